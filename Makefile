@@ -1,0 +1,52 @@
+# Every target that needs tools depends on `install`, which is idempotent: a fresh
+# clone needs no other step. Stamps make re-runs cheap; they are rebuilt when the
+# files that pin the tools change.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SPEC := openapi/payment-kit.yaml
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: install lint test spec-check generate check-generated demo sandbox contract integration bench clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+spec-check: install
+	$(BIN)/openapi-spec-validator $(SPEC)
+	redocly lint --config openapi/redocly.yaml $(SPEC)
+	$(BIN)/python tests/spec_typescript_check.py
+
+generate: install
+	$(BIN)/python generator/generate.py --output payment_kit_client
+
+check-generated: install
+	$(BIN)/python generator/generate.py --check payment_kit_client
+
+test: install
+	$(MAKE) --no-print-directory spec-check
+	$(BIN)/python -m pytest -q
+
+demo: install
+	$(BIN)/python examples/run_demo.py
+
+sandbox: install
+	$(BIN)/python -m payment_kit_sandbox --host 127.0.0.1 --port 8787 --db sandbox.sqlite
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

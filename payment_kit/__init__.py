@@ -1,0 +1,1 @@
+"""payment-kit for Python: the PaymentKit billing API SDK."""

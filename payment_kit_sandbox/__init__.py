@@ -1,0 +1,1 @@
+"""A stateful local PaymentKit-compatible server."""
