@@ -39,7 +39,7 @@ check-generated: install
 	$(BIN)/python generator/generate.py --check payment_kit_client
 
 test: install
-	$(MAKE) --no-print-directory spec-check
+	$(MAKE) --no-print-directory spec-check check-generated
 	$(BIN)/python -m pytest -q
 
 demo: install

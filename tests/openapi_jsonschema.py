@@ -21,11 +21,7 @@ def to_json_schema(node: Any) -> Any:
         return [to_json_schema(v) for v in node]
     if not isinstance(node, dict):
         return node
-    out = {
-        k: to_json_schema(v)
-        for k, v in node.items()
-        if k not in _OPENAPI_ONLY and not k.startswith("x-")
-    }
+    out = {k: to_json_schema(v) for k, v in node.items() if k not in _OPENAPI_ONLY and not k.startswith("x-")}
     if isinstance(node.get("properties"), dict):
         out["properties"] = {name: to_json_schema(v) for name, v in node["properties"].items()}
     if node.get("nullable") is True:
