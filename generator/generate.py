@@ -82,6 +82,28 @@ def generate(into: Path) -> Path:
     return out
 
 
+def generate_facade(client_package: Path, into: Path) -> Path:
+    """payment_kit/_resources.py for the client generated in `client_package`'s folder."""
+    (into / "payment_kit").mkdir(parents=True, exist_ok=True)
+    out = into / "payment_kit" / "_resources.py"
+    env_path = f"{client_package.parent}{os.pathsep}{ROOT}"
+    result = subprocess.run(
+        [sys.executable, str(HERE / "facade.py"), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": env_path, "PYTHONHASHSEED": "0"},
+    )
+    if result.returncode != 0:
+        fail("the facade's namespaces could not be generated", result)
+    # Formatted with the repository's own ruff settings: it is part of payment_kit/.
+    for args in (["check", "--fix-only", "--quiet"], ["format", "--quiet"]):
+        result = run([str(BIN / "ruff"), *args, "--config", str(ROOT / "pyproject.toml"), str(out)], ROOT)
+        if result.returncode != 0:
+            fail("ruff failed on payment_kit/_resources.py", result)
+    return out
+
+
 def tree(root: Path) -> dict[str, Path]:
     return {
         str(p.relative_to(root)): p for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts
@@ -114,7 +136,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pk-gen-") as scratch:
         fresh = generate(Path(scratch))
+        facade = generate_facade(fresh, Path(scratch) / "facade")
+        committed_facade = ROOT / "payment_kit" / "_resources.py"
         if args.check is not None:
+            if not committed_facade.exists() or committed_facade.read_text() != facade.read_text():
+                raise SystemExit(
+                    "check-generated: payment_kit/_resources.py differs from the document; run `make generate`"
+                )
             committed = (ROOT / args.check).resolve()
             if not committed.is_dir():
                 raise SystemExit(f"check-generated: {committed} does not exist; run `make generate`")
@@ -130,7 +158,8 @@ def main() -> None:
             target = (ROOT / args.output).resolve()
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(fresh, target)
-            print(f"generated {args.output} from openapi/payment-kit.yaml ({len(tree(target))} files)")
+            shutil.copyfile(facade, committed_facade)
+            print(f"generated {args.output} and payment_kit/_resources.py from openapi/payment-kit.yaml")
 
 
 if __name__ == "__main__":

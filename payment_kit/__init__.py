@@ -1,1 +1,74 @@
-"""payment-kit for Python: the PaymentKit billing API SDK."""
+"""payment-kit for Python: the PaymentKit billing API SDK.
+
+    from payment_kit import payment                  # configured from the environment
+    payment.environments.set_test_mode(True)
+    product = payment.products.create(name="Pro", type="service")
+
+    from payment_kit import PaymentKit, AsyncPaymentKit
+    client = PaymentKit(base_url="https://app.example.com/payment", api_key="...")
+
+The default client `payment` reads `PAYMENT_KIT_BASE_URL`, `PAYMENT_KIT_API_KEY`
+and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` when this
+module is imported; it opens no connection until its first call.
+"""
+
+from ._client import AsyncPaymentKit, PaymentKit, RawResponses
+from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
+from ._environments import Environments
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PaymentKitError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._pagination import AsyncPage, Page
+from ._resource import RawResponse
+from ._types import NOT_GIVEN, NotGiven
+
+__version__ = "0.1.0"
+
+payment = PaymentKit()
+"""The default client, configured from the environment (Node: the package's default export)."""
+
+__all__ = [
+    "CURRENCY_SYMBOLS",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncPage",
+    "AsyncPaymentKit",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "Environments",
+    "InternalServerError",
+    "NotFoundError",
+    "NotGiven",
+    "Page",
+    "PaymentKit",
+    "PaymentKitError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RawResponse",
+    "RawResponses",
+    "UnprocessableEntityError",
+    "format_credit_amount",
+    "get_currency_symbol",
+    "has_currency_symbol",
+    "payment",
+]

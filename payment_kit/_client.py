@@ -1,0 +1,242 @@
+"""`PaymentKit` and `AsyncPaymentKit`: configuration, connection pool, mode,
+and the namespaces (`client.prices`, `client.checkout.sessions`, …)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from ._environments import Environments, livemode_from_env
+from ._resource import RawResponse, _raw_sink
+from ._resources import AsyncNamespaces, Namespaces
+from ._transport import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTransport, BearerAuth, Settings, SyncTransport
+
+__all__ = ["AsyncPaymentKit", "PaymentKit", "RawResponses"]
+
+
+class RawResponses:
+    """The raw answers of the calls made inside `with client.with_raw_response() as raw:`."""
+
+    def __init__(self) -> None:
+        self.responses: list[RawResponse] = []
+
+    @property
+    def last(self) -> RawResponse:
+        if not self.responses:
+            raise LookupError("no call has completed inside this block")
+        return self.responses[-1]
+
+    @property
+    def status_code(self) -> int:
+        return self.last.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.last.headers
+
+    @property
+    def parsed(self) -> Any:
+        return self.last.parsed
+
+
+def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+
+
+def _settings(
+    base_url: str | None,
+    api_key: str | None,
+    auth: httpx.Auth | None,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int | None,
+    default_headers: Mapping[str, str] | None,
+) -> Settings:
+    base_url = base_url or os.environ.get("PAYMENT_KIT_BASE_URL") or None
+    api_key = api_key or os.environ.get("PAYMENT_KIT_API_KEY") or None
+    if auth is None and api_key:
+        auth = BearerAuth(api_key)
+    retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+    if retries < 0:
+        raise ValueError("max_retries must be 0 or more")
+    return Settings(
+        base_url=base_url.rstrip("/") if base_url else None,
+        auth=auth,
+        timeout=_timeout(timeout),
+        max_retries=retries,
+        headers=dict(default_headers or {}),
+    )
+
+
+class _ClientBase:
+    _settings: Settings
+    environments: Environments
+
+    def _derive(
+        self,
+        copy: _ClientBase,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        livemode: bool | None,
+        default_headers: Mapping[str, str] | None,
+    ) -> None:
+        copy._settings = self._settings.merged(
+            timeout=_timeout(timeout) if timeout is not None else None,
+            max_retries=max_retries,
+            headers={**self._settings.headers, **default_headers} if default_headers else None,
+        )
+        copy.environments = Environments(self.environments.get_live_mode() if livemode is None else livemode)
+
+    @property
+    def base_url(self) -> str | None:
+        return self._settings.base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._settings.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._settings.max_retries
+
+    @contextmanager
+    def with_raw_response(self) -> Iterator[RawResponses]:
+        """Record status, headers and parsed answer of each call made in the block.
+
+        ``with client.with_raw_response() as raw: client.prices.retrieve("price_x")``
+        then ``raw.status_code``, ``raw.headers``, ``raw.parsed`` (the last call's),
+        or ``raw.responses`` for all of them.
+        """
+        captured = RawResponses()
+        token = _raw_sink.set(captured.responses)
+        try:
+            yield captured
+        finally:
+            _raw_sink.reset(token)
+
+    def __repr__(self) -> str:
+        mode = "live" if self.environments.get_live_mode() else "test"
+        key = "set" if self._settings.auth is not None else "none"
+        return f"{type(self).__name__}(base_url={self._settings.base_url!r}, mode={mode}, auth={key})"
+
+
+class PaymentKit(_ClientBase, Namespaces):
+    """A synchronous PaymentKit client.
+
+    Args:
+        base_url: the deployment's PaymentKit root, e.g. ``https://app.example.com/payment``
+            (default: ``PAYMENT_KIT_BASE_URL``).
+        api_key: sent as ``Authorization: Bearer <api_key>`` (default: ``PAYMENT_KIT_API_KEY``).
+        livemode: live (True) or test (False) data; default from ``PAYMENT_LIVEMODE`` /
+            ``PAYMENT_LIVE_MODE`` / ``PAYMENT_TEST_MODE``, else live. Switch later with
+            ``client.environments``.
+        timeout: seconds, or an ``httpx.Timeout`` (default 30 s, 5 s to connect).
+        max_retries: retries of connection errors, 408, 409, 429 and 5xx (default 2).
+        http_client: your own ``httpx.Client`` (its pool, proxies, transport); it is not
+            closed by this client.
+        auth: any ``httpx.Auth``, instead of the bearer key.
+        default_headers: headers sent with every request.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        livemode: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        http_client: httpx.Client | None = None,
+        auth: httpx.Auth | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._settings = _settings(base_url, api_key, auth, timeout, max_retries, default_headers)
+        self.environments = Environments(livemode_from_env() if livemode is None else livemode)
+        self._transport = SyncTransport(http_client)
+        self._build_namespaces(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        livemode: bool | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> PaymentKit:
+        """A copy with other settings that shares this client's connection pool.
+
+        ``client.with_options(max_retries=5, timeout=120).invoices.list()``
+        """
+        copy = object.__new__(PaymentKit)
+        self._derive(copy, timeout, max_retries, livemode, default_headers)
+        copy._transport = self._transport
+        copy._build_namespaces(copy)
+        return copy
+
+    def close(self) -> None:
+        """Close the connection pool (unless it was passed in as `http_client`)."""
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncPaymentKit(_ClientBase, AsyncNamespaces):
+    """An asyncio PaymentKit client; the same arguments as `PaymentKit`
+    (``http_client`` is an ``httpx.AsyncClient``). Use it as ``async with``."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        livemode: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        auth: httpx.Auth | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._settings = _settings(base_url, api_key, auth, timeout, max_retries, default_headers)
+        self.environments = Environments(livemode_from_env() if livemode is None else livemode)
+        self._transport = AsyncTransport(http_client)
+        self._build_namespaces(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        livemode: bool | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> AsyncPaymentKit:
+        """A copy with other settings that shares this client's connection pool."""
+        copy = object.__new__(AsyncPaymentKit)
+        self._derive(copy, timeout, max_retries, livemode, default_headers)
+        copy._transport = self._transport
+        copy._build_namespaces(copy)
+        return copy
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+

@@ -1,0 +1,201 @@
+"""How a facade method becomes a request, and an answer becomes models.
+
+The generated namespaces (`_resources.py`) hand each call here as an
+`Operation` and the caller's arguments. Arguments are turned into the
+generated client's own request builder (`_get_kwargs`: query names, the
+`metadata.<key>` filters, the JSON body through the generated model), the
+transport sends it, and the generated parser reads the answer.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+import payment_kit_client.models as models
+
+from ._errors import APIResponseValidationError
+from ._pagination import AsyncPage, Page
+from ._transport import Call, new_idempotency_key
+from ._types import Operation, drop_not_given
+
+if TYPE_CHECKING:
+    from ._client import AsyncPaymentKit, PaymentKit
+
+__all__ = ["AsyncResource", "RawResponse", "SyncResource"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """What `with client.with_raw_response() as raw:` records for each call."""
+
+    operation: str
+    status_code: int
+    headers: httpx.Headers
+    parsed: Any
+    http_response: httpx.Response
+
+
+_raw_sink: ContextVar[list[RawResponse] | None] = ContextVar("payment_kit_raw_responses", default=None)
+
+
+class _ParseContext:
+    # The generated parsers only read this flag from their `client` argument.
+    raise_on_unexpected_status = True
+
+
+def _wire(value: Any, where: str) -> Any:
+    """A facade value as JSON-ready data: models, enums and decimals unwrapped."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return value.to_dict()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{where}: {value} is not an amount")
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        raise TypeError(f"{where}: PaymentKit takes Unix seconds here, e.g. int(moment.timestamp())")
+    if isinstance(value, Mapping):
+        return {str(k): _wire(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [_wire(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def build_request(op: Operation, args: dict[str, Any], livemode: bool) -> tuple[dict[str, Any], str | None]:
+    """The generated request kwargs for a call, and its idempotency key (writes only)."""
+    given = drop_not_given(args)
+    generated = op.generated()
+    positional = []
+    for name in op.path_params:
+        value = given.pop(name)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{op.name}(): {name} must be a non-empty string, not {value!r}")
+        positional.append(value)
+    idempotency_key = given.pop("idempotency_key", None) if op.is_write else None
+    if op.is_write and idempotency_key is None:
+        idempotency_key = new_idempotency_key()
+    call_livemode = given.pop("livemode", livemode)
+    query: dict[str, Any] = {}
+    if "livemode" in op.query.values():
+        query["livemode"] = call_livemode
+    body: dict[str, Any] = {}
+    for name, value in given.items():
+        if name in op.query:
+            if name == "metadata":
+                value = models.MetadataQuery.from_dict({str(k): str(v) for k, v in value.items()})
+            elif name in op.query_enums:
+                value = getattr(models, op.query_enums[name])(_wire(value, name))
+            elif isinstance(value, Decimal | enum.Enum):
+                value = _wire(value, name)
+            query[op.query[name]] = value
+        elif name in op.body_fields:
+            if name in op.money_fields and isinstance(value, float):
+                raise TypeError(f"{op.name}(): {name} is money: pass a decimal string or Decimal, not a float")
+            body[op.body_fields[name]] = _wire(value, name)
+        else:  # the generated signatures make this unreachable for typed callers
+            raise TypeError(f"{op.name}() got an unexpected keyword argument {name!r}")
+    if op.body_livemode is not None and "livemode" not in body:
+        body["livemode"] = int(call_livemode) if op.body_livemode == "integer" else call_livemode
+    if op.body_model is not None:
+        model = getattr(models, op.body_model)
+        try:
+            query["body"] = model.from_dict(body)
+        except KeyError as exc:
+            raise TypeError(f"{op.name}(): a nested object is missing the required key {exc.args[0]!r}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise TypeError(f"{op.name}(): invalid argument: {exc}") from None
+    kwargs: dict[str, Any] = generated._get_kwargs(*positional, **query)
+    return kwargs, idempotency_key
+
+
+def parse(op: Operation, response: httpx.Response) -> Any:
+    """The answer as the generated model (or list of models) the document names."""
+    try:
+        parsed = op.generated()._parse_response(client=_ParseContext(), response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        if not response.headers.get("content-type", "").startswith("application/json"):
+            reason = f"not JSON (content-type {response.headers.get('content-type')!r})"
+        raise APIResponseValidationError(response=response, reason=reason) from None
+    if parsed is None or isinstance(parsed, models.Error):
+        raise APIResponseValidationError(response=response, reason="the body is not the documented answer")
+    sink = _raw_sink.get()
+    if sink is not None:
+        sink.append(RawResponse(op.name, response.status_code, response.headers, parsed, response))
+    return parsed
+
+
+def page_fields(op: Operation, args: dict[str, Any], parsed: Any) -> dict[str, Any]:
+    """The parts of a `Page` that one answer gives (plain-array lists are one page)."""
+    if op.result == "array":
+        count, items = len(parsed), list(parsed)
+    else:
+        count, items = int(parsed.count), list(parsed.list_)
+    page, page_size = args.get("page"), args.get("page_size")
+    return {
+        "count": count,
+        "items": items,
+        "page": page if isinstance(page, int) else 1,
+        "page_size": page_size if isinstance(page_size, int) else None,
+        "paginated": op.paginated,
+    }
+
+
+class SyncResource:
+    """Base of every sync namespace: one client, shared by all its namespaces."""
+
+    def __init__(self, client: PaymentKit) -> None:
+        self._client = client
+
+    def _call(self, op: Operation, args: dict[str, Any], result: type[T]) -> T:
+        client = self._client
+        kwargs, key = build_request(op, args, client.environments.get_live_mode())
+        response = client._transport.send(Call(kwargs, client._settings, key))
+        parsed: T = parse(op, response)
+        return parsed
+
+    def _list(self, op: Operation, args: dict[str, Any], item: type[T]) -> Page[T]:
+        client = self._client
+        kwargs, key = build_request(op, args, client.environments.get_live_mode())
+        parsed = parse(op, client._transport.send(Call(kwargs, client._settings, key)))
+
+        def fetch(number: int, size: int) -> Page[T]:
+            return self._list(op, {**args, "page": number, "page_size": size}, item)
+
+        return Page(**page_fields(op, args, parsed), fetch=fetch)
+
+
+class AsyncResource:
+    """Base of every async namespace."""
+
+    def __init__(self, client: AsyncPaymentKit) -> None:
+        self._client = client
+
+    async def _call(self, op: Operation, args: dict[str, Any], result: type[T]) -> T:
+        client = self._client
+        kwargs, key = build_request(op, args, client.environments.get_live_mode())
+        response = await client._transport.send(Call(kwargs, client._settings, key))
+        parsed: T = parse(op, response)
+        return parsed
+
+    async def _list(self, op: Operation, args: dict[str, Any], item: type[T]) -> AsyncPage[T]:
+        client = self._client
+        kwargs, key = build_request(op, args, client.environments.get_live_mode())
+        parsed = parse(op, await client._transport.send(Call(kwargs, client._settings, key)))
+
+        async def fetch(number: int, size: int) -> AsyncPage[T]:
+            return await self._list(op, {**args, "page": number, "page_size": size}, item)
+
+        return AsyncPage(**page_fields(op, args, parsed), fetch=fetch)
+
