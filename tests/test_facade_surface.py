@@ -1,0 +1,178 @@
+"""Every operation of the inventory exists on both clients under its Python
+name, takes its arguments as the contract says, sends its request, and
+returns its typed answer. No server: answers come from respx."""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from schema_examples import example_of, spec, synthesize
+
+import payment_kit_client.models as models
+from payment_kit import AsyncPage, AsyncPaymentKit, Page, PaymentKit
+from payment_kit._resources import OPERATIONS
+from payment_kit._types import Operation
+
+BASE = "http://127.0.0.1:9/payment"
+with (Path(__file__).parent.parent / "openapi" / "endpoints.tsv").open() as _inventory:
+    ROWS = list(csv.DictReader(_inventory, delimiter="\t"))
+
+
+def spec_operation(op: Operation) -> tuple[str, dict[str, Any]]:
+    for path, item in spec()["paths"].items():
+        for node in item.values():
+            if isinstance(node, dict) and node.get("operationId") == op.operation_id:
+                return path, node
+    raise LookupError(op.operation_id)
+
+
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = spec()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def required_arguments(op: Operation) -> tuple[list[str], dict[str, Any]]:
+    """Positional path values and the required keyword arguments, with realistic values."""
+    _, node = spec_operation(op)
+    kwargs: dict[str, Any] = {}
+    for param in (resolve(p) for p in node.get("parameters", [])):
+        if param["in"] == "query" and param.get("required"):
+            name = next(k for k, v in op.query.items() if v.rstrip("_") == param["name"] or k == param["name"])
+            kwargs[name] = synthesize(param["schema"], prop=param["name"])
+    if op.body_model:
+        schema = spec()["components"]["schemas"][op.body_model]
+        props: dict[str, Any] = {}
+        required: set[str] = set(schema.get("required", []))
+        for part in [schema, *schema.get("allOf", [])]:
+            props.update(resolve(part).get("properties", {}))
+            required |= set(resolve(part).get("required", []))
+        for facade_name, wire in op.body_fields.items():
+            if wire in required:
+                kwargs[facade_name] = synthesize(props[wire], owner=op.body_model, prop=wire)
+    return [f"{name}_1" for name in op.path_params], kwargs
+
+
+def answer_for(op: Operation) -> Any:
+    _, node = spec_operation(op)
+    ref = node["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    return example_of(ref)
+
+
+def expected_url(op: Operation, positional: list[str]) -> str:
+    path, _ = spec_operation(op)
+    for name, value in zip(op.path_params, positional, strict=True):
+        path = path.replace(f"{{{name}}}", value)
+    return BASE + path
+
+
+def operation_for(row: dict[str, str]) -> Operation:
+    wanted = (row["python_namespace"], row["python_method"])
+    return next(o for o in OPERATIONS.values() if (o.namespace, o.method) == wanted)
+
+
+def test_the_inventory_maps_one_to_one_onto_the_facade() -> None:
+    assert len(ROWS) == 130
+    table = {(op.namespace, op.method) for op in OPERATIONS.values()}
+    assert table == {(r["python_namespace"], r["python_method"]) for r in ROWS}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r['python_namespace']}.{r['python_method']}" for r in ROWS])
+def test_every_inventory_method_is_callable_on_the_sync_client(row: dict[str, str]) -> None:
+    op = next(
+        o for o in OPERATIONS.values() if (o.namespace, o.method) == (row["python_namespace"], row["python_method"])
+    )
+    positional, kwargs = required_arguments(op)
+    with respx.mock() as router, PaymentKit(base_url=BASE, api_key="k", livemode=False) as client:
+        route = router.route(method=row["http_method"]).mock(return_value=httpx.Response(200, json=answer_for(op)))
+        target: Any = client
+        for part in row["python_namespace"].split("."):
+            target = getattr(target, part)
+        result = getattr(target, row["python_method"])(*positional, **kwargs)
+
+    request = route.calls.last.request
+    assert str(request.url).split("?")[0] == expected_url(op, positional)
+    assert request.url.params["livemode"] == "false"
+    if op.is_write:
+        assert request.headers["idempotency-key"].startswith("pk-py-")
+    if op.body_model:
+        sent = json.loads(request.content)
+        assert {op.body_fields[k] for k in kwargs if k in op.body_fields} <= set(sent)
+    if op.result == "object":
+        assert (
+            type(result).__name__
+            == spec_operation(op)[1]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit(
+                "/", 1
+            )[1]
+        )
+    else:
+        assert isinstance(result, Page)
+        assert all(isinstance(item, models.__dict__[type(item).__name__]) for item in result)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r['python_namespace']}.{r['python_method']}" for r in ROWS])
+async def test_every_inventory_method_is_callable_on_the_async_client(row: dict[str, str]) -> None:
+    op = next(
+        o for o in OPERATIONS.values() if (o.namespace, o.method) == (row["python_namespace"], row["python_method"])
+    )
+    positional, kwargs = required_arguments(op)
+    with respx.mock() as router:
+        route = router.route(method=row["http_method"]).mock(return_value=httpx.Response(200, json=answer_for(op)))
+        async with AsyncPaymentKit(base_url=BASE, api_key="k", livemode=True) as client:
+            target: Any = client
+            for part in row["python_namespace"].split("."):
+                target = getattr(target, part)
+            method = getattr(target, row["python_method"])
+            assert inspect.iscoroutinefunction(method)
+            result = await method(*positional, **kwargs)
+    assert route.calls.last.request.url.params["livemode"] == "true"
+    assert isinstance(result, AsyncPage) if op.result != "object" else result is not None
+
+
+def test_sync_and_async_namespaces_have_the_same_signatures() -> None:
+    sync, asynchronous = PaymentKit(base_url=BASE), AsyncPaymentKit(base_url=BASE)
+    for op in OPERATIONS.values():
+        a: Any = sync
+        b: Any = asynchronous
+        for part in op.namespace.split("."):
+            a, b = getattr(a, part), getattr(b, part)
+        sig_a = inspect.signature(getattr(a, op.method))
+        sig_b = inspect.signature(getattr(b, op.method))
+        assert list(sig_a.parameters) == list(sig_b.parameters), op.name
+
+
+def test_namespaces_are_built_once_per_client() -> None:
+    client = PaymentKit(base_url=BASE)
+    assert client.prices is client.prices
+    assert client.checkout.sessions is client.checkout.sessions
+    assert client.prices._client is client
+
+
+def test_arguments_follow_the_contract_names() -> None:
+    client = PaymentKit(base_url=BASE)
+    params = inspect.signature(client.subscriptions.list).parameters
+    assert {"order", "active_first", "page_size", "page", "status", "metadata", "livemode"} <= set(params)
+    create = inspect.signature(client.checkout.sessions.create).parameters
+    assert {"success_url", "mode", "line_items", "expires_at", "subscription_data"} <= set(create)
+    settings = inspect.signature(client.settings.create).parameters
+    assert {"mount_location", "type", "settings"} <= set(settings)
+    retrieve = inspect.signature(client.customers.retrieve).parameters
+    assert next(iter(retrieve)) == "id" and retrieve["id"].kind is inspect.Parameter.POSITIONAL_ONLY
+    assert "create" in retrieve
+    assert callable(client.customers.delete)  # Node's del()
+
+
+def test_an_unknown_keyword_is_a_type_error_naming_it() -> None:
+    client = PaymentKit(base_url=BASE)
+    with pytest.raises(TypeError, match="prodcut_id"):
+        client.prices.create(prodcut_id="prod_1", unit_amount="1")  # type: ignore[call-arg]
