@@ -238,5 +238,3 @@ class AsyncPaymentKit(_ClientBase, AsyncNamespaces):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
-
-

@@ -198,4 +198,3 @@ class AsyncResource:
             return await self._list(op, {**args, "page": number, "page_size": size}, item)
 
         return AsyncPage(**page_fields(op, args, parsed), fetch=fetch)
-

@@ -136,9 +136,7 @@ def should_retry(response: httpx.Response) -> bool:
 def _log(request: httpx.Request, outcome: str, started: float, attempt: int) -> None:
     if logger.isEnabledFor(logging.DEBUG):
         elapsed = (time.monotonic() - started) * 1000
-        logger.debug(
-            "%s %s -> %s in %.1f ms (retry %d)", request.method, request.url.path, outcome, elapsed, attempt
-        )
+        logger.debug("%s %s -> %s in %.1f ms (retry %d)", request.method, request.url.path, outcome, elapsed, attempt)
 
 
 def next_delay(
