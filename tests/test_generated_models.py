@@ -9,10 +9,10 @@ import re
 from typing import Any
 
 import pytest
-from openapi_jsonschema import validator_for
 from schema_examples import example_of, normalized, spec
 
 import payment_kit_client.models as models
+from payment_kit_sandbox.openapi_jsonschema import validator_for
 
 
 def snake(name: str) -> str:

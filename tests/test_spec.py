@@ -377,7 +377,7 @@ def test_natural_key_lookups_are_documented() -> None:
 
 
 def test_examples_conform_to_their_schemas() -> None:
-    from openapi_jsonschema import validator_for
+    from payment_kit_sandbox.openapi_jsonschema import validator_for
 
     problems = []
     checked = 0

@@ -64,11 +64,6 @@ def _parse_response(
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -97,7 +92,7 @@ def sync_detailed(
 
      Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the
     plain session is answered. A session that is not `open` (already `complete` or `expired`) is refused
-    with 409.
+    with 400.
 
     Args:
         id (str):
@@ -136,7 +131,7 @@ def sync(
 
      Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the
     plain session is answered. A session that is not `open` (already `complete` or `expired`) is refused
-    with 409.
+    with 400.
 
     Args:
         id (str):
@@ -170,7 +165,7 @@ async def asyncio_detailed(
 
      Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the
     plain session is answered. A session that is not `open` (already `complete` or `expired`) is refused
-    with 409.
+    with 400.
 
     Args:
         id (str):
@@ -207,7 +202,7 @@ async def asyncio(
 
      Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the
     plain session is answered. A session that is not `open` (already `complete` or `expired`) is refused
-    with 409.
+    with 400.
 
     Args:
         id (str):

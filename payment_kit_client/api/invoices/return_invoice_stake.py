@@ -64,11 +64,6 @@ def _parse_response(
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -97,7 +92,7 @@ def sync_detailed(
 
      Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
     `stake_return`). Answers whether it worked and the subscription concerned; a failure the server
-    reports in the body carries `success: false` and `error`. Refused with 409 when the invoice holds no
+    reports in the body carries `success: false` and `error`. Refused with 400 when the invoice holds no
     stake that can still be returned.
 
     Args:
@@ -137,7 +132,7 @@ def sync(
 
      Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
     `stake_return`). Answers whether it worked and the subscription concerned; a failure the server
-    reports in the body carries `success: false` and `error`. Refused with 409 when the invoice holds no
+    reports in the body carries `success: false` and `error`. Refused with 400 when the invoice holds no
     stake that can still be returned.
 
     Args:
@@ -172,7 +167,7 @@ async def asyncio_detailed(
 
      Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
     `stake_return`). Answers whether it worked and the subscription concerned; a failure the server
-    reports in the body carries `success: false` and `error`. Refused with 409 when the invoice holds no
+    reports in the body carries `success: false` and `error`. Refused with 400 when the invoice holds no
     stake that can still be returned.
 
     Args:
@@ -210,7 +205,7 @@ async def asyncio(
 
      Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
     `stake_return`). Answers whether it worked and the subscription concerned; a failure the server
-    reports in the body carries `success: false` and `error`. Refused with 409 when the invoice holds no
+    reports in the body carries `success: false` and `error`. Refused with 400 when the invoice holds no
     stake that can still be returned.
 
     Args:

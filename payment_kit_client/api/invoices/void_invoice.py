@@ -62,11 +62,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -93,7 +88,7 @@ def sync_detailed(
 
      Marks an unpaid invoice as `void`: nothing more will be collected for it and
     `status_transitions.voided_at` is set. An invoice that is already paid (or already void) cannot be
-    voided; that refusal is answered with 409. Answers the plain invoice.
+    voided; that refusal is answered with 400. Answers the plain invoice.
 
     Args:
         id (str):
@@ -132,7 +127,7 @@ def sync(
 
      Marks an unpaid invoice as `void`: nothing more will be collected for it and
     `status_transitions.voided_at` is set. An invoice that is already paid (or already void) cannot be
-    voided; that refusal is answered with 409. Answers the plain invoice.
+    voided; that refusal is answered with 400. Answers the plain invoice.
 
     Args:
         id (str):
@@ -166,7 +161,7 @@ async def asyncio_detailed(
 
      Marks an unpaid invoice as `void`: nothing more will be collected for it and
     `status_transitions.voided_at` is set. An invoice that is already paid (or already void) cannot be
-    voided; that refusal is answered with 409. Answers the plain invoice.
+    voided; that refusal is answered with 400. Answers the plain invoice.
 
     Args:
         id (str):
@@ -203,7 +198,7 @@ async def asyncio(
 
      Marks an unpaid invoice as `void`: nothing more will be collected for it and
     `status_transitions.voided_at` is set. An invoice that is already paid (or already void) cannot be
-    voided; that refusal is answered with 409. Answers the plain invoice.
+    voided; that refusal is answered with 400. Answers the plain invoice.
 
     Args:
         id (str):

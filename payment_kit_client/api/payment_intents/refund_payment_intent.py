@@ -68,11 +68,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -103,7 +98,7 @@ def sync_detailed(
      Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own
     unit (`"0.001"`), and may not exceed what is still unrefunded. Answers the new refund, expanded, not
     the payment intent; the refund starts `pending` and moves on as PaymentKit sends the money. Refused
-    with 409 when the payment has not succeeded or is already fully refunded.
+    with 400 when the payment has not succeeded or is already fully refunded.
 
     Args:
         id (str):
@@ -146,7 +141,7 @@ def sync(
      Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own
     unit (`"0.001"`), and may not exceed what is still unrefunded. Answers the new refund, expanded, not
     the payment intent; the refund starts `pending` and moves on as PaymentKit sends the money. Refused
-    with 409 when the payment has not succeeded or is already fully refunded.
+    with 400 when the payment has not succeeded or is already fully refunded.
 
     Args:
         id (str):
@@ -184,7 +179,7 @@ async def asyncio_detailed(
      Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own
     unit (`"0.001"`), and may not exceed what is still unrefunded. Answers the new refund, expanded, not
     the payment intent; the refund starts `pending` and moves on as PaymentKit sends the money. Refused
-    with 409 when the payment has not succeeded or is already fully refunded.
+    with 400 when the payment has not succeeded or is already fully refunded.
 
     Args:
         id (str):
@@ -225,7 +220,7 @@ async def asyncio(
      Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own
     unit (`"0.001"`), and may not exceed what is still unrefunded. Answers the new refund, expanded, not
     the payment intent; the refund starts `pending` and moves on as PaymentKit sends the money. Refused
-    with 409 when the payment has not succeeded or is already fully refunded.
+    with 400 when the payment has not succeeded or is already fully refunded.
 
     Args:
         id (str):

@@ -62,11 +62,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -93,7 +88,7 @@ def sync_detailed(
 
      Deactivates a payment link (`active` becomes false), so its hosted page no longer opens new checkout
     sessions; the link itself is kept. Answers the plain link. An archive the link's current state does
-    not allow is refused with 409.
+    not allow is refused with 400.
 
     Args:
         id (str):
@@ -132,7 +127,7 @@ def sync(
 
      Deactivates a payment link (`active` becomes false), so its hosted page no longer opens new checkout
     sessions; the link itself is kept. Answers the plain link. An archive the link's current state does
-    not allow is refused with 409.
+    not allow is refused with 400.
 
     Args:
         id (str):
@@ -166,7 +161,7 @@ async def asyncio_detailed(
 
      Deactivates a payment link (`active` becomes false), so its hosted page no longer opens new checkout
     sessions; the link itself is kept. Answers the plain link. An archive the link's current state does
-    not allow is refused with 409.
+    not allow is refused with 400.
 
     Args:
         id (str):
@@ -203,7 +198,7 @@ async def asyncio(
 
      Deactivates a payment link (`active` becomes false), so its hosted page no longer opens new checkout
     sessions; the link itself is kept. Answers the plain link. An archive the link's current state does
-    not allow is refused with 409.
+    not allow is refused with 400.
 
     Args:
         id (str):

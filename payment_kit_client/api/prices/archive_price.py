@@ -62,11 +62,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -95,7 +90,7 @@ def sync_detailed(
 
      Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
     subscriptions keep billing it. Takes no body and answers the price expanded with its product and
-    currency. A change the price's state does not allow is refused with 409.
+    currency. A change the price's state does not allow is refused with 400.
 
     Args:
         id (str):
@@ -134,7 +129,7 @@ def sync(
 
      Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
     subscriptions keep billing it. Takes no body and answers the price expanded with its product and
-    currency. A change the price's state does not allow is refused with 409.
+    currency. A change the price's state does not allow is refused with 400.
 
     Args:
         id (str):
@@ -168,7 +163,7 @@ async def asyncio_detailed(
 
      Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
     subscriptions keep billing it. Takes no body and answers the price expanded with its product and
-    currency. A change the price's state does not allow is refused with 409.
+    currency. A change the price's state does not allow is refused with 400.
 
     Args:
         id (str):
@@ -205,7 +200,7 @@ async def asyncio(
 
      Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
     subscriptions keep billing it. Takes no body and answers the price expanded with its product and
-    currency. A change the price's state does not allow is refused with 409.
+    currency. A change the price's state does not allow is refused with 400.
 
     Args:
         id (str):

@@ -62,11 +62,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -94,7 +89,7 @@ def sync_detailed(
      Takes a product off sale (`active` becomes `false`) while keeping it and its history, so existing
     subscriptions and invoices still resolve it. Takes no body and answers the product without joins.
     Whether archiving an archived product restores it is not documented upstream; a change the product's
-    state does not allow is refused with 409.
+    state does not allow is refused with 400.
 
     Args:
         id (str):
@@ -134,7 +129,7 @@ def sync(
      Takes a product off sale (`active` becomes `false`) while keeping it and its history, so existing
     subscriptions and invoices still resolve it. Takes no body and answers the product without joins.
     Whether archiving an archived product restores it is not documented upstream; a change the product's
-    state does not allow is refused with 409.
+    state does not allow is refused with 400.
 
     Args:
         id (str):
@@ -169,7 +164,7 @@ async def asyncio_detailed(
      Takes a product off sale (`active` becomes `false`) while keeping it and its history, so existing
     subscriptions and invoices still resolve it. Takes no body and answers the product without joins.
     Whether archiving an archived product restores it is not documented upstream; a change the product's
-    state does not allow is refused with 409.
+    state does not allow is refused with 400.
 
     Args:
         id (str):
@@ -207,7 +202,7 @@ async def asyncio(
      Takes a product off sale (`active` becomes `false`) while keeping it and its history, so existing
     subscriptions and invoices still resolve it. Takes no body and answers the product without joins.
     Whether archiving an archived product restores it is not documented upstream; a change the product's
-    state does not allow is refused with 409.
+    state does not allow is refused with 400.
 
     Args:
         id (str):

@@ -59,11 +59,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -93,7 +88,7 @@ def sync_detailed(
      Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual
     way). `amount` is a decimal string in the currency's own unit; the customer, currency and payment
     method default to the payment intent's. Answers the new refund, expanded; it starts `pending`.
-    Refused with 409, like the payment-intent `refund`, when the payment cannot be refunded by that
+    Refused with 400, like the payment-intent `refund`, when the payment cannot be refunded by that
     amount in its current state.
 
     Args:
@@ -135,7 +130,7 @@ def sync(
      Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual
     way). `amount` is a decimal string in the currency's own unit; the customer, currency and payment
     method default to the payment intent's. Answers the new refund, expanded; it starts `pending`.
-    Refused with 409, like the payment-intent `refund`, when the payment cannot be refunded by that
+    Refused with 400, like the payment-intent `refund`, when the payment cannot be refunded by that
     amount in its current state.
 
     Args:
@@ -172,7 +167,7 @@ async def asyncio_detailed(
      Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual
     way). `amount` is a decimal string in the currency's own unit; the customer, currency and payment
     method default to the payment intent's. Answers the new refund, expanded; it starts `pending`.
-    Refused with 409, like the payment-intent `refund`, when the payment cannot be refunded by that
+    Refused with 400, like the payment-intent `refund`, when the payment cannot be refunded by that
     amount in its current state.
 
     Args:
@@ -212,7 +207,7 @@ async def asyncio(
      Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual
     way). `amount` is a decimal string in the currency's own unit; the customer, currency and payment
     method default to the payment intent's. Answers the new refund, expanded; it starts `pending`.
-    Refused with 409, like the payment-intent `refund`, when the payment cannot be refunded by that
+    Refused with 400, like the payment-intent `refund`, when the payment cannot be refunded by that
     amount in its current state.
 
     Args:

@@ -69,11 +69,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -106,7 +101,7 @@ def sync_detailed(
     `cancel_at_period_end=true` until the period ends (the recover operation undoes this); with `at=now`
     it becomes `canceled` and `canceled_at` is set. `refund` and `staking` say what happens to the last
     payment and to any stake. A subscription that cannot be canceled in its current state (for example
-    one already canceled) is refused with 409. Answers the subscription without joins.
+    one already canceled) is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):
@@ -151,7 +146,7 @@ def sync(
     `cancel_at_period_end=true` until the period ends (the recover operation undoes this); with `at=now`
     it becomes `canceled` and `canceled_at` is set. `refund` and `staking` say what happens to the last
     payment and to any stake. A subscription that cannot be canceled in its current state (for example
-    one already canceled) is refused with 409. Answers the subscription without joins.
+    one already canceled) is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):
@@ -191,7 +186,7 @@ async def asyncio_detailed(
     `cancel_at_period_end=true` until the period ends (the recover operation undoes this); with `at=now`
     it becomes `canceled` and `canceled_at` is set. `refund` and `staking` say what happens to the last
     payment and to any stake. A subscription that cannot be canceled in its current state (for example
-    one already canceled) is refused with 409. Answers the subscription without joins.
+    one already canceled) is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):
@@ -234,7 +229,7 @@ async def asyncio(
     `cancel_at_period_end=true` until the period ends (the recover operation undoes this); with `at=now`
     it becomes `canceled` and `canceled_at` is set. `refund` and `staking` say what happens to the last
     payment and to any stake. A subscription that cannot be canceled in its current state (for example
-    one already canceled) is refused with 409. Answers the subscription without joins.
+    one already canceled) is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):

@@ -69,11 +69,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -104,7 +99,7 @@ def sync_detailed(
      Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
     invoices meanwhile and when it resumes by itself. The Node SDK sends no body; the optional body sets
     those two values. A subscription that cannot be paused in its current state (for example one already
-    paused or canceled) is refused with 409. Answers the subscription without joins.
+    paused or canceled) is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):
@@ -148,7 +143,7 @@ def sync(
      Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
     invoices meanwhile and when it resumes by itself. The Node SDK sends no body; the optional body sets
     those two values. A subscription that cannot be paused in its current state (for example one already
-    paused or canceled) is refused with 409. Answers the subscription without joins.
+    paused or canceled) is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):
@@ -187,7 +182,7 @@ async def asyncio_detailed(
      Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
     invoices meanwhile and when it resumes by itself. The Node SDK sends no body; the optional body sets
     those two values. A subscription that cannot be paused in its current state (for example one already
-    paused or canceled) is refused with 409. Answers the subscription without joins.
+    paused or canceled) is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):
@@ -229,7 +224,7 @@ async def asyncio(
      Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
     invoices meanwhile and when it resumes by itself. The Node SDK sends no body; the optional body sets
     those two values. A subscription that cannot be paused in its current state (for example one already
-    paused or canceled) is refused with 409. Answers the subscription without joins.
+    paused or canceled) is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):

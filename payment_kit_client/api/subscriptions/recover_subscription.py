@@ -62,11 +62,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -95,7 +90,7 @@ def sync_detailed(
 
      Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
     (`cancel_at_period_end` goes back to false). Only a subscription with a scheduled cancellation can
-    be recovered; any other is refused with 409. Answers the subscription without joins.
+    be recovered; any other is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):
@@ -134,7 +129,7 @@ def sync(
 
      Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
     (`cancel_at_period_end` goes back to false). Only a subscription with a scheduled cancellation can
-    be recovered; any other is refused with 409. Answers the subscription without joins.
+    be recovered; any other is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):
@@ -168,7 +163,7 @@ async def asyncio_detailed(
 
      Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
     (`cancel_at_period_end` goes back to false). Only a subscription with a scheduled cancellation can
-    be recovered; any other is refused with 409. Answers the subscription without joins.
+    be recovered; any other is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):
@@ -205,7 +200,7 @@ async def asyncio(
 
      Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
     (`cancel_at_period_end` goes back to false). Only a subscription with a scheduled cancellation can
-    be recovered; any other is refused with 409. Answers the subscription without joins.
+    be recovered; any other is refused with 400. Answers the subscription without joins.
 
     Args:
         id (str):

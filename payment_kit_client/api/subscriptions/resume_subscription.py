@@ -62,11 +62,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -94,7 +89,7 @@ def sync_detailed(
     """Resume a paused subscription
 
      Ends a pause: the subscription returns to `active` and billing continues. Only a `paused`
-    subscription can be resumed; any other is refused with 409. Deployments may require the customer to
+    subscription can be resumed; any other is refused with 400. Deployments may require the customer to
     stake again before resuming. Answers the subscription without joins.
 
     Args:
@@ -133,7 +128,7 @@ def sync(
     """Resume a paused subscription
 
      Ends a pause: the subscription returns to `active` and billing continues. Only a `paused`
-    subscription can be resumed; any other is refused with 409. Deployments may require the customer to
+    subscription can be resumed; any other is refused with 400. Deployments may require the customer to
     stake again before resuming. Answers the subscription without joins.
 
     Args:
@@ -167,7 +162,7 @@ async def asyncio_detailed(
     """Resume a paused subscription
 
      Ends a pause: the subscription returns to `active` and billing continues. Only a `paused`
-    subscription can be resumed; any other is refused with 409. Deployments may require the customer to
+    subscription can be resumed; any other is refused with 400. Deployments may require the customer to
     stake again before resuming. Answers the subscription without joins.
 
     Args:
@@ -204,7 +199,7 @@ async def asyncio(
     """Resume a paused subscription
 
      Ends a pause: the subscription returns to `active` and billing continues. Only a `paused`
-    subscription can be resumed; any other is refused with 409. Deployments may require the customer to
+    subscription can be resumed; any other is refused with 400. Deployments may require the customer to
     stake again before resuming. Answers the subscription without joins.
 
     Args:

@@ -64,11 +64,6 @@ def _parse_response(
 
         return response_404
 
-    if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
-        return response_409
-
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -97,7 +92,7 @@ def sync_detailed(
 
      Gives back the stake the customer locked for this subscription. Answers whether it worked and which
     subscription it concerned. A subscription whose stake cannot be returned in its current state (for
-    example still in force, or already returned) is refused with 409.
+    example still in force, or already returned) is refused with 400.
 
     Args:
         id (str):
@@ -136,7 +131,7 @@ def sync(
 
      Gives back the stake the customer locked for this subscription. Answers whether it worked and which
     subscription it concerned. A subscription whose stake cannot be returned in its current state (for
-    example still in force, or already returned) is refused with 409.
+    example still in force, or already returned) is refused with 400.
 
     Args:
         id (str):
@@ -170,7 +165,7 @@ async def asyncio_detailed(
 
      Gives back the stake the customer locked for this subscription. Answers whether it worked and which
     subscription it concerned. A subscription whose stake cannot be returned in its current state (for
-    example still in force, or already returned) is refused with 409.
+    example still in force, or already returned) is refused with 400.
 
     Args:
         id (str):
@@ -207,7 +202,7 @@ async def asyncio(
 
      Gives back the stake the customer locked for this subscription. Answers whether it worked and which
     subscription it concerned. A subscription whose stake cannot be returned in its current state (for
-    example still in force, or already returned) is refused with 409.
+    example still in force, or already returned) is refused with 400.
 
     Args:
         id (str):

@@ -1,0 +1,222 @@
+"""The sandbox's HTTP layer: routes, auth, and request validation, all
+derived from the OpenAPI document; handlers are looked up by operationId."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import jsonschema
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import resources  # noqa: F401  (registers every handler)
+from .context import HANDLERS, Context
+from .document import Document, OperationDoc, Parameter, load_document
+from .engine.events import after_commit
+from .errors import ApiError, bad_request, unauthorized
+from .seed import seed
+from .store import Store
+
+__all__ = ["SandboxConfig", "create_app"]
+
+logger = logging.getLogger("payment_kit_sandbox")
+
+
+class SandboxConfig:
+    def __init__(
+        self,
+        *,
+        db: str = ":memory:",
+        api_key: str | None = None,
+        validate_responses: bool = False,
+        document: Document | None = None,
+        require_all_handlers: bool = True,
+    ) -> None:
+        self.require_all_handlers = require_all_handlers
+        self.db = db
+        self.api_key = api_key or f"sk_sandbox_{secrets.token_hex(12)}"
+        self.validate_responses = validate_responses
+        self.document = document or load_document()
+
+
+def create_app(config: SandboxConfig | None = None) -> Starlette:
+    config = config or SandboxConfig()
+    document = config.document
+    missing = sorted(set(document.operations) - set(HANDLERS))
+    if missing and config.require_all_handlers:
+        raise RuntimeError(f"operations without a sandbox handler: {missing}")
+    store = Store(config.db)
+    with store.transaction():
+        seed(store)
+
+    by_path: dict[str, dict[str, OperationDoc]] = {}
+    for op in document.operations.values():
+        if op.operation_id not in HANDLERS:
+            continue
+        by_path.setdefault(op.path, {})[op.method] = op
+
+    def endpoint_for(methods: dict[str, OperationDoc]) -> Any:
+        async def endpoint(request: Request) -> Response:
+            op = methods[request.method]
+            try:
+                authorize(request, config.api_key)
+                ctx = await build_context(request, op, store)
+                with store.transaction():
+                    answer = HANDLERS[op.operation_id](ctx)
+                    if config.validate_responses:
+                        check_answer(op, answer)
+                after_commit(ctx)
+                return JSONResponse(answer)
+            except ApiError as exc:
+                return JSONResponse(exc.body(), status_code=exc.status)
+            except Exception as exc:  # a bug, never bad input: say so, and log it
+                logger.exception("sandbox handler %s failed", op.operation_id)
+                detail = f": {exc}" if config.validate_responses else ""
+                return JSONResponse({"error": f"sandbox error in {op.operation_id}{detail}"}, status_code=500)
+
+        return endpoint
+
+    from .helpers import helper_routes  # sandbox-only routes under /sandbox/
+
+    routes = [
+        Route(path, endpoint_for(methods), methods=list(methods))
+        for path, methods in sorted(by_path.items(), key=lambda kv: _route_order(kv[0]))
+    ]
+    routes += helper_routes(store, config.api_key, after_commit)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    async def no_route(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        what = "no such route" if status == 404 else f"{request.method} is not allowed here"
+        return JSONResponse({"error": f"{what}: {request.method} {request.url.path}"}, status_code=status)
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: no_route, 405: no_route})
+    app.state.store = store
+    app.state.config = config
+    return app
+
+
+def _route_order(path: str) -> tuple[int, ...]:
+    # Literal segments before parameters at each depth: /customers/me before /customers/{id}.
+    return tuple(1 if segment.startswith("{") else 0 for segment in path.split("/"))
+
+
+def authorize(request: Request, api_key: str) -> None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise unauthorized("Unauthorized: no Authorization header (send Authorization: Bearer <api key>)")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), api_key):
+        raise unauthorized("Unauthorized: the API key is not valid for this sandbox")
+
+
+async def build_context(request: Request, op: OperationDoc, store: Store) -> Context:
+    query: dict[str, Any] = {}
+    path: dict[str, str] = {}
+    for param in op.parameters:
+        if param.location == "path":
+            path[param.name] = request.path_params[param.name]
+        elif param.location == "query":
+            value = read_query(request.query_params, param)
+            if value is not None:
+                query[param.name] = value
+    body = await read_body(request, op)
+    livemode = query.pop("livemode", None)
+    if livemode is None:
+        livemode = body.get("livemode", True) if isinstance(body.get("livemode"), bool) else True
+    return Context(
+        op=op,
+        store=store,
+        livemode=livemode,
+        path=path,
+        query=query,
+        body=body,
+        base_url=str(request.base_url).rstrip("/"),
+        headers={k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"},
+    )
+
+
+def read_query(params: Any, param: Parameter) -> Any:
+    if param.prefix:
+        found = {k[len(param.prefix) :]: v for k, v in params.multi_items() if k.startswith(param.prefix)}
+        return found or None
+    raw = params.get(param.name)
+    if raw is None:
+        if param.required:
+            raise bad_request(f"query parameter {param.name!r} is required")
+        return None
+    value = coerce(raw, param)
+    errors = sorted(param.validator.iter_errors(value), key=lambda e: e.path)
+    if errors:
+        raise bad_request(f"query parameter {param.name!r}: {errors[0].message}")
+    return value
+
+
+def coerce(raw: str, param: Parameter) -> Any:
+    kind = param.schema.get("type")
+    if kind is None and "$ref" in param.schema:
+        kind = load_document().resolve(param.schema).get("type")
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return Decimal(raw)
+    except (ValueError, InvalidOperation):
+        raise bad_request(f"query parameter {param.name!r} must be a {kind}, not {raw!r}") from None
+    if kind == "boolean":
+        if raw in ("true", "1"):
+            return True
+        if raw in ("false", "0"):
+            return False
+        raise bad_request(f"query parameter {param.name!r} must be true or false, not {raw!r}")
+    return raw
+
+
+async def read_body(request: Request, op: OperationDoc) -> dict[str, Any]:
+    raw = await request.body()
+    if op.body_validator is None:
+        return {}
+    if not raw.strip():
+        if op.body_required:
+            raise bad_request("a JSON request body is required")
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise bad_request(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise bad_request("the request body must be a JSON object")
+    error = jsonschema.exceptions.best_match(op.body_validator.iter_errors(body))
+    if error is not None:
+        raise bad_request(describe(error))
+    return body
+
+
+def describe(error: jsonschema.ValidationError) -> str:
+    """A validation failure as a sentence naming the field."""
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        return f"{error.message}{' in ' + where if where else ''}"
+    if error.validator == "additionalProperties":
+        return f"{error.message}{' in ' + where if where else ''}"
+    return f"{where or 'body'}: {error.message}"
+
+
+def check_answer(op: OperationDoc, answer: Any) -> None:
+    """In tests: an answer that does not match the document is a sandbox bug."""
+    error = jsonschema.exceptions.best_match(op.answer_validator.iter_errors(answer))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path)
+        raise AssertionError(f"{op.operation_id} answered off-schema at {where or '<root>'}: {error.message}")

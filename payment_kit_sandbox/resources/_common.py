@@ -1,0 +1,94 @@
+"""What most handlers share: lists with filters, search, order and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..context import Context
+from ..errors import bad_request
+
+__all__ = ["filter_equal", "filter_in", "filter_metadata", "page_of", "search"]
+
+DEFAULT_ORDERABLE = ("created_at", "updated_at")
+
+
+def filter_equal(ctx: Context, rows: Iterable[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
+    """Keep rows whose field equals each given query parameter of the same name."""
+    out = list(rows)
+    for name in fields:
+        wanted = ctx.param(name)
+        if wanted is not None:
+            out = [row for row in out if row.get(name) == wanted]
+    return out
+
+
+def filter_in(
+    ctx: Context, rows: Iterable[dict[str, Any]], name: str, field: str | None = None
+) -> list[dict[str, Any]]:
+    """A comma-separated query parameter (`status=paid,open`): keep rows with any of the values."""
+    raw = ctx.param(name)
+    if raw is None:
+        return list(rows)
+    wanted = {v.strip() for v in str(raw).split(",") if v.strip()}
+    return [row for row in rows if row.get(field or name) in wanted]
+
+
+def filter_metadata(ctx: Context, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`metadata.<key>=<value>` filters: every pair must match."""
+    wanted = ctx.param("metadata") or {}
+    out = list(rows)
+    for key, value in wanted.items():
+        out = [row for row in out if str((row.get("metadata") or {}).get(key)) == value]
+    return out
+
+
+def search(
+    ctx: Context, rows: Iterable[dict[str, Any]], fields: Sequence[str], param: str = "query"
+) -> list[dict[str, Any]]:
+    """Case-insensitive substring match of the `query` (or `q`) text in any of `fields`."""
+    text = ctx.param(param)
+    if not text:
+        return list(rows)
+    needle = str(text).lower()
+    return [row for row in rows if any(needle in str(row.get(f) or "").lower() for f in fields)]
+
+
+def page_of(
+    ctx: Context,
+    rows: Iterable[dict[str, Any]],
+    *,
+    orderable: Sequence[str] = DEFAULT_ORDERABLE,
+    expand: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    first: Callable[[dict[str, Any]], bool] | None = None,
+) -> dict[str, Any]:
+    """`{count, list}` of one page, ordered (newest first unless `order` says otherwise).
+
+    `first` puts matching rows ahead of the others (subscriptions' `activeFirst`).
+    """
+    items = list(rows)
+    order = ctx.param("order")
+    field, direction = "created_at", "DESC"
+    if order:
+        field, _, direction = str(order).partition(":")
+        direction = (direction or "ASC").upper()
+        if field not in orderable:
+            raise bad_request(f"order: cannot sort by {field!r}; use one of {', '.join(orderable)}")
+    # Rows come oldest first; a stable sort keeps insertion order among equal keys.
+    keyed = list(enumerate(items))
+    keyed.sort(key=lambda pair: (_sort_key(pair[1].get(field)), pair[0]), reverse=direction == "DESC")
+    items = [row for _, row in keyed]
+    if first is not None:
+        items = [r for r in items if first(r)] + [r for r in items if not first(r)]
+    page = int(ctx.param("page") or 1)
+    size = int(ctx.param("pageSize") or 20)
+    chunk = items[(page - 1) * size : page * size]
+    return {"count": len(items), "list": [expand(r) for r in chunk] if expand else chunk}
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, "")
+    if isinstance(value, bool | int | float):
+        return (1, value)
+    return (2, str(value))

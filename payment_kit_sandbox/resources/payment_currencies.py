@@ -1,0 +1,122 @@
+"""Payment currencies (`/api/payment-currencies`): tokens and credit units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import Context, handles
+from ..engine.shapes import skeleton
+from ..errors import bad_request, not_found
+
+KIND = "payment_currency"
+
+
+def find(ctx: Context, key: str) -> dict[str, Any]:
+    """A currency by id or by symbol (PaymentKit's findByPkOrSymbol)."""
+    currency = ctx.store.get(KIND, key, ctx.livemode) or ctx.store.first(KIND, ctx.livemode, symbol=key)
+    if currency is None:
+        raise not_found("Payment currency", key)
+    return currency
+
+
+def referenced(ctx: Context, currency_id: str, field: str) -> dict[str, Any]:
+    """A currency named by a write: 400 naming the field when it does not exist."""
+    currency = ctx.store.get(KIND, currency_id, ctx.livemode)
+    if currency is None:
+        raise bad_request(f"{field}: no payment currency {currency_id!r} in this mode")
+    return currency
+
+
+def base_currency(ctx: Context) -> dict[str, Any]:
+    currencies = [c for c in ctx.store.all(KIND, ctx.livemode) if c["type"] == "standard"]
+    return next((c for c in currencies if c.get("is_base_currency")), currencies[0])
+
+
+def new_currency(ctx: Context, **fields: Any) -> dict[str, Any]:
+    currency = ctx.stamp(
+        {
+            **skeleton("PaymentCurrency"),
+            "active": True,
+            "locked": False,
+            "is_base_currency": False,
+            "logo": "",
+            "decimal": 18,
+            "minimum_payment_amount": "0",
+            "maximum_payment_amount": "0",
+            "metadata": {},
+            "type": "standard",
+            **fields,
+        },
+        "pc",
+    )
+    return ctx.store.insert(KIND, currency)
+
+
+@handles("createPaymentCurrency")
+def create(ctx: Context) -> dict[str, Any]:
+    body = ctx.body
+    method = ctx.store.get("payment_method", body["payment_method_id"], ctx.livemode)
+    if method is None:
+        raise bad_request(f"payment_method_id: no payment method {body['payment_method_id']!r} in this mode")
+    symbol = body.get("symbol") or body["name"].upper()[:8]
+    if ctx.store.first(KIND, ctx.livemode, symbol=symbol):
+        raise bad_request(f"symbol: a currency with symbol {symbol!r} already exists")
+    return new_currency(
+        ctx,
+        payment_method_id=method["id"],
+        name=body["name"],
+        description=body["description"],
+        contract=body["contract"],
+        logo=body.get("logo") or "",
+        symbol=symbol,
+        decimal=body.get("decimal", 18),
+        metadata=body.get("metadata") or {},
+    )
+
+
+@handles("retrievePaymentCurrency")
+def retrieve(ctx: Context) -> dict[str, Any]:
+    currency = find(ctx, ctx.path["id"])
+    method = ctx.store.get("payment_method", currency["payment_method_id"], ctx.livemode)
+    return {**currency, "object": "payment_currency", "paymentMethod": method}
+
+
+@handles("updatePaymentCurrency")
+def update(ctx: Context) -> dict[str, Any]:
+    currency = ctx.get(KIND, ctx.path["id"], "Payment currency")
+    currency.update(ctx.body)
+    return ctx.store.save(KIND, ctx.touch(currency))
+
+
+@handles("listPaymentCurrencies")
+def list_(ctx: Context) -> list[dict[str, Any]]:
+    return ctx.store.all(KIND, ctx.livemode)
+
+
+@handles("getPaymentCurrencyRechargeConfig")
+def get_recharge_config(ctx: Context) -> dict[str, Any]:
+    return find(ctx, ctx.path["id"])
+
+
+@handles("updatePaymentCurrencyRechargeConfig")
+def update_recharge_config(ctx: Context) -> dict[str, Any]:
+    currency = ctx.get(KIND, ctx.path["id"], "Payment currency")
+    config = dict(ctx.body)
+    if ctx.store.get("price", config["base_price_id"], ctx.livemode) is None:
+        raise bad_request(f"base_price_id: no price {config['base_price_id']!r} in this mode")
+    link_id = config.get("payment_link_id")
+    if link_id and ctx.store.get("payment_link", link_id, ctx.livemode) is None:
+        raise bad_request(f"payment_link_id: no payment link {link_id!r} in this mode")
+    currency["recharge_config"] = config
+    return ctx.store.save(KIND, ctx.touch(currency))
+
+
+@handles("checkPaymentCurrencyRecurringSupport")
+def check_recurring_support(ctx: Context) -> dict[str, Any]:
+    unsupported = []
+    for currency_id in ctx.body["currency_ids"]:
+        currency = referenced(ctx, currency_id, "currency_ids")
+        method = ctx.store.get("payment_method", currency["payment_method_id"], ctx.livemode) or {}
+        if not (method.get("features") or {}).get("recurring"):
+            unsupported.append({"id": currency["id"], "name": currency["name"], "symbol": currency["symbol"]})
+    return {"supported": not unsupported, "unsupported_currencies": unsupported}

@@ -1,0 +1,58 @@
+"""A sandbox for the integration tests, started once per test session on a
+free loopback port (answers checked against the document), or any server
+named by PAYMENT_KIT_BASE_URL and PAYMENT_KIT_API_KEY (`make integration`)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from payment_kit import AsyncPaymentKit, PaymentKit
+from payment_kit_sandbox.app import SandboxConfig
+from payment_kit_sandbox.server import RunningSandbox, start_in_thread
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[tuple[str, str]]:
+    external = os.environ.get("PAYMENT_KIT_INTEGRATION_BASE_URL")
+    if external:
+        yield external, os.environ["PAYMENT_KIT_INTEGRATION_API_KEY"]
+        return
+    sandbox: RunningSandbox = start_in_thread(
+        SandboxConfig(api_key="sk_test_integration", validate_responses=True, require_all_handlers=False)
+    )
+    try:
+        yield sandbox.base_url, sandbox.api_key
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def client(server: tuple[str, str]) -> Iterator[PaymentKit]:
+    """A test-mode sync client."""
+    base_url, api_key = server
+    with PaymentKit(base_url=base_url, api_key=api_key, livemode=False, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+async def aclient(server: tuple[str, str]) -> AsyncIterator[AsyncPaymentKit]:
+    """A test-mode async client."""
+    base_url, api_key = server
+    async with AsyncPaymentKit(base_url=base_url, api_key=api_key, livemode=False, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def tag() -> str:
+    """A value unique to one test, to find its own objects among the session's."""
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def customer(client: PaymentKit, tag: str) -> object:
+    """A fresh test-mode customer (ensured by DID, as PaymentKit does)."""
+    return client.customers.retrieve(f"did:abt:z{tag}", create=True)
