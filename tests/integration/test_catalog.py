@@ -103,7 +103,7 @@ def test_exact_decimals_round_trip(client: PaymentKit, tag: str) -> None:
 
 
 def test_livemode_partitions_everything(client: PaymentKit, tag: str) -> None:
-    product, price = seed_flow(client, tag)
+    product, _ = seed_flow(client, tag)
     live = client.with_options(livemode=True)
     with pytest.raises(NotFoundError):
         live.products.retrieve(product.id)
@@ -116,12 +116,16 @@ def test_livemode_partitions_everything(client: PaymentKit, tag: str) -> None:
 def test_a_wrong_key_is_refused(server: tuple[str, str]) -> None:
     from payment_kit import AuthenticationError
 
-    with PaymentKit(base_url=server[0], api_key="sk_wrong", livemode=False) as wrong:
-        with pytest.raises(AuthenticationError, match="not valid"):
-            wrong.products.list()
-    with PaymentKit(base_url=server[0], livemode=False) as anonymous:
-        with pytest.raises(AuthenticationError, match="no Authorization header"):
-            anonymous.products.list()
+    with (
+        PaymentKit(base_url=server[0], api_key="sk_wrong", livemode=False) as wrong,
+        pytest.raises(AuthenticationError, match="not valid"),
+    ):
+        wrong.products.list()
+    with (
+        PaymentKit(base_url=server[0], livemode=False) as anonymous,
+        pytest.raises(AuthenticationError, match="no Authorization header"),
+    ):
+        anonymous.products.list()
 
 
 async def test_async_client_against_the_sandbox(aclient: AsyncPaymentKit, tag: str) -> None:

@@ -1,0 +1,230 @@
+"""Invoices and payments: how money is asked for and collected.
+
+Everything that charges a customer (checkout completion, subscription
+renewals, manual invoices) goes through `create_invoice` and, when the
+money arrives, `pay_invoice`. Amounts are integer strings in the currency's
+smallest unit; arithmetic is on Python ints.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ..context import Context
+from .shapes import skeleton
+
+__all__ = ["Line", "create_invoice", "create_payment_intent", "method_of", "pay_invoice", "price_amount"]
+
+Line = dict[str, Any]
+"""An invoice line to create: `price` (the stored price), `quantity`, and optionally
+`amount` (integer units, overriding price × quantity), `description`, `period`
+(`{start, end}`), `subscription_item_id`, `proration`."""
+
+
+def method_of(ctx: Context, currency_id: str) -> dict[str, Any]:
+    currency = ctx.store.get("payment_currency", currency_id, ctx.livemode) or {}
+    return ctx.store.get("payment_method", currency.get("payment_method_id", ""), ctx.livemode) or {}
+
+
+def price_amount(price: dict[str, Any], currency_id: str, quantity: int) -> int:
+    """What `quantity` of a price costs in `currency_id` (per-unit, or tiered), in integer units."""
+    option = next(
+        (o for o in price.get("currency_options") or [] if o["currency_id"] == currency_id),
+        {"unit_amount": price["unit_amount"], "tiers": price.get("tiers")},
+    )
+    tiers = option.get("tiers") or price.get("tiers")
+    if price.get("billing_scheme") == "tiered" and tiers:
+        return _tiered(tiers, price.get("tiers_mode") or "graduated", quantity)
+    return int(option["unit_amount"]) * quantity
+
+
+def _tiered(tiers: list[dict[str, Any]], mode: str, quantity: int) -> int:
+    ordered = sorted(tiers, key=lambda t: (t.get("up_to") is None, t.get("up_to") or 0))
+    if mode == "volume":
+        tier = next((t for t in ordered if t.get("up_to") is None or quantity <= t["up_to"]), ordered[-1])
+        return int(tier.get("unit_amount") or 0) * quantity + int(tier.get("flat_amount") or 0)
+    total, floor = 0, 0
+    for tier in ordered:
+        if quantity <= floor:
+            break
+        ceiling = tier.get("up_to") or quantity
+        units_here = min(quantity, ceiling) - floor
+        total += int(tier.get("unit_amount") or 0) * units_here + int(tier.get("flat_amount") or 0)
+        floor = ceiling
+    return total
+
+
+def create_invoice(
+    ctx: Context,
+    *,
+    customer: dict[str, Any],
+    currency_id: str,
+    lines: list[Line],
+    billing_reason: str,
+    subscription: dict[str, Any] | None = None,
+    checkout_session_id: str | None = None,
+    period: tuple[int, int] | None = None,
+    discount: int = 0,
+    description: str | None = None,
+    due_date: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An `open` invoice (with its items) for the lines; `discount` is integer units off the subtotal."""
+    now = ctx.now()
+    start, end = period or (now, now)
+    method = method_of(ctx, currency_id)
+    sequence = int(customer.get("next_invoice_sequence") or 1)
+    invoice = ctx.stamp(
+        {
+            **skeleton("Invoice"),
+            "number": f"{customer.get('invoice_prefix') or 'INV'}-{sequence:04d}",
+            "statement_descriptor": "",
+            "period_start": start,
+            "period_end": end,
+            "auto_advance": True,
+            "status": "open",
+            "collection_method": (subscription or {}).get("collection_method", "charge_automatically"),
+            "billing_reason": billing_reason,
+            "currency_id": currency_id,
+            "customer_id": customer["id"],
+            "subscription_id": (subscription or {}).get("id"),
+            "checkout_session_id": checkout_session_id,
+            "default_payment_method_id": method.get("id", ""),
+            "description": description,
+            "due_date": due_date,
+            "customer_email": customer.get("email"),
+            "customer_name": customer.get("name"),
+            "customer_phone": customer.get("phone"),
+            "customer_address": customer.get("address"),
+            "status_transitions": {
+                "finalized_at": now,
+                "paid_at": None,
+                "voided_at": None,
+                "marked_uncollectible_at": None,
+            },
+            "discounts": [],
+            "total_discount_amounts": [],
+            "metadata": metadata or {},
+        },
+        "in",
+    )
+    subtotal = 0
+    for line in lines:
+        price = line["price"]
+        amount = int(line["amount"]) if "amount" in line else price_amount(price, currency_id, int(line["quantity"]))
+        subtotal += amount
+        item = ctx.stamp(
+            {
+                **skeleton("InvoiceItem"),
+                "amount": str(amount),
+                "quantity": int(line["quantity"]),
+                "description": line.get("description") or price.get("nickname") or "",
+                "period": line.get("period") or {"start": start, "end": end},
+                "currency_id": currency_id,
+                "customer_id": customer["id"],
+                "price_id": price["id"],
+                "invoice_id": invoice["id"],
+                "subscription_id": invoice["subscription_id"],
+                "subscription_item_id": line.get("subscription_item_id"),
+                "discountable": True,
+                "discount_amounts": [],
+                "discounts": [],
+                "proration": bool(line.get("proration")),
+                "proration_details": {},
+                "metadata": {},
+            },
+            "ii",
+        )
+        ctx.store.insert("invoice_item", item)
+    discount = min(discount, subtotal)
+    total = subtotal - discount
+    if discount:
+        invoice["total_discount_amounts"] = [{"amount": str(discount), "discount": None}]
+    invoice.update(
+        subtotal=str(subtotal),
+        subtotal_excluding_tax=str(subtotal),
+        tax="0",
+        total=str(total),
+        amount_due=str(total),
+        amount_paid="0",
+        amount_remaining=str(total),
+        amount_shipping="0",
+        starting_balance="0",
+        ending_balance="0",
+    )
+    customer["next_invoice_sequence"] = sequence + 1
+    ctx.store.save("customer", customer)
+    ctx.store.insert("invoice", invoice)
+    ctx.emit("invoice.created", "invoice", invoice)
+    ctx.emit("invoice.finalized", "invoice", invoice)
+    return invoice
+
+
+def create_payment_intent(
+    ctx: Context,
+    *,
+    customer: dict[str, Any],
+    currency_id: str,
+    amount: int,
+    description: str,
+    invoice: dict[str, Any] | None = None,
+    status: Literal["requires_payment_method", "succeeded"] = "requires_payment_method",
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    method = method_of(ctx, currency_id)
+    intent = ctx.stamp(
+        {
+            **skeleton("PaymentIntent"),
+            "description": description,
+            "amount": str(amount),
+            "amount_received": str(amount) if status == "succeeded" else "0",
+            "amount_capturable": "0",
+            "currency_id": currency_id,
+            "customer_id": customer["id"],
+            "payment_method_id": method.get("id", ""),
+            "invoice_id": invoice["id"] if invoice else None,
+            "last_payment_error": None,
+            "statement_descriptor": "",
+            "status": status,
+            "capture_method": "automatic",
+            "confirmation_method": "automatic",
+            "payment_method_types": [method.get("type", "arcblock")],
+            "receipt_email": customer.get("email") or None,
+            "metadata": metadata or {},
+        },
+        "pi",
+    )
+    ctx.store.insert("payment_intent", intent)
+    ctx.emit("payment_intent.created", "payment_intent", intent)
+    if status == "succeeded":
+        ctx.emit("payment_intent.succeeded", "payment_intent", intent)
+    return intent
+
+
+def pay_invoice(ctx: Context, invoice: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]:
+    """Collect an open invoice in full: a succeeded payment intent, the invoice `paid`. Answers the intent."""
+    amount = int(invoice["amount_remaining"])
+    intent = create_payment_intent(
+        ctx,
+        customer=customer,
+        currency_id=invoice["currency_id"],
+        amount=amount,
+        description=f"Payment for invoice {invoice['number']}",
+        invoice=invoice,
+        status="succeeded",
+    )
+    now = ctx.now()
+    invoice.update(
+        status="paid",
+        paid=True,
+        attempted=True,
+        attempt_count=int(invoice.get("attempt_count") or 0) + 1,
+        amount_paid=str(int(invoice["amount_paid"]) + amount),
+        amount_remaining="0",
+        payment_intent_id=intent["id"],
+        status_transitions={**(invoice.get("status_transitions") or {}), "paid_at": now},
+    )
+    ctx.store.save("invoice", ctx.touch(invoice))
+    ctx.emit("invoice.paid", "invoice", invoice)
+    ctx.emit("invoice.payment_succeeded", "invoice", invoice)
+    return intent
