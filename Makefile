@@ -45,6 +45,14 @@ test: install
 demo: install
 	$(BIN)/python examples/run_demo.py
 
+# The facade's integration suite: against a sandbox it starts itself, or against
+# any PaymentKit named by PAYMENT_KIT_BASE_URL and PAYMENT_KIT_API_KEY. (The suite
+# reads its own variable names so that a developer's shell settings never point
+# `make test` at a real deployment by accident.)
+integration: install
+	PAYMENT_KIT_INTEGRATION_BASE_URL="$(PAYMENT_KIT_BASE_URL)" PAYMENT_KIT_INTEGRATION_API_KEY="$(PAYMENT_KIT_API_KEY)" \
+		$(BIN)/python -m pytest -q tests/integration
+
 sandbox: install
 	$(BIN)/python -m payment_kit_sandbox --host 127.0.0.1 --port 8787 --db sandbox.sqlite
 

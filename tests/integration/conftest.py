@@ -18,7 +18,7 @@ from payment_kit_sandbox.server import RunningSandbox, start_in_thread
 @pytest.fixture(scope="session")
 def server() -> Iterator[tuple[str, str]]:
     external = os.environ.get("PAYMENT_KIT_INTEGRATION_BASE_URL")
-    if external:
+    if external:  # `make integration PAYMENT_KIT_BASE_URL=... PAYMENT_KIT_API_KEY=...`
         yield external, os.environ["PAYMENT_KIT_INTEGRATION_API_KEY"]
         return
     sandbox: RunningSandbox = start_in_thread(

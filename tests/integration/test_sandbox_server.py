@@ -1,0 +1,104 @@
+"""The sandbox as a program: its command line, persistence across restarts,
+and refusals of malformed requests at the HTTP level."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from payment_kit import NotFoundError, PaymentKit
+from payment_kit_sandbox.app import SandboxConfig
+from payment_kit_sandbox.server import free_port, start_in_thread
+
+
+def test_objects_survive_a_restart_on_a_file_database(tmp_path: Path) -> None:
+    db = str(tmp_path / "sandbox.sqlite")
+    with start_in_thread(SandboxConfig(db=db, api_key="k1")) as first:
+        with PaymentKit(base_url=first.base_url, api_key="k1", livemode=False) as client:
+            product = client.products.create(name="Persistent", type="good", metadata={"kept": "yes"})
+            currencies = [c.id for c in client.payment_currencies.list()]
+    with start_in_thread(SandboxConfig(db=db, api_key="k2")) as second:
+        with PaymentKit(base_url=second.base_url, api_key="k2", livemode=False) as client:
+            again = client.products.retrieve(product.id)
+            assert again.name == "Persistent" and again.metadata["kept"] == "yes"
+            assert [c.id for c in client.payment_currencies.list()] == currencies  # seeded once
+            with pytest.raises(NotFoundError):
+                client.with_options(livemode=True).products.retrieve(product.id)
+
+
+def test_malformed_requests_get_a_4xx_naming_the_problem(server: tuple[str, str]) -> None:
+    base_url, key = server
+    auth = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base_url, headers=auth) as http:
+        bad_json = http.post("/api/products", content=b"{not json", headers={"content-type": "application/json"})
+        assert bad_json.status_code == 400 and "not valid JSON" in bad_json.json()["error"]
+        not_object = http.post("/api/products", json=["a"])
+        assert not_object.status_code == 400 and "JSON object" in not_object.json()["error"]
+        missing = http.post("/api/products", json={"type": "service"})
+        assert missing.status_code == 400 and "'name' is a required property" in missing.json()["error"]
+        wrong_type = http.get("/api/products", params={"page": "two"})
+        assert wrong_type.status_code == 400 and "'page' must be a integer" in wrong_type.json()["error"]
+        wrong_bool = http.get("/api/products", params={"active": "maybe"})
+        assert wrong_bool.status_code == 400 and "true or false" in wrong_bool.json()["error"]
+        no_route = http.get("/api/nowhere")
+        assert no_route.status_code == 404 and "no such route" in no_route.json()["error"]
+        wrong_method = http.patch("/api/products")
+        assert wrong_method.status_code == 405 and "not allowed" in wrong_method.json()["error"]
+
+
+def run_cli(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "payment_kit_sandbox", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_cli_refuses_a_public_interface_without_an_explicit_key() -> None:
+    result = run_cli("--host", "0.0.0.0", "--port", str(free_port()))
+    assert result.returncode == 2 and "without an explicit --api-key" in result.stderr
+
+
+def test_cli_serves_and_prints_its_url_and_key(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "payment_kit_sandbox",
+            "sandbox",
+            "--port",
+            str(port),
+            "--db",
+            ":memory:",
+            "--api-key",
+            "sk_cli",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline() + process.stdout.readline() + process.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in banner and "PAYMENT_KIT_API_KEY=sk_cli" in banner
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                answer = httpx.get(
+                    f"http://127.0.0.1:{port}/sandbox/health", headers={"Authorization": "Bearer sk_cli"}
+                )
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert answer.status_code == 200 and answer.json()["ok"] is True
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
