@@ -87,7 +87,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     from .helpers import helper_routes  # sandbox-only routes under /sandbox/
 
     routes = [
-        Route(path, endpoint_for(methods), methods=list(methods))
+        Route(_starlette_path(path, by_path), endpoint_for(methods), methods=list(methods))
         for path, methods in sorted(by_path.items(), key=lambda kv: _route_order(kv[0]))
     ]
     routes += helper_routes(store, config.api_key, after_commit)
@@ -106,6 +106,15 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     app.state.store = store
     app.state.config = config
     return app
+
+
+def _starlette_path(path: str, all_paths: dict[str, Any]) -> str:
+    """A trailing `{param}` that no longer route extends may contain `/` (a mount location
+    such as `/my-app` arrives percent-encoded and is decoded before routing)."""
+    head, _, last = path.rpartition("/")
+    if last.startswith("{") and not any(other.startswith(path + "/") for other in all_paths):
+        return f"{head}/{last[:-1]}:path}}"
+    return path
 
 
 def _route_order(path: str) -> tuple[int, ...]:

@@ -24,6 +24,7 @@ from .store import Store
 __all__ = ["HELPERS", "helper", "helper_routes"]
 
 HelperFn = Callable[[Context], Any]
+MAX_CLOCK_OFFSET = 100 * 366 * 86400
 HELPERS: dict[tuple[str, str], HelperFn] = {}
 
 
@@ -88,6 +89,8 @@ def advance_clock(ctx: Context) -> dict[str, Any]:
     if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds <= 0:
         raise bad_request("seconds: a positive whole number of seconds is required")
     offset = int(ctx.store.get_meta("clock_offset") or 0) + seconds
+    if offset > MAX_CLOCK_OFFSET:
+        raise bad_request(f"seconds: the sandbox clock can move at most {MAX_CLOCK_OFFSET} seconds (100 years) ahead")
     ctx.store.set_meta("clock_offset", str(offset))
     from .engine.clock import on_advance
 

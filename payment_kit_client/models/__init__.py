@@ -410,8 +410,6 @@ from .subscription_cancel_at import SubscriptionCancelAt
 from .subscription_cancel_from import SubscriptionCancelFrom
 from .subscription_cancel_staking import SubscriptionCancelStaking
 from .subscription_cancelation_details import SubscriptionCancelationDetails
-from .subscription_cancelation_feedback import SubscriptionCancelationFeedback
-from .subscription_cancelation_reason import SubscriptionCancelationReason
 from .subscription_cancelation_refund import SubscriptionCancelationRefund
 from .subscription_collection_method import SubscriptionCollectionMethod
 from .subscription_create_item import SubscriptionCreateItem
@@ -865,8 +863,6 @@ __all__ = (
     "SubscriptionBillingThresholds",
     "SubscriptionCancelAt",
     "SubscriptionCancelationDetails",
-    "SubscriptionCancelationFeedback",
-    "SubscriptionCancelationReason",
     "SubscriptionCancelationRefund",
     "SubscriptionCancelFrom",
     "SubscriptionCancelStaking",

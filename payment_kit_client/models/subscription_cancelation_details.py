@@ -8,8 +8,6 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.subscription_cancelation_feedback import SubscriptionCancelationFeedback
-from ..models.subscription_cancelation_reason import SubscriptionCancelationReason
 from ..models.subscription_cancelation_refund import SubscriptionCancelationRefund
 from ..types import UNSET, Unset
 
@@ -22,9 +20,12 @@ class SubscriptionCancelationDetails:
 
     Attributes:
         comment (str): Free text from whoever canceled.
-        feedback (SubscriptionCancelationFeedback): The customer's reason for leaving, as one of the offered choices.
-        reason (SubscriptionCancelationReason): Why the subscription was canceled: on request, a disputed or failed
-            payment, or a revoked stake.
+        feedback (str): The customer's reason for leaving: one of the offered choices (`too_expensive`,
+            `missing_features`, `switched_service`, `unused`, `customer_service`, `too_complex`, `low_quality`, `other`), or
+            whatever text the cancel call sent, which PaymentKit accepts. Example: too_expensive.
+        reason (str): Why the subscription was canceled: `cancellation_requested`, `payment_disputed`, `payment_failed`,
+            `stake_revoked`, or whatever reason the cancel call sent, which PaymentKit accepts. Example:
+            cancellation_requested.
         return_stake (bool | None | Unset): `true` when the stake is returned on cancellation.
         slash_stake (bool | None | Unset): `true` when the stake is slashed on cancellation.
         slash_reason (None | str | Unset): Why the stake was slashed.
@@ -33,8 +34,8 @@ class SubscriptionCancelationDetails:
     """
 
     comment: str
-    feedback: SubscriptionCancelationFeedback
-    reason: SubscriptionCancelationReason
+    feedback: str
+    reason: str
     return_stake: bool | None | Unset = UNSET
     slash_stake: bool | None | Unset = UNSET
     slash_reason: None | str | Unset = UNSET
@@ -45,9 +46,9 @@ class SubscriptionCancelationDetails:
     def to_dict(self) -> dict[str, Any]:
         comment = self.comment
 
-        feedback = self.feedback.value
+        feedback = self.feedback
 
-        reason = self.reason.value
+        reason = self.reason
 
         return_stake: bool | None | Unset
         if isinstance(self.return_stake, Unset):
@@ -108,9 +109,9 @@ class SubscriptionCancelationDetails:
         d = dict(src_dict)
         comment = d.pop("comment")
 
-        feedback = SubscriptionCancelationFeedback(d.pop("feedback"))
+        feedback = d.pop("feedback")
 
-        reason = SubscriptionCancelationReason(d.pop("reason"))
+        reason = d.pop("reason")
 
         def _parse_return_stake(data: object) -> bool | None | Unset:
             if data is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -22,7 +22,8 @@ class UsageRecordSummary:
     Attributes:
         object_ (str): Always `usage_record_summary`. Example: usage_record_summary.
         livemode (bool): `true` for live data, `false` for test data.
-        invoice_id (str): The invoice that bills this period (`in_…`).
+        invoice_id (None | str): The invoice that bills this period (`in_…`); `null` for the current period, not billed
+            yet.
         subscription_item_id (str): The subscription item (`si_…`).
         total_usage (float): The period's usage, aggregated per the price's `aggregate_usage`.
         period (UsageRecordSummaryPeriod): A billing period, in Unix seconds.
@@ -30,7 +31,7 @@ class UsageRecordSummary:
 
     object_: str
     livemode: bool
-    invoice_id: str
+    invoice_id: None | str
     subscription_item_id: str
     total_usage: float
     period: UsageRecordSummaryPeriod
@@ -41,6 +42,7 @@ class UsageRecordSummary:
 
         livemode = self.livemode
 
+        invoice_id: None | str
         invoice_id = self.invoice_id
 
         subscription_item_id = self.subscription_item_id
@@ -73,7 +75,12 @@ class UsageRecordSummary:
 
         livemode = d.pop("livemode")
 
-        invoice_id = d.pop("invoice_id")
+        def _parse_invoice_id(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        invoice_id = _parse_invoice_id(d.pop("invoice_id"))
 
         subscription_item_id = d.pop("subscription_item_id")
 

@@ -11,9 +11,20 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..context import Context
+from ..errors import bad_request
 from .shapes import skeleton
 
-__all__ = ["Line", "create_invoice", "create_payment_intent", "method_of", "pay_invoice", "price_amount"]
+__all__ = [
+    "VOIDABLE",
+    "Line",
+    "create_invoice",
+    "create_payment_intent",
+    "method_of",
+    "open_payment_intent",
+    "pay_invoice",
+    "price_amount",
+    "void_invoice",
+]
 
 Line = dict[str, Any]
 """An invoice line to create: `price` (the stored price), `quantity`, and optionally
@@ -111,6 +122,10 @@ def create_invoice(
     subtotal = 0
     for line in lines:
         price = line["price"]
+        if not price.get("locked"):
+            # As PaymentKit does: a billed price can no longer change its amounts or be deleted.
+            price["locked"] = True
+            ctx.store.save("price", price)
         amount = int(line["amount"]) if "amount" in line else price_amount(price, currency_id, int(line["quantity"]))
         subtotal += amount
         item = ctx.stamp(
@@ -204,15 +219,22 @@ def create_payment_intent(
 def pay_invoice(ctx: Context, invoice: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]:
     """Collect an open invoice in full: a succeeded payment intent, the invoice `paid`. Answers the intent."""
     amount = int(invoice["amount_remaining"])
-    intent = create_payment_intent(
-        ctx,
-        customer=customer,
-        currency_id=invoice["currency_id"],
-        amount=amount,
-        description=f"Payment for invoice {invoice['number']}",
-        invoice=invoice,
-        status="succeeded",
-    )
+    waiting = ctx.store.get("payment_intent", invoice.get("payment_intent_id") or "", ctx.livemode)
+    if waiting is not None and waiting["status"] not in ("succeeded", "canceled"):
+        # The intent the open invoice was waiting on is the one that now succeeds.
+        waiting.update(status="succeeded", amount=str(amount), amount_received=str(amount))
+        intent = ctx.store.save("payment_intent", ctx.touch(waiting))
+        ctx.emit("payment_intent.succeeded", "payment_intent", intent)
+    else:
+        intent = create_payment_intent(
+            ctx,
+            customer=customer,
+            currency_id=invoice["currency_id"],
+            amount=amount,
+            description=f"Payment for invoice {invoice['number']}",
+            invoice=invoice,
+            status="succeeded",
+        )
     now = ctx.now()
     invoice.update(
         status="paid",
@@ -227,4 +249,48 @@ def pay_invoice(ctx: Context, invoice: dict[str, Any], customer: dict[str, Any])
     ctx.store.save("invoice", ctx.touch(invoice))
     ctx.emit("invoice.paid", "invoice", invoice)
     ctx.emit("invoice.payment_succeeded", "invoice", invoice)
+    from .subscriptions import invoice_paid  # subscriptions build on billing, not the reverse
+
+    invoice_paid(ctx, invoice)
     return intent
+
+
+def open_payment_intent(ctx: Context, invoice: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]:
+    """The payment intent an open invoice waits on (`requires_payment_method`), linked to it. Answers the intent."""
+    intent = create_payment_intent(
+        ctx,
+        customer=customer,
+        currency_id=invoice["currency_id"],
+        amount=int(invoice["amount_remaining"]),
+        description=f"Payment for invoice {invoice['number']}",
+        invoice=invoice,
+    )
+    invoice["payment_intent_id"] = intent["id"]
+    ctx.store.save("invoice", ctx.touch(invoice))
+    return intent
+
+
+VOIDABLE = ("draft", "open", "uncollectible")
+
+
+def void_invoice(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
+    """Void an unpaid invoice (400 otherwise); its payment intent, if still unpaid, is canceled. Answers the invoice."""
+    if invoice["status"] not in VOIDABLE:
+        raise bad_request(
+            f"Invoice {invoice['id']} cannot be voided: it is already {invoice['status']}; "
+            "only draft, open or uncollectible invoices can be voided"
+        )
+    now = ctx.now()
+    invoice.update(
+        status="void",
+        auto_advance=False,
+        status_transitions={**(invoice.get("status_transitions") or {}), "voided_at": now},
+    )
+    ctx.store.save("invoice", ctx.touch(invoice))
+    intent = ctx.store.get("payment_intent", invoice.get("payment_intent_id") or "", ctx.livemode)
+    if intent is not None and intent["status"] not in ("succeeded", "canceled"):
+        intent.update(status="canceled", canceled_at=now, cancellation_reason="void_invoice")
+        ctx.store.save("payment_intent", ctx.touch(intent))
+        ctx.emit("payment_intent.canceled", "payment_intent", intent)
+    ctx.emit("invoice.voided", "invoice", invoice)
+    return invoice

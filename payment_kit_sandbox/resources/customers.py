@@ -11,7 +11,7 @@ from typing import Any
 
 from ..context import Context, handles
 from ..engine.shapes import skeleton
-from ..errors import bad_request, conflict, not_found
+from ..errors import bad_request, not_found
 from ._common import filter_equal, page_of, search
 
 KIND = "customer"
@@ -106,7 +106,7 @@ def delete(ctx: Context) -> dict[str, Any]:
         if s["status"] in ACTIVE_SUBSCRIPTION
     ]
     if live:
-        raise conflict(f"Customer {customer['id']} has subscriptions that are not canceled: {', '.join(live)}")
+        raise bad_request(f"Customer {customer['id']} has subscriptions that are not canceled: {', '.join(live)}")
     ctx.store.delete(KIND, customer["id"])
     ctx.emit("customer.deleted", KIND, customer)
     return customer

@@ -1,0 +1,309 @@
+"""Credit-based billing: grants, their lifecycle, and the consumption of
+credit by meter events.
+
+Amounts are integer units of the grant's credit currency. A meter event of
+value `v` costs `v × 10^decimal` units of its meter's credit currency (one
+credit per unit of usage, as PaymentKit's seed README shows: 1000 credits,
+an event of 10, 990 left). Grants are drawn on in spending order: highest
+`priority` first, then the one expiring soonest (no expiry last), then the
+oldest. What the grants cannot cover stays on the event as `credit_pending`
+(status `requires_action`) and is paid as soon as new credit becomes usable,
+so `remainingAmount - pendingAmount` is the spendable balance either way.
+
+Processing happens in the request that reports the event, not on a queue:
+PaymentKit settles events within moments, and a sandbox user's next read
+(summary, transactions) should already see it without a sandbox-only call.
+The create answer itself still shows the event as recorded (`pending`), as
+PaymentKit answers it, so code written against the sandbox does not come to
+rely on a settled answer that a real deployment never gives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..context import Context
+from .clock import step
+from .money import from_units, to_units
+from .shapes import skeleton
+
+__all__ = [
+    "DEFAULT_DECIMAL",
+    "DEFAULT_PRIORITY",
+    "OUTSTANDING",
+    "applies",
+    "balance",
+    "current",
+    "decimal_sum",
+    "expire",
+    "grant",
+    "joined",
+    "outstanding",
+    "price_ids_of",
+    "record_event",
+    "sync",
+    "unix",
+    "usable_grants",
+]
+
+DEFAULT_DECIMAL = 2  # the scale PaymentKit's own examples show for a meter's credit currency
+DEFAULT_PRIORITY = 50
+OUTSTANDING = ("pending", "processing", "requires_action", "requires_capture")
+
+
+def unix(stamp: str) -> int:
+    """An ISO `created_at` as Unix seconds."""
+    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+
+
+def joined(ctx: Context, kind: str, object_id: str | None, schema: str | None = None) -> dict[str, Any] | None:
+    """A related object for an expanded answer; with `schema`, a placeholder of that shape
+    when the object is gone, so an answer that must carry it stays well-formed."""
+    found = ctx.store.get(kind, object_id, ctx.livemode) if object_id else None
+    if found is None and schema is not None:
+        return {**skeleton(schema), "id": object_id or "", "livemode": ctx.livemode}
+    return found
+
+
+def _expiry(grant: dict[str, Any]) -> int | None:
+    return grant.get("expires_at") or None  # 0 means never, as PaymentKit takes it
+
+
+def _spending_order(grant: dict[str, Any]) -> tuple[int, float, int]:
+    expiry = _expiry(grant)
+    return (-int(grant.get("priority") or 0), expiry if expiry is not None else float("inf"), unix(grant["created_at"]))
+
+
+def price_ids_of(ctx: Context, subscription_id: str | None) -> set[str]:
+    if not subscription_id:
+        return set()
+    items = ctx.store.find("subscription_item", ctx.livemode, subscription_id=subscription_id)
+    return {item["price_id"] for item in items}
+
+
+def applies(grant: dict[str, Any], price_ids: set[str]) -> bool:
+    """A grant limited to some prices only pays for usage billed under one of them."""
+    scope = (grant.get("applicability_config") or {}).get("scope") or {}
+    limited = scope.get("prices") or []
+    return not limited or bool(price_ids.intersection(limited))
+
+
+def usable_grants(
+    ctx: Context, customer_id: str, currency_id: str, price_ids: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """The customer's granted grants in a currency, in spending order; with `price_ids`,
+    only those that may pay for usage under those prices."""
+    grants = ctx.store.find("credit_grant", ctx.livemode, customer_id=customer_id, currency_id=currency_id)
+    grants = [g for g in grants if g["status"] == "granted"]
+    if price_ids is not None:
+        grants = [g for g in grants if applies(g, price_ids)]
+    return sorted(grants, key=_spending_order)
+
+
+def balance(ctx: Context, customer_id: str, currency_id: str) -> int:
+    return sum(int(g["remaining_amount"]) for g in usable_grants(ctx, customer_id, currency_id))
+
+
+def outstanding(ctx: Context, customer_id: str, currency_id: str) -> int:
+    """Credit the customer's unsettled events in a currency still need."""
+    return sum(
+        int(event["credit_pending"])
+        for event in ctx.store.find("meter_event", ctx.livemode, currency_id=currency_id)
+        if event["payload"]["customer_id"] == customer_id and event["status"] in OUTSTANDING
+    )
+
+
+# -- grants ---------------------------------------------------------------------------------
+
+
+def grant(
+    ctx: Context,
+    *,
+    customer: dict[str, Any],
+    currency: dict[str, Any],
+    amount: int,
+    category: str,
+    name: str | None = None,
+    priority: int | None = None,
+    effective_at: int | None = None,
+    expires_at: int | None = None,
+    applicability_config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    created_via: str = "api",
+) -> dict[str, Any]:
+    """Give a customer `amount` units of a credit currency; for other areas too (a paid
+    credit pack, a subscription's credit schedule: put `subscription_id` in `metadata`)."""
+    now = ctx.now()
+    effective = effective_at if effective_at is not None else now
+    record = ctx.stamp(
+        {
+            **skeleton("CreditGrant"),
+            "object": "credit_grant",
+            "amount": str(amount),
+            "remaining_amount": str(amount),
+            "currency_id": currency["id"],
+            "customer_id": customer["id"],
+            "category": category,
+            "name": name,
+            "priority": DEFAULT_PRIORITY if priority is None else priority,
+            "effective_at": effective,
+            "expires_at": expires_at,
+            "applicability_config": applicability_config,
+            "metadata": metadata or {},
+            "status": "pending" if effective > now else "granted",
+            "created_via": created_via,
+        },
+        "cg",
+    )
+    ctx.store.insert("credit_grant", record)
+    if record["status"] == "granted":
+        _granted(ctx, record)
+    return record
+
+
+def _granted(ctx: Context, record: dict[str, Any]) -> None:
+    ctx.emit("customer.credit_grant.granted", "credit_grant", record)
+    retry_outstanding(ctx, record["customer_id"], record["currency_id"])
+
+
+def expire(ctx: Context, record: dict[str, Any]) -> None:
+    """End a grant now; what it still held stays as `remaining_amount` for the record,
+    but it no longer counts towards any balance."""
+    record["status"] = "expired"
+    if not _expiry(record) or record["expires_at"] > ctx.now():
+        record["expires_at"] = ctx.now()
+    ctx.store.save("credit_grant", ctx.touch(record))
+
+
+def sync(ctx: Context) -> dict[str, int]:
+    """Bring this mode's grants up to the clock: expire those past `expires_at`, then
+    make pending ones whose `effective_at` has come usable."""
+    now = ctx.now()
+    expired = activated = 0
+    for record in ctx.store.all("credit_grant", ctx.livemode):
+        expiry = _expiry(record)
+        if record["status"] in ("pending", "granted") and expiry is not None and expiry <= now:
+            expire(ctx, record)
+            expired += 1
+    for record in ctx.store.find("credit_grant", ctx.livemode, status="pending"):
+        if int(record.get("effective_at") or 0) <= now:
+            record["status"] = "granted"
+            ctx.store.save("credit_grant", ctx.touch(record))
+            _granted(ctx, record)
+            activated += 1
+    return {"credit_grants_expired": expired, "credit_grants_activated": activated}
+
+
+def current(handler: Callable[[Context], Any]) -> Callable[[Context], Any]:
+    """Run `sync` before a handler, so grants follow real time as well as the sandbox clock."""
+
+    @functools.wraps(handler)
+    def wrapper(ctx: Context) -> Any:
+        sync(ctx)
+        return handler(ctx)
+
+    return wrapper
+
+
+@step
+def advance(ctx: Context) -> dict[str, int]:
+    # The clock is shared by both modes, so both modes' grants move with it.
+    totals = {"credit_grants_expired": 0, "credit_grants_activated": 0}
+    for livemode in (False, True):
+        for key, count in sync(dataclasses.replace(ctx, livemode=livemode)).items():
+            totals[key] += count
+    return totals
+
+
+# -- consumption ----------------------------------------------------------------------------
+
+
+def record_event(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency: dict[str, Any]) -> None:
+    """Store a new meter event and settle it at once (see the module docstring)."""
+    event["currency_id"] = currency["id"]
+    event["credit_pending"] = to_units(event["payload"]["value"], int(currency["decimal"]), "payload.value")
+    ctx.store.insert("meter_event", event)
+    _settle(ctx, dict(event), meter, currency)
+
+
+def retry_outstanding(ctx: Context, customer_id: str, currency_id: str) -> None:
+    """New credit pays the customer's unsettled events in that currency, oldest first."""
+    currency = ctx.store.get("payment_currency", currency_id, ctx.livemode)
+    if currency is None:
+        return
+    for event in ctx.store.find("meter_event", ctx.livemode, status="requires_action", currency_id=currency_id):
+        if event["payload"]["customer_id"] != customer_id:
+            continue
+        meter = ctx.store.first("meter", ctx.livemode, event_name=event["event_name"])
+        if meter is not None:
+            _settle(ctx, event, meter, currency)
+
+
+def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency: dict[str, Any]) -> None:
+    need = int(event["credit_pending"])
+    customer_id = event["payload"]["customer_id"]
+    subscription_id = event["payload"].get("subscription_id")
+    decimal = int(currency["decimal"])
+    paid = 0
+    for source in usable_grants(ctx, customer_id, currency["id"], price_ids_of(ctx, subscription_id)):
+        if need == 0:
+            break
+        take = min(need, int(source["remaining_amount"]))
+        if take == 0:
+            continue
+        left = int(source["remaining_amount"]) - take
+        source["remaining_amount"] = str(left)
+        if left == 0:
+            source["status"] = "depleted"
+        ctx.store.save("credit_grant", ctx.touch(source))
+        if left == 0:
+            ctx.emit("customer.credit_grant.depleted", "credit_grant", source)
+        ctx.store.insert(
+            "credit_transaction",
+            ctx.stamp(
+                {
+                    **skeleton("CreditTransaction"),
+                    "quantity": from_units(take, decimal),
+                    "credit_amount": str(take),
+                    "remaining_balance": str(left),
+                    "customer_id": customer_id,
+                    "credit_grant_id": source["id"],
+                    "currency_id": currency["id"],
+                    "meter_id": meter["id"],
+                    "meter_event_id": event["id"],
+                    "subscription_id": subscription_id,
+                    "source": event["id"],
+                    "meter_event_name": meter["event_name"],
+                    "meter_unit": meter["unit"],
+                    "description": f"{from_units(take, decimal)} {meter['unit']} of {meter['event_name']}",
+                    "metadata": {},
+                },
+                "ctxn",
+            ),
+        )
+        need -= take
+        paid += take
+    first_try = event["status"] == "pending"
+    event.update(
+        credit_consumed=str(int(event["credit_consumed"]) + paid),
+        credit_pending=str(need),
+        status="completed" if need == 0 else "requires_action",
+        processed_at=ctx.now(),
+        attempt_count=int(event["attempt_count"]) + 1,
+        next_attempt=None,
+    )
+    ctx.store.save("meter_event", ctx.touch(event))
+    if need and first_try:
+        # Once per event: later retries that still fall short say nothing new.
+        ctx.emit("customer.credit.insufficient", "meter_event", event)
+
+
+def decimal_sum(values: Iterable[str]) -> str:
+    """Decimal strings (event values, metered quantities) added exactly."""
+    total = sum((Decimal(v) for v in values), Decimal(0))
+    return format(total.normalize(), "f") if total else "0"

@@ -1,0 +1,133 @@
+"""Refunds: giving (part of) a succeeded payment back.
+
+Every refund the sandbox makes, whichever route asked for it, goes through
+`refund_payment`, so the rules are the same everywhere: only a succeeded
+payment can be refunded, never by more than is left, and the money is sent
+at once (there is no chain to wait for), so the refund is `succeeded` by the
+time it is answered. Amounts are integer units; the caller converts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from ..context import Context
+from ..errors import bad_request
+from .billing import method_of
+from .money import from_units, units
+from .shapes import skeleton
+
+__all__ = ["chain_details", "refund_payment", "refund_summary", "refundable", "refunded"]
+
+# Refunds that still hold (or have already moved) money; failed and canceled ones gave nothing back.
+_COUNTED = ("pending", "requires_action", "processing", "succeeded")
+
+
+def refunded(ctx: Context, intent: dict[str, Any]) -> int:
+    """What has been refunded of a payment so far (including refunds still on their way)."""
+    return sum(
+        units(r["amount"])
+        for r in ctx.store.find("refund", ctx.livemode, payment_intent_id=intent["id"])
+        if r["status"] in _COUNTED and r.get("type", "refund") == "refund"
+    )
+
+
+def refundable(ctx: Context, intent: dict[str, Any]) -> int:
+    return units(intent.get("amount_received")) - refunded(ctx, intent)
+
+
+def refund_summary(ctx: Context, intent: dict[str, Any]) -> dict[str, str] | None:
+    """`{amount: refunded so far, totalAmount: what was paid}`, once the payment has any refund."""
+    if not ctx.store.first("refund", ctx.livemode, payment_intent_id=intent["id"]):
+        return None
+    return {"amount": str(refunded(ctx, intent)), "totalAmount": str(units(intent.get("amount_received")))}
+
+
+def chain_details(method_type: str, payer: str, receiver: str, tx_hash: str | None = None) -> dict[str, Any] | None:
+    """`payment_details` for money moved on a payment method's rail (None for rails the sandbox cannot name)."""
+    tx = secrets.token_hex(32).upper() if tx_hash is None else tx_hash
+    if method_type == "arcblock":
+        return {"arcblock": {"tx_hash": tx, "payer": payer, "receiver": receiver, "type": "transfer"}}
+    if method_type in ("ethereum", "base"):
+        evm = {"tx_hash": f"0x{tx.lower()}" if tx else "", "payer": payer, "block_height": "0", "gas_used": "0"}
+        return {method_type: {**evm, "gas_price": "0", "type": "transfer"}}
+    if method_type == "bitcoin":
+        return {"bitcoin": {"tx_hash": tx.lower(), "payer": payer, "block_height": 0, "confirmations": 0}}
+    if method_type == "stripe":
+        return {"stripe": {"refund_id": f"re_{tx[:24].lower()}"}}
+    return None
+
+
+def refund_payment(
+    ctx: Context,
+    intent: dict[str, Any],
+    amount: int,
+    *,
+    field: str = "amount",
+    reason: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    payment_details: dict[str, Any] | None = None,
+    already_sent: bool = False,
+) -> dict[str, Any]:
+    """Refund `amount` units of a succeeded payment intent: a `succeeded` refund, or a 400 saying why not.
+
+    `already_sent` records money another system moved, so the payment method's own
+    refund support does not matter.
+    """
+    currency = ctx.store.get("payment_currency", intent["currency_id"], ctx.livemode) or {"decimal": 0}
+    decimal = int(currency.get("decimal") or 0)
+    if intent["status"] != "succeeded":
+        raise bad_request(
+            f"Payment intent {intent['id']} cannot be refunded: it is {intent['status']}, "
+            "and only a succeeded payment can be refunded"
+        )
+    method = ctx.store.get("payment_method", intent.get("payment_method_id") or "", ctx.livemode) or method_of(
+        ctx, intent["currency_id"]
+    )
+    if not already_sent and (method.get("features") or {}).get("refund") is False:
+        raise bad_request(
+            f"Payment intent {intent['id']} cannot be refunded: payment method {method['id']} has no refunds"
+        )
+    left = refundable(ctx, intent)
+    if left <= 0:
+        raise bad_request(f"Payment intent {intent['id']} is already fully refunded")
+    if amount <= 0:
+        raise bad_request(f"{field}: a refund must be greater than 0")
+    if amount > left:
+        raise bad_request(
+            f"{field}: {from_units(amount, decimal)} is more than the {from_units(left, decimal)} "
+            f"left to refund on payment intent {intent['id']}"
+        )
+    invoice = ctx.store.get("invoice", intent.get("invoice_id") or "", ctx.livemode)
+    customer = ctx.store.get("customer", intent.get("customer_id") or "", ctx.livemode) or {}
+    refund = ctx.stamp(
+        {
+            **skeleton("Refund"),
+            "type": "refund",
+            "status": "succeeded",
+            "description": description if description is not None else f"Refund of {intent['id']}",
+            "amount": str(amount),
+            "currency_id": intent["currency_id"],
+            "customer_id": intent.get("customer_id") or "",
+            "payment_intent_id": intent["id"],
+            "payment_method_id": method.get("id") or intent.get("payment_method_id") or "",
+            "invoice_id": invoice["id"] if invoice else None,
+            "subscription_id": (invoice or {}).get("subscription_id"),
+            "metadata": metadata or {},
+            "reason": reason,
+            "attempt_count": 1,
+            "attempted": True,
+            "starting_balance": "0",
+            "ending_balance": "0",
+            "payment_details": payment_details
+            if payment_details is not None
+            else chain_details(method.get("type", ""), method.get("id", ""), customer.get("did", "")),
+        },
+        "re",
+    )
+    ctx.store.insert("refund", refund)
+    ctx.emit("refund.created", "refund", refund)
+    ctx.emit("refund.succeeded", "refund", refund)
+    return refund

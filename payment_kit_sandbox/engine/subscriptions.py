@@ -1,0 +1,485 @@
+"""Subscriptions over time: starting one, billing its periods, ending it.
+
+A subscription's periods follow its first recurring price's interval,
+counted from `billing_cycle_anchor` (so a month starting on the 31st keeps
+ending on the last day of shorter months instead of drifting). Licensed
+items are billed at the start of each period, metered items at its end
+from the usage reported during it, aggregated per the price's
+`recurring.aggregate_usage`. The clock step below moves every subscription
+whose period, trial, scheduled cancellation or pause has run out.
+"""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import math
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ..context import Context
+from ..errors import bad_request
+from . import billing
+from .clock import step
+from .shapes import skeleton
+
+__all__ = [
+    "GOOD_STANDING",
+    "aggregate",
+    "as_number",
+    "cancel_now",
+    "collect",
+    "emit",
+    "invoice_paid",
+    "is_metered",
+    "items_of",
+    "lock_price",
+    "new_item",
+    "period_end_after",
+    "recurring_of",
+    "renew",
+    "resume",
+    "start_subscription",
+]
+
+GOOD_STANDING = ("active", "trialing")
+ENDED = ("canceled", "incomplete_expired")
+DAY = 86400
+# One clock advance renews a subscription at most this often: beyond it the request would run for
+# minutes (an hourly plan over years), so the advance is refused and can be made in smaller steps.
+MAX_RENEWALS = 1000
+_FIXED = {"hour": 3600, "day": DAY, "week": 7 * DAY}
+
+
+# -- periods ----------------------------------------------------------------------------------
+
+
+def add_interval(ts: int, interval: str, count: int) -> int:
+    if interval in _FIXED:
+        return ts + _FIXED[interval] * count
+    try:
+        moment = datetime.fromtimestamp(ts, UTC)
+        months = count * (12 if interval == "year" else 1)
+        year, month0 = divmod(moment.month - 1 + months, 12)
+        year += moment.year
+        day = min(moment.day, calendar.monthrange(year, month0 + 1)[1])
+        return int(moment.replace(year=year, month=month0 + 1, day=day).timestamp())
+    except (ValueError, OverflowError, OSError):
+        raise bad_request(
+            f"a billing period from {ts} reaches past the year 9999, which the sandbox cannot date"
+        ) from None
+
+
+def period_end_after(anchor: int, start: int, recurring: dict[str, Any]) -> int:
+    """The first billing boundary (anchor + k intervals, k ≥ 0) strictly after `start`."""
+    if anchor > start:
+        return anchor
+    interval, count = recurring["interval"], int(recurring.get("interval_count") or 1)
+    if interval in _FIXED:
+        length = _FIXED[interval] * count
+        return anchor + ((start - anchor) // length + 1) * length
+    k = 1
+    while (end := add_interval(anchor, interval, count * k)) <= start:
+        k += 1
+    return end
+
+
+# -- items and prices ---------------------------------------------------------------------------
+
+
+def recurring_of(price: dict[str, Any]) -> dict[str, Any] | None:
+    return price.get("recurring") if price.get("type") == "recurring" else None
+
+
+def is_metered(price: dict[str, Any]) -> bool:
+    return (recurring_of(price) or {}).get("usage_type") == "metered"
+
+
+def items_of(ctx: Context, subscription: dict[str, Any]) -> list[dict[str, Any]]:
+    return ctx.store.find("subscription_item", ctx.livemode, subscription_id=subscription["id"])
+
+
+def _price(ctx: Context, item: dict[str, Any]) -> dict[str, Any] | None:
+    return ctx.store.get("price", item["price_id"], ctx.livemode)
+
+
+def lock_price(ctx: Context, price: dict[str, Any]) -> None:
+    """A price a subscription bills can no longer change its amount (PaymentKit's `locked`)."""
+    if not price.get("locked"):
+        price["locked"] = True
+        ctx.store.save("price", price)
+
+
+def new_item(
+    ctx: Context,
+    subscription: dict[str, Any],
+    price: dict[str, Any],
+    quantity: int,
+    metadata: dict[str, Any] | None = None,
+    billing_thresholds: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    item = ctx.stamp(
+        {
+            **skeleton("SubscriptionItem"),
+            "subscription_id": subscription["id"],
+            "price_id": price["id"],
+            "quantity": quantity,
+            "metadata": metadata or {},
+            "billing_thresholds": billing_thresholds,
+        },
+        "si",
+    )
+    lock_price(ctx, price)
+    return ctx.store.insert("subscription_item", item)
+
+
+def as_number(value: Decimal) -> int | float:
+    """Usage as JSON wants it: an int when whole (usage is a count, not money)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def aggregate(ctx: Context, item: dict[str, Any], price: dict[str, Any], start: int, end: int) -> Decimal:
+    """The usage of [start, end) for an item, per `recurring.aggregate_usage` (sum when unset)."""
+    how = (recurring_of(price) or {}).get("aggregate_usage") or "sum"
+    records = ctx.store.find("usage_record", ctx.livemode, subscription_item_id=item["id"])
+    if how == "last_ever":
+        inside = [r for r in records if r["timestamp"] < end]
+    else:
+        inside = [r for r in records if start <= r["timestamp"] < end]
+    if not inside:
+        return Decimal(0)
+    values = [Decimal(str(r["quantity"])) for r in inside]
+    if how == "sum":
+        return sum(values, Decimal(0))
+    if how == "max":
+        return max(values)
+    # Records come oldest first; the latest timestamp wins, the latest written among equals.
+    latest = max(range(len(inside)), key=lambda i: (inside[i]["timestamp"], i))
+    return values[latest]
+
+
+def _billed_units(price: dict[str, Any], quantity: Decimal) -> int:
+    transform = price.get("transform_quantity")
+    if transform:
+        quantity = quantity / int(transform["divide_by"])
+        return int(math.ceil(quantity) if transform.get("round") == "up" else math.floor(quantity))
+    return math.ceil(quantity)
+
+
+def _line(
+    price: dict[str, Any], currency_id: str, quantity: Decimal, item: dict[str, Any], period: tuple[int, int]
+) -> billing.Line:
+    units = _billed_units(price, quantity)
+    line: billing.Line = {
+        "price": price,
+        "quantity": units,
+        "subscription_item_id": item["id"],
+        "period": {"start": period[0], "end": period[1]},
+    }
+    # Fractional usage of a per-unit price is billed exactly (rounded to the smallest unit), not per whole unit.
+    if price.get("billing_scheme") != "tiered" and not price.get("transform_quantity") and units != quantity:
+        unit = billing.price_amount(price, currency_id, 1)
+        line["amount"] = int((Decimal(unit) * quantity).to_integral_value(ROUND_HALF_UP))
+    return line
+
+
+def _licensed_lines(ctx: Context, sub: dict[str, Any], period: tuple[int, int]) -> list[billing.Line]:
+    lines = []
+    for item in items_of(ctx, sub):
+        price = _price(ctx, item)
+        if price is not None and not is_metered(price):
+            lines.append(_line(price, sub["currency_id"], Decimal(item["quantity"]), item, period))
+    return lines
+
+
+def _metered_lines(ctx: Context, sub: dict[str, Any], period: tuple[int, int]) -> list[billing.Line]:
+    """The usage of a finished period, one line per metered item (zero usage included); marks it billed."""
+    lines = []
+    for item in items_of(ctx, sub):
+        price = _price(ctx, item)
+        if price is None or not is_metered(price):
+            continue
+        lines.append(_line(price, sub["currency_id"], aggregate(ctx, item, price, *period), item, period))
+        for record in ctx.store.find("usage_record", ctx.livemode, subscription_item_id=item["id"]):
+            if period[0] <= record["timestamp"] < period[1] and not record["billed"]:
+                record["billed"] = True
+                ctx.store.save("usage_record", ctx.touch(record))
+    return lines
+
+
+# -- events and collection ------------------------------------------------------------------------
+
+
+def emit(ctx: Context, event: str, sub: dict[str, Any]) -> None:
+    # A copy: later changes in the same request must not rewrite what the event said.
+    ctx.emit(f"customer.subscription.{event}", "subscription", copy.deepcopy(sub))
+
+
+def _customer(ctx: Context, sub: dict[str, Any]) -> dict[str, Any]:
+    return ctx.store.get("customer", sub["customer_id"], ctx.livemode) or {
+        **skeleton("Customer"),
+        "id": sub["customer_id"],
+    }
+
+
+def _bill(
+    ctx: Context,
+    sub: dict[str, Any],
+    lines: list[billing.Line],
+    reason: str,
+    period: tuple[int, int],
+    *,
+    paid_already: bool = False,
+    checkout_session_id: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Invoice the lines and collect them when the subscription can be charged. Answers (invoice, paid)."""
+    customer = _customer(ctx, sub)
+    due = None
+    if sub["collection_method"] == "send_invoice":
+        due = ctx.now() + DAY * int(sub["days_until_due"] if sub.get("days_until_due") is not None else 30)
+    invoice = billing.create_invoice(
+        ctx,
+        customer=customer,
+        currency_id=sub["currency_id"],
+        lines=lines,
+        billing_reason=reason,
+        subscription=sub,
+        checkout_session_id=checkout_session_id,
+        period=period,
+        description=sub.get("description"),
+        due_date=due,
+    )
+    sub["latest_invoice_id"] = invoice["id"]
+    paid = paid_already or collect(sub)
+    if paid:
+        billing.pay_invoice(ctx, invoice, customer)
+    return invoice, paid
+
+
+def collect(sub: dict[str, Any]) -> bool:
+    """Whether the sandbox charges this subscription by itself: automatic collection with a payment method
+    (a wallet that has approved recurring payments always pays in the sandbox)."""
+    return sub["collection_method"] == "charge_automatically" and bool(sub.get("default_payment_method_id"))
+
+
+# -- starting ---------------------------------------------------------------------------------
+
+
+def start_subscription(
+    ctx: Context,
+    *,
+    customer: dict[str, Any],
+    currency_id: str,
+    items: list[dict[str, Any]],
+    trial_period_days: int = 0,
+    trial_end: int | None = None,
+    collection_method: str = "charge_automatically",
+    default_payment_method_id: str | None = None,
+    days_until_due: int | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    service_actions: list[dict[str, Any]] | None = None,
+    checkout_session: dict[str, Any] | str | None = None,
+    days_until_cancel: int | None = None,
+    billing_cycle_anchor: int | None = None,
+    proration_behavior: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A new subscription with its items, `trialing` or `active`; outside a trial, its first invoice.
+
+    `items` are `{"price": <stored price>, "quantity": int, "metadata"?: dict}`. The first invoice
+    is paid when the subscription came from a checkout session (the customer just paid) or can be
+    charged automatically; otherwise it stays open for the customer to pay.
+    """
+    recurring = next((recurring_of(i["price"]) for i in items if recurring_of(i["price"])), None)
+    if recurring is None:
+        raise bad_request("items: a subscription needs at least one recurring price")
+    now = ctx.now()
+    if trial_end is None and trial_period_days:
+        trial_end = now + DAY * int(trial_period_days)
+    trialing = trial_end is not None and trial_end > now
+    anchor = trial_end if trialing else (billing_cycle_anchor or now)
+    assert anchor is not None
+    session_id = checkout_session.get("id") if isinstance(checkout_session, dict) else checkout_session
+    if session_id and not default_payment_method_id:
+        # The wallet that paid the checkout approved the recurring payments: renewals charge it.
+        default_payment_method_id = billing.method_of(ctx, currency_id).get("id")
+    sub = ctx.stamp(
+        {
+            **skeleton("Subscription"),
+            "status": "trialing" if trialing else "active",
+            "currency_id": currency_id,
+            "customer_id": customer["id"],
+            "default_payment_method_id": default_payment_method_id,
+            "description": description,
+            "metadata": metadata or {},
+            "collection_method": collection_method,
+            "days_until_due": days_until_due,
+            "days_until_cancel": days_until_cancel,
+            "proration_behavior": proration_behavior,
+            "service_actions": service_actions,
+            "billing_cycle_anchor": anchor,
+            "pending_invoice_item_interval": {
+                "interval": recurring["interval"],
+                "interval_count": int(recurring.get("interval_count") or 1),
+            },
+            "start_date": now,
+            "current_period_start": now,
+            "current_period_end": anchor if trialing else period_end_after(anchor, now, recurring),
+            "trial_start": now if trialing else None,
+            "trial_end": trial_end if trialing else None,
+        },
+        "sub",
+    )
+    ctx.store.insert("subscription", sub)
+    for entry in items:
+        new_item(ctx, sub, entry["price"], int(entry.get("quantity", 1)), entry.get("metadata"))
+    invoice = None
+    if not trialing:
+        period = (sub["current_period_start"], sub["current_period_end"])
+        invoice, _ = _bill(
+            ctx,
+            sub,
+            _licensed_lines(ctx, sub, period),
+            "subscription_create",
+            period,
+            paid_already=bool(session_id),
+            checkout_session_id=session_id,
+        )
+    ctx.store.save("subscription", sub)
+    emit(ctx, "created", sub)
+    emit(ctx, "trial_start" if trialing else "started", sub)
+    return sub, invoice
+
+
+# -- moving through time ----------------------------------------------------------------------------
+
+
+def renew(ctx: Context, sub: dict[str, Any], start: int) -> dict[str, Any]:
+    """Start the period beginning at `start`: bill the finished period's usage and the new period's
+    licensed items, then settle the status on whether that was paid. Answers the invoice."""
+    ended = (sub["current_period_start"], min(sub["current_period_end"], start))
+    was_trial = sub["status"] == "trialing"
+    recurring = sub["pending_invoice_item_interval"]
+    sub["current_period_start"] = start
+    sub["current_period_end"] = period_end_after(sub["billing_cycle_anchor"], start, recurring)
+    period = (start, sub["current_period_end"])
+    # Usage reported during a free trial is not charged.
+    usage = [] if was_trial else _metered_lines(ctx, sub, ended)
+    invoice, paid = _bill(ctx, sub, usage + _licensed_lines(ctx, sub, period), "subscription_cycle", period)
+    was = sub["status"]
+    if paid or sub["collection_method"] == "send_invoice":
+        sub["status"] = "active"
+        if was_trial:
+            emit(ctx, "trial_end", sub)
+            emit(ctx, "started", sub)
+        emit(ctx, "renewed", sub)
+    else:
+        sub["status"] = "past_due"
+        emit(ctx, "renew_failed", sub)
+        if was != "past_due":
+            emit(ctx, "past_due", sub)
+    emit(ctx, "updated", sub)
+    ctx.store.save("subscription", ctx.touch(sub))
+    return invoice
+
+
+def cancel_now(ctx: Context, sub: dict[str, Any], at: int, details: dict[str, Any] | None = None) -> None:
+    """End the subscription at `at`: bill the usage of the unfinished period, then mark it canceled."""
+    period = (sub["current_period_start"], max(sub["current_period_start"], at))
+    if sub["status"] != "trialing":
+        usage = _metered_lines(ctx, sub, period)
+        if any(int(line.get("amount", 0)) or line["quantity"] for line in usage):
+            _bill(ctx, sub, usage, "subscription_cancel", period)
+    sub.update(status="canceled", canceled_at=at, ended_at=at, cancel_at=at, pause_collection=None)
+    if details is not None:
+        sub["cancelation_details"] = details
+    ctx.store.save("subscription", ctx.touch(sub))
+    emit(ctx, "deleted", sub)
+
+
+def resume(ctx: Context, sub: dict[str, Any], at: int) -> None:
+    """End a pause. A period that ran out while paused is not billed after the fact: a fresh one starts now."""
+    trialing = bool(sub.get("trial_end")) and sub["trial_end"] > at
+    sub["status"] = "trialing" if trialing else "active"
+    sub["pause_collection"] = None
+    emit(ctx, "resumed", sub)
+    if sub["current_period_end"] <= at:
+        sub["billing_cycle_anchor"] = at
+        sub["current_period_end"] = at  # so the finished period's usage is billed up to now
+        renew(ctx, sub, at)
+    else:
+        emit(ctx, "updated", sub)
+        ctx.store.save("subscription", ctx.touch(sub))
+
+
+def invoice_paid(ctx: Context, invoice: dict[str, Any]) -> None:
+    """For the invoices area: a paid invoice settles a `past_due` subscription when nothing else is owed."""
+    sub = ctx.store.get("subscription", invoice.get("subscription_id") or "", ctx.livemode)
+    if sub is None or sub["status"] != "past_due":
+        return
+    owed = [
+        i
+        for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"])
+        if i["status"] == "open" and i["id"] != invoice["id"]
+    ]
+    if not owed:
+        sub["status"] = "active"
+        emit(ctx, "updated", sub)
+        ctx.store.save("subscription", ctx.touch(sub))
+
+
+def _oldest_unpaid(ctx: Context, sub: dict[str, Any]) -> int | None:
+    times = [
+        int((i.get("status_transitions") or {}).get("finalized_at") or 0)
+        for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"])
+        if i["status"] == "open"
+    ]
+    return min(times) if times else None
+
+
+def _advance(ctx: Context, sub: dict[str, Any], now: int, summary: dict[str, int]) -> None:
+    pause = sub.get("pause_collection") or {}
+    if sub["status"] == "paused" and pause.get("resumes_at") and pause["resumes_at"] <= now:
+        resume(ctx, sub, pause["resumes_at"])
+        summary["subscriptions_resumed"] += 1
+    renewals = 0
+    while sub["status"] not in ENDED:
+        cancel_at = sub.get("cancel_at")
+        if cancel_at and cancel_at <= now and cancel_at <= sub["current_period_end"]:
+            cancel_now(ctx, sub, cancel_at)
+            summary["subscriptions_canceled"] += 1
+            return
+        if sub["status"] == "past_due" and sub.get("days_until_cancel") is not None:
+            since = _oldest_unpaid(ctx, sub)
+            if since is not None and since + DAY * int(sub["days_until_cancel"]) <= now:
+                details = {"comment": "", "feedback": "other", "reason": "payment_failed", "requested_by": "system"}
+                cancel_now(ctx, sub, now, details)
+                summary["subscriptions_canceled"] += 1
+                return
+        if sub["status"] == "paused" or sub["current_period_end"] > now:
+            return
+        renewals += 1
+        if renewals > MAX_RENEWALS:
+            raise bad_request(
+                f"seconds: subscription {sub['id']} would renew more than {MAX_RENEWALS} times in one advance; "
+                "advance the clock in smaller steps"
+            )
+        if sub["status"] == "trialing":
+            summary["trials_ended"] += 1
+        renew(ctx, sub, sub["current_period_end"])
+        summary["subscriptions_renewed"] += 1
+
+
+@step
+def advance_subscriptions(ctx: Context) -> dict[str, Any]:
+    """Renewals, trial ends, scheduled cancellations and automatic resumes that fell due, in both modes."""
+    summary = {"subscriptions_renewed": 0, "trials_ended": 0, "subscriptions_canceled": 0, "subscriptions_resumed": 0}
+    now = ctx.now()
+    for livemode in (False, True):
+        mode = replace(ctx, livemode=livemode)  # shares the request's event list
+        for sub in ctx.store.all("subscription", livemode):
+            if sub["status"] not in ENDED and sub["status"] != "incomplete":
+                _advance(mode, sub, now, summary)
+    return summary

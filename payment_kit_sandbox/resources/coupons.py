@@ -1,0 +1,235 @@
+"""Coupons (`/api/coupons`): a percentage or a fixed amount off, for once,
+some months or forever; created with their promotion codes.
+
+Redemption itself lives in `engine/discounts.py`; this module owns the
+coupon's own life and the redemption listings that coupons and promotion
+codes share (`redemptions_page`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..context import Context, handles
+from ..engine import discounts
+from ..engine.money import to_units
+from ..engine.shapes import skeleton
+from ..errors import bad_request
+from . import customers, payment_currencies, promotion_codes, subscriptions
+from ._common import filter_metadata, page_of
+
+KIND = "coupon"
+PLAIN_FIELDS = ("name", "description", "metadata", "max_redemptions", "redeem_by", "valid", "applies_to")
+# What a redemption fixes: changing these afterwards would rewrite discounts already given.
+TERMS = ("percent_off", "amount_off", "currency_id", "currency_options", "duration", "duration_in_months")
+ORDERABLE = ("created_at", "updated_at", "name", "percent_off", "times_redeemed")
+
+
+def expand(ctx: Context, coupon: dict[str, Any]) -> dict[str, Any]:
+    products = (coupon.get("applies_to") or {}).get("products") or []
+    return {
+        **discounts.present(ctx, coupon),
+        "object": "coupon",
+        "applied_products": [p for p in (ctx.store.get("product", i, ctx.livemode) for i in products) if p],
+        "promotion_codes": ctx.store.find("promotion_code", ctx.livemode, coupon_id=coupon["id"]),
+        "currency": ctx.store.get("payment_currency", coupon["currency_id"], ctx.livemode),
+    }
+
+
+def _apply(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> None:
+    """Write a create or update body onto a coupon, converting amounts and checking what it names."""
+    if body.get("redeem_by") is not None and body["redeem_by"] <= ctx.now():
+        raise bad_request(f"redeem_by: {body['redeem_by']} is not in the future")
+    if body.get("max_redemptions") is not None and body["max_redemptions"] < int(coupon.get("times_redeemed") or 0):
+        raise bad_request(f"max_redemptions: the coupon has already been redeemed {coupon['times_redeemed']} times")
+    for i, product_id in enumerate((body.get("applies_to") or {}).get("products") or []):
+        if ctx.store.get("product", product_id, ctx.livemode) is None:
+            raise bad_request(f"applies_to.products[{i}]: no product {product_id!r} in this mode")
+    coupon.update({k: body[k] for k in PLAIN_FIELDS if k in body})
+    _apply_terms(ctx, coupon, body)
+
+
+def _apply_terms(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> None:
+    percent, amount = body.get("percent_off"), body.get("amount_off")
+    if percent and amount is not None and Decimal(amount):
+        raise bad_request("percent_off, amount_off: a coupon takes one of them, not both")
+    options = dict(coupon.get("currency_options") or {})
+    if "currency_id" in body:
+        new_currency = payment_currencies.referenced(ctx, body["currency_id"], "currency_id")["id"]
+        if new_currency != coupon["currency_id"] and amount is None and int(coupon["amount_off"]):
+            raise bad_request("amount_off: give the fixed amount again in the new currency_id")
+        options.pop(coupon["currency_id"], None)
+        coupon["currency_id"] = new_currency
+    if percent:
+        coupon.update(percent_off=percent, amount_off="0", currency_options={})
+    elif amount is not None:
+        decimal = payment_currencies.referenced(ctx, coupon["currency_id"], "currency_id")["decimal"]
+        coupon.update(percent_off=0, amount_off=to_units(amount, decimal, "amount_off"))
+        # The coupon's own currency is one of its options too, as a price's is.
+        coupon["currency_options"] = {**options, coupon["currency_id"]: {"amount_off": coupon["amount_off"]}}
+    elif percent == 0:
+        coupon["percent_off"] = 0
+    if "currency_options" in body:
+        if coupon["percent_off"]:
+            raise bad_request("currency_options: only a fixed-amount coupon (amount_off) has per-currency amounts")
+        options = {coupon["currency_id"]: {"amount_off": coupon["amount_off"]}}
+        for currency_id, option in body["currency_options"].items():
+            field = f"currency_options.{currency_id}.amount_off"
+            currency = payment_currencies.referenced(ctx, currency_id, f"currency_options.{currency_id}")
+            units = to_units(option["amount_off"], currency["decimal"], field)
+            if currency_id == coupon["currency_id"] and units != coupon["amount_off"]:
+                raise bad_request(f"{field}: differs from amount_off, the amount in the coupon's own currency")
+            options[currency_id] = {"amount_off": units}
+        coupon["currency_options"] = options
+    if not coupon["percent_off"] and not int(coupon["amount_off"]):
+        raise bad_request("percent_off, amount_off: a coupon needs a percent_off or an amount_off above 0")
+    coupon.update({k: body[k] for k in ("duration", "duration_in_months") if k in body})
+    if coupon["duration"] == "repeating":
+        if not coupon.get("duration_in_months"):
+            raise bad_request("duration_in_months: a repeating coupon needs the number of months it lasts")
+    elif "duration_in_months" in body:
+        raise bad_request(
+            f"duration_in_months: only a repeating coupon lasts some months, not a {coupon['duration']} one"
+        )
+    else:
+        coupon["duration_in_months"] = 0
+
+
+@handles("createCoupon")
+def create(ctx: Context) -> dict[str, Any]:
+    coupon = ctx.stamp(
+        {
+            **skeleton("Coupon"),
+            "locked": False,
+            "amount_off": "0",
+            "percent_off": 0,
+            "currency_id": payment_currencies.base_currency(ctx)["id"],
+            "duration_in_months": 0,
+            "metadata": {},
+            "currency_options": {},
+            "times_redeemed": 0,
+            "valid": True,
+            "created_via": "api",
+        },
+        "coupon",
+    )
+    _apply(ctx, coupon, ctx.body)
+    ctx.store.insert(KIND, coupon)
+    codes = [
+        promotion_codes.new_code(ctx, coupon, body, f"promotion_codes[{i}].")
+        for i, body in enumerate(ctx.body.get("promotion_codes") or [])
+    ]
+    ctx.emit("coupon.created", KIND, discounts.present(ctx, coupon))
+    return {"coupon": discounts.present(ctx, coupon), "promotion_codes": codes}
+
+
+@handles("retrieveCoupon")
+def retrieve(ctx: Context) -> dict[str, Any]:
+    return expand(ctx, ctx.get(KIND, ctx.path["id"], "Coupon"))
+
+
+@handles("updateCoupon")
+def update(ctx: Context) -> dict[str, Any]:
+    coupon = ctx.get(KIND, ctx.path["id"], "Coupon")
+    # Amounts arrive as decimals and are stored as units, so any amount in the body counts as a change.
+    changed = [
+        k for k in TERMS if k in ctx.body and (k in ("amount_off", "currency_options") or ctx.body[k] != coupon.get(k))
+    ]
+    if coupon.get("locked") and changed:
+        raise bad_request(
+            f"{changed[0]}: coupon {coupon['id']} has been redeemed, so its discount terms are locked; "
+            "name, description, metadata, max_redemptions, redeem_by and valid stay editable"
+        )
+    _apply(ctx, coupon, ctx.body)
+    ctx.store.save(KIND, ctx.touch(coupon))
+    ctx.emit("coupon.updated", KIND, discounts.present(ctx, coupon))
+    return expand(ctx, coupon)
+
+
+@handles("deleteCoupon")
+def delete(ctx: Context) -> dict[str, Any]:
+    coupon = ctx.get(KIND, ctx.path["id"], "Coupon")
+    if discounts.used(ctx, KIND, coupon):
+        raise bad_request(
+            f"Coupon {coupon['id']} cannot be deleted: it has been redeemed; set valid to false to stop further use"
+        )
+    for promo in ctx.store.find("promotion_code", ctx.livemode, coupon_id=coupon["id"]):
+        ctx.store.delete("promotion_code", promo["id"])
+    ctx.store.delete(KIND, coupon["id"])
+    ctx.emit("coupon.deleted", KIND, discounts.present(ctx, coupon))
+    return discounts.present(ctx, coupon)
+
+
+@handles("listCoupons")
+def list_(ctx: Context) -> dict[str, Any]:
+    rows = [discounts.present(ctx, c) for c in filter_metadata(ctx, ctx.store.all(KIND, ctx.livemode))]
+    if ctx.param("valid") is not None:
+        rows = [c for c in rows if c["valid"] is ctx.param("valid")]
+    if ctx.param("name") is not None:
+        rows = [c for c in rows if c["name"] == ctx.param("name")]
+    return page_of(ctx, rows, orderable=ORDERABLE)
+
+
+@handles("getCouponUsed")
+def used(ctx: Context) -> dict[str, bool]:
+    return {"used": discounts.used(ctx, KIND, ctx.get(KIND, ctx.path["id"], "Coupon"))}
+
+
+@handles("listCouponRedemptions")
+def redemptions(ctx: Context) -> dict[str, Any]:
+    coupon = ctx.get(KIND, ctx.path["id"], "Coupon")
+    return redemptions_page(ctx, discounts.records(ctx, coupon_id=coupon["id"]))
+
+
+# -- redemption listings (coupons and promotion codes alike) -----------------------------------
+
+
+def redemptions_page(ctx: Context, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of redemptions grouped by customer or by subscription (`type`, customer by default).
+
+    Groups sort by their first redemption (`created_at`) or their latest (`updated_at`).
+    """
+    by_subscription = ctx.param("type") == "subscription"
+    key = "subscription_id" if by_subscription else "customer_id"
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get(key):
+            groups.setdefault(record[key], []).append(record)
+    rows = []
+    for owner_id, mine in groups.items():
+        kind = "subscription" if by_subscription else "customer"
+        owner = ctx.store.get(kind, owner_id, ctx.livemode)
+        if owner is not None:
+            rows.append(
+                {"created_at": mine[0]["created_at"], "updated_at": mine[-1]["created_at"], "row": (owner, mine)}
+            )
+    render = _subscription_row if by_subscription else _customer_row
+    page = page_of(ctx, rows, expand=lambda r: render(ctx, *r["row"]))
+    paging = {"page": int(ctx.param("page") or 1), "pageSize": int(ctx.param("pageSize") or 20)}
+    listed, other = ("subscriptions", "customers") if by_subscription else ("customers", "subscriptions")
+    return {"count": page["count"], listed: page["list"], other: [], "paging": paging}
+
+
+def _customer_row(ctx: Context, customer: dict[str, Any], mine: list[dict[str, Any]]) -> dict[str, Any]:
+    stats = {
+        "times_redeemed": len(mine),
+        "first_redeemed_at": mine[0]["created_at"],
+        "last_redeemed_at": mine[-1]["created_at"],
+        "subscriptions": len({r["subscription_id"] for r in mine if r.get("subscription_id")}),
+    }
+    return {**customers.expand(ctx, customer), "coupon_usage_stats": stats, "discount_records": mine}
+
+
+def _subscription_row(ctx: Context, subscription: dict[str, Any], mine: list[dict[str, Any]]) -> dict[str, Any]:
+    latest = mine[-1]
+    coupon = ctx.store.get(KIND, latest["coupon_id"], ctx.livemode)
+    promo = ctx.store.get("promotion_code", latest.get("promotion_code_id") or "", ctx.livemode)
+    return {
+        **subscriptions.expand(ctx, subscription),
+        "discount_info": {
+            "discount_id": latest["id"],
+            "coupon_info": expand(ctx, coupon) if coupon else None,
+            "promotion_code_info": promotion_codes.expand(ctx, promo) if promo else None,
+        },
+    }

@@ -1,0 +1,260 @@
+"""Credit grants (`/api/credit-grants`): credit given to a customer in a
+credit currency, spent by meter events (engine/credits.py)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from ..context import Context, handles
+from ..engine import credits
+from ..engine.money import to_units
+from ..errors import bad_request, not_found
+from . import customers, payment_currencies
+from ._common import filter_equal, filter_in, filter_metadata, page_of, search
+from .meter_events import customer_id_param
+
+KIND = "credit_grant"
+
+
+def expand(ctx: Context, record: dict[str, Any]) -> dict[str, Any]:
+    currency = credits.joined(ctx, "payment_currency", record["currency_id"], "PaymentCurrency") or {}
+    return {
+        **record,
+        "customer": credits.joined(ctx, "customer", record["customer_id"], "Customer"),
+        "paymentCurrency": currency,
+        "paymentMethod": credits.joined(ctx, "payment_method", currency.get("payment_method_id"), "PaymentMethod"),
+        "items": None,
+    }
+
+
+def credit_currency(ctx: Context, currency_id: str, field: str = "currency_id") -> dict[str, Any]:
+    """A credit currency named by a request: 400 naming the field when unknown or not `type: credit`."""
+    currency = payment_currencies.referenced(ctx, currency_id, field)
+    if currency["type"] != "credit":
+        raise bad_request(f"{field}: {currency['id']} is a {currency['type']} currency, not a credit currency")
+    return currency
+
+
+def _reported_currency(ctx: Context) -> dict[str, Any]:
+    """The currency a report (holders, stats) is about, by id or symbol; 404 when unknown."""
+    return payment_currencies.find(ctx, ctx.param("currency_id"))
+
+
+def _check_window(ctx: Context, effective_at: int, expires_at: int | None) -> None:
+    if expires_at:  # 0 means the grant never expires
+        floor = max(effective_at, ctx.now())
+        if expires_at <= floor:
+            raise bad_request(f"expires_at: {expires_at} is not after {floor}, when the grant would start")
+
+
+def _check_scope(ctx: Context, config: dict[str, Any] | None) -> None:
+    for i, price_id in enumerate(((config or {}).get("scope") or {}).get("prices") or []):
+        if ctx.store.get("price", price_id, ctx.livemode) is None:
+            raise bad_request(f"applicability_config.scope.prices[{i}]: no price {price_id!r} in this mode")
+
+
+@handles("createCreditGrant")
+@credits.current
+def create(ctx: Context) -> dict[str, Any]:
+    body = ctx.body
+    customer = customers.referenced(ctx, body["customer_id"], "customer_id")
+    currency = credit_currency(ctx, body["currency_id"])
+    amount = int(to_units(body["amount"], int(currency["decimal"]), "amount"))
+    if amount == 0:
+        raise bad_request("amount: a grant must give more than 0 credits")
+    effective_at = body.get("effective_at", ctx.now())
+    _check_window(ctx, effective_at, body.get("expires_at"))
+    _check_scope(ctx, body.get("applicability_config"))
+    record = credits.grant(
+        ctx,
+        customer=customer,
+        currency=currency,
+        amount=amount,
+        category=body["category"],
+        name=body.get("name"),
+        priority=body.get("priority"),
+        effective_at=effective_at,
+        expires_at=body.get("expires_at"),
+        applicability_config=body.get("applicability_config"),
+        metadata=body.get("metadata"),
+    )
+    # New credit may already have paid for usage that was waiting: answer the grant as it is now.
+    return expand(ctx, ctx.store.get(KIND, record["id"], ctx.livemode) or record)
+
+
+@handles("retrieveCreditGrant")
+@credits.current
+def retrieve(ctx: Context) -> dict[str, Any]:
+    return expand(ctx, ctx.get(KIND, ctx.path["id"], "Credit grant"))
+
+
+@handles("updateCreditGrant")
+@credits.current
+def update(ctx: Context) -> dict[str, bool]:
+    record = ctx.get(KIND, ctx.path["id"], "Credit grant")
+    expiring = ctx.body.get("expired") is True
+    if expiring and record["status"] not in ("pending", "granted"):
+        raise bad_request(
+            f"Credit grant {record['id']} is {record['status']}; only pending or granted grants can be expired"
+        )
+    if "metadata" in ctx.body:
+        record["metadata"] = ctx.body["metadata"]
+        ctx.store.save(KIND, ctx.touch(record))
+    if expiring:
+        credits.expire(ctx, record)
+    return {"success": True}
+
+
+def _subscription_filter(ctx: Context, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Grants that came from a subscription carry its id in `metadata.subscription_id`."""
+    wanted = ctx.param("subscription_id")
+    if wanted is None:
+        return rows
+    return [g for g in rows if (g.get("metadata") or {}).get("subscription_id") == wanted]
+
+
+@handles("listCreditGrants")
+@credits.current
+def list_(ctx: Context) -> dict[str, Any]:
+    rows = filter_equal(ctx, ctx.store.all(KIND, ctx.livemode), "currency_id")
+    customer_id = customer_id_param(ctx)
+    if customer_id:
+        rows = [g for g in rows if g["customer_id"] == customer_id]
+    rows = filter_metadata(ctx, filter_in(ctx, _subscription_filter(ctx, rows), "status"))
+    rows = search(ctx, rows, ("id", "name", "customer_id", "currency_id", "category"), param="q")
+    return page_of(
+        ctx,
+        rows,
+        orderable=("created_at", "updated_at", "priority", "effective_at", "expires_at"),
+        expand=lambda g: expand(ctx, g),
+    )
+
+
+@handles("getCreditGrantSummary")
+@credits.current
+def summary(ctx: Context) -> dict[str, Any]:
+    key = ctx.param("customer_id")
+    customer = customers.find(ctx, key)
+    if customer is None:
+        raise not_found("Customer", key)
+    subscription_id = ctx.param("subscription_id")
+    price_ids = credits.price_ids_of(ctx, subscription_id)
+    out: dict[str, Any] = {}
+    for record in ctx.store.find(KIND, ctx.livemode, customer_id=customer["id"], status="granted"):
+        if subscription_id and not credits.applies(record, price_ids):
+            continue
+        currency_id = record["currency_id"]
+        if currency_id not in out:
+            out[currency_id] = {
+                "paymentCurrency": credits.joined(ctx, "payment_currency", currency_id, "PaymentCurrency"),
+                "meter": ctx.store.first("meter", ctx.livemode, currency_id=currency_id),
+                "totalAmount": 0,
+                "remainingAmount": 0,
+                "grantCount": 0,
+            }
+        entry = out[currency_id]
+        entry["totalAmount"] += int(record["amount"])
+        entry["remainingAmount"] += int(record["remaining_amount"])
+        entry["grantCount"] += 1
+    for entry in out.values():
+        entry["totalAmount"] = str(entry["totalAmount"])
+        entry["remainingAmount"] = str(entry["remainingAmount"])
+    return out
+
+
+@handles("verifyCreditAvailability")
+@credits.current
+def verify_availability(ctx: Context) -> dict[str, Any]:
+    currency = credit_currency(ctx, ctx.param("currency_id"))
+    customer = customers.find(ctx, ctx.param("customer_id"))
+    if customer is None:
+        return {"can_continue": False, "reason": f"no customer {ctx.param('customer_id')!r} in this mode"}
+    extra = int(ctx.param("pending_amount") or 0)
+    tolerated = ctx.param("max_pending_amount")
+    if extra < 0 or (tolerated is not None and int(tolerated) < 0):
+        raise bad_request("pending_amount and max_pending_amount must not be negative")
+    left = credits.balance(ctx, customer["id"], currency["id"])
+    owed = credits.outstanding(ctx, customer["id"], currency["id"]) + extra
+    # With a pending_amount to cover, exactly enough is enough; with none, something must be left.
+    if left > owed or (extra and left == owed):
+        return {"can_continue": True, "reason": None}
+    if tolerated is not None and owed - left <= int(tolerated):
+        return {"can_continue": True, "reason": None}
+    recharge = ctx.store.first(
+        "auto_recharge_config", ctx.livemode, customer_id=customer["id"], currency_id=currency["id"]
+    )
+    if recharge and recharge.get("enabled") and ctx.param("max_recharge_times") != 0:
+        return {"can_continue": True, "reason": None}
+    return {
+        "can_continue": False,
+        "reason": f"insufficient credit: {left} units of {currency['id']} left, {owed} needed by pending usage",
+    }
+
+
+@handles("listCreditGrantHolders")
+@credits.current
+def holders(ctx: Context) -> dict[str, Any]:
+    currency = _reported_currency(ctx)
+    balances: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for record in ctx.store.find(KIND, ctx.livemode, currency_id=currency["id"], status="granted"):
+        balances[record["customer_id"]][0] += int(record["remaining_amount"])
+        balances[record["customer_id"]][1] += 1
+    rows = sorted(((cid, b, n) for cid, (b, n) in balances.items() if b > 0), key=lambda r: (-r[1], r[0]))
+    page, size = int(ctx.param("page") or 1), int(ctx.param("pageSize") or 20)
+    return {
+        "holders": [
+            {"customer_id": cid, "balance": str(b), "grantCount": n}
+            for cid, b, n in rows[(page - 1) * size : page * size]
+        ],
+        "currency": _brief(currency),
+        "paging": {"page": page, "pageSize": size, "total": len(rows), "totalPages": math.ceil(len(rows) / size)},
+    }
+
+
+def _brief(currency: dict[str, Any]) -> dict[str, Any]:
+    return {k: currency[k] for k in ("id", "name", "symbol", "decimal")}
+
+
+def _totals(currency_id: str, grants: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts and sums of some grants; what an expired or voided grant still held is neither
+    remaining nor consumed."""
+    granted = sum(int(g["amount"]) for g in grants)
+    remaining = sum(int(g["remaining_amount"]) for g in grants if g["status"] in ("pending", "granted"))
+    consumed = sum(int(g["amount"]) - int(g["remaining_amount"]) for g in grants)
+    return {
+        "currency_id": currency_id,
+        "grant_count": len(grants),
+        "total_granted": str(granted),
+        "total_remaining": str(remaining),
+        "total_consumed": str(consumed),
+    }
+
+
+@handles("getCreditGrantStats")
+@credits.current
+def stats(ctx: Context) -> dict[str, Any]:
+    currency = _reported_currency(ctx)
+    start, end = ctx.param("start_date"), ctx.param("end_date")
+    if end < start:
+        raise bad_request(f"end_date: {end} is before start_date {start}")
+    shift = int(ctx.param("timezone_offset") or 0) * 60
+    grants = [
+        g
+        for g in ctx.store.find(KIND, ctx.livemode, currency_id=currency["id"])
+        if start <= credits.unix(g["created_at"]) <= end
+    ]
+    if ctx.param("category"):
+        grants = [g for g in grants if g["category"] == ctx.param("category")]
+    if ctx.param("granted_by"):
+        by = customers.plain_did(ctx.param("granted_by"))
+        grants = [g for g in grants if customers.plain_did(g.get("created_by") or "") == by]
+    days: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for g in grants:
+        days[datetime.fromtimestamp(credits.unix(g["created_at"]) + shift, UTC).strftime("%Y-%m-%d")].append(g)
+    return {
+        "stats": {**_totals(currency["id"], grants), "currency": _brief(currency)},
+        "daily_stats": [{"date": day, **_totals(currency["id"], rows)} for day, rows in sorted(days.items())],
+    }

@@ -1,0 +1,84 @@
+"""Credit transactions (`/api/credit-transactions`): the read-only ledger of
+credit drawn from grants, one row per grant a meter event drew on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import Context, handles, iso
+from ..engine import credits
+from ._common import filter_equal, page_of, search
+from .meter_events import customer_id_param
+from .meters import lookup as meter_lookup
+
+KIND = "credit_transaction"
+
+
+def expand(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
+    grant = credits.joined(ctx, "credit_grant", row["credit_grant_id"], "CreditGrant") or {}
+    currency = credits.joined(ctx, "payment_currency", row.get("currency_id") or grant.get("currency_id"))
+    return {
+        **row,
+        "object": "credit_transaction",
+        "customer": credits.joined(ctx, "customer", row["customer_id"], "Customer"),
+        "paymentCurrency": currency or credits.joined(ctx, "payment_currency", None, "PaymentCurrency"),
+        "paymentMethod": credits.joined(ctx, "payment_method", (currency or {}).get("payment_method_id")),
+        "creditGrant": {**grant, "paymentCurrency": currency},
+        "meter": credits.joined(ctx, "meter", row.get("meter_id")),
+        "subscription": credits.joined(ctx, "subscription", row.get("subscription_id")),
+        "meterEvent": credits.joined(ctx, "meter_event", row.get("meter_event_id")),
+    }
+
+
+def _matching(ctx: Context) -> list[dict[str, Any]]:
+    """Rows matching the filters both the list and the summary take."""
+    rows = filter_equal(
+        ctx, ctx.store.all(KIND, ctx.livemode), "subscription_id", "credit_grant_id", "source", "currency_id"
+    )
+    customer_id = customer_id_param(ctx)
+    if customer_id:
+        rows = [r for r in rows if r["customer_id"] == customer_id]
+    if ctx.param("meter_id"):
+        meter = meter_lookup(ctx, ctx.param("meter_id"))
+        rows = [r for r in rows if meter is not None and r.get("meter_id") == meter["id"]]
+    if ctx.param("start") is not None:
+        rows = [r for r in rows if credits.unix(r["created_at"]) >= ctx.param("start")]
+    if ctx.param("end") is not None:
+        rows = [r for r in rows if credits.unix(r["created_at"]) <= ctx.param("end")]
+    return rows
+
+
+@handles("retrieveCreditTransaction")
+@credits.current
+def retrieve(ctx: Context) -> dict[str, Any]:
+    return expand(ctx, ctx.get(KIND, ctx.path["id"], "Credit transaction"))
+
+
+@handles("listCreditTransactions")
+@credits.current
+def list_(ctx: Context) -> dict[str, Any]:
+    fields = ("id", "description", "meter_event_name", "source", "customer_id", "credit_grant_id")
+    rows = search(ctx, _matching(ctx), fields, param="q")
+    return page_of(ctx, rows, expand=lambda r: expand(ctx, r))
+
+
+@handles("getCreditTransactionSummary")
+@credits.current
+def summary(ctx: Context) -> dict[str, Any]:
+    rows = _matching(ctx)
+    meter = meter_lookup(ctx, ctx.param("meter_id")) if ctx.param("meter_id") else None
+    start, end = ctx.param("start"), ctx.param("end")
+    return {
+        "total_quantity": credits.decimal_sum(r["quantity"] for r in rows),
+        "total_credit_amount": str(sum(int(r["credit_amount"]) for r in rows)),
+        "transaction_count": len(rows),
+        "filters": {
+            "customer_id": customer_id_param(ctx),
+            "subscription_id": ctx.param("subscription_id"),
+            "meter_event_name": meter["event_name"] if meter else None,
+            "meter_id": ctx.param("meter_id"),
+            "currency_id": ctx.param("currency_id"),
+            "start_time": iso(start) if start is not None else None,
+            "end_time": iso(end) if end is not None else None,
+        },
+    }

@@ -1,0 +1,258 @@
+"""Invoices (`/api/invoices`).
+
+PaymentKit raises invoices itself (checkouts, subscription cycles, credit
+top-ups, all through `engine/billing`); the API reads them, edits their
+metadata and voids the unpaid ones. `POST /sandbox/invoices` raises one by
+hand, as a merchant's back office would, so a sandbox has invoices, payment
+intents and refunds to work with before any checkout is completed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import Context, handles
+from ..engine.billing import create_invoice, open_payment_intent, pay_invoice, void_invoice
+from ..errors import bad_request
+from ..helpers import helper
+from . import customers, payment_currencies, prices
+from ._common import filter_equal, filter_in, filter_metadata, page_of, search
+from .payment_intents import filter_customer, money_joins, plain
+
+KIND = "invoice"
+ORDERABLE = ("created_at", "updated_at", "number", "period_start", "period_end", "due_date")
+SEARCHED = (
+    "id",
+    "number",
+    "description",
+    "status",
+    "billing_reason",
+    "customer_id",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "subscription_id",
+    "statement_descriptor",
+)
+# Invoices the list leaves out unless asked (`include_<flag>`), and whether it asks by default.
+HIDDEN_REASONS = {
+    "include_staking": (("stake",), False),
+    "include_return_staking": (("return_stake",), False),
+    "include_overdraft_protection": (("overdraft_protection", "stake_overdraft_protection"), True),
+}
+RELATED_FIELDS = (
+    "id",
+    "number",
+    "status",
+    "billing_reason",
+    "currency_id",
+    "customer_id",
+    "subscription_id",
+    "total",
+    "amount_due",
+    "amount_paid",
+    "amount_remaining",
+    "created_at",
+)
+
+
+def expand(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
+    lines = []
+    for item in ctx.store.find("invoice_item", ctx.livemode, invoice_id=invoice["id"]):
+        price = plain(ctx, "price", item["price_id"])
+        if price is not None:  # invoiced prices are locked, so only a price removed behind the API's back is missing
+            lines.append({**item, "object": "invoice_item", "price": prices.expand(ctx, price)})
+    return {
+        **invoice,
+        "object": "invoice",
+        **money_joins(ctx, invoice),
+        "paymentIntent": plain(ctx, "payment_intent", invoice.get("payment_intent_id")),
+        "subscription": plain(ctx, "subscription", invoice.get("subscription_id")),
+        "lines": lines,
+    }
+
+
+def _discount_details(ctx: Context, invoice: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for entry in invoice.get("total_discount_amounts") or []:
+        discount = plain(ctx, "discount", entry.get("discount")) or {}
+        coupon = plain(ctx, "coupon", entry.get("coupon") or discount.get("coupon_id"))
+        code = plain(ctx, "promotion_code", entry.get("promotion_code") or discount.get("promotion_code_id"))
+        if coupon is None and code is None:
+            continue
+        out.append(
+            {
+                "coupon": {**coupon, "object": "coupon"} if coupon else None,
+                "promotionCode": {
+                    **code,
+                    "object": "promotion_code",
+                    "coupon": plain(ctx, "coupon", code.get("coupon_id")),
+                }
+                if code
+                else None,
+            }
+        )
+    return out
+
+
+def _credit_grants(ctx: Context, invoice: dict[str, Any]) -> list[dict[str, Any]]:
+    """Grants bought by paying this invoice: they name it in `metadata.invoice_id` (or `invoice_id`)."""
+    return [
+        {**grant, "object": "credit_grant", **money_joins(ctx, grant), "items": None}
+        for grant in ctx.store.find("credit_grant", ctx.livemode, customer_id=invoice["customer_id"])
+        if invoice["id"] in (grant.get("invoice_id"), (grant.get("metadata") or {}).get("invoice_id"))
+    ]
+
+
+def detail(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
+    session = plain(ctx, "checkout_session", invoice.get("checkout_session_id"))
+    related = plain(ctx, KIND, (invoice.get("from_invoice") or {}).get("id"))
+    return {
+        **expand(ctx, invoice),
+        "discountDetails": _discount_details(ctx, invoice),
+        "relatedInvoice": {k: related.get(k) for k in RELATED_FIELDS} if related else None,
+        "relatedCreditGrants": _credit_grants(ctx, invoice),
+        "paymentLink": plain(ctx, "payment_link", (session or {}).get("payment_link_id")),
+        "checkoutSession": session,
+    }
+
+
+def _subscription_ids(ctx: Context, subscription_id: str) -> set[str]:
+    """The subscription, and with `include_recovered_from` the chain of subscriptions it was recovered from."""
+    ids = {subscription_id}
+    if not ctx.param("include_recovered_from"):
+        return ids
+    current = plain(ctx, "subscription", subscription_id)
+    while current and current.get("recovered_from") and current["recovered_from"] not in ids:
+        ids.add(current["recovered_from"])
+        current = plain(ctx, "subscription", current["recovered_from"])
+    return ids
+
+
+@handles("listInvoices")
+def list_(ctx: Context) -> dict[str, Any]:
+    rows = filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status")
+    rows = filter_metadata(ctx, filter_customer(ctx, filter_equal(ctx, rows, "currency_id")))
+    if ctx.param("subscription_id"):
+        wanted = _subscription_ids(ctx, ctx.param("subscription_id"))
+        rows = [r for r in rows if r.get("subscription_id") in wanted]
+    if ctx.param("ignore_zero"):
+        rows = [r for r in rows if int(r["subtotal"]) != 0]
+    for flag, (reasons, default) in HIDDEN_REASONS.items():
+        if not ctx.param(flag, default):
+            rows = [r for r in rows if r.get("billing_reason") not in reasons]
+    return page_of(ctx, rows, orderable=ORDERABLE, expand=lambda i: expand(ctx, i))
+
+
+@handles("searchInvoices")
+def search_(ctx: Context) -> dict[str, Any]:
+    rows = search(ctx, ctx.store.all(KIND, ctx.livemode), SEARCHED)
+    return page_of(ctx, rows, orderable=ORDERABLE, expand=lambda i: expand(ctx, i))
+
+
+@handles("retrieveInvoice")
+def retrieve(ctx: Context) -> dict[str, Any]:
+    return detail(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"))
+
+
+@handles("updateInvoice")
+def update(ctx: Context) -> dict[str, Any]:
+    invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
+    if "metadata" in ctx.body:
+        invoice["metadata"] = ctx.body["metadata"] or {}
+    ctx.emit("invoice.updated", KIND, invoice)
+    return ctx.store.save(KIND, ctx.touch(invoice))
+
+
+@handles("voidInvoice")
+def void(ctx: Context) -> dict[str, Any]:
+    return void_invoice(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"))
+
+
+# The sandbox never collects a stake (no chain to lock tokens on), so no invoice holds one.
+
+
+@handles("previewInvoiceReturnStake")
+def preview_return_stake(ctx: Context) -> dict[str, Any]:
+    invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
+    return {"amount": "0", "currency_id": invoice["currency_id"], "subscriptionId": invoice.get("subscription_id")}
+
+
+@handles("returnInvoiceStake")
+def return_stake(ctx: Context) -> dict[str, Any]:
+    invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
+    raise bad_request(
+        f"Invoice {invoice['id']} holds no stake that can be returned "
+        f"(billing reason {invoice.get('billing_reason')}; the sandbox collects no stakes)"
+    )
+
+
+# -- sandbox-only --------------------------------------------------------------------------------
+
+MANUAL_FIELDS = {"customer_id", "currency_id", "lines", "pay", "due_date", "description", "metadata", "livemode"}
+
+
+def _manual_lines(ctx: Context, raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("lines: a non-empty list of {price_id, quantity} is required")
+    lines = []
+    for i, line in enumerate(raw):
+        if not isinstance(line, dict) or not isinstance(line.get("price_id"), str):
+            raise bad_request(f"lines[{i}].price_id: a price id is required")
+        extra = set(line) - {"price_id", "quantity"}
+        if extra:
+            raise bad_request(f"lines[{i}]: unknown field(s) {', '.join(sorted(extra))}")
+        quantity = line.get("quantity", 1)
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise bad_request(f"lines[{i}].quantity: a whole number of at least 1 is required")
+        price = prices.referenced(ctx, line["price_id"], f"lines[{i}].price_id")
+        if not price["active"]:
+            raise bad_request(f"lines[{i}].price_id: price {price['id']} is archived")
+        lines.append({"price": price, "quantity": quantity})
+    return lines
+
+
+@helper("POST", "/sandbox/invoices")
+def create_manual(ctx: Context) -> dict[str, Any]:
+    """Raise a one-off (`manual`) invoice for a customer, and pay it at once when `pay` is true."""
+    body = ctx.body
+    extra = set(body) - MANUAL_FIELDS
+    if extra:
+        raise bad_request(f"unknown field(s): {', '.join(sorted(extra))}")
+    if not isinstance(body.get("customer_id"), str):
+        raise bad_request("customer_id: a customer id or DID is required")
+    customer = customers.referenced(ctx, body["customer_id"], "customer_id")
+    lines = _manual_lines(ctx, body.get("lines"))
+    currency_id = lines[0]["price"]["currency_id"]
+    if body.get("currency_id") is not None:
+        currency_id = payment_currencies.referenced(ctx, str(body["currency_id"]), "currency_id")["id"]
+    for i, line in enumerate(lines):
+        price = line["price"]
+        offered = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
+        if currency_id not in offered:
+            raise bad_request(f"lines[{i}].price_id: price {price['id']} has no amount in currency {currency_id}")
+    pay, due_date = body.get("pay", False), body.get("due_date")
+    if not isinstance(pay, bool):
+        raise bad_request("pay: true or false")
+    if due_date is not None and (not isinstance(due_date, int) or isinstance(due_date, bool) or due_date < 0):
+        raise bad_request("due_date: Unix seconds (a non-negative whole number) or null")
+    if not isinstance(body.get("description", ""), str) or not isinstance(body.get("metadata", {}), dict):
+        raise bad_request("description must be a string and metadata an object")
+    invoice = create_invoice(
+        ctx,
+        customer=customer,
+        currency_id=currency_id,
+        lines=lines,
+        billing_reason="manual",
+        description=body.get("description"),
+        due_date=due_date,
+        metadata=body.get("metadata"),
+    )
+    for line in lines:  # as in PaymentKit, a price that has been billed can no longer change its amount
+        if not line["price"].get("locked"):
+            ctx.store.save("price", {**line["price"], "locked": True})
+    if pay:
+        pay_invoice(ctx, invoice, customer)
+    else:
+        open_payment_intent(ctx, invoice, customer)
+    return expand(ctx, invoice)

@@ -1,0 +1,166 @@
+"""Meter events (`/api/meter-events`): usage reported under a meter's event
+name, paid for from the customer's credit grants (engine/credits.py says
+when and how)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from ..context import Context, handles, iso
+from ..engine import credits
+from ..engine.shapes import skeleton
+from ..errors import bad_request
+from . import customers, meters
+from ._common import page_of, search
+
+KIND = "meter_event"
+BUCKETS = {"minute": (60, "%Y-%m-%d %H:%M"), "hour": (3600, "%Y-%m-%d %H:00"), "day": (86400, "%Y-%m-%d")}
+
+
+def expand(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **event,
+        "object": "meter_event",
+        "customer": credits.joined(ctx, "customer", event["payload"]["customer_id"], "Customer"),
+        "subscription": credits.joined(ctx, "subscription", event["payload"].get("subscription_id")),
+        "meter": credits.joined(ctx, "meter", event.get("meter_id"), "Meter"),
+        "paymentCurrency": credits.joined(ctx, "payment_currency", event.get("currency_id"), "PaymentCurrency"),
+    }
+
+
+def customer_id_param(ctx: Context) -> str | None:
+    """A `customer_id` filter, which may name the customer by DID."""
+    key = ctx.param("customer_id")
+    if key is None:
+        return None
+    found = customers.find(ctx, key)
+    return str(found["id"]) if found else str(key)
+
+
+def _active_meter(ctx: Context, event_name: str) -> dict[str, Any]:
+    meter = ctx.store.first("meter", ctx.livemode, event_name=event_name)
+    if meter is None:
+        raise bad_request(f"event_name: no meter has the event name {event_name!r} in this mode")
+    if meter["status"] != "active":
+        raise bad_request(f"event_name: meter {meter['id']} ({event_name!r}) is inactive; activate it to report usage")
+    return meter
+
+
+@handles("createMeterEvent")
+@credits.current
+def create(ctx: Context) -> dict[str, Any]:
+    body = ctx.body
+    seen = ctx.store.first(KIND, ctx.livemode, identifier=body["identifier"])
+    if seen is not None:
+        return expand(ctx, seen)  # the identifier is the caller's idempotency key
+    meter = _active_meter(ctx, body["event_name"])
+    payload = body["payload"]
+    customer = customers.referenced(ctx, payload["customer_id"], "payload.customer_id")
+    subscription_id = payload.get("subscription_id")
+    if subscription_id:
+        subscription = ctx.store.get("subscription", subscription_id, ctx.livemode)
+        if subscription is None:
+            raise bad_request(f"payload.subscription_id: no subscription {subscription_id!r} in this mode")
+        if subscription["customer_id"] != customer["id"]:
+            raise bad_request(f"payload.subscription_id: subscription {subscription_id} belongs to another customer")
+    currency = ctx.store.get("payment_currency", meter.get("currency_id") or "", ctx.livemode)
+    if currency is None:
+        raise bad_request(f"event_name: meter {meter['id']} has no credit currency to consume")
+    event = ctx.stamp(
+        {
+            **skeleton("MeterEvent"),
+            "event_name": meter["event_name"],
+            "meter_id": meter["id"],
+            "payload": {"customer_id": customer["id"], "value": payload["value"], "subscription_id": subscription_id},
+            "identifier": body["identifier"],
+            "timestamp": body.get("timestamp", ctx.now()),
+            "status": "pending",
+            "attempt_count": 0,
+            "credit_consumed": "0",
+            "metadata": body.get("metadata") or {},
+            "source_data": body.get("source_data"),
+            "created_via": "api",
+        },
+        "mevt",
+    )
+    credits.record_event(ctx, event, meter, currency)
+    return expand(ctx, event)
+
+
+@handles("retrieveMeterEvent")
+@credits.current
+def retrieve(ctx: Context) -> dict[str, Any]:
+    return expand(ctx, ctx.get(KIND, ctx.path["id"], "Meter event"))
+
+
+def _matching(ctx: Context) -> list[dict[str, Any]]:
+    """Events matching the customer, meter, event name and time-window filters."""
+    rows = ctx.store.all(KIND, ctx.livemode)
+    customer_id = customer_id_param(ctx)
+    if customer_id:
+        rows = [e for e in rows if e["payload"]["customer_id"] == customer_id]
+    if ctx.param("meter_id"):
+        meter = meters.lookup(ctx, ctx.param("meter_id"))
+        rows = [e for e in rows if meter is not None and e["event_name"] == meter["event_name"]]
+    if ctx.param("event_name"):
+        rows = [e for e in rows if e["event_name"] == ctx.param("event_name")]
+    if ctx.param("start") is not None:
+        rows = [e for e in rows if e["timestamp"] >= ctx.param("start")]
+    if ctx.param("end") is not None:
+        rows = [e for e in rows if e["timestamp"] <= ctx.param("end")]
+    return rows
+
+
+@handles("listMeterEvents")
+@credits.current
+def list_(ctx: Context) -> dict[str, Any]:
+    rows = search(ctx, _matching(ctx), ("id", "identifier", "event_name"), param="q")
+    return page_of(ctx, rows, orderable=("created_at", "updated_at", "timestamp"), expand=lambda e: expand(ctx, e))
+
+
+@handles("getMeterEventStats")
+@credits.current
+def stats(ctx: Context) -> dict[str, Any]:
+    meter = meters.find(ctx, ctx.param("meter_id"))
+    start, end = ctx.param("start"), ctx.param("end")
+    if end < start:
+        raise bad_request(f"end: {end} is before start {start}")
+    size, label = BUCKETS[ctx.param("granularity") or "day"]
+    buckets: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for event in _matching(ctx):
+        if event["event_name"] == meter["event_name"] and event["status"] != "canceled":
+            buckets[event["timestamp"] // size * size].append(event)
+    rows = [
+        {
+            "date": _label(at, label),
+            "timestamp": iso(at),
+            "event_count": len(events),
+            "total_value": credits.decimal_sum(e["payload"]["value"] for e in events),
+        }
+        for at, events in sorted(buckets.items())
+    ]
+    return {"count": len(rows), "list": rows}
+
+
+def _label(at: int, fmt: str) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime(fmt)
+
+
+@handles("getMeterEventPendingAmount")
+@credits.current
+def pending_amount(ctx: Context) -> dict[str, str]:
+    owed: dict[str, int] = defaultdict(int)
+    customer_id = customer_id_param(ctx)
+    for event in ctx.store.all(KIND, ctx.livemode):
+        if event["status"] not in credits.OUTSTANDING or not int(event["credit_pending"]):
+            continue
+        if customer_id and event["payload"]["customer_id"] != customer_id:
+            continue
+        if ctx.param("subscription_id") and event["payload"].get("subscription_id") != ctx.param("subscription_id"):
+            continue
+        if ctx.param("currency_id") and event.get("currency_id") != ctx.param("currency_id"):
+            continue
+        owed[event["currency_id"]] += int(event["credit_pending"])
+    return {currency_id: str(amount) for currency_id, amount in owed.items()}

@@ -1,0 +1,172 @@
+"""Refunds (`/api/refunds`): created for a payment intent, or recorded after
+the fact when another system already sent the money on chain (`sync`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..context import Context, handles
+from ..engine.billing import method_of
+from ..engine.money import to_units
+from ..engine.refunds import chain_details, refund_payment
+from ..engine.shapes import skeleton
+from ..errors import bad_request
+from . import customers, payment_intents
+from ._common import filter_equal, filter_in, page_of, search
+
+KIND = "refund"
+SEARCHED = (
+    "id",
+    "description",
+    "reason",
+    "status",
+    "payment_intent_id",
+    "invoice_id",
+    "subscription_id",
+    "customer_id",
+)
+SYNC_METADATA = ("orderId", "destination", "contract", "chainType", "chainApiHost", "customerName")
+
+
+def expand(ctx: Context, refund: dict[str, Any]) -> dict[str, Any]:
+    intent = payment_intents.plain(ctx, "payment_intent", refund["payment_intent_id"]) or {
+        **skeleton("PaymentIntent"),
+        "id": refund["payment_intent_id"],
+        "livemode": refund["livemode"],
+        "created_at": refund["created_at"],
+        "updated_at": refund["created_at"],
+    }
+    return {
+        **refund,
+        "object": "refund",
+        **payment_intents.money_joins(ctx, refund),
+        "paymentIntent": intent,
+        "invoice": payment_intents.plain(ctx, "invoice", refund.get("invoice_id")),
+        "subscription": payment_intents.plain(ctx, "subscription", refund.get("subscription_id")),
+    }
+
+
+def _linked(ctx: Context, body: dict[str, Any], field: str, kind: str, expected: str | None, what: str) -> None:
+    """A link the body names must exist and be the payment intent's own (a refund cannot move money elsewhere)."""
+    given = body.get(field)
+    if given is None:
+        return
+    found = customers.find(ctx, given) if kind == "customer" else ctx.store.get(kind, given, ctx.livemode)
+    if found is None:
+        raise bad_request(f"{field}: no {kind.replace('_', ' ')} {given!r} in this mode")
+    if found["id"] != expected:
+        has = f"{what} {expected}" if expected else f"no {what}"
+        raise bad_request(f"{field}: payment intent {body['payment_intent_id']} has {has}, not {found['id']}")
+
+
+@handles("createRefund")
+def create(ctx: Context) -> dict[str, Any]:
+    body = ctx.body
+    intent = ctx.store.get("payment_intent", body["payment_intent_id"], ctx.livemode)
+    if intent is None:
+        raise bad_request(f"payment_intent_id: no payment intent {body['payment_intent_id']!r} in this mode")
+    if body.get("type") == "stake_return":
+        raise bad_request("type: stake_return gives back a subscription stake, and the sandbox collects no stakes")
+    invoice = payment_intents.plain(ctx, "invoice", intent.get("invoice_id"))
+    _linked(ctx, body, "currency_id", "payment_currency", intent["currency_id"], "currency")
+    _linked(ctx, body, "customer_id", "customer", intent.get("customer_id"), "customer")
+    _linked(ctx, body, "payment_method_id", "payment_method", intent.get("payment_method_id"), "payment method")
+    _linked(ctx, body, "invoice_id", "invoice", (invoice or {}).get("id"), "invoice")
+    _linked(ctx, body, "subscription_id", "subscription", (invoice or {}).get("subscription_id"), "subscription")
+    made = refund_payment(
+        ctx,
+        intent,
+        payment_intents.refund_units(ctx, intent, body["amount"]),
+        reason=body.get("reason"),
+        description=body.get("description"),
+        metadata=body.get("metadata"),
+    )
+    return expand(ctx, made)
+
+
+@handles("retrieveRefund")
+def retrieve(ctx: Context) -> dict[str, Any]:
+    return expand(ctx, ctx.get(KIND, ctx.path["id"], "Refund"))
+
+
+@handles("listRefunds")
+def list_(ctx: Context) -> dict[str, Any]:
+    rows = filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status")
+    rows = filter_equal(ctx, rows, "invoice_id", "subscription_id", "currency_id", "customer_id")
+    return page_of(ctx, rows, expand=lambda r: expand(ctx, r))
+
+
+@handles("searchRefunds")
+def search_(ctx: Context) -> dict[str, Any]:
+    rows = search(ctx, ctx.store.all(KIND, ctx.livemode), SEARCHED)
+    return page_of(ctx, rows, expand=lambda r: expand(ctx, r))
+
+
+def _sync_currency(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """The currency the on-chain refund was paid in: by token contract, else the chain's default currency."""
+    by_contract = ctx.store.first("payment_currency", ctx.livemode, contract=body["contract"])
+    if by_contract is not None:
+        return by_contract
+    chain = body["chainType"]
+    methods = ctx.store.find("payment_method", ctx.livemode, type=chain)
+    methods.sort(key=lambda m: ((m.get("settings") or {}).get(chain) or {}).get("api_host") != body["chainApiHost"])
+    for method in methods:
+        currency = ctx.store.get("payment_currency", method.get("default_currency_id") or "", ctx.livemode)
+        if currency is not None:
+            return currency
+    raise bad_request(
+        f"contract: no payment currency with contract {body['contract']!r}, and no {chain!r} payment method "
+        "with a default currency, in this mode"
+    )
+
+
+@handles("syncRefund")
+def sync(ctx: Context) -> dict[str, Any]:
+    body = ctx.body
+    # The body's integer livemode says which books the refund belongs to, whatever the query says.
+    ctx = dataclasses.replace(ctx, livemode=bool(body["livemode"]))
+    customer = customers.find(ctx, body["customerId"])
+    if customer is None:
+        raise bad_request(f"customerId: no customer {body['customerId']!r} in this mode")
+    currency = _sync_currency(ctx, body)
+    amount = int(to_units(body["amount"], int(currency["decimal"]), "amount"))
+    if amount <= 0:
+        raise bad_request("amount: a refund must be greater than 0")
+    method = ctx.store.get("payment_method", currency["payment_method_id"], ctx.livemode) or method_of(
+        ctx, currency["id"]
+    )
+    # A refund always names the payment it gives back; the money synced here was paid outside
+    # PaymentKit, so it is recorded as a payment intent of its own (no events: nothing was collected).
+    order = body.get("orderId")
+    intent = ctx.stamp(
+        {
+            **skeleton("PaymentIntent"),
+            "description": f"Paid outside PaymentKit{f' (order {order})' if order else ''}; refunded by sync",
+            "amount": str(amount),
+            "amount_received": str(amount),
+            "amount_capturable": "0",
+            "currency_id": currency["id"],
+            "customer_id": customer["id"],
+            "payment_method_id": method.get("id", ""),
+            "statement_descriptor": "",
+            "status": "succeeded",
+            "capture_method": "automatic",
+            "confirmation_method": "automatic",
+            "payment_method_types": [method.get("type", body["chainType"])],
+            "metadata": {"refund_sync": "true", **({"orderId": order} if order else {})},
+        },
+        "pi",
+    )
+    ctx.store.insert("payment_intent", intent)
+    made = refund_payment(
+        ctx,
+        intent,
+        amount,
+        reason="requested_by_admin",
+        description=body.get("description") or f"On-chain refund to {body['destination']}",
+        metadata={**{k: body[k] for k in SYNC_METADATA if k in body}, **(body.get("metadata") or {})},
+        payment_details=chain_details(body["chainType"], method.get("id", ""), body["destination"], tx_hash=""),
+        already_sent=True,
+    )
+    return expand(ctx, made)

@@ -1,0 +1,350 @@
+"""Webhook endpoints and event delivery, through the facade, against the sandbox.
+
+Each delivery test starts its own receiver (`http.server` on a free loopback
+port) and stops it at the end; endpoints are deleted first, so no retry of
+this test reaches a later one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+
+import pytest
+
+from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
+from payment_kit_sandbox.engine import webhooks
+
+T = TypeVar("T")
+RETRIES = (0.05, 0.05, 0.05)  # three retries, 50 ms apart: four tries in all
+
+
+class Receiver:
+    """A webhook receiver: answers each POST with the next of `statuses` (then the last one)."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses or (200,))
+        self.received: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with receiver._lock:
+                    receiver.received.append({"body": body, "content_type": self.headers["Content-Type"]})
+                    status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                ok = 200 <= status < 300
+                answer = json.dumps({"received": body["id"]}).encode() if ok else b"receiver is down"
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json" if ok else "text/plain")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/hooks"
+
+    def events(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r["body"] for r in self.received]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def eventually(probe: Callable[[], T], until: Callable[[T], bool], timeout: float = 10.0) -> T:
+    """Poll `probe` until its value satisfies `until` (deliveries are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if until(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+class Wiring:
+    """Receivers and endpoints made by one test, undone at its end."""
+
+    def __init__(self) -> None:
+        self.receivers: list[Receiver] = []
+        self.endpoints: list[tuple[PaymentKit, str]] = []
+
+    def receiver(self, *statuses: int) -> Receiver:
+        self.receivers.append(Receiver(*statuses))
+        return self.receivers[-1]
+
+    def endpoint(self, client: PaymentKit, url: str, events: list[str], **fields: Any) -> Any:
+        made = client.webhook_endpoints.create(url=url, enabled_events=events, **fields)
+        self.endpoints.append((client, made.id))
+        return made
+
+    def close(self) -> None:
+        for client, endpoint_id in self.endpoints:
+            with contextlib.suppress(NotFoundError):
+                client.webhook_endpoints.delete(endpoint_id)
+        for receiver in self.receivers:
+            receiver.stop()
+
+
+@pytest.fixture
+def wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[Wiring]:
+    monkeypatch.setattr(webhooks, "POLICY", webhooks.Policy(retry_delays=RETRIES, timeout=2.0))
+    made = Wiring()
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+# -- endpoints --------------------------------------------------------------------------------
+
+
+def test_endpoint_lifecycle(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+    made = [
+        wiring.endpoint(client, f"https://example.com/{tag}/{i}", ["invoice.paid", "invoice.paid", "invoice.voided"])
+        for i in range(3)
+    ]
+    first = made[0]
+    assert first.id.startswith("we_") and first.livemode is False
+    assert first.status == "enabled" and first.created_via == "api" and first.description == ""
+    assert first.api_version == "2023-09-05"
+    assert first.enabled_events == ["invoice.paid", "invoice.voided"]  # repeats dropped
+
+    got = client.webhook_endpoints.retrieve(first.id)
+    assert got.object_ == "webhook_endpoint" and got.attempts == [] and got.url == first.url
+
+    updated = client.webhook_endpoints.update(
+        first.id,
+        url=f"http://example.org/{tag}",
+        enabled_events=["*"],
+        description="all events",
+        status="disabled",
+        metadata={"tag": tag},
+    )
+    assert updated.url == f"http://example.org/{tag}" and updated.enabled_events == ["*"]
+    assert updated.status == "disabled" and updated.description == "all events"
+    assert updated.metadata.to_dict() == {"tag": tag}
+    assert client.webhook_endpoints.update(first.id, description="kept").enabled_events == ["*"]
+
+    newest = client.webhook_endpoints.list(page_size=3)
+    assert [e.id for e in newest] == [e.id for e in reversed(made)] and newest.count >= 3
+    assert all(e.object_ == "webhook_endpoint" for e in newest)
+    ascending = client.webhook_endpoints.list(order="created_at:ASC", page_size=100)
+    assert [e.id for e in ascending if e.id in {m.id for m in made}] == [m.id for m in made]
+    paged = client.webhook_endpoints.list(page_size=1, page=2)
+    assert len(paged.list) == 1 and paged.list[0].id == made[1].id and paged.count == newest.count
+
+    deleted = client.webhook_endpoints.delete(first.id)
+    assert deleted.id == first.id
+    with pytest.raises(NotFoundError, match=f"Webhook endpoint not found: {first.id}"):
+        client.webhook_endpoints.retrieve(first.id)
+    with pytest.raises(NotFoundError):
+        client.webhook_endpoints.delete(first.id)
+    with pytest.raises(NotFoundError):
+        client.webhook_endpoints.update(first.id, description="gone")
+
+
+def test_endpoint_refusals_name_the_field_and_change_nothing(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+    for url in ("ftp://example.com/hook", "example.com/hook", "http:///no-host"):
+        with pytest.raises(BadRequestError, match="url"):
+            client.webhook_endpoints.create(url=url, enabled_events=["invoice.paid"])
+    with pytest.raises(BadRequestError, match="enabled_events"):
+        client.webhook_endpoints.create(url="https://example.com/hook", enabled_events=[])
+    with pytest.raises(BadRequestError, match="enabled_events"):
+        client.webhook_endpoints.create(url="https://example.com/hook", enabled_events=[""])
+    with pytest.raises(BadRequestError, match="status"):
+        client.webhook_endpoints.create(url="https://example.com/hook", enabled_events=["x"], status="paused")
+
+    endpoint = wiring.endpoint(client, f"https://example.com/{tag}", ["invoice.paid"])
+    with pytest.raises(BadRequestError, match=r"url: 'mailto:someone@example.com' is not an http or https URL"):
+        client.webhook_endpoints.update(endpoint.id, url="mailto:someone@example.com")
+    with pytest.raises(BadRequestError, match="enabled_events"):
+        client.webhook_endpoints.update(endpoint.id, enabled_events=[])
+    again = client.webhook_endpoints.retrieve(endpoint.id)
+    assert again.url == endpoint.url and again.enabled_events == ["invoice.paid"]
+    with pytest.raises(BadRequestError, match="order: cannot sort by 'secret'"):
+        client.webhook_endpoints.list(order="secret:ASC")
+    with pytest.raises(BadRequestError, match="pageSize"):
+        client.webhook_endpoints.list(page_size=101)
+
+
+def test_endpoints_are_partitioned_by_mode(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+    endpoint = wiring.endpoint(client, f"https://example.com/{tag}", ["invoice.paid"])
+    live = client.with_options(livemode=True)
+    with pytest.raises(NotFoundError):
+        live.webhook_endpoints.retrieve(endpoint.id)
+    with pytest.raises(NotFoundError):
+        live.webhook_endpoints.delete(endpoint.id)
+    assert endpoint.id not in [e.id for e in live.webhook_endpoints.list(page_size=100)]
+    assert client.webhook_endpoints.retrieve(endpoint.id).id == endpoint.id
+
+
+async def test_async_endpoint_round_trip(aclient: AsyncPaymentKit, tag: str) -> None:
+    made = await aclient.webhook_endpoints.create(url=f"https://example.com/{tag}", enabled_events=["refund.created"])
+    try:
+        assert (await aclient.webhook_endpoints.retrieve(made.id)).enabled_events == ["refund.created"]
+        updated = await aclient.webhook_endpoints.update(made.id, status="disabled")
+        assert updated.status == "disabled"
+        page = await aclient.webhook_endpoints.list(page_size=100)
+        assert made.id in [e.id async for e in page.auto_paging_iter()]
+    finally:
+        assert (await aclient.webhook_endpoints.delete(made.id)).id == made.id
+    with pytest.raises(NotFoundError):
+        await aclient.webhook_endpoints.retrieve(made.id)
+
+
+# -- delivery ---------------------------------------------------------------------------------
+
+
+def test_a_subscribed_endpoint_receives_the_event_of_a_product_created_through_the_sdk(
+    client: PaymentKit, wiring: Wiring, tag: str
+) -> None:
+    receiver = wiring.receiver(200)
+    everything = wiring.receiver(200)
+    endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
+    wiring.endpoint(client, everything.url, ["*"])
+    elsewhere = wiring.receiver(200)
+    wiring.endpoint(client, elsewhere.url, ["customer.created"])
+
+    started = time.monotonic()
+    product = client.products.create(name=f"hooked {tag}", type="service")
+    assert time.monotonic() - started < 1.5  # the request did not wait for the receivers
+
+    events = eventually(receiver.events, lambda got: len(got) >= 1)
+    assert len(events) == 1
+    event = events[0]
+    assert event["id"].startswith("evt_") and event["type"] == "product.created"
+    assert event["livemode"] is False and event["api_version"] == "2023-09-05"
+    assert event["object_type"] == "product" and event["object_id"] == product.id
+    assert event["data"]["object"]["id"] == product.id and event["data"]["object"]["name"] == f"hooked {tag}"
+    assert event["pending_webhooks"] == 2  # this endpoint and the `*` one
+    assert set(event["request"]) >= {"id", "idempotency_key"}
+    assert receiver.received[0]["content_type"] == "application/json"
+    assert product.id in [e["object_id"] for e in eventually(everything.events, lambda got: len(got) >= 1)]
+
+    got = eventually(lambda: client.webhook_endpoints.retrieve(endpoint.id), lambda e: len(e.attempts) >= 1).attempts
+    assert len(got) == 1
+    attempt = got[0]
+    assert attempt.status == "succeeded" and attempt.response_status == 200 and attempt.retry_count == 0
+    assert attempt.response_body.to_dict() == {"received": event["id"]}
+    assert attempt.object_ == "webhook_attempt" and attempt.webhook_endpoint_id == endpoint.id
+    assert attempt.event.id == event["id"] and attempt.event.type_ == "product.created"
+    assert attempt.endpoint.id == endpoint.id
+
+    time.sleep(0.2)
+    assert elsewhere.events() == []  # subscribed to another type
+    assert len(receiver.events()) == 1
+
+
+def test_a_failing_receiver_is_retried_a_bounded_number_of_times(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+    receiver = wiring.receiver(500)
+    endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
+    product = client.products.create(name=f"unlucky {tag}", type="service")
+
+    tries = 1 + len(RETRIES)
+    attempts = eventually(
+        lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= tries
+    )
+    assert [a.retry_count for a in attempts] == list(reversed(range(tries)))  # newest first
+    assert all(a.status == "failed" and a.response_status == 500 for a in attempts)
+    assert all(a.response_body == "receiver is down" for a in attempts)
+    assert {a.event.object_id for a in attempts} == {product.id}
+    assert attempts[0].event.pending_webhooks == 1  # never acknowledged
+
+    time.sleep(0.3)
+    assert len(receiver.events()) == tries  # and then no more
+    assert len({e["id"] for e in receiver.events()}) == 1
+
+
+def test_a_receiver_that_recovers_gets_the_event_on_a_retry(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+    receiver = wiring.receiver(503, 200)
+    endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
+    client.products.create(name=f"second time lucky {tag}", type="service")
+    attempts = eventually(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 2)
+    assert [(a.status, a.retry_count, a.response_status) for a in attempts] == [
+        ("succeeded", 1, 200),
+        ("failed", 0, 503),
+    ]
+    assert attempts[0].event.pending_webhooks == 0
+    time.sleep(0.2)
+    assert len(receiver.events()) == 2
+
+
+def test_an_unreachable_receiver_is_recorded_as_no_answer(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+    receiver = wiring.receiver(200)
+    url = receiver.url
+    receiver.stop()  # nothing listens on that port any more
+    wiring.receivers.remove(receiver)
+    endpoint = wiring.endpoint(client, url, ["product.created"])
+    client.products.create(name=f"nobody home {tag}", type="service")
+    attempts = eventually(
+        lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 1 + len(RETRIES)
+    )
+    assert all(a.status == "failed" and a.response_status == 0 for a in attempts)
+    assert "no answer from the receiver" in attempts[0].response_body
+
+
+def test_a_disabled_endpoint_receives_nothing_until_enabled(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+    quiet, loud = wiring.receiver(200), wiring.receiver(200)
+    disabled = wiring.endpoint(client, quiet.url, ["product.created"], status="disabled")
+    wiring.endpoint(client, loud.url, ["product.created"])
+
+    client.products.create(name=f"first {tag}", type="service")
+    eventually(loud.events, lambda got: len(got) >= 1)
+    time.sleep(0.2)
+    assert quiet.events() == []
+    assert client.webhook_endpoints.retrieve(disabled.id).attempts == []
+
+    client.webhook_endpoints.update(disabled.id, status="enabled")
+    second = client.products.create(name=f"second {tag}", type="service")
+    got = eventually(quiet.events, lambda got: len(got) >= 1)
+    assert [e["object_id"] for e in got] == [second.id]
+
+
+def test_a_deleted_endpoint_gets_no_more_retries(
+    client: PaymentKit, wiring: Wiring, tag: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "POLICY", webhooks.Policy(retry_delays=(0.4, 0.4), timeout=2.0))
+    receiver = wiring.receiver(500)
+    endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
+    client.products.create(name=f"short-lived {tag}", type="service")
+    eventually(receiver.events, lambda got: len(got) >= 1)
+    client.webhook_endpoints.delete(endpoint.id)
+    time.sleep(1.0)
+    assert len(receiver.events()) == 1
+
+
+def test_events_of_the_other_mode_are_not_delivered(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+    live = client.with_options(livemode=True)
+    test_receiver, live_receiver = wiring.receiver(200), wiring.receiver(200)
+    wiring.endpoint(client, test_receiver.url, ["product.created"])
+    live_endpoint = wiring.endpoint(live, live_receiver.url, ["product.created"])
+    assert live_endpoint.livemode is True
+
+    live_product = live.products.create(name=f"live {tag}", type="service")
+    test_product = client.products.create(name=f"test {tag}", type="service")
+
+    got_test = eventually(test_receiver.events, lambda got: len(got) >= 1)
+    got_live = eventually(live_receiver.events, lambda got: len(got) >= 1)
+    time.sleep(0.2)
+    assert [(e["object_id"], e["livemode"]) for e in test_receiver.events()] == [(test_product.id, False)]
+    assert [(e["object_id"], e["livemode"]) for e in live_receiver.events()] == [(live_product.id, True)]
+    assert got_test[0]["data"]["object"]["livemode"] is False and got_live[0]["data"]["object"]["livemode"] is True
+    attempts = eventually(lambda: live.webhook_endpoints.retrieve(live_endpoint.id).attempts, lambda a: len(a) >= 1)
+    assert attempts[0].livemode is True and attempts[0].event.livemode is True
