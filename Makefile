@@ -28,8 +28,8 @@ lint: install
 	$(BIN)/mypy
 
 spec-check: install
-	$(BIN)/openapi-spec-validator $(SPEC)
-	redocly lint --config openapi/redocly.yaml $(SPEC)
+	$(BIN)/openapi-spec-validator $(SPEC) openapi/sandbox.yaml
+	redocly lint --config openapi/redocly.yaml $(SPEC) openapi/sandbox.yaml
 	$(BIN)/python tests/spec_typescript_check.py
 
 generate: install
@@ -55,6 +55,12 @@ integration: install
 
 sandbox: install
 	$(BIN)/python -m payment_kit_sandbox --host 127.0.0.1 --port 8787 --db sandbox.sqlite
+
+# Schemathesis over every operation: against a sandbox it starts, or BASE_URL=... API_KEY=...
+# (read-only there unless CONTRACT_WRITES=1). CONTRACT_MAX_TIME bounds the run (seconds).
+contract: install
+	BASE_URL="$(BASE_URL)" API_KEY="$(API_KEY)" CONTRACT_WRITES="$(CONTRACT_WRITES)" \
+		CONTRACT_MAX_TIME="$(or $(CONTRACT_MAX_TIME),600)" $(BIN)/python contract/run.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -3,11 +3,10 @@ derived from the OpenAPI document; handlers are looked up by operationId."""
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -69,10 +68,15 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             try:
                 authorize(request, config.api_key)
                 ctx = await build_context(request, op, store)
+                key = request.headers.get("idempotency-key") if op.method != "GET" else None
                 with store.transaction():
+                    replay = idempotent_replay(store, ctx, key, await request.body())
+                    if replay is not None:
+                        return JSONResponse(replay, headers={"Idempotent-Replayed": "true"})
                     answer = HANDLERS[op.operation_id](ctx)
                     if config.validate_responses:
                         check_answer(op, answer)
+                    remember(store, ctx, key, await request.body(), answer)
                 after_commit(ctx)
                 return JSONResponse(answer)
             except ApiError as exc:
@@ -92,17 +96,15 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     ]
     routes += helper_routes(store, config.api_key, after_commit)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
-        store.close()
-
     async def no_route(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
         what = "no such route" if status == 404 else f"{request.method} is not allowed here"
-        return JSONResponse({"error": f"{what}: {request.method} {request.url.path}"}, status_code=status)
+        headers = getattr(exc, "headers", None) or {}  # 405 carries Allow: the path's methods
+        return JSONResponse(
+            {"error": f"{what}: {request.method} {request.url.path}"}, status_code=status, headers=headers
+        )
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: no_route, 405: no_route})
+    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route})
     app.state.store = store
     app.state.config = config
     return app
@@ -141,6 +143,8 @@ async def build_context(request: Request, op: OperationDoc, store: Store) -> Con
             value = read_query(request.query_params, param)
             if value is not None:
                 query[param.name] = value
+        elif param.location == "header":
+            read_header(request, param)
     body = await read_body(request, op)
     livemode = query.pop("livemode", None)
     if livemode is None:
@@ -155,6 +159,43 @@ async def build_context(request: Request, op: OperationDoc, store: Store) -> Con
         base_url=str(request.base_url).rstrip("/"),
         headers={k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"},
     )
+
+
+def _idempotency_slot(ctx: Context, key: str) -> str:
+    return f"idempotency:{'live' if ctx.livemode else 'test'}:{key}"
+
+
+def idempotent_replay(store: Store, ctx: Context, key: str | None, raw_body: bytes) -> Any:
+    """The stored answer of an earlier write with this Idempotency-Key, so a retried write
+    applies once; the same key on a different request is refused."""
+    if not key:
+        return None
+    stored = store.get_meta(_idempotency_slot(ctx, key))
+    if stored is None:
+        return None
+    earlier = json.loads(stored)
+    assert ctx.op is not None
+    if earlier["operation"] != ctx.op.operation_id or earlier["body"] != hashlib.sha256(raw_body).hexdigest():
+        raise bad_request(f"Idempotency-Key {key!r} was already used for a different request")
+    return earlier["answer"]
+
+
+def remember(store: Store, ctx: Context, key: str | None, raw_body: bytes, answer: Any) -> None:
+    if not key or ctx.op is None:
+        return
+    record = {"operation": ctx.op.operation_id, "body": hashlib.sha256(raw_body).hexdigest(), "answer": answer}
+    store.set_meta(_idempotency_slot(ctx, key), json.dumps(record))
+
+
+def read_header(request: Request, param: Parameter) -> None:
+    value = request.headers.get(param.name)
+    if value is None:
+        if param.required:
+            raise bad_request(f"header {param.name!r} is required")
+        return
+    error = jsonschema.exceptions.best_match(param.validator.iter_errors(value))
+    if error is not None:
+        raise bad_request(f"header {param.name!r}: {error.message}")
 
 
 def read_query(params: Any, param: Parameter) -> Any:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import uvicorn
+from starlette.applications import Starlette
 
 from .app import SandboxConfig, create_app
 
@@ -28,10 +29,13 @@ class RunningSandbox:
     api_key: str
     server: uvicorn.Server
     thread: threading.Thread
+    app: Starlette
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        # The store outlives ASGI lifespans (an in-memory database would be lost); it closes here.
+        self.app.state.store.close()
 
     def __enter__(self) -> RunningSandbox:
         return self
@@ -46,9 +50,8 @@ def start_in_thread(config: SandboxConfig | None = None, host: str = "127.0.0.1"
     """Start a sandbox on `host:port` (a free port by default) and wait until it answers."""
     config = config or SandboxConfig()
     port = port or free_port(host)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host=host, port=port, log_level="warning", lifespan="on")
-    )
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name=f"payment-kit-sandbox:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -56,4 +59,4 @@ def start_in_thread(config: SandboxConfig | None = None, host: str = "127.0.0.1"
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"the sandbox did not start on {host}:{port}")
         time.sleep(0.02)
-    return RunningSandbox(f"http://{host}:{port}", config.api_key, server, thread)
+    return RunningSandbox(f"http://{host}:{port}", config.api_key, server, thread, app)

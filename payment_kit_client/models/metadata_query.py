@@ -13,14 +13,15 @@ T = TypeVar("T", bound="MetadataQuery")
 
 @_attrs_define
 class MetadataQuery:
-    """Metadata key/value pairs to filter on; each pair travels as the query parameter `metadata.<key>=<value>`.
+    """Metadata key/value pairs to filter on; each pair travels as the query parameter `metadata.<key>=<value>`, and values
+    compare as text.
 
-    Example:
-        {'plan': 'pro'}
+        Example:
+            {'plan': 'pro'}
 
     """
 
-    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
 
@@ -41,10 +42,10 @@ class MetadataQuery:
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: str) -> Any:
         return self.additional_properties[key]
 
-    def __setitem__(self, key: str, value: str) -> None:
+    def __setitem__(self, key: str, value: Any) -> None:
         self.additional_properties[key] = value
 
     def __delitem__(self, key: str) -> None:

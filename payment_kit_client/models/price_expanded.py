@@ -61,8 +61,9 @@ class PriceExpanded:
         created_via (PriceCreatedVia): Where the price was created.
         created_at (datetime.datetime): When the price was created.
         updated_at (datetime.datetime): When the price was last changed.
-        quantity_available (int): Units left in stock, checked when a checkout session is created or opened. Whether `0`
-            means sold out or no stock limit is not established.
+        quantity_available (int): The stock, in units that can be sold in all; what is left is this less
+            `quantity_sold`, checked when a checkout session is created and when it is paid. `0` means no limit (the
+            sandbox's reading; PaymentKit's own is not established).
         quantity_sold (int): Units sold so far.
         quantity_limit_per_checkout (int): Most units one checkout may buy. Whether `0` means no limit is not
             established.

@@ -8,14 +8,12 @@ refused for its items. Amounts are integer units of the session currency.
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 from ..context import Context, new_id
 from ..errors import bad_request
 from ..resources import customers, payment_currencies, prices
-from . import billing
+from . import billing, discounts, subscriptions
 from .clock import step
 from .money import to_units, units
 from .shapes import skeleton
@@ -100,7 +98,9 @@ def _check_kind(price: dict[str, Any], mode: str, where: str, hint: str) -> None
     if price["type"] != wanted:
         kind = "recurring" if price["type"] == "recurring" else "one-time"
         takes = "recurring" if wanted == "recurring" else "one-time"
-        raise bad_request(f"{where}.price_id: price {price['id']} is {kind}; mode {mode} takes {takes} prices only{hint}")
+        raise bad_request(
+            f"{where}.price_id: price {price['id']} is {kind}; mode {mode} takes {takes} prices only{hint}"
+        )
 
 
 def _check_quantity(price: dict[str, Any], line: dict[str, Any], where: str) -> None:
@@ -118,14 +118,23 @@ def _check_quantity(price: dict[str, Any], line: dict[str, Any], where: str) -> 
         )
 
 
+def units_left(price: dict[str, Any]) -> int | None:
+    """Stock still for sale: `quantity_available` is the stock in all (0: no limit), less `quantity_sold`.
+
+    Read as a cap rather than a count that sales lower, so that selling the last unit leaves the
+    price sold out instead of turning `0` into "no limit"."""
+    stock = int(price.get("quantity_available") or 0)
+    return None if stock == 0 else max(stock - int(price.get("quantity_sold") or 0), 0)
+
+
 def _check_stock(priced: Priced) -> None:
-    """Limited stock (`quantity_available` > 0; 0 means no limit) must cover every line of a price together."""
+    """Limited stock must cover every line of a price together."""
     wanted: dict[str, int] = {}
     for i, (line, price) in enumerate(priced):
         wanted[price["id"]] = wanted.get(price["id"], 0) + int(line["quantity"])
-        stock = int(price.get("quantity_available") or 0)
-        if stock > 0 and wanted[price["id"]] > stock:
-            raise bad_request(f"line_items[{i}].quantity: only {stock} of price {price['id']} left in stock")
+        left = units_left(price)
+        if left is not None and wanted[price["id"]] > left:
+            raise bad_request(f"line_items[{i}].quantity: only {left} of price {price['id']} left in stock")
 
 
 def _check_same_interval(priced: Priced) -> None:
@@ -310,17 +319,6 @@ def expire_due(ctx: Context) -> dict[str, Any]:
     return {"checkout_sessions_expired": expired}
 
 
-def _engine(name: str, what: str) -> ModuleType:
-    """An engine module another part of the sandbox provides, imported when first needed."""
-    module = f"{__package__}.{name}"
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        raise bad_request(f"{what} is not available in this sandbox build (no engine/{name}.py)") from None
-
-
 def complete(ctx: Context, session: dict[str, Any], payer: dict[str, Any]) -> dict[str, Any]:
     """What the payer's wallet does: the customer is ensured, the money collected (or the
     subscription started), stock taken, and the session closed `complete`.
@@ -335,7 +333,7 @@ def complete(ctx: Context, session: dict[str, Any], payer: dict[str, Any]) -> di
         ctx, session["line_items"], mode=session["mode"], currency_id=session["currency_id"], check_stock=True
     )
     amount = subtotal(ctx, priced, currency_id)
-    coupon, promo, off = _discount(ctx, session, payer.get("promotion_code"), amount)
+    coupon, promo, off = _discount(ctx, session, customer, payer.get("promotion_code"), amount)
     session.update(
         amount_subtotal=str(amount),
         amount_total=str(amount - off),
@@ -356,9 +354,7 @@ def complete(ctx: Context, session: dict[str, Any], payer: dict[str, Any]) -> di
     else:
         session["payment_status"] = "no_payment_required"
     if coupon is not None:
-        _engine("discounts", "promotion codes").redeem(
-            ctx, coupon, promo, customer, subscription=subscription, checkout_session=session
-        )
+        discounts.redeem(ctx, coupon, promo, customer, subscription=subscription, checkout_session=session)
     if session["mode"] != "setup":
         _take_stock(ctx, priced)
     if session.get("nft_mint_status") == "pending":
@@ -386,7 +382,7 @@ def _payer(ctx: Context, session: dict[str, Any], payer: dict[str, Any]) -> dict
 
 
 def _discount(
-    ctx: Context, session: dict[str, Any], code: str | None, amount: int
+    ctx: Context, session: dict[str, Any], customer: dict[str, Any], code: str | None, amount: int
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, int]:
     if not code:
         return None, None, 0
@@ -396,8 +392,9 @@ def _discount(
         )
     if session["mode"] == "setup":
         raise bad_request("promotion_code: a setup session has nothing to discount")
-    discounts = _engine("discounts", "promotion codes")
-    coupon, promo = discounts.resolve(ctx, promotion_code=code)
+    coupon, promo = discounts.resolve(
+        ctx, promotion_code=code, customer=customer, currency_id=session["currency_id"], subtotal=amount
+    )
     off = min(int(discounts.amount_off(ctx, coupon, session["currency_id"], amount)), amount)
     session["discounts"] = [
         {
@@ -416,9 +413,7 @@ def _discount(
     return coupon, promo, off
 
 
-def _collect_payment(
-    ctx: Context, session: dict[str, Any], customer: dict[str, Any], priced: Priced, off: int
-) -> None:
+def _collect_payment(ctx: Context, session: dict[str, Any], customer: dict[str, Any], priced: Priced, off: int) -> None:
     currency_id = session["currency_id"]
     lines = [
         {"price": price, "quantity": int(line["quantity"]), "amount": line_amount(ctx, line, price, currency_id, "")}
@@ -447,23 +442,24 @@ def _collect_payment(
 def _start_subscription(
     ctx: Context, session: dict[str, Any], customer: dict[str, Any], priced: Priced
 ) -> dict[str, Any]:
-    subscriptions = _engine("subscriptions", "subscription checkout")
     data = session.get("subscription_data") or {}
     subscription, invoice = subscriptions.start_subscription(
         ctx,
         customer=customer,
         currency_id=session["currency_id"],
         items=[{"price": price, "quantity": int(line["quantity"])} for line, price in priced],
-        trial_period_days=data.get("trial_period_days"),
+        trial_period_days=data.get("trial_period_days") or 0,
         trial_end=data.get("trial_end"),
         service_actions=data.get("service_actions"),
         description=data.get("description"),
         metadata={**(session.get("metadata") or {}), **(data.get("metadata") or {})},
         checkout_session=session,
+        days_until_due=data.get("days_until_due"),
+        days_until_cancel=data.get("days_until_cancel"),
+        billing_cycle_anchor=data.get("billing_cycle_anchor"),
+        proration_behavior=data.get("proration_behavior"),
     )
-    # The checkout is the payment: a first invoice still open here is paid by the payer now.
-    if invoice is not None and invoice["status"] == "open" and int(invoice["amount_remaining"]) > 0:
-        billing.pay_invoice(ctx, invoice, customer)
+    # A checkout's first invoice is paid by start_subscription itself: the payer's wallet just paid it.
     paid = invoice is not None and int(invoice.get("amount_paid") or 0) > 0
     session.update(
         subscription_id=subscription["id"],
@@ -476,12 +472,10 @@ def _start_subscription(
 
 
 def _take_stock(ctx: Context, priced: Priced) -> None:
-    """Sold units leave limited stock and count as sold; a sold price is locked against amount changes."""
+    """Sold units count as sold (and so leave limited stock); a sold price is locked against amount changes."""
     for line, stale in priced:
         price = ctx.store.get("price", stale["id"], ctx.livemode) or stale  # two lines may share a price
         quantity = int(line["quantity"])
-        if int(price.get("quantity_available") or 0) > 0:
-            price["quantity_available"] = int(price["quantity_available"]) - quantity
         price["quantity_sold"] = int(price.get("quantity_sold") or 0) + quantity
         price["locked"] = True
         ctx.store.save("price", ctx.touch(price))

@@ -45,6 +45,8 @@ def _neutral(document: Any, node: dict[str, Any]) -> Any:
         return target["enum"][0]
     kind = target.get("type")
     if kind == "string":
+        if target.get("format") == "date-time":
+            return "1970-01-01T00:00:00.000Z"  # a valid timestamp that says "unknown"
         return "0" if target.get("pattern", "").startswith("^-?[0-9]") else ""
     if kind in ("integer", "number"):
         return 0

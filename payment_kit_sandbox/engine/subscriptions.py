@@ -233,6 +233,7 @@ def _bill(
     *,
     paid_already: bool = False,
     checkout_session_id: str | None = None,
+    discount: int = 0,
 ) -> tuple[dict[str, Any], bool]:
     """Invoice the lines and collect them when the subscription can be charged. Answers (invoice, paid)."""
     customer = _customer(ctx, sub)
@@ -250,12 +251,19 @@ def _bill(
         period=period,
         description=sub.get("description"),
         due_date=due,
+        discount=discount,
     )
     sub["latest_invoice_id"] = invoice["id"]
     paid = paid_already or collect(sub)
     if paid:
         billing.pay_invoice(ctx, invoice, customer)
     return invoice, paid
+
+
+def _session_discount(checkout_session: dict[str, Any] | str | None) -> int:
+    if not isinstance(checkout_session, dict):
+        return 0
+    return int((checkout_session.get("total_details") or {}).get("amount_discount") or 0)
 
 
 def collect(sub: dict[str, Any]) -> bool:
@@ -346,6 +354,8 @@ def start_subscription(
             period,
             paid_already=bool(session_id),
             checkout_session_id=session_id,
+            # The first invoice carries the discount the checkout session showed the payer.
+            discount=_session_discount(checkout_session),
         )
     ctx.store.save("subscription", sub)
     emit(ctx, "created", sub)

@@ -248,11 +248,20 @@ def create_manual(ctx: Context) -> dict[str, Any]:
         due_date=due_date,
         metadata=body.get("metadata"),
     )
-    for line in lines:  # as in PaymentKit, a price that has been billed can no longer change its amount
-        if not line["price"].get("locked"):
-            ctx.store.save("price", {**line["price"], "locked": True})
     if pay:
         pay_invoice(ctx, invoice, customer)
     else:
         open_payment_intent(ctx, invoice, customer)
+    return expand(ctx, invoice)
+
+
+@helper("POST", "/sandbox/invoices/{id}/pay")
+def pay_open(ctx: Context) -> dict[str, Any]:
+    """The customer pays an open (or uncollectible) invoice in full, as their wallet would: a renewal
+    that failed, a `send_invoice` subscription's invoice, a manual one. A paid or void invoice is a 400."""
+    invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
+    if invoice["status"] not in ("open", "uncollectible"):
+        raise bad_request(f"Invoice {invoice['id']} cannot be paid: it is {invoice['status']}")
+    customer = customers.referenced(ctx, invoice["customer_id"], "customer_id")
+    pay_invoice(ctx, invoice, customer)
     return expand(ctx, invoice)

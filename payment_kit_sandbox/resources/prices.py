@@ -252,14 +252,19 @@ def delete(ctx: Context) -> dict[str, Any]:
 def inventory(ctx: Context) -> dict[str, Any]:
     price = ctx.get(KIND, ctx.path["id"], "Price")
     quantity = ctx.body["quantity"]
+    stock = int(price["quantity_available"])
     if ctx.body["action"] == "increment":
-        price["quantity_available"] = int(price["quantity_available"]) + quantity
+        price["quantity_available"] = stock + quantity
     else:
-        if quantity > int(price["quantity_available"]):
+        sold = int(price.get("quantity_sold") or 0)
+        # The stock cannot drop below what is sold, nor to 0, which would mean "no limit".
+        floor = max(sold, 1)
+        if stock == 0 or stock - quantity < floor:
             raise bad_request(
-                f"quantity: cannot decrement by {quantity}, only {price['quantity_available']} left in stock"
+                f"quantity: cannot decrement by {quantity}: the stock is {stock or 'unlimited'}"
+                f" and {sold} already sold (a stock of 0 would mean no limit)"
             )
-        price["quantity_available"] = int(price["quantity_available"]) - quantity
+        price["quantity_available"] = stock - quantity
     return expand(ctx, ctx.store.save(KIND, ctx.touch(price)))
 
 

@@ -4,7 +4,6 @@ page and time passing."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,20 +48,20 @@ def sandbox(server: tuple[str, str]) -> Iterator[Sandbox]:
         yield Sandbox(http)
 
 
-def a_price(client: PaymentKit, tag: str, *, recurring: bool = False, **fields: Any) -> m.PriceExpanded:
+def a_price(
+    client: PaymentKit, tag: str, *, recurring: bool | dict[str, Any] = False, **fields: Any
+) -> m.PriceExpanded:
+    """A 0.001 TBA price of a new product; `recurring=True` bills monthly."""
     product = client.products.create(name=f"Checkout {tag}", type="service")
     if recurring:
-        fields.setdefault("recurring", {"interval": "month", "interval_count": 1, "usage_type": "licensed"})
+        monthly = {"interval": "month", "interval_count": 1, "usage_type": "licensed"}
+        fields["recurring"] = monthly if recurring is True else recurring
     return client.prices.create(product_id=product.id, unit_amount="0.001", **fields)
 
 
 def a_session(client: PaymentKit, price_id: str, quantity: int = 1, **fields: Any) -> m.CheckoutSession:
     fields.setdefault("mode", "payment")
     return client.checkout.sessions.create(line_items=[{"price_id": price_id, "quantity": quantity}], **URLS, **fields)
-
-
-def engine_missing(name: str) -> bool:
-    return importlib.util.find_spec(f"payment_kit_sandbox.engine.{name}") is None
 
 
 # -- checkout sessions -----------------------------------------------------------------------
@@ -96,7 +95,7 @@ def test_a_session_is_priced_and_found_by_id_or_client_reference(
 def test_session_refusals_name_the_field_and_create_nothing(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
     one_time = a_price(client, tag, quantity_available=5, quantity_limit_per_checkout=3)
     monthly = a_price(client, tag, recurring=True)
-    yearly = a_price(client, tag, recurring=True, recurring={"interval": "year", "interval_count": 1})
+    yearly = a_price(client, tag, recurring={"interval": "year", "interval_count": 1})
     archived = a_price(client, tag)
     client.prices.archive(archived.id)
     item = {"price_id": one_time.id, "quantity": 1}
@@ -189,7 +188,7 @@ def test_completing_a_payment_session_pays_it_and_takes_stock(client: PaymentKit
     assert done["invoice_id"].startswith("in_") and done["amount_total"] == str(4 * UNIT)
 
     sold = client.prices.retrieve(price.id)
-    assert (sold.quantity_available, sold.quantity_sold, sold.locked) == (6, 4, True)
+    assert (sold.quantity_available, sold.quantity_sold, sold.locked) == (10, 4, True)  # 6 left
     with pytest.raises(BadRequestError, match=r"line_items\[0\]\.quantity: at most 5"):
         a_session(client, price.id, 6)
     customer = client.customers.retrieve(f"z{tag}")
@@ -219,7 +218,8 @@ def test_a_session_for_a_named_customer_and_stock_rechecked_at_payment(
     short = sandbox.complete(second.id, expect=400)
     assert "only 1 of price" in short["error"] and "left in stock" in short["error"]
     assert client.checkout.sessions.retrieve(second.id).status == "open"  # refused: nothing changed
-    assert client.prices.retrieve(price.id).quantity_available == 1
+    stock = client.prices.retrieve(price.id)
+    assert (stock.quantity_available, stock.quantity_sold) == (3, 2)  # 1 left
     with pytest.raises(BadRequestError, match="customer_did: zOther is not the DID of customer"):
         a_session(client, price.id, customer_id=customer.id, customer_did="zOther")
 
@@ -293,9 +293,6 @@ def test_livemode_partitions_sessions_and_links(client: PaymentKit, sandbox: San
     assert answer.status_code == 404  # the helper routes default to live mode, like PaymentKit's
 
 
-@pytest.mark.skipif(
-    engine_missing("subscriptions"), reason="engine/subscriptions.py (start_subscription) is not written yet"
-)
 def test_completing_a_subscription_session_starts_the_subscription(
     client: PaymentKit, sandbox: Sandbox, tag: str
 ) -> None:
@@ -321,7 +318,6 @@ def test_completing_a_subscription_session_starts_the_subscription(
     assert trialing["payment_status"] == "no_payment_required" and trialing["subscription"]["status"] == "trialing"
 
 
-@pytest.mark.skipif(engine_missing("discounts"), reason="engine/discounts.py (promotion codes) is not written yet")
 def test_a_promotion_code_discounts_the_payment(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
     price = a_price(client, tag)
     coupon = client.coupons.create(name=f"Half {tag}", duration="once", percent_off=50).coupon
@@ -337,13 +333,53 @@ def test_a_promotion_code_discounts_the_payment(client: PaymentKit, sandbox: San
     assert done["discounts"][0]["coupon"] == coupon.id and done["payment_intent"]["amount"] == str(UNIT)
 
 
+def test_a_promotion_code_discounts_a_subscriptions_first_invoice(
+    client: PaymentKit, sandbox: Sandbox, tag: str
+) -> None:
+    price = a_price(client, tag, recurring=True)
+    coupon = client.coupons.create(name=f"Half {tag}", duration="once", percent_off=50).coupon
+    code = client.promotion_codes.create(coupon_id=coupon.id, code=f"SUB{tag}".upper()).code
+    session = a_session(client, price.id, 2, mode="subscription", allow_promotion_codes=True)
+    done = sandbox.complete(session.id, customer_did=f"z{tag}", promotion_code=code)
+    assert done["amount_total"] == str(UNIT) and done["payment_intent"]["amount"] == str(UNIT)
+
+
+def test_a_setup_session_takes_no_money_and_a_donation_takes_what_is_given(
+    client: PaymentKit, sandbox: Sandbox, tag: str
+) -> None:
+    price = a_price(client, tag, quantity_available=4)
+    setup = a_session(client, price.id, 2, mode="setup")
+    done = sandbox.complete(setup.id, customer_did=f"z{tag}")
+    assert (done["status"], done["payment_status"], done["payment_intent_id"]) == (
+        "complete",
+        "no_payment_required",
+        None,
+    )
+    assert client.prices.retrieve(price.id).quantity_available == 4  # nothing was sold
+
+    custom = {"minimum": "0.001", "maximum": "1", "preset": "0.01", "presets": ["0.01", "0.1"]}
+    donation = a_price(client, tag, custom_unit_amount=custom)
+    assert a_session(client, donation.id).amount_total == str(10 * UNIT)  # the preset
+    given = client.checkout.sessions.create(
+        mode="payment", line_items=[{"price_id": donation.id, "quantity": 1, "custom_amount": "0.5"}], **URLS
+    )
+    assert given.amount_total == str(500 * UNIT)
+    assert sandbox.complete(given.id, customer_did=f"z{tag}")["payment_intent"]["amount"] == str(500 * UNIT)
+    with pytest.raises(BadRequestError, match=r"line_items\[0\]\.custom_amount: 2 is outside"):
+        client.checkout.sessions.create(
+            mode="payment", line_items=[{"price_id": donation.id, "quantity": 1, "custom_amount": "2"}], **URLS
+        )
+
+
 # -- payment links ---------------------------------------------------------------------------
 
 
 def test_payment_link_lifecycle(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
     price = a_price(client, tag, quantity_limit_per_checkout=5)
     link = client.payment_links.create(
-        line_items=[{"price_id": price.id, "quantity": 1, "adjustable_quantity": {"enabled": True, "minimum": 1, "maximum": 5}}],
+        line_items=[
+            {"price_id": price.id, "quantity": 1, "adjustable_quantity": {"enabled": True, "minimum": 1, "maximum": 5}}
+        ],
         after_completion={"type": "redirect", "redirect": {"url": "https://example.com/thanks"}},
         allow_promotion_codes=True,
         lookup_key=f"plink-{tag}",
@@ -354,7 +390,9 @@ def test_payment_link_lifecycle(client: PaymentKit, sandbox: Sandbox, tag: str) 
     got = client.payment_links.retrieve(f"plink-{tag}")
     assert got.id == link.id and got.object_ == "payment_link" and got.line_items[0].price.id == price.id
 
-    renamed = client.payment_links.update(link.id, name=f"Pro {tag}", line_items=[{"price_id": price.id, "quantity": 2}])
+    renamed = client.payment_links.update(
+        link.id, name=f"Pro {tag}", line_items=[{"price_id": price.id, "quantity": 2}]
+    )
     assert renamed.name == f"Pro {tag}" and renamed.line_items[0].quantity == 2 and renamed.allow_promotion_codes
     unkeyed = client.payment_links.update(link.id, lookup_key=None)
     assert unkeyed.lookup_key is None
@@ -375,7 +413,7 @@ def test_payment_link_lifecycle(client: PaymentKit, sandbox: Sandbox, tag: str) 
     closed = sandbox.open_link(link.id, expect=400)
     assert "archived (inactive): it opens no new checkout sessions" in closed["error"]
     assert client.payment_links.update(link.id, active=True).active is True
-    with pytest.raises(BadRequestError, match="Price .* cannot be deleted: it is used by"):
+    with pytest.raises(BadRequestError, match=r"Price \S+ cannot be deleted: it is used by"):
         client.prices.delete(price.id)
 
 
@@ -396,19 +434,12 @@ def test_payment_link_refusals(client: PaymentKit, sandbox: Sandbox, tag: str) -
     with pytest.raises(BadRequestError, match="currency_id: no payment currency"):
         client.payment_links.update(taken.id, currency_id="pc_missing")
     assert client.payment_links.retrieve(taken.id).currency_id == one_time.currency_id  # unchanged
-    with pytest.raises(BadRequestError, match="unknown field"):
-        sandbox.http.post(
-            f"/sandbox/payment-links/{taken.id}/open", json={"livemode": False, "quantity": 3}
-        ).raise_for_status() if False else _raise_bad(sandbox.open_link(taken.id, expect=400, quantity=3))
+    assert "unknown field(s) quantity" in sandbox.open_link(taken.id, expect=400, quantity=3)["error"]
     with pytest.raises(NotFoundError):
         client.payment_links.update("plink_missing", name="x")
     with pytest.raises(NotFoundError):
         client.payment_links.archive("plink_missing")
     assert sandbox.open_link("plink_missing", expect=404)["error"] == "Payment link not found: plink_missing"
-
-
-def _raise_bad(answer: dict[str, Any]) -> None:
-    raise BadRequestError.__new__(BadRequestError) if False else AssertionError(answer)
 
 
 def test_a_subscription_link_opens_subscription_sessions(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
@@ -423,7 +454,10 @@ def test_a_subscription_link_opens_subscription_sessions(client: PaymentKit, san
 
 def test_payment_links_list_in_pages(client: PaymentKit, tag: str) -> None:
     price = a_price(client, tag)
-    made = [client.payment_links.create(name=f"{tag} {i}", line_items=[{"price_id": price.id, "quantity": 1}]) for i in range(3)]
+    made = [
+        client.payment_links.create(name=f"{tag} {i}", line_items=[{"price_id": price.id, "quantity": 1}])
+        for i in range(3)
+    ]
     page = client.payment_links.list(page_size=2)
     assert page.count >= 3 and [p.id for p in page.list] == [made[2].id, made[1].id]
     oldest = client.payment_links.list(order="created_at:ASC", page_size=100)
@@ -444,3 +478,15 @@ async def test_async_checkout(aclient: AsyncPaymentKit, client: PaymentKit, tag:
     assert (await aclient.checkout.sessions.expire(session.id)).status == "expired"
     link = await aclient.payment_links.create(line_items=[{"price_id": price.id, "quantity": 1}])
     assert (await aclient.payment_links.archive(link.id)).active is False
+
+
+def test_selling_the_last_unit_leaves_the_price_sold_out(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+    price = a_price(client, tag, quantity_available=2)
+    sandbox.complete(a_session(client, price.id, 2).id, customer_did=f"z{tag}")
+    with pytest.raises(BadRequestError, match="only 0 of price"):
+        a_session(client, price.id, 1)  # sold out, not "no limit"
+    with pytest.raises(BadRequestError, match="2 already sold"):
+        client.prices.inventory(price.id, quantity=1, action="decrement")
+    restocked = client.prices.inventory(price.id, quantity=1, action="increment")
+    assert (restocked.quantity_available, restocked.quantity_sold) == (3, 2)
+    assert a_session(client, price.id, 1).status == "open"

@@ -446,3 +446,20 @@ async def test_async_refund_flow(aclient: AsyncPaymentKit, paid: dict[str, Any])
     intents = await aclient.payment_intents.list(invoice_id=invoice.id)
     assert intents.list[0].refund.amount == str(3 * UNIT)
     assert (await aclient.invoices.search(query=invoice.number)).list[0].id == invoice.id
+
+
+def test_the_customer_pays_an_open_invoice_on_the_intent_it_waited_on(
+    client: PaymentKit, server: tuple[str, str], unpaid: dict[str, Any]
+) -> None:
+    from payment_kit_sandbox.control import SandboxControl, SandboxError
+
+    waiting = unpaid["payment_intent_id"]
+    with SandboxControl(*server) as control:
+        paid_now = control.call("POST", f"/sandbox/invoices/{unpaid['id']}/pay")
+        assert paid_now["status"] == "paid" and paid_now["amount_remaining"] == "0"
+        assert paid_now["payment_intent_id"] == waiting  # no second payment intent
+        with pytest.raises(SandboxError, match="cannot be paid: it is paid"):
+            control.call("POST", f"/sandbox/invoices/{unpaid['id']}/pay")
+    intent = client.payment_intents.retrieve(waiting)
+    assert intent.status == "succeeded" and intent.amount_received == unpaid["total"]
+    assert client.payment_intents.list(invoice_id=unpaid["id"]).count == 1

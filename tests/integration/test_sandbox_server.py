@@ -19,17 +19,21 @@ from payment_kit_sandbox.server import free_port, start_in_thread
 
 def test_objects_survive_a_restart_on_a_file_database(tmp_path: Path) -> None:
     db = str(tmp_path / "sandbox.sqlite")
-    with start_in_thread(SandboxConfig(db=db, api_key="k1")) as first:
-        with PaymentKit(base_url=first.base_url, api_key="k1", livemode=False) as client:
-            product = client.products.create(name="Persistent", type="good", metadata={"kept": "yes"})
-            currencies = [c.id for c in client.payment_currencies.list()]
-    with start_in_thread(SandboxConfig(db=db, api_key="k2")) as second:
-        with PaymentKit(base_url=second.base_url, api_key="k2", livemode=False) as client:
-            again = client.products.retrieve(product.id)
-            assert again.name == "Persistent" and again.metadata["kept"] == "yes"
-            assert [c.id for c in client.payment_currencies.list()] == currencies  # seeded once
-            with pytest.raises(NotFoundError):
-                client.with_options(livemode=True).products.retrieve(product.id)
+    with (
+        start_in_thread(SandboxConfig(db=db, api_key="k1")) as first,
+        PaymentKit(base_url=first.base_url, api_key="k1", livemode=False) as client,
+    ):
+        product = client.products.create(name="Persistent", type="good", metadata={"kept": "yes"})
+        currencies = [c.id for c in client.payment_currencies.list()]
+    with (
+        start_in_thread(SandboxConfig(db=db, api_key="k2")) as second,
+        PaymentKit(base_url=second.base_url, api_key="k2", livemode=False) as client,
+    ):
+        again = client.products.retrieve(product.id)
+        assert again.name == "Persistent" and again.metadata["kept"] == "yes"
+        assert [c.id for c in client.payment_currencies.list()] == currencies  # seeded once
+        with pytest.raises(NotFoundError):
+            client.with_options(livemode=True).products.retrieve(product.id)
 
 
 def test_malformed_requests_get_a_4xx_naming_the_problem(server: tuple[str, str]) -> None:
@@ -102,3 +106,30 @@ def test_cli_serves_and_prints_its_url_and_key(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_every_sandbox_only_route_is_documented_and_outside_the_api() -> None:
+    import yaml
+
+    import payment_kit_sandbox.app  # noqa: F401  (registers every route)
+    from payment_kit_sandbox.helpers import HELPERS
+
+    document = yaml.safe_load((Path(__file__).parents[2] / "openapi" / "sandbox.yaml").read_text())
+    documented = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+    assert set(HELPERS) == documented
+    assert all(path.startswith("/sandbox/") for _, path in HELPERS)
+
+
+def test_a_retried_write_with_the_same_idempotency_key_applies_once(server: tuple[str, str], tag: str) -> None:
+    client = PaymentKit(base_url=server[0], api_key=server[1], livemode=False)
+    first = client.products.create(name=f"once {tag}", type="good", idempotency_key=f"key-{tag}")
+    again = client.products.create(name=f"once {tag}", type="good", idempotency_key=f"key-{tag}")
+    assert again.id == first.id
+    assert client.products.search(query=f"once {tag}").count == 1
+    from payment_kit import BadRequestError
+
+    with pytest.raises(BadRequestError, match="already used for a different request"):
+        client.products.create(name=f"other {tag}", type="good", idempotency_key=f"key-{tag}")
+    with pytest.raises(BadRequestError, match="Idempotency-Key"):
+        client.products.create(name=f"long {tag}", type="good", idempotency_key="k" * 300)
+    client.close()

@@ -109,7 +109,8 @@ def sync_detailed(
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
 
@@ -161,7 +162,8 @@ def sync(
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
 
@@ -208,7 +210,8 @@ async def asyncio_detailed(
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
 
@@ -258,7 +261,8 @@ async def asyncio(
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
 

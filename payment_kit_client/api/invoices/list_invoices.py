@@ -157,7 +157,8 @@ def sync_detailed(
         include_overdraft_protection (bool | Unset):
         include_recovered_from (bool | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -239,7 +240,8 @@ def sync(
         include_overdraft_protection (bool | Unset):
         include_recovered_from (bool | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -316,7 +318,8 @@ async def asyncio_detailed(
         include_overdraft_protection (bool | Unset):
         include_recovered_from (bool | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -396,7 +399,8 @@ async def asyncio(
         include_overdraft_protection (bool | Unset):
         include_recovered_from (bool | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

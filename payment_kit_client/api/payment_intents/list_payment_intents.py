@@ -125,7 +125,8 @@ def sync_detailed(
         customer_id (str | Unset):
         customer_did (str | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -183,7 +184,8 @@ def sync(
         customer_id (str | Unset):
         customer_did (str | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -236,7 +238,8 @@ async def asyncio_detailed(
         customer_id (str | Unset):
         customer_did (str | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -292,7 +295,8 @@ async def asyncio(
         customer_id (str | Unset):
         customer_did (str | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -97,8 +97,8 @@ def sync_detailed(
 
      Raises (`increment`) or lowers (`decrement`) the price's `quantity_available` by `quantity` units,
     for prices sold with limited stock. PaymentKit checks the stock when a checkout session is created
-    or opened. A decrement below what is left is refused. Answers the price expanded with its product
-    and currency.
+    or opened. A decrement below what is already sold (or to 0, which means no limit) is refused.
+    Answers the price expanded with its product and currency.
 
     Args:
         id (str):
@@ -140,8 +140,8 @@ def sync(
 
      Raises (`increment`) or lowers (`decrement`) the price's `quantity_available` by `quantity` units,
     for prices sold with limited stock. PaymentKit checks the stock when a checkout session is created
-    or opened. A decrement below what is left is refused. Answers the price expanded with its product
-    and currency.
+    or opened. A decrement below what is already sold (or to 0, which means no limit) is refused.
+    Answers the price expanded with its product and currency.
 
     Args:
         id (str):
@@ -178,8 +178,8 @@ async def asyncio_detailed(
 
      Raises (`increment`) or lowers (`decrement`) the price's `quantity_available` by `quantity` units,
     for prices sold with limited stock. PaymentKit checks the stock when a checkout session is created
-    or opened. A decrement below what is left is refused. Answers the price expanded with its product
-    and currency.
+    or opened. A decrement below what is already sold (or to 0, which means no limit) is refused.
+    Answers the price expanded with its product and currency.
 
     Args:
         id (str):
@@ -219,8 +219,8 @@ async def asyncio(
 
      Raises (`increment`) or lowers (`decrement`) the price's `quantity_available` by `quantity` units,
     for prices sold with limited stock. PaymentKit checks the stock when a checkout session is created
-    or opened. A decrement below what is left is refused. Answers the price expanded with its product
-    and currency.
+    or opened. A decrement below what is already sold (or to 0, which means no limit) is refused.
+    Answers the price expanded with its product and currency.
 
     Args:
         id (str):

@@ -113,7 +113,8 @@ def sync_detailed(
         name (str | Unset):
         description (str | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
@@ -168,7 +169,8 @@ def sync(
         name (str | Unset):
         description (str | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
@@ -218,7 +220,8 @@ async def asyncio_detailed(
         name (str | Unset):
         description (str | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
@@ -271,7 +274,8 @@ async def asyncio(
         name (str | Unset):
         description (str | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.

@@ -126,7 +126,8 @@ def sync_detailed(
         customer_did (str | Unset):
         active_first (bool | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,7 +186,8 @@ def sync(
         customer_did (str | Unset):
         active_first (bool | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -239,7 +241,8 @@ async def asyncio_detailed(
         customer_did (str | Unset):
         active_first (bool | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -296,7 +299,8 @@ async def asyncio(
         customer_did (str | Unset):
         active_first (bool | Unset):
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`. Example: {'plan': 'pro'}.
+            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
+            {'plan': 'pro'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

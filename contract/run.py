@@ -1,0 +1,87 @@
+"""`make contract`: schemathesis over every operation of openapi/payment-kit.yaml.
+
+    make contract                                               # against a sandbox this starts
+    make contract BASE_URL=https://staging.example.com/payment API_KEY=...   # against any server
+    make contract BASE_URL=... API_KEY=... CONTRACT_WRITES=1    # ... writes included
+
+Against a server that is not a sandbox started here, only read operations
+(GET) run unless CONTRACT_WRITES=1: a contract run creates, updates and
+deletes objects. The report (JUnit XML and a HAR of every exchange) goes to
+contract-report/; each failure is printed with a curl line that reproduces it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi" / "payment-kit.yaml"
+CONFIG = ROOT / "contract" / "schemathesis.toml"
+REPORTS = ROOT / "contract-report"
+READ_ONLY = """
+# Added by contract/run.py for a server other than its own sandbox, without CONTRACT_WRITES=1.
+[phases.coverage]
+unexpected-methods = []      # no probes with undeclared methods (they would be writes)
+
+[[operations]]
+exclude-method = "GET"       # every operation that is not a GET is disabled
+enabled = false
+"""
+
+
+def schemathesis_command(base_url: str, config: Path, max_time: str) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(config),
+        "run",
+        str(SPEC),
+        "--url",
+        base_url,
+        "--max-time",
+        max_time,
+        "--report",
+        "junit,har",
+        "--report-dir",
+        str(REPORTS),
+        "--no-color",
+    ]
+
+
+def run(base_url: str, api_key: str, *, writes: bool, max_time: str) -> int:
+    config = CONFIG
+    if not writes:
+        scratch = Path(tempfile.mkdtemp(prefix="pk-contract-"))
+        config = scratch / "schemathesis.toml"
+        config.write_text(CONFIG.read_text() + READ_ONLY)
+        print("contract: read-only run (GET operations only); set CONTRACT_WRITES=1 to include writes", flush=True)
+    env = {**os.environ, "CONTRACT_API_KEY": api_key}
+    print(f"contract: {base_url}, at most {max_time} s; report in {REPORTS.relative_to(ROOT)}/", flush=True)
+    return subprocess.run(schemathesis_command(base_url, config, max_time), env=env, cwd=ROOT, check=False).returncode
+
+
+def main() -> int:
+    base_url = os.environ.get("BASE_URL", "").strip()
+    api_key = os.environ.get("API_KEY", "").strip()
+    max_time = os.environ.get("CONTRACT_MAX_TIME", "600")
+    writes = os.environ.get("CONTRACT_WRITES") == "1"
+    if base_url:
+        if not api_key:
+            print("contract: BASE_URL needs API_KEY (the bearer key of that server)", file=sys.stderr)
+            return 2
+        return run(base_url, api_key, writes=writes, max_time=max_time)
+
+    from payment_kit_sandbox.app import SandboxConfig
+    from payment_kit_sandbox.server import start_in_thread
+
+    with start_in_thread(SandboxConfig(api_key="sk_contract_sandbox")) as sandbox:
+        print(f"contract: started a sandbox on {sandbox.base_url}", flush=True)
+        return run(sandbox.base_url, sandbox.api_key, writes=True, max_time=max_time)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
