@@ -34,6 +34,10 @@ class SandboxControl:
             base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout
         )
 
+    def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        """The raw answer of a sandbox-only route, refusals included (for tests that look at them)."""
+        return self._http.post(path, params={"livemode": "true" if self.livemode else "false"}, json=body or {})
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         response = self._http.request(
             method, path, params={"livemode": "true" if self.livemode else "false"}, json=body or {}

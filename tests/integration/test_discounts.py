@@ -12,16 +12,12 @@ import httpx
 import pytest
 
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
+from payment_kit_sandbox.control import SandboxControl
 
 
 def sandbox(server: tuple[str, str], path: str, body: dict[str, Any], livemode: bool = False) -> httpx.Response:
-    base_url, api_key = server
-    return httpx.post(
-        f"{base_url}{path}",
-        params={"livemode": str(livemode).lower()},
-        json=body,
-        headers={"Authorization": f"Bearer {api_key}"},
-    )
+    with SandboxControl(*server, livemode=livemode) as control:
+        return control.post(path, body)
 
 
 def redeem(server: tuple[str, str], code: str, customer_id: str) -> dict[str, Any]:

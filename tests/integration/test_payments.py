@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
+from payment_kit_sandbox.control import SandboxControl
 
 UNIT = 10**15  # 0.001 of the seeded 18-decimal test currency, in units
 
@@ -19,13 +20,8 @@ UNIT = 10**15  # 0.001 of the seeded 18-decimal test currency, in units
 
 
 def sandbox(server: tuple[str, str], body: dict[str, Any], livemode: bool = False) -> httpx.Response:
-    base_url, api_key = server
-    return httpx.post(
-        f"{base_url}/sandbox/invoices",
-        params={"livemode": str(livemode).lower()},
-        json=body,
-        headers={"Authorization": f"Bearer {api_key}"},
-    )
+    with SandboxControl(*server, livemode=livemode) as control:
+        return control.post("/sandbox/invoices", body)
 
 
 def raise_invoice(server: tuple[str, str], **body: Any) -> dict[str, Any]:
