@@ -16,6 +16,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from payment_kit import PaymentKit, PaymentKitError, format_credit_amount
@@ -163,8 +164,9 @@ def report_event(s: dict[str, Any]) -> str:
 def credit_summary(s: dict[str, Any]) -> str:
     summary = payment.credit_grants.summary(customer_id=s["customer_id"])
     entry = summary[s["meter"].currency_id]
-    symbol = entry.payment_currency.symbol
-    return f"remaining {entry.remaining_amount} of {entry.total_amount} units ({format_credit_amount('…', symbol)})"
+    currency = entry.payment_currency
+    left = Decimal(entry.remaining_amount).scaleb(-currency.decimal).normalize()  # units -> the currency's own unit
+    return f"{format_credit_amount(str(left), currency.symbol)} left ({entry.remaining_amount} units)"
 
 
 @step("View the credit transactions")

@@ -15,6 +15,7 @@ replace it to retry in milliseconds.
 from __future__ import annotations
 
 import heapq
+import ipaddress
 import itertools
 import json
 import logging
@@ -24,6 +25,7 @@ import time
 import weakref
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -45,13 +47,28 @@ BODY_LIMIT = 4096  # characters of a receiver's answer worth keeping
 class Policy:
     retry_delays: tuple[float, ...]  # seconds before each retry; its length bounds the retries
     timeout: float  # seconds a receiver has to answer one try
+    hosts: frozenset[str] = frozenset()  # hosts beyond loopback that may receive deliveries ("*": any)
+
+    def allows(self, url: str) -> bool:
+        """Loopback receivers always; others only when named (a development server should not
+        post events to the internet because an example URL was registered)."""
+        host = (urlsplit(url).hostname or "").lower()
+        if "*" in self.hosts or host in self.hosts or host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
 
 def _policy_from_env() -> Policy:
     delays = os.environ.get("PAYMENT_KIT_SANDBOX_WEBHOOK_RETRY_DELAYS", "0.5,2,8")
     timeout = os.environ.get("PAYMENT_KIT_SANDBOX_WEBHOOK_TIMEOUT", "10")
+    hosts = frozenset(
+        h.strip().lower() for h in os.environ.get("PAYMENT_KIT_SANDBOX_WEBHOOK_HOSTS", "").split(",") if h.strip()
+    )
     try:
-        policy = Policy(tuple(float(part) for part in delays.split(",") if part.strip()), float(timeout))
+        policy = Policy(tuple(float(part) for part in delays.split(",") if part.strip()), float(timeout), hosts)
     except ValueError:
         raise ValueError(
             "PAYMENT_KIT_SANDBOX_WEBHOOK_RETRY_DELAYS must be comma-separated seconds and "
@@ -138,7 +155,17 @@ class _Dispatcher:
             event = store.get(EVENT, attempt.event_id, attempt.livemode)
         if endpoint is None or event is None or endpoint.get("status") != "enabled":
             return
-        status, body = self._post(endpoint["url"], event)
+        allowed = POLICY.allows(endpoint["url"])
+        if allowed:
+            status, body = self._post(endpoint["url"], event)
+        else:
+            status, body = (
+                0,
+                (
+                    "not delivered: the sandbox delivers webhooks to loopback addresses only; "
+                    "name other hosts in PAYMENT_KIT_SANDBOX_WEBHOOK_HOSTS (or * for any)"
+                ),
+            )
         succeeded = 200 <= status < 300
         with store.transaction():
             now = iso(time.time() + int(store.get_meta("clock_offset") or 0))
@@ -164,7 +191,7 @@ class _Dispatcher:
                     current["updated_at"] = now
                     store.save(EVENT, current)
         delays = POLICY.retry_delays
-        if not succeeded and attempt.retry_count < len(delays):
+        if allowed and not succeeded and attempt.retry_count < len(delays):
             self.put(replace(attempt, retry_count=attempt.retry_count + 1), delays[attempt.retry_count])
 
     def _post(self, url: str, event: dict[str, Any]) -> tuple[int, Any]:

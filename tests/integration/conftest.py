@@ -21,9 +21,7 @@ def server() -> Iterator[tuple[str, str]]:
     if external:  # `make integration PAYMENT_KIT_BASE_URL=... PAYMENT_KIT_API_KEY=...`
         yield external, os.environ["PAYMENT_KIT_INTEGRATION_API_KEY"]
         return
-    sandbox: RunningSandbox = start_in_thread(
-        SandboxConfig(api_key="sk_test_integration", validate_responses=True, require_all_handlers=False)
-    )
+    sandbox: RunningSandbox = start_in_thread(SandboxConfig(api_key="sk_test_integration", validate_responses=True))
     try:
         yield sandbox.base_url, sandbox.api_key
     finally:

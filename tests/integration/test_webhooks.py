@@ -348,3 +348,19 @@ def test_events_of_the_other_mode_are_not_delivered(client: PaymentKit, wiring: 
     assert got_test[0]["data"]["object"]["livemode"] is False and got_live[0]["data"]["object"]["livemode"] is True
     attempts = eventually(lambda: live.webhook_endpoints.retrieve(live_endpoint.id).attempts, lambda a: len(a) >= 1)
     assert attempts[0].livemode is True and attempts[0].event.livemode is True
+
+
+def test_only_loopback_receivers_get_deliveries_unless_hosts_are_named(
+    client: PaymentKit, wiring: Wiring, tag: str
+) -> None:
+    outside = wiring.endpoint(client, f"https://example.com/hooks/{tag}", ["product.created"])
+    client.products.create(name=f"kept home {tag}", type="service")
+    attempts = eventually(lambda: client.webhook_endpoints.retrieve(outside.id).attempts, lambda got: len(got) >= 1)
+    time.sleep(3 * max(RETRIES))  # long enough for any retry to have been queued
+    attempts = client.webhook_endpoints.retrieve(outside.id).attempts
+    assert len(attempts) == 1  # refused once, never retried, never sent
+    assert attempts[0].response_status == 0 and "loopback addresses only" in attempts[0].response_body
+    assert webhooks.Policy((), 1.0, frozenset({"hooks.internal"})).allows("https://hooks.internal/x")
+    assert webhooks.Policy((), 1.0, frozenset({"*"})).allows("https://example.com/x")
+    assert not webhooks.Policy((), 1.0).allows("https://10.0.0.1/x")
+    assert webhooks.Policy((), 1.0).allows("http://127.0.0.2:9/x") and webhooks.Policy((), 1.0).allows("http://[::1]/")
