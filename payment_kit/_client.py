@@ -58,8 +58,11 @@ def _settings(
     max_retries: int | None,
     default_headers: Mapping[str, str] | None,
 ) -> Settings:
-    base_url = base_url or os.environ.get("PAYMENT_KIT_BASE_URL") or None
-    api_key = api_key or os.environ.get("PAYMENT_KIT_API_KEY") or None
+    # None means "from the environment"; an empty string means "none" (e.g. an anonymous client).
+    if base_url is None:
+        base_url = os.environ.get("PAYMENT_KIT_BASE_URL")
+    if api_key is None:
+        api_key = os.environ.get("PAYMENT_KIT_API_KEY")
     if auth is None and api_key:
         auth = BearerAuth(api_key)
     retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
@@ -132,7 +135,7 @@ class PaymentKit(_ClientBase, Namespaces):
     Args:
         base_url: the deployment's PaymentKit root, e.g. ``https://app.example.com/payment``
             (default: ``PAYMENT_KIT_BASE_URL``).
-        api_key: sent as ``Authorization: Bearer <api_key>`` (default: ``PAYMENT_KIT_API_KEY``).
+        api_key: sent as ``Authorization: Bearer <api_key>`` (default: ``PAYMENT_KIT_API_KEY``; ``""`` for none).
         livemode: live (True) or test (False) data; default from ``PAYMENT_LIVEMODE`` /
             ``PAYMENT_LIVE_MODE`` / ``PAYMENT_TEST_MODE``, else live. Switch later with
             ``client.environments``.

@@ -41,7 +41,7 @@ ID_PREFIXES = {
     "payment_intent": "pi",
     "payment_link": "plink",
     "checkout_session": "cs",
-    "coupon": "coupon",
+    "coupon": "co",
     "promotion_code": "promo",
     "meter": "meter",
     "meter_event": "mevt",
@@ -54,7 +54,7 @@ ID_PREFIXES = {
 SCHEMA_ID_PREFIXES = {
     "AutoRechargeConfig": "arc",
     "CheckoutSession": "cs",
-    "Coupon": "coupon",
+    "Coupon": "co",
     "CreditGrant": "cg",
     "CreditTransaction": "ctxn",
     "Customer": "cus",

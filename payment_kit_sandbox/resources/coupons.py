@@ -112,7 +112,7 @@ def create(ctx: Context) -> dict[str, Any]:
             "valid": True,
             "created_via": "api",
         },
-        "coupon",
+        "co",
     )
     _apply(ctx, coupon, ctx.body)
     ctx.store.insert(KIND, coupon)

@@ -122,7 +122,7 @@ def test_a_wrong_key_is_refused(server: tuple[str, str]) -> None:
     ):
         wrong.products.list()
     with (
-        PaymentKit(base_url=server[0], livemode=False) as anonymous,
+        PaymentKit(base_url=server[0], api_key="", livemode=False) as anonymous,
         pytest.raises(AuthenticationError, match="no Authorization header"),
     ):
         anonymous.products.list()

@@ -13,6 +13,8 @@ import pytest
 import payment_kit_client.models as m
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
 
+pytestmark = pytest.mark.sandbox_only  # uses /sandbox/ routes or loopback receivers
+
 UNIT = 10**15  # 0.001 of an 18-decimal token, in units
 URLS = {"success_url": "https://example.com/ok", "cancel_url": "https://example.com/no"}
 

@@ -12,6 +12,8 @@ import pytest
 import payment_kit_client.models as m
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
 
+pytestmark = pytest.mark.sandbox_only  # uses /sandbox/ routes or loopback receivers
+
 HOUR = 3600
 DAY = 86400
 BASE = 1_699_999_200  # a whole hour, for events reported with explicit timestamps

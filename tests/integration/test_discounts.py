@@ -14,6 +14,8 @@ import pytest
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
 from payment_kit_sandbox.control import SandboxControl
 
+pytestmark = pytest.mark.sandbox_only  # uses /sandbox/ routes or loopback receivers
+
 
 def sandbox(server: tuple[str, str], path: str, body: dict[str, Any], livemode: bool = False) -> httpx.Response:
     with SandboxControl(*server, livemode=livemode) as control:
@@ -51,7 +53,7 @@ def test_create_with_inline_codes_and_retrieve_expanded(client: PaymentKit, tag:
         ],
     )
     coupon = made.coupon
-    assert coupon.id.startswith("coupon_") and coupon.livemode is False
+    assert coupon.id.startswith("co_") and coupon.livemode is False
     assert (coupon.percent_off, coupon.amount_off, coupon.valid, coupon.locked) == (20, "0", True, False)
     assert coupon.times_redeemed == 0 and coupon.duration_in_months == 0
     first, generated = made.promotion_codes

@@ -13,6 +13,8 @@ import pytest
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
 from payment_kit_sandbox.control import SandboxControl
 
+pytestmark = pytest.mark.sandbox_only  # uses /sandbox/ routes or loopback receivers
+
 UNIT = 10**15  # 0.001 of the seeded 18-decimal test currency, in units
 
 

@@ -16,6 +16,8 @@ from payment_kit import NotFoundError, PaymentKit
 from payment_kit_sandbox.app import SandboxConfig
 from payment_kit_sandbox.server import free_port, start_in_thread
 
+pytestmark = pytest.mark.sandbox_only  # uses /sandbox/ routes or loopback receivers
+
 
 def test_objects_survive_a_restart_on_a_file_database(tmp_path: Path) -> None:
     db = str(tmp_path / "sandbox.sqlite")

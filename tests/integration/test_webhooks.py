@@ -20,6 +20,8 @@ import pytest
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
 from payment_kit_sandbox.engine import webhooks
 
+pytestmark = pytest.mark.sandbox_only  # uses /sandbox/ routes or loopback receivers
+
 T = TypeVar("T")
 RETRIES = (0.05, 0.05, 0.05)  # three retries, 50 ms apart: four tries in all
 
