@@ -1,5 +1,5 @@
 import sys
 from pathlib import Path
 
-# Test helpers (tests/openapi_jsonschema.py, ...) import as top-level modules.
+# Test helpers (tests/schema_examples.py) import as top-level modules.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
