@@ -81,20 +81,30 @@ class _ClientBase:
     _settings: Settings
     environments: Environments
 
-    def _derive(
+    def with_options(
         self,
-        copy: _ClientBase,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int | None,
-        livemode: bool | None,
-        default_headers: Mapping[str, str] | None,
-    ) -> None:
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        livemode: bool | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy with other settings that shares this client's connection pool.
+
+        ``client.with_options(max_retries=5, timeout=120).invoices.list()``
+        """
+        copy = object.__new__(type(self))
         copy._settings = self._settings.merged(
             timeout=_timeout(timeout) if timeout is not None else None,
             max_retries=max_retries,
             headers={**self._settings.headers, **default_headers} if default_headers else None,
         )
         copy.environments = Environments(self.environments.get_live_mode() if livemode is None else livemode)
+        self._share_pool(copy)
+        return copy
+
+    def _share_pool(self, copy: Self) -> None:
+        raise NotImplementedError
 
     @property
     def base_url(self) -> str | None:
@@ -164,23 +174,9 @@ class PaymentKit(_ClientBase, Namespaces):
         self._transport = SyncTransport(http_client)
         self._build_namespaces(self)
 
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        livemode: bool | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> PaymentKit:
-        """A copy with other settings that shares this client's connection pool.
-
-        ``client.with_options(max_retries=5, timeout=120).invoices.list()``
-        """
-        copy = object.__new__(PaymentKit)
-        self._derive(copy, timeout, max_retries, livemode, default_headers)
+    def _share_pool(self, copy: Self) -> None:
         copy._transport = self._transport
         copy._build_namespaces(copy)
-        return copy
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in as `http_client`)."""
@@ -216,20 +212,9 @@ class AsyncPaymentKit(_ClientBase, AsyncNamespaces):
         self._transport = AsyncTransport(http_client)
         self._build_namespaces(self)
 
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        livemode: bool | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> AsyncPaymentKit:
-        """A copy with other settings that shares this client's connection pool."""
-        copy = object.__new__(AsyncPaymentKit)
-        self._derive(copy, timeout, max_retries, livemode, default_headers)
+    def _share_pool(self, copy: Self) -> None:
         copy._transport = self._transport
         copy._build_namespaces(copy)
-        return copy
 
     async def close(self) -> None:
         await self._transport.close()
