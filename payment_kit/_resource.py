@@ -110,6 +110,7 @@ def build_request(op: Operation, args: dict[str, Any], livemode: bool) -> tuple[
     if op.body_model is not None:
         model = getattr(models, op.body_model)
         try:
+            model._validate(body)
             query["body"] = model.from_dict(body)
         except KeyError as exc:
             raise TypeError(f"{op.name}(): a nested object is missing the required key {exc.args[0]!r}") from None

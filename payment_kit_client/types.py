@@ -2,9 +2,16 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 """Contains some shared types for properties"""
 
-from collections.abc import Mapping, MutableMapping
+import builtins
+import datetime
+import enum
+import importlib
+import json
+import re
+from collections.abc import Callable, Iterator, KeysView, Mapping, MutableMapping
+from decimal import Decimal
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, TypeVar
+from typing import IO, Any, BinaryIO, ClassVar, Generic, Literal, Self, TypeVar
 
 from attrs import define
 
@@ -12,6 +19,9 @@ from attrs import define
 class Unset:
     def __bool__(self) -> Literal[False]:
         return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
 
 
 UNSET: Unset = Unset()
@@ -53,4 +63,358 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+# --- Decoders: how a JSON value of a declared field becomes its Python value. ---
+# A model keeps the JSON it was given and decodes a field when it is first read,
+# so decoding an answer costs almost nothing beyond `json.loads`. A value of an
+# unexpected shape is handed back as sent rather than failing the whole answer.
+
+Decoder = Callable[[Any], Any]
+_models: Any = None
+
+
+def _model_class(name: str) -> Any:
+    global _models
+    if _models is None:
+        _models = importlib.import_module(__name__.rpartition(".")[0] + ".models")
+    return getattr(_models, name)
+
+
+class _Named:
+    """A model or enum class named by the document, resolved on first use (models refer to each other)."""
+
+    __slots__ = ("name", "cls")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cls: Any = None
+
+    def resolve(self) -> Any:
+        if self.cls is None:
+            self.cls = _model_class(self.name)
+        return self.cls
+
+
+class _AsModel(_Named):
+    __slots__ = ()
+
+    def accepts(self, raw: Any) -> bool:
+        return isinstance(raw, dict) and raw.keys() >= self.resolve()._REQUIRED
+
+    def __call__(self, raw: Any) -> Any:
+        return self.resolve()._wrap(raw) if isinstance(raw, dict) else raw
+
+
+class _AsEnum(_Named):
+    __slots__ = ()
+
+    def accepts(self, raw: Any) -> bool:
+        return isinstance(raw, str)
+
+    def __call__(self, raw: Any) -> Any:
+        try:
+            return self.resolve()(raw)
+        except ValueError:
+            return raw
+
+
+class _AsMoment:
+    __slots__ = ("parse",)
+
+    def __init__(self, parse: Callable[[str], Any]) -> None:
+        self.parse = parse
+
+    def accepts(self, raw: Any) -> bool:
+        if not isinstance(raw, str):
+            return False
+        try:
+            self.parse(raw)
+        except ValueError:
+            return False
+        return True
+
+    def __call__(self, raw: Any) -> Any:
+        try:
+            return self.parse(raw)
+        except (TypeError, ValueError):
+            return raw
+
+
+class _AsPlain:
+    """A JSON scalar, passed through; `accepts` lets unions pick it."""
+
+    __slots__ = ("kinds",)
+
+    def __init__(self, *kinds: type) -> None:
+        self.kinds = kinds
+
+    def accepts(self, raw: Any) -> bool:
+        if isinstance(raw, bool) and bool not in self.kinds:
+            return False
+        return isinstance(raw, self.kinds)
+
+    def __call__(self, raw: Any) -> Any:
+        return raw
+
+
+class _AsList:
+    __slots__ = ("item",)
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+
+    def accepts(self, raw: Any) -> bool:
+        return isinstance(raw, list)
+
+    def __call__(self, raw: Any) -> Any:
+        if not isinstance(raw, list):
+            return raw
+        item = self.item
+        return [None if value is None else item(value) for value in raw]
+
+
+class _AsUnion:
+    __slots__ = ("options",)
+
+    def __init__(self, *options: Any) -> None:
+        self.options = options
+
+    def accepts(self, raw: Any) -> bool:
+        return any(option.accepts(raw) for option in self.options)
+
+    def __call__(self, raw: Any) -> Any:
+        for option in self.options:
+            if option.accepts(raw):
+                return option(raw)
+        return raw
+
+
+_ANY = _AsPlain(object)
+_STR = _AsPlain(str)
+_INT = _AsPlain(int)
+_FLOAT = _AsPlain(int, float)
+_BOOL = _AsPlain(bool)
+_NONE = _AsPlain(type(None))
+_DATETIME = _AsMoment(datetime.datetime.fromisoformat)
+_DATE = _AsMoment(datetime.date.fromisoformat)
+
+
+def _to_wire(value: Any) -> Any:
+    """A Python value as JSON: models, enums, moments and decimals unwrapped."""
+    if isinstance(value, Model):
+        return value.to_dict()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return {str(k): _to_wire(v) for k, v in value.items() if not isinstance(v, Unset)}
+    if isinstance(value, list | tuple):
+        return [_to_wire(v) for v in value]
+    return value
+
+
+def _json_copy(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _json_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_json_copy(v) for v in value]
+    return value
+
+
+_SECRET = re.compile(r"secret|password|passphrase|api_?key|private_?key|mnemonic|access_?token", re.IGNORECASE)
+
+
+class Model:
+    """The base of every model: attributes by Python name, and a read-only
+    mapping of the JSON the API sent, by its own keys.
+
+    - ``price.unit_amount`` and ``price["unit_amount"]`` read the same field;
+      ``price.get("unit_amount")`` and ``"unit_amount" in price`` too. Keys are
+      the API's own (camelCase where the API uses it: ``summary["remainingAmount"]``).
+    - A field the API did not send reads as ``None`` (``in`` says whether it was sent).
+    - Fields named like Python builtins read plainly (``price.type``); the
+      underscored names (``price.type_``) remain as aliases.
+    - ``to_dict()`` is exactly the JSON that was sent (unknown keys included);
+      ``to_json()`` is that JSON as text; ``dict(model)`` gives the decoded values.
+    - Assigning an attribute (``price.nickname = "x"``) changes the JSON.
+
+    A model wraps the dict it was built from, and decodes a field (nested
+    models, enums, moments) when it is first read.
+    """
+
+    __slots__ = ("_data", "_cache")
+
+    # Filled in by each generated class.
+    _NAMES: ClassVar[Mapping[str, str]] = {}  # attribute name (and plain alias) -> JSON key
+    _DECODERS: ClassVar[Mapping[str, Any]] = {}  # JSON key -> decoder, for fields that need one
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset()
+    _DECLARED: ClassVar[frozenset[str]] = frozenset()
+    _EXTRA: ClassVar[Any] = None  # decoder of undeclared keys' values (additionalProperties)
+    _CLOSED: ClassVar[bool] = False  # additionalProperties: false
+
+    _data: dict[str, Any]
+    _cache: dict[str, Any] | None
+
+    def __init_subclass__(cls) -> None:
+        cls._DECLARED = frozenset(cls._NAMES.values())
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """The model of a JSON object; raises `KeyError` naming a missing required key."""
+        data = src_dict if type(src_dict) is dict else dict(src_dict)
+        if not data.keys() >= cls._REQUIRED:
+            raise KeyError(min(cls._REQUIRED - data.keys()))
+        return cls._wrap(data)
+
+    @classmethod
+    def _wrap(cls, data: dict[str, Any]) -> Self:
+        model = object.__new__(cls)
+        _set_data(model, data)
+        _set_cache(model, None)
+        return model
+
+    @classmethod
+    def _validate(cls, value: Any, where: str = "") -> None:
+        """Check a request object before it is sent: required keys present and, for
+        closed objects, no unknown keys, at every depth the document describes."""
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{where or cls.__name__} must be an object, not {type(value).__name__}")
+        missing = cls._REQUIRED - value.keys()
+        if missing:
+            raise KeyError(min(missing))
+        if cls._CLOSED:
+            unknown = sorted(str(k) for k in value.keys() - cls._DECLARED)
+            if unknown:
+                raise TypeError(f"{where or cls.__name__} has no field {unknown[0]!r}")
+        for key, raw in value.items():
+            decoder = cls._DECODERS.get(key)
+            if decoder is not None and raw is not None:
+                _validate_value(decoder, raw, f"{where}.{key}" if where else str(key))
+
+    def _init_fields(self, fields: dict[str, Any]) -> None:
+        _set_data(self, {key: _to_wire(value) for key, value in fields.items() if not isinstance(value, Unset)})
+        _set_cache(self, None)
+
+    def _get(self, key: str) -> Any:
+        cache = self._cache
+        if cache is not None and key in cache:
+            return cache[key]
+        raw = self._data.get(key)
+        if raw is None:
+            return None
+        value = self._DECODERS[key](raw)
+        if cache is None:
+            _set_cache(self, {key: value})
+        else:
+            cache[key] = value
+        return value
+
+    def _read(self, key: str) -> Any:
+        if key in self._DECODERS:
+            return self._get(key)
+        raw = self._data[key]
+        extra = self._EXTRA
+        if extra is not None and raw is not None and key not in self._DECLARED:
+            return extra(raw)
+        return raw
+
+    # The read-only mapping, by the API's own keys.
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._data:
+            raise KeyError(key)
+        return self._read(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._read(key) if key in self._data else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def keys(self) -> KeysView[str]:
+        return self._data.keys()
+
+    def values(self) -> builtins.list[Any]:
+        return [self._read(key) for key in self._data]
+
+    def items(self) -> builtins.list[tuple[str, Any]]:
+        return [(key, self._read(key)) for key in self._data]
+
+    @property
+    def additional_properties(self) -> builtins.dict[str, Any]:
+        """The keys the document does not declare, with their values."""
+        return {key: self._read(key) for key in self._data if key not in self._DECLARED}
+
+    @property
+    def additional_keys(self) -> builtins.list[str]:
+        return [key for key in self._data if key not in self._DECLARED]
+
+    def to_dict(self) -> builtins.dict[str, Any]:
+        """The JSON object, as sent (a copy)."""
+        return _json_copy(self._data)
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The JSON object as text, for logs and storage."""
+        return json.dumps(self._data, ensure_ascii=False, indent=indent)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        key = self._NAMES.get(name)
+        if key is None:
+            if name in ("_data", "_cache"):
+                object.__setattr__(self, name, value)
+                return
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}")
+        if isinstance(value, Unset):
+            self._data.pop(key, None)
+        else:
+            self._data[key] = _to_wire(value)
+        if self._cache is not None:
+            self._cache.pop(key, None)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            return self._data == other._data  # type: ignore[attr-defined]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self)._wrap, (self._data,))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{key}={'<hidden>' if _SECRET.search(key) and value is not None else repr(value)}"
+            if key.isidentifier()
+            else f"{key!r}: {value!r}"
+            for key, value in self._data.items()
+        )
+        return f"{type(self).__name__}({shown})"
+
+
+_set_data = Model._data.__set__  # type: ignore[attr-defined]
+_set_cache = Model._cache.__set__  # type: ignore[attr-defined]
+Mapping.register(Model)
+
+
+def _validate_value(decoder: Any, raw: Any, where: str) -> None:
+    if isinstance(decoder, _AsModel):
+        decoder.resolve()._validate(raw, where)
+    elif isinstance(decoder, _AsList) and isinstance(raw, list):
+        for i, item in enumerate(raw):
+            if item is not None:
+                _validate_value(decoder.item, item, f"{where}[{i}]")
+    elif isinstance(decoder, _AsUnion) and isinstance(raw, Mapping):
+        # A request object that could only be one model is checked as that model.
+        objects = [o for o in decoder.options if isinstance(o, _AsModel)]
+        if len(objects) == 1 and _ANY not in decoder.options:
+            objects[0].resolve()._validate(raw, where)
+
+
+__all__ = ["UNSET", "File", "FileTypes", "Model", "RequestFiles", "Response", "Unset"]

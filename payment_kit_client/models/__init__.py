@@ -2,483 +2,957 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 """Contains all the data models used in inputs/outputs"""
 
-from .after_completion import AfterCompletion
-from .after_completion_hosted_confirmation import AfterCompletionHostedConfirmation
-from .after_completion_redirect import AfterCompletionRedirect
-from .after_completion_type import AfterCompletionType
-from .auto_recharge_balance_result import AutoRechargeBalanceResult
-from .auto_recharge_config import AutoRechargeConfig
-from .auto_recharge_config_expanded import AutoRechargeConfigExpanded
-from .auto_recharge_daily_limits import AutoRechargeDailyLimits
-from .auto_recharge_daily_limits_params import AutoRechargeDailyLimitsParams
-from .auto_recharge_daily_stats import AutoRechargeDailyStats
-from .auto_recharge_delegation import AutoRechargeDelegation
-from .auto_recharge_payment_settings import AutoRechargePaymentSettings
-from .auto_recharge_payment_settings_payment_method_options_type_0 import (
-    AutoRechargePaymentSettingsPaymentMethodOptionsType0,
-)
-from .auto_recharge_slippage_config import AutoRechargeSlippageConfig
-from .auto_recharge_slippage_mode import AutoRechargeSlippageMode
-from .auto_recharge_stripe_context import AutoRechargeStripeContext
-from .auto_recharge_submit_params import AutoRechargeSubmitParams
-from .cancel_subscription_params import CancelSubscriptionParams
-from .check_recurring_support_params import CheckRecurringSupportParams
-from .checkout_session import CheckoutSession
-from .checkout_session_after_expiration import CheckoutSessionAfterExpiration
-from .checkout_session_billing_address_collection import (
-    CheckoutSessionBillingAddressCollection,
-)
-from .checkout_session_consent import CheckoutSessionConsent
-from .checkout_session_consent_collection import CheckoutSessionConsentCollection
-from .checkout_session_consent_collection_promotions import (
-    CheckoutSessionConsentCollectionPromotions,
-)
-from .checkout_session_consent_collection_terms_of_service import (
-    CheckoutSessionConsentCollectionTermsOfService,
-)
-from .checkout_session_consent_promotions import CheckoutSessionConsentPromotions
-from .checkout_session_consent_terms_of_service import (
-    CheckoutSessionConsentTermsOfService,
-)
-from .checkout_session_create_params import CheckoutSessionCreateParams
-from .checkout_session_created_via import CheckoutSessionCreatedVia
-from .checkout_session_cross_sell_behavior import CheckoutSessionCrossSellBehavior
-from .checkout_session_currency_conversion import CheckoutSessionCurrencyConversion
-from .checkout_session_custom_text import CheckoutSessionCustomText
-from .checkout_session_customer_creation import CheckoutSessionCustomerCreation
-from .checkout_session_customer_details import CheckoutSessionCustomerDetails
-from .checkout_session_customer_update import CheckoutSessionCustomerUpdate
-from .checkout_session_customer_update_behavior import (
-    CheckoutSessionCustomerUpdateBehavior,
-)
-from .checkout_session_discount import CheckoutSessionDiscount
-from .checkout_session_discount_breakdown import CheckoutSessionDiscountBreakdown
-from .checkout_session_expanded import CheckoutSessionExpanded
-from .checkout_session_fields import CheckoutSessionFields
-from .checkout_session_fulfillment_status import CheckoutSessionFulfillmentStatus
-from .checkout_session_invoice_creation import CheckoutSessionInvoiceCreation
-from .checkout_session_invoice_custom_field import CheckoutSessionInvoiceCustomField
-from .checkout_session_invoice_data import CheckoutSessionInvoiceData
-from .checkout_session_missing_payment_method_behavior import (
-    CheckoutSessionMissingPaymentMethodBehavior,
-)
-from .checkout_session_mode import CheckoutSessionMode
-from .checkout_session_nft_mint_chain import CheckoutSessionNftMintChain
-from .checkout_session_nft_mint_details import CheckoutSessionNftMintDetails
-from .checkout_session_nft_mint_item import CheckoutSessionNftMintItem
-from .checkout_session_nft_mint_status import CheckoutSessionNftMintStatus
-from .checkout_session_page import CheckoutSessionPage
-from .checkout_session_payment_status import CheckoutSessionPaymentStatus
-from .checkout_session_phone_number_collection import (
-    CheckoutSessionPhoneNumberCollection,
-)
-from .checkout_session_proration_behavior import CheckoutSessionProrationBehavior
-from .checkout_session_recovery import CheckoutSessionRecovery
-from .checkout_session_status import CheckoutSessionStatus
-from .checkout_session_submit_type import CheckoutSessionSubmitType
-from .checkout_session_subscription_data import CheckoutSessionSubscriptionData
-from .checkout_session_subscription_groups import CheckoutSessionSubscriptionGroups
-from .checkout_session_tax_breakdown import CheckoutSessionTaxBreakdown
-from .checkout_session_total_details import CheckoutSessionTotalDetails
-from .checkout_session_total_details_breakdown import (
-    CheckoutSessionTotalDetailsBreakdown,
-)
-from .checkout_session_trial_end_behavior import CheckoutSessionTrialEndBehavior
-from .checkout_session_trial_settings import CheckoutSessionTrialSettings
-from .checkout_session_update_params import CheckoutSessionUpdateParams
-from .checkout_session_vendor_info import CheckoutSessionVendorInfo
-from .checkout_session_vendor_return_request import CheckoutSessionVendorReturnRequest
-from .checkout_session_vendor_return_status import CheckoutSessionVendorReturnStatus
-from .checkout_session_vendor_status import CheckoutSessionVendorStatus
-from .checkout_session_verification_data import CheckoutSessionVerificationData
-from .coupon import Coupon
-from .coupon_applies_to import CouponAppliesTo
-from .coupon_create_params import CouponCreateParams
-from .coupon_create_result import CouponCreateResult
-from .coupon_created_via import CouponCreatedVia
-from .coupon_currency_option import CouponCurrencyOption
-from .coupon_currency_option_params import CouponCurrencyOptionParams
-from .coupon_currency_options import CouponCurrencyOptions
-from .coupon_currency_options_params import CouponCurrencyOptionsParams
-from .coupon_duration import CouponDuration
-from .coupon_expanded import CouponExpanded
-from .coupon_page import CouponPage
-from .coupon_promotion_code_params import CouponPromotionCodeParams
-from .coupon_update_params import CouponUpdateParams
-from .credit_availability import CreditAvailability
-from .credit_config import CreditConfig
-from .credit_config_delivery_mode import CreditConfigDeliveryMode
-from .credit_config_first_grant_timing import CreditConfigFirstGrantTiming
-from .credit_config_interval_unit import CreditConfigIntervalUnit
-from .credit_config_schedule import CreditConfigSchedule
-from .credit_config_valid_duration_unit import CreditConfigValidDurationUnit
-from .credit_grant import CreditGrant
-from .credit_grant_applicability_config import CreditGrantApplicabilityConfig
-from .credit_grant_applicability_scope import CreditGrantApplicabilityScope
-from .credit_grant_category import CreditGrantCategory
-from .credit_grant_chain_detail import CreditGrantChainDetail
-from .credit_grant_chain_mint import CreditGrantChainMint
-from .credit_grant_chain_refund import CreditGrantChainRefund
-from .credit_grant_chain_status import CreditGrantChainStatus
-from .credit_grant_chain_transfer import CreditGrantChainTransfer
-from .credit_grant_create_params import CreditGrantCreateParams
-from .credit_grant_created_via import CreditGrantCreatedVia
-from .credit_grant_expanded import CreditGrantExpanded
-from .credit_grant_page import CreditGrantPage
-from .credit_grant_price_type import CreditGrantPriceType
-from .credit_grant_stats import CreditGrantStats
-from .credit_grant_stats_day import CreditGrantStatsDay
-from .credit_grant_stats_totals import CreditGrantStatsTotals
-from .credit_grant_status import CreditGrantStatus
-from .credit_grant_update_params import CreditGrantUpdateParams
-from .credit_grant_update_result import CreditGrantUpdateResult
-from .credit_grant_voided_reason import CreditGrantVoidedReason
-from .credit_holder import CreditHolder
-from .credit_holders import CreditHolders
-from .credit_holders_paging import CreditHoldersPaging
-from .credit_summary import CreditSummary
-from .credit_summary_entry import CreditSummaryEntry
-from .credit_transaction import CreditTransaction
-from .credit_transaction_expanded import CreditTransactionExpanded
-from .credit_transaction_grant import CreditTransactionGrant
-from .credit_transaction_page import CreditTransactionPage
-from .credit_transaction_summary import CreditTransactionSummary
-from .credit_transaction_summary_filters import CreditTransactionSummaryFilters
-from .credit_transaction_transfer_status import CreditTransactionTransferStatus
-from .currency_brief import CurrencyBrief
-from .custom_field import CustomField
-from .custom_field_dropdown import CustomFieldDropdown
-from .custom_field_dropdown_option import CustomFieldDropdownOption
-from .custom_field_length import CustomFieldLength
-from .custom_field_type import CustomFieldType
-from .custom_unit_amount import CustomUnitAmount
-from .customer import Customer
-from .customer_address import CustomerAddress
-from .customer_expanded import CustomerExpanded
-from .customer_invoice_credit_balance_type_0 import CustomerInvoiceCreditBalanceType0
-from .customer_invoice_custom_field import CustomerInvoiceCustomField
-from .customer_invoice_settings import CustomerInvoiceSettings
-from .customer_notification_frequency import CustomerNotificationFrequency
-from .customer_notification_preference import CustomerNotificationPreference
-from .customer_notification_schedule import CustomerNotificationSchedule
-from .customer_overdue_invoices import CustomerOverdueInvoices
-from .customer_overdue_invoices_summary import CustomerOverdueInvoicesSummary
-from .customer_page import CustomerPage
-from .customer_preference import CustomerPreference
-from .customer_shipping import CustomerShipping
-from .customer_summary import CustomerSummary
-from .customer_summary_due import CustomerSummaryDue
-from .customer_summary_paid import CustomerSummaryPaid
-from .customer_summary_refunded import CustomerSummaryRefunded
-from .customer_token_balance_type_0 import CustomerTokenBalanceType0
-from .customer_update_params import CustomerUpdateParams
-from .deleted_message import DeletedMessage
-from .discount_amount import DiscountAmount
-from .error import Error
-from .error_detail import ErrorDetail
-from .event import Event
-from .event_data import EventData
-from .event_data_object import EventDataObject
-from .event_request import EventRequest
-from .invoice import Invoice
-from .invoice_billing_reason import InvoiceBillingReason
-from .invoice_collection_method import InvoiceCollectionMethod
-from .invoice_custom_field import InvoiceCustomField
-from .invoice_detail import InvoiceDetail
-from .invoice_discount_detail import InvoiceDiscountDetail
-from .invoice_expanded import InvoiceExpanded
-from .invoice_from_invoice_type_0 import InvoiceFromInvoiceType0
-from .invoice_item import InvoiceItem
-from .invoice_item_credited_items import InvoiceItemCreditedItems
-from .invoice_item_expanded import InvoiceItemExpanded
-from .invoice_item_period import InvoiceItemPeriod
-from .invoice_item_proration_details import InvoiceItemProrationDetails
-from .invoice_page import InvoicePage
-from .invoice_payment_method_options import InvoicePaymentMethodOptions
-from .invoice_payment_method_payer import InvoicePaymentMethodPayer
-from .invoice_payment_settings import InvoicePaymentSettings
-from .invoice_related import InvoiceRelated
-from .invoice_rendering_options_type_0 import InvoiceRenderingOptionsType0
-from .invoice_stake_return_preview import InvoiceStakeReturnPreview
-from .invoice_stake_return_result import InvoiceStakeReturnResult
-from .invoice_status import InvoiceStatus
-from .invoice_status_transitions import InvoiceStatusTransitions
-from .invoice_subscription_details_type_0 import InvoiceSubscriptionDetailsType0
-from .invoice_threshold_reason_type_0 import InvoiceThresholdReasonType0
-from .invoice_update_params import InvoiceUpdateParams
-from .line_item import LineItem
-from .line_item_adjustable_quantity import LineItemAdjustableQuantity
-from .line_item_expanded import LineItemExpanded
-from .metadata import Metadata
-from .metadata_query import MetadataQuery
-from .meter import Meter
-from .meter_aggregation_method import MeterAggregationMethod
-from .meter_create_params import MeterCreateParams
-from .meter_created_via import MeterCreatedVia
-from .meter_event import MeterEvent
-from .meter_event_create_params import MeterEventCreateParams
-from .meter_event_created_via import MeterEventCreatedVia
-from .meter_event_expanded import MeterEventExpanded
-from .meter_event_localized_text import MeterEventLocalizedText
-from .meter_event_page import MeterEventPage
-from .meter_event_payload import MeterEventPayload
-from .meter_event_source_data_field import MeterEventSourceDataField
-from .meter_event_source_data_field_type import MeterEventSourceDataFieldType
-from .meter_event_source_data_map import MeterEventSourceDataMap
-from .meter_event_stats_granularity import MeterEventStatsGranularity
-from .meter_event_stats_page import MeterEventStatsPage
-from .meter_event_stats_row import MeterEventStatsRow
-from .meter_event_status import MeterEventStatus
-from .meter_expanded import MeterExpanded
-from .meter_page import MeterPage
-from .meter_payment_currency import MeterPaymentCurrency
-from .meter_status import MeterStatus
-from .meter_update_params import MeterUpdateParams
-from .my_customer import MyCustomer
-from .my_customer_token_balance_type_0 import MyCustomerTokenBalanceType0
-from .nft_mint_settings import NftMintSettings
-from .nft_mint_settings_behavior import NftMintSettingsBehavior
-from .nft_mint_settings_inputs import NftMintSettingsInputs
-from .overdue_invoices_summary_entry import OverdueInvoicesSummaryEntry
-from .pause_subscription_params import PauseSubscriptionParams
-from .payment_beneficiary import PaymentBeneficiary
-from .payment_currency import PaymentCurrency
-from .payment_currency_create_params import PaymentCurrencyCreateParams
-from .payment_currency_expanded import PaymentCurrencyExpanded
-from .payment_currency_recharge_config_params import PaymentCurrencyRechargeConfigParams
-from .payment_currency_recharge_settings import PaymentCurrencyRechargeSettings
-from .payment_currency_token_config_type_0 import PaymentCurrencyTokenConfigType0
-from .payment_currency_type import PaymentCurrencyType
-from .payment_currency_unsupported import PaymentCurrencyUnsupported
-from .payment_currency_update_params import PaymentCurrencyUpdateParams
-from .payment_currency_vault_config import PaymentCurrencyVaultConfig
-from .payment_details import PaymentDetails
-from .payment_details_arcblock import PaymentDetailsArcblock
-from .payment_details_arcblock_staking import PaymentDetailsArcblockStaking
-from .payment_details_arcblock_type import PaymentDetailsArcblockType
-from .payment_details_bitcoin import PaymentDetailsBitcoin
-from .payment_details_evm import PaymentDetailsEvm
-from .payment_details_evm_type import PaymentDetailsEvmType
-from .payment_details_stripe import PaymentDetailsStripe
-from .payment_error import PaymentError
-from .payment_error_payment_settings_type_0 import PaymentErrorPaymentSettingsType0
-from .payment_error_type import PaymentErrorType
-from .payment_intent import PaymentIntent
-from .payment_intent_amount_details import PaymentIntentAmountDetails
-from .payment_intent_cancellation_reason import PaymentIntentCancellationReason
-from .payment_intent_capture_method import PaymentIntentCaptureMethod
-from .payment_intent_confirmation_method import PaymentIntentConfirmationMethod
-from .payment_intent_data import PaymentIntentData
-from .payment_intent_expanded import PaymentIntentExpanded
-from .payment_intent_page import PaymentIntentPage
-from .payment_intent_refund_summary import PaymentIntentRefundSummary
-from .payment_intent_setup_future_usage import PaymentIntentSetupFutureUsage
-from .payment_intent_status import PaymentIntentStatus
-from .payment_intent_update_params import PaymentIntentUpdateParams
-from .payment_link import PaymentLink
-from .payment_link_billing_address_collection import PaymentLinkBillingAddressCollection
-from .payment_link_create_params import PaymentLinkCreateParams
-from .payment_link_created_via import PaymentLinkCreatedVia
-from .payment_link_cross_sell_behavior import PaymentLinkCrossSellBehavior
-from .payment_link_customer_creation import PaymentLinkCustomerCreation
-from .payment_link_donation_amount import PaymentLinkDonationAmount
-from .payment_link_donation_appearance import PaymentLinkDonationAppearance
-from .payment_link_donation_button import PaymentLinkDonationButton
-from .payment_link_donation_history import PaymentLinkDonationHistory
-from .payment_link_donation_localized_text import PaymentLinkDonationLocalizedText
-from .payment_link_donation_message import PaymentLinkDonationMessage
-from .payment_link_donation_settings import PaymentLinkDonationSettings
-from .payment_link_expanded import PaymentLinkExpanded
-from .payment_link_fields import PaymentLinkFields
-from .payment_link_page import PaymentLinkPage
-from .payment_link_submit_type import PaymentLinkSubmitType
-from .payment_link_update_params import PaymentLinkUpdateParams
-from .payment_method import PaymentMethod
-from .payment_method_arcblock_settings import PaymentMethodArcblockSettings
-from .payment_method_bitcoin_settings import PaymentMethodBitcoinSettings
-from .payment_method_confirmation import PaymentMethodConfirmation
-from .payment_method_confirmation_type import PaymentMethodConfirmationType
-from .payment_method_create_params import PaymentMethodCreateParams
-from .payment_method_evm_settings import PaymentMethodEvmSettings
-from .payment_method_expanded import PaymentMethodExpanded
-from .payment_method_features import PaymentMethodFeatures
-from .payment_method_settings import PaymentMethodSettings
-from .payment_method_stripe_settings import PaymentMethodStripeSettings
-from .payment_method_type import PaymentMethodType
-from .payment_method_update_params import PaymentMethodUpdateParams
-from .payment_token_balances import PaymentTokenBalances
-from .pending_amount import PendingAmount
-from .price import Price
-from .price_billing_scheme import PriceBillingScheme
-from .price_create_params import PriceCreateParams
-from .price_created_via import PriceCreatedVia
-from .price_currency_option import PriceCurrencyOption
-from .price_currency_option_params import PriceCurrencyOptionParams
-from .price_custom_unit_amount_params import PriceCustomUnitAmountParams
-from .price_dynamic_pricing_config import PriceDynamicPricingConfig
-from .price_expanded import PriceExpanded
-from .price_inventory_action import PriceInventoryAction
-from .price_inventory_params import PriceInventoryParams
-from .price_metadata_params import PriceMetadataParams
-from .price_model import PriceModel
-from .price_page import PricePage
-from .price_pricing_type import PricePricingType
-from .price_recurring import PriceRecurring
-from .price_recurring_aggregate_usage import PriceRecurringAggregateUsage
-from .price_recurring_interval import PriceRecurringInterval
-from .price_recurring_usage_type import PriceRecurringUsageType
-from .price_tax_behavior import PriceTaxBehavior
-from .price_tier import PriceTier
-from .price_tier_params import PriceTierParams
-from .price_tiers_mode import PriceTiersMode
-from .price_type import PriceType
-from .price_update_params import PriceUpdateParams
-from .price_upsell import PriceUpsell
-from .price_upsell_params import PriceUpsellParams
-from .product import Product
-from .product_create_params import ProductCreateParams
-from .product_created_via import ProductCreatedVia
-from .product_cross_sell import ProductCrossSell
-from .product_cross_sell_params import ProductCrossSellParams
-from .product_expanded import ProductExpanded
-from .product_feature import ProductFeature
-from .product_page import ProductPage
-from .product_price_create_params import ProductPriceCreateParams
-from .product_type import ProductType
-from .product_update_params import ProductUpdateParams
-from .product_vendor_commission_type import ProductVendorCommissionType
-from .product_vendor_config import ProductVendorConfig
-from .product_vendor_config_custom_params_type_0 import (
-    ProductVendorConfigCustomParamsType0,
-)
-from .promotion_code import PromotionCode
-from .promotion_code_create_params import PromotionCodeCreateParams
-from .promotion_code_created_via import PromotionCodeCreatedVia
-from .promotion_code_currency_restriction import PromotionCodeCurrencyRestriction
-from .promotion_code_currency_restriction_params import (
-    PromotionCodeCurrencyRestrictionParams,
-)
-from .promotion_code_currency_restrictions import PromotionCodeCurrencyRestrictions
-from .promotion_code_currency_restrictions_params import (
-    PromotionCodeCurrencyRestrictionsParams,
-)
-from .promotion_code_expanded import PromotionCodeExpanded
-from .promotion_code_nft_config import PromotionCodeNftConfig
-from .promotion_code_page import PromotionCodePage
-from .promotion_code_restrictions import PromotionCodeRestrictions
-from .promotion_code_restrictions_params import PromotionCodeRestrictionsParams
-from .promotion_code_update_params import PromotionCodeUpdateParams
-from .promotion_code_vc_config import PromotionCodeVcConfig
-from .promotion_code_verification_type import PromotionCodeVerificationType
-from .recharge_config import RechargeConfig
-from .recurring_support import RecurringSupport
-from .redemption_customer import RedemptionCustomer
-from .redemption_customer_usage_stats import RedemptionCustomerUsageStats
-from .redemption_discount_info import RedemptionDiscountInfo
-from .redemption_discount_record import RedemptionDiscountRecord
-from .redemption_paging import RedemptionPaging
-from .redemption_subscription import RedemptionSubscription
-from .redemption_type import RedemptionType
-from .redemptions import Redemptions
-from .refund import Refund
-from .refund_create_params import RefundCreateParams
-from .refund_expanded import RefundExpanded
-from .refund_failure_reason import RefundFailureReason
-from .refund_page import RefundPage
-from .refund_payment_intent_params import RefundPaymentIntentParams
-from .refund_reason import RefundReason
-from .refund_status import RefundStatus
-from .refund_type import RefundType
-from .service_action import ServiceAction
-from .service_action_color import ServiceActionColor
-from .service_action_text import ServiceActionText
-from .service_action_trigger_event import ServiceActionTriggerEvent
-from .service_action_type import ServiceActionType
-from .service_action_variant import ServiceActionVariant
-from .setting import Setting
-from .setting_create_params import SettingCreateParams
-from .setting_donate_amount import SettingDonateAmount
-from .setting_donate_config import SettingDonateConfig
-from .setting_donate_history_type import SettingDonateHistoryType
-from .setting_generic_config import SettingGenericConfig
-from .setting_notification_config import SettingNotificationConfig
-from .setting_update_params import SettingUpdateParams
-from .setting_update_params_settings import SettingUpdateParamsSettings
-from .subscription import Subscription
-from .subscription_billing_thresholds import SubscriptionBillingThresholds
-from .subscription_cancel_at import SubscriptionCancelAt
-from .subscription_cancel_from import SubscriptionCancelFrom
-from .subscription_cancel_staking import SubscriptionCancelStaking
-from .subscription_cancelation_details import SubscriptionCancelationDetails
-from .subscription_cancelation_refund import SubscriptionCancelationRefund
-from .subscription_collection_method import SubscriptionCollectionMethod
-from .subscription_create_item import SubscriptionCreateItem
-from .subscription_create_params import SubscriptionCreateParams
-from .subscription_credit_schedule_price_state import (
-    SubscriptionCreditSchedulePriceState,
-)
-from .subscription_credit_schedule_state import SubscriptionCreditScheduleState
-from .subscription_data import SubscriptionData
-from .subscription_data_notification_settings import (
-    SubscriptionDataNotificationSettings,
-)
-from .subscription_expanded import SubscriptionExpanded
-from .subscription_item import SubscriptionItem
-from .subscription_item_billing_thresholds import SubscriptionItemBillingThresholds
-from .subscription_item_create_params import SubscriptionItemCreateParams
-from .subscription_item_expanded import SubscriptionItemExpanded
-from .subscription_item_page import SubscriptionItemPage
-from .subscription_item_update_params import SubscriptionItemUpdateParams
-from .subscription_overdraft_protection import SubscriptionOverdraftProtection
-from .subscription_overdue_invoices import SubscriptionOverdueInvoices
-from .subscription_overdue_summary import SubscriptionOverdueSummary
-from .subscription_page import SubscriptionPage
-from .subscription_pause_collection import SubscriptionPauseCollection
-from .subscription_pause_collection_behavior import SubscriptionPauseCollectionBehavior
-from .subscription_payer_option import SubscriptionPayerOption
-from .subscription_payment_behavior import SubscriptionPaymentBehavior
-from .subscription_payment_method_options import SubscriptionPaymentMethodOptions
-from .subscription_payment_settings import SubscriptionPaymentSettings
-from .subscription_pending_update import SubscriptionPendingUpdate
-from .subscription_pending_update_subscription_items_type_0_item import (
-    SubscriptionPendingUpdateSubscriptionItemsType0Item,
-)
-from .subscription_proration_behavior import SubscriptionProrationBehavior
-from .subscription_service_type import SubscriptionServiceType
-from .subscription_slippage_config import SubscriptionSlippageConfig
-from .subscription_slippage_mode import SubscriptionSlippageMode
-from .subscription_stake_return_result import SubscriptionStakeReturnResult
-from .subscription_status import SubscriptionStatus
-from .subscription_trial_end_behavior import SubscriptionTrialEndBehavior
-from .subscription_trial_missing_payment_method import (
-    SubscriptionTrialMissingPaymentMethod,
-)
-from .subscription_trial_settings import SubscriptionTrialSettings
-from .subscription_update_params import SubscriptionUpdateParams
-from .sync_refund_params import SyncRefundParams
-from .transform_quantity import TransformQuantity
-from .transform_quantity_round import TransformQuantityRound
-from .usage_record import UsageRecord
-from .usage_record_action import UsageRecordAction
-from .usage_record_create_params import UsageRecordCreateParams
-from .usage_record_page import UsageRecordPage
-from .usage_record_summary import UsageRecordSummary
-from .usage_record_summary_page import UsageRecordSummaryPage
-from .usage_record_summary_period import UsageRecordSummaryPeriod
-from .used_flag import UsedFlag
-from .webhook_attempt import WebhookAttempt
-from .webhook_attempt_expanded import WebhookAttemptExpanded
-from .webhook_attempt_response_body_type_0_type_0 import (
-    WebhookAttemptResponseBodyType0Type0,
-)
-from .webhook_attempt_status import WebhookAttemptStatus
-from .webhook_endpoint import WebhookEndpoint
-from .webhook_endpoint_create_params import WebhookEndpointCreateParams
-from .webhook_endpoint_created_via import WebhookEndpointCreatedVia
-from .webhook_endpoint_expanded import WebhookEndpointExpanded
-from .webhook_endpoint_page import WebhookEndpointPage
-from .webhook_endpoint_status import WebhookEndpointStatus
-from .webhook_endpoint_update_params import WebhookEndpointUpdateParams
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .after_completion import AfterCompletion
+    from .after_completion_hosted_confirmation import AfterCompletionHostedConfirmation
+    from .after_completion_redirect import AfterCompletionRedirect
+    from .after_completion_type import AfterCompletionType
+    from .auto_recharge_balance_result import AutoRechargeBalanceResult
+    from .auto_recharge_config import AutoRechargeConfig
+    from .auto_recharge_config_expanded import AutoRechargeConfigExpanded
+    from .auto_recharge_daily_limits import AutoRechargeDailyLimits
+    from .auto_recharge_daily_limits_params import AutoRechargeDailyLimitsParams
+    from .auto_recharge_daily_stats import AutoRechargeDailyStats
+    from .auto_recharge_delegation import AutoRechargeDelegation
+    from .auto_recharge_payment_settings import AutoRechargePaymentSettings
+    from .auto_recharge_payment_settings_payment_method_options_type_0 import (
+        AutoRechargePaymentSettingsPaymentMethodOptionsType0,
+    )
+    from .auto_recharge_slippage_config import AutoRechargeSlippageConfig
+    from .auto_recharge_slippage_mode import AutoRechargeSlippageMode
+    from .auto_recharge_stripe_context import AutoRechargeStripeContext
+    from .auto_recharge_submit_params import AutoRechargeSubmitParams
+    from .cancel_subscription_params import CancelSubscriptionParams
+    from .check_recurring_support_params import CheckRecurringSupportParams
+    from .checkout_session import CheckoutSession
+    from .checkout_session_after_expiration import CheckoutSessionAfterExpiration
+    from .checkout_session_billing_address_collection import (
+        CheckoutSessionBillingAddressCollection,
+    )
+    from .checkout_session_consent import CheckoutSessionConsent
+    from .checkout_session_consent_collection import CheckoutSessionConsentCollection
+    from .checkout_session_consent_collection_promotions import (
+        CheckoutSessionConsentCollectionPromotions,
+    )
+    from .checkout_session_consent_collection_terms_of_service import (
+        CheckoutSessionConsentCollectionTermsOfService,
+    )
+    from .checkout_session_consent_promotions import CheckoutSessionConsentPromotions
+    from .checkout_session_consent_terms_of_service import (
+        CheckoutSessionConsentTermsOfService,
+    )
+    from .checkout_session_create_params import CheckoutSessionCreateParams
+    from .checkout_session_created_via import CheckoutSessionCreatedVia
+    from .checkout_session_cross_sell_behavior import CheckoutSessionCrossSellBehavior
+    from .checkout_session_currency_conversion import CheckoutSessionCurrencyConversion
+    from .checkout_session_custom_text import CheckoutSessionCustomText
+    from .checkout_session_customer_creation import CheckoutSessionCustomerCreation
+    from .checkout_session_customer_details import CheckoutSessionCustomerDetails
+    from .checkout_session_customer_update import CheckoutSessionCustomerUpdate
+    from .checkout_session_customer_update_behavior import (
+        CheckoutSessionCustomerUpdateBehavior,
+    )
+    from .checkout_session_discount import CheckoutSessionDiscount
+    from .checkout_session_discount_breakdown import CheckoutSessionDiscountBreakdown
+    from .checkout_session_expanded import CheckoutSessionExpanded
+    from .checkout_session_fields import CheckoutSessionFields
+    from .checkout_session_fulfillment_status import CheckoutSessionFulfillmentStatus
+    from .checkout_session_invoice_creation import CheckoutSessionInvoiceCreation
+    from .checkout_session_invoice_custom_field import CheckoutSessionInvoiceCustomField
+    from .checkout_session_invoice_data import CheckoutSessionInvoiceData
+    from .checkout_session_missing_payment_method_behavior import (
+        CheckoutSessionMissingPaymentMethodBehavior,
+    )
+    from .checkout_session_mode import CheckoutSessionMode
+    from .checkout_session_nft_mint_chain import CheckoutSessionNftMintChain
+    from .checkout_session_nft_mint_details import CheckoutSessionNftMintDetails
+    from .checkout_session_nft_mint_item import CheckoutSessionNftMintItem
+    from .checkout_session_nft_mint_status import CheckoutSessionNftMintStatus
+    from .checkout_session_page import CheckoutSessionPage
+    from .checkout_session_payment_status import CheckoutSessionPaymentStatus
+    from .checkout_session_phone_number_collection import (
+        CheckoutSessionPhoneNumberCollection,
+    )
+    from .checkout_session_proration_behavior import CheckoutSessionProrationBehavior
+    from .checkout_session_recovery import CheckoutSessionRecovery
+    from .checkout_session_status import CheckoutSessionStatus
+    from .checkout_session_submit_type import CheckoutSessionSubmitType
+    from .checkout_session_subscription_data import CheckoutSessionSubscriptionData
+    from .checkout_session_subscription_groups import CheckoutSessionSubscriptionGroups
+    from .checkout_session_tax_breakdown import CheckoutSessionTaxBreakdown
+    from .checkout_session_total_details import CheckoutSessionTotalDetails
+    from .checkout_session_total_details_breakdown import (
+        CheckoutSessionTotalDetailsBreakdown,
+    )
+    from .checkout_session_trial_end_behavior import CheckoutSessionTrialEndBehavior
+    from .checkout_session_trial_settings import CheckoutSessionTrialSettings
+    from .checkout_session_update_params import CheckoutSessionUpdateParams
+    from .checkout_session_vendor_info import CheckoutSessionVendorInfo
+    from .checkout_session_vendor_return_request import (
+        CheckoutSessionVendorReturnRequest,
+    )
+    from .checkout_session_vendor_return_status import CheckoutSessionVendorReturnStatus
+    from .checkout_session_vendor_status import CheckoutSessionVendorStatus
+    from .checkout_session_verification_data import CheckoutSessionVerificationData
+    from .coupon import Coupon
+    from .coupon_applies_to import CouponAppliesTo
+    from .coupon_create_params import CouponCreateParams
+    from .coupon_create_result import CouponCreateResult
+    from .coupon_created_via import CouponCreatedVia
+    from .coupon_currency_option import CouponCurrencyOption
+    from .coupon_currency_option_params import CouponCurrencyOptionParams
+    from .coupon_currency_options import CouponCurrencyOptions
+    from .coupon_currency_options_params import CouponCurrencyOptionsParams
+    from .coupon_duration import CouponDuration
+    from .coupon_expanded import CouponExpanded
+    from .coupon_page import CouponPage
+    from .coupon_promotion_code_params import CouponPromotionCodeParams
+    from .coupon_update_params import CouponUpdateParams
+    from .credit_availability import CreditAvailability
+    from .credit_config import CreditConfig
+    from .credit_config_delivery_mode import CreditConfigDeliveryMode
+    from .credit_config_first_grant_timing import CreditConfigFirstGrantTiming
+    from .credit_config_interval_unit import CreditConfigIntervalUnit
+    from .credit_config_schedule import CreditConfigSchedule
+    from .credit_config_valid_duration_unit import CreditConfigValidDurationUnit
+    from .credit_grant import CreditGrant
+    from .credit_grant_applicability_config import CreditGrantApplicabilityConfig
+    from .credit_grant_applicability_scope import CreditGrantApplicabilityScope
+    from .credit_grant_category import CreditGrantCategory
+    from .credit_grant_chain_detail import CreditGrantChainDetail
+    from .credit_grant_chain_mint import CreditGrantChainMint
+    from .credit_grant_chain_refund import CreditGrantChainRefund
+    from .credit_grant_chain_status import CreditGrantChainStatus
+    from .credit_grant_chain_transfer import CreditGrantChainTransfer
+    from .credit_grant_create_params import CreditGrantCreateParams
+    from .credit_grant_created_via import CreditGrantCreatedVia
+    from .credit_grant_expanded import CreditGrantExpanded
+    from .credit_grant_page import CreditGrantPage
+    from .credit_grant_price_type import CreditGrantPriceType
+    from .credit_grant_stats import CreditGrantStats
+    from .credit_grant_stats_day import CreditGrantStatsDay
+    from .credit_grant_stats_totals import CreditGrantStatsTotals
+    from .credit_grant_status import CreditGrantStatus
+    from .credit_grant_update_params import CreditGrantUpdateParams
+    from .credit_grant_update_result import CreditGrantUpdateResult
+    from .credit_grant_voided_reason import CreditGrantVoidedReason
+    from .credit_holder import CreditHolder
+    from .credit_holders import CreditHolders
+    from .credit_holders_paging import CreditHoldersPaging
+    from .credit_summary import CreditSummary
+    from .credit_summary_entry import CreditSummaryEntry
+    from .credit_transaction import CreditTransaction
+    from .credit_transaction_expanded import CreditTransactionExpanded
+    from .credit_transaction_grant import CreditTransactionGrant
+    from .credit_transaction_page import CreditTransactionPage
+    from .credit_transaction_summary import CreditTransactionSummary
+    from .credit_transaction_summary_filters import CreditTransactionSummaryFilters
+    from .credit_transaction_transfer_status import CreditTransactionTransferStatus
+    from .currency_brief import CurrencyBrief
+    from .custom_field import CustomField
+    from .custom_field_dropdown import CustomFieldDropdown
+    from .custom_field_dropdown_option import CustomFieldDropdownOption
+    from .custom_field_length import CustomFieldLength
+    from .custom_field_type import CustomFieldType
+    from .custom_unit_amount import CustomUnitAmount
+    from .customer import Customer
+    from .customer_address import CustomerAddress
+    from .customer_expanded import CustomerExpanded
+    from .customer_invoice_credit_balance_type_0 import (
+        CustomerInvoiceCreditBalanceType0,
+    )
+    from .customer_invoice_custom_field import CustomerInvoiceCustomField
+    from .customer_invoice_settings import CustomerInvoiceSettings
+    from .customer_notification_frequency import CustomerNotificationFrequency
+    from .customer_notification_preference import CustomerNotificationPreference
+    from .customer_notification_schedule import CustomerNotificationSchedule
+    from .customer_overdue_invoices import CustomerOverdueInvoices
+    from .customer_overdue_invoices_summary import CustomerOverdueInvoicesSummary
+    from .customer_page import CustomerPage
+    from .customer_preference import CustomerPreference
+    from .customer_shipping import CustomerShipping
+    from .customer_summary import CustomerSummary
+    from .customer_summary_due import CustomerSummaryDue
+    from .customer_summary_paid import CustomerSummaryPaid
+    from .customer_summary_refunded import CustomerSummaryRefunded
+    from .customer_token_balance_type_0 import CustomerTokenBalanceType0
+    from .customer_update_params import CustomerUpdateParams
+    from .deleted_message import DeletedMessage
+    from .discount_amount import DiscountAmount
+    from .error import Error
+    from .error_detail import ErrorDetail
+    from .event import Event
+    from .event_data import EventData
+    from .event_data_object import EventDataObject
+    from .event_request import EventRequest
+    from .invoice import Invoice
+    from .invoice_billing_reason import InvoiceBillingReason
+    from .invoice_collection_method import InvoiceCollectionMethod
+    from .invoice_custom_field import InvoiceCustomField
+    from .invoice_detail import InvoiceDetail
+    from .invoice_discount_detail import InvoiceDiscountDetail
+    from .invoice_expanded import InvoiceExpanded
+    from .invoice_from_invoice_type_0 import InvoiceFromInvoiceType0
+    from .invoice_item import InvoiceItem
+    from .invoice_item_credited_items import InvoiceItemCreditedItems
+    from .invoice_item_expanded import InvoiceItemExpanded
+    from .invoice_item_period import InvoiceItemPeriod
+    from .invoice_item_proration_details import InvoiceItemProrationDetails
+    from .invoice_page import InvoicePage
+    from .invoice_payment_method_options import InvoicePaymentMethodOptions
+    from .invoice_payment_method_payer import InvoicePaymentMethodPayer
+    from .invoice_payment_settings import InvoicePaymentSettings
+    from .invoice_related import InvoiceRelated
+    from .invoice_rendering_options_type_0 import InvoiceRenderingOptionsType0
+    from .invoice_stake_return_preview import InvoiceStakeReturnPreview
+    from .invoice_stake_return_result import InvoiceStakeReturnResult
+    from .invoice_status import InvoiceStatus
+    from .invoice_status_transitions import InvoiceStatusTransitions
+    from .invoice_subscription_details_type_0 import InvoiceSubscriptionDetailsType0
+    from .invoice_threshold_reason_type_0 import InvoiceThresholdReasonType0
+    from .invoice_update_params import InvoiceUpdateParams
+    from .line_item import LineItem
+    from .line_item_adjustable_quantity import LineItemAdjustableQuantity
+    from .line_item_expanded import LineItemExpanded
+    from .metadata import Metadata
+    from .metadata_query import MetadataQuery
+    from .meter import Meter
+    from .meter_aggregation_method import MeterAggregationMethod
+    from .meter_create_params import MeterCreateParams
+    from .meter_created_via import MeterCreatedVia
+    from .meter_event import MeterEvent
+    from .meter_event_create_params import MeterEventCreateParams
+    from .meter_event_created_via import MeterEventCreatedVia
+    from .meter_event_expanded import MeterEventExpanded
+    from .meter_event_localized_text import MeterEventLocalizedText
+    from .meter_event_page import MeterEventPage
+    from .meter_event_payload import MeterEventPayload
+    from .meter_event_source_data_field import MeterEventSourceDataField
+    from .meter_event_source_data_field_type import MeterEventSourceDataFieldType
+    from .meter_event_source_data_map import MeterEventSourceDataMap
+    from .meter_event_stats_granularity import MeterEventStatsGranularity
+    from .meter_event_stats_page import MeterEventStatsPage
+    from .meter_event_stats_row import MeterEventStatsRow
+    from .meter_event_status import MeterEventStatus
+    from .meter_expanded import MeterExpanded
+    from .meter_page import MeterPage
+    from .meter_payment_currency import MeterPaymentCurrency
+    from .meter_status import MeterStatus
+    from .meter_update_params import MeterUpdateParams
+    from .my_customer import MyCustomer
+    from .my_customer_token_balance_type_0 import MyCustomerTokenBalanceType0
+    from .nft_mint_settings import NftMintSettings
+    from .nft_mint_settings_behavior import NftMintSettingsBehavior
+    from .nft_mint_settings_inputs import NftMintSettingsInputs
+    from .overdue_invoices_summary_entry import OverdueInvoicesSummaryEntry
+    from .pause_subscription_params import PauseSubscriptionParams
+    from .payment_beneficiary import PaymentBeneficiary
+    from .payment_currency import PaymentCurrency
+    from .payment_currency_create_params import PaymentCurrencyCreateParams
+    from .payment_currency_expanded import PaymentCurrencyExpanded
+    from .payment_currency_recharge_config_params import (
+        PaymentCurrencyRechargeConfigParams,
+    )
+    from .payment_currency_recharge_settings import PaymentCurrencyRechargeSettings
+    from .payment_currency_token_config_type_0 import PaymentCurrencyTokenConfigType0
+    from .payment_currency_type import PaymentCurrencyType
+    from .payment_currency_unsupported import PaymentCurrencyUnsupported
+    from .payment_currency_update_params import PaymentCurrencyUpdateParams
+    from .payment_currency_vault_config import PaymentCurrencyVaultConfig
+    from .payment_details import PaymentDetails
+    from .payment_details_arcblock import PaymentDetailsArcblock
+    from .payment_details_arcblock_staking import PaymentDetailsArcblockStaking
+    from .payment_details_arcblock_type import PaymentDetailsArcblockType
+    from .payment_details_bitcoin import PaymentDetailsBitcoin
+    from .payment_details_evm import PaymentDetailsEvm
+    from .payment_details_evm_type import PaymentDetailsEvmType
+    from .payment_details_stripe import PaymentDetailsStripe
+    from .payment_error import PaymentError
+    from .payment_error_payment_settings_type_0 import PaymentErrorPaymentSettingsType0
+    from .payment_error_type import PaymentErrorType
+    from .payment_intent import PaymentIntent
+    from .payment_intent_amount_details import PaymentIntentAmountDetails
+    from .payment_intent_cancellation_reason import PaymentIntentCancellationReason
+    from .payment_intent_capture_method import PaymentIntentCaptureMethod
+    from .payment_intent_confirmation_method import PaymentIntentConfirmationMethod
+    from .payment_intent_data import PaymentIntentData
+    from .payment_intent_expanded import PaymentIntentExpanded
+    from .payment_intent_page import PaymentIntentPage
+    from .payment_intent_refund_summary import PaymentIntentRefundSummary
+    from .payment_intent_setup_future_usage import PaymentIntentSetupFutureUsage
+    from .payment_intent_status import PaymentIntentStatus
+    from .payment_intent_update_params import PaymentIntentUpdateParams
+    from .payment_link import PaymentLink
+    from .payment_link_billing_address_collection import (
+        PaymentLinkBillingAddressCollection,
+    )
+    from .payment_link_create_params import PaymentLinkCreateParams
+    from .payment_link_created_via import PaymentLinkCreatedVia
+    from .payment_link_cross_sell_behavior import PaymentLinkCrossSellBehavior
+    from .payment_link_customer_creation import PaymentLinkCustomerCreation
+    from .payment_link_donation_amount import PaymentLinkDonationAmount
+    from .payment_link_donation_appearance import PaymentLinkDonationAppearance
+    from .payment_link_donation_button import PaymentLinkDonationButton
+    from .payment_link_donation_history import PaymentLinkDonationHistory
+    from .payment_link_donation_localized_text import PaymentLinkDonationLocalizedText
+    from .payment_link_donation_message import PaymentLinkDonationMessage
+    from .payment_link_donation_settings import PaymentLinkDonationSettings
+    from .payment_link_expanded import PaymentLinkExpanded
+    from .payment_link_fields import PaymentLinkFields
+    from .payment_link_page import PaymentLinkPage
+    from .payment_link_submit_type import PaymentLinkSubmitType
+    from .payment_link_update_params import PaymentLinkUpdateParams
+    from .payment_method import PaymentMethod
+    from .payment_method_arcblock_settings import PaymentMethodArcblockSettings
+    from .payment_method_bitcoin_settings import PaymentMethodBitcoinSettings
+    from .payment_method_confirmation import PaymentMethodConfirmation
+    from .payment_method_confirmation_type import PaymentMethodConfirmationType
+    from .payment_method_create_params import PaymentMethodCreateParams
+    from .payment_method_evm_settings import PaymentMethodEvmSettings
+    from .payment_method_expanded import PaymentMethodExpanded
+    from .payment_method_features import PaymentMethodFeatures
+    from .payment_method_settings import PaymentMethodSettings
+    from .payment_method_stripe_settings import PaymentMethodStripeSettings
+    from .payment_method_type import PaymentMethodType
+    from .payment_method_update_params import PaymentMethodUpdateParams
+    from .payment_token_balances import PaymentTokenBalances
+    from .pending_amount import PendingAmount
+    from .price import Price
+    from .price_billing_scheme import PriceBillingScheme
+    from .price_create_params import PriceCreateParams
+    from .price_created_via import PriceCreatedVia
+    from .price_currency_option import PriceCurrencyOption
+    from .price_currency_option_params import PriceCurrencyOptionParams
+    from .price_custom_unit_amount_params import PriceCustomUnitAmountParams
+    from .price_dynamic_pricing_config import PriceDynamicPricingConfig
+    from .price_expanded import PriceExpanded
+    from .price_inventory_action import PriceInventoryAction
+    from .price_inventory_params import PriceInventoryParams
+    from .price_metadata_params import PriceMetadataParams
+    from .price_model import PriceModel
+    from .price_page import PricePage
+    from .price_pricing_type import PricePricingType
+    from .price_recurring import PriceRecurring
+    from .price_recurring_aggregate_usage import PriceRecurringAggregateUsage
+    from .price_recurring_interval import PriceRecurringInterval
+    from .price_recurring_usage_type import PriceRecurringUsageType
+    from .price_tax_behavior import PriceTaxBehavior
+    from .price_tier import PriceTier
+    from .price_tier_params import PriceTierParams
+    from .price_tiers_mode import PriceTiersMode
+    from .price_type import PriceType
+    from .price_update_params import PriceUpdateParams
+    from .price_upsell import PriceUpsell
+    from .price_upsell_params import PriceUpsellParams
+    from .product import Product
+    from .product_create_params import ProductCreateParams
+    from .product_created_via import ProductCreatedVia
+    from .product_cross_sell import ProductCrossSell
+    from .product_cross_sell_params import ProductCrossSellParams
+    from .product_expanded import ProductExpanded
+    from .product_feature import ProductFeature
+    from .product_page import ProductPage
+    from .product_price_create_params import ProductPriceCreateParams
+    from .product_type import ProductType
+    from .product_update_params import ProductUpdateParams
+    from .product_vendor_commission_type import ProductVendorCommissionType
+    from .product_vendor_config import ProductVendorConfig
+    from .product_vendor_config_custom_params_type_0 import (
+        ProductVendorConfigCustomParamsType0,
+    )
+    from .promotion_code import PromotionCode
+    from .promotion_code_create_params import PromotionCodeCreateParams
+    from .promotion_code_created_via import PromotionCodeCreatedVia
+    from .promotion_code_currency_restriction import PromotionCodeCurrencyRestriction
+    from .promotion_code_currency_restriction_params import (
+        PromotionCodeCurrencyRestrictionParams,
+    )
+    from .promotion_code_currency_restrictions import PromotionCodeCurrencyRestrictions
+    from .promotion_code_currency_restrictions_params import (
+        PromotionCodeCurrencyRestrictionsParams,
+    )
+    from .promotion_code_expanded import PromotionCodeExpanded
+    from .promotion_code_nft_config import PromotionCodeNftConfig
+    from .promotion_code_page import PromotionCodePage
+    from .promotion_code_restrictions import PromotionCodeRestrictions
+    from .promotion_code_restrictions_params import PromotionCodeRestrictionsParams
+    from .promotion_code_update_params import PromotionCodeUpdateParams
+    from .promotion_code_vc_config import PromotionCodeVcConfig
+    from .promotion_code_verification_type import PromotionCodeVerificationType
+    from .recharge_config import RechargeConfig
+    from .recurring_support import RecurringSupport
+    from .redemption_customer import RedemptionCustomer
+    from .redemption_customer_usage_stats import RedemptionCustomerUsageStats
+    from .redemption_discount_info import RedemptionDiscountInfo
+    from .redemption_discount_record import RedemptionDiscountRecord
+    from .redemption_paging import RedemptionPaging
+    from .redemption_subscription import RedemptionSubscription
+    from .redemption_type import RedemptionType
+    from .redemptions import Redemptions
+    from .refund import Refund
+    from .refund_create_params import RefundCreateParams
+    from .refund_expanded import RefundExpanded
+    from .refund_failure_reason import RefundFailureReason
+    from .refund_page import RefundPage
+    from .refund_payment_intent_params import RefundPaymentIntentParams
+    from .refund_reason import RefundReason
+    from .refund_status import RefundStatus
+    from .refund_type import RefundType
+    from .service_action import ServiceAction
+    from .service_action_color import ServiceActionColor
+    from .service_action_text import ServiceActionText
+    from .service_action_trigger_event import ServiceActionTriggerEvent
+    from .service_action_type import ServiceActionType
+    from .service_action_variant import ServiceActionVariant
+    from .setting import Setting
+    from .setting_create_params import SettingCreateParams
+    from .setting_donate_amount import SettingDonateAmount
+    from .setting_donate_config import SettingDonateConfig
+    from .setting_donate_history_type import SettingDonateHistoryType
+    from .setting_generic_config import SettingGenericConfig
+    from .setting_notification_config import SettingNotificationConfig
+    from .setting_update_params import SettingUpdateParams
+    from .setting_update_params_settings import SettingUpdateParamsSettings
+    from .subscription import Subscription
+    from .subscription_billing_thresholds import SubscriptionBillingThresholds
+    from .subscription_cancel_at import SubscriptionCancelAt
+    from .subscription_cancel_from import SubscriptionCancelFrom
+    from .subscription_cancel_staking import SubscriptionCancelStaking
+    from .subscription_cancelation_details import SubscriptionCancelationDetails
+    from .subscription_cancelation_refund import SubscriptionCancelationRefund
+    from .subscription_collection_method import SubscriptionCollectionMethod
+    from .subscription_create_item import SubscriptionCreateItem
+    from .subscription_create_params import SubscriptionCreateParams
+    from .subscription_credit_schedule_price_state import (
+        SubscriptionCreditSchedulePriceState,
+    )
+    from .subscription_credit_schedule_state import SubscriptionCreditScheduleState
+    from .subscription_data import SubscriptionData
+    from .subscription_data_notification_settings import (
+        SubscriptionDataNotificationSettings,
+    )
+    from .subscription_expanded import SubscriptionExpanded
+    from .subscription_item import SubscriptionItem
+    from .subscription_item_billing_thresholds import SubscriptionItemBillingThresholds
+    from .subscription_item_create_params import SubscriptionItemCreateParams
+    from .subscription_item_expanded import SubscriptionItemExpanded
+    from .subscription_item_page import SubscriptionItemPage
+    from .subscription_item_update_params import SubscriptionItemUpdateParams
+    from .subscription_overdraft_protection import SubscriptionOverdraftProtection
+    from .subscription_overdue_invoices import SubscriptionOverdueInvoices
+    from .subscription_overdue_summary import SubscriptionOverdueSummary
+    from .subscription_page import SubscriptionPage
+    from .subscription_pause_collection import SubscriptionPauseCollection
+    from .subscription_pause_collection_behavior import (
+        SubscriptionPauseCollectionBehavior,
+    )
+    from .subscription_payer_option import SubscriptionPayerOption
+    from .subscription_payment_behavior import SubscriptionPaymentBehavior
+    from .subscription_payment_method_options import SubscriptionPaymentMethodOptions
+    from .subscription_payment_settings import SubscriptionPaymentSettings
+    from .subscription_pending_update import SubscriptionPendingUpdate
+    from .subscription_pending_update_subscription_items_type_0_item import (
+        SubscriptionPendingUpdateSubscriptionItemsType0Item,
+    )
+    from .subscription_proration_behavior import SubscriptionProrationBehavior
+    from .subscription_service_type import SubscriptionServiceType
+    from .subscription_slippage_config import SubscriptionSlippageConfig
+    from .subscription_slippage_mode import SubscriptionSlippageMode
+    from .subscription_stake_return_result import SubscriptionStakeReturnResult
+    from .subscription_status import SubscriptionStatus
+    from .subscription_trial_end_behavior import SubscriptionTrialEndBehavior
+    from .subscription_trial_missing_payment_method import (
+        SubscriptionTrialMissingPaymentMethod,
+    )
+    from .subscription_trial_settings import SubscriptionTrialSettings
+    from .subscription_update_params import SubscriptionUpdateParams
+    from .sync_refund_params import SyncRefundParams
+    from .transform_quantity import TransformQuantity
+    from .transform_quantity_round import TransformQuantityRound
+    from .usage_record import UsageRecord
+    from .usage_record_action import UsageRecordAction
+    from .usage_record_create_params import UsageRecordCreateParams
+    from .usage_record_page import UsageRecordPage
+    from .usage_record_summary import UsageRecordSummary
+    from .usage_record_summary_page import UsageRecordSummaryPage
+    from .usage_record_summary_period import UsageRecordSummaryPeriod
+    from .used_flag import UsedFlag
+    from .webhook_attempt import WebhookAttempt
+    from .webhook_attempt_expanded import WebhookAttemptExpanded
+    from .webhook_attempt_response_body_type_0_type_0 import (
+        WebhookAttemptResponseBodyType0Type0,
+    )
+    from .webhook_attempt_status import WebhookAttemptStatus
+    from .webhook_endpoint import WebhookEndpoint
+    from .webhook_endpoint_create_params import WebhookEndpointCreateParams
+    from .webhook_endpoint_created_via import WebhookEndpointCreatedVia
+    from .webhook_endpoint_expanded import WebhookEndpointExpanded
+    from .webhook_endpoint_page import WebhookEndpointPage
+    from .webhook_endpoint_status import WebhookEndpointStatus
+    from .webhook_endpoint_update_params import WebhookEndpointUpdateParams
+
+_MODULES = {
+    "AfterCompletion": ".after_completion",
+    "AfterCompletionHostedConfirmation": ".after_completion_hosted_confirmation",
+    "AfterCompletionRedirect": ".after_completion_redirect",
+    "AfterCompletionType": ".after_completion_type",
+    "AutoRechargeBalanceResult": ".auto_recharge_balance_result",
+    "AutoRechargeConfig": ".auto_recharge_config",
+    "AutoRechargeConfigExpanded": ".auto_recharge_config_expanded",
+    "AutoRechargeDailyLimits": ".auto_recharge_daily_limits",
+    "AutoRechargeDailyLimitsParams": ".auto_recharge_daily_limits_params",
+    "AutoRechargeDailyStats": ".auto_recharge_daily_stats",
+    "AutoRechargeDelegation": ".auto_recharge_delegation",
+    "AutoRechargePaymentSettings": ".auto_recharge_payment_settings",
+    "AutoRechargePaymentSettingsPaymentMethodOptionsType0": ".auto_recharge_payment_settings_payment_method_options_type_0",
+    "AutoRechargeSlippageConfig": ".auto_recharge_slippage_config",
+    "AutoRechargeSlippageMode": ".auto_recharge_slippage_mode",
+    "AutoRechargeStripeContext": ".auto_recharge_stripe_context",
+    "AutoRechargeSubmitParams": ".auto_recharge_submit_params",
+    "CancelSubscriptionParams": ".cancel_subscription_params",
+    "CheckRecurringSupportParams": ".check_recurring_support_params",
+    "CheckoutSession": ".checkout_session",
+    "CheckoutSessionAfterExpiration": ".checkout_session_after_expiration",
+    "CheckoutSessionBillingAddressCollection": ".checkout_session_billing_address_collection",
+    "CheckoutSessionConsent": ".checkout_session_consent",
+    "CheckoutSessionConsentCollection": ".checkout_session_consent_collection",
+    "CheckoutSessionConsentCollectionPromotions": ".checkout_session_consent_collection_promotions",
+    "CheckoutSessionConsentCollectionTermsOfService": ".checkout_session_consent_collection_terms_of_service",
+    "CheckoutSessionConsentPromotions": ".checkout_session_consent_promotions",
+    "CheckoutSessionConsentTermsOfService": ".checkout_session_consent_terms_of_service",
+    "CheckoutSessionCreateParams": ".checkout_session_create_params",
+    "CheckoutSessionCreatedVia": ".checkout_session_created_via",
+    "CheckoutSessionCrossSellBehavior": ".checkout_session_cross_sell_behavior",
+    "CheckoutSessionCurrencyConversion": ".checkout_session_currency_conversion",
+    "CheckoutSessionCustomText": ".checkout_session_custom_text",
+    "CheckoutSessionCustomerCreation": ".checkout_session_customer_creation",
+    "CheckoutSessionCustomerDetails": ".checkout_session_customer_details",
+    "CheckoutSessionCustomerUpdate": ".checkout_session_customer_update",
+    "CheckoutSessionCustomerUpdateBehavior": ".checkout_session_customer_update_behavior",
+    "CheckoutSessionDiscount": ".checkout_session_discount",
+    "CheckoutSessionDiscountBreakdown": ".checkout_session_discount_breakdown",
+    "CheckoutSessionExpanded": ".checkout_session_expanded",
+    "CheckoutSessionFields": ".checkout_session_fields",
+    "CheckoutSessionFulfillmentStatus": ".checkout_session_fulfillment_status",
+    "CheckoutSessionInvoiceCreation": ".checkout_session_invoice_creation",
+    "CheckoutSessionInvoiceCustomField": ".checkout_session_invoice_custom_field",
+    "CheckoutSessionInvoiceData": ".checkout_session_invoice_data",
+    "CheckoutSessionMissingPaymentMethodBehavior": ".checkout_session_missing_payment_method_behavior",
+    "CheckoutSessionMode": ".checkout_session_mode",
+    "CheckoutSessionNftMintChain": ".checkout_session_nft_mint_chain",
+    "CheckoutSessionNftMintDetails": ".checkout_session_nft_mint_details",
+    "CheckoutSessionNftMintItem": ".checkout_session_nft_mint_item",
+    "CheckoutSessionNftMintStatus": ".checkout_session_nft_mint_status",
+    "CheckoutSessionPage": ".checkout_session_page",
+    "CheckoutSessionPaymentStatus": ".checkout_session_payment_status",
+    "CheckoutSessionPhoneNumberCollection": ".checkout_session_phone_number_collection",
+    "CheckoutSessionProrationBehavior": ".checkout_session_proration_behavior",
+    "CheckoutSessionRecovery": ".checkout_session_recovery",
+    "CheckoutSessionStatus": ".checkout_session_status",
+    "CheckoutSessionSubmitType": ".checkout_session_submit_type",
+    "CheckoutSessionSubscriptionData": ".checkout_session_subscription_data",
+    "CheckoutSessionSubscriptionGroups": ".checkout_session_subscription_groups",
+    "CheckoutSessionTaxBreakdown": ".checkout_session_tax_breakdown",
+    "CheckoutSessionTotalDetails": ".checkout_session_total_details",
+    "CheckoutSessionTotalDetailsBreakdown": ".checkout_session_total_details_breakdown",
+    "CheckoutSessionTrialEndBehavior": ".checkout_session_trial_end_behavior",
+    "CheckoutSessionTrialSettings": ".checkout_session_trial_settings",
+    "CheckoutSessionUpdateParams": ".checkout_session_update_params",
+    "CheckoutSessionVendorInfo": ".checkout_session_vendor_info",
+    "CheckoutSessionVendorReturnRequest": ".checkout_session_vendor_return_request",
+    "CheckoutSessionVendorReturnStatus": ".checkout_session_vendor_return_status",
+    "CheckoutSessionVendorStatus": ".checkout_session_vendor_status",
+    "CheckoutSessionVerificationData": ".checkout_session_verification_data",
+    "Coupon": ".coupon",
+    "CouponAppliesTo": ".coupon_applies_to",
+    "CouponCreateParams": ".coupon_create_params",
+    "CouponCreateResult": ".coupon_create_result",
+    "CouponCreatedVia": ".coupon_created_via",
+    "CouponCurrencyOption": ".coupon_currency_option",
+    "CouponCurrencyOptionParams": ".coupon_currency_option_params",
+    "CouponCurrencyOptions": ".coupon_currency_options",
+    "CouponCurrencyOptionsParams": ".coupon_currency_options_params",
+    "CouponDuration": ".coupon_duration",
+    "CouponExpanded": ".coupon_expanded",
+    "CouponPage": ".coupon_page",
+    "CouponPromotionCodeParams": ".coupon_promotion_code_params",
+    "CouponUpdateParams": ".coupon_update_params",
+    "CreditAvailability": ".credit_availability",
+    "CreditConfig": ".credit_config",
+    "CreditConfigDeliveryMode": ".credit_config_delivery_mode",
+    "CreditConfigFirstGrantTiming": ".credit_config_first_grant_timing",
+    "CreditConfigIntervalUnit": ".credit_config_interval_unit",
+    "CreditConfigSchedule": ".credit_config_schedule",
+    "CreditConfigValidDurationUnit": ".credit_config_valid_duration_unit",
+    "CreditGrant": ".credit_grant",
+    "CreditGrantApplicabilityConfig": ".credit_grant_applicability_config",
+    "CreditGrantApplicabilityScope": ".credit_grant_applicability_scope",
+    "CreditGrantCategory": ".credit_grant_category",
+    "CreditGrantChainDetail": ".credit_grant_chain_detail",
+    "CreditGrantChainMint": ".credit_grant_chain_mint",
+    "CreditGrantChainRefund": ".credit_grant_chain_refund",
+    "CreditGrantChainStatus": ".credit_grant_chain_status",
+    "CreditGrantChainTransfer": ".credit_grant_chain_transfer",
+    "CreditGrantCreateParams": ".credit_grant_create_params",
+    "CreditGrantCreatedVia": ".credit_grant_created_via",
+    "CreditGrantExpanded": ".credit_grant_expanded",
+    "CreditGrantPage": ".credit_grant_page",
+    "CreditGrantPriceType": ".credit_grant_price_type",
+    "CreditGrantStats": ".credit_grant_stats",
+    "CreditGrantStatsDay": ".credit_grant_stats_day",
+    "CreditGrantStatsTotals": ".credit_grant_stats_totals",
+    "CreditGrantStatus": ".credit_grant_status",
+    "CreditGrantUpdateParams": ".credit_grant_update_params",
+    "CreditGrantUpdateResult": ".credit_grant_update_result",
+    "CreditGrantVoidedReason": ".credit_grant_voided_reason",
+    "CreditHolder": ".credit_holder",
+    "CreditHolders": ".credit_holders",
+    "CreditHoldersPaging": ".credit_holders_paging",
+    "CreditSummary": ".credit_summary",
+    "CreditSummaryEntry": ".credit_summary_entry",
+    "CreditTransaction": ".credit_transaction",
+    "CreditTransactionExpanded": ".credit_transaction_expanded",
+    "CreditTransactionGrant": ".credit_transaction_grant",
+    "CreditTransactionPage": ".credit_transaction_page",
+    "CreditTransactionSummary": ".credit_transaction_summary",
+    "CreditTransactionSummaryFilters": ".credit_transaction_summary_filters",
+    "CreditTransactionTransferStatus": ".credit_transaction_transfer_status",
+    "CurrencyBrief": ".currency_brief",
+    "CustomField": ".custom_field",
+    "CustomFieldDropdown": ".custom_field_dropdown",
+    "CustomFieldDropdownOption": ".custom_field_dropdown_option",
+    "CustomFieldLength": ".custom_field_length",
+    "CustomFieldType": ".custom_field_type",
+    "CustomUnitAmount": ".custom_unit_amount",
+    "Customer": ".customer",
+    "CustomerAddress": ".customer_address",
+    "CustomerExpanded": ".customer_expanded",
+    "CustomerInvoiceCreditBalanceType0": ".customer_invoice_credit_balance_type_0",
+    "CustomerInvoiceCustomField": ".customer_invoice_custom_field",
+    "CustomerInvoiceSettings": ".customer_invoice_settings",
+    "CustomerNotificationFrequency": ".customer_notification_frequency",
+    "CustomerNotificationPreference": ".customer_notification_preference",
+    "CustomerNotificationSchedule": ".customer_notification_schedule",
+    "CustomerOverdueInvoices": ".customer_overdue_invoices",
+    "CustomerOverdueInvoicesSummary": ".customer_overdue_invoices_summary",
+    "CustomerPage": ".customer_page",
+    "CustomerPreference": ".customer_preference",
+    "CustomerShipping": ".customer_shipping",
+    "CustomerSummary": ".customer_summary",
+    "CustomerSummaryDue": ".customer_summary_due",
+    "CustomerSummaryPaid": ".customer_summary_paid",
+    "CustomerSummaryRefunded": ".customer_summary_refunded",
+    "CustomerTokenBalanceType0": ".customer_token_balance_type_0",
+    "CustomerUpdateParams": ".customer_update_params",
+    "DeletedMessage": ".deleted_message",
+    "DiscountAmount": ".discount_amount",
+    "Error": ".error",
+    "ErrorDetail": ".error_detail",
+    "Event": ".event",
+    "EventData": ".event_data",
+    "EventDataObject": ".event_data_object",
+    "EventRequest": ".event_request",
+    "Invoice": ".invoice",
+    "InvoiceBillingReason": ".invoice_billing_reason",
+    "InvoiceCollectionMethod": ".invoice_collection_method",
+    "InvoiceCustomField": ".invoice_custom_field",
+    "InvoiceDetail": ".invoice_detail",
+    "InvoiceDiscountDetail": ".invoice_discount_detail",
+    "InvoiceExpanded": ".invoice_expanded",
+    "InvoiceFromInvoiceType0": ".invoice_from_invoice_type_0",
+    "InvoiceItem": ".invoice_item",
+    "InvoiceItemCreditedItems": ".invoice_item_credited_items",
+    "InvoiceItemExpanded": ".invoice_item_expanded",
+    "InvoiceItemPeriod": ".invoice_item_period",
+    "InvoiceItemProrationDetails": ".invoice_item_proration_details",
+    "InvoicePage": ".invoice_page",
+    "InvoicePaymentMethodOptions": ".invoice_payment_method_options",
+    "InvoicePaymentMethodPayer": ".invoice_payment_method_payer",
+    "InvoicePaymentSettings": ".invoice_payment_settings",
+    "InvoiceRelated": ".invoice_related",
+    "InvoiceRenderingOptionsType0": ".invoice_rendering_options_type_0",
+    "InvoiceStakeReturnPreview": ".invoice_stake_return_preview",
+    "InvoiceStakeReturnResult": ".invoice_stake_return_result",
+    "InvoiceStatus": ".invoice_status",
+    "InvoiceStatusTransitions": ".invoice_status_transitions",
+    "InvoiceSubscriptionDetailsType0": ".invoice_subscription_details_type_0",
+    "InvoiceThresholdReasonType0": ".invoice_threshold_reason_type_0",
+    "InvoiceUpdateParams": ".invoice_update_params",
+    "LineItem": ".line_item",
+    "LineItemAdjustableQuantity": ".line_item_adjustable_quantity",
+    "LineItemExpanded": ".line_item_expanded",
+    "Metadata": ".metadata",
+    "MetadataQuery": ".metadata_query",
+    "Meter": ".meter",
+    "MeterAggregationMethod": ".meter_aggregation_method",
+    "MeterCreateParams": ".meter_create_params",
+    "MeterCreatedVia": ".meter_created_via",
+    "MeterEvent": ".meter_event",
+    "MeterEventCreateParams": ".meter_event_create_params",
+    "MeterEventCreatedVia": ".meter_event_created_via",
+    "MeterEventExpanded": ".meter_event_expanded",
+    "MeterEventLocalizedText": ".meter_event_localized_text",
+    "MeterEventPage": ".meter_event_page",
+    "MeterEventPayload": ".meter_event_payload",
+    "MeterEventSourceDataField": ".meter_event_source_data_field",
+    "MeterEventSourceDataFieldType": ".meter_event_source_data_field_type",
+    "MeterEventSourceDataMap": ".meter_event_source_data_map",
+    "MeterEventStatsGranularity": ".meter_event_stats_granularity",
+    "MeterEventStatsPage": ".meter_event_stats_page",
+    "MeterEventStatsRow": ".meter_event_stats_row",
+    "MeterEventStatus": ".meter_event_status",
+    "MeterExpanded": ".meter_expanded",
+    "MeterPage": ".meter_page",
+    "MeterPaymentCurrency": ".meter_payment_currency",
+    "MeterStatus": ".meter_status",
+    "MeterUpdateParams": ".meter_update_params",
+    "MyCustomer": ".my_customer",
+    "MyCustomerTokenBalanceType0": ".my_customer_token_balance_type_0",
+    "NftMintSettings": ".nft_mint_settings",
+    "NftMintSettingsBehavior": ".nft_mint_settings_behavior",
+    "NftMintSettingsInputs": ".nft_mint_settings_inputs",
+    "OverdueInvoicesSummaryEntry": ".overdue_invoices_summary_entry",
+    "PauseSubscriptionParams": ".pause_subscription_params",
+    "PaymentBeneficiary": ".payment_beneficiary",
+    "PaymentCurrency": ".payment_currency",
+    "PaymentCurrencyCreateParams": ".payment_currency_create_params",
+    "PaymentCurrencyExpanded": ".payment_currency_expanded",
+    "PaymentCurrencyRechargeConfigParams": ".payment_currency_recharge_config_params",
+    "PaymentCurrencyRechargeSettings": ".payment_currency_recharge_settings",
+    "PaymentCurrencyTokenConfigType0": ".payment_currency_token_config_type_0",
+    "PaymentCurrencyType": ".payment_currency_type",
+    "PaymentCurrencyUnsupported": ".payment_currency_unsupported",
+    "PaymentCurrencyUpdateParams": ".payment_currency_update_params",
+    "PaymentCurrencyVaultConfig": ".payment_currency_vault_config",
+    "PaymentDetails": ".payment_details",
+    "PaymentDetailsArcblock": ".payment_details_arcblock",
+    "PaymentDetailsArcblockStaking": ".payment_details_arcblock_staking",
+    "PaymentDetailsArcblockType": ".payment_details_arcblock_type",
+    "PaymentDetailsBitcoin": ".payment_details_bitcoin",
+    "PaymentDetailsEvm": ".payment_details_evm",
+    "PaymentDetailsEvmType": ".payment_details_evm_type",
+    "PaymentDetailsStripe": ".payment_details_stripe",
+    "PaymentError": ".payment_error",
+    "PaymentErrorPaymentSettingsType0": ".payment_error_payment_settings_type_0",
+    "PaymentErrorType": ".payment_error_type",
+    "PaymentIntent": ".payment_intent",
+    "PaymentIntentAmountDetails": ".payment_intent_amount_details",
+    "PaymentIntentCancellationReason": ".payment_intent_cancellation_reason",
+    "PaymentIntentCaptureMethod": ".payment_intent_capture_method",
+    "PaymentIntentConfirmationMethod": ".payment_intent_confirmation_method",
+    "PaymentIntentData": ".payment_intent_data",
+    "PaymentIntentExpanded": ".payment_intent_expanded",
+    "PaymentIntentPage": ".payment_intent_page",
+    "PaymentIntentRefundSummary": ".payment_intent_refund_summary",
+    "PaymentIntentSetupFutureUsage": ".payment_intent_setup_future_usage",
+    "PaymentIntentStatus": ".payment_intent_status",
+    "PaymentIntentUpdateParams": ".payment_intent_update_params",
+    "PaymentLink": ".payment_link",
+    "PaymentLinkBillingAddressCollection": ".payment_link_billing_address_collection",
+    "PaymentLinkCreateParams": ".payment_link_create_params",
+    "PaymentLinkCreatedVia": ".payment_link_created_via",
+    "PaymentLinkCrossSellBehavior": ".payment_link_cross_sell_behavior",
+    "PaymentLinkCustomerCreation": ".payment_link_customer_creation",
+    "PaymentLinkDonationAmount": ".payment_link_donation_amount",
+    "PaymentLinkDonationAppearance": ".payment_link_donation_appearance",
+    "PaymentLinkDonationButton": ".payment_link_donation_button",
+    "PaymentLinkDonationHistory": ".payment_link_donation_history",
+    "PaymentLinkDonationLocalizedText": ".payment_link_donation_localized_text",
+    "PaymentLinkDonationMessage": ".payment_link_donation_message",
+    "PaymentLinkDonationSettings": ".payment_link_donation_settings",
+    "PaymentLinkExpanded": ".payment_link_expanded",
+    "PaymentLinkFields": ".payment_link_fields",
+    "PaymentLinkPage": ".payment_link_page",
+    "PaymentLinkSubmitType": ".payment_link_submit_type",
+    "PaymentLinkUpdateParams": ".payment_link_update_params",
+    "PaymentMethod": ".payment_method",
+    "PaymentMethodArcblockSettings": ".payment_method_arcblock_settings",
+    "PaymentMethodBitcoinSettings": ".payment_method_bitcoin_settings",
+    "PaymentMethodConfirmation": ".payment_method_confirmation",
+    "PaymentMethodConfirmationType": ".payment_method_confirmation_type",
+    "PaymentMethodCreateParams": ".payment_method_create_params",
+    "PaymentMethodEvmSettings": ".payment_method_evm_settings",
+    "PaymentMethodExpanded": ".payment_method_expanded",
+    "PaymentMethodFeatures": ".payment_method_features",
+    "PaymentMethodSettings": ".payment_method_settings",
+    "PaymentMethodStripeSettings": ".payment_method_stripe_settings",
+    "PaymentMethodType": ".payment_method_type",
+    "PaymentMethodUpdateParams": ".payment_method_update_params",
+    "PaymentTokenBalances": ".payment_token_balances",
+    "PendingAmount": ".pending_amount",
+    "Price": ".price",
+    "PriceBillingScheme": ".price_billing_scheme",
+    "PriceCreateParams": ".price_create_params",
+    "PriceCreatedVia": ".price_created_via",
+    "PriceCurrencyOption": ".price_currency_option",
+    "PriceCurrencyOptionParams": ".price_currency_option_params",
+    "PriceCustomUnitAmountParams": ".price_custom_unit_amount_params",
+    "PriceDynamicPricingConfig": ".price_dynamic_pricing_config",
+    "PriceExpanded": ".price_expanded",
+    "PriceInventoryAction": ".price_inventory_action",
+    "PriceInventoryParams": ".price_inventory_params",
+    "PriceMetadataParams": ".price_metadata_params",
+    "PriceModel": ".price_model",
+    "PricePage": ".price_page",
+    "PricePricingType": ".price_pricing_type",
+    "PriceRecurring": ".price_recurring",
+    "PriceRecurringAggregateUsage": ".price_recurring_aggregate_usage",
+    "PriceRecurringInterval": ".price_recurring_interval",
+    "PriceRecurringUsageType": ".price_recurring_usage_type",
+    "PriceTaxBehavior": ".price_tax_behavior",
+    "PriceTier": ".price_tier",
+    "PriceTierParams": ".price_tier_params",
+    "PriceTiersMode": ".price_tiers_mode",
+    "PriceType": ".price_type",
+    "PriceUpdateParams": ".price_update_params",
+    "PriceUpsell": ".price_upsell",
+    "PriceUpsellParams": ".price_upsell_params",
+    "Product": ".product",
+    "ProductCreateParams": ".product_create_params",
+    "ProductCreatedVia": ".product_created_via",
+    "ProductCrossSell": ".product_cross_sell",
+    "ProductCrossSellParams": ".product_cross_sell_params",
+    "ProductExpanded": ".product_expanded",
+    "ProductFeature": ".product_feature",
+    "ProductPage": ".product_page",
+    "ProductPriceCreateParams": ".product_price_create_params",
+    "ProductType": ".product_type",
+    "ProductUpdateParams": ".product_update_params",
+    "ProductVendorCommissionType": ".product_vendor_commission_type",
+    "ProductVendorConfig": ".product_vendor_config",
+    "ProductVendorConfigCustomParamsType0": ".product_vendor_config_custom_params_type_0",
+    "PromotionCode": ".promotion_code",
+    "PromotionCodeCreateParams": ".promotion_code_create_params",
+    "PromotionCodeCreatedVia": ".promotion_code_created_via",
+    "PromotionCodeCurrencyRestriction": ".promotion_code_currency_restriction",
+    "PromotionCodeCurrencyRestrictionParams": ".promotion_code_currency_restriction_params",
+    "PromotionCodeCurrencyRestrictions": ".promotion_code_currency_restrictions",
+    "PromotionCodeCurrencyRestrictionsParams": ".promotion_code_currency_restrictions_params",
+    "PromotionCodeExpanded": ".promotion_code_expanded",
+    "PromotionCodeNftConfig": ".promotion_code_nft_config",
+    "PromotionCodePage": ".promotion_code_page",
+    "PromotionCodeRestrictions": ".promotion_code_restrictions",
+    "PromotionCodeRestrictionsParams": ".promotion_code_restrictions_params",
+    "PromotionCodeUpdateParams": ".promotion_code_update_params",
+    "PromotionCodeVcConfig": ".promotion_code_vc_config",
+    "PromotionCodeVerificationType": ".promotion_code_verification_type",
+    "RechargeConfig": ".recharge_config",
+    "RecurringSupport": ".recurring_support",
+    "RedemptionCustomer": ".redemption_customer",
+    "RedemptionCustomerUsageStats": ".redemption_customer_usage_stats",
+    "RedemptionDiscountInfo": ".redemption_discount_info",
+    "RedemptionDiscountRecord": ".redemption_discount_record",
+    "RedemptionPaging": ".redemption_paging",
+    "RedemptionSubscription": ".redemption_subscription",
+    "RedemptionType": ".redemption_type",
+    "Redemptions": ".redemptions",
+    "Refund": ".refund",
+    "RefundCreateParams": ".refund_create_params",
+    "RefundExpanded": ".refund_expanded",
+    "RefundFailureReason": ".refund_failure_reason",
+    "RefundPage": ".refund_page",
+    "RefundPaymentIntentParams": ".refund_payment_intent_params",
+    "RefundReason": ".refund_reason",
+    "RefundStatus": ".refund_status",
+    "RefundType": ".refund_type",
+    "ServiceAction": ".service_action",
+    "ServiceActionColor": ".service_action_color",
+    "ServiceActionText": ".service_action_text",
+    "ServiceActionTriggerEvent": ".service_action_trigger_event",
+    "ServiceActionType": ".service_action_type",
+    "ServiceActionVariant": ".service_action_variant",
+    "Setting": ".setting",
+    "SettingCreateParams": ".setting_create_params",
+    "SettingDonateAmount": ".setting_donate_amount",
+    "SettingDonateConfig": ".setting_donate_config",
+    "SettingDonateHistoryType": ".setting_donate_history_type",
+    "SettingGenericConfig": ".setting_generic_config",
+    "SettingNotificationConfig": ".setting_notification_config",
+    "SettingUpdateParams": ".setting_update_params",
+    "SettingUpdateParamsSettings": ".setting_update_params_settings",
+    "Subscription": ".subscription",
+    "SubscriptionBillingThresholds": ".subscription_billing_thresholds",
+    "SubscriptionCancelAt": ".subscription_cancel_at",
+    "SubscriptionCancelFrom": ".subscription_cancel_from",
+    "SubscriptionCancelStaking": ".subscription_cancel_staking",
+    "SubscriptionCancelationDetails": ".subscription_cancelation_details",
+    "SubscriptionCancelationRefund": ".subscription_cancelation_refund",
+    "SubscriptionCollectionMethod": ".subscription_collection_method",
+    "SubscriptionCreateItem": ".subscription_create_item",
+    "SubscriptionCreateParams": ".subscription_create_params",
+    "SubscriptionCreditSchedulePriceState": ".subscription_credit_schedule_price_state",
+    "SubscriptionCreditScheduleState": ".subscription_credit_schedule_state",
+    "SubscriptionData": ".subscription_data",
+    "SubscriptionDataNotificationSettings": ".subscription_data_notification_settings",
+    "SubscriptionExpanded": ".subscription_expanded",
+    "SubscriptionItem": ".subscription_item",
+    "SubscriptionItemBillingThresholds": ".subscription_item_billing_thresholds",
+    "SubscriptionItemCreateParams": ".subscription_item_create_params",
+    "SubscriptionItemExpanded": ".subscription_item_expanded",
+    "SubscriptionItemPage": ".subscription_item_page",
+    "SubscriptionItemUpdateParams": ".subscription_item_update_params",
+    "SubscriptionOverdraftProtection": ".subscription_overdraft_protection",
+    "SubscriptionOverdueInvoices": ".subscription_overdue_invoices",
+    "SubscriptionOverdueSummary": ".subscription_overdue_summary",
+    "SubscriptionPage": ".subscription_page",
+    "SubscriptionPauseCollection": ".subscription_pause_collection",
+    "SubscriptionPauseCollectionBehavior": ".subscription_pause_collection_behavior",
+    "SubscriptionPayerOption": ".subscription_payer_option",
+    "SubscriptionPaymentBehavior": ".subscription_payment_behavior",
+    "SubscriptionPaymentMethodOptions": ".subscription_payment_method_options",
+    "SubscriptionPaymentSettings": ".subscription_payment_settings",
+    "SubscriptionPendingUpdate": ".subscription_pending_update",
+    "SubscriptionPendingUpdateSubscriptionItemsType0Item": ".subscription_pending_update_subscription_items_type_0_item",
+    "SubscriptionProrationBehavior": ".subscription_proration_behavior",
+    "SubscriptionServiceType": ".subscription_service_type",
+    "SubscriptionSlippageConfig": ".subscription_slippage_config",
+    "SubscriptionSlippageMode": ".subscription_slippage_mode",
+    "SubscriptionStakeReturnResult": ".subscription_stake_return_result",
+    "SubscriptionStatus": ".subscription_status",
+    "SubscriptionTrialEndBehavior": ".subscription_trial_end_behavior",
+    "SubscriptionTrialMissingPaymentMethod": ".subscription_trial_missing_payment_method",
+    "SubscriptionTrialSettings": ".subscription_trial_settings",
+    "SubscriptionUpdateParams": ".subscription_update_params",
+    "SyncRefundParams": ".sync_refund_params",
+    "TransformQuantity": ".transform_quantity",
+    "TransformQuantityRound": ".transform_quantity_round",
+    "UsageRecord": ".usage_record",
+    "UsageRecordAction": ".usage_record_action",
+    "UsageRecordCreateParams": ".usage_record_create_params",
+    "UsageRecordPage": ".usage_record_page",
+    "UsageRecordSummary": ".usage_record_summary",
+    "UsageRecordSummaryPage": ".usage_record_summary_page",
+    "UsageRecordSummaryPeriod": ".usage_record_summary_period",
+    "UsedFlag": ".used_flag",
+    "WebhookAttempt": ".webhook_attempt",
+    "WebhookAttemptExpanded": ".webhook_attempt_expanded",
+    "WebhookAttemptResponseBodyType0Type0": ".webhook_attempt_response_body_type_0_type_0",
+    "WebhookAttemptStatus": ".webhook_attempt_status",
+    "WebhookEndpoint": ".webhook_endpoint",
+    "WebhookEndpointCreateParams": ".webhook_endpoint_create_params",
+    "WebhookEndpointCreatedVia": ".webhook_endpoint_created_via",
+    "WebhookEndpointExpanded": ".webhook_endpoint_expanded",
+    "WebhookEndpointPage": ".webhook_endpoint_page",
+    "WebhookEndpointStatus": ".webhook_endpoint_status",
+    "WebhookEndpointUpdateParams": ".webhook_endpoint_update_params",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULES])
+
 
 __all__ = (
     "AfterCompletion",

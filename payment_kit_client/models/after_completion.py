@@ -2,144 +2,79 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.after_completion_type import AfterCompletionType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.after_completion_hosted_confirmation import (
         AfterCompletionHostedConfirmation,
     )
     from ..models.after_completion_redirect import AfterCompletionRedirect
+    from ..models.after_completion_type import AfterCompletionType
 
 
-T = TypeVar("T", bound="AfterCompletion")
+class AfterCompletion(Model):
+    """What the customer sees after paying through a payment link."""
 
+    __slots__ = ()
 
-@_attrs_define
-class AfterCompletion:
-    """What the customer sees after paying through a payment link.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "type_": "type",
+        "type": "type",
+        "redirect": "redirect",
+        "hosted_confirmation": "hosted_confirmation",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("AfterCompletionType"),
+        "redirect": _AsUnion(_NONE, _AsModel("AfterCompletionRedirect")),
+        "hosted_confirmation": _AsUnion(_NONE, _AsModel("AfterCompletionHostedConfirmation")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        type_ (AfterCompletionType): `redirect` sends the customer to a URL after paying; `hosted_confirmation` shows a
-            confirmation message on the checkout page.
-        redirect (AfterCompletionRedirect | None | Unset):
-        hosted_confirmation (AfterCompletionHostedConfirmation | None | Unset):
-    """
-
-    type_: AfterCompletionType
-    redirect: AfterCompletionRedirect | None | Unset = UNSET
-    hosted_confirmation: AfterCompletionHostedConfirmation | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.after_completion_hosted_confirmation import (
-            AfterCompletionHostedConfirmation,  # noqa: PLC0415
-        )
-        from ..models.after_completion_redirect import AfterCompletionRedirect  # noqa: PLC0415
-
-        type_ = self.type_.value
-
-        redirect: dict[str, Any] | None | Unset
-        if isinstance(self.redirect, Unset):
-            redirect = UNSET
-        elif isinstance(self.redirect, AfterCompletionRedirect):
-            redirect = self.redirect.to_dict()
-        else:
-            redirect = self.redirect
-
-        hosted_confirmation: dict[str, Any] | None | Unset
-        if isinstance(self.hosted_confirmation, Unset):
-            hosted_confirmation = UNSET
-        elif isinstance(self.hosted_confirmation, AfterCompletionHostedConfirmation):
-            hosted_confirmation = self.hosted_confirmation.to_dict()
-        else:
-            hosted_confirmation = self.hosted_confirmation
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        type_: AfterCompletionType,
+        redirect: AfterCompletionRedirect | None | Unset = UNSET,
+        hosted_confirmation: AfterCompletionHostedConfirmation | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "type": type_,
+                "redirect": redirect,
+                "hosted_confirmation": hosted_confirmation,
             }
         )
-        if redirect is not UNSET:
-            field_dict["redirect"] = redirect
-        if hosted_confirmation is not UNSET:
-            field_dict["hosted_confirmation"] = hosted_confirmation
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.after_completion_hosted_confirmation import (
-            AfterCompletionHostedConfirmation,  # noqa: PLC0415
-        )
-        from ..models.after_completion_redirect import AfterCompletionRedirect  # noqa: PLC0415
-
-        d = dict(src_dict)
-        type_ = AfterCompletionType(d.pop("type"))
-
-        def _parse_redirect(data: object) -> AfterCompletionRedirect | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                redirect_type_1 = AfterCompletionRedirect.from_dict(data)
-
-                return redirect_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AfterCompletionRedirect | None | Unset, data)
-
-        redirect = _parse_redirect(d.pop("redirect", UNSET))
-
-        def _parse_hosted_confirmation(data: object) -> AfterCompletionHostedConfirmation | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                hosted_confirmation_type_1 = AfterCompletionHostedConfirmation.from_dict(data)
-
-                return hosted_confirmation_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AfterCompletionHostedConfirmation | None | Unset, data)
-
-        hosted_confirmation = _parse_hosted_confirmation(d.pop("hosted_confirmation", UNSET))
-
-        after_completion = cls(
-            type_=type_,
-            redirect=redirect,
-            hosted_confirmation=hosted_confirmation,
-        )
-
-        after_completion.additional_properties = d
-        return after_completion
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def type(self) -> AfterCompletionType:
+        """`redirect` sends the customer to a URL after paying; `hosted_confirmation` shows a confirmation message
+        on the checkout page."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    type_ = type
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def redirect(self) -> AfterCompletionRedirect | None:
+        """The `redirect` field."""
+        return self._get("redirect")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def hosted_confirmation(self) -> AfterCompletionHostedConfirmation | None:
+        """The `hosted_confirmation` field."""
+        return self._get("hosted_confirmation")  # type: ignore[no-any-return]

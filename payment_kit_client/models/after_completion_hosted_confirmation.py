@@ -2,62 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="AfterCompletionHostedConfirmation")
 
+class AfterCompletionHostedConfirmation(Model):
+    """A `AfterCompletionHostedConfirmation` object."""
 
-@_attrs_define
-class AfterCompletionHostedConfirmation:
-    """
-    Attributes:
-        custom_message (str): The message shown after paying.
-    """
+    __slots__ = ()
 
-    custom_message: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "custom_message": "custom_message",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "custom_message",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        custom_message = self.custom_message
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        custom_message: str,
+    ) -> None:
+        self._init_fields(
             {
                 "custom_message": custom_message,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        custom_message = d.pop("custom_message")
-
-        after_completion_hosted_confirmation = cls(
-            custom_message=custom_message,
-        )
-
-        after_completion_hosted_confirmation.additional_properties = d
-        return after_completion_hosted_confirmation
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def custom_message(self) -> str:
+        """The message shown after paying."""
+        return self._data.get("custom_message")  # type: ignore[no-any-return]

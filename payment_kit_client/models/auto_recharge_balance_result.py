@@ -2,156 +2,78 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.auto_recharge_delegation import AutoRechargeDelegation
     from ..models.auto_recharge_stripe_context import AutoRechargeStripeContext
 
 
-T = TypeVar("T", bound="AutoRechargeBalanceResult")
+class AutoRechargeBalanceResult(Model):
+    """Whether the payer can currently cover a recharge, and what to do if not."""
 
+    __slots__ = ()
 
-@_attrs_define
-class AutoRechargeBalanceResult:
-    """Whether the payer can currently cover a recharge, and what to do if not.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "sufficient": "sufficient",
+        "delegation": "delegation",
+        "stripe_context": "stripeContext",
+        "payer": "payer",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "delegation": _AsUnion(_NONE, _AsModel("AutoRechargeDelegation")),
+        "stripeContext": _AsUnion(_NONE, _AsModel("AutoRechargeStripeContext")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "sufficient",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        sufficient (bool):
-        delegation (AutoRechargeDelegation | None | Unset):
-        stripe_context (AutoRechargeStripeContext | None | Unset):
-        payer (None | str | Unset): The paying account's address or DID.
-    """
-
-    sufficient: bool
-    delegation: AutoRechargeDelegation | None | Unset = UNSET
-    stripe_context: AutoRechargeStripeContext | None | Unset = UNSET
-    payer: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.auto_recharge_delegation import AutoRechargeDelegation  # noqa: PLC0415
-        from ..models.auto_recharge_stripe_context import AutoRechargeStripeContext  # noqa: PLC0415
-
-        sufficient = self.sufficient
-
-        delegation: dict[str, Any] | None | Unset
-        if isinstance(self.delegation, Unset):
-            delegation = UNSET
-        elif isinstance(self.delegation, AutoRechargeDelegation):
-            delegation = self.delegation.to_dict()
-        else:
-            delegation = self.delegation
-
-        stripe_context: dict[str, Any] | None | Unset
-        if isinstance(self.stripe_context, Unset):
-            stripe_context = UNSET
-        elif isinstance(self.stripe_context, AutoRechargeStripeContext):
-            stripe_context = self.stripe_context.to_dict()
-        else:
-            stripe_context = self.stripe_context
-
-        payer: None | str | Unset
-        if isinstance(self.payer, Unset):
-            payer = UNSET
-        else:
-            payer = self.payer
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        sufficient: bool,
+        delegation: AutoRechargeDelegation | None | Unset = UNSET,
+        stripe_context: AutoRechargeStripeContext | None | Unset = UNSET,
+        payer: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "sufficient": sufficient,
+                "delegation": delegation,
+                "stripeContext": stripe_context,
+                "payer": payer,
             }
         )
-        if delegation is not UNSET:
-            field_dict["delegation"] = delegation
-        if stripe_context is not UNSET:
-            field_dict["stripeContext"] = stripe_context
-        if payer is not UNSET:
-            field_dict["payer"] = payer
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.auto_recharge_delegation import AutoRechargeDelegation  # noqa: PLC0415
-        from ..models.auto_recharge_stripe_context import AutoRechargeStripeContext  # noqa: PLC0415
-
-        d = dict(src_dict)
-        sufficient = d.pop("sufficient")
-
-        def _parse_delegation(data: object) -> AutoRechargeDelegation | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                delegation_type_1 = AutoRechargeDelegation.from_dict(data)
-
-                return delegation_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutoRechargeDelegation | None | Unset, data)
-
-        delegation = _parse_delegation(d.pop("delegation", UNSET))
-
-        def _parse_stripe_context(data: object) -> AutoRechargeStripeContext | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                stripe_context_type_1 = AutoRechargeStripeContext.from_dict(data)
-
-                return stripe_context_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutoRechargeStripeContext | None | Unset, data)
-
-        stripe_context = _parse_stripe_context(d.pop("stripeContext", UNSET))
-
-        def _parse_payer(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payer = _parse_payer(d.pop("payer", UNSET))
-
-        auto_recharge_balance_result = cls(
-            sufficient=sufficient,
-            delegation=delegation,
-            stripe_context=stripe_context,
-            payer=payer,
-        )
-
-        auto_recharge_balance_result.additional_properties = d
-        return auto_recharge_balance_result
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def sufficient(self) -> bool:
+        """The `sufficient` field."""
+        return self._data.get("sufficient")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def delegation(self) -> AutoRechargeDelegation | None:
+        """The `delegation` field."""
+        return self._get("delegation")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def stripe_context(self) -> AutoRechargeStripeContext | None:
+        """The `stripeContext` field."""
+        return self._get("stripeContext")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def payer(self) -> None | str:
+        """The paying account's address or DID."""
+        return self._data.get("payer")  # type: ignore[no-any-return]

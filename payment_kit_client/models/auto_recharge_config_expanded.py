@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.auto_recharge_balance_result import AutoRechargeBalanceResult
@@ -25,219 +30,100 @@ if TYPE_CHECKING:
     from ..models.price import Price
 
 
-T = TypeVar("T", bound="AutoRechargeConfigExpanded")
+class AutoRechargeConfigExpanded(Model):
+    """An auto-recharge config with its currencies, payment method, price and customer."""
 
+    __slots__ = ()
 
-@_attrs_define
-class AutoRechargeConfigExpanded:
-    """An auto-recharge config with its currencies, payment method, price and customer.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "customer_id": "customer_id",
+        "livemode": "livemode",
+        "enabled": "enabled",
+        "threshold": "threshold",
+        "currency_id": "currency_id",
+        "price_id": "price_id",
+        "quantity": "quantity",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "recharge_currency_id": "recharge_currency_id",
+        "payment_method_id": "payment_method_id",
+        "payment_settings": "payment_settings",
+        "payment_details": "payment_details",
+        "daily_limits": "daily_limits",
+        "daily_stats": "daily_stats",
+        "last_recharge_date": "last_recharge_date",
+        "slippage_config": "slippage_config",
+        "metadata": "metadata",
+        "currency": "currency",
+        "recharge_currency": "rechargeCurrency",
+        "payment_method": "paymentMethod",
+        "price": "price",
+        "customer": "customer",
+        "balance_result": "balanceResult",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "payment_settings": _AsUnion(_NONE, _AsModel("AutoRechargePaymentSettings")),
+        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
+        "daily_limits": _AsUnion(_NONE, _AsModel("AutoRechargeDailyLimits")),
+        "daily_stats": _AsUnion(_NONE, _AsModel("AutoRechargeDailyStats")),
+        "slippage_config": _AsUnion(_NONE, _AsModel("AutoRechargeSlippageConfig")),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "currency": _AsUnion(_NONE, _AsModel("PaymentCurrency")),
+        "rechargeCurrency": _AsUnion(_NONE, _AsModel("PaymentCurrency")),
+        "paymentMethod": _AsUnion(_NONE, _AsModel("PaymentMethod")),
+        "price": _AsUnion(_NONE, _AsModel("Price")),
+        "customer": _AsUnion(_NONE, _AsModel("Customer")),
+        "balanceResult": _AsUnion(_NONE, _AsModel("AutoRechargeBalanceResult")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "customer_id",
+            "livemode",
+            "enabled",
+            "threshold",
+            "currency_id",
+            "price_id",
+            "quantity",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str):
-        customer_id (str): The customer (`cus_…`).
-        livemode (bool):
-        enabled (bool):
-        threshold (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
-            takes it in requests. Example: 0.001.
-        currency_id (str): The credit currency (`pc_…`) whose balance is watched.
-        price_id (str): The top-up price (`price_…`) bought on each recharge.
-        quantity (int): How many of the price are bought on each recharge.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        recharge_currency_id (None | str | Unset): The currency (`pc_…`) the recharge is paid in.
-        payment_method_id (None | str | Unset): The payment method (`pm_…`) that pays.
-        payment_settings (AutoRechargePaymentSettings | None | Unset):
-        payment_details (None | PaymentDetails | Unset):
-        daily_limits (AutoRechargeDailyLimits | None | Unset):
-        daily_stats (AutoRechargeDailyStats | None | Unset):
-        last_recharge_date (None | str | Unset): The day of the last recharge (the day `daily_stats` counts).
-        slippage_config (AutoRechargeSlippageConfig | None | Unset):
-        metadata (Metadata | None | Unset):
-        currency (None | PaymentCurrency | Unset):
-        recharge_currency (None | PaymentCurrency | Unset):
-        payment_method (None | PaymentMethod | Unset):
-        price (None | Price | Unset):
-        customer (Customer | None | Unset):
-        balance_result (AutoRechargeBalanceResult | None | Unset):
-    """
-
-    id: str
-    customer_id: str
-    livemode: bool
-    enabled: bool
-    threshold: str
-    currency_id: str
-    price_id: str
-    quantity: int
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    recharge_currency_id: None | str | Unset = UNSET
-    payment_method_id: None | str | Unset = UNSET
-    payment_settings: AutoRechargePaymentSettings | None | Unset = UNSET
-    payment_details: None | PaymentDetails | Unset = UNSET
-    daily_limits: AutoRechargeDailyLimits | None | Unset = UNSET
-    daily_stats: AutoRechargeDailyStats | None | Unset = UNSET
-    last_recharge_date: None | str | Unset = UNSET
-    slippage_config: AutoRechargeSlippageConfig | None | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    currency: None | PaymentCurrency | Unset = UNSET
-    recharge_currency: None | PaymentCurrency | Unset = UNSET
-    payment_method: None | PaymentMethod | Unset = UNSET
-    price: None | Price | Unset = UNSET
-    customer: Customer | None | Unset = UNSET
-    balance_result: AutoRechargeBalanceResult | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.auto_recharge_balance_result import AutoRechargeBalanceResult  # noqa: PLC0415
-        from ..models.auto_recharge_daily_limits import AutoRechargeDailyLimits  # noqa: PLC0415
-        from ..models.auto_recharge_daily_stats import AutoRechargeDailyStats  # noqa: PLC0415
-        from ..models.auto_recharge_payment_settings import AutoRechargePaymentSettings  # noqa: PLC0415
-        from ..models.auto_recharge_slippage_config import AutoRechargeSlippageConfig  # noqa: PLC0415
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_method import PaymentMethod  # noqa: PLC0415
-        from ..models.price import Price  # noqa: PLC0415
-
-        id = self.id
-
-        customer_id = self.customer_id
-
-        livemode = self.livemode
-
-        enabled = self.enabled
-
-        threshold = self.threshold
-
-        currency_id = self.currency_id
-
-        price_id = self.price_id
-
-        quantity = self.quantity
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        recharge_currency_id: None | str | Unset
-        if isinstance(self.recharge_currency_id, Unset):
-            recharge_currency_id = UNSET
-        else:
-            recharge_currency_id = self.recharge_currency_id
-
-        payment_method_id: None | str | Unset
-        if isinstance(self.payment_method_id, Unset):
-            payment_method_id = UNSET
-        else:
-            payment_method_id = self.payment_method_id
-
-        payment_settings: dict[str, Any] | None | Unset
-        if isinstance(self.payment_settings, Unset):
-            payment_settings = UNSET
-        elif isinstance(self.payment_settings, AutoRechargePaymentSettings):
-            payment_settings = self.payment_settings.to_dict()
-        else:
-            payment_settings = self.payment_settings
-
-        payment_details: dict[str, Any] | None | Unset
-        if isinstance(self.payment_details, Unset):
-            payment_details = UNSET
-        elif isinstance(self.payment_details, PaymentDetails):
-            payment_details = self.payment_details.to_dict()
-        else:
-            payment_details = self.payment_details
-
-        daily_limits: dict[str, Any] | None | Unset
-        if isinstance(self.daily_limits, Unset):
-            daily_limits = UNSET
-        elif isinstance(self.daily_limits, AutoRechargeDailyLimits):
-            daily_limits = self.daily_limits.to_dict()
-        else:
-            daily_limits = self.daily_limits
-
-        daily_stats: dict[str, Any] | None | Unset
-        if isinstance(self.daily_stats, Unset):
-            daily_stats = UNSET
-        elif isinstance(self.daily_stats, AutoRechargeDailyStats):
-            daily_stats = self.daily_stats.to_dict()
-        else:
-            daily_stats = self.daily_stats
-
-        last_recharge_date: None | str | Unset
-        if isinstance(self.last_recharge_date, Unset):
-            last_recharge_date = UNSET
-        else:
-            last_recharge_date = self.last_recharge_date
-
-        slippage_config: dict[str, Any] | None | Unset
-        if isinstance(self.slippage_config, Unset):
-            slippage_config = UNSET
-        elif isinstance(self.slippage_config, AutoRechargeSlippageConfig):
-            slippage_config = self.slippage_config.to_dict()
-        else:
-            slippage_config = self.slippage_config
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        currency: dict[str, Any] | None | Unset
-        if isinstance(self.currency, Unset):
-            currency = UNSET
-        elif isinstance(self.currency, PaymentCurrency):
-            currency = self.currency.to_dict()
-        else:
-            currency = self.currency
-
-        recharge_currency: dict[str, Any] | None | Unset
-        if isinstance(self.recharge_currency, Unset):
-            recharge_currency = UNSET
-        elif isinstance(self.recharge_currency, PaymentCurrency):
-            recharge_currency = self.recharge_currency.to_dict()
-        else:
-            recharge_currency = self.recharge_currency
-
-        payment_method: dict[str, Any] | None | Unset
-        if isinstance(self.payment_method, Unset):
-            payment_method = UNSET
-        elif isinstance(self.payment_method, PaymentMethod):
-            payment_method = self.payment_method.to_dict()
-        else:
-            payment_method = self.payment_method
-
-        price: dict[str, Any] | None | Unset
-        if isinstance(self.price, Unset):
-            price = UNSET
-        elif isinstance(self.price, Price):
-            price = self.price.to_dict()
-        else:
-            price = self.price
-
-        customer: dict[str, Any] | None | Unset
-        if isinstance(self.customer, Unset):
-            customer = UNSET
-        elif isinstance(self.customer, Customer):
-            customer = self.customer.to_dict()
-        else:
-            customer = self.customer
-
-        balance_result: dict[str, Any] | None | Unset
-        if isinstance(self.balance_result, Unset):
-            balance_result = UNSET
-        elif isinstance(self.balance_result, AutoRechargeBalanceResult):
-            balance_result = self.balance_result.to_dict()
-        else:
-            balance_result = self.balance_result
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        customer_id: str,
+        livemode: bool,
+        enabled: bool,
+        threshold: str,
+        currency_id: str,
+        price_id: str,
+        quantity: int,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        recharge_currency_id: None | str | Unset = UNSET,
+        payment_method_id: None | str | Unset = UNSET,
+        payment_settings: AutoRechargePaymentSettings | None | Unset = UNSET,
+        payment_details: None | PaymentDetails | Unset = UNSET,
+        daily_limits: AutoRechargeDailyLimits | None | Unset = UNSET,
+        daily_stats: AutoRechargeDailyStats | None | Unset = UNSET,
+        last_recharge_date: None | str | Unset = UNSET,
+        slippage_config: AutoRechargeSlippageConfig | None | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        currency: None | PaymentCurrency | Unset = UNSET,
+        recharge_currency: None | PaymentCurrency | Unset = UNSET,
+        payment_method: None | PaymentMethod | Unset = UNSET,
+        price: None | Price | Unset = UNSET,
+        customer: Customer | None | Unset = UNSET,
+        balance_result: AutoRechargeBalanceResult | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "customer_id": customer_id,
@@ -249,350 +135,146 @@ class AutoRechargeConfigExpanded:
                 "quantity": quantity,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "recharge_currency_id": recharge_currency_id,
+                "payment_method_id": payment_method_id,
+                "payment_settings": payment_settings,
+                "payment_details": payment_details,
+                "daily_limits": daily_limits,
+                "daily_stats": daily_stats,
+                "last_recharge_date": last_recharge_date,
+                "slippage_config": slippage_config,
+                "metadata": metadata,
+                "currency": currency,
+                "rechargeCurrency": recharge_currency,
+                "paymentMethod": payment_method,
+                "price": price,
+                "customer": customer,
+                "balanceResult": balance_result,
             }
         )
-        if recharge_currency_id is not UNSET:
-            field_dict["recharge_currency_id"] = recharge_currency_id
-        if payment_method_id is not UNSET:
-            field_dict["payment_method_id"] = payment_method_id
-        if payment_settings is not UNSET:
-            field_dict["payment_settings"] = payment_settings
-        if payment_details is not UNSET:
-            field_dict["payment_details"] = payment_details
-        if daily_limits is not UNSET:
-            field_dict["daily_limits"] = daily_limits
-        if daily_stats is not UNSET:
-            field_dict["daily_stats"] = daily_stats
-        if last_recharge_date is not UNSET:
-            field_dict["last_recharge_date"] = last_recharge_date
-        if slippage_config is not UNSET:
-            field_dict["slippage_config"] = slippage_config
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if currency is not UNSET:
-            field_dict["currency"] = currency
-        if recharge_currency is not UNSET:
-            field_dict["rechargeCurrency"] = recharge_currency
-        if payment_method is not UNSET:
-            field_dict["paymentMethod"] = payment_method
-        if price is not UNSET:
-            field_dict["price"] = price
-        if customer is not UNSET:
-            field_dict["customer"] = customer
-        if balance_result is not UNSET:
-            field_dict["balanceResult"] = balance_result
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.auto_recharge_balance_result import AutoRechargeBalanceResult  # noqa: PLC0415
-        from ..models.auto_recharge_daily_limits import AutoRechargeDailyLimits  # noqa: PLC0415
-        from ..models.auto_recharge_daily_stats import AutoRechargeDailyStats  # noqa: PLC0415
-        from ..models.auto_recharge_payment_settings import AutoRechargePaymentSettings  # noqa: PLC0415
-        from ..models.auto_recharge_slippage_config import AutoRechargeSlippageConfig  # noqa: PLC0415
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_method import PaymentMethod  # noqa: PLC0415
-        from ..models.price import Price  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        customer_id = d.pop("customer_id")
-
-        livemode = d.pop("livemode")
-
-        enabled = d.pop("enabled")
-
-        threshold = d.pop("threshold")
-
-        currency_id = d.pop("currency_id")
-
-        price_id = d.pop("price_id")
-
-        quantity = d.pop("quantity")
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_recharge_currency_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        recharge_currency_id = _parse_recharge_currency_id(d.pop("recharge_currency_id", UNSET))
-
-        def _parse_payment_method_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payment_method_id = _parse_payment_method_id(d.pop("payment_method_id", UNSET))
-
-        def _parse_payment_settings(data: object) -> AutoRechargePaymentSettings | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_settings_type_1 = AutoRechargePaymentSettings.from_dict(data)
-
-                return payment_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutoRechargePaymentSettings | None | Unset, data)
-
-        payment_settings = _parse_payment_settings(d.pop("payment_settings", UNSET))
-
-        def _parse_payment_details(data: object) -> None | PaymentDetails | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_details_type_1 = PaymentDetails.from_dict(data)
-
-                return payment_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetails | Unset, data)
-
-        payment_details = _parse_payment_details(d.pop("payment_details", UNSET))
-
-        def _parse_daily_limits(data: object) -> AutoRechargeDailyLimits | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                daily_limits_type_1 = AutoRechargeDailyLimits.from_dict(data)
-
-                return daily_limits_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutoRechargeDailyLimits | None | Unset, data)
-
-        daily_limits = _parse_daily_limits(d.pop("daily_limits", UNSET))
-
-        def _parse_daily_stats(data: object) -> AutoRechargeDailyStats | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                daily_stats_type_1 = AutoRechargeDailyStats.from_dict(data)
-
-                return daily_stats_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutoRechargeDailyStats | None | Unset, data)
-
-        daily_stats = _parse_daily_stats(d.pop("daily_stats", UNSET))
-
-        def _parse_last_recharge_date(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        last_recharge_date = _parse_last_recharge_date(d.pop("last_recharge_date", UNSET))
-
-        def _parse_slippage_config(data: object) -> AutoRechargeSlippageConfig | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                slippage_config_type_1 = AutoRechargeSlippageConfig.from_dict(data)
-
-                return slippage_config_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutoRechargeSlippageConfig | None | Unset, data)
-
-        slippage_config = _parse_slippage_config(d.pop("slippage_config", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_currency(data: object) -> None | PaymentCurrency | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                currency_type_1 = PaymentCurrency.from_dict(data)
-
-                return currency_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentCurrency | Unset, data)
-
-        currency = _parse_currency(d.pop("currency", UNSET))
-
-        def _parse_recharge_currency(data: object) -> None | PaymentCurrency | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                recharge_currency_type_1 = PaymentCurrency.from_dict(data)
-
-                return recharge_currency_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentCurrency | Unset, data)
-
-        recharge_currency = _parse_recharge_currency(d.pop("rechargeCurrency", UNSET))
-
-        def _parse_payment_method(data: object) -> None | PaymentMethod | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_method_type_1 = PaymentMethod.from_dict(data)
-
-                return payment_method_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentMethod | Unset, data)
-
-        payment_method = _parse_payment_method(d.pop("paymentMethod", UNSET))
-
-        def _parse_price(data: object) -> None | Price | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                price_type_1 = Price.from_dict(data)
-
-                return price_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Price | Unset, data)
-
-        price = _parse_price(d.pop("price", UNSET))
-
-        def _parse_customer(data: object) -> Customer | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                customer_type_1 = Customer.from_dict(data)
-
-                return customer_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Customer | None | Unset, data)
-
-        customer = _parse_customer(d.pop("customer", UNSET))
-
-        def _parse_balance_result(data: object) -> AutoRechargeBalanceResult | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                balance_result_type_1 = AutoRechargeBalanceResult.from_dict(data)
-
-                return balance_result_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutoRechargeBalanceResult | None | Unset, data)
-
-        balance_result = _parse_balance_result(d.pop("balanceResult", UNSET))
-
-        auto_recharge_config_expanded = cls(
-            id=id,
-            customer_id=customer_id,
-            livemode=livemode,
-            enabled=enabled,
-            threshold=threshold,
-            currency_id=currency_id,
-            price_id=price_id,
-            quantity=quantity,
-            created_at=created_at,
-            updated_at=updated_at,
-            recharge_currency_id=recharge_currency_id,
-            payment_method_id=payment_method_id,
-            payment_settings=payment_settings,
-            payment_details=payment_details,
-            daily_limits=daily_limits,
-            daily_stats=daily_stats,
-            last_recharge_date=last_recharge_date,
-            slippage_config=slippage_config,
-            metadata=metadata,
-            currency=currency,
-            recharge_currency=recharge_currency,
-            payment_method=payment_method,
-            price=price,
-            customer=customer,
-            balance_result=balance_result,
-        )
-
-        auto_recharge_config_expanded.additional_properties = d
-        return auto_recharge_config_expanded
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def customer_id(self) -> str:
+        """The customer (`cus_…`)."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def enabled(self) -> bool:
+        """The `enabled` field."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def threshold(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("threshold")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> str:
+        """The credit currency (`pc_…`) whose balance is watched."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def price_id(self) -> str:
+        """The top-up price (`price_…`) bought on each recharge."""
+        return self._data.get("price_id")  # type: ignore[no-any-return]
+
+    @property
+    def quantity(self) -> int:
+        """How many of the price are bought on each recharge."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def recharge_currency_id(self) -> None | str:
+        """The currency (`pc_…`) the recharge is paid in."""
+        return self._data.get("recharge_currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method_id(self) -> None | str:
+        """The payment method (`pm_…`) that pays."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+
+    @property
+    def payment_settings(self) -> AutoRechargePaymentSettings | None:
+        """The `payment_settings` field."""
+        return self._get("payment_settings")  # type: ignore[no-any-return]
+
+    @property
+    def payment_details(self) -> None | PaymentDetails:
+        """The `payment_details` field."""
+        return self._get("payment_details")  # type: ignore[no-any-return]
+
+    @property
+    def daily_limits(self) -> AutoRechargeDailyLimits | None:
+        """The `daily_limits` field."""
+        return self._get("daily_limits")  # type: ignore[no-any-return]
+
+    @property
+    def daily_stats(self) -> AutoRechargeDailyStats | None:
+        """The `daily_stats` field."""
+        return self._get("daily_stats")  # type: ignore[no-any-return]
+
+    @property
+    def last_recharge_date(self) -> None | str:
+        """The day of the last recharge (the day `daily_stats` counts)."""
+        return self._data.get("last_recharge_date")  # type: ignore[no-any-return]
+
+    @property
+    def slippage_config(self) -> AutoRechargeSlippageConfig | None:
+        """The `slippage_config` field."""
+        return self._get("slippage_config")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def currency(self) -> None | PaymentCurrency:
+        """The `currency` field."""
+        return self._get("currency")  # type: ignore[no-any-return]
+
+    @property
+    def recharge_currency(self) -> None | PaymentCurrency:
+        """The `rechargeCurrency` field."""
+        return self._get("rechargeCurrency")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method(self) -> None | PaymentMethod:
+        """The `paymentMethod` field."""
+        return self._get("paymentMethod")  # type: ignore[no-any-return]
+
+    @property
+    def price(self) -> None | Price:
+        """The `price` field."""
+        return self._get("price")  # type: ignore[no-any-return]
+
+    @property
+    def customer(self) -> Customer | None:
+        """The `customer` field."""
+        return self._get("customer")  # type: ignore[no-any-return]
+
+    @property
+    def balance_result(self) -> AutoRechargeBalanceResult | None:
+        """The `balanceResult` field."""
+        return self._get("balanceResult")  # type: ignore[no-any-return]

@@ -2,72 +2,52 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="AutoRechargeDailyLimits")
 
+class AutoRechargeDailyLimits(Model):
+    """Caps on recharges per day; 0 means no cap."""
 
-@_attrs_define
-class AutoRechargeDailyLimits:
-    """Caps on recharges per day; 0 means no cap.
+    __slots__ = ()
 
-    Attributes:
-        max_attempts (int): Recharges allowed per day.
-        max_amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
-            takes it in requests. Example: 0.001.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "max_attempts": "max_attempts",
+        "max_amount": "max_amount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "max_attempts",
+            "max_amount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    max_attempts: int
-    max_amount: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        max_attempts = self.max_attempts
-
-        max_amount = self.max_amount
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        max_attempts: int,
+        max_amount: str,
+    ) -> None:
+        self._init_fields(
             {
                 "max_attempts": max_attempts,
                 "max_amount": max_amount,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        max_attempts = d.pop("max_attempts")
-
-        max_amount = d.pop("max_amount")
-
-        auto_recharge_daily_limits = cls(
-            max_attempts=max_attempts,
-            max_amount=max_amount,
-        )
-
-        auto_recharge_daily_limits.additional_properties = d
-        return auto_recharge_daily_limits
+    @property
+    def max_attempts(self) -> int:
+        """Recharges allowed per day."""
+        return self._data.get("max_attempts")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def max_amount(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("max_amount")  # type: ignore[no-any-return]

@@ -2,54 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="AutoRechargeDailyLimitsParams")
+class AutoRechargeDailyLimitsParams(Model):
+    """Caps on recharges per day; 0 means no cap."""
 
+    __slots__ = ()
 
-@_attrs_define
-class AutoRechargeDailyLimitsParams:
-    """Caps on recharges per day; 0 means no cap.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "max_attempts": "max_attempts",
+        "max_amount": "max_amount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        max_attempts (int | Unset):
-        max_amount (float | Unset): Total recharge amount allowed per day, in the paying currency's own unit (a number,
-            as PaymentKit's Node SDK types it).
-    """
-
-    max_attempts: int | Unset = UNSET
-    max_amount: float | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        max_attempts = self.max_attempts
-
-        max_amount = self.max_amount
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if max_attempts is not UNSET:
-            field_dict["max_attempts"] = max_attempts
-        if max_amount is not UNSET:
-            field_dict["max_amount"] = max_amount
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        max_attempts = d.pop("max_attempts", UNSET)
-
-        max_amount = d.pop("max_amount", UNSET)
-
-        auto_recharge_daily_limits_params = cls(
-            max_attempts=max_attempts,
-            max_amount=max_amount,
+    def __init__(
+        self,
+        *,
+        max_attempts: int | Unset = UNSET,
+        max_amount: float | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "max_attempts": max_attempts,
+                "max_amount": max_amount,
+            }
         )
 
-        return auto_recharge_daily_limits_params
+    @property
+    def max_attempts(self) -> int | None:
+        """The `max_attempts` field."""
+        return self._data.get("max_attempts")  # type: ignore[no-any-return]
+
+    @property
+    def max_amount(self) -> float | None:
+        """Total recharge amount allowed per day, in the paying currency's own unit (a number, as PaymentKit's Node
+        SDK types it)."""
+        return self._data.get("max_amount")  # type: ignore[no-any-return]

@@ -2,72 +2,52 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="AutoRechargeDailyStats")
 
+class AutoRechargeDailyStats(Model):
+    """Today's recharges so far."""
 
-@_attrs_define
-class AutoRechargeDailyStats:
-    """Today's recharges so far.
+    __slots__ = ()
 
-    Attributes:
-        attempt_count (int):
-        total_amount (str): Total recharged today. Whether this is in the currency's own unit or its smallest unit is
-            not established.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "attempt_count": "attempt_count",
+        "total_amount": "total_amount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "attempt_count",
+            "total_amount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    attempt_count: int
-    total_amount: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        attempt_count = self.attempt_count
-
-        total_amount = self.total_amount
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        attempt_count: int,
+        total_amount: str,
+    ) -> None:
+        self._init_fields(
             {
                 "attempt_count": attempt_count,
                 "total_amount": total_amount,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        attempt_count = d.pop("attempt_count")
-
-        total_amount = d.pop("total_amount")
-
-        auto_recharge_daily_stats = cls(
-            attempt_count=attempt_count,
-            total_amount=total_amount,
-        )
-
-        auto_recharge_daily_stats.additional_properties = d
-        return auto_recharge_daily_stats
+    @property
+    def attempt_count(self) -> int:
+        """The `attempt_count` field."""
+        return self._data.get("attempt_count")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def total_amount(self) -> str:
+        """Total recharged today. Whether this is in the currency's own unit or its smallest unit is not
+        established."""
+        return self._data.get("total_amount")  # type: ignore[no-any-return]

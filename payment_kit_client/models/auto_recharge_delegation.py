@@ -2,85 +2,52 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="AutoRechargeDelegation")
+class AutoRechargeDelegation(Model):
+    """Whether the payer's on-chain delegation covers the recharge."""
 
+    __slots__ = ()
 
-@_attrs_define
-class AutoRechargeDelegation:
-    """Whether the payer's on-chain delegation covers the recharge.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "sufficient": "sufficient",
+        "reason": "reason",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "sufficient",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        sufficient (bool):
-        reason (None | str | Unset): Why not, when it does not.
-    """
-
-    sufficient: bool
-    reason: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        sufficient = self.sufficient
-
-        reason: None | str | Unset
-        if isinstance(self.reason, Unset):
-            reason = UNSET
-        else:
-            reason = self.reason
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        sufficient: bool,
+        reason: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "sufficient": sufficient,
+                "reason": reason,
             }
         )
-        if reason is not UNSET:
-            field_dict["reason"] = reason
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        sufficient = d.pop("sufficient")
-
-        def _parse_reason(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        reason = _parse_reason(d.pop("reason", UNSET))
-
-        auto_recharge_delegation = cls(
-            sufficient=sufficient,
-            reason=reason,
-        )
-
-        auto_recharge_delegation.additional_properties = d
-        return auto_recharge_delegation
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def sufficient(self) -> bool:
+        """The `sufficient` field."""
+        return self._data.get("sufficient")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def reason(self) -> None | str:
+        """Why not, when it does not."""
+        return self._data.get("reason")  # type: ignore[no-any-return]

@@ -2,13 +2,18 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.auto_recharge_payment_settings_payment_method_options_type_0 import (
@@ -16,119 +21,40 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="AutoRechargePaymentSettings")
+class AutoRechargePaymentSettings(Model):
+    """How recharges are paid."""
 
+    __slots__ = ()
 
-@_attrs_define
-class AutoRechargePaymentSettings:
-    """How recharges are paid.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "payment_method_types": "payment_method_types",
+        "payment_method_options": "payment_method_options",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "payment_method_options": _AsUnion(_AsModel("AutoRechargePaymentSettingsPaymentMethodOptionsType0"), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        payment_method_types (list[str] | None | Unset):
-        payment_method_options (AutoRechargePaymentSettingsPaymentMethodOptionsType0 | None | Unset): Per-method payment
-            options (e.g. the payer address for on-chain methods).
-    """
-
-    payment_method_types: list[str] | None | Unset = UNSET
-    payment_method_options: AutoRechargePaymentSettingsPaymentMethodOptionsType0 | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.auto_recharge_payment_settings_payment_method_options_type_0 import (
-            AutoRechargePaymentSettingsPaymentMethodOptionsType0,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        payment_method_types: builtins.list[str] | None | Unset = UNSET,
+        payment_method_options: AutoRechargePaymentSettingsPaymentMethodOptionsType0 | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "payment_method_types": payment_method_types,
+                "payment_method_options": payment_method_options,
+            }
         )
-
-        payment_method_types: list[str] | None | Unset
-        if isinstance(self.payment_method_types, Unset):
-            payment_method_types = UNSET
-        elif isinstance(self.payment_method_types, list):
-            payment_method_types = self.payment_method_types
-
-        else:
-            payment_method_types = self.payment_method_types
-
-        payment_method_options: dict[str, Any] | None | Unset
-        if isinstance(self.payment_method_options, Unset):
-            payment_method_options = UNSET
-        elif isinstance(self.payment_method_options, AutoRechargePaymentSettingsPaymentMethodOptionsType0):
-            payment_method_options = self.payment_method_options.to_dict()
-        else:
-            payment_method_options = self.payment_method_options
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if payment_method_types is not UNSET:
-            field_dict["payment_method_types"] = payment_method_types
-        if payment_method_options is not UNSET:
-            field_dict["payment_method_options"] = payment_method_options
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.auto_recharge_payment_settings_payment_method_options_type_0 import (
-            AutoRechargePaymentSettingsPaymentMethodOptionsType0,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-
-        def _parse_payment_method_types(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                payment_method_types_type_0 = cast(list[str], data)
-
-                return payment_method_types_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        payment_method_types = _parse_payment_method_types(d.pop("payment_method_types", UNSET))
-
-        def _parse_payment_method_options(
-            data: object,
-        ) -> AutoRechargePaymentSettingsPaymentMethodOptionsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_method_options_type_0 = AutoRechargePaymentSettingsPaymentMethodOptionsType0.from_dict(data)
-
-                return payment_method_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutoRechargePaymentSettingsPaymentMethodOptionsType0 | None | Unset, data)
-
-        payment_method_options = _parse_payment_method_options(d.pop("payment_method_options", UNSET))
-
-        auto_recharge_payment_settings = cls(
-            payment_method_types=payment_method_types,
-            payment_method_options=payment_method_options,
-        )
-
-        auto_recharge_payment_settings.additional_properties = d
-        return auto_recharge_payment_settings
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def payment_method_types(self) -> builtins.list[str] | None:
+        """The `payment_method_types` field."""
+        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def payment_method_options(self) -> AutoRechargePaymentSettingsPaymentMethodOptionsType0 | None:
+        """Per-method payment options (e.g. the payer address for on-chain methods)."""
+        return self._get("payment_method_options")  # type: ignore[no-any-return]

@@ -2,166 +2,80 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsUnion,
+)
 
-from ..models.auto_recharge_slippage_mode import AutoRechargeSlippageMode
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="AutoRechargeSlippageConfig")
+if TYPE_CHECKING:
+    from ..models.auto_recharge_slippage_mode import AutoRechargeSlippageMode
 
 
-@_attrs_define
-class AutoRechargeSlippageConfig:
-    """Bounds on exchange-rate slippage when the recharge is paid in another currency.
+class AutoRechargeSlippageConfig(Model):
+    """Bounds on exchange-rate slippage when the recharge is paid in another currency."""
 
-    Attributes:
-        mode (AutoRechargeSlippageMode | None | Unset):
-        percent (float | None | Unset): Allowed slippage in percent, for `mode` `percent`.
-        min_acceptable_rate (None | str | Unset): The worst exchange rate accepted, a decimal string, for `mode` `rate`.
-        base_currency (None | str | Unset):
-        updated_at_ms (int | None | Unset): When the setting last changed, in Unix milliseconds.
-    """
+    __slots__ = ()
 
-    mode: AutoRechargeSlippageMode | None | Unset = UNSET
-    percent: float | None | Unset = UNSET
-    min_acceptable_rate: None | str | Unset = UNSET
-    base_currency: None | str | Unset = UNSET
-    updated_at_ms: int | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "mode": "mode",
+        "percent": "percent",
+        "min_acceptable_rate": "min_acceptable_rate",
+        "base_currency": "base_currency",
+        "updated_at_ms": "updated_at_ms",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "mode": _AsUnion(_NONE, _AsEnum("AutoRechargeSlippageMode")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        mode: None | str | Unset
-        if isinstance(self.mode, Unset):
-            mode = UNSET
-        elif isinstance(self.mode, AutoRechargeSlippageMode):
-            mode = self.mode.value
-        else:
-            mode = self.mode
-
-        percent: float | None | Unset
-        if isinstance(self.percent, Unset):
-            percent = UNSET
-        else:
-            percent = self.percent
-
-        min_acceptable_rate: None | str | Unset
-        if isinstance(self.min_acceptable_rate, Unset):
-            min_acceptable_rate = UNSET
-        else:
-            min_acceptable_rate = self.min_acceptable_rate
-
-        base_currency: None | str | Unset
-        if isinstance(self.base_currency, Unset):
-            base_currency = UNSET
-        else:
-            base_currency = self.base_currency
-
-        updated_at_ms: int | None | Unset
-        if isinstance(self.updated_at_ms, Unset):
-            updated_at_ms = UNSET
-        else:
-            updated_at_ms = self.updated_at_ms
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if mode is not UNSET:
-            field_dict["mode"] = mode
-        if percent is not UNSET:
-            field_dict["percent"] = percent
-        if min_acceptable_rate is not UNSET:
-            field_dict["min_acceptable_rate"] = min_acceptable_rate
-        if base_currency is not UNSET:
-            field_dict["base_currency"] = base_currency
-        if updated_at_ms is not UNSET:
-            field_dict["updated_at_ms"] = updated_at_ms
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_mode(data: object) -> AutoRechargeSlippageMode | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                mode_type_1 = AutoRechargeSlippageMode(data)
-
-                return mode_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutoRechargeSlippageMode | None | Unset, data)
-
-        mode = _parse_mode(d.pop("mode", UNSET))
-
-        def _parse_percent(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        percent = _parse_percent(d.pop("percent", UNSET))
-
-        def _parse_min_acceptable_rate(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        min_acceptable_rate = _parse_min_acceptable_rate(d.pop("min_acceptable_rate", UNSET))
-
-        def _parse_base_currency(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        base_currency = _parse_base_currency(d.pop("base_currency", UNSET))
-
-        def _parse_updated_at_ms(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        updated_at_ms = _parse_updated_at_ms(d.pop("updated_at_ms", UNSET))
-
-        auto_recharge_slippage_config = cls(
-            mode=mode,
-            percent=percent,
-            min_acceptable_rate=min_acceptable_rate,
-            base_currency=base_currency,
-            updated_at_ms=updated_at_ms,
+    def __init__(
+        self,
+        *,
+        mode: AutoRechargeSlippageMode | None | Unset = UNSET,
+        percent: float | None | Unset = UNSET,
+        min_acceptable_rate: None | str | Unset = UNSET,
+        base_currency: None | str | Unset = UNSET,
+        updated_at_ms: int | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "mode": mode,
+                "percent": percent,
+                "min_acceptable_rate": min_acceptable_rate,
+                "base_currency": base_currency,
+                "updated_at_ms": updated_at_ms,
+            }
         )
 
-        auto_recharge_slippage_config.additional_properties = d
-        return auto_recharge_slippage_config
+    @property
+    def mode(self) -> AutoRechargeSlippageMode | None:
+        """The `mode` field."""
+        return self._get("mode")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def percent(self) -> float | None:
+        """Allowed slippage in percent, for `mode` `percent`."""
+        return self._data.get("percent")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def min_acceptable_rate(self) -> None | str:
+        """The worst exchange rate accepted, a decimal string, for `mode` `rate`."""
+        return self._data.get("min_acceptable_rate")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def base_currency(self) -> None | str:
+        """The `base_currency` field."""
+        return self._data.get("base_currency")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def updated_at_ms(self) -> int | None:
+        """When the setting last changed, in Unix milliseconds."""
+        return self._data.get("updated_at_ms")  # type: ignore[no-any-return]

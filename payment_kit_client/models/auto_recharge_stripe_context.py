@@ -2,52 +2,52 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="AutoRechargeStripeContext")
 
+class AutoRechargeStripeContext(Model):
+    """The Stripe intent the payer must confirm before card recharges can run."""
 
-@_attrs_define
-class AutoRechargeStripeContext:
-    """The Stripe intent the payer must confirm before card recharges can run.
+    __slots__ = ()
 
-    Attributes:
-        type_ (str):
-        id (str):
-        client_secret (str):
-        intent_type (str): Which kind of Stripe intent (e.g. a setup intent).
-        status (str):
-        stripe_customer_id (str):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "type_": "type",
+        "type": "type",
+        "id": "id",
+        "client_secret": "client_secret",
+        "intent_type": "intent_type",
+        "status": "status",
+        "stripe_customer_id": "stripe_customer_id",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+            "id",
+            "client_secret",
+            "intent_type",
+            "status",
+            "stripe_customer_id",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    type_: str
-    id: str
-    client_secret: str
-    intent_type: str
-    status: str
-    stripe_customer_id: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_
-
-        id = self.id
-
-        client_secret = self.client_secret
-
-        intent_type = self.intent_type
-
-        status = self.status
-
-        stripe_customer_id = self.stripe_customer_id
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        type_: str,
+        id: str,
+        client_secret: str,
+        intent_type: str,
+        status: str,
+        stripe_customer_id: str,
+    ) -> None:
+        self._init_fields(
             {
                 "type": type_,
                 "id": id,
@@ -58,47 +58,34 @@ class AutoRechargeStripeContext:
             }
         )
 
-        return field_dict
+    @property
+    def type(self) -> str:
+        """The `type` field."""
+        return self._data.get("type")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        type_ = d.pop("type")
-
-        id = d.pop("id")
-
-        client_secret = d.pop("client_secret")
-
-        intent_type = d.pop("intent_type")
-
-        status = d.pop("status")
-
-        stripe_customer_id = d.pop("stripe_customer_id")
-
-        auto_recharge_stripe_context = cls(
-            type_=type_,
-            id=id,
-            client_secret=client_secret,
-            intent_type=intent_type,
-            status=status,
-            stripe_customer_id=stripe_customer_id,
-        )
-
-        auto_recharge_stripe_context.additional_properties = d
-        return auto_recharge_stripe_context
+    type_ = type
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def client_secret(self) -> str:
+        """The `client_secret` field."""
+        return self._data.get("client_secret")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def intent_type(self) -> str:
+        """Which kind of Stripe intent (e.g. a setup intent)."""
+        return self._data.get("intent_type")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def status(self) -> str:
+        """The `status` field."""
+        return self._data.get("status")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def stripe_customer_id(self) -> str:
+        """The `stripe_customer_id` field."""
+        return self._data.get("stripe_customer_id")  # type: ignore[no-any-return]

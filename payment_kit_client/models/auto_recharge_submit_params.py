@@ -2,144 +2,125 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.auto_recharge_daily_limits_params import AutoRechargeDailyLimitsParams
 
 
-T = TypeVar("T", bound="AutoRechargeSubmitParams")
-
-
-@_attrs_define
-class AutoRechargeSubmitParams:
-    """An auto-recharge config to create or update, keyed by `customer_id` and `currency_id`; fields left out keep their
-    values.
-
-        Attributes:
-            customer_id (str): The customer, by `cus_` id or DID.
-            currency_id (str): The credit currency (`pc_…`) whose balance is watched.
-            enabled (bool | Unset):
-            threshold (float | Unset): Recharge when the balance falls below this, in the credit currency's own unit (a
-                number, as PaymentKit's Node SDK types it).
-            recharge_currency_id (str | Unset): The currency (`pc_…`) to pay recharges in.
-            payment_method_id (str | Unset): The payment method (`pm_…`) to pay with.
-            price_id (str | Unset): The top-up price (`price_…`) to buy.
-            quantity (int | Unset):
-            change_payment_method (bool | Unset): `true` to switch to a new payment method (the payer is asked to authorise
-                it).
-            daily_limits (AutoRechargeDailyLimitsParams | Unset): Caps on recharges per day; 0 means no cap.
+class AutoRechargeSubmitParams(Model):
+    """An auto-recharge config to create or update, keyed by `customer_id` and `currency_id`; fields left out keep
+    their values.
     """
 
-    customer_id: str
-    currency_id: str
-    enabled: bool | Unset = UNSET
-    threshold: float | Unset = UNSET
-    recharge_currency_id: str | Unset = UNSET
-    payment_method_id: str | Unset = UNSET
-    price_id: str | Unset = UNSET
-    quantity: int | Unset = UNSET
-    change_payment_method: bool | Unset = UNSET
-    daily_limits: AutoRechargeDailyLimitsParams | Unset = UNSET
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
+    _NAMES: ClassVar[dict[str, str]] = {
+        "customer_id": "customer_id",
+        "currency_id": "currency_id",
+        "enabled": "enabled",
+        "threshold": "threshold",
+        "recharge_currency_id": "recharge_currency_id",
+        "payment_method_id": "payment_method_id",
+        "price_id": "price_id",
+        "quantity": "quantity",
+        "change_payment_method": "change_payment_method",
+        "daily_limits": "daily_limits",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "daily_limits": _AsModel("AutoRechargeDailyLimitsParams"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "customer_id",
+            "currency_id",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-        currency_id = self.currency_id
-
-        enabled = self.enabled
-
-        threshold = self.threshold
-
-        recharge_currency_id = self.recharge_currency_id
-
-        payment_method_id = self.payment_method_id
-
-        price_id = self.price_id
-
-        quantity = self.quantity
-
-        change_payment_method = self.change_payment_method
-
-        daily_limits: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.daily_limits, Unset):
-            daily_limits = self.daily_limits.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        customer_id: str,
+        currency_id: str,
+        enabled: bool | Unset = UNSET,
+        threshold: float | Unset = UNSET,
+        recharge_currency_id: str | Unset = UNSET,
+        payment_method_id: str | Unset = UNSET,
+        price_id: str | Unset = UNSET,
+        quantity: int | Unset = UNSET,
+        change_payment_method: bool | Unset = UNSET,
+        daily_limits: AutoRechargeDailyLimitsParams | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "customer_id": customer_id,
                 "currency_id": currency_id,
+                "enabled": enabled,
+                "threshold": threshold,
+                "recharge_currency_id": recharge_currency_id,
+                "payment_method_id": payment_method_id,
+                "price_id": price_id,
+                "quantity": quantity,
+                "change_payment_method": change_payment_method,
+                "daily_limits": daily_limits,
             }
         )
-        if enabled is not UNSET:
-            field_dict["enabled"] = enabled
-        if threshold is not UNSET:
-            field_dict["threshold"] = threshold
-        if recharge_currency_id is not UNSET:
-            field_dict["recharge_currency_id"] = recharge_currency_id
-        if payment_method_id is not UNSET:
-            field_dict["payment_method_id"] = payment_method_id
-        if price_id is not UNSET:
-            field_dict["price_id"] = price_id
-        if quantity is not UNSET:
-            field_dict["quantity"] = quantity
-        if change_payment_method is not UNSET:
-            field_dict["change_payment_method"] = change_payment_method
-        if daily_limits is not UNSET:
-            field_dict["daily_limits"] = daily_limits
 
-        return field_dict
+    @property
+    def customer_id(self) -> str:
+        """The customer, by `cus_` id or DID."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.auto_recharge_daily_limits_params import (
-            AutoRechargeDailyLimitsParams,  # noqa: PLC0415
-        )
+    @property
+    def currency_id(self) -> str:
+        """The credit currency (`pc_…`) whose balance is watched."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+    @property
+    def enabled(self) -> bool | None:
+        """The `enabled` field."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
-        currency_id = d.pop("currency_id")
+    @property
+    def threshold(self) -> float | None:
+        """Recharge when the balance falls below this, in the credit currency's own unit (a number, as PaymentKit's
+        Node SDK types it)."""
+        return self._data.get("threshold")  # type: ignore[no-any-return]
 
-        enabled = d.pop("enabled", UNSET)
+    @property
+    def recharge_currency_id(self) -> str | None:
+        """The currency (`pc_…`) to pay recharges in."""
+        return self._data.get("recharge_currency_id")  # type: ignore[no-any-return]
 
-        threshold = d.pop("threshold", UNSET)
+    @property
+    def payment_method_id(self) -> str | None:
+        """The payment method (`pm_…`) to pay with."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
 
-        recharge_currency_id = d.pop("recharge_currency_id", UNSET)
+    @property
+    def price_id(self) -> str | None:
+        """The top-up price (`price_…`) to buy."""
+        return self._data.get("price_id")  # type: ignore[no-any-return]
 
-        payment_method_id = d.pop("payment_method_id", UNSET)
+    @property
+    def quantity(self) -> int | None:
+        """The `quantity` field."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-        price_id = d.pop("price_id", UNSET)
+    @property
+    def change_payment_method(self) -> bool | None:
+        """`true` to switch to a new payment method (the payer is asked to authorise it)."""
+        return self._data.get("change_payment_method")  # type: ignore[no-any-return]
 
-        quantity = d.pop("quantity", UNSET)
-
-        change_payment_method = d.pop("change_payment_method", UNSET)
-
-        _daily_limits = d.pop("daily_limits", UNSET)
-        daily_limits: AutoRechargeDailyLimitsParams | Unset
-        if isinstance(_daily_limits, Unset):
-            daily_limits = UNSET
-        else:
-            daily_limits = AutoRechargeDailyLimitsParams.from_dict(_daily_limits)
-
-        auto_recharge_submit_params = cls(
-            customer_id=customer_id,
-            currency_id=currency_id,
-            enabled=enabled,
-            threshold=threshold,
-            recharge_currency_id=recharge_currency_id,
-            payment_method_id=payment_method_id,
-            price_id=price_id,
-            quantity=quantity,
-            change_payment_method=change_payment_method,
-            daily_limits=daily_limits,
-        )
-
-        return auto_recharge_submit_params
+    @property
+    def daily_limits(self) -> AutoRechargeDailyLimitsParams | None:
+        """Caps on recharges per day; 0 means no cap."""
+        return self._get("daily_limits")  # type: ignore[no-any-return]

@@ -2,162 +2,120 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+)
 
-from ..models.subscription_cancel_at import SubscriptionCancelAt
-from ..models.subscription_cancel_from import SubscriptionCancelFrom
-from ..models.subscription_cancel_staking import SubscriptionCancelStaking
-from ..models.subscription_cancelation_refund import SubscriptionCancelationRefund
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="CancelSubscriptionParams")
+if TYPE_CHECKING:
+    from ..models.subscription_cancel_at import SubscriptionCancelAt
+    from ..models.subscription_cancel_from import SubscriptionCancelFrom
+    from ..models.subscription_cancel_staking import SubscriptionCancelStaking
+    from ..models.subscription_cancelation_refund import SubscriptionCancelationRefund
 
 
-@_attrs_define
-class CancelSubscriptionParams:
-    """How and why to cancel. Every field is optional.
+class CancelSubscriptionParams(Model):
+    """How and why to cancel. Every field is optional."""
 
-    Attributes:
-        at (SubscriptionCancelAt | Unset): When a cancellation takes effect: immediately (`now`), when the current
-            period ends (`current_period_end`), or at the given `time` (`custom`).
-        time (int | str | Unset): With `at=custom`, when the cancellation takes effect: Unix seconds, or a date string.
-        refund (SubscriptionCancelationRefund | Unset): What is refunded on cancellation: nothing (`none`), the unused
-            part of the current period (`proration`), or the last payment in full (`last`).
-        feedback (str | Unset): The customer's reason for leaving, usually one of `too_expensive`, `missing_features`,
-            `switched_service`, `unused`, `customer_service`, `too_complex`, `low_quality`, `other`.
-        comment (str | Unset): Free text about the cancellation.
-        reason (str | Unset): Why the subscription is canceled, usually one of `cancellation_requested`,
-            `payment_disputed`, `payment_failed`, `stake_revoked`; other strings are accepted.
-        staking (SubscriptionCancelStaking | Unset): What happens to the customer's stake on cancellation: kept
-            (`none`), partly returned in proportion to the unused period (`proration`), or slashed (`slash`).
-        slash_reason (str | Unset): With `staking=slash`, why the stake is slashed.
-        cancel_from (SubscriptionCancelFrom | Unset): Who asked for the cancellation.
-    """
+    __slots__ = ()
 
-    at: SubscriptionCancelAt | Unset = UNSET
-    time: int | str | Unset = UNSET
-    refund: SubscriptionCancelationRefund | Unset = UNSET
-    feedback: str | Unset = UNSET
-    comment: str | Unset = UNSET
-    reason: str | Unset = UNSET
-    staking: SubscriptionCancelStaking | Unset = UNSET
-    slash_reason: str | Unset = UNSET
-    cancel_from: SubscriptionCancelFrom | Unset = UNSET
+    _NAMES: ClassVar[dict[str, str]] = {
+        "at": "at",
+        "time": "time",
+        "refund": "refund",
+        "feedback": "feedback",
+        "comment": "comment",
+        "reason": "reason",
+        "staking": "staking",
+        "slash_reason": "slashReason",
+        "cancel_from": "cancel_from",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "at": _AsEnum("SubscriptionCancelAt"),
+        "refund": _AsEnum("SubscriptionCancelationRefund"),
+        "staking": _AsEnum("SubscriptionCancelStaking"),
+        "cancel_from": _AsEnum("SubscriptionCancelFrom"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    def to_dict(self) -> dict[str, Any]:
-        at: str | Unset = UNSET
-        if not isinstance(self.at, Unset):
-            at = self.at.value
-
-        time: int | str | Unset
-        if isinstance(self.time, Unset):
-            time = UNSET
-        else:
-            time = self.time
-
-        refund: str | Unset = UNSET
-        if not isinstance(self.refund, Unset):
-            refund = self.refund.value
-
-        feedback = self.feedback
-
-        comment = self.comment
-
-        reason = self.reason
-
-        staking: str | Unset = UNSET
-        if not isinstance(self.staking, Unset):
-            staking = self.staking.value
-
-        slash_reason = self.slash_reason
-
-        cancel_from: str | Unset = UNSET
-        if not isinstance(self.cancel_from, Unset):
-            cancel_from = self.cancel_from.value
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if at is not UNSET:
-            field_dict["at"] = at
-        if time is not UNSET:
-            field_dict["time"] = time
-        if refund is not UNSET:
-            field_dict["refund"] = refund
-        if feedback is not UNSET:
-            field_dict["feedback"] = feedback
-        if comment is not UNSET:
-            field_dict["comment"] = comment
-        if reason is not UNSET:
-            field_dict["reason"] = reason
-        if staking is not UNSET:
-            field_dict["staking"] = staking
-        if slash_reason is not UNSET:
-            field_dict["slashReason"] = slash_reason
-        if cancel_from is not UNSET:
-            field_dict["cancel_from"] = cancel_from
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _at = d.pop("at", UNSET)
-        at: SubscriptionCancelAt | Unset
-        if isinstance(_at, Unset):
-            at = UNSET
-        else:
-            at = SubscriptionCancelAt(_at)
-
-        def _parse_time(data: object) -> int | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            return cast(int | str | Unset, data)
-
-        time = _parse_time(d.pop("time", UNSET))
-
-        _refund = d.pop("refund", UNSET)
-        refund: SubscriptionCancelationRefund | Unset
-        if isinstance(_refund, Unset):
-            refund = UNSET
-        else:
-            refund = SubscriptionCancelationRefund(_refund)
-
-        feedback = d.pop("feedback", UNSET)
-
-        comment = d.pop("comment", UNSET)
-
-        reason = d.pop("reason", UNSET)
-
-        _staking = d.pop("staking", UNSET)
-        staking: SubscriptionCancelStaking | Unset
-        if isinstance(_staking, Unset):
-            staking = UNSET
-        else:
-            staking = SubscriptionCancelStaking(_staking)
-
-        slash_reason = d.pop("slashReason", UNSET)
-
-        _cancel_from = d.pop("cancel_from", UNSET)
-        cancel_from: SubscriptionCancelFrom | Unset
-        if isinstance(_cancel_from, Unset):
-            cancel_from = UNSET
-        else:
-            cancel_from = SubscriptionCancelFrom(_cancel_from)
-
-        cancel_subscription_params = cls(
-            at=at,
-            time=time,
-            refund=refund,
-            feedback=feedback,
-            comment=comment,
-            reason=reason,
-            staking=staking,
-            slash_reason=slash_reason,
-            cancel_from=cancel_from,
+    def __init__(
+        self,
+        *,
+        at: SubscriptionCancelAt | Unset = UNSET,
+        time: int | str | Unset = UNSET,
+        refund: SubscriptionCancelationRefund | Unset = UNSET,
+        feedback: str | Unset = UNSET,
+        comment: str | Unset = UNSET,
+        reason: str | Unset = UNSET,
+        staking: SubscriptionCancelStaking | Unset = UNSET,
+        slash_reason: str | Unset = UNSET,
+        cancel_from: SubscriptionCancelFrom | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "at": at,
+                "time": time,
+                "refund": refund,
+                "feedback": feedback,
+                "comment": comment,
+                "reason": reason,
+                "staking": staking,
+                "slashReason": slash_reason,
+                "cancel_from": cancel_from,
+            }
         )
 
-        return cancel_subscription_params
+    @property
+    def at(self) -> SubscriptionCancelAt | None:
+        """When a cancellation takes effect: immediately (`now`), when the current period ends
+        (`current_period_end`), or at the given `time` (`custom`)."""
+        return self._get("at")  # type: ignore[no-any-return]
+
+    @property
+    def time(self) -> int | str | None:
+        """With `at=custom`, when the cancellation takes effect: Unix seconds, or a date string."""
+        return self._data.get("time")  # type: ignore[no-any-return]
+
+    @property
+    def refund(self) -> SubscriptionCancelationRefund | None:
+        """What is refunded on cancellation: nothing (`none`), the unused part of the current period (`proration`),
+        or the last payment in full (`last`)."""
+        return self._get("refund")  # type: ignore[no-any-return]
+
+    @property
+    def feedback(self) -> str | None:
+        """The customer's reason for leaving, usually one of `too_expensive`, `missing_features`,
+        `switched_service`, `unused`, `customer_service`, `too_complex`, `low_quality`, `other`."""
+        return self._data.get("feedback")  # type: ignore[no-any-return]
+
+    @property
+    def comment(self) -> str | None:
+        """Free text about the cancellation."""
+        return self._data.get("comment")  # type: ignore[no-any-return]
+
+    @property
+    def reason(self) -> str | None:
+        """Why the subscription is canceled, usually one of `cancellation_requested`, `payment_disputed`,
+        `payment_failed`, `stake_revoked`; other strings are accepted."""
+        return self._data.get("reason")  # type: ignore[no-any-return]
+
+    @property
+    def staking(self) -> SubscriptionCancelStaking | None:
+        """What happens to the customer's stake on cancellation: kept (`none`), partly returned in proportion to
+        the unused period (`proration`), or slashed (`slash`)."""
+        return self._get("staking")  # type: ignore[no-any-return]
+
+    @property
+    def slash_reason(self) -> str | None:
+        """With `staking=slash`, why the stake is slashed."""
+        return self._data.get("slashReason")  # type: ignore[no-any-return]
+
+    @property
+    def cancel_from(self) -> SubscriptionCancelFrom | None:
+        """Who asked for the cancellation."""
+        return self._get("cancel_from")  # type: ignore[no-any-return]

@@ -2,44 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    Model,
+)
 
-T = TypeVar("T", bound="CheckRecurringSupportParams")
 
+class CheckRecurringSupportParams(Model):
+    """The currencies to check."""
 
-@_attrs_define
-class CheckRecurringSupportParams:
-    """The currencies to check.
+    __slots__ = ()
 
-    Attributes:
-        currency_ids (list[str]):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "currency_ids": "currency_ids",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "currency_ids",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    currency_ids: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        currency_ids = self.currency_ids
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        currency_ids: builtins.list[str],
+    ) -> None:
+        self._init_fields(
             {
                 "currency_ids": currency_ids,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        currency_ids = cast(list[str], d.pop("currency_ids"))
-
-        check_recurring_support_params = cls(
-            currency_ids=currency_ids,
-        )
-
-        return check_recurring_support_params
+    @property
+    def currency_ids(self) -> builtins.list[str]:
+        """The `currency_ids` field."""
+        return self._data.get("currency_ids")  # type: ignore[no-any-return]

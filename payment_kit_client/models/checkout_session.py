@@ -2,49 +2,65 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.checkout_session_billing_address_collection import (
-    CheckoutSessionBillingAddressCollection,
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
 )
-from ..models.checkout_session_created_via import CheckoutSessionCreatedVia
-from ..models.checkout_session_cross_sell_behavior import (
-    CheckoutSessionCrossSellBehavior,
-)
-from ..models.checkout_session_customer_creation import CheckoutSessionCustomerCreation
-from ..models.checkout_session_fulfillment_status import (
-    CheckoutSessionFulfillmentStatus,
-)
-from ..models.checkout_session_mode import CheckoutSessionMode
-from ..models.checkout_session_nft_mint_status import CheckoutSessionNftMintStatus
-from ..models.checkout_session_payment_status import CheckoutSessionPaymentStatus
-from ..models.checkout_session_status import CheckoutSessionStatus
-from ..models.checkout_session_submit_type import CheckoutSessionSubmitType
-from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.checkout_session_after_expiration import CheckoutSessionAfterExpiration
+    from ..models.checkout_session_after_expiration import (
+        CheckoutSessionAfterExpiration,
+    )
+    from ..models.checkout_session_billing_address_collection import (
+        CheckoutSessionBillingAddressCollection,
+    )
     from ..models.checkout_session_consent import CheckoutSessionConsent
     from ..models.checkout_session_consent_collection import (
         CheckoutSessionConsentCollection,
+    )
+    from ..models.checkout_session_created_via import CheckoutSessionCreatedVia
+    from ..models.checkout_session_cross_sell_behavior import (
+        CheckoutSessionCrossSellBehavior,
     )
     from ..models.checkout_session_currency_conversion import (
         CheckoutSessionCurrencyConversion,
     )
     from ..models.checkout_session_custom_text import CheckoutSessionCustomText
-    from ..models.checkout_session_customer_details import CheckoutSessionCustomerDetails
+    from ..models.checkout_session_customer_creation import (
+        CheckoutSessionCustomerCreation,
+    )
+    from ..models.checkout_session_customer_details import (
+        CheckoutSessionCustomerDetails,
+    )
     from ..models.checkout_session_customer_update import CheckoutSessionCustomerUpdate
     from ..models.checkout_session_discount import CheckoutSessionDiscount
-    from ..models.checkout_session_invoice_creation import CheckoutSessionInvoiceCreation
+    from ..models.checkout_session_fulfillment_status import (
+        CheckoutSessionFulfillmentStatus,
+    )
+    from ..models.checkout_session_invoice_creation import (
+        CheckoutSessionInvoiceCreation,
+    )
+    from ..models.checkout_session_mode import CheckoutSessionMode
     from ..models.checkout_session_nft_mint_details import CheckoutSessionNftMintDetails
+    from ..models.checkout_session_nft_mint_status import CheckoutSessionNftMintStatus
+    from ..models.checkout_session_payment_status import CheckoutSessionPaymentStatus
     from ..models.checkout_session_phone_number_collection import (
         CheckoutSessionPhoneNumberCollection,
     )
+    from ..models.checkout_session_status import CheckoutSessionStatus
+    from ..models.checkout_session_submit_type import CheckoutSessionSubmitType
     from ..models.checkout_session_subscription_data import (
         CheckoutSessionSubscriptionData,
     )
@@ -61,510 +77,188 @@ if TYPE_CHECKING:
     from ..models.payment_intent_data import PaymentIntentData
 
 
-T = TypeVar("T", bound="CheckoutSession")
-
-
-@_attrs_define
-class CheckoutSession:
-    """A checkout session as stored (no joins).
-
-    Attributes:
-        id (str): The session id (`cs_…`). Example: cs_9Fk2Wq7ZrT1mXcVb3NpLh8Ds.
-        livemode (bool):
-        currency_id (str): The payment currency (`pc_…`).
-        mode (CheckoutSessionMode): What the session does: `payment` charges once, `subscription` starts a subscription
-            for recurring prices, `setup` only sets up a payment method.
-        status (CheckoutSessionStatus): Lifecycle state: `open` (can be paid), then `complete` (paid or set up) or
-            `expired` (closed unpaid, by time or by the expire call).
-        payment_status (CheckoutSessionPaymentStatus): Whether the money was collected: `paid`, `unpaid`, or
-            `no_payment_required` (e.g. a free trial or a setup session).
-        amount_subtotal (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        amount_total (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        customer_creation (CheckoutSessionCustomerCreation): When a customer record is made: `if_required` (only when
-            the flow needs one) or `always`.
-        expires_at (int): Unix time in seconds. Example: 1729243800.
-        payment_method_types (list[str]): Payment method types accepted (e.g. `arcblock`, `ethereum`, `stripe`).
-        submit_type (CheckoutSessionSubmitType): The wording of the checkout page's submit button.
-        nft_mint_status (CheckoutSessionNftMintStatus): Progress of the NFT minted for a paid session: `disabled` (no
-            minting), `pending`, `minted`, `sent` (delivered to the customer) or `error`.
-        created_via (CheckoutSessionCreatedVia): Where the object was created.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        line_items (list[LineItem]): The prices and quantities, without their prices joined.
-        client_reference_id (None | str | Unset): The caller's own reference for the session; the session can be
-            retrieved by it.
-        invoice_id (None | str | Unset):
-        customer_id (None | str | Unset): The paying customer (`cus_…`), once known.
-        customer_did (None | str | Unset): The paying customer's DID, once known.
-        payment_link_id (None | str | Unset): The payment link the session was opened from.
-        subscription_id (None | str | Unset): The subscription the session created.
-        enable_subscription_grouping (bool | None | Unset): True to create one subscription per group of recurring items
-            instead of one in all.
-        subscription_groups (CheckoutSessionSubscriptionGroups | None | Unset):
-        success_subscription_count (int | None | Unset): How many subscriptions the session created successfully.
-        recovered_from (None | str | Unset): The expired session this one reopens.
-        payment_intent_id (None | str | Unset):
-        setup_intent_id (None | str | Unset):
-        slippage_percent (float | None | Unset): Accepted price slippage, in percent, for dynamically priced items.
-        total_details (CheckoutSessionTotalDetails | None | Unset):
-        url (None | str | Unset): The hosted checkout page to send the customer to.
-        cancel_url (None | str | Unset): Where the customer goes when they leave without paying.
-        success_url (None | str | Unset): Where the customer goes after paying.
-        currency_conversion (CheckoutSessionCurrencyConversion | None | Unset):
-        customer_details (CheckoutSessionCustomerDetails | None | Unset):
-        customer_update (CheckoutSessionCustomerUpdate | None | Unset):
-        after_expiration (CheckoutSessionAfterExpiration | None | Unset):
-        allow_promotion_codes (bool | None | Unset):
-        consent_collection (CheckoutSessionConsentCollection | None | Unset):
-        consent (CheckoutSessionConsent | None | Unset):
-        custom_fields (list[CustomField] | None | Unset):
-        custom_text (CheckoutSessionCustomText | None | Unset):
-        invoice_creation (CheckoutSessionInvoiceCreation | None | Unset):
-        phone_number_collection (CheckoutSessionPhoneNumberCollection | None | Unset):
-        metadata (Metadata | None | Unset):
-        billing_address_collection (CheckoutSessionBillingAddressCollection | None | Unset):
-        subscription_data (CheckoutSessionSubscriptionData | None | Unset):
-        payment_details (None | PaymentDetails | Unset):
-        payment_intent_data (None | PaymentIntentData | Unset):
-        nft_mint_settings (NftMintSettings | None | Unset):
-        nft_mint_details (CheckoutSessionNftMintDetails | None | Unset):
-        cross_sell_behavior (CheckoutSessionCrossSellBehavior | None | Unset):
-        discounts (list[CheckoutSessionDiscount] | None | Unset):
-        fulfillment_status (CheckoutSessionFulfillmentStatus | None | Unset):
-        vendor_info (list[CheckoutSessionVendorInfo] | None | Unset):
-    """
-
-    id: str
-    livemode: bool
-    currency_id: str
-    mode: CheckoutSessionMode
-    status: CheckoutSessionStatus
-    payment_status: CheckoutSessionPaymentStatus
-    amount_subtotal: str
-    amount_total: str
-    customer_creation: CheckoutSessionCustomerCreation
-    expires_at: int
-    payment_method_types: list[str]
-    submit_type: CheckoutSessionSubmitType
-    nft_mint_status: CheckoutSessionNftMintStatus
-    created_via: CheckoutSessionCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    line_items: list[LineItem]
-    client_reference_id: None | str | Unset = UNSET
-    invoice_id: None | str | Unset = UNSET
-    customer_id: None | str | Unset = UNSET
-    customer_did: None | str | Unset = UNSET
-    payment_link_id: None | str | Unset = UNSET
-    subscription_id: None | str | Unset = UNSET
-    enable_subscription_grouping: bool | None | Unset = UNSET
-    subscription_groups: CheckoutSessionSubscriptionGroups | None | Unset = UNSET
-    success_subscription_count: int | None | Unset = UNSET
-    recovered_from: None | str | Unset = UNSET
-    payment_intent_id: None | str | Unset = UNSET
-    setup_intent_id: None | str | Unset = UNSET
-    slippage_percent: float | None | Unset = UNSET
-    total_details: CheckoutSessionTotalDetails | None | Unset = UNSET
-    url: None | str | Unset = UNSET
-    cancel_url: None | str | Unset = UNSET
-    success_url: None | str | Unset = UNSET
-    currency_conversion: CheckoutSessionCurrencyConversion | None | Unset = UNSET
-    customer_details: CheckoutSessionCustomerDetails | None | Unset = UNSET
-    customer_update: CheckoutSessionCustomerUpdate | None | Unset = UNSET
-    after_expiration: CheckoutSessionAfterExpiration | None | Unset = UNSET
-    allow_promotion_codes: bool | None | Unset = UNSET
-    consent_collection: CheckoutSessionConsentCollection | None | Unset = UNSET
-    consent: CheckoutSessionConsent | None | Unset = UNSET
-    custom_fields: list[CustomField] | None | Unset = UNSET
-    custom_text: CheckoutSessionCustomText | None | Unset = UNSET
-    invoice_creation: CheckoutSessionInvoiceCreation | None | Unset = UNSET
-    phone_number_collection: CheckoutSessionPhoneNumberCollection | None | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    billing_address_collection: CheckoutSessionBillingAddressCollection | None | Unset = UNSET
-    subscription_data: CheckoutSessionSubscriptionData | None | Unset = UNSET
-    payment_details: None | PaymentDetails | Unset = UNSET
-    payment_intent_data: None | PaymentIntentData | Unset = UNSET
-    nft_mint_settings: NftMintSettings | None | Unset = UNSET
-    nft_mint_details: CheckoutSessionNftMintDetails | None | Unset = UNSET
-    cross_sell_behavior: CheckoutSessionCrossSellBehavior | None | Unset = UNSET
-    discounts: list[CheckoutSessionDiscount] | None | Unset = UNSET
-    fulfillment_status: CheckoutSessionFulfillmentStatus | None | Unset = UNSET
-    vendor_info: list[CheckoutSessionVendorInfo] | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.checkout_session_after_expiration import (
-            CheckoutSessionAfterExpiration,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_consent import CheckoutSessionConsent  # noqa: PLC0415
-        from ..models.checkout_session_consent_collection import (
-            CheckoutSessionConsentCollection,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_currency_conversion import (
-            CheckoutSessionCurrencyConversion,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_custom_text import CheckoutSessionCustomText  # noqa: PLC0415
-        from ..models.checkout_session_customer_details import (
-            CheckoutSessionCustomerDetails,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_customer_update import (
-            CheckoutSessionCustomerUpdate,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_invoice_creation import (
-            CheckoutSessionInvoiceCreation,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_nft_mint_details import (
-            CheckoutSessionNftMintDetails,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_phone_number_collection import (
-            CheckoutSessionPhoneNumberCollection,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_subscription_data import (
-            CheckoutSessionSubscriptionData,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_subscription_groups import (
-            CheckoutSessionSubscriptionGroups,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_total_details import CheckoutSessionTotalDetails  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.nft_mint_settings import NftMintSettings  # noqa: PLC0415
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_intent_data import PaymentIntentData  # noqa: PLC0415
-
-        id = self.id
-
-        livemode = self.livemode
-
-        currency_id = self.currency_id
-
-        mode = self.mode.value
-
-        status = self.status.value
-
-        payment_status = self.payment_status.value
-
-        amount_subtotal = self.amount_subtotal
-
-        amount_total = self.amount_total
-
-        customer_creation = self.customer_creation.value
-
-        expires_at = self.expires_at
-
-        payment_method_types = self.payment_method_types
-
-        submit_type = self.submit_type.value
-
-        nft_mint_status = self.nft_mint_status.value
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        line_items = []
-        for line_items_item_data in self.line_items:
-            line_items_item = line_items_item_data.to_dict()
-            line_items.append(line_items_item)
-
-        client_reference_id: None | str | Unset
-        if isinstance(self.client_reference_id, Unset):
-            client_reference_id = UNSET
-        else:
-            client_reference_id = self.client_reference_id
-
-        invoice_id: None | str | Unset
-        if isinstance(self.invoice_id, Unset):
-            invoice_id = UNSET
-        else:
-            invoice_id = self.invoice_id
-
-        customer_id: None | str | Unset
-        if isinstance(self.customer_id, Unset):
-            customer_id = UNSET
-        else:
-            customer_id = self.customer_id
-
-        customer_did: None | str | Unset
-        if isinstance(self.customer_did, Unset):
-            customer_did = UNSET
-        else:
-            customer_did = self.customer_did
-
-        payment_link_id: None | str | Unset
-        if isinstance(self.payment_link_id, Unset):
-            payment_link_id = UNSET
-        else:
-            payment_link_id = self.payment_link_id
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        enable_subscription_grouping: bool | None | Unset
-        if isinstance(self.enable_subscription_grouping, Unset):
-            enable_subscription_grouping = UNSET
-        else:
-            enable_subscription_grouping = self.enable_subscription_grouping
-
-        subscription_groups: dict[str, Any] | None | Unset
-        if isinstance(self.subscription_groups, Unset):
-            subscription_groups = UNSET
-        elif isinstance(self.subscription_groups, CheckoutSessionSubscriptionGroups):
-            subscription_groups = self.subscription_groups.to_dict()
-        else:
-            subscription_groups = self.subscription_groups
-
-        success_subscription_count: int | None | Unset
-        if isinstance(self.success_subscription_count, Unset):
-            success_subscription_count = UNSET
-        else:
-            success_subscription_count = self.success_subscription_count
-
-        recovered_from: None | str | Unset
-        if isinstance(self.recovered_from, Unset):
-            recovered_from = UNSET
-        else:
-            recovered_from = self.recovered_from
-
-        payment_intent_id: None | str | Unset
-        if isinstance(self.payment_intent_id, Unset):
-            payment_intent_id = UNSET
-        else:
-            payment_intent_id = self.payment_intent_id
-
-        setup_intent_id: None | str | Unset
-        if isinstance(self.setup_intent_id, Unset):
-            setup_intent_id = UNSET
-        else:
-            setup_intent_id = self.setup_intent_id
-
-        slippage_percent: float | None | Unset
-        if isinstance(self.slippage_percent, Unset):
-            slippage_percent = UNSET
-        else:
-            slippage_percent = self.slippage_percent
-
-        total_details: dict[str, Any] | None | Unset
-        if isinstance(self.total_details, Unset):
-            total_details = UNSET
-        elif isinstance(self.total_details, CheckoutSessionTotalDetails):
-            total_details = self.total_details.to_dict()
-        else:
-            total_details = self.total_details
-
-        url: None | str | Unset
-        if isinstance(self.url, Unset):
-            url = UNSET
-        else:
-            url = self.url
-
-        cancel_url: None | str | Unset
-        if isinstance(self.cancel_url, Unset):
-            cancel_url = UNSET
-        else:
-            cancel_url = self.cancel_url
-
-        success_url: None | str | Unset
-        if isinstance(self.success_url, Unset):
-            success_url = UNSET
-        else:
-            success_url = self.success_url
-
-        currency_conversion: dict[str, Any] | None | Unset
-        if isinstance(self.currency_conversion, Unset):
-            currency_conversion = UNSET
-        elif isinstance(self.currency_conversion, CheckoutSessionCurrencyConversion):
-            currency_conversion = self.currency_conversion.to_dict()
-        else:
-            currency_conversion = self.currency_conversion
-
-        customer_details: dict[str, Any] | None | Unset
-        if isinstance(self.customer_details, Unset):
-            customer_details = UNSET
-        elif isinstance(self.customer_details, CheckoutSessionCustomerDetails):
-            customer_details = self.customer_details.to_dict()
-        else:
-            customer_details = self.customer_details
-
-        customer_update: dict[str, Any] | None | Unset
-        if isinstance(self.customer_update, Unset):
-            customer_update = UNSET
-        elif isinstance(self.customer_update, CheckoutSessionCustomerUpdate):
-            customer_update = self.customer_update.to_dict()
-        else:
-            customer_update = self.customer_update
-
-        after_expiration: dict[str, Any] | None | Unset
-        if isinstance(self.after_expiration, Unset):
-            after_expiration = UNSET
-        elif isinstance(self.after_expiration, CheckoutSessionAfterExpiration):
-            after_expiration = self.after_expiration.to_dict()
-        else:
-            after_expiration = self.after_expiration
-
-        allow_promotion_codes: bool | None | Unset
-        if isinstance(self.allow_promotion_codes, Unset):
-            allow_promotion_codes = UNSET
-        else:
-            allow_promotion_codes = self.allow_promotion_codes
-
-        consent_collection: dict[str, Any] | None | Unset
-        if isinstance(self.consent_collection, Unset):
-            consent_collection = UNSET
-        elif isinstance(self.consent_collection, CheckoutSessionConsentCollection):
-            consent_collection = self.consent_collection.to_dict()
-        else:
-            consent_collection = self.consent_collection
-
-        consent: dict[str, Any] | None | Unset
-        if isinstance(self.consent, Unset):
-            consent = UNSET
-        elif isinstance(self.consent, CheckoutSessionConsent):
-            consent = self.consent.to_dict()
-        else:
-            consent = self.consent
-
-        custom_fields: list[dict[str, Any]] | None | Unset
-        if isinstance(self.custom_fields, Unset):
-            custom_fields = UNSET
-        elif isinstance(self.custom_fields, list):
-            custom_fields = []
-            for custom_fields_type_0_item_data in self.custom_fields:
-                custom_fields_type_0_item = custom_fields_type_0_item_data.to_dict()
-                custom_fields.append(custom_fields_type_0_item)
-
-        else:
-            custom_fields = self.custom_fields
-
-        custom_text: dict[str, Any] | None | Unset
-        if isinstance(self.custom_text, Unset):
-            custom_text = UNSET
-        elif isinstance(self.custom_text, CheckoutSessionCustomText):
-            custom_text = self.custom_text.to_dict()
-        else:
-            custom_text = self.custom_text
-
-        invoice_creation: dict[str, Any] | None | Unset
-        if isinstance(self.invoice_creation, Unset):
-            invoice_creation = UNSET
-        elif isinstance(self.invoice_creation, CheckoutSessionInvoiceCreation):
-            invoice_creation = self.invoice_creation.to_dict()
-        else:
-            invoice_creation = self.invoice_creation
-
-        phone_number_collection: dict[str, Any] | None | Unset
-        if isinstance(self.phone_number_collection, Unset):
-            phone_number_collection = UNSET
-        elif isinstance(self.phone_number_collection, CheckoutSessionPhoneNumberCollection):
-            phone_number_collection = self.phone_number_collection.to_dict()
-        else:
-            phone_number_collection = self.phone_number_collection
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        billing_address_collection: None | str | Unset
-        if isinstance(self.billing_address_collection, Unset):
-            billing_address_collection = UNSET
-        elif isinstance(self.billing_address_collection, CheckoutSessionBillingAddressCollection):
-            billing_address_collection = self.billing_address_collection.value
-        else:
-            billing_address_collection = self.billing_address_collection
-
-        subscription_data: dict[str, Any] | None | Unset
-        if isinstance(self.subscription_data, Unset):
-            subscription_data = UNSET
-        elif isinstance(self.subscription_data, CheckoutSessionSubscriptionData):
-            subscription_data = self.subscription_data.to_dict()
-        else:
-            subscription_data = self.subscription_data
-
-        payment_details: dict[str, Any] | None | Unset
-        if isinstance(self.payment_details, Unset):
-            payment_details = UNSET
-        elif isinstance(self.payment_details, PaymentDetails):
-            payment_details = self.payment_details.to_dict()
-        else:
-            payment_details = self.payment_details
-
-        payment_intent_data: dict[str, Any] | None | Unset
-        if isinstance(self.payment_intent_data, Unset):
-            payment_intent_data = UNSET
-        elif isinstance(self.payment_intent_data, PaymentIntentData):
-            payment_intent_data = self.payment_intent_data.to_dict()
-        else:
-            payment_intent_data = self.payment_intent_data
-
-        nft_mint_settings: dict[str, Any] | None | Unset
-        if isinstance(self.nft_mint_settings, Unset):
-            nft_mint_settings = UNSET
-        elif isinstance(self.nft_mint_settings, NftMintSettings):
-            nft_mint_settings = self.nft_mint_settings.to_dict()
-        else:
-            nft_mint_settings = self.nft_mint_settings
-
-        nft_mint_details: dict[str, Any] | None | Unset
-        if isinstance(self.nft_mint_details, Unset):
-            nft_mint_details = UNSET
-        elif isinstance(self.nft_mint_details, CheckoutSessionNftMintDetails):
-            nft_mint_details = self.nft_mint_details.to_dict()
-        else:
-            nft_mint_details = self.nft_mint_details
-
-        cross_sell_behavior: None | str | Unset
-        if isinstance(self.cross_sell_behavior, Unset):
-            cross_sell_behavior = UNSET
-        elif isinstance(self.cross_sell_behavior, CheckoutSessionCrossSellBehavior):
-            cross_sell_behavior = self.cross_sell_behavior.value
-        else:
-            cross_sell_behavior = self.cross_sell_behavior
-
-        discounts: list[dict[str, Any]] | None | Unset
-        if isinstance(self.discounts, Unset):
-            discounts = UNSET
-        elif isinstance(self.discounts, list):
-            discounts = []
-            for discounts_type_0_item_data in self.discounts:
-                discounts_type_0_item = discounts_type_0_item_data.to_dict()
-                discounts.append(discounts_type_0_item)
-
-        else:
-            discounts = self.discounts
-
-        fulfillment_status: None | str | Unset
-        if isinstance(self.fulfillment_status, Unset):
-            fulfillment_status = UNSET
-        elif isinstance(self.fulfillment_status, CheckoutSessionFulfillmentStatus):
-            fulfillment_status = self.fulfillment_status.value
-        else:
-            fulfillment_status = self.fulfillment_status
-
-        vendor_info: list[dict[str, Any]] | None | Unset
-        if isinstance(self.vendor_info, Unset):
-            vendor_info = UNSET
-        elif isinstance(self.vendor_info, list):
-            vendor_info = []
-            for vendor_info_type_0_item_data in self.vendor_info:
-                vendor_info_type_0_item = vendor_info_type_0_item_data.to_dict()
-                vendor_info.append(vendor_info_type_0_item)
-
-        else:
-            vendor_info = self.vendor_info
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+class CheckoutSession(Model):
+    """A checkout session as stored (no joins)."""
+
+    __slots__ = ()
+
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "currency_id": "currency_id",
+        "mode": "mode",
+        "status": "status",
+        "payment_status": "payment_status",
+        "amount_subtotal": "amount_subtotal",
+        "amount_total": "amount_total",
+        "customer_creation": "customer_creation",
+        "expires_at": "expires_at",
+        "payment_method_types": "payment_method_types",
+        "submit_type": "submit_type",
+        "nft_mint_status": "nft_mint_status",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "line_items": "line_items",
+        "client_reference_id": "client_reference_id",
+        "invoice_id": "invoice_id",
+        "customer_id": "customer_id",
+        "customer_did": "customer_did",
+        "payment_link_id": "payment_link_id",
+        "subscription_id": "subscription_id",
+        "enable_subscription_grouping": "enable_subscription_grouping",
+        "subscription_groups": "subscription_groups",
+        "success_subscription_count": "success_subscription_count",
+        "recovered_from": "recovered_from",
+        "payment_intent_id": "payment_intent_id",
+        "setup_intent_id": "setup_intent_id",
+        "slippage_percent": "slippage_percent",
+        "total_details": "total_details",
+        "url": "url",
+        "cancel_url": "cancel_url",
+        "success_url": "success_url",
+        "currency_conversion": "currency_conversion",
+        "customer_details": "customer_details",
+        "customer_update": "customer_update",
+        "after_expiration": "after_expiration",
+        "allow_promotion_codes": "allow_promotion_codes",
+        "consent_collection": "consent_collection",
+        "consent": "consent",
+        "custom_fields": "custom_fields",
+        "custom_text": "custom_text",
+        "invoice_creation": "invoice_creation",
+        "phone_number_collection": "phone_number_collection",
+        "metadata": "metadata",
+        "billing_address_collection": "billing_address_collection",
+        "subscription_data": "subscription_data",
+        "payment_details": "payment_details",
+        "payment_intent_data": "payment_intent_data",
+        "nft_mint_settings": "nft_mint_settings",
+        "nft_mint_details": "nft_mint_details",
+        "cross_sell_behavior": "cross_sell_behavior",
+        "discounts": "discounts",
+        "fulfillment_status": "fulfillment_status",
+        "vendor_info": "vendor_info",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "mode": _AsEnum("CheckoutSessionMode"),
+        "status": _AsEnum("CheckoutSessionStatus"),
+        "payment_status": _AsEnum("CheckoutSessionPaymentStatus"),
+        "customer_creation": _AsEnum("CheckoutSessionCustomerCreation"),
+        "submit_type": _AsEnum("CheckoutSessionSubmitType"),
+        "nft_mint_status": _AsEnum("CheckoutSessionNftMintStatus"),
+        "created_via": _AsEnum("CheckoutSessionCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "line_items": _AsList(_AsModel("LineItem")),
+        "subscription_groups": _AsUnion(_NONE, _AsModel("CheckoutSessionSubscriptionGroups")),
+        "total_details": _AsUnion(_NONE, _AsModel("CheckoutSessionTotalDetails")),
+        "currency_conversion": _AsUnion(_NONE, _AsModel("CheckoutSessionCurrencyConversion")),
+        "customer_details": _AsUnion(_NONE, _AsModel("CheckoutSessionCustomerDetails")),
+        "customer_update": _AsUnion(_NONE, _AsModel("CheckoutSessionCustomerUpdate")),
+        "after_expiration": _AsUnion(_NONE, _AsModel("CheckoutSessionAfterExpiration")),
+        "consent_collection": _AsUnion(_NONE, _AsModel("CheckoutSessionConsentCollection")),
+        "consent": _AsUnion(_NONE, _AsModel("CheckoutSessionConsent")),
+        "custom_fields": _AsUnion(_AsList(_AsModel("CustomField")), _NONE),
+        "custom_text": _AsUnion(_NONE, _AsModel("CheckoutSessionCustomText")),
+        "invoice_creation": _AsUnion(_NONE, _AsModel("CheckoutSessionInvoiceCreation")),
+        "phone_number_collection": _AsUnion(_NONE, _AsModel("CheckoutSessionPhoneNumberCollection")),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "billing_address_collection": _AsUnion(_NONE, _AsEnum("CheckoutSessionBillingAddressCollection")),
+        "subscription_data": _AsUnion(_NONE, _AsModel("CheckoutSessionSubscriptionData")),
+        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
+        "payment_intent_data": _AsUnion(_NONE, _AsModel("PaymentIntentData")),
+        "nft_mint_settings": _AsUnion(_NONE, _AsModel("NftMintSettings")),
+        "nft_mint_details": _AsUnion(_NONE, _AsModel("CheckoutSessionNftMintDetails")),
+        "cross_sell_behavior": _AsUnion(_NONE, _AsEnum("CheckoutSessionCrossSellBehavior")),
+        "discounts": _AsUnion(_AsList(_AsModel("CheckoutSessionDiscount")), _NONE),
+        "fulfillment_status": _AsUnion(_NONE, _AsEnum("CheckoutSessionFulfillmentStatus")),
+        "vendor_info": _AsUnion(_AsList(_AsModel("CheckoutSessionVendorInfo")), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "currency_id",
+            "mode",
+            "status",
+            "payment_status",
+            "amount_subtotal",
+            "amount_total",
+            "customer_creation",
+            "expires_at",
+            "payment_method_types",
+            "submit_type",
+            "nft_mint_status",
+            "created_via",
+            "created_at",
+            "updated_at",
+            "line_items",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        currency_id: str,
+        mode: CheckoutSessionMode,
+        status: CheckoutSessionStatus,
+        payment_status: CheckoutSessionPaymentStatus,
+        amount_subtotal: str,
+        amount_total: str,
+        customer_creation: CheckoutSessionCustomerCreation,
+        expires_at: int,
+        payment_method_types: builtins.list[str],
+        submit_type: CheckoutSessionSubmitType,
+        nft_mint_status: CheckoutSessionNftMintStatus,
+        created_via: CheckoutSessionCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        line_items: builtins.list[LineItem],
+        client_reference_id: None | str | Unset = UNSET,
+        invoice_id: None | str | Unset = UNSET,
+        customer_id: None | str | Unset = UNSET,
+        customer_did: None | str | Unset = UNSET,
+        payment_link_id: None | str | Unset = UNSET,
+        subscription_id: None | str | Unset = UNSET,
+        enable_subscription_grouping: bool | None | Unset = UNSET,
+        subscription_groups: CheckoutSessionSubscriptionGroups | None | Unset = UNSET,
+        success_subscription_count: int | None | Unset = UNSET,
+        recovered_from: None | str | Unset = UNSET,
+        payment_intent_id: None | str | Unset = UNSET,
+        setup_intent_id: None | str | Unset = UNSET,
+        slippage_percent: float | None | Unset = UNSET,
+        total_details: CheckoutSessionTotalDetails | None | Unset = UNSET,
+        url: None | str | Unset = UNSET,
+        cancel_url: None | str | Unset = UNSET,
+        success_url: None | str | Unset = UNSET,
+        currency_conversion: CheckoutSessionCurrencyConversion | None | Unset = UNSET,
+        customer_details: CheckoutSessionCustomerDetails | None | Unset = UNSET,
+        customer_update: CheckoutSessionCustomerUpdate | None | Unset = UNSET,
+        after_expiration: CheckoutSessionAfterExpiration | None | Unset = UNSET,
+        allow_promotion_codes: bool | None | Unset = UNSET,
+        consent_collection: CheckoutSessionConsentCollection | None | Unset = UNSET,
+        consent: CheckoutSessionConsent | None | Unset = UNSET,
+        custom_fields: builtins.list[CustomField] | None | Unset = UNSET,
+        custom_text: CheckoutSessionCustomText | None | Unset = UNSET,
+        invoice_creation: CheckoutSessionInvoiceCreation | None | Unset = UNSET,
+        phone_number_collection: CheckoutSessionPhoneNumberCollection | None | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        billing_address_collection: CheckoutSessionBillingAddressCollection | None | Unset = UNSET,
+        subscription_data: CheckoutSessionSubscriptionData | None | Unset = UNSET,
+        payment_details: None | PaymentDetails | Unset = UNSET,
+        payment_intent_data: None | PaymentIntentData | Unset = UNSET,
+        nft_mint_settings: NftMintSettings | None | Unset = UNSET,
+        nft_mint_details: CheckoutSessionNftMintDetails | None | Unset = UNSET,
+        cross_sell_behavior: CheckoutSessionCrossSellBehavior | None | Unset = UNSET,
+        discounts: builtins.list[CheckoutSessionDiscount] | None | Unset = UNSET,
+        fulfillment_status: CheckoutSessionFulfillmentStatus | None | Unset = UNSET,
+        vendor_info: builtins.list[CheckoutSessionVendorInfo] | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -583,797 +277,328 @@ class CheckoutSession:
                 "created_at": created_at,
                 "updated_at": updated_at,
                 "line_items": line_items,
+                "client_reference_id": client_reference_id,
+                "invoice_id": invoice_id,
+                "customer_id": customer_id,
+                "customer_did": customer_did,
+                "payment_link_id": payment_link_id,
+                "subscription_id": subscription_id,
+                "enable_subscription_grouping": enable_subscription_grouping,
+                "subscription_groups": subscription_groups,
+                "success_subscription_count": success_subscription_count,
+                "recovered_from": recovered_from,
+                "payment_intent_id": payment_intent_id,
+                "setup_intent_id": setup_intent_id,
+                "slippage_percent": slippage_percent,
+                "total_details": total_details,
+                "url": url,
+                "cancel_url": cancel_url,
+                "success_url": success_url,
+                "currency_conversion": currency_conversion,
+                "customer_details": customer_details,
+                "customer_update": customer_update,
+                "after_expiration": after_expiration,
+                "allow_promotion_codes": allow_promotion_codes,
+                "consent_collection": consent_collection,
+                "consent": consent,
+                "custom_fields": custom_fields,
+                "custom_text": custom_text,
+                "invoice_creation": invoice_creation,
+                "phone_number_collection": phone_number_collection,
+                "metadata": metadata,
+                "billing_address_collection": billing_address_collection,
+                "subscription_data": subscription_data,
+                "payment_details": payment_details,
+                "payment_intent_data": payment_intent_data,
+                "nft_mint_settings": nft_mint_settings,
+                "nft_mint_details": nft_mint_details,
+                "cross_sell_behavior": cross_sell_behavior,
+                "discounts": discounts,
+                "fulfillment_status": fulfillment_status,
+                "vendor_info": vendor_info,
             }
         )
-        if client_reference_id is not UNSET:
-            field_dict["client_reference_id"] = client_reference_id
-        if invoice_id is not UNSET:
-            field_dict["invoice_id"] = invoice_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if customer_did is not UNSET:
-            field_dict["customer_did"] = customer_did
-        if payment_link_id is not UNSET:
-            field_dict["payment_link_id"] = payment_link_id
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-        if enable_subscription_grouping is not UNSET:
-            field_dict["enable_subscription_grouping"] = enable_subscription_grouping
-        if subscription_groups is not UNSET:
-            field_dict["subscription_groups"] = subscription_groups
-        if success_subscription_count is not UNSET:
-            field_dict["success_subscription_count"] = success_subscription_count
-        if recovered_from is not UNSET:
-            field_dict["recovered_from"] = recovered_from
-        if payment_intent_id is not UNSET:
-            field_dict["payment_intent_id"] = payment_intent_id
-        if setup_intent_id is not UNSET:
-            field_dict["setup_intent_id"] = setup_intent_id
-        if slippage_percent is not UNSET:
-            field_dict["slippage_percent"] = slippage_percent
-        if total_details is not UNSET:
-            field_dict["total_details"] = total_details
-        if url is not UNSET:
-            field_dict["url"] = url
-        if cancel_url is not UNSET:
-            field_dict["cancel_url"] = cancel_url
-        if success_url is not UNSET:
-            field_dict["success_url"] = success_url
-        if currency_conversion is not UNSET:
-            field_dict["currency_conversion"] = currency_conversion
-        if customer_details is not UNSET:
-            field_dict["customer_details"] = customer_details
-        if customer_update is not UNSET:
-            field_dict["customer_update"] = customer_update
-        if after_expiration is not UNSET:
-            field_dict["after_expiration"] = after_expiration
-        if allow_promotion_codes is not UNSET:
-            field_dict["allow_promotion_codes"] = allow_promotion_codes
-        if consent_collection is not UNSET:
-            field_dict["consent_collection"] = consent_collection
-        if consent is not UNSET:
-            field_dict["consent"] = consent
-        if custom_fields is not UNSET:
-            field_dict["custom_fields"] = custom_fields
-        if custom_text is not UNSET:
-            field_dict["custom_text"] = custom_text
-        if invoice_creation is not UNSET:
-            field_dict["invoice_creation"] = invoice_creation
-        if phone_number_collection is not UNSET:
-            field_dict["phone_number_collection"] = phone_number_collection
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if billing_address_collection is not UNSET:
-            field_dict["billing_address_collection"] = billing_address_collection
-        if subscription_data is not UNSET:
-            field_dict["subscription_data"] = subscription_data
-        if payment_details is not UNSET:
-            field_dict["payment_details"] = payment_details
-        if payment_intent_data is not UNSET:
-            field_dict["payment_intent_data"] = payment_intent_data
-        if nft_mint_settings is not UNSET:
-            field_dict["nft_mint_settings"] = nft_mint_settings
-        if nft_mint_details is not UNSET:
-            field_dict["nft_mint_details"] = nft_mint_details
-        if cross_sell_behavior is not UNSET:
-            field_dict["cross_sell_behavior"] = cross_sell_behavior
-        if discounts is not UNSET:
-            field_dict["discounts"] = discounts
-        if fulfillment_status is not UNSET:
-            field_dict["fulfillment_status"] = fulfillment_status
-        if vendor_info is not UNSET:
-            field_dict["vendor_info"] = vendor_info
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_after_expiration import (
-            CheckoutSessionAfterExpiration,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_consent import CheckoutSessionConsent  # noqa: PLC0415
-        from ..models.checkout_session_consent_collection import (
-            CheckoutSessionConsentCollection,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_currency_conversion import (
-            CheckoutSessionCurrencyConversion,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_custom_text import CheckoutSessionCustomText  # noqa: PLC0415
-        from ..models.checkout_session_customer_details import (
-            CheckoutSessionCustomerDetails,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_customer_update import (
-            CheckoutSessionCustomerUpdate,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_discount import CheckoutSessionDiscount  # noqa: PLC0415
-        from ..models.checkout_session_invoice_creation import (
-            CheckoutSessionInvoiceCreation,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_nft_mint_details import (
-            CheckoutSessionNftMintDetails,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_phone_number_collection import (
-            CheckoutSessionPhoneNumberCollection,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_subscription_data import (
-            CheckoutSessionSubscriptionData,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_subscription_groups import (
-            CheckoutSessionSubscriptionGroups,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_total_details import CheckoutSessionTotalDetails  # noqa: PLC0415
-        from ..models.checkout_session_vendor_info import CheckoutSessionVendorInfo  # noqa: PLC0415
-        from ..models.custom_field import CustomField  # noqa: PLC0415
-        from ..models.line_item import LineItem  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.nft_mint_settings import NftMintSettings  # noqa: PLC0415
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_intent_data import PaymentIntentData  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        currency_id = d.pop("currency_id")
-
-        mode = CheckoutSessionMode(d.pop("mode"))
-
-        status = CheckoutSessionStatus(d.pop("status"))
-
-        payment_status = CheckoutSessionPaymentStatus(d.pop("payment_status"))
-
-        amount_subtotal = d.pop("amount_subtotal")
-
-        amount_total = d.pop("amount_total")
-
-        customer_creation = CheckoutSessionCustomerCreation(d.pop("customer_creation"))
-
-        expires_at = d.pop("expires_at")
-
-        payment_method_types = cast(list[str], d.pop("payment_method_types"))
-
-        submit_type = CheckoutSessionSubmitType(d.pop("submit_type"))
-
-        nft_mint_status = CheckoutSessionNftMintStatus(d.pop("nft_mint_status"))
-
-        created_via = CheckoutSessionCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        line_items = []
-        _line_items = d.pop("line_items")
-        for line_items_item_data in _line_items:
-            line_items_item = LineItem.from_dict(line_items_item_data)
-
-            line_items.append(line_items_item)
-
-        def _parse_client_reference_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        client_reference_id = _parse_client_reference_id(d.pop("client_reference_id", UNSET))
-
-        def _parse_invoice_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        invoice_id = _parse_invoice_id(d.pop("invoice_id", UNSET))
-
-        def _parse_customer_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_id = _parse_customer_id(d.pop("customer_id", UNSET))
-
-        def _parse_customer_did(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_did = _parse_customer_did(d.pop("customer_did", UNSET))
-
-        def _parse_payment_link_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payment_link_id = _parse_payment_link_id(d.pop("payment_link_id", UNSET))
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscription_id", UNSET))
-
-        def _parse_enable_subscription_grouping(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        enable_subscription_grouping = _parse_enable_subscription_grouping(d.pop("enable_subscription_grouping", UNSET))
-
-        def _parse_subscription_groups(data: object) -> CheckoutSessionSubscriptionGroups | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subscription_groups_type_1 = CheckoutSessionSubscriptionGroups.from_dict(data)
-
-                return subscription_groups_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionSubscriptionGroups | None | Unset, data)
-
-        subscription_groups = _parse_subscription_groups(d.pop("subscription_groups", UNSET))
-
-        def _parse_success_subscription_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        success_subscription_count = _parse_success_subscription_count(d.pop("success_subscription_count", UNSET))
-
-        def _parse_recovered_from(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        recovered_from = _parse_recovered_from(d.pop("recovered_from", UNSET))
-
-        def _parse_payment_intent_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payment_intent_id = _parse_payment_intent_id(d.pop("payment_intent_id", UNSET))
-
-        def _parse_setup_intent_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        setup_intent_id = _parse_setup_intent_id(d.pop("setup_intent_id", UNSET))
-
-        def _parse_slippage_percent(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        slippage_percent = _parse_slippage_percent(d.pop("slippage_percent", UNSET))
-
-        def _parse_total_details(data: object) -> CheckoutSessionTotalDetails | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                total_details_type_1 = CheckoutSessionTotalDetails.from_dict(data)
-
-                return total_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionTotalDetails | None | Unset, data)
-
-        total_details = _parse_total_details(d.pop("total_details", UNSET))
-
-        def _parse_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        url = _parse_url(d.pop("url", UNSET))
-
-        def _parse_cancel_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        cancel_url = _parse_cancel_url(d.pop("cancel_url", UNSET))
-
-        def _parse_success_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        success_url = _parse_success_url(d.pop("success_url", UNSET))
-
-        def _parse_currency_conversion(data: object) -> CheckoutSessionCurrencyConversion | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                currency_conversion_type_1 = CheckoutSessionCurrencyConversion.from_dict(data)
-
-                return currency_conversion_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionCurrencyConversion | None | Unset, data)
-
-        currency_conversion = _parse_currency_conversion(d.pop("currency_conversion", UNSET))
-
-        def _parse_customer_details(data: object) -> CheckoutSessionCustomerDetails | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                customer_details_type_1 = CheckoutSessionCustomerDetails.from_dict(data)
-
-                return customer_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionCustomerDetails | None | Unset, data)
-
-        customer_details = _parse_customer_details(d.pop("customer_details", UNSET))
-
-        def _parse_customer_update(data: object) -> CheckoutSessionCustomerUpdate | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                customer_update_type_1 = CheckoutSessionCustomerUpdate.from_dict(data)
-
-                return customer_update_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionCustomerUpdate | None | Unset, data)
-
-        customer_update = _parse_customer_update(d.pop("customer_update", UNSET))
-
-        def _parse_after_expiration(data: object) -> CheckoutSessionAfterExpiration | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                after_expiration_type_1 = CheckoutSessionAfterExpiration.from_dict(data)
-
-                return after_expiration_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionAfterExpiration | None | Unset, data)
-
-        after_expiration = _parse_after_expiration(d.pop("after_expiration", UNSET))
-
-        def _parse_allow_promotion_codes(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        allow_promotion_codes = _parse_allow_promotion_codes(d.pop("allow_promotion_codes", UNSET))
-
-        def _parse_consent_collection(data: object) -> CheckoutSessionConsentCollection | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                consent_collection_type_1 = CheckoutSessionConsentCollection.from_dict(data)
-
-                return consent_collection_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionConsentCollection | None | Unset, data)
-
-        consent_collection = _parse_consent_collection(d.pop("consent_collection", UNSET))
-
-        def _parse_consent(data: object) -> CheckoutSessionConsent | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                consent_type_1 = CheckoutSessionConsent.from_dict(data)
-
-                return consent_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionConsent | None | Unset, data)
-
-        consent = _parse_consent(d.pop("consent", UNSET))
-
-        def _parse_custom_fields(data: object) -> list[CustomField] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                custom_fields_type_0 = []
-                _custom_fields_type_0 = data
-                for custom_fields_type_0_item_data in _custom_fields_type_0:
-                    custom_fields_type_0_item = CustomField.from_dict(custom_fields_type_0_item_data)
-
-                    custom_fields_type_0.append(custom_fields_type_0_item)
-
-                return custom_fields_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[CustomField] | None | Unset, data)
-
-        custom_fields = _parse_custom_fields(d.pop("custom_fields", UNSET))
-
-        def _parse_custom_text(data: object) -> CheckoutSessionCustomText | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                custom_text_type_1 = CheckoutSessionCustomText.from_dict(data)
-
-                return custom_text_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionCustomText | None | Unset, data)
-
-        custom_text = _parse_custom_text(d.pop("custom_text", UNSET))
-
-        def _parse_invoice_creation(data: object) -> CheckoutSessionInvoiceCreation | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                invoice_creation_type_1 = CheckoutSessionInvoiceCreation.from_dict(data)
-
-                return invoice_creation_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionInvoiceCreation | None | Unset, data)
-
-        invoice_creation = _parse_invoice_creation(d.pop("invoice_creation", UNSET))
-
-        def _parse_phone_number_collection(data: object) -> CheckoutSessionPhoneNumberCollection | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                phone_number_collection_type_1 = CheckoutSessionPhoneNumberCollection.from_dict(data)
-
-                return phone_number_collection_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionPhoneNumberCollection | None | Unset, data)
-
-        phone_number_collection = _parse_phone_number_collection(d.pop("phone_number_collection", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_billing_address_collection(data: object) -> CheckoutSessionBillingAddressCollection | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                billing_address_collection_type_1 = CheckoutSessionBillingAddressCollection(data)
-
-                return billing_address_collection_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionBillingAddressCollection | None | Unset, data)
-
-        billing_address_collection = _parse_billing_address_collection(d.pop("billing_address_collection", UNSET))
-
-        def _parse_subscription_data(data: object) -> CheckoutSessionSubscriptionData | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subscription_data_type_1 = CheckoutSessionSubscriptionData.from_dict(data)
-
-                return subscription_data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionSubscriptionData | None | Unset, data)
-
-        subscription_data = _parse_subscription_data(d.pop("subscription_data", UNSET))
-
-        def _parse_payment_details(data: object) -> None | PaymentDetails | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_details_type_1 = PaymentDetails.from_dict(data)
-
-                return payment_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetails | Unset, data)
-
-        payment_details = _parse_payment_details(d.pop("payment_details", UNSET))
-
-        def _parse_payment_intent_data(data: object) -> None | PaymentIntentData | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_intent_data_type_1 = PaymentIntentData.from_dict(data)
-
-                return payment_intent_data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentIntentData | Unset, data)
-
-        payment_intent_data = _parse_payment_intent_data(d.pop("payment_intent_data", UNSET))
-
-        def _parse_nft_mint_settings(data: object) -> NftMintSettings | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                nft_mint_settings_type_1 = NftMintSettings.from_dict(data)
-
-                return nft_mint_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(NftMintSettings | None | Unset, data)
-
-        nft_mint_settings = _parse_nft_mint_settings(d.pop("nft_mint_settings", UNSET))
-
-        def _parse_nft_mint_details(data: object) -> CheckoutSessionNftMintDetails | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                nft_mint_details_type_1 = CheckoutSessionNftMintDetails.from_dict(data)
-
-                return nft_mint_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionNftMintDetails | None | Unset, data)
-
-        nft_mint_details = _parse_nft_mint_details(d.pop("nft_mint_details", UNSET))
-
-        def _parse_cross_sell_behavior(data: object) -> CheckoutSessionCrossSellBehavior | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                cross_sell_behavior_type_1 = CheckoutSessionCrossSellBehavior(data)
-
-                return cross_sell_behavior_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionCrossSellBehavior | None | Unset, data)
-
-        cross_sell_behavior = _parse_cross_sell_behavior(d.pop("cross_sell_behavior", UNSET))
-
-        def _parse_discounts(data: object) -> list[CheckoutSessionDiscount] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                discounts_type_0 = []
-                _discounts_type_0 = data
-                for discounts_type_0_item_data in _discounts_type_0:
-                    discounts_type_0_item = CheckoutSessionDiscount.from_dict(discounts_type_0_item_data)
-
-                    discounts_type_0.append(discounts_type_0_item)
-
-                return discounts_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[CheckoutSessionDiscount] | None | Unset, data)
-
-        discounts = _parse_discounts(d.pop("discounts", UNSET))
-
-        def _parse_fulfillment_status(data: object) -> CheckoutSessionFulfillmentStatus | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                fulfillment_status_type_1 = CheckoutSessionFulfillmentStatus(data)
-
-                return fulfillment_status_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionFulfillmentStatus | None | Unset, data)
-
-        fulfillment_status = _parse_fulfillment_status(d.pop("fulfillment_status", UNSET))
-
-        def _parse_vendor_info(data: object) -> list[CheckoutSessionVendorInfo] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                vendor_info_type_0 = []
-                _vendor_info_type_0 = data
-                for vendor_info_type_0_item_data in _vendor_info_type_0:
-                    vendor_info_type_0_item = CheckoutSessionVendorInfo.from_dict(vendor_info_type_0_item_data)
-
-                    vendor_info_type_0.append(vendor_info_type_0_item)
-
-                return vendor_info_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[CheckoutSessionVendorInfo] | None | Unset, data)
-
-        vendor_info = _parse_vendor_info(d.pop("vendor_info", UNSET))
-
-        checkout_session = cls(
-            id=id,
-            livemode=livemode,
-            currency_id=currency_id,
-            mode=mode,
-            status=status,
-            payment_status=payment_status,
-            amount_subtotal=amount_subtotal,
-            amount_total=amount_total,
-            customer_creation=customer_creation,
-            expires_at=expires_at,
-            payment_method_types=payment_method_types,
-            submit_type=submit_type,
-            nft_mint_status=nft_mint_status,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-            line_items=line_items,
-            client_reference_id=client_reference_id,
-            invoice_id=invoice_id,
-            customer_id=customer_id,
-            customer_did=customer_did,
-            payment_link_id=payment_link_id,
-            subscription_id=subscription_id,
-            enable_subscription_grouping=enable_subscription_grouping,
-            subscription_groups=subscription_groups,
-            success_subscription_count=success_subscription_count,
-            recovered_from=recovered_from,
-            payment_intent_id=payment_intent_id,
-            setup_intent_id=setup_intent_id,
-            slippage_percent=slippage_percent,
-            total_details=total_details,
-            url=url,
-            cancel_url=cancel_url,
-            success_url=success_url,
-            currency_conversion=currency_conversion,
-            customer_details=customer_details,
-            customer_update=customer_update,
-            after_expiration=after_expiration,
-            allow_promotion_codes=allow_promotion_codes,
-            consent_collection=consent_collection,
-            consent=consent,
-            custom_fields=custom_fields,
-            custom_text=custom_text,
-            invoice_creation=invoice_creation,
-            phone_number_collection=phone_number_collection,
-            metadata=metadata,
-            billing_address_collection=billing_address_collection,
-            subscription_data=subscription_data,
-            payment_details=payment_details,
-            payment_intent_data=payment_intent_data,
-            nft_mint_settings=nft_mint_settings,
-            nft_mint_details=nft_mint_details,
-            cross_sell_behavior=cross_sell_behavior,
-            discounts=discounts,
-            fulfillment_status=fulfillment_status,
-            vendor_info=vendor_info,
-        )
-
-        checkout_session.additional_properties = d
-        return checkout_session
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The session id (`cs_…`)."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def currency_id(self) -> str:
+        """The payment currency (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def mode(self) -> CheckoutSessionMode:
+        """What the session does: `payment` charges once, `subscription` starts a subscription for recurring
+        prices, `setup` only sets up a payment method."""
+        return self._get("mode")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def status(self) -> CheckoutSessionStatus:
+        """Lifecycle state: `open` (can be paid), then `complete` (paid or set up) or `expired` (closed unpaid, by
+        time or by the expire call)."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def payment_status(self) -> CheckoutSessionPaymentStatus:
+        """Whether the money was collected: `paid`, `unpaid`, or `no_payment_required` (e.g. a free trial or a
+        setup session)."""
+        return self._get("payment_status")  # type: ignore[no-any-return]
+
+    @property
+    def amount_subtotal(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_subtotal")  # type: ignore[no-any-return]
+
+    @property
+    def amount_total(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_total")  # type: ignore[no-any-return]
+
+    @property
+    def customer_creation(self) -> CheckoutSessionCustomerCreation:
+        """When a customer record is made: `if_required` (only when the flow needs one) or `always`."""
+        return self._get("customer_creation")  # type: ignore[no-any-return]
+
+    @property
+    def expires_at(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("expires_at")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method_types(self) -> builtins.list[str]:
+        """Payment method types accepted (e.g. `arcblock`, `ethereum`, `stripe`)."""
+        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+
+    @property
+    def submit_type(self) -> CheckoutSessionSubmitType:
+        """The wording of the checkout page's submit button."""
+        return self._get("submit_type")  # type: ignore[no-any-return]
+
+    @property
+    def nft_mint_status(self) -> CheckoutSessionNftMintStatus:
+        """Progress of the NFT minted for a paid session: `disabled` (no minting), `pending`, `minted`, `sent`
+        (delivered to the customer) or `error`."""
+        return self._get("nft_mint_status")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> CheckoutSessionCreatedVia:
+        """Where the object was created."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def line_items(self) -> builtins.list[LineItem]:
+        """The prices and quantities, without their prices joined."""
+        return self._get("line_items")  # type: ignore[no-any-return]
+
+    @property
+    def client_reference_id(self) -> None | str:
+        """The caller's own reference for the session; the session can be retrieved by it."""
+        return self._data.get("client_reference_id")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_id(self) -> None | str:
+        """The `invoice_id` field."""
+        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+
+    @property
+    def customer_id(self) -> None | str:
+        """The paying customer (`cus_…`), once known."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
+
+    @property
+    def customer_did(self) -> None | str:
+        """The paying customer's DID, once known."""
+        return self._data.get("customer_did")  # type: ignore[no-any-return]
+
+    @property
+    def payment_link_id(self) -> None | str:
+        """The payment link the session was opened from."""
+        return self._data.get("payment_link_id")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_id(self) -> None | str:
+        """The subscription the session created."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+
+    @property
+    def enable_subscription_grouping(self) -> bool | None:
+        """True to create one subscription per group of recurring items instead of one in all."""
+        return self._data.get("enable_subscription_grouping")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_groups(self) -> CheckoutSessionSubscriptionGroups | None:
+        """The `subscription_groups` field."""
+        return self._get("subscription_groups")  # type: ignore[no-any-return]
+
+    @property
+    def success_subscription_count(self) -> int | None:
+        """How many subscriptions the session created successfully."""
+        return self._data.get("success_subscription_count")  # type: ignore[no-any-return]
+
+    @property
+    def recovered_from(self) -> None | str:
+        """The expired session this one reopens."""
+        return self._data.get("recovered_from")  # type: ignore[no-any-return]
+
+    @property
+    def payment_intent_id(self) -> None | str:
+        """The `payment_intent_id` field."""
+        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
+
+    @property
+    def setup_intent_id(self) -> None | str:
+        """The `setup_intent_id` field."""
+        return self._data.get("setup_intent_id")  # type: ignore[no-any-return]
+
+    @property
+    def slippage_percent(self) -> float | None:
+        """Accepted price slippage, in percent, for dynamically priced items."""
+        return self._data.get("slippage_percent")  # type: ignore[no-any-return]
+
+    @property
+    def total_details(self) -> CheckoutSessionTotalDetails | None:
+        """The `total_details` field."""
+        return self._get("total_details")  # type: ignore[no-any-return]
+
+    @property
+    def url(self) -> None | str:
+        """The hosted checkout page to send the customer to."""
+        return self._data.get("url")  # type: ignore[no-any-return]
+
+    @property
+    def cancel_url(self) -> None | str:
+        """Where the customer goes when they leave without paying."""
+        return self._data.get("cancel_url")  # type: ignore[no-any-return]
+
+    @property
+    def success_url(self) -> None | str:
+        """Where the customer goes after paying."""
+        return self._data.get("success_url")  # type: ignore[no-any-return]
+
+    @property
+    def currency_conversion(self) -> CheckoutSessionCurrencyConversion | None:
+        """The `currency_conversion` field."""
+        return self._get("currency_conversion")  # type: ignore[no-any-return]
+
+    @property
+    def customer_details(self) -> CheckoutSessionCustomerDetails | None:
+        """The `customer_details` field."""
+        return self._get("customer_details")  # type: ignore[no-any-return]
+
+    @property
+    def customer_update(self) -> CheckoutSessionCustomerUpdate | None:
+        """The `customer_update` field."""
+        return self._get("customer_update")  # type: ignore[no-any-return]
+
+    @property
+    def after_expiration(self) -> CheckoutSessionAfterExpiration | None:
+        """The `after_expiration` field."""
+        return self._get("after_expiration")  # type: ignore[no-any-return]
+
+    @property
+    def allow_promotion_codes(self) -> bool | None:
+        """The `allow_promotion_codes` field."""
+        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]
+
+    @property
+    def consent_collection(self) -> CheckoutSessionConsentCollection | None:
+        """The `consent_collection` field."""
+        return self._get("consent_collection")  # type: ignore[no-any-return]
+
+    @property
+    def consent(self) -> CheckoutSessionConsent | None:
+        """The `consent` field."""
+        return self._get("consent")  # type: ignore[no-any-return]
+
+    @property
+    def custom_fields(self) -> builtins.list[CustomField] | None:
+        """The `custom_fields` field."""
+        return self._get("custom_fields")  # type: ignore[no-any-return]
+
+    @property
+    def custom_text(self) -> CheckoutSessionCustomText | None:
+        """The `custom_text` field."""
+        return self._get("custom_text")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_creation(self) -> CheckoutSessionInvoiceCreation | None:
+        """The `invoice_creation` field."""
+        return self._get("invoice_creation")  # type: ignore[no-any-return]
+
+    @property
+    def phone_number_collection(self) -> CheckoutSessionPhoneNumberCollection | None:
+        """The `phone_number_collection` field."""
+        return self._get("phone_number_collection")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def billing_address_collection(self) -> CheckoutSessionBillingAddressCollection | None:
+        """The `billing_address_collection` field."""
+        return self._get("billing_address_collection")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_data(self) -> CheckoutSessionSubscriptionData | None:
+        """The `subscription_data` field."""
+        return self._get("subscription_data")  # type: ignore[no-any-return]
+
+    @property
+    def payment_details(self) -> None | PaymentDetails:
+        """The `payment_details` field."""
+        return self._get("payment_details")  # type: ignore[no-any-return]
+
+    @property
+    def payment_intent_data(self) -> None | PaymentIntentData:
+        """The `payment_intent_data` field."""
+        return self._get("payment_intent_data")  # type: ignore[no-any-return]
+
+    @property
+    def nft_mint_settings(self) -> NftMintSettings | None:
+        """The `nft_mint_settings` field."""
+        return self._get("nft_mint_settings")  # type: ignore[no-any-return]
+
+    @property
+    def nft_mint_details(self) -> CheckoutSessionNftMintDetails | None:
+        """The `nft_mint_details` field."""
+        return self._get("nft_mint_details")  # type: ignore[no-any-return]
+
+    @property
+    def cross_sell_behavior(self) -> CheckoutSessionCrossSellBehavior | None:
+        """The `cross_sell_behavior` field."""
+        return self._get("cross_sell_behavior")  # type: ignore[no-any-return]
+
+    @property
+    def discounts(self) -> builtins.list[CheckoutSessionDiscount] | None:
+        """The `discounts` field."""
+        return self._get("discounts")  # type: ignore[no-any-return]
+
+    @property
+    def fulfillment_status(self) -> CheckoutSessionFulfillmentStatus | None:
+        """The `fulfillment_status` field."""
+        return self._get("fulfillment_status")  # type: ignore[no-any-return]
+
+    @property
+    def vendor_info(self) -> builtins.list[CheckoutSessionVendorInfo] | None:
+        """The `vendor_info` field."""
+        return self._get("vendor_info")  # type: ignore[no-any-return]

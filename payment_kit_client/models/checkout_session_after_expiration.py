@@ -2,69 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session_recovery import CheckoutSessionRecovery
 
 
-T = TypeVar("T", bound="CheckoutSessionAfterExpiration")
+class CheckoutSessionAfterExpiration(Model):
+    """What may happen after the session expires."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionAfterExpiration:
-    """What may happen after the session expires.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "recovery": "recovery",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "recovery": _AsModel("CheckoutSessionRecovery"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "recovery",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        recovery (CheckoutSessionRecovery):
-    """
-
-    recovery: CheckoutSessionRecovery
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        recovery = self.recovery.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        recovery: CheckoutSessionRecovery,
+    ) -> None:
+        self._init_fields(
             {
                 "recovery": recovery,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_recovery import CheckoutSessionRecovery  # noqa: PLC0415
-
-        d = dict(src_dict)
-        recovery = CheckoutSessionRecovery.from_dict(d.pop("recovery"))
-
-        checkout_session_after_expiration = cls(
-            recovery=recovery,
-        )
-
-        checkout_session_after_expiration.additional_properties = d
-        return checkout_session_after_expiration
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def recovery(self) -> CheckoutSessionRecovery:
+        """The `recovery` field."""
+        return self._get("recovery")  # type: ignore[no-any-return]

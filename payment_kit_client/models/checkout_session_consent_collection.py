@@ -2,121 +2,62 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.checkout_session_consent_collection_promotions import (
-    CheckoutSessionConsentCollectionPromotions,
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsUnion,
 )
-from ..models.checkout_session_consent_collection_terms_of_service import (
-    CheckoutSessionConsentCollectionTermsOfService,
-)
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CheckoutSessionConsentCollection")
+if TYPE_CHECKING:
+    from ..models.checkout_session_consent_collection_promotions import (
+        CheckoutSessionConsentCollectionPromotions,
+    )
+    from ..models.checkout_session_consent_collection_terms_of_service import (
+        CheckoutSessionConsentCollectionTermsOfService,
+    )
 
 
-@_attrs_define
-class CheckoutSessionConsentCollection:
-    """Which consents the checkout page asks for.
+class CheckoutSessionConsentCollection(Model):
+    """Which consents the checkout page asks for."""
 
-    Attributes:
-        promotions (CheckoutSessionConsentCollectionPromotions | None | Unset):
-        terms_of_service (CheckoutSessionConsentCollectionTermsOfService | None | Unset):
-    """
+    __slots__ = ()
 
-    promotions: CheckoutSessionConsentCollectionPromotions | None | Unset = UNSET
-    terms_of_service: CheckoutSessionConsentCollectionTermsOfService | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "promotions": "promotions",
+        "terms_of_service": "terms_of_service",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "promotions": _AsUnion(_NONE, _AsEnum("CheckoutSessionConsentCollectionPromotions")),
+        "terms_of_service": _AsUnion(_NONE, _AsEnum("CheckoutSessionConsentCollectionTermsOfService")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        promotions: None | str | Unset
-        if isinstance(self.promotions, Unset):
-            promotions = UNSET
-        elif isinstance(self.promotions, CheckoutSessionConsentCollectionPromotions):
-            promotions = self.promotions.value
-        else:
-            promotions = self.promotions
-
-        terms_of_service: None | str | Unset
-        if isinstance(self.terms_of_service, Unset):
-            terms_of_service = UNSET
-        elif isinstance(self.terms_of_service, CheckoutSessionConsentCollectionTermsOfService):
-            terms_of_service = self.terms_of_service.value
-        else:
-            terms_of_service = self.terms_of_service
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if promotions is not UNSET:
-            field_dict["promotions"] = promotions
-        if terms_of_service is not UNSET:
-            field_dict["terms_of_service"] = terms_of_service
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_promotions(data: object) -> CheckoutSessionConsentCollectionPromotions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                promotions_type_1 = CheckoutSessionConsentCollectionPromotions(data)
-
-                return promotions_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionConsentCollectionPromotions | None | Unset, data)
-
-        promotions = _parse_promotions(d.pop("promotions", UNSET))
-
-        def _parse_terms_of_service(data: object) -> CheckoutSessionConsentCollectionTermsOfService | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                terms_of_service_type_1 = CheckoutSessionConsentCollectionTermsOfService(data)
-
-                return terms_of_service_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionConsentCollectionTermsOfService | None | Unset, data)
-
-        terms_of_service = _parse_terms_of_service(d.pop("terms_of_service", UNSET))
-
-        checkout_session_consent_collection = cls(
-            promotions=promotions,
-            terms_of_service=terms_of_service,
+    def __init__(
+        self,
+        *,
+        promotions: CheckoutSessionConsentCollectionPromotions | None | Unset = UNSET,
+        terms_of_service: CheckoutSessionConsentCollectionTermsOfService | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "promotions": promotions,
+                "terms_of_service": terms_of_service,
+            }
         )
 
-        checkout_session_consent_collection.additional_properties = d
-        return checkout_session_consent_collection
+    @property
+    def promotions(self) -> CheckoutSessionConsentCollectionPromotions | None:
+        """The `promotions` field."""
+        return self._get("promotions")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def terms_of_service(self) -> CheckoutSessionConsentCollectionTermsOfService | None:
+        """The `terms_of_service` field."""
+        return self._get("terms_of_service")  # type: ignore[no-any-return]

@@ -2,33 +2,44 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.checkout_session_billing_address_collection import (
-    CheckoutSessionBillingAddressCollection,
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
 )
-from ..models.checkout_session_cross_sell_behavior import (
-    CheckoutSessionCrossSellBehavior,
-)
-from ..models.checkout_session_customer_creation import CheckoutSessionCustomerCreation
-from ..models.checkout_session_mode import CheckoutSessionMode
-from ..models.checkout_session_submit_type import CheckoutSessionSubmitType
-from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.checkout_session_after_expiration import CheckoutSessionAfterExpiration
+    from ..models.checkout_session_after_expiration import (
+        CheckoutSessionAfterExpiration,
+    )
+    from ..models.checkout_session_billing_address_collection import (
+        CheckoutSessionBillingAddressCollection,
+    )
     from ..models.checkout_session_consent_collection import (
         CheckoutSessionConsentCollection,
     )
+    from ..models.checkout_session_cross_sell_behavior import (
+        CheckoutSessionCrossSellBehavior,
+    )
     from ..models.checkout_session_custom_text import CheckoutSessionCustomText
+    from ..models.checkout_session_customer_creation import (
+        CheckoutSessionCustomerCreation,
+    )
     from ..models.checkout_session_customer_update import CheckoutSessionCustomerUpdate
-    from ..models.checkout_session_invoice_creation import CheckoutSessionInvoiceCreation
+    from ..models.checkout_session_invoice_creation import (
+        CheckoutSessionInvoiceCreation,
+    )
+    from ..models.checkout_session_mode import CheckoutSessionMode
     from ..models.checkout_session_phone_number_collection import (
         CheckoutSessionPhoneNumberCollection,
     )
+    from ..models.checkout_session_submit_type import CheckoutSessionSubmitType
     from ..models.checkout_session_subscription_data import (
         CheckoutSessionSubscriptionData,
     )
@@ -39,434 +50,274 @@ if TYPE_CHECKING:
     from ..models.payment_intent_data import PaymentIntentData
 
 
-T = TypeVar("T", bound="CheckoutSessionCreateParams")
+class CheckoutSessionCreateParams(Model):
+    """The body of a checkout session create."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionCreateParams:
-    """The body of a checkout session create.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "mode": "mode",
+        "line_items": "line_items",
+        "success_url": "success_url",
+        "cancel_url": "cancel_url",
+        "expires_at": "expires_at",
+        "client_reference_id": "client_reference_id",
+        "currency_id": "currency_id",
+        "customer_id": "customer_id",
+        "customer_did": "customer_did",
+        "customer_creation": "customer_creation",
+        "customer_update": "customer_update",
+        "after_expiration": "after_expiration",
+        "allow_promotion_codes": "allow_promotion_codes",
+        "consent_collection": "consent_collection",
+        "custom_fields": "custom_fields",
+        "custom_text": "custom_text",
+        "invoice_creation": "invoice_creation",
+        "payment_method_types": "payment_method_types",
+        "phone_number_collection": "phone_number_collection",
+        "submit_type": "submit_type",
+        "billing_address_collection": "billing_address_collection",
+        "subscription_data": "subscription_data",
+        "payment_intent_data": "payment_intent_data",
+        "nft_mint_settings": "nft_mint_settings",
+        "cross_sell_behavior": "cross_sell_behavior",
+        "enable_subscription_grouping": "enable_subscription_grouping",
+        "metadata": "metadata",
+        "include_free_trial": "include_free_trial",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "mode": _AsEnum("CheckoutSessionMode"),
+        "line_items": _AsList(_AsModel("LineItem")),
+        "customer_creation": _AsEnum("CheckoutSessionCustomerCreation"),
+        "customer_update": _AsModel("CheckoutSessionCustomerUpdate"),
+        "after_expiration": _AsModel("CheckoutSessionAfterExpiration"),
+        "consent_collection": _AsModel("CheckoutSessionConsentCollection"),
+        "custom_fields": _AsList(_AsModel("CustomField")),
+        "custom_text": _AsModel("CheckoutSessionCustomText"),
+        "invoice_creation": _AsModel("CheckoutSessionInvoiceCreation"),
+        "phone_number_collection": _AsModel("CheckoutSessionPhoneNumberCollection"),
+        "submit_type": _AsEnum("CheckoutSessionSubmitType"),
+        "billing_address_collection": _AsEnum("CheckoutSessionBillingAddressCollection"),
+        "subscription_data": _AsModel("CheckoutSessionSubscriptionData"),
+        "payment_intent_data": _AsModel("PaymentIntentData"),
+        "nft_mint_settings": _AsModel("NftMintSettings"),
+        "cross_sell_behavior": _AsEnum("CheckoutSessionCrossSellBehavior"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "mode",
+            "line_items",
+            "success_url",
+            "cancel_url",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        mode (CheckoutSessionMode): What the session does: `payment` charges once, `subscription` starts a subscription
-            for recurring prices, `setup` only sets up a payment method.
-        line_items (list[LineItem]): The prices and quantities to pay for.
-        success_url (str): Where the customer goes after paying.
-        cancel_url (str): Where the customer goes when they leave without paying.
-        expires_at (int | Unset): Unix time in seconds. Example: 1729243800.
-        client_reference_id (str | Unset): Your own reference for the session (e.g. an order id); it can be used to
-            retrieve the session.
-        currency_id (str | Unset): The payment currency (`pc_…`); by default the prices' currency.
-        customer_id (str | Unset): An existing customer (`cus_…`) who is to pay.
-        customer_did (str | Unset): The DID of the user who is to pay.
-        customer_creation (CheckoutSessionCustomerCreation | Unset): When a customer record is made: `if_required` (only
-            when the flow needs one) or `always`.
-        customer_update (CheckoutSessionCustomerUpdate | Unset): Which details entered at checkout are saved back to an
-            existing customer.
-        after_expiration (CheckoutSessionAfterExpiration | Unset): What may happen after the session expires.
-        allow_promotion_codes (bool | Unset):
-        consent_collection (CheckoutSessionConsentCollection | Unset): Which consents the checkout page asks for.
-        custom_fields (list[CustomField] | Unset):
-        custom_text (CheckoutSessionCustomText | Unset): Extra text shown on the checkout page.
-        invoice_creation (CheckoutSessionInvoiceCreation | Unset): Whether an invoice is issued for a one-time payment,
-            and its content.
-        payment_method_types (list[str] | Unset):
-        phone_number_collection (CheckoutSessionPhoneNumberCollection | Unset):
-        submit_type (CheckoutSessionSubmitType | Unset): The wording of the checkout page's submit button.
-        billing_address_collection (CheckoutSessionBillingAddressCollection | Unset): Whether the checkout page asks for
-            a billing address (`required`) or only when needed (`auto`).
-        subscription_data (CheckoutSessionSubscriptionData | Unset): Subscription settings as checkout sessions and
-            their line items take them: the common subscription data plus service actions, billing anchor, proration and
-            trial rules.
-        payment_intent_data (PaymentIntentData | Unset): Settings copied onto the payment intent a checkout creates.
-        nft_mint_settings (NftMintSettings | Unset): Whether and how an NFT is minted for the buyer after payment.
-        cross_sell_behavior (CheckoutSessionCrossSellBehavior | Unset): Whether a cross-sell product is offered (`auto`)
-            or always added (`required`).
-        enable_subscription_grouping (bool | Unset):
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        include_free_trial (bool | Unset): Whether trials configured on the prices apply to this session. The Node SDK
-            accepts it; its exact effect is not documented.
-    """
-
-    mode: CheckoutSessionMode
-    line_items: list[LineItem]
-    success_url: str
-    cancel_url: str
-    expires_at: int | Unset = UNSET
-    client_reference_id: str | Unset = UNSET
-    currency_id: str | Unset = UNSET
-    customer_id: str | Unset = UNSET
-    customer_did: str | Unset = UNSET
-    customer_creation: CheckoutSessionCustomerCreation | Unset = UNSET
-    customer_update: CheckoutSessionCustomerUpdate | Unset = UNSET
-    after_expiration: CheckoutSessionAfterExpiration | Unset = UNSET
-    allow_promotion_codes: bool | Unset = UNSET
-    consent_collection: CheckoutSessionConsentCollection | Unset = UNSET
-    custom_fields: list[CustomField] | Unset = UNSET
-    custom_text: CheckoutSessionCustomText | Unset = UNSET
-    invoice_creation: CheckoutSessionInvoiceCreation | Unset = UNSET
-    payment_method_types: list[str] | Unset = UNSET
-    phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset = UNSET
-    submit_type: CheckoutSessionSubmitType | Unset = UNSET
-    billing_address_collection: CheckoutSessionBillingAddressCollection | Unset = UNSET
-    subscription_data: CheckoutSessionSubscriptionData | Unset = UNSET
-    payment_intent_data: PaymentIntentData | Unset = UNSET
-    nft_mint_settings: NftMintSettings | Unset = UNSET
-    cross_sell_behavior: CheckoutSessionCrossSellBehavior | Unset = UNSET
-    enable_subscription_grouping: bool | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    include_free_trial: bool | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        mode = self.mode.value
-
-        line_items = []
-        for line_items_item_data in self.line_items:
-            line_items_item = line_items_item_data.to_dict()
-            line_items.append(line_items_item)
-
-        success_url = self.success_url
-
-        cancel_url = self.cancel_url
-
-        expires_at = self.expires_at
-
-        client_reference_id = self.client_reference_id
-
-        currency_id = self.currency_id
-
-        customer_id = self.customer_id
-
-        customer_did = self.customer_did
-
-        customer_creation: str | Unset = UNSET
-        if not isinstance(self.customer_creation, Unset):
-            customer_creation = self.customer_creation.value
-
-        customer_update: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.customer_update, Unset):
-            customer_update = self.customer_update.to_dict()
-
-        after_expiration: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.after_expiration, Unset):
-            after_expiration = self.after_expiration.to_dict()
-
-        allow_promotion_codes = self.allow_promotion_codes
-
-        consent_collection: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.consent_collection, Unset):
-            consent_collection = self.consent_collection.to_dict()
-
-        custom_fields: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.custom_fields, Unset):
-            custom_fields = []
-            for custom_fields_item_data in self.custom_fields:
-                custom_fields_item = custom_fields_item_data.to_dict()
-                custom_fields.append(custom_fields_item)
-
-        custom_text: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.custom_text, Unset):
-            custom_text = self.custom_text.to_dict()
-
-        invoice_creation: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.invoice_creation, Unset):
-            invoice_creation = self.invoice_creation.to_dict()
-
-        payment_method_types: list[str] | Unset = UNSET
-        if not isinstance(self.payment_method_types, Unset):
-            payment_method_types = self.payment_method_types
-
-        phone_number_collection: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.phone_number_collection, Unset):
-            phone_number_collection = self.phone_number_collection.to_dict()
-
-        submit_type: str | Unset = UNSET
-        if not isinstance(self.submit_type, Unset):
-            submit_type = self.submit_type.value
-
-        billing_address_collection: str | Unset = UNSET
-        if not isinstance(self.billing_address_collection, Unset):
-            billing_address_collection = self.billing_address_collection.value
-
-        subscription_data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.subscription_data, Unset):
-            subscription_data = self.subscription_data.to_dict()
-
-        payment_intent_data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_intent_data, Unset):
-            payment_intent_data = self.payment_intent_data.to_dict()
-
-        nft_mint_settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.nft_mint_settings, Unset):
-            nft_mint_settings = self.nft_mint_settings.to_dict()
-
-        cross_sell_behavior: str | Unset = UNSET
-        if not isinstance(self.cross_sell_behavior, Unset):
-            cross_sell_behavior = self.cross_sell_behavior.value
-
-        enable_subscription_grouping = self.enable_subscription_grouping
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        include_free_trial = self.include_free_trial
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        mode: CheckoutSessionMode,
+        line_items: builtins.list[LineItem],
+        success_url: str,
+        cancel_url: str,
+        expires_at: int | Unset = UNSET,
+        client_reference_id: str | Unset = UNSET,
+        currency_id: str | Unset = UNSET,
+        customer_id: str | Unset = UNSET,
+        customer_did: str | Unset = UNSET,
+        customer_creation: CheckoutSessionCustomerCreation | Unset = UNSET,
+        customer_update: CheckoutSessionCustomerUpdate | Unset = UNSET,
+        after_expiration: CheckoutSessionAfterExpiration | Unset = UNSET,
+        allow_promotion_codes: bool | Unset = UNSET,
+        consent_collection: CheckoutSessionConsentCollection | Unset = UNSET,
+        custom_fields: builtins.list[CustomField] | Unset = UNSET,
+        custom_text: CheckoutSessionCustomText | Unset = UNSET,
+        invoice_creation: CheckoutSessionInvoiceCreation | Unset = UNSET,
+        payment_method_types: builtins.list[str] | Unset = UNSET,
+        phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset = UNSET,
+        submit_type: CheckoutSessionSubmitType | Unset = UNSET,
+        billing_address_collection: CheckoutSessionBillingAddressCollection | Unset = UNSET,
+        subscription_data: CheckoutSessionSubscriptionData | Unset = UNSET,
+        payment_intent_data: PaymentIntentData | Unset = UNSET,
+        nft_mint_settings: NftMintSettings | Unset = UNSET,
+        cross_sell_behavior: CheckoutSessionCrossSellBehavior | Unset = UNSET,
+        enable_subscription_grouping: bool | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        include_free_trial: bool | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "mode": mode,
                 "line_items": line_items,
                 "success_url": success_url,
                 "cancel_url": cancel_url,
+                "expires_at": expires_at,
+                "client_reference_id": client_reference_id,
+                "currency_id": currency_id,
+                "customer_id": customer_id,
+                "customer_did": customer_did,
+                "customer_creation": customer_creation,
+                "customer_update": customer_update,
+                "after_expiration": after_expiration,
+                "allow_promotion_codes": allow_promotion_codes,
+                "consent_collection": consent_collection,
+                "custom_fields": custom_fields,
+                "custom_text": custom_text,
+                "invoice_creation": invoice_creation,
+                "payment_method_types": payment_method_types,
+                "phone_number_collection": phone_number_collection,
+                "submit_type": submit_type,
+                "billing_address_collection": billing_address_collection,
+                "subscription_data": subscription_data,
+                "payment_intent_data": payment_intent_data,
+                "nft_mint_settings": nft_mint_settings,
+                "cross_sell_behavior": cross_sell_behavior,
+                "enable_subscription_grouping": enable_subscription_grouping,
+                "metadata": metadata,
+                "include_free_trial": include_free_trial,
             }
         )
-        if expires_at is not UNSET:
-            field_dict["expires_at"] = expires_at
-        if client_reference_id is not UNSET:
-            field_dict["client_reference_id"] = client_reference_id
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if customer_did is not UNSET:
-            field_dict["customer_did"] = customer_did
-        if customer_creation is not UNSET:
-            field_dict["customer_creation"] = customer_creation
-        if customer_update is not UNSET:
-            field_dict["customer_update"] = customer_update
-        if after_expiration is not UNSET:
-            field_dict["after_expiration"] = after_expiration
-        if allow_promotion_codes is not UNSET:
-            field_dict["allow_promotion_codes"] = allow_promotion_codes
-        if consent_collection is not UNSET:
-            field_dict["consent_collection"] = consent_collection
-        if custom_fields is not UNSET:
-            field_dict["custom_fields"] = custom_fields
-        if custom_text is not UNSET:
-            field_dict["custom_text"] = custom_text
-        if invoice_creation is not UNSET:
-            field_dict["invoice_creation"] = invoice_creation
-        if payment_method_types is not UNSET:
-            field_dict["payment_method_types"] = payment_method_types
-        if phone_number_collection is not UNSET:
-            field_dict["phone_number_collection"] = phone_number_collection
-        if submit_type is not UNSET:
-            field_dict["submit_type"] = submit_type
-        if billing_address_collection is not UNSET:
-            field_dict["billing_address_collection"] = billing_address_collection
-        if subscription_data is not UNSET:
-            field_dict["subscription_data"] = subscription_data
-        if payment_intent_data is not UNSET:
-            field_dict["payment_intent_data"] = payment_intent_data
-        if nft_mint_settings is not UNSET:
-            field_dict["nft_mint_settings"] = nft_mint_settings
-        if cross_sell_behavior is not UNSET:
-            field_dict["cross_sell_behavior"] = cross_sell_behavior
-        if enable_subscription_grouping is not UNSET:
-            field_dict["enable_subscription_grouping"] = enable_subscription_grouping
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if include_free_trial is not UNSET:
-            field_dict["include_free_trial"] = include_free_trial
 
-        return field_dict
+    @property
+    def mode(self) -> CheckoutSessionMode:
+        """What the session does: `payment` charges once, `subscription` starts a subscription for recurring
+        prices, `setup` only sets up a payment method."""
+        return self._get("mode")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_after_expiration import (
-            CheckoutSessionAfterExpiration,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_consent_collection import (
-            CheckoutSessionConsentCollection,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_custom_text import CheckoutSessionCustomText  # noqa: PLC0415
-        from ..models.checkout_session_customer_update import (
-            CheckoutSessionCustomerUpdate,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_invoice_creation import (
-            CheckoutSessionInvoiceCreation,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_phone_number_collection import (
-            CheckoutSessionPhoneNumberCollection,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_subscription_data import (
-            CheckoutSessionSubscriptionData,  # noqa: PLC0415
-        )
-        from ..models.custom_field import CustomField  # noqa: PLC0415
-        from ..models.line_item import LineItem  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.nft_mint_settings import NftMintSettings  # noqa: PLC0415
-        from ..models.payment_intent_data import PaymentIntentData  # noqa: PLC0415
+    @property
+    def line_items(self) -> builtins.list[LineItem]:
+        """The prices and quantities to pay for."""
+        return self._get("line_items")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        mode = CheckoutSessionMode(d.pop("mode"))
+    @property
+    def success_url(self) -> str:
+        """Where the customer goes after paying."""
+        return self._data.get("success_url")  # type: ignore[no-any-return]
 
-        line_items = []
-        _line_items = d.pop("line_items")
-        for line_items_item_data in _line_items:
-            line_items_item = LineItem.from_dict(line_items_item_data)
+    @property
+    def cancel_url(self) -> str:
+        """Where the customer goes when they leave without paying."""
+        return self._data.get("cancel_url")  # type: ignore[no-any-return]
 
-            line_items.append(line_items_item)
+    @property
+    def expires_at(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("expires_at")  # type: ignore[no-any-return]
 
-        success_url = d.pop("success_url")
+    @property
+    def client_reference_id(self) -> str | None:
+        """Your own reference for the session (e.g. an order id); it can be used to retrieve the session."""
+        return self._data.get("client_reference_id")  # type: ignore[no-any-return]
 
-        cancel_url = d.pop("cancel_url")
+    @property
+    def currency_id(self) -> str | None:
+        """The payment currency (`pc_…`); by default the prices' currency."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-        expires_at = d.pop("expires_at", UNSET)
+    @property
+    def customer_id(self) -> str | None:
+        """An existing customer (`cus_…`) who is to pay."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-        client_reference_id = d.pop("client_reference_id", UNSET)
+    @property
+    def customer_did(self) -> str | None:
+        """The DID of the user who is to pay."""
+        return self._data.get("customer_did")  # type: ignore[no-any-return]
 
-        currency_id = d.pop("currency_id", UNSET)
+    @property
+    def customer_creation(self) -> CheckoutSessionCustomerCreation | None:
+        """When a customer record is made: `if_required` (only when the flow needs one) or `always`."""
+        return self._get("customer_creation")  # type: ignore[no-any-return]
 
-        customer_id = d.pop("customer_id", UNSET)
+    @property
+    def customer_update(self) -> CheckoutSessionCustomerUpdate | None:
+        """Which details entered at checkout are saved back to an existing customer."""
+        return self._get("customer_update")  # type: ignore[no-any-return]
 
-        customer_did = d.pop("customer_did", UNSET)
+    @property
+    def after_expiration(self) -> CheckoutSessionAfterExpiration | None:
+        """What may happen after the session expires."""
+        return self._get("after_expiration")  # type: ignore[no-any-return]
 
-        _customer_creation = d.pop("customer_creation", UNSET)
-        customer_creation: CheckoutSessionCustomerCreation | Unset
-        if isinstance(_customer_creation, Unset):
-            customer_creation = UNSET
-        else:
-            customer_creation = CheckoutSessionCustomerCreation(_customer_creation)
+    @property
+    def allow_promotion_codes(self) -> bool | None:
+        """The `allow_promotion_codes` field."""
+        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]
 
-        _customer_update = d.pop("customer_update", UNSET)
-        customer_update: CheckoutSessionCustomerUpdate | Unset
-        if isinstance(_customer_update, Unset):
-            customer_update = UNSET
-        else:
-            customer_update = CheckoutSessionCustomerUpdate.from_dict(_customer_update)
+    @property
+    def consent_collection(self) -> CheckoutSessionConsentCollection | None:
+        """Which consents the checkout page asks for."""
+        return self._get("consent_collection")  # type: ignore[no-any-return]
 
-        _after_expiration = d.pop("after_expiration", UNSET)
-        after_expiration: CheckoutSessionAfterExpiration | Unset
-        if isinstance(_after_expiration, Unset):
-            after_expiration = UNSET
-        else:
-            after_expiration = CheckoutSessionAfterExpiration.from_dict(_after_expiration)
+    @property
+    def custom_fields(self) -> builtins.list[CustomField] | None:
+        """The `custom_fields` field."""
+        return self._get("custom_fields")  # type: ignore[no-any-return]
 
-        allow_promotion_codes = d.pop("allow_promotion_codes", UNSET)
+    @property
+    def custom_text(self) -> CheckoutSessionCustomText | None:
+        """Extra text shown on the checkout page."""
+        return self._get("custom_text")  # type: ignore[no-any-return]
 
-        _consent_collection = d.pop("consent_collection", UNSET)
-        consent_collection: CheckoutSessionConsentCollection | Unset
-        if isinstance(_consent_collection, Unset):
-            consent_collection = UNSET
-        else:
-            consent_collection = CheckoutSessionConsentCollection.from_dict(_consent_collection)
+    @property
+    def invoice_creation(self) -> CheckoutSessionInvoiceCreation | None:
+        """Whether an invoice is issued for a one-time payment, and its content."""
+        return self._get("invoice_creation")  # type: ignore[no-any-return]
 
-        _custom_fields = d.pop("custom_fields", UNSET)
-        custom_fields: list[CustomField] | Unset = UNSET
-        if _custom_fields is not UNSET:
-            custom_fields = []
-            for custom_fields_item_data in _custom_fields:
-                custom_fields_item = CustomField.from_dict(custom_fields_item_data)
+    @property
+    def payment_method_types(self) -> builtins.list[str] | None:
+        """The `payment_method_types` field."""
+        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
 
-                custom_fields.append(custom_fields_item)
+    @property
+    def phone_number_collection(self) -> CheckoutSessionPhoneNumberCollection | None:
+        """The `phone_number_collection` field."""
+        return self._get("phone_number_collection")  # type: ignore[no-any-return]
 
-        _custom_text = d.pop("custom_text", UNSET)
-        custom_text: CheckoutSessionCustomText | Unset
-        if isinstance(_custom_text, Unset):
-            custom_text = UNSET
-        else:
-            custom_text = CheckoutSessionCustomText.from_dict(_custom_text)
+    @property
+    def submit_type(self) -> CheckoutSessionSubmitType | None:
+        """The wording of the checkout page's submit button."""
+        return self._get("submit_type")  # type: ignore[no-any-return]
 
-        _invoice_creation = d.pop("invoice_creation", UNSET)
-        invoice_creation: CheckoutSessionInvoiceCreation | Unset
-        if isinstance(_invoice_creation, Unset):
-            invoice_creation = UNSET
-        else:
-            invoice_creation = CheckoutSessionInvoiceCreation.from_dict(_invoice_creation)
+    @property
+    def billing_address_collection(self) -> CheckoutSessionBillingAddressCollection | None:
+        """Whether the checkout page asks for a billing address (`required`) or only when needed (`auto`)."""
+        return self._get("billing_address_collection")  # type: ignore[no-any-return]
 
-        payment_method_types = cast(list[str], d.pop("payment_method_types", UNSET))
+    @property
+    def subscription_data(self) -> CheckoutSessionSubscriptionData | None:
+        """Subscription settings as checkout sessions and their line items take them: the common subscription data
+        plus service actions, billing anchor, proration and trial rules."""
+        return self._get("subscription_data")  # type: ignore[no-any-return]
 
-        _phone_number_collection = d.pop("phone_number_collection", UNSET)
-        phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset
-        if isinstance(_phone_number_collection, Unset):
-            phone_number_collection = UNSET
-        else:
-            phone_number_collection = CheckoutSessionPhoneNumberCollection.from_dict(_phone_number_collection)
+    @property
+    def payment_intent_data(self) -> PaymentIntentData | None:
+        """Settings copied onto the payment intent a checkout creates."""
+        return self._get("payment_intent_data")  # type: ignore[no-any-return]
 
-        _submit_type = d.pop("submit_type", UNSET)
-        submit_type: CheckoutSessionSubmitType | Unset
-        if isinstance(_submit_type, Unset):
-            submit_type = UNSET
-        else:
-            submit_type = CheckoutSessionSubmitType(_submit_type)
+    @property
+    def nft_mint_settings(self) -> NftMintSettings | None:
+        """Whether and how an NFT is minted for the buyer after payment."""
+        return self._get("nft_mint_settings")  # type: ignore[no-any-return]
 
-        _billing_address_collection = d.pop("billing_address_collection", UNSET)
-        billing_address_collection: CheckoutSessionBillingAddressCollection | Unset
-        if isinstance(_billing_address_collection, Unset):
-            billing_address_collection = UNSET
-        else:
-            billing_address_collection = CheckoutSessionBillingAddressCollection(_billing_address_collection)
+    @property
+    def cross_sell_behavior(self) -> CheckoutSessionCrossSellBehavior | None:
+        """Whether a cross-sell product is offered (`auto`) or always added (`required`)."""
+        return self._get("cross_sell_behavior")  # type: ignore[no-any-return]
 
-        _subscription_data = d.pop("subscription_data", UNSET)
-        subscription_data: CheckoutSessionSubscriptionData | Unset
-        if isinstance(_subscription_data, Unset):
-            subscription_data = UNSET
-        else:
-            subscription_data = CheckoutSessionSubscriptionData.from_dict(_subscription_data)
+    @property
+    def enable_subscription_grouping(self) -> bool | None:
+        """The `enable_subscription_grouping` field."""
+        return self._data.get("enable_subscription_grouping")  # type: ignore[no-any-return]
 
-        _payment_intent_data = d.pop("payment_intent_data", UNSET)
-        payment_intent_data: PaymentIntentData | Unset
-        if isinstance(_payment_intent_data, Unset):
-            payment_intent_data = UNSET
-        else:
-            payment_intent_data = PaymentIntentData.from_dict(_payment_intent_data)
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
 
-        _nft_mint_settings = d.pop("nft_mint_settings", UNSET)
-        nft_mint_settings: NftMintSettings | Unset
-        if isinstance(_nft_mint_settings, Unset):
-            nft_mint_settings = UNSET
-        else:
-            nft_mint_settings = NftMintSettings.from_dict(_nft_mint_settings)
-
-        _cross_sell_behavior = d.pop("cross_sell_behavior", UNSET)
-        cross_sell_behavior: CheckoutSessionCrossSellBehavior | Unset
-        if isinstance(_cross_sell_behavior, Unset):
-            cross_sell_behavior = UNSET
-        else:
-            cross_sell_behavior = CheckoutSessionCrossSellBehavior(_cross_sell_behavior)
-
-        enable_subscription_grouping = d.pop("enable_subscription_grouping", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        include_free_trial = d.pop("include_free_trial", UNSET)
-
-        checkout_session_create_params = cls(
-            mode=mode,
-            line_items=line_items,
-            success_url=success_url,
-            cancel_url=cancel_url,
-            expires_at=expires_at,
-            client_reference_id=client_reference_id,
-            currency_id=currency_id,
-            customer_id=customer_id,
-            customer_did=customer_did,
-            customer_creation=customer_creation,
-            customer_update=customer_update,
-            after_expiration=after_expiration,
-            allow_promotion_codes=allow_promotion_codes,
-            consent_collection=consent_collection,
-            custom_fields=custom_fields,
-            custom_text=custom_text,
-            invoice_creation=invoice_creation,
-            payment_method_types=payment_method_types,
-            phone_number_collection=phone_number_collection,
-            submit_type=submit_type,
-            billing_address_collection=billing_address_collection,
-            subscription_data=subscription_data,
-            payment_intent_data=payment_intent_data,
-            nft_mint_settings=nft_mint_settings,
-            cross_sell_behavior=cross_sell_behavior,
-            enable_subscription_grouping=enable_subscription_grouping,
-            metadata=metadata,
-            include_free_trial=include_free_trial,
-        )
-
-        return checkout_session_create_params
+    @property
+    def include_free_trial(self) -> bool | None:
+        """Whether trials configured on the prices apply to this session. The Node SDK accepts it; its exact effect
+        is not documented."""
+        return self._data.get("include_free_trial")  # type: ignore[no-any-return]

@@ -2,46 +2,45 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CheckoutSessionCurrencyConversion")
 
+class CheckoutSessionCurrencyConversion(Model):
+    """The amounts in the currency the prices were set in, when the customer pays in another."""
 
-@_attrs_define
-class CheckoutSessionCurrencyConversion:
-    """The amounts in the currency the prices were set in, when the customer pays in another.
+    __slots__ = ()
 
-    Attributes:
-        amount_subtotal (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        amount_total (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        fx_rate (str): The exchange rate used, as a decimal string.
-        source_currency (str): The currency converted from.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount_subtotal": "amount_subtotal",
+        "amount_total": "amount_total",
+        "fx_rate": "fx_rate",
+        "source_currency": "source_currency",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount_subtotal",
+            "amount_total",
+            "fx_rate",
+            "source_currency",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    amount_subtotal: str
-    amount_total: str
-    fx_rate: str
-    source_currency: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        amount_subtotal = self.amount_subtotal
-
-        amount_total = self.amount_total
-
-        fx_rate = self.fx_rate
-
-        source_currency = self.source_currency
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        amount_subtotal: str,
+        amount_total: str,
+        fx_rate: str,
+        source_currency: str,
+    ) -> None:
+        self._init_fields(
             {
                 "amount_subtotal": amount_subtotal,
                 "amount_total": amount_total,
@@ -50,41 +49,22 @@ class CheckoutSessionCurrencyConversion:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        amount_subtotal = d.pop("amount_subtotal")
-
-        amount_total = d.pop("amount_total")
-
-        fx_rate = d.pop("fx_rate")
-
-        source_currency = d.pop("source_currency")
-
-        checkout_session_currency_conversion = cls(
-            amount_subtotal=amount_subtotal,
-            amount_total=amount_total,
-            fx_rate=fx_rate,
-            source_currency=source_currency,
-        )
-
-        checkout_session_currency_conversion.additional_properties = d
-        return checkout_session_currency_conversion
+    @property
+    def amount_subtotal(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_subtotal")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def amount_total(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_total")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def fx_rate(self) -> str:
+        """The exchange rate used, as a decimal string."""
+        return self._data.get("fx_rate")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def source_currency(self) -> str:
+        """The currency converted from."""
+        return self._data.get("source_currency")  # type: ignore[no-any-return]

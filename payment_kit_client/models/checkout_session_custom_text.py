@@ -2,95 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CheckoutSessionCustomText")
+class CheckoutSessionCustomText(Model):
+    """Extra text shown on the checkout page."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionCustomText:
-    """Extra text shown on the checkout page.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "shipping_address": "shipping_address",
+        "submit": "submit",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        shipping_address (None | str | Unset): Shown next to the shipping address fields.
-        submit (None | str | Unset): Shown next to the submit button.
-    """
-
-    shipping_address: None | str | Unset = UNSET
-    submit: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        shipping_address: None | str | Unset
-        if isinstance(self.shipping_address, Unset):
-            shipping_address = UNSET
-        else:
-            shipping_address = self.shipping_address
-
-        submit: None | str | Unset
-        if isinstance(self.submit, Unset):
-            submit = UNSET
-        else:
-            submit = self.submit
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if shipping_address is not UNSET:
-            field_dict["shipping_address"] = shipping_address
-        if submit is not UNSET:
-            field_dict["submit"] = submit
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_shipping_address(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        shipping_address = _parse_shipping_address(d.pop("shipping_address", UNSET))
-
-        def _parse_submit(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        submit = _parse_submit(d.pop("submit", UNSET))
-
-        checkout_session_custom_text = cls(
-            shipping_address=shipping_address,
-            submit=submit,
+    def __init__(
+        self,
+        *,
+        shipping_address: None | str | Unset = UNSET,
+        submit: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "shipping_address": shipping_address,
+                "submit": submit,
+            }
         )
 
-        checkout_session_custom_text.additional_properties = d
-        return checkout_session_custom_text
+    @property
+    def shipping_address(self) -> None | str:
+        """Shown next to the shipping address fields."""
+        return self._data.get("shipping_address")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def submit(self) -> None | str:
+        """Shown next to the submit button."""
+        return self._data.get("submit")  # type: ignore[no-any-return]

@@ -2,153 +2,72 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.customer_address import CustomerAddress
 
 
-T = TypeVar("T", bound="CheckoutSessionCustomerDetails")
+class CheckoutSessionCustomerDetails(Model):
+    """Contact details the customer entered at checkout."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionCustomerDetails:
-    """Contact details the customer entered at checkout.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "address": "address",
+        "email": "email",
+        "name": "name",
+        "phone": "phone",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "address": _AsUnion(_NONE, _AsModel("CustomerAddress")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        address (CustomerAddress | None | Unset):
-        email (None | str | Unset):
-        name (None | str | Unset):
-        phone (None | str | Unset):
-    """
-
-    address: CustomerAddress | None | Unset = UNSET
-    email: None | str | Unset = UNSET
-    name: None | str | Unset = UNSET
-    phone: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-
-        address: dict[str, Any] | None | Unset
-        if isinstance(self.address, Unset):
-            address = UNSET
-        elif isinstance(self.address, CustomerAddress):
-            address = self.address.to_dict()
-        else:
-            address = self.address
-
-        email: None | str | Unset
-        if isinstance(self.email, Unset):
-            email = UNSET
-        else:
-            email = self.email
-
-        name: None | str | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
-        else:
-            name = self.name
-
-        phone: None | str | Unset
-        if isinstance(self.phone, Unset):
-            phone = UNSET
-        else:
-            phone = self.phone
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if address is not UNSET:
-            field_dict["address"] = address
-        if email is not UNSET:
-            field_dict["email"] = email
-        if name is not UNSET:
-            field_dict["name"] = name
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_address(data: object) -> CustomerAddress | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                address_type_1 = CustomerAddress.from_dict(data)
-
-                return address_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerAddress | None | Unset, data)
-
-        address = _parse_address(d.pop("address", UNSET))
-
-        def _parse_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        email = _parse_email(d.pop("email", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_phone(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        phone = _parse_phone(d.pop("phone", UNSET))
-
-        checkout_session_customer_details = cls(
-            address=address,
-            email=email,
-            name=name,
-            phone=phone,
+    def __init__(
+        self,
+        *,
+        address: CustomerAddress | None | Unset = UNSET,
+        email: None | str | Unset = UNSET,
+        name: None | str | Unset = UNSET,
+        phone: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "address": address,
+                "email": email,
+                "name": name,
+                "phone": phone,
+            }
         )
 
-        checkout_session_customer_details.additional_properties = d
-        return checkout_session_customer_details
+    @property
+    def address(self) -> CustomerAddress | None:
+        """The `address` field."""
+        return self._get("address")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def email(self) -> None | str:
+        """The `email` field."""
+        return self._data.get("email")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def name(self) -> None | str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def phone(self) -> None | str:
+        """The `phone` field."""
+        return self._data.get("phone")  # type: ignore[no-any-return]

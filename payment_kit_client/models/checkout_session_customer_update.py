@@ -2,47 +2,52 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.checkout_session_customer_update_behavior import (
-    CheckoutSessionCustomerUpdateBehavior,
+from ..types import (
+    _ANY,
+    Model,
+    _AsEnum,
 )
 
-T = TypeVar("T", bound="CheckoutSessionCustomerUpdate")
+if TYPE_CHECKING:
+    from ..models.checkout_session_customer_update_behavior import (
+        CheckoutSessionCustomerUpdateBehavior,
+    )
 
 
-@_attrs_define
-class CheckoutSessionCustomerUpdate:
-    """Which details entered at checkout are saved back to an existing customer.
+class CheckoutSessionCustomerUpdate(Model):
+    """Which details entered at checkout are saved back to an existing customer."""
 
-    Attributes:
-        address (CheckoutSessionCustomerUpdateBehavior): Whether details entered at checkout are saved back to the
-            customer (`auto`) or not (`never`).
-        name (CheckoutSessionCustomerUpdateBehavior): Whether details entered at checkout are saved back to the customer
-            (`auto`) or not (`never`).
-        shipping (CheckoutSessionCustomerUpdateBehavior): Whether details entered at checkout are saved back to the
-            customer (`auto`) or not (`never`).
-    """
+    __slots__ = ()
 
-    address: CheckoutSessionCustomerUpdateBehavior
-    name: CheckoutSessionCustomerUpdateBehavior
-    shipping: CheckoutSessionCustomerUpdateBehavior
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "address": "address",
+        "name": "name",
+        "shipping": "shipping",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "address": _AsEnum("CheckoutSessionCustomerUpdateBehavior"),
+        "name": _AsEnum("CheckoutSessionCustomerUpdateBehavior"),
+        "shipping": _AsEnum("CheckoutSessionCustomerUpdateBehavior"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "address",
+            "name",
+            "shipping",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        address = self.address.value
-
-        name = self.name.value
-
-        shipping = self.shipping.value
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        address: CheckoutSessionCustomerUpdateBehavior,
+        name: CheckoutSessionCustomerUpdateBehavior,
+        shipping: CheckoutSessionCustomerUpdateBehavior,
+    ) -> None:
+        self._init_fields(
             {
                 "address": address,
                 "name": name,
@@ -50,38 +55,17 @@ class CheckoutSessionCustomerUpdate:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        address = CheckoutSessionCustomerUpdateBehavior(d.pop("address"))
-
-        name = CheckoutSessionCustomerUpdateBehavior(d.pop("name"))
-
-        shipping = CheckoutSessionCustomerUpdateBehavior(d.pop("shipping"))
-
-        checkout_session_customer_update = cls(
-            address=address,
-            name=name,
-            shipping=shipping,
-        )
-
-        checkout_session_customer_update.additional_properties = d
-        return checkout_session_customer_update
+    @property
+    def address(self) -> CheckoutSessionCustomerUpdateBehavior:
+        """Whether details entered at checkout are saved back to the customer (`auto`) or not (`never`)."""
+        return self._get("address")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def name(self) -> CheckoutSessionCustomerUpdateBehavior:
+        """Whether details entered at checkout are saved back to the customer (`auto`) or not (`never`)."""
+        return self._get("name")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def shipping(self) -> CheckoutSessionCustomerUpdateBehavior:
+        """Whether details entered at checkout are saved back to the customer (`auto`) or not (`never`)."""
+        return self._get("shipping")  # type: ignore[no-any-return]

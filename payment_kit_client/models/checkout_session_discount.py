@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session_verification_data import (
@@ -16,166 +20,64 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="CheckoutSessionDiscount")
+class CheckoutSessionDiscount(Model):
+    """A discount applied to the session."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionDiscount:
-    """A discount applied to the session.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "coupon": "coupon",
+        "promotion_code": "promotion_code",
+        "discount_amount": "discount_amount",
+        "verification_method": "verification_method",
+        "verification_data": "verification_data",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "verification_data": _AsUnion(_NONE, _AsModel("CheckoutSessionVerificationData")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        coupon (None | str | Unset): The coupon's id.
-        promotion_code (None | str | Unset): The promotion code's id.
-        discount_amount (None | str | Unset):
-        verification_method (None | str | Unset): How the customer proved eligibility (for NFT, VC or user-restricted
-            codes).
-        verification_data (CheckoutSessionVerificationData | None | Unset):
-    """
-
-    coupon: None | str | Unset = UNSET
-    promotion_code: None | str | Unset = UNSET
-    discount_amount: None | str | Unset = UNSET
-    verification_method: None | str | Unset = UNSET
-    verification_data: CheckoutSessionVerificationData | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.checkout_session_verification_data import (
-            CheckoutSessionVerificationData,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        coupon: None | str | Unset = UNSET,
+        promotion_code: None | str | Unset = UNSET,
+        discount_amount: None | str | Unset = UNSET,
+        verification_method: None | str | Unset = UNSET,
+        verification_data: CheckoutSessionVerificationData | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "coupon": coupon,
+                "promotion_code": promotion_code,
+                "discount_amount": discount_amount,
+                "verification_method": verification_method,
+                "verification_data": verification_data,
+            }
         )
-
-        coupon: None | str | Unset
-        if isinstance(self.coupon, Unset):
-            coupon = UNSET
-        else:
-            coupon = self.coupon
-
-        promotion_code: None | str | Unset
-        if isinstance(self.promotion_code, Unset):
-            promotion_code = UNSET
-        else:
-            promotion_code = self.promotion_code
-
-        discount_amount: None | str | Unset
-        if isinstance(self.discount_amount, Unset):
-            discount_amount = UNSET
-        else:
-            discount_amount = self.discount_amount
-
-        verification_method: None | str | Unset
-        if isinstance(self.verification_method, Unset):
-            verification_method = UNSET
-        else:
-            verification_method = self.verification_method
-
-        verification_data: dict[str, Any] | None | Unset
-        if isinstance(self.verification_data, Unset):
-            verification_data = UNSET
-        elif isinstance(self.verification_data, CheckoutSessionVerificationData):
-            verification_data = self.verification_data.to_dict()
-        else:
-            verification_data = self.verification_data
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if coupon is not UNSET:
-            field_dict["coupon"] = coupon
-        if promotion_code is not UNSET:
-            field_dict["promotion_code"] = promotion_code
-        if discount_amount is not UNSET:
-            field_dict["discount_amount"] = discount_amount
-        if verification_method is not UNSET:
-            field_dict["verification_method"] = verification_method
-        if verification_data is not UNSET:
-            field_dict["verification_data"] = verification_data
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_verification_data import (
-            CheckoutSessionVerificationData,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-
-        def _parse_coupon(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        coupon = _parse_coupon(d.pop("coupon", UNSET))
-
-        def _parse_promotion_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        promotion_code = _parse_promotion_code(d.pop("promotion_code", UNSET))
-
-        def _parse_discount_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        discount_amount = _parse_discount_amount(d.pop("discount_amount", UNSET))
-
-        def _parse_verification_method(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        verification_method = _parse_verification_method(d.pop("verification_method", UNSET))
-
-        def _parse_verification_data(data: object) -> CheckoutSessionVerificationData | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                verification_data_type_1 = CheckoutSessionVerificationData.from_dict(data)
-
-                return verification_data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionVerificationData | None | Unset, data)
-
-        verification_data = _parse_verification_data(d.pop("verification_data", UNSET))
-
-        checkout_session_discount = cls(
-            coupon=coupon,
-            promotion_code=promotion_code,
-            discount_amount=discount_amount,
-            verification_method=verification_method,
-            verification_data=verification_data,
-        )
-
-        checkout_session_discount.additional_properties = d
-        return checkout_session_discount
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def coupon(self) -> None | str:
+        """The coupon's id."""
+        return self._data.get("coupon")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def promotion_code(self) -> None | str:
+        """The promotion code's id."""
+        return self._data.get("promotion_code")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def discount_amount(self) -> None | str:
+        """The `discount_amount` field."""
+        return self._data.get("discount_amount")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def verification_method(self) -> None | str:
+        """How the customer proved eligibility (for NFT, VC or user-restricted codes)."""
+        return self._data.get("verification_method")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def verification_data(self) -> CheckoutSessionVerificationData | None:
+        """The `verification_data` field."""
+        return self._get("verification_data")  # type: ignore[no-any-return]

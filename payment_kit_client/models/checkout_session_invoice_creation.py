@@ -2,103 +2,60 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session_invoice_data import CheckoutSessionInvoiceData
 
 
-T = TypeVar("T", bound="CheckoutSessionInvoiceCreation")
+class CheckoutSessionInvoiceCreation(Model):
+    """Whether an invoice is issued for a one-time payment, and its content."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionInvoiceCreation:
-    """Whether an invoice is issued for a one-time payment, and its content.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "enabled": "enabled",
+        "invoice_data": "invoice_data",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "invoice_data": _AsUnion(_NONE, _AsModel("CheckoutSessionInvoiceData")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "enabled",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        enabled (bool):
-        invoice_data (CheckoutSessionInvoiceData | None | Unset):
-    """
-
-    enabled: bool
-    invoice_data: CheckoutSessionInvoiceData | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.checkout_session_invoice_data import CheckoutSessionInvoiceData  # noqa: PLC0415
-
-        enabled = self.enabled
-
-        invoice_data: dict[str, Any] | None | Unset
-        if isinstance(self.invoice_data, Unset):
-            invoice_data = UNSET
-        elif isinstance(self.invoice_data, CheckoutSessionInvoiceData):
-            invoice_data = self.invoice_data.to_dict()
-        else:
-            invoice_data = self.invoice_data
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        invoice_data: CheckoutSessionInvoiceData | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "enabled": enabled,
+                "invoice_data": invoice_data,
             }
         )
-        if invoice_data is not UNSET:
-            field_dict["invoice_data"] = invoice_data
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_invoice_data import CheckoutSessionInvoiceData  # noqa: PLC0415
-
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
-
-        def _parse_invoice_data(data: object) -> CheckoutSessionInvoiceData | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                invoice_data_type_1 = CheckoutSessionInvoiceData.from_dict(data)
-
-                return invoice_data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionInvoiceData | None | Unset, data)
-
-        invoice_data = _parse_invoice_data(d.pop("invoice_data", UNSET))
-
-        checkout_session_invoice_creation = cls(
-            enabled=enabled,
-            invoice_data=invoice_data,
-        )
-
-        checkout_session_invoice_creation.additional_properties = d
-        return checkout_session_invoice_creation
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def enabled(self) -> bool:
+        """The `enabled` field."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def invoice_data(self) -> CheckoutSessionInvoiceData | None:
+        """The `invoice_data` field."""
+        return self._get("invoice_data")  # type: ignore[no-any-return]

@@ -2,13 +2,19 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session_invoice_custom_field import (
@@ -17,165 +23,57 @@ if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="CheckoutSessionInvoiceData")
+class CheckoutSessionInvoiceData(Model):
+    """Content of the invoice issued for the payment."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionInvoiceData:
-    """Content of the invoice issued for the payment.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "description": "description",
+        "footer": "footer",
+        "metadata": "metadata",
+        "custom_fields": "custom_fields",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "custom_fields": _AsUnion(_AsList(_AsModel("CheckoutSessionInvoiceCustomField")), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        description (None | str | Unset):
-        footer (None | str | Unset):
-        metadata (Metadata | None | Unset):
-        custom_fields (list[CheckoutSessionInvoiceCustomField] | None | Unset):
-    """
-
-    description: None | str | Unset = UNSET
-    footer: None | str | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    custom_fields: list[CheckoutSessionInvoiceCustomField] | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        footer: None | str | Unset
-        if isinstance(self.footer, Unset):
-            footer = UNSET
-        else:
-            footer = self.footer
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        custom_fields: list[dict[str, Any]] | None | Unset
-        if isinstance(self.custom_fields, Unset):
-            custom_fields = UNSET
-        elif isinstance(self.custom_fields, list):
-            custom_fields = []
-            for custom_fields_type_0_item_data in self.custom_fields:
-                custom_fields_type_0_item = custom_fields_type_0_item_data.to_dict()
-                custom_fields.append(custom_fields_type_0_item)
-
-        else:
-            custom_fields = self.custom_fields
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if description is not UNSET:
-            field_dict["description"] = description
-        if footer is not UNSET:
-            field_dict["footer"] = footer
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if custom_fields is not UNSET:
-            field_dict["custom_fields"] = custom_fields
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_invoice_custom_field import (
-            CheckoutSessionInvoiceCustomField,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        description: None | str | Unset = UNSET,
+        footer: None | str | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        custom_fields: builtins.list[CheckoutSessionInvoiceCustomField] | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "description": description,
+                "footer": footer,
+                "metadata": metadata,
+                "custom_fields": custom_fields,
+            }
         )
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_footer(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        footer = _parse_footer(d.pop("footer", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_custom_fields(data: object) -> list[CheckoutSessionInvoiceCustomField] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                custom_fields_type_0 = []
-                _custom_fields_type_0 = data
-                for custom_fields_type_0_item_data in _custom_fields_type_0:
-                    custom_fields_type_0_item = CheckoutSessionInvoiceCustomField.from_dict(
-                        custom_fields_type_0_item_data
-                    )
-
-                    custom_fields_type_0.append(custom_fields_type_0_item)
-
-                return custom_fields_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[CheckoutSessionInvoiceCustomField] | None | Unset, data)
-
-        custom_fields = _parse_custom_fields(d.pop("custom_fields", UNSET))
-
-        checkout_session_invoice_data = cls(
-            description=description,
-            footer=footer,
-            metadata=metadata,
-            custom_fields=custom_fields,
-        )
-
-        checkout_session_invoice_data.additional_properties = d
-        return checkout_session_invoice_data
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def footer(self) -> None | str:
+        """The `footer` field."""
+        return self._data.get("footer")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def custom_fields(self) -> builtins.list[CheckoutSessionInvoiceCustomField] | None:
+        """The `custom_fields` field."""
+        return self._get("custom_fields")  # type: ignore[no-any-return]

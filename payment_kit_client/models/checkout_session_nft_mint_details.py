@@ -2,164 +2,84 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.checkout_session_nft_mint_chain import CheckoutSessionNftMintChain
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
+    from ..models.checkout_session_nft_mint_chain import CheckoutSessionNftMintChain
     from ..models.checkout_session_nft_mint_item import CheckoutSessionNftMintItem
 
 
-T = TypeVar("T", bound="CheckoutSessionNftMintDetails")
+class CheckoutSessionNftMintDetails(Model):
+    """The NFT minted for the session, on the chain named by `type`."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionNftMintDetails:
-    """The NFT minted for the session, on the chain named by `type`.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "type_": "type",
+        "type": "type",
+        "arcblock": "arcblock",
+        "ethereum": "ethereum",
+        "base": "base",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("CheckoutSessionNftMintChain"),
+        "arcblock": _AsUnion(_NONE, _AsModel("CheckoutSessionNftMintItem")),
+        "ethereum": _AsUnion(_NONE, _AsModel("CheckoutSessionNftMintItem")),
+        "base": _AsUnion(_NONE, _AsModel("CheckoutSessionNftMintItem")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        type_ (CheckoutSessionNftMintChain): The chain the NFT was minted on.
-        arcblock (CheckoutSessionNftMintItem | None | Unset):
-        ethereum (CheckoutSessionNftMintItem | None | Unset):
-        base (CheckoutSessionNftMintItem | None | Unset):
-    """
-
-    type_: CheckoutSessionNftMintChain
-    arcblock: CheckoutSessionNftMintItem | None | Unset = UNSET
-    ethereum: CheckoutSessionNftMintItem | None | Unset = UNSET
-    base: CheckoutSessionNftMintItem | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.checkout_session_nft_mint_item import CheckoutSessionNftMintItem  # noqa: PLC0415
-
-        type_ = self.type_.value
-
-        arcblock: dict[str, Any] | None | Unset
-        if isinstance(self.arcblock, Unset):
-            arcblock = UNSET
-        elif isinstance(self.arcblock, CheckoutSessionNftMintItem):
-            arcblock = self.arcblock.to_dict()
-        else:
-            arcblock = self.arcblock
-
-        ethereum: dict[str, Any] | None | Unset
-        if isinstance(self.ethereum, Unset):
-            ethereum = UNSET
-        elif isinstance(self.ethereum, CheckoutSessionNftMintItem):
-            ethereum = self.ethereum.to_dict()
-        else:
-            ethereum = self.ethereum
-
-        base: dict[str, Any] | None | Unset
-        if isinstance(self.base, Unset):
-            base = UNSET
-        elif isinstance(self.base, CheckoutSessionNftMintItem):
-            base = self.base.to_dict()
-        else:
-            base = self.base
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        type_: CheckoutSessionNftMintChain,
+        arcblock: CheckoutSessionNftMintItem | None | Unset = UNSET,
+        ethereum: CheckoutSessionNftMintItem | None | Unset = UNSET,
+        base: CheckoutSessionNftMintItem | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "type": type_,
+                "arcblock": arcblock,
+                "ethereum": ethereum,
+                "base": base,
             }
         )
-        if arcblock is not UNSET:
-            field_dict["arcblock"] = arcblock
-        if ethereum is not UNSET:
-            field_dict["ethereum"] = ethereum
-        if base is not UNSET:
-            field_dict["base"] = base
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_nft_mint_item import CheckoutSessionNftMintItem  # noqa: PLC0415
-
-        d = dict(src_dict)
-        type_ = CheckoutSessionNftMintChain(d.pop("type"))
-
-        def _parse_arcblock(data: object) -> CheckoutSessionNftMintItem | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                arcblock_type_1 = CheckoutSessionNftMintItem.from_dict(data)
-
-                return arcblock_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionNftMintItem | None | Unset, data)
-
-        arcblock = _parse_arcblock(d.pop("arcblock", UNSET))
-
-        def _parse_ethereum(data: object) -> CheckoutSessionNftMintItem | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                ethereum_type_1 = CheckoutSessionNftMintItem.from_dict(data)
-
-                return ethereum_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionNftMintItem | None | Unset, data)
-
-        ethereum = _parse_ethereum(d.pop("ethereum", UNSET))
-
-        def _parse_base(data: object) -> CheckoutSessionNftMintItem | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                base_type_1 = CheckoutSessionNftMintItem.from_dict(data)
-
-                return base_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionNftMintItem | None | Unset, data)
-
-        base = _parse_base(d.pop("base", UNSET))
-
-        checkout_session_nft_mint_details = cls(
-            type_=type_,
-            arcblock=arcblock,
-            ethereum=ethereum,
-            base=base,
-        )
-
-        checkout_session_nft_mint_details.additional_properties = d
-        return checkout_session_nft_mint_details
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def type(self) -> CheckoutSessionNftMintChain:
+        """The chain the NFT was minted on."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    type_ = type
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def arcblock(self) -> CheckoutSessionNftMintItem | None:
+        """The `arcblock` field."""
+        return self._get("arcblock")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def ethereum(self) -> CheckoutSessionNftMintItem | None:
+        """The `ethereum` field."""
+        return self._get("ethereum")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def base(self) -> CheckoutSessionNftMintItem | None:
+        """The `base` field."""
+        return self._get("base")  # type: ignore[no-any-return]

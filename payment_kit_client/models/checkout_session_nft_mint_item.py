@@ -2,113 +2,69 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CheckoutSessionNftMintItem")
+class CheckoutSessionNftMintItem(Model):
+    """One minted NFT."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionNftMintItem:
-    """One minted NFT.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "address": "address",
+        "owner": "owner",
+        "tx_hash": "tx_hash",
+        "error": "error",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "address",
+            "owner",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        address (str): The NFT's address.
-        owner (str): The owner's address.
-        tx_hash (None | str | Unset): The mint transaction.
-        error (None | str | Unset): Why minting failed, when it did.
-    """
-
-    address: str
-    owner: str
-    tx_hash: None | str | Unset = UNSET
-    error: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        address = self.address
-
-        owner = self.owner
-
-        tx_hash: None | str | Unset
-        if isinstance(self.tx_hash, Unset):
-            tx_hash = UNSET
-        else:
-            tx_hash = self.tx_hash
-
-        error: None | str | Unset
-        if isinstance(self.error, Unset):
-            error = UNSET
-        else:
-            error = self.error
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        address: str,
+        owner: str,
+        tx_hash: None | str | Unset = UNSET,
+        error: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "address": address,
                 "owner": owner,
+                "tx_hash": tx_hash,
+                "error": error,
             }
         )
-        if tx_hash is not UNSET:
-            field_dict["tx_hash"] = tx_hash
-        if error is not UNSET:
-            field_dict["error"] = error
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        address = d.pop("address")
-
-        owner = d.pop("owner")
-
-        def _parse_tx_hash(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        tx_hash = _parse_tx_hash(d.pop("tx_hash", UNSET))
-
-        def _parse_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        error = _parse_error(d.pop("error", UNSET))
-
-        checkout_session_nft_mint_item = cls(
-            address=address,
-            owner=owner,
-            tx_hash=tx_hash,
-            error=error,
-        )
-
-        checkout_session_nft_mint_item.additional_properties = d
-        return checkout_session_nft_mint_item
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def address(self) -> str:
+        """The NFT's address."""
+        return self._data.get("address")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def owner(self) -> str:
+        """The owner's address."""
+        return self._data.get("owner")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def tx_hash(self) -> None | str:
+        """The mint transaction."""
+        return self._data.get("tx_hash")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def error(self) -> None | str:
+        """Why minting failed, when it did."""
+        return self._data.get("error")  # type: ignore[no-any-return]

@@ -2,62 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CheckoutSessionPhoneNumberCollection")
 
+class CheckoutSessionPhoneNumberCollection(Model):
+    """A `CheckoutSessionPhoneNumberCollection` object."""
 
-@_attrs_define
-class CheckoutSessionPhoneNumberCollection:
-    """
-    Attributes:
-        enabled (bool): True when the checkout page asks for a phone number.
-    """
+    __slots__ = ()
 
-    enabled: bool
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "enabled": "enabled",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "enabled",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        enabled = self.enabled
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+    ) -> None:
+        self._init_fields(
             {
                 "enabled": enabled,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
-
-        checkout_session_phone_number_collection = cls(
-            enabled=enabled,
-        )
-
-        checkout_session_phone_number_collection.additional_properties = d
-        return checkout_session_phone_number_collection
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def enabled(self) -> bool:
+        """True when the checkout page asks for a phone number."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]

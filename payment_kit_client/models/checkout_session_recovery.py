@@ -2,84 +2,52 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CheckoutSessionRecovery")
+class CheckoutSessionRecovery(Model):
+    """A `CheckoutSessionRecovery` object."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionRecovery:
-    """
-    Attributes:
-        enabled (bool): True to allow reopening an expired session as a new one.
-        allow_promotion_codes (bool | None | Unset): Whether the recovered session accepts promotion codes.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "enabled": "enabled",
+        "allow_promotion_codes": "allow_promotion_codes",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "enabled",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    enabled: bool
-    allow_promotion_codes: bool | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        enabled = self.enabled
-
-        allow_promotion_codes: bool | None | Unset
-        if isinstance(self.allow_promotion_codes, Unset):
-            allow_promotion_codes = UNSET
-        else:
-            allow_promotion_codes = self.allow_promotion_codes
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        allow_promotion_codes: bool | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "enabled": enabled,
+                "allow_promotion_codes": allow_promotion_codes,
             }
         )
-        if allow_promotion_codes is not UNSET:
-            field_dict["allow_promotion_codes"] = allow_promotion_codes
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
-
-        def _parse_allow_promotion_codes(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        allow_promotion_codes = _parse_allow_promotion_codes(d.pop("allow_promotion_codes", UNSET))
-
-        checkout_session_recovery = cls(
-            enabled=enabled,
-            allow_promotion_codes=allow_promotion_codes,
-        )
-
-        checkout_session_recovery.additional_properties = d
-        return checkout_session_recovery
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def enabled(self) -> bool:
+        """True to allow reopening an expired session as a new one."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def allow_promotion_codes(self) -> bool | None:
+        """Whether the recovered session accepts promotion codes."""
+        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]

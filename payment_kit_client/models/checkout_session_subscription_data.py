@@ -2,18 +2,25 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.checkout_session_proration_behavior import (
-    CheckoutSessionProrationBehavior,
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
 )
-from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.checkout_session_proration_behavior import (
+        CheckoutSessionProrationBehavior,
+    )
     from ..models.checkout_session_trial_settings import CheckoutSessionTrialSettings
     from ..models.metadata import Metadata
     from ..models.service_action import ServiceAction
@@ -22,447 +29,160 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="CheckoutSessionSubscriptionData")
-
-
-@_attrs_define
-class CheckoutSessionSubscriptionData:
-    """Subscription settings as checkout sessions and their line items take them: the common subscription data plus service
-    actions, billing anchor, proration and trial rules.
-
-        Attributes:
-            description (None | str | Unset): The description given to the created subscription.
-            trial_period_days (int | None | Unset): Days of free trial before the first charge (0 for none).
-            billing_threshold_amount (float | None | Unset): Usage amount, in the currency's own unit, at which an invoice
-                is issued early. A JSON number in PaymentKit's types, not an amount string.
-            min_stake_amount (float | None | Unset): Minimum stake, in the currency's own unit, the customer locks when
-                subscribing. A JSON number in PaymentKit's types, not an amount string.
-            metadata (Metadata | None | Unset):
-            recovered_from (None | str | Unset): The id of an earlier subscription this one replaces.
-            trial_end (int | None | Unset): A fixed trial end, in Unix seconds (instead of `trial_period_days`).
-            trial_currency (None | str | Unset): The payment currency (`pc_…`) the trial applies to.
-            no_stake (bool | None | Unset): True to subscribe without staking.
-            notification_settings (None | SubscriptionDataNotificationSettings | Unset):
-            service_actions (list[ServiceAction] | None | Unset): Links or notification entries attached to the created
-                subscription.
-            billing_cycle_anchor (int | None | Unset): When billing periods start, in Unix seconds.
-            proration_behavior (CheckoutSessionProrationBehavior | None | Unset):
-            trial_settings (CheckoutSessionTrialSettings | None | Unset):
-            days_until_due (int | None | Unset): Days an invoice may stay unpaid before it is overdue.
-            days_until_cancel (int | None | Unset): Days of non-payment after which the subscription is canceled.
+class CheckoutSessionSubscriptionData(Model):
+    """Subscription settings as checkout sessions and their line items take them: the common subscription data plus
+    service actions, billing anchor, proration and trial rules.
     """
 
-    description: None | str | Unset = UNSET
-    trial_period_days: int | None | Unset = UNSET
-    billing_threshold_amount: float | None | Unset = UNSET
-    min_stake_amount: float | None | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    recovered_from: None | str | Unset = UNSET
-    trial_end: int | None | Unset = UNSET
-    trial_currency: None | str | Unset = UNSET
-    no_stake: bool | None | Unset = UNSET
-    notification_settings: None | SubscriptionDataNotificationSettings | Unset = UNSET
-    service_actions: list[ServiceAction] | None | Unset = UNSET
-    billing_cycle_anchor: int | None | Unset = UNSET
-    proration_behavior: CheckoutSessionProrationBehavior | None | Unset = UNSET
-    trial_settings: CheckoutSessionTrialSettings | None | Unset = UNSET
-    days_until_due: int | None | Unset = UNSET
-    days_until_cancel: int | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.checkout_session_trial_settings import (
-            CheckoutSessionTrialSettings,  # noqa: PLC0415
+    _NAMES: ClassVar[dict[str, str]] = {
+        "description": "description",
+        "trial_period_days": "trial_period_days",
+        "billing_threshold_amount": "billing_threshold_amount",
+        "min_stake_amount": "min_stake_amount",
+        "metadata": "metadata",
+        "recovered_from": "recovered_from",
+        "trial_end": "trial_end",
+        "trial_currency": "trial_currency",
+        "no_stake": "no_stake",
+        "notification_settings": "notification_settings",
+        "service_actions": "service_actions",
+        "billing_cycle_anchor": "billing_cycle_anchor",
+        "proration_behavior": "proration_behavior",
+        "trial_settings": "trial_settings",
+        "days_until_due": "days_until_due",
+        "days_until_cancel": "days_until_cancel",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "notification_settings": _AsUnion(_NONE, _AsModel("SubscriptionDataNotificationSettings")),
+        "service_actions": _AsUnion(_AsList(_AsModel("ServiceAction")), _NONE),
+        "proration_behavior": _AsUnion(_NONE, _AsEnum("CheckoutSessionProrationBehavior")),
+        "trial_settings": _AsUnion(_NONE, _AsModel("CheckoutSessionTrialSettings")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
+
+    def __init__(
+        self,
+        *,
+        description: None | str | Unset = UNSET,
+        trial_period_days: int | None | Unset = UNSET,
+        billing_threshold_amount: float | None | Unset = UNSET,
+        min_stake_amount: float | None | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        recovered_from: None | str | Unset = UNSET,
+        trial_end: int | None | Unset = UNSET,
+        trial_currency: None | str | Unset = UNSET,
+        no_stake: bool | None | Unset = UNSET,
+        notification_settings: None | SubscriptionDataNotificationSettings | Unset = UNSET,
+        service_actions: builtins.list[ServiceAction] | None | Unset = UNSET,
+        billing_cycle_anchor: int | None | Unset = UNSET,
+        proration_behavior: CheckoutSessionProrationBehavior | None | Unset = UNSET,
+        trial_settings: CheckoutSessionTrialSettings | None | Unset = UNSET,
+        days_until_due: int | None | Unset = UNSET,
+        days_until_cancel: int | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "description": description,
+                "trial_period_days": trial_period_days,
+                "billing_threshold_amount": billing_threshold_amount,
+                "min_stake_amount": min_stake_amount,
+                "metadata": metadata,
+                "recovered_from": recovered_from,
+                "trial_end": trial_end,
+                "trial_currency": trial_currency,
+                "no_stake": no_stake,
+                "notification_settings": notification_settings,
+                "service_actions": service_actions,
+                "billing_cycle_anchor": billing_cycle_anchor,
+                "proration_behavior": proration_behavior,
+                "trial_settings": trial_settings,
+                "days_until_due": days_until_due,
+                "days_until_cancel": days_until_cancel,
+            }
         )
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.subscription_data_notification_settings import (
-            SubscriptionDataNotificationSettings,  # noqa: PLC0415
-        )
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        trial_period_days: int | None | Unset
-        if isinstance(self.trial_period_days, Unset):
-            trial_period_days = UNSET
-        else:
-            trial_period_days = self.trial_period_days
-
-        billing_threshold_amount: float | None | Unset
-        if isinstance(self.billing_threshold_amount, Unset):
-            billing_threshold_amount = UNSET
-        else:
-            billing_threshold_amount = self.billing_threshold_amount
-
-        min_stake_amount: float | None | Unset
-        if isinstance(self.min_stake_amount, Unset):
-            min_stake_amount = UNSET
-        else:
-            min_stake_amount = self.min_stake_amount
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        recovered_from: None | str | Unset
-        if isinstance(self.recovered_from, Unset):
-            recovered_from = UNSET
-        else:
-            recovered_from = self.recovered_from
-
-        trial_end: int | None | Unset
-        if isinstance(self.trial_end, Unset):
-            trial_end = UNSET
-        else:
-            trial_end = self.trial_end
-
-        trial_currency: None | str | Unset
-        if isinstance(self.trial_currency, Unset):
-            trial_currency = UNSET
-        else:
-            trial_currency = self.trial_currency
-
-        no_stake: bool | None | Unset
-        if isinstance(self.no_stake, Unset):
-            no_stake = UNSET
-        else:
-            no_stake = self.no_stake
-
-        notification_settings: dict[str, Any] | None | Unset
-        if isinstance(self.notification_settings, Unset):
-            notification_settings = UNSET
-        elif isinstance(self.notification_settings, SubscriptionDataNotificationSettings):
-            notification_settings = self.notification_settings.to_dict()
-        else:
-            notification_settings = self.notification_settings
-
-        service_actions: list[dict[str, Any]] | None | Unset
-        if isinstance(self.service_actions, Unset):
-            service_actions = UNSET
-        elif isinstance(self.service_actions, list):
-            service_actions = []
-            for service_actions_type_0_item_data in self.service_actions:
-                service_actions_type_0_item = service_actions_type_0_item_data.to_dict()
-                service_actions.append(service_actions_type_0_item)
-
-        else:
-            service_actions = self.service_actions
-
-        billing_cycle_anchor: int | None | Unset
-        if isinstance(self.billing_cycle_anchor, Unset):
-            billing_cycle_anchor = UNSET
-        else:
-            billing_cycle_anchor = self.billing_cycle_anchor
-
-        proration_behavior: None | str | Unset
-        if isinstance(self.proration_behavior, Unset):
-            proration_behavior = UNSET
-        elif isinstance(self.proration_behavior, CheckoutSessionProrationBehavior):
-            proration_behavior = self.proration_behavior.value
-        else:
-            proration_behavior = self.proration_behavior
-
-        trial_settings: dict[str, Any] | None | Unset
-        if isinstance(self.trial_settings, Unset):
-            trial_settings = UNSET
-        elif isinstance(self.trial_settings, CheckoutSessionTrialSettings):
-            trial_settings = self.trial_settings.to_dict()
-        else:
-            trial_settings = self.trial_settings
-
-        days_until_due: int | None | Unset
-        if isinstance(self.days_until_due, Unset):
-            days_until_due = UNSET
-        else:
-            days_until_due = self.days_until_due
-
-        days_until_cancel: int | None | Unset
-        if isinstance(self.days_until_cancel, Unset):
-            days_until_cancel = UNSET
-        else:
-            days_until_cancel = self.days_until_cancel
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if description is not UNSET:
-            field_dict["description"] = description
-        if trial_period_days is not UNSET:
-            field_dict["trial_period_days"] = trial_period_days
-        if billing_threshold_amount is not UNSET:
-            field_dict["billing_threshold_amount"] = billing_threshold_amount
-        if min_stake_amount is not UNSET:
-            field_dict["min_stake_amount"] = min_stake_amount
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if recovered_from is not UNSET:
-            field_dict["recovered_from"] = recovered_from
-        if trial_end is not UNSET:
-            field_dict["trial_end"] = trial_end
-        if trial_currency is not UNSET:
-            field_dict["trial_currency"] = trial_currency
-        if no_stake is not UNSET:
-            field_dict["no_stake"] = no_stake
-        if notification_settings is not UNSET:
-            field_dict["notification_settings"] = notification_settings
-        if service_actions is not UNSET:
-            field_dict["service_actions"] = service_actions
-        if billing_cycle_anchor is not UNSET:
-            field_dict["billing_cycle_anchor"] = billing_cycle_anchor
-        if proration_behavior is not UNSET:
-            field_dict["proration_behavior"] = proration_behavior
-        if trial_settings is not UNSET:
-            field_dict["trial_settings"] = trial_settings
-        if days_until_due is not UNSET:
-            field_dict["days_until_due"] = days_until_due
-        if days_until_cancel is not UNSET:
-            field_dict["days_until_cancel"] = days_until_cancel
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_trial_settings import (
-            CheckoutSessionTrialSettings,  # noqa: PLC0415
-        )
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.service_action import ServiceAction  # noqa: PLC0415
-        from ..models.subscription_data_notification_settings import (
-            SubscriptionDataNotificationSettings,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_trial_period_days(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        trial_period_days = _parse_trial_period_days(d.pop("trial_period_days", UNSET))
-
-        def _parse_billing_threshold_amount(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        billing_threshold_amount = _parse_billing_threshold_amount(d.pop("billing_threshold_amount", UNSET))
-
-        def _parse_min_stake_amount(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        min_stake_amount = _parse_min_stake_amount(d.pop("min_stake_amount", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_recovered_from(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        recovered_from = _parse_recovered_from(d.pop("recovered_from", UNSET))
-
-        def _parse_trial_end(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        trial_end = _parse_trial_end(d.pop("trial_end", UNSET))
-
-        def _parse_trial_currency(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        trial_currency = _parse_trial_currency(d.pop("trial_currency", UNSET))
-
-        def _parse_no_stake(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        no_stake = _parse_no_stake(d.pop("no_stake", UNSET))
-
-        def _parse_notification_settings(data: object) -> None | SubscriptionDataNotificationSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                notification_settings_type_1 = SubscriptionDataNotificationSettings.from_dict(data)
-
-                return notification_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionDataNotificationSettings | Unset, data)
-
-        notification_settings = _parse_notification_settings(d.pop("notification_settings", UNSET))
-
-        def _parse_service_actions(data: object) -> list[ServiceAction] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                service_actions_type_0 = []
-                _service_actions_type_0 = data
-                for service_actions_type_0_item_data in _service_actions_type_0:
-                    service_actions_type_0_item = ServiceAction.from_dict(service_actions_type_0_item_data)
-
-                    service_actions_type_0.append(service_actions_type_0_item)
-
-                return service_actions_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[ServiceAction] | None | Unset, data)
-
-        service_actions = _parse_service_actions(d.pop("service_actions", UNSET))
-
-        def _parse_billing_cycle_anchor(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        billing_cycle_anchor = _parse_billing_cycle_anchor(d.pop("billing_cycle_anchor", UNSET))
-
-        def _parse_proration_behavior(data: object) -> CheckoutSessionProrationBehavior | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                proration_behavior_type_1 = CheckoutSessionProrationBehavior(data)
-
-                return proration_behavior_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionProrationBehavior | None | Unset, data)
-
-        proration_behavior = _parse_proration_behavior(d.pop("proration_behavior", UNSET))
-
-        def _parse_trial_settings(data: object) -> CheckoutSessionTrialSettings | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                trial_settings_type_1 = CheckoutSessionTrialSettings.from_dict(data)
-
-                return trial_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionTrialSettings | None | Unset, data)
-
-        trial_settings = _parse_trial_settings(d.pop("trial_settings", UNSET))
-
-        def _parse_days_until_due(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        days_until_due = _parse_days_until_due(d.pop("days_until_due", UNSET))
-
-        def _parse_days_until_cancel(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        days_until_cancel = _parse_days_until_cancel(d.pop("days_until_cancel", UNSET))
-
-        checkout_session_subscription_data = cls(
-            description=description,
-            trial_period_days=trial_period_days,
-            billing_threshold_amount=billing_threshold_amount,
-            min_stake_amount=min_stake_amount,
-            metadata=metadata,
-            recovered_from=recovered_from,
-            trial_end=trial_end,
-            trial_currency=trial_currency,
-            no_stake=no_stake,
-            notification_settings=notification_settings,
-            service_actions=service_actions,
-            billing_cycle_anchor=billing_cycle_anchor,
-            proration_behavior=proration_behavior,
-            trial_settings=trial_settings,
-            days_until_due=days_until_due,
-            days_until_cancel=days_until_cancel,
-        )
-
-        checkout_session_subscription_data.additional_properties = d
-        return checkout_session_subscription_data
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def description(self) -> None | str:
+        """The description given to the created subscription."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def trial_period_days(self) -> int | None:
+        """Days of free trial before the first charge (0 for none)."""
+        return self._data.get("trial_period_days")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def billing_threshold_amount(self) -> float | None:
+        """Usage amount, in the currency's own unit, at which an invoice is issued early. A JSON number in
+        PaymentKit's types, not an amount string."""
+        return self._data.get("billing_threshold_amount")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def min_stake_amount(self) -> float | None:
+        """Minimum stake, in the currency's own unit, the customer locks when subscribing. A JSON number in
+        PaymentKit's types, not an amount string."""
+        return self._data.get("min_stake_amount")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def recovered_from(self) -> None | str:
+        """The id of an earlier subscription this one replaces."""
+        return self._data.get("recovered_from")  # type: ignore[no-any-return]
+
+    @property
+    def trial_end(self) -> int | None:
+        """A fixed trial end, in Unix seconds (instead of `trial_period_days`)."""
+        return self._data.get("trial_end")  # type: ignore[no-any-return]
+
+    @property
+    def trial_currency(self) -> None | str:
+        """The payment currency (`pc_…`) the trial applies to."""
+        return self._data.get("trial_currency")  # type: ignore[no-any-return]
+
+    @property
+    def no_stake(self) -> bool | None:
+        """True to subscribe without staking."""
+        return self._data.get("no_stake")  # type: ignore[no-any-return]
+
+    @property
+    def notification_settings(self) -> None | SubscriptionDataNotificationSettings:
+        """The `notification_settings` field."""
+        return self._get("notification_settings")  # type: ignore[no-any-return]
+
+    @property
+    def service_actions(self) -> builtins.list[ServiceAction] | None:
+        """Links or notification entries attached to the created subscription."""
+        return self._get("service_actions")  # type: ignore[no-any-return]
+
+    @property
+    def billing_cycle_anchor(self) -> int | None:
+        """When billing periods start, in Unix seconds."""
+        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
+
+    @property
+    def proration_behavior(self) -> CheckoutSessionProrationBehavior | None:
+        """The `proration_behavior` field."""
+        return self._get("proration_behavior")  # type: ignore[no-any-return]
+
+    @property
+    def trial_settings(self) -> CheckoutSessionTrialSettings | None:
+        """The `trial_settings` field."""
+        return self._get("trial_settings")  # type: ignore[no-any-return]
+
+    @property
+    def days_until_due(self) -> int | None:
+        """Days an invoice may stay unpaid before it is overdue."""
+        return self._data.get("days_until_due")  # type: ignore[no-any-return]
+
+    @property
+    def days_until_cancel(self) -> int | None:
+        """Days of non-payment after which the subscription is canceled."""
+        return self._data.get("days_until_cancel")  # type: ignore[no-any-return]

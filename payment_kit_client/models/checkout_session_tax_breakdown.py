@@ -2,94 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CheckoutSessionTaxBreakdown")
+class CheckoutSessionTaxBreakdown(Model):
+    """A `CheckoutSessionTaxBreakdown` object."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionTaxBreakdown:
-    """
-    Attributes:
-        amount (None | str | Unset):
-        rate (None | str | Unset): The tax rate applied.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount": "amount",
+        "rate": "rate",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    amount: None | str | Unset = UNSET
-    rate: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        amount: None | str | Unset
-        if isinstance(self.amount, Unset):
-            amount = UNSET
-        else:
-            amount = self.amount
-
-        rate: None | str | Unset
-        if isinstance(self.rate, Unset):
-            rate = UNSET
-        else:
-            rate = self.rate
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if rate is not UNSET:
-            field_dict["rate"] = rate
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount = _parse_amount(d.pop("amount", UNSET))
-
-        def _parse_rate(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        rate = _parse_rate(d.pop("rate", UNSET))
-
-        checkout_session_tax_breakdown = cls(
-            amount=amount,
-            rate=rate,
+    def __init__(
+        self,
+        *,
+        amount: None | str | Unset = UNSET,
+        rate: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "amount": amount,
+                "rate": rate,
+            }
         )
 
-        checkout_session_tax_breakdown.additional_properties = d
-        return checkout_session_tax_breakdown
+    @property
+    def amount(self) -> None | str:
+        """The `amount` field."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def rate(self) -> None | str:
+        """The tax rate applied."""
+        return self._data.get("rate")  # type: ignore[no-any-return]

@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session_total_details_breakdown import (
@@ -16,145 +20,56 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="CheckoutSessionTotalDetails")
+class CheckoutSessionTotalDetails(Model):
+    """How the total was reached (discounts, shipping, tax), in smallest units."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionTotalDetails:
-    """How the total was reached (discounts, shipping, tax), in smallest units.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount_discount": "amount_discount",
+        "amount_shipping": "amount_shipping",
+        "amount_tax": "amount_tax",
+        "breakdown": "breakdown",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "breakdown": _AsUnion(_NONE, _AsModel("CheckoutSessionTotalDetailsBreakdown")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        amount_discount (None | str | Unset):
-        amount_shipping (None | str | Unset):
-        amount_tax (None | str | Unset):
-        breakdown (CheckoutSessionTotalDetailsBreakdown | None | Unset):
-    """
-
-    amount_discount: None | str | Unset = UNSET
-    amount_shipping: None | str | Unset = UNSET
-    amount_tax: None | str | Unset = UNSET
-    breakdown: CheckoutSessionTotalDetailsBreakdown | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.checkout_session_total_details_breakdown import (
-            CheckoutSessionTotalDetailsBreakdown,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        amount_discount: None | str | Unset = UNSET,
+        amount_shipping: None | str | Unset = UNSET,
+        amount_tax: None | str | Unset = UNSET,
+        breakdown: CheckoutSessionTotalDetailsBreakdown | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "amount_discount": amount_discount,
+                "amount_shipping": amount_shipping,
+                "amount_tax": amount_tax,
+                "breakdown": breakdown,
+            }
         )
-
-        amount_discount: None | str | Unset
-        if isinstance(self.amount_discount, Unset):
-            amount_discount = UNSET
-        else:
-            amount_discount = self.amount_discount
-
-        amount_shipping: None | str | Unset
-        if isinstance(self.amount_shipping, Unset):
-            amount_shipping = UNSET
-        else:
-            amount_shipping = self.amount_shipping
-
-        amount_tax: None | str | Unset
-        if isinstance(self.amount_tax, Unset):
-            amount_tax = UNSET
-        else:
-            amount_tax = self.amount_tax
-
-        breakdown: dict[str, Any] | None | Unset
-        if isinstance(self.breakdown, Unset):
-            breakdown = UNSET
-        elif isinstance(self.breakdown, CheckoutSessionTotalDetailsBreakdown):
-            breakdown = self.breakdown.to_dict()
-        else:
-            breakdown = self.breakdown
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if amount_discount is not UNSET:
-            field_dict["amount_discount"] = amount_discount
-        if amount_shipping is not UNSET:
-            field_dict["amount_shipping"] = amount_shipping
-        if amount_tax is not UNSET:
-            field_dict["amount_tax"] = amount_tax
-        if breakdown is not UNSET:
-            field_dict["breakdown"] = breakdown
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_total_details_breakdown import (
-            CheckoutSessionTotalDetailsBreakdown,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-
-        def _parse_amount_discount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount_discount = _parse_amount_discount(d.pop("amount_discount", UNSET))
-
-        def _parse_amount_shipping(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount_shipping = _parse_amount_shipping(d.pop("amount_shipping", UNSET))
-
-        def _parse_amount_tax(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount_tax = _parse_amount_tax(d.pop("amount_tax", UNSET))
-
-        def _parse_breakdown(data: object) -> CheckoutSessionTotalDetailsBreakdown | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                breakdown_type_1 = CheckoutSessionTotalDetailsBreakdown.from_dict(data)
-
-                return breakdown_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionTotalDetailsBreakdown | None | Unset, data)
-
-        breakdown = _parse_breakdown(d.pop("breakdown", UNSET))
-
-        checkout_session_total_details = cls(
-            amount_discount=amount_discount,
-            amount_shipping=amount_shipping,
-            amount_tax=amount_tax,
-            breakdown=breakdown,
-        )
-
-        checkout_session_total_details.additional_properties = d
-        return checkout_session_total_details
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def amount_discount(self) -> None | str:
+        """The `amount_discount` field."""
+        return self._data.get("amount_discount")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def amount_shipping(self) -> None | str:
+        """The `amount_shipping` field."""
+        return self._data.get("amount_shipping")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def amount_tax(self) -> None | str:
+        """The `amount_tax` field."""
+        return self._data.get("amount_tax")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def breakdown(self) -> CheckoutSessionTotalDetailsBreakdown | None:
+        """The `breakdown` field."""
+        return self._get("breakdown")  # type: ignore[no-any-return]

@@ -2,13 +2,19 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session_discount_breakdown import (
@@ -17,129 +23,41 @@ if TYPE_CHECKING:
     from ..models.checkout_session_tax_breakdown import CheckoutSessionTaxBreakdown
 
 
-T = TypeVar("T", bound="CheckoutSessionTotalDetailsBreakdown")
+class CheckoutSessionTotalDetailsBreakdown(Model):
+    """A `CheckoutSessionTotalDetailsBreakdown` object."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionTotalDetailsBreakdown:
-    """
-    Attributes:
-        discounts (list[CheckoutSessionDiscountBreakdown] | None | Unset):
-        taxes (list[CheckoutSessionTaxBreakdown] | None | Unset):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "discounts": "discounts",
+        "taxes": "taxes",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "discounts": _AsUnion(_AsList(_AsModel("CheckoutSessionDiscountBreakdown")), _NONE),
+        "taxes": _AsUnion(_AsList(_AsModel("CheckoutSessionTaxBreakdown")), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    discounts: list[CheckoutSessionDiscountBreakdown] | None | Unset = UNSET
-    taxes: list[CheckoutSessionTaxBreakdown] | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        discounts: list[dict[str, Any]] | None | Unset
-        if isinstance(self.discounts, Unset):
-            discounts = UNSET
-        elif isinstance(self.discounts, list):
-            discounts = []
-            for discounts_type_0_item_data in self.discounts:
-                discounts_type_0_item = discounts_type_0_item_data.to_dict()
-                discounts.append(discounts_type_0_item)
-
-        else:
-            discounts = self.discounts
-
-        taxes: list[dict[str, Any]] | None | Unset
-        if isinstance(self.taxes, Unset):
-            taxes = UNSET
-        elif isinstance(self.taxes, list):
-            taxes = []
-            for taxes_type_0_item_data in self.taxes:
-                taxes_type_0_item = taxes_type_0_item_data.to_dict()
-                taxes.append(taxes_type_0_item)
-
-        else:
-            taxes = self.taxes
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if discounts is not UNSET:
-            field_dict["discounts"] = discounts
-        if taxes is not UNSET:
-            field_dict["taxes"] = taxes
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_discount_breakdown import (
-            CheckoutSessionDiscountBreakdown,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        discounts: builtins.list[CheckoutSessionDiscountBreakdown] | None | Unset = UNSET,
+        taxes: builtins.list[CheckoutSessionTaxBreakdown] | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "discounts": discounts,
+                "taxes": taxes,
+            }
         )
-        from ..models.checkout_session_tax_breakdown import CheckoutSessionTaxBreakdown  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_discounts(data: object) -> list[CheckoutSessionDiscountBreakdown] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                discounts_type_0 = []
-                _discounts_type_0 = data
-                for discounts_type_0_item_data in _discounts_type_0:
-                    discounts_type_0_item = CheckoutSessionDiscountBreakdown.from_dict(discounts_type_0_item_data)
-
-                    discounts_type_0.append(discounts_type_0_item)
-
-                return discounts_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[CheckoutSessionDiscountBreakdown] | None | Unset, data)
-
-        discounts = _parse_discounts(d.pop("discounts", UNSET))
-
-        def _parse_taxes(data: object) -> list[CheckoutSessionTaxBreakdown] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                taxes_type_0 = []
-                _taxes_type_0 = data
-                for taxes_type_0_item_data in _taxes_type_0:
-                    taxes_type_0_item = CheckoutSessionTaxBreakdown.from_dict(taxes_type_0_item_data)
-
-                    taxes_type_0.append(taxes_type_0_item)
-
-                return taxes_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[CheckoutSessionTaxBreakdown] | None | Unset, data)
-
-        taxes = _parse_taxes(d.pop("taxes", UNSET))
-
-        checkout_session_total_details_breakdown = cls(
-            discounts=discounts,
-            taxes=taxes,
-        )
-
-        checkout_session_total_details_breakdown.additional_properties = d
-        return checkout_session_total_details_breakdown
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def discounts(self) -> builtins.list[CheckoutSessionDiscountBreakdown] | None:
+        """The `discounts` field."""
+        return self._get("discounts")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def taxes(self) -> builtins.list[CheckoutSessionTaxBreakdown] | None:
+        """The `taxes` field."""
+        return self._get("taxes")  # type: ignore[no-any-return]

@@ -2,67 +2,50 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.checkout_session_missing_payment_method_behavior import (
-    CheckoutSessionMissingPaymentMethodBehavior,
+from ..types import (
+    _ANY,
+    Model,
+    _AsEnum,
 )
 
-T = TypeVar("T", bound="CheckoutSessionTrialEndBehavior")
+if TYPE_CHECKING:
+    from ..models.checkout_session_missing_payment_method_behavior import (
+        CheckoutSessionMissingPaymentMethodBehavior,
+    )
 
 
-@_attrs_define
-class CheckoutSessionTrialEndBehavior:
-    """
-    Attributes:
-        missing_payment_method (CheckoutSessionMissingPaymentMethodBehavior): What happens when a trial ends without a
-            payment method.
-    """
+class CheckoutSessionTrialEndBehavior(Model):
+    """A `CheckoutSessionTrialEndBehavior` object."""
 
-    missing_payment_method: CheckoutSessionMissingPaymentMethodBehavior
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        missing_payment_method = self.missing_payment_method.value
+    _NAMES: ClassVar[dict[str, str]] = {
+        "missing_payment_method": "missing_payment_method",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "missing_payment_method": _AsEnum("CheckoutSessionMissingPaymentMethodBehavior"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "missing_payment_method",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        missing_payment_method: CheckoutSessionMissingPaymentMethodBehavior,
+    ) -> None:
+        self._init_fields(
             {
                 "missing_payment_method": missing_payment_method,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        missing_payment_method = CheckoutSessionMissingPaymentMethodBehavior(d.pop("missing_payment_method"))
-
-        checkout_session_trial_end_behavior = cls(
-            missing_payment_method=missing_payment_method,
-        )
-
-        checkout_session_trial_end_behavior.additional_properties = d
-        return checkout_session_trial_end_behavior
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def missing_payment_method(self) -> CheckoutSessionMissingPaymentMethodBehavior:
+        """What happens when a trial ends without a payment method."""
+        return self._get("missing_payment_method")  # type: ignore[no-any-return]

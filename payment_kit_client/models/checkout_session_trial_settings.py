@@ -2,11 +2,13 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session_trial_end_behavior import (
@@ -14,61 +16,36 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="CheckoutSessionTrialSettings")
+class CheckoutSessionTrialSettings(Model):
+    """What happens at the end of a trial."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionTrialSettings:
-    """What happens at the end of a trial.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "end_behavior": "end_behavior",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "end_behavior": _AsModel("CheckoutSessionTrialEndBehavior"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "end_behavior",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        end_behavior (CheckoutSessionTrialEndBehavior):
-    """
-
-    end_behavior: CheckoutSessionTrialEndBehavior
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        end_behavior = self.end_behavior.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        end_behavior: CheckoutSessionTrialEndBehavior,
+    ) -> None:
+        self._init_fields(
             {
                 "end_behavior": end_behavior,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_trial_end_behavior import (
-            CheckoutSessionTrialEndBehavior,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        end_behavior = CheckoutSessionTrialEndBehavior.from_dict(d.pop("end_behavior"))
-
-        checkout_session_trial_settings = cls(
-            end_behavior=end_behavior,
-        )
-
-        checkout_session_trial_settings.additional_properties = d
-        return checkout_session_trial_settings
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def end_behavior(self) -> CheckoutSessionTrialEndBehavior:
+        """The `end_behavior` field."""
+        return self._get("end_behavior")  # type: ignore[no-any-return]

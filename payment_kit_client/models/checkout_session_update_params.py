@@ -2,50 +2,47 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="CheckoutSessionUpdateParams")
+class CheckoutSessionUpdateParams(Model):
+    """The body of a checkout session update (only metadata can change)."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionUpdateParams:
-    """The body of a checkout session update (only metadata can change).
+    _NAMES: ClassVar[dict[str, str]] = {
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "metadata",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        metadata (Metadata): Free-form key/value data attached to an object.
-    """
-
-    metadata: Metadata
-
-    def to_dict(self) -> dict[str, Any]:
-        metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        metadata: Metadata,
+    ) -> None:
+        self._init_fields(
             {
                 "metadata": metadata,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        checkout_session_update_params = cls(
-            metadata=metadata,
-        )
-
-        return checkout_session_update_params
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

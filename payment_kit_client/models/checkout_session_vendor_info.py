@@ -2,140 +2,84 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.checkout_session_vendor_status import CheckoutSessionVendorStatus
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session_vendor_return_request import (
         CheckoutSessionVendorReturnRequest,
     )
+    from ..models.checkout_session_vendor_status import CheckoutSessionVendorStatus
 
 
-T = TypeVar("T", bound="CheckoutSessionVendorInfo")
+class CheckoutSessionVendorInfo(Model):
+    """The order placed with one vendor that fulfils part of the purchase."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CheckoutSessionVendorInfo:
-    """The order placed with one vendor that fulfils part of the purchase.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "vendor_id": "vendor_id",
+        "vendor_key": "vendor_key",
+        "vendor_type": "vendor_type",
+        "order_id": "order_id",
+        "status": "status",
+        "amount": "amount",
+        "service_url": "service_url",
+        "app_url": "app_url",
+        "error_message": "error_message",
+        "attempts": "attempts",
+        "last_attempt_at": "lastAttemptAt",
+        "return_retry": "returnRetry",
+        "completed_at": "completedAt",
+        "commission_amount": "commissionAmount",
+        "return_request": "returnRequest",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "status": _AsEnum("CheckoutSessionVendorStatus"),
+        "returnRequest": _AsUnion(_NONE, _AsModel("CheckoutSessionVendorReturnRequest")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "vendor_id",
+            "vendor_key",
+            "vendor_type",
+            "order_id",
+            "status",
+            "amount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        vendor_id (str):
-        vendor_key (str):
-        vendor_type (str):
-        order_id (str):
-        status (CheckoutSessionVendorStatus): The state of one vendor order.
-        amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        service_url (None | str | Unset):
-        app_url (None | str | Unset):
-        error_message (None | str | Unset):
-        attempts (int | None | Unset):
-        last_attempt_at (None | str | Unset): When fulfilment was last tried (a timestamp string).
-        return_retry (int | None | Unset):
-        completed_at (None | str | Unset): When fulfilment completed (a timestamp string).
-        commission_amount (None | str | Unset):
-        return_request (CheckoutSessionVendorReturnRequest | None | Unset):
-    """
-
-    vendor_id: str
-    vendor_key: str
-    vendor_type: str
-    order_id: str
-    status: CheckoutSessionVendorStatus
-    amount: str
-    service_url: None | str | Unset = UNSET
-    app_url: None | str | Unset = UNSET
-    error_message: None | str | Unset = UNSET
-    attempts: int | None | Unset = UNSET
-    last_attempt_at: None | str | Unset = UNSET
-    return_retry: int | None | Unset = UNSET
-    completed_at: None | str | Unset = UNSET
-    commission_amount: None | str | Unset = UNSET
-    return_request: CheckoutSessionVendorReturnRequest | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.checkout_session_vendor_return_request import (
-            CheckoutSessionVendorReturnRequest,  # noqa: PLC0415
-        )
-
-        vendor_id = self.vendor_id
-
-        vendor_key = self.vendor_key
-
-        vendor_type = self.vendor_type
-
-        order_id = self.order_id
-
-        status = self.status.value
-
-        amount = self.amount
-
-        service_url: None | str | Unset
-        if isinstance(self.service_url, Unset):
-            service_url = UNSET
-        else:
-            service_url = self.service_url
-
-        app_url: None | str | Unset
-        if isinstance(self.app_url, Unset):
-            app_url = UNSET
-        else:
-            app_url = self.app_url
-
-        error_message: None | str | Unset
-        if isinstance(self.error_message, Unset):
-            error_message = UNSET
-        else:
-            error_message = self.error_message
-
-        attempts: int | None | Unset
-        if isinstance(self.attempts, Unset):
-            attempts = UNSET
-        else:
-            attempts = self.attempts
-
-        last_attempt_at: None | str | Unset
-        if isinstance(self.last_attempt_at, Unset):
-            last_attempt_at = UNSET
-        else:
-            last_attempt_at = self.last_attempt_at
-
-        return_retry: int | None | Unset
-        if isinstance(self.return_retry, Unset):
-            return_retry = UNSET
-        else:
-            return_retry = self.return_retry
-
-        completed_at: None | str | Unset
-        if isinstance(self.completed_at, Unset):
-            completed_at = UNSET
-        else:
-            completed_at = self.completed_at
-
-        commission_amount: None | str | Unset
-        if isinstance(self.commission_amount, Unset):
-            commission_amount = UNSET
-        else:
-            commission_amount = self.commission_amount
-
-        return_request: dict[str, Any] | None | Unset
-        if isinstance(self.return_request, Unset):
-            return_request = UNSET
-        elif isinstance(self.return_request, CheckoutSessionVendorReturnRequest):
-            return_request = self.return_request.to_dict()
-        else:
-            return_request = self.return_request
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        vendor_id: str,
+        vendor_key: str,
+        vendor_type: str,
+        order_id: str,
+        status: CheckoutSessionVendorStatus,
+        amount: str,
+        service_url: None | str | Unset = UNSET,
+        app_url: None | str | Unset = UNSET,
+        error_message: None | str | Unset = UNSET,
+        attempts: int | None | Unset = UNSET,
+        last_attempt_at: None | str | Unset = UNSET,
+        return_retry: int | None | Unset = UNSET,
+        completed_at: None | str | Unset = UNSET,
+        commission_amount: None | str | Unset = UNSET,
+        return_request: CheckoutSessionVendorReturnRequest | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "vendor_id": vendor_id,
                 "vendor_key": vendor_key,
@@ -143,170 +87,89 @@ class CheckoutSessionVendorInfo:
                 "order_id": order_id,
                 "status": status,
                 "amount": amount,
+                "service_url": service_url,
+                "app_url": app_url,
+                "error_message": error_message,
+                "attempts": attempts,
+                "lastAttemptAt": last_attempt_at,
+                "returnRetry": return_retry,
+                "completedAt": completed_at,
+                "commissionAmount": commission_amount,
+                "returnRequest": return_request,
             }
         )
-        if service_url is not UNSET:
-            field_dict["service_url"] = service_url
-        if app_url is not UNSET:
-            field_dict["app_url"] = app_url
-        if error_message is not UNSET:
-            field_dict["error_message"] = error_message
-        if attempts is not UNSET:
-            field_dict["attempts"] = attempts
-        if last_attempt_at is not UNSET:
-            field_dict["lastAttemptAt"] = last_attempt_at
-        if return_retry is not UNSET:
-            field_dict["returnRetry"] = return_retry
-        if completed_at is not UNSET:
-            field_dict["completedAt"] = completed_at
-        if commission_amount is not UNSET:
-            field_dict["commissionAmount"] = commission_amount
-        if return_request is not UNSET:
-            field_dict["returnRequest"] = return_request
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_vendor_return_request import (
-            CheckoutSessionVendorReturnRequest,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        vendor_id = d.pop("vendor_id")
-
-        vendor_key = d.pop("vendor_key")
-
-        vendor_type = d.pop("vendor_type")
-
-        order_id = d.pop("order_id")
-
-        status = CheckoutSessionVendorStatus(d.pop("status"))
-
-        amount = d.pop("amount")
-
-        def _parse_service_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        service_url = _parse_service_url(d.pop("service_url", UNSET))
-
-        def _parse_app_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        app_url = _parse_app_url(d.pop("app_url", UNSET))
-
-        def _parse_error_message(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        error_message = _parse_error_message(d.pop("error_message", UNSET))
-
-        def _parse_attempts(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        attempts = _parse_attempts(d.pop("attempts", UNSET))
-
-        def _parse_last_attempt_at(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        last_attempt_at = _parse_last_attempt_at(d.pop("lastAttemptAt", UNSET))
-
-        def _parse_return_retry(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        return_retry = _parse_return_retry(d.pop("returnRetry", UNSET))
-
-        def _parse_completed_at(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        completed_at = _parse_completed_at(d.pop("completedAt", UNSET))
-
-        def _parse_commission_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        commission_amount = _parse_commission_amount(d.pop("commissionAmount", UNSET))
-
-        def _parse_return_request(data: object) -> CheckoutSessionVendorReturnRequest | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                return_request_type_1 = CheckoutSessionVendorReturnRequest.from_dict(data)
-
-                return return_request_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionVendorReturnRequest | None | Unset, data)
-
-        return_request = _parse_return_request(d.pop("returnRequest", UNSET))
-
-        checkout_session_vendor_info = cls(
-            vendor_id=vendor_id,
-            vendor_key=vendor_key,
-            vendor_type=vendor_type,
-            order_id=order_id,
-            status=status,
-            amount=amount,
-            service_url=service_url,
-            app_url=app_url,
-            error_message=error_message,
-            attempts=attempts,
-            last_attempt_at=last_attempt_at,
-            return_retry=return_retry,
-            completed_at=completed_at,
-            commission_amount=commission_amount,
-            return_request=return_request,
-        )
-
-        checkout_session_vendor_info.additional_properties = d
-        return checkout_session_vendor_info
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def vendor_id(self) -> str:
+        """The `vendor_id` field."""
+        return self._data.get("vendor_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def vendor_key(self) -> str:
+        """The `vendor_key` field."""
+        return self._data.get("vendor_key")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def vendor_type(self) -> str:
+        """The `vendor_type` field."""
+        return self._data.get("vendor_type")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def order_id(self) -> str:
+        """The `order_id` field."""
+        return self._data.get("order_id")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def status(self) -> CheckoutSessionVendorStatus:
+        """The state of one vendor order."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
+
+    @property
+    def service_url(self) -> None | str:
+        """The `service_url` field."""
+        return self._data.get("service_url")  # type: ignore[no-any-return]
+
+    @property
+    def app_url(self) -> None | str:
+        """The `app_url` field."""
+        return self._data.get("app_url")  # type: ignore[no-any-return]
+
+    @property
+    def error_message(self) -> None | str:
+        """The `error_message` field."""
+        return self._data.get("error_message")  # type: ignore[no-any-return]
+
+    @property
+    def attempts(self) -> int | None:
+        """The `attempts` field."""
+        return self._data.get("attempts")  # type: ignore[no-any-return]
+
+    @property
+    def last_attempt_at(self) -> None | str:
+        """When fulfilment was last tried (a timestamp string)."""
+        return self._data.get("lastAttemptAt")  # type: ignore[no-any-return]
+
+    @property
+    def return_retry(self) -> int | None:
+        """The `returnRetry` field."""
+        return self._data.get("returnRetry")  # type: ignore[no-any-return]
+
+    @property
+    def completed_at(self) -> None | str:
+        """When fulfilment completed (a timestamp string)."""
+        return self._data.get("completedAt")  # type: ignore[no-any-return]
+
+    @property
+    def commission_amount(self) -> None | str:
+        """The `commissionAmount` field."""
+        return self._data.get("commissionAmount")  # type: ignore[no-any-return]
+
+    @property
+    def return_request(self) -> CheckoutSessionVendorReturnRequest | None:
+        """The `returnRequest` field."""
+        return self._get("returnRequest")  # type: ignore[no-any-return]

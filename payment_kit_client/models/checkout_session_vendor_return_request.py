@@ -2,103 +2,78 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.checkout_session_vendor_return_status import (
-    CheckoutSessionVendorReturnStatus,
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
 )
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CheckoutSessionVendorReturnRequest")
+if TYPE_CHECKING:
+    from ..models.checkout_session_vendor_return_status import (
+        CheckoutSessionVendorReturnStatus,
+    )
 
 
-@_attrs_define
-class CheckoutSessionVendorReturnRequest:
-    """
-    Attributes:
-        reason (str):
-        requested_at (str): When the return was requested (a timestamp string).
-        status (CheckoutSessionVendorReturnStatus): The state of a return request to a vendor.
-        return_details (None | str | Unset):
-    """
+class CheckoutSessionVendorReturnRequest(Model):
+    """A `CheckoutSessionVendorReturnRequest` object."""
 
-    reason: str
-    requested_at: str
-    status: CheckoutSessionVendorReturnStatus
-    return_details: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        reason = self.reason
+    _NAMES: ClassVar[dict[str, str]] = {
+        "reason": "reason",
+        "requested_at": "requestedAt",
+        "status": "status",
+        "return_details": "returnDetails",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "status": _AsEnum("CheckoutSessionVendorReturnStatus"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "reason",
+            "requestedAt",
+            "status",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        requested_at = self.requested_at
-
-        status = self.status.value
-
-        return_details: None | str | Unset
-        if isinstance(self.return_details, Unset):
-            return_details = UNSET
-        else:
-            return_details = self.return_details
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        reason: str,
+        requested_at: str,
+        status: CheckoutSessionVendorReturnStatus,
+        return_details: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "reason": reason,
                 "requestedAt": requested_at,
                 "status": status,
+                "returnDetails": return_details,
             }
         )
-        if return_details is not UNSET:
-            field_dict["returnDetails"] = return_details
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        reason = d.pop("reason")
-
-        requested_at = d.pop("requestedAt")
-
-        status = CheckoutSessionVendorReturnStatus(d.pop("status"))
-
-        def _parse_return_details(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        return_details = _parse_return_details(d.pop("returnDetails", UNSET))
-
-        checkout_session_vendor_return_request = cls(
-            reason=reason,
-            requested_at=requested_at,
-            status=status,
-            return_details=return_details,
-        )
-
-        checkout_session_vendor_return_request.additional_properties = d
-        return checkout_session_vendor_return_request
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def reason(self) -> str:
+        """The `reason` field."""
+        return self._data.get("reason")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def requested_at(self) -> str:
+        """When the return was requested (a timestamp string)."""
+        return self._data.get("requestedAt")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def status(self) -> CheckoutSessionVendorReturnStatus:
+        """The state of a return request to a vendor."""
+        return self._get("status")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def return_details(self) -> None | str:
+        """The `returnDetails` field."""
+        return self._data.get("returnDetails")  # type: ignore[no-any-return]

@@ -3,155 +3,108 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.coupon_created_via import CouponCreatedVia
-from ..models.coupon_duration import CouponDuration
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.coupon_applies_to import CouponAppliesTo
+    from ..models.coupon_created_via import CouponCreatedVia
     from ..models.coupon_currency_options import CouponCurrencyOptions
+    from ..models.coupon_duration import CouponDuration
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="Coupon")
+class Coupon(Model):
+    """A coupon."""
 
+    __slots__ = ()
 
-@_attrs_define
-class Coupon:
-    """A coupon.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "locked": "locked",
+        "amount_off": "amount_off",
+        "percent_off": "percent_off",
+        "currency_id": "currency_id",
+        "duration": "duration",
+        "duration_in_months": "duration_in_months",
+        "name": "name",
+        "metadata": "metadata",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "description": "description",
+        "applies_to": "applies_to",
+        "currency_options": "currency_options",
+        "max_redemptions": "max_redemptions",
+        "redeem_by": "redeem_by",
+        "times_redeemed": "times_redeemed",
+        "valid": "valid",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "duration": _AsEnum("CouponDuration"),
+        "metadata": _AsModel("Metadata"),
+        "created_via": _AsEnum("CouponCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "applies_to": _AsUnion(_NONE, _AsModel("CouponAppliesTo")),
+        "currency_options": _AsUnion(_NONE, _AsModel("CouponCurrencyOptions")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "locked",
+            "amount_off",
+            "percent_off",
+            "currency_id",
+            "duration",
+            "duration_in_months",
+            "name",
+            "metadata",
+            "created_via",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): The coupon's id.
-        livemode (bool):
-        locked (bool): `true` once the coupon has been redeemed; its discount terms are then fixed.
-        amount_off (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        percent_off (int): The percentage taken off; 0 for a fixed-amount coupon.
-        currency_id (str): The payment currency (`pc_…`) of `amount_off`.
-        duration (CouponDuration): How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
-            `duration_in_months`), `forever`.
-        duration_in_months (int): Months the discount lasts when `duration` is `repeating`.
-        name (str): Shown to customers on checkouts and invoices.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        created_via (CouponCreatedVia): Where the coupon was created.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        description (None | str | Unset):
-        applies_to (CouponAppliesTo | None | Unset):
-        currency_options (CouponCurrencyOptions | None | Unset):
-        max_redemptions (int | None | Unset): How many times the coupon can be redeemed in total.
-        redeem_by (int | None | Unset): The last moment the coupon can be redeemed.
-        times_redeemed (int | None | Unset):
-        valid (bool | None | Unset): Whether the coupon can still be redeemed.
-    """
-
-    id: str
-    livemode: bool
-    locked: bool
-    amount_off: str
-    percent_off: int
-    currency_id: str
-    duration: CouponDuration
-    duration_in_months: int
-    name: str
-    metadata: Metadata
-    created_via: CouponCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    description: None | str | Unset = UNSET
-    applies_to: CouponAppliesTo | None | Unset = UNSET
-    currency_options: CouponCurrencyOptions | None | Unset = UNSET
-    max_redemptions: int | None | Unset = UNSET
-    redeem_by: int | None | Unset = UNSET
-    times_redeemed: int | None | Unset = UNSET
-    valid: bool | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.coupon_applies_to import CouponAppliesTo  # noqa: PLC0415
-        from ..models.coupon_currency_options import CouponCurrencyOptions  # noqa: PLC0415
-
-        id = self.id
-
-        livemode = self.livemode
-
-        locked = self.locked
-
-        amount_off = self.amount_off
-
-        percent_off = self.percent_off
-
-        currency_id = self.currency_id
-
-        duration = self.duration.value
-
-        duration_in_months = self.duration_in_months
-
-        name = self.name
-
-        metadata = self.metadata.to_dict()
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        applies_to: dict[str, Any] | None | Unset
-        if isinstance(self.applies_to, Unset):
-            applies_to = UNSET
-        elif isinstance(self.applies_to, CouponAppliesTo):
-            applies_to = self.applies_to.to_dict()
-        else:
-            applies_to = self.applies_to
-
-        currency_options: dict[str, Any] | None | Unset
-        if isinstance(self.currency_options, Unset):
-            currency_options = UNSET
-        elif isinstance(self.currency_options, CouponCurrencyOptions):
-            currency_options = self.currency_options.to_dict()
-        else:
-            currency_options = self.currency_options
-
-        max_redemptions: int | None | Unset
-        if isinstance(self.max_redemptions, Unset):
-            max_redemptions = UNSET
-        else:
-            max_redemptions = self.max_redemptions
-
-        redeem_by: int | None | Unset
-        if isinstance(self.redeem_by, Unset):
-            redeem_by = UNSET
-        else:
-            redeem_by = self.redeem_by
-
-        times_redeemed: int | None | Unset
-        if isinstance(self.times_redeemed, Unset):
-            times_redeemed = UNSET
-        else:
-            times_redeemed = self.times_redeemed
-
-        valid: bool | None | Unset
-        if isinstance(self.valid, Unset):
-            valid = UNSET
-        else:
-            valid = self.valid
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        locked: bool,
+        amount_off: str,
+        percent_off: int,
+        currency_id: str,
+        duration: CouponDuration,
+        duration_in_months: int,
+        name: str,
+        metadata: Metadata,
+        created_via: CouponCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        description: None | str | Unset = UNSET,
+        applies_to: CouponAppliesTo | None | Unset = UNSET,
+        currency_options: CouponCurrencyOptions | None | Unset = UNSET,
+        max_redemptions: int | None | Unset = UNSET,
+        redeem_by: int | None | Unset = UNSET,
+        times_redeemed: int | None | Unset = UNSET,
+        valid: bool | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -166,175 +119,113 @@ class Coupon:
                 "created_via": created_via,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "description": description,
+                "applies_to": applies_to,
+                "currency_options": currency_options,
+                "max_redemptions": max_redemptions,
+                "redeem_by": redeem_by,
+                "times_redeemed": times_redeemed,
+                "valid": valid,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if applies_to is not UNSET:
-            field_dict["applies_to"] = applies_to
-        if currency_options is not UNSET:
-            field_dict["currency_options"] = currency_options
-        if max_redemptions is not UNSET:
-            field_dict["max_redemptions"] = max_redemptions
-        if redeem_by is not UNSET:
-            field_dict["redeem_by"] = redeem_by
-        if times_redeemed is not UNSET:
-            field_dict["times_redeemed"] = times_redeemed
-        if valid is not UNSET:
-            field_dict["valid"] = valid
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.coupon_applies_to import CouponAppliesTo  # noqa: PLC0415
-        from ..models.coupon_currency_options import CouponCurrencyOptions  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        locked = d.pop("locked")
-
-        amount_off = d.pop("amount_off")
-
-        percent_off = d.pop("percent_off")
-
-        currency_id = d.pop("currency_id")
-
-        duration = CouponDuration(d.pop("duration"))
-
-        duration_in_months = d.pop("duration_in_months")
-
-        name = d.pop("name")
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        created_via = CouponCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_applies_to(data: object) -> CouponAppliesTo | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                applies_to_type_1 = CouponAppliesTo.from_dict(data)
-
-                return applies_to_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CouponAppliesTo | None | Unset, data)
-
-        applies_to = _parse_applies_to(d.pop("applies_to", UNSET))
-
-        def _parse_currency_options(data: object) -> CouponCurrencyOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                currency_options_type_1 = CouponCurrencyOptions.from_dict(data)
-
-                return currency_options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CouponCurrencyOptions | None | Unset, data)
-
-        currency_options = _parse_currency_options(d.pop("currency_options", UNSET))
-
-        def _parse_max_redemptions(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        max_redemptions = _parse_max_redemptions(d.pop("max_redemptions", UNSET))
-
-        def _parse_redeem_by(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        redeem_by = _parse_redeem_by(d.pop("redeem_by", UNSET))
-
-        def _parse_times_redeemed(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        times_redeemed = _parse_times_redeemed(d.pop("times_redeemed", UNSET))
-
-        def _parse_valid(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        valid = _parse_valid(d.pop("valid", UNSET))
-
-        coupon = cls(
-            id=id,
-            livemode=livemode,
-            locked=locked,
-            amount_off=amount_off,
-            percent_off=percent_off,
-            currency_id=currency_id,
-            duration=duration,
-            duration_in_months=duration_in_months,
-            name=name,
-            metadata=metadata,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-            description=description,
-            applies_to=applies_to,
-            currency_options=currency_options,
-            max_redemptions=max_redemptions,
-            redeem_by=redeem_by,
-            times_redeemed=times_redeemed,
-            valid=valid,
-        )
-
-        coupon.additional_properties = d
-        return coupon
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The coupon's id."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def locked(self) -> bool:
+        """`true` once the coupon has been redeemed; its discount terms are then fixed."""
+        return self._data.get("locked")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def amount_off(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_off")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def percent_off(self) -> int:
+        """The percentage taken off; 0 for a fixed-amount coupon."""
+        return self._data.get("percent_off")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> str:
+        """The payment currency (`pc_…`) of `amount_off`."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def duration(self) -> CouponDuration:
+        """How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for `duration_in_months`),
+        `forever`."""
+        return self._get("duration")  # type: ignore[no-any-return]
+
+    @property
+    def duration_in_months(self) -> int:
+        """Months the discount lasts when `duration` is `repeating`."""
+        return self._data.get("duration_in_months")  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        """Shown to customers on checkouts and invoices."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> CouponCreatedVia:
+        """Where the coupon was created."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def applies_to(self) -> CouponAppliesTo | None:
+        """The `applies_to` field."""
+        return self._get("applies_to")  # type: ignore[no-any-return]
+
+    @property
+    def currency_options(self) -> CouponCurrencyOptions | None:
+        """The `currency_options` field."""
+        return self._get("currency_options")  # type: ignore[no-any-return]
+
+    @property
+    def max_redemptions(self) -> int | None:
+        """How many times the coupon can be redeemed in total."""
+        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
+
+    @property
+    def redeem_by(self) -> int | None:
+        """The last moment the coupon can be redeemed."""
+        return self._data.get("redeem_by")  # type: ignore[no-any-return]
+
+    @property
+    def times_redeemed(self) -> int | None:
+        """The `times_redeemed` field."""
+        return self._data.get("times_redeemed")  # type: ignore[no-any-return]
+
+    @property
+    def valid(self) -> bool | None:
+        """Whether the coupon can still be redeemed."""
+        return self._data.get("valid")  # type: ignore[no-any-return]

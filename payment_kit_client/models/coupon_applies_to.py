@@ -2,63 +2,43 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CouponAppliesTo")
 
+class CouponAppliesTo(Model):
+    """Limits a coupon to some products."""
 
-@_attrs_define
-class CouponAppliesTo:
-    """Limits a coupon to some products.
+    __slots__ = ()
 
-    Attributes:
-        products (list[str]): Product ids (`prod_…`) the coupon applies to.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "products": "products",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "products",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    products: list[str]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        products = self.products
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        products: builtins.list[str],
+    ) -> None:
+        self._init_fields(
             {
                 "products": products,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        products = cast(list[str], d.pop("products"))
-
-        coupon_applies_to = cls(
-            products=products,
-        )
-
-        coupon_applies_to.additional_properties = d
-        return coupon_applies_to
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def products(self) -> builtins.list[str]:
+        """Product ids (`prod_…`) the coupon applies to."""
+        return self._data.get("products")  # type: ignore[no-any-return]

@@ -2,203 +2,161 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.coupon_duration import CouponDuration
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.coupon_applies_to import CouponAppliesTo
     from ..models.coupon_currency_options_params import CouponCurrencyOptionsParams
+    from ..models.coupon_duration import CouponDuration
     from ..models.coupon_promotion_code_params import CouponPromotionCodeParams
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="CouponCreateParams")
-
-
-@_attrs_define
-class CouponCreateParams:
+class CouponCreateParams(Model):
     """A new coupon. Give `percent_off` for a percentage discount, or `amount_off` with `currency_id` (and optionally
     `currency_options`) for a fixed one.
-
-        Attributes:
-            name (str): Shown to customers on checkouts and invoices.
-            duration (CouponDuration): How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
-                `duration_in_months`), `forever`.
-            description (str | Unset):
-            percent_off (int | Unset): Whole percentage taken off.
-            amount_off (str | Unset): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
-                PaymentKit takes it in requests. Example: 0.001.
-            currency_id (str | Unset): The payment currency (`pc_…`) of `amount_off`.
-            currency_options (CouponCurrencyOptionsParams | Unset): Fixed discounts in other currencies, keyed by payment
-                currency id (`pc_…`).
-            duration_in_months (int | Unset): Required when `duration` is `repeating`.
-            applies_to (CouponAppliesTo | Unset): Limits a coupon to some products.
-            max_redemptions (int | Unset):
-            redeem_by (int | Unset): Unix time in seconds. Example: 1729243800.
-            metadata (Metadata | Unset): Free-form key/value data attached to an object.
-            promotion_codes (list[CouponPromotionCodeParams] | Unset): Promotion codes to create for the new coupon.
     """
 
-    name: str
-    duration: CouponDuration
-    description: str | Unset = UNSET
-    percent_off: int | Unset = UNSET
-    amount_off: str | Unset = UNSET
-    currency_id: str | Unset = UNSET
-    currency_options: CouponCurrencyOptionsParams | Unset = UNSET
-    duration_in_months: int | Unset = UNSET
-    applies_to: CouponAppliesTo | Unset = UNSET
-    max_redemptions: int | Unset = UNSET
-    redeem_by: int | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    promotion_codes: list[CouponPromotionCodeParams] | Unset = UNSET
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        name = self.name
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "duration": "duration",
+        "description": "description",
+        "percent_off": "percent_off",
+        "amount_off": "amount_off",
+        "currency_id": "currency_id",
+        "currency_options": "currency_options",
+        "duration_in_months": "duration_in_months",
+        "applies_to": "applies_to",
+        "max_redemptions": "max_redemptions",
+        "redeem_by": "redeem_by",
+        "metadata": "metadata",
+        "promotion_codes": "promotion_codes",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "duration": _AsEnum("CouponDuration"),
+        "currency_options": _AsModel("CouponCurrencyOptionsParams"),
+        "applies_to": _AsModel("CouponAppliesTo"),
+        "metadata": _AsModel("Metadata"),
+        "promotion_codes": _AsList(_AsModel("CouponPromotionCodeParams")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+            "duration",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-        duration = self.duration.value
-
-        description = self.description
-
-        percent_off = self.percent_off
-
-        amount_off = self.amount_off
-
-        currency_id = self.currency_id
-
-        currency_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.currency_options, Unset):
-            currency_options = self.currency_options.to_dict()
-
-        duration_in_months = self.duration_in_months
-
-        applies_to: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.applies_to, Unset):
-            applies_to = self.applies_to.to_dict()
-
-        max_redemptions = self.max_redemptions
-
-        redeem_by = self.redeem_by
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        promotion_codes: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.promotion_codes, Unset):
-            promotion_codes = []
-            for promotion_codes_item_data in self.promotion_codes:
-                promotion_codes_item = promotion_codes_item_data.to_dict()
-                promotion_codes.append(promotion_codes_item)
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        name: str,
+        duration: CouponDuration,
+        description: str | Unset = UNSET,
+        percent_off: int | Unset = UNSET,
+        amount_off: str | Unset = UNSET,
+        currency_id: str | Unset = UNSET,
+        currency_options: CouponCurrencyOptionsParams | Unset = UNSET,
+        duration_in_months: int | Unset = UNSET,
+        applies_to: CouponAppliesTo | Unset = UNSET,
+        max_redemptions: int | Unset = UNSET,
+        redeem_by: int | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        promotion_codes: builtins.list[CouponPromotionCodeParams] | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "name": name,
                 "duration": duration,
+                "description": description,
+                "percent_off": percent_off,
+                "amount_off": amount_off,
+                "currency_id": currency_id,
+                "currency_options": currency_options,
+                "duration_in_months": duration_in_months,
+                "applies_to": applies_to,
+                "max_redemptions": max_redemptions,
+                "redeem_by": redeem_by,
+                "metadata": metadata,
+                "promotion_codes": promotion_codes,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if percent_off is not UNSET:
-            field_dict["percent_off"] = percent_off
-        if amount_off is not UNSET:
-            field_dict["amount_off"] = amount_off
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if currency_options is not UNSET:
-            field_dict["currency_options"] = currency_options
-        if duration_in_months is not UNSET:
-            field_dict["duration_in_months"] = duration_in_months
-        if applies_to is not UNSET:
-            field_dict["applies_to"] = applies_to
-        if max_redemptions is not UNSET:
-            field_dict["max_redemptions"] = max_redemptions
-        if redeem_by is not UNSET:
-            field_dict["redeem_by"] = redeem_by
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if promotion_codes is not UNSET:
-            field_dict["promotion_codes"] = promotion_codes
 
-        return field_dict
+    @property
+    def name(self) -> str:
+        """Shown to customers on checkouts and invoices."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.coupon_applies_to import CouponAppliesTo  # noqa: PLC0415
-        from ..models.coupon_currency_options_params import CouponCurrencyOptionsParams  # noqa: PLC0415
-        from ..models.coupon_promotion_code_params import CouponPromotionCodeParams  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
+    @property
+    def duration(self) -> CouponDuration:
+        """How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for `duration_in_months`),
+        `forever`."""
+        return self._get("duration")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        name = d.pop("name")
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        duration = CouponDuration(d.pop("duration"))
+    @property
+    def percent_off(self) -> int | None:
+        """Whole percentage taken off."""
+        return self._data.get("percent_off")  # type: ignore[no-any-return]
 
-        description = d.pop("description", UNSET)
+    @property
+    def amount_off(self) -> str | None:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("amount_off")  # type: ignore[no-any-return]
 
-        percent_off = d.pop("percent_off", UNSET)
+    @property
+    def currency_id(self) -> str | None:
+        """The payment currency (`pc_…`) of `amount_off`."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-        amount_off = d.pop("amount_off", UNSET)
+    @property
+    def currency_options(self) -> CouponCurrencyOptionsParams | None:
+        """Fixed discounts in other currencies, keyed by payment currency id (`pc_…`)."""
+        return self._get("currency_options")  # type: ignore[no-any-return]
 
-        currency_id = d.pop("currency_id", UNSET)
+    @property
+    def duration_in_months(self) -> int | None:
+        """Required when `duration` is `repeating`."""
+        return self._data.get("duration_in_months")  # type: ignore[no-any-return]
 
-        _currency_options = d.pop("currency_options", UNSET)
-        currency_options: CouponCurrencyOptionsParams | Unset
-        if isinstance(_currency_options, Unset):
-            currency_options = UNSET
-        else:
-            currency_options = CouponCurrencyOptionsParams.from_dict(_currency_options)
+    @property
+    def applies_to(self) -> CouponAppliesTo | None:
+        """Limits a coupon to some products."""
+        return self._get("applies_to")  # type: ignore[no-any-return]
 
-        duration_in_months = d.pop("duration_in_months", UNSET)
+    @property
+    def max_redemptions(self) -> int | None:
+        """The `max_redemptions` field."""
+        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
 
-        _applies_to = d.pop("applies_to", UNSET)
-        applies_to: CouponAppliesTo | Unset
-        if isinstance(_applies_to, Unset):
-            applies_to = UNSET
-        else:
-            applies_to = CouponAppliesTo.from_dict(_applies_to)
+    @property
+    def redeem_by(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("redeem_by")  # type: ignore[no-any-return]
 
-        max_redemptions = d.pop("max_redemptions", UNSET)
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
 
-        redeem_by = d.pop("redeem_by", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        _promotion_codes = d.pop("promotion_codes", UNSET)
-        promotion_codes: list[CouponPromotionCodeParams] | Unset = UNSET
-        if _promotion_codes is not UNSET:
-            promotion_codes = []
-            for promotion_codes_item_data in _promotion_codes:
-                promotion_codes_item = CouponPromotionCodeParams.from_dict(promotion_codes_item_data)
-
-                promotion_codes.append(promotion_codes_item)
-
-        coupon_create_params = cls(
-            name=name,
-            duration=duration,
-            description=description,
-            percent_off=percent_off,
-            amount_off=amount_off,
-            currency_id=currency_id,
-            currency_options=currency_options,
-            duration_in_months=duration_in_months,
-            applies_to=applies_to,
-            max_redemptions=max_redemptions,
-            redeem_by=redeem_by,
-            metadata=metadata,
-            promotion_codes=promotion_codes,
-        )
-
-        return coupon_create_params
+    @property
+    def promotion_codes(self) -> builtins.list[CouponPromotionCodeParams] | None:
+        """Promotion codes to create for the new coupon."""
+        return self._get("promotion_codes")  # type: ignore[no-any-return]

@@ -2,87 +2,61 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.coupon import Coupon
     from ..models.promotion_code import PromotionCode
 
 
-T = TypeVar("T", bound="CouponCreateResult")
+class CouponCreateResult(Model):
+    """What creating a coupon answers."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CouponCreateResult:
-    """What creating a coupon answers.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "coupon": "coupon",
+        "promotion_codes": "promotion_codes",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "coupon": _AsModel("Coupon"),
+        "promotion_codes": _AsList(_AsModel("PromotionCode")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "coupon",
+            "promotion_codes",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        coupon (Coupon): A coupon.
-        promotion_codes (list[PromotionCode]): The promotion codes created with it (empty when none were asked for).
-    """
-
-    coupon: Coupon
-    promotion_codes: list[PromotionCode]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        coupon = self.coupon.to_dict()
-
-        promotion_codes = []
-        for promotion_codes_item_data in self.promotion_codes:
-            promotion_codes_item = promotion_codes_item_data.to_dict()
-            promotion_codes.append(promotion_codes_item)
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        coupon: Coupon,
+        promotion_codes: builtins.list[PromotionCode],
+    ) -> None:
+        self._init_fields(
             {
                 "coupon": coupon,
                 "promotion_codes": promotion_codes,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.coupon import Coupon  # noqa: PLC0415
-        from ..models.promotion_code import PromotionCode  # noqa: PLC0415
-
-        d = dict(src_dict)
-        coupon = Coupon.from_dict(d.pop("coupon"))
-
-        promotion_codes = []
-        _promotion_codes = d.pop("promotion_codes")
-        for promotion_codes_item_data in _promotion_codes:
-            promotion_codes_item = PromotionCode.from_dict(promotion_codes_item_data)
-
-            promotion_codes.append(promotion_codes_item)
-
-        coupon_create_result = cls(
-            coupon=coupon,
-            promotion_codes=promotion_codes,
-        )
-
-        coupon_create_result.additional_properties = d
-        return coupon_create_result
+    @property
+    def coupon(self) -> Coupon:
+        """A coupon."""
+        return self._get("coupon")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def promotion_codes(self) -> builtins.list[PromotionCode]:
+        """The promotion codes created with it (empty when none were asked for)."""
+        return self._get("promotion_codes")  # type: ignore[no-any-return]

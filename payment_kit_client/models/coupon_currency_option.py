@@ -2,64 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CouponCurrencyOption")
 
+class CouponCurrencyOption(Model):
+    """The fixed discount in one currency, as an integer string in its smallest unit."""
 
-@_attrs_define
-class CouponCurrencyOption:
-    """The fixed discount in one currency, as an integer string in its smallest unit.
+    __slots__ = ()
 
-    Attributes:
-        amount_off (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount_off": "amount_off",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount_off",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    amount_off: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        amount_off = self.amount_off
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        amount_off: str,
+    ) -> None:
+        self._init_fields(
             {
                 "amount_off": amount_off,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        amount_off = d.pop("amount_off")
-
-        coupon_currency_option = cls(
-            amount_off=amount_off,
-        )
-
-        coupon_currency_option.additional_properties = d
-        return coupon_currency_option
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def amount_off(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_off")  # type: ignore[no-any-return]

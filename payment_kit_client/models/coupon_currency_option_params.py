@@ -2,45 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    Model,
+)
 
-T = TypeVar("T", bound="CouponCurrencyOptionParams")
 
+class CouponCurrencyOptionParams(Model):
+    """The fixed discount in one currency, as a decimal string in its own unit."""
 
-@_attrs_define
-class CouponCurrencyOptionParams:
-    """The fixed discount in one currency, as a decimal string in its own unit.
+    __slots__ = ()
 
-    Attributes:
-        amount_off (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
-            takes it in requests. Example: 0.001.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount_off": "amount_off",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount_off",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    amount_off: str
-
-    def to_dict(self) -> dict[str, Any]:
-        amount_off = self.amount_off
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        amount_off: str,
+    ) -> None:
+        self._init_fields(
             {
                 "amount_off": amount_off,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        amount_off = d.pop("amount_off")
-
-        coupon_currency_option_params = cls(
-            amount_off=amount_off,
-        )
-
-        return coupon_currency_option_params
+    @property
+    def amount_off(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("amount_off")  # type: ignore[no-any-return]

@@ -2,61 +2,28 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
-    from ..models.coupon_currency_option import CouponCurrencyOption
+    pass
 
 
-T = TypeVar("T", bound="CouponCurrencyOptions")
-
-
-@_attrs_define
-class CouponCurrencyOptions:
+class CouponCurrencyOptions(Model):
     """Fixed discounts in other currencies, keyed by payment currency id (`pc_…`)."""
 
-    additional_properties: dict[str, CouponCurrencyOption] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    _NAMES: ClassVar[dict[str, str]] = {}
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _AsModel("CouponCurrencyOption")
 
-        field_dict: dict[str, Any] = {}
-        for prop_name, prop in self.additional_properties.items():
-            field_dict[prop_name] = prop.to_dict()
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.coupon_currency_option import CouponCurrencyOption  # noqa: PLC0415
-
-        d = dict(src_dict)
-        coupon_currency_options = cls()
-
-        additional_properties = {}
-        for prop_name, prop_dict in d.items():
-            additional_property = CouponCurrencyOption.from_dict(prop_dict)
-
-            additional_properties[prop_name] = additional_property
-
-        coupon_currency_options.additional_properties = additional_properties
-        return coupon_currency_options
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> CouponCurrencyOption:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: CouponCurrencyOption) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def __init__(
+        self,
+    ) -> None:
+        self._init_fields({})

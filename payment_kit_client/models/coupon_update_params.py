@@ -2,194 +2,152 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.coupon_duration import CouponDuration
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.coupon_applies_to import CouponAppliesTo
     from ..models.coupon_currency_options_params import CouponCurrencyOptionsParams
+    from ..models.coupon_duration import CouponDuration
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="CouponUpdateParams")
-
-
-@_attrs_define
-class CouponUpdateParams:
-    """Fields to change on a coupon; the others keep their values. Amounts are decimal strings in the currency's own unit.
-
-    Attributes:
-        name (str | Unset):
-        description (str | Unset):
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        percent_off (int | Unset):
-        amount_off (str | Unset): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
-            PaymentKit takes it in requests. Example: 0.001.
-        currency_id (str | Unset):
-        currency_options (CouponCurrencyOptionsParams | Unset): Fixed discounts in other currencies, keyed by payment
-            currency id (`pc_…`).
-        duration (CouponDuration | Unset): How long a redeemed coupon keeps applying: `once` (one invoice), `repeating`
-            (for `duration_in_months`), `forever`.
-        duration_in_months (int | Unset):
-        applies_to (CouponAppliesTo | Unset): Limits a coupon to some products.
-        max_redemptions (int | Unset):
-        redeem_by (int | Unset): Unix time in seconds. Example: 1729243800.
-        valid (bool | Unset): `false` stops further redemptions.
+class CouponUpdateParams(Model):
+    """Fields to change on a coupon; the others keep their values. Amounts are decimal strings in the currency's own
+    unit.
     """
 
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    percent_off: int | Unset = UNSET
-    amount_off: str | Unset = UNSET
-    currency_id: str | Unset = UNSET
-    currency_options: CouponCurrencyOptionsParams | Unset = UNSET
-    duration: CouponDuration | Unset = UNSET
-    duration_in_months: int | Unset = UNSET
-    applies_to: CouponAppliesTo | Unset = UNSET
-    max_redemptions: int | Unset = UNSET
-    redeem_by: int | Unset = UNSET
-    valid: bool | Unset = UNSET
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        name = self.name
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "description": "description",
+        "metadata": "metadata",
+        "percent_off": "percent_off",
+        "amount_off": "amount_off",
+        "currency_id": "currency_id",
+        "currency_options": "currency_options",
+        "duration": "duration",
+        "duration_in_months": "duration_in_months",
+        "applies_to": "applies_to",
+        "max_redemptions": "max_redemptions",
+        "redeem_by": "redeem_by",
+        "valid": "valid",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "currency_options": _AsModel("CouponCurrencyOptionsParams"),
+        "duration": _AsEnum("CouponDuration"),
+        "applies_to": _AsModel("CouponAppliesTo"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-        description = self.description
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        percent_off = self.percent_off
-
-        amount_off = self.amount_off
-
-        currency_id = self.currency_id
-
-        currency_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.currency_options, Unset):
-            currency_options = self.currency_options.to_dict()
-
-        duration: str | Unset = UNSET
-        if not isinstance(self.duration, Unset):
-            duration = self.duration.value
-
-        duration_in_months = self.duration_in_months
-
-        applies_to: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.applies_to, Unset):
-            applies_to = self.applies_to.to_dict()
-
-        max_redemptions = self.max_redemptions
-
-        redeem_by = self.redeem_by
-
-        valid = self.valid
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if percent_off is not UNSET:
-            field_dict["percent_off"] = percent_off
-        if amount_off is not UNSET:
-            field_dict["amount_off"] = amount_off
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if currency_options is not UNSET:
-            field_dict["currency_options"] = currency_options
-        if duration is not UNSET:
-            field_dict["duration"] = duration
-        if duration_in_months is not UNSET:
-            field_dict["duration_in_months"] = duration_in_months
-        if applies_to is not UNSET:
-            field_dict["applies_to"] = applies_to
-        if max_redemptions is not UNSET:
-            field_dict["max_redemptions"] = max_redemptions
-        if redeem_by is not UNSET:
-            field_dict["redeem_by"] = redeem_by
-        if valid is not UNSET:
-            field_dict["valid"] = valid
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.coupon_applies_to import CouponAppliesTo  # noqa: PLC0415
-        from ..models.coupon_currency_options_params import CouponCurrencyOptionsParams  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
-
-        description = d.pop("description", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        percent_off = d.pop("percent_off", UNSET)
-
-        amount_off = d.pop("amount_off", UNSET)
-
-        currency_id = d.pop("currency_id", UNSET)
-
-        _currency_options = d.pop("currency_options", UNSET)
-        currency_options: CouponCurrencyOptionsParams | Unset
-        if isinstance(_currency_options, Unset):
-            currency_options = UNSET
-        else:
-            currency_options = CouponCurrencyOptionsParams.from_dict(_currency_options)
-
-        _duration = d.pop("duration", UNSET)
-        duration: CouponDuration | Unset
-        if isinstance(_duration, Unset):
-            duration = UNSET
-        else:
-            duration = CouponDuration(_duration)
-
-        duration_in_months = d.pop("duration_in_months", UNSET)
-
-        _applies_to = d.pop("applies_to", UNSET)
-        applies_to: CouponAppliesTo | Unset
-        if isinstance(_applies_to, Unset):
-            applies_to = UNSET
-        else:
-            applies_to = CouponAppliesTo.from_dict(_applies_to)
-
-        max_redemptions = d.pop("max_redemptions", UNSET)
-
-        redeem_by = d.pop("redeem_by", UNSET)
-
-        valid = d.pop("valid", UNSET)
-
-        coupon_update_params = cls(
-            name=name,
-            description=description,
-            metadata=metadata,
-            percent_off=percent_off,
-            amount_off=amount_off,
-            currency_id=currency_id,
-            currency_options=currency_options,
-            duration=duration,
-            duration_in_months=duration_in_months,
-            applies_to=applies_to,
-            max_redemptions=max_redemptions,
-            redeem_by=redeem_by,
-            valid=valid,
+    def __init__(
+        self,
+        *,
+        name: str | Unset = UNSET,
+        description: str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        percent_off: int | Unset = UNSET,
+        amount_off: str | Unset = UNSET,
+        currency_id: str | Unset = UNSET,
+        currency_options: CouponCurrencyOptionsParams | Unset = UNSET,
+        duration: CouponDuration | Unset = UNSET,
+        duration_in_months: int | Unset = UNSET,
+        applies_to: CouponAppliesTo | Unset = UNSET,
+        max_redemptions: int | Unset = UNSET,
+        redeem_by: int | Unset = UNSET,
+        valid: bool | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "name": name,
+                "description": description,
+                "metadata": metadata,
+                "percent_off": percent_off,
+                "amount_off": amount_off,
+                "currency_id": currency_id,
+                "currency_options": currency_options,
+                "duration": duration,
+                "duration_in_months": duration_in_months,
+                "applies_to": applies_to,
+                "max_redemptions": max_redemptions,
+                "redeem_by": redeem_by,
+                "valid": valid,
+            }
         )
 
-        return coupon_update_params
+    @property
+    def name(self) -> str | None:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def percent_off(self) -> int | None:
+        """The `percent_off` field."""
+        return self._data.get("percent_off")  # type: ignore[no-any-return]
+
+    @property
+    def amount_off(self) -> str | None:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("amount_off")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> str | None:
+        """The `currency_id` field."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def currency_options(self) -> CouponCurrencyOptionsParams | None:
+        """Fixed discounts in other currencies, keyed by payment currency id (`pc_…`)."""
+        return self._get("currency_options")  # type: ignore[no-any-return]
+
+    @property
+    def duration(self) -> CouponDuration | None:
+        """How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for `duration_in_months`),
+        `forever`."""
+        return self._get("duration")  # type: ignore[no-any-return]
+
+    @property
+    def duration_in_months(self) -> int | None:
+        """The `duration_in_months` field."""
+        return self._data.get("duration_in_months")  # type: ignore[no-any-return]
+
+    @property
+    def applies_to(self) -> CouponAppliesTo | None:
+        """Limits a coupon to some products."""
+        return self._get("applies_to")  # type: ignore[no-any-return]
+
+    @property
+    def max_redemptions(self) -> int | None:
+        """The `max_redemptions` field."""
+        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
+
+    @property
+    def redeem_by(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("redeem_by")  # type: ignore[no-any-return]
+
+    @property
+    def valid(self) -> bool | None:
+        """`false` stops further redemptions."""
+        return self._data.get("valid")  # type: ignore[no-any-return]

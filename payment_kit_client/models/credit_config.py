@@ -2,216 +2,108 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.credit_config_valid_duration_unit import CreditConfigValidDurationUnit
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.credit_config_schedule import CreditConfigSchedule
+    from ..models.credit_config_valid_duration_unit import CreditConfigValidDurationUnit
 
 
-T = TypeVar("T", bound="CreditConfig")
-
-
-@_attrs_define
-class CreditConfig:
+class CreditConfig(Model):
     """What buying a credit-pack price grants, kept in the price's `metadata.credit_config`: how many credits of which
     credit currency, for how long, at what priority, and optionally on a schedule.
-
-        Attributes:
-            credit_amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
-                takes it in requests. Example: 0.001.
-            currency_id (str): The credit currency granted (`pc_…`, of type `credit`).
-            applicable_prices (list[str] | None | Unset): The metered prices these credits may pay for; absent for any.
-            valid_duration_value (int | None | Unset): How long granted credits stay valid, in `valid_duration_unit`s;
-                absent for no expiry.
-            valid_duration_unit (CreditConfigValidDurationUnit | None | Unset):
-            priority (int | None | Unset): Order in which grants are consumed relative to other grants.
-            schedule (CreditConfigSchedule | None | Unset):
     """
 
-    credit_amount: str
-    currency_id: str
-    applicable_prices: list[str] | None | Unset = UNSET
-    valid_duration_value: int | None | Unset = UNSET
-    valid_duration_unit: CreditConfigValidDurationUnit | None | Unset = UNSET
-    priority: int | None | Unset = UNSET
-    schedule: CreditConfigSchedule | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.credit_config_schedule import CreditConfigSchedule  # noqa: PLC0415
+    _NAMES: ClassVar[dict[str, str]] = {
+        "credit_amount": "credit_amount",
+        "currency_id": "currency_id",
+        "applicable_prices": "applicable_prices",
+        "valid_duration_value": "valid_duration_value",
+        "valid_duration_unit": "valid_duration_unit",
+        "priority": "priority",
+        "schedule": "schedule",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "valid_duration_unit": _AsUnion(_NONE, _AsEnum("CreditConfigValidDurationUnit")),
+        "schedule": _AsUnion(_NONE, _AsModel("CreditConfigSchedule")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "credit_amount",
+            "currency_id",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        credit_amount = self.credit_amount
-
-        currency_id = self.currency_id
-
-        applicable_prices: list[str] | None | Unset
-        if isinstance(self.applicable_prices, Unset):
-            applicable_prices = UNSET
-        elif isinstance(self.applicable_prices, list):
-            applicable_prices = self.applicable_prices
-
-        else:
-            applicable_prices = self.applicable_prices
-
-        valid_duration_value: int | None | Unset
-        if isinstance(self.valid_duration_value, Unset):
-            valid_duration_value = UNSET
-        else:
-            valid_duration_value = self.valid_duration_value
-
-        valid_duration_unit: None | str | Unset
-        if isinstance(self.valid_duration_unit, Unset):
-            valid_duration_unit = UNSET
-        elif isinstance(self.valid_duration_unit, CreditConfigValidDurationUnit):
-            valid_duration_unit = self.valid_duration_unit.value
-        else:
-            valid_duration_unit = self.valid_duration_unit
-
-        priority: int | None | Unset
-        if isinstance(self.priority, Unset):
-            priority = UNSET
-        else:
-            priority = self.priority
-
-        schedule: dict[str, Any] | None | Unset
-        if isinstance(self.schedule, Unset):
-            schedule = UNSET
-        elif isinstance(self.schedule, CreditConfigSchedule):
-            schedule = self.schedule.to_dict()
-        else:
-            schedule = self.schedule
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        credit_amount: str,
+        currency_id: str,
+        applicable_prices: builtins.list[str] | None | Unset = UNSET,
+        valid_duration_value: int | None | Unset = UNSET,
+        valid_duration_unit: CreditConfigValidDurationUnit | None | Unset = UNSET,
+        priority: int | None | Unset = UNSET,
+        schedule: CreditConfigSchedule | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "credit_amount": credit_amount,
                 "currency_id": currency_id,
+                "applicable_prices": applicable_prices,
+                "valid_duration_value": valid_duration_value,
+                "valid_duration_unit": valid_duration_unit,
+                "priority": priority,
+                "schedule": schedule,
             }
         )
-        if applicable_prices is not UNSET:
-            field_dict["applicable_prices"] = applicable_prices
-        if valid_duration_value is not UNSET:
-            field_dict["valid_duration_value"] = valid_duration_value
-        if valid_duration_unit is not UNSET:
-            field_dict["valid_duration_unit"] = valid_duration_unit
-        if priority is not UNSET:
-            field_dict["priority"] = priority
-        if schedule is not UNSET:
-            field_dict["schedule"] = schedule
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_config_schedule import CreditConfigSchedule  # noqa: PLC0415
-
-        d = dict(src_dict)
-        credit_amount = d.pop("credit_amount")
-
-        currency_id = d.pop("currency_id")
-
-        def _parse_applicable_prices(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                applicable_prices_type_0 = cast(list[str], data)
-
-                return applicable_prices_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        applicable_prices = _parse_applicable_prices(d.pop("applicable_prices", UNSET))
-
-        def _parse_valid_duration_value(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        valid_duration_value = _parse_valid_duration_value(d.pop("valid_duration_value", UNSET))
-
-        def _parse_valid_duration_unit(data: object) -> CreditConfigValidDurationUnit | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                valid_duration_unit_type_1 = CreditConfigValidDurationUnit(data)
-
-                return valid_duration_unit_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditConfigValidDurationUnit | None | Unset, data)
-
-        valid_duration_unit = _parse_valid_duration_unit(d.pop("valid_duration_unit", UNSET))
-
-        def _parse_priority(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        priority = _parse_priority(d.pop("priority", UNSET))
-
-        def _parse_schedule(data: object) -> CreditConfigSchedule | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                schedule_type_1 = CreditConfigSchedule.from_dict(data)
-
-                return schedule_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditConfigSchedule | None | Unset, data)
-
-        schedule = _parse_schedule(d.pop("schedule", UNSET))
-
-        credit_config = cls(
-            credit_amount=credit_amount,
-            currency_id=currency_id,
-            applicable_prices=applicable_prices,
-            valid_duration_value=valid_duration_value,
-            valid_duration_unit=valid_duration_unit,
-            priority=priority,
-            schedule=schedule,
-        )
-
-        credit_config.additional_properties = d
-        return credit_config
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def credit_amount(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("credit_amount")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def currency_id(self) -> str:
+        """The credit currency granted (`pc_…`, of type `credit`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def applicable_prices(self) -> builtins.list[str] | None:
+        """The metered prices these credits may pay for; absent for any."""
+        return self._data.get("applicable_prices")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def valid_duration_value(self) -> int | None:
+        """How long granted credits stay valid, in `valid_duration_unit`s; absent for no expiry."""
+        return self._data.get("valid_duration_value")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def valid_duration_unit(self) -> CreditConfigValidDurationUnit | None:
+        """The `valid_duration_unit` field."""
+        return self._get("valid_duration_unit")  # type: ignore[no-any-return]
+
+    @property
+    def priority(self) -> int | None:
+        """Order in which grants are consumed relative to other grants."""
+        return self._data.get("priority")  # type: ignore[no-any-return]
+
+    @property
+    def schedule(self) -> CreditConfigSchedule | None:
+        """The `schedule` field."""
+        return self._get("schedule")  # type: ignore[no-any-return]

@@ -2,184 +2,116 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsUnion,
+)
 
-from ..models.credit_config_delivery_mode import CreditConfigDeliveryMode
-from ..models.credit_config_first_grant_timing import CreditConfigFirstGrantTiming
-from ..models.credit_config_interval_unit import CreditConfigIntervalUnit
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="CreditConfigSchedule")
+if TYPE_CHECKING:
+    from ..models.credit_config_delivery_mode import CreditConfigDeliveryMode
+    from ..models.credit_config_first_grant_timing import CreditConfigFirstGrantTiming
+    from ..models.credit_config_interval_unit import CreditConfigIntervalUnit
 
 
-@_attrs_define
-class CreditConfigSchedule:
-    """Spreads a credit price's grants over time instead of granting all at once.
+class CreditConfigSchedule(Model):
+    """Spreads a credit price's grants over time instead of granting all at once."""
 
-    Attributes:
-        enabled (bool):
-        delivery_mode (CreditConfigDeliveryMode): `invoice` grants credits when each invoice is paid; `schedule` grants
-            them on their own timetable (`interval_value` × `interval_unit`).
-        interval_value (int): Number of `interval_unit`s between grants.
-        interval_unit (CreditConfigIntervalUnit): The unit of a credit schedule's interval.
-        amount_per_grant (None | str | Unset): Credits per grant, as a decimal string in the credit currency's own unit.
-        first_grant_timing (CreditConfigFirstGrantTiming | None | Unset):
-        expire_with_next_grant (bool | None | Unset): `true` makes unused credits of a grant expire when the next grant
-            arrives.
-        max_grants_per_period (int | None | Unset): Most grants made in one billing period.
-    """
+    __slots__ = ()
 
-    enabled: bool
-    delivery_mode: CreditConfigDeliveryMode
-    interval_value: int
-    interval_unit: CreditConfigIntervalUnit
-    amount_per_grant: None | str | Unset = UNSET
-    first_grant_timing: CreditConfigFirstGrantTiming | None | Unset = UNSET
-    expire_with_next_grant: bool | None | Unset = UNSET
-    max_grants_per_period: int | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "enabled": "enabled",
+        "delivery_mode": "delivery_mode",
+        "interval_value": "interval_value",
+        "interval_unit": "interval_unit",
+        "amount_per_grant": "amount_per_grant",
+        "first_grant_timing": "first_grant_timing",
+        "expire_with_next_grant": "expire_with_next_grant",
+        "max_grants_per_period": "max_grants_per_period",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "delivery_mode": _AsEnum("CreditConfigDeliveryMode"),
+        "interval_unit": _AsEnum("CreditConfigIntervalUnit"),
+        "first_grant_timing": _AsUnion(_NONE, _AsEnum("CreditConfigFirstGrantTiming")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "enabled",
+            "delivery_mode",
+            "interval_value",
+            "interval_unit",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        enabled = self.enabled
-
-        delivery_mode = self.delivery_mode.value
-
-        interval_value = self.interval_value
-
-        interval_unit = self.interval_unit.value
-
-        amount_per_grant: None | str | Unset
-        if isinstance(self.amount_per_grant, Unset):
-            amount_per_grant = UNSET
-        else:
-            amount_per_grant = self.amount_per_grant
-
-        first_grant_timing: None | str | Unset
-        if isinstance(self.first_grant_timing, Unset):
-            first_grant_timing = UNSET
-        elif isinstance(self.first_grant_timing, CreditConfigFirstGrantTiming):
-            first_grant_timing = self.first_grant_timing.value
-        else:
-            first_grant_timing = self.first_grant_timing
-
-        expire_with_next_grant: bool | None | Unset
-        if isinstance(self.expire_with_next_grant, Unset):
-            expire_with_next_grant = UNSET
-        else:
-            expire_with_next_grant = self.expire_with_next_grant
-
-        max_grants_per_period: int | None | Unset
-        if isinstance(self.max_grants_per_period, Unset):
-            max_grants_per_period = UNSET
-        else:
-            max_grants_per_period = self.max_grants_per_period
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        delivery_mode: CreditConfigDeliveryMode,
+        interval_value: int,
+        interval_unit: CreditConfigIntervalUnit,
+        amount_per_grant: None | str | Unset = UNSET,
+        first_grant_timing: CreditConfigFirstGrantTiming | None | Unset = UNSET,
+        expire_with_next_grant: bool | None | Unset = UNSET,
+        max_grants_per_period: int | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "enabled": enabled,
                 "delivery_mode": delivery_mode,
                 "interval_value": interval_value,
                 "interval_unit": interval_unit,
+                "amount_per_grant": amount_per_grant,
+                "first_grant_timing": first_grant_timing,
+                "expire_with_next_grant": expire_with_next_grant,
+                "max_grants_per_period": max_grants_per_period,
             }
         )
-        if amount_per_grant is not UNSET:
-            field_dict["amount_per_grant"] = amount_per_grant
-        if first_grant_timing is not UNSET:
-            field_dict["first_grant_timing"] = first_grant_timing
-        if expire_with_next_grant is not UNSET:
-            field_dict["expire_with_next_grant"] = expire_with_next_grant
-        if max_grants_per_period is not UNSET:
-            field_dict["max_grants_per_period"] = max_grants_per_period
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
-
-        delivery_mode = CreditConfigDeliveryMode(d.pop("delivery_mode"))
-
-        interval_value = d.pop("interval_value")
-
-        interval_unit = CreditConfigIntervalUnit(d.pop("interval_unit"))
-
-        def _parse_amount_per_grant(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount_per_grant = _parse_amount_per_grant(d.pop("amount_per_grant", UNSET))
-
-        def _parse_first_grant_timing(data: object) -> CreditConfigFirstGrantTiming | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                first_grant_timing_type_1 = CreditConfigFirstGrantTiming(data)
-
-                return first_grant_timing_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditConfigFirstGrantTiming | None | Unset, data)
-
-        first_grant_timing = _parse_first_grant_timing(d.pop("first_grant_timing", UNSET))
-
-        def _parse_expire_with_next_grant(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        expire_with_next_grant = _parse_expire_with_next_grant(d.pop("expire_with_next_grant", UNSET))
-
-        def _parse_max_grants_per_period(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        max_grants_per_period = _parse_max_grants_per_period(d.pop("max_grants_per_period", UNSET))
-
-        credit_config_schedule = cls(
-            enabled=enabled,
-            delivery_mode=delivery_mode,
-            interval_value=interval_value,
-            interval_unit=interval_unit,
-            amount_per_grant=amount_per_grant,
-            first_grant_timing=first_grant_timing,
-            expire_with_next_grant=expire_with_next_grant,
-            max_grants_per_period=max_grants_per_period,
-        )
-
-        credit_config_schedule.additional_properties = d
-        return credit_config_schedule
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def enabled(self) -> bool:
+        """The `enabled` field."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def delivery_mode(self) -> CreditConfigDeliveryMode:
+        """`invoice` grants credits when each invoice is paid; `schedule` grants them on their own timetable
+        (`interval_value` × `interval_unit`)."""
+        return self._get("delivery_mode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def interval_value(self) -> int:
+        """Number of `interval_unit`s between grants."""
+        return self._data.get("interval_value")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def interval_unit(self) -> CreditConfigIntervalUnit:
+        """The unit of a credit schedule's interval."""
+        return self._get("interval_unit")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def amount_per_grant(self) -> None | str:
+        """Credits per grant, as a decimal string in the credit currency's own unit."""
+        return self._data.get("amount_per_grant")  # type: ignore[no-any-return]
+
+    @property
+    def first_grant_timing(self) -> CreditConfigFirstGrantTiming | None:
+        """The `first_grant_timing` field."""
+        return self._get("first_grant_timing")  # type: ignore[no-any-return]
+
+    @property
+    def expire_with_next_grant(self) -> bool | None:
+        """`true` makes unused credits of a grant expire when the next grant arrives."""
+        return self._data.get("expire_with_next_grant")  # type: ignore[no-any-return]
+
+    @property
+    def max_grants_per_period(self) -> int | None:
+        """Most grants made in one billing period."""
+        return self._data.get("max_grants_per_period")  # type: ignore[no-any-return]

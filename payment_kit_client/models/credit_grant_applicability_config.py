@@ -2,71 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.credit_grant_applicability_scope import CreditGrantApplicabilityScope
 
 
-T = TypeVar("T", bound="CreditGrantApplicabilityConfig")
+class CreditGrantApplicabilityConfig(Model):
+    """Limits on what a grant can be spent on."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditGrantApplicabilityConfig:
-    """Limits on what a grant can be spent on.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "scope": "scope",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "scope": _AsModel("CreditGrantApplicabilityScope"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "scope",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        scope (CreditGrantApplicabilityScope): Which prices a grant may pay for; empty means any.
-    """
-
-    scope: CreditGrantApplicabilityScope
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        scope = self.scope.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        scope: CreditGrantApplicabilityScope,
+    ) -> None:
+        self._init_fields(
             {
                 "scope": scope,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_grant_applicability_scope import (
-            CreditGrantApplicabilityScope,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        scope = CreditGrantApplicabilityScope.from_dict(d.pop("scope"))
-
-        credit_grant_applicability_config = cls(
-            scope=scope,
-        )
-
-        credit_grant_applicability_config.additional_properties = d
-        return credit_grant_applicability_config
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def scope(self) -> CreditGrantApplicabilityScope:
+        """Which prices a grant may pay for; empty means any."""
+        return self._get("scope")  # type: ignore[no-any-return]

@@ -2,117 +2,57 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsUnion,
+)
 
-from ..models.credit_grant_price_type import CreditGrantPriceType
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="CreditGrantApplicabilityScope")
+if TYPE_CHECKING:
+    from ..models.credit_grant_price_type import CreditGrantPriceType
 
 
-@_attrs_define
-class CreditGrantApplicabilityScope:
-    """Which prices a grant may pay for; empty means any.
+class CreditGrantApplicabilityScope(Model):
+    """Which prices a grant may pay for; empty means any."""
 
-    Attributes:
-        prices (list[str] | None | Unset): Price ids the grant may pay for.
-        price_type (CreditGrantPriceType | None | Unset):
-    """
+    __slots__ = ()
 
-    prices: list[str] | None | Unset = UNSET
-    price_type: CreditGrantPriceType | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "prices": "prices",
+        "price_type": "price_type",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "price_type": _AsUnion(_NONE, _AsEnum("CreditGrantPriceType")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        prices: list[str] | None | Unset
-        if isinstance(self.prices, Unset):
-            prices = UNSET
-        elif isinstance(self.prices, list):
-            prices = self.prices
-
-        else:
-            prices = self.prices
-
-        price_type: None | str | Unset
-        if isinstance(self.price_type, Unset):
-            price_type = UNSET
-        elif isinstance(self.price_type, CreditGrantPriceType):
-            price_type = self.price_type.value
-        else:
-            price_type = self.price_type
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if prices is not UNSET:
-            field_dict["prices"] = prices
-        if price_type is not UNSET:
-            field_dict["price_type"] = price_type
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_prices(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                prices_type_0 = cast(list[str], data)
-
-                return prices_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        prices = _parse_prices(d.pop("prices", UNSET))
-
-        def _parse_price_type(data: object) -> CreditGrantPriceType | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                price_type_type_1 = CreditGrantPriceType(data)
-
-                return price_type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditGrantPriceType | None | Unset, data)
-
-        price_type = _parse_price_type(d.pop("price_type", UNSET))
-
-        credit_grant_applicability_scope = cls(
-            prices=prices,
-            price_type=price_type,
+    def __init__(
+        self,
+        *,
+        prices: builtins.list[str] | None | Unset = UNSET,
+        price_type: CreditGrantPriceType | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "prices": prices,
+                "price_type": price_type,
+            }
         )
 
-        credit_grant_applicability_scope.additional_properties = d
-        return credit_grant_applicability_scope
+    @property
+    def prices(self) -> builtins.list[str] | None:
+        """Price ids the grant may pay for."""
+        return self._data.get("prices")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def price_type(self) -> CreditGrantPriceType | None:
+        """The `price_type` field."""
+        return self._get("price_type")  # type: ignore[no-any-return]

@@ -2,220 +2,88 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.credit_grant_voided_reason import CreditGrantVoidedReason
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.credit_grant_chain_mint import CreditGrantChainMint
     from ..models.credit_grant_chain_refund import CreditGrantChainRefund
     from ..models.credit_grant_chain_transfer import CreditGrantChainTransfer
+    from ..models.credit_grant_voided_reason import CreditGrantVoidedReason
 
 
-T = TypeVar("T", bound="CreditGrantChainDetail")
+class CreditGrantChainDetail(Model):
+    """On-chain bookkeeping of a grant."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditGrantChainDetail:
-    """On-chain bookkeeping of a grant.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "mint": "mint",
+        "burn": "burn",
+        "expired_transfer": "expired_transfer",
+        "refund": "refund",
+        "voided_reason": "voided_reason",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "mint": _AsUnion(_NONE, _AsModel("CreditGrantChainMint")),
+        "burn": _AsUnion(_NONE, _AsModel("CreditGrantChainTransfer")),
+        "expired_transfer": _AsUnion(_NONE, _AsModel("CreditGrantChainTransfer")),
+        "refund": _AsUnion(_NONE, _AsModel("CreditGrantChainRefund")),
+        "voided_reason": _AsUnion(_NONE, _AsEnum("CreditGrantVoidedReason")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        mint (CreditGrantChainMint | None | Unset):
-        burn (CreditGrantChainTransfer | None | Unset):
-        expired_transfer (CreditGrantChainTransfer | None | Unset):
-        refund (CreditGrantChainRefund | None | Unset):
-        voided_reason (CreditGrantVoidedReason | None | Unset):
-    """
-
-    mint: CreditGrantChainMint | None | Unset = UNSET
-    burn: CreditGrantChainTransfer | None | Unset = UNSET
-    expired_transfer: CreditGrantChainTransfer | None | Unset = UNSET
-    refund: CreditGrantChainRefund | None | Unset = UNSET
-    voided_reason: CreditGrantVoidedReason | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.credit_grant_chain_mint import CreditGrantChainMint  # noqa: PLC0415
-        from ..models.credit_grant_chain_refund import CreditGrantChainRefund  # noqa: PLC0415
-        from ..models.credit_grant_chain_transfer import CreditGrantChainTransfer  # noqa: PLC0415
-
-        mint: dict[str, Any] | None | Unset
-        if isinstance(self.mint, Unset):
-            mint = UNSET
-        elif isinstance(self.mint, CreditGrantChainMint):
-            mint = self.mint.to_dict()
-        else:
-            mint = self.mint
-
-        burn: dict[str, Any] | None | Unset
-        if isinstance(self.burn, Unset):
-            burn = UNSET
-        elif isinstance(self.burn, CreditGrantChainTransfer):
-            burn = self.burn.to_dict()
-        else:
-            burn = self.burn
-
-        expired_transfer: dict[str, Any] | None | Unset
-        if isinstance(self.expired_transfer, Unset):
-            expired_transfer = UNSET
-        elif isinstance(self.expired_transfer, CreditGrantChainTransfer):
-            expired_transfer = self.expired_transfer.to_dict()
-        else:
-            expired_transfer = self.expired_transfer
-
-        refund: dict[str, Any] | None | Unset
-        if isinstance(self.refund, Unset):
-            refund = UNSET
-        elif isinstance(self.refund, CreditGrantChainRefund):
-            refund = self.refund.to_dict()
-        else:
-            refund = self.refund
-
-        voided_reason: None | str | Unset
-        if isinstance(self.voided_reason, Unset):
-            voided_reason = UNSET
-        elif isinstance(self.voided_reason, CreditGrantVoidedReason):
-            voided_reason = self.voided_reason.value
-        else:
-            voided_reason = self.voided_reason
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if mint is not UNSET:
-            field_dict["mint"] = mint
-        if burn is not UNSET:
-            field_dict["burn"] = burn
-        if expired_transfer is not UNSET:
-            field_dict["expired_transfer"] = expired_transfer
-        if refund is not UNSET:
-            field_dict["refund"] = refund
-        if voided_reason is not UNSET:
-            field_dict["voided_reason"] = voided_reason
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_grant_chain_mint import CreditGrantChainMint  # noqa: PLC0415
-        from ..models.credit_grant_chain_refund import CreditGrantChainRefund  # noqa: PLC0415
-        from ..models.credit_grant_chain_transfer import CreditGrantChainTransfer  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_mint(data: object) -> CreditGrantChainMint | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                mint_type_1 = CreditGrantChainMint.from_dict(data)
-
-                return mint_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditGrantChainMint | None | Unset, data)
-
-        mint = _parse_mint(d.pop("mint", UNSET))
-
-        def _parse_burn(data: object) -> CreditGrantChainTransfer | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                burn_type_1 = CreditGrantChainTransfer.from_dict(data)
-
-                return burn_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditGrantChainTransfer | None | Unset, data)
-
-        burn = _parse_burn(d.pop("burn", UNSET))
-
-        def _parse_expired_transfer(data: object) -> CreditGrantChainTransfer | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                expired_transfer_type_1 = CreditGrantChainTransfer.from_dict(data)
-
-                return expired_transfer_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditGrantChainTransfer | None | Unset, data)
-
-        expired_transfer = _parse_expired_transfer(d.pop("expired_transfer", UNSET))
-
-        def _parse_refund(data: object) -> CreditGrantChainRefund | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                refund_type_1 = CreditGrantChainRefund.from_dict(data)
-
-                return refund_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditGrantChainRefund | None | Unset, data)
-
-        refund = _parse_refund(d.pop("refund", UNSET))
-
-        def _parse_voided_reason(data: object) -> CreditGrantVoidedReason | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                voided_reason_type_1 = CreditGrantVoidedReason(data)
-
-                return voided_reason_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditGrantVoidedReason | None | Unset, data)
-
-        voided_reason = _parse_voided_reason(d.pop("voided_reason", UNSET))
-
-        credit_grant_chain_detail = cls(
-            mint=mint,
-            burn=burn,
-            expired_transfer=expired_transfer,
-            refund=refund,
-            voided_reason=voided_reason,
+    def __init__(
+        self,
+        *,
+        mint: CreditGrantChainMint | None | Unset = UNSET,
+        burn: CreditGrantChainTransfer | None | Unset = UNSET,
+        expired_transfer: CreditGrantChainTransfer | None | Unset = UNSET,
+        refund: CreditGrantChainRefund | None | Unset = UNSET,
+        voided_reason: CreditGrantVoidedReason | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "mint": mint,
+                "burn": burn,
+                "expired_transfer": expired_transfer,
+                "refund": refund,
+                "voided_reason": voided_reason,
+            }
         )
 
-        credit_grant_chain_detail.additional_properties = d
-        return credit_grant_chain_detail
+    @property
+    def mint(self) -> CreditGrantChainMint | None:
+        """The `mint` field."""
+        return self._get("mint")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def burn(self) -> CreditGrantChainTransfer | None:
+        """The `burn` field."""
+        return self._get("burn")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def expired_transfer(self) -> CreditGrantChainTransfer | None:
+        """The `expired_transfer` field."""
+        return self._get("expired_transfer")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def refund(self) -> CreditGrantChainRefund | None:
+        """The `refund` field."""
+        return self._get("refund")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def voided_reason(self) -> CreditGrantVoidedReason | None:
+        """The `voided_reason` field."""
+        return self._get("voided_reason")  # type: ignore[no-any-return]

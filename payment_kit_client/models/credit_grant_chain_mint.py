@@ -2,135 +2,67 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CreditGrantChainMint")
+class CreditGrantChainMint(Model):
+    """The on-chain mint of a grant's tokens."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditGrantChainMint:
-    """The on-chain mint of a grant's tokens.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "hash_": "hash",
+        "hash": "hash",
+        "at": "at",
+        "error": "error",
+        "failed_at": "failed_at",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        hash_ (None | str | Unset):
-        at (int | None | Unset):
-        error (None | str | Unset):
-        failed_at (int | None | Unset):
-    """
-
-    hash_: None | str | Unset = UNSET
-    at: int | None | Unset = UNSET
-    error: None | str | Unset = UNSET
-    failed_at: int | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        hash_: None | str | Unset
-        if isinstance(self.hash_, Unset):
-            hash_ = UNSET
-        else:
-            hash_ = self.hash_
-
-        at: int | None | Unset
-        if isinstance(self.at, Unset):
-            at = UNSET
-        else:
-            at = self.at
-
-        error: None | str | Unset
-        if isinstance(self.error, Unset):
-            error = UNSET
-        else:
-            error = self.error
-
-        failed_at: int | None | Unset
-        if isinstance(self.failed_at, Unset):
-            failed_at = UNSET
-        else:
-            failed_at = self.failed_at
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if hash_ is not UNSET:
-            field_dict["hash"] = hash_
-        if at is not UNSET:
-            field_dict["at"] = at
-        if error is not UNSET:
-            field_dict["error"] = error
-        if failed_at is not UNSET:
-            field_dict["failed_at"] = failed_at
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_hash_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        hash_ = _parse_hash_(d.pop("hash", UNSET))
-
-        def _parse_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        at = _parse_at(d.pop("at", UNSET))
-
-        def _parse_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        error = _parse_error(d.pop("error", UNSET))
-
-        def _parse_failed_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        failed_at = _parse_failed_at(d.pop("failed_at", UNSET))
-
-        credit_grant_chain_mint = cls(
-            hash_=hash_,
-            at=at,
-            error=error,
-            failed_at=failed_at,
+    def __init__(
+        self,
+        *,
+        hash_: None | str | Unset = UNSET,
+        at: int | None | Unset = UNSET,
+        error: None | str | Unset = UNSET,
+        failed_at: int | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "hash": hash_,
+                "at": at,
+                "error": error,
+                "failed_at": failed_at,
+            }
         )
 
-        credit_grant_chain_mint.additional_properties = d
-        return credit_grant_chain_mint
+    @property
+    def hash(self) -> None | str:
+        """The `hash` field."""
+        return self._data.get("hash")  # type: ignore[no-any-return]
+
+    hash_ = hash
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def at(self) -> int | None:
+        """The `at` field."""
+        return self._data.get("at")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def error(self) -> None | str:
+        """The `error` field."""
+        return self._data.get("error")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def failed_at(self) -> int | None:
+        """The `failed_at` field."""
+        return self._data.get("failed_at")  # type: ignore[no-any-return]

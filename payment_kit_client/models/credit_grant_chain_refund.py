@@ -2,155 +2,72 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CreditGrantChainRefund")
+class CreditGrantChainRefund(Model):
+    """On-chain effects of refunding a paid grant."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditGrantChainRefund:
-    """On-chain effects of refunding a paid grant.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "burn_hash": "burn_hash",
+        "burned_amount": "burned_amount",
+        "system_retained": "system_retained",
+        "burn_error": "burn_error",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (None | str | Unset): The refund's id.
-        burn_hash (None | str | Unset):
-        burned_amount (None | str | Unset):
-        system_retained (None | str | Unset):
-        burn_error (None | str | Unset):
-    """
-
-    id: None | str | Unset = UNSET
-    burn_hash: None | str | Unset = UNSET
-    burned_amount: None | str | Unset = UNSET
-    system_retained: None | str | Unset = UNSET
-    burn_error: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        id: None | str | Unset
-        if isinstance(self.id, Unset):
-            id = UNSET
-        else:
-            id = self.id
-
-        burn_hash: None | str | Unset
-        if isinstance(self.burn_hash, Unset):
-            burn_hash = UNSET
-        else:
-            burn_hash = self.burn_hash
-
-        burned_amount: None | str | Unset
-        if isinstance(self.burned_amount, Unset):
-            burned_amount = UNSET
-        else:
-            burned_amount = self.burned_amount
-
-        system_retained: None | str | Unset
-        if isinstance(self.system_retained, Unset):
-            system_retained = UNSET
-        else:
-            system_retained = self.system_retained
-
-        burn_error: None | str | Unset
-        if isinstance(self.burn_error, Unset):
-            burn_error = UNSET
-        else:
-            burn_error = self.burn_error
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if burn_hash is not UNSET:
-            field_dict["burn_hash"] = burn_hash
-        if burned_amount is not UNSET:
-            field_dict["burned_amount"] = burned_amount
-        if system_retained is not UNSET:
-            field_dict["system_retained"] = system_retained
-        if burn_error is not UNSET:
-            field_dict["burn_error"] = burn_error
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        id = _parse_id(d.pop("id", UNSET))
-
-        def _parse_burn_hash(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        burn_hash = _parse_burn_hash(d.pop("burn_hash", UNSET))
-
-        def _parse_burned_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        burned_amount = _parse_burned_amount(d.pop("burned_amount", UNSET))
-
-        def _parse_system_retained(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        system_retained = _parse_system_retained(d.pop("system_retained", UNSET))
-
-        def _parse_burn_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        burn_error = _parse_burn_error(d.pop("burn_error", UNSET))
-
-        credit_grant_chain_refund = cls(
-            id=id,
-            burn_hash=burn_hash,
-            burned_amount=burned_amount,
-            system_retained=system_retained,
-            burn_error=burn_error,
+    def __init__(
+        self,
+        *,
+        id: None | str | Unset = UNSET,
+        burn_hash: None | str | Unset = UNSET,
+        burned_amount: None | str | Unset = UNSET,
+        system_retained: None | str | Unset = UNSET,
+        burn_error: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "id": id,
+                "burn_hash": burn_hash,
+                "burned_amount": burned_amount,
+                "system_retained": system_retained,
+                "burn_error": burn_error,
+            }
         )
 
-        credit_grant_chain_refund.additional_properties = d
-        return credit_grant_chain_refund
+    @property
+    def id(self) -> None | str:
+        """The refund's id."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def burn_hash(self) -> None | str:
+        """The `burn_hash` field."""
+        return self._data.get("burn_hash")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def burned_amount(self) -> None | str:
+        """The `burned_amount` field."""
+        return self._data.get("burned_amount")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def system_retained(self) -> None | str:
+        """The `system_retained` field."""
+        return self._data.get("system_retained")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def burn_error(self) -> None | str:
+        """The `burn_error` field."""
+        return self._data.get("burn_error")  # type: ignore[no-any-return]

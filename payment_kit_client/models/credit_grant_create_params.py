@@ -2,150 +2,132 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.credit_grant_category import CreditGrantCategory
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
-    from ..models.credit_grant_applicability_config import CreditGrantApplicabilityConfig
+    from ..models.credit_grant_applicability_config import (
+        CreditGrantApplicabilityConfig,
+    )
+    from ..models.credit_grant_category import CreditGrantCategory
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="CreditGrantCreateParams")
+class CreditGrantCreateParams(Model):
+    """A new credit grant."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditGrantCreateParams:
-    """A new credit grant.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount": "amount",
+        "currency_id": "currency_id",
+        "customer_id": "customer_id",
+        "category": "category",
+        "name": "name",
+        "priority": "priority",
+        "effective_at": "effective_at",
+        "expires_at": "expires_at",
+        "applicability_config": "applicability_config",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "category": _AsEnum("CreditGrantCategory"),
+        "applicability_config": _AsModel("CreditGrantApplicabilityConfig"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount",
+            "currency_id",
+            "customer_id",
+            "category",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
-            it in requests. Example: 0.001.
-        currency_id (str): The credit currency.
-        customer_id (str): The customer receiving the credits.
-        category (CreditGrantCategory): `paid` credits were bought; `promotional` ones were given away.
-        name (str | Unset):
-        priority (int | Unset): Higher is spent first.
-        effective_at (int | Unset): Unix time in seconds. Example: 1729243800.
-        expires_at (int | Unset): Unix time in seconds. Example: 1729243800.
-        applicability_config (CreditGrantApplicabilityConfig | Unset): Limits on what a grant can be spent on.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    amount: str
-    currency_id: str
-    customer_id: str
-    category: CreditGrantCategory
-    name: str | Unset = UNSET
-    priority: int | Unset = UNSET
-    effective_at: int | Unset = UNSET
-    expires_at: int | Unset = UNSET
-    applicability_config: CreditGrantApplicabilityConfig | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
-        currency_id = self.currency_id
-
-        customer_id = self.customer_id
-
-        category = self.category.value
-
-        name = self.name
-
-        priority = self.priority
-
-        effective_at = self.effective_at
-
-        expires_at = self.expires_at
-
-        applicability_config: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.applicability_config, Unset):
-            applicability_config = self.applicability_config.to_dict()
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        amount: str,
+        currency_id: str,
+        customer_id: str,
+        category: CreditGrantCategory,
+        name: str | Unset = UNSET,
+        priority: int | Unset = UNSET,
+        effective_at: int | Unset = UNSET,
+        expires_at: int | Unset = UNSET,
+        applicability_config: CreditGrantApplicabilityConfig | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "amount": amount,
                 "currency_id": currency_id,
                 "customer_id": customer_id,
                 "category": category,
+                "name": name,
+                "priority": priority,
+                "effective_at": effective_at,
+                "expires_at": expires_at,
+                "applicability_config": applicability_config,
+                "metadata": metadata,
             }
         )
-        if name is not UNSET:
-            field_dict["name"] = name
-        if priority is not UNSET:
-            field_dict["priority"] = priority
-        if effective_at is not UNSET:
-            field_dict["effective_at"] = effective_at
-        if expires_at is not UNSET:
-            field_dict["expires_at"] = expires_at
-        if applicability_config is not UNSET:
-            field_dict["applicability_config"] = applicability_config
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
 
-        return field_dict
+    @property
+    def amount(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_grant_applicability_config import (
-            CreditGrantApplicabilityConfig,  # noqa: PLC0415
-        )
-        from ..models.metadata import Metadata  # noqa: PLC0415
+    @property
+    def currency_id(self) -> str:
+        """The credit currency."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        amount = d.pop("amount")
+    @property
+    def customer_id(self) -> str:
+        """The customer receiving the credits."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-        currency_id = d.pop("currency_id")
+    @property
+    def category(self) -> CreditGrantCategory:
+        """`paid` credits were bought; `promotional` ones were given away."""
+        return self._get("category")  # type: ignore[no-any-return]
 
-        customer_id = d.pop("customer_id")
+    @property
+    def name(self) -> str | None:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-        category = CreditGrantCategory(d.pop("category"))
+    @property
+    def priority(self) -> int | None:
+        """Higher is spent first."""
+        return self._data.get("priority")  # type: ignore[no-any-return]
 
-        name = d.pop("name", UNSET)
+    @property
+    def effective_at(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("effective_at")  # type: ignore[no-any-return]
 
-        priority = d.pop("priority", UNSET)
+    @property
+    def expires_at(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("expires_at")  # type: ignore[no-any-return]
 
-        effective_at = d.pop("effective_at", UNSET)
+    @property
+    def applicability_config(self) -> CreditGrantApplicabilityConfig | None:
+        """Limits on what a grant can be spent on."""
+        return self._get("applicability_config")  # type: ignore[no-any-return]
 
-        expires_at = d.pop("expires_at", UNSET)
-
-        _applicability_config = d.pop("applicability_config", UNSET)
-        applicability_config: CreditGrantApplicabilityConfig | Unset
-        if isinstance(_applicability_config, Unset):
-            applicability_config = UNSET
-        else:
-            applicability_config = CreditGrantApplicabilityConfig.from_dict(_applicability_config)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        credit_grant_create_params = cls(
-            amount=amount,
-            currency_id=currency_id,
-            customer_id=customer_id,
-            category=category,
-            name=name,
-            priority=priority,
-            effective_at=effective_at,
-            expires_at=expires_at,
-            applicability_config=applicability_config,
-            metadata=metadata,
-        )
-
-        return credit_grant_create_params
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

@@ -2,22 +2,32 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.credit_grant_category import CreditGrantCategory
-from ..models.credit_grant_chain_status import CreditGrantChainStatus
-from ..models.credit_grant_created_via import CreditGrantCreatedVia
-from ..models.credit_grant_status import CreditGrantStatus
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
-    from ..models.credit_grant_applicability_config import CreditGrantApplicabilityConfig
+    from ..models.credit_grant_applicability_config import (
+        CreditGrantApplicabilityConfig,
+    )
+    from ..models.credit_grant_category import CreditGrantCategory
     from ..models.credit_grant_chain_detail import CreditGrantChainDetail
+    from ..models.credit_grant_chain_status import CreditGrantChainStatus
+    from ..models.credit_grant_created_via import CreditGrantCreatedVia
+    from ..models.credit_grant_status import CreditGrantStatus
     from ..models.customer import Customer
     from ..models.line_item_expanded import LineItemExpanded
     from ..models.metadata import Metadata
@@ -25,206 +35,114 @@ if TYPE_CHECKING:
     from ..models.payment_method import PaymentMethod
 
 
-T = TypeVar("T", bound="CreditGrantExpanded")
-
-
-@_attrs_define
-class CreditGrantExpanded:
+class CreditGrantExpanded(Model):
     """A credit grant with its customer, credit currency and payment method (`object` is `credit_grant`), plus the line
     items it was bought with when any.
-
-        Attributes:
-            id (str):
-            object_ (str): `credit_grant`.
-            amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-                answers. Example: 1000000000000000.
-            currency_id (str): The credit currency.
-            category (CreditGrantCategory): `paid` credits were bought; `promotional` ones were given away.
-            customer_id (str):
-            livemode (bool):
-            priority (int): Grants with higher priority are spent first.
-            status (CreditGrantStatus): `pending` (not yet effective), `granted` (usable), `depleted` (nothing left),
-                `expired` (past `expires_at` or expired by hand), `voided`.
-            remaining_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-                PaymentKit answers. Example: 1000000000000000.
-            created_via (CreditGrantCreatedVia): Where the grant was created.
-            created_at (datetime.datetime):
-            updated_at (datetime.datetime):
-            customer (Customer): A customer, the billing identity of one user (DID) in one mode.
-            payment_currency (PaymentCurrency): A currency or token that a payment method can take.
-            payment_method (PaymentMethod): A payment rail and its connection settings.
-            applicability_config (CreditGrantApplicabilityConfig | None | Unset):
-            effective_at (int | None | Unset):
-            expires_at (int | None | Unset):
-            metadata (Metadata | None | Unset):
-            name (None | str | Unset):
-            test_clock (None | str | Unset):
-            voided_at (int | None | Unset):
-            chain_status (CreditGrantChainStatus | None | Unset):
-            chain_detail (CreditGrantChainDetail | None | Unset):
-            created_by (None | str | Unset):
-            updated_by (None | str | Unset):
-            items (list[LineItemExpanded] | None | Unset):
     """
 
-    id: str
-    object_: str
-    amount: str
-    currency_id: str
-    category: CreditGrantCategory
-    customer_id: str
-    livemode: bool
-    priority: int
-    status: CreditGrantStatus
-    remaining_amount: str
-    created_via: CreditGrantCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    customer: Customer
-    payment_currency: PaymentCurrency
-    payment_method: PaymentMethod
-    applicability_config: CreditGrantApplicabilityConfig | None | Unset = UNSET
-    effective_at: int | None | Unset = UNSET
-    expires_at: int | None | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    name: None | str | Unset = UNSET
-    test_clock: None | str | Unset = UNSET
-    voided_at: int | None | Unset = UNSET
-    chain_status: CreditGrantChainStatus | None | Unset = UNSET
-    chain_detail: CreditGrantChainDetail | None | Unset = UNSET
-    created_by: None | str | Unset = UNSET
-    updated_by: None | str | Unset = UNSET
-    items: list[LineItemExpanded] | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.credit_grant_applicability_config import (
-            CreditGrantApplicabilityConfig,  # noqa: PLC0415
-        )
-        from ..models.credit_grant_chain_detail import CreditGrantChainDetail  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "object_": "object",
+        "object": "object",
+        "amount": "amount",
+        "currency_id": "currency_id",
+        "category": "category",
+        "customer_id": "customer_id",
+        "livemode": "livemode",
+        "priority": "priority",
+        "status": "status",
+        "remaining_amount": "remaining_amount",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "customer": "customer",
+        "payment_currency": "paymentCurrency",
+        "payment_method": "paymentMethod",
+        "applicability_config": "applicability_config",
+        "effective_at": "effective_at",
+        "expires_at": "expires_at",
+        "metadata": "metadata",
+        "name": "name",
+        "test_clock": "test_clock",
+        "voided_at": "voided_at",
+        "chain_status": "chain_status",
+        "chain_detail": "chain_detail",
+        "created_by": "created_by",
+        "updated_by": "updated_by",
+        "items": "items",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "category": _AsEnum("CreditGrantCategory"),
+        "status": _AsEnum("CreditGrantStatus"),
+        "created_via": _AsEnum("CreditGrantCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "customer": _AsModel("Customer"),
+        "paymentCurrency": _AsModel("PaymentCurrency"),
+        "paymentMethod": _AsModel("PaymentMethod"),
+        "applicability_config": _AsUnion(_NONE, _AsModel("CreditGrantApplicabilityConfig")),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "chain_status": _AsUnion(_NONE, _AsEnum("CreditGrantChainStatus")),
+        "chain_detail": _AsUnion(_NONE, _AsModel("CreditGrantChainDetail")),
+        "items": _AsUnion(_AsList(_AsModel("LineItemExpanded")), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "object",
+            "amount",
+            "currency_id",
+            "category",
+            "customer_id",
+            "livemode",
+            "priority",
+            "status",
+            "remaining_amount",
+            "created_via",
+            "created_at",
+            "updated_at",
+            "customer",
+            "paymentCurrency",
+            "paymentMethod",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        id = self.id
-
-        object_ = self.object_
-
-        amount = self.amount
-
-        currency_id = self.currency_id
-
-        category = self.category.value
-
-        customer_id = self.customer_id
-
-        livemode = self.livemode
-
-        priority = self.priority
-
-        status = self.status.value
-
-        remaining_amount = self.remaining_amount
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        customer = self.customer.to_dict()
-
-        payment_currency = self.payment_currency.to_dict()
-
-        payment_method = self.payment_method.to_dict()
-
-        applicability_config: dict[str, Any] | None | Unset
-        if isinstance(self.applicability_config, Unset):
-            applicability_config = UNSET
-        elif isinstance(self.applicability_config, CreditGrantApplicabilityConfig):
-            applicability_config = self.applicability_config.to_dict()
-        else:
-            applicability_config = self.applicability_config
-
-        effective_at: int | None | Unset
-        if isinstance(self.effective_at, Unset):
-            effective_at = UNSET
-        else:
-            effective_at = self.effective_at
-
-        expires_at: int | None | Unset
-        if isinstance(self.expires_at, Unset):
-            expires_at = UNSET
-        else:
-            expires_at = self.expires_at
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        name: None | str | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
-        else:
-            name = self.name
-
-        test_clock: None | str | Unset
-        if isinstance(self.test_clock, Unset):
-            test_clock = UNSET
-        else:
-            test_clock = self.test_clock
-
-        voided_at: int | None | Unset
-        if isinstance(self.voided_at, Unset):
-            voided_at = UNSET
-        else:
-            voided_at = self.voided_at
-
-        chain_status: None | str | Unset
-        if isinstance(self.chain_status, Unset):
-            chain_status = UNSET
-        elif isinstance(self.chain_status, CreditGrantChainStatus):
-            chain_status = self.chain_status.value
-        else:
-            chain_status = self.chain_status
-
-        chain_detail: dict[str, Any] | None | Unset
-        if isinstance(self.chain_detail, Unset):
-            chain_detail = UNSET
-        elif isinstance(self.chain_detail, CreditGrantChainDetail):
-            chain_detail = self.chain_detail.to_dict()
-        else:
-            chain_detail = self.chain_detail
-
-        created_by: None | str | Unset
-        if isinstance(self.created_by, Unset):
-            created_by = UNSET
-        else:
-            created_by = self.created_by
-
-        updated_by: None | str | Unset
-        if isinstance(self.updated_by, Unset):
-            updated_by = UNSET
-        else:
-            updated_by = self.updated_by
-
-        items: list[dict[str, Any]] | None | Unset
-        if isinstance(self.items, Unset):
-            items = UNSET
-        elif isinstance(self.items, list):
-            items = []
-            for items_type_0_item_data in self.items:
-                items_type_0_item = items_type_0_item_data.to_dict()
-                items.append(items_type_0_item)
-
-        else:
-            items = self.items
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        object_: str,
+        amount: str,
+        currency_id: str,
+        category: CreditGrantCategory,
+        customer_id: str,
+        livemode: bool,
+        priority: int,
+        status: CreditGrantStatus,
+        remaining_amount: str,
+        created_via: CreditGrantCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        customer: Customer,
+        payment_currency: PaymentCurrency,
+        payment_method: PaymentMethod,
+        applicability_config: CreditGrantApplicabilityConfig | None | Unset = UNSET,
+        effective_at: int | None | Unset = UNSET,
+        expires_at: int | None | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        name: None | str | Unset = UNSET,
+        test_clock: None | str | Unset = UNSET,
+        voided_at: int | None | Unset = UNSET,
+        chain_status: CreditGrantChainStatus | None | Unset = UNSET,
+        chain_detail: CreditGrantChainDetail | None | Unset = UNSET,
+        created_by: None | str | Unset = UNSET,
+        updated_by: None | str | Unset = UNSET,
+        items: builtins.list[LineItemExpanded] | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "object": object_,
@@ -242,279 +160,160 @@ class CreditGrantExpanded:
                 "customer": customer,
                 "paymentCurrency": payment_currency,
                 "paymentMethod": payment_method,
+                "applicability_config": applicability_config,
+                "effective_at": effective_at,
+                "expires_at": expires_at,
+                "metadata": metadata,
+                "name": name,
+                "test_clock": test_clock,
+                "voided_at": voided_at,
+                "chain_status": chain_status,
+                "chain_detail": chain_detail,
+                "created_by": created_by,
+                "updated_by": updated_by,
+                "items": items,
             }
         )
-        if applicability_config is not UNSET:
-            field_dict["applicability_config"] = applicability_config
-        if effective_at is not UNSET:
-            field_dict["effective_at"] = effective_at
-        if expires_at is not UNSET:
-            field_dict["expires_at"] = expires_at
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if name is not UNSET:
-            field_dict["name"] = name
-        if test_clock is not UNSET:
-            field_dict["test_clock"] = test_clock
-        if voided_at is not UNSET:
-            field_dict["voided_at"] = voided_at
-        if chain_status is not UNSET:
-            field_dict["chain_status"] = chain_status
-        if chain_detail is not UNSET:
-            field_dict["chain_detail"] = chain_detail
-        if created_by is not UNSET:
-            field_dict["created_by"] = created_by
-        if updated_by is not UNSET:
-            field_dict["updated_by"] = updated_by
-        if items is not UNSET:
-            field_dict["items"] = items
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_grant_applicability_config import (
-            CreditGrantApplicabilityConfig,  # noqa: PLC0415
-        )
-        from ..models.credit_grant_chain_detail import CreditGrantChainDetail  # noqa: PLC0415
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.line_item_expanded import LineItemExpanded  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.payment_method import PaymentMethod  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        object_ = d.pop("object")
-
-        amount = d.pop("amount")
-
-        currency_id = d.pop("currency_id")
-
-        category = CreditGrantCategory(d.pop("category"))
-
-        customer_id = d.pop("customer_id")
-
-        livemode = d.pop("livemode")
-
-        priority = d.pop("priority")
-
-        status = CreditGrantStatus(d.pop("status"))
-
-        remaining_amount = d.pop("remaining_amount")
-
-        created_via = CreditGrantCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        customer = Customer.from_dict(d.pop("customer"))
-
-        payment_currency = PaymentCurrency.from_dict(d.pop("paymentCurrency"))
-
-        payment_method = PaymentMethod.from_dict(d.pop("paymentMethod"))
-
-        def _parse_applicability_config(data: object) -> CreditGrantApplicabilityConfig | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                applicability_config_type_1 = CreditGrantApplicabilityConfig.from_dict(data)
-
-                return applicability_config_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditGrantApplicabilityConfig | None | Unset, data)
-
-        applicability_config = _parse_applicability_config(d.pop("applicability_config", UNSET))
-
-        def _parse_effective_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        effective_at = _parse_effective_at(d.pop("effective_at", UNSET))
-
-        def _parse_expires_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_test_clock(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        test_clock = _parse_test_clock(d.pop("test_clock", UNSET))
-
-        def _parse_voided_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        voided_at = _parse_voided_at(d.pop("voided_at", UNSET))
-
-        def _parse_chain_status(data: object) -> CreditGrantChainStatus | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                chain_status_type_1 = CreditGrantChainStatus(data)
-
-                return chain_status_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditGrantChainStatus | None | Unset, data)
-
-        chain_status = _parse_chain_status(d.pop("chain_status", UNSET))
-
-        def _parse_chain_detail(data: object) -> CreditGrantChainDetail | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                chain_detail_type_1 = CreditGrantChainDetail.from_dict(data)
-
-                return chain_detail_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditGrantChainDetail | None | Unset, data)
-
-        chain_detail = _parse_chain_detail(d.pop("chain_detail", UNSET))
-
-        def _parse_created_by(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        created_by = _parse_created_by(d.pop("created_by", UNSET))
-
-        def _parse_updated_by(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        updated_by = _parse_updated_by(d.pop("updated_by", UNSET))
-
-        def _parse_items(data: object) -> list[LineItemExpanded] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                items_type_0 = []
-                _items_type_0 = data
-                for items_type_0_item_data in _items_type_0:
-                    items_type_0_item = LineItemExpanded.from_dict(items_type_0_item_data)
-
-                    items_type_0.append(items_type_0_item)
-
-                return items_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[LineItemExpanded] | None | Unset, data)
-
-        items = _parse_items(d.pop("items", UNSET))
-
-        credit_grant_expanded = cls(
-            id=id,
-            object_=object_,
-            amount=amount,
-            currency_id=currency_id,
-            category=category,
-            customer_id=customer_id,
-            livemode=livemode,
-            priority=priority,
-            status=status,
-            remaining_amount=remaining_amount,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-            customer=customer,
-            payment_currency=payment_currency,
-            payment_method=payment_method,
-            applicability_config=applicability_config,
-            effective_at=effective_at,
-            expires_at=expires_at,
-            metadata=metadata,
-            name=name,
-            test_clock=test_clock,
-            voided_at=voided_at,
-            chain_status=chain_status,
-            chain_detail=chain_detail,
-            created_by=created_by,
-            updated_by=updated_by,
-            items=items,
-        )
-
-        credit_grant_expanded.additional_properties = d
-        return credit_grant_expanded
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def object(self) -> str:
+        """`credit_grant`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    object_ = object
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def currency_id(self) -> str:
+        """The credit currency."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def category(self) -> CreditGrantCategory:
+        """`paid` credits were bought; `promotional` ones were given away."""
+        return self._get("category")  # type: ignore[no-any-return]
+
+    @property
+    def customer_id(self) -> str:
+        """The `customer_id` field."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
+
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
+
+    @property
+    def priority(self) -> int:
+        """Grants with higher priority are spent first."""
+        return self._data.get("priority")  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> CreditGrantStatus:
+        """`pending` (not yet effective), `granted` (usable), `depleted` (nothing left), `expired` (past
+        `expires_at` or expired by hand), `voided`."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def remaining_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("remaining_amount")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> CreditGrantCreatedVia:
+        """Where the grant was created."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def customer(self) -> Customer:
+        """A customer, the billing identity of one user (DID) in one mode."""
+        return self._get("customer")  # type: ignore[no-any-return]
+
+    @property
+    def payment_currency(self) -> PaymentCurrency:
+        """A currency or token that a payment method can take."""
+        return self._get("paymentCurrency")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method(self) -> PaymentMethod:
+        """A payment rail and its connection settings."""
+        return self._get("paymentMethod")  # type: ignore[no-any-return]
+
+    @property
+    def applicability_config(self) -> CreditGrantApplicabilityConfig | None:
+        """The `applicability_config` field."""
+        return self._get("applicability_config")  # type: ignore[no-any-return]
+
+    @property
+    def effective_at(self) -> int | None:
+        """The `effective_at` field."""
+        return self._data.get("effective_at")  # type: ignore[no-any-return]
+
+    @property
+    def expires_at(self) -> int | None:
+        """The `expires_at` field."""
+        return self._data.get("expires_at")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> None | str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def test_clock(self) -> None | str:
+        """The `test_clock` field."""
+        return self._data.get("test_clock")  # type: ignore[no-any-return]
+
+    @property
+    def voided_at(self) -> int | None:
+        """The `voided_at` field."""
+        return self._data.get("voided_at")  # type: ignore[no-any-return]
+
+    @property
+    def chain_status(self) -> CreditGrantChainStatus | None:
+        """The `chain_status` field."""
+        return self._get("chain_status")  # type: ignore[no-any-return]
+
+    @property
+    def chain_detail(self) -> CreditGrantChainDetail | None:
+        """The `chain_detail` field."""
+        return self._get("chain_detail")  # type: ignore[no-any-return]
+
+    @property
+    def created_by(self) -> None | str:
+        """The `created_by` field."""
+        return self._data.get("created_by")  # type: ignore[no-any-return]
+
+    @property
+    def updated_by(self) -> None | str:
+        """The `updated_by` field."""
+        return self._data.get("updated_by")  # type: ignore[no-any-return]
+
+    @property
+    def items(self) -> builtins.list[LineItemExpanded] | None:  # type: ignore[override]
+        """The `items` field."""
+        return self._get("items")  # type: ignore[no-any-return]

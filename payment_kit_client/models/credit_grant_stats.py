@@ -2,87 +2,61 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.credit_grant_stats_day import CreditGrantStatsDay
     from ..models.credit_grant_stats_totals import CreditGrantStatsTotals
 
 
-T = TypeVar("T", bound="CreditGrantStats")
+class CreditGrantStats(Model):
+    """Grant statistics of a credit currency."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditGrantStats:
-    """Grant statistics of a credit currency.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "stats": "stats",
+        "daily_stats": "daily_stats",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "stats": _AsModel("CreditGrantStatsTotals"),
+        "daily_stats": _AsList(_AsModel("CreditGrantStatsDay")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "stats",
+            "daily_stats",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        stats (CreditGrantStatsTotals): Grant totals for the whole window.
-        daily_stats (list[CreditGrantStatsDay]):
-    """
-
-    stats: CreditGrantStatsTotals
-    daily_stats: list[CreditGrantStatsDay]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        stats = self.stats.to_dict()
-
-        daily_stats = []
-        for daily_stats_item_data in self.daily_stats:
-            daily_stats_item = daily_stats_item_data.to_dict()
-            daily_stats.append(daily_stats_item)
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        stats: CreditGrantStatsTotals,
+        daily_stats: builtins.list[CreditGrantStatsDay],
+    ) -> None:
+        self._init_fields(
             {
                 "stats": stats,
                 "daily_stats": daily_stats,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_grant_stats_day import CreditGrantStatsDay  # noqa: PLC0415
-        from ..models.credit_grant_stats_totals import CreditGrantStatsTotals  # noqa: PLC0415
-
-        d = dict(src_dict)
-        stats = CreditGrantStatsTotals.from_dict(d.pop("stats"))
-
-        daily_stats = []
-        _daily_stats = d.pop("daily_stats")
-        for daily_stats_item_data in _daily_stats:
-            daily_stats_item = CreditGrantStatsDay.from_dict(daily_stats_item_data)
-
-            daily_stats.append(daily_stats_item)
-
-        credit_grant_stats = cls(
-            stats=stats,
-            daily_stats=daily_stats,
-        )
-
-        credit_grant_stats.additional_properties = d
-        return credit_grant_stats
+    @property
+    def stats(self) -> CreditGrantStatsTotals:
+        """Grant totals for the whole window."""
+        return self._get("stats")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def daily_stats(self) -> builtins.list[CreditGrantStatsDay]:
+        """The `daily_stats` field."""
+        return self._get("daily_stats")  # type: ignore[no-any-return]

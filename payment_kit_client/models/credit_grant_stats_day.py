@@ -2,55 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CreditGrantStatsDay")
 
+class CreditGrantStatsDay(Model):
+    """Grant totals of one day."""
 
-@_attrs_define
-class CreditGrantStatsDay:
-    """Grant totals of one day.
+    __slots__ = ()
 
-    Attributes:
-        date (str): The day, as a date string in the requested time zone.
-        currency_id (str):
-        grant_count (int):
-        total_granted (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        total_remaining (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        total_consumed (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "date": "date",
+        "currency_id": "currency_id",
+        "grant_count": "grant_count",
+        "total_granted": "total_granted",
+        "total_remaining": "total_remaining",
+        "total_consumed": "total_consumed",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "date",
+            "currency_id",
+            "grant_count",
+            "total_granted",
+            "total_remaining",
+            "total_consumed",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    date: str
-    currency_id: str
-    grant_count: int
-    total_granted: str
-    total_remaining: str
-    total_consumed: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        date = self.date
-
-        currency_id = self.currency_id
-
-        grant_count = self.grant_count
-
-        total_granted = self.total_granted
-
-        total_remaining = self.total_remaining
-
-        total_consumed = self.total_consumed
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        date: str,
+        currency_id: str,
+        grant_count: int,
+        total_granted: str,
+        total_remaining: str,
+        total_consumed: str,
+    ) -> None:
+        self._init_fields(
             {
                 "date": date,
                 "currency_id": currency_id,
@@ -61,47 +57,32 @@ class CreditGrantStatsDay:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        date = d.pop("date")
-
-        currency_id = d.pop("currency_id")
-
-        grant_count = d.pop("grant_count")
-
-        total_granted = d.pop("total_granted")
-
-        total_remaining = d.pop("total_remaining")
-
-        total_consumed = d.pop("total_consumed")
-
-        credit_grant_stats_day = cls(
-            date=date,
-            currency_id=currency_id,
-            grant_count=grant_count,
-            total_granted=total_granted,
-            total_remaining=total_remaining,
-            total_consumed=total_consumed,
-        )
-
-        credit_grant_stats_day.additional_properties = d
-        return credit_grant_stats_day
+    @property
+    def date(self) -> str:
+        """The day, as a date string in the requested time zone."""
+        return self._data.get("date")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def currency_id(self) -> str:
+        """The `currency_id` field."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def grant_count(self) -> int:
+        """The `grant_count` field."""
+        return self._data.get("grant_count")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def total_granted(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("total_granted")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def total_remaining(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("total_remaining")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def total_consumed(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("total_consumed")  # type: ignore[no-any-return]

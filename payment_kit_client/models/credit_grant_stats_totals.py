@@ -2,65 +2,59 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _NONE,
+    Model,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.currency_brief import CurrencyBrief
 
 
-T = TypeVar("T", bound="CreditGrantStatsTotals")
+class CreditGrantStatsTotals(Model):
+    """Grant totals for the whole window."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditGrantStatsTotals:
-    """Grant totals for the whole window.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "currency_id": "currency_id",
+        "currency": "currency",
+        "grant_count": "grant_count",
+        "total_granted": "total_granted",
+        "total_remaining": "total_remaining",
+        "total_consumed": "total_consumed",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "currency": _AsUnion(_NONE, _AsModel("CurrencyBrief")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "currency_id",
+            "currency",
+            "grant_count",
+            "total_granted",
+            "total_remaining",
+            "total_consumed",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        currency_id (str):
-        currency (CurrencyBrief | None):
-        grant_count (int):
-        total_granted (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        total_remaining (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        total_consumed (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-    """
-
-    currency_id: str
-    currency: CurrencyBrief | None
-    grant_count: int
-    total_granted: str
-    total_remaining: str
-    total_consumed: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.currency_brief import CurrencyBrief  # noqa: PLC0415
-
-        currency_id = self.currency_id
-
-        currency: dict[str, Any] | None
-        if isinstance(self.currency, CurrencyBrief):
-            currency = self.currency.to_dict()
-        else:
-            currency = self.currency
-
-        grant_count = self.grant_count
-
-        total_granted = self.total_granted
-
-        total_remaining = self.total_remaining
-
-        total_consumed = self.total_consumed
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        currency_id: str,
+        currency: CurrencyBrief | None,
+        grant_count: int,
+        total_granted: str,
+        total_remaining: str,
+        total_consumed: str,
+    ) -> None:
+        self._init_fields(
             {
                 "currency_id": currency_id,
                 "currency": currency,
@@ -71,62 +65,32 @@ class CreditGrantStatsTotals:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.currency_brief import CurrencyBrief  # noqa: PLC0415
-
-        d = dict(src_dict)
-        currency_id = d.pop("currency_id")
-
-        def _parse_currency(data: object) -> CurrencyBrief | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                currency_type_1 = CurrencyBrief.from_dict(data)
-
-                return currency_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CurrencyBrief | None, data)
-
-        currency = _parse_currency(d.pop("currency"))
-
-        grant_count = d.pop("grant_count")
-
-        total_granted = d.pop("total_granted")
-
-        total_remaining = d.pop("total_remaining")
-
-        total_consumed = d.pop("total_consumed")
-
-        credit_grant_stats_totals = cls(
-            currency_id=currency_id,
-            currency=currency,
-            grant_count=grant_count,
-            total_granted=total_granted,
-            total_remaining=total_remaining,
-            total_consumed=total_consumed,
-        )
-
-        credit_grant_stats_totals.additional_properties = d
-        return credit_grant_stats_totals
+    @property
+    def currency_id(self) -> str:
+        """The `currency_id` field."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def currency(self) -> CurrencyBrief | None:
+        """The `currency` field."""
+        return self._get("currency")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def grant_count(self) -> int:
+        """The `grant_count` field."""
+        return self._data.get("grant_count")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def total_granted(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("total_granted")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def total_remaining(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("total_remaining")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def total_consumed(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("total_consumed")  # type: ignore[no-any-return]

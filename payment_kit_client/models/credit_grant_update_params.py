@@ -2,66 +2,53 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="CreditGrantUpdateParams")
+class CreditGrantUpdateParams(Model):
+    """Changes to a credit grant."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditGrantUpdateParams:
-    """Changes to a credit grant.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "metadata": "metadata",
+        "expired": "expired",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        expired (bool | Unset): `true` expires a `pending` or `granted` grant now.
-    """
-
-    metadata: Metadata | Unset = UNSET
-    expired: bool | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        expired = self.expired
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if expired is not UNSET:
-            field_dict["expired"] = expired
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        expired = d.pop("expired", UNSET)
-
-        credit_grant_update_params = cls(
-            metadata=metadata,
-            expired=expired,
+    def __init__(
+        self,
+        *,
+        metadata: Metadata | Unset = UNSET,
+        expired: bool | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "metadata": metadata,
+                "expired": expired,
+            }
         )
 
-        return credit_grant_update_params
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def expired(self) -> bool | None:
+        """`true` expires a `pending` or `granted` grant now."""
+        return self._data.get("expired")  # type: ignore[no-any-return]

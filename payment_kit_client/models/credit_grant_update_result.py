@@ -2,63 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CreditGrantUpdateResult")
 
+class CreditGrantUpdateResult(Model):
+    """Outcome of a grant update."""
 
-@_attrs_define
-class CreditGrantUpdateResult:
-    """Outcome of a grant update.
+    __slots__ = ()
 
-    Attributes:
-        success (bool):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "success": "success",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "success",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    success: bool
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        success = self.success
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        success: bool,
+    ) -> None:
+        self._init_fields(
             {
                 "success": success,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        success = d.pop("success")
-
-        credit_grant_update_result = cls(
-            success=success,
-        )
-
-        credit_grant_update_result.additional_properties = d
-        return credit_grant_update_result
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def success(self) -> bool:
+        """The `success` field."""
+        return self._data.get("success")  # type: ignore[no-any-return]

@@ -2,41 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CreditHolder")
 
+class CreditHolder(Model):
+    """One customer's balance in a credit currency."""
 
-@_attrs_define
-class CreditHolder:
-    """One customer's balance in a credit currency.
+    __slots__ = ()
 
-    Attributes:
-        customer_id (str):
-        balance (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        grant_count (int):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "customer_id": "customer_id",
+        "balance": "balance",
+        "grant_count": "grantCount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "customer_id",
+            "balance",
+            "grantCount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    customer_id: str
-    balance: str
-    grant_count: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        balance = self.balance
-
-        grant_count = self.grant_count
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        customer_id: str,
+        balance: str,
+        grant_count: int,
+    ) -> None:
+        self._init_fields(
             {
                 "customer_id": customer_id,
                 "balance": balance,
@@ -44,38 +45,17 @@ class CreditHolder:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
-
-        balance = d.pop("balance")
-
-        grant_count = d.pop("grantCount")
-
-        credit_holder = cls(
-            customer_id=customer_id,
-            balance=balance,
-            grant_count=grant_count,
-        )
-
-        credit_holder.additional_properties = d
-        return credit_holder
+    @property
+    def customer_id(self) -> str:
+        """The `customer_id` field."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def balance(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("balance")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def grant_count(self) -> int:
+        """The `grantCount` field."""
+        return self._data.get("grantCount")  # type: ignore[no-any-return]

@@ -2,11 +2,15 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.credit_holder import CreditHolder
@@ -14,37 +18,38 @@ if TYPE_CHECKING:
     from ..models.currency_brief import CurrencyBrief
 
 
-T = TypeVar("T", bound="CreditHolders")
+class CreditHolders(Model):
+    """One page of holders of a credit currency."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditHolders:
-    """One page of holders of a credit currency.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "holders": "holders",
+        "currency": "currency",
+        "paging": "paging",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "holders": _AsList(_AsModel("CreditHolder")),
+        "currency": _AsModel("CurrencyBrief"),
+        "paging": _AsModel("CreditHoldersPaging"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "holders",
+            "currency",
+            "paging",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        holders (list[CreditHolder]):
-        currency (CurrencyBrief): The identifying fields of a payment currency.
-        paging (CreditHoldersPaging): Where this page of holders sits.
-    """
-
-    holders: list[CreditHolder]
-    currency: CurrencyBrief
-    paging: CreditHoldersPaging
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        holders = []
-        for holders_item_data in self.holders:
-            holders_item = holders_item_data.to_dict()
-            holders.append(holders_item)
-
-        currency = self.currency.to_dict()
-
-        paging = self.paging.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        holders: builtins.list[CreditHolder],
+        currency: CurrencyBrief,
+        paging: CreditHoldersPaging,
+    ) -> None:
+        self._init_fields(
             {
                 "holders": holders,
                 "currency": currency,
@@ -52,47 +57,17 @@ class CreditHolders:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_holder import CreditHolder  # noqa: PLC0415
-        from ..models.credit_holders_paging import CreditHoldersPaging  # noqa: PLC0415
-        from ..models.currency_brief import CurrencyBrief  # noqa: PLC0415
-
-        d = dict(src_dict)
-        holders = []
-        _holders = d.pop("holders")
-        for holders_item_data in _holders:
-            holders_item = CreditHolder.from_dict(holders_item_data)
-
-            holders.append(holders_item)
-
-        currency = CurrencyBrief.from_dict(d.pop("currency"))
-
-        paging = CreditHoldersPaging.from_dict(d.pop("paging"))
-
-        credit_holders = cls(
-            holders=holders,
-            currency=currency,
-            paging=paging,
-        )
-
-        credit_holders.additional_properties = d
-        return credit_holders
+    @property
+    def holders(self) -> builtins.list[CreditHolder]:
+        """The `holders` field."""
+        return self._get("holders")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def currency(self) -> CurrencyBrief:
+        """The identifying fields of a payment currency."""
+        return self._get("currency")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def paging(self) -> CreditHoldersPaging:
+        """Where this page of holders sits."""
+        return self._get("paging")  # type: ignore[no-any-return]

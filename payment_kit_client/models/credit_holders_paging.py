@@ -2,44 +2,45 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CreditHoldersPaging")
 
+class CreditHoldersPaging(Model):
+    """Where this page of holders sits."""
 
-@_attrs_define
-class CreditHoldersPaging:
-    """Where this page of holders sits.
+    __slots__ = ()
 
-    Attributes:
-        page (int):
-        page_size (int):
-        total (int): Number of holders in all pages.
-        total_pages (int):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "page": "page",
+        "page_size": "pageSize",
+        "total": "total",
+        "total_pages": "totalPages",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "page",
+            "pageSize",
+            "total",
+            "totalPages",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    page: int
-    page_size: int
-    total: int
-    total_pages: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        page = self.page
-
-        page_size = self.page_size
-
-        total = self.total
-
-        total_pages = self.total_pages
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        page: int,
+        page_size: int,
+        total: int,
+        total_pages: int,
+    ) -> None:
+        self._init_fields(
             {
                 "page": page,
                 "pageSize": page_size,
@@ -48,41 +49,22 @@ class CreditHoldersPaging:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        page = d.pop("page")
-
-        page_size = d.pop("pageSize")
-
-        total = d.pop("total")
-
-        total_pages = d.pop("totalPages")
-
-        credit_holders_paging = cls(
-            page=page,
-            page_size=page_size,
-            total=total,
-            total_pages=total_pages,
-        )
-
-        credit_holders_paging.additional_properties = d
-        return credit_holders_paging
+    @property
+    def page(self) -> int:
+        """The `page` field."""
+        return self._data.get("page")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def page_size(self) -> int:
+        """The `pageSize` field."""
+        return self._data.get("pageSize")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def total(self) -> int:
+        """Number of holders in all pages."""
+        return self._data.get("total")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def total_pages(self) -> int:
+        """The `totalPages` field."""
+        return self._data.get("totalPages")  # type: ignore[no-any-return]

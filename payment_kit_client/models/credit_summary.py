@@ -2,61 +2,28 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
-    from ..models.credit_summary_entry import CreditSummaryEntry
+    pass
 
 
-T = TypeVar("T", bound="CreditSummary")
-
-
-@_attrs_define
-class CreditSummary:
+class CreditSummary(Model):
     """A customer's credit balance, keyed by credit currency id."""
 
-    additional_properties: dict[str, CreditSummaryEntry] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    _NAMES: ClassVar[dict[str, str]] = {}
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _AsModel("CreditSummaryEntry")
 
-        field_dict: dict[str, Any] = {}
-        for prop_name, prop in self.additional_properties.items():
-            field_dict[prop_name] = prop.to_dict()
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_summary_entry import CreditSummaryEntry  # noqa: PLC0415
-
-        d = dict(src_dict)
-        credit_summary = cls()
-
-        additional_properties = {}
-        for prop_name, prop_dict in d.items():
-            additional_property = CreditSummaryEntry.from_dict(prop_dict)
-
-            additional_properties[prop_name] = additional_property
-
-        credit_summary.additional_properties = additional_properties
-        return credit_summary
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> CreditSummaryEntry:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: CreditSummaryEntry) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def __init__(
+        self,
+    ) -> None:
+        self._init_fields({})

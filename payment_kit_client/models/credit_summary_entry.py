@@ -2,131 +2,89 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.meter import Meter
     from ..models.payment_currency import PaymentCurrency
 
 
-T = TypeVar("T", bound="CreditSummaryEntry")
+class CreditSummaryEntry(Model):
+    """A customer's standing in one credit currency."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditSummaryEntry:
-    """A customer's standing in one credit currency.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "payment_currency": "paymentCurrency",
+        "total_amount": "totalAmount",
+        "remaining_amount": "remainingAmount",
+        "grant_count": "grantCount",
+        "meter": "meter",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "paymentCurrency": _AsModel("PaymentCurrency"),
+        "meter": _AsUnion(_NONE, _AsModel("Meter")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "paymentCurrency",
+            "totalAmount",
+            "remainingAmount",
+            "grantCount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        payment_currency (PaymentCurrency): A currency or token that a payment method can take.
-        total_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        remaining_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        grant_count (int):
-        meter (Meter | None | Unset): The meter that uses this currency, when the server includes it.
-    """
-
-    payment_currency: PaymentCurrency
-    total_amount: str
-    remaining_amount: str
-    grant_count: int
-    meter: Meter | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.meter import Meter  # noqa: PLC0415
-
-        payment_currency = self.payment_currency.to_dict()
-
-        total_amount = self.total_amount
-
-        remaining_amount = self.remaining_amount
-
-        grant_count = self.grant_count
-
-        meter: dict[str, Any] | None | Unset
-        if isinstance(self.meter, Unset):
-            meter = UNSET
-        elif isinstance(self.meter, Meter):
-            meter = self.meter.to_dict()
-        else:
-            meter = self.meter
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        payment_currency: PaymentCurrency,
+        total_amount: str,
+        remaining_amount: str,
+        grant_count: int,
+        meter: Meter | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "paymentCurrency": payment_currency,
                 "totalAmount": total_amount,
                 "remainingAmount": remaining_amount,
                 "grantCount": grant_count,
+                "meter": meter,
             }
         )
-        if meter is not UNSET:
-            field_dict["meter"] = meter
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meter import Meter  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-
-        d = dict(src_dict)
-        payment_currency = PaymentCurrency.from_dict(d.pop("paymentCurrency"))
-
-        total_amount = d.pop("totalAmount")
-
-        remaining_amount = d.pop("remainingAmount")
-
-        grant_count = d.pop("grantCount")
-
-        def _parse_meter(data: object) -> Meter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                meter_type_1 = Meter.from_dict(data)
-
-                return meter_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Meter | None | Unset, data)
-
-        meter = _parse_meter(d.pop("meter", UNSET))
-
-        credit_summary_entry = cls(
-            payment_currency=payment_currency,
-            total_amount=total_amount,
-            remaining_amount=remaining_amount,
-            grant_count=grant_count,
-            meter=meter,
-        )
-
-        credit_summary_entry.additional_properties = d
-        return credit_summary_entry
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def payment_currency(self) -> PaymentCurrency:
+        """A currency or token that a payment method can take."""
+        return self._get("paymentCurrency")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def total_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("totalAmount")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def remaining_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("remainingAmount")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def grant_count(self) -> int:
+        """The `grantCount` field."""
+        return self._data.get("grantCount")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def meter(self) -> Meter | None:
+        """The meter that uses this currency, when the server includes it."""
+        return self._get("meter")  # type: ignore[no-any-return]

@@ -3,139 +3,95 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.credit_transaction_transfer_status import CreditTransactionTransferStatus
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
+    from ..models.credit_transaction_transfer_status import (
+        CreditTransactionTransferStatus,
+    )
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="CreditTransaction")
+class CreditTransaction(Model):
+    """One draw of credit from a grant, as stored. Rows carry no `livemode` of their own."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditTransaction:
-    """One draw of credit from a grant, as stored. Rows carry no `livemode` of their own.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "quantity": "quantity",
+        "credit_amount": "credit_amount",
+        "remaining_balance": "remaining_balance",
+        "customer_id": "customer_id",
+        "credit_grant_id": "credit_grant_id",
+        "meter_event_name": "meter_event_name",
+        "meter_unit": "meter_unit",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "meter_id": "meter_id",
+        "subscription_id": "subscription_id",
+        "source": "source",
+        "description": "description",
+        "metadata": "metadata",
+        "transfer_status": "transfer_status",
+        "transfer_hash": "transfer_hash",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "transfer_status": _AsUnion(_NONE, _AsEnum("CreditTransactionTransferStatus")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "quantity",
+            "credit_amount",
+            "remaining_balance",
+            "customer_id",
+            "credit_grant_id",
+            "meter_event_name",
+            "meter_unit",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str):
-        quantity (str): The metered quantity this row paid for, as a decimal string in the meter's unit.
-        credit_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        remaining_balance (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        customer_id (str):
-        credit_grant_id (str):
-        meter_event_name (str):
-        meter_unit (str):
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        meter_id (None | str | Unset):
-        subscription_id (None | str | Unset):
-        source (None | str | Unset): What caused the row (e.g. a meter event id).
-        description (None | str | Unset):
-        metadata (Metadata | None | Unset):
-        transfer_status (CreditTransactionTransferStatus | None | Unset):
-        transfer_hash (None | str | Unset):
-    """
-
-    id: str
-    quantity: str
-    credit_amount: str
-    remaining_balance: str
-    customer_id: str
-    credit_grant_id: str
-    meter_event_name: str
-    meter_unit: str
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    meter_id: None | str | Unset = UNSET
-    subscription_id: None | str | Unset = UNSET
-    source: None | str | Unset = UNSET
-    description: None | str | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    transfer_status: CreditTransactionTransferStatus | None | Unset = UNSET
-    transfer_hash: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        id = self.id
-
-        quantity = self.quantity
-
-        credit_amount = self.credit_amount
-
-        remaining_balance = self.remaining_balance
-
-        customer_id = self.customer_id
-
-        credit_grant_id = self.credit_grant_id
-
-        meter_event_name = self.meter_event_name
-
-        meter_unit = self.meter_unit
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        meter_id: None | str | Unset
-        if isinstance(self.meter_id, Unset):
-            meter_id = UNSET
-        else:
-            meter_id = self.meter_id
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        source: None | str | Unset
-        if isinstance(self.source, Unset):
-            source = UNSET
-        else:
-            source = self.source
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        transfer_status: None | str | Unset
-        if isinstance(self.transfer_status, Unset):
-            transfer_status = UNSET
-        elif isinstance(self.transfer_status, CreditTransactionTransferStatus):
-            transfer_status = self.transfer_status.value
-        else:
-            transfer_status = self.transfer_status
-
-        transfer_hash: None | str | Unset
-        if isinstance(self.transfer_hash, Unset):
-            transfer_hash = UNSET
-        else:
-            transfer_hash = self.transfer_hash
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        quantity: str,
+        credit_amount: str,
+        remaining_balance: str,
+        customer_id: str,
+        credit_grant_id: str,
+        meter_event_name: str,
+        meter_unit: str,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        meter_id: None | str | Unset = UNSET,
+        subscription_id: None | str | Unset = UNSET,
+        source: None | str | Unset = UNSET,
+        description: None | str | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        transfer_status: CreditTransactionTransferStatus | None | Unset = UNSET,
+        transfer_hash: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "quantity": quantity,
@@ -147,164 +103,97 @@ class CreditTransaction:
                 "meter_unit": meter_unit,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "meter_id": meter_id,
+                "subscription_id": subscription_id,
+                "source": source,
+                "description": description,
+                "metadata": metadata,
+                "transfer_status": transfer_status,
+                "transfer_hash": transfer_hash,
             }
         )
-        if meter_id is not UNSET:
-            field_dict["meter_id"] = meter_id
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-        if source is not UNSET:
-            field_dict["source"] = source
-        if description is not UNSET:
-            field_dict["description"] = description
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if transfer_status is not UNSET:
-            field_dict["transfer_status"] = transfer_status
-        if transfer_hash is not UNSET:
-            field_dict["transfer_hash"] = transfer_hash
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        quantity = d.pop("quantity")
-
-        credit_amount = d.pop("credit_amount")
-
-        remaining_balance = d.pop("remaining_balance")
-
-        customer_id = d.pop("customer_id")
-
-        credit_grant_id = d.pop("credit_grant_id")
-
-        meter_event_name = d.pop("meter_event_name")
-
-        meter_unit = d.pop("meter_unit")
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_meter_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        meter_id = _parse_meter_id(d.pop("meter_id", UNSET))
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscription_id", UNSET))
-
-        def _parse_source(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        source = _parse_source(d.pop("source", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_transfer_status(data: object) -> CreditTransactionTransferStatus | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                transfer_status_type_1 = CreditTransactionTransferStatus(data)
-
-                return transfer_status_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreditTransactionTransferStatus | None | Unset, data)
-
-        transfer_status = _parse_transfer_status(d.pop("transfer_status", UNSET))
-
-        def _parse_transfer_hash(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        transfer_hash = _parse_transfer_hash(d.pop("transfer_hash", UNSET))
-
-        credit_transaction = cls(
-            id=id,
-            quantity=quantity,
-            credit_amount=credit_amount,
-            remaining_balance=remaining_balance,
-            customer_id=customer_id,
-            credit_grant_id=credit_grant_id,
-            meter_event_name=meter_event_name,
-            meter_unit=meter_unit,
-            created_at=created_at,
-            updated_at=updated_at,
-            meter_id=meter_id,
-            subscription_id=subscription_id,
-            source=source,
-            description=description,
-            metadata=metadata,
-            transfer_status=transfer_status,
-            transfer_hash=transfer_hash,
-        )
-
-        credit_transaction.additional_properties = d
-        return credit_transaction
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def quantity(self) -> str:
+        """The metered quantity this row paid for, as a decimal string in the meter's unit."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def credit_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("credit_amount")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def remaining_balance(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("remaining_balance")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def customer_id(self) -> str:
+        """The `customer_id` field."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
+
+    @property
+    def credit_grant_id(self) -> str:
+        """The `credit_grant_id` field."""
+        return self._data.get("credit_grant_id")  # type: ignore[no-any-return]
+
+    @property
+    def meter_event_name(self) -> str:
+        """The `meter_event_name` field."""
+        return self._data.get("meter_event_name")  # type: ignore[no-any-return]
+
+    @property
+    def meter_unit(self) -> str:
+        """The `meter_unit` field."""
+        return self._data.get("meter_unit")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def meter_id(self) -> None | str:
+        """The `meter_id` field."""
+        return self._data.get("meter_id")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_id(self) -> None | str:
+        """The `subscription_id` field."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+
+    @property
+    def source(self) -> None | str:
+        """What caused the row (e.g. a meter event id)."""
+        return self._data.get("source")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def transfer_status(self) -> CreditTransactionTransferStatus | None:
+        """The `transfer_status` field."""
+        return self._get("transfer_status")  # type: ignore[no-any-return]
+
+    @property
+    def transfer_hash(self) -> None | str:
+        """The `transfer_hash` field."""
+        return self._data.get("transfer_hash")  # type: ignore[no-any-return]

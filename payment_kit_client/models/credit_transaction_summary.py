@@ -2,11 +2,13 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.credit_transaction_summary_filters import (
@@ -14,40 +16,39 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="CreditTransactionSummary")
+class CreditTransactionSummary(Model):
+    """Totals over matching credit transactions."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditTransactionSummary:
-    """Totals over matching credit transactions.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "total_quantity": "total_quantity",
+        "total_credit_amount": "total_credit_amount",
+        "transaction_count": "transaction_count",
+        "filters": "filters",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "filters": _AsModel("CreditTransactionSummaryFilters"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "total_quantity",
+            "total_credit_amount",
+            "transaction_count",
+            "filters",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        total_quantity (str): Summed metered quantity, as a decimal string in the meter's unit.
-        total_credit_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        transaction_count (int):
-        filters (CreditTransactionSummaryFilters): The filters a summary was computed with (absent ones are null or left
-            out).
-    """
-
-    total_quantity: str
-    total_credit_amount: str
-    transaction_count: int
-    filters: CreditTransactionSummaryFilters
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        total_quantity = self.total_quantity
-
-        total_credit_amount = self.total_credit_amount
-
-        transaction_count = self.transaction_count
-
-        filters = self.filters.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        total_quantity: str,
+        total_credit_amount: str,
+        transaction_count: int,
+        filters: CreditTransactionSummaryFilters,
+    ) -> None:
+        self._init_fields(
             {
                 "total_quantity": total_quantity,
                 "total_credit_amount": total_credit_amount,
@@ -56,45 +57,22 @@ class CreditTransactionSummary:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_transaction_summary_filters import (
-            CreditTransactionSummaryFilters,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        total_quantity = d.pop("total_quantity")
-
-        total_credit_amount = d.pop("total_credit_amount")
-
-        transaction_count = d.pop("transaction_count")
-
-        filters = CreditTransactionSummaryFilters.from_dict(d.pop("filters"))
-
-        credit_transaction_summary = cls(
-            total_quantity=total_quantity,
-            total_credit_amount=total_credit_amount,
-            transaction_count=transaction_count,
-            filters=filters,
-        )
-
-        credit_transaction_summary.additional_properties = d
-        return credit_transaction_summary
+    @property
+    def total_quantity(self) -> str:
+        """Summed metered quantity, as a decimal string in the meter's unit."""
+        return self._data.get("total_quantity")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def total_credit_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("total_credit_amount")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def transaction_count(self) -> int:
+        """The `transaction_count` field."""
+        return self._data.get("transaction_count")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def filters(self) -> CreditTransactionSummaryFilters:
+        """The filters a summary was computed with (absent ones are null or left out)."""
+        return self._get("filters")  # type: ignore[no-any-return]

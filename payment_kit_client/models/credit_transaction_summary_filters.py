@@ -2,195 +2,88 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CreditTransactionSummaryFilters")
+class CreditTransactionSummaryFilters(Model):
+    """The filters a summary was computed with (absent ones are null or left out)."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CreditTransactionSummaryFilters:
-    """The filters a summary was computed with (absent ones are null or left out).
+    _NAMES: ClassVar[dict[str, str]] = {
+        "customer_id": "customer_id",
+        "subscription_id": "subscription_id",
+        "meter_event_name": "meter_event_name",
+        "meter_id": "meter_id",
+        "currency_id": "currency_id",
+        "start_time": "start_time",
+        "end_time": "end_time",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        customer_id (None | str | Unset):
-        subscription_id (None | str | Unset):
-        meter_event_name (None | str | Unset):
-        meter_id (None | str | Unset):
-        currency_id (None | str | Unset):
-        start_time (None | str | Unset): Window start as a date string.
-        end_time (None | str | Unset): Window end as a date string.
-    """
-
-    customer_id: None | str | Unset = UNSET
-    subscription_id: None | str | Unset = UNSET
-    meter_event_name: None | str | Unset = UNSET
-    meter_id: None | str | Unset = UNSET
-    currency_id: None | str | Unset = UNSET
-    start_time: None | str | Unset = UNSET
-    end_time: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        customer_id: None | str | Unset
-        if isinstance(self.customer_id, Unset):
-            customer_id = UNSET
-        else:
-            customer_id = self.customer_id
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        meter_event_name: None | str | Unset
-        if isinstance(self.meter_event_name, Unset):
-            meter_event_name = UNSET
-        else:
-            meter_event_name = self.meter_event_name
-
-        meter_id: None | str | Unset
-        if isinstance(self.meter_id, Unset):
-            meter_id = UNSET
-        else:
-            meter_id = self.meter_id
-
-        currency_id: None | str | Unset
-        if isinstance(self.currency_id, Unset):
-            currency_id = UNSET
-        else:
-            currency_id = self.currency_id
-
-        start_time: None | str | Unset
-        if isinstance(self.start_time, Unset):
-            start_time = UNSET
-        else:
-            start_time = self.start_time
-
-        end_time: None | str | Unset
-        if isinstance(self.end_time, Unset):
-            end_time = UNSET
-        else:
-            end_time = self.end_time
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-        if meter_event_name is not UNSET:
-            field_dict["meter_event_name"] = meter_event_name
-        if meter_id is not UNSET:
-            field_dict["meter_id"] = meter_id
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if start_time is not UNSET:
-            field_dict["start_time"] = start_time
-        if end_time is not UNSET:
-            field_dict["end_time"] = end_time
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_customer_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_id = _parse_customer_id(d.pop("customer_id", UNSET))
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscription_id", UNSET))
-
-        def _parse_meter_event_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        meter_event_name = _parse_meter_event_name(d.pop("meter_event_name", UNSET))
-
-        def _parse_meter_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        meter_id = _parse_meter_id(d.pop("meter_id", UNSET))
-
-        def _parse_currency_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        currency_id = _parse_currency_id(d.pop("currency_id", UNSET))
-
-        def _parse_start_time(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        start_time = _parse_start_time(d.pop("start_time", UNSET))
-
-        def _parse_end_time(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        end_time = _parse_end_time(d.pop("end_time", UNSET))
-
-        credit_transaction_summary_filters = cls(
-            customer_id=customer_id,
-            subscription_id=subscription_id,
-            meter_event_name=meter_event_name,
-            meter_id=meter_id,
-            currency_id=currency_id,
-            start_time=start_time,
-            end_time=end_time,
+    def __init__(
+        self,
+        *,
+        customer_id: None | str | Unset = UNSET,
+        subscription_id: None | str | Unset = UNSET,
+        meter_event_name: None | str | Unset = UNSET,
+        meter_id: None | str | Unset = UNSET,
+        currency_id: None | str | Unset = UNSET,
+        start_time: None | str | Unset = UNSET,
+        end_time: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "customer_id": customer_id,
+                "subscription_id": subscription_id,
+                "meter_event_name": meter_event_name,
+                "meter_id": meter_id,
+                "currency_id": currency_id,
+                "start_time": start_time,
+                "end_time": end_time,
+            }
         )
 
-        credit_transaction_summary_filters.additional_properties = d
-        return credit_transaction_summary_filters
+    @property
+    def customer_id(self) -> None | str:
+        """The `customer_id` field."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def subscription_id(self) -> None | str:
+        """The `subscription_id` field."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def meter_event_name(self) -> None | str:
+        """The `meter_event_name` field."""
+        return self._data.get("meter_event_name")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def meter_id(self) -> None | str:
+        """The `meter_id` field."""
+        return self._data.get("meter_id")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def currency_id(self) -> None | str:
+        """The `currency_id` field."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def start_time(self) -> None | str:
+        """Window start as a date string."""
+        return self._data.get("start_time")  # type: ignore[no-any-return]
+
+    @property
+    def end_time(self) -> None | str:
+        """Window end as a date string."""
+        return self._data.get("end_time")  # type: ignore[no-any-return]

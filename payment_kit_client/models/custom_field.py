@@ -2,191 +2,112 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.custom_field_type import CustomFieldType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.custom_field_dropdown import CustomFieldDropdown
     from ..models.custom_field_length import CustomFieldLength
+    from ..models.custom_field_type import CustomFieldType
 
 
-T = TypeVar("T", bound="CustomField")
+class CustomField(Model):
+    """An extra input the checkout page asks the customer for."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomField:
-    """An extra input the checkout page asks the customer for.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "key": "key",
+        "label": "label",
+        "type_": "type",
+        "type": "type",
+        "optional": "optional",
+        "text": "text",
+        "numeric": "numeric",
+        "dropdown": "dropdown",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("CustomFieldType"),
+        "text": _AsUnion(_NONE, _AsModel("CustomFieldLength")),
+        "numeric": _AsUnion(_NONE, _AsModel("CustomFieldLength")),
+        "dropdown": _AsUnion(_NONE, _AsModel("CustomFieldDropdown")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "key",
+            "label",
+            "type",
+            "optional",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        key (str): The field's key in the collected answers.
-        label (str): The label shown to the customer.
-        type_ (CustomFieldType): The kind of input shown for a custom field.
-        optional (bool): True when the customer may leave it empty.
-        text (CustomFieldLength | None | Unset):
-        numeric (CustomFieldLength | None | Unset):
-        dropdown (CustomFieldDropdown | None | Unset):
-    """
-
-    key: str
-    label: str
-    type_: CustomFieldType
-    optional: bool
-    text: CustomFieldLength | None | Unset = UNSET
-    numeric: CustomFieldLength | None | Unset = UNSET
-    dropdown: CustomFieldDropdown | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.custom_field_dropdown import CustomFieldDropdown  # noqa: PLC0415
-        from ..models.custom_field_length import CustomFieldLength  # noqa: PLC0415
-
-        key = self.key
-
-        label = self.label
-
-        type_ = self.type_.value
-
-        optional = self.optional
-
-        text: dict[str, Any] | None | Unset
-        if isinstance(self.text, Unset):
-            text = UNSET
-        elif isinstance(self.text, CustomFieldLength):
-            text = self.text.to_dict()
-        else:
-            text = self.text
-
-        numeric: dict[str, Any] | None | Unset
-        if isinstance(self.numeric, Unset):
-            numeric = UNSET
-        elif isinstance(self.numeric, CustomFieldLength):
-            numeric = self.numeric.to_dict()
-        else:
-            numeric = self.numeric
-
-        dropdown: dict[str, Any] | None | Unset
-        if isinstance(self.dropdown, Unset):
-            dropdown = UNSET
-        elif isinstance(self.dropdown, CustomFieldDropdown):
-            dropdown = self.dropdown.to_dict()
-        else:
-            dropdown = self.dropdown
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        key: str,
+        label: str,
+        type_: CustomFieldType,
+        optional: bool,
+        text: CustomFieldLength | None | Unset = UNSET,
+        numeric: CustomFieldLength | None | Unset = UNSET,
+        dropdown: CustomFieldDropdown | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "key": key,
                 "label": label,
                 "type": type_,
                 "optional": optional,
+                "text": text,
+                "numeric": numeric,
+                "dropdown": dropdown,
             }
         )
-        if text is not UNSET:
-            field_dict["text"] = text
-        if numeric is not UNSET:
-            field_dict["numeric"] = numeric
-        if dropdown is not UNSET:
-            field_dict["dropdown"] = dropdown
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.custom_field_dropdown import CustomFieldDropdown  # noqa: PLC0415
-        from ..models.custom_field_length import CustomFieldLength  # noqa: PLC0415
-
-        d = dict(src_dict)
-        key = d.pop("key")
-
-        label = d.pop("label")
-
-        type_ = CustomFieldType(d.pop("type"))
-
-        optional = d.pop("optional")
-
-        def _parse_text(data: object) -> CustomFieldLength | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                text_type_1 = CustomFieldLength.from_dict(data)
-
-                return text_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomFieldLength | None | Unset, data)
-
-        text = _parse_text(d.pop("text", UNSET))
-
-        def _parse_numeric(data: object) -> CustomFieldLength | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                numeric_type_1 = CustomFieldLength.from_dict(data)
-
-                return numeric_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomFieldLength | None | Unset, data)
-
-        numeric = _parse_numeric(d.pop("numeric", UNSET))
-
-        def _parse_dropdown(data: object) -> CustomFieldDropdown | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                dropdown_type_1 = CustomFieldDropdown.from_dict(data)
-
-                return dropdown_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomFieldDropdown | None | Unset, data)
-
-        dropdown = _parse_dropdown(d.pop("dropdown", UNSET))
-
-        custom_field = cls(
-            key=key,
-            label=label,
-            type_=type_,
-            optional=optional,
-            text=text,
-            numeric=numeric,
-            dropdown=dropdown,
-        )
-
-        custom_field.additional_properties = d
-        return custom_field
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def key(self) -> str:
+        """The field's key in the collected answers."""
+        return self._data.get("key")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def label(self) -> str:
+        """The label shown to the customer."""
+        return self._data.get("label")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def type(self) -> CustomFieldType:
+        """The kind of input shown for a custom field."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    type_ = type
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def optional(self) -> bool:
+        """True when the customer may leave it empty."""
+        return self._data.get("optional")  # type: ignore[no-any-return]
+
+    @property
+    def text(self) -> CustomFieldLength | None:
+        """The `text` field."""
+        return self._get("text")  # type: ignore[no-any-return]
+
+    @property
+    def numeric(self) -> CustomFieldLength | None:
+        """The `numeric` field."""
+        return self._get("numeric")  # type: ignore[no-any-return]
+
+    @property
+    def dropdown(self) -> CustomFieldDropdown | None:
+        """The `dropdown` field."""
+        return self._get("dropdown")  # type: ignore[no-any-return]

@@ -2,76 +2,50 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.custom_field_dropdown_option import CustomFieldDropdownOption
 
 
-T = TypeVar("T", bound="CustomFieldDropdown")
+class CustomFieldDropdown(Model):
+    """A `CustomFieldDropdown` object."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomFieldDropdown:
-    """
-    Attributes:
-        options (list[CustomFieldDropdownOption]):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "options": "options",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "options": _AsList(_AsModel("CustomFieldDropdownOption")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "options",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    options: list[CustomFieldDropdownOption]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        options = []
-        for options_item_data in self.options:
-            options_item = options_item_data.to_dict()
-            options.append(options_item)
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        options: builtins.list[CustomFieldDropdownOption],
+    ) -> None:
+        self._init_fields(
             {
                 "options": options,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.custom_field_dropdown_option import CustomFieldDropdownOption  # noqa: PLC0415
-
-        d = dict(src_dict)
-        options = []
-        _options = d.pop("options")
-        for options_item_data in _options:
-            options_item = CustomFieldDropdownOption.from_dict(options_item_data)
-
-            options.append(options_item)
-
-        custom_field_dropdown = cls(
-            options=options,
-        )
-
-        custom_field_dropdown.additional_properties = d
-        return custom_field_dropdown
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def options(self) -> builtins.list[CustomFieldDropdownOption]:
+        """The `options` field."""
+        return self._get("options")  # type: ignore[no-any-return]

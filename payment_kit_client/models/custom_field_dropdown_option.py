@@ -2,70 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CustomFieldDropdownOption")
 
+class CustomFieldDropdownOption(Model):
+    """A `CustomFieldDropdownOption` object."""
 
-@_attrs_define
-class CustomFieldDropdownOption:
-    """
-    Attributes:
-        label (str):
-        value (str):
-    """
+    __slots__ = ()
 
-    label: str
-    value: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "label": "label",
+        "value": "value",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "label",
+            "value",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        label = self.label
-
-        value = self.value
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        label: str,
+        value: str,
+    ) -> None:
+        self._init_fields(
             {
                 "label": label,
                 "value": value,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        label = d.pop("label")
-
-        value = d.pop("value")
-
-        custom_field_dropdown_option = cls(
-            label=label,
-            value=value,
-        )
-
-        custom_field_dropdown_option.additional_properties = d
-        return custom_field_dropdown_option
+    @property
+    def label(self) -> str:
+        """The `label` field."""
+        return self._data.get("label")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def value(self) -> str:
+        """The `value` field."""
+        return self._data.get("value")  # type: ignore[no-any-return]

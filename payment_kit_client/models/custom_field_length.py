@@ -2,71 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CustomFieldLength")
 
+class CustomFieldLength(Model):
+    """Length bounds of a custom field's input."""
 
-@_attrs_define
-class CustomFieldLength:
-    """Length bounds of a custom field's input.
+    __slots__ = ()
 
-    Attributes:
-        minimum_length (int):
-        maximum_length (int):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "minimum_length": "minimum_length",
+        "maximum_length": "maximum_length",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "minimum_length",
+            "maximum_length",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    minimum_length: int
-    maximum_length: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        minimum_length = self.minimum_length
-
-        maximum_length = self.maximum_length
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        minimum_length: int,
+        maximum_length: int,
+    ) -> None:
+        self._init_fields(
             {
                 "minimum_length": minimum_length,
                 "maximum_length": maximum_length,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        minimum_length = d.pop("minimum_length")
-
-        maximum_length = d.pop("maximum_length")
-
-        custom_field_length = cls(
-            minimum_length=minimum_length,
-            maximum_length=maximum_length,
-        )
-
-        custom_field_length.additional_properties = d
-        return custom_field_length
+    @property
+    def minimum_length(self) -> int:
+        """The `minimum_length` field."""
+        return self._data.get("minimum_length")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def maximum_length(self) -> int:
+        """The `maximum_length` field."""
+        return self._data.get("maximum_length")  # type: ignore[no-any-return]

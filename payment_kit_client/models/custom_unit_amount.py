@@ -2,48 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="CustomUnitAmount")
 
-
-@_attrs_define
-class CustomUnitAmount:
+class CustomUnitAmount(Model):
     """Lets the payer choose the amount (donations, pay-what-you-want), within `minimum` and `maximum`, with `presets`
     offered as choices and `preset` selected first.
-
-        Attributes:
-            minimum (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-                answers. Example: 1000000000000000.
-            maximum (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-                answers. Example: 1000000000000000.
-            preset (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-                answers. Example: 1000000000000000.
-            presets (list[str]):
     """
 
-    minimum: str
-    maximum: str
-    preset: str
-    presets: list[str]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        minimum = self.minimum
+    _NAMES: ClassVar[dict[str, str]] = {
+        "minimum": "minimum",
+        "maximum": "maximum",
+        "preset": "preset",
+        "presets": "presets",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "minimum",
+            "maximum",
+            "preset",
+            "presets",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        maximum = self.maximum
-
-        preset = self.preset
-
-        presets = self.presets
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        minimum: str,
+        maximum: str,
+        preset: str,
+        presets: builtins.list[str],
+    ) -> None:
+        self._init_fields(
             {
                 "minimum": minimum,
                 "maximum": maximum,
@@ -52,41 +52,22 @@ class CustomUnitAmount:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        minimum = d.pop("minimum")
-
-        maximum = d.pop("maximum")
-
-        preset = d.pop("preset")
-
-        presets = cast(list[str], d.pop("presets"))
-
-        custom_unit_amount = cls(
-            minimum=minimum,
-            maximum=maximum,
-            preset=preset,
-            presets=presets,
-        )
-
-        custom_unit_amount.additional_properties = d
-        return custom_unit_amount
+    @property
+    def minimum(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("minimum")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def maximum(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("maximum")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def preset(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("preset")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def presets(self) -> builtins.list[str]:
+        """The `presets` field."""
+        return self._data.get("presets")  # type: ignore[no-any-return]

@@ -2,175 +2,80 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CustomerAddress")
+class CustomerAddress(Model):
+    """A postal address; every part is optional."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomerAddress:
-    """A postal address; every part is optional.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "city": "city",
+        "country": "country",
+        "line1": "line1",
+        "line2": "line2",
+        "postal_code": "postal_code",
+        "state": "state",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        city (None | str | Unset):
-        country (None | str | Unset): ISO 3166-1 alpha-2 country code. Example: US.
-        line1 (None | str | Unset):
-        line2 (None | str | Unset):
-        postal_code (None | str | Unset):
-        state (None | str | Unset): State, province or region.
-    """
-
-    city: None | str | Unset = UNSET
-    country: None | str | Unset = UNSET
-    line1: None | str | Unset = UNSET
-    line2: None | str | Unset = UNSET
-    postal_code: None | str | Unset = UNSET
-    state: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        city: None | str | Unset
-        if isinstance(self.city, Unset):
-            city = UNSET
-        else:
-            city = self.city
-
-        country: None | str | Unset
-        if isinstance(self.country, Unset):
-            country = UNSET
-        else:
-            country = self.country
-
-        line1: None | str | Unset
-        if isinstance(self.line1, Unset):
-            line1 = UNSET
-        else:
-            line1 = self.line1
-
-        line2: None | str | Unset
-        if isinstance(self.line2, Unset):
-            line2 = UNSET
-        else:
-            line2 = self.line2
-
-        postal_code: None | str | Unset
-        if isinstance(self.postal_code, Unset):
-            postal_code = UNSET
-        else:
-            postal_code = self.postal_code
-
-        state: None | str | Unset
-        if isinstance(self.state, Unset):
-            state = UNSET
-        else:
-            state = self.state
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if city is not UNSET:
-            field_dict["city"] = city
-        if country is not UNSET:
-            field_dict["country"] = country
-        if line1 is not UNSET:
-            field_dict["line1"] = line1
-        if line2 is not UNSET:
-            field_dict["line2"] = line2
-        if postal_code is not UNSET:
-            field_dict["postal_code"] = postal_code
-        if state is not UNSET:
-            field_dict["state"] = state
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_city(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        city = _parse_city(d.pop("city", UNSET))
-
-        def _parse_country(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        country = _parse_country(d.pop("country", UNSET))
-
-        def _parse_line1(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        line1 = _parse_line1(d.pop("line1", UNSET))
-
-        def _parse_line2(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        line2 = _parse_line2(d.pop("line2", UNSET))
-
-        def _parse_postal_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        postal_code = _parse_postal_code(d.pop("postal_code", UNSET))
-
-        def _parse_state(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        state = _parse_state(d.pop("state", UNSET))
-
-        customer_address = cls(
-            city=city,
-            country=country,
-            line1=line1,
-            line2=line2,
-            postal_code=postal_code,
-            state=state,
+    def __init__(
+        self,
+        *,
+        city: None | str | Unset = UNSET,
+        country: None | str | Unset = UNSET,
+        line1: None | str | Unset = UNSET,
+        line2: None | str | Unset = UNSET,
+        postal_code: None | str | Unset = UNSET,
+        state: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "city": city,
+                "country": country,
+                "line1": line1,
+                "line2": line2,
+                "postal_code": postal_code,
+                "state": state,
+            }
         )
 
-        customer_address.additional_properties = d
-        return customer_address
+    @property
+    def city(self) -> None | str:
+        """The `city` field."""
+        return self._data.get("city")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def country(self) -> None | str:
+        """ISO 3166-1 alpha-2 country code."""
+        return self._data.get("country")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def line1(self) -> None | str:
+        """The `line1` field."""
+        return self._data.get("line1")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def line2(self) -> None | str:
+        """The `line2` field."""
+        return self._data.get("line2")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def postal_code(self) -> None | str:
+        """The `postal_code` field."""
+        return self._data.get("postal_code")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def state(self) -> None | str:
+        """State, province or region."""
+        return self._data.get("state")  # type: ignore[no-any-return]

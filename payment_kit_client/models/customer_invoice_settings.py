@@ -2,140 +2,66 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.customer_invoice_custom_field import CustomerInvoiceCustomField
 
 
-T = TypeVar("T", bound="CustomerInvoiceSettings")
+class CustomerInvoiceSettings(Model):
+    """Defaults used on the customer's invoices."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomerInvoiceSettings:
-    """Defaults used on the customer's invoices.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "custom_fields": "custom_fields",
+        "default_payment_method": "default_payment_method",
+        "footer": "footer",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "custom_fields": _AsUnion(_AsList(_AsModel("CustomerInvoiceCustomField")), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        custom_fields (list[CustomerInvoiceCustomField] | None | Unset): Name/value pairs printed on every invoice.
-        default_payment_method (None | str | Unset): The payment method id charged by default.
-        footer (None | str | Unset): Text printed at the bottom of every invoice.
-    """
-
-    custom_fields: list[CustomerInvoiceCustomField] | None | Unset = UNSET
-    default_payment_method: None | str | Unset = UNSET
-    footer: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        custom_fields: list[dict[str, Any]] | None | Unset
-        if isinstance(self.custom_fields, Unset):
-            custom_fields = UNSET
-        elif isinstance(self.custom_fields, list):
-            custom_fields = []
-            for custom_fields_type_0_item_data in self.custom_fields:
-                custom_fields_type_0_item = custom_fields_type_0_item_data.to_dict()
-                custom_fields.append(custom_fields_type_0_item)
-
-        else:
-            custom_fields = self.custom_fields
-
-        default_payment_method: None | str | Unset
-        if isinstance(self.default_payment_method, Unset):
-            default_payment_method = UNSET
-        else:
-            default_payment_method = self.default_payment_method
-
-        footer: None | str | Unset
-        if isinstance(self.footer, Unset):
-            footer = UNSET
-        else:
-            footer = self.footer
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if custom_fields is not UNSET:
-            field_dict["custom_fields"] = custom_fields
-        if default_payment_method is not UNSET:
-            field_dict["default_payment_method"] = default_payment_method
-        if footer is not UNSET:
-            field_dict["footer"] = footer
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_invoice_custom_field import CustomerInvoiceCustomField  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_custom_fields(data: object) -> list[CustomerInvoiceCustomField] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                custom_fields_type_0 = []
-                _custom_fields_type_0 = data
-                for custom_fields_type_0_item_data in _custom_fields_type_0:
-                    custom_fields_type_0_item = CustomerInvoiceCustomField.from_dict(custom_fields_type_0_item_data)
-
-                    custom_fields_type_0.append(custom_fields_type_0_item)
-
-                return custom_fields_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[CustomerInvoiceCustomField] | None | Unset, data)
-
-        custom_fields = _parse_custom_fields(d.pop("custom_fields", UNSET))
-
-        def _parse_default_payment_method(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        default_payment_method = _parse_default_payment_method(d.pop("default_payment_method", UNSET))
-
-        def _parse_footer(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        footer = _parse_footer(d.pop("footer", UNSET))
-
-        customer_invoice_settings = cls(
-            custom_fields=custom_fields,
-            default_payment_method=default_payment_method,
-            footer=footer,
+    def __init__(
+        self,
+        *,
+        custom_fields: builtins.list[CustomerInvoiceCustomField] | None | Unset = UNSET,
+        default_payment_method: None | str | Unset = UNSET,
+        footer: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "custom_fields": custom_fields,
+                "default_payment_method": default_payment_method,
+                "footer": footer,
+            }
         )
 
-        customer_invoice_settings.additional_properties = d
-        return customer_invoice_settings
+    @property
+    def custom_fields(self) -> builtins.list[CustomerInvoiceCustomField] | None:
+        """Name/value pairs printed on every invoice."""
+        return self._get("custom_fields")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def default_payment_method(self) -> None | str:
+        """The payment method id charged by default."""
+        return self._data.get("default_payment_method")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def footer(self) -> None | str:
+        """Text printed at the bottom of every invoice."""
+        return self._data.get("footer")  # type: ignore[no-any-return]

@@ -2,105 +2,64 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.customer_notification_frequency import CustomerNotificationFrequency
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
+    from ..models.customer_notification_frequency import CustomerNotificationFrequency
     from ..models.customer_notification_schedule import CustomerNotificationSchedule
 
 
-T = TypeVar("T", bound="CustomerNotificationPreference")
+class CustomerNotificationPreference(Model):
+    """Notification cadence of a customer."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomerNotificationPreference:
-    """Notification cadence of a customer.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "frequency": "frequency",
+        "schedule": "schedule",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "frequency": _AsEnum("CustomerNotificationFrequency"),
+        "schedule": _AsUnion(_NONE, _AsModel("CustomerNotificationSchedule")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "frequency",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        frequency (CustomerNotificationFrequency): `default` sends each notification as it happens; the others batch
-            them into a daily, weekly or monthly digest.
-        schedule (CustomerNotificationSchedule | None | Unset): When digests go out, for a non-default frequency.
-    """
-
-    frequency: CustomerNotificationFrequency
-    schedule: CustomerNotificationSchedule | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.customer_notification_schedule import CustomerNotificationSchedule  # noqa: PLC0415
-
-        frequency = self.frequency.value
-
-        schedule: dict[str, Any] | None | Unset
-        if isinstance(self.schedule, Unset):
-            schedule = UNSET
-        elif isinstance(self.schedule, CustomerNotificationSchedule):
-            schedule = self.schedule.to_dict()
-        else:
-            schedule = self.schedule
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        frequency: CustomerNotificationFrequency,
+        schedule: CustomerNotificationSchedule | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "frequency": frequency,
+                "schedule": schedule,
             }
         )
-        if schedule is not UNSET:
-            field_dict["schedule"] = schedule
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_notification_schedule import CustomerNotificationSchedule  # noqa: PLC0415
-
-        d = dict(src_dict)
-        frequency = CustomerNotificationFrequency(d.pop("frequency"))
-
-        def _parse_schedule(data: object) -> CustomerNotificationSchedule | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                schedule_type_1 = CustomerNotificationSchedule.from_dict(data)
-
-                return schedule_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerNotificationSchedule | None | Unset, data)
-
-        schedule = _parse_schedule(d.pop("schedule", UNSET))
-
-        customer_notification_preference = cls(
-            frequency=frequency,
-            schedule=schedule,
-        )
-
-        customer_notification_preference.additional_properties = d
-        return customer_notification_preference
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def frequency(self) -> CustomerNotificationFrequency:
+        """`default` sends each notification as it happens; the others batch them into a daily, weekly or monthly
+        digest."""
+        return self._get("frequency")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def schedule(self) -> CustomerNotificationSchedule | None:
+        """When digests go out, for a non-default frequency."""
+        return self._get("schedule")  # type: ignore[no-any-return]

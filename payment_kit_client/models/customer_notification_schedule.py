@@ -2,85 +2,52 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CustomerNotificationSchedule")
+class CustomerNotificationSchedule(Model):
+    """Time of delivery of notification digests."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomerNotificationSchedule:
-    """Time of delivery of notification digests.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "time": "time",
+        "date": "date",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "time",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        time (str): Time of day, `HH:mm`. Example: 09:00.
-        date (int | None | Unset): Day of the week (weekly) or of the month (monthly) to send on.
-    """
-
-    time: str
-    date: int | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        time = self.time
-
-        date: int | None | Unset
-        if isinstance(self.date, Unset):
-            date = UNSET
-        else:
-            date = self.date
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        time: str,
+        date: int | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "time": time,
+                "date": date,
             }
         )
-        if date is not UNSET:
-            field_dict["date"] = date
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        time = d.pop("time")
-
-        def _parse_date(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        date = _parse_date(d.pop("date", UNSET))
-
-        customer_notification_schedule = cls(
-            time=time,
-            date=date,
-        )
-
-        customer_notification_schedule.additional_properties = d
-        return customer_notification_schedule
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def time(self) -> str:
+        """Time of day, `HH:mm`."""
+        return self._data.get("time")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def date(self) -> int | None:
+        """Day of the week (weekly) or of the month (monthly) to send on."""
+        return self._data.get("date")  # type: ignore[no-any-return]

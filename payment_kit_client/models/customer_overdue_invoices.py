@@ -2,49 +2,56 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.customer import Customer
-    from ..models.customer_overdue_invoices_summary import CustomerOverdueInvoicesSummary
+    from ..models.customer_overdue_invoices_summary import (
+        CustomerOverdueInvoicesSummary,
+    )
     from ..models.invoice import Invoice
 
 
-T = TypeVar("T", bound="CustomerOverdueInvoices")
+class CustomerOverdueInvoices(Model):
+    """A customer's overdue invoices and what they owe per currency."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomerOverdueInvoices:
-    """A customer's overdue invoices and what they owe per currency.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "customer": "customer",
+        "invoices": "invoices",
+        "summary": "summary",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "customer": _AsModel("Customer"),
+        "invoices": _AsList(_AsModel("Invoice")),
+        "summary": _AsModel("CustomerOverdueInvoicesSummary"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "customer",
+            "invoices",
+            "summary",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        customer (Customer): A customer, the billing identity of one user (DID) in one mode.
-        invoices (list[Invoice]): The overdue invoices.
-        summary (CustomerOverdueInvoicesSummary): Totals owed, keyed by payment currency id.
-    """
-
-    customer: Customer
-    invoices: list[Invoice]
-    summary: CustomerOverdueInvoicesSummary
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        customer = self.customer.to_dict()
-
-        invoices = []
-        for invoices_item_data in self.invoices:
-            invoices_item = invoices_item_data.to_dict()
-            invoices.append(invoices_item)
-
-        summary = self.summary.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        customer: Customer,
+        invoices: builtins.list[Invoice],
+        summary: CustomerOverdueInvoicesSummary,
+    ) -> None:
+        self._init_fields(
             {
                 "customer": customer,
                 "invoices": invoices,
@@ -52,49 +59,17 @@ class CustomerOverdueInvoices:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.customer_overdue_invoices_summary import (
-            CustomerOverdueInvoicesSummary,  # noqa: PLC0415
-        )
-        from ..models.invoice import Invoice  # noqa: PLC0415
-
-        d = dict(src_dict)
-        customer = Customer.from_dict(d.pop("customer"))
-
-        invoices = []
-        _invoices = d.pop("invoices")
-        for invoices_item_data in _invoices:
-            invoices_item = Invoice.from_dict(invoices_item_data)
-
-            invoices.append(invoices_item)
-
-        summary = CustomerOverdueInvoicesSummary.from_dict(d.pop("summary"))
-
-        customer_overdue_invoices = cls(
-            customer=customer,
-            invoices=invoices,
-            summary=summary,
-        )
-
-        customer_overdue_invoices.additional_properties = d
-        return customer_overdue_invoices
+    @property
+    def customer(self) -> Customer:
+        """A customer, the billing identity of one user (DID) in one mode."""
+        return self._get("customer")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def invoices(self) -> builtins.list[Invoice]:
+        """The overdue invoices."""
+        return self._get("invoices")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def summary(self) -> CustomerOverdueInvoicesSummary:
+        """Totals owed, keyed by payment currency id."""
+        return self._get("summary")  # type: ignore[no-any-return]

@@ -2,98 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.customer_notification_preference import CustomerNotificationPreference
 
 
-T = TypeVar("T", bound="CustomerPreference")
+class CustomerPreference(Model):
+    """Preferences the customer set for themselves."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomerPreference:
-    """Preferences the customer set for themselves.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "notification": "notification",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "notification": _AsUnion(_NONE, _AsModel("CustomerNotificationPreference")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        notification (CustomerNotificationPreference | None | Unset): How often the customer wants billing
-            notifications.
-    """
-
-    notification: CustomerNotificationPreference | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.customer_notification_preference import (
-            CustomerNotificationPreference,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        notification: CustomerNotificationPreference | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "notification": notification,
+            }
         )
-
-        notification: dict[str, Any] | None | Unset
-        if isinstance(self.notification, Unset):
-            notification = UNSET
-        elif isinstance(self.notification, CustomerNotificationPreference):
-            notification = self.notification.to_dict()
-        else:
-            notification = self.notification
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if notification is not UNSET:
-            field_dict["notification"] = notification
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_notification_preference import (
-            CustomerNotificationPreference,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-
-        def _parse_notification(data: object) -> CustomerNotificationPreference | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                notification_type_1 = CustomerNotificationPreference.from_dict(data)
-
-                return notification_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerNotificationPreference | None | Unset, data)
-
-        notification = _parse_notification(d.pop("notification", UNSET))
-
-        customer_preference = cls(
-            notification=notification,
-        )
-
-        customer_preference.additional_properties = d
-        return customer_preference
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def notification(self) -> CustomerNotificationPreference | None:
+        """How often the customer wants billing notifications."""
+        return self._get("notification")  # type: ignore[no-any-return]

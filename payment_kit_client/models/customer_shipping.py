@@ -2,44 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.customer_address import CustomerAddress
 
 
-T = TypeVar("T", bound="CustomerShipping")
+class CustomerShipping(Model):
+    """Where and to whom goods are shipped."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomerShipping:
-    """Where and to whom goods are shipped.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "address": "address",
+        "name": "name",
+        "phone": "phone",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "address": _AsModel("CustomerAddress"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "address",
+            "name",
+            "phone",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        address (CustomerAddress): A postal address; every part is optional.
-        name (str): Recipient name.
-        phone (str): Recipient phone number.
-    """
-
-    address: CustomerAddress
-    name: str
-    phone: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        address = self.address.to_dict()
-
-        name = self.name
-
-        phone = self.phone
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        address: CustomerAddress,
+        name: str,
+        phone: str,
+    ) -> None:
+        self._init_fields(
             {
                 "address": address,
                 "name": name,
@@ -47,40 +51,17 @@ class CustomerShipping:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-
-        d = dict(src_dict)
-        address = CustomerAddress.from_dict(d.pop("address"))
-
-        name = d.pop("name")
-
-        phone = d.pop("phone")
-
-        customer_shipping = cls(
-            address=address,
-            name=name,
-            phone=phone,
-        )
-
-        customer_shipping.additional_properties = d
-        return customer_shipping
+    @property
+    def address(self) -> CustomerAddress:
+        """A postal address; every part is optional."""
+        return self._get("address")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def name(self) -> str:
+        """Recipient name."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def phone(self) -> str:
+        """Recipient phone number."""
+        return self._data.get("phone")  # type: ignore[no-any-return]

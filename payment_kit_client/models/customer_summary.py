@@ -2,13 +2,15 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.customer_summary_due import CustomerSummaryDue
@@ -16,99 +18,52 @@ if TYPE_CHECKING:
     from ..models.customer_summary_refunded import CustomerSummaryRefunded
 
 
-T = TypeVar("T", bound="CustomerSummary")
-
-
-@_attrs_define
-class CustomerSummary:
+class CustomerSummary(Model):
     """Totals of the customer's money movements. Each map is keyed by payment currency id, with integer strings in that
     currency's smallest unit.
-
-        Attributes:
-            paid (CustomerSummaryPaid | Unset): Amounts paid, per currency.
-            due (CustomerSummaryDue | Unset): Amounts owed on open invoices, per currency.
-            refunded (CustomerSummaryRefunded | Unset): Amounts refunded, per currency.
     """
 
-    paid: CustomerSummaryPaid | Unset = UNSET
-    due: CustomerSummaryDue | Unset = UNSET
-    refunded: CustomerSummaryRefunded | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        paid: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.paid, Unset):
-            paid = self.paid.to_dict()
+    _NAMES: ClassVar[dict[str, str]] = {
+        "paid": "paid",
+        "due": "due",
+        "refunded": "refunded",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "paid": _AsModel("CustomerSummaryPaid"),
+        "due": _AsModel("CustomerSummaryDue"),
+        "refunded": _AsModel("CustomerSummaryRefunded"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-        due: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.due, Unset):
-            due = self.due.to_dict()
-
-        refunded: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.refunded, Unset):
-            refunded = self.refunded.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if paid is not UNSET:
-            field_dict["paid"] = paid
-        if due is not UNSET:
-            field_dict["due"] = due
-        if refunded is not UNSET:
-            field_dict["refunded"] = refunded
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_summary_due import CustomerSummaryDue  # noqa: PLC0415
-        from ..models.customer_summary_paid import CustomerSummaryPaid  # noqa: PLC0415
-        from ..models.customer_summary_refunded import CustomerSummaryRefunded  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _paid = d.pop("paid", UNSET)
-        paid: CustomerSummaryPaid | Unset
-        if isinstance(_paid, Unset):
-            paid = UNSET
-        else:
-            paid = CustomerSummaryPaid.from_dict(_paid)
-
-        _due = d.pop("due", UNSET)
-        due: CustomerSummaryDue | Unset
-        if isinstance(_due, Unset):
-            due = UNSET
-        else:
-            due = CustomerSummaryDue.from_dict(_due)
-
-        _refunded = d.pop("refunded", UNSET)
-        refunded: CustomerSummaryRefunded | Unset
-        if isinstance(_refunded, Unset):
-            refunded = UNSET
-        else:
-            refunded = CustomerSummaryRefunded.from_dict(_refunded)
-
-        customer_summary = cls(
-            paid=paid,
-            due=due,
-            refunded=refunded,
+    def __init__(
+        self,
+        *,
+        paid: CustomerSummaryPaid | Unset = UNSET,
+        due: CustomerSummaryDue | Unset = UNSET,
+        refunded: CustomerSummaryRefunded | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "paid": paid,
+                "due": due,
+                "refunded": refunded,
+            }
         )
 
-        customer_summary.additional_properties = d
-        return customer_summary
+    @property
+    def paid(self) -> CustomerSummaryPaid | None:
+        """Amounts paid, per currency."""
+        return self._get("paid")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def due(self) -> CustomerSummaryDue | None:
+        """Amounts owed on open invoices, per currency."""
+        return self._get("due")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def refunded(self) -> CustomerSummaryRefunded | None:
+        """Amounts refunded, per currency."""
+        return self._get("refunded")  # type: ignore[no-any-return]

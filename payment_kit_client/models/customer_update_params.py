@@ -2,12 +2,14 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.customer_address import CustomerAddress
@@ -17,150 +19,100 @@ if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="CustomerUpdateParams")
+class CustomerUpdateParams(Model):
+    """The customer fields to change; omitted fields keep their value."""
 
+    __slots__ = ()
 
-@_attrs_define
-class CustomerUpdateParams:
-    """The customer fields to change; omitted fields keep their value.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "email": "email",
+        "phone": "phone",
+        "description": "description",
+        "address": "address",
+        "shipping": "shipping",
+        "invoice_settings": "invoice_settings",
+        "preference": "preference",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "address": _AsModel("CustomerAddress"),
+        "shipping": _AsModel("CustomerShipping"),
+        "invoice_settings": _AsModel("CustomerInvoiceSettings"),
+        "preference": _AsModel("CustomerPreference"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        name (str | Unset): Display name.
-        email (str | Unset): Contact email address.
-        phone (str | Unset): Contact phone number.
-        description (str | Unset): Free text about the customer.
-        address (CustomerAddress | Unset): A postal address; every part is optional.
-        shipping (CustomerShipping | Unset): Where and to whom goods are shipped.
-        invoice_settings (CustomerInvoiceSettings | Unset): Defaults used on the customer's invoices.
-        preference (CustomerPreference | Unset): Preferences the customer set for themselves.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    phone: str | Unset = UNSET
-    description: str | Unset = UNSET
-    address: CustomerAddress | Unset = UNSET
-    shipping: CustomerShipping | Unset = UNSET
-    invoice_settings: CustomerInvoiceSettings | Unset = UNSET
-    preference: CustomerPreference | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        email = self.email
-
-        phone = self.phone
-
-        description = self.description
-
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
-        shipping: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.shipping, Unset):
-            shipping = self.shipping.to_dict()
-
-        invoice_settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.invoice_settings, Unset):
-            invoice_settings = self.invoice_settings.to_dict()
-
-        preference: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.preference, Unset):
-            preference = self.preference.to_dict()
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if email is not UNSET:
-            field_dict["email"] = email
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if description is not UNSET:
-            field_dict["description"] = description
-        if address is not UNSET:
-            field_dict["address"] = address
-        if shipping is not UNSET:
-            field_dict["shipping"] = shipping
-        if invoice_settings is not UNSET:
-            field_dict["invoice_settings"] = invoice_settings
-        if preference is not UNSET:
-            field_dict["preference"] = preference
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-        from ..models.customer_invoice_settings import CustomerInvoiceSettings  # noqa: PLC0415
-        from ..models.customer_preference import CustomerPreference  # noqa: PLC0415
-        from ..models.customer_shipping import CustomerShipping  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
-
-        email = d.pop("email", UNSET)
-
-        phone = d.pop("phone", UNSET)
-
-        description = d.pop("description", UNSET)
-
-        _address = d.pop("address", UNSET)
-        address: CustomerAddress | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = CustomerAddress.from_dict(_address)
-
-        _shipping = d.pop("shipping", UNSET)
-        shipping: CustomerShipping | Unset
-        if isinstance(_shipping, Unset):
-            shipping = UNSET
-        else:
-            shipping = CustomerShipping.from_dict(_shipping)
-
-        _invoice_settings = d.pop("invoice_settings", UNSET)
-        invoice_settings: CustomerInvoiceSettings | Unset
-        if isinstance(_invoice_settings, Unset):
-            invoice_settings = UNSET
-        else:
-            invoice_settings = CustomerInvoiceSettings.from_dict(_invoice_settings)
-
-        _preference = d.pop("preference", UNSET)
-        preference: CustomerPreference | Unset
-        if isinstance(_preference, Unset):
-            preference = UNSET
-        else:
-            preference = CustomerPreference.from_dict(_preference)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        customer_update_params = cls(
-            name=name,
-            email=email,
-            phone=phone,
-            description=description,
-            address=address,
-            shipping=shipping,
-            invoice_settings=invoice_settings,
-            preference=preference,
-            metadata=metadata,
+    def __init__(
+        self,
+        *,
+        name: str | Unset = UNSET,
+        email: str | Unset = UNSET,
+        phone: str | Unset = UNSET,
+        description: str | Unset = UNSET,
+        address: CustomerAddress | Unset = UNSET,
+        shipping: CustomerShipping | Unset = UNSET,
+        invoice_settings: CustomerInvoiceSettings | Unset = UNSET,
+        preference: CustomerPreference | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "name": name,
+                "email": email,
+                "phone": phone,
+                "description": description,
+                "address": address,
+                "shipping": shipping,
+                "invoice_settings": invoice_settings,
+                "preference": preference,
+                "metadata": metadata,
+            }
         )
 
-        return customer_update_params
+    @property
+    def name(self) -> str | None:
+        """Display name."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def email(self) -> str | None:
+        """Contact email address."""
+        return self._data.get("email")  # type: ignore[no-any-return]
+
+    @property
+    def phone(self) -> str | None:
+        """Contact phone number."""
+        return self._data.get("phone")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        """Free text about the customer."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def address(self) -> CustomerAddress | None:
+        """A postal address; every part is optional."""
+        return self._get("address")  # type: ignore[no-any-return]
+
+    @property
+    def shipping(self) -> CustomerShipping | None:
+        """Where and to whom goods are shipped."""
+        return self._get("shipping")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_settings(self) -> CustomerInvoiceSettings | None:
+        """Defaults used on the customer's invoices."""
+        return self._get("invoice_settings")  # type: ignore[no-any-return]
+
+    @property
+    def preference(self) -> CustomerPreference | None:
+        """Preferences the customer set for themselves."""
+        return self._get("preference")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

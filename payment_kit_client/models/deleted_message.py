@@ -2,63 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="DeletedMessage")
 
+class DeletedMessage(Model):
+    """Confirmation of a deletion."""
 
-@_attrs_define
-class DeletedMessage:
-    """Confirmation of a deletion.
+    __slots__ = ()
 
-    Attributes:
-        message (str): A human-readable confirmation. Example: Setting deleted.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "message": "message",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    message: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        message = self.message
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        message: str,
+    ) -> None:
+        self._init_fields(
             {
                 "message": message,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        message = d.pop("message")
-
-        deleted_message = cls(
-            message=message,
-        )
-
-        deleted_message.additional_properties = d
-        return deleted_message
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def message(self) -> str:
+        """A human-readable confirmation."""
+        return self._data.get("message")  # type: ignore[no-any-return]

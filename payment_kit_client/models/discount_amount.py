@@ -2,126 +2,68 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="DiscountAmount")
+class DiscountAmount(Model):
+    """How much one discount took off."""
 
+    __slots__ = ()
 
-@_attrs_define
-class DiscountAmount:
-    """How much one discount took off.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount": "amount",
+        "discount": "discount",
+        "promotion_code": "promotion_code",
+        "coupon": "coupon",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        discount (None | str | Unset): The discount record that applied.
-        promotion_code (None | str | Unset): The promotion code used, if any.
-        coupon (None | str | Unset): The coupon behind the discount.
-    """
-
-    amount: str
-    discount: None | str | Unset = UNSET
-    promotion_code: None | str | Unset = UNSET
-    coupon: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
-        discount: None | str | Unset
-        if isinstance(self.discount, Unset):
-            discount = UNSET
-        else:
-            discount = self.discount
-
-        promotion_code: None | str | Unset
-        if isinstance(self.promotion_code, Unset):
-            promotion_code = UNSET
-        else:
-            promotion_code = self.promotion_code
-
-        coupon: None | str | Unset
-        if isinstance(self.coupon, Unset):
-            coupon = UNSET
-        else:
-            coupon = self.coupon
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        amount: str,
+        discount: None | str | Unset = UNSET,
+        promotion_code: None | str | Unset = UNSET,
+        coupon: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "amount": amount,
+                "discount": discount,
+                "promotion_code": promotion_code,
+                "coupon": coupon,
             }
         )
-        if discount is not UNSET:
-            field_dict["discount"] = discount
-        if promotion_code is not UNSET:
-            field_dict["promotion_code"] = promotion_code
-        if coupon is not UNSET:
-            field_dict["coupon"] = coupon
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        amount = d.pop("amount")
-
-        def _parse_discount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        discount = _parse_discount(d.pop("discount", UNSET))
-
-        def _parse_promotion_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        promotion_code = _parse_promotion_code(d.pop("promotion_code", UNSET))
-
-        def _parse_coupon(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        coupon = _parse_coupon(d.pop("coupon", UNSET))
-
-        discount_amount = cls(
-            amount=amount,
-            discount=discount,
-            promotion_code=promotion_code,
-            coupon=coupon,
-        )
-
-        discount_amount.additional_properties = d
-        return discount_amount
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def discount(self) -> None | str:
+        """The discount record that applied."""
+        return self._data.get("discount")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def promotion_code(self) -> None | str:
+        """The promotion code used, if any."""
+        return self._data.get("promotion_code")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def coupon(self) -> None | str:
+        """The coupon behind the discount."""
+        return self._data.get("coupon")  # type: ignore[no-any-return]

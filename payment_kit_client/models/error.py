@@ -2,101 +2,68 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.error_detail import ErrorDetail
 
 
-T = TypeVar("T", bound="Error")
+class Error(Model):
+    """PaymentKit's error answer."""
 
+    __slots__ = ()
 
-@_attrs_define
-class Error:
-    """PaymentKit's error answer.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "error": "error",
+        "code": "code",
+        "details": "details",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "details": _AsList(_AsModel("ErrorDetail")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "error",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        error (str): A human-readable message naming the problem.
-        code (str | Unset): A machine-readable code, when the server gives one (e.g. `CUSTOMER_LIMITED`).
-        details (list[ErrorDetail] | Unset): Per-field validation failures, when the server gives them.
-    """
-
-    error: str
-    code: str | Unset = UNSET
-    details: list[ErrorDetail] | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        error = self.error
-
-        code = self.code
-
-        details: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.details, Unset):
-            details = []
-            for details_item_data in self.details:
-                details_item = details_item_data.to_dict()
-                details.append(details_item)
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        error: str,
+        code: str | Unset = UNSET,
+        details: builtins.list[ErrorDetail] | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "error": error,
+                "code": code,
+                "details": details,
             }
         )
-        if code is not UNSET:
-            field_dict["code"] = code
-        if details is not UNSET:
-            field_dict["details"] = details
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_detail import ErrorDetail  # noqa: PLC0415
-
-        d = dict(src_dict)
-        error = d.pop("error")
-
-        code = d.pop("code", UNSET)
-
-        _details = d.pop("details", UNSET)
-        details: list[ErrorDetail] | Unset = UNSET
-        if _details is not UNSET:
-            details = []
-            for details_item_data in _details:
-                details_item = ErrorDetail.from_dict(details_item_data)
-
-                details.append(details_item)
-
-        error = cls(
-            error=error,
-            code=code,
-            details=details,
-        )
-
-        error.additional_properties = d
-        return error
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def error(self) -> str:
+        """A human-readable message naming the problem."""
+        return self._data.get("error")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def code(self) -> str | None:
+        """A machine-readable code, when the server gives one (e.g. `CUSTOMER_LIMITED`)."""
+        return self._data.get("code")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def details(self) -> builtins.list[ErrorDetail] | None:
+        """Per-field validation failures, when the server gives them."""
+        return self._get("details")  # type: ignore[no-any-return]

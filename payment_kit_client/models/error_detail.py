@@ -2,73 +2,49 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="ErrorDetail")
+class ErrorDetail(Model):
+    """A `ErrorDetail` object."""
 
+    __slots__ = ()
 
-@_attrs_define
-class ErrorDetail:
-    """
-    Attributes:
-        path (list[str] | Unset):
-        message (str | Unset):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "path": "path",
+        "message": "message",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    path: list[str] | Unset = UNSET
-    message: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        path: list[str] | Unset = UNSET
-        if not isinstance(self.path, Unset):
-            path = self.path
-
-        message = self.message
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if path is not UNSET:
-            field_dict["path"] = path
-        if message is not UNSET:
-            field_dict["message"] = message
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        path = cast(list[str], d.pop("path", UNSET))
-
-        message = d.pop("message", UNSET)
-
-        error_detail = cls(
-            path=path,
-            message=message,
+    def __init__(
+        self,
+        *,
+        path: builtins.list[str] | Unset = UNSET,
+        message: str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "path": path,
+                "message": message,
+            }
         )
 
-        error_detail.additional_properties = d
-        return error_detail
+    @property
+    def path(self) -> builtins.list[str] | None:
+        """The `path` field."""
+        return self._data.get("path")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def message(self) -> str | None:
+        """The `message` field."""
+        return self._data.get("message")  # type: ignore[no-any-return]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _DATETIME,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.event_data import EventData
@@ -15,99 +18,68 @@ if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="Event")
+class Event(Model):
+    """Something that happened in PaymentKit, as delivered to webhook endpoints."""
 
+    __slots__ = ()
 
-@_attrs_define
-class Event:
-    """Something that happened in PaymentKit, as delivered to webhook endpoints.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "type_": "type",
+        "type": "type",
+        "api_version": "api_version",
+        "data": "data",
+        "object_type": "object_type",
+        "object_id": "object_id",
+        "request": "request",
+        "pending_webhooks": "pending_webhooks",
+        "metadata": "metadata",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "data": _AsModel("EventData"),
+        "request": _AsModel("EventRequest"),
+        "metadata": _AsModel("Metadata"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "type",
+            "api_version",
+            "data",
+            "object_type",
+            "object_id",
+            "request",
+            "pending_webhooks",
+            "metadata",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str):
-        livemode (bool):
-        type_ (str): An event name. PaymentKit accepts any string here; the names it emits include
-            `checkout.session.created`, `checkout.session.completed`, `checkout.session.expired`,
-            `checkout.session.nft_minted`, `checkout.session.async_payment_succeeded`,
-            `checkout.session.async_payment_failed`, `customer.created`, `customer.updated`, `customer.deleted`,
-            `customer.subscription.created`, `customer.subscription.updated`, `customer.subscription.deleted`,
-            `customer.subscription.paused`, `customer.subscription.resumed`, `customer.subscription.past_due`,
-            `customer.subscription.started`, `customer.subscription.renewed`, `customer.subscription.renew_failed`,
-            `customer.subscription.recovered`, `customer.subscription.upgraded`, `customer.subscription.trial_start`,
-            `customer.subscription.trial_will_end`, `customer.subscription.trial_end`,
-            `customer.subscription.pending_update_applied`, `customer.subscription.pending_update_expired`,
-            `invoice.created`, `invoice.updated`, `invoice.finalized`, `invoice.finalization_failed`, `invoice.paid`,
-            `invoice.payment_succeeded`, `invoice.payment_failed`, `invoice.payment_action_required`,
-            `invoice.marked_uncollectible`, `invoice.sent`, `invoice.upcoming`, `invoice.voided`, `invoice.deleted`,
-            `invoiceitem.created`, `invoiceitem.deleted`, `payment_intent.created`, `payment_intent.succeeded`,
-            `payment_intent.payment_failed`, `payment_intent.processing`, `payment_intent.requires_action`,
-            `payment_intent.canceled`, `payment_intent.partially_funded`, `payment_intent.amount_capturable_updated`,
-            `payment_link.created`, `payment_link.updated`, `payment_method.attached`, `payment_method.detached`,
-            `payment_method.updated`, `payment_method.automatically_updated`, `payout.created`, `payout.updated`,
-            `payout.paid`, `payout.failed`, `payout.canceled`, `payout.reconciliation_completed`, `price.created`,
-            `price.updated`, `price.deleted`, `product.created`, `product.updated`, `product.deleted`, `coupon.created`,
-            `coupon.updated`, `coupon.deleted`, `promotion_code.created`, `promotion_code.updated`, `refund.created`,
-            `refund.updated`, `refund.succeeded`, `refund.canceled`, `setup_intent.created`, `setup_intent.succeeded`,
-            `setup_intent.setup_failed`, `setup_intent.requires_action`, `setup_intent.canceled`,
-            `subscription_schedule.created`, `subscription_schedule.updated`, `subscription_schedule.canceled`,
-            `subscription_schedule.completed`, `subscription_schedule.released`, `subscription_schedule.aborted`,
-            `subscription_schedule.expiring`, `billing.discrepancy`, `usage.report.empty`, `customer.credit.insufficient`,
-            `customer.credit.low_balance`, `customer.credit_grant.granted`, `customer.credit_grant.depleted`,
-            `exchange_rate.providers_unavailable` and `exchange_rate.spread_exceeded`. This list is an example, not a closed
-            set: new names appear without notice. Example: checkout.session.completed.
-        api_version (str):
-        data (EventData): The event's payload: `object` holds the resource as it was when the event happened. Other keys
-            (such as previous values) are not established.
-        object_type (str): The kind of resource the event is about (e.g. `checkout_session`).
-        object_id (str): The id of that resource.
-        request (EventRequest): The API request that caused the event, when there was one.
-        pending_webhooks (int): How many endpoints have not acknowledged the event yet.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-    """
-
-    id: str
-    livemode: bool
-    type_: str
-    api_version: str
-    data: EventData
-    object_type: str
-    object_id: str
-    request: EventRequest
-    pending_webhooks: int
-    metadata: Metadata
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        livemode = self.livemode
-
-        type_ = self.type_
-
-        api_version = self.api_version
-
-        data = self.data.to_dict()
-
-        object_type = self.object_type
-
-        object_id = self.object_id
-
-        request = self.request.to_dict()
-
-        pending_webhooks = self.pending_webhooks
-
-        metadata = self.metadata.to_dict()
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        type_: str,
+        api_version: str,
+        data: EventData,
+        object_type: str,
+        object_id: str,
+        request: EventRequest,
+        pending_webhooks: int,
+        metadata: Metadata,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -124,69 +96,96 @@ class Event:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event_data import EventData  # noqa: PLC0415
-        from ..models.event_request import EventRequest  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        type_ = d.pop("type")
-
-        api_version = d.pop("api_version")
-
-        data = EventData.from_dict(d.pop("data"))
-
-        object_type = d.pop("object_type")
-
-        object_id = d.pop("object_id")
-
-        request = EventRequest.from_dict(d.pop("request"))
-
-        pending_webhooks = d.pop("pending_webhooks")
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        event = cls(
-            id=id,
-            livemode=livemode,
-            type_=type_,
-            api_version=api_version,
-            data=data,
-            object_type=object_type,
-            object_id=object_id,
-            request=request,
-            pending_webhooks=pending_webhooks,
-            metadata=metadata,
-            created_at=created_at,
-            updated_at=updated_at,
-        )
-
-        event.additional_properties = d
-        return event
+    @property
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def type(self) -> str:
+        """An event name. PaymentKit accepts any string here; the names it emits include
+        `checkout.session.created`, `checkout.session.completed`, `checkout.session.expired`,
+        `checkout.session.nft_minted`, `checkout.session.async_payment_succeeded`,
+        `checkout.session.async_payment_failed`, `customer.created`, `customer.updated`, `customer.deleted`,
+        `customer.subscription.created`, `customer.subscription.updated`, `customer.subscription.deleted`,
+        `customer.subscription.paused`, `customer.subscription.resumed`, `customer.subscription.past_due`,
+        `customer.subscription.started`, `customer.subscription.renewed`, `customer.subscription.renew_failed`,
+        `customer.subscription.recovered`, `customer.subscription.upgraded`,
+        `customer.subscription.trial_start`, `customer.subscription.trial_will_end`,
+        `customer.subscription.trial_end`, `customer.subscription.pending_update_applied`,
+        `customer.subscription.pending_update_expired`, `invoice.created`, `invoice.updated`,
+        `invoice.finalized`, `invoice.finalization_failed`, `invoice.paid`, `invoice.payment_succeeded`,
+        `invoice.payment_failed`, `invoice.payment_action_required`, `invoice.marked_uncollectible`,
+        `invoice.sent`, `invoice.upcoming`, `invoice.voided`, `invoice.deleted`, `invoiceitem.created`,
+        `invoiceitem.deleted`, `payment_intent.created`, `payment_intent.succeeded`,
+        `payment_intent.payment_failed`, `payment_intent.processing`, `payment_intent.requires_action`,
+        `payment_intent.canceled`, `payment_intent.partially_funded`,
+        `payment_intent.amount_capturable_updated`, `payment_link.created`, `payment_link.updated`,
+        `payment_method.attached`, `payment_method.detached`, `payment_method.updated`,
+        `payment_method.automatically_updated`, `payout.created`, `payout.updated`, `payout.paid`,
+        `payout.failed`, `payout.canceled`, `payout.reconciliation_completed`, `price.created`, `price.updated`,
+        `price.deleted`, `product.created`, `product.updated`, `product.deleted`, `coupon.created`,
+        `coupon.updated`, `coupon.deleted`, `promotion_code.created`, `promotion_code.updated`,
+        `refund.created`, `refund.updated`, `refund.succeeded`, `refund.canceled`, `setup_intent.created`,
+        `setup_intent.succeeded`, `setup_intent.setup_failed`, `setup_intent.requires_action`,
+        `setup_intent.canceled`, `subscription_schedule.created`, `subscription_schedule.updated`,
+        `subscription_schedule.canceled`, `subscription_schedule.completed`, `subscription_schedule.released`,
+        `subscription_schedule.aborted`, `subscription_schedule.expiring`, `billing.discrepancy`,
+        `usage.report.empty`, `customer.credit.insufficient`, `customer.credit.low_balance`,
+        `customer.credit_grant.granted`, `customer.credit_grant.depleted`, `exchange_rate.providers_unavailable`
+        and `exchange_rate.spread_exceeded`. This list is an example, not a closed set: new names appear without
+        notice."""
+        return self._data.get("type")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    type_ = type
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def api_version(self) -> str:
+        """The `api_version` field."""
+        return self._data.get("api_version")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def data(self) -> EventData:
+        """The event's payload: `object` holds the resource as it was when the event happened. Other keys (such as
+        previous values) are not established."""
+        return self._get("data")  # type: ignore[no-any-return]
+
+    @property
+    def object_type(self) -> str:
+        """The kind of resource the event is about (e.g. `checkout_session`)."""
+        return self._data.get("object_type")  # type: ignore[no-any-return]
+
+    @property
+    def object_id(self) -> str:
+        """The id of that resource."""
+        return self._data.get("object_id")  # type: ignore[no-any-return]
+
+    @property
+    def request(self) -> EventRequest:
+        """The API request that caused the event, when there was one."""
+        return self._get("request")  # type: ignore[no-any-return]
+
+    @property
+    def pending_webhooks(self) -> int:
+        """How many endpoints have not acknowledged the event yet."""
+        return self._data.get("pending_webhooks")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]

@@ -2,77 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.event_data_object import EventDataObject
 
 
-T = TypeVar("T", bound="EventData")
-
-
-@_attrs_define
-class EventData:
+class EventData(Model):
     """The event's payload: `object` holds the resource as it was when the event happened. Other keys (such as previous
     values) are not established.
-
-        Attributes:
-            object_ (EventDataObject | Unset): The resource the event is about, in its JSON form.
     """
 
-    object_: EventDataObject | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        object_: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.object_, Unset):
-            object_ = self.object_.to_dict()
+    _NAMES: ClassVar[dict[str, str]] = {
+        "object_": "object",
+        "object": "object",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "object": _AsModel("EventDataObject"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if object_ is not UNSET:
-            field_dict["object"] = object_
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event_data_object import EventDataObject  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _object_ = d.pop("object", UNSET)
-        object_: EventDataObject | Unset
-        if isinstance(_object_, Unset):
-            object_ = UNSET
-        else:
-            object_ = EventDataObject.from_dict(_object_)
-
-        event_data = cls(
-            object_=object_,
+    def __init__(
+        self,
+        *,
+        object_: EventDataObject | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "object": object_,
+            }
         )
 
-        event_data.additional_properties = d
-        return event_data
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def object(self) -> EventDataObject | None:
+        """The resource the event is about, in its JSON form."""
+        return self._get("object")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    object_ = object

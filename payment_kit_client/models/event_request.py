@@ -2,106 +2,61 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="EventRequest")
+class EventRequest(Model):
+    """The API request that caused the event, when there was one."""
 
+    __slots__ = ()
 
-@_attrs_define
-class EventRequest:
-    """The API request that caused the event, when there was one.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "idempotency_key": "idempotency_key",
+        "requested_by": "requested_by",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "idempotency_key",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (None | str):
-        idempotency_key (None | str):
-        requested_by (None | str | Unset): Who made the request.
-    """
-
-    id: None | str
-    idempotency_key: None | str
-    requested_by: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        id: None | str
-        id = self.id
-
-        idempotency_key: None | str
-        idempotency_key = self.idempotency_key
-
-        requested_by: None | str | Unset
-        if isinstance(self.requested_by, Unset):
-            requested_by = UNSET
-        else:
-            requested_by = self.requested_by
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: None | str,
+        idempotency_key: None | str,
+        requested_by: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "idempotency_key": idempotency_key,
+                "requested_by": requested_by,
             }
         )
-        if requested_by is not UNSET:
-            field_dict["requested_by"] = requested_by
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        id = _parse_id(d.pop("id"))
-
-        def _parse_idempotency_key(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        idempotency_key = _parse_idempotency_key(d.pop("idempotency_key"))
-
-        def _parse_requested_by(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        requested_by = _parse_requested_by(d.pop("requested_by", UNSET))
-
-        event_request = cls(
-            id=id,
-            idempotency_key=idempotency_key,
-            requested_by=requested_by,
-        )
-
-        event_request.additional_properties = d
-        return event_request
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> None | str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def idempotency_key(self) -> None | str:
+        """The `idempotency_key` field."""
+        return self._data.get("idempotency_key")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def requested_by(self) -> None | str:
+        """Who made the request."""
+        return self._data.get("requested_by")  # type: ignore[no-any-return]

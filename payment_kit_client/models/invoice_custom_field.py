@@ -2,71 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="InvoiceCustomField")
 
+class InvoiceCustomField(Model):
+    """A name/value pair printed on the invoice."""
 
-@_attrs_define
-class InvoiceCustomField:
-    """A name/value pair printed on the invoice.
+    __slots__ = ()
 
-    Attributes:
-        name (str):
-        value (str):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "value": "value",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+            "value",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    name: str
-    value: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        value = self.value
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        name: str,
+        value: str,
+    ) -> None:
+        self._init_fields(
             {
                 "name": name,
                 "value": value,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
-
-        value = d.pop("value")
-
-        invoice_custom_field = cls(
-            name=name,
-            value=value,
-        )
-
-        invoice_custom_field.additional_properties = d
-        return invoice_custom_field
+    @property
+    def name(self) -> str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def value(self) -> str:
+        """The `value` field."""
+        return self._data.get("value")  # type: ignore[no-any-return]

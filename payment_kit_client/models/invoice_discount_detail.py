@@ -2,126 +2,58 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.coupon_expanded import CouponExpanded
     from ..models.promotion_code_expanded import PromotionCodeExpanded
 
 
-T = TypeVar("T", bound="InvoiceDiscountDetail")
+class InvoiceDiscountDetail(Model):
+    """The coupon and promotion code behind one discount on the invoice."""
 
+    __slots__ = ()
 
-@_attrs_define
-class InvoiceDiscountDetail:
-    """The coupon and promotion code behind one discount on the invoice.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "coupon": "coupon",
+        "promotion_code": "promotionCode",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "coupon": _AsUnion(_NONE, _AsModel("CouponExpanded")),
+        "promotionCode": _AsUnion(_NONE, _AsModel("PromotionCodeExpanded")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        coupon (CouponExpanded | None | Unset):
-        promotion_code (None | PromotionCodeExpanded | Unset):
-    """
-
-    coupon: CouponExpanded | None | Unset = UNSET
-    promotion_code: None | PromotionCodeExpanded | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.coupon_expanded import CouponExpanded  # noqa: PLC0415
-        from ..models.promotion_code_expanded import PromotionCodeExpanded  # noqa: PLC0415
-
-        coupon: dict[str, Any] | None | Unset
-        if isinstance(self.coupon, Unset):
-            coupon = UNSET
-        elif isinstance(self.coupon, CouponExpanded):
-            coupon = self.coupon.to_dict()
-        else:
-            coupon = self.coupon
-
-        promotion_code: dict[str, Any] | None | Unset
-        if isinstance(self.promotion_code, Unset):
-            promotion_code = UNSET
-        elif isinstance(self.promotion_code, PromotionCodeExpanded):
-            promotion_code = self.promotion_code.to_dict()
-        else:
-            promotion_code = self.promotion_code
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if coupon is not UNSET:
-            field_dict["coupon"] = coupon
-        if promotion_code is not UNSET:
-            field_dict["promotionCode"] = promotion_code
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.coupon_expanded import CouponExpanded  # noqa: PLC0415
-        from ..models.promotion_code_expanded import PromotionCodeExpanded  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_coupon(data: object) -> CouponExpanded | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                coupon_type_1 = CouponExpanded.from_dict(data)
-
-                return coupon_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CouponExpanded | None | Unset, data)
-
-        coupon = _parse_coupon(d.pop("coupon", UNSET))
-
-        def _parse_promotion_code(data: object) -> None | PromotionCodeExpanded | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                promotion_code_type_1 = PromotionCodeExpanded.from_dict(data)
-
-                return promotion_code_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PromotionCodeExpanded | Unset, data)
-
-        promotion_code = _parse_promotion_code(d.pop("promotionCode", UNSET))
-
-        invoice_discount_detail = cls(
-            coupon=coupon,
-            promotion_code=promotion_code,
+    def __init__(
+        self,
+        *,
+        coupon: CouponExpanded | None | Unset = UNSET,
+        promotion_code: None | PromotionCodeExpanded | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "coupon": coupon,
+                "promotionCode": promotion_code,
+            }
         )
 
-        invoice_discount_detail.additional_properties = d
-        return invoice_discount_detail
+    @property
+    def coupon(self) -> CouponExpanded | None:
+        """The `coupon` field."""
+        return self._get("coupon")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def promotion_code(self) -> None | PromotionCodeExpanded:
+        """The `promotionCode` field."""
+        return self._get("promotionCode")  # type: ignore[no-any-return]

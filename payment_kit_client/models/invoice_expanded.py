@@ -2,28 +2,36 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.invoice_billing_reason import InvoiceBillingReason
-from ..models.invoice_collection_method import InvoiceCollectionMethod
-from ..models.invoice_status import InvoiceStatus
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.customer import Customer
     from ..models.customer_address import CustomerAddress
     from ..models.customer_shipping import CustomerShipping
     from ..models.discount_amount import DiscountAmount
+    from ..models.invoice_billing_reason import InvoiceBillingReason
+    from ..models.invoice_collection_method import InvoiceCollectionMethod
     from ..models.invoice_custom_field import InvoiceCustomField
     from ..models.invoice_from_invoice_type_0 import InvoiceFromInvoiceType0
     from ..models.invoice_item_expanded import InvoiceItemExpanded
     from ..models.invoice_payment_settings import InvoicePaymentSettings
     from ..models.invoice_rendering_options_type_0 import InvoiceRenderingOptionsType0
+    from ..models.invoice_status import InvoiceStatus
     from ..models.invoice_status_transitions import InvoiceStatusTransitions
     from ..models.invoice_subscription_details_type_0 import (
         InvoiceSubscriptionDetailsType0,
@@ -38,570 +46,237 @@ if TYPE_CHECKING:
     from ..models.subscription import Subscription
 
 
-T = TypeVar("T", bound="InvoiceExpanded")
-
-
-@_attrs_define
-class InvoiceExpanded:
-    """An invoice with its customer, currency, payment method, payment intent, subscription and lines joined.
-
-    Attributes:
-        id (str): The invoice id (`in_…`). Example: in_9Kd3Fw7Hq2Zx5Lm8Bn4Tc1Vr.
-        number (str): The invoice's human-facing number (typically the customer's invoice prefix plus a sequence
-            number).
-        livemode (bool):
-        statement_descriptor (str): The text that describes the charge to the payer.
-        period_start (int): Unix time in seconds. Example: 1729243800.
-        period_end (int): Unix time in seconds. Example: 1729243800.
-        auto_advance (bool): Whether PaymentKit moves the invoice through finalization and collection by itself.
-        paid (bool):
-        paid_out_of_band (bool): Whether it was marked paid without PaymentKit collecting the money.
-        status (InvoiceStatus): `draft` (being assembled), `open` (finalized and awaiting payment), `paid`, `void`
-            (cancelled, nothing to collect) or `uncollectible` (given up on).
-        collection_method (InvoiceCollectionMethod): `charge_automatically` (PaymentKit collects from the customer's
-            payment method) or `send_invoice` (the customer pays it themselves).
-        billing_reason (InvoiceBillingReason | None): Why the invoice exists. Always sent; may be null on rows written
-            before the reason was recorded (the column has no not-null constraint).
-        currency_id (str): The payment currency (`pc_…`).
-        customer_id (str): The billed customer (`cus_…`).
-        subtotal (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        subtotal_excluding_tax (str): Money as an integer string in the currency's smallest unit (value × 10^decimal),
-            as PaymentKit answers. Example: 1000000000000000.
-        tax (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        total (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        amount_due (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        amount_paid (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        amount_remaining (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        amount_shipping (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        starting_balance (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        ending_balance (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        attempt_count (int): How many times collection was tried.
-        attempted (bool):
-        default_payment_method_id (str): The payment method used to collect it (`pm_…`).
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        object_ (str): Always `invoice`.
-        customer (Customer): A customer, the billing identity of one user (DID) in one mode.
-        payment_currency (PaymentCurrency): A currency or token that a payment method can take.
-        payment_method (PaymentMethod): A payment rail and its connection settings.
-        payment_intent (None | PaymentIntent): The collecting payment intent; null while the invoice has none.
-        lines (list[InvoiceItemExpanded]):
-        description (None | str | Unset):
-        payment_intent_id (None | str | Unset): The payment intent collecting this invoice, once there is one.
-        subscription_id (None | str | Unset):
-        checkout_session_id (None | str | Unset):
-        quote_id (None | str | Unset):
-        charge_id (None | str | Unset):
-        subscription_details (InvoiceSubscriptionDetailsType0 | None | Unset): Subscription data copied onto the
-            invoice. Its shape is not established; keys are kept as sent.
-        subscription_proration_date (int | None | Unset):
-        starting_token_balance (None | PaymentTokenBalances | Unset):
-        ending_token_balance (None | PaymentTokenBalances | Unset):
-        next_payment_attempt (int | None | Unset):
-        custom_fields (list[InvoiceCustomField] | None | Unset):
-        customer_address (CustomerAddress | None | Unset):
-        customer_email (None | str | Unset):
-        customer_name (None | str | Unset):
-        customer_phone (None | str | Unset):
-        customer_shipping (CustomerShipping | None | Unset):
-        discounts (list[str] | None | Unset): Ids of the discounts applied.
-        total_discount_amounts (list[DiscountAmount] | None | Unset):
-        due_date (int | None | Unset):
-        effective_at (int | None | Unset):
-        footer (None | str | Unset):
-        from_invoice (InvoiceFromInvoiceType0 | None | Unset): The invoice this one was derived from. Its shape is not
-            established; keys are kept as sent.
-        account_country (None | str | Unset):
-        account_name (None | str | Unset):
-        hosted_invoice_url (None | str | Unset):
-        invoice_pdf (None | str | Unset):
-        last_finalization_error (None | PaymentError | Unset):
-        latest_revision (None | str | Unset):
-        payment_settings (InvoicePaymentSettings | None | Unset):
-        post_payment_credit_notes_amount (None | str | Unset):
-        pre_payment_credit_notes_amount (None | str | Unset):
-        rendering_options (InvoiceRenderingOptionsType0 | None | Unset): Display options. Its shape is not established;
-            keys are kept as sent.
-        status_transitions (InvoiceStatusTransitions | None | Unset):
-        test_clock_id (None | str | Unset):
-        threshold_reason (InvoiceThresholdReasonType0 | None | Unset): What crossed the billing threshold, for threshold
-            invoices. Its shape is not established; keys are kept as sent.
-        webhooks_delivered_at (int | None | Unset):
-        receipt_number (None | str | Unset):
-        metadata (Metadata | None | Unset):
-        subscription (None | Subscription | Unset):
-    """
-
-    id: str
-    number: str
-    livemode: bool
-    statement_descriptor: str
-    period_start: int
-    period_end: int
-    auto_advance: bool
-    paid: bool
-    paid_out_of_band: bool
-    status: InvoiceStatus
-    collection_method: InvoiceCollectionMethod
-    billing_reason: InvoiceBillingReason | None
-    currency_id: str
-    customer_id: str
-    subtotal: str
-    subtotal_excluding_tax: str
-    tax: str
-    total: str
-    amount_due: str
-    amount_paid: str
-    amount_remaining: str
-    amount_shipping: str
-    starting_balance: str
-    ending_balance: str
-    attempt_count: int
-    attempted: bool
-    default_payment_method_id: str
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    object_: str
-    customer: Customer
-    payment_currency: PaymentCurrency
-    payment_method: PaymentMethod
-    payment_intent: None | PaymentIntent
-    lines: list[InvoiceItemExpanded]
-    description: None | str | Unset = UNSET
-    payment_intent_id: None | str | Unset = UNSET
-    subscription_id: None | str | Unset = UNSET
-    checkout_session_id: None | str | Unset = UNSET
-    quote_id: None | str | Unset = UNSET
-    charge_id: None | str | Unset = UNSET
-    subscription_details: InvoiceSubscriptionDetailsType0 | None | Unset = UNSET
-    subscription_proration_date: int | None | Unset = UNSET
-    starting_token_balance: None | PaymentTokenBalances | Unset = UNSET
-    ending_token_balance: None | PaymentTokenBalances | Unset = UNSET
-    next_payment_attempt: int | None | Unset = UNSET
-    custom_fields: list[InvoiceCustomField] | None | Unset = UNSET
-    customer_address: CustomerAddress | None | Unset = UNSET
-    customer_email: None | str | Unset = UNSET
-    customer_name: None | str | Unset = UNSET
-    customer_phone: None | str | Unset = UNSET
-    customer_shipping: CustomerShipping | None | Unset = UNSET
-    discounts: list[str] | None | Unset = UNSET
-    total_discount_amounts: list[DiscountAmount] | None | Unset = UNSET
-    due_date: int | None | Unset = UNSET
-    effective_at: int | None | Unset = UNSET
-    footer: None | str | Unset = UNSET
-    from_invoice: InvoiceFromInvoiceType0 | None | Unset = UNSET
-    account_country: None | str | Unset = UNSET
-    account_name: None | str | Unset = UNSET
-    hosted_invoice_url: None | str | Unset = UNSET
-    invoice_pdf: None | str | Unset = UNSET
-    last_finalization_error: None | PaymentError | Unset = UNSET
-    latest_revision: None | str | Unset = UNSET
-    payment_settings: InvoicePaymentSettings | None | Unset = UNSET
-    post_payment_credit_notes_amount: None | str | Unset = UNSET
-    pre_payment_credit_notes_amount: None | str | Unset = UNSET
-    rendering_options: InvoiceRenderingOptionsType0 | None | Unset = UNSET
-    status_transitions: InvoiceStatusTransitions | None | Unset = UNSET
-    test_clock_id: None | str | Unset = UNSET
-    threshold_reason: InvoiceThresholdReasonType0 | None | Unset = UNSET
-    webhooks_delivered_at: int | None | Unset = UNSET
-    receipt_number: None | str | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    subscription: None | Subscription | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-        from ..models.customer_shipping import CustomerShipping  # noqa: PLC0415
-        from ..models.invoice_from_invoice_type_0 import InvoiceFromInvoiceType0  # noqa: PLC0415
-        from ..models.invoice_payment_settings import InvoicePaymentSettings  # noqa: PLC0415
-        from ..models.invoice_rendering_options_type_0 import (
-            InvoiceRenderingOptionsType0,  # noqa: PLC0415
-        )
-        from ..models.invoice_status_transitions import InvoiceStatusTransitions  # noqa: PLC0415
-        from ..models.invoice_subscription_details_type_0 import (
-            InvoiceSubscriptionDetailsType0,  # noqa: PLC0415
-        )
-        from ..models.invoice_threshold_reason_type_0 import InvoiceThresholdReasonType0  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_error import PaymentError  # noqa: PLC0415
-        from ..models.payment_intent import PaymentIntent  # noqa: PLC0415
-        from ..models.payment_token_balances import PaymentTokenBalances  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-
-        id = self.id
-
-        number = self.number
-
-        livemode = self.livemode
-
-        statement_descriptor = self.statement_descriptor
-
-        period_start = self.period_start
-
-        period_end = self.period_end
-
-        auto_advance = self.auto_advance
-
-        paid = self.paid
-
-        paid_out_of_band = self.paid_out_of_band
-
-        status = self.status.value
-
-        collection_method = self.collection_method.value
-
-        billing_reason: None | str
-        if isinstance(self.billing_reason, InvoiceBillingReason):
-            billing_reason = self.billing_reason.value
-        else:
-            billing_reason = self.billing_reason
-
-        currency_id = self.currency_id
-
-        customer_id = self.customer_id
-
-        subtotal = self.subtotal
-
-        subtotal_excluding_tax = self.subtotal_excluding_tax
-
-        tax = self.tax
-
-        total = self.total
-
-        amount_due = self.amount_due
-
-        amount_paid = self.amount_paid
-
-        amount_remaining = self.amount_remaining
-
-        amount_shipping = self.amount_shipping
-
-        starting_balance = self.starting_balance
-
-        ending_balance = self.ending_balance
-
-        attempt_count = self.attempt_count
-
-        attempted = self.attempted
-
-        default_payment_method_id = self.default_payment_method_id
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        object_ = self.object_
-
-        customer = self.customer.to_dict()
-
-        payment_currency = self.payment_currency.to_dict()
-
-        payment_method = self.payment_method.to_dict()
-
-        payment_intent: dict[str, Any] | None
-        if isinstance(self.payment_intent, PaymentIntent):
-            payment_intent = self.payment_intent.to_dict()
-        else:
-            payment_intent = self.payment_intent
-
-        lines = []
-        for lines_item_data in self.lines:
-            lines_item = lines_item_data.to_dict()
-            lines.append(lines_item)
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        payment_intent_id: None | str | Unset
-        if isinstance(self.payment_intent_id, Unset):
-            payment_intent_id = UNSET
-        else:
-            payment_intent_id = self.payment_intent_id
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        checkout_session_id: None | str | Unset
-        if isinstance(self.checkout_session_id, Unset):
-            checkout_session_id = UNSET
-        else:
-            checkout_session_id = self.checkout_session_id
-
-        quote_id: None | str | Unset
-        if isinstance(self.quote_id, Unset):
-            quote_id = UNSET
-        else:
-            quote_id = self.quote_id
-
-        charge_id: None | str | Unset
-        if isinstance(self.charge_id, Unset):
-            charge_id = UNSET
-        else:
-            charge_id = self.charge_id
-
-        subscription_details: dict[str, Any] | None | Unset
-        if isinstance(self.subscription_details, Unset):
-            subscription_details = UNSET
-        elif isinstance(self.subscription_details, InvoiceSubscriptionDetailsType0):
-            subscription_details = self.subscription_details.to_dict()
-        else:
-            subscription_details = self.subscription_details
-
-        subscription_proration_date: int | None | Unset
-        if isinstance(self.subscription_proration_date, Unset):
-            subscription_proration_date = UNSET
-        else:
-            subscription_proration_date = self.subscription_proration_date
-
-        starting_token_balance: dict[str, Any] | None | Unset
-        if isinstance(self.starting_token_balance, Unset):
-            starting_token_balance = UNSET
-        elif isinstance(self.starting_token_balance, PaymentTokenBalances):
-            starting_token_balance = self.starting_token_balance.to_dict()
-        else:
-            starting_token_balance = self.starting_token_balance
-
-        ending_token_balance: dict[str, Any] | None | Unset
-        if isinstance(self.ending_token_balance, Unset):
-            ending_token_balance = UNSET
-        elif isinstance(self.ending_token_balance, PaymentTokenBalances):
-            ending_token_balance = self.ending_token_balance.to_dict()
-        else:
-            ending_token_balance = self.ending_token_balance
-
-        next_payment_attempt: int | None | Unset
-        if isinstance(self.next_payment_attempt, Unset):
-            next_payment_attempt = UNSET
-        else:
-            next_payment_attempt = self.next_payment_attempt
-
-        custom_fields: list[dict[str, Any]] | None | Unset
-        if isinstance(self.custom_fields, Unset):
-            custom_fields = UNSET
-        elif isinstance(self.custom_fields, list):
-            custom_fields = []
-            for custom_fields_type_0_item_data in self.custom_fields:
-                custom_fields_type_0_item = custom_fields_type_0_item_data.to_dict()
-                custom_fields.append(custom_fields_type_0_item)
-
-        else:
-            custom_fields = self.custom_fields
-
-        customer_address: dict[str, Any] | None | Unset
-        if isinstance(self.customer_address, Unset):
-            customer_address = UNSET
-        elif isinstance(self.customer_address, CustomerAddress):
-            customer_address = self.customer_address.to_dict()
-        else:
-            customer_address = self.customer_address
-
-        customer_email: None | str | Unset
-        if isinstance(self.customer_email, Unset):
-            customer_email = UNSET
-        else:
-            customer_email = self.customer_email
-
-        customer_name: None | str | Unset
-        if isinstance(self.customer_name, Unset):
-            customer_name = UNSET
-        else:
-            customer_name = self.customer_name
-
-        customer_phone: None | str | Unset
-        if isinstance(self.customer_phone, Unset):
-            customer_phone = UNSET
-        else:
-            customer_phone = self.customer_phone
-
-        customer_shipping: dict[str, Any] | None | Unset
-        if isinstance(self.customer_shipping, Unset):
-            customer_shipping = UNSET
-        elif isinstance(self.customer_shipping, CustomerShipping):
-            customer_shipping = self.customer_shipping.to_dict()
-        else:
-            customer_shipping = self.customer_shipping
-
-        discounts: list[str] | None | Unset
-        if isinstance(self.discounts, Unset):
-            discounts = UNSET
-        elif isinstance(self.discounts, list):
-            discounts = self.discounts
-
-        else:
-            discounts = self.discounts
-
-        total_discount_amounts: list[dict[str, Any]] | None | Unset
-        if isinstance(self.total_discount_amounts, Unset):
-            total_discount_amounts = UNSET
-        elif isinstance(self.total_discount_amounts, list):
-            total_discount_amounts = []
-            for total_discount_amounts_type_0_item_data in self.total_discount_amounts:
-                total_discount_amounts_type_0_item = total_discount_amounts_type_0_item_data.to_dict()
-                total_discount_amounts.append(total_discount_amounts_type_0_item)
-
-        else:
-            total_discount_amounts = self.total_discount_amounts
-
-        due_date: int | None | Unset
-        if isinstance(self.due_date, Unset):
-            due_date = UNSET
-        else:
-            due_date = self.due_date
-
-        effective_at: int | None | Unset
-        if isinstance(self.effective_at, Unset):
-            effective_at = UNSET
-        else:
-            effective_at = self.effective_at
-
-        footer: None | str | Unset
-        if isinstance(self.footer, Unset):
-            footer = UNSET
-        else:
-            footer = self.footer
-
-        from_invoice: dict[str, Any] | None | Unset
-        if isinstance(self.from_invoice, Unset):
-            from_invoice = UNSET
-        elif isinstance(self.from_invoice, InvoiceFromInvoiceType0):
-            from_invoice = self.from_invoice.to_dict()
-        else:
-            from_invoice = self.from_invoice
-
-        account_country: None | str | Unset
-        if isinstance(self.account_country, Unset):
-            account_country = UNSET
-        else:
-            account_country = self.account_country
-
-        account_name: None | str | Unset
-        if isinstance(self.account_name, Unset):
-            account_name = UNSET
-        else:
-            account_name = self.account_name
-
-        hosted_invoice_url: None | str | Unset
-        if isinstance(self.hosted_invoice_url, Unset):
-            hosted_invoice_url = UNSET
-        else:
-            hosted_invoice_url = self.hosted_invoice_url
-
-        invoice_pdf: None | str | Unset
-        if isinstance(self.invoice_pdf, Unset):
-            invoice_pdf = UNSET
-        else:
-            invoice_pdf = self.invoice_pdf
-
-        last_finalization_error: dict[str, Any] | None | Unset
-        if isinstance(self.last_finalization_error, Unset):
-            last_finalization_error = UNSET
-        elif isinstance(self.last_finalization_error, PaymentError):
-            last_finalization_error = self.last_finalization_error.to_dict()
-        else:
-            last_finalization_error = self.last_finalization_error
-
-        latest_revision: None | str | Unset
-        if isinstance(self.latest_revision, Unset):
-            latest_revision = UNSET
-        else:
-            latest_revision = self.latest_revision
-
-        payment_settings: dict[str, Any] | None | Unset
-        if isinstance(self.payment_settings, Unset):
-            payment_settings = UNSET
-        elif isinstance(self.payment_settings, InvoicePaymentSettings):
-            payment_settings = self.payment_settings.to_dict()
-        else:
-            payment_settings = self.payment_settings
-
-        post_payment_credit_notes_amount: None | str | Unset
-        if isinstance(self.post_payment_credit_notes_amount, Unset):
-            post_payment_credit_notes_amount = UNSET
-        else:
-            post_payment_credit_notes_amount = self.post_payment_credit_notes_amount
-
-        pre_payment_credit_notes_amount: None | str | Unset
-        if isinstance(self.pre_payment_credit_notes_amount, Unset):
-            pre_payment_credit_notes_amount = UNSET
-        else:
-            pre_payment_credit_notes_amount = self.pre_payment_credit_notes_amount
-
-        rendering_options: dict[str, Any] | None | Unset
-        if isinstance(self.rendering_options, Unset):
-            rendering_options = UNSET
-        elif isinstance(self.rendering_options, InvoiceRenderingOptionsType0):
-            rendering_options = self.rendering_options.to_dict()
-        else:
-            rendering_options = self.rendering_options
-
-        status_transitions: dict[str, Any] | None | Unset
-        if isinstance(self.status_transitions, Unset):
-            status_transitions = UNSET
-        elif isinstance(self.status_transitions, InvoiceStatusTransitions):
-            status_transitions = self.status_transitions.to_dict()
-        else:
-            status_transitions = self.status_transitions
-
-        test_clock_id: None | str | Unset
-        if isinstance(self.test_clock_id, Unset):
-            test_clock_id = UNSET
-        else:
-            test_clock_id = self.test_clock_id
-
-        threshold_reason: dict[str, Any] | None | Unset
-        if isinstance(self.threshold_reason, Unset):
-            threshold_reason = UNSET
-        elif isinstance(self.threshold_reason, InvoiceThresholdReasonType0):
-            threshold_reason = self.threshold_reason.to_dict()
-        else:
-            threshold_reason = self.threshold_reason
-
-        webhooks_delivered_at: int | None | Unset
-        if isinstance(self.webhooks_delivered_at, Unset):
-            webhooks_delivered_at = UNSET
-        else:
-            webhooks_delivered_at = self.webhooks_delivered_at
-
-        receipt_number: None | str | Unset
-        if isinstance(self.receipt_number, Unset):
-            receipt_number = UNSET
-        else:
-            receipt_number = self.receipt_number
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        subscription: dict[str, Any] | None | Unset
-        if isinstance(self.subscription, Unset):
-            subscription = UNSET
-        elif isinstance(self.subscription, Subscription):
-            subscription = self.subscription.to_dict()
-        else:
-            subscription = self.subscription
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+class InvoiceExpanded(Model):
+    """An invoice with its customer, currency, payment method, payment intent, subscription and lines joined."""
+
+    __slots__ = ()
+
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "number": "number",
+        "livemode": "livemode",
+        "statement_descriptor": "statement_descriptor",
+        "period_start": "period_start",
+        "period_end": "period_end",
+        "auto_advance": "auto_advance",
+        "paid": "paid",
+        "paid_out_of_band": "paid_out_of_band",
+        "status": "status",
+        "collection_method": "collection_method",
+        "billing_reason": "billing_reason",
+        "currency_id": "currency_id",
+        "customer_id": "customer_id",
+        "subtotal": "subtotal",
+        "subtotal_excluding_tax": "subtotal_excluding_tax",
+        "tax": "tax",
+        "total": "total",
+        "amount_due": "amount_due",
+        "amount_paid": "amount_paid",
+        "amount_remaining": "amount_remaining",
+        "amount_shipping": "amount_shipping",
+        "starting_balance": "starting_balance",
+        "ending_balance": "ending_balance",
+        "attempt_count": "attempt_count",
+        "attempted": "attempted",
+        "default_payment_method_id": "default_payment_method_id",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "object_": "object",
+        "object": "object",
+        "customer": "customer",
+        "payment_currency": "paymentCurrency",
+        "payment_method": "paymentMethod",
+        "payment_intent": "paymentIntent",
+        "lines": "lines",
+        "description": "description",
+        "payment_intent_id": "payment_intent_id",
+        "subscription_id": "subscription_id",
+        "checkout_session_id": "checkout_session_id",
+        "quote_id": "quote_id",
+        "charge_id": "charge_id",
+        "subscription_details": "subscription_details",
+        "subscription_proration_date": "subscription_proration_date",
+        "starting_token_balance": "starting_token_balance",
+        "ending_token_balance": "ending_token_balance",
+        "next_payment_attempt": "next_payment_attempt",
+        "custom_fields": "custom_fields",
+        "customer_address": "customer_address",
+        "customer_email": "customer_email",
+        "customer_name": "customer_name",
+        "customer_phone": "customer_phone",
+        "customer_shipping": "customer_shipping",
+        "discounts": "discounts",
+        "total_discount_amounts": "total_discount_amounts",
+        "due_date": "due_date",
+        "effective_at": "effective_at",
+        "footer": "footer",
+        "from_invoice": "from_invoice",
+        "account_country": "account_country",
+        "account_name": "account_name",
+        "hosted_invoice_url": "hosted_invoice_url",
+        "invoice_pdf": "invoice_pdf",
+        "last_finalization_error": "last_finalization_error",
+        "latest_revision": "latest_revision",
+        "payment_settings": "payment_settings",
+        "post_payment_credit_notes_amount": "post_payment_credit_notes_amount",
+        "pre_payment_credit_notes_amount": "pre_payment_credit_notes_amount",
+        "rendering_options": "rendering_options",
+        "status_transitions": "status_transitions",
+        "test_clock_id": "test_clock_id",
+        "threshold_reason": "threshold_reason",
+        "webhooks_delivered_at": "webhooks_delivered_at",
+        "receipt_number": "receipt_number",
+        "metadata": "metadata",
+        "subscription": "subscription",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "status": _AsEnum("InvoiceStatus"),
+        "collection_method": _AsEnum("InvoiceCollectionMethod"),
+        "billing_reason": _AsUnion(_NONE, _AsEnum("InvoiceBillingReason")),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "customer": _AsModel("Customer"),
+        "paymentCurrency": _AsModel("PaymentCurrency"),
+        "paymentMethod": _AsModel("PaymentMethod"),
+        "paymentIntent": _AsUnion(_NONE, _AsModel("PaymentIntent")),
+        "lines": _AsList(_AsModel("InvoiceItemExpanded")),
+        "subscription_details": _AsUnion(_AsModel("InvoiceSubscriptionDetailsType0"), _NONE),
+        "starting_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
+        "ending_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
+        "custom_fields": _AsUnion(_AsList(_AsModel("InvoiceCustomField")), _NONE),
+        "customer_address": _AsUnion(_NONE, _AsModel("CustomerAddress")),
+        "customer_shipping": _AsUnion(_NONE, _AsModel("CustomerShipping")),
+        "total_discount_amounts": _AsUnion(_AsList(_AsModel("DiscountAmount")), _NONE),
+        "from_invoice": _AsUnion(_AsModel("InvoiceFromInvoiceType0"), _NONE),
+        "last_finalization_error": _AsUnion(_NONE, _AsModel("PaymentError")),
+        "payment_settings": _AsUnion(_NONE, _AsModel("InvoicePaymentSettings")),
+        "rendering_options": _AsUnion(_AsModel("InvoiceRenderingOptionsType0"), _NONE),
+        "status_transitions": _AsUnion(_NONE, _AsModel("InvoiceStatusTransitions")),
+        "threshold_reason": _AsUnion(_AsModel("InvoiceThresholdReasonType0"), _NONE),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "subscription": _AsUnion(_NONE, _AsModel("Subscription")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "number",
+            "livemode",
+            "statement_descriptor",
+            "period_start",
+            "period_end",
+            "auto_advance",
+            "paid",
+            "paid_out_of_band",
+            "status",
+            "collection_method",
+            "billing_reason",
+            "currency_id",
+            "customer_id",
+            "subtotal",
+            "subtotal_excluding_tax",
+            "tax",
+            "total",
+            "amount_due",
+            "amount_paid",
+            "amount_remaining",
+            "amount_shipping",
+            "starting_balance",
+            "ending_balance",
+            "attempt_count",
+            "attempted",
+            "default_payment_method_id",
+            "created_at",
+            "updated_at",
+            "object",
+            "customer",
+            "paymentCurrency",
+            "paymentMethod",
+            "paymentIntent",
+            "lines",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        number: str,
+        livemode: bool,
+        statement_descriptor: str,
+        period_start: int,
+        period_end: int,
+        auto_advance: bool,
+        paid: bool,
+        paid_out_of_band: bool,
+        status: InvoiceStatus,
+        collection_method: InvoiceCollectionMethod,
+        billing_reason: InvoiceBillingReason | None,
+        currency_id: str,
+        customer_id: str,
+        subtotal: str,
+        subtotal_excluding_tax: str,
+        tax: str,
+        total: str,
+        amount_due: str,
+        amount_paid: str,
+        amount_remaining: str,
+        amount_shipping: str,
+        starting_balance: str,
+        ending_balance: str,
+        attempt_count: int,
+        attempted: bool,
+        default_payment_method_id: str,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        object_: str,
+        customer: Customer,
+        payment_currency: PaymentCurrency,
+        payment_method: PaymentMethod,
+        payment_intent: None | PaymentIntent,
+        lines: builtins.list[InvoiceItemExpanded],
+        description: None | str | Unset = UNSET,
+        payment_intent_id: None | str | Unset = UNSET,
+        subscription_id: None | str | Unset = UNSET,
+        checkout_session_id: None | str | Unset = UNSET,
+        quote_id: None | str | Unset = UNSET,
+        charge_id: None | str | Unset = UNSET,
+        subscription_details: InvoiceSubscriptionDetailsType0 | None | Unset = UNSET,
+        subscription_proration_date: int | None | Unset = UNSET,
+        starting_token_balance: None | PaymentTokenBalances | Unset = UNSET,
+        ending_token_balance: None | PaymentTokenBalances | Unset = UNSET,
+        next_payment_attempt: int | None | Unset = UNSET,
+        custom_fields: builtins.list[InvoiceCustomField] | None | Unset = UNSET,
+        customer_address: CustomerAddress | None | Unset = UNSET,
+        customer_email: None | str | Unset = UNSET,
+        customer_name: None | str | Unset = UNSET,
+        customer_phone: None | str | Unset = UNSET,
+        customer_shipping: CustomerShipping | None | Unset = UNSET,
+        discounts: builtins.list[str] | None | Unset = UNSET,
+        total_discount_amounts: builtins.list[DiscountAmount] | None | Unset = UNSET,
+        due_date: int | None | Unset = UNSET,
+        effective_at: int | None | Unset = UNSET,
+        footer: None | str | Unset = UNSET,
+        from_invoice: InvoiceFromInvoiceType0 | None | Unset = UNSET,
+        account_country: None | str | Unset = UNSET,
+        account_name: None | str | Unset = UNSET,
+        hosted_invoice_url: None | str | Unset = UNSET,
+        invoice_pdf: None | str | Unset = UNSET,
+        last_finalization_error: None | PaymentError | Unset = UNSET,
+        latest_revision: None | str | Unset = UNSET,
+        payment_settings: InvoicePaymentSettings | None | Unset = UNSET,
+        post_payment_credit_notes_amount: None | str | Unset = UNSET,
+        pre_payment_credit_notes_amount: None | str | Unset = UNSET,
+        rendering_options: InvoiceRenderingOptionsType0 | None | Unset = UNSET,
+        status_transitions: InvoiceStatusTransitions | None | Unset = UNSET,
+        test_clock_id: None | str | Unset = UNSET,
+        threshold_reason: InvoiceThresholdReasonType0 | None | Unset = UNSET,
+        webhooks_delivered_at: int | None | Unset = UNSET,
+        receipt_number: None | str | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        subscription: None | Subscription | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "number": number,
@@ -638,816 +313,426 @@ class InvoiceExpanded:
                 "paymentMethod": payment_method,
                 "paymentIntent": payment_intent,
                 "lines": lines,
+                "description": description,
+                "payment_intent_id": payment_intent_id,
+                "subscription_id": subscription_id,
+                "checkout_session_id": checkout_session_id,
+                "quote_id": quote_id,
+                "charge_id": charge_id,
+                "subscription_details": subscription_details,
+                "subscription_proration_date": subscription_proration_date,
+                "starting_token_balance": starting_token_balance,
+                "ending_token_balance": ending_token_balance,
+                "next_payment_attempt": next_payment_attempt,
+                "custom_fields": custom_fields,
+                "customer_address": customer_address,
+                "customer_email": customer_email,
+                "customer_name": customer_name,
+                "customer_phone": customer_phone,
+                "customer_shipping": customer_shipping,
+                "discounts": discounts,
+                "total_discount_amounts": total_discount_amounts,
+                "due_date": due_date,
+                "effective_at": effective_at,
+                "footer": footer,
+                "from_invoice": from_invoice,
+                "account_country": account_country,
+                "account_name": account_name,
+                "hosted_invoice_url": hosted_invoice_url,
+                "invoice_pdf": invoice_pdf,
+                "last_finalization_error": last_finalization_error,
+                "latest_revision": latest_revision,
+                "payment_settings": payment_settings,
+                "post_payment_credit_notes_amount": post_payment_credit_notes_amount,
+                "pre_payment_credit_notes_amount": pre_payment_credit_notes_amount,
+                "rendering_options": rendering_options,
+                "status_transitions": status_transitions,
+                "test_clock_id": test_clock_id,
+                "threshold_reason": threshold_reason,
+                "webhooks_delivered_at": webhooks_delivered_at,
+                "receipt_number": receipt_number,
+                "metadata": metadata,
+                "subscription": subscription,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if payment_intent_id is not UNSET:
-            field_dict["payment_intent_id"] = payment_intent_id
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-        if checkout_session_id is not UNSET:
-            field_dict["checkout_session_id"] = checkout_session_id
-        if quote_id is not UNSET:
-            field_dict["quote_id"] = quote_id
-        if charge_id is not UNSET:
-            field_dict["charge_id"] = charge_id
-        if subscription_details is not UNSET:
-            field_dict["subscription_details"] = subscription_details
-        if subscription_proration_date is not UNSET:
-            field_dict["subscription_proration_date"] = subscription_proration_date
-        if starting_token_balance is not UNSET:
-            field_dict["starting_token_balance"] = starting_token_balance
-        if ending_token_balance is not UNSET:
-            field_dict["ending_token_balance"] = ending_token_balance
-        if next_payment_attempt is not UNSET:
-            field_dict["next_payment_attempt"] = next_payment_attempt
-        if custom_fields is not UNSET:
-            field_dict["custom_fields"] = custom_fields
-        if customer_address is not UNSET:
-            field_dict["customer_address"] = customer_address
-        if customer_email is not UNSET:
-            field_dict["customer_email"] = customer_email
-        if customer_name is not UNSET:
-            field_dict["customer_name"] = customer_name
-        if customer_phone is not UNSET:
-            field_dict["customer_phone"] = customer_phone
-        if customer_shipping is not UNSET:
-            field_dict["customer_shipping"] = customer_shipping
-        if discounts is not UNSET:
-            field_dict["discounts"] = discounts
-        if total_discount_amounts is not UNSET:
-            field_dict["total_discount_amounts"] = total_discount_amounts
-        if due_date is not UNSET:
-            field_dict["due_date"] = due_date
-        if effective_at is not UNSET:
-            field_dict["effective_at"] = effective_at
-        if footer is not UNSET:
-            field_dict["footer"] = footer
-        if from_invoice is not UNSET:
-            field_dict["from_invoice"] = from_invoice
-        if account_country is not UNSET:
-            field_dict["account_country"] = account_country
-        if account_name is not UNSET:
-            field_dict["account_name"] = account_name
-        if hosted_invoice_url is not UNSET:
-            field_dict["hosted_invoice_url"] = hosted_invoice_url
-        if invoice_pdf is not UNSET:
-            field_dict["invoice_pdf"] = invoice_pdf
-        if last_finalization_error is not UNSET:
-            field_dict["last_finalization_error"] = last_finalization_error
-        if latest_revision is not UNSET:
-            field_dict["latest_revision"] = latest_revision
-        if payment_settings is not UNSET:
-            field_dict["payment_settings"] = payment_settings
-        if post_payment_credit_notes_amount is not UNSET:
-            field_dict["post_payment_credit_notes_amount"] = post_payment_credit_notes_amount
-        if pre_payment_credit_notes_amount is not UNSET:
-            field_dict["pre_payment_credit_notes_amount"] = pre_payment_credit_notes_amount
-        if rendering_options is not UNSET:
-            field_dict["rendering_options"] = rendering_options
-        if status_transitions is not UNSET:
-            field_dict["status_transitions"] = status_transitions
-        if test_clock_id is not UNSET:
-            field_dict["test_clock_id"] = test_clock_id
-        if threshold_reason is not UNSET:
-            field_dict["threshold_reason"] = threshold_reason
-        if webhooks_delivered_at is not UNSET:
-            field_dict["webhooks_delivered_at"] = webhooks_delivered_at
-        if receipt_number is not UNSET:
-            field_dict["receipt_number"] = receipt_number
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if subscription is not UNSET:
-            field_dict["subscription"] = subscription
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-        from ..models.customer_shipping import CustomerShipping  # noqa: PLC0415
-        from ..models.discount_amount import DiscountAmount  # noqa: PLC0415
-        from ..models.invoice_custom_field import InvoiceCustomField  # noqa: PLC0415
-        from ..models.invoice_from_invoice_type_0 import InvoiceFromInvoiceType0  # noqa: PLC0415
-        from ..models.invoice_item_expanded import InvoiceItemExpanded  # noqa: PLC0415
-        from ..models.invoice_payment_settings import InvoicePaymentSettings  # noqa: PLC0415
-        from ..models.invoice_rendering_options_type_0 import (
-            InvoiceRenderingOptionsType0,  # noqa: PLC0415
-        )
-        from ..models.invoice_status_transitions import InvoiceStatusTransitions  # noqa: PLC0415
-        from ..models.invoice_subscription_details_type_0 import (
-            InvoiceSubscriptionDetailsType0,  # noqa: PLC0415
-        )
-        from ..models.invoice_threshold_reason_type_0 import InvoiceThresholdReasonType0  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.payment_error import PaymentError  # noqa: PLC0415
-        from ..models.payment_intent import PaymentIntent  # noqa: PLC0415
-        from ..models.payment_method import PaymentMethod  # noqa: PLC0415
-        from ..models.payment_token_balances import PaymentTokenBalances  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        number = d.pop("number")
-
-        livemode = d.pop("livemode")
-
-        statement_descriptor = d.pop("statement_descriptor")
-
-        period_start = d.pop("period_start")
-
-        period_end = d.pop("period_end")
-
-        auto_advance = d.pop("auto_advance")
-
-        paid = d.pop("paid")
-
-        paid_out_of_band = d.pop("paid_out_of_band")
-
-        status = InvoiceStatus(d.pop("status"))
-
-        collection_method = InvoiceCollectionMethod(d.pop("collection_method"))
-
-        def _parse_billing_reason(data: object) -> InvoiceBillingReason | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                billing_reason_type_1 = InvoiceBillingReason(data)
-
-                return billing_reason_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceBillingReason | None, data)
-
-        billing_reason = _parse_billing_reason(d.pop("billing_reason"))
-
-        currency_id = d.pop("currency_id")
-
-        customer_id = d.pop("customer_id")
-
-        subtotal = d.pop("subtotal")
-
-        subtotal_excluding_tax = d.pop("subtotal_excluding_tax")
-
-        tax = d.pop("tax")
-
-        total = d.pop("total")
-
-        amount_due = d.pop("amount_due")
-
-        amount_paid = d.pop("amount_paid")
-
-        amount_remaining = d.pop("amount_remaining")
-
-        amount_shipping = d.pop("amount_shipping")
-
-        starting_balance = d.pop("starting_balance")
-
-        ending_balance = d.pop("ending_balance")
-
-        attempt_count = d.pop("attempt_count")
-
-        attempted = d.pop("attempted")
-
-        default_payment_method_id = d.pop("default_payment_method_id")
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        object_ = d.pop("object")
-
-        customer = Customer.from_dict(d.pop("customer"))
-
-        payment_currency = PaymentCurrency.from_dict(d.pop("paymentCurrency"))
-
-        payment_method = PaymentMethod.from_dict(d.pop("paymentMethod"))
-
-        def _parse_payment_intent(data: object) -> None | PaymentIntent:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_intent_type_1 = PaymentIntent.from_dict(data)
-
-                return payment_intent_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentIntent, data)
-
-        payment_intent = _parse_payment_intent(d.pop("paymentIntent"))
-
-        lines = []
-        _lines = d.pop("lines")
-        for lines_item_data in _lines:
-            lines_item = InvoiceItemExpanded.from_dict(lines_item_data)
-
-            lines.append(lines_item)
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_payment_intent_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payment_intent_id = _parse_payment_intent_id(d.pop("payment_intent_id", UNSET))
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscription_id", UNSET))
-
-        def _parse_checkout_session_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        checkout_session_id = _parse_checkout_session_id(d.pop("checkout_session_id", UNSET))
-
-        def _parse_quote_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        quote_id = _parse_quote_id(d.pop("quote_id", UNSET))
-
-        def _parse_charge_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        charge_id = _parse_charge_id(d.pop("charge_id", UNSET))
-
-        def _parse_subscription_details(data: object) -> InvoiceSubscriptionDetailsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subscription_details_type_0 = InvoiceSubscriptionDetailsType0.from_dict(data)
-
-                return subscription_details_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceSubscriptionDetailsType0 | None | Unset, data)
-
-        subscription_details = _parse_subscription_details(d.pop("subscription_details", UNSET))
-
-        def _parse_subscription_proration_date(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        subscription_proration_date = _parse_subscription_proration_date(d.pop("subscription_proration_date", UNSET))
-
-        def _parse_starting_token_balance(data: object) -> None | PaymentTokenBalances | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                starting_token_balance_type_1 = PaymentTokenBalances.from_dict(data)
-
-                return starting_token_balance_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentTokenBalances | Unset, data)
-
-        starting_token_balance = _parse_starting_token_balance(d.pop("starting_token_balance", UNSET))
-
-        def _parse_ending_token_balance(data: object) -> None | PaymentTokenBalances | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                ending_token_balance_type_1 = PaymentTokenBalances.from_dict(data)
-
-                return ending_token_balance_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentTokenBalances | Unset, data)
-
-        ending_token_balance = _parse_ending_token_balance(d.pop("ending_token_balance", UNSET))
-
-        def _parse_next_payment_attempt(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        next_payment_attempt = _parse_next_payment_attempt(d.pop("next_payment_attempt", UNSET))
-
-        def _parse_custom_fields(data: object) -> list[InvoiceCustomField] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                custom_fields_type_0 = []
-                _custom_fields_type_0 = data
-                for custom_fields_type_0_item_data in _custom_fields_type_0:
-                    custom_fields_type_0_item = InvoiceCustomField.from_dict(custom_fields_type_0_item_data)
-
-                    custom_fields_type_0.append(custom_fields_type_0_item)
-
-                return custom_fields_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[InvoiceCustomField] | None | Unset, data)
-
-        custom_fields = _parse_custom_fields(d.pop("custom_fields", UNSET))
-
-        def _parse_customer_address(data: object) -> CustomerAddress | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                customer_address_type_1 = CustomerAddress.from_dict(data)
-
-                return customer_address_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerAddress | None | Unset, data)
-
-        customer_address = _parse_customer_address(d.pop("customer_address", UNSET))
-
-        def _parse_customer_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_email = _parse_customer_email(d.pop("customer_email", UNSET))
-
-        def _parse_customer_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_name = _parse_customer_name(d.pop("customer_name", UNSET))
-
-        def _parse_customer_phone(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_phone = _parse_customer_phone(d.pop("customer_phone", UNSET))
-
-        def _parse_customer_shipping(data: object) -> CustomerShipping | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                customer_shipping_type_1 = CustomerShipping.from_dict(data)
-
-                return customer_shipping_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerShipping | None | Unset, data)
-
-        customer_shipping = _parse_customer_shipping(d.pop("customer_shipping", UNSET))
-
-        def _parse_discounts(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                discounts_type_0 = cast(list[str], data)
-
-                return discounts_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        discounts = _parse_discounts(d.pop("discounts", UNSET))
-
-        def _parse_total_discount_amounts(data: object) -> list[DiscountAmount] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                total_discount_amounts_type_0 = []
-                _total_discount_amounts_type_0 = data
-                for total_discount_amounts_type_0_item_data in _total_discount_amounts_type_0:
-                    total_discount_amounts_type_0_item = DiscountAmount.from_dict(
-                        total_discount_amounts_type_0_item_data
-                    )
-
-                    total_discount_amounts_type_0.append(total_discount_amounts_type_0_item)
-
-                return total_discount_amounts_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[DiscountAmount] | None | Unset, data)
-
-        total_discount_amounts = _parse_total_discount_amounts(d.pop("total_discount_amounts", UNSET))
-
-        def _parse_due_date(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        due_date = _parse_due_date(d.pop("due_date", UNSET))
-
-        def _parse_effective_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        effective_at = _parse_effective_at(d.pop("effective_at", UNSET))
-
-        def _parse_footer(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        footer = _parse_footer(d.pop("footer", UNSET))
-
-        def _parse_from_invoice(data: object) -> InvoiceFromInvoiceType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                from_invoice_type_0 = InvoiceFromInvoiceType0.from_dict(data)
-
-                return from_invoice_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceFromInvoiceType0 | None | Unset, data)
-
-        from_invoice = _parse_from_invoice(d.pop("from_invoice", UNSET))
-
-        def _parse_account_country(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        account_country = _parse_account_country(d.pop("account_country", UNSET))
-
-        def _parse_account_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        account_name = _parse_account_name(d.pop("account_name", UNSET))
-
-        def _parse_hosted_invoice_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        hosted_invoice_url = _parse_hosted_invoice_url(d.pop("hosted_invoice_url", UNSET))
-
-        def _parse_invoice_pdf(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        invoice_pdf = _parse_invoice_pdf(d.pop("invoice_pdf", UNSET))
-
-        def _parse_last_finalization_error(data: object) -> None | PaymentError | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                last_finalization_error_type_1 = PaymentError.from_dict(data)
-
-                return last_finalization_error_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentError | Unset, data)
-
-        last_finalization_error = _parse_last_finalization_error(d.pop("last_finalization_error", UNSET))
-
-        def _parse_latest_revision(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        latest_revision = _parse_latest_revision(d.pop("latest_revision", UNSET))
-
-        def _parse_payment_settings(data: object) -> InvoicePaymentSettings | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_settings_type_1 = InvoicePaymentSettings.from_dict(data)
-
-                return payment_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoicePaymentSettings | None | Unset, data)
-
-        payment_settings = _parse_payment_settings(d.pop("payment_settings", UNSET))
-
-        def _parse_post_payment_credit_notes_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        post_payment_credit_notes_amount = _parse_post_payment_credit_notes_amount(
-            d.pop("post_payment_credit_notes_amount", UNSET)
-        )
-
-        def _parse_pre_payment_credit_notes_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        pre_payment_credit_notes_amount = _parse_pre_payment_credit_notes_amount(
-            d.pop("pre_payment_credit_notes_amount", UNSET)
-        )
-
-        def _parse_rendering_options(data: object) -> InvoiceRenderingOptionsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                rendering_options_type_0 = InvoiceRenderingOptionsType0.from_dict(data)
-
-                return rendering_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceRenderingOptionsType0 | None | Unset, data)
-
-        rendering_options = _parse_rendering_options(d.pop("rendering_options", UNSET))
-
-        def _parse_status_transitions(data: object) -> InvoiceStatusTransitions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                status_transitions_type_1 = InvoiceStatusTransitions.from_dict(data)
-
-                return status_transitions_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceStatusTransitions | None | Unset, data)
-
-        status_transitions = _parse_status_transitions(d.pop("status_transitions", UNSET))
-
-        def _parse_test_clock_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        test_clock_id = _parse_test_clock_id(d.pop("test_clock_id", UNSET))
-
-        def _parse_threshold_reason(data: object) -> InvoiceThresholdReasonType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                threshold_reason_type_0 = InvoiceThresholdReasonType0.from_dict(data)
-
-                return threshold_reason_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceThresholdReasonType0 | None | Unset, data)
-
-        threshold_reason = _parse_threshold_reason(d.pop("threshold_reason", UNSET))
-
-        def _parse_webhooks_delivered_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        webhooks_delivered_at = _parse_webhooks_delivered_at(d.pop("webhooks_delivered_at", UNSET))
-
-        def _parse_receipt_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        receipt_number = _parse_receipt_number(d.pop("receipt_number", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_subscription(data: object) -> None | Subscription | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subscription_type_1 = Subscription.from_dict(data)
-
-                return subscription_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Subscription | Unset, data)
-
-        subscription = _parse_subscription(d.pop("subscription", UNSET))
-
-        invoice_expanded = cls(
-            id=id,
-            number=number,
-            livemode=livemode,
-            statement_descriptor=statement_descriptor,
-            period_start=period_start,
-            period_end=period_end,
-            auto_advance=auto_advance,
-            paid=paid,
-            paid_out_of_band=paid_out_of_band,
-            status=status,
-            collection_method=collection_method,
-            billing_reason=billing_reason,
-            currency_id=currency_id,
-            customer_id=customer_id,
-            subtotal=subtotal,
-            subtotal_excluding_tax=subtotal_excluding_tax,
-            tax=tax,
-            total=total,
-            amount_due=amount_due,
-            amount_paid=amount_paid,
-            amount_remaining=amount_remaining,
-            amount_shipping=amount_shipping,
-            starting_balance=starting_balance,
-            ending_balance=ending_balance,
-            attempt_count=attempt_count,
-            attempted=attempted,
-            default_payment_method_id=default_payment_method_id,
-            created_at=created_at,
-            updated_at=updated_at,
-            object_=object_,
-            customer=customer,
-            payment_currency=payment_currency,
-            payment_method=payment_method,
-            payment_intent=payment_intent,
-            lines=lines,
-            description=description,
-            payment_intent_id=payment_intent_id,
-            subscription_id=subscription_id,
-            checkout_session_id=checkout_session_id,
-            quote_id=quote_id,
-            charge_id=charge_id,
-            subscription_details=subscription_details,
-            subscription_proration_date=subscription_proration_date,
-            starting_token_balance=starting_token_balance,
-            ending_token_balance=ending_token_balance,
-            next_payment_attempt=next_payment_attempt,
-            custom_fields=custom_fields,
-            customer_address=customer_address,
-            customer_email=customer_email,
-            customer_name=customer_name,
-            customer_phone=customer_phone,
-            customer_shipping=customer_shipping,
-            discounts=discounts,
-            total_discount_amounts=total_discount_amounts,
-            due_date=due_date,
-            effective_at=effective_at,
-            footer=footer,
-            from_invoice=from_invoice,
-            account_country=account_country,
-            account_name=account_name,
-            hosted_invoice_url=hosted_invoice_url,
-            invoice_pdf=invoice_pdf,
-            last_finalization_error=last_finalization_error,
-            latest_revision=latest_revision,
-            payment_settings=payment_settings,
-            post_payment_credit_notes_amount=post_payment_credit_notes_amount,
-            pre_payment_credit_notes_amount=pre_payment_credit_notes_amount,
-            rendering_options=rendering_options,
-            status_transitions=status_transitions,
-            test_clock_id=test_clock_id,
-            threshold_reason=threshold_reason,
-            webhooks_delivered_at=webhooks_delivered_at,
-            receipt_number=receipt_number,
-            metadata=metadata,
-            subscription=subscription,
-        )
-
-        invoice_expanded.additional_properties = d
-        return invoice_expanded
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The invoice id (`in_…`)."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def number(self) -> str:
+        """The invoice's human-facing number (typically the customer's invoice prefix plus a sequence number)."""
+        return self._data.get("number")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def statement_descriptor(self) -> str:
+        """The text that describes the charge to the payer."""
+        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def period_start(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("period_start")  # type: ignore[no-any-return]
+
+    @property
+    def period_end(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("period_end")  # type: ignore[no-any-return]
+
+    @property
+    def auto_advance(self) -> bool:
+        """Whether PaymentKit moves the invoice through finalization and collection by itself."""
+        return self._data.get("auto_advance")  # type: ignore[no-any-return]
+
+    @property
+    def paid(self) -> bool:
+        """The `paid` field."""
+        return self._data.get("paid")  # type: ignore[no-any-return]
+
+    @property
+    def paid_out_of_band(self) -> bool:
+        """Whether it was marked paid without PaymentKit collecting the money."""
+        return self._data.get("paid_out_of_band")  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> InvoiceStatus:
+        """`draft` (being assembled), `open` (finalized and awaiting payment), `paid`, `void` (cancelled, nothing
+        to collect) or `uncollectible` (given up on)."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def collection_method(self) -> InvoiceCollectionMethod:
+        """`charge_automatically` (PaymentKit collects from the customer's payment method) or `send_invoice` (the
+        customer pays it themselves)."""
+        return self._get("collection_method")  # type: ignore[no-any-return]
+
+    @property
+    def billing_reason(self) -> InvoiceBillingReason | None:
+        """Why the invoice exists. Always sent; may be null on rows written before the reason was recorded (the
+        column has no not-null constraint)."""
+        return self._get("billing_reason")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> str:
+        """The payment currency (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def customer_id(self) -> str:
+        """The billed customer (`cus_…`)."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
+
+    @property
+    def subtotal(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("subtotal")  # type: ignore[no-any-return]
+
+    @property
+    def subtotal_excluding_tax(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("subtotal_excluding_tax")  # type: ignore[no-any-return]
+
+    @property
+    def tax(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("tax")  # type: ignore[no-any-return]
+
+    @property
+    def total(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("total")  # type: ignore[no-any-return]
+
+    @property
+    def amount_due(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_due")  # type: ignore[no-any-return]
+
+    @property
+    def amount_paid(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_paid")  # type: ignore[no-any-return]
+
+    @property
+    def amount_remaining(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_remaining")  # type: ignore[no-any-return]
+
+    @property
+    def amount_shipping(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount_shipping")  # type: ignore[no-any-return]
+
+    @property
+    def starting_balance(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("starting_balance")  # type: ignore[no-any-return]
+
+    @property
+    def ending_balance(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("ending_balance")  # type: ignore[no-any-return]
+
+    @property
+    def attempt_count(self) -> int:
+        """How many times collection was tried."""
+        return self._data.get("attempt_count")  # type: ignore[no-any-return]
+
+    @property
+    def attempted(self) -> bool:
+        """The `attempted` field."""
+        return self._data.get("attempted")  # type: ignore[no-any-return]
+
+    @property
+    def default_payment_method_id(self) -> str:
+        """The payment method used to collect it (`pm_…`)."""
+        return self._data.get("default_payment_method_id")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str:
+        """Always `invoice`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def customer(self) -> Customer:
+        """A customer, the billing identity of one user (DID) in one mode."""
+        return self._get("customer")  # type: ignore[no-any-return]
+
+    @property
+    def payment_currency(self) -> PaymentCurrency:
+        """A currency or token that a payment method can take."""
+        return self._get("paymentCurrency")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method(self) -> PaymentMethod:
+        """A payment rail and its connection settings."""
+        return self._get("paymentMethod")  # type: ignore[no-any-return]
+
+    @property
+    def payment_intent(self) -> None | PaymentIntent:
+        """The collecting payment intent; null while the invoice has none."""
+        return self._get("paymentIntent")  # type: ignore[no-any-return]
+
+    @property
+    def lines(self) -> builtins.list[InvoiceItemExpanded]:
+        """The `lines` field."""
+        return self._get("lines")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def payment_intent_id(self) -> None | str:
+        """The payment intent collecting this invoice, once there is one."""
+        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_id(self) -> None | str:
+        """The `subscription_id` field."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+
+    @property
+    def checkout_session_id(self) -> None | str:
+        """The `checkout_session_id` field."""
+        return self._data.get("checkout_session_id")  # type: ignore[no-any-return]
+
+    @property
+    def quote_id(self) -> None | str:
+        """The `quote_id` field."""
+        return self._data.get("quote_id")  # type: ignore[no-any-return]
+
+    @property
+    def charge_id(self) -> None | str:
+        """The `charge_id` field."""
+        return self._data.get("charge_id")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_details(self) -> InvoiceSubscriptionDetailsType0 | None:
+        """Subscription data copied onto the invoice. Its shape is not established; keys are kept as sent."""
+        return self._get("subscription_details")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_proration_date(self) -> int | None:
+        """The `subscription_proration_date` field."""
+        return self._data.get("subscription_proration_date")  # type: ignore[no-any-return]
+
+    @property
+    def starting_token_balance(self) -> None | PaymentTokenBalances:
+        """The `starting_token_balance` field."""
+        return self._get("starting_token_balance")  # type: ignore[no-any-return]
+
+    @property
+    def ending_token_balance(self) -> None | PaymentTokenBalances:
+        """The `ending_token_balance` field."""
+        return self._get("ending_token_balance")  # type: ignore[no-any-return]
+
+    @property
+    def next_payment_attempt(self) -> int | None:
+        """The `next_payment_attempt` field."""
+        return self._data.get("next_payment_attempt")  # type: ignore[no-any-return]
+
+    @property
+    def custom_fields(self) -> builtins.list[InvoiceCustomField] | None:
+        """The `custom_fields` field."""
+        return self._get("custom_fields")  # type: ignore[no-any-return]
+
+    @property
+    def customer_address(self) -> CustomerAddress | None:
+        """The `customer_address` field."""
+        return self._get("customer_address")  # type: ignore[no-any-return]
+
+    @property
+    def customer_email(self) -> None | str:
+        """The `customer_email` field."""
+        return self._data.get("customer_email")  # type: ignore[no-any-return]
+
+    @property
+    def customer_name(self) -> None | str:
+        """The `customer_name` field."""
+        return self._data.get("customer_name")  # type: ignore[no-any-return]
+
+    @property
+    def customer_phone(self) -> None | str:
+        """The `customer_phone` field."""
+        return self._data.get("customer_phone")  # type: ignore[no-any-return]
+
+    @property
+    def customer_shipping(self) -> CustomerShipping | None:
+        """The `customer_shipping` field."""
+        return self._get("customer_shipping")  # type: ignore[no-any-return]
+
+    @property
+    def discounts(self) -> builtins.list[str] | None:
+        """Ids of the discounts applied."""
+        return self._data.get("discounts")  # type: ignore[no-any-return]
+
+    @property
+    def total_discount_amounts(self) -> builtins.list[DiscountAmount] | None:
+        """The `total_discount_amounts` field."""
+        return self._get("total_discount_amounts")  # type: ignore[no-any-return]
+
+    @property
+    def due_date(self) -> int | None:
+        """The `due_date` field."""
+        return self._data.get("due_date")  # type: ignore[no-any-return]
+
+    @property
+    def effective_at(self) -> int | None:
+        """The `effective_at` field."""
+        return self._data.get("effective_at")  # type: ignore[no-any-return]
+
+    @property
+    def footer(self) -> None | str:
+        """The `footer` field."""
+        return self._data.get("footer")  # type: ignore[no-any-return]
+
+    @property
+    def from_invoice(self) -> InvoiceFromInvoiceType0 | None:
+        """The invoice this one was derived from. Its shape is not established; keys are kept as sent."""
+        return self._get("from_invoice")  # type: ignore[no-any-return]
+
+    @property
+    def account_country(self) -> None | str:
+        """The `account_country` field."""
+        return self._data.get("account_country")  # type: ignore[no-any-return]
+
+    @property
+    def account_name(self) -> None | str:
+        """The `account_name` field."""
+        return self._data.get("account_name")  # type: ignore[no-any-return]
+
+    @property
+    def hosted_invoice_url(self) -> None | str:
+        """The `hosted_invoice_url` field."""
+        return self._data.get("hosted_invoice_url")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_pdf(self) -> None | str:
+        """The `invoice_pdf` field."""
+        return self._data.get("invoice_pdf")  # type: ignore[no-any-return]
+
+    @property
+    def last_finalization_error(self) -> None | PaymentError:
+        """The `last_finalization_error` field."""
+        return self._get("last_finalization_error")  # type: ignore[no-any-return]
+
+    @property
+    def latest_revision(self) -> None | str:
+        """The `latest_revision` field."""
+        return self._data.get("latest_revision")  # type: ignore[no-any-return]
+
+    @property
+    def payment_settings(self) -> InvoicePaymentSettings | None:
+        """The `payment_settings` field."""
+        return self._get("payment_settings")  # type: ignore[no-any-return]
+
+    @property
+    def post_payment_credit_notes_amount(self) -> None | str:
+        """The `post_payment_credit_notes_amount` field."""
+        return self._data.get("post_payment_credit_notes_amount")  # type: ignore[no-any-return]
+
+    @property
+    def pre_payment_credit_notes_amount(self) -> None | str:
+        """The `pre_payment_credit_notes_amount` field."""
+        return self._data.get("pre_payment_credit_notes_amount")  # type: ignore[no-any-return]
+
+    @property
+    def rendering_options(self) -> InvoiceRenderingOptionsType0 | None:
+        """Display options. Its shape is not established; keys are kept as sent."""
+        return self._get("rendering_options")  # type: ignore[no-any-return]
+
+    @property
+    def status_transitions(self) -> InvoiceStatusTransitions | None:
+        """The `status_transitions` field."""
+        return self._get("status_transitions")  # type: ignore[no-any-return]
+
+    @property
+    def test_clock_id(self) -> None | str:
+        """The `test_clock_id` field."""
+        return self._data.get("test_clock_id")  # type: ignore[no-any-return]
+
+    @property
+    def threshold_reason(self) -> InvoiceThresholdReasonType0 | None:
+        """What crossed the billing threshold, for threshold invoices. Its shape is not established; keys are kept
+        as sent."""
+        return self._get("threshold_reason")  # type: ignore[no-any-return]
+
+    @property
+    def webhooks_delivered_at(self) -> int | None:
+        """The `webhooks_delivered_at` field."""
+        return self._data.get("webhooks_delivered_at")  # type: ignore[no-any-return]
+
+    @property
+    def receipt_number(self) -> None | str:
+        """The `receipt_number` field."""
+        return self._data.get("receipt_number")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def subscription(self) -> None | Subscription:
+        """The `subscription` field."""
+        return self._get("subscription")  # type: ignore[no-any-return]

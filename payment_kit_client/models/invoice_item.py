@@ -2,14 +2,21 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.discount_amount import DiscountAmount
@@ -18,138 +25,93 @@ if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="InvoiceItem")
+class InvoiceItem(Model):
+    """One line of an invoice. `amount` is an integer string in the smallest currency unit."""
 
+    __slots__ = ()
 
-@_attrs_define
-class InvoiceItem:
-    """One line of an invoice. `amount` is an integer string in the smallest currency unit.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "amount": "amount",
+        "quantity": "quantity",
+        "description": "description",
+        "currency_id": "currency_id",
+        "customer_id": "customer_id",
+        "price_id": "price_id",
+        "invoice_id": "invoice_id",
+        "discountable": "discountable",
+        "discount_amounts": "discount_amounts",
+        "discounts": "discounts",
+        "proration": "proration",
+        "proration_details": "proration_details",
+        "metadata": "metadata",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "period": "period",
+        "subscription_id": "subscription_id",
+        "subscription_item_id": "subscription_item_id",
+        "test_clock_id": "test_clock_id",
+        "tax_rate_id": "tax_rate_id",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "discount_amounts": _AsList(_AsModel("DiscountAmount")),
+        "proration_details": _AsModel("InvoiceItemProrationDetails"),
+        "metadata": _AsModel("Metadata"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "period": _AsUnion(_NONE, _AsModel("InvoiceItemPeriod")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "amount",
+            "quantity",
+            "description",
+            "currency_id",
+            "customer_id",
+            "price_id",
+            "invoice_id",
+            "discountable",
+            "discount_amounts",
+            "discounts",
+            "proration",
+            "proration_details",
+            "metadata",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str):
-        livemode (bool):
-        amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        quantity (int):
-        description (str):
-        currency_id (str):
-        customer_id (str):
-        price_id (str):
-        invoice_id (str):
-        discountable (bool):
-        discount_amounts (list[DiscountAmount]):
-        discounts (list[str]):
-        proration (bool):
-        proration_details (InvoiceItemProrationDetails): What a proration line credits.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        period (InvoiceItemPeriod | None | Unset):
-        subscription_id (None | str | Unset):
-        subscription_item_id (None | str | Unset):
-        test_clock_id (None | str | Unset):
-        tax_rate_id (None | str | Unset):
-    """
-
-    id: str
-    livemode: bool
-    amount: str
-    quantity: int
-    description: str
-    currency_id: str
-    customer_id: str
-    price_id: str
-    invoice_id: str
-    discountable: bool
-    discount_amounts: list[DiscountAmount]
-    discounts: list[str]
-    proration: bool
-    proration_details: InvoiceItemProrationDetails
-    metadata: Metadata
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    period: InvoiceItemPeriod | None | Unset = UNSET
-    subscription_id: None | str | Unset = UNSET
-    subscription_item_id: None | str | Unset = UNSET
-    test_clock_id: None | str | Unset = UNSET
-    tax_rate_id: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.invoice_item_period import InvoiceItemPeriod  # noqa: PLC0415
-
-        id = self.id
-
-        livemode = self.livemode
-
-        amount = self.amount
-
-        quantity = self.quantity
-
-        description = self.description
-
-        currency_id = self.currency_id
-
-        customer_id = self.customer_id
-
-        price_id = self.price_id
-
-        invoice_id = self.invoice_id
-
-        discountable = self.discountable
-
-        discount_amounts = []
-        for discount_amounts_item_data in self.discount_amounts:
-            discount_amounts_item = discount_amounts_item_data.to_dict()
-            discount_amounts.append(discount_amounts_item)
-
-        discounts = self.discounts
-
-        proration = self.proration
-
-        proration_details = self.proration_details.to_dict()
-
-        metadata = self.metadata.to_dict()
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        period: dict[str, Any] | None | Unset
-        if isinstance(self.period, Unset):
-            period = UNSET
-        elif isinstance(self.period, InvoiceItemPeriod):
-            period = self.period.to_dict()
-        else:
-            period = self.period
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        subscription_item_id: None | str | Unset
-        if isinstance(self.subscription_item_id, Unset):
-            subscription_item_id = UNSET
-        else:
-            subscription_item_id = self.subscription_item_id
-
-        test_clock_id: None | str | Unset
-        if isinstance(self.test_clock_id, Unset):
-            test_clock_id = UNSET
-        else:
-            test_clock_id = self.test_clock_id
-
-        tax_rate_id: None | str | Unset
-        if isinstance(self.tax_rate_id, Unset):
-            tax_rate_id = UNSET
-        else:
-            tax_rate_id = self.tax_rate_id
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        amount: str,
+        quantity: int,
+        description: str,
+        currency_id: str,
+        customer_id: str,
+        price_id: str,
+        invoice_id: str,
+        discountable: bool,
+        discount_amounts: builtins.list[DiscountAmount],
+        discounts: builtins.list[str],
+        proration: bool,
+        proration_details: InvoiceItemProrationDetails,
+        metadata: Metadata,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        period: InvoiceItemPeriod | None | Unset = UNSET,
+        subscription_id: None | str | Unset = UNSET,
+        subscription_item_id: None | str | Unset = UNSET,
+        test_clock_id: None | str | Unset = UNSET,
+        tax_rate_id: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -168,161 +130,120 @@ class InvoiceItem:
                 "metadata": metadata,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "period": period,
+                "subscription_id": subscription_id,
+                "subscription_item_id": subscription_item_id,
+                "test_clock_id": test_clock_id,
+                "tax_rate_id": tax_rate_id,
             }
         )
-        if period is not UNSET:
-            field_dict["period"] = period
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-        if subscription_item_id is not UNSET:
-            field_dict["subscription_item_id"] = subscription_item_id
-        if test_clock_id is not UNSET:
-            field_dict["test_clock_id"] = test_clock_id
-        if tax_rate_id is not UNSET:
-            field_dict["tax_rate_id"] = tax_rate_id
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.discount_amount import DiscountAmount  # noqa: PLC0415
-        from ..models.invoice_item_period import InvoiceItemPeriod  # noqa: PLC0415
-        from ..models.invoice_item_proration_details import InvoiceItemProrationDetails  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        amount = d.pop("amount")
-
-        quantity = d.pop("quantity")
-
-        description = d.pop("description")
-
-        currency_id = d.pop("currency_id")
-
-        customer_id = d.pop("customer_id")
-
-        price_id = d.pop("price_id")
-
-        invoice_id = d.pop("invoice_id")
-
-        discountable = d.pop("discountable")
-
-        discount_amounts = []
-        _discount_amounts = d.pop("discount_amounts")
-        for discount_amounts_item_data in _discount_amounts:
-            discount_amounts_item = DiscountAmount.from_dict(discount_amounts_item_data)
-
-            discount_amounts.append(discount_amounts_item)
-
-        discounts = cast(list[str], d.pop("discounts"))
-
-        proration = d.pop("proration")
-
-        proration_details = InvoiceItemProrationDetails.from_dict(d.pop("proration_details"))
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_period(data: object) -> InvoiceItemPeriod | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                period_type_1 = InvoiceItemPeriod.from_dict(data)
-
-                return period_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceItemPeriod | None | Unset, data)
-
-        period = _parse_period(d.pop("period", UNSET))
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscription_id", UNSET))
-
-        def _parse_subscription_item_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_item_id = _parse_subscription_item_id(d.pop("subscription_item_id", UNSET))
-
-        def _parse_test_clock_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        test_clock_id = _parse_test_clock_id(d.pop("test_clock_id", UNSET))
-
-        def _parse_tax_rate_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        tax_rate_id = _parse_tax_rate_id(d.pop("tax_rate_id", UNSET))
-
-        invoice_item = cls(
-            id=id,
-            livemode=livemode,
-            amount=amount,
-            quantity=quantity,
-            description=description,
-            currency_id=currency_id,
-            customer_id=customer_id,
-            price_id=price_id,
-            invoice_id=invoice_id,
-            discountable=discountable,
-            discount_amounts=discount_amounts,
-            discounts=discounts,
-            proration=proration,
-            proration_details=proration_details,
-            metadata=metadata,
-            created_at=created_at,
-            updated_at=updated_at,
-            period=period,
-            subscription_id=subscription_id,
-            subscription_item_id=subscription_item_id,
-            test_clock_id=test_clock_id,
-            tax_rate_id=tax_rate_id,
-        )
-
-        invoice_item.additional_properties = d
-        return invoice_item
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def quantity(self) -> int:
+        """The `quantity` field."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def description(self) -> str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> str:
+        """The `currency_id` field."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def customer_id(self) -> str:
+        """The `customer_id` field."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
+
+    @property
+    def price_id(self) -> str:
+        """The `price_id` field."""
+        return self._data.get("price_id")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_id(self) -> str:
+        """The `invoice_id` field."""
+        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+
+    @property
+    def discountable(self) -> bool:
+        """The `discountable` field."""
+        return self._data.get("discountable")  # type: ignore[no-any-return]
+
+    @property
+    def discount_amounts(self) -> builtins.list[DiscountAmount]:
+        """The `discount_amounts` field."""
+        return self._get("discount_amounts")  # type: ignore[no-any-return]
+
+    @property
+    def discounts(self) -> builtins.list[str]:
+        """The `discounts` field."""
+        return self._data.get("discounts")  # type: ignore[no-any-return]
+
+    @property
+    def proration(self) -> bool:
+        """The `proration` field."""
+        return self._data.get("proration")  # type: ignore[no-any-return]
+
+    @property
+    def proration_details(self) -> InvoiceItemProrationDetails:
+        """What a proration line credits."""
+        return self._get("proration_details")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def period(self) -> InvoiceItemPeriod | None:
+        """The `period` field."""
+        return self._get("period")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_id(self) -> None | str:
+        """The `subscription_id` field."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_item_id(self) -> None | str:
+        """The `subscription_item_id` field."""
+        return self._data.get("subscription_item_id")  # type: ignore[no-any-return]
+
+    @property
+    def test_clock_id(self) -> None | str:
+        """The `test_clock_id` field."""
+        return self._data.get("test_clock_id")  # type: ignore[no-any-return]
+
+    @property
+    def tax_rate_id(self) -> None | str:
+        """The `tax_rate_id` field."""
+        return self._data.get("tax_rate_id")  # type: ignore[no-any-return]

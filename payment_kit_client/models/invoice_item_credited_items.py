@@ -2,71 +2,52 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="InvoiceItemCreditedItems")
 
+class InvoiceItemCreditedItems(Model):
+    """The earlier invoice lines a proration credits."""
 
-@_attrs_define
-class InvoiceItemCreditedItems:
-    """The earlier invoice lines a proration credits.
+    __slots__ = ()
 
-    Attributes:
-        invoice_id (str):
-        invoice_line_items (list[str]):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "invoice_id": "invoice_id",
+        "invoice_line_items": "invoice_line_items",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "invoice_id",
+            "invoice_line_items",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    invoice_id: str
-    invoice_line_items: list[str]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        invoice_id = self.invoice_id
-
-        invoice_line_items = self.invoice_line_items
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        invoice_id: str,
+        invoice_line_items: builtins.list[str],
+    ) -> None:
+        self._init_fields(
             {
                 "invoice_id": invoice_id,
                 "invoice_line_items": invoice_line_items,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        invoice_id = d.pop("invoice_id")
-
-        invoice_line_items = cast(list[str], d.pop("invoice_line_items"))
-
-        invoice_item_credited_items = cls(
-            invoice_id=invoice_id,
-            invoice_line_items=invoice_line_items,
-        )
-
-        invoice_item_credited_items.additional_properties = d
-        return invoice_item_credited_items
+    @property
+    def invoice_id(self) -> str:
+        """The `invoice_id` field."""
+        return self._data.get("invoice_id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def invoice_line_items(self) -> builtins.list[str]:
+        """The `invoice_line_items` field."""
+        return self._data.get("invoice_line_items")  # type: ignore[no-any-return]

@@ -2,71 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="InvoiceItemPeriod")
 
+class InvoiceItemPeriod(Model):
+    """The service period a line covers (Unix seconds)."""
 
-@_attrs_define
-class InvoiceItemPeriod:
-    """The service period a line covers (Unix seconds).
+    __slots__ = ()
 
-    Attributes:
-        start (int): Unix time in seconds. Example: 1729243800.
-        end (int): Unix time in seconds. Example: 1729243800.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "start": "start",
+        "end": "end",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "start",
+            "end",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    start: int
-    end: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        start = self.start
-
-        end = self.end
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        start: int,
+        end: int,
+    ) -> None:
+        self._init_fields(
             {
                 "start": start,
                 "end": end,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        start = d.pop("start")
-
-        end = d.pop("end")
-
-        invoice_item_period = cls(
-            start=start,
-            end=end,
-        )
-
-        invoice_item_period.additional_properties = d
-        return invoice_item_period
+    @property
+    def start(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("start")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def end(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("end")  # type: ignore[no-any-return]

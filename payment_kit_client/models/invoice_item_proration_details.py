@@ -2,93 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.invoice_item_credited_items import InvoiceItemCreditedItems
 
 
-T = TypeVar("T", bound="InvoiceItemProrationDetails")
+class InvoiceItemProrationDetails(Model):
+    """What a proration line credits."""
 
+    __slots__ = ()
 
-@_attrs_define
-class InvoiceItemProrationDetails:
-    """What a proration line credits.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "credited_items": "credited_items",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "credited_items": _AsUnion(_NONE, _AsModel("InvoiceItemCreditedItems")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        credited_items (InvoiceItemCreditedItems | None | Unset):
-    """
-
-    credited_items: InvoiceItemCreditedItems | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.invoice_item_credited_items import InvoiceItemCreditedItems  # noqa: PLC0415
-
-        credited_items: dict[str, Any] | None | Unset
-        if isinstance(self.credited_items, Unset):
-            credited_items = UNSET
-        elif isinstance(self.credited_items, InvoiceItemCreditedItems):
-            credited_items = self.credited_items.to_dict()
-        else:
-            credited_items = self.credited_items
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if credited_items is not UNSET:
-            field_dict["credited_items"] = credited_items
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.invoice_item_credited_items import InvoiceItemCreditedItems  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_credited_items(data: object) -> InvoiceItemCreditedItems | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                credited_items_type_1 = InvoiceItemCreditedItems.from_dict(data)
-
-                return credited_items_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceItemCreditedItems | None | Unset, data)
-
-        credited_items = _parse_credited_items(d.pop("credited_items", UNSET))
-
-        invoice_item_proration_details = cls(
-            credited_items=credited_items,
+    def __init__(
+        self,
+        *,
+        credited_items: InvoiceItemCreditedItems | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "credited_items": credited_items,
+            }
         )
 
-        invoice_item_proration_details.additional_properties = d
-        return invoice_item_proration_details
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def credited_items(self) -> InvoiceItemCreditedItems | None:
+        """The `credited_items` field."""
+        return self._get("credited_items")  # type: ignore[no-any-return]

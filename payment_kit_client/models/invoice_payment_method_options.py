@@ -2,183 +2,75 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.invoice_payment_method_payer import InvoicePaymentMethodPayer
 
 
-T = TypeVar("T", bound="InvoicePaymentMethodOptions")
+class InvoicePaymentMethodOptions(Model):
+    """The payer per payment method kind, keyed by that kind."""
 
+    __slots__ = ()
 
-@_attrs_define
-class InvoicePaymentMethodOptions:
-    """The payer per payment method kind, keyed by that kind.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "arcblock": "arcblock",
+        "ethereum": "ethereum",
+        "base": "base",
+        "stripe": "stripe",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "arcblock": _AsUnion(_NONE, _AsModel("InvoicePaymentMethodPayer")),
+        "ethereum": _AsUnion(_NONE, _AsModel("InvoicePaymentMethodPayer")),
+        "base": _AsUnion(_NONE, _AsModel("InvoicePaymentMethodPayer")),
+        "stripe": _AsUnion(_NONE, _AsModel("InvoicePaymentMethodPayer")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        arcblock (InvoicePaymentMethodPayer | None | Unset):
-        ethereum (InvoicePaymentMethodPayer | None | Unset):
-        base (InvoicePaymentMethodPayer | None | Unset):
-        stripe (InvoicePaymentMethodPayer | None | Unset):
-    """
-
-    arcblock: InvoicePaymentMethodPayer | None | Unset = UNSET
-    ethereum: InvoicePaymentMethodPayer | None | Unset = UNSET
-    base: InvoicePaymentMethodPayer | None | Unset = UNSET
-    stripe: InvoicePaymentMethodPayer | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.invoice_payment_method_payer import InvoicePaymentMethodPayer  # noqa: PLC0415
-
-        arcblock: dict[str, Any] | None | Unset
-        if isinstance(self.arcblock, Unset):
-            arcblock = UNSET
-        elif isinstance(self.arcblock, InvoicePaymentMethodPayer):
-            arcblock = self.arcblock.to_dict()
-        else:
-            arcblock = self.arcblock
-
-        ethereum: dict[str, Any] | None | Unset
-        if isinstance(self.ethereum, Unset):
-            ethereum = UNSET
-        elif isinstance(self.ethereum, InvoicePaymentMethodPayer):
-            ethereum = self.ethereum.to_dict()
-        else:
-            ethereum = self.ethereum
-
-        base: dict[str, Any] | None | Unset
-        if isinstance(self.base, Unset):
-            base = UNSET
-        elif isinstance(self.base, InvoicePaymentMethodPayer):
-            base = self.base.to_dict()
-        else:
-            base = self.base
-
-        stripe: dict[str, Any] | None | Unset
-        if isinstance(self.stripe, Unset):
-            stripe = UNSET
-        elif isinstance(self.stripe, InvoicePaymentMethodPayer):
-            stripe = self.stripe.to_dict()
-        else:
-            stripe = self.stripe
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if arcblock is not UNSET:
-            field_dict["arcblock"] = arcblock
-        if ethereum is not UNSET:
-            field_dict["ethereum"] = ethereum
-        if base is not UNSET:
-            field_dict["base"] = base
-        if stripe is not UNSET:
-            field_dict["stripe"] = stripe
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.invoice_payment_method_payer import InvoicePaymentMethodPayer  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_arcblock(data: object) -> InvoicePaymentMethodPayer | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                arcblock_type_1 = InvoicePaymentMethodPayer.from_dict(data)
-
-                return arcblock_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoicePaymentMethodPayer | None | Unset, data)
-
-        arcblock = _parse_arcblock(d.pop("arcblock", UNSET))
-
-        def _parse_ethereum(data: object) -> InvoicePaymentMethodPayer | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                ethereum_type_1 = InvoicePaymentMethodPayer.from_dict(data)
-
-                return ethereum_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoicePaymentMethodPayer | None | Unset, data)
-
-        ethereum = _parse_ethereum(d.pop("ethereum", UNSET))
-
-        def _parse_base(data: object) -> InvoicePaymentMethodPayer | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                base_type_1 = InvoicePaymentMethodPayer.from_dict(data)
-
-                return base_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoicePaymentMethodPayer | None | Unset, data)
-
-        base = _parse_base(d.pop("base", UNSET))
-
-        def _parse_stripe(data: object) -> InvoicePaymentMethodPayer | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                stripe_type_1 = InvoicePaymentMethodPayer.from_dict(data)
-
-                return stripe_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoicePaymentMethodPayer | None | Unset, data)
-
-        stripe = _parse_stripe(d.pop("stripe", UNSET))
-
-        invoice_payment_method_options = cls(
-            arcblock=arcblock,
-            ethereum=ethereum,
-            base=base,
-            stripe=stripe,
+    def __init__(
+        self,
+        *,
+        arcblock: InvoicePaymentMethodPayer | None | Unset = UNSET,
+        ethereum: InvoicePaymentMethodPayer | None | Unset = UNSET,
+        base: InvoicePaymentMethodPayer | None | Unset = UNSET,
+        stripe: InvoicePaymentMethodPayer | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "arcblock": arcblock,
+                "ethereum": ethereum,
+                "base": base,
+                "stripe": stripe,
+            }
         )
 
-        invoice_payment_method_options.additional_properties = d
-        return invoice_payment_method_options
+    @property
+    def arcblock(self) -> InvoicePaymentMethodPayer | None:
+        """The `arcblock` field."""
+        return self._get("arcblock")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def ethereum(self) -> InvoicePaymentMethodPayer | None:
+        """The `ethereum` field."""
+        return self._get("ethereum")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def base(self) -> InvoicePaymentMethodPayer | None:
+        """The `base` field."""
+        return self._get("base")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def stripe(self) -> InvoicePaymentMethodPayer | None:
+        """The `stripe` field."""
+        return self._get("stripe")  # type: ignore[no-any-return]

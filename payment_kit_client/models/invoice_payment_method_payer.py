@@ -2,85 +2,55 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="InvoicePaymentMethodPayer")
+class InvoicePaymentMethodPayer(Model):
+    """Who pays with one payment method kind."""
 
+    __slots__ = ()
 
-@_attrs_define
-class InvoicePaymentMethodPayer:
-    """Who pays with one payment method kind.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "payer": "payer",
+        "hash_": "hash",
+        "hash": "hash",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payer",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        payer (str): The payer's address (or Stripe customer).
-        hash_ (None | str | Unset): A transaction hash tied to the payer, on chains that record one.
-    """
-
-    payer: str
-    hash_: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        payer = self.payer
-
-        hash_: None | str | Unset
-        if isinstance(self.hash_, Unset):
-            hash_ = UNSET
-        else:
-            hash_ = self.hash_
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        payer: str,
+        hash_: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "payer": payer,
+                "hash": hash_,
             }
         )
-        if hash_ is not UNSET:
-            field_dict["hash"] = hash_
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        payer = d.pop("payer")
-
-        def _parse_hash_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        hash_ = _parse_hash_(d.pop("hash", UNSET))
-
-        invoice_payment_method_payer = cls(
-            payer=payer,
-            hash_=hash_,
-        )
-
-        invoice_payment_method_payer.additional_properties = d
-        return invoice_payment_method_payer
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def payer(self) -> str:
+        """The payer's address (or Stripe customer)."""
+        return self._data.get("payer")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def hash(self) -> None | str:
+        """A transaction hash tied to the payer, on chains that record one."""
+        return self._data.get("hash")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    hash_ = hash

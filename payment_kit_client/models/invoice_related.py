@@ -3,328 +3,142 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsUnion,
+)
 
-from ..models.invoice_billing_reason import InvoiceBillingReason
-from ..models.invoice_status import InvoiceStatus
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="InvoiceRelated")
+if TYPE_CHECKING:
+    from ..models.invoice_billing_reason import InvoiceBillingReason
+    from ..models.invoice_status import InvoiceStatus
 
 
-@_attrs_define
-class InvoiceRelated:
+class InvoiceRelated(Model):
     """A subset of another invoice's fields (which ones depends on the relation, so none is guaranteed); other keys are
     kept as sent.
-
-        Attributes:
-            id (None | str | Unset):
-            number (None | str | Unset):
-            status (InvoiceStatus | None | Unset):
-            billing_reason (InvoiceBillingReason | None | Unset):
-            currency_id (None | str | Unset):
-            customer_id (None | str | Unset):
-            subscription_id (None | str | Unset):
-            total (None | str | Unset):
-            amount_due (None | str | Unset):
-            amount_paid (None | str | Unset):
-            amount_remaining (None | str | Unset):
-            created_at (datetime.datetime | None | Unset):
     """
 
-    id: None | str | Unset = UNSET
-    number: None | str | Unset = UNSET
-    status: InvoiceStatus | None | Unset = UNSET
-    billing_reason: InvoiceBillingReason | None | Unset = UNSET
-    currency_id: None | str | Unset = UNSET
-    customer_id: None | str | Unset = UNSET
-    subscription_id: None | str | Unset = UNSET
-    total: None | str | Unset = UNSET
-    amount_due: None | str | Unset = UNSET
-    amount_paid: None | str | Unset = UNSET
-    amount_remaining: None | str | Unset = UNSET
-    created_at: datetime.datetime | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        id: None | str | Unset
-        if isinstance(self.id, Unset):
-            id = UNSET
-        else:
-            id = self.id
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "number": "number",
+        "status": "status",
+        "billing_reason": "billing_reason",
+        "currency_id": "currency_id",
+        "customer_id": "customer_id",
+        "subscription_id": "subscription_id",
+        "total": "total",
+        "amount_due": "amount_due",
+        "amount_paid": "amount_paid",
+        "amount_remaining": "amount_remaining",
+        "created_at": "created_at",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "status": _AsUnion(_NONE, _AsEnum("InvoiceStatus")),
+        "billing_reason": _AsUnion(_NONE, _AsEnum("InvoiceBillingReason")),
+        "created_at": _AsUnion(_DATETIME, _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-        number: None | str | Unset
-        if isinstance(self.number, Unset):
-            number = UNSET
-        else:
-            number = self.number
-
-        status: None | str | Unset
-        if isinstance(self.status, Unset):
-            status = UNSET
-        elif isinstance(self.status, InvoiceStatus):
-            status = self.status.value
-        else:
-            status = self.status
-
-        billing_reason: None | str | Unset
-        if isinstance(self.billing_reason, Unset):
-            billing_reason = UNSET
-        elif isinstance(self.billing_reason, InvoiceBillingReason):
-            billing_reason = self.billing_reason.value
-        else:
-            billing_reason = self.billing_reason
-
-        currency_id: None | str | Unset
-        if isinstance(self.currency_id, Unset):
-            currency_id = UNSET
-        else:
-            currency_id = self.currency_id
-
-        customer_id: None | str | Unset
-        if isinstance(self.customer_id, Unset):
-            customer_id = UNSET
-        else:
-            customer_id = self.customer_id
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        total: None | str | Unset
-        if isinstance(self.total, Unset):
-            total = UNSET
-        else:
-            total = self.total
-
-        amount_due: None | str | Unset
-        if isinstance(self.amount_due, Unset):
-            amount_due = UNSET
-        else:
-            amount_due = self.amount_due
-
-        amount_paid: None | str | Unset
-        if isinstance(self.amount_paid, Unset):
-            amount_paid = UNSET
-        else:
-            amount_paid = self.amount_paid
-
-        amount_remaining: None | str | Unset
-        if isinstance(self.amount_remaining, Unset):
-            amount_remaining = UNSET
-        else:
-            amount_remaining = self.amount_remaining
-
-        created_at: None | str | Unset
-        if isinstance(self.created_at, Unset):
-            created_at = UNSET
-        elif isinstance(self.created_at, datetime.datetime):
-            created_at = self.created_at.isoformat()
-        else:
-            created_at = self.created_at
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if number is not UNSET:
-            field_dict["number"] = number
-        if status is not UNSET:
-            field_dict["status"] = status
-        if billing_reason is not UNSET:
-            field_dict["billing_reason"] = billing_reason
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-        if total is not UNSET:
-            field_dict["total"] = total
-        if amount_due is not UNSET:
-            field_dict["amount_due"] = amount_due
-        if amount_paid is not UNSET:
-            field_dict["amount_paid"] = amount_paid
-        if amount_remaining is not UNSET:
-            field_dict["amount_remaining"] = amount_remaining
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        id = _parse_id(d.pop("id", UNSET))
-
-        def _parse_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        number = _parse_number(d.pop("number", UNSET))
-
-        def _parse_status(data: object) -> InvoiceStatus | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                status_type_1 = InvoiceStatus(data)
-
-                return status_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceStatus | None | Unset, data)
-
-        status = _parse_status(d.pop("status", UNSET))
-
-        def _parse_billing_reason(data: object) -> InvoiceBillingReason | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                billing_reason_type_1 = InvoiceBillingReason(data)
-
-                return billing_reason_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceBillingReason | None | Unset, data)
-
-        billing_reason = _parse_billing_reason(d.pop("billing_reason", UNSET))
-
-        def _parse_currency_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        currency_id = _parse_currency_id(d.pop("currency_id", UNSET))
-
-        def _parse_customer_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_id = _parse_customer_id(d.pop("customer_id", UNSET))
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscription_id", UNSET))
-
-        def _parse_total(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        total = _parse_total(d.pop("total", UNSET))
-
-        def _parse_amount_due(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount_due = _parse_amount_due(d.pop("amount_due", UNSET))
-
-        def _parse_amount_paid(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount_paid = _parse_amount_paid(d.pop("amount_paid", UNSET))
-
-        def _parse_amount_remaining(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount_remaining = _parse_amount_remaining(d.pop("amount_remaining", UNSET))
-
-        def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return created_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        created_at = _parse_created_at(d.pop("created_at", UNSET))
-
-        invoice_related = cls(
-            id=id,
-            number=number,
-            status=status,
-            billing_reason=billing_reason,
-            currency_id=currency_id,
-            customer_id=customer_id,
-            subscription_id=subscription_id,
-            total=total,
-            amount_due=amount_due,
-            amount_paid=amount_paid,
-            amount_remaining=amount_remaining,
-            created_at=created_at,
+    def __init__(
+        self,
+        *,
+        id: None | str | Unset = UNSET,
+        number: None | str | Unset = UNSET,
+        status: InvoiceStatus | None | Unset = UNSET,
+        billing_reason: InvoiceBillingReason | None | Unset = UNSET,
+        currency_id: None | str | Unset = UNSET,
+        customer_id: None | str | Unset = UNSET,
+        subscription_id: None | str | Unset = UNSET,
+        total: None | str | Unset = UNSET,
+        amount_due: None | str | Unset = UNSET,
+        amount_paid: None | str | Unset = UNSET,
+        amount_remaining: None | str | Unset = UNSET,
+        created_at: datetime.datetime | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "id": id,
+                "number": number,
+                "status": status,
+                "billing_reason": billing_reason,
+                "currency_id": currency_id,
+                "customer_id": customer_id,
+                "subscription_id": subscription_id,
+                "total": total,
+                "amount_due": amount_due,
+                "amount_paid": amount_paid,
+                "amount_remaining": amount_remaining,
+                "created_at": created_at,
+            }
         )
 
-        invoice_related.additional_properties = d
-        return invoice_related
+    @property
+    def id(self) -> None | str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def number(self) -> None | str:
+        """The `number` field."""
+        return self._data.get("number")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def status(self) -> InvoiceStatus | None:
+        """The `status` field."""
+        return self._get("status")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def billing_reason(self) -> InvoiceBillingReason | None:
+        """The `billing_reason` field."""
+        return self._get("billing_reason")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def currency_id(self) -> None | str:
+        """The `currency_id` field."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def customer_id(self) -> None | str:
+        """The `customer_id` field."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_id(self) -> None | str:
+        """The `subscription_id` field."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+
+    @property
+    def total(self) -> None | str:
+        """The `total` field."""
+        return self._data.get("total")  # type: ignore[no-any-return]
+
+    @property
+    def amount_due(self) -> None | str:
+        """The `amount_due` field."""
+        return self._data.get("amount_due")  # type: ignore[no-any-return]
+
+    @property
+    def amount_paid(self) -> None | str:
+        """The `amount_paid` field."""
+        return self._data.get("amount_paid")  # type: ignore[no-any-return]
+
+    @property
+    def amount_remaining(self) -> None | str:
+        """The `amount_remaining` field."""
+        return self._data.get("amount_remaining")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime | None:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]

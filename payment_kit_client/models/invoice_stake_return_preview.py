@@ -2,119 +2,59 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="InvoiceStakeReturnPreview")
-
-
-@_attrs_define
-class InvoiceStakeReturnPreview:
-    """What returning this invoice's stake would involve. PaymentKit does not publish this shape; the fields below are the
-    ones the stake-return flow deals in (the amount, its currency, the subscription), none is guaranteed, and every
-    other key is kept as sent.
-
-        Attributes:
-            amount (None | str | Unset): The stake that would be returned, as an integer string in the smallest currency
-                unit.
-            currency_id (None | str | Unset): The currency of the stake (`pc_…`).
-            subscription_id (None | str | Unset): The subscription the stake backs (`sub_…`), keyed as in the return-stake
-                answer.
+class InvoiceStakeReturnPreview(Model):
+    """What returning this invoice's stake would involve. PaymentKit does not publish this shape; the fields below are
+    the ones the stake-return flow deals in (the amount, its currency, the subscription), none is guaranteed, and
+    every other key is kept as sent.
     """
 
-    amount: None | str | Unset = UNSET
-    currency_id: None | str | Unset = UNSET
-    subscription_id: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        amount: None | str | Unset
-        if isinstance(self.amount, Unset):
-            amount = UNSET
-        else:
-            amount = self.amount
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount": "amount",
+        "currency_id": "currency_id",
+        "subscription_id": "subscriptionId",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-        currency_id: None | str | Unset
-        if isinstance(self.currency_id, Unset):
-            currency_id = UNSET
-        else:
-            currency_id = self.currency_id
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if subscription_id is not UNSET:
-            field_dict["subscriptionId"] = subscription_id
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount = _parse_amount(d.pop("amount", UNSET))
-
-        def _parse_currency_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        currency_id = _parse_currency_id(d.pop("currency_id", UNSET))
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscriptionId", UNSET))
-
-        invoice_stake_return_preview = cls(
-            amount=amount,
-            currency_id=currency_id,
-            subscription_id=subscription_id,
+    def __init__(
+        self,
+        *,
+        amount: None | str | Unset = UNSET,
+        currency_id: None | str | Unset = UNSET,
+        subscription_id: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "amount": amount,
+                "currency_id": currency_id,
+                "subscriptionId": subscription_id,
+            }
         )
 
-        invoice_stake_return_preview.additional_properties = d
-        return invoice_stake_return_preview
+    @property
+    def amount(self) -> None | str:
+        """The stake that would be returned, as an integer string in the smallest currency unit."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def currency_id(self) -> None | str:
+        """The currency of the stake (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def subscription_id(self) -> None | str:
+        """The subscription the stake backs (`sub_…`), keyed as in the return-stake answer."""
+        return self._data.get("subscriptionId")  # type: ignore[no-any-return]

@@ -2,105 +2,60 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="InvoiceStakeReturnResult")
+class InvoiceStakeReturnResult(Model):
+    """The outcome of returning an invoice's stake."""
 
+    __slots__ = ()
 
-@_attrs_define
-class InvoiceStakeReturnResult:
-    """The outcome of returning an invoice's stake.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "success": "success",
+        "subscription_id": "subscriptionId",
+        "error": "error",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "success",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        success (bool):
-        subscription_id (None | str | Unset): The subscription whose stake was returned.
-        error (None | str | Unset): Why the return failed, when `success` is false.
-    """
-
-    success: bool
-    subscription_id: None | str | Unset = UNSET
-    error: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        success = self.success
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        error: None | str | Unset
-        if isinstance(self.error, Unset):
-            error = UNSET
-        else:
-            error = self.error
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        success: bool,
+        subscription_id: None | str | Unset = UNSET,
+        error: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "success": success,
+                "subscriptionId": subscription_id,
+                "error": error,
             }
         )
-        if subscription_id is not UNSET:
-            field_dict["subscriptionId"] = subscription_id
-        if error is not UNSET:
-            field_dict["error"] = error
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        success = d.pop("success")
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscriptionId", UNSET))
-
-        def _parse_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        error = _parse_error(d.pop("error", UNSET))
-
-        invoice_stake_return_result = cls(
-            success=success,
-            subscription_id=subscription_id,
-            error=error,
-        )
-
-        invoice_stake_return_result.additional_properties = d
-        return invoice_stake_return_result
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def success(self) -> bool:
+        """The `success` field."""
+        return self._data.get("success")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def subscription_id(self) -> None | str:
+        """The subscription whose stake was returned."""
+        return self._data.get("subscriptionId")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def error(self) -> None | str:
+        """Why the return failed, when `success` is false."""
+        return self._data.get("error")  # type: ignore[no-any-return]

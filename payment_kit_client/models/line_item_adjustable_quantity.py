@@ -2,40 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="LineItemAdjustableQuantity")
 
+class LineItemAdjustableQuantity(Model):
+    """Lets the customer change the quantity on the checkout page within bounds."""
 
-@_attrs_define
-class LineItemAdjustableQuantity:
-    """Lets the customer change the quantity on the checkout page within bounds.
+    __slots__ = ()
 
-    Attributes:
-        enabled (bool):
-        minimum (int):
-        maximum (int):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "enabled": "enabled",
+        "minimum": "minimum",
+        "maximum": "maximum",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "enabled",
+            "minimum",
+            "maximum",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    enabled: bool
-    minimum: int
-    maximum: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        enabled = self.enabled
-
-        minimum = self.minimum
-
-        maximum = self.maximum
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        minimum: int,
+        maximum: int,
+    ) -> None:
+        self._init_fields(
             {
                 "enabled": enabled,
                 "minimum": minimum,
@@ -43,38 +45,17 @@ class LineItemAdjustableQuantity:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
-
-        minimum = d.pop("minimum")
-
-        maximum = d.pop("maximum")
-
-        line_item_adjustable_quantity = cls(
-            enabled=enabled,
-            minimum=minimum,
-            maximum=maximum,
-        )
-
-        line_item_adjustable_quantity.additional_properties = d
-        return line_item_adjustable_quantity
+    @property
+    def enabled(self) -> bool:
+        """The `enabled` field."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def minimum(self) -> int:
+        """The `minimum` field."""
+        return self._data.get("minimum")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def maximum(self) -> int:
+        """The `maximum` field."""
+        return self._data.get("maximum")  # type: ignore[no-any-return]

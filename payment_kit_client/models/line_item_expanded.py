@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session_subscription_data import (
@@ -19,269 +23,116 @@ if TYPE_CHECKING:
     from ..models.price_expanded import PriceExpanded
 
 
-T = TypeVar("T", bound="LineItemExpanded")
+class LineItemExpanded(Model):
+    """A line item with its price (and upsell price) joined. The server may add further keys."""
 
+    __slots__ = ()
 
-@_attrs_define
-class LineItemExpanded:
-    """A line item with its price (and upsell price) joined. The server may add further keys.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "price_id": "price_id",
+        "quantity": "quantity",
+        "price": "price",
+        "adjustable_quantity": "adjustable_quantity",
+        "upsell_price_id": "upsell_price_id",
+        "cross_sell": "cross_sell",
+        "custom_amount": "custom_amount",
+        "subscription_data": "subscription_data",
+        "upsell_price": "upsell_price",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "price": _AsModel("PriceExpanded"),
+        "adjustable_quantity": _AsUnion(_NONE, _AsModel("LineItemAdjustableQuantity")),
+        "subscription_data": _AsUnion(_NONE, _AsModel("CheckoutSessionSubscriptionData")),
+        "upsell_price": _AsUnion(_NONE, _AsModel("PriceExpanded")),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "price_id",
+            "quantity",
+            "price",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        price_id (str): The price (`price_…`).
-        quantity (int): How many units.
-        price (PriceExpanded): A price with its product and payment currency, as retrieve, list, create, update, archive
-            and inventory answer it.
-        adjustable_quantity (LineItemAdjustableQuantity | None | Unset):
-        upsell_price_id (None | str | Unset): A price offered instead of this one on the checkout page (an upsell).
-        cross_sell (bool | None | Unset): True when the item was added as a cross-sell.
-        custom_amount (None | str | Unset): A customer-chosen amount (e.g. a donation) for prices with a custom unit
-            amount, as a decimal string in the currency's own unit.
-        subscription_data (CheckoutSessionSubscriptionData | None | Unset):
-        upsell_price (None | PriceExpanded | Unset):
-        metadata (Metadata | None | Unset):
-    """
-
-    price_id: str
-    quantity: int
-    price: PriceExpanded
-    adjustable_quantity: LineItemAdjustableQuantity | None | Unset = UNSET
-    upsell_price_id: None | str | Unset = UNSET
-    cross_sell: bool | None | Unset = UNSET
-    custom_amount: None | str | Unset = UNSET
-    subscription_data: CheckoutSessionSubscriptionData | None | Unset = UNSET
-    upsell_price: None | PriceExpanded | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.checkout_session_subscription_data import (
-            CheckoutSessionSubscriptionData,  # noqa: PLC0415
-        )
-        from ..models.line_item_adjustable_quantity import LineItemAdjustableQuantity  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.price_expanded import PriceExpanded  # noqa: PLC0415
-
-        price_id = self.price_id
-
-        quantity = self.quantity
-
-        price = self.price.to_dict()
-
-        adjustable_quantity: dict[str, Any] | None | Unset
-        if isinstance(self.adjustable_quantity, Unset):
-            adjustable_quantity = UNSET
-        elif isinstance(self.adjustable_quantity, LineItemAdjustableQuantity):
-            adjustable_quantity = self.adjustable_quantity.to_dict()
-        else:
-            adjustable_quantity = self.adjustable_quantity
-
-        upsell_price_id: None | str | Unset
-        if isinstance(self.upsell_price_id, Unset):
-            upsell_price_id = UNSET
-        else:
-            upsell_price_id = self.upsell_price_id
-
-        cross_sell: bool | None | Unset
-        if isinstance(self.cross_sell, Unset):
-            cross_sell = UNSET
-        else:
-            cross_sell = self.cross_sell
-
-        custom_amount: None | str | Unset
-        if isinstance(self.custom_amount, Unset):
-            custom_amount = UNSET
-        else:
-            custom_amount = self.custom_amount
-
-        subscription_data: dict[str, Any] | None | Unset
-        if isinstance(self.subscription_data, Unset):
-            subscription_data = UNSET
-        elif isinstance(self.subscription_data, CheckoutSessionSubscriptionData):
-            subscription_data = self.subscription_data.to_dict()
-        else:
-            subscription_data = self.subscription_data
-
-        upsell_price: dict[str, Any] | None | Unset
-        if isinstance(self.upsell_price, Unset):
-            upsell_price = UNSET
-        elif isinstance(self.upsell_price, PriceExpanded):
-            upsell_price = self.upsell_price.to_dict()
-        else:
-            upsell_price = self.upsell_price
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        price_id: str,
+        quantity: int,
+        price: PriceExpanded,
+        adjustable_quantity: LineItemAdjustableQuantity | None | Unset = UNSET,
+        upsell_price_id: None | str | Unset = UNSET,
+        cross_sell: bool | None | Unset = UNSET,
+        custom_amount: None | str | Unset = UNSET,
+        subscription_data: CheckoutSessionSubscriptionData | None | Unset = UNSET,
+        upsell_price: None | PriceExpanded | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "price_id": price_id,
                 "quantity": quantity,
                 "price": price,
+                "adjustable_quantity": adjustable_quantity,
+                "upsell_price_id": upsell_price_id,
+                "cross_sell": cross_sell,
+                "custom_amount": custom_amount,
+                "subscription_data": subscription_data,
+                "upsell_price": upsell_price,
+                "metadata": metadata,
             }
         )
-        if adjustable_quantity is not UNSET:
-            field_dict["adjustable_quantity"] = adjustable_quantity
-        if upsell_price_id is not UNSET:
-            field_dict["upsell_price_id"] = upsell_price_id
-        if cross_sell is not UNSET:
-            field_dict["cross_sell"] = cross_sell
-        if custom_amount is not UNSET:
-            field_dict["custom_amount"] = custom_amount
-        if subscription_data is not UNSET:
-            field_dict["subscription_data"] = subscription_data
-        if upsell_price is not UNSET:
-            field_dict["upsell_price"] = upsell_price
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session_subscription_data import (
-            CheckoutSessionSubscriptionData,  # noqa: PLC0415
-        )
-        from ..models.line_item_adjustable_quantity import LineItemAdjustableQuantity  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.price_expanded import PriceExpanded  # noqa: PLC0415
-
-        d = dict(src_dict)
-        price_id = d.pop("price_id")
-
-        quantity = d.pop("quantity")
-
-        price = PriceExpanded.from_dict(d.pop("price"))
-
-        def _parse_adjustable_quantity(data: object) -> LineItemAdjustableQuantity | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                adjustable_quantity_type_1 = LineItemAdjustableQuantity.from_dict(data)
-
-                return adjustable_quantity_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LineItemAdjustableQuantity | None | Unset, data)
-
-        adjustable_quantity = _parse_adjustable_quantity(d.pop("adjustable_quantity", UNSET))
-
-        def _parse_upsell_price_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        upsell_price_id = _parse_upsell_price_id(d.pop("upsell_price_id", UNSET))
-
-        def _parse_cross_sell(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        cross_sell = _parse_cross_sell(d.pop("cross_sell", UNSET))
-
-        def _parse_custom_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        custom_amount = _parse_custom_amount(d.pop("custom_amount", UNSET))
-
-        def _parse_subscription_data(data: object) -> CheckoutSessionSubscriptionData | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subscription_data_type_1 = CheckoutSessionSubscriptionData.from_dict(data)
-
-                return subscription_data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionSubscriptionData | None | Unset, data)
-
-        subscription_data = _parse_subscription_data(d.pop("subscription_data", UNSET))
-
-        def _parse_upsell_price(data: object) -> None | PriceExpanded | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                upsell_price_type_1 = PriceExpanded.from_dict(data)
-
-                return upsell_price_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceExpanded | Unset, data)
-
-        upsell_price = _parse_upsell_price(d.pop("upsell_price", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        line_item_expanded = cls(
-            price_id=price_id,
-            quantity=quantity,
-            price=price,
-            adjustable_quantity=adjustable_quantity,
-            upsell_price_id=upsell_price_id,
-            cross_sell=cross_sell,
-            custom_amount=custom_amount,
-            subscription_data=subscription_data,
-            upsell_price=upsell_price,
-            metadata=metadata,
-        )
-
-        line_item_expanded.additional_properties = d
-        return line_item_expanded
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def price_id(self) -> str:
+        """The price (`price_…`)."""
+        return self._data.get("price_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def quantity(self) -> int:
+        """How many units."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def price(self) -> PriceExpanded:
+        """A price with its product and payment currency, as retrieve, list, create, update, archive and inventory
+        answer it."""
+        return self._get("price")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def adjustable_quantity(self) -> LineItemAdjustableQuantity | None:
+        """The `adjustable_quantity` field."""
+        return self._get("adjustable_quantity")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def upsell_price_id(self) -> None | str:
+        """A price offered instead of this one on the checkout page (an upsell)."""
+        return self._data.get("upsell_price_id")  # type: ignore[no-any-return]
+
+    @property
+    def cross_sell(self) -> bool | None:
+        """True when the item was added as a cross-sell."""
+        return self._data.get("cross_sell")  # type: ignore[no-any-return]
+
+    @property
+    def custom_amount(self) -> None | str:
+        """A customer-chosen amount (e.g. a donation) for prices with a custom unit amount, as a decimal string in
+        the currency's own unit."""
+        return self._data.get("custom_amount")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_data(self) -> CheckoutSessionSubscriptionData | None:
+        """The `subscription_data` field."""
+        return self._get("subscription_data")  # type: ignore[no-any-return]
+
+    @property
+    def upsell_price(self) -> None | PriceExpanded:
+        """The `upsell_price` field."""
+        return self._get("upsell_price")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]

@@ -3,134 +3,99 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.meter_aggregation_method import MeterAggregationMethod
-from ..models.meter_created_via import MeterCreatedVia
-from ..models.meter_status import MeterStatus
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.meter_aggregation_method import MeterAggregationMethod
+    from ..models.meter_created_via import MeterCreatedVia
+    from ..models.meter_status import MeterStatus
 
 
-T = TypeVar("T", bound="Meter")
+class Meter(Model):
+    """A meter as stored."""
 
+    __slots__ = ()
 
-@_attrs_define
-class Meter:
-    """A meter as stored.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "object_": "object",
+        "object": "object",
+        "name": "name",
+        "event_name": "event_name",
+        "aggregation_method": "aggregation_method",
+        "status": "status",
+        "unit": "unit",
+        "livemode": "livemode",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "description": "description",
+        "component_did": "component_did",
+        "metadata": "metadata",
+        "currency_id": "currency_id",
+        "created_by": "created_by",
+        "updated_by": "updated_by",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "aggregation_method": _AsEnum("MeterAggregationMethod"),
+        "status": _AsEnum("MeterStatus"),
+        "created_via": _AsEnum("MeterCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "object",
+            "name",
+            "event_name",
+            "aggregation_method",
+            "status",
+            "unit",
+            "livemode",
+            "created_via",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str):
-        object_ (str): Always `meter`.
-        name (str):
-        event_name (str): Unique name meter events are reported under.
-        aggregation_method (MeterAggregationMethod): How a meter combines event values: `sum` adds them, `count` counts
-            events, `last` keeps the latest value.
-        status (MeterStatus): `inactive` meters refuse new events.
-        unit (str): What one unit of value counts (`calls`, `tokens`, …).
-        livemode (bool):
-        created_via (MeterCreatedVia): Where the meter was created.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        description (None | str | Unset):
-        component_did (None | str | Unset): DID of the blocklet component that owns the meter, when set.
-        metadata (Metadata | None | Unset):
-        currency_id (None | str | Unset): The credit currency created for this meter.
-        created_by (None | str | Unset): DID of the creator.
-        updated_by (None | str | Unset): DID of the last editor.
-    """
-
-    id: str
-    object_: str
-    name: str
-    event_name: str
-    aggregation_method: MeterAggregationMethod
-    status: MeterStatus
-    unit: str
-    livemode: bool
-    created_via: MeterCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    description: None | str | Unset = UNSET
-    component_did: None | str | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    currency_id: None | str | Unset = UNSET
-    created_by: None | str | Unset = UNSET
-    updated_by: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        id = self.id
-
-        object_ = self.object_
-
-        name = self.name
-
-        event_name = self.event_name
-
-        aggregation_method = self.aggregation_method.value
-
-        status = self.status.value
-
-        unit = self.unit
-
-        livemode = self.livemode
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        component_did: None | str | Unset
-        if isinstance(self.component_did, Unset):
-            component_did = UNSET
-        else:
-            component_did = self.component_did
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        currency_id: None | str | Unset
-        if isinstance(self.currency_id, Unset):
-            currency_id = UNSET
-        else:
-            currency_id = self.currency_id
-
-        created_by: None | str | Unset
-        if isinstance(self.created_by, Unset):
-            created_by = UNSET
-        else:
-            created_by = self.created_by
-
-        updated_by: None | str | Unset
-        if isinstance(self.updated_by, Unset):
-            updated_by = UNSET
-        else:
-            updated_by = self.updated_by
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        object_: str,
+        name: str,
+        event_name: str,
+        aggregation_method: MeterAggregationMethod,
+        status: MeterStatus,
+        unit: str,
+        livemode: bool,
+        created_via: MeterCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        description: None | str | Unset = UNSET,
+        component_did: None | str | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        currency_id: None | str | Unset = UNSET,
+        created_by: None | str | Unset = UNSET,
+        updated_by: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "object": object_,
@@ -143,147 +108,99 @@ class Meter:
                 "created_via": created_via,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "description": description,
+                "component_did": component_did,
+                "metadata": metadata,
+                "currency_id": currency_id,
+                "created_by": created_by,
+                "updated_by": updated_by,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if component_did is not UNSET:
-            field_dict["component_did"] = component_did
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if created_by is not UNSET:
-            field_dict["created_by"] = created_by
-        if updated_by is not UNSET:
-            field_dict["updated_by"] = updated_by
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        object_ = d.pop("object")
-
-        name = d.pop("name")
-
-        event_name = d.pop("event_name")
-
-        aggregation_method = MeterAggregationMethod(d.pop("aggregation_method"))
-
-        status = MeterStatus(d.pop("status"))
-
-        unit = d.pop("unit")
-
-        livemode = d.pop("livemode")
-
-        created_via = MeterCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_component_did(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        component_did = _parse_component_did(d.pop("component_did", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_currency_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        currency_id = _parse_currency_id(d.pop("currency_id", UNSET))
-
-        def _parse_created_by(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        created_by = _parse_created_by(d.pop("created_by", UNSET))
-
-        def _parse_updated_by(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        updated_by = _parse_updated_by(d.pop("updated_by", UNSET))
-
-        meter = cls(
-            id=id,
-            object_=object_,
-            name=name,
-            event_name=event_name,
-            aggregation_method=aggregation_method,
-            status=status,
-            unit=unit,
-            livemode=livemode,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-            description=description,
-            component_did=component_did,
-            metadata=metadata,
-            currency_id=currency_id,
-            created_by=created_by,
-            updated_by=updated_by,
-        )
-
-        meter.additional_properties = d
-        return meter
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def object(self) -> str:
+        """Always `meter`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    object_ = object
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def name(self) -> str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def event_name(self) -> str:
+        """Unique name meter events are reported under."""
+        return self._data.get("event_name")  # type: ignore[no-any-return]
+
+    @property
+    def aggregation_method(self) -> MeterAggregationMethod:
+        """How a meter combines event values: `sum` adds them, `count` counts events, `last` keeps the latest
+        value."""
+        return self._get("aggregation_method")  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> MeterStatus:
+        """`inactive` meters refuse new events."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def unit(self) -> str:
+        """What one unit of value counts (`calls`, `tokens`, …)."""
+        return self._data.get("unit")  # type: ignore[no-any-return]
+
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> MeterCreatedVia:
+        """Where the meter was created."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def component_did(self) -> None | str:
+        """DID of the blocklet component that owns the meter, when set."""
+        return self._data.get("component_did")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> None | str:
+        """The credit currency created for this meter."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def created_by(self) -> None | str:
+        """DID of the creator."""
+        return self._data.get("created_by")  # type: ignore[no-any-return]
+
+    @property
+    def updated_by(self) -> None | str:
+        """DID of the last editor."""
+        return self._data.get("updated_by")  # type: ignore[no-any-return]

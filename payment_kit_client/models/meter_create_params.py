@@ -2,129 +2,111 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.meter_aggregation_method import MeterAggregationMethod
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.meter_aggregation_method import MeterAggregationMethod
 
 
-T = TypeVar("T", bound="MeterCreateParams")
+class MeterCreateParams(Model):
+    """A new meter (and its credit currency)."""
 
+    __slots__ = ()
 
-@_attrs_define
-class MeterCreateParams:
-    """A new meter (and its credit currency).
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "event_name": "event_name",
+        "unit": "unit",
+        "aggregation_method": "aggregation_method",
+        "currency_id": "currency_id",
+        "decimal": "decimal",
+        "description": "description",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "aggregation_method": _AsEnum("MeterAggregationMethod"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+            "event_name",
+            "unit",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        name (str):
-        event_name (str): Unique name events will be reported under.
-        unit (str):
-        aggregation_method (MeterAggregationMethod | Unset): How a meter combines event values: `sum` adds them, `count`
-            counts events, `last` keeps the latest value.
-        currency_id (str | Unset): An existing credit currency to bind instead of creating one.
-        decimal (int | Unset): Scale of the credit currency created for the meter.
-        description (str | Unset):
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    name: str
-    event_name: str
-    unit: str
-    aggregation_method: MeterAggregationMethod | Unset = UNSET
-    currency_id: str | Unset = UNSET
-    decimal: int | Unset = UNSET
-    description: str | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        event_name = self.event_name
-
-        unit = self.unit
-
-        aggregation_method: str | Unset = UNSET
-        if not isinstance(self.aggregation_method, Unset):
-            aggregation_method = self.aggregation_method.value
-
-        currency_id = self.currency_id
-
-        decimal = self.decimal
-
-        description = self.description
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        name: str,
+        event_name: str,
+        unit: str,
+        aggregation_method: MeterAggregationMethod | Unset = UNSET,
+        currency_id: str | Unset = UNSET,
+        decimal: int | Unset = UNSET,
+        description: str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "name": name,
                 "event_name": event_name,
                 "unit": unit,
+                "aggregation_method": aggregation_method,
+                "currency_id": currency_id,
+                "decimal": decimal,
+                "description": description,
+                "metadata": metadata,
             }
         )
-        if aggregation_method is not UNSET:
-            field_dict["aggregation_method"] = aggregation_method
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if decimal is not UNSET:
-            field_dict["decimal"] = decimal
-        if description is not UNSET:
-            field_dict["description"] = description
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
 
-        return field_dict
+    @property
+    def name(self) -> str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
+    @property
+    def event_name(self) -> str:
+        """Unique name events will be reported under."""
+        return self._data.get("event_name")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        name = d.pop("name")
+    @property
+    def unit(self) -> str:
+        """The `unit` field."""
+        return self._data.get("unit")  # type: ignore[no-any-return]
 
-        event_name = d.pop("event_name")
+    @property
+    def aggregation_method(self) -> MeterAggregationMethod | None:
+        """How a meter combines event values: `sum` adds them, `count` counts events, `last` keeps the latest
+        value."""
+        return self._get("aggregation_method")  # type: ignore[no-any-return]
 
-        unit = d.pop("unit")
+    @property
+    def currency_id(self) -> str | None:
+        """An existing credit currency to bind instead of creating one."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-        _aggregation_method = d.pop("aggregation_method", UNSET)
-        aggregation_method: MeterAggregationMethod | Unset
-        if isinstance(_aggregation_method, Unset):
-            aggregation_method = UNSET
-        else:
-            aggregation_method = MeterAggregationMethod(_aggregation_method)
+    @property
+    def decimal(self) -> int | None:
+        """Scale of the credit currency created for the meter."""
+        return self._data.get("decimal")  # type: ignore[no-any-return]
 
-        currency_id = d.pop("currency_id", UNSET)
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        decimal = d.pop("decimal", UNSET)
-
-        description = d.pop("description", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        meter_create_params = cls(
-            name=name,
-            event_name=event_name,
-            unit=unit,
-            aggregation_method=aggregation_method,
-            currency_id=currency_id,
-            decimal=decimal,
-            description=description,
-            metadata=metadata,
-        )
-
-        return meter_create_params
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

@@ -2,12 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
@@ -16,135 +21,80 @@ if TYPE_CHECKING:
     from ..models.meter_event_source_data_map import MeterEventSourceDataMap
 
 
-T = TypeVar("T", bound="MeterEventCreateParams")
+class MeterEventCreateParams(Model):
+    """A usage report."""
 
+    __slots__ = ()
 
-@_attrs_define
-class MeterEventCreateParams:
-    """A usage report.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "event_name": "event_name",
+        "payload": "payload",
+        "identifier": "identifier",
+        "timestamp": "timestamp",
+        "metadata": "metadata",
+        "source_data": "source_data",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "payload": _AsModel("MeterEventPayload"),
+        "metadata": _AsModel("Metadata"),
+        "source_data": _AsUnion(_AsList(_AsModel("MeterEventSourceDataField")), _AsModel("MeterEventSourceDataMap")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "event_name",
+            "payload",
+            "identifier",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        event_name (str): The event name of an active meter.
-        payload (MeterEventPayload): Who used how much.
-        identifier (str): Unique key of this usage; repeating it does not record the usage twice.
-        timestamp (int | Unset): Unix time in seconds. Example: 1729243800.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        source_data (list[MeterEventSourceDataField] | MeterEventSourceDataMap | Unset): Context about the usage's
-            origin (for display), either a list of labelled fields or a flat string map.
-    """
-
-    event_name: str
-    payload: MeterEventPayload
-    identifier: str
-    timestamp: int | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    source_data: list[MeterEventSourceDataField] | MeterEventSourceDataMap | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        event_name = self.event_name
-
-        payload = self.payload.to_dict()
-
-        identifier = self.identifier
-
-        timestamp = self.timestamp
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        source_data: dict[str, Any] | list[dict[str, Any]] | Unset
-        if isinstance(self.source_data, Unset):
-            source_data = UNSET
-        elif isinstance(self.source_data, list):
-            source_data = []
-            for componentsschemas_meter_event_source_data_fields_item_data in self.source_data:
-                componentsschemas_meter_event_source_data_fields_item = (
-                    componentsschemas_meter_event_source_data_fields_item_data.to_dict()
-                )
-                source_data.append(componentsschemas_meter_event_source_data_fields_item)
-
-        else:
-            source_data = self.source_data.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        event_name: str,
+        payload: MeterEventPayload,
+        identifier: str,
+        timestamp: int | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        source_data: builtins.list[MeterEventSourceDataField] | MeterEventSourceDataMap | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "event_name": event_name,
                 "payload": payload,
                 "identifier": identifier,
+                "timestamp": timestamp,
+                "metadata": metadata,
+                "source_data": source_data,
             }
         )
-        if timestamp is not UNSET:
-            field_dict["timestamp"] = timestamp
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if source_data is not UNSET:
-            field_dict["source_data"] = source_data
 
-        return field_dict
+    @property
+    def event_name(self) -> str:
+        """The event name of an active meter."""
+        return self._data.get("event_name")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.meter_event_payload import MeterEventPayload  # noqa: PLC0415
-        from ..models.meter_event_source_data_field import MeterEventSourceDataField  # noqa: PLC0415
-        from ..models.meter_event_source_data_map import MeterEventSourceDataMap  # noqa: PLC0415
+    @property
+    def payload(self) -> MeterEventPayload:
+        """Who used how much."""
+        return self._get("payload")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        event_name = d.pop("event_name")
+    @property
+    def identifier(self) -> str:
+        """Unique key of this usage; repeating it does not record the usage twice."""
+        return self._data.get("identifier")  # type: ignore[no-any-return]
 
-        payload = MeterEventPayload.from_dict(d.pop("payload"))
+    @property
+    def timestamp(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("timestamp")  # type: ignore[no-any-return]
 
-        identifier = d.pop("identifier")
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
 
-        timestamp = d.pop("timestamp", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        def _parse_source_data(data: object) -> list[MeterEventSourceDataField] | MeterEventSourceDataMap | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                componentsschemas_meter_event_source_data_type_0 = []
-                _componentsschemas_meter_event_source_data_type_0 = data
-                for (
-                    componentsschemas_meter_event_source_data_fields_item_data
-                ) in _componentsschemas_meter_event_source_data_type_0:
-                    componentsschemas_meter_event_source_data_fields_item = MeterEventSourceDataField.from_dict(
-                        componentsschemas_meter_event_source_data_fields_item_data
-                    )
-
-                    componentsschemas_meter_event_source_data_type_0.append(
-                        componentsschemas_meter_event_source_data_fields_item
-                    )
-
-                return componentsschemas_meter_event_source_data_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            componentsschemas_meter_event_source_data_type_1 = MeterEventSourceDataMap.from_dict(data)
-
-            return componentsschemas_meter_event_source_data_type_1
-
-        source_data = _parse_source_data(d.pop("source_data", UNSET))
-
-        meter_event_create_params = cls(
-            event_name=event_name,
-            payload=payload,
-            identifier=identifier,
-            timestamp=timestamp,
-            metadata=metadata,
-            source_data=source_data,
-        )
-
-        return meter_event_create_params
+    @property
+    def source_data(self) -> builtins.list[MeterEventSourceDataField] | MeterEventSourceDataMap | None:
+        """Context about the usage's origin (for display), either a list of labelled fields or a flat string map."""
+        return self._get("source_data")  # type: ignore[no-any-return]

@@ -2,182 +2,133 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.meter_event_created_via import MeterEventCreatedVia
-from ..models.meter_event_status import MeterEventStatus
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.customer import Customer
     from ..models.metadata import Metadata
     from ..models.meter import Meter
+    from ..models.meter_event_created_via import MeterEventCreatedVia
     from ..models.meter_event_payload import MeterEventPayload
     from ..models.meter_event_source_data_field import MeterEventSourceDataField
     from ..models.meter_event_source_data_map import MeterEventSourceDataMap
+    from ..models.meter_event_status import MeterEventStatus
     from ..models.payment_currency import PaymentCurrency
     from ..models.subscription import Subscription
 
 
-T = TypeVar("T", bound="MeterEventExpanded")
+class MeterEventExpanded(Model):
+    """A meter event with its customer, meter, credit currency and subscription."""
 
+    __slots__ = ()
 
-@_attrs_define
-class MeterEventExpanded:
-    """A meter event with its customer, meter, credit currency and subscription.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "event_name": "event_name",
+        "payload": "payload",
+        "identifier": "identifier",
+        "timestamp": "timestamp",
+        "livemode": "livemode",
+        "status": "status",
+        "attempt_count": "attempt_count",
+        "credit_consumed": "credit_consumed",
+        "credit_pending": "credit_pending",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "object_": "object",
+        "object": "object",
+        "customer": "customer",
+        "meter": "meter",
+        "payment_currency": "paymentCurrency",
+        "processed_at": "processed_at",
+        "next_attempt": "next_attempt",
+        "metadata": "metadata",
+        "source_data": "source_data",
+        "created_by": "created_by",
+        "subscription": "subscription",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "payload": _AsModel("MeterEventPayload"),
+        "status": _AsEnum("MeterEventStatus"),
+        "created_via": _AsEnum("MeterEventCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "customer": _AsModel("Customer"),
+        "meter": _AsModel("Meter"),
+        "paymentCurrency": _AsModel("PaymentCurrency"),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "source_data": _AsUnion(
+            _NONE, _AsList(_AsModel("MeterEventSourceDataField")), _AsModel("MeterEventSourceDataMap")
+        ),
+        "subscription": _AsUnion(_NONE, _AsModel("Subscription")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "event_name",
+            "payload",
+            "identifier",
+            "timestamp",
+            "livemode",
+            "status",
+            "attempt_count",
+            "credit_consumed",
+            "credit_pending",
+            "created_via",
+            "created_at",
+            "updated_at",
+            "object",
+            "customer",
+            "meter",
+            "paymentCurrency",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str):
-        event_name (str):
-        payload (MeterEventPayload): Who used how much.
-        identifier (str): The caller's unique key for this usage.
-        timestamp (int): Unix time in seconds. Example: 1729243800.
-        livemode (bool):
-        status (MeterEventStatus): `pending` (waiting to be settled), `processing`, `completed` (credit consumed),
-            `requires_capture` (will be retried at `next_attempt`), `requires_action` (needs intervention, e.g. not enough
-            credit), `canceled`.
-        attempt_count (int):
-        credit_consumed (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        credit_pending (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        created_via (MeterEventCreatedVia): Where the event came from.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        object_ (str): Always `meter_event`.
-        customer (Customer): A customer, the billing identity of one user (DID) in one mode.
-        meter (Meter): A meter as stored.
-        payment_currency (PaymentCurrency): A currency or token that a payment method can take.
-        processed_at (int | None | Unset):
-        next_attempt (int | None | Unset):
-        metadata (Metadata | None | Unset):
-        source_data (list[MeterEventSourceDataField] | MeterEventSourceDataMap | None | Unset):
-        created_by (None | str | Unset):
-        subscription (None | Subscription | Unset):
-    """
-
-    id: str
-    event_name: str
-    payload: MeterEventPayload
-    identifier: str
-    timestamp: int
-    livemode: bool
-    status: MeterEventStatus
-    attempt_count: int
-    credit_consumed: str
-    credit_pending: str
-    created_via: MeterEventCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    object_: str
-    customer: Customer
-    meter: Meter
-    payment_currency: PaymentCurrency
-    processed_at: int | None | Unset = UNSET
-    next_attempt: int | None | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    source_data: list[MeterEventSourceDataField] | MeterEventSourceDataMap | None | Unset = UNSET
-    created_by: None | str | Unset = UNSET
-    subscription: None | Subscription | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.meter_event_source_data_map import MeterEventSourceDataMap  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-
-        id = self.id
-
-        event_name = self.event_name
-
-        payload = self.payload.to_dict()
-
-        identifier = self.identifier
-
-        timestamp = self.timestamp
-
-        livemode = self.livemode
-
-        status = self.status.value
-
-        attempt_count = self.attempt_count
-
-        credit_consumed = self.credit_consumed
-
-        credit_pending = self.credit_pending
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        object_ = self.object_
-
-        customer = self.customer.to_dict()
-
-        meter = self.meter.to_dict()
-
-        payment_currency = self.payment_currency.to_dict()
-
-        processed_at: int | None | Unset
-        if isinstance(self.processed_at, Unset):
-            processed_at = UNSET
-        else:
-            processed_at = self.processed_at
-
-        next_attempt: int | None | Unset
-        if isinstance(self.next_attempt, Unset):
-            next_attempt = UNSET
-        else:
-            next_attempt = self.next_attempt
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        source_data: dict[str, Any] | list[dict[str, Any]] | None | Unset
-        if isinstance(self.source_data, Unset):
-            source_data = UNSET
-        elif isinstance(self.source_data, list):
-            source_data = []
-            for componentsschemas_meter_event_source_data_fields_item_data in self.source_data:
-                componentsschemas_meter_event_source_data_fields_item = (
-                    componentsschemas_meter_event_source_data_fields_item_data.to_dict()
-                )
-                source_data.append(componentsschemas_meter_event_source_data_fields_item)
-
-        elif isinstance(self.source_data, MeterEventSourceDataMap):
-            source_data = self.source_data.to_dict()
-        else:
-            source_data = self.source_data
-
-        created_by: None | str | Unset
-        if isinstance(self.created_by, Unset):
-            created_by = UNSET
-        else:
-            created_by = self.created_by
-
-        subscription: dict[str, Any] | None | Unset
-        if isinstance(self.subscription, Unset):
-            subscription = UNSET
-        elif isinstance(self.subscription, Subscription):
-            subscription = self.subscription.to_dict()
-        else:
-            subscription = self.subscription
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        event_name: str,
+        payload: MeterEventPayload,
+        identifier: str,
+        timestamp: int,
+        livemode: bool,
+        status: MeterEventStatus,
+        attempt_count: int,
+        credit_consumed: str,
+        credit_pending: str,
+        created_via: MeterEventCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        object_: str,
+        customer: Customer,
+        meter: Meter,
+        payment_currency: PaymentCurrency,
+        processed_at: int | None | Unset = UNSET,
+        next_attempt: int | None | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        source_data: builtins.list[MeterEventSourceDataField] | MeterEventSourceDataMap | None | Unset = UNSET,
+        created_by: None | str | Unset = UNSET,
+        subscription: None | Subscription | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "event_name": event_name,
@@ -196,209 +147,130 @@ class MeterEventExpanded:
                 "customer": customer,
                 "meter": meter,
                 "paymentCurrency": payment_currency,
+                "processed_at": processed_at,
+                "next_attempt": next_attempt,
+                "metadata": metadata,
+                "source_data": source_data,
+                "created_by": created_by,
+                "subscription": subscription,
             }
         )
-        if processed_at is not UNSET:
-            field_dict["processed_at"] = processed_at
-        if next_attempt is not UNSET:
-            field_dict["next_attempt"] = next_attempt
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if source_data is not UNSET:
-            field_dict["source_data"] = source_data
-        if created_by is not UNSET:
-            field_dict["created_by"] = created_by
-        if subscription is not UNSET:
-            field_dict["subscription"] = subscription
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.meter import Meter  # noqa: PLC0415
-        from ..models.meter_event_payload import MeterEventPayload  # noqa: PLC0415
-        from ..models.meter_event_source_data_field import MeterEventSourceDataField  # noqa: PLC0415
-        from ..models.meter_event_source_data_map import MeterEventSourceDataMap  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        event_name = d.pop("event_name")
-
-        payload = MeterEventPayload.from_dict(d.pop("payload"))
-
-        identifier = d.pop("identifier")
-
-        timestamp = d.pop("timestamp")
-
-        livemode = d.pop("livemode")
-
-        status = MeterEventStatus(d.pop("status"))
-
-        attempt_count = d.pop("attempt_count")
-
-        credit_consumed = d.pop("credit_consumed")
-
-        credit_pending = d.pop("credit_pending")
-
-        created_via = MeterEventCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        object_ = d.pop("object")
-
-        customer = Customer.from_dict(d.pop("customer"))
-
-        meter = Meter.from_dict(d.pop("meter"))
-
-        payment_currency = PaymentCurrency.from_dict(d.pop("paymentCurrency"))
-
-        def _parse_processed_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        processed_at = _parse_processed_at(d.pop("processed_at", UNSET))
-
-        def _parse_next_attempt(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        next_attempt = _parse_next_attempt(d.pop("next_attempt", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_source_data(
-            data: object,
-        ) -> list[MeterEventSourceDataField] | MeterEventSourceDataMap | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                componentsschemas_meter_event_source_data_type_0 = []
-                _componentsschemas_meter_event_source_data_type_0 = data
-                for (
-                    componentsschemas_meter_event_source_data_fields_item_data
-                ) in _componentsschemas_meter_event_source_data_type_0:
-                    componentsschemas_meter_event_source_data_fields_item = MeterEventSourceDataField.from_dict(
-                        componentsschemas_meter_event_source_data_fields_item_data
-                    )
-
-                    componentsschemas_meter_event_source_data_type_0.append(
-                        componentsschemas_meter_event_source_data_fields_item
-                    )
-
-                return componentsschemas_meter_event_source_data_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_meter_event_source_data_type_1 = MeterEventSourceDataMap.from_dict(data)
-
-                return componentsschemas_meter_event_source_data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[MeterEventSourceDataField] | MeterEventSourceDataMap | None | Unset, data)
-
-        source_data = _parse_source_data(d.pop("source_data", UNSET))
-
-        def _parse_created_by(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        created_by = _parse_created_by(d.pop("created_by", UNSET))
-
-        def _parse_subscription(data: object) -> None | Subscription | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subscription_type_1 = Subscription.from_dict(data)
-
-                return subscription_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Subscription | Unset, data)
-
-        subscription = _parse_subscription(d.pop("subscription", UNSET))
-
-        meter_event_expanded = cls(
-            id=id,
-            event_name=event_name,
-            payload=payload,
-            identifier=identifier,
-            timestamp=timestamp,
-            livemode=livemode,
-            status=status,
-            attempt_count=attempt_count,
-            credit_consumed=credit_consumed,
-            credit_pending=credit_pending,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-            object_=object_,
-            customer=customer,
-            meter=meter,
-            payment_currency=payment_currency,
-            processed_at=processed_at,
-            next_attempt=next_attempt,
-            metadata=metadata,
-            source_data=source_data,
-            created_by=created_by,
-            subscription=subscription,
-        )
-
-        meter_event_expanded.additional_properties = d
-        return meter_event_expanded
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def event_name(self) -> str:
+        """The `event_name` field."""
+        return self._data.get("event_name")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def payload(self) -> MeterEventPayload:
+        """Who used how much."""
+        return self._get("payload")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def identifier(self) -> str:
+        """The caller's unique key for this usage."""
+        return self._data.get("identifier")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def timestamp(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("timestamp")  # type: ignore[no-any-return]
+
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> MeterEventStatus:
+        """`pending` (waiting to be settled), `processing`, `completed` (credit consumed), `requires_capture` (will
+        be retried at `next_attempt`), `requires_action` (needs intervention, e.g. not enough credit),
+        `canceled`."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def attempt_count(self) -> int:
+        """The `attempt_count` field."""
+        return self._data.get("attempt_count")  # type: ignore[no-any-return]
+
+    @property
+    def credit_consumed(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("credit_consumed")  # type: ignore[no-any-return]
+
+    @property
+    def credit_pending(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("credit_pending")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> MeterEventCreatedVia:
+        """Where the event came from."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str:
+        """Always `meter_event`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def customer(self) -> Customer:
+        """A customer, the billing identity of one user (DID) in one mode."""
+        return self._get("customer")  # type: ignore[no-any-return]
+
+    @property
+    def meter(self) -> Meter:
+        """A meter as stored."""
+        return self._get("meter")  # type: ignore[no-any-return]
+
+    @property
+    def payment_currency(self) -> PaymentCurrency:
+        """A currency or token that a payment method can take."""
+        return self._get("paymentCurrency")  # type: ignore[no-any-return]
+
+    @property
+    def processed_at(self) -> int | None:
+        """The `processed_at` field."""
+        return self._data.get("processed_at")  # type: ignore[no-any-return]
+
+    @property
+    def next_attempt(self) -> int | None:
+        """The `next_attempt` field."""
+        return self._data.get("next_attempt")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def source_data(self) -> builtins.list[MeterEventSourceDataField] | MeterEventSourceDataMap | None:
+        """The `source_data` field."""
+        return self._get("source_data")  # type: ignore[no-any-return]
+
+    @property
+    def created_by(self) -> None | str:
+        """The `created_by` field."""
+        return self._data.get("created_by")  # type: ignore[no-any-return]
+
+    @property
+    def subscription(self) -> None | Subscription:
+        """The `subscription` field."""
+        return self._get("subscription")  # type: ignore[no-any-return]

@@ -2,71 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="MeterEventLocalizedText")
 
+class MeterEventLocalizedText(Model):
+    """A label in Chinese and English."""
 
-@_attrs_define
-class MeterEventLocalizedText:
-    """A label in Chinese and English.
+    __slots__ = ()
 
-    Attributes:
-        zh (str):
-        en (str):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "zh": "zh",
+        "en": "en",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "zh",
+            "en",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    zh: str
-    en: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        zh = self.zh
-
-        en = self.en
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        zh: str,
+        en: str,
+    ) -> None:
+        self._init_fields(
             {
                 "zh": zh,
                 "en": en,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        zh = d.pop("zh")
-
-        en = d.pop("en")
-
-        meter_event_localized_text = cls(
-            zh=zh,
-            en=en,
-        )
-
-        meter_event_localized_text.additional_properties = d
-        return meter_event_localized_text
+    @property
+    def zh(self) -> str:
+        """The `zh` field."""
+        return self._data.get("zh")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def en(self) -> str:
+        """The `en` field."""
+        return self._data.get("en")  # type: ignore[no-any-return]

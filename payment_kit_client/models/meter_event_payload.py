@@ -2,94 +2,62 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="MeterEventPayload")
+class MeterEventPayload(Model):
+    """Who used how much."""
 
+    __slots__ = ()
 
-@_attrs_define
-class MeterEventPayload:
-    """Who used how much.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "customer_id": "customer_id",
+        "value": "value",
+        "subscription_id": "subscription_id",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "customer_id",
+            "value",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        customer_id (str): The customer, by id (`cus_…`) or DID.
-        value (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it
-            in requests. Example: 0.001.
-        subscription_id (None | str | Unset): The subscription the usage belongs to, when any.
-    """
-
-    customer_id: str
-    value: str
-    subscription_id: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        value = self.value
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        customer_id: str,
+        value: str,
+        subscription_id: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "customer_id": customer_id,
                 "value": value,
+                "subscription_id": subscription_id,
             }
         )
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
-
-        value = d.pop("value")
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscription_id", UNSET))
-
-        meter_event_payload = cls(
-            customer_id=customer_id,
-            value=value,
-            subscription_id=subscription_id,
-        )
-
-        meter_event_payload.additional_properties = d
-        return meter_event_payload
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def customer_id(self) -> str:
+        """The customer, by id (`cus_…`) or DID."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def value(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("value")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def subscription_id(self) -> None | str:
+        """The subscription the usage belongs to, when any."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]

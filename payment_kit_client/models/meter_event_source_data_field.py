@@ -2,175 +2,103 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.meter_event_source_data_field_type import MeterEventSourceDataFieldType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    _STR,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.meter_event_localized_text import MeterEventLocalizedText
+    from ..models.meter_event_source_data_field_type import (
+        MeterEventSourceDataFieldType,
+    )
 
 
-T = TypeVar("T", bound="MeterEventSourceDataField")
+class MeterEventSourceDataField(Model):
+    """One displayable fact about where the usage came from."""
 
+    __slots__ = ()
 
-@_attrs_define
-class MeterEventSourceDataField:
-    """One displayable fact about where the usage came from.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "key": "key",
+        "label": "label",
+        "value": "value",
+        "type_": "type",
+        "type": "type",
+        "url": "url",
+        "group": "group",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "label": _AsUnion(_STR, _AsModel("MeterEventLocalizedText")),
+        "type": _AsUnion(_NONE, _AsEnum("MeterEventSourceDataFieldType")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "key",
+            "label",
+            "value",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        key (str):
-        label (MeterEventLocalizedText | str):
-        value (str):
-        type_ (MeterEventSourceDataFieldType | None | Unset):
-        url (None | str | Unset):
-        group (None | str | Unset):
-    """
-
-    key: str
-    label: MeterEventLocalizedText | str
-    value: str
-    type_: MeterEventSourceDataFieldType | None | Unset = UNSET
-    url: None | str | Unset = UNSET
-    group: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.meter_event_localized_text import MeterEventLocalizedText  # noqa: PLC0415
-
-        key = self.key
-
-        label: dict[str, Any] | str
-        if isinstance(self.label, MeterEventLocalizedText):
-            label = self.label.to_dict()
-        else:
-            label = self.label
-
-        value = self.value
-
-        type_: None | str | Unset
-        if isinstance(self.type_, Unset):
-            type_ = UNSET
-        elif isinstance(self.type_, MeterEventSourceDataFieldType):
-            type_ = self.type_.value
-        else:
-            type_ = self.type_
-
-        url: None | str | Unset
-        if isinstance(self.url, Unset):
-            url = UNSET
-        else:
-            url = self.url
-
-        group: None | str | Unset
-        if isinstance(self.group, Unset):
-            group = UNSET
-        else:
-            group = self.group
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        key: str,
+        label: MeterEventLocalizedText | str,
+        value: str,
+        type_: MeterEventSourceDataFieldType | None | Unset = UNSET,
+        url: None | str | Unset = UNSET,
+        group: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "key": key,
                 "label": label,
                 "value": value,
+                "type": type_,
+                "url": url,
+                "group": group,
             }
         )
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if url is not UNSET:
-            field_dict["url"] = url
-        if group is not UNSET:
-            field_dict["group"] = group
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meter_event_localized_text import MeterEventLocalizedText  # noqa: PLC0415
-
-        d = dict(src_dict)
-        key = d.pop("key")
-
-        def _parse_label(data: object) -> MeterEventLocalizedText | str:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                label_type_1 = MeterEventLocalizedText.from_dict(data)
-
-                return label_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MeterEventLocalizedText | str, data)
-
-        label = _parse_label(d.pop("label"))
-
-        value = d.pop("value")
-
-        def _parse_type_(data: object) -> MeterEventSourceDataFieldType | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                type_type_1 = MeterEventSourceDataFieldType(data)
-
-                return type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MeterEventSourceDataFieldType | None | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        def _parse_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        url = _parse_url(d.pop("url", UNSET))
-
-        def _parse_group(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        group = _parse_group(d.pop("group", UNSET))
-
-        meter_event_source_data_field = cls(
-            key=key,
-            label=label,
-            value=value,
-            type_=type_,
-            url=url,
-            group=group,
-        )
-
-        meter_event_source_data_field.additional_properties = d
-        return meter_event_source_data_field
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def key(self) -> str:
+        """The `key` field."""
+        return self._data.get("key")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def label(self) -> MeterEventLocalizedText | str:
+        """The `label` field."""
+        return self._get("label")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def value(self) -> str:
+        """The `value` field."""
+        return self._data.get("value")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def type(self) -> MeterEventSourceDataFieldType | None:
+        """The `type` field."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    type_ = type
+
+    @property
+    def url(self) -> None | str:
+        """The `url` field."""
+        return self._data.get("url")  # type: ignore[no-any-return]
+
+    @property
+    def group(self) -> None | str:
+        """The `group` field."""
+        return self._data.get("group")  # type: ignore[no-any-return]

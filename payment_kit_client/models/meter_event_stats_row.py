@@ -2,44 +2,45 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="MeterEventStatsRow")
 
+class MeterEventStatsRow(Model):
+    """Usage of one time bucket."""
 
-@_attrs_define
-class MeterEventStatsRow:
-    """Usage of one time bucket.
+    __slots__ = ()
 
-    Attributes:
-        date (str): The bucket, as a date/time label.
-        timestamp (str): The bucket's start, as sent by the server (a string).
-        event_count (int):
-        total_value (str): Sum of the event values in the bucket, as a decimal string.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "date": "date",
+        "timestamp": "timestamp",
+        "event_count": "event_count",
+        "total_value": "total_value",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "date",
+            "timestamp",
+            "event_count",
+            "total_value",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    date: str
-    timestamp: str
-    event_count: int
-    total_value: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        date = self.date
-
-        timestamp = self.timestamp
-
-        event_count = self.event_count
-
-        total_value = self.total_value
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        date: str,
+        timestamp: str,
+        event_count: int,
+        total_value: str,
+    ) -> None:
+        self._init_fields(
             {
                 "date": date,
                 "timestamp": timestamp,
@@ -48,41 +49,22 @@ class MeterEventStatsRow:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        date = d.pop("date")
-
-        timestamp = d.pop("timestamp")
-
-        event_count = d.pop("event_count")
-
-        total_value = d.pop("total_value")
-
-        meter_event_stats_row = cls(
-            date=date,
-            timestamp=timestamp,
-            event_count=event_count,
-            total_value=total_value,
-        )
-
-        meter_event_stats_row.additional_properties = d
-        return meter_event_stats_row
+    @property
+    def date(self) -> str:
+        """The bucket, as a date/time label."""
+        return self._data.get("date")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def timestamp(self) -> str:
+        """The bucket's start, as sent by the server (a string)."""
+        return self._data.get("timestamp")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def event_count(self) -> int:
+        """The `event_count` field."""
+        return self._data.get("event_count")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def total_value(self) -> str:
+        """Sum of the event values in the bucket, as a decimal string."""
+        return self._data.get("total_value")  # type: ignore[no-any-return]

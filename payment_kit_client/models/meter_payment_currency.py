@@ -2,49 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="MeterPaymentCurrency")
 
-
-@_attrs_define
-class MeterPaymentCurrency:
+class MeterPaymentCurrency(Model):
     """The credit currency joined onto a meter. The Node SDK types only these keys; servers may send the full payment
     currency, whose other fields are kept as additional properties.
-
-        Attributes:
-            id (str):
-            name (str):
-            symbol (str):
-            decimal (int): Digits of the smallest unit (amounts are value × 10^decimal).
-            type_ (str): Currency kind, `credit` for meter currencies (`standard` otherwise).
     """
 
-    id: str
-    name: str
-    symbol: str
-    decimal: int
-    type_: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        id = self.id
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "name": "name",
+        "symbol": "symbol",
+        "decimal": "decimal",
+        "type_": "type",
+        "type": "type",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "name",
+            "symbol",
+            "decimal",
+            "type",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        name = self.name
-
-        symbol = self.symbol
-
-        decimal = self.decimal
-
-        type_ = self.type_
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        name: str,
+        symbol: str,
+        decimal: int,
+        type_: str,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "name": name,
@@ -54,44 +56,29 @@ class MeterPaymentCurrency:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        name = d.pop("name")
-
-        symbol = d.pop("symbol")
-
-        decimal = d.pop("decimal")
-
-        type_ = d.pop("type")
-
-        meter_payment_currency = cls(
-            id=id,
-            name=name,
-            symbol=symbol,
-            decimal=decimal,
-            type_=type_,
-        )
-
-        meter_payment_currency.additional_properties = d
-        return meter_payment_currency
+    @property
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def name(self) -> str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def symbol(self) -> str:
+        """The `symbol` field."""
+        return self._data.get("symbol")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def decimal(self) -> int:
+        """Digits of the smallest unit (amounts are value × 10^decimal)."""
+        return self._data.get("decimal")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def type(self) -> str:
+        """Currency kind, `credit` for meter currencies (`standard` otherwise)."""
+        return self._data.get("type")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    type_ = type

@@ -2,101 +2,80 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.meter_status import MeterStatus
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.meter_status import MeterStatus
 
 
-T = TypeVar("T", bound="MeterUpdateParams")
+class MeterUpdateParams(Model):
+    """Fields of a meter that can change."""
 
+    __slots__ = ()
 
-@_attrs_define
-class MeterUpdateParams:
-    """Fields of a meter that can change.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "description": "description",
+        "status": "status",
+        "metadata": "metadata",
+        "unit": "unit",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "status": _AsEnum("MeterStatus"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        name (str | Unset):
-        description (str | Unset):
-        status (MeterStatus | Unset): `inactive` meters refuse new events.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        unit (str | Unset):
-    """
-
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
-    status: MeterStatus | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    unit: str | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        description = self.description
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = self.status.value
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        unit = self.unit
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
-        if status is not UNSET:
-            field_dict["status"] = status
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if unit is not UNSET:
-            field_dict["unit"] = unit
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
-
-        description = d.pop("description", UNSET)
-
-        _status = d.pop("status", UNSET)
-        status: MeterStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = MeterStatus(_status)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        unit = d.pop("unit", UNSET)
-
-        meter_update_params = cls(
-            name=name,
-            description=description,
-            status=status,
-            metadata=metadata,
-            unit=unit,
+    def __init__(
+        self,
+        *,
+        name: str | Unset = UNSET,
+        description: str | Unset = UNSET,
+        status: MeterStatus | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        unit: str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "name": name,
+                "description": description,
+                "status": status,
+                "metadata": metadata,
+                "unit": unit,
+            }
         )
 
-        return meter_update_params
+    @property
+    def name(self) -> str | None:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> MeterStatus | None:
+        """`inactive` meters refuse new events."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def unit(self) -> str | None:
+        """The `unit` field."""
+        return self._data.get("unit")  # type: ignore[no-any-return]

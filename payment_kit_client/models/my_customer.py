@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.customer_address import CustomerAddress
@@ -21,586 +26,222 @@ if TYPE_CHECKING:
     from ..models.my_customer_token_balance_type_0 import MyCustomerTokenBalanceType0
 
 
-T = TypeVar("T", bound="MyCustomer")
-
-
-@_attrs_define
-class MyCustomer:
+class MyCustomer(Model):
     """The caller's customer record, plus `summary`. When `fallback` produced a profile for a user without a customer
     record, only the contact fields are present (no `id`), so nothing but `did` is required here.
-
-        Attributes:
-            did (str): The caller's DID.
-            id (str | Unset): The customer id; absent on a fallback profile. Example: cus_3hK9vQw2RmXt5LpZ8cNb4Jd7.
-            livemode (bool | Unset):
-            description (None | str | Unset):
-            name (None | str | Unset):
-            email (None | str | Unset):
-            phone (None | str | Unset):
-            address (CustomerAddress | None | Unset):
-            shipping (CustomerShipping | None | Unset):
-            balance (None | str | Unset):
-            token_balance (MyCustomerTokenBalanceType0 | None | Unset):
-            currency_id (None | str | Unset):
-            delinquent (bool | None | Unset):
-            discount_id (None | str | Unset):
-            metadata (Metadata | None | Unset):
-            invoice_prefix (None | str | Unset):
-            invoice_settings (CustomerInvoiceSettings | None | Unset):
-            next_invoice_sequence (int | None | Unset):
-            last_sync_at (int | None | Unset):
-            preference (CustomerPreference | None | Unset):
-            created_at (datetime.datetime | None | Unset):
-            updated_at (datetime.datetime | None | Unset):
-            summary (CustomerSummary | None | Unset): Paid, due and refunded totals; absent with `skipSummary`.
     """
 
-    did: str
-    id: str | Unset = UNSET
-    livemode: bool | Unset = UNSET
-    description: None | str | Unset = UNSET
-    name: None | str | Unset = UNSET
-    email: None | str | Unset = UNSET
-    phone: None | str | Unset = UNSET
-    address: CustomerAddress | None | Unset = UNSET
-    shipping: CustomerShipping | None | Unset = UNSET
-    balance: None | str | Unset = UNSET
-    token_balance: MyCustomerTokenBalanceType0 | None | Unset = UNSET
-    currency_id: None | str | Unset = UNSET
-    delinquent: bool | None | Unset = UNSET
-    discount_id: None | str | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    invoice_prefix: None | str | Unset = UNSET
-    invoice_settings: CustomerInvoiceSettings | None | Unset = UNSET
-    next_invoice_sequence: int | None | Unset = UNSET
-    last_sync_at: int | None | Unset = UNSET
-    preference: CustomerPreference | None | Unset = UNSET
-    created_at: datetime.datetime | None | Unset = UNSET
-    updated_at: datetime.datetime | None | Unset = UNSET
-    summary: CustomerSummary | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-        from ..models.customer_invoice_settings import CustomerInvoiceSettings  # noqa: PLC0415
-        from ..models.customer_preference import CustomerPreference  # noqa: PLC0415
-        from ..models.customer_shipping import CustomerShipping  # noqa: PLC0415
-        from ..models.customer_summary import CustomerSummary  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.my_customer_token_balance_type_0 import (
-            MyCustomerTokenBalanceType0,  # noqa: PLC0415
-        )
+    _NAMES: ClassVar[dict[str, str]] = {
+        "did": "did",
+        "id": "id",
+        "livemode": "livemode",
+        "description": "description",
+        "name": "name",
+        "email": "email",
+        "phone": "phone",
+        "address": "address",
+        "shipping": "shipping",
+        "balance": "balance",
+        "token_balance": "token_balance",
+        "currency_id": "currency_id",
+        "delinquent": "delinquent",
+        "discount_id": "discount_id",
+        "metadata": "metadata",
+        "invoice_prefix": "invoice_prefix",
+        "invoice_settings": "invoice_settings",
+        "next_invoice_sequence": "next_invoice_sequence",
+        "last_sync_at": "last_sync_at",
+        "preference": "preference",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "summary": "summary",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "address": _AsUnion(_NONE, _AsModel("CustomerAddress")),
+        "shipping": _AsUnion(_NONE, _AsModel("CustomerShipping")),
+        "token_balance": _AsUnion(_AsModel("MyCustomerTokenBalanceType0"), _NONE),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "invoice_settings": _AsUnion(_NONE, _AsModel("CustomerInvoiceSettings")),
+        "preference": _AsUnion(_NONE, _AsModel("CustomerPreference")),
+        "created_at": _AsUnion(_DATETIME, _NONE),
+        "updated_at": _AsUnion(_DATETIME, _NONE),
+        "summary": _AsUnion(_NONE, _AsModel("CustomerSummary")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "did",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        did = self.did
-
-        id = self.id
-
-        livemode = self.livemode
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        name: None | str | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
-        else:
-            name = self.name
-
-        email: None | str | Unset
-        if isinstance(self.email, Unset):
-            email = UNSET
-        else:
-            email = self.email
-
-        phone: None | str | Unset
-        if isinstance(self.phone, Unset):
-            phone = UNSET
-        else:
-            phone = self.phone
-
-        address: dict[str, Any] | None | Unset
-        if isinstance(self.address, Unset):
-            address = UNSET
-        elif isinstance(self.address, CustomerAddress):
-            address = self.address.to_dict()
-        else:
-            address = self.address
-
-        shipping: dict[str, Any] | None | Unset
-        if isinstance(self.shipping, Unset):
-            shipping = UNSET
-        elif isinstance(self.shipping, CustomerShipping):
-            shipping = self.shipping.to_dict()
-        else:
-            shipping = self.shipping
-
-        balance: None | str | Unset
-        if isinstance(self.balance, Unset):
-            balance = UNSET
-        else:
-            balance = self.balance
-
-        token_balance: dict[str, Any] | None | Unset
-        if isinstance(self.token_balance, Unset):
-            token_balance = UNSET
-        elif isinstance(self.token_balance, MyCustomerTokenBalanceType0):
-            token_balance = self.token_balance.to_dict()
-        else:
-            token_balance = self.token_balance
-
-        currency_id: None | str | Unset
-        if isinstance(self.currency_id, Unset):
-            currency_id = UNSET
-        else:
-            currency_id = self.currency_id
-
-        delinquent: bool | None | Unset
-        if isinstance(self.delinquent, Unset):
-            delinquent = UNSET
-        else:
-            delinquent = self.delinquent
-
-        discount_id: None | str | Unset
-        if isinstance(self.discount_id, Unset):
-            discount_id = UNSET
-        else:
-            discount_id = self.discount_id
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        invoice_prefix: None | str | Unset
-        if isinstance(self.invoice_prefix, Unset):
-            invoice_prefix = UNSET
-        else:
-            invoice_prefix = self.invoice_prefix
-
-        invoice_settings: dict[str, Any] | None | Unset
-        if isinstance(self.invoice_settings, Unset):
-            invoice_settings = UNSET
-        elif isinstance(self.invoice_settings, CustomerInvoiceSettings):
-            invoice_settings = self.invoice_settings.to_dict()
-        else:
-            invoice_settings = self.invoice_settings
-
-        next_invoice_sequence: int | None | Unset
-        if isinstance(self.next_invoice_sequence, Unset):
-            next_invoice_sequence = UNSET
-        else:
-            next_invoice_sequence = self.next_invoice_sequence
-
-        last_sync_at: int | None | Unset
-        if isinstance(self.last_sync_at, Unset):
-            last_sync_at = UNSET
-        else:
-            last_sync_at = self.last_sync_at
-
-        preference: dict[str, Any] | None | Unset
-        if isinstance(self.preference, Unset):
-            preference = UNSET
-        elif isinstance(self.preference, CustomerPreference):
-            preference = self.preference.to_dict()
-        else:
-            preference = self.preference
-
-        created_at: None | str | Unset
-        if isinstance(self.created_at, Unset):
-            created_at = UNSET
-        elif isinstance(self.created_at, datetime.datetime):
-            created_at = self.created_at.isoformat()
-        else:
-            created_at = self.created_at
-
-        updated_at: None | str | Unset
-        if isinstance(self.updated_at, Unset):
-            updated_at = UNSET
-        elif isinstance(self.updated_at, datetime.datetime):
-            updated_at = self.updated_at.isoformat()
-        else:
-            updated_at = self.updated_at
-
-        summary: dict[str, Any] | None | Unset
-        if isinstance(self.summary, Unset):
-            summary = UNSET
-        elif isinstance(self.summary, CustomerSummary):
-            summary = self.summary.to_dict()
-        else:
-            summary = self.summary
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        did: str,
+        id: str | Unset = UNSET,
+        livemode: bool | Unset = UNSET,
+        description: None | str | Unset = UNSET,
+        name: None | str | Unset = UNSET,
+        email: None | str | Unset = UNSET,
+        phone: None | str | Unset = UNSET,
+        address: CustomerAddress | None | Unset = UNSET,
+        shipping: CustomerShipping | None | Unset = UNSET,
+        balance: None | str | Unset = UNSET,
+        token_balance: MyCustomerTokenBalanceType0 | None | Unset = UNSET,
+        currency_id: None | str | Unset = UNSET,
+        delinquent: bool | None | Unset = UNSET,
+        discount_id: None | str | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        invoice_prefix: None | str | Unset = UNSET,
+        invoice_settings: CustomerInvoiceSettings | None | Unset = UNSET,
+        next_invoice_sequence: int | None | Unset = UNSET,
+        last_sync_at: int | None | Unset = UNSET,
+        preference: CustomerPreference | None | Unset = UNSET,
+        created_at: datetime.datetime | None | Unset = UNSET,
+        updated_at: datetime.datetime | None | Unset = UNSET,
+        summary: CustomerSummary | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "did": did,
+                "id": id,
+                "livemode": livemode,
+                "description": description,
+                "name": name,
+                "email": email,
+                "phone": phone,
+                "address": address,
+                "shipping": shipping,
+                "balance": balance,
+                "token_balance": token_balance,
+                "currency_id": currency_id,
+                "delinquent": delinquent,
+                "discount_id": discount_id,
+                "metadata": metadata,
+                "invoice_prefix": invoice_prefix,
+                "invoice_settings": invoice_settings,
+                "next_invoice_sequence": next_invoice_sequence,
+                "last_sync_at": last_sync_at,
+                "preference": preference,
+                "created_at": created_at,
+                "updated_at": updated_at,
+                "summary": summary,
             }
         )
-        if id is not UNSET:
-            field_dict["id"] = id
-        if livemode is not UNSET:
-            field_dict["livemode"] = livemode
-        if description is not UNSET:
-            field_dict["description"] = description
-        if name is not UNSET:
-            field_dict["name"] = name
-        if email is not UNSET:
-            field_dict["email"] = email
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if address is not UNSET:
-            field_dict["address"] = address
-        if shipping is not UNSET:
-            field_dict["shipping"] = shipping
-        if balance is not UNSET:
-            field_dict["balance"] = balance
-        if token_balance is not UNSET:
-            field_dict["token_balance"] = token_balance
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if delinquent is not UNSET:
-            field_dict["delinquent"] = delinquent
-        if discount_id is not UNSET:
-            field_dict["discount_id"] = discount_id
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if invoice_prefix is not UNSET:
-            field_dict["invoice_prefix"] = invoice_prefix
-        if invoice_settings is not UNSET:
-            field_dict["invoice_settings"] = invoice_settings
-        if next_invoice_sequence is not UNSET:
-            field_dict["next_invoice_sequence"] = next_invoice_sequence
-        if last_sync_at is not UNSET:
-            field_dict["last_sync_at"] = last_sync_at
-        if preference is not UNSET:
-            field_dict["preference"] = preference
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if updated_at is not UNSET:
-            field_dict["updated_at"] = updated_at
-        if summary is not UNSET:
-            field_dict["summary"] = summary
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-        from ..models.customer_invoice_settings import CustomerInvoiceSettings  # noqa: PLC0415
-        from ..models.customer_preference import CustomerPreference  # noqa: PLC0415
-        from ..models.customer_shipping import CustomerShipping  # noqa: PLC0415
-        from ..models.customer_summary import CustomerSummary  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.my_customer_token_balance_type_0 import (
-            MyCustomerTokenBalanceType0,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        did = d.pop("did")
-
-        id = d.pop("id", UNSET)
-
-        livemode = d.pop("livemode", UNSET)
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        email = _parse_email(d.pop("email", UNSET))
-
-        def _parse_phone(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        phone = _parse_phone(d.pop("phone", UNSET))
-
-        def _parse_address(data: object) -> CustomerAddress | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                address_type_1 = CustomerAddress.from_dict(data)
-
-                return address_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerAddress | None | Unset, data)
-
-        address = _parse_address(d.pop("address", UNSET))
-
-        def _parse_shipping(data: object) -> CustomerShipping | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                shipping_type_1 = CustomerShipping.from_dict(data)
-
-                return shipping_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerShipping | None | Unset, data)
-
-        shipping = _parse_shipping(d.pop("shipping", UNSET))
-
-        def _parse_balance(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        balance = _parse_balance(d.pop("balance", UNSET))
-
-        def _parse_token_balance(data: object) -> MyCustomerTokenBalanceType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                token_balance_type_0 = MyCustomerTokenBalanceType0.from_dict(data)
-
-                return token_balance_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(MyCustomerTokenBalanceType0 | None | Unset, data)
-
-        token_balance = _parse_token_balance(d.pop("token_balance", UNSET))
-
-        def _parse_currency_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        currency_id = _parse_currency_id(d.pop("currency_id", UNSET))
-
-        def _parse_delinquent(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        delinquent = _parse_delinquent(d.pop("delinquent", UNSET))
-
-        def _parse_discount_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        discount_id = _parse_discount_id(d.pop("discount_id", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_invoice_prefix(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        invoice_prefix = _parse_invoice_prefix(d.pop("invoice_prefix", UNSET))
-
-        def _parse_invoice_settings(data: object) -> CustomerInvoiceSettings | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                invoice_settings_type_1 = CustomerInvoiceSettings.from_dict(data)
-
-                return invoice_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerInvoiceSettings | None | Unset, data)
-
-        invoice_settings = _parse_invoice_settings(d.pop("invoice_settings", UNSET))
-
-        def _parse_next_invoice_sequence(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        next_invoice_sequence = _parse_next_invoice_sequence(d.pop("next_invoice_sequence", UNSET))
-
-        def _parse_last_sync_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        last_sync_at = _parse_last_sync_at(d.pop("last_sync_at", UNSET))
-
-        def _parse_preference(data: object) -> CustomerPreference | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                preference_type_1 = CustomerPreference.from_dict(data)
-
-                return preference_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerPreference | None | Unset, data)
-
-        preference = _parse_preference(d.pop("preference", UNSET))
-
-        def _parse_created_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return created_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        created_at = _parse_created_at(d.pop("created_at", UNSET))
-
-        def _parse_updated_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return updated_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        updated_at = _parse_updated_at(d.pop("updated_at", UNSET))
-
-        def _parse_summary(data: object) -> CustomerSummary | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                summary_type_1 = CustomerSummary.from_dict(data)
-
-                return summary_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerSummary | None | Unset, data)
-
-        summary = _parse_summary(d.pop("summary", UNSET))
-
-        my_customer = cls(
-            did=did,
-            id=id,
-            livemode=livemode,
-            description=description,
-            name=name,
-            email=email,
-            phone=phone,
-            address=address,
-            shipping=shipping,
-            balance=balance,
-            token_balance=token_balance,
-            currency_id=currency_id,
-            delinquent=delinquent,
-            discount_id=discount_id,
-            metadata=metadata,
-            invoice_prefix=invoice_prefix,
-            invoice_settings=invoice_settings,
-            next_invoice_sequence=next_invoice_sequence,
-            last_sync_at=last_sync_at,
-            preference=preference,
-            created_at=created_at,
-            updated_at=updated_at,
-            summary=summary,
-        )
-
-        my_customer.additional_properties = d
-        return my_customer
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def did(self) -> str:
+        """The caller's DID."""
+        return self._data.get("did")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def id(self) -> str | None:
+        """The customer id; absent on a fallback profile."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def livemode(self) -> bool | None:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def name(self) -> None | str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def email(self) -> None | str:
+        """The `email` field."""
+        return self._data.get("email")  # type: ignore[no-any-return]
+
+    @property
+    def phone(self) -> None | str:
+        """The `phone` field."""
+        return self._data.get("phone")  # type: ignore[no-any-return]
+
+    @property
+    def address(self) -> CustomerAddress | None:
+        """The `address` field."""
+        return self._get("address")  # type: ignore[no-any-return]
+
+    @property
+    def shipping(self) -> CustomerShipping | None:
+        """The `shipping` field."""
+        return self._get("shipping")  # type: ignore[no-any-return]
+
+    @property
+    def balance(self) -> None | str:
+        """The `balance` field."""
+        return self._data.get("balance")  # type: ignore[no-any-return]
+
+    @property
+    def token_balance(self) -> MyCustomerTokenBalanceType0 | None:
+        """The `token_balance` field."""
+        return self._get("token_balance")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> None | str:
+        """The `currency_id` field."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def delinquent(self) -> bool | None:
+        """The `delinquent` field."""
+        return self._data.get("delinquent")  # type: ignore[no-any-return]
+
+    @property
+    def discount_id(self) -> None | str:
+        """The `discount_id` field."""
+        return self._data.get("discount_id")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_prefix(self) -> None | str:
+        """The `invoice_prefix` field."""
+        return self._data.get("invoice_prefix")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_settings(self) -> CustomerInvoiceSettings | None:
+        """The `invoice_settings` field."""
+        return self._get("invoice_settings")  # type: ignore[no-any-return]
+
+    @property
+    def next_invoice_sequence(self) -> int | None:
+        """The `next_invoice_sequence` field."""
+        return self._data.get("next_invoice_sequence")  # type: ignore[no-any-return]
+
+    @property
+    def last_sync_at(self) -> int | None:
+        """The `last_sync_at` field."""
+        return self._data.get("last_sync_at")  # type: ignore[no-any-return]
+
+    @property
+    def preference(self) -> CustomerPreference | None:
+        """The `preference` field."""
+        return self._get("preference")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime | None:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime | None:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def summary(self) -> CustomerSummary | None:
+        """Paid, due and refunded totals; absent with `skipSummary`."""
+        return self._get("summary")  # type: ignore[no-any-return]

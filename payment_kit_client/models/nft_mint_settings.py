@@ -2,154 +2,79 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.nft_mint_settings_behavior import NftMintSettingsBehavior
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
+    from ..models.nft_mint_settings_behavior import NftMintSettingsBehavior
     from ..models.nft_mint_settings_inputs import NftMintSettingsInputs
 
 
-T = TypeVar("T", bound="NftMintSettings")
+class NftMintSettings(Model):
+    """Whether and how an NFT is minted for the buyer after payment."""
 
+    __slots__ = ()
 
-@_attrs_define
-class NftMintSettings:
-    """Whether and how an NFT is minted for the buyer after payment.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "enabled": "enabled",
+        "behavior": "behavior",
+        "factory": "factory",
+        "inputs": "inputs",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "behavior": _AsUnion(_NONE, _AsEnum("NftMintSettingsBehavior")),
+        "inputs": _AsUnion(_NONE, _AsModel("NftMintSettingsInputs")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "enabled",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        enabled (bool):
-        behavior (NftMintSettingsBehavior | None | Unset):
-        factory (None | str | Unset): The address of the NFT factory that mints.
-        inputs (NftMintSettingsInputs | None | Unset):
-    """
-
-    enabled: bool
-    behavior: NftMintSettingsBehavior | None | Unset = UNSET
-    factory: None | str | Unset = UNSET
-    inputs: NftMintSettingsInputs | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.nft_mint_settings_inputs import NftMintSettingsInputs  # noqa: PLC0415
-
-        enabled = self.enabled
-
-        behavior: None | str | Unset
-        if isinstance(self.behavior, Unset):
-            behavior = UNSET
-        elif isinstance(self.behavior, NftMintSettingsBehavior):
-            behavior = self.behavior.value
-        else:
-            behavior = self.behavior
-
-        factory: None | str | Unset
-        if isinstance(self.factory, Unset):
-            factory = UNSET
-        else:
-            factory = self.factory
-
-        inputs: dict[str, Any] | None | Unset
-        if isinstance(self.inputs, Unset):
-            inputs = UNSET
-        elif isinstance(self.inputs, NftMintSettingsInputs):
-            inputs = self.inputs.to_dict()
-        else:
-            inputs = self.inputs
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        behavior: NftMintSettingsBehavior | None | Unset = UNSET,
+        factory: None | str | Unset = UNSET,
+        inputs: NftMintSettingsInputs | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "enabled": enabled,
+                "behavior": behavior,
+                "factory": factory,
+                "inputs": inputs,
             }
         )
-        if behavior is not UNSET:
-            field_dict["behavior"] = behavior
-        if factory is not UNSET:
-            field_dict["factory"] = factory
-        if inputs is not UNSET:
-            field_dict["inputs"] = inputs
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.nft_mint_settings_inputs import NftMintSettingsInputs  # noqa: PLC0415
-
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
-
-        def _parse_behavior(data: object) -> NftMintSettingsBehavior | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                behavior_type_1 = NftMintSettingsBehavior(data)
-
-                return behavior_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(NftMintSettingsBehavior | None | Unset, data)
-
-        behavior = _parse_behavior(d.pop("behavior", UNSET))
-
-        def _parse_factory(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        factory = _parse_factory(d.pop("factory", UNSET))
-
-        def _parse_inputs(data: object) -> NftMintSettingsInputs | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                inputs_type_1 = NftMintSettingsInputs.from_dict(data)
-
-                return inputs_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(NftMintSettingsInputs | None | Unset, data)
-
-        inputs = _parse_inputs(d.pop("inputs", UNSET))
-
-        nft_mint_settings = cls(
-            enabled=enabled,
-            behavior=behavior,
-            factory=factory,
-            inputs=inputs,
-        )
-
-        nft_mint_settings.additional_properties = d
-        return nft_mint_settings
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def enabled(self) -> bool:
+        """The `enabled` field."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def behavior(self) -> NftMintSettingsBehavior | None:
+        """The `behavior` field."""
+        return self._get("behavior")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def factory(self) -> None | str:
+        """The address of the NFT factory that mints."""
+        return self._data.get("factory")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def inputs(self) -> NftMintSettingsInputs | None:
+        """The `inputs` field."""
+        return self._get("inputs")  # type: ignore[no-any-return]

@@ -2,46 +2,50 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_currency import PaymentCurrency
     from ..models.payment_method import PaymentMethod
 
 
-T = TypeVar("T", bound="OverdueInvoicesSummaryEntry")
+class OverdueInvoicesSummaryEntry(Model):
+    """What is owed in one currency across overdue invoices."""
 
+    __slots__ = ()
 
-@_attrs_define
-class OverdueInvoicesSummaryEntry:
-    """What is owed in one currency across overdue invoices.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount": "amount",
+        "currency": "currency",
+        "method": "method",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "currency": _AsModel("PaymentCurrency"),
+        "method": _AsModel("PaymentMethod"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount",
+            "currency",
+            "method",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        currency (PaymentCurrency): A currency or token that a payment method can take.
-        method (PaymentMethod): A payment rail and its connection settings.
-    """
-
-    amount: str
-    currency: PaymentCurrency
-    method: PaymentMethod
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
-        currency = self.currency.to_dict()
-
-        method = self.method.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        amount: str,
+        currency: PaymentCurrency,
+        method: PaymentMethod,
+    ) -> None:
+        self._init_fields(
             {
                 "amount": amount,
                 "currency": currency,
@@ -49,41 +53,17 @@ class OverdueInvoicesSummaryEntry:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.payment_method import PaymentMethod  # noqa: PLC0415
-
-        d = dict(src_dict)
-        amount = d.pop("amount")
-
-        currency = PaymentCurrency.from_dict(d.pop("currency"))
-
-        method = PaymentMethod.from_dict(d.pop("method"))
-
-        overdue_invoices_summary_entry = cls(
-            amount=amount,
-            currency=currency,
-            method=method,
-        )
-
-        overdue_invoices_summary_entry.additional_properties = d
-        return overdue_invoices_summary_entry
+    @property
+    def amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def currency(self) -> PaymentCurrency:
+        """A currency or token that a payment method can take."""
+        return self._get("currency")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def method(self) -> PaymentMethod:
+        """A payment rail and its connection settings."""
+        return self._get("method")  # type: ignore[no-any-return]

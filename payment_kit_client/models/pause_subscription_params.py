@@ -2,65 +2,57 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.subscription_pause_collection_behavior import (
-    SubscriptionPauseCollectionBehavior,
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
 )
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PauseSubscriptionParams")
+if TYPE_CHECKING:
+    from ..models.subscription_pause_collection_behavior import (
+        SubscriptionPauseCollectionBehavior,
+    )
 
 
-@_attrs_define
-class PauseSubscriptionParams:
-    """How to pause billing. Both fields are optional; the Node SDK sends no body at all and the server then applies its
-    defaults.
-
-        Attributes:
-            behavior (SubscriptionPauseCollectionBehavior | Unset): What happens to invoices while billing is paused: kept
-                as drafts, marked uncollectible, or voided.
-            resumes_at (int | Unset): Unix time in seconds. Example: 1729243800.
+class PauseSubscriptionParams(Model):
+    """How to pause billing. Both fields are optional; the Node SDK sends no body at all and the server then applies
+    its defaults.
     """
 
-    behavior: SubscriptionPauseCollectionBehavior | Unset = UNSET
-    resumes_at: int | Unset = UNSET
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        behavior: str | Unset = UNSET
-        if not isinstance(self.behavior, Unset):
-            behavior = self.behavior.value
+    _NAMES: ClassVar[dict[str, str]] = {
+        "behavior": "behavior",
+        "resumes_at": "resumes_at",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "behavior": _AsEnum("SubscriptionPauseCollectionBehavior"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-        resumes_at = self.resumes_at
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if behavior is not UNSET:
-            field_dict["behavior"] = behavior
-        if resumes_at is not UNSET:
-            field_dict["resumes_at"] = resumes_at
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _behavior = d.pop("behavior", UNSET)
-        behavior: SubscriptionPauseCollectionBehavior | Unset
-        if isinstance(_behavior, Unset):
-            behavior = UNSET
-        else:
-            behavior = SubscriptionPauseCollectionBehavior(_behavior)
-
-        resumes_at = d.pop("resumes_at", UNSET)
-
-        pause_subscription_params = cls(
-            behavior=behavior,
-            resumes_at=resumes_at,
+    def __init__(
+        self,
+        *,
+        behavior: SubscriptionPauseCollectionBehavior | Unset = UNSET,
+        resumes_at: int | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "behavior": behavior,
+                "resumes_at": resumes_at,
+            }
         )
 
-        return pause_subscription_params
+    @property
+    def behavior(self) -> SubscriptionPauseCollectionBehavior | None:
+        """What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or voided."""
+        return self._get("behavior")  # type: ignore[no-any-return]
+
+    @property
+    def resumes_at(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("resumes_at")  # type: ignore[no-any-return]

@@ -2,133 +2,77 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PaymentBeneficiary")
+class PaymentBeneficiary(Model):
+    """A party that receives a share of a payment."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentBeneficiary:
-    """A party that receives a share of a payment.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "address": "address",
+        "share": "share",
+        "name": "name",
+        "avatar": "avatar",
+        "memo": "memo",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "address",
+            "share",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        address (str): The receiving account's address (DID or chain address).
-        share (str): The part of the payment that goes to this party, as a string.
-        name (None | str | Unset): A display name for the party.
-        avatar (None | str | Unset): An image URL for the party.
-        memo (None | str | Unset): A note attached to this party's share.
-    """
-
-    address: str
-    share: str
-    name: None | str | Unset = UNSET
-    avatar: None | str | Unset = UNSET
-    memo: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        address = self.address
-
-        share = self.share
-
-        name: None | str | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
-        else:
-            name = self.name
-
-        avatar: None | str | Unset
-        if isinstance(self.avatar, Unset):
-            avatar = UNSET
-        else:
-            avatar = self.avatar
-
-        memo: None | str | Unset
-        if isinstance(self.memo, Unset):
-            memo = UNSET
-        else:
-            memo = self.memo
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        address: str,
+        share: str,
+        name: None | str | Unset = UNSET,
+        avatar: None | str | Unset = UNSET,
+        memo: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "address": address,
                 "share": share,
+                "name": name,
+                "avatar": avatar,
+                "memo": memo,
             }
         )
-        if name is not UNSET:
-            field_dict["name"] = name
-        if avatar is not UNSET:
-            field_dict["avatar"] = avatar
-        if memo is not UNSET:
-            field_dict["memo"] = memo
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        address = d.pop("address")
-
-        share = d.pop("share")
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_avatar(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        avatar = _parse_avatar(d.pop("avatar", UNSET))
-
-        def _parse_memo(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        memo = _parse_memo(d.pop("memo", UNSET))
-
-        payment_beneficiary = cls(
-            address=address,
-            share=share,
-            name=name,
-            avatar=avatar,
-            memo=memo,
-        )
-
-        payment_beneficiary.additional_properties = d
-        return payment_beneficiary
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def address(self) -> str:
+        """The receiving account's address (DID or chain address)."""
+        return self._data.get("address")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def share(self) -> str:
+        """The part of the payment that goes to this party, as a string."""
+        return self._data.get("share")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def name(self) -> None | str:
+        """A display name for the party."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def avatar(self) -> None | str:
+        """An image URL for the party."""
+        return self._data.get("avatar")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def memo(self) -> None | str:
+        """A note attached to this party's share."""
+        return self._data.get("memo")  # type: ignore[no-any-return]

@@ -3,164 +3,119 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.payment_currency_type import PaymentCurrencyType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.payment_currency_token_config_type_0 import (
         PaymentCurrencyTokenConfigType0,
     )
+    from ..models.payment_currency_type import PaymentCurrencyType
     from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig
     from ..models.recharge_config import RechargeConfig
 
 
-T = TypeVar("T", bound="PaymentCurrency")
+class PaymentCurrency(Model):
+    """A currency or token that a payment method can take."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentCurrency:
-    """A currency or token that a payment method can take.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "payment_method_id": "payment_method_id",
+        "active": "active",
+        "livemode": "livemode",
+        "locked": "locked",
+        "is_base_currency": "is_base_currency",
+        "name": "name",
+        "description": "description",
+        "logo": "logo",
+        "symbol": "symbol",
+        "decimal": "decimal",
+        "minimum_payment_amount": "minimum_payment_amount",
+        "maximum_payment_amount": "maximum_payment_amount",
+        "metadata": "metadata",
+        "type_": "type",
+        "type": "type",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "maximum_precision": "maximum_precision",
+        "contract": "contract",
+        "vault_config": "vault_config",
+        "recharge_config": "recharge_config",
+        "token_config": "token_config",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "type": _AsEnum("PaymentCurrencyType"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "vault_config": _AsUnion(_NONE, _AsModel("PaymentCurrencyVaultConfig")),
+        "recharge_config": _AsUnion(_NONE, _AsModel("RechargeConfig")),
+        "token_config": _AsUnion(_AsModel("PaymentCurrencyTokenConfigType0"), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "payment_method_id",
+            "active",
+            "livemode",
+            "locked",
+            "is_base_currency",
+            "name",
+            "description",
+            "logo",
+            "symbol",
+            "decimal",
+            "minimum_payment_amount",
+            "maximum_payment_amount",
+            "metadata",
+            "type",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): Unique identifier, `pc_` followed by random characters. Example: pc_3hK9vQw2RmXt5LpZ8cNb4Jd7.
-        payment_method_id (str): The payment method this currency belongs to.
-        active (bool):
-        livemode (bool):
-        locked (bool): `true` once the currency is in use; some changes are then refused.
-        is_base_currency (bool): Whether this is the instance's base currency.
-        name (str):
-        description (str):
-        logo (str): URL of the currency's logo.
-        symbol (str):  Example: ABT.
-        decimal (int): Number of decimal places; amounts are integer strings of value × 10^decimal. Example: 18.
-        minimum_payment_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal),
-            as PaymentKit answers. Example: 1000000000000000.
-        maximum_payment_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal),
-            as PaymentKit answers. Example: 1000000000000000.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        type_ (PaymentCurrencyType): `standard` money or tokens, or `credit` units consumed by meters.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        maximum_precision (int | None | Unset): Most decimal places shown or accepted in human amounts.
-        contract (None | str | Unset): The token's contract address on its chain.
-        vault_config (None | PaymentCurrencyVaultConfig | Unset): Thresholds for moving funds between the hot wallet and
-            the vault.
-        recharge_config (None | RechargeConfig | Unset): How a credit currency is topped up.
-        token_config (None | PaymentCurrencyTokenConfigType0 | Unset): On-chain settings of a credit currency backed by
-            a token. Its shape is not established.
-    """
-
-    id: str
-    payment_method_id: str
-    active: bool
-    livemode: bool
-    locked: bool
-    is_base_currency: bool
-    name: str
-    description: str
-    logo: str
-    symbol: str
-    decimal: int
-    minimum_payment_amount: str
-    maximum_payment_amount: str
-    metadata: Metadata
-    type_: PaymentCurrencyType
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    maximum_precision: int | None | Unset = UNSET
-    contract: None | str | Unset = UNSET
-    vault_config: None | PaymentCurrencyVaultConfig | Unset = UNSET
-    recharge_config: None | RechargeConfig | Unset = UNSET
-    token_config: None | PaymentCurrencyTokenConfigType0 | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.payment_currency_token_config_type_0 import (
-            PaymentCurrencyTokenConfigType0,  # noqa: PLC0415
-        )
-        from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig  # noqa: PLC0415
-        from ..models.recharge_config import RechargeConfig  # noqa: PLC0415
-
-        id = self.id
-
-        payment_method_id = self.payment_method_id
-
-        active = self.active
-
-        livemode = self.livemode
-
-        locked = self.locked
-
-        is_base_currency = self.is_base_currency
-
-        name = self.name
-
-        description = self.description
-
-        logo = self.logo
-
-        symbol = self.symbol
-
-        decimal = self.decimal
-
-        minimum_payment_amount = self.minimum_payment_amount
-
-        maximum_payment_amount = self.maximum_payment_amount
-
-        metadata = self.metadata.to_dict()
-
-        type_ = self.type_.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        maximum_precision: int | None | Unset
-        if isinstance(self.maximum_precision, Unset):
-            maximum_precision = UNSET
-        else:
-            maximum_precision = self.maximum_precision
-
-        contract: None | str | Unset
-        if isinstance(self.contract, Unset):
-            contract = UNSET
-        else:
-            contract = self.contract
-
-        vault_config: dict[str, Any] | None | Unset
-        if isinstance(self.vault_config, Unset):
-            vault_config = UNSET
-        elif isinstance(self.vault_config, PaymentCurrencyVaultConfig):
-            vault_config = self.vault_config.to_dict()
-        else:
-            vault_config = self.vault_config
-
-        recharge_config: dict[str, Any] | None | Unset
-        if isinstance(self.recharge_config, Unset):
-            recharge_config = UNSET
-        elif isinstance(self.recharge_config, RechargeConfig):
-            recharge_config = self.recharge_config.to_dict()
-        else:
-            recharge_config = self.recharge_config
-
-        token_config: dict[str, Any] | None | Unset
-        if isinstance(self.token_config, Unset):
-            token_config = UNSET
-        elif isinstance(self.token_config, PaymentCurrencyTokenConfigType0):
-            token_config = self.token_config.to_dict()
-        else:
-            token_config = self.token_config
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        payment_method_id: str,
+        active: bool,
+        livemode: bool,
+        locked: bool,
+        is_base_currency: bool,
+        name: str,
+        description: str,
+        logo: str,
+        symbol: str,
+        decimal: int,
+        minimum_payment_amount: str,
+        maximum_payment_amount: str,
+        metadata: Metadata,
+        type_: PaymentCurrencyType,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        maximum_precision: int | None | Unset = UNSET,
+        contract: None | str | Unset = UNSET,
+        vault_config: None | PaymentCurrencyVaultConfig | Unset = UNSET,
+        recharge_config: None | RechargeConfig | Unset = UNSET,
+        token_config: None | PaymentCurrencyTokenConfigType0 | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "payment_method_id": payment_method_id,
@@ -179,174 +134,122 @@ class PaymentCurrency:
                 "type": type_,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "maximum_precision": maximum_precision,
+                "contract": contract,
+                "vault_config": vault_config,
+                "recharge_config": recharge_config,
+                "token_config": token_config,
             }
         )
-        if maximum_precision is not UNSET:
-            field_dict["maximum_precision"] = maximum_precision
-        if contract is not UNSET:
-            field_dict["contract"] = contract
-        if vault_config is not UNSET:
-            field_dict["vault_config"] = vault_config
-        if recharge_config is not UNSET:
-            field_dict["recharge_config"] = recharge_config
-        if token_config is not UNSET:
-            field_dict["token_config"] = token_config
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_currency_token_config_type_0 import (
-            PaymentCurrencyTokenConfigType0,  # noqa: PLC0415
-        )
-        from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig  # noqa: PLC0415
-        from ..models.recharge_config import RechargeConfig  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        payment_method_id = d.pop("payment_method_id")
-
-        active = d.pop("active")
-
-        livemode = d.pop("livemode")
-
-        locked = d.pop("locked")
-
-        is_base_currency = d.pop("is_base_currency")
-
-        name = d.pop("name")
-
-        description = d.pop("description")
-
-        logo = d.pop("logo")
-
-        symbol = d.pop("symbol")
-
-        decimal = d.pop("decimal")
-
-        minimum_payment_amount = d.pop("minimum_payment_amount")
-
-        maximum_payment_amount = d.pop("maximum_payment_amount")
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        type_ = PaymentCurrencyType(d.pop("type"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_maximum_precision(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        maximum_precision = _parse_maximum_precision(d.pop("maximum_precision", UNSET))
-
-        def _parse_contract(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        contract = _parse_contract(d.pop("contract", UNSET))
-
-        def _parse_vault_config(data: object) -> None | PaymentCurrencyVaultConfig | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                vault_config_type_1 = PaymentCurrencyVaultConfig.from_dict(data)
-
-                return vault_config_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentCurrencyVaultConfig | Unset, data)
-
-        vault_config = _parse_vault_config(d.pop("vault_config", UNSET))
-
-        def _parse_recharge_config(data: object) -> None | RechargeConfig | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                recharge_config_type_1 = RechargeConfig.from_dict(data)
-
-                return recharge_config_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | RechargeConfig | Unset, data)
-
-        recharge_config = _parse_recharge_config(d.pop("recharge_config", UNSET))
-
-        def _parse_token_config(data: object) -> None | PaymentCurrencyTokenConfigType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                token_config_type_0 = PaymentCurrencyTokenConfigType0.from_dict(data)
-
-                return token_config_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentCurrencyTokenConfigType0 | Unset, data)
-
-        token_config = _parse_token_config(d.pop("token_config", UNSET))
-
-        payment_currency = cls(
-            id=id,
-            payment_method_id=payment_method_id,
-            active=active,
-            livemode=livemode,
-            locked=locked,
-            is_base_currency=is_base_currency,
-            name=name,
-            description=description,
-            logo=logo,
-            symbol=symbol,
-            decimal=decimal,
-            minimum_payment_amount=minimum_payment_amount,
-            maximum_payment_amount=maximum_payment_amount,
-            metadata=metadata,
-            type_=type_,
-            created_at=created_at,
-            updated_at=updated_at,
-            maximum_precision=maximum_precision,
-            contract=contract,
-            vault_config=vault_config,
-            recharge_config=recharge_config,
-            token_config=token_config,
-        )
-
-        payment_currency.additional_properties = d
-        return payment_currency
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """Unique identifier, `pc_` followed by random characters."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def payment_method_id(self) -> str:
+        """The payment method this currency belongs to."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def active(self) -> bool:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def locked(self) -> bool:
+        """`true` once the currency is in use; some changes are then refused."""
+        return self._data.get("locked")  # type: ignore[no-any-return]
+
+    @property
+    def is_base_currency(self) -> bool:
+        """Whether this is the instance's base currency."""
+        return self._data.get("is_base_currency")  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def logo(self) -> str:
+        """URL of the currency's logo."""
+        return self._data.get("logo")  # type: ignore[no-any-return]
+
+    @property
+    def symbol(self) -> str:
+        """The `symbol` field."""
+        return self._data.get("symbol")  # type: ignore[no-any-return]
+
+    @property
+    def decimal(self) -> int:
+        """Number of decimal places; amounts are integer strings of value × 10^decimal."""
+        return self._data.get("decimal")  # type: ignore[no-any-return]
+
+    @property
+    def minimum_payment_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("minimum_payment_amount")  # type: ignore[no-any-return]
+
+    @property
+    def maximum_payment_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("maximum_payment_amount")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def type(self) -> PaymentCurrencyType:
+        """`standard` money or tokens, or `credit` units consumed by meters."""
+        return self._get("type")  # type: ignore[no-any-return]
+
+    type_ = type
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def maximum_precision(self) -> int | None:
+        """Most decimal places shown or accepted in human amounts."""
+        return self._data.get("maximum_precision")  # type: ignore[no-any-return]
+
+    @property
+    def contract(self) -> None | str:
+        """The token's contract address on its chain."""
+        return self._data.get("contract")  # type: ignore[no-any-return]
+
+    @property
+    def vault_config(self) -> None | PaymentCurrencyVaultConfig:
+        """Thresholds for moving funds between the hot wallet and the vault."""
+        return self._get("vault_config")  # type: ignore[no-any-return]
+
+    @property
+    def recharge_config(self) -> None | RechargeConfig:
+        """How a credit currency is topped up."""
+        return self._get("recharge_config")  # type: ignore[no-any-return]
+
+    @property
+    def token_config(self) -> None | PaymentCurrencyTokenConfigType0:
+        """On-chain settings of a credit currency backed by a token. Its shape is not established."""
+        return self._get("token_config")  # type: ignore[no-any-return]

@@ -2,119 +2,108 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="PaymentCurrencyCreateParams")
+class PaymentCurrencyCreateParams(Model):
+    """A new payment currency."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentCurrencyCreateParams:
-    """A new payment currency.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "payment_method_id": "payment_method_id",
+        "name": "name",
+        "description": "description",
+        "contract": "contract",
+        "logo": "logo",
+        "symbol": "symbol",
+        "decimal": "decimal",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payment_method_id",
+            "name",
+            "description",
+            "contract",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        payment_method_id (str): The payment method the currency belongs to.
-        name (str):
-        description (str):
-        contract (str): The token's contract address; PaymentKit checks it on the chain.
-        logo (str | Unset): URL of the currency's logo.
-        symbol (str | Unset): Symbol; chain methods read it from the contract instead.
-        decimal (int | Unset): Decimal places; chain methods read them from the contract instead.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    payment_method_id: str
-    name: str
-    description: str
-    contract: str
-    logo: str | Unset = UNSET
-    symbol: str | Unset = UNSET
-    decimal: int | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        payment_method_id = self.payment_method_id
-
-        name = self.name
-
-        description = self.description
-
-        contract = self.contract
-
-        logo = self.logo
-
-        symbol = self.symbol
-
-        decimal = self.decimal
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        payment_method_id: str,
+        name: str,
+        description: str,
+        contract: str,
+        logo: str | Unset = UNSET,
+        symbol: str | Unset = UNSET,
+        decimal: int | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "payment_method_id": payment_method_id,
                 "name": name,
                 "description": description,
                 "contract": contract,
+                "logo": logo,
+                "symbol": symbol,
+                "decimal": decimal,
+                "metadata": metadata,
             }
         )
-        if logo is not UNSET:
-            field_dict["logo"] = logo
-        if symbol is not UNSET:
-            field_dict["symbol"] = symbol
-        if decimal is not UNSET:
-            field_dict["decimal"] = decimal
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
 
-        return field_dict
+    @property
+    def payment_method_id(self) -> str:
+        """The payment method the currency belongs to."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
+    @property
+    def name(self) -> str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        payment_method_id = d.pop("payment_method_id")
+    @property
+    def description(self) -> str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        name = d.pop("name")
+    @property
+    def contract(self) -> str:
+        """The token's contract address; PaymentKit checks it on the chain."""
+        return self._data.get("contract")  # type: ignore[no-any-return]
 
-        description = d.pop("description")
+    @property
+    def logo(self) -> str | None:
+        """URL of the currency's logo."""
+        return self._data.get("logo")  # type: ignore[no-any-return]
 
-        contract = d.pop("contract")
+    @property
+    def symbol(self) -> str | None:
+        """Symbol; chain methods read it from the contract instead."""
+        return self._data.get("symbol")  # type: ignore[no-any-return]
 
-        logo = d.pop("logo", UNSET)
+    @property
+    def decimal(self) -> int | None:
+        """Decimal places; chain methods read them from the contract instead."""
+        return self._data.get("decimal")  # type: ignore[no-any-return]
 
-        symbol = d.pop("symbol", UNSET)
-
-        decimal = d.pop("decimal", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        payment_currency_create_params = cls(
-            payment_method_id=payment_method_id,
-            name=name,
-            description=description,
-            contract=contract,
-            logo=logo,
-            symbol=symbol,
-            decimal=decimal,
-            metadata=metadata,
-        )
-
-        return payment_currency_create_params
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

@@ -2,12 +2,14 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_currency_recharge_settings import (
@@ -15,78 +17,61 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="PaymentCurrencyRechargeConfigParams")
+class PaymentCurrencyRechargeConfigParams(Model):
+    """The recharge configuration to store on a currency."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentCurrencyRechargeConfigParams:
-    """The recharge configuration to store on a currency.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "base_price_id": "base_price_id",
+        "payment_link_id": "payment_link_id",
+        "checkout_url": "checkout_url",
+        "settings": "settings",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "settings": _AsModel("PaymentCurrencyRechargeSettings"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "base_price_id",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        base_price_id (str): The price that buys one unit of top-up.
-        payment_link_id (str | Unset): The payment link that sells top-ups.
-        checkout_url (str | Unset): Where buyers go to top up.
-        settings (PaymentCurrencyRechargeSettings | Unset): Bounds on a single top-up. Upstream types them as plain
-            numbers; whether they count units of the base price or amounts of the currency is not established.
-    """
-
-    base_price_id: str
-    payment_link_id: str | Unset = UNSET
-    checkout_url: str | Unset = UNSET
-    settings: PaymentCurrencyRechargeSettings | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        base_price_id = self.base_price_id
-
-        payment_link_id = self.payment_link_id
-
-        checkout_url = self.checkout_url
-
-        settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.settings, Unset):
-            settings = self.settings.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        base_price_id: str,
+        payment_link_id: str | Unset = UNSET,
+        checkout_url: str | Unset = UNSET,
+        settings: PaymentCurrencyRechargeSettings | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "base_price_id": base_price_id,
+                "payment_link_id": payment_link_id,
+                "checkout_url": checkout_url,
+                "settings": settings,
             }
         )
-        if payment_link_id is not UNSET:
-            field_dict["payment_link_id"] = payment_link_id
-        if checkout_url is not UNSET:
-            field_dict["checkout_url"] = checkout_url
-        if settings is not UNSET:
-            field_dict["settings"] = settings
 
-        return field_dict
+    @property
+    def base_price_id(self) -> str:
+        """The price that buys one unit of top-up."""
+        return self._data.get("base_price_id")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_currency_recharge_settings import (
-            PaymentCurrencyRechargeSettings,  # noqa: PLC0415
-        )
+    @property
+    def payment_link_id(self) -> str | None:
+        """The payment link that sells top-ups."""
+        return self._data.get("payment_link_id")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        base_price_id = d.pop("base_price_id")
+    @property
+    def checkout_url(self) -> str | None:
+        """Where buyers go to top up."""
+        return self._data.get("checkout_url")  # type: ignore[no-any-return]
 
-        payment_link_id = d.pop("payment_link_id", UNSET)
-
-        checkout_url = d.pop("checkout_url", UNSET)
-
-        _settings = d.pop("settings", UNSET)
-        settings: PaymentCurrencyRechargeSettings | Unset
-        if isinstance(_settings, Unset):
-            settings = UNSET
-        else:
-            settings = PaymentCurrencyRechargeSettings.from_dict(_settings)
-
-        payment_currency_recharge_config_params = cls(
-            base_price_id=base_price_id,
-            payment_link_id=payment_link_id,
-            checkout_url=checkout_url,
-            settings=settings,
-        )
-
-        return payment_currency_recharge_config_params
+    @property
+    def settings(self) -> PaymentCurrencyRechargeSettings | None:
+        """Bounds on a single top-up. Upstream types them as plain numbers; whether they count units of the base
+        price or amounts of the currency is not established."""
+        return self._get("settings")  # type: ignore[no-any-return]

@@ -2,96 +2,50 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PaymentCurrencyRechargeSettings")
-
-
-@_attrs_define
-class PaymentCurrencyRechargeSettings:
+class PaymentCurrencyRechargeSettings(Model):
     """Bounds on a single top-up. Upstream types them as plain numbers; whether they count units of the base price or
     amounts of the currency is not established.
-
-        Attributes:
-            min_recharge_amount (float | None | Unset): Smallest top-up allowed.
-            max_recharge_amount (float | None | Unset): Largest top-up allowed.
     """
 
-    min_recharge_amount: float | None | Unset = UNSET
-    max_recharge_amount: float | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        min_recharge_amount: float | None | Unset
-        if isinstance(self.min_recharge_amount, Unset):
-            min_recharge_amount = UNSET
-        else:
-            min_recharge_amount = self.min_recharge_amount
+    _NAMES: ClassVar[dict[str, str]] = {
+        "min_recharge_amount": "min_recharge_amount",
+        "max_recharge_amount": "max_recharge_amount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-        max_recharge_amount: float | None | Unset
-        if isinstance(self.max_recharge_amount, Unset):
-            max_recharge_amount = UNSET
-        else:
-            max_recharge_amount = self.max_recharge_amount
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if min_recharge_amount is not UNSET:
-            field_dict["min_recharge_amount"] = min_recharge_amount
-        if max_recharge_amount is not UNSET:
-            field_dict["max_recharge_amount"] = max_recharge_amount
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_min_recharge_amount(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        min_recharge_amount = _parse_min_recharge_amount(d.pop("min_recharge_amount", UNSET))
-
-        def _parse_max_recharge_amount(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        max_recharge_amount = _parse_max_recharge_amount(d.pop("max_recharge_amount", UNSET))
-
-        payment_currency_recharge_settings = cls(
-            min_recharge_amount=min_recharge_amount,
-            max_recharge_amount=max_recharge_amount,
+    def __init__(
+        self,
+        *,
+        min_recharge_amount: float | None | Unset = UNSET,
+        max_recharge_amount: float | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "min_recharge_amount": min_recharge_amount,
+                "max_recharge_amount": max_recharge_amount,
+            }
         )
 
-        payment_currency_recharge_settings.additional_properties = d
-        return payment_currency_recharge_settings
+    @property
+    def min_recharge_amount(self) -> float | None:
+        """Smallest top-up allowed."""
+        return self._data.get("min_recharge_amount")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def max_recharge_amount(self) -> float | None:
+        """Largest top-up allowed."""
+        return self._data.get("max_recharge_amount")  # type: ignore[no-any-return]

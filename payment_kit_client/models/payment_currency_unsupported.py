@@ -2,40 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PaymentCurrencyUnsupported")
 
+class PaymentCurrencyUnsupported(Model):
+    """A currency without recurring support."""
 
-@_attrs_define
-class PaymentCurrencyUnsupported:
-    """A currency without recurring support.
+    __slots__ = ()
 
-    Attributes:
-        id (str):
-        name (str):
-        symbol (str):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "name": "name",
+        "symbol": "symbol",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "name",
+            "symbol",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    id: str
-    name: str
-    symbol: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        name = self.name
-
-        symbol = self.symbol
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        name: str,
+        symbol: str,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "name": name,
@@ -43,38 +45,17 @@ class PaymentCurrencyUnsupported:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        name = d.pop("name")
-
-        symbol = d.pop("symbol")
-
-        payment_currency_unsupported = cls(
-            id=id,
-            name=name,
-            symbol=symbol,
-        )
-
-        payment_currency_unsupported.additional_properties = d
-        return payment_currency_unsupported
+    @property
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def name(self) -> str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def symbol(self) -> str:
+        """The `symbol` field."""
+        return self._data.get("symbol")  # type: ignore[no-any-return]

@@ -2,93 +2,77 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="PaymentCurrencyUpdateParams")
+class PaymentCurrencyUpdateParams(Model):
+    """The currency fields to change; omitted fields keep their value."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentCurrencyUpdateParams:
-    """The currency fields to change; omitted fields keep their value.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "description": "description",
+        "symbol": "symbol",
+        "logo": "logo",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        name (str | Unset):
-        description (str | Unset):
-        symbol (str | Unset):
-        logo (str | Unset):
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
-    symbol: str | Unset = UNSET
-    logo: str | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        description = self.description
-
-        symbol = self.symbol
-
-        logo = self.logo
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
-        if symbol is not UNSET:
-            field_dict["symbol"] = symbol
-        if logo is not UNSET:
-            field_dict["logo"] = logo
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
-
-        description = d.pop("description", UNSET)
-
-        symbol = d.pop("symbol", UNSET)
-
-        logo = d.pop("logo", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        payment_currency_update_params = cls(
-            name=name,
-            description=description,
-            symbol=symbol,
-            logo=logo,
-            metadata=metadata,
+    def __init__(
+        self,
+        *,
+        name: str | Unset = UNSET,
+        description: str | Unset = UNSET,
+        symbol: str | Unset = UNSET,
+        logo: str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "name": name,
+                "description": description,
+                "symbol": symbol,
+                "logo": logo,
+                "metadata": metadata,
+            }
         )
 
-        return payment_currency_update_params
+    @property
+    def name(self) -> str | None:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def symbol(self) -> str | None:
+        """The `symbol` field."""
+        return self._data.get("symbol")  # type: ignore[no-any-return]
+
+    @property
+    def logo(self) -> str | None:
+        """The `logo` field."""
+        return self._data.get("logo")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

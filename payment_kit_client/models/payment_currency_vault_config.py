@@ -2,47 +2,45 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PaymentCurrencyVaultConfig")
 
+class PaymentCurrencyVaultConfig(Model):
+    """Vault thresholds, integer strings in the currency's smallest unit."""
 
-@_attrs_define
-class PaymentCurrencyVaultConfig:
-    """Vault thresholds, integer strings in the currency's smallest unit.
+    __slots__ = ()
 
-    Attributes:
-        enabled (bool):
-        deposit_threshold (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        withdraw_threshold (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        buffer_threshold (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "enabled": "enabled",
+        "deposit_threshold": "deposit_threshold",
+        "withdraw_threshold": "withdraw_threshold",
+        "buffer_threshold": "buffer_threshold",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "enabled",
+            "deposit_threshold",
+            "withdraw_threshold",
+            "buffer_threshold",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    enabled: bool
-    deposit_threshold: str
-    withdraw_threshold: str
-    buffer_threshold: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        enabled = self.enabled
-
-        deposit_threshold = self.deposit_threshold
-
-        withdraw_threshold = self.withdraw_threshold
-
-        buffer_threshold = self.buffer_threshold
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        deposit_threshold: str,
+        withdraw_threshold: str,
+        buffer_threshold: str,
+    ) -> None:
+        self._init_fields(
             {
                 "enabled": enabled,
                 "deposit_threshold": deposit_threshold,
@@ -51,41 +49,22 @@ class PaymentCurrencyVaultConfig:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
-
-        deposit_threshold = d.pop("deposit_threshold")
-
-        withdraw_threshold = d.pop("withdraw_threshold")
-
-        buffer_threshold = d.pop("buffer_threshold")
-
-        payment_currency_vault_config = cls(
-            enabled=enabled,
-            deposit_threshold=deposit_threshold,
-            withdraw_threshold=withdraw_threshold,
-            buffer_threshold=buffer_threshold,
-        )
-
-        payment_currency_vault_config.additional_properties = d
-        return payment_currency_vault_config
+    @property
+    def enabled(self) -> bool:
+        """The `enabled` field."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def deposit_threshold(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("deposit_threshold")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def withdraw_threshold(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("withdraw_threshold")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def buffer_threshold(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("buffer_threshold")  # type: ignore[no-any-return]

@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_details_arcblock import PaymentDetailsArcblock
@@ -17,208 +21,70 @@ if TYPE_CHECKING:
     from ..models.payment_details_stripe import PaymentDetailsStripe
 
 
-T = TypeVar("T", bound="PaymentDetails")
-
-
-@_attrs_define
-class PaymentDetails:
-    """Where and how money moved, keyed by the rail that carried it. Usually only the key of the payment method's chain is
-    present.
-
-        Attributes:
-            arcblock (None | PaymentDetailsArcblock | Unset):
-            stripe (None | PaymentDetailsStripe | Unset):
-            ethereum (None | PaymentDetailsEvm | Unset):
-            base (None | PaymentDetailsEvm | Unset):
-            bitcoin (None | PaymentDetailsBitcoin | Unset):
+class PaymentDetails(Model):
+    """Where and how money moved, keyed by the rail that carried it. Usually only the key of the payment method's chain
+    is present.
     """
 
-    arcblock: None | PaymentDetailsArcblock | Unset = UNSET
-    stripe: None | PaymentDetailsStripe | Unset = UNSET
-    ethereum: None | PaymentDetailsEvm | Unset = UNSET
-    base: None | PaymentDetailsEvm | Unset = UNSET
-    bitcoin: None | PaymentDetailsBitcoin | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.payment_details_arcblock import PaymentDetailsArcblock  # noqa: PLC0415
-        from ..models.payment_details_bitcoin import PaymentDetailsBitcoin  # noqa: PLC0415
-        from ..models.payment_details_evm import PaymentDetailsEvm  # noqa: PLC0415
-        from ..models.payment_details_stripe import PaymentDetailsStripe  # noqa: PLC0415
+    _NAMES: ClassVar[dict[str, str]] = {
+        "arcblock": "arcblock",
+        "stripe": "stripe",
+        "ethereum": "ethereum",
+        "base": "base",
+        "bitcoin": "bitcoin",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "arcblock": _AsUnion(_NONE, _AsModel("PaymentDetailsArcblock")),
+        "stripe": _AsUnion(_NONE, _AsModel("PaymentDetailsStripe")),
+        "ethereum": _AsUnion(_NONE, _AsModel("PaymentDetailsEvm")),
+        "base": _AsUnion(_NONE, _AsModel("PaymentDetailsEvm")),
+        "bitcoin": _AsUnion(_NONE, _AsModel("PaymentDetailsBitcoin")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-        arcblock: dict[str, Any] | None | Unset
-        if isinstance(self.arcblock, Unset):
-            arcblock = UNSET
-        elif isinstance(self.arcblock, PaymentDetailsArcblock):
-            arcblock = self.arcblock.to_dict()
-        else:
-            arcblock = self.arcblock
-
-        stripe: dict[str, Any] | None | Unset
-        if isinstance(self.stripe, Unset):
-            stripe = UNSET
-        elif isinstance(self.stripe, PaymentDetailsStripe):
-            stripe = self.stripe.to_dict()
-        else:
-            stripe = self.stripe
-
-        ethereum: dict[str, Any] | None | Unset
-        if isinstance(self.ethereum, Unset):
-            ethereum = UNSET
-        elif isinstance(self.ethereum, PaymentDetailsEvm):
-            ethereum = self.ethereum.to_dict()
-        else:
-            ethereum = self.ethereum
-
-        base: dict[str, Any] | None | Unset
-        if isinstance(self.base, Unset):
-            base = UNSET
-        elif isinstance(self.base, PaymentDetailsEvm):
-            base = self.base.to_dict()
-        else:
-            base = self.base
-
-        bitcoin: dict[str, Any] | None | Unset
-        if isinstance(self.bitcoin, Unset):
-            bitcoin = UNSET
-        elif isinstance(self.bitcoin, PaymentDetailsBitcoin):
-            bitcoin = self.bitcoin.to_dict()
-        else:
-            bitcoin = self.bitcoin
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if arcblock is not UNSET:
-            field_dict["arcblock"] = arcblock
-        if stripe is not UNSET:
-            field_dict["stripe"] = stripe
-        if ethereum is not UNSET:
-            field_dict["ethereum"] = ethereum
-        if base is not UNSET:
-            field_dict["base"] = base
-        if bitcoin is not UNSET:
-            field_dict["bitcoin"] = bitcoin
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_details_arcblock import PaymentDetailsArcblock  # noqa: PLC0415
-        from ..models.payment_details_bitcoin import PaymentDetailsBitcoin  # noqa: PLC0415
-        from ..models.payment_details_evm import PaymentDetailsEvm  # noqa: PLC0415
-        from ..models.payment_details_stripe import PaymentDetailsStripe  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_arcblock(data: object) -> None | PaymentDetailsArcblock | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                arcblock_type_1 = PaymentDetailsArcblock.from_dict(data)
-
-                return arcblock_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetailsArcblock | Unset, data)
-
-        arcblock = _parse_arcblock(d.pop("arcblock", UNSET))
-
-        def _parse_stripe(data: object) -> None | PaymentDetailsStripe | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                stripe_type_1 = PaymentDetailsStripe.from_dict(data)
-
-                return stripe_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetailsStripe | Unset, data)
-
-        stripe = _parse_stripe(d.pop("stripe", UNSET))
-
-        def _parse_ethereum(data: object) -> None | PaymentDetailsEvm | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                ethereum_type_1 = PaymentDetailsEvm.from_dict(data)
-
-                return ethereum_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetailsEvm | Unset, data)
-
-        ethereum = _parse_ethereum(d.pop("ethereum", UNSET))
-
-        def _parse_base(data: object) -> None | PaymentDetailsEvm | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                base_type_1 = PaymentDetailsEvm.from_dict(data)
-
-                return base_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetailsEvm | Unset, data)
-
-        base = _parse_base(d.pop("base", UNSET))
-
-        def _parse_bitcoin(data: object) -> None | PaymentDetailsBitcoin | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                bitcoin_type_1 = PaymentDetailsBitcoin.from_dict(data)
-
-                return bitcoin_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetailsBitcoin | Unset, data)
-
-        bitcoin = _parse_bitcoin(d.pop("bitcoin", UNSET))
-
-        payment_details = cls(
-            arcblock=arcblock,
-            stripe=stripe,
-            ethereum=ethereum,
-            base=base,
-            bitcoin=bitcoin,
+    def __init__(
+        self,
+        *,
+        arcblock: None | PaymentDetailsArcblock | Unset = UNSET,
+        stripe: None | PaymentDetailsStripe | Unset = UNSET,
+        ethereum: None | PaymentDetailsEvm | Unset = UNSET,
+        base: None | PaymentDetailsEvm | Unset = UNSET,
+        bitcoin: None | PaymentDetailsBitcoin | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "arcblock": arcblock,
+                "stripe": stripe,
+                "ethereum": ethereum,
+                "base": base,
+                "bitcoin": bitcoin,
+            }
         )
 
-        payment_details.additional_properties = d
-        return payment_details
+    @property
+    def arcblock(self) -> None | PaymentDetailsArcblock:
+        """The `arcblock` field."""
+        return self._get("arcblock")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def stripe(self) -> None | PaymentDetailsStripe:
+        """The `stripe` field."""
+        return self._get("stripe")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def ethereum(self) -> None | PaymentDetailsEvm:
+        """The `ethereum` field."""
+        return self._get("ethereum")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def base(self) -> None | PaymentDetailsEvm:
+        """The `base` field."""
+        return self._get("base")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def bitcoin(self) -> None | PaymentDetailsBitcoin:
+        """The `bitcoin` field."""
+        return self._get("bitcoin")  # type: ignore[no-any-return]

@@ -2,187 +2,99 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.payment_details_arcblock_type import PaymentDetailsArcblockType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_details_arcblock_staking import PaymentDetailsArcblockStaking
+    from ..models.payment_details_arcblock_type import PaymentDetailsArcblockType
 
 
-T = TypeVar("T", bound="PaymentDetailsArcblock")
+class PaymentDetailsArcblock(Model):
+    """A movement on an ArcBlock chain."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentDetailsArcblock:
-    """A movement on an ArcBlock chain.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "tx_hash": "tx_hash",
+        "payer": "payer",
+        "type_": "type",
+        "type": "type",
+        "receiver": "receiver",
+        "delegation_address": "delegation_address",
+        "staking": "staking",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsUnion(_NONE, _AsEnum("PaymentDetailsArcblockType")),
+        "staking": _AsUnion(_NONE, _AsModel("PaymentDetailsArcblockStaking")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "tx_hash",
+            "payer",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        tx_hash (str): The transaction hash.
-        payer (str): The paying account's address (DID).
-        type_ (None | PaymentDetailsArcblockType | Unset):
-        receiver (None | str | Unset): The receiving account's address, when recorded.
-        delegation_address (None | str | Unset): The delegation through which the payer allowed PaymentKit to pull
-            funds.
-        staking (None | PaymentDetailsArcblockStaking | Unset):
-    """
-
-    tx_hash: str
-    payer: str
-    type_: None | PaymentDetailsArcblockType | Unset = UNSET
-    receiver: None | str | Unset = UNSET
-    delegation_address: None | str | Unset = UNSET
-    staking: None | PaymentDetailsArcblockStaking | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.payment_details_arcblock_staking import (
-            PaymentDetailsArcblockStaking,  # noqa: PLC0415
-        )
-
-        tx_hash = self.tx_hash
-
-        payer = self.payer
-
-        type_: None | str | Unset
-        if isinstance(self.type_, Unset):
-            type_ = UNSET
-        elif isinstance(self.type_, PaymentDetailsArcblockType):
-            type_ = self.type_.value
-        else:
-            type_ = self.type_
-
-        receiver: None | str | Unset
-        if isinstance(self.receiver, Unset):
-            receiver = UNSET
-        else:
-            receiver = self.receiver
-
-        delegation_address: None | str | Unset
-        if isinstance(self.delegation_address, Unset):
-            delegation_address = UNSET
-        else:
-            delegation_address = self.delegation_address
-
-        staking: dict[str, Any] | None | Unset
-        if isinstance(self.staking, Unset):
-            staking = UNSET
-        elif isinstance(self.staking, PaymentDetailsArcblockStaking):
-            staking = self.staking.to_dict()
-        else:
-            staking = self.staking
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        tx_hash: str,
+        payer: str,
+        type_: None | PaymentDetailsArcblockType | Unset = UNSET,
+        receiver: None | str | Unset = UNSET,
+        delegation_address: None | str | Unset = UNSET,
+        staking: None | PaymentDetailsArcblockStaking | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "tx_hash": tx_hash,
                 "payer": payer,
+                "type": type_,
+                "receiver": receiver,
+                "delegation_address": delegation_address,
+                "staking": staking,
             }
         )
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if receiver is not UNSET:
-            field_dict["receiver"] = receiver
-        if delegation_address is not UNSET:
-            field_dict["delegation_address"] = delegation_address
-        if staking is not UNSET:
-            field_dict["staking"] = staking
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_details_arcblock_staking import (
-            PaymentDetailsArcblockStaking,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        tx_hash = d.pop("tx_hash")
-
-        payer = d.pop("payer")
-
-        def _parse_type_(data: object) -> None | PaymentDetailsArcblockType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                type_type_1 = PaymentDetailsArcblockType(data)
-
-                return type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetailsArcblockType | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        def _parse_receiver(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        receiver = _parse_receiver(d.pop("receiver", UNSET))
-
-        def _parse_delegation_address(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        delegation_address = _parse_delegation_address(d.pop("delegation_address", UNSET))
-
-        def _parse_staking(data: object) -> None | PaymentDetailsArcblockStaking | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                staking_type_1 = PaymentDetailsArcblockStaking.from_dict(data)
-
-                return staking_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetailsArcblockStaking | Unset, data)
-
-        staking = _parse_staking(d.pop("staking", UNSET))
-
-        payment_details_arcblock = cls(
-            tx_hash=tx_hash,
-            payer=payer,
-            type_=type_,
-            receiver=receiver,
-            delegation_address=delegation_address,
-            staking=staking,
-        )
-
-        payment_details_arcblock.additional_properties = d
-        return payment_details_arcblock
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def tx_hash(self) -> str:
+        """The transaction hash."""
+        return self._data.get("tx_hash")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def payer(self) -> str:
+        """The paying account's address (DID)."""
+        return self._data.get("payer")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def type(self) -> None | PaymentDetailsArcblockType:
+        """The `type` field."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    type_ = type
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def receiver(self) -> None | str:
+        """The receiving account's address, when recorded."""
+        return self._data.get("receiver")  # type: ignore[no-any-return]
+
+    @property
+    def delegation_address(self) -> None | str:
+        """The delegation through which the payer allowed PaymentKit to pull funds."""
+        return self._data.get("delegation_address")  # type: ignore[no-any-return]
+
+    @property
+    def staking(self) -> None | PaymentDetailsArcblockStaking:
+        """The `staking` field."""
+        return self._get("staking")  # type: ignore[no-any-return]

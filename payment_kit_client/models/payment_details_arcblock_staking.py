@@ -2,71 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PaymentDetailsArcblockStaking")
 
+class PaymentDetailsArcblockStaking(Model):
+    """The stake that backs a subscription on an ArcBlock chain."""
 
-@_attrs_define
-class PaymentDetailsArcblockStaking:
-    """The stake that backs a subscription on an ArcBlock chain.
+    __slots__ = ()
 
-    Attributes:
-        tx_hash (str): The hash of the staking transaction.
-        address (str): The stake's address.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "tx_hash": "tx_hash",
+        "address": "address",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "tx_hash",
+            "address",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    tx_hash: str
-    address: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        tx_hash = self.tx_hash
-
-        address = self.address
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        tx_hash: str,
+        address: str,
+    ) -> None:
+        self._init_fields(
             {
                 "tx_hash": tx_hash,
                 "address": address,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        tx_hash = d.pop("tx_hash")
-
-        address = d.pop("address")
-
-        payment_details_arcblock_staking = cls(
-            tx_hash=tx_hash,
-            address=address,
-        )
-
-        payment_details_arcblock_staking.additional_properties = d
-        return payment_details_arcblock_staking
+    @property
+    def tx_hash(self) -> str:
+        """The hash of the staking transaction."""
+        return self._data.get("tx_hash")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def address(self) -> str:
+        """The stake's address."""
+        return self._data.get("address")  # type: ignore[no-any-return]

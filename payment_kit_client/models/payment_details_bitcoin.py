@@ -2,44 +2,45 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PaymentDetailsBitcoin")
 
+class PaymentDetailsBitcoin(Model):
+    """A movement on the Bitcoin chain."""
 
-@_attrs_define
-class PaymentDetailsBitcoin:
-    """A movement on the Bitcoin chain.
+    __slots__ = ()
 
-    Attributes:
-        tx_hash (str): The transaction hash.
-        payer (str): The paying address.
-        block_height (int): The block that included the transaction.
-        confirmations (int): Confirmations seen when PaymentKit last checked.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "tx_hash": "tx_hash",
+        "payer": "payer",
+        "block_height": "block_height",
+        "confirmations": "confirmations",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "tx_hash",
+            "payer",
+            "block_height",
+            "confirmations",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    tx_hash: str
-    payer: str
-    block_height: int
-    confirmations: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        tx_hash = self.tx_hash
-
-        payer = self.payer
-
-        block_height = self.block_height
-
-        confirmations = self.confirmations
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        tx_hash: str,
+        payer: str,
+        block_height: int,
+        confirmations: int,
+    ) -> None:
+        self._init_fields(
             {
                 "tx_hash": tx_hash,
                 "payer": payer,
@@ -48,41 +49,22 @@ class PaymentDetailsBitcoin:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        tx_hash = d.pop("tx_hash")
-
-        payer = d.pop("payer")
-
-        block_height = d.pop("block_height")
-
-        confirmations = d.pop("confirmations")
-
-        payment_details_bitcoin = cls(
-            tx_hash=tx_hash,
-            payer=payer,
-            block_height=block_height,
-            confirmations=confirmations,
-        )
-
-        payment_details_bitcoin.additional_properties = d
-        return payment_details_bitcoin
+    @property
+    def tx_hash(self) -> str:
+        """The transaction hash."""
+        return self._data.get("tx_hash")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def payer(self) -> str:
+        """The paying address."""
+        return self._data.get("payer")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def block_height(self) -> int:
+        """The block that included the transaction."""
+        return self._data.get("block_height")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def confirmations(self) -> int:
+        """Confirmations seen when PaymentKit last checked."""
+        return self._data.get("confirmations")  # type: ignore[no-any-return]

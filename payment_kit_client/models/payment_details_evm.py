@@ -2,128 +2,99 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsUnion,
+)
 
-from ..models.payment_details_evm_type import PaymentDetailsEvmType
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="PaymentDetailsEvm")
+if TYPE_CHECKING:
+    from ..models.payment_details_evm_type import PaymentDetailsEvmType
 
 
-@_attrs_define
-class PaymentDetailsEvm:
-    """A movement on an EVM chain (the `ethereum` and `base` keys share this shape).
+class PaymentDetailsEvm(Model):
+    """A movement on an EVM chain (the `ethereum` and `base` keys share this shape)."""
 
-    Attributes:
-        tx_hash (str): The transaction hash.
-        payer (str): The paying account's address.
-        block_height (str): The block that included the transaction, as a decimal string.
-        gas_used (str): Gas the transaction used, as a decimal string.
-        gas_price (str): Gas price paid, as an integer string in wei.
-        type_ (None | PaymentDetailsEvmType | Unset):
-    """
+    __slots__ = ()
 
-    tx_hash: str
-    payer: str
-    block_height: str
-    gas_used: str
-    gas_price: str
-    type_: None | PaymentDetailsEvmType | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "tx_hash": "tx_hash",
+        "payer": "payer",
+        "block_height": "block_height",
+        "gas_used": "gas_used",
+        "gas_price": "gas_price",
+        "type_": "type",
+        "type": "type",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsUnion(_NONE, _AsEnum("PaymentDetailsEvmType")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "tx_hash",
+            "payer",
+            "block_height",
+            "gas_used",
+            "gas_price",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        tx_hash = self.tx_hash
-
-        payer = self.payer
-
-        block_height = self.block_height
-
-        gas_used = self.gas_used
-
-        gas_price = self.gas_price
-
-        type_: None | str | Unset
-        if isinstance(self.type_, Unset):
-            type_ = UNSET
-        elif isinstance(self.type_, PaymentDetailsEvmType):
-            type_ = self.type_.value
-        else:
-            type_ = self.type_
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        tx_hash: str,
+        payer: str,
+        block_height: str,
+        gas_used: str,
+        gas_price: str,
+        type_: None | PaymentDetailsEvmType | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "tx_hash": tx_hash,
                 "payer": payer,
                 "block_height": block_height,
                 "gas_used": gas_used,
                 "gas_price": gas_price,
+                "type": type_,
             }
         )
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        tx_hash = d.pop("tx_hash")
-
-        payer = d.pop("payer")
-
-        block_height = d.pop("block_height")
-
-        gas_used = d.pop("gas_used")
-
-        gas_price = d.pop("gas_price")
-
-        def _parse_type_(data: object) -> None | PaymentDetailsEvmType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                type_type_1 = PaymentDetailsEvmType(data)
-
-                return type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetailsEvmType | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        payment_details_evm = cls(
-            tx_hash=tx_hash,
-            payer=payer,
-            block_height=block_height,
-            gas_used=gas_used,
-            gas_price=gas_price,
-            type_=type_,
-        )
-
-        payment_details_evm.additional_properties = d
-        return payment_details_evm
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def tx_hash(self) -> str:
+        """The transaction hash."""
+        return self._data.get("tx_hash")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def payer(self) -> str:
+        """The paying account's address."""
+        return self._data.get("payer")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def block_height(self) -> str:
+        """The block that included the transaction, as a decimal string."""
+        return self._data.get("block_height")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def gas_used(self) -> str:
+        """Gas the transaction used, as a decimal string."""
+        return self._data.get("gas_used")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def gas_price(self) -> str:
+        """Gas price paid, as an integer string in wei."""
+        return self._data.get("gas_price")  # type: ignore[no-any-return]
+
+    @property
+    def type(self) -> None | PaymentDetailsEvmType:
+        """The `type` field."""
+        return self._get("type")  # type: ignore[no-any-return]
+
+    type_ = type

@@ -2,175 +2,80 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PaymentDetailsStripe")
+class PaymentDetailsStripe(Model):
+    """The Stripe objects behind a card payment or refund."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentDetailsStripe:
-    """The Stripe objects behind a card payment or refund.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "payment_intent_id": "payment_intent_id",
+        "setup_intent_id": "setup_intent_id",
+        "subscription_id": "subscription_id",
+        "customer_id": "customer_id",
+        "refund_id": "refund_id",
+        "payment_method_id": "payment_method_id",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        payment_intent_id (None | str | Unset): Stripe's payment intent id (`pi_…` on Stripe's side).
-        setup_intent_id (None | str | Unset): Stripe's setup intent id.
-        subscription_id (None | str | Unset): Stripe's subscription id.
-        customer_id (None | str | Unset): Stripe's customer id.
-        refund_id (None | str | Unset): Stripe's refund id.
-        payment_method_id (None | str | Unset): Stripe's payment method id.
-    """
-
-    payment_intent_id: None | str | Unset = UNSET
-    setup_intent_id: None | str | Unset = UNSET
-    subscription_id: None | str | Unset = UNSET
-    customer_id: None | str | Unset = UNSET
-    refund_id: None | str | Unset = UNSET
-    payment_method_id: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        payment_intent_id: None | str | Unset
-        if isinstance(self.payment_intent_id, Unset):
-            payment_intent_id = UNSET
-        else:
-            payment_intent_id = self.payment_intent_id
-
-        setup_intent_id: None | str | Unset
-        if isinstance(self.setup_intent_id, Unset):
-            setup_intent_id = UNSET
-        else:
-            setup_intent_id = self.setup_intent_id
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        customer_id: None | str | Unset
-        if isinstance(self.customer_id, Unset):
-            customer_id = UNSET
-        else:
-            customer_id = self.customer_id
-
-        refund_id: None | str | Unset
-        if isinstance(self.refund_id, Unset):
-            refund_id = UNSET
-        else:
-            refund_id = self.refund_id
-
-        payment_method_id: None | str | Unset
-        if isinstance(self.payment_method_id, Unset):
-            payment_method_id = UNSET
-        else:
-            payment_method_id = self.payment_method_id
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if payment_intent_id is not UNSET:
-            field_dict["payment_intent_id"] = payment_intent_id
-        if setup_intent_id is not UNSET:
-            field_dict["setup_intent_id"] = setup_intent_id
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if refund_id is not UNSET:
-            field_dict["refund_id"] = refund_id
-        if payment_method_id is not UNSET:
-            field_dict["payment_method_id"] = payment_method_id
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_payment_intent_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payment_intent_id = _parse_payment_intent_id(d.pop("payment_intent_id", UNSET))
-
-        def _parse_setup_intent_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        setup_intent_id = _parse_setup_intent_id(d.pop("setup_intent_id", UNSET))
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscription_id", UNSET))
-
-        def _parse_customer_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_id = _parse_customer_id(d.pop("customer_id", UNSET))
-
-        def _parse_refund_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        refund_id = _parse_refund_id(d.pop("refund_id", UNSET))
-
-        def _parse_payment_method_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payment_method_id = _parse_payment_method_id(d.pop("payment_method_id", UNSET))
-
-        payment_details_stripe = cls(
-            payment_intent_id=payment_intent_id,
-            setup_intent_id=setup_intent_id,
-            subscription_id=subscription_id,
-            customer_id=customer_id,
-            refund_id=refund_id,
-            payment_method_id=payment_method_id,
+    def __init__(
+        self,
+        *,
+        payment_intent_id: None | str | Unset = UNSET,
+        setup_intent_id: None | str | Unset = UNSET,
+        subscription_id: None | str | Unset = UNSET,
+        customer_id: None | str | Unset = UNSET,
+        refund_id: None | str | Unset = UNSET,
+        payment_method_id: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "payment_intent_id": payment_intent_id,
+                "setup_intent_id": setup_intent_id,
+                "subscription_id": subscription_id,
+                "customer_id": customer_id,
+                "refund_id": refund_id,
+                "payment_method_id": payment_method_id,
+            }
         )
 
-        payment_details_stripe.additional_properties = d
-        return payment_details_stripe
+    @property
+    def payment_intent_id(self) -> None | str:
+        """Stripe's payment intent id (`pi_…` on Stripe's side)."""
+        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def setup_intent_id(self) -> None | str:
+        """Stripe's setup intent id."""
+        return self._data.get("setup_intent_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def subscription_id(self) -> None | str:
+        """Stripe's subscription id."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def customer_id(self) -> None | str:
+        """Stripe's customer id."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def refund_id(self) -> None | str:
+        """Stripe's refund id."""
+        return self._data.get("refund_id")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def payment_method_id(self) -> None | str:
+        """Stripe's payment method id."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]

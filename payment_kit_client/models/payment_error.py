@@ -2,272 +2,135 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.payment_error_type import PaymentErrorType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_error_payment_settings_type_0 import (
         PaymentErrorPaymentSettingsType0,
     )
+    from ..models.payment_error_type import PaymentErrorType
 
 
-T = TypeVar("T", bound="PaymentError")
-
-
-@_attrs_define
-class PaymentError:
-    """An error PaymentKit stored on an object after a failed attempt (a payment, an invoice finalization, a refund). It is
-    data on the object, not an HTTP error.
-
-        Attributes:
-            type_ (PaymentErrorType): The category of a stored payment error.
-            charge (None | str | Unset): The charge the error concerns, when there is one.
-            code (None | str | Unset): A short machine-readable code for the failure.
-            decline_code (None | str | Unset): The processor's decline code, for card declines.
-            doc_url (None | str | Unset): A page explaining the code, when one exists.
-            message (None | str | Unset): A human-readable explanation.
-            param (None | str | Unset): The request parameter the error relates to, if any.
-            payment_settings (None | PaymentErrorPaymentSettingsType0 | Unset): The payment settings in force when the
-                attempt failed. Its shape is not established; keys are kept as sent.
-            payment_method_id (None | str | Unset): The payment method used by the failed attempt.
-            payment_method_type (None | str | Unset): The kind of that payment method (`arcblock`, `stripe`, …).
+class PaymentError(Model):
+    """An error PaymentKit stored on an object after a failed attempt (a payment, an invoice finalization, a refund).
+    It is data on the object, not an HTTP error.
     """
 
-    type_: PaymentErrorType
-    charge: None | str | Unset = UNSET
-    code: None | str | Unset = UNSET
-    decline_code: None | str | Unset = UNSET
-    doc_url: None | str | Unset = UNSET
-    message: None | str | Unset = UNSET
-    param: None | str | Unset = UNSET
-    payment_settings: None | PaymentErrorPaymentSettingsType0 | Unset = UNSET
-    payment_method_id: None | str | Unset = UNSET
-    payment_method_type: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.payment_error_payment_settings_type_0 import (
-            PaymentErrorPaymentSettingsType0,  # noqa: PLC0415
-        )
+    _NAMES: ClassVar[dict[str, str]] = {
+        "type_": "type",
+        "type": "type",
+        "charge": "charge",
+        "code": "code",
+        "decline_code": "decline_code",
+        "doc_url": "doc_url",
+        "message": "message",
+        "param": "param",
+        "payment_settings": "payment_settings",
+        "payment_method_id": "payment_method_id",
+        "payment_method_type": "payment_method_type",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("PaymentErrorType"),
+        "payment_settings": _AsUnion(_AsModel("PaymentErrorPaymentSettingsType0"), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        type_ = self.type_.value
-
-        charge: None | str | Unset
-        if isinstance(self.charge, Unset):
-            charge = UNSET
-        else:
-            charge = self.charge
-
-        code: None | str | Unset
-        if isinstance(self.code, Unset):
-            code = UNSET
-        else:
-            code = self.code
-
-        decline_code: None | str | Unset
-        if isinstance(self.decline_code, Unset):
-            decline_code = UNSET
-        else:
-            decline_code = self.decline_code
-
-        doc_url: None | str | Unset
-        if isinstance(self.doc_url, Unset):
-            doc_url = UNSET
-        else:
-            doc_url = self.doc_url
-
-        message: None | str | Unset
-        if isinstance(self.message, Unset):
-            message = UNSET
-        else:
-            message = self.message
-
-        param: None | str | Unset
-        if isinstance(self.param, Unset):
-            param = UNSET
-        else:
-            param = self.param
-
-        payment_settings: dict[str, Any] | None | Unset
-        if isinstance(self.payment_settings, Unset):
-            payment_settings = UNSET
-        elif isinstance(self.payment_settings, PaymentErrorPaymentSettingsType0):
-            payment_settings = self.payment_settings.to_dict()
-        else:
-            payment_settings = self.payment_settings
-
-        payment_method_id: None | str | Unset
-        if isinstance(self.payment_method_id, Unset):
-            payment_method_id = UNSET
-        else:
-            payment_method_id = self.payment_method_id
-
-        payment_method_type: None | str | Unset
-        if isinstance(self.payment_method_type, Unset):
-            payment_method_type = UNSET
-        else:
-            payment_method_type = self.payment_method_type
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        type_: PaymentErrorType,
+        charge: None | str | Unset = UNSET,
+        code: None | str | Unset = UNSET,
+        decline_code: None | str | Unset = UNSET,
+        doc_url: None | str | Unset = UNSET,
+        message: None | str | Unset = UNSET,
+        param: None | str | Unset = UNSET,
+        payment_settings: None | PaymentErrorPaymentSettingsType0 | Unset = UNSET,
+        payment_method_id: None | str | Unset = UNSET,
+        payment_method_type: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "type": type_,
+                "charge": charge,
+                "code": code,
+                "decline_code": decline_code,
+                "doc_url": doc_url,
+                "message": message,
+                "param": param,
+                "payment_settings": payment_settings,
+                "payment_method_id": payment_method_id,
+                "payment_method_type": payment_method_type,
             }
         )
-        if charge is not UNSET:
-            field_dict["charge"] = charge
-        if code is not UNSET:
-            field_dict["code"] = code
-        if decline_code is not UNSET:
-            field_dict["decline_code"] = decline_code
-        if doc_url is not UNSET:
-            field_dict["doc_url"] = doc_url
-        if message is not UNSET:
-            field_dict["message"] = message
-        if param is not UNSET:
-            field_dict["param"] = param
-        if payment_settings is not UNSET:
-            field_dict["payment_settings"] = payment_settings
-        if payment_method_id is not UNSET:
-            field_dict["payment_method_id"] = payment_method_id
-        if payment_method_type is not UNSET:
-            field_dict["payment_method_type"] = payment_method_type
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_error_payment_settings_type_0 import (
-            PaymentErrorPaymentSettingsType0,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        type_ = PaymentErrorType(d.pop("type"))
-
-        def _parse_charge(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        charge = _parse_charge(d.pop("charge", UNSET))
-
-        def _parse_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        code = _parse_code(d.pop("code", UNSET))
-
-        def _parse_decline_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        decline_code = _parse_decline_code(d.pop("decline_code", UNSET))
-
-        def _parse_doc_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        doc_url = _parse_doc_url(d.pop("doc_url", UNSET))
-
-        def _parse_message(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        message = _parse_message(d.pop("message", UNSET))
-
-        def _parse_param(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        param = _parse_param(d.pop("param", UNSET))
-
-        def _parse_payment_settings(data: object) -> None | PaymentErrorPaymentSettingsType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_settings_type_0 = PaymentErrorPaymentSettingsType0.from_dict(data)
-
-                return payment_settings_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentErrorPaymentSettingsType0 | Unset, data)
-
-        payment_settings = _parse_payment_settings(d.pop("payment_settings", UNSET))
-
-        def _parse_payment_method_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payment_method_id = _parse_payment_method_id(d.pop("payment_method_id", UNSET))
-
-        def _parse_payment_method_type(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payment_method_type = _parse_payment_method_type(d.pop("payment_method_type", UNSET))
-
-        payment_error = cls(
-            type_=type_,
-            charge=charge,
-            code=code,
-            decline_code=decline_code,
-            doc_url=doc_url,
-            message=message,
-            param=param,
-            payment_settings=payment_settings,
-            payment_method_id=payment_method_id,
-            payment_method_type=payment_method_type,
-        )
-
-        payment_error.additional_properties = d
-        return payment_error
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def type(self) -> PaymentErrorType:
+        """The category of a stored payment error."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    type_ = type
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def charge(self) -> None | str:
+        """The charge the error concerns, when there is one."""
+        return self._data.get("charge")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def code(self) -> None | str:
+        """A short machine-readable code for the failure."""
+        return self._data.get("code")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def decline_code(self) -> None | str:
+        """The processor's decline code, for card declines."""
+        return self._data.get("decline_code")  # type: ignore[no-any-return]
+
+    @property
+    def doc_url(self) -> None | str:
+        """A page explaining the code, when one exists."""
+        return self._data.get("doc_url")  # type: ignore[no-any-return]
+
+    @property
+    def message(self) -> None | str:
+        """A human-readable explanation."""
+        return self._data.get("message")  # type: ignore[no-any-return]
+
+    @property
+    def param(self) -> None | str:
+        """The request parameter the error relates to, if any."""
+        return self._data.get("param")  # type: ignore[no-any-return]
+
+    @property
+    def payment_settings(self) -> None | PaymentErrorPaymentSettingsType0:
+        """The payment settings in force when the attempt failed. Its shape is not established; keys are kept as
+        sent."""
+        return self._get("payment_settings")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method_id(self) -> None | str:
+        """The payment method used by the failed attempt."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method_type(self) -> None | str:
+        """The kind of that payment method (`arcblock`, `stripe`, …)."""
+        return self._data.get("payment_method_type")  # type: ignore[no-any-return]

@@ -2,174 +2,76 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.payment_beneficiary import PaymentBeneficiary
 
 
-T = TypeVar("T", bound="PaymentIntentData")
+class PaymentIntentData(Model):
+    """Settings copied onto the payment intent a checkout creates."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentIntentData:
-    """Settings copied onto the payment intent a checkout creates.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "description": "description",
+        "statement_descriptor": "statement_descriptor",
+        "beneficiaries": "beneficiaries",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "beneficiaries": _AsUnion(_AsList(_AsModel("PaymentBeneficiary")), _NONE),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        description (None | str | Unset):
-        statement_descriptor (None | str | Unset):
-        beneficiaries (list[PaymentBeneficiary] | None | Unset): Who receives shares of the payment.
-        metadata (Metadata | None | Unset):
-    """
-
-    description: None | str | Unset = UNSET
-    statement_descriptor: None | str | Unset = UNSET
-    beneficiaries: list[PaymentBeneficiary] | None | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        statement_descriptor: None | str | Unset
-        if isinstance(self.statement_descriptor, Unset):
-            statement_descriptor = UNSET
-        else:
-            statement_descriptor = self.statement_descriptor
-
-        beneficiaries: list[dict[str, Any]] | None | Unset
-        if isinstance(self.beneficiaries, Unset):
-            beneficiaries = UNSET
-        elif isinstance(self.beneficiaries, list):
-            beneficiaries = []
-            for beneficiaries_type_0_item_data in self.beneficiaries:
-                beneficiaries_type_0_item = beneficiaries_type_0_item_data.to_dict()
-                beneficiaries.append(beneficiaries_type_0_item)
-
-        else:
-            beneficiaries = self.beneficiaries
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if description is not UNSET:
-            field_dict["description"] = description
-        if statement_descriptor is not UNSET:
-            field_dict["statement_descriptor"] = statement_descriptor
-        if beneficiaries is not UNSET:
-            field_dict["beneficiaries"] = beneficiaries
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_beneficiary import PaymentBeneficiary  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_statement_descriptor(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        statement_descriptor = _parse_statement_descriptor(d.pop("statement_descriptor", UNSET))
-
-        def _parse_beneficiaries(data: object) -> list[PaymentBeneficiary] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                beneficiaries_type_0 = []
-                _beneficiaries_type_0 = data
-                for beneficiaries_type_0_item_data in _beneficiaries_type_0:
-                    beneficiaries_type_0_item = PaymentBeneficiary.from_dict(beneficiaries_type_0_item_data)
-
-                    beneficiaries_type_0.append(beneficiaries_type_0_item)
-
-                return beneficiaries_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[PaymentBeneficiary] | None | Unset, data)
-
-        beneficiaries = _parse_beneficiaries(d.pop("beneficiaries", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        payment_intent_data = cls(
-            description=description,
-            statement_descriptor=statement_descriptor,
-            beneficiaries=beneficiaries,
-            metadata=metadata,
+    def __init__(
+        self,
+        *,
+        description: None | str | Unset = UNSET,
+        statement_descriptor: None | str | Unset = UNSET,
+        beneficiaries: builtins.list[PaymentBeneficiary] | None | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "description": description,
+                "statement_descriptor": statement_descriptor,
+                "beneficiaries": beneficiaries,
+                "metadata": metadata,
+            }
         )
 
-        payment_intent_data.additional_properties = d
-        return payment_intent_data
+    @property
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def statement_descriptor(self) -> None | str:
+        """The `statement_descriptor` field."""
+        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def beneficiaries(self) -> builtins.list[PaymentBeneficiary] | None:
+        """Who receives shares of the payment."""
+        return self._get("beneficiaries")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]

@@ -2,19 +2,22 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.payment_intent_cancellation_reason import PaymentIntentCancellationReason
-from ..models.payment_intent_capture_method import PaymentIntentCaptureMethod
-from ..models.payment_intent_confirmation_method import PaymentIntentConfirmationMethod
-from ..models.payment_intent_setup_future_usage import PaymentIntentSetupFutureUsage
-from ..models.payment_intent_status import PaymentIntentStatus
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.checkout_session import CheckoutSession
@@ -26,307 +29,155 @@ if TYPE_CHECKING:
     from ..models.payment_details import PaymentDetails
     from ..models.payment_error import PaymentError
     from ..models.payment_intent_amount_details import PaymentIntentAmountDetails
+    from ..models.payment_intent_cancellation_reason import (
+        PaymentIntentCancellationReason,
+    )
+    from ..models.payment_intent_capture_method import PaymentIntentCaptureMethod
+    from ..models.payment_intent_confirmation_method import (
+        PaymentIntentConfirmationMethod,
+    )
     from ..models.payment_intent_refund_summary import PaymentIntentRefundSummary
+    from ..models.payment_intent_setup_future_usage import PaymentIntentSetupFutureUsage
+    from ..models.payment_intent_status import PaymentIntentStatus
     from ..models.payment_method import PaymentMethod
     from ..models.subscription import Subscription
 
 
-T = TypeVar("T", bound="PaymentIntentExpanded")
+class PaymentIntentExpanded(Model):
+    """A payment intent with its customer, currency, payment method and related records joined."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentIntentExpanded:
-    """A payment intent with its customer, currency, payment method and related records joined.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "description": "description",
+        "amount": "amount",
+        "currency_id": "currency_id",
+        "payment_method_id": "payment_method_id",
+        "last_payment_error": "last_payment_error",
+        "statement_descriptor": "statement_descriptor",
+        "status": "status",
+        "capture_method": "capture_method",
+        "confirmation_method": "confirmation_method",
+        "payment_method_types": "payment_method_types",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "object_": "object",
+        "object": "object",
+        "customer": "customer",
+        "payment_currency": "paymentCurrency",
+        "payment_method": "paymentMethod",
+        "amount_received": "amount_received",
+        "amount_capturable": "amount_capturable",
+        "amount_details": "amount_details",
+        "customer_id": "customer_id",
+        "invoice_id": "invoice_id",
+        "last_charge": "last_charge",
+        "metadata": "metadata",
+        "receipt_email": "receipt_email",
+        "statement_descriptor_suffix": "statement_descriptor_suffix",
+        "canceled_at": "canceled_at",
+        "cancellation_reason": "cancellation_reason",
+        "review": "review",
+        "payment_details": "payment_details",
+        "setup_future_usage": "setup_future_usage",
+        "quote_locked_at": "quote_locked_at",
+        "beneficiaries": "beneficiaries",
+        "checkout_session": "checkoutSession",
+        "subscription": "subscription",
+        "invoice": "invoice",
+        "refund": "refund",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "last_payment_error": _AsUnion(_NONE, _AsModel("PaymentError")),
+        "status": _AsEnum("PaymentIntentStatus"),
+        "capture_method": _AsEnum("PaymentIntentCaptureMethod"),
+        "confirmation_method": _AsEnum("PaymentIntentConfirmationMethod"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "customer": _AsUnion(_NONE, _AsModel("Customer")),
+        "paymentCurrency": _AsModel("PaymentCurrency"),
+        "paymentMethod": _AsModel("PaymentMethod"),
+        "amount_details": _AsUnion(_NONE, _AsModel("PaymentIntentAmountDetails")),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "cancellation_reason": _AsUnion(_NONE, _AsEnum("PaymentIntentCancellationReason")),
+        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
+        "setup_future_usage": _AsUnion(_NONE, _AsEnum("PaymentIntentSetupFutureUsage")),
+        "quote_locked_at": _AsUnion(_DATETIME, _NONE),
+        "beneficiaries": _AsUnion(_AsList(_AsModel("PaymentBeneficiary")), _NONE),
+        "checkoutSession": _AsUnion(_NONE, _AsModel("CheckoutSession")),
+        "subscription": _AsUnion(_NONE, _AsModel("Subscription")),
+        "invoice": _AsUnion(_NONE, _AsModel("Invoice")),
+        "refund": _AsUnion(_NONE, _AsModel("PaymentIntentRefundSummary")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "description",
+            "amount",
+            "currency_id",
+            "payment_method_id",
+            "last_payment_error",
+            "statement_descriptor",
+            "status",
+            "capture_method",
+            "confirmation_method",
+            "payment_method_types",
+            "created_at",
+            "updated_at",
+            "object",
+            "customer",
+            "paymentCurrency",
+            "paymentMethod",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): The payment intent id (`pi_…`). Example: pi_7Gd2Nc5Xw9Qk3Lm1Vb8Rt4Hy.
-        livemode (bool):
-        description (str):
-        amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        currency_id (str): The payment currency (`pc_…`).
-        payment_method_id (str): The payment method (`pm_…`).
-        last_payment_error (None | PaymentError): The error of the latest failed attempt; null when none failed.
-        statement_descriptor (str):
-        status (PaymentIntentStatus): Where the payment stands; `succeeded` and `canceled` are final.
-        capture_method (PaymentIntentCaptureMethod): Whether funds are captured as soon as authorized (`automatic`) or
-            later (`manual`).
-        confirmation_method (PaymentIntentConfirmationMethod): Whether the payment is confirmed by PaymentKit
-            (`automatic`) or by an explicit step (`manual`).
-        payment_method_types (list[str]): The payment method kinds this payment may use.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        object_ (str): Always `payment_intent`.
-        customer (Customer | None): The paying customer; null while the payment intent has none.
-        payment_currency (PaymentCurrency): A currency or token that a payment method can take.
-        payment_method (PaymentMethod): A payment rail and its connection settings.
-        amount_received (None | str | Unset):
-        amount_capturable (None | str | Unset):
-        amount_details (None | PaymentIntentAmountDetails | Unset):
-        customer_id (None | str | Unset): The paying customer (`cus_…`), once known.
-        invoice_id (None | str | Unset): The invoice this payment collects, if any.
-        last_charge (None | str | Unset):
-        metadata (Metadata | None | Unset):
-        receipt_email (None | str | Unset):
-        statement_descriptor_suffix (None | str | Unset):
-        canceled_at (int | None | Unset):
-        cancellation_reason (None | PaymentIntentCancellationReason | Unset):
-        review (None | str | Unset):
-        payment_details (None | PaymentDetails | Unset):
-        setup_future_usage (None | PaymentIntentSetupFutureUsage | Unset):
-        quote_locked_at (datetime.datetime | None | Unset): When the exchange-rate quote for this payment was locked (an
-            ISO date-time, unlike other times).
-        beneficiaries (list[PaymentBeneficiary] | None | Unset):
-        checkout_session (CheckoutSession | None | Unset):
-        subscription (None | Subscription | Unset):
-        invoice (Invoice | None | Unset):
-        refund (None | PaymentIntentRefundSummary | Unset):
-    """
-
-    id: str
-    livemode: bool
-    description: str
-    amount: str
-    currency_id: str
-    payment_method_id: str
-    last_payment_error: None | PaymentError
-    statement_descriptor: str
-    status: PaymentIntentStatus
-    capture_method: PaymentIntentCaptureMethod
-    confirmation_method: PaymentIntentConfirmationMethod
-    payment_method_types: list[str]
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    object_: str
-    customer: Customer | None
-    payment_currency: PaymentCurrency
-    payment_method: PaymentMethod
-    amount_received: None | str | Unset = UNSET
-    amount_capturable: None | str | Unset = UNSET
-    amount_details: None | PaymentIntentAmountDetails | Unset = UNSET
-    customer_id: None | str | Unset = UNSET
-    invoice_id: None | str | Unset = UNSET
-    last_charge: None | str | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    receipt_email: None | str | Unset = UNSET
-    statement_descriptor_suffix: None | str | Unset = UNSET
-    canceled_at: int | None | Unset = UNSET
-    cancellation_reason: None | PaymentIntentCancellationReason | Unset = UNSET
-    review: None | str | Unset = UNSET
-    payment_details: None | PaymentDetails | Unset = UNSET
-    setup_future_usage: None | PaymentIntentSetupFutureUsage | Unset = UNSET
-    quote_locked_at: datetime.datetime | None | Unset = UNSET
-    beneficiaries: list[PaymentBeneficiary] | None | Unset = UNSET
-    checkout_session: CheckoutSession | None | Unset = UNSET
-    subscription: None | Subscription | Unset = UNSET
-    invoice: Invoice | None | Unset = UNSET
-    refund: None | PaymentIntentRefundSummary | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.checkout_session import CheckoutSession  # noqa: PLC0415
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.invoice import Invoice  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_error import PaymentError  # noqa: PLC0415
-        from ..models.payment_intent_amount_details import PaymentIntentAmountDetails  # noqa: PLC0415
-        from ..models.payment_intent_refund_summary import PaymentIntentRefundSummary  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-
-        id = self.id
-
-        livemode = self.livemode
-
-        description = self.description
-
-        amount = self.amount
-
-        currency_id = self.currency_id
-
-        payment_method_id = self.payment_method_id
-
-        last_payment_error: dict[str, Any] | None
-        if isinstance(self.last_payment_error, PaymentError):
-            last_payment_error = self.last_payment_error.to_dict()
-        else:
-            last_payment_error = self.last_payment_error
-
-        statement_descriptor = self.statement_descriptor
-
-        status = self.status.value
-
-        capture_method = self.capture_method.value
-
-        confirmation_method = self.confirmation_method.value
-
-        payment_method_types = self.payment_method_types
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        object_ = self.object_
-
-        customer: dict[str, Any] | None
-        if isinstance(self.customer, Customer):
-            customer = self.customer.to_dict()
-        else:
-            customer = self.customer
-
-        payment_currency = self.payment_currency.to_dict()
-
-        payment_method = self.payment_method.to_dict()
-
-        amount_received: None | str | Unset
-        if isinstance(self.amount_received, Unset):
-            amount_received = UNSET
-        else:
-            amount_received = self.amount_received
-
-        amount_capturable: None | str | Unset
-        if isinstance(self.amount_capturable, Unset):
-            amount_capturable = UNSET
-        else:
-            amount_capturable = self.amount_capturable
-
-        amount_details: dict[str, Any] | None | Unset
-        if isinstance(self.amount_details, Unset):
-            amount_details = UNSET
-        elif isinstance(self.amount_details, PaymentIntentAmountDetails):
-            amount_details = self.amount_details.to_dict()
-        else:
-            amount_details = self.amount_details
-
-        customer_id: None | str | Unset
-        if isinstance(self.customer_id, Unset):
-            customer_id = UNSET
-        else:
-            customer_id = self.customer_id
-
-        invoice_id: None | str | Unset
-        if isinstance(self.invoice_id, Unset):
-            invoice_id = UNSET
-        else:
-            invoice_id = self.invoice_id
-
-        last_charge: None | str | Unset
-        if isinstance(self.last_charge, Unset):
-            last_charge = UNSET
-        else:
-            last_charge = self.last_charge
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        receipt_email: None | str | Unset
-        if isinstance(self.receipt_email, Unset):
-            receipt_email = UNSET
-        else:
-            receipt_email = self.receipt_email
-
-        statement_descriptor_suffix: None | str | Unset
-        if isinstance(self.statement_descriptor_suffix, Unset):
-            statement_descriptor_suffix = UNSET
-        else:
-            statement_descriptor_suffix = self.statement_descriptor_suffix
-
-        canceled_at: int | None | Unset
-        if isinstance(self.canceled_at, Unset):
-            canceled_at = UNSET
-        else:
-            canceled_at = self.canceled_at
-
-        cancellation_reason: None | str | Unset
-        if isinstance(self.cancellation_reason, Unset):
-            cancellation_reason = UNSET
-        elif isinstance(self.cancellation_reason, PaymentIntentCancellationReason):
-            cancellation_reason = self.cancellation_reason.value
-        else:
-            cancellation_reason = self.cancellation_reason
-
-        review: None | str | Unset
-        if isinstance(self.review, Unset):
-            review = UNSET
-        else:
-            review = self.review
-
-        payment_details: dict[str, Any] | None | Unset
-        if isinstance(self.payment_details, Unset):
-            payment_details = UNSET
-        elif isinstance(self.payment_details, PaymentDetails):
-            payment_details = self.payment_details.to_dict()
-        else:
-            payment_details = self.payment_details
-
-        setup_future_usage: None | str | Unset
-        if isinstance(self.setup_future_usage, Unset):
-            setup_future_usage = UNSET
-        elif isinstance(self.setup_future_usage, PaymentIntentSetupFutureUsage):
-            setup_future_usage = self.setup_future_usage.value
-        else:
-            setup_future_usage = self.setup_future_usage
-
-        quote_locked_at: None | str | Unset
-        if isinstance(self.quote_locked_at, Unset):
-            quote_locked_at = UNSET
-        elif isinstance(self.quote_locked_at, datetime.datetime):
-            quote_locked_at = self.quote_locked_at.isoformat()
-        else:
-            quote_locked_at = self.quote_locked_at
-
-        beneficiaries: list[dict[str, Any]] | None | Unset
-        if isinstance(self.beneficiaries, Unset):
-            beneficiaries = UNSET
-        elif isinstance(self.beneficiaries, list):
-            beneficiaries = []
-            for beneficiaries_type_0_item_data in self.beneficiaries:
-                beneficiaries_type_0_item = beneficiaries_type_0_item_data.to_dict()
-                beneficiaries.append(beneficiaries_type_0_item)
-
-        else:
-            beneficiaries = self.beneficiaries
-
-        checkout_session: dict[str, Any] | None | Unset
-        if isinstance(self.checkout_session, Unset):
-            checkout_session = UNSET
-        elif isinstance(self.checkout_session, CheckoutSession):
-            checkout_session = self.checkout_session.to_dict()
-        else:
-            checkout_session = self.checkout_session
-
-        subscription: dict[str, Any] | None | Unset
-        if isinstance(self.subscription, Unset):
-            subscription = UNSET
-        elif isinstance(self.subscription, Subscription):
-            subscription = self.subscription.to_dict()
-        else:
-            subscription = self.subscription
-
-        invoice: dict[str, Any] | None | Unset
-        if isinstance(self.invoice, Unset):
-            invoice = UNSET
-        elif isinstance(self.invoice, Invoice):
-            invoice = self.invoice.to_dict()
-        else:
-            invoice = self.invoice
-
-        refund: dict[str, Any] | None | Unset
-        if isinstance(self.refund, Unset):
-            refund = UNSET
-        elif isinstance(self.refund, PaymentIntentRefundSummary):
-            refund = self.refund.to_dict()
-        else:
-            refund = self.refund
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        description: str,
+        amount: str,
+        currency_id: str,
+        payment_method_id: str,
+        last_payment_error: None | PaymentError,
+        statement_descriptor: str,
+        status: PaymentIntentStatus,
+        capture_method: PaymentIntentCaptureMethod,
+        confirmation_method: PaymentIntentConfirmationMethod,
+        payment_method_types: builtins.list[str],
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        object_: str,
+        customer: Customer | None,
+        payment_currency: PaymentCurrency,
+        payment_method: PaymentMethod,
+        amount_received: None | str | Unset = UNSET,
+        amount_capturable: None | str | Unset = UNSET,
+        amount_details: None | PaymentIntentAmountDetails | Unset = UNSET,
+        customer_id: None | str | Unset = UNSET,
+        invoice_id: None | str | Unset = UNSET,
+        last_charge: None | str | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        receipt_email: None | str | Unset = UNSET,
+        statement_descriptor_suffix: None | str | Unset = UNSET,
+        canceled_at: int | None | Unset = UNSET,
+        cancellation_reason: None | PaymentIntentCancellationReason | Unset = UNSET,
+        review: None | str | Unset = UNSET,
+        payment_details: None | PaymentDetails | Unset = UNSET,
+        setup_future_usage: None | PaymentIntentSetupFutureUsage | Unset = UNSET,
+        quote_locked_at: datetime.datetime | None | Unset = UNSET,
+        beneficiaries: builtins.list[PaymentBeneficiary] | None | Unset = UNSET,
+        checkout_session: CheckoutSession | None | Unset = UNSET,
+        subscription: None | Subscription | Unset = UNSET,
+        invoice: Invoice | None | Unset = UNSET,
+        refund: None | PaymentIntentRefundSummary | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -346,458 +197,217 @@ class PaymentIntentExpanded:
                 "customer": customer,
                 "paymentCurrency": payment_currency,
                 "paymentMethod": payment_method,
+                "amount_received": amount_received,
+                "amount_capturable": amount_capturable,
+                "amount_details": amount_details,
+                "customer_id": customer_id,
+                "invoice_id": invoice_id,
+                "last_charge": last_charge,
+                "metadata": metadata,
+                "receipt_email": receipt_email,
+                "statement_descriptor_suffix": statement_descriptor_suffix,
+                "canceled_at": canceled_at,
+                "cancellation_reason": cancellation_reason,
+                "review": review,
+                "payment_details": payment_details,
+                "setup_future_usage": setup_future_usage,
+                "quote_locked_at": quote_locked_at,
+                "beneficiaries": beneficiaries,
+                "checkoutSession": checkout_session,
+                "subscription": subscription,
+                "invoice": invoice,
+                "refund": refund,
             }
         )
-        if amount_received is not UNSET:
-            field_dict["amount_received"] = amount_received
-        if amount_capturable is not UNSET:
-            field_dict["amount_capturable"] = amount_capturable
-        if amount_details is not UNSET:
-            field_dict["amount_details"] = amount_details
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if invoice_id is not UNSET:
-            field_dict["invoice_id"] = invoice_id
-        if last_charge is not UNSET:
-            field_dict["last_charge"] = last_charge
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if receipt_email is not UNSET:
-            field_dict["receipt_email"] = receipt_email
-        if statement_descriptor_suffix is not UNSET:
-            field_dict["statement_descriptor_suffix"] = statement_descriptor_suffix
-        if canceled_at is not UNSET:
-            field_dict["canceled_at"] = canceled_at
-        if cancellation_reason is not UNSET:
-            field_dict["cancellation_reason"] = cancellation_reason
-        if review is not UNSET:
-            field_dict["review"] = review
-        if payment_details is not UNSET:
-            field_dict["payment_details"] = payment_details
-        if setup_future_usage is not UNSET:
-            field_dict["setup_future_usage"] = setup_future_usage
-        if quote_locked_at is not UNSET:
-            field_dict["quote_locked_at"] = quote_locked_at
-        if beneficiaries is not UNSET:
-            field_dict["beneficiaries"] = beneficiaries
-        if checkout_session is not UNSET:
-            field_dict["checkoutSession"] = checkout_session
-        if subscription is not UNSET:
-            field_dict["subscription"] = subscription
-        if invoice is not UNSET:
-            field_dict["invoice"] = invoice
-        if refund is not UNSET:
-            field_dict["refund"] = refund
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.checkout_session import CheckoutSession  # noqa: PLC0415
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.invoice import Invoice  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_beneficiary import PaymentBeneficiary  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_error import PaymentError  # noqa: PLC0415
-        from ..models.payment_intent_amount_details import PaymentIntentAmountDetails  # noqa: PLC0415
-        from ..models.payment_intent_refund_summary import PaymentIntentRefundSummary  # noqa: PLC0415
-        from ..models.payment_method import PaymentMethod  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        description = d.pop("description")
-
-        amount = d.pop("amount")
-
-        currency_id = d.pop("currency_id")
-
-        payment_method_id = d.pop("payment_method_id")
-
-        def _parse_last_payment_error(data: object) -> None | PaymentError:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                last_payment_error_type_1 = PaymentError.from_dict(data)
-
-                return last_payment_error_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentError, data)
-
-        last_payment_error = _parse_last_payment_error(d.pop("last_payment_error"))
-
-        statement_descriptor = d.pop("statement_descriptor")
-
-        status = PaymentIntentStatus(d.pop("status"))
-
-        capture_method = PaymentIntentCaptureMethod(d.pop("capture_method"))
-
-        confirmation_method = PaymentIntentConfirmationMethod(d.pop("confirmation_method"))
-
-        payment_method_types = cast(list[str], d.pop("payment_method_types"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        object_ = d.pop("object")
-
-        def _parse_customer(data: object) -> Customer | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                customer_type_1 = Customer.from_dict(data)
-
-                return customer_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Customer | None, data)
-
-        customer = _parse_customer(d.pop("customer"))
-
-        payment_currency = PaymentCurrency.from_dict(d.pop("paymentCurrency"))
-
-        payment_method = PaymentMethod.from_dict(d.pop("paymentMethod"))
-
-        def _parse_amount_received(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount_received = _parse_amount_received(d.pop("amount_received", UNSET))
-
-        def _parse_amount_capturable(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount_capturable = _parse_amount_capturable(d.pop("amount_capturable", UNSET))
-
-        def _parse_amount_details(data: object) -> None | PaymentIntentAmountDetails | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                amount_details_type_1 = PaymentIntentAmountDetails.from_dict(data)
-
-                return amount_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentIntentAmountDetails | Unset, data)
-
-        amount_details = _parse_amount_details(d.pop("amount_details", UNSET))
-
-        def _parse_customer_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_id = _parse_customer_id(d.pop("customer_id", UNSET))
-
-        def _parse_invoice_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        invoice_id = _parse_invoice_id(d.pop("invoice_id", UNSET))
-
-        def _parse_last_charge(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        last_charge = _parse_last_charge(d.pop("last_charge", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_receipt_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        receipt_email = _parse_receipt_email(d.pop("receipt_email", UNSET))
-
-        def _parse_statement_descriptor_suffix(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        statement_descriptor_suffix = _parse_statement_descriptor_suffix(d.pop("statement_descriptor_suffix", UNSET))
-
-        def _parse_canceled_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        canceled_at = _parse_canceled_at(d.pop("canceled_at", UNSET))
-
-        def _parse_cancellation_reason(data: object) -> None | PaymentIntentCancellationReason | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                cancellation_reason_type_1 = PaymentIntentCancellationReason(data)
-
-                return cancellation_reason_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentIntentCancellationReason | Unset, data)
-
-        cancellation_reason = _parse_cancellation_reason(d.pop("cancellation_reason", UNSET))
-
-        def _parse_review(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        review = _parse_review(d.pop("review", UNSET))
-
-        def _parse_payment_details(data: object) -> None | PaymentDetails | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_details_type_1 = PaymentDetails.from_dict(data)
-
-                return payment_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetails | Unset, data)
-
-        payment_details = _parse_payment_details(d.pop("payment_details", UNSET))
-
-        def _parse_setup_future_usage(data: object) -> None | PaymentIntentSetupFutureUsage | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                setup_future_usage_type_1 = PaymentIntentSetupFutureUsage(data)
-
-                return setup_future_usage_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentIntentSetupFutureUsage | Unset, data)
-
-        setup_future_usage = _parse_setup_future_usage(d.pop("setup_future_usage", UNSET))
-
-        def _parse_quote_locked_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                quote_locked_at_type_0 = datetime.datetime.fromisoformat(data)
-
-                return quote_locked_at_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        quote_locked_at = _parse_quote_locked_at(d.pop("quote_locked_at", UNSET))
-
-        def _parse_beneficiaries(data: object) -> list[PaymentBeneficiary] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                beneficiaries_type_0 = []
-                _beneficiaries_type_0 = data
-                for beneficiaries_type_0_item_data in _beneficiaries_type_0:
-                    beneficiaries_type_0_item = PaymentBeneficiary.from_dict(beneficiaries_type_0_item_data)
-
-                    beneficiaries_type_0.append(beneficiaries_type_0_item)
-
-                return beneficiaries_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[PaymentBeneficiary] | None | Unset, data)
-
-        beneficiaries = _parse_beneficiaries(d.pop("beneficiaries", UNSET))
-
-        def _parse_checkout_session(data: object) -> CheckoutSession | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                checkout_session_type_1 = CheckoutSession.from_dict(data)
-
-                return checkout_session_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSession | None | Unset, data)
-
-        checkout_session = _parse_checkout_session(d.pop("checkoutSession", UNSET))
-
-        def _parse_subscription(data: object) -> None | Subscription | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subscription_type_1 = Subscription.from_dict(data)
-
-                return subscription_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Subscription | Unset, data)
-
-        subscription = _parse_subscription(d.pop("subscription", UNSET))
-
-        def _parse_invoice(data: object) -> Invoice | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                invoice_type_1 = Invoice.from_dict(data)
-
-                return invoice_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Invoice | None | Unset, data)
-
-        invoice = _parse_invoice(d.pop("invoice", UNSET))
-
-        def _parse_refund(data: object) -> None | PaymentIntentRefundSummary | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                refund_type_1 = PaymentIntentRefundSummary.from_dict(data)
-
-                return refund_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentIntentRefundSummary | Unset, data)
-
-        refund = _parse_refund(d.pop("refund", UNSET))
-
-        payment_intent_expanded = cls(
-            id=id,
-            livemode=livemode,
-            description=description,
-            amount=amount,
-            currency_id=currency_id,
-            payment_method_id=payment_method_id,
-            last_payment_error=last_payment_error,
-            statement_descriptor=statement_descriptor,
-            status=status,
-            capture_method=capture_method,
-            confirmation_method=confirmation_method,
-            payment_method_types=payment_method_types,
-            created_at=created_at,
-            updated_at=updated_at,
-            object_=object_,
-            customer=customer,
-            payment_currency=payment_currency,
-            payment_method=payment_method,
-            amount_received=amount_received,
-            amount_capturable=amount_capturable,
-            amount_details=amount_details,
-            customer_id=customer_id,
-            invoice_id=invoice_id,
-            last_charge=last_charge,
-            metadata=metadata,
-            receipt_email=receipt_email,
-            statement_descriptor_suffix=statement_descriptor_suffix,
-            canceled_at=canceled_at,
-            cancellation_reason=cancellation_reason,
-            review=review,
-            payment_details=payment_details,
-            setup_future_usage=setup_future_usage,
-            quote_locked_at=quote_locked_at,
-            beneficiaries=beneficiaries,
-            checkout_session=checkout_session,
-            subscription=subscription,
-            invoice=invoice,
-            refund=refund,
-        )
-
-        payment_intent_expanded.additional_properties = d
-        return payment_intent_expanded
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The payment intent id (`pi_…`)."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def description(self) -> str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def currency_id(self) -> str:
+        """The payment currency (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method_id(self) -> str:
+        """The payment method (`pm_…`)."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+
+    @property
+    def last_payment_error(self) -> None | PaymentError:
+        """The error of the latest failed attempt; null when none failed."""
+        return self._get("last_payment_error")  # type: ignore[no-any-return]
+
+    @property
+    def statement_descriptor(self) -> str:
+        """The `statement_descriptor` field."""
+        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> PaymentIntentStatus:
+        """Where the payment stands; `succeeded` and `canceled` are final."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def capture_method(self) -> PaymentIntentCaptureMethod:
+        """Whether funds are captured as soon as authorized (`automatic`) or later (`manual`)."""
+        return self._get("capture_method")  # type: ignore[no-any-return]
+
+    @property
+    def confirmation_method(self) -> PaymentIntentConfirmationMethod:
+        """Whether the payment is confirmed by PaymentKit (`automatic`) or by an explicit step (`manual`)."""
+        return self._get("confirmation_method")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method_types(self) -> builtins.list[str]:
+        """The payment method kinds this payment may use."""
+        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str:
+        """Always `payment_intent`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def customer(self) -> Customer | None:
+        """The paying customer; null while the payment intent has none."""
+        return self._get("customer")  # type: ignore[no-any-return]
+
+    @property
+    def payment_currency(self) -> PaymentCurrency:
+        """A currency or token that a payment method can take."""
+        return self._get("paymentCurrency")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method(self) -> PaymentMethod:
+        """A payment rail and its connection settings."""
+        return self._get("paymentMethod")  # type: ignore[no-any-return]
+
+    @property
+    def amount_received(self) -> None | str:
+        """The `amount_received` field."""
+        return self._data.get("amount_received")  # type: ignore[no-any-return]
+
+    @property
+    def amount_capturable(self) -> None | str:
+        """The `amount_capturable` field."""
+        return self._data.get("amount_capturable")  # type: ignore[no-any-return]
+
+    @property
+    def amount_details(self) -> None | PaymentIntentAmountDetails:
+        """The `amount_details` field."""
+        return self._get("amount_details")  # type: ignore[no-any-return]
+
+    @property
+    def customer_id(self) -> None | str:
+        """The paying customer (`cus_…`), once known."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_id(self) -> None | str:
+        """The invoice this payment collects, if any."""
+        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+
+    @property
+    def last_charge(self) -> None | str:
+        """The `last_charge` field."""
+        return self._data.get("last_charge")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def receipt_email(self) -> None | str:
+        """The `receipt_email` field."""
+        return self._data.get("receipt_email")  # type: ignore[no-any-return]
+
+    @property
+    def statement_descriptor_suffix(self) -> None | str:
+        """The `statement_descriptor_suffix` field."""
+        return self._data.get("statement_descriptor_suffix")  # type: ignore[no-any-return]
+
+    @property
+    def canceled_at(self) -> int | None:
+        """The `canceled_at` field."""
+        return self._data.get("canceled_at")  # type: ignore[no-any-return]
+
+    @property
+    def cancellation_reason(self) -> None | PaymentIntentCancellationReason:
+        """The `cancellation_reason` field."""
+        return self._get("cancellation_reason")  # type: ignore[no-any-return]
+
+    @property
+    def review(self) -> None | str:
+        """The `review` field."""
+        return self._data.get("review")  # type: ignore[no-any-return]
+
+    @property
+    def payment_details(self) -> None | PaymentDetails:
+        """The `payment_details` field."""
+        return self._get("payment_details")  # type: ignore[no-any-return]
+
+    @property
+    def setup_future_usage(self) -> None | PaymentIntentSetupFutureUsage:
+        """The `setup_future_usage` field."""
+        return self._get("setup_future_usage")  # type: ignore[no-any-return]
+
+    @property
+    def quote_locked_at(self) -> datetime.datetime | None:
+        """When the exchange-rate quote for this payment was locked (an ISO date-time, unlike other times)."""
+        return self._get("quote_locked_at")  # type: ignore[no-any-return]
+
+    @property
+    def beneficiaries(self) -> builtins.list[PaymentBeneficiary] | None:
+        """The `beneficiaries` field."""
+        return self._get("beneficiaries")  # type: ignore[no-any-return]
+
+    @property
+    def checkout_session(self) -> CheckoutSession | None:
+        """The `checkoutSession` field."""
+        return self._get("checkoutSession")  # type: ignore[no-any-return]
+
+    @property
+    def subscription(self) -> None | Subscription:
+        """The `subscription` field."""
+        return self._get("subscription")  # type: ignore[no-any-return]
+
+    @property
+    def invoice(self) -> Invoice | None:
+        """The `invoice` field."""
+        return self._get("invoice")  # type: ignore[no-any-return]
+
+    @property
+    def refund(self) -> None | PaymentIntentRefundSummary:
+        """The `refund` field."""
+        return self._get("refund")  # type: ignore[no-any-return]

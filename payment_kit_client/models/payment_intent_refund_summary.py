@@ -2,73 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PaymentIntentRefundSummary")
 
+class PaymentIntentRefundSummary(Model):
+    """How much of the payment has been refunded."""
 
-@_attrs_define
-class PaymentIntentRefundSummary:
-    """How much of the payment has been refunded.
+    __slots__ = ()
 
-    Attributes:
-        amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        total_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount": "amount",
+        "total_amount": "totalAmount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount",
+            "totalAmount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    amount: str
-    total_amount: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
-        total_amount = self.total_amount
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        amount: str,
+        total_amount: str,
+    ) -> None:
+        self._init_fields(
             {
                 "amount": amount,
                 "totalAmount": total_amount,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        amount = d.pop("amount")
-
-        total_amount = d.pop("totalAmount")
-
-        payment_intent_refund_summary = cls(
-            amount=amount,
-            total_amount=total_amount,
-        )
-
-        payment_intent_refund_summary.additional_properties = d
-        return payment_intent_refund_summary
+    @property
+    def amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def total_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("totalAmount")  # type: ignore[no-any-return]

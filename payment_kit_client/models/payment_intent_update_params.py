@@ -2,134 +2,101 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.payment_intent_setup_future_usage import PaymentIntentSetupFutureUsage
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.payment_beneficiary import PaymentBeneficiary
+    from ..models.payment_intent_setup_future_usage import PaymentIntentSetupFutureUsage
 
 
-T = TypeVar("T", bound="PaymentIntentUpdateParams")
+class PaymentIntentUpdateParams(Model):
+    """The writable descriptive fields of a payment intent; send only those to change."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentIntentUpdateParams:
-    """The writable descriptive fields of a payment intent; send only those to change.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "description": "description",
+        "metadata": "metadata",
+        "receipt_email": "receipt_email",
+        "statement_descriptor": "statement_descriptor",
+        "statement_descriptor_suffix": "statement_descriptor_suffix",
+        "setup_future_usage": "setup_future_usage",
+        "beneficiaries": "beneficiaries",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "setup_future_usage": _AsEnum("PaymentIntentSetupFutureUsage"),
+        "beneficiaries": _AsList(_AsModel("PaymentBeneficiary")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        description (str | Unset):
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        receipt_email (str | Unset):
-        statement_descriptor (str | Unset):
-        statement_descriptor_suffix (str | Unset):
-        setup_future_usage (PaymentIntentSetupFutureUsage | Unset): Whether the payment method may be reused while the
-            customer is away (`off_session`) or present (`on_session`).
-        beneficiaries (list[PaymentBeneficiary] | Unset):
-    """
-
-    description: str | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    receipt_email: str | Unset = UNSET
-    statement_descriptor: str | Unset = UNSET
-    statement_descriptor_suffix: str | Unset = UNSET
-    setup_future_usage: PaymentIntentSetupFutureUsage | Unset = UNSET
-    beneficiaries: list[PaymentBeneficiary] | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        description = self.description
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        receipt_email = self.receipt_email
-
-        statement_descriptor = self.statement_descriptor
-
-        statement_descriptor_suffix = self.statement_descriptor_suffix
-
-        setup_future_usage: str | Unset = UNSET
-        if not isinstance(self.setup_future_usage, Unset):
-            setup_future_usage = self.setup_future_usage.value
-
-        beneficiaries: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.beneficiaries, Unset):
-            beneficiaries = []
-            for beneficiaries_item_data in self.beneficiaries:
-                beneficiaries_item = beneficiaries_item_data.to_dict()
-                beneficiaries.append(beneficiaries_item)
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if description is not UNSET:
-            field_dict["description"] = description
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if receipt_email is not UNSET:
-            field_dict["receipt_email"] = receipt_email
-        if statement_descriptor is not UNSET:
-            field_dict["statement_descriptor"] = statement_descriptor
-        if statement_descriptor_suffix is not UNSET:
-            field_dict["statement_descriptor_suffix"] = statement_descriptor_suffix
-        if setup_future_usage is not UNSET:
-            field_dict["setup_future_usage"] = setup_future_usage
-        if beneficiaries is not UNSET:
-            field_dict["beneficiaries"] = beneficiaries
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_beneficiary import PaymentBeneficiary  # noqa: PLC0415
-
-        d = dict(src_dict)
-        description = d.pop("description", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        receipt_email = d.pop("receipt_email", UNSET)
-
-        statement_descriptor = d.pop("statement_descriptor", UNSET)
-
-        statement_descriptor_suffix = d.pop("statement_descriptor_suffix", UNSET)
-
-        _setup_future_usage = d.pop("setup_future_usage", UNSET)
-        setup_future_usage: PaymentIntentSetupFutureUsage | Unset
-        if isinstance(_setup_future_usage, Unset):
-            setup_future_usage = UNSET
-        else:
-            setup_future_usage = PaymentIntentSetupFutureUsage(_setup_future_usage)
-
-        _beneficiaries = d.pop("beneficiaries", UNSET)
-        beneficiaries: list[PaymentBeneficiary] | Unset = UNSET
-        if _beneficiaries is not UNSET:
-            beneficiaries = []
-            for beneficiaries_item_data in _beneficiaries:
-                beneficiaries_item = PaymentBeneficiary.from_dict(beneficiaries_item_data)
-
-                beneficiaries.append(beneficiaries_item)
-
-        payment_intent_update_params = cls(
-            description=description,
-            metadata=metadata,
-            receipt_email=receipt_email,
-            statement_descriptor=statement_descriptor,
-            statement_descriptor_suffix=statement_descriptor_suffix,
-            setup_future_usage=setup_future_usage,
-            beneficiaries=beneficiaries,
+    def __init__(
+        self,
+        *,
+        description: str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        receipt_email: str | Unset = UNSET,
+        statement_descriptor: str | Unset = UNSET,
+        statement_descriptor_suffix: str | Unset = UNSET,
+        setup_future_usage: PaymentIntentSetupFutureUsage | Unset = UNSET,
+        beneficiaries: builtins.list[PaymentBeneficiary] | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "description": description,
+                "metadata": metadata,
+                "receipt_email": receipt_email,
+                "statement_descriptor": statement_descriptor,
+                "statement_descriptor_suffix": statement_descriptor_suffix,
+                "setup_future_usage": setup_future_usage,
+                "beneficiaries": beneficiaries,
+            }
         )
 
-        return payment_intent_update_params
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def receipt_email(self) -> str | None:
+        """The `receipt_email` field."""
+        return self._data.get("receipt_email")  # type: ignore[no-any-return]
+
+    @property
+    def statement_descriptor(self) -> str | None:
+        """The `statement_descriptor` field."""
+        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+
+    @property
+    def statement_descriptor_suffix(self) -> str | None:
+        """The `statement_descriptor_suffix` field."""
+        return self._data.get("statement_descriptor_suffix")  # type: ignore[no-any-return]
+
+    @property
+    def setup_future_usage(self) -> PaymentIntentSetupFutureUsage | None:
+        """Whether the payment method may be reused while the customer is away (`off_session`) or present
+        (`on_session`)."""
+        return self._get("setup_future_usage")  # type: ignore[no-any-return]
+
+    @property
+    def beneficiaries(self) -> builtins.list[PaymentBeneficiary] | None:
+        """The `beneficiaries` field."""
+        return self._get("beneficiaries")  # type: ignore[no-any-return]

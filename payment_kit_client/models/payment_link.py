@@ -2,21 +2,22 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.payment_link_billing_address_collection import (
-    PaymentLinkBillingAddressCollection,
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
 )
-from ..models.payment_link_created_via import PaymentLinkCreatedVia
-from ..models.payment_link_cross_sell_behavior import PaymentLinkCrossSellBehavior
-from ..models.payment_link_customer_creation import PaymentLinkCustomerCreation
-from ..models.payment_link_submit_type import PaymentLinkSubmitType
-from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.after_completion import AfterCompletion
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
         CheckoutSessionConsentCollection,
     )
     from ..models.checkout_session_custom_text import CheckoutSessionCustomText
-    from ..models.checkout_session_invoice_creation import CheckoutSessionInvoiceCreation
+    from ..models.checkout_session_invoice_creation import (
+        CheckoutSessionInvoiceCreation,
+    )
     from ..models.checkout_session_phone_number_collection import (
         CheckoutSessionPhoneNumberCollection,
     )
@@ -33,246 +36,126 @@ if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.nft_mint_settings import NftMintSettings
     from ..models.payment_intent_data import PaymentIntentData
+    from ..models.payment_link_billing_address_collection import (
+        PaymentLinkBillingAddressCollection,
+    )
+    from ..models.payment_link_created_via import PaymentLinkCreatedVia
+    from ..models.payment_link_cross_sell_behavior import PaymentLinkCrossSellBehavior
+    from ..models.payment_link_customer_creation import PaymentLinkCustomerCreation
     from ..models.payment_link_donation_settings import PaymentLinkDonationSettings
+    from ..models.payment_link_submit_type import PaymentLinkSubmitType
     from ..models.subscription_data import SubscriptionData
 
 
-T = TypeVar("T", bound="PaymentLink")
+class PaymentLink(Model):
+    """A payment link as stored (no joins)."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentLink:
-    """A payment link as stored (no joins).
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "active": "active",
+        "livemode": "livemode",
+        "name": "name",
+        "currency_id": "currency_id",
+        "allow_promotion_codes": "allow_promotion_codes",
+        "custom_fields": "custom_fields",
+        "customer_creation": "customer_creation",
+        "submit_type": "submit_type",
+        "lookup_key": "lookup_key",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "line_items": "line_items",
+        "after_completion": "after_completion",
+        "consent_collection": "consent_collection",
+        "custom_text": "custom_text",
+        "invoice_creation": "invoice_creation",
+        "payment_method_types": "payment_method_types",
+        "phone_number_collection": "phone_number_collection",
+        "billing_address_collection": "billing_address_collection",
+        "subscription_data": "subscription_data",
+        "nft_mint_settings": "nft_mint_settings",
+        "cross_sell_behavior": "cross_sell_behavior",
+        "donation_settings": "donation_settings",
+        "metadata": "metadata",
+        "payment_intent_data": "payment_intent_data",
+        "enable_subscription_grouping": "enable_subscription_grouping",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "custom_fields": _AsList(_AsModel("CustomField")),
+        "customer_creation": _AsEnum("PaymentLinkCustomerCreation"),
+        "submit_type": _AsEnum("PaymentLinkSubmitType"),
+        "created_via": _AsEnum("PaymentLinkCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "line_items": _AsList(_AsModel("LineItem")),
+        "after_completion": _AsUnion(_NONE, _AsModel("AfterCompletion")),
+        "consent_collection": _AsUnion(_NONE, _AsModel("CheckoutSessionConsentCollection")),
+        "custom_text": _AsUnion(_NONE, _AsModel("CheckoutSessionCustomText")),
+        "invoice_creation": _AsUnion(_NONE, _AsModel("CheckoutSessionInvoiceCreation")),
+        "phone_number_collection": _AsUnion(_NONE, _AsModel("CheckoutSessionPhoneNumberCollection")),
+        "billing_address_collection": _AsUnion(_NONE, _AsEnum("PaymentLinkBillingAddressCollection")),
+        "subscription_data": _AsUnion(_NONE, _AsModel("SubscriptionData")),
+        "nft_mint_settings": _AsUnion(_NONE, _AsModel("NftMintSettings")),
+        "cross_sell_behavior": _AsUnion(_NONE, _AsEnum("PaymentLinkCrossSellBehavior")),
+        "donation_settings": _AsUnion(_NONE, _AsModel("PaymentLinkDonationSettings")),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "payment_intent_data": _AsUnion(_NONE, _AsModel("PaymentIntentData")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "active",
+            "livemode",
+            "name",
+            "currency_id",
+            "allow_promotion_codes",
+            "custom_fields",
+            "customer_creation",
+            "submit_type",
+            "lookup_key",
+            "created_via",
+            "created_at",
+            "updated_at",
+            "line_items",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): The payment link id (`plink_…`). Example: plink_5Rt8Yp2WqZ7LmKc3XvB9Nh1D.
-        active (bool): False once archived; an inactive link opens no new checkout sessions.
-        livemode (bool):
-        name (str): The link's name, for the merchant.
-        currency_id (str): The payment currency (`pc_…`).
-        allow_promotion_codes (bool):
-        custom_fields (list[CustomField]):
-        customer_creation (PaymentLinkCustomerCreation): When sessions from the link make a customer record:
-            `if_required` or `always`.
-        submit_type (PaymentLinkSubmitType): The wording of the checkout page's submit button.
-        lookup_key (None | str): Your own stable name for the link; the link can be retrieved by it.
-        created_via (PaymentLinkCreatedVia): Where the payment link was created.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        line_items (list[LineItem]): The prices and quantities, without their prices joined.
-        after_completion (AfterCompletion | None | Unset):
-        consent_collection (CheckoutSessionConsentCollection | None | Unset):
-        custom_text (CheckoutSessionCustomText | None | Unset):
-        invoice_creation (CheckoutSessionInvoiceCreation | None | Unset):
-        payment_method_types (list[str] | None | Unset):
-        phone_number_collection (CheckoutSessionPhoneNumberCollection | None | Unset):
-        billing_address_collection (None | PaymentLinkBillingAddressCollection | Unset):
-        subscription_data (None | SubscriptionData | Unset):
-        nft_mint_settings (NftMintSettings | None | Unset):
-        cross_sell_behavior (None | PaymentLinkCrossSellBehavior | Unset):
-        donation_settings (None | PaymentLinkDonationSettings | Unset):
-        metadata (Metadata | None | Unset):
-        payment_intent_data (None | PaymentIntentData | Unset):
-        enable_subscription_grouping (bool | None | Unset):
-    """
-
-    id: str
-    active: bool
-    livemode: bool
-    name: str
-    currency_id: str
-    allow_promotion_codes: bool
-    custom_fields: list[CustomField]
-    customer_creation: PaymentLinkCustomerCreation
-    submit_type: PaymentLinkSubmitType
-    lookup_key: None | str
-    created_via: PaymentLinkCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    line_items: list[LineItem]
-    after_completion: AfterCompletion | None | Unset = UNSET
-    consent_collection: CheckoutSessionConsentCollection | None | Unset = UNSET
-    custom_text: CheckoutSessionCustomText | None | Unset = UNSET
-    invoice_creation: CheckoutSessionInvoiceCreation | None | Unset = UNSET
-    payment_method_types: list[str] | None | Unset = UNSET
-    phone_number_collection: CheckoutSessionPhoneNumberCollection | None | Unset = UNSET
-    billing_address_collection: None | PaymentLinkBillingAddressCollection | Unset = UNSET
-    subscription_data: None | SubscriptionData | Unset = UNSET
-    nft_mint_settings: NftMintSettings | None | Unset = UNSET
-    cross_sell_behavior: None | PaymentLinkCrossSellBehavior | Unset = UNSET
-    donation_settings: None | PaymentLinkDonationSettings | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    payment_intent_data: None | PaymentIntentData | Unset = UNSET
-    enable_subscription_grouping: bool | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.after_completion import AfterCompletion  # noqa: PLC0415
-        from ..models.checkout_session_consent_collection import (
-            CheckoutSessionConsentCollection,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_custom_text import CheckoutSessionCustomText  # noqa: PLC0415
-        from ..models.checkout_session_invoice_creation import (
-            CheckoutSessionInvoiceCreation,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_phone_number_collection import (
-            CheckoutSessionPhoneNumberCollection,  # noqa: PLC0415
-        )
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.nft_mint_settings import NftMintSettings  # noqa: PLC0415
-        from ..models.payment_intent_data import PaymentIntentData  # noqa: PLC0415
-        from ..models.payment_link_donation_settings import PaymentLinkDonationSettings  # noqa: PLC0415
-        from ..models.subscription_data import SubscriptionData  # noqa: PLC0415
-
-        id = self.id
-
-        active = self.active
-
-        livemode = self.livemode
-
-        name = self.name
-
-        currency_id = self.currency_id
-
-        allow_promotion_codes = self.allow_promotion_codes
-
-        custom_fields = []
-        for custom_fields_item_data in self.custom_fields:
-            custom_fields_item = custom_fields_item_data.to_dict()
-            custom_fields.append(custom_fields_item)
-
-        customer_creation = self.customer_creation.value
-
-        submit_type = self.submit_type.value
-
-        lookup_key: None | str
-        lookup_key = self.lookup_key
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        line_items = []
-        for line_items_item_data in self.line_items:
-            line_items_item = line_items_item_data.to_dict()
-            line_items.append(line_items_item)
-
-        after_completion: dict[str, Any] | None | Unset
-        if isinstance(self.after_completion, Unset):
-            after_completion = UNSET
-        elif isinstance(self.after_completion, AfterCompletion):
-            after_completion = self.after_completion.to_dict()
-        else:
-            after_completion = self.after_completion
-
-        consent_collection: dict[str, Any] | None | Unset
-        if isinstance(self.consent_collection, Unset):
-            consent_collection = UNSET
-        elif isinstance(self.consent_collection, CheckoutSessionConsentCollection):
-            consent_collection = self.consent_collection.to_dict()
-        else:
-            consent_collection = self.consent_collection
-
-        custom_text: dict[str, Any] | None | Unset
-        if isinstance(self.custom_text, Unset):
-            custom_text = UNSET
-        elif isinstance(self.custom_text, CheckoutSessionCustomText):
-            custom_text = self.custom_text.to_dict()
-        else:
-            custom_text = self.custom_text
-
-        invoice_creation: dict[str, Any] | None | Unset
-        if isinstance(self.invoice_creation, Unset):
-            invoice_creation = UNSET
-        elif isinstance(self.invoice_creation, CheckoutSessionInvoiceCreation):
-            invoice_creation = self.invoice_creation.to_dict()
-        else:
-            invoice_creation = self.invoice_creation
-
-        payment_method_types: list[str] | None | Unset
-        if isinstance(self.payment_method_types, Unset):
-            payment_method_types = UNSET
-        elif isinstance(self.payment_method_types, list):
-            payment_method_types = self.payment_method_types
-
-        else:
-            payment_method_types = self.payment_method_types
-
-        phone_number_collection: dict[str, Any] | None | Unset
-        if isinstance(self.phone_number_collection, Unset):
-            phone_number_collection = UNSET
-        elif isinstance(self.phone_number_collection, CheckoutSessionPhoneNumberCollection):
-            phone_number_collection = self.phone_number_collection.to_dict()
-        else:
-            phone_number_collection = self.phone_number_collection
-
-        billing_address_collection: None | str | Unset
-        if isinstance(self.billing_address_collection, Unset):
-            billing_address_collection = UNSET
-        elif isinstance(self.billing_address_collection, PaymentLinkBillingAddressCollection):
-            billing_address_collection = self.billing_address_collection.value
-        else:
-            billing_address_collection = self.billing_address_collection
-
-        subscription_data: dict[str, Any] | None | Unset
-        if isinstance(self.subscription_data, Unset):
-            subscription_data = UNSET
-        elif isinstance(self.subscription_data, SubscriptionData):
-            subscription_data = self.subscription_data.to_dict()
-        else:
-            subscription_data = self.subscription_data
-
-        nft_mint_settings: dict[str, Any] | None | Unset
-        if isinstance(self.nft_mint_settings, Unset):
-            nft_mint_settings = UNSET
-        elif isinstance(self.nft_mint_settings, NftMintSettings):
-            nft_mint_settings = self.nft_mint_settings.to_dict()
-        else:
-            nft_mint_settings = self.nft_mint_settings
-
-        cross_sell_behavior: None | str | Unset
-        if isinstance(self.cross_sell_behavior, Unset):
-            cross_sell_behavior = UNSET
-        elif isinstance(self.cross_sell_behavior, PaymentLinkCrossSellBehavior):
-            cross_sell_behavior = self.cross_sell_behavior.value
-        else:
-            cross_sell_behavior = self.cross_sell_behavior
-
-        donation_settings: dict[str, Any] | None | Unset
-        if isinstance(self.donation_settings, Unset):
-            donation_settings = UNSET
-        elif isinstance(self.donation_settings, PaymentLinkDonationSettings):
-            donation_settings = self.donation_settings.to_dict()
-        else:
-            donation_settings = self.donation_settings
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        payment_intent_data: dict[str, Any] | None | Unset
-        if isinstance(self.payment_intent_data, Unset):
-            payment_intent_data = UNSET
-        elif isinstance(self.payment_intent_data, PaymentIntentData):
-            payment_intent_data = self.payment_intent_data.to_dict()
-        else:
-            payment_intent_data = self.payment_intent_data
-
-        enable_subscription_grouping: bool | None | Unset
-        if isinstance(self.enable_subscription_grouping, Unset):
-            enable_subscription_grouping = UNSET
-        else:
-            enable_subscription_grouping = self.enable_subscription_grouping
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        active: bool,
+        livemode: bool,
+        name: str,
+        currency_id: str,
+        allow_promotion_codes: bool,
+        custom_fields: builtins.list[CustomField],
+        customer_creation: PaymentLinkCustomerCreation,
+        submit_type: PaymentLinkSubmitType,
+        lookup_key: None | str,
+        created_via: PaymentLinkCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        line_items: builtins.list[LineItem],
+        after_completion: AfterCompletion | None | Unset = UNSET,
+        consent_collection: CheckoutSessionConsentCollection | None | Unset = UNSET,
+        custom_text: CheckoutSessionCustomText | None | Unset = UNSET,
+        invoice_creation: CheckoutSessionInvoiceCreation | None | Unset = UNSET,
+        payment_method_types: builtins.list[str] | None | Unset = UNSET,
+        phone_number_collection: CheckoutSessionPhoneNumberCollection | None | Unset = UNSET,
+        billing_address_collection: None | PaymentLinkBillingAddressCollection | Unset = UNSET,
+        subscription_data: None | SubscriptionData | Unset = UNSET,
+        nft_mint_settings: NftMintSettings | None | Unset = UNSET,
+        cross_sell_behavior: None | PaymentLinkCrossSellBehavior | Unset = UNSET,
+        donation_settings: None | PaymentLinkDonationSettings | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        payment_intent_data: None | PaymentIntentData | Unset = UNSET,
+        enable_subscription_grouping: bool | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "active": active,
@@ -288,380 +171,159 @@ class PaymentLink:
                 "created_at": created_at,
                 "updated_at": updated_at,
                 "line_items": line_items,
+                "after_completion": after_completion,
+                "consent_collection": consent_collection,
+                "custom_text": custom_text,
+                "invoice_creation": invoice_creation,
+                "payment_method_types": payment_method_types,
+                "phone_number_collection": phone_number_collection,
+                "billing_address_collection": billing_address_collection,
+                "subscription_data": subscription_data,
+                "nft_mint_settings": nft_mint_settings,
+                "cross_sell_behavior": cross_sell_behavior,
+                "donation_settings": donation_settings,
+                "metadata": metadata,
+                "payment_intent_data": payment_intent_data,
+                "enable_subscription_grouping": enable_subscription_grouping,
             }
         )
-        if after_completion is not UNSET:
-            field_dict["after_completion"] = after_completion
-        if consent_collection is not UNSET:
-            field_dict["consent_collection"] = consent_collection
-        if custom_text is not UNSET:
-            field_dict["custom_text"] = custom_text
-        if invoice_creation is not UNSET:
-            field_dict["invoice_creation"] = invoice_creation
-        if payment_method_types is not UNSET:
-            field_dict["payment_method_types"] = payment_method_types
-        if phone_number_collection is not UNSET:
-            field_dict["phone_number_collection"] = phone_number_collection
-        if billing_address_collection is not UNSET:
-            field_dict["billing_address_collection"] = billing_address_collection
-        if subscription_data is not UNSET:
-            field_dict["subscription_data"] = subscription_data
-        if nft_mint_settings is not UNSET:
-            field_dict["nft_mint_settings"] = nft_mint_settings
-        if cross_sell_behavior is not UNSET:
-            field_dict["cross_sell_behavior"] = cross_sell_behavior
-        if donation_settings is not UNSET:
-            field_dict["donation_settings"] = donation_settings
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if payment_intent_data is not UNSET:
-            field_dict["payment_intent_data"] = payment_intent_data
-        if enable_subscription_grouping is not UNSET:
-            field_dict["enable_subscription_grouping"] = enable_subscription_grouping
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.after_completion import AfterCompletion  # noqa: PLC0415
-        from ..models.checkout_session_consent_collection import (
-            CheckoutSessionConsentCollection,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_custom_text import CheckoutSessionCustomText  # noqa: PLC0415
-        from ..models.checkout_session_invoice_creation import (
-            CheckoutSessionInvoiceCreation,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_phone_number_collection import (
-            CheckoutSessionPhoneNumberCollection,  # noqa: PLC0415
-        )
-        from ..models.custom_field import CustomField  # noqa: PLC0415
-        from ..models.line_item import LineItem  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.nft_mint_settings import NftMintSettings  # noqa: PLC0415
-        from ..models.payment_intent_data import PaymentIntentData  # noqa: PLC0415
-        from ..models.payment_link_donation_settings import PaymentLinkDonationSettings  # noqa: PLC0415
-        from ..models.subscription_data import SubscriptionData  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        active = d.pop("active")
-
-        livemode = d.pop("livemode")
-
-        name = d.pop("name")
-
-        currency_id = d.pop("currency_id")
-
-        allow_promotion_codes = d.pop("allow_promotion_codes")
-
-        custom_fields = []
-        _custom_fields = d.pop("custom_fields")
-        for custom_fields_item_data in _custom_fields:
-            custom_fields_item = CustomField.from_dict(custom_fields_item_data)
-
-            custom_fields.append(custom_fields_item)
-
-        customer_creation = PaymentLinkCustomerCreation(d.pop("customer_creation"))
-
-        submit_type = PaymentLinkSubmitType(d.pop("submit_type"))
-
-        def _parse_lookup_key(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        lookup_key = _parse_lookup_key(d.pop("lookup_key"))
-
-        created_via = PaymentLinkCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        line_items = []
-        _line_items = d.pop("line_items")
-        for line_items_item_data in _line_items:
-            line_items_item = LineItem.from_dict(line_items_item_data)
-
-            line_items.append(line_items_item)
-
-        def _parse_after_completion(data: object) -> AfterCompletion | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                after_completion_type_1 = AfterCompletion.from_dict(data)
-
-                return after_completion_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AfterCompletion | None | Unset, data)
-
-        after_completion = _parse_after_completion(d.pop("after_completion", UNSET))
-
-        def _parse_consent_collection(data: object) -> CheckoutSessionConsentCollection | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                consent_collection_type_1 = CheckoutSessionConsentCollection.from_dict(data)
-
-                return consent_collection_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionConsentCollection | None | Unset, data)
-
-        consent_collection = _parse_consent_collection(d.pop("consent_collection", UNSET))
-
-        def _parse_custom_text(data: object) -> CheckoutSessionCustomText | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                custom_text_type_1 = CheckoutSessionCustomText.from_dict(data)
-
-                return custom_text_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionCustomText | None | Unset, data)
-
-        custom_text = _parse_custom_text(d.pop("custom_text", UNSET))
-
-        def _parse_invoice_creation(data: object) -> CheckoutSessionInvoiceCreation | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                invoice_creation_type_1 = CheckoutSessionInvoiceCreation.from_dict(data)
-
-                return invoice_creation_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionInvoiceCreation | None | Unset, data)
-
-        invoice_creation = _parse_invoice_creation(d.pop("invoice_creation", UNSET))
-
-        def _parse_payment_method_types(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                payment_method_types_type_0 = cast(list[str], data)
-
-                return payment_method_types_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        payment_method_types = _parse_payment_method_types(d.pop("payment_method_types", UNSET))
-
-        def _parse_phone_number_collection(data: object) -> CheckoutSessionPhoneNumberCollection | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                phone_number_collection_type_1 = CheckoutSessionPhoneNumberCollection.from_dict(data)
-
-                return phone_number_collection_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CheckoutSessionPhoneNumberCollection | None | Unset, data)
-
-        phone_number_collection = _parse_phone_number_collection(d.pop("phone_number_collection", UNSET))
-
-        def _parse_billing_address_collection(data: object) -> None | PaymentLinkBillingAddressCollection | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                billing_address_collection_type_1 = PaymentLinkBillingAddressCollection(data)
-
-                return billing_address_collection_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentLinkBillingAddressCollection | Unset, data)
-
-        billing_address_collection = _parse_billing_address_collection(d.pop("billing_address_collection", UNSET))
-
-        def _parse_subscription_data(data: object) -> None | SubscriptionData | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subscription_data_type_1 = SubscriptionData.from_dict(data)
-
-                return subscription_data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionData | Unset, data)
-
-        subscription_data = _parse_subscription_data(d.pop("subscription_data", UNSET))
-
-        def _parse_nft_mint_settings(data: object) -> NftMintSettings | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                nft_mint_settings_type_1 = NftMintSettings.from_dict(data)
-
-                return nft_mint_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(NftMintSettings | None | Unset, data)
-
-        nft_mint_settings = _parse_nft_mint_settings(d.pop("nft_mint_settings", UNSET))
-
-        def _parse_cross_sell_behavior(data: object) -> None | PaymentLinkCrossSellBehavior | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                cross_sell_behavior_type_1 = PaymentLinkCrossSellBehavior(data)
-
-                return cross_sell_behavior_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentLinkCrossSellBehavior | Unset, data)
-
-        cross_sell_behavior = _parse_cross_sell_behavior(d.pop("cross_sell_behavior", UNSET))
-
-        def _parse_donation_settings(data: object) -> None | PaymentLinkDonationSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                donation_settings_type_1 = PaymentLinkDonationSettings.from_dict(data)
-
-                return donation_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentLinkDonationSettings | Unset, data)
-
-        donation_settings = _parse_donation_settings(d.pop("donation_settings", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_payment_intent_data(data: object) -> None | PaymentIntentData | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_intent_data_type_1 = PaymentIntentData.from_dict(data)
-
-                return payment_intent_data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentIntentData | Unset, data)
-
-        payment_intent_data = _parse_payment_intent_data(d.pop("payment_intent_data", UNSET))
-
-        def _parse_enable_subscription_grouping(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        enable_subscription_grouping = _parse_enable_subscription_grouping(d.pop("enable_subscription_grouping", UNSET))
-
-        payment_link = cls(
-            id=id,
-            active=active,
-            livemode=livemode,
-            name=name,
-            currency_id=currency_id,
-            allow_promotion_codes=allow_promotion_codes,
-            custom_fields=custom_fields,
-            customer_creation=customer_creation,
-            submit_type=submit_type,
-            lookup_key=lookup_key,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-            line_items=line_items,
-            after_completion=after_completion,
-            consent_collection=consent_collection,
-            custom_text=custom_text,
-            invoice_creation=invoice_creation,
-            payment_method_types=payment_method_types,
-            phone_number_collection=phone_number_collection,
-            billing_address_collection=billing_address_collection,
-            subscription_data=subscription_data,
-            nft_mint_settings=nft_mint_settings,
-            cross_sell_behavior=cross_sell_behavior,
-            donation_settings=donation_settings,
-            metadata=metadata,
-            payment_intent_data=payment_intent_data,
-            enable_subscription_grouping=enable_subscription_grouping,
-        )
-
-        payment_link.additional_properties = d
-        return payment_link
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The payment link id (`plink_…`)."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def active(self) -> bool:
+        """False once archived; an inactive link opens no new checkout sessions."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def name(self) -> str:
+        """The link's name, for the merchant."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def currency_id(self) -> str:
+        """The payment currency (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def allow_promotion_codes(self) -> bool:
+        """The `allow_promotion_codes` field."""
+        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]
+
+    @property
+    def custom_fields(self) -> builtins.list[CustomField]:
+        """The `custom_fields` field."""
+        return self._get("custom_fields")  # type: ignore[no-any-return]
+
+    @property
+    def customer_creation(self) -> PaymentLinkCustomerCreation:
+        """When sessions from the link make a customer record: `if_required` or `always`."""
+        return self._get("customer_creation")  # type: ignore[no-any-return]
+
+    @property
+    def submit_type(self) -> PaymentLinkSubmitType:
+        """The wording of the checkout page's submit button."""
+        return self._get("submit_type")  # type: ignore[no-any-return]
+
+    @property
+    def lookup_key(self) -> None | str:
+        """Your own stable name for the link; the link can be retrieved by it."""
+        return self._data.get("lookup_key")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> PaymentLinkCreatedVia:
+        """Where the payment link was created."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def line_items(self) -> builtins.list[LineItem]:
+        """The prices and quantities, without their prices joined."""
+        return self._get("line_items")  # type: ignore[no-any-return]
+
+    @property
+    def after_completion(self) -> AfterCompletion | None:
+        """The `after_completion` field."""
+        return self._get("after_completion")  # type: ignore[no-any-return]
+
+    @property
+    def consent_collection(self) -> CheckoutSessionConsentCollection | None:
+        """The `consent_collection` field."""
+        return self._get("consent_collection")  # type: ignore[no-any-return]
+
+    @property
+    def custom_text(self) -> CheckoutSessionCustomText | None:
+        """The `custom_text` field."""
+        return self._get("custom_text")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_creation(self) -> CheckoutSessionInvoiceCreation | None:
+        """The `invoice_creation` field."""
+        return self._get("invoice_creation")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method_types(self) -> builtins.list[str] | None:
+        """The `payment_method_types` field."""
+        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+
+    @property
+    def phone_number_collection(self) -> CheckoutSessionPhoneNumberCollection | None:
+        """The `phone_number_collection` field."""
+        return self._get("phone_number_collection")  # type: ignore[no-any-return]
+
+    @property
+    def billing_address_collection(self) -> None | PaymentLinkBillingAddressCollection:
+        """The `billing_address_collection` field."""
+        return self._get("billing_address_collection")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_data(self) -> None | SubscriptionData:
+        """The `subscription_data` field."""
+        return self._get("subscription_data")  # type: ignore[no-any-return]
+
+    @property
+    def nft_mint_settings(self) -> NftMintSettings | None:
+        """The `nft_mint_settings` field."""
+        return self._get("nft_mint_settings")  # type: ignore[no-any-return]
+
+    @property
+    def cross_sell_behavior(self) -> None | PaymentLinkCrossSellBehavior:
+        """The `cross_sell_behavior` field."""
+        return self._get("cross_sell_behavior")  # type: ignore[no-any-return]
+
+    @property
+    def donation_settings(self) -> None | PaymentLinkDonationSettings:
+        """The `donation_settings` field."""
+        return self._get("donation_settings")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def payment_intent_data(self) -> None | PaymentIntentData:
+        """The `payment_intent_data` field."""
+        return self._get("payment_intent_data")  # type: ignore[no-any-return]
+
+    @property
+    def enable_subscription_grouping(self) -> bool | None:
+        """The `enable_subscription_grouping` field."""
+        return self._data.get("enable_subscription_grouping")  # type: ignore[no-any-return]

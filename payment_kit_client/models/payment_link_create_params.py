@@ -2,18 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.payment_link_billing_address_collection import (
-    PaymentLinkBillingAddressCollection,
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
 )
-from ..models.payment_link_cross_sell_behavior import PaymentLinkCrossSellBehavior
-from ..models.payment_link_customer_creation import PaymentLinkCustomerCreation
-from ..models.payment_link_submit_type import PaymentLinkSubmitType
-from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.after_completion import AfterCompletion
@@ -21,7 +20,9 @@ if TYPE_CHECKING:
         CheckoutSessionConsentCollection,
     )
     from ..models.checkout_session_custom_text import CheckoutSessionCustomText
-    from ..models.checkout_session_invoice_creation import CheckoutSessionInvoiceCreation
+    from ..models.checkout_session_invoice_creation import (
+        CheckoutSessionInvoiceCreation,
+    )
     from ..models.checkout_session_phone_number_collection import (
         CheckoutSessionPhoneNumberCollection,
     )
@@ -30,387 +31,239 @@ if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.nft_mint_settings import NftMintSettings
     from ..models.payment_intent_data import PaymentIntentData
+    from ..models.payment_link_billing_address_collection import (
+        PaymentLinkBillingAddressCollection,
+    )
+    from ..models.payment_link_cross_sell_behavior import PaymentLinkCrossSellBehavior
+    from ..models.payment_link_customer_creation import PaymentLinkCustomerCreation
     from ..models.payment_link_donation_settings import PaymentLinkDonationSettings
+    from ..models.payment_link_submit_type import PaymentLinkSubmitType
     from ..models.subscription_data import SubscriptionData
 
 
-T = TypeVar("T", bound="PaymentLinkCreateParams")
+class PaymentLinkCreateParams(Model):
+    """The body of a payment link create."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentLinkCreateParams:
-    """The body of a payment link create.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "line_items": "line_items",
+        "name": "name",
+        "currency_id": "currency_id",
+        "active": "active",
+        "after_completion": "after_completion",
+        "allow_promotion_codes": "allow_promotion_codes",
+        "consent_collection": "consent_collection",
+        "custom_fields": "custom_fields",
+        "custom_text": "custom_text",
+        "customer_creation": "customer_creation",
+        "invoice_creation": "invoice_creation",
+        "payment_method_types": "payment_method_types",
+        "phone_number_collection": "phone_number_collection",
+        "billing_address_collection": "billing_address_collection",
+        "submit_type": "submit_type",
+        "subscription_data": "subscription_data",
+        "nft_mint_settings": "nft_mint_settings",
+        "cross_sell_behavior": "cross_sell_behavior",
+        "donation_settings": "donation_settings",
+        "payment_intent_data": "payment_intent_data",
+        "enable_subscription_grouping": "enable_subscription_grouping",
+        "lookup_key": "lookup_key",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "line_items": _AsList(_AsModel("LineItem")),
+        "after_completion": _AsModel("AfterCompletion"),
+        "consent_collection": _AsModel("CheckoutSessionConsentCollection"),
+        "custom_fields": _AsList(_AsModel("CustomField")),
+        "custom_text": _AsModel("CheckoutSessionCustomText"),
+        "customer_creation": _AsEnum("PaymentLinkCustomerCreation"),
+        "invoice_creation": _AsModel("CheckoutSessionInvoiceCreation"),
+        "phone_number_collection": _AsModel("CheckoutSessionPhoneNumberCollection"),
+        "billing_address_collection": _AsEnum("PaymentLinkBillingAddressCollection"),
+        "submit_type": _AsEnum("PaymentLinkSubmitType"),
+        "subscription_data": _AsModel("SubscriptionData"),
+        "nft_mint_settings": _AsModel("NftMintSettings"),
+        "cross_sell_behavior": _AsEnum("PaymentLinkCrossSellBehavior"),
+        "donation_settings": _AsModel("PaymentLinkDonationSettings"),
+        "payment_intent_data": _AsModel("PaymentIntentData"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "line_items",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        line_items (list[LineItem]):
-        name (str | Unset): The link's name, for the merchant.
-        currency_id (str | Unset): The payment currency (`pc_…`); by default the prices' currency.
-        active (bool | Unset):
-        after_completion (AfterCompletion | Unset): What the customer sees after paying through a payment link.
-        allow_promotion_codes (bool | Unset):
-        consent_collection (CheckoutSessionConsentCollection | Unset): Which consents the checkout page asks for.
-        custom_fields (list[CustomField] | Unset):
-        custom_text (CheckoutSessionCustomText | Unset): Extra text shown on the checkout page.
-        customer_creation (PaymentLinkCustomerCreation | Unset): When sessions from the link make a customer record:
-            `if_required` or `always`.
-        invoice_creation (CheckoutSessionInvoiceCreation | Unset): Whether an invoice is issued for a one-time payment,
-            and its content.
-        payment_method_types (list[str] | Unset):
-        phone_number_collection (CheckoutSessionPhoneNumberCollection | Unset):
-        billing_address_collection (PaymentLinkBillingAddressCollection | Unset): Whether the checkout page asks for a
-            billing address (`required`) or only when needed (`auto`).
-        submit_type (PaymentLinkSubmitType | Unset): The wording of the checkout page's submit button.
-        subscription_data (SubscriptionData | Unset): Settings for the subscription a checkout creates. The Node types
-            mark `description` and `trial_period_days` as always present, but callers (including the SDK's own example) send
-            subscription data without them, so neither is assumed.
-        nft_mint_settings (NftMintSettings | Unset): Whether and how an NFT is minted for the buyer after payment.
-        cross_sell_behavior (PaymentLinkCrossSellBehavior | Unset): Whether a cross-sell product is offered (`auto`) or
-            always added (`required`).
-        donation_settings (PaymentLinkDonationSettings | Unset): Settings of a donation link (a link whose submit type
-            is `donate`).
-        payment_intent_data (PaymentIntentData | Unset): Settings copied onto the payment intent a checkout creates.
-        enable_subscription_grouping (bool | Unset):
-        lookup_key (str | Unset): Your own stable name for the link (must be unique).
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    line_items: list[LineItem]
-    name: str | Unset = UNSET
-    currency_id: str | Unset = UNSET
-    active: bool | Unset = UNSET
-    after_completion: AfterCompletion | Unset = UNSET
-    allow_promotion_codes: bool | Unset = UNSET
-    consent_collection: CheckoutSessionConsentCollection | Unset = UNSET
-    custom_fields: list[CustomField] | Unset = UNSET
-    custom_text: CheckoutSessionCustomText | Unset = UNSET
-    customer_creation: PaymentLinkCustomerCreation | Unset = UNSET
-    invoice_creation: CheckoutSessionInvoiceCreation | Unset = UNSET
-    payment_method_types: list[str] | Unset = UNSET
-    phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset = UNSET
-    billing_address_collection: PaymentLinkBillingAddressCollection | Unset = UNSET
-    submit_type: PaymentLinkSubmitType | Unset = UNSET
-    subscription_data: SubscriptionData | Unset = UNSET
-    nft_mint_settings: NftMintSettings | Unset = UNSET
-    cross_sell_behavior: PaymentLinkCrossSellBehavior | Unset = UNSET
-    donation_settings: PaymentLinkDonationSettings | Unset = UNSET
-    payment_intent_data: PaymentIntentData | Unset = UNSET
-    enable_subscription_grouping: bool | Unset = UNSET
-    lookup_key: str | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        line_items = []
-        for line_items_item_data in self.line_items:
-            line_items_item = line_items_item_data.to_dict()
-            line_items.append(line_items_item)
-
-        name = self.name
-
-        currency_id = self.currency_id
-
-        active = self.active
-
-        after_completion: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.after_completion, Unset):
-            after_completion = self.after_completion.to_dict()
-
-        allow_promotion_codes = self.allow_promotion_codes
-
-        consent_collection: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.consent_collection, Unset):
-            consent_collection = self.consent_collection.to_dict()
-
-        custom_fields: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.custom_fields, Unset):
-            custom_fields = []
-            for custom_fields_item_data in self.custom_fields:
-                custom_fields_item = custom_fields_item_data.to_dict()
-                custom_fields.append(custom_fields_item)
-
-        custom_text: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.custom_text, Unset):
-            custom_text = self.custom_text.to_dict()
-
-        customer_creation: str | Unset = UNSET
-        if not isinstance(self.customer_creation, Unset):
-            customer_creation = self.customer_creation.value
-
-        invoice_creation: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.invoice_creation, Unset):
-            invoice_creation = self.invoice_creation.to_dict()
-
-        payment_method_types: list[str] | Unset = UNSET
-        if not isinstance(self.payment_method_types, Unset):
-            payment_method_types = self.payment_method_types
-
-        phone_number_collection: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.phone_number_collection, Unset):
-            phone_number_collection = self.phone_number_collection.to_dict()
-
-        billing_address_collection: str | Unset = UNSET
-        if not isinstance(self.billing_address_collection, Unset):
-            billing_address_collection = self.billing_address_collection.value
-
-        submit_type: str | Unset = UNSET
-        if not isinstance(self.submit_type, Unset):
-            submit_type = self.submit_type.value
-
-        subscription_data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.subscription_data, Unset):
-            subscription_data = self.subscription_data.to_dict()
-
-        nft_mint_settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.nft_mint_settings, Unset):
-            nft_mint_settings = self.nft_mint_settings.to_dict()
-
-        cross_sell_behavior: str | Unset = UNSET
-        if not isinstance(self.cross_sell_behavior, Unset):
-            cross_sell_behavior = self.cross_sell_behavior.value
-
-        donation_settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.donation_settings, Unset):
-            donation_settings = self.donation_settings.to_dict()
-
-        payment_intent_data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_intent_data, Unset):
-            payment_intent_data = self.payment_intent_data.to_dict()
-
-        enable_subscription_grouping = self.enable_subscription_grouping
-
-        lookup_key = self.lookup_key
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        line_items: builtins.list[LineItem],
+        name: str | Unset = UNSET,
+        currency_id: str | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        after_completion: AfterCompletion | Unset = UNSET,
+        allow_promotion_codes: bool | Unset = UNSET,
+        consent_collection: CheckoutSessionConsentCollection | Unset = UNSET,
+        custom_fields: builtins.list[CustomField] | Unset = UNSET,
+        custom_text: CheckoutSessionCustomText | Unset = UNSET,
+        customer_creation: PaymentLinkCustomerCreation | Unset = UNSET,
+        invoice_creation: CheckoutSessionInvoiceCreation | Unset = UNSET,
+        payment_method_types: builtins.list[str] | Unset = UNSET,
+        phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset = UNSET,
+        billing_address_collection: PaymentLinkBillingAddressCollection | Unset = UNSET,
+        submit_type: PaymentLinkSubmitType | Unset = UNSET,
+        subscription_data: SubscriptionData | Unset = UNSET,
+        nft_mint_settings: NftMintSettings | Unset = UNSET,
+        cross_sell_behavior: PaymentLinkCrossSellBehavior | Unset = UNSET,
+        donation_settings: PaymentLinkDonationSettings | Unset = UNSET,
+        payment_intent_data: PaymentIntentData | Unset = UNSET,
+        enable_subscription_grouping: bool | Unset = UNSET,
+        lookup_key: str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "line_items": line_items,
+                "name": name,
+                "currency_id": currency_id,
+                "active": active,
+                "after_completion": after_completion,
+                "allow_promotion_codes": allow_promotion_codes,
+                "consent_collection": consent_collection,
+                "custom_fields": custom_fields,
+                "custom_text": custom_text,
+                "customer_creation": customer_creation,
+                "invoice_creation": invoice_creation,
+                "payment_method_types": payment_method_types,
+                "phone_number_collection": phone_number_collection,
+                "billing_address_collection": billing_address_collection,
+                "submit_type": submit_type,
+                "subscription_data": subscription_data,
+                "nft_mint_settings": nft_mint_settings,
+                "cross_sell_behavior": cross_sell_behavior,
+                "donation_settings": donation_settings,
+                "payment_intent_data": payment_intent_data,
+                "enable_subscription_grouping": enable_subscription_grouping,
+                "lookup_key": lookup_key,
+                "metadata": metadata,
             }
         )
-        if name is not UNSET:
-            field_dict["name"] = name
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if active is not UNSET:
-            field_dict["active"] = active
-        if after_completion is not UNSET:
-            field_dict["after_completion"] = after_completion
-        if allow_promotion_codes is not UNSET:
-            field_dict["allow_promotion_codes"] = allow_promotion_codes
-        if consent_collection is not UNSET:
-            field_dict["consent_collection"] = consent_collection
-        if custom_fields is not UNSET:
-            field_dict["custom_fields"] = custom_fields
-        if custom_text is not UNSET:
-            field_dict["custom_text"] = custom_text
-        if customer_creation is not UNSET:
-            field_dict["customer_creation"] = customer_creation
-        if invoice_creation is not UNSET:
-            field_dict["invoice_creation"] = invoice_creation
-        if payment_method_types is not UNSET:
-            field_dict["payment_method_types"] = payment_method_types
-        if phone_number_collection is not UNSET:
-            field_dict["phone_number_collection"] = phone_number_collection
-        if billing_address_collection is not UNSET:
-            field_dict["billing_address_collection"] = billing_address_collection
-        if submit_type is not UNSET:
-            field_dict["submit_type"] = submit_type
-        if subscription_data is not UNSET:
-            field_dict["subscription_data"] = subscription_data
-        if nft_mint_settings is not UNSET:
-            field_dict["nft_mint_settings"] = nft_mint_settings
-        if cross_sell_behavior is not UNSET:
-            field_dict["cross_sell_behavior"] = cross_sell_behavior
-        if donation_settings is not UNSET:
-            field_dict["donation_settings"] = donation_settings
-        if payment_intent_data is not UNSET:
-            field_dict["payment_intent_data"] = payment_intent_data
-        if enable_subscription_grouping is not UNSET:
-            field_dict["enable_subscription_grouping"] = enable_subscription_grouping
-        if lookup_key is not UNSET:
-            field_dict["lookup_key"] = lookup_key
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
 
-        return field_dict
+    @property
+    def line_items(self) -> builtins.list[LineItem]:
+        """The `line_items` field."""
+        return self._get("line_items")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.after_completion import AfterCompletion  # noqa: PLC0415
-        from ..models.checkout_session_consent_collection import (
-            CheckoutSessionConsentCollection,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_custom_text import CheckoutSessionCustomText  # noqa: PLC0415
-        from ..models.checkout_session_invoice_creation import (
-            CheckoutSessionInvoiceCreation,  # noqa: PLC0415
-        )
-        from ..models.checkout_session_phone_number_collection import (
-            CheckoutSessionPhoneNumberCollection,  # noqa: PLC0415
-        )
-        from ..models.custom_field import CustomField  # noqa: PLC0415
-        from ..models.line_item import LineItem  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.nft_mint_settings import NftMintSettings  # noqa: PLC0415
-        from ..models.payment_intent_data import PaymentIntentData  # noqa: PLC0415
-        from ..models.payment_link_donation_settings import PaymentLinkDonationSettings  # noqa: PLC0415
-        from ..models.subscription_data import SubscriptionData  # noqa: PLC0415
+    @property
+    def name(self) -> str | None:
+        """The link's name, for the merchant."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        line_items = []
-        _line_items = d.pop("line_items")
-        for line_items_item_data in _line_items:
-            line_items_item = LineItem.from_dict(line_items_item_data)
+    @property
+    def currency_id(self) -> str | None:
+        """The payment currency (`pc_…`); by default the prices' currency."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-            line_items.append(line_items_item)
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-        name = d.pop("name", UNSET)
+    @property
+    def after_completion(self) -> AfterCompletion | None:
+        """What the customer sees after paying through a payment link."""
+        return self._get("after_completion")  # type: ignore[no-any-return]
 
-        currency_id = d.pop("currency_id", UNSET)
+    @property
+    def allow_promotion_codes(self) -> bool | None:
+        """The `allow_promotion_codes` field."""
+        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]
 
-        active = d.pop("active", UNSET)
+    @property
+    def consent_collection(self) -> CheckoutSessionConsentCollection | None:
+        """Which consents the checkout page asks for."""
+        return self._get("consent_collection")  # type: ignore[no-any-return]
 
-        _after_completion = d.pop("after_completion", UNSET)
-        after_completion: AfterCompletion | Unset
-        if isinstance(_after_completion, Unset):
-            after_completion = UNSET
-        else:
-            after_completion = AfterCompletion.from_dict(_after_completion)
+    @property
+    def custom_fields(self) -> builtins.list[CustomField] | None:
+        """The `custom_fields` field."""
+        return self._get("custom_fields")  # type: ignore[no-any-return]
 
-        allow_promotion_codes = d.pop("allow_promotion_codes", UNSET)
+    @property
+    def custom_text(self) -> CheckoutSessionCustomText | None:
+        """Extra text shown on the checkout page."""
+        return self._get("custom_text")  # type: ignore[no-any-return]
 
-        _consent_collection = d.pop("consent_collection", UNSET)
-        consent_collection: CheckoutSessionConsentCollection | Unset
-        if isinstance(_consent_collection, Unset):
-            consent_collection = UNSET
-        else:
-            consent_collection = CheckoutSessionConsentCollection.from_dict(_consent_collection)
+    @property
+    def customer_creation(self) -> PaymentLinkCustomerCreation | None:
+        """When sessions from the link make a customer record: `if_required` or `always`."""
+        return self._get("customer_creation")  # type: ignore[no-any-return]
 
-        _custom_fields = d.pop("custom_fields", UNSET)
-        custom_fields: list[CustomField] | Unset = UNSET
-        if _custom_fields is not UNSET:
-            custom_fields = []
-            for custom_fields_item_data in _custom_fields:
-                custom_fields_item = CustomField.from_dict(custom_fields_item_data)
+    @property
+    def invoice_creation(self) -> CheckoutSessionInvoiceCreation | None:
+        """Whether an invoice is issued for a one-time payment, and its content."""
+        return self._get("invoice_creation")  # type: ignore[no-any-return]
 
-                custom_fields.append(custom_fields_item)
+    @property
+    def payment_method_types(self) -> builtins.list[str] | None:
+        """The `payment_method_types` field."""
+        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
 
-        _custom_text = d.pop("custom_text", UNSET)
-        custom_text: CheckoutSessionCustomText | Unset
-        if isinstance(_custom_text, Unset):
-            custom_text = UNSET
-        else:
-            custom_text = CheckoutSessionCustomText.from_dict(_custom_text)
+    @property
+    def phone_number_collection(self) -> CheckoutSessionPhoneNumberCollection | None:
+        """The `phone_number_collection` field."""
+        return self._get("phone_number_collection")  # type: ignore[no-any-return]
 
-        _customer_creation = d.pop("customer_creation", UNSET)
-        customer_creation: PaymentLinkCustomerCreation | Unset
-        if isinstance(_customer_creation, Unset):
-            customer_creation = UNSET
-        else:
-            customer_creation = PaymentLinkCustomerCreation(_customer_creation)
+    @property
+    def billing_address_collection(self) -> PaymentLinkBillingAddressCollection | None:
+        """Whether the checkout page asks for a billing address (`required`) or only when needed (`auto`)."""
+        return self._get("billing_address_collection")  # type: ignore[no-any-return]
 
-        _invoice_creation = d.pop("invoice_creation", UNSET)
-        invoice_creation: CheckoutSessionInvoiceCreation | Unset
-        if isinstance(_invoice_creation, Unset):
-            invoice_creation = UNSET
-        else:
-            invoice_creation = CheckoutSessionInvoiceCreation.from_dict(_invoice_creation)
+    @property
+    def submit_type(self) -> PaymentLinkSubmitType | None:
+        """The wording of the checkout page's submit button."""
+        return self._get("submit_type")  # type: ignore[no-any-return]
 
-        payment_method_types = cast(list[str], d.pop("payment_method_types", UNSET))
+    @property
+    def subscription_data(self) -> SubscriptionData | None:
+        """Settings for the subscription a checkout creates. The Node types mark `description` and
+        `trial_period_days` as always present, but callers (including the SDK's own example) send subscription
+        data without them, so neither is assumed."""
+        return self._get("subscription_data")  # type: ignore[no-any-return]
 
-        _phone_number_collection = d.pop("phone_number_collection", UNSET)
-        phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset
-        if isinstance(_phone_number_collection, Unset):
-            phone_number_collection = UNSET
-        else:
-            phone_number_collection = CheckoutSessionPhoneNumberCollection.from_dict(_phone_number_collection)
+    @property
+    def nft_mint_settings(self) -> NftMintSettings | None:
+        """Whether and how an NFT is minted for the buyer after payment."""
+        return self._get("nft_mint_settings")  # type: ignore[no-any-return]
 
-        _billing_address_collection = d.pop("billing_address_collection", UNSET)
-        billing_address_collection: PaymentLinkBillingAddressCollection | Unset
-        if isinstance(_billing_address_collection, Unset):
-            billing_address_collection = UNSET
-        else:
-            billing_address_collection = PaymentLinkBillingAddressCollection(_billing_address_collection)
+    @property
+    def cross_sell_behavior(self) -> PaymentLinkCrossSellBehavior | None:
+        """Whether a cross-sell product is offered (`auto`) or always added (`required`)."""
+        return self._get("cross_sell_behavior")  # type: ignore[no-any-return]
 
-        _submit_type = d.pop("submit_type", UNSET)
-        submit_type: PaymentLinkSubmitType | Unset
-        if isinstance(_submit_type, Unset):
-            submit_type = UNSET
-        else:
-            submit_type = PaymentLinkSubmitType(_submit_type)
+    @property
+    def donation_settings(self) -> PaymentLinkDonationSettings | None:
+        """Settings of a donation link (a link whose submit type is `donate`)."""
+        return self._get("donation_settings")  # type: ignore[no-any-return]
 
-        _subscription_data = d.pop("subscription_data", UNSET)
-        subscription_data: SubscriptionData | Unset
-        if isinstance(_subscription_data, Unset):
-            subscription_data = UNSET
-        else:
-            subscription_data = SubscriptionData.from_dict(_subscription_data)
+    @property
+    def payment_intent_data(self) -> PaymentIntentData | None:
+        """Settings copied onto the payment intent a checkout creates."""
+        return self._get("payment_intent_data")  # type: ignore[no-any-return]
 
-        _nft_mint_settings = d.pop("nft_mint_settings", UNSET)
-        nft_mint_settings: NftMintSettings | Unset
-        if isinstance(_nft_mint_settings, Unset):
-            nft_mint_settings = UNSET
-        else:
-            nft_mint_settings = NftMintSettings.from_dict(_nft_mint_settings)
+    @property
+    def enable_subscription_grouping(self) -> bool | None:
+        """The `enable_subscription_grouping` field."""
+        return self._data.get("enable_subscription_grouping")  # type: ignore[no-any-return]
 
-        _cross_sell_behavior = d.pop("cross_sell_behavior", UNSET)
-        cross_sell_behavior: PaymentLinkCrossSellBehavior | Unset
-        if isinstance(_cross_sell_behavior, Unset):
-            cross_sell_behavior = UNSET
-        else:
-            cross_sell_behavior = PaymentLinkCrossSellBehavior(_cross_sell_behavior)
+    @property
+    def lookup_key(self) -> str | None:
+        """Your own stable name for the link (must be unique)."""
+        return self._data.get("lookup_key")  # type: ignore[no-any-return]
 
-        _donation_settings = d.pop("donation_settings", UNSET)
-        donation_settings: PaymentLinkDonationSettings | Unset
-        if isinstance(_donation_settings, Unset):
-            donation_settings = UNSET
-        else:
-            donation_settings = PaymentLinkDonationSettings.from_dict(_donation_settings)
-
-        _payment_intent_data = d.pop("payment_intent_data", UNSET)
-        payment_intent_data: PaymentIntentData | Unset
-        if isinstance(_payment_intent_data, Unset):
-            payment_intent_data = UNSET
-        else:
-            payment_intent_data = PaymentIntentData.from_dict(_payment_intent_data)
-
-        enable_subscription_grouping = d.pop("enable_subscription_grouping", UNSET)
-
-        lookup_key = d.pop("lookup_key", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        payment_link_create_params = cls(
-            line_items=line_items,
-            name=name,
-            currency_id=currency_id,
-            active=active,
-            after_completion=after_completion,
-            allow_promotion_codes=allow_promotion_codes,
-            consent_collection=consent_collection,
-            custom_fields=custom_fields,
-            custom_text=custom_text,
-            customer_creation=customer_creation,
-            invoice_creation=invoice_creation,
-            payment_method_types=payment_method_types,
-            phone_number_collection=phone_number_collection,
-            billing_address_collection=billing_address_collection,
-            submit_type=submit_type,
-            subscription_data=subscription_data,
-            nft_mint_settings=nft_mint_settings,
-            cross_sell_behavior=cross_sell_behavior,
-            donation_settings=donation_settings,
-            payment_intent_data=payment_intent_data,
-            enable_subscription_grouping=enable_subscription_grouping,
-            lookup_key=lookup_key,
-            metadata=metadata,
-        )
-
-        return payment_link_create_params
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

@@ -2,78 +2,59 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_link_donation_button import PaymentLinkDonationButton
     from ..models.payment_link_donation_history import PaymentLinkDonationHistory
 
 
-T = TypeVar("T", bound="PaymentLinkDonationAppearance")
+class PaymentLinkDonationAppearance(Model):
+    """A `PaymentLinkDonationAppearance` object."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentLinkDonationAppearance:
-    """
-    Attributes:
-        button (PaymentLinkDonationButton):
-        history (PaymentLinkDonationHistory):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "button": "button",
+        "history": "history",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "button": _AsModel("PaymentLinkDonationButton"),
+        "history": _AsModel("PaymentLinkDonationHistory"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "button",
+            "history",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    button: PaymentLinkDonationButton
-    history: PaymentLinkDonationHistory
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        button = self.button.to_dict()
-
-        history = self.history.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        button: PaymentLinkDonationButton,
+        history: PaymentLinkDonationHistory,
+    ) -> None:
+        self._init_fields(
             {
                 "button": button,
                 "history": history,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_link_donation_button import PaymentLinkDonationButton  # noqa: PLC0415
-        from ..models.payment_link_donation_history import PaymentLinkDonationHistory  # noqa: PLC0415
-
-        d = dict(src_dict)
-        button = PaymentLinkDonationButton.from_dict(d.pop("button"))
-
-        history = PaymentLinkDonationHistory.from_dict(d.pop("history"))
-
-        payment_link_donation_appearance = cls(
-            button=button,
-            history=history,
-        )
-
-        payment_link_donation_appearance.additional_properties = d
-        return payment_link_donation_appearance
+    @property
+    def button(self) -> PaymentLinkDonationButton:
+        """The `button` field."""
+        return self._get("button")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def history(self) -> PaymentLinkDonationHistory:
+        """The `history` field."""
+        return self._get("history")  # type: ignore[no-any-return]

@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _STR,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_link_donation_localized_text import (
@@ -16,160 +20,68 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="PaymentLinkDonationButton")
+class PaymentLinkDonationButton(Model):
+    """A `PaymentLinkDonationButton` object."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentLinkDonationButton:
-    """
-    Attributes:
-        text (PaymentLinkDonationLocalizedText | str): The button label, as a string or as text per locale.
-        icon (None | str | Unset):
-        size (None | str | Unset):
-        color (None | str | Unset):
-        variant (None | str | Unset):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "text": "text",
+        "icon": "icon",
+        "size": "size",
+        "color": "color",
+        "variant": "variant",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "text": _AsUnion(_STR, _AsModel("PaymentLinkDonationLocalizedText")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "text",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    text: PaymentLinkDonationLocalizedText | str
-    icon: None | str | Unset = UNSET
-    size: None | str | Unset = UNSET
-    color: None | str | Unset = UNSET
-    variant: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.payment_link_donation_localized_text import (
-            PaymentLinkDonationLocalizedText,  # noqa: PLC0415
-        )
-
-        text: dict[str, Any] | str
-        if isinstance(self.text, PaymentLinkDonationLocalizedText):
-            text = self.text.to_dict()
-        else:
-            text = self.text
-
-        icon: None | str | Unset
-        if isinstance(self.icon, Unset):
-            icon = UNSET
-        else:
-            icon = self.icon
-
-        size: None | str | Unset
-        if isinstance(self.size, Unset):
-            size = UNSET
-        else:
-            size = self.size
-
-        color: None | str | Unset
-        if isinstance(self.color, Unset):
-            color = UNSET
-        else:
-            color = self.color
-
-        variant: None | str | Unset
-        if isinstance(self.variant, Unset):
-            variant = UNSET
-        else:
-            variant = self.variant
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        text: PaymentLinkDonationLocalizedText | str,
+        icon: None | str | Unset = UNSET,
+        size: None | str | Unset = UNSET,
+        color: None | str | Unset = UNSET,
+        variant: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "text": text,
+                "icon": icon,
+                "size": size,
+                "color": color,
+                "variant": variant,
             }
         )
-        if icon is not UNSET:
-            field_dict["icon"] = icon
-        if size is not UNSET:
-            field_dict["size"] = size
-        if color is not UNSET:
-            field_dict["color"] = color
-        if variant is not UNSET:
-            field_dict["variant"] = variant
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_link_donation_localized_text import (
-            PaymentLinkDonationLocalizedText,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-
-        def _parse_text(data: object) -> PaymentLinkDonationLocalizedText | str:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                text_type_1 = PaymentLinkDonationLocalizedText.from_dict(data)
-
-                return text_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(PaymentLinkDonationLocalizedText | str, data)
-
-        text = _parse_text(d.pop("text"))
-
-        def _parse_icon(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        icon = _parse_icon(d.pop("icon", UNSET))
-
-        def _parse_size(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        size = _parse_size(d.pop("size", UNSET))
-
-        def _parse_color(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        color = _parse_color(d.pop("color", UNSET))
-
-        def _parse_variant(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        variant = _parse_variant(d.pop("variant", UNSET))
-
-        payment_link_donation_button = cls(
-            text=text,
-            icon=icon,
-            size=size,
-            color=color,
-            variant=variant,
-        )
-
-        payment_link_donation_button.additional_properties = d
-        return payment_link_donation_button
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def text(self) -> PaymentLinkDonationLocalizedText | str:
+        """The button label, as a string or as text per locale."""
+        return self._get("text")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def icon(self) -> None | str:
+        """The `icon` field."""
+        return self._data.get("icon")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def size(self) -> None | str:
+        """The `size` field."""
+        return self._data.get("size")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def color(self) -> None | str:
+        """The `color` field."""
+        return self._data.get("color")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def variant(self) -> None | str:
+        """The `variant` field."""
+        return self._data.get("variant")  # type: ignore[no-any-return]

@@ -2,62 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PaymentLinkDonationHistory")
 
+class PaymentLinkDonationHistory(Model):
+    """A `PaymentLinkDonationHistory` object."""
 
-@_attrs_define
-class PaymentLinkDonationHistory:
-    """
-    Attributes:
-        variant (str): How past donations are listed (e.g. `table` or `avatar`).
-    """
+    __slots__ = ()
 
-    variant: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "variant": "variant",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "variant",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        variant = self.variant
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        variant: str,
+    ) -> None:
+        self._init_fields(
             {
                 "variant": variant,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        variant = d.pop("variant")
-
-        payment_link_donation_history = cls(
-            variant=variant,
-        )
-
-        payment_link_donation_history.additional_properties = d
-        return payment_link_donation_history
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def variant(self) -> str:
+        """How past donations are listed (e.g. `table` or `avatar`)."""
+        return self._data.get("variant")  # type: ignore[no-any-return]

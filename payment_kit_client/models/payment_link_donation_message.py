@@ -2,94 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PaymentLinkDonationMessage")
+class PaymentLinkDonationMessage(Model):
+    """A `PaymentLinkDonationMessage` object."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentLinkDonationMessage:
-    """
-    Attributes:
-        success (None | str | Unset): Shown after a donation.
-        summary (None | str | Unset): Shown above the donation form.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "success": "success",
+        "summary": "summary",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    success: None | str | Unset = UNSET
-    summary: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        success: None | str | Unset
-        if isinstance(self.success, Unset):
-            success = UNSET
-        else:
-            success = self.success
-
-        summary: None | str | Unset
-        if isinstance(self.summary, Unset):
-            summary = UNSET
-        else:
-            summary = self.summary
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if success is not UNSET:
-            field_dict["success"] = success
-        if summary is not UNSET:
-            field_dict["summary"] = summary
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_success(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        success = _parse_success(d.pop("success", UNSET))
-
-        def _parse_summary(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        summary = _parse_summary(d.pop("summary", UNSET))
-
-        payment_link_donation_message = cls(
-            success=success,
-            summary=summary,
+    def __init__(
+        self,
+        *,
+        success: None | str | Unset = UNSET,
+        summary: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "success": success,
+                "summary": summary,
+            }
         )
 
-        payment_link_donation_message.additional_properties = d
-        return payment_link_donation_message
+    @property
+    def success(self) -> None | str:
+        """Shown after a donation."""
+        return self._data.get("success")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def summary(self) -> None | str:
+        """Shown above the donation form."""
+        return self._data.get("summary")  # type: ignore[no-any-return]

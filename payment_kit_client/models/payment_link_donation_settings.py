@@ -2,13 +2,19 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_beneficiary import PaymentBeneficiary
@@ -17,65 +23,53 @@ if TYPE_CHECKING:
     from ..models.payment_link_donation_message import PaymentLinkDonationMessage
 
 
-T = TypeVar("T", bound="PaymentLinkDonationSettings")
+class PaymentLinkDonationSettings(Model):
+    """Settings of a donation link (a link whose submit type is `donate`)."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentLinkDonationSettings:
-    """Settings of a donation link (a link whose submit type is `donate`).
+    _NAMES: ClassVar[dict[str, str]] = {
+        "target": "target",
+        "title": "title",
+        "description": "description",
+        "reference": "reference",
+        "beneficiaries": "beneficiaries",
+        "amount": "amount",
+        "appearance": "appearance",
+        "message": "message",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "beneficiaries": _AsList(_AsModel("PaymentBeneficiary")),
+        "amount": _AsModel("PaymentLinkDonationAmount"),
+        "appearance": _AsModel("PaymentLinkDonationAppearance"),
+        "message": _AsUnion(_NONE, _AsModel("PaymentLinkDonationMessage")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "target",
+            "title",
+            "description",
+            "reference",
+            "beneficiaries",
+            "amount",
+            "appearance",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        target (str): What the donations are for (an id of the app's own choosing).
-        title (str):
-        description (str):
-        reference (str): A URL or reference shown with the donation.
-        beneficiaries (list[PaymentBeneficiary]):
-        amount (PaymentLinkDonationAmount): The amounts a donor may pick, as decimal strings in the currency's own unit.
-        appearance (PaymentLinkDonationAppearance):
-        message (None | PaymentLinkDonationMessage | Unset):
-    """
-
-    target: str
-    title: str
-    description: str
-    reference: str
-    beneficiaries: list[PaymentBeneficiary]
-    amount: PaymentLinkDonationAmount
-    appearance: PaymentLinkDonationAppearance
-    message: None | PaymentLinkDonationMessage | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.payment_link_donation_message import PaymentLinkDonationMessage  # noqa: PLC0415
-
-        target = self.target
-
-        title = self.title
-
-        description = self.description
-
-        reference = self.reference
-
-        beneficiaries = []
-        for beneficiaries_item_data in self.beneficiaries:
-            beneficiaries_item = beneficiaries_item_data.to_dict()
-            beneficiaries.append(beneficiaries_item)
-
-        amount = self.amount.to_dict()
-
-        appearance = self.appearance.to_dict()
-
-        message: dict[str, Any] | None | Unset
-        if isinstance(self.message, Unset):
-            message = UNSET
-        elif isinstance(self.message, PaymentLinkDonationMessage):
-            message = self.message.to_dict()
-        else:
-            message = self.message
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        target: str,
+        title: str,
+        description: str,
+        reference: str,
+        beneficiaries: builtins.list[PaymentBeneficiary],
+        amount: PaymentLinkDonationAmount,
+        appearance: PaymentLinkDonationAppearance,
+        message: None | PaymentLinkDonationMessage | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "target": target,
                 "title": title,
@@ -84,85 +78,46 @@ class PaymentLinkDonationSettings:
                 "beneficiaries": beneficiaries,
                 "amount": amount,
                 "appearance": appearance,
+                "message": message,
             }
         )
-        if message is not UNSET:
-            field_dict["message"] = message
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_beneficiary import PaymentBeneficiary  # noqa: PLC0415
-        from ..models.payment_link_donation_amount import PaymentLinkDonationAmount  # noqa: PLC0415
-        from ..models.payment_link_donation_appearance import (
-            PaymentLinkDonationAppearance,  # noqa: PLC0415
-        )
-        from ..models.payment_link_donation_message import PaymentLinkDonationMessage  # noqa: PLC0415
-
-        d = dict(src_dict)
-        target = d.pop("target")
-
-        title = d.pop("title")
-
-        description = d.pop("description")
-
-        reference = d.pop("reference")
-
-        beneficiaries = []
-        _beneficiaries = d.pop("beneficiaries")
-        for beneficiaries_item_data in _beneficiaries:
-            beneficiaries_item = PaymentBeneficiary.from_dict(beneficiaries_item_data)
-
-            beneficiaries.append(beneficiaries_item)
-
-        amount = PaymentLinkDonationAmount.from_dict(d.pop("amount"))
-
-        appearance = PaymentLinkDonationAppearance.from_dict(d.pop("appearance"))
-
-        def _parse_message(data: object) -> None | PaymentLinkDonationMessage | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                message_type_1 = PaymentLinkDonationMessage.from_dict(data)
-
-                return message_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentLinkDonationMessage | Unset, data)
-
-        message = _parse_message(d.pop("message", UNSET))
-
-        payment_link_donation_settings = cls(
-            target=target,
-            title=title,
-            description=description,
-            reference=reference,
-            beneficiaries=beneficiaries,
-            amount=amount,
-            appearance=appearance,
-            message=message,
-        )
-
-        payment_link_donation_settings.additional_properties = d
-        return payment_link_donation_settings
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def target(self) -> str:
+        """What the donations are for (an id of the app's own choosing)."""
+        return self._data.get("target")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def title(self) -> str:
+        """The `title` field."""
+        return self._data.get("title")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def description(self) -> str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def reference(self) -> str:
+        """A URL or reference shown with the donation."""
+        return self._data.get("reference")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def beneficiaries(self) -> builtins.list[PaymentBeneficiary]:
+        """The `beneficiaries` field."""
+        return self._get("beneficiaries")  # type: ignore[no-any-return]
+
+    @property
+    def amount(self) -> PaymentLinkDonationAmount:
+        """The amounts a donor may pick, as decimal strings in the currency's own unit."""
+        return self._get("amount")  # type: ignore[no-any-return]
+
+    @property
+    def appearance(self) -> PaymentLinkDonationAppearance:
+        """The `appearance` field."""
+        return self._get("appearance")  # type: ignore[no-any-return]
+
+    @property
+    def message(self) -> None | PaymentLinkDonationMessage:
+        """The `message` field."""
+        return self._get("message")  # type: ignore[no-any-return]

@@ -2,40 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PaymentMethodArcblockSettings")
 
+class PaymentMethodArcblockSettings(Model):
+    """An ArcBlock (OCAP) chain endpoint."""
 
-@_attrs_define
-class PaymentMethodArcblockSettings:
-    """An ArcBlock (OCAP) chain endpoint.
+    __slots__ = ()
 
-    Attributes:
-        chain_id (str):
-        api_host (str): URL of the chain's GraphQL API.
-        explorer_host (str): URL of the chain's block explorer.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "chain_id": "chain_id",
+        "api_host": "api_host",
+        "explorer_host": "explorer_host",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "chain_id",
+            "api_host",
+            "explorer_host",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    chain_id: str
-    api_host: str
-    explorer_host: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        chain_id = self.chain_id
-
-        api_host = self.api_host
-
-        explorer_host = self.explorer_host
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        chain_id: str,
+        api_host: str,
+        explorer_host: str,
+    ) -> None:
+        self._init_fields(
             {
                 "chain_id": chain_id,
                 "api_host": api_host,
@@ -43,38 +45,17 @@ class PaymentMethodArcblockSettings:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        chain_id = d.pop("chain_id")
-
-        api_host = d.pop("api_host")
-
-        explorer_host = d.pop("explorer_host")
-
-        payment_method_arcblock_settings = cls(
-            chain_id=chain_id,
-            api_host=api_host,
-            explorer_host=explorer_host,
-        )
-
-        payment_method_arcblock_settings.additional_properties = d
-        return payment_method_arcblock_settings
+    @property
+    def chain_id(self) -> str:
+        """The `chain_id` field."""
+        return self._data.get("chain_id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def api_host(self) -> str:
+        """URL of the chain's GraphQL API."""
+        return self._data.get("api_host")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def explorer_host(self) -> str:
+        """URL of the chain's block explorer."""
+        return self._data.get("explorer_host")  # type: ignore[no-any-return]

@@ -2,87 +2,62 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+)
 
-from ..models.payment_method_confirmation_type import PaymentMethodConfirmationType
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="PaymentMethodConfirmation")
+if TYPE_CHECKING:
+    from ..models.payment_method_confirmation_type import PaymentMethodConfirmationType
 
 
-@_attrs_define
-class PaymentMethodConfirmation:
-    """When a payment on this method counts as confirmed.
+class PaymentMethodConfirmation(Model):
+    """When a payment on this method counts as confirmed."""
 
-    Attributes:
-        type_ (PaymentMethodConfirmationType): `immediate` on submission, `callback` when the provider reports back,
-            `block` after a number of chain confirmations.
-        block (int | None | Unset): Block confirmations needed, for `type=block`.
-    """
+    __slots__ = ()
 
-    type_: PaymentMethodConfirmationType
-    block: int | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "type_": "type",
+        "type": "type",
+        "block": "block",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("PaymentMethodConfirmationType"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_.value
-
-        block: int | None | Unset
-        if isinstance(self.block, Unset):
-            block = UNSET
-        else:
-            block = self.block
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        type_: PaymentMethodConfirmationType,
+        block: int | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "type": type_,
+                "block": block,
             }
         )
-        if block is not UNSET:
-            field_dict["block"] = block
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        type_ = PaymentMethodConfirmationType(d.pop("type"))
-
-        def _parse_block(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        block = _parse_block(d.pop("block", UNSET))
-
-        payment_method_confirmation = cls(
-            type_=type_,
-            block=block,
-        )
-
-        payment_method_confirmation.additional_properties = d
-        return payment_method_confirmation
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def type(self) -> PaymentMethodConfirmationType:
+        """`immediate` on submission, `callback` when the provider reports back, `block` after a number of chain
+        confirmations."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    type_ = type
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def block(self) -> int | None:
+        """Block confirmations needed, for `type=block`."""
+        return self._data.get("block")  # type: ignore[no-any-return]

@@ -2,160 +2,136 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.payment_method_type import PaymentMethodType
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.payment_method_confirmation import PaymentMethodConfirmation
     from ..models.payment_method_features import PaymentMethodFeatures
     from ..models.payment_method_settings import PaymentMethodSettings
+    from ..models.payment_method_type import PaymentMethodType
 
 
-T = TypeVar("T", bound="PaymentMethodCreateParams")
+class PaymentMethodCreateParams(Model):
+    """A new payment method."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentMethodCreateParams:
-    """A new payment method.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "type_": "type",
+        "type": "type",
+        "name": "name",
+        "settings": "settings",
+        "description": "description",
+        "logo": "logo",
+        "confirmation": "confirmation",
+        "features": "features",
+        "default_currency_id": "default_currency_id",
+        "active": "active",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("PaymentMethodType"),
+        "settings": _AsModel("PaymentMethodSettings"),
+        "confirmation": _AsModel("PaymentMethodConfirmation"),
+        "features": _AsModel("PaymentMethodFeatures"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+            "name",
+            "settings",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        type_ (PaymentMethodType): The kind of rail. New kinds may appear.
-        name (str):
-        settings (PaymentMethodSettings): Connection settings, under the key of the method's `type`. Secret values are
-            encrypted at rest; whether answers redact them is not established.
-        description (str | Unset):
-        logo (str | Unset): URL of the method's logo.
-        confirmation (PaymentMethodConfirmation | Unset): When a payment on this method counts as confirmed.
-        features (PaymentMethodFeatures | Unset): What the rail supports.
-        default_currency_id (str | Unset):
-        active (bool | Unset):
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    type_: PaymentMethodType
-    name: str
-    settings: PaymentMethodSettings
-    description: str | Unset = UNSET
-    logo: str | Unset = UNSET
-    confirmation: PaymentMethodConfirmation | Unset = UNSET
-    features: PaymentMethodFeatures | Unset = UNSET
-    default_currency_id: str | Unset = UNSET
-    active: bool | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_.value
-
-        name = self.name
-
-        settings = self.settings.to_dict()
-
-        description = self.description
-
-        logo = self.logo
-
-        confirmation: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.confirmation, Unset):
-            confirmation = self.confirmation.to_dict()
-
-        features: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.features, Unset):
-            features = self.features.to_dict()
-
-        default_currency_id = self.default_currency_id
-
-        active = self.active
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        type_: PaymentMethodType,
+        name: str,
+        settings: PaymentMethodSettings,
+        description: str | Unset = UNSET,
+        logo: str | Unset = UNSET,
+        confirmation: PaymentMethodConfirmation | Unset = UNSET,
+        features: PaymentMethodFeatures | Unset = UNSET,
+        default_currency_id: str | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "type": type_,
                 "name": name,
                 "settings": settings,
+                "description": description,
+                "logo": logo,
+                "confirmation": confirmation,
+                "features": features,
+                "default_currency_id": default_currency_id,
+                "active": active,
+                "metadata": metadata,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if logo is not UNSET:
-            field_dict["logo"] = logo
-        if confirmation is not UNSET:
-            field_dict["confirmation"] = confirmation
-        if features is not UNSET:
-            field_dict["features"] = features
-        if default_currency_id is not UNSET:
-            field_dict["default_currency_id"] = default_currency_id
-        if active is not UNSET:
-            field_dict["active"] = active
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
 
-        return field_dict
+    @property
+    def type(self) -> PaymentMethodType:
+        """The kind of rail. New kinds may appear."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_method_confirmation import PaymentMethodConfirmation  # noqa: PLC0415
-        from ..models.payment_method_features import PaymentMethodFeatures  # noqa: PLC0415
-        from ..models.payment_method_settings import PaymentMethodSettings  # noqa: PLC0415
+    type_ = type
 
-        d = dict(src_dict)
-        type_ = PaymentMethodType(d.pop("type"))
+    @property
+    def name(self) -> str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-        name = d.pop("name")
+    @property
+    def settings(self) -> PaymentMethodSettings:
+        """Connection settings, under the key of the method's `type`. Secret values are encrypted at rest; whether
+        answers redact them is not established."""
+        return self._get("settings")  # type: ignore[no-any-return]
 
-        settings = PaymentMethodSettings.from_dict(d.pop("settings"))
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        description = d.pop("description", UNSET)
+    @property
+    def logo(self) -> str | None:
+        """URL of the method's logo."""
+        return self._data.get("logo")  # type: ignore[no-any-return]
 
-        logo = d.pop("logo", UNSET)
+    @property
+    def confirmation(self) -> PaymentMethodConfirmation | None:
+        """When a payment on this method counts as confirmed."""
+        return self._get("confirmation")  # type: ignore[no-any-return]
 
-        _confirmation = d.pop("confirmation", UNSET)
-        confirmation: PaymentMethodConfirmation | Unset
-        if isinstance(_confirmation, Unset):
-            confirmation = UNSET
-        else:
-            confirmation = PaymentMethodConfirmation.from_dict(_confirmation)
+    @property
+    def features(self) -> PaymentMethodFeatures | None:
+        """What the rail supports."""
+        return self._get("features")  # type: ignore[no-any-return]
 
-        _features = d.pop("features", UNSET)
-        features: PaymentMethodFeatures | Unset
-        if isinstance(_features, Unset):
-            features = UNSET
-        else:
-            features = PaymentMethodFeatures.from_dict(_features)
+    @property
+    def default_currency_id(self) -> str | None:
+        """The `default_currency_id` field."""
+        return self._data.get("default_currency_id")  # type: ignore[no-any-return]
 
-        default_currency_id = d.pop("default_currency_id", UNSET)
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-        active = d.pop("active", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        payment_method_create_params = cls(
-            type_=type_,
-            name=name,
-            settings=settings,
-            description=description,
-            logo=logo,
-            confirmation=confirmation,
-            features=features,
-            default_currency_id=default_currency_id,
-            active=active,
-            metadata=metadata,
-        )
-
-        return payment_method_create_params
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

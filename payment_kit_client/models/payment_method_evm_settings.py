@@ -2,48 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PaymentMethodEvmSettings")
 
+class PaymentMethodEvmSettings(Model):
+    """An EVM chain endpoint (Ethereum or Base)."""
 
-@_attrs_define
-class PaymentMethodEvmSettings:
-    """An EVM chain endpoint (Ethereum or Base).
+    __slots__ = ()
 
-    Attributes:
-        chain_id (str):
-        api_host (str): URL of the JSON-RPC endpoint.
-        explorer_host (str): URL of the block explorer.
-        native_symbol (str): Symbol of the chain's native coin (e.g. `ETH`).
-        confirmation (int): Block confirmations to wait for.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "chain_id": "chain_id",
+        "api_host": "api_host",
+        "explorer_host": "explorer_host",
+        "native_symbol": "native_symbol",
+        "confirmation": "confirmation",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "chain_id",
+            "api_host",
+            "explorer_host",
+            "native_symbol",
+            "confirmation",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    chain_id: str
-    api_host: str
-    explorer_host: str
-    native_symbol: str
-    confirmation: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        chain_id = self.chain_id
-
-        api_host = self.api_host
-
-        explorer_host = self.explorer_host
-
-        native_symbol = self.native_symbol
-
-        confirmation = self.confirmation
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        chain_id: str,
+        api_host: str,
+        explorer_host: str,
+        native_symbol: str,
+        confirmation: int,
+    ) -> None:
+        self._init_fields(
             {
                 "chain_id": chain_id,
                 "api_host": api_host,
@@ -53,44 +53,27 @@ class PaymentMethodEvmSettings:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        chain_id = d.pop("chain_id")
-
-        api_host = d.pop("api_host")
-
-        explorer_host = d.pop("explorer_host")
-
-        native_symbol = d.pop("native_symbol")
-
-        confirmation = d.pop("confirmation")
-
-        payment_method_evm_settings = cls(
-            chain_id=chain_id,
-            api_host=api_host,
-            explorer_host=explorer_host,
-            native_symbol=native_symbol,
-            confirmation=confirmation,
-        )
-
-        payment_method_evm_settings.additional_properties = d
-        return payment_method_evm_settings
+    @property
+    def chain_id(self) -> str:
+        """The `chain_id` field."""
+        return self._data.get("chain_id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def api_host(self) -> str:
+        """URL of the JSON-RPC endpoint."""
+        return self._data.get("api_host")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def explorer_host(self) -> str:
+        """URL of the block explorer."""
+        return self._data.get("explorer_host")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def native_symbol(self) -> str:
+        """Symbol of the chain's native coin (e.g. `ETH`)."""
+        return self._data.get("native_symbol")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def confirmation(self) -> int:
+        """Block confirmations to wait for."""
+        return self._data.get("confirmation")  # type: ignore[no-any-return]

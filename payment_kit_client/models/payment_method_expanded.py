@@ -2,15 +2,20 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.payment_method_type import PaymentMethodType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
@@ -18,103 +23,87 @@ if TYPE_CHECKING:
     from ..models.payment_method_confirmation import PaymentMethodConfirmation
     from ..models.payment_method_features import PaymentMethodFeatures
     from ..models.payment_method_settings import PaymentMethodSettings
+    from ..models.payment_method_type import PaymentMethodType
 
 
-T = TypeVar("T", bound="PaymentMethodExpanded")
+class PaymentMethodExpanded(Model):
+    """A payment method with the currencies it carries."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentMethodExpanded:
-    """A payment method with the currencies it carries.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "active": "active",
+        "livemode": "livemode",
+        "locked": "locked",
+        "type_": "type",
+        "type": "type",
+        "name": "name",
+        "description": "description",
+        "logo": "logo",
+        "confirmation": "confirmation",
+        "settings": "settings",
+        "features": "features",
+        "metadata": "metadata",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "default_currency_id": "default_currency_id",
+        "object_": "object",
+        "object": "object",
+        "payment_currencies": "payment_currencies",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("PaymentMethodType"),
+        "confirmation": _AsModel("PaymentMethodConfirmation"),
+        "settings": _AsModel("PaymentMethodSettings"),
+        "features": _AsModel("PaymentMethodFeatures"),
+        "metadata": _AsModel("Metadata"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "payment_currencies": _AsList(_AsModel("PaymentCurrency")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "active",
+            "livemode",
+            "locked",
+            "type",
+            "name",
+            "description",
+            "logo",
+            "confirmation",
+            "settings",
+            "features",
+            "metadata",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): Unique identifier (`pm_…` in examples; the prefix is not established). Example:
-            pm_7Hq2LwXk4Vb9NcR3tYe5Ua1D.
-        active (bool): Whether customers can pay with this method.
-        livemode (bool):
-        locked (bool): `true` once the method is in use; some changes are then refused.
-        type_ (PaymentMethodType): The kind of rail. New kinds may appear.
-        name (str):
-        description (str):
-        logo (str): URL of the method's logo.
-        confirmation (PaymentMethodConfirmation): When a payment on this method counts as confirmed.
-        settings (PaymentMethodSettings): Connection settings, under the key of the method's `type`. Secret values are
-            encrypted at rest; whether answers redact them is not established.
-        features (PaymentMethodFeatures): What the rail supports.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        default_currency_id (None | str | Unset): The currency offered first for this method.
-        object_ (str | Unset): Type tag, the literal `payment_method`. Example: payment_method.
-        payment_currencies (list[PaymentCurrency] | Unset): The currencies of this method.
-    """
-
-    id: str
-    active: bool
-    livemode: bool
-    locked: bool
-    type_: PaymentMethodType
-    name: str
-    description: str
-    logo: str
-    confirmation: PaymentMethodConfirmation
-    settings: PaymentMethodSettings
-    features: PaymentMethodFeatures
-    metadata: Metadata
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    default_currency_id: None | str | Unset = UNSET
-    object_: str | Unset = UNSET
-    payment_currencies: list[PaymentCurrency] | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        active = self.active
-
-        livemode = self.livemode
-
-        locked = self.locked
-
-        type_ = self.type_.value
-
-        name = self.name
-
-        description = self.description
-
-        logo = self.logo
-
-        confirmation = self.confirmation.to_dict()
-
-        settings = self.settings.to_dict()
-
-        features = self.features.to_dict()
-
-        metadata = self.metadata.to_dict()
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        default_currency_id: None | str | Unset
-        if isinstance(self.default_currency_id, Unset):
-            default_currency_id = UNSET
-        else:
-            default_currency_id = self.default_currency_id
-
-        object_ = self.object_
-
-        payment_currencies: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.payment_currencies, Unset):
-            payment_currencies = []
-            for payment_currencies_item_data in self.payment_currencies:
-                payment_currencies_item = payment_currencies_item_data.to_dict()
-                payment_currencies.append(payment_currencies_item)
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        active: bool,
+        livemode: bool,
+        locked: bool,
+        type_: PaymentMethodType,
+        name: str,
+        description: str,
+        logo: str,
+        confirmation: PaymentMethodConfirmation,
+        settings: PaymentMethodSettings,
+        features: PaymentMethodFeatures,
+        metadata: Metadata,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        default_currency_id: None | str | Unset = UNSET,
+        object_: str | Unset = UNSET,
+        payment_currencies: builtins.list[PaymentCurrency] | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "active": active,
@@ -130,109 +119,98 @@ class PaymentMethodExpanded:
                 "metadata": metadata,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "default_currency_id": default_currency_id,
+                "object": object_,
+                "payment_currencies": payment_currencies,
             }
         )
-        if default_currency_id is not UNSET:
-            field_dict["default_currency_id"] = default_currency_id
-        if object_ is not UNSET:
-            field_dict["object"] = object_
-        if payment_currencies is not UNSET:
-            field_dict["payment_currencies"] = payment_currencies
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.payment_method_confirmation import PaymentMethodConfirmation  # noqa: PLC0415
-        from ..models.payment_method_features import PaymentMethodFeatures  # noqa: PLC0415
-        from ..models.payment_method_settings import PaymentMethodSettings  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        active = d.pop("active")
-
-        livemode = d.pop("livemode")
-
-        locked = d.pop("locked")
-
-        type_ = PaymentMethodType(d.pop("type"))
-
-        name = d.pop("name")
-
-        description = d.pop("description")
-
-        logo = d.pop("logo")
-
-        confirmation = PaymentMethodConfirmation.from_dict(d.pop("confirmation"))
-
-        settings = PaymentMethodSettings.from_dict(d.pop("settings"))
-
-        features = PaymentMethodFeatures.from_dict(d.pop("features"))
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_default_currency_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        default_currency_id = _parse_default_currency_id(d.pop("default_currency_id", UNSET))
-
-        object_ = d.pop("object", UNSET)
-
-        _payment_currencies = d.pop("payment_currencies", UNSET)
-        payment_currencies: list[PaymentCurrency] | Unset = UNSET
-        if _payment_currencies is not UNSET:
-            payment_currencies = []
-            for payment_currencies_item_data in _payment_currencies:
-                payment_currencies_item = PaymentCurrency.from_dict(payment_currencies_item_data)
-
-                payment_currencies.append(payment_currencies_item)
-
-        payment_method_expanded = cls(
-            id=id,
-            active=active,
-            livemode=livemode,
-            locked=locked,
-            type_=type_,
-            name=name,
-            description=description,
-            logo=logo,
-            confirmation=confirmation,
-            settings=settings,
-            features=features,
-            metadata=metadata,
-            created_at=created_at,
-            updated_at=updated_at,
-            default_currency_id=default_currency_id,
-            object_=object_,
-            payment_currencies=payment_currencies,
-        )
-
-        payment_method_expanded.additional_properties = d
-        return payment_method_expanded
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """Unique identifier (`pm_…` in examples; the prefix is not established)."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def active(self) -> bool:
+        """Whether customers can pay with this method."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def locked(self) -> bool:
+        """`true` once the method is in use; some changes are then refused."""
+        return self._data.get("locked")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def type(self) -> PaymentMethodType:
+        """The kind of rail. New kinds may appear."""
+        return self._get("type")  # type: ignore[no-any-return]
+
+    type_ = type
+
+    @property
+    def name(self) -> str:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def logo(self) -> str:
+        """URL of the method's logo."""
+        return self._data.get("logo")  # type: ignore[no-any-return]
+
+    @property
+    def confirmation(self) -> PaymentMethodConfirmation:
+        """When a payment on this method counts as confirmed."""
+        return self._get("confirmation")  # type: ignore[no-any-return]
+
+    @property
+    def settings(self) -> PaymentMethodSettings:
+        """Connection settings, under the key of the method's `type`. Secret values are encrypted at rest; whether
+        answers redact them is not established."""
+        return self._get("settings")  # type: ignore[no-any-return]
+
+    @property
+    def features(self) -> PaymentMethodFeatures:
+        """What the rail supports."""
+        return self._get("features")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def default_currency_id(self) -> None | str:
+        """The currency offered first for this method."""
+        return self._data.get("default_currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str | None:
+        """Type tag, the literal `payment_method`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def payment_currencies(self) -> builtins.list[PaymentCurrency] | None:
+        """The currencies of this method."""
+        return self._get("payment_currencies")  # type: ignore[no-any-return]

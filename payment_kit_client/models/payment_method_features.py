@@ -2,40 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PaymentMethodFeatures")
 
+class PaymentMethodFeatures(Model):
+    """What the rail supports."""
 
-@_attrs_define
-class PaymentMethodFeatures:
-    """What the rail supports.
+    __slots__ = ()
 
-    Attributes:
-        recurring (bool): Automatic charges on a schedule (subscriptions).
-        refund (bool):
-        dispute (bool):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "recurring": "recurring",
+        "refund": "refund",
+        "dispute": "dispute",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "recurring",
+            "refund",
+            "dispute",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    recurring: bool
-    refund: bool
-    dispute: bool
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        recurring = self.recurring
-
-        refund = self.refund
-
-        dispute = self.dispute
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        recurring: bool,
+        refund: bool,
+        dispute: bool,
+    ) -> None:
+        self._init_fields(
             {
                 "recurring": recurring,
                 "refund": refund,
@@ -43,38 +45,17 @@ class PaymentMethodFeatures:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        recurring = d.pop("recurring")
-
-        refund = d.pop("refund")
-
-        dispute = d.pop("dispute")
-
-        payment_method_features = cls(
-            recurring=recurring,
-            refund=refund,
-            dispute=dispute,
-        )
-
-        payment_method_features.additional_properties = d
-        return payment_method_features
+    @property
+    def recurring(self) -> bool:
+        """Automatic charges on a schedule (subscriptions)."""
+        return self._data.get("recurring")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def refund(self) -> bool:
+        """The `refund` field."""
+        return self._data.get("refund")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def dispute(self) -> bool:
+        """The `dispute` field."""
+        return self._data.get("dispute")  # type: ignore[no-any-return]

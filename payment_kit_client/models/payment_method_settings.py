@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_method_arcblock_settings import PaymentMethodArcblockSettings
@@ -17,216 +21,70 @@ if TYPE_CHECKING:
     from ..models.payment_method_stripe_settings import PaymentMethodStripeSettings
 
 
-T = TypeVar("T", bound="PaymentMethodSettings")
-
-
-@_attrs_define
-class PaymentMethodSettings:
+class PaymentMethodSettings(Model):
     """Connection settings, under the key of the method's `type`. Secret values are encrypted at rest; whether answers
     redact them is not established.
-
-        Attributes:
-            stripe (None | PaymentMethodStripeSettings | Unset):
-            arcblock (None | PaymentMethodArcblockSettings | Unset):
-            ethereum (None | PaymentMethodEvmSettings | Unset):
-            base (None | PaymentMethodEvmSettings | Unset):
-            bitcoin (None | PaymentMethodBitcoinSettings | Unset):
     """
 
-    stripe: None | PaymentMethodStripeSettings | Unset = UNSET
-    arcblock: None | PaymentMethodArcblockSettings | Unset = UNSET
-    ethereum: None | PaymentMethodEvmSettings | Unset = UNSET
-    base: None | PaymentMethodEvmSettings | Unset = UNSET
-    bitcoin: None | PaymentMethodBitcoinSettings | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.payment_method_arcblock_settings import (
-            PaymentMethodArcblockSettings,  # noqa: PLC0415
+    _NAMES: ClassVar[dict[str, str]] = {
+        "stripe": "stripe",
+        "arcblock": "arcblock",
+        "ethereum": "ethereum",
+        "base": "base",
+        "bitcoin": "bitcoin",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "stripe": _AsUnion(_NONE, _AsModel("PaymentMethodStripeSettings")),
+        "arcblock": _AsUnion(_NONE, _AsModel("PaymentMethodArcblockSettings")),
+        "ethereum": _AsUnion(_NONE, _AsModel("PaymentMethodEvmSettings")),
+        "base": _AsUnion(_NONE, _AsModel("PaymentMethodEvmSettings")),
+        "bitcoin": _AsUnion(_NONE, _AsModel("PaymentMethodBitcoinSettings")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
+
+    def __init__(
+        self,
+        *,
+        stripe: None | PaymentMethodStripeSettings | Unset = UNSET,
+        arcblock: None | PaymentMethodArcblockSettings | Unset = UNSET,
+        ethereum: None | PaymentMethodEvmSettings | Unset = UNSET,
+        base: None | PaymentMethodEvmSettings | Unset = UNSET,
+        bitcoin: None | PaymentMethodBitcoinSettings | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "stripe": stripe,
+                "arcblock": arcblock,
+                "ethereum": ethereum,
+                "base": base,
+                "bitcoin": bitcoin,
+            }
         )
-        from ..models.payment_method_bitcoin_settings import (
-            PaymentMethodBitcoinSettings,  # noqa: PLC0415
-        )
-        from ..models.payment_method_evm_settings import PaymentMethodEvmSettings  # noqa: PLC0415
-        from ..models.payment_method_stripe_settings import PaymentMethodStripeSettings  # noqa: PLC0415
-
-        stripe: dict[str, Any] | None | Unset
-        if isinstance(self.stripe, Unset):
-            stripe = UNSET
-        elif isinstance(self.stripe, PaymentMethodStripeSettings):
-            stripe = self.stripe.to_dict()
-        else:
-            stripe = self.stripe
-
-        arcblock: dict[str, Any] | None | Unset
-        if isinstance(self.arcblock, Unset):
-            arcblock = UNSET
-        elif isinstance(self.arcblock, PaymentMethodArcblockSettings):
-            arcblock = self.arcblock.to_dict()
-        else:
-            arcblock = self.arcblock
-
-        ethereum: dict[str, Any] | None | Unset
-        if isinstance(self.ethereum, Unset):
-            ethereum = UNSET
-        elif isinstance(self.ethereum, PaymentMethodEvmSettings):
-            ethereum = self.ethereum.to_dict()
-        else:
-            ethereum = self.ethereum
-
-        base: dict[str, Any] | None | Unset
-        if isinstance(self.base, Unset):
-            base = UNSET
-        elif isinstance(self.base, PaymentMethodEvmSettings):
-            base = self.base.to_dict()
-        else:
-            base = self.base
-
-        bitcoin: dict[str, Any] | None | Unset
-        if isinstance(self.bitcoin, Unset):
-            bitcoin = UNSET
-        elif isinstance(self.bitcoin, PaymentMethodBitcoinSettings):
-            bitcoin = self.bitcoin.to_dict()
-        else:
-            bitcoin = self.bitcoin
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if stripe is not UNSET:
-            field_dict["stripe"] = stripe
-        if arcblock is not UNSET:
-            field_dict["arcblock"] = arcblock
-        if ethereum is not UNSET:
-            field_dict["ethereum"] = ethereum
-        if base is not UNSET:
-            field_dict["base"] = base
-        if bitcoin is not UNSET:
-            field_dict["bitcoin"] = bitcoin
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_method_arcblock_settings import (
-            PaymentMethodArcblockSettings,  # noqa: PLC0415
-        )
-        from ..models.payment_method_bitcoin_settings import (
-            PaymentMethodBitcoinSettings,  # noqa: PLC0415
-        )
-        from ..models.payment_method_evm_settings import PaymentMethodEvmSettings  # noqa: PLC0415
-        from ..models.payment_method_stripe_settings import PaymentMethodStripeSettings  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_stripe(data: object) -> None | PaymentMethodStripeSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                stripe_type_1 = PaymentMethodStripeSettings.from_dict(data)
-
-                return stripe_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentMethodStripeSettings | Unset, data)
-
-        stripe = _parse_stripe(d.pop("stripe", UNSET))
-
-        def _parse_arcblock(data: object) -> None | PaymentMethodArcblockSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                arcblock_type_1 = PaymentMethodArcblockSettings.from_dict(data)
-
-                return arcblock_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentMethodArcblockSettings | Unset, data)
-
-        arcblock = _parse_arcblock(d.pop("arcblock", UNSET))
-
-        def _parse_ethereum(data: object) -> None | PaymentMethodEvmSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                ethereum_type_1 = PaymentMethodEvmSettings.from_dict(data)
-
-                return ethereum_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentMethodEvmSettings | Unset, data)
-
-        ethereum = _parse_ethereum(d.pop("ethereum", UNSET))
-
-        def _parse_base(data: object) -> None | PaymentMethodEvmSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                base_type_1 = PaymentMethodEvmSettings.from_dict(data)
-
-                return base_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentMethodEvmSettings | Unset, data)
-
-        base = _parse_base(d.pop("base", UNSET))
-
-        def _parse_bitcoin(data: object) -> None | PaymentMethodBitcoinSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                bitcoin_type_1 = PaymentMethodBitcoinSettings.from_dict(data)
-
-                return bitcoin_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentMethodBitcoinSettings | Unset, data)
-
-        bitcoin = _parse_bitcoin(d.pop("bitcoin", UNSET))
-
-        payment_method_settings = cls(
-            stripe=stripe,
-            arcblock=arcblock,
-            ethereum=ethereum,
-            base=base,
-            bitcoin=bitcoin,
-        )
-
-        payment_method_settings.additional_properties = d
-        return payment_method_settings
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def stripe(self) -> None | PaymentMethodStripeSettings:
+        """The `stripe` field."""
+        return self._get("stripe")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def arcblock(self) -> None | PaymentMethodArcblockSettings:
+        """The `arcblock` field."""
+        return self._get("arcblock")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def ethereum(self) -> None | PaymentMethodEvmSettings:
+        """The `ethereum` field."""
+        return self._get("ethereum")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def base(self) -> None | PaymentMethodEvmSettings:
+        """The `base` field."""
+        return self._get("base")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def bitcoin(self) -> None | PaymentMethodBitcoinSettings:
+        """The `bitcoin` field."""
+        return self._get("bitcoin")  # type: ignore[no-any-return]

@@ -2,91 +2,66 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PaymentMethodStripeSettings")
-
-
-@_attrs_define
-class PaymentMethodStripeSettings:
-    """A Stripe account. All four keys are needed to set it up; answers may omit or mask the secrets, so none is required
-    here.
-
-        Attributes:
-            dashboard (str | Unset): URL of the Stripe dashboard.
-            publishable_key (str | Unset):
-            secret_key (str | Unset):
-            webhook_signing_secret (str | Unset):
+class PaymentMethodStripeSettings(Model):
+    """A Stripe account. All four keys are needed to set it up; answers may omit or mask the secrets, so none is
+    required here.
     """
 
-    dashboard: str | Unset = UNSET
-    publishable_key: str | Unset = UNSET
-    secret_key: str | Unset = UNSET
-    webhook_signing_secret: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        dashboard = self.dashboard
+    _NAMES: ClassVar[dict[str, str]] = {
+        "dashboard": "dashboard",
+        "publishable_key": "publishable_key",
+        "secret_key": "secret_key",
+        "webhook_signing_secret": "webhook_signing_secret",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-        publishable_key = self.publishable_key
-
-        secret_key = self.secret_key
-
-        webhook_signing_secret = self.webhook_signing_secret
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if dashboard is not UNSET:
-            field_dict["dashboard"] = dashboard
-        if publishable_key is not UNSET:
-            field_dict["publishable_key"] = publishable_key
-        if secret_key is not UNSET:
-            field_dict["secret_key"] = secret_key
-        if webhook_signing_secret is not UNSET:
-            field_dict["webhook_signing_secret"] = webhook_signing_secret
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        dashboard = d.pop("dashboard", UNSET)
-
-        publishable_key = d.pop("publishable_key", UNSET)
-
-        secret_key = d.pop("secret_key", UNSET)
-
-        webhook_signing_secret = d.pop("webhook_signing_secret", UNSET)
-
-        payment_method_stripe_settings = cls(
-            dashboard=dashboard,
-            publishable_key=publishable_key,
-            secret_key=secret_key,
-            webhook_signing_secret=webhook_signing_secret,
+    def __init__(
+        self,
+        *,
+        dashboard: str | Unset = UNSET,
+        publishable_key: str | Unset = UNSET,
+        secret_key: str | Unset = UNSET,
+        webhook_signing_secret: str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "dashboard": dashboard,
+                "publishable_key": publishable_key,
+                "secret_key": secret_key,
+                "webhook_signing_secret": webhook_signing_secret,
+            }
         )
 
-        payment_method_stripe_settings.additional_properties = d
-        return payment_method_stripe_settings
+    @property
+    def dashboard(self) -> str | None:
+        """URL of the Stripe dashboard."""
+        return self._data.get("dashboard")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def publishable_key(self) -> str | None:
+        """The `publishable_key` field."""
+        return self._data.get("publishable_key")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def secret_key(self) -> str | None:
+        """The `secret_key` field."""
+        return self._data.get("secret_key")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def webhook_signing_secret(self) -> str | None:
+        """The `webhook_signing_secret` field."""
+        return self._data.get("webhook_signing_secret")  # type: ignore[no-any-return]

@@ -2,12 +2,14 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
@@ -16,143 +18,100 @@ if TYPE_CHECKING:
     from ..models.payment_method_settings import PaymentMethodSettings
 
 
-T = TypeVar("T", bound="PaymentMethodUpdateParams")
+class PaymentMethodUpdateParams(Model):
+    """The payment method fields to change; omitted fields keep their value."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PaymentMethodUpdateParams:
-    """The payment method fields to change; omitted fields keep their value.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "description": "description",
+        "logo": "logo",
+        "settings": "settings",
+        "confirmation": "confirmation",
+        "features": "features",
+        "default_currency_id": "default_currency_id",
+        "active": "active",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "settings": _AsModel("PaymentMethodSettings"),
+        "confirmation": _AsModel("PaymentMethodConfirmation"),
+        "features": _AsModel("PaymentMethodFeatures"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        name (str | Unset):
-        description (str | Unset):
-        logo (str | Unset):
-        settings (PaymentMethodSettings | Unset): Connection settings, under the key of the method's `type`. Secret
-            values are encrypted at rest; whether answers redact them is not established.
-        confirmation (PaymentMethodConfirmation | Unset): When a payment on this method counts as confirmed.
-        features (PaymentMethodFeatures | Unset): What the rail supports.
-        default_currency_id (str | Unset):
-        active (bool | Unset):
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
-    logo: str | Unset = UNSET
-    settings: PaymentMethodSettings | Unset = UNSET
-    confirmation: PaymentMethodConfirmation | Unset = UNSET
-    features: PaymentMethodFeatures | Unset = UNSET
-    default_currency_id: str | Unset = UNSET
-    active: bool | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        description = self.description
-
-        logo = self.logo
-
-        settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.settings, Unset):
-            settings = self.settings.to_dict()
-
-        confirmation: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.confirmation, Unset):
-            confirmation = self.confirmation.to_dict()
-
-        features: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.features, Unset):
-            features = self.features.to_dict()
-
-        default_currency_id = self.default_currency_id
-
-        active = self.active
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
-        if logo is not UNSET:
-            field_dict["logo"] = logo
-        if settings is not UNSET:
-            field_dict["settings"] = settings
-        if confirmation is not UNSET:
-            field_dict["confirmation"] = confirmation
-        if features is not UNSET:
-            field_dict["features"] = features
-        if default_currency_id is not UNSET:
-            field_dict["default_currency_id"] = default_currency_id
-        if active is not UNSET:
-            field_dict["active"] = active
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_method_confirmation import PaymentMethodConfirmation  # noqa: PLC0415
-        from ..models.payment_method_features import PaymentMethodFeatures  # noqa: PLC0415
-        from ..models.payment_method_settings import PaymentMethodSettings  # noqa: PLC0415
-
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
-
-        description = d.pop("description", UNSET)
-
-        logo = d.pop("logo", UNSET)
-
-        _settings = d.pop("settings", UNSET)
-        settings: PaymentMethodSettings | Unset
-        if isinstance(_settings, Unset):
-            settings = UNSET
-        else:
-            settings = PaymentMethodSettings.from_dict(_settings)
-
-        _confirmation = d.pop("confirmation", UNSET)
-        confirmation: PaymentMethodConfirmation | Unset
-        if isinstance(_confirmation, Unset):
-            confirmation = UNSET
-        else:
-            confirmation = PaymentMethodConfirmation.from_dict(_confirmation)
-
-        _features = d.pop("features", UNSET)
-        features: PaymentMethodFeatures | Unset
-        if isinstance(_features, Unset):
-            features = UNSET
-        else:
-            features = PaymentMethodFeatures.from_dict(_features)
-
-        default_currency_id = d.pop("default_currency_id", UNSET)
-
-        active = d.pop("active", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        payment_method_update_params = cls(
-            name=name,
-            description=description,
-            logo=logo,
-            settings=settings,
-            confirmation=confirmation,
-            features=features,
-            default_currency_id=default_currency_id,
-            active=active,
-            metadata=metadata,
+    def __init__(
+        self,
+        *,
+        name: str | Unset = UNSET,
+        description: str | Unset = UNSET,
+        logo: str | Unset = UNSET,
+        settings: PaymentMethodSettings | Unset = UNSET,
+        confirmation: PaymentMethodConfirmation | Unset = UNSET,
+        features: PaymentMethodFeatures | Unset = UNSET,
+        default_currency_id: str | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "name": name,
+                "description": description,
+                "logo": logo,
+                "settings": settings,
+                "confirmation": confirmation,
+                "features": features,
+                "default_currency_id": default_currency_id,
+                "active": active,
+                "metadata": metadata,
+            }
         )
 
-        return payment_method_update_params
+    @property
+    def name(self) -> str | None:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def logo(self) -> str | None:
+        """The `logo` field."""
+        return self._data.get("logo")  # type: ignore[no-any-return]
+
+    @property
+    def settings(self) -> PaymentMethodSettings | None:
+        """Connection settings, under the key of the method's `type`. Secret values are encrypted at rest; whether
+        answers redact them is not established."""
+        return self._get("settings")  # type: ignore[no-any-return]
+
+    @property
+    def confirmation(self) -> PaymentMethodConfirmation | None:
+        """When a payment on this method counts as confirmed."""
+        return self._get("confirmation")  # type: ignore[no-any-return]
+
+    @property
+    def features(self) -> PaymentMethodFeatures | None:
+        """What the rail supports."""
+        return self._get("features")  # type: ignore[no-any-return]
+
+    @property
+    def default_currency_id(self) -> str | None:
+        """The `default_currency_id` field."""
+        return self._data.get("default_currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

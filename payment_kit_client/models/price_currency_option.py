@@ -2,13 +2,19 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.custom_unit_amount import CustomUnitAmount
@@ -16,172 +22,71 @@ if TYPE_CHECKING:
     from ..models.price_tier import PriceTier
 
 
-T = TypeVar("T", bound="PriceCurrencyOption")
+class PriceCurrencyOption(Model):
+    """The price in one more payment currency. Expanded answers may also carry that currency."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PriceCurrencyOption:
-    """The price in one more payment currency. Expanded answers may also carry that currency.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "currency_id": "currency_id",
+        "unit_amount": "unit_amount",
+        "tiers": "tiers",
+        "custom_unit_amount": "custom_unit_amount",
+        "currency": "currency",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "tiers": _AsUnion(_AsList(_AsModel("PriceTier")), _NONE),
+        "custom_unit_amount": _AsUnion(_NONE, _AsModel("CustomUnitAmount")),
+        "currency": _AsUnion(_NONE, _AsModel("PaymentCurrency")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "currency_id",
+            "unit_amount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        currency_id (str): The payment currency (`pc_…`).
-        unit_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        tiers (list[PriceTier] | None | Unset): Tiers in this currency, for tiered prices.
-        custom_unit_amount (CustomUnitAmount | None | Unset):
-        currency (None | PaymentCurrency | Unset): The payment currency itself (expanded answers only).
-    """
-
-    currency_id: str
-    unit_amount: str
-    tiers: list[PriceTier] | None | Unset = UNSET
-    custom_unit_amount: CustomUnitAmount | None | Unset = UNSET
-    currency: None | PaymentCurrency | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.custom_unit_amount import CustomUnitAmount  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-
-        currency_id = self.currency_id
-
-        unit_amount = self.unit_amount
-
-        tiers: list[dict[str, Any]] | None | Unset
-        if isinstance(self.tiers, Unset):
-            tiers = UNSET
-        elif isinstance(self.tiers, list):
-            tiers = []
-            for tiers_type_0_item_data in self.tiers:
-                tiers_type_0_item = tiers_type_0_item_data.to_dict()
-                tiers.append(tiers_type_0_item)
-
-        else:
-            tiers = self.tiers
-
-        custom_unit_amount: dict[str, Any] | None | Unset
-        if isinstance(self.custom_unit_amount, Unset):
-            custom_unit_amount = UNSET
-        elif isinstance(self.custom_unit_amount, CustomUnitAmount):
-            custom_unit_amount = self.custom_unit_amount.to_dict()
-        else:
-            custom_unit_amount = self.custom_unit_amount
-
-        currency: dict[str, Any] | None | Unset
-        if isinstance(self.currency, Unset):
-            currency = UNSET
-        elif isinstance(self.currency, PaymentCurrency):
-            currency = self.currency.to_dict()
-        else:
-            currency = self.currency
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        currency_id: str,
+        unit_amount: str,
+        tiers: builtins.list[PriceTier] | None | Unset = UNSET,
+        custom_unit_amount: CustomUnitAmount | None | Unset = UNSET,
+        currency: None | PaymentCurrency | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "currency_id": currency_id,
                 "unit_amount": unit_amount,
+                "tiers": tiers,
+                "custom_unit_amount": custom_unit_amount,
+                "currency": currency,
             }
         )
-        if tiers is not UNSET:
-            field_dict["tiers"] = tiers
-        if custom_unit_amount is not UNSET:
-            field_dict["custom_unit_amount"] = custom_unit_amount
-        if currency is not UNSET:
-            field_dict["currency"] = currency
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.custom_unit_amount import CustomUnitAmount  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.price_tier import PriceTier  # noqa: PLC0415
-
-        d = dict(src_dict)
-        currency_id = d.pop("currency_id")
-
-        unit_amount = d.pop("unit_amount")
-
-        def _parse_tiers(data: object) -> list[PriceTier] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                tiers_type_0 = []
-                _tiers_type_0 = data
-                for tiers_type_0_item_data in _tiers_type_0:
-                    tiers_type_0_item = PriceTier.from_dict(tiers_type_0_item_data)
-
-                    tiers_type_0.append(tiers_type_0_item)
-
-                return tiers_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[PriceTier] | None | Unset, data)
-
-        tiers = _parse_tiers(d.pop("tiers", UNSET))
-
-        def _parse_custom_unit_amount(data: object) -> CustomUnitAmount | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                custom_unit_amount_type_1 = CustomUnitAmount.from_dict(data)
-
-                return custom_unit_amount_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomUnitAmount | None | Unset, data)
-
-        custom_unit_amount = _parse_custom_unit_amount(d.pop("custom_unit_amount", UNSET))
-
-        def _parse_currency(data: object) -> None | PaymentCurrency | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                currency_type_1 = PaymentCurrency.from_dict(data)
-
-                return currency_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentCurrency | Unset, data)
-
-        currency = _parse_currency(d.pop("currency", UNSET))
-
-        price_currency_option = cls(
-            currency_id=currency_id,
-            unit_amount=unit_amount,
-            tiers=tiers,
-            custom_unit_amount=custom_unit_amount,
-            currency=currency,
-        )
-
-        price_currency_option.additional_properties = d
-        return price_currency_option
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def currency_id(self) -> str:
+        """The payment currency (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def unit_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("unit_amount")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def tiers(self) -> builtins.list[PriceTier] | None:
+        """Tiers in this currency, for tiered prices."""
+        return self._get("tiers")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def custom_unit_amount(self) -> CustomUnitAmount | None:
+        """The `custom_unit_amount` field."""
+        return self._get("custom_unit_amount")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def currency(self) -> None | PaymentCurrency:
+        """The payment currency itself (expanded answers only)."""
+        return self._get("currency")  # type: ignore[no-any-return]

@@ -2,153 +2,82 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.price_custom_unit_amount_params import PriceCustomUnitAmountParams
     from ..models.price_tier_params import PriceTierParams
 
 
-T = TypeVar("T", bound="PriceCurrencyOptionParams")
+class PriceCurrencyOptionParams(Model):
+    """The price in one more payment currency, as sent in requests."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PriceCurrencyOptionParams:
-    """The price in one more payment currency, as sent in requests.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "currency_id": "currency_id",
+        "unit_amount": "unit_amount",
+        "tiers": "tiers",
+        "custom_unit_amount": "custom_unit_amount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "tiers": _AsUnion(_AsList(_AsModel("PriceTierParams")), _NONE),
+        "custom_unit_amount": _AsUnion(_NONE, _AsModel("PriceCustomUnitAmountParams")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "currency_id",
+            "unit_amount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        currency_id (str): The payment currency (`pc_…`).
-        unit_amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
-            takes it in requests. Example: 0.001.
-        tiers (list[PriceTierParams] | None | Unset):
-        custom_unit_amount (None | PriceCustomUnitAmountParams | Unset):
-    """
-
-    currency_id: str
-    unit_amount: str
-    tiers: list[PriceTierParams] | None | Unset = UNSET
-    custom_unit_amount: None | PriceCustomUnitAmountParams | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.price_custom_unit_amount_params import PriceCustomUnitAmountParams  # noqa: PLC0415
-
-        currency_id = self.currency_id
-
-        unit_amount = self.unit_amount
-
-        tiers: list[dict[str, Any]] | None | Unset
-        if isinstance(self.tiers, Unset):
-            tiers = UNSET
-        elif isinstance(self.tiers, list):
-            tiers = []
-            for tiers_type_0_item_data in self.tiers:
-                tiers_type_0_item = tiers_type_0_item_data.to_dict()
-                tiers.append(tiers_type_0_item)
-
-        else:
-            tiers = self.tiers
-
-        custom_unit_amount: dict[str, Any] | None | Unset
-        if isinstance(self.custom_unit_amount, Unset):
-            custom_unit_amount = UNSET
-        elif isinstance(self.custom_unit_amount, PriceCustomUnitAmountParams):
-            custom_unit_amount = self.custom_unit_amount.to_dict()
-        else:
-            custom_unit_amount = self.custom_unit_amount
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        currency_id: str,
+        unit_amount: str,
+        tiers: builtins.list[PriceTierParams] | None | Unset = UNSET,
+        custom_unit_amount: None | PriceCustomUnitAmountParams | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "currency_id": currency_id,
                 "unit_amount": unit_amount,
+                "tiers": tiers,
+                "custom_unit_amount": custom_unit_amount,
             }
         )
-        if tiers is not UNSET:
-            field_dict["tiers"] = tiers
-        if custom_unit_amount is not UNSET:
-            field_dict["custom_unit_amount"] = custom_unit_amount
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.price_custom_unit_amount_params import PriceCustomUnitAmountParams  # noqa: PLC0415
-        from ..models.price_tier_params import PriceTierParams  # noqa: PLC0415
-
-        d = dict(src_dict)
-        currency_id = d.pop("currency_id")
-
-        unit_amount = d.pop("unit_amount")
-
-        def _parse_tiers(data: object) -> list[PriceTierParams] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                tiers_type_0 = []
-                _tiers_type_0 = data
-                for tiers_type_0_item_data in _tiers_type_0:
-                    tiers_type_0_item = PriceTierParams.from_dict(tiers_type_0_item_data)
-
-                    tiers_type_0.append(tiers_type_0_item)
-
-                return tiers_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[PriceTierParams] | None | Unset, data)
-
-        tiers = _parse_tiers(d.pop("tiers", UNSET))
-
-        def _parse_custom_unit_amount(data: object) -> None | PriceCustomUnitAmountParams | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                custom_unit_amount_type_1 = PriceCustomUnitAmountParams.from_dict(data)
-
-                return custom_unit_amount_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceCustomUnitAmountParams | Unset, data)
-
-        custom_unit_amount = _parse_custom_unit_amount(d.pop("custom_unit_amount", UNSET))
-
-        price_currency_option_params = cls(
-            currency_id=currency_id,
-            unit_amount=unit_amount,
-            tiers=tiers,
-            custom_unit_amount=custom_unit_amount,
-        )
-
-        price_currency_option_params.additional_properties = d
-        return price_currency_option_params
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def currency_id(self) -> str:
+        """The payment currency (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def unit_amount(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("unit_amount")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def tiers(self) -> builtins.list[PriceTierParams] | None:
+        """The `tiers` field."""
+        return self._get("tiers")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def custom_unit_amount(self) -> None | PriceCustomUnitAmountParams:
+        """The `custom_unit_amount` field."""
+        return self._get("custom_unit_amount")  # type: ignore[no-any-return]

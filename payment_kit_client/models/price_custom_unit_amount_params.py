@@ -2,47 +2,46 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PriceCustomUnitAmountParams")
 
+class PriceCustomUnitAmountParams(Model):
+    """A payer-chosen amount range, as sent in requests (decimal strings)."""
 
-@_attrs_define
-class PriceCustomUnitAmountParams:
-    """A payer-chosen amount range, as sent in requests (decimal strings).
+    __slots__ = ()
 
-    Attributes:
-        minimum (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
-            it in requests. Example: 0.001.
-        maximum (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
-            it in requests. Example: 0.001.
-        preset (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
-            it in requests. Example: 0.001.
-        presets (list[str]):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "minimum": "minimum",
+        "maximum": "maximum",
+        "preset": "preset",
+        "presets": "presets",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "minimum",
+            "maximum",
+            "preset",
+            "presets",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    minimum: str
-    maximum: str
-    preset: str
-    presets: list[str]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        minimum = self.minimum
-
-        maximum = self.maximum
-
-        preset = self.preset
-
-        presets = self.presets
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        minimum: str,
+        maximum: str,
+        preset: str,
+        presets: builtins.list[str],
+    ) -> None:
+        self._init_fields(
             {
                 "minimum": minimum,
                 "maximum": maximum,
@@ -51,41 +50,25 @@ class PriceCustomUnitAmountParams:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        minimum = d.pop("minimum")
-
-        maximum = d.pop("maximum")
-
-        preset = d.pop("preset")
-
-        presets = cast(list[str], d.pop("presets"))
-
-        price_custom_unit_amount_params = cls(
-            minimum=minimum,
-            maximum=maximum,
-            preset=preset,
-            presets=presets,
-        )
-
-        price_custom_unit_amount_params.additional_properties = d
-        return price_custom_unit_amount_params
+    @property
+    def minimum(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("minimum")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def maximum(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("maximum")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def preset(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("preset")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def presets(self) -> builtins.list[str]:
+        """The `presets` field."""
+        return self._data.get("presets")  # type: ignore[no-any-return]

@@ -2,75 +2,40 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PriceDynamicPricingConfig")
+class PriceDynamicPricingConfig(Model):
+    """Settings of a `dynamic` price."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PriceDynamicPricingConfig:
-    """Settings of a `dynamic` price.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "lock_duration": "lock_duration",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        lock_duration (int | None | Unset): How long an exchange-rate quote stays locked for the payer, in seconds.
-    """
-
-    lock_duration: int | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        lock_duration: int | None | Unset
-        if isinstance(self.lock_duration, Unset):
-            lock_duration = UNSET
-        else:
-            lock_duration = self.lock_duration
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if lock_duration is not UNSET:
-            field_dict["lock_duration"] = lock_duration
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_lock_duration(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        lock_duration = _parse_lock_duration(d.pop("lock_duration", UNSET))
-
-        price_dynamic_pricing_config = cls(
-            lock_duration=lock_duration,
+    def __init__(
+        self,
+        *,
+        lock_duration: int | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "lock_duration": lock_duration,
+            }
         )
 
-        price_dynamic_pricing_config.additional_properties = d
-        return price_dynamic_pricing_config
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def lock_duration(self) -> int | None:
+        """How long an exchange-rate quote stays locked for the payer, in seconds."""
+        return self._data.get("lock_duration")  # type: ignore[no-any-return]

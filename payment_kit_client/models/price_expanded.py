@@ -2,256 +2,184 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.price_billing_scheme import PriceBillingScheme
-from ..models.price_created_via import PriceCreatedVia
-from ..models.price_pricing_type import PricePricingType
-from ..models.price_tax_behavior import PriceTaxBehavior
-from ..models.price_tiers_mode import PriceTiersMode
-from ..models.price_type import PriceType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.custom_unit_amount import CustomUnitAmount
     from ..models.metadata import Metadata
     from ..models.meter import Meter
     from ..models.payment_currency import PaymentCurrency
+    from ..models.price_billing_scheme import PriceBillingScheme
+    from ..models.price_created_via import PriceCreatedVia
     from ..models.price_currency_option import PriceCurrencyOption
     from ..models.price_dynamic_pricing_config import PriceDynamicPricingConfig
+    from ..models.price_pricing_type import PricePricingType
     from ..models.price_recurring import PriceRecurring
+    from ..models.price_tax_behavior import PriceTaxBehavior
     from ..models.price_tier import PriceTier
+    from ..models.price_tiers_mode import PriceTiersMode
+    from ..models.price_type import PriceType
     from ..models.price_upsell import PriceUpsell
     from ..models.product import Product
     from ..models.transform_quantity import TransformQuantity
 
 
-T = TypeVar("T", bound="PriceExpanded")
-
-
-@_attrs_define
-class PriceExpanded:
-    """A price with its product and payment currency, as retrieve, list, create, update, archive and inventory answer it.
-
-    Attributes:
-        id (str): Unique identifier, `price_` followed by random characters. Example: price_4Tn7QwX2bKm9RcV5yLp3HsDf.
-        product_id (str): The product this price belongs to (`prod_…`).
-        nickname (None | str): A label for the price, shown in the dashboard.
-        active (bool): `false` once the price is archived (off sale).
-        livemode (bool): `true` for a live-mode price, `false` for test mode.
-        locked (bool): `true` once the price is in use; PaymentKit then refuses deletion and changes to what was sold.
-        type_ (PriceType): `one_time` for a single charge, `recurring` for a subscription price.
-        billing_scheme (PriceBillingScheme): `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
-        unit_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        recurring (None | PriceRecurring): Billing interval and usage settings; `null` for `one_time` prices.
-        tiers_mode (None | PriceTiersMode): How tiers apply; `null` for `per_unit` prices.
-        tiers (list[PriceTier] | None): The tiers of a `tiered` price; `null` otherwise.
-        custom_unit_amount (CustomUnitAmount | None): The payer-chosen amount range, when the payer picks the amount.
-        lookup_key (None | str): A name of your own for the price; retrieve and update accept it in place of the id.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        transform_quantity (None | TransformQuantity): Pack settings, when units are sold in packs.
-        currency_id (str): The main payment currency (`pc_…`); `unit_amount` is in it.
-        currency_options (list[PriceCurrencyOption]): The price in other payment currencies (may be empty).
-        created_via (PriceCreatedVia): Where the price was created.
-        created_at (datetime.datetime): When the price was created.
-        updated_at (datetime.datetime): When the price was last changed.
-        quantity_available (int): The stock, in units that can be sold in all; what is left is this less
-            `quantity_sold`, checked when a checkout session is created and when it is paid. `0` means no limit (the
-            sandbox's reading; PaymentKit's own is not established).
-        quantity_sold (int): Units sold so far.
-        quantity_limit_per_checkout (int): Most units one checkout may buy. Whether `0` means no limit is not
-            established.
-        pricing_type (PricePricingType): `fixed` prices charge their amount in the payment currency; `dynamic` prices
-            hold `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote when
-            paid.
-        base_currency (None | str): For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
-        base_amount (None | str): For `dynamic` prices, the amount in `base_currency`, as a string; whether it is kept
-            as a decimal or scaled is not established.
-        dynamic_pricing_config (None | PriceDynamicPricingConfig):
-        object_ (str): Type tag, the literal `price`. Example: price.
-        currency (PaymentCurrency): A currency or token that a payment method can take.
-        upsell (None | PriceUpsell | Unset):
-        tax_behavior (None | PriceTaxBehavior | Unset):
-        product (Product | Unset): A product as stored, without its prices.
-        meter (Meter | None | Unset): The meter of a metered price, when it has one.
+class PriceExpanded(Model):
+    """A price with its product and payment currency, as retrieve, list, create, update, archive and inventory answer
+    it.
     """
 
-    id: str
-    product_id: str
-    nickname: None | str
-    active: bool
-    livemode: bool
-    locked: bool
-    type_: PriceType
-    billing_scheme: PriceBillingScheme
-    unit_amount: str
-    recurring: None | PriceRecurring
-    tiers_mode: None | PriceTiersMode
-    tiers: list[PriceTier] | None
-    custom_unit_amount: CustomUnitAmount | None
-    lookup_key: None | str
-    metadata: Metadata
-    transform_quantity: None | TransformQuantity
-    currency_id: str
-    currency_options: list[PriceCurrencyOption]
-    created_via: PriceCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    quantity_available: int
-    quantity_sold: int
-    quantity_limit_per_checkout: int
-    pricing_type: PricePricingType
-    base_currency: None | str
-    base_amount: None | str
-    dynamic_pricing_config: None | PriceDynamicPricingConfig
-    object_: str
-    currency: PaymentCurrency
-    upsell: None | PriceUpsell | Unset = UNSET
-    tax_behavior: None | PriceTaxBehavior | Unset = UNSET
-    product: Product | Unset = UNSET
-    meter: Meter | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.custom_unit_amount import CustomUnitAmount  # noqa: PLC0415
-        from ..models.meter import Meter  # noqa: PLC0415
-        from ..models.price_dynamic_pricing_config import PriceDynamicPricingConfig  # noqa: PLC0415
-        from ..models.price_recurring import PriceRecurring  # noqa: PLC0415
-        from ..models.price_upsell import PriceUpsell  # noqa: PLC0415
-        from ..models.transform_quantity import TransformQuantity  # noqa: PLC0415
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "product_id": "product_id",
+        "nickname": "nickname",
+        "active": "active",
+        "livemode": "livemode",
+        "locked": "locked",
+        "type_": "type",
+        "type": "type",
+        "billing_scheme": "billing_scheme",
+        "unit_amount": "unit_amount",
+        "recurring": "recurring",
+        "tiers_mode": "tiers_mode",
+        "tiers": "tiers",
+        "custom_unit_amount": "custom_unit_amount",
+        "lookup_key": "lookup_key",
+        "metadata": "metadata",
+        "transform_quantity": "transform_quantity",
+        "currency_id": "currency_id",
+        "currency_options": "currency_options",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "quantity_available": "quantity_available",
+        "quantity_sold": "quantity_sold",
+        "quantity_limit_per_checkout": "quantity_limit_per_checkout",
+        "pricing_type": "pricing_type",
+        "base_currency": "base_currency",
+        "base_amount": "base_amount",
+        "dynamic_pricing_config": "dynamic_pricing_config",
+        "object_": "object",
+        "object": "object",
+        "currency": "currency",
+        "upsell": "upsell",
+        "tax_behavior": "tax_behavior",
+        "product": "product",
+        "meter": "meter",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("PriceType"),
+        "billing_scheme": _AsEnum("PriceBillingScheme"),
+        "recurring": _AsUnion(_NONE, _AsModel("PriceRecurring")),
+        "tiers_mode": _AsUnion(_NONE, _AsEnum("PriceTiersMode")),
+        "tiers": _AsUnion(_AsList(_AsModel("PriceTier")), _NONE),
+        "custom_unit_amount": _AsUnion(_NONE, _AsModel("CustomUnitAmount")),
+        "metadata": _AsModel("Metadata"),
+        "transform_quantity": _AsUnion(_NONE, _AsModel("TransformQuantity")),
+        "currency_options": _AsList(_AsModel("PriceCurrencyOption")),
+        "created_via": _AsEnum("PriceCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "pricing_type": _AsEnum("PricePricingType"),
+        "dynamic_pricing_config": _AsUnion(_NONE, _AsModel("PriceDynamicPricingConfig")),
+        "currency": _AsModel("PaymentCurrency"),
+        "upsell": _AsUnion(_NONE, _AsModel("PriceUpsell")),
+        "tax_behavior": _AsUnion(_NONE, _AsEnum("PriceTaxBehavior")),
+        "product": _AsModel("Product"),
+        "meter": _AsUnion(_NONE, _AsModel("Meter")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "product_id",
+            "nickname",
+            "active",
+            "livemode",
+            "locked",
+            "type",
+            "billing_scheme",
+            "unit_amount",
+            "recurring",
+            "tiers_mode",
+            "tiers",
+            "custom_unit_amount",
+            "lookup_key",
+            "metadata",
+            "transform_quantity",
+            "currency_id",
+            "currency_options",
+            "created_via",
+            "created_at",
+            "updated_at",
+            "quantity_available",
+            "quantity_sold",
+            "quantity_limit_per_checkout",
+            "pricing_type",
+            "base_currency",
+            "base_amount",
+            "dynamic_pricing_config",
+            "object",
+            "currency",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        id = self.id
-
-        product_id = self.product_id
-
-        nickname: None | str
-        nickname = self.nickname
-
-        active = self.active
-
-        livemode = self.livemode
-
-        locked = self.locked
-
-        type_ = self.type_.value
-
-        billing_scheme = self.billing_scheme.value
-
-        unit_amount = self.unit_amount
-
-        recurring: dict[str, Any] | None
-        if isinstance(self.recurring, PriceRecurring):
-            recurring = self.recurring.to_dict()
-        else:
-            recurring = self.recurring
-
-        tiers_mode: None | str
-        if isinstance(self.tiers_mode, PriceTiersMode):
-            tiers_mode = self.tiers_mode.value
-        else:
-            tiers_mode = self.tiers_mode
-
-        tiers: list[dict[str, Any]] | None
-        if isinstance(self.tiers, list):
-            tiers = []
-            for tiers_type_0_item_data in self.tiers:
-                tiers_type_0_item = tiers_type_0_item_data.to_dict()
-                tiers.append(tiers_type_0_item)
-
-        else:
-            tiers = self.tiers
-
-        custom_unit_amount: dict[str, Any] | None
-        if isinstance(self.custom_unit_amount, CustomUnitAmount):
-            custom_unit_amount = self.custom_unit_amount.to_dict()
-        else:
-            custom_unit_amount = self.custom_unit_amount
-
-        lookup_key: None | str
-        lookup_key = self.lookup_key
-
-        metadata = self.metadata.to_dict()
-
-        transform_quantity: dict[str, Any] | None
-        if isinstance(self.transform_quantity, TransformQuantity):
-            transform_quantity = self.transform_quantity.to_dict()
-        else:
-            transform_quantity = self.transform_quantity
-
-        currency_id = self.currency_id
-
-        currency_options = []
-        for currency_options_item_data in self.currency_options:
-            currency_options_item = currency_options_item_data.to_dict()
-            currency_options.append(currency_options_item)
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        quantity_available = self.quantity_available
-
-        quantity_sold = self.quantity_sold
-
-        quantity_limit_per_checkout = self.quantity_limit_per_checkout
-
-        pricing_type = self.pricing_type.value
-
-        base_currency: None | str
-        base_currency = self.base_currency
-
-        base_amount: None | str
-        base_amount = self.base_amount
-
-        dynamic_pricing_config: dict[str, Any] | None
-        if isinstance(self.dynamic_pricing_config, PriceDynamicPricingConfig):
-            dynamic_pricing_config = self.dynamic_pricing_config.to_dict()
-        else:
-            dynamic_pricing_config = self.dynamic_pricing_config
-
-        object_ = self.object_
-
-        currency = self.currency.to_dict()
-
-        upsell: dict[str, Any] | None | Unset
-        if isinstance(self.upsell, Unset):
-            upsell = UNSET
-        elif isinstance(self.upsell, PriceUpsell):
-            upsell = self.upsell.to_dict()
-        else:
-            upsell = self.upsell
-
-        tax_behavior: None | str | Unset
-        if isinstance(self.tax_behavior, Unset):
-            tax_behavior = UNSET
-        elif isinstance(self.tax_behavior, PriceTaxBehavior):
-            tax_behavior = self.tax_behavior.value
-        else:
-            tax_behavior = self.tax_behavior
-
-        product: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.product, Unset):
-            product = self.product.to_dict()
-
-        meter: dict[str, Any] | None | Unset
-        if isinstance(self.meter, Unset):
-            meter = UNSET
-        elif isinstance(self.meter, Meter):
-            meter = self.meter.to_dict()
-        else:
-            meter = self.meter
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        product_id: str,
+        nickname: None | str,
+        active: bool,
+        livemode: bool,
+        locked: bool,
+        type_: PriceType,
+        billing_scheme: PriceBillingScheme,
+        unit_amount: str,
+        recurring: None | PriceRecurring,
+        tiers_mode: None | PriceTiersMode,
+        tiers: builtins.list[PriceTier] | None,
+        custom_unit_amount: CustomUnitAmount | None,
+        lookup_key: None | str,
+        metadata: Metadata,
+        transform_quantity: None | TransformQuantity,
+        currency_id: str,
+        currency_options: builtins.list[PriceCurrencyOption],
+        created_via: PriceCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        quantity_available: int,
+        quantity_sold: int,
+        quantity_limit_per_checkout: int,
+        pricing_type: PricePricingType,
+        base_currency: None | str,
+        base_amount: None | str,
+        dynamic_pricing_config: None | PriceDynamicPricingConfig,
+        object_: str,
+        currency: PaymentCurrency,
+        upsell: None | PriceUpsell | Unset = UNSET,
+        tax_behavior: None | PriceTaxBehavior | Unset = UNSET,
+        product: Product | Unset = UNSET,
+        meter: Meter | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "product_id": product_id,
@@ -283,312 +211,187 @@ class PriceExpanded:
                 "dynamic_pricing_config": dynamic_pricing_config,
                 "object": object_,
                 "currency": currency,
+                "upsell": upsell,
+                "tax_behavior": tax_behavior,
+                "product": product,
+                "meter": meter,
             }
         )
-        if upsell is not UNSET:
-            field_dict["upsell"] = upsell
-        if tax_behavior is not UNSET:
-            field_dict["tax_behavior"] = tax_behavior
-        if product is not UNSET:
-            field_dict["product"] = product
-        if meter is not UNSET:
-            field_dict["meter"] = meter
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.custom_unit_amount import CustomUnitAmount  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.meter import Meter  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.price_currency_option import PriceCurrencyOption  # noqa: PLC0415
-        from ..models.price_dynamic_pricing_config import PriceDynamicPricingConfig  # noqa: PLC0415
-        from ..models.price_recurring import PriceRecurring  # noqa: PLC0415
-        from ..models.price_tier import PriceTier  # noqa: PLC0415
-        from ..models.price_upsell import PriceUpsell  # noqa: PLC0415
-        from ..models.product import Product  # noqa: PLC0415
-        from ..models.transform_quantity import TransformQuantity  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        product_id = d.pop("product_id")
-
-        def _parse_nickname(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        nickname = _parse_nickname(d.pop("nickname"))
-
-        active = d.pop("active")
-
-        livemode = d.pop("livemode")
-
-        locked = d.pop("locked")
-
-        type_ = PriceType(d.pop("type"))
-
-        billing_scheme = PriceBillingScheme(d.pop("billing_scheme"))
-
-        unit_amount = d.pop("unit_amount")
-
-        def _parse_recurring(data: object) -> None | PriceRecurring:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                recurring_type_1 = PriceRecurring.from_dict(data)
-
-                return recurring_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceRecurring, data)
-
-        recurring = _parse_recurring(d.pop("recurring"))
-
-        def _parse_tiers_mode(data: object) -> None | PriceTiersMode:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                tiers_mode_type_1 = PriceTiersMode(data)
-
-                return tiers_mode_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceTiersMode, data)
-
-        tiers_mode = _parse_tiers_mode(d.pop("tiers_mode"))
-
-        def _parse_tiers(data: object) -> list[PriceTier] | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                tiers_type_0 = []
-                _tiers_type_0 = data
-                for tiers_type_0_item_data in _tiers_type_0:
-                    tiers_type_0_item = PriceTier.from_dict(tiers_type_0_item_data)
-
-                    tiers_type_0.append(tiers_type_0_item)
-
-                return tiers_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[PriceTier] | None, data)
-
-        tiers = _parse_tiers(d.pop("tiers"))
-
-        def _parse_custom_unit_amount(data: object) -> CustomUnitAmount | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                custom_unit_amount_type_1 = CustomUnitAmount.from_dict(data)
-
-                return custom_unit_amount_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomUnitAmount | None, data)
-
-        custom_unit_amount = _parse_custom_unit_amount(d.pop("custom_unit_amount"))
-
-        def _parse_lookup_key(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        lookup_key = _parse_lookup_key(d.pop("lookup_key"))
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        def _parse_transform_quantity(data: object) -> None | TransformQuantity:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                transform_quantity_type_1 = TransformQuantity.from_dict(data)
-
-                return transform_quantity_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TransformQuantity, data)
-
-        transform_quantity = _parse_transform_quantity(d.pop("transform_quantity"))
-
-        currency_id = d.pop("currency_id")
-
-        currency_options = []
-        _currency_options = d.pop("currency_options")
-        for currency_options_item_data in _currency_options:
-            currency_options_item = PriceCurrencyOption.from_dict(currency_options_item_data)
-
-            currency_options.append(currency_options_item)
-
-        created_via = PriceCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        quantity_available = d.pop("quantity_available")
-
-        quantity_sold = d.pop("quantity_sold")
-
-        quantity_limit_per_checkout = d.pop("quantity_limit_per_checkout")
-
-        pricing_type = PricePricingType(d.pop("pricing_type"))
-
-        def _parse_base_currency(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        base_currency = _parse_base_currency(d.pop("base_currency"))
-
-        def _parse_base_amount(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        base_amount = _parse_base_amount(d.pop("base_amount"))
-
-        def _parse_dynamic_pricing_config(data: object) -> None | PriceDynamicPricingConfig:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                dynamic_pricing_config_type_1 = PriceDynamicPricingConfig.from_dict(data)
-
-                return dynamic_pricing_config_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceDynamicPricingConfig, data)
-
-        dynamic_pricing_config = _parse_dynamic_pricing_config(d.pop("dynamic_pricing_config"))
-
-        object_ = d.pop("object")
-
-        currency = PaymentCurrency.from_dict(d.pop("currency"))
-
-        def _parse_upsell(data: object) -> None | PriceUpsell | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                upsell_type_1 = PriceUpsell.from_dict(data)
-
-                return upsell_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceUpsell | Unset, data)
-
-        upsell = _parse_upsell(d.pop("upsell", UNSET))
-
-        def _parse_tax_behavior(data: object) -> None | PriceTaxBehavior | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                tax_behavior_type_1 = PriceTaxBehavior(data)
-
-                return tax_behavior_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceTaxBehavior | Unset, data)
-
-        tax_behavior = _parse_tax_behavior(d.pop("tax_behavior", UNSET))
-
-        _product = d.pop("product", UNSET)
-        product: Product | Unset
-        if isinstance(_product, Unset):
-            product = UNSET
-        else:
-            product = Product.from_dict(_product)
-
-        def _parse_meter(data: object) -> Meter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                meter_type_1 = Meter.from_dict(data)
-
-                return meter_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Meter | None | Unset, data)
-
-        meter = _parse_meter(d.pop("meter", UNSET))
-
-        price_expanded = cls(
-            id=id,
-            product_id=product_id,
-            nickname=nickname,
-            active=active,
-            livemode=livemode,
-            locked=locked,
-            type_=type_,
-            billing_scheme=billing_scheme,
-            unit_amount=unit_amount,
-            recurring=recurring,
-            tiers_mode=tiers_mode,
-            tiers=tiers,
-            custom_unit_amount=custom_unit_amount,
-            lookup_key=lookup_key,
-            metadata=metadata,
-            transform_quantity=transform_quantity,
-            currency_id=currency_id,
-            currency_options=currency_options,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-            quantity_available=quantity_available,
-            quantity_sold=quantity_sold,
-            quantity_limit_per_checkout=quantity_limit_per_checkout,
-            pricing_type=pricing_type,
-            base_currency=base_currency,
-            base_amount=base_amount,
-            dynamic_pricing_config=dynamic_pricing_config,
-            object_=object_,
-            currency=currency,
-            upsell=upsell,
-            tax_behavior=tax_behavior,
-            product=product,
-            meter=meter,
-        )
-
-        price_expanded.additional_properties = d
-        return price_expanded
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """Unique identifier, `price_` followed by random characters."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def product_id(self) -> str:
+        """The product this price belongs to (`prod_…`)."""
+        return self._data.get("product_id")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def nickname(self) -> None | str:
+        """A label for the price, shown in the dashboard."""
+        return self._data.get("nickname")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def active(self) -> bool:
+        """`false` once the price is archived (off sale)."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def livemode(self) -> bool:
+        """`true` for a live-mode price, `false` for test mode."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
+
+    @property
+    def locked(self) -> bool:
+        """`true` once the price is in use; PaymentKit then refuses deletion and changes to what was sold."""
+        return self._data.get("locked")  # type: ignore[no-any-return]
+
+    @property
+    def type(self) -> PriceType:
+        """`one_time` for a single charge, `recurring` for a subscription price."""
+        return self._get("type")  # type: ignore[no-any-return]
+
+    type_ = type
+
+    @property
+    def billing_scheme(self) -> PriceBillingScheme:
+        """`per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`."""
+        return self._get("billing_scheme")  # type: ignore[no-any-return]
+
+    @property
+    def unit_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("unit_amount")  # type: ignore[no-any-return]
+
+    @property
+    def recurring(self) -> None | PriceRecurring:
+        """Billing interval and usage settings; `null` for `one_time` prices."""
+        return self._get("recurring")  # type: ignore[no-any-return]
+
+    @property
+    def tiers_mode(self) -> None | PriceTiersMode:
+        """How tiers apply; `null` for `per_unit` prices."""
+        return self._get("tiers_mode")  # type: ignore[no-any-return]
+
+    @property
+    def tiers(self) -> builtins.list[PriceTier] | None:
+        """The tiers of a `tiered` price; `null` otherwise."""
+        return self._get("tiers")  # type: ignore[no-any-return]
+
+    @property
+    def custom_unit_amount(self) -> CustomUnitAmount | None:
+        """The payer-chosen amount range, when the payer picks the amount."""
+        return self._get("custom_unit_amount")  # type: ignore[no-any-return]
+
+    @property
+    def lookup_key(self) -> None | str:
+        """A name of your own for the price; retrieve and update accept it in place of the id."""
+        return self._data.get("lookup_key")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def transform_quantity(self) -> None | TransformQuantity:
+        """Pack settings, when units are sold in packs."""
+        return self._get("transform_quantity")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> str:
+        """The main payment currency (`pc_…`); `unit_amount` is in it."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def currency_options(self) -> builtins.list[PriceCurrencyOption]:
+        """The price in other payment currencies (may be empty)."""
+        return self._get("currency_options")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> PriceCreatedVia:
+        """Where the price was created."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """When the price was created."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """When the price was last changed."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def quantity_available(self) -> int:
+        """The stock, in units that can be sold in all; what is left is this less `quantity_sold`, checked when a
+        checkout session is created and when it is paid. `0` means no limit (the sandbox's reading; PaymentKit's
+        own is not established)."""
+        return self._data.get("quantity_available")  # type: ignore[no-any-return]
+
+    @property
+    def quantity_sold(self) -> int:
+        """Units sold so far."""
+        return self._data.get("quantity_sold")  # type: ignore[no-any-return]
+
+    @property
+    def quantity_limit_per_checkout(self) -> int:
+        """Most units one checkout may buy. Whether `0` means no limit is not established."""
+        return self._data.get("quantity_limit_per_checkout")  # type: ignore[no-any-return]
+
+    @property
+    def pricing_type(self) -> PricePricingType:
+        """`fixed` prices charge their amount in the payment currency; `dynamic` prices hold `base_amount` in
+        `base_currency` and are converted to the payment currency at an exchange-rate quote when paid."""
+        return self._get("pricing_type")  # type: ignore[no-any-return]
+
+    @property
+    def base_currency(self) -> None | str:
+        """For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`)."""
+        return self._data.get("base_currency")  # type: ignore[no-any-return]
+
+    @property
+    def base_amount(self) -> None | str:
+        """For `dynamic` prices, the amount in `base_currency`, as a string; whether it is kept as a decimal or
+        scaled is not established."""
+        return self._data.get("base_amount")  # type: ignore[no-any-return]
+
+    @property
+    def dynamic_pricing_config(self) -> None | PriceDynamicPricingConfig:
+        """The `dynamic_pricing_config` field."""
+        return self._get("dynamic_pricing_config")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str:
+        """Type tag, the literal `price`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def currency(self) -> PaymentCurrency:
+        """A currency or token that a payment method can take."""
+        return self._get("currency")  # type: ignore[no-any-return]
+
+    @property
+    def upsell(self) -> None | PriceUpsell:
+        """The `upsell` field."""
+        return self._get("upsell")  # type: ignore[no-any-return]
+
+    @property
+    def tax_behavior(self) -> None | PriceTaxBehavior:
+        """The `tax_behavior` field."""
+        return self._get("tax_behavior")  # type: ignore[no-any-return]
+
+    @property
+    def product(self) -> Product | None:
+        """A product as stored, without its prices."""
+        return self._get("product")  # type: ignore[no-any-return]
+
+    @property
+    def meter(self) -> Meter | None:
+        """The meter of a metered price, when it has one."""
+        return self._get("meter")  # type: ignore[no-any-return]

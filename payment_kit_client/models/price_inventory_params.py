@@ -2,54 +2,56 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    Model,
+    _AsEnum,
+)
 
-from ..models.price_inventory_action import PriceInventoryAction
+if TYPE_CHECKING:
+    from ..models.price_inventory_action import PriceInventoryAction
 
-T = TypeVar("T", bound="PriceInventoryParams")
 
+class PriceInventoryParams(Model):
+    """A change to a price's stock (`quantity_available`)."""
 
-@_attrs_define
-class PriceInventoryParams:
-    """A change to a price's stock (`quantity_available`).
+    __slots__ = ()
 
-    Attributes:
-        quantity (int): How many units to add or take away.
-        action (PriceInventoryAction): `increment` adds to the stock, `decrement` takes from it.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "quantity": "quantity",
+        "action": "action",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "action": _AsEnum("PriceInventoryAction"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "quantity",
+            "action",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    quantity: int
-    action: PriceInventoryAction
-
-    def to_dict(self) -> dict[str, Any]:
-        quantity = self.quantity
-
-        action = self.action.value
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        quantity: int,
+        action: PriceInventoryAction,
+    ) -> None:
+        self._init_fields(
             {
                 "quantity": quantity,
                 "action": action,
             }
         )
 
-        return field_dict
+    @property
+    def quantity(self) -> int:
+        """How many units to add or take away."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        quantity = d.pop("quantity")
-
-        action = PriceInventoryAction(d.pop("action"))
-
-        price_inventory_params = cls(
-            quantity=quantity,
-            action=action,
-        )
-
-        return price_inventory_params
+    @property
+    def action(self) -> PriceInventoryAction:
+        """`increment` adds to the stock, `decrement` takes from it."""
+        return self._get("action")  # type: ignore[no-any-return]

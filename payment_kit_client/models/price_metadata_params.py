@@ -2,88 +2,57 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.credit_config import CreditConfig
 
 
-T = TypeVar("T", bound="PriceMetadataParams")
-
-
-@_attrs_define
-class PriceMetadataParams:
+class PriceMetadataParams(Model):
     """Free-form key/value data for a price. Two keys have a meaning to PaymentKit: `credit_config` makes the price a
     credit pack, and `meter_id` ties it to a meter. Answers give metadata back as-is.
-
-        Attributes:
-            credit_config (CreditConfig | Unset): What buying a credit-pack price grants, kept in the price's
-                `metadata.credit_config`: how many credits of which credit currency, for how long, at what priority, and
-                optionally on a schedule.
-            meter_id (str | Unset): The meter whose credits this price sells.
     """
 
-    credit_config: CreditConfig | Unset = UNSET
-    meter_id: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        credit_config: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.credit_config, Unset):
-            credit_config = self.credit_config.to_dict()
+    _NAMES: ClassVar[dict[str, str]] = {
+        "credit_config": "credit_config",
+        "meter_id": "meter_id",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "credit_config": _AsModel("CreditConfig"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-        meter_id = self.meter_id
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if credit_config is not UNSET:
-            field_dict["credit_config"] = credit_config
-        if meter_id is not UNSET:
-            field_dict["meter_id"] = meter_id
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_config import CreditConfig  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _credit_config = d.pop("credit_config", UNSET)
-        credit_config: CreditConfig | Unset
-        if isinstance(_credit_config, Unset):
-            credit_config = UNSET
-        else:
-            credit_config = CreditConfig.from_dict(_credit_config)
-
-        meter_id = d.pop("meter_id", UNSET)
-
-        price_metadata_params = cls(
-            credit_config=credit_config,
-            meter_id=meter_id,
+    def __init__(
+        self,
+        *,
+        credit_config: CreditConfig | Unset = UNSET,
+        meter_id: str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "credit_config": credit_config,
+                "meter_id": meter_id,
+            }
         )
 
-        price_metadata_params.additional_properties = d
-        return price_metadata_params
+    @property
+    def credit_config(self) -> CreditConfig | None:
+        """What buying a credit-pack price grants, kept in the price's `metadata.credit_config`: how many credits
+        of which credit currency, for how long, at what priority, and optionally on a schedule."""
+        return self._get("credit_config")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def meter_id(self) -> str | None:
+        """The meter whose credits this price sells."""
+        return self._data.get("meter_id")  # type: ignore[no-any-return]

@@ -2,156 +2,89 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsUnion,
+)
 
-from ..models.price_recurring_aggregate_usage import PriceRecurringAggregateUsage
-from ..models.price_recurring_interval import PriceRecurringInterval
-from ..models.price_recurring_usage_type import PriceRecurringUsageType
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="PriceRecurring")
+if TYPE_CHECKING:
+    from ..models.price_recurring_aggregate_usage import PriceRecurringAggregateUsage
+    from ..models.price_recurring_interval import PriceRecurringInterval
+    from ..models.price_recurring_usage_type import PriceRecurringUsageType
 
 
-@_attrs_define
-class PriceRecurring:
-    """How often a recurring price bills, and how usage is counted.
+class PriceRecurring(Model):
+    """How often a recurring price bills, and how usage is counted."""
 
-    Attributes:
-        interval (PriceRecurringInterval): The unit of the billing period.
-        interval_count (int): Number of `interval`s per billing period (`3` with `month` bills quarterly). Example: 1.
-        usage_type (None | PriceRecurringUsageType | Unset):
-        aggregate_usage (None | PriceRecurringAggregateUsage | Unset):
-        meter_id (None | str | Unset): The meter whose events are billed, for metered prices.
-    """
+    __slots__ = ()
 
-    interval: PriceRecurringInterval
-    interval_count: int
-    usage_type: None | PriceRecurringUsageType | Unset = UNSET
-    aggregate_usage: None | PriceRecurringAggregateUsage | Unset = UNSET
-    meter_id: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "interval": "interval",
+        "interval_count": "interval_count",
+        "usage_type": "usage_type",
+        "aggregate_usage": "aggregate_usage",
+        "meter_id": "meter_id",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "interval": _AsEnum("PriceRecurringInterval"),
+        "usage_type": _AsUnion(_NONE, _AsEnum("PriceRecurringUsageType")),
+        "aggregate_usage": _AsUnion(_NONE, _AsEnum("PriceRecurringAggregateUsage")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "interval",
+            "interval_count",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        interval = self.interval.value
-
-        interval_count = self.interval_count
-
-        usage_type: None | str | Unset
-        if isinstance(self.usage_type, Unset):
-            usage_type = UNSET
-        elif isinstance(self.usage_type, PriceRecurringUsageType):
-            usage_type = self.usage_type.value
-        else:
-            usage_type = self.usage_type
-
-        aggregate_usage: None | str | Unset
-        if isinstance(self.aggregate_usage, Unset):
-            aggregate_usage = UNSET
-        elif isinstance(self.aggregate_usage, PriceRecurringAggregateUsage):
-            aggregate_usage = self.aggregate_usage.value
-        else:
-            aggregate_usage = self.aggregate_usage
-
-        meter_id: None | str | Unset
-        if isinstance(self.meter_id, Unset):
-            meter_id = UNSET
-        else:
-            meter_id = self.meter_id
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        interval: PriceRecurringInterval,
+        interval_count: int,
+        usage_type: None | PriceRecurringUsageType | Unset = UNSET,
+        aggregate_usage: None | PriceRecurringAggregateUsage | Unset = UNSET,
+        meter_id: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "interval": interval,
                 "interval_count": interval_count,
+                "usage_type": usage_type,
+                "aggregate_usage": aggregate_usage,
+                "meter_id": meter_id,
             }
         )
-        if usage_type is not UNSET:
-            field_dict["usage_type"] = usage_type
-        if aggregate_usage is not UNSET:
-            field_dict["aggregate_usage"] = aggregate_usage
-        if meter_id is not UNSET:
-            field_dict["meter_id"] = meter_id
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        interval = PriceRecurringInterval(d.pop("interval"))
-
-        interval_count = d.pop("interval_count")
-
-        def _parse_usage_type(data: object) -> None | PriceRecurringUsageType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                usage_type_type_1 = PriceRecurringUsageType(data)
-
-                return usage_type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceRecurringUsageType | Unset, data)
-
-        usage_type = _parse_usage_type(d.pop("usage_type", UNSET))
-
-        def _parse_aggregate_usage(data: object) -> None | PriceRecurringAggregateUsage | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                aggregate_usage_type_1 = PriceRecurringAggregateUsage(data)
-
-                return aggregate_usage_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceRecurringAggregateUsage | Unset, data)
-
-        aggregate_usage = _parse_aggregate_usage(d.pop("aggregate_usage", UNSET))
-
-        def _parse_meter_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        meter_id = _parse_meter_id(d.pop("meter_id", UNSET))
-
-        price_recurring = cls(
-            interval=interval,
-            interval_count=interval_count,
-            usage_type=usage_type,
-            aggregate_usage=aggregate_usage,
-            meter_id=meter_id,
-        )
-
-        price_recurring.additional_properties = d
-        return price_recurring
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def interval(self) -> PriceRecurringInterval:
+        """The unit of the billing period."""
+        return self._get("interval")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def interval_count(self) -> int:
+        """Number of `interval`s per billing period (`3` with `month` bills quarterly)."""
+        return self._data.get("interval_count")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def usage_type(self) -> None | PriceRecurringUsageType:
+        """The `usage_type` field."""
+        return self._get("usage_type")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def aggregate_usage(self) -> None | PriceRecurringAggregateUsage:
+        """The `aggregate_usage` field."""
+        return self._get("aggregate_usage")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def meter_id(self) -> None | str:
+        """The meter whose events are billed, for metered prices."""
+        return self._data.get("meter_id")  # type: ignore[no-any-return]

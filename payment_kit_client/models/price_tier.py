@@ -2,116 +2,57 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PriceTier")
+class PriceTier(Model):
+    """One tier of a tiered price, as PaymentKit answers it."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PriceTier:
-    """One tier of a tiered price, as PaymentKit answers it.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "up_to": "up_to",
+        "unit_amount": "unit_amount",
+        "flat_amount": "flat_amount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        up_to (int | None | Unset): The last unit this tier covers; `null` on the open-ended last tier.
-        unit_amount (None | str | Unset): The amount per unit within this tier.
-        flat_amount (float | None | Unset): A fixed charge for reaching this tier. PaymentKit types it as a JSON number,
-            unlike other amounts; its unit is not established.
-    """
-
-    up_to: int | None | Unset = UNSET
-    unit_amount: None | str | Unset = UNSET
-    flat_amount: float | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        up_to: int | None | Unset
-        if isinstance(self.up_to, Unset):
-            up_to = UNSET
-        else:
-            up_to = self.up_to
-
-        unit_amount: None | str | Unset
-        if isinstance(self.unit_amount, Unset):
-            unit_amount = UNSET
-        else:
-            unit_amount = self.unit_amount
-
-        flat_amount: float | None | Unset
-        if isinstance(self.flat_amount, Unset):
-            flat_amount = UNSET
-        else:
-            flat_amount = self.flat_amount
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if up_to is not UNSET:
-            field_dict["up_to"] = up_to
-        if unit_amount is not UNSET:
-            field_dict["unit_amount"] = unit_amount
-        if flat_amount is not UNSET:
-            field_dict["flat_amount"] = flat_amount
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-
-        def _parse_up_to(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        up_to = _parse_up_to(d.pop("up_to", UNSET))
-
-        def _parse_unit_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        unit_amount = _parse_unit_amount(d.pop("unit_amount", UNSET))
-
-        def _parse_flat_amount(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        flat_amount = _parse_flat_amount(d.pop("flat_amount", UNSET))
-
-        price_tier = cls(
-            up_to=up_to,
-            unit_amount=unit_amount,
-            flat_amount=flat_amount,
+    def __init__(
+        self,
+        *,
+        up_to: int | None | Unset = UNSET,
+        unit_amount: None | str | Unset = UNSET,
+        flat_amount: float | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "up_to": up_to,
+                "unit_amount": unit_amount,
+                "flat_amount": flat_amount,
+            }
         )
 
-        price_tier.additional_properties = d
-        return price_tier
+    @property
+    def up_to(self) -> int | None:
+        """The last unit this tier covers; `null` on the open-ended last tier."""
+        return self._data.get("up_to")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def unit_amount(self) -> None | str:
+        """The amount per unit within this tier."""
+        return self._data.get("unit_amount")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def flat_amount(self) -> float | None:
+        """A fixed charge for reaching this tier. PaymentKit types it as a JSON number, unlike other amounts; its
+        unit is not established."""
+        return self._data.get("flat_amount")  # type: ignore[no-any-return]

@@ -2,538 +2,263 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.price_billing_scheme import PriceBillingScheme
-from ..models.price_model import PriceModel
-from ..models.price_pricing_type import PricePricingType
-from ..models.price_tax_behavior import PriceTaxBehavior
-from ..models.price_tiers_mode import PriceTiersMode
-from ..models.price_type import PriceType
-from ..types import UNSET, Unset
+from ..types import (
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
+    from ..models.price_billing_scheme import PriceBillingScheme
     from ..models.price_currency_option_params import PriceCurrencyOptionParams
     from ..models.price_custom_unit_amount_params import PriceCustomUnitAmountParams
     from ..models.price_dynamic_pricing_config import PriceDynamicPricingConfig
     from ..models.price_metadata_params import PriceMetadataParams
+    from ..models.price_model import PriceModel
+    from ..models.price_pricing_type import PricePricingType
     from ..models.price_recurring import PriceRecurring
+    from ..models.price_tax_behavior import PriceTaxBehavior
     from ..models.price_tier_params import PriceTierParams
+    from ..models.price_tiers_mode import PriceTiersMode
+    from ..models.price_type import PriceType
     from ..models.price_upsell_params import PriceUpsellParams
     from ..models.transform_quantity import TransformQuantity
 
 
-T = TypeVar("T", bound="PriceUpdateParams")
-
-
-@_attrs_define
-class PriceUpdateParams:
-    """The price fields to change; absent fields keep their value. Amounts are decimal strings in the currency's own unit.
-
-    Attributes:
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription price.
-        billing_scheme (PriceBillingScheme | Unset): `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
-        model (PriceModel | Unset): The pricing model to set up (request only): `standard` per-unit, `package` (units
-            sold in packs, see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
-            `tiers_mode` and `transform_quantity` from it.
-        unit_amount (str | Unset): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
-            PaymentKit takes it in requests. Example: 0.001.
-        currency_id (str | Unset): The price's main payment currency (`pc_…`).
-        currency_options (list[PriceCurrencyOptionParams] | Unset): The same price in other currencies (the main
-            currency may be listed too). Each amount is a decimal string in that currency's own unit.
-        recurring (None | PriceRecurring | Unset): Billing interval and usage settings; required for `recurring` prices.
-        tiers_mode (None | PriceTiersMode | Unset):
-        tiers (list[PriceTierParams] | None | Unset): The tiers of a `tiered` price, in increasing `up_to` order.
-        custom_unit_amount (None | PriceCustomUnitAmountParams | Unset):
-        transform_quantity (None | TransformQuantity | Unset):
-        lookup_key (None | str | Unset): A name of your own for the price; retrieve and update accept it in place of the
-            id.
-        nickname (None | str | Unset): A label for the price, shown in the dashboard.
-        active (bool | Unset):
-        quantity_available (int | Unset): Units in stock for this price.
-        quantity_limit_per_checkout (int | Unset): Most units one checkout may buy.
-        tax_behavior (PriceTaxBehavior | Unset): Whether the amount includes tax (`inclusive`) or tax is added on top
-            (`exclusive`).
-        upsell (None | PriceUpsellParams | Unset): A price offered instead of this one at checkout, or `null` for none.
-        pricing_type (PricePricingType | Unset): `fixed` prices charge their amount in the payment currency; `dynamic`
-            prices hold `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
-            when paid.
-        base_currency (None | str | Unset): For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
-        base_amount (None | str | Unset): For `dynamic` prices, the amount in `base_currency`.
-        dynamic_pricing_config (None | PriceDynamicPricingConfig | Unset):
-        metadata (PriceMetadataParams | Unset): Free-form key/value data for a price. Two keys have a meaning to
-            PaymentKit: `credit_config` makes the price a credit pack, and `meter_id` ties it to a meter. Answers give
-            metadata back as-is.
+class PriceUpdateParams(Model):
+    """The price fields to change; absent fields keep their value. Amounts are decimal strings in the currency's own
+    unit.
     """
 
-    type_: PriceType | Unset = UNSET
-    billing_scheme: PriceBillingScheme | Unset = UNSET
-    model: PriceModel | Unset = UNSET
-    unit_amount: str | Unset = UNSET
-    currency_id: str | Unset = UNSET
-    currency_options: list[PriceCurrencyOptionParams] | Unset = UNSET
-    recurring: None | PriceRecurring | Unset = UNSET
-    tiers_mode: None | PriceTiersMode | Unset = UNSET
-    tiers: list[PriceTierParams] | None | Unset = UNSET
-    custom_unit_amount: None | PriceCustomUnitAmountParams | Unset = UNSET
-    transform_quantity: None | TransformQuantity | Unset = UNSET
-    lookup_key: None | str | Unset = UNSET
-    nickname: None | str | Unset = UNSET
-    active: bool | Unset = UNSET
-    quantity_available: int | Unset = UNSET
-    quantity_limit_per_checkout: int | Unset = UNSET
-    tax_behavior: PriceTaxBehavior | Unset = UNSET
-    upsell: None | PriceUpsellParams | Unset = UNSET
-    pricing_type: PricePricingType | Unset = UNSET
-    base_currency: None | str | Unset = UNSET
-    base_amount: None | str | Unset = UNSET
-    dynamic_pricing_config: None | PriceDynamicPricingConfig | Unset = UNSET
-    metadata: PriceMetadataParams | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.price_custom_unit_amount_params import PriceCustomUnitAmountParams  # noqa: PLC0415
-        from ..models.price_dynamic_pricing_config import PriceDynamicPricingConfig  # noqa: PLC0415
-        from ..models.price_recurring import PriceRecurring  # noqa: PLC0415
-        from ..models.price_upsell_params import PriceUpsellParams  # noqa: PLC0415
-        from ..models.transform_quantity import TransformQuantity  # noqa: PLC0415
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
-
-        billing_scheme: str | Unset = UNSET
-        if not isinstance(self.billing_scheme, Unset):
-            billing_scheme = self.billing_scheme.value
-
-        model: str | Unset = UNSET
-        if not isinstance(self.model, Unset):
-            model = self.model.value
-
-        unit_amount = self.unit_amount
-
-        currency_id = self.currency_id
-
-        currency_options: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.currency_options, Unset):
-            currency_options = []
-            for currency_options_item_data in self.currency_options:
-                currency_options_item = currency_options_item_data.to_dict()
-                currency_options.append(currency_options_item)
-
-        recurring: dict[str, Any] | None | Unset
-        if isinstance(self.recurring, Unset):
-            recurring = UNSET
-        elif isinstance(self.recurring, PriceRecurring):
-            recurring = self.recurring.to_dict()
-        else:
-            recurring = self.recurring
-
-        tiers_mode: None | str | Unset
-        if isinstance(self.tiers_mode, Unset):
-            tiers_mode = UNSET
-        elif isinstance(self.tiers_mode, PriceTiersMode):
-            tiers_mode = self.tiers_mode.value
-        else:
-            tiers_mode = self.tiers_mode
-
-        tiers: list[dict[str, Any]] | None | Unset
-        if isinstance(self.tiers, Unset):
-            tiers = UNSET
-        elif isinstance(self.tiers, list):
-            tiers = []
-            for tiers_type_0_item_data in self.tiers:
-                tiers_type_0_item = tiers_type_0_item_data.to_dict()
-                tiers.append(tiers_type_0_item)
-
-        else:
-            tiers = self.tiers
-
-        custom_unit_amount: dict[str, Any] | None | Unset
-        if isinstance(self.custom_unit_amount, Unset):
-            custom_unit_amount = UNSET
-        elif isinstance(self.custom_unit_amount, PriceCustomUnitAmountParams):
-            custom_unit_amount = self.custom_unit_amount.to_dict()
-        else:
-            custom_unit_amount = self.custom_unit_amount
-
-        transform_quantity: dict[str, Any] | None | Unset
-        if isinstance(self.transform_quantity, Unset):
-            transform_quantity = UNSET
-        elif isinstance(self.transform_quantity, TransformQuantity):
-            transform_quantity = self.transform_quantity.to_dict()
-        else:
-            transform_quantity = self.transform_quantity
-
-        lookup_key: None | str | Unset
-        if isinstance(self.lookup_key, Unset):
-            lookup_key = UNSET
-        else:
-            lookup_key = self.lookup_key
-
-        nickname: None | str | Unset
-        if isinstance(self.nickname, Unset):
-            nickname = UNSET
-        else:
-            nickname = self.nickname
-
-        active = self.active
-
-        quantity_available = self.quantity_available
-
-        quantity_limit_per_checkout = self.quantity_limit_per_checkout
-
-        tax_behavior: str | Unset = UNSET
-        if not isinstance(self.tax_behavior, Unset):
-            tax_behavior = self.tax_behavior.value
-
-        upsell: dict[str, Any] | None | Unset
-        if isinstance(self.upsell, Unset):
-            upsell = UNSET
-        elif isinstance(self.upsell, PriceUpsellParams):
-            upsell = self.upsell.to_dict()
-        else:
-            upsell = self.upsell
-
-        pricing_type: str | Unset = UNSET
-        if not isinstance(self.pricing_type, Unset):
-            pricing_type = self.pricing_type.value
-
-        base_currency: None | str | Unset
-        if isinstance(self.base_currency, Unset):
-            base_currency = UNSET
-        else:
-            base_currency = self.base_currency
-
-        base_amount: None | str | Unset
-        if isinstance(self.base_amount, Unset):
-            base_amount = UNSET
-        else:
-            base_amount = self.base_amount
-
-        dynamic_pricing_config: dict[str, Any] | None | Unset
-        if isinstance(self.dynamic_pricing_config, Unset):
-            dynamic_pricing_config = UNSET
-        elif isinstance(self.dynamic_pricing_config, PriceDynamicPricingConfig):
-            dynamic_pricing_config = self.dynamic_pricing_config.to_dict()
-        else:
-            dynamic_pricing_config = self.dynamic_pricing_config
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if billing_scheme is not UNSET:
-            field_dict["billing_scheme"] = billing_scheme
-        if model is not UNSET:
-            field_dict["model"] = model
-        if unit_amount is not UNSET:
-            field_dict["unit_amount"] = unit_amount
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if currency_options is not UNSET:
-            field_dict["currency_options"] = currency_options
-        if recurring is not UNSET:
-            field_dict["recurring"] = recurring
-        if tiers_mode is not UNSET:
-            field_dict["tiers_mode"] = tiers_mode
-        if tiers is not UNSET:
-            field_dict["tiers"] = tiers
-        if custom_unit_amount is not UNSET:
-            field_dict["custom_unit_amount"] = custom_unit_amount
-        if transform_quantity is not UNSET:
-            field_dict["transform_quantity"] = transform_quantity
-        if lookup_key is not UNSET:
-            field_dict["lookup_key"] = lookup_key
-        if nickname is not UNSET:
-            field_dict["nickname"] = nickname
-        if active is not UNSET:
-            field_dict["active"] = active
-        if quantity_available is not UNSET:
-            field_dict["quantity_available"] = quantity_available
-        if quantity_limit_per_checkout is not UNSET:
-            field_dict["quantity_limit_per_checkout"] = quantity_limit_per_checkout
-        if tax_behavior is not UNSET:
-            field_dict["tax_behavior"] = tax_behavior
-        if upsell is not UNSET:
-            field_dict["upsell"] = upsell
-        if pricing_type is not UNSET:
-            field_dict["pricing_type"] = pricing_type
-        if base_currency is not UNSET:
-            field_dict["base_currency"] = base_currency
-        if base_amount is not UNSET:
-            field_dict["base_amount"] = base_amount
-        if dynamic_pricing_config is not UNSET:
-            field_dict["dynamic_pricing_config"] = dynamic_pricing_config
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.price_currency_option_params import PriceCurrencyOptionParams  # noqa: PLC0415
-        from ..models.price_custom_unit_amount_params import PriceCustomUnitAmountParams  # noqa: PLC0415
-        from ..models.price_dynamic_pricing_config import PriceDynamicPricingConfig  # noqa: PLC0415
-        from ..models.price_metadata_params import PriceMetadataParams  # noqa: PLC0415
-        from ..models.price_recurring import PriceRecurring  # noqa: PLC0415
-        from ..models.price_tier_params import PriceTierParams  # noqa: PLC0415
-        from ..models.price_upsell_params import PriceUpsellParams  # noqa: PLC0415
-        from ..models.transform_quantity import TransformQuantity  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _type_ = d.pop("type", UNSET)
-        type_: PriceType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = PriceType(_type_)
-
-        _billing_scheme = d.pop("billing_scheme", UNSET)
-        billing_scheme: PriceBillingScheme | Unset
-        if isinstance(_billing_scheme, Unset):
-            billing_scheme = UNSET
-        else:
-            billing_scheme = PriceBillingScheme(_billing_scheme)
-
-        _model = d.pop("model", UNSET)
-        model: PriceModel | Unset
-        if isinstance(_model, Unset):
-            model = UNSET
-        else:
-            model = PriceModel(_model)
-
-        unit_amount = d.pop("unit_amount", UNSET)
-
-        currency_id = d.pop("currency_id", UNSET)
-
-        _currency_options = d.pop("currency_options", UNSET)
-        currency_options: list[PriceCurrencyOptionParams] | Unset = UNSET
-        if _currency_options is not UNSET:
-            currency_options = []
-            for currency_options_item_data in _currency_options:
-                currency_options_item = PriceCurrencyOptionParams.from_dict(currency_options_item_data)
-
-                currency_options.append(currency_options_item)
-
-        def _parse_recurring(data: object) -> None | PriceRecurring | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                recurring_type_1 = PriceRecurring.from_dict(data)
-
-                return recurring_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceRecurring | Unset, data)
-
-        recurring = _parse_recurring(d.pop("recurring", UNSET))
-
-        def _parse_tiers_mode(data: object) -> None | PriceTiersMode | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                tiers_mode_type_1 = PriceTiersMode(data)
-
-                return tiers_mode_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceTiersMode | Unset, data)
-
-        tiers_mode = _parse_tiers_mode(d.pop("tiers_mode", UNSET))
-
-        def _parse_tiers(data: object) -> list[PriceTierParams] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                tiers_type_0 = []
-                _tiers_type_0 = data
-                for tiers_type_0_item_data in _tiers_type_0:
-                    tiers_type_0_item = PriceTierParams.from_dict(tiers_type_0_item_data)
-
-                    tiers_type_0.append(tiers_type_0_item)
-
-                return tiers_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[PriceTierParams] | None | Unset, data)
-
-        tiers = _parse_tiers(d.pop("tiers", UNSET))
-
-        def _parse_custom_unit_amount(data: object) -> None | PriceCustomUnitAmountParams | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                custom_unit_amount_type_1 = PriceCustomUnitAmountParams.from_dict(data)
-
-                return custom_unit_amount_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceCustomUnitAmountParams | Unset, data)
-
-        custom_unit_amount = _parse_custom_unit_amount(d.pop("custom_unit_amount", UNSET))
-
-        def _parse_transform_quantity(data: object) -> None | TransformQuantity | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                transform_quantity_type_1 = TransformQuantity.from_dict(data)
-
-                return transform_quantity_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TransformQuantity | Unset, data)
-
-        transform_quantity = _parse_transform_quantity(d.pop("transform_quantity", UNSET))
-
-        def _parse_lookup_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        lookup_key = _parse_lookup_key(d.pop("lookup_key", UNSET))
-
-        def _parse_nickname(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        nickname = _parse_nickname(d.pop("nickname", UNSET))
-
-        active = d.pop("active", UNSET)
-
-        quantity_available = d.pop("quantity_available", UNSET)
-
-        quantity_limit_per_checkout = d.pop("quantity_limit_per_checkout", UNSET)
-
-        _tax_behavior = d.pop("tax_behavior", UNSET)
-        tax_behavior: PriceTaxBehavior | Unset
-        if isinstance(_tax_behavior, Unset):
-            tax_behavior = UNSET
-        else:
-            tax_behavior = PriceTaxBehavior(_tax_behavior)
-
-        def _parse_upsell(data: object) -> None | PriceUpsellParams | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                upsell_type_1 = PriceUpsellParams.from_dict(data)
-
-                return upsell_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceUpsellParams | Unset, data)
-
-        upsell = _parse_upsell(d.pop("upsell", UNSET))
-
-        _pricing_type = d.pop("pricing_type", UNSET)
-        pricing_type: PricePricingType | Unset
-        if isinstance(_pricing_type, Unset):
-            pricing_type = UNSET
-        else:
-            pricing_type = PricePricingType(_pricing_type)
-
-        def _parse_base_currency(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        base_currency = _parse_base_currency(d.pop("base_currency", UNSET))
-
-        def _parse_base_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        base_amount = _parse_base_amount(d.pop("base_amount", UNSET))
-
-        def _parse_dynamic_pricing_config(data: object) -> None | PriceDynamicPricingConfig | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                dynamic_pricing_config_type_1 = PriceDynamicPricingConfig.from_dict(data)
-
-                return dynamic_pricing_config_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceDynamicPricingConfig | Unset, data)
-
-        dynamic_pricing_config = _parse_dynamic_pricing_config(d.pop("dynamic_pricing_config", UNSET))
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: PriceMetadataParams | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = PriceMetadataParams.from_dict(_metadata)
-
-        price_update_params = cls(
-            type_=type_,
-            billing_scheme=billing_scheme,
-            model=model,
-            unit_amount=unit_amount,
-            currency_id=currency_id,
-            currency_options=currency_options,
-            recurring=recurring,
-            tiers_mode=tiers_mode,
-            tiers=tiers,
-            custom_unit_amount=custom_unit_amount,
-            transform_quantity=transform_quantity,
-            lookup_key=lookup_key,
-            nickname=nickname,
-            active=active,
-            quantity_available=quantity_available,
-            quantity_limit_per_checkout=quantity_limit_per_checkout,
-            tax_behavior=tax_behavior,
-            upsell=upsell,
-            pricing_type=pricing_type,
-            base_currency=base_currency,
-            base_amount=base_amount,
-            dynamic_pricing_config=dynamic_pricing_config,
-            metadata=metadata,
+    __slots__ = ()
+
+    _NAMES: ClassVar[dict[str, str]] = {
+        "type_": "type",
+        "type": "type",
+        "billing_scheme": "billing_scheme",
+        "model": "model",
+        "unit_amount": "unit_amount",
+        "currency_id": "currency_id",
+        "currency_options": "currency_options",
+        "recurring": "recurring",
+        "tiers_mode": "tiers_mode",
+        "tiers": "tiers",
+        "custom_unit_amount": "custom_unit_amount",
+        "transform_quantity": "transform_quantity",
+        "lookup_key": "lookup_key",
+        "nickname": "nickname",
+        "active": "active",
+        "quantity_available": "quantity_available",
+        "quantity_limit_per_checkout": "quantity_limit_per_checkout",
+        "tax_behavior": "tax_behavior",
+        "upsell": "upsell",
+        "pricing_type": "pricing_type",
+        "base_currency": "base_currency",
+        "base_amount": "base_amount",
+        "dynamic_pricing_config": "dynamic_pricing_config",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("PriceType"),
+        "billing_scheme": _AsEnum("PriceBillingScheme"),
+        "model": _AsEnum("PriceModel"),
+        "currency_options": _AsList(_AsModel("PriceCurrencyOptionParams")),
+        "recurring": _AsUnion(_NONE, _AsModel("PriceRecurring")),
+        "tiers_mode": _AsUnion(_NONE, _AsEnum("PriceTiersMode")),
+        "tiers": _AsUnion(_AsList(_AsModel("PriceTierParams")), _NONE),
+        "custom_unit_amount": _AsUnion(_NONE, _AsModel("PriceCustomUnitAmountParams")),
+        "transform_quantity": _AsUnion(_NONE, _AsModel("TransformQuantity")),
+        "tax_behavior": _AsEnum("PriceTaxBehavior"),
+        "upsell": _AsUnion(_NONE, _AsModel("PriceUpsellParams")),
+        "pricing_type": _AsEnum("PricePricingType"),
+        "dynamic_pricing_config": _AsUnion(_NONE, _AsModel("PriceDynamicPricingConfig")),
+        "metadata": _AsModel("PriceMetadataParams"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        type_: PriceType | Unset = UNSET,
+        billing_scheme: PriceBillingScheme | Unset = UNSET,
+        model: PriceModel | Unset = UNSET,
+        unit_amount: str | Unset = UNSET,
+        currency_id: str | Unset = UNSET,
+        currency_options: builtins.list[PriceCurrencyOptionParams] | Unset = UNSET,
+        recurring: None | PriceRecurring | Unset = UNSET,
+        tiers_mode: None | PriceTiersMode | Unset = UNSET,
+        tiers: builtins.list[PriceTierParams] | None | Unset = UNSET,
+        custom_unit_amount: None | PriceCustomUnitAmountParams | Unset = UNSET,
+        transform_quantity: None | TransformQuantity | Unset = UNSET,
+        lookup_key: None | str | Unset = UNSET,
+        nickname: None | str | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        quantity_available: int | Unset = UNSET,
+        quantity_limit_per_checkout: int | Unset = UNSET,
+        tax_behavior: PriceTaxBehavior | Unset = UNSET,
+        upsell: None | PriceUpsellParams | Unset = UNSET,
+        pricing_type: PricePricingType | Unset = UNSET,
+        base_currency: None | str | Unset = UNSET,
+        base_amount: None | str | Unset = UNSET,
+        dynamic_pricing_config: None | PriceDynamicPricingConfig | Unset = UNSET,
+        metadata: PriceMetadataParams | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "type": type_,
+                "billing_scheme": billing_scheme,
+                "model": model,
+                "unit_amount": unit_amount,
+                "currency_id": currency_id,
+                "currency_options": currency_options,
+                "recurring": recurring,
+                "tiers_mode": tiers_mode,
+                "tiers": tiers,
+                "custom_unit_amount": custom_unit_amount,
+                "transform_quantity": transform_quantity,
+                "lookup_key": lookup_key,
+                "nickname": nickname,
+                "active": active,
+                "quantity_available": quantity_available,
+                "quantity_limit_per_checkout": quantity_limit_per_checkout,
+                "tax_behavior": tax_behavior,
+                "upsell": upsell,
+                "pricing_type": pricing_type,
+                "base_currency": base_currency,
+                "base_amount": base_amount,
+                "dynamic_pricing_config": dynamic_pricing_config,
+                "metadata": metadata,
+            }
         )
 
-        return price_update_params
+    @property
+    def type(self) -> PriceType | None:
+        """`one_time` for a single charge, `recurring` for a subscription price."""
+        return self._get("type")  # type: ignore[no-any-return]
+
+    type_ = type
+
+    @property
+    def billing_scheme(self) -> PriceBillingScheme | None:
+        """`per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`."""
+        return self._get("billing_scheme")  # type: ignore[no-any-return]
+
+    @property
+    def model(self) -> PriceModel | None:
+        """The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs, see
+        `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
+        `tiers_mode` and `transform_quantity` from it."""
+        return self._get("model")  # type: ignore[no-any-return]
+
+    @property
+    def unit_amount(self) -> str | None:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("unit_amount")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> str | None:
+        """The price's main payment currency (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def currency_options(self) -> builtins.list[PriceCurrencyOptionParams] | None:
+        """The same price in other currencies (the main currency may be listed too). Each amount is a decimal
+        string in that currency's own unit."""
+        return self._get("currency_options")  # type: ignore[no-any-return]
+
+    @property
+    def recurring(self) -> None | PriceRecurring:
+        """Billing interval and usage settings; required for `recurring` prices."""
+        return self._get("recurring")  # type: ignore[no-any-return]
+
+    @property
+    def tiers_mode(self) -> None | PriceTiersMode:
+        """The `tiers_mode` field."""
+        return self._get("tiers_mode")  # type: ignore[no-any-return]
+
+    @property
+    def tiers(self) -> builtins.list[PriceTierParams] | None:
+        """The tiers of a `tiered` price, in increasing `up_to` order."""
+        return self._get("tiers")  # type: ignore[no-any-return]
+
+    @property
+    def custom_unit_amount(self) -> None | PriceCustomUnitAmountParams:
+        """The `custom_unit_amount` field."""
+        return self._get("custom_unit_amount")  # type: ignore[no-any-return]
+
+    @property
+    def transform_quantity(self) -> None | TransformQuantity:
+        """The `transform_quantity` field."""
+        return self._get("transform_quantity")  # type: ignore[no-any-return]
+
+    @property
+    def lookup_key(self) -> None | str:
+        """A name of your own for the price; retrieve and update accept it in place of the id."""
+        return self._data.get("lookup_key")  # type: ignore[no-any-return]
+
+    @property
+    def nickname(self) -> None | str:
+        """A label for the price, shown in the dashboard."""
+        return self._data.get("nickname")  # type: ignore[no-any-return]
+
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
+
+    @property
+    def quantity_available(self) -> int | None:
+        """Units in stock for this price."""
+        return self._data.get("quantity_available")  # type: ignore[no-any-return]
+
+    @property
+    def quantity_limit_per_checkout(self) -> int | None:
+        """Most units one checkout may buy."""
+        return self._data.get("quantity_limit_per_checkout")  # type: ignore[no-any-return]
+
+    @property
+    def tax_behavior(self) -> PriceTaxBehavior | None:
+        """Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`)."""
+        return self._get("tax_behavior")  # type: ignore[no-any-return]
+
+    @property
+    def upsell(self) -> None | PriceUpsellParams:
+        """A price offered instead of this one at checkout, or `null` for none."""
+        return self._get("upsell")  # type: ignore[no-any-return]
+
+    @property
+    def pricing_type(self) -> PricePricingType | None:
+        """`fixed` prices charge their amount in the payment currency; `dynamic` prices hold `base_amount` in
+        `base_currency` and are converted to the payment currency at an exchange-rate quote when paid."""
+        return self._get("pricing_type")  # type: ignore[no-any-return]
+
+    @property
+    def base_currency(self) -> None | str:
+        """For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`)."""
+        return self._data.get("base_currency")  # type: ignore[no-any-return]
+
+    @property
+    def base_amount(self) -> None | str:
+        """For `dynamic` prices, the amount in `base_currency`."""
+        return self._data.get("base_amount")  # type: ignore[no-any-return]
+
+    @property
+    def dynamic_pricing_config(self) -> None | PriceDynamicPricingConfig:
+        """The `dynamic_pricing_config` field."""
+        return self._get("dynamic_pricing_config")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> PriceMetadataParams | None:
+        """Free-form key/value data for a price. Two keys have a meaning to PaymentKit: `credit_config` makes the
+        price a credit pack, and `meter_id` ties it to a meter. Answers give metadata back as-is."""
+        return self._get("metadata")  # type: ignore[no-any-return]

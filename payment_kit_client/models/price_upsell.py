@@ -2,103 +2,60 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.price_expanded import PriceExpanded
 
 
-T = TypeVar("T", bound="PriceUpsell")
+class PriceUpsell(Model):
+    """A price offered instead of this one at checkout. Expanded answers also carry the offered price."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PriceUpsell:
-    """A price offered instead of this one at checkout. Expanded answers also carry the offered price.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "upsells_to_id": "upsells_to_id",
+        "upsells_to": "upsells_to",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "upsells_to": _AsUnion(_NONE, _AsModel("PriceExpanded")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "upsells_to_id",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        upsells_to_id (str): The offered price (`price_…`).
-        upsells_to (None | PriceExpanded | Unset): The offered price (expanded answers only).
-    """
-
-    upsells_to_id: str
-    upsells_to: None | PriceExpanded | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.price_expanded import PriceExpanded  # noqa: PLC0415
-
-        upsells_to_id = self.upsells_to_id
-
-        upsells_to: dict[str, Any] | None | Unset
-        if isinstance(self.upsells_to, Unset):
-            upsells_to = UNSET
-        elif isinstance(self.upsells_to, PriceExpanded):
-            upsells_to = self.upsells_to.to_dict()
-        else:
-            upsells_to = self.upsells_to
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        upsells_to_id: str,
+        upsells_to: None | PriceExpanded | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "upsells_to_id": upsells_to_id,
+                "upsells_to": upsells_to,
             }
         )
-        if upsells_to is not UNSET:
-            field_dict["upsells_to"] = upsells_to
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.price_expanded import PriceExpanded  # noqa: PLC0415
-
-        d = dict(src_dict)
-        upsells_to_id = d.pop("upsells_to_id")
-
-        def _parse_upsells_to(data: object) -> None | PriceExpanded | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                upsells_to_type_1 = PriceExpanded.from_dict(data)
-
-                return upsells_to_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PriceExpanded | Unset, data)
-
-        upsells_to = _parse_upsells_to(d.pop("upsells_to", UNSET))
-
-        price_upsell = cls(
-            upsells_to_id=upsells_to_id,
-            upsells_to=upsells_to,
-        )
-
-        price_upsell.additional_properties = d
-        return price_upsell
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def upsells_to_id(self) -> str:
+        """The offered price (`price_…`)."""
+        return self._data.get("upsells_to_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def upsells_to(self) -> None | PriceExpanded:
+        """The offered price (expanded answers only)."""
+        return self._get("upsells_to")  # type: ignore[no-any-return]

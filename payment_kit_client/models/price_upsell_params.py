@@ -2,44 +2,41 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    Model,
+)
 
-T = TypeVar("T", bound="PriceUpsellParams")
 
+class PriceUpsellParams(Model):
+    """The price to offer instead of this one at checkout."""
 
-@_attrs_define
-class PriceUpsellParams:
-    """The price to offer instead of this one at checkout.
+    __slots__ = ()
 
-    Attributes:
-        upsells_to_id (str): The offered price (`price_…`).
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "upsells_to_id": "upsells_to_id",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "upsells_to_id",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    upsells_to_id: str
-
-    def to_dict(self) -> dict[str, Any]:
-        upsells_to_id = self.upsells_to_id
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        upsells_to_id: str,
+    ) -> None:
+        self._init_fields(
             {
                 "upsells_to_id": upsells_to_id,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        upsells_to_id = d.pop("upsells_to_id")
-
-        price_upsell_params = cls(
-            upsells_to_id=upsells_to_id,
-        )
-
-        return price_upsell_params
+    @property
+    def upsells_to_id(self) -> str:
+        """The offered price (`price_…`)."""
+        return self._data.get("upsells_to_id")  # type: ignore[no-any-return]

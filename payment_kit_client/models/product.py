@@ -2,173 +2,113 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.product_created_via import ProductCreatedVia
-from ..models.product_type import ProductType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.product_created_via import ProductCreatedVia
     from ..models.product_cross_sell import ProductCrossSell
     from ..models.product_feature import ProductFeature
+    from ..models.product_type import ProductType
     from ..models.product_vendor_config import ProductVendorConfig
 
 
-T = TypeVar("T", bound="Product")
+class Product(Model):
+    """A product as stored, without its prices."""
 
+    __slots__ = ()
 
-@_attrs_define
-class Product:
-    """A product as stored, without its prices.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "active": "active",
+        "livemode": "livemode",
+        "locked": "locked",
+        "type_": "type",
+        "type": "type",
+        "name": "name",
+        "description": "description",
+        "images": "images",
+        "features": "features",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "unit_label": "unit_label",
+        "default_price_id": "default_price_id",
+        "metadata": "metadata",
+        "statement_descriptor": "statement_descriptor",
+        "nft_factory": "nft_factory",
+        "tax_code": "tax_code",
+        "cross_sell": "cross_sell",
+        "vendor_config": "vendor_config",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("ProductType"),
+        "features": _AsList(_AsModel("ProductFeature")),
+        "created_via": _AsEnum("ProductCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "cross_sell": _AsUnion(_NONE, _AsModel("ProductCrossSell")),
+        "vendor_config": _AsUnion(_AsList(_AsModel("ProductVendorConfig")), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "active",
+            "livemode",
+            "locked",
+            "type",
+            "name",
+            "description",
+            "images",
+            "features",
+            "created_via",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): Unique identifier, `prod_` followed by random characters. Example: prod_8Jx2KfQ7mNc4VbR1tYw9LpZs.
-        active (bool): `false` once the product is archived (off sale).
-        livemode (bool): `true` for a live-mode product, `false` for test mode.
-        locked (bool): `true` once the product is in use; PaymentKit then refuses deletion and some changes.
-        type_ (ProductType): What the product is: a `service` (subscriptions, access), a physical or digital `good`, or
-            a `credit` pack whose purchase grants credits.
-        name (str): Display name. Example: Test Product.
-        description (None | str): Longer text shown on checkout pages.
-        images (list[str]): Image URLs shown with the product (may be empty).
-        features (list[ProductFeature]): Selling points listed with the product (may be empty).
-        created_via (ProductCreatedVia): Where the product was created.
-        created_at (datetime.datetime): When the product was created.
-        updated_at (datetime.datetime): When the product was last changed.
-        unit_label (None | str | Unset): What one unit is called on checkout pages and invoices (`seat`, `GB`).
-        default_price_id (None | str | Unset): The price shown by default for this product (`price_…`).
-        metadata (Metadata | None | Unset):
-        statement_descriptor (None | str | Unset): Text that appears on the payer's statement, where the rail supports
-            it.
-        nft_factory (None | str | Unset): Address of the NFT factory that mints a receipt NFT for each purchase, when
-            the product has one.
-        tax_code (None | str | Unset): A tax classification code.
-        cross_sell (None | ProductCrossSell | Unset):
-        vendor_config (list[ProductVendorConfig] | None | Unset): Vendors that fulfil or share the revenue of this
-            product.
-    """
-
-    id: str
-    active: bool
-    livemode: bool
-    locked: bool
-    type_: ProductType
-    name: str
-    description: None | str
-    images: list[str]
-    features: list[ProductFeature]
-    created_via: ProductCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    unit_label: None | str | Unset = UNSET
-    default_price_id: None | str | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    statement_descriptor: None | str | Unset = UNSET
-    nft_factory: None | str | Unset = UNSET
-    tax_code: None | str | Unset = UNSET
-    cross_sell: None | ProductCrossSell | Unset = UNSET
-    vendor_config: list[ProductVendorConfig] | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.product_cross_sell import ProductCrossSell  # noqa: PLC0415
-
-        id = self.id
-
-        active = self.active
-
-        livemode = self.livemode
-
-        locked = self.locked
-
-        type_ = self.type_.value
-
-        name = self.name
-
-        description: None | str
-        description = self.description
-
-        images = self.images
-
-        features = []
-        for features_item_data in self.features:
-            features_item = features_item_data.to_dict()
-            features.append(features_item)
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        unit_label: None | str | Unset
-        if isinstance(self.unit_label, Unset):
-            unit_label = UNSET
-        else:
-            unit_label = self.unit_label
-
-        default_price_id: None | str | Unset
-        if isinstance(self.default_price_id, Unset):
-            default_price_id = UNSET
-        else:
-            default_price_id = self.default_price_id
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        statement_descriptor: None | str | Unset
-        if isinstance(self.statement_descriptor, Unset):
-            statement_descriptor = UNSET
-        else:
-            statement_descriptor = self.statement_descriptor
-
-        nft_factory: None | str | Unset
-        if isinstance(self.nft_factory, Unset):
-            nft_factory = UNSET
-        else:
-            nft_factory = self.nft_factory
-
-        tax_code: None | str | Unset
-        if isinstance(self.tax_code, Unset):
-            tax_code = UNSET
-        else:
-            tax_code = self.tax_code
-
-        cross_sell: dict[str, Any] | None | Unset
-        if isinstance(self.cross_sell, Unset):
-            cross_sell = UNSET
-        elif isinstance(self.cross_sell, ProductCrossSell):
-            cross_sell = self.cross_sell.to_dict()
-        else:
-            cross_sell = self.cross_sell
-
-        vendor_config: list[dict[str, Any]] | None | Unset
-        if isinstance(self.vendor_config, Unset):
-            vendor_config = UNSET
-        elif isinstance(self.vendor_config, list):
-            vendor_config = []
-            for vendor_config_type_0_item_data in self.vendor_config:
-                vendor_config_type_0_item = vendor_config_type_0_item_data.to_dict()
-                vendor_config.append(vendor_config_type_0_item)
-
-        else:
-            vendor_config = self.vendor_config
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        active: bool,
+        livemode: bool,
+        locked: bool,
+        type_: ProductType,
+        name: str,
+        description: None | str,
+        images: builtins.list[str],
+        features: builtins.list[ProductFeature],
+        created_via: ProductCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        unit_label: None | str | Unset = UNSET,
+        default_price_id: None | str | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        statement_descriptor: None | str | Unset = UNSET,
+        nft_factory: None | str | Unset = UNSET,
+        tax_code: None | str | Unset = UNSET,
+        cross_sell: None | ProductCrossSell | Unset = UNSET,
+        vendor_config: builtins.list[ProductVendorConfig] | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "active": active,
@@ -182,208 +122,116 @@ class Product:
                 "created_via": created_via,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "unit_label": unit_label,
+                "default_price_id": default_price_id,
+                "metadata": metadata,
+                "statement_descriptor": statement_descriptor,
+                "nft_factory": nft_factory,
+                "tax_code": tax_code,
+                "cross_sell": cross_sell,
+                "vendor_config": vendor_config,
             }
         )
-        if unit_label is not UNSET:
-            field_dict["unit_label"] = unit_label
-        if default_price_id is not UNSET:
-            field_dict["default_price_id"] = default_price_id
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if statement_descriptor is not UNSET:
-            field_dict["statement_descriptor"] = statement_descriptor
-        if nft_factory is not UNSET:
-            field_dict["nft_factory"] = nft_factory
-        if tax_code is not UNSET:
-            field_dict["tax_code"] = tax_code
-        if cross_sell is not UNSET:
-            field_dict["cross_sell"] = cross_sell
-        if vendor_config is not UNSET:
-            field_dict["vendor_config"] = vendor_config
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.product_cross_sell import ProductCrossSell  # noqa: PLC0415
-        from ..models.product_feature import ProductFeature  # noqa: PLC0415
-        from ..models.product_vendor_config import ProductVendorConfig  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        active = d.pop("active")
-
-        livemode = d.pop("livemode")
-
-        locked = d.pop("locked")
-
-        type_ = ProductType(d.pop("type"))
-
-        name = d.pop("name")
-
-        def _parse_description(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        description = _parse_description(d.pop("description"))
-
-        images = cast(list[str], d.pop("images"))
-
-        features = []
-        _features = d.pop("features")
-        for features_item_data in _features:
-            features_item = ProductFeature.from_dict(features_item_data)
-
-            features.append(features_item)
-
-        created_via = ProductCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_unit_label(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        unit_label = _parse_unit_label(d.pop("unit_label", UNSET))
-
-        def _parse_default_price_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        default_price_id = _parse_default_price_id(d.pop("default_price_id", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_statement_descriptor(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        statement_descriptor = _parse_statement_descriptor(d.pop("statement_descriptor", UNSET))
-
-        def _parse_nft_factory(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        nft_factory = _parse_nft_factory(d.pop("nft_factory", UNSET))
-
-        def _parse_tax_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        tax_code = _parse_tax_code(d.pop("tax_code", UNSET))
-
-        def _parse_cross_sell(data: object) -> None | ProductCrossSell | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                cross_sell_type_1 = ProductCrossSell.from_dict(data)
-
-                return cross_sell_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ProductCrossSell | Unset, data)
-
-        cross_sell = _parse_cross_sell(d.pop("cross_sell", UNSET))
-
-        def _parse_vendor_config(data: object) -> list[ProductVendorConfig] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                vendor_config_type_0 = []
-                _vendor_config_type_0 = data
-                for vendor_config_type_0_item_data in _vendor_config_type_0:
-                    vendor_config_type_0_item = ProductVendorConfig.from_dict(vendor_config_type_0_item_data)
-
-                    vendor_config_type_0.append(vendor_config_type_0_item)
-
-                return vendor_config_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[ProductVendorConfig] | None | Unset, data)
-
-        vendor_config = _parse_vendor_config(d.pop("vendor_config", UNSET))
-
-        product = cls(
-            id=id,
-            active=active,
-            livemode=livemode,
-            locked=locked,
-            type_=type_,
-            name=name,
-            description=description,
-            images=images,
-            features=features,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-            unit_label=unit_label,
-            default_price_id=default_price_id,
-            metadata=metadata,
-            statement_descriptor=statement_descriptor,
-            nft_factory=nft_factory,
-            tax_code=tax_code,
-            cross_sell=cross_sell,
-            vendor_config=vendor_config,
-        )
-
-        product.additional_properties = d
-        return product
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """Unique identifier, `prod_` followed by random characters."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def active(self) -> bool:
+        """`false` once the product is archived (off sale)."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def livemode(self) -> bool:
+        """`true` for a live-mode product, `false` for test mode."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def locked(self) -> bool:
+        """`true` once the product is in use; PaymentKit then refuses deletion and some changes."""
+        return self._data.get("locked")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def type(self) -> ProductType:
+        """What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a `credit`
+        pack whose purchase grants credits."""
+        return self._get("type")  # type: ignore[no-any-return]
+
+    type_ = type
+
+    @property
+    def name(self) -> str:
+        """Display name."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> None | str:
+        """Longer text shown on checkout pages."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def images(self) -> builtins.list[str]:
+        """Image URLs shown with the product (may be empty)."""
+        return self._data.get("images")  # type: ignore[no-any-return]
+
+    @property
+    def features(self) -> builtins.list[ProductFeature]:
+        """Selling points listed with the product (may be empty)."""
+        return self._get("features")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> ProductCreatedVia:
+        """Where the product was created."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """When the product was created."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """When the product was last changed."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def unit_label(self) -> None | str:
+        """What one unit is called on checkout pages and invoices (`seat`, `GB`)."""
+        return self._data.get("unit_label")  # type: ignore[no-any-return]
+
+    @property
+    def default_price_id(self) -> None | str:
+        """The price shown by default for this product (`price_…`)."""
+        return self._data.get("default_price_id")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def statement_descriptor(self) -> None | str:
+        """Text that appears on the payer's statement, where the rail supports it."""
+        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+
+    @property
+    def nft_factory(self) -> None | str:
+        """Address of the NFT factory that mints a receipt NFT for each purchase, when the product has one."""
+        return self._data.get("nft_factory")  # type: ignore[no-any-return]
+
+    @property
+    def tax_code(self) -> None | str:
+        """A tax classification code."""
+        return self._data.get("tax_code")  # type: ignore[no-any-return]
+
+    @property
+    def cross_sell(self) -> None | ProductCrossSell:
+        """The `cross_sell` field."""
+        return self._get("cross_sell")  # type: ignore[no-any-return]
+
+    @property
+    def vendor_config(self) -> builtins.list[ProductVendorConfig] | None:
+        """Vendors that fulfil or share the revenue of this product."""
+        return self._get("vendor_config")  # type: ignore[no-any-return]

@@ -2,247 +2,173 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.product_type import ProductType
-from ..types import UNSET, Unset
+from ..types import (
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.product_cross_sell_params import ProductCrossSellParams
     from ..models.product_feature import ProductFeature
     from ..models.product_price_create_params import ProductPriceCreateParams
+    from ..models.product_type import ProductType
     from ..models.product_vendor_config import ProductVendorConfig
 
 
-T = TypeVar("T", bound="ProductCreateParams")
+class ProductCreateParams(Model):
+    """A new product, optionally with prices to create with it."""
 
+    __slots__ = ()
 
-@_attrs_define
-class ProductCreateParams:
-    """A new product, optionally with prices to create with it.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "type_": "type",
+        "type": "type",
+        "description": "description",
+        "active": "active",
+        "images": "images",
+        "features": "features",
+        "unit_label": "unit_label",
+        "statement_descriptor": "statement_descriptor",
+        "nft_factory": "nft_factory",
+        "tax_code": "tax_code",
+        "cross_sell": "cross_sell",
+        "vendor_config": "vendor_config",
+        "metadata": "metadata",
+        "prices": "prices",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("ProductType"),
+        "features": _AsList(_AsModel("ProductFeature")),
+        "cross_sell": _AsUnion(_NONE, _AsModel("ProductCrossSellParams")),
+        "vendor_config": _AsList(_AsModel("ProductVendorConfig")),
+        "metadata": _AsModel("Metadata"),
+        "prices": _AsList(_AsModel("ProductPriceCreateParams")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+            "type",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        name (str): Display name.
-        type_ (ProductType): What the product is: a `service` (subscriptions, access), a physical or digital `good`, or
-            a `credit` pack whose purchase grants credits.
-        description (str | Unset): Longer text shown on checkout pages.
-        active (bool | Unset): `false` creates the product archived. PaymentKit assumes `true`.
-        images (list[str] | Unset): Image URLs.
-        features (list[ProductFeature] | Unset):
-        unit_label (str | Unset): What one unit is called (`seat`, `GB`).
-        statement_descriptor (str | Unset):
-        nft_factory (str | Unset): Address of an NFT factory that mints a receipt NFT per purchase.
-        tax_code (str | Unset):
-        cross_sell (None | ProductCrossSellParams | Unset):
-        vendor_config (list[ProductVendorConfig] | Unset):
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        prices (list[ProductPriceCreateParams] | Unset): Prices to create for the new product in the same call; answered
-            in the product's `prices`.
-    """
-
-    name: str
-    type_: ProductType
-    description: str | Unset = UNSET
-    active: bool | Unset = UNSET
-    images: list[str] | Unset = UNSET
-    features: list[ProductFeature] | Unset = UNSET
-    unit_label: str | Unset = UNSET
-    statement_descriptor: str | Unset = UNSET
-    nft_factory: str | Unset = UNSET
-    tax_code: str | Unset = UNSET
-    cross_sell: None | ProductCrossSellParams | Unset = UNSET
-    vendor_config: list[ProductVendorConfig] | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    prices: list[ProductPriceCreateParams] | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.product_cross_sell_params import ProductCrossSellParams  # noqa: PLC0415
-
-        name = self.name
-
-        type_ = self.type_.value
-
-        description = self.description
-
-        active = self.active
-
-        images: list[str] | Unset = UNSET
-        if not isinstance(self.images, Unset):
-            images = self.images
-
-        features: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.features, Unset):
-            features = []
-            for features_item_data in self.features:
-                features_item = features_item_data.to_dict()
-                features.append(features_item)
-
-        unit_label = self.unit_label
-
-        statement_descriptor = self.statement_descriptor
-
-        nft_factory = self.nft_factory
-
-        tax_code = self.tax_code
-
-        cross_sell: dict[str, Any] | None | Unset
-        if isinstance(self.cross_sell, Unset):
-            cross_sell = UNSET
-        elif isinstance(self.cross_sell, ProductCrossSellParams):
-            cross_sell = self.cross_sell.to_dict()
-        else:
-            cross_sell = self.cross_sell
-
-        vendor_config: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vendor_config, Unset):
-            vendor_config = []
-            for vendor_config_item_data in self.vendor_config:
-                vendor_config_item = vendor_config_item_data.to_dict()
-                vendor_config.append(vendor_config_item)
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        prices: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.prices, Unset):
-            prices = []
-            for prices_item_data in self.prices:
-                prices_item = prices_item_data.to_dict()
-                prices.append(prices_item)
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        name: str,
+        type_: ProductType,
+        description: str | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        images: builtins.list[str] | Unset = UNSET,
+        features: builtins.list[ProductFeature] | Unset = UNSET,
+        unit_label: str | Unset = UNSET,
+        statement_descriptor: str | Unset = UNSET,
+        nft_factory: str | Unset = UNSET,
+        tax_code: str | Unset = UNSET,
+        cross_sell: None | ProductCrossSellParams | Unset = UNSET,
+        vendor_config: builtins.list[ProductVendorConfig] | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        prices: builtins.list[ProductPriceCreateParams] | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "name": name,
                 "type": type_,
+                "description": description,
+                "active": active,
+                "images": images,
+                "features": features,
+                "unit_label": unit_label,
+                "statement_descriptor": statement_descriptor,
+                "nft_factory": nft_factory,
+                "tax_code": tax_code,
+                "cross_sell": cross_sell,
+                "vendor_config": vendor_config,
+                "metadata": metadata,
+                "prices": prices,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if active is not UNSET:
-            field_dict["active"] = active
-        if images is not UNSET:
-            field_dict["images"] = images
-        if features is not UNSET:
-            field_dict["features"] = features
-        if unit_label is not UNSET:
-            field_dict["unit_label"] = unit_label
-        if statement_descriptor is not UNSET:
-            field_dict["statement_descriptor"] = statement_descriptor
-        if nft_factory is not UNSET:
-            field_dict["nft_factory"] = nft_factory
-        if tax_code is not UNSET:
-            field_dict["tax_code"] = tax_code
-        if cross_sell is not UNSET:
-            field_dict["cross_sell"] = cross_sell
-        if vendor_config is not UNSET:
-            field_dict["vendor_config"] = vendor_config
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if prices is not UNSET:
-            field_dict["prices"] = prices
 
-        return field_dict
+    @property
+    def name(self) -> str:
+        """Display name."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.product_cross_sell_params import ProductCrossSellParams  # noqa: PLC0415
-        from ..models.product_feature import ProductFeature  # noqa: PLC0415
-        from ..models.product_price_create_params import ProductPriceCreateParams  # noqa: PLC0415
-        from ..models.product_vendor_config import ProductVendorConfig  # noqa: PLC0415
+    @property
+    def type(self) -> ProductType:
+        """What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a `credit`
+        pack whose purchase grants credits."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        name = d.pop("name")
+    type_ = type
 
-        type_ = ProductType(d.pop("type"))
+    @property
+    def description(self) -> str | None:
+        """Longer text shown on checkout pages."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        description = d.pop("description", UNSET)
+    @property
+    def active(self) -> bool | None:
+        """`false` creates the product archived. PaymentKit assumes `true`."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-        active = d.pop("active", UNSET)
+    @property
+    def images(self) -> builtins.list[str] | None:
+        """Image URLs."""
+        return self._data.get("images")  # type: ignore[no-any-return]
 
-        images = cast(list[str], d.pop("images", UNSET))
+    @property
+    def features(self) -> builtins.list[ProductFeature] | None:
+        """The `features` field."""
+        return self._get("features")  # type: ignore[no-any-return]
 
-        _features = d.pop("features", UNSET)
-        features: list[ProductFeature] | Unset = UNSET
-        if _features is not UNSET:
-            features = []
-            for features_item_data in _features:
-                features_item = ProductFeature.from_dict(features_item_data)
+    @property
+    def unit_label(self) -> str | None:
+        """What one unit is called (`seat`, `GB`)."""
+        return self._data.get("unit_label")  # type: ignore[no-any-return]
 
-                features.append(features_item)
+    @property
+    def statement_descriptor(self) -> str | None:
+        """The `statement_descriptor` field."""
+        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
 
-        unit_label = d.pop("unit_label", UNSET)
+    @property
+    def nft_factory(self) -> str | None:
+        """Address of an NFT factory that mints a receipt NFT per purchase."""
+        return self._data.get("nft_factory")  # type: ignore[no-any-return]
 
-        statement_descriptor = d.pop("statement_descriptor", UNSET)
+    @property
+    def tax_code(self) -> str | None:
+        """The `tax_code` field."""
+        return self._data.get("tax_code")  # type: ignore[no-any-return]
 
-        nft_factory = d.pop("nft_factory", UNSET)
+    @property
+    def cross_sell(self) -> None | ProductCrossSellParams:
+        """The `cross_sell` field."""
+        return self._get("cross_sell")  # type: ignore[no-any-return]
 
-        tax_code = d.pop("tax_code", UNSET)
+    @property
+    def vendor_config(self) -> builtins.list[ProductVendorConfig] | None:
+        """The `vendor_config` field."""
+        return self._get("vendor_config")  # type: ignore[no-any-return]
 
-        def _parse_cross_sell(data: object) -> None | ProductCrossSellParams | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                cross_sell_type_1 = ProductCrossSellParams.from_dict(data)
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
 
-                return cross_sell_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ProductCrossSellParams | Unset, data)
-
-        cross_sell = _parse_cross_sell(d.pop("cross_sell", UNSET))
-
-        _vendor_config = d.pop("vendor_config", UNSET)
-        vendor_config: list[ProductVendorConfig] | Unset = UNSET
-        if _vendor_config is not UNSET:
-            vendor_config = []
-            for vendor_config_item_data in _vendor_config:
-                vendor_config_item = ProductVendorConfig.from_dict(vendor_config_item_data)
-
-                vendor_config.append(vendor_config_item)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        _prices = d.pop("prices", UNSET)
-        prices: list[ProductPriceCreateParams] | Unset = UNSET
-        if _prices is not UNSET:
-            prices = []
-            for prices_item_data in _prices:
-                prices_item = ProductPriceCreateParams.from_dict(prices_item_data)
-
-                prices.append(prices_item)
-
-        product_create_params = cls(
-            name=name,
-            type_=type_,
-            description=description,
-            active=active,
-            images=images,
-            features=features,
-            unit_label=unit_label,
-            statement_descriptor=statement_descriptor,
-            nft_factory=nft_factory,
-            tax_code=tax_code,
-            cross_sell=cross_sell,
-            vendor_config=vendor_config,
-            metadata=metadata,
-            prices=prices,
-        )
-
-        return product_create_params
+    @property
+    def prices(self) -> builtins.list[ProductPriceCreateParams] | None:
+        """Prices to create for the new product in the same call; answered in the product's `prices`."""
+        return self._get("prices")  # type: ignore[no-any-return]

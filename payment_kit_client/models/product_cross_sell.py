@@ -2,103 +2,60 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.product_expanded import ProductExpanded
 
 
-T = TypeVar("T", bound="ProductCrossSell")
+class ProductCrossSell(Model):
+    """Another product offered alongside this one at checkout. Expanded answers also carry the offered product itself."""
 
+    __slots__ = ()
 
-@_attrs_define
-class ProductCrossSell:
-    """Another product offered alongside this one at checkout. Expanded answers also carry the offered product itself.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "cross_sells_to_id": "cross_sells_to_id",
+        "cross_sells_to": "cross_sells_to",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "cross_sells_to": _AsUnion(_NONE, _AsModel("ProductExpanded")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "cross_sells_to_id",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        cross_sells_to_id (str): The offered product (`prod_…`).
-        cross_sells_to (None | ProductExpanded | Unset): The offered product with its prices (expanded answers only).
-    """
-
-    cross_sells_to_id: str
-    cross_sells_to: None | ProductExpanded | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.product_expanded import ProductExpanded  # noqa: PLC0415
-
-        cross_sells_to_id = self.cross_sells_to_id
-
-        cross_sells_to: dict[str, Any] | None | Unset
-        if isinstance(self.cross_sells_to, Unset):
-            cross_sells_to = UNSET
-        elif isinstance(self.cross_sells_to, ProductExpanded):
-            cross_sells_to = self.cross_sells_to.to_dict()
-        else:
-            cross_sells_to = self.cross_sells_to
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        cross_sells_to_id: str,
+        cross_sells_to: None | ProductExpanded | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "cross_sells_to_id": cross_sells_to_id,
+                "cross_sells_to": cross_sells_to,
             }
         )
-        if cross_sells_to is not UNSET:
-            field_dict["cross_sells_to"] = cross_sells_to
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.product_expanded import ProductExpanded  # noqa: PLC0415
-
-        d = dict(src_dict)
-        cross_sells_to_id = d.pop("cross_sells_to_id")
-
-        def _parse_cross_sells_to(data: object) -> None | ProductExpanded | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                cross_sells_to_type_1 = ProductExpanded.from_dict(data)
-
-                return cross_sells_to_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ProductExpanded | Unset, data)
-
-        cross_sells_to = _parse_cross_sells_to(d.pop("cross_sells_to", UNSET))
-
-        product_cross_sell = cls(
-            cross_sells_to_id=cross_sells_to_id,
-            cross_sells_to=cross_sells_to,
-        )
-
-        product_cross_sell.additional_properties = d
-        return product_cross_sell
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def cross_sells_to_id(self) -> str:
+        """The offered product (`prod_…`)."""
+        return self._data.get("cross_sells_to_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def cross_sells_to(self) -> None | ProductExpanded:
+        """The offered product with its prices (expanded answers only)."""
+        return self._get("cross_sells_to")  # type: ignore[no-any-return]

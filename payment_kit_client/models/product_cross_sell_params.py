@@ -2,44 +2,41 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    Model,
+)
 
-T = TypeVar("T", bound="ProductCrossSellParams")
 
+class ProductCrossSellParams(Model):
+    """The product to offer alongside this one at checkout."""
 
-@_attrs_define
-class ProductCrossSellParams:
-    """The product to offer alongside this one at checkout.
+    __slots__ = ()
 
-    Attributes:
-        cross_sells_to_id (str): The offered product (`prod_…`).
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "cross_sells_to_id": "cross_sells_to_id",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "cross_sells_to_id",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    cross_sells_to_id: str
-
-    def to_dict(self) -> dict[str, Any]:
-        cross_sells_to_id = self.cross_sells_to_id
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        cross_sells_to_id: str,
+    ) -> None:
+        self._init_fields(
             {
                 "cross_sells_to_id": cross_sells_to_id,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        cross_sells_to_id = d.pop("cross_sells_to_id")
-
-        product_cross_sell_params = cls(
-            cross_sells_to_id=cross_sells_to_id,
-        )
-
-        return product_cross_sell_params
+    @property
+    def cross_sells_to_id(self) -> str:
+        """The offered product (`prod_…`)."""
+        return self._data.get("cross_sells_to_id")  # type: ignore[no-any-return]

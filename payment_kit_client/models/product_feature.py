@@ -2,63 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="ProductFeature")
 
+class ProductFeature(Model):
+    """One selling point shown with the product."""
 
-@_attrs_define
-class ProductFeature:
-    """One selling point shown with the product.
+    __slots__ = ()
 
-    Attributes:
-        name (str): The feature's text. Example: Priority support.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    name: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        name: str,
+    ) -> None:
+        self._init_fields(
             {
                 "name": name,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
-
-        product_feature = cls(
-            name=name,
-        )
-
-        product_feature.additional_properties = d
-        return product_feature
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def name(self) -> str:
+        """The feature's text."""
+        return self._data.get("name")  # type: ignore[no-any-return]

@@ -2,311 +2,166 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.product_type import ProductType
-from ..types import UNSET, Unset
+from ..types import (
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.product_cross_sell_params import ProductCrossSellParams
     from ..models.product_feature import ProductFeature
+    from ..models.product_type import ProductType
     from ..models.product_vendor_config import ProductVendorConfig
 
 
-T = TypeVar("T", bound="ProductUpdateParams")
+class ProductUpdateParams(Model):
+    """The product fields to change; absent fields keep their value."""
 
+    __slots__ = ()
 
-@_attrs_define
-class ProductUpdateParams:
-    """The product fields to change; absent fields keep their value.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "name": "name",
+        "type_": "type",
+        "type": "type",
+        "description": "description",
+        "active": "active",
+        "images": "images",
+        "features": "features",
+        "unit_label": "unit_label",
+        "default_price_id": "default_price_id",
+        "statement_descriptor": "statement_descriptor",
+        "nft_factory": "nft_factory",
+        "tax_code": "tax_code",
+        "cross_sell": "cross_sell",
+        "vendor_config": "vendor_config",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("ProductType"),
+        "features": _AsList(_AsModel("ProductFeature")),
+        "cross_sell": _AsUnion(_NONE, _AsModel("ProductCrossSellParams")),
+        "vendor_config": _AsUnion(_AsList(_AsModel("ProductVendorConfig")), _NONE),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        name (str | Unset):
-        type_ (ProductType | Unset): What the product is: a `service` (subscriptions, access), a physical or digital
-            `good`, or a `credit` pack whose purchase grants credits.
-        description (str | Unset):
-        active (bool | Unset):
-        images (list[str] | Unset):
-        features (list[ProductFeature] | Unset):
-        unit_label (None | str | Unset):
-        default_price_id (None | str | Unset): One of the product's prices (`price_…`) to show by default.
-        statement_descriptor (None | str | Unset):
-        nft_factory (None | str | Unset):
-        tax_code (None | str | Unset):
-        cross_sell (None | ProductCrossSellParams | Unset): The product to cross-sell, or `null` to stop cross-selling.
-        vendor_config (list[ProductVendorConfig] | None | Unset):
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    name: str | Unset = UNSET
-    type_: ProductType | Unset = UNSET
-    description: str | Unset = UNSET
-    active: bool | Unset = UNSET
-    images: list[str] | Unset = UNSET
-    features: list[ProductFeature] | Unset = UNSET
-    unit_label: None | str | Unset = UNSET
-    default_price_id: None | str | Unset = UNSET
-    statement_descriptor: None | str | Unset = UNSET
-    nft_factory: None | str | Unset = UNSET
-    tax_code: None | str | Unset = UNSET
-    cross_sell: None | ProductCrossSellParams | Unset = UNSET
-    vendor_config: list[ProductVendorConfig] | None | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.product_cross_sell_params import ProductCrossSellParams  # noqa: PLC0415
-
-        name = self.name
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
-
-        description = self.description
-
-        active = self.active
-
-        images: list[str] | Unset = UNSET
-        if not isinstance(self.images, Unset):
-            images = self.images
-
-        features: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.features, Unset):
-            features = []
-            for features_item_data in self.features:
-                features_item = features_item_data.to_dict()
-                features.append(features_item)
-
-        unit_label: None | str | Unset
-        if isinstance(self.unit_label, Unset):
-            unit_label = UNSET
-        else:
-            unit_label = self.unit_label
-
-        default_price_id: None | str | Unset
-        if isinstance(self.default_price_id, Unset):
-            default_price_id = UNSET
-        else:
-            default_price_id = self.default_price_id
-
-        statement_descriptor: None | str | Unset
-        if isinstance(self.statement_descriptor, Unset):
-            statement_descriptor = UNSET
-        else:
-            statement_descriptor = self.statement_descriptor
-
-        nft_factory: None | str | Unset
-        if isinstance(self.nft_factory, Unset):
-            nft_factory = UNSET
-        else:
-            nft_factory = self.nft_factory
-
-        tax_code: None | str | Unset
-        if isinstance(self.tax_code, Unset):
-            tax_code = UNSET
-        else:
-            tax_code = self.tax_code
-
-        cross_sell: dict[str, Any] | None | Unset
-        if isinstance(self.cross_sell, Unset):
-            cross_sell = UNSET
-        elif isinstance(self.cross_sell, ProductCrossSellParams):
-            cross_sell = self.cross_sell.to_dict()
-        else:
-            cross_sell = self.cross_sell
-
-        vendor_config: list[dict[str, Any]] | None | Unset
-        if isinstance(self.vendor_config, Unset):
-            vendor_config = UNSET
-        elif isinstance(self.vendor_config, list):
-            vendor_config = []
-            for vendor_config_type_0_item_data in self.vendor_config:
-                vendor_config_type_0_item = vendor_config_type_0_item_data.to_dict()
-                vendor_config.append(vendor_config_type_0_item)
-
-        else:
-            vendor_config = self.vendor_config
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if description is not UNSET:
-            field_dict["description"] = description
-        if active is not UNSET:
-            field_dict["active"] = active
-        if images is not UNSET:
-            field_dict["images"] = images
-        if features is not UNSET:
-            field_dict["features"] = features
-        if unit_label is not UNSET:
-            field_dict["unit_label"] = unit_label
-        if default_price_id is not UNSET:
-            field_dict["default_price_id"] = default_price_id
-        if statement_descriptor is not UNSET:
-            field_dict["statement_descriptor"] = statement_descriptor
-        if nft_factory is not UNSET:
-            field_dict["nft_factory"] = nft_factory
-        if tax_code is not UNSET:
-            field_dict["tax_code"] = tax_code
-        if cross_sell is not UNSET:
-            field_dict["cross_sell"] = cross_sell
-        if vendor_config is not UNSET:
-            field_dict["vendor_config"] = vendor_config
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.product_cross_sell_params import ProductCrossSellParams  # noqa: PLC0415
-        from ..models.product_feature import ProductFeature  # noqa: PLC0415
-        from ..models.product_vendor_config import ProductVendorConfig  # noqa: PLC0415
-
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
-
-        _type_ = d.pop("type", UNSET)
-        type_: ProductType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = ProductType(_type_)
-
-        description = d.pop("description", UNSET)
-
-        active = d.pop("active", UNSET)
-
-        images = cast(list[str], d.pop("images", UNSET))
-
-        _features = d.pop("features", UNSET)
-        features: list[ProductFeature] | Unset = UNSET
-        if _features is not UNSET:
-            features = []
-            for features_item_data in _features:
-                features_item = ProductFeature.from_dict(features_item_data)
-
-                features.append(features_item)
-
-        def _parse_unit_label(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        unit_label = _parse_unit_label(d.pop("unit_label", UNSET))
-
-        def _parse_default_price_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        default_price_id = _parse_default_price_id(d.pop("default_price_id", UNSET))
-
-        def _parse_statement_descriptor(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        statement_descriptor = _parse_statement_descriptor(d.pop("statement_descriptor", UNSET))
-
-        def _parse_nft_factory(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        nft_factory = _parse_nft_factory(d.pop("nft_factory", UNSET))
-
-        def _parse_tax_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        tax_code = _parse_tax_code(d.pop("tax_code", UNSET))
-
-        def _parse_cross_sell(data: object) -> None | ProductCrossSellParams | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                cross_sell_type_1 = ProductCrossSellParams.from_dict(data)
-
-                return cross_sell_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ProductCrossSellParams | Unset, data)
-
-        cross_sell = _parse_cross_sell(d.pop("cross_sell", UNSET))
-
-        def _parse_vendor_config(data: object) -> list[ProductVendorConfig] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                vendor_config_type_0 = []
-                _vendor_config_type_0 = data
-                for vendor_config_type_0_item_data in _vendor_config_type_0:
-                    vendor_config_type_0_item = ProductVendorConfig.from_dict(vendor_config_type_0_item_data)
-
-                    vendor_config_type_0.append(vendor_config_type_0_item)
-
-                return vendor_config_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[ProductVendorConfig] | None | Unset, data)
-
-        vendor_config = _parse_vendor_config(d.pop("vendor_config", UNSET))
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        product_update_params = cls(
-            name=name,
-            type_=type_,
-            description=description,
-            active=active,
-            images=images,
-            features=features,
-            unit_label=unit_label,
-            default_price_id=default_price_id,
-            statement_descriptor=statement_descriptor,
-            nft_factory=nft_factory,
-            tax_code=tax_code,
-            cross_sell=cross_sell,
-            vendor_config=vendor_config,
-            metadata=metadata,
+    def __init__(
+        self,
+        *,
+        name: str | Unset = UNSET,
+        type_: ProductType | Unset = UNSET,
+        description: str | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        images: builtins.list[str] | Unset = UNSET,
+        features: builtins.list[ProductFeature] | Unset = UNSET,
+        unit_label: None | str | Unset = UNSET,
+        default_price_id: None | str | Unset = UNSET,
+        statement_descriptor: None | str | Unset = UNSET,
+        nft_factory: None | str | Unset = UNSET,
+        tax_code: None | str | Unset = UNSET,
+        cross_sell: None | ProductCrossSellParams | Unset = UNSET,
+        vendor_config: builtins.list[ProductVendorConfig] | None | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "name": name,
+                "type": type_,
+                "description": description,
+                "active": active,
+                "images": images,
+                "features": features,
+                "unit_label": unit_label,
+                "default_price_id": default_price_id,
+                "statement_descriptor": statement_descriptor,
+                "nft_factory": nft_factory,
+                "tax_code": tax_code,
+                "cross_sell": cross_sell,
+                "vendor_config": vendor_config,
+                "metadata": metadata,
+            }
         )
 
-        return product_update_params
+    @property
+    def name(self) -> str | None:
+        """The `name` field."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def type(self) -> ProductType | None:
+        """What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a `credit`
+        pack whose purchase grants credits."""
+        return self._get("type")  # type: ignore[no-any-return]
+
+    type_ = type
+
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
+
+    @property
+    def images(self) -> builtins.list[str] | None:
+        """The `images` field."""
+        return self._data.get("images")  # type: ignore[no-any-return]
+
+    @property
+    def features(self) -> builtins.list[ProductFeature] | None:
+        """The `features` field."""
+        return self._get("features")  # type: ignore[no-any-return]
+
+    @property
+    def unit_label(self) -> None | str:
+        """The `unit_label` field."""
+        return self._data.get("unit_label")  # type: ignore[no-any-return]
+
+    @property
+    def default_price_id(self) -> None | str:
+        """One of the product's prices (`price_…`) to show by default."""
+        return self._data.get("default_price_id")  # type: ignore[no-any-return]
+
+    @property
+    def statement_descriptor(self) -> None | str:
+        """The `statement_descriptor` field."""
+        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+
+    @property
+    def nft_factory(self) -> None | str:
+        """The `nft_factory` field."""
+        return self._data.get("nft_factory")  # type: ignore[no-any-return]
+
+    @property
+    def tax_code(self) -> None | str:
+        """The `tax_code` field."""
+        return self._data.get("tax_code")  # type: ignore[no-any-return]
+
+    @property
+    def cross_sell(self) -> None | ProductCrossSellParams:
+        """The product to cross-sell, or `null` to stop cross-selling."""
+        return self._get("cross_sell")  # type: ignore[no-any-return]
+
+    @property
+    def vendor_config(self) -> builtins.list[ProductVendorConfig] | None:
+        """The `vendor_config` field."""
+        return self._get("vendor_config")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

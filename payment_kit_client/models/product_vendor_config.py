@@ -2,259 +2,132 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.product_vendor_commission_type import ProductVendorCommissionType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
+    from ..models.product_vendor_commission_type import ProductVendorCommissionType
     from ..models.product_vendor_config_custom_params_type_0 import (
         ProductVendorConfigCustomParamsType0,
     )
 
 
-T = TypeVar("T", bound="ProductVendorConfig")
+class ProductVendorConfig(Model):
+    """A third-party vendor that fulfils or shares the revenue of this product, and its commission."""
 
+    __slots__ = ()
 
-@_attrs_define
-class ProductVendorConfig:
-    """A third-party vendor that fulfils or shares the revenue of this product, and its commission.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "vendor_id": "vendor_id",
+        "vendor_key": "vendor_key",
+        "vendor_type": "vendor_type",
+        "name": "name",
+        "description": "description",
+        "commission_rate": "commission_rate",
+        "commission_type": "commission_type",
+        "amount": "amount",
+        "commission_amount": "commissionAmount",
+        "custom_params": "custom_params",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "commission_type": _AsUnion(_NONE, _AsEnum("ProductVendorCommissionType")),
+        "custom_params": _AsUnion(_AsModel("ProductVendorConfigCustomParamsType0"), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "vendor_id",
+            "vendor_key",
+            "vendor_type",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        vendor_id (str): The vendor's id.
-        vendor_key (str): The vendor's key, as registered with PaymentKit.
-        vendor_type (str): The kind of vendor (an open set of names).
-        name (None | str | Unset): Display name of the vendor.
-        description (None | str | Unset):
-        commission_rate (float | None | Unset): The commission as a percentage, for `percentage` commissions.
-        commission_type (None | ProductVendorCommissionType | Unset):
-        amount (None | str | Unset): The commission for `fixed_amount` commissions, as a string. Whether it is held in
-            the smallest unit or as a decimal is not established.
-        commission_amount (None | str | Unset): A computed commission amount, as a string (camelCase upstream). Its unit
-            is not established.
-        custom_params (None | ProductVendorConfigCustomParamsType0 | Unset): Vendor-specific settings; their shape
-            depends on the vendor and is not established.
-    """
-
-    vendor_id: str
-    vendor_key: str
-    vendor_type: str
-    name: None | str | Unset = UNSET
-    description: None | str | Unset = UNSET
-    commission_rate: float | None | Unset = UNSET
-    commission_type: None | ProductVendorCommissionType | Unset = UNSET
-    amount: None | str | Unset = UNSET
-    commission_amount: None | str | Unset = UNSET
-    custom_params: None | ProductVendorConfigCustomParamsType0 | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.product_vendor_config_custom_params_type_0 import (
-            ProductVendorConfigCustomParamsType0,  # noqa: PLC0415
-        )
-
-        vendor_id = self.vendor_id
-
-        vendor_key = self.vendor_key
-
-        vendor_type = self.vendor_type
-
-        name: None | str | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
-        else:
-            name = self.name
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        commission_rate: float | None | Unset
-        if isinstance(self.commission_rate, Unset):
-            commission_rate = UNSET
-        else:
-            commission_rate = self.commission_rate
-
-        commission_type: None | str | Unset
-        if isinstance(self.commission_type, Unset):
-            commission_type = UNSET
-        elif isinstance(self.commission_type, ProductVendorCommissionType):
-            commission_type = self.commission_type.value
-        else:
-            commission_type = self.commission_type
-
-        amount: None | str | Unset
-        if isinstance(self.amount, Unset):
-            amount = UNSET
-        else:
-            amount = self.amount
-
-        commission_amount: None | str | Unset
-        if isinstance(self.commission_amount, Unset):
-            commission_amount = UNSET
-        else:
-            commission_amount = self.commission_amount
-
-        custom_params: dict[str, Any] | None | Unset
-        if isinstance(self.custom_params, Unset):
-            custom_params = UNSET
-        elif isinstance(self.custom_params, ProductVendorConfigCustomParamsType0):
-            custom_params = self.custom_params.to_dict()
-        else:
-            custom_params = self.custom_params
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        vendor_id: str,
+        vendor_key: str,
+        vendor_type: str,
+        name: None | str | Unset = UNSET,
+        description: None | str | Unset = UNSET,
+        commission_rate: float | None | Unset = UNSET,
+        commission_type: None | ProductVendorCommissionType | Unset = UNSET,
+        amount: None | str | Unset = UNSET,
+        commission_amount: None | str | Unset = UNSET,
+        custom_params: None | ProductVendorConfigCustomParamsType0 | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "vendor_id": vendor_id,
                 "vendor_key": vendor_key,
                 "vendor_type": vendor_type,
+                "name": name,
+                "description": description,
+                "commission_rate": commission_rate,
+                "commission_type": commission_type,
+                "amount": amount,
+                "commissionAmount": commission_amount,
+                "custom_params": custom_params,
             }
         )
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
-        if commission_rate is not UNSET:
-            field_dict["commission_rate"] = commission_rate
-        if commission_type is not UNSET:
-            field_dict["commission_type"] = commission_type
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if commission_amount is not UNSET:
-            field_dict["commissionAmount"] = commission_amount
-        if custom_params is not UNSET:
-            field_dict["custom_params"] = custom_params
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.product_vendor_config_custom_params_type_0 import (
-            ProductVendorConfigCustomParamsType0,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        vendor_id = d.pop("vendor_id")
-
-        vendor_key = d.pop("vendor_key")
-
-        vendor_type = d.pop("vendor_type")
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_commission_rate(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        commission_rate = _parse_commission_rate(d.pop("commission_rate", UNSET))
-
-        def _parse_commission_type(data: object) -> None | ProductVendorCommissionType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                commission_type_type_1 = ProductVendorCommissionType(data)
-
-                return commission_type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ProductVendorCommissionType | Unset, data)
-
-        commission_type = _parse_commission_type(d.pop("commission_type", UNSET))
-
-        def _parse_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        amount = _parse_amount(d.pop("amount", UNSET))
-
-        def _parse_commission_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        commission_amount = _parse_commission_amount(d.pop("commissionAmount", UNSET))
-
-        def _parse_custom_params(data: object) -> None | ProductVendorConfigCustomParamsType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                custom_params_type_0 = ProductVendorConfigCustomParamsType0.from_dict(data)
-
-                return custom_params_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ProductVendorConfigCustomParamsType0 | Unset, data)
-
-        custom_params = _parse_custom_params(d.pop("custom_params", UNSET))
-
-        product_vendor_config = cls(
-            vendor_id=vendor_id,
-            vendor_key=vendor_key,
-            vendor_type=vendor_type,
-            name=name,
-            description=description,
-            commission_rate=commission_rate,
-            commission_type=commission_type,
-            amount=amount,
-            commission_amount=commission_amount,
-            custom_params=custom_params,
-        )
-
-        product_vendor_config.additional_properties = d
-        return product_vendor_config
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def vendor_id(self) -> str:
+        """The vendor's id."""
+        return self._data.get("vendor_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def vendor_key(self) -> str:
+        """The vendor's key, as registered with PaymentKit."""
+        return self._data.get("vendor_key")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def vendor_type(self) -> str:
+        """The kind of vendor (an open set of names)."""
+        return self._data.get("vendor_type")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def name(self) -> None | str:
+        """Display name of the vendor."""
+        return self._data.get("name")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def commission_rate(self) -> float | None:
+        """The commission as a percentage, for `percentage` commissions."""
+        return self._data.get("commission_rate")  # type: ignore[no-any-return]
+
+    @property
+    def commission_type(self) -> None | ProductVendorCommissionType:
+        """The `commission_type` field."""
+        return self._get("commission_type")  # type: ignore[no-any-return]
+
+    @property
+    def amount(self) -> None | str:
+        """The commission for `fixed_amount` commissions, as a string. Whether it is held in the smallest unit or
+        as a decimal is not established."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
+
+    @property
+    def commission_amount(self) -> None | str:
+        """A computed commission amount, as a string (camelCase upstream). Its unit is not established."""
+        return self._data.get("commissionAmount")  # type: ignore[no-any-return]
+
+    @property
+    def custom_params(self) -> None | ProductVendorConfigCustomParamsType0:
+        """Vendor-specific settings; their shape depends on the vendor and is not established."""
+        return self._get("custom_params")  # type: ignore[no-any-return]

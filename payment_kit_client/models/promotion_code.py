@@ -2,182 +2,108 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.promotion_code_created_via import PromotionCodeCreatedVia
-from ..models.promotion_code_verification_type import PromotionCodeVerificationType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.promotion_code_created_via import PromotionCodeCreatedVia
     from ..models.promotion_code_nft_config import PromotionCodeNftConfig
     from ..models.promotion_code_restrictions import PromotionCodeRestrictions
     from ..models.promotion_code_vc_config import PromotionCodeVcConfig
+    from ..models.promotion_code_verification_type import PromotionCodeVerificationType
 
 
-T = TypeVar("T", bound="PromotionCode")
+class PromotionCode(Model):
+    """A promotion code."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PromotionCode:
-    """A promotion code.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "active": "active",
+        "locked": "locked",
+        "code": "code",
+        "coupon_id": "coupon_id",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "description": "description",
+        "max_redemptions": "max_redemptions",
+        "restrictions": "restrictions",
+        "customer_id": "customer_id",
+        "times_redeemed": "times_redeemed",
+        "expires_at": "expires_at",
+        "verification_type": "verification_type",
+        "nft_config": "nft_config",
+        "vc_config": "vc_config",
+        "customer_dids": "customer_dids",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "created_via": _AsEnum("PromotionCodeCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "restrictions": _AsUnion(_NONE, _AsModel("PromotionCodeRestrictions")),
+        "verification_type": _AsUnion(_NONE, _AsEnum("PromotionCodeVerificationType")),
+        "nft_config": _AsUnion(_NONE, _AsModel("PromotionCodeNftConfig")),
+        "vc_config": _AsUnion(_NONE, _AsModel("PromotionCodeVcConfig")),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "active",
+            "locked",
+            "code",
+            "coupon_id",
+            "created_via",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): The promotion code's id.
-        livemode (bool):
-        active (bool): Whether the code can be redeemed (archiving sets it to `false`).
-        locked (bool): `true` once the code has been redeemed.
-        code (str): The code customers enter.
-        coupon_id (str): The coupon this code redeems.
-        created_via (PromotionCodeCreatedVia): Where the promotion code was created.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        description (None | str | Unset):
-        max_redemptions (int | None | Unset):
-        restrictions (None | PromotionCodeRestrictions | Unset):
-        customer_id (None | str | Unset): The only customer (`cus_…`) who may redeem the code, if set.
-        times_redeemed (int | None | Unset):
-        expires_at (int | None | Unset): After this moment the code can no longer be redeemed.
-        verification_type (None | PromotionCodeVerificationType | Unset):
-        nft_config (None | PromotionCodeNftConfig | Unset):
-        vc_config (None | PromotionCodeVcConfig | Unset):
-        customer_dids (list[str] | None | Unset): For `user_restricted` codes, the DIDs allowed to redeem it.
-        metadata (Metadata | None | Unset):
-    """
-
-    id: str
-    livemode: bool
-    active: bool
-    locked: bool
-    code: str
-    coupon_id: str
-    created_via: PromotionCodeCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    description: None | str | Unset = UNSET
-    max_redemptions: int | None | Unset = UNSET
-    restrictions: None | PromotionCodeRestrictions | Unset = UNSET
-    customer_id: None | str | Unset = UNSET
-    times_redeemed: int | None | Unset = UNSET
-    expires_at: int | None | Unset = UNSET
-    verification_type: None | PromotionCodeVerificationType | Unset = UNSET
-    nft_config: None | PromotionCodeNftConfig | Unset = UNSET
-    vc_config: None | PromotionCodeVcConfig | Unset = UNSET
-    customer_dids: list[str] | None | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.promotion_code_nft_config import PromotionCodeNftConfig  # noqa: PLC0415
-        from ..models.promotion_code_restrictions import PromotionCodeRestrictions  # noqa: PLC0415
-        from ..models.promotion_code_vc_config import PromotionCodeVcConfig  # noqa: PLC0415
-
-        id = self.id
-
-        livemode = self.livemode
-
-        active = self.active
-
-        locked = self.locked
-
-        code = self.code
-
-        coupon_id = self.coupon_id
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        max_redemptions: int | None | Unset
-        if isinstance(self.max_redemptions, Unset):
-            max_redemptions = UNSET
-        else:
-            max_redemptions = self.max_redemptions
-
-        restrictions: dict[str, Any] | None | Unset
-        if isinstance(self.restrictions, Unset):
-            restrictions = UNSET
-        elif isinstance(self.restrictions, PromotionCodeRestrictions):
-            restrictions = self.restrictions.to_dict()
-        else:
-            restrictions = self.restrictions
-
-        customer_id: None | str | Unset
-        if isinstance(self.customer_id, Unset):
-            customer_id = UNSET
-        else:
-            customer_id = self.customer_id
-
-        times_redeemed: int | None | Unset
-        if isinstance(self.times_redeemed, Unset):
-            times_redeemed = UNSET
-        else:
-            times_redeemed = self.times_redeemed
-
-        expires_at: int | None | Unset
-        if isinstance(self.expires_at, Unset):
-            expires_at = UNSET
-        else:
-            expires_at = self.expires_at
-
-        verification_type: None | str | Unset
-        if isinstance(self.verification_type, Unset):
-            verification_type = UNSET
-        elif isinstance(self.verification_type, PromotionCodeVerificationType):
-            verification_type = self.verification_type.value
-        else:
-            verification_type = self.verification_type
-
-        nft_config: dict[str, Any] | None | Unset
-        if isinstance(self.nft_config, Unset):
-            nft_config = UNSET
-        elif isinstance(self.nft_config, PromotionCodeNftConfig):
-            nft_config = self.nft_config.to_dict()
-        else:
-            nft_config = self.nft_config
-
-        vc_config: dict[str, Any] | None | Unset
-        if isinstance(self.vc_config, Unset):
-            vc_config = UNSET
-        elif isinstance(self.vc_config, PromotionCodeVcConfig):
-            vc_config = self.vc_config.to_dict()
-        else:
-            vc_config = self.vc_config
-
-        customer_dids: list[str] | None | Unset
-        if isinstance(self.customer_dids, Unset):
-            customer_dids = UNSET
-        elif isinstance(self.customer_dids, list):
-            customer_dids = self.customer_dids
-
-        else:
-            customer_dids = self.customer_dids
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        active: bool,
+        locked: bool,
+        code: str,
+        coupon_id: str,
+        created_via: PromotionCodeCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        description: None | str | Unset = UNSET,
+        max_redemptions: int | None | Unset = UNSET,
+        restrictions: None | PromotionCodeRestrictions | Unset = UNSET,
+        customer_id: None | str | Unset = UNSET,
+        times_redeemed: int | None | Unset = UNSET,
+        expires_at: int | None | Unset = UNSET,
+        verification_type: None | PromotionCodeVerificationType | Unset = UNSET,
+        nft_config: None | PromotionCodeNftConfig | Unset = UNSET,
+        vc_config: None | PromotionCodeVcConfig | Unset = UNSET,
+        customer_dids: builtins.list[str] | None | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -188,244 +114,116 @@ class PromotionCode:
                 "created_via": created_via,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "description": description,
+                "max_redemptions": max_redemptions,
+                "restrictions": restrictions,
+                "customer_id": customer_id,
+                "times_redeemed": times_redeemed,
+                "expires_at": expires_at,
+                "verification_type": verification_type,
+                "nft_config": nft_config,
+                "vc_config": vc_config,
+                "customer_dids": customer_dids,
+                "metadata": metadata,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if max_redemptions is not UNSET:
-            field_dict["max_redemptions"] = max_redemptions
-        if restrictions is not UNSET:
-            field_dict["restrictions"] = restrictions
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if times_redeemed is not UNSET:
-            field_dict["times_redeemed"] = times_redeemed
-        if expires_at is not UNSET:
-            field_dict["expires_at"] = expires_at
-        if verification_type is not UNSET:
-            field_dict["verification_type"] = verification_type
-        if nft_config is not UNSET:
-            field_dict["nft_config"] = nft_config
-        if vc_config is not UNSET:
-            field_dict["vc_config"] = vc_config
-        if customer_dids is not UNSET:
-            field_dict["customer_dids"] = customer_dids
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.promotion_code_nft_config import PromotionCodeNftConfig  # noqa: PLC0415
-        from ..models.promotion_code_restrictions import PromotionCodeRestrictions  # noqa: PLC0415
-        from ..models.promotion_code_vc_config import PromotionCodeVcConfig  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        active = d.pop("active")
-
-        locked = d.pop("locked")
-
-        code = d.pop("code")
-
-        coupon_id = d.pop("coupon_id")
-
-        created_via = PromotionCodeCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_max_redemptions(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        max_redemptions = _parse_max_redemptions(d.pop("max_redemptions", UNSET))
-
-        def _parse_restrictions(data: object) -> None | PromotionCodeRestrictions | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                restrictions_type_1 = PromotionCodeRestrictions.from_dict(data)
-
-                return restrictions_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PromotionCodeRestrictions | Unset, data)
-
-        restrictions = _parse_restrictions(d.pop("restrictions", UNSET))
-
-        def _parse_customer_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        customer_id = _parse_customer_id(d.pop("customer_id", UNSET))
-
-        def _parse_times_redeemed(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        times_redeemed = _parse_times_redeemed(d.pop("times_redeemed", UNSET))
-
-        def _parse_expires_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
-
-        def _parse_verification_type(data: object) -> None | PromotionCodeVerificationType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                verification_type_type_1 = PromotionCodeVerificationType(data)
-
-                return verification_type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PromotionCodeVerificationType | Unset, data)
-
-        verification_type = _parse_verification_type(d.pop("verification_type", UNSET))
-
-        def _parse_nft_config(data: object) -> None | PromotionCodeNftConfig | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                nft_config_type_1 = PromotionCodeNftConfig.from_dict(data)
-
-                return nft_config_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PromotionCodeNftConfig | Unset, data)
-
-        nft_config = _parse_nft_config(d.pop("nft_config", UNSET))
-
-        def _parse_vc_config(data: object) -> None | PromotionCodeVcConfig | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                vc_config_type_1 = PromotionCodeVcConfig.from_dict(data)
-
-                return vc_config_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PromotionCodeVcConfig | Unset, data)
-
-        vc_config = _parse_vc_config(d.pop("vc_config", UNSET))
-
-        def _parse_customer_dids(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                customer_dids_type_0 = cast(list[str], data)
-
-                return customer_dids_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        customer_dids = _parse_customer_dids(d.pop("customer_dids", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        promotion_code = cls(
-            id=id,
-            livemode=livemode,
-            active=active,
-            locked=locked,
-            code=code,
-            coupon_id=coupon_id,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-            description=description,
-            max_redemptions=max_redemptions,
-            restrictions=restrictions,
-            customer_id=customer_id,
-            times_redeemed=times_redeemed,
-            expires_at=expires_at,
-            verification_type=verification_type,
-            nft_config=nft_config,
-            vc_config=vc_config,
-            customer_dids=customer_dids,
-            metadata=metadata,
-        )
-
-        promotion_code.additional_properties = d
-        return promotion_code
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The promotion code's id."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def active(self) -> bool:
+        """Whether the code can be redeemed (archiving sets it to `false`)."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def locked(self) -> bool:
+        """`true` once the code has been redeemed."""
+        return self._data.get("locked")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def code(self) -> str:
+        """The code customers enter."""
+        return self._data.get("code")  # type: ignore[no-any-return]
+
+    @property
+    def coupon_id(self) -> str:
+        """The coupon this code redeems."""
+        return self._data.get("coupon_id")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> PromotionCodeCreatedVia:
+        """Where the promotion code was created."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def max_redemptions(self) -> int | None:
+        """The `max_redemptions` field."""
+        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
+
+    @property
+    def restrictions(self) -> None | PromotionCodeRestrictions:
+        """The `restrictions` field."""
+        return self._get("restrictions")  # type: ignore[no-any-return]
+
+    @property
+    def customer_id(self) -> None | str:
+        """The only customer (`cus_…`) who may redeem the code, if set."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
+
+    @property
+    def times_redeemed(self) -> int | None:
+        """The `times_redeemed` field."""
+        return self._data.get("times_redeemed")  # type: ignore[no-any-return]
+
+    @property
+    def expires_at(self) -> int | None:
+        """After this moment the code can no longer be redeemed."""
+        return self._data.get("expires_at")  # type: ignore[no-any-return]
+
+    @property
+    def verification_type(self) -> None | PromotionCodeVerificationType:
+        """The `verification_type` field."""
+        return self._get("verification_type")  # type: ignore[no-any-return]
+
+    @property
+    def nft_config(self) -> None | PromotionCodeNftConfig:
+        """The `nft_config` field."""
+        return self._get("nft_config")  # type: ignore[no-any-return]
+
+    @property
+    def vc_config(self) -> None | PromotionCodeVcConfig:
+        """The `vc_config` field."""
+        return self._get("vc_config")  # type: ignore[no-any-return]
+
+    @property
+    def customer_dids(self) -> builtins.list[str] | None:
+        """For `user_restricted` codes, the DIDs allowed to redeem it."""
+        return self._data.get("customer_dids")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]

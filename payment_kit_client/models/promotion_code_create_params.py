@@ -2,13 +2,16 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.promotion_code_verification_type import PromotionCodeVerificationType
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
@@ -17,196 +20,140 @@ if TYPE_CHECKING:
         PromotionCodeRestrictionsParams,
     )
     from ..models.promotion_code_vc_config import PromotionCodeVcConfig
+    from ..models.promotion_code_verification_type import PromotionCodeVerificationType
 
 
-T = TypeVar("T", bound="PromotionCodeCreateParams")
+class PromotionCodeCreateParams(Model):
+    """A new promotion code for an existing coupon."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PromotionCodeCreateParams:
-    """A new promotion code for an existing coupon.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "coupon_id": "coupon_id",
+        "code": "code",
+        "description": "description",
+        "active": "active",
+        "max_redemptions": "max_redemptions",
+        "expires_at": "expires_at",
+        "restrictions": "restrictions",
+        "customer_id": "customer_id",
+        "verification_type": "verification_type",
+        "nft_config": "nft_config",
+        "vc_config": "vc_config",
+        "customer_dids": "customer_dids",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "restrictions": _AsModel("PromotionCodeRestrictionsParams"),
+        "verification_type": _AsEnum("PromotionCodeVerificationType"),
+        "nft_config": _AsModel("PromotionCodeNftConfig"),
+        "vc_config": _AsModel("PromotionCodeVcConfig"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "coupon_id",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        coupon_id (str): The coupon the code redeems.
-        code (str | Unset): The code customers enter; generated at random when left out.
-        description (str | Unset):
-        active (bool | Unset): Whether the code can be redeemed now; `true` when left out.
-        max_redemptions (int | Unset):
-        expires_at (int | Unset): Unix time in seconds. Example: 1729243800.
-        restrictions (PromotionCodeRestrictionsParams | Unset): Conditions a purchase must meet; amounts are decimal
-            strings in the currency's own unit.
-        customer_id (str | Unset): Limits the code to this customer (`cus_…`).
-        verification_type (PromotionCodeVerificationType | Unset): How a customer qualifies for the code: `code` (typing
-            it), `nft` (holding a matching NFT), `vc` (holding a matching verifiable credential), `user_restricted` (being
-            one of `customer_dids`).
-        nft_config (PromotionCodeNftConfig | Unset): For `nft` codes, which NFTs qualify.
-        vc_config (PromotionCodeVcConfig | Unset): For `vc` codes, which verifiable credentials qualify.
-        customer_dids (list[str] | Unset): For `user_restricted` codes, the DIDs allowed to redeem it.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    coupon_id: str
-    code: str | Unset = UNSET
-    description: str | Unset = UNSET
-    active: bool | Unset = UNSET
-    max_redemptions: int | Unset = UNSET
-    expires_at: int | Unset = UNSET
-    restrictions: PromotionCodeRestrictionsParams | Unset = UNSET
-    customer_id: str | Unset = UNSET
-    verification_type: PromotionCodeVerificationType | Unset = UNSET
-    nft_config: PromotionCodeNftConfig | Unset = UNSET
-    vc_config: PromotionCodeVcConfig | Unset = UNSET
-    customer_dids: list[str] | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        coupon_id = self.coupon_id
-
-        code = self.code
-
-        description = self.description
-
-        active = self.active
-
-        max_redemptions = self.max_redemptions
-
-        expires_at = self.expires_at
-
-        restrictions: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.restrictions, Unset):
-            restrictions = self.restrictions.to_dict()
-
-        customer_id = self.customer_id
-
-        verification_type: str | Unset = UNSET
-        if not isinstance(self.verification_type, Unset):
-            verification_type = self.verification_type.value
-
-        nft_config: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.nft_config, Unset):
-            nft_config = self.nft_config.to_dict()
-
-        vc_config: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.vc_config, Unset):
-            vc_config = self.vc_config.to_dict()
-
-        customer_dids: list[str] | Unset = UNSET
-        if not isinstance(self.customer_dids, Unset):
-            customer_dids = self.customer_dids
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        coupon_id: str,
+        code: str | Unset = UNSET,
+        description: str | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        max_redemptions: int | Unset = UNSET,
+        expires_at: int | Unset = UNSET,
+        restrictions: PromotionCodeRestrictionsParams | Unset = UNSET,
+        customer_id: str | Unset = UNSET,
+        verification_type: PromotionCodeVerificationType | Unset = UNSET,
+        nft_config: PromotionCodeNftConfig | Unset = UNSET,
+        vc_config: PromotionCodeVcConfig | Unset = UNSET,
+        customer_dids: builtins.list[str] | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "coupon_id": coupon_id,
+                "code": code,
+                "description": description,
+                "active": active,
+                "max_redemptions": max_redemptions,
+                "expires_at": expires_at,
+                "restrictions": restrictions,
+                "customer_id": customer_id,
+                "verification_type": verification_type,
+                "nft_config": nft_config,
+                "vc_config": vc_config,
+                "customer_dids": customer_dids,
+                "metadata": metadata,
             }
         )
-        if code is not UNSET:
-            field_dict["code"] = code
-        if description is not UNSET:
-            field_dict["description"] = description
-        if active is not UNSET:
-            field_dict["active"] = active
-        if max_redemptions is not UNSET:
-            field_dict["max_redemptions"] = max_redemptions
-        if expires_at is not UNSET:
-            field_dict["expires_at"] = expires_at
-        if restrictions is not UNSET:
-            field_dict["restrictions"] = restrictions
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if verification_type is not UNSET:
-            field_dict["verification_type"] = verification_type
-        if nft_config is not UNSET:
-            field_dict["nft_config"] = nft_config
-        if vc_config is not UNSET:
-            field_dict["vc_config"] = vc_config
-        if customer_dids is not UNSET:
-            field_dict["customer_dids"] = customer_dids
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
 
-        return field_dict
+    @property
+    def coupon_id(self) -> str:
+        """The coupon the code redeems."""
+        return self._data.get("coupon_id")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.promotion_code_nft_config import PromotionCodeNftConfig  # noqa: PLC0415
-        from ..models.promotion_code_restrictions_params import (
-            PromotionCodeRestrictionsParams,  # noqa: PLC0415
-        )
-        from ..models.promotion_code_vc_config import PromotionCodeVcConfig  # noqa: PLC0415
+    @property
+    def code(self) -> str | None:
+        """The code customers enter; generated at random when left out."""
+        return self._data.get("code")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        coupon_id = d.pop("coupon_id")
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        code = d.pop("code", UNSET)
+    @property
+    def active(self) -> bool | None:
+        """Whether the code can be redeemed now; `true` when left out."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-        description = d.pop("description", UNSET)
+    @property
+    def max_redemptions(self) -> int | None:
+        """The `max_redemptions` field."""
+        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
 
-        active = d.pop("active", UNSET)
+    @property
+    def expires_at(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("expires_at")  # type: ignore[no-any-return]
 
-        max_redemptions = d.pop("max_redemptions", UNSET)
+    @property
+    def restrictions(self) -> PromotionCodeRestrictionsParams | None:
+        """Conditions a purchase must meet; amounts are decimal strings in the currency's own unit."""
+        return self._get("restrictions")  # type: ignore[no-any-return]
 
-        expires_at = d.pop("expires_at", UNSET)
+    @property
+    def customer_id(self) -> str | None:
+        """Limits the code to this customer (`cus_…`)."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-        _restrictions = d.pop("restrictions", UNSET)
-        restrictions: PromotionCodeRestrictionsParams | Unset
-        if isinstance(_restrictions, Unset):
-            restrictions = UNSET
-        else:
-            restrictions = PromotionCodeRestrictionsParams.from_dict(_restrictions)
+    @property
+    def verification_type(self) -> PromotionCodeVerificationType | None:
+        """How a customer qualifies for the code: `code` (typing it), `nft` (holding a matching NFT), `vc` (holding
+        a matching verifiable credential), `user_restricted` (being one of `customer_dids`)."""
+        return self._get("verification_type")  # type: ignore[no-any-return]
 
-        customer_id = d.pop("customer_id", UNSET)
+    @property
+    def nft_config(self) -> PromotionCodeNftConfig | None:
+        """For `nft` codes, which NFTs qualify."""
+        return self._get("nft_config")  # type: ignore[no-any-return]
 
-        _verification_type = d.pop("verification_type", UNSET)
-        verification_type: PromotionCodeVerificationType | Unset
-        if isinstance(_verification_type, Unset):
-            verification_type = UNSET
-        else:
-            verification_type = PromotionCodeVerificationType(_verification_type)
+    @property
+    def vc_config(self) -> PromotionCodeVcConfig | None:
+        """For `vc` codes, which verifiable credentials qualify."""
+        return self._get("vc_config")  # type: ignore[no-any-return]
 
-        _nft_config = d.pop("nft_config", UNSET)
-        nft_config: PromotionCodeNftConfig | Unset
-        if isinstance(_nft_config, Unset):
-            nft_config = UNSET
-        else:
-            nft_config = PromotionCodeNftConfig.from_dict(_nft_config)
+    @property
+    def customer_dids(self) -> builtins.list[str] | None:
+        """For `user_restricted` codes, the DIDs allowed to redeem it."""
+        return self._data.get("customer_dids")  # type: ignore[no-any-return]
 
-        _vc_config = d.pop("vc_config", UNSET)
-        vc_config: PromotionCodeVcConfig | Unset
-        if isinstance(_vc_config, Unset):
-            vc_config = UNSET
-        else:
-            vc_config = PromotionCodeVcConfig.from_dict(_vc_config)
-
-        customer_dids = cast(list[str], d.pop("customer_dids", UNSET))
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        promotion_code_create_params = cls(
-            coupon_id=coupon_id,
-            code=code,
-            description=description,
-            active=active,
-            max_redemptions=max_redemptions,
-            expires_at=expires_at,
-            restrictions=restrictions,
-            customer_id=customer_id,
-            verification_type=verification_type,
-            nft_config=nft_config,
-            vc_config=vc_config,
-            customer_dids=customer_dids,
-            metadata=metadata,
-        )
-
-        return promotion_code_create_params
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

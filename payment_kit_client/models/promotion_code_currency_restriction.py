@@ -2,64 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="PromotionCodeCurrencyRestriction")
 
+class PromotionCodeCurrencyRestriction(Model):
+    """The minimum purchase in one currency, in its smallest unit."""
 
-@_attrs_define
-class PromotionCodeCurrencyRestriction:
-    """The minimum purchase in one currency, in its smallest unit.
+    __slots__ = ()
 
-    Attributes:
-        minimum_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "minimum_amount": "minimum_amount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "minimum_amount",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    minimum_amount: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        minimum_amount = self.minimum_amount
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        minimum_amount: str,
+    ) -> None:
+        self._init_fields(
             {
                 "minimum_amount": minimum_amount,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        minimum_amount = d.pop("minimum_amount")
-
-        promotion_code_currency_restriction = cls(
-            minimum_amount=minimum_amount,
-        )
-
-        promotion_code_currency_restriction.additional_properties = d
-        return promotion_code_currency_restriction
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def minimum_amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("minimum_amount")  # type: ignore[no-any-return]

@@ -2,45 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    Model,
+)
 
-T = TypeVar("T", bound="PromotionCodeCurrencyRestrictionParams")
 
+class PromotionCodeCurrencyRestrictionParams(Model):
+    """The minimum purchase in one currency, as a decimal string in its own unit."""
 
-@_attrs_define
-class PromotionCodeCurrencyRestrictionParams:
-    """The minimum purchase in one currency, as a decimal string in its own unit.
+    __slots__ = ()
 
-    Attributes:
-        minimum_amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
-            takes it in requests. Example: 0.001.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "minimum_amount": "minimum_amount",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "minimum_amount",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    minimum_amount: str
-
-    def to_dict(self) -> dict[str, Any]:
-        minimum_amount = self.minimum_amount
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        minimum_amount: str,
+    ) -> None:
+        self._init_fields(
             {
                 "minimum_amount": minimum_amount,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        minimum_amount = d.pop("minimum_amount")
-
-        promotion_code_currency_restriction_params = cls(
-            minimum_amount=minimum_amount,
-        )
-
-        return promotion_code_currency_restriction_params
+    @property
+    def minimum_amount(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("minimum_amount")  # type: ignore[no-any-return]

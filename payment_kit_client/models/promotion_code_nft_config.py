@@ -2,107 +2,73 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PromotionCodeNftConfig")
+class PromotionCodeNftConfig(Model):
+    """For `nft` codes, which NFTs qualify."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PromotionCodeNftConfig:
-    """For `nft` codes, which NFTs qualify.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "addresses": "addresses",
+        "tags": "tags",
+        "trusted_issuers": "trusted_issuers",
+        "trusted_parents": "trusted_parents",
+        "min_balance": "min_balance",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        addresses (list[str] | Unset): NFT or collection addresses.
-        tags (list[str] | Unset):
-        trusted_issuers (list[str] | Unset):
-        trusted_parents (list[str] | Unset):
-        min_balance (int | Unset): How many qualifying NFTs the customer must hold.
-    """
-
-    addresses: list[str] | Unset = UNSET
-    tags: list[str] | Unset = UNSET
-    trusted_issuers: list[str] | Unset = UNSET
-    trusted_parents: list[str] | Unset = UNSET
-    min_balance: int | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        addresses: list[str] | Unset = UNSET
-        if not isinstance(self.addresses, Unset):
-            addresses = self.addresses
-
-        tags: list[str] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
-            tags = self.tags
-
-        trusted_issuers: list[str] | Unset = UNSET
-        if not isinstance(self.trusted_issuers, Unset):
-            trusted_issuers = self.trusted_issuers
-
-        trusted_parents: list[str] | Unset = UNSET
-        if not isinstance(self.trusted_parents, Unset):
-            trusted_parents = self.trusted_parents
-
-        min_balance = self.min_balance
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if addresses is not UNSET:
-            field_dict["addresses"] = addresses
-        if tags is not UNSET:
-            field_dict["tags"] = tags
-        if trusted_issuers is not UNSET:
-            field_dict["trusted_issuers"] = trusted_issuers
-        if trusted_parents is not UNSET:
-            field_dict["trusted_parents"] = trusted_parents
-        if min_balance is not UNSET:
-            field_dict["min_balance"] = min_balance
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        addresses = cast(list[str], d.pop("addresses", UNSET))
-
-        tags = cast(list[str], d.pop("tags", UNSET))
-
-        trusted_issuers = cast(list[str], d.pop("trusted_issuers", UNSET))
-
-        trusted_parents = cast(list[str], d.pop("trusted_parents", UNSET))
-
-        min_balance = d.pop("min_balance", UNSET)
-
-        promotion_code_nft_config = cls(
-            addresses=addresses,
-            tags=tags,
-            trusted_issuers=trusted_issuers,
-            trusted_parents=trusted_parents,
-            min_balance=min_balance,
+    def __init__(
+        self,
+        *,
+        addresses: builtins.list[str] | Unset = UNSET,
+        tags: builtins.list[str] | Unset = UNSET,
+        trusted_issuers: builtins.list[str] | Unset = UNSET,
+        trusted_parents: builtins.list[str] | Unset = UNSET,
+        min_balance: int | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "addresses": addresses,
+                "tags": tags,
+                "trusted_issuers": trusted_issuers,
+                "trusted_parents": trusted_parents,
+                "min_balance": min_balance,
+            }
         )
 
-        promotion_code_nft_config.additional_properties = d
-        return promotion_code_nft_config
+    @property
+    def addresses(self) -> builtins.list[str] | None:
+        """NFT or collection addresses."""
+        return self._data.get("addresses")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def tags(self) -> builtins.list[str] | None:
+        """The `tags` field."""
+        return self._data.get("tags")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def trusted_issuers(self) -> builtins.list[str] | None:
+        """The `trusted_issuers` field."""
+        return self._data.get("trusted_issuers")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def trusted_parents(self) -> builtins.list[str] | None:
+        """The `trusted_parents` field."""
+        return self._data.get("trusted_parents")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def min_balance(self) -> int | None:
+        """How many qualifying NFTs the customer must hold."""
+        return self._data.get("min_balance")  # type: ignore[no-any-return]

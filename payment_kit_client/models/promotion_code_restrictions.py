@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.promotion_code_currency_restrictions import (
@@ -16,145 +20,56 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="PromotionCodeRestrictions")
+class PromotionCodeRestrictions(Model):
+    """Conditions a purchase must meet for the code to apply."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PromotionCodeRestrictions:
-    """Conditions a purchase must meet for the code to apply.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "currency_options": "currency_options",
+        "first_time_transaction": "first_time_transaction",
+        "minimum_amount": "minimum_amount",
+        "minimum_amount_currency": "minimum_amount_currency",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "currency_options": _AsUnion(_NONE, _AsModel("PromotionCodeCurrencyRestrictions")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        currency_options (None | PromotionCodeCurrencyRestrictions | Unset):
-        first_time_transaction (bool | None | Unset): Only for customers who have not paid before.
-        minimum_amount (None | str | Unset): Minimum purchase in `minimum_amount_currency`, in its smallest unit.
-        minimum_amount_currency (None | str | Unset): The payment currency (`pc_…`) of `minimum_amount`.
-    """
-
-    currency_options: None | PromotionCodeCurrencyRestrictions | Unset = UNSET
-    first_time_transaction: bool | None | Unset = UNSET
-    minimum_amount: None | str | Unset = UNSET
-    minimum_amount_currency: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.promotion_code_currency_restrictions import (
-            PromotionCodeCurrencyRestrictions,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        currency_options: None | PromotionCodeCurrencyRestrictions | Unset = UNSET,
+        first_time_transaction: bool | None | Unset = UNSET,
+        minimum_amount: None | str | Unset = UNSET,
+        minimum_amount_currency: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "currency_options": currency_options,
+                "first_time_transaction": first_time_transaction,
+                "minimum_amount": minimum_amount,
+                "minimum_amount_currency": minimum_amount_currency,
+            }
         )
-
-        currency_options: dict[str, Any] | None | Unset
-        if isinstance(self.currency_options, Unset):
-            currency_options = UNSET
-        elif isinstance(self.currency_options, PromotionCodeCurrencyRestrictions):
-            currency_options = self.currency_options.to_dict()
-        else:
-            currency_options = self.currency_options
-
-        first_time_transaction: bool | None | Unset
-        if isinstance(self.first_time_transaction, Unset):
-            first_time_transaction = UNSET
-        else:
-            first_time_transaction = self.first_time_transaction
-
-        minimum_amount: None | str | Unset
-        if isinstance(self.minimum_amount, Unset):
-            minimum_amount = UNSET
-        else:
-            minimum_amount = self.minimum_amount
-
-        minimum_amount_currency: None | str | Unset
-        if isinstance(self.minimum_amount_currency, Unset):
-            minimum_amount_currency = UNSET
-        else:
-            minimum_amount_currency = self.minimum_amount_currency
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if currency_options is not UNSET:
-            field_dict["currency_options"] = currency_options
-        if first_time_transaction is not UNSET:
-            field_dict["first_time_transaction"] = first_time_transaction
-        if minimum_amount is not UNSET:
-            field_dict["minimum_amount"] = minimum_amount
-        if minimum_amount_currency is not UNSET:
-            field_dict["minimum_amount_currency"] = minimum_amount_currency
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.promotion_code_currency_restrictions import (
-            PromotionCodeCurrencyRestrictions,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-
-        def _parse_currency_options(data: object) -> None | PromotionCodeCurrencyRestrictions | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                currency_options_type_1 = PromotionCodeCurrencyRestrictions.from_dict(data)
-
-                return currency_options_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PromotionCodeCurrencyRestrictions | Unset, data)
-
-        currency_options = _parse_currency_options(d.pop("currency_options", UNSET))
-
-        def _parse_first_time_transaction(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        first_time_transaction = _parse_first_time_transaction(d.pop("first_time_transaction", UNSET))
-
-        def _parse_minimum_amount(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        minimum_amount = _parse_minimum_amount(d.pop("minimum_amount", UNSET))
-
-        def _parse_minimum_amount_currency(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        minimum_amount_currency = _parse_minimum_amount_currency(d.pop("minimum_amount_currency", UNSET))
-
-        promotion_code_restrictions = cls(
-            currency_options=currency_options,
-            first_time_transaction=first_time_transaction,
-            minimum_amount=minimum_amount,
-            minimum_amount_currency=minimum_amount_currency,
-        )
-
-        promotion_code_restrictions.additional_properties = d
-        return promotion_code_restrictions
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def currency_options(self) -> None | PromotionCodeCurrencyRestrictions:
+        """The `currency_options` field."""
+        return self._get("currency_options")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def first_time_transaction(self) -> bool | None:
+        """Only for customers who have not paid before."""
+        return self._data.get("first_time_transaction")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def minimum_amount(self) -> None | str:
+        """Minimum purchase in `minimum_amount_currency`, in its smallest unit."""
+        return self._data.get("minimum_amount")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def minimum_amount_currency(self) -> None | str:
+        """The payment currency (`pc_…`) of `minimum_amount`."""
+        return self._data.get("minimum_amount_currency")  # type: ignore[no-any-return]

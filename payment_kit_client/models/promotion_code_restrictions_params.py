@@ -2,12 +2,14 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.promotion_code_currency_restrictions_params import (
@@ -15,77 +17,57 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="PromotionCodeRestrictionsParams")
+class PromotionCodeRestrictionsParams(Model):
+    """Conditions a purchase must meet; amounts are decimal strings in the currency's own unit."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PromotionCodeRestrictionsParams:
-    """Conditions a purchase must meet; amounts are decimal strings in the currency's own unit.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "currency_options": "currency_options",
+        "first_time_transaction": "first_time_transaction",
+        "minimum_amount": "minimum_amount",
+        "minimum_amount_currency": "minimum_amount_currency",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "currency_options": _AsModel("PromotionCodeCurrencyRestrictionsParams"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        currency_options (PromotionCodeCurrencyRestrictionsParams | Unset): Minimum purchases per currency, keyed by
-            payment currency id (`pc_…`).
-        first_time_transaction (bool | Unset):
-        minimum_amount (str | Unset): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
-            PaymentKit takes it in requests. Example: 0.001.
-        minimum_amount_currency (str | Unset):
-    """
-
-    currency_options: PromotionCodeCurrencyRestrictionsParams | Unset = UNSET
-    first_time_transaction: bool | Unset = UNSET
-    minimum_amount: str | Unset = UNSET
-    minimum_amount_currency: str | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        currency_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.currency_options, Unset):
-            currency_options = self.currency_options.to_dict()
-
-        first_time_transaction = self.first_time_transaction
-
-        minimum_amount = self.minimum_amount
-
-        minimum_amount_currency = self.minimum_amount_currency
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if currency_options is not UNSET:
-            field_dict["currency_options"] = currency_options
-        if first_time_transaction is not UNSET:
-            field_dict["first_time_transaction"] = first_time_transaction
-        if minimum_amount is not UNSET:
-            field_dict["minimum_amount"] = minimum_amount
-        if minimum_amount_currency is not UNSET:
-            field_dict["minimum_amount_currency"] = minimum_amount_currency
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.promotion_code_currency_restrictions_params import (
-            PromotionCodeCurrencyRestrictionsParams,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        currency_options: PromotionCodeCurrencyRestrictionsParams | Unset = UNSET,
+        first_time_transaction: bool | Unset = UNSET,
+        minimum_amount: str | Unset = UNSET,
+        minimum_amount_currency: str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "currency_options": currency_options,
+                "first_time_transaction": first_time_transaction,
+                "minimum_amount": minimum_amount,
+                "minimum_amount_currency": minimum_amount_currency,
+            }
         )
 
-        d = dict(src_dict)
-        _currency_options = d.pop("currency_options", UNSET)
-        currency_options: PromotionCodeCurrencyRestrictionsParams | Unset
-        if isinstance(_currency_options, Unset):
-            currency_options = UNSET
-        else:
-            currency_options = PromotionCodeCurrencyRestrictionsParams.from_dict(_currency_options)
+    @property
+    def currency_options(self) -> PromotionCodeCurrencyRestrictionsParams | None:
+        """Minimum purchases per currency, keyed by payment currency id (`pc_…`)."""
+        return self._get("currency_options")  # type: ignore[no-any-return]
 
-        first_time_transaction = d.pop("first_time_transaction", UNSET)
+    @property
+    def first_time_transaction(self) -> bool | None:
+        """The `first_time_transaction` field."""
+        return self._data.get("first_time_transaction")  # type: ignore[no-any-return]
 
-        minimum_amount = d.pop("minimum_amount", UNSET)
+    @property
+    def minimum_amount(self) -> str | None:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("minimum_amount")  # type: ignore[no-any-return]
 
-        minimum_amount_currency = d.pop("minimum_amount_currency", UNSET)
-
-        promotion_code_restrictions_params = cls(
-            currency_options=currency_options,
-            first_time_transaction=first_time_transaction,
-            minimum_amount=minimum_amount,
-            minimum_amount_currency=minimum_amount_currency,
-        )
-
-        return promotion_code_restrictions_params
+    @property
+    def minimum_amount_currency(self) -> str | None:
+        """The `minimum_amount_currency` field."""
+        return self._data.get("minimum_amount_currency")  # type: ignore[no-any-return]

@@ -2,76 +2,49 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="PromotionCodeVcConfig")
+class PromotionCodeVcConfig(Model):
+    """For `vc` codes, which verifiable credentials qualify."""
 
+    __slots__ = ()
 
-@_attrs_define
-class PromotionCodeVcConfig:
-    """For `vc` codes, which verifiable credentials qualify.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "roles": "roles",
+        "trusted_issuers": "trusted_issuers",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        roles (list[str] | Unset):
-        trusted_issuers (list[str] | Unset):
-    """
-
-    roles: list[str] | Unset = UNSET
-    trusted_issuers: list[str] | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        roles: list[str] | Unset = UNSET
-        if not isinstance(self.roles, Unset):
-            roles = self.roles
-
-        trusted_issuers: list[str] | Unset = UNSET
-        if not isinstance(self.trusted_issuers, Unset):
-            trusted_issuers = self.trusted_issuers
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if roles is not UNSET:
-            field_dict["roles"] = roles
-        if trusted_issuers is not UNSET:
-            field_dict["trusted_issuers"] = trusted_issuers
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        roles = cast(list[str], d.pop("roles", UNSET))
-
-        trusted_issuers = cast(list[str], d.pop("trusted_issuers", UNSET))
-
-        promotion_code_vc_config = cls(
-            roles=roles,
-            trusted_issuers=trusted_issuers,
+    def __init__(
+        self,
+        *,
+        roles: builtins.list[str] | Unset = UNSET,
+        trusted_issuers: builtins.list[str] | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "roles": roles,
+                "trusted_issuers": trusted_issuers,
+            }
         )
 
-        promotion_code_vc_config.additional_properties = d
-        return promotion_code_vc_config
+    @property
+    def roles(self) -> builtins.list[str] | None:
+        """The `roles` field."""
+        return self._data.get("roles")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def trusted_issuers(self) -> builtins.list[str] | None:
+        """The `trusted_issuers` field."""
+        return self._data.get("trusted_issuers")  # type: ignore[no-any-return]

@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_currency_recharge_settings import (
@@ -16,135 +20,60 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="RechargeConfig")
+class RechargeConfig(Model):
+    """How a credit currency is topped up."""
 
+    __slots__ = ()
 
-@_attrs_define
-class RechargeConfig:
-    """How a credit currency is topped up.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "base_price_id": "base_price_id",
+        "payment_link_id": "payment_link_id",
+        "checkout_url": "checkout_url",
+        "settings": "settings",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "settings": _AsUnion(_NONE, _AsModel("PaymentCurrencyRechargeSettings")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "base_price_id",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        base_price_id (str): The price that buys one unit of top-up. Example: price_8Rt2KcWq5Xn3MbV7yLs4Pd9F.
-        payment_link_id (None | str | Unset): The payment link that sells top-ups.
-        checkout_url (None | str | Unset): Where buyers go to top up (may be relative to the app origin).
-        settings (None | PaymentCurrencyRechargeSettings | Unset):
-    """
-
-    base_price_id: str
-    payment_link_id: None | str | Unset = UNSET
-    checkout_url: None | str | Unset = UNSET
-    settings: None | PaymentCurrencyRechargeSettings | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.payment_currency_recharge_settings import (
-            PaymentCurrencyRechargeSettings,  # noqa: PLC0415
-        )
-
-        base_price_id = self.base_price_id
-
-        payment_link_id: None | str | Unset
-        if isinstance(self.payment_link_id, Unset):
-            payment_link_id = UNSET
-        else:
-            payment_link_id = self.payment_link_id
-
-        checkout_url: None | str | Unset
-        if isinstance(self.checkout_url, Unset):
-            checkout_url = UNSET
-        else:
-            checkout_url = self.checkout_url
-
-        settings: dict[str, Any] | None | Unset
-        if isinstance(self.settings, Unset):
-            settings = UNSET
-        elif isinstance(self.settings, PaymentCurrencyRechargeSettings):
-            settings = self.settings.to_dict()
-        else:
-            settings = self.settings
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        base_price_id: str,
+        payment_link_id: None | str | Unset = UNSET,
+        checkout_url: None | str | Unset = UNSET,
+        settings: None | PaymentCurrencyRechargeSettings | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "base_price_id": base_price_id,
+                "payment_link_id": payment_link_id,
+                "checkout_url": checkout_url,
+                "settings": settings,
             }
         )
-        if payment_link_id is not UNSET:
-            field_dict["payment_link_id"] = payment_link_id
-        if checkout_url is not UNSET:
-            field_dict["checkout_url"] = checkout_url
-        if settings is not UNSET:
-            field_dict["settings"] = settings
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_currency_recharge_settings import (
-            PaymentCurrencyRechargeSettings,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        base_price_id = d.pop("base_price_id")
-
-        def _parse_payment_link_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        payment_link_id = _parse_payment_link_id(d.pop("payment_link_id", UNSET))
-
-        def _parse_checkout_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        checkout_url = _parse_checkout_url(d.pop("checkout_url", UNSET))
-
-        def _parse_settings(data: object) -> None | PaymentCurrencyRechargeSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                settings_type_1 = PaymentCurrencyRechargeSettings.from_dict(data)
-
-                return settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentCurrencyRechargeSettings | Unset, data)
-
-        settings = _parse_settings(d.pop("settings", UNSET))
-
-        recharge_config = cls(
-            base_price_id=base_price_id,
-            payment_link_id=payment_link_id,
-            checkout_url=checkout_url,
-            settings=settings,
-        )
-
-        recharge_config.additional_properties = d
-        return recharge_config
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def base_price_id(self) -> str:
+        """The price that buys one unit of top-up."""
+        return self._data.get("base_price_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def payment_link_id(self) -> None | str:
+        """The payment link that sells top-ups."""
+        return self._data.get("payment_link_id")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def checkout_url(self) -> None | str:
+        """Where buyers go to top up (may be relative to the app origin)."""
+        return self._data.get("checkout_url")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def settings(self) -> None | PaymentCurrencyRechargeSettings:
+        """The `settings` field."""
+        return self._get("settings")  # type: ignore[no-any-return]

@@ -2,85 +2,59 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_currency_unsupported import PaymentCurrencyUnsupported
 
 
-T = TypeVar("T", bound="RecurringSupport")
+class RecurringSupport(Model):
+    """Whether a set of currencies can be charged on a schedule."""
 
+    __slots__ = ()
 
-@_attrs_define
-class RecurringSupport:
-    """Whether a set of currencies can be charged on a schedule.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "supported": "supported",
+        "unsupported_currencies": "unsupported_currencies",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "unsupported_currencies": _AsList(_AsModel("PaymentCurrencyUnsupported")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "supported",
+            "unsupported_currencies",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        supported (bool): `true` when every checked currency supports recurring payments.
-        unsupported_currencies (list[PaymentCurrencyUnsupported]): The checked currencies that do not.
-    """
-
-    supported: bool
-    unsupported_currencies: list[PaymentCurrencyUnsupported]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        supported = self.supported
-
-        unsupported_currencies = []
-        for unsupported_currencies_item_data in self.unsupported_currencies:
-            unsupported_currencies_item = unsupported_currencies_item_data.to_dict()
-            unsupported_currencies.append(unsupported_currencies_item)
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        supported: bool,
+        unsupported_currencies: builtins.list[PaymentCurrencyUnsupported],
+    ) -> None:
+        self._init_fields(
             {
                 "supported": supported,
                 "unsupported_currencies": unsupported_currencies,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_currency_unsupported import PaymentCurrencyUnsupported  # noqa: PLC0415
-
-        d = dict(src_dict)
-        supported = d.pop("supported")
-
-        unsupported_currencies = []
-        _unsupported_currencies = d.pop("unsupported_currencies")
-        for unsupported_currencies_item_data in _unsupported_currencies:
-            unsupported_currencies_item = PaymentCurrencyUnsupported.from_dict(unsupported_currencies_item_data)
-
-            unsupported_currencies.append(unsupported_currencies_item)
-
-        recurring_support = cls(
-            supported=supported,
-            unsupported_currencies=unsupported_currencies,
-        )
-
-        recurring_support.additional_properties = d
-        return recurring_support
+    @property
+    def supported(self) -> bool:
+        """`true` when every checked currency supports recurring payments."""
+        return self._data.get("supported")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def unsupported_currencies(self) -> builtins.list[PaymentCurrencyUnsupported]:
+        """The checked currencies that do not."""
+        return self._get("unsupported_currencies")  # type: ignore[no-any-return]

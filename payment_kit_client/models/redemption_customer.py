@@ -2,14 +2,21 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.customer_address import CustomerAddress
@@ -28,229 +35,112 @@ if TYPE_CHECKING:
     from ..models.subscription import Subscription
 
 
-T = TypeVar("T", bound="RedemptionCustomer")
+class RedemptionCustomer(Model):
+    """A customer who redeemed the coupon or code."""
 
+    __slots__ = ()
 
-@_attrs_define
-class RedemptionCustomer:
-    """A customer who redeemed the coupon or code.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "did": "did",
+        "description": "description",
+        "name": "name",
+        "email": "email",
+        "phone": "phone",
+        "delinquent": "delinquent",
+        "metadata": "metadata",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "coupon_usage_stats": "coupon_usage_stats",
+        "discount_records": "discount_records",
+        "address": "address",
+        "shipping": "shipping",
+        "balance": "balance",
+        "token_balance": "token_balance",
+        "currency_id": "currency_id",
+        "discount_id": "discount_id",
+        "invoice_credit_balance": "invoice_credit_balance",
+        "invoice_prefix": "invoice_prefix",
+        "invoice_settings": "invoice_settings",
+        "next_invoice_sequence": "next_invoice_sequence",
+        "last_sync_at": "last_sync_at",
+        "preference": "preference",
+        "object_": "object",
+        "object": "object",
+        "payments": "payments",
+        "subscriptions": "subscriptions",
+        "invoices": "invoices",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "coupon_usage_stats": _AsModel("RedemptionCustomerUsageStats"),
+        "discount_records": _AsList(_AsModel("RedemptionDiscountRecord")),
+        "address": _AsUnion(_NONE, _AsModel("CustomerAddress")),
+        "shipping": _AsUnion(_NONE, _AsModel("CustomerShipping")),
+        "token_balance": _AsUnion(_AsModel("CustomerTokenBalanceType0"), _NONE),
+        "invoice_credit_balance": _AsUnion(_AsModel("CustomerInvoiceCreditBalanceType0"), _NONE),
+        "invoice_settings": _AsUnion(_NONE, _AsModel("CustomerInvoiceSettings")),
+        "preference": _AsUnion(_NONE, _AsModel("CustomerPreference")),
+        "payments": _AsList(_AsModel("PaymentIntent")),
+        "subscriptions": _AsList(_AsModel("Subscription")),
+        "invoices": _AsList(_AsModel("Invoice")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "did",
+            "description",
+            "name",
+            "email",
+            "phone",
+            "delinquent",
+            "metadata",
+            "created_at",
+            "updated_at",
+            "coupon_usage_stats",
+            "discount_records",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): Unique identifier, `cus_` followed by random characters. Example: cus_3hK9vQw2RmXt5LpZ8cNb4Jd7.
-        livemode (bool): `true` for a live-mode customer, `false` for test mode.
-        did (str): The DID of the user this customer belongs to; unique. Example: z1ewYeWM7cLu4PyLnJvLRdyLTjWVcBRnRAY.
-        description (str): Free text about the customer.
-        name (str): Display name.
-        email (str): Contact email address.
-        phone (str): Contact phone number.
-        delinquent (bool): `true` while the customer has a failed or overdue payment.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        created_at (datetime.datetime): When the customer was created.
-        updated_at (datetime.datetime): When the customer was last changed.
-        coupon_usage_stats (RedemptionCustomerUsageStats): Per-customer usage figures for the coupon or code; their keys
-            are not established in PaymentKit's published types.
-        discount_records (list[RedemptionDiscountRecord]):
-        address (CustomerAddress | None | Unset): Billing address.
-        shipping (CustomerShipping | None | Unset): Shipping name, phone and address.
-        balance (None | str | Unset): Account balance, an integer string in the smallest unit of `currency_id`.
-        token_balance (CustomerTokenBalanceType0 | None | Unset): Balance held per currency: keys are payment currency
-            ids, values integer strings in that currency's smallest unit.
-        currency_id (None | str | Unset): The customer's default payment currency.
-        discount_id (None | str | Unset): The discount currently applied to the customer, if any.
-        invoice_credit_balance (CustomerInvoiceCreditBalanceType0 | None | Unset): Credit available to settle invoices.
-            Typed loosely upstream; its shape is not established.
-        invoice_prefix (None | str | Unset): Prefix of the numbers of this customer's invoices.
-        invoice_settings (CustomerInvoiceSettings | None | Unset): Defaults applied to this customer's invoices.
-        next_invoice_sequence (int | None | Unset): Sequence number that the customer's next invoice number will use.
-        last_sync_at (int | None | Unset): When the customer was last synchronised from the user account.
-        preference (CustomerPreference | None | Unset): The customer's own preferences.
-        object_ (str | Unset): Type tag. The upstream types give the literal `subscription` here (a copy-paste value),
-            so do not rely on it. Example: subscription.
-        payments (list[PaymentIntent] | Unset): The customer's payment intents.
-        subscriptions (list[Subscription] | Unset): The customer's subscriptions.
-        invoices (list[Invoice] | Unset): The customer's invoices.
-    """
-
-    id: str
-    livemode: bool
-    did: str
-    description: str
-    name: str
-    email: str
-    phone: str
-    delinquent: bool
-    metadata: Metadata
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    coupon_usage_stats: RedemptionCustomerUsageStats
-    discount_records: list[RedemptionDiscountRecord]
-    address: CustomerAddress | None | Unset = UNSET
-    shipping: CustomerShipping | None | Unset = UNSET
-    balance: None | str | Unset = UNSET
-    token_balance: CustomerTokenBalanceType0 | None | Unset = UNSET
-    currency_id: None | str | Unset = UNSET
-    discount_id: None | str | Unset = UNSET
-    invoice_credit_balance: CustomerInvoiceCreditBalanceType0 | None | Unset = UNSET
-    invoice_prefix: None | str | Unset = UNSET
-    invoice_settings: CustomerInvoiceSettings | None | Unset = UNSET
-    next_invoice_sequence: int | None | Unset = UNSET
-    last_sync_at: int | None | Unset = UNSET
-    preference: CustomerPreference | None | Unset = UNSET
-    object_: str | Unset = UNSET
-    payments: list[PaymentIntent] | Unset = UNSET
-    subscriptions: list[Subscription] | Unset = UNSET
-    invoices: list[Invoice] | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-        from ..models.customer_invoice_credit_balance_type_0 import (
-            CustomerInvoiceCreditBalanceType0,  # noqa: PLC0415
-        )
-        from ..models.customer_invoice_settings import CustomerInvoiceSettings  # noqa: PLC0415
-        from ..models.customer_preference import CustomerPreference  # noqa: PLC0415
-        from ..models.customer_shipping import CustomerShipping  # noqa: PLC0415
-        from ..models.customer_token_balance_type_0 import CustomerTokenBalanceType0  # noqa: PLC0415
-
-        id = self.id
-
-        livemode = self.livemode
-
-        did = self.did
-
-        description = self.description
-
-        name = self.name
-
-        email = self.email
-
-        phone = self.phone
-
-        delinquent = self.delinquent
-
-        metadata = self.metadata.to_dict()
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        coupon_usage_stats = self.coupon_usage_stats.to_dict()
-
-        discount_records = []
-        for discount_records_item_data in self.discount_records:
-            discount_records_item = discount_records_item_data.to_dict()
-            discount_records.append(discount_records_item)
-
-        address: dict[str, Any] | None | Unset
-        if isinstance(self.address, Unset):
-            address = UNSET
-        elif isinstance(self.address, CustomerAddress):
-            address = self.address.to_dict()
-        else:
-            address = self.address
-
-        shipping: dict[str, Any] | None | Unset
-        if isinstance(self.shipping, Unset):
-            shipping = UNSET
-        elif isinstance(self.shipping, CustomerShipping):
-            shipping = self.shipping.to_dict()
-        else:
-            shipping = self.shipping
-
-        balance: None | str | Unset
-        if isinstance(self.balance, Unset):
-            balance = UNSET
-        else:
-            balance = self.balance
-
-        token_balance: dict[str, Any] | None | Unset
-        if isinstance(self.token_balance, Unset):
-            token_balance = UNSET
-        elif isinstance(self.token_balance, CustomerTokenBalanceType0):
-            token_balance = self.token_balance.to_dict()
-        else:
-            token_balance = self.token_balance
-
-        currency_id: None | str | Unset
-        if isinstance(self.currency_id, Unset):
-            currency_id = UNSET
-        else:
-            currency_id = self.currency_id
-
-        discount_id: None | str | Unset
-        if isinstance(self.discount_id, Unset):
-            discount_id = UNSET
-        else:
-            discount_id = self.discount_id
-
-        invoice_credit_balance: dict[str, Any] | None | Unset
-        if isinstance(self.invoice_credit_balance, Unset):
-            invoice_credit_balance = UNSET
-        elif isinstance(self.invoice_credit_balance, CustomerInvoiceCreditBalanceType0):
-            invoice_credit_balance = self.invoice_credit_balance.to_dict()
-        else:
-            invoice_credit_balance = self.invoice_credit_balance
-
-        invoice_prefix: None | str | Unset
-        if isinstance(self.invoice_prefix, Unset):
-            invoice_prefix = UNSET
-        else:
-            invoice_prefix = self.invoice_prefix
-
-        invoice_settings: dict[str, Any] | None | Unset
-        if isinstance(self.invoice_settings, Unset):
-            invoice_settings = UNSET
-        elif isinstance(self.invoice_settings, CustomerInvoiceSettings):
-            invoice_settings = self.invoice_settings.to_dict()
-        else:
-            invoice_settings = self.invoice_settings
-
-        next_invoice_sequence: int | None | Unset
-        if isinstance(self.next_invoice_sequence, Unset):
-            next_invoice_sequence = UNSET
-        else:
-            next_invoice_sequence = self.next_invoice_sequence
-
-        last_sync_at: int | None | Unset
-        if isinstance(self.last_sync_at, Unset):
-            last_sync_at = UNSET
-        else:
-            last_sync_at = self.last_sync_at
-
-        preference: dict[str, Any] | None | Unset
-        if isinstance(self.preference, Unset):
-            preference = UNSET
-        elif isinstance(self.preference, CustomerPreference):
-            preference = self.preference.to_dict()
-        else:
-            preference = self.preference
-
-        object_ = self.object_
-
-        payments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.payments, Unset):
-            payments = []
-            for payments_item_data in self.payments:
-                payments_item = payments_item_data.to_dict()
-                payments.append(payments_item)
-
-        subscriptions: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.subscriptions, Unset):
-            subscriptions = []
-            for subscriptions_item_data in self.subscriptions:
-                subscriptions_item = subscriptions_item_data.to_dict()
-                subscriptions.append(subscriptions_item)
-
-        invoices: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.invoices, Unset):
-            invoices = []
-            for invoices_item_data in self.invoices:
-                invoices_item = invoices_item_data.to_dict()
-                invoices.append(invoices_item)
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        did: str,
+        description: str,
+        name: str,
+        email: str,
+        phone: str,
+        delinquent: bool,
+        metadata: Metadata,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        coupon_usage_stats: RedemptionCustomerUsageStats,
+        discount_records: builtins.list[RedemptionDiscountRecord],
+        address: CustomerAddress | None | Unset = UNSET,
+        shipping: CustomerShipping | None | Unset = UNSET,
+        balance: None | str | Unset = UNSET,
+        token_balance: CustomerTokenBalanceType0 | None | Unset = UNSET,
+        currency_id: None | str | Unset = UNSET,
+        discount_id: None | str | Unset = UNSET,
+        invoice_credit_balance: CustomerInvoiceCreditBalanceType0 | None | Unset = UNSET,
+        invoice_prefix: None | str | Unset = UNSET,
+        invoice_settings: CustomerInvoiceSettings | None | Unset = UNSET,
+        next_invoice_sequence: int | None | Unset = UNSET,
+        last_sync_at: int | None | Unset = UNSET,
+        preference: CustomerPreference | None | Unset = UNSET,
+        object_: str | Unset = UNSET,
+        payments: builtins.list[PaymentIntent] | Unset = UNSET,
+        subscriptions: builtins.list[Subscription] | Unset = UNSET,
+        invoices: builtins.list[Invoice] | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -265,326 +155,171 @@ class RedemptionCustomer:
                 "updated_at": updated_at,
                 "coupon_usage_stats": coupon_usage_stats,
                 "discount_records": discount_records,
+                "address": address,
+                "shipping": shipping,
+                "balance": balance,
+                "token_balance": token_balance,
+                "currency_id": currency_id,
+                "discount_id": discount_id,
+                "invoice_credit_balance": invoice_credit_balance,
+                "invoice_prefix": invoice_prefix,
+                "invoice_settings": invoice_settings,
+                "next_invoice_sequence": next_invoice_sequence,
+                "last_sync_at": last_sync_at,
+                "preference": preference,
+                "object": object_,
+                "payments": payments,
+                "subscriptions": subscriptions,
+                "invoices": invoices,
             }
         )
-        if address is not UNSET:
-            field_dict["address"] = address
-        if shipping is not UNSET:
-            field_dict["shipping"] = shipping
-        if balance is not UNSET:
-            field_dict["balance"] = balance
-        if token_balance is not UNSET:
-            field_dict["token_balance"] = token_balance
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if discount_id is not UNSET:
-            field_dict["discount_id"] = discount_id
-        if invoice_credit_balance is not UNSET:
-            field_dict["invoice_credit_balance"] = invoice_credit_balance
-        if invoice_prefix is not UNSET:
-            field_dict["invoice_prefix"] = invoice_prefix
-        if invoice_settings is not UNSET:
-            field_dict["invoice_settings"] = invoice_settings
-        if next_invoice_sequence is not UNSET:
-            field_dict["next_invoice_sequence"] = next_invoice_sequence
-        if last_sync_at is not UNSET:
-            field_dict["last_sync_at"] = last_sync_at
-        if preference is not UNSET:
-            field_dict["preference"] = preference
-        if object_ is not UNSET:
-            field_dict["object"] = object_
-        if payments is not UNSET:
-            field_dict["payments"] = payments
-        if subscriptions is not UNSET:
-            field_dict["subscriptions"] = subscriptions
-        if invoices is not UNSET:
-            field_dict["invoices"] = invoices
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_address import CustomerAddress  # noqa: PLC0415
-        from ..models.customer_invoice_credit_balance_type_0 import (
-            CustomerInvoiceCreditBalanceType0,  # noqa: PLC0415
-        )
-        from ..models.customer_invoice_settings import CustomerInvoiceSettings  # noqa: PLC0415
-        from ..models.customer_preference import CustomerPreference  # noqa: PLC0415
-        from ..models.customer_shipping import CustomerShipping  # noqa: PLC0415
-        from ..models.customer_token_balance_type_0 import CustomerTokenBalanceType0  # noqa: PLC0415
-        from ..models.invoice import Invoice  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_intent import PaymentIntent  # noqa: PLC0415
-        from ..models.redemption_customer_usage_stats import (
-            RedemptionCustomerUsageStats,  # noqa: PLC0415
-        )
-        from ..models.redemption_discount_record import RedemptionDiscountRecord  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        did = d.pop("did")
-
-        description = d.pop("description")
-
-        name = d.pop("name")
-
-        email = d.pop("email")
-
-        phone = d.pop("phone")
-
-        delinquent = d.pop("delinquent")
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        coupon_usage_stats = RedemptionCustomerUsageStats.from_dict(d.pop("coupon_usage_stats"))
-
-        discount_records = []
-        _discount_records = d.pop("discount_records")
-        for discount_records_item_data in _discount_records:
-            discount_records_item = RedemptionDiscountRecord.from_dict(discount_records_item_data)
-
-            discount_records.append(discount_records_item)
-
-        def _parse_address(data: object) -> CustomerAddress | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                address_type_1 = CustomerAddress.from_dict(data)
-
-                return address_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerAddress | None | Unset, data)
-
-        address = _parse_address(d.pop("address", UNSET))
-
-        def _parse_shipping(data: object) -> CustomerShipping | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                shipping_type_1 = CustomerShipping.from_dict(data)
-
-                return shipping_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerShipping | None | Unset, data)
-
-        shipping = _parse_shipping(d.pop("shipping", UNSET))
-
-        def _parse_balance(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        balance = _parse_balance(d.pop("balance", UNSET))
-
-        def _parse_token_balance(data: object) -> CustomerTokenBalanceType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                token_balance_type_0 = CustomerTokenBalanceType0.from_dict(data)
-
-                return token_balance_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerTokenBalanceType0 | None | Unset, data)
-
-        token_balance = _parse_token_balance(d.pop("token_balance", UNSET))
-
-        def _parse_currency_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        currency_id = _parse_currency_id(d.pop("currency_id", UNSET))
-
-        def _parse_discount_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        discount_id = _parse_discount_id(d.pop("discount_id", UNSET))
-
-        def _parse_invoice_credit_balance(data: object) -> CustomerInvoiceCreditBalanceType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                invoice_credit_balance_type_0 = CustomerInvoiceCreditBalanceType0.from_dict(data)
-
-                return invoice_credit_balance_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerInvoiceCreditBalanceType0 | None | Unset, data)
-
-        invoice_credit_balance = _parse_invoice_credit_balance(d.pop("invoice_credit_balance", UNSET))
-
-        def _parse_invoice_prefix(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        invoice_prefix = _parse_invoice_prefix(d.pop("invoice_prefix", UNSET))
-
-        def _parse_invoice_settings(data: object) -> CustomerInvoiceSettings | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                invoice_settings_type_1 = CustomerInvoiceSettings.from_dict(data)
-
-                return invoice_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerInvoiceSettings | None | Unset, data)
-
-        invoice_settings = _parse_invoice_settings(d.pop("invoice_settings", UNSET))
-
-        def _parse_next_invoice_sequence(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        next_invoice_sequence = _parse_next_invoice_sequence(d.pop("next_invoice_sequence", UNSET))
-
-        def _parse_last_sync_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        last_sync_at = _parse_last_sync_at(d.pop("last_sync_at", UNSET))
-
-        def _parse_preference(data: object) -> CustomerPreference | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                preference_type_1 = CustomerPreference.from_dict(data)
-
-                return preference_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerPreference | None | Unset, data)
-
-        preference = _parse_preference(d.pop("preference", UNSET))
-
-        object_ = d.pop("object", UNSET)
-
-        _payments = d.pop("payments", UNSET)
-        payments: list[PaymentIntent] | Unset = UNSET
-        if _payments is not UNSET:
-            payments = []
-            for payments_item_data in _payments:
-                payments_item = PaymentIntent.from_dict(payments_item_data)
-
-                payments.append(payments_item)
-
-        _subscriptions = d.pop("subscriptions", UNSET)
-        subscriptions: list[Subscription] | Unset = UNSET
-        if _subscriptions is not UNSET:
-            subscriptions = []
-            for subscriptions_item_data in _subscriptions:
-                subscriptions_item = Subscription.from_dict(subscriptions_item_data)
-
-                subscriptions.append(subscriptions_item)
-
-        _invoices = d.pop("invoices", UNSET)
-        invoices: list[Invoice] | Unset = UNSET
-        if _invoices is not UNSET:
-            invoices = []
-            for invoices_item_data in _invoices:
-                invoices_item = Invoice.from_dict(invoices_item_data)
-
-                invoices.append(invoices_item)
-
-        redemption_customer = cls(
-            id=id,
-            livemode=livemode,
-            did=did,
-            description=description,
-            name=name,
-            email=email,
-            phone=phone,
-            delinquent=delinquent,
-            metadata=metadata,
-            created_at=created_at,
-            updated_at=updated_at,
-            coupon_usage_stats=coupon_usage_stats,
-            discount_records=discount_records,
-            address=address,
-            shipping=shipping,
-            balance=balance,
-            token_balance=token_balance,
-            currency_id=currency_id,
-            discount_id=discount_id,
-            invoice_credit_balance=invoice_credit_balance,
-            invoice_prefix=invoice_prefix,
-            invoice_settings=invoice_settings,
-            next_invoice_sequence=next_invoice_sequence,
-            last_sync_at=last_sync_at,
-            preference=preference,
-            object_=object_,
-            payments=payments,
-            subscriptions=subscriptions,
-            invoices=invoices,
-        )
-
-        redemption_customer.additional_properties = d
-        return redemption_customer
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """Unique identifier, `cus_` followed by random characters."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """`true` for a live-mode customer, `false` for test mode."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def did(self) -> str:
+        """The DID of the user this customer belongs to; unique."""
+        return self._data.get("did")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def description(self) -> str:
+        """Free text about the customer."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def name(self) -> str:
+        """Display name."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def email(self) -> str:
+        """Contact email address."""
+        return self._data.get("email")  # type: ignore[no-any-return]
+
+    @property
+    def phone(self) -> str:
+        """Contact phone number."""
+        return self._data.get("phone")  # type: ignore[no-any-return]
+
+    @property
+    def delinquent(self) -> bool:
+        """`true` while the customer has a failed or overdue payment."""
+        return self._data.get("delinquent")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """When the customer was created."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """When the customer was last changed."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def coupon_usage_stats(self) -> RedemptionCustomerUsageStats:
+        """Per-customer usage figures for the coupon or code; their keys are not established in PaymentKit's
+        published types."""
+        return self._get("coupon_usage_stats")  # type: ignore[no-any-return]
+
+    @property
+    def discount_records(self) -> builtins.list[RedemptionDiscountRecord]:
+        """The `discount_records` field."""
+        return self._get("discount_records")  # type: ignore[no-any-return]
+
+    @property
+    def address(self) -> CustomerAddress | None:
+        """Billing address."""
+        return self._get("address")  # type: ignore[no-any-return]
+
+    @property
+    def shipping(self) -> CustomerShipping | None:
+        """Shipping name, phone and address."""
+        return self._get("shipping")  # type: ignore[no-any-return]
+
+    @property
+    def balance(self) -> None | str:
+        """Account balance, an integer string in the smallest unit of `currency_id`."""
+        return self._data.get("balance")  # type: ignore[no-any-return]
+
+    @property
+    def token_balance(self) -> CustomerTokenBalanceType0 | None:
+        """Balance held per currency: keys are payment currency ids, values integer strings in that currency's
+        smallest unit."""
+        return self._get("token_balance")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> None | str:
+        """The customer's default payment currency."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def discount_id(self) -> None | str:
+        """The discount currently applied to the customer, if any."""
+        return self._data.get("discount_id")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_credit_balance(self) -> CustomerInvoiceCreditBalanceType0 | None:
+        """Credit available to settle invoices. Typed loosely upstream; its shape is not established."""
+        return self._get("invoice_credit_balance")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_prefix(self) -> None | str:
+        """Prefix of the numbers of this customer's invoices."""
+        return self._data.get("invoice_prefix")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_settings(self) -> CustomerInvoiceSettings | None:
+        """Defaults applied to this customer's invoices."""
+        return self._get("invoice_settings")  # type: ignore[no-any-return]
+
+    @property
+    def next_invoice_sequence(self) -> int | None:
+        """Sequence number that the customer's next invoice number will use."""
+        return self._data.get("next_invoice_sequence")  # type: ignore[no-any-return]
+
+    @property
+    def last_sync_at(self) -> int | None:
+        """When the customer was last synchronised from the user account."""
+        return self._data.get("last_sync_at")  # type: ignore[no-any-return]
+
+    @property
+    def preference(self) -> CustomerPreference | None:
+        """The customer's own preferences."""
+        return self._get("preference")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str | None:
+        """Type tag. The upstream types give the literal `subscription` here (a copy-paste value), so do not rely
+        on it."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def payments(self) -> builtins.list[PaymentIntent] | None:
+        """The customer's payment intents."""
+        return self._get("payments")  # type: ignore[no-any-return]
+
+    @property
+    def subscriptions(self) -> builtins.list[Subscription] | None:
+        """The customer's subscriptions."""
+        return self._get("subscriptions")  # type: ignore[no-any-return]
+
+    @property
+    def invoices(self) -> builtins.list[Invoice] | None:
+        """The customer's invoices."""
+        return self._get("invoices")  # type: ignore[no-any-return]

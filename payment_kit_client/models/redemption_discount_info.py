@@ -2,136 +2,70 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.coupon_expanded import CouponExpanded
     from ..models.promotion_code_expanded import PromotionCodeExpanded
 
 
-T = TypeVar("T", bound="RedemptionDiscountInfo")
+class RedemptionDiscountInfo(Model):
+    """The discount through which a subscription redeemed the coupon or code."""
 
+    __slots__ = ()
 
-@_attrs_define
-class RedemptionDiscountInfo:
-    """The discount through which a subscription redeemed the coupon or code.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "discount_id": "discount_id",
+        "coupon_info": "coupon_info",
+        "promotion_code_info": "promotion_code_info",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "coupon_info": _AsUnion(_NONE, _AsModel("CouponExpanded")),
+        "promotion_code_info": _AsUnion(_NONE, _AsModel("PromotionCodeExpanded")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "discount_id",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        discount_id (str):
-        coupon_info (CouponExpanded | None | Unset):
-        promotion_code_info (None | PromotionCodeExpanded | Unset):
-    """
-
-    discount_id: str
-    coupon_info: CouponExpanded | None | Unset = UNSET
-    promotion_code_info: None | PromotionCodeExpanded | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.coupon_expanded import CouponExpanded  # noqa: PLC0415
-        from ..models.promotion_code_expanded import PromotionCodeExpanded  # noqa: PLC0415
-
-        discount_id = self.discount_id
-
-        coupon_info: dict[str, Any] | None | Unset
-        if isinstance(self.coupon_info, Unset):
-            coupon_info = UNSET
-        elif isinstance(self.coupon_info, CouponExpanded):
-            coupon_info = self.coupon_info.to_dict()
-        else:
-            coupon_info = self.coupon_info
-
-        promotion_code_info: dict[str, Any] | None | Unset
-        if isinstance(self.promotion_code_info, Unset):
-            promotion_code_info = UNSET
-        elif isinstance(self.promotion_code_info, PromotionCodeExpanded):
-            promotion_code_info = self.promotion_code_info.to_dict()
-        else:
-            promotion_code_info = self.promotion_code_info
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        discount_id: str,
+        coupon_info: CouponExpanded | None | Unset = UNSET,
+        promotion_code_info: None | PromotionCodeExpanded | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "discount_id": discount_id,
+                "coupon_info": coupon_info,
+                "promotion_code_info": promotion_code_info,
             }
         )
-        if coupon_info is not UNSET:
-            field_dict["coupon_info"] = coupon_info
-        if promotion_code_info is not UNSET:
-            field_dict["promotion_code_info"] = promotion_code_info
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.coupon_expanded import CouponExpanded  # noqa: PLC0415
-        from ..models.promotion_code_expanded import PromotionCodeExpanded  # noqa: PLC0415
-
-        d = dict(src_dict)
-        discount_id = d.pop("discount_id")
-
-        def _parse_coupon_info(data: object) -> CouponExpanded | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                coupon_info_type_1 = CouponExpanded.from_dict(data)
-
-                return coupon_info_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CouponExpanded | None | Unset, data)
-
-        coupon_info = _parse_coupon_info(d.pop("coupon_info", UNSET))
-
-        def _parse_promotion_code_info(data: object) -> None | PromotionCodeExpanded | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                promotion_code_info_type_1 = PromotionCodeExpanded.from_dict(data)
-
-                return promotion_code_info_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PromotionCodeExpanded | Unset, data)
-
-        promotion_code_info = _parse_promotion_code_info(d.pop("promotion_code_info", UNSET))
-
-        redemption_discount_info = cls(
-            discount_id=discount_id,
-            coupon_info=coupon_info,
-            promotion_code_info=promotion_code_info,
-        )
-
-        redemption_discount_info.additional_properties = d
-        return redemption_discount_info
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def discount_id(self) -> str:
+        """The `discount_id` field."""
+        return self._data.get("discount_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def coupon_info(self) -> CouponExpanded | None:
+        """The `coupon_info` field."""
+        return self._get("coupon_info")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def promotion_code_info(self) -> None | PromotionCodeExpanded:
+        """The `promotion_code_info` field."""
+        return self._get("promotion_code_info")  # type: ignore[no-any-return]

@@ -2,71 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="RedemptionPaging")
 
+class RedemptionPaging(Model):
+    """The page that was answered."""
 
-@_attrs_define
-class RedemptionPaging:
-    """The page that was answered.
+    __slots__ = ()
 
-    Attributes:
-        page (int):
-        page_size (int):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "page": "page",
+        "page_size": "pageSize",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "page",
+            "pageSize",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    page: int
-    page_size: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        page = self.page
-
-        page_size = self.page_size
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        page: int,
+        page_size: int,
+    ) -> None:
+        self._init_fields(
             {
                 "page": page,
                 "pageSize": page_size,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        page = d.pop("page")
-
-        page_size = d.pop("pageSize")
-
-        redemption_paging = cls(
-            page=page,
-            page_size=page_size,
-        )
-
-        redemption_paging.additional_properties = d
-        return redemption_paging
+    @property
+    def page(self) -> int:
+        """The `page` field."""
+        return self._data.get("page")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def page_size(self) -> int:
+        """The `pageSize` field."""
+        return self._data.get("pageSize")  # type: ignore[no-any-return]

@@ -2,19 +2,22 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.subscription_collection_method import SubscriptionCollectionMethod
-from ..models.subscription_payment_behavior import SubscriptionPaymentBehavior
-from ..models.subscription_proration_behavior import SubscriptionProrationBehavior
-from ..models.subscription_service_type import SubscriptionServiceType
-from ..models.subscription_status import SubscriptionStatus
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.customer import Customer
@@ -27,416 +30,194 @@ if TYPE_CHECKING:
     from ..models.service_action import ServiceAction
     from ..models.subscription_billing_thresholds import SubscriptionBillingThresholds
     from ..models.subscription_cancelation_details import SubscriptionCancelationDetails
+    from ..models.subscription_collection_method import SubscriptionCollectionMethod
     from ..models.subscription_credit_schedule_state import (
         SubscriptionCreditScheduleState,
     )
     from ..models.subscription_item_expanded import SubscriptionItemExpanded
-    from ..models.subscription_overdraft_protection import SubscriptionOverdraftProtection
+    from ..models.subscription_overdraft_protection import (
+        SubscriptionOverdraftProtection,
+    )
     from ..models.subscription_pause_collection import SubscriptionPauseCollection
+    from ..models.subscription_payment_behavior import SubscriptionPaymentBehavior
     from ..models.subscription_payment_settings import SubscriptionPaymentSettings
     from ..models.subscription_pending_update import SubscriptionPendingUpdate
+    from ..models.subscription_proration_behavior import SubscriptionProrationBehavior
+    from ..models.subscription_service_type import SubscriptionServiceType
     from ..models.subscription_slippage_config import SubscriptionSlippageConfig
+    from ..models.subscription_status import SubscriptionStatus
     from ..models.subscription_trial_settings import SubscriptionTrialSettings
 
 
-T = TypeVar("T", bound="RedemptionSubscription")
+class RedemptionSubscription(Model):
+    """A subscription that redeemed the coupon or code."""
 
+    __slots__ = ()
 
-@_attrs_define
-class RedemptionSubscription:
-    """A subscription that redeemed the coupon or code.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "currency_id": "currency_id",
+        "customer_id": "customer_id",
+        "current_period_start": "current_period_start",
+        "current_period_end": "current_period_end",
+        "default_payment_method_id": "default_payment_method_id",
+        "metadata": "metadata",
+        "status": "status",
+        "cancel_at_period_end": "cancel_at_period_end",
+        "billing_cycle_anchor": "billing_cycle_anchor",
+        "collection_method": "collection_method",
+        "pending_invoice_item_interval": "pending_invoice_item_interval",
+        "start_date": "start_date",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "object_": "object",
+        "object": "object",
+        "customer": "customer",
+        "payment_currency": "paymentCurrency",
+        "payment_method": "paymentMethod",
+        "items": "items",
+        "service_type": "serviceType",
+        "discount_info": "discount_info",
+        "description": "description",
+        "latest_invoice_id": "latest_invoice_id",
+        "pending_setup_intent": "pending_setup_intent",
+        "pending_update": "pending_update",
+        "cancel_at": "cancel_at",
+        "canceled_at": "canceled_at",
+        "cancelation_details": "cancelation_details",
+        "billing_thresholds": "billing_thresholds",
+        "days_until_due": "days_until_due",
+        "days_until_cancel": "days_until_cancel",
+        "discount_id": "discount_id",
+        "next_pending_invoice_item_invoice": "next_pending_invoice_item_invoice",
+        "pause_collection": "pause_collection",
+        "payment_settings": "payment_settings",
+        "schedule_id": "schedule_id",
+        "ended_at": "ended_at",
+        "trial_start": "trial_start",
+        "trial_end": "trial_end",
+        "trial_settings": "trial_settings",
+        "payment_details": "payment_details",
+        "slippage_config": "slippage_config",
+        "proration_behavior": "proration_behavior",
+        "payment_behavior": "payment_behavior",
+        "service_actions": "service_actions",
+        "recovered_from": "recovered_from",
+        "overdraft_protection": "overdraft_protection",
+        "credit_schedule_state": "credit_schedule_state",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "status": _AsEnum("SubscriptionStatus"),
+        "collection_method": _AsEnum("SubscriptionCollectionMethod"),
+        "pending_invoice_item_interval": _AsModel("PriceRecurring"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "customer": _AsModel("Customer"),
+        "paymentCurrency": _AsModel("PaymentCurrency"),
+        "paymentMethod": _AsUnion(_NONE, _AsModel("PaymentMethod")),
+        "items": _AsList(_AsModel("SubscriptionItemExpanded")),
+        "serviceType": _AsEnum("SubscriptionServiceType"),
+        "discount_info": _AsModel("RedemptionDiscountInfo"),
+        "pending_update": _AsUnion(_NONE, _AsModel("SubscriptionPendingUpdate")),
+        "cancelation_details": _AsUnion(_NONE, _AsModel("SubscriptionCancelationDetails")),
+        "billing_thresholds": _AsUnion(_NONE, _AsModel("SubscriptionBillingThresholds")),
+        "pause_collection": _AsUnion(_NONE, _AsModel("SubscriptionPauseCollection")),
+        "payment_settings": _AsUnion(_NONE, _AsModel("SubscriptionPaymentSettings")),
+        "trial_settings": _AsUnion(_NONE, _AsModel("SubscriptionTrialSettings")),
+        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
+        "slippage_config": _AsUnion(_NONE, _AsModel("SubscriptionSlippageConfig")),
+        "proration_behavior": _AsUnion(_NONE, _AsEnum("SubscriptionProrationBehavior")),
+        "payment_behavior": _AsUnion(_NONE, _AsEnum("SubscriptionPaymentBehavior")),
+        "service_actions": _AsUnion(_AsList(_AsModel("ServiceAction")), _NONE),
+        "overdraft_protection": _AsUnion(_NONE, _AsModel("SubscriptionOverdraftProtection")),
+        "credit_schedule_state": _AsUnion(_NONE, _AsModel("SubscriptionCreditScheduleState")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "currency_id",
+            "customer_id",
+            "current_period_start",
+            "current_period_end",
+            "default_payment_method_id",
+            "metadata",
+            "status",
+            "cancel_at_period_end",
+            "billing_cycle_anchor",
+            "collection_method",
+            "pending_invoice_item_interval",
+            "start_date",
+            "created_at",
+            "updated_at",
+            "object",
+            "customer",
+            "paymentCurrency",
+            "paymentMethod",
+            "items",
+            "serviceType",
+            "discount_info",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): The subscription's id (`sub_…`). Example: sub_5Jt8Nc2Qw7Ke4Lp9Rx1Hy6Zb.
-        livemode (bool): `true` for live data, `false` for test data.
-        currency_id (str): The payment currency the subscription bills in (`pc_…`).
-        customer_id (str): The subscribed customer (`cus_…`).
-        current_period_start (int): Unix time in seconds. Example: 1729243800.
-        current_period_end (int): Unix time in seconds. Example: 1729243800.
-        default_payment_method_id (None | str): The payment method renewals are charged to. Null for subscriptions
-            created without one (prepaid or gifted), which are never charged automatically.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        status (SubscriptionStatus): Where the subscription stands. `active`: in good standing; `trialing`: in its free
-            trial; `past_due`: the latest renewal payment failed and is being retried; `paused`: billing paused; `canceled`:
-            ended; `incomplete`: the first payment failed; `incomplete_expired`: the first payment failed and the retry
-            window has closed.
-        cancel_at_period_end (bool): `true` when the subscription is set to end when the current period ends.
-        billing_cycle_anchor (int): Unix time in seconds. Example: 1729243800.
-        collection_method (SubscriptionCollectionMethod): How invoices are settled: charged to the default payment
-            method (`charge_automatically`) or sent for the customer to pay (`send_invoice`).
-        pending_invoice_item_interval (PriceRecurring): How often a recurring price bills, and how usage is counted.
-        start_date (int): Unix time in seconds. Example: 1729243800.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        object_ (str): Always `subscription`. Example: subscription.
-        customer (Customer): A customer, the billing identity of one user (DID) in one mode.
-        payment_currency (PaymentCurrency): A currency or token that a payment method can take.
-        payment_method (None | PaymentMethod): The default payment method; null when the subscription has none.
-        items (list[SubscriptionItemExpanded]): The subscription's items, each with its expanded price.
-        service_type (SubscriptionServiceType): `credit` when the subscription's prices grant credits, `standard`
-            otherwise.
-        discount_info (RedemptionDiscountInfo): The discount through which a subscription redeemed the coupon or code.
-        description (None | str | Unset): A text shown to the customer and in the dashboard.
-        latest_invoice_id (None | str | Unset): The most recent invoice of this subscription.
-        pending_setup_intent (None | str | Unset): A setup intent still waiting to collect a payment method.
-        pending_update (None | SubscriptionPendingUpdate | Unset): A change that takes effect once its payment succeeds.
-        cancel_at (int | None | Unset): Unix seconds at which a scheduled cancellation takes effect; 0 or null when none
-            is scheduled.
-        canceled_at (int | None | Unset): Unix seconds at which the subscription was canceled; 0 or null if never.
-        cancelation_details (None | SubscriptionCancelationDetails | Unset): Why and how the subscription was canceled,
-            once it is.
-        billing_thresholds (None | SubscriptionBillingThresholds | Unset): Limits that trigger an invoice before the
-            period ends.
-        days_until_due (int | None | Unset): For `send_invoice`, the number of days the customer has to pay an invoice.
-        days_until_cancel (int | None | Unset): Days an invoice may stay unpaid before the subscription is canceled.
-        discount_id (None | str | Unset): The discount applied to this subscription.
-        next_pending_invoice_item_invoice (int | None | Unset): Unix seconds at which pending invoice items will next be
-            invoiced.
-        pause_collection (None | SubscriptionPauseCollection | Unset): Set while billing is paused.
-        payment_settings (None | SubscriptionPaymentSettings | Unset): Payment method types and options used for this
-            subscription's invoices.
-        schedule_id (None | str | Unset): The subscription schedule managing this subscription, if any.
-        ended_at (int | None | Unset): Unix seconds at which the subscription ended.
-        trial_start (int | None | Unset): Unix seconds at which the trial began.
-        trial_end (int | None | Unset): Unix seconds at which the trial ends or ended.
-        trial_settings (None | SubscriptionTrialSettings | Unset): What happens when the trial ends.
-        payment_details (None | PaymentDetails | Unset): Chain or processor details of the subscription's payment setup
-            (stake, delegation).
-        slippage_config (None | SubscriptionSlippageConfig | Unset): How much exchange-rate movement renewals tolerate,
-            for currencies priced by quote.
-        proration_behavior (None | SubscriptionProrationBehavior | Unset):
-        payment_behavior (None | SubscriptionPaymentBehavior | Unset):
-        service_actions (list[ServiceAction] | None | Unset): Buttons and notifications offered to the customer for this
-            subscription.
-        recovered_from (None | str | Unset): The earlier subscription this one was recovered from.
-        overdraft_protection (None | SubscriptionOverdraftProtection | Unset): Covering shortfalls from a separate
-            payment method.
-        credit_schedule_state (None | SubscriptionCreditScheduleState | Unset): For credit prices granted on a schedule,
-            the state of each schedule.
-    """
-
-    id: str
-    livemode: bool
-    currency_id: str
-    customer_id: str
-    current_period_start: int
-    current_period_end: int
-    default_payment_method_id: None | str
-    metadata: Metadata
-    status: SubscriptionStatus
-    cancel_at_period_end: bool
-    billing_cycle_anchor: int
-    collection_method: SubscriptionCollectionMethod
-    pending_invoice_item_interval: PriceRecurring
-    start_date: int
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    object_: str
-    customer: Customer
-    payment_currency: PaymentCurrency
-    payment_method: None | PaymentMethod
-    items: list[SubscriptionItemExpanded]
-    service_type: SubscriptionServiceType
-    discount_info: RedemptionDiscountInfo
-    description: None | str | Unset = UNSET
-    latest_invoice_id: None | str | Unset = UNSET
-    pending_setup_intent: None | str | Unset = UNSET
-    pending_update: None | SubscriptionPendingUpdate | Unset = UNSET
-    cancel_at: int | None | Unset = UNSET
-    canceled_at: int | None | Unset = UNSET
-    cancelation_details: None | SubscriptionCancelationDetails | Unset = UNSET
-    billing_thresholds: None | SubscriptionBillingThresholds | Unset = UNSET
-    days_until_due: int | None | Unset = UNSET
-    days_until_cancel: int | None | Unset = UNSET
-    discount_id: None | str | Unset = UNSET
-    next_pending_invoice_item_invoice: int | None | Unset = UNSET
-    pause_collection: None | SubscriptionPauseCollection | Unset = UNSET
-    payment_settings: None | SubscriptionPaymentSettings | Unset = UNSET
-    schedule_id: None | str | Unset = UNSET
-    ended_at: int | None | Unset = UNSET
-    trial_start: int | None | Unset = UNSET
-    trial_end: int | None | Unset = UNSET
-    trial_settings: None | SubscriptionTrialSettings | Unset = UNSET
-    payment_details: None | PaymentDetails | Unset = UNSET
-    slippage_config: None | SubscriptionSlippageConfig | Unset = UNSET
-    proration_behavior: None | SubscriptionProrationBehavior | Unset = UNSET
-    payment_behavior: None | SubscriptionPaymentBehavior | Unset = UNSET
-    service_actions: list[ServiceAction] | None | Unset = UNSET
-    recovered_from: None | str | Unset = UNSET
-    overdraft_protection: None | SubscriptionOverdraftProtection | Unset = UNSET
-    credit_schedule_state: None | SubscriptionCreditScheduleState | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_method import PaymentMethod  # noqa: PLC0415
-        from ..models.subscription_billing_thresholds import (
-            SubscriptionBillingThresholds,  # noqa: PLC0415
-        )
-        from ..models.subscription_cancelation_details import (
-            SubscriptionCancelationDetails,  # noqa: PLC0415
-        )
-        from ..models.subscription_credit_schedule_state import (
-            SubscriptionCreditScheduleState,  # noqa: PLC0415
-        )
-        from ..models.subscription_overdraft_protection import (
-            SubscriptionOverdraftProtection,  # noqa: PLC0415
-        )
-        from ..models.subscription_pause_collection import SubscriptionPauseCollection  # noqa: PLC0415
-        from ..models.subscription_payment_settings import SubscriptionPaymentSettings  # noqa: PLC0415
-        from ..models.subscription_pending_update import SubscriptionPendingUpdate  # noqa: PLC0415
-        from ..models.subscription_slippage_config import SubscriptionSlippageConfig  # noqa: PLC0415
-        from ..models.subscription_trial_settings import SubscriptionTrialSettings  # noqa: PLC0415
-
-        id = self.id
-
-        livemode = self.livemode
-
-        currency_id = self.currency_id
-
-        customer_id = self.customer_id
-
-        current_period_start = self.current_period_start
-
-        current_period_end = self.current_period_end
-
-        default_payment_method_id: None | str
-        default_payment_method_id = self.default_payment_method_id
-
-        metadata = self.metadata.to_dict()
-
-        status = self.status.value
-
-        cancel_at_period_end = self.cancel_at_period_end
-
-        billing_cycle_anchor = self.billing_cycle_anchor
-
-        collection_method = self.collection_method.value
-
-        pending_invoice_item_interval = self.pending_invoice_item_interval.to_dict()
-
-        start_date = self.start_date
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        object_ = self.object_
-
-        customer = self.customer.to_dict()
-
-        payment_currency = self.payment_currency.to_dict()
-
-        payment_method: dict[str, Any] | None
-        if isinstance(self.payment_method, PaymentMethod):
-            payment_method = self.payment_method.to_dict()
-        else:
-            payment_method = self.payment_method
-
-        items = []
-        for items_item_data in self.items:
-            items_item = items_item_data.to_dict()
-            items.append(items_item)
-
-        service_type = self.service_type.value
-
-        discount_info = self.discount_info.to_dict()
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        latest_invoice_id: None | str | Unset
-        if isinstance(self.latest_invoice_id, Unset):
-            latest_invoice_id = UNSET
-        else:
-            latest_invoice_id = self.latest_invoice_id
-
-        pending_setup_intent: None | str | Unset
-        if isinstance(self.pending_setup_intent, Unset):
-            pending_setup_intent = UNSET
-        else:
-            pending_setup_intent = self.pending_setup_intent
-
-        pending_update: dict[str, Any] | None | Unset
-        if isinstance(self.pending_update, Unset):
-            pending_update = UNSET
-        elif isinstance(self.pending_update, SubscriptionPendingUpdate):
-            pending_update = self.pending_update.to_dict()
-        else:
-            pending_update = self.pending_update
-
-        cancel_at: int | None | Unset
-        if isinstance(self.cancel_at, Unset):
-            cancel_at = UNSET
-        else:
-            cancel_at = self.cancel_at
-
-        canceled_at: int | None | Unset
-        if isinstance(self.canceled_at, Unset):
-            canceled_at = UNSET
-        else:
-            canceled_at = self.canceled_at
-
-        cancelation_details: dict[str, Any] | None | Unset
-        if isinstance(self.cancelation_details, Unset):
-            cancelation_details = UNSET
-        elif isinstance(self.cancelation_details, SubscriptionCancelationDetails):
-            cancelation_details = self.cancelation_details.to_dict()
-        else:
-            cancelation_details = self.cancelation_details
-
-        billing_thresholds: dict[str, Any] | None | Unset
-        if isinstance(self.billing_thresholds, Unset):
-            billing_thresholds = UNSET
-        elif isinstance(self.billing_thresholds, SubscriptionBillingThresholds):
-            billing_thresholds = self.billing_thresholds.to_dict()
-        else:
-            billing_thresholds = self.billing_thresholds
-
-        days_until_due: int | None | Unset
-        if isinstance(self.days_until_due, Unset):
-            days_until_due = UNSET
-        else:
-            days_until_due = self.days_until_due
-
-        days_until_cancel: int | None | Unset
-        if isinstance(self.days_until_cancel, Unset):
-            days_until_cancel = UNSET
-        else:
-            days_until_cancel = self.days_until_cancel
-
-        discount_id: None | str | Unset
-        if isinstance(self.discount_id, Unset):
-            discount_id = UNSET
-        else:
-            discount_id = self.discount_id
-
-        next_pending_invoice_item_invoice: int | None | Unset
-        if isinstance(self.next_pending_invoice_item_invoice, Unset):
-            next_pending_invoice_item_invoice = UNSET
-        else:
-            next_pending_invoice_item_invoice = self.next_pending_invoice_item_invoice
-
-        pause_collection: dict[str, Any] | None | Unset
-        if isinstance(self.pause_collection, Unset):
-            pause_collection = UNSET
-        elif isinstance(self.pause_collection, SubscriptionPauseCollection):
-            pause_collection = self.pause_collection.to_dict()
-        else:
-            pause_collection = self.pause_collection
-
-        payment_settings: dict[str, Any] | None | Unset
-        if isinstance(self.payment_settings, Unset):
-            payment_settings = UNSET
-        elif isinstance(self.payment_settings, SubscriptionPaymentSettings):
-            payment_settings = self.payment_settings.to_dict()
-        else:
-            payment_settings = self.payment_settings
-
-        schedule_id: None | str | Unset
-        if isinstance(self.schedule_id, Unset):
-            schedule_id = UNSET
-        else:
-            schedule_id = self.schedule_id
-
-        ended_at: int | None | Unset
-        if isinstance(self.ended_at, Unset):
-            ended_at = UNSET
-        else:
-            ended_at = self.ended_at
-
-        trial_start: int | None | Unset
-        if isinstance(self.trial_start, Unset):
-            trial_start = UNSET
-        else:
-            trial_start = self.trial_start
-
-        trial_end: int | None | Unset
-        if isinstance(self.trial_end, Unset):
-            trial_end = UNSET
-        else:
-            trial_end = self.trial_end
-
-        trial_settings: dict[str, Any] | None | Unset
-        if isinstance(self.trial_settings, Unset):
-            trial_settings = UNSET
-        elif isinstance(self.trial_settings, SubscriptionTrialSettings):
-            trial_settings = self.trial_settings.to_dict()
-        else:
-            trial_settings = self.trial_settings
-
-        payment_details: dict[str, Any] | None | Unset
-        if isinstance(self.payment_details, Unset):
-            payment_details = UNSET
-        elif isinstance(self.payment_details, PaymentDetails):
-            payment_details = self.payment_details.to_dict()
-        else:
-            payment_details = self.payment_details
-
-        slippage_config: dict[str, Any] | None | Unset
-        if isinstance(self.slippage_config, Unset):
-            slippage_config = UNSET
-        elif isinstance(self.slippage_config, SubscriptionSlippageConfig):
-            slippage_config = self.slippage_config.to_dict()
-        else:
-            slippage_config = self.slippage_config
-
-        proration_behavior: None | str | Unset
-        if isinstance(self.proration_behavior, Unset):
-            proration_behavior = UNSET
-        elif isinstance(self.proration_behavior, SubscriptionProrationBehavior):
-            proration_behavior = self.proration_behavior.value
-        else:
-            proration_behavior = self.proration_behavior
-
-        payment_behavior: None | str | Unset
-        if isinstance(self.payment_behavior, Unset):
-            payment_behavior = UNSET
-        elif isinstance(self.payment_behavior, SubscriptionPaymentBehavior):
-            payment_behavior = self.payment_behavior.value
-        else:
-            payment_behavior = self.payment_behavior
-
-        service_actions: list[dict[str, Any]] | None | Unset
-        if isinstance(self.service_actions, Unset):
-            service_actions = UNSET
-        elif isinstance(self.service_actions, list):
-            service_actions = []
-            for service_actions_type_0_item_data in self.service_actions:
-                service_actions_type_0_item = service_actions_type_0_item_data.to_dict()
-                service_actions.append(service_actions_type_0_item)
-
-        else:
-            service_actions = self.service_actions
-
-        recovered_from: None | str | Unset
-        if isinstance(self.recovered_from, Unset):
-            recovered_from = UNSET
-        else:
-            recovered_from = self.recovered_from
-
-        overdraft_protection: dict[str, Any] | None | Unset
-        if isinstance(self.overdraft_protection, Unset):
-            overdraft_protection = UNSET
-        elif isinstance(self.overdraft_protection, SubscriptionOverdraftProtection):
-            overdraft_protection = self.overdraft_protection.to_dict()
-        else:
-            overdraft_protection = self.overdraft_protection
-
-        credit_schedule_state: dict[str, Any] | None | Unset
-        if isinstance(self.credit_schedule_state, Unset):
-            credit_schedule_state = UNSET
-        elif isinstance(self.credit_schedule_state, SubscriptionCreditScheduleState):
-            credit_schedule_state = self.credit_schedule_state.to_dict()
-        else:
-            credit_schedule_state = self.credit_schedule_state
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        currency_id: str,
+        customer_id: str,
+        current_period_start: int,
+        current_period_end: int,
+        default_payment_method_id: None | str,
+        metadata: Metadata,
+        status: SubscriptionStatus,
+        cancel_at_period_end: bool,
+        billing_cycle_anchor: int,
+        collection_method: SubscriptionCollectionMethod,
+        pending_invoice_item_interval: PriceRecurring,
+        start_date: int,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        object_: str,
+        customer: Customer,
+        payment_currency: PaymentCurrency,
+        payment_method: None | PaymentMethod,
+        items: builtins.list[SubscriptionItemExpanded],
+        service_type: SubscriptionServiceType,
+        discount_info: RedemptionDiscountInfo,
+        description: None | str | Unset = UNSET,
+        latest_invoice_id: None | str | Unset = UNSET,
+        pending_setup_intent: None | str | Unset = UNSET,
+        pending_update: None | SubscriptionPendingUpdate | Unset = UNSET,
+        cancel_at: int | None | Unset = UNSET,
+        canceled_at: int | None | Unset = UNSET,
+        cancelation_details: None | SubscriptionCancelationDetails | Unset = UNSET,
+        billing_thresholds: None | SubscriptionBillingThresholds | Unset = UNSET,
+        days_until_due: int | None | Unset = UNSET,
+        days_until_cancel: int | None | Unset = UNSET,
+        discount_id: None | str | Unset = UNSET,
+        next_pending_invoice_item_invoice: int | None | Unset = UNSET,
+        pause_collection: None | SubscriptionPauseCollection | Unset = UNSET,
+        payment_settings: None | SubscriptionPaymentSettings | Unset = UNSET,
+        schedule_id: None | str | Unset = UNSET,
+        ended_at: int | None | Unset = UNSET,
+        trial_start: int | None | Unset = UNSET,
+        trial_end: int | None | Unset = UNSET,
+        trial_settings: None | SubscriptionTrialSettings | Unset = UNSET,
+        payment_details: None | PaymentDetails | Unset = UNSET,
+        slippage_config: None | SubscriptionSlippageConfig | Unset = UNSET,
+        proration_behavior: None | SubscriptionProrationBehavior | Unset = UNSET,
+        payment_behavior: None | SubscriptionPaymentBehavior | Unset = UNSET,
+        service_actions: builtins.list[ServiceAction] | None | Unset = UNSET,
+        recovered_from: None | str | Unset = UNSET,
+        overdraft_protection: None | SubscriptionOverdraftProtection | Unset = UNSET,
+        credit_schedule_state: None | SubscriptionCreditScheduleState | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -461,586 +242,289 @@ class RedemptionSubscription:
                 "items": items,
                 "serviceType": service_type,
                 "discount_info": discount_info,
+                "description": description,
+                "latest_invoice_id": latest_invoice_id,
+                "pending_setup_intent": pending_setup_intent,
+                "pending_update": pending_update,
+                "cancel_at": cancel_at,
+                "canceled_at": canceled_at,
+                "cancelation_details": cancelation_details,
+                "billing_thresholds": billing_thresholds,
+                "days_until_due": days_until_due,
+                "days_until_cancel": days_until_cancel,
+                "discount_id": discount_id,
+                "next_pending_invoice_item_invoice": next_pending_invoice_item_invoice,
+                "pause_collection": pause_collection,
+                "payment_settings": payment_settings,
+                "schedule_id": schedule_id,
+                "ended_at": ended_at,
+                "trial_start": trial_start,
+                "trial_end": trial_end,
+                "trial_settings": trial_settings,
+                "payment_details": payment_details,
+                "slippage_config": slippage_config,
+                "proration_behavior": proration_behavior,
+                "payment_behavior": payment_behavior,
+                "service_actions": service_actions,
+                "recovered_from": recovered_from,
+                "overdraft_protection": overdraft_protection,
+                "credit_schedule_state": credit_schedule_state,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if latest_invoice_id is not UNSET:
-            field_dict["latest_invoice_id"] = latest_invoice_id
-        if pending_setup_intent is not UNSET:
-            field_dict["pending_setup_intent"] = pending_setup_intent
-        if pending_update is not UNSET:
-            field_dict["pending_update"] = pending_update
-        if cancel_at is not UNSET:
-            field_dict["cancel_at"] = cancel_at
-        if canceled_at is not UNSET:
-            field_dict["canceled_at"] = canceled_at
-        if cancelation_details is not UNSET:
-            field_dict["cancelation_details"] = cancelation_details
-        if billing_thresholds is not UNSET:
-            field_dict["billing_thresholds"] = billing_thresholds
-        if days_until_due is not UNSET:
-            field_dict["days_until_due"] = days_until_due
-        if days_until_cancel is not UNSET:
-            field_dict["days_until_cancel"] = days_until_cancel
-        if discount_id is not UNSET:
-            field_dict["discount_id"] = discount_id
-        if next_pending_invoice_item_invoice is not UNSET:
-            field_dict["next_pending_invoice_item_invoice"] = next_pending_invoice_item_invoice
-        if pause_collection is not UNSET:
-            field_dict["pause_collection"] = pause_collection
-        if payment_settings is not UNSET:
-            field_dict["payment_settings"] = payment_settings
-        if schedule_id is not UNSET:
-            field_dict["schedule_id"] = schedule_id
-        if ended_at is not UNSET:
-            field_dict["ended_at"] = ended_at
-        if trial_start is not UNSET:
-            field_dict["trial_start"] = trial_start
-        if trial_end is not UNSET:
-            field_dict["trial_end"] = trial_end
-        if trial_settings is not UNSET:
-            field_dict["trial_settings"] = trial_settings
-        if payment_details is not UNSET:
-            field_dict["payment_details"] = payment_details
-        if slippage_config is not UNSET:
-            field_dict["slippage_config"] = slippage_config
-        if proration_behavior is not UNSET:
-            field_dict["proration_behavior"] = proration_behavior
-        if payment_behavior is not UNSET:
-            field_dict["payment_behavior"] = payment_behavior
-        if service_actions is not UNSET:
-            field_dict["service_actions"] = service_actions
-        if recovered_from is not UNSET:
-            field_dict["recovered_from"] = recovered_from
-        if overdraft_protection is not UNSET:
-            field_dict["overdraft_protection"] = overdraft_protection
-        if credit_schedule_state is not UNSET:
-            field_dict["credit_schedule_state"] = credit_schedule_state
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_currency import PaymentCurrency  # noqa: PLC0415
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_method import PaymentMethod  # noqa: PLC0415
-        from ..models.price_recurring import PriceRecurring  # noqa: PLC0415
-        from ..models.redemption_discount_info import RedemptionDiscountInfo  # noqa: PLC0415
-        from ..models.service_action import ServiceAction  # noqa: PLC0415
-        from ..models.subscription_billing_thresholds import (
-            SubscriptionBillingThresholds,  # noqa: PLC0415
-        )
-        from ..models.subscription_cancelation_details import (
-            SubscriptionCancelationDetails,  # noqa: PLC0415
-        )
-        from ..models.subscription_credit_schedule_state import (
-            SubscriptionCreditScheduleState,  # noqa: PLC0415
-        )
-        from ..models.subscription_item_expanded import SubscriptionItemExpanded  # noqa: PLC0415
-        from ..models.subscription_overdraft_protection import (
-            SubscriptionOverdraftProtection,  # noqa: PLC0415
-        )
-        from ..models.subscription_pause_collection import SubscriptionPauseCollection  # noqa: PLC0415
-        from ..models.subscription_payment_settings import SubscriptionPaymentSettings  # noqa: PLC0415
-        from ..models.subscription_pending_update import SubscriptionPendingUpdate  # noqa: PLC0415
-        from ..models.subscription_slippage_config import SubscriptionSlippageConfig  # noqa: PLC0415
-        from ..models.subscription_trial_settings import SubscriptionTrialSettings  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        currency_id = d.pop("currency_id")
-
-        customer_id = d.pop("customer_id")
-
-        current_period_start = d.pop("current_period_start")
-
-        current_period_end = d.pop("current_period_end")
-
-        def _parse_default_payment_method_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        default_payment_method_id = _parse_default_payment_method_id(d.pop("default_payment_method_id"))
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        status = SubscriptionStatus(d.pop("status"))
-
-        cancel_at_period_end = d.pop("cancel_at_period_end")
-
-        billing_cycle_anchor = d.pop("billing_cycle_anchor")
-
-        collection_method = SubscriptionCollectionMethod(d.pop("collection_method"))
-
-        pending_invoice_item_interval = PriceRecurring.from_dict(d.pop("pending_invoice_item_interval"))
-
-        start_date = d.pop("start_date")
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        object_ = d.pop("object")
-
-        customer = Customer.from_dict(d.pop("customer"))
-
-        payment_currency = PaymentCurrency.from_dict(d.pop("paymentCurrency"))
-
-        def _parse_payment_method(data: object) -> None | PaymentMethod:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_method_type_1 = PaymentMethod.from_dict(data)
-
-                return payment_method_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentMethod, data)
-
-        payment_method = _parse_payment_method(d.pop("paymentMethod"))
-
-        items = []
-        _items = d.pop("items")
-        for items_item_data in _items:
-            items_item = SubscriptionItemExpanded.from_dict(items_item_data)
-
-            items.append(items_item)
-
-        service_type = SubscriptionServiceType(d.pop("serviceType"))
-
-        discount_info = RedemptionDiscountInfo.from_dict(d.pop("discount_info"))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_latest_invoice_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        latest_invoice_id = _parse_latest_invoice_id(d.pop("latest_invoice_id", UNSET))
-
-        def _parse_pending_setup_intent(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        pending_setup_intent = _parse_pending_setup_intent(d.pop("pending_setup_intent", UNSET))
-
-        def _parse_pending_update(data: object) -> None | SubscriptionPendingUpdate | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                pending_update_type_1 = SubscriptionPendingUpdate.from_dict(data)
-
-                return pending_update_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionPendingUpdate | Unset, data)
-
-        pending_update = _parse_pending_update(d.pop("pending_update", UNSET))
-
-        def _parse_cancel_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        cancel_at = _parse_cancel_at(d.pop("cancel_at", UNSET))
-
-        def _parse_canceled_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        canceled_at = _parse_canceled_at(d.pop("canceled_at", UNSET))
-
-        def _parse_cancelation_details(data: object) -> None | SubscriptionCancelationDetails | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                cancelation_details_type_1 = SubscriptionCancelationDetails.from_dict(data)
-
-                return cancelation_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionCancelationDetails | Unset, data)
-
-        cancelation_details = _parse_cancelation_details(d.pop("cancelation_details", UNSET))
-
-        def _parse_billing_thresholds(data: object) -> None | SubscriptionBillingThresholds | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                billing_thresholds_type_1 = SubscriptionBillingThresholds.from_dict(data)
-
-                return billing_thresholds_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionBillingThresholds | Unset, data)
-
-        billing_thresholds = _parse_billing_thresholds(d.pop("billing_thresholds", UNSET))
-
-        def _parse_days_until_due(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        days_until_due = _parse_days_until_due(d.pop("days_until_due", UNSET))
-
-        def _parse_days_until_cancel(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        days_until_cancel = _parse_days_until_cancel(d.pop("days_until_cancel", UNSET))
-
-        def _parse_discount_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        discount_id = _parse_discount_id(d.pop("discount_id", UNSET))
-
-        def _parse_next_pending_invoice_item_invoice(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        next_pending_invoice_item_invoice = _parse_next_pending_invoice_item_invoice(
-            d.pop("next_pending_invoice_item_invoice", UNSET)
-        )
-
-        def _parse_pause_collection(data: object) -> None | SubscriptionPauseCollection | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                pause_collection_type_1 = SubscriptionPauseCollection.from_dict(data)
-
-                return pause_collection_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionPauseCollection | Unset, data)
-
-        pause_collection = _parse_pause_collection(d.pop("pause_collection", UNSET))
-
-        def _parse_payment_settings(data: object) -> None | SubscriptionPaymentSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_settings_type_1 = SubscriptionPaymentSettings.from_dict(data)
-
-                return payment_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionPaymentSettings | Unset, data)
-
-        payment_settings = _parse_payment_settings(d.pop("payment_settings", UNSET))
-
-        def _parse_schedule_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        schedule_id = _parse_schedule_id(d.pop("schedule_id", UNSET))
-
-        def _parse_ended_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        ended_at = _parse_ended_at(d.pop("ended_at", UNSET))
-
-        def _parse_trial_start(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        trial_start = _parse_trial_start(d.pop("trial_start", UNSET))
-
-        def _parse_trial_end(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        trial_end = _parse_trial_end(d.pop("trial_end", UNSET))
-
-        def _parse_trial_settings(data: object) -> None | SubscriptionTrialSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                trial_settings_type_1 = SubscriptionTrialSettings.from_dict(data)
-
-                return trial_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionTrialSettings | Unset, data)
-
-        trial_settings = _parse_trial_settings(d.pop("trial_settings", UNSET))
-
-        def _parse_payment_details(data: object) -> None | PaymentDetails | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_details_type_1 = PaymentDetails.from_dict(data)
-
-                return payment_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetails | Unset, data)
-
-        payment_details = _parse_payment_details(d.pop("payment_details", UNSET))
-
-        def _parse_slippage_config(data: object) -> None | SubscriptionSlippageConfig | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                slippage_config_type_1 = SubscriptionSlippageConfig.from_dict(data)
-
-                return slippage_config_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionSlippageConfig | Unset, data)
-
-        slippage_config = _parse_slippage_config(d.pop("slippage_config", UNSET))
-
-        def _parse_proration_behavior(data: object) -> None | SubscriptionProrationBehavior | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                proration_behavior_type_1 = SubscriptionProrationBehavior(data)
-
-                return proration_behavior_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionProrationBehavior | Unset, data)
-
-        proration_behavior = _parse_proration_behavior(d.pop("proration_behavior", UNSET))
-
-        def _parse_payment_behavior(data: object) -> None | SubscriptionPaymentBehavior | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                payment_behavior_type_1 = SubscriptionPaymentBehavior(data)
-
-                return payment_behavior_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionPaymentBehavior | Unset, data)
-
-        payment_behavior = _parse_payment_behavior(d.pop("payment_behavior", UNSET))
-
-        def _parse_service_actions(data: object) -> list[ServiceAction] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                service_actions_type_0 = []
-                _service_actions_type_0 = data
-                for service_actions_type_0_item_data in _service_actions_type_0:
-                    service_actions_type_0_item = ServiceAction.from_dict(service_actions_type_0_item_data)
-
-                    service_actions_type_0.append(service_actions_type_0_item)
-
-                return service_actions_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[ServiceAction] | None | Unset, data)
-
-        service_actions = _parse_service_actions(d.pop("service_actions", UNSET))
-
-        def _parse_recovered_from(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        recovered_from = _parse_recovered_from(d.pop("recovered_from", UNSET))
-
-        def _parse_overdraft_protection(data: object) -> None | SubscriptionOverdraftProtection | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                overdraft_protection_type_1 = SubscriptionOverdraftProtection.from_dict(data)
-
-                return overdraft_protection_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionOverdraftProtection | Unset, data)
-
-        overdraft_protection = _parse_overdraft_protection(d.pop("overdraft_protection", UNSET))
-
-        def _parse_credit_schedule_state(data: object) -> None | SubscriptionCreditScheduleState | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                credit_schedule_state_type_1 = SubscriptionCreditScheduleState.from_dict(data)
-
-                return credit_schedule_state_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionCreditScheduleState | Unset, data)
-
-        credit_schedule_state = _parse_credit_schedule_state(d.pop("credit_schedule_state", UNSET))
-
-        redemption_subscription = cls(
-            id=id,
-            livemode=livemode,
-            currency_id=currency_id,
-            customer_id=customer_id,
-            current_period_start=current_period_start,
-            current_period_end=current_period_end,
-            default_payment_method_id=default_payment_method_id,
-            metadata=metadata,
-            status=status,
-            cancel_at_period_end=cancel_at_period_end,
-            billing_cycle_anchor=billing_cycle_anchor,
-            collection_method=collection_method,
-            pending_invoice_item_interval=pending_invoice_item_interval,
-            start_date=start_date,
-            created_at=created_at,
-            updated_at=updated_at,
-            object_=object_,
-            customer=customer,
-            payment_currency=payment_currency,
-            payment_method=payment_method,
-            items=items,
-            service_type=service_type,
-            discount_info=discount_info,
-            description=description,
-            latest_invoice_id=latest_invoice_id,
-            pending_setup_intent=pending_setup_intent,
-            pending_update=pending_update,
-            cancel_at=cancel_at,
-            canceled_at=canceled_at,
-            cancelation_details=cancelation_details,
-            billing_thresholds=billing_thresholds,
-            days_until_due=days_until_due,
-            days_until_cancel=days_until_cancel,
-            discount_id=discount_id,
-            next_pending_invoice_item_invoice=next_pending_invoice_item_invoice,
-            pause_collection=pause_collection,
-            payment_settings=payment_settings,
-            schedule_id=schedule_id,
-            ended_at=ended_at,
-            trial_start=trial_start,
-            trial_end=trial_end,
-            trial_settings=trial_settings,
-            payment_details=payment_details,
-            slippage_config=slippage_config,
-            proration_behavior=proration_behavior,
-            payment_behavior=payment_behavior,
-            service_actions=service_actions,
-            recovered_from=recovered_from,
-            overdraft_protection=overdraft_protection,
-            credit_schedule_state=credit_schedule_state,
-        )
-
-        redemption_subscription.additional_properties = d
-        return redemption_subscription
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The subscription's id (`sub_…`)."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """`true` for live data, `false` for test data."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def currency_id(self) -> str:
+        """The payment currency the subscription bills in (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def customer_id(self) -> str:
+        """The subscribed customer (`cus_…`)."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def current_period_start(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("current_period_start")  # type: ignore[no-any-return]
+
+    @property
+    def current_period_end(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("current_period_end")  # type: ignore[no-any-return]
+
+    @property
+    def default_payment_method_id(self) -> None | str:
+        """The payment method renewals are charged to. Null for subscriptions created without one (prepaid or
+        gifted), which are never charged automatically."""
+        return self._data.get("default_payment_method_id")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> SubscriptionStatus:
+        """Where the subscription stands. `active`: in good standing; `trialing`: in its free trial; `past_due`:
+        the latest renewal payment failed and is being retried; `paused`: billing paused; `canceled`: ended;
+        `incomplete`: the first payment failed; `incomplete_expired`: the first payment failed and the retry
+        window has closed."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def cancel_at_period_end(self) -> bool:
+        """`true` when the subscription is set to end when the current period ends."""
+        return self._data.get("cancel_at_period_end")  # type: ignore[no-any-return]
+
+    @property
+    def billing_cycle_anchor(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
+
+    @property
+    def collection_method(self) -> SubscriptionCollectionMethod:
+        """How invoices are settled: charged to the default payment method (`charge_automatically`) or sent for the
+        customer to pay (`send_invoice`)."""
+        return self._get("collection_method")  # type: ignore[no-any-return]
+
+    @property
+    def pending_invoice_item_interval(self) -> PriceRecurring:
+        """How often a recurring price bills, and how usage is counted."""
+        return self._get("pending_invoice_item_interval")  # type: ignore[no-any-return]
+
+    @property
+    def start_date(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("start_date")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str:
+        """Always `subscription`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def customer(self) -> Customer:
+        """A customer, the billing identity of one user (DID) in one mode."""
+        return self._get("customer")  # type: ignore[no-any-return]
+
+    @property
+    def payment_currency(self) -> PaymentCurrency:
+        """A currency or token that a payment method can take."""
+        return self._get("paymentCurrency")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method(self) -> None | PaymentMethod:
+        """The default payment method; null when the subscription has none."""
+        return self._get("paymentMethod")  # type: ignore[no-any-return]
+
+    @property
+    def items(self) -> builtins.list[SubscriptionItemExpanded]:  # type: ignore[override]
+        """The subscription's items, each with its expanded price."""
+        return self._get("items")  # type: ignore[no-any-return]
+
+    @property
+    def service_type(self) -> SubscriptionServiceType:
+        """`credit` when the subscription's prices grant credits, `standard` otherwise."""
+        return self._get("serviceType")  # type: ignore[no-any-return]
+
+    @property
+    def discount_info(self) -> RedemptionDiscountInfo:
+        """The discount through which a subscription redeemed the coupon or code."""
+        return self._get("discount_info")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> None | str:
+        """A text shown to the customer and in the dashboard."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def latest_invoice_id(self) -> None | str:
+        """The most recent invoice of this subscription."""
+        return self._data.get("latest_invoice_id")  # type: ignore[no-any-return]
+
+    @property
+    def pending_setup_intent(self) -> None | str:
+        """A setup intent still waiting to collect a payment method."""
+        return self._data.get("pending_setup_intent")  # type: ignore[no-any-return]
+
+    @property
+    def pending_update(self) -> None | SubscriptionPendingUpdate:
+        """A change that takes effect once its payment succeeds."""
+        return self._get("pending_update")  # type: ignore[no-any-return]
+
+    @property
+    def cancel_at(self) -> int | None:
+        """Unix seconds at which a scheduled cancellation takes effect; 0 or null when none is scheduled."""
+        return self._data.get("cancel_at")  # type: ignore[no-any-return]
+
+    @property
+    def canceled_at(self) -> int | None:
+        """Unix seconds at which the subscription was canceled; 0 or null if never."""
+        return self._data.get("canceled_at")  # type: ignore[no-any-return]
+
+    @property
+    def cancelation_details(self) -> None | SubscriptionCancelationDetails:
+        """Why and how the subscription was canceled, once it is."""
+        return self._get("cancelation_details")  # type: ignore[no-any-return]
+
+    @property
+    def billing_thresholds(self) -> None | SubscriptionBillingThresholds:
+        """Limits that trigger an invoice before the period ends."""
+        return self._get("billing_thresholds")  # type: ignore[no-any-return]
+
+    @property
+    def days_until_due(self) -> int | None:
+        """For `send_invoice`, the number of days the customer has to pay an invoice."""
+        return self._data.get("days_until_due")  # type: ignore[no-any-return]
+
+    @property
+    def days_until_cancel(self) -> int | None:
+        """Days an invoice may stay unpaid before the subscription is canceled."""
+        return self._data.get("days_until_cancel")  # type: ignore[no-any-return]
+
+    @property
+    def discount_id(self) -> None | str:
+        """The discount applied to this subscription."""
+        return self._data.get("discount_id")  # type: ignore[no-any-return]
+
+    @property
+    def next_pending_invoice_item_invoice(self) -> int | None:
+        """Unix seconds at which pending invoice items will next be invoiced."""
+        return self._data.get("next_pending_invoice_item_invoice")  # type: ignore[no-any-return]
+
+    @property
+    def pause_collection(self) -> None | SubscriptionPauseCollection:
+        """Set while billing is paused."""
+        return self._get("pause_collection")  # type: ignore[no-any-return]
+
+    @property
+    def payment_settings(self) -> None | SubscriptionPaymentSettings:
+        """Payment method types and options used for this subscription's invoices."""
+        return self._get("payment_settings")  # type: ignore[no-any-return]
+
+    @property
+    def schedule_id(self) -> None | str:
+        """The subscription schedule managing this subscription, if any."""
+        return self._data.get("schedule_id")  # type: ignore[no-any-return]
+
+    @property
+    def ended_at(self) -> int | None:
+        """Unix seconds at which the subscription ended."""
+        return self._data.get("ended_at")  # type: ignore[no-any-return]
+
+    @property
+    def trial_start(self) -> int | None:
+        """Unix seconds at which the trial began."""
+        return self._data.get("trial_start")  # type: ignore[no-any-return]
+
+    @property
+    def trial_end(self) -> int | None:
+        """Unix seconds at which the trial ends or ended."""
+        return self._data.get("trial_end")  # type: ignore[no-any-return]
+
+    @property
+    def trial_settings(self) -> None | SubscriptionTrialSettings:
+        """What happens when the trial ends."""
+        return self._get("trial_settings")  # type: ignore[no-any-return]
+
+    @property
+    def payment_details(self) -> None | PaymentDetails:
+        """Chain or processor details of the subscription's payment setup (stake, delegation)."""
+        return self._get("payment_details")  # type: ignore[no-any-return]
+
+    @property
+    def slippage_config(self) -> None | SubscriptionSlippageConfig:
+        """How much exchange-rate movement renewals tolerate, for currencies priced by quote."""
+        return self._get("slippage_config")  # type: ignore[no-any-return]
+
+    @property
+    def proration_behavior(self) -> None | SubscriptionProrationBehavior:
+        """The `proration_behavior` field."""
+        return self._get("proration_behavior")  # type: ignore[no-any-return]
+
+    @property
+    def payment_behavior(self) -> None | SubscriptionPaymentBehavior:
+        """The `payment_behavior` field."""
+        return self._get("payment_behavior")  # type: ignore[no-any-return]
+
+    @property
+    def service_actions(self) -> builtins.list[ServiceAction] | None:
+        """Buttons and notifications offered to the customer for this subscription."""
+        return self._get("service_actions")  # type: ignore[no-any-return]
+
+    @property
+    def recovered_from(self) -> None | str:
+        """The earlier subscription this one was recovered from."""
+        return self._data.get("recovered_from")  # type: ignore[no-any-return]
+
+    @property
+    def overdraft_protection(self) -> None | SubscriptionOverdraftProtection:
+        """Covering shortfalls from a separate payment method."""
+        return self._get("overdraft_protection")  # type: ignore[no-any-return]
+
+    @property
+    def credit_schedule_state(self) -> None | SubscriptionCreditScheduleState:
+        """For credit prices granted on a schedule, the state of each schedule."""
+        return self._get("credit_schedule_state")  # type: ignore[no-any-return]

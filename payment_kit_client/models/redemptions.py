@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.redemption_customer import RedemptionCustomer
@@ -16,112 +20,65 @@ if TYPE_CHECKING:
     from ..models.redemption_subscription import RedemptionSubscription
 
 
-T = TypeVar("T", bound="Redemptions")
-
-
-@_attrs_define
-class Redemptions:
-    """A page of a coupon's or promotion code's redemptions. Only the list of the requested `type` is filled; the other may
-    be empty or absent.
-
-        Attributes:
-            count (int): Total number of redemptions of the requested type.
-            paging (RedemptionPaging): The page that was answered.
-            subscriptions (list[RedemptionSubscription] | Unset):
-            customers (list[RedemptionCustomer] | Unset):
+class Redemptions(Model):
+    """A page of a coupon's or promotion code's redemptions. Only the list of the requested `type` is filled; the other
+    may be empty or absent.
     """
 
-    count: int
-    paging: RedemptionPaging
-    subscriptions: list[RedemptionSubscription] | Unset = UNSET
-    customers: list[RedemptionCustomer] | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        count = self.count
+    _NAMES: ClassVar[dict[str, str]] = {
+        "count": "count",
+        "paging": "paging",
+        "subscriptions": "subscriptions",
+        "customers": "customers",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "paging": _AsModel("RedemptionPaging"),
+        "subscriptions": _AsList(_AsModel("RedemptionSubscription")),
+        "customers": _AsList(_AsModel("RedemptionCustomer")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "count",
+            "paging",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        paging = self.paging.to_dict()
-
-        subscriptions: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.subscriptions, Unset):
-            subscriptions = []
-            for subscriptions_item_data in self.subscriptions:
-                subscriptions_item = subscriptions_item_data.to_dict()
-                subscriptions.append(subscriptions_item)
-
-        customers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.customers, Unset):
-            customers = []
-            for customers_item_data in self.customers:
-                customers_item = customers_item_data.to_dict()
-                customers.append(customers_item)
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        count: int,
+        paging: RedemptionPaging,
+        subscriptions: builtins.list[RedemptionSubscription] | Unset = UNSET,
+        customers: builtins.list[RedemptionCustomer] | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "count": count,
                 "paging": paging,
+                "subscriptions": subscriptions,
+                "customers": customers,
             }
         )
-        if subscriptions is not UNSET:
-            field_dict["subscriptions"] = subscriptions
-        if customers is not UNSET:
-            field_dict["customers"] = customers
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.redemption_customer import RedemptionCustomer  # noqa: PLC0415
-        from ..models.redemption_paging import RedemptionPaging  # noqa: PLC0415
-        from ..models.redemption_subscription import RedemptionSubscription  # noqa: PLC0415
-
-        d = dict(src_dict)
-        count = d.pop("count")
-
-        paging = RedemptionPaging.from_dict(d.pop("paging"))
-
-        _subscriptions = d.pop("subscriptions", UNSET)
-        subscriptions: list[RedemptionSubscription] | Unset = UNSET
-        if _subscriptions is not UNSET:
-            subscriptions = []
-            for subscriptions_item_data in _subscriptions:
-                subscriptions_item = RedemptionSubscription.from_dict(subscriptions_item_data)
-
-                subscriptions.append(subscriptions_item)
-
-        _customers = d.pop("customers", UNSET)
-        customers: list[RedemptionCustomer] | Unset = UNSET
-        if _customers is not UNSET:
-            customers = []
-            for customers_item_data in _customers:
-                customers_item = RedemptionCustomer.from_dict(customers_item_data)
-
-                customers.append(customers_item)
-
-        redemptions = cls(
-            count=count,
-            paging=paging,
-            subscriptions=subscriptions,
-            customers=customers,
-        )
-
-        redemptions.additional_properties = d
-        return redemptions
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def count(self) -> int:
+        """Total number of redemptions of the requested type."""
+        return self._data.get("count")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def paging(self) -> RedemptionPaging:
+        """The page that was answered."""
+        return self._get("paging")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def subscriptions(self) -> builtins.list[RedemptionSubscription] | None:
+        """The `subscriptions` field."""
+        return self._get("subscriptions")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def customers(self) -> builtins.list[RedemptionCustomer] | None:
+        """The `customers` field."""
+        return self._get("customers")  # type: ignore[no-any-return]

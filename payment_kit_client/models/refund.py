@@ -3,207 +3,131 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.refund_failure_reason import RefundFailureReason
-from ..models.refund_reason import RefundReason
-from ..models.refund_status import RefundStatus
-from ..models.refund_type import RefundType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.payment_details import PaymentDetails
     from ..models.payment_error import PaymentError
     from ..models.payment_token_balances import PaymentTokenBalances
+    from ..models.refund_failure_reason import RefundFailureReason
+    from ..models.refund_reason import RefundReason
+    from ..models.refund_status import RefundStatus
+    from ..models.refund_type import RefundType
 
 
-T = TypeVar("T", bound="Refund")
+class Refund(Model):
+    """A refund as stored. `amount` and the balances are integer strings in the smallest unit of the currency."""
 
+    __slots__ = ()
 
-@_attrs_define
-class Refund:
-    """A refund as stored. `amount` and the balances are integer strings in the smallest unit of the currency.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "type_": "type",
+        "type": "type",
+        "status": "status",
+        "description": "description",
+        "amount": "amount",
+        "currency_id": "currency_id",
+        "customer_id": "customer_id",
+        "payment_intent_id": "payment_intent_id",
+        "payment_method_id": "payment_method_id",
+        "attempt_count": "attempt_count",
+        "attempted": "attempted",
+        "starting_balance": "starting_balance",
+        "ending_balance": "ending_balance",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "payment_details": "payment_details",
+        "invoice_id": "invoice_id",
+        "subscription_id": "subscription_id",
+        "metadata": "metadata",
+        "reason": "reason",
+        "failure_reason": "failure_reason",
+        "next_attempt": "next_attempt",
+        "last_attempt_error": "last_attempt_error",
+        "starting_token_balance": "starting_token_balance",
+        "ending_token_balance": "ending_token_balance",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("RefundType"),
+        "status": _AsEnum("RefundStatus"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "reason": _AsUnion(_NONE, _AsEnum("RefundReason")),
+        "failure_reason": _AsUnion(_NONE, _AsEnum("RefundFailureReason")),
+        "last_attempt_error": _AsUnion(_NONE, _AsModel("PaymentError")),
+        "starting_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
+        "ending_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "type",
+            "status",
+            "description",
+            "amount",
+            "currency_id",
+            "customer_id",
+            "payment_intent_id",
+            "payment_method_id",
+            "attempt_count",
+            "attempted",
+            "starting_balance",
+            "ending_balance",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): The refund id.
-        livemode (bool):
-        type_ (RefundType): `refund` gives back a payment; `stake_return` releases a subscription stake.
-        status (RefundStatus): Where the refund stands; `succeeded`, `failed` and `canceled` are final.
-        description (str):
-        amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
-            answers. Example: 1000000000000000.
-        currency_id (str): The payment currency (`pc_…`).
-        customer_id (str): The customer receiving the money (`cus_…`).
-        payment_intent_id (str): The payment being refunded (`pi_…`).
-        payment_method_id (str): The payment method the money goes back through (`pm_…`).
-        attempt_count (int): How many times sending was tried.
-        attempted (bool):
-        starting_balance (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        ending_balance (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
-            PaymentKit answers. Example: 1000000000000000.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        payment_details (None | PaymentDetails | Unset):
-        invoice_id (None | str | Unset):
-        subscription_id (None | str | Unset):
-        metadata (Metadata | None | Unset):
-        reason (None | RefundReason | Unset):
-        failure_reason (None | RefundFailureReason | Unset):
-        next_attempt (int | None | Unset):
-        last_attempt_error (None | PaymentError | Unset):
-        starting_token_balance (None | PaymentTokenBalances | Unset):
-        ending_token_balance (None | PaymentTokenBalances | Unset):
-    """
-
-    id: str
-    livemode: bool
-    type_: RefundType
-    status: RefundStatus
-    description: str
-    amount: str
-    currency_id: str
-    customer_id: str
-    payment_intent_id: str
-    payment_method_id: str
-    attempt_count: int
-    attempted: bool
-    starting_balance: str
-    ending_balance: str
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    payment_details: None | PaymentDetails | Unset = UNSET
-    invoice_id: None | str | Unset = UNSET
-    subscription_id: None | str | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    reason: None | RefundReason | Unset = UNSET
-    failure_reason: None | RefundFailureReason | Unset = UNSET
-    next_attempt: int | None | Unset = UNSET
-    last_attempt_error: None | PaymentError | Unset = UNSET
-    starting_token_balance: None | PaymentTokenBalances | Unset = UNSET
-    ending_token_balance: None | PaymentTokenBalances | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_error import PaymentError  # noqa: PLC0415
-        from ..models.payment_token_balances import PaymentTokenBalances  # noqa: PLC0415
-
-        id = self.id
-
-        livemode = self.livemode
-
-        type_ = self.type_.value
-
-        status = self.status.value
-
-        description = self.description
-
-        amount = self.amount
-
-        currency_id = self.currency_id
-
-        customer_id = self.customer_id
-
-        payment_intent_id = self.payment_intent_id
-
-        payment_method_id = self.payment_method_id
-
-        attempt_count = self.attempt_count
-
-        attempted = self.attempted
-
-        starting_balance = self.starting_balance
-
-        ending_balance = self.ending_balance
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        payment_details: dict[str, Any] | None | Unset
-        if isinstance(self.payment_details, Unset):
-            payment_details = UNSET
-        elif isinstance(self.payment_details, PaymentDetails):
-            payment_details = self.payment_details.to_dict()
-        else:
-            payment_details = self.payment_details
-
-        invoice_id: None | str | Unset
-        if isinstance(self.invoice_id, Unset):
-            invoice_id = UNSET
-        else:
-            invoice_id = self.invoice_id
-
-        subscription_id: None | str | Unset
-        if isinstance(self.subscription_id, Unset):
-            subscription_id = UNSET
-        else:
-            subscription_id = self.subscription_id
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        reason: None | str | Unset
-        if isinstance(self.reason, Unset):
-            reason = UNSET
-        elif isinstance(self.reason, RefundReason):
-            reason = self.reason.value
-        else:
-            reason = self.reason
-
-        failure_reason: None | str | Unset
-        if isinstance(self.failure_reason, Unset):
-            failure_reason = UNSET
-        elif isinstance(self.failure_reason, RefundFailureReason):
-            failure_reason = self.failure_reason.value
-        else:
-            failure_reason = self.failure_reason
-
-        next_attempt: int | None | Unset
-        if isinstance(self.next_attempt, Unset):
-            next_attempt = UNSET
-        else:
-            next_attempt = self.next_attempt
-
-        last_attempt_error: dict[str, Any] | None | Unset
-        if isinstance(self.last_attempt_error, Unset):
-            last_attempt_error = UNSET
-        elif isinstance(self.last_attempt_error, PaymentError):
-            last_attempt_error = self.last_attempt_error.to_dict()
-        else:
-            last_attempt_error = self.last_attempt_error
-
-        starting_token_balance: dict[str, Any] | None | Unset
-        if isinstance(self.starting_token_balance, Unset):
-            starting_token_balance = UNSET
-        elif isinstance(self.starting_token_balance, PaymentTokenBalances):
-            starting_token_balance = self.starting_token_balance.to_dict()
-        else:
-            starting_token_balance = self.starting_token_balance
-
-        ending_token_balance: dict[str, Any] | None | Unset
-        if isinstance(self.ending_token_balance, Unset):
-            ending_token_balance = UNSET
-        elif isinstance(self.ending_token_balance, PaymentTokenBalances):
-            ending_token_balance = self.ending_token_balance.to_dict()
-        else:
-            ending_token_balance = self.ending_token_balance
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        type_: RefundType,
+        status: RefundStatus,
+        description: str,
+        amount: str,
+        currency_id: str,
+        customer_id: str,
+        payment_intent_id: str,
+        payment_method_id: str,
+        attempt_count: int,
+        attempted: bool,
+        starting_balance: str,
+        ending_balance: str,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        payment_details: None | PaymentDetails | Unset = UNSET,
+        invoice_id: None | str | Unset = UNSET,
+        subscription_id: None | str | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        reason: None | RefundReason | Unset = UNSET,
+        failure_reason: None | RefundFailureReason | Unset = UNSET,
+        next_attempt: int | None | Unset = UNSET,
+        last_attempt_error: None | PaymentError | Unset = UNSET,
+        starting_token_balance: None | PaymentTokenBalances | Unset = UNSET,
+        ending_token_balance: None | PaymentTokenBalances | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -221,261 +145,147 @@ class Refund:
                 "ending_balance": ending_balance,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "payment_details": payment_details,
+                "invoice_id": invoice_id,
+                "subscription_id": subscription_id,
+                "metadata": metadata,
+                "reason": reason,
+                "failure_reason": failure_reason,
+                "next_attempt": next_attempt,
+                "last_attempt_error": last_attempt_error,
+                "starting_token_balance": starting_token_balance,
+                "ending_token_balance": ending_token_balance,
             }
         )
-        if payment_details is not UNSET:
-            field_dict["payment_details"] = payment_details
-        if invoice_id is not UNSET:
-            field_dict["invoice_id"] = invoice_id
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if reason is not UNSET:
-            field_dict["reason"] = reason
-        if failure_reason is not UNSET:
-            field_dict["failure_reason"] = failure_reason
-        if next_attempt is not UNSET:
-            field_dict["next_attempt"] = next_attempt
-        if last_attempt_error is not UNSET:
-            field_dict["last_attempt_error"] = last_attempt_error
-        if starting_token_balance is not UNSET:
-            field_dict["starting_token_balance"] = starting_token_balance
-        if ending_token_balance is not UNSET:
-            field_dict["ending_token_balance"] = ending_token_balance
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-        from ..models.payment_error import PaymentError  # noqa: PLC0415
-        from ..models.payment_token_balances import PaymentTokenBalances  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        type_ = RefundType(d.pop("type"))
-
-        status = RefundStatus(d.pop("status"))
-
-        description = d.pop("description")
-
-        amount = d.pop("amount")
-
-        currency_id = d.pop("currency_id")
-
-        customer_id = d.pop("customer_id")
-
-        payment_intent_id = d.pop("payment_intent_id")
-
-        payment_method_id = d.pop("payment_method_id")
-
-        attempt_count = d.pop("attempt_count")
-
-        attempted = d.pop("attempted")
-
-        starting_balance = d.pop("starting_balance")
-
-        ending_balance = d.pop("ending_balance")
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_payment_details(data: object) -> None | PaymentDetails | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_details_type_1 = PaymentDetails.from_dict(data)
-
-                return payment_details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentDetails | Unset, data)
-
-        payment_details = _parse_payment_details(d.pop("payment_details", UNSET))
-
-        def _parse_invoice_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        invoice_id = _parse_invoice_id(d.pop("invoice_id", UNSET))
-
-        def _parse_subscription_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        subscription_id = _parse_subscription_id(d.pop("subscription_id", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_reason(data: object) -> None | RefundReason | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                reason_type_1 = RefundReason(data)
-
-                return reason_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | RefundReason | Unset, data)
-
-        reason = _parse_reason(d.pop("reason", UNSET))
-
-        def _parse_failure_reason(data: object) -> None | RefundFailureReason | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                failure_reason_type_1 = RefundFailureReason(data)
-
-                return failure_reason_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | RefundFailureReason | Unset, data)
-
-        failure_reason = _parse_failure_reason(d.pop("failure_reason", UNSET))
-
-        def _parse_next_attempt(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        next_attempt = _parse_next_attempt(d.pop("next_attempt", UNSET))
-
-        def _parse_last_attempt_error(data: object) -> None | PaymentError | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                last_attempt_error_type_1 = PaymentError.from_dict(data)
-
-                return last_attempt_error_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentError | Unset, data)
-
-        last_attempt_error = _parse_last_attempt_error(d.pop("last_attempt_error", UNSET))
-
-        def _parse_starting_token_balance(data: object) -> None | PaymentTokenBalances | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                starting_token_balance_type_1 = PaymentTokenBalances.from_dict(data)
-
-                return starting_token_balance_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentTokenBalances | Unset, data)
-
-        starting_token_balance = _parse_starting_token_balance(d.pop("starting_token_balance", UNSET))
-
-        def _parse_ending_token_balance(data: object) -> None | PaymentTokenBalances | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                ending_token_balance_type_1 = PaymentTokenBalances.from_dict(data)
-
-                return ending_token_balance_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PaymentTokenBalances | Unset, data)
-
-        ending_token_balance = _parse_ending_token_balance(d.pop("ending_token_balance", UNSET))
-
-        refund = cls(
-            id=id,
-            livemode=livemode,
-            type_=type_,
-            status=status,
-            description=description,
-            amount=amount,
-            currency_id=currency_id,
-            customer_id=customer_id,
-            payment_intent_id=payment_intent_id,
-            payment_method_id=payment_method_id,
-            attempt_count=attempt_count,
-            attempted=attempted,
-            starting_balance=starting_balance,
-            ending_balance=ending_balance,
-            created_at=created_at,
-            updated_at=updated_at,
-            payment_details=payment_details,
-            invoice_id=invoice_id,
-            subscription_id=subscription_id,
-            metadata=metadata,
-            reason=reason,
-            failure_reason=failure_reason,
-            next_attempt=next_attempt,
-            last_attempt_error=last_attempt_error,
-            starting_token_balance=starting_token_balance,
-            ending_token_balance=ending_token_balance,
-        )
-
-        refund.additional_properties = d
-        return refund
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The refund id."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def type(self) -> RefundType:
+        """`refund` gives back a payment; `stake_return` releases a subscription stake."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    type_ = type
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def status(self) -> RefundStatus:
+        """Where the refund stands; `succeeded`, `failed` and `canceled` are final."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def amount(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> str:
+        """The payment currency (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def customer_id(self) -> str:
+        """The customer receiving the money (`cus_…`)."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
+
+    @property
+    def payment_intent_id(self) -> str:
+        """The payment being refunded (`pi_…`)."""
+        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method_id(self) -> str:
+        """The payment method the money goes back through (`pm_…`)."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+
+    @property
+    def attempt_count(self) -> int:
+        """How many times sending was tried."""
+        return self._data.get("attempt_count")  # type: ignore[no-any-return]
+
+    @property
+    def attempted(self) -> bool:
+        """The `attempted` field."""
+        return self._data.get("attempted")  # type: ignore[no-any-return]
+
+    @property
+    def starting_balance(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("starting_balance")  # type: ignore[no-any-return]
+
+    @property
+    def ending_balance(self) -> str:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        return self._data.get("ending_balance")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def payment_details(self) -> None | PaymentDetails:
+        """The `payment_details` field."""
+        return self._get("payment_details")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_id(self) -> None | str:
+        """The `invoice_id` field."""
+        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+
+    @property
+    def subscription_id(self) -> None | str:
+        """The `subscription_id` field."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def reason(self) -> None | RefundReason:
+        """The `reason` field."""
+        return self._get("reason")  # type: ignore[no-any-return]
+
+    @property
+    def failure_reason(self) -> None | RefundFailureReason:
+        """The `failure_reason` field."""
+        return self._get("failure_reason")  # type: ignore[no-any-return]
+
+    @property
+    def next_attempt(self) -> int | None:
+        """The `next_attempt` field."""
+        return self._data.get("next_attempt")  # type: ignore[no-any-return]
+
+    @property
+    def last_attempt_error(self) -> None | PaymentError:
+        """The `last_attempt_error` field."""
+        return self._get("last_attempt_error")  # type: ignore[no-any-return]
+
+    @property
+    def starting_token_balance(self) -> None | PaymentTokenBalances:
+        """The `starting_token_balance` field."""
+        return self._get("starting_token_balance")  # type: ignore[no-any-return]
+
+    @property
+    def ending_token_balance(self) -> None | PaymentTokenBalances:
+        """The `ending_token_balance` field."""
+        return self._get("ending_token_balance")  # type: ignore[no-any-return]

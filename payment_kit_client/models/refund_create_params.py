@@ -2,166 +2,141 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.refund_reason import RefundReason
-from ..models.refund_type import RefundType
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.refund_reason import RefundReason
+    from ..models.refund_type import RefundType
 
 
-T = TypeVar("T", bound="RefundCreateParams")
-
-
-@_attrs_define
-class RefundCreateParams:
-    """A refund to create. `payment_intent_id` and `amount` are needed; the customer, currency and payment method default
-    to the payment intent's.
-
-        Attributes:
-            payment_intent_id (str): The payment to refund (`pi_…`).
-            amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
-                it in requests. Example: 0.001.
-            type_ (RefundType | Unset): `refund` gives back a payment; `stake_return` releases a subscription stake.
-            reason (RefundReason | Unset): Why the refund was made.
-            description (str | Unset):
-            currency_id (str | Unset):
-            customer_id (str | Unset):
-            payment_method_id (str | Unset):
-            invoice_id (str | Unset):
-            subscription_id (str | Unset):
-            metadata (Metadata | Unset): Free-form key/value data attached to an object.
+class RefundCreateParams(Model):
+    """A refund to create. `payment_intent_id` and `amount` are needed; the customer, currency and payment method
+    default to the payment intent's.
     """
 
-    payment_intent_id: str
-    amount: str
-    type_: RefundType | Unset = UNSET
-    reason: RefundReason | Unset = UNSET
-    description: str | Unset = UNSET
-    currency_id: str | Unset = UNSET
-    customer_id: str | Unset = UNSET
-    payment_method_id: str | Unset = UNSET
-    invoice_id: str | Unset = UNSET
-    subscription_id: str | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        payment_intent_id = self.payment_intent_id
+    _NAMES: ClassVar[dict[str, str]] = {
+        "payment_intent_id": "payment_intent_id",
+        "amount": "amount",
+        "type_": "type",
+        "type": "type",
+        "reason": "reason",
+        "description": "description",
+        "currency_id": "currency_id",
+        "customer_id": "customer_id",
+        "payment_method_id": "payment_method_id",
+        "invoice_id": "invoice_id",
+        "subscription_id": "subscription_id",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "type": _AsEnum("RefundType"),
+        "reason": _AsEnum("RefundReason"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payment_intent_id",
+            "amount",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-        amount = self.amount
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
-
-        reason: str | Unset = UNSET
-        if not isinstance(self.reason, Unset):
-            reason = self.reason.value
-
-        description = self.description
-
-        currency_id = self.currency_id
-
-        customer_id = self.customer_id
-
-        payment_method_id = self.payment_method_id
-
-        invoice_id = self.invoice_id
-
-        subscription_id = self.subscription_id
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        payment_intent_id: str,
+        amount: str,
+        type_: RefundType | Unset = UNSET,
+        reason: RefundReason | Unset = UNSET,
+        description: str | Unset = UNSET,
+        currency_id: str | Unset = UNSET,
+        customer_id: str | Unset = UNSET,
+        payment_method_id: str | Unset = UNSET,
+        invoice_id: str | Unset = UNSET,
+        subscription_id: str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "payment_intent_id": payment_intent_id,
                 "amount": amount,
+                "type": type_,
+                "reason": reason,
+                "description": description,
+                "currency_id": currency_id,
+                "customer_id": customer_id,
+                "payment_method_id": payment_method_id,
+                "invoice_id": invoice_id,
+                "subscription_id": subscription_id,
+                "metadata": metadata,
             }
         )
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if reason is not UNSET:
-            field_dict["reason"] = reason
-        if description is not UNSET:
-            field_dict["description"] = description
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if payment_method_id is not UNSET:
-            field_dict["payment_method_id"] = payment_method_id
-        if invoice_id is not UNSET:
-            field_dict["invoice_id"] = invoice_id
-        if subscription_id is not UNSET:
-            field_dict["subscription_id"] = subscription_id
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
 
-        return field_dict
+    @property
+    def payment_intent_id(self) -> str:
+        """The payment to refund (`pi_…`)."""
+        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
+    @property
+    def amount(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        payment_intent_id = d.pop("payment_intent_id")
+    @property
+    def type(self) -> RefundType | None:
+        """`refund` gives back a payment; `stake_return` releases a subscription stake."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-        amount = d.pop("amount")
+    type_ = type
 
-        _type_ = d.pop("type", UNSET)
-        type_: RefundType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = RefundType(_type_)
+    @property
+    def reason(self) -> RefundReason | None:
+        """Why the refund was made."""
+        return self._get("reason")  # type: ignore[no-any-return]
 
-        _reason = d.pop("reason", UNSET)
-        reason: RefundReason | Unset
-        if isinstance(_reason, Unset):
-            reason = UNSET
-        else:
-            reason = RefundReason(_reason)
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        description = d.pop("description", UNSET)
+    @property
+    def currency_id(self) -> str | None:
+        """The `currency_id` field."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-        currency_id = d.pop("currency_id", UNSET)
+    @property
+    def customer_id(self) -> str | None:
+        """The `customer_id` field."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-        customer_id = d.pop("customer_id", UNSET)
+    @property
+    def payment_method_id(self) -> str | None:
+        """The `payment_method_id` field."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
 
-        payment_method_id = d.pop("payment_method_id", UNSET)
+    @property
+    def invoice_id(self) -> str | None:
+        """The `invoice_id` field."""
+        return self._data.get("invoice_id")  # type: ignore[no-any-return]
 
-        invoice_id = d.pop("invoice_id", UNSET)
+    @property
+    def subscription_id(self) -> str | None:
+        """The `subscription_id` field."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
 
-        subscription_id = d.pop("subscription_id", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        refund_create_params = cls(
-            payment_intent_id=payment_intent_id,
-            amount=amount,
-            type_=type_,
-            reason=reason,
-            description=description,
-            currency_id=currency_id,
-            customer_id=customer_id,
-            payment_method_id=payment_method_id,
-            invoice_id=invoice_id,
-            subscription_id=subscription_id,
-            metadata=metadata,
-        )
-
-        return refund_create_params
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

@@ -2,73 +2,66 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+)
 
-from ..models.refund_reason import RefundReason
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="RefundPaymentIntentParams")
+if TYPE_CHECKING:
+    from ..models.refund_reason import RefundReason
 
 
-@_attrs_define
-class RefundPaymentIntentParams:
-    """How much of the payment to give back, and why.
+class RefundPaymentIntentParams(Model):
+    """How much of the payment to give back, and why."""
 
-    Attributes:
-        amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
-            it in requests. Example: 0.001.
-        reason (RefundReason | Unset): Why the refund was made.
-        description (str | Unset): A note stored on the refund.
-    """
+    __slots__ = ()
 
-    amount: str
-    reason: RefundReason | Unset = UNSET
-    description: str | Unset = UNSET
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount": "amount",
+        "reason": "reason",
+        "description": "description",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "reason": _AsEnum("RefundReason"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
-        reason: str | Unset = UNSET
-        if not isinstance(self.reason, Unset):
-            reason = self.reason.value
-
-        description = self.description
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        amount: str,
+        reason: RefundReason | Unset = UNSET,
+        description: str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "amount": amount,
+                "reason": reason,
+                "description": description,
             }
         )
-        if reason is not UNSET:
-            field_dict["reason"] = reason
-        if description is not UNSET:
-            field_dict["description"] = description
 
-        return field_dict
+    @property
+    def amount(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        amount = d.pop("amount")
+    @property
+    def reason(self) -> RefundReason | None:
+        """Why the refund was made."""
+        return self._get("reason")  # type: ignore[no-any-return]
 
-        _reason = d.pop("reason", UNSET)
-        reason: RefundReason | Unset
-        if isinstance(_reason, Unset):
-            reason = UNSET
-        else:
-            reason = RefundReason(_reason)
-
-        description = d.pop("description", UNSET)
-
-        refund_payment_intent_params = cls(
-            amount=amount,
-            reason=reason,
-            description=description,
-        )
-
-        return refund_payment_intent_params
+    @property
+    def description(self) -> str | None:
+        """A note stored on the refund."""
+        return self._data.get("description")  # type: ignore[no-any-return]

@@ -2,234 +2,117 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.service_action_color import ServiceActionColor
-from ..models.service_action_trigger_event import ServiceActionTriggerEvent
-from ..models.service_action_type import ServiceActionType
-from ..models.service_action_variant import ServiceActionVariant
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
+    from ..models.service_action_color import ServiceActionColor
     from ..models.service_action_text import ServiceActionText
+    from ..models.service_action_trigger_event import ServiceActionTriggerEvent
+    from ..models.service_action_type import ServiceActionType
+    from ..models.service_action_variant import ServiceActionVariant
 
 
-T = TypeVar("T", bound="ServiceAction")
-
-
-@_attrs_define
-class ServiceAction:
-    """A link attached to a subscription: a button shown with it (`custom`), or an entry added to the notifications sent on
-    the trigger events (`notification`).
-
-        Attributes:
-            text (ServiceActionText): The label per locale, keyed by locale code (`en`, `zh`, ...).
-            link (str): The URL the action opens.
-            type_ (None | ServiceActionType | Unset):
-            trigger_events (list[ServiceActionTriggerEvent] | None | Unset): The events on whose notifications a
-                `notification` action appears.
-            name (None | str | Unset): An internal name for the action.
-            color (None | ServiceActionColor | Unset):
-            variant (None | ServiceActionVariant | Unset):
+class ServiceAction(Model):
+    """A link attached to a subscription: a button shown with it (`custom`), or an entry added to the notifications
+    sent on the trigger events (`notification`).
     """
 
-    text: ServiceActionText
-    link: str
-    type_: None | ServiceActionType | Unset = UNSET
-    trigger_events: list[ServiceActionTriggerEvent] | None | Unset = UNSET
-    name: None | str | Unset = UNSET
-    color: None | ServiceActionColor | Unset = UNSET
-    variant: None | ServiceActionVariant | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        text = self.text.to_dict()
+    _NAMES: ClassVar[dict[str, str]] = {
+        "text": "text",
+        "link": "link",
+        "type_": "type",
+        "type": "type",
+        "trigger_events": "triggerEvents",
+        "name": "name",
+        "color": "color",
+        "variant": "variant",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "text": _AsModel("ServiceActionText"),
+        "type": _AsUnion(_NONE, _AsEnum("ServiceActionType")),
+        "triggerEvents": _AsUnion(_AsList(_AsEnum("ServiceActionTriggerEvent")), _NONE),
+        "color": _AsUnion(_NONE, _AsEnum("ServiceActionColor")),
+        "variant": _AsUnion(_NONE, _AsEnum("ServiceActionVariant")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "text",
+            "link",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-        link = self.link
-
-        type_: None | str | Unset
-        if isinstance(self.type_, Unset):
-            type_ = UNSET
-        elif isinstance(self.type_, ServiceActionType):
-            type_ = self.type_.value
-        else:
-            type_ = self.type_
-
-        trigger_events: list[str] | None | Unset
-        if isinstance(self.trigger_events, Unset):
-            trigger_events = UNSET
-        elif isinstance(self.trigger_events, list):
-            trigger_events = []
-            for trigger_events_type_0_item_data in self.trigger_events:
-                trigger_events_type_0_item = trigger_events_type_0_item_data.value
-                trigger_events.append(trigger_events_type_0_item)
-
-        else:
-            trigger_events = self.trigger_events
-
-        name: None | str | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
-        else:
-            name = self.name
-
-        color: None | str | Unset
-        if isinstance(self.color, Unset):
-            color = UNSET
-        elif isinstance(self.color, ServiceActionColor):
-            color = self.color.value
-        else:
-            color = self.color
-
-        variant: None | str | Unset
-        if isinstance(self.variant, Unset):
-            variant = UNSET
-        elif isinstance(self.variant, ServiceActionVariant):
-            variant = self.variant.value
-        else:
-            variant = self.variant
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        text: ServiceActionText,
+        link: str,
+        type_: None | ServiceActionType | Unset = UNSET,
+        trigger_events: builtins.list[ServiceActionTriggerEvent] | None | Unset = UNSET,
+        name: None | str | Unset = UNSET,
+        color: None | ServiceActionColor | Unset = UNSET,
+        variant: None | ServiceActionVariant | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "text": text,
                 "link": link,
+                "type": type_,
+                "triggerEvents": trigger_events,
+                "name": name,
+                "color": color,
+                "variant": variant,
             }
         )
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if trigger_events is not UNSET:
-            field_dict["triggerEvents"] = trigger_events
-        if name is not UNSET:
-            field_dict["name"] = name
-        if color is not UNSET:
-            field_dict["color"] = color
-        if variant is not UNSET:
-            field_dict["variant"] = variant
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.service_action_text import ServiceActionText  # noqa: PLC0415
-
-        d = dict(src_dict)
-        text = ServiceActionText.from_dict(d.pop("text"))
-
-        link = d.pop("link")
-
-        def _parse_type_(data: object) -> None | ServiceActionType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                type_type_1 = ServiceActionType(data)
-
-                return type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ServiceActionType | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        def _parse_trigger_events(data: object) -> list[ServiceActionTriggerEvent] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                trigger_events_type_0 = []
-                _trigger_events_type_0 = data
-                for trigger_events_type_0_item_data in _trigger_events_type_0:
-                    trigger_events_type_0_item = ServiceActionTriggerEvent(trigger_events_type_0_item_data)
-
-                    trigger_events_type_0.append(trigger_events_type_0_item)
-
-                return trigger_events_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[ServiceActionTriggerEvent] | None | Unset, data)
-
-        trigger_events = _parse_trigger_events(d.pop("triggerEvents", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_color(data: object) -> None | ServiceActionColor | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                color_type_1 = ServiceActionColor(data)
-
-                return color_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ServiceActionColor | Unset, data)
-
-        color = _parse_color(d.pop("color", UNSET))
-
-        def _parse_variant(data: object) -> None | ServiceActionVariant | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                variant_type_1 = ServiceActionVariant(data)
-
-                return variant_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ServiceActionVariant | Unset, data)
-
-        variant = _parse_variant(d.pop("variant", UNSET))
-
-        service_action = cls(
-            text=text,
-            link=link,
-            type_=type_,
-            trigger_events=trigger_events,
-            name=name,
-            color=color,
-            variant=variant,
-        )
-
-        service_action.additional_properties = d
-        return service_action
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def text(self) -> ServiceActionText:
+        """The label per locale, keyed by locale code (`en`, `zh`, ...)."""
+        return self._get("text")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def link(self) -> str:
+        """The URL the action opens."""
+        return self._data.get("link")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def type(self) -> None | ServiceActionType:
+        """The `type` field."""
+        return self._get("type")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    type_ = type
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def trigger_events(self) -> builtins.list[ServiceActionTriggerEvent] | None:
+        """The events on whose notifications a `notification` action appears."""
+        return self._get("triggerEvents")  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> None | str:
+        """An internal name for the action."""
+        return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def color(self) -> None | ServiceActionColor:
+        """The `color` field."""
+        return self._get("color")  # type: ignore[no-any-return]
+
+    @property
+    def variant(self) -> None | ServiceActionVariant:
+        """The `variant` field."""
+        return self._get("variant")  # type: ignore[no-any-return]

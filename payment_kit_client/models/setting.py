@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.setting_donate_config import SettingDonateConfig
@@ -17,82 +21,60 @@ if TYPE_CHECKING:
     from ..models.setting_notification_config import SettingNotificationConfig
 
 
-T = TypeVar("T", bound="Setting")
+class Setting(Model):
+    """A configuration record of one component mount location."""
 
+    __slots__ = ()
 
-@_attrs_define
-class Setting:
-    """A configuration record of one component mount location.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "type_": "type",
+        "type": "type",
+        "mount_location": "mount_location",
+        "active": "active",
+        "settings": "settings",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "component_did": "component_did",
+        "description": "description",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "settings": _AsUnion(
+            _AsModel("SettingNotificationConfig"), _AsModel("SettingDonateConfig"), _AsModel("SettingGenericConfig")
+        ),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "type",
+            "mount_location",
+            "active",
+            "settings",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): Unique identifier (the prefix is not established).
-        livemode (bool):
-        type_ (str): What the record configures: `donate`, `notification`, or another type name an app chose. Example:
-            notification.
-        mount_location (str): The mount location (or other key) of the component that owns the setting. Example: /my-
-            app.
-        active (bool):
-        settings (SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig): The configuration itself; its
-            shape follows `type` (`notification`, `donate`, or free-form for other types).
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        component_did (None | str | Unset): DID of the component that owns the setting.
-        description (None | str | Unset):
-    """
-
-    id: str
-    livemode: bool
-    type_: str
-    mount_location: str
-    active: bool
-    settings: SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    component_did: None | str | Unset = UNSET
-    description: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.setting_donate_config import SettingDonateConfig  # noqa: PLC0415
-        from ..models.setting_notification_config import SettingNotificationConfig  # noqa: PLC0415
-
-        id = self.id
-
-        livemode = self.livemode
-
-        type_ = self.type_
-
-        mount_location = self.mount_location
-
-        active = self.active
-
-        settings: dict[str, Any]
-        if isinstance(self.settings, SettingNotificationConfig):
-            settings = self.settings.to_dict()
-        elif isinstance(self.settings, SettingDonateConfig):
-            settings = self.settings.to_dict()
-        else:
-            settings = self.settings.to_dict()
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        component_did: None | str | Unset
-        if isinstance(self.component_did, Unset):
-            component_did = UNSET
-        else:
-            component_did = self.component_did
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        type_: str,
+        mount_location: str,
+        active: bool,
+        settings: SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        component_did: None | str | Unset = UNSET,
+        description: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -102,107 +84,60 @@ class Setting:
                 "settings": settings,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "component_did": component_did,
+                "description": description,
             }
         )
-        if component_did is not UNSET:
-            field_dict["component_did"] = component_did
-        if description is not UNSET:
-            field_dict["description"] = description
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.setting_donate_config import SettingDonateConfig  # noqa: PLC0415
-        from ..models.setting_generic_config import SettingGenericConfig  # noqa: PLC0415
-        from ..models.setting_notification_config import SettingNotificationConfig  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        type_ = d.pop("type")
-
-        mount_location = d.pop("mount_location")
-
-        active = d.pop("active")
-
-        def _parse_settings(data: object) -> SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_setting_values_type_0 = SettingNotificationConfig.from_dict(data)
-
-                return componentsschemas_setting_values_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_setting_values_type_1 = SettingDonateConfig.from_dict(data)
-
-                return componentsschemas_setting_values_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            componentsschemas_setting_values_type_2 = SettingGenericConfig.from_dict(data)
-
-            return componentsschemas_setting_values_type_2
-
-        settings = _parse_settings(d.pop("settings"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        def _parse_component_did(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        component_did = _parse_component_did(d.pop("component_did", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        setting = cls(
-            id=id,
-            livemode=livemode,
-            type_=type_,
-            mount_location=mount_location,
-            active=active,
-            settings=settings,
-            created_at=created_at,
-            updated_at=updated_at,
-            component_did=component_did,
-            description=description,
-        )
-
-        setting.additional_properties = d
-        return setting
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """Unique identifier (the prefix is not established)."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def type(self) -> str:
+        """What the record configures: `donate`, `notification`, or another type name an app chose."""
+        return self._data.get("type")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    type_ = type
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def mount_location(self) -> str:
+        """The mount location (or other key) of the component that owns the setting."""
+        return self._data.get("mount_location")  # type: ignore[no-any-return]
+
+    @property
+    def active(self) -> bool:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
+
+    @property
+    def settings(self) -> SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig:
+        """The configuration itself; its shape follows `type` (`notification`, `donate`, or free-form for other
+        types)."""
+        return self._get("settings")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def component_did(self) -> None | str:
+        """DID of the component that owns the setting."""
+        return self._data.get("component_did")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> None | str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]

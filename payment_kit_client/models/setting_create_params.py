@@ -2,12 +2,15 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.setting_donate_config import SettingDonateConfig
@@ -15,135 +18,94 @@ if TYPE_CHECKING:
     from ..models.setting_notification_config import SettingNotificationConfig
 
 
-T = TypeVar("T", bound="SettingCreateParams")
-
-
-@_attrs_define
-class SettingCreateParams:
+class SettingCreateParams(Model):
     """A new setting. Keys are camelCase here, as PaymentKit takes them. `settings` is required in practice for
     `notification` and `donate`.
-
-        Attributes:
-            type_ (str): `notification`, `donate`, or an app-defined type.
-            mount_location (str): Mount location of the component the setting is for.
-            description (str): What the setting is for.
-            active (bool | Unset):
-            livemode (bool | Unset): Mode of the record; the `livemode` query parameter also sets it.
-            component_did (str | Unset): DID of the component the setting is for.
-            settings (SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig | Unset): The configuration
-                itself; its shape follows `type` (`notification`, `donate`, or free-form for other types).
     """
 
-    type_: str
-    mount_location: str
-    description: str
-    active: bool | Unset = UNSET
-    livemode: bool | Unset = UNSET
-    component_did: str | Unset = UNSET
-    settings: SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig | Unset = UNSET
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.setting_donate_config import SettingDonateConfig  # noqa: PLC0415
-        from ..models.setting_notification_config import SettingNotificationConfig  # noqa: PLC0415
+    _NAMES: ClassVar[dict[str, str]] = {
+        "type_": "type",
+        "type": "type",
+        "mount_location": "mountLocation",
+        "description": "description",
+        "active": "active",
+        "livemode": "livemode",
+        "component_did": "componentDid",
+        "settings": "settings",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "settings": _AsUnion(
+            _AsModel("SettingNotificationConfig"), _AsModel("SettingDonateConfig"), _AsModel("SettingGenericConfig")
+        ),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+            "mountLocation",
+            "description",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-        type_ = self.type_
-
-        mount_location = self.mount_location
-
-        description = self.description
-
-        active = self.active
-
-        livemode = self.livemode
-
-        component_did = self.component_did
-
-        settings: dict[str, Any] | Unset
-        if isinstance(self.settings, Unset):
-            settings = UNSET
-        elif isinstance(self.settings, SettingNotificationConfig):
-            settings = self.settings.to_dict()
-        elif isinstance(self.settings, SettingDonateConfig):
-            settings = self.settings.to_dict()
-        else:
-            settings = self.settings.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        type_: str,
+        mount_location: str,
+        description: str,
+        active: bool | Unset = UNSET,
+        livemode: bool | Unset = UNSET,
+        component_did: str | Unset = UNSET,
+        settings: SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "type": type_,
                 "mountLocation": mount_location,
                 "description": description,
+                "active": active,
+                "livemode": livemode,
+                "componentDid": component_did,
+                "settings": settings,
             }
         )
-        if active is not UNSET:
-            field_dict["active"] = active
-        if livemode is not UNSET:
-            field_dict["livemode"] = livemode
-        if component_did is not UNSET:
-            field_dict["componentDid"] = component_did
-        if settings is not UNSET:
-            field_dict["settings"] = settings
 
-        return field_dict
+    @property
+    def type(self) -> str:
+        """`notification`, `donate`, or an app-defined type."""
+        return self._data.get("type")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.setting_donate_config import SettingDonateConfig  # noqa: PLC0415
-        from ..models.setting_generic_config import SettingGenericConfig  # noqa: PLC0415
-        from ..models.setting_notification_config import SettingNotificationConfig  # noqa: PLC0415
+    type_ = type
 
-        d = dict(src_dict)
-        type_ = d.pop("type")
+    @property
+    def mount_location(self) -> str:
+        """Mount location of the component the setting is for."""
+        return self._data.get("mountLocation")  # type: ignore[no-any-return]
 
-        mount_location = d.pop("mountLocation")
+    @property
+    def description(self) -> str:
+        """What the setting is for."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        description = d.pop("description")
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
 
-        active = d.pop("active", UNSET)
+    @property
+    def livemode(self) -> bool | None:
+        """Mode of the record; the `livemode` query parameter also sets it."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-        livemode = d.pop("livemode", UNSET)
+    @property
+    def component_did(self) -> str | None:
+        """DID of the component the setting is for."""
+        return self._data.get("componentDid")  # type: ignore[no-any-return]
 
-        component_did = d.pop("componentDid", UNSET)
-
-        def _parse_settings(
-            data: object,
-        ) -> SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_setting_values_type_0 = SettingNotificationConfig.from_dict(data)
-
-                return componentsschemas_setting_values_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_setting_values_type_1 = SettingDonateConfig.from_dict(data)
-
-                return componentsschemas_setting_values_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            componentsschemas_setting_values_type_2 = SettingGenericConfig.from_dict(data)
-
-            return componentsschemas_setting_values_type_2
-
-        settings = _parse_settings(d.pop("settings", UNSET))
-
-        setting_create_params = cls(
-            type_=type_,
-            mount_location=mount_location,
-            description=description,
-            active=active,
-            livemode=livemode,
-            component_did=component_did,
-            settings=settings,
-        )
-
-        return setting_create_params
+    @property
+    def settings(self) -> SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig | None:
+        """The configuration itself; its shape follows `type` (`notification`, `donate`, or free-form for other
+        types)."""
+        return self._get("settings")  # type: ignore[no-any-return]

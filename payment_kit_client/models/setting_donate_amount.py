@@ -2,156 +2,77 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="SettingDonateAmount")
+class SettingDonateAmount(Model):
+    """Donation amounts offered, as human decimal strings."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SettingDonateAmount:
-    """Donation amounts offered, as human decimal strings.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "custom": "custom",
+        "presets": "presets",
+        "preset": "preset",
+        "minimum": "minimum",
+        "maximum": "maximum",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "custom",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        custom (bool): Whether donors may type their own amount.
-        presets (list[str] | None | Unset):
-        preset (None | str | Unset): The preset selected by default.
-        minimum (None | str | Unset):
-        maximum (None | str | Unset):
-    """
-
-    custom: bool
-    presets: list[str] | None | Unset = UNSET
-    preset: None | str | Unset = UNSET
-    minimum: None | str | Unset = UNSET
-    maximum: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        custom = self.custom
-
-        presets: list[str] | None | Unset
-        if isinstance(self.presets, Unset):
-            presets = UNSET
-        elif isinstance(self.presets, list):
-            presets = self.presets
-
-        else:
-            presets = self.presets
-
-        preset: None | str | Unset
-        if isinstance(self.preset, Unset):
-            preset = UNSET
-        else:
-            preset = self.preset
-
-        minimum: None | str | Unset
-        if isinstance(self.minimum, Unset):
-            minimum = UNSET
-        else:
-            minimum = self.minimum
-
-        maximum: None | str | Unset
-        if isinstance(self.maximum, Unset):
-            maximum = UNSET
-        else:
-            maximum = self.maximum
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        custom: bool,
+        presets: builtins.list[str] | None | Unset = UNSET,
+        preset: None | str | Unset = UNSET,
+        minimum: None | str | Unset = UNSET,
+        maximum: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "custom": custom,
+                "presets": presets,
+                "preset": preset,
+                "minimum": minimum,
+                "maximum": maximum,
             }
         )
-        if presets is not UNSET:
-            field_dict["presets"] = presets
-        if preset is not UNSET:
-            field_dict["preset"] = preset
-        if minimum is not UNSET:
-            field_dict["minimum"] = minimum
-        if maximum is not UNSET:
-            field_dict["maximum"] = maximum
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        custom = d.pop("custom")
-
-        def _parse_presets(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                presets_type_0 = cast(list[str], data)
-
-                return presets_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        presets = _parse_presets(d.pop("presets", UNSET))
-
-        def _parse_preset(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        preset = _parse_preset(d.pop("preset", UNSET))
-
-        def _parse_minimum(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        minimum = _parse_minimum(d.pop("minimum", UNSET))
-
-        def _parse_maximum(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        maximum = _parse_maximum(d.pop("maximum", UNSET))
-
-        setting_donate_amount = cls(
-            custom=custom,
-            presets=presets,
-            preset=preset,
-            minimum=minimum,
-            maximum=maximum,
-        )
-
-        setting_donate_amount.additional_properties = d
-        return setting_donate_amount
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def custom(self) -> bool:
+        """Whether donors may type their own amount."""
+        return self._data.get("custom")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def presets(self) -> builtins.list[str] | None:
+        """The `presets` field."""
+        return self._data.get("presets")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def preset(self) -> None | str:
+        """The preset selected by default."""
+        return self._data.get("preset")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def minimum(self) -> None | str:
+        """The `minimum` field."""
+        return self._data.get("minimum")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def maximum(self) -> None | str:
+        """The `maximum` field."""
+        return self._data.get("maximum")  # type: ignore[no-any-return]

@@ -2,144 +2,67 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.setting_donate_history_type import SettingDonateHistoryType
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.setting_donate_amount import SettingDonateAmount
+    from ..models.setting_donate_history_type import SettingDonateHistoryType
 
 
-T = TypeVar("T", bound="SettingDonateConfig")
+class SettingDonateConfig(Model):
+    """How a donation widget looks and what it offers."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SettingDonateConfig:
-    """How a donation widget looks and what it offers.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount": "amount",
+        "btn_text": "btnText",
+        "history_type": "historyType",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "amount": _AsUnion(_NONE, _AsModel("SettingDonateAmount")),
+        "historyType": _AsUnion(_NONE, _AsEnum("SettingDonateHistoryType")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        amount (None | SettingDonateAmount | Unset):
-        btn_text (None | str | Unset): Label of the donate button.
-        history_type (None | SettingDonateHistoryType | Unset):
-    """
-
-    amount: None | SettingDonateAmount | Unset = UNSET
-    btn_text: None | str | Unset = UNSET
-    history_type: None | SettingDonateHistoryType | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.setting_donate_amount import SettingDonateAmount  # noqa: PLC0415
-
-        amount: dict[str, Any] | None | Unset
-        if isinstance(self.amount, Unset):
-            amount = UNSET
-        elif isinstance(self.amount, SettingDonateAmount):
-            amount = self.amount.to_dict()
-        else:
-            amount = self.amount
-
-        btn_text: None | str | Unset
-        if isinstance(self.btn_text, Unset):
-            btn_text = UNSET
-        else:
-            btn_text = self.btn_text
-
-        history_type: None | str | Unset
-        if isinstance(self.history_type, Unset):
-            history_type = UNSET
-        elif isinstance(self.history_type, SettingDonateHistoryType):
-            history_type = self.history_type.value
-        else:
-            history_type = self.history_type
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if btn_text is not UNSET:
-            field_dict["btnText"] = btn_text
-        if history_type is not UNSET:
-            field_dict["historyType"] = history_type
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.setting_donate_amount import SettingDonateAmount  # noqa: PLC0415
-
-        d = dict(src_dict)
-
-        def _parse_amount(data: object) -> None | SettingDonateAmount | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                amount_type_1 = SettingDonateAmount.from_dict(data)
-
-                return amount_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SettingDonateAmount | Unset, data)
-
-        amount = _parse_amount(d.pop("amount", UNSET))
-
-        def _parse_btn_text(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        btn_text = _parse_btn_text(d.pop("btnText", UNSET))
-
-        def _parse_history_type(data: object) -> None | SettingDonateHistoryType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                history_type_type_1 = SettingDonateHistoryType(data)
-
-                return history_type_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SettingDonateHistoryType | Unset, data)
-
-        history_type = _parse_history_type(d.pop("historyType", UNSET))
-
-        setting_donate_config = cls(
-            amount=amount,
-            btn_text=btn_text,
-            history_type=history_type,
+    def __init__(
+        self,
+        *,
+        amount: None | SettingDonateAmount | Unset = UNSET,
+        btn_text: None | str | Unset = UNSET,
+        history_type: None | SettingDonateHistoryType | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "amount": amount,
+                "btnText": btn_text,
+                "historyType": history_type,
+            }
         )
 
-        setting_donate_config.additional_properties = d
-        return setting_donate_config
+    @property
+    def amount(self) -> None | SettingDonateAmount:
+        """The `amount` field."""
+        return self._get("amount")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def btn_text(self) -> None | str:
+        """Label of the donate button."""
+        return self._data.get("btnText")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def history_type(self) -> None | SettingDonateHistoryType:
+        """The `historyType` field."""
+        return self._get("historyType")  # type: ignore[no-any-return]

@@ -2,128 +2,61 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+import builtins
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="SettingNotificationConfig")
+class SettingNotificationConfig(Model):
+    """Which events PaymentKit turns into user notifications for the component."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SettingNotificationConfig:
-    """Which events PaymentKit turns into user notifications for the component.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "self_handle": "self_handle",
+        "include_events": "include_events",
+        "exclude_events": "exclude_events",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "self_handle",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        self_handle (bool): `true` when the app sends its own notifications, so PaymentKit sends none for the selected
-            events.
-        include_events (list[str] | None | Unset): Only these events.
-        exclude_events (list[str] | None | Unset): All but these events.
-    """
-
-    self_handle: bool
-    include_events: list[str] | None | Unset = UNSET
-    exclude_events: list[str] | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        self_handle = self.self_handle
-
-        include_events: list[str] | None | Unset
-        if isinstance(self.include_events, Unset):
-            include_events = UNSET
-        elif isinstance(self.include_events, list):
-            include_events = self.include_events
-
-        else:
-            include_events = self.include_events
-
-        exclude_events: list[str] | None | Unset
-        if isinstance(self.exclude_events, Unset):
-            exclude_events = UNSET
-        elif isinstance(self.exclude_events, list):
-            exclude_events = self.exclude_events
-
-        else:
-            exclude_events = self.exclude_events
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        self_handle: bool,
+        include_events: builtins.list[str] | None | Unset = UNSET,
+        exclude_events: builtins.list[str] | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "self_handle": self_handle,
+                "include_events": include_events,
+                "exclude_events": exclude_events,
             }
         )
-        if include_events is not UNSET:
-            field_dict["include_events"] = include_events
-        if exclude_events is not UNSET:
-            field_dict["exclude_events"] = exclude_events
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        self_handle = d.pop("self_handle")
-
-        def _parse_include_events(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                include_events_type_0 = cast(list[str], data)
-
-                return include_events_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        include_events = _parse_include_events(d.pop("include_events", UNSET))
-
-        def _parse_exclude_events(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                exclude_events_type_0 = cast(list[str], data)
-
-                return exclude_events_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        exclude_events = _parse_exclude_events(d.pop("exclude_events", UNSET))
-
-        setting_notification_config = cls(
-            self_handle=self_handle,
-            include_events=include_events,
-            exclude_events=exclude_events,
-        )
-
-        setting_notification_config.additional_properties = d
-        return setting_notification_config
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def self_handle(self) -> bool:
+        """`true` when the app sends its own notifications, so PaymentKit sends none for the selected events."""
+        return self._data.get("self_handle")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def include_events(self) -> builtins.list[str] | None:
+        """Only these events."""
+        return self._data.get("include_events")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def exclude_events(self) -> builtins.list[str] | None:
+        """All but these events."""
+        return self._data.get("exclude_events")  # type: ignore[no-any-return]

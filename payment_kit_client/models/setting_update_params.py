@@ -2,76 +2,62 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.setting_update_params_settings import SettingUpdateParamsSettings
 
 
-T = TypeVar("T", bound="SettingUpdateParams")
+class SettingUpdateParams(Model):
+    """The setting fields to change; omitted fields keep their value."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SettingUpdateParams:
-    """The setting fields to change; omitted fields keep their value.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "settings": "settings",
+        "active": "active",
+        "description": "description",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "settings": _AsModel("SettingUpdateParamsSettings"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        settings (SettingUpdateParamsSettings | Unset): The settings keys to change, from the shape that belongs to the
-            setting's `type` (see `SettingNotificationConfig`, `SettingDonateConfig`).
-        active (bool | Unset):
-        description (str | Unset):
-    """
-
-    settings: SettingUpdateParamsSettings | Unset = UNSET
-    active: bool | Unset = UNSET
-    description: str | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.settings, Unset):
-            settings = self.settings.to_dict()
-
-        active = self.active
-
-        description = self.description
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if settings is not UNSET:
-            field_dict["settings"] = settings
-        if active is not UNSET:
-            field_dict["active"] = active
-        if description is not UNSET:
-            field_dict["description"] = description
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.setting_update_params_settings import SettingUpdateParamsSettings  # noqa: PLC0415
-
-        d = dict(src_dict)
-        _settings = d.pop("settings", UNSET)
-        settings: SettingUpdateParamsSettings | Unset
-        if isinstance(_settings, Unset):
-            settings = UNSET
-        else:
-            settings = SettingUpdateParamsSettings.from_dict(_settings)
-
-        active = d.pop("active", UNSET)
-
-        description = d.pop("description", UNSET)
-
-        setting_update_params = cls(
-            settings=settings,
-            active=active,
-            description=description,
+    def __init__(
+        self,
+        *,
+        settings: SettingUpdateParamsSettings | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        description: str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "settings": settings,
+                "active": active,
+                "description": description,
+            }
         )
 
-        return setting_update_params
+    @property
+    def settings(self) -> SettingUpdateParamsSettings | None:
+        """The settings keys to change, from the shape that belongs to the setting's `type` (see
+        `SettingNotificationConfig`, `SettingDonateConfig`)."""
+        return self._get("settings")  # type: ignore[no-any-return]
+
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]

@@ -2,121 +2,78 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="SubscriptionBillingThresholds")
+class SubscriptionBillingThresholds(Model):
+    """Limits that make PaymentKit invoice before the period ends."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionBillingThresholds:
-    """Limits that make PaymentKit invoice before the period ends.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "amount_gte": "amount_gte",
+        "stake_gte": "stake_gte",
+        "reset_billing_cycle_anchor": "reset_billing_cycle_anchor",
+        "no_stake": "no_stake",
+        "references_primary_stake": "references_primary_stake",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount_gte",
+            "stake_gte",
+            "reset_billing_cycle_anchor",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        amount_gte (float): Invoice as soon as the amount due reaches this value (a plain number, not a money string).
-        stake_gte (float): The stake the customer must keep (a plain number, not a money string).
-        reset_billing_cycle_anchor (bool): `true` to restart the billing cycle when a threshold invoice is made.
-        no_stake (bool | None | Unset): `true` when the subscription needs no stake.
-        references_primary_stake (bool | None | Unset): `true` when the stake is shared with a primary subscription.
-    """
-
-    amount_gte: float
-    stake_gte: float
-    reset_billing_cycle_anchor: bool
-    no_stake: bool | None | Unset = UNSET
-    references_primary_stake: bool | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        amount_gte = self.amount_gte
-
-        stake_gte = self.stake_gte
-
-        reset_billing_cycle_anchor = self.reset_billing_cycle_anchor
-
-        no_stake: bool | None | Unset
-        if isinstance(self.no_stake, Unset):
-            no_stake = UNSET
-        else:
-            no_stake = self.no_stake
-
-        references_primary_stake: bool | None | Unset
-        if isinstance(self.references_primary_stake, Unset):
-            references_primary_stake = UNSET
-        else:
-            references_primary_stake = self.references_primary_stake
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        amount_gte: float,
+        stake_gte: float,
+        reset_billing_cycle_anchor: bool,
+        no_stake: bool | None | Unset = UNSET,
+        references_primary_stake: bool | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "amount_gte": amount_gte,
                 "stake_gte": stake_gte,
                 "reset_billing_cycle_anchor": reset_billing_cycle_anchor,
+                "no_stake": no_stake,
+                "references_primary_stake": references_primary_stake,
             }
         )
-        if no_stake is not UNSET:
-            field_dict["no_stake"] = no_stake
-        if references_primary_stake is not UNSET:
-            field_dict["references_primary_stake"] = references_primary_stake
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        amount_gte = d.pop("amount_gte")
-
-        stake_gte = d.pop("stake_gte")
-
-        reset_billing_cycle_anchor = d.pop("reset_billing_cycle_anchor")
-
-        def _parse_no_stake(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        no_stake = _parse_no_stake(d.pop("no_stake", UNSET))
-
-        def _parse_references_primary_stake(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        references_primary_stake = _parse_references_primary_stake(d.pop("references_primary_stake", UNSET))
-
-        subscription_billing_thresholds = cls(
-            amount_gte=amount_gte,
-            stake_gte=stake_gte,
-            reset_billing_cycle_anchor=reset_billing_cycle_anchor,
-            no_stake=no_stake,
-            references_primary_stake=references_primary_stake,
-        )
-
-        subscription_billing_thresholds.additional_properties = d
-        return subscription_billing_thresholds
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def amount_gte(self) -> float:
+        """Invoice as soon as the amount due reaches this value (a plain number, not a money string)."""
+        return self._data.get("amount_gte")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def stake_gte(self) -> float:
+        """The stake the customer must keep (a plain number, not a money string)."""
+        return self._data.get("stake_gte")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def reset_billing_cycle_anchor(self) -> bool:
+        """`true` to restart the billing cycle when a threshold invoice is made."""
+        return self._data.get("reset_billing_cycle_anchor")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def no_stake(self) -> bool | None:
+        """`true` when the subscription needs no stake."""
+        return self._data.get("no_stake")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def references_primary_stake(self) -> bool | None:
+        """`true` when the stake is shared with a primary subscription."""
+        return self._data.get("references_primary_stake")  # type: ignore[no-any-return]

@@ -2,196 +2,113 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsUnion,
+)
 
-from ..models.subscription_cancelation_refund import SubscriptionCancelationRefund
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="SubscriptionCancelationDetails")
+if TYPE_CHECKING:
+    from ..models.subscription_cancelation_refund import SubscriptionCancelationRefund
 
 
-@_attrs_define
-class SubscriptionCancelationDetails:
-    """How and why a subscription was canceled.
+class SubscriptionCancelationDetails(Model):
+    """How and why a subscription was canceled."""
 
-    Attributes:
-        comment (str): Free text from whoever canceled.
-        feedback (str): The customer's reason for leaving: one of the offered choices (`too_expensive`,
-            `missing_features`, `switched_service`, `unused`, `customer_service`, `too_complex`, `low_quality`, `other`), or
-            whatever text the cancel call sent, which PaymentKit accepts. Example: too_expensive.
-        reason (str): Why the subscription was canceled: `cancellation_requested`, `payment_disputed`, `payment_failed`,
-            `stake_revoked`, or whatever reason the cancel call sent, which PaymentKit accepts. Example:
-            cancellation_requested.
-        return_stake (bool | None | Unset): `true` when the stake is returned on cancellation.
-        slash_stake (bool | None | Unset): `true` when the stake is slashed on cancellation.
-        slash_reason (None | str | Unset): Why the stake was slashed.
-        refund (None | SubscriptionCancelationRefund | Unset):
-        requested_by (None | str | Unset): Who asked for the cancellation (a DID or a role).
-    """
+    __slots__ = ()
 
-    comment: str
-    feedback: str
-    reason: str
-    return_stake: bool | None | Unset = UNSET
-    slash_stake: bool | None | Unset = UNSET
-    slash_reason: None | str | Unset = UNSET
-    refund: None | SubscriptionCancelationRefund | Unset = UNSET
-    requested_by: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "comment": "comment",
+        "feedback": "feedback",
+        "reason": "reason",
+        "return_stake": "return_stake",
+        "slash_stake": "slash_stake",
+        "slash_reason": "slash_reason",
+        "refund": "refund",
+        "requested_by": "requested_by",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "refund": _AsUnion(_NONE, _AsEnum("SubscriptionCancelationRefund")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "comment",
+            "feedback",
+            "reason",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        comment = self.comment
-
-        feedback = self.feedback
-
-        reason = self.reason
-
-        return_stake: bool | None | Unset
-        if isinstance(self.return_stake, Unset):
-            return_stake = UNSET
-        else:
-            return_stake = self.return_stake
-
-        slash_stake: bool | None | Unset
-        if isinstance(self.slash_stake, Unset):
-            slash_stake = UNSET
-        else:
-            slash_stake = self.slash_stake
-
-        slash_reason: None | str | Unset
-        if isinstance(self.slash_reason, Unset):
-            slash_reason = UNSET
-        else:
-            slash_reason = self.slash_reason
-
-        refund: None | str | Unset
-        if isinstance(self.refund, Unset):
-            refund = UNSET
-        elif isinstance(self.refund, SubscriptionCancelationRefund):
-            refund = self.refund.value
-        else:
-            refund = self.refund
-
-        requested_by: None | str | Unset
-        if isinstance(self.requested_by, Unset):
-            requested_by = UNSET
-        else:
-            requested_by = self.requested_by
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        comment: str,
+        feedback: str,
+        reason: str,
+        return_stake: bool | None | Unset = UNSET,
+        slash_stake: bool | None | Unset = UNSET,
+        slash_reason: None | str | Unset = UNSET,
+        refund: None | SubscriptionCancelationRefund | Unset = UNSET,
+        requested_by: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "comment": comment,
                 "feedback": feedback,
                 "reason": reason,
+                "return_stake": return_stake,
+                "slash_stake": slash_stake,
+                "slash_reason": slash_reason,
+                "refund": refund,
+                "requested_by": requested_by,
             }
         )
-        if return_stake is not UNSET:
-            field_dict["return_stake"] = return_stake
-        if slash_stake is not UNSET:
-            field_dict["slash_stake"] = slash_stake
-        if slash_reason is not UNSET:
-            field_dict["slash_reason"] = slash_reason
-        if refund is not UNSET:
-            field_dict["refund"] = refund
-        if requested_by is not UNSET:
-            field_dict["requested_by"] = requested_by
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        comment = d.pop("comment")
-
-        feedback = d.pop("feedback")
-
-        reason = d.pop("reason")
-
-        def _parse_return_stake(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        return_stake = _parse_return_stake(d.pop("return_stake", UNSET))
-
-        def _parse_slash_stake(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        slash_stake = _parse_slash_stake(d.pop("slash_stake", UNSET))
-
-        def _parse_slash_reason(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        slash_reason = _parse_slash_reason(d.pop("slash_reason", UNSET))
-
-        def _parse_refund(data: object) -> None | SubscriptionCancelationRefund | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                refund_type_1 = SubscriptionCancelationRefund(data)
-
-                return refund_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionCancelationRefund | Unset, data)
-
-        refund = _parse_refund(d.pop("refund", UNSET))
-
-        def _parse_requested_by(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        requested_by = _parse_requested_by(d.pop("requested_by", UNSET))
-
-        subscription_cancelation_details = cls(
-            comment=comment,
-            feedback=feedback,
-            reason=reason,
-            return_stake=return_stake,
-            slash_stake=slash_stake,
-            slash_reason=slash_reason,
-            refund=refund,
-            requested_by=requested_by,
-        )
-
-        subscription_cancelation_details.additional_properties = d
-        return subscription_cancelation_details
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def comment(self) -> str:
+        """Free text from whoever canceled."""
+        return self._data.get("comment")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def feedback(self) -> str:
+        """The customer's reason for leaving: one of the offered choices (`too_expensive`, `missing_features`,
+        `switched_service`, `unused`, `customer_service`, `too_complex`, `low_quality`, `other`), or whatever
+        text the cancel call sent, which PaymentKit accepts."""
+        return self._data.get("feedback")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def reason(self) -> str:
+        """Why the subscription was canceled: `cancellation_requested`, `payment_disputed`, `payment_failed`,
+        `stake_revoked`, or whatever reason the cancel call sent, which PaymentKit accepts."""
+        return self._data.get("reason")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def return_stake(self) -> bool | None:
+        """`true` when the stake is returned on cancellation."""
+        return self._data.get("return_stake")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def slash_stake(self) -> bool | None:
+        """`true` when the stake is slashed on cancellation."""
+        return self._data.get("slash_stake")  # type: ignore[no-any-return]
+
+    @property
+    def slash_reason(self) -> None | str:
+        """Why the stake was slashed."""
+        return self._data.get("slash_reason")  # type: ignore[no-any-return]
+
+    @property
+    def refund(self) -> None | SubscriptionCancelationRefund:
+        """The `refund` field."""
+        return self._get("refund")  # type: ignore[no-any-return]
+
+    @property
+    def requested_by(self) -> None | str:
+        """Who asked for the cancellation (a DID or a role)."""
+        return self._data.get("requested_by")  # type: ignore[no-any-return]

@@ -2,96 +2,66 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="SubscriptionCreateItem")
+class SubscriptionCreateItem(Model):
+    """One price of a new subscription."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionCreateItem:
-    """One price of a new subscription.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "price_id": "price_id",
+        "quantity": "quantity",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "price_id",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        price_id (str): The price (`price_…`).
-        quantity (int | Unset): How many units; 1 when absent.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    price_id: str
-    quantity: int | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        price_id = self.price_id
-
-        quantity = self.quantity
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        price_id: str,
+        quantity: int | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "price_id": price_id,
+                "quantity": quantity,
+                "metadata": metadata,
             }
         )
-        if quantity is not UNSET:
-            field_dict["quantity"] = quantity
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        price_id = d.pop("price_id")
-
-        quantity = d.pop("quantity", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        subscription_create_item = cls(
-            price_id=price_id,
-            quantity=quantity,
-            metadata=metadata,
-        )
-
-        subscription_create_item.additional_properties = d
-        return subscription_create_item
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def price_id(self) -> str:
+        """The price (`price_…`)."""
+        return self._data.get("price_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def quantity(self) -> int | None:
+        """How many units; 1 when absent."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

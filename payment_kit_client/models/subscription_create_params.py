@@ -2,228 +2,176 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.subscription_collection_method import SubscriptionCollectionMethod
-from ..models.subscription_proration_behavior import SubscriptionProrationBehavior
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.service_action import ServiceAction
+    from ..models.subscription_collection_method import SubscriptionCollectionMethod
     from ..models.subscription_create_item import SubscriptionCreateItem
+    from ..models.subscription_proration_behavior import SubscriptionProrationBehavior
 
 
-T = TypeVar("T", bound="SubscriptionCreateParams")
+class SubscriptionCreateParams(Model):
+    """A new subscription."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionCreateParams:
-    """A new subscription.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "customer_id": "customer_id",
+        "items": "items",
+        "default_payment_method_id": "default_payment_method_id",
+        "currency_id": "currency_id",
+        "trial_period_days": "trial_period_days",
+        "trial_end": "trial_end",
+        "description": "description",
+        "metadata": "metadata",
+        "days_until_due": "days_until_due",
+        "days_until_cancel": "days_until_cancel",
+        "billing_cycle_anchor": "billing_cycle_anchor",
+        "collection_method": "collection_method",
+        "proration_behavior": "proration_behavior",
+        "service_actions": "service_actions",
+        "livemode": "livemode",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "items": _AsList(_AsModel("SubscriptionCreateItem")),
+        "metadata": _AsModel("Metadata"),
+        "collection_method": _AsEnum("SubscriptionCollectionMethod"),
+        "proration_behavior": _AsEnum("SubscriptionProrationBehavior"),
+        "service_actions": _AsList(_AsModel("ServiceAction")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "customer_id",
+            "items",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        customer_id (str): The customer to subscribe (`cus_…`).
-        items (list[SubscriptionCreateItem]): The prices to subscribe to.
-        default_payment_method_id (str | Unset): The payment method renewals are charged to. Leave it out for a
-            subscription that is never charged automatically (prepaid or gifted).
-        currency_id (str | Unset): The payment currency to bill in (`pc_…`).
-        trial_period_days (int | Unset): Length of the free trial in days.
-        trial_end (int | Unset): Unix time in seconds. Example: 1729243800.
-        description (str | Unset): A text shown to the customer and in the dashboard.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        days_until_due (int | Unset): For `send_invoice`, the number of days the customer has to pay an invoice.
-        days_until_cancel (int | Unset): Days an invoice may stay unpaid before the subscription is canceled.
-        billing_cycle_anchor (int | Unset): Unix time in seconds. Example: 1729243800.
-        collection_method (SubscriptionCollectionMethod | Unset): How invoices are settled: charged to the default
-            payment method (`charge_automatically`) or sent for the customer to pay (`send_invoice`).
-        proration_behavior (SubscriptionProrationBehavior | Unset): What a change of items does to the amount due:
-            invoice the difference at once (`always_invoice`), carry it to the next invoice (`create_prorations`), or
-            nothing (`none`).
-        service_actions (list[ServiceAction] | Unset): Buttons and notifications to offer the customer.
-        livemode (bool | Unset): `false` to create the subscription in test mode; live when absent.
-    """
-
-    customer_id: str
-    items: list[SubscriptionCreateItem]
-    default_payment_method_id: str | Unset = UNSET
-    currency_id: str | Unset = UNSET
-    trial_period_days: int | Unset = UNSET
-    trial_end: int | Unset = UNSET
-    description: str | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    days_until_due: int | Unset = UNSET
-    days_until_cancel: int | Unset = UNSET
-    billing_cycle_anchor: int | Unset = UNSET
-    collection_method: SubscriptionCollectionMethod | Unset = UNSET
-    proration_behavior: SubscriptionProrationBehavior | Unset = UNSET
-    service_actions: list[ServiceAction] | Unset = UNSET
-    livemode: bool | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        items = []
-        for items_item_data in self.items:
-            items_item = items_item_data.to_dict()
-            items.append(items_item)
-
-        default_payment_method_id = self.default_payment_method_id
-
-        currency_id = self.currency_id
-
-        trial_period_days = self.trial_period_days
-
-        trial_end = self.trial_end
-
-        description = self.description
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        days_until_due = self.days_until_due
-
-        days_until_cancel = self.days_until_cancel
-
-        billing_cycle_anchor = self.billing_cycle_anchor
-
-        collection_method: str | Unset = UNSET
-        if not isinstance(self.collection_method, Unset):
-            collection_method = self.collection_method.value
-
-        proration_behavior: str | Unset = UNSET
-        if not isinstance(self.proration_behavior, Unset):
-            proration_behavior = self.proration_behavior.value
-
-        service_actions: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.service_actions, Unset):
-            service_actions = []
-            for service_actions_item_data in self.service_actions:
-                service_actions_item = service_actions_item_data.to_dict()
-                service_actions.append(service_actions_item)
-
-        livemode = self.livemode
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        customer_id: str,
+        items: builtins.list[SubscriptionCreateItem],
+        default_payment_method_id: str | Unset = UNSET,
+        currency_id: str | Unset = UNSET,
+        trial_period_days: int | Unset = UNSET,
+        trial_end: int | Unset = UNSET,
+        description: str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        days_until_due: int | Unset = UNSET,
+        days_until_cancel: int | Unset = UNSET,
+        billing_cycle_anchor: int | Unset = UNSET,
+        collection_method: SubscriptionCollectionMethod | Unset = UNSET,
+        proration_behavior: SubscriptionProrationBehavior | Unset = UNSET,
+        service_actions: builtins.list[ServiceAction] | Unset = UNSET,
+        livemode: bool | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "customer_id": customer_id,
                 "items": items,
+                "default_payment_method_id": default_payment_method_id,
+                "currency_id": currency_id,
+                "trial_period_days": trial_period_days,
+                "trial_end": trial_end,
+                "description": description,
+                "metadata": metadata,
+                "days_until_due": days_until_due,
+                "days_until_cancel": days_until_cancel,
+                "billing_cycle_anchor": billing_cycle_anchor,
+                "collection_method": collection_method,
+                "proration_behavior": proration_behavior,
+                "service_actions": service_actions,
+                "livemode": livemode,
             }
         )
-        if default_payment_method_id is not UNSET:
-            field_dict["default_payment_method_id"] = default_payment_method_id
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if trial_period_days is not UNSET:
-            field_dict["trial_period_days"] = trial_period_days
-        if trial_end is not UNSET:
-            field_dict["trial_end"] = trial_end
-        if description is not UNSET:
-            field_dict["description"] = description
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if days_until_due is not UNSET:
-            field_dict["days_until_due"] = days_until_due
-        if days_until_cancel is not UNSET:
-            field_dict["days_until_cancel"] = days_until_cancel
-        if billing_cycle_anchor is not UNSET:
-            field_dict["billing_cycle_anchor"] = billing_cycle_anchor
-        if collection_method is not UNSET:
-            field_dict["collection_method"] = collection_method
-        if proration_behavior is not UNSET:
-            field_dict["proration_behavior"] = proration_behavior
-        if service_actions is not UNSET:
-            field_dict["service_actions"] = service_actions
-        if livemode is not UNSET:
-            field_dict["livemode"] = livemode
 
-        return field_dict
+    @property
+    def customer_id(self) -> str:
+        """The customer to subscribe (`cus_…`)."""
+        return self._data.get("customer_id")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.service_action import ServiceAction  # noqa: PLC0415
-        from ..models.subscription_create_item import SubscriptionCreateItem  # noqa: PLC0415
+    @property
+    def items(self) -> builtins.list[SubscriptionCreateItem]:  # type: ignore[override]
+        """The prices to subscribe to."""
+        return self._get("items")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+    @property
+    def default_payment_method_id(self) -> str | None:
+        """The payment method renewals are charged to. Leave it out for a subscription that is never charged
+        automatically (prepaid or gifted)."""
+        return self._data.get("default_payment_method_id")  # type: ignore[no-any-return]
 
-        items = []
-        _items = d.pop("items")
-        for items_item_data in _items:
-            items_item = SubscriptionCreateItem.from_dict(items_item_data)
+    @property
+    def currency_id(self) -> str | None:
+        """The payment currency to bill in (`pc_…`)."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
 
-            items.append(items_item)
+    @property
+    def trial_period_days(self) -> int | None:
+        """Length of the free trial in days."""
+        return self._data.get("trial_period_days")  # type: ignore[no-any-return]
 
-        default_payment_method_id = d.pop("default_payment_method_id", UNSET)
+    @property
+    def trial_end(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("trial_end")  # type: ignore[no-any-return]
 
-        currency_id = d.pop("currency_id", UNSET)
+    @property
+    def description(self) -> str | None:
+        """A text shown to the customer and in the dashboard."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        trial_period_days = d.pop("trial_period_days", UNSET)
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
 
-        trial_end = d.pop("trial_end", UNSET)
+    @property
+    def days_until_due(self) -> int | None:
+        """For `send_invoice`, the number of days the customer has to pay an invoice."""
+        return self._data.get("days_until_due")  # type: ignore[no-any-return]
 
-        description = d.pop("description", UNSET)
+    @property
+    def days_until_cancel(self) -> int | None:
+        """Days an invoice may stay unpaid before the subscription is canceled."""
+        return self._data.get("days_until_cancel")  # type: ignore[no-any-return]
 
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
+    @property
+    def billing_cycle_anchor(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
 
-        days_until_due = d.pop("days_until_due", UNSET)
+    @property
+    def collection_method(self) -> SubscriptionCollectionMethod | None:
+        """How invoices are settled: charged to the default payment method (`charge_automatically`) or sent for the
+        customer to pay (`send_invoice`)."""
+        return self._get("collection_method")  # type: ignore[no-any-return]
 
-        days_until_cancel = d.pop("days_until_cancel", UNSET)
+    @property
+    def proration_behavior(self) -> SubscriptionProrationBehavior | None:
+        """What a change of items does to the amount due: invoice the difference at once (`always_invoice`), carry
+        it to the next invoice (`create_prorations`), or nothing (`none`)."""
+        return self._get("proration_behavior")  # type: ignore[no-any-return]
 
-        billing_cycle_anchor = d.pop("billing_cycle_anchor", UNSET)
+    @property
+    def service_actions(self) -> builtins.list[ServiceAction] | None:
+        """Buttons and notifications to offer the customer."""
+        return self._get("service_actions")  # type: ignore[no-any-return]
 
-        _collection_method = d.pop("collection_method", UNSET)
-        collection_method: SubscriptionCollectionMethod | Unset
-        if isinstance(_collection_method, Unset):
-            collection_method = UNSET
-        else:
-            collection_method = SubscriptionCollectionMethod(_collection_method)
-
-        _proration_behavior = d.pop("proration_behavior", UNSET)
-        proration_behavior: SubscriptionProrationBehavior | Unset
-        if isinstance(_proration_behavior, Unset):
-            proration_behavior = UNSET
-        else:
-            proration_behavior = SubscriptionProrationBehavior(_proration_behavior)
-
-        _service_actions = d.pop("service_actions", UNSET)
-        service_actions: list[ServiceAction] | Unset = UNSET
-        if _service_actions is not UNSET:
-            service_actions = []
-            for service_actions_item_data in _service_actions:
-                service_actions_item = ServiceAction.from_dict(service_actions_item_data)
-
-                service_actions.append(service_actions_item)
-
-        livemode = d.pop("livemode", UNSET)
-
-        subscription_create_params = cls(
-            customer_id=customer_id,
-            items=items,
-            default_payment_method_id=default_payment_method_id,
-            currency_id=currency_id,
-            trial_period_days=trial_period_days,
-            trial_end=trial_end,
-            description=description,
-            metadata=metadata,
-            days_until_due=days_until_due,
-            days_until_cancel=days_until_cancel,
-            billing_cycle_anchor=billing_cycle_anchor,
-            collection_method=collection_method,
-            proration_behavior=proration_behavior,
-            service_actions=service_actions,
-            livemode=livemode,
-        )
-
-        return subscription_create_params
+    @property
+    def livemode(self) -> bool | None:
+        """`false` to create the subscription in test mode; live when absent."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]

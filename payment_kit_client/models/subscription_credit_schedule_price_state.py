@@ -2,137 +2,96 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="SubscriptionCreditSchedulePriceState")
+class SubscriptionCreditSchedulePriceState(Model):
+    """Where one price's credit-grant schedule stands."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionCreditSchedulePriceState:
-    """Where one price's credit-grant schedule stands.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "enabled": "enabled",
+        "schedule_anchor_at": "schedule_anchor_at",
+        "next_grant_at": "next_grant_at",
+        "last_grant_seq": "last_grant_seq",
+        "grants_in_current_period": "grants_in_current_period",
+        "last_grant_id": "last_grant_id",
+        "last_error": "last_error",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "enabled",
+            "schedule_anchor_at",
+            "next_grant_at",
+            "last_grant_seq",
+            "grants_in_current_period",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        enabled (bool):
-        schedule_anchor_at (int): Unix time in seconds. Example: 1729243800.
-        next_grant_at (int): Unix time in seconds. Example: 1729243800.
-        last_grant_seq (int): The sequence number of the last grant made.
-        grants_in_current_period (int): How many grants were made in the current billing period.
-        last_grant_id (None | str | Unset): The last credit grant made by this schedule.
-        last_error (None | str | Unset): The error of the last failed grant attempt.
-    """
-
-    enabled: bool
-    schedule_anchor_at: int
-    next_grant_at: int
-    last_grant_seq: int
-    grants_in_current_period: int
-    last_grant_id: None | str | Unset = UNSET
-    last_error: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        enabled = self.enabled
-
-        schedule_anchor_at = self.schedule_anchor_at
-
-        next_grant_at = self.next_grant_at
-
-        last_grant_seq = self.last_grant_seq
-
-        grants_in_current_period = self.grants_in_current_period
-
-        last_grant_id: None | str | Unset
-        if isinstance(self.last_grant_id, Unset):
-            last_grant_id = UNSET
-        else:
-            last_grant_id = self.last_grant_id
-
-        last_error: None | str | Unset
-        if isinstance(self.last_error, Unset):
-            last_error = UNSET
-        else:
-            last_error = self.last_error
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        schedule_anchor_at: int,
+        next_grant_at: int,
+        last_grant_seq: int,
+        grants_in_current_period: int,
+        last_grant_id: None | str | Unset = UNSET,
+        last_error: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "enabled": enabled,
                 "schedule_anchor_at": schedule_anchor_at,
                 "next_grant_at": next_grant_at,
                 "last_grant_seq": last_grant_seq,
                 "grants_in_current_period": grants_in_current_period,
+                "last_grant_id": last_grant_id,
+                "last_error": last_error,
             }
         )
-        if last_grant_id is not UNSET:
-            field_dict["last_grant_id"] = last_grant_id
-        if last_error is not UNSET:
-            field_dict["last_error"] = last_error
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
-
-        schedule_anchor_at = d.pop("schedule_anchor_at")
-
-        next_grant_at = d.pop("next_grant_at")
-
-        last_grant_seq = d.pop("last_grant_seq")
-
-        grants_in_current_period = d.pop("grants_in_current_period")
-
-        def _parse_last_grant_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        last_grant_id = _parse_last_grant_id(d.pop("last_grant_id", UNSET))
-
-        def _parse_last_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        last_error = _parse_last_error(d.pop("last_error", UNSET))
-
-        subscription_credit_schedule_price_state = cls(
-            enabled=enabled,
-            schedule_anchor_at=schedule_anchor_at,
-            next_grant_at=next_grant_at,
-            last_grant_seq=last_grant_seq,
-            grants_in_current_period=grants_in_current_period,
-            last_grant_id=last_grant_id,
-            last_error=last_error,
-        )
-
-        subscription_credit_schedule_price_state.additional_properties = d
-        return subscription_credit_schedule_price_state
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def enabled(self) -> bool:
+        """The `enabled` field."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def schedule_anchor_at(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("schedule_anchor_at")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def next_grant_at(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("next_grant_at")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def last_grant_seq(self) -> int:
+        """The sequence number of the last grant made."""
+        return self._data.get("last_grant_seq")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def grants_in_current_period(self) -> int:
+        """How many grants were made in the current billing period."""
+        return self._data.get("grants_in_current_period")  # type: ignore[no-any-return]
+
+    @property
+    def last_grant_id(self) -> None | str:
+        """The last credit grant made by this schedule."""
+        return self._data.get("last_grant_id")  # type: ignore[no-any-return]
+
+    @property
+    def last_error(self) -> None | str:
+        """The error of the last failed grant attempt."""
+        return self._data.get("last_error")  # type: ignore[no-any-return]

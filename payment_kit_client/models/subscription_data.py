@@ -2,13 +2,17 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
@@ -17,281 +21,110 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="SubscriptionData")
-
-
-@_attrs_define
-class SubscriptionData:
+class SubscriptionData(Model):
     """Settings for the subscription a checkout creates. The Node types mark `description` and `trial_period_days` as
     always present, but callers (including the SDK's own example) send subscription data without them, so neither is
     assumed.
-
-        Attributes:
-            description (None | str | Unset): The description given to the created subscription.
-            trial_period_days (int | None | Unset): Days of free trial before the first charge (0 for none).
-            billing_threshold_amount (float | None | Unset): Usage amount, in the currency's own unit, at which an invoice
-                is issued early. A JSON number in PaymentKit's types, not an amount string.
-            min_stake_amount (float | None | Unset): Minimum stake, in the currency's own unit, the customer locks when
-                subscribing. A JSON number in PaymentKit's types, not an amount string.
-            metadata (Metadata | None | Unset):
-            recovered_from (None | str | Unset): The id of an earlier subscription this one replaces.
-            trial_end (int | None | Unset): A fixed trial end, in Unix seconds (instead of `trial_period_days`).
-            trial_currency (None | str | Unset): The payment currency (`pc_…`) the trial applies to.
-            no_stake (bool | None | Unset): True to subscribe without staking.
-            notification_settings (None | SubscriptionDataNotificationSettings | Unset):
     """
 
-    description: None | str | Unset = UNSET
-    trial_period_days: int | None | Unset = UNSET
-    billing_threshold_amount: float | None | Unset = UNSET
-    min_stake_amount: float | None | Unset = UNSET
-    metadata: Metadata | None | Unset = UNSET
-    recovered_from: None | str | Unset = UNSET
-    trial_end: int | None | Unset = UNSET
-    trial_currency: None | str | Unset = UNSET
-    no_stake: bool | None | Unset = UNSET
-    notification_settings: None | SubscriptionDataNotificationSettings | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.subscription_data_notification_settings import (
-            SubscriptionDataNotificationSettings,  # noqa: PLC0415
+    _NAMES: ClassVar[dict[str, str]] = {
+        "description": "description",
+        "trial_period_days": "trial_period_days",
+        "billing_threshold_amount": "billing_threshold_amount",
+        "min_stake_amount": "min_stake_amount",
+        "metadata": "metadata",
+        "recovered_from": "recovered_from",
+        "trial_end": "trial_end",
+        "trial_currency": "trial_currency",
+        "no_stake": "no_stake",
+        "notification_settings": "notification_settings",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "notification_settings": _AsUnion(_NONE, _AsModel("SubscriptionDataNotificationSettings")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
+
+    def __init__(
+        self,
+        *,
+        description: None | str | Unset = UNSET,
+        trial_period_days: int | None | Unset = UNSET,
+        billing_threshold_amount: float | None | Unset = UNSET,
+        min_stake_amount: float | None | Unset = UNSET,
+        metadata: Metadata | None | Unset = UNSET,
+        recovered_from: None | str | Unset = UNSET,
+        trial_end: int | None | Unset = UNSET,
+        trial_currency: None | str | Unset = UNSET,
+        no_stake: bool | None | Unset = UNSET,
+        notification_settings: None | SubscriptionDataNotificationSettings | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "description": description,
+                "trial_period_days": trial_period_days,
+                "billing_threshold_amount": billing_threshold_amount,
+                "min_stake_amount": min_stake_amount,
+                "metadata": metadata,
+                "recovered_from": recovered_from,
+                "trial_end": trial_end,
+                "trial_currency": trial_currency,
+                "no_stake": no_stake,
+                "notification_settings": notification_settings,
+            }
         )
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        trial_period_days: int | None | Unset
-        if isinstance(self.trial_period_days, Unset):
-            trial_period_days = UNSET
-        else:
-            trial_period_days = self.trial_period_days
-
-        billing_threshold_amount: float | None | Unset
-        if isinstance(self.billing_threshold_amount, Unset):
-            billing_threshold_amount = UNSET
-        else:
-            billing_threshold_amount = self.billing_threshold_amount
-
-        min_stake_amount: float | None | Unset
-        if isinstance(self.min_stake_amount, Unset):
-            min_stake_amount = UNSET
-        else:
-            min_stake_amount = self.min_stake_amount
-
-        metadata: dict[str, Any] | None | Unset
-        if isinstance(self.metadata, Unset):
-            metadata = UNSET
-        elif isinstance(self.metadata, Metadata):
-            metadata = self.metadata.to_dict()
-        else:
-            metadata = self.metadata
-
-        recovered_from: None | str | Unset
-        if isinstance(self.recovered_from, Unset):
-            recovered_from = UNSET
-        else:
-            recovered_from = self.recovered_from
-
-        trial_end: int | None | Unset
-        if isinstance(self.trial_end, Unset):
-            trial_end = UNSET
-        else:
-            trial_end = self.trial_end
-
-        trial_currency: None | str | Unset
-        if isinstance(self.trial_currency, Unset):
-            trial_currency = UNSET
-        else:
-            trial_currency = self.trial_currency
-
-        no_stake: bool | None | Unset
-        if isinstance(self.no_stake, Unset):
-            no_stake = UNSET
-        else:
-            no_stake = self.no_stake
-
-        notification_settings: dict[str, Any] | None | Unset
-        if isinstance(self.notification_settings, Unset):
-            notification_settings = UNSET
-        elif isinstance(self.notification_settings, SubscriptionDataNotificationSettings):
-            notification_settings = self.notification_settings.to_dict()
-        else:
-            notification_settings = self.notification_settings
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if description is not UNSET:
-            field_dict["description"] = description
-        if trial_period_days is not UNSET:
-            field_dict["trial_period_days"] = trial_period_days
-        if billing_threshold_amount is not UNSET:
-            field_dict["billing_threshold_amount"] = billing_threshold_amount
-        if min_stake_amount is not UNSET:
-            field_dict["min_stake_amount"] = min_stake_amount
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if recovered_from is not UNSET:
-            field_dict["recovered_from"] = recovered_from
-        if trial_end is not UNSET:
-            field_dict["trial_end"] = trial_end
-        if trial_currency is not UNSET:
-            field_dict["trial_currency"] = trial_currency
-        if no_stake is not UNSET:
-            field_dict["no_stake"] = no_stake
-        if notification_settings is not UNSET:
-            field_dict["notification_settings"] = notification_settings
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.subscription_data_notification_settings import (
-            SubscriptionDataNotificationSettings,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_trial_period_days(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        trial_period_days = _parse_trial_period_days(d.pop("trial_period_days", UNSET))
-
-        def _parse_billing_threshold_amount(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        billing_threshold_amount = _parse_billing_threshold_amount(d.pop("billing_threshold_amount", UNSET))
-
-        def _parse_min_stake_amount(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        min_stake_amount = _parse_min_stake_amount(d.pop("min_stake_amount", UNSET))
-
-        def _parse_metadata(data: object) -> Metadata | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_1 = Metadata.from_dict(data)
-
-                return metadata_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Metadata | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata", UNSET))
-
-        def _parse_recovered_from(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        recovered_from = _parse_recovered_from(d.pop("recovered_from", UNSET))
-
-        def _parse_trial_end(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        trial_end = _parse_trial_end(d.pop("trial_end", UNSET))
-
-        def _parse_trial_currency(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        trial_currency = _parse_trial_currency(d.pop("trial_currency", UNSET))
-
-        def _parse_no_stake(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        no_stake = _parse_no_stake(d.pop("no_stake", UNSET))
-
-        def _parse_notification_settings(data: object) -> None | SubscriptionDataNotificationSettings | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                notification_settings_type_1 = SubscriptionDataNotificationSettings.from_dict(data)
-
-                return notification_settings_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionDataNotificationSettings | Unset, data)
-
-        notification_settings = _parse_notification_settings(d.pop("notification_settings", UNSET))
-
-        subscription_data = cls(
-            description=description,
-            trial_period_days=trial_period_days,
-            billing_threshold_amount=billing_threshold_amount,
-            min_stake_amount=min_stake_amount,
-            metadata=metadata,
-            recovered_from=recovered_from,
-            trial_end=trial_end,
-            trial_currency=trial_currency,
-            no_stake=no_stake,
-            notification_settings=notification_settings,
-        )
-
-        subscription_data.additional_properties = d
-        return subscription_data
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def description(self) -> None | str:
+        """The description given to the created subscription."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def trial_period_days(self) -> int | None:
+        """Days of free trial before the first charge (0 for none)."""
+        return self._data.get("trial_period_days")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def billing_threshold_amount(self) -> float | None:
+        """Usage amount, in the currency's own unit, at which an invoice is issued early. A JSON number in
+        PaymentKit's types, not an amount string."""
+        return self._data.get("billing_threshold_amount")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def min_stake_amount(self) -> float | None:
+        """Minimum stake, in the currency's own unit, the customer locks when subscribing. A JSON number in
+        PaymentKit's types, not an amount string."""
+        return self._data.get("min_stake_amount")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def metadata(self) -> Metadata | None:
+        """The `metadata` field."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def recovered_from(self) -> None | str:
+        """The id of an earlier subscription this one replaces."""
+        return self._data.get("recovered_from")  # type: ignore[no-any-return]
+
+    @property
+    def trial_end(self) -> int | None:
+        """A fixed trial end, in Unix seconds (instead of `trial_period_days`)."""
+        return self._data.get("trial_end")  # type: ignore[no-any-return]
+
+    @property
+    def trial_currency(self) -> None | str:
+        """The payment currency (`pc_…`) the trial applies to."""
+        return self._data.get("trial_currency")  # type: ignore[no-any-return]
+
+    @property
+    def no_stake(self) -> bool | None:
+        """True to subscribe without staking."""
+        return self._data.get("no_stake")  # type: ignore[no-any-return]
+
+    @property
+    def notification_settings(self) -> None | SubscriptionDataNotificationSettings:
+        """The `notification_settings` field."""
+        return self._get("notification_settings")  # type: ignore[no-any-return]

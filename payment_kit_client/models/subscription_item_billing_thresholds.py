@@ -2,63 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="SubscriptionItemBillingThresholds")
 
+class SubscriptionItemBillingThresholds(Model):
+    """A usage level that makes PaymentKit invoice early."""
 
-@_attrs_define
-class SubscriptionItemBillingThresholds:
-    """A usage level that makes PaymentKit invoice early.
+    __slots__ = ()
 
-    Attributes:
-        usage_gte (float): Invoice as soon as the period's usage reaches this quantity.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "usage_gte": "usage_gte",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "usage_gte",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    usage_gte: float
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        usage_gte = self.usage_gte
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        usage_gte: float,
+    ) -> None:
+        self._init_fields(
             {
                 "usage_gte": usage_gte,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        usage_gte = d.pop("usage_gte")
-
-        subscription_item_billing_thresholds = cls(
-            usage_gte=usage_gte,
-        )
-
-        subscription_item_billing_thresholds.additional_properties = d
-        return subscription_item_billing_thresholds
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def usage_gte(self) -> float:
+        """Invoice as soon as the period's usage reaches this quantity."""
+        return self._data.get("usage_gte")  # type: ignore[no-any-return]

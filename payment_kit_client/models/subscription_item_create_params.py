@@ -2,12 +2,14 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
@@ -16,94 +18,70 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="SubscriptionItemCreateParams")
+class SubscriptionItemCreateParams(Model):
+    """A new item for an existing subscription."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionItemCreateParams:
-    """A new item for an existing subscription.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "subscription_id": "subscription_id",
+        "price_id": "price_id",
+        "quantity": "quantity",
+        "metadata": "metadata",
+        "billing_thresholds": "billing_thresholds",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "billing_thresholds": _AsModel("SubscriptionItemBillingThresholds"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "subscription_id",
+            "price_id",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        subscription_id (str): The subscription to add the item to (`sub_…`).
-        price_id (str): The item's price (`price_…`).
-        quantity (int | Unset): How many units of the price.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        billing_thresholds (SubscriptionItemBillingThresholds | Unset): A usage level that makes PaymentKit invoice
-            early.
-    """
-
-    subscription_id: str
-    price_id: str
-    quantity: int | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    billing_thresholds: SubscriptionItemBillingThresholds | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        subscription_id = self.subscription_id
-
-        price_id = self.price_id
-
-        quantity = self.quantity
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        billing_thresholds: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.billing_thresholds, Unset):
-            billing_thresholds = self.billing_thresholds.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        subscription_id: str,
+        price_id: str,
+        quantity: int | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        billing_thresholds: SubscriptionItemBillingThresholds | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "subscription_id": subscription_id,
                 "price_id": price_id,
+                "quantity": quantity,
+                "metadata": metadata,
+                "billing_thresholds": billing_thresholds,
             }
         )
-        if quantity is not UNSET:
-            field_dict["quantity"] = quantity
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if billing_thresholds is not UNSET:
-            field_dict["billing_thresholds"] = billing_thresholds
 
-        return field_dict
+    @property
+    def subscription_id(self) -> str:
+        """The subscription to add the item to (`sub_…`)."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.subscription_item_billing_thresholds import (
-            SubscriptionItemBillingThresholds,  # noqa: PLC0415
-        )
+    @property
+    def price_id(self) -> str:
+        """The item's price (`price_…`)."""
+        return self._data.get("price_id")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        subscription_id = d.pop("subscription_id")
+    @property
+    def quantity(self) -> int | None:
+        """How many units of the price."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-        price_id = d.pop("price_id")
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
 
-        quantity = d.pop("quantity", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        _billing_thresholds = d.pop("billing_thresholds", UNSET)
-        billing_thresholds: SubscriptionItemBillingThresholds | Unset
-        if isinstance(_billing_thresholds, Unset):
-            billing_thresholds = UNSET
-        else:
-            billing_thresholds = SubscriptionItemBillingThresholds.from_dict(_billing_thresholds)
-
-        subscription_item_create_params = cls(
-            subscription_id=subscription_id,
-            price_id=price_id,
-            quantity=quantity,
-            metadata=metadata,
-            billing_thresholds=billing_thresholds,
-        )
-
-        return subscription_item_create_params
+    @property
+    def billing_thresholds(self) -> SubscriptionItemBillingThresholds | None:
+        """A usage level that makes PaymentKit invoice early."""
+        return self._get("billing_thresholds")  # type: ignore[no-any-return]

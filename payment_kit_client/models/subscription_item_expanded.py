@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
@@ -19,79 +24,64 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="SubscriptionItemExpanded")
+class SubscriptionItemExpanded(Model):
+    """A subscription item with its expanded price, as retrieve and list answer."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionItemExpanded:
-    """A subscription item with its expanded price, as retrieve and list answer.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "subscription_id": "subscription_id",
+        "price_id": "price_id",
+        "quantity": "quantity",
+        "metadata": "metadata",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "object_": "object",
+        "object": "object",
+        "price": "price",
+        "billing_thresholds": "billing_thresholds",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "price": _AsModel("PriceExpanded"),
+        "billing_thresholds": _AsUnion(_NONE, _AsModel("SubscriptionItemBillingThresholds")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "subscription_id",
+            "price_id",
+            "quantity",
+            "metadata",
+            "created_at",
+            "updated_at",
+            "object",
+            "price",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): The item's id (`si_…`). Example: si_2Fv9Lq6Tm3Xc8Nb5Rw1Kd7Gh.
-        livemode (bool): `true` for live data, `false` for test data.
-        subscription_id (str): The subscription this item belongs to (`sub_…`).
-        price_id (str): The item's price (`price_…`).
-        quantity (int): How many units of the price are subscribed.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        object_ (str): The literal `subscription` (sic: the upstream type reuses the subscription's tag rather than
-            naming the item). Example: subscription.
-        price (PriceExpanded): A price with its product and payment currency, as retrieve, list, create, update, archive
-            and inventory answer it.
-        billing_thresholds (None | SubscriptionItemBillingThresholds | Unset): A usage level that triggers an invoice
-            before the period ends.
-    """
-
-    id: str
-    livemode: bool
-    subscription_id: str
-    price_id: str
-    quantity: int
-    metadata: Metadata
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    object_: str
-    price: PriceExpanded
-    billing_thresholds: None | SubscriptionItemBillingThresholds | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.subscription_item_billing_thresholds import (
-            SubscriptionItemBillingThresholds,  # noqa: PLC0415
-        )
-
-        id = self.id
-
-        livemode = self.livemode
-
-        subscription_id = self.subscription_id
-
-        price_id = self.price_id
-
-        quantity = self.quantity
-
-        metadata = self.metadata.to_dict()
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        object_ = self.object_
-
-        price = self.price.to_dict()
-
-        billing_thresholds: dict[str, Any] | None | Unset
-        if isinstance(self.billing_thresholds, Unset):
-            billing_thresholds = UNSET
-        elif isinstance(self.billing_thresholds, SubscriptionItemBillingThresholds):
-            billing_thresholds = self.billing_thresholds.to_dict()
-        else:
-            billing_thresholds = self.billing_thresholds
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        subscription_id: str,
+        price_id: str,
+        quantity: int,
+        metadata: Metadata,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        object_: str,
+        price: PriceExpanded,
+        billing_thresholds: None | SubscriptionItemBillingThresholds | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -103,88 +93,65 @@ class SubscriptionItemExpanded:
                 "updated_at": updated_at,
                 "object": object_,
                 "price": price,
+                "billing_thresholds": billing_thresholds,
             }
         )
-        if billing_thresholds is not UNSET:
-            field_dict["billing_thresholds"] = billing_thresholds
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.price_expanded import PriceExpanded  # noqa: PLC0415
-        from ..models.subscription_item_billing_thresholds import (
-            SubscriptionItemBillingThresholds,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        subscription_id = d.pop("subscription_id")
-
-        price_id = d.pop("price_id")
-
-        quantity = d.pop("quantity")
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        object_ = d.pop("object")
-
-        price = PriceExpanded.from_dict(d.pop("price"))
-
-        def _parse_billing_thresholds(data: object) -> None | SubscriptionItemBillingThresholds | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                billing_thresholds_type_1 = SubscriptionItemBillingThresholds.from_dict(data)
-
-                return billing_thresholds_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | SubscriptionItemBillingThresholds | Unset, data)
-
-        billing_thresholds = _parse_billing_thresholds(d.pop("billing_thresholds", UNSET))
-
-        subscription_item_expanded = cls(
-            id=id,
-            livemode=livemode,
-            subscription_id=subscription_id,
-            price_id=price_id,
-            quantity=quantity,
-            metadata=metadata,
-            created_at=created_at,
-            updated_at=updated_at,
-            object_=object_,
-            price=price,
-            billing_thresholds=billing_thresholds,
-        )
-
-        subscription_item_expanded.additional_properties = d
-        return subscription_item_expanded
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def id(self) -> str:
+        """The item's id (`si_…`)."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def livemode(self) -> bool:
+        """`true` for live data, `false` for test data."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def subscription_id(self) -> str:
+        """The subscription this item belongs to (`sub_…`)."""
+        return self._data.get("subscription_id")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def price_id(self) -> str:
+        """The item's price (`price_…`)."""
+        return self._data.get("price_id")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def quantity(self) -> int:
+        """How many units of the price are subscribed."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str:
+        """The literal `subscription` (sic: the upstream type reuses the subscription's tag rather than naming the
+        item)."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def price(self) -> PriceExpanded:
+        """A price with its product and payment currency, as retrieve, list, create, update, archive and inventory
+        answer it."""
+        return self._get("price")  # type: ignore[no-any-return]
+
+    @property
+    def billing_thresholds(self) -> None | SubscriptionItemBillingThresholds:
+        """A usage level that triggers an invoice before the period ends."""
+        return self._get("billing_thresholds")  # type: ignore[no-any-return]

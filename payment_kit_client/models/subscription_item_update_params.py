@@ -2,12 +2,14 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
@@ -16,84 +18,57 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="SubscriptionItemUpdateParams")
+class SubscriptionItemUpdateParams(Model):
+    """The item fields to change; absent fields keep their value."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionItemUpdateParams:
-    """The item fields to change; absent fields keep their value.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "price_id": "price_id",
+        "quantity": "quantity",
+        "metadata": "metadata",
+        "billing_thresholds": "billing_thresholds",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "billing_thresholds": _AsModel("SubscriptionItemBillingThresholds"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        price_id (str | Unset): A new price for the item (`price_…`).
-        quantity (int | Unset): A new number of units.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        billing_thresholds (SubscriptionItemBillingThresholds | Unset): A usage level that makes PaymentKit invoice
-            early.
-    """
-
-    price_id: str | Unset = UNSET
-    quantity: int | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    billing_thresholds: SubscriptionItemBillingThresholds | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        price_id = self.price_id
-
-        quantity = self.quantity
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        billing_thresholds: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.billing_thresholds, Unset):
-            billing_thresholds = self.billing_thresholds.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if price_id is not UNSET:
-            field_dict["price_id"] = price_id
-        if quantity is not UNSET:
-            field_dict["quantity"] = quantity
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if billing_thresholds is not UNSET:
-            field_dict["billing_thresholds"] = billing_thresholds
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.subscription_item_billing_thresholds import (
-            SubscriptionItemBillingThresholds,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        price_id: str | Unset = UNSET,
+        quantity: int | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        billing_thresholds: SubscriptionItemBillingThresholds | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "price_id": price_id,
+                "quantity": quantity,
+                "metadata": metadata,
+                "billing_thresholds": billing_thresholds,
+            }
         )
 
-        d = dict(src_dict)
-        price_id = d.pop("price_id", UNSET)
+    @property
+    def price_id(self) -> str | None:
+        """A new price for the item (`price_…`)."""
+        return self._data.get("price_id")  # type: ignore[no-any-return]
 
-        quantity = d.pop("quantity", UNSET)
+    @property
+    def quantity(self) -> int | None:
+        """A new number of units."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
 
-        _billing_thresholds = d.pop("billing_thresholds", UNSET)
-        billing_thresholds: SubscriptionItemBillingThresholds | Unset
-        if isinstance(_billing_thresholds, Unset):
-            billing_thresholds = UNSET
-        else:
-            billing_thresholds = SubscriptionItemBillingThresholds.from_dict(_billing_thresholds)
-
-        subscription_item_update_params = cls(
-            price_id=price_id,
-            quantity=quantity,
-            metadata=metadata,
-            billing_thresholds=billing_thresholds,
-        )
-
-        return subscription_item_update_params
+    @property
+    def billing_thresholds(self) -> SubscriptionItemBillingThresholds | None:
+        """A usage level that makes PaymentKit invoice early."""
+        return self._get("billing_thresholds")  # type: ignore[no-any-return]

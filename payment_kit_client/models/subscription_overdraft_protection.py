@@ -2,45 +2,48 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.payment_details import PaymentDetails
 
 
-T = TypeVar("T", bound="SubscriptionOverdraftProtection")
+class SubscriptionOverdraftProtection(Model):
+    """A second payment method that covers shortfalls."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionOverdraftProtection:
-    """A second payment method that covers shortfalls.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "enabled": "enabled",
+        "payment_method_id": "payment_method_id",
+        "payment_details": "payment_details",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "payment_details": _AsModel("PaymentDetails"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "enabled",
+            "payment_method_id",
+            "payment_details",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        enabled (bool):
-        payment_method_id (str): The payment method that covers shortfalls.
-        payment_details (PaymentDetails): Where and how money moved, keyed by the rail that carried it. Usually only the
-            key of the payment method's chain is present.
-    """
-
-    enabled: bool
-    payment_method_id: str
-    payment_details: PaymentDetails
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        enabled = self.enabled
-
-        payment_method_id = self.payment_method_id
-
-        payment_details = self.payment_details.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        payment_method_id: str,
+        payment_details: PaymentDetails,
+    ) -> None:
+        self._init_fields(
             {
                 "enabled": enabled,
                 "payment_method_id": payment_method_id,
@@ -48,40 +51,18 @@ class SubscriptionOverdraftProtection:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_details import PaymentDetails  # noqa: PLC0415
-
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
-
-        payment_method_id = d.pop("payment_method_id")
-
-        payment_details = PaymentDetails.from_dict(d.pop("payment_details"))
-
-        subscription_overdraft_protection = cls(
-            enabled=enabled,
-            payment_method_id=payment_method_id,
-            payment_details=payment_details,
-        )
-
-        subscription_overdraft_protection.additional_properties = d
-        return subscription_overdraft_protection
+    @property
+    def enabled(self) -> bool:
+        """The `enabled` field."""
+        return self._data.get("enabled")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def payment_method_id(self) -> str:
+        """The payment method that covers shortfalls."""
+        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def payment_details(self) -> PaymentDetails:
+        """Where and how money moved, keyed by the rail that carried it. Usually only the key of the payment
+        method's chain is present."""
+        return self._get("payment_details")  # type: ignore[no-any-return]

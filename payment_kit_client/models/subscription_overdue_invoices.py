@@ -2,11 +2,15 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.invoice import Invoice
@@ -14,38 +18,38 @@ if TYPE_CHECKING:
     from ..models.subscription_overdue_summary import SubscriptionOverdueSummary
 
 
-T = TypeVar("T", bound="SubscriptionOverdueInvoices")
+class SubscriptionOverdueInvoices(Model):
+    """A subscription's overdue invoices and what is owed per currency."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionOverdueInvoices:
-    """A subscription's overdue invoices and what is owed per currency.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "subscription": "subscription",
+        "invoices": "invoices",
+        "summary": "summary",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "subscription": _AsModel("Subscription"),
+        "invoices": _AsList(_AsModel("Invoice")),
+        "summary": _AsModel("SubscriptionOverdueSummary"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "subscription",
+            "invoices",
+            "summary",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        subscription (Subscription): A subscription as stored (no joins): what operations that change a subscription
-            answer. Times other than `created_at`/`updated_at` are Unix seconds.
-        invoices (list[Invoice]):
-        summary (SubscriptionOverdueSummary): The amount owed, keyed by payment currency id.
-    """
-
-    subscription: Subscription
-    invoices: list[Invoice]
-    summary: SubscriptionOverdueSummary
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        subscription = self.subscription.to_dict()
-
-        invoices = []
-        for invoices_item_data in self.invoices:
-            invoices_item = invoices_item_data.to_dict()
-            invoices.append(invoices_item)
-
-        summary = self.summary.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        subscription: Subscription,
+        invoices: builtins.list[Invoice],
+        summary: SubscriptionOverdueSummary,
+    ) -> None:
+        self._init_fields(
             {
                 "subscription": subscription,
                 "invoices": invoices,
@@ -53,47 +57,18 @@ class SubscriptionOverdueInvoices:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.invoice import Invoice  # noqa: PLC0415
-        from ..models.subscription import Subscription  # noqa: PLC0415
-        from ..models.subscription_overdue_summary import SubscriptionOverdueSummary  # noqa: PLC0415
-
-        d = dict(src_dict)
-        subscription = Subscription.from_dict(d.pop("subscription"))
-
-        invoices = []
-        _invoices = d.pop("invoices")
-        for invoices_item_data in _invoices:
-            invoices_item = Invoice.from_dict(invoices_item_data)
-
-            invoices.append(invoices_item)
-
-        summary = SubscriptionOverdueSummary.from_dict(d.pop("summary"))
-
-        subscription_overdue_invoices = cls(
-            subscription=subscription,
-            invoices=invoices,
-            summary=summary,
-        )
-
-        subscription_overdue_invoices.additional_properties = d
-        return subscription_overdue_invoices
+    @property
+    def subscription(self) -> Subscription:
+        """A subscription as stored (no joins): what operations that change a subscription answer. Times other than
+        `created_at`/`updated_at` are Unix seconds."""
+        return self._get("subscription")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def invoices(self) -> builtins.list[Invoice]:
+        """The `invoices` field."""
+        return self._get("invoices")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def summary(self) -> SubscriptionOverdueSummary:
+        """The amount owed, keyed by payment currency id."""
+        return self._get("summary")  # type: ignore[no-any-return]

@@ -2,76 +2,59 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.subscription_pause_collection_behavior import (
-    SubscriptionPauseCollectionBehavior,
+from ..types import (
+    _ANY,
+    Model,
+    _AsEnum,
 )
 
-T = TypeVar("T", bound="SubscriptionPauseCollection")
+if TYPE_CHECKING:
+    from ..models.subscription_pause_collection_behavior import (
+        SubscriptionPauseCollectionBehavior,
+    )
 
 
-@_attrs_define
-class SubscriptionPauseCollection:
-    """How billing is paused.
+class SubscriptionPauseCollection(Model):
+    """How billing is paused."""
 
-    Attributes:
-        behavior (SubscriptionPauseCollectionBehavior): What happens to invoices while billing is paused: kept as
-            drafts, marked uncollectible, or voided.
-        resumes_at (int): Unix time in seconds. Example: 1729243800.
-    """
+    __slots__ = ()
 
-    behavior: SubscriptionPauseCollectionBehavior
-    resumes_at: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _NAMES: ClassVar[dict[str, str]] = {
+        "behavior": "behavior",
+        "resumes_at": "resumes_at",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "behavior": _AsEnum("SubscriptionPauseCollectionBehavior"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "behavior",
+            "resumes_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    def to_dict(self) -> dict[str, Any]:
-        behavior = self.behavior.value
-
-        resumes_at = self.resumes_at
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        behavior: SubscriptionPauseCollectionBehavior,
+        resumes_at: int,
+    ) -> None:
+        self._init_fields(
             {
                 "behavior": behavior,
                 "resumes_at": resumes_at,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        behavior = SubscriptionPauseCollectionBehavior(d.pop("behavior"))
-
-        resumes_at = d.pop("resumes_at")
-
-        subscription_pause_collection = cls(
-            behavior=behavior,
-            resumes_at=resumes_at,
-        )
-
-        subscription_pause_collection.additional_properties = d
-        return subscription_pause_collection
+    @property
+    def behavior(self) -> SubscriptionPauseCollectionBehavior:
+        """What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or voided."""
+        return self._get("behavior")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def resumes_at(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("resumes_at")  # type: ignore[no-any-return]

@@ -2,85 +2,55 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    UNSET,
+    Model,
+    Unset,
+)
 
-from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="SubscriptionPayerOption")
+class SubscriptionPayerOption(Model):
+    """The account that pays, for one payment method type."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionPayerOption:
-    """The account that pays, for one payment method type.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "payer": "payer",
+        "hash_": "hash",
+        "hash": "hash",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payer",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        payer (str): The paying account (a wallet address, or a processor's customer).
-        hash_ (None | str | Unset): The transaction that set up the payment (chain methods only).
-    """
-
-    payer: str
-    hash_: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        payer = self.payer
-
-        hash_: None | str | Unset
-        if isinstance(self.hash_, Unset):
-            hash_ = UNSET
-        else:
-            hash_ = self.hash_
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        payer: str,
+        hash_: None | str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "payer": payer,
+                "hash": hash_,
             }
         )
-        if hash_ is not UNSET:
-            field_dict["hash"] = hash_
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        payer = d.pop("payer")
-
-        def _parse_hash_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        hash_ = _parse_hash_(d.pop("hash", UNSET))
-
-        subscription_payer_option = cls(
-            payer=payer,
-            hash_=hash_,
-        )
-
-        subscription_payer_option.additional_properties = d
-        return subscription_payer_option
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def payer(self) -> str:
+        """The paying account (a wallet address, or a processor's customer)."""
+        return self._data.get("payer")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def hash(self) -> None | str:
+        """The transaction that set up the payment (chain methods only)."""
+        return self._data.get("hash")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    hash_ = hash

@@ -2,11 +2,14 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.subscription_payment_method_options import (
@@ -14,70 +17,45 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="SubscriptionPaymentSettings")
+class SubscriptionPaymentSettings(Model):
+    """Payment method types and per-chain options for a subscription's invoices."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionPaymentSettings:
-    """Payment method types and per-chain options for a subscription's invoices.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "payment_method_options": "payment_method_options",
+        "payment_method_types": "payment_method_types",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "payment_method_options": _AsModel("SubscriptionPaymentMethodOptions"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payment_method_options",
+            "payment_method_types",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        payment_method_options (SubscriptionPaymentMethodOptions): The paying account per payment method type.
-        payment_method_types (list[str]): The payment method types invoices may be paid with (e.g. `arcblock`,
-            `stripe`).
-    """
-
-    payment_method_options: SubscriptionPaymentMethodOptions
-    payment_method_types: list[str]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        payment_method_options = self.payment_method_options.to_dict()
-
-        payment_method_types = self.payment_method_types
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        payment_method_options: SubscriptionPaymentMethodOptions,
+        payment_method_types: builtins.list[str],
+    ) -> None:
+        self._init_fields(
             {
                 "payment_method_options": payment_method_options,
                 "payment_method_types": payment_method_types,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.subscription_payment_method_options import (
-            SubscriptionPaymentMethodOptions,  # noqa: PLC0415
-        )
-
-        d = dict(src_dict)
-        payment_method_options = SubscriptionPaymentMethodOptions.from_dict(d.pop("payment_method_options"))
-
-        payment_method_types = cast(list[str], d.pop("payment_method_types"))
-
-        subscription_payment_settings = cls(
-            payment_method_options=payment_method_options,
-            payment_method_types=payment_method_types,
-        )
-
-        subscription_payment_settings.additional_properties = d
-        return subscription_payment_settings
+    @property
+    def payment_method_options(self) -> SubscriptionPaymentMethodOptions:
+        """The paying account per payment method type."""
+        return self._get("payment_method_options")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def payment_method_types(self) -> builtins.list[str]:
+        """The payment method types invoices may be paid with (e.g. `arcblock`, `stripe`)."""
+        return self._data.get("payment_method_types")  # type: ignore[no-any-return]

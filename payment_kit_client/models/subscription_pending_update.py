@@ -2,13 +2,19 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import (
+    _ANY,
+    _NONE,
+    UNSET,
+    Model,
+    Unset,
+    _AsList,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.subscription_pending_update_subscription_items_type_0_item import (
@@ -16,155 +22,56 @@ if TYPE_CHECKING:
     )
 
 
-T = TypeVar("T", bound="SubscriptionPendingUpdate")
+class SubscriptionPendingUpdate(Model):
+    """The changes a pending update will apply. Other keys may be present; they are kept as they are."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SubscriptionPendingUpdate:
-    """The changes a pending update will apply. Other keys may be present; they are kept as they are.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "billing_cycle_anchor": "billing_cycle_anchor",
+        "expires_at": "expires_at",
+        "subscription_items": "subscription_items",
+        "trial_end": "trial_end",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "subscription_items": _AsUnion(_AsList(_AsModel("SubscriptionPendingUpdateSubscriptionItemsType0Item")), _NONE),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        billing_cycle_anchor (int | None | Unset): The new billing cycle anchor, Unix seconds.
-        expires_at (int | None | Unset): Unix seconds after which the pending update is dropped.
-        subscription_items (list[SubscriptionPendingUpdateSubscriptionItemsType0Item] | None | Unset): The item changes
-            to apply.
-        trial_end (int | None | Unset): The new end of the trial, Unix seconds.
-    """
-
-    billing_cycle_anchor: int | None | Unset = UNSET
-    expires_at: int | None | Unset = UNSET
-    subscription_items: list[SubscriptionPendingUpdateSubscriptionItemsType0Item] | None | Unset = UNSET
-    trial_end: int | None | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        billing_cycle_anchor: int | None | Unset
-        if isinstance(self.billing_cycle_anchor, Unset):
-            billing_cycle_anchor = UNSET
-        else:
-            billing_cycle_anchor = self.billing_cycle_anchor
-
-        expires_at: int | None | Unset
-        if isinstance(self.expires_at, Unset):
-            expires_at = UNSET
-        else:
-            expires_at = self.expires_at
-
-        subscription_items: list[dict[str, Any]] | None | Unset
-        if isinstance(self.subscription_items, Unset):
-            subscription_items = UNSET
-        elif isinstance(self.subscription_items, list):
-            subscription_items = []
-            for subscription_items_type_0_item_data in self.subscription_items:
-                subscription_items_type_0_item = subscription_items_type_0_item_data.to_dict()
-                subscription_items.append(subscription_items_type_0_item)
-
-        else:
-            subscription_items = self.subscription_items
-
-        trial_end: int | None | Unset
-        if isinstance(self.trial_end, Unset):
-            trial_end = UNSET
-        else:
-            trial_end = self.trial_end
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if billing_cycle_anchor is not UNSET:
-            field_dict["billing_cycle_anchor"] = billing_cycle_anchor
-        if expires_at is not UNSET:
-            field_dict["expires_at"] = expires_at
-        if subscription_items is not UNSET:
-            field_dict["subscription_items"] = subscription_items
-        if trial_end is not UNSET:
-            field_dict["trial_end"] = trial_end
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.subscription_pending_update_subscription_items_type_0_item import (
-            SubscriptionPendingUpdateSubscriptionItemsType0Item,  # noqa: PLC0415
+    def __init__(
+        self,
+        *,
+        billing_cycle_anchor: int | None | Unset = UNSET,
+        expires_at: int | None | Unset = UNSET,
+        subscription_items: builtins.list[SubscriptionPendingUpdateSubscriptionItemsType0Item] | None | Unset = UNSET,
+        trial_end: int | None | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "billing_cycle_anchor": billing_cycle_anchor,
+                "expires_at": expires_at,
+                "subscription_items": subscription_items,
+                "trial_end": trial_end,
+            }
         )
-
-        d = dict(src_dict)
-
-        def _parse_billing_cycle_anchor(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        billing_cycle_anchor = _parse_billing_cycle_anchor(d.pop("billing_cycle_anchor", UNSET))
-
-        def _parse_expires_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
-
-        def _parse_subscription_items(
-            data: object,
-        ) -> list[SubscriptionPendingUpdateSubscriptionItemsType0Item] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                subscription_items_type_0 = []
-                _subscription_items_type_0 = data
-                for subscription_items_type_0_item_data in _subscription_items_type_0:
-                    subscription_items_type_0_item = SubscriptionPendingUpdateSubscriptionItemsType0Item.from_dict(
-                        subscription_items_type_0_item_data
-                    )
-
-                    subscription_items_type_0.append(subscription_items_type_0_item)
-
-                return subscription_items_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[SubscriptionPendingUpdateSubscriptionItemsType0Item] | None | Unset, data)
-
-        subscription_items = _parse_subscription_items(d.pop("subscription_items", UNSET))
-
-        def _parse_trial_end(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        trial_end = _parse_trial_end(d.pop("trial_end", UNSET))
-
-        subscription_pending_update = cls(
-            billing_cycle_anchor=billing_cycle_anchor,
-            expires_at=expires_at,
-            subscription_items=subscription_items,
-            trial_end=trial_end,
-        )
-
-        subscription_pending_update.additional_properties = d
-        return subscription_pending_update
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def billing_cycle_anchor(self) -> int | None:
+        """The new billing cycle anchor, Unix seconds."""
+        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def expires_at(self) -> int | None:
+        """Unix seconds after which the pending update is dropped."""
+        return self._data.get("expires_at")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def subscription_items(self) -> builtins.list[SubscriptionPendingUpdateSubscriptionItemsType0Item] | None:
+        """The item changes to apply."""
+        return self._get("subscription_items")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def trial_end(self) -> int | None:
+        """The new end of the trial, Unix seconds."""
+        return self._data.get("trial_end")  # type: ignore[no-any-return]

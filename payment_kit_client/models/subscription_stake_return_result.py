@@ -2,71 +2,51 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="SubscriptionStakeReturnResult")
 
+class SubscriptionStakeReturnResult(Model):
+    """The outcome of returning a subscription's stake."""
 
-@_attrs_define
-class SubscriptionStakeReturnResult:
-    """The outcome of returning a subscription's stake.
+    __slots__ = ()
 
-    Attributes:
-        success (bool): `true` when the stake was returned.
-        subscription_id (str): The subscription whose stake was returned.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "success": "success",
+        "subscription_id": "subscriptionId",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "success",
+            "subscriptionId",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    success: bool
-    subscription_id: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        success = self.success
-
-        subscription_id = self.subscription_id
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        success: bool,
+        subscription_id: str,
+    ) -> None:
+        self._init_fields(
             {
                 "success": success,
                 "subscriptionId": subscription_id,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        success = d.pop("success")
-
-        subscription_id = d.pop("subscriptionId")
-
-        subscription_stake_return_result = cls(
-            success=success,
-            subscription_id=subscription_id,
-        )
-
-        subscription_stake_return_result.additional_properties = d
-        return subscription_stake_return_result
+    @property
+    def success(self) -> bool:
+        """`true` when the stake was returned."""
+        return self._data.get("success")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def subscription_id(self) -> str:
+        """The subscription whose stake was returned."""
+        return self._data.get("subscriptionId")  # type: ignore[no-any-return]

@@ -2,248 +2,164 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.subscription_collection_method import SubscriptionCollectionMethod
-from ..models.subscription_payment_behavior import SubscriptionPaymentBehavior
-from ..models.subscription_proration_behavior import SubscriptionProrationBehavior
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.service_action import ServiceAction
     from ..models.subscription_billing_thresholds import SubscriptionBillingThresholds
+    from ..models.subscription_collection_method import SubscriptionCollectionMethod
+    from ..models.subscription_payment_behavior import SubscriptionPaymentBehavior
     from ..models.subscription_payment_settings import SubscriptionPaymentSettings
+    from ..models.subscription_proration_behavior import SubscriptionProrationBehavior
     from ..models.subscription_slippage_config import SubscriptionSlippageConfig
     from ..models.subscription_trial_settings import SubscriptionTrialSettings
 
 
-T = TypeVar("T", bound="SubscriptionUpdateParams")
-
-
-@_attrs_define
-class SubscriptionUpdateParams:
+class SubscriptionUpdateParams(Model):
     """The subscription fields to change; absent fields keep their value. Server-managed fields (status, periods, ids,
     timestamps) are not accepted here.
-
-        Attributes:
-            description (str | Unset): A text shown to the customer and in the dashboard.
-            metadata (Metadata | Unset): Free-form key/value data attached to an object.
-            default_payment_method_id (str | Unset): The payment method renewals are charged to.
-            collection_method (SubscriptionCollectionMethod | Unset): How invoices are settled: charged to the default
-                payment method (`charge_automatically`) or sent for the customer to pay (`send_invoice`).
-            days_until_due (int | Unset): For `send_invoice`, the number of days the customer has to pay an invoice.
-            days_until_cancel (int | Unset): Days an invoice may stay unpaid before the subscription is canceled.
-            billing_thresholds (SubscriptionBillingThresholds | Unset): Limits that make PaymentKit invoice before the
-                period ends.
-            payment_settings (SubscriptionPaymentSettings | Unset): Payment method types and per-chain options for a
-                subscription's invoices.
-            proration_behavior (SubscriptionProrationBehavior | Unset): What a change of items does to the amount due:
-                invoice the difference at once (`always_invoice`), carry it to the next invoice (`create_prorations`), or
-                nothing (`none`).
-            payment_behavior (SubscriptionPaymentBehavior | Unset): What happens to an update when the payment it needs
-                cannot be completed.
-            trial_settings (SubscriptionTrialSettings | Unset): What happens when the trial ends.
-            slippage_config (SubscriptionSlippageConfig | Unset): The exchange-rate movement renewals tolerate.
-            service_actions (list[ServiceAction] | Unset): Buttons and notifications to offer the customer.
     """
 
-    description: str | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    default_payment_method_id: str | Unset = UNSET
-    collection_method: SubscriptionCollectionMethod | Unset = UNSET
-    days_until_due: int | Unset = UNSET
-    days_until_cancel: int | Unset = UNSET
-    billing_thresholds: SubscriptionBillingThresholds | Unset = UNSET
-    payment_settings: SubscriptionPaymentSettings | Unset = UNSET
-    proration_behavior: SubscriptionProrationBehavior | Unset = UNSET
-    payment_behavior: SubscriptionPaymentBehavior | Unset = UNSET
-    trial_settings: SubscriptionTrialSettings | Unset = UNSET
-    slippage_config: SubscriptionSlippageConfig | Unset = UNSET
-    service_actions: list[ServiceAction] | Unset = UNSET
+    __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        description = self.description
+    _NAMES: ClassVar[dict[str, str]] = {
+        "description": "description",
+        "metadata": "metadata",
+        "default_payment_method_id": "default_payment_method_id",
+        "collection_method": "collection_method",
+        "days_until_due": "days_until_due",
+        "days_until_cancel": "days_until_cancel",
+        "billing_thresholds": "billing_thresholds",
+        "payment_settings": "payment_settings",
+        "proration_behavior": "proration_behavior",
+        "payment_behavior": "payment_behavior",
+        "trial_settings": "trial_settings",
+        "slippage_config": "slippage_config",
+        "service_actions": "service_actions",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "collection_method": _AsEnum("SubscriptionCollectionMethod"),
+        "billing_thresholds": _AsModel("SubscriptionBillingThresholds"),
+        "payment_settings": _AsModel("SubscriptionPaymentSettings"),
+        "proration_behavior": _AsEnum("SubscriptionProrationBehavior"),
+        "payment_behavior": _AsEnum("SubscriptionPaymentBehavior"),
+        "trial_settings": _AsModel("SubscriptionTrialSettings"),
+        "slippage_config": _AsModel("SubscriptionSlippageConfig"),
+        "service_actions": _AsList(_AsModel("ServiceAction")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        default_payment_method_id = self.default_payment_method_id
-
-        collection_method: str | Unset = UNSET
-        if not isinstance(self.collection_method, Unset):
-            collection_method = self.collection_method.value
-
-        days_until_due = self.days_until_due
-
-        days_until_cancel = self.days_until_cancel
-
-        billing_thresholds: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.billing_thresholds, Unset):
-            billing_thresholds = self.billing_thresholds.to_dict()
-
-        payment_settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_settings, Unset):
-            payment_settings = self.payment_settings.to_dict()
-
-        proration_behavior: str | Unset = UNSET
-        if not isinstance(self.proration_behavior, Unset):
-            proration_behavior = self.proration_behavior.value
-
-        payment_behavior: str | Unset = UNSET
-        if not isinstance(self.payment_behavior, Unset):
-            payment_behavior = self.payment_behavior.value
-
-        trial_settings: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.trial_settings, Unset):
-            trial_settings = self.trial_settings.to_dict()
-
-        slippage_config: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.slippage_config, Unset):
-            slippage_config = self.slippage_config.to_dict()
-
-        service_actions: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.service_actions, Unset):
-            service_actions = []
-            for service_actions_item_data in self.service_actions:
-                service_actions_item = service_actions_item_data.to_dict()
-                service_actions.append(service_actions_item)
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if description is not UNSET:
-            field_dict["description"] = description
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if default_payment_method_id is not UNSET:
-            field_dict["default_payment_method_id"] = default_payment_method_id
-        if collection_method is not UNSET:
-            field_dict["collection_method"] = collection_method
-        if days_until_due is not UNSET:
-            field_dict["days_until_due"] = days_until_due
-        if days_until_cancel is not UNSET:
-            field_dict["days_until_cancel"] = days_until_cancel
-        if billing_thresholds is not UNSET:
-            field_dict["billing_thresholds"] = billing_thresholds
-        if payment_settings is not UNSET:
-            field_dict["payment_settings"] = payment_settings
-        if proration_behavior is not UNSET:
-            field_dict["proration_behavior"] = proration_behavior
-        if payment_behavior is not UNSET:
-            field_dict["payment_behavior"] = payment_behavior
-        if trial_settings is not UNSET:
-            field_dict["trial_settings"] = trial_settings
-        if slippage_config is not UNSET:
-            field_dict["slippage_config"] = slippage_config
-        if service_actions is not UNSET:
-            field_dict["service_actions"] = service_actions
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-        from ..models.service_action import ServiceAction  # noqa: PLC0415
-        from ..models.subscription_billing_thresholds import (
-            SubscriptionBillingThresholds,  # noqa: PLC0415
-        )
-        from ..models.subscription_payment_settings import SubscriptionPaymentSettings  # noqa: PLC0415
-        from ..models.subscription_slippage_config import SubscriptionSlippageConfig  # noqa: PLC0415
-        from ..models.subscription_trial_settings import SubscriptionTrialSettings  # noqa: PLC0415
-
-        d = dict(src_dict)
-        description = d.pop("description", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        default_payment_method_id = d.pop("default_payment_method_id", UNSET)
-
-        _collection_method = d.pop("collection_method", UNSET)
-        collection_method: SubscriptionCollectionMethod | Unset
-        if isinstance(_collection_method, Unset):
-            collection_method = UNSET
-        else:
-            collection_method = SubscriptionCollectionMethod(_collection_method)
-
-        days_until_due = d.pop("days_until_due", UNSET)
-
-        days_until_cancel = d.pop("days_until_cancel", UNSET)
-
-        _billing_thresholds = d.pop("billing_thresholds", UNSET)
-        billing_thresholds: SubscriptionBillingThresholds | Unset
-        if isinstance(_billing_thresholds, Unset):
-            billing_thresholds = UNSET
-        else:
-            billing_thresholds = SubscriptionBillingThresholds.from_dict(_billing_thresholds)
-
-        _payment_settings = d.pop("payment_settings", UNSET)
-        payment_settings: SubscriptionPaymentSettings | Unset
-        if isinstance(_payment_settings, Unset):
-            payment_settings = UNSET
-        else:
-            payment_settings = SubscriptionPaymentSettings.from_dict(_payment_settings)
-
-        _proration_behavior = d.pop("proration_behavior", UNSET)
-        proration_behavior: SubscriptionProrationBehavior | Unset
-        if isinstance(_proration_behavior, Unset):
-            proration_behavior = UNSET
-        else:
-            proration_behavior = SubscriptionProrationBehavior(_proration_behavior)
-
-        _payment_behavior = d.pop("payment_behavior", UNSET)
-        payment_behavior: SubscriptionPaymentBehavior | Unset
-        if isinstance(_payment_behavior, Unset):
-            payment_behavior = UNSET
-        else:
-            payment_behavior = SubscriptionPaymentBehavior(_payment_behavior)
-
-        _trial_settings = d.pop("trial_settings", UNSET)
-        trial_settings: SubscriptionTrialSettings | Unset
-        if isinstance(_trial_settings, Unset):
-            trial_settings = UNSET
-        else:
-            trial_settings = SubscriptionTrialSettings.from_dict(_trial_settings)
-
-        _slippage_config = d.pop("slippage_config", UNSET)
-        slippage_config: SubscriptionSlippageConfig | Unset
-        if isinstance(_slippage_config, Unset):
-            slippage_config = UNSET
-        else:
-            slippage_config = SubscriptionSlippageConfig.from_dict(_slippage_config)
-
-        _service_actions = d.pop("service_actions", UNSET)
-        service_actions: list[ServiceAction] | Unset = UNSET
-        if _service_actions is not UNSET:
-            service_actions = []
-            for service_actions_item_data in _service_actions:
-                service_actions_item = ServiceAction.from_dict(service_actions_item_data)
-
-                service_actions.append(service_actions_item)
-
-        subscription_update_params = cls(
-            description=description,
-            metadata=metadata,
-            default_payment_method_id=default_payment_method_id,
-            collection_method=collection_method,
-            days_until_due=days_until_due,
-            days_until_cancel=days_until_cancel,
-            billing_thresholds=billing_thresholds,
-            payment_settings=payment_settings,
-            proration_behavior=proration_behavior,
-            payment_behavior=payment_behavior,
-            trial_settings=trial_settings,
-            slippage_config=slippage_config,
-            service_actions=service_actions,
+    def __init__(
+        self,
+        *,
+        description: str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        default_payment_method_id: str | Unset = UNSET,
+        collection_method: SubscriptionCollectionMethod | Unset = UNSET,
+        days_until_due: int | Unset = UNSET,
+        days_until_cancel: int | Unset = UNSET,
+        billing_thresholds: SubscriptionBillingThresholds | Unset = UNSET,
+        payment_settings: SubscriptionPaymentSettings | Unset = UNSET,
+        proration_behavior: SubscriptionProrationBehavior | Unset = UNSET,
+        payment_behavior: SubscriptionPaymentBehavior | Unset = UNSET,
+        trial_settings: SubscriptionTrialSettings | Unset = UNSET,
+        slippage_config: SubscriptionSlippageConfig | Unset = UNSET,
+        service_actions: builtins.list[ServiceAction] | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "description": description,
+                "metadata": metadata,
+                "default_payment_method_id": default_payment_method_id,
+                "collection_method": collection_method,
+                "days_until_due": days_until_due,
+                "days_until_cancel": days_until_cancel,
+                "billing_thresholds": billing_thresholds,
+                "payment_settings": payment_settings,
+                "proration_behavior": proration_behavior,
+                "payment_behavior": payment_behavior,
+                "trial_settings": trial_settings,
+                "slippage_config": slippage_config,
+                "service_actions": service_actions,
+            }
         )
 
-        return subscription_update_params
+    @property
+    def description(self) -> str | None:
+        """A text shown to the customer and in the dashboard."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def default_payment_method_id(self) -> str | None:
+        """The payment method renewals are charged to."""
+        return self._data.get("default_payment_method_id")  # type: ignore[no-any-return]
+
+    @property
+    def collection_method(self) -> SubscriptionCollectionMethod | None:
+        """How invoices are settled: charged to the default payment method (`charge_automatically`) or sent for the
+        customer to pay (`send_invoice`)."""
+        return self._get("collection_method")  # type: ignore[no-any-return]
+
+    @property
+    def days_until_due(self) -> int | None:
+        """For `send_invoice`, the number of days the customer has to pay an invoice."""
+        return self._data.get("days_until_due")  # type: ignore[no-any-return]
+
+    @property
+    def days_until_cancel(self) -> int | None:
+        """Days an invoice may stay unpaid before the subscription is canceled."""
+        return self._data.get("days_until_cancel")  # type: ignore[no-any-return]
+
+    @property
+    def billing_thresholds(self) -> SubscriptionBillingThresholds | None:
+        """Limits that make PaymentKit invoice before the period ends."""
+        return self._get("billing_thresholds")  # type: ignore[no-any-return]
+
+    @property
+    def payment_settings(self) -> SubscriptionPaymentSettings | None:
+        """Payment method types and per-chain options for a subscription's invoices."""
+        return self._get("payment_settings")  # type: ignore[no-any-return]
+
+    @property
+    def proration_behavior(self) -> SubscriptionProrationBehavior | None:
+        """What a change of items does to the amount due: invoice the difference at once (`always_invoice`), carry
+        it to the next invoice (`create_prorations`), or nothing (`none`)."""
+        return self._get("proration_behavior")  # type: ignore[no-any-return]
+
+    @property
+    def payment_behavior(self) -> SubscriptionPaymentBehavior | None:
+        """What happens to an update when the payment it needs cannot be completed."""
+        return self._get("payment_behavior")  # type: ignore[no-any-return]
+
+    @property
+    def trial_settings(self) -> SubscriptionTrialSettings | None:
+        """What happens when the trial ends."""
+        return self._get("trial_settings")  # type: ignore[no-any-return]
+
+    @property
+    def slippage_config(self) -> SubscriptionSlippageConfig | None:
+        """The exchange-rate movement renewals tolerate."""
+        return self._get("slippage_config")  # type: ignore[no-any-return]
+
+    @property
+    def service_actions(self) -> builtins.list[ServiceAction] | None:
+        """Buttons and notifications to offer the customer."""
+        return self._get("service_actions")  # type: ignore[no-any-return]

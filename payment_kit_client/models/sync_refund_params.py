@@ -2,79 +2,69 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="SyncRefundParams")
+class SyncRefundParams(Model):
+    """An on-chain refund already sent by another system. Keys follow the Node SDK's request type, camelCase included."""
 
+    __slots__ = ()
 
-@_attrs_define
-class SyncRefundParams:
-    """An on-chain refund already sent by another system. Keys follow the Node SDK's request type, camelCase included.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "livemode": "livemode",
+        "amount": "amount",
+        "destination": "destination",
+        "contract": "contract",
+        "chain_type": "chainType",
+        "chain_api_host": "chainApiHost",
+        "customer_id": "customerId",
+        "description": "description",
+        "order_id": "orderId",
+        "metadata": "metadata",
+        "customer_name": "customerName",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "livemode",
+            "amount",
+            "destination",
+            "contract",
+            "chainType",
+            "chainApiHost",
+            "customerId",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        livemode (int): `1` for live data, `0` for test data (an integer here, not a boolean).
-        amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
-            it in requests. Example: 0.001.
-        destination (str): The address the refund was sent to.
-        contract (str): The token contract (or chain currency address) the refund was paid in.
-        chain_type (str): The chain the refund went over (`arcblock`, `ethereum`, `base`, `bitcoin`).
-        chain_api_host (str): The API endpoint of that chain, used to check the transfer.
-        customer_id (str): The customer receiving the refund (`cus_…` id or DID).
-        description (str | Unset):
-        order_id (str | Unset): The caller's own reference for the refund.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        customer_name (str | Unset): The customer's display name.
-    """
-
-    livemode: int
-    amount: str
-    destination: str
-    contract: str
-    chain_type: str
-    chain_api_host: str
-    customer_id: str
-    description: str | Unset = UNSET
-    order_id: str | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-    customer_name: str | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        livemode = self.livemode
-
-        amount = self.amount
-
-        destination = self.destination
-
-        contract = self.contract
-
-        chain_type = self.chain_type
-
-        chain_api_host = self.chain_api_host
-
-        customer_id = self.customer_id
-
-        description = self.description
-
-        order_id = self.order_id
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        customer_name = self.customer_name
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        livemode: int,
+        amount: str,
+        destination: str,
+        contract: str,
+        chain_type: str,
+        chain_api_host: str,
+        customer_id: str,
+        description: str | Unset = UNSET,
+        order_id: str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        customer_name: str | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "livemode": livemode,
                 "amount": amount,
@@ -83,63 +73,65 @@ class SyncRefundParams:
                 "chainType": chain_type,
                 "chainApiHost": chain_api_host,
                 "customerId": customer_id,
+                "description": description,
+                "orderId": order_id,
+                "metadata": metadata,
+                "customerName": customer_name,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if order_id is not UNSET:
-            field_dict["orderId"] = order_id
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-        if customer_name is not UNSET:
-            field_dict["customerName"] = customer_name
 
-        return field_dict
+    @property
+    def livemode(self) -> int:
+        """`1` for live data, `0` for test data (an integer here, not a boolean)."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
+    @property
+    def amount(self) -> str:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("amount")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        livemode = d.pop("livemode")
+    @property
+    def destination(self) -> str:
+        """The address the refund was sent to."""
+        return self._data.get("destination")  # type: ignore[no-any-return]
 
-        amount = d.pop("amount")
+    @property
+    def contract(self) -> str:
+        """The token contract (or chain currency address) the refund was paid in."""
+        return self._data.get("contract")  # type: ignore[no-any-return]
 
-        destination = d.pop("destination")
+    @property
+    def chain_type(self) -> str:
+        """The chain the refund went over (`arcblock`, `ethereum`, `base`, `bitcoin`)."""
+        return self._data.get("chainType")  # type: ignore[no-any-return]
 
-        contract = d.pop("contract")
+    @property
+    def chain_api_host(self) -> str:
+        """The API endpoint of that chain, used to check the transfer."""
+        return self._data.get("chainApiHost")  # type: ignore[no-any-return]
 
-        chain_type = d.pop("chainType")
+    @property
+    def customer_id(self) -> str:
+        """The customer receiving the refund (`cus_…` id or DID)."""
+        return self._data.get("customerId")  # type: ignore[no-any-return]
 
-        chain_api_host = d.pop("chainApiHost")
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        customer_id = d.pop("customerId")
+    @property
+    def order_id(self) -> str | None:
+        """The caller's own reference for the refund."""
+        return self._data.get("orderId")  # type: ignore[no-any-return]
 
-        description = d.pop("description", UNSET)
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
 
-        order_id = d.pop("orderId", UNSET)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        customer_name = d.pop("customerName", UNSET)
-
-        sync_refund_params = cls(
-            livemode=livemode,
-            amount=amount,
-            destination=destination,
-            contract=contract,
-            chain_type=chain_type,
-            chain_api_host=chain_api_host,
-            customer_id=customer_id,
-            description=description,
-            order_id=order_id,
-            metadata=metadata,
-            customer_name=customer_name,
-        )
-
-        return sync_refund_params
+    @property
+    def customer_name(self) -> str | None:
+        """The customer's display name."""
+        return self._data.get("customerName")  # type: ignore[no-any-return]

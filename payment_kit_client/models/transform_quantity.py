@@ -2,73 +2,60 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsEnum,
+)
 
-from ..models.transform_quantity_round import TransformQuantityRound
+if TYPE_CHECKING:
+    from ..models.transform_quantity_round import TransformQuantityRound
 
-T = TypeVar("T", bound="TransformQuantity")
 
+class TransformQuantity(Model):
+    """Sells units in packs: the billed quantity is the purchased quantity divided by `divide_by`, rounded per `round`."""
 
-@_attrs_define
-class TransformQuantity:
-    """Sells units in packs: the billed quantity is the purchased quantity divided by `divide_by`, rounded per `round`.
+    __slots__ = ()
 
-    Attributes:
-        divide_by (int): Units per pack.
-        round_ (TransformQuantityRound): Whether a fractional result of the division is rounded `up` or `down`.
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "divide_by": "divide_by",
+        "round_": "round",
+        "round": "round",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "round": _AsEnum("TransformQuantityRound"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "divide_by",
+            "round",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    divide_by: int
-    round_: TransformQuantityRound
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        divide_by = self.divide_by
-
-        round_ = self.round_.value
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        divide_by: int,
+        round_: TransformQuantityRound,
+    ) -> None:
+        self._init_fields(
             {
                 "divide_by": divide_by,
                 "round": round_,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        divide_by = d.pop("divide_by")
-
-        round_ = TransformQuantityRound(d.pop("round"))
-
-        transform_quantity = cls(
-            divide_by=divide_by,
-            round_=round_,
-        )
-
-        transform_quantity.additional_properties = d
-        return transform_quantity
+    @property
+    def divide_by(self) -> int:
+        """Units per pack."""
+        return self._data.get("divide_by")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def round(self) -> TransformQuantityRound:
+        """Whether a fractional result of the division is rounded `up` or `down`."""
+        return self._get("round")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    round_ = round

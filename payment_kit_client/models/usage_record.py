@@ -3,68 +3,69 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    _DATETIME,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
 
-T = TypeVar("T", bound="UsageRecord")
+class UsageRecord(Model):
+    """One usage report of a metered subscription item."""
 
+    __slots__ = ()
 
-@_attrs_define
-class UsageRecord:
-    """One usage report of a metered subscription item.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "billed": "billed",
+        "timestamp": "timestamp",
+        "quantity": "quantity",
+        "subscription_item_id": "subscription_item_id",
+        "metadata": "metadata",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "billed",
+            "timestamp",
+            "quantity",
+            "subscription_item_id",
+            "metadata",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): The record's id.
-        livemode (bool): `true` for live data, `false` for test data.
-        billed (bool): `true` once the usage has been included in an invoice.
-        timestamp (int): Unix time in seconds. Example: 1729243800.
-        quantity (float): The reported quantity (a plain number of units, not money).
-        subscription_item_id (str): The subscription item the usage belongs to (`si_…`).
-        metadata (Metadata): Free-form key/value data attached to an object.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-    """
-
-    id: str
-    livemode: bool
-    billed: bool
-    timestamp: int
-    quantity: float
-    subscription_item_id: str
-    metadata: Metadata
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        livemode = self.livemode
-
-        billed = self.billed
-
-        timestamp = self.timestamp
-
-        quantity = self.quantity
-
-        subscription_item_id = self.subscription_item_id
-
-        metadata = self.metadata.to_dict()
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        billed: bool,
+        timestamp: int,
+        quantity: float,
+        subscription_item_id: str,
+        metadata: Metadata,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -78,58 +79,47 @@ class UsageRecord:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        billed = d.pop("billed")
-
-        timestamp = d.pop("timestamp")
-
-        quantity = d.pop("quantity")
-
-        subscription_item_id = d.pop("subscription_item_id")
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        usage_record = cls(
-            id=id,
-            livemode=livemode,
-            billed=billed,
-            timestamp=timestamp,
-            quantity=quantity,
-            subscription_item_id=subscription_item_id,
-            metadata=metadata,
-            created_at=created_at,
-            updated_at=updated_at,
-        )
-
-        usage_record.additional_properties = d
-        return usage_record
+    @property
+    def id(self) -> str:
+        """The record's id."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def livemode(self) -> bool:
+        """`true` for live data, `false` for test data."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def billed(self) -> bool:
+        """`true` once the usage has been included in an invoice."""
+        return self._data.get("billed")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def timestamp(self) -> int:
+        """Unix time in seconds."""
+        return self._data.get("timestamp")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def quantity(self) -> float:
+        """The reported quantity (a plain number of units, not money)."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def subscription_item_id(self) -> str:
+        """The subscription item the usage belongs to (`si_…`)."""
+        return self._data.get("subscription_item_id")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]

@@ -2,81 +2,74 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+)
 
-from ..models.usage_record_action import UsageRecordAction
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="UsageRecordCreateParams")
+if TYPE_CHECKING:
+    from ..models.usage_record_action import UsageRecordAction
 
 
-@_attrs_define
-class UsageRecordCreateParams:
-    """A usage report for a metered subscription item.
+class UsageRecordCreateParams(Model):
+    """A usage report for a metered subscription item."""
 
-    Attributes:
-        subscription_item_id (str): The subscription item the usage belongs to (`si_…`).
-        quantity (float): The quantity used, a plain number of units (not money).
-        action (UsageRecordAction | Unset): How a reported quantity combines with usage already reported: `increment`
-            adds to it, `set` replaces it.
-        timestamp (int | Unset): Unix time in seconds. Example: 1729243800.
-    """
+    __slots__ = ()
 
-    subscription_item_id: str
-    quantity: float
-    action: UsageRecordAction | Unset = UNSET
-    timestamp: int | Unset = UNSET
+    _NAMES: ClassVar[dict[str, str]] = {
+        "subscription_item_id": "subscription_item_id",
+        "quantity": "quantity",
+        "action": "action",
+        "timestamp": "timestamp",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "action": _AsEnum("UsageRecordAction"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "subscription_item_id",
+            "quantity",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    def to_dict(self) -> dict[str, Any]:
-        subscription_item_id = self.subscription_item_id
-
-        quantity = self.quantity
-
-        action: str | Unset = UNSET
-        if not isinstance(self.action, Unset):
-            action = self.action.value
-
-        timestamp = self.timestamp
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        subscription_item_id: str,
+        quantity: float,
+        action: UsageRecordAction | Unset = UNSET,
+        timestamp: int | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "subscription_item_id": subscription_item_id,
                 "quantity": quantity,
+                "action": action,
+                "timestamp": timestamp,
             }
         )
-        if action is not UNSET:
-            field_dict["action"] = action
-        if timestamp is not UNSET:
-            field_dict["timestamp"] = timestamp
 
-        return field_dict
+    @property
+    def subscription_item_id(self) -> str:
+        """The subscription item the usage belongs to (`si_…`)."""
+        return self._data.get("subscription_item_id")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        subscription_item_id = d.pop("subscription_item_id")
+    @property
+    def quantity(self) -> float:
+        """The quantity used, a plain number of units (not money)."""
+        return self._data.get("quantity")  # type: ignore[no-any-return]
 
-        quantity = d.pop("quantity")
+    @property
+    def action(self) -> UsageRecordAction | None:
+        """How a reported quantity combines with usage already reported: `increment` adds to it, `set` replaces it."""
+        return self._get("action")  # type: ignore[no-any-return]
 
-        _action = d.pop("action", UNSET)
-        action: UsageRecordAction | Unset
-        if isinstance(_action, Unset):
-            action = UNSET
-        else:
-            action = UsageRecordAction(_action)
-
-        timestamp = d.pop("timestamp", UNSET)
-
-        usage_record_create_params = cls(
-            subscription_item_id=subscription_item_id,
-            quantity=quantity,
-            action=action,
-            timestamp=timestamp,
-        )
-
-        return usage_record_create_params
+    @property
+    def timestamp(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("timestamp")  # type: ignore[no-any-return]

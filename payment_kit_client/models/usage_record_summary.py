@@ -2,58 +2,58 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.usage_record_summary_period import UsageRecordSummaryPeriod
 
 
-T = TypeVar("T", bound="UsageRecordSummary")
+class UsageRecordSummary(Model):
+    """The total usage of one subscription item over one billing period."""
 
+    __slots__ = ()
 
-@_attrs_define
-class UsageRecordSummary:
-    """The total usage of one subscription item over one billing period.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "object_": "object",
+        "object": "object",
+        "livemode": "livemode",
+        "invoice_id": "invoice_id",
+        "subscription_item_id": "subscription_item_id",
+        "total_usage": "total_usage",
+        "period": "period",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "period": _AsModel("UsageRecordSummaryPeriod"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "object",
+            "livemode",
+            "invoice_id",
+            "subscription_item_id",
+            "total_usage",
+            "period",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        object_ (str): Always `usage_record_summary`. Example: usage_record_summary.
-        livemode (bool): `true` for live data, `false` for test data.
-        invoice_id (None | str): The invoice that bills this period (`in_…`); `null` for the current period, not billed
-            yet.
-        subscription_item_id (str): The subscription item (`si_…`).
-        total_usage (float): The period's usage, aggregated per the price's `aggregate_usage`.
-        period (UsageRecordSummaryPeriod): A billing period, in Unix seconds.
-    """
-
-    object_: str
-    livemode: bool
-    invoice_id: None | str
-    subscription_item_id: str
-    total_usage: float
-    period: UsageRecordSummaryPeriod
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        object_ = self.object_
-
-        livemode = self.livemode
-
-        invoice_id: None | str
-        invoice_id = self.invoice_id
-
-        subscription_item_id = self.subscription_item_id
-
-        total_usage = self.total_usage
-
-        period = self.period.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        object_: str,
+        livemode: bool,
+        invoice_id: None | str,
+        subscription_item_id: str,
+        total_usage: float,
+        period: UsageRecordSummaryPeriod,
+    ) -> None:
+        self._init_fields(
             {
                 "object": object_,
                 "livemode": livemode,
@@ -64,54 +64,34 @@ class UsageRecordSummary:
             }
         )
 
-        return field_dict
+    @property
+    def object(self) -> str:
+        """Always `usage_record_summary`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.usage_record_summary_period import UsageRecordSummaryPeriod  # noqa: PLC0415
-
-        d = dict(src_dict)
-        object_ = d.pop("object")
-
-        livemode = d.pop("livemode")
-
-        def _parse_invoice_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        invoice_id = _parse_invoice_id(d.pop("invoice_id"))
-
-        subscription_item_id = d.pop("subscription_item_id")
-
-        total_usage = d.pop("total_usage")
-
-        period = UsageRecordSummaryPeriod.from_dict(d.pop("period"))
-
-        usage_record_summary = cls(
-            object_=object_,
-            livemode=livemode,
-            invoice_id=invoice_id,
-            subscription_item_id=subscription_item_id,
-            total_usage=total_usage,
-            period=period,
-        )
-
-        usage_record_summary.additional_properties = d
-        return usage_record_summary
+    object_ = object
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def livemode(self) -> bool:
+        """`true` for live data, `false` for test data."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def invoice_id(self) -> None | str:
+        """The invoice that bills this period (`in_…`); `null` for the current period, not billed yet."""
+        return self._data.get("invoice_id")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def subscription_item_id(self) -> str:
+        """The subscription item (`si_…`)."""
+        return self._data.get("subscription_item_id")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def total_usage(self) -> float:
+        """The period's usage, aggregated per the price's `aggregate_usage`."""
+        return self._data.get("total_usage")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def period(self) -> UsageRecordSummaryPeriod:
+        """A billing period, in Unix seconds."""
+        return self._get("period")  # type: ignore[no-any-return]

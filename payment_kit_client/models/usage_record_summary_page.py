@@ -2,85 +2,62 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+    _AsList,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.usage_record_summary import UsageRecordSummary
 
 
-T = TypeVar("T", bound="UsageRecordSummaryPage")
+class UsageRecordSummaryPage(Model):
+    """One page of usage summaries."""
 
+    __slots__ = ()
 
-@_attrs_define
-class UsageRecordSummaryPage:
-    """One page of usage summaries.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "count": "count",
+        "list_": "list",
+        "list": "list",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "list": _AsList(_AsModel("UsageRecordSummary")),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "count",
+            "list",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        count (int): The total number of summaries that match, over all pages.
-        list_ (list[UsageRecordSummary]):
-    """
-
-    count: int
-    list_: list[UsageRecordSummary]
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        count = self.count
-
-        list_ = []
-        for list_item_data in self.list_:
-            list_item = list_item_data.to_dict()
-            list_.append(list_item)
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        count: int,
+        list_: builtins.list[UsageRecordSummary],
+    ) -> None:
+        self._init_fields(
             {
                 "count": count,
                 "list": list_,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.usage_record_summary import UsageRecordSummary  # noqa: PLC0415
-
-        d = dict(src_dict)
-        count = d.pop("count")
-
-        list_ = []
-        _list_ = d.pop("list")
-        for list_item_data in _list_:
-            list_item = UsageRecordSummary.from_dict(list_item_data)
-
-            list_.append(list_item)
-
-        usage_record_summary_page = cls(
-            count=count,
-            list_=list_,
-        )
-
-        usage_record_summary_page.additional_properties = d
-        return usage_record_summary_page
+    @property
+    def count(self) -> int:
+        """The total number of summaries that match, over all pages."""
+        return self._data.get("count")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def list(self) -> builtins.list[UsageRecordSummary]:
+        """The `list` field."""
+        return self._get("list")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    list_ = list

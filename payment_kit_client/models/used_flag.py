@@ -2,63 +2,42 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import (
+    _ANY,
+    Model,
+)
 
-T = TypeVar("T", bound="UsedFlag")
 
+class UsedFlag(Model):
+    """Whether a coupon or promotion code has been redeemed."""
 
-@_attrs_define
-class UsedFlag:
-    """Whether a coupon or promotion code has been redeemed.
+    __slots__ = ()
 
-    Attributes:
-        used (bool):
-    """
+    _NAMES: ClassVar[dict[str, str]] = {
+        "used": "used",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "used",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    used: bool
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        used = self.used
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        used: bool,
+    ) -> None:
+        self._init_fields(
             {
                 "used": used,
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        used = d.pop("used")
-
-        used_flag = cls(
-            used=used,
-        )
-
-        used_flag.additional_properties = d
-        return used_flag
-
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def used(self) -> bool:
+        """The `used` field."""
+        return self._data.get("used")  # type: ignore[no-any-return]

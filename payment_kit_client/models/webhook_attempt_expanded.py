@@ -3,99 +3,94 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.webhook_attempt_status import WebhookAttemptStatus
+from ..types import (
+    _ANY,
+    _DATETIME,
+    _NONE,
+    _STR,
+    Model,
+    _AsEnum,
+    _AsModel,
+    _AsUnion,
+)
 
 if TYPE_CHECKING:
     from ..models.event import Event
     from ..models.webhook_attempt_response_body_type_0_type_0 import (
         WebhookAttemptResponseBodyType0Type0,
     )
+    from ..models.webhook_attempt_status import WebhookAttemptStatus
     from ..models.webhook_endpoint import WebhookEndpoint
 
 
-T = TypeVar("T", bound="WebhookAttemptExpanded")
+class WebhookAttemptExpanded(Model):
+    """A delivery attempt with its event and endpoint."""
 
+    __slots__ = ()
 
-@_attrs_define
-class WebhookAttemptExpanded:
-    """A delivery attempt with its event and endpoint.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "event_id": "event_id",
+        "webhook_endpoint_id": "webhook_endpoint_id",
+        "status": "status",
+        "response_status": "response_status",
+        "response_body": "response_body",
+        "retry_count": "retry_count",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+        "object_": "object",
+        "object": "object",
+        "event": "event",
+        "endpoint": "endpoint",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "status": _AsEnum("WebhookAttemptStatus"),
+        "response_body": _AsUnion(_AsModel("WebhookAttemptResponseBodyType0Type0"), _NONE, _STR),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "event": _AsModel("Event"),
+        "endpoint": _AsModel("WebhookEndpoint"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "event_id",
+            "webhook_endpoint_id",
+            "status",
+            "response_status",
+            "response_body",
+            "retry_count",
+            "created_at",
+            "updated_at",
+            "object",
+            "event",
+            "endpoint",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str):
-        livemode (bool):
-        event_id (str): The event that was delivered.
-        webhook_endpoint_id (str): The endpoint it was delivered to.
-        status (WebhookAttemptStatus): Whether the receiver acknowledged the delivery with a 2xx answer.
-        response_status (int): The HTTP status the receiver answered.
-        response_body (None | str | WebhookAttemptResponseBodyType0Type0): The receiver's answer body as PaymentKit
-            recorded it: parsed JSON when the receiver answered JSON, otherwise its text; `null` when there was none.
-        retry_count (int): How many tries came before this one.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-        object_ (str): Always `webhook_attempt`.
-        event (Event): Something that happened in PaymentKit, as delivered to webhook endpoints.
-        endpoint (WebhookEndpoint): A webhook endpoint.
-    """
-
-    id: str
-    livemode: bool
-    event_id: str
-    webhook_endpoint_id: str
-    status: WebhookAttemptStatus
-    response_status: int
-    response_body: None | str | WebhookAttemptResponseBodyType0Type0
-    retry_count: int
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    object_: str
-    event: Event
-    endpoint: WebhookEndpoint
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..models.webhook_attempt_response_body_type_0_type_0 import (
-            WebhookAttemptResponseBodyType0Type0,  # noqa: PLC0415
-        )
-
-        id = self.id
-
-        livemode = self.livemode
-
-        event_id = self.event_id
-
-        webhook_endpoint_id = self.webhook_endpoint_id
-
-        status = self.status.value
-
-        response_status = self.response_status
-
-        response_body: dict[str, Any] | None | str
-        if isinstance(self.response_body, WebhookAttemptResponseBodyType0Type0):
-            response_body = self.response_body.to_dict()
-        else:
-            response_body = self.response_body
-
-        retry_count = self.retry_count
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        object_ = self.object_
-
-        event = self.event.to_dict()
-
-        endpoint = self.endpoint.to_dict()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        event_id: str,
+        webhook_endpoint_id: str,
+        status: WebhookAttemptStatus,
+        response_status: int,
+        response_body: None | str | WebhookAttemptResponseBodyType0Type0,
+        retry_count: int,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+        object_: str,
+        event: Event,
+        endpoint: WebhookEndpoint,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -113,89 +108,70 @@ class WebhookAttemptExpanded:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event import Event  # noqa: PLC0415
-        from ..models.webhook_attempt_response_body_type_0_type_0 import (
-            WebhookAttemptResponseBodyType0Type0,  # noqa: PLC0415
-        )
-        from ..models.webhook_endpoint import WebhookEndpoint  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        event_id = d.pop("event_id")
-
-        webhook_endpoint_id = d.pop("webhook_endpoint_id")
-
-        status = WebhookAttemptStatus(d.pop("status"))
-
-        response_status = d.pop("response_status")
-
-        def _parse_response_body(data: object) -> None | str | WebhookAttemptResponseBodyType0Type0:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_webhook_attempt_response_body_type_0_type_0 = (
-                    WebhookAttemptResponseBodyType0Type0.from_dict(data)
-                )
-
-                return componentsschemas_webhook_attempt_response_body_type_0_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | str | WebhookAttemptResponseBodyType0Type0, data)
-
-        response_body = _parse_response_body(d.pop("response_body"))
-
-        retry_count = d.pop("retry_count")
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        object_ = d.pop("object")
-
-        event = Event.from_dict(d.pop("event"))
-
-        endpoint = WebhookEndpoint.from_dict(d.pop("endpoint"))
-
-        webhook_attempt_expanded = cls(
-            id=id,
-            livemode=livemode,
-            event_id=event_id,
-            webhook_endpoint_id=webhook_endpoint_id,
-            status=status,
-            response_status=response_status,
-            response_body=response_body,
-            retry_count=retry_count,
-            created_at=created_at,
-            updated_at=updated_at,
-            object_=object_,
-            event=event,
-            endpoint=endpoint,
-        )
-
-        webhook_attempt_expanded.additional_properties = d
-        return webhook_attempt_expanded
+    @property
+    def id(self) -> str:
+        """The `id` field."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def event_id(self) -> str:
+        """The event that was delivered."""
+        return self._data.get("event_id")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def webhook_endpoint_id(self) -> str:
+        """The endpoint it was delivered to."""
+        return self._data.get("webhook_endpoint_id")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def status(self) -> WebhookAttemptStatus:
+        """Whether the receiver acknowledged the delivery with a 2xx answer."""
+        return self._get("status")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def response_status(self) -> int:
+        """The HTTP status the receiver answered."""
+        return self._data.get("response_status")  # type: ignore[no-any-return]
+
+    @property
+    def response_body(self) -> None | str | WebhookAttemptResponseBodyType0Type0:
+        """The receiver's answer body as PaymentKit recorded it: parsed JSON when the receiver answered JSON,
+        otherwise its text; `null` when there was none."""
+        return self._get("response_body")  # type: ignore[no-any-return]
+
+    @property
+    def retry_count(self) -> int:
+        """How many tries came before this one."""
+        return self._data.get("retry_count")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str:
+        """Always `webhook_attempt`."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def event(self) -> Event:
+        """Something that happened in PaymentKit, as delivered to webhook endpoints."""
+        return self._get("event")  # type: ignore[no-any-return]
+
+    @property
+    def endpoint(self) -> WebhookEndpoint:
+        """A webhook endpoint."""
+        return self._get("endpoint")  # type: ignore[no-any-return]

@@ -2,80 +2,82 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
+import builtins
 import datetime
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..models.webhook_endpoint_created_via import WebhookEndpointCreatedVia
-from ..models.webhook_endpoint_status import WebhookEndpointStatus
+from ..types import (
+    _ANY,
+    _DATETIME,
+    Model,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.webhook_endpoint_created_via import WebhookEndpointCreatedVia
+    from ..models.webhook_endpoint_status import WebhookEndpointStatus
 
 
-T = TypeVar("T", bound="WebhookEndpoint")
+class WebhookEndpoint(Model):
+    """A webhook endpoint."""
 
+    __slots__ = ()
 
-@_attrs_define
-class WebhookEndpoint:
-    """A webhook endpoint.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "id": "id",
+        "livemode": "livemode",
+        "api_version": "api_version",
+        "url": "url",
+        "description": "description",
+        "enabled_events": "enabled_events",
+        "metadata": "metadata",
+        "status": "status",
+        "created_via": "created_via",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": _AsModel("Metadata"),
+        "status": _AsEnum("WebhookEndpointStatus"),
+        "created_via": _AsEnum("WebhookEndpointCreatedVia"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "livemode",
+            "api_version",
+            "url",
+            "description",
+            "enabled_events",
+            "metadata",
+            "status",
+            "created_via",
+            "created_at",
+            "updated_at",
+        }
+    )
+    _EXTRA: ClassVar[Any] = _ANY
 
-    Attributes:
-        id (str): The webhook endpoint's id.
-        livemode (bool):
-        api_version (str): The API version events are rendered in (e.g. `2023-09-05`).
-        url (str): Where events are POSTed.
-        description (str):
-        enabled_events (list[str]): The event types sent to this endpoint.
-        metadata (Metadata): Free-form key/value data attached to an object.
-        status (WebhookEndpointStatus): `enabled` endpoints receive events; `disabled` ones do not.
-        created_via (WebhookEndpointCreatedVia): Where the webhook endpoint was created.
-        created_at (datetime.datetime):
-        updated_at (datetime.datetime):
-    """
-
-    id: str
-    livemode: bool
-    api_version: str
-    url: str
-    description: str
-    enabled_events: list[str]
-    metadata: Metadata
-    status: WebhookEndpointStatus
-    created_via: WebhookEndpointCreatedVia
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        livemode = self.livemode
-
-        api_version = self.api_version
-
-        url = self.url
-
-        description = self.description
-
-        enabled_events = self.enabled_events
-
-        metadata = self.metadata.to_dict()
-
-        status = self.status.value
-
-        created_via = self.created_via.value
-
-        created_at = self.created_at.isoformat()
-
-        updated_at = self.updated_at.isoformat()
-
-        field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        id: str,
+        livemode: bool,
+        api_version: str,
+        url: str,
+        description: str,
+        enabled_events: builtins.list[str],
+        metadata: Metadata,
+        status: WebhookEndpointStatus,
+        created_via: WebhookEndpointCreatedVia,
+        created_at: datetime.datetime,
+        updated_at: datetime.datetime,
+    ) -> None:
+        self._init_fields(
             {
                 "id": id,
                 "livemode": livemode,
@@ -91,64 +93,57 @@ class WebhookEndpoint:
             }
         )
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        id = d.pop("id")
-
-        livemode = d.pop("livemode")
-
-        api_version = d.pop("api_version")
-
-        url = d.pop("url")
-
-        description = d.pop("description")
-
-        enabled_events = cast(list[str], d.pop("enabled_events"))
-
-        metadata = Metadata.from_dict(d.pop("metadata"))
-
-        status = WebhookEndpointStatus(d.pop("status"))
-
-        created_via = WebhookEndpointCreatedVia(d.pop("created_via"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
-
-        webhook_endpoint = cls(
-            id=id,
-            livemode=livemode,
-            api_version=api_version,
-            url=url,
-            description=description,
-            enabled_events=enabled_events,
-            metadata=metadata,
-            status=status,
-            created_via=created_via,
-            created_at=created_at,
-            updated_at=updated_at,
-        )
-
-        webhook_endpoint.additional_properties = d
-        return webhook_endpoint
+    @property
+    def id(self) -> str:
+        """The webhook endpoint's id."""
+        return self._data.get("id")  # type: ignore[no-any-return]
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def livemode(self) -> bool:
+        """The `livemode` field."""
+        return self._data.get("livemode")  # type: ignore[no-any-return]
 
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+    @property
+    def api_version(self) -> str:
+        """The API version events are rendered in (e.g. `2023-09-05`)."""
+        return self._data.get("api_version")  # type: ignore[no-any-return]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    @property
+    def url(self) -> str:
+        """Where events are POSTed."""
+        return self._data.get("url")  # type: ignore[no-any-return]
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    @property
+    def description(self) -> str:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    @property
+    def enabled_events(self) -> builtins.list[str]:
+        """The event types sent to this endpoint."""
+        return self._data.get("enabled_events")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> WebhookEndpointStatus:
+        """`enabled` endpoints receive events; `disabled` ones do not."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def created_via(self) -> WebhookEndpointCreatedVia:
+        """Where the webhook endpoint was created."""
+        return self._get("created_via")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]

@@ -2,102 +2,86 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.webhook_endpoint_status import WebhookEndpointStatus
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.webhook_endpoint_status import WebhookEndpointStatus
 
 
-T = TypeVar("T", bound="WebhookEndpointCreateParams")
+class WebhookEndpointCreateParams(Model):
+    """A new webhook endpoint."""
 
+    __slots__ = ()
 
-@_attrs_define
-class WebhookEndpointCreateParams:
-    """A new webhook endpoint.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "url": "url",
+        "enabled_events": "enabled_events",
+        "description": "description",
+        "status": "status",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "status": _AsEnum("WebhookEndpointStatus"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "url",
+            "enabled_events",
+        }
+    )
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        url (str): Where events are POSTed.
-        enabled_events (list[str]): The event types to send to this endpoint.
-        description (str | Unset):
-        status (WebhookEndpointStatus | Unset): `enabled` endpoints receive events; `disabled` ones do not.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    url: str
-    enabled_events: list[str]
-    description: str | Unset = UNSET
-    status: WebhookEndpointStatus | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        url = self.url
-
-        enabled_events = self.enabled_events
-
-        description = self.description
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = self.status.value
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update(
+    def __init__(
+        self,
+        *,
+        url: str,
+        enabled_events: builtins.list[str],
+        description: str | Unset = UNSET,
+        status: WebhookEndpointStatus | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
             {
                 "url": url,
                 "enabled_events": enabled_events,
+                "description": description,
+                "status": status,
+                "metadata": metadata,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if status is not UNSET:
-            field_dict["status"] = status
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
 
-        return field_dict
+    @property
+    def url(self) -> str:
+        """Where events are POSTed."""
+        return self._data.get("url")  # type: ignore[no-any-return]
 
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
+    @property
+    def enabled_events(self) -> builtins.list[str]:
+        """The event types to send to this endpoint."""
+        return self._data.get("enabled_events")  # type: ignore[no-any-return]
 
-        d = dict(src_dict)
-        url = d.pop("url")
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
 
-        enabled_events = cast(list[str], d.pop("enabled_events"))
+    @property
+    def status(self) -> WebhookEndpointStatus | None:
+        """`enabled` endpoints receive events; `disabled` ones do not."""
+        return self._get("status")  # type: ignore[no-any-return]
 
-        description = d.pop("description", UNSET)
-
-        _status = d.pop("status", UNSET)
-        status: WebhookEndpointStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = WebhookEndpointStatus(_status)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        webhook_endpoint_create_params = cls(
-            url=url,
-            enabled_events=enabled_events,
-            description=description,
-            status=status,
-            metadata=metadata,
-        )
-
-        return webhook_endpoint_create_params
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]

@@ -2,103 +2,81 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import builtins
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-
-from ..models.webhook_endpoint_status import WebhookEndpointStatus
-from ..types import UNSET, Unset
+from ..types import (
+    UNSET,
+    Model,
+    Unset,
+    _AsEnum,
+    _AsModel,
+)
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.webhook_endpoint_status import WebhookEndpointStatus
 
 
-T = TypeVar("T", bound="WebhookEndpointUpdateParams")
+class WebhookEndpointUpdateParams(Model):
+    """Fields to change on a webhook endpoint; the others keep their values."""
 
+    __slots__ = ()
 
-@_attrs_define
-class WebhookEndpointUpdateParams:
-    """Fields to change on a webhook endpoint; the others keep their values.
+    _NAMES: ClassVar[dict[str, str]] = {
+        "url": "url",
+        "enabled_events": "enabled_events",
+        "description": "description",
+        "status": "status",
+        "metadata": "metadata",
+    }
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "status": _AsEnum("WebhookEndpointStatus"),
+        "metadata": _AsModel("Metadata"),
+    }
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _CLOSED: ClassVar[bool] = True
 
-    Attributes:
-        url (str | Unset):
-        enabled_events (list[str] | Unset): Replaces the whole list of subscribed event types.
-        description (str | Unset):
-        status (WebhookEndpointStatus | Unset): `enabled` endpoints receive events; `disabled` ones do not.
-        metadata (Metadata | Unset): Free-form key/value data attached to an object.
-    """
-
-    url: str | Unset = UNSET
-    enabled_events: list[str] | Unset = UNSET
-    description: str | Unset = UNSET
-    status: WebhookEndpointStatus | Unset = UNSET
-    metadata: Metadata | Unset = UNSET
-
-    def to_dict(self) -> dict[str, Any]:
-        url = self.url
-
-        enabled_events: list[str] | Unset = UNSET
-        if not isinstance(self.enabled_events, Unset):
-            enabled_events = self.enabled_events
-
-        description = self.description
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = self.status.value
-
-        metadata: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metadata, Unset):
-            metadata = self.metadata.to_dict()
-
-        field_dict: dict[str, Any] = {}
-
-        field_dict.update({})
-        if url is not UNSET:
-            field_dict["url"] = url
-        if enabled_events is not UNSET:
-            field_dict["enabled_events"] = enabled_events
-        if description is not UNSET:
-            field_dict["description"] = description
-        if status is not UNSET:
-            field_dict["status"] = status
-        if metadata is not UNSET:
-            field_dict["metadata"] = metadata
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.metadata import Metadata  # noqa: PLC0415
-
-        d = dict(src_dict)
-        url = d.pop("url", UNSET)
-
-        enabled_events = cast(list[str], d.pop("enabled_events", UNSET))
-
-        description = d.pop("description", UNSET)
-
-        _status = d.pop("status", UNSET)
-        status: WebhookEndpointStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = WebhookEndpointStatus(_status)
-
-        _metadata = d.pop("metadata", UNSET)
-        metadata: Metadata | Unset
-        if isinstance(_metadata, Unset):
-            metadata = UNSET
-        else:
-            metadata = Metadata.from_dict(_metadata)
-
-        webhook_endpoint_update_params = cls(
-            url=url,
-            enabled_events=enabled_events,
-            description=description,
-            status=status,
-            metadata=metadata,
+    def __init__(
+        self,
+        *,
+        url: str | Unset = UNSET,
+        enabled_events: builtins.list[str] | Unset = UNSET,
+        description: str | Unset = UNSET,
+        status: WebhookEndpointStatus | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+    ) -> None:
+        self._init_fields(
+            {
+                "url": url,
+                "enabled_events": enabled_events,
+                "description": description,
+                "status": status,
+                "metadata": metadata,
+            }
         )
 
-        return webhook_endpoint_update_params
+    @property
+    def url(self) -> str | None:
+        """The `url` field."""
+        return self._data.get("url")  # type: ignore[no-any-return]
+
+    @property
+    def enabled_events(self) -> builtins.list[str] | None:
+        """Replaces the whole list of subscribed event types."""
+        return self._data.get("enabled_events")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        return self._data.get("description")  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> WebhookEndpointStatus | None:
+        """`enabled` endpoints receive events; `disabled` ones do not."""
+        return self._get("status")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
