@@ -16,10 +16,9 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-from payment_kit import PaymentKit, PaymentKitError, format_credit_amount
+from payment_kit import PaymentKit, PaymentKitError, format_amount, format_credit_amount, from_units
 
 STEPS: list[tuple[str, Callable[[dict[str, Any]], str]]] = []
 
@@ -72,7 +71,8 @@ def create_price(s: dict[str, Any]) -> str:
         recurring={"interval": "month", "interval_count": 1, "usage_type": "metered", "aggregate_usage": "sum"},
         nickname="API calls",
     )
-    return f"{s['price'].id}: 0.001 {currency.symbol}/month = {s['price'].unit_amount} units; metered {s['metered'].id}"
+    monthly = format_amount(s["price"].unit_amount, currency.decimal)
+    return f"{s['price'].id}: {monthly} {currency.symbol}/month = {s['price'].unit_amount} units; metered {s['metered'].id}"
 
 
 @step("Create a checkout session with service actions and an expiry")
@@ -146,7 +146,9 @@ def grant_credits(s: dict[str, Any]) -> str:
         name="New user bonus credits",
         expires_at=int(time.time()) + 30 * 24 * 60 * 60,
     )
-    return f"{grant.id}: {grant.amount} units, {grant.status}"
+    s["credit"] = payment.payment_currencies.retrieve(s["meter"].currency_id)
+    granted = format_credit_amount(from_units(grant.amount, s["credit"].decimal), s["credit"].symbol)
+    return f"{grant.id}: {granted} ({grant.amount} units), {grant.status}"
 
 
 @step("Report a usage event")
@@ -165,14 +167,15 @@ def credit_summary(s: dict[str, Any]) -> str:
     summary = payment.credit_grants.summary(customer_id=s["customer_id"])
     entry = summary[s["meter"].currency_id]
     currency = entry.payment_currency
-    left = Decimal(entry.remaining_amount).scaleb(-currency.decimal).normalize()  # units -> the currency's own unit
-    return f"{format_credit_amount(str(left), currency.symbol)} left ({entry.remaining_amount} units)"
+    left = from_units(entry["remainingAmount"], currency.decimal)  # integer units -> the currency's own unit
+    return f"{format_credit_amount(left, currency.symbol)} left ({entry.remaining_amount} units)"
 
 
 @step("View the credit transactions")
 def credit_transactions(s: dict[str, Any]) -> str:
     page = payment.credit_transactions.list(customer_id=s["customer_id"], page=1, page_size=20)
-    return f"{page.count} transaction(s): " + ", ".join(f"-{t.credit_amount}" for t in page)
+    spent = [format_amount(t.credit_amount, s["credit"].decimal) for t in page]
+    return f"{page.count} transaction(s): " + ", ".join(f"-{amount}" for amount in spent)
 
 
 @step("Create a coupon with a promotion code, and look the code up")
@@ -191,7 +194,11 @@ def coupons(s: dict[str, Any]) -> str:
 @step("List paid and open invoices of the customer")
 def invoices(s: dict[str, Any]) -> str:
     page = payment.invoices.list(status="paid,open", customer_id=s["customer_id"], page_size=10)
-    return f"{page.count} invoice(s): " + ", ".join(f"{i.number} {i.status} {i.total}" for i in page)
+    totals = [
+        f"{i.number} {i.status} {format_amount(i.total, i.payment_currency.decimal)} {i.payment_currency.symbol}"
+        for i in page
+    ]
+    return f"{page.count} invoice(s): " + ", ".join(totals)
 
 
 @step("Create a webhook endpoint")

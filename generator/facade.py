@@ -17,6 +17,7 @@ import inspect
 import keyword
 import re
 import sys
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,14 @@ class Spec:
         props.update(node.get("properties") or {})
         return props, required
 
+    def description(self, node: dict[str, Any]) -> str:
+        """What the document says of a value: on the property itself, else on the schema it names."""
+        text = node.get("description") or self.resolve(node).get("description")
+        name = self.single_ref(node)
+        if not text and name is not None:
+            text = self.schemas[name].get("description")
+        return " ".join(str(text or "").split())
+
     def annotation(self, node: dict[str, Any]) -> str:
         """The facade's type for a value of this schema (dicts accepted wherever a model is)."""
         text = self._annotation(node)
@@ -126,6 +135,7 @@ class Argument:
     name: str  # the facade's keyword
     annotation: str
     required: bool
+    description: str = ""
 
 
 @dataclass
@@ -139,6 +149,8 @@ class Method:
     node: str
     module: str
     path_params: list[tuple[str, str]] = field(default_factory=list)  # (facade name, annotation)
+    path_descriptions: dict[str, str] = field(default_factory=dict)
+    description: str = ""
     arguments: list[Argument] = field(default_factory=list)
     query: dict[str, str] = field(default_factory=dict)
     query_enums: dict[str, str] = field(default_factory=dict)
@@ -166,6 +178,7 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
         summary=op["summary"],
         node=op["x-sdk-node"],
         module=module,
+        description=" ".join((op.get("description") or "").split()),
     )
 
     def generated_name(wire: str) -> str:
@@ -189,7 +202,7 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
             method.body_fields[name] = wire
             if spec.single_ref(node) == "DecimalAmount":
                 method.money.append(name)
-            method.arguments.append(Argument(name, spec.annotation(node), wire in required))
+            method.arguments.append(Argument(name, spec.annotation(node), wire in required, spec.description(node)))
 
     for param in (spec.resolve(p) for p in op.get("parameters", [])):
         schema = param["schema"]
@@ -198,11 +211,14 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
             if name in method.body_fields:
                 raise SystemExit(f"facade: {op['operationId']}: {name!r} is both a path and a body argument")
             method.path_params.append((name, spec.annotation(schema)))
+            method.path_descriptions[name] = " ".join((param.get("description") or "").split())
             continue
         if param["in"] == "header":
             if param["name"] != "Idempotency-Key":
                 raise SystemExit(f"facade: {op['operationId']}: unexpected header {param['name']}")
-            method.arguments.append(Argument("idempotency_key", "str", False))
+            method.arguments.append(
+                Argument("idempotency_key", "str", False, " ".join((param.get("description") or "").split()))
+            )
             continue
         gen = generated_name(param["name"])
         name = gen.rstrip("_") if not keyword.iskeyword(gen.rstrip("_")) else gen
@@ -213,7 +229,8 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
         if enum_name and "enum" in spec.schemas[enum_name]:
             method.query_enums[name] = enum_name
         annotation = "Mapping[str, str]" if name == "metadata" else spec.annotation(schema)
-        method.arguments.append(Argument(name, annotation, bool(param.get("required"))))
+        described = param.get("description") or spec.description(schema)
+        method.arguments.append(Argument(name, annotation, bool(param.get("required")), " ".join(described.split())))
         if param["name"] == "page":
             method.paginated = True
 
@@ -255,6 +272,19 @@ def render_operation(m: Method) -> str:
     return f"    {m.operation_id!r}: Operation({', '.join(fields)}),"
 
 
+LIVEMODE_DOC = "Live (`True`) or test (`False`) data for this call; default: the client's mode (`client.environments`)."
+
+
+def docstring_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def wrapped(text: str, first: str, rest: str | None = None) -> list[str]:
+    return textwrap.wrap(
+        docstring_text(text), width=116, initial_indent=first, subsequent_indent=rest or first, break_on_hyphens=False
+    )
+
+
 def render_method(m: Method, is_async: bool) -> list[str]:
     params = ["self"]
     params += [f"{name}: {annotation}" for name, annotation in m.path_params]
@@ -278,9 +308,20 @@ def render_method(m: Method, is_async: bool) -> list[str]:
     lines = [f"    {prefix} {m.name}("]
     lines += [f"        {p}," for p in params]
     lines.append(f"    ) -> {returns}:")
-    lines.append(f'        """{m.summary}.')
+    lines.append(f'        """{docstring_text(m.summary)}.')
     lines.append("")
     lines.append(f"        `{m.http_method} {m.path}` (Node: `{m.node}`)")
+    if m.description:
+        lines.append("")
+        lines += wrapped(m.description, "        ")
+    documented = [(name, m.path_descriptions.get(name, "")) for name, _ in m.path_params]
+    documented += [(a.name, a.description) for a in ordered]
+    documented.append(("livemode", LIVEMODE_DOC) if "livemode" not in {a.name for a in m.arguments} else ("", ""))
+    documented = [(name, text) for name, text in documented if name and text]
+    if documented:
+        lines += ["", "        Args:"]
+        for name, text in documented:
+            lines += wrapped(f"{name}: {text}", "            ", "                ")
     lines.append('        """')
     lines.append(f"        return {awaiting}{call}")
     return lines

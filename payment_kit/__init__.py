@@ -15,6 +15,7 @@ module is imported; it opens no connection until its first call.
 from ._client import AsyncPaymentKit, PaymentKit, RawResponses
 from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
 from ._environments import Environments
+from ._money import format_amount, from_units, to_units
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -67,8 +68,11 @@ __all__ = [
     "RawResponse",
     "RawResponses",
     "UnprocessableEntityError",
+    "format_amount",
     "format_credit_amount",
+    "from_units",
     "get_currency_symbol",
     "has_currency_symbol",
     "payment",
+    "to_units",
 ]

@@ -9,12 +9,16 @@ has consumed the current one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 __all__ = ["AsyncPage", "Page"]
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20  # PaymentKit's own default
+
+
+def _json(item: Any) -> Any:
+    return item.to_dict() if hasattr(item, "to_dict") else item
 
 
 class _PageBase(Generic[T]):
@@ -31,8 +35,23 @@ class _PageBase(Generic[T]):
     def __len__(self) -> int:
         return len(self.list)
 
-    def __getitem__(self, index: int) -> T:
-        return self.list[index]
+    @overload
+    def __getitem__(self, key: int) -> T: ...
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+    def __getitem__(self, key: int | str) -> Any:
+        """`page[0]` is the first row; `page["count"]` and `page["list"]` read the answer's JSON keys."""
+        if isinstance(key, str):
+            if key == "count":
+                return self.count
+            if key == "list":
+                return self.list
+            raise KeyError(key)
+        return self.list[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer's JSON, `{"count": …, "list": […]}`."""
+        return {"count": self.count, "list": [_json(item) for item in self.list]}
 
     def has_next_page(self) -> bool:
         """Whether rows remain after this page (by `count`, PaymentKit's total)."""

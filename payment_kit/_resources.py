@@ -1964,6 +1964,16 @@ class AutoRechargeConfigs(SyncResource):
         """Get a customer's auto-recharge config for a credit currency.
 
         `GET /api/auto-recharge-configs/customer/{customer_id}` (Node: `autoRechargeConfigs.getForCustomer`)
+
+        Answers the auto-recharge config of one customer (by `cus_` id or by DID) for the credit currency
+        `currency_id`, with its joins. If the customer has none for that currency yet, PaymentKit creates one with
+        default values and answers it, so this read can write.
+
+        Args:
+            customer_id: The customer, by `cus_` id or by DID.
+            currency_id: The credit currency (`pc_` id) whose balance the config watches.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["getCustomerAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -1977,6 +1987,13 @@ class AutoRechargeConfigs(SyncResource):
         """Retrieve an auto-recharge config.
 
         `GET /api/auto-recharge-configs/retrieve/{id}` (Node: `autoRechargeConfigs.retrieve`)
+
+        Answers one auto-recharge config by its id, with its joins.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -1999,6 +2016,27 @@ class AutoRechargeConfigs(SyncResource):
         """Create or update an auto-recharge config.
 
         `POST /api/auto-recharge-configs/submit` (Node: `autoRechargeConfigs.submit`)
+
+        Upserts the config keyed by (`customer_id`, `currency_id`): creates it if the customer has none for that
+        currency, otherwise changes the given fields; `enabled: false` turns it off. `threshold` and
+        `daily_limits.max_amount` are plain numbers in the currency's own unit (as PaymentKit's Node SDK sends
+        them). Answers the config with its joins; when the payer still has to authorise payments, `balanceResult`
+        says what is missing.
+
+        Args:
+            customer_id: The customer, by `cus_` id or DID.
+            currency_id: The credit currency (`pc_…`) whose balance is watched.
+            threshold: Recharge when the balance falls below this, in the credit currency's own unit (a number, as
+                PaymentKit's Node SDK types it).
+            recharge_currency_id: The currency (`pc_…`) to pay recharges in.
+            payment_method_id: The payment method (`pm_…`) to pay with.
+            price_id: The top-up price (`price_…`) to buy.
+            change_payment_method: `true` to switch to a new payment method (the payer is asked to authorise it).
+            daily_limits: Caps on recharges per day; 0 means no cap.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["submitAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -2045,6 +2083,47 @@ class CheckoutSessions(SyncResource):
         """Create a checkout session.
 
         `POST /api/checkout-sessions` (Node: `checkout.sessions.create`)
+
+        Opens a checkout session for the given line items and answers the plain session, whose `url` is the hosted
+        checkout page to send the customer to. Prices are referenced by id; amounts in the answer are integer
+        strings in the currency's smallest unit. `expires_at` takes Unix seconds; when it is omitted the server
+        picks the expiry. `subscription_data.service_actions` attaches buttons or notifications to the subscription
+        a `subscription` mode session creates.
+
+        Args:
+            mode: What the session does: `payment` charges once, `subscription` starts a subscription for recurring
+                prices, `setup` only sets up a payment method.
+            line_items: The prices and quantities to pay for.
+            success_url: Where the customer goes after paying.
+            cancel_url: Where the customer goes when they leave without paying.
+            expires_at: Unix time in seconds.
+            client_reference_id: Your own reference for the session (e.g. an order id); it can be used to retrieve
+                the session.
+            currency_id: The payment currency (`pc_…`); by default the prices' currency.
+            customer_id: An existing customer (`cus_…`) who is to pay.
+            customer_did: The DID of the user who is to pay.
+            customer_creation: When a customer record is made: `if_required` (only when the flow needs one) or
+                `always`.
+            customer_update: Which details entered at checkout are saved back to an existing customer.
+            after_expiration: What may happen after the session expires.
+            consent_collection: Which consents the checkout page asks for.
+            custom_text: Extra text shown on the checkout page.
+            invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
+            submit_type: The wording of the checkout page's submit button.
+            billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
+                when needed (`auto`).
+            subscription_data: Subscription settings as checkout sessions and their line items take them: the common
+                subscription data plus service actions, billing anchor, proration and trial rules.
+            payment_intent_data: Settings copied onto the payment intent a checkout creates.
+            nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
+            cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+            metadata: Free-form key/value data attached to an object.
+            include_free_trial: Whether trials configured on the prices apply to this session. The Node SDK accepts
+                it; its exact effect is not documented.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -2059,6 +2138,16 @@ class CheckoutSessions(SyncResource):
         """Expire a checkout session.
 
         `PUT /api/checkout-sessions/{id}/expire` (Node: `checkout.sessions.expire`)
+
+        Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the plain
+        session is answered. A session that is not `open` (already `complete` or `expired`) is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["expireCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -2082,6 +2171,31 @@ class CheckoutSessions(SyncResource):
         """List checkout sessions.
 
         `GET /api/checkout-sessions` (Node: `checkout.sessions.list`)
+
+        Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its line items'
+        prices joined. `count` is the number of sessions matching the filters. Status filters take one value or a
+        comma-separated list; `metadata.<key>=<value>` filters match metadata.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only sessions in these states: one of `open`, `complete`, `expired`, or several separated by
+                commas (`open,complete`).
+            payment_status: Only sessions with these payment states: `paid`, `unpaid`, `no_payment_required`, or
+                several separated by commas.
+            nft_mint_status: Only sessions whose NFT minting is in these states: `disabled`, `pending`, `minted`,
+                `sent`, `error`, or several separated by commas.
+            customer_id: Only sessions of this customer (`cus_…`).
+            customer_did: Only sessions of the customer with this DID.
+            payment_intent_id: Only the session paid through this payment intent (`pi_…`).
+            payment_link_id: Only sessions opened from this payment link (`plink_…`).
+            subscription_id: Only sessions that created or belong to this subscription (`sub_…`).
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
         """
         return self._list(_OPS["listCheckoutSessions"], locals(), m.CheckoutSessionExpanded)
 
@@ -2095,6 +2209,15 @@ class CheckoutSessions(SyncResource):
         """Retrieve a checkout session.
 
         `GET /api/checkout-sessions/{id}` (Node: `checkout.sessions.retrieve`)
+
+        Answers one checkout session with its joins: line items with their prices, and the payment link, payment
+        intent, subscription(s) and customer it is tied to, when there are any. The path takes the session id
+        (`cs_…`) or the caller's own `client_reference_id`.
+
+        Args:
+            id: The session id (`cs_…`), or the `client_reference_id` the session was created with.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveCheckoutSession"], locals(), m.CheckoutSessionExpanded)
 
@@ -2110,6 +2233,17 @@ class CheckoutSessions(SyncResource):
         """Update a checkout session's metadata.
 
         `PUT /api/checkout-sessions/{id}` (Node: `checkout.sessions.update`)
+
+        Replaces the session's `metadata`; nothing else about a session can be changed through this call. Answers
+        the plain session.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -2139,6 +2273,30 @@ class Coupons(SyncResource):
         """Create a coupon, optionally with promotion codes.
 
         `POST /api/coupons` (Node: `coupons.create`)
+
+        Creates a coupon and, in the same call, any promotion codes listed in `promotion_codes` (each a promotion
+        code without `coupon_id`, which is filled in). A coupon takes either `percent_off` (a whole percentage) or
+        `amount_off` (a decimal amount in `currency_id`'s own unit, with `currency_options` for other currencies).
+        Answers `{coupon, promotion_codes}`, not the bare coupon: the new coupon's id is at `coupon.id`. Amounts
+        come back as integer strings in the currency's smallest unit.
+
+        Args:
+            name: Shown to customers on checkouts and invoices.
+            duration: How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
+                `duration_in_months`), `forever`.
+            percent_off: Whole percentage taken off.
+            amount_off: Fixed discount, a decimal string in `currency_id`'s own unit.
+            currency_id: The payment currency (`pc_…`) of `amount_off`.
+            currency_options: Fixed discounts in other currencies, keyed by payment currency id (`pc_…`).
+            duration_in_months: Required when `duration` is `repeating`.
+            applies_to: Limits a coupon to some products.
+            redeem_by: Unix time in seconds.
+            metadata: Free-form key/value data attached to an object.
+            promotion_codes: Promotion codes to create for the new coupon.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createCoupon"], locals(), m.CouponCreateResult)
 
@@ -2153,6 +2311,16 @@ class Coupons(SyncResource):
         """Delete a coupon.
 
         `DELETE /api/coupons/{id}` (Node: `coupons.del`)
+
+        Deletes a coupon and answers the deleted coupon (plain, without joins). A coupon that has already been
+        redeemed (see `GET /api/coupons/{id}/used`) cannot be deleted.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deleteCoupon"], locals(), m.Coupon)
 
@@ -2170,6 +2338,23 @@ class Coupons(SyncResource):
         """List coupons.
 
         `GET /api/coupons` (Node: `coupons.list`)
+
+        Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless `order`
+        says otherwise. Filters combine: by name, by whether the coupon can still be redeemed (`valid`), and by
+        metadata (`metadata.<key>=<value>`).
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
+            valid: `true` for coupons that can still be redeemed, `false` for those that no longer can (expired,
+                used up or turned off).
+            name: Only coupons with this name.
         """
         return self._list(_OPS["listCoupons"], locals(), m.Coupon)
 
@@ -2187,6 +2372,21 @@ class Coupons(SyncResource):
         """List who redeemed a coupon.
 
         `GET /api/coupons/{id}/redemptions` (Node: `coupons.redemptions`)
+
+        Answers the coupon's redemptions, either by customer (with per-customer usage statistics) or by subscription
+        (with the discount that applied it), a page at a time. `count` is the total for the chosen `type`; `paging`
+        echoes the page asked for.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            type: Which redemptions to list: `customer` (one row per customer who redeemed) or `subscription` (one
+                row per subscription it applies to).
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._call(_OPS["listCouponRedemptions"], locals(), m.Redemptions)
 
@@ -2200,6 +2400,13 @@ class Coupons(SyncResource):
         """Retrieve a coupon.
 
         `GET /api/coupons/{id}` (Node: `coupons.retrieve`)
+
+        Answers the coupon with its joins: the products it applies to, its promotion codes and its currency.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveCoupon"], locals(), m.CouponExpanded)
 
@@ -2227,6 +2434,28 @@ class Coupons(SyncResource):
         """Update a coupon.
 
         `PUT /api/coupons/{id}` (Node: `coupons.update`)
+
+        Changes the given fields of a coupon and answers it with its joins. Amounts are decimal strings in the
+        currency's own unit. Once a coupon has been redeemed (`locked`), PaymentKit may refuse changes to its
+        discount terms; name, description and metadata stay editable.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            percent_off: Whole percentage taken off (0–100).
+            amount_off: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
+                takes it in requests.
+            currency_options: Fixed discounts in other currencies, keyed by payment currency id (`pc_…`).
+            duration: How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
+                `duration_in_months`), `forever`.
+            duration_in_months: How many months a `repeating` coupon keeps applying.
+            applies_to: Limits a coupon to some products.
+            redeem_by: Unix time in seconds.
+            valid: `false` stops further redemptions.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateCoupon"], locals(), m.CouponExpanded)
 
@@ -2240,6 +2469,14 @@ class Coupons(SyncResource):
         """Tell whether a coupon has been used.
 
         `GET /api/coupons/{id}/used` (Node: `coupons.used`)
+
+        Answers `{used}`: `true` once any invoice, subscription or checkout has redeemed the coupon (a used coupon
+        cannot be deleted).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["getCouponUsed"], locals(), m.UsedFlag)
 
@@ -2266,6 +2503,28 @@ class CreditGrants(SyncResource):
         """Grant credits to a customer.
 
         `POST /api/credit-grants` (Node: `creditGrants.create`)
+
+        Gives a customer `amount` credits (a decimal string in the credit currency's own unit; answers carry the
+        integer smallest-unit value) in a credit currency. `category` says whether they were paid for or
+        promotional. `effective_at`/`expires_at` are Unix seconds (`expires_at: 0` means no expiry); a grant whose
+        `effective_at` lies in the future starts `pending`, otherwise `granted`. Higher-priority grants are consumed
+        first among the applicable ones. Answers the grant with its customer, currency and payment method.
+
+        Args:
+            amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
+                it in requests.
+            currency_id: The credit currency.
+            customer_id: The customer receiving the credits.
+            category: `paid` credits were bought; `promotional` ones were given away.
+            priority: Higher is spent first.
+            effective_at: Unix time in seconds.
+            expires_at: Unix time in seconds.
+            applicability_config: Limits on what a grant can be spent on.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createCreditGrant"], locals(), m.CreditGrantExpanded)
 
@@ -2280,6 +2539,17 @@ class CreditGrants(SyncResource):
         """Customers holding a credit currency.
 
         `GET /api/credit-grants/holders` (Node: `creditGrants.holders`)
+
+        Lists the customers that hold a positive balance of one credit currency, with their balance (integer
+        smallest unit) and grant count, the currency, and paging details (`total` customers, `totalPages`).
+        `pageSize` is capped at 100.
+
+        Args:
+            currency_id: The credit currency whose holders are listed.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
         """
         return self._call(_OPS["listCreditGrantHolders"], locals(), m.CreditHolders)
 
@@ -2299,6 +2569,22 @@ class CreditGrants(SyncResource):
         """List credit grants.
 
         `GET /api/credit-grants` (Node: `creditGrants.list`)
+
+        Answers a `{count, list}` page of credit grants with their customer, currency and payment method. Filters:
+        customer, credit currency, subscription, statuses (comma-separated), free text `q`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            q: Free text matched against the resource's text fields.
+            customer_id: Only grants of this customer.
+            currency_id: Only grants in this credit currency.
+            subscription_id: Only grants that came from this subscription.
+            status: Comma-separated grant statuses to keep, e.g. `granted,pending,depleted,expired`.
         """
         return self._list(_OPS["listCreditGrants"], locals(), m.CreditGrantExpanded)
 
@@ -2312,6 +2598,14 @@ class CreditGrants(SyncResource):
         """Retrieve a credit grant.
 
         `GET /api/credit-grants/{id}` (Node: `creditGrants.retrieve`)
+
+        Answers one credit grant, with its remaining amount and status, joined with its customer, credit currency
+        and payment method (and the line items it was bought with, when any).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveCreditGrant"], locals(), m.CreditGrantExpanded)
 
@@ -2329,6 +2623,21 @@ class CreditGrants(SyncResource):
         """Credit grant statistics.
 
         `GET /api/credit-grants/stats` (Node: `creditGrants.stats`)
+
+        Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds): how
+        many grants, and how much was granted, remains and was consumed (integer smallest-unit strings), overall and
+        per day. `timezone_offset` shifts the day boundaries.
+
+        Args:
+            currency_id: The credit currency to report on.
+            start_date: Start of the window, Unix seconds.
+            end_date: End of the window, Unix seconds.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            granted_by: Only grants created by this DID.
+            category: Only paid or only promotional grants.
+            timezone_offset: Offset of the caller's time zone from UTC, in minutes, used to decide which day a grant
+                falls on.
         """
         return self._call(_OPS["getCreditGrantStats"], locals(), m.CreditGrantStats)
 
@@ -2342,6 +2651,16 @@ class CreditGrants(SyncResource):
         """A customer's credit balance per currency.
 
         `GET /api/credit-grants/summary` (Node: `creditGrants.summary`)
+
+        Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency, the
+        total granted, the amount remaining (integer smallest-unit strings) and the number of grants. The customer
+        may be given by id or DID. Unsettled usage is not deducted here; see the meter events' pending amount.
+
+        Args:
+            customer_id: The customer, by id (`cus_…`) or DID.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            subscription_id: Only grants usable by this subscription.
         """
         return self._call(_OPS["getCreditGrantSummary"], locals(), m.CreditSummary)
 
@@ -2358,6 +2677,19 @@ class CreditGrants(SyncResource):
         """Update or expire a credit grant.
 
         `PUT /api/credit-grants/{id}` (Node: `creditGrants.update`)
+
+        Replaces a grant's metadata and/or expires it now with `expired: true`. Expiring works only on `pending` or
+        `granted` grants; other states are refused. Answers `{success}`, not the grant; retrieve it to see the new
+        state.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            expired: `true` expires a `pending` or `granted` grant now.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateCreditGrant"], locals(), m.CreditGrantUpdateResult)
 
@@ -2374,6 +2706,21 @@ class CreditGrants(SyncResource):
         """Check that a customer can keep spending credit.
 
         `GET /api/credit-grants/verify-availability` (Node: `creditGrants.verifyAvailability`)
+
+        Decides whether a customer may go on consuming a credit currency, given the current balance, usage still
+        pending, and any auto-recharge the customer has set up. Answers `can_continue` and, when it is false, a
+        `reason`.
+
+        Args:
+            customer_id: The customer, by id.
+            currency_id: The credit currency to check.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            pending_amount: Credit about to be consumed that the check should count, as an integer string in the
+                currency's smallest unit (the unit `pending-amount` answers in).
+            max_recharge_times: How many automatic recharges the check may assume.
+            max_pending_amount: The most pending usage tolerated before spending must stop, as an integer string in
+                the currency's smallest unit.
         """
         return self._call(_OPS["verifyCreditAvailability"], locals(), m.CreditAvailability)
 
@@ -2400,6 +2747,26 @@ class CreditTransactions(SyncResource):
         """List credit transactions.
 
         `GET /api/credit-transactions` (Node: `creditTransactions.list`)
+
+        Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter and
+        subscription. Filters: customer, subscription, grant, meter, source, a creation window (`start`/`end`, Unix
+        seconds), free text `q`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            q: Free text matched against the resource's text fields.
+            customer_id: Only rows of this customer.
+            subscription_id: Only rows charged to this subscription.
+            credit_grant_id: Only rows drawn from this grant.
+            meter_id: Only rows caused by this meter's events.
+            source: Only rows with this `source` value.
+            start: Only rows created at or after this Unix time (seconds).
+            end: Only rows created at or before this Unix time (seconds).
         """
         return self._list(_OPS["listCreditTransactions"], locals(), m.CreditTransactionExpanded)
 
@@ -2413,6 +2780,14 @@ class CreditTransactions(SyncResource):
         """Retrieve a credit transaction.
 
         `GET /api/credit-transactions/{id}` (Node: `creditTransactions.retrieve`)
+
+        Answers one ledger row (quantity used, credit taken, balance left on the grant) joined with its customer,
+        currency, grant, meter, subscription and, when known, the meter event that caused it.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveCreditTransaction"], locals(), m.CreditTransactionExpanded)
 
@@ -2430,6 +2805,19 @@ class CreditTransactions(SyncResource):
         """Usage and credit totals.
 
         `GET /api/credit-transactions/summary` (Node: `creditTransactions.summary`)
+
+        Adds up the ledger rows that match the filters: total metered quantity, total credit consumed (integer
+        smallest-unit string) and the number of rows, and echoes the filters it applied.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            customer_id: Only rows of this customer.
+            subscription_id: Only rows charged to this subscription.
+            currency_id: Only rows in this credit currency.
+            meter_id: Only rows caused by this meter's events.
+            start: Only rows created at or after this Unix time (seconds).
+            end: Only rows created at or before this Unix time (seconds).
         """
         return self._call(_OPS["getCreditTransactionSummary"], locals(), m.CreditTransactionSummary)
 
@@ -2448,6 +2836,17 @@ class Customers(SyncResource):
         """Delete a customer.
 
         `DELETE /api/customers/{id}` (Node: `customers.del`)
+
+        Removes a customer and answers the removed record. Listed in the SDK README but commented out of the Node
+        SDK 1.27.2, so its server-side rules are not documented; a customer that still has live subscriptions or
+        unpaid invoices may be refused.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deleteCustomer"], locals(), m.Customer)
 
@@ -2463,6 +2862,18 @@ class Customers(SyncResource):
         """List customers.
 
         `GET /api/customers` (Node: `customers.list`)
+
+        Answers one page of customers, newest first unless `order` says otherwise, optionally narrowed to a single
+        DID. `count` is the number of matching customers across all pages.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            did: Only the customer with this DID.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["listCustomers"], locals(), m.CustomerExpanded)
 
@@ -2476,6 +2887,19 @@ class Customers(SyncResource):
         """Retrieve the calling user's customer.
 
         `GET /api/customers/me` (Node: `customers.me`)
+
+        Answers the customer record of the logged-in user (the session's DID), with a `summary` of paid, due and
+        refunded amounts per currency unless `skipSummary` is set. With `fallback` set, a user who has no customer
+        record yet gets a customer-shaped profile built from the user account (DID, name, email, phone, address)
+        instead, without an `id`. Not exposed by the Node SDK 1.27.2; PaymentKit's own web client calls it.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            skip_summary: `true` leaves out the per-currency `summary`, which is costly to compute; the web client
+                sets it when it only needs contact details.
+            fallback: `true` answers a profile derived from the user account when the caller has no customer record,
+                instead of failing.
         """
         return self._call(_OPS["retrieveMyCustomer"], locals(), m.MyCustomer)
 
@@ -2489,6 +2913,15 @@ class Customers(SyncResource):
         """List a customer's overdue invoices.
 
         `GET /api/customers/{id}/overdue/invoices` (Node: `customers.overdueInvoices`)
+
+        Answers the customer, every invoice of theirs that is past due and unpaid, and a `summary` keyed by currency
+        id with the total owed in that currency (integer string in the smallest unit) and how it is paid. Not
+        paginated.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["listCustomerOverdueInvoices"], locals(), m.CustomerOverdueInvoices)
 
@@ -2503,6 +2936,17 @@ class Customers(SyncResource):
         """Retrieve a customer.
 
         `GET /api/customers/{id}` (Node: `customers.retrieve`)
+
+        Answers one customer, looked up by `cus_` id or by DID. With `create=true` and a DID, PaymentKit first
+        creates the customer from the user account when none exists, so the call never answers 404 for a known user;
+        this is how apps make sure a customer exists before billing it.
+
+        Args:
+            id: The customer's `cus_` id, or the DID of the user it belongs to (`z…` or `did:abt:z…`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            create: `true` creates the customer for the DID in the path when it does not exist yet, then answers it.
+                Ignored for `cus_` ids.
         """
         return self._call(_OPS["retrieveCustomer"], locals(), m.CustomerExpanded)
 
@@ -2518,6 +2962,18 @@ class Customers(SyncResource):
         """Search customers.
 
         `GET /api/customers/search` (Node: `customers.search`)
+
+        Free-text search over customers (DID, name, email, phone, …). A search for a DID with `pageSize=1` is the
+        usual way to find the customer of a user. Answers a page like the list does.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["searchCustomers"], locals(), m.CustomerExpanded)
 
@@ -2541,6 +2997,25 @@ class Customers(SyncResource):
         """Update a customer.
 
         `PUT /api/customers/{id}` (Node: `customers.update`)
+
+        Changes a customer's contact details, addresses, notification preference or metadata. Only the fields sent
+        change. Answers the updated customer without joins.
+
+        Args:
+            id: The object's id.
+            name: Display name.
+            email: Contact email address.
+            phone: Contact phone number.
+            description: Free text about the customer.
+            address: A postal address; every part is optional.
+            shipping: Where and to whom goods are shipped.
+            invoice_settings: Defaults used on the customer's invoices.
+            preference: Preferences the customer set for themselves.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateCustomer"], locals(), m.Customer)
 
@@ -2558,6 +3033,15 @@ class Invoices(SyncResource):
         """Preview returning an invoice's stake.
 
         `GET /api/invoices/{id}/return-stake` (Node: `invoices.getReturnStake`)
+
+        Reads what returning the stake collected by this staking invoice would involve, without moving anything.
+        PaymentKit does not publish the shape of this answer; the fields documented here are the likely ones and
+        every other key is kept as sent.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["previewInvoiceReturnStake"], locals(), m.InvoiceStakeReturnPreview)
 
@@ -2583,6 +3067,38 @@ class Invoices(SyncResource):
         """List invoices.
 
         `GET /api/invoices` (Node: `invoices.list`)
+
+        Answers a page of invoices, newest first unless `order` says otherwise, each joined with its customer,
+        currency, payment method, payment intent, subscription and expanded line items. Without flags, the list
+        leaves out staking invoices, stake-return invoices and invoices of subscriptions a recovered subscription
+        came from, but keeps overdraft-protection invoices; the `include_*` flags change that. `ignore_zero` drops
+        invoices whose subtotal is zero. `status` takes one status or several separated by commas (`paid,open`).
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only invoices in these statuses: one value or a comma-separated list of `draft`, `open`, `paid`,
+                `void`, `uncollectible` (e.g. `paid,open`).
+            customer_id: Only invoices billed to this customer (`cus_…` id).
+            customer_did: Only invoices billed to the customer with this DID.
+            subscription_id: Only invoices raised for this subscription (`sub_…`).
+            currency_id: Only invoices in this payment currency (`pc_…`).
+            ignore_zero: `true` leaves out invoices whose subtotal is zero. PaymentKit treats an absent value as
+                `false`.
+            include_staking: `true` also lists the invoices that collected a subscription stake. PaymentKit treats
+                an absent value as `false`.
+            include_return_staking: `true` also lists the invoices that recorded a stake being returned. PaymentKit
+                treats an absent value as `false`.
+            include_overdraft_protection: `false` leaves out the invoices paid from a subscription's overdraft
+                protection stake. PaymentKit treats an absent value as `true`.
+            include_recovered_from: With `subscription_id`, `true` also lists the invoices of the earlier
+                subscriptions this one was recovered from. PaymentKit treats an absent value as `false`.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
         """
         return self._list(_OPS["listInvoices"], locals(), m.InvoiceExpanded)
 
@@ -2596,6 +3112,15 @@ class Invoices(SyncResource):
         """Retrieve an invoice.
 
         `GET /api/invoices/{id}` (Node: `invoices.retrieve`)
+
+        Answers one invoice with everything `list` joins, plus the coupons and promotion codes behind its discounts,
+        the invoice it relates to, the credit grants its payment created, and the payment link and checkout session
+        it came from.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveInvoice"], locals(), m.InvoiceDetail)
 
@@ -2610,6 +3135,18 @@ class Invoices(SyncResource):
         """Return an invoice's stake.
 
         `POST /api/invoices/{id}/return-stake` (Node: `invoices.returnStake`)
+
+        Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
+        `stake_return`). Answers whether it worked and the subscription concerned; a failure the server reports in
+        the body carries `success: false` and `error`. Refused with 400 when the invoice holds no stake that can
+        still be returned.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["returnInvoiceStake"], locals(), m.InvoiceStakeReturnResult)
 
@@ -2625,6 +3162,18 @@ class Invoices(SyncResource):
         """Search invoices.
 
         `GET /api/invoices/search` (Node: `invoices.search`)
+
+        Answers a page of expanded invoices whose text fields (number, description, customer details and the like)
+        match `query`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["searchInvoices"], locals(), m.InvoiceExpanded)
 
@@ -2640,6 +3189,17 @@ class Invoices(SyncResource):
         """Update an invoice's metadata.
 
         `PUT /api/invoices/{id}` (Node: `invoices.update`)
+
+        Replaces the invoice's metadata; nothing else about an invoice can be changed through the API. Answers the
+        plain invoice (no joins).
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateInvoice"], locals(), m.Invoice)
 
@@ -2654,6 +3214,17 @@ class Invoices(SyncResource):
         """Void an invoice.
 
         `POST /api/invoices/{id}/void` (Node: `invoices.void`)
+
+        Marks an unpaid invoice as `void`: nothing more will be collected for it and `status_transitions.voided_at`
+        is set. An invoice that is already paid (or already void) cannot be voided; that refusal is answered with
+        400. Answers the plain invoice.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["voidInvoice"], locals(), m.Invoice)
 
@@ -2676,6 +3247,28 @@ class MeterEvents(SyncResource):
         """Report a meter event.
 
         `POST /api/meter-events` (Node: `meterEvents.create`)
+
+        Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal string in
+        the meter's unit; `payload.customer_id` takes a customer id or DID. `identifier` is the caller's unique key
+        for this usage: reporting the same identifier again does not create a second event. `timestamp` (Unix
+        seconds) defaults to now. The event starts `pending`; credits are consumed asynchronously, so
+        `credit_consumed`/`credit_pending` change later. Answers the event with its customer, meter and credit
+        currency.
+
+        Args:
+            event_name: The event name of an active meter.
+            payload: Who used how much: `customer_id`, and `value` in credits, a decimal string in the meter's
+                credit currency's own unit (`"10"` consumes 10 credits; not integer units), with the
+                `subscription_id` the usage belongs to, when any.
+            identifier: Unique key of this usage; repeating it does not record the usage twice.
+            timestamp: Unix time in seconds.
+            metadata: Free-form key/value data attached to an object.
+            source_data: Context about the usage's origin (for display), either a list of labelled fields or a flat
+                string map.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createMeterEvent"], locals(), m.MeterEventExpanded)
 
@@ -2696,6 +3289,23 @@ class MeterEvents(SyncResource):
         """List meter events.
 
         `GET /api/meter-events` (Node: `meterEvents.list`)
+
+        Answers a `{count, list}` page of meter events with their customer, meter and credit currency. Filters:
+        event name, meter, customer, a time window on the event `timestamp` (Unix seconds), free text `q`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            q: Free text matched against the resource's text fields.
+            event_name: Only events reported under this event name.
+            meter_id: Only events of this meter.
+            customer_id: Only events of this customer.
+            start: Only events whose timestamp is at or after this Unix time (seconds).
+            end: Only events whose timestamp is at or before this Unix time (seconds).
         """
         return self._list(_OPS["listMeterEvents"], locals(), m.MeterEventExpanded)
 
@@ -2710,6 +3320,17 @@ class MeterEvents(SyncResource):
         """Credit owed by unsettled meter events.
 
         `GET /api/meter-events/pending-amount` (Node: `meterEvents.pendingAmount`)
+
+        Adds up the credit that reported but not yet settled meter events still need, grouped by credit currency.
+        Answers a map from currency id to an integer amount in that currency's smallest unit; subtract it from the
+        grant summary's `remainingAmount` to get the spendable balance.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            subscription_id: Only events reported for this subscription.
+            customer_id: Only events of this customer.
+            currency_id: Only this credit currency.
         """
         return self._call(_OPS["getMeterEventPendingAmount"], locals(), m.PendingAmount)
 
@@ -2723,6 +3344,14 @@ class MeterEvents(SyncResource):
         """Retrieve a meter event.
 
         `GET /api/meter-events/{id}` (Node: `meterEvents.retrieve`)
+
+        Answers one meter event with its customer, meter, credit currency and (when the event names one)
+        subscription, including how much credit it has consumed and how much it still waits for.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveMeterEvent"], locals(), m.MeterEventExpanded)
 
@@ -2739,6 +3368,18 @@ class MeterEvents(SyncResource):
         """Usage statistics of a meter.
 
         `GET /api/meter-events/stats` (Node: `meterEvents.stats`)
+
+        Buckets one meter's events between `start` and `end` (Unix seconds) by minute, hour or day and answers a
+        `{count, list}` of rows with the number of events and the summed value per bucket.
+
+        Args:
+            meter_id: The meter whose events are counted.
+            start: Start of the window, Unix seconds.
+            end: End of the window, Unix seconds.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            customer_id: Only events of this customer.
+            granularity: Bucket size of the rows.
         """
         return self._list(_OPS["getMeterEventStats"], locals(), m.MeterEventStatsRow)
 
@@ -2757,6 +3398,16 @@ class Meters(SyncResource):
         """Activate a meter.
 
         `PUT /api/meters/{id}/activate` (Node: `meters.activate`)
+
+        Sets the meter's status to `active`, so meter events reported under its event name are accepted again.
+        Answers the meter with its credit currency. Takes no body.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["activateMeter"], locals(), m.MeterExpanded)
 
@@ -2777,6 +3428,23 @@ class Meters(SyncResource):
         """Create a meter.
 
         `POST /api/meters` (Node: `meters.create`)
+
+        Creates a meter for one event name and, with it, a credit currency (`type: credit`) that usage of this meter
+        consumes. The answer is the meter with that currency joined as `paymentCurrency`; `currency_id` on the meter
+        points at it. `event_name` is unique: it is the natural key meter events are reported under. `decimal` sets
+        the new credit currency's scale.
+
+        Args:
+            event_name: Unique name events will be reported under.
+            aggregation_method: How a meter combines event values: `sum` adds them, `count` counts events, `last`
+                keeps the latest value.
+            currency_id: An existing credit currency to bind instead of creating one.
+            decimal: Scale of the credit currency created for the meter.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createMeter"], locals(), m.MeterExpanded)
 
@@ -2791,6 +3459,16 @@ class Meters(SyncResource):
         """Deactivate a meter.
 
         `PUT /api/meters/{id}/deactivate` (Node: `meters.deactivate`)
+
+        Sets the meter's status to `inactive`; new meter events for its event name are then refused. Existing events
+        and grants are untouched. Answers the meter with its credit currency. Takes no body.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deactivateMeter"], locals(), m.MeterExpanded)
 
@@ -2807,6 +3485,19 @@ class Meters(SyncResource):
         """List meters.
 
         `GET /api/meters` (Node: `meters.list`)
+
+        Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact `event_name`
+        or by free text `q`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            q: Free text matched against the resource's text fields.
+            event_name: Only the meter with this event name.
         """
         return self._list(_OPS["listMeters"], locals(), m.MeterExpanded)
 
@@ -2820,6 +3511,14 @@ class Meters(SyncResource):
         """Retrieve a meter.
 
         `GET /api/meters/{id}` (Node: `meters.retrieve`)
+
+        Answers one meter with its credit currency. The path takes either the meter's id or its `event_name` (the
+        natural key usage is reported under); an unknown value is a 404.
+
+        Args:
+            id: The meter's id, or its `event_name` (the natural key meter events are reported under).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveMeter"], locals(), m.MeterExpanded)
 
@@ -2839,6 +3538,18 @@ class Meters(SyncResource):
         """Update a meter.
 
         `PUT /api/meters/{id}` (Node: `meters.update`)
+
+        Changes a meter's name, description, unit, metadata or status and answers the meter with its credit
+        currency. `event_name` and the aggregation method cannot be changed after creation.
+
+        Args:
+            id: The object's id.
+            status: `inactive` meters refuse new events.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateMeter"], locals(), m.MeterExpanded)
 
@@ -2856,6 +3567,15 @@ class PaymentCurrencies(SyncResource):
         """Check whether currencies support recurring payments.
 
         `POST /api/payment-currencies/check-recurring-support` (Node: `paymentCurrencies.checkRecurringSupport`)
+
+        Tells whether every listed currency can be charged automatically on a schedule (its payment method supports
+        recurring charges), and names the ones that cannot. Changes nothing.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["checkPaymentCurrencyRecurringSupport"], locals(), m.RecurringSupport)
 
@@ -2876,6 +3596,21 @@ class PaymentCurrencies(SyncResource):
         """Create a payment currency.
 
         `POST /api/payment-currencies` (Node: `paymentCurrencies.create`)
+
+        Adds a token to a payment method. For chain methods PaymentKit checks `contract` on the chain and takes the
+        symbol and decimals from it. Answers the new currency.
+
+        Args:
+            payment_method_id: The payment method the currency belongs to.
+            contract: The token's contract address; PaymentKit checks it on the chain.
+            logo: URL of the currency's logo.
+            symbol: Symbol; chain methods read it from the contract instead.
+            decimal: Decimal places; chain methods read them from the contract instead.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createPaymentCurrency"], locals(), m.PaymentCurrency)
 
@@ -2889,6 +3624,14 @@ class PaymentCurrencies(SyncResource):
         """Retrieve a currency's recharge configuration.
 
         `GET /api/payment-currencies/{id}/recharge-config` (Node: `paymentCurrencies.getRechargeConfig`)
+
+        Answers the currency with its `recharge_config`: the price (and payment link / checkout URL) used to top up
+        a credit currency. The Node SDK types the answer as the currency; servers may add resolved fields.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["getPaymentCurrencyRechargeConfig"], locals(), m.PaymentCurrency)
 
@@ -2900,6 +3643,13 @@ class PaymentCurrencies(SyncResource):
         """List payment currencies.
 
         `GET /api/payment-currencies` (Node: `paymentCurrencies.list`)
+
+        Answers every payment currency of the mode, across all payment methods. The answer is a plain JSON array,
+        not a `{count, list}` page, and takes no paging parameters.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._list(_OPS["listPaymentCurrencies"], locals(), m.PaymentCurrency)
 
@@ -2913,6 +3663,14 @@ class PaymentCurrencies(SyncResource):
         """Retrieve a payment currency.
 
         `GET /api/payment-currencies/{id}` (Node: `paymentCurrencies.retrieve`)
+
+        Answers one payment currency, looked up by `pc_` id or by symbol. The Node SDK types the answer as the plain
+        currency; the `object` tag and the `paymentMethod` join are present only when the server adds them.
+
+        Args:
+            id: The currency's `pc_` id, or its symbol (e.g. `ABT`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrievePaymentCurrency"], locals(), m.PaymentCurrencyExpanded)
 
@@ -2932,6 +3690,17 @@ class PaymentCurrencies(SyncResource):
         """Update a payment currency.
 
         `PUT /api/payment-currencies/{id}` (Node: `paymentCurrencies.update`)
+
+        Changes a currency's display fields (name, symbol, description, logo) or metadata. Only the fields sent
+        change. Answers the updated currency.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updatePaymentCurrency"], locals(), m.PaymentCurrency)
 
@@ -2950,6 +3719,21 @@ class PaymentCurrencies(SyncResource):
         """Set a currency's recharge configuration.
 
         `PUT /api/payment-currencies/{id}/recharge-config` (Node: `paymentCurrencies.updateRechargeConfig`)
+
+        Replaces the currency's `recharge_config`: the price that buys more of this (credit) currency, optionally
+        the payment link and checkout URL that sell it, and the allowed top-up range. Answers the updated currency.
+
+        Args:
+            id: The object's id.
+            base_price_id: The price that buys one unit of top-up.
+            payment_link_id: The payment link that sells top-ups.
+            checkout_url: Where buyers go to top up.
+            settings: Bounds on a single top-up. Upstream types them as plain numbers; whether they count units of
+                the base price or amounts of the currency is not established.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updatePaymentCurrencyRechargeConfig"], locals(), m.PaymentCurrency)
 
@@ -2973,6 +3757,26 @@ class PaymentIntents(SyncResource):
         """List payment intents.
 
         `GET /api/payment-intents` (Node: `paymentIntents.list`)
+
+        Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
+        customer, currency, payment method and, where they exist, checkout session, subscription, invoice and
+        refunded totals. `status` takes one status or several separated by commas.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only payment intents in these statuses: one value or a comma-separated list of
+                `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`,
+                `requires_capture`, `canceled`, `succeeded`.
+            invoice_id: Only the payment intent(s) of this invoice (`in_…`).
+            customer_id: Only payment intents of this customer (`cus_…` id).
+            customer_did: Only payment intents of the customer with this DID.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
         """
         return self._list(_OPS["listPaymentIntents"], locals(), m.PaymentIntentExpanded)
 
@@ -2992,6 +3796,22 @@ class PaymentIntents(SyncResource):
         """Refund a payment intent.
 
         `PUT /api/payment-intents/{id}/refund` (Node: `paymentIntents.refund`)
+
+        Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own unit
+        (`"0.001"`), and may not exceed what is still unrefunded. Answers the new refund, expanded, not the payment
+        intent; the refund starts `pending` and moves on as PaymentKit sends the money. Refused with 400 when the
+        payment has not succeeded or is already fully refunded.
+
+        Args:
+            id: The object's id.
+            amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
+                it in requests.
+            reason: Why the refund was made.
+            description: A note stored on the refund.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["refundPaymentIntent"], locals(), m.RefundExpanded)
 
@@ -3005,6 +3825,14 @@ class PaymentIntents(SyncResource):
         """Retrieve a payment intent.
 
         `GET /api/payment-intents/{id}` (Node: `paymentIntents.retrieve`)
+
+        Answers one payment intent joined with its customer, currency, payment method and, where they exist,
+        checkout session, subscription, invoice and the amounts refunded so far.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrievePaymentIntent"], locals(), m.PaymentIntentExpanded)
 
@@ -3020,6 +3848,17 @@ class PaymentIntents(SyncResource):
         """Search payment intents.
 
         `GET /api/payment-intents/search` (Node: `paymentIntents.search`)
+
+        Answers a page of expanded payment intents whose text fields match `query`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["searchPaymentIntents"], locals(), m.PaymentIntentExpanded)
 
@@ -3043,6 +3882,20 @@ class PaymentIntents(SyncResource):
         """Update a payment intent.
 
         `PUT /api/payment-intents/{id}` (Node: `paymentIntents.update`)
+
+        Changes the descriptive fields of a payment intent (description, metadata, receipt e-mail, statement
+        descriptors, future-usage hint, beneficiaries). The amount, currency, status and payment records are
+        PaymentKit's and are not written here. Answers the plain payment intent.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            setup_future_usage: Whether the payment method may be reused while the customer is away (`off_session`)
+                or present (`on_session`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updatePaymentIntent"], locals(), m.PaymentIntent)
 
@@ -3061,6 +3914,17 @@ class PaymentLinks(SyncResource):
         """Archive a payment link.
 
         `PUT /api/payment-links/{id}/archive` (Node: `paymentLinks.archive`)
+
+        Deactivates a payment link (`active` becomes false), so its hosted page no longer opens new checkout
+        sessions; the link itself is kept. Answers the plain link. An archive the link's current state does not
+        allow is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["archivePaymentLink"], locals(), m.PaymentLink)
 
@@ -3098,6 +3962,35 @@ class PaymentLinks(SyncResource):
         """Create a payment link.
 
         `POST /api/payment-links` (Node: `paymentLinks.create`)
+
+        Creates a reusable payment link for the given line items and answers the plain link. Customers pay at
+        `<mount point>/checkout/pay/<id>`, and every visit opens a new checkout session from the link's settings. An
+        optional `lookup_key` lets the link be retrieved by a stable name of your own.
+
+        Args:
+            name: The link's name, for the merchant.
+            currency_id: The payment currency (`pc_…`); by default the prices' currency.
+            after_completion: What the customer sees after paying through a payment link.
+            consent_collection: Which consents the checkout page asks for.
+            custom_text: Extra text shown on the checkout page.
+            customer_creation: When sessions from the link make a customer record: `if_required` or `always`.
+            invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
+            billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
+                when needed (`auto`).
+            submit_type: The wording of the checkout page's submit button.
+            subscription_data: Settings for the subscription a checkout creates. The Node types mark `description`
+                and `trial_period_days` as always present, but callers (including the SDK's own example) send
+                subscription data without them, so neither is assumed.
+            nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
+            cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+            donation_settings: Settings of a donation link (a link whose submit type is `donate`).
+            payment_intent_data: Settings copied onto the payment intent a checkout creates.
+            lookup_key: Your own stable name for the link (must be unique).
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createPaymentLink"], locals(), m.PaymentLink)
 
@@ -3112,6 +4005,17 @@ class PaymentLinks(SyncResource):
         """List payment links.
 
         `GET /api/payment-links` (Node: `paymentLinks.list`)
+
+        Answers one page of payment links, newest first unless `order` says otherwise, each with its line items'
+        prices joined. `count` is the total number of links in this mode.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["listPaymentLinks"], locals(), m.PaymentLinkExpanded)
 
@@ -3125,6 +4029,14 @@ class PaymentLinks(SyncResource):
         """Retrieve a payment link.
 
         `GET /api/payment-links/{id}` (Node: `paymentLinks.retrieve`)
+
+        Answers one payment link with its line items' prices joined. The path takes the link id (`plink_…`) or the
+        link's `lookup_key`.
+
+        Args:
+            id: The payment link id (`plink_…`), or the link's `lookup_key`.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrievePaymentLink"], locals(), m.PaymentLinkExpanded)
 
@@ -3164,6 +4076,33 @@ class PaymentLinks(SyncResource):
         """Update a payment link.
 
         `PUT /api/payment-links/{id}` (Node: `paymentLinks.update`)
+
+        Changes the given fields of a payment link and answers the plain link. Fields left out keep their values.
+        Checkout sessions already opened from the link are not changed.
+
+        Args:
+            id: The object's id.
+            after_completion: What the customer sees after paying through a payment link.
+            consent_collection: Which consents the checkout page asks for.
+            custom_text: Extra text shown on the checkout page.
+            customer_creation: When sessions from the link make a customer record: `if_required` or `always`.
+            invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
+            billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
+                when needed (`auto`).
+            submit_type: The wording of the checkout page's submit button.
+            subscription_data: Settings for the subscription a checkout creates. The Node types mark `description`
+                and `trial_period_days` as always present, but callers (including the SDK's own example) send
+                subscription data without them, so neither is assumed.
+            nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
+            cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+            donation_settings: Settings of a donation link (a link whose submit type is `donate`).
+            payment_intent_data: Settings copied onto the payment intent a checkout creates.
+            lookup_key: Your own stable name for the link; null removes it.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updatePaymentLink"], locals(), m.PaymentLink)
 
@@ -3190,6 +4129,22 @@ class PaymentMethods(SyncResource):
         """Create a payment method.
 
         `POST /api/payment-methods` (Node: `paymentMethods.create`)
+
+        Registers a payment rail (a chain endpoint or a Stripe account) with its connection settings. Secrets in
+        `settings` are encrypted at rest. Answers the new payment method without joins.
+
+        Args:
+            type: The kind of rail. New kinds may appear.
+            settings: Connection settings, under the key of the method's `type`. Secret values are encrypted at
+                rest; whether answers redact them is not established.
+            logo: URL of the method's logo.
+            confirmation: When a payment on this method counts as confirmed.
+            features: What the rail supports.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createPaymentMethod"], locals(), m.PaymentMethod)
 
@@ -3201,6 +4156,13 @@ class PaymentMethods(SyncResource):
         """List payment methods.
 
         `GET /api/payment-methods` (Node: `paymentMethods.list`)
+
+        Answers every payment method of the mode, each with the currencies it carries. The answer is a plain JSON
+        array, not a `{count, list}` page, and takes no paging parameters.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._list(_OPS["listPaymentMethods"], locals(), m.PaymentMethodExpanded)
 
@@ -3214,6 +4176,13 @@ class PaymentMethods(SyncResource):
         """Retrieve a payment method.
 
         `GET /api/payment-methods/{id}` (Node: `paymentMethods.retrieve`)
+
+        Answers one payment method with the currencies it carries.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrievePaymentMethod"], locals(), m.PaymentMethodExpanded)
 
@@ -3237,6 +4206,21 @@ class PaymentMethods(SyncResource):
         """Update a payment method.
 
         `PUT /api/payment-methods/{id}` (Node: `paymentMethods.update`)
+
+        Changes a payment method's display fields, settings, default currency, active flag or metadata. Only the
+        fields sent change. Answers the updated payment method without joins.
+
+        Args:
+            id: The object's id.
+            settings: Connection settings, under the key of the method's `type`. Secret values are encrypted at
+                rest; whether answers redact them is not established.
+            confirmation: When a payment on this method counts as confirmed.
+            features: What the rail supports.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updatePaymentMethod"], locals(), m.PaymentMethod)
 
@@ -3255,6 +4239,17 @@ class Prices(SyncResource):
         """Archive a price.
 
         `PUT /api/prices/{id}/archive` (Node: `prices.archive`)
+
+        Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
+        subscriptions keep billing it. Takes no body and answers the price expanded with its product and currency. A
+        change the price's state does not allow is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["archivePrice"], locals(), m.PriceExpanded)
 
@@ -3291,6 +4286,53 @@ class Prices(SyncResource):
         """Create a price.
 
         `POST /api/prices` (Node: `prices.create`)
+
+        Adds a price to an existing product and answers it expanded with its product and currency. Request amounts
+        (`unit_amount`, `currency_options[].unit_amount`, tier and custom amounts) are human decimal strings in the
+        currency's own unit (`"0.001"`); the answer gives them as integer strings in the smallest unit
+        (`"1000000000000000"` for 0.001 of an 18-decimal token). `currency_options` lets the same price be paid in
+        other currencies, `quantity_available` and `quantity_limit_per_checkout` cap stock, and a `lookup_key` gives
+        the price a stable name that retrieve and update accept in place of the id. For a credit pack, put the
+        credit settings in `metadata.credit_config`.
+
+        Args:
+            unit_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
+                takes it in requests.
+            product_id: The product the price belongs to (`prod_…`).
+            type: `one_time` for a single charge, `recurring` for a subscription price.
+            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
+            model: The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs,
+                see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
+                `tiers_mode` and `transform_quantity` from it.
+            currency_id: The price's main payment currency (`pc_…`).
+            currency_options: The same price in other currencies (the main currency may be listed too). Each amount
+                is a decimal string in that currency's own unit.
+            recurring: Billing interval and usage settings; required for `recurring` prices.
+            tiers_mode: How tiers apply: `graduated` charges each unit at its own tier's amount, `volume` charges
+                all units at the tier the total falls in.
+            tiers: The tiers of a `tiered` price, in increasing `up_to` order.
+            custom_unit_amount: A payer-chosen amount range, as sent in requests (decimal strings).
+            transform_quantity: Sells units in packs: the billed quantity is the purchased quantity divided by
+                `divide_by`, rounded per `round`.
+            lookup_key: A name of your own for the price; retrieve and update accept it in place of the id.
+            nickname: A label for the price, shown in the dashboard.
+            quantity_available: Units in stock for this price.
+            quantity_limit_per_checkout: Most units one checkout may buy.
+            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`).
+            upsell: A price offered instead of this one at checkout, or `null` for none.
+            pricing_type: `fixed` prices charge their amount in the payment currency; `dynamic` prices hold
+                `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
+                when paid.
+            base_currency: For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
+            base_amount: For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g.
+                `"9.99"`).
+            dynamic_pricing_config: Settings of a `dynamic` price.
+            metadata: Free-form key/value data for a price. Two keys have a meaning to PaymentKit: `credit_config`
+                makes the price a credit pack, and `meter_id` ties it to a meter. Answers give metadata back as-is.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createPrice"], locals(), m.PriceExpanded)
 
@@ -3305,6 +4347,16 @@ class Prices(SyncResource):
         """Delete a price.
 
         `DELETE /api/prices/{id}` (Node: `prices.del`)
+
+        Removes a price and answers the removed record without joins. A price that is `locked` or already used by
+        checkouts, subscriptions or invoices is refused; archive it instead.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deletePrice"], locals(), m.Price)
 
@@ -3321,6 +4373,20 @@ class Prices(SyncResource):
         """Adjust a price's stock.
 
         `PUT /api/prices/{id}/inventory` (Node: `prices.inventory`)
+
+        Raises (`increment`) or lowers (`decrement`) the price's `quantity_available` by `quantity` units, for
+        prices sold with limited stock. PaymentKit checks the stock when a checkout session is created or opened. A
+        decrement below what is already sold (or to 0, which means no limit) is refused. Answers the price expanded
+        with its product and currency.
+
+        Args:
+            id: The object's id.
+            quantity: How many units to add or take away.
+            action: `increment` adds to the stock, `decrement` takes from it.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updatePriceInventory"], locals(), m.PriceExpanded)
 
@@ -3340,6 +4406,23 @@ class Prices(SyncResource):
         """List prices.
 
         `GET /api/prices` (Node: `prices.list`)
+
+        Answers one page of prices, newest first unless `order` says otherwise, each with its product and currency.
+        Filter by product, currency, type, `active` or `lookup_key`. Amounts are integer strings in the currency's
+        smallest unit. `count` is the number of matching prices across all pages.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            active: `true` for prices on sale only, `false` for archived prices only; absent for both.
+            type: Only `one_time` or only `recurring` prices.
+            currency_id: Only prices whose main currency is this payment currency (`pc_…`).
+            product_id: Only the prices of this product (`prod_…`).
+            lookup_key: Only the price carrying this lookup key.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["listPrices"], locals(), m.PriceExpanded)
 
@@ -3353,6 +4436,15 @@ class Prices(SyncResource):
         """Retrieve a price.
 
         `GET /api/prices/{id}` (Node: `prices.retrieve`)
+
+        Answers one price with its product and currency, looked up by its `price_` id or by its `lookup_key`, so
+        code can refer to a price by a stable name of its own (`pro-monthly`) rather than by id.
+
+        Args:
+            id: The price's `price_` id, or its `lookup_key` (the name you gave the price at creation or in an
+                update).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrievePrice"], locals(), m.PriceExpanded)
 
@@ -3368,6 +4460,18 @@ class Prices(SyncResource):
         """Search prices.
 
         `GET /api/prices/search` (Node: `prices.search`)
+
+        Free-text search over prices (nickname, lookup key and other text fields). Answers a page of expanded prices
+        like the list does.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["searchPrices"], locals(), m.PriceExpanded)
 
@@ -3405,6 +4509,52 @@ class Prices(SyncResource):
         """Update a price.
 
         `PUT /api/prices/{id}` (Node: `prices.update`)
+
+        Changes a price found by `price_` id or `lookup_key`; only the fields sent change. Amounts are sent as human
+        decimal strings and answered as integer strings in the smallest unit. Once a price is `locked` (already used
+        by a checkout, subscription or invoice) PaymentKit may refuse to change what was sold (amounts, currency,
+        type, recurrence) while still accepting nickname, lookup key, stock and metadata. Answers the price expanded
+        with its product and currency.
+
+        Args:
+            id: The price's `price_` id, or its `lookup_key` (the name you gave the price at creation or in an
+                update).
+            type: `one_time` for a single charge, `recurring` for a subscription price.
+            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
+            model: The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs,
+                see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
+                `tiers_mode` and `transform_quantity` from it.
+            unit_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
+                takes it in requests.
+            currency_id: The price's main payment currency (`pc_…`).
+            currency_options: The same price in other currencies (the main currency may be listed too). Each amount
+                is a decimal string in that currency's own unit.
+            recurring: Billing interval and usage settings; required for `recurring` prices.
+            tiers_mode: How tiers apply: `graduated` charges each unit at its own tier's amount, `volume` charges
+                all units at the tier the total falls in.
+            tiers: The tiers of a `tiered` price, in increasing `up_to` order.
+            custom_unit_amount: A payer-chosen amount range, as sent in requests (decimal strings).
+            transform_quantity: Sells units in packs: the billed quantity is the purchased quantity divided by
+                `divide_by`, rounded per `round`.
+            lookup_key: A name of your own for the price; retrieve and update accept it in place of the id.
+            nickname: A label for the price, shown in the dashboard.
+            quantity_available: Units in stock for this price.
+            quantity_limit_per_checkout: Most units one checkout may buy.
+            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`).
+            upsell: A price offered instead of this one at checkout, or `null` for none.
+            pricing_type: `fixed` prices charge their amount in the payment currency; `dynamic` prices hold
+                `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
+                when paid.
+            base_currency: For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
+            base_amount: For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g.
+                `"9.99"`).
+            dynamic_pricing_config: Settings of a `dynamic` price.
+            metadata: Free-form key/value data for a price. Two keys have a meaning to PaymentKit: `credit_config`
+                makes the price a credit pack, and `meter_id` ties it to a meter. Answers give metadata back as-is.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updatePrice"], locals(), m.PriceExpanded)
 
@@ -3423,6 +4573,18 @@ class Products(SyncResource):
         """Archive a product.
 
         `PUT /api/products/{id}/archive` (Node: `products.archive`)
+
+        Takes a product off sale (`active` becomes `false`) while keeping it and its history, so existing
+        subscriptions and invoices still resolve it. Takes no body and answers the product without joins. Whether
+        archiving an archived product restores it is not documented upstream; a change the product's state does not
+        allow is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["archiveProduct"], locals(), m.Product)
 
@@ -3449,6 +4611,28 @@ class Products(SyncResource):
         """Create a product.
 
         `POST /api/products` (Node: `products.create`)
+
+        Creates a product and answers it expanded. `prices` may list prices to create in the same call (each as for
+        `POST /api/prices`, without `product_id`): they belong to the new product and come back in its `prices`.
+        Amounts in those prices are human decimal strings in the currency's own unit; the answer gives them as
+        integer strings in the smallest unit. A product is active unless `active: false` is sent.
+
+        Args:
+            name: Display name.
+            type: What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a
+                `credit` pack whose purchase grants credits.
+            description: Longer text shown on checkout pages.
+            active: `false` creates the product archived. PaymentKit assumes `true`.
+            images: Image URLs.
+            unit_label: What one unit is called (`seat`, `GB`).
+            nft_factory: Address of an NFT factory that mints a receipt NFT per purchase.
+            cross_sell: The product to offer alongside this one at checkout.
+            metadata: Free-form key/value data attached to an object.
+            prices: Prices to create for the new product in the same call; answered in the product's `prices`.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createProduct"], locals(), m.ProductExpanded)
 
@@ -3463,6 +4647,16 @@ class Products(SyncResource):
         """Delete a product.
 
         `DELETE /api/products/{id}` (Node: `products.del`)
+
+        Removes a product and answers the removed record without joins. A product that is `locked`, or whose prices
+        are already used by checkouts, subscriptions or invoices, is refused; archive it instead.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deleteProduct"], locals(), m.Product)
 
@@ -3481,6 +4675,23 @@ class Products(SyncResource):
         """List products.
 
         `GET /api/products` (Node: `products.list`)
+
+        Answers one page of products, newest first unless `order` says otherwise, each with its prices (and their
+        currencies) and its default price. Narrow the page by `active`, name, description or
+        `metadata.<key>=<value>` pairs. `count` is the number of matching products across all pages.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            active: `true` for products on sale only, `false` for archived products only; absent for both.
+            name: Only products whose name matches this text.
+            description: Only products whose description matches this text.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["listProducts"], locals(), m.ProductExpanded)
 
@@ -3494,6 +4705,13 @@ class Products(SyncResource):
         """Retrieve a product.
 
         `GET /api/products/{id}` (Node: `products.retrieve`)
+
+        Answers one product by its `prod_` id, with all its prices (each with its currency) and its default price.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveProduct"], locals(), m.ProductExpanded)
 
@@ -3509,6 +4727,18 @@ class Products(SyncResource):
         """Search products.
 
         `GET /api/products/search` (Node: `products.search`)
+
+        Free-text search over products (name, description and other text fields). Answers a page of expanded
+        products like the list does.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["searchProducts"], locals(), m.ProductExpanded)
 
@@ -3537,6 +4767,22 @@ class Products(SyncResource):
         """Update a product.
 
         `PUT /api/products/{id}` (Node: `products.update`)
+
+        Changes a product's display details, default price, cross-sell, vendor settings or metadata; only the fields
+        sent change. Prices are changed through `/api/prices`, not here. Answers the product expanded with its
+        prices.
+
+        Args:
+            id: The object's id.
+            type: What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a
+                `credit` pack whose purchase grants credits.
+            default_price_id: One of the product's prices (`price_…`) to show by default.
+            cross_sell: The product to cross-sell, or `null` to stop cross-selling.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateProduct"], locals(), m.ProductExpanded)
 
@@ -3555,6 +4801,16 @@ class PromotionCodes(SyncResource):
         """Archive a promotion code.
 
         `PUT /api/promotion-codes/{id}/archive` (Node: `promotionCodes.archive`)
+
+        Turns a promotion code off (`active: false`) so it can no longer be redeemed, keeping its history, and
+        answers the code (plain, without its coupon). Takes no body.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["archivePromotionCode"], locals(), m.PromotionCode)
 
@@ -3568,6 +4824,17 @@ class PromotionCodes(SyncResource):
         """Look up a promotion code by its code.
 
         `GET /api/promotion-codes/by-code/{code}` (Node: `promotionCodes.byCode`)
+
+        Finds a promotion code by the code a customer entered (the natural key, not the id) and answers it with its
+        coupon. For codes that are not typed in, the lookup also matches an NFT contract address (`nft`), a
+        credential role (`vc`) or a customer DID (`user_restricted`). The answer says nothing about validity: check
+        `active`, `expires_at` and `max_redemptions` against `times_redeemed`.
+
+        Args:
+            code: The promotion code as customers enter it (e.g. `WELCOME20`); for non-code verification types, the
+                NFT address, credential role or customer DID it is matched by.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrievePromotionCodeByCode"], locals(), m.PromotionCodeExpanded)
 
@@ -3595,6 +4862,30 @@ class PromotionCodes(SyncResource):
         """Create a promotion code.
 
         `POST /api/promotion-codes` (Node: `promotionCodes.create`)
+
+        Creates a promotion code for an existing coupon and answers it with its coupon. Without `code`, PaymentKit
+        generates a random one. Codes of `verification_type` `nft`, `vc` or `user_restricted` are matched by NFT
+        ownership, verifiable credential or customer DID rather than typed in. Restriction amounts are decimal
+        strings in the currency's own unit.
+
+        Args:
+            coupon_id: The coupon the code redeems.
+            code: The code customers enter; generated at random when left out.
+            active: Whether the code can be redeemed now; `true` when left out.
+            expires_at: Unix time in seconds.
+            restrictions: Conditions a purchase must meet; amounts are decimal strings in the currency's own unit.
+            customer_id: Limits the code to this customer (`cus_…`).
+            verification_type: How a customer qualifies for the code: `code` (typing it), `nft` (holding a matching
+                NFT), `vc` (holding a matching verifiable credential), `user_restricted` (being one of
+                `customer_dids`).
+            nft_config: For `nft` codes, which NFTs qualify.
+            vc_config: For `vc` codes, which verifiable credentials qualify.
+            customer_dids: For `user_restricted` codes, the DIDs allowed to redeem it.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createPromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -3609,6 +4900,16 @@ class PromotionCodes(SyncResource):
         """Delete a promotion code.
 
         `DELETE /api/promotion-codes/{id}` (Node: `promotionCodes.del`)
+
+        Deletes a promotion code and answers the deleted code (plain, without its coupon). A code that has already
+        been redeemed cannot be deleted; archive it instead.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deletePromotionCode"], locals(), m.PromotionCode)
 
@@ -3625,6 +4926,19 @@ class PromotionCodes(SyncResource):
         """List promotion codes.
 
         `GET /api/promotion-codes` (Node: `promotionCodes.list`)
+
+        Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of one
+        coupon and/or only active or inactive ones.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            coupon_id: Only the promotion codes of this coupon.
+            active: `true` for active codes only, `false` for archived or turned-off codes only.
         """
         return self._list(_OPS["listPromotionCodes"], locals(), m.PromotionCodeExpanded)
 
@@ -3642,6 +4956,20 @@ class PromotionCodes(SyncResource):
         """List who redeemed a promotion code.
 
         `GET /api/promotion-codes/{id}/redemptions` (Node: `promotionCodes.redemptions`)
+
+        Answers the promotion code's redemptions, by customer or by subscription, a page at a time, in the same
+        shape as a coupon's redemptions.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            type: Which redemptions to list: `customer` (one row per customer who redeemed) or `subscription` (one
+                row per subscription it applies to).
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._call(_OPS["listPromotionCodeRedemptions"], locals(), m.Redemptions)
 
@@ -3655,6 +4983,13 @@ class PromotionCodes(SyncResource):
         """Retrieve a promotion code.
 
         `GET /api/promotion-codes/{id}` (Node: `promotionCodes.retrieve`)
+
+        Answers the promotion code with its coupon.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrievePromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -3683,6 +5018,25 @@ class PromotionCodes(SyncResource):
         """Update a promotion code.
 
         `PUT /api/promotion-codes/{id}` (Node: `promotionCodes.update`)
+
+        Changes the given fields of a promotion code (limits, expiry, restrictions, verification settings, metadata,
+        `active`) and answers it with its coupon. Restriction amounts are decimal strings in the currency's own
+        unit.
+
+        Args:
+            id: The object's id.
+            expires_at: Unix time in seconds.
+            restrictions: Conditions a purchase must meet; amounts are decimal strings in the currency's own unit.
+            verification_type: How a customer qualifies for the code: `code` (typing it), `nft` (holding a matching
+                NFT), `vc` (holding a matching verifiable credential), `user_restricted` (being one of
+                `customer_dids`).
+            nft_config: For `nft` codes, which NFTs qualify.
+            vc_config: For `vc` codes, which verifiable credentials qualify.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updatePromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -3696,6 +5050,14 @@ class PromotionCodes(SyncResource):
         """Tell whether a promotion code has been used.
 
         `GET /api/promotion-codes/{id}/used` (Node: `promotionCodes.used`)
+
+        Answers `{used}`: `true` once the code has been redeemed at least once (a used code cannot be deleted, only
+        archived).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["getPromotionCodeUsed"], locals(), m.UsedFlag)
 
@@ -3725,6 +5087,23 @@ class Refunds(SyncResource):
         """Create a refund.
 
         `POST /api/refunds` (Node: `refunds.create`)
+
+        Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual way).
+        `amount` is a decimal string in the currency's own unit; the customer, currency and payment method default
+        to the payment intent's. Answers the new refund, expanded; it starts `pending`. Refused with 400, like the
+        payment-intent `refund`, when the payment cannot be refunded by that amount in its current state.
+
+        Args:
+            payment_intent_id: The payment to refund (`pi_…`).
+            amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
+                it in requests.
+            type: `refund` gives back a payment; `stake_return` releases a subscription stake.
+            reason: Why the refund was made.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createRefund"], locals(), m.RefundExpanded)
 
@@ -3744,6 +5123,24 @@ class Refunds(SyncResource):
         """List refunds.
 
         `GET /api/refunds` (Node: `refunds.list`)
+
+        Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
+        otherwise, each joined with its customer, currency, payment method, payment intent and, where they exist,
+        invoice and subscription. `status` takes one status or several separated by commas.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only refunds in these statuses: one value or a comma-separated list of `pending`,
+                `requires_action`, `processing`, `failed`, `canceled`, `succeeded`.
+            invoice_id: Only refunds of this invoice (`in_…`).
+            subscription_id: Only refunds of this subscription (`sub_…`).
+            currency_id: Only refunds in this payment currency (`pc_…`).
+            customer_id: Only refunds to this customer (`cus_…` id).
         """
         return self._list(_OPS["listRefunds"], locals(), m.RefundExpanded)
 
@@ -3757,6 +5154,14 @@ class Refunds(SyncResource):
         """Retrieve a refund.
 
         `GET /api/refunds/{id}` (Node: `refunds.retrieve`)
+
+        Answers one refund joined with its customer, currency, payment method, payment intent and, where they exist,
+        invoice and subscription.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveRefund"], locals(), m.RefundExpanded)
 
@@ -3772,6 +5177,17 @@ class Refunds(SyncResource):
         """Search refunds.
 
         `GET /api/refunds/search` (Node: `refunds.search`)
+
+        Answers a page of expanded refunds whose text fields match `query`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["searchRefunds"], locals(), m.RefundExpanded)
 
@@ -3794,6 +5210,27 @@ class Refunds(SyncResource):
         """Record an on-chain refund made elsewhere.
 
         `POST /api/refunds/sync` (Node: `refunds.sync`)
+
+        Records in PaymentKit a refund that was already sent on chain by another system, so that PaymentKit's books
+        show it. The body uses the Node SDK's own key style: camelCase keys (`chainType`, `chainApiHost`, `orderId`,
+        `customerName`, `customerId`) and `livemode` as the integer `1` (live) or `0` (test), independent of the
+        `livemode` query parameter. Answers the recorded refund, expanded.
+
+        Args:
+            amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
+                it in requests.
+            destination: The address the refund was sent to.
+            contract: The token contract (or chain currency address) the refund was paid in.
+            chain_type: The chain the refund went over (`arcblock`, `ethereum`, `base`, `bitcoin`).
+            chain_api_host: The API endpoint of that chain, used to check the transfer.
+            customer_id: The customer receiving the refund (`cus_…` id or DID).
+            order_id: The caller's own reference for the refund.
+            metadata: Free-form key/value data attached to an object.
+            customer_name: The customer's display name.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["syncRefund"], locals(), m.RefundExpanded)
 
@@ -3816,6 +5253,23 @@ class Settings(SyncResource):
         """Create a setting.
 
         `POST /api/settings` (Node: `settings.create`)
+
+        Stores a configuration record for a component mount location. The body uses camelCase keys (`mountLocation`,
+        `componentDid`) although the stored record answers them in snake_case. The shape of `settings` depends on
+        `type`. PaymentKit's web client uses this call as get-or-create for donation settings, so a second create
+        for the same mount location and type may answer the existing record.
+
+        Args:
+            type: `notification`, `donate`, or an app-defined type.
+            mount_location: Mount location of the component the setting is for.
+            description: What the setting is for.
+            component_did: DID of the component the setting is for.
+            settings: The configuration itself; its shape follows `type` (`notification`, `donate`, or free-form for
+                other types).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createSetting"], locals(), m.Setting)
 
@@ -3830,6 +5284,17 @@ class Settings(SyncResource):
         """Delete a setting.
 
         `DELETE /api/settings/{id}` (Node: `settings.del`)
+
+        Removes a setting, looked up by id or by mount location. Answers a confirmation message, not the removed
+        record.
+
+        Args:
+            id: The setting's id, or the mount location of the component it belongs to (percent-encoded when it
+                contains `/`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deleteSetting"], locals(), m.DeletedMessage)
 
@@ -3843,6 +5308,14 @@ class Settings(SyncResource):
         """Retrieve a setting.
 
         `GET /api/settings/{id}` (Node: `settings.retrieve`)
+
+        Answers one setting, looked up by id or by mount location.
+
+        Args:
+            id: The setting's id, or the mount location of the component it belongs to (percent-encoded when it
+                contains `/`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveSetting"], locals(), m.Setting)
 
@@ -3860,6 +5333,19 @@ class Settings(SyncResource):
         """Update a setting.
 
         `PUT /api/settings/{id}` (Node: `settings.update`)
+
+        Changes a setting's `settings`, `active` flag or description, looked up by id or by mount location. Answers
+        the updated setting.
+
+        Args:
+            id: The setting's id, or the mount location of the component it belongs to (percent-encoded when it
+                contains `/`).
+            settings: The settings keys to change, from the shape that belongs to the setting's `type` (see
+                `SettingNotificationConfig`, `SettingDonateConfig`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateSetting"], locals(), m.Setting)
 
@@ -3881,6 +5367,19 @@ class SubscriptionItems(SyncResource):
         """Add an item to a subscription.
 
         `POST /api/subscription-items` (Node: `subscriptionItems.create`)
+
+        Adds a price, with a quantity, to an existing subscription. Answers the new item without joins.
+
+        Args:
+            subscription_id: The subscription to add the item to (`sub_…`).
+            price_id: The item's price (`price_…`).
+            quantity: How many units of the price.
+            metadata: Free-form key/value data attached to an object.
+            billing_thresholds: A usage level that makes PaymentKit invoice early.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -3897,6 +5396,22 @@ class SubscriptionItems(SyncResource):
         """Report usage for a subscription item.
 
         `POST /api/usage-records` (Node: `subscriptionItems.createUsageRecord`)
+
+        Records usage of a metered subscription item. With `action=increment` the quantity adds to the usage already
+        reported; with `action=set` it replaces it. `timestamp` (Unix seconds) places the usage in a billing period;
+        without it the server uses the time of the call. How a period's records combine into the billed quantity
+        follows the price's `recurring.aggregate_usage`. Answers the stored record.
+
+        Args:
+            subscription_item_id: The subscription item the usage belongs to (`si_…`).
+            quantity: The quantity used, a plain number of units (not money).
+            action: How a reported quantity combines with usage already reported: `increment` adds to it, `set`
+                replaces it.
+            timestamp: Unix time in seconds.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createUsageRecord"], locals(), m.UsageRecord)
 
@@ -3911,6 +5426,15 @@ class SubscriptionItems(SyncResource):
         """Remove an item from a subscription.
 
         `DELETE /api/subscription-items/{id}` (Node: `subscriptionItems.del`)
+
+        Removes the item from its subscription and answers it as it was just before removal (without joins).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deleteSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -3926,6 +5450,18 @@ class SubscriptionItems(SyncResource):
         """List a subscription's items.
 
         `GET /api/subscription-items` (Node: `subscriptionItems.list`)
+
+        Pages through the items of one subscription (`subscription_id` is required). Each row carries its expanded
+        price.
+
+        Args:
+            subscription_id: The subscription whose items to list (a `sub_…` id).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["listSubscriptionItems"], locals(), m.SubscriptionItemExpanded)
 
@@ -3941,6 +5477,18 @@ class SubscriptionItems(SyncResource):
         """List a subscription item's usage per billing period.
 
         `GET /api/usage-records/summary` (Node: `subscriptionItems.listUsageRecordSummaries`)
+
+        Pages through per-period usage totals of one subscription item (`subscription_item_id` is required): each
+        row gives the period (Unix seconds), the invoice that billed it and the total usage.
+
+        Args:
+            subscription_item_id: The subscription item whose usage to list (an `si_…` id).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["listUsageRecordSummaries"], locals(), m.UsageRecordSummary)
 
@@ -3956,6 +5504,19 @@ class SubscriptionItems(SyncResource):
         """List a subscription item's usage records.
 
         `GET /api/usage-records` (Node: `subscriptionItems.listUsageRecords`)
+
+        Pages through the usage records reported for one subscription item (`subscription_item_id` is required). The
+        Node SDK types this answer as usage summaries; this document describes the rows as usage records, which is
+        what the route lists.
+
+        Args:
+            subscription_item_id: The subscription item whose usage to list (an `si_…` id).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["listUsageRecords"], locals(), m.UsageRecord)
 
@@ -3969,6 +5530,13 @@ class SubscriptionItems(SyncResource):
         """Retrieve a subscription item.
 
         `GET /api/subscription-items/{id}` (Node: `subscriptionItems.retrieve`)
+
+        Answers one subscription item with its expanded price.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveSubscriptionItem"], locals(), m.SubscriptionItemExpanded)
 
@@ -3987,6 +5555,19 @@ class SubscriptionItems(SyncResource):
         """Update a subscription item.
 
         `PUT /api/subscription-items/{id}` (Node: `subscriptionItems.update`)
+
+        Changes an item's price, quantity, usage threshold or metadata. Answers the item without joins.
+
+        Args:
+            id: The object's id.
+            price_id: A new price for the item (`price_…`).
+            quantity: A new number of units.
+            metadata: Free-form key/value data attached to an object.
+            billing_thresholds: A usage level that makes PaymentKit invoice early.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -4014,6 +5595,34 @@ class Subscriptions(SyncResource):
         """Cancel a subscription.
 
         `PUT /api/subscriptions/{id}/cancel` (Node: `subscriptions.cancel`)
+
+        Cancels a subscription now, at the end of the current period, or at a chosen time (`at`, with `time` for
+        `custom`). With `at=current_period_end` the subscription keeps its status and gets
+        `cancel_at_period_end=true` until the period ends (the recover operation undoes this); with `at=now` it
+        becomes `canceled` and `canceled_at` is set. `refund` and `staking` say what happens to the last payment and
+        to any stake. A subscription that cannot be canceled in its current state (for example one already canceled)
+        is refused with 400. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            at: When a cancellation takes effect: immediately (`now`), when the current period ends
+                (`current_period_end`), or at the given `time` (`custom`).
+            time: With `at=custom`, when the cancellation takes effect: Unix seconds, or a date string.
+            refund: What is refunded on cancellation: nothing (`none`), the unused part of the current period
+                (`proration`), or the last payment in full (`last`).
+            feedback: The customer's reason for leaving, usually one of `too_expensive`, `missing_features`,
+                `switched_service`, `unused`, `customer_service`, `too_complex`, `low_quality`, `other`.
+            comment: Free text about the cancellation.
+            reason: Why the subscription is canceled, usually one of `cancellation_requested`, `payment_disputed`,
+                `payment_failed`, `stake_revoked`; other strings are accepted.
+            staking: What happens to the customer's stake on cancellation: kept (`none`), partly returned in
+                proportion to the unused period (`proration`), or slashed (`slash`).
+            slash_reason: With `staking=slash`, why the stake is slashed.
+            cancel_from: Who asked for the cancellation.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["cancelSubscription"], locals(), m.Subscription)
 
@@ -4044,6 +5653,35 @@ class Subscriptions(SyncResource):
         """Create a subscription.
 
         `POST /api/subscriptions` (Node: `subscriptions.create`)
+
+        Starts a subscription for an existing customer on one or more prices. `items` lists the prices with their
+        quantities. Without `default_payment_method_id` the subscription is never charged automatically, which suits
+        prepaid or gifted subscriptions. Times (`trial_end`, `billing_cycle_anchor`) are Unix seconds. Answers the
+        new subscription with its customer, currency, payment method and items joined. Most subscriptions are
+        instead created by a checkout session in `subscription` mode.
+
+        Args:
+            customer_id: The customer to subscribe (`cus_…`).
+            items: The prices to subscribe to.
+            default_payment_method_id: The payment method renewals are charged to. Leave it out for a subscription
+                that is never charged automatically (prepaid or gifted).
+            currency_id: The payment currency to bill in (`pc_…`).
+            trial_period_days: Length of the free trial in days.
+            trial_end: Unix time in seconds.
+            description: A text shown to the customer and in the dashboard.
+            metadata: Free-form key/value data attached to an object.
+            days_until_due: For `send_invoice`, the number of days the customer has to pay an invoice.
+            days_until_cancel: Days an invoice may stay unpaid before the subscription is canceled.
+            billing_cycle_anchor: Unix time in seconds.
+            collection_method: How invoices are settled: charged to the default payment method
+                (`charge_automatically`) or sent for the customer to pay (`send_invoice`).
+            proration_behavior: What a change of items does to the amount due: invoice the difference at once
+                (`always_invoice`), carry it to the next invoice (`create_prorations`), or nothing (`none`).
+            service_actions: Buttons and notifications to offer the customer.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createSubscription"], locals(), m.SubscriptionExpanded)
 
@@ -4058,6 +5696,15 @@ class Subscriptions(SyncResource):
         """Delete a subscription.
 
         `DELETE /api/subscriptions/{id}` (Node: `subscriptions.del`)
+
+        Removes a subscription and answers it as it was just before removal (without joins).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deleteSubscription"], locals(), m.Subscription)
 
@@ -4077,6 +5724,27 @@ class Subscriptions(SyncResource):
         """List subscriptions.
 
         `GET /api/subscriptions` (Node: `subscriptions.list`)
+
+        Pages through subscriptions, newest first unless `order` says otherwise. Filters combine: `status` (one or
+        more statuses, comma-separated), the customer by id or by DID, and `metadata.<key>` values.
+        `activeFirst=true` sorts subscriptions in good standing ahead of the others. Each row carries its customer,
+        currency, payment method and items.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only subscriptions in one of these statuses: one status or several, comma-separated (e.g.
+                `active,trialing`).
+            customer_id: Only the subscriptions of this customer (a `cus_…` id).
+            customer_did: Only the subscriptions of the customer with this DID.
+            active_first: `true` to sort subscriptions in good standing ahead of the others; `order` then sorts
+                within each group.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
         """
         return self._list(_OPS["listSubscriptions"], locals(), m.SubscriptionExpanded)
 
@@ -4090,6 +5758,14 @@ class Subscriptions(SyncResource):
         """List a subscription's overdue invoices.
 
         `GET /api/subscriptions/{id}/overdue/invoices` (Node: `subscriptions.overdueInvoices`)
+
+        Answers the subscription, its unpaid past-due invoices, and the amount owed per currency (keyed by payment
+        currency id, each with its currency and payment method). Not paginated.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["listSubscriptionOverdueInvoices"], locals(), m.SubscriptionOverdueInvoices)
 
@@ -4108,6 +5784,21 @@ class Subscriptions(SyncResource):
         """Pause a subscription.
 
         `PUT /api/subscriptions/{id}/pause` (Node: `subscriptions.pause`)
+
+        Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
+        invoices meanwhile and when it resumes by itself. The Node SDK sends no body; the optional body sets those
+        two values. A subscription that cannot be paused in its current state (for example one already paused or
+        canceled) is refused with 400. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            behavior: What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or
+                voided.
+            resumes_at: Unix time in seconds.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["pauseSubscription"], locals(), m.Subscription)
 
@@ -4122,6 +5813,17 @@ class Subscriptions(SyncResource):
         """Recover a subscription scheduled to cancel.
 
         `PUT /api/subscriptions/{id}/recover` (Node: `subscriptions.recover`)
+
+        Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
+        (`cancel_at_period_end` goes back to false). Only a subscription with a scheduled cancellation can be
+        recovered; any other is refused with 400. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["recoverSubscription"], locals(), m.Subscription)
 
@@ -4136,6 +5838,17 @@ class Subscriptions(SyncResource):
         """Resume a paused subscription.
 
         `PUT /api/subscriptions/{id}/resume` (Node: `subscriptions.resume`)
+
+        Ends a pause: the subscription returns to `active` and billing continues. Only a `paused` subscription can
+        be resumed; any other is refused with 400. Deployments may require the customer to stake again before
+        resuming. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["resumeSubscription"], locals(), m.Subscription)
 
@@ -4149,6 +5862,14 @@ class Subscriptions(SyncResource):
         """Retrieve a subscription.
 
         `GET /api/subscriptions/{id}` (Node: `subscriptions.retrieve`)
+
+        Answers one subscription with its customer, currency, payment method, items (each with its expanded price)
+        and its service type.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveSubscription"], locals(), m.SubscriptionExpanded)
 
@@ -4163,6 +5884,17 @@ class Subscriptions(SyncResource):
         """Return a subscription's stake.
 
         `PUT /api/subscriptions/{id}/return-stake` (Node: `subscriptions.returnStake`)
+
+        Gives back the stake the customer locked for this subscription. Answers whether it worked and which
+        subscription it concerned. A subscription whose stake cannot be returned in its current state (for example
+        still in force, or already returned) is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["returnSubscriptionStake"], locals(), m.SubscriptionStakeReturnResult)
 
@@ -4178,6 +5910,18 @@ class Subscriptions(SyncResource):
         """Search subscriptions.
 
         `GET /api/subscriptions/search` (Node: `subscriptions.search`)
+
+        Pages through the subscriptions whose text fields match `query`. Answers the same page shape as the list,
+        with joins.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["searchSubscriptions"], locals(), m.SubscriptionExpanded)
 
@@ -4211,6 +5955,31 @@ class Subscriptions(SyncResource):
         """Update a subscription.
 
         `PUT /api/subscriptions/{id}` (Node: `subscriptions.update`)
+
+        Changes the settable fields of a subscription (description, metadata, billing settings). Status changes go
+        through the cancel, recover, pause and resume operations instead. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            description: A text shown to the customer and in the dashboard.
+            metadata: Free-form key/value data attached to an object.
+            default_payment_method_id: The payment method renewals are charged to.
+            collection_method: How invoices are settled: charged to the default payment method
+                (`charge_automatically`) or sent for the customer to pay (`send_invoice`).
+            days_until_due: For `send_invoice`, the number of days the customer has to pay an invoice.
+            days_until_cancel: Days an invoice may stay unpaid before the subscription is canceled.
+            billing_thresholds: Limits that make PaymentKit invoice before the period ends.
+            payment_settings: Payment method types and per-chain options for a subscription's invoices.
+            proration_behavior: What a change of items does to the amount due: invoice the difference at once
+                (`always_invoice`), carry it to the next invoice (`create_prorations`), or nothing (`none`).
+            payment_behavior: What happens to an update when the payment it needs cannot be completed.
+            trial_settings: What happens when the trial ends.
+            slippage_config: The exchange-rate movement renewals tolerate.
+            service_actions: Buttons and notifications to offer the customer.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateSubscription"], locals(), m.Subscription)
 
@@ -4232,6 +6001,20 @@ class WebhookEndpoints(SyncResource):
         """Create a webhook endpoint.
 
         `POST /api/webhook-endpoints` (Node: `webhookEndpoints.create`)
+
+        Registers a URL to receive the events named in `enabled_events` and answers the endpoint (plain, without
+        attempts). New endpoints are `enabled` unless `status` says otherwise. PaymentKit POSTs each event as JSON
+        and counts any 2xx answer as delivered; there is no signing secret to keep.
+
+        Args:
+            url: Where events are POSTed.
+            enabled_events: The event types to send to this endpoint.
+            status: `enabled` endpoints receive events; `disabled` ones do not.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["createWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -4246,6 +6029,16 @@ class WebhookEndpoints(SyncResource):
         """Delete a webhook endpoint.
 
         `DELETE /api/webhook-endpoints/{id}` (Node: `webhookEndpoints.del`)
+
+        Deletes the webhook endpoint, so no further events are sent to it, and answers the deleted endpoint (plain,
+        without attempts).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["deleteWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -4260,6 +6053,16 @@ class WebhookEndpoints(SyncResource):
         """List webhook endpoints.
 
         `GET /api/webhook-endpoints` (Node: `webhookEndpoints.list`)
+
+        Answers a page of webhook endpoints (`{count, list}`), each with its recent delivery attempts.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return self._list(_OPS["listWebhookEndpoints"], locals(), m.WebhookEndpointExpanded)
 
@@ -4273,6 +6076,13 @@ class WebhookEndpoints(SyncResource):
         """Retrieve a webhook endpoint.
 
         `GET /api/webhook-endpoints/{id}` (Node: `webhookEndpoints.retrieve`)
+
+        Answers the webhook endpoint with its delivery attempts, each attempt carrying the event it delivered.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return self._call(_OPS["retrieveWebhookEndpoint"], locals(), m.WebhookEndpointExpanded)
 
@@ -4292,6 +6102,19 @@ class WebhookEndpoints(SyncResource):
         """Update a webhook endpoint.
 
         `PUT /api/webhook-endpoints/{id}` (Node: `webhookEndpoints.update`)
+
+        Changes the given fields (URL, subscribed events, description, `status` to pause or resume deliveries,
+        metadata) and answers the endpoint (plain, without attempts). `enabled_events` replaces the whole list.
+
+        Args:
+            id: The object's id.
+            enabled_events: Replaces the whole list of subscribed event types.
+            status: `enabled` endpoints receive events; `disabled` ones do not.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return self._call(_OPS["updateWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -4310,6 +6133,16 @@ class AsyncAutoRechargeConfigs(AsyncResource):
         """Get a customer's auto-recharge config for a credit currency.
 
         `GET /api/auto-recharge-configs/customer/{customer_id}` (Node: `autoRechargeConfigs.getForCustomer`)
+
+        Answers the auto-recharge config of one customer (by `cus_` id or by DID) for the credit currency
+        `currency_id`, with its joins. If the customer has none for that currency yet, PaymentKit creates one with
+        default values and answers it, so this read can write.
+
+        Args:
+            customer_id: The customer, by `cus_` id or by DID.
+            currency_id: The credit currency (`pc_` id) whose balance the config watches.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["getCustomerAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -4323,6 +6156,13 @@ class AsyncAutoRechargeConfigs(AsyncResource):
         """Retrieve an auto-recharge config.
 
         `GET /api/auto-recharge-configs/retrieve/{id}` (Node: `autoRechargeConfigs.retrieve`)
+
+        Answers one auto-recharge config by its id, with its joins.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -4345,6 +6185,27 @@ class AsyncAutoRechargeConfigs(AsyncResource):
         """Create or update an auto-recharge config.
 
         `POST /api/auto-recharge-configs/submit` (Node: `autoRechargeConfigs.submit`)
+
+        Upserts the config keyed by (`customer_id`, `currency_id`): creates it if the customer has none for that
+        currency, otherwise changes the given fields; `enabled: false` turns it off. `threshold` and
+        `daily_limits.max_amount` are plain numbers in the currency's own unit (as PaymentKit's Node SDK sends
+        them). Answers the config with its joins; when the payer still has to authorise payments, `balanceResult`
+        says what is missing.
+
+        Args:
+            customer_id: The customer, by `cus_` id or DID.
+            currency_id: The credit currency (`pc_…`) whose balance is watched.
+            threshold: Recharge when the balance falls below this, in the credit currency's own unit (a number, as
+                PaymentKit's Node SDK types it).
+            recharge_currency_id: The currency (`pc_…`) to pay recharges in.
+            payment_method_id: The payment method (`pm_…`) to pay with.
+            price_id: The top-up price (`price_…`) to buy.
+            change_payment_method: `true` to switch to a new payment method (the payer is asked to authorise it).
+            daily_limits: Caps on recharges per day; 0 means no cap.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["submitAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -4391,6 +6252,47 @@ class AsyncCheckoutSessions(AsyncResource):
         """Create a checkout session.
 
         `POST /api/checkout-sessions` (Node: `checkout.sessions.create`)
+
+        Opens a checkout session for the given line items and answers the plain session, whose `url` is the hosted
+        checkout page to send the customer to. Prices are referenced by id; amounts in the answer are integer
+        strings in the currency's smallest unit. `expires_at` takes Unix seconds; when it is omitted the server
+        picks the expiry. `subscription_data.service_actions` attaches buttons or notifications to the subscription
+        a `subscription` mode session creates.
+
+        Args:
+            mode: What the session does: `payment` charges once, `subscription` starts a subscription for recurring
+                prices, `setup` only sets up a payment method.
+            line_items: The prices and quantities to pay for.
+            success_url: Where the customer goes after paying.
+            cancel_url: Where the customer goes when they leave without paying.
+            expires_at: Unix time in seconds.
+            client_reference_id: Your own reference for the session (e.g. an order id); it can be used to retrieve
+                the session.
+            currency_id: The payment currency (`pc_…`); by default the prices' currency.
+            customer_id: An existing customer (`cus_…`) who is to pay.
+            customer_did: The DID of the user who is to pay.
+            customer_creation: When a customer record is made: `if_required` (only when the flow needs one) or
+                `always`.
+            customer_update: Which details entered at checkout are saved back to an existing customer.
+            after_expiration: What may happen after the session expires.
+            consent_collection: Which consents the checkout page asks for.
+            custom_text: Extra text shown on the checkout page.
+            invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
+            submit_type: The wording of the checkout page's submit button.
+            billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
+                when needed (`auto`).
+            subscription_data: Subscription settings as checkout sessions and their line items take them: the common
+                subscription data plus service actions, billing anchor, proration and trial rules.
+            payment_intent_data: Settings copied onto the payment intent a checkout creates.
+            nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
+            cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+            metadata: Free-form key/value data attached to an object.
+            include_free_trial: Whether trials configured on the prices apply to this session. The Node SDK accepts
+                it; its exact effect is not documented.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -4405,6 +6307,16 @@ class AsyncCheckoutSessions(AsyncResource):
         """Expire a checkout session.
 
         `PUT /api/checkout-sessions/{id}/expire` (Node: `checkout.sessions.expire`)
+
+        Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the plain
+        session is answered. A session that is not `open` (already `complete` or `expired`) is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["expireCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -4428,6 +6340,31 @@ class AsyncCheckoutSessions(AsyncResource):
         """List checkout sessions.
 
         `GET /api/checkout-sessions` (Node: `checkout.sessions.list`)
+
+        Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its line items'
+        prices joined. `count` is the number of sessions matching the filters. Status filters take one value or a
+        comma-separated list; `metadata.<key>=<value>` filters match metadata.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only sessions in these states: one of `open`, `complete`, `expired`, or several separated by
+                commas (`open,complete`).
+            payment_status: Only sessions with these payment states: `paid`, `unpaid`, `no_payment_required`, or
+                several separated by commas.
+            nft_mint_status: Only sessions whose NFT minting is in these states: `disabled`, `pending`, `minted`,
+                `sent`, `error`, or several separated by commas.
+            customer_id: Only sessions of this customer (`cus_…`).
+            customer_did: Only sessions of the customer with this DID.
+            payment_intent_id: Only the session paid through this payment intent (`pi_…`).
+            payment_link_id: Only sessions opened from this payment link (`plink_…`).
+            subscription_id: Only sessions that created or belong to this subscription (`sub_…`).
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
         """
         return await self._list(_OPS["listCheckoutSessions"], locals(), m.CheckoutSessionExpanded)
 
@@ -4441,6 +6378,15 @@ class AsyncCheckoutSessions(AsyncResource):
         """Retrieve a checkout session.
 
         `GET /api/checkout-sessions/{id}` (Node: `checkout.sessions.retrieve`)
+
+        Answers one checkout session with its joins: line items with their prices, and the payment link, payment
+        intent, subscription(s) and customer it is tied to, when there are any. The path takes the session id
+        (`cs_…`) or the caller's own `client_reference_id`.
+
+        Args:
+            id: The session id (`cs_…`), or the `client_reference_id` the session was created with.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveCheckoutSession"], locals(), m.CheckoutSessionExpanded)
 
@@ -4456,6 +6402,17 @@ class AsyncCheckoutSessions(AsyncResource):
         """Update a checkout session's metadata.
 
         `PUT /api/checkout-sessions/{id}` (Node: `checkout.sessions.update`)
+
+        Replaces the session's `metadata`; nothing else about a session can be changed through this call. Answers
+        the plain session.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -4485,6 +6442,30 @@ class AsyncCoupons(AsyncResource):
         """Create a coupon, optionally with promotion codes.
 
         `POST /api/coupons` (Node: `coupons.create`)
+
+        Creates a coupon and, in the same call, any promotion codes listed in `promotion_codes` (each a promotion
+        code without `coupon_id`, which is filled in). A coupon takes either `percent_off` (a whole percentage) or
+        `amount_off` (a decimal amount in `currency_id`'s own unit, with `currency_options` for other currencies).
+        Answers `{coupon, promotion_codes}`, not the bare coupon: the new coupon's id is at `coupon.id`. Amounts
+        come back as integer strings in the currency's smallest unit.
+
+        Args:
+            name: Shown to customers on checkouts and invoices.
+            duration: How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
+                `duration_in_months`), `forever`.
+            percent_off: Whole percentage taken off.
+            amount_off: Fixed discount, a decimal string in `currency_id`'s own unit.
+            currency_id: The payment currency (`pc_…`) of `amount_off`.
+            currency_options: Fixed discounts in other currencies, keyed by payment currency id (`pc_…`).
+            duration_in_months: Required when `duration` is `repeating`.
+            applies_to: Limits a coupon to some products.
+            redeem_by: Unix time in seconds.
+            metadata: Free-form key/value data attached to an object.
+            promotion_codes: Promotion codes to create for the new coupon.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createCoupon"], locals(), m.CouponCreateResult)
 
@@ -4499,6 +6480,16 @@ class AsyncCoupons(AsyncResource):
         """Delete a coupon.
 
         `DELETE /api/coupons/{id}` (Node: `coupons.del`)
+
+        Deletes a coupon and answers the deleted coupon (plain, without joins). A coupon that has already been
+        redeemed (see `GET /api/coupons/{id}/used`) cannot be deleted.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deleteCoupon"], locals(), m.Coupon)
 
@@ -4516,6 +6507,23 @@ class AsyncCoupons(AsyncResource):
         """List coupons.
 
         `GET /api/coupons` (Node: `coupons.list`)
+
+        Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless `order`
+        says otherwise. Filters combine: by name, by whether the coupon can still be redeemed (`valid`), and by
+        metadata (`metadata.<key>=<value>`).
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
+            valid: `true` for coupons that can still be redeemed, `false` for those that no longer can (expired,
+                used up or turned off).
+            name: Only coupons with this name.
         """
         return await self._list(_OPS["listCoupons"], locals(), m.Coupon)
 
@@ -4533,6 +6541,21 @@ class AsyncCoupons(AsyncResource):
         """List who redeemed a coupon.
 
         `GET /api/coupons/{id}/redemptions` (Node: `coupons.redemptions`)
+
+        Answers the coupon's redemptions, either by customer (with per-customer usage statistics) or by subscription
+        (with the discount that applied it), a page at a time. `count` is the total for the chosen `type`; `paging`
+        echoes the page asked for.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            type: Which redemptions to list: `customer` (one row per customer who redeemed) or `subscription` (one
+                row per subscription it applies to).
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._call(_OPS["listCouponRedemptions"], locals(), m.Redemptions)
 
@@ -4546,6 +6569,13 @@ class AsyncCoupons(AsyncResource):
         """Retrieve a coupon.
 
         `GET /api/coupons/{id}` (Node: `coupons.retrieve`)
+
+        Answers the coupon with its joins: the products it applies to, its promotion codes and its currency.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveCoupon"], locals(), m.CouponExpanded)
 
@@ -4573,6 +6603,28 @@ class AsyncCoupons(AsyncResource):
         """Update a coupon.
 
         `PUT /api/coupons/{id}` (Node: `coupons.update`)
+
+        Changes the given fields of a coupon and answers it with its joins. Amounts are decimal strings in the
+        currency's own unit. Once a coupon has been redeemed (`locked`), PaymentKit may refuse changes to its
+        discount terms; name, description and metadata stay editable.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            percent_off: Whole percentage taken off (0–100).
+            amount_off: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
+                takes it in requests.
+            currency_options: Fixed discounts in other currencies, keyed by payment currency id (`pc_…`).
+            duration: How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
+                `duration_in_months`), `forever`.
+            duration_in_months: How many months a `repeating` coupon keeps applying.
+            applies_to: Limits a coupon to some products.
+            redeem_by: Unix time in seconds.
+            valid: `false` stops further redemptions.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateCoupon"], locals(), m.CouponExpanded)
 
@@ -4586,6 +6638,14 @@ class AsyncCoupons(AsyncResource):
         """Tell whether a coupon has been used.
 
         `GET /api/coupons/{id}/used` (Node: `coupons.used`)
+
+        Answers `{used}`: `true` once any invoice, subscription or checkout has redeemed the coupon (a used coupon
+        cannot be deleted).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["getCouponUsed"], locals(), m.UsedFlag)
 
@@ -4612,6 +6672,28 @@ class AsyncCreditGrants(AsyncResource):
         """Grant credits to a customer.
 
         `POST /api/credit-grants` (Node: `creditGrants.create`)
+
+        Gives a customer `amount` credits (a decimal string in the credit currency's own unit; answers carry the
+        integer smallest-unit value) in a credit currency. `category` says whether they were paid for or
+        promotional. `effective_at`/`expires_at` are Unix seconds (`expires_at: 0` means no expiry); a grant whose
+        `effective_at` lies in the future starts `pending`, otherwise `granted`. Higher-priority grants are consumed
+        first among the applicable ones. Answers the grant with its customer, currency and payment method.
+
+        Args:
+            amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
+                it in requests.
+            currency_id: The credit currency.
+            customer_id: The customer receiving the credits.
+            category: `paid` credits were bought; `promotional` ones were given away.
+            priority: Higher is spent first.
+            effective_at: Unix time in seconds.
+            expires_at: Unix time in seconds.
+            applicability_config: Limits on what a grant can be spent on.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createCreditGrant"], locals(), m.CreditGrantExpanded)
 
@@ -4626,6 +6708,17 @@ class AsyncCreditGrants(AsyncResource):
         """Customers holding a credit currency.
 
         `GET /api/credit-grants/holders` (Node: `creditGrants.holders`)
+
+        Lists the customers that hold a positive balance of one credit currency, with their balance (integer
+        smallest unit) and grant count, the currency, and paging details (`total` customers, `totalPages`).
+        `pageSize` is capped at 100.
+
+        Args:
+            currency_id: The credit currency whose holders are listed.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
         """
         return await self._call(_OPS["listCreditGrantHolders"], locals(), m.CreditHolders)
 
@@ -4645,6 +6738,22 @@ class AsyncCreditGrants(AsyncResource):
         """List credit grants.
 
         `GET /api/credit-grants` (Node: `creditGrants.list`)
+
+        Answers a `{count, list}` page of credit grants with their customer, currency and payment method. Filters:
+        customer, credit currency, subscription, statuses (comma-separated), free text `q`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            q: Free text matched against the resource's text fields.
+            customer_id: Only grants of this customer.
+            currency_id: Only grants in this credit currency.
+            subscription_id: Only grants that came from this subscription.
+            status: Comma-separated grant statuses to keep, e.g. `granted,pending,depleted,expired`.
         """
         return await self._list(_OPS["listCreditGrants"], locals(), m.CreditGrantExpanded)
 
@@ -4658,6 +6767,14 @@ class AsyncCreditGrants(AsyncResource):
         """Retrieve a credit grant.
 
         `GET /api/credit-grants/{id}` (Node: `creditGrants.retrieve`)
+
+        Answers one credit grant, with its remaining amount and status, joined with its customer, credit currency
+        and payment method (and the line items it was bought with, when any).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveCreditGrant"], locals(), m.CreditGrantExpanded)
 
@@ -4675,6 +6792,21 @@ class AsyncCreditGrants(AsyncResource):
         """Credit grant statistics.
 
         `GET /api/credit-grants/stats` (Node: `creditGrants.stats`)
+
+        Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds): how
+        many grants, and how much was granted, remains and was consumed (integer smallest-unit strings), overall and
+        per day. `timezone_offset` shifts the day boundaries.
+
+        Args:
+            currency_id: The credit currency to report on.
+            start_date: Start of the window, Unix seconds.
+            end_date: End of the window, Unix seconds.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            granted_by: Only grants created by this DID.
+            category: Only paid or only promotional grants.
+            timezone_offset: Offset of the caller's time zone from UTC, in minutes, used to decide which day a grant
+                falls on.
         """
         return await self._call(_OPS["getCreditGrantStats"], locals(), m.CreditGrantStats)
 
@@ -4688,6 +6820,16 @@ class AsyncCreditGrants(AsyncResource):
         """A customer's credit balance per currency.
 
         `GET /api/credit-grants/summary` (Node: `creditGrants.summary`)
+
+        Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency, the
+        total granted, the amount remaining (integer smallest-unit strings) and the number of grants. The customer
+        may be given by id or DID. Unsettled usage is not deducted here; see the meter events' pending amount.
+
+        Args:
+            customer_id: The customer, by id (`cus_…`) or DID.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            subscription_id: Only grants usable by this subscription.
         """
         return await self._call(_OPS["getCreditGrantSummary"], locals(), m.CreditSummary)
 
@@ -4704,6 +6846,19 @@ class AsyncCreditGrants(AsyncResource):
         """Update or expire a credit grant.
 
         `PUT /api/credit-grants/{id}` (Node: `creditGrants.update`)
+
+        Replaces a grant's metadata and/or expires it now with `expired: true`. Expiring works only on `pending` or
+        `granted` grants; other states are refused. Answers `{success}`, not the grant; retrieve it to see the new
+        state.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            expired: `true` expires a `pending` or `granted` grant now.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateCreditGrant"], locals(), m.CreditGrantUpdateResult)
 
@@ -4720,6 +6875,21 @@ class AsyncCreditGrants(AsyncResource):
         """Check that a customer can keep spending credit.
 
         `GET /api/credit-grants/verify-availability` (Node: `creditGrants.verifyAvailability`)
+
+        Decides whether a customer may go on consuming a credit currency, given the current balance, usage still
+        pending, and any auto-recharge the customer has set up. Answers `can_continue` and, when it is false, a
+        `reason`.
+
+        Args:
+            customer_id: The customer, by id.
+            currency_id: The credit currency to check.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            pending_amount: Credit about to be consumed that the check should count, as an integer string in the
+                currency's smallest unit (the unit `pending-amount` answers in).
+            max_recharge_times: How many automatic recharges the check may assume.
+            max_pending_amount: The most pending usage tolerated before spending must stop, as an integer string in
+                the currency's smallest unit.
         """
         return await self._call(_OPS["verifyCreditAvailability"], locals(), m.CreditAvailability)
 
@@ -4746,6 +6916,26 @@ class AsyncCreditTransactions(AsyncResource):
         """List credit transactions.
 
         `GET /api/credit-transactions` (Node: `creditTransactions.list`)
+
+        Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter and
+        subscription. Filters: customer, subscription, grant, meter, source, a creation window (`start`/`end`, Unix
+        seconds), free text `q`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            q: Free text matched against the resource's text fields.
+            customer_id: Only rows of this customer.
+            subscription_id: Only rows charged to this subscription.
+            credit_grant_id: Only rows drawn from this grant.
+            meter_id: Only rows caused by this meter's events.
+            source: Only rows with this `source` value.
+            start: Only rows created at or after this Unix time (seconds).
+            end: Only rows created at or before this Unix time (seconds).
         """
         return await self._list(_OPS["listCreditTransactions"], locals(), m.CreditTransactionExpanded)
 
@@ -4759,6 +6949,14 @@ class AsyncCreditTransactions(AsyncResource):
         """Retrieve a credit transaction.
 
         `GET /api/credit-transactions/{id}` (Node: `creditTransactions.retrieve`)
+
+        Answers one ledger row (quantity used, credit taken, balance left on the grant) joined with its customer,
+        currency, grant, meter, subscription and, when known, the meter event that caused it.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveCreditTransaction"], locals(), m.CreditTransactionExpanded)
 
@@ -4776,6 +6974,19 @@ class AsyncCreditTransactions(AsyncResource):
         """Usage and credit totals.
 
         `GET /api/credit-transactions/summary` (Node: `creditTransactions.summary`)
+
+        Adds up the ledger rows that match the filters: total metered quantity, total credit consumed (integer
+        smallest-unit string) and the number of rows, and echoes the filters it applied.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            customer_id: Only rows of this customer.
+            subscription_id: Only rows charged to this subscription.
+            currency_id: Only rows in this credit currency.
+            meter_id: Only rows caused by this meter's events.
+            start: Only rows created at or after this Unix time (seconds).
+            end: Only rows created at or before this Unix time (seconds).
         """
         return await self._call(_OPS["getCreditTransactionSummary"], locals(), m.CreditTransactionSummary)
 
@@ -4794,6 +7005,17 @@ class AsyncCustomers(AsyncResource):
         """Delete a customer.
 
         `DELETE /api/customers/{id}` (Node: `customers.del`)
+
+        Removes a customer and answers the removed record. Listed in the SDK README but commented out of the Node
+        SDK 1.27.2, so its server-side rules are not documented; a customer that still has live subscriptions or
+        unpaid invoices may be refused.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deleteCustomer"], locals(), m.Customer)
 
@@ -4809,6 +7031,18 @@ class AsyncCustomers(AsyncResource):
         """List customers.
 
         `GET /api/customers` (Node: `customers.list`)
+
+        Answers one page of customers, newest first unless `order` says otherwise, optionally narrowed to a single
+        DID. `count` is the number of matching customers across all pages.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            did: Only the customer with this DID.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["listCustomers"], locals(), m.CustomerExpanded)
 
@@ -4822,6 +7056,19 @@ class AsyncCustomers(AsyncResource):
         """Retrieve the calling user's customer.
 
         `GET /api/customers/me` (Node: `customers.me`)
+
+        Answers the customer record of the logged-in user (the session's DID), with a `summary` of paid, due and
+        refunded amounts per currency unless `skipSummary` is set. With `fallback` set, a user who has no customer
+        record yet gets a customer-shaped profile built from the user account (DID, name, email, phone, address)
+        instead, without an `id`. Not exposed by the Node SDK 1.27.2; PaymentKit's own web client calls it.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            skip_summary: `true` leaves out the per-currency `summary`, which is costly to compute; the web client
+                sets it when it only needs contact details.
+            fallback: `true` answers a profile derived from the user account when the caller has no customer record,
+                instead of failing.
         """
         return await self._call(_OPS["retrieveMyCustomer"], locals(), m.MyCustomer)
 
@@ -4835,6 +7082,15 @@ class AsyncCustomers(AsyncResource):
         """List a customer's overdue invoices.
 
         `GET /api/customers/{id}/overdue/invoices` (Node: `customers.overdueInvoices`)
+
+        Answers the customer, every invoice of theirs that is past due and unpaid, and a `summary` keyed by currency
+        id with the total owed in that currency (integer string in the smallest unit) and how it is paid. Not
+        paginated.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["listCustomerOverdueInvoices"], locals(), m.CustomerOverdueInvoices)
 
@@ -4849,6 +7105,17 @@ class AsyncCustomers(AsyncResource):
         """Retrieve a customer.
 
         `GET /api/customers/{id}` (Node: `customers.retrieve`)
+
+        Answers one customer, looked up by `cus_` id or by DID. With `create=true` and a DID, PaymentKit first
+        creates the customer from the user account when none exists, so the call never answers 404 for a known user;
+        this is how apps make sure a customer exists before billing it.
+
+        Args:
+            id: The customer's `cus_` id, or the DID of the user it belongs to (`z…` or `did:abt:z…`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            create: `true` creates the customer for the DID in the path when it does not exist yet, then answers it.
+                Ignored for `cus_` ids.
         """
         return await self._call(_OPS["retrieveCustomer"], locals(), m.CustomerExpanded)
 
@@ -4864,6 +7131,18 @@ class AsyncCustomers(AsyncResource):
         """Search customers.
 
         `GET /api/customers/search` (Node: `customers.search`)
+
+        Free-text search over customers (DID, name, email, phone, …). A search for a DID with `pageSize=1` is the
+        usual way to find the customer of a user. Answers a page like the list does.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["searchCustomers"], locals(), m.CustomerExpanded)
 
@@ -4887,6 +7166,25 @@ class AsyncCustomers(AsyncResource):
         """Update a customer.
 
         `PUT /api/customers/{id}` (Node: `customers.update`)
+
+        Changes a customer's contact details, addresses, notification preference or metadata. Only the fields sent
+        change. Answers the updated customer without joins.
+
+        Args:
+            id: The object's id.
+            name: Display name.
+            email: Contact email address.
+            phone: Contact phone number.
+            description: Free text about the customer.
+            address: A postal address; every part is optional.
+            shipping: Where and to whom goods are shipped.
+            invoice_settings: Defaults used on the customer's invoices.
+            preference: Preferences the customer set for themselves.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateCustomer"], locals(), m.Customer)
 
@@ -4904,6 +7202,15 @@ class AsyncInvoices(AsyncResource):
         """Preview returning an invoice's stake.
 
         `GET /api/invoices/{id}/return-stake` (Node: `invoices.getReturnStake`)
+
+        Reads what returning the stake collected by this staking invoice would involve, without moving anything.
+        PaymentKit does not publish the shape of this answer; the fields documented here are the likely ones and
+        every other key is kept as sent.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["previewInvoiceReturnStake"], locals(), m.InvoiceStakeReturnPreview)
 
@@ -4929,6 +7236,38 @@ class AsyncInvoices(AsyncResource):
         """List invoices.
 
         `GET /api/invoices` (Node: `invoices.list`)
+
+        Answers a page of invoices, newest first unless `order` says otherwise, each joined with its customer,
+        currency, payment method, payment intent, subscription and expanded line items. Without flags, the list
+        leaves out staking invoices, stake-return invoices and invoices of subscriptions a recovered subscription
+        came from, but keeps overdraft-protection invoices; the `include_*` flags change that. `ignore_zero` drops
+        invoices whose subtotal is zero. `status` takes one status or several separated by commas (`paid,open`).
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only invoices in these statuses: one value or a comma-separated list of `draft`, `open`, `paid`,
+                `void`, `uncollectible` (e.g. `paid,open`).
+            customer_id: Only invoices billed to this customer (`cus_…` id).
+            customer_did: Only invoices billed to the customer with this DID.
+            subscription_id: Only invoices raised for this subscription (`sub_…`).
+            currency_id: Only invoices in this payment currency (`pc_…`).
+            ignore_zero: `true` leaves out invoices whose subtotal is zero. PaymentKit treats an absent value as
+                `false`.
+            include_staking: `true` also lists the invoices that collected a subscription stake. PaymentKit treats
+                an absent value as `false`.
+            include_return_staking: `true` also lists the invoices that recorded a stake being returned. PaymentKit
+                treats an absent value as `false`.
+            include_overdraft_protection: `false` leaves out the invoices paid from a subscription's overdraft
+                protection stake. PaymentKit treats an absent value as `true`.
+            include_recovered_from: With `subscription_id`, `true` also lists the invoices of the earlier
+                subscriptions this one was recovered from. PaymentKit treats an absent value as `false`.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
         """
         return await self._list(_OPS["listInvoices"], locals(), m.InvoiceExpanded)
 
@@ -4942,6 +7281,15 @@ class AsyncInvoices(AsyncResource):
         """Retrieve an invoice.
 
         `GET /api/invoices/{id}` (Node: `invoices.retrieve`)
+
+        Answers one invoice with everything `list` joins, plus the coupons and promotion codes behind its discounts,
+        the invoice it relates to, the credit grants its payment created, and the payment link and checkout session
+        it came from.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveInvoice"], locals(), m.InvoiceDetail)
 
@@ -4956,6 +7304,18 @@ class AsyncInvoices(AsyncResource):
         """Return an invoice's stake.
 
         `POST /api/invoices/{id}/return-stake` (Node: `invoices.returnStake`)
+
+        Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
+        `stake_return`). Answers whether it worked and the subscription concerned; a failure the server reports in
+        the body carries `success: false` and `error`. Refused with 400 when the invoice holds no stake that can
+        still be returned.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["returnInvoiceStake"], locals(), m.InvoiceStakeReturnResult)
 
@@ -4971,6 +7331,18 @@ class AsyncInvoices(AsyncResource):
         """Search invoices.
 
         `GET /api/invoices/search` (Node: `invoices.search`)
+
+        Answers a page of expanded invoices whose text fields (number, description, customer details and the like)
+        match `query`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["searchInvoices"], locals(), m.InvoiceExpanded)
 
@@ -4986,6 +7358,17 @@ class AsyncInvoices(AsyncResource):
         """Update an invoice's metadata.
 
         `PUT /api/invoices/{id}` (Node: `invoices.update`)
+
+        Replaces the invoice's metadata; nothing else about an invoice can be changed through the API. Answers the
+        plain invoice (no joins).
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateInvoice"], locals(), m.Invoice)
 
@@ -5000,6 +7383,17 @@ class AsyncInvoices(AsyncResource):
         """Void an invoice.
 
         `POST /api/invoices/{id}/void` (Node: `invoices.void`)
+
+        Marks an unpaid invoice as `void`: nothing more will be collected for it and `status_transitions.voided_at`
+        is set. An invoice that is already paid (or already void) cannot be voided; that refusal is answered with
+        400. Answers the plain invoice.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["voidInvoice"], locals(), m.Invoice)
 
@@ -5022,6 +7416,28 @@ class AsyncMeterEvents(AsyncResource):
         """Report a meter event.
 
         `POST /api/meter-events` (Node: `meterEvents.create`)
+
+        Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal string in
+        the meter's unit; `payload.customer_id` takes a customer id or DID. `identifier` is the caller's unique key
+        for this usage: reporting the same identifier again does not create a second event. `timestamp` (Unix
+        seconds) defaults to now. The event starts `pending`; credits are consumed asynchronously, so
+        `credit_consumed`/`credit_pending` change later. Answers the event with its customer, meter and credit
+        currency.
+
+        Args:
+            event_name: The event name of an active meter.
+            payload: Who used how much: `customer_id`, and `value` in credits, a decimal string in the meter's
+                credit currency's own unit (`"10"` consumes 10 credits; not integer units), with the
+                `subscription_id` the usage belongs to, when any.
+            identifier: Unique key of this usage; repeating it does not record the usage twice.
+            timestamp: Unix time in seconds.
+            metadata: Free-form key/value data attached to an object.
+            source_data: Context about the usage's origin (for display), either a list of labelled fields or a flat
+                string map.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createMeterEvent"], locals(), m.MeterEventExpanded)
 
@@ -5042,6 +7458,23 @@ class AsyncMeterEvents(AsyncResource):
         """List meter events.
 
         `GET /api/meter-events` (Node: `meterEvents.list`)
+
+        Answers a `{count, list}` page of meter events with their customer, meter and credit currency. Filters:
+        event name, meter, customer, a time window on the event `timestamp` (Unix seconds), free text `q`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            q: Free text matched against the resource's text fields.
+            event_name: Only events reported under this event name.
+            meter_id: Only events of this meter.
+            customer_id: Only events of this customer.
+            start: Only events whose timestamp is at or after this Unix time (seconds).
+            end: Only events whose timestamp is at or before this Unix time (seconds).
         """
         return await self._list(_OPS["listMeterEvents"], locals(), m.MeterEventExpanded)
 
@@ -5056,6 +7489,17 @@ class AsyncMeterEvents(AsyncResource):
         """Credit owed by unsettled meter events.
 
         `GET /api/meter-events/pending-amount` (Node: `meterEvents.pendingAmount`)
+
+        Adds up the credit that reported but not yet settled meter events still need, grouped by credit currency.
+        Answers a map from currency id to an integer amount in that currency's smallest unit; subtract it from the
+        grant summary's `remainingAmount` to get the spendable balance.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            subscription_id: Only events reported for this subscription.
+            customer_id: Only events of this customer.
+            currency_id: Only this credit currency.
         """
         return await self._call(_OPS["getMeterEventPendingAmount"], locals(), m.PendingAmount)
 
@@ -5069,6 +7513,14 @@ class AsyncMeterEvents(AsyncResource):
         """Retrieve a meter event.
 
         `GET /api/meter-events/{id}` (Node: `meterEvents.retrieve`)
+
+        Answers one meter event with its customer, meter, credit currency and (when the event names one)
+        subscription, including how much credit it has consumed and how much it still waits for.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveMeterEvent"], locals(), m.MeterEventExpanded)
 
@@ -5085,6 +7537,18 @@ class AsyncMeterEvents(AsyncResource):
         """Usage statistics of a meter.
 
         `GET /api/meter-events/stats` (Node: `meterEvents.stats`)
+
+        Buckets one meter's events between `start` and `end` (Unix seconds) by minute, hour or day and answers a
+        `{count, list}` of rows with the number of events and the summed value per bucket.
+
+        Args:
+            meter_id: The meter whose events are counted.
+            start: Start of the window, Unix seconds.
+            end: End of the window, Unix seconds.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            customer_id: Only events of this customer.
+            granularity: Bucket size of the rows.
         """
         return await self._list(_OPS["getMeterEventStats"], locals(), m.MeterEventStatsRow)
 
@@ -5103,6 +7567,16 @@ class AsyncMeters(AsyncResource):
         """Activate a meter.
 
         `PUT /api/meters/{id}/activate` (Node: `meters.activate`)
+
+        Sets the meter's status to `active`, so meter events reported under its event name are accepted again.
+        Answers the meter with its credit currency. Takes no body.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["activateMeter"], locals(), m.MeterExpanded)
 
@@ -5123,6 +7597,23 @@ class AsyncMeters(AsyncResource):
         """Create a meter.
 
         `POST /api/meters` (Node: `meters.create`)
+
+        Creates a meter for one event name and, with it, a credit currency (`type: credit`) that usage of this meter
+        consumes. The answer is the meter with that currency joined as `paymentCurrency`; `currency_id` on the meter
+        points at it. `event_name` is unique: it is the natural key meter events are reported under. `decimal` sets
+        the new credit currency's scale.
+
+        Args:
+            event_name: Unique name events will be reported under.
+            aggregation_method: How a meter combines event values: `sum` adds them, `count` counts events, `last`
+                keeps the latest value.
+            currency_id: An existing credit currency to bind instead of creating one.
+            decimal: Scale of the credit currency created for the meter.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createMeter"], locals(), m.MeterExpanded)
 
@@ -5137,6 +7628,16 @@ class AsyncMeters(AsyncResource):
         """Deactivate a meter.
 
         `PUT /api/meters/{id}/deactivate` (Node: `meters.deactivate`)
+
+        Sets the meter's status to `inactive`; new meter events for its event name are then refused. Existing events
+        and grants are untouched. Answers the meter with its credit currency. Takes no body.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deactivateMeter"], locals(), m.MeterExpanded)
 
@@ -5153,6 +7654,19 @@ class AsyncMeters(AsyncResource):
         """List meters.
 
         `GET /api/meters` (Node: `meters.list`)
+
+        Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact `event_name`
+        or by free text `q`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            q: Free text matched against the resource's text fields.
+            event_name: Only the meter with this event name.
         """
         return await self._list(_OPS["listMeters"], locals(), m.MeterExpanded)
 
@@ -5166,6 +7680,14 @@ class AsyncMeters(AsyncResource):
         """Retrieve a meter.
 
         `GET /api/meters/{id}` (Node: `meters.retrieve`)
+
+        Answers one meter with its credit currency. The path takes either the meter's id or its `event_name` (the
+        natural key usage is reported under); an unknown value is a 404.
+
+        Args:
+            id: The meter's id, or its `event_name` (the natural key meter events are reported under).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveMeter"], locals(), m.MeterExpanded)
 
@@ -5185,6 +7707,18 @@ class AsyncMeters(AsyncResource):
         """Update a meter.
 
         `PUT /api/meters/{id}` (Node: `meters.update`)
+
+        Changes a meter's name, description, unit, metadata or status and answers the meter with its credit
+        currency. `event_name` and the aggregation method cannot be changed after creation.
+
+        Args:
+            id: The object's id.
+            status: `inactive` meters refuse new events.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateMeter"], locals(), m.MeterExpanded)
 
@@ -5202,6 +7736,15 @@ class AsyncPaymentCurrencies(AsyncResource):
         """Check whether currencies support recurring payments.
 
         `POST /api/payment-currencies/check-recurring-support` (Node: `paymentCurrencies.checkRecurringSupport`)
+
+        Tells whether every listed currency can be charged automatically on a schedule (its payment method supports
+        recurring charges), and names the ones that cannot. Changes nothing.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["checkPaymentCurrencyRecurringSupport"], locals(), m.RecurringSupport)
 
@@ -5222,6 +7765,21 @@ class AsyncPaymentCurrencies(AsyncResource):
         """Create a payment currency.
 
         `POST /api/payment-currencies` (Node: `paymentCurrencies.create`)
+
+        Adds a token to a payment method. For chain methods PaymentKit checks `contract` on the chain and takes the
+        symbol and decimals from it. Answers the new currency.
+
+        Args:
+            payment_method_id: The payment method the currency belongs to.
+            contract: The token's contract address; PaymentKit checks it on the chain.
+            logo: URL of the currency's logo.
+            symbol: Symbol; chain methods read it from the contract instead.
+            decimal: Decimal places; chain methods read them from the contract instead.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createPaymentCurrency"], locals(), m.PaymentCurrency)
 
@@ -5235,6 +7793,14 @@ class AsyncPaymentCurrencies(AsyncResource):
         """Retrieve a currency's recharge configuration.
 
         `GET /api/payment-currencies/{id}/recharge-config` (Node: `paymentCurrencies.getRechargeConfig`)
+
+        Answers the currency with its `recharge_config`: the price (and payment link / checkout URL) used to top up
+        a credit currency. The Node SDK types the answer as the currency; servers may add resolved fields.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["getPaymentCurrencyRechargeConfig"], locals(), m.PaymentCurrency)
 
@@ -5246,6 +7812,13 @@ class AsyncPaymentCurrencies(AsyncResource):
         """List payment currencies.
 
         `GET /api/payment-currencies` (Node: `paymentCurrencies.list`)
+
+        Answers every payment currency of the mode, across all payment methods. The answer is a plain JSON array,
+        not a `{count, list}` page, and takes no paging parameters.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._list(_OPS["listPaymentCurrencies"], locals(), m.PaymentCurrency)
 
@@ -5259,6 +7832,14 @@ class AsyncPaymentCurrencies(AsyncResource):
         """Retrieve a payment currency.
 
         `GET /api/payment-currencies/{id}` (Node: `paymentCurrencies.retrieve`)
+
+        Answers one payment currency, looked up by `pc_` id or by symbol. The Node SDK types the answer as the plain
+        currency; the `object` tag and the `paymentMethod` join are present only when the server adds them.
+
+        Args:
+            id: The currency's `pc_` id, or its symbol (e.g. `ABT`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrievePaymentCurrency"], locals(), m.PaymentCurrencyExpanded)
 
@@ -5278,6 +7859,17 @@ class AsyncPaymentCurrencies(AsyncResource):
         """Update a payment currency.
 
         `PUT /api/payment-currencies/{id}` (Node: `paymentCurrencies.update`)
+
+        Changes a currency's display fields (name, symbol, description, logo) or metadata. Only the fields sent
+        change. Answers the updated currency.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updatePaymentCurrency"], locals(), m.PaymentCurrency)
 
@@ -5296,6 +7888,21 @@ class AsyncPaymentCurrencies(AsyncResource):
         """Set a currency's recharge configuration.
 
         `PUT /api/payment-currencies/{id}/recharge-config` (Node: `paymentCurrencies.updateRechargeConfig`)
+
+        Replaces the currency's `recharge_config`: the price that buys more of this (credit) currency, optionally
+        the payment link and checkout URL that sell it, and the allowed top-up range. Answers the updated currency.
+
+        Args:
+            id: The object's id.
+            base_price_id: The price that buys one unit of top-up.
+            payment_link_id: The payment link that sells top-ups.
+            checkout_url: Where buyers go to top up.
+            settings: Bounds on a single top-up. Upstream types them as plain numbers; whether they count units of
+                the base price or amounts of the currency is not established.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updatePaymentCurrencyRechargeConfig"], locals(), m.PaymentCurrency)
 
@@ -5319,6 +7926,26 @@ class AsyncPaymentIntents(AsyncResource):
         """List payment intents.
 
         `GET /api/payment-intents` (Node: `paymentIntents.list`)
+
+        Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
+        customer, currency, payment method and, where they exist, checkout session, subscription, invoice and
+        refunded totals. `status` takes one status or several separated by commas.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only payment intents in these statuses: one value or a comma-separated list of
+                `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`,
+                `requires_capture`, `canceled`, `succeeded`.
+            invoice_id: Only the payment intent(s) of this invoice (`in_…`).
+            customer_id: Only payment intents of this customer (`cus_…` id).
+            customer_did: Only payment intents of the customer with this DID.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
         """
         return await self._list(_OPS["listPaymentIntents"], locals(), m.PaymentIntentExpanded)
 
@@ -5338,6 +7965,22 @@ class AsyncPaymentIntents(AsyncResource):
         """Refund a payment intent.
 
         `PUT /api/payment-intents/{id}/refund` (Node: `paymentIntents.refund`)
+
+        Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own unit
+        (`"0.001"`), and may not exceed what is still unrefunded. Answers the new refund, expanded, not the payment
+        intent; the refund starts `pending` and moves on as PaymentKit sends the money. Refused with 400 when the
+        payment has not succeeded or is already fully refunded.
+
+        Args:
+            id: The object's id.
+            amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
+                it in requests.
+            reason: Why the refund was made.
+            description: A note stored on the refund.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["refundPaymentIntent"], locals(), m.RefundExpanded)
 
@@ -5351,6 +7994,14 @@ class AsyncPaymentIntents(AsyncResource):
         """Retrieve a payment intent.
 
         `GET /api/payment-intents/{id}` (Node: `paymentIntents.retrieve`)
+
+        Answers one payment intent joined with its customer, currency, payment method and, where they exist,
+        checkout session, subscription, invoice and the amounts refunded so far.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrievePaymentIntent"], locals(), m.PaymentIntentExpanded)
 
@@ -5366,6 +8017,17 @@ class AsyncPaymentIntents(AsyncResource):
         """Search payment intents.
 
         `GET /api/payment-intents/search` (Node: `paymentIntents.search`)
+
+        Answers a page of expanded payment intents whose text fields match `query`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["searchPaymentIntents"], locals(), m.PaymentIntentExpanded)
 
@@ -5389,6 +8051,20 @@ class AsyncPaymentIntents(AsyncResource):
         """Update a payment intent.
 
         `PUT /api/payment-intents/{id}` (Node: `paymentIntents.update`)
+
+        Changes the descriptive fields of a payment intent (description, metadata, receipt e-mail, statement
+        descriptors, future-usage hint, beneficiaries). The amount, currency, status and payment records are
+        PaymentKit's and are not written here. Answers the plain payment intent.
+
+        Args:
+            id: The object's id.
+            metadata: Free-form key/value data attached to an object.
+            setup_future_usage: Whether the payment method may be reused while the customer is away (`off_session`)
+                or present (`on_session`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updatePaymentIntent"], locals(), m.PaymentIntent)
 
@@ -5407,6 +8083,17 @@ class AsyncPaymentLinks(AsyncResource):
         """Archive a payment link.
 
         `PUT /api/payment-links/{id}/archive` (Node: `paymentLinks.archive`)
+
+        Deactivates a payment link (`active` becomes false), so its hosted page no longer opens new checkout
+        sessions; the link itself is kept. Answers the plain link. An archive the link's current state does not
+        allow is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["archivePaymentLink"], locals(), m.PaymentLink)
 
@@ -5444,6 +8131,35 @@ class AsyncPaymentLinks(AsyncResource):
         """Create a payment link.
 
         `POST /api/payment-links` (Node: `paymentLinks.create`)
+
+        Creates a reusable payment link for the given line items and answers the plain link. Customers pay at
+        `<mount point>/checkout/pay/<id>`, and every visit opens a new checkout session from the link's settings. An
+        optional `lookup_key` lets the link be retrieved by a stable name of your own.
+
+        Args:
+            name: The link's name, for the merchant.
+            currency_id: The payment currency (`pc_…`); by default the prices' currency.
+            after_completion: What the customer sees after paying through a payment link.
+            consent_collection: Which consents the checkout page asks for.
+            custom_text: Extra text shown on the checkout page.
+            customer_creation: When sessions from the link make a customer record: `if_required` or `always`.
+            invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
+            billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
+                when needed (`auto`).
+            submit_type: The wording of the checkout page's submit button.
+            subscription_data: Settings for the subscription a checkout creates. The Node types mark `description`
+                and `trial_period_days` as always present, but callers (including the SDK's own example) send
+                subscription data without them, so neither is assumed.
+            nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
+            cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+            donation_settings: Settings of a donation link (a link whose submit type is `donate`).
+            payment_intent_data: Settings copied onto the payment intent a checkout creates.
+            lookup_key: Your own stable name for the link (must be unique).
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createPaymentLink"], locals(), m.PaymentLink)
 
@@ -5458,6 +8174,17 @@ class AsyncPaymentLinks(AsyncResource):
         """List payment links.
 
         `GET /api/payment-links` (Node: `paymentLinks.list`)
+
+        Answers one page of payment links, newest first unless `order` says otherwise, each with its line items'
+        prices joined. `count` is the total number of links in this mode.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["listPaymentLinks"], locals(), m.PaymentLinkExpanded)
 
@@ -5471,6 +8198,14 @@ class AsyncPaymentLinks(AsyncResource):
         """Retrieve a payment link.
 
         `GET /api/payment-links/{id}` (Node: `paymentLinks.retrieve`)
+
+        Answers one payment link with its line items' prices joined. The path takes the link id (`plink_…`) or the
+        link's `lookup_key`.
+
+        Args:
+            id: The payment link id (`plink_…`), or the link's `lookup_key`.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrievePaymentLink"], locals(), m.PaymentLinkExpanded)
 
@@ -5510,6 +8245,33 @@ class AsyncPaymentLinks(AsyncResource):
         """Update a payment link.
 
         `PUT /api/payment-links/{id}` (Node: `paymentLinks.update`)
+
+        Changes the given fields of a payment link and answers the plain link. Fields left out keep their values.
+        Checkout sessions already opened from the link are not changed.
+
+        Args:
+            id: The object's id.
+            after_completion: What the customer sees after paying through a payment link.
+            consent_collection: Which consents the checkout page asks for.
+            custom_text: Extra text shown on the checkout page.
+            customer_creation: When sessions from the link make a customer record: `if_required` or `always`.
+            invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
+            billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
+                when needed (`auto`).
+            submit_type: The wording of the checkout page's submit button.
+            subscription_data: Settings for the subscription a checkout creates. The Node types mark `description`
+                and `trial_period_days` as always present, but callers (including the SDK's own example) send
+                subscription data without them, so neither is assumed.
+            nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
+            cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+            donation_settings: Settings of a donation link (a link whose submit type is `donate`).
+            payment_intent_data: Settings copied onto the payment intent a checkout creates.
+            lookup_key: Your own stable name for the link; null removes it.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updatePaymentLink"], locals(), m.PaymentLink)
 
@@ -5536,6 +8298,22 @@ class AsyncPaymentMethods(AsyncResource):
         """Create a payment method.
 
         `POST /api/payment-methods` (Node: `paymentMethods.create`)
+
+        Registers a payment rail (a chain endpoint or a Stripe account) with its connection settings. Secrets in
+        `settings` are encrypted at rest. Answers the new payment method without joins.
+
+        Args:
+            type: The kind of rail. New kinds may appear.
+            settings: Connection settings, under the key of the method's `type`. Secret values are encrypted at
+                rest; whether answers redact them is not established.
+            logo: URL of the method's logo.
+            confirmation: When a payment on this method counts as confirmed.
+            features: What the rail supports.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createPaymentMethod"], locals(), m.PaymentMethod)
 
@@ -5547,6 +8325,13 @@ class AsyncPaymentMethods(AsyncResource):
         """List payment methods.
 
         `GET /api/payment-methods` (Node: `paymentMethods.list`)
+
+        Answers every payment method of the mode, each with the currencies it carries. The answer is a plain JSON
+        array, not a `{count, list}` page, and takes no paging parameters.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._list(_OPS["listPaymentMethods"], locals(), m.PaymentMethodExpanded)
 
@@ -5560,6 +8345,13 @@ class AsyncPaymentMethods(AsyncResource):
         """Retrieve a payment method.
 
         `GET /api/payment-methods/{id}` (Node: `paymentMethods.retrieve`)
+
+        Answers one payment method with the currencies it carries.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrievePaymentMethod"], locals(), m.PaymentMethodExpanded)
 
@@ -5583,6 +8375,21 @@ class AsyncPaymentMethods(AsyncResource):
         """Update a payment method.
 
         `PUT /api/payment-methods/{id}` (Node: `paymentMethods.update`)
+
+        Changes a payment method's display fields, settings, default currency, active flag or metadata. Only the
+        fields sent change. Answers the updated payment method without joins.
+
+        Args:
+            id: The object's id.
+            settings: Connection settings, under the key of the method's `type`. Secret values are encrypted at
+                rest; whether answers redact them is not established.
+            confirmation: When a payment on this method counts as confirmed.
+            features: What the rail supports.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updatePaymentMethod"], locals(), m.PaymentMethod)
 
@@ -5601,6 +8408,17 @@ class AsyncPrices(AsyncResource):
         """Archive a price.
 
         `PUT /api/prices/{id}/archive` (Node: `prices.archive`)
+
+        Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
+        subscriptions keep billing it. Takes no body and answers the price expanded with its product and currency. A
+        change the price's state does not allow is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["archivePrice"], locals(), m.PriceExpanded)
 
@@ -5637,6 +8455,53 @@ class AsyncPrices(AsyncResource):
         """Create a price.
 
         `POST /api/prices` (Node: `prices.create`)
+
+        Adds a price to an existing product and answers it expanded with its product and currency. Request amounts
+        (`unit_amount`, `currency_options[].unit_amount`, tier and custom amounts) are human decimal strings in the
+        currency's own unit (`"0.001"`); the answer gives them as integer strings in the smallest unit
+        (`"1000000000000000"` for 0.001 of an 18-decimal token). `currency_options` lets the same price be paid in
+        other currencies, `quantity_available` and `quantity_limit_per_checkout` cap stock, and a `lookup_key` gives
+        the price a stable name that retrieve and update accept in place of the id. For a credit pack, put the
+        credit settings in `metadata.credit_config`.
+
+        Args:
+            unit_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
+                takes it in requests.
+            product_id: The product the price belongs to (`prod_…`).
+            type: `one_time` for a single charge, `recurring` for a subscription price.
+            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
+            model: The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs,
+                see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
+                `tiers_mode` and `transform_quantity` from it.
+            currency_id: The price's main payment currency (`pc_…`).
+            currency_options: The same price in other currencies (the main currency may be listed too). Each amount
+                is a decimal string in that currency's own unit.
+            recurring: Billing interval and usage settings; required for `recurring` prices.
+            tiers_mode: How tiers apply: `graduated` charges each unit at its own tier's amount, `volume` charges
+                all units at the tier the total falls in.
+            tiers: The tiers of a `tiered` price, in increasing `up_to` order.
+            custom_unit_amount: A payer-chosen amount range, as sent in requests (decimal strings).
+            transform_quantity: Sells units in packs: the billed quantity is the purchased quantity divided by
+                `divide_by`, rounded per `round`.
+            lookup_key: A name of your own for the price; retrieve and update accept it in place of the id.
+            nickname: A label for the price, shown in the dashboard.
+            quantity_available: Units in stock for this price.
+            quantity_limit_per_checkout: Most units one checkout may buy.
+            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`).
+            upsell: A price offered instead of this one at checkout, or `null` for none.
+            pricing_type: `fixed` prices charge their amount in the payment currency; `dynamic` prices hold
+                `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
+                when paid.
+            base_currency: For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
+            base_amount: For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g.
+                `"9.99"`).
+            dynamic_pricing_config: Settings of a `dynamic` price.
+            metadata: Free-form key/value data for a price. Two keys have a meaning to PaymentKit: `credit_config`
+                makes the price a credit pack, and `meter_id` ties it to a meter. Answers give metadata back as-is.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createPrice"], locals(), m.PriceExpanded)
 
@@ -5651,6 +8516,16 @@ class AsyncPrices(AsyncResource):
         """Delete a price.
 
         `DELETE /api/prices/{id}` (Node: `prices.del`)
+
+        Removes a price and answers the removed record without joins. A price that is `locked` or already used by
+        checkouts, subscriptions or invoices is refused; archive it instead.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deletePrice"], locals(), m.Price)
 
@@ -5667,6 +8542,20 @@ class AsyncPrices(AsyncResource):
         """Adjust a price's stock.
 
         `PUT /api/prices/{id}/inventory` (Node: `prices.inventory`)
+
+        Raises (`increment`) or lowers (`decrement`) the price's `quantity_available` by `quantity` units, for
+        prices sold with limited stock. PaymentKit checks the stock when a checkout session is created or opened. A
+        decrement below what is already sold (or to 0, which means no limit) is refused. Answers the price expanded
+        with its product and currency.
+
+        Args:
+            id: The object's id.
+            quantity: How many units to add or take away.
+            action: `increment` adds to the stock, `decrement` takes from it.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updatePriceInventory"], locals(), m.PriceExpanded)
 
@@ -5686,6 +8575,23 @@ class AsyncPrices(AsyncResource):
         """List prices.
 
         `GET /api/prices` (Node: `prices.list`)
+
+        Answers one page of prices, newest first unless `order` says otherwise, each with its product and currency.
+        Filter by product, currency, type, `active` or `lookup_key`. Amounts are integer strings in the currency's
+        smallest unit. `count` is the number of matching prices across all pages.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            active: `true` for prices on sale only, `false` for archived prices only; absent for both.
+            type: Only `one_time` or only `recurring` prices.
+            currency_id: Only prices whose main currency is this payment currency (`pc_…`).
+            product_id: Only the prices of this product (`prod_…`).
+            lookup_key: Only the price carrying this lookup key.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["listPrices"], locals(), m.PriceExpanded)
 
@@ -5699,6 +8605,15 @@ class AsyncPrices(AsyncResource):
         """Retrieve a price.
 
         `GET /api/prices/{id}` (Node: `prices.retrieve`)
+
+        Answers one price with its product and currency, looked up by its `price_` id or by its `lookup_key`, so
+        code can refer to a price by a stable name of its own (`pro-monthly`) rather than by id.
+
+        Args:
+            id: The price's `price_` id, or its `lookup_key` (the name you gave the price at creation or in an
+                update).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrievePrice"], locals(), m.PriceExpanded)
 
@@ -5714,6 +8629,18 @@ class AsyncPrices(AsyncResource):
         """Search prices.
 
         `GET /api/prices/search` (Node: `prices.search`)
+
+        Free-text search over prices (nickname, lookup key and other text fields). Answers a page of expanded prices
+        like the list does.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["searchPrices"], locals(), m.PriceExpanded)
 
@@ -5751,6 +8678,52 @@ class AsyncPrices(AsyncResource):
         """Update a price.
 
         `PUT /api/prices/{id}` (Node: `prices.update`)
+
+        Changes a price found by `price_` id or `lookup_key`; only the fields sent change. Amounts are sent as human
+        decimal strings and answered as integer strings in the smallest unit. Once a price is `locked` (already used
+        by a checkout, subscription or invoice) PaymentKit may refuse to change what was sold (amounts, currency,
+        type, recurrence) while still accepting nickname, lookup key, stock and metadata. Answers the price expanded
+        with its product and currency.
+
+        Args:
+            id: The price's `price_` id, or its `lookup_key` (the name you gave the price at creation or in an
+                update).
+            type: `one_time` for a single charge, `recurring` for a subscription price.
+            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
+            model: The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs,
+                see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
+                `tiers_mode` and `transform_quantity` from it.
+            unit_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
+                takes it in requests.
+            currency_id: The price's main payment currency (`pc_…`).
+            currency_options: The same price in other currencies (the main currency may be listed too). Each amount
+                is a decimal string in that currency's own unit.
+            recurring: Billing interval and usage settings; required for `recurring` prices.
+            tiers_mode: How tiers apply: `graduated` charges each unit at its own tier's amount, `volume` charges
+                all units at the tier the total falls in.
+            tiers: The tiers of a `tiered` price, in increasing `up_to` order.
+            custom_unit_amount: A payer-chosen amount range, as sent in requests (decimal strings).
+            transform_quantity: Sells units in packs: the billed quantity is the purchased quantity divided by
+                `divide_by`, rounded per `round`.
+            lookup_key: A name of your own for the price; retrieve and update accept it in place of the id.
+            nickname: A label for the price, shown in the dashboard.
+            quantity_available: Units in stock for this price.
+            quantity_limit_per_checkout: Most units one checkout may buy.
+            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`).
+            upsell: A price offered instead of this one at checkout, or `null` for none.
+            pricing_type: `fixed` prices charge their amount in the payment currency; `dynamic` prices hold
+                `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
+                when paid.
+            base_currency: For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
+            base_amount: For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g.
+                `"9.99"`).
+            dynamic_pricing_config: Settings of a `dynamic` price.
+            metadata: Free-form key/value data for a price. Two keys have a meaning to PaymentKit: `credit_config`
+                makes the price a credit pack, and `meter_id` ties it to a meter. Answers give metadata back as-is.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updatePrice"], locals(), m.PriceExpanded)
 
@@ -5769,6 +8742,18 @@ class AsyncProducts(AsyncResource):
         """Archive a product.
 
         `PUT /api/products/{id}/archive` (Node: `products.archive`)
+
+        Takes a product off sale (`active` becomes `false`) while keeping it and its history, so existing
+        subscriptions and invoices still resolve it. Takes no body and answers the product without joins. Whether
+        archiving an archived product restores it is not documented upstream; a change the product's state does not
+        allow is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["archiveProduct"], locals(), m.Product)
 
@@ -5795,6 +8780,28 @@ class AsyncProducts(AsyncResource):
         """Create a product.
 
         `POST /api/products` (Node: `products.create`)
+
+        Creates a product and answers it expanded. `prices` may list prices to create in the same call (each as for
+        `POST /api/prices`, without `product_id`): they belong to the new product and come back in its `prices`.
+        Amounts in those prices are human decimal strings in the currency's own unit; the answer gives them as
+        integer strings in the smallest unit. A product is active unless `active: false` is sent.
+
+        Args:
+            name: Display name.
+            type: What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a
+                `credit` pack whose purchase grants credits.
+            description: Longer text shown on checkout pages.
+            active: `false` creates the product archived. PaymentKit assumes `true`.
+            images: Image URLs.
+            unit_label: What one unit is called (`seat`, `GB`).
+            nft_factory: Address of an NFT factory that mints a receipt NFT per purchase.
+            cross_sell: The product to offer alongside this one at checkout.
+            metadata: Free-form key/value data attached to an object.
+            prices: Prices to create for the new product in the same call; answered in the product's `prices`.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createProduct"], locals(), m.ProductExpanded)
 
@@ -5809,6 +8816,16 @@ class AsyncProducts(AsyncResource):
         """Delete a product.
 
         `DELETE /api/products/{id}` (Node: `products.del`)
+
+        Removes a product and answers the removed record without joins. A product that is `locked`, or whose prices
+        are already used by checkouts, subscriptions or invoices, is refused; archive it instead.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deleteProduct"], locals(), m.Product)
 
@@ -5827,6 +8844,23 @@ class AsyncProducts(AsyncResource):
         """List products.
 
         `GET /api/products` (Node: `products.list`)
+
+        Answers one page of products, newest first unless `order` says otherwise, each with its prices (and their
+        currencies) and its default price. Narrow the page by `active`, name, description or
+        `metadata.<key>=<value>` pairs. `count` is the number of matching products across all pages.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            active: `true` for products on sale only, `false` for archived products only; absent for both.
+            name: Only products whose name matches this text.
+            description: Only products whose description matches this text.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["listProducts"], locals(), m.ProductExpanded)
 
@@ -5840,6 +8874,13 @@ class AsyncProducts(AsyncResource):
         """Retrieve a product.
 
         `GET /api/products/{id}` (Node: `products.retrieve`)
+
+        Answers one product by its `prod_` id, with all its prices (each with its currency) and its default price.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveProduct"], locals(), m.ProductExpanded)
 
@@ -5855,6 +8896,18 @@ class AsyncProducts(AsyncResource):
         """Search products.
 
         `GET /api/products/search` (Node: `products.search`)
+
+        Free-text search over products (name, description and other text fields). Answers a page of expanded
+        products like the list does.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["searchProducts"], locals(), m.ProductExpanded)
 
@@ -5883,6 +8936,22 @@ class AsyncProducts(AsyncResource):
         """Update a product.
 
         `PUT /api/products/{id}` (Node: `products.update`)
+
+        Changes a product's display details, default price, cross-sell, vendor settings or metadata; only the fields
+        sent change. Prices are changed through `/api/prices`, not here. Answers the product expanded with its
+        prices.
+
+        Args:
+            id: The object's id.
+            type: What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a
+                `credit` pack whose purchase grants credits.
+            default_price_id: One of the product's prices (`price_…`) to show by default.
+            cross_sell: The product to cross-sell, or `null` to stop cross-selling.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateProduct"], locals(), m.ProductExpanded)
 
@@ -5901,6 +8970,16 @@ class AsyncPromotionCodes(AsyncResource):
         """Archive a promotion code.
 
         `PUT /api/promotion-codes/{id}/archive` (Node: `promotionCodes.archive`)
+
+        Turns a promotion code off (`active: false`) so it can no longer be redeemed, keeping its history, and
+        answers the code (plain, without its coupon). Takes no body.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["archivePromotionCode"], locals(), m.PromotionCode)
 
@@ -5914,6 +8993,17 @@ class AsyncPromotionCodes(AsyncResource):
         """Look up a promotion code by its code.
 
         `GET /api/promotion-codes/by-code/{code}` (Node: `promotionCodes.byCode`)
+
+        Finds a promotion code by the code a customer entered (the natural key, not the id) and answers it with its
+        coupon. For codes that are not typed in, the lookup also matches an NFT contract address (`nft`), a
+        credential role (`vc`) or a customer DID (`user_restricted`). The answer says nothing about validity: check
+        `active`, `expires_at` and `max_redemptions` against `times_redeemed`.
+
+        Args:
+            code: The promotion code as customers enter it (e.g. `WELCOME20`); for non-code verification types, the
+                NFT address, credential role or customer DID it is matched by.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrievePromotionCodeByCode"], locals(), m.PromotionCodeExpanded)
 
@@ -5941,6 +9031,30 @@ class AsyncPromotionCodes(AsyncResource):
         """Create a promotion code.
 
         `POST /api/promotion-codes` (Node: `promotionCodes.create`)
+
+        Creates a promotion code for an existing coupon and answers it with its coupon. Without `code`, PaymentKit
+        generates a random one. Codes of `verification_type` `nft`, `vc` or `user_restricted` are matched by NFT
+        ownership, verifiable credential or customer DID rather than typed in. Restriction amounts are decimal
+        strings in the currency's own unit.
+
+        Args:
+            coupon_id: The coupon the code redeems.
+            code: The code customers enter; generated at random when left out.
+            active: Whether the code can be redeemed now; `true` when left out.
+            expires_at: Unix time in seconds.
+            restrictions: Conditions a purchase must meet; amounts are decimal strings in the currency's own unit.
+            customer_id: Limits the code to this customer (`cus_…`).
+            verification_type: How a customer qualifies for the code: `code` (typing it), `nft` (holding a matching
+                NFT), `vc` (holding a matching verifiable credential), `user_restricted` (being one of
+                `customer_dids`).
+            nft_config: For `nft` codes, which NFTs qualify.
+            vc_config: For `vc` codes, which verifiable credentials qualify.
+            customer_dids: For `user_restricted` codes, the DIDs allowed to redeem it.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createPromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -5955,6 +9069,16 @@ class AsyncPromotionCodes(AsyncResource):
         """Delete a promotion code.
 
         `DELETE /api/promotion-codes/{id}` (Node: `promotionCodes.del`)
+
+        Deletes a promotion code and answers the deleted code (plain, without its coupon). A code that has already
+        been redeemed cannot be deleted; archive it instead.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deletePromotionCode"], locals(), m.PromotionCode)
 
@@ -5971,6 +9095,19 @@ class AsyncPromotionCodes(AsyncResource):
         """List promotion codes.
 
         `GET /api/promotion-codes` (Node: `promotionCodes.list`)
+
+        Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of one
+        coupon and/or only active or inactive ones.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            coupon_id: Only the promotion codes of this coupon.
+            active: `true` for active codes only, `false` for archived or turned-off codes only.
         """
         return await self._list(_OPS["listPromotionCodes"], locals(), m.PromotionCodeExpanded)
 
@@ -5988,6 +9125,20 @@ class AsyncPromotionCodes(AsyncResource):
         """List who redeemed a promotion code.
 
         `GET /api/promotion-codes/{id}/redemptions` (Node: `promotionCodes.redemptions`)
+
+        Answers the promotion code's redemptions, by customer or by subscription, a page at a time, in the same
+        shape as a coupon's redemptions.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            type: Which redemptions to list: `customer` (one row per customer who redeemed) or `subscription` (one
+                row per subscription it applies to).
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._call(_OPS["listPromotionCodeRedemptions"], locals(), m.Redemptions)
 
@@ -6001,6 +9152,13 @@ class AsyncPromotionCodes(AsyncResource):
         """Retrieve a promotion code.
 
         `GET /api/promotion-codes/{id}` (Node: `promotionCodes.retrieve`)
+
+        Answers the promotion code with its coupon.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrievePromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -6029,6 +9187,25 @@ class AsyncPromotionCodes(AsyncResource):
         """Update a promotion code.
 
         `PUT /api/promotion-codes/{id}` (Node: `promotionCodes.update`)
+
+        Changes the given fields of a promotion code (limits, expiry, restrictions, verification settings, metadata,
+        `active`) and answers it with its coupon. Restriction amounts are decimal strings in the currency's own
+        unit.
+
+        Args:
+            id: The object's id.
+            expires_at: Unix time in seconds.
+            restrictions: Conditions a purchase must meet; amounts are decimal strings in the currency's own unit.
+            verification_type: How a customer qualifies for the code: `code` (typing it), `nft` (holding a matching
+                NFT), `vc` (holding a matching verifiable credential), `user_restricted` (being one of
+                `customer_dids`).
+            nft_config: For `nft` codes, which NFTs qualify.
+            vc_config: For `vc` codes, which verifiable credentials qualify.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updatePromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -6042,6 +9219,14 @@ class AsyncPromotionCodes(AsyncResource):
         """Tell whether a promotion code has been used.
 
         `GET /api/promotion-codes/{id}/used` (Node: `promotionCodes.used`)
+
+        Answers `{used}`: `true` once the code has been redeemed at least once (a used code cannot be deleted, only
+        archived).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["getPromotionCodeUsed"], locals(), m.UsedFlag)
 
@@ -6071,6 +9256,23 @@ class AsyncRefunds(AsyncResource):
         """Create a refund.
 
         `POST /api/refunds` (Node: `refunds.create`)
+
+        Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual way).
+        `amount` is a decimal string in the currency's own unit; the customer, currency and payment method default
+        to the payment intent's. Answers the new refund, expanded; it starts `pending`. Refused with 400, like the
+        payment-intent `refund`, when the payment cannot be refunded by that amount in its current state.
+
+        Args:
+            payment_intent_id: The payment to refund (`pi_…`).
+            amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
+                it in requests.
+            type: `refund` gives back a payment; `stake_return` releases a subscription stake.
+            reason: Why the refund was made.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createRefund"], locals(), m.RefundExpanded)
 
@@ -6090,6 +9292,24 @@ class AsyncRefunds(AsyncResource):
         """List refunds.
 
         `GET /api/refunds` (Node: `refunds.list`)
+
+        Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
+        otherwise, each joined with its customer, currency, payment method, payment intent and, where they exist,
+        invoice and subscription. `status` takes one status or several separated by commas.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only refunds in these statuses: one value or a comma-separated list of `pending`,
+                `requires_action`, `processing`, `failed`, `canceled`, `succeeded`.
+            invoice_id: Only refunds of this invoice (`in_…`).
+            subscription_id: Only refunds of this subscription (`sub_…`).
+            currency_id: Only refunds in this payment currency (`pc_…`).
+            customer_id: Only refunds to this customer (`cus_…` id).
         """
         return await self._list(_OPS["listRefunds"], locals(), m.RefundExpanded)
 
@@ -6103,6 +9323,14 @@ class AsyncRefunds(AsyncResource):
         """Retrieve a refund.
 
         `GET /api/refunds/{id}` (Node: `refunds.retrieve`)
+
+        Answers one refund joined with its customer, currency, payment method, payment intent and, where they exist,
+        invoice and subscription.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveRefund"], locals(), m.RefundExpanded)
 
@@ -6118,6 +9346,17 @@ class AsyncRefunds(AsyncResource):
         """Search refunds.
 
         `GET /api/refunds/search` (Node: `refunds.search`)
+
+        Answers a page of expanded refunds whose text fields match `query`.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["searchRefunds"], locals(), m.RefundExpanded)
 
@@ -6140,6 +9379,27 @@ class AsyncRefunds(AsyncResource):
         """Record an on-chain refund made elsewhere.
 
         `POST /api/refunds/sync` (Node: `refunds.sync`)
+
+        Records in PaymentKit a refund that was already sent on chain by another system, so that PaymentKit's books
+        show it. The body uses the Node SDK's own key style: camelCase keys (`chainType`, `chainApiHost`, `orderId`,
+        `customerName`, `customerId`) and `livemode` as the integer `1` (live) or `0` (test), independent of the
+        `livemode` query parameter. Answers the recorded refund, expanded.
+
+        Args:
+            amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
+                it in requests.
+            destination: The address the refund was sent to.
+            contract: The token contract (or chain currency address) the refund was paid in.
+            chain_type: The chain the refund went over (`arcblock`, `ethereum`, `base`, `bitcoin`).
+            chain_api_host: The API endpoint of that chain, used to check the transfer.
+            customer_id: The customer receiving the refund (`cus_…` id or DID).
+            order_id: The caller's own reference for the refund.
+            metadata: Free-form key/value data attached to an object.
+            customer_name: The customer's display name.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["syncRefund"], locals(), m.RefundExpanded)
 
@@ -6162,6 +9422,23 @@ class AsyncSettings(AsyncResource):
         """Create a setting.
 
         `POST /api/settings` (Node: `settings.create`)
+
+        Stores a configuration record for a component mount location. The body uses camelCase keys (`mountLocation`,
+        `componentDid`) although the stored record answers them in snake_case. The shape of `settings` depends on
+        `type`. PaymentKit's web client uses this call as get-or-create for donation settings, so a second create
+        for the same mount location and type may answer the existing record.
+
+        Args:
+            type: `notification`, `donate`, or an app-defined type.
+            mount_location: Mount location of the component the setting is for.
+            description: What the setting is for.
+            component_did: DID of the component the setting is for.
+            settings: The configuration itself; its shape follows `type` (`notification`, `donate`, or free-form for
+                other types).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createSetting"], locals(), m.Setting)
 
@@ -6176,6 +9453,17 @@ class AsyncSettings(AsyncResource):
         """Delete a setting.
 
         `DELETE /api/settings/{id}` (Node: `settings.del`)
+
+        Removes a setting, looked up by id or by mount location. Answers a confirmation message, not the removed
+        record.
+
+        Args:
+            id: The setting's id, or the mount location of the component it belongs to (percent-encoded when it
+                contains `/`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deleteSetting"], locals(), m.DeletedMessage)
 
@@ -6189,6 +9477,14 @@ class AsyncSettings(AsyncResource):
         """Retrieve a setting.
 
         `GET /api/settings/{id}` (Node: `settings.retrieve`)
+
+        Answers one setting, looked up by id or by mount location.
+
+        Args:
+            id: The setting's id, or the mount location of the component it belongs to (percent-encoded when it
+                contains `/`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveSetting"], locals(), m.Setting)
 
@@ -6206,6 +9502,19 @@ class AsyncSettings(AsyncResource):
         """Update a setting.
 
         `PUT /api/settings/{id}` (Node: `settings.update`)
+
+        Changes a setting's `settings`, `active` flag or description, looked up by id or by mount location. Answers
+        the updated setting.
+
+        Args:
+            id: The setting's id, or the mount location of the component it belongs to (percent-encoded when it
+                contains `/`).
+            settings: The settings keys to change, from the shape that belongs to the setting's `type` (see
+                `SettingNotificationConfig`, `SettingDonateConfig`).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateSetting"], locals(), m.Setting)
 
@@ -6227,6 +9536,19 @@ class AsyncSubscriptionItems(AsyncResource):
         """Add an item to a subscription.
 
         `POST /api/subscription-items` (Node: `subscriptionItems.create`)
+
+        Adds a price, with a quantity, to an existing subscription. Answers the new item without joins.
+
+        Args:
+            subscription_id: The subscription to add the item to (`sub_…`).
+            price_id: The item's price (`price_…`).
+            quantity: How many units of the price.
+            metadata: Free-form key/value data attached to an object.
+            billing_thresholds: A usage level that makes PaymentKit invoice early.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -6243,6 +9565,22 @@ class AsyncSubscriptionItems(AsyncResource):
         """Report usage for a subscription item.
 
         `POST /api/usage-records` (Node: `subscriptionItems.createUsageRecord`)
+
+        Records usage of a metered subscription item. With `action=increment` the quantity adds to the usage already
+        reported; with `action=set` it replaces it. `timestamp` (Unix seconds) places the usage in a billing period;
+        without it the server uses the time of the call. How a period's records combine into the billed quantity
+        follows the price's `recurring.aggregate_usage`. Answers the stored record.
+
+        Args:
+            subscription_item_id: The subscription item the usage belongs to (`si_…`).
+            quantity: The quantity used, a plain number of units (not money).
+            action: How a reported quantity combines with usage already reported: `increment` adds to it, `set`
+                replaces it.
+            timestamp: Unix time in seconds.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createUsageRecord"], locals(), m.UsageRecord)
 
@@ -6257,6 +9595,15 @@ class AsyncSubscriptionItems(AsyncResource):
         """Remove an item from a subscription.
 
         `DELETE /api/subscription-items/{id}` (Node: `subscriptionItems.del`)
+
+        Removes the item from its subscription and answers it as it was just before removal (without joins).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deleteSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -6272,6 +9619,18 @@ class AsyncSubscriptionItems(AsyncResource):
         """List a subscription's items.
 
         `GET /api/subscription-items` (Node: `subscriptionItems.list`)
+
+        Pages through the items of one subscription (`subscription_id` is required). Each row carries its expanded
+        price.
+
+        Args:
+            subscription_id: The subscription whose items to list (a `sub_…` id).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["listSubscriptionItems"], locals(), m.SubscriptionItemExpanded)
 
@@ -6287,6 +9646,18 @@ class AsyncSubscriptionItems(AsyncResource):
         """List a subscription item's usage per billing period.
 
         `GET /api/usage-records/summary` (Node: `subscriptionItems.listUsageRecordSummaries`)
+
+        Pages through per-period usage totals of one subscription item (`subscription_item_id` is required): each
+        row gives the period (Unix seconds), the invoice that billed it and the total usage.
+
+        Args:
+            subscription_item_id: The subscription item whose usage to list (an `si_…` id).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["listUsageRecordSummaries"], locals(), m.UsageRecordSummary)
 
@@ -6302,6 +9673,19 @@ class AsyncSubscriptionItems(AsyncResource):
         """List a subscription item's usage records.
 
         `GET /api/usage-records` (Node: `subscriptionItems.listUsageRecords`)
+
+        Pages through the usage records reported for one subscription item (`subscription_item_id` is required). The
+        Node SDK types this answer as usage summaries; this document describes the rows as usage records, which is
+        what the route lists.
+
+        Args:
+            subscription_item_id: The subscription item whose usage to list (an `si_…` id).
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["listUsageRecords"], locals(), m.UsageRecord)
 
@@ -6315,6 +9699,13 @@ class AsyncSubscriptionItems(AsyncResource):
         """Retrieve a subscription item.
 
         `GET /api/subscription-items/{id}` (Node: `subscriptionItems.retrieve`)
+
+        Answers one subscription item with its expanded price.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveSubscriptionItem"], locals(), m.SubscriptionItemExpanded)
 
@@ -6333,6 +9724,19 @@ class AsyncSubscriptionItems(AsyncResource):
         """Update a subscription item.
 
         `PUT /api/subscription-items/{id}` (Node: `subscriptionItems.update`)
+
+        Changes an item's price, quantity, usage threshold or metadata. Answers the item without joins.
+
+        Args:
+            id: The object's id.
+            price_id: A new price for the item (`price_…`).
+            quantity: A new number of units.
+            metadata: Free-form key/value data attached to an object.
+            billing_thresholds: A usage level that makes PaymentKit invoice early.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -6360,6 +9764,34 @@ class AsyncSubscriptions(AsyncResource):
         """Cancel a subscription.
 
         `PUT /api/subscriptions/{id}/cancel` (Node: `subscriptions.cancel`)
+
+        Cancels a subscription now, at the end of the current period, or at a chosen time (`at`, with `time` for
+        `custom`). With `at=current_period_end` the subscription keeps its status and gets
+        `cancel_at_period_end=true` until the period ends (the recover operation undoes this); with `at=now` it
+        becomes `canceled` and `canceled_at` is set. `refund` and `staking` say what happens to the last payment and
+        to any stake. A subscription that cannot be canceled in its current state (for example one already canceled)
+        is refused with 400. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            at: When a cancellation takes effect: immediately (`now`), when the current period ends
+                (`current_period_end`), or at the given `time` (`custom`).
+            time: With `at=custom`, when the cancellation takes effect: Unix seconds, or a date string.
+            refund: What is refunded on cancellation: nothing (`none`), the unused part of the current period
+                (`proration`), or the last payment in full (`last`).
+            feedback: The customer's reason for leaving, usually one of `too_expensive`, `missing_features`,
+                `switched_service`, `unused`, `customer_service`, `too_complex`, `low_quality`, `other`.
+            comment: Free text about the cancellation.
+            reason: Why the subscription is canceled, usually one of `cancellation_requested`, `payment_disputed`,
+                `payment_failed`, `stake_revoked`; other strings are accepted.
+            staking: What happens to the customer's stake on cancellation: kept (`none`), partly returned in
+                proportion to the unused period (`proration`), or slashed (`slash`).
+            slash_reason: With `staking=slash`, why the stake is slashed.
+            cancel_from: Who asked for the cancellation.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["cancelSubscription"], locals(), m.Subscription)
 
@@ -6390,6 +9822,35 @@ class AsyncSubscriptions(AsyncResource):
         """Create a subscription.
 
         `POST /api/subscriptions` (Node: `subscriptions.create`)
+
+        Starts a subscription for an existing customer on one or more prices. `items` lists the prices with their
+        quantities. Without `default_payment_method_id` the subscription is never charged automatically, which suits
+        prepaid or gifted subscriptions. Times (`trial_end`, `billing_cycle_anchor`) are Unix seconds. Answers the
+        new subscription with its customer, currency, payment method and items joined. Most subscriptions are
+        instead created by a checkout session in `subscription` mode.
+
+        Args:
+            customer_id: The customer to subscribe (`cus_…`).
+            items: The prices to subscribe to.
+            default_payment_method_id: The payment method renewals are charged to. Leave it out for a subscription
+                that is never charged automatically (prepaid or gifted).
+            currency_id: The payment currency to bill in (`pc_…`).
+            trial_period_days: Length of the free trial in days.
+            trial_end: Unix time in seconds.
+            description: A text shown to the customer and in the dashboard.
+            metadata: Free-form key/value data attached to an object.
+            days_until_due: For `send_invoice`, the number of days the customer has to pay an invoice.
+            days_until_cancel: Days an invoice may stay unpaid before the subscription is canceled.
+            billing_cycle_anchor: Unix time in seconds.
+            collection_method: How invoices are settled: charged to the default payment method
+                (`charge_automatically`) or sent for the customer to pay (`send_invoice`).
+            proration_behavior: What a change of items does to the amount due: invoice the difference at once
+                (`always_invoice`), carry it to the next invoice (`create_prorations`), or nothing (`none`).
+            service_actions: Buttons and notifications to offer the customer.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createSubscription"], locals(), m.SubscriptionExpanded)
 
@@ -6404,6 +9865,15 @@ class AsyncSubscriptions(AsyncResource):
         """Delete a subscription.
 
         `DELETE /api/subscriptions/{id}` (Node: `subscriptions.del`)
+
+        Removes a subscription and answers it as it was just before removal (without joins).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deleteSubscription"], locals(), m.Subscription)
 
@@ -6423,6 +9893,27 @@ class AsyncSubscriptions(AsyncResource):
         """List subscriptions.
 
         `GET /api/subscriptions` (Node: `subscriptions.list`)
+
+        Pages through subscriptions, newest first unless `order` says otherwise. Filters combine: `status` (one or
+        more statuses, comma-separated), the customer by id or by DID, and `metadata.<key>` values.
+        `activeFirst=true` sorts subscriptions in good standing ahead of the others. Each row carries its customer,
+        currency, payment method and items.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
+            status: Only subscriptions in one of these statuses: one status or several, comma-separated (e.g.
+                `active,trialing`).
+            customer_id: Only the subscriptions of this customer (a `cus_…` id).
+            customer_did: Only the subscriptions of the customer with this DID.
+            active_first: `true` to sort subscriptions in good standing ahead of the others; `order` then sorts
+                within each group.
+            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
+                `metadata.k=v`, and only objects whose metadata has all of them match.
         """
         return await self._list(_OPS["listSubscriptions"], locals(), m.SubscriptionExpanded)
 
@@ -6436,6 +9927,14 @@ class AsyncSubscriptions(AsyncResource):
         """List a subscription's overdue invoices.
 
         `GET /api/subscriptions/{id}/overdue/invoices` (Node: `subscriptions.overdueInvoices`)
+
+        Answers the subscription, its unpaid past-due invoices, and the amount owed per currency (keyed by payment
+        currency id, each with its currency and payment method). Not paginated.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["listSubscriptionOverdueInvoices"], locals(), m.SubscriptionOverdueInvoices)
 
@@ -6454,6 +9953,21 @@ class AsyncSubscriptions(AsyncResource):
         """Pause a subscription.
 
         `PUT /api/subscriptions/{id}/pause` (Node: `subscriptions.pause`)
+
+        Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
+        invoices meanwhile and when it resumes by itself. The Node SDK sends no body; the optional body sets those
+        two values. A subscription that cannot be paused in its current state (for example one already paused or
+        canceled) is refused with 400. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            behavior: What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or
+                voided.
+            resumes_at: Unix time in seconds.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["pauseSubscription"], locals(), m.Subscription)
 
@@ -6468,6 +9982,17 @@ class AsyncSubscriptions(AsyncResource):
         """Recover a subscription scheduled to cancel.
 
         `PUT /api/subscriptions/{id}/recover` (Node: `subscriptions.recover`)
+
+        Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
+        (`cancel_at_period_end` goes back to false). Only a subscription with a scheduled cancellation can be
+        recovered; any other is refused with 400. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["recoverSubscription"], locals(), m.Subscription)
 
@@ -6482,6 +10007,17 @@ class AsyncSubscriptions(AsyncResource):
         """Resume a paused subscription.
 
         `PUT /api/subscriptions/{id}/resume` (Node: `subscriptions.resume`)
+
+        Ends a pause: the subscription returns to `active` and billing continues. Only a `paused` subscription can
+        be resumed; any other is refused with 400. Deployments may require the customer to stake again before
+        resuming. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["resumeSubscription"], locals(), m.Subscription)
 
@@ -6495,6 +10031,14 @@ class AsyncSubscriptions(AsyncResource):
         """Retrieve a subscription.
 
         `GET /api/subscriptions/{id}` (Node: `subscriptions.retrieve`)
+
+        Answers one subscription with its customer, currency, payment method, items (each with its expanded price)
+        and its service type.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveSubscription"], locals(), m.SubscriptionExpanded)
 
@@ -6509,6 +10053,17 @@ class AsyncSubscriptions(AsyncResource):
         """Return a subscription's stake.
 
         `PUT /api/subscriptions/{id}/return-stake` (Node: `subscriptions.returnStake`)
+
+        Gives back the stake the customer locked for this subscription. Answers whether it worked and which
+        subscription it concerned. A subscription whose stake cannot be returned in its current state (for example
+        still in force, or already returned) is refused with 400.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["returnSubscriptionStake"], locals(), m.SubscriptionStakeReturnResult)
 
@@ -6524,6 +10079,18 @@ class AsyncSubscriptions(AsyncResource):
         """Search subscriptions.
 
         `GET /api/subscriptions/search` (Node: `subscriptions.search`)
+
+        Pages through the subscriptions whose text fields match `query`. Answers the same page shape as the list,
+        with joins.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            query: Free text matched against the resource's text fields.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["searchSubscriptions"], locals(), m.SubscriptionExpanded)
 
@@ -6557,6 +10124,31 @@ class AsyncSubscriptions(AsyncResource):
         """Update a subscription.
 
         `PUT /api/subscriptions/{id}` (Node: `subscriptions.update`)
+
+        Changes the settable fields of a subscription (description, metadata, billing settings). Status changes go
+        through the cancel, recover, pause and resume operations instead. Answers the subscription without joins.
+
+        Args:
+            id: The object's id.
+            description: A text shown to the customer and in the dashboard.
+            metadata: Free-form key/value data attached to an object.
+            default_payment_method_id: The payment method renewals are charged to.
+            collection_method: How invoices are settled: charged to the default payment method
+                (`charge_automatically`) or sent for the customer to pay (`send_invoice`).
+            days_until_due: For `send_invoice`, the number of days the customer has to pay an invoice.
+            days_until_cancel: Days an invoice may stay unpaid before the subscription is canceled.
+            billing_thresholds: Limits that make PaymentKit invoice before the period ends.
+            payment_settings: Payment method types and per-chain options for a subscription's invoices.
+            proration_behavior: What a change of items does to the amount due: invoice the difference at once
+                (`always_invoice`), carry it to the next invoice (`create_prorations`), or nothing (`none`).
+            payment_behavior: What happens to an update when the payment it needs cannot be completed.
+            trial_settings: What happens when the trial ends.
+            slippage_config: The exchange-rate movement renewals tolerate.
+            service_actions: Buttons and notifications to offer the customer.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateSubscription"], locals(), m.Subscription)
 
@@ -6578,6 +10170,20 @@ class AsyncWebhookEndpoints(AsyncResource):
         """Create a webhook endpoint.
 
         `POST /api/webhook-endpoints` (Node: `webhookEndpoints.create`)
+
+        Registers a URL to receive the events named in `enabled_events` and answers the endpoint (plain, without
+        attempts). New endpoints are `enabled` unless `status` says otherwise. PaymentKit POSTs each event as JSON
+        and counts any 2xx answer as delivered; there is no signing secret to keep.
+
+        Args:
+            url: Where events are POSTed.
+            enabled_events: The event types to send to this endpoint.
+            status: `enabled` endpoints receive events; `disabled` ones do not.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["createWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -6592,6 +10198,16 @@ class AsyncWebhookEndpoints(AsyncResource):
         """Delete a webhook endpoint.
 
         `DELETE /api/webhook-endpoints/{id}` (Node: `webhookEndpoints.del`)
+
+        Deletes the webhook endpoint, so no further events are sent to it, and answers the deleted endpoint (plain,
+        without attempts).
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["deleteWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -6606,6 +10222,16 @@ class AsyncWebhookEndpoints(AsyncResource):
         """List webhook endpoints.
 
         `GET /api/webhook-endpoints` (Node: `webhookEndpoints.list`)
+
+        Answers a page of webhook endpoints (`{count, list}`), each with its recent delivery attempts.
+
+        Args:
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            page: The 1-based page number. PaymentKit's default is 1.
+            page_size: Items per page. PaymentKit's default is 20.
+            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
+                newest first.
         """
         return await self._list(_OPS["listWebhookEndpoints"], locals(), m.WebhookEndpointExpanded)
 
@@ -6619,6 +10245,13 @@ class AsyncWebhookEndpoints(AsyncResource):
         """Retrieve a webhook endpoint.
 
         `GET /api/webhook-endpoints/{id}` (Node: `webhookEndpoints.retrieve`)
+
+        Answers the webhook endpoint with its delivery attempts, each attempt carrying the event it delivered.
+
+        Args:
+            id: The object's id.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
         """
         return await self._call(_OPS["retrieveWebhookEndpoint"], locals(), m.WebhookEndpointExpanded)
 
@@ -6638,6 +10271,19 @@ class AsyncWebhookEndpoints(AsyncResource):
         """Update a webhook endpoint.
 
         `PUT /api/webhook-endpoints/{id}` (Node: `webhookEndpoints.update`)
+
+        Changes the given fields (URL, subscribed events, description, `status` to pause or resume deliveries,
+        metadata) and answers the endpoint (plain, without attempts). `enabled_events` replaces the whole list.
+
+        Args:
+            id: The object's id.
+            enabled_events: Replaces the whole list of subscribed event types.
+            status: `enabled` endpoints receive events; `disabled` ones do not.
+            metadata: Free-form key/value data attached to an object.
+            livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
+                and live objects never see each other.
+            idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
+                that honours it applies the write once.
         """
         return await self._call(_OPS["updateWebhookEndpoint"], locals(), m.WebhookEndpoint)
 

@@ -102,7 +102,7 @@ class CouponUpdateParams(Model):
 
     @property
     def percent_off(self) -> int | None:
-        """The `percent_off` field."""
+        """Whole percentage taken off (0–100)."""
         return self._data.get("percent_off")  # type: ignore[no-any-return]
 
     @property
@@ -129,7 +129,7 @@ class CouponUpdateParams(Model):
 
     @property
     def duration_in_months(self) -> int | None:
-        """The `duration_in_months` field."""
+        """How many months a `repeating` coupon keeps applying."""
         return self._data.get("duration_in_months")  # type: ignore[no-any-return]
 
     @property

@@ -76,7 +76,9 @@ class MeterEventCreateParams(Model):
 
     @property
     def payload(self) -> MeterEventPayload:
-        """Who used how much."""
+        """Who used how much: `customer_id`, and `value` in credits, a decimal string in the meter's credit
+        currency's own unit (`"10"` consumes 10 credits; not integer units), with the `subscription_id` the
+        usage belongs to, when any."""
         return self._get("payload")  # type: ignore[no-any-return]
 
     @property

@@ -260,7 +260,7 @@ class PriceCreateParams(Model):
 
     @property
     def base_amount(self) -> None | str:
-        """For `dynamic` prices, the amount in `base_currency`."""
+        """For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g. `"9.99"`)."""
         return self._data.get("base_amount")  # type: ignore[no-any-return]
 
     @property
