@@ -72,7 +72,8 @@ def create_price(s: dict[str, Any]) -> str:
         nickname="API calls",
     )
     monthly = format_amount(s["price"].unit_amount, currency.decimal)
-    return f"{s['price'].id}: {monthly} {currency.symbol}/month = {s['price'].unit_amount} units; metered {s['metered'].id}"
+    units = s["price"].unit_amount
+    return f"{s['price'].id}: {monthly} {currency.symbol}/month = {units} units; metered {s['metered'].id}"
 
 
 @step("Create a checkout session with service actions and an expiry")

@@ -1,4 +1,4 @@
-"""Write payment_kit/_resources.py: the typed namespaces of the facade.
+"""Write payment_kit/_generated_namespaces.py: the typed namespaces of the facade.
 
 The document's `x-sdk-namespace` / `x-sdk-method` extensions name each of
 the 130 operations' Python methods; its parameters and request schemas give
@@ -6,7 +6,7 @@ the keyword arguments and their types; its 200 answers give the return
 types. This script turns that into one class per namespace (sync and async)
 whose methods are one line each, so that IDEs and mypy see every argument
 and every return type, while the behaviour lives once in
-payment_kit/_resource.py. It is run by `make generate` (after the low-level
+payment_kit/_runtime.py. It is run by `make generate` (after the low-level
 client, whose names it reads) and checked by `make check-generated`.
 """
 
@@ -275,6 +275,14 @@ def render_operation(m: Method) -> str:
 LIVEMODE_DOC = "Live (`True`) or test (`False`) data for this call; default: the client's mode (`client.environments`)."
 
 
+# Options every method takes for one call, as openai-python's methods do.
+PER_CALL = [
+    ("timeout", "float | httpx.Timeout", "Seconds (or an `httpx.Timeout`) for this call only."),
+    ("max_retries", "int", "Retries for this call only (default: the client's)."),
+    ("extra_headers", "Mapping[str, str]", "Headers added to this call's request."),
+]
+
+
 def docstring_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
@@ -299,6 +307,10 @@ def render_method(m: Method, is_async: bool) -> list[str]:
             params.append(f"{arg.name}: {arg.annotation} | NotGiven = NOT_GIVEN")
     if "livemode" not in {a.name for a in m.arguments}:
         params.append("livemode: bool | NotGiven = NOT_GIVEN")
+    taken = {a.name for a in m.arguments} & {name for name, _, _ in PER_CALL}
+    if taken:
+        raise SystemExit(f"facade: {m.operation_id}: {sorted(taken)} would shadow the per-call options")
+    params += [f"{name}: {annotation} | NotGiven = NOT_GIVEN" for name, annotation, _ in PER_CALL]
     if m.result == "object":
         returns, call = m.returns, f"self._call(_OPS[{m.operation_id!r}], locals(), {m.returns})"
     else:
@@ -317,6 +329,7 @@ def render_method(m: Method, is_async: bool) -> list[str]:
     documented = [(name, m.path_descriptions.get(name, "")) for name, _ in m.path_params]
     documented += [(a.name, a.description) for a in ordered]
     documented.append(("livemode", LIVEMODE_DOC) if "livemode" not in {a.name for a in m.arguments} else ("", ""))
+    documented += [(name, text) for name, _, text in PER_CALL]
     documented = [(name, text) for name, text in documented if name and text]
     if documented:
         lines += ["", "        Args:"]
@@ -341,10 +354,11 @@ def render(methods: list[Method]) -> str:
         "from decimal import Decimal",
         "from typing import TYPE_CHECKING, Any, Literal",
         "",
+        "import httpx",
         "import payment_kit_client.models as m",
         "",
         "from ._pagination import AsyncPage, Page",
-        "from ._resource import AsyncResource, SyncResource",
+        "from ._runtime import AsyncResource, SyncResource",
         "from ._types import NOT_GIVEN, NotGiven, Operation",
         "",
         "if TYPE_CHECKING:",
@@ -389,7 +403,7 @@ def render(methods: list[Method]) -> str:
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "payment_kit" / "_resources.py"
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "payment_kit" / "_generated_namespaces.py"
     sys.path.insert(0, str(out.parent.parent))
     spec = Spec(yaml.safe_load(SPEC.read_text()))
     methods = [

@@ -83,9 +83,9 @@ def generate(into: Path) -> Path:
 
 
 def generate_facade(client_package: Path, into: Path) -> Path:
-    """payment_kit/_resources.py for the client generated in `client_package`'s folder."""
+    """payment_kit/_generated_namespaces.py for the client generated in `client_package`'s folder."""
     (into / "payment_kit").mkdir(parents=True, exist_ok=True)
-    out = into / "payment_kit" / "_resources.py"
+    out = into / "payment_kit" / "_generated_namespaces.py"
     env_path = f"{client_package.parent}{os.pathsep}{ROOT}"
     result = subprocess.run(
         [sys.executable, str(HERE / "facade.py"), str(out)],
@@ -100,7 +100,7 @@ def generate_facade(client_package: Path, into: Path) -> Path:
     for args in (["check", "--fix-only", "--quiet"], ["format", "--quiet"]):
         result = run([str(BIN / "ruff"), *args, "--config", str(ROOT / "pyproject.toml"), str(out)], ROOT)
         if result.returncode != 0:
-            fail("ruff failed on payment_kit/_resources.py", result)
+            fail("ruff failed on payment_kit/_generated_namespaces.py", result)
     return out
 
 
@@ -137,11 +137,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pk-gen-") as scratch:
         fresh = generate(Path(scratch))
         facade = generate_facade(fresh, Path(scratch) / "facade")
-        committed_facade = ROOT / "payment_kit" / "_resources.py"
+        committed_facade = ROOT / "payment_kit" / "_generated_namespaces.py"
         if args.check is not None:
             if not committed_facade.exists() or committed_facade.read_text() != facade.read_text():
                 raise SystemExit(
-                    "check-generated: payment_kit/_resources.py differs from the document; run `make generate`"
+                    "check-generated: payment_kit/_generated_namespaces.py differs from the document; "
+                    "run `make generate`"
                 )
             committed = (ROOT / args.check).resolve()
             if not committed.is_dir():
@@ -159,7 +160,7 @@ def main() -> None:
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(fresh, target)
             shutil.copyfile(facade, committed_facade)
-            print(f"generated {args.output} and payment_kit/_resources.py from openapi/payment-kit.yaml")
+            print(f"generated {args.output} and payment_kit/_generated_namespaces.py from openapi/payment-kit.yaml")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ module is imported; it opens no connection until its first call.
 from ._client import AsyncPaymentKit, PaymentKit, RawResponses
 from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
 from ._environments import Environments
-from ._money import format_amount, from_units, to_units
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -27,14 +26,16 @@ from ._errors import (
     ConfigurationError,
     ConflictError,
     InternalServerError,
+    NoMorePagesError,
     NotFoundError,
     PaymentKitError,
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
 )
+from ._money import format_amount, from_units, to_units
 from ._pagination import AsyncPage, Page
-from ._resource import RawResponse
+from ._runtime import RawResponse
 from ._types import NOT_GIVEN, NotGiven
 
 __version__ = "0.1.0"
@@ -58,6 +59,7 @@ __all__ = [
     "ConflictError",
     "Environments",
     "InternalServerError",
+    "NoMorePagesError",
     "NotFoundError",
     "NotGiven",
     "Page",

@@ -12,9 +12,17 @@ from typing import Any, Self
 import httpx
 
 from ._environments import Environments, livemode_from_env
-from ._resource import RawResponse, _raw_sink
-from ._resources import AsyncNamespaces, Namespaces
-from ._transport import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTransport, BearerAuth, Settings, SyncTransport
+from ._generated_namespaces import AsyncNamespaces, Namespaces
+from ._runtime import RawResponse, _raw_sink
+from ._transport import (
+    DEFAULT_MAX_RETRIES,
+    AsyncTransport,
+    BearerAuth,
+    ClientOptions,
+    SyncTransport,
+    as_timeout,
+    check_retries,
+)
 
 __all__ = ["AsyncPaymentKit", "PaymentKit", "RawResponses"]
 
@@ -44,20 +52,14 @@ class RawResponses:
         return self.last.parsed
 
 
-def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
-    if value is None:
-        return DEFAULT_TIMEOUT
-    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
-
-
-def _settings(
+def _options(
     base_url: str | None,
     api_key: str | None,
     auth: httpx.Auth | None,
     timeout: float | httpx.Timeout | None,
     max_retries: int | None,
     default_headers: Mapping[str, str] | None,
-) -> Settings:
+) -> ClientOptions:
     # None means "from the environment"; an empty string means "none" (e.g. an anonymous client).
     if base_url is None:
         base_url = os.environ.get("PAYMENT_KIT_BASE_URL")
@@ -65,21 +67,24 @@ def _settings(
         api_key = os.environ.get("PAYMENT_KIT_API_KEY")
     if auth is None and api_key:
         auth = BearerAuth(api_key)
-    retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
-    if retries < 0:
-        raise ValueError("max_retries must be 0 or more")
-    return Settings(
+    retries = DEFAULT_MAX_RETRIES if max_retries is None else check_retries(max_retries)
+    return ClientOptions(
         base_url=base_url.rstrip("/") if base_url else None,
         auth=auth,
-        timeout=_timeout(timeout),
+        timeout=as_timeout(timeout),
         max_retries=retries,
         headers=dict(default_headers or {}),
     )
 
 
 class _ClientBase:
-    _settings: Settings
+    _options: ClientOptions
     environments: Environments
+    _owns_transport: bool
+
+    def _configure(self, options: ClientOptions, livemode: bool | None) -> None:
+        self._options = options
+        self.environments = Environments(livemode_from_env() if livemode is None else livemode)
 
     def with_options(
         self,
@@ -92,31 +97,35 @@ class _ClientBase:
         """A copy with other settings that shares this client's connection pool.
 
         ``client.with_options(max_retries=5, timeout=120).invoices.list()``
-        """
-        copy = object.__new__(type(self))
-        copy._settings = self._settings.merged(
-            timeout=_timeout(timeout) if timeout is not None else None,
-            max_retries=max_retries,
-            headers={**self._settings.headers, **default_headers} if default_headers else None,
-        )
-        copy.environments = Environments(self.environments.get_live_mode() if livemode is None else livemode)
-        self._share_pool(copy)
-        return copy
 
-    def _share_pool(self, copy: Self) -> None:
-        raise NotImplementedError
+        The copy never closes the shared pool: closing (or leaving a ``with``
+        block of) the copy leaves this client usable; close this client itself.
+        """
+        options = self._options
+        client_class: Any = type(self)  # PaymentKit or AsyncPaymentKit: the one constructor path
+        copy: Self = client_class(
+            base_url=options.base_url or "",
+            api_key="",
+            auth=options.auth,
+            livemode=self.environments.get_live_mode() if livemode is None else livemode,
+            timeout=options.timeout if timeout is None else timeout,
+            max_retries=options.max_retries if max_retries is None else max_retries,
+            default_headers={**options.headers, **(default_headers or {})},
+            _shared_transport=self._transport,  # type: ignore[attr-defined]
+        )
+        return copy
 
     @property
     def base_url(self) -> str | None:
-        return self._settings.base_url
+        return self._options.base_url
 
     @property
     def timeout(self) -> httpx.Timeout:
-        return self._settings.timeout
+        return self._options.timeout
 
     @property
     def max_retries(self) -> int:
-        return self._settings.max_retries
+        return self._options.max_retries
 
     @contextmanager
     def with_raw_response(self) -> Iterator[RawResponses]:
@@ -135,8 +144,8 @@ class _ClientBase:
 
     def __repr__(self) -> str:
         mode = "live" if self.environments.get_live_mode() else "test"
-        key = "set" if self._settings.auth is not None else "none"
-        return f"{type(self).__name__}(base_url={self._settings.base_url!r}, mode={mode}, auth={key})"
+        key = "set" if self._options.auth is not None else "none"
+        return f"{type(self).__name__}(base_url={self._options.base_url!r}, mode={mode}, auth={key})"
 
 
 class PaymentKit(_ClientBase, Namespaces):
@@ -168,19 +177,19 @@ class PaymentKit(_ClientBase, Namespaces):
         http_client: httpx.Client | None = None,
         auth: httpx.Auth | None = None,
         default_headers: Mapping[str, str] | None = None,
+        _shared_transport: SyncTransport | None = None,
     ) -> None:
-        self._settings = _settings(base_url, api_key, auth, timeout, max_retries, default_headers)
-        self.environments = Environments(livemode_from_env() if livemode is None else livemode)
-        self._transport = SyncTransport(http_client)
+        self._configure(_options(base_url, api_key, auth, timeout, max_retries, default_headers), livemode)
+        # A `with_options` copy uses its parent's transport (pool, retry hooks) and never closes it.
+        self._owns_transport = _shared_transport is None
+        self._transport = _shared_transport or SyncTransport(http_client)
         self._build_namespaces(self)
 
-    def _share_pool(self, copy: Self) -> None:
-        copy._transport = self._transport
-        copy._build_namespaces(copy)
-
     def close(self) -> None:
-        """Close the connection pool (unless it was passed in as `http_client`)."""
-        self._transport.close()
+        """Close the connection pool (unless it was passed in as `http_client`, or this is a
+        `with_options` copy, whose pool belongs to the client it came from)."""
+        if self._owns_transport:
+            self._transport.close()
 
     def __enter__(self) -> Self:
         return self
@@ -206,18 +215,17 @@ class AsyncPaymentKit(_ClientBase, AsyncNamespaces):
         http_client: httpx.AsyncClient | None = None,
         auth: httpx.Auth | None = None,
         default_headers: Mapping[str, str] | None = None,
+        _shared_transport: AsyncTransport | None = None,
     ) -> None:
-        self._settings = _settings(base_url, api_key, auth, timeout, max_retries, default_headers)
-        self.environments = Environments(livemode_from_env() if livemode is None else livemode)
-        self._transport = AsyncTransport(http_client)
+        self._configure(_options(base_url, api_key, auth, timeout, max_retries, default_headers), livemode)
+        self._owns_transport = _shared_transport is None
+        self._transport = _shared_transport or AsyncTransport(http_client)
         self._build_namespaces(self)
 
-    def _share_pool(self, copy: Self) -> None:
-        copy._transport = self._transport
-        copy._build_namespaces(copy)
-
     async def close(self) -> None:
-        await self._transport.close()
+        """Close the connection pool (not a `with_options` copy's: it belongs to the parent)."""
+        if self._owns_transport:
+            await self._transport.close()
 
     async def __aenter__(self) -> Self:
         return self

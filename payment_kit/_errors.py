@@ -38,6 +38,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
+    "NoMorePagesError",
     "NotFoundError",
     "PaymentKitError",
     "PermissionDeniedError",
@@ -54,6 +55,11 @@ class PaymentKitError(Exception):
 
 class ConfigurationError(PaymentKitError):
     """The client is missing something it needs before it can send (e.g. a base URL)."""
+
+
+class NoMorePagesError(PaymentKitError, LookupError):
+    """`next_page()` was called on the last page: check `has_next_page()` first, or walk
+    every row with `auto_paging_iter()`."""
 
 
 class APIError(PaymentKitError):

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Generic, TypeVar, overload
 
+from ._errors import NoMorePagesError
+
 __all__ = ["AsyncPage", "Page"]
 
 T = TypeVar("T")
@@ -85,9 +87,12 @@ class Page(_PageBase[T]):
         self._fetch = fetch
 
     def next_page(self) -> Page[T]:
-        """The following page (same filters); raises `StopIteration` after the last one."""
+        """The following page (same filters).
+
+        Raises `NoMorePagesError` on the last page (check `has_next_page()` first).
+        """
         if not self.has_next_page():
-            raise StopIteration("no more pages")
+            raise NoMorePagesError(f"page {self.page} is the last of {self.count} rows")
         return self._fetch(self.page + 1, self._size())
 
     def iter_pages(self) -> Iterator[Page[T]]:
@@ -121,9 +126,12 @@ class AsyncPage(_PageBase[T]):
         self._fetch = fetch
 
     async def next_page(self) -> AsyncPage[T]:
-        """The following page (same filters); raises `StopAsyncIteration` after the last one."""
+        """The following page (same filters).
+
+        Raises `NoMorePagesError` on the last page (check `has_next_page()` first).
+        """
         if not self.has_next_page():
-            raise StopAsyncIteration("no more pages")
+            raise NoMorePagesError(f"page {self.page} is the last of {self.count} rows")
         return await self._fetch(self.page + 1, self._size())
 
     async def iter_pages(self) -> AsyncIterator[AsyncPage[T]]:

@@ -19,7 +19,7 @@ import httpx
 
 from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, status_error
 
-__all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "AsyncTransport", "BearerAuth", "Settings", "SyncTransport"]
+__all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "AsyncTransport", "BearerAuth", "ClientOptions", "SyncTransport"]
 
 logger = logging.getLogger("payment_kit")
 
@@ -47,7 +47,7 @@ class BearerAuth(httpx.Auth):
 
 
 @dataclass(frozen=True)
-class Settings:
+class ClientOptions:
     """What a client (or a `with_options` copy of it) sends with each request."""
 
     base_url: str | None
@@ -56,7 +56,7 @@ class Settings:
     max_retries: int
     headers: Mapping[str, str] = field(default_factory=dict)
 
-    def merged(self, **changes: Any) -> Settings:
+    def merged(self, **changes: Any) -> ClientOptions:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -65,16 +65,16 @@ class Call:
     """One logical call, which may take several attempts."""
 
     kwargs: dict[str, Any]
-    settings: Settings
+    options: ClientOptions
     idempotency_key: str | None
 
     def build(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        headers = {"User-Agent": USER_AGENT, **self.settings.headers, **(self.kwargs.get("headers") or {})}
+        headers = {"User-Agent": USER_AGENT, **self.options.headers, **(self.kwargs.get("headers") or {})}
         if self.idempotency_key is not None:
             headers["Idempotency-Key"] = self.idempotency_key
         url = self.kwargs["url"]
-        if self.settings.base_url:
-            url = self.settings.base_url + url
+        if self.options.base_url:
+            url = self.options.base_url + url
         elif not str(http.base_url):
             raise ConfigurationError(
                 "No PaymentKit base URL: pass base_url=... (e.g. https://app.example.com/payment) "
@@ -86,8 +86,20 @@ class Call:
             params=self.kwargs.get("params"),
             json=self.kwargs.get("json"),
             headers=headers,
-            timeout=self.settings.timeout,
+            timeout=self.options.timeout,
         )
+
+
+def as_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+
+
+def check_retries(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"max_retries must be a whole number, 0 or more, not {value!r}")
+    return value
 
 
 def new_idempotency_key() -> str:
@@ -151,13 +163,13 @@ def next_delay(
     """After a failed attempt: the delay before the next one, or the error to raise."""
     if failure is not None:
         _log(request, f"failed ({type(failure).__name__})", started, attempt)
-        if attempt >= call.settings.max_retries:
+        if attempt >= call.options.max_retries:
             if isinstance(failure, httpx.TimeoutException):
                 raise APITimeoutError(request=request) from failure
             raise APIConnectionError(request=request) from failure
     else:
         assert response is not None
-        if attempt >= call.settings.max_retries or not should_retry(response):
+        if attempt >= call.options.max_retries or not should_retry(response):
             raise status_error(response)
     delay = retry_delay(attempt, response, jitter)
     logger.debug("retrying %s %s in %.2f s", request.method, request.url.path, delay)
@@ -192,7 +204,7 @@ class SyncTransport:
             started = time.monotonic()
             response, failure = None, None
             try:
-                response = http.send(request, auth=call.settings.auth or httpx.USE_CLIENT_DEFAULT)
+                response = http.send(request, auth=call.options.auth or httpx.USE_CLIENT_DEFAULT)
             except httpx.TransportError as exc:
                 failure = exc
             if response is not None:
@@ -233,7 +245,7 @@ class AsyncTransport:
             started = time.monotonic()
             response, failure = None, None
             try:
-                response = await http.send(request, auth=call.settings.auth or httpx.USE_CLIENT_DEFAULT)
+                response = await http.send(request, auth=call.options.auth or httpx.USE_CLIENT_DEFAULT)
             except httpx.TransportError as exc:
                 failure = exc
             if response is not None:

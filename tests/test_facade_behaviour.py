@@ -29,6 +29,7 @@ from payment_kit import (
     ConfigurationError,
     ConflictError,
     InternalServerError,
+    NoMorePagesError,
     NotFoundError,
     PaymentKit,
     PermissionDeniedError,
@@ -340,6 +341,59 @@ def test_one_pool_for_every_call_and_copies_share_it() -> None:
     assert c._transport._http is None  # closed with the client
 
 
+def test_closing_a_copy_leaves_the_shared_pool_open() -> None:
+    with PaymentKit(base_url=BASE, api_key="k") as c, respx.mock() as router:
+        router.get(f"{BASE}/api/invoices").mock(return_value=httpx.Response(200, json={"count": 0, "list": []}))
+        pool = c._transport.http()
+        with c.with_options(max_retries=0) as copy:
+            copy.invoices.list()
+        assert not pool.is_closed and c._transport._http is pool
+        c.invoices.list()  # the parent still works
+        assert copy.base_url == c.base_url and copy.max_retries == 0 and c.max_retries == 2
+    assert pool.is_closed
+
+
+async def test_closing_an_async_copy_leaves_the_shared_pool_open() -> None:
+    async with AsyncPaymentKit(base_url=BASE, api_key="k") as c:
+        pool = c._transport.http()
+        async with c.with_options(timeout=5):
+            pass
+        assert not pool.is_closed
+    assert pool.is_closed
+
+
+def test_per_call_timeout_retries_and_headers(client: PaymentKit) -> None:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503 if len(seen) == 1 else 200, json=example_of("PriceExpanded"))
+
+    with respx.mock() as router:
+        router.get(f"{BASE}/api/prices/price_1").mock(side_effect=record)
+        client.prices.retrieve("price_1", timeout=3, extra_headers={"X-Trace": "t-1"})
+        assert seen[0].extensions["timeout"]["read"] == 3.0 and seen[0].headers["x-trace"] == "t-1"
+        assert len(seen) == 2 and seen[1].headers["x-trace"] == "t-1"  # the retry carries them too
+        seen.clear()
+        with pytest.raises(InternalServerError):
+            client.prices.retrieve("price_1", max_retries=0)
+        assert len(seen) == 1
+        seen.clear()
+        client.prices.retrieve("price_1")
+        assert "x-trace" not in seen[-1].headers and seen[-1].extensions["timeout"]["read"] == 30.0
+    with pytest.raises(ValueError, match="max_retries"):
+        client.prices.retrieve("price_1", max_retries=-1)
+
+
+def test_next_page_after_the_last_is_a_documented_error(client: PaymentKit) -> None:
+    with respx.mock() as router:
+        router.get(f"{BASE}/api/customers").mock(return_value=httpx.Response(200, json=customer_page(2, 2)))
+        page = client.customers.list()
+        assert not page.has_next_page()
+        with pytest.raises(NoMorePagesError, match="last"):
+            page.next_page()
+
+
 def test_bring_your_own_http_client_and_auth() -> None:
     class HeaderAuth(httpx.Auth):
         def auth_flow(self, request: httpx.Request) -> Any:
@@ -466,7 +520,7 @@ def test_requests_are_logged_and_the_key_never_leaks(client: PaymentKit, caplog:
     lines = [r.getMessage() for r in caplog.records]
     assert any("GET /payment/api/prices/price_1 -> 500" in line and "retry 0" in line for line in lines)
     assert any("-> 401" in line and "retry 1" in line for line in lines)
-    everything = "\n".join(lines) + str(caught.value) + repr(caught.value) + repr(client) + repr(client._settings)
+    everything = "\n".join(lines) + str(caught.value) + repr(caught.value) + repr(client) + repr(client._options)
     assert SECRET not in everything
 
 

@@ -17,7 +17,7 @@ from schema_examples import example_of, spec, synthesize
 
 import payment_kit_client.models as models
 from payment_kit import AsyncPage, AsyncPaymentKit, Page, PaymentKit
-from payment_kit._resources import OPERATIONS
+from payment_kit._generated_namespaces import OPERATIONS
 from payment_kit._types import Operation
 
 BASE = "http://127.0.0.1:9/payment"

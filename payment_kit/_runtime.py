@@ -1,6 +1,6 @@
 """How a facade method becomes a request, and an answer becomes models.
 
-The generated namespaces (`_resources.py`) hand each call here as an
+The generated namespaces (`_generated_namespaces.py`) hand each call here as an
 `Operation` and the caller's arguments. Arguments are turned into the
 generated client's own request builder (`_get_kwargs`: query names, the
 `metadata.<key>` filters, the JSON body through the generated model), the
@@ -23,7 +23,7 @@ import payment_kit_client.models as models
 
 from ._errors import APIResponseValidationError
 from ._pagination import AsyncPage, Page
-from ._transport import Call, new_idempotency_key
+from ._transport import Call, ClientOptions, as_timeout, check_retries, new_idempotency_key
 from ._types import Operation, drop_not_given
 
 if TYPE_CHECKING:
@@ -72,9 +72,24 @@ def _wire(value: Any, where: str) -> Any:
     return value
 
 
-def build_request(op: Operation, args: dict[str, Any], livemode: bool) -> tuple[dict[str, Any], str | None]:
-    """The generated request kwargs for a call, and its idempotency key (writes only)."""
+def build_call(op: Operation, args: dict[str, Any], livemode: bool, options: ClientOptions) -> Call:
+    """One call: the generated request kwargs, the client's options with this call's
+    `timeout` / `max_retries` / `extra_headers`, and its idempotency key (writes only)."""
     given = drop_not_given(args)
+    overrides: dict[str, Any] = {}
+    if "timeout" in given:
+        overrides["timeout"] = as_timeout(given.pop("timeout"))
+    if "max_retries" in given:
+        overrides["max_retries"] = check_retries(given.pop("max_retries"))
+    if "extra_headers" in given:
+        overrides["headers"] = {**options.headers, **given.pop("extra_headers")}
+    kwargs, key = build_request(op, given, livemode)
+    return Call(kwargs, options.merged(**overrides) if overrides else options, key)
+
+
+def build_request(op: Operation, given: dict[str, Any], livemode: bool) -> tuple[dict[str, Any], str | None]:
+    """The generated request kwargs for a call's arguments, and its idempotency key (writes only)."""
+    given = dict(given)
     generated = op.generated()
     positional = []
     for name in op.path_params:
@@ -161,15 +176,14 @@ class SyncResource:
 
     def _call(self, op: Operation, args: dict[str, Any], result: type[T]) -> T:
         client = self._client
-        kwargs, key = build_request(op, args, client.environments.get_live_mode())
-        response = client._transport.send(Call(kwargs, client._settings, key))
-        parsed: T = parse(op, response)
+        call = build_call(op, args, client.environments.get_live_mode(), client._options)
+        parsed: T = parse(op, client._transport.send(call))
         return parsed
 
     def _list(self, op: Operation, args: dict[str, Any], item: type[T]) -> Page[T]:
         client = self._client
-        kwargs, key = build_request(op, args, client.environments.get_live_mode())
-        parsed = parse(op, client._transport.send(Call(kwargs, client._settings, key)))
+        call = build_call(op, args, client.environments.get_live_mode(), client._options)
+        parsed = parse(op, client._transport.send(call))
 
         def fetch(number: int, size: int) -> Page[T]:
             return self._list(op, {**args, "page": number, "page_size": size}, item)
@@ -185,15 +199,14 @@ class AsyncResource:
 
     async def _call(self, op: Operation, args: dict[str, Any], result: type[T]) -> T:
         client = self._client
-        kwargs, key = build_request(op, args, client.environments.get_live_mode())
-        response = await client._transport.send(Call(kwargs, client._settings, key))
-        parsed: T = parse(op, response)
+        call = build_call(op, args, client.environments.get_live_mode(), client._options)
+        parsed: T = parse(op, await client._transport.send(call))
         return parsed
 
     async def _list(self, op: Operation, args: dict[str, Any], item: type[T]) -> AsyncPage[T]:
         client = self._client
-        kwargs, key = build_request(op, args, client.environments.get_live_mode())
-        parsed = parse(op, await client._transport.send(Call(kwargs, client._settings, key)))
+        call = build_call(op, args, client.environments.get_live_mode(), client._options)
+        parsed = parse(op, await client._transport.send(call))
 
         async def fetch(number: int, size: int) -> AsyncPage[T]:
             return await self._list(op, {**args, "page": number, "page_size": size}, item)

@@ -9,10 +9,12 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+import httpx
+
 import payment_kit_client.models as m
 
 from ._pagination import AsyncPage, Page
-from ._resource import AsyncResource, SyncResource
+from ._runtime import AsyncResource, SyncResource
 from ._types import NOT_GIVEN, NotGiven, Operation
 
 if TYPE_CHECKING:
@@ -1960,6 +1962,9 @@ class AutoRechargeConfigs(SyncResource):
         *,
         currency_id: str,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.AutoRechargeConfigExpanded:
         """Get a customer's auto-recharge config for a credit currency.
 
@@ -1974,6 +1979,9 @@ class AutoRechargeConfigs(SyncResource):
             currency_id: The credit currency (`pc_` id) whose balance the config watches.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["getCustomerAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -1983,6 +1991,9 @@ class AutoRechargeConfigs(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.AutoRechargeConfigExpanded:
         """Retrieve an auto-recharge config.
 
@@ -1994,6 +2005,9 @@ class AutoRechargeConfigs(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -2012,6 +2026,9 @@ class AutoRechargeConfigs(SyncResource):
         daily_limits: m.AutoRechargeDailyLimitsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.AutoRechargeConfigExpanded:
         """Create or update an auto-recharge config.
 
@@ -2037,6 +2054,9 @@ class AutoRechargeConfigs(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["submitAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -2079,6 +2099,9 @@ class CheckoutSessions(SyncResource):
         include_free_trial: bool | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSession:
         """Create a checkout session.
 
@@ -2124,6 +2147,9 @@ class CheckoutSessions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -2134,6 +2160,9 @@ class CheckoutSessions(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSession:
         """Expire a checkout session.
 
@@ -2148,6 +2177,9 @@ class CheckoutSessions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["expireCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -2167,6 +2199,9 @@ class CheckoutSessions(SyncResource):
         payment_link_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.CheckoutSessionExpanded]:
         """List checkout sessions.
 
@@ -2196,6 +2231,9 @@ class CheckoutSessions(SyncResource):
             subscription_id: Only sessions that created or belong to this subscription (`sub_…`).
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listCheckoutSessions"], locals(), m.CheckoutSessionExpanded)
 
@@ -2205,6 +2243,9 @@ class CheckoutSessions(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSessionExpanded:
         """Retrieve a checkout session.
 
@@ -2218,6 +2259,9 @@ class CheckoutSessions(SyncResource):
             id: The session id (`cs_…`), or the `client_reference_id` the session was created with.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveCheckoutSession"], locals(), m.CheckoutSessionExpanded)
 
@@ -2229,6 +2273,9 @@ class CheckoutSessions(SyncResource):
         metadata: Mapping[str, Any],
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSession:
         """Update a checkout session's metadata.
 
@@ -2244,6 +2291,9 @@ class CheckoutSessions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -2269,6 +2319,9 @@ class Coupons(SyncResource):
         promotion_codes: Sequence[m.CouponPromotionCodeParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CouponCreateResult:
         """Create a coupon, optionally with promotion codes.
 
@@ -2297,6 +2350,9 @@ class Coupons(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createCoupon"], locals(), m.CouponCreateResult)
 
@@ -2307,6 +2363,9 @@ class Coupons(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Coupon:
         """Delete a coupon.
 
@@ -2321,6 +2380,9 @@ class Coupons(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deleteCoupon"], locals(), m.Coupon)
 
@@ -2334,6 +2396,9 @@ class Coupons(SyncResource):
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.Coupon]:
         """List coupons.
 
@@ -2355,6 +2420,9 @@ class Coupons(SyncResource):
             valid: `true` for coupons that can still be redeemed, `false` for those that no longer can (expired,
                 used up or turned off).
             name: Only coupons with this name.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listCoupons"], locals(), m.Coupon)
 
@@ -2368,6 +2436,9 @@ class Coupons(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Redemptions:
         """List who redeemed a coupon.
 
@@ -2387,6 +2458,9 @@ class Coupons(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["listCouponRedemptions"], locals(), m.Redemptions)
 
@@ -2396,6 +2470,9 @@ class Coupons(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CouponExpanded:
         """Retrieve a coupon.
 
@@ -2407,6 +2484,9 @@ class Coupons(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveCoupon"], locals(), m.CouponExpanded)
 
@@ -2430,6 +2510,9 @@ class Coupons(SyncResource):
         valid: bool | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CouponExpanded:
         """Update a coupon.
 
@@ -2456,6 +2539,9 @@ class Coupons(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateCoupon"], locals(), m.CouponExpanded)
 
@@ -2465,6 +2551,9 @@ class Coupons(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.UsedFlag:
         """Tell whether a coupon has been used.
 
@@ -2477,6 +2566,9 @@ class Coupons(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["getCouponUsed"], locals(), m.UsedFlag)
 
@@ -2499,6 +2591,9 @@ class CreditGrants(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantExpanded:
         """Grant credits to a customer.
 
@@ -2525,6 +2620,9 @@ class CreditGrants(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createCreditGrant"], locals(), m.CreditGrantExpanded)
 
@@ -2535,6 +2633,9 @@ class CreditGrants(SyncResource):
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditHolders:
         """Customers holding a credit currency.
 
@@ -2550,6 +2651,9 @@ class CreditGrants(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["listCreditGrantHolders"], locals(), m.CreditHolders)
 
@@ -2565,6 +2669,9 @@ class CreditGrants(SyncResource):
         currency_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         status: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.CreditGrantExpanded]:
         """List credit grants.
 
@@ -2585,6 +2692,9 @@ class CreditGrants(SyncResource):
             currency_id: Only grants in this credit currency.
             subscription_id: Only grants that came from this subscription.
             status: Comma-separated grant statuses to keep, e.g. `granted,pending,depleted,expired`.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listCreditGrants"], locals(), m.CreditGrantExpanded)
 
@@ -2594,6 +2704,9 @@ class CreditGrants(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantExpanded:
         """Retrieve a credit grant.
 
@@ -2606,6 +2719,9 @@ class CreditGrants(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveCreditGrant"], locals(), m.CreditGrantExpanded)
 
@@ -2619,6 +2735,9 @@ class CreditGrants(SyncResource):
         granted_by: str | NotGiven = NOT_GIVEN,
         category: m.CreditGrantCategory | Literal["paid", "promotional"] | NotGiven = NOT_GIVEN,
         timezone_offset: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantStats:
         """Credit grant statistics.
 
@@ -2638,6 +2757,9 @@ class CreditGrants(SyncResource):
             category: Only paid or only promotional grants.
             timezone_offset: Offset of the caller's time zone from UTC, in minutes, used to decide which day a grant
                 falls on.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["getCreditGrantStats"], locals(), m.CreditGrantStats)
 
@@ -2647,6 +2769,9 @@ class CreditGrants(SyncResource):
         customer_id: str,
         livemode: bool | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditSummary:
         """A customer's credit balance per currency.
 
@@ -2661,6 +2786,9 @@ class CreditGrants(SyncResource):
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             subscription_id: Only grants usable by this subscription.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["getCreditGrantSummary"], locals(), m.CreditSummary)
 
@@ -2673,6 +2801,9 @@ class CreditGrants(SyncResource):
         expired: bool | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantUpdateResult:
         """Update or expire a credit grant.
 
@@ -2690,6 +2821,9 @@ class CreditGrants(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateCreditGrant"], locals(), m.CreditGrantUpdateResult)
 
@@ -2702,6 +2836,9 @@ class CreditGrants(SyncResource):
         pending_amount: str | NotGiven = NOT_GIVEN,
         max_recharge_times: int | NotGiven = NOT_GIVEN,
         max_pending_amount: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditAvailability:
         """Check that a customer can keep spending credit.
 
@@ -2721,6 +2858,9 @@ class CreditGrants(SyncResource):
             max_recharge_times: How many automatic recharges the check may assume.
             max_pending_amount: The most pending usage tolerated before spending must stop, as an integer string in
                 the currency's smallest unit.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["verifyCreditAvailability"], locals(), m.CreditAvailability)
 
@@ -2743,6 +2883,9 @@ class CreditTransactions(SyncResource):
         source: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.CreditTransactionExpanded]:
         """List credit transactions.
 
@@ -2767,6 +2910,9 @@ class CreditTransactions(SyncResource):
             source: Only rows with this `source` value.
             start: Only rows created at or after this Unix time (seconds).
             end: Only rows created at or before this Unix time (seconds).
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listCreditTransactions"], locals(), m.CreditTransactionExpanded)
 
@@ -2776,6 +2922,9 @@ class CreditTransactions(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditTransactionExpanded:
         """Retrieve a credit transaction.
 
@@ -2788,6 +2937,9 @@ class CreditTransactions(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveCreditTransaction"], locals(), m.CreditTransactionExpanded)
 
@@ -2801,6 +2953,9 @@ class CreditTransactions(SyncResource):
         meter_id: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditTransactionSummary:
         """Usage and credit totals.
 
@@ -2818,6 +2973,9 @@ class CreditTransactions(SyncResource):
             meter_id: Only rows caused by this meter's events.
             start: Only rows created at or after this Unix time (seconds).
             end: Only rows created at or before this Unix time (seconds).
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["getCreditTransactionSummary"], locals(), m.CreditTransactionSummary)
 
@@ -2832,6 +2990,9 @@ class Customers(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Customer:
         """Delete a customer.
 
@@ -2847,6 +3008,9 @@ class Customers(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deleteCustomer"], locals(), m.Customer)
 
@@ -2858,6 +3022,9 @@ class Customers(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.CustomerExpanded]:
         """List customers.
 
@@ -2874,6 +3041,9 @@ class Customers(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listCustomers"], locals(), m.CustomerExpanded)
 
@@ -2883,6 +3053,9 @@ class Customers(SyncResource):
         livemode: bool | NotGiven = NOT_GIVEN,
         skip_summary: bool | NotGiven = NOT_GIVEN,
         fallback: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MyCustomer:
         """Retrieve the calling user's customer.
 
@@ -2900,6 +3073,9 @@ class Customers(SyncResource):
                 sets it when it only needs contact details.
             fallback: `true` answers a profile derived from the user account when the caller has no customer record,
                 instead of failing.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveMyCustomer"], locals(), m.MyCustomer)
 
@@ -2909,6 +3085,9 @@ class Customers(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CustomerOverdueInvoices:
         """List a customer's overdue invoices.
 
@@ -2922,6 +3101,9 @@ class Customers(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["listCustomerOverdueInvoices"], locals(), m.CustomerOverdueInvoices)
 
@@ -2932,6 +3114,9 @@ class Customers(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         create: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CustomerExpanded:
         """Retrieve a customer.
 
@@ -2947,6 +3132,9 @@ class Customers(SyncResource):
                 and live objects never see each other.
             create: `true` creates the customer for the DID in the path when it does not exist yet, then answers it.
                 Ignored for `cus_` ids.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveCustomer"], locals(), m.CustomerExpanded)
 
@@ -2958,6 +3146,9 @@ class Customers(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.CustomerExpanded]:
         """Search customers.
 
@@ -2974,6 +3165,9 @@ class Customers(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["searchCustomers"], locals(), m.CustomerExpanded)
 
@@ -2993,6 +3187,9 @@ class Customers(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Customer:
         """Update a customer.
 
@@ -3016,6 +3213,9 @@ class Customers(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateCustomer"], locals(), m.Customer)
 
@@ -3029,6 +3229,9 @@ class Invoices(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.InvoiceStakeReturnPreview:
         """Preview returning an invoice's stake.
 
@@ -3042,6 +3245,9 @@ class Invoices(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["previewInvoiceReturnStake"], locals(), m.InvoiceStakeReturnPreview)
 
@@ -3063,6 +3269,9 @@ class Invoices(SyncResource):
         include_overdraft_protection: bool | NotGiven = NOT_GIVEN,
         include_recovered_from: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.InvoiceExpanded]:
         """List invoices.
 
@@ -3099,6 +3308,9 @@ class Invoices(SyncResource):
                 subscriptions this one was recovered from. PaymentKit treats an absent value as `false`.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listInvoices"], locals(), m.InvoiceExpanded)
 
@@ -3108,6 +3320,9 @@ class Invoices(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.InvoiceDetail:
         """Retrieve an invoice.
 
@@ -3121,6 +3336,9 @@ class Invoices(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveInvoice"], locals(), m.InvoiceDetail)
 
@@ -3131,6 +3349,9 @@ class Invoices(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.InvoiceStakeReturnResult:
         """Return an invoice's stake.
 
@@ -3147,6 +3368,9 @@ class Invoices(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["returnInvoiceStake"], locals(), m.InvoiceStakeReturnResult)
 
@@ -3158,6 +3382,9 @@ class Invoices(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.InvoiceExpanded]:
         """Search invoices.
 
@@ -3174,6 +3401,9 @@ class Invoices(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["searchInvoices"], locals(), m.InvoiceExpanded)
 
@@ -3185,6 +3415,9 @@ class Invoices(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Invoice:
         """Update an invoice's metadata.
 
@@ -3200,6 +3433,9 @@ class Invoices(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateInvoice"], locals(), m.Invoice)
 
@@ -3210,6 +3446,9 @@ class Invoices(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Invoice:
         """Void an invoice.
 
@@ -3225,6 +3464,9 @@ class Invoices(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["voidInvoice"], locals(), m.Invoice)
 
@@ -3243,6 +3485,9 @@ class MeterEvents(SyncResource):
         source_data: Any | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterEventExpanded:
         """Report a meter event.
 
@@ -3269,6 +3514,9 @@ class MeterEvents(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createMeterEvent"], locals(), m.MeterEventExpanded)
 
@@ -3285,6 +3533,9 @@ class MeterEvents(SyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.MeterEventExpanded]:
         """List meter events.
 
@@ -3306,6 +3557,9 @@ class MeterEvents(SyncResource):
             customer_id: Only events of this customer.
             start: Only events whose timestamp is at or after this Unix time (seconds).
             end: Only events whose timestamp is at or before this Unix time (seconds).
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listMeterEvents"], locals(), m.MeterEventExpanded)
 
@@ -3316,6 +3570,9 @@ class MeterEvents(SyncResource):
         subscription_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PendingAmount:
         """Credit owed by unsettled meter events.
 
@@ -3331,6 +3588,9 @@ class MeterEvents(SyncResource):
             subscription_id: Only events reported for this subscription.
             customer_id: Only events of this customer.
             currency_id: Only this credit currency.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["getMeterEventPendingAmount"], locals(), m.PendingAmount)
 
@@ -3340,6 +3600,9 @@ class MeterEvents(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterEventExpanded:
         """Retrieve a meter event.
 
@@ -3352,6 +3615,9 @@ class MeterEvents(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveMeterEvent"], locals(), m.MeterEventExpanded)
 
@@ -3364,6 +3630,9 @@ class MeterEvents(SyncResource):
         livemode: bool | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         granularity: m.MeterEventStatsGranularity | Literal["minute", "hour", "day"] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.MeterEventStatsRow]:
         """Usage statistics of a meter.
 
@@ -3380,6 +3649,9 @@ class MeterEvents(SyncResource):
                 and live objects never see each other.
             customer_id: Only events of this customer.
             granularity: Bucket size of the rows.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["getMeterEventStats"], locals(), m.MeterEventStatsRow)
 
@@ -3394,6 +3666,9 @@ class Meters(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Activate a meter.
 
@@ -3408,6 +3683,9 @@ class Meters(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["activateMeter"], locals(), m.MeterExpanded)
 
@@ -3424,6 +3702,9 @@ class Meters(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Create a meter.
 
@@ -3445,6 +3726,9 @@ class Meters(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createMeter"], locals(), m.MeterExpanded)
 
@@ -3455,6 +3739,9 @@ class Meters(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Deactivate a meter.
 
@@ -3469,6 +3756,9 @@ class Meters(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deactivateMeter"], locals(), m.MeterExpanded)
 
@@ -3481,6 +3771,9 @@ class Meters(SyncResource):
         order: str | NotGiven = NOT_GIVEN,
         q: str | NotGiven = NOT_GIVEN,
         event_name: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.MeterExpanded]:
         """List meters.
 
@@ -3498,6 +3791,9 @@ class Meters(SyncResource):
                 newest first.
             q: Free text matched against the resource's text fields.
             event_name: Only the meter with this event name.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listMeters"], locals(), m.MeterExpanded)
 
@@ -3507,6 +3803,9 @@ class Meters(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Retrieve a meter.
 
@@ -3519,6 +3818,9 @@ class Meters(SyncResource):
             id: The meter's id, or its `event_name` (the natural key meter events are reported under).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveMeter"], locals(), m.MeterExpanded)
 
@@ -3534,6 +3836,9 @@ class Meters(SyncResource):
         unit: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Update a meter.
 
@@ -3550,6 +3855,9 @@ class Meters(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateMeter"], locals(), m.MeterExpanded)
 
@@ -3563,6 +3871,9 @@ class PaymentCurrencies(SyncResource):
         currency_ids: Sequence[str],
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RecurringSupport:
         """Check whether currencies support recurring payments.
 
@@ -3576,6 +3887,9 @@ class PaymentCurrencies(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["checkPaymentCurrencyRecurringSupport"], locals(), m.RecurringSupport)
 
@@ -3592,6 +3906,9 @@ class PaymentCurrencies(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
         """Create a payment currency.
 
@@ -3611,6 +3928,9 @@ class PaymentCurrencies(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createPaymentCurrency"], locals(), m.PaymentCurrency)
 
@@ -3620,6 +3940,9 @@ class PaymentCurrencies(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
         """Retrieve a currency's recharge configuration.
 
@@ -3632,6 +3955,9 @@ class PaymentCurrencies(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["getPaymentCurrencyRechargeConfig"], locals(), m.PaymentCurrency)
 
@@ -3639,6 +3965,9 @@ class PaymentCurrencies(SyncResource):
         self,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.PaymentCurrency]:
         """List payment currencies.
 
@@ -3650,6 +3979,9 @@ class PaymentCurrencies(SyncResource):
         Args:
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listPaymentCurrencies"], locals(), m.PaymentCurrency)
 
@@ -3659,6 +3991,9 @@ class PaymentCurrencies(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrencyExpanded:
         """Retrieve a payment currency.
 
@@ -3671,6 +4006,9 @@ class PaymentCurrencies(SyncResource):
             id: The currency's `pc_` id, or its symbol (e.g. `ABT`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrievePaymentCurrency"], locals(), m.PaymentCurrencyExpanded)
 
@@ -3686,6 +4024,9 @@ class PaymentCurrencies(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
         """Update a payment currency.
 
@@ -3701,6 +4042,9 @@ class PaymentCurrencies(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updatePaymentCurrency"], locals(), m.PaymentCurrency)
 
@@ -3715,6 +4059,9 @@ class PaymentCurrencies(SyncResource):
         settings: m.PaymentCurrencyRechargeSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
         """Set a currency's recharge configuration.
 
@@ -3734,6 +4081,9 @@ class PaymentCurrencies(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updatePaymentCurrencyRechargeConfig"], locals(), m.PaymentCurrency)
 
@@ -3753,6 +4103,9 @@ class PaymentIntents(SyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.PaymentIntentExpanded]:
         """List payment intents.
 
@@ -3777,6 +4130,9 @@ class PaymentIntents(SyncResource):
             customer_did: Only payment intents of the customer with this DID.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listPaymentIntents"], locals(), m.PaymentIntentExpanded)
 
@@ -3792,6 +4148,9 @@ class PaymentIntents(SyncResource):
         description: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RefundExpanded:
         """Refund a payment intent.
 
@@ -3812,6 +4171,9 @@ class PaymentIntents(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["refundPaymentIntent"], locals(), m.RefundExpanded)
 
@@ -3821,6 +4183,9 @@ class PaymentIntents(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentIntentExpanded:
         """Retrieve a payment intent.
 
@@ -3833,6 +4198,9 @@ class PaymentIntents(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrievePaymentIntent"], locals(), m.PaymentIntentExpanded)
 
@@ -3844,6 +4212,9 @@ class PaymentIntents(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.PaymentIntentExpanded]:
         """Search payment intents.
 
@@ -3859,6 +4230,9 @@ class PaymentIntents(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["searchPaymentIntents"], locals(), m.PaymentIntentExpanded)
 
@@ -3878,6 +4252,9 @@ class PaymentIntents(SyncResource):
         beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentIntent:
         """Update a payment intent.
 
@@ -3896,6 +4273,9 @@ class PaymentIntents(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updatePaymentIntent"], locals(), m.PaymentIntent)
 
@@ -3910,6 +4290,9 @@ class PaymentLinks(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentLink:
         """Archive a payment link.
 
@@ -3925,6 +4308,9 @@ class PaymentLinks(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["archivePaymentLink"], locals(), m.PaymentLink)
 
@@ -3958,6 +4344,9 @@ class PaymentLinks(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentLink:
         """Create a payment link.
 
@@ -3991,6 +4380,9 @@ class PaymentLinks(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createPaymentLink"], locals(), m.PaymentLink)
 
@@ -4001,6 +4393,9 @@ class PaymentLinks(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.PaymentLinkExpanded]:
         """List payment links.
 
@@ -4016,6 +4411,9 @@ class PaymentLinks(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listPaymentLinks"], locals(), m.PaymentLinkExpanded)
 
@@ -4025,6 +4423,9 @@ class PaymentLinks(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentLinkExpanded:
         """Retrieve a payment link.
 
@@ -4037,6 +4438,9 @@ class PaymentLinks(SyncResource):
             id: The payment link id (`plink_…`), or the link's `lookup_key`.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrievePaymentLink"], locals(), m.PaymentLinkExpanded)
 
@@ -4072,6 +4476,9 @@ class PaymentLinks(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentLink:
         """Update a payment link.
 
@@ -4103,6 +4510,9 @@ class PaymentLinks(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updatePaymentLink"], locals(), m.PaymentLink)
 
@@ -4125,6 +4535,9 @@ class PaymentMethods(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentMethod:
         """Create a payment method.
 
@@ -4145,6 +4558,9 @@ class PaymentMethods(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createPaymentMethod"], locals(), m.PaymentMethod)
 
@@ -4152,6 +4568,9 @@ class PaymentMethods(SyncResource):
         self,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.PaymentMethodExpanded]:
         """List payment methods.
 
@@ -4163,6 +4582,9 @@ class PaymentMethods(SyncResource):
         Args:
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listPaymentMethods"], locals(), m.PaymentMethodExpanded)
 
@@ -4172,6 +4594,9 @@ class PaymentMethods(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentMethodExpanded:
         """Retrieve a payment method.
 
@@ -4183,6 +4608,9 @@ class PaymentMethods(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrievePaymentMethod"], locals(), m.PaymentMethodExpanded)
 
@@ -4202,6 +4630,9 @@ class PaymentMethods(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentMethod:
         """Update a payment method.
 
@@ -4221,6 +4652,9 @@ class PaymentMethods(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updatePaymentMethod"], locals(), m.PaymentMethod)
 
@@ -4235,6 +4669,9 @@ class Prices(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Archive a price.
 
@@ -4250,6 +4687,9 @@ class Prices(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["archivePrice"], locals(), m.PriceExpanded)
 
@@ -4282,6 +4722,9 @@ class Prices(SyncResource):
         metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Create a price.
 
@@ -4333,6 +4776,9 @@ class Prices(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createPrice"], locals(), m.PriceExpanded)
 
@@ -4343,6 +4789,9 @@ class Prices(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Price:
         """Delete a price.
 
@@ -4357,6 +4806,9 @@ class Prices(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deletePrice"], locals(), m.Price)
 
@@ -4369,6 +4821,9 @@ class Prices(SyncResource):
         action: m.PriceInventoryAction | Literal["increment", "decrement"],
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Adjust a price's stock.
 
@@ -4387,6 +4842,9 @@ class Prices(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updatePriceInventory"], locals(), m.PriceExpanded)
 
@@ -4402,6 +4860,9 @@ class Prices(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.PriceExpanded]:
         """List prices.
 
@@ -4423,6 +4884,9 @@ class Prices(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listPrices"], locals(), m.PriceExpanded)
 
@@ -4432,6 +4896,9 @@ class Prices(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Retrieve a price.
 
@@ -4445,6 +4912,9 @@ class Prices(SyncResource):
                 update).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrievePrice"], locals(), m.PriceExpanded)
 
@@ -4456,6 +4926,9 @@ class Prices(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.PriceExpanded]:
         """Search prices.
 
@@ -4472,6 +4945,9 @@ class Prices(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["searchPrices"], locals(), m.PriceExpanded)
 
@@ -4505,6 +4981,9 @@ class Prices(SyncResource):
         metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Update a price.
 
@@ -4555,6 +5034,9 @@ class Prices(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updatePrice"], locals(), m.PriceExpanded)
 
@@ -4569,6 +5051,9 @@ class Products(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Product:
         """Archive a product.
 
@@ -4585,6 +5070,9 @@ class Products(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["archiveProduct"], locals(), m.Product)
 
@@ -4607,6 +5095,9 @@ class Products(SyncResource):
         prices: Sequence[m.ProductPriceCreateParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.ProductExpanded:
         """Create a product.
 
@@ -4633,6 +5124,9 @@ class Products(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createProduct"], locals(), m.ProductExpanded)
 
@@ -4643,6 +5137,9 @@ class Products(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Product:
         """Delete a product.
 
@@ -4657,6 +5154,9 @@ class Products(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deleteProduct"], locals(), m.Product)
 
@@ -4671,6 +5171,9 @@ class Products(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.ProductExpanded]:
         """List products.
 
@@ -4692,6 +5195,9 @@ class Products(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listProducts"], locals(), m.ProductExpanded)
 
@@ -4701,6 +5207,9 @@ class Products(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.ProductExpanded:
         """Retrieve a product.
 
@@ -4712,6 +5221,9 @@ class Products(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveProduct"], locals(), m.ProductExpanded)
 
@@ -4723,6 +5235,9 @@ class Products(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.ProductExpanded]:
         """Search products.
 
@@ -4739,6 +5254,9 @@ class Products(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["searchProducts"], locals(), m.ProductExpanded)
 
@@ -4763,6 +5281,9 @@ class Products(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.ProductExpanded:
         """Update a product.
 
@@ -4783,6 +5304,9 @@ class Products(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateProduct"], locals(), m.ProductExpanded)
 
@@ -4797,6 +5321,9 @@ class PromotionCodes(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCode:
         """Archive a promotion code.
 
@@ -4811,6 +5338,9 @@ class PromotionCodes(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["archivePromotionCode"], locals(), m.PromotionCode)
 
@@ -4820,6 +5350,9 @@ class PromotionCodes(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCodeExpanded:
         """Look up a promotion code by its code.
 
@@ -4835,6 +5368,9 @@ class PromotionCodes(SyncResource):
                 NFT address, credential role or customer DID it is matched by.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrievePromotionCodeByCode"], locals(), m.PromotionCodeExpanded)
 
@@ -4858,6 +5394,9 @@ class PromotionCodes(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCodeExpanded:
         """Create a promotion code.
 
@@ -4886,6 +5425,9 @@ class PromotionCodes(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createPromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -4896,6 +5438,9 @@ class PromotionCodes(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCode:
         """Delete a promotion code.
 
@@ -4910,6 +5455,9 @@ class PromotionCodes(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deletePromotionCode"], locals(), m.PromotionCode)
 
@@ -4922,6 +5470,9 @@ class PromotionCodes(SyncResource):
         order: str | NotGiven = NOT_GIVEN,
         coupon_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.PromotionCodeExpanded]:
         """List promotion codes.
 
@@ -4939,6 +5490,9 @@ class PromotionCodes(SyncResource):
                 newest first.
             coupon_id: Only the promotion codes of this coupon.
             active: `true` for active codes only, `false` for archived or turned-off codes only.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listPromotionCodes"], locals(), m.PromotionCodeExpanded)
 
@@ -4952,6 +5506,9 @@ class PromotionCodes(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Redemptions:
         """List who redeemed a promotion code.
 
@@ -4970,6 +5527,9 @@ class PromotionCodes(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["listPromotionCodeRedemptions"], locals(), m.Redemptions)
 
@@ -4979,6 +5539,9 @@ class PromotionCodes(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCodeExpanded:
         """Retrieve a promotion code.
 
@@ -4990,6 +5553,9 @@ class PromotionCodes(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrievePromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -5014,6 +5580,9 @@ class PromotionCodes(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCodeExpanded:
         """Update a promotion code.
 
@@ -5037,6 +5606,9 @@ class PromotionCodes(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updatePromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -5046,6 +5618,9 @@ class PromotionCodes(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.UsedFlag:
         """Tell whether a promotion code has been used.
 
@@ -5058,6 +5633,9 @@ class PromotionCodes(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["getPromotionCodeUsed"], locals(), m.UsedFlag)
 
@@ -5083,6 +5661,9 @@ class Refunds(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RefundExpanded:
         """Create a refund.
 
@@ -5104,6 +5685,9 @@ class Refunds(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createRefund"], locals(), m.RefundExpanded)
 
@@ -5119,6 +5703,9 @@ class Refunds(SyncResource):
         subscription_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.RefundExpanded]:
         """List refunds.
 
@@ -5141,6 +5728,9 @@ class Refunds(SyncResource):
             subscription_id: Only refunds of this subscription (`sub_…`).
             currency_id: Only refunds in this payment currency (`pc_…`).
             customer_id: Only refunds to this customer (`cus_…` id).
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listRefunds"], locals(), m.RefundExpanded)
 
@@ -5150,6 +5740,9 @@ class Refunds(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RefundExpanded:
         """Retrieve a refund.
 
@@ -5162,6 +5755,9 @@ class Refunds(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveRefund"], locals(), m.RefundExpanded)
 
@@ -5173,6 +5769,9 @@ class Refunds(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.RefundExpanded]:
         """Search refunds.
 
@@ -5188,6 +5787,9 @@ class Refunds(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["searchRefunds"], locals(), m.RefundExpanded)
 
@@ -5206,6 +5808,9 @@ class Refunds(SyncResource):
         customer_name: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RefundExpanded:
         """Record an on-chain refund made elsewhere.
 
@@ -5231,6 +5836,9 @@ class Refunds(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["syncRefund"], locals(), m.RefundExpanded)
 
@@ -5249,6 +5857,9 @@ class Settings(SyncResource):
         settings: Any | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Setting:
         """Create a setting.
 
@@ -5270,6 +5881,9 @@ class Settings(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createSetting"], locals(), m.Setting)
 
@@ -5280,6 +5894,9 @@ class Settings(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.DeletedMessage:
         """Delete a setting.
 
@@ -5295,6 +5912,9 @@ class Settings(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deleteSetting"], locals(), m.DeletedMessage)
 
@@ -5304,6 +5924,9 @@ class Settings(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Setting:
         """Retrieve a setting.
 
@@ -5316,6 +5939,9 @@ class Settings(SyncResource):
                 contains `/`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveSetting"], locals(), m.Setting)
 
@@ -5329,6 +5955,9 @@ class Settings(SyncResource):
         description: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Setting:
         """Update a setting.
 
@@ -5346,6 +5975,9 @@ class Settings(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateSetting"], locals(), m.Setting)
 
@@ -5363,6 +5995,9 @@ class SubscriptionItems(SyncResource):
         billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionItem:
         """Add an item to a subscription.
 
@@ -5380,6 +6015,9 @@ class SubscriptionItems(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -5392,6 +6030,9 @@ class SubscriptionItems(SyncResource):
         timestamp: int | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.UsageRecord:
         """Report usage for a subscription item.
 
@@ -5412,6 +6053,9 @@ class SubscriptionItems(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createUsageRecord"], locals(), m.UsageRecord)
 
@@ -5422,6 +6066,9 @@ class SubscriptionItems(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionItem:
         """Remove an item from a subscription.
 
@@ -5435,6 +6082,9 @@ class SubscriptionItems(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deleteSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -5446,6 +6096,9 @@ class SubscriptionItems(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.SubscriptionItemExpanded]:
         """List a subscription's items.
 
@@ -5462,6 +6115,9 @@ class SubscriptionItems(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listSubscriptionItems"], locals(), m.SubscriptionItemExpanded)
 
@@ -5473,6 +6129,9 @@ class SubscriptionItems(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.UsageRecordSummary]:
         """List a subscription item's usage per billing period.
 
@@ -5489,6 +6148,9 @@ class SubscriptionItems(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listUsageRecordSummaries"], locals(), m.UsageRecordSummary)
 
@@ -5500,6 +6162,9 @@ class SubscriptionItems(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.UsageRecord]:
         """List a subscription item's usage records.
 
@@ -5517,6 +6182,9 @@ class SubscriptionItems(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listUsageRecords"], locals(), m.UsageRecord)
 
@@ -5526,6 +6194,9 @@ class SubscriptionItems(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionItemExpanded:
         """Retrieve a subscription item.
 
@@ -5537,6 +6208,9 @@ class SubscriptionItems(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveSubscriptionItem"], locals(), m.SubscriptionItemExpanded)
 
@@ -5551,6 +6225,9 @@ class SubscriptionItems(SyncResource):
         billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionItem:
         """Update a subscription item.
 
@@ -5568,6 +6245,9 @@ class SubscriptionItems(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -5591,6 +6271,9 @@ class Subscriptions(SyncResource):
         cancel_from: m.SubscriptionCancelFrom | Literal["customer", "admin"] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Cancel a subscription.
 
@@ -5623,6 +6306,9 @@ class Subscriptions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["cancelSubscription"], locals(), m.Subscription)
 
@@ -5649,6 +6335,9 @@ class Subscriptions(SyncResource):
         service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionExpanded:
         """Create a subscription.
 
@@ -5682,6 +6371,9 @@ class Subscriptions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createSubscription"], locals(), m.SubscriptionExpanded)
 
@@ -5692,6 +6384,9 @@ class Subscriptions(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Delete a subscription.
 
@@ -5705,6 +6400,9 @@ class Subscriptions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deleteSubscription"], locals(), m.Subscription)
 
@@ -5720,6 +6418,9 @@ class Subscriptions(SyncResource):
         customer_did: str | NotGiven = NOT_GIVEN,
         active_first: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.SubscriptionExpanded]:
         """List subscriptions.
 
@@ -5745,6 +6446,9 @@ class Subscriptions(SyncResource):
                 within each group.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listSubscriptions"], locals(), m.SubscriptionExpanded)
 
@@ -5754,6 +6458,9 @@ class Subscriptions(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionOverdueInvoices:
         """List a subscription's overdue invoices.
 
@@ -5766,6 +6473,9 @@ class Subscriptions(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["listSubscriptionOverdueInvoices"], locals(), m.SubscriptionOverdueInvoices)
 
@@ -5780,6 +6490,9 @@ class Subscriptions(SyncResource):
         resumes_at: int | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Pause a subscription.
 
@@ -5799,6 +6512,9 @@ class Subscriptions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["pauseSubscription"], locals(), m.Subscription)
 
@@ -5809,6 +6525,9 @@ class Subscriptions(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Recover a subscription scheduled to cancel.
 
@@ -5824,6 +6543,9 @@ class Subscriptions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["recoverSubscription"], locals(), m.Subscription)
 
@@ -5834,6 +6556,9 @@ class Subscriptions(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Resume a paused subscription.
 
@@ -5849,6 +6574,9 @@ class Subscriptions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["resumeSubscription"], locals(), m.Subscription)
 
@@ -5858,6 +6586,9 @@ class Subscriptions(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionExpanded:
         """Retrieve a subscription.
 
@@ -5870,6 +6601,9 @@ class Subscriptions(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveSubscription"], locals(), m.SubscriptionExpanded)
 
@@ -5880,6 +6614,9 @@ class Subscriptions(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionStakeReturnResult:
         """Return a subscription's stake.
 
@@ -5895,6 +6632,9 @@ class Subscriptions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["returnSubscriptionStake"], locals(), m.SubscriptionStakeReturnResult)
 
@@ -5906,6 +6646,9 @@ class Subscriptions(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.SubscriptionExpanded]:
         """Search subscriptions.
 
@@ -5922,6 +6665,9 @@ class Subscriptions(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["searchSubscriptions"], locals(), m.SubscriptionExpanded)
 
@@ -5951,6 +6697,9 @@ class Subscriptions(SyncResource):
         service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Update a subscription.
 
@@ -5980,6 +6729,9 @@ class Subscriptions(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateSubscription"], locals(), m.Subscription)
 
@@ -5997,6 +6749,9 @@ class WebhookEndpoints(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:
         """Create a webhook endpoint.
 
@@ -6015,6 +6770,9 @@ class WebhookEndpoints(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["createWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -6025,6 +6783,9 @@ class WebhookEndpoints(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:
         """Delete a webhook endpoint.
 
@@ -6039,6 +6800,9 @@ class WebhookEndpoints(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["deleteWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -6049,6 +6813,9 @@ class WebhookEndpoints(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> Page[m.WebhookEndpointExpanded]:
         """List webhook endpoints.
 
@@ -6063,6 +6830,9 @@ class WebhookEndpoints(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._list(_OPS["listWebhookEndpoints"], locals(), m.WebhookEndpointExpanded)
 
@@ -6072,6 +6842,9 @@ class WebhookEndpoints(SyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpointExpanded:
         """Retrieve a webhook endpoint.
 
@@ -6083,6 +6856,9 @@ class WebhookEndpoints(SyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["retrieveWebhookEndpoint"], locals(), m.WebhookEndpointExpanded)
 
@@ -6098,6 +6874,9 @@ class WebhookEndpoints(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:
         """Update a webhook endpoint.
 
@@ -6115,6 +6894,9 @@ class WebhookEndpoints(SyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return self._call(_OPS["updateWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -6129,6 +6911,9 @@ class AsyncAutoRechargeConfigs(AsyncResource):
         *,
         currency_id: str,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.AutoRechargeConfigExpanded:
         """Get a customer's auto-recharge config for a credit currency.
 
@@ -6143,6 +6928,9 @@ class AsyncAutoRechargeConfigs(AsyncResource):
             currency_id: The credit currency (`pc_` id) whose balance the config watches.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["getCustomerAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -6152,6 +6940,9 @@ class AsyncAutoRechargeConfigs(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.AutoRechargeConfigExpanded:
         """Retrieve an auto-recharge config.
 
@@ -6163,6 +6954,9 @@ class AsyncAutoRechargeConfigs(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -6181,6 +6975,9 @@ class AsyncAutoRechargeConfigs(AsyncResource):
         daily_limits: m.AutoRechargeDailyLimitsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.AutoRechargeConfigExpanded:
         """Create or update an auto-recharge config.
 
@@ -6206,6 +7003,9 @@ class AsyncAutoRechargeConfigs(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["submitAutoRechargeConfig"], locals(), m.AutoRechargeConfigExpanded)
 
@@ -6248,6 +7048,9 @@ class AsyncCheckoutSessions(AsyncResource):
         include_free_trial: bool | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSession:
         """Create a checkout session.
 
@@ -6293,6 +7096,9 @@ class AsyncCheckoutSessions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -6303,6 +7109,9 @@ class AsyncCheckoutSessions(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSession:
         """Expire a checkout session.
 
@@ -6317,6 +7126,9 @@ class AsyncCheckoutSessions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["expireCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -6336,6 +7148,9 @@ class AsyncCheckoutSessions(AsyncResource):
         payment_link_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CheckoutSessionExpanded]:
         """List checkout sessions.
 
@@ -6365,6 +7180,9 @@ class AsyncCheckoutSessions(AsyncResource):
             subscription_id: Only sessions that created or belong to this subscription (`sub_…`).
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listCheckoutSessions"], locals(), m.CheckoutSessionExpanded)
 
@@ -6374,6 +7192,9 @@ class AsyncCheckoutSessions(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSessionExpanded:
         """Retrieve a checkout session.
 
@@ -6387,6 +7208,9 @@ class AsyncCheckoutSessions(AsyncResource):
             id: The session id (`cs_…`), or the `client_reference_id` the session was created with.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveCheckoutSession"], locals(), m.CheckoutSessionExpanded)
 
@@ -6398,6 +7222,9 @@ class AsyncCheckoutSessions(AsyncResource):
         metadata: Mapping[str, Any],
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSession:
         """Update a checkout session's metadata.
 
@@ -6413,6 +7240,9 @@ class AsyncCheckoutSessions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateCheckoutSession"], locals(), m.CheckoutSession)
 
@@ -6438,6 +7268,9 @@ class AsyncCoupons(AsyncResource):
         promotion_codes: Sequence[m.CouponPromotionCodeParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CouponCreateResult:
         """Create a coupon, optionally with promotion codes.
 
@@ -6466,6 +7299,9 @@ class AsyncCoupons(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createCoupon"], locals(), m.CouponCreateResult)
 
@@ -6476,6 +7312,9 @@ class AsyncCoupons(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Coupon:
         """Delete a coupon.
 
@@ -6490,6 +7329,9 @@ class AsyncCoupons(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deleteCoupon"], locals(), m.Coupon)
 
@@ -6503,6 +7345,9 @@ class AsyncCoupons(AsyncResource):
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.Coupon]:
         """List coupons.
 
@@ -6524,6 +7369,9 @@ class AsyncCoupons(AsyncResource):
             valid: `true` for coupons that can still be redeemed, `false` for those that no longer can (expired,
                 used up or turned off).
             name: Only coupons with this name.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listCoupons"], locals(), m.Coupon)
 
@@ -6537,6 +7385,9 @@ class AsyncCoupons(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Redemptions:
         """List who redeemed a coupon.
 
@@ -6556,6 +7407,9 @@ class AsyncCoupons(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["listCouponRedemptions"], locals(), m.Redemptions)
 
@@ -6565,6 +7419,9 @@ class AsyncCoupons(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CouponExpanded:
         """Retrieve a coupon.
 
@@ -6576,6 +7433,9 @@ class AsyncCoupons(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveCoupon"], locals(), m.CouponExpanded)
 
@@ -6599,6 +7459,9 @@ class AsyncCoupons(AsyncResource):
         valid: bool | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CouponExpanded:
         """Update a coupon.
 
@@ -6625,6 +7488,9 @@ class AsyncCoupons(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateCoupon"], locals(), m.CouponExpanded)
 
@@ -6634,6 +7500,9 @@ class AsyncCoupons(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.UsedFlag:
         """Tell whether a coupon has been used.
 
@@ -6646,6 +7515,9 @@ class AsyncCoupons(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["getCouponUsed"], locals(), m.UsedFlag)
 
@@ -6668,6 +7540,9 @@ class AsyncCreditGrants(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantExpanded:
         """Grant credits to a customer.
 
@@ -6694,6 +7569,9 @@ class AsyncCreditGrants(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createCreditGrant"], locals(), m.CreditGrantExpanded)
 
@@ -6704,6 +7582,9 @@ class AsyncCreditGrants(AsyncResource):
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditHolders:
         """Customers holding a credit currency.
 
@@ -6719,6 +7600,9 @@ class AsyncCreditGrants(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["listCreditGrantHolders"], locals(), m.CreditHolders)
 
@@ -6734,6 +7618,9 @@ class AsyncCreditGrants(AsyncResource):
         currency_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         status: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CreditGrantExpanded]:
         """List credit grants.
 
@@ -6754,6 +7641,9 @@ class AsyncCreditGrants(AsyncResource):
             currency_id: Only grants in this credit currency.
             subscription_id: Only grants that came from this subscription.
             status: Comma-separated grant statuses to keep, e.g. `granted,pending,depleted,expired`.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listCreditGrants"], locals(), m.CreditGrantExpanded)
 
@@ -6763,6 +7653,9 @@ class AsyncCreditGrants(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantExpanded:
         """Retrieve a credit grant.
 
@@ -6775,6 +7668,9 @@ class AsyncCreditGrants(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveCreditGrant"], locals(), m.CreditGrantExpanded)
 
@@ -6788,6 +7684,9 @@ class AsyncCreditGrants(AsyncResource):
         granted_by: str | NotGiven = NOT_GIVEN,
         category: m.CreditGrantCategory | Literal["paid", "promotional"] | NotGiven = NOT_GIVEN,
         timezone_offset: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantStats:
         """Credit grant statistics.
 
@@ -6807,6 +7706,9 @@ class AsyncCreditGrants(AsyncResource):
             category: Only paid or only promotional grants.
             timezone_offset: Offset of the caller's time zone from UTC, in minutes, used to decide which day a grant
                 falls on.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["getCreditGrantStats"], locals(), m.CreditGrantStats)
 
@@ -6816,6 +7718,9 @@ class AsyncCreditGrants(AsyncResource):
         customer_id: str,
         livemode: bool | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditSummary:
         """A customer's credit balance per currency.
 
@@ -6830,6 +7735,9 @@ class AsyncCreditGrants(AsyncResource):
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             subscription_id: Only grants usable by this subscription.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["getCreditGrantSummary"], locals(), m.CreditSummary)
 
@@ -6842,6 +7750,9 @@ class AsyncCreditGrants(AsyncResource):
         expired: bool | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantUpdateResult:
         """Update or expire a credit grant.
 
@@ -6859,6 +7770,9 @@ class AsyncCreditGrants(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateCreditGrant"], locals(), m.CreditGrantUpdateResult)
 
@@ -6871,6 +7785,9 @@ class AsyncCreditGrants(AsyncResource):
         pending_amount: str | NotGiven = NOT_GIVEN,
         max_recharge_times: int | NotGiven = NOT_GIVEN,
         max_pending_amount: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditAvailability:
         """Check that a customer can keep spending credit.
 
@@ -6890,6 +7807,9 @@ class AsyncCreditGrants(AsyncResource):
             max_recharge_times: How many automatic recharges the check may assume.
             max_pending_amount: The most pending usage tolerated before spending must stop, as an integer string in
                 the currency's smallest unit.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["verifyCreditAvailability"], locals(), m.CreditAvailability)
 
@@ -6912,6 +7832,9 @@ class AsyncCreditTransactions(AsyncResource):
         source: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CreditTransactionExpanded]:
         """List credit transactions.
 
@@ -6936,6 +7859,9 @@ class AsyncCreditTransactions(AsyncResource):
             source: Only rows with this `source` value.
             start: Only rows created at or after this Unix time (seconds).
             end: Only rows created at or before this Unix time (seconds).
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listCreditTransactions"], locals(), m.CreditTransactionExpanded)
 
@@ -6945,6 +7871,9 @@ class AsyncCreditTransactions(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditTransactionExpanded:
         """Retrieve a credit transaction.
 
@@ -6957,6 +7886,9 @@ class AsyncCreditTransactions(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveCreditTransaction"], locals(), m.CreditTransactionExpanded)
 
@@ -6970,6 +7902,9 @@ class AsyncCreditTransactions(AsyncResource):
         meter_id: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CreditTransactionSummary:
         """Usage and credit totals.
 
@@ -6987,6 +7922,9 @@ class AsyncCreditTransactions(AsyncResource):
             meter_id: Only rows caused by this meter's events.
             start: Only rows created at or after this Unix time (seconds).
             end: Only rows created at or before this Unix time (seconds).
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["getCreditTransactionSummary"], locals(), m.CreditTransactionSummary)
 
@@ -7001,6 +7939,9 @@ class AsyncCustomers(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Customer:
         """Delete a customer.
 
@@ -7016,6 +7957,9 @@ class AsyncCustomers(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deleteCustomer"], locals(), m.Customer)
 
@@ -7027,6 +7971,9 @@ class AsyncCustomers(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CustomerExpanded]:
         """List customers.
 
@@ -7043,6 +7990,9 @@ class AsyncCustomers(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listCustomers"], locals(), m.CustomerExpanded)
 
@@ -7052,6 +8002,9 @@ class AsyncCustomers(AsyncResource):
         livemode: bool | NotGiven = NOT_GIVEN,
         skip_summary: bool | NotGiven = NOT_GIVEN,
         fallback: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MyCustomer:
         """Retrieve the calling user's customer.
 
@@ -7069,6 +8022,9 @@ class AsyncCustomers(AsyncResource):
                 sets it when it only needs contact details.
             fallback: `true` answers a profile derived from the user account when the caller has no customer record,
                 instead of failing.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveMyCustomer"], locals(), m.MyCustomer)
 
@@ -7078,6 +8034,9 @@ class AsyncCustomers(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CustomerOverdueInvoices:
         """List a customer's overdue invoices.
 
@@ -7091,6 +8050,9 @@ class AsyncCustomers(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["listCustomerOverdueInvoices"], locals(), m.CustomerOverdueInvoices)
 
@@ -7101,6 +8063,9 @@ class AsyncCustomers(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         create: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.CustomerExpanded:
         """Retrieve a customer.
 
@@ -7116,6 +8081,9 @@ class AsyncCustomers(AsyncResource):
                 and live objects never see each other.
             create: `true` creates the customer for the DID in the path when it does not exist yet, then answers it.
                 Ignored for `cus_` ids.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveCustomer"], locals(), m.CustomerExpanded)
 
@@ -7127,6 +8095,9 @@ class AsyncCustomers(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CustomerExpanded]:
         """Search customers.
 
@@ -7143,6 +8114,9 @@ class AsyncCustomers(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["searchCustomers"], locals(), m.CustomerExpanded)
 
@@ -7162,6 +8136,9 @@ class AsyncCustomers(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Customer:
         """Update a customer.
 
@@ -7185,6 +8162,9 @@ class AsyncCustomers(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateCustomer"], locals(), m.Customer)
 
@@ -7198,6 +8178,9 @@ class AsyncInvoices(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.InvoiceStakeReturnPreview:
         """Preview returning an invoice's stake.
 
@@ -7211,6 +8194,9 @@ class AsyncInvoices(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["previewInvoiceReturnStake"], locals(), m.InvoiceStakeReturnPreview)
 
@@ -7232,6 +8218,9 @@ class AsyncInvoices(AsyncResource):
         include_overdraft_protection: bool | NotGiven = NOT_GIVEN,
         include_recovered_from: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.InvoiceExpanded]:
         """List invoices.
 
@@ -7268,6 +8257,9 @@ class AsyncInvoices(AsyncResource):
                 subscriptions this one was recovered from. PaymentKit treats an absent value as `false`.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listInvoices"], locals(), m.InvoiceExpanded)
 
@@ -7277,6 +8269,9 @@ class AsyncInvoices(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.InvoiceDetail:
         """Retrieve an invoice.
 
@@ -7290,6 +8285,9 @@ class AsyncInvoices(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveInvoice"], locals(), m.InvoiceDetail)
 
@@ -7300,6 +8298,9 @@ class AsyncInvoices(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.InvoiceStakeReturnResult:
         """Return an invoice's stake.
 
@@ -7316,6 +8317,9 @@ class AsyncInvoices(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["returnInvoiceStake"], locals(), m.InvoiceStakeReturnResult)
 
@@ -7327,6 +8331,9 @@ class AsyncInvoices(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.InvoiceExpanded]:
         """Search invoices.
 
@@ -7343,6 +8350,9 @@ class AsyncInvoices(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["searchInvoices"], locals(), m.InvoiceExpanded)
 
@@ -7354,6 +8364,9 @@ class AsyncInvoices(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Invoice:
         """Update an invoice's metadata.
 
@@ -7369,6 +8382,9 @@ class AsyncInvoices(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateInvoice"], locals(), m.Invoice)
 
@@ -7379,6 +8395,9 @@ class AsyncInvoices(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Invoice:
         """Void an invoice.
 
@@ -7394,6 +8413,9 @@ class AsyncInvoices(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["voidInvoice"], locals(), m.Invoice)
 
@@ -7412,6 +8434,9 @@ class AsyncMeterEvents(AsyncResource):
         source_data: Any | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterEventExpanded:
         """Report a meter event.
 
@@ -7438,6 +8463,9 @@ class AsyncMeterEvents(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createMeterEvent"], locals(), m.MeterEventExpanded)
 
@@ -7454,6 +8482,9 @@ class AsyncMeterEvents(AsyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.MeterEventExpanded]:
         """List meter events.
 
@@ -7475,6 +8506,9 @@ class AsyncMeterEvents(AsyncResource):
             customer_id: Only events of this customer.
             start: Only events whose timestamp is at or after this Unix time (seconds).
             end: Only events whose timestamp is at or before this Unix time (seconds).
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listMeterEvents"], locals(), m.MeterEventExpanded)
 
@@ -7485,6 +8519,9 @@ class AsyncMeterEvents(AsyncResource):
         subscription_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PendingAmount:
         """Credit owed by unsettled meter events.
 
@@ -7500,6 +8537,9 @@ class AsyncMeterEvents(AsyncResource):
             subscription_id: Only events reported for this subscription.
             customer_id: Only events of this customer.
             currency_id: Only this credit currency.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["getMeterEventPendingAmount"], locals(), m.PendingAmount)
 
@@ -7509,6 +8549,9 @@ class AsyncMeterEvents(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterEventExpanded:
         """Retrieve a meter event.
 
@@ -7521,6 +8564,9 @@ class AsyncMeterEvents(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveMeterEvent"], locals(), m.MeterEventExpanded)
 
@@ -7533,6 +8579,9 @@ class AsyncMeterEvents(AsyncResource):
         livemode: bool | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         granularity: m.MeterEventStatsGranularity | Literal["minute", "hour", "day"] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.MeterEventStatsRow]:
         """Usage statistics of a meter.
 
@@ -7549,6 +8598,9 @@ class AsyncMeterEvents(AsyncResource):
                 and live objects never see each other.
             customer_id: Only events of this customer.
             granularity: Bucket size of the rows.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["getMeterEventStats"], locals(), m.MeterEventStatsRow)
 
@@ -7563,6 +8615,9 @@ class AsyncMeters(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Activate a meter.
 
@@ -7577,6 +8632,9 @@ class AsyncMeters(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["activateMeter"], locals(), m.MeterExpanded)
 
@@ -7593,6 +8651,9 @@ class AsyncMeters(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Create a meter.
 
@@ -7614,6 +8675,9 @@ class AsyncMeters(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createMeter"], locals(), m.MeterExpanded)
 
@@ -7624,6 +8688,9 @@ class AsyncMeters(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Deactivate a meter.
 
@@ -7638,6 +8705,9 @@ class AsyncMeters(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deactivateMeter"], locals(), m.MeterExpanded)
 
@@ -7650,6 +8720,9 @@ class AsyncMeters(AsyncResource):
         order: str | NotGiven = NOT_GIVEN,
         q: str | NotGiven = NOT_GIVEN,
         event_name: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.MeterExpanded]:
         """List meters.
 
@@ -7667,6 +8740,9 @@ class AsyncMeters(AsyncResource):
                 newest first.
             q: Free text matched against the resource's text fields.
             event_name: Only the meter with this event name.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listMeters"], locals(), m.MeterExpanded)
 
@@ -7676,6 +8752,9 @@ class AsyncMeters(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Retrieve a meter.
 
@@ -7688,6 +8767,9 @@ class AsyncMeters(AsyncResource):
             id: The meter's id, or its `event_name` (the natural key meter events are reported under).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveMeter"], locals(), m.MeterExpanded)
 
@@ -7703,6 +8785,9 @@ class AsyncMeters(AsyncResource):
         unit: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.MeterExpanded:
         """Update a meter.
 
@@ -7719,6 +8804,9 @@ class AsyncMeters(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateMeter"], locals(), m.MeterExpanded)
 
@@ -7732,6 +8820,9 @@ class AsyncPaymentCurrencies(AsyncResource):
         currency_ids: Sequence[str],
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RecurringSupport:
         """Check whether currencies support recurring payments.
 
@@ -7745,6 +8836,9 @@ class AsyncPaymentCurrencies(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["checkPaymentCurrencyRecurringSupport"], locals(), m.RecurringSupport)
 
@@ -7761,6 +8855,9 @@ class AsyncPaymentCurrencies(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
         """Create a payment currency.
 
@@ -7780,6 +8877,9 @@ class AsyncPaymentCurrencies(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createPaymentCurrency"], locals(), m.PaymentCurrency)
 
@@ -7789,6 +8889,9 @@ class AsyncPaymentCurrencies(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
         """Retrieve a currency's recharge configuration.
 
@@ -7801,6 +8904,9 @@ class AsyncPaymentCurrencies(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["getPaymentCurrencyRechargeConfig"], locals(), m.PaymentCurrency)
 
@@ -7808,6 +8914,9 @@ class AsyncPaymentCurrencies(AsyncResource):
         self,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PaymentCurrency]:
         """List payment currencies.
 
@@ -7819,6 +8928,9 @@ class AsyncPaymentCurrencies(AsyncResource):
         Args:
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listPaymentCurrencies"], locals(), m.PaymentCurrency)
 
@@ -7828,6 +8940,9 @@ class AsyncPaymentCurrencies(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrencyExpanded:
         """Retrieve a payment currency.
 
@@ -7840,6 +8955,9 @@ class AsyncPaymentCurrencies(AsyncResource):
             id: The currency's `pc_` id, or its symbol (e.g. `ABT`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrievePaymentCurrency"], locals(), m.PaymentCurrencyExpanded)
 
@@ -7855,6 +8973,9 @@ class AsyncPaymentCurrencies(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
         """Update a payment currency.
 
@@ -7870,6 +8991,9 @@ class AsyncPaymentCurrencies(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updatePaymentCurrency"], locals(), m.PaymentCurrency)
 
@@ -7884,6 +9008,9 @@ class AsyncPaymentCurrencies(AsyncResource):
         settings: m.PaymentCurrencyRechargeSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
         """Set a currency's recharge configuration.
 
@@ -7903,6 +9030,9 @@ class AsyncPaymentCurrencies(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updatePaymentCurrencyRechargeConfig"], locals(), m.PaymentCurrency)
 
@@ -7922,6 +9052,9 @@ class AsyncPaymentIntents(AsyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PaymentIntentExpanded]:
         """List payment intents.
 
@@ -7946,6 +9079,9 @@ class AsyncPaymentIntents(AsyncResource):
             customer_did: Only payment intents of the customer with this DID.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listPaymentIntents"], locals(), m.PaymentIntentExpanded)
 
@@ -7961,6 +9097,9 @@ class AsyncPaymentIntents(AsyncResource):
         description: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RefundExpanded:
         """Refund a payment intent.
 
@@ -7981,6 +9120,9 @@ class AsyncPaymentIntents(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["refundPaymentIntent"], locals(), m.RefundExpanded)
 
@@ -7990,6 +9132,9 @@ class AsyncPaymentIntents(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentIntentExpanded:
         """Retrieve a payment intent.
 
@@ -8002,6 +9147,9 @@ class AsyncPaymentIntents(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrievePaymentIntent"], locals(), m.PaymentIntentExpanded)
 
@@ -8013,6 +9161,9 @@ class AsyncPaymentIntents(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PaymentIntentExpanded]:
         """Search payment intents.
 
@@ -8028,6 +9179,9 @@ class AsyncPaymentIntents(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["searchPaymentIntents"], locals(), m.PaymentIntentExpanded)
 
@@ -8047,6 +9201,9 @@ class AsyncPaymentIntents(AsyncResource):
         beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentIntent:
         """Update a payment intent.
 
@@ -8065,6 +9222,9 @@ class AsyncPaymentIntents(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updatePaymentIntent"], locals(), m.PaymentIntent)
 
@@ -8079,6 +9239,9 @@ class AsyncPaymentLinks(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentLink:
         """Archive a payment link.
 
@@ -8094,6 +9257,9 @@ class AsyncPaymentLinks(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["archivePaymentLink"], locals(), m.PaymentLink)
 
@@ -8127,6 +9293,9 @@ class AsyncPaymentLinks(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentLink:
         """Create a payment link.
 
@@ -8160,6 +9329,9 @@ class AsyncPaymentLinks(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createPaymentLink"], locals(), m.PaymentLink)
 
@@ -8170,6 +9342,9 @@ class AsyncPaymentLinks(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PaymentLinkExpanded]:
         """List payment links.
 
@@ -8185,6 +9360,9 @@ class AsyncPaymentLinks(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listPaymentLinks"], locals(), m.PaymentLinkExpanded)
 
@@ -8194,6 +9372,9 @@ class AsyncPaymentLinks(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentLinkExpanded:
         """Retrieve a payment link.
 
@@ -8206,6 +9387,9 @@ class AsyncPaymentLinks(AsyncResource):
             id: The payment link id (`plink_…`), or the link's `lookup_key`.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrievePaymentLink"], locals(), m.PaymentLinkExpanded)
 
@@ -8241,6 +9425,9 @@ class AsyncPaymentLinks(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentLink:
         """Update a payment link.
 
@@ -8272,6 +9459,9 @@ class AsyncPaymentLinks(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updatePaymentLink"], locals(), m.PaymentLink)
 
@@ -8294,6 +9484,9 @@ class AsyncPaymentMethods(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentMethod:
         """Create a payment method.
 
@@ -8314,6 +9507,9 @@ class AsyncPaymentMethods(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createPaymentMethod"], locals(), m.PaymentMethod)
 
@@ -8321,6 +9517,9 @@ class AsyncPaymentMethods(AsyncResource):
         self,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PaymentMethodExpanded]:
         """List payment methods.
 
@@ -8332,6 +9531,9 @@ class AsyncPaymentMethods(AsyncResource):
         Args:
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listPaymentMethods"], locals(), m.PaymentMethodExpanded)
 
@@ -8341,6 +9543,9 @@ class AsyncPaymentMethods(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentMethodExpanded:
         """Retrieve a payment method.
 
@@ -8352,6 +9557,9 @@ class AsyncPaymentMethods(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrievePaymentMethod"], locals(), m.PaymentMethodExpanded)
 
@@ -8371,6 +9579,9 @@ class AsyncPaymentMethods(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PaymentMethod:
         """Update a payment method.
 
@@ -8390,6 +9601,9 @@ class AsyncPaymentMethods(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updatePaymentMethod"], locals(), m.PaymentMethod)
 
@@ -8404,6 +9618,9 @@ class AsyncPrices(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Archive a price.
 
@@ -8419,6 +9636,9 @@ class AsyncPrices(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["archivePrice"], locals(), m.PriceExpanded)
 
@@ -8451,6 +9671,9 @@ class AsyncPrices(AsyncResource):
         metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Create a price.
 
@@ -8502,6 +9725,9 @@ class AsyncPrices(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createPrice"], locals(), m.PriceExpanded)
 
@@ -8512,6 +9738,9 @@ class AsyncPrices(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Price:
         """Delete a price.
 
@@ -8526,6 +9755,9 @@ class AsyncPrices(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deletePrice"], locals(), m.Price)
 
@@ -8538,6 +9770,9 @@ class AsyncPrices(AsyncResource):
         action: m.PriceInventoryAction | Literal["increment", "decrement"],
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Adjust a price's stock.
 
@@ -8556,6 +9791,9 @@ class AsyncPrices(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updatePriceInventory"], locals(), m.PriceExpanded)
 
@@ -8571,6 +9809,9 @@ class AsyncPrices(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PriceExpanded]:
         """List prices.
 
@@ -8592,6 +9833,9 @@ class AsyncPrices(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listPrices"], locals(), m.PriceExpanded)
 
@@ -8601,6 +9845,9 @@ class AsyncPrices(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Retrieve a price.
 
@@ -8614,6 +9861,9 @@ class AsyncPrices(AsyncResource):
                 update).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrievePrice"], locals(), m.PriceExpanded)
 
@@ -8625,6 +9875,9 @@ class AsyncPrices(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PriceExpanded]:
         """Search prices.
 
@@ -8641,6 +9894,9 @@ class AsyncPrices(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["searchPrices"], locals(), m.PriceExpanded)
 
@@ -8674,6 +9930,9 @@ class AsyncPrices(AsyncResource):
         metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PriceExpanded:
         """Update a price.
 
@@ -8724,6 +9983,9 @@ class AsyncPrices(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updatePrice"], locals(), m.PriceExpanded)
 
@@ -8738,6 +10000,9 @@ class AsyncProducts(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Product:
         """Archive a product.
 
@@ -8754,6 +10019,9 @@ class AsyncProducts(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["archiveProduct"], locals(), m.Product)
 
@@ -8776,6 +10044,9 @@ class AsyncProducts(AsyncResource):
         prices: Sequence[m.ProductPriceCreateParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.ProductExpanded:
         """Create a product.
 
@@ -8802,6 +10073,9 @@ class AsyncProducts(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createProduct"], locals(), m.ProductExpanded)
 
@@ -8812,6 +10086,9 @@ class AsyncProducts(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Product:
         """Delete a product.
 
@@ -8826,6 +10103,9 @@ class AsyncProducts(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deleteProduct"], locals(), m.Product)
 
@@ -8840,6 +10120,9 @@ class AsyncProducts(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.ProductExpanded]:
         """List products.
 
@@ -8861,6 +10144,9 @@ class AsyncProducts(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listProducts"], locals(), m.ProductExpanded)
 
@@ -8870,6 +10156,9 @@ class AsyncProducts(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.ProductExpanded:
         """Retrieve a product.
 
@@ -8881,6 +10170,9 @@ class AsyncProducts(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveProduct"], locals(), m.ProductExpanded)
 
@@ -8892,6 +10184,9 @@ class AsyncProducts(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.ProductExpanded]:
         """Search products.
 
@@ -8908,6 +10203,9 @@ class AsyncProducts(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["searchProducts"], locals(), m.ProductExpanded)
 
@@ -8932,6 +10230,9 @@ class AsyncProducts(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.ProductExpanded:
         """Update a product.
 
@@ -8952,6 +10253,9 @@ class AsyncProducts(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateProduct"], locals(), m.ProductExpanded)
 
@@ -8966,6 +10270,9 @@ class AsyncPromotionCodes(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCode:
         """Archive a promotion code.
 
@@ -8980,6 +10287,9 @@ class AsyncPromotionCodes(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["archivePromotionCode"], locals(), m.PromotionCode)
 
@@ -8989,6 +10299,9 @@ class AsyncPromotionCodes(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCodeExpanded:
         """Look up a promotion code by its code.
 
@@ -9004,6 +10317,9 @@ class AsyncPromotionCodes(AsyncResource):
                 NFT address, credential role or customer DID it is matched by.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrievePromotionCodeByCode"], locals(), m.PromotionCodeExpanded)
 
@@ -9027,6 +10343,9 @@ class AsyncPromotionCodes(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCodeExpanded:
         """Create a promotion code.
 
@@ -9055,6 +10374,9 @@ class AsyncPromotionCodes(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createPromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -9065,6 +10387,9 @@ class AsyncPromotionCodes(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCode:
         """Delete a promotion code.
 
@@ -9079,6 +10404,9 @@ class AsyncPromotionCodes(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deletePromotionCode"], locals(), m.PromotionCode)
 
@@ -9091,6 +10419,9 @@ class AsyncPromotionCodes(AsyncResource):
         order: str | NotGiven = NOT_GIVEN,
         coupon_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PromotionCodeExpanded]:
         """List promotion codes.
 
@@ -9108,6 +10439,9 @@ class AsyncPromotionCodes(AsyncResource):
                 newest first.
             coupon_id: Only the promotion codes of this coupon.
             active: `true` for active codes only, `false` for archived or turned-off codes only.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listPromotionCodes"], locals(), m.PromotionCodeExpanded)
 
@@ -9121,6 +10455,9 @@ class AsyncPromotionCodes(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Redemptions:
         """List who redeemed a promotion code.
 
@@ -9139,6 +10476,9 @@ class AsyncPromotionCodes(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["listPromotionCodeRedemptions"], locals(), m.Redemptions)
 
@@ -9148,6 +10488,9 @@ class AsyncPromotionCodes(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCodeExpanded:
         """Retrieve a promotion code.
 
@@ -9159,6 +10502,9 @@ class AsyncPromotionCodes(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrievePromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -9183,6 +10529,9 @@ class AsyncPromotionCodes(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.PromotionCodeExpanded:
         """Update a promotion code.
 
@@ -9206,6 +10555,9 @@ class AsyncPromotionCodes(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updatePromotionCode"], locals(), m.PromotionCodeExpanded)
 
@@ -9215,6 +10567,9 @@ class AsyncPromotionCodes(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.UsedFlag:
         """Tell whether a promotion code has been used.
 
@@ -9227,6 +10582,9 @@ class AsyncPromotionCodes(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["getPromotionCodeUsed"], locals(), m.UsedFlag)
 
@@ -9252,6 +10610,9 @@ class AsyncRefunds(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RefundExpanded:
         """Create a refund.
 
@@ -9273,6 +10634,9 @@ class AsyncRefunds(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createRefund"], locals(), m.RefundExpanded)
 
@@ -9288,6 +10652,9 @@ class AsyncRefunds(AsyncResource):
         subscription_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.RefundExpanded]:
         """List refunds.
 
@@ -9310,6 +10677,9 @@ class AsyncRefunds(AsyncResource):
             subscription_id: Only refunds of this subscription (`sub_…`).
             currency_id: Only refunds in this payment currency (`pc_…`).
             customer_id: Only refunds to this customer (`cus_…` id).
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listRefunds"], locals(), m.RefundExpanded)
 
@@ -9319,6 +10689,9 @@ class AsyncRefunds(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RefundExpanded:
         """Retrieve a refund.
 
@@ -9331,6 +10704,9 @@ class AsyncRefunds(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveRefund"], locals(), m.RefundExpanded)
 
@@ -9342,6 +10718,9 @@ class AsyncRefunds(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.RefundExpanded]:
         """Search refunds.
 
@@ -9357,6 +10736,9 @@ class AsyncRefunds(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["searchRefunds"], locals(), m.RefundExpanded)
 
@@ -9375,6 +10757,9 @@ class AsyncRefunds(AsyncResource):
         customer_name: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.RefundExpanded:
         """Record an on-chain refund made elsewhere.
 
@@ -9400,6 +10785,9 @@ class AsyncRefunds(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["syncRefund"], locals(), m.RefundExpanded)
 
@@ -9418,6 +10806,9 @@ class AsyncSettings(AsyncResource):
         settings: Any | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Setting:
         """Create a setting.
 
@@ -9439,6 +10830,9 @@ class AsyncSettings(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createSetting"], locals(), m.Setting)
 
@@ -9449,6 +10843,9 @@ class AsyncSettings(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.DeletedMessage:
         """Delete a setting.
 
@@ -9464,6 +10861,9 @@ class AsyncSettings(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deleteSetting"], locals(), m.DeletedMessage)
 
@@ -9473,6 +10873,9 @@ class AsyncSettings(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Setting:
         """Retrieve a setting.
 
@@ -9485,6 +10888,9 @@ class AsyncSettings(AsyncResource):
                 contains `/`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveSetting"], locals(), m.Setting)
 
@@ -9498,6 +10904,9 @@ class AsyncSettings(AsyncResource):
         description: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Setting:
         """Update a setting.
 
@@ -9515,6 +10924,9 @@ class AsyncSettings(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateSetting"], locals(), m.Setting)
 
@@ -9532,6 +10944,9 @@ class AsyncSubscriptionItems(AsyncResource):
         billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionItem:
         """Add an item to a subscription.
 
@@ -9549,6 +10964,9 @@ class AsyncSubscriptionItems(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -9561,6 +10979,9 @@ class AsyncSubscriptionItems(AsyncResource):
         timestamp: int | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.UsageRecord:
         """Report usage for a subscription item.
 
@@ -9581,6 +11002,9 @@ class AsyncSubscriptionItems(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createUsageRecord"], locals(), m.UsageRecord)
 
@@ -9591,6 +11015,9 @@ class AsyncSubscriptionItems(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionItem:
         """Remove an item from a subscription.
 
@@ -9604,6 +11031,9 @@ class AsyncSubscriptionItems(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deleteSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -9615,6 +11045,9 @@ class AsyncSubscriptionItems(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.SubscriptionItemExpanded]:
         """List a subscription's items.
 
@@ -9631,6 +11064,9 @@ class AsyncSubscriptionItems(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listSubscriptionItems"], locals(), m.SubscriptionItemExpanded)
 
@@ -9642,6 +11078,9 @@ class AsyncSubscriptionItems(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.UsageRecordSummary]:
         """List a subscription item's usage per billing period.
 
@@ -9658,6 +11097,9 @@ class AsyncSubscriptionItems(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listUsageRecordSummaries"], locals(), m.UsageRecordSummary)
 
@@ -9669,6 +11111,9 @@ class AsyncSubscriptionItems(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.UsageRecord]:
         """List a subscription item's usage records.
 
@@ -9686,6 +11131,9 @@ class AsyncSubscriptionItems(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listUsageRecords"], locals(), m.UsageRecord)
 
@@ -9695,6 +11143,9 @@ class AsyncSubscriptionItems(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionItemExpanded:
         """Retrieve a subscription item.
 
@@ -9706,6 +11157,9 @@ class AsyncSubscriptionItems(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveSubscriptionItem"], locals(), m.SubscriptionItemExpanded)
 
@@ -9720,6 +11174,9 @@ class AsyncSubscriptionItems(AsyncResource):
         billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionItem:
         """Update a subscription item.
 
@@ -9737,6 +11194,9 @@ class AsyncSubscriptionItems(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateSubscriptionItem"], locals(), m.SubscriptionItem)
 
@@ -9760,6 +11220,9 @@ class AsyncSubscriptions(AsyncResource):
         cancel_from: m.SubscriptionCancelFrom | Literal["customer", "admin"] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Cancel a subscription.
 
@@ -9792,6 +11255,9 @@ class AsyncSubscriptions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["cancelSubscription"], locals(), m.Subscription)
 
@@ -9818,6 +11284,9 @@ class AsyncSubscriptions(AsyncResource):
         service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionExpanded:
         """Create a subscription.
 
@@ -9851,6 +11320,9 @@ class AsyncSubscriptions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createSubscription"], locals(), m.SubscriptionExpanded)
 
@@ -9861,6 +11333,9 @@ class AsyncSubscriptions(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Delete a subscription.
 
@@ -9874,6 +11349,9 @@ class AsyncSubscriptions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deleteSubscription"], locals(), m.Subscription)
 
@@ -9889,6 +11367,9 @@ class AsyncSubscriptions(AsyncResource):
         customer_did: str | NotGiven = NOT_GIVEN,
         active_first: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.SubscriptionExpanded]:
         """List subscriptions.
 
@@ -9914,6 +11395,9 @@ class AsyncSubscriptions(AsyncResource):
                 within each group.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listSubscriptions"], locals(), m.SubscriptionExpanded)
 
@@ -9923,6 +11407,9 @@ class AsyncSubscriptions(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionOverdueInvoices:
         """List a subscription's overdue invoices.
 
@@ -9935,6 +11422,9 @@ class AsyncSubscriptions(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["listSubscriptionOverdueInvoices"], locals(), m.SubscriptionOverdueInvoices)
 
@@ -9949,6 +11439,9 @@ class AsyncSubscriptions(AsyncResource):
         resumes_at: int | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Pause a subscription.
 
@@ -9968,6 +11461,9 @@ class AsyncSubscriptions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["pauseSubscription"], locals(), m.Subscription)
 
@@ -9978,6 +11474,9 @@ class AsyncSubscriptions(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Recover a subscription scheduled to cancel.
 
@@ -9993,6 +11492,9 @@ class AsyncSubscriptions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["recoverSubscription"], locals(), m.Subscription)
 
@@ -10003,6 +11505,9 @@ class AsyncSubscriptions(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Resume a paused subscription.
 
@@ -10018,6 +11523,9 @@ class AsyncSubscriptions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["resumeSubscription"], locals(), m.Subscription)
 
@@ -10027,6 +11535,9 @@ class AsyncSubscriptions(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionExpanded:
         """Retrieve a subscription.
 
@@ -10039,6 +11550,9 @@ class AsyncSubscriptions(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveSubscription"], locals(), m.SubscriptionExpanded)
 
@@ -10049,6 +11563,9 @@ class AsyncSubscriptions(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.SubscriptionStakeReturnResult:
         """Return a subscription's stake.
 
@@ -10064,6 +11581,9 @@ class AsyncSubscriptions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["returnSubscriptionStake"], locals(), m.SubscriptionStakeReturnResult)
 
@@ -10075,6 +11595,9 @@ class AsyncSubscriptions(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.SubscriptionExpanded]:
         """Search subscriptions.
 
@@ -10091,6 +11614,9 @@ class AsyncSubscriptions(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["searchSubscriptions"], locals(), m.SubscriptionExpanded)
 
@@ -10120,6 +11646,9 @@ class AsyncSubscriptions(AsyncResource):
         service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
         """Update a subscription.
 
@@ -10149,6 +11678,9 @@ class AsyncSubscriptions(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateSubscription"], locals(), m.Subscription)
 
@@ -10166,6 +11698,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:
         """Create a webhook endpoint.
 
@@ -10184,6 +11719,9 @@ class AsyncWebhookEndpoints(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["createWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -10194,6 +11732,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:
         """Delete a webhook endpoint.
 
@@ -10208,6 +11749,9 @@ class AsyncWebhookEndpoints(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["deleteWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
@@ -10218,6 +11762,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.WebhookEndpointExpanded]:
         """List webhook endpoints.
 
@@ -10232,6 +11779,9 @@ class AsyncWebhookEndpoints(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
                 newest first.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._list(_OPS["listWebhookEndpoints"], locals(), m.WebhookEndpointExpanded)
 
@@ -10241,6 +11791,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpointExpanded:
         """Retrieve a webhook endpoint.
 
@@ -10252,6 +11805,9 @@ class AsyncWebhookEndpoints(AsyncResource):
             id: The object's id.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["retrieveWebhookEndpoint"], locals(), m.WebhookEndpointExpanded)
 
@@ -10267,6 +11823,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:
         """Update a webhook endpoint.
 
@@ -10284,6 +11843,9 @@ class AsyncWebhookEndpoints(AsyncResource):
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
                 that honours it applies the write once.
+            timeout: Seconds (or an `httpx.Timeout`) for this call only.
+            max_retries: Retries for this call only (default: the client's).
+            extra_headers: Headers added to this call's request.
         """
         return await self._call(_OPS["updateWebhookEndpoint"], locals(), m.WebhookEndpoint)
 
