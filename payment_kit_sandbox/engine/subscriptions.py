@@ -21,9 +21,9 @@ from typing import Any
 
 from ..context import Context
 from ..errors import bad_request
+from ..shapes import skeleton
 from . import billing
-from .clock import step
-from .shapes import skeleton
+from .catalog import referenced_price
 
 __all__ = [
     "GOOD_STANDING",
@@ -32,16 +32,20 @@ __all__ = [
     "cancel_now",
     "collect",
     "emit",
+    "ended",
     "invoice_paid",
     "is_metered",
     "items_of",
     "lock_price",
+    "merge_metadata",
     "new_item",
     "period_end_after",
     "recurring_of",
+    "refuse_if_ended",
     "renew",
     "resume",
     "start_subscription",
+    "usable_price",
 ]
 
 GOOD_STANDING = ("active", "trialing")
@@ -122,7 +126,7 @@ def new_item(
 ) -> dict[str, Any]:
     item = ctx.stamp(
         {
-            **skeleton("SubscriptionItem"),
+            **skeleton(ctx.document, "SubscriptionItem"),
             "subscription_id": subscription["id"],
             "price_id": price["id"],
             "quantity": quantity,
@@ -219,7 +223,7 @@ def emit(ctx: Context, event: str, sub: dict[str, Any]) -> None:
 
 def _customer(ctx: Context, sub: dict[str, Any]) -> dict[str, Any]:
     return ctx.store.get("customer", sub["customer_id"], ctx.livemode) or {
-        **skeleton("Customer"),
+        **skeleton(ctx.document, "Customer"),
         "id": sub["customer_id"],
     }
 
@@ -315,7 +319,7 @@ def start_subscription(
         default_payment_method_id = billing.method_of(ctx, currency_id).get("id")
     sub = ctx.stamp(
         {
-            **skeleton("Subscription"),
+            **skeleton(ctx.document, "Subscription"),
             "status": "trialing" if trialing else "active",
             "currency_id": currency_id,
             "customer_id": customer["id"],
@@ -361,6 +365,59 @@ def start_subscription(
     emit(ctx, "created", sub)
     emit(ctx, "trial_start" if trialing else "started", sub)
     return sub, invoice
+
+
+# -- what a subscription can take ------------------------------------------------------------
+
+
+def _every(recurring: dict[str, Any]) -> str:
+    count = int(recurring.get("interval_count") or 1)
+    return f"every {count} {recurring['interval']}{'s' if count > 1 else ''}"
+
+
+def usable_price(
+    ctx: Context,
+    price_id: str,
+    field: str,
+    *,
+    currency_id: str | None = None,
+    recurring: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A price a subscription can bill: it exists in this mode, is active and recurring, has an amount
+    in the subscription's currency, and bills on the subscription's interval."""
+    price = referenced_price(ctx, price_id, field)
+    if not price.get("active"):
+        raise bad_request(f"{field}: price {price['id']} is archived")
+    own = recurring_of(price)
+    if own is None:
+        raise bad_request(f"{field}: price {price['id']} is not recurring (type {price.get('type')})")
+    if recurring is not None and (own["interval"], int(own.get("interval_count") or 1)) != (
+        recurring["interval"],
+        int(recurring.get("interval_count") or 1),
+    ):
+        raise bad_request(
+            f"{field}: price {price['id']} bills {_every(own)}, but the subscription bills {_every(recurring)}"
+        )
+    if currency_id is not None:
+        priced_in = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
+        if currency_id not in priced_in:
+            raise bad_request(f"{field}: price {price['id']} has no amount in currency {currency_id}")
+    return price
+
+
+def ended(sub: dict[str, Any]) -> bool:
+    return sub["status"] in ENDED
+
+
+def refuse_if_ended(sub: dict[str, Any], what: str) -> None:
+    if ended(sub):
+        raise bad_request(f"Subscription {sub['id']} is {sub['status']}: {what}")
+
+
+def merge_metadata(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Keys merge in; a key sent as null or "" is removed."""
+    merged = {**(old or {}), **new}
+    return {k: v for k, v in merged.items() if v is not None and v != ""}
 
 
 # -- moving through time ----------------------------------------------------------------------------
@@ -482,7 +539,6 @@ def _advance(ctx: Context, sub: dict[str, Any], now: int, summary: dict[str, int
         summary["subscriptions_renewed"] += 1
 
 
-@step
 def advance_subscriptions(ctx: Context) -> dict[str, Any]:
     """Renewals, trial ends, scheduled cancellations and automatic resumes that fell due, in both modes."""
     summary = {"subscriptions_renewed": 0, "trials_ended": 0, "subscriptions_canceled": 0, "subscriptions_resumed": 0}
