@@ -44,7 +44,7 @@ def find(ctx: Context, key: str) -> dict[str, Any]:
 
 
 def expand(ctx: Context, link: dict[str, Any]) -> dict[str, Any]:
-    return {**link, "object": "payment_link", "line_items": checkout.expand_lines(ctx, link["line_items"])}
+    return {**link, "object": "payment_link", "line_items": records.expand_lines(ctx, link["line_items"])}
 
 
 def apply(ctx: Context, link: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
