@@ -24,6 +24,7 @@ from ..errors import bad_request
 from ..shapes import skeleton
 from . import billing
 from .catalog import referenced_price
+from .refunds import refund_payment
 
 __all__ = [
     "GOOD_STANDING",
@@ -41,6 +42,7 @@ __all__ = [
     "new_item",
     "period_end_after",
     "recurring_of",
+    "refund_on_cancel",
     "refuse_if_ended",
     "renew",
     "resume",
@@ -464,6 +466,30 @@ def cancel_now(ctx: Context, sub: dict[str, Any], at: int, details: dict[str, An
         sub["cancelation_details"] = details
     ctx.store.save("subscription", ctx.touch(sub))
     emit(ctx, "deleted", sub)
+
+
+def refund_on_cancel(ctx: Context, sub: dict[str, Any], how: str, now: int, who: str) -> None:
+    """Cancelling with `refund=last` gives back the last payment; `proration` the part of it that paid for
+    the unused rest of its period (rounded down to the smallest unit). `who` says who asked."""
+    paid = [
+        i
+        for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"])
+        if i["status"] == "paid" and i.get("payment_intent_id")
+    ]
+    if not paid:
+        return
+    invoice = paid[-1]
+    intent = ctx.store.get("payment_intent", invoice["payment_intent_id"], ctx.livemode)
+    if intent is None:
+        return
+    amount = int(intent.get("amount_received") or 0)
+    if how == "proration":
+        start, end = int(invoice["period_start"]), int(invoice["period_end"])
+        unused = max(0, end - max(now, start))
+        amount = int(Decimal(amount) * unused / (end - start)) if end > start else 0
+    if amount > 0:
+        reason = "requested_by_customer" if who == "customer" else "requested_by_admin"
+        refund_payment(ctx, intent, amount, field="refund", reason=reason, description=f"Canceled {sub['id']}")
 
 
 def resume(ctx: Context, sub: dict[str, Any], at: int) -> None:

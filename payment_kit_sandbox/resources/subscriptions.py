@@ -5,13 +5,11 @@ time lives in `engine/subscriptions.py`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from .. import records
 from ..context import Context, handles
 from ..engine import subscriptions as engine
-from ..engine.refunds import refund_payment
 from ..errors import bad_request
 from ..listing import filter_equal, filter_in, filter_metadata, page_of
 
@@ -207,29 +205,6 @@ def _details(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _refund(ctx: Context, sub: dict[str, Any], how: str, now: int, who: str) -> None:
-    """`refund=last` gives back the last payment; `proration` the part of it paying for the unused period."""
-    paid = [
-        i
-        for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"])
-        if i["status"] == "paid" and i.get("payment_intent_id")
-    ]
-    if not paid:
-        return
-    invoice = paid[-1]
-    intent = ctx.store.get("payment_intent", invoice["payment_intent_id"], ctx.livemode)
-    if intent is None:
-        return
-    amount = int(intent.get("amount_received") or 0)
-    if how == "proration":
-        start, end = int(invoice["period_start"]), int(invoice["period_end"])
-        unused = max(0, end - max(now, start))
-        amount = int(Decimal(amount) * unused / (end - start)) if end > start else 0
-    if amount > 0:
-        reason = "requested_by_customer" if who == "customer" else "requested_by_admin"
-        refund_payment(ctx, intent, amount, field="refund", reason=reason, description=f"Canceled {sub['id']}")
-
-
 @handles("cancelSubscription")
 def cancel(ctx: Context) -> dict[str, Any]:
     sub = find(ctx, ctx.path["id"])
@@ -240,7 +215,7 @@ def cancel(ctx: Context) -> dict[str, Any]:
     details = _details(body)
     if at == "now":
         if details["refund"] != "none":
-            _refund(ctx, sub, details["refund"], now, details["requested_by"])
+            engine.refund_on_cancel(ctx, sub, details["refund"], now, details["requested_by"])
         engine.cancel_now(ctx, sub, now, details)
         return sub
     if at == "custom":
