@@ -1,7 +1,8 @@
 """The sandbox's import graph, read from the source with `ast` (nothing is imported).
 
     python tests/sandbox_imports.py           # print the graph, its cycles and layer violations
-    python tests/sandbox_imports.py --check   # the same, and exit 1 on any cycle or violation (`make lint`)
+    python tests/sandbox_imports.py --check   # the same, and exit 1 on any cycle or violation
+    python tests/sandbox_imports.py --check --quiet   # only the verdict (`make lint`)
 
 Every `import` counts, at module level or inside a function (marked `*`), since an import
 hidden in a function is still a dependency. The layers, top to bottom (DESIGN.md, issue 10):
@@ -144,7 +145,7 @@ def violations(edges: dict[str, dict[str, bool]]) -> list[str]:
 def main(argv: list[str]) -> int:
     edges = graph()
     short = {m: m.removeprefix(PACKAGE + ".") if m != PACKAGE else "(package)" for m in edges}
-    for module, targets in edges.items():
+    for module, targets in edges.items() if "--quiet" not in argv else ():
         names = ", ".join(short.get(t, t) + ("*" if nested else "") for t, nested in sorted(targets.items()))
         print(f"{short[module]:<34} [{layer_of(module):<9}] -> {names or '-'}")
     found_cycles, found_violations = cycles(edges), violations(edges)
