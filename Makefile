@@ -26,6 +26,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python tests/sandbox_imports.py --check --quiet
 
 spec-check: install
 	$(BIN)/openapi-spec-validator $(SPEC) openapi/sandbox.yaml

@@ -7,7 +7,9 @@ import hashlib
 import json
 import logging
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from types import ModuleType
 from typing import Any
 
 import jsonschema
@@ -16,15 +18,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import resources  # noqa: F401  (registers every handler)
-from .context import HANDLERS, Context
+from . import resources, sandbox_routes
+from .auth import authorize
+from .context import Context, Handler, Wiring
 from .document import Document, OperationDoc, Parameter, load_document
+from .engine import checkout, credits, subscriptions
 from .engine.events import after_commit
-from .errors import ApiError, bad_request, unauthorized
+from .errors import ApiError, bad_request
 from .seed import seed
 from .store import Store
 
-__all__ = ["SandboxConfig", "create_app"]
+__all__ = ["SandboxConfig", "Wired", "create_app", "wire"]
 
 logger = logging.getLogger("payment_kit_sandbox")
 
@@ -46,19 +50,72 @@ class SandboxConfig:
         self.document = document or load_document()
 
 
+CLOCK_STEPS = (
+    subscriptions.advance_subscriptions,
+    checkout.expire_due,
+    credits.advance_grants,
+)
+"""What a clock advance runs, in this order (the one place it is written):
+
+1. subscriptions: renewals, trial ends, scheduled cancellations and resumes that fell due
+   (their invoices are raised and paid here, so later steps see them);
+2. checkout sessions past `expires_at` expire (independent of the others);
+3. credit grants expire or become usable last, after the renewals that may have granted
+   credit, so a grant made during the advance is already brought up to the clock.
+"""
+
+
+@dataclass(frozen=True)
+class Wired:
+    """Everything `create_app` wires: what requests share, and which function answers what."""
+
+    wiring: Wiring
+    handlers: dict[str, Handler]
+    """operationId -> handler."""
+    sandbox_routes: dict[tuple[str, str], Handler]
+    """(method, path) -> handler of a sandbox-only route."""
+
+
+def wire(document: Document, modules: tuple[ModuleType, ...] = resources.MODULES) -> Wired:
+    """Collect the handlers the resource modules mark, and choose the clock's steps and the engine's hooks."""
+    handlers: dict[str, Handler] = {}
+    routes: dict[tuple[str, str], Handler] = {(fn.sandbox_route): fn for fn in sandbox_routes.OWN_ROUTES}  # type: ignore[attr-defined]
+    for module in modules:
+        for fn in vars(module).values():
+            operation_id = getattr(fn, "operation_id", None)
+            if operation_id is not None and getattr(fn, "__module__", None) == module.__name__:
+                if operation_id in handlers:
+                    raise RuntimeError(f"two handlers for {operation_id}")
+                handlers[operation_id] = fn
+            route = getattr(fn, "sandbox_route", None)
+            if route is not None and getattr(fn, "__module__", None) == module.__name__:
+                if route in routes:
+                    raise RuntimeError(f"two sandbox-only routes for {route[0]} {route[1]}")
+                routes[route] = fn
+    wiring = Wiring(
+        document=document,
+        clock_steps=CLOCK_STEPS,
+        # A paid invoice settles the subscription that was waiting on it.
+        on_invoice_paid=(subscriptions.invoice_paid,),
+    )
+    return Wired(wiring=wiring, handlers=handlers, sandbox_routes=routes)
+
+
 def create_app(config: SandboxConfig | None = None) -> Starlette:
     config = config or SandboxConfig()
     document = config.document
-    missing = sorted(set(document.operations) - set(HANDLERS))
+    wired = wire(document)
+    handlers = wired.handlers
+    missing = sorted(set(document.operations) - set(handlers))
     if missing and config.require_all_handlers:
         raise RuntimeError(f"operations without a sandbox handler: {missing}")
     store = Store(config.db)
     with store.transaction():
-        seed(store)
+        seed(store, document)
 
     by_path: dict[str, dict[str, OperationDoc]] = {}
     for op in document.operations.values():
-        if op.operation_id not in HANDLERS:
+        if op.operation_id not in handlers:
             continue
         by_path.setdefault(op.path, {})[op.method] = op
 
@@ -67,13 +124,13 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             op = methods[request.method]
             try:
                 authorize(request, config.api_key)
-                ctx = await build_context(request, op, store)
+                ctx = await build_context(request, op, store, wired.wiring)
                 key = request.headers.get("idempotency-key") if op.method != "GET" else None
                 with store.transaction():
                     replay = idempotent_replay(store, ctx, key, await request.body())
                     if replay is not None:
                         return JSONResponse(replay, headers={"Idempotent-Replayed": "true"})
-                    answer = HANDLERS[op.operation_id](ctx)
+                    answer = handlers[op.operation_id](ctx)
                     if config.validate_responses:
                         check_answer(op, answer)
                     remember(store, ctx, key, await request.body(), answer)
@@ -88,13 +145,11 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
 
         return endpoint
 
-    from .helpers import helper_routes  # sandbox-only routes under /sandbox/
-
     routes = [
         Route(_starlette_path(path, by_path), endpoint_for(methods), methods=list(methods))
         for path, methods in sorted(by_path.items(), key=lambda kv: _route_order(kv[0]))
     ]
-    routes += helper_routes(store, config.api_key, after_commit)
+    routes += sandbox_routes.routes(wired.sandbox_routes, store, config.api_key, wired.wiring, after_commit)
 
     async def no_route(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
@@ -124,23 +179,14 @@ def _route_order(path: str) -> tuple[int, ...]:
     return tuple(1 if segment.startswith("{") else 0 for segment in path.split("/"))
 
 
-def authorize(request: Request, api_key: str) -> None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header:
-        raise unauthorized("Unauthorized: no Authorization header (send Authorization: Bearer <api key>)")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), api_key):
-        raise unauthorized("Unauthorized: the API key is not valid for this sandbox")
-
-
-async def build_context(request: Request, op: OperationDoc, store: Store) -> Context:
+async def build_context(request: Request, op: OperationDoc, store: Store, wiring: Wiring) -> Context:
     query: dict[str, Any] = {}
     path: dict[str, str] = {}
     for param in op.parameters:
         if param.location == "path":
             path[param.name] = request.path_params[param.name]
         elif param.location == "query":
-            value = read_query(request.query_params, param)
+            value = read_query(request.query_params, param, wiring.document)
             if value is not None:
                 query[param.name] = value
         elif param.location == "header":
@@ -153,6 +199,7 @@ async def build_context(request: Request, op: OperationDoc, store: Store) -> Con
         op=op,
         store=store,
         livemode=livemode,
+        wiring=wiring,
         path=path,
         query=query,
         body=body,
@@ -198,7 +245,7 @@ def read_header(request: Request, param: Parameter) -> None:
         raise bad_request(f"header {param.name!r}: {error.message}")
 
 
-def read_query(params: Any, param: Parameter) -> Any:
+def read_query(params: Any, param: Parameter, document: Document) -> Any:
     if param.prefix:
         found = {k[len(param.prefix) :]: v for k, v in params.multi_items() if k.startswith(param.prefix)}
         return found or None
@@ -207,17 +254,17 @@ def read_query(params: Any, param: Parameter) -> Any:
         if param.required:
             raise bad_request(f"query parameter {param.name!r} is required")
         return None
-    value = coerce(raw, param)
+    value = coerce(raw, param, document)
     errors = sorted(param.validator.iter_errors(value), key=lambda e: e.path)
     if errors:
         raise bad_request(f"query parameter {param.name!r}: {errors[0].message}")
     return value
 
 
-def coerce(raw: str, param: Parameter) -> Any:
+def coerce(raw: str, param: Parameter, document: Document) -> Any:
     kind = param.schema.get("type")
     if kind is None and "$ref" in param.schema:
-        kind = load_document().resolve(param.schema).get("type")
+        kind = document.resolve(param.schema).get("type")
     try:
         if kind == "integer":
             return int(raw)

@@ -1,5 +1,10 @@
 """What a handler gets for one request: validated inputs, the mode, the
-store, and the sandbox's clock."""
+store, the sandbox's clock, and the wiring `create_app` chose (the document,
+the clock's steps, the engine's hooks).
+
+Nothing here is filled at import time: `handles` and `sandbox_route` only mark
+a function, and `create_app` collects the marked functions of the modules it
+names (see `app.wire`)."""
 
 from __future__ import annotations
 
@@ -11,28 +16,50 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .document import OperationDoc
+from .document import Document, OperationDoc
 from .errors import not_found
 from .store import Store
 
-__all__ = ["HANDLERS", "Context", "handles", "iso", "new_id"]
+__all__ = ["Context", "Handler", "Hook", "Step", "Wiring", "handles", "iso", "new_id", "sandbox_route"]
 
 _ALPHABET = string.ascii_letters + string.digits
 
 Handler = Callable[["Context"], Any]
-HANDLERS: dict[str, Handler] = {}
+Step = Callable[["Context"], dict[str, Any]]
+"""A time-driven step: `step(ctx) -> {summary}`, run after every clock advance."""
+Hook = Callable[["Context", dict[str, Any]], None]
+"""One engine area's reaction to another's event, e.g. `hook(ctx, invoice)` once an invoice is paid."""
 
 
 def handles(operation_id: str) -> Callable[[Handler], Handler]:
-    """Register the function answering one operationId of the document."""
+    """Mark the function answering one operationId of the document (`app.wire` collects it)."""
 
-    def register(fn: Handler) -> Handler:
-        if operation_id in HANDLERS:
-            raise RuntimeError(f"two handlers for {operation_id}")
-        HANDLERS[operation_id] = fn
+    def mark(fn: Handler) -> Handler:
+        fn.operation_id = operation_id  # type: ignore[attr-defined]
         return fn
 
-    return register
+    return mark
+
+
+def sandbox_route(method: str, path: str) -> Callable[[Handler], Handler]:
+    """Mark a sandbox-only route under `/sandbox/` (`app.wire` collects it; see `sandbox_routes`)."""
+
+    def mark(fn: Handler) -> Handler:
+        fn.sandbox_route = (method, path)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What `create_app` decides once and every request shares."""
+
+    document: Document
+    clock_steps: tuple[Step, ...] = ()
+    """Run in this order after every clock advance (the order is chosen in `app.wire`)."""
+    on_invoice_paid: tuple[Hook, ...] = ()
+    """Called by `engine.billing.pay_invoice` once an invoice is paid."""
 
 
 def new_id(prefix: str) -> str:
@@ -50,12 +77,17 @@ class Context:
     op: OperationDoc | None  # None for the sandbox-only helper routes
     store: Store
     livemode: bool
+    wiring: Wiring
     path: dict[str, str] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
     base_url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def document(self) -> Document:
+        return self.wiring.document
 
     # -- time --------------------------------------------------------------------------------
 

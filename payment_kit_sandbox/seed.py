@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 
 from .context import iso, new_id
-from .engine.shapes import skeleton
+from .document import Document
+from .shapes import skeleton
 from .store import Store
 
 __all__ = ["seed"]
@@ -15,7 +16,7 @@ __all__ = ["seed"]
 SEEDED = "seeded"
 
 
-def seed(store: Store) -> None:
+def seed(store: Store, document: Document) -> None:
     if store.get_meta(SEEDED):
         return
     now = iso(time.time())
@@ -24,7 +25,7 @@ def seed(store: Store) -> None:
         currency_id = new_id("pc")
         chain = "main" if livemode else "beta"
         method = {
-            **skeleton("PaymentMethod"),
+            **skeleton(document, "PaymentMethod"),
             "id": method_id,
             "active": True,
             "livemode": livemode,
@@ -48,7 +49,7 @@ def seed(store: Store) -> None:
             "updated_at": now,
         }
         currency = {
-            **skeleton("PaymentCurrency"),
+            **skeleton(document, "PaymentCurrency"),
             "id": currency_id,
             "payment_method_id": method_id,
             "active": True,

@@ -2,7 +2,8 @@
 
 Everything that charges a customer (checkout completion, subscription
 renewals, manual invoices) goes through `create_invoice` and, when the
-money arrives, `pay_invoice`. Amounts are integer strings in the currency's
+money arrives, `pay_invoice`, which then calls the wiring's
+`on_invoice_paid` hooks (a subscription waiting on the invoice recovers). Amounts are integer strings in the currency's
 smallest unit; arithmetic is on Python ints.
 """
 
@@ -12,7 +13,7 @@ from typing import Any, Literal
 
 from ..context import Context
 from ..errors import bad_request
-from .shapes import skeleton
+from ..shapes import skeleton
 
 __all__ = [
     "VOIDABLE",
@@ -87,7 +88,7 @@ def create_invoice(
     sequence = int(customer.get("next_invoice_sequence") or 1)
     invoice = ctx.stamp(
         {
-            **skeleton("Invoice"),
+            **skeleton(ctx.document, "Invoice"),
             "number": f"{customer.get('invoice_prefix') or 'INV'}-{sequence:04d}",
             "statement_descriptor": "",
             "period_start": start,
@@ -130,7 +131,7 @@ def create_invoice(
         subtotal += amount
         item = ctx.stamp(
             {
-                **skeleton("InvoiceItem"),
+                **skeleton(ctx.document, "InvoiceItem"),
                 "amount": str(amount),
                 "quantity": int(line["quantity"]),
                 "description": line.get("description") or price.get("nickname") or "",
@@ -189,7 +190,7 @@ def create_payment_intent(
     method = method_of(ctx, currency_id)
     intent = ctx.stamp(
         {
-            **skeleton("PaymentIntent"),
+            **skeleton(ctx.document, "PaymentIntent"),
             "description": description,
             "amount": str(amount),
             "amount_received": str(amount) if status == "succeeded" else "0",
@@ -249,9 +250,9 @@ def pay_invoice(ctx: Context, invoice: dict[str, Any], customer: dict[str, Any])
     ctx.store.save("invoice", ctx.touch(invoice))
     ctx.emit("invoice.paid", "invoice", invoice)
     ctx.emit("invoice.payment_succeeded", "invoice", invoice)
-    from .subscriptions import invoice_paid  # subscriptions build on billing, not the reverse
-
-    invoice_paid(ctx, invoice)
+    # Subscriptions build on billing, not the reverse: they hear of the payment through a hook.
+    for hook in ctx.wiring.on_invoice_paid:
+        hook(ctx, invoice)
     return intent
 
 

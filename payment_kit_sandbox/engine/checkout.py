@@ -12,17 +12,16 @@ from typing import Any
 
 from ..context import Context, new_id
 from ..errors import bad_request
-from ..resources import customers, payment_currencies, prices
+from ..shapes import skeleton
 from . import billing, discounts, subscriptions
-from .clock import step
+from .catalog import referenced_currency, referenced_price
+from .customers import ensure_customer, plain_did, referenced_customer
 from .money import to_units, units
-from .shapes import skeleton
 
 __all__ = [
     "DEFAULT_TTL",
     "checked_lines",
     "complete",
-    "expand_lines",
     "expire",
     "expire_due",
     "mode_of",
@@ -63,14 +62,14 @@ def checked_lines(
     priced: Priced = []
     for i, line in enumerate(lines):
         where = f"line_items[{i}]"
-        price = prices.referenced(ctx, line["price_id"], f"{where}.price_id")
+        price = referenced_price(ctx, line["price_id"], f"{where}.price_id")
         if not price["active"]:
             raise bad_request(f"{where}.price_id: price {price['id']} is archived (inactive) and cannot be sold")
         _check_kind(price, mode, where, mode_hint)
         stored = {**line, "price_id": price["id"]}
         upsell = line.get("upsell_price_id")
         if upsell:
-            stored["upsell_price_id"] = prices.referenced(ctx, upsell, f"{where}.upsell_price_id")["id"]
+            stored["upsell_price_id"] = referenced_price(ctx, upsell, f"{where}.upsell_price_id")["id"]
         _check_quantity(price, line, where)
         priced.append((stored, price))
     if check_stock:
@@ -78,7 +77,7 @@ def checked_lines(
     if mode == "subscription":
         _check_same_interval(priced)
     if currency_id is not None:
-        currency = payment_currencies.referenced(ctx, currency_id, "currency_id")
+        currency = referenced_currency(ctx, currency_id, "currency_id")
     else:
         currency = ctx.get("payment_currency", priced[0][1]["currency_id"], "Payment currency")
     for i, (_, price) in enumerate(priced):
@@ -182,23 +181,6 @@ def subtotal(ctx: Context, priced: Priced, currency_id: str) -> int:
     return sum(line_amount(ctx, line, price, currency_id, f"line_items[{i}]") for i, (line, price) in enumerate(priced))
 
 
-def expand_lines(ctx: Context, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Line items with their prices (and upsell prices) joined, as retrieve and list answer them."""
-    out = []
-    for line in lines:
-        price = ctx.get("price", line["price_id"], "Price")
-        upsell = line.get("upsell_price_id")
-        upsell_price = ctx.store.get("price", upsell, ctx.livemode) if upsell else None
-        out.append(
-            {
-                **line,
-                "price": prices.expand(ctx, price),
-                "upsell_price": prices.expand(ctx, upsell_price) if upsell_price else None,
-            }
-        )
-    return out
-
-
 # -- opening a session -----------------------------------------------------------------------
 
 SESSION_FIELDS = (
@@ -244,7 +226,7 @@ def open_session(ctx: Context, body: dict[str, Any], *, payment_link_id: str | N
     nft = (body.get("nft_mint_settings") or {}).get("enabled")
     session = ctx.stamp(
         {
-            **skeleton("CheckoutSession"),
+            **skeleton(ctx.document, "CheckoutSession"),
             "customer_creation": "if_required",
             "allow_promotion_codes": False,
             "custom_fields": [],
@@ -278,11 +260,11 @@ def open_session(ctx: Context, body: dict[str, Any], *, payment_link_id: str | N
 
 
 def _named_customer(ctx: Context, body: dict[str, Any]) -> tuple[str | None, str | None]:
-    did = customers.plain_did(body["customer_did"]) if body.get("customer_did") else None
+    did = plain_did(body["customer_did"]) if body.get("customer_did") else None
     if not body.get("customer_id"):
         known = ctx.store.first("customer", ctx.livemode, did=did) if did else None
         return (known["id"] if known else None), did
-    customer = customers.referenced(ctx, body["customer_id"], "customer_id")
+    customer = referenced_customer(ctx, body["customer_id"], "customer_id")
     if did and did != customer["did"]:
         raise bad_request(f"customer_did: {did} is not the DID of customer {customer['id']} ({customer['did']})")
     return customer["id"], customer["did"]
@@ -306,7 +288,6 @@ def expire(ctx: Context, session: dict[str, Any]) -> dict[str, Any]:
     return session
 
 
-@step
 def expire_due(ctx: Context) -> dict[str, Any]:
     """Open sessions past `expires_at` expire when the clock passes it (in both modes: the clock is one)."""
     now, expired = ctx.now(), []
@@ -373,12 +354,12 @@ def _payer(ctx: Context, session: dict[str, Any], payer: dict[str, Any]) -> dict
     if session.get("customer_id"):
         customer = ctx.store.get("customer", session["customer_id"], ctx.livemode)
         named = customer["did"] if customer else named
-    if did and named and customers.plain_did(did) != named:
-        raise bad_request(f"customer_did: session {session['id']} is for {named}, not {customers.plain_did(did)}")
+    if did and named and plain_did(did) != named:
+        raise bad_request(f"customer_did: session {session['id']} is for {named}, not {plain_did(did)}")
     did = did or named
     if not did:
         raise bad_request(f"customer_did is required: session {session['id']} does not name its customer")
-    return customers.ensure(ctx, did, name=payer.get("customer_name"), email=payer.get("customer_email"))
+    return ensure_customer(ctx, did, name=payer.get("customer_name"), email=payer.get("customer_email"))
 
 
 def _discount(

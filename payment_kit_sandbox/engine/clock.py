@@ -1,27 +1,19 @@
-"""What happens when the sandbox clock moves: each area registers a step
-(subscription renewals, expiring checkout sessions and credit grants, …)."""
+"""What happens when the sandbox clock moves: the time-driven steps that
+`app.wire` lists (subscription renewals, expiring checkout sessions, credit
+grants), run in that order after every advance."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..context import Context
 
-__all__ = ["on_advance", "step"]
-
-Step = Callable[[Context], dict[str, Any]]
-STEPS: list[Step] = []
+__all__ = ["advance"]
 
 
-def step(fn: Step) -> Step:
-    """Register `fn(ctx) -> {summary}` to run after every clock advance, in registration order."""
-    STEPS.append(fn)
-    return fn
-
-
-def on_advance(ctx: Context) -> dict[str, Any]:
+def advance(ctx: Context) -> dict[str, Any]:
+    """Run every clock step of the sandbox's wiring, in order; answers their summaries merged."""
     summary: dict[str, Any] = {}
-    for fn in STEPS:
-        summary.update(fn(ctx))
+    for step in ctx.wiring.clock_steps:
+        summary.update(step(ctx))
     return summary

@@ -28,9 +28,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..context import Context
-from .clock import step
+from ..shapes import skeleton
 from .money import from_units, to_units
-from .shapes import skeleton
 
 __all__ = [
     "DEFAULT_DECIMAL",
@@ -66,7 +65,7 @@ def joined(ctx: Context, kind: str, object_id: str | None, schema: str | None = 
     when the object is gone, so an answer that must carry it stays well-formed."""
     found = ctx.store.get(kind, object_id, ctx.livemode) if object_id else None
     if found is None and schema is not None:
-        return {**skeleton(schema), "id": object_id or "", "livemode": ctx.livemode}
+        return {**skeleton(ctx.document, schema), "id": object_id or "", "livemode": ctx.livemode}
     return found
 
 
@@ -142,7 +141,7 @@ def grant(
     effective = effective_at if effective_at is not None else now
     record = ctx.stamp(
         {
-            **skeleton("CreditGrant"),
+            **skeleton(ctx.document, "CreditGrant"),
             "object": "credit_grant",
             "amount": str(amount),
             "remaining_amount": str(amount),
@@ -210,8 +209,8 @@ def current(handler: Callable[[Context], Any]) -> Callable[[Context], Any]:
     return wrapper
 
 
-@step
-def advance(ctx: Context) -> dict[str, int]:
+def advance_grants(ctx: Context) -> dict[str, int]:
+    """The clock step: grants of both modes expire or become usable."""
     # The clock is shared by both modes, so both modes' grants move with it.
     totals = {"credit_grants_expired": 0, "credit_grants_activated": 0}
     for livemode in (False, True):
@@ -267,7 +266,7 @@ def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency
             "credit_transaction",
             ctx.stamp(
                 {
-                    **skeleton("CreditTransaction"),
+                    **skeleton(ctx.document, "CreditTransaction"),
                     "quantity": from_units(take, decimal),
                     "credit_amount": str(take),
                     "remaining_balance": str(left),

@@ -14,11 +14,11 @@ from typing import Any
 
 from ..context import Context
 from ..errors import bad_request
+from ..shapes import skeleton
 from .billing import method_of
-from .money import from_units, units
-from .shapes import skeleton
+from .money import from_units, to_units, units
 
-__all__ = ["chain_details", "refund_payment", "refund_summary", "refundable", "refunded"]
+__all__ = ["chain_details", "refund_payment", "refund_summary", "refund_units", "refundable", "refunded"]
 
 # Refunds that still hold (or have already moved) money; failed and canceled ones gave nothing back.
 _COUNTED = ("pending", "requires_action", "processing", "succeeded")
@@ -42,6 +42,12 @@ def refund_summary(ctx: Context, intent: dict[str, Any]) -> dict[str, str] | Non
     if not ctx.store.first("refund", ctx.livemode, payment_intent_id=intent["id"]):
         return None
     return {"amount": str(refunded(ctx, intent)), "totalAmount": str(units(intent.get("amount_received")))}
+
+
+def refund_units(ctx: Context, intent: dict[str, Any], amount: str, field: str = "amount") -> int:
+    """A refund's decimal `amount` in the payment's currency units."""
+    currency = ctx.store.get("payment_currency", intent["currency_id"], ctx.livemode) or {"decimal": 0}
+    return int(to_units(amount, int(currency["decimal"]), field))
 
 
 def chain_details(method_type: str, payer: str, receiver: str, tx_hash: str | None = None) -> dict[str, Any] | None:
@@ -104,7 +110,7 @@ def refund_payment(
     customer = ctx.store.get("customer", intent.get("customer_id") or "", ctx.livemode) or {}
     refund = ctx.stamp(
         {
-            **skeleton("Refund"),
+            **skeleton(ctx.document, "Refund"),
             "type": "refund",
             "status": "succeeded",
             "description": description if description is not None else f"Refund of {intent['id']}",

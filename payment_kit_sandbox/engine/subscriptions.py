@@ -21,9 +21,10 @@ from typing import Any
 
 from ..context import Context
 from ..errors import bad_request
+from ..shapes import skeleton
 from . import billing
-from .clock import step
-from .shapes import skeleton
+from .catalog import referenced_price
+from .refunds import refund_payment
 
 __all__ = [
     "GOOD_STANDING",
@@ -32,16 +33,21 @@ __all__ = [
     "cancel_now",
     "collect",
     "emit",
+    "ended",
     "invoice_paid",
     "is_metered",
     "items_of",
     "lock_price",
+    "merge_metadata",
     "new_item",
     "period_end_after",
     "recurring_of",
+    "refund_on_cancel",
+    "refuse_if_ended",
     "renew",
     "resume",
     "start_subscription",
+    "usable_price",
 ]
 
 GOOD_STANDING = ("active", "trialing")
@@ -122,7 +128,7 @@ def new_item(
 ) -> dict[str, Any]:
     item = ctx.stamp(
         {
-            **skeleton("SubscriptionItem"),
+            **skeleton(ctx.document, "SubscriptionItem"),
             "subscription_id": subscription["id"],
             "price_id": price["id"],
             "quantity": quantity,
@@ -219,7 +225,7 @@ def emit(ctx: Context, event: str, sub: dict[str, Any]) -> None:
 
 def _customer(ctx: Context, sub: dict[str, Any]) -> dict[str, Any]:
     return ctx.store.get("customer", sub["customer_id"], ctx.livemode) or {
-        **skeleton("Customer"),
+        **skeleton(ctx.document, "Customer"),
         "id": sub["customer_id"],
     }
 
@@ -315,7 +321,7 @@ def start_subscription(
         default_payment_method_id = billing.method_of(ctx, currency_id).get("id")
     sub = ctx.stamp(
         {
-            **skeleton("Subscription"),
+            **skeleton(ctx.document, "Subscription"),
             "status": "trialing" if trialing else "active",
             "currency_id": currency_id,
             "customer_id": customer["id"],
@@ -363,6 +369,59 @@ def start_subscription(
     return sub, invoice
 
 
+# -- what a subscription can take ------------------------------------------------------------
+
+
+def _every(recurring: dict[str, Any]) -> str:
+    count = int(recurring.get("interval_count") or 1)
+    return f"every {count} {recurring['interval']}{'s' if count > 1 else ''}"
+
+
+def usable_price(
+    ctx: Context,
+    price_id: str,
+    field: str,
+    *,
+    currency_id: str | None = None,
+    recurring: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A price a subscription can bill: it exists in this mode, is active and recurring, has an amount
+    in the subscription's currency, and bills on the subscription's interval."""
+    price = referenced_price(ctx, price_id, field)
+    if not price.get("active"):
+        raise bad_request(f"{field}: price {price['id']} is archived")
+    own = recurring_of(price)
+    if own is None:
+        raise bad_request(f"{field}: price {price['id']} is not recurring (type {price.get('type')})")
+    if recurring is not None and (own["interval"], int(own.get("interval_count") or 1)) != (
+        recurring["interval"],
+        int(recurring.get("interval_count") or 1),
+    ):
+        raise bad_request(
+            f"{field}: price {price['id']} bills {_every(own)}, but the subscription bills {_every(recurring)}"
+        )
+    if currency_id is not None:
+        priced_in = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
+        if currency_id not in priced_in:
+            raise bad_request(f"{field}: price {price['id']} has no amount in currency {currency_id}")
+    return price
+
+
+def ended(sub: dict[str, Any]) -> bool:
+    return sub["status"] in ENDED
+
+
+def refuse_if_ended(sub: dict[str, Any], what: str) -> None:
+    if ended(sub):
+        raise bad_request(f"Subscription {sub['id']} is {sub['status']}: {what}")
+
+
+def merge_metadata(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Keys merge in; a key sent as null or "" is removed."""
+    merged = {**(old or {}), **new}
+    return {k: v for k, v in merged.items() if v is not None and v != ""}
+
+
 # -- moving through time ----------------------------------------------------------------------------
 
 
@@ -407,6 +466,30 @@ def cancel_now(ctx: Context, sub: dict[str, Any], at: int, details: dict[str, An
         sub["cancelation_details"] = details
     ctx.store.save("subscription", ctx.touch(sub))
     emit(ctx, "deleted", sub)
+
+
+def refund_on_cancel(ctx: Context, sub: dict[str, Any], how: str, now: int, who: str) -> None:
+    """Cancelling with `refund=last` gives back the last payment; `proration` the part of it that paid for
+    the unused rest of its period (rounded down to the smallest unit). `who` says who asked."""
+    paid = [
+        i
+        for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"])
+        if i["status"] == "paid" and i.get("payment_intent_id")
+    ]
+    if not paid:
+        return
+    invoice = paid[-1]
+    intent = ctx.store.get("payment_intent", invoice["payment_intent_id"], ctx.livemode)
+    if intent is None:
+        return
+    amount = int(intent.get("amount_received") or 0)
+    if how == "proration":
+        start, end = int(invoice["period_start"]), int(invoice["period_end"])
+        unused = max(0, end - max(now, start))
+        amount = int(Decimal(amount) * unused / (end - start)) if end > start else 0
+    if amount > 0:
+        reason = "requested_by_customer" if who == "customer" else "requested_by_admin"
+        refund_payment(ctx, intent, amount, field="refund", reason=reason, description=f"Canceled {sub['id']}")
 
 
 def resume(ctx: Context, sub: dict[str, Any], at: int) -> None:
@@ -482,7 +565,6 @@ def _advance(ctx: Context, sub: dict[str, Any], now: int, summary: dict[str, int
         summary["subscriptions_renewed"] += 1
 
 
-@step
 def advance_subscriptions(ctx: Context) -> dict[str, Any]:
     """Renewals, trial ends, scheduled cancellations and automatic resumes that fell due, in both modes."""
     summary = {"subscriptions_renewed": 0, "trials_ended": 0, "subscriptions_canceled": 0, "subscriptions_resumed": 0}

@@ -1,35 +1,56 @@
-"""One module per PaymentKit resource; importing this package registers
-every handler (by operationId) with `context.HANDLERS`."""
+"""One module per PaymentKit resource. Each marks its handlers with
+`@handles(operationId)` (and sandbox-only routes with `@sandbox_route`);
+`app.wire` builds the handler table from `MODULES`. Importing a module
+registers nothing anywhere."""
 
-from importlib import import_module
+from types import ModuleType
 
-MODULES = (
-    "auto_recharge_configs",
-    "checkout_sessions",
-    "coupons",
-    "credit_grants",
-    "credit_transactions",
-    "customers",
-    "invoices",
-    "meter_events",
-    "meters",
-    "payment_currencies",
-    "payment_intents",
-    "payment_links",
-    "payment_methods",
-    "prices",
-    "products",
-    "promotion_codes",
-    "refunds",
-    "settings",
-    "subscription_items",
-    "subscriptions",
-    "webhook_endpoints",
+from . import (
+    auto_recharge_configs,
+    checkout_sessions,
+    coupons,
+    credit_grants,
+    credit_transactions,
+    customers,
+    invoices,
+    meter_events,
+    meters,
+    payment_currencies,
+    payment_intents,
+    payment_links,
+    payment_methods,
+    prices,
+    products,
+    promotion_codes,
+    refunds,
+    settings,
+    subscription_items,
+    subscriptions,
+    webhook_endpoints,
 )
 
-for _name in MODULES:
-    try:
-        import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while a resource is being written
-        if exc.name != f"{__name__}.{_name}":
-            raise
+__all__ = ["MODULES"]
+
+MODULES: tuple[ModuleType, ...] = (
+    auto_recharge_configs,
+    checkout_sessions,
+    coupons,
+    credit_grants,
+    credit_transactions,
+    customers,
+    invoices,
+    meter_events,
+    meters,
+    payment_currencies,
+    payment_intents,
+    payment_links,
+    payment_methods,
+    prices,
+    products,
+    promotion_codes,
+    refunds,
+    settings,
+    subscription_items,
+    subscriptions,
+    webhook_endpoints,
+)

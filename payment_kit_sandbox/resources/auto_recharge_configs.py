@@ -12,11 +12,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from .. import records
 from ..context import Context, handles
 from ..engine.money import to_units
-from ..engine.shapes import skeleton
 from ..errors import bad_request, not_found
-from . import customers, payment_currencies, prices
+from ..shapes import skeleton
 
 KIND = "auto_recharge_config"
 DEFAULT_THRESHOLD = "100"  # what PaymentKit's UI offers a new config
@@ -32,7 +32,7 @@ def _decimal(value: int | float, decimal: int, field: str) -> str:
 
 
 def _credit_currency(ctx: Context, currency_id: str) -> dict[str, Any]:
-    currency = payment_currencies.referenced(ctx, currency_id, "currency_id")
+    currency = records.referenced_currency(ctx, currency_id, "currency_id")
     if currency.get("type") != "credit":
         raise bad_request(
             f"currency_id: {currency_id} is a {currency.get('type')} currency; auto-recharge watches credit currencies"
@@ -64,7 +64,7 @@ def _new(ctx: Context, customer: dict[str, Any], currency: dict[str, Any]) -> di
     """A disabled config with PaymentKit's defaults, topping up with the currency's recharge price if it has one."""
     config = ctx.stamp(
         {
-            **skeleton("AutoRechargeConfig"),
+            **skeleton(ctx.document, "AutoRechargeConfig"),
             "customer_id": customer["id"],
             "currency_id": currency["id"],
             "enabled": False,
@@ -83,7 +83,7 @@ def _new(ctx: Context, customer: dict[str, Any], currency: dict[str, Any]) -> di
 @handles("getCustomerAutoRechargeConfig")
 def get_for_customer(ctx: Context) -> dict[str, Any]:
     key = ctx.path["customer_id"]
-    customer = customers.find(ctx, key)
+    customer = records.find_customer(ctx, key)
     if customer is None:
         raise not_found("Customer", key)
     currency = _credit_currency(ctx, ctx.param("currency_id"))
@@ -99,12 +99,12 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 @handles("submitAutoRechargeConfig")
 def submit(ctx: Context) -> dict[str, Any]:
     body = ctx.body
-    customer = customers.referenced(ctx, body["customer_id"])
+    customer = records.referenced_customer(ctx, body["customer_id"])
     currency = _credit_currency(ctx, body["currency_id"])
     config = ctx.store.first(KIND, ctx.livemode, customer_id=customer["id"], currency_id=currency["id"])
     config = dict(config) if config is not None else _new(ctx, customer, currency)
 
-    price = prices.referenced(ctx, body["price_id"], "price_id") if "price_id" in body else None
+    price = records.referenced_price(ctx, body["price_id"], "price_id") if "price_id" in body else None
     if price is not None:
         if not price.get("active", True):
             raise bad_request(f"price_id: price {price['id']} is archived")
@@ -159,7 +159,7 @@ def _paying_currency(
     """The currency recharges are paid in: as given, else as before, else the price's own."""
     given = body.get("recharge_currency_id")
     if given is not None:
-        paying = payment_currencies.referenced(ctx, given, "recharge_currency_id")
+        paying = records.referenced_currency(ctx, given, "recharge_currency_id")
         if paying.get("type") == "credit":
             raise bad_request(f"recharge_currency_id: {given} is a credit currency; recharges are paid in tokens")
         if price is not None and not _payable(price, given):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import Context, handles
+from .. import records
+from ..context import Context, handles, sandbox_route
 from ..engine import checkout
 from ..errors import bad_request, not_found
-from ..helpers import helper
-from . import customers
-from ._common import filter_equal, filter_in, filter_metadata, page_of
+from ..listing import filter_equal, filter_in, filter_metadata, page_of
 
 KIND = "checkout_session"
 PAYER_FIELDS = ("customer_did", "customer_name", "customer_email", "promotion_code")
@@ -27,24 +26,6 @@ def find(ctx: Context, key: str) -> dict[str, Any]:
     return session
 
 
-def expand(ctx: Context, session: dict[str, Any]) -> dict[str, Any]:
-    def get(kind: str, object_id: str | None) -> dict[str, Any] | None:
-        return ctx.store.get(kind, object_id, ctx.livemode) if object_id else None
-
-    created = [session.get("subscription_id"), *(session.get("subscription_groups") or {}).values()]
-    subscriptions = [s for s in (get("subscription", i) for i in dict.fromkeys(created)) if s]
-    return {
-        **session,
-        "object": "checkout_session",
-        "line_items": checkout.expand_lines(ctx, session["line_items"]),
-        "payment_link": get("payment_link", session.get("payment_link_id")),
-        "payment_intent": get("payment_intent", session.get("payment_intent_id")),
-        "subscription": get("subscription", session.get("subscription_id")),
-        "customer": get("customer", session.get("customer_id")),
-        "subscriptions": subscriptions,
-    }
-
-
 @handles("createCheckoutSession")
 def create(ctx: Context) -> dict[str, Any]:
     return checkout.open_session(ctx, ctx.body)
@@ -52,7 +33,7 @@ def create(ctx: Context) -> dict[str, Any]:
 
 @handles("retrieveCheckoutSession")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return expand(ctx, find(ctx, ctx.path["id"]))
+    return records.expand_checkout_session(ctx, find(ctx, ctx.path["id"]))
 
 
 @handles("updateCheckoutSession")
@@ -74,7 +55,7 @@ def list_(ctx: Context) -> dict[str, Any]:
         rows = filter_in(ctx, rows, name)
     rows = filter_equal(ctx, rows, "customer_id", "payment_intent_id", "payment_link_id")
     if ctx.param("customer_did"):
-        did = customers.plain_did(ctx.param("customer_did"))
+        did = records.plain_did(ctx.param("customer_did"))
         rows = [s for s in rows if s.get("customer_did") == did]
     wanted = ctx.param("subscription_id")
     if wanted:
@@ -84,10 +65,15 @@ def list_(ctx: Context) -> dict[str, Any]:
             if s.get("subscription_id") == wanted or wanted in (s.get("subscription_groups") or {}).values()
         ]
     rows = filter_metadata(ctx, rows)
-    return page_of(ctx, rows, orderable=("created_at", "updated_at", "expires_at"), expand=lambda s: expand(ctx, s))
+    return page_of(
+        ctx,
+        rows,
+        orderable=("created_at", "updated_at", "expires_at"),
+        expand=lambda s: records.expand_checkout_session(ctx, s),
+    )
 
 
-@helper("POST", "/sandbox/checkout-sessions/{id}/complete")
+@sandbox_route("POST", "/sandbox/checkout-sessions/{id}/complete")
 def complete(ctx: Context) -> dict[str, Any]:
     """Pay an open session as the payer's wallet would; answers the session with its joins."""
     body = {k: v for k, v in ctx.body.items() if k != "livemode"}
@@ -97,4 +83,4 @@ def complete(ctx: Context) -> dict[str, Any]:
     for name, value in body.items():
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise bad_request(f"{name}: a non-empty string is required")
-    return expand(ctx, checkout.complete(ctx, find(ctx, ctx.path["id"]), body))
+    return records.expand_checkout_session(ctx, checkout.complete(ctx, find(ctx, ctx.path["id"]), body))

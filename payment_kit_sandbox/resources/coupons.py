@@ -11,30 +11,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from .. import records
 from ..context import Context, handles
-from ..engine import discounts
+from ..engine import discounts, promotions
 from ..engine.money import to_units
-from ..engine.shapes import skeleton
 from ..errors import bad_request
-from . import customers, payment_currencies, promotion_codes, subscriptions
-from ._common import filter_metadata, page_of
+from ..listing import filter_metadata, page_of
+from ..shapes import skeleton
 
 KIND = "coupon"
 PLAIN_FIELDS = ("name", "description", "metadata", "max_redemptions", "redeem_by", "valid", "applies_to")
 # What a redemption fixes: changing these afterwards would rewrite discounts already given.
 TERMS = ("percent_off", "amount_off", "currency_id", "currency_options", "duration", "duration_in_months")
 ORDERABLE = ("created_at", "updated_at", "name", "percent_off", "times_redeemed")
-
-
-def expand(ctx: Context, coupon: dict[str, Any]) -> dict[str, Any]:
-    products = (coupon.get("applies_to") or {}).get("products") or []
-    return {
-        **discounts.present(ctx, coupon),
-        "object": "coupon",
-        "applied_products": [p for p in (ctx.store.get("product", i, ctx.livemode) for i in products) if p],
-        "promotion_codes": ctx.store.find("promotion_code", ctx.livemode, coupon_id=coupon["id"]),
-        "currency": ctx.store.get("payment_currency", coupon["currency_id"], ctx.livemode),
-    }
 
 
 def _apply(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> None:
@@ -56,7 +45,7 @@ def _apply_terms(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> 
         raise bad_request("percent_off, amount_off: a coupon takes one of them, not both")
     options = dict(coupon.get("currency_options") or {})
     if "currency_id" in body:
-        new_currency = payment_currencies.referenced(ctx, body["currency_id"], "currency_id")["id"]
+        new_currency = records.referenced_currency(ctx, body["currency_id"], "currency_id")["id"]
         if new_currency != coupon["currency_id"] and amount is None and int(coupon["amount_off"]):
             raise bad_request("amount_off: give the fixed amount again in the new currency_id")
         options.pop(coupon["currency_id"], None)
@@ -64,7 +53,7 @@ def _apply_terms(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> 
     if percent:
         coupon.update(percent_off=percent, amount_off="0", currency_options={})
     elif amount is not None:
-        decimal = payment_currencies.referenced(ctx, coupon["currency_id"], "currency_id")["decimal"]
+        decimal = records.referenced_currency(ctx, coupon["currency_id"], "currency_id")["decimal"]
         coupon.update(percent_off=0, amount_off=to_units(amount, decimal, "amount_off"))
         # The coupon's own currency is one of its options too, as a price's is.
         coupon["currency_options"] = {**options, coupon["currency_id"]: {"amount_off": coupon["amount_off"]}}
@@ -76,7 +65,7 @@ def _apply_terms(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> 
         options = {coupon["currency_id"]: {"amount_off": coupon["amount_off"]}}
         for currency_id, option in body["currency_options"].items():
             field = f"currency_options.{currency_id}.amount_off"
-            currency = payment_currencies.referenced(ctx, currency_id, f"currency_options.{currency_id}")
+            currency = records.referenced_currency(ctx, currency_id, f"currency_options.{currency_id}")
             units = to_units(option["amount_off"], currency["decimal"], field)
             if currency_id == coupon["currency_id"] and units != coupon["amount_off"]:
                 raise bad_request(f"{field}: differs from amount_off, the amount in the coupon's own currency")
@@ -100,11 +89,11 @@ def _apply_terms(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> 
 def create(ctx: Context) -> dict[str, Any]:
     coupon = ctx.stamp(
         {
-            **skeleton("Coupon"),
+            **skeleton(ctx.document, "Coupon"),
             "locked": False,
             "amount_off": "0",
             "percent_off": 0,
-            "currency_id": payment_currencies.base_currency(ctx)["id"],
+            "currency_id": records.base_currency(ctx)["id"],
             "duration_in_months": 0,
             "metadata": {},
             "currency_options": {},
@@ -117,7 +106,7 @@ def create(ctx: Context) -> dict[str, Any]:
     _apply(ctx, coupon, ctx.body)
     ctx.store.insert(KIND, coupon)
     codes = [
-        promotion_codes.new_code(ctx, coupon, body, f"promotion_codes[{i}].")
+        promotions.new_promotion_code(ctx, coupon, body, f"promotion_codes[{i}].")
         for i, body in enumerate(ctx.body.get("promotion_codes") or [])
     ]
     ctx.emit("coupon.created", KIND, discounts.present(ctx, coupon))
@@ -126,7 +115,7 @@ def create(ctx: Context) -> dict[str, Any]:
 
 @handles("retrieveCoupon")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return expand(ctx, ctx.get(KIND, ctx.path["id"], "Coupon"))
+    return records.expand_coupon(ctx, ctx.get(KIND, ctx.path["id"], "Coupon"))
 
 
 @handles("updateCoupon")
@@ -144,7 +133,7 @@ def update(ctx: Context) -> dict[str, Any]:
     _apply(ctx, coupon, ctx.body)
     ctx.store.save(KIND, ctx.touch(coupon))
     ctx.emit("coupon.updated", KIND, discounts.present(ctx, coupon))
-    return expand(ctx, coupon)
+    return records.expand_coupon(ctx, coupon)
 
 
 @handles("deleteCoupon")
@@ -179,57 +168,4 @@ def used(ctx: Context) -> dict[str, bool]:
 @handles("listCouponRedemptions")
 def redemptions(ctx: Context) -> dict[str, Any]:
     coupon = ctx.get(KIND, ctx.path["id"], "Coupon")
-    return redemptions_page(ctx, discounts.records(ctx, coupon_id=coupon["id"]))
-
-
-# -- redemption listings (coupons and promotion codes alike) -----------------------------------
-
-
-def redemptions_page(ctx: Context, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """One page of redemptions grouped by customer or by subscription (`type`, customer by default).
-
-    Groups sort by their first redemption (`created_at`) or their latest (`updated_at`).
-    """
-    by_subscription = ctx.param("type") == "subscription"
-    key = "subscription_id" if by_subscription else "customer_id"
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        if record.get(key):
-            groups.setdefault(record[key], []).append(record)
-    rows = []
-    for owner_id, mine in groups.items():
-        kind = "subscription" if by_subscription else "customer"
-        owner = ctx.store.get(kind, owner_id, ctx.livemode)
-        if owner is not None:
-            rows.append(
-                {"created_at": mine[0]["created_at"], "updated_at": mine[-1]["created_at"], "row": (owner, mine)}
-            )
-    render = _subscription_row if by_subscription else _customer_row
-    page = page_of(ctx, rows, expand=lambda r: render(ctx, *r["row"]))
-    paging = {"page": int(ctx.param("page") or 1), "pageSize": int(ctx.param("pageSize") or 20)}
-    listed, other = ("subscriptions", "customers") if by_subscription else ("customers", "subscriptions")
-    return {"count": page["count"], listed: page["list"], other: [], "paging": paging}
-
-
-def _customer_row(ctx: Context, customer: dict[str, Any], mine: list[dict[str, Any]]) -> dict[str, Any]:
-    stats = {
-        "times_redeemed": len(mine),
-        "first_redeemed_at": mine[0]["created_at"],
-        "last_redeemed_at": mine[-1]["created_at"],
-        "subscriptions": len({r["subscription_id"] for r in mine if r.get("subscription_id")}),
-    }
-    return {**customers.expand(ctx, customer), "coupon_usage_stats": stats, "discount_records": mine}
-
-
-def _subscription_row(ctx: Context, subscription: dict[str, Any], mine: list[dict[str, Any]]) -> dict[str, Any]:
-    latest = mine[-1]
-    coupon = ctx.store.get(KIND, latest["coupon_id"], ctx.livemode)
-    promo = ctx.store.get("promotion_code", latest.get("promotion_code_id") or "", ctx.livemode)
-    return {
-        **subscriptions.expand(ctx, subscription),
-        "discount_info": {
-            "discount_id": latest["id"],
-            "coupon_info": expand(ctx, coupon) if coupon else None,
-            "promotion_code_info": promotion_codes.expand(ctx, promo) if promo else None,
-        },
-    }
+    return records.redemptions_page(ctx, discounts.records(ctx, coupon_id=coupon["id"]))

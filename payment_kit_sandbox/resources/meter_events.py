@@ -8,12 +8,12 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import records
 from ..context import Context, handles, iso
 from ..engine import credits
-from ..engine.shapes import skeleton
 from ..errors import bad_request
-from . import customers, meters
-from ._common import page_of, search
+from ..listing import page_of, search
+from ..shapes import skeleton
 
 KIND = "meter_event"
 BUCKETS = {"minute": (60, "%Y-%m-%d %H:%M"), "hour": (3600, "%Y-%m-%d %H:00"), "day": (86400, "%Y-%m-%d")}
@@ -28,15 +28,6 @@ def expand(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
         "meter": credits.joined(ctx, "meter", event.get("meter_id"), "Meter"),
         "paymentCurrency": credits.joined(ctx, "payment_currency", event.get("currency_id"), "PaymentCurrency"),
     }
-
-
-def customer_id_param(ctx: Context) -> str | None:
-    """A `customer_id` filter, which may name the customer by DID."""
-    key = ctx.param("customer_id")
-    if key is None:
-        return None
-    found = customers.find(ctx, key)
-    return str(found["id"]) if found else str(key)
 
 
 def _active_meter(ctx: Context, event_name: str) -> dict[str, Any]:
@@ -57,7 +48,7 @@ def create(ctx: Context) -> dict[str, Any]:
         return expand(ctx, seen)  # the identifier is the caller's idempotency key
     meter = _active_meter(ctx, body["event_name"])
     payload = body["payload"]
-    customer = customers.referenced(ctx, payload["customer_id"], "payload.customer_id")
+    customer = records.referenced_customer(ctx, payload["customer_id"], "payload.customer_id")
     subscription_id = payload.get("subscription_id")
     if subscription_id:
         subscription = ctx.store.get("subscription", subscription_id, ctx.livemode)
@@ -70,7 +61,7 @@ def create(ctx: Context) -> dict[str, Any]:
         raise bad_request(f"event_name: meter {meter['id']} has no credit currency to consume")
     event = ctx.stamp(
         {
-            **skeleton("MeterEvent"),
+            **skeleton(ctx.document, "MeterEvent"),
             "event_name": meter["event_name"],
             "meter_id": meter["id"],
             "payload": {"customer_id": customer["id"], "value": payload["value"], "subscription_id": subscription_id},
@@ -98,11 +89,11 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 def _matching(ctx: Context) -> list[dict[str, Any]]:
     """Events matching the customer, meter, event name and time-window filters."""
     rows = ctx.store.all(KIND, ctx.livemode)
-    customer_id = customer_id_param(ctx)
+    customer_id = records.customer_id_param(ctx)
     if customer_id:
         rows = [e for e in rows if e["payload"]["customer_id"] == customer_id]
     if ctx.param("meter_id"):
-        meter = meters.lookup(ctx, ctx.param("meter_id"))
+        meter = records.meter_by_key(ctx, ctx.param("meter_id"))
         rows = [e for e in rows if meter is not None and e["event_name"] == meter["event_name"]]
     if ctx.param("event_name"):
         rows = [e for e in rows if e["event_name"] == ctx.param("event_name")]
@@ -123,7 +114,7 @@ def list_(ctx: Context) -> dict[str, Any]:
 @handles("getMeterEventStats")
 @credits.current
 def stats(ctx: Context) -> dict[str, Any]:
-    meter = meters.find(ctx, ctx.param("meter_id"))
+    meter = records.find_meter(ctx, ctx.param("meter_id"))
     start, end = ctx.param("start"), ctx.param("end")
     if end < start:
         raise bad_request(f"end: {end} is before start {start}")
@@ -152,7 +143,7 @@ def _label(at: int, fmt: str) -> str:
 @credits.current
 def pending_amount(ctx: Context) -> dict[str, str]:
     owed: dict[str, int] = defaultdict(int)
-    customer_id = customer_id_param(ctx)
+    customer_id = records.customer_id_param(ctx)
     for event in ctx.store.all(KIND, ctx.livemode):
         if event["status"] not in credits.OUTSTANDING or not int(event["credit_pending"]):
             continue

@@ -5,45 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import records
 from ..context import Context, handles
+from ..engine import catalog
 from ..engine.credits import DEFAULT_DECIMAL
-from ..engine.shapes import skeleton
-from ..errors import bad_request, not_found
-from . import payment_currencies
-from ._common import filter_equal, page_of, search
+from ..errors import bad_request
+from ..listing import filter_equal, page_of, search
+from ..shapes import skeleton
 
 KIND = "meter"
 EDITABLE = ("name", "description", "status", "metadata", "unit")
 
 
-def lookup(ctx: Context, key: str) -> dict[str, Any] | None:
-    """A meter by id or by `event_name`."""
-    return ctx.store.get(KIND, key, ctx.livemode) or ctx.store.first(KIND, ctx.livemode, event_name=key)
-
-
-def find(ctx: Context, key: str) -> dict[str, Any]:
-    """A meter by id or by `event_name`, or a 404."""
-    meter = lookup(ctx, key)
-    if meter is None:
-        raise not_found("Meter", key)
-    return meter
-
-
-def expand(ctx: Context, meter: dict[str, Any]) -> dict[str, Any]:
-    currency_id = meter.get("currency_id")
-    currency = ctx.store.get("payment_currency", currency_id, ctx.livemode) if currency_id else None
-    return {**meter, "paymentCurrency": currency}
-
-
 def _credit_currency(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """The currency a new meter consumes: the one named, or a new one as PaymentKit makes it."""
     if "currency_id" in body:
-        currency = payment_currencies.referenced(ctx, body["currency_id"], "currency_id")
+        currency = records.referenced_currency(ctx, body["currency_id"], "currency_id")
         if currency["type"] != "credit":
             raise bad_request(f"currency_id: {currency['id']} is a {currency['type']} currency, not a credit currency")
         return currency
-    method_id = payment_currencies.base_currency(ctx)["payment_method_id"]
-    return payment_currencies.new_currency(
+    method_id = records.base_currency(ctx)["payment_method_id"]
+    return catalog.new_currency(
         ctx,
         payment_method_id=method_id,
         name=body["name"],
@@ -66,7 +48,7 @@ def create(ctx: Context) -> dict[str, Any]:
         raise bad_request("decimal: only a new credit currency takes a decimal; leave it out with currency_id")
     meter = ctx.stamp(
         {
-            **skeleton("Meter"),
+            **skeleton(ctx.document, "Meter"),
             "object": "meter",
             "name": body["name"],
             "event_name": body["event_name"],
@@ -81,27 +63,27 @@ def create(ctx: Context) -> dict[str, Any]:
     )
     meter["currency_id"] = _credit_currency(ctx, body)["id"]
     ctx.store.insert(KIND, meter)
-    return expand(ctx, meter)
+    return records.expand_meter(ctx, meter)
 
 
 @handles("retrieveMeter")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return expand(ctx, find(ctx, ctx.path["id"]))
+    return records.expand_meter(ctx, records.find_meter(ctx, ctx.path["id"]))
 
 
 @handles("updateMeter")
 def update(ctx: Context) -> dict[str, Any]:
-    meter = find(ctx, ctx.path["id"])
+    meter = records.find_meter(ctx, ctx.path["id"])
     meter.update({k: v for k, v in ctx.body.items() if k in EDITABLE})
-    return expand(ctx, ctx.store.save(KIND, ctx.touch(meter)))
+    return records.expand_meter(ctx, ctx.store.save(KIND, ctx.touch(meter)))
 
 
 def _set_status(ctx: Context, status: str) -> dict[str, Any]:
-    meter = find(ctx, ctx.path["id"])
+    meter = records.find_meter(ctx, ctx.path["id"])
     if meter["status"] == status:
         raise bad_request(f"Meter {meter['id']} is already {status}")
     meter["status"] = status
-    return expand(ctx, ctx.store.save(KIND, ctx.touch(meter)))
+    return records.expand_meter(ctx, ctx.store.save(KIND, ctx.touch(meter)))
 
 
 @handles("activateMeter")
@@ -119,5 +101,8 @@ def list_(ctx: Context) -> dict[str, Any]:
     rows = filter_equal(ctx, ctx.store.all(KIND, ctx.livemode), "event_name")
     rows = search(ctx, rows, ("id", "name", "event_name", "unit", "description"), param="q")
     return page_of(
-        ctx, rows, orderable=("created_at", "updated_at", "name", "event_name"), expand=lambda m: expand(ctx, m)
+        ctx,
+        rows,
+        orderable=("created_at", "updated_at", "name", "event_name"),
+        expand=lambda m: records.expand_meter(ctx, m),
     )

@@ -5,51 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context, handles
-from ..engine.shapes import skeleton
-from ..errors import bad_request, not_found
+from ..engine import catalog
+from ..errors import bad_request
 
 KIND = "payment_currency"
-
-
-def find(ctx: Context, key: str) -> dict[str, Any]:
-    """A currency by id or by symbol (PaymentKit's findByPkOrSymbol)."""
-    currency = ctx.store.get(KIND, key, ctx.livemode) or ctx.store.first(KIND, ctx.livemode, symbol=key)
-    if currency is None:
-        raise not_found("Payment currency", key)
-    return currency
-
-
-def referenced(ctx: Context, currency_id: str, field: str) -> dict[str, Any]:
-    """A currency named by a write: 400 naming the field when it does not exist."""
-    currency = ctx.store.get(KIND, currency_id, ctx.livemode)
-    if currency is None:
-        raise bad_request(f"{field}: no payment currency {currency_id!r} in this mode")
-    return currency
-
-
-def base_currency(ctx: Context) -> dict[str, Any]:
-    currencies = [c for c in ctx.store.all(KIND, ctx.livemode) if c["type"] == "standard"]
-    return next((c for c in currencies if c.get("is_base_currency")), currencies[0])
-
-
-def new_currency(ctx: Context, **fields: Any) -> dict[str, Any]:
-    currency = ctx.stamp(
-        {
-            **skeleton("PaymentCurrency"),
-            "active": True,
-            "locked": False,
-            "is_base_currency": False,
-            "logo": "",
-            "decimal": 18,
-            "minimum_payment_amount": "0",
-            "maximum_payment_amount": "0",
-            "metadata": {},
-            "type": "standard",
-            **fields,
-        },
-        "pc",
-    )
-    return ctx.store.insert(KIND, currency)
 
 
 @handles("createPaymentCurrency")
@@ -61,7 +20,7 @@ def create(ctx: Context) -> dict[str, Any]:
     symbol = body.get("symbol") or body["name"].upper()[:8]
     if ctx.store.first(KIND, ctx.livemode, symbol=symbol):
         raise bad_request(f"symbol: a currency with symbol {symbol!r} already exists")
-    return new_currency(
+    return catalog.new_currency(
         ctx,
         payment_method_id=method["id"],
         name=body["name"],
@@ -76,7 +35,7 @@ def create(ctx: Context) -> dict[str, Any]:
 
 @handles("retrievePaymentCurrency")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    currency = find(ctx, ctx.path["id"])
+    currency = catalog.find_currency(ctx, ctx.path["id"])
     method = ctx.store.get("payment_method", currency["payment_method_id"], ctx.livemode)
     return {**currency, "object": "payment_currency", "paymentMethod": method}
 
@@ -95,7 +54,7 @@ def list_(ctx: Context) -> list[dict[str, Any]]:
 
 @handles("getPaymentCurrencyRechargeConfig")
 def get_recharge_config(ctx: Context) -> dict[str, Any]:
-    return find(ctx, ctx.path["id"])
+    return catalog.find_currency(ctx, ctx.path["id"])
 
 
 @handles("updatePaymentCurrencyRechargeConfig")
@@ -115,7 +74,7 @@ def update_recharge_config(ctx: Context) -> dict[str, Any]:
 def check_recurring_support(ctx: Context) -> dict[str, Any]:
     unsupported = []
     for currency_id in ctx.body["currency_ids"]:
-        currency = referenced(ctx, currency_id, "currency_ids")
+        currency = catalog.referenced_currency(ctx, currency_id, "currency_ids")
         method = ctx.store.get("payment_method", currency["payment_method_id"], ctx.livemode) or {}
         if not (method.get("features") or {}).get("recurring"):
             unsupported.append({"id": currency["id"], "name": currency["name"], "symbol": currency["symbol"]})

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import Context, handles
+from .. import records
+from ..context import Context, handles, sandbox_route
 from ..engine import checkout
-from ..engine.shapes import skeleton
 from ..errors import bad_request, not_found
-from ..helpers import helper
-from . import checkout_sessions
-from ._common import page_of
+from ..listing import page_of
+from ..shapes import skeleton
 
 KIND = "payment_link"
 MODE_HINT = " (a payment link's mode follows its first price)"
@@ -45,7 +44,7 @@ def find(ctx: Context, key: str) -> dict[str, Any]:
 
 
 def expand(ctx: Context, link: dict[str, Any]) -> dict[str, Any]:
-    return {**link, "object": "payment_link", "line_items": checkout.expand_lines(ctx, link["line_items"])}
+    return {**link, "object": "payment_link", "line_items": records.expand_lines(ctx, link["line_items"])}
 
 
 def apply(ctx: Context, link: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +76,7 @@ def apply(ctx: Context, link: dict[str, Any], body: dict[str, Any]) -> dict[str,
 def create(ctx: Context) -> dict[str, Any]:
     link = ctx.stamp(
         {
-            **skeleton("PaymentLink"),
+            **skeleton(ctx.document, "PaymentLink"),
             "active": True,
             "name": "",
             "allow_promotion_codes": False,
@@ -131,7 +130,7 @@ def list_(ctx: Context) -> dict[str, Any]:
     )
 
 
-@helper("POST", "/sandbox/payment-links/{id}/open")
+@sandbox_route("POST", "/sandbox/payment-links/{id}/open")
 def open_(ctx: Context) -> dict[str, Any]:
     """Open a checkout session from a link, as a visit to its hosted page does; answers the
     session with its joins. Body (all optional): `customer_did`, `client_reference_id`."""
@@ -159,4 +158,4 @@ def open_(ctx: Context) -> dict[str, Any]:
         },
         payment_link_id=link["id"],
     )
-    return checkout_sessions.expand(ctx, session)
+    return records.expand_checkout_session(ctx, session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context, handles
-from ..engine.shapes import skeleton
+from ..shapes import skeleton
 
 KIND = "payment_method"
 DEFAULT_FEATURES = {"recurring": True, "refund": True, "dispute": False}
@@ -21,7 +21,7 @@ def create(ctx: Context) -> dict[str, Any]:
     body = ctx.body
     method = ctx.stamp(
         {
-            **skeleton("PaymentMethod"),
+            **skeleton(ctx.document, "PaymentMethod"),
             "active": body.get("active", True),
             "locked": False,
             "type": body["type"],

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import records
 from ..context import Context, handles
-from ..engine.shapes import skeleton
+from ..engine import catalog
 from ..errors import bad_request
-from . import prices
-from ._common import filter_equal, filter_metadata, page_of, search
+from ..listing import filter_equal, filter_metadata, page_of, search
+from ..shapes import skeleton
 
 KIND = "product"
 EDITABLE = (
@@ -30,7 +31,7 @@ EDITABLE = (
 
 def expand(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
     own = [
-        prices.expand(ctx, p, with_product=False)
+        records.expand_price(ctx, p, with_product=False)
         for p in ctx.store.find("price", ctx.livemode, product_id=product["id"])
     ]
     default = next((p for p in own if p["id"] == product.get("default_price_id")), None)
@@ -49,7 +50,7 @@ def create(ctx: Context) -> dict[str, Any]:
     _check_refs(ctx, body)
     product = ctx.stamp(
         {
-            **skeleton("Product"),
+            **skeleton(ctx.document, "Product"),
             "active": True,
             "locked": False,
             "description": "",
@@ -63,7 +64,7 @@ def create(ctx: Context) -> dict[str, Any]:
     )
     ctx.store.insert(KIND, product)
     for price_body in body.get("prices") or []:
-        prices.new_price(ctx, product, price_body)
+        catalog.new_price(ctx, product, price_body)
     ctx.emit("product.created", KIND, product)
     return expand(ctx, ctx.store.get(KIND, product["id"], ctx.livemode) or product)
 
@@ -80,7 +81,7 @@ def update(ctx: Context) -> dict[str, Any]:
     _check_refs(ctx, body)
     default = body.get("default_price_id")
     if default is not None:
-        price = prices.referenced(ctx, default, "default_price_id")
+        price = records.referenced_price(ctx, default, "default_price_id")
         if price["product_id"] != product["id"]:
             raise bad_request(f"default_price_id: price {default} belongs to another product")
     product.update({k: v for k, v in body.items() if k in (*EDITABLE, "default_price_id")})
@@ -103,7 +104,7 @@ def delete(ctx: Context) -> dict[str, Any]:
     product = ctx.get(KIND, ctx.path["id"], "Product")
     own = ctx.store.find("price", ctx.livemode, product_id=product["id"])
     for price in own:
-        user = prices.in_use(ctx, price["id"])
+        user = catalog.price_in_use(ctx, price["id"])
         if user or price.get("locked"):
             raise bad_request(
                 f"Product {product['id']} cannot be deleted: its price {price['id']} is used by "

@@ -6,14 +6,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .. import records
 from ..context import Context, handles
 from ..engine.billing import method_of
 from ..engine.money import to_units
-from ..engine.refunds import chain_details, refund_payment
-from ..engine.shapes import skeleton
+from ..engine.refunds import chain_details, refund_payment, refund_units
 from ..errors import bad_request
-from . import customers, payment_intents
-from ._common import filter_equal, filter_in, page_of, search
+from ..listing import filter_equal, filter_in, page_of, search
+from ..shapes import skeleton
 
 KIND = "refund"
 SEARCHED = (
@@ -29,30 +29,12 @@ SEARCHED = (
 SYNC_METADATA = ("orderId", "destination", "contract", "chainType", "chainApiHost", "customerName")
 
 
-def expand(ctx: Context, refund: dict[str, Any]) -> dict[str, Any]:
-    intent = payment_intents.plain(ctx, "payment_intent", refund["payment_intent_id"]) or {
-        **skeleton("PaymentIntent"),
-        "id": refund["payment_intent_id"],
-        "livemode": refund["livemode"],
-        "created_at": refund["created_at"],
-        "updated_at": refund["created_at"],
-    }
-    return {
-        **refund,
-        "object": "refund",
-        **payment_intents.money_joins(ctx, refund),
-        "paymentIntent": intent,
-        "invoice": payment_intents.plain(ctx, "invoice", refund.get("invoice_id")),
-        "subscription": payment_intents.plain(ctx, "subscription", refund.get("subscription_id")),
-    }
-
-
 def _linked(ctx: Context, body: dict[str, Any], field: str, kind: str, expected: str | None, what: str) -> None:
     """A link the body names must exist and be the payment intent's own (a refund cannot move money elsewhere)."""
     given = body.get(field)
     if given is None:
         return
-    found = customers.find(ctx, given) if kind == "customer" else ctx.store.get(kind, given, ctx.livemode)
+    found = records.find_customer(ctx, given) if kind == "customer" else ctx.store.get(kind, given, ctx.livemode)
     if found is None:
         raise bad_request(f"{field}: no {kind.replace('_', ' ')} {given!r} in this mode")
     if found["id"] != expected:
@@ -68,7 +50,7 @@ def create(ctx: Context) -> dict[str, Any]:
         raise bad_request(f"payment_intent_id: no payment intent {body['payment_intent_id']!r} in this mode")
     if body.get("type") == "stake_return":
         raise bad_request("type: stake_return gives back a subscription stake, and the sandbox collects no stakes")
-    invoice = payment_intents.plain(ctx, "invoice", intent.get("invoice_id"))
+    invoice = records.stored(ctx, "invoice", intent.get("invoice_id"))
     _linked(ctx, body, "currency_id", "payment_currency", intent["currency_id"], "currency")
     _linked(ctx, body, "customer_id", "customer", intent.get("customer_id"), "customer")
     _linked(ctx, body, "payment_method_id", "payment_method", intent.get("payment_method_id"), "payment method")
@@ -77,30 +59,30 @@ def create(ctx: Context) -> dict[str, Any]:
     made = refund_payment(
         ctx,
         intent,
-        payment_intents.refund_units(ctx, intent, body["amount"]),
+        refund_units(ctx, intent, body["amount"]),
         reason=body.get("reason"),
         description=body.get("description"),
         metadata=body.get("metadata"),
     )
-    return expand(ctx, made)
+    return records.expand_refund(ctx, made)
 
 
 @handles("retrieveRefund")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return expand(ctx, ctx.get(KIND, ctx.path["id"], "Refund"))
+    return records.expand_refund(ctx, ctx.get(KIND, ctx.path["id"], "Refund"))
 
 
 @handles("listRefunds")
 def list_(ctx: Context) -> dict[str, Any]:
     rows = filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status")
     rows = filter_equal(ctx, rows, "invoice_id", "subscription_id", "currency_id", "customer_id")
-    return page_of(ctx, rows, expand=lambda r: expand(ctx, r))
+    return page_of(ctx, rows, expand=lambda r: records.expand_refund(ctx, r))
 
 
 @handles("searchRefunds")
 def search_(ctx: Context) -> dict[str, Any]:
     rows = search(ctx, ctx.store.all(KIND, ctx.livemode), SEARCHED)
-    return page_of(ctx, rows, expand=lambda r: expand(ctx, r))
+    return page_of(ctx, rows, expand=lambda r: records.expand_refund(ctx, r))
 
 
 def _sync_currency(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +108,7 @@ def sync(ctx: Context) -> dict[str, Any]:
     body = ctx.body
     # The body's integer livemode says which books the refund belongs to, whatever the query says.
     ctx = dataclasses.replace(ctx, livemode=bool(body["livemode"]))
-    customer = customers.find(ctx, body["customerId"])
+    customer = records.find_customer(ctx, body["customerId"])
     if customer is None:
         raise bad_request(f"customerId: no customer {body['customerId']!r} in this mode")
     currency = _sync_currency(ctx, body)
@@ -141,7 +123,7 @@ def sync(ctx: Context) -> dict[str, Any]:
     order = body.get("orderId")
     intent = ctx.stamp(
         {
-            **skeleton("PaymentIntent"),
+            **skeleton(ctx.document, "PaymentIntent"),
             "description": f"Paid outside PaymentKit{f' (order {order})' if order else ''}; refunded by sync",
             "amount": str(amount),
             "amount_received": str(amount),
@@ -169,4 +151,4 @@ def sync(ctx: Context) -> dict[str, Any]:
         payment_details=chain_details(body["chainType"], method.get("id", ""), body["destination"], tx_hash=""),
         already_sent=True,
     )
-    return expand(ctx, made)
+    return records.expand_refund(ctx, made)

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 
 from ..context import Context, handles
-from ..document import load_document
+from ..document import Document
 from ..errors import bad_request, not_found
 
 KIND = "setting"
@@ -25,15 +25,15 @@ SHAPES = {"notification": "SettingNotificationConfig", "donate": "SettingDonateC
 
 
 @functools.cache
-def _validator(schema_name: str) -> jsonschema.Draft7Validator:
-    return load_document().validator({"$ref": f"#/components/schemas/{schema_name}"})
+def _validator(document: Document, schema_name: str) -> jsonschema.Draft7Validator:
+    return document.validator({"$ref": f"#/components/schemas/{schema_name}"})
 
 
-def _checked(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
+def _checked(ctx: Context, kind: str, settings: dict[str, Any]) -> dict[str, Any]:
     """`settings` if it has the shape of its type, else a 400 naming the field."""
     shape = SHAPES.get(kind)
     if shape is not None:
-        error = jsonschema.exceptions.best_match(_validator(shape).iter_errors(settings))
+        error = jsonschema.exceptions.best_match(_validator(ctx.document, shape).iter_errors(settings))
         if error is not None:
             where = ".".join(["settings", *(str(p) for p in error.absolute_path)])
             raise bad_request(f"{where}: {error.message} (for a {kind!r} setting)")
@@ -72,7 +72,7 @@ def create(ctx: Context) -> dict[str, Any]:
             "active": body.get("active", True),
             "component_did": body.get("componentDid"),
             "description": body["description"],
-            "settings": _checked(body["type"], body.get("settings") or {}),
+            "settings": _checked(ctx, body["type"], body.get("settings") or {}),
         },
         "setting",
     )
@@ -90,7 +90,7 @@ def update(ctx: Context) -> dict[str, Any]:
     body = ctx.body
     if "settings" in body:
         # The keys given replace theirs; the others stay.
-        setting["settings"] = _checked(setting["type"], {**(setting.get("settings") or {}), **body["settings"]})
+        setting["settings"] = _checked(ctx, setting["type"], {**(setting.get("settings") or {}), **body["settings"]})
     for field in ("active", "description"):
         if field in body:
             setting[field] = body[field]

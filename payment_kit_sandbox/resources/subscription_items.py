@@ -6,24 +6,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from .. import records
 from ..context import Context, handles
 from ..engine import subscriptions as engine
-from ..engine.shapes import skeleton
 from ..errors import bad_request
-from . import subscriptions
-from ._common import page_of
+from ..listing import page_of
+from ..shapes import skeleton
 
 KIND = "subscription_item"
 USAGE = "usage_record"
 
 
 def _subscription_of(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
-    return subscriptions.find(ctx, item["subscription_id"])
+    return records.find_subscription(ctx, item["subscription_id"])
 
 
 def _price_for(ctx: Context, sub: dict[str, Any], price_id: str, item_id: str | None = None) -> dict[str, Any]:
     """A price the subscription can take as an item: billable there, and not already one of its items."""
-    price = subscriptions.usable_price(
+    price = engine.usable_price(
         ctx, price_id, "price_id", currency_id=sub["currency_id"], recurring=sub["pending_invoice_item_interval"]
     )
     twin = next((i for i in engine.items_of(ctx, sub) if i["price_id"] == price["id"] and i["id"] != item_id), None)
@@ -46,7 +46,7 @@ def create(ctx: Context) -> dict[str, Any]:
     sub = ctx.store.get("subscription", body["subscription_id"], ctx.livemode)
     if sub is None:
         raise bad_request(f"subscription_id: no subscription {body['subscription_id']!r} in this mode")
-    subscriptions.refuse_if_ended(sub, "items cannot be added")
+    engine.refuse_if_ended(sub, "items cannot be added")
     price = _price_for(ctx, sub, body["price_id"])
     item = engine.new_item(
         ctx, sub, price, body.get("quantity", 1), body.get("metadata"), body.get("billing_thresholds")
@@ -57,21 +57,21 @@ def create(ctx: Context) -> dict[str, Any]:
 
 @handles("retrieveSubscriptionItem")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return subscriptions.expand_item(ctx, ctx.get(KIND, ctx.path["id"], "Subscription item"))
+    return records.expand_subscription_item(ctx, ctx.get(KIND, ctx.path["id"], "Subscription item"))
 
 
 @handles("updateSubscriptionItem")
 def update(ctx: Context) -> dict[str, Any]:
     item = ctx.get(KIND, ctx.path["id"], "Subscription item")
     sub = _subscription_of(ctx, item)
-    subscriptions.refuse_if_ended(sub, "its items cannot change")
+    engine.refuse_if_ended(sub, "its items cannot change")
     body = ctx.body
     if "price_id" in body:
         price = _price_for(ctx, sub, body["price_id"], item["id"])
         engine.lock_price(ctx, price)
         item["price_id"] = price["id"]
     if "metadata" in body:
-        item["metadata"] = subscriptions.merge_metadata(item.get("metadata"), body["metadata"])
+        item["metadata"] = engine.merge_metadata(item.get("metadata"), body["metadata"])
     for field in ("quantity", "billing_thresholds"):
         if field in body:
             item[field] = body[field]
@@ -84,7 +84,7 @@ def update(ctx: Context) -> dict[str, Any]:
 def delete(ctx: Context) -> dict[str, Any]:
     item = ctx.get(KIND, ctx.path["id"], "Subscription item")
     sub = _subscription_of(ctx, item)
-    subscriptions.refuse_if_ended(sub, "its items cannot change")
+    engine.refuse_if_ended(sub, "its items cannot change")
     if len(engine.items_of(ctx, sub)) == 1:
         raise bad_request(
             f"Subscription item {item['id']} is the last item of subscription {sub['id']}; "
@@ -104,7 +104,7 @@ def list_(ctx: Context) -> dict[str, Any]:
         ctx,
         rows,
         orderable=("created_at", "updated_at", "quantity"),
-        expand=lambda i: subscriptions.expand_item(ctx, i),
+        expand=lambda i: records.expand_subscription_item(ctx, i),
     )
 
 
@@ -126,7 +126,7 @@ def create_usage_record(ctx: Context) -> dict[str, Any]:
             "(recurring.usage_type is not metered); only metered items take usage"
         )
     sub = _subscription_of(ctx, item)
-    subscriptions.refuse_if_ended(sub, "it takes no more usage")
+    engine.refuse_if_ended(sub, "it takes no more usage")
     timestamp = body.get("timestamp", ctx.now())
     start, end = sub["current_period_start"], sub["current_period_end"]
     if not start <= timestamp < end:
@@ -143,7 +143,7 @@ def create_usage_record(ctx: Context) -> dict[str, Any]:
         return ctx.store.save(USAGE, ctx.touch(record))
     record = ctx.stamp(
         {
-            **skeleton("UsageRecord"),
+            **skeleton(ctx.document, "UsageRecord"),
             "billed": False,
             "timestamp": timestamp,
             "quantity": engine.as_number(quantity),
@@ -175,7 +175,7 @@ def list_usage_record_summaries(ctx: Context) -> dict[str, Any]:
         billed_price = ctx.store.get("price", line["price_id"], ctx.livemode) or {}
         if engine.is_metered(billed_price) and line.get("period"):
             periods.append((line["period"]["start"], line["period"]["end"], line["invoice_id"]))
-    if not subscriptions.ended(sub):
+    if not engine.ended(sub):
         periods.append((sub["current_period_start"], sub["current_period_end"], None))
     rows = [
         {

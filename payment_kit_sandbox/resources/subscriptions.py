@@ -5,16 +5,13 @@ time lives in `engine/subscriptions.py`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
+from .. import records
 from ..context import Context, handles
 from ..engine import subscriptions as engine
-from ..engine.refunds import refund_payment
-from ..engine.shapes import skeleton
 from ..errors import bad_request
-from . import customers, payment_currencies, prices
-from ._common import filter_equal, filter_in, filter_metadata, page_of
+from ..listing import filter_equal, filter_in, filter_metadata, page_of
 
 KIND = "subscription"
 ORDERABLE = ("created_at", "updated_at", "current_period_start", "current_period_end", "start_date", "status")
@@ -23,80 +20,8 @@ SEARCHED = ("id", "description", "status", "customer_id", "currency_id")
 CHANGEABLE_WHEN_ENDED = ("description", "metadata", "service_actions")
 
 
-# -- shared with subscription items ---------------------------------------------------------------
-
-
-def expand_item(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
-    price = ctx.store.get("price", item["price_id"], ctx.livemode)
-    return {**item, "object": "subscription", "price": prices.expand(ctx, price) if price else None}
-
-
-def expand(ctx: Context, sub: dict[str, Any]) -> dict[str, Any]:
-    """SubscriptionExpanded: the customer, currency, payment method and items (with prices) joined."""
-    items = [expand_item(ctx, i) for i in engine.items_of(ctx, sub)]
-    credit = any(
-        (i["price"] or {}).get("metadata", {}).get("credit_config")
-        or ((i["price"] or {}).get("product") or {}).get("type") == "credit"
-        for i in items
-    )
-    return {
-        **sub,
-        "object": "subscription",
-        "customer": ctx.store.get("customer", sub["customer_id"], ctx.livemode)
-        or {**skeleton("Customer"), "id": sub["customer_id"]},
-        "paymentCurrency": ctx.store.get("payment_currency", sub["currency_id"], ctx.livemode),
-        "paymentMethod": ctx.store.get("payment_method", sub.get("default_payment_method_id") or "", ctx.livemode),
-        "items": items,
-        "serviceType": "credit" if credit else "standard",
-    }
-
-
 def find(ctx: Context, subscription_id: str) -> dict[str, Any]:
     return ctx.get(KIND, subscription_id, "Subscription")
-
-
-def _every(recurring: dict[str, Any]) -> str:
-    count = int(recurring.get("interval_count") or 1)
-    return f"every {count} {recurring['interval']}{'s' if count > 1 else ''}"
-
-
-def usable_price(
-    ctx: Context,
-    price_id: str,
-    field: str,
-    *,
-    currency_id: str | None = None,
-    recurring: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A price a subscription can bill: it exists in this mode, is active and recurring, has an amount
-    in the subscription's currency, and bills on the subscription's interval."""
-    price = prices.referenced(ctx, price_id, field)
-    if not price.get("active"):
-        raise bad_request(f"{field}: price {price['id']} is archived")
-    own = engine.recurring_of(price)
-    if own is None:
-        raise bad_request(f"{field}: price {price['id']} is not recurring (type {price.get('type')})")
-    if recurring is not None and (own["interval"], int(own.get("interval_count") or 1)) != (
-        recurring["interval"],
-        int(recurring.get("interval_count") or 1),
-    ):
-        raise bad_request(
-            f"{field}: price {price['id']} bills {_every(own)}, but the subscription bills {_every(recurring)}"
-        )
-    if currency_id is not None:
-        priced_in = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
-        if currency_id not in priced_in:
-            raise bad_request(f"{field}: price {price['id']} has no amount in currency {currency_id}")
-    return price
-
-
-def ended(sub: dict[str, Any]) -> bool:
-    return sub["status"] in engine.ENDED
-
-
-def refuse_if_ended(sub: dict[str, Any], what: str) -> None:
-    if ended(sub):
-        raise bad_request(f"Subscription {sub['id']} is {sub['status']}: {what}")
 
 
 def _payment_method(ctx: Context, method_id: str, currency_id: str) -> str:
@@ -111,12 +36,6 @@ def _payment_method(ctx: Context, method_id: str, currency_id: str) -> str:
     return str(method["id"])
 
 
-def merge_metadata(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """Keys merge in; a key sent as null or "" is removed."""
-    merged = {**(old or {}), **new}
-    return {k: v for k, v in merged.items() if v is not None and v != ""}
-
-
 # -- create, read, update, delete ---------------------------------------------------------------
 
 
@@ -124,17 +43,15 @@ def merge_metadata(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str,
 def create(ctx: Context) -> dict[str, Any]:
     body = ctx.body
     now = ctx.now()
-    customer = customers.referenced(ctx, body["customer_id"], "customer_id")
+    customer = records.referenced_customer(ctx, body["customer_id"], "customer_id")
     currency_id = (
-        payment_currencies.referenced(ctx, body["currency_id"], "currency_id")["id"]
-        if body.get("currency_id")
-        else None
+        records.referenced_currency(ctx, body["currency_id"], "currency_id")["id"] if body.get("currency_id") else None
     )
     entries: list[dict[str, Any]] = []
     recurring = None
     for i, raw in enumerate(body["items"]):
         field = f"items[{i}].price_id"
-        price = usable_price(ctx, raw["price_id"], field, currency_id=currency_id, recurring=recurring)
+        price = engine.usable_price(ctx, raw["price_id"], field, currency_id=currency_id, recurring=recurring)
         currency_id = currency_id or price["currency_id"]
         recurring = recurring or engine.recurring_of(price)
         if any(e["price"]["id"] == price["id"] for e in entries):
@@ -164,12 +81,12 @@ def create(ctx: Context) -> dict[str, Any]:
         metadata=body.get("metadata"),
         service_actions=body.get("service_actions"),
     )
-    return expand(ctx, sub)
+    return records.expand_subscription(ctx, sub)
 
 
 @handles("retrieveSubscription")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return expand(ctx, find(ctx, ctx.path["id"]))
+    return records.expand_subscription(ctx, find(ctx, ctx.path["id"]))
 
 
 @handles("updateSubscription")
@@ -177,14 +94,14 @@ def update(ctx: Context) -> dict[str, Any]:
     sub = find(ctx, ctx.path["id"])
     body = ctx.body
     locked = sorted(set(body) - set(CHANGEABLE_WHEN_ENDED))
-    if ended(sub) and locked:
+    if engine.ended(sub) and locked:
         raise bad_request(
             f"Subscription {sub['id']} is {sub['status']}: only {', '.join(CHANGEABLE_WHEN_ENDED)} can change, "
             f"not {', '.join(locked)}"
         )
     for field, value in body.items():
         if field == "metadata":
-            sub["metadata"] = merge_metadata(sub.get("metadata"), value)
+            sub["metadata"] = engine.merge_metadata(sub.get("metadata"), value)
         elif field == "default_payment_method_id":
             sub[field] = _payment_method(ctx, value, sub["currency_id"])
         else:
@@ -217,7 +134,7 @@ def _in_good_standing(sub: dict[str, Any]) -> bool:
 
 def _page(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, Any]:
     first = _in_good_standing if ctx.param("activeFirst") else None
-    return page_of(ctx, rows, orderable=ORDERABLE, expand=lambda s: expand(ctx, s), first=first)
+    return page_of(ctx, rows, orderable=ORDERABLE, expand=lambda s: records.expand_subscription(ctx, s), first=first)
 
 
 @handles("listSubscriptions")
@@ -225,7 +142,7 @@ def list_(ctx: Context) -> dict[str, Any]:
     rows = filter_equal(ctx, filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status"), "customer_id")
     did = ctx.param("customer_did")
     if did:
-        owner = ctx.store.first("customer", ctx.livemode, did=customers.plain_did(did))
+        owner = ctx.store.first("customer", ctx.livemode, did=records.plain_did(did))
         rows = [s for s in rows if owner is not None and s["customer_id"] == owner["id"]]
     return _page(ctx, filter_metadata(ctx, rows))
 
@@ -251,9 +168,9 @@ def search_(ctx: Context) -> dict[str, Any]:
 def overdue_invoices(ctx: Context) -> dict[str, Any]:
     sub = find(ctx, ctx.path["id"])
     invoices = [
-        i for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"]) if customers.overdue(ctx, i)
+        i for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"]) if records.overdue(ctx, i)
     ]
-    return {"subscription": sub, "invoices": invoices, "summary": customers.owed_by_currency(ctx, invoices)}
+    return {"subscription": sub, "invoices": invoices, "summary": records.owed_by_currency(ctx, invoices)}
 
 
 # -- transitions ----------------------------------------------------------------------------------
@@ -288,40 +205,17 @@ def _details(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _refund(ctx: Context, sub: dict[str, Any], how: str, now: int, who: str) -> None:
-    """`refund=last` gives back the last payment; `proration` the part of it paying for the unused period."""
-    paid = [
-        i
-        for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"])
-        if i["status"] == "paid" and i.get("payment_intent_id")
-    ]
-    if not paid:
-        return
-    invoice = paid[-1]
-    intent = ctx.store.get("payment_intent", invoice["payment_intent_id"], ctx.livemode)
-    if intent is None:
-        return
-    amount = int(intent.get("amount_received") or 0)
-    if how == "proration":
-        start, end = int(invoice["period_start"]), int(invoice["period_end"])
-        unused = max(0, end - max(now, start))
-        amount = int(Decimal(amount) * unused / (end - start)) if end > start else 0
-    if amount > 0:
-        reason = "requested_by_customer" if who == "customer" else "requested_by_admin"
-        refund_payment(ctx, intent, amount, field="refund", reason=reason, description=f"Canceled {sub['id']}")
-
-
 @handles("cancelSubscription")
 def cancel(ctx: Context) -> dict[str, Any]:
     sub = find(ctx, ctx.path["id"])
-    refuse_if_ended(sub, "it cannot be canceled again")
+    engine.refuse_if_ended(sub, "it cannot be canceled again")
     body = ctx.body
     at = body.get("at", "current_period_end")
     now = ctx.now()
     details = _details(body)
     if at == "now":
         if details["refund"] != "none":
-            _refund(ctx, sub, details["refund"], now, details["requested_by"])
+            engine.refund_on_cancel(ctx, sub, details["refund"], now, details["requested_by"])
         engine.cancel_now(ctx, sub, now, details)
         return sub
     if at == "custom":
@@ -342,7 +236,7 @@ def cancel(ctx: Context) -> dict[str, Any]:
 @handles("recoverSubscription")
 def recover(ctx: Context) -> dict[str, Any]:
     sub = find(ctx, ctx.path["id"])
-    refuse_if_ended(sub, "an ended subscription cannot be recovered")
+    engine.refuse_if_ended(sub, "an ended subscription cannot be recovered")
     if not sub.get("cancel_at") and not sub.get("cancel_at_period_end"):
         raise bad_request(f"Subscription {sub['id']} is not scheduled to cancel: there is nothing to recover")
     sub.update(cancel_at=None, cancel_at_period_end=False, cancelation_details=None)
@@ -380,7 +274,7 @@ def resume(ctx: Context) -> dict[str, Any]:
 @handles("returnSubscriptionStake")
 def return_stake(ctx: Context) -> dict[str, Any]:
     sub = find(ctx, ctx.path["id"])
-    if not ended(sub):
+    if not engine.ended(sub):
         raise bad_request(
             f"Subscription {sub['id']} is still {sub['status']}: a stake is returned only once it has ended"
         )

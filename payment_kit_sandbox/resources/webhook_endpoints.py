@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 from ..context import Context, handles
 from ..engine.events import API_VERSION
-from ..engine.shapes import skeleton
 from ..engine.webhooks import ATTEMPT, ENDPOINT, EVENT
 from ..errors import bad_request
-from ._common import page_of
+from ..listing import page_of
+from ..shapes import skeleton
 
 KIND = ENDPOINT
 EDITABLE = ("url", "enabled_events", "description", "status", "metadata")
@@ -49,7 +49,7 @@ def expand(ctx: Context, endpoint: dict[str, Any]) -> dict[str, Any]:
 def create(ctx: Context) -> dict[str, Any]:
     endpoint = ctx.stamp(
         {
-            **skeleton("WebhookEndpoint"),
+            **skeleton(ctx.document, "WebhookEndpoint"),
             "api_version": API_VERSION,
             "description": "",
             "metadata": {},

@@ -576,19 +576,23 @@ async def test_async_credit_flow(aclient: AsyncPaymentKit, tag: str) -> None:
 
 
 def test_the_engine_emits_grant_and_insufficiency_events() -> None:
-    from payment_kit_sandbox.context import HANDLERS, Context
-    from payment_kit_sandbox.resources import customers
+    from payment_kit_sandbox.app import wire
+    from payment_kit_sandbox.context import Context
+    from payment_kit_sandbox.document import load_document
+    from payment_kit_sandbox.records import ensure_customer
     from payment_kit_sandbox.seed import seed
     from payment_kit_sandbox.store import Store
 
     store = Store()
+    wired = wire(load_document())
     with store.transaction():
-        seed(store)
-        ctx = Context(op=None, store=store, livemode=False)
-        person = customers.ensure(ctx, "did:abt:zengine")
+        seed(store, wired.wiring.document)
+        ctx = Context(op=None, store=store, livemode=False, wiring=wired.wiring)
+        person = ensure_customer(ctx, "did:abt:zengine")
 
         def call(operation: str, body: dict[str, Any]) -> Any:
-            return HANDLERS[operation](Context(op=None, store=store, livemode=False, body=body, events=ctx.events))
+            answer = Context(op=None, store=store, livemode=False, wiring=wired.wiring, body=body, events=ctx.events)
+            return wired.handlers[operation](answer)
 
         meter = call("createMeter", {"name": "e", "event_name": "e", "unit": "u"})
         call(

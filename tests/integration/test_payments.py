@@ -373,18 +373,21 @@ def test_sync_books_the_refund_in_the_mode_its_body_names(server: tuple[str, str
 
 def test_refunds_emit_created_and_succeeded() -> None:
     """The events a refund records for webhook delivery (read straight off the engine)."""
+    from payment_kit_sandbox.app import wire
     from payment_kit_sandbox.context import Context
+    from payment_kit_sandbox.document import load_document
     from payment_kit_sandbox.engine import billing, refunds
-    from payment_kit_sandbox.resources import customers, payment_currencies
+    from payment_kit_sandbox.records import base_currency, ensure_customer
     from payment_kit_sandbox.seed import seed
     from payment_kit_sandbox.store import Store
 
     store = Store()
+    wiring = wire(load_document()).wiring
     with store.transaction():
-        seed(store)
-        ctx = Context(op=None, store=store, livemode=False)
-        buyer = customers.ensure(ctx, "did:abt:zEvents")
-        currency = payment_currencies.base_currency(ctx)
+        seed(store, wiring.document)
+        ctx = Context(op=None, store=store, livemode=False, wiring=wiring)
+        buyer = ensure_customer(ctx, "did:abt:zEvents")
+        currency = base_currency(ctx)
         intent = billing.create_payment_intent(
             ctx, customer=buyer, currency_id=currency["id"], amount=5, description="x", status="succeeded"
         )

@@ -7,26 +7,26 @@ import copy
 import functools
 from typing import Any
 
-from ..document import load_document
+from .document import Document
 
 __all__ = ["skeleton"]
 
 
 @functools.cache
-def _skeleton(name: str) -> dict[str, Any]:
-    document = load_document()
+def _skeleton(document: Document, name: str) -> dict[str, Any]:
+    # Cached per document object: a sandbox serving another document gets that document's shapes.
     out: dict[str, Any] = {}
     for prop, node in _properties(document, document.schema(name)).items():
         out[prop] = _neutral(document, node)
     return out
 
 
-def skeleton(name: str) -> dict[str, Any]:
+def skeleton(document: Document, name: str) -> dict[str, Any]:
     """Every property of components/schemas/<name>, with neutral values (a fresh copy)."""
-    return copy.deepcopy(_skeleton(name))
+    return copy.deepcopy(_skeleton(document, name))
 
 
-def _properties(document: Any, node: dict[str, Any]) -> dict[str, Any]:
+def _properties(document: Document, node: dict[str, Any]) -> dict[str, Any]:
     node = document.resolve(node)
     props: dict[str, Any] = {}
     for part in node.get("allOf", []):
@@ -35,7 +35,7 @@ def _properties(document: Any, node: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
-def _neutral(document: Any, node: dict[str, Any]) -> Any:
+def _neutral(document: Document, node: dict[str, Any]) -> Any:
     if node.get("nullable"):
         return None
     target = document.resolve(node)

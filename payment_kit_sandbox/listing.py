@@ -1,14 +1,15 @@
-"""What most handlers share: lists with filters, search, order and pages."""
+"""What most list handlers share: filters, search, order and pages."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..context import Context
-from ..errors import bad_request
+from .context import Context
+from .engine.customers import plain_did
+from .errors import bad_request
 
-__all__ = ["filter_equal", "filter_in", "filter_metadata", "page_of", "search"]
+__all__ = ["filter_customer", "filter_equal", "filter_in", "filter_metadata", "page_of", "search"]
 
 DEFAULT_ORDERABLE = ("created_at", "updated_at")
 
@@ -41,6 +42,24 @@ def filter_metadata(ctx: Context, rows: Iterable[dict[str, Any]]) -> list[dict[s
     for key, value in wanted.items():
         out = [row for row in out if str((row.get("metadata") or {}).get(key)) == value]
     return out
+
+
+def find_customer_ids(ctx: Context) -> set[str] | None:
+    """The customers named by `customer_id` / `customer_did` (None when neither filter is given)."""
+    wanted: set[str] | None = None
+    if ctx.param("customer_id"):
+        wanted = {ctx.param("customer_id")}
+    did = ctx.param("customer_did")
+    if did:
+        match = ctx.store.first("customer", ctx.livemode, did=plain_did(did))
+        by_did = {match["id"]} if match else set()
+        wanted = by_did if wanted is None else wanted & by_did
+    return wanted
+
+
+def filter_customer(ctx: Context, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    wanted = find_customer_ids(ctx)
+    return rows if wanted is None else [r for r in rows if r.get("customer_id") in wanted]
 
 
 def search(

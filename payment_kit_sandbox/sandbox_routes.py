@@ -4,7 +4,9 @@ what a real deployment does through a wallet, a chain or time passing
 They take the same bearer key, `livemode` in the query or body like the
 PaymentKit routes, and are described in openapi/sandbox.yaml.
 
-Resource modules register them with `@helper("POST", "/sandbox/...")`.
+Resource modules mark theirs with `@sandbox_route("POST", "/sandbox/...")`;
+`app.wire` collects them and `routes` serves them. The clock's own route is
+here, since the clock belongs to no resource.
 """
 
 from __future__ import annotations
@@ -17,31 +19,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .context import Context
+from .auth import authorize
+from .context import Context, Handler, Wiring, sandbox_route
+from .engine import clock
 from .errors import ApiError, bad_request
 from .store import Store
 
-__all__ = ["HELPERS", "helper", "helper_routes"]
+__all__ = ["MAX_CLOCK_OFFSET", "OWN_ROUTES", "routes"]
 
-HelperFn = Callable[[Context], Any]
 MAX_CLOCK_OFFSET = 100 * 366 * 86400
-HELPERS: dict[tuple[str, str], HelperFn] = {}
+RouteTable = dict[tuple[str, str], Handler]
 
 
-def helper(method: str, path: str) -> Callable[[HelperFn], HelperFn]:
-    def register(fn: HelperFn) -> HelperFn:
-        if (method, path) in HELPERS:
-            raise RuntimeError(f"two sandbox helpers for {method} {path}")
-        HELPERS[(method, path)] = fn
-        return fn
+def routes(
+    table: RouteTable, store: Store, api_key: str, wiring: Wiring, after_commit: Callable[[Context], None]
+) -> list[Route]:
+    """Starlette routes for the sandbox-only handlers in `table` (`(method, path) -> handler`)."""
 
-    return register
-
-
-def helper_routes(store: Store, api_key: str, after_commit: Callable[[Context], None]) -> list[Route]:
-    from .app import authorize  # the same bearer key as the PaymentKit routes
-
-    def endpoint_for(fn: HelperFn) -> Callable[[Request], Any]:
+    def endpoint_for(fn: Handler) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             try:
                 authorize(request, api_key)
@@ -59,6 +54,7 @@ def helper_routes(store: Store, api_key: str, after_commit: Callable[[Context], 
                     op=None,
                     store=store,
                     livemode=livemode == "true",
+                    wiring=wiring,
                     path=dict(request.path_params),
                     query=dict(request.query_params),
                     body=body,
@@ -73,16 +69,16 @@ def helper_routes(store: Store, api_key: str, after_commit: Callable[[Context], 
 
         return endpoint
 
-    return [Route(path, endpoint_for(fn), methods=[method]) for (method, path), fn in sorted(HELPERS.items())]
+    return [Route(path, endpoint_for(fn), methods=[method]) for (method, path), fn in sorted(table.items())]
 
 
-@helper("GET", "/sandbox/health")
+@sandbox_route("GET", "/sandbox/health")
 def health(ctx: Context) -> dict[str, Any]:
     """Liveness, and how many objects the sandbox holds."""
     return {"ok": True, "objects": ctx.store.count(), "now": ctx.now()}
 
 
-@helper("POST", "/sandbox/clock/advance")
+@sandbox_route("POST", "/sandbox/clock/advance")
 def advance_clock(ctx: Context) -> dict[str, Any]:
     """Move the sandbox clock forward by `seconds` (renewals, expiries and trials then fall due)."""
     seconds = ctx.body.get("seconds")
@@ -92,6 +88,8 @@ def advance_clock(ctx: Context) -> dict[str, Any]:
     if offset > MAX_CLOCK_OFFSET:
         raise bad_request(f"seconds: the sandbox clock can move at most {MAX_CLOCK_OFFSET} seconds (100 years) ahead")
     ctx.store.set_meta("clock_offset", str(offset))
-    from .engine.clock import on_advance
+    return {"now": ctx.now(), "offset": offset, **clock.advance(ctx)}
 
-    return {"now": ctx.now(), "offset": offset, **on_advance(ctx)}
+
+OWN_ROUTES = (health, advance_clock)
+"""The sandbox-only routes that belong to no resource."""

@@ -1,0 +1,21 @@
+"""Who may call the sandbox: the bearer key, the same for the PaymentKit
+routes and the sandbox-only ones."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+
+from .errors import unauthorized
+
+__all__ = ["authorize"]
+
+
+def authorize(request: Request, api_key: str) -> None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise unauthorized("Unauthorized: no Authorization header (send Authorization: Bearer <api key>)")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), api_key):
+        raise unauthorized("Unauthorized: the API key is not valid for this sandbox")

@@ -1,0 +1,58 @@
+"""Customers as the rules see them: a DID pays, and becomes a customer the
+first time it does (checkout, a credit grant, `?create=true`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import Context
+from ..errors import bad_request
+from ..shapes import skeleton
+
+__all__ = ["ensure_customer", "find_customer", "plain_did", "referenced_customer"]
+
+KIND = "customer"
+
+
+def plain_did(did: str) -> str:
+    return did.removeprefix("did:abt:")
+
+
+def find_customer(ctx: Context, key: str) -> dict[str, Any] | None:
+    """By `cus_` id or by DID (with or without `did:abt:`)."""
+    return ctx.store.get(KIND, key, ctx.livemode) or ctx.store.first(KIND, ctx.livemode, did=plain_did(key))
+
+
+def ensure_customer(ctx: Context, did: str, **contact: Any) -> dict[str, Any]:
+    """The customer of a DID, created if there is none yet."""
+    existing = ctx.store.first(KIND, ctx.livemode, did=plain_did(did))
+    if existing is not None:
+        return existing
+    customer = ctx.stamp(
+        {
+            **skeleton(ctx.document, "Customer"),
+            "did": plain_did(did),
+            "name": contact.get("name") or "",
+            "email": contact.get("email") or "",
+            "phone": contact.get("phone") or "",
+            "description": "",
+            "balance": "0",
+            "token_balance": {},
+            "delinquent": False,
+            "metadata": {},
+            "invoice_prefix": plain_did(did)[-8:].upper(),
+            "next_invoice_sequence": 1,
+        },
+        "cus",
+    )
+    ctx.store.insert(KIND, customer)
+    ctx.emit("customer.created", KIND, customer)
+    return customer
+
+
+def referenced_customer(ctx: Context, key: str, field: str = "customer_id") -> dict[str, Any]:
+    """A customer named by a write (id or DID): 400 naming the field when unknown."""
+    customer = find_customer(ctx, key)
+    if customer is None:
+        raise bad_request(f"{field}: no customer {key!r} in this mode")
+    return customer
