@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -36,8 +34,8 @@ class AfterCompletion(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "type": _AsEnum("AfterCompletionType"),
-        "redirect": _AsUnion(_NONE, _AsModel("AfterCompletionRedirect")),
-        "hosted_confirmation": _AsUnion(_NONE, _AsModel("AfterCompletionHostedConfirmation")),
+        "redirect": _AsModel("AfterCompletionRedirect"),
+        "hosted_confirmation": _AsModel("AfterCompletionHostedConfirmation"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -31,8 +29,8 @@ class AutoRechargeBalanceResult(Model):
         "payer": "payer",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "delegation": _AsUnion(_NONE, _AsModel("AutoRechargeDelegation")),
-        "stripeContext": _AsUnion(_NONE, _AsModel("AutoRechargeStripeContext")),
+        "delegation": _AsModel("AutoRechargeDelegation"),
+        "stripeContext": _AsModel("AutoRechargeStripeContext"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -54,12 +52,12 @@ class AutoRechargeConfig(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "payment_settings": _AsUnion(_NONE, _AsModel("AutoRechargePaymentSettings")),
-        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
-        "daily_limits": _AsUnion(_NONE, _AsModel("AutoRechargeDailyLimits")),
-        "daily_stats": _AsUnion(_NONE, _AsModel("AutoRechargeDailyStats")),
-        "slippage_config": _AsUnion(_NONE, _AsModel("AutoRechargeSlippageConfig")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "payment_settings": _AsModel("AutoRechargePaymentSettings"),
+        "payment_details": _AsModel("PaymentDetails"),
+        "daily_limits": _AsModel("AutoRechargeDailyLimits"),
+        "daily_stats": _AsModel("AutoRechargeDailyStats"),
+        "slippage_config": _AsModel("AutoRechargeSlippageConfig"),
+        "metadata": _AsModel("Metadata"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -65,18 +63,18 @@ class AutoRechargeConfigExpanded(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "payment_settings": _AsUnion(_NONE, _AsModel("AutoRechargePaymentSettings")),
-        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
-        "daily_limits": _AsUnion(_NONE, _AsModel("AutoRechargeDailyLimits")),
-        "daily_stats": _AsUnion(_NONE, _AsModel("AutoRechargeDailyStats")),
-        "slippage_config": _AsUnion(_NONE, _AsModel("AutoRechargeSlippageConfig")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "currency": _AsUnion(_NONE, _AsModel("PaymentCurrency")),
-        "rechargeCurrency": _AsUnion(_NONE, _AsModel("PaymentCurrency")),
-        "paymentMethod": _AsUnion(_NONE, _AsModel("PaymentMethod")),
-        "price": _AsUnion(_NONE, _AsModel("Price")),
-        "customer": _AsUnion(_NONE, _AsModel("Customer")),
-        "balanceResult": _AsUnion(_NONE, _AsModel("AutoRechargeBalanceResult")),
+        "payment_settings": _AsModel("AutoRechargePaymentSettings"),
+        "payment_details": _AsModel("PaymentDetails"),
+        "daily_limits": _AsModel("AutoRechargeDailyLimits"),
+        "daily_stats": _AsModel("AutoRechargeDailyStats"),
+        "slippage_config": _AsModel("AutoRechargeSlippageConfig"),
+        "metadata": _AsModel("Metadata"),
+        "currency": _AsModel("PaymentCurrency"),
+        "rechargeCurrency": _AsModel("PaymentCurrency"),
+        "paymentMethod": _AsModel("PaymentMethod"),
+        "price": _AsModel("Price"),
+        "customer": _AsModel("Customer"),
+        "balanceResult": _AsModel("AutoRechargeBalanceResult"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -31,7 +29,7 @@ class AutoRechargePaymentSettings(Model):
         "payment_method_options": "payment_method_options",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "payment_method_options": _AsUnion(_AsModel("AutoRechargePaymentSettingsPaymentMethodOptionsType0"), _NONE),
+        "payment_method_options": _AsModel("AutoRechargePaymentSettingsPaymentMethodOptionsType0"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

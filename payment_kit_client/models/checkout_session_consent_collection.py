@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -33,8 +31,8 @@ class CheckoutSessionConsentCollection(Model):
         "terms_of_service": "terms_of_service",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "promotions": _AsUnion(_NONE, _AsEnum("CheckoutSessionConsentCollectionPromotions")),
-        "terms_of_service": _AsUnion(_NONE, _AsEnum("CheckoutSessionConsentCollectionTermsOfService")),
+        "promotions": _AsEnum("CheckoutSessionConsentCollectionPromotions"),
+        "terms_of_service": _AsEnum("CheckoutSessionConsentCollectionTermsOfService"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +28,7 @@ class CheckoutSessionCustomerDetails(Model):
         "phone": "phone",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "address": _AsUnion(_NONE, _AsModel("CustomerAddress")),
+        "address": _AsModel("CustomerAddress"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

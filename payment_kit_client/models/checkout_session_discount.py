@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +31,7 @@ class CheckoutSessionDiscount(Model):
         "verification_data": "verification_data",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "verification_data": _AsUnion(_NONE, _AsModel("CheckoutSessionVerificationData")),
+        "verification_data": _AsModel("CheckoutSessionVerificationData"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -28,7 +26,7 @@ class CheckoutSessionInvoiceCreation(Model):
         "invoice_data": "invoice_data",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "invoice_data": _AsUnion(_NONE, _AsModel("CheckoutSessionInvoiceData")),
+        "invoice_data": _AsModel("CheckoutSessionInvoiceData"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -35,8 +33,8 @@ class CheckoutSessionInvoiceData(Model):
         "custom_fields": "custom_fields",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "custom_fields": _AsUnion(_AsList(_AsModel("CheckoutSessionInvoiceCustomField")), _NONE),
+        "metadata": _AsModel("Metadata"),
+        "custom_fields": _AsList(_AsModel("CheckoutSessionInvoiceCustomField")),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -34,9 +32,9 @@ class CheckoutSessionNftMintDetails(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "type": _AsEnum("CheckoutSessionNftMintChain"),
-        "arcblock": _AsUnion(_NONE, _AsModel("CheckoutSessionNftMintItem")),
-        "ethereum": _AsUnion(_NONE, _AsModel("CheckoutSessionNftMintItem")),
-        "base": _AsUnion(_NONE, _AsModel("CheckoutSessionNftMintItem")),
+        "arcblock": _AsModel("CheckoutSessionNftMintItem"),
+        "ethereum": _AsModel("CheckoutSessionNftMintItem"),
+        "base": _AsModel("CheckoutSessionNftMintItem"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

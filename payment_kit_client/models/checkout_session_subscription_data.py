@@ -7,14 +7,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -55,11 +53,11 @@ class CheckoutSessionSubscriptionData(Model):
         "days_until_cancel": "days_until_cancel",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "notification_settings": _AsUnion(_NONE, _AsModel("SubscriptionDataNotificationSettings")),
-        "service_actions": _AsUnion(_AsList(_AsModel("ServiceAction")), _NONE),
-        "proration_behavior": _AsUnion(_NONE, _AsEnum("CheckoutSessionProrationBehavior")),
-        "trial_settings": _AsUnion(_NONE, _AsModel("CheckoutSessionTrialSettings")),
+        "metadata": _AsModel("Metadata"),
+        "notification_settings": _AsModel("SubscriptionDataNotificationSettings"),
+        "service_actions": _AsList(_AsModel("ServiceAction")),
+        "proration_behavior": _AsEnum("CheckoutSessionProrationBehavior"),
+        "trial_settings": _AsModel("CheckoutSessionTrialSettings"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -32,7 +30,7 @@ class CheckoutSessionTotalDetails(Model):
         "breakdown": "breakdown",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "breakdown": _AsUnion(_NONE, _AsModel("CheckoutSessionTotalDetailsBreakdown")),
+        "breakdown": _AsModel("CheckoutSessionTotalDetailsBreakdown"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -33,8 +31,8 @@ class CheckoutSessionTotalDetailsBreakdown(Model):
         "taxes": "taxes",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "discounts": _AsUnion(_AsList(_AsModel("CheckoutSessionDiscountBreakdown")), _NONE),
-        "taxes": _AsUnion(_AsList(_AsModel("CheckoutSessionTaxBreakdown")), _NONE),
+        "discounts": _AsList(_AsModel("CheckoutSessionDiscountBreakdown")),
+        "taxes": _AsList(_AsModel("CheckoutSessionTaxBreakdown")),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

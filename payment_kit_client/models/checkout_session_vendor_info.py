@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -46,7 +44,7 @@ class CheckoutSessionVendorInfo(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "status": _AsEnum("CheckoutSessionVendorStatus"),
-        "returnRequest": _AsUnion(_NONE, _AsModel("CheckoutSessionVendorReturnRequest")),
+        "returnRequest": _AsModel("CheckoutSessionVendorReturnRequest"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

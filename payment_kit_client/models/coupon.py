@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -58,8 +56,8 @@ class Coupon(Model):
         "created_via": _AsEnum("CouponCreatedVia"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "applies_to": _AsUnion(_NONE, _AsModel("CouponAppliesTo")),
-        "currency_options": _AsUnion(_NONE, _AsModel("CouponCurrencyOptions")),
+        "applies_to": _AsModel("CouponAppliesTo"),
+        "currency_options": _AsModel("CouponCurrencyOptions"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -68,11 +66,11 @@ class CouponExpanded(Model):
         "created_via": _AsEnum("CouponCreatedVia"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "applies_to": _AsUnion(_NONE, _AsModel("CouponAppliesTo")),
-        "currency_options": _AsUnion(_NONE, _AsModel("CouponCurrencyOptions")),
-        "applied_products": _AsUnion(_AsList(_AsModel("Product")), _NONE),
-        "promotion_codes": _AsUnion(_AsList(_AsModel("PromotionCode")), _NONE),
-        "currency": _AsUnion(_NONE, _AsModel("PaymentCurrency")),
+        "applies_to": _AsModel("CouponAppliesTo"),
+        "currency_options": _AsModel("CouponCurrencyOptions"),
+        "applied_products": _AsList(_AsModel("Product")),
+        "promotion_codes": _AsList(_AsModel("PromotionCode")),
+        "currency": _AsModel("PaymentCurrency"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -38,8 +36,8 @@ class CreditConfig(Model):
         "schedule": "schedule",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "valid_duration_unit": _AsUnion(_NONE, _AsEnum("CreditConfigValidDurationUnit")),
-        "schedule": _AsUnion(_NONE, _AsModel("CreditConfigSchedule")),
+        "valid_duration_unit": _AsEnum("CreditConfigValidDurationUnit"),
+        "schedule": _AsModel("CreditConfigSchedule"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

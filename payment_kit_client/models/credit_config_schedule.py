@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -38,7 +36,7 @@ class CreditConfigSchedule(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "delivery_mode": _AsEnum("CreditConfigDeliveryMode"),
         "interval_unit": _AsEnum("CreditConfigIntervalUnit"),
-        "first_grant_timing": _AsUnion(_NONE, _AsEnum("CreditConfigFirstGrantTiming")),
+        "first_grant_timing": _AsEnum("CreditConfigFirstGrantTiming"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

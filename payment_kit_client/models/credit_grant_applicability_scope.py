@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +27,7 @@ class CreditGrantApplicabilityScope(Model):
         "price_type": "price_type",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "price_type": _AsUnion(_NONE, _AsEnum("CreditGrantPriceType")),
+        "price_type": _AsEnum("CreditGrantPriceType"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

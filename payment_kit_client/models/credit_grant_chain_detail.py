@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -35,11 +33,11 @@ class CreditGrantChainDetail(Model):
         "voided_reason": "voided_reason",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "mint": _AsUnion(_NONE, _AsModel("CreditGrantChainMint")),
-        "burn": _AsUnion(_NONE, _AsModel("CreditGrantChainTransfer")),
-        "expired_transfer": _AsUnion(_NONE, _AsModel("CreditGrantChainTransfer")),
-        "refund": _AsUnion(_NONE, _AsModel("CreditGrantChainRefund")),
-        "voided_reason": _AsUnion(_NONE, _AsEnum("CreditGrantVoidedReason")),
+        "mint": _AsModel("CreditGrantChainMint"),
+        "burn": _AsModel("CreditGrantChainTransfer"),
+        "expired_transfer": _AsModel("CreditGrantChainTransfer"),
+        "refund": _AsModel("CreditGrantChainRefund"),
+        "voided_reason": _AsEnum("CreditGrantVoidedReason"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -82,11 +80,11 @@ class CreditGrantExpanded(Model):
         "customer": _AsModel("Customer"),
         "paymentCurrency": _AsModel("PaymentCurrency"),
         "paymentMethod": _AsModel("PaymentMethod"),
-        "applicability_config": _AsUnion(_NONE, _AsModel("CreditGrantApplicabilityConfig")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "chain_status": _AsUnion(_NONE, _AsEnum("CreditGrantChainStatus")),
-        "chain_detail": _AsUnion(_NONE, _AsModel("CreditGrantChainDetail")),
-        "items": _AsUnion(_AsList(_AsModel("LineItemExpanded")), _NONE),
+        "applicability_config": _AsModel("CreditGrantApplicabilityConfig"),
+        "metadata": _AsModel("Metadata"),
+        "chain_status": _AsEnum("CreditGrantChainStatus"),
+        "chain_detail": _AsModel("CreditGrantChainDetail"),
+        "items": _AsList(_AsModel("LineItemExpanded")),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,10 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     Model,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +28,7 @@ class CreditGrantStatsTotals(Model):
         "total_consumed": "total_consumed",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "currency": _AsUnion(_NONE, _AsModel("CurrencyBrief")),
+        "currency": _AsModel("CurrencyBrief"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

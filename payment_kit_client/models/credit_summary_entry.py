@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +31,7 @@ class CreditSummaryEntry(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "paymentCurrency": _AsModel("PaymentCurrency"),
-        "meter": _AsUnion(_NONE, _AsModel("Meter")),
+        "meter": _AsModel("Meter"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -51,8 +49,8 @@ class CreditTransaction(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "transfer_status": _AsUnion(_NONE, _AsEnum("CreditTransactionTransferStatus")),
+        "metadata": _AsModel("Metadata"),
+        "transfer_status": _AsEnum("CreditTransactionTransferStatus"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

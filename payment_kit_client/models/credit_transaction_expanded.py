@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -70,12 +68,12 @@ class CreditTransactionExpanded(Model):
         "customer": _AsModel("Customer"),
         "paymentCurrency": _AsModel("PaymentCurrency"),
         "creditGrant": _AsModel("CreditTransactionGrant"),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "transfer_status": _AsUnion(_NONE, _AsEnum("CreditTransactionTransferStatus")),
-        "paymentMethod": _AsUnion(_NONE, _AsModel("PaymentMethod")),
-        "meter": _AsUnion(_NONE, _AsModel("Meter")),
-        "subscription": _AsUnion(_NONE, _AsModel("Subscription")),
-        "meterEvent": _AsUnion(_NONE, _AsModel("MeterEvent")),
+        "metadata": _AsModel("Metadata"),
+        "transfer_status": _AsEnum("CreditTransactionTransferStatus"),
+        "paymentMethod": _AsModel("PaymentMethod"),
+        "meter": _AsModel("Meter"),
+        "subscription": _AsModel("Subscription"),
+        "meterEvent": _AsModel("MeterEvent"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

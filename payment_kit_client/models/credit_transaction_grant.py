@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -69,11 +67,11 @@ class CreditTransactionGrant(Model):
         "created_via": _AsEnum("CreditGrantCreatedVia"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "applicability_config": _AsUnion(_NONE, _AsModel("CreditGrantApplicabilityConfig")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "chain_status": _AsUnion(_NONE, _AsEnum("CreditGrantChainStatus")),
-        "chain_detail": _AsUnion(_NONE, _AsModel("CreditGrantChainDetail")),
-        "paymentCurrency": _AsUnion(_NONE, _AsModel("PaymentCurrency")),
+        "applicability_config": _AsModel("CreditGrantApplicabilityConfig"),
+        "metadata": _AsModel("Metadata"),
+        "chain_status": _AsEnum("CreditGrantChainStatus"),
+        "chain_detail": _AsModel("CreditGrantChainDetail"),
+        "paymentCurrency": _AsModel("PaymentCurrency"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -38,9 +36,9 @@ class CustomField(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "type": _AsEnum("CustomFieldType"),
-        "text": _AsUnion(_NONE, _AsModel("CustomFieldLength")),
-        "numeric": _AsUnion(_NONE, _AsModel("CustomFieldLength")),
-        "dropdown": _AsUnion(_NONE, _AsModel("CustomFieldDropdown")),
+        "text": _AsModel("CustomFieldLength"),
+        "numeric": _AsModel("CustomFieldLength"),
+        "dropdown": _AsModel("CustomFieldDropdown"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

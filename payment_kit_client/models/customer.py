@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -62,12 +60,12 @@ class Customer(Model):
         "metadata": _AsModel("Metadata"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "address": _AsUnion(_NONE, _AsModel("CustomerAddress")),
-        "shipping": _AsUnion(_NONE, _AsModel("CustomerShipping")),
-        "token_balance": _AsUnion(_AsModel("CustomerTokenBalanceType0"), _NONE),
-        "invoice_credit_balance": _AsUnion(_AsModel("CustomerInvoiceCreditBalanceType0"), _NONE),
-        "invoice_settings": _AsUnion(_NONE, _AsModel("CustomerInvoiceSettings")),
-        "preference": _AsUnion(_NONE, _AsModel("CustomerPreference")),
+        "address": _AsModel("CustomerAddress"),
+        "shipping": _AsModel("CustomerShipping"),
+        "token_balance": _AsModel("CustomerTokenBalanceType0"),
+        "invoice_credit_balance": _AsModel("CustomerInvoiceCreditBalanceType0"),
+        "invoice_settings": _AsModel("CustomerInvoiceSettings"),
+        "preference": _AsModel("CustomerPreference"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

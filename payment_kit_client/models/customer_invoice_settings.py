@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -31,7 +29,7 @@ class CustomerInvoiceSettings(Model):
         "footer": "footer",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "custom_fields": _AsUnion(_AsList(_AsModel("CustomerInvoiceCustomField")), _NONE),
+        "custom_fields": _AsList(_AsModel("CustomerInvoiceCustomField")),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -31,7 +29,7 @@ class CustomerNotificationPreference(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "frequency": _AsEnum("CustomerNotificationFrequency"),
-        "schedule": _AsUnion(_NONE, _AsModel("CustomerNotificationSchedule")),
+        "schedule": _AsModel("CustomerNotificationSchedule"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

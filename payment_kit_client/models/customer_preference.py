@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -27,7 +25,7 @@ class CustomerPreference(Model):
         "notification": "notification",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "notification": _AsUnion(_NONE, _AsModel("CustomerNotificationPreference")),
+        "notification": _AsModel("CustomerNotificationPreference"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -120,23 +118,23 @@ class Invoice(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "status": _AsEnum("InvoiceStatus"),
         "collection_method": _AsEnum("InvoiceCollectionMethod"),
-        "billing_reason": _AsUnion(_NONE, _AsEnum("InvoiceBillingReason")),
+        "billing_reason": _AsEnum("InvoiceBillingReason"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "subscription_details": _AsUnion(_AsModel("InvoiceSubscriptionDetailsType0"), _NONE),
-        "starting_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
-        "ending_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
-        "custom_fields": _AsUnion(_AsList(_AsModel("InvoiceCustomField")), _NONE),
-        "customer_address": _AsUnion(_NONE, _AsModel("CustomerAddress")),
-        "customer_shipping": _AsUnion(_NONE, _AsModel("CustomerShipping")),
-        "total_discount_amounts": _AsUnion(_AsList(_AsModel("DiscountAmount")), _NONE),
-        "from_invoice": _AsUnion(_AsModel("InvoiceFromInvoiceType0"), _NONE),
-        "last_finalization_error": _AsUnion(_NONE, _AsModel("PaymentError")),
-        "payment_settings": _AsUnion(_NONE, _AsModel("InvoicePaymentSettings")),
-        "rendering_options": _AsUnion(_AsModel("InvoiceRenderingOptionsType0"), _NONE),
-        "status_transitions": _AsUnion(_NONE, _AsModel("InvoiceStatusTransitions")),
-        "threshold_reason": _AsUnion(_AsModel("InvoiceThresholdReasonType0"), _NONE),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "subscription_details": _AsModel("InvoiceSubscriptionDetailsType0"),
+        "starting_token_balance": _AsModel("PaymentTokenBalances"),
+        "ending_token_balance": _AsModel("PaymentTokenBalances"),
+        "custom_fields": _AsList(_AsModel("InvoiceCustomField")),
+        "customer_address": _AsModel("CustomerAddress"),
+        "customer_shipping": _AsModel("CustomerShipping"),
+        "total_discount_amounts": _AsList(_AsModel("DiscountAmount")),
+        "from_invoice": _AsModel("InvoiceFromInvoiceType0"),
+        "last_finalization_error": _AsModel("PaymentError"),
+        "payment_settings": _AsModel("InvoicePaymentSettings"),
+        "rendering_options": _AsModel("InvoiceRenderingOptionsType0"),
+        "status_transitions": _AsModel("InvoiceStatusTransitions"),
+        "threshold_reason": _AsModel("InvoiceThresholdReasonType0"),
+        "metadata": _AsModel("Metadata"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

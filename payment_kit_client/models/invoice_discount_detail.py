@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -29,8 +27,8 @@ class InvoiceDiscountDetail(Model):
         "promotion_code": "promotionCode",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "coupon": _AsUnion(_NONE, _AsModel("CouponExpanded")),
-        "promotionCode": _AsUnion(_NONE, _AsModel("PromotionCodeExpanded")),
+        "coupon": _AsModel("CouponExpanded"),
+        "promotionCode": _AsModel("PromotionCodeExpanded"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

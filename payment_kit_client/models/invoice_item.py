@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -60,7 +58,7 @@ class InvoiceItem(Model):
         "metadata": _AsModel("Metadata"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "period": _AsUnion(_NONE, _AsModel("InvoiceItemPeriod")),
+        "period": _AsModel("InvoiceItemPeriod"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

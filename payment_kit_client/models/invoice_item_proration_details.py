@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -27,7 +25,7 @@ class InvoiceItemProrationDetails(Model):
         "credited_items": "credited_items",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "credited_items": _AsUnion(_NONE, _AsModel("InvoiceItemCreditedItems")),
+        "credited_items": _AsModel("InvoiceItemCreditedItems"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

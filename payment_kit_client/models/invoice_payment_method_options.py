@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -30,10 +28,10 @@ class InvoicePaymentMethodOptions(Model):
         "stripe": "stripe",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "arcblock": _AsUnion(_NONE, _AsModel("InvoicePaymentMethodPayer")),
-        "ethereum": _AsUnion(_NONE, _AsModel("InvoicePaymentMethodPayer")),
-        "base": _AsUnion(_NONE, _AsModel("InvoicePaymentMethodPayer")),
-        "stripe": _AsUnion(_NONE, _AsModel("InvoicePaymentMethodPayer")),
+        "arcblock": _AsModel("InvoicePaymentMethodPayer"),
+        "ethereum": _AsModel("InvoicePaymentMethodPayer"),
+        "base": _AsModel("InvoicePaymentMethodPayer"),
+        "stripe": _AsModel("InvoicePaymentMethodPayer"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

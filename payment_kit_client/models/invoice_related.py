@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -43,9 +41,9 @@ class InvoiceRelated(Model):
         "created_at": "created_at",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "status": _AsUnion(_NONE, _AsEnum("InvoiceStatus")),
-        "billing_reason": _AsUnion(_NONE, _AsEnum("InvoiceBillingReason")),
-        "created_at": _AsUnion(_DATETIME, _NONE),
+        "status": _AsEnum("InvoiceStatus"),
+        "billing_reason": _AsEnum("InvoiceBillingReason"),
+        "created_at": _DATETIME,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -36,8 +34,8 @@ class LineItem(Model):
         "subscription_data": "subscription_data",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "adjustable_quantity": _AsUnion(_NONE, _AsModel("LineItemAdjustableQuantity")),
-        "subscription_data": _AsUnion(_NONE, _AsModel("CheckoutSessionSubscriptionData")),
+        "adjustable_quantity": _AsModel("LineItemAdjustableQuantity"),
+        "subscription_data": _AsModel("CheckoutSessionSubscriptionData"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -42,10 +40,10 @@ class LineItemExpanded(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "price": _AsModel("PriceExpanded"),
-        "adjustable_quantity": _AsUnion(_NONE, _AsModel("LineItemAdjustableQuantity")),
-        "subscription_data": _AsUnion(_NONE, _AsModel("CheckoutSessionSubscriptionData")),
-        "upsell_price": _AsUnion(_NONE, _AsModel("PriceExpanded")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "adjustable_quantity": _AsModel("LineItemAdjustableQuantity"),
+        "subscription_data": _AsModel("CheckoutSessionSubscriptionData"),
+        "upsell_price": _AsModel("PriceExpanded"),
+        "metadata": _AsModel("Metadata"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

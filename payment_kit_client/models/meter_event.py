@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
@@ -59,10 +58,8 @@ class MeterEvent(Model):
         "created_via": _AsEnum("MeterEventCreatedVia"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "source_data": _AsUnion(
-            _NONE, _AsList(_AsModel("MeterEventSourceDataField")), _AsModel("MeterEventSourceDataMap")
-        ),
+        "metadata": _AsModel("Metadata"),
+        "source_data": _AsUnion(_AsList(_AsModel("MeterEventSourceDataField")), _AsModel("MeterEventSourceDataMap")),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

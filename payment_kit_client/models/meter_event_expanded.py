@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
@@ -72,11 +71,9 @@ class MeterEventExpanded(Model):
         "customer": _AsModel("Customer"),
         "meter": _AsModel("Meter"),
         "paymentCurrency": _AsModel("PaymentCurrency"),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "source_data": _AsUnion(
-            _NONE, _AsList(_AsModel("MeterEventSourceDataField")), _AsModel("MeterEventSourceDataMap")
-        ),
-        "subscription": _AsUnion(_NONE, _AsModel("Subscription")),
+        "metadata": _AsModel("Metadata"),
+        "source_data": _AsUnion(_AsList(_AsModel("MeterEventSourceDataField")), _AsModel("MeterEventSourceDataMap")),
+        "subscription": _AsModel("Subscription"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     _STR,
     UNSET,
     Model,
@@ -39,7 +38,7 @@ class MeterEventSourceDataField(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "label": _AsUnion(_STR, _AsModel("MeterEventLocalizedText")),
-        "type": _AsUnion(_NONE, _AsEnum("MeterEventSourceDataFieldType")),
+        "type": _AsEnum("MeterEventSourceDataFieldType"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

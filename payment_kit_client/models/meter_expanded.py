@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -57,8 +55,8 @@ class MeterExpanded(Model):
         "created_via": _AsEnum("MeterCreatedVia"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "paymentCurrency": _AsUnion(_NONE, _AsModel("MeterPaymentCurrency")),
+        "metadata": _AsModel("Metadata"),
+        "paymentCurrency": _AsModel("MeterPaymentCurrency"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -59,15 +57,15 @@ class MyCustomer(Model):
         "summary": "summary",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "address": _AsUnion(_NONE, _AsModel("CustomerAddress")),
-        "shipping": _AsUnion(_NONE, _AsModel("CustomerShipping")),
-        "token_balance": _AsUnion(_AsModel("MyCustomerTokenBalanceType0"), _NONE),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "invoice_settings": _AsUnion(_NONE, _AsModel("CustomerInvoiceSettings")),
-        "preference": _AsUnion(_NONE, _AsModel("CustomerPreference")),
-        "created_at": _AsUnion(_DATETIME, _NONE),
-        "updated_at": _AsUnion(_DATETIME, _NONE),
-        "summary": _AsUnion(_NONE, _AsModel("CustomerSummary")),
+        "address": _AsModel("CustomerAddress"),
+        "shipping": _AsModel("CustomerShipping"),
+        "token_balance": _AsModel("MyCustomerTokenBalanceType0"),
+        "metadata": _AsModel("Metadata"),
+        "invoice_settings": _AsModel("CustomerInvoiceSettings"),
+        "preference": _AsModel("CustomerPreference"),
+        "created_at": _DATETIME,
+        "updated_at": _DATETIME,
+        "summary": _AsModel("CustomerSummary"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -32,8 +30,8 @@ class NftMintSettings(Model):
         "inputs": "inputs",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "behavior": _AsUnion(_NONE, _AsEnum("NftMintSettingsBehavior")),
-        "inputs": _AsUnion(_NONE, _AsModel("NftMintSettingsInputs")),
+        "behavior": _AsEnum("NftMintSettingsBehavior"),
+        "inputs": _AsModel("NftMintSettingsInputs"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -66,9 +64,9 @@ class PaymentCurrencyExpanded(Model):
         "type": _AsEnum("PaymentCurrencyType"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "vault_config": _AsUnion(_NONE, _AsModel("PaymentCurrencyVaultConfig")),
-        "recharge_config": _AsUnion(_NONE, _AsModel("RechargeConfig")),
-        "token_config": _AsUnion(_AsModel("PaymentCurrencyTokenConfigType0"), _NONE),
+        "vault_config": _AsModel("PaymentCurrencyVaultConfig"),
+        "recharge_config": _AsModel("RechargeConfig"),
+        "token_config": _AsModel("PaymentCurrencyTokenConfigType0"),
         "paymentMethod": _AsModel("PaymentMethod"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -36,11 +34,11 @@ class PaymentDetails(Model):
         "bitcoin": "bitcoin",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "arcblock": _AsUnion(_NONE, _AsModel("PaymentDetailsArcblock")),
-        "stripe": _AsUnion(_NONE, _AsModel("PaymentDetailsStripe")),
-        "ethereum": _AsUnion(_NONE, _AsModel("PaymentDetailsEvm")),
-        "base": _AsUnion(_NONE, _AsModel("PaymentDetailsEvm")),
-        "bitcoin": _AsUnion(_NONE, _AsModel("PaymentDetailsBitcoin")),
+        "arcblock": _AsModel("PaymentDetailsArcblock"),
+        "stripe": _AsModel("PaymentDetailsStripe"),
+        "ethereum": _AsModel("PaymentDetailsEvm"),
+        "base": _AsModel("PaymentDetailsEvm"),
+        "bitcoin": _AsModel("PaymentDetailsBitcoin"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

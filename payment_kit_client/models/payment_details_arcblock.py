@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -35,8 +33,8 @@ class PaymentDetailsArcblock(Model):
         "staking": "staking",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": _AsUnion(_NONE, _AsEnum("PaymentDetailsArcblockType")),
-        "staking": _AsUnion(_NONE, _AsModel("PaymentDetailsArcblockStaking")),
+        "type": _AsEnum("PaymentDetailsArcblockType"),
+        "staking": _AsModel("PaymentDetailsArcblockStaking"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +31,7 @@ class PaymentDetailsEvm(Model):
         "type": "type",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": _AsUnion(_NONE, _AsEnum("PaymentDetailsEvmType")),
+        "type": _AsEnum("PaymentDetailsEvmType"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

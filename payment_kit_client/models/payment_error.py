@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -44,7 +42,7 @@ class PaymentError(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "type": _AsEnum("PaymentErrorType"),
-        "payment_settings": _AsUnion(_AsModel("PaymentErrorPaymentSettingsType0"), _NONE),
+        "payment_settings": _AsModel("PaymentErrorPaymentSettingsType0"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

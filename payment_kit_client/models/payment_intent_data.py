@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -33,8 +31,8 @@ class PaymentIntentData(Model):
         "metadata": "metadata",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "beneficiaries": _AsUnion(_AsList(_AsModel("PaymentBeneficiary")), _NONE),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "beneficiaries": _AsList(_AsModel("PaymentBeneficiary")),
+        "metadata": _AsModel("Metadata"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

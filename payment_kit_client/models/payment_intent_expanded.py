@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -90,26 +88,26 @@ class PaymentIntentExpanded(Model):
         "refund": "refund",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "last_payment_error": _AsUnion(_NONE, _AsModel("PaymentError")),
+        "last_payment_error": _AsModel("PaymentError"),
         "status": _AsEnum("PaymentIntentStatus"),
         "capture_method": _AsEnum("PaymentIntentCaptureMethod"),
         "confirmation_method": _AsEnum("PaymentIntentConfirmationMethod"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "customer": _AsUnion(_NONE, _AsModel("Customer")),
+        "customer": _AsModel("Customer"),
         "paymentCurrency": _AsModel("PaymentCurrency"),
         "paymentMethod": _AsModel("PaymentMethod"),
-        "amount_details": _AsUnion(_NONE, _AsModel("PaymentIntentAmountDetails")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "cancellation_reason": _AsUnion(_NONE, _AsEnum("PaymentIntentCancellationReason")),
-        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
-        "setup_future_usage": _AsUnion(_NONE, _AsEnum("PaymentIntentSetupFutureUsage")),
-        "quote_locked_at": _AsUnion(_DATETIME, _NONE),
-        "beneficiaries": _AsUnion(_AsList(_AsModel("PaymentBeneficiary")), _NONE),
-        "checkoutSession": _AsUnion(_NONE, _AsModel("CheckoutSession")),
-        "subscription": _AsUnion(_NONE, _AsModel("Subscription")),
-        "invoice": _AsUnion(_NONE, _AsModel("Invoice")),
-        "refund": _AsUnion(_NONE, _AsModel("PaymentIntentRefundSummary")),
+        "amount_details": _AsModel("PaymentIntentAmountDetails"),
+        "metadata": _AsModel("Metadata"),
+        "cancellation_reason": _AsEnum("PaymentIntentCancellationReason"),
+        "payment_details": _AsModel("PaymentDetails"),
+        "setup_future_usage": _AsEnum("PaymentIntentSetupFutureUsage"),
+        "quote_locked_at": _DATETIME,
+        "beneficiaries": _AsList(_AsModel("PaymentBeneficiary")),
+        "checkoutSession": _AsModel("CheckoutSession"),
+        "subscription": _AsModel("Subscription"),
+        "invoice": _AsModel("Invoice"),
+        "refund": _AsModel("PaymentIntentRefundSummary"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

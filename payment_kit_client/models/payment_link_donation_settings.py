@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -42,7 +40,7 @@ class PaymentLinkDonationSettings(Model):
         "beneficiaries": _AsList(_AsModel("PaymentBeneficiary")),
         "amount": _AsModel("PaymentLinkDonationAmount"),
         "appearance": _AsModel("PaymentLinkDonationAppearance"),
-        "message": _AsUnion(_NONE, _AsModel("PaymentLinkDonationMessage")),
+        "message": _AsModel("PaymentLinkDonationMessage"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

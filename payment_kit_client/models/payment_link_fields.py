@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -89,18 +87,18 @@ class PaymentLinkFields(Model):
         "created_via": _AsEnum("PaymentLinkCreatedVia"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "after_completion": _AsUnion(_NONE, _AsModel("AfterCompletion")),
-        "consent_collection": _AsUnion(_NONE, _AsModel("CheckoutSessionConsentCollection")),
-        "custom_text": _AsUnion(_NONE, _AsModel("CheckoutSessionCustomText")),
-        "invoice_creation": _AsUnion(_NONE, _AsModel("CheckoutSessionInvoiceCreation")),
-        "phone_number_collection": _AsUnion(_NONE, _AsModel("CheckoutSessionPhoneNumberCollection")),
-        "billing_address_collection": _AsUnion(_NONE, _AsEnum("PaymentLinkBillingAddressCollection")),
-        "subscription_data": _AsUnion(_NONE, _AsModel("SubscriptionData")),
-        "nft_mint_settings": _AsUnion(_NONE, _AsModel("NftMintSettings")),
-        "cross_sell_behavior": _AsUnion(_NONE, _AsEnum("PaymentLinkCrossSellBehavior")),
-        "donation_settings": _AsUnion(_NONE, _AsModel("PaymentLinkDonationSettings")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "payment_intent_data": _AsUnion(_NONE, _AsModel("PaymentIntentData")),
+        "after_completion": _AsModel("AfterCompletion"),
+        "consent_collection": _AsModel("CheckoutSessionConsentCollection"),
+        "custom_text": _AsModel("CheckoutSessionCustomText"),
+        "invoice_creation": _AsModel("CheckoutSessionInvoiceCreation"),
+        "phone_number_collection": _AsModel("CheckoutSessionPhoneNumberCollection"),
+        "billing_address_collection": _AsEnum("PaymentLinkBillingAddressCollection"),
+        "subscription_data": _AsModel("SubscriptionData"),
+        "nft_mint_settings": _AsModel("NftMintSettings"),
+        "cross_sell_behavior": _AsEnum("PaymentLinkCrossSellBehavior"),
+        "donation_settings": _AsModel("PaymentLinkDonationSettings"),
+        "metadata": _AsModel("Metadata"),
+        "payment_intent_data": _AsModel("PaymentIntentData"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

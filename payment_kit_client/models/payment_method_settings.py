@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -36,11 +34,11 @@ class PaymentMethodSettings(Model):
         "bitcoin": "bitcoin",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "stripe": _AsUnion(_NONE, _AsModel("PaymentMethodStripeSettings")),
-        "arcblock": _AsUnion(_NONE, _AsModel("PaymentMethodArcblockSettings")),
-        "ethereum": _AsUnion(_NONE, _AsModel("PaymentMethodEvmSettings")),
-        "base": _AsUnion(_NONE, _AsModel("PaymentMethodEvmSettings")),
-        "bitcoin": _AsUnion(_NONE, _AsModel("PaymentMethodBitcoinSettings")),
+        "stripe": _AsModel("PaymentMethodStripeSettings"),
+        "arcblock": _AsModel("PaymentMethodArcblockSettings"),
+        "ethereum": _AsModel("PaymentMethodEvmSettings"),
+        "base": _AsModel("PaymentMethodEvmSettings"),
+        "bitcoin": _AsModel("PaymentMethodBitcoinSettings"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -6,14 +6,12 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -70,15 +68,15 @@ class PriceCreateParams(Model):
         "billing_scheme": _AsEnum("PriceBillingScheme"),
         "model": _AsEnum("PriceModel"),
         "currency_options": _AsList(_AsModel("PriceCurrencyOptionParams")),
-        "recurring": _AsUnion(_NONE, _AsModel("PriceRecurring")),
-        "tiers_mode": _AsUnion(_NONE, _AsEnum("PriceTiersMode")),
-        "tiers": _AsUnion(_AsList(_AsModel("PriceTierParams")), _NONE),
-        "custom_unit_amount": _AsUnion(_NONE, _AsModel("PriceCustomUnitAmountParams")),
-        "transform_quantity": _AsUnion(_NONE, _AsModel("TransformQuantity")),
+        "recurring": _AsModel("PriceRecurring"),
+        "tiers_mode": _AsEnum("PriceTiersMode"),
+        "tiers": _AsList(_AsModel("PriceTierParams")),
+        "custom_unit_amount": _AsModel("PriceCustomUnitAmountParams"),
+        "transform_quantity": _AsModel("TransformQuantity"),
         "tax_behavior": _AsEnum("PriceTaxBehavior"),
-        "upsell": _AsUnion(_NONE, _AsModel("PriceUpsellParams")),
+        "upsell": _AsModel("PriceUpsellParams"),
         "pricing_type": _AsEnum("PricePricingType"),
-        "dynamic_pricing_config": _AsUnion(_NONE, _AsModel("PriceDynamicPricingConfig")),
+        "dynamic_pricing_config": _AsModel("PriceDynamicPricingConfig"),
         "metadata": _AsModel("PriceMetadataParams"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(

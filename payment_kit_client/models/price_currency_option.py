@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -35,9 +33,9 @@ class PriceCurrencyOption(Model):
         "currency": "currency",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "tiers": _AsUnion(_AsList(_AsModel("PriceTier")), _NONE),
-        "custom_unit_amount": _AsUnion(_NONE, _AsModel("CustomUnitAmount")),
-        "currency": _AsUnion(_NONE, _AsModel("PaymentCurrency")),
+        "tiers": _AsList(_AsModel("PriceTier")),
+        "custom_unit_amount": _AsModel("CustomUnitAmount"),
+        "currency": _AsModel("PaymentCurrency"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

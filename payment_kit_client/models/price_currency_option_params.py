@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -33,8 +31,8 @@ class PriceCurrencyOptionParams(Model):
         "custom_unit_amount": "custom_unit_amount",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "tiers": _AsUnion(_AsList(_AsModel("PriceTierParams")), _NONE),
-        "custom_unit_amount": _AsUnion(_NONE, _AsModel("PriceCustomUnitAmountParams")),
+        "tiers": _AsList(_AsModel("PriceTierParams")),
+        "custom_unit_amount": _AsModel("PriceCustomUnitAmountParams"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

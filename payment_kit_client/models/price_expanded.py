@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -87,23 +85,23 @@ class PriceExpanded(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "type": _AsEnum("PriceType"),
         "billing_scheme": _AsEnum("PriceBillingScheme"),
-        "recurring": _AsUnion(_NONE, _AsModel("PriceRecurring")),
-        "tiers_mode": _AsUnion(_NONE, _AsEnum("PriceTiersMode")),
-        "tiers": _AsUnion(_AsList(_AsModel("PriceTier")), _NONE),
-        "custom_unit_amount": _AsUnion(_NONE, _AsModel("CustomUnitAmount")),
+        "recurring": _AsModel("PriceRecurring"),
+        "tiers_mode": _AsEnum("PriceTiersMode"),
+        "tiers": _AsList(_AsModel("PriceTier")),
+        "custom_unit_amount": _AsModel("CustomUnitAmount"),
         "metadata": _AsModel("Metadata"),
-        "transform_quantity": _AsUnion(_NONE, _AsModel("TransformQuantity")),
+        "transform_quantity": _AsModel("TransformQuantity"),
         "currency_options": _AsList(_AsModel("PriceCurrencyOption")),
         "created_via": _AsEnum("PriceCreatedVia"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
         "pricing_type": _AsEnum("PricePricingType"),
-        "dynamic_pricing_config": _AsUnion(_NONE, _AsModel("PriceDynamicPricingConfig")),
+        "dynamic_pricing_config": _AsModel("PriceDynamicPricingConfig"),
         "currency": _AsModel("PaymentCurrency"),
-        "upsell": _AsUnion(_NONE, _AsModel("PriceUpsell")),
-        "tax_behavior": _AsUnion(_NONE, _AsEnum("PriceTaxBehavior")),
+        "upsell": _AsModel("PriceUpsell"),
+        "tax_behavior": _AsEnum("PriceTaxBehavior"),
         "product": _AsModel("Product"),
-        "meter": _AsUnion(_NONE, _AsModel("Meter")),
+        "meter": _AsModel("Meter"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -34,8 +32,8 @@ class PriceRecurring(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "interval": _AsEnum("PriceRecurringInterval"),
-        "usage_type": _AsUnion(_NONE, _AsEnum("PriceRecurringUsageType")),
-        "aggregate_usage": _AsUnion(_NONE, _AsEnum("PriceRecurringAggregateUsage")),
+        "usage_type": _AsEnum("PriceRecurringUsageType"),
+        "aggregate_usage": _AsEnum("PriceRecurringAggregateUsage"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -28,7 +26,7 @@ class PriceUpsell(Model):
         "upsells_to": "upsells_to",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "upsells_to": _AsUnion(_NONE, _AsModel("PriceExpanded")),
+        "upsells_to": _AsModel("PriceExpanded"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -62,9 +60,9 @@ class Product(Model):
         "created_via": _AsEnum("ProductCreatedVia"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "cross_sell": _AsUnion(_NONE, _AsModel("ProductCrossSell")),
-        "vendor_config": _AsUnion(_AsList(_AsModel("ProductVendorConfig")), _NONE),
+        "metadata": _AsModel("Metadata"),
+        "cross_sell": _AsModel("ProductCrossSell"),
+        "vendor_config": _AsList(_AsModel("ProductVendorConfig")),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

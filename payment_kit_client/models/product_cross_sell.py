@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -28,7 +26,7 @@ class ProductCrossSell(Model):
         "cross_sells_to": "cross_sells_to",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "cross_sells_to": _AsUnion(_NONE, _AsModel("ProductExpanded")),
+        "cross_sells_to": _AsModel("ProductExpanded"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -68,10 +66,10 @@ class ProductExpanded(Model):
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
         "prices": _AsList(_AsModel("PriceExpanded")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "cross_sell": _AsUnion(_NONE, _AsModel("ProductCrossSell")),
-        "vendor_config": _AsUnion(_AsList(_AsModel("ProductVendorConfig")), _NONE),
-        "default_price": _AsUnion(_NONE, _AsModel("PriceExpanded")),
+        "metadata": _AsModel("Metadata"),
+        "cross_sell": _AsModel("ProductCrossSell"),
+        "vendor_config": _AsList(_AsModel("ProductVendorConfig")),
+        "default_price": _AsModel("PriceExpanded"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,14 +6,12 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -49,8 +47,8 @@ class ProductUpdateParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "type": _AsEnum("ProductType"),
         "features": _AsList(_AsModel("ProductFeature")),
-        "cross_sell": _AsUnion(_NONE, _AsModel("ProductCrossSellParams")),
-        "vendor_config": _AsUnion(_AsList(_AsModel("ProductVendorConfig")), _NONE),
+        "cross_sell": _AsModel("ProductCrossSellParams"),
+        "vendor_config": _AsList(_AsModel("ProductVendorConfig")),
         "metadata": _AsModel("Metadata"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})

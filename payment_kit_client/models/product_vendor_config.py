@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -40,8 +38,8 @@ class ProductVendorConfig(Model):
         "custom_params": "custom_params",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "commission_type": _AsUnion(_NONE, _AsEnum("ProductVendorCommissionType")),
-        "custom_params": _AsUnion(_AsModel("ProductVendorConfigCustomParamsType0"), _NONE),
+        "commission_type": _AsEnum("ProductVendorCommissionType"),
+        "custom_params": _AsModel("ProductVendorConfigCustomParamsType0"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -58,11 +56,11 @@ class PromotionCode(Model):
         "created_via": _AsEnum("PromotionCodeCreatedVia"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "restrictions": _AsUnion(_NONE, _AsModel("PromotionCodeRestrictions")),
-        "verification_type": _AsUnion(_NONE, _AsEnum("PromotionCodeVerificationType")),
-        "nft_config": _AsUnion(_NONE, _AsModel("PromotionCodeNftConfig")),
-        "vc_config": _AsUnion(_NONE, _AsModel("PromotionCodeVcConfig")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
+        "restrictions": _AsModel("PromotionCodeRestrictions"),
+        "verification_type": _AsEnum("PromotionCodeVerificationType"),
+        "nft_config": _AsModel("PromotionCodeNftConfig"),
+        "vc_config": _AsModel("PromotionCodeVcConfig"),
+        "metadata": _AsModel("Metadata"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -32,7 +30,7 @@ class PromotionCodeRestrictions(Model):
         "minimum_amount_currency": "minimum_amount_currency",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "currency_options": _AsUnion(_NONE, _AsModel("PromotionCodeCurrencyRestrictions")),
+        "currency_options": _AsModel("PromotionCodeCurrencyRestrictions"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

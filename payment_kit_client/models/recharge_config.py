@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -32,7 +30,7 @@ class RechargeConfig(Model):
         "settings": "settings",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "settings": _AsUnion(_NONE, _AsModel("PaymentCurrencyRechargeSettings")),
+        "settings": _AsModel("PaymentCurrencyRechargeSettings"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -78,12 +76,12 @@ class RedemptionCustomer(Model):
         "updated_at": _DATETIME,
         "coupon_usage_stats": _AsModel("RedemptionCustomerUsageStats"),
         "discount_records": _AsList(_AsModel("RedemptionDiscountRecord")),
-        "address": _AsUnion(_NONE, _AsModel("CustomerAddress")),
-        "shipping": _AsUnion(_NONE, _AsModel("CustomerShipping")),
-        "token_balance": _AsUnion(_AsModel("CustomerTokenBalanceType0"), _NONE),
-        "invoice_credit_balance": _AsUnion(_AsModel("CustomerInvoiceCreditBalanceType0"), _NONE),
-        "invoice_settings": _AsUnion(_NONE, _AsModel("CustomerInvoiceSettings")),
-        "preference": _AsUnion(_NONE, _AsModel("CustomerPreference")),
+        "address": _AsModel("CustomerAddress"),
+        "shipping": _AsModel("CustomerShipping"),
+        "token_balance": _AsModel("CustomerTokenBalanceType0"),
+        "invoice_credit_balance": _AsModel("CustomerInvoiceCreditBalanceType0"),
+        "invoice_settings": _AsModel("CustomerInvoiceSettings"),
+        "preference": _AsModel("CustomerPreference"),
         "payments": _AsList(_AsModel("PaymentIntent")),
         "subscriptions": _AsList(_AsModel("Subscription")),
         "invoices": _AsList(_AsModel("Invoice")),

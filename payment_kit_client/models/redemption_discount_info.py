@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -30,8 +28,8 @@ class RedemptionDiscountInfo(Model):
         "promotion_code_info": "promotion_code_info",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "coupon_info": _AsUnion(_NONE, _AsModel("CouponExpanded")),
-        "promotion_code_info": _AsUnion(_NONE, _AsModel("PromotionCodeExpanded")),
+        "coupon_info": _AsModel("CouponExpanded"),
+        "promotion_code_info": _AsModel("PromotionCodeExpanded"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

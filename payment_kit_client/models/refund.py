@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -67,13 +65,13 @@ class Refund(Model):
         "status": _AsEnum("RefundStatus"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "reason": _AsUnion(_NONE, _AsEnum("RefundReason")),
-        "failure_reason": _AsUnion(_NONE, _AsEnum("RefundFailureReason")),
-        "last_attempt_error": _AsUnion(_NONE, _AsModel("PaymentError")),
-        "starting_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
-        "ending_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
+        "payment_details": _AsModel("PaymentDetails"),
+        "metadata": _AsModel("Metadata"),
+        "reason": _AsEnum("RefundReason"),
+        "failure_reason": _AsEnum("RefundFailureReason"),
+        "last_attempt_error": _AsModel("PaymentError"),
+        "starting_token_balance": _AsModel("PaymentTokenBalances"),
+        "ending_token_balance": _AsModel("PaymentTokenBalances"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

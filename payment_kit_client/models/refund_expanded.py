@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -85,15 +83,15 @@ class RefundExpanded(Model):
         "paymentCurrency": _AsModel("PaymentCurrency"),
         "paymentMethod": _AsModel("PaymentMethod"),
         "paymentIntent": _AsModel("PaymentIntent"),
-        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "reason": _AsUnion(_NONE, _AsEnum("RefundReason")),
-        "failure_reason": _AsUnion(_NONE, _AsEnum("RefundFailureReason")),
-        "last_attempt_error": _AsUnion(_NONE, _AsModel("PaymentError")),
-        "starting_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
-        "ending_token_balance": _AsUnion(_NONE, _AsModel("PaymentTokenBalances")),
-        "invoice": _AsUnion(_NONE, _AsModel("Invoice")),
-        "subscription": _AsUnion(_NONE, _AsModel("Subscription")),
+        "payment_details": _AsModel("PaymentDetails"),
+        "metadata": _AsModel("Metadata"),
+        "reason": _AsEnum("RefundReason"),
+        "failure_reason": _AsEnum("RefundFailureReason"),
+        "last_attempt_error": _AsModel("PaymentError"),
+        "starting_token_balance": _AsModel("PaymentTokenBalances"),
+        "ending_token_balance": _AsModel("PaymentTokenBalances"),
+        "invoice": _AsModel("Invoice"),
+        "subscription": _AsModel("Subscription"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

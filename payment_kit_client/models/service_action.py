@@ -7,14 +7,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -44,10 +42,10 @@ class ServiceAction(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "text": _AsModel("ServiceActionText"),
-        "type": _AsUnion(_NONE, _AsEnum("ServiceActionType")),
-        "triggerEvents": _AsUnion(_AsList(_AsEnum("ServiceActionTriggerEvent")), _NONE),
-        "color": _AsUnion(_NONE, _AsEnum("ServiceActionColor")),
-        "variant": _AsUnion(_NONE, _AsEnum("ServiceActionVariant")),
+        "type": _AsEnum("ServiceActionType"),
+        "triggerEvents": _AsList(_AsEnum("ServiceActionTriggerEvent")),
+        "color": _AsEnum("ServiceActionColor"),
+        "variant": _AsEnum("ServiceActionVariant"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,13 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -31,8 +29,8 @@ class SettingDonateConfig(Model):
         "history_type": "historyType",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "amount": _AsUnion(_NONE, _AsModel("SettingDonateAmount")),
-        "historyType": _AsUnion(_NONE, _AsEnum("SettingDonateHistoryType")),
+        "amount": _AsModel("SettingDonateAmount"),
+        "historyType": _AsEnum("SettingDonateHistoryType"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -102,19 +100,19 @@ class Subscription(Model):
         "pending_invoice_item_interval": _AsModel("PriceRecurring"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "pending_update": _AsUnion(_NONE, _AsModel("SubscriptionPendingUpdate")),
-        "cancelation_details": _AsUnion(_NONE, _AsModel("SubscriptionCancelationDetails")),
-        "billing_thresholds": _AsUnion(_NONE, _AsModel("SubscriptionBillingThresholds")),
-        "pause_collection": _AsUnion(_NONE, _AsModel("SubscriptionPauseCollection")),
-        "payment_settings": _AsUnion(_NONE, _AsModel("SubscriptionPaymentSettings")),
-        "trial_settings": _AsUnion(_NONE, _AsModel("SubscriptionTrialSettings")),
-        "payment_details": _AsUnion(_NONE, _AsModel("PaymentDetails")),
-        "slippage_config": _AsUnion(_NONE, _AsModel("SubscriptionSlippageConfig")),
-        "proration_behavior": _AsUnion(_NONE, _AsEnum("SubscriptionProrationBehavior")),
-        "payment_behavior": _AsUnion(_NONE, _AsEnum("SubscriptionPaymentBehavior")),
-        "service_actions": _AsUnion(_AsList(_AsModel("ServiceAction")), _NONE),
-        "overdraft_protection": _AsUnion(_NONE, _AsModel("SubscriptionOverdraftProtection")),
-        "credit_schedule_state": _AsUnion(_NONE, _AsModel("SubscriptionCreditScheduleState")),
+        "pending_update": _AsModel("SubscriptionPendingUpdate"),
+        "cancelation_details": _AsModel("SubscriptionCancelationDetails"),
+        "billing_thresholds": _AsModel("SubscriptionBillingThresholds"),
+        "pause_collection": _AsModel("SubscriptionPauseCollection"),
+        "payment_settings": _AsModel("SubscriptionPaymentSettings"),
+        "trial_settings": _AsModel("SubscriptionTrialSettings"),
+        "payment_details": _AsModel("PaymentDetails"),
+        "slippage_config": _AsModel("SubscriptionSlippageConfig"),
+        "proration_behavior": _AsEnum("SubscriptionProrationBehavior"),
+        "payment_behavior": _AsEnum("SubscriptionPaymentBehavior"),
+        "service_actions": _AsList(_AsModel("ServiceAction")),
+        "overdraft_protection": _AsModel("SubscriptionOverdraftProtection"),
+        "credit_schedule_state": _AsModel("SubscriptionCreditScheduleState"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -34,7 +32,7 @@ class SubscriptionCancelationDetails(Model):
         "requested_by": "requested_by",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "refund": _AsUnion(_NONE, _AsEnum("SubscriptionCancelationRefund")),
+        "refund": _AsEnum("SubscriptionCancelationRefund"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -42,8 +40,8 @@ class SubscriptionData(Model):
         "notification_settings": "notification_settings",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "metadata": _AsUnion(_NONE, _AsModel("Metadata")),
-        "notification_settings": _AsUnion(_NONE, _AsModel("SubscriptionDataNotificationSettings")),
+        "metadata": _AsModel("Metadata"),
+        "notification_settings": _AsModel("SubscriptionDataNotificationSettings"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

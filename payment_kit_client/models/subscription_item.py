@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -43,7 +41,7 @@ class SubscriptionItem(Model):
         "metadata": _AsModel("Metadata"),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
-        "billing_thresholds": _AsUnion(_NONE, _AsModel("SubscriptionItemBillingThresholds")),
+        "billing_thresholds": _AsModel("SubscriptionItemBillingThresholds"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {

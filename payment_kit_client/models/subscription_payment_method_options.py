@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -30,10 +28,10 @@ class SubscriptionPaymentMethodOptions(Model):
         "stripe": "stripe",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "arcblock": _AsUnion(_NONE, _AsModel("SubscriptionPayerOption")),
-        "ethereum": _AsUnion(_NONE, _AsModel("SubscriptionPayerOption")),
-        "base": _AsUnion(_NONE, _AsModel("SubscriptionPayerOption")),
-        "stripe": _AsUnion(_NONE, _AsModel("SubscriptionPayerOption")),
+        "arcblock": _AsModel("SubscriptionPayerOption"),
+        "ethereum": _AsModel("SubscriptionPayerOption"),
+        "base": _AsModel("SubscriptionPayerOption"),
+        "stripe": _AsModel("SubscriptionPayerOption"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsList,
     _AsModel,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -34,7 +32,7 @@ class SubscriptionPendingUpdate(Model):
         "trial_end": "trial_end",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "subscription_items": _AsUnion(_AsList(_AsModel("SubscriptionPendingUpdateSubscriptionItemsType0Item")), _NONE),
+        "subscription_items": _AsList(_AsModel("SubscriptionPendingUpdateSubscriptionItemsType0Item")),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

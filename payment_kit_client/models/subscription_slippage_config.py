@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
     _ANY,
-    _NONE,
     UNSET,
     Model,
     Unset,
     _AsEnum,
-    _AsUnion,
 )
 
 if TYPE_CHECKING:
@@ -31,7 +29,7 @@ class SubscriptionSlippageConfig(Model):
         "updated_at_ms": "updated_at_ms",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "mode": _AsUnion(_NONE, _AsEnum("SubscriptionSlippageMode")),
+        "mode": _AsEnum("SubscriptionSlippageMode"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY

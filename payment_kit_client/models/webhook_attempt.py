@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
-    _NONE,
     _STR,
     Model,
     _AsEnum,
@@ -42,7 +41,7 @@ class WebhookAttempt(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "status": _AsEnum("WebhookAttemptStatus"),
-        "response_body": _AsUnion(_AsModel("WebhookAttemptResponseBodyType0Type0"), _NONE, _STR),
+        "response_body": _AsUnion(_AsModel("WebhookAttemptResponseBodyType0Type0"), _STR),
         "created_at": _DATETIME,
         "updated_at": _DATETIME,
     }
