@@ -234,7 +234,10 @@ def decode(sizes: Sizes) -> Figures:
         times = interleaved(
             sizes.rounds,
             sizes.decode_repeat,
-            {"json_loads": lambda body=body: json.loads(body), "models": lambda: model.from_dict(json.loads(body))},
+            {
+                "json_loads": lambda body=body: json.loads(body),
+                "models": lambda body=body, model=model: model.from_dict(json.loads(body)),
+            },
         )
         figures[key] = times["models"] / times["json_loads"]
         details[schema] = {
@@ -261,8 +264,6 @@ def _fresh(code: str) -> float:
 def import_time(sizes: Sizes) -> Figures:
     """`import payment_kit` + a client + its first namespace, minus `import httpx`, in fresh interpreters."""
     _fresh(_IMPORT_SDK)  # bytecode caches written, as on any second start
-    times = median_of(
-        sizes.import_rounds, {"httpx": lambda: _fresh(_IMPORT_HTTPX), "sdk": lambda: _fresh(_IMPORT_SDK)}
-    )
+    times = median_of(sizes.import_rounds, {"httpx": lambda: _fresh(_IMPORT_HTTPX), "sdk": lambda: _fresh(_IMPORT_SDK)})
     details = {"import_httpx_ms": round(times["httpx"] * 1e3, 1), "import_sdk_ms": round(times["sdk"] * 1e3, 1)}
     return {"import_ms_over_httpx": (times["sdk"] - times["httpx"]) * 1e3}, details

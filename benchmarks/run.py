@@ -83,13 +83,21 @@ def table(results: dict[str, float], details: dict[str, Any]) -> str:
     for key, value in results.items():
         target = TARGETS.get(key)
         detail = details.get(key, "")
-        rows.append((key, f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}", target[2] if target else "report",
-                     verdict(key, value), detail))
+        rows.append(
+            (
+                key,
+                f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}",
+                target[2] if target else "report",
+                verdict(key, value),
+                detail,
+            )
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row[:4], widths, strict=True)) +
-                     f"  {row[4]}")
+        lines.append(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + f"  {row[4]}"
+        )
         if n == 0:
             lines.append("  ".join("-" * width for width in widths) + "  ------")
     return "\n".join(lines)
@@ -138,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     Path(options.out).write_text(json.dumps(out, indent=2) + "\n")
     print(table(results, {key: _short(d) for key, d in details.items()}))
     info = out["meta"]["machine"]
-    print(f"\n{info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['os']}; "
-          f"{out['meta']['seconds']} s; written to {options.out}")
+    print(
+        f"\n{info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['os']}; "
+        f"{out['meta']['seconds']} s; written to {options.out}"
+    )
     return 0
 
 

@@ -55,11 +55,14 @@ def events_per_second(sizes: Sizes) -> Figures:
     """Meter events from N concurrent clients, then the customer's balance must be exact."""
     from payment_kit import PaymentKit
 
-    with tempfile.TemporaryDirectory(prefix="pk-bench-events-") as folder, running_sandbox(
-        Path(folder) / "events.sqlite"
-    ) as base_url:
+    with (
+        tempfile.TemporaryDirectory(prefix="pk-bench-events-") as folder,
+        running_sandbox(Path(folder) / "events.sqlite") as base_url,
+    ):
         setup = PaymentKit(base_url=base_url, api_key=API_KEY, livemode=False)
-        meter = setup.meters.create(name="Bench calls", event_name="bench_calls", aggregation_method="sum", unit="calls")
+        meter = setup.meters.create(
+            name="Bench calls", event_name="bench_calls", aggregation_method="sum", unit="calls"
+        )
         customer = setup.customers.retrieve("did:abt:zBenchCustomer", create=True)
         granted = sizes.sandbox_events * 10  # credits: enough for every event
         setup.credit_grants.create(
@@ -157,9 +160,11 @@ def list_latency(sizes: Sizes) -> Figures:
         seed_customers(small_db, 100)
         seed_customers(large_db, sizes.list_rows)
         seeded = time.perf_counter() - started
-        with running_sandbox(small_db) as small, running_sandbox(large_db) as large, httpx.Client(
-            headers=AUTH, timeout=120
-        ) as http:
+        with (
+            running_sandbox(small_db) as small,
+            running_sandbox(large_db) as large,
+            httpx.Client(headers=AUTH, timeout=120) as http,
+        ):
 
             def spread(rows: int) -> list[int]:
                 last = -(-rows // LIST_PAGE_SIZE)

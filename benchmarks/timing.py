@@ -13,7 +13,7 @@ from collections.abc import Callable
 def interleaved(rounds: int, batch: int, contenders: dict[str, Callable[[], object]]) -> dict[str, float]:
     """Median seconds per call of each contender, over `rounds` rounds of `batch` calls."""
     samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for name, fn in contenders.items():  # warm caches, connections and lazy imports
+    for fn in contenders.values():  # warm caches, connections and lazy imports
         for _ in range(max(1, batch // 10)):
             fn()
     for _ in range(rounds):

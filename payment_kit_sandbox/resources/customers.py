@@ -12,7 +12,7 @@ from typing import Any
 from ..context import Context, handles
 from ..engine.shapes import skeleton
 from ..errors import bad_request, not_found
-from ._common import filter_equal, page_of, search
+from ._common import filter_equal, page_of, search, stored_page
 
 KIND = "customer"
 ACTIVE_SUBSCRIPTION = ("active", "trialing", "past_due", "paused")
@@ -114,10 +114,10 @@ def delete(ctx: Context) -> dict[str, Any]:
 
 @handles("listCustomers")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = ctx.store.all(KIND, ctx.livemode)
-    if ctx.param("did"):
-        rows = [c for c in rows if c["did"] == plain_did(ctx.param("did"))]
-    return page_of(ctx, rows, orderable=("created_at", "updated_at", "name", "email"), expand=lambda c: expand(ctx, c))
+    by_did = {"did": plain_did(ctx.param("did"))} if ctx.param("did") else {}
+    return stored_page(
+        ctx, KIND, orderable=("created_at", "updated_at", "name", "email"), expand=lambda c: expand(ctx, c), **by_did
+    )
 
 
 @handles("searchCustomers")
