@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import payloads
 from client_side import _client
 from stub_server import start_stub
@@ -20,6 +21,10 @@ TOP = 18
 def _report(work: Callable[[], object]) -> None:
     profiler = cProfile.Profile()
     profiler.runcall(work)
+    _print(profiler)
+
+
+def _print(profiler: cProfile.Profile) -> None:
     for order in ("tottime", "cumulative"):
         print(f"\n== by {order} ==")
         pstats.Stats(profiler).strip_dirs().sort_stats(order).print_stats(TOP)
@@ -71,4 +76,44 @@ def sandbox_list() -> None:
         app.state.store.close()
 
 
-PROFILES: dict[str, Callable[[], None]] = {"calls": calls, "decode": decode, "async": async_, "list": sandbox_list}
+def sandbox_events() -> None:
+    """The sandbox's handler path for meter events after 1,000 are stored, in-process (ASGI, one
+    thread), so that the profile sees the server's functions too."""
+    import asyncio
+
+    from payment_kit import AsyncPaymentKit
+    from payment_kit_sandbox.app import SandboxConfig, create_app
+
+    profiler = cProfile.Profile()
+    with tempfile.TemporaryDirectory(prefix="pk-bench-profile-") as folder:
+        app = create_app(SandboxConfig(db=str(Path(folder) / "events.sqlite"), api_key="k"))
+
+        async def main() -> None:
+            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox")
+            async with AsyncPaymentKit(base_url="", api_key="k", livemode=False, http_client=http) as client:
+                meter = await client.meters.create(name="Calls", event_name="calls", aggregation_method="sum", unit="c")
+                customer = await client.customers.retrieve("did:abt:zProfiled", create=True)
+                await client.credit_grants.create(
+                    customer_id=customer.id, amount="100000", currency_id=meter.currency_id, category="promotional"
+                )
+                for n in range(1300):
+                    if n == 1000:
+                        profiler.enable()
+                    await client.meter_events.create(
+                        event_name="calls", payload={"customer_id": customer.id, "value": "1"}, identifier=f"p{n}"
+                    )
+                profiler.disable()
+            await http.aclose()
+
+        asyncio.run(main())
+        app.state.store.close()
+    _print(profiler)
+
+
+PROFILES: dict[str, Callable[[], None]] = {
+    "calls": calls,
+    "decode": decode,
+    "async": async_,
+    "list": sandbox_list,
+    "events": sandbox_events,
+}

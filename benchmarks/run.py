@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated, from: {', '.join(MEASUREMENTS)}")
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the harness runs, not the speed")
     parser.add_argument("--out", default=str(HERE / "results.json"), help="where to write the results")
-    parser.add_argument("--profile", choices=["calls", "decode", "async", "list"], help="print the top costs")
+    parser.add_argument("--profile", choices=["calls", "decode", "async", "list", "events"], help="print the top costs")
     options = parser.parse_args(argv)
     if options.profile:
         import profiles
