@@ -63,5 +63,15 @@ contract: install
 	BASE_URL="$(BASE_URL)" API_KEY="$(API_KEY)" CONTRACT_WRITES="$(CONTRACT_WRITES)" \
 		CONTRACT_MAX_TIME="$(or $(CONTRACT_MAX_TIME),600)" $(BIN)/python contract/run.py
 
+# Speed against raw httpx and stripe-python, on loopback servers it starts itself; prints a
+# table and writes benchmarks/results.json. BENCH_ARGS passes options, e.g. "--only decode,import".
+bench: install $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# The peer SDK the benchmarks compare against: a bench-only dependency.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

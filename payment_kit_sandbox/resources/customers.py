@@ -12,7 +12,7 @@ from typing import Any
 from .. import records
 from ..context import Context, handles
 from ..errors import bad_request, not_found
-from ..listing import page_of, search
+from ..listing import page_of, search, stored_page
 
 KIND = "customer"
 ACTIVE_SUBSCRIPTION = ("active", "trialing", "past_due", "paused")
@@ -59,14 +59,13 @@ def delete(ctx: Context) -> dict[str, Any]:
 
 @handles("listCustomers")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = ctx.store.all(KIND, ctx.livemode)
-    if ctx.param("did"):
-        rows = [c for c in rows if c["did"] == records.plain_did(ctx.param("did"))]
-    return page_of(
+    by_did = {"did": records.plain_did(ctx.param("did"))} if ctx.param("did") else {}
+    return stored_page(
         ctx,
-        rows,
+        KIND,
         orderable=("created_at", "updated_at", "name", "email"),
         expand=lambda c: records.expand_customer(ctx, c),
+        **by_did,
     )
 
 

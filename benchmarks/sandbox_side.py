@@ -1,0 +1,200 @@
+"""The sandbox under load: meter events from concurrent clients, and the
+customer list with 100,000 rows against the same list with 100.
+
+Each sandbox runs in its own process (`payment-kit sandbox` on a free
+loopback port, a SQLite file in a temporary folder), as a developer runs it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from client_side import Figures, Sizes
+from stub_server import free_port
+
+API_KEY = "sk_bench_sandbox"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+LIST_PAGE_SIZE = 20
+
+
+@contextmanager
+def running_sandbox(db: Path) -> Iterator[str]:
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "payment_kit_sandbox", "--port", str(port), "--db", str(db), "--api-key", API_KEY],
+        stdout=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base_url}/sandbox/health", headers=AUTH, timeout=2).raise_for_status()
+                break
+            except httpx.TransportError:
+                if child.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox did not start") from None
+                time.sleep(0.1)
+        yield base_url
+    finally:
+        child.terminate()
+        child.wait(timeout=15)
+
+
+def events_per_second(sizes: Sizes) -> Figures:
+    """Meter events from N concurrent clients, then the customer's balance must be exact."""
+    from payment_kit import PaymentKit
+
+    with (
+        tempfile.TemporaryDirectory(prefix="pk-bench-events-") as folder,
+        running_sandbox(Path(folder) / "events.sqlite") as base_url,
+    ):
+        setup = PaymentKit(base_url=base_url, api_key=API_KEY, livemode=False)
+        meter = setup.meters.create(
+            name="Bench calls", event_name="bench_calls", aggregation_method="sum", unit="calls"
+        )
+        customer = setup.customers.retrieve("did:abt:zBenchCustomer", create=True)
+        granted = sizes.sandbox_events * 10  # credits: enough for every event
+        setup.credit_grants.create(
+            customer_id=customer.id, amount=str(granted), currency_id=meter.currency_id, category="promotional"
+        )
+        errors: list[BaseException] = []
+        per_client = sizes.sandbox_events // sizes.sandbox_clients
+
+        def report(worker: int) -> None:
+            try:
+                with PaymentKit(base_url=base_url, api_key=API_KEY, livemode=False) as client:
+                    for n in range(per_client):
+                        client.meter_events.create(
+                            event_name="bench_calls",
+                            payload={"customer_id": customer.id, "value": "1"},
+                            identifier=f"bench-{worker}-{n}",
+                        )
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=report, args=(w,)) for w in range(sizes.sandbox_clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        if errors:
+            raise errors[0]
+        sent = per_client * sizes.sandbox_clients
+        summary = httpx.get(
+            f"{base_url}/api/credit-grants/summary",
+            params={"customer_id": customer.id, "livemode": "false"},
+            headers=AUTH,
+        ).json()
+        decimal = int(meter.payment_currency.decimal)
+        remaining = int(summary[meter.currency_id]["remainingAmount"])
+        expected = (granted - sent) * 10**decimal
+        setup.close()
+    if remaining != expected:
+        raise AssertionError(f"balance after {sent} events is {remaining} units, expected {expected}")
+    details = {"events": sent, "clients": sizes.sandbox_clients, "seconds": round(elapsed, 2), "balance_exact": True}
+    return {"sandbox_events_per_s": sent / elapsed}, details
+
+
+def seed_customers(db: Path, rows: int) -> None:
+    """`rows` test-mode customers written straight into the store (one transaction), shaped as
+    the sandbox itself creates them, each a millisecond newer than the last."""
+    from payment_kit_sandbox.context import iso, new_id
+    from payment_kit_sandbox.document import load_document
+    from payment_kit_sandbox.seed import seed
+    from payment_kit_sandbox.shapes import skeleton
+    from payment_kit_sandbox.store import Store, _dump, objects
+
+    store = Store(str(db))
+    start = time.time() - rows / 1000
+    document = load_document()
+    template = skeleton(document, "Customer")
+    with store.transaction():
+        seed(store, document)
+        batch: list[dict[str, Any]] = []
+        for n in range(rows):
+            did = f"zBench{n:09d}"
+            stamp = iso(start + n / 1000)
+            customer = {
+                **template,
+                "id": new_id("cus"),
+                "livemode": False,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "did": did,
+                "name": f"Customer {n}",
+                "email": f"c{n}@example.com",
+                "phone": "",
+                "description": "",
+                "balance": "0",
+                "token_balance": {},
+                "delinquent": False,
+                "metadata": {},
+                "invoice_prefix": did[-8:].upper(),
+                "next_invoice_sequence": 1,
+            }
+            batch.append({"id": customer["id"], "kind": "customer", "livemode": False, "data": _dump(customer)})
+            if len(batch) == 5000:
+                store.conn.execute(objects.insert(), batch)
+                batch = []
+        if batch:
+            store.conn.execute(objects.insert(), batch)
+    store.close()
+
+
+def list_latency(sizes: Sizes) -> Figures:
+    """`GET /api/customers?page=…` with many rows vs with 100, pages spread over the whole list."""
+    with tempfile.TemporaryDirectory(prefix="pk-bench-list-") as folder:
+        small_db, large_db = Path(folder) / "small.sqlite", Path(folder) / "large.sqlite"
+        started = time.perf_counter()
+        seed_customers(small_db, 100)
+        seed_customers(large_db, sizes.list_rows)
+        seeded = time.perf_counter() - started
+        with (
+            running_sandbox(small_db) as small,
+            running_sandbox(large_db) as large,
+            httpx.Client(headers=AUTH, timeout=120) as http,
+        ):
+
+            def spread(rows: int) -> list[int]:
+                last = -(-rows // LIST_PAGE_SIZE)
+                return [1, max(1, last // 4), max(1, last // 2), max(1, 3 * last // 4), last]
+
+            def latency(base_url: str, page: int) -> float:
+                params = {"livemode": "false", "page": page, "pageSize": LIST_PAGE_SIZE}
+                began = time.perf_counter()
+                answer = http.get(f"{base_url}/api/customers", params=params)
+                took = time.perf_counter() - began
+                answer.raise_for_status()
+                if len(answer.json()["list"]) != LIST_PAGE_SIZE:
+                    raise AssertionError(f"page {page} of {base_url} is not full")
+                return took
+
+            samples: dict[str, list[float]] = {"small": [], "large": [], "large_first": [], "large_last": []}
+            pages = list(zip(spread(100), spread(sizes.list_rows), strict=True))
+            for small_page, large_page in pages:  # warm-up: connections, SQLite caches
+                latency(small, small_page), latency(large, large_page)
+            for _ in range(sizes.list_rounds):
+                for index, (small_page, large_page) in enumerate(pages):
+                    samples["small"].append(latency(small, small_page))
+                    took = latency(large, large_page)
+                    samples["large"].append(took)
+                    if index in (0, len(pages) - 1):
+                        samples["large_first" if index == 0 else "large_last"].append(took)
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    details = {f"{name}_ms": round(value * 1e3, 2) for name, value in medians.items()}
+    details["rows"] = sizes.list_rows
+    details["seed_seconds"] = round(seeded, 1)
+    return {"sandbox_list_latency_ratio_100k": medians["large"] / medians["small"]}, details

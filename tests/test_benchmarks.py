@@ -1,0 +1,60 @@
+"""The benchmark harness runs end to end with tiny counts (`--quick`) and what it
+reports is real: every key a finite number, the pagination walk made exactly
+ceil(N / page_size) requests, the sandbox's balance came out exact. No timing is
+asserted here; speed is `make bench`'s business."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# stripe-python (the `calls` measurement's peer) is a bench-only dependency, and `import` costs
+# seconds of fresh interpreters: both run under `make bench`, not here.
+MEASURED = {
+    "decode": ["decode_ratio", "decode_ratio_customers"],
+    "async": ["async_throughput_ratio"],
+    "pagination": ["pagination_peak_pages"],
+    "hygiene": ["hygiene_mem_growth_mb", "hygiene_fd_growth"],
+    "events": ["sandbox_events_per_s"],
+    "list": ["sandbox_list_latency_ratio_100k"],
+}
+
+
+def test_quick_run_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--quick", "--only", ",".join(MEASURED), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    results = json.loads(out.read_text())
+    keys = [key for group in MEASURED.values() for key in group]
+    for key in keys:
+        assert isinstance(results[key], float) and math.isfinite(results[key]), key
+        assert key in run.stdout  # the table shows it
+    meta = results["meta"]
+    assert meta["quick"] is True and set(meta["verdicts"]) == set(keys)
+
+    paging = meta["details"]["pagination_peak_pages"]
+    assert paging["requests"] == paging["expected_requests"] == 13  # 250 objects, 20 a page
+    assert paging["objects_walked"] == 250 and paging["page_kib"] > 0
+
+    assert meta["details"]["sandbox_events_per_s"]["balance_exact"] is True
+    assert meta["details"]["sandbox_events_per_s"]["events"] == 40
+    assert meta["details"]["hygiene_fd_growth"]["requests_served"] == 250  # 50 warm-up + 200 measured
+    assert meta["details"]["sandbox_list_latency_ratio_100k"]["rows"] == 1000
+
+
+def test_unknown_measurement_is_refused() -> None:
+    run = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--only", "speed"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2 and "unknown measurement(s) speed" in run.stderr
