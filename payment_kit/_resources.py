@@ -129,6 +129,9 @@ _OPS: dict[str, Operation] = {
             "payment_link_id": "payment_link_id",
             "subscription_id": "subscription_id",
             "metadata": "metadata",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -203,6 +206,9 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
             "valid": "valid",
             "name": "name",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -312,6 +318,9 @@ _OPS: dict[str, Operation] = {
             "currency_id": "currency_id",
             "subscription_id": "subscription_id",
             "status": "status",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -341,7 +350,6 @@ _OPS: dict[str, Operation] = {
             "category": "category",
             "timezone_offset": "timezone_offset",
         },
-        query_enums={"category": "CreditGrantCategory"},
     ),
     "getCreditGrantSummary": Operation(
         operation_id="getCreditGrantSummary",
@@ -399,6 +407,9 @@ _OPS: dict[str, Operation] = {
             "source": "source",
             "start": "start",
             "end": "end",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -445,7 +456,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="customers.list_customers",
         path_params=(),
-        query={"livemode": "livemode", "did": "did", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "did": "did",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -483,7 +503,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="customers.search_customers",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -506,6 +535,8 @@ _OPS: dict[str, Operation] = {
             "invoice_settings": "invoice_settings",
             "preference": "preference",
             "metadata": "metadata",
+            "currency_id": "currency_id",
+            "invoice_prefix": "invoice_prefix",
         },
     ),
     "previewInvoiceReturnStake": Operation(
@@ -540,6 +571,9 @@ _OPS: dict[str, Operation] = {
             "include_overdraft_protection": "include_overdraft_protection",
             "include_recovered_from": "include_recovered_from",
             "metadata": "metadata",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -569,7 +603,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="invoices.search_invoices",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -629,6 +672,9 @@ _OPS: dict[str, Operation] = {
             "customer_id": "customer_id",
             "start": "start",
             "end": "end",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -726,6 +772,9 @@ _OPS: dict[str, Operation] = {
             "order": "order",
             "q": "q",
             "event_name": "event_name",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -785,7 +834,16 @@ _OPS: dict[str, Operation] = {
             "symbol": "symbol",
             "decimal": "decimal",
             "metadata": "metadata",
+            "active": "active",
+            "maximum_precision": "maximum_precision",
+            "minimum_payment_amount": "minimum_payment_amount",
+            "maximum_payment_amount": "maximum_payment_amount",
+            "type": "type",
+            "vault_config": "vault_config",
+            "recharge_config": "recharge_config",
+            "token_config": "token_config",
         },
+        money_fields=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
     ),
     "getPaymentCurrencyRechargeConfig": Operation(
         operation_id="getPaymentCurrencyRechargeConfig",
@@ -830,7 +888,17 @@ _OPS: dict[str, Operation] = {
             "symbol": "symbol",
             "logo": "logo",
             "metadata": "metadata",
+            "active": "active",
+            "decimal": "decimal",
+            "maximum_precision": "maximum_precision",
+            "minimum_payment_amount": "minimum_payment_amount",
+            "maximum_payment_amount": "maximum_payment_amount",
+            "contract": "contract",
+            "vault_config": "vault_config",
+            "recharge_config": "recharge_config",
+            "token_config": "token_config",
         },
+        money_fields=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
     ),
     "updatePaymentCurrencyRechargeConfig": Operation(
         operation_id="updatePaymentCurrencyRechargeConfig",
@@ -865,6 +933,9 @@ _OPS: dict[str, Operation] = {
             "customer_id": "customer_id",
             "customer_did": "customer_did",
             "metadata": "metadata",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -897,7 +968,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="payment_intents.search_payment_intents",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -918,6 +998,10 @@ _OPS: dict[str, Operation] = {
             "statement_descriptor_suffix": "statement_descriptor_suffix",
             "setup_future_usage": "setup_future_usage",
             "beneficiaries": "beneficiaries",
+            "cancellation_reason": "cancellation_reason",
+            "capture_method": "capture_method",
+            "confirmation_method": "confirmation_method",
+            "payment_method_types": "payment_method_types",
         },
     ),
     "archivePaymentLink": Operation(
@@ -971,7 +1055,15 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="payment_links.list_payment_links",
         path_params=(),
-        query={"livemode": "livemode", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1102,7 +1194,6 @@ _OPS: dict[str, Operation] = {
         body_fields={
             "type": "type",
             "billing_scheme": "billing_scheme",
-            "model": "model",
             "unit_amount": "unit_amount",
             "currency_id": "currency_id",
             "currency_options": "currency_options",
@@ -1164,8 +1255,10 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
-        query_enums={"type": "PriceType"},
         result="page",
         paginated=True,
     ),
@@ -1185,7 +1278,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="prices.search_prices",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1201,7 +1303,6 @@ _OPS: dict[str, Operation] = {
         body_fields={
             "type": "type",
             "billing_scheme": "billing_scheme",
-            "model": "model",
             "unit_amount": "unit_amount",
             "currency_id": "currency_id",
             "currency_options": "currency_options",
@@ -1285,6 +1386,9 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1305,7 +1409,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="products.search_products",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1401,6 +1514,9 @@ _OPS: dict[str, Operation] = {
             "order": "order",
             "coupon_id": "coupon_id",
             "active": "active",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1499,6 +1615,9 @@ _OPS: dict[str, Operation] = {
             "subscription_id": "subscription_id",
             "currency_id": "currency_id",
             "customer_id": "customer_id",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1519,7 +1638,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="refunds.search_refunds",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1650,6 +1778,9 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1667,6 +1798,9 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1684,6 +1818,9 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1787,6 +1924,9 @@ _OPS: dict[str, Operation] = {
             "customer_did": "customer_did",
             "active_first": "active_first",
             "metadata": "metadata",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1854,7 +1994,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="subscriptions.search_subscriptions",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1881,6 +2030,14 @@ _OPS: dict[str, Operation] = {
             "trial_settings": "trial_settings",
             "slippage_config": "slippage_config",
             "service_actions": "service_actions",
+            "cancel_at_period_end": "cancel_at_period_end",
+            "cancel_at": "cancel_at",
+            "billing_cycle_anchor": "billing_cycle_anchor",
+            "pause_collection": "pause_collection",
+            "pending_invoice_item_interval": "pending_invoice_item_interval",
+            "trial_start": "trial_start",
+            "trial_end": "trial_end",
+            "overdraft_protection": "overdraft_protection",
         },
     ),
     "createWebhookEndpoint": Operation(
@@ -1898,6 +2055,7 @@ _OPS: dict[str, Operation] = {
             "description": "description",
             "status": "status",
             "metadata": "metadata",
+            "api_version": "api_version",
         },
     ),
     "deleteWebhookEndpoint": Operation(
@@ -1916,7 +2074,15 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="webhook_endpoints.list_webhook_endpoints",
         path_params=(),
-        query={"livemode": "livemode", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1944,6 +2110,7 @@ _OPS: dict[str, Operation] = {
             "description": "description",
             "status": "status",
             "metadata": "metadata",
+            "api_version": "api_version",
         },
     ),
 }
@@ -2009,16 +2176,16 @@ class CheckoutSessions(SyncResource):
     def create(
         self,
         *,
-        mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"],
         line_items: Sequence[m.LineItem | Mapping[str, Any]],
         success_url: str,
-        cancel_url: str,
+        mode: Any | NotGiven = NOT_GIVEN,
+        cancel_url: str | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
         client_reference_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
-        customer_creation: m.CheckoutSessionCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: Any | NotGiven = NOT_GIVEN,
         customer_update: m.CheckoutSessionCustomerUpdate | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         after_expiration: m.CheckoutSessionAfterExpiration | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
@@ -2028,14 +2195,12 @@ class CheckoutSessions(SyncResource):
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        submit_type: m.CheckoutSessionSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
-        billing_address_collection: m.CheckoutSessionBillingAddressCollection
-        | Literal["auto", "required"]
-        | NotGiven = NOT_GIVEN,
+        submit_type: Any | NotGiven = NOT_GIVEN,
+        billing_address_collection: Any | NotGiven = NOT_GIVEN,
         subscription_data: m.CheckoutSessionSubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.CheckoutSessionCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: Any | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         include_free_trial: bool | NotGiven = NOT_GIVEN,
@@ -2078,6 +2243,9 @@ class CheckoutSessions(SyncResource):
         payment_link_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.CheckoutSessionExpanded]:
         """List checkout sessions.
 
@@ -2103,7 +2271,7 @@ class CheckoutSessions(SyncResource):
         id: str,
         /,
         *,
-        metadata: Mapping[str, Any],
+        metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSession:
@@ -2121,9 +2289,9 @@ class Coupons(SyncResource):
         self,
         *,
         name: str,
-        duration: m.CouponDuration | Literal["forever", "once", "repeating"],
+        duration: Any,
         description: str | NotGiven = NOT_GIVEN,
-        percent_off: int | NotGiven = NOT_GIVEN,
+        percent_off: float | NotGiven = NOT_GIVEN,
         amount_off: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -2166,6 +2334,9 @@ class Coupons(SyncResource):
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.Coupon]:
         """List coupons.
 
@@ -2211,11 +2382,11 @@ class Coupons(SyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        percent_off: int | NotGiven = NOT_GIVEN,
+        percent_off: float | NotGiven = NOT_GIVEN,
         amount_off: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        duration: m.CouponDuration | Literal["forever", "once", "repeating"] | NotGiven = NOT_GIVEN,
+        duration: Any | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
         applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
@@ -2295,6 +2466,9 @@ class CreditGrants(SyncResource):
         currency_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         status: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.CreditGrantExpanded]:
         """List credit grants.
 
@@ -2323,7 +2497,7 @@ class CreditGrants(SyncResource):
         end_date: int,
         livemode: bool | NotGiven = NOT_GIVEN,
         granted_by: str | NotGiven = NOT_GIVEN,
-        category: m.CreditGrantCategory | Literal["paid", "promotional"] | NotGiven = NOT_GIVEN,
+        category: Any | NotGiven = NOT_GIVEN,
         timezone_offset: int | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantStats:
         """Credit grant statistics.
@@ -2396,6 +2570,9 @@ class CreditTransactions(SyncResource):
         source: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.CreditTransactionExpanded]:
         """List credit transactions.
 
@@ -2459,6 +2636,9 @@ class Customers(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.CustomerExpanded]:
         """List customers.
 
@@ -2514,6 +2694,9 @@ class Customers(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.CustomerExpanded]:
         """Search customers.
 
@@ -2535,6 +2718,8 @@ class Customers(SyncResource):
         invoice_settings: m.CustomerInvoiceSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         preference: m.CustomerPreference | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_id: str | NotGiven | None = NOT_GIVEN,
+        invoice_prefix: str | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.Customer:
@@ -2579,6 +2764,9 @@ class Invoices(SyncResource):
         include_overdraft_protection: bool | NotGiven = NOT_GIVEN,
         include_recovered_from: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.InvoiceExpanded]:
         """List invoices.
 
@@ -2621,6 +2809,9 @@ class Invoices(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.InvoiceExpanded]:
         """Search invoices.
 
@@ -2692,6 +2883,9 @@ class MeterEvents(SyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.MeterEventExpanded]:
         """List meter events.
 
@@ -2766,7 +2960,7 @@ class Meters(SyncResource):
         name: str,
         event_name: str,
         unit: str,
-        aggregation_method: m.MeterAggregationMethod | Literal["sum", "count", "last"] | NotGiven = NOT_GIVEN,
+        aggregation_method: m.MeterCreateAggregationMethod | Literal["sum"] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -2803,6 +2997,9 @@ class Meters(SyncResource):
         order: str | NotGiven = NOT_GIVEN,
         q: str | NotGiven = NOT_GIVEN,
         event_name: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.MeterExpanded]:
         """List meters.
 
@@ -2862,14 +3059,22 @@ class PaymentCurrencies(SyncResource):
     def create(
         self,
         *,
-        payment_method_id: str,
-        name: str,
-        description: str,
-        contract: str,
+        payment_method_id: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        contract: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
         symbol: str | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        active: bool | NotGiven = NOT_GIVEN,
+        maximum_precision: int | NotGiven | None = NOT_GIVEN,
+        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
@@ -2926,6 +3131,15 @@ class PaymentCurrencies(SyncResource):
         symbol: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        active: bool | NotGiven = NOT_GIVEN,
+        decimal: int | NotGiven = NOT_GIVEN,
+        maximum_precision: int | NotGiven | None = NOT_GIVEN,
+        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        contract: str | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
@@ -2969,6 +3183,9 @@ class PaymentIntents(SyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.PaymentIntentExpanded]:
         """List payment intents.
 
@@ -2982,9 +3199,7 @@ class PaymentIntents(SyncResource):
         /,
         *,
         amount: str | Decimal,
-        reason: m.RefundReason
-        | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
-        | NotGiven = NOT_GIVEN,
+        reason: Any | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3016,6 +3231,9 @@ class PaymentIntents(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.PaymentIntentExpanded]:
         """Search payment intents.
 
@@ -3033,10 +3251,12 @@ class PaymentIntents(SyncResource):
         receipt_email: str | NotGiven = NOT_GIVEN,
         statement_descriptor: str | NotGiven = NOT_GIVEN,
         statement_descriptor_suffix: str | NotGiven = NOT_GIVEN,
-        setup_future_usage: m.PaymentIntentSetupFutureUsage
-        | Literal["off_session", "on_session"]
-        | NotGiven = NOT_GIVEN,
+        setup_future_usage: Any | NotGiven = NOT_GIVEN,
         beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cancellation_reason: Any | NotGiven = NOT_GIVEN,
+        capture_method: Any | NotGiven = NOT_GIVEN,
+        confirmation_method: Any | NotGiven = NOT_GIVEN,
+        payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.PaymentIntent:
@@ -3067,8 +3287,8 @@ class PaymentLinks(SyncResource):
     def create(
         self,
         *,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]],
         name: str | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -3076,17 +3296,15 @@ class PaymentLinks(SyncResource):
         consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        customer_creation: m.PaymentLinkCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: Any | NotGiven = NOT_GIVEN,
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_address_collection: m.PaymentLinkBillingAddressCollection
-        | Literal["auto", "required"]
-        | NotGiven = NOT_GIVEN,
-        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        billing_address_collection: Any | NotGiven = NOT_GIVEN,
+        submit_type: Any | NotGiven = NOT_GIVEN,
         subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: Any | NotGiven = NOT_GIVEN,
         donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
@@ -3108,6 +3326,9 @@ class PaymentLinks(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.PaymentLinkExpanded]:
         """List payment links.
 
@@ -3142,17 +3363,15 @@ class PaymentLinks(SyncResource):
         consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        customer_creation: m.PaymentLinkCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: Any | NotGiven = NOT_GIVEN,
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_address_collection: m.PaymentLinkBillingAddressCollection
-        | Literal["auto", "required"]
-        | NotGiven = NOT_GIVEN,
-        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        billing_address_collection: Any | NotGiven = NOT_GIVEN,
+        submit_type: Any | NotGiven = NOT_GIVEN,
         subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: Any | NotGiven = NOT_GIVEN,
         donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
@@ -3174,11 +3393,11 @@ class PaymentMethods(SyncResource):
     def create(
         self,
         *,
-        type: m.PaymentMethodType | Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"],
-        name: str,
-        settings: m.PaymentMethodSettings | Mapping[str, Any],
+        type: Any | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
@@ -3263,13 +3482,12 @@ class Prices(SyncResource):
         *,
         unit_amount: str | Decimal,
         product_id: str,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
-        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | NotGiven = NOT_GIVEN,
-        model: m.PriceModel | Literal["standard", "package", "graduated", "volume"] | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
+        billing_scheme: Any | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | NotGiven | None = NOT_GIVEN,
+        tiers_mode: Any | NotGiven = NOT_GIVEN,
         tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
         custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -3278,9 +3496,9 @@ class Prices(SyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
-        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | NotGiven = NOT_GIVEN,
+        tax_behavior: Any | NotGiven = NOT_GIVEN,
         upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | NotGiven = NOT_GIVEN,
+        pricing_type: Any | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
         base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
         dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -3329,13 +3547,16 @@ class Prices(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         product_id: str | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.PriceExpanded]:
         """List prices.
 
@@ -3364,6 +3585,9 @@ class Prices(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.PriceExpanded]:
         """Search prices.
 
@@ -3376,14 +3600,13 @@ class Prices(SyncResource):
         id: str,
         /,
         *,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
-        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | NotGiven = NOT_GIVEN,
-        model: m.PriceModel | Literal["standard", "package", "graduated", "volume"] | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
+        billing_scheme: Any | NotGiven = NOT_GIVEN,
         unit_amount: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | NotGiven | None = NOT_GIVEN,
+        tiers_mode: Any | NotGiven = NOT_GIVEN,
         tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
         custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -3392,9 +3615,9 @@ class Prices(SyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
-        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | NotGiven = NOT_GIVEN,
+        tax_behavior: Any | NotGiven = NOT_GIVEN,
         upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | NotGiven = NOT_GIVEN,
+        pricing_type: Any | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
         base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
         dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -3430,7 +3653,7 @@ class Products(SyncResource):
         self,
         *,
         name: str,
-        type: m.ProductType | Literal["service", "good", "credit"],
+        type: Any,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -3477,6 +3700,9 @@ class Products(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.ProductExpanded]:
         """List products.
 
@@ -3505,6 +3731,9 @@ class Products(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.ProductExpanded]:
         """Search products.
 
@@ -3518,7 +3747,7 @@ class Products(SyncResource):
         /,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        type: m.ProductType | Literal["service", "good", "credit"] | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -3621,6 +3850,9 @@ class PromotionCodes(SyncResource):
         order: str | NotGiven = NOT_GIVEN,
         coupon_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.PromotionCodeExpanded]:
         """List promotion codes.
 
@@ -3706,12 +3938,10 @@ class Refunds(SyncResource):
     def create(
         self,
         *,
-        payment_intent_id: str,
-        amount: str | Decimal,
-        type: m.RefundType | Literal["refund", "stake_return"] | NotGiven = NOT_GIVEN,
-        reason: m.RefundReason
-        | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
-        | NotGiven = NOT_GIVEN,
+        payment_intent_id: str | NotGiven = NOT_GIVEN,
+        amount: str | Decimal | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
+        reason: Any | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
@@ -3740,6 +3970,9 @@ class Refunds(SyncResource):
         subscription_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.RefundExpanded]:
         """List refunds.
 
@@ -3768,6 +4001,9 @@ class Refunds(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.RefundExpanded]:
         """Search refunds.
 
@@ -3870,8 +4106,8 @@ class SubscriptionItems(SyncResource):
     def create(
         self,
         *,
-        subscription_id: str,
-        price_id: str,
+        subscription_id: str | NotGiven = NOT_GIVEN,
+        price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -3922,6 +4158,9 @@ class SubscriptionItems(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.SubscriptionItemExpanded]:
         """List a subscription's items.
 
@@ -3937,6 +4176,9 @@ class SubscriptionItems(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.UsageRecordSummary]:
         """List a subscription item's usage per billing period.
 
@@ -3952,6 +4194,9 @@ class SubscriptionItems(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.UsageRecord]:
         """List a subscription item's usage records.
 
@@ -4073,6 +4318,9 @@ class Subscriptions(SyncResource):
         customer_did: str | NotGiven = NOT_GIVEN,
         active_first: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.SubscriptionExpanded]:
         """List subscriptions.
 
@@ -4098,9 +4346,7 @@ class Subscriptions(SyncResource):
         id: str,
         /,
         *,
-        behavior: m.SubscriptionPauseCollectionBehavior
-        | Literal["keep_as_draft", "mark_uncollectible", "void"]
-        | NotGiven = NOT_GIVEN,
+        behavior: Any | NotGiven = NOT_GIVEN,
         resumes_at: int | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -4174,6 +4420,9 @@ class Subscriptions(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.SubscriptionExpanded]:
         """Search subscriptions.
 
@@ -4199,12 +4448,18 @@ class Subscriptions(SyncResource):
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
-        payment_behavior: m.SubscriptionPaymentBehavior
-        | Literal["allow_incomplete", "error_if_incomplete", "pending_if_incomplete"]
-        | NotGiven = NOT_GIVEN,
+        payment_behavior: Any | NotGiven = NOT_GIVEN,
         trial_settings: m.SubscriptionTrialSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         slippage_config: m.SubscriptionSlippageConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cancel_at_period_end: bool | NotGiven = NOT_GIVEN,
+        cancel_at: int | NotGiven | None = NOT_GIVEN,
+        billing_cycle_anchor: int | NotGiven = NOT_GIVEN,
+        pause_collection: m.SubscriptionPauseCollection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        pending_invoice_item_interval: m.PriceRecurring | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        trial_start: int | NotGiven | None = NOT_GIVEN,
+        trial_end: int | NotGiven | None = NOT_GIVEN,
+        overdraft_protection: m.SubscriptionOverdraftProtection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
@@ -4224,8 +4479,9 @@ class WebhookEndpoints(SyncResource):
         url: str,
         enabled_events: Sequence[str],
         description: str | NotGiven = NOT_GIVEN,
-        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | NotGiven = NOT_GIVEN,
+        status: Any | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        api_version: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:
@@ -4256,6 +4512,9 @@ class WebhookEndpoints(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> Page[m.WebhookEndpointExpanded]:
         """List webhook endpoints.
 
@@ -4284,8 +4543,9 @@ class WebhookEndpoints(SyncResource):
         url: str | NotGiven = NOT_GIVEN,
         enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
-        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | NotGiven = NOT_GIVEN,
+        status: Any | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        api_version: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:
@@ -4355,16 +4615,16 @@ class AsyncCheckoutSessions(AsyncResource):
     async def create(
         self,
         *,
-        mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"],
         line_items: Sequence[m.LineItem | Mapping[str, Any]],
         success_url: str,
-        cancel_url: str,
+        mode: Any | NotGiven = NOT_GIVEN,
+        cancel_url: str | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
         client_reference_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
-        customer_creation: m.CheckoutSessionCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: Any | NotGiven = NOT_GIVEN,
         customer_update: m.CheckoutSessionCustomerUpdate | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         after_expiration: m.CheckoutSessionAfterExpiration | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
@@ -4374,14 +4634,12 @@ class AsyncCheckoutSessions(AsyncResource):
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        submit_type: m.CheckoutSessionSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
-        billing_address_collection: m.CheckoutSessionBillingAddressCollection
-        | Literal["auto", "required"]
-        | NotGiven = NOT_GIVEN,
+        submit_type: Any | NotGiven = NOT_GIVEN,
+        billing_address_collection: Any | NotGiven = NOT_GIVEN,
         subscription_data: m.CheckoutSessionSubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.CheckoutSessionCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: Any | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         include_free_trial: bool | NotGiven = NOT_GIVEN,
@@ -4424,6 +4682,9 @@ class AsyncCheckoutSessions(AsyncResource):
         payment_link_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CheckoutSessionExpanded]:
         """List checkout sessions.
 
@@ -4449,7 +4710,7 @@ class AsyncCheckoutSessions(AsyncResource):
         id: str,
         /,
         *,
-        metadata: Mapping[str, Any],
+        metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.CheckoutSession:
@@ -4467,9 +4728,9 @@ class AsyncCoupons(AsyncResource):
         self,
         *,
         name: str,
-        duration: m.CouponDuration | Literal["forever", "once", "repeating"],
+        duration: Any,
         description: str | NotGiven = NOT_GIVEN,
-        percent_off: int | NotGiven = NOT_GIVEN,
+        percent_off: float | NotGiven = NOT_GIVEN,
         amount_off: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4512,6 +4773,9 @@ class AsyncCoupons(AsyncResource):
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.Coupon]:
         """List coupons.
 
@@ -4557,11 +4821,11 @@ class AsyncCoupons(AsyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        percent_off: int | NotGiven = NOT_GIVEN,
+        percent_off: float | NotGiven = NOT_GIVEN,
         amount_off: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        duration: m.CouponDuration | Literal["forever", "once", "repeating"] | NotGiven = NOT_GIVEN,
+        duration: Any | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
         applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
@@ -4641,6 +4905,9 @@ class AsyncCreditGrants(AsyncResource):
         currency_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         status: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CreditGrantExpanded]:
         """List credit grants.
 
@@ -4669,7 +4936,7 @@ class AsyncCreditGrants(AsyncResource):
         end_date: int,
         livemode: bool | NotGiven = NOT_GIVEN,
         granted_by: str | NotGiven = NOT_GIVEN,
-        category: m.CreditGrantCategory | Literal["paid", "promotional"] | NotGiven = NOT_GIVEN,
+        category: Any | NotGiven = NOT_GIVEN,
         timezone_offset: int | NotGiven = NOT_GIVEN,
     ) -> m.CreditGrantStats:
         """Credit grant statistics.
@@ -4742,6 +5009,9 @@ class AsyncCreditTransactions(AsyncResource):
         source: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CreditTransactionExpanded]:
         """List credit transactions.
 
@@ -4805,6 +5075,9 @@ class AsyncCustomers(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CustomerExpanded]:
         """List customers.
 
@@ -4860,6 +5133,9 @@ class AsyncCustomers(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.CustomerExpanded]:
         """Search customers.
 
@@ -4881,6 +5157,8 @@ class AsyncCustomers(AsyncResource):
         invoice_settings: m.CustomerInvoiceSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         preference: m.CustomerPreference | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_id: str | NotGiven | None = NOT_GIVEN,
+        invoice_prefix: str | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.Customer:
@@ -4925,6 +5203,9 @@ class AsyncInvoices(AsyncResource):
         include_overdraft_protection: bool | NotGiven = NOT_GIVEN,
         include_recovered_from: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.InvoiceExpanded]:
         """List invoices.
 
@@ -4967,6 +5248,9 @@ class AsyncInvoices(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.InvoiceExpanded]:
         """Search invoices.
 
@@ -5038,6 +5322,9 @@ class AsyncMeterEvents(AsyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.MeterEventExpanded]:
         """List meter events.
 
@@ -5112,7 +5399,7 @@ class AsyncMeters(AsyncResource):
         name: str,
         event_name: str,
         unit: str,
-        aggregation_method: m.MeterAggregationMethod | Literal["sum", "count", "last"] | NotGiven = NOT_GIVEN,
+        aggregation_method: m.MeterCreateAggregationMethod | Literal["sum"] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -5149,6 +5436,9 @@ class AsyncMeters(AsyncResource):
         order: str | NotGiven = NOT_GIVEN,
         q: str | NotGiven = NOT_GIVEN,
         event_name: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.MeterExpanded]:
         """List meters.
 
@@ -5208,14 +5498,22 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def create(
         self,
         *,
-        payment_method_id: str,
-        name: str,
-        description: str,
-        contract: str,
+        payment_method_id: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        contract: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
         symbol: str | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        active: bool | NotGiven = NOT_GIVEN,
+        maximum_precision: int | NotGiven | None = NOT_GIVEN,
+        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
@@ -5272,6 +5570,15 @@ class AsyncPaymentCurrencies(AsyncResource):
         symbol: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        active: bool | NotGiven = NOT_GIVEN,
+        decimal: int | NotGiven = NOT_GIVEN,
+        maximum_precision: int | NotGiven | None = NOT_GIVEN,
+        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        contract: str | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.PaymentCurrency:
@@ -5315,6 +5622,9 @@ class AsyncPaymentIntents(AsyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PaymentIntentExpanded]:
         """List payment intents.
 
@@ -5328,9 +5638,7 @@ class AsyncPaymentIntents(AsyncResource):
         /,
         *,
         amount: str | Decimal,
-        reason: m.RefundReason
-        | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
-        | NotGiven = NOT_GIVEN,
+        reason: Any | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5362,6 +5670,9 @@ class AsyncPaymentIntents(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PaymentIntentExpanded]:
         """Search payment intents.
 
@@ -5379,10 +5690,12 @@ class AsyncPaymentIntents(AsyncResource):
         receipt_email: str | NotGiven = NOT_GIVEN,
         statement_descriptor: str | NotGiven = NOT_GIVEN,
         statement_descriptor_suffix: str | NotGiven = NOT_GIVEN,
-        setup_future_usage: m.PaymentIntentSetupFutureUsage
-        | Literal["off_session", "on_session"]
-        | NotGiven = NOT_GIVEN,
+        setup_future_usage: Any | NotGiven = NOT_GIVEN,
         beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cancellation_reason: Any | NotGiven = NOT_GIVEN,
+        capture_method: Any | NotGiven = NOT_GIVEN,
+        confirmation_method: Any | NotGiven = NOT_GIVEN,
+        payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.PaymentIntent:
@@ -5413,8 +5726,8 @@ class AsyncPaymentLinks(AsyncResource):
     async def create(
         self,
         *,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]],
         name: str | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -5422,17 +5735,15 @@ class AsyncPaymentLinks(AsyncResource):
         consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        customer_creation: m.PaymentLinkCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: Any | NotGiven = NOT_GIVEN,
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_address_collection: m.PaymentLinkBillingAddressCollection
-        | Literal["auto", "required"]
-        | NotGiven = NOT_GIVEN,
-        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        billing_address_collection: Any | NotGiven = NOT_GIVEN,
+        submit_type: Any | NotGiven = NOT_GIVEN,
         subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: Any | NotGiven = NOT_GIVEN,
         donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
@@ -5454,6 +5765,9 @@ class AsyncPaymentLinks(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PaymentLinkExpanded]:
         """List payment links.
 
@@ -5488,17 +5802,15 @@ class AsyncPaymentLinks(AsyncResource):
         consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        customer_creation: m.PaymentLinkCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: Any | NotGiven = NOT_GIVEN,
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_address_collection: m.PaymentLinkBillingAddressCollection
-        | Literal["auto", "required"]
-        | NotGiven = NOT_GIVEN,
-        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        billing_address_collection: Any | NotGiven = NOT_GIVEN,
+        submit_type: Any | NotGiven = NOT_GIVEN,
         subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: Any | NotGiven = NOT_GIVEN,
         donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
@@ -5520,11 +5832,11 @@ class AsyncPaymentMethods(AsyncResource):
     async def create(
         self,
         *,
-        type: m.PaymentMethodType | Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"],
-        name: str,
-        settings: m.PaymentMethodSettings | Mapping[str, Any],
+        type: Any | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
@@ -5609,13 +5921,12 @@ class AsyncPrices(AsyncResource):
         *,
         unit_amount: str | Decimal,
         product_id: str,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
-        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | NotGiven = NOT_GIVEN,
-        model: m.PriceModel | Literal["standard", "package", "graduated", "volume"] | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
+        billing_scheme: Any | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | NotGiven | None = NOT_GIVEN,
+        tiers_mode: Any | NotGiven = NOT_GIVEN,
         tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
         custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -5624,9 +5935,9 @@ class AsyncPrices(AsyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
-        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | NotGiven = NOT_GIVEN,
+        tax_behavior: Any | NotGiven = NOT_GIVEN,
         upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | NotGiven = NOT_GIVEN,
+        pricing_type: Any | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
         base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
         dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -5675,13 +5986,16 @@ class AsyncPrices(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         product_id: str | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PriceExpanded]:
         """List prices.
 
@@ -5710,6 +6024,9 @@ class AsyncPrices(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PriceExpanded]:
         """Search prices.
 
@@ -5722,14 +6039,13 @@ class AsyncPrices(AsyncResource):
         id: str,
         /,
         *,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
-        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | NotGiven = NOT_GIVEN,
-        model: m.PriceModel | Literal["standard", "package", "graduated", "volume"] | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
+        billing_scheme: Any | NotGiven = NOT_GIVEN,
         unit_amount: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | NotGiven | None = NOT_GIVEN,
+        tiers_mode: Any | NotGiven = NOT_GIVEN,
         tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
         custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -5738,9 +6054,9 @@ class AsyncPrices(AsyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
-        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | NotGiven = NOT_GIVEN,
+        tax_behavior: Any | NotGiven = NOT_GIVEN,
         upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | NotGiven = NOT_GIVEN,
+        pricing_type: Any | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
         base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
         dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -5776,7 +6092,7 @@ class AsyncProducts(AsyncResource):
         self,
         *,
         name: str,
-        type: m.ProductType | Literal["service", "good", "credit"],
+        type: Any,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -5823,6 +6139,9 @@ class AsyncProducts(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.ProductExpanded]:
         """List products.
 
@@ -5851,6 +6170,9 @@ class AsyncProducts(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.ProductExpanded]:
         """Search products.
 
@@ -5864,7 +6186,7 @@ class AsyncProducts(AsyncResource):
         /,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        type: m.ProductType | Literal["service", "good", "credit"] | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -5967,6 +6289,9 @@ class AsyncPromotionCodes(AsyncResource):
         order: str | NotGiven = NOT_GIVEN,
         coupon_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.PromotionCodeExpanded]:
         """List promotion codes.
 
@@ -6052,12 +6377,10 @@ class AsyncRefunds(AsyncResource):
     async def create(
         self,
         *,
-        payment_intent_id: str,
-        amount: str | Decimal,
-        type: m.RefundType | Literal["refund", "stake_return"] | NotGiven = NOT_GIVEN,
-        reason: m.RefundReason
-        | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
-        | NotGiven = NOT_GIVEN,
+        payment_intent_id: str | NotGiven = NOT_GIVEN,
+        amount: str | Decimal | NotGiven = NOT_GIVEN,
+        type: Any | NotGiven = NOT_GIVEN,
+        reason: Any | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
@@ -6086,6 +6409,9 @@ class AsyncRefunds(AsyncResource):
         subscription_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.RefundExpanded]:
         """List refunds.
 
@@ -6114,6 +6440,9 @@ class AsyncRefunds(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.RefundExpanded]:
         """Search refunds.
 
@@ -6216,8 +6545,8 @@ class AsyncSubscriptionItems(AsyncResource):
     async def create(
         self,
         *,
-        subscription_id: str,
-        price_id: str,
+        subscription_id: str | NotGiven = NOT_GIVEN,
+        price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -6268,6 +6597,9 @@ class AsyncSubscriptionItems(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.SubscriptionItemExpanded]:
         """List a subscription's items.
 
@@ -6283,6 +6615,9 @@ class AsyncSubscriptionItems(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.UsageRecordSummary]:
         """List a subscription item's usage per billing period.
 
@@ -6298,6 +6633,9 @@ class AsyncSubscriptionItems(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.UsageRecord]:
         """List a subscription item's usage records.
 
@@ -6419,6 +6757,9 @@ class AsyncSubscriptions(AsyncResource):
         customer_did: str | NotGiven = NOT_GIVEN,
         active_first: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.SubscriptionExpanded]:
         """List subscriptions.
 
@@ -6444,9 +6785,7 @@ class AsyncSubscriptions(AsyncResource):
         id: str,
         /,
         *,
-        behavior: m.SubscriptionPauseCollectionBehavior
-        | Literal["keep_as_draft", "mark_uncollectible", "void"]
-        | NotGiven = NOT_GIVEN,
+        behavior: Any | NotGiven = NOT_GIVEN,
         resumes_at: int | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -6520,6 +6859,9 @@ class AsyncSubscriptions(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.SubscriptionExpanded]:
         """Search subscriptions.
 
@@ -6545,12 +6887,18 @@ class AsyncSubscriptions(AsyncResource):
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
-        payment_behavior: m.SubscriptionPaymentBehavior
-        | Literal["allow_incomplete", "error_if_incomplete", "pending_if_incomplete"]
-        | NotGiven = NOT_GIVEN,
+        payment_behavior: Any | NotGiven = NOT_GIVEN,
         trial_settings: m.SubscriptionTrialSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         slippage_config: m.SubscriptionSlippageConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cancel_at_period_end: bool | NotGiven = NOT_GIVEN,
+        cancel_at: int | NotGiven | None = NOT_GIVEN,
+        billing_cycle_anchor: int | NotGiven = NOT_GIVEN,
+        pause_collection: m.SubscriptionPauseCollection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        pending_invoice_item_interval: m.PriceRecurring | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        trial_start: int | NotGiven | None = NOT_GIVEN,
+        trial_end: int | NotGiven | None = NOT_GIVEN,
+        overdraft_protection: m.SubscriptionOverdraftProtection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.Subscription:
@@ -6570,8 +6918,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         url: str,
         enabled_events: Sequence[str],
         description: str | NotGiven = NOT_GIVEN,
-        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | NotGiven = NOT_GIVEN,
+        status: Any | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        api_version: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:
@@ -6602,6 +6951,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
     ) -> AsyncPage[m.WebhookEndpointExpanded]:
         """List webhook endpoints.
 
@@ -6630,8 +6982,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         url: str | NotGiven = NOT_GIVEN,
         enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
-        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | NotGiven = NOT_GIVEN,
+        status: Any | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        api_version: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
     ) -> m.WebhookEndpoint:

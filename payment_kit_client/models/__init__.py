@@ -213,6 +213,7 @@ from .metadata import Metadata
 from .metadata_query import MetadataQuery
 from .meter import Meter
 from .meter_aggregation_method import MeterAggregationMethod
+from .meter_create_aggregation_method import MeterCreateAggregationMethod
 from .meter_create_params import MeterCreateParams
 from .meter_created_via import MeterCreatedVia
 from .meter_event import MeterEvent
@@ -244,6 +245,9 @@ from .pause_subscription_params import PauseSubscriptionParams
 from .payment_beneficiary import PaymentBeneficiary
 from .payment_currency import PaymentCurrency
 from .payment_currency_create_params import PaymentCurrencyCreateParams
+from .payment_currency_create_params_token_config_type_0 import (
+    PaymentCurrencyCreateParamsTokenConfigType0,
+)
 from .payment_currency_expanded import PaymentCurrencyExpanded
 from .payment_currency_recharge_config_params import PaymentCurrencyRechargeConfigParams
 from .payment_currency_recharge_settings import PaymentCurrencyRechargeSettings
@@ -251,6 +255,9 @@ from .payment_currency_token_config_type_0 import PaymentCurrencyTokenConfigType
 from .payment_currency_type import PaymentCurrencyType
 from .payment_currency_unsupported import PaymentCurrencyUnsupported
 from .payment_currency_update_params import PaymentCurrencyUpdateParams
+from .payment_currency_update_params_token_config_type_0 import (
+    PaymentCurrencyUpdateParamsTokenConfigType0,
+)
 from .payment_currency_vault_config import PaymentCurrencyVaultConfig
 from .payment_details import PaymentDetails
 from .payment_details_arcblock import PaymentDetailsArcblock
@@ -320,7 +327,6 @@ from .price_expanded import PriceExpanded
 from .price_inventory_action import PriceInventoryAction
 from .price_inventory_params import PriceInventoryParams
 from .price_metadata_params import PriceMetadataParams
-from .price_model import PriceModel
 from .price_page import PricePage
 from .price_pricing_type import PricePricingType
 from .price_recurring import PriceRecurring
@@ -674,6 +680,7 @@ __all__ = (
     "MetadataQuery",
     "Meter",
     "MeterAggregationMethod",
+    "MeterCreateAggregationMethod",
     "MeterCreatedVia",
     "MeterCreateParams",
     "MeterEvent",
@@ -705,6 +712,7 @@ __all__ = (
     "PaymentBeneficiary",
     "PaymentCurrency",
     "PaymentCurrencyCreateParams",
+    "PaymentCurrencyCreateParamsTokenConfigType0",
     "PaymentCurrencyExpanded",
     "PaymentCurrencyRechargeConfigParams",
     "PaymentCurrencyRechargeSettings",
@@ -712,6 +720,7 @@ __all__ = (
     "PaymentCurrencyType",
     "PaymentCurrencyUnsupported",
     "PaymentCurrencyUpdateParams",
+    "PaymentCurrencyUpdateParamsTokenConfigType0",
     "PaymentCurrencyVaultConfig",
     "PaymentDetails",
     "PaymentDetailsArcblock",
@@ -781,7 +790,6 @@ __all__ = (
     "PriceInventoryAction",
     "PriceInventoryParams",
     "PriceMetadataParams",
-    "PriceModel",
     "PricePage",
     "PricePricingType",
     "PriceRecurring",

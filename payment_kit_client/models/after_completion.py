@@ -26,13 +26,14 @@ class AfterCompletion:
     """What the customer sees after paying through a payment link.
 
     Attributes:
-        type_ (AfterCompletionType): `redirect` sends the customer to a URL after paying; `hosted_confirmation` shows a
-            confirmation message on the checkout page.
+        type_ (AfterCompletionType | str): `redirect` sends the customer to a URL after paying; `hosted_confirmation`
+            shows a confirmation message on the checkout page. Open: PaymentKit may add values (`LiteralUnion<...,
+            string>`), so any string is accepted.
         redirect (AfterCompletionRedirect | None | Unset):
         hosted_confirmation (AfterCompletionHostedConfirmation | None | Unset):
     """
 
-    type_: AfterCompletionType
+    type_: AfterCompletionType | str
     redirect: AfterCompletionRedirect | None | Unset = UNSET
     hosted_confirmation: AfterCompletionHostedConfirmation | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -43,7 +44,11 @@ class AfterCompletion:
         )
         from ..models.after_completion_redirect import AfterCompletionRedirect  # noqa: PLC0415
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, AfterCompletionType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         redirect: dict[str, Any] | None | Unset
         if isinstance(self.redirect, Unset):
@@ -83,7 +88,19 @@ class AfterCompletion:
         from ..models.after_completion_redirect import AfterCompletionRedirect  # noqa: PLC0415
 
         d = dict(src_dict)
-        type_ = AfterCompletionType(d.pop("type"))
+
+        def _parse_type_(data: object) -> AfterCompletionType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_after_completion_type_open_type_0 = AfterCompletionType(data)
+
+                return componentsschemas_after_completion_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(AfterCompletionType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         def _parse_redirect(data: object) -> AfterCompletionRedirect | None | Unset:
             if data is None:

@@ -24,12 +24,12 @@ class CheckoutSessionConsent:
     """The consents the customer gave at checkout.
 
     Attributes:
-        promotions (CheckoutSessionConsentPromotions | None | Unset):
-        terms_of_service (CheckoutSessionConsentTermsOfService | None | Unset):
+        promotions (CheckoutSessionConsentPromotions | None | str | Unset):
+        terms_of_service (CheckoutSessionConsentTermsOfService | None | str | Unset):
     """
 
-    promotions: CheckoutSessionConsentPromotions | None | Unset = UNSET
-    terms_of_service: CheckoutSessionConsentTermsOfService | None | Unset = UNSET
+    promotions: CheckoutSessionConsentPromotions | None | str | Unset = UNSET
+    terms_of_service: CheckoutSessionConsentTermsOfService | None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +63,7 @@ class CheckoutSessionConsent:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
 
-        def _parse_promotions(data: object) -> CheckoutSessionConsentPromotions | None | Unset:
+        def _parse_promotions(data: object) -> CheckoutSessionConsentPromotions | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -71,16 +71,18 @@ class CheckoutSessionConsent:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                promotions_type_1 = CheckoutSessionConsentPromotions(data)
+                componentsschemas_checkout_session_consent_promotions_open_type_0 = CheckoutSessionConsentPromotions(
+                    data
+                )
 
-                return promotions_type_1
+                return componentsschemas_checkout_session_consent_promotions_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(CheckoutSessionConsentPromotions | None | Unset, data)
+            return cast(CheckoutSessionConsentPromotions | None | str | Unset, data)
 
         promotions = _parse_promotions(d.pop("promotions", UNSET))
 
-        def _parse_terms_of_service(data: object) -> CheckoutSessionConsentTermsOfService | None | Unset:
+        def _parse_terms_of_service(data: object) -> CheckoutSessionConsentTermsOfService | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -88,12 +90,14 @@ class CheckoutSessionConsent:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                terms_of_service_type_1 = CheckoutSessionConsentTermsOfService(data)
+                componentsschemas_checkout_session_consent_terms_of_service_open_type_0 = (
+                    CheckoutSessionConsentTermsOfService(data)
+                )
 
-                return terms_of_service_type_1
+                return componentsschemas_checkout_session_consent_terms_of_service_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(CheckoutSessionConsentTermsOfService | None | Unset, data)
+            return cast(CheckoutSessionConsentTermsOfService | None | str | Unset, data)
 
         terms_of_service = _parse_terms_of_service(d.pop("terms_of_service", UNSET))
 

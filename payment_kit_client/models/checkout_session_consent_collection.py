@@ -24,12 +24,12 @@ class CheckoutSessionConsentCollection:
     """Which consents the checkout page asks for.
 
     Attributes:
-        promotions (CheckoutSessionConsentCollectionPromotions | None | Unset):
-        terms_of_service (CheckoutSessionConsentCollectionTermsOfService | None | Unset):
+        promotions (CheckoutSessionConsentCollectionPromotions | None | str | Unset):
+        terms_of_service (CheckoutSessionConsentCollectionTermsOfService | None | str | Unset):
     """
 
-    promotions: CheckoutSessionConsentCollectionPromotions | None | Unset = UNSET
-    terms_of_service: CheckoutSessionConsentCollectionTermsOfService | None | Unset = UNSET
+    promotions: CheckoutSessionConsentCollectionPromotions | None | str | Unset = UNSET
+    terms_of_service: CheckoutSessionConsentCollectionTermsOfService | None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +63,7 @@ class CheckoutSessionConsentCollection:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
 
-        def _parse_promotions(data: object) -> CheckoutSessionConsentCollectionPromotions | None | Unset:
+        def _parse_promotions(data: object) -> CheckoutSessionConsentCollectionPromotions | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -71,16 +71,20 @@ class CheckoutSessionConsentCollection:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                promotions_type_1 = CheckoutSessionConsentCollectionPromotions(data)
+                componentsschemas_checkout_session_consent_collection_promotions_open_type_0 = (
+                    CheckoutSessionConsentCollectionPromotions(data)
+                )
 
-                return promotions_type_1
+                return componentsschemas_checkout_session_consent_collection_promotions_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(CheckoutSessionConsentCollectionPromotions | None | Unset, data)
+            return cast(CheckoutSessionConsentCollectionPromotions | None | str | Unset, data)
 
         promotions = _parse_promotions(d.pop("promotions", UNSET))
 
-        def _parse_terms_of_service(data: object) -> CheckoutSessionConsentCollectionTermsOfService | None | Unset:
+        def _parse_terms_of_service(
+            data: object,
+        ) -> CheckoutSessionConsentCollectionTermsOfService | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -88,12 +92,14 @@ class CheckoutSessionConsentCollection:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                terms_of_service_type_1 = CheckoutSessionConsentCollectionTermsOfService(data)
+                componentsschemas_checkout_session_consent_collection_terms_of_service_open_type_0 = (
+                    CheckoutSessionConsentCollectionTermsOfService(data)
+                )
 
-                return terms_of_service_type_1
+                return componentsschemas_checkout_session_consent_collection_terms_of_service_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(CheckoutSessionConsentCollectionTermsOfService | None | Unset, data)
+            return cast(CheckoutSessionConsentCollectionTermsOfService | None | str | Unset, data)
 
         terms_of_service = _parse_terms_of_service(d.pop("terms_of_service", UNSET))
 

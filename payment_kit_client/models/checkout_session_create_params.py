@@ -47,19 +47,21 @@ class CheckoutSessionCreateParams:
     """The body of a checkout session create.
 
     Attributes:
-        mode (CheckoutSessionMode): What the session does: `payment` charges once, `subscription` starts a subscription
-            for recurring prices, `setup` only sets up a payment method.
         line_items (list[LineItem]): The prices and quantities to pay for.
         success_url (str): Where the customer goes after paying.
-        cancel_url (str): Where the customer goes when they leave without paying.
+        mode (CheckoutSessionMode | str | Unset): What the session does: `payment` charges once, `subscription` starts a
+            subscription for recurring prices, `setup` only sets up a payment method. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
+        cancel_url (str | Unset): Where the customer goes when they leave without paying.
         expires_at (int | Unset): Unix time in seconds. Example: 1729243800.
         client_reference_id (str | Unset): Your own reference for the session (e.g. an order id); it can be used to
             retrieve the session.
         currency_id (str | Unset): The payment currency (`pc_…`); by default the prices' currency.
         customer_id (str | Unset): An existing customer (`cus_…`) who is to pay.
         customer_did (str | Unset): The DID of the user who is to pay.
-        customer_creation (CheckoutSessionCustomerCreation | Unset): When a customer record is made: `if_required` (only
-            when the flow needs one) or `always`.
+        customer_creation (CheckoutSessionCustomerCreation | str | Unset): When a customer record is made: `if_required`
+            (only when the flow needs one) or `always`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
         customer_update (CheckoutSessionCustomerUpdate | Unset): Which details entered at checkout are saved back to an
             existing customer.
         after_expiration (CheckoutSessionAfterExpiration | Unset): What may happen after the session expires.
@@ -71,32 +73,35 @@ class CheckoutSessionCreateParams:
             and its content.
         payment_method_types (list[str] | Unset):
         phone_number_collection (CheckoutSessionPhoneNumberCollection | Unset):
-        submit_type (CheckoutSessionSubmitType | Unset): The wording of the checkout page's submit button.
-        billing_address_collection (CheckoutSessionBillingAddressCollection | Unset): Whether the checkout page asks for
-            a billing address (`required`) or only when needed (`auto`).
+        submit_type (CheckoutSessionSubmitType | str | Unset): The wording of the checkout page's submit button. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+        billing_address_collection (CheckoutSessionBillingAddressCollection | str | Unset): Whether the checkout page
+            asks for a billing address (`required`) or only when needed (`auto`). Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         subscription_data (CheckoutSessionSubscriptionData | Unset): Subscription settings as checkout sessions and
             their line items take them: the common subscription data plus service actions, billing anchor, proration and
             trial rules.
         payment_intent_data (PaymentIntentData | Unset): Settings copied onto the payment intent a checkout creates.
         nft_mint_settings (NftMintSettings | Unset): Whether and how an NFT is minted for the buyer after payment.
-        cross_sell_behavior (CheckoutSessionCrossSellBehavior | Unset): Whether a cross-sell product is offered (`auto`)
-            or always added (`required`).
+        cross_sell_behavior (CheckoutSessionCrossSellBehavior | str | Unset): Whether a cross-sell product is offered
+            (`auto`) or always added (`required`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         enable_subscription_grouping (bool | Unset):
         metadata (Metadata | Unset): Free-form key/value data attached to an object.
         include_free_trial (bool | Unset): Whether trials configured on the prices apply to this session. The Node SDK
             accepts it; its exact effect is not documented.
     """
 
-    mode: CheckoutSessionMode
     line_items: list[LineItem]
     success_url: str
-    cancel_url: str
+    mode: CheckoutSessionMode | str | Unset = UNSET
+    cancel_url: str | Unset = UNSET
     expires_at: int | Unset = UNSET
     client_reference_id: str | Unset = UNSET
     currency_id: str | Unset = UNSET
     customer_id: str | Unset = UNSET
     customer_did: str | Unset = UNSET
-    customer_creation: CheckoutSessionCustomerCreation | Unset = UNSET
+    customer_creation: CheckoutSessionCustomerCreation | str | Unset = UNSET
     customer_update: CheckoutSessionCustomerUpdate | Unset = UNSET
     after_expiration: CheckoutSessionAfterExpiration | Unset = UNSET
     allow_promotion_codes: bool | Unset = UNSET
@@ -106,25 +111,31 @@ class CheckoutSessionCreateParams:
     invoice_creation: CheckoutSessionInvoiceCreation | Unset = UNSET
     payment_method_types: list[str] | Unset = UNSET
     phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset = UNSET
-    submit_type: CheckoutSessionSubmitType | Unset = UNSET
-    billing_address_collection: CheckoutSessionBillingAddressCollection | Unset = UNSET
+    submit_type: CheckoutSessionSubmitType | str | Unset = UNSET
+    billing_address_collection: CheckoutSessionBillingAddressCollection | str | Unset = UNSET
     subscription_data: CheckoutSessionSubscriptionData | Unset = UNSET
     payment_intent_data: PaymentIntentData | Unset = UNSET
     nft_mint_settings: NftMintSettings | Unset = UNSET
-    cross_sell_behavior: CheckoutSessionCrossSellBehavior | Unset = UNSET
+    cross_sell_behavior: CheckoutSessionCrossSellBehavior | str | Unset = UNSET
     enable_subscription_grouping: bool | Unset = UNSET
     metadata: Metadata | Unset = UNSET
     include_free_trial: bool | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        mode = self.mode.value
-
         line_items = []
         for line_items_item_data in self.line_items:
             line_items_item = line_items_item_data.to_dict()
             line_items.append(line_items_item)
 
         success_url = self.success_url
+
+        mode: str | Unset
+        if isinstance(self.mode, Unset):
+            mode = UNSET
+        elif isinstance(self.mode, CheckoutSessionMode):
+            mode = self.mode.value
+        else:
+            mode = self.mode
 
         cancel_url = self.cancel_url
 
@@ -138,9 +149,13 @@ class CheckoutSessionCreateParams:
 
         customer_did = self.customer_did
 
-        customer_creation: str | Unset = UNSET
-        if not isinstance(self.customer_creation, Unset):
+        customer_creation: str | Unset
+        if isinstance(self.customer_creation, Unset):
+            customer_creation = UNSET
+        elif isinstance(self.customer_creation, CheckoutSessionCustomerCreation):
             customer_creation = self.customer_creation.value
+        else:
+            customer_creation = self.customer_creation
 
         customer_update: dict[str, Any] | Unset = UNSET
         if not isinstance(self.customer_update, Unset):
@@ -179,13 +194,21 @@ class CheckoutSessionCreateParams:
         if not isinstance(self.phone_number_collection, Unset):
             phone_number_collection = self.phone_number_collection.to_dict()
 
-        submit_type: str | Unset = UNSET
-        if not isinstance(self.submit_type, Unset):
+        submit_type: str | Unset
+        if isinstance(self.submit_type, Unset):
+            submit_type = UNSET
+        elif isinstance(self.submit_type, CheckoutSessionSubmitType):
             submit_type = self.submit_type.value
+        else:
+            submit_type = self.submit_type
 
-        billing_address_collection: str | Unset = UNSET
-        if not isinstance(self.billing_address_collection, Unset):
+        billing_address_collection: str | Unset
+        if isinstance(self.billing_address_collection, Unset):
+            billing_address_collection = UNSET
+        elif isinstance(self.billing_address_collection, CheckoutSessionBillingAddressCollection):
             billing_address_collection = self.billing_address_collection.value
+        else:
+            billing_address_collection = self.billing_address_collection
 
         subscription_data: dict[str, Any] | Unset = UNSET
         if not isinstance(self.subscription_data, Unset):
@@ -199,9 +222,13 @@ class CheckoutSessionCreateParams:
         if not isinstance(self.nft_mint_settings, Unset):
             nft_mint_settings = self.nft_mint_settings.to_dict()
 
-        cross_sell_behavior: str | Unset = UNSET
-        if not isinstance(self.cross_sell_behavior, Unset):
+        cross_sell_behavior: str | Unset
+        if isinstance(self.cross_sell_behavior, Unset):
+            cross_sell_behavior = UNSET
+        elif isinstance(self.cross_sell_behavior, CheckoutSessionCrossSellBehavior):
             cross_sell_behavior = self.cross_sell_behavior.value
+        else:
+            cross_sell_behavior = self.cross_sell_behavior
 
         enable_subscription_grouping = self.enable_subscription_grouping
 
@@ -215,12 +242,14 @@ class CheckoutSessionCreateParams:
 
         field_dict.update(
             {
-                "mode": mode,
                 "line_items": line_items,
                 "success_url": success_url,
-                "cancel_url": cancel_url,
             }
         )
+        if mode is not UNSET:
+            field_dict["mode"] = mode
+        if cancel_url is not UNSET:
+            field_dict["cancel_url"] = cancel_url
         if expires_at is not UNSET:
             field_dict["expires_at"] = expires_at
         if client_reference_id is not UNSET:
@@ -300,8 +329,6 @@ class CheckoutSessionCreateParams:
         from ..models.payment_intent_data import PaymentIntentData  # noqa: PLC0415
 
         d = dict(src_dict)
-        mode = CheckoutSessionMode(d.pop("mode"))
-
         line_items = []
         _line_items = d.pop("line_items")
         for line_items_item_data in _line_items:
@@ -311,7 +338,22 @@ class CheckoutSessionCreateParams:
 
         success_url = d.pop("success_url")
 
-        cancel_url = d.pop("cancel_url")
+        def _parse_mode(data: object) -> CheckoutSessionMode | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_mode_open_type_0 = CheckoutSessionMode(data)
+
+                return componentsschemas_checkout_session_mode_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionMode | str | Unset, data)
+
+        mode = _parse_mode(d.pop("mode", UNSET))
+
+        cancel_url = d.pop("cancel_url", UNSET)
 
         expires_at = d.pop("expires_at", UNSET)
 
@@ -323,12 +365,20 @@ class CheckoutSessionCreateParams:
 
         customer_did = d.pop("customer_did", UNSET)
 
-        _customer_creation = d.pop("customer_creation", UNSET)
-        customer_creation: CheckoutSessionCustomerCreation | Unset
-        if isinstance(_customer_creation, Unset):
-            customer_creation = UNSET
-        else:
-            customer_creation = CheckoutSessionCustomerCreation(_customer_creation)
+        def _parse_customer_creation(data: object) -> CheckoutSessionCustomerCreation | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_customer_creation_open_type_0 = CheckoutSessionCustomerCreation(data)
+
+                return componentsschemas_checkout_session_customer_creation_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionCustomerCreation | str | Unset, data)
+
+        customer_creation = _parse_customer_creation(d.pop("customer_creation", UNSET))
 
         _customer_update = d.pop("customer_update", UNSET)
         customer_update: CheckoutSessionCustomerUpdate | Unset
@@ -385,19 +435,37 @@ class CheckoutSessionCreateParams:
         else:
             phone_number_collection = CheckoutSessionPhoneNumberCollection.from_dict(_phone_number_collection)
 
-        _submit_type = d.pop("submit_type", UNSET)
-        submit_type: CheckoutSessionSubmitType | Unset
-        if isinstance(_submit_type, Unset):
-            submit_type = UNSET
-        else:
-            submit_type = CheckoutSessionSubmitType(_submit_type)
+        def _parse_submit_type(data: object) -> CheckoutSessionSubmitType | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_submit_type_open_type_0 = CheckoutSessionSubmitType(data)
 
-        _billing_address_collection = d.pop("billing_address_collection", UNSET)
-        billing_address_collection: CheckoutSessionBillingAddressCollection | Unset
-        if isinstance(_billing_address_collection, Unset):
-            billing_address_collection = UNSET
-        else:
-            billing_address_collection = CheckoutSessionBillingAddressCollection(_billing_address_collection)
+                return componentsschemas_checkout_session_submit_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionSubmitType | str | Unset, data)
+
+        submit_type = _parse_submit_type(d.pop("submit_type", UNSET))
+
+        def _parse_billing_address_collection(data: object) -> CheckoutSessionBillingAddressCollection | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_billing_address_collection_open_type_0 = (
+                    CheckoutSessionBillingAddressCollection(data)
+                )
+
+                return componentsschemas_checkout_session_billing_address_collection_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionBillingAddressCollection | str | Unset, data)
+
+        billing_address_collection = _parse_billing_address_collection(d.pop("billing_address_collection", UNSET))
 
         _subscription_data = d.pop("subscription_data", UNSET)
         subscription_data: CheckoutSessionSubscriptionData | Unset
@@ -420,12 +488,22 @@ class CheckoutSessionCreateParams:
         else:
             nft_mint_settings = NftMintSettings.from_dict(_nft_mint_settings)
 
-        _cross_sell_behavior = d.pop("cross_sell_behavior", UNSET)
-        cross_sell_behavior: CheckoutSessionCrossSellBehavior | Unset
-        if isinstance(_cross_sell_behavior, Unset):
-            cross_sell_behavior = UNSET
-        else:
-            cross_sell_behavior = CheckoutSessionCrossSellBehavior(_cross_sell_behavior)
+        def _parse_cross_sell_behavior(data: object) -> CheckoutSessionCrossSellBehavior | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_cross_sell_behavior_open_type_0 = CheckoutSessionCrossSellBehavior(
+                    data
+                )
+
+                return componentsschemas_checkout_session_cross_sell_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionCrossSellBehavior | str | Unset, data)
+
+        cross_sell_behavior = _parse_cross_sell_behavior(d.pop("cross_sell_behavior", UNSET))
 
         enable_subscription_grouping = d.pop("enable_subscription_grouping", UNSET)
 
@@ -439,9 +517,9 @@ class CheckoutSessionCreateParams:
         include_free_trial = d.pop("include_free_trial", UNSET)
 
         checkout_session_create_params = cls(
-            mode=mode,
             line_items=line_items,
             success_url=success_url,
+            mode=mode,
             cancel_url=cancel_url,
             expires_at=expires_at,
             client_reference_id=client_reference_id,

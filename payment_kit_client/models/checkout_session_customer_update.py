@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -20,25 +20,40 @@ class CheckoutSessionCustomerUpdate:
     """Which details entered at checkout are saved back to an existing customer.
 
     Attributes:
-        address (CheckoutSessionCustomerUpdateBehavior): Whether details entered at checkout are saved back to the
-            customer (`auto`) or not (`never`).
-        name (CheckoutSessionCustomerUpdateBehavior): Whether details entered at checkout are saved back to the customer
-            (`auto`) or not (`never`).
-        shipping (CheckoutSessionCustomerUpdateBehavior): Whether details entered at checkout are saved back to the
-            customer (`auto`) or not (`never`).
+        address (CheckoutSessionCustomerUpdateBehavior | str): Whether details entered at checkout are saved back to the
+            customer (`auto`) or not (`never`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+            is accepted.
+        name (CheckoutSessionCustomerUpdateBehavior | str): Whether details entered at checkout are saved back to the
+            customer (`auto`) or not (`never`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+            is accepted.
+        shipping (CheckoutSessionCustomerUpdateBehavior | str): Whether details entered at checkout are saved back to
+            the customer (`auto`) or not (`never`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
     """
 
-    address: CheckoutSessionCustomerUpdateBehavior
-    name: CheckoutSessionCustomerUpdateBehavior
-    shipping: CheckoutSessionCustomerUpdateBehavior
+    address: CheckoutSessionCustomerUpdateBehavior | str
+    name: CheckoutSessionCustomerUpdateBehavior | str
+    shipping: CheckoutSessionCustomerUpdateBehavior | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        address = self.address.value
+        address: str
+        if isinstance(self.address, CheckoutSessionCustomerUpdateBehavior):
+            address = self.address.value
+        else:
+            address = self.address
 
-        name = self.name.value
+        name: str
+        if isinstance(self.name, CheckoutSessionCustomerUpdateBehavior):
+            name = self.name.value
+        else:
+            name = self.name
 
-        shipping = self.shipping.value
+        shipping: str
+        if isinstance(self.shipping, CheckoutSessionCustomerUpdateBehavior):
+            shipping = self.shipping.value
+        else:
+            shipping = self.shipping
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -55,11 +70,51 @@ class CheckoutSessionCustomerUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        address = CheckoutSessionCustomerUpdateBehavior(d.pop("address"))
 
-        name = CheckoutSessionCustomerUpdateBehavior(d.pop("name"))
+        def _parse_address(data: object) -> CheckoutSessionCustomerUpdateBehavior | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_customer_update_behavior_open_type_0 = (
+                    CheckoutSessionCustomerUpdateBehavior(data)
+                )
 
-        shipping = CheckoutSessionCustomerUpdateBehavior(d.pop("shipping"))
+                return componentsschemas_checkout_session_customer_update_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionCustomerUpdateBehavior | str, data)
+
+        address = _parse_address(d.pop("address"))
+
+        def _parse_name(data: object) -> CheckoutSessionCustomerUpdateBehavior | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_customer_update_behavior_open_type_0 = (
+                    CheckoutSessionCustomerUpdateBehavior(data)
+                )
+
+                return componentsschemas_checkout_session_customer_update_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionCustomerUpdateBehavior | str, data)
+
+        name = _parse_name(d.pop("name"))
+
+        def _parse_shipping(data: object) -> CheckoutSessionCustomerUpdateBehavior | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_customer_update_behavior_open_type_0 = (
+                    CheckoutSessionCustomerUpdateBehavior(data)
+                )
+
+                return componentsschemas_checkout_session_customer_update_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionCustomerUpdateBehavior | str, data)
+
+        shipping = _parse_shipping(d.pop("shipping"))
 
         checkout_session_customer_update = cls(
             address=address,

@@ -72,24 +72,31 @@ class CheckoutSessionFields:
             id (str): The session id (`cs_…`). Example: cs_9Fk2Wq7ZrT1mXcVb3NpLh8Ds.
             livemode (bool):
             currency_id (str): The payment currency (`pc_…`).
-            mode (CheckoutSessionMode): What the session does: `payment` charges once, `subscription` starts a subscription
-                for recurring prices, `setup` only sets up a payment method.
-            status (CheckoutSessionStatus): Lifecycle state: `open` (can be paid), then `complete` (paid or set up) or
-                `expired` (closed unpaid, by time or by the expire call).
-            payment_status (CheckoutSessionPaymentStatus): Whether the money was collected: `paid`, `unpaid`, or
-                `no_payment_required` (e.g. a free trial or a setup session).
+            mode (CheckoutSessionMode | str): What the session does: `payment` charges once, `subscription` starts a
+                subscription for recurring prices, `setup` only sets up a payment method. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
+            status (CheckoutSessionStatus | str): Lifecycle state: `open` (can be paid), then `complete` (paid or set up) or
+                `expired` (closed unpaid, by time or by the expire call). Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
+            payment_status (CheckoutSessionPaymentStatus | str): Whether the money was collected: `paid`, `unpaid`, or
+                `no_payment_required` (e.g. a free trial or a setup session). Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             amount_subtotal (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
                 PaymentKit answers. Example: 1000000000000000.
             amount_total (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
                 PaymentKit answers. Example: 1000000000000000.
-            customer_creation (CheckoutSessionCustomerCreation): When a customer record is made: `if_required` (only when
-                the flow needs one) or `always`.
+            customer_creation (CheckoutSessionCustomerCreation | str): When a customer record is made: `if_required` (only
+                when the flow needs one) or `always`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+                string is accepted.
             expires_at (int): Unix time in seconds. Example: 1729243800.
             payment_method_types (list[str]): Payment method types accepted (e.g. `arcblock`, `ethereum`, `stripe`).
-            submit_type (CheckoutSessionSubmitType): The wording of the checkout page's submit button.
-            nft_mint_status (CheckoutSessionNftMintStatus): Progress of the NFT minted for a paid session: `disabled` (no
-                minting), `pending`, `minted`, `sent` (delivered to the customer) or `error`.
-            created_via (CheckoutSessionCreatedVia): Where the object was created.
+            submit_type (CheckoutSessionSubmitType | str): The wording of the checkout page's submit button. Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+            nft_mint_status (CheckoutSessionNftMintStatus | str): Progress of the NFT minted for a paid session: `disabled`
+                (no minting), `pending`, `minted`, `sent` (delivered to the customer) or `error`. Open: PaymentKit may add
+                values (`LiteralUnion<..., string>`), so any string is accepted.
+            created_via (CheckoutSessionCreatedVia | str): Where the object was created. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             created_at (datetime.datetime):
             updated_at (datetime.datetime):
             client_reference_id (None | str | Unset): The caller's own reference for the session; the session can be
@@ -123,32 +130,32 @@ class CheckoutSessionFields:
             invoice_creation (CheckoutSessionInvoiceCreation | None | Unset):
             phone_number_collection (CheckoutSessionPhoneNumberCollection | None | Unset):
             metadata (Metadata | None | Unset):
-            billing_address_collection (CheckoutSessionBillingAddressCollection | None | Unset):
+            billing_address_collection (CheckoutSessionBillingAddressCollection | None | str | Unset):
             subscription_data (CheckoutSessionSubscriptionData | None | Unset):
             payment_details (None | PaymentDetails | Unset):
             payment_intent_data (None | PaymentIntentData | Unset):
             nft_mint_settings (NftMintSettings | None | Unset):
             nft_mint_details (CheckoutSessionNftMintDetails | None | Unset):
-            cross_sell_behavior (CheckoutSessionCrossSellBehavior | None | Unset):
+            cross_sell_behavior (CheckoutSessionCrossSellBehavior | None | str | Unset):
             discounts (list[CheckoutSessionDiscount] | None | Unset):
-            fulfillment_status (CheckoutSessionFulfillmentStatus | None | Unset):
+            fulfillment_status (CheckoutSessionFulfillmentStatus | None | str | Unset):
             vendor_info (list[CheckoutSessionVendorInfo] | None | Unset):
     """
 
     id: str
     livemode: bool
     currency_id: str
-    mode: CheckoutSessionMode
-    status: CheckoutSessionStatus
-    payment_status: CheckoutSessionPaymentStatus
+    mode: CheckoutSessionMode | str
+    status: CheckoutSessionStatus | str
+    payment_status: CheckoutSessionPaymentStatus | str
     amount_subtotal: str
     amount_total: str
-    customer_creation: CheckoutSessionCustomerCreation
+    customer_creation: CheckoutSessionCustomerCreation | str
     expires_at: int
     payment_method_types: list[str]
-    submit_type: CheckoutSessionSubmitType
-    nft_mint_status: CheckoutSessionNftMintStatus
-    created_via: CheckoutSessionCreatedVia
+    submit_type: CheckoutSessionSubmitType | str
+    nft_mint_status: CheckoutSessionNftMintStatus | str
+    created_via: CheckoutSessionCreatedVia | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     client_reference_id: None | str | Unset = UNSET
@@ -180,15 +187,15 @@ class CheckoutSessionFields:
     invoice_creation: CheckoutSessionInvoiceCreation | None | Unset = UNSET
     phone_number_collection: CheckoutSessionPhoneNumberCollection | None | Unset = UNSET
     metadata: Metadata | None | Unset = UNSET
-    billing_address_collection: CheckoutSessionBillingAddressCollection | None | Unset = UNSET
+    billing_address_collection: CheckoutSessionBillingAddressCollection | None | str | Unset = UNSET
     subscription_data: CheckoutSessionSubscriptionData | None | Unset = UNSET
     payment_details: None | PaymentDetails | Unset = UNSET
     payment_intent_data: None | PaymentIntentData | Unset = UNSET
     nft_mint_settings: NftMintSettings | None | Unset = UNSET
     nft_mint_details: CheckoutSessionNftMintDetails | None | Unset = UNSET
-    cross_sell_behavior: CheckoutSessionCrossSellBehavior | None | Unset = UNSET
+    cross_sell_behavior: CheckoutSessionCrossSellBehavior | None | str | Unset = UNSET
     discounts: list[CheckoutSessionDiscount] | None | Unset = UNSET
-    fulfillment_status: CheckoutSessionFulfillmentStatus | None | Unset = UNSET
+    fulfillment_status: CheckoutSessionFulfillmentStatus | None | str | Unset = UNSET
     vendor_info: list[CheckoutSessionVendorInfo] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -237,27 +244,55 @@ class CheckoutSessionFields:
 
         currency_id = self.currency_id
 
-        mode = self.mode.value
+        mode: str
+        if isinstance(self.mode, CheckoutSessionMode):
+            mode = self.mode.value
+        else:
+            mode = self.mode
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, CheckoutSessionStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
-        payment_status = self.payment_status.value
+        payment_status: str
+        if isinstance(self.payment_status, CheckoutSessionPaymentStatus):
+            payment_status = self.payment_status.value
+        else:
+            payment_status = self.payment_status
 
         amount_subtotal = self.amount_subtotal
 
         amount_total = self.amount_total
 
-        customer_creation = self.customer_creation.value
+        customer_creation: str
+        if isinstance(self.customer_creation, CheckoutSessionCustomerCreation):
+            customer_creation = self.customer_creation.value
+        else:
+            customer_creation = self.customer_creation
 
         expires_at = self.expires_at
 
         payment_method_types = self.payment_method_types
 
-        submit_type = self.submit_type.value
+        submit_type: str
+        if isinstance(self.submit_type, CheckoutSessionSubmitType):
+            submit_type = self.submit_type.value
+        else:
+            submit_type = self.submit_type
 
-        nft_mint_status = self.nft_mint_status.value
+        nft_mint_status: str
+        if isinstance(self.nft_mint_status, CheckoutSessionNftMintStatus):
+            nft_mint_status = self.nft_mint_status.value
+        else:
+            nft_mint_status = self.nft_mint_status
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, CheckoutSessionCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -708,27 +743,104 @@ class CheckoutSessionFields:
 
         currency_id = d.pop("currency_id")
 
-        mode = CheckoutSessionMode(d.pop("mode"))
+        def _parse_mode(data: object) -> CheckoutSessionMode | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_mode_open_type_0 = CheckoutSessionMode(data)
 
-        status = CheckoutSessionStatus(d.pop("status"))
+                return componentsschemas_checkout_session_mode_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionMode | str, data)
 
-        payment_status = CheckoutSessionPaymentStatus(d.pop("payment_status"))
+        mode = _parse_mode(d.pop("mode"))
+
+        def _parse_status(data: object) -> CheckoutSessionStatus | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_status_open_type_0 = CheckoutSessionStatus(data)
+
+                return componentsschemas_checkout_session_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionStatus | str, data)
+
+        status = _parse_status(d.pop("status"))
+
+        def _parse_payment_status(data: object) -> CheckoutSessionPaymentStatus | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_payment_status_open_type_0 = CheckoutSessionPaymentStatus(data)
+
+                return componentsschemas_checkout_session_payment_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionPaymentStatus | str, data)
+
+        payment_status = _parse_payment_status(d.pop("payment_status"))
 
         amount_subtotal = d.pop("amount_subtotal")
 
         amount_total = d.pop("amount_total")
 
-        customer_creation = CheckoutSessionCustomerCreation(d.pop("customer_creation"))
+        def _parse_customer_creation(data: object) -> CheckoutSessionCustomerCreation | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_customer_creation_open_type_0 = CheckoutSessionCustomerCreation(data)
+
+                return componentsschemas_checkout_session_customer_creation_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionCustomerCreation | str, data)
+
+        customer_creation = _parse_customer_creation(d.pop("customer_creation"))
 
         expires_at = d.pop("expires_at")
 
         payment_method_types = cast(list[str], d.pop("payment_method_types"))
 
-        submit_type = CheckoutSessionSubmitType(d.pop("submit_type"))
+        def _parse_submit_type(data: object) -> CheckoutSessionSubmitType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_submit_type_open_type_0 = CheckoutSessionSubmitType(data)
 
-        nft_mint_status = CheckoutSessionNftMintStatus(d.pop("nft_mint_status"))
+                return componentsschemas_checkout_session_submit_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionSubmitType | str, data)
 
-        created_via = CheckoutSessionCreatedVia(d.pop("created_via"))
+        submit_type = _parse_submit_type(d.pop("submit_type"))
+
+        def _parse_nft_mint_status(data: object) -> CheckoutSessionNftMintStatus | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_nft_mint_status_open_type_0 = CheckoutSessionNftMintStatus(data)
+
+                return componentsschemas_checkout_session_nft_mint_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionNftMintStatus | str, data)
+
+        nft_mint_status = _parse_nft_mint_status(d.pop("nft_mint_status"))
+
+        def _parse_created_via(data: object) -> CheckoutSessionCreatedVia | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_created_via_open_type_0 = CheckoutSessionCreatedVia(data)
+
+                return componentsschemas_checkout_session_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionCreatedVia | str, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
@@ -1104,7 +1216,9 @@ class CheckoutSessionFields:
 
         metadata = _parse_metadata(d.pop("metadata", UNSET))
 
-        def _parse_billing_address_collection(data: object) -> CheckoutSessionBillingAddressCollection | None | Unset:
+        def _parse_billing_address_collection(
+            data: object,
+        ) -> CheckoutSessionBillingAddressCollection | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -1112,12 +1226,14 @@ class CheckoutSessionFields:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                billing_address_collection_type_1 = CheckoutSessionBillingAddressCollection(data)
+                componentsschemas_checkout_session_billing_address_collection_open_type_0 = (
+                    CheckoutSessionBillingAddressCollection(data)
+                )
 
-                return billing_address_collection_type_1
+                return componentsschemas_checkout_session_billing_address_collection_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(CheckoutSessionBillingAddressCollection | None | Unset, data)
+            return cast(CheckoutSessionBillingAddressCollection | None | str | Unset, data)
 
         billing_address_collection = _parse_billing_address_collection(d.pop("billing_address_collection", UNSET))
 
@@ -1206,7 +1322,7 @@ class CheckoutSessionFields:
 
         nft_mint_details = _parse_nft_mint_details(d.pop("nft_mint_details", UNSET))
 
-        def _parse_cross_sell_behavior(data: object) -> CheckoutSessionCrossSellBehavior | None | Unset:
+        def _parse_cross_sell_behavior(data: object) -> CheckoutSessionCrossSellBehavior | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -1214,12 +1330,14 @@ class CheckoutSessionFields:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                cross_sell_behavior_type_1 = CheckoutSessionCrossSellBehavior(data)
+                componentsschemas_checkout_session_cross_sell_behavior_open_type_0 = CheckoutSessionCrossSellBehavior(
+                    data
+                )
 
-                return cross_sell_behavior_type_1
+                return componentsschemas_checkout_session_cross_sell_behavior_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(CheckoutSessionCrossSellBehavior | None | Unset, data)
+            return cast(CheckoutSessionCrossSellBehavior | None | str | Unset, data)
 
         cross_sell_behavior = _parse_cross_sell_behavior(d.pop("cross_sell_behavior", UNSET))
 
@@ -1245,7 +1363,7 @@ class CheckoutSessionFields:
 
         discounts = _parse_discounts(d.pop("discounts", UNSET))
 
-        def _parse_fulfillment_status(data: object) -> CheckoutSessionFulfillmentStatus | None | Unset:
+        def _parse_fulfillment_status(data: object) -> CheckoutSessionFulfillmentStatus | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -1253,12 +1371,14 @@ class CheckoutSessionFields:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                fulfillment_status_type_1 = CheckoutSessionFulfillmentStatus(data)
+                componentsschemas_checkout_session_fulfillment_status_open_type_0 = CheckoutSessionFulfillmentStatus(
+                    data
+                )
 
-                return fulfillment_status_type_1
+                return componentsschemas_checkout_session_fulfillment_status_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(CheckoutSessionFulfillmentStatus | None | Unset, data)
+            return cast(CheckoutSessionFulfillmentStatus | None | str | Unset, data)
 
         fulfillment_status = _parse_fulfillment_status(d.pop("fulfillment_status", UNSET))
 

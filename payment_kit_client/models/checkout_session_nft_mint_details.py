@@ -23,13 +23,14 @@ class CheckoutSessionNftMintDetails:
     """The NFT minted for the session, on the chain named by `type`.
 
     Attributes:
-        type_ (CheckoutSessionNftMintChain): The chain the NFT was minted on.
+        type_ (CheckoutSessionNftMintChain | str): The chain the NFT was minted on. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         arcblock (CheckoutSessionNftMintItem | None | Unset):
         ethereum (CheckoutSessionNftMintItem | None | Unset):
         base (CheckoutSessionNftMintItem | None | Unset):
     """
 
-    type_: CheckoutSessionNftMintChain
+    type_: CheckoutSessionNftMintChain | str
     arcblock: CheckoutSessionNftMintItem | None | Unset = UNSET
     ethereum: CheckoutSessionNftMintItem | None | Unset = UNSET
     base: CheckoutSessionNftMintItem | None | Unset = UNSET
@@ -38,7 +39,11 @@ class CheckoutSessionNftMintDetails:
     def to_dict(self) -> dict[str, Any]:
         from ..models.checkout_session_nft_mint_item import CheckoutSessionNftMintItem  # noqa: PLC0415
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, CheckoutSessionNftMintChain):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         arcblock: dict[str, Any] | None | Unset
         if isinstance(self.arcblock, Unset):
@@ -85,7 +90,19 @@ class CheckoutSessionNftMintDetails:
         from ..models.checkout_session_nft_mint_item import CheckoutSessionNftMintItem  # noqa: PLC0415
 
         d = dict(src_dict)
-        type_ = CheckoutSessionNftMintChain(d.pop("type"))
+
+        def _parse_type_(data: object) -> CheckoutSessionNftMintChain | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_nft_mint_chain_open_type_0 = CheckoutSessionNftMintChain(data)
+
+                return componentsschemas_checkout_session_nft_mint_chain_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionNftMintChain | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         def _parse_arcblock(data: object) -> CheckoutSessionNftMintItem | None | Unset:
             if data is None:

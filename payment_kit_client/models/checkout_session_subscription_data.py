@@ -46,7 +46,7 @@ class CheckoutSessionSubscriptionData:
             service_actions (list[ServiceAction] | None | Unset): Links or notification entries attached to the created
                 subscription.
             billing_cycle_anchor (int | None | Unset): When billing periods start, in Unix seconds.
-            proration_behavior (CheckoutSessionProrationBehavior | None | Unset):
+            proration_behavior (CheckoutSessionProrationBehavior | None | str | Unset):
             trial_settings (CheckoutSessionTrialSettings | None | Unset):
             days_until_due (int | None | Unset): Days an invoice may stay unpaid before it is overdue.
             days_until_cancel (int | None | Unset): Days of non-payment after which the subscription is canceled.
@@ -64,7 +64,7 @@ class CheckoutSessionSubscriptionData:
     notification_settings: None | SubscriptionDataNotificationSettings | Unset = UNSET
     service_actions: list[ServiceAction] | None | Unset = UNSET
     billing_cycle_anchor: int | None | Unset = UNSET
-    proration_behavior: CheckoutSessionProrationBehavior | None | Unset = UNSET
+    proration_behavior: CheckoutSessionProrationBehavior | None | str | Unset = UNSET
     trial_settings: CheckoutSessionTrialSettings | None | Unset = UNSET
     days_until_due: int | None | Unset = UNSET
     days_until_cancel: int | None | Unset = UNSET
@@ -377,7 +377,7 @@ class CheckoutSessionSubscriptionData:
 
         billing_cycle_anchor = _parse_billing_cycle_anchor(d.pop("billing_cycle_anchor", UNSET))
 
-        def _parse_proration_behavior(data: object) -> CheckoutSessionProrationBehavior | None | Unset:
+        def _parse_proration_behavior(data: object) -> CheckoutSessionProrationBehavior | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -385,12 +385,14 @@ class CheckoutSessionSubscriptionData:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                proration_behavior_type_1 = CheckoutSessionProrationBehavior(data)
+                componentsschemas_checkout_session_proration_behavior_open_type_0 = CheckoutSessionProrationBehavior(
+                    data
+                )
 
-                return proration_behavior_type_1
+                return componentsschemas_checkout_session_proration_behavior_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(CheckoutSessionProrationBehavior | None | Unset, data)
+            return cast(CheckoutSessionProrationBehavior | None | str | Unset, data)
 
         proration_behavior = _parse_proration_behavior(d.pop("proration_behavior", UNSET))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -19,15 +19,20 @@ T = TypeVar("T", bound="CheckoutSessionTrialEndBehavior")
 class CheckoutSessionTrialEndBehavior:
     """
     Attributes:
-        missing_payment_method (CheckoutSessionMissingPaymentMethodBehavior): What happens when a trial ends without a
-            payment method.
+        missing_payment_method (CheckoutSessionMissingPaymentMethodBehavior | str): What happens when a trial ends
+            without a payment method. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+            accepted.
     """
 
-    missing_payment_method: CheckoutSessionMissingPaymentMethodBehavior
+    missing_payment_method: CheckoutSessionMissingPaymentMethodBehavior | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        missing_payment_method = self.missing_payment_method.value
+        missing_payment_method: str
+        if isinstance(self.missing_payment_method, CheckoutSessionMissingPaymentMethodBehavior):
+            missing_payment_method = self.missing_payment_method.value
+        else:
+            missing_payment_method = self.missing_payment_method
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -42,7 +47,21 @@ class CheckoutSessionTrialEndBehavior:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        missing_payment_method = CheckoutSessionMissingPaymentMethodBehavior(d.pop("missing_payment_method"))
+
+        def _parse_missing_payment_method(data: object) -> CheckoutSessionMissingPaymentMethodBehavior | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_checkout_session_missing_payment_method_behavior_open_type_0 = (
+                    CheckoutSessionMissingPaymentMethodBehavior(data)
+                )
+
+                return componentsschemas_checkout_session_missing_payment_method_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckoutSessionMissingPaymentMethodBehavior | str, data)
+
+        missing_payment_method = _parse_missing_payment_method(d.pop("missing_payment_method"))
 
         checkout_session_trial_end_behavior = cls(
             missing_payment_method=missing_payment_method,

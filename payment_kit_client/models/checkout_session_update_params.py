@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
 
@@ -19,21 +21,21 @@ class CheckoutSessionUpdateParams:
     """The body of a checkout session update (only metadata can change).
 
     Attributes:
-        metadata (Metadata): Free-form key/value data attached to an object.
+        metadata (Metadata | Unset): Free-form key/value data attached to an object.
     """
 
-    metadata: Metadata
+    metadata: Metadata | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        metadata = self.metadata.to_dict()
+        metadata: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.metadata, Unset):
+            metadata = self.metadata.to_dict()
 
         field_dict: dict[str, Any] = {}
 
-        field_dict.update(
-            {
-                "metadata": metadata,
-            }
-        )
+        field_dict.update({})
+        if metadata is not UNSET:
+            field_dict["metadata"] = metadata
 
         return field_dict
 
@@ -42,7 +44,12 @@ class CheckoutSessionUpdateParams:
         from ..models.metadata import Metadata  # noqa: PLC0415
 
         d = dict(src_dict)
-        metadata = Metadata.from_dict(d.pop("metadata"))
+        _metadata = d.pop("metadata", UNSET)
+        metadata: Metadata | Unset
+        if isinstance(_metadata, Unset):
+            metadata = UNSET
+        else:
+            metadata = Metadata.from_dict(_metadata)
 
         checkout_session_update_params = cls(
             metadata=metadata,

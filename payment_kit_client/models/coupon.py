@@ -32,14 +32,17 @@ class Coupon:
         locked (bool): `true` once the coupon has been redeemed; its discount terms are then fixed.
         amount_off (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
             answers. Example: 1000000000000000.
-        percent_off (int): The percentage taken off; 0 for a fixed-amount coupon.
+        percent_off (float): The percentage taken off; 0 for a fixed-amount coupon. A number, fractions allowed
+            (`12.5`).
         currency_id (str): The payment currency (`pc_…`) of `amount_off`.
-        duration (CouponDuration): How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
-            `duration_in_months`), `forever`.
+        duration (CouponDuration | str): How long a redeemed coupon keeps applying: `once` (one invoice), `repeating`
+            (for `duration_in_months`), `forever`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         duration_in_months (int): Months the discount lasts when `duration` is `repeating`.
         name (str): Shown to customers on checkouts and invoices.
         metadata (Metadata): Free-form key/value data attached to an object.
-        created_via (CouponCreatedVia): Where the coupon was created.
+        created_via (CouponCreatedVia | str): Where the coupon was created. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         description (None | str | Unset):
@@ -55,13 +58,13 @@ class Coupon:
     livemode: bool
     locked: bool
     amount_off: str
-    percent_off: int
+    percent_off: float
     currency_id: str
-    duration: CouponDuration
+    duration: CouponDuration | str
     duration_in_months: int
     name: str
     metadata: Metadata
-    created_via: CouponCreatedVia
+    created_via: CouponCreatedVia | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     description: None | str | Unset = UNSET
@@ -89,7 +92,11 @@ class Coupon:
 
         currency_id = self.currency_id
 
-        duration = self.duration.value
+        duration: str
+        if isinstance(self.duration, CouponDuration):
+            duration = self.duration.value
+        else:
+            duration = self.duration
 
         duration_in_months = self.duration_in_months
 
@@ -97,7 +104,11 @@ class Coupon:
 
         metadata = self.metadata.to_dict()
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, CouponCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -204,7 +215,18 @@ class Coupon:
 
         currency_id = d.pop("currency_id")
 
-        duration = CouponDuration(d.pop("duration"))
+        def _parse_duration(data: object) -> CouponDuration | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_coupon_duration_open_type_0 = CouponDuration(data)
+
+                return componentsschemas_coupon_duration_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CouponDuration | str, data)
+
+        duration = _parse_duration(d.pop("duration"))
 
         duration_in_months = d.pop("duration_in_months")
 
@@ -212,7 +234,18 @@ class Coupon:
 
         metadata = Metadata.from_dict(d.pop("metadata"))
 
-        created_via = CouponCreatedVia(d.pop("created_via"))
+        def _parse_created_via(data: object) -> CouponCreatedVia | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_coupon_created_via_open_type_0 = CouponCreatedVia(data)
+
+                return componentsschemas_coupon_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CouponCreatedVia | str, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -27,10 +27,11 @@ class CouponCreateParams:
 
         Attributes:
             name (str): Shown to customers on checkouts and invoices.
-            duration (CouponDuration): How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
-                `duration_in_months`), `forever`.
+            duration (CouponDuration | str): How long a redeemed coupon keeps applying: `once` (one invoice), `repeating`
+                (for `duration_in_months`), `forever`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+                string is accepted.
             description (str | Unset):
-            percent_off (int | Unset): Whole percentage taken off.
+            percent_off (float | Unset): Whole percentage taken off. A number, fractions allowed (`12.5`).
             amount_off (str | Unset): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
                 PaymentKit takes it in requests. Example: 0.001.
             currency_id (str | Unset): The payment currency (`pc_…`) of `amount_off`.
@@ -45,9 +46,9 @@ class CouponCreateParams:
     """
 
     name: str
-    duration: CouponDuration
+    duration: CouponDuration | str
     description: str | Unset = UNSET
-    percent_off: int | Unset = UNSET
+    percent_off: float | Unset = UNSET
     amount_off: str | Unset = UNSET
     currency_id: str | Unset = UNSET
     currency_options: CouponCurrencyOptionsParams | Unset = UNSET
@@ -61,7 +62,11 @@ class CouponCreateParams:
     def to_dict(self) -> dict[str, Any]:
         name = self.name
 
-        duration = self.duration.value
+        duration: str
+        if isinstance(self.duration, CouponDuration):
+            duration = self.duration.value
+        else:
+            duration = self.duration
 
         description = self.description
 
@@ -139,7 +144,18 @@ class CouponCreateParams:
         d = dict(src_dict)
         name = d.pop("name")
 
-        duration = CouponDuration(d.pop("duration"))
+        def _parse_duration(data: object) -> CouponDuration | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_coupon_duration_open_type_0 = CouponDuration(data)
+
+                return componentsschemas_coupon_duration_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CouponDuration | str, data)
+
+        duration = _parse_duration(d.pop("duration"))
 
         description = d.pop("description", UNSET)
 

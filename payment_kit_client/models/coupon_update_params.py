@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -27,14 +27,15 @@ class CouponUpdateParams:
         name (str | Unset):
         description (str | Unset):
         metadata (Metadata | Unset): Free-form key/value data attached to an object.
-        percent_off (int | Unset):
+        percent_off (float | Unset): A number, fractions allowed (`12.5`).
         amount_off (str | Unset): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
             PaymentKit takes it in requests. Example: 0.001.
         currency_id (str | Unset):
         currency_options (CouponCurrencyOptionsParams | Unset): Fixed discounts in other currencies, keyed by payment
             currency id (`pc_…`).
-        duration (CouponDuration | Unset): How long a redeemed coupon keeps applying: `once` (one invoice), `repeating`
-            (for `duration_in_months`), `forever`.
+        duration (CouponDuration | str | Unset): How long a redeemed coupon keeps applying: `once` (one invoice),
+            `repeating` (for `duration_in_months`), `forever`. Open: PaymentKit may add values (`LiteralUnion<...,
+            string>`), so any string is accepted.
         duration_in_months (int | Unset):
         applies_to (CouponAppliesTo | Unset): Limits a coupon to some products.
         max_redemptions (int | Unset):
@@ -45,11 +46,11 @@ class CouponUpdateParams:
     name: str | Unset = UNSET
     description: str | Unset = UNSET
     metadata: Metadata | Unset = UNSET
-    percent_off: int | Unset = UNSET
+    percent_off: float | Unset = UNSET
     amount_off: str | Unset = UNSET
     currency_id: str | Unset = UNSET
     currency_options: CouponCurrencyOptionsParams | Unset = UNSET
-    duration: CouponDuration | Unset = UNSET
+    duration: CouponDuration | str | Unset = UNSET
     duration_in_months: int | Unset = UNSET
     applies_to: CouponAppliesTo | Unset = UNSET
     max_redemptions: int | Unset = UNSET
@@ -75,9 +76,13 @@ class CouponUpdateParams:
         if not isinstance(self.currency_options, Unset):
             currency_options = self.currency_options.to_dict()
 
-        duration: str | Unset = UNSET
-        if not isinstance(self.duration, Unset):
+        duration: str | Unset
+        if isinstance(self.duration, Unset):
+            duration = UNSET
+        elif isinstance(self.duration, CouponDuration):
             duration = self.duration.value
+        else:
+            duration = self.duration
 
         duration_in_months = self.duration_in_months
 
@@ -154,12 +159,20 @@ class CouponUpdateParams:
         else:
             currency_options = CouponCurrencyOptionsParams.from_dict(_currency_options)
 
-        _duration = d.pop("duration", UNSET)
-        duration: CouponDuration | Unset
-        if isinstance(_duration, Unset):
-            duration = UNSET
-        else:
-            duration = CouponDuration(_duration)
+        def _parse_duration(data: object) -> CouponDuration | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_coupon_duration_open_type_0 = CouponDuration(data)
+
+                return componentsschemas_coupon_duration_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CouponDuration | str | Unset, data)
+
+        duration = _parse_duration(d.pop("duration", UNSET))
 
         duration_in_months = d.pop("duration_in_months", UNSET)
 

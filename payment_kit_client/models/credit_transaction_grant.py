@@ -35,15 +35,18 @@ class CreditTransactionGrant:
         amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
             answers. Example: 1000000000000000.
         currency_id (str): The credit currency.
-        category (CreditGrantCategory): `paid` credits were bought; `promotional` ones were given away.
+        category (CreditGrantCategory | str): `paid` credits were bought; `promotional` ones were given away. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         customer_id (str):
         livemode (bool):
         priority (int): Grants with higher priority are spent first.
-        status (CreditGrantStatus): `pending` (not yet effective), `granted` (usable), `depleted` (nothing left),
-            `expired` (past `expires_at` or expired by hand), `voided`.
+        status (CreditGrantStatus | str): `pending` (not yet effective), `granted` (usable), `depleted` (nothing left),
+            `expired` (past `expires_at` or expired by hand), `voided`. Open: PaymentKit may add values (`LiteralUnion<...,
+            string>`), so any string is accepted.
         remaining_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
             PaymentKit answers. Example: 1000000000000000.
-        created_via (CreditGrantCreatedVia): Where the grant was created.
+        created_via (CreditGrantCreatedVia | str): Where the grant was created. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         applicability_config (CreditGrantApplicabilityConfig | None | Unset):
@@ -64,13 +67,13 @@ class CreditTransactionGrant:
     object_: str
     amount: str
     currency_id: str
-    category: CreditGrantCategory
+    category: CreditGrantCategory | str
     customer_id: str
     livemode: bool
     priority: int
-    status: CreditGrantStatus
+    status: CreditGrantStatus | str
     remaining_amount: str
-    created_via: CreditGrantCreatedVia
+    created_via: CreditGrantCreatedVia | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     applicability_config: CreditGrantApplicabilityConfig | None | Unset = UNSET
@@ -103,7 +106,11 @@ class CreditTransactionGrant:
 
         currency_id = self.currency_id
 
-        category = self.category.value
+        category: str
+        if isinstance(self.category, CreditGrantCategory):
+            category = self.category.value
+        else:
+            category = self.category
 
         customer_id = self.customer_id
 
@@ -111,11 +118,19 @@ class CreditTransactionGrant:
 
         priority = self.priority
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, CreditGrantStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
         remaining_amount = self.remaining_amount
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, CreditGrantCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -267,7 +282,18 @@ class CreditTransactionGrant:
 
         currency_id = d.pop("currency_id")
 
-        category = CreditGrantCategory(d.pop("category"))
+        def _parse_category(data: object) -> CreditGrantCategory | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_credit_grant_category_open_type_0 = CreditGrantCategory(data)
+
+                return componentsschemas_credit_grant_category_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CreditGrantCategory | str, data)
+
+        category = _parse_category(d.pop("category"))
 
         customer_id = d.pop("customer_id")
 
@@ -275,11 +301,33 @@ class CreditTransactionGrant:
 
         priority = d.pop("priority")
 
-        status = CreditGrantStatus(d.pop("status"))
+        def _parse_status(data: object) -> CreditGrantStatus | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_credit_grant_status_open_type_0 = CreditGrantStatus(data)
+
+                return componentsschemas_credit_grant_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CreditGrantStatus | str, data)
+
+        status = _parse_status(d.pop("status"))
 
         remaining_amount = d.pop("remaining_amount")
 
-        created_via = CreditGrantCreatedVia(d.pop("created_via"))
+        def _parse_created_via(data: object) -> CreditGrantCreatedVia | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_credit_grant_created_via_open_type_0 = CreditGrantCreatedVia(data)
+
+                return componentsschemas_credit_grant_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CreditGrantCreatedVia | str, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

@@ -26,7 +26,8 @@ class CustomField:
     Attributes:
         key (str): The field's key in the collected answers.
         label (str): The label shown to the customer.
-        type_ (CustomFieldType): The kind of input shown for a custom field.
+        type_ (CustomFieldType | str): The kind of input shown for a custom field. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         optional (bool): True when the customer may leave it empty.
         text (CustomFieldLength | None | Unset):
         numeric (CustomFieldLength | None | Unset):
@@ -35,7 +36,7 @@ class CustomField:
 
     key: str
     label: str
-    type_: CustomFieldType
+    type_: CustomFieldType | str
     optional: bool
     text: CustomFieldLength | None | Unset = UNSET
     numeric: CustomFieldLength | None | Unset = UNSET
@@ -50,7 +51,11 @@ class CustomField:
 
         label = self.label
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, CustomFieldType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         optional = self.optional
 
@@ -107,7 +112,18 @@ class CustomField:
 
         label = d.pop("label")
 
-        type_ = CustomFieldType(d.pop("type"))
+        def _parse_type_(data: object) -> CustomFieldType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_custom_field_type_open_type_0 = CustomFieldType(data)
+
+                return componentsschemas_custom_field_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CustomFieldType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         optional = d.pop("optional")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -34,6 +34,8 @@ class CustomerUpdateParams:
         invoice_settings (CustomerInvoiceSettings | Unset): Defaults used on the customer's invoices.
         preference (CustomerPreference | Unset): Preferences the customer set for themselves.
         metadata (Metadata | Unset): Free-form key/value data attached to an object.
+        currency_id (None | str | Unset): The customer's default payment currency.
+        invoice_prefix (None | str | Unset): Prefix of the numbers of this customer's invoices.
     """
 
     name: str | Unset = UNSET
@@ -45,6 +47,8 @@ class CustomerUpdateParams:
     invoice_settings: CustomerInvoiceSettings | Unset = UNSET
     preference: CustomerPreference | Unset = UNSET
     metadata: Metadata | Unset = UNSET
+    currency_id: None | str | Unset = UNSET
+    invoice_prefix: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
@@ -75,6 +79,18 @@ class CustomerUpdateParams:
         if not isinstance(self.metadata, Unset):
             metadata = self.metadata.to_dict()
 
+        currency_id: None | str | Unset
+        if isinstance(self.currency_id, Unset):
+            currency_id = UNSET
+        else:
+            currency_id = self.currency_id
+
+        invoice_prefix: None | str | Unset
+        if isinstance(self.invoice_prefix, Unset):
+            invoice_prefix = UNSET
+        else:
+            invoice_prefix = self.invoice_prefix
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -96,6 +112,10 @@ class CustomerUpdateParams:
             field_dict["preference"] = preference
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if currency_id is not UNSET:
+            field_dict["currency_id"] = currency_id
+        if invoice_prefix is not UNSET:
+            field_dict["invoice_prefix"] = invoice_prefix
 
         return field_dict
 
@@ -151,6 +171,24 @@ class CustomerUpdateParams:
         else:
             metadata = Metadata.from_dict(_metadata)
 
+        def _parse_currency_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        currency_id = _parse_currency_id(d.pop("currency_id", UNSET))
+
+        def _parse_invoice_prefix(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        invoice_prefix = _parse_invoice_prefix(d.pop("invoice_prefix", UNSET))
+
         customer_update_params = cls(
             name=name,
             email=email,
@@ -161,6 +199,8 @@ class CustomerUpdateParams:
             invoice_settings=invoice_settings,
             preference=preference,
             metadata=metadata,
+            currency_id=currency_id,
+            invoice_prefix=invoice_prefix,
         )
 
         return customer_update_params

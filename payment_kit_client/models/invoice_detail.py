@@ -62,12 +62,14 @@ class InvoiceDetail:
             auto_advance (bool): Whether PaymentKit moves the invoice through finalization and collection by itself.
             paid (bool):
             paid_out_of_band (bool): Whether it was marked paid without PaymentKit collecting the money.
-            status (InvoiceStatus): `draft` (being assembled), `open` (finalized and awaiting payment), `paid`, `void`
-                (cancelled, nothing to collect) or `uncollectible` (given up on).
-            collection_method (InvoiceCollectionMethod): `charge_automatically` (PaymentKit collects from the customer's
-                payment method) or `send_invoice` (the customer pays it themselves).
-            billing_reason (InvoiceBillingReason | None): Why the invoice exists. Always sent; may be null on rows written
-                before the reason was recorded (the column has no not-null constraint).
+            status (InvoiceStatus | str): `draft` (being assembled), `open` (finalized and awaiting payment), `paid`, `void`
+                (cancelled, nothing to collect) or `uncollectible` (given up on). Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
+            collection_method (InvoiceCollectionMethod | str): `charge_automatically` (PaymentKit collects from the
+                customer's payment method) or `send_invoice` (the customer pays it themselves). Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
+            billing_reason (InvoiceBillingReason | None | str): Why the invoice exists. Always sent; may be null on rows
+                written before the reason was recorded (the column has no not-null constraint).
             currency_id (str): The payment currency (`pc_…`).
             customer_id (str): The billed customer (`cus_…`).
             subtotal (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
@@ -162,9 +164,9 @@ class InvoiceDetail:
     auto_advance: bool
     paid: bool
     paid_out_of_band: bool
-    status: InvoiceStatus
-    collection_method: InvoiceCollectionMethod
-    billing_reason: InvoiceBillingReason | None
+    status: InvoiceStatus | str
+    collection_method: InvoiceCollectionMethod | str
+    billing_reason: InvoiceBillingReason | None | str
     currency_id: str
     customer_id: str
     subtotal: str
@@ -275,9 +277,17 @@ class InvoiceDetail:
 
         paid_out_of_band = self.paid_out_of_band
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, InvoiceStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
-        collection_method = self.collection_method.value
+        collection_method: str
+        if isinstance(self.collection_method, InvoiceCollectionMethod):
+            collection_method = self.collection_method.value
+        else:
+            collection_method = self.collection_method
 
         billing_reason: None | str
         if isinstance(self.billing_reason, InvoiceBillingReason):
@@ -851,22 +861,44 @@ class InvoiceDetail:
 
         paid_out_of_band = d.pop("paid_out_of_band")
 
-        status = InvoiceStatus(d.pop("status"))
+        def _parse_status(data: object) -> InvoiceStatus | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_invoice_status_open_type_0 = InvoiceStatus(data)
 
-        collection_method = InvoiceCollectionMethod(d.pop("collection_method"))
+                return componentsschemas_invoice_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(InvoiceStatus | str, data)
 
-        def _parse_billing_reason(data: object) -> InvoiceBillingReason | None:
+        status = _parse_status(d.pop("status"))
+
+        def _parse_collection_method(data: object) -> InvoiceCollectionMethod | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_invoice_collection_method_open_type_0 = InvoiceCollectionMethod(data)
+
+                return componentsschemas_invoice_collection_method_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(InvoiceCollectionMethod | str, data)
+
+        collection_method = _parse_collection_method(d.pop("collection_method"))
+
+        def _parse_billing_reason(data: object) -> InvoiceBillingReason | None | str:
             if data is None:
                 return data
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                billing_reason_type_1 = InvoiceBillingReason(data)
+                componentsschemas_invoice_billing_reason_open_type_0 = InvoiceBillingReason(data)
 
-                return billing_reason_type_1
+                return componentsschemas_invoice_billing_reason_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(InvoiceBillingReason | None, data)
+            return cast(InvoiceBillingReason | None | str, data)
 
         billing_reason = _parse_billing_reason(d.pop("billing_reason"))
 

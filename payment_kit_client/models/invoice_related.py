@@ -24,8 +24,8 @@ class InvoiceRelated:
         Attributes:
             id (None | str | Unset):
             number (None | str | Unset):
-            status (InvoiceStatus | None | Unset):
-            billing_reason (InvoiceBillingReason | None | Unset):
+            status (InvoiceStatus | None | str | Unset):
+            billing_reason (InvoiceBillingReason | None | str | Unset):
             currency_id (None | str | Unset):
             customer_id (None | str | Unset):
             subscription_id (None | str | Unset):
@@ -38,8 +38,8 @@ class InvoiceRelated:
 
     id: None | str | Unset = UNSET
     number: None | str | Unset = UNSET
-    status: InvoiceStatus | None | Unset = UNSET
-    billing_reason: InvoiceBillingReason | None | Unset = UNSET
+    status: InvoiceStatus | None | str | Unset = UNSET
+    billing_reason: InvoiceBillingReason | None | str | Unset = UNSET
     currency_id: None | str | Unset = UNSET
     customer_id: None | str | Unset = UNSET
     subscription_id: None | str | Unset = UNSET
@@ -181,7 +181,7 @@ class InvoiceRelated:
 
         number = _parse_number(d.pop("number", UNSET))
 
-        def _parse_status(data: object) -> InvoiceStatus | None | Unset:
+        def _parse_status(data: object) -> InvoiceStatus | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -189,16 +189,16 @@ class InvoiceRelated:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                status_type_1 = InvoiceStatus(data)
+                componentsschemas_invoice_status_open_type_0 = InvoiceStatus(data)
 
-                return status_type_1
+                return componentsschemas_invoice_status_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(InvoiceStatus | None | Unset, data)
+            return cast(InvoiceStatus | None | str | Unset, data)
 
         status = _parse_status(d.pop("status", UNSET))
 
-        def _parse_billing_reason(data: object) -> InvoiceBillingReason | None | Unset:
+        def _parse_billing_reason(data: object) -> InvoiceBillingReason | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -206,12 +206,12 @@ class InvoiceRelated:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                billing_reason_type_1 = InvoiceBillingReason(data)
+                componentsschemas_invoice_billing_reason_open_type_0 = InvoiceBillingReason(data)
 
-                return billing_reason_type_1
+                return componentsschemas_invoice_billing_reason_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(InvoiceBillingReason | None | Unset, data)
+            return cast(InvoiceBillingReason | None | str | Unset, data)
 
         billing_reason = _parse_billing_reason(d.pop("billing_reason", UNSET))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..models.meter_aggregation_method import MeterAggregationMethod
+from ..models.meter_create_aggregation_method import MeterCreateAggregationMethod
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,8 +25,8 @@ class MeterCreateParams:
         name (str):
         event_name (str): Unique name events will be reported under.
         unit (str):
-        aggregation_method (MeterAggregationMethod | Unset): How a meter combines event values: `sum` adds them, `count`
-            counts events, `last` keeps the latest value.
+        aggregation_method (MeterCreateAggregationMethod | Unset): How a meter adds up its events. payment-js 1.27.2
+            types `sum` as the only value at creation.
         currency_id (str | Unset): An existing credit currency to bind instead of creating one.
         decimal (int | Unset): Scale of the credit currency created for the meter.
         description (str | Unset):
@@ -36,7 +36,7 @@ class MeterCreateParams:
     name: str
     event_name: str
     unit: str
-    aggregation_method: MeterAggregationMethod | Unset = UNSET
+    aggregation_method: MeterCreateAggregationMethod | Unset = UNSET
     currency_id: str | Unset = UNSET
     decimal: int | Unset = UNSET
     description: str | Unset = UNSET
@@ -97,11 +97,11 @@ class MeterCreateParams:
         unit = d.pop("unit")
 
         _aggregation_method = d.pop("aggregation_method", UNSET)
-        aggregation_method: MeterAggregationMethod | Unset
+        aggregation_method: MeterCreateAggregationMethod | Unset
         if isinstance(_aggregation_method, Unset):
             aggregation_method = UNSET
         else:
-            aggregation_method = MeterAggregationMethod(_aggregation_method)
+            aggregation_method = MeterCreateAggregationMethod(_aggregation_method)
 
         currency_id = d.pop("currency_id", UNSET)
 

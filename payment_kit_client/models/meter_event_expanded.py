@@ -46,7 +46,8 @@ class MeterEventExpanded:
             PaymentKit answers. Example: 1000000000000000.
         credit_pending (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
             PaymentKit answers. Example: 1000000000000000.
-        created_via (MeterEventCreatedVia): Where the event came from.
+        created_via (MeterEventCreatedVia | str): Where the event came from. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         object_ (str): Always `meter_event`.
@@ -71,7 +72,7 @@ class MeterEventExpanded:
     attempt_count: int
     credit_consumed: str
     credit_pending: str
-    created_via: MeterEventCreatedVia
+    created_via: MeterEventCreatedVia | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     object_: str
@@ -111,7 +112,11 @@ class MeterEventExpanded:
 
         credit_pending = self.credit_pending
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, MeterEventCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -245,7 +250,18 @@ class MeterEventExpanded:
 
         credit_pending = d.pop("credit_pending")
 
-        created_via = MeterEventCreatedVia(d.pop("created_via"))
+        def _parse_created_via(data: object) -> MeterEventCreatedVia | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_meter_event_created_via_open_type_0 = MeterEventCreatedVia(data)
+
+                return componentsschemas_meter_event_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MeterEventCreatedVia | str, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

@@ -31,12 +31,15 @@ class MeterExpanded:
         object_ (str): Always `meter`.
         name (str):
         event_name (str): Unique name meter events are reported under.
-        aggregation_method (MeterAggregationMethod): How a meter combines event values: `sum` adds them, `count` counts
-            events, `last` keeps the latest value.
-        status (MeterStatus): `inactive` meters refuse new events.
+        aggregation_method (MeterAggregationMethod | str): How a meter combines event values: `sum` adds them, `count`
+            counts events, `last` keeps the latest value. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
+        status (MeterStatus | str): `inactive` meters refuse new events. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         unit (str): What one unit of value counts (`calls`, `tokens`, …).
         livemode (bool):
-        created_via (MeterCreatedVia): Where the meter was created.
+        created_via (MeterCreatedVia | str): Where the meter was created. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         description (None | str | Unset):
@@ -52,11 +55,11 @@ class MeterExpanded:
     object_: str
     name: str
     event_name: str
-    aggregation_method: MeterAggregationMethod
-    status: MeterStatus
+    aggregation_method: MeterAggregationMethod | str
+    status: MeterStatus | str
     unit: str
     livemode: bool
-    created_via: MeterCreatedVia
+    created_via: MeterCreatedVia | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     description: None | str | Unset = UNSET
@@ -80,15 +83,27 @@ class MeterExpanded:
 
         event_name = self.event_name
 
-        aggregation_method = self.aggregation_method.value
+        aggregation_method: str
+        if isinstance(self.aggregation_method, MeterAggregationMethod):
+            aggregation_method = self.aggregation_method.value
+        else:
+            aggregation_method = self.aggregation_method
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, MeterStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
         unit = self.unit
 
         livemode = self.livemode
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, MeterCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -188,15 +203,48 @@ class MeterExpanded:
 
         event_name = d.pop("event_name")
 
-        aggregation_method = MeterAggregationMethod(d.pop("aggregation_method"))
+        def _parse_aggregation_method(data: object) -> MeterAggregationMethod | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_meter_aggregation_method_open_type_0 = MeterAggregationMethod(data)
 
-        status = MeterStatus(d.pop("status"))
+                return componentsschemas_meter_aggregation_method_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MeterAggregationMethod | str, data)
+
+        aggregation_method = _parse_aggregation_method(d.pop("aggregation_method"))
+
+        def _parse_status(data: object) -> MeterStatus | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_meter_status_open_type_0 = MeterStatus(data)
+
+                return componentsschemas_meter_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MeterStatus | str, data)
+
+        status = _parse_status(d.pop("status"))
 
         unit = d.pop("unit")
 
         livemode = d.pop("livemode")
 
-        created_via = MeterCreatedVia(d.pop("created_via"))
+        def _parse_created_via(data: object) -> MeterCreatedVia | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_meter_created_via_open_type_0 = MeterCreatedVia(data)
+
+                return componentsschemas_meter_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(MeterCreatedVia | str, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

@@ -24,13 +24,13 @@ class NftMintSettings:
 
     Attributes:
         enabled (bool):
-        behavior (NftMintSettingsBehavior | None | Unset):
+        behavior (NftMintSettingsBehavior | None | str | Unset):
         factory (None | str | Unset): The address of the NFT factory that mints.
         inputs (NftMintSettingsInputs | None | Unset):
     """
 
     enabled: bool
-    behavior: NftMintSettingsBehavior | None | Unset = UNSET
+    behavior: NftMintSettingsBehavior | None | str | Unset = UNSET
     factory: None | str | Unset = UNSET
     inputs: NftMintSettingsInputs | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -85,7 +85,7 @@ class NftMintSettings:
         d = dict(src_dict)
         enabled = d.pop("enabled")
 
-        def _parse_behavior(data: object) -> NftMintSettingsBehavior | None | Unset:
+        def _parse_behavior(data: object) -> NftMintSettingsBehavior | None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -93,12 +93,12 @@ class NftMintSettings:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                behavior_type_1 = NftMintSettingsBehavior(data)
+                componentsschemas_nft_mint_settings_behavior_open_type_0 = NftMintSettingsBehavior(data)
 
-                return behavior_type_1
+                return componentsschemas_nft_mint_settings_behavior_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(NftMintSettingsBehavior | None | Unset, data)
+            return cast(NftMintSettingsBehavior | None | str | Unset, data)
 
         behavior = _parse_behavior(d.pop("behavior", UNSET))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -21,18 +21,23 @@ class PauseSubscriptionParams:
     defaults.
 
         Attributes:
-            behavior (SubscriptionPauseCollectionBehavior | Unset): What happens to invoices while billing is paused: kept
-                as drafts, marked uncollectible, or voided.
+            behavior (str | SubscriptionPauseCollectionBehavior | Unset): What happens to invoices while billing is paused:
+                kept as drafts, marked uncollectible, or voided. Open: PaymentKit may add values (`LiteralUnion<..., string>`),
+                so any string is accepted.
             resumes_at (int | Unset): Unix time in seconds. Example: 1729243800.
     """
 
-    behavior: SubscriptionPauseCollectionBehavior | Unset = UNSET
+    behavior: str | SubscriptionPauseCollectionBehavior | Unset = UNSET
     resumes_at: int | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        behavior: str | Unset = UNSET
-        if not isinstance(self.behavior, Unset):
+        behavior: str | Unset
+        if isinstance(self.behavior, Unset):
+            behavior = UNSET
+        elif isinstance(self.behavior, SubscriptionPauseCollectionBehavior):
             behavior = self.behavior.value
+        else:
+            behavior = self.behavior
 
         resumes_at = self.resumes_at
 
@@ -49,12 +54,23 @@ class PauseSubscriptionParams:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        _behavior = d.pop("behavior", UNSET)
-        behavior: SubscriptionPauseCollectionBehavior | Unset
-        if isinstance(_behavior, Unset):
-            behavior = UNSET
-        else:
-            behavior = SubscriptionPauseCollectionBehavior(_behavior)
+
+        def _parse_behavior(data: object) -> str | SubscriptionPauseCollectionBehavior | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_subscription_pause_collection_behavior_open_type_0 = (
+                    SubscriptionPauseCollectionBehavior(data)
+                )
+
+                return componentsschemas_subscription_pause_collection_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | SubscriptionPauseCollectionBehavior | Unset, data)
+
+        behavior = _parse_behavior(d.pop("behavior", UNSET))
 
         resumes_at = d.pop("resumes_at", UNSET)
 

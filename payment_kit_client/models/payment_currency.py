@@ -45,7 +45,8 @@ class PaymentCurrency:
         maximum_payment_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal),
             as PaymentKit answers. Example: 1000000000000000.
         metadata (Metadata): Free-form key/value data attached to an object.
-        type_ (PaymentCurrencyType): `standard` money or tokens, or `credit` units consumed by meters.
+        type_ (PaymentCurrencyType | str): `standard` money or tokens, or `credit` units consumed by meters. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         maximum_precision (int | None | Unset): Most decimal places shown or accepted in human amounts.
@@ -71,7 +72,7 @@ class PaymentCurrency:
     minimum_payment_amount: str
     maximum_payment_amount: str
     metadata: Metadata
-    type_: PaymentCurrencyType
+    type_: PaymentCurrencyType | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     maximum_precision: int | None | Unset = UNSET
@@ -116,7 +117,11 @@ class PaymentCurrency:
 
         metadata = self.metadata.to_dict()
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, PaymentCurrencyType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         created_at = self.created_at.isoformat()
 
@@ -232,7 +237,18 @@ class PaymentCurrency:
 
         metadata = Metadata.from_dict(d.pop("metadata"))
 
-        type_ = PaymentCurrencyType(d.pop("type"))
+        def _parse_type_(data: object) -> PaymentCurrencyType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_currency_type_open_type_0 = PaymentCurrencyType(data)
+
+                return componentsschemas_payment_currency_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentCurrencyType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

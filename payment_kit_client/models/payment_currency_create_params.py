@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.payment_currency_type import PaymentCurrencyType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.payment_currency_create_params_token_config_type_0 import (
+        PaymentCurrencyCreateParamsTokenConfigType0,
+    )
+    from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig
+    from ..models.recharge_config import RechargeConfig
 
 
 T = TypeVar("T", bound="PaymentCurrencyCreateParams")
@@ -21,26 +27,53 @@ class PaymentCurrencyCreateParams:
     """A new payment currency.
 
     Attributes:
-        payment_method_id (str): The payment method the currency belongs to.
-        name (str):
-        description (str):
-        contract (str): The token's contract address; PaymentKit checks it on the chain.
+        payment_method_id (str | Unset): The payment method the currency belongs to.
+        name (str | Unset):
+        description (str | Unset):
+        contract (str | Unset): The token's contract address; PaymentKit checks it on the chain.
         logo (str | Unset): URL of the currency's logo.
         symbol (str | Unset): Symbol; chain methods read it from the contract instead.
         decimal (int | Unset): Decimal places; chain methods read them from the contract instead.
         metadata (Metadata | Unset): Free-form key/value data attached to an object.
+        active (bool | Unset):
+        maximum_precision (int | None | Unset): Most decimal places shown or accepted in human amounts.
+        minimum_payment_amount (str | Unset): Money as a human decimal string in the currency's own unit (e.g.
+            `"0.001"`), as PaymentKit takes it in requests. Example: 0.001.
+        maximum_payment_amount (str | Unset): Money as a human decimal string in the currency's own unit (e.g.
+            `"0.001"`), as PaymentKit takes it in requests. Example: 0.001.
+        type_ (PaymentCurrencyType | str | Unset): `standard` money or tokens, or `credit` units consumed by meters.
+            Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+        vault_config (None | PaymentCurrencyVaultConfig | Unset): Thresholds for moving funds between the hot wallet and
+            the vault.
+        recharge_config (None | RechargeConfig | Unset): How a credit currency is topped up.
+        token_config (None | PaymentCurrencyCreateParamsTokenConfigType0 | Unset): On-chain settings of a credit
+            currency backed by a token. Its shape is not established.
     """
 
-    payment_method_id: str
-    name: str
-    description: str
-    contract: str
+    payment_method_id: str | Unset = UNSET
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+    contract: str | Unset = UNSET
     logo: str | Unset = UNSET
     symbol: str | Unset = UNSET
     decimal: int | Unset = UNSET
     metadata: Metadata | Unset = UNSET
+    active: bool | Unset = UNSET
+    maximum_precision: int | None | Unset = UNSET
+    minimum_payment_amount: str | Unset = UNSET
+    maximum_payment_amount: str | Unset = UNSET
+    type_: PaymentCurrencyType | str | Unset = UNSET
+    vault_config: None | PaymentCurrencyVaultConfig | Unset = UNSET
+    recharge_config: None | RechargeConfig | Unset = UNSET
+    token_config: None | PaymentCurrencyCreateParamsTokenConfigType0 | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.payment_currency_create_params_token_config_type_0 import (
+            PaymentCurrencyCreateParamsTokenConfigType0,  # noqa: PLC0415
+        )
+        from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig  # noqa: PLC0415
+        from ..models.recharge_config import RechargeConfig  # noqa: PLC0415
+
         payment_method_id = self.payment_method_id
 
         name = self.name
@@ -59,16 +92,61 @@ class PaymentCurrencyCreateParams:
         if not isinstance(self.metadata, Unset):
             metadata = self.metadata.to_dict()
 
+        active = self.active
+
+        maximum_precision: int | None | Unset
+        if isinstance(self.maximum_precision, Unset):
+            maximum_precision = UNSET
+        else:
+            maximum_precision = self.maximum_precision
+
+        minimum_payment_amount = self.minimum_payment_amount
+
+        maximum_payment_amount = self.maximum_payment_amount
+
+        type_: str | Unset
+        if isinstance(self.type_, Unset):
+            type_ = UNSET
+        elif isinstance(self.type_, PaymentCurrencyType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
+
+        vault_config: dict[str, Any] | None | Unset
+        if isinstance(self.vault_config, Unset):
+            vault_config = UNSET
+        elif isinstance(self.vault_config, PaymentCurrencyVaultConfig):
+            vault_config = self.vault_config.to_dict()
+        else:
+            vault_config = self.vault_config
+
+        recharge_config: dict[str, Any] | None | Unset
+        if isinstance(self.recharge_config, Unset):
+            recharge_config = UNSET
+        elif isinstance(self.recharge_config, RechargeConfig):
+            recharge_config = self.recharge_config.to_dict()
+        else:
+            recharge_config = self.recharge_config
+
+        token_config: dict[str, Any] | None | Unset
+        if isinstance(self.token_config, Unset):
+            token_config = UNSET
+        elif isinstance(self.token_config, PaymentCurrencyCreateParamsTokenConfigType0):
+            token_config = self.token_config.to_dict()
+        else:
+            token_config = self.token_config
+
         field_dict: dict[str, Any] = {}
 
-        field_dict.update(
-            {
-                "payment_method_id": payment_method_id,
-                "name": name,
-                "description": description,
-                "contract": contract,
-            }
-        )
+        field_dict.update({})
+        if payment_method_id is not UNSET:
+            field_dict["payment_method_id"] = payment_method_id
+        if name is not UNSET:
+            field_dict["name"] = name
+        if description is not UNSET:
+            field_dict["description"] = description
+        if contract is not UNSET:
+            field_dict["contract"] = contract
         if logo is not UNSET:
             field_dict["logo"] = logo
         if symbol is not UNSET:
@@ -77,21 +155,42 @@ class PaymentCurrencyCreateParams:
             field_dict["decimal"] = decimal
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if active is not UNSET:
+            field_dict["active"] = active
+        if maximum_precision is not UNSET:
+            field_dict["maximum_precision"] = maximum_precision
+        if minimum_payment_amount is not UNSET:
+            field_dict["minimum_payment_amount"] = minimum_payment_amount
+        if maximum_payment_amount is not UNSET:
+            field_dict["maximum_payment_amount"] = maximum_payment_amount
+        if type_ is not UNSET:
+            field_dict["type"] = type_
+        if vault_config is not UNSET:
+            field_dict["vault_config"] = vault_config
+        if recharge_config is not UNSET:
+            field_dict["recharge_config"] = recharge_config
+        if token_config is not UNSET:
+            field_dict["token_config"] = token_config
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.metadata import Metadata  # noqa: PLC0415
+        from ..models.payment_currency_create_params_token_config_type_0 import (
+            PaymentCurrencyCreateParamsTokenConfigType0,  # noqa: PLC0415
+        )
+        from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig  # noqa: PLC0415
+        from ..models.recharge_config import RechargeConfig  # noqa: PLC0415
 
         d = dict(src_dict)
-        payment_method_id = d.pop("payment_method_id")
+        payment_method_id = d.pop("payment_method_id", UNSET)
 
-        name = d.pop("name")
+        name = d.pop("name", UNSET)
 
-        description = d.pop("description")
+        description = d.pop("description", UNSET)
 
-        contract = d.pop("contract")
+        contract = d.pop("contract", UNSET)
 
         logo = d.pop("logo", UNSET)
 
@@ -106,6 +205,87 @@ class PaymentCurrencyCreateParams:
         else:
             metadata = Metadata.from_dict(_metadata)
 
+        active = d.pop("active", UNSET)
+
+        def _parse_maximum_precision(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        maximum_precision = _parse_maximum_precision(d.pop("maximum_precision", UNSET))
+
+        minimum_payment_amount = d.pop("minimum_payment_amount", UNSET)
+
+        maximum_payment_amount = d.pop("maximum_payment_amount", UNSET)
+
+        def _parse_type_(data: object) -> PaymentCurrencyType | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_currency_type_open_type_0 = PaymentCurrencyType(data)
+
+                return componentsschemas_payment_currency_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentCurrencyType | str | Unset, data)
+
+        type_ = _parse_type_(d.pop("type", UNSET))
+
+        def _parse_vault_config(data: object) -> None | PaymentCurrencyVaultConfig | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                vault_config_type_1 = PaymentCurrencyVaultConfig.from_dict(data)
+
+                return vault_config_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PaymentCurrencyVaultConfig | Unset, data)
+
+        vault_config = _parse_vault_config(d.pop("vault_config", UNSET))
+
+        def _parse_recharge_config(data: object) -> None | RechargeConfig | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                recharge_config_type_1 = RechargeConfig.from_dict(data)
+
+                return recharge_config_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RechargeConfig | Unset, data)
+
+        recharge_config = _parse_recharge_config(d.pop("recharge_config", UNSET))
+
+        def _parse_token_config(data: object) -> None | PaymentCurrencyCreateParamsTokenConfigType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                token_config_type_0 = PaymentCurrencyCreateParamsTokenConfigType0.from_dict(data)
+
+                return token_config_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PaymentCurrencyCreateParamsTokenConfigType0 | Unset, data)
+
+        token_config = _parse_token_config(d.pop("token_config", UNSET))
+
         payment_currency_create_params = cls(
             payment_method_id=payment_method_id,
             name=name,
@@ -115,6 +295,14 @@ class PaymentCurrencyCreateParams:
             symbol=symbol,
             decimal=decimal,
             metadata=metadata,
+            active=active,
+            maximum_precision=maximum_precision,
+            minimum_payment_amount=minimum_payment_amount,
+            maximum_payment_amount=maximum_payment_amount,
+            type_=type_,
+            vault_config=vault_config,
+            recharge_config=recharge_config,
+            token_config=token_config,
         )
 
         return payment_currency_create_params

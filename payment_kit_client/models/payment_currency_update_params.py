@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -11,6 +11,11 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.payment_currency_update_params_token_config_type_0 import (
+        PaymentCurrencyUpdateParamsTokenConfigType0,
+    )
+    from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig
+    from ..models.recharge_config import RechargeConfig
 
 
 T = TypeVar("T", bound="PaymentCurrencyUpdateParams")
@@ -26,6 +31,19 @@ class PaymentCurrencyUpdateParams:
         symbol (str | Unset):
         logo (str | Unset):
         metadata (Metadata | Unset): Free-form key/value data attached to an object.
+        active (bool | Unset):
+        decimal (int | Unset): Number of decimal places; amounts are integer strings of value × 10^decimal. Example: 18.
+        maximum_precision (int | None | Unset): Most decimal places shown or accepted in human amounts.
+        minimum_payment_amount (str | Unset): Money as a human decimal string in the currency's own unit (e.g.
+            `"0.001"`), as PaymentKit takes it in requests. Example: 0.001.
+        maximum_payment_amount (str | Unset): Money as a human decimal string in the currency's own unit (e.g.
+            `"0.001"`), as PaymentKit takes it in requests. Example: 0.001.
+        contract (None | str | Unset): The token's contract address on its chain.
+        vault_config (None | PaymentCurrencyVaultConfig | Unset): Thresholds for moving funds between the hot wallet and
+            the vault.
+        recharge_config (None | RechargeConfig | Unset): How a credit currency is topped up.
+        token_config (None | PaymentCurrencyUpdateParamsTokenConfigType0 | Unset): On-chain settings of a credit
+            currency backed by a token. Its shape is not established.
     """
 
     name: str | Unset = UNSET
@@ -33,8 +51,23 @@ class PaymentCurrencyUpdateParams:
     symbol: str | Unset = UNSET
     logo: str | Unset = UNSET
     metadata: Metadata | Unset = UNSET
+    active: bool | Unset = UNSET
+    decimal: int | Unset = UNSET
+    maximum_precision: int | None | Unset = UNSET
+    minimum_payment_amount: str | Unset = UNSET
+    maximum_payment_amount: str | Unset = UNSET
+    contract: None | str | Unset = UNSET
+    vault_config: None | PaymentCurrencyVaultConfig | Unset = UNSET
+    recharge_config: None | RechargeConfig | Unset = UNSET
+    token_config: None | PaymentCurrencyUpdateParamsTokenConfigType0 | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.payment_currency_update_params_token_config_type_0 import (
+            PaymentCurrencyUpdateParamsTokenConfigType0,  # noqa: PLC0415
+        )
+        from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig  # noqa: PLC0415
+        from ..models.recharge_config import RechargeConfig  # noqa: PLC0415
+
         name = self.name
 
         description = self.description
@@ -46,6 +79,50 @@ class PaymentCurrencyUpdateParams:
         metadata: dict[str, Any] | Unset = UNSET
         if not isinstance(self.metadata, Unset):
             metadata = self.metadata.to_dict()
+
+        active = self.active
+
+        decimal = self.decimal
+
+        maximum_precision: int | None | Unset
+        if isinstance(self.maximum_precision, Unset):
+            maximum_precision = UNSET
+        else:
+            maximum_precision = self.maximum_precision
+
+        minimum_payment_amount = self.minimum_payment_amount
+
+        maximum_payment_amount = self.maximum_payment_amount
+
+        contract: None | str | Unset
+        if isinstance(self.contract, Unset):
+            contract = UNSET
+        else:
+            contract = self.contract
+
+        vault_config: dict[str, Any] | None | Unset
+        if isinstance(self.vault_config, Unset):
+            vault_config = UNSET
+        elif isinstance(self.vault_config, PaymentCurrencyVaultConfig):
+            vault_config = self.vault_config.to_dict()
+        else:
+            vault_config = self.vault_config
+
+        recharge_config: dict[str, Any] | None | Unset
+        if isinstance(self.recharge_config, Unset):
+            recharge_config = UNSET
+        elif isinstance(self.recharge_config, RechargeConfig):
+            recharge_config = self.recharge_config.to_dict()
+        else:
+            recharge_config = self.recharge_config
+
+        token_config: dict[str, Any] | None | Unset
+        if isinstance(self.token_config, Unset):
+            token_config = UNSET
+        elif isinstance(self.token_config, PaymentCurrencyUpdateParamsTokenConfigType0):
+            token_config = self.token_config.to_dict()
+        else:
+            token_config = self.token_config
 
         field_dict: dict[str, Any] = {}
 
@@ -60,12 +137,35 @@ class PaymentCurrencyUpdateParams:
             field_dict["logo"] = logo
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if active is not UNSET:
+            field_dict["active"] = active
+        if decimal is not UNSET:
+            field_dict["decimal"] = decimal
+        if maximum_precision is not UNSET:
+            field_dict["maximum_precision"] = maximum_precision
+        if minimum_payment_amount is not UNSET:
+            field_dict["minimum_payment_amount"] = minimum_payment_amount
+        if maximum_payment_amount is not UNSET:
+            field_dict["maximum_payment_amount"] = maximum_payment_amount
+        if contract is not UNSET:
+            field_dict["contract"] = contract
+        if vault_config is not UNSET:
+            field_dict["vault_config"] = vault_config
+        if recharge_config is not UNSET:
+            field_dict["recharge_config"] = recharge_config
+        if token_config is not UNSET:
+            field_dict["token_config"] = token_config
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.metadata import Metadata  # noqa: PLC0415
+        from ..models.payment_currency_update_params_token_config_type_0 import (
+            PaymentCurrencyUpdateParamsTokenConfigType0,  # noqa: PLC0415
+        )
+        from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig  # noqa: PLC0415
+        from ..models.recharge_config import RechargeConfig  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name", UNSET)
@@ -83,12 +183,98 @@ class PaymentCurrencyUpdateParams:
         else:
             metadata = Metadata.from_dict(_metadata)
 
+        active = d.pop("active", UNSET)
+
+        decimal = d.pop("decimal", UNSET)
+
+        def _parse_maximum_precision(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        maximum_precision = _parse_maximum_precision(d.pop("maximum_precision", UNSET))
+
+        minimum_payment_amount = d.pop("minimum_payment_amount", UNSET)
+
+        maximum_payment_amount = d.pop("maximum_payment_amount", UNSET)
+
+        def _parse_contract(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        contract = _parse_contract(d.pop("contract", UNSET))
+
+        def _parse_vault_config(data: object) -> None | PaymentCurrencyVaultConfig | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                vault_config_type_1 = PaymentCurrencyVaultConfig.from_dict(data)
+
+                return vault_config_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PaymentCurrencyVaultConfig | Unset, data)
+
+        vault_config = _parse_vault_config(d.pop("vault_config", UNSET))
+
+        def _parse_recharge_config(data: object) -> None | RechargeConfig | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                recharge_config_type_1 = RechargeConfig.from_dict(data)
+
+                return recharge_config_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RechargeConfig | Unset, data)
+
+        recharge_config = _parse_recharge_config(d.pop("recharge_config", UNSET))
+
+        def _parse_token_config(data: object) -> None | PaymentCurrencyUpdateParamsTokenConfigType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                token_config_type_0 = PaymentCurrencyUpdateParamsTokenConfigType0.from_dict(data)
+
+                return token_config_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PaymentCurrencyUpdateParamsTokenConfigType0 | Unset, data)
+
+        token_config = _parse_token_config(d.pop("token_config", UNSET))
+
         payment_currency_update_params = cls(
             name=name,
             description=description,
             symbol=symbol,
             logo=logo,
             metadata=metadata,
+            active=active,
+            decimal=decimal,
+            maximum_precision=maximum_precision,
+            minimum_payment_amount=minimum_payment_amount,
+            maximum_payment_amount=maximum_payment_amount,
+            contract=contract,
+            vault_config=vault_config,
+            recharge_config=recharge_config,
+            token_config=token_config,
         )
 
         return payment_currency_update_params

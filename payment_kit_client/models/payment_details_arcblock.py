@@ -25,7 +25,7 @@ class PaymentDetailsArcblock:
     Attributes:
         tx_hash (str): The transaction hash.
         payer (str): The paying account's address (DID).
-        type_ (None | PaymentDetailsArcblockType | Unset):
+        type_ (None | PaymentDetailsArcblockType | str | Unset):
         receiver (None | str | Unset): The receiving account's address, when recorded.
         delegation_address (None | str | Unset): The delegation through which the payer allowed PaymentKit to pull
             funds.
@@ -34,7 +34,7 @@ class PaymentDetailsArcblock:
 
     tx_hash: str
     payer: str
-    type_: None | PaymentDetailsArcblockType | Unset = UNSET
+    type_: None | PaymentDetailsArcblockType | str | Unset = UNSET
     receiver: None | str | Unset = UNSET
     delegation_address: None | str | Unset = UNSET
     staking: None | PaymentDetailsArcblockStaking | Unset = UNSET
@@ -107,7 +107,7 @@ class PaymentDetailsArcblock:
 
         payer = d.pop("payer")
 
-        def _parse_type_(data: object) -> None | PaymentDetailsArcblockType | Unset:
+        def _parse_type_(data: object) -> None | PaymentDetailsArcblockType | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -115,12 +115,12 @@ class PaymentDetailsArcblock:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                type_type_1 = PaymentDetailsArcblockType(data)
+                componentsschemas_payment_details_arcblock_type_open_type_0 = PaymentDetailsArcblockType(data)
 
-                return type_type_1
+                return componentsschemas_payment_details_arcblock_type_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PaymentDetailsArcblockType | Unset, data)
+            return cast(None | PaymentDetailsArcblockType | str | Unset, data)
 
         type_ = _parse_type_(d.pop("type", UNSET))
 

@@ -24,7 +24,7 @@ class PaymentDetailsEvm:
         block_height (str): The block that included the transaction, as a decimal string.
         gas_used (str): Gas the transaction used, as a decimal string.
         gas_price (str): Gas price paid, as an integer string in wei.
-        type_ (None | PaymentDetailsEvmType | Unset):
+        type_ (None | PaymentDetailsEvmType | str | Unset):
     """
 
     tx_hash: str
@@ -32,7 +32,7 @@ class PaymentDetailsEvm:
     block_height: str
     gas_used: str
     gas_price: str
-    type_: None | PaymentDetailsEvmType | Unset = UNSET
+    type_: None | PaymentDetailsEvmType | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,7 +83,7 @@ class PaymentDetailsEvm:
 
         gas_price = d.pop("gas_price")
 
-        def _parse_type_(data: object) -> None | PaymentDetailsEvmType | Unset:
+        def _parse_type_(data: object) -> None | PaymentDetailsEvmType | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -91,12 +91,12 @@ class PaymentDetailsEvm:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                type_type_1 = PaymentDetailsEvmType(data)
+                componentsschemas_payment_details_evm_type_open_type_0 = PaymentDetailsEvmType(data)
 
-                return type_type_1
+                return componentsschemas_payment_details_evm_type_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PaymentDetailsEvmType | Unset, data)
+            return cast(None | PaymentDetailsEvmType | str | Unset, data)
 
         type_ = _parse_type_(d.pop("type", UNSET))
 

@@ -26,7 +26,8 @@ class PaymentError:
     data on the object, not an HTTP error.
 
         Attributes:
-            type_ (PaymentErrorType): The category of a stored payment error.
+            type_ (PaymentErrorType | str): The category of a stored payment error. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             charge (None | str | Unset): The charge the error concerns, when there is one.
             code (None | str | Unset): A short machine-readable code for the failure.
             decline_code (None | str | Unset): The processor's decline code, for card declines.
@@ -39,7 +40,7 @@ class PaymentError:
             payment_method_type (None | str | Unset): The kind of that payment method (`arcblock`, `stripe`, …).
     """
 
-    type_: PaymentErrorType
+    type_: PaymentErrorType | str
     charge: None | str | Unset = UNSET
     code: None | str | Unset = UNSET
     decline_code: None | str | Unset = UNSET
@@ -56,7 +57,11 @@ class PaymentError:
             PaymentErrorPaymentSettingsType0,  # noqa: PLC0415
         )
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, PaymentErrorType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         charge: None | str | Unset
         if isinstance(self.charge, Unset):
@@ -149,7 +154,19 @@ class PaymentError:
         )
 
         d = dict(src_dict)
-        type_ = PaymentErrorType(d.pop("type"))
+
+        def _parse_type_(data: object) -> PaymentErrorType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_error_type_open_type_0 = PaymentErrorType(data)
+
+                return componentsschemas_payment_error_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentErrorType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         def _parse_charge(data: object) -> None | str | Unset:
             if data is None:

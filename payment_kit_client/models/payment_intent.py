@@ -42,11 +42,14 @@ class PaymentIntent:
             payment_method_id (str): The payment method (`pm_…`).
             last_payment_error (None | PaymentError): The error of the latest failed attempt; null when none failed.
             statement_descriptor (str):
-            status (PaymentIntentStatus): Where the payment stands; `succeeded` and `canceled` are final.
-            capture_method (PaymentIntentCaptureMethod): Whether funds are captured as soon as authorized (`automatic`) or
-                later (`manual`).
-            confirmation_method (PaymentIntentConfirmationMethod): Whether the payment is confirmed by PaymentKit
-                (`automatic`) or by an explicit step (`manual`).
+            status (PaymentIntentStatus | str): Where the payment stands; `succeeded` and `canceled` are final. Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+            capture_method (PaymentIntentCaptureMethod | str): Whether funds are captured as soon as authorized
+                (`automatic`) or later (`manual`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+                is accepted.
+            confirmation_method (PaymentIntentConfirmationMethod | str): Whether the payment is confirmed by PaymentKit
+                (`automatic`) or by an explicit step (`manual`). Open: PaymentKit may add values (`LiteralUnion<..., string>`),
+                so any string is accepted.
             payment_method_types (list[str]): The payment method kinds this payment may use.
             created_at (datetime.datetime):
             updated_at (datetime.datetime):
@@ -60,10 +63,10 @@ class PaymentIntent:
             receipt_email (None | str | Unset):
             statement_descriptor_suffix (None | str | Unset):
             canceled_at (int | None | Unset):
-            cancellation_reason (None | PaymentIntentCancellationReason | Unset):
+            cancellation_reason (None | PaymentIntentCancellationReason | str | Unset):
             review (None | str | Unset):
             payment_details (None | PaymentDetails | Unset):
-            setup_future_usage (None | PaymentIntentSetupFutureUsage | Unset):
+            setup_future_usage (None | PaymentIntentSetupFutureUsage | str | Unset):
             quote_locked_at (datetime.datetime | None | Unset): When the exchange-rate quote for this payment was locked (an
                 ISO date-time, unlike other times).
             beneficiaries (list[PaymentBeneficiary] | None | Unset):
@@ -77,9 +80,9 @@ class PaymentIntent:
     payment_method_id: str
     last_payment_error: None | PaymentError
     statement_descriptor: str
-    status: PaymentIntentStatus
-    capture_method: PaymentIntentCaptureMethod
-    confirmation_method: PaymentIntentConfirmationMethod
+    status: PaymentIntentStatus | str
+    capture_method: PaymentIntentCaptureMethod | str
+    confirmation_method: PaymentIntentConfirmationMethod | str
     payment_method_types: list[str]
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -93,10 +96,10 @@ class PaymentIntent:
     receipt_email: None | str | Unset = UNSET
     statement_descriptor_suffix: None | str | Unset = UNSET
     canceled_at: int | None | Unset = UNSET
-    cancellation_reason: None | PaymentIntentCancellationReason | Unset = UNSET
+    cancellation_reason: None | PaymentIntentCancellationReason | str | Unset = UNSET
     review: None | str | Unset = UNSET
     payment_details: None | PaymentDetails | Unset = UNSET
-    setup_future_usage: None | PaymentIntentSetupFutureUsage | Unset = UNSET
+    setup_future_usage: None | PaymentIntentSetupFutureUsage | str | Unset = UNSET
     quote_locked_at: datetime.datetime | None | Unset = UNSET
     beneficiaries: list[PaymentBeneficiary] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -127,11 +130,23 @@ class PaymentIntent:
 
         statement_descriptor = self.statement_descriptor
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, PaymentIntentStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
-        capture_method = self.capture_method.value
+        capture_method: str
+        if isinstance(self.capture_method, PaymentIntentCaptureMethod):
+            capture_method = self.capture_method.value
+        else:
+            capture_method = self.capture_method
 
-        confirmation_method = self.confirmation_method.value
+        confirmation_method: str
+        if isinstance(self.confirmation_method, PaymentIntentConfirmationMethod):
+            confirmation_method = self.confirmation_method.value
+        else:
+            confirmation_method = self.confirmation_method
 
         payment_method_types = self.payment_method_types
 
@@ -346,11 +361,44 @@ class PaymentIntent:
 
         statement_descriptor = d.pop("statement_descriptor")
 
-        status = PaymentIntentStatus(d.pop("status"))
+        def _parse_status(data: object) -> PaymentIntentStatus | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_intent_status_open_type_0 = PaymentIntentStatus(data)
 
-        capture_method = PaymentIntentCaptureMethod(d.pop("capture_method"))
+                return componentsschemas_payment_intent_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentIntentStatus | str, data)
 
-        confirmation_method = PaymentIntentConfirmationMethod(d.pop("confirmation_method"))
+        status = _parse_status(d.pop("status"))
+
+        def _parse_capture_method(data: object) -> PaymentIntentCaptureMethod | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_intent_capture_method_open_type_0 = PaymentIntentCaptureMethod(data)
+
+                return componentsschemas_payment_intent_capture_method_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentIntentCaptureMethod | str, data)
+
+        capture_method = _parse_capture_method(d.pop("capture_method"))
+
+        def _parse_confirmation_method(data: object) -> PaymentIntentConfirmationMethod | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_intent_confirmation_method_open_type_0 = PaymentIntentConfirmationMethod(data)
+
+                return componentsschemas_payment_intent_confirmation_method_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentIntentConfirmationMethod | str, data)
+
+        confirmation_method = _parse_confirmation_method(d.pop("confirmation_method"))
 
         payment_method_types = cast(list[str], d.pop("payment_method_types"))
 
@@ -464,7 +512,7 @@ class PaymentIntent:
 
         canceled_at = _parse_canceled_at(d.pop("canceled_at", UNSET))
 
-        def _parse_cancellation_reason(data: object) -> None | PaymentIntentCancellationReason | Unset:
+        def _parse_cancellation_reason(data: object) -> None | PaymentIntentCancellationReason | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -472,12 +520,12 @@ class PaymentIntent:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                cancellation_reason_type_1 = PaymentIntentCancellationReason(data)
+                componentsschemas_payment_intent_cancellation_reason_open_type_0 = PaymentIntentCancellationReason(data)
 
-                return cancellation_reason_type_1
+                return componentsschemas_payment_intent_cancellation_reason_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PaymentIntentCancellationReason | Unset, data)
+            return cast(None | PaymentIntentCancellationReason | str | Unset, data)
 
         cancellation_reason = _parse_cancellation_reason(d.pop("cancellation_reason", UNSET))
 
@@ -507,7 +555,7 @@ class PaymentIntent:
 
         payment_details = _parse_payment_details(d.pop("payment_details", UNSET))
 
-        def _parse_setup_future_usage(data: object) -> None | PaymentIntentSetupFutureUsage | Unset:
+        def _parse_setup_future_usage(data: object) -> None | PaymentIntentSetupFutureUsage | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -515,12 +563,12 @@ class PaymentIntent:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                setup_future_usage_type_1 = PaymentIntentSetupFutureUsage(data)
+                componentsschemas_payment_intent_setup_future_usage_open_type_0 = PaymentIntentSetupFutureUsage(data)
 
-                return setup_future_usage_type_1
+                return componentsschemas_payment_intent_setup_future_usage_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PaymentIntentSetupFutureUsage | Unset, data)
+            return cast(None | PaymentIntentSetupFutureUsage | str | Unset, data)
 
         setup_future_usage = _parse_setup_future_usage(d.pop("setup_future_usage", UNSET))
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.payment_intent_cancellation_reason import PaymentIntentCancellationReason
+from ..models.payment_intent_capture_method import PaymentIntentCaptureMethod
+from ..models.payment_intent_confirmation_method import PaymentIntentConfirmationMethod
 from ..models.payment_intent_setup_future_usage import PaymentIntentSetupFutureUsage
 from ..types import UNSET, Unset
 
@@ -28,9 +31,18 @@ class PaymentIntentUpdateParams:
         receipt_email (str | Unset):
         statement_descriptor (str | Unset):
         statement_descriptor_suffix (str | Unset):
-        setup_future_usage (PaymentIntentSetupFutureUsage | Unset): Whether the payment method may be reused while the
-            customer is away (`off_session`) or present (`on_session`).
+        setup_future_usage (PaymentIntentSetupFutureUsage | str | Unset): Whether the payment method may be reused while
+            the customer is away (`off_session`) or present (`on_session`). Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         beneficiaries (list[PaymentBeneficiary] | Unset):
+        cancellation_reason (None | PaymentIntentCancellationReason | str | Unset):
+        capture_method (PaymentIntentCaptureMethod | str | Unset): Whether funds are captured as soon as authorized
+            (`automatic`) or later (`manual`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+            is accepted.
+        confirmation_method (PaymentIntentConfirmationMethod | str | Unset): Whether the payment is confirmed by
+            PaymentKit (`automatic`) or by an explicit step (`manual`). Open: PaymentKit may add values (`LiteralUnion<...,
+            string>`), so any string is accepted.
+        payment_method_types (list[str] | Unset): The payment method kinds this payment may use.
     """
 
     description: str | Unset = UNSET
@@ -38,8 +50,12 @@ class PaymentIntentUpdateParams:
     receipt_email: str | Unset = UNSET
     statement_descriptor: str | Unset = UNSET
     statement_descriptor_suffix: str | Unset = UNSET
-    setup_future_usage: PaymentIntentSetupFutureUsage | Unset = UNSET
+    setup_future_usage: PaymentIntentSetupFutureUsage | str | Unset = UNSET
     beneficiaries: list[PaymentBeneficiary] | Unset = UNSET
+    cancellation_reason: None | PaymentIntentCancellationReason | str | Unset = UNSET
+    capture_method: PaymentIntentCaptureMethod | str | Unset = UNSET
+    confirmation_method: PaymentIntentConfirmationMethod | str | Unset = UNSET
+    payment_method_types: list[str] | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         description = self.description
@@ -54,9 +70,13 @@ class PaymentIntentUpdateParams:
 
         statement_descriptor_suffix = self.statement_descriptor_suffix
 
-        setup_future_usage: str | Unset = UNSET
-        if not isinstance(self.setup_future_usage, Unset):
+        setup_future_usage: str | Unset
+        if isinstance(self.setup_future_usage, Unset):
+            setup_future_usage = UNSET
+        elif isinstance(self.setup_future_usage, PaymentIntentSetupFutureUsage):
             setup_future_usage = self.setup_future_usage.value
+        else:
+            setup_future_usage = self.setup_future_usage
 
         beneficiaries: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.beneficiaries, Unset):
@@ -64,6 +84,34 @@ class PaymentIntentUpdateParams:
             for beneficiaries_item_data in self.beneficiaries:
                 beneficiaries_item = beneficiaries_item_data.to_dict()
                 beneficiaries.append(beneficiaries_item)
+
+        cancellation_reason: None | str | Unset
+        if isinstance(self.cancellation_reason, Unset):
+            cancellation_reason = UNSET
+        elif isinstance(self.cancellation_reason, PaymentIntentCancellationReason):
+            cancellation_reason = self.cancellation_reason.value
+        else:
+            cancellation_reason = self.cancellation_reason
+
+        capture_method: str | Unset
+        if isinstance(self.capture_method, Unset):
+            capture_method = UNSET
+        elif isinstance(self.capture_method, PaymentIntentCaptureMethod):
+            capture_method = self.capture_method.value
+        else:
+            capture_method = self.capture_method
+
+        confirmation_method: str | Unset
+        if isinstance(self.confirmation_method, Unset):
+            confirmation_method = UNSET
+        elif isinstance(self.confirmation_method, PaymentIntentConfirmationMethod):
+            confirmation_method = self.confirmation_method.value
+        else:
+            confirmation_method = self.confirmation_method
+
+        payment_method_types: list[str] | Unset = UNSET
+        if not isinstance(self.payment_method_types, Unset):
+            payment_method_types = self.payment_method_types
 
         field_dict: dict[str, Any] = {}
 
@@ -82,6 +130,14 @@ class PaymentIntentUpdateParams:
             field_dict["setup_future_usage"] = setup_future_usage
         if beneficiaries is not UNSET:
             field_dict["beneficiaries"] = beneficiaries
+        if cancellation_reason is not UNSET:
+            field_dict["cancellation_reason"] = cancellation_reason
+        if capture_method is not UNSET:
+            field_dict["capture_method"] = capture_method
+        if confirmation_method is not UNSET:
+            field_dict["confirmation_method"] = confirmation_method
+        if payment_method_types is not UNSET:
+            field_dict["payment_method_types"] = payment_method_types
 
         return field_dict
 
@@ -106,12 +162,20 @@ class PaymentIntentUpdateParams:
 
         statement_descriptor_suffix = d.pop("statement_descriptor_suffix", UNSET)
 
-        _setup_future_usage = d.pop("setup_future_usage", UNSET)
-        setup_future_usage: PaymentIntentSetupFutureUsage | Unset
-        if isinstance(_setup_future_usage, Unset):
-            setup_future_usage = UNSET
-        else:
-            setup_future_usage = PaymentIntentSetupFutureUsage(_setup_future_usage)
+        def _parse_setup_future_usage(data: object) -> PaymentIntentSetupFutureUsage | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_intent_setup_future_usage_open_type_0 = PaymentIntentSetupFutureUsage(data)
+
+                return componentsschemas_payment_intent_setup_future_usage_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentIntentSetupFutureUsage | str | Unset, data)
+
+        setup_future_usage = _parse_setup_future_usage(d.pop("setup_future_usage", UNSET))
 
         _beneficiaries = d.pop("beneficiaries", UNSET)
         beneficiaries: list[PaymentBeneficiary] | Unset = UNSET
@@ -122,6 +186,55 @@ class PaymentIntentUpdateParams:
 
                 beneficiaries.append(beneficiaries_item)
 
+        def _parse_cancellation_reason(data: object) -> None | PaymentIntentCancellationReason | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_intent_cancellation_reason_open_type_0 = PaymentIntentCancellationReason(data)
+
+                return componentsschemas_payment_intent_cancellation_reason_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PaymentIntentCancellationReason | str | Unset, data)
+
+        cancellation_reason = _parse_cancellation_reason(d.pop("cancellation_reason", UNSET))
+
+        def _parse_capture_method(data: object) -> PaymentIntentCaptureMethod | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_intent_capture_method_open_type_0 = PaymentIntentCaptureMethod(data)
+
+                return componentsschemas_payment_intent_capture_method_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentIntentCaptureMethod | str | Unset, data)
+
+        capture_method = _parse_capture_method(d.pop("capture_method", UNSET))
+
+        def _parse_confirmation_method(data: object) -> PaymentIntentConfirmationMethod | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_intent_confirmation_method_open_type_0 = PaymentIntentConfirmationMethod(data)
+
+                return componentsschemas_payment_intent_confirmation_method_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentIntentConfirmationMethod | str | Unset, data)
+
+        confirmation_method = _parse_confirmation_method(d.pop("confirmation_method", UNSET))
+
+        payment_method_types = cast(list[str], d.pop("payment_method_types", UNSET))
+
         payment_intent_update_params = cls(
             description=description,
             metadata=metadata,
@@ -130,6 +243,10 @@ class PaymentIntentUpdateParams:
             statement_descriptor_suffix=statement_descriptor_suffix,
             setup_future_usage=setup_future_usage,
             beneficiaries=beneficiaries,
+            cancellation_reason=cancellation_reason,
+            capture_method=capture_method,
+            confirmation_method=confirmation_method,
+            payment_method_types=payment_method_types,
         )
 
         return payment_intent_update_params

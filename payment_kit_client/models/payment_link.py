@@ -52,11 +52,14 @@ class PaymentLink:
         currency_id (str): The payment currency (`pc_…`).
         allow_promotion_codes (bool):
         custom_fields (list[CustomField]):
-        customer_creation (PaymentLinkCustomerCreation): When sessions from the link make a customer record:
-            `if_required` or `always`.
-        submit_type (PaymentLinkSubmitType): The wording of the checkout page's submit button.
+        customer_creation (PaymentLinkCustomerCreation | str): When sessions from the link make a customer record:
+            `if_required` or `always`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+            accepted.
+        submit_type (PaymentLinkSubmitType | str): The wording of the checkout page's submit button. Open: PaymentKit
+            may add values (`LiteralUnion<..., string>`), so any string is accepted.
         lookup_key (None | str): Your own stable name for the link; the link can be retrieved by it.
-        created_via (PaymentLinkCreatedVia): Where the payment link was created.
+        created_via (PaymentLinkCreatedVia | str): Where the payment link was created. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         line_items (list[LineItem]): The prices and quantities, without their prices joined.
@@ -66,10 +69,10 @@ class PaymentLink:
         invoice_creation (CheckoutSessionInvoiceCreation | None | Unset):
         payment_method_types (list[str] | None | Unset):
         phone_number_collection (CheckoutSessionPhoneNumberCollection | None | Unset):
-        billing_address_collection (None | PaymentLinkBillingAddressCollection | Unset):
+        billing_address_collection (None | PaymentLinkBillingAddressCollection | str | Unset):
         subscription_data (None | SubscriptionData | Unset):
         nft_mint_settings (NftMintSettings | None | Unset):
-        cross_sell_behavior (None | PaymentLinkCrossSellBehavior | Unset):
+        cross_sell_behavior (None | PaymentLinkCrossSellBehavior | str | Unset):
         donation_settings (None | PaymentLinkDonationSettings | Unset):
         metadata (Metadata | None | Unset):
         payment_intent_data (None | PaymentIntentData | Unset):
@@ -83,10 +86,10 @@ class PaymentLink:
     currency_id: str
     allow_promotion_codes: bool
     custom_fields: list[CustomField]
-    customer_creation: PaymentLinkCustomerCreation
-    submit_type: PaymentLinkSubmitType
+    customer_creation: PaymentLinkCustomerCreation | str
+    submit_type: PaymentLinkSubmitType | str
     lookup_key: None | str
-    created_via: PaymentLinkCreatedVia
+    created_via: PaymentLinkCreatedVia | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     line_items: list[LineItem]
@@ -96,10 +99,10 @@ class PaymentLink:
     invoice_creation: CheckoutSessionInvoiceCreation | None | Unset = UNSET
     payment_method_types: list[str] | None | Unset = UNSET
     phone_number_collection: CheckoutSessionPhoneNumberCollection | None | Unset = UNSET
-    billing_address_collection: None | PaymentLinkBillingAddressCollection | Unset = UNSET
+    billing_address_collection: None | PaymentLinkBillingAddressCollection | str | Unset = UNSET
     subscription_data: None | SubscriptionData | Unset = UNSET
     nft_mint_settings: NftMintSettings | None | Unset = UNSET
-    cross_sell_behavior: None | PaymentLinkCrossSellBehavior | Unset = UNSET
+    cross_sell_behavior: None | PaymentLinkCrossSellBehavior | str | Unset = UNSET
     donation_settings: None | PaymentLinkDonationSettings | Unset = UNSET
     metadata: Metadata | None | Unset = UNSET
     payment_intent_data: None | PaymentIntentData | Unset = UNSET
@@ -141,14 +144,26 @@ class PaymentLink:
             custom_fields_item = custom_fields_item_data.to_dict()
             custom_fields.append(custom_fields_item)
 
-        customer_creation = self.customer_creation.value
+        customer_creation: str
+        if isinstance(self.customer_creation, PaymentLinkCustomerCreation):
+            customer_creation = self.customer_creation.value
+        else:
+            customer_creation = self.customer_creation
 
-        submit_type = self.submit_type.value
+        submit_type: str
+        if isinstance(self.submit_type, PaymentLinkSubmitType):
+            submit_type = self.submit_type.value
+        else:
+            submit_type = self.submit_type
 
         lookup_key: None | str
         lookup_key = self.lookup_key
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, PaymentLinkCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -362,9 +377,31 @@ class PaymentLink:
 
             custom_fields.append(custom_fields_item)
 
-        customer_creation = PaymentLinkCustomerCreation(d.pop("customer_creation"))
+        def _parse_customer_creation(data: object) -> PaymentLinkCustomerCreation | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_link_customer_creation_open_type_0 = PaymentLinkCustomerCreation(data)
 
-        submit_type = PaymentLinkSubmitType(d.pop("submit_type"))
+                return componentsschemas_payment_link_customer_creation_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentLinkCustomerCreation | str, data)
+
+        customer_creation = _parse_customer_creation(d.pop("customer_creation"))
+
+        def _parse_submit_type(data: object) -> PaymentLinkSubmitType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_link_submit_type_open_type_0 = PaymentLinkSubmitType(data)
+
+                return componentsschemas_payment_link_submit_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentLinkSubmitType | str, data)
+
+        submit_type = _parse_submit_type(d.pop("submit_type"))
 
         def _parse_lookup_key(data: object) -> None | str:
             if data is None:
@@ -373,7 +410,18 @@ class PaymentLink:
 
         lookup_key = _parse_lookup_key(d.pop("lookup_key"))
 
-        created_via = PaymentLinkCreatedVia(d.pop("created_via"))
+        def _parse_created_via(data: object) -> PaymentLinkCreatedVia | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_link_created_via_open_type_0 = PaymentLinkCreatedVia(data)
+
+                return componentsschemas_payment_link_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentLinkCreatedVia | str, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
@@ -488,7 +536,7 @@ class PaymentLink:
 
         phone_number_collection = _parse_phone_number_collection(d.pop("phone_number_collection", UNSET))
 
-        def _parse_billing_address_collection(data: object) -> None | PaymentLinkBillingAddressCollection | Unset:
+        def _parse_billing_address_collection(data: object) -> None | PaymentLinkBillingAddressCollection | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -496,12 +544,14 @@ class PaymentLink:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                billing_address_collection_type_1 = PaymentLinkBillingAddressCollection(data)
+                componentsschemas_payment_link_billing_address_collection_open_type_0 = (
+                    PaymentLinkBillingAddressCollection(data)
+                )
 
-                return billing_address_collection_type_1
+                return componentsschemas_payment_link_billing_address_collection_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PaymentLinkBillingAddressCollection | Unset, data)
+            return cast(None | PaymentLinkBillingAddressCollection | str | Unset, data)
 
         billing_address_collection = _parse_billing_address_collection(d.pop("billing_address_collection", UNSET))
 
@@ -539,7 +589,7 @@ class PaymentLink:
 
         nft_mint_settings = _parse_nft_mint_settings(d.pop("nft_mint_settings", UNSET))
 
-        def _parse_cross_sell_behavior(data: object) -> None | PaymentLinkCrossSellBehavior | Unset:
+        def _parse_cross_sell_behavior(data: object) -> None | PaymentLinkCrossSellBehavior | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -547,12 +597,12 @@ class PaymentLink:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                cross_sell_behavior_type_1 = PaymentLinkCrossSellBehavior(data)
+                componentsschemas_payment_link_cross_sell_behavior_open_type_0 = PaymentLinkCrossSellBehavior(data)
 
-                return cross_sell_behavior_type_1
+                return componentsschemas_payment_link_cross_sell_behavior_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PaymentLinkCrossSellBehavior | Unset, data)
+            return cast(None | PaymentLinkCrossSellBehavior | str | Unset, data)
 
         cross_sell_behavior = _parse_cross_sell_behavior(d.pop("cross_sell_behavior", UNSET))
 

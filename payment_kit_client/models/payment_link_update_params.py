@@ -51,21 +51,25 @@ class PaymentLinkUpdateParams:
         consent_collection (CheckoutSessionConsentCollection | Unset): Which consents the checkout page asks for.
         custom_fields (list[CustomField] | Unset):
         custom_text (CheckoutSessionCustomText | Unset): Extra text shown on the checkout page.
-        customer_creation (PaymentLinkCustomerCreation | Unset): When sessions from the link make a customer record:
-            `if_required` or `always`.
+        customer_creation (PaymentLinkCustomerCreation | str | Unset): When sessions from the link make a customer
+            record: `if_required` or `always`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+            is accepted.
         invoice_creation (CheckoutSessionInvoiceCreation | Unset): Whether an invoice is issued for a one-time payment,
             and its content.
         payment_method_types (list[str] | Unset):
         phone_number_collection (CheckoutSessionPhoneNumberCollection | Unset):
-        billing_address_collection (PaymentLinkBillingAddressCollection | Unset): Whether the checkout page asks for a
-            billing address (`required`) or only when needed (`auto`).
-        submit_type (PaymentLinkSubmitType | Unset): The wording of the checkout page's submit button.
+        billing_address_collection (PaymentLinkBillingAddressCollection | str | Unset): Whether the checkout page asks
+            for a billing address (`required`) or only when needed (`auto`). Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
+        submit_type (PaymentLinkSubmitType | str | Unset): The wording of the checkout page's submit button. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         subscription_data (SubscriptionData | Unset): Settings for the subscription a checkout creates. The Node types
             mark `description` and `trial_period_days` as always present, but callers (including the SDK's own example) send
             subscription data without them, so neither is assumed.
         nft_mint_settings (NftMintSettings | Unset): Whether and how an NFT is minted for the buyer after payment.
-        cross_sell_behavior (PaymentLinkCrossSellBehavior | Unset): Whether a cross-sell product is offered (`auto`) or
-            always added (`required`).
+        cross_sell_behavior (PaymentLinkCrossSellBehavior | str | Unset): Whether a cross-sell product is offered
+            (`auto`) or always added (`required`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         donation_settings (PaymentLinkDonationSettings | Unset): Settings of a donation link (a link whose submit type
             is `donate`).
         payment_intent_data (PaymentIntentData | Unset): Settings copied onto the payment intent a checkout creates.
@@ -83,15 +87,15 @@ class PaymentLinkUpdateParams:
     consent_collection: CheckoutSessionConsentCollection | Unset = UNSET
     custom_fields: list[CustomField] | Unset = UNSET
     custom_text: CheckoutSessionCustomText | Unset = UNSET
-    customer_creation: PaymentLinkCustomerCreation | Unset = UNSET
+    customer_creation: PaymentLinkCustomerCreation | str | Unset = UNSET
     invoice_creation: CheckoutSessionInvoiceCreation | Unset = UNSET
     payment_method_types: list[str] | Unset = UNSET
     phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset = UNSET
-    billing_address_collection: PaymentLinkBillingAddressCollection | Unset = UNSET
-    submit_type: PaymentLinkSubmitType | Unset = UNSET
+    billing_address_collection: PaymentLinkBillingAddressCollection | str | Unset = UNSET
+    submit_type: PaymentLinkSubmitType | str | Unset = UNSET
     subscription_data: SubscriptionData | Unset = UNSET
     nft_mint_settings: NftMintSettings | Unset = UNSET
-    cross_sell_behavior: PaymentLinkCrossSellBehavior | Unset = UNSET
+    cross_sell_behavior: PaymentLinkCrossSellBehavior | str | Unset = UNSET
     donation_settings: PaymentLinkDonationSettings | Unset = UNSET
     payment_intent_data: PaymentIntentData | Unset = UNSET
     enable_subscription_grouping: bool | Unset = UNSET
@@ -133,9 +137,13 @@ class PaymentLinkUpdateParams:
         if not isinstance(self.custom_text, Unset):
             custom_text = self.custom_text.to_dict()
 
-        customer_creation: str | Unset = UNSET
-        if not isinstance(self.customer_creation, Unset):
+        customer_creation: str | Unset
+        if isinstance(self.customer_creation, Unset):
+            customer_creation = UNSET
+        elif isinstance(self.customer_creation, PaymentLinkCustomerCreation):
             customer_creation = self.customer_creation.value
+        else:
+            customer_creation = self.customer_creation
 
         invoice_creation: dict[str, Any] | Unset = UNSET
         if not isinstance(self.invoice_creation, Unset):
@@ -149,13 +157,21 @@ class PaymentLinkUpdateParams:
         if not isinstance(self.phone_number_collection, Unset):
             phone_number_collection = self.phone_number_collection.to_dict()
 
-        billing_address_collection: str | Unset = UNSET
-        if not isinstance(self.billing_address_collection, Unset):
+        billing_address_collection: str | Unset
+        if isinstance(self.billing_address_collection, Unset):
+            billing_address_collection = UNSET
+        elif isinstance(self.billing_address_collection, PaymentLinkBillingAddressCollection):
             billing_address_collection = self.billing_address_collection.value
+        else:
+            billing_address_collection = self.billing_address_collection
 
-        submit_type: str | Unset = UNSET
-        if not isinstance(self.submit_type, Unset):
+        submit_type: str | Unset
+        if isinstance(self.submit_type, Unset):
+            submit_type = UNSET
+        elif isinstance(self.submit_type, PaymentLinkSubmitType):
             submit_type = self.submit_type.value
+        else:
+            submit_type = self.submit_type
 
         subscription_data: dict[str, Any] | Unset = UNSET
         if not isinstance(self.subscription_data, Unset):
@@ -165,9 +181,13 @@ class PaymentLinkUpdateParams:
         if not isinstance(self.nft_mint_settings, Unset):
             nft_mint_settings = self.nft_mint_settings.to_dict()
 
-        cross_sell_behavior: str | Unset = UNSET
-        if not isinstance(self.cross_sell_behavior, Unset):
+        cross_sell_behavior: str | Unset
+        if isinstance(self.cross_sell_behavior, Unset):
+            cross_sell_behavior = UNSET
+        elif isinstance(self.cross_sell_behavior, PaymentLinkCrossSellBehavior):
             cross_sell_behavior = self.cross_sell_behavior.value
+        else:
+            cross_sell_behavior = self.cross_sell_behavior
 
         donation_settings: dict[str, Any] | Unset = UNSET
         if not isinstance(self.donation_settings, Unset):
@@ -310,12 +330,20 @@ class PaymentLinkUpdateParams:
         else:
             custom_text = CheckoutSessionCustomText.from_dict(_custom_text)
 
-        _customer_creation = d.pop("customer_creation", UNSET)
-        customer_creation: PaymentLinkCustomerCreation | Unset
-        if isinstance(_customer_creation, Unset):
-            customer_creation = UNSET
-        else:
-            customer_creation = PaymentLinkCustomerCreation(_customer_creation)
+        def _parse_customer_creation(data: object) -> PaymentLinkCustomerCreation | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_link_customer_creation_open_type_0 = PaymentLinkCustomerCreation(data)
+
+                return componentsschemas_payment_link_customer_creation_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentLinkCustomerCreation | str | Unset, data)
+
+        customer_creation = _parse_customer_creation(d.pop("customer_creation", UNSET))
 
         _invoice_creation = d.pop("invoice_creation", UNSET)
         invoice_creation: CheckoutSessionInvoiceCreation | Unset
@@ -333,19 +361,37 @@ class PaymentLinkUpdateParams:
         else:
             phone_number_collection = CheckoutSessionPhoneNumberCollection.from_dict(_phone_number_collection)
 
-        _billing_address_collection = d.pop("billing_address_collection", UNSET)
-        billing_address_collection: PaymentLinkBillingAddressCollection | Unset
-        if isinstance(_billing_address_collection, Unset):
-            billing_address_collection = UNSET
-        else:
-            billing_address_collection = PaymentLinkBillingAddressCollection(_billing_address_collection)
+        def _parse_billing_address_collection(data: object) -> PaymentLinkBillingAddressCollection | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_link_billing_address_collection_open_type_0 = (
+                    PaymentLinkBillingAddressCollection(data)
+                )
 
-        _submit_type = d.pop("submit_type", UNSET)
-        submit_type: PaymentLinkSubmitType | Unset
-        if isinstance(_submit_type, Unset):
-            submit_type = UNSET
-        else:
-            submit_type = PaymentLinkSubmitType(_submit_type)
+                return componentsschemas_payment_link_billing_address_collection_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentLinkBillingAddressCollection | str | Unset, data)
+
+        billing_address_collection = _parse_billing_address_collection(d.pop("billing_address_collection", UNSET))
+
+        def _parse_submit_type(data: object) -> PaymentLinkSubmitType | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_link_submit_type_open_type_0 = PaymentLinkSubmitType(data)
+
+                return componentsschemas_payment_link_submit_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentLinkSubmitType | str | Unset, data)
+
+        submit_type = _parse_submit_type(d.pop("submit_type", UNSET))
 
         _subscription_data = d.pop("subscription_data", UNSET)
         subscription_data: SubscriptionData | Unset
@@ -361,12 +407,20 @@ class PaymentLinkUpdateParams:
         else:
             nft_mint_settings = NftMintSettings.from_dict(_nft_mint_settings)
 
-        _cross_sell_behavior = d.pop("cross_sell_behavior", UNSET)
-        cross_sell_behavior: PaymentLinkCrossSellBehavior | Unset
-        if isinstance(_cross_sell_behavior, Unset):
-            cross_sell_behavior = UNSET
-        else:
-            cross_sell_behavior = PaymentLinkCrossSellBehavior(_cross_sell_behavior)
+        def _parse_cross_sell_behavior(data: object) -> PaymentLinkCrossSellBehavior | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_link_cross_sell_behavior_open_type_0 = PaymentLinkCrossSellBehavior(data)
+
+                return componentsschemas_payment_link_cross_sell_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentLinkCrossSellBehavior | str | Unset, data)
+
+        cross_sell_behavior = _parse_cross_sell_behavior(d.pop("cross_sell_behavior", UNSET))
 
         _donation_settings = d.pop("donation_settings", UNSET)
         donation_settings: PaymentLinkDonationSettings | Unset

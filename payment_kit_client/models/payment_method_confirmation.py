@@ -19,17 +19,22 @@ class PaymentMethodConfirmation:
     """When a payment on this method counts as confirmed.
 
     Attributes:
-        type_ (PaymentMethodConfirmationType): `immediate` on submission, `callback` when the provider reports back,
-            `block` after a number of chain confirmations.
+        type_ (PaymentMethodConfirmationType | str): `immediate` on submission, `callback` when the provider reports
+            back, `block` after a number of chain confirmations. Open: PaymentKit may add values (`LiteralUnion<...,
+            string>`), so any string is accepted.
         block (int | None | Unset): Block confirmations needed, for `type=block`.
     """
 
-    type_: PaymentMethodConfirmationType
+    type_: PaymentMethodConfirmationType | str
     block: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, PaymentMethodConfirmationType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         block: int | None | Unset
         if isinstance(self.block, Unset):
@@ -52,7 +57,19 @@ class PaymentMethodConfirmation:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        type_ = PaymentMethodConfirmationType(d.pop("type"))
+
+        def _parse_type_(data: object) -> PaymentMethodConfirmationType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_method_confirmation_type_open_type_0 = PaymentMethodConfirmationType(data)
+
+                return componentsschemas_payment_method_confirmation_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentMethodConfirmationType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         def _parse_block(data: object) -> int | None | Unset:
             if data is None:

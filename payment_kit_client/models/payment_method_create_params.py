@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -25,12 +25,13 @@ class PaymentMethodCreateParams:
     """A new payment method.
 
     Attributes:
-        type_ (PaymentMethodType): The kind of rail. New kinds may appear.
-        name (str):
-        settings (PaymentMethodSettings): Connection settings, under the key of the method's `type`. Secret values are
-            encrypted at rest; whether answers redact them is not established.
+        type_ (PaymentMethodType | str | Unset): The kind of rail. New kinds may appear. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
+        name (str | Unset):
         description (str | Unset):
         logo (str | Unset): URL of the method's logo.
+        settings (PaymentMethodSettings | Unset): Connection settings, under the key of the method's `type`. Secret
+            values are encrypted at rest; whether answers redact them is not established.
         confirmation (PaymentMethodConfirmation | Unset): When a payment on this method counts as confirmed.
         features (PaymentMethodFeatures | Unset): What the rail supports.
         default_currency_id (str | Unset):
@@ -38,11 +39,11 @@ class PaymentMethodCreateParams:
         metadata (Metadata | Unset): Free-form key/value data attached to an object.
     """
 
-    type_: PaymentMethodType
-    name: str
-    settings: PaymentMethodSettings
+    type_: PaymentMethodType | str | Unset = UNSET
+    name: str | Unset = UNSET
     description: str | Unset = UNSET
     logo: str | Unset = UNSET
+    settings: PaymentMethodSettings | Unset = UNSET
     confirmation: PaymentMethodConfirmation | Unset = UNSET
     features: PaymentMethodFeatures | Unset = UNSET
     default_currency_id: str | Unset = UNSET
@@ -50,15 +51,23 @@ class PaymentMethodCreateParams:
     metadata: Metadata | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_.value
+        type_: str | Unset
+        if isinstance(self.type_, Unset):
+            type_ = UNSET
+        elif isinstance(self.type_, PaymentMethodType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         name = self.name
-
-        settings = self.settings.to_dict()
 
         description = self.description
 
         logo = self.logo
+
+        settings: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.settings, Unset):
+            settings = self.settings.to_dict()
 
         confirmation: dict[str, Any] | Unset = UNSET
         if not isinstance(self.confirmation, Unset):
@@ -78,17 +87,17 @@ class PaymentMethodCreateParams:
 
         field_dict: dict[str, Any] = {}
 
-        field_dict.update(
-            {
-                "type": type_,
-                "name": name,
-                "settings": settings,
-            }
-        )
+        field_dict.update({})
+        if type_ is not UNSET:
+            field_dict["type"] = type_
+        if name is not UNSET:
+            field_dict["name"] = name
         if description is not UNSET:
             field_dict["description"] = description
         if logo is not UNSET:
             field_dict["logo"] = logo
+        if settings is not UNSET:
+            field_dict["settings"] = settings
         if confirmation is not UNSET:
             field_dict["confirmation"] = confirmation
         if features is not UNSET:
@@ -110,15 +119,34 @@ class PaymentMethodCreateParams:
         from ..models.payment_method_settings import PaymentMethodSettings  # noqa: PLC0415
 
         d = dict(src_dict)
-        type_ = PaymentMethodType(d.pop("type"))
 
-        name = d.pop("name")
+        def _parse_type_(data: object) -> PaymentMethodType | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_method_type_open_type_0 = PaymentMethodType(data)
 
-        settings = PaymentMethodSettings.from_dict(d.pop("settings"))
+                return componentsschemas_payment_method_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentMethodType | str | Unset, data)
+
+        type_ = _parse_type_(d.pop("type", UNSET))
+
+        name = d.pop("name", UNSET)
 
         description = d.pop("description", UNSET)
 
         logo = d.pop("logo", UNSET)
+
+        _settings = d.pop("settings", UNSET)
+        settings: PaymentMethodSettings | Unset
+        if isinstance(_settings, Unset):
+            settings = UNSET
+        else:
+            settings = PaymentMethodSettings.from_dict(_settings)
 
         _confirmation = d.pop("confirmation", UNSET)
         confirmation: PaymentMethodConfirmation | Unset
@@ -148,9 +176,9 @@ class PaymentMethodCreateParams:
         payment_method_create_params = cls(
             type_=type_,
             name=name,
-            settings=settings,
             description=description,
             logo=logo,
+            settings=settings,
             confirmation=confirmation,
             features=features,
             default_currency_id=default_currency_id,

@@ -33,7 +33,8 @@ class PaymentMethodExpanded:
         active (bool): Whether customers can pay with this method.
         livemode (bool):
         locked (bool): `true` once the method is in use; some changes are then refused.
-        type_ (PaymentMethodType): The kind of rail. New kinds may appear.
+        type_ (PaymentMethodType | str): The kind of rail. New kinds may appear. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         name (str):
         description (str):
         logo (str): URL of the method's logo.
@@ -53,7 +54,7 @@ class PaymentMethodExpanded:
     active: bool
     livemode: bool
     locked: bool
-    type_: PaymentMethodType
+    type_: PaymentMethodType | str
     name: str
     description: str
     logo: str
@@ -77,7 +78,11 @@ class PaymentMethodExpanded:
 
         locked = self.locked
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, PaymentMethodType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         name = self.name
 
@@ -158,7 +163,18 @@ class PaymentMethodExpanded:
 
         locked = d.pop("locked")
 
-        type_ = PaymentMethodType(d.pop("type"))
+        def _parse_type_(data: object) -> PaymentMethodType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_payment_method_type_open_type_0 = PaymentMethodType(data)
+
+                return componentsschemas_payment_method_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PaymentMethodType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         name = d.pop("name")
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 
 from ..models.price_billing_scheme import PriceBillingScheme
-from ..models.price_model import PriceModel
 from ..models.price_pricing_type import PricePricingType
 from ..models.price_tax_behavior import PriceTaxBehavior
 from ..models.price_tiers_mode import PriceTiersMode
@@ -37,16 +36,15 @@ class PriceCreateParams:
         unit_amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
             takes it in requests. Example: 0.001.
         product_id (str): The product the price belongs to (`prod_…`).
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription price.
-        billing_scheme (PriceBillingScheme | Unset): `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
-        model (PriceModel | Unset): The pricing model to set up (request only): `standard` per-unit, `package` (units
-            sold in packs, see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
-            `tiers_mode` and `transform_quantity` from it.
+        type_ (PriceType | str | Unset): `one_time` for a single charge, `recurring` for a subscription price. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+        billing_scheme (PriceBillingScheme | str | Unset): `per_unit` charges `unit_amount` per unit; `tiered` uses
+            `tiers`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         currency_id (str | Unset): The price's main payment currency (`pc_…`).
         currency_options (list[PriceCurrencyOptionParams] | Unset): The same price in other currencies (the main
             currency may be listed too). Each amount is a decimal string in that currency's own unit.
         recurring (None | PriceRecurring | Unset): Billing interval and usage settings; required for `recurring` prices.
-        tiers_mode (None | PriceTiersMode | Unset):
+        tiers_mode (None | PriceTiersMode | str | Unset):
         tiers (list[PriceTierParams] | None | Unset): The tiers of a `tiered` price, in increasing `up_to` order.
         custom_unit_amount (None | PriceCustomUnitAmountParams | Unset):
         transform_quantity (None | TransformQuantity | Unset):
@@ -56,12 +54,12 @@ class PriceCreateParams:
         active (bool | Unset):
         quantity_available (int | Unset): Units in stock for this price.
         quantity_limit_per_checkout (int | Unset): Most units one checkout may buy.
-        tax_behavior (PriceTaxBehavior | Unset): Whether the amount includes tax (`inclusive`) or tax is added on top
-            (`exclusive`).
+        tax_behavior (PriceTaxBehavior | str | Unset): Whether the amount includes tax (`inclusive`) or tax is added on
+            top (`exclusive`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         upsell (None | PriceUpsellParams | Unset): A price offered instead of this one at checkout, or `null` for none.
-        pricing_type (PricePricingType | Unset): `fixed` prices charge their amount in the payment currency; `dynamic`
-            prices hold `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
-            when paid.
+        pricing_type (PricePricingType | str | Unset): `fixed` prices charge their amount in the payment currency;
+            `dynamic` prices hold `base_amount` in `base_currency` and are converted to the payment currency at an exchange-
+            rate quote when paid. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         base_currency (None | str | Unset): For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
         base_amount (None | str | Unset): For `dynamic` prices, the amount in `base_currency`.
         dynamic_pricing_config (None | PriceDynamicPricingConfig | Unset):
@@ -72,13 +70,12 @@ class PriceCreateParams:
 
     unit_amount: str
     product_id: str
-    type_: PriceType | Unset = UNSET
-    billing_scheme: PriceBillingScheme | Unset = UNSET
-    model: PriceModel | Unset = UNSET
+    type_: PriceType | str | Unset = UNSET
+    billing_scheme: PriceBillingScheme | str | Unset = UNSET
     currency_id: str | Unset = UNSET
     currency_options: list[PriceCurrencyOptionParams] | Unset = UNSET
     recurring: None | PriceRecurring | Unset = UNSET
-    tiers_mode: None | PriceTiersMode | Unset = UNSET
+    tiers_mode: None | PriceTiersMode | str | Unset = UNSET
     tiers: list[PriceTierParams] | None | Unset = UNSET
     custom_unit_amount: None | PriceCustomUnitAmountParams | Unset = UNSET
     transform_quantity: None | TransformQuantity | Unset = UNSET
@@ -87,9 +84,9 @@ class PriceCreateParams:
     active: bool | Unset = UNSET
     quantity_available: int | Unset = UNSET
     quantity_limit_per_checkout: int | Unset = UNSET
-    tax_behavior: PriceTaxBehavior | Unset = UNSET
+    tax_behavior: PriceTaxBehavior | str | Unset = UNSET
     upsell: None | PriceUpsellParams | Unset = UNSET
-    pricing_type: PricePricingType | Unset = UNSET
+    pricing_type: PricePricingType | str | Unset = UNSET
     base_currency: None | str | Unset = UNSET
     base_amount: None | str | Unset = UNSET
     dynamic_pricing_config: None | PriceDynamicPricingConfig | Unset = UNSET
@@ -106,17 +103,21 @@ class PriceCreateParams:
 
         product_id = self.product_id
 
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
+        type_: str | Unset
+        if isinstance(self.type_, Unset):
+            type_ = UNSET
+        elif isinstance(self.type_, PriceType):
             type_ = self.type_.value
+        else:
+            type_ = self.type_
 
-        billing_scheme: str | Unset = UNSET
-        if not isinstance(self.billing_scheme, Unset):
+        billing_scheme: str | Unset
+        if isinstance(self.billing_scheme, Unset):
+            billing_scheme = UNSET
+        elif isinstance(self.billing_scheme, PriceBillingScheme):
             billing_scheme = self.billing_scheme.value
-
-        model: str | Unset = UNSET
-        if not isinstance(self.model, Unset):
-            model = self.model.value
+        else:
+            billing_scheme = self.billing_scheme
 
         currency_id = self.currency_id
 
@@ -189,9 +190,13 @@ class PriceCreateParams:
 
         quantity_limit_per_checkout = self.quantity_limit_per_checkout
 
-        tax_behavior: str | Unset = UNSET
-        if not isinstance(self.tax_behavior, Unset):
+        tax_behavior: str | Unset
+        if isinstance(self.tax_behavior, Unset):
+            tax_behavior = UNSET
+        elif isinstance(self.tax_behavior, PriceTaxBehavior):
             tax_behavior = self.tax_behavior.value
+        else:
+            tax_behavior = self.tax_behavior
 
         upsell: dict[str, Any] | None | Unset
         if isinstance(self.upsell, Unset):
@@ -201,9 +206,13 @@ class PriceCreateParams:
         else:
             upsell = self.upsell
 
-        pricing_type: str | Unset = UNSET
-        if not isinstance(self.pricing_type, Unset):
+        pricing_type: str | Unset
+        if isinstance(self.pricing_type, Unset):
+            pricing_type = UNSET
+        elif isinstance(self.pricing_type, PricePricingType):
             pricing_type = self.pricing_type.value
+        else:
+            pricing_type = self.pricing_type
 
         base_currency: None | str | Unset
         if isinstance(self.base_currency, Unset):
@@ -241,8 +250,6 @@ class PriceCreateParams:
             field_dict["type"] = type_
         if billing_scheme is not UNSET:
             field_dict["billing_scheme"] = billing_scheme
-        if model is not UNSET:
-            field_dict["model"] = model
         if currency_id is not UNSET:
             field_dict["currency_id"] = currency_id
         if currency_options is not UNSET:
@@ -300,26 +307,35 @@ class PriceCreateParams:
 
         product_id = d.pop("product_id")
 
-        _type_ = d.pop("type", UNSET)
-        type_: PriceType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = PriceType(_type_)
+        def _parse_type_(data: object) -> PriceType | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_price_type_open_type_0 = PriceType(data)
 
-        _billing_scheme = d.pop("billing_scheme", UNSET)
-        billing_scheme: PriceBillingScheme | Unset
-        if isinstance(_billing_scheme, Unset):
-            billing_scheme = UNSET
-        else:
-            billing_scheme = PriceBillingScheme(_billing_scheme)
+                return componentsschemas_price_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PriceType | str | Unset, data)
 
-        _model = d.pop("model", UNSET)
-        model: PriceModel | Unset
-        if isinstance(_model, Unset):
-            model = UNSET
-        else:
-            model = PriceModel(_model)
+        type_ = _parse_type_(d.pop("type", UNSET))
+
+        def _parse_billing_scheme(data: object) -> PriceBillingScheme | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_price_billing_scheme_open_type_0 = PriceBillingScheme(data)
+
+                return componentsschemas_price_billing_scheme_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PriceBillingScheme | str | Unset, data)
+
+        billing_scheme = _parse_billing_scheme(d.pop("billing_scheme", UNSET))
 
         currency_id = d.pop("currency_id", UNSET)
 
@@ -349,7 +365,7 @@ class PriceCreateParams:
 
         recurring = _parse_recurring(d.pop("recurring", UNSET))
 
-        def _parse_tiers_mode(data: object) -> None | PriceTiersMode | Unset:
+        def _parse_tiers_mode(data: object) -> None | PriceTiersMode | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -357,12 +373,12 @@ class PriceCreateParams:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                tiers_mode_type_1 = PriceTiersMode(data)
+                componentsschemas_price_tiers_mode_open_type_0 = PriceTiersMode(data)
 
-                return tiers_mode_type_1
+                return componentsschemas_price_tiers_mode_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PriceTiersMode | Unset, data)
+            return cast(None | PriceTiersMode | str | Unset, data)
 
         tiers_mode = _parse_tiers_mode(d.pop("tiers_mode", UNSET))
 
@@ -446,12 +462,20 @@ class PriceCreateParams:
 
         quantity_limit_per_checkout = d.pop("quantity_limit_per_checkout", UNSET)
 
-        _tax_behavior = d.pop("tax_behavior", UNSET)
-        tax_behavior: PriceTaxBehavior | Unset
-        if isinstance(_tax_behavior, Unset):
-            tax_behavior = UNSET
-        else:
-            tax_behavior = PriceTaxBehavior(_tax_behavior)
+        def _parse_tax_behavior(data: object) -> PriceTaxBehavior | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_price_tax_behavior_open_type_0 = PriceTaxBehavior(data)
+
+                return componentsschemas_price_tax_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PriceTaxBehavior | str | Unset, data)
+
+        tax_behavior = _parse_tax_behavior(d.pop("tax_behavior", UNSET))
 
         def _parse_upsell(data: object) -> None | PriceUpsellParams | Unset:
             if data is None:
@@ -470,12 +494,20 @@ class PriceCreateParams:
 
         upsell = _parse_upsell(d.pop("upsell", UNSET))
 
-        _pricing_type = d.pop("pricing_type", UNSET)
-        pricing_type: PricePricingType | Unset
-        if isinstance(_pricing_type, Unset):
-            pricing_type = UNSET
-        else:
-            pricing_type = PricePricingType(_pricing_type)
+        def _parse_pricing_type(data: object) -> PricePricingType | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_price_pricing_type_open_type_0 = PricePricingType(data)
+
+                return componentsschemas_price_pricing_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PricePricingType | str | Unset, data)
+
+        pricing_type = _parse_pricing_type(d.pop("pricing_type", UNSET))
 
         def _parse_base_currency(data: object) -> None | str | Unset:
             if data is None:
@@ -524,7 +556,6 @@ class PriceCreateParams:
             product_id=product_id,
             type_=type_,
             billing_scheme=billing_scheme,
-            model=model,
             currency_id=currency_id,
             currency_options=currency_options,
             recurring=recurring,

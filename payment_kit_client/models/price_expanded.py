@@ -45,12 +45,14 @@ class PriceExpanded:
         active (bool): `false` once the price is archived (off sale).
         livemode (bool): `true` for a live-mode price, `false` for test mode.
         locked (bool): `true` once the price is in use; PaymentKit then refuses deletion and changes to what was sold.
-        type_ (PriceType): `one_time` for a single charge, `recurring` for a subscription price.
-        billing_scheme (PriceBillingScheme): `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
+        type_ (PriceType | str): `one_time` for a single charge, `recurring` for a subscription price. Open: PaymentKit
+            may add values (`LiteralUnion<..., string>`), so any string is accepted.
+        billing_scheme (PriceBillingScheme | str): `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
+            Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         unit_amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as
             PaymentKit answers. Example: 1000000000000000.
         recurring (None | PriceRecurring): Billing interval and usage settings; `null` for `one_time` prices.
-        tiers_mode (None | PriceTiersMode): How tiers apply; `null` for `per_unit` prices.
+        tiers_mode (None | PriceTiersMode | str): How tiers apply; `null` for `per_unit` prices.
         tiers (list[PriceTier] | None): The tiers of a `tiered` price; `null` otherwise.
         custom_unit_amount (CustomUnitAmount | None): The payer-chosen amount range, when the payer picks the amount.
         lookup_key (None | str): A name of your own for the price; retrieve and update accept it in place of the id.
@@ -58,7 +60,8 @@ class PriceExpanded:
         transform_quantity (None | TransformQuantity): Pack settings, when units are sold in packs.
         currency_id (str): The main payment currency (`pc_…`); `unit_amount` is in it.
         currency_options (list[PriceCurrencyOption]): The price in other payment currencies (may be empty).
-        created_via (PriceCreatedVia): Where the price was created.
+        created_via (PriceCreatedVia | str): Where the price was created. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime): When the price was created.
         updated_at (datetime.datetime): When the price was last changed.
         quantity_available (int): The stock, in units that can be sold in all; what is left is this less
@@ -67,9 +70,9 @@ class PriceExpanded:
         quantity_sold (int): Units sold so far.
         quantity_limit_per_checkout (int): Most units one checkout may buy. Whether `0` means no limit is not
             established.
-        pricing_type (PricePricingType): `fixed` prices charge their amount in the payment currency; `dynamic` prices
-            hold `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote when
-            paid.
+        pricing_type (PricePricingType | str): `fixed` prices charge their amount in the payment currency; `dynamic`
+            prices hold `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
+            when paid. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         base_currency (None | str): For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
         base_amount (None | str): For `dynamic` prices, the amount in `base_currency`, as a string; whether it is kept
             as a decimal or scaled is not established.
@@ -77,7 +80,7 @@ class PriceExpanded:
         object_ (str): Type tag, the literal `price`. Example: price.
         currency (PaymentCurrency): A currency or token that a payment method can take.
         upsell (None | PriceUpsell | Unset):
-        tax_behavior (None | PriceTaxBehavior | Unset):
+        tax_behavior (None | PriceTaxBehavior | str | Unset):
         product (Product | Unset): A product as stored, without its prices.
         meter (Meter | None | Unset): The meter of a metered price, when it has one.
     """
@@ -88,11 +91,11 @@ class PriceExpanded:
     active: bool
     livemode: bool
     locked: bool
-    type_: PriceType
-    billing_scheme: PriceBillingScheme
+    type_: PriceType | str
+    billing_scheme: PriceBillingScheme | str
     unit_amount: str
     recurring: None | PriceRecurring
-    tiers_mode: None | PriceTiersMode
+    tiers_mode: None | PriceTiersMode | str
     tiers: list[PriceTier] | None
     custom_unit_amount: CustomUnitAmount | None
     lookup_key: None | str
@@ -100,20 +103,20 @@ class PriceExpanded:
     transform_quantity: None | TransformQuantity
     currency_id: str
     currency_options: list[PriceCurrencyOption]
-    created_via: PriceCreatedVia
+    created_via: PriceCreatedVia | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     quantity_available: int
     quantity_sold: int
     quantity_limit_per_checkout: int
-    pricing_type: PricePricingType
+    pricing_type: PricePricingType | str
     base_currency: None | str
     base_amount: None | str
     dynamic_pricing_config: None | PriceDynamicPricingConfig
     object_: str
     currency: PaymentCurrency
     upsell: None | PriceUpsell | Unset = UNSET
-    tax_behavior: None | PriceTaxBehavior | Unset = UNSET
+    tax_behavior: None | PriceTaxBehavior | str | Unset = UNSET
     product: Product | Unset = UNSET
     meter: Meter | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -139,9 +142,17 @@ class PriceExpanded:
 
         locked = self.locked
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, PriceType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
-        billing_scheme = self.billing_scheme.value
+        billing_scheme: str
+        if isinstance(self.billing_scheme, PriceBillingScheme):
+            billing_scheme = self.billing_scheme.value
+        else:
+            billing_scheme = self.billing_scheme
 
         unit_amount = self.unit_amount
 
@@ -191,7 +202,11 @@ class PriceExpanded:
             currency_options_item = currency_options_item_data.to_dict()
             currency_options.append(currency_options_item)
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, PriceCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -203,7 +218,11 @@ class PriceExpanded:
 
         quantity_limit_per_checkout = self.quantity_limit_per_checkout
 
-        pricing_type = self.pricing_type.value
+        pricing_type: str
+        if isinstance(self.pricing_type, PricePricingType):
+            pricing_type = self.pricing_type.value
+        else:
+            pricing_type = self.pricing_type
 
         base_currency: None | str
         base_currency = self.base_currency
@@ -328,9 +347,31 @@ class PriceExpanded:
 
         locked = d.pop("locked")
 
-        type_ = PriceType(d.pop("type"))
+        def _parse_type_(data: object) -> PriceType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_price_type_open_type_0 = PriceType(data)
 
-        billing_scheme = PriceBillingScheme(d.pop("billing_scheme"))
+                return componentsschemas_price_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PriceType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
+
+        def _parse_billing_scheme(data: object) -> PriceBillingScheme | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_price_billing_scheme_open_type_0 = PriceBillingScheme(data)
+
+                return componentsschemas_price_billing_scheme_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PriceBillingScheme | str, data)
+
+        billing_scheme = _parse_billing_scheme(d.pop("billing_scheme"))
 
         unit_amount = d.pop("unit_amount")
 
@@ -349,18 +390,18 @@ class PriceExpanded:
 
         recurring = _parse_recurring(d.pop("recurring"))
 
-        def _parse_tiers_mode(data: object) -> None | PriceTiersMode:
+        def _parse_tiers_mode(data: object) -> None | PriceTiersMode | str:
             if data is None:
                 return data
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                tiers_mode_type_1 = PriceTiersMode(data)
+                componentsschemas_price_tiers_mode_open_type_0 = PriceTiersMode(data)
 
-                return tiers_mode_type_1
+                return componentsschemas_price_tiers_mode_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PriceTiersMode, data)
+            return cast(None | PriceTiersMode | str, data)
 
         tiers_mode = _parse_tiers_mode(d.pop("tiers_mode"))
 
@@ -432,7 +473,18 @@ class PriceExpanded:
 
             currency_options.append(currency_options_item)
 
-        created_via = PriceCreatedVia(d.pop("created_via"))
+        def _parse_created_via(data: object) -> PriceCreatedVia | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_price_created_via_open_type_0 = PriceCreatedVia(data)
+
+                return componentsschemas_price_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PriceCreatedVia | str, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
@@ -444,7 +496,18 @@ class PriceExpanded:
 
         quantity_limit_per_checkout = d.pop("quantity_limit_per_checkout")
 
-        pricing_type = PricePricingType(d.pop("pricing_type"))
+        def _parse_pricing_type(data: object) -> PricePricingType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_price_pricing_type_open_type_0 = PricePricingType(data)
+
+                return componentsschemas_price_pricing_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PricePricingType | str, data)
+
+        pricing_type = _parse_pricing_type(d.pop("pricing_type"))
 
         def _parse_base_currency(data: object) -> None | str:
             if data is None:
@@ -496,7 +559,7 @@ class PriceExpanded:
 
         upsell = _parse_upsell(d.pop("upsell", UNSET))
 
-        def _parse_tax_behavior(data: object) -> None | PriceTaxBehavior | Unset:
+        def _parse_tax_behavior(data: object) -> None | PriceTaxBehavior | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -504,12 +567,12 @@ class PriceExpanded:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                tax_behavior_type_1 = PriceTaxBehavior(data)
+                componentsschemas_price_tax_behavior_open_type_0 = PriceTaxBehavior(data)
 
-                return tax_behavior_type_1
+                return componentsschemas_price_tax_behavior_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PriceTaxBehavior | Unset, data)
+            return cast(None | PriceTaxBehavior | str | Unset, data)
 
         tax_behavior = _parse_tax_behavior(d.pop("tax_behavior", UNSET))
 

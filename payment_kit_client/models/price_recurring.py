@@ -21,22 +21,27 @@ class PriceRecurring:
     """How often a recurring price bills, and how usage is counted.
 
     Attributes:
-        interval (PriceRecurringInterval): The unit of the billing period.
+        interval (PriceRecurringInterval | str): The unit of the billing period. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         interval_count (int): Number of `interval`s per billing period (`3` with `month` bills quarterly). Example: 1.
-        usage_type (None | PriceRecurringUsageType | Unset):
-        aggregate_usage (None | PriceRecurringAggregateUsage | Unset):
+        usage_type (None | PriceRecurringUsageType | str | Unset):
+        aggregate_usage (None | PriceRecurringAggregateUsage | str | Unset):
         meter_id (None | str | Unset): The meter whose events are billed, for metered prices.
     """
 
-    interval: PriceRecurringInterval
+    interval: PriceRecurringInterval | str
     interval_count: int
-    usage_type: None | PriceRecurringUsageType | Unset = UNSET
-    aggregate_usage: None | PriceRecurringAggregateUsage | Unset = UNSET
+    usage_type: None | PriceRecurringUsageType | str | Unset = UNSET
+    aggregate_usage: None | PriceRecurringAggregateUsage | str | Unset = UNSET
     meter_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        interval = self.interval.value
+        interval: str
+        if isinstance(self.interval, PriceRecurringInterval):
+            interval = self.interval.value
+        else:
+            interval = self.interval
 
         interval_count = self.interval_count
 
@@ -82,11 +87,23 @@ class PriceRecurring:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        interval = PriceRecurringInterval(d.pop("interval"))
+
+        def _parse_interval(data: object) -> PriceRecurringInterval | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_price_recurring_interval_open_type_0 = PriceRecurringInterval(data)
+
+                return componentsschemas_price_recurring_interval_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PriceRecurringInterval | str, data)
+
+        interval = _parse_interval(d.pop("interval"))
 
         interval_count = d.pop("interval_count")
 
-        def _parse_usage_type(data: object) -> None | PriceRecurringUsageType | Unset:
+        def _parse_usage_type(data: object) -> None | PriceRecurringUsageType | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -94,16 +111,16 @@ class PriceRecurring:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                usage_type_type_1 = PriceRecurringUsageType(data)
+                componentsschemas_price_recurring_usage_type_open_type_0 = PriceRecurringUsageType(data)
 
-                return usage_type_type_1
+                return componentsschemas_price_recurring_usage_type_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PriceRecurringUsageType | Unset, data)
+            return cast(None | PriceRecurringUsageType | str | Unset, data)
 
         usage_type = _parse_usage_type(d.pop("usage_type", UNSET))
 
-        def _parse_aggregate_usage(data: object) -> None | PriceRecurringAggregateUsage | Unset:
+        def _parse_aggregate_usage(data: object) -> None | PriceRecurringAggregateUsage | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -111,12 +128,12 @@ class PriceRecurring:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                aggregate_usage_type_1 = PriceRecurringAggregateUsage(data)
+                componentsschemas_price_recurring_aggregate_usage_open_type_0 = PriceRecurringAggregateUsage(data)
 
-                return aggregate_usage_type_1
+                return componentsschemas_price_recurring_aggregate_usage_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PriceRecurringAggregateUsage | Unset, data)
+            return cast(None | PriceRecurringAggregateUsage | str | Unset, data)
 
         aggregate_usage = _parse_aggregate_usage(d.pop("aggregate_usage", UNSET))
 

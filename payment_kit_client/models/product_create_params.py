@@ -27,8 +27,9 @@ class ProductCreateParams:
 
     Attributes:
         name (str): Display name.
-        type_ (ProductType): What the product is: a `service` (subscriptions, access), a physical or digital `good`, or
-            a `credit` pack whose purchase grants credits.
+        type_ (ProductType | str): What the product is: a `service` (subscriptions, access), a physical or digital
+            `good`, or a `credit` pack whose purchase grants credits. Open: PaymentKit may add values (`LiteralUnion<...,
+            string>`), so any string is accepted.
         description (str | Unset): Longer text shown on checkout pages.
         active (bool | Unset): `false` creates the product archived. PaymentKit assumes `true`.
         images (list[str] | Unset): Image URLs.
@@ -45,7 +46,7 @@ class ProductCreateParams:
     """
 
     name: str
-    type_: ProductType
+    type_: ProductType | str
     description: str | Unset = UNSET
     active: bool | Unset = UNSET
     images: list[str] | Unset = UNSET
@@ -64,7 +65,11 @@ class ProductCreateParams:
 
         name = self.name
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, ProductType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         description = self.description
 
@@ -161,7 +166,18 @@ class ProductCreateParams:
         d = dict(src_dict)
         name = d.pop("name")
 
-        type_ = ProductType(d.pop("type"))
+        def _parse_type_(data: object) -> ProductType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_product_type_open_type_0 = ProductType(data)
+
+                return componentsschemas_product_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ProductType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         description = d.pop("description", UNSET)
 

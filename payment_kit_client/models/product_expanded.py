@@ -33,13 +33,15 @@ class ProductExpanded:
         active (bool): `false` once the product is archived (off sale).
         livemode (bool): `true` for a live-mode product, `false` for test mode.
         locked (bool): `true` once the product is in use; PaymentKit then refuses deletion and some changes.
-        type_ (ProductType): What the product is: a `service` (subscriptions, access), a physical or digital `good`, or
-            a `credit` pack whose purchase grants credits.
+        type_ (ProductType | str): What the product is: a `service` (subscriptions, access), a physical or digital
+            `good`, or a `credit` pack whose purchase grants credits. Open: PaymentKit may add values (`LiteralUnion<...,
+            string>`), so any string is accepted.
         name (str): Display name. Example: Test Product.
         description (None | str): Longer text shown on checkout pages.
         images (list[str]): Image URLs shown with the product (may be empty).
         features (list[ProductFeature]): Selling points listed with the product (may be empty).
-        created_via (ProductCreatedVia): Where the product was created.
+        created_via (ProductCreatedVia | str): Where the product was created. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime): When the product was created.
         updated_at (datetime.datetime): When the product was last changed.
         object_ (str): Type tag. The upstream types give the literal `price` here (a copy-paste value, not `product`),
@@ -64,12 +66,12 @@ class ProductExpanded:
     active: bool
     livemode: bool
     locked: bool
-    type_: ProductType
+    type_: ProductType | str
     name: str
     description: None | str
     images: list[str]
     features: list[ProductFeature]
-    created_via: ProductCreatedVia
+    created_via: ProductCreatedVia | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     object_: str
@@ -98,7 +100,11 @@ class ProductExpanded:
 
         locked = self.locked
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, ProductType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         name = self.name
 
@@ -112,7 +118,11 @@ class ProductExpanded:
             features_item = features_item_data.to_dict()
             features.append(features_item)
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, ProductCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -249,7 +259,18 @@ class ProductExpanded:
 
         locked = d.pop("locked")
 
-        type_ = ProductType(d.pop("type"))
+        def _parse_type_(data: object) -> ProductType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_product_type_open_type_0 = ProductType(data)
+
+                return componentsschemas_product_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ProductType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
 
         name = d.pop("name")
 
@@ -269,7 +290,18 @@ class ProductExpanded:
 
             features.append(features_item)
 
-        created_via = ProductCreatedVia(d.pop("created_via"))
+        def _parse_created_via(data: object) -> ProductCreatedVia | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_product_created_via_open_type_0 = ProductCreatedVia(data)
+
+                return componentsschemas_product_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ProductCreatedVia | str, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

@@ -26,8 +26,9 @@ class ProductUpdateParams:
 
     Attributes:
         name (str | Unset):
-        type_ (ProductType | Unset): What the product is: a `service` (subscriptions, access), a physical or digital
-            `good`, or a `credit` pack whose purchase grants credits.
+        type_ (ProductType | str | Unset): What the product is: a `service` (subscriptions, access), a physical or
+            digital `good`, or a `credit` pack whose purchase grants credits. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         description (str | Unset):
         active (bool | Unset):
         images (list[str] | Unset):
@@ -43,7 +44,7 @@ class ProductUpdateParams:
     """
 
     name: str | Unset = UNSET
-    type_: ProductType | Unset = UNSET
+    type_: ProductType | str | Unset = UNSET
     description: str | Unset = UNSET
     active: bool | Unset = UNSET
     images: list[str] | Unset = UNSET
@@ -62,9 +63,13 @@ class ProductUpdateParams:
 
         name = self.name
 
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
+        type_: str | Unset
+        if isinstance(self.type_, Unset):
+            type_ = UNSET
+        elif isinstance(self.type_, ProductType):
             type_ = self.type_.value
+        else:
+            type_ = self.type_
 
         description = self.description
 
@@ -179,12 +184,20 @@ class ProductUpdateParams:
         d = dict(src_dict)
         name = d.pop("name", UNSET)
 
-        _type_ = d.pop("type", UNSET)
-        type_: ProductType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = ProductType(_type_)
+        def _parse_type_(data: object) -> ProductType | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_product_type_open_type_0 = ProductType(data)
+
+                return componentsschemas_product_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ProductType | str | Unset, data)
+
+        type_ = _parse_type_(d.pop("type", UNSET))
 
         description = d.pop("description", UNSET)
 

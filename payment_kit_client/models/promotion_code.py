@@ -34,7 +34,8 @@ class PromotionCode:
         locked (bool): `true` once the code has been redeemed.
         code (str): The code customers enter.
         coupon_id (str): The coupon this code redeems.
-        created_via (PromotionCodeCreatedVia): Where the promotion code was created.
+        created_via (PromotionCodeCreatedVia | str): Where the promotion code was created. Open: PaymentKit may add
+            values (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         description (None | str | Unset):
@@ -56,7 +57,7 @@ class PromotionCode:
     locked: bool
     code: str
     coupon_id: str
-    created_via: PromotionCodeCreatedVia
+    created_via: PromotionCodeCreatedVia | str
     created_at: datetime.datetime
     updated_at: datetime.datetime
     description: None | str | Unset = UNSET
@@ -90,7 +91,11 @@ class PromotionCode:
 
         coupon_id = self.coupon_id
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, PromotionCodeCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -235,7 +240,18 @@ class PromotionCode:
 
         coupon_id = d.pop("coupon_id")
 
-        created_via = PromotionCodeCreatedVia(d.pop("created_via"))
+        def _parse_created_via(data: object) -> PromotionCodeCreatedVia | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_promotion_code_created_via_open_type_0 = PromotionCodeCreatedVia(data)
+
+                return componentsschemas_promotion_code_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(PromotionCodeCreatedVia | str, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

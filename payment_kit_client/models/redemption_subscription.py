@@ -56,14 +56,16 @@ class RedemptionSubscription:
         default_payment_method_id (None | str): The payment method renewals are charged to. Null for subscriptions
             created without one (prepaid or gifted), which are never charged automatically.
         metadata (Metadata): Free-form key/value data attached to an object.
-        status (SubscriptionStatus): Where the subscription stands. `active`: in good standing; `trialing`: in its free
-            trial; `past_due`: the latest renewal payment failed and is being retried; `paused`: billing paused; `canceled`:
-            ended; `incomplete`: the first payment failed; `incomplete_expired`: the first payment failed and the retry
-            window has closed.
+        status (str | SubscriptionStatus): Where the subscription stands. `active`: in good standing; `trialing`: in its
+            free trial; `past_due`: the latest renewal payment failed and is being retried; `paused`: billing paused;
+            `canceled`: ended; `incomplete`: the first payment failed; `incomplete_expired`: the first payment failed and
+            the retry window has closed. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+            accepted.
         cancel_at_period_end (bool): `true` when the subscription is set to end when the current period ends.
         billing_cycle_anchor (int): Unix time in seconds. Example: 1729243800.
-        collection_method (SubscriptionCollectionMethod): How invoices are settled: charged to the default payment
-            method (`charge_automatically`) or sent for the customer to pay (`send_invoice`).
+        collection_method (str | SubscriptionCollectionMethod): How invoices are settled: charged to the default payment
+            method (`charge_automatically`) or sent for the customer to pay (`send_invoice`). Open: PaymentKit may add
+            values (`LiteralUnion<..., string>`), so any string is accepted.
         pending_invoice_item_interval (PriceRecurring): How often a recurring price bills, and how usage is counted.
         start_date (int): Unix time in seconds. Example: 1729243800.
         created_at (datetime.datetime):
@@ -104,8 +106,8 @@ class RedemptionSubscription:
             (stake, delegation).
         slippage_config (None | SubscriptionSlippageConfig | Unset): How much exchange-rate movement renewals tolerate,
             for currencies priced by quote.
-        proration_behavior (None | SubscriptionProrationBehavior | Unset):
-        payment_behavior (None | SubscriptionPaymentBehavior | Unset):
+        proration_behavior (None | str | SubscriptionProrationBehavior | Unset):
+        payment_behavior (None | str | SubscriptionPaymentBehavior | Unset):
         service_actions (list[ServiceAction] | None | Unset): Buttons and notifications offered to the customer for this
             subscription.
         recovered_from (None | str | Unset): The earlier subscription this one was recovered from.
@@ -123,10 +125,10 @@ class RedemptionSubscription:
     current_period_end: int
     default_payment_method_id: None | str
     metadata: Metadata
-    status: SubscriptionStatus
+    status: str | SubscriptionStatus
     cancel_at_period_end: bool
     billing_cycle_anchor: int
-    collection_method: SubscriptionCollectionMethod
+    collection_method: str | SubscriptionCollectionMethod
     pending_invoice_item_interval: PriceRecurring
     start_date: int
     created_at: datetime.datetime
@@ -159,8 +161,8 @@ class RedemptionSubscription:
     trial_settings: None | SubscriptionTrialSettings | Unset = UNSET
     payment_details: None | PaymentDetails | Unset = UNSET
     slippage_config: None | SubscriptionSlippageConfig | Unset = UNSET
-    proration_behavior: None | SubscriptionProrationBehavior | Unset = UNSET
-    payment_behavior: None | SubscriptionPaymentBehavior | Unset = UNSET
+    proration_behavior: None | str | SubscriptionProrationBehavior | Unset = UNSET
+    payment_behavior: None | str | SubscriptionPaymentBehavior | Unset = UNSET
     service_actions: list[ServiceAction] | None | Unset = UNSET
     recovered_from: None | str | Unset = UNSET
     overdraft_protection: None | SubscriptionOverdraftProtection | Unset = UNSET
@@ -205,13 +207,21 @@ class RedemptionSubscription:
 
         metadata = self.metadata.to_dict()
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, SubscriptionStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
         cancel_at_period_end = self.cancel_at_period_end
 
         billing_cycle_anchor = self.billing_cycle_anchor
 
-        collection_method = self.collection_method.value
+        collection_method: str
+        if isinstance(self.collection_method, SubscriptionCollectionMethod):
+            collection_method = self.collection_method.value
+        else:
+            collection_method = self.collection_method
 
         pending_invoice_item_interval = self.pending_invoice_item_interval.to_dict()
 
@@ -571,13 +581,35 @@ class RedemptionSubscription:
 
         metadata = Metadata.from_dict(d.pop("metadata"))
 
-        status = SubscriptionStatus(d.pop("status"))
+        def _parse_status(data: object) -> str | SubscriptionStatus:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_subscription_status_open_type_0 = SubscriptionStatus(data)
+
+                return componentsschemas_subscription_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | SubscriptionStatus, data)
+
+        status = _parse_status(d.pop("status"))
 
         cancel_at_period_end = d.pop("cancel_at_period_end")
 
         billing_cycle_anchor = d.pop("billing_cycle_anchor")
 
-        collection_method = SubscriptionCollectionMethod(d.pop("collection_method"))
+        def _parse_collection_method(data: object) -> str | SubscriptionCollectionMethod:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_subscription_collection_method_open_type_0 = SubscriptionCollectionMethod(data)
+
+                return componentsschemas_subscription_collection_method_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | SubscriptionCollectionMethod, data)
+
+        collection_method = _parse_collection_method(d.pop("collection_method"))
 
         pending_invoice_item_interval = PriceRecurring.from_dict(d.pop("pending_invoice_item_interval"))
 
@@ -874,7 +906,7 @@ class RedemptionSubscription:
 
         slippage_config = _parse_slippage_config(d.pop("slippage_config", UNSET))
 
-        def _parse_proration_behavior(data: object) -> None | SubscriptionProrationBehavior | Unset:
+        def _parse_proration_behavior(data: object) -> None | str | SubscriptionProrationBehavior | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -882,16 +914,16 @@ class RedemptionSubscription:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                proration_behavior_type_1 = SubscriptionProrationBehavior(data)
+                componentsschemas_subscription_proration_behavior_open_type_0 = SubscriptionProrationBehavior(data)
 
-                return proration_behavior_type_1
+                return componentsschemas_subscription_proration_behavior_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | SubscriptionProrationBehavior | Unset, data)
+            return cast(None | str | SubscriptionProrationBehavior | Unset, data)
 
         proration_behavior = _parse_proration_behavior(d.pop("proration_behavior", UNSET))
 
-        def _parse_payment_behavior(data: object) -> None | SubscriptionPaymentBehavior | Unset:
+        def _parse_payment_behavior(data: object) -> None | str | SubscriptionPaymentBehavior | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -899,12 +931,12 @@ class RedemptionSubscription:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                payment_behavior_type_1 = SubscriptionPaymentBehavior(data)
+                componentsschemas_subscription_payment_behavior_open_type_0 = SubscriptionPaymentBehavior(data)
 
-                return payment_behavior_type_1
+                return componentsschemas_subscription_payment_behavior_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | SubscriptionPaymentBehavior | Unset, data)
+            return cast(None | str | SubscriptionPaymentBehavior | Unset, data)
 
         payment_behavior = _parse_payment_behavior(d.pop("payment_behavior", UNSET))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -24,11 +24,13 @@ class RefundCreateParams:
     to the payment intent's.
 
         Attributes:
-            payment_intent_id (str): The payment to refund (`pi_…`).
-            amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
-                it in requests. Example: 0.001.
-            type_ (RefundType | Unset): `refund` gives back a payment; `stake_return` releases a subscription stake.
-            reason (RefundReason | Unset): Why the refund was made.
+            payment_intent_id (str | Unset): The payment to refund (`pi_…`).
+            amount (str | Unset): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
+                takes it in requests. Example: 0.001.
+            type_ (RefundType | str | Unset): `refund` gives back a payment; `stake_return` releases a subscription stake.
+                Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+            reason (RefundReason | str | Unset): Why the refund was made. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             description (str | Unset):
             currency_id (str | Unset):
             customer_id (str | Unset):
@@ -38,10 +40,10 @@ class RefundCreateParams:
             metadata (Metadata | Unset): Free-form key/value data attached to an object.
     """
 
-    payment_intent_id: str
-    amount: str
-    type_: RefundType | Unset = UNSET
-    reason: RefundReason | Unset = UNSET
+    payment_intent_id: str | Unset = UNSET
+    amount: str | Unset = UNSET
+    type_: RefundType | str | Unset = UNSET
+    reason: RefundReason | str | Unset = UNSET
     description: str | Unset = UNSET
     currency_id: str | Unset = UNSET
     customer_id: str | Unset = UNSET
@@ -55,13 +57,21 @@ class RefundCreateParams:
 
         amount = self.amount
 
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
+        type_: str | Unset
+        if isinstance(self.type_, Unset):
+            type_ = UNSET
+        elif isinstance(self.type_, RefundType):
             type_ = self.type_.value
+        else:
+            type_ = self.type_
 
-        reason: str | Unset = UNSET
-        if not isinstance(self.reason, Unset):
+        reason: str | Unset
+        if isinstance(self.reason, Unset):
+            reason = UNSET
+        elif isinstance(self.reason, RefundReason):
             reason = self.reason.value
+        else:
+            reason = self.reason
 
         description = self.description
 
@@ -81,12 +91,11 @@ class RefundCreateParams:
 
         field_dict: dict[str, Any] = {}
 
-        field_dict.update(
-            {
-                "payment_intent_id": payment_intent_id,
-                "amount": amount,
-            }
-        )
+        field_dict.update({})
+        if payment_intent_id is not UNSET:
+            field_dict["payment_intent_id"] = payment_intent_id
+        if amount is not UNSET:
+            field_dict["amount"] = amount
         if type_ is not UNSET:
             field_dict["type"] = type_
         if reason is not UNSET:
@@ -113,23 +122,39 @@ class RefundCreateParams:
         from ..models.metadata import Metadata  # noqa: PLC0415
 
         d = dict(src_dict)
-        payment_intent_id = d.pop("payment_intent_id")
+        payment_intent_id = d.pop("payment_intent_id", UNSET)
 
-        amount = d.pop("amount")
+        amount = d.pop("amount", UNSET)
 
-        _type_ = d.pop("type", UNSET)
-        type_: RefundType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = RefundType(_type_)
+        def _parse_type_(data: object) -> RefundType | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_refund_type_open_type_0 = RefundType(data)
 
-        _reason = d.pop("reason", UNSET)
-        reason: RefundReason | Unset
-        if isinstance(_reason, Unset):
-            reason = UNSET
-        else:
-            reason = RefundReason(_reason)
+                return componentsschemas_refund_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(RefundType | str | Unset, data)
+
+        type_ = _parse_type_(d.pop("type", UNSET))
+
+        def _parse_reason(data: object) -> RefundReason | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_refund_reason_open_type_0 = RefundReason(data)
+
+                return componentsschemas_refund_reason_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(RefundReason | str | Unset, data)
+
+        reason = _parse_reason(d.pop("reason", UNSET))
 
         description = d.pop("description", UNSET)
 

@@ -38,8 +38,10 @@ class RefundExpanded:
     Attributes:
         id (str): The refund id.
         livemode (bool):
-        type_ (RefundType): `refund` gives back a payment; `stake_return` releases a subscription stake.
-        status (RefundStatus): Where the refund stands; `succeeded`, `failed` and `canceled` are final.
+        type_ (RefundType | str): `refund` gives back a payment; `stake_return` releases a subscription stake. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+        status (RefundStatus | str): Where the refund stands; `succeeded`, `failed` and `canceled` are final. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         description (str):
         amount (str): Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit
             answers. Example: 1000000000000000.
@@ -65,8 +67,8 @@ class RefundExpanded:
         invoice_id (None | str | Unset):
         subscription_id (None | str | Unset):
         metadata (Metadata | None | Unset):
-        reason (None | RefundReason | Unset):
-        failure_reason (None | RefundFailureReason | Unset):
+        reason (None | RefundReason | str | Unset):
+        failure_reason (None | RefundFailureReason | str | Unset):
         next_attempt (int | None | Unset):
         last_attempt_error (None | PaymentError | Unset):
         starting_token_balance (None | PaymentTokenBalances | Unset):
@@ -77,8 +79,8 @@ class RefundExpanded:
 
     id: str
     livemode: bool
-    type_: RefundType
-    status: RefundStatus
+    type_: RefundType | str
+    status: RefundStatus | str
     description: str
     amount: str
     currency_id: str
@@ -100,8 +102,8 @@ class RefundExpanded:
     invoice_id: None | str | Unset = UNSET
     subscription_id: None | str | Unset = UNSET
     metadata: Metadata | None | Unset = UNSET
-    reason: None | RefundReason | Unset = UNSET
-    failure_reason: None | RefundFailureReason | Unset = UNSET
+    reason: None | RefundReason | str | Unset = UNSET
+    failure_reason: None | RefundFailureReason | str | Unset = UNSET
     next_attempt: int | None | Unset = UNSET
     last_attempt_error: None | PaymentError | Unset = UNSET
     starting_token_balance: None | PaymentTokenBalances | Unset = UNSET
@@ -122,9 +124,17 @@ class RefundExpanded:
 
         livemode = self.livemode
 
-        type_ = self.type_.value
+        type_: str
+        if isinstance(self.type_, RefundType):
+            type_ = self.type_.value
+        else:
+            type_ = self.type_
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, RefundStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
         description = self.description
 
@@ -322,9 +332,31 @@ class RefundExpanded:
 
         livemode = d.pop("livemode")
 
-        type_ = RefundType(d.pop("type"))
+        def _parse_type_(data: object) -> RefundType | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_refund_type_open_type_0 = RefundType(data)
 
-        status = RefundStatus(d.pop("status"))
+                return componentsschemas_refund_type_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(RefundType | str, data)
+
+        type_ = _parse_type_(d.pop("type"))
+
+        def _parse_status(data: object) -> RefundStatus | str:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_refund_status_open_type_0 = RefundStatus(data)
+
+                return componentsschemas_refund_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(RefundStatus | str, data)
+
+        status = _parse_status(d.pop("status"))
 
         description = d.pop("description")
 
@@ -412,7 +444,7 @@ class RefundExpanded:
 
         metadata = _parse_metadata(d.pop("metadata", UNSET))
 
-        def _parse_reason(data: object) -> None | RefundReason | Unset:
+        def _parse_reason(data: object) -> None | RefundReason | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -420,16 +452,16 @@ class RefundExpanded:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                reason_type_1 = RefundReason(data)
+                componentsschemas_refund_reason_open_type_0 = RefundReason(data)
 
-                return reason_type_1
+                return componentsschemas_refund_reason_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | RefundReason | Unset, data)
+            return cast(None | RefundReason | str | Unset, data)
 
         reason = _parse_reason(d.pop("reason", UNSET))
 
-        def _parse_failure_reason(data: object) -> None | RefundFailureReason | Unset:
+        def _parse_failure_reason(data: object) -> None | RefundFailureReason | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -437,12 +469,12 @@ class RefundExpanded:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                failure_reason_type_1 = RefundFailureReason(data)
+                componentsschemas_refund_failure_reason_open_type_0 = RefundFailureReason(data)
 
-                return failure_reason_type_1
+                return componentsschemas_refund_failure_reason_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | RefundFailureReason | Unset, data)
+            return cast(None | RefundFailureReason | str | Unset, data)
 
         failure_reason = _parse_failure_reason(d.pop("failure_reason", UNSET))
 

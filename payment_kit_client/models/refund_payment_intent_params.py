@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -20,20 +20,25 @@ class RefundPaymentIntentParams:
     Attributes:
         amount (str): Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
             it in requests. Example: 0.001.
-        reason (RefundReason | Unset): Why the refund was made.
+        reason (RefundReason | str | Unset): Why the refund was made. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
         description (str | Unset): A note stored on the refund.
     """
 
     amount: str
-    reason: RefundReason | Unset = UNSET
+    reason: RefundReason | str | Unset = UNSET
     description: str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         amount = self.amount
 
-        reason: str | Unset = UNSET
-        if not isinstance(self.reason, Unset):
+        reason: str | Unset
+        if isinstance(self.reason, Unset):
+            reason = UNSET
+        elif isinstance(self.reason, RefundReason):
             reason = self.reason.value
+        else:
+            reason = self.reason
 
         description = self.description
 
@@ -56,12 +61,20 @@ class RefundPaymentIntentParams:
         d = dict(src_dict)
         amount = d.pop("amount")
 
-        _reason = d.pop("reason", UNSET)
-        reason: RefundReason | Unset
-        if isinstance(_reason, Unset):
-            reason = UNSET
-        else:
-            reason = RefundReason(_reason)
+        def _parse_reason(data: object) -> RefundReason | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_refund_reason_open_type_0 = RefundReason(data)
+
+                return componentsschemas_refund_reason_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(RefundReason | str | Unset, data)
+
+        reason = _parse_reason(d.pop("reason", UNSET))
 
         description = d.pop("description", UNSET)
 

@@ -29,21 +29,21 @@ class ServiceAction:
         Attributes:
             text (ServiceActionText): The label per locale, keyed by locale code (`en`, `zh`, ...).
             link (str): The URL the action opens.
-            type_ (None | ServiceActionType | Unset):
+            type_ (None | ServiceActionType | str | Unset):
             trigger_events (list[ServiceActionTriggerEvent] | None | Unset): The events on whose notifications a
                 `notification` action appears.
             name (None | str | Unset): An internal name for the action.
-            color (None | ServiceActionColor | Unset):
-            variant (None | ServiceActionVariant | Unset):
+            color (None | ServiceActionColor | str | Unset):
+            variant (None | ServiceActionVariant | str | Unset):
     """
 
     text: ServiceActionText
     link: str
-    type_: None | ServiceActionType | Unset = UNSET
+    type_: None | ServiceActionType | str | Unset = UNSET
     trigger_events: list[ServiceActionTriggerEvent] | None | Unset = UNSET
     name: None | str | Unset = UNSET
-    color: None | ServiceActionColor | Unset = UNSET
-    variant: None | ServiceActionVariant | Unset = UNSET
+    color: None | ServiceActionColor | str | Unset = UNSET
+    variant: None | ServiceActionVariant | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,7 +123,7 @@ class ServiceAction:
 
         link = d.pop("link")
 
-        def _parse_type_(data: object) -> None | ServiceActionType | Unset:
+        def _parse_type_(data: object) -> None | ServiceActionType | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -131,12 +131,12 @@ class ServiceAction:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                type_type_1 = ServiceActionType(data)
+                componentsschemas_service_action_type_open_type_0 = ServiceActionType(data)
 
-                return type_type_1
+                return componentsschemas_service_action_type_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | ServiceActionType | Unset, data)
+            return cast(None | ServiceActionType | str | Unset, data)
 
         type_ = _parse_type_(d.pop("type", UNSET))
 
@@ -171,7 +171,7 @@ class ServiceAction:
 
         name = _parse_name(d.pop("name", UNSET))
 
-        def _parse_color(data: object) -> None | ServiceActionColor | Unset:
+        def _parse_color(data: object) -> None | ServiceActionColor | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -179,16 +179,16 @@ class ServiceAction:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                color_type_1 = ServiceActionColor(data)
+                componentsschemas_service_action_color_open_type_0 = ServiceActionColor(data)
 
-                return color_type_1
+                return componentsschemas_service_action_color_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | ServiceActionColor | Unset, data)
+            return cast(None | ServiceActionColor | str | Unset, data)
 
         color = _parse_color(d.pop("color", UNSET))
 
-        def _parse_variant(data: object) -> None | ServiceActionVariant | Unset:
+        def _parse_variant(data: object) -> None | ServiceActionVariant | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -196,12 +196,12 @@ class ServiceAction:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                variant_type_1 = ServiceActionVariant(data)
+                componentsschemas_service_action_variant_open_type_0 = ServiceActionVariant(data)
 
-                return variant_type_1
+                return componentsschemas_service_action_variant_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | ServiceActionVariant | Unset, data)
+            return cast(None | ServiceActionVariant | str | Unset, data)
 
         variant = _parse_variant(d.pop("variant", UNSET))
 

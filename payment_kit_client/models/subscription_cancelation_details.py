@@ -29,7 +29,7 @@ class SubscriptionCancelationDetails:
         return_stake (bool | None | Unset): `true` when the stake is returned on cancellation.
         slash_stake (bool | None | Unset): `true` when the stake is slashed on cancellation.
         slash_reason (None | str | Unset): Why the stake was slashed.
-        refund (None | SubscriptionCancelationRefund | Unset):
+        refund (None | str | SubscriptionCancelationRefund | Unset):
         requested_by (None | str | Unset): Who asked for the cancellation (a DID or a role).
     """
 
@@ -39,7 +39,7 @@ class SubscriptionCancelationDetails:
     return_stake: bool | None | Unset = UNSET
     slash_stake: bool | None | Unset = UNSET
     slash_reason: None | str | Unset = UNSET
-    refund: None | SubscriptionCancelationRefund | Unset = UNSET
+    refund: None | str | SubscriptionCancelationRefund | Unset = UNSET
     requested_by: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -140,7 +140,7 @@ class SubscriptionCancelationDetails:
 
         slash_reason = _parse_slash_reason(d.pop("slash_reason", UNSET))
 
-        def _parse_refund(data: object) -> None | SubscriptionCancelationRefund | Unset:
+        def _parse_refund(data: object) -> None | str | SubscriptionCancelationRefund | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -148,12 +148,12 @@ class SubscriptionCancelationDetails:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                refund_type_1 = SubscriptionCancelationRefund(data)
+                componentsschemas_subscription_cancelation_refund_open_type_0 = SubscriptionCancelationRefund(data)
 
-                return refund_type_1
+                return componentsschemas_subscription_cancelation_refund_open_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | SubscriptionCancelationRefund | Unset, data)
+            return cast(None | str | SubscriptionCancelationRefund | Unset, data)
 
         refund = _parse_refund(d.pop("refund", UNSET))
 

@@ -24,16 +24,16 @@ class SubscriptionItemCreateParams:
     """A new item for an existing subscription.
 
     Attributes:
-        subscription_id (str): The subscription to add the item to (`sub_…`).
-        price_id (str): The item's price (`price_…`).
+        subscription_id (str | Unset): The subscription to add the item to (`sub_…`).
+        price_id (str | Unset): The item's price (`price_…`).
         quantity (int | Unset): How many units of the price.
         metadata (Metadata | Unset): Free-form key/value data attached to an object.
         billing_thresholds (SubscriptionItemBillingThresholds | Unset): A usage level that makes PaymentKit invoice
             early.
     """
 
-    subscription_id: str
-    price_id: str
+    subscription_id: str | Unset = UNSET
+    price_id: str | Unset = UNSET
     quantity: int | Unset = UNSET
     metadata: Metadata | Unset = UNSET
     billing_thresholds: SubscriptionItemBillingThresholds | Unset = UNSET
@@ -55,12 +55,11 @@ class SubscriptionItemCreateParams:
 
         field_dict: dict[str, Any] = {}
 
-        field_dict.update(
-            {
-                "subscription_id": subscription_id,
-                "price_id": price_id,
-            }
-        )
+        field_dict.update({})
+        if subscription_id is not UNSET:
+            field_dict["subscription_id"] = subscription_id
+        if price_id is not UNSET:
+            field_dict["price_id"] = price_id
         if quantity is not UNSET:
             field_dict["quantity"] = quantity
         if metadata is not UNSET:
@@ -78,9 +77,9 @@ class SubscriptionItemCreateParams:
         )
 
         d = dict(src_dict)
-        subscription_id = d.pop("subscription_id")
+        subscription_id = d.pop("subscription_id", UNSET)
 
-        price_id = d.pop("price_id")
+        price_id = d.pop("price_id", UNSET)
 
         quantity = d.pop("quantity", UNSET)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -20,17 +20,22 @@ class SubscriptionPauseCollection:
     """How billing is paused.
 
     Attributes:
-        behavior (SubscriptionPauseCollectionBehavior): What happens to invoices while billing is paused: kept as
-            drafts, marked uncollectible, or voided.
+        behavior (str | SubscriptionPauseCollectionBehavior): What happens to invoices while billing is paused: kept as
+            drafts, marked uncollectible, or voided. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         resumes_at (int): Unix time in seconds. Example: 1729243800.
     """
 
-    behavior: SubscriptionPauseCollectionBehavior
+    behavior: str | SubscriptionPauseCollectionBehavior
     resumes_at: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        behavior = self.behavior.value
+        behavior: str
+        if isinstance(self.behavior, SubscriptionPauseCollectionBehavior):
+            behavior = self.behavior.value
+        else:
+            behavior = self.behavior
 
         resumes_at = self.resumes_at
 
@@ -48,7 +53,21 @@ class SubscriptionPauseCollection:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        behavior = SubscriptionPauseCollectionBehavior(d.pop("behavior"))
+
+        def _parse_behavior(data: object) -> str | SubscriptionPauseCollectionBehavior:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_subscription_pause_collection_behavior_open_type_0 = (
+                    SubscriptionPauseCollectionBehavior(data)
+                )
+
+                return componentsschemas_subscription_pause_collection_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | SubscriptionPauseCollectionBehavior, data)
+
+        behavior = _parse_behavior(d.pop("behavior"))
 
         resumes_at = d.pop("resumes_at")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -20,15 +20,20 @@ class SubscriptionTrialEndBehavior:
     """What happens at the end of the trial.
 
     Attributes:
-        missing_payment_method (SubscriptionTrialMissingPaymentMethod): What happens when a trial ends and no payment
-            method is on file: cancel, pause, or invoice the customer.
+        missing_payment_method (str | SubscriptionTrialMissingPaymentMethod): What happens when a trial ends and no
+            payment method is on file: cancel, pause, or invoice the customer. Open: PaymentKit may add values
+            (`LiteralUnion<..., string>`), so any string is accepted.
     """
 
-    missing_payment_method: SubscriptionTrialMissingPaymentMethod
+    missing_payment_method: str | SubscriptionTrialMissingPaymentMethod
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        missing_payment_method = self.missing_payment_method.value
+        missing_payment_method: str
+        if isinstance(self.missing_payment_method, SubscriptionTrialMissingPaymentMethod):
+            missing_payment_method = self.missing_payment_method.value
+        else:
+            missing_payment_method = self.missing_payment_method
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -43,7 +48,21 @@ class SubscriptionTrialEndBehavior:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        missing_payment_method = SubscriptionTrialMissingPaymentMethod(d.pop("missing_payment_method"))
+
+        def _parse_missing_payment_method(data: object) -> str | SubscriptionTrialMissingPaymentMethod:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_subscription_trial_missing_payment_method_open_type_0 = (
+                    SubscriptionTrialMissingPaymentMethod(data)
+                )
+
+                return componentsschemas_subscription_trial_missing_payment_method_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | SubscriptionTrialMissingPaymentMethod, data)
+
+        missing_payment_method = _parse_missing_payment_method(d.pop("missing_payment_method"))
 
         subscription_trial_end_behavior = cls(
             missing_payment_method=missing_payment_method,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -14,8 +14,11 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.price_recurring import PriceRecurring
     from ..models.service_action import ServiceAction
     from ..models.subscription_billing_thresholds import SubscriptionBillingThresholds
+    from ..models.subscription_overdraft_protection import SubscriptionOverdraftProtection
+    from ..models.subscription_pause_collection import SubscriptionPauseCollection
     from ..models.subscription_payment_settings import SubscriptionPaymentSettings
     from ..models.subscription_slippage_config import SubscriptionSlippageConfig
     from ..models.subscription_trial_settings import SubscriptionTrialSettings
@@ -44,11 +47,23 @@ class SubscriptionUpdateParams:
             proration_behavior (SubscriptionProrationBehavior | Unset): What a change of items does to the amount due:
                 invoice the difference at once (`always_invoice`), carry it to the next invoice (`create_prorations`), or
                 nothing (`none`).
-            payment_behavior (SubscriptionPaymentBehavior | Unset): What happens to an update when the payment it needs
-                cannot be completed.
+            payment_behavior (str | SubscriptionPaymentBehavior | Unset): What happens to an update when the payment it
+                needs cannot be completed. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+                accepted.
             trial_settings (SubscriptionTrialSettings | Unset): What happens when the trial ends.
             slippage_config (SubscriptionSlippageConfig | Unset): The exchange-rate movement renewals tolerate.
             service_actions (list[ServiceAction] | Unset): Buttons and notifications to offer the customer.
+            cancel_at_period_end (bool | Unset): `true` when the subscription is set to end when the current period ends.
+            cancel_at (int | None | Unset): Unix seconds at which a scheduled cancellation takes effect; 0 or null when none
+                is scheduled.
+            billing_cycle_anchor (int | Unset): Unix time in seconds. Example: 1729243800.
+            pause_collection (None | SubscriptionPauseCollection | Unset): Set while billing is paused.
+            pending_invoice_item_interval (PriceRecurring | Unset): How often a recurring price bills, and how usage is
+                counted.
+            trial_start (int | None | Unset): Unix seconds at which the trial began.
+            trial_end (int | None | Unset): Unix seconds at which the trial ends or ended.
+            overdraft_protection (None | SubscriptionOverdraftProtection | Unset): Covering shortfalls from a separate
+                payment method.
     """
 
     description: str | Unset = UNSET
@@ -60,12 +75,25 @@ class SubscriptionUpdateParams:
     billing_thresholds: SubscriptionBillingThresholds | Unset = UNSET
     payment_settings: SubscriptionPaymentSettings | Unset = UNSET
     proration_behavior: SubscriptionProrationBehavior | Unset = UNSET
-    payment_behavior: SubscriptionPaymentBehavior | Unset = UNSET
+    payment_behavior: str | SubscriptionPaymentBehavior | Unset = UNSET
     trial_settings: SubscriptionTrialSettings | Unset = UNSET
     slippage_config: SubscriptionSlippageConfig | Unset = UNSET
     service_actions: list[ServiceAction] | Unset = UNSET
+    cancel_at_period_end: bool | Unset = UNSET
+    cancel_at: int | None | Unset = UNSET
+    billing_cycle_anchor: int | Unset = UNSET
+    pause_collection: None | SubscriptionPauseCollection | Unset = UNSET
+    pending_invoice_item_interval: PriceRecurring | Unset = UNSET
+    trial_start: int | None | Unset = UNSET
+    trial_end: int | None | Unset = UNSET
+    overdraft_protection: None | SubscriptionOverdraftProtection | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.subscription_overdraft_protection import (
+            SubscriptionOverdraftProtection,  # noqa: PLC0415
+        )
+        from ..models.subscription_pause_collection import SubscriptionPauseCollection  # noqa: PLC0415
+
         description = self.description
 
         metadata: dict[str, Any] | Unset = UNSET
@@ -94,9 +122,13 @@ class SubscriptionUpdateParams:
         if not isinstance(self.proration_behavior, Unset):
             proration_behavior = self.proration_behavior.value
 
-        payment_behavior: str | Unset = UNSET
-        if not isinstance(self.payment_behavior, Unset):
+        payment_behavior: str | Unset
+        if isinstance(self.payment_behavior, Unset):
+            payment_behavior = UNSET
+        elif isinstance(self.payment_behavior, SubscriptionPaymentBehavior):
             payment_behavior = self.payment_behavior.value
+        else:
+            payment_behavior = self.payment_behavior
 
         trial_settings: dict[str, Any] | Unset = UNSET
         if not isinstance(self.trial_settings, Unset):
@@ -112,6 +144,48 @@ class SubscriptionUpdateParams:
             for service_actions_item_data in self.service_actions:
                 service_actions_item = service_actions_item_data.to_dict()
                 service_actions.append(service_actions_item)
+
+        cancel_at_period_end = self.cancel_at_period_end
+
+        cancel_at: int | None | Unset
+        if isinstance(self.cancel_at, Unset):
+            cancel_at = UNSET
+        else:
+            cancel_at = self.cancel_at
+
+        billing_cycle_anchor = self.billing_cycle_anchor
+
+        pause_collection: dict[str, Any] | None | Unset
+        if isinstance(self.pause_collection, Unset):
+            pause_collection = UNSET
+        elif isinstance(self.pause_collection, SubscriptionPauseCollection):
+            pause_collection = self.pause_collection.to_dict()
+        else:
+            pause_collection = self.pause_collection
+
+        pending_invoice_item_interval: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.pending_invoice_item_interval, Unset):
+            pending_invoice_item_interval = self.pending_invoice_item_interval.to_dict()
+
+        trial_start: int | None | Unset
+        if isinstance(self.trial_start, Unset):
+            trial_start = UNSET
+        else:
+            trial_start = self.trial_start
+
+        trial_end: int | None | Unset
+        if isinstance(self.trial_end, Unset):
+            trial_end = UNSET
+        else:
+            trial_end = self.trial_end
+
+        overdraft_protection: dict[str, Any] | None | Unset
+        if isinstance(self.overdraft_protection, Unset):
+            overdraft_protection = UNSET
+        elif isinstance(self.overdraft_protection, SubscriptionOverdraftProtection):
+            overdraft_protection = self.overdraft_protection.to_dict()
+        else:
+            overdraft_protection = self.overdraft_protection
 
         field_dict: dict[str, Any] = {}
 
@@ -142,16 +216,37 @@ class SubscriptionUpdateParams:
             field_dict["slippage_config"] = slippage_config
         if service_actions is not UNSET:
             field_dict["service_actions"] = service_actions
+        if cancel_at_period_end is not UNSET:
+            field_dict["cancel_at_period_end"] = cancel_at_period_end
+        if cancel_at is not UNSET:
+            field_dict["cancel_at"] = cancel_at
+        if billing_cycle_anchor is not UNSET:
+            field_dict["billing_cycle_anchor"] = billing_cycle_anchor
+        if pause_collection is not UNSET:
+            field_dict["pause_collection"] = pause_collection
+        if pending_invoice_item_interval is not UNSET:
+            field_dict["pending_invoice_item_interval"] = pending_invoice_item_interval
+        if trial_start is not UNSET:
+            field_dict["trial_start"] = trial_start
+        if trial_end is not UNSET:
+            field_dict["trial_end"] = trial_end
+        if overdraft_protection is not UNSET:
+            field_dict["overdraft_protection"] = overdraft_protection
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.metadata import Metadata  # noqa: PLC0415
+        from ..models.price_recurring import PriceRecurring  # noqa: PLC0415
         from ..models.service_action import ServiceAction  # noqa: PLC0415
         from ..models.subscription_billing_thresholds import (
             SubscriptionBillingThresholds,  # noqa: PLC0415
         )
+        from ..models.subscription_overdraft_protection import (
+            SubscriptionOverdraftProtection,  # noqa: PLC0415
+        )
+        from ..models.subscription_pause_collection import SubscriptionPauseCollection  # noqa: PLC0415
         from ..models.subscription_payment_settings import SubscriptionPaymentSettings  # noqa: PLC0415
         from ..models.subscription_slippage_config import SubscriptionSlippageConfig  # noqa: PLC0415
         from ..models.subscription_trial_settings import SubscriptionTrialSettings  # noqa: PLC0415
@@ -200,12 +295,20 @@ class SubscriptionUpdateParams:
         else:
             proration_behavior = SubscriptionProrationBehavior(_proration_behavior)
 
-        _payment_behavior = d.pop("payment_behavior", UNSET)
-        payment_behavior: SubscriptionPaymentBehavior | Unset
-        if isinstance(_payment_behavior, Unset):
-            payment_behavior = UNSET
-        else:
-            payment_behavior = SubscriptionPaymentBehavior(_payment_behavior)
+        def _parse_payment_behavior(data: object) -> str | SubscriptionPaymentBehavior | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_subscription_payment_behavior_open_type_0 = SubscriptionPaymentBehavior(data)
+
+                return componentsschemas_subscription_payment_behavior_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | SubscriptionPaymentBehavior | Unset, data)
+
+        payment_behavior = _parse_payment_behavior(d.pop("payment_behavior", UNSET))
 
         _trial_settings = d.pop("trial_settings", UNSET)
         trial_settings: SubscriptionTrialSettings | Unset
@@ -230,6 +333,78 @@ class SubscriptionUpdateParams:
 
                 service_actions.append(service_actions_item)
 
+        cancel_at_period_end = d.pop("cancel_at_period_end", UNSET)
+
+        def _parse_cancel_at(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        cancel_at = _parse_cancel_at(d.pop("cancel_at", UNSET))
+
+        billing_cycle_anchor = d.pop("billing_cycle_anchor", UNSET)
+
+        def _parse_pause_collection(data: object) -> None | SubscriptionPauseCollection | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                pause_collection_type_1 = SubscriptionPauseCollection.from_dict(data)
+
+                return pause_collection_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SubscriptionPauseCollection | Unset, data)
+
+        pause_collection = _parse_pause_collection(d.pop("pause_collection", UNSET))
+
+        _pending_invoice_item_interval = d.pop("pending_invoice_item_interval", UNSET)
+        pending_invoice_item_interval: PriceRecurring | Unset
+        if isinstance(_pending_invoice_item_interval, Unset):
+            pending_invoice_item_interval = UNSET
+        else:
+            pending_invoice_item_interval = PriceRecurring.from_dict(_pending_invoice_item_interval)
+
+        def _parse_trial_start(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        trial_start = _parse_trial_start(d.pop("trial_start", UNSET))
+
+        def _parse_trial_end(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        trial_end = _parse_trial_end(d.pop("trial_end", UNSET))
+
+        def _parse_overdraft_protection(data: object) -> None | SubscriptionOverdraftProtection | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                overdraft_protection_type_1 = SubscriptionOverdraftProtection.from_dict(data)
+
+                return overdraft_protection_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SubscriptionOverdraftProtection | Unset, data)
+
+        overdraft_protection = _parse_overdraft_protection(d.pop("overdraft_protection", UNSET))
+
         subscription_update_params = cls(
             description=description,
             metadata=metadata,
@@ -244,6 +419,14 @@ class SubscriptionUpdateParams:
             trial_settings=trial_settings,
             slippage_config=slippage_config,
             service_actions=service_actions,
+            cancel_at_period_end=cancel_at_period_end,
+            cancel_at=cancel_at,
+            billing_cycle_anchor=billing_cycle_anchor,
+            pause_collection=pause_collection,
+            pending_invoice_item_interval=pending_invoice_item_interval,
+            trial_start=trial_start,
+            trial_end=trial_end,
+            overdraft_protection=overdraft_protection,
         )
 
         return subscription_update_params

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -19,17 +19,22 @@ class TransformQuantity:
 
     Attributes:
         divide_by (int): Units per pack.
-        round_ (TransformQuantityRound): Whether a fractional result of the division is rounded `up` or `down`.
+        round_ (str | TransformQuantityRound): Whether a fractional result of the division is rounded `up` or `down`.
+            Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
     """
 
     divide_by: int
-    round_: TransformQuantityRound
+    round_: str | TransformQuantityRound
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         divide_by = self.divide_by
 
-        round_ = self.round_.value
+        round_: str
+        if isinstance(self.round_, TransformQuantityRound):
+            round_ = self.round_.value
+        else:
+            round_ = self.round_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -47,7 +52,18 @@ class TransformQuantity:
         d = dict(src_dict)
         divide_by = d.pop("divide_by")
 
-        round_ = TransformQuantityRound(d.pop("round"))
+        def _parse_round_(data: object) -> str | TransformQuantityRound:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_transform_quantity_round_open_type_0 = TransformQuantityRound(data)
+
+                return componentsschemas_transform_quantity_round_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | TransformQuantityRound, data)
+
+        round_ = _parse_round_(d.pop("round"))
 
         transform_quantity = cls(
             divide_by=divide_by,

@@ -31,7 +31,8 @@ class WebhookAttemptExpanded:
         livemode (bool):
         event_id (str): The event that was delivered.
         webhook_endpoint_id (str): The endpoint it was delivered to.
-        status (WebhookAttemptStatus): Whether the receiver acknowledged the delivery with a 2xx answer.
+        status (str | WebhookAttemptStatus): Whether the receiver acknowledged the delivery with a 2xx answer. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         response_status (int): The HTTP status the receiver answered.
         response_body (None | str | WebhookAttemptResponseBodyType0Type0): The receiver's answer body as PaymentKit
             recorded it: parsed JSON when the receiver answered JSON, otherwise its text; `null` when there was none.
@@ -47,7 +48,7 @@ class WebhookAttemptExpanded:
     livemode: bool
     event_id: str
     webhook_endpoint_id: str
-    status: WebhookAttemptStatus
+    status: str | WebhookAttemptStatus
     response_status: int
     response_body: None | str | WebhookAttemptResponseBodyType0Type0
     retry_count: int
@@ -71,7 +72,11 @@ class WebhookAttemptExpanded:
 
         webhook_endpoint_id = self.webhook_endpoint_id
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, WebhookAttemptStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
         response_status = self.response_status
 
@@ -132,7 +137,18 @@ class WebhookAttemptExpanded:
 
         webhook_endpoint_id = d.pop("webhook_endpoint_id")
 
-        status = WebhookAttemptStatus(d.pop("status"))
+        def _parse_status(data: object) -> str | WebhookAttemptStatus:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_webhook_attempt_status_open_type_0 = WebhookAttemptStatus(data)
+
+                return componentsschemas_webhook_attempt_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | WebhookAttemptStatus, data)
+
+        status = _parse_status(d.pop("status"))
 
         response_status = d.pop("response_status")
 

@@ -25,15 +25,18 @@ class WebhookEndpointCreateParams:
         url (str): Where events are POSTed.
         enabled_events (list[str]): The event types to send to this endpoint.
         description (str | Unset):
-        status (WebhookEndpointStatus | Unset): `enabled` endpoints receive events; `disabled` ones do not.
+        status (str | Unset | WebhookEndpointStatus): `enabled` endpoints receive events; `disabled` ones do not. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
         metadata (Metadata | Unset): Free-form key/value data attached to an object.
+        api_version (str | Unset): The API version events are rendered in (e.g. `2023-09-05`).
     """
 
     url: str
     enabled_events: list[str]
     description: str | Unset = UNSET
-    status: WebhookEndpointStatus | Unset = UNSET
+    status: str | Unset | WebhookEndpointStatus = UNSET
     metadata: Metadata | Unset = UNSET
+    api_version: str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         url = self.url
@@ -42,13 +45,19 @@ class WebhookEndpointCreateParams:
 
         description = self.description
 
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
+        status: str | Unset
+        if isinstance(self.status, Unset):
+            status = UNSET
+        elif isinstance(self.status, WebhookEndpointStatus):
             status = self.status.value
+        else:
+            status = self.status
 
         metadata: dict[str, Any] | Unset = UNSET
         if not isinstance(self.metadata, Unset):
             metadata = self.metadata.to_dict()
+
+        api_version = self.api_version
 
         field_dict: dict[str, Any] = {}
 
@@ -64,6 +73,8 @@ class WebhookEndpointCreateParams:
             field_dict["status"] = status
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if api_version is not UNSET:
+            field_dict["api_version"] = api_version
 
         return field_dict
 
@@ -78,12 +89,20 @@ class WebhookEndpointCreateParams:
 
         description = d.pop("description", UNSET)
 
-        _status = d.pop("status", UNSET)
-        status: WebhookEndpointStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = WebhookEndpointStatus(_status)
+        def _parse_status(data: object) -> str | Unset | WebhookEndpointStatus:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_webhook_endpoint_status_open_type_0 = WebhookEndpointStatus(data)
+
+                return componentsschemas_webhook_endpoint_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | Unset | WebhookEndpointStatus, data)
+
+        status = _parse_status(d.pop("status", UNSET))
 
         _metadata = d.pop("metadata", UNSET)
         metadata: Metadata | Unset
@@ -92,12 +111,15 @@ class WebhookEndpointCreateParams:
         else:
             metadata = Metadata.from_dict(_metadata)
 
+        api_version = d.pop("api_version", UNSET)
+
         webhook_endpoint_create_params = cls(
             url=url,
             enabled_events=enabled_events,
             description=description,
             status=status,
             metadata=metadata,
+            api_version=api_version,
         )
 
         return webhook_endpoint_create_params

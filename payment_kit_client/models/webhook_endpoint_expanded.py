@@ -32,8 +32,10 @@ class WebhookEndpointExpanded:
         description (str):
         enabled_events (list[str]): The event types sent to this endpoint.
         metadata (Metadata): Free-form key/value data attached to an object.
-        status (WebhookEndpointStatus): `enabled` endpoints receive events; `disabled` ones do not.
-        created_via (WebhookEndpointCreatedVia): Where the webhook endpoint was created.
+        status (str | WebhookEndpointStatus): `enabled` endpoints receive events; `disabled` ones do not. Open:
+            PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+        created_via (str | WebhookEndpointCreatedVia): Where the webhook endpoint was created. Open: PaymentKit may add
+            values (`LiteralUnion<..., string>`), so any string is accepted.
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
         object_ (str): Always `webhook_endpoint`.
@@ -47,8 +49,8 @@ class WebhookEndpointExpanded:
     description: str
     enabled_events: list[str]
     metadata: Metadata
-    status: WebhookEndpointStatus
-    created_via: WebhookEndpointCreatedVia
+    status: str | WebhookEndpointStatus
+    created_via: str | WebhookEndpointCreatedVia
     created_at: datetime.datetime
     updated_at: datetime.datetime
     object_: str
@@ -70,9 +72,17 @@ class WebhookEndpointExpanded:
 
         metadata = self.metadata.to_dict()
 
-        status = self.status.value
+        status: str
+        if isinstance(self.status, WebhookEndpointStatus):
+            status = self.status.value
+        else:
+            status = self.status
 
-        created_via = self.created_via.value
+        created_via: str
+        if isinstance(self.created_via, WebhookEndpointCreatedVia):
+            created_via = self.created_via.value
+        else:
+            created_via = self.created_via
 
         created_at = self.created_at.isoformat()
 
@@ -127,9 +137,31 @@ class WebhookEndpointExpanded:
 
         metadata = Metadata.from_dict(d.pop("metadata"))
 
-        status = WebhookEndpointStatus(d.pop("status"))
+        def _parse_status(data: object) -> str | WebhookEndpointStatus:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_webhook_endpoint_status_open_type_0 = WebhookEndpointStatus(data)
 
-        created_via = WebhookEndpointCreatedVia(d.pop("created_via"))
+                return componentsschemas_webhook_endpoint_status_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | WebhookEndpointStatus, data)
+
+        status = _parse_status(d.pop("status"))
+
+        def _parse_created_via(data: object) -> str | WebhookEndpointCreatedVia:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_webhook_endpoint_created_via_open_type_0 = WebhookEndpointCreatedVia(data)
+
+                return componentsschemas_webhook_endpoint_created_via_open_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | WebhookEndpointCreatedVia, data)
+
+        created_via = _parse_created_via(d.pop("created_via"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

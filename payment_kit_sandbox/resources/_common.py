@@ -67,23 +67,58 @@ def page_of(
     `first` puts matching rows ahead of the others (subscriptions' `activeFirst`).
     """
     items = list(rows)
-    order = ctx.param("order")
-    field, direction = "created_at", "DESC"
-    if order:
-        field, _, direction = str(order).partition(":")
+    # Sort by the last key first: stable sorts then give the first key precedence.
+    for field, direction in reversed(_order(ctx.param("order"), orderable)):
+        keyed = list(enumerate(items))
+        keyed.sort(key=lambda pair: (_sort_key(pair[1].get(field)), pair[0]), reverse=direction == "DESC")
+        items = [row for _, row in keyed]
+    if first is not None:
+        items = [r for r in items if first(r)] + [r for r in items if not first(r)]
+    chunk = _cursor_page(ctx, items) if _cursor_paged(ctx) else _numbered_page(ctx, items)
+    return {"count": len(items), "list": [expand(r) for r in chunk] if expand else chunk}
+
+
+def _order(order: Any, orderable: Sequence[str]) -> list[tuple[str, str]]:
+    """`OrderInput`'s string forms: `field:ASC|DESC` or a bare `field` (ascending); the sandbox
+    also takes several, comma-separated. Rows come oldest first, so the default is newest first."""
+    if not order:
+        return [("created_at", "DESC")]
+    keys = []
+    for part in str(order).split(","):
+        field, _, direction = part.strip().partition(":")
         direction = (direction or "ASC").upper()
         if field not in orderable:
             raise bad_request(f"order: cannot sort by {field!r}; use one of {', '.join(orderable)}")
-    # Rows come oldest first; a stable sort keeps insertion order among equal keys.
-    keyed = list(enumerate(items))
-    keyed.sort(key=lambda pair: (_sort_key(pair[1].get(field)), pair[0]), reverse=direction == "DESC")
-    items = [row for _, row in keyed]
-    if first is not None:
-        items = [r for r in items if first(r)] + [r for r in items if not first(r)]
+        if direction not in ("ASC", "DESC"):
+            raise bad_request(f"order: direction {direction!r} of {field!r} is neither ASC nor DESC")
+        keys.append((field, direction))
+    return keys
+
+
+def _numbered_page(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     page = int(ctx.param("page") or 1)
-    size = int(ctx.param("pageSize") or 20)
-    chunk = items[(page - 1) * size : page * size]
-    return {"count": len(items), "list": [expand(r) for r in chunk] if expand else chunk}
+    size = int(ctx.param("limit") or ctx.param("pageSize") or 20)
+    return items[(page - 1) * size : page * size]
+
+
+def _cursor_paged(ctx: Context) -> bool:
+    return bool(ctx.param("starting_after") or ctx.param("ending_before"))
+
+
+def _cursor_page(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`Pagination<T>`'s cursors: the items after `starting_after`, or the ones just before
+    `ending_before`, in the list's order; `limit` (or `pageSize`) of them."""
+    size = int(ctx.param("limit") or ctx.param("pageSize") or 20)
+    after, before = ctx.param("starting_after"), ctx.param("ending_before")
+    if after and before:
+        raise bad_request("starting_after and ending_before: give one cursor, not both")
+    ids = [row.get("id") for row in items]
+    cursor = str(after or before)
+    if cursor not in ids:
+        name = "starting_after" if after else "ending_before"
+        raise bad_request(f"{name}: {cursor!r} is not an item of this list (with these filters)")
+    at = ids.index(cursor)
+    return items[at + 1 : at + 1 + size] if after else items[max(0, at - size) : at]
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

@@ -22,6 +22,9 @@ def _get_kwargs(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -43,6 +46,12 @@ def _get_kwargs(
     params["valid"] = valid
 
     params["name"] = name
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -96,6 +105,9 @@ def sync_detailed(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[CouponPage | Error]:
     """List coupons
 
@@ -113,6 +125,9 @@ def sync_detailed(
             {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,6 +145,9 @@ def sync_detailed(
         metadata=metadata,
         valid=valid,
         name=name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -149,6 +167,9 @@ def sync(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> CouponPage | Error | None:
     """List coupons
 
@@ -166,6 +187,9 @@ def sync(
             {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -184,6 +208,9 @@ def sync(
         metadata=metadata,
         valid=valid,
         name=name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -197,6 +224,9 @@ async def asyncio_detailed(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[CouponPage | Error]:
     """List coupons
 
@@ -214,6 +244,9 @@ async def asyncio_detailed(
             {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -231,6 +264,9 @@ async def asyncio_detailed(
         metadata=metadata,
         valid=valid,
         name=name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -248,6 +284,9 @@ async def asyncio(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> CouponPage | Error | None:
     """List coupons
 
@@ -265,6 +304,9 @@ async def asyncio(
             {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -284,5 +326,8 @@ async def asyncio(
             metadata=metadata,
             valid=valid,
             name=name,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

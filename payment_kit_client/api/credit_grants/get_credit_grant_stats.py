@@ -20,7 +20,7 @@ def _get_kwargs(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
 ) -> dict[str, Any]:
 
@@ -36,10 +36,13 @@ def _get_kwargs(
 
     params["granted_by"] = granted_by
 
-    json_category: str | Unset = UNSET
-    if not isinstance(category, Unset):
+    json_category: str | Unset
+    if isinstance(category, Unset):
+        json_category = UNSET
+    elif isinstance(category, CreditGrantCategory):
         json_category = category.value
-
+    else:
+        json_category = category
     params["category"] = json_category
 
     params["timezone_offset"] = timezone_offset
@@ -103,7 +106,7 @@ def sync_detailed(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
 ) -> Response[CreditGrantStats | Error]:
     """Credit grant statistics
@@ -118,8 +121,9 @@ def sync_detailed(
         start_date (int): Unix time in seconds. Example: 1729243800.
         end_date (int): Unix time in seconds. Example: 1729243800.
         granted_by (str | Unset):
-        category (CreditGrantCategory | Unset): `paid` credits were bought; `promotional` ones
-            were given away.
+        category (CreditGrantCategory | str | Unset): `paid` credits were bought; `promotional`
+            ones were given away. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
         timezone_offset (int | Unset):
 
     Raises:
@@ -155,7 +159,7 @@ def sync(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
 ) -> CreditGrantStats | Error | None:
     """Credit grant statistics
@@ -170,8 +174,9 @@ def sync(
         start_date (int): Unix time in seconds. Example: 1729243800.
         end_date (int): Unix time in seconds. Example: 1729243800.
         granted_by (str | Unset):
-        category (CreditGrantCategory | Unset): `paid` credits were bought; `promotional` ones
-            were given away.
+        category (CreditGrantCategory | str | Unset): `paid` credits were bought; `promotional`
+            ones were given away. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
         timezone_offset (int | Unset):
 
     Raises:
@@ -202,7 +207,7 @@ async def asyncio_detailed(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
 ) -> Response[CreditGrantStats | Error]:
     """Credit grant statistics
@@ -217,8 +222,9 @@ async def asyncio_detailed(
         start_date (int): Unix time in seconds. Example: 1729243800.
         end_date (int): Unix time in seconds. Example: 1729243800.
         granted_by (str | Unset):
-        category (CreditGrantCategory | Unset): `paid` credits were bought; `promotional` ones
-            were given away.
+        category (CreditGrantCategory | str | Unset): `paid` credits were bought; `promotional`
+            ones were given away. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
         timezone_offset (int | Unset):
 
     Raises:
@@ -252,7 +258,7 @@ async def asyncio(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
 ) -> CreditGrantStats | Error | None:
     """Credit grant statistics
@@ -267,8 +273,9 @@ async def asyncio(
         start_date (int): Unix time in seconds. Example: 1729243800.
         end_date (int): Unix time in seconds. Example: 1729243800.
         granted_by (str | Unset):
-        category (CreditGrantCategory | Unset): `paid` credits were bought; `promotional` ones
-            were given away.
+        category (CreditGrantCategory | str | Unset): `paid` credits were bought; `promotional`
+            ones were given away. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
         timezone_offset (int | Unset):
 
     Raises:

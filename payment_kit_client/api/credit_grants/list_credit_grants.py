@@ -23,6 +23,9 @@ def _get_kwargs(
     currency_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -44,6 +47,12 @@ def _get_kwargs(
     params["subscription_id"] = subscription_id
 
     params["status"] = status
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -103,6 +112,9 @@ def sync_detailed(
     currency_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[CreditGrantPage | Error]:
     """List credit grants
 
@@ -119,6 +131,9 @@ def sync_detailed(
         currency_id (str | Unset):
         subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,6 +153,9 @@ def sync_detailed(
         currency_id=currency_id,
         subscription_id=subscription_id,
         status=status,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -159,6 +177,9 @@ def sync(
     currency_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> CreditGrantPage | Error | None:
     """List credit grants
 
@@ -175,6 +196,9 @@ def sync(
         currency_id (str | Unset):
         subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -195,6 +219,9 @@ def sync(
         currency_id=currency_id,
         subscription_id=subscription_id,
         status=status,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -210,6 +237,9 @@ async def asyncio_detailed(
     currency_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[CreditGrantPage | Error]:
     """List credit grants
 
@@ -226,6 +256,9 @@ async def asyncio_detailed(
         currency_id (str | Unset):
         subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -245,6 +278,9 @@ async def asyncio_detailed(
         currency_id=currency_id,
         subscription_id=subscription_id,
         status=status,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -264,6 +300,9 @@ async def asyncio(
     currency_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> CreditGrantPage | Error | None:
     """List credit grants
 
@@ -280,6 +319,9 @@ async def asyncio(
         currency_id (str | Unset):
         subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -301,5 +343,8 @@ async def asyncio(
             currency_id=currency_id,
             subscription_id=subscription_id,
             status=status,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

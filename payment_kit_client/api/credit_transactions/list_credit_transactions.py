@@ -26,6 +26,9 @@ def _get_kwargs(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -53,6 +56,12 @@ def _get_kwargs(
     params["start"] = start
 
     params["end"] = end
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -115,6 +124,9 @@ def sync_detailed(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[CreditTransactionPage | Error]:
     """List credit transactions
 
@@ -135,6 +147,9 @@ def sync_detailed(
         source (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,6 +172,9 @@ def sync_detailed(
         source=source,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -181,6 +199,9 @@ def sync(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> CreditTransactionPage | Error | None:
     """List credit transactions
 
@@ -201,6 +222,9 @@ def sync(
         source (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -224,6 +248,9 @@ def sync(
         source=source,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -242,6 +269,9 @@ async def asyncio_detailed(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[CreditTransactionPage | Error]:
     """List credit transactions
 
@@ -262,6 +292,9 @@ async def asyncio_detailed(
         source (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -284,6 +317,9 @@ async def asyncio_detailed(
         source=source,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -306,6 +342,9 @@ async def asyncio(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> CreditTransactionPage | Error | None:
     """List credit transactions
 
@@ -326,6 +365,9 @@ async def asyncio(
         source (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -350,5 +392,8 @@ async def asyncio(
             source=source,
             start=start,
             end=end,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -30,6 +30,9 @@ def _get_kwargs(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -67,6 +70,12 @@ def _get_kwargs(
         json_metadata = metadata.to_dict()
     if not isinstance(json_metadata, Unset):
         params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -128,6 +137,9 @@ def sync_detailed(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | InvoicePage]:
     """List invoices
 
@@ -159,6 +171,9 @@ def sync_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -184,6 +199,9 @@ def sync_detailed(
         include_overdraft_protection=include_overdraft_protection,
         include_recovered_from=include_recovered_from,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -211,6 +229,9 @@ def sync(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | InvoicePage | None:
     """List invoices
 
@@ -242,6 +263,9 @@ def sync(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -268,6 +292,9 @@ def sync(
         include_overdraft_protection=include_overdraft_protection,
         include_recovered_from=include_recovered_from,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -289,6 +316,9 @@ async def asyncio_detailed(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | InvoicePage]:
     """List invoices
 
@@ -320,6 +350,9 @@ async def asyncio_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -345,6 +378,9 @@ async def asyncio_detailed(
         include_overdraft_protection=include_overdraft_protection,
         include_recovered_from=include_recovered_from,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -370,6 +406,9 @@ async def asyncio(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | InvoicePage | None:
     """List invoices
 
@@ -401,6 +440,9 @@ async def asyncio(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -428,5 +470,8 @@ async def asyncio(
             include_overdraft_protection=include_overdraft_protection,
             include_recovered_from=include_recovered_from,
             metadata=metadata,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -24,6 +24,9 @@ def _get_kwargs(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -47,6 +50,12 @@ def _get_kwargs(
     params["start"] = start
 
     params["end"] = end
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -105,6 +114,9 @@ def sync_detailed(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | MeterEventPage]:
     """List meter events
 
@@ -123,6 +135,9 @@ def sync_detailed(
         customer_id (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -143,6 +158,9 @@ def sync_detailed(
         customer_id=customer_id,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -165,6 +183,9 @@ def sync(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | MeterEventPage | None:
     """List meter events
 
@@ -183,6 +204,9 @@ def sync(
         customer_id (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -204,6 +228,9 @@ def sync(
         customer_id=customer_id,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -220,6 +247,9 @@ async def asyncio_detailed(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | MeterEventPage]:
     """List meter events
 
@@ -238,6 +268,9 @@ async def asyncio_detailed(
         customer_id (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -258,6 +291,9 @@ async def asyncio_detailed(
         customer_id=customer_id,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -278,6 +314,9 @@ async def asyncio(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | MeterEventPage | None:
     """List meter events
 
@@ -296,6 +335,9 @@ async def asyncio(
         customer_id (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -318,5 +360,8 @@ async def asyncio(
             customer_id=customer_id,
             start=start,
             end=end,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -20,6 +20,9 @@ def _get_kwargs(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -35,6 +38,12 @@ def _get_kwargs(
     params["q"] = q
 
     params["event_name"] = event_name
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -87,6 +96,9 @@ def sync_detailed(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | MeterPage]:
     """List meters
 
@@ -100,6 +112,9 @@ def sync_detailed(
         order (str | Unset):  Example: created_at:DESC.
         q (str | Unset):
         event_name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -116,6 +131,9 @@ def sync_detailed(
         order=order,
         q=q,
         event_name=event_name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -134,6 +152,9 @@ def sync(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | MeterPage | None:
     """List meters
 
@@ -147,6 +168,9 @@ def sync(
         order (str | Unset):  Example: created_at:DESC.
         q (str | Unset):
         event_name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -164,6 +188,9 @@ def sync(
         order=order,
         q=q,
         event_name=event_name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -176,6 +203,9 @@ async def asyncio_detailed(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | MeterPage]:
     """List meters
 
@@ -189,6 +219,9 @@ async def asyncio_detailed(
         order (str | Unset):  Example: created_at:DESC.
         q (str | Unset):
         event_name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -205,6 +238,9 @@ async def asyncio_detailed(
         order=order,
         q=q,
         event_name=event_name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -221,6 +257,9 @@ async def asyncio(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | MeterPage | None:
     """List meters
 
@@ -234,6 +273,9 @@ async def asyncio(
         order (str | Unset):  Example: created_at:DESC.
         q (str | Unset):
         event_name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -252,5 +294,8 @@ async def asyncio(
             order=order,
             q=q,
             event_name=event_name,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

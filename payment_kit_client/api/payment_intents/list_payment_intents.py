@@ -24,6 +24,9 @@ def _get_kwargs(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -49,6 +52,12 @@ def _get_kwargs(
         json_metadata = metadata.to_dict()
     if not isinstance(json_metadata, Unset):
         params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -108,6 +117,9 @@ def sync_detailed(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | PaymentIntentPage]:
     """List payment intents
 
@@ -127,6 +139,9 @@ def sync_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -146,6 +161,9 @@ def sync_detailed(
         customer_id=customer_id,
         customer_did=customer_did,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -167,6 +185,9 @@ def sync(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | PaymentIntentPage | None:
     """List payment intents
 
@@ -186,6 +207,9 @@ def sync(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -206,6 +230,9 @@ def sync(
         customer_id=customer_id,
         customer_did=customer_did,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -221,6 +248,9 @@ async def asyncio_detailed(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | PaymentIntentPage]:
     """List payment intents
 
@@ -240,6 +270,9 @@ async def asyncio_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -259,6 +292,9 @@ async def asyncio_detailed(
         customer_id=customer_id,
         customer_did=customer_did,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -278,6 +314,9 @@ async def asyncio(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | PaymentIntentPage | None:
     """List payment intents
 
@@ -297,6 +336,9 @@ async def asyncio(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -318,5 +360,8 @@ async def asyncio(
             customer_id=customer_id,
             customer_did=customer_did,
             metadata=metadata,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -17,13 +17,16 @@ def _get_kwargs(
     *,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -32,10 +35,13 @@ def _get_kwargs(
 
     params["active"] = active
 
-    json_type_: str | Unset = UNSET
-    if not isinstance(type_, Unset):
+    json_type_: str | Unset
+    if isinstance(type_, Unset):
+        json_type_ = UNSET
+    elif isinstance(type_, PriceType):
         json_type_ = type_.value
-
+    else:
+        json_type_ = type_
     params["type"] = json_type_
 
     params["currency_id"] = currency_id
@@ -49,6 +55,12 @@ def _get_kwargs(
     params["pageSize"] = page_size
 
     params["order"] = order
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -97,13 +109,16 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | PricePage]:
     """List prices
 
@@ -114,14 +129,18 @@ def sync_detailed(
     Args:
         livemode (bool | Unset):
         active (bool | Unset):
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription
-            price.
+        type_ (PriceType | str | Unset): `one_time` for a single charge, `recurring` for a
+            subscription price. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         currency_id (str | Unset):
         product_id (str | Unset):
         lookup_key (str | Unset):
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,6 +160,9 @@ def sync_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -155,13 +177,16 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | PricePage | None:
     """List prices
 
@@ -172,14 +197,18 @@ def sync(
     Args:
         livemode (bool | Unset):
         active (bool | Unset):
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription
-            price.
+        type_ (PriceType | str | Unset): `one_time` for a single charge, `recurring` for a
+            subscription price. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         currency_id (str | Unset):
         product_id (str | Unset):
         lookup_key (str | Unset):
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -200,6 +229,9 @@ def sync(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -208,13 +240,16 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | PricePage]:
     """List prices
 
@@ -225,14 +260,18 @@ async def asyncio_detailed(
     Args:
         livemode (bool | Unset):
         active (bool | Unset):
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription
-            price.
+        type_ (PriceType | str | Unset): `one_time` for a single charge, `recurring` for a
+            subscription price. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         currency_id (str | Unset):
         product_id (str | Unset):
         lookup_key (str | Unset):
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -252,6 +291,9 @@ async def asyncio_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -264,13 +306,16 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | PricePage | None:
     """List prices
 
@@ -281,14 +326,18 @@ async def asyncio(
     Args:
         livemode (bool | Unset):
         active (bool | Unset):
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription
-            price.
+        type_ (PriceType | str | Unset): `one_time` for a single charge, `recurring` for a
+            subscription price. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         currency_id (str | Unset):
         product_id (str | Unset):
         lookup_key (str | Unset):
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -310,5 +359,8 @@ async def asyncio(
             page=page,
             page_size=page_size,
             order=order,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -20,6 +20,9 @@ def _get_kwargs(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -35,6 +38,12 @@ def _get_kwargs(
     params["coupon_id"] = coupon_id
 
     params["active"] = active
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -91,6 +100,9 @@ def sync_detailed(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | PromotionCodePage]:
     """List promotion codes
 
@@ -104,6 +116,9 @@ def sync_detailed(
         order (str | Unset):  Example: created_at:DESC.
         coupon_id (str | Unset):
         active (bool | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,6 +135,9 @@ def sync_detailed(
         order=order,
         coupon_id=coupon_id,
         active=active,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -138,6 +156,9 @@ def sync(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | PromotionCodePage | None:
     """List promotion codes
 
@@ -151,6 +172,9 @@ def sync(
         order (str | Unset):  Example: created_at:DESC.
         coupon_id (str | Unset):
         active (bool | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,6 +192,9 @@ def sync(
         order=order,
         coupon_id=coupon_id,
         active=active,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -180,6 +207,9 @@ async def asyncio_detailed(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | PromotionCodePage]:
     """List promotion codes
 
@@ -193,6 +223,9 @@ async def asyncio_detailed(
         order (str | Unset):  Example: created_at:DESC.
         coupon_id (str | Unset):
         active (bool | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -209,6 +242,9 @@ async def asyncio_detailed(
         order=order,
         coupon_id=coupon_id,
         active=active,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -225,6 +261,9 @@ async def asyncio(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | PromotionCodePage | None:
     """List promotion codes
 
@@ -238,6 +277,9 @@ async def asyncio(
         order (str | Unset):  Example: created_at:DESC.
         coupon_id (str | Unset):
         active (bool | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -256,5 +298,8 @@ async def asyncio(
             order=order,
             coupon_id=coupon_id,
             active=active,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -23,6 +23,9 @@ def _get_kwargs(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -44,6 +47,12 @@ def _get_kwargs(
     params["currency_id"] = currency_id
 
     params["customer_id"] = customer_id
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -99,6 +108,9 @@ def sync_detailed(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | RefundPage]:
     """List refunds
 
@@ -116,6 +128,9 @@ def sync_detailed(
         subscription_id (str | Unset):
         currency_id (str | Unset):
         customer_id (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,6 +150,9 @@ def sync_detailed(
         subscription_id=subscription_id,
         currency_id=currency_id,
         customer_id=customer_id,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -156,6 +174,9 @@ def sync(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | RefundPage | None:
     """List refunds
 
@@ -173,6 +194,9 @@ def sync(
         subscription_id (str | Unset):
         currency_id (str | Unset):
         customer_id (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -193,6 +217,9 @@ def sync(
         subscription_id=subscription_id,
         currency_id=currency_id,
         customer_id=customer_id,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -208,6 +235,9 @@ async def asyncio_detailed(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Response[Error | RefundPage]:
     """List refunds
 
@@ -225,6 +255,9 @@ async def asyncio_detailed(
         subscription_id (str | Unset):
         currency_id (str | Unset):
         customer_id (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -244,6 +277,9 @@ async def asyncio_detailed(
         subscription_id=subscription_id,
         currency_id=currency_id,
         customer_id=customer_id,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -263,6 +299,9 @@ async def asyncio(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> Error | RefundPage | None:
     """List refunds
 
@@ -280,6 +319,9 @@ async def asyncio(
         subscription_id (str | Unset):
         currency_id (str | Unset):
         customer_id (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -301,5 +343,8 @@ async def asyncio(
             subscription_id=subscription_id,
             currency_id=currency_id,
             customer_id=customer_id,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed
