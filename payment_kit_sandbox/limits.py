@@ -102,7 +102,6 @@ SCHEMA_LIMITS: dict[str, dict[str, Any]] = {
 PARAMETER_LIMITS: dict[str, dict[str, Any]] = {
     "FreeText": {"maxLength": 256},
     "IdempotencyKey": {"maxLength": 255},
-    "Order": {"pattern": "^[a-z_]+:(ASC|DESC|asc|desc)$"},
     "Page": {"maximum": 1000000, "minimum": 1},
     "PageSize": {"maximum": 100, "minimum": 1},
     "SearchQuery": {"maxLength": 256},

@@ -18,6 +18,10 @@ from ._common import filter_equal, filter_in, filter_metadata, page_of, search
 
 KIND = "payment_intent"
 EDITABLE = (
+    "cancellation_reason",
+    "capture_method",
+    "confirmation_method",
+    "payment_method_types",
     "description",
     "metadata",
     "receipt_email",

@@ -17,7 +17,7 @@ from ..errors import bad_request
 from ._common import page_of
 
 KIND = ENDPOINT
-EDITABLE = ("url", "enabled_events", "description", "status", "metadata")
+EDITABLE = ("url", "enabled_events", "description", "status", "metadata", "api_version")
 ATTEMPTS_SHOWN = 50  # the newest attempts an endpoint answers with
 
 
