@@ -174,8 +174,8 @@ from .customer_token_balance_type_0 import CustomerTokenBalanceType0
 from .customer_update_params import CustomerUpdateParams
 from .deleted_message import DeletedMessage
 from .discount_amount import DiscountAmount
-from .error import Error
 from .error_detail import ErrorDetail
+from .error_response import ErrorResponse
 from .event import Event
 from .event_data import EventData
 from .event_data_object import EventDataObject
@@ -641,8 +641,8 @@ __all__ = (
     "CustomUnitAmount",
     "DeletedMessage",
     "DiscountAmount",
-    "Error",
     "ErrorDetail",
+    "ErrorResponse",
     "Event",
     "EventData",
     "EventDataObject",

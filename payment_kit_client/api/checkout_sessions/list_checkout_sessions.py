@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.checkout_session_page import CheckoutSessionPage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.metadata_query import MetadataQuery
 from ...types import UNSET, Response, Unset
 
@@ -84,19 +84,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CheckoutSessionPage | Error | None:
+) -> CheckoutSessionPage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CheckoutSessionPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -108,7 +108,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CheckoutSessionPage | Error]:
+) -> Response[CheckoutSessionPage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -136,7 +136,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CheckoutSessionPage | Error]:
+) -> Response[CheckoutSessionPage | ErrorResponse]:
     """List checkout sessions
 
      Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its
@@ -168,7 +168,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSessionPage | Error]
+        Response[CheckoutSessionPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -216,7 +216,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CheckoutSessionPage | Error | None:
+) -> CheckoutSessionPage | ErrorResponse | None:
     """List checkout sessions
 
      Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its
@@ -248,7 +248,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSessionPage | Error
+        CheckoutSessionPage | ErrorResponse
     """
 
     return sync_detailed(
@@ -291,7 +291,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CheckoutSessionPage | Error]:
+) -> Response[CheckoutSessionPage | ErrorResponse]:
     """List checkout sessions
 
      Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its
@@ -323,7 +323,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSessionPage | Error]
+        Response[CheckoutSessionPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -369,7 +369,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CheckoutSessionPage | Error | None:
+) -> CheckoutSessionPage | ErrorResponse | None:
     """List checkout sessions
 
      Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its
@@ -401,7 +401,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSessionPage | Error
+        CheckoutSessionPage | ErrorResponse
     """
 
     return (

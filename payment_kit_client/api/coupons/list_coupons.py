@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.coupon_page import CouponPage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.metadata_query import MetadataQuery
 from ...types import UNSET, Response, Unset
 
@@ -64,19 +64,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CouponPage | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> CouponPage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CouponPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -86,7 +88,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[CouponPage | Error]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[CouponPage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,7 +112,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CouponPage | Error]:
+) -> Response[CouponPage | ErrorResponse]:
     """List coupons
 
      Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless
@@ -134,7 +138,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponPage | Error]
+        Response[CouponPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -170,7 +174,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CouponPage | Error | None:
+) -> CouponPage | ErrorResponse | None:
     """List coupons
 
      Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless
@@ -196,7 +200,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponPage | Error
+        CouponPage | ErrorResponse
     """
 
     return sync_detailed(
@@ -227,7 +231,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CouponPage | Error]:
+) -> Response[CouponPage | ErrorResponse]:
     """List coupons
 
      Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless
@@ -253,7 +257,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponPage | Error]
+        Response[CouponPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -287,7 +291,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CouponPage | Error | None:
+) -> CouponPage | ErrorResponse | None:
     """List coupons
 
      Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless
@@ -313,7 +317,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponPage | Error
+        CouponPage | ErrorResponse
     """
 
     return (

@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_grant_category import CreditGrantCategory
 from ...models.credit_grant_stats import CreditGrantStats
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -60,24 +60,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditGrantStats | Error | None:
+) -> CreditGrantStats | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditGrantStats.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -89,7 +89,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditGrantStats | Error]:
+) -> Response[CreditGrantStats | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,7 +108,7 @@ def sync_detailed(
     granted_by: str | Unset = UNSET,
     category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
-) -> Response[CreditGrantStats | Error]:
+) -> Response[CreditGrantStats | ErrorResponse]:
     """Credit grant statistics
 
      Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds):
@@ -131,7 +131,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantStats | Error]
+        Response[CreditGrantStats | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -161,7 +161,7 @@ def sync(
     granted_by: str | Unset = UNSET,
     category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
-) -> CreditGrantStats | Error | None:
+) -> CreditGrantStats | ErrorResponse | None:
     """Credit grant statistics
 
      Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds):
@@ -184,7 +184,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantStats | Error
+        CreditGrantStats | ErrorResponse
     """
 
     return sync_detailed(
@@ -209,7 +209,7 @@ async def asyncio_detailed(
     granted_by: str | Unset = UNSET,
     category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
-) -> Response[CreditGrantStats | Error]:
+) -> Response[CreditGrantStats | ErrorResponse]:
     """Credit grant statistics
 
      Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds):
@@ -232,7 +232,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantStats | Error]
+        Response[CreditGrantStats | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -260,7 +260,7 @@ async def asyncio(
     granted_by: str | Unset = UNSET,
     category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
-) -> CreditGrantStats | Error | None:
+) -> CreditGrantStats | ErrorResponse | None:
     """Credit grant statistics
 
      Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds):
@@ -283,7 +283,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantStats | Error
+        CreditGrantStats | ErrorResponse
     """
 
     return (

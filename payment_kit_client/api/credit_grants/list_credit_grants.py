@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_grant_page import CreditGrantPage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -67,19 +67,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditGrantPage | Error | None:
+) -> CreditGrantPage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditGrantPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -91,7 +91,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditGrantPage | Error]:
+) -> Response[CreditGrantPage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -115,7 +115,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CreditGrantPage | Error]:
+) -> Response[CreditGrantPage | ErrorResponse]:
     """List credit grants
 
      Answers a `{count, list}` page of credit grants with their customer, currency and payment method.
@@ -140,7 +140,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantPage | Error]
+        Response[CreditGrantPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -180,7 +180,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CreditGrantPage | Error | None:
+) -> CreditGrantPage | ErrorResponse | None:
     """List credit grants
 
      Answers a `{count, list}` page of credit grants with their customer, currency and payment method.
@@ -205,7 +205,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantPage | Error
+        CreditGrantPage | ErrorResponse
     """
 
     return sync_detailed(
@@ -240,7 +240,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CreditGrantPage | Error]:
+) -> Response[CreditGrantPage | ErrorResponse]:
     """List credit grants
 
      Answers a `{count, list}` page of credit grants with their customer, currency and payment method.
@@ -265,7 +265,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantPage | Error]
+        Response[CreditGrantPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -303,7 +303,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CreditGrantPage | Error | None:
+) -> CreditGrantPage | ErrorResponse | None:
     """List credit grants
 
      Answers a `{count, list}` page of credit grants with their customer, currency and payment method.
@@ -328,7 +328,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantPage | Error
+        CreditGrantPage | ErrorResponse
     """
 
     return (

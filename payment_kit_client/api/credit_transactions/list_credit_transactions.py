@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_transaction_page import CreditTransactionPage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -76,19 +76,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditTransactionPage | Error | None:
+) -> CreditTransactionPage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditTransactionPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -100,7 +100,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditTransactionPage | Error]:
+) -> Response[CreditTransactionPage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -127,7 +127,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CreditTransactionPage | Error]:
+) -> Response[CreditTransactionPage | ErrorResponse]:
     """List credit transactions
 
      Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter
@@ -156,7 +156,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditTransactionPage | Error]
+        Response[CreditTransactionPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -202,7 +202,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CreditTransactionPage | Error | None:
+) -> CreditTransactionPage | ErrorResponse | None:
     """List credit transactions
 
      Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter
@@ -231,7 +231,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditTransactionPage | Error
+        CreditTransactionPage | ErrorResponse
     """
 
     return sync_detailed(
@@ -272,7 +272,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CreditTransactionPage | Error]:
+) -> Response[CreditTransactionPage | ErrorResponse]:
     """List credit transactions
 
      Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter
@@ -301,7 +301,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditTransactionPage | Error]
+        Response[CreditTransactionPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -345,7 +345,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CreditTransactionPage | Error | None:
+) -> CreditTransactionPage | ErrorResponse | None:
     """List credit transactions
 
      Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter
@@ -374,7 +374,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditTransactionPage | Error
+        CreditTransactionPage | ErrorResponse
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.customer_page import CustomerPage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -53,19 +53,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CustomerPage | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> CustomerPage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CustomerPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -77,7 +79,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CustomerPage | Error]:
+) -> Response[CustomerPage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -97,7 +99,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CustomerPage | Error]:
+) -> Response[CustomerPage | ErrorResponse]:
     """Search customers
 
      Free-text search over customers (DID, name, email, phone, …). A search for a DID with `pageSize=1`
@@ -118,7 +120,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CustomerPage | Error]
+        Response[CustomerPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -150,7 +152,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CustomerPage | Error | None:
+) -> CustomerPage | ErrorResponse | None:
     """Search customers
 
      Free-text search over customers (DID, name, email, phone, …). A search for a DID with `pageSize=1`
@@ -171,7 +173,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CustomerPage | Error
+        CustomerPage | ErrorResponse
     """
 
     return sync_detailed(
@@ -198,7 +200,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[CustomerPage | Error]:
+) -> Response[CustomerPage | ErrorResponse]:
     """Search customers
 
      Free-text search over customers (DID, name, email, phone, …). A search for a DID with `pageSize=1`
@@ -219,7 +221,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CustomerPage | Error]
+        Response[CustomerPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -249,7 +251,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> CustomerPage | Error | None:
+) -> CustomerPage | ErrorResponse | None:
     """Search customers
 
      Free-text search over customers (DID, name, email, phone, …). A search for a DID with `pageSize=1`
@@ -270,7 +272,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CustomerPage | Error
+        CustomerPage | ErrorResponse
     """
 
     return (

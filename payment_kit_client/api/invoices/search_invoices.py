@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.invoice_page import InvoicePage
 from ...types import UNSET, Response, Unset
 
@@ -53,19 +53,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | InvoicePage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | InvoicePage | None:
     if response.status_code == 200:
         response_200 = InvoicePage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -75,7 +77,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | InvoicePage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | InvoicePage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +99,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | InvoicePage]:
+) -> Response[ErrorResponse | InvoicePage]:
     """Search invoices
 
      Answers a page of expanded invoices whose text fields (number, description, customer details and the
@@ -116,7 +120,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | InvoicePage]
+        Response[ErrorResponse | InvoicePage]
     """
 
     kwargs = _get_kwargs(
@@ -148,7 +152,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | InvoicePage | None:
+) -> ErrorResponse | InvoicePage | None:
     """Search invoices
 
      Answers a page of expanded invoices whose text fields (number, description, customer details and the
@@ -169,7 +173,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | InvoicePage
+        ErrorResponse | InvoicePage
     """
 
     return sync_detailed(
@@ -196,7 +200,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | InvoicePage]:
+) -> Response[ErrorResponse | InvoicePage]:
     """Search invoices
 
      Answers a page of expanded invoices whose text fields (number, description, customer details and the
@@ -217,7 +221,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | InvoicePage]
+        Response[ErrorResponse | InvoicePage]
     """
 
     kwargs = _get_kwargs(
@@ -247,7 +251,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | InvoicePage | None:
+) -> ErrorResponse | InvoicePage | None:
     """Search invoices
 
      Answers a page of expanded invoices whose text fields (number, description, customer details and the
@@ -268,7 +272,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | InvoicePage
+        ErrorResponse | InvoicePage
     """
 
     return (

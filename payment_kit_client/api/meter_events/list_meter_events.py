@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.meter_event_page import MeterEventPage
 from ...types import UNSET, Response, Unset
 
@@ -68,19 +68,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | MeterEventPage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | MeterEventPage | None:
     if response.status_code == 200:
         response_200 = MeterEventPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -92,7 +94,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | MeterEventPage]:
+) -> Response[ErrorResponse | MeterEventPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -117,7 +119,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | MeterEventPage]:
+) -> Response[ErrorResponse | MeterEventPage]:
     """List meter events
 
      Answers a `{count, list}` page of meter events with their customer, meter and credit currency.
@@ -144,7 +146,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterEventPage]
+        Response[ErrorResponse | MeterEventPage]
     """
 
     kwargs = _get_kwargs(
@@ -186,7 +188,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | MeterEventPage | None:
+) -> ErrorResponse | MeterEventPage | None:
     """List meter events
 
      Answers a `{count, list}` page of meter events with their customer, meter and credit currency.
@@ -213,7 +215,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterEventPage
+        ErrorResponse | MeterEventPage
     """
 
     return sync_detailed(
@@ -250,7 +252,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | MeterEventPage]:
+) -> Response[ErrorResponse | MeterEventPage]:
     """List meter events
 
      Answers a `{count, list}` page of meter events with their customer, meter and credit currency.
@@ -277,7 +279,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterEventPage]
+        Response[ErrorResponse | MeterEventPage]
     """
 
     kwargs = _get_kwargs(
@@ -317,7 +319,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | MeterEventPage | None:
+) -> ErrorResponse | MeterEventPage | None:
     """List meter events
 
      Answers a `{count, list}` page of meter events with their customer, meter and credit currency.
@@ -344,7 +346,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterEventPage
+        ErrorResponse | MeterEventPage
     """
 
     return (

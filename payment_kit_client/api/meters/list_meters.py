@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.meter_page import MeterPage
 from ...types import UNSET, Response, Unset
 
@@ -56,19 +56,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | MeterPage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | MeterPage | None:
     if response.status_code == 200:
         response_200 = MeterPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -78,7 +80,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | MeterPage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | MeterPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -99,7 +103,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | MeterPage]:
+) -> Response[ErrorResponse | MeterPage]:
     """List meters
 
      Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact
@@ -121,7 +125,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterPage]
+        Response[ErrorResponse | MeterPage]
     """
 
     kwargs = _get_kwargs(
@@ -155,7 +159,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | MeterPage | None:
+) -> ErrorResponse | MeterPage | None:
     """List meters
 
      Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact
@@ -177,7 +181,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterPage
+        ErrorResponse | MeterPage
     """
 
     return sync_detailed(
@@ -206,7 +210,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | MeterPage]:
+) -> Response[ErrorResponse | MeterPage]:
     """List meters
 
      Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact
@@ -228,7 +232,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterPage]
+        Response[ErrorResponse | MeterPage]
     """
 
     kwargs = _get_kwargs(
@@ -260,7 +264,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | MeterPage | None:
+) -> ErrorResponse | MeterPage | None:
     """List meters
 
      Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact
@@ -282,7 +286,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterPage
+        ErrorResponse | MeterPage
     """
 
     return (

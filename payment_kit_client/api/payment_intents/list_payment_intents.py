@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.metadata_query import MetadataQuery
 from ...models.payment_intent_page import PaymentIntentPage
 from ...types import UNSET, Response, Unset
@@ -72,19 +72,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PaymentIntentPage | None:
+) -> ErrorResponse | PaymentIntentPage | None:
     if response.status_code == 200:
         response_200 = PaymentIntentPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -96,7 +96,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentIntentPage]:
+) -> Response[ErrorResponse | PaymentIntentPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -120,7 +120,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PaymentIntentPage]:
+) -> Response[ErrorResponse | PaymentIntentPage]:
     """List payment intents
 
      Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
@@ -148,7 +148,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentIntentPage]
+        Response[ErrorResponse | PaymentIntentPage]
     """
 
     kwargs = _get_kwargs(
@@ -188,7 +188,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PaymentIntentPage | None:
+) -> ErrorResponse | PaymentIntentPage | None:
     """List payment intents
 
      Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
@@ -216,7 +216,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentIntentPage
+        ErrorResponse | PaymentIntentPage
     """
 
     return sync_detailed(
@@ -251,7 +251,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PaymentIntentPage]:
+) -> Response[ErrorResponse | PaymentIntentPage]:
     """List payment intents
 
      Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
@@ -279,7 +279,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentIntentPage]
+        Response[ErrorResponse | PaymentIntentPage]
     """
 
     kwargs = _get_kwargs(
@@ -317,7 +317,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PaymentIntentPage | None:
+) -> ErrorResponse | PaymentIntentPage | None:
     """List payment intents
 
      Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
@@ -345,7 +345,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentIntentPage
+        ErrorResponse | PaymentIntentPage
     """
 
     return (

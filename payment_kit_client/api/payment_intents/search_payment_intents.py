@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_intent_page import PaymentIntentPage
 from ...types import UNSET, Response, Unset
 
@@ -55,19 +55,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PaymentIntentPage | None:
+) -> ErrorResponse | PaymentIntentPage | None:
     if response.status_code == 200:
         response_200 = PaymentIntentPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -79,7 +79,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentIntentPage]:
+) -> Response[ErrorResponse | PaymentIntentPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -99,7 +99,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PaymentIntentPage]:
+) -> Response[ErrorResponse | PaymentIntentPage]:
     """Search payment intents
 
      Answers a page of expanded payment intents whose text fields match `query`.
@@ -119,7 +119,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentIntentPage]
+        Response[ErrorResponse | PaymentIntentPage]
     """
 
     kwargs = _get_kwargs(
@@ -151,7 +151,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PaymentIntentPage | None:
+) -> ErrorResponse | PaymentIntentPage | None:
     """Search payment intents
 
      Answers a page of expanded payment intents whose text fields match `query`.
@@ -171,7 +171,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentIntentPage
+        ErrorResponse | PaymentIntentPage
     """
 
     return sync_detailed(
@@ -198,7 +198,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PaymentIntentPage]:
+) -> Response[ErrorResponse | PaymentIntentPage]:
     """Search payment intents
 
      Answers a page of expanded payment intents whose text fields match `query`.
@@ -218,7 +218,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentIntentPage]
+        Response[ErrorResponse | PaymentIntentPage]
     """
 
     kwargs = _get_kwargs(
@@ -248,7 +248,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PaymentIntentPage | None:
+) -> ErrorResponse | PaymentIntentPage | None:
     """Search payment intents
 
      Answers a page of expanded payment intents whose text fields match `query`.
@@ -268,7 +268,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentIntentPage
+        ErrorResponse | PaymentIntentPage
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_link_page import PaymentLinkPage
 from ...types import UNSET, Response, Unset
 
@@ -52,19 +52,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PaymentLinkPage | None:
+) -> ErrorResponse | PaymentLinkPage | None:
     if response.status_code == 200:
         response_200 = PaymentLinkPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -76,7 +76,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentLinkPage]:
+) -> Response[ErrorResponse | PaymentLinkPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +95,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PaymentLinkPage]:
+) -> Response[ErrorResponse | PaymentLinkPage]:
     """List payment links
 
      Answers one page of payment links, newest first unless `order` says otherwise, each with its line
@@ -115,7 +115,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLinkPage]
+        Response[ErrorResponse | PaymentLinkPage]
     """
 
     kwargs = _get_kwargs(
@@ -145,7 +145,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PaymentLinkPage | None:
+) -> ErrorResponse | PaymentLinkPage | None:
     """List payment links
 
      Answers one page of payment links, newest first unless `order` says otherwise, each with its line
@@ -165,7 +165,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLinkPage
+        ErrorResponse | PaymentLinkPage
     """
 
     return sync_detailed(
@@ -190,7 +190,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PaymentLinkPage]:
+) -> Response[ErrorResponse | PaymentLinkPage]:
     """List payment links
 
      Answers one page of payment links, newest first unless `order` says otherwise, each with its line
@@ -210,7 +210,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLinkPage]
+        Response[ErrorResponse | PaymentLinkPage]
     """
 
     kwargs = _get_kwargs(
@@ -238,7 +238,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PaymentLinkPage | None:
+) -> ErrorResponse | PaymentLinkPage | None:
     """List payment links
 
      Answers one page of payment links, newest first unless `order` says otherwise, each with its line
@@ -258,7 +258,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLinkPage
+        ErrorResponse | PaymentLinkPage
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.price_page import PricePage
 from ...models.price_type import PriceType
 from ...types import UNSET, Response, Unset
@@ -73,19 +73,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PricePage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PricePage | None:
     if response.status_code == 200:
         response_200 = PricePage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -95,7 +97,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PricePage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | PricePage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -119,7 +123,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PricePage]:
+) -> Response[ErrorResponse | PricePage]:
     """List prices
 
      Answers one page of prices, newest first unless `order` says otherwise, each with its product and
@@ -147,7 +151,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PricePage]
+        Response[ErrorResponse | PricePage]
     """
 
     kwargs = _get_kwargs(
@@ -187,7 +191,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PricePage | None:
+) -> ErrorResponse | PricePage | None:
     """List prices
 
      Answers one page of prices, newest first unless `order` says otherwise, each with its product and
@@ -215,7 +219,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PricePage
+        ErrorResponse | PricePage
     """
 
     return sync_detailed(
@@ -250,7 +254,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PricePage]:
+) -> Response[ErrorResponse | PricePage]:
     """List prices
 
      Answers one page of prices, newest first unless `order` says otherwise, each with its product and
@@ -278,7 +282,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PricePage]
+        Response[ErrorResponse | PricePage]
     """
 
     kwargs = _get_kwargs(
@@ -316,7 +320,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PricePage | None:
+) -> ErrorResponse | PricePage | None:
     """List prices
 
      Answers one page of prices, newest first unless `order` says otherwise, each with its product and
@@ -344,7 +348,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PricePage
+        ErrorResponse | PricePage
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.metadata_query import MetadataQuery
 from ...models.product_page import ProductPage
 from ...types import UNSET, Response, Unset
@@ -67,19 +67,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | ProductPage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | ProductPage | None:
     if response.status_code == 200:
         response_200 = ProductPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -89,7 +91,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | ProductPage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | ProductPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -112,7 +116,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | ProductPage]:
+) -> Response[ErrorResponse | ProductPage]:
     """List products
 
      Answers one page of products, newest first unless `order` says otherwise, each with its prices (and
@@ -139,7 +143,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ProductPage]
+        Response[ErrorResponse | ProductPage]
     """
 
     kwargs = _get_kwargs(
@@ -177,7 +181,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | ProductPage | None:
+) -> ErrorResponse | ProductPage | None:
     """List products
 
      Answers one page of products, newest first unless `order` says otherwise, each with its prices (and
@@ -204,7 +208,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ProductPage
+        ErrorResponse | ProductPage
     """
 
     return sync_detailed(
@@ -237,7 +241,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | ProductPage]:
+) -> Response[ErrorResponse | ProductPage]:
     """List products
 
      Answers one page of products, newest first unless `order` says otherwise, each with its prices (and
@@ -264,7 +268,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ProductPage]
+        Response[ErrorResponse | ProductPage]
     """
 
     kwargs = _get_kwargs(
@@ -300,7 +304,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | ProductPage | None:
+) -> ErrorResponse | ProductPage | None:
     """List products
 
      Answers one page of products, newest first unless `order` says otherwise, each with its prices (and
@@ -327,7 +331,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ProductPage
+        ErrorResponse | ProductPage
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.promotion_code_page import PromotionCodePage
 from ...types import UNSET, Response, Unset
 
@@ -58,19 +58,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PromotionCodePage | None:
+) -> ErrorResponse | PromotionCodePage | None:
     if response.status_code == 200:
         response_200 = PromotionCodePage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -82,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PromotionCodePage]:
+) -> Response[ErrorResponse | PromotionCodePage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -103,7 +103,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PromotionCodePage]:
+) -> Response[ErrorResponse | PromotionCodePage]:
     """List promotion codes
 
      Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of
@@ -125,7 +125,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCodePage]
+        Response[ErrorResponse | PromotionCodePage]
     """
 
     kwargs = _get_kwargs(
@@ -159,7 +159,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PromotionCodePage | None:
+) -> ErrorResponse | PromotionCodePage | None:
     """List promotion codes
 
      Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of
@@ -181,7 +181,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCodePage
+        ErrorResponse | PromotionCodePage
     """
 
     return sync_detailed(
@@ -210,7 +210,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | PromotionCodePage]:
+) -> Response[ErrorResponse | PromotionCodePage]:
     """List promotion codes
 
      Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of
@@ -232,7 +232,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCodePage]
+        Response[ErrorResponse | PromotionCodePage]
     """
 
     kwargs = _get_kwargs(
@@ -264,7 +264,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | PromotionCodePage | None:
+) -> ErrorResponse | PromotionCodePage | None:
     """List promotion codes
 
      Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of
@@ -286,7 +286,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCodePage
+        ErrorResponse | PromotionCodePage
     """
 
     return (

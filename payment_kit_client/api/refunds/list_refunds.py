@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.refund_page import RefundPage
 from ...types import UNSET, Response, Unset
 
@@ -65,19 +65,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | RefundPage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | RefundPage | None:
     if response.status_code == 200:
         response_200 = RefundPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -87,7 +89,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | RefundPage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | RefundPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -111,7 +115,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | RefundPage]:
+) -> Response[ErrorResponse | RefundPage]:
     """List refunds
 
      Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
@@ -137,7 +141,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundPage]
+        Response[ErrorResponse | RefundPage]
     """
 
     kwargs = _get_kwargs(
@@ -177,7 +181,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | RefundPage | None:
+) -> ErrorResponse | RefundPage | None:
     """List refunds
 
      Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
@@ -203,7 +207,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundPage
+        ErrorResponse | RefundPage
     """
 
     return sync_detailed(
@@ -238,7 +242,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | RefundPage]:
+) -> Response[ErrorResponse | RefundPage]:
     """List refunds
 
      Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
@@ -264,7 +268,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundPage]
+        Response[ErrorResponse | RefundPage]
     """
 
     kwargs = _get_kwargs(
@@ -302,7 +306,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | RefundPage | None:
+) -> ErrorResponse | RefundPage | None:
     """List refunds
 
      Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
@@ -328,7 +332,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundPage
+        ErrorResponse | RefundPage
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.refund_page import RefundPage
 from ...types import UNSET, Response, Unset
 
@@ -53,19 +53,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | RefundPage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | RefundPage | None:
     if response.status_code == 200:
         response_200 = RefundPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -75,7 +77,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | RefundPage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | RefundPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +99,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | RefundPage]:
+) -> Response[ErrorResponse | RefundPage]:
     """Search refunds
 
      Answers a page of expanded refunds whose text fields match `query`.
@@ -115,7 +119,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundPage]
+        Response[ErrorResponse | RefundPage]
     """
 
     kwargs = _get_kwargs(
@@ -147,7 +151,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | RefundPage | None:
+) -> ErrorResponse | RefundPage | None:
     """Search refunds
 
      Answers a page of expanded refunds whose text fields match `query`.
@@ -167,7 +171,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundPage
+        ErrorResponse | RefundPage
     """
 
     return sync_detailed(
@@ -194,7 +198,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | RefundPage]:
+) -> Response[ErrorResponse | RefundPage]:
     """Search refunds
 
      Answers a page of expanded refunds whose text fields match `query`.
@@ -214,7 +218,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundPage]
+        Response[ErrorResponse | RefundPage]
     """
 
     kwargs = _get_kwargs(
@@ -244,7 +248,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | RefundPage | None:
+) -> ErrorResponse | RefundPage | None:
     """Search refunds
 
      Answers a page of expanded refunds whose text fields match `query`.
@@ -264,7 +268,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundPage
+        ErrorResponse | RefundPage
     """
 
     return (

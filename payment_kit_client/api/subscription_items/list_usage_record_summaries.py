@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.usage_record_summary_page import UsageRecordSummaryPage
 from ...types import UNSET, Response, Unset
 
@@ -55,19 +55,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | UsageRecordSummaryPage | None:
+) -> ErrorResponse | UsageRecordSummaryPage | None:
     if response.status_code == 200:
         response_200 = UsageRecordSummaryPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -79,7 +79,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | UsageRecordSummaryPage]:
+) -> Response[ErrorResponse | UsageRecordSummaryPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -99,7 +99,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | UsageRecordSummaryPage]:
+) -> Response[ErrorResponse | UsageRecordSummaryPage]:
     """List a subscription item's usage per billing period
 
      Pages through per-period usage totals of one subscription item (`subscription_item_id` is required):
@@ -120,7 +120,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsageRecordSummaryPage]
+        Response[ErrorResponse | UsageRecordSummaryPage]
     """
 
     kwargs = _get_kwargs(
@@ -152,7 +152,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | UsageRecordSummaryPage | None:
+) -> ErrorResponse | UsageRecordSummaryPage | None:
     """List a subscription item's usage per billing period
 
      Pages through per-period usage totals of one subscription item (`subscription_item_id` is required):
@@ -173,7 +173,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsageRecordSummaryPage
+        ErrorResponse | UsageRecordSummaryPage
     """
 
     return sync_detailed(
@@ -200,7 +200,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | UsageRecordSummaryPage]:
+) -> Response[ErrorResponse | UsageRecordSummaryPage]:
     """List a subscription item's usage per billing period
 
      Pages through per-period usage totals of one subscription item (`subscription_item_id` is required):
@@ -221,7 +221,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsageRecordSummaryPage]
+        Response[ErrorResponse | UsageRecordSummaryPage]
     """
 
     kwargs = _get_kwargs(
@@ -251,7 +251,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | UsageRecordSummaryPage | None:
+) -> ErrorResponse | UsageRecordSummaryPage | None:
     """List a subscription item's usage per billing period
 
      Pages through per-period usage totals of one subscription item (`subscription_item_id` is required):
@@ -272,7 +272,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsageRecordSummaryPage
+        ErrorResponse | UsageRecordSummaryPage
     """
 
     return (

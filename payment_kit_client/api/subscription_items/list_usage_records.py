@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.usage_record_page import UsageRecordPage
 from ...types import UNSET, Response, Unset
 
@@ -55,19 +55,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | UsageRecordPage | None:
+) -> ErrorResponse | UsageRecordPage | None:
     if response.status_code == 200:
         response_200 = UsageRecordPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -79,7 +79,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | UsageRecordPage]:
+) -> Response[ErrorResponse | UsageRecordPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -99,7 +99,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | UsageRecordPage]:
+) -> Response[ErrorResponse | UsageRecordPage]:
     """List a subscription item's usage records
 
      Pages through the usage records reported for one subscription item (`subscription_item_id` is
@@ -121,7 +121,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsageRecordPage]
+        Response[ErrorResponse | UsageRecordPage]
     """
 
     kwargs = _get_kwargs(
@@ -153,7 +153,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | UsageRecordPage | None:
+) -> ErrorResponse | UsageRecordPage | None:
     """List a subscription item's usage records
 
      Pages through the usage records reported for one subscription item (`subscription_item_id` is
@@ -175,7 +175,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsageRecordPage
+        ErrorResponse | UsageRecordPage
     """
 
     return sync_detailed(
@@ -202,7 +202,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | UsageRecordPage]:
+) -> Response[ErrorResponse | UsageRecordPage]:
     """List a subscription item's usage records
 
      Pages through the usage records reported for one subscription item (`subscription_item_id` is
@@ -224,7 +224,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsageRecordPage]
+        Response[ErrorResponse | UsageRecordPage]
     """
 
     kwargs = _get_kwargs(
@@ -254,7 +254,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | UsageRecordPage | None:
+) -> ErrorResponse | UsageRecordPage | None:
     """List a subscription item's usage records
 
      Pages through the usage records reported for one subscription item (`subscription_item_id` is
@@ -276,7 +276,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsageRecordPage
+        ErrorResponse | UsageRecordPage
     """
 
     return (

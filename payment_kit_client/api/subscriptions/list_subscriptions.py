@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.metadata_query import MetadataQuery
 from ...models.subscription_page import SubscriptionPage
 from ...types import UNSET, Response, Unset
@@ -72,19 +72,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | SubscriptionPage | None:
+) -> ErrorResponse | SubscriptionPage | None:
     if response.status_code == 200:
         response_200 = SubscriptionPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -96,7 +96,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | SubscriptionPage]:
+) -> Response[ErrorResponse | SubscriptionPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -120,7 +120,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | SubscriptionPage]:
+) -> Response[ErrorResponse | SubscriptionPage]:
     """List subscriptions
 
      Pages through subscriptions, newest first unless `order` says otherwise. Filters combine: `status`
@@ -149,7 +149,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionPage]
+        Response[ErrorResponse | SubscriptionPage]
     """
 
     kwargs = _get_kwargs(
@@ -189,7 +189,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | SubscriptionPage | None:
+) -> ErrorResponse | SubscriptionPage | None:
     """List subscriptions
 
      Pages through subscriptions, newest first unless `order` says otherwise. Filters combine: `status`
@@ -218,7 +218,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionPage
+        ErrorResponse | SubscriptionPage
     """
 
     return sync_detailed(
@@ -253,7 +253,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | SubscriptionPage]:
+) -> Response[ErrorResponse | SubscriptionPage]:
     """List subscriptions
 
      Pages through subscriptions, newest first unless `order` says otherwise. Filters combine: `status`
@@ -282,7 +282,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionPage]
+        Response[ErrorResponse | SubscriptionPage]
     """
 
     kwargs = _get_kwargs(
@@ -320,7 +320,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | SubscriptionPage | None:
+) -> ErrorResponse | SubscriptionPage | None:
     """List subscriptions
 
      Pages through subscriptions, newest first unless `order` says otherwise. Filters combine: `status`
@@ -349,7 +349,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionPage
+        ErrorResponse | SubscriptionPage
     """
 
     return (

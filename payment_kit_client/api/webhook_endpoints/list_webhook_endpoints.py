@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.webhook_endpoint_page import WebhookEndpointPage
 from ...types import UNSET, Response, Unset
 
@@ -52,19 +52,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | WebhookEndpointPage | None:
+) -> ErrorResponse | WebhookEndpointPage | None:
     if response.status_code == 200:
         response_200 = WebhookEndpointPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -76,7 +76,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | WebhookEndpointPage]:
+) -> Response[ErrorResponse | WebhookEndpointPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +95,7 @@ def sync_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | WebhookEndpointPage]:
+) -> Response[ErrorResponse | WebhookEndpointPage]:
     """List webhook endpoints
 
      Answers a page of webhook endpoints (`{count, list}`), each with its recent delivery attempts.
@@ -114,7 +114,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpointPage]
+        Response[ErrorResponse | WebhookEndpointPage]
     """
 
     kwargs = _get_kwargs(
@@ -144,7 +144,7 @@ def sync(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | WebhookEndpointPage | None:
+) -> ErrorResponse | WebhookEndpointPage | None:
     """List webhook endpoints
 
      Answers a page of webhook endpoints (`{count, list}`), each with its recent delivery attempts.
@@ -163,7 +163,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpointPage
+        ErrorResponse | WebhookEndpointPage
     """
 
     return sync_detailed(
@@ -188,7 +188,7 @@ async def asyncio_detailed(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Response[Error | WebhookEndpointPage]:
+) -> Response[ErrorResponse | WebhookEndpointPage]:
     """List webhook endpoints
 
      Answers a page of webhook endpoints (`{count, list}`), each with its recent delivery attempts.
@@ -207,7 +207,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpointPage]
+        Response[ErrorResponse | WebhookEndpointPage]
     """
 
     kwargs = _get_kwargs(
@@ -235,7 +235,7 @@ async def asyncio(
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
     ending_before: str | Unset = UNSET,
-) -> Error | WebhookEndpointPage | None:
+) -> ErrorResponse | WebhookEndpointPage | None:
     """List webhook endpoints
 
      Answers a page of webhook endpoints (`{count, list}`), each with its recent delivery attempts.
@@ -254,7 +254,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpointPage
+        ErrorResponse | WebhookEndpointPage
     """
 
     return (

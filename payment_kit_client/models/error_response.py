@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from ..models.error_detail import ErrorDetail
 
 
-T = TypeVar("T", bound="Error")
+T = TypeVar("T", bound="ErrorResponse")
 
 
 @_attrs_define
-class Error:
+class ErrorResponse:
     """PaymentKit's error answer.
 
     Attributes:
@@ -76,14 +76,14 @@ class Error:
 
                 details.append(details_item)
 
-        error = cls(
+        error_response = cls(
             error=error,
             code=code,
             details=details,
         )
 
-        error.additional_properties = d
-        return error
+        error_response.additional_properties = d
+        return error_response
 
     @property
     def additional_keys(self) -> list[str]:
