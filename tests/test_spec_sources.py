@@ -16,7 +16,7 @@ from payment_kit_client import models
 SPEC = yaml.safe_load((Path(__file__).resolve().parents[1] / "openapi" / "payment-kit.yaml").read_text())
 SCHEMAS = SPEC["components"]["schemas"]
 CONSTRAINTS = ("maxLength", "maximum", "minimum", "minItems", "maxItems", "pattern", "enum", "multipleOf")
-SOURCES = ("@blocklet/payment-types/", "@blocklet/payment-js/", "seed README", "PaymentKit docs", "payment-react")
+SOURCES = ("@blocklet/payment-types/", "@blocklet/payment-js/", "seed README", "PaymentKit docs", "public client")
 
 
 def nodes(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:

@@ -21,7 +21,6 @@ def _get_kwargs(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
@@ -43,8 +42,6 @@ def _get_kwargs(
     params["customer_id"] = customer_id
 
     params["currency_id"] = currency_id
-
-    params["subscription_id"] = subscription_id
 
     params["status"] = status
 
@@ -110,7 +107,6 @@ def sync_detailed(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
@@ -129,7 +125,6 @@ def sync_detailed(
         q (str | Unset):
         customer_id (str | Unset):
         currency_id (str | Unset):
-        subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
         limit (int | Unset):
         starting_after (str | Unset):
@@ -151,7 +146,6 @@ def sync_detailed(
         q=q,
         customer_id=customer_id,
         currency_id=currency_id,
-        subscription_id=subscription_id,
         status=status,
         limit=limit,
         starting_after=starting_after,
@@ -175,7 +169,6 @@ def sync(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
@@ -194,7 +187,6 @@ def sync(
         q (str | Unset):
         customer_id (str | Unset):
         currency_id (str | Unset):
-        subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
         limit (int | Unset):
         starting_after (str | Unset):
@@ -217,7 +209,6 @@ def sync(
         q=q,
         customer_id=customer_id,
         currency_id=currency_id,
-        subscription_id=subscription_id,
         status=status,
         limit=limit,
         starting_after=starting_after,
@@ -235,7 +226,6 @@ async def asyncio_detailed(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
@@ -254,7 +244,6 @@ async def asyncio_detailed(
         q (str | Unset):
         customer_id (str | Unset):
         currency_id (str | Unset):
-        subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
         limit (int | Unset):
         starting_after (str | Unset):
@@ -276,7 +265,6 @@ async def asyncio_detailed(
         q=q,
         customer_id=customer_id,
         currency_id=currency_id,
-        subscription_id=subscription_id,
         status=status,
         limit=limit,
         starting_after=starting_after,
@@ -298,7 +286,6 @@ async def asyncio(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     starting_after: str | Unset = UNSET,
@@ -317,7 +304,6 @@ async def asyncio(
         q (str | Unset):
         customer_id (str | Unset):
         currency_id (str | Unset):
-        subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
         limit (int | Unset):
         starting_after (str | Unset):
@@ -341,7 +327,6 @@ async def asyncio(
             q=q,
             customer_id=customer_id,
             currency_id=currency_id,
-            subscription_id=subscription_id,
             status=status,
             limit=limit,
             starting_after=starting_after,
