@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SPEC := openapi/payment-kit.yaml
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: install lint test spec-check generate check-generated demo sandbox contract integration bench clean
+.PHONY: install lint test spec-check generate check-generated docs demo sandbox contract integration bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -32,6 +32,11 @@ spec-check: install
 	$(BIN)/openapi-spec-validator $(SPEC) openapi/sandbox.yaml
 	redocly lint --config openapi/redocly.yaml $(SPEC) openapi/sandbox.yaml
 	$(BIN)/python tests/spec_typescript_check.py
+	$(BIN)/python tests/spec_generators_check.py
+
+# The HTTP reference as one HTML file (built, not committed: `make docs` rebuilds it from the document).
+docs: install
+	redocly build-docs $(SPEC) --output docs/api.html
 
 generate: install
 	$(BIN)/python generator/generate.py --output payment_kit_client

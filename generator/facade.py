@@ -90,6 +90,14 @@ class Spec:
             text = self.schemas[name].get("description")
         return " ".join(str(text or "").split())
 
+    def open_enum(self, node: dict[str, Any]) -> str | None:
+        """The enum of an `anyOf: [{$ref: Enum}, {type: string}]` schema (an open enum), if it is one."""
+        parts = node.get("anyOf") or []
+        refs = [self.ref_name(p) for p in parts if "$ref" in p]
+        if len(parts) == 2 and len(refs) == 1 and {"type": "string"} in parts and "enum" in self.schemas[refs[0]]:
+            return refs[0]
+        return None
+
     def annotation(self, node: dict[str, Any]) -> str:
         """The facade's type for a value of this schema (dicts accepted wherever a model is)."""
         text = self._annotation(node)
@@ -109,6 +117,10 @@ class Spec:
                 return PRIMITIVES[target["type"]]
             if target.get("type") == "array":
                 return f"Sequence[{self.annotation(target['items'])}]"
+            open_enum = self.open_enum(target)
+            if open_enum is not None:
+                # An enum PaymentKit may extend: its known values, or any string.
+                return f"m.{open_enum} | {self._literal(self.schemas[open_enum]['enum'])} | str"
             if "oneOf" in target or "anyOf" in target:
                 return "Any"
             if name == "Metadata" or (not target.get("properties") and "allOf" not in target):

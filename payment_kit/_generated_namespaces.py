@@ -131,6 +131,9 @@ _OPS: dict[str, Operation] = {
             "payment_link_id": "payment_link_id",
             "subscription_id": "subscription_id",
             "metadata": "metadata",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -205,6 +208,9 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
             "valid": "valid",
             "name": "name",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -312,8 +318,10 @@ _OPS: dict[str, Operation] = {
             "q": "q",
             "customer_id": "customer_id",
             "currency_id": "currency_id",
-            "subscription_id": "subscription_id",
             "status": "status",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -343,7 +351,6 @@ _OPS: dict[str, Operation] = {
             "category": "category",
             "timezone_offset": "timezone_offset",
         },
-        query_enums={"category": "CreditGrantCategory"},
     ),
     "getCreditGrantSummary": Operation(
         operation_id="getCreditGrantSummary",
@@ -401,6 +408,9 @@ _OPS: dict[str, Operation] = {
             "source": "source",
             "start": "start",
             "end": "end",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -447,7 +457,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="customers.list_customers",
         path_params=(),
-        query={"livemode": "livemode", "did": "did", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "did": "did",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -485,7 +504,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="customers.search_customers",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -508,6 +536,8 @@ _OPS: dict[str, Operation] = {
             "invoice_settings": "invoice_settings",
             "preference": "preference",
             "metadata": "metadata",
+            "currency_id": "currency_id",
+            "invoice_prefix": "invoice_prefix",
         },
     ),
     "previewInvoiceReturnStake": Operation(
@@ -542,6 +572,9 @@ _OPS: dict[str, Operation] = {
             "include_overdraft_protection": "include_overdraft_protection",
             "include_recovered_from": "include_recovered_from",
             "metadata": "metadata",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -571,7 +604,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="invoices.search_invoices",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -631,6 +673,9 @@ _OPS: dict[str, Operation] = {
             "customer_id": "customer_id",
             "start": "start",
             "end": "end",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -728,6 +773,9 @@ _OPS: dict[str, Operation] = {
             "order": "order",
             "q": "q",
             "event_name": "event_name",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -787,7 +835,16 @@ _OPS: dict[str, Operation] = {
             "symbol": "symbol",
             "decimal": "decimal",
             "metadata": "metadata",
+            "active": "active",
+            "maximum_precision": "maximum_precision",
+            "minimum_payment_amount": "minimum_payment_amount",
+            "maximum_payment_amount": "maximum_payment_amount",
+            "type": "type",
+            "vault_config": "vault_config",
+            "recharge_config": "recharge_config",
+            "token_config": "token_config",
         },
+        money_fields=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
     ),
     "getPaymentCurrencyRechargeConfig": Operation(
         operation_id="getPaymentCurrencyRechargeConfig",
@@ -832,7 +889,17 @@ _OPS: dict[str, Operation] = {
             "symbol": "symbol",
             "logo": "logo",
             "metadata": "metadata",
+            "active": "active",
+            "decimal": "decimal",
+            "maximum_precision": "maximum_precision",
+            "minimum_payment_amount": "minimum_payment_amount",
+            "maximum_payment_amount": "maximum_payment_amount",
+            "contract": "contract",
+            "vault_config": "vault_config",
+            "recharge_config": "recharge_config",
+            "token_config": "token_config",
         },
+        money_fields=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
     ),
     "updatePaymentCurrencyRechargeConfig": Operation(
         operation_id="updatePaymentCurrencyRechargeConfig",
@@ -867,6 +934,9 @@ _OPS: dict[str, Operation] = {
             "customer_id": "customer_id",
             "customer_did": "customer_did",
             "metadata": "metadata",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -899,7 +969,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="payment_intents.search_payment_intents",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -920,6 +999,10 @@ _OPS: dict[str, Operation] = {
             "statement_descriptor_suffix": "statement_descriptor_suffix",
             "setup_future_usage": "setup_future_usage",
             "beneficiaries": "beneficiaries",
+            "cancellation_reason": "cancellation_reason",
+            "capture_method": "capture_method",
+            "confirmation_method": "confirmation_method",
+            "payment_method_types": "payment_method_types",
         },
     ),
     "archivePaymentLink": Operation(
@@ -973,7 +1056,15 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="payment_links.list_payment_links",
         path_params=(),
-        query={"livemode": "livemode", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1104,7 +1195,6 @@ _OPS: dict[str, Operation] = {
         body_fields={
             "type": "type",
             "billing_scheme": "billing_scheme",
-            "model": "model",
             "unit_amount": "unit_amount",
             "currency_id": "currency_id",
             "currency_options": "currency_options",
@@ -1166,8 +1256,10 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
-        query_enums={"type": "PriceType"},
         result="page",
         paginated=True,
     ),
@@ -1187,7 +1279,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="prices.search_prices",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1203,7 +1304,6 @@ _OPS: dict[str, Operation] = {
         body_fields={
             "type": "type",
             "billing_scheme": "billing_scheme",
-            "model": "model",
             "unit_amount": "unit_amount",
             "currency_id": "currency_id",
             "currency_options": "currency_options",
@@ -1287,6 +1387,9 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1307,7 +1410,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="products.search_products",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1403,6 +1515,9 @@ _OPS: dict[str, Operation] = {
             "order": "order",
             "coupon_id": "coupon_id",
             "active": "active",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1501,6 +1616,9 @@ _OPS: dict[str, Operation] = {
             "subscription_id": "subscription_id",
             "currency_id": "currency_id",
             "customer_id": "customer_id",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1521,7 +1639,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="refunds.search_refunds",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1652,6 +1779,9 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1669,6 +1799,9 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1686,6 +1819,9 @@ _OPS: dict[str, Operation] = {
             "page": "page",
             "page_size": "page_size",
             "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1789,6 +1925,9 @@ _OPS: dict[str, Operation] = {
             "customer_did": "customer_did",
             "active_first": "active_first",
             "metadata": "metadata",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
         },
         result="page",
         paginated=True,
@@ -1856,7 +1995,16 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="subscriptions.search_subscriptions",
         path_params=(),
-        query={"livemode": "livemode", "query": "query", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "query": "query",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1883,6 +2031,14 @@ _OPS: dict[str, Operation] = {
             "trial_settings": "trial_settings",
             "slippage_config": "slippage_config",
             "service_actions": "service_actions",
+            "cancel_at_period_end": "cancel_at_period_end",
+            "cancel_at": "cancel_at",
+            "billing_cycle_anchor": "billing_cycle_anchor",
+            "pause_collection": "pause_collection",
+            "pending_invoice_item_interval": "pending_invoice_item_interval",
+            "trial_start": "trial_start",
+            "trial_end": "trial_end",
+            "overdraft_protection": "overdraft_protection",
         },
     ),
     "createWebhookEndpoint": Operation(
@@ -1900,6 +2056,7 @@ _OPS: dict[str, Operation] = {
             "description": "description",
             "status": "status",
             "metadata": "metadata",
+            "api_version": "api_version",
         },
     ),
     "deleteWebhookEndpoint": Operation(
@@ -1918,7 +2075,15 @@ _OPS: dict[str, Operation] = {
         http_method="GET",
         module="webhook_endpoints.list_webhook_endpoints",
         path_params=(),
-        query={"livemode": "livemode", "page": "page", "page_size": "page_size", "order": "order"},
+        query={
+            "livemode": "livemode",
+            "page": "page",
+            "page_size": "page_size",
+            "order": "order",
+            "limit": "limit",
+            "starting_after": "starting_after",
+            "ending_before": "ending_before",
+        },
         result="page",
         paginated=True,
     ),
@@ -1946,6 +2111,7 @@ _OPS: dict[str, Operation] = {
             "description": "description",
             "status": "status",
             "metadata": "metadata",
+            "api_version": "api_version",
         },
     ),
 }
@@ -2067,16 +2233,19 @@ class CheckoutSessions(SyncResource):
     def create(
         self,
         *,
-        mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"],
         line_items: Sequence[m.LineItem | Mapping[str, Any]],
         success_url: str,
-        cancel_url: str,
+        mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"] | str | NotGiven = NOT_GIVEN,
+        cancel_url: str | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
         client_reference_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
-        customer_creation: m.CheckoutSessionCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: m.CheckoutSessionCustomerCreation
+        | Literal["if_required", "always"]
+        | str
+        | NotGiven = NOT_GIVEN,
         customer_update: m.CheckoutSessionCustomerUpdate | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         after_expiration: m.CheckoutSessionAfterExpiration | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
@@ -2086,14 +2255,21 @@ class CheckoutSessions(SyncResource):
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        submit_type: m.CheckoutSessionSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        submit_type: m.CheckoutSessionSubmitType
+        | Literal["auto", "book", "donate", "pay"]
+        | str
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.CheckoutSessionBillingAddressCollection
         | Literal["auto", "required"]
+        | str
         | NotGiven = NOT_GIVEN,
         subscription_data: m.CheckoutSessionSubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.CheckoutSessionCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: m.CheckoutSessionCrossSellBehavior
+        | Literal["auto", "required"]
+        | str
+        | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         include_free_trial: bool | NotGiven = NOT_GIVEN,
@@ -2114,10 +2290,11 @@ class CheckoutSessions(SyncResource):
         a `subscription` mode session creates.
 
         Args:
-            mode: What the session does: `payment` charges once, `subscription` starts a subscription for recurring
-                prices, `setup` only sets up a payment method.
             line_items: The prices and quantities to pay for.
             success_url: Where the customer goes after paying.
+            mode: What the session does: `payment` charges once, `subscription` starts a subscription for recurring
+                prices, `setup` only sets up a payment method. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             cancel_url: Where the customer goes when they leave without paying.
             expires_at: Unix time in seconds.
             client_reference_id: Your own reference for the session (e.g. an order id); it can be used to retrieve
@@ -2126,20 +2303,23 @@ class CheckoutSessions(SyncResource):
             customer_id: An existing customer (`cus_…`) who is to pay.
             customer_did: The DID of the user who is to pay.
             customer_creation: When a customer record is made: `if_required` (only when the flow needs one) or
-                `always`.
+                `always`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             customer_update: Which details entered at checkout are saved back to an existing customer.
             after_expiration: What may happen after the session expires.
             consent_collection: Which consents the checkout page asks for.
             custom_text: Extra text shown on the checkout page.
             invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
-            submit_type: The wording of the checkout page's submit button.
+            submit_type: The wording of the checkout page's submit button. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
-                when needed (`auto`).
+                when needed (`auto`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+                is accepted.
             subscription_data: Subscription settings as checkout sessions and their line items take them: the common
                 subscription data plus service actions, billing anchor, proration and trial rules.
             payment_intent_data: Settings copied onto the payment intent a checkout creates.
             nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
             cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+                Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             metadata: Free-form key/value data attached to an object.
             include_free_trial: Whether trials configured on the prices apply to this session. The Node SDK accepts
                 it; its exact effect is not documented.
@@ -2199,6 +2379,9 @@ class CheckoutSessions(SyncResource):
         payment_link_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -2216,8 +2399,8 @@ class CheckoutSessions(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only sessions in these states: one of `open`, `complete`, `expired`, or several separated by
                 commas (`open,complete`).
             payment_status: Only sessions with these payment states: `paid`, `unpaid`, `no_payment_required`, or
@@ -2231,6 +2414,9 @@ class CheckoutSessions(SyncResource):
             subscription_id: Only sessions that created or belong to this subscription (`sub_…`).
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -2270,7 +2456,7 @@ class CheckoutSessions(SyncResource):
         id: str,
         /,
         *,
-        metadata: Mapping[str, Any],
+        metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2305,9 +2491,9 @@ class Coupons(SyncResource):
         self,
         *,
         name: str,
-        duration: m.CouponDuration | Literal["forever", "once", "repeating"],
+        duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str,
         description: str | NotGiven = NOT_GIVEN,
-        percent_off: int | NotGiven = NOT_GIVEN,
+        percent_off: float | NotGiven = NOT_GIVEN,
         amount_off: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -2336,8 +2522,9 @@ class Coupons(SyncResource):
         Args:
             name: Shown to customers on checkouts and invoices.
             duration: How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
-                `duration_in_months`), `forever`.
-            percent_off: Whole percentage taken off.
+                `duration_in_months`), `forever`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+                any string is accepted.
+            percent_off: Whole percentage taken off. A number, fractions allowed (`12.5`).
             amount_off: Fixed discount, a decimal string in `currency_id`'s own unit.
             currency_id: The payment currency (`pc_…`) of `amount_off`.
             currency_options: Fixed discounts in other currencies, keyed by payment currency id (`pc_…`).
@@ -2396,6 +2583,9 @@ class Coupons(SyncResource):
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -2413,13 +2603,16 @@ class Coupons(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
             valid: `true` for coupons that can still be redeemed, `false` for those that no longer can (expired,
                 used up or turned off).
             name: Only coupons with this name.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -2456,8 +2649,8 @@ class Coupons(SyncResource):
                 row per subscription it applies to).
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -2498,11 +2691,11 @@ class Coupons(SyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        percent_off: int | NotGiven = NOT_GIVEN,
+        percent_off: float | NotGiven = NOT_GIVEN,
         amount_off: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        duration: m.CouponDuration | Literal["forever", "once", "repeating"] | NotGiven = NOT_GIVEN,
+        duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
         applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
@@ -2525,12 +2718,13 @@ class Coupons(SyncResource):
         Args:
             id: The object's id.
             metadata: Free-form key/value data attached to an object.
-            percent_off: Whole percentage taken off (0–100).
+            percent_off: Percentage taken off (0–100), fractions allowed (`12.5`).
             amount_off: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
                 takes it in requests.
             currency_options: Fixed discounts in other currencies, keyed by payment currency id (`pc_…`).
             duration: How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
-                `duration_in_months`), `forever`.
+                `duration_in_months`), `forever`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+                any string is accepted.
             duration_in_months: How many months a `repeating` coupon keeps applying.
             applies_to: Limits a coupon to some products.
             redeem_by: Unix time in seconds.
@@ -2667,8 +2861,10 @@ class CreditGrants(SyncResource):
         q: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        subscription_id: str | NotGiven = NOT_GIVEN,
         status: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -2685,13 +2881,15 @@ class CreditGrants(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             q: Free text matched against the resource's text fields.
             customer_id: Only grants of this customer.
             currency_id: Only grants in this credit currency.
-            subscription_id: Only grants that came from this subscription.
             status: Comma-separated grant statuses to keep, e.g. `granted,pending,depleted,expired`.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -2733,7 +2931,7 @@ class CreditGrants(SyncResource):
         end_date: int,
         livemode: bool | NotGiven = NOT_GIVEN,
         granted_by: str | NotGiven = NOT_GIVEN,
-        category: m.CreditGrantCategory | Literal["paid", "promotional"] | NotGiven = NOT_GIVEN,
+        category: m.CreditGrantCategory | Literal["paid", "promotional"] | str | NotGiven = NOT_GIVEN,
         timezone_offset: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
@@ -2883,6 +3081,9 @@ class CreditTransactions(SyncResource):
         source: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -2900,8 +3101,8 @@ class CreditTransactions(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             q: Free text matched against the resource's text fields.
             customer_id: Only rows of this customer.
             subscription_id: Only rows charged to this subscription.
@@ -2910,6 +3111,9 @@ class CreditTransactions(SyncResource):
             source: Only rows with this `source` value.
             start: Only rows created at or after this Unix time (seconds).
             end: Only rows created at or before this Unix time (seconds).
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -3022,6 +3226,9 @@ class Customers(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -3039,8 +3246,11 @@ class Customers(SyncResource):
             did: Only the customer with this DID.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -3146,6 +3356,9 @@ class Customers(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -3163,8 +3376,11 @@ class Customers(SyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -3185,6 +3401,8 @@ class Customers(SyncResource):
         invoice_settings: m.CustomerInvoiceSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         preference: m.CustomerPreference | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_id: str | NotGiven | None = NOT_GIVEN,
+        invoice_prefix: str | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3209,6 +3427,8 @@ class Customers(SyncResource):
             invoice_settings: Defaults used on the customer's invoices.
             preference: Preferences the customer set for themselves.
             metadata: Free-form key/value data attached to an object.
+            currency_id: The customer's default payment currency.
+            invoice_prefix: Prefix of the numbers of this customer's invoices.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -3269,6 +3489,9 @@ class Invoices(SyncResource):
         include_overdraft_protection: bool | NotGiven = NOT_GIVEN,
         include_recovered_from: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -3288,8 +3511,8 @@ class Invoices(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only invoices in these statuses: one value or a comma-separated list of `draft`, `open`, `paid`,
                 `void`, `uncollectible` (e.g. `paid,open`).
             customer_id: Only invoices billed to this customer (`cus_…` id).
@@ -3308,6 +3531,9 @@ class Invoices(SyncResource):
                 subscriptions this one was recovered from. PaymentKit treats an absent value as `false`.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -3382,6 +3608,9 @@ class Invoices(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -3399,8 +3628,11 @@ class Invoices(SyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -3533,6 +3765,9 @@ class MeterEvents(SyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -3549,14 +3784,17 @@ class MeterEvents(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             q: Free text matched against the resource's text fields.
             event_name: Only events reported under this event name.
             meter_id: Only events of this meter.
             customer_id: Only events of this customer.
             start: Only events whose timestamp is at or after this Unix time (seconds).
             end: Only events whose timestamp is at or before this Unix time (seconds).
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -3695,7 +3933,7 @@ class Meters(SyncResource):
         name: str,
         event_name: str,
         unit: str,
-        aggregation_method: m.MeterAggregationMethod | Literal["sum", "count", "last"] | NotGiven = NOT_GIVEN,
+        aggregation_method: m.MeterCreateAggregationMethod | Literal["sum"] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -3717,8 +3955,8 @@ class Meters(SyncResource):
 
         Args:
             event_name: Unique name events will be reported under.
-            aggregation_method: How a meter combines event values: `sum` adds them, `count` counts events, `last`
-                keeps the latest value.
+            aggregation_method: How a meter adds up its events. payment-js 1.27.2 types `sum` as the only value at
+                creation.
             currency_id: An existing credit currency to bind instead of creating one.
             decimal: Scale of the credit currency created for the meter.
             metadata: Free-form key/value data attached to an object.
@@ -3771,6 +4009,9 @@ class Meters(SyncResource):
         order: str | NotGiven = NOT_GIVEN,
         q: str | NotGiven = NOT_GIVEN,
         event_name: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -3787,10 +4028,13 @@ class Meters(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             q: Free text matched against the resource's text fields.
             event_name: Only the meter with this event name.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -3896,14 +4140,22 @@ class PaymentCurrencies(SyncResource):
     def create(
         self,
         *,
-        payment_method_id: str,
-        name: str,
-        description: str,
-        contract: str,
+        payment_method_id: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        contract: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
         symbol: str | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        active: bool | NotGiven = NOT_GIVEN,
+        maximum_precision: int | NotGiven | None = NOT_GIVEN,
+        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        type: m.PaymentCurrencyType | Literal["standard", "credit"] | str | NotGiven = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3924,6 +4176,16 @@ class PaymentCurrencies(SyncResource):
             symbol: Symbol; chain methods read it from the contract instead.
             decimal: Decimal places; chain methods read them from the contract instead.
             metadata: Free-form key/value data attached to an object.
+            maximum_precision: Most decimal places shown or accepted in human amounts.
+            minimum_payment_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
+                PaymentKit takes it in requests.
+            maximum_payment_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
+                PaymentKit takes it in requests.
+            type: `standard` money or tokens, or `credit` units consumed by meters. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
+            vault_config: Thresholds for moving funds between the hot wallet and the vault.
+            recharge_config: How a credit currency is topped up.
+            token_config: On-chain settings of a credit currency backed by a token. Its shape is not established.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -4022,6 +4284,15 @@ class PaymentCurrencies(SyncResource):
         symbol: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        active: bool | NotGiven = NOT_GIVEN,
+        decimal: int | NotGiven = NOT_GIVEN,
+        maximum_precision: int | NotGiven | None = NOT_GIVEN,
+        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        contract: str | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4038,6 +4309,16 @@ class PaymentCurrencies(SyncResource):
         Args:
             id: The object's id.
             metadata: Free-form key/value data attached to an object.
+            decimal: Number of decimal places; amounts are integer strings of value × 10^decimal.
+            maximum_precision: Most decimal places shown or accepted in human amounts.
+            minimum_payment_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
+                PaymentKit takes it in requests.
+            maximum_payment_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
+                PaymentKit takes it in requests.
+            contract: The token's contract address on its chain.
+            vault_config: Thresholds for moving funds between the hot wallet and the vault.
+            recharge_config: How a credit currency is topped up.
+            token_config: On-chain settings of a credit currency backed by a token. Its shape is not established.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -4103,6 +4384,9 @@ class PaymentIntents(SyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -4120,8 +4404,8 @@ class PaymentIntents(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only payment intents in these statuses: one value or a comma-separated list of
                 `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`,
                 `requires_capture`, `canceled`, `succeeded`.
@@ -4130,6 +4414,9 @@ class PaymentIntents(SyncResource):
             customer_did: Only payment intents of the customer with this DID.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -4144,6 +4431,7 @@ class PaymentIntents(SyncResource):
         amount: str | Decimal,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
+        | str
         | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -4165,7 +4453,8 @@ class PaymentIntents(SyncResource):
             id: The object's id.
             amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
                 it in requests.
-            reason: Why the refund was made.
+            reason: Why the refund was made. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+                string is accepted.
             description: A note stored on the refund.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
@@ -4212,6 +4501,9 @@ class PaymentIntents(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -4228,8 +4520,11 @@ class PaymentIntents(SyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -4248,8 +4543,28 @@ class PaymentIntents(SyncResource):
         statement_descriptor_suffix: str | NotGiven = NOT_GIVEN,
         setup_future_usage: m.PaymentIntentSetupFutureUsage
         | Literal["off_session", "on_session"]
+        | str
         | NotGiven = NOT_GIVEN,
         beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cancellation_reason: m.PaymentIntentCancellationReason
+        | Literal[
+            "abandoned",
+            "duplicate",
+            "requested_by_customer",
+            "fraudulent",
+            "failed_invoice",
+            "void_invoice",
+            "automatic",
+        ]
+        | str
+        | NotGiven
+        | None = NOT_GIVEN,
+        capture_method: m.PaymentIntentCaptureMethod | Literal["automatic", "manual"] | str | NotGiven = NOT_GIVEN,
+        confirmation_method: m.PaymentIntentConfirmationMethod
+        | Literal["automatic", "manual"]
+        | str
+        | NotGiven = NOT_GIVEN,
+        payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4268,7 +4583,16 @@ class PaymentIntents(SyncResource):
             id: The object's id.
             metadata: Free-form key/value data attached to an object.
             setup_future_usage: Whether the payment method may be reused while the customer is away (`off_session`)
-                or present (`on_session`).
+                or present (`on_session`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+                string is accepted.
+            cancellation_reason: Why a payment intent was canceled. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
+            capture_method: Whether funds are captured as soon as authorized (`automatic`) or later (`manual`).
+                Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+            confirmation_method: Whether the payment is confirmed by PaymentKit (`automatic`) or by an explicit step
+                (`manual`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+                accepted.
+            payment_method_types: The payment method kinds this payment may use.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -4317,8 +4641,8 @@ class PaymentLinks(SyncResource):
     def create(
         self,
         *,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]],
         name: str | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4326,17 +4650,21 @@ class PaymentLinks(SyncResource):
         consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        customer_creation: m.PaymentLinkCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: m.PaymentLinkCustomerCreation
+        | Literal["if_required", "always"]
+        | str
+        | NotGiven = NOT_GIVEN,
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
+        | str
         | NotGiven = NOT_GIVEN,
-        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
         subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
         donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
@@ -4362,16 +4690,20 @@ class PaymentLinks(SyncResource):
             after_completion: What the customer sees after paying through a payment link.
             consent_collection: Which consents the checkout page asks for.
             custom_text: Extra text shown on the checkout page.
-            customer_creation: When sessions from the link make a customer record: `if_required` or `always`.
+            customer_creation: When sessions from the link make a customer record: `if_required` or `always`. Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
             billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
-                when needed (`auto`).
-            submit_type: The wording of the checkout page's submit button.
+                when needed (`auto`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+                is accepted.
+            submit_type: The wording of the checkout page's submit button. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             subscription_data: Settings for the subscription a checkout creates. The Node types mark `description`
                 and `trial_period_days` as always present, but callers (including the SDK's own example) send
                 subscription data without them, so neither is assumed.
             nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
             cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+                Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             donation_settings: Settings of a donation link (a link whose submit type is `donate`).
             payment_intent_data: Settings copied onto the payment intent a checkout creates.
             lookup_key: Your own stable name for the link (must be unique).
@@ -4393,6 +4725,9 @@ class PaymentLinks(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -4409,8 +4744,11 @@ class PaymentLinks(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -4458,17 +4796,21 @@ class PaymentLinks(SyncResource):
         consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        customer_creation: m.PaymentLinkCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: m.PaymentLinkCustomerCreation
+        | Literal["if_required", "always"]
+        | str
+        | NotGiven = NOT_GIVEN,
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
+        | str
         | NotGiven = NOT_GIVEN,
-        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
         subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
         donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
@@ -4492,16 +4834,20 @@ class PaymentLinks(SyncResource):
             after_completion: What the customer sees after paying through a payment link.
             consent_collection: Which consents the checkout page asks for.
             custom_text: Extra text shown on the checkout page.
-            customer_creation: When sessions from the link make a customer record: `if_required` or `always`.
+            customer_creation: When sessions from the link make a customer record: `if_required` or `always`. Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
             billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
-                when needed (`auto`).
-            submit_type: The wording of the checkout page's submit button.
+                when needed (`auto`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+                is accepted.
+            submit_type: The wording of the checkout page's submit button. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             subscription_data: Settings for the subscription a checkout creates. The Node types mark `description`
                 and `trial_period_days` as always present, but callers (including the SDK's own example) send
                 subscription data without them, so neither is assumed.
             nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
             cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+                Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             donation_settings: Settings of a donation link (a link whose submit type is `donate`).
             payment_intent_data: Settings copied onto the payment intent a checkout creates.
             lookup_key: Your own stable name for the link; null removes it.
@@ -4523,11 +4869,14 @@ class PaymentMethods(SyncResource):
     def create(
         self,
         *,
-        type: m.PaymentMethodType | Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"],
-        name: str,
-        settings: m.PaymentMethodSettings | Mapping[str, Any],
+        type: m.PaymentMethodType
+        | Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"]
+        | str
+        | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
@@ -4547,10 +4896,11 @@ class PaymentMethods(SyncResource):
         `settings` are encrypted at rest. Answers the new payment method without joins.
 
         Args:
-            type: The kind of rail. New kinds may appear.
+            type: The kind of rail. New kinds may appear. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
+            logo: URL of the method's logo.
             settings: Connection settings, under the key of the method's `type`. Secret values are encrypted at
                 rest; whether answers redact them is not established.
-            logo: URL of the method's logo.
             confirmation: When a payment on this method counts as confirmed.
             features: What the rail supports.
             metadata: Free-form key/value data attached to an object.
@@ -4698,13 +5048,12 @@ class Prices(SyncResource):
         *,
         unit_amount: str | Decimal,
         product_id: str,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
-        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | NotGiven = NOT_GIVEN,
-        model: m.PriceModel | Literal["standard", "package", "graduated", "volume"] | NotGiven = NOT_GIVEN,
+        type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
+        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | NotGiven | None = NOT_GIVEN,
+        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
         tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
         custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -4713,9 +5062,9 @@ class Prices(SyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
-        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | NotGiven = NOT_GIVEN,
+        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
         upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | NotGiven = NOT_GIVEN,
+        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
         base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
         dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -4742,17 +5091,17 @@ class Prices(SyncResource):
             unit_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
                 takes it in requests.
             product_id: The product the price belongs to (`prod_…`).
-            type: `one_time` for a single charge, `recurring` for a subscription price.
-            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
-            model: The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs,
-                see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
-                `tiers_mode` and `transform_quantity` from it.
+            type: `one_time` for a single charge, `recurring` for a subscription price. Open: PaymentKit may add
+                values (`LiteralUnion<..., string>`), so any string is accepted.
+            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`. Open: PaymentKit may
+                add values (`LiteralUnion<..., string>`), so any string is accepted.
             currency_id: The price's main payment currency (`pc_…`).
             currency_options: The same price in other currencies (the main currency may be listed too). Each amount
                 is a decimal string in that currency's own unit.
             recurring: Billing interval and usage settings; required for `recurring` prices.
             tiers_mode: How tiers apply: `graduated` charges each unit at its own tier's amount, `volume` charges
-                all units at the tier the total falls in.
+                all units at the tier the total falls in. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             tiers: The tiers of a `tiered` price, in increasing `up_to` order.
             custom_unit_amount: A payer-chosen amount range, as sent in requests (decimal strings).
             transform_quantity: Sells units in packs: the billed quantity is the purchased quantity divided by
@@ -4761,11 +5110,12 @@ class Prices(SyncResource):
             nickname: A label for the price, shown in the dashboard.
             quantity_available: Units in stock for this price.
             quantity_limit_per_checkout: Most units one checkout may buy.
-            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`).
+            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`). Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             upsell: A price offered instead of this one at checkout, or `null` for none.
             pricing_type: `fixed` prices charge their amount in the payment currency; `dynamic` prices hold
                 `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
-                when paid.
+                when paid. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             base_currency: For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
             base_amount: For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g.
                 `"9.99"`).
@@ -4853,13 +5203,16 @@ class Prices(SyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
+        type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         product_id: str | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -4882,8 +5235,11 @@ class Prices(SyncResource):
             lookup_key: Only the price carrying this lookup key.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -4926,6 +5282,9 @@ class Prices(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -4943,8 +5302,11 @@ class Prices(SyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -4956,14 +5318,13 @@ class Prices(SyncResource):
         id: str,
         /,
         *,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
-        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | NotGiven = NOT_GIVEN,
-        model: m.PriceModel | Literal["standard", "package", "graduated", "volume"] | NotGiven = NOT_GIVEN,
+        type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
+        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
         unit_amount: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | NotGiven | None = NOT_GIVEN,
+        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
         tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
         custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -4972,9 +5333,9 @@ class Prices(SyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
-        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | NotGiven = NOT_GIVEN,
+        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
         upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | NotGiven = NOT_GIVEN,
+        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
         base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
         dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -4998,11 +5359,10 @@ class Prices(SyncResource):
         Args:
             id: The price's `price_` id, or its `lookup_key` (the name you gave the price at creation or in an
                 update).
-            type: `one_time` for a single charge, `recurring` for a subscription price.
-            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
-            model: The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs,
-                see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
-                `tiers_mode` and `transform_quantity` from it.
+            type: `one_time` for a single charge, `recurring` for a subscription price. Open: PaymentKit may add
+                values (`LiteralUnion<..., string>`), so any string is accepted.
+            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`. Open: PaymentKit may
+                add values (`LiteralUnion<..., string>`), so any string is accepted.
             unit_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
                 takes it in requests.
             currency_id: The price's main payment currency (`pc_…`).
@@ -5010,7 +5370,8 @@ class Prices(SyncResource):
                 is a decimal string in that currency's own unit.
             recurring: Billing interval and usage settings; required for `recurring` prices.
             tiers_mode: How tiers apply: `graduated` charges each unit at its own tier's amount, `volume` charges
-                all units at the tier the total falls in.
+                all units at the tier the total falls in. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             tiers: The tiers of a `tiered` price, in increasing `up_to` order.
             custom_unit_amount: A payer-chosen amount range, as sent in requests (decimal strings).
             transform_quantity: Sells units in packs: the billed quantity is the purchased quantity divided by
@@ -5019,11 +5380,12 @@ class Prices(SyncResource):
             nickname: A label for the price, shown in the dashboard.
             quantity_available: Units in stock for this price.
             quantity_limit_per_checkout: Most units one checkout may buy.
-            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`).
+            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`). Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             upsell: A price offered instead of this one at checkout, or `null` for none.
             pricing_type: `fixed` prices charge their amount in the payment currency; `dynamic` prices hold
                 `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
-                when paid.
+                when paid. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             base_currency: For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
             base_amount: For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g.
                 `"9.99"`).
@@ -5080,7 +5442,7 @@ class Products(SyncResource):
         self,
         *,
         name: str,
-        type: m.ProductType | Literal["service", "good", "credit"],
+        type: m.ProductType | Literal["service", "good", "credit"] | str,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -5111,7 +5473,8 @@ class Products(SyncResource):
         Args:
             name: Display name.
             type: What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a
-                `credit` pack whose purchase grants credits.
+                `credit` pack whose purchase grants credits. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             description: Longer text shown on checkout pages.
             active: `false` creates the product archived. PaymentKit assumes `true`.
             images: Image URLs.
@@ -5171,6 +5534,9 @@ class Products(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -5193,8 +5559,11 @@ class Products(SyncResource):
                 `metadata.k=v`, and only objects whose metadata has all of them match.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -5235,6 +5604,9 @@ class Products(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -5252,8 +5624,11 @@ class Products(SyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -5266,7 +5641,7 @@ class Products(SyncResource):
         /,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        type: m.ProductType | Literal["service", "good", "credit"] | NotGiven = NOT_GIVEN,
+        type: m.ProductType | Literal["service", "good", "credit"] | str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -5296,7 +5671,8 @@ class Products(SyncResource):
         Args:
             id: The object's id.
             type: What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a
-                `credit` pack whose purchase grants credits.
+                `credit` pack whose purchase grants credits. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             default_price_id: One of the product's prices (`price_…`) to show by default.
             cross_sell: The product to cross-sell, or `null` to stop cross-selling.
             metadata: Free-form key/value data attached to an object.
@@ -5470,6 +5846,9 @@ class PromotionCodes(SyncResource):
         order: str | NotGiven = NOT_GIVEN,
         coupon_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -5486,10 +5865,13 @@ class PromotionCodes(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             coupon_id: Only the promotion codes of this coupon.
             active: `true` for active codes only, `false` for archived or turned-off codes only.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -5525,8 +5907,8 @@ class PromotionCodes(SyncResource):
                 row per subscription it applies to).
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -5646,11 +6028,12 @@ class Refunds(SyncResource):
     def create(
         self,
         *,
-        payment_intent_id: str,
-        amount: str | Decimal,
-        type: m.RefundType | Literal["refund", "stake_return"] | NotGiven = NOT_GIVEN,
+        payment_intent_id: str | NotGiven = NOT_GIVEN,
+        amount: str | Decimal | NotGiven = NOT_GIVEN,
+        type: m.RefundType | Literal["refund", "stake_return"] | str | NotGiven = NOT_GIVEN,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
+        | str
         | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
@@ -5678,8 +6061,10 @@ class Refunds(SyncResource):
             payment_intent_id: The payment to refund (`pi_…`).
             amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
                 it in requests.
-            type: `refund` gives back a payment; `stake_return` releases a subscription stake.
-            reason: Why the refund was made.
+            type: `refund` gives back a payment; `stake_return` releases a subscription stake. Open: PaymentKit may
+                add values (`LiteralUnion<..., string>`), so any string is accepted.
+            reason: Why the refund was made. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+                string is accepted.
             metadata: Free-form key/value data attached to an object.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
@@ -5703,6 +6088,9 @@ class Refunds(SyncResource):
         subscription_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -5720,14 +6108,17 @@ class Refunds(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only refunds in these statuses: one value or a comma-separated list of `pending`,
                 `requires_action`, `processing`, `failed`, `canceled`, `succeeded`.
             invoice_id: Only refunds of this invoice (`in_…`).
             subscription_id: Only refunds of this subscription (`sub_…`).
             currency_id: Only refunds in this payment currency (`pc_…`).
             customer_id: Only refunds to this customer (`cus_…` id).
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -5769,6 +6160,9 @@ class Refunds(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -5785,8 +6179,11 @@ class Refunds(SyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -5988,8 +6385,8 @@ class SubscriptionItems(SyncResource):
     def create(
         self,
         *,
-        subscription_id: str,
-        price_id: str,
+        subscription_id: str | NotGiven = NOT_GIVEN,
+        price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -6096,6 +6493,9 @@ class SubscriptionItems(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -6113,8 +6513,11 @@ class SubscriptionItems(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -6129,6 +6532,9 @@ class SubscriptionItems(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -6146,8 +6552,11 @@ class SubscriptionItems(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -6162,6 +6571,9 @@ class SubscriptionItems(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -6180,8 +6592,11 @@ class SubscriptionItems(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -6418,6 +6833,9 @@ class Subscriptions(SyncResource):
         customer_did: str | NotGiven = NOT_GIVEN,
         active_first: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -6436,8 +6854,8 @@ class Subscriptions(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only subscriptions in one of these statuses: one status or several, comma-separated (e.g.
                 `active,trialing`).
             customer_id: Only the subscriptions of this customer (a `cus_…` id).
@@ -6446,6 +6864,9 @@ class Subscriptions(SyncResource):
                 within each group.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -6486,6 +6907,7 @@ class Subscriptions(SyncResource):
         *,
         behavior: m.SubscriptionPauseCollectionBehavior
         | Literal["keep_as_draft", "mark_uncollectible", "void"]
+        | str
         | NotGiven = NOT_GIVEN,
         resumes_at: int | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -6506,7 +6928,7 @@ class Subscriptions(SyncResource):
         Args:
             id: The object's id.
             behavior: What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or
-                voided.
+                voided. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             resumes_at: Unix time in seconds.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
@@ -6646,6 +7068,9 @@ class Subscriptions(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -6663,8 +7088,11 @@ class Subscriptions(SyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -6691,10 +7119,19 @@ class Subscriptions(SyncResource):
         | NotGiven = NOT_GIVEN,
         payment_behavior: m.SubscriptionPaymentBehavior
         | Literal["allow_incomplete", "error_if_incomplete", "pending_if_incomplete"]
+        | str
         | NotGiven = NOT_GIVEN,
         trial_settings: m.SubscriptionTrialSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         slippage_config: m.SubscriptionSlippageConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cancel_at_period_end: bool | NotGiven = NOT_GIVEN,
+        cancel_at: int | NotGiven | None = NOT_GIVEN,
+        billing_cycle_anchor: int | NotGiven = NOT_GIVEN,
+        pause_collection: m.SubscriptionPauseCollection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        pending_invoice_item_interval: m.PriceRecurring | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        trial_start: int | NotGiven | None = NOT_GIVEN,
+        trial_end: int | NotGiven | None = NOT_GIVEN,
+        overdraft_protection: m.SubscriptionOverdraftProtection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6721,10 +7158,20 @@ class Subscriptions(SyncResource):
             payment_settings: Payment method types and per-chain options for a subscription's invoices.
             proration_behavior: What a change of items does to the amount due: invoice the difference at once
                 (`always_invoice`), carry it to the next invoice (`create_prorations`), or nothing (`none`).
-            payment_behavior: What happens to an update when the payment it needs cannot be completed.
+            payment_behavior: What happens to an update when the payment it needs cannot be completed. Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             trial_settings: What happens when the trial ends.
             slippage_config: The exchange-rate movement renewals tolerate.
             service_actions: Buttons and notifications to offer the customer.
+            cancel_at_period_end: `true` when the subscription is set to end when the current period ends.
+            cancel_at: Unix seconds at which a scheduled cancellation takes effect; 0 or null when none is
+                scheduled.
+            billing_cycle_anchor: Unix time in seconds.
+            pause_collection: Set while billing is paused.
+            pending_invoice_item_interval: How often a recurring price bills, and how usage is counted.
+            trial_start: Unix seconds at which the trial began.
+            trial_end: Unix seconds at which the trial ends or ended.
+            overdraft_protection: Covering shortfalls from a separate payment method.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -6745,8 +7192,9 @@ class WebhookEndpoints(SyncResource):
         url: str,
         enabled_events: Sequence[str],
         description: str | NotGiven = NOT_GIVEN,
-        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | NotGiven = NOT_GIVEN,
+        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        api_version: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6764,8 +7212,10 @@ class WebhookEndpoints(SyncResource):
         Args:
             url: Where events are POSTed.
             enabled_events: The event types to send to this endpoint.
-            status: `enabled` endpoints receive events; `disabled` ones do not.
+            status: `enabled` endpoints receive events; `disabled` ones do not. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             metadata: Free-form key/value data attached to an object.
+            api_version: The API version events are rendered in (e.g. `2023-09-05`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -6813,6 +7263,9 @@ class WebhookEndpoints(SyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -6828,8 +7281,11 @@ class WebhookEndpoints(SyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -6870,8 +7326,9 @@ class WebhookEndpoints(SyncResource):
         url: str | NotGiven = NOT_GIVEN,
         enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
-        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | NotGiven = NOT_GIVEN,
+        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        api_version: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6888,8 +7345,10 @@ class WebhookEndpoints(SyncResource):
         Args:
             id: The object's id.
             enabled_events: Replaces the whole list of subscribed event types.
-            status: `enabled` endpoints receive events; `disabled` ones do not.
+            status: `enabled` endpoints receive events; `disabled` ones do not. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             metadata: Free-form key/value data attached to an object.
+            api_version: The API version events are rendered in (e.g. `2023-09-05`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -7016,16 +7475,19 @@ class AsyncCheckoutSessions(AsyncResource):
     async def create(
         self,
         *,
-        mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"],
         line_items: Sequence[m.LineItem | Mapping[str, Any]],
         success_url: str,
-        cancel_url: str,
+        mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"] | str | NotGiven = NOT_GIVEN,
+        cancel_url: str | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
         client_reference_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
-        customer_creation: m.CheckoutSessionCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: m.CheckoutSessionCustomerCreation
+        | Literal["if_required", "always"]
+        | str
+        | NotGiven = NOT_GIVEN,
         customer_update: m.CheckoutSessionCustomerUpdate | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         after_expiration: m.CheckoutSessionAfterExpiration | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
@@ -7035,14 +7497,21 @@ class AsyncCheckoutSessions(AsyncResource):
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        submit_type: m.CheckoutSessionSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        submit_type: m.CheckoutSessionSubmitType
+        | Literal["auto", "book", "donate", "pay"]
+        | str
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.CheckoutSessionBillingAddressCollection
         | Literal["auto", "required"]
+        | str
         | NotGiven = NOT_GIVEN,
         subscription_data: m.CheckoutSessionSubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.CheckoutSessionCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: m.CheckoutSessionCrossSellBehavior
+        | Literal["auto", "required"]
+        | str
+        | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         include_free_trial: bool | NotGiven = NOT_GIVEN,
@@ -7063,10 +7532,11 @@ class AsyncCheckoutSessions(AsyncResource):
         a `subscription` mode session creates.
 
         Args:
-            mode: What the session does: `payment` charges once, `subscription` starts a subscription for recurring
-                prices, `setup` only sets up a payment method.
             line_items: The prices and quantities to pay for.
             success_url: Where the customer goes after paying.
+            mode: What the session does: `payment` charges once, `subscription` starts a subscription for recurring
+                prices, `setup` only sets up a payment method. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             cancel_url: Where the customer goes when they leave without paying.
             expires_at: Unix time in seconds.
             client_reference_id: Your own reference for the session (e.g. an order id); it can be used to retrieve
@@ -7075,20 +7545,23 @@ class AsyncCheckoutSessions(AsyncResource):
             customer_id: An existing customer (`cus_…`) who is to pay.
             customer_did: The DID of the user who is to pay.
             customer_creation: When a customer record is made: `if_required` (only when the flow needs one) or
-                `always`.
+                `always`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             customer_update: Which details entered at checkout are saved back to an existing customer.
             after_expiration: What may happen after the session expires.
             consent_collection: Which consents the checkout page asks for.
             custom_text: Extra text shown on the checkout page.
             invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
-            submit_type: The wording of the checkout page's submit button.
+            submit_type: The wording of the checkout page's submit button. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
-                when needed (`auto`).
+                when needed (`auto`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+                is accepted.
             subscription_data: Subscription settings as checkout sessions and their line items take them: the common
                 subscription data plus service actions, billing anchor, proration and trial rules.
             payment_intent_data: Settings copied onto the payment intent a checkout creates.
             nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
             cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+                Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             metadata: Free-form key/value data attached to an object.
             include_free_trial: Whether trials configured on the prices apply to this session. The Node SDK accepts
                 it; its exact effect is not documented.
@@ -7148,6 +7621,9 @@ class AsyncCheckoutSessions(AsyncResource):
         payment_link_id: str | NotGiven = NOT_GIVEN,
         subscription_id: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -7165,8 +7641,8 @@ class AsyncCheckoutSessions(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only sessions in these states: one of `open`, `complete`, `expired`, or several separated by
                 commas (`open,complete`).
             payment_status: Only sessions with these payment states: `paid`, `unpaid`, `no_payment_required`, or
@@ -7180,6 +7656,9 @@ class AsyncCheckoutSessions(AsyncResource):
             subscription_id: Only sessions that created or belong to this subscription (`sub_…`).
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -7219,7 +7698,7 @@ class AsyncCheckoutSessions(AsyncResource):
         id: str,
         /,
         *,
-        metadata: Mapping[str, Any],
+        metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7254,9 +7733,9 @@ class AsyncCoupons(AsyncResource):
         self,
         *,
         name: str,
-        duration: m.CouponDuration | Literal["forever", "once", "repeating"],
+        duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str,
         description: str | NotGiven = NOT_GIVEN,
-        percent_off: int | NotGiven = NOT_GIVEN,
+        percent_off: float | NotGiven = NOT_GIVEN,
         amount_off: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -7285,8 +7764,9 @@ class AsyncCoupons(AsyncResource):
         Args:
             name: Shown to customers on checkouts and invoices.
             duration: How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
-                `duration_in_months`), `forever`.
-            percent_off: Whole percentage taken off.
+                `duration_in_months`), `forever`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+                any string is accepted.
+            percent_off: Whole percentage taken off. A number, fractions allowed (`12.5`).
             amount_off: Fixed discount, a decimal string in `currency_id`'s own unit.
             currency_id: The payment currency (`pc_…`) of `amount_off`.
             currency_options: Fixed discounts in other currencies, keyed by payment currency id (`pc_…`).
@@ -7345,6 +7825,9 @@ class AsyncCoupons(AsyncResource):
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
         name: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -7362,13 +7845,16 @@ class AsyncCoupons(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
             valid: `true` for coupons that can still be redeemed, `false` for those that no longer can (expired,
                 used up or turned off).
             name: Only coupons with this name.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -7405,8 +7891,8 @@ class AsyncCoupons(AsyncResource):
                 row per subscription it applies to).
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -7447,11 +7933,11 @@ class AsyncCoupons(AsyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        percent_off: int | NotGiven = NOT_GIVEN,
+        percent_off: float | NotGiven = NOT_GIVEN,
         amount_off: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        duration: m.CouponDuration | Literal["forever", "once", "repeating"] | NotGiven = NOT_GIVEN,
+        duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
         applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
@@ -7474,12 +7960,13 @@ class AsyncCoupons(AsyncResource):
         Args:
             id: The object's id.
             metadata: Free-form key/value data attached to an object.
-            percent_off: Whole percentage taken off (0–100).
+            percent_off: Percentage taken off (0–100), fractions allowed (`12.5`).
             amount_off: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
                 takes it in requests.
             currency_options: Fixed discounts in other currencies, keyed by payment currency id (`pc_…`).
             duration: How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for
-                `duration_in_months`), `forever`.
+                `duration_in_months`), `forever`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+                any string is accepted.
             duration_in_months: How many months a `repeating` coupon keeps applying.
             applies_to: Limits a coupon to some products.
             redeem_by: Unix time in seconds.
@@ -7616,8 +8103,10 @@ class AsyncCreditGrants(AsyncResource):
         q: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        subscription_id: str | NotGiven = NOT_GIVEN,
         status: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -7634,13 +8123,15 @@ class AsyncCreditGrants(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             q: Free text matched against the resource's text fields.
             customer_id: Only grants of this customer.
             currency_id: Only grants in this credit currency.
-            subscription_id: Only grants that came from this subscription.
             status: Comma-separated grant statuses to keep, e.g. `granted,pending,depleted,expired`.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -7682,7 +8173,7 @@ class AsyncCreditGrants(AsyncResource):
         end_date: int,
         livemode: bool | NotGiven = NOT_GIVEN,
         granted_by: str | NotGiven = NOT_GIVEN,
-        category: m.CreditGrantCategory | Literal["paid", "promotional"] | NotGiven = NOT_GIVEN,
+        category: m.CreditGrantCategory | Literal["paid", "promotional"] | str | NotGiven = NOT_GIVEN,
         timezone_offset: int | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
@@ -7832,6 +8323,9 @@ class AsyncCreditTransactions(AsyncResource):
         source: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -7849,8 +8343,8 @@ class AsyncCreditTransactions(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             q: Free text matched against the resource's text fields.
             customer_id: Only rows of this customer.
             subscription_id: Only rows charged to this subscription.
@@ -7859,6 +8353,9 @@ class AsyncCreditTransactions(AsyncResource):
             source: Only rows with this `source` value.
             start: Only rows created at or after this Unix time (seconds).
             end: Only rows created at or before this Unix time (seconds).
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -7971,6 +8468,9 @@ class AsyncCustomers(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -7988,8 +8488,11 @@ class AsyncCustomers(AsyncResource):
             did: Only the customer with this DID.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -8095,6 +8598,9 @@ class AsyncCustomers(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -8112,8 +8618,11 @@ class AsyncCustomers(AsyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -8134,6 +8643,8 @@ class AsyncCustomers(AsyncResource):
         invoice_settings: m.CustomerInvoiceSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         preference: m.CustomerPreference | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_id: str | NotGiven | None = NOT_GIVEN,
+        invoice_prefix: str | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8158,6 +8669,8 @@ class AsyncCustomers(AsyncResource):
             invoice_settings: Defaults used on the customer's invoices.
             preference: Preferences the customer set for themselves.
             metadata: Free-form key/value data attached to an object.
+            currency_id: The customer's default payment currency.
+            invoice_prefix: Prefix of the numbers of this customer's invoices.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -8218,6 +8731,9 @@ class AsyncInvoices(AsyncResource):
         include_overdraft_protection: bool | NotGiven = NOT_GIVEN,
         include_recovered_from: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -8237,8 +8753,8 @@ class AsyncInvoices(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only invoices in these statuses: one value or a comma-separated list of `draft`, `open`, `paid`,
                 `void`, `uncollectible` (e.g. `paid,open`).
             customer_id: Only invoices billed to this customer (`cus_…` id).
@@ -8257,6 +8773,9 @@ class AsyncInvoices(AsyncResource):
                 subscriptions this one was recovered from. PaymentKit treats an absent value as `false`.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -8331,6 +8850,9 @@ class AsyncInvoices(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -8348,8 +8870,11 @@ class AsyncInvoices(AsyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -8482,6 +9007,9 @@ class AsyncMeterEvents(AsyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         start: int | NotGiven = NOT_GIVEN,
         end: int | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -8498,14 +9026,17 @@ class AsyncMeterEvents(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             q: Free text matched against the resource's text fields.
             event_name: Only events reported under this event name.
             meter_id: Only events of this meter.
             customer_id: Only events of this customer.
             start: Only events whose timestamp is at or after this Unix time (seconds).
             end: Only events whose timestamp is at or before this Unix time (seconds).
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -8644,7 +9175,7 @@ class AsyncMeters(AsyncResource):
         name: str,
         event_name: str,
         unit: str,
-        aggregation_method: m.MeterAggregationMethod | Literal["sum", "count", "last"] | NotGiven = NOT_GIVEN,
+        aggregation_method: m.MeterCreateAggregationMethod | Literal["sum"] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -8666,8 +9197,8 @@ class AsyncMeters(AsyncResource):
 
         Args:
             event_name: Unique name events will be reported under.
-            aggregation_method: How a meter combines event values: `sum` adds them, `count` counts events, `last`
-                keeps the latest value.
+            aggregation_method: How a meter adds up its events. payment-js 1.27.2 types `sum` as the only value at
+                creation.
             currency_id: An existing credit currency to bind instead of creating one.
             decimal: Scale of the credit currency created for the meter.
             metadata: Free-form key/value data attached to an object.
@@ -8720,6 +9251,9 @@ class AsyncMeters(AsyncResource):
         order: str | NotGiven = NOT_GIVEN,
         q: str | NotGiven = NOT_GIVEN,
         event_name: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -8736,10 +9270,13 @@ class AsyncMeters(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             q: Free text matched against the resource's text fields.
             event_name: Only the meter with this event name.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -8845,14 +9382,22 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def create(
         self,
         *,
-        payment_method_id: str,
-        name: str,
-        description: str,
-        contract: str,
+        payment_method_id: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        contract: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
         symbol: str | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        active: bool | NotGiven = NOT_GIVEN,
+        maximum_precision: int | NotGiven | None = NOT_GIVEN,
+        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        type: m.PaymentCurrencyType | Literal["standard", "credit"] | str | NotGiven = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8873,6 +9418,16 @@ class AsyncPaymentCurrencies(AsyncResource):
             symbol: Symbol; chain methods read it from the contract instead.
             decimal: Decimal places; chain methods read them from the contract instead.
             metadata: Free-form key/value data attached to an object.
+            maximum_precision: Most decimal places shown or accepted in human amounts.
+            minimum_payment_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
+                PaymentKit takes it in requests.
+            maximum_payment_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
+                PaymentKit takes it in requests.
+            type: `standard` money or tokens, or `credit` units consumed by meters. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
+            vault_config: Thresholds for moving funds between the hot wallet and the vault.
+            recharge_config: How a credit currency is topped up.
+            token_config: On-chain settings of a credit currency backed by a token. Its shape is not established.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -8971,6 +9526,15 @@ class AsyncPaymentCurrencies(AsyncResource):
         symbol: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        active: bool | NotGiven = NOT_GIVEN,
+        decimal: int | NotGiven = NOT_GIVEN,
+        maximum_precision: int | NotGiven | None = NOT_GIVEN,
+        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        contract: str | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8987,6 +9551,16 @@ class AsyncPaymentCurrencies(AsyncResource):
         Args:
             id: The object's id.
             metadata: Free-form key/value data attached to an object.
+            decimal: Number of decimal places; amounts are integer strings of value × 10^decimal.
+            maximum_precision: Most decimal places shown or accepted in human amounts.
+            minimum_payment_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
+                PaymentKit takes it in requests.
+            maximum_payment_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as
+                PaymentKit takes it in requests.
+            contract: The token's contract address on its chain.
+            vault_config: Thresholds for moving funds between the hot wallet and the vault.
+            recharge_config: How a credit currency is topped up.
+            token_config: On-chain settings of a credit currency backed by a token. Its shape is not established.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -9052,6 +9626,9 @@ class AsyncPaymentIntents(AsyncResource):
         customer_id: str | NotGiven = NOT_GIVEN,
         customer_did: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -9069,8 +9646,8 @@ class AsyncPaymentIntents(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only payment intents in these statuses: one value or a comma-separated list of
                 `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`,
                 `requires_capture`, `canceled`, `succeeded`.
@@ -9079,6 +9656,9 @@ class AsyncPaymentIntents(AsyncResource):
             customer_did: Only payment intents of the customer with this DID.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -9093,6 +9673,7 @@ class AsyncPaymentIntents(AsyncResource):
         amount: str | Decimal,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
+        | str
         | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -9114,7 +9695,8 @@ class AsyncPaymentIntents(AsyncResource):
             id: The object's id.
             amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
                 it in requests.
-            reason: Why the refund was made.
+            reason: Why the refund was made. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+                string is accepted.
             description: A note stored on the refund.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
@@ -9161,6 +9743,9 @@ class AsyncPaymentIntents(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -9177,8 +9762,11 @@ class AsyncPaymentIntents(AsyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -9197,8 +9785,28 @@ class AsyncPaymentIntents(AsyncResource):
         statement_descriptor_suffix: str | NotGiven = NOT_GIVEN,
         setup_future_usage: m.PaymentIntentSetupFutureUsage
         | Literal["off_session", "on_session"]
+        | str
         | NotGiven = NOT_GIVEN,
         beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cancellation_reason: m.PaymentIntentCancellationReason
+        | Literal[
+            "abandoned",
+            "duplicate",
+            "requested_by_customer",
+            "fraudulent",
+            "failed_invoice",
+            "void_invoice",
+            "automatic",
+        ]
+        | str
+        | NotGiven
+        | None = NOT_GIVEN,
+        capture_method: m.PaymentIntentCaptureMethod | Literal["automatic", "manual"] | str | NotGiven = NOT_GIVEN,
+        confirmation_method: m.PaymentIntentConfirmationMethod
+        | Literal["automatic", "manual"]
+        | str
+        | NotGiven = NOT_GIVEN,
+        payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9217,7 +9825,16 @@ class AsyncPaymentIntents(AsyncResource):
             id: The object's id.
             metadata: Free-form key/value data attached to an object.
             setup_future_usage: Whether the payment method may be reused while the customer is away (`off_session`)
-                or present (`on_session`).
+                or present (`on_session`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+                string is accepted.
+            cancellation_reason: Why a payment intent was canceled. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
+            capture_method: Whether funds are captured as soon as authorized (`automatic`) or later (`manual`).
+                Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
+            confirmation_method: Whether the payment is confirmed by PaymentKit (`automatic`) or by an explicit step
+                (`manual`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+                accepted.
+            payment_method_types: The payment method kinds this payment may use.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -9266,8 +9883,8 @@ class AsyncPaymentLinks(AsyncResource):
     async def create(
         self,
         *,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]],
         name: str | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -9275,17 +9892,21 @@ class AsyncPaymentLinks(AsyncResource):
         consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        customer_creation: m.PaymentLinkCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: m.PaymentLinkCustomerCreation
+        | Literal["if_required", "always"]
+        | str
+        | NotGiven = NOT_GIVEN,
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
+        | str
         | NotGiven = NOT_GIVEN,
-        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
         subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
         donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
@@ -9311,16 +9932,20 @@ class AsyncPaymentLinks(AsyncResource):
             after_completion: What the customer sees after paying through a payment link.
             consent_collection: Which consents the checkout page asks for.
             custom_text: Extra text shown on the checkout page.
-            customer_creation: When sessions from the link make a customer record: `if_required` or `always`.
+            customer_creation: When sessions from the link make a customer record: `if_required` or `always`. Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
             billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
-                when needed (`auto`).
-            submit_type: The wording of the checkout page's submit button.
+                when needed (`auto`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+                is accepted.
+            submit_type: The wording of the checkout page's submit button. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             subscription_data: Settings for the subscription a checkout creates. The Node types mark `description`
                 and `trial_period_days` as always present, but callers (including the SDK's own example) send
                 subscription data without them, so neither is assumed.
             nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
             cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+                Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             donation_settings: Settings of a donation link (a link whose submit type is `donate`).
             payment_intent_data: Settings copied onto the payment intent a checkout creates.
             lookup_key: Your own stable name for the link (must be unique).
@@ -9342,6 +9967,9 @@ class AsyncPaymentLinks(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -9358,8 +9986,11 @@ class AsyncPaymentLinks(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -9407,17 +10038,21 @@ class AsyncPaymentLinks(AsyncResource):
         consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        customer_creation: m.PaymentLinkCustomerCreation | Literal["if_required", "always"] | NotGiven = NOT_GIVEN,
+        customer_creation: m.PaymentLinkCustomerCreation
+        | Literal["if_required", "always"]
+        | str
+        | NotGiven = NOT_GIVEN,
         invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
         phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
+        | str
         | NotGiven = NOT_GIVEN,
-        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | NotGiven = NOT_GIVEN,
+        submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
         subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | NotGiven = NOT_GIVEN,
+        cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
         donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
@@ -9441,16 +10076,20 @@ class AsyncPaymentLinks(AsyncResource):
             after_completion: What the customer sees after paying through a payment link.
             consent_collection: Which consents the checkout page asks for.
             custom_text: Extra text shown on the checkout page.
-            customer_creation: When sessions from the link make a customer record: `if_required` or `always`.
+            customer_creation: When sessions from the link make a customer record: `if_required` or `always`. Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             invoice_creation: Whether an invoice is issued for a one-time payment, and its content.
             billing_address_collection: Whether the checkout page asks for a billing address (`required`) or only
-                when needed (`auto`).
-            submit_type: The wording of the checkout page's submit button.
+                when needed (`auto`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+                is accepted.
+            submit_type: The wording of the checkout page's submit button. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             subscription_data: Settings for the subscription a checkout creates. The Node types mark `description`
                 and `trial_period_days` as always present, but callers (including the SDK's own example) send
                 subscription data without them, so neither is assumed.
             nft_mint_settings: Whether and how an NFT is minted for the buyer after payment.
             cross_sell_behavior: Whether a cross-sell product is offered (`auto`) or always added (`required`).
+                Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             donation_settings: Settings of a donation link (a link whose submit type is `donate`).
             payment_intent_data: Settings copied onto the payment intent a checkout creates.
             lookup_key: Your own stable name for the link; null removes it.
@@ -9472,11 +10111,14 @@ class AsyncPaymentMethods(AsyncResource):
     async def create(
         self,
         *,
-        type: m.PaymentMethodType | Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"],
-        name: str,
-        settings: m.PaymentMethodSettings | Mapping[str, Any],
+        type: m.PaymentMethodType
+        | Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"]
+        | str
+        | NotGiven = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
@@ -9496,10 +10138,11 @@ class AsyncPaymentMethods(AsyncResource):
         `settings` are encrypted at rest. Answers the new payment method without joins.
 
         Args:
-            type: The kind of rail. New kinds may appear.
+            type: The kind of rail. New kinds may appear. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
+            logo: URL of the method's logo.
             settings: Connection settings, under the key of the method's `type`. Secret values are encrypted at
                 rest; whether answers redact them is not established.
-            logo: URL of the method's logo.
             confirmation: When a payment on this method counts as confirmed.
             features: What the rail supports.
             metadata: Free-form key/value data attached to an object.
@@ -9647,13 +10290,12 @@ class AsyncPrices(AsyncResource):
         *,
         unit_amount: str | Decimal,
         product_id: str,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
-        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | NotGiven = NOT_GIVEN,
-        model: m.PriceModel | Literal["standard", "package", "graduated", "volume"] | NotGiven = NOT_GIVEN,
+        type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
+        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | NotGiven | None = NOT_GIVEN,
+        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
         tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
         custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -9662,9 +10304,9 @@ class AsyncPrices(AsyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
-        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | NotGiven = NOT_GIVEN,
+        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
         upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | NotGiven = NOT_GIVEN,
+        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
         base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
         dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -9691,17 +10333,17 @@ class AsyncPrices(AsyncResource):
             unit_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
                 takes it in requests.
             product_id: The product the price belongs to (`prod_…`).
-            type: `one_time` for a single charge, `recurring` for a subscription price.
-            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
-            model: The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs,
-                see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
-                `tiers_mode` and `transform_quantity` from it.
+            type: `one_time` for a single charge, `recurring` for a subscription price. Open: PaymentKit may add
+                values (`LiteralUnion<..., string>`), so any string is accepted.
+            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`. Open: PaymentKit may
+                add values (`LiteralUnion<..., string>`), so any string is accepted.
             currency_id: The price's main payment currency (`pc_…`).
             currency_options: The same price in other currencies (the main currency may be listed too). Each amount
                 is a decimal string in that currency's own unit.
             recurring: Billing interval and usage settings; required for `recurring` prices.
             tiers_mode: How tiers apply: `graduated` charges each unit at its own tier's amount, `volume` charges
-                all units at the tier the total falls in.
+                all units at the tier the total falls in. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             tiers: The tiers of a `tiered` price, in increasing `up_to` order.
             custom_unit_amount: A payer-chosen amount range, as sent in requests (decimal strings).
             transform_quantity: Sells units in packs: the billed quantity is the purchased quantity divided by
@@ -9710,11 +10352,12 @@ class AsyncPrices(AsyncResource):
             nickname: A label for the price, shown in the dashboard.
             quantity_available: Units in stock for this price.
             quantity_limit_per_checkout: Most units one checkout may buy.
-            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`).
+            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`). Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             upsell: A price offered instead of this one at checkout, or `null` for none.
             pricing_type: `fixed` prices charge their amount in the payment currency; `dynamic` prices hold
                 `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
-                when paid.
+                when paid. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             base_currency: For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
             base_amount: For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g.
                 `"9.99"`).
@@ -9802,13 +10445,16 @@ class AsyncPrices(AsyncResource):
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
+        type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         product_id: str | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -9831,8 +10477,11 @@ class AsyncPrices(AsyncResource):
             lookup_key: Only the price carrying this lookup key.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -9875,6 +10524,9 @@ class AsyncPrices(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -9892,8 +10544,11 @@ class AsyncPrices(AsyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -9905,14 +10560,13 @@ class AsyncPrices(AsyncResource):
         id: str,
         /,
         *,
-        type: m.PriceType | Literal["one_time", "recurring"] | NotGiven = NOT_GIVEN,
-        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | NotGiven = NOT_GIVEN,
-        model: m.PriceModel | Literal["standard", "package", "graduated", "volume"] | NotGiven = NOT_GIVEN,
+        type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
+        billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
         unit_amount: str | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | NotGiven | None = NOT_GIVEN,
+        tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
         tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
         custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -9921,9 +10575,9 @@ class AsyncPrices(AsyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
-        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | NotGiven = NOT_GIVEN,
+        tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
         upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | NotGiven = NOT_GIVEN,
+        pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
         base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
         dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
@@ -9947,11 +10601,10 @@ class AsyncPrices(AsyncResource):
         Args:
             id: The price's `price_` id, or its `lookup_key` (the name you gave the price at creation or in an
                 update).
-            type: `one_time` for a single charge, `recurring` for a subscription price.
-            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`.
-            model: The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs,
-                see `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
-                `tiers_mode` and `transform_quantity` from it.
+            type: `one_time` for a single charge, `recurring` for a subscription price. Open: PaymentKit may add
+                values (`LiteralUnion<..., string>`), so any string is accepted.
+            billing_scheme: `per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`. Open: PaymentKit may
+                add values (`LiteralUnion<..., string>`), so any string is accepted.
             unit_amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit
                 takes it in requests.
             currency_id: The price's main payment currency (`pc_…`).
@@ -9959,7 +10612,8 @@ class AsyncPrices(AsyncResource):
                 is a decimal string in that currency's own unit.
             recurring: Billing interval and usage settings; required for `recurring` prices.
             tiers_mode: How tiers apply: `graduated` charges each unit at its own tier's amount, `volume` charges
-                all units at the tier the total falls in.
+                all units at the tier the total falls in. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             tiers: The tiers of a `tiered` price, in increasing `up_to` order.
             custom_unit_amount: A payer-chosen amount range, as sent in requests (decimal strings).
             transform_quantity: Sells units in packs: the billed quantity is the purchased quantity divided by
@@ -9968,11 +10622,12 @@ class AsyncPrices(AsyncResource):
             nickname: A label for the price, shown in the dashboard.
             quantity_available: Units in stock for this price.
             quantity_limit_per_checkout: Most units one checkout may buy.
-            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`).
+            tax_behavior: Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`). Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             upsell: A price offered instead of this one at checkout, or `null` for none.
             pricing_type: `fixed` prices charge their amount in the payment currency; `dynamic` prices hold
                 `base_amount` in `base_currency` and are converted to the payment currency at an exchange-rate quote
-                when paid.
+                when paid. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             base_currency: For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`).
             base_amount: For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g.
                 `"9.99"`).
@@ -10029,7 +10684,7 @@ class AsyncProducts(AsyncResource):
         self,
         *,
         name: str,
-        type: m.ProductType | Literal["service", "good", "credit"],
+        type: m.ProductType | Literal["service", "good", "credit"] | str,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -10060,7 +10715,8 @@ class AsyncProducts(AsyncResource):
         Args:
             name: Display name.
             type: What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a
-                `credit` pack whose purchase grants credits.
+                `credit` pack whose purchase grants credits. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             description: Longer text shown on checkout pages.
             active: `false` creates the product archived. PaymentKit assumes `true`.
             images: Image URLs.
@@ -10120,6 +10776,9 @@ class AsyncProducts(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -10142,8 +10801,11 @@ class AsyncProducts(AsyncResource):
                 `metadata.k=v`, and only objects whose metadata has all of them match.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -10184,6 +10846,9 @@ class AsyncProducts(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -10201,8 +10866,11 @@ class AsyncProducts(AsyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -10215,7 +10883,7 @@ class AsyncProducts(AsyncResource):
         /,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        type: m.ProductType | Literal["service", "good", "credit"] | NotGiven = NOT_GIVEN,
+        type: m.ProductType | Literal["service", "good", "credit"] | str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -10245,7 +10913,8 @@ class AsyncProducts(AsyncResource):
         Args:
             id: The object's id.
             type: What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a
-                `credit` pack whose purchase grants credits.
+                `credit` pack whose purchase grants credits. Open: PaymentKit may add values (`LiteralUnion<...,
+                string>`), so any string is accepted.
             default_price_id: One of the product's prices (`price_…`) to show by default.
             cross_sell: The product to cross-sell, or `null` to stop cross-selling.
             metadata: Free-form key/value data attached to an object.
@@ -10419,6 +11088,9 @@ class AsyncPromotionCodes(AsyncResource):
         order: str | NotGiven = NOT_GIVEN,
         coupon_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -10435,10 +11107,13 @@ class AsyncPromotionCodes(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             coupon_id: Only the promotion codes of this coupon.
             active: `true` for active codes only, `false` for archived or turned-off codes only.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -10474,8 +11149,8 @@ class AsyncPromotionCodes(AsyncResource):
                 row per subscription it applies to).
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -10595,11 +11270,12 @@ class AsyncRefunds(AsyncResource):
     async def create(
         self,
         *,
-        payment_intent_id: str,
-        amount: str | Decimal,
-        type: m.RefundType | Literal["refund", "stake_return"] | NotGiven = NOT_GIVEN,
+        payment_intent_id: str | NotGiven = NOT_GIVEN,
+        amount: str | Decimal | NotGiven = NOT_GIVEN,
+        type: m.RefundType | Literal["refund", "stake_return"] | str | NotGiven = NOT_GIVEN,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
+        | str
         | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
@@ -10627,8 +11303,10 @@ class AsyncRefunds(AsyncResource):
             payment_intent_id: The payment to refund (`pi_…`).
             amount: Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes
                 it in requests.
-            type: `refund` gives back a payment; `stake_return` releases a subscription stake.
-            reason: Why the refund was made.
+            type: `refund` gives back a payment; `stake_return` releases a subscription stake. Open: PaymentKit may
+                add values (`LiteralUnion<..., string>`), so any string is accepted.
+            reason: Why the refund was made. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+                string is accepted.
             metadata: Free-form key/value data attached to an object.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
@@ -10652,6 +11330,9 @@ class AsyncRefunds(AsyncResource):
         subscription_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -10669,14 +11350,17 @@ class AsyncRefunds(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only refunds in these statuses: one value or a comma-separated list of `pending`,
                 `requires_action`, `processing`, `failed`, `canceled`, `succeeded`.
             invoice_id: Only refunds of this invoice (`in_…`).
             subscription_id: Only refunds of this subscription (`sub_…`).
             currency_id: Only refunds in this payment currency (`pc_…`).
             customer_id: Only refunds to this customer (`cus_…` id).
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -10718,6 +11402,9 @@ class AsyncRefunds(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -10734,8 +11421,11 @@ class AsyncRefunds(AsyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -10937,8 +11627,8 @@ class AsyncSubscriptionItems(AsyncResource):
     async def create(
         self,
         *,
-        subscription_id: str,
-        price_id: str,
+        subscription_id: str | NotGiven = NOT_GIVEN,
+        price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -11045,6 +11735,9 @@ class AsyncSubscriptionItems(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -11062,8 +11755,11 @@ class AsyncSubscriptionItems(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -11078,6 +11774,9 @@ class AsyncSubscriptionItems(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -11095,8 +11794,11 @@ class AsyncSubscriptionItems(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -11111,6 +11813,9 @@ class AsyncSubscriptionItems(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -11129,8 +11834,11 @@ class AsyncSubscriptionItems(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -11367,6 +12075,9 @@ class AsyncSubscriptions(AsyncResource):
         customer_did: str | NotGiven = NOT_GIVEN,
         active_first: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -11385,8 +12096,8 @@ class AsyncSubscriptions(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
             status: Only subscriptions in one of these statuses: one status or several, comma-separated (e.g.
                 `active,trialing`).
             customer_id: Only the subscriptions of this customer (a `cus_…` id).
@@ -11395,6 +12106,9 @@ class AsyncSubscriptions(AsyncResource):
                 within each group.
             metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
                 `metadata.k=v`, and only objects whose metadata has all of them match.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -11435,6 +12149,7 @@ class AsyncSubscriptions(AsyncResource):
         *,
         behavior: m.SubscriptionPauseCollectionBehavior
         | Literal["keep_as_draft", "mark_uncollectible", "void"]
+        | str
         | NotGiven = NOT_GIVEN,
         resumes_at: int | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -11455,7 +12170,7 @@ class AsyncSubscriptions(AsyncResource):
         Args:
             id: The object's id.
             behavior: What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or
-                voided.
+                voided. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             resumes_at: Unix time in seconds.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
@@ -11595,6 +12310,9 @@ class AsyncSubscriptions(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -11612,8 +12330,11 @@ class AsyncSubscriptions(AsyncResource):
             query: Free text matched against the resource's text fields.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -11640,10 +12361,19 @@ class AsyncSubscriptions(AsyncResource):
         | NotGiven = NOT_GIVEN,
         payment_behavior: m.SubscriptionPaymentBehavior
         | Literal["allow_incomplete", "error_if_incomplete", "pending_if_incomplete"]
+        | str
         | NotGiven = NOT_GIVEN,
         trial_settings: m.SubscriptionTrialSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         slippage_config: m.SubscriptionSlippageConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cancel_at_period_end: bool | NotGiven = NOT_GIVEN,
+        cancel_at: int | NotGiven | None = NOT_GIVEN,
+        billing_cycle_anchor: int | NotGiven = NOT_GIVEN,
+        pause_collection: m.SubscriptionPauseCollection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        pending_invoice_item_interval: m.PriceRecurring | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        trial_start: int | NotGiven | None = NOT_GIVEN,
+        trial_end: int | NotGiven | None = NOT_GIVEN,
+        overdraft_protection: m.SubscriptionOverdraftProtection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11670,10 +12400,20 @@ class AsyncSubscriptions(AsyncResource):
             payment_settings: Payment method types and per-chain options for a subscription's invoices.
             proration_behavior: What a change of items does to the amount due: invoice the difference at once
                 (`always_invoice`), carry it to the next invoice (`create_prorations`), or nothing (`none`).
-            payment_behavior: What happens to an update when the payment it needs cannot be completed.
+            payment_behavior: What happens to an update when the payment it needs cannot be completed. Open:
+                PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
             trial_settings: What happens when the trial ends.
             slippage_config: The exchange-rate movement renewals tolerate.
             service_actions: Buttons and notifications to offer the customer.
+            cancel_at_period_end: `true` when the subscription is set to end when the current period ends.
+            cancel_at: Unix seconds at which a scheduled cancellation takes effect; 0 or null when none is
+                scheduled.
+            billing_cycle_anchor: Unix time in seconds.
+            pause_collection: Set while billing is paused.
+            pending_invoice_item_interval: How often a recurring price bills, and how usage is counted.
+            trial_start: Unix seconds at which the trial began.
+            trial_end: Unix seconds at which the trial ends or ended.
+            overdraft_protection: Covering shortfalls from a separate payment method.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -11694,8 +12434,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         url: str,
         enabled_events: Sequence[str],
         description: str | NotGiven = NOT_GIVEN,
-        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | NotGiven = NOT_GIVEN,
+        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        api_version: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11713,8 +12454,10 @@ class AsyncWebhookEndpoints(AsyncResource):
         Args:
             url: Where events are POSTed.
             enabled_events: The event types to send to this endpoint.
-            status: `enabled` endpoints receive events; `disabled` ones do not.
+            status: `enabled` endpoints receive events; `disabled` ones do not. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             metadata: Free-form key/value data attached to an object.
+            api_version: The API version events are rendered in (e.g. `2023-09-05`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -11762,6 +12505,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
         order: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
@@ -11777,8 +12523,11 @@ class AsyncWebhookEndpoints(AsyncResource):
                 and live objects never see each other.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
-            order: Sort order as `<field>:<ASC|DESC>`, e.g. `created_at:DESC` or `updated_at:ASC`. The default is
-                newest first.
+            order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
+                as in the seed README), or a bare `<field>` (ascending). The default is newest first.
+            limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
+            starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
+            ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
             timeout: Seconds (or an `httpx.Timeout`) for this call only.
             max_retries: Retries for this call only (default: the client's).
             extra_headers: Headers added to this call's request.
@@ -11819,8 +12568,9 @@ class AsyncWebhookEndpoints(AsyncResource):
         url: str | NotGiven = NOT_GIVEN,
         enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
-        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | NotGiven = NOT_GIVEN,
+        status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        api_version: str | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11837,8 +12587,10 @@ class AsyncWebhookEndpoints(AsyncResource):
         Args:
             id: The object's id.
             enabled_events: Replaces the whole list of subscribed event types.
-            status: `enabled` endpoints receive events; `disabled` ones do not.
+            status: `enabled` endpoints receive events; `disabled` ones do not. Open: PaymentKit may add values
+                (`LiteralUnion<..., string>`), so any string is accepted.
             metadata: Free-form key/value data attached to an object.
+            api_version: The API version events are rendered in (e.g. `2023-09-05`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server

@@ -144,7 +144,7 @@ def parse(op: Operation, response: httpx.Response) -> Any:
         if not response.headers.get("content-type", "").startswith("application/json"):
             reason = f"not JSON (content-type {response.headers.get('content-type')!r})"
         raise APIResponseValidationError(response=response, reason=reason) from None
-    if parsed is None or isinstance(parsed, models.Error):
+    if parsed is None or isinstance(parsed, models.ErrorResponse):
         raise APIResponseValidationError(response=response, reason="the body is not the documented answer")
     sink = _raw_sink.get()
     if sink is not None:

@@ -404,7 +404,14 @@ Mapping.register(Model)
 
 
 def _validate_value(decoder: Any, raw: Any, where: str) -> None:
-    if isinstance(decoder, _AsModel):
+    if isinstance(decoder, _AsEnum):
+        enum_class = decoder.resolve()
+        try:
+            enum_class(raw)  # open enums take any string; closed ones only their values
+        except ValueError:
+            known = ", ".join(repr(member.value) for member in enum_class)
+            raise TypeError(f"{where}: {raw!r} is not a {enum_class.__name__} (one of {known})") from None
+    elif isinstance(decoder, _AsModel):
         decoder.resolve()._validate(raw, where)
     elif isinstance(decoder, _AsList) and isinstance(raw, list):
         for i, item in enumerate(raw):

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .limits import with_sandbox_limits
 from .openapi_jsonschema import to_json_schema
 
 __all__ = ["Document", "OperationDoc", "Parameter", "load_document"]
@@ -58,9 +59,12 @@ class OperationDoc:
 class Document:
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
-        self._components = to_json_schema(raw["components"])
+        # Validators compile from the document plus the sandbox's own limits (see limits.py).
+        checked = with_sandbox_limits(raw)
+        self._checked = checked
+        self._components = to_json_schema(checked["components"])
         self.operations: dict[str, OperationDoc] = {}
-        for path, item in raw["paths"].items():
+        for path, item in checked["paths"].items():
             for method, node in item.items():
                 if method in ("get", "post", "put", "patch", "delete"):
                     op = self._operation(path, method, node)
@@ -68,7 +72,7 @@ class Document:
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in node:
-            target: Any = self.raw
+            target: Any = self._checked
             for part in node["$ref"].removeprefix("#/").split("/"):
                 target = target[part]
             node = target

@@ -86,16 +86,58 @@ def page_of(
     `first` puts matching rows ahead of the others (subscriptions' `activeFirst`).
     """
     items = list(rows)
-    field, descending = _ordering(ctx, orderable)
-    # Rows come oldest first; a stable sort keeps insertion order among equal keys.
-    keyed = list(enumerate(items))
-    keyed.sort(key=lambda pair: (_sort_key(pair[1].get(field)), pair[0]), reverse=descending)
-    items = [row for _, row in keyed]
+    # Sort by the last key first: stable sorts then give the first key precedence.
+    for field, direction in reversed(_order(ctx.param("order"), orderable)):
+        keyed = list(enumerate(items))
+        keyed.sort(key=lambda pair: (_sort_key(pair[1].get(field)), pair[0]), reverse=direction == "DESC")
+        items = [row for _, row in keyed]
     if first is not None:
         items = [r for r in items if first(r)] + [r for r in items if not first(r)]
-    page, size = _window(ctx)
-    chunk = items[(page - 1) * size : page * size]
+    chunk = _cursor_page(ctx, items) if _cursor_paged(ctx) else _numbered_page(ctx, items)
     return {"count": len(items), "list": [expand(r) for r in chunk] if expand else chunk}
+
+
+def _order(order: Any, orderable: Sequence[str]) -> list[tuple[str, str]]:
+    """`OrderInput`'s string forms: `field:ASC|DESC` or a bare `field` (ascending); the sandbox
+    also takes several, comma-separated. Rows come oldest first, so the default is newest first."""
+    if not order:
+        return [("created_at", "DESC")]
+    keys = []
+    for part in str(order).split(","):
+        field, _, direction = part.strip().partition(":")
+        direction = (direction or "ASC").upper()
+        if field not in orderable:
+            raise bad_request(f"order: cannot sort by {field!r}; use one of {', '.join(orderable)}")
+        if direction not in ("ASC", "DESC"):
+            raise bad_request(f"order: direction {direction!r} of {field!r} is neither ASC nor DESC")
+        keys.append((field, direction))
+    return keys
+
+
+def _numbered_page(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    page = int(ctx.param("page") or 1)
+    size = _page_size(ctx)
+    return items[(page - 1) * size : page * size]
+
+
+def _cursor_paged(ctx: Context) -> bool:
+    return bool(ctx.param("starting_after") or ctx.param("ending_before"))
+
+
+def _cursor_page(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`Pagination<T>`'s cursors: the items after `starting_after`, or the ones just before
+    `ending_before`, in the list's order; `limit` (or `pageSize`) of them."""
+    size = _page_size(ctx)
+    after, before = ctx.param("starting_after"), ctx.param("ending_before")
+    if after and before:
+        raise bad_request("starting_after and ending_before: give one cursor, not both")
+    ids = [row.get("id") for row in items]
+    cursor = str(after or before)
+    if cursor not in ids:
+        name = "starting_after" if after else "ending_before"
+        raise bad_request(f"{name}: {cursor!r} is not an item of this list (with these filters)")
+    at = ids.index(cursor)
+    return items[at + 1 : at + 1 + size] if after else items[max(0, at - size) : at]
 
 
 def stored_page(
@@ -108,27 +150,28 @@ def stored_page(
 ) -> dict[str, Any]:
     """`page_of` for a list filtered only by plain field values: counted, ordered and sliced in
     SQL, so a page of a large table reads only its own rows. Same order, same answer."""
-    field, descending = _ordering(ctx, orderable)
-    page, size = _window(ctx)
+    keys = _order(ctx.param("order"), orderable)
+    if len(keys) > 1 or _cursor_paged(ctx):
+        # Several sort keys or a cursor: the general path over the matching rows.
+        return page_of(ctx, ctx.store.find(kind, ctx.livemode, **equals), orderable=orderable, expand=expand)
+    [(field, direction)] = keys
+    page = int(ctx.param("page") or 1)
+    size = _page_size(ctx)
     count, chunk = ctx.store.page(
-        kind, ctx.livemode, order_by=field, descending=descending, offset=(page - 1) * size, limit=size, **equals
+        kind,
+        ctx.livemode,
+        order_by=field,
+        descending=direction == "DESC",
+        offset=(page - 1) * size,
+        limit=size,
+        **equals,
     )
     return {"count": count, "list": [expand(r) for r in chunk] if expand else chunk}
 
 
-def _ordering(ctx: Context, orderable: Sequence[str]) -> tuple[str, bool]:
-    """The `order` parameter (`field:ASC|DESC`) as (field, descending); newest first by default."""
-    order = ctx.param("order")
-    if not order:
-        return "created_at", True
-    field, _, direction = str(order).partition(":")
-    if field not in orderable:
-        raise bad_request(f"order: cannot sort by {field!r}; use one of {', '.join(orderable)}")
-    return field, (direction or "ASC").upper() == "DESC"
-
-
-def _window(ctx: Context) -> tuple[int, int]:
-    return int(ctx.param("page") or 1), int(ctx.param("pageSize") or 20)
+def _page_size(ctx: Context) -> int:
+    """`limit` (`Pagination<T>`) or `pageSize`, PaymentKit's default 20."""
+    return int(ctx.param("limit") or ctx.param("pageSize") or 20)
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

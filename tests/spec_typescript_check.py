@@ -35,7 +35,7 @@ type CreatePrice = operations["createPrice"]["requestBody"];
 type ListSubscriptionsQuery = NonNullable<operations["listSubscriptions"]["parameters"]["query"]>;
 const q: ListSubscriptionsQuery = { order: "updated_at:ASC", activeFirst: true, livemode: false };
 
-type ErrorBody = components["schemas"]["Error"];
+type ErrorBody = components["schemas"]["ErrorResponse"];
 const err: ErrorBody = { error: "Customer not found" };
 
 export { total, amount, q, err };

@@ -439,5 +439,5 @@ def test_errors_parse_into_the_shared_error_model() -> None:
         with AuthenticatedClient(base_url=BASE, token="k") as client:
             response = retrieve_meter.sync_detailed("nope", client=client)
     assert response.status_code == 404
-    assert isinstance(response.parsed, m.Error)
+    assert isinstance(response.parsed, m.ErrorResponse)
     assert response.parsed.error == "Meter not found"

@@ -187,7 +187,7 @@ def test_error_responses_use_the_shared_error_schema() -> None:
         for code, response in op["responses"].items():
             if str(code).startswith(("4", "5")):
                 schema = resolve(response)["content"]["application/json"]["schema"]
-                if schema != {"$ref": "#/components/schemas/Error"}:
+                if schema != {"$ref": "#/components/schemas/ErrorResponse"}:
                     problems.append(f"{oid} {code}: must answer the shared Error schema")
     assert not problems, "\n".join(problems)
 

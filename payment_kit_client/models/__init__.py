@@ -182,8 +182,8 @@ if TYPE_CHECKING:
     from .customer_update_params import CustomerUpdateParams
     from .deleted_message import DeletedMessage
     from .discount_amount import DiscountAmount
-    from .error import Error
     from .error_detail import ErrorDetail
+    from .error_response import ErrorResponse
     from .event import Event
     from .event_data import EventData
     from .event_data_object import EventDataObject
@@ -221,6 +221,7 @@ if TYPE_CHECKING:
     from .metadata_query import MetadataQuery
     from .meter import Meter
     from .meter_aggregation_method import MeterAggregationMethod
+    from .meter_create_aggregation_method import MeterCreateAggregationMethod
     from .meter_create_params import MeterCreateParams
     from .meter_created_via import MeterCreatedVia
     from .meter_event import MeterEvent
@@ -252,6 +253,9 @@ if TYPE_CHECKING:
     from .payment_beneficiary import PaymentBeneficiary
     from .payment_currency import PaymentCurrency
     from .payment_currency_create_params import PaymentCurrencyCreateParams
+    from .payment_currency_create_params_token_config_type_0 import (
+        PaymentCurrencyCreateParamsTokenConfigType0,
+    )
     from .payment_currency_expanded import PaymentCurrencyExpanded
     from .payment_currency_recharge_config_params import (
         PaymentCurrencyRechargeConfigParams,
@@ -261,6 +265,9 @@ if TYPE_CHECKING:
     from .payment_currency_type import PaymentCurrencyType
     from .payment_currency_unsupported import PaymentCurrencyUnsupported
     from .payment_currency_update_params import PaymentCurrencyUpdateParams
+    from .payment_currency_update_params_token_config_type_0 import (
+        PaymentCurrencyUpdateParamsTokenConfigType0,
+    )
     from .payment_currency_vault_config import PaymentCurrencyVaultConfig
     from .payment_details import PaymentDetails
     from .payment_details_arcblock import PaymentDetailsArcblock
@@ -332,7 +339,6 @@ if TYPE_CHECKING:
     from .price_inventory_action import PriceInventoryAction
     from .price_inventory_params import PriceInventoryParams
     from .price_metadata_params import PriceMetadataParams
-    from .price_model import PriceModel
     from .price_page import PricePage
     from .price_pricing_type import PricePricingType
     from .price_recurring import PriceRecurring
@@ -649,8 +655,8 @@ _MODULES = {
     "CustomerUpdateParams": ".customer_update_params",
     "DeletedMessage": ".deleted_message",
     "DiscountAmount": ".discount_amount",
-    "Error": ".error",
     "ErrorDetail": ".error_detail",
+    "ErrorResponse": ".error_response",
     "Event": ".event",
     "EventData": ".event_data",
     "EventDataObject": ".event_data_object",
@@ -688,6 +694,7 @@ _MODULES = {
     "MetadataQuery": ".metadata_query",
     "Meter": ".meter",
     "MeterAggregationMethod": ".meter_aggregation_method",
+    "MeterCreateAggregationMethod": ".meter_create_aggregation_method",
     "MeterCreateParams": ".meter_create_params",
     "MeterCreatedVia": ".meter_created_via",
     "MeterEvent": ".meter_event",
@@ -719,6 +726,7 @@ _MODULES = {
     "PaymentBeneficiary": ".payment_beneficiary",
     "PaymentCurrency": ".payment_currency",
     "PaymentCurrencyCreateParams": ".payment_currency_create_params",
+    "PaymentCurrencyCreateParamsTokenConfigType0": ".payment_currency_create_params_token_config_type_0",
     "PaymentCurrencyExpanded": ".payment_currency_expanded",
     "PaymentCurrencyRechargeConfigParams": ".payment_currency_recharge_config_params",
     "PaymentCurrencyRechargeSettings": ".payment_currency_recharge_settings",
@@ -726,6 +734,7 @@ _MODULES = {
     "PaymentCurrencyType": ".payment_currency_type",
     "PaymentCurrencyUnsupported": ".payment_currency_unsupported",
     "PaymentCurrencyUpdateParams": ".payment_currency_update_params",
+    "PaymentCurrencyUpdateParamsTokenConfigType0": ".payment_currency_update_params_token_config_type_0",
     "PaymentCurrencyVaultConfig": ".payment_currency_vault_config",
     "PaymentDetails": ".payment_details",
     "PaymentDetailsArcblock": ".payment_details_arcblock",
@@ -795,7 +804,6 @@ _MODULES = {
     "PriceInventoryAction": ".price_inventory_action",
     "PriceInventoryParams": ".price_inventory_params",
     "PriceMetadataParams": ".price_metadata_params",
-    "PriceModel": ".price_model",
     "PricePage": ".price_page",
     "PricePricingType": ".price_pricing_type",
     "PriceRecurring": ".price_recurring",
@@ -1109,8 +1117,8 @@ __all__ = (
     "CustomUnitAmount",
     "DeletedMessage",
     "DiscountAmount",
-    "Error",
     "ErrorDetail",
+    "ErrorResponse",
     "Event",
     "EventData",
     "EventDataObject",
@@ -1148,6 +1156,7 @@ __all__ = (
     "MetadataQuery",
     "Meter",
     "MeterAggregationMethod",
+    "MeterCreateAggregationMethod",
     "MeterCreatedVia",
     "MeterCreateParams",
     "MeterEvent",
@@ -1179,6 +1188,7 @@ __all__ = (
     "PaymentBeneficiary",
     "PaymentCurrency",
     "PaymentCurrencyCreateParams",
+    "PaymentCurrencyCreateParamsTokenConfigType0",
     "PaymentCurrencyExpanded",
     "PaymentCurrencyRechargeConfigParams",
     "PaymentCurrencyRechargeSettings",
@@ -1186,6 +1196,7 @@ __all__ = (
     "PaymentCurrencyType",
     "PaymentCurrencyUnsupported",
     "PaymentCurrencyUpdateParams",
+    "PaymentCurrencyUpdateParamsTokenConfigType0",
     "PaymentCurrencyVaultConfig",
     "PaymentDetails",
     "PaymentDetailsArcblock",
@@ -1255,7 +1266,6 @@ __all__ = (
     "PriceInventoryAction",
     "PriceInventoryParams",
     "PriceMetadataParams",
-    "PriceModel",
     "PricePage",
     "PricePricingType",
     "PriceRecurring",

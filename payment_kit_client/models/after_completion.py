@@ -47,7 +47,7 @@ class AfterCompletion(Model):
     def __init__(
         self,
         *,
-        type_: AfterCompletionType,
+        type_: AfterCompletionType | str,
         redirect: AfterCompletionRedirect | None | Unset = UNSET,
         hosted_confirmation: AfterCompletionHostedConfirmation | None | Unset = UNSET,
     ) -> None:
@@ -60,9 +60,10 @@ class AfterCompletion(Model):
         )
 
     @property
-    def type(self) -> AfterCompletionType:
+    def type(self) -> AfterCompletionType | str:
         """`redirect` sends the customer to a URL after paying; `hosted_confirmation` shows a confirmation message
-        on the checkout page."""
+        on the checkout page. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+        accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type

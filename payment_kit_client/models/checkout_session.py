@@ -202,17 +202,17 @@ class CheckoutSession(Model):
         id: str,
         livemode: bool,
         currency_id: str,
-        mode: CheckoutSessionMode,
-        status: CheckoutSessionStatus,
-        payment_status: CheckoutSessionPaymentStatus,
+        mode: CheckoutSessionMode | str,
+        status: CheckoutSessionStatus | str,
+        payment_status: CheckoutSessionPaymentStatus | str,
         amount_subtotal: str,
         amount_total: str,
-        customer_creation: CheckoutSessionCustomerCreation,
+        customer_creation: CheckoutSessionCustomerCreation | str,
         expires_at: int,
         payment_method_types: builtins.list[str],
-        submit_type: CheckoutSessionSubmitType,
-        nft_mint_status: CheckoutSessionNftMintStatus,
-        created_via: CheckoutSessionCreatedVia,
+        submit_type: CheckoutSessionSubmitType | str,
+        nft_mint_status: CheckoutSessionNftMintStatus | str,
+        created_via: CheckoutSessionCreatedVia | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         line_items: builtins.list[LineItem],
@@ -245,15 +245,15 @@ class CheckoutSession(Model):
         invoice_creation: CheckoutSessionInvoiceCreation | None | Unset = UNSET,
         phone_number_collection: CheckoutSessionPhoneNumberCollection | None | Unset = UNSET,
         metadata: Metadata | None | Unset = UNSET,
-        billing_address_collection: CheckoutSessionBillingAddressCollection | None | Unset = UNSET,
+        billing_address_collection: CheckoutSessionBillingAddressCollection | None | str | Unset = UNSET,
         subscription_data: CheckoutSessionSubscriptionData | None | Unset = UNSET,
         payment_details: None | PaymentDetails | Unset = UNSET,
         payment_intent_data: None | PaymentIntentData | Unset = UNSET,
         nft_mint_settings: NftMintSettings | None | Unset = UNSET,
         nft_mint_details: CheckoutSessionNftMintDetails | None | Unset = UNSET,
-        cross_sell_behavior: CheckoutSessionCrossSellBehavior | None | Unset = UNSET,
+        cross_sell_behavior: CheckoutSessionCrossSellBehavior | None | str | Unset = UNSET,
         discounts: builtins.list[CheckoutSessionDiscount] | None | Unset = UNSET,
-        fulfillment_status: CheckoutSessionFulfillmentStatus | None | Unset = UNSET,
+        fulfillment_status: CheckoutSessionFulfillmentStatus | None | str | Unset = UNSET,
         vendor_info: builtins.list[CheckoutSessionVendorInfo] | None | Unset = UNSET,
     ) -> None:
         self._init_fields(
@@ -333,21 +333,24 @@ class CheckoutSession(Model):
         return self._data.get("currency_id")  # type: ignore[no-any-return]
 
     @property
-    def mode(self) -> CheckoutSessionMode:
+    def mode(self) -> CheckoutSessionMode | str:
         """What the session does: `payment` charges once, `subscription` starts a subscription for recurring
-        prices, `setup` only sets up a payment method."""
+        prices, `setup` only sets up a payment method. Open: PaymentKit may add values (`LiteralUnion<...,
+        string>`), so any string is accepted."""
         return self._get("mode")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> CheckoutSessionStatus:
+    def status(self) -> CheckoutSessionStatus | str:
         """Lifecycle state: `open` (can be paid), then `complete` (paid or set up) or `expired` (closed unpaid, by
-        time or by the expire call)."""
+        time or by the expire call). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
-    def payment_status(self) -> CheckoutSessionPaymentStatus:
+    def payment_status(self) -> CheckoutSessionPaymentStatus | str:
         """Whether the money was collected: `paid`, `unpaid`, or `no_payment_required` (e.g. a free trial or a
-        setup session)."""
+        setup session). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+        accepted."""
         return self._get("payment_status")  # type: ignore[no-any-return]
 
     @property
@@ -361,8 +364,9 @@ class CheckoutSession(Model):
         return self._data.get("amount_total")  # type: ignore[no-any-return]
 
     @property
-    def customer_creation(self) -> CheckoutSessionCustomerCreation:
-        """When a customer record is made: `if_required` (only when the flow needs one) or `always`."""
+    def customer_creation(self) -> CheckoutSessionCustomerCreation | str:
+        """When a customer record is made: `if_required` (only when the flow needs one) or `always`. Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("customer_creation")  # type: ignore[no-any-return]
 
     @property
@@ -376,19 +380,22 @@ class CheckoutSession(Model):
         return self._data.get("payment_method_types")  # type: ignore[no-any-return]
 
     @property
-    def submit_type(self) -> CheckoutSessionSubmitType:
-        """The wording of the checkout page's submit button."""
+    def submit_type(self) -> CheckoutSessionSubmitType | str:
+        """The wording of the checkout page's submit button. Open: PaymentKit may add values (`LiteralUnion<...,
+        string>`), so any string is accepted."""
         return self._get("submit_type")  # type: ignore[no-any-return]
 
     @property
-    def nft_mint_status(self) -> CheckoutSessionNftMintStatus:
+    def nft_mint_status(self) -> CheckoutSessionNftMintStatus | str:
         """Progress of the NFT minted for a paid session: `disabled` (no minting), `pending`, `minted`, `sent`
-        (delivered to the customer) or `error`."""
+        (delivered to the customer) or `error`. Open: PaymentKit may add values (`LiteralUnion<..., string>`),
+        so any string is accepted."""
         return self._get("nft_mint_status")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> CheckoutSessionCreatedVia:
-        """Where the object was created."""
+    def created_via(self) -> CheckoutSessionCreatedVia | str:
+        """Where the object was created. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property
@@ -552,7 +559,7 @@ class CheckoutSession(Model):
         return self._get("metadata")  # type: ignore[no-any-return]
 
     @property
-    def billing_address_collection(self) -> CheckoutSessionBillingAddressCollection | None:
+    def billing_address_collection(self) -> CheckoutSessionBillingAddressCollection | None | str:
         """The `billing_address_collection` field."""
         return self._get("billing_address_collection")  # type: ignore[no-any-return]
 
@@ -582,7 +589,7 @@ class CheckoutSession(Model):
         return self._get("nft_mint_details")  # type: ignore[no-any-return]
 
     @property
-    def cross_sell_behavior(self) -> CheckoutSessionCrossSellBehavior | None:
+    def cross_sell_behavior(self) -> CheckoutSessionCrossSellBehavior | None | str:
         """The `cross_sell_behavior` field."""
         return self._get("cross_sell_behavior")  # type: ignore[no-any-return]
 
@@ -592,7 +599,7 @@ class CheckoutSession(Model):
         return self._get("discounts")  # type: ignore[no-any-return]
 
     @property
-    def fulfillment_status(self) -> CheckoutSessionFulfillmentStatus | None:
+    def fulfillment_status(self) -> CheckoutSessionFulfillmentStatus | None | str:
         """The `fulfillment_status` field."""
         return self._get("fulfillment_status")  # type: ignore[no-any-return]
 

@@ -40,8 +40,8 @@ class CheckoutSessionConsent(Model):
     def __init__(
         self,
         *,
-        promotions: CheckoutSessionConsentPromotions | None | Unset = UNSET,
-        terms_of_service: CheckoutSessionConsentTermsOfService | None | Unset = UNSET,
+        promotions: CheckoutSessionConsentPromotions | None | str | Unset = UNSET,
+        terms_of_service: CheckoutSessionConsentTermsOfService | None | str | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -51,11 +51,11 @@ class CheckoutSessionConsent(Model):
         )
 
     @property
-    def promotions(self) -> CheckoutSessionConsentPromotions | None:
+    def promotions(self) -> CheckoutSessionConsentPromotions | None | str:
         """The `promotions` field."""
         return self._get("promotions")  # type: ignore[no-any-return]
 
     @property
-    def terms_of_service(self) -> CheckoutSessionConsentTermsOfService | None:
+    def terms_of_service(self) -> CheckoutSessionConsentTermsOfService | None | str:
         """The `terms_of_service` field."""
         return self._get("terms_of_service")  # type: ignore[no-any-return]

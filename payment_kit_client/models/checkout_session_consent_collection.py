@@ -40,8 +40,8 @@ class CheckoutSessionConsentCollection(Model):
     def __init__(
         self,
         *,
-        promotions: CheckoutSessionConsentCollectionPromotions | None | Unset = UNSET,
-        terms_of_service: CheckoutSessionConsentCollectionTermsOfService | None | Unset = UNSET,
+        promotions: CheckoutSessionConsentCollectionPromotions | None | str | Unset = UNSET,
+        terms_of_service: CheckoutSessionConsentCollectionTermsOfService | None | str | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -51,11 +51,11 @@ class CheckoutSessionConsentCollection(Model):
         )
 
     @property
-    def promotions(self) -> CheckoutSessionConsentCollectionPromotions | None:
+    def promotions(self) -> CheckoutSessionConsentCollectionPromotions | None | str:
         """The `promotions` field."""
         return self._get("promotions")  # type: ignore[no-any-return]
 
     @property
-    def terms_of_service(self) -> CheckoutSessionConsentCollectionTermsOfService | None:
+    def terms_of_service(self) -> CheckoutSessionConsentCollectionTermsOfService | None | str:
         """The `terms_of_service` field."""
         return self._get("terms_of_service")  # type: ignore[no-any-return]

@@ -56,9 +56,9 @@ class CheckoutSessionCreateParams(Model):
     __slots__ = ()
 
     _NAMES: ClassVar[dict[str, str]] = {
-        "mode": "mode",
         "line_items": "line_items",
         "success_url": "success_url",
+        "mode": "mode",
         "cancel_url": "cancel_url",
         "expires_at": "expires_at",
         "client_reference_id": "client_reference_id",
@@ -86,8 +86,8 @@ class CheckoutSessionCreateParams(Model):
         "include_free_trial": "include_free_trial",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "mode": _AsEnum("CheckoutSessionMode"),
         "line_items": _AsList(_AsModel("LineItem")),
+        "mode": _AsEnum("CheckoutSessionMode"),
         "customer_creation": _AsEnum("CheckoutSessionCustomerCreation"),
         "customer_update": _AsModel("CheckoutSessionCustomerUpdate"),
         "after_expiration": _AsModel("CheckoutSessionAfterExpiration"),
@@ -106,10 +106,8 @@ class CheckoutSessionCreateParams(Model):
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
-            "mode",
             "line_items",
             "success_url",
-            "cancel_url",
         }
     )
     _CLOSED: ClassVar[bool] = True
@@ -117,16 +115,16 @@ class CheckoutSessionCreateParams(Model):
     def __init__(
         self,
         *,
-        mode: CheckoutSessionMode,
         line_items: builtins.list[LineItem],
         success_url: str,
-        cancel_url: str,
+        mode: CheckoutSessionMode | str | Unset = UNSET,
+        cancel_url: str | Unset = UNSET,
         expires_at: int | Unset = UNSET,
         client_reference_id: str | Unset = UNSET,
         currency_id: str | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         customer_did: str | Unset = UNSET,
-        customer_creation: CheckoutSessionCustomerCreation | Unset = UNSET,
+        customer_creation: CheckoutSessionCustomerCreation | str | Unset = UNSET,
         customer_update: CheckoutSessionCustomerUpdate | Unset = UNSET,
         after_expiration: CheckoutSessionAfterExpiration | Unset = UNSET,
         allow_promotion_codes: bool | Unset = UNSET,
@@ -136,21 +134,21 @@ class CheckoutSessionCreateParams(Model):
         invoice_creation: CheckoutSessionInvoiceCreation | Unset = UNSET,
         payment_method_types: builtins.list[str] | Unset = UNSET,
         phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset = UNSET,
-        submit_type: CheckoutSessionSubmitType | Unset = UNSET,
-        billing_address_collection: CheckoutSessionBillingAddressCollection | Unset = UNSET,
+        submit_type: CheckoutSessionSubmitType | str | Unset = UNSET,
+        billing_address_collection: CheckoutSessionBillingAddressCollection | str | Unset = UNSET,
         subscription_data: CheckoutSessionSubscriptionData | Unset = UNSET,
         payment_intent_data: PaymentIntentData | Unset = UNSET,
         nft_mint_settings: NftMintSettings | Unset = UNSET,
-        cross_sell_behavior: CheckoutSessionCrossSellBehavior | Unset = UNSET,
+        cross_sell_behavior: CheckoutSessionCrossSellBehavior | str | Unset = UNSET,
         enable_subscription_grouping: bool | Unset = UNSET,
         metadata: Metadata | Unset = UNSET,
         include_free_trial: bool | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
-                "mode": mode,
                 "line_items": line_items,
                 "success_url": success_url,
+                "mode": mode,
                 "cancel_url": cancel_url,
                 "expires_at": expires_at,
                 "client_reference_id": client_reference_id,
@@ -180,12 +178,6 @@ class CheckoutSessionCreateParams(Model):
         )
 
     @property
-    def mode(self) -> CheckoutSessionMode:
-        """What the session does: `payment` charges once, `subscription` starts a subscription for recurring
-        prices, `setup` only sets up a payment method."""
-        return self._get("mode")  # type: ignore[no-any-return]
-
-    @property
     def line_items(self) -> builtins.list[LineItem]:
         """The prices and quantities to pay for."""
         return self._get("line_items")  # type: ignore[no-any-return]
@@ -196,7 +188,14 @@ class CheckoutSessionCreateParams(Model):
         return self._data.get("success_url")  # type: ignore[no-any-return]
 
     @property
-    def cancel_url(self) -> str:
+    def mode(self) -> CheckoutSessionMode | str | None:
+        """What the session does: `payment` charges once, `subscription` starts a subscription for recurring
+        prices, `setup` only sets up a payment method. Open: PaymentKit may add values (`LiteralUnion<...,
+        string>`), so any string is accepted."""
+        return self._get("mode")  # type: ignore[no-any-return]
+
+    @property
+    def cancel_url(self) -> str | None:
         """Where the customer goes when they leave without paying."""
         return self._data.get("cancel_url")  # type: ignore[no-any-return]
 
@@ -226,8 +225,9 @@ class CheckoutSessionCreateParams(Model):
         return self._data.get("customer_did")  # type: ignore[no-any-return]
 
     @property
-    def customer_creation(self) -> CheckoutSessionCustomerCreation | None:
-        """When a customer record is made: `if_required` (only when the flow needs one) or `always`."""
+    def customer_creation(self) -> CheckoutSessionCustomerCreation | str | None:
+        """When a customer record is made: `if_required` (only when the flow needs one) or `always`. Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("customer_creation")  # type: ignore[no-any-return]
 
     @property
@@ -276,13 +276,15 @@ class CheckoutSessionCreateParams(Model):
         return self._get("phone_number_collection")  # type: ignore[no-any-return]
 
     @property
-    def submit_type(self) -> CheckoutSessionSubmitType | None:
-        """The wording of the checkout page's submit button."""
+    def submit_type(self) -> CheckoutSessionSubmitType | str | None:
+        """The wording of the checkout page's submit button. Open: PaymentKit may add values (`LiteralUnion<...,
+        string>`), so any string is accepted."""
         return self._get("submit_type")  # type: ignore[no-any-return]
 
     @property
-    def billing_address_collection(self) -> CheckoutSessionBillingAddressCollection | None:
-        """Whether the checkout page asks for a billing address (`required`) or only when needed (`auto`)."""
+    def billing_address_collection(self) -> CheckoutSessionBillingAddressCollection | str | None:
+        """Whether the checkout page asks for a billing address (`required`) or only when needed (`auto`). Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("billing_address_collection")  # type: ignore[no-any-return]
 
     @property
@@ -302,8 +304,9 @@ class CheckoutSessionCreateParams(Model):
         return self._get("nft_mint_settings")  # type: ignore[no-any-return]
 
     @property
-    def cross_sell_behavior(self) -> CheckoutSessionCrossSellBehavior | None:
-        """Whether a cross-sell product is offered (`auto`) or always added (`required`)."""
+    def cross_sell_behavior(self) -> CheckoutSessionCrossSellBehavior | str | None:
+        """Whether a cross-sell product is offered (`auto`) or always added (`required`). Open: PaymentKit may add
+        values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("cross_sell_behavior")  # type: ignore[no-any-return]
 
     @property

@@ -43,9 +43,9 @@ class CheckoutSessionCustomerUpdate(Model):
     def __init__(
         self,
         *,
-        address: CheckoutSessionCustomerUpdateBehavior,
-        name: CheckoutSessionCustomerUpdateBehavior,
-        shipping: CheckoutSessionCustomerUpdateBehavior,
+        address: CheckoutSessionCustomerUpdateBehavior | str,
+        name: CheckoutSessionCustomerUpdateBehavior | str,
+        shipping: CheckoutSessionCustomerUpdateBehavior | str,
     ) -> None:
         self._init_fields(
             {
@@ -56,16 +56,19 @@ class CheckoutSessionCustomerUpdate(Model):
         )
 
     @property
-    def address(self) -> CheckoutSessionCustomerUpdateBehavior:
-        """Whether details entered at checkout are saved back to the customer (`auto`) or not (`never`)."""
+    def address(self) -> CheckoutSessionCustomerUpdateBehavior | str:
+        """Whether details entered at checkout are saved back to the customer (`auto`) or not (`never`). Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("address")  # type: ignore[no-any-return]
 
     @property
-    def name(self) -> CheckoutSessionCustomerUpdateBehavior:
-        """Whether details entered at checkout are saved back to the customer (`auto`) or not (`never`)."""
+    def name(self) -> CheckoutSessionCustomerUpdateBehavior | str:
+        """Whether details entered at checkout are saved back to the customer (`auto`) or not (`never`). Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("name")  # type: ignore[no-any-return]
 
     @property
-    def shipping(self) -> CheckoutSessionCustomerUpdateBehavior:
-        """Whether details entered at checkout are saved back to the customer (`auto`) or not (`never`)."""
+    def shipping(self) -> CheckoutSessionCustomerUpdateBehavior | str:
+        """Whether details entered at checkout are saved back to the customer (`auto`) or not (`never`). Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("shipping")  # type: ignore[no-any-return]

@@ -46,7 +46,7 @@ class CheckoutSessionNftMintDetails(Model):
     def __init__(
         self,
         *,
-        type_: CheckoutSessionNftMintChain,
+        type_: CheckoutSessionNftMintChain | str,
         arcblock: CheckoutSessionNftMintItem | None | Unset = UNSET,
         ethereum: CheckoutSessionNftMintItem | None | Unset = UNSET,
         base: CheckoutSessionNftMintItem | None | Unset = UNSET,
@@ -61,8 +61,9 @@ class CheckoutSessionNftMintDetails(Model):
         )
 
     @property
-    def type(self) -> CheckoutSessionNftMintChain:
-        """The chain the NFT was minted on."""
+    def type(self) -> CheckoutSessionNftMintChain | str:
+        """The chain the NFT was minted on. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type

@@ -77,7 +77,7 @@ class CheckoutSessionSubscriptionData(Model):
         notification_settings: None | SubscriptionDataNotificationSettings | Unset = UNSET,
         service_actions: builtins.list[ServiceAction] | None | Unset = UNSET,
         billing_cycle_anchor: int | None | Unset = UNSET,
-        proration_behavior: CheckoutSessionProrationBehavior | None | Unset = UNSET,
+        proration_behavior: CheckoutSessionProrationBehavior | None | str | Unset = UNSET,
         trial_settings: CheckoutSessionTrialSettings | None | Unset = UNSET,
         days_until_due: int | None | Unset = UNSET,
         days_until_cancel: int | None | Unset = UNSET,
@@ -166,7 +166,7 @@ class CheckoutSessionSubscriptionData(Model):
         return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
 
     @property
-    def proration_behavior(self) -> CheckoutSessionProrationBehavior | None:
+    def proration_behavior(self) -> CheckoutSessionProrationBehavior | None | str:
         """The `proration_behavior` field."""
         return self._get("proration_behavior")  # type: ignore[no-any-return]
 

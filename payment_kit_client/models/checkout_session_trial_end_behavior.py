@@ -37,7 +37,7 @@ class CheckoutSessionTrialEndBehavior(Model):
     def __init__(
         self,
         *,
-        missing_payment_method: CheckoutSessionMissingPaymentMethodBehavior,
+        missing_payment_method: CheckoutSessionMissingPaymentMethodBehavior | str,
     ) -> None:
         self._init_fields(
             {
@@ -46,6 +46,7 @@ class CheckoutSessionTrialEndBehavior(Model):
         )
 
     @property
-    def missing_payment_method(self) -> CheckoutSessionMissingPaymentMethodBehavior:
-        """What happens when a trial ends without a payment method."""
+    def missing_payment_method(self) -> CheckoutSessionMissingPaymentMethodBehavior | str:
+        """What happens when a trial ends without a payment method. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("missing_payment_method")  # type: ignore[no-any-return]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..types import (
+    UNSET,
     Model,
+    Unset,
     _AsModel,
 )
 
@@ -24,17 +26,13 @@ class CheckoutSessionUpdateParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": _AsModel("Metadata"),
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
-        {
-            "metadata",
-        }
-    )
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
         self,
         *,
-        metadata: Metadata,
+        metadata: Metadata | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -43,6 +41,6 @@ class CheckoutSessionUpdateParams(Model):
         )
 
     @property
-    def metadata(self) -> Metadata:
+    def metadata(self) -> Metadata | None:
         """Free-form key/value data attached to an object."""
         return self._get("metadata")  # type: ignore[no-any-return]

@@ -85,13 +85,13 @@ class Coupon(Model):
         livemode: bool,
         locked: bool,
         amount_off: str,
-        percent_off: int,
+        percent_off: float,
         currency_id: str,
-        duration: CouponDuration,
+        duration: CouponDuration | str,
         duration_in_months: int,
         name: str,
         metadata: Metadata,
-        created_via: CouponCreatedVia,
+        created_via: CouponCreatedVia | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         description: None | str | Unset = UNSET,
@@ -148,8 +148,8 @@ class Coupon(Model):
         return self._data.get("amount_off")  # type: ignore[no-any-return]
 
     @property
-    def percent_off(self) -> int:
-        """The percentage taken off; 0 for a fixed-amount coupon."""
+    def percent_off(self) -> float:
+        """The percentage taken off; 0 for a fixed-amount coupon. A number, fractions allowed (`12.5`)."""
         return self._data.get("percent_off")  # type: ignore[no-any-return]
 
     @property
@@ -158,9 +158,9 @@ class Coupon(Model):
         return self._data.get("currency_id")  # type: ignore[no-any-return]
 
     @property
-    def duration(self) -> CouponDuration:
+    def duration(self) -> CouponDuration | str:
         """How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for `duration_in_months`),
-        `forever`."""
+        `forever`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("duration")  # type: ignore[no-any-return]
 
     @property
@@ -179,8 +179,9 @@ class Coupon(Model):
         return self._get("metadata")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> CouponCreatedVia:
-        """Where the coupon was created."""
+    def created_via(self) -> CouponCreatedVia | str:
+        """Where the coupon was created. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property

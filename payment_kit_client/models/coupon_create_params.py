@@ -63,9 +63,9 @@ class CouponCreateParams(Model):
         self,
         *,
         name: str,
-        duration: CouponDuration,
+        duration: CouponDuration | str,
         description: str | Unset = UNSET,
-        percent_off: int | Unset = UNSET,
+        percent_off: float | Unset = UNSET,
         amount_off: str | Unset = UNSET,
         currency_id: str | Unset = UNSET,
         currency_options: CouponCurrencyOptionsParams | Unset = UNSET,
@@ -100,9 +100,9 @@ class CouponCreateParams(Model):
         return self._data.get("name")  # type: ignore[no-any-return]
 
     @property
-    def duration(self) -> CouponDuration:
+    def duration(self) -> CouponDuration | str:
         """How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for `duration_in_months`),
-        `forever`."""
+        `forever`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("duration")  # type: ignore[no-any-return]
 
     @property
@@ -111,8 +111,8 @@ class CouponCreateParams(Model):
         return self._data.get("description")  # type: ignore[no-any-return]
 
     @property
-    def percent_off(self) -> int | None:
-        """Whole percentage taken off."""
+    def percent_off(self) -> float | None:
+        """Whole percentage taken off. A number, fractions allowed (`12.5`)."""
         return self._data.get("percent_off")  # type: ignore[no-any-return]
 
     @property

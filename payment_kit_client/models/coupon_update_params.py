@@ -56,11 +56,11 @@ class CouponUpdateParams(Model):
         name: str | Unset = UNSET,
         description: str | Unset = UNSET,
         metadata: Metadata | Unset = UNSET,
-        percent_off: int | Unset = UNSET,
+        percent_off: float | Unset = UNSET,
         amount_off: str | Unset = UNSET,
         currency_id: str | Unset = UNSET,
         currency_options: CouponCurrencyOptionsParams | Unset = UNSET,
-        duration: CouponDuration | Unset = UNSET,
+        duration: CouponDuration | str | Unset = UNSET,
         duration_in_months: int | Unset = UNSET,
         applies_to: CouponAppliesTo | Unset = UNSET,
         max_redemptions: int | Unset = UNSET,
@@ -101,8 +101,8 @@ class CouponUpdateParams(Model):
         return self._get("metadata")  # type: ignore[no-any-return]
 
     @property
-    def percent_off(self) -> int | None:
-        """Whole percentage taken off (0–100)."""
+    def percent_off(self) -> float | None:
+        """Percentage taken off (0–100), fractions allowed (`12.5`)."""
         return self._data.get("percent_off")  # type: ignore[no-any-return]
 
     @property
@@ -122,9 +122,9 @@ class CouponUpdateParams(Model):
         return self._get("currency_options")  # type: ignore[no-any-return]
 
     @property
-    def duration(self) -> CouponDuration | None:
+    def duration(self) -> CouponDuration | str | None:
         """How long a redeemed coupon keeps applying: `once` (one invoice), `repeating` (for `duration_in_months`),
-        `forever`."""
+        `forever`. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("duration")  # type: ignore[no-any-return]
 
     @property

@@ -99,13 +99,13 @@ class CreditTransactionGrant(Model):
         object_: str,
         amount: str,
         currency_id: str,
-        category: CreditGrantCategory,
+        category: CreditGrantCategory | str,
         customer_id: str,
         livemode: bool,
         priority: int,
-        status: CreditGrantStatus,
+        status: CreditGrantStatus | str,
         remaining_amount: str,
-        created_via: CreditGrantCreatedVia,
+        created_via: CreditGrantCreatedVia | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         applicability_config: CreditGrantApplicabilityConfig | None | Unset = UNSET,
@@ -174,8 +174,9 @@ class CreditTransactionGrant(Model):
         return self._data.get("currency_id")  # type: ignore[no-any-return]
 
     @property
-    def category(self) -> CreditGrantCategory:
-        """`paid` credits were bought; `promotional` ones were given away."""
+    def category(self) -> CreditGrantCategory | str:
+        """`paid` credits were bought; `promotional` ones were given away. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("category")  # type: ignore[no-any-return]
 
     @property
@@ -194,9 +195,10 @@ class CreditTransactionGrant(Model):
         return self._data.get("priority")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> CreditGrantStatus:
+    def status(self) -> CreditGrantStatus | str:
         """`pending` (not yet effective), `granted` (usable), `depleted` (nothing left), `expired` (past
-        `expires_at` or expired by hand), `voided`."""
+        `expires_at` or expired by hand), `voided`. Open: PaymentKit may add values (`LiteralUnion<...,
+        string>`), so any string is accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
@@ -205,8 +207,9 @@ class CreditTransactionGrant(Model):
         return self._data.get("remaining_amount")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> CreditGrantCreatedVia:
-        """Where the grant was created."""
+    def created_via(self) -> CreditGrantCreatedVia | str:
+        """Where the grant was created. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property

@@ -55,7 +55,7 @@ class CustomField(Model):
         *,
         key: str,
         label: str,
-        type_: CustomFieldType,
+        type_: CustomFieldType | str,
         optional: bool,
         text: CustomFieldLength | None | Unset = UNSET,
         numeric: CustomFieldLength | None | Unset = UNSET,
@@ -84,8 +84,9 @@ class CustomField(Model):
         return self._data.get("label")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> CustomFieldType:
-        """The kind of input shown for a custom field."""
+    def type(self) -> CustomFieldType | str:
+        """The kind of input shown for a custom field. Open: PaymentKit may add values (`LiteralUnion<...,
+        string>`), so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type

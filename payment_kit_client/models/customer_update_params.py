@@ -34,6 +34,8 @@ class CustomerUpdateParams(Model):
         "invoice_settings": "invoice_settings",
         "preference": "preference",
         "metadata": "metadata",
+        "currency_id": "currency_id",
+        "invoice_prefix": "invoice_prefix",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "address": _AsModel("CustomerAddress"),
@@ -57,6 +59,8 @@ class CustomerUpdateParams(Model):
         invoice_settings: CustomerInvoiceSettings | Unset = UNSET,
         preference: CustomerPreference | Unset = UNSET,
         metadata: Metadata | Unset = UNSET,
+        currency_id: None | str | Unset = UNSET,
+        invoice_prefix: None | str | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -69,6 +73,8 @@ class CustomerUpdateParams(Model):
                 "invoice_settings": invoice_settings,
                 "preference": preference,
                 "metadata": metadata,
+                "currency_id": currency_id,
+                "invoice_prefix": invoice_prefix,
             }
         )
 
@@ -116,3 +122,13 @@ class CustomerUpdateParams(Model):
     def metadata(self) -> Metadata | None:
         """Free-form key/value data attached to an object."""
         return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def currency_id(self) -> None | str:
+        """The customer's default payment currency."""
+        return self._data.get("currency_id")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_prefix(self) -> None | str:
+        """Prefix of the numbers of this customer's invoices."""
+        return self._data.get("invoice_prefix")  # type: ignore[no-any-return]

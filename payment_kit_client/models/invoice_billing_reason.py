@@ -9,7 +9,6 @@ class InvoiceBillingReason(StrEnum):
     MANUAL = "manual"
     OVERDRAFT_PROTECTION = "overdraft_protection"
     RECHARGE = "recharge"
-    RETURN_STAKE = "return_stake"
     SLASH_STAKE = "slash_stake"
     STAKE = "stake"
     STAKE_OVERDRAFT_PROTECTION = "stake_overdraft_protection"

@@ -207,9 +207,9 @@ class InvoiceExpanded(Model):
         auto_advance: bool,
         paid: bool,
         paid_out_of_band: bool,
-        status: InvoiceStatus,
-        collection_method: InvoiceCollectionMethod,
-        billing_reason: InvoiceBillingReason | None,
+        status: InvoiceStatus | str,
+        collection_method: InvoiceCollectionMethod | str,
+        billing_reason: InvoiceBillingReason | None | str,
         currency_id: str,
         customer_id: str,
         subtotal: str,
@@ -400,19 +400,21 @@ class InvoiceExpanded(Model):
         return self._data.get("paid_out_of_band")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> InvoiceStatus:
+    def status(self) -> InvoiceStatus | str:
         """`draft` (being assembled), `open` (finalized and awaiting payment), `paid`, `void` (cancelled, nothing
-        to collect) or `uncollectible` (given up on)."""
+        to collect) or `uncollectible` (given up on). Open: PaymentKit may add values (`LiteralUnion<...,
+        string>`), so any string is accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
-    def collection_method(self) -> InvoiceCollectionMethod:
+    def collection_method(self) -> InvoiceCollectionMethod | str:
         """`charge_automatically` (PaymentKit collects from the customer's payment method) or `send_invoice` (the
-        customer pays it themselves)."""
+        customer pays it themselves). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("collection_method")  # type: ignore[no-any-return]
 
     @property
-    def billing_reason(self) -> InvoiceBillingReason | None:
+    def billing_reason(self) -> InvoiceBillingReason | None | str:
         """Why the invoice exists. Always sent; may be null on rows written before the reason was recorded (the
         column has no not-null constraint)."""
         return self._get("billing_reason")  # type: ignore[no-any-return]

@@ -53,8 +53,8 @@ class InvoiceRelated(Model):
         *,
         id: None | str | Unset = UNSET,
         number: None | str | Unset = UNSET,
-        status: InvoiceStatus | None | Unset = UNSET,
-        billing_reason: InvoiceBillingReason | None | Unset = UNSET,
+        status: InvoiceStatus | None | str | Unset = UNSET,
+        billing_reason: InvoiceBillingReason | None | str | Unset = UNSET,
         currency_id: None | str | Unset = UNSET,
         customer_id: None | str | Unset = UNSET,
         subscription_id: None | str | Unset = UNSET,
@@ -92,12 +92,12 @@ class InvoiceRelated(Model):
         return self._data.get("number")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> InvoiceStatus | None:
+    def status(self) -> InvoiceStatus | None | str:
         """The `status` field."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
-    def billing_reason(self) -> InvoiceBillingReason | None:
+    def billing_reason(self) -> InvoiceBillingReason | None | str:
         """The `billing_reason` field."""
         return self._get("billing_reason")  # type: ignore[no-any-return]
 

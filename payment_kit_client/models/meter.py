@@ -79,11 +79,11 @@ class Meter(Model):
         object_: str,
         name: str,
         event_name: str,
-        aggregation_method: MeterAggregationMethod,
-        status: MeterStatus,
+        aggregation_method: MeterAggregationMethod | str,
+        status: MeterStatus | str,
         unit: str,
         livemode: bool,
-        created_via: MeterCreatedVia,
+        created_via: MeterCreatedVia | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         description: None | str | Unset = UNSET,
@@ -138,14 +138,15 @@ class Meter(Model):
         return self._data.get("event_name")  # type: ignore[no-any-return]
 
     @property
-    def aggregation_method(self) -> MeterAggregationMethod:
+    def aggregation_method(self) -> MeterAggregationMethod | str:
         """How a meter combines event values: `sum` adds them, `count` counts events, `last` keeps the latest
-        value."""
+        value. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("aggregation_method")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> MeterStatus:
-        """`inactive` meters refuse new events."""
+    def status(self) -> MeterStatus | str:
+        """`inactive` meters refuse new events. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+        any string is accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
@@ -159,8 +160,9 @@ class Meter(Model):
         return self._data.get("livemode")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> MeterCreatedVia:
-        """Where the meter was created."""
+    def created_via(self) -> MeterCreatedVia | str:
+        """Where the meter was created. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property

@@ -14,7 +14,7 @@ from ..types import (
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
-    from ..models.meter_aggregation_method import MeterAggregationMethod
+    from ..models.meter_create_aggregation_method import MeterCreateAggregationMethod
 
 
 class MeterCreateParams(Model):
@@ -33,7 +33,7 @@ class MeterCreateParams(Model):
         "metadata": "metadata",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "aggregation_method": _AsEnum("MeterAggregationMethod"),
+        "aggregation_method": _AsEnum("MeterCreateAggregationMethod"),
         "metadata": _AsModel("Metadata"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
@@ -51,7 +51,7 @@ class MeterCreateParams(Model):
         name: str,
         event_name: str,
         unit: str,
-        aggregation_method: MeterAggregationMethod | Unset = UNSET,
+        aggregation_method: MeterCreateAggregationMethod | Unset = UNSET,
         currency_id: str | Unset = UNSET,
         decimal: int | Unset = UNSET,
         description: str | Unset = UNSET,
@@ -86,9 +86,8 @@ class MeterCreateParams(Model):
         return self._data.get("unit")  # type: ignore[no-any-return]
 
     @property
-    def aggregation_method(self) -> MeterAggregationMethod | None:
-        """How a meter combines event values: `sum` adds them, `count` counts events, `last` keeps the latest
-        value."""
+    def aggregation_method(self) -> MeterCreateAggregationMethod | None:
+        """How a meter adds up its events. payment-js 1.27.2 types `sum` as the only value at creation."""
         return self._get("aggregation_method")  # type: ignore[no-any-return]
 
     @property

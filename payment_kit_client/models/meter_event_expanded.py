@@ -111,7 +111,7 @@ class MeterEventExpanded(Model):
         attempt_count: int,
         credit_consumed: str,
         credit_pending: str,
-        created_via: MeterEventCreatedVia,
+        created_via: MeterEventCreatedVia | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         object_: str,
@@ -208,8 +208,9 @@ class MeterEventExpanded(Model):
         return self._data.get("credit_pending")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> MeterEventCreatedVia:
-        """Where the event came from."""
+    def created_via(self) -> MeterEventCreatedVia | str:
+        """Where the event came from. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string
+        is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property

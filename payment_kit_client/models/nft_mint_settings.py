@@ -44,7 +44,7 @@ class NftMintSettings(Model):
         self,
         *,
         enabled: bool,
-        behavior: NftMintSettingsBehavior | None | Unset = UNSET,
+        behavior: NftMintSettingsBehavior | None | str | Unset = UNSET,
         factory: None | str | Unset = UNSET,
         inputs: NftMintSettingsInputs | None | Unset = UNSET,
     ) -> None:
@@ -63,7 +63,7 @@ class NftMintSettings(Model):
         return self._data.get("enabled")  # type: ignore[no-any-return]
 
     @property
-    def behavior(self) -> NftMintSettingsBehavior | None:
+    def behavior(self) -> NftMintSettingsBehavior | None | str:
         """The `behavior` field."""
         return self._get("behavior")  # type: ignore[no-any-return]
 

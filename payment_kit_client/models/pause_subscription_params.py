@@ -37,7 +37,7 @@ class PauseSubscriptionParams(Model):
     def __init__(
         self,
         *,
-        behavior: SubscriptionPauseCollectionBehavior | Unset = UNSET,
+        behavior: str | SubscriptionPauseCollectionBehavior | Unset = UNSET,
         resumes_at: int | Unset = UNSET,
     ) -> None:
         self._init_fields(
@@ -48,8 +48,9 @@ class PauseSubscriptionParams(Model):
         )
 
     @property
-    def behavior(self) -> SubscriptionPauseCollectionBehavior | None:
-        """What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or voided."""
+    def behavior(self) -> str | SubscriptionPauseCollectionBehavior | None:
+        """What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or voided. Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("behavior")  # type: ignore[no-any-return]
 
     @property

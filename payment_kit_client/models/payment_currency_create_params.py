@@ -8,11 +8,18 @@ from ..types import (
     UNSET,
     Model,
     Unset,
+    _AsEnum,
     _AsModel,
 )
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.payment_currency_create_params_token_config_type_0 import (
+        PaymentCurrencyCreateParamsTokenConfigType0,
+    )
+    from ..models.payment_currency_type import PaymentCurrencyType
+    from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig
+    from ..models.recharge_config import RechargeConfig
 
 
 class PaymentCurrencyCreateParams(Model):
@@ -29,31 +36,45 @@ class PaymentCurrencyCreateParams(Model):
         "symbol": "symbol",
         "decimal": "decimal",
         "metadata": "metadata",
+        "active": "active",
+        "maximum_precision": "maximum_precision",
+        "minimum_payment_amount": "minimum_payment_amount",
+        "maximum_payment_amount": "maximum_payment_amount",
+        "type_": "type",
+        "type": "type",
+        "vault_config": "vault_config",
+        "recharge_config": "recharge_config",
+        "token_config": "token_config",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": _AsModel("Metadata"),
+        "type": _AsEnum("PaymentCurrencyType"),
+        "vault_config": _AsModel("PaymentCurrencyVaultConfig"),
+        "recharge_config": _AsModel("RechargeConfig"),
+        "token_config": _AsModel("PaymentCurrencyCreateParamsTokenConfigType0"),
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
-        {
-            "payment_method_id",
-            "name",
-            "description",
-            "contract",
-        }
-    )
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
         self,
         *,
-        payment_method_id: str,
-        name: str,
-        description: str,
-        contract: str,
+        payment_method_id: str | Unset = UNSET,
+        name: str | Unset = UNSET,
+        description: str | Unset = UNSET,
+        contract: str | Unset = UNSET,
         logo: str | Unset = UNSET,
         symbol: str | Unset = UNSET,
         decimal: int | Unset = UNSET,
         metadata: Metadata | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        maximum_precision: int | None | Unset = UNSET,
+        minimum_payment_amount: str | Unset = UNSET,
+        maximum_payment_amount: str | Unset = UNSET,
+        type_: PaymentCurrencyType | str | Unset = UNSET,
+        vault_config: None | PaymentCurrencyVaultConfig | Unset = UNSET,
+        recharge_config: None | RechargeConfig | Unset = UNSET,
+        token_config: None | PaymentCurrencyCreateParamsTokenConfigType0 | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -65,26 +86,34 @@ class PaymentCurrencyCreateParams(Model):
                 "symbol": symbol,
                 "decimal": decimal,
                 "metadata": metadata,
+                "active": active,
+                "maximum_precision": maximum_precision,
+                "minimum_payment_amount": minimum_payment_amount,
+                "maximum_payment_amount": maximum_payment_amount,
+                "type": type_,
+                "vault_config": vault_config,
+                "recharge_config": recharge_config,
+                "token_config": token_config,
             }
         )
 
     @property
-    def payment_method_id(self) -> str:
+    def payment_method_id(self) -> str | None:
         """The payment method the currency belongs to."""
         return self._data.get("payment_method_id")  # type: ignore[no-any-return]
 
     @property
-    def name(self) -> str:
+    def name(self) -> str | None:
         """The `name` field."""
         return self._data.get("name")  # type: ignore[no-any-return]
 
     @property
-    def description(self) -> str:
+    def description(self) -> str | None:
         """The `description` field."""
         return self._data.get("description")  # type: ignore[no-any-return]
 
     @property
-    def contract(self) -> str:
+    def contract(self) -> str | None:
         """The token's contract address; PaymentKit checks it on the chain."""
         return self._data.get("contract")  # type: ignore[no-any-return]
 
@@ -107,3 +136,48 @@ class PaymentCurrencyCreateParams(Model):
     def metadata(self) -> Metadata | None:
         """Free-form key/value data attached to an object."""
         return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
+
+    @property
+    def maximum_precision(self) -> int | None:
+        """Most decimal places shown or accepted in human amounts."""
+        return self._data.get("maximum_precision")  # type: ignore[no-any-return]
+
+    @property
+    def minimum_payment_amount(self) -> str | None:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("minimum_payment_amount")  # type: ignore[no-any-return]
+
+    @property
+    def maximum_payment_amount(self) -> str | None:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("maximum_payment_amount")  # type: ignore[no-any-return]
+
+    @property
+    def type(self) -> PaymentCurrencyType | str | None:
+        """`standard` money or tokens, or `credit` units consumed by meters. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
+        return self._get("type")  # type: ignore[no-any-return]
+
+    type_ = type
+
+    @property
+    def vault_config(self) -> None | PaymentCurrencyVaultConfig:
+        """Thresholds for moving funds between the hot wallet and the vault."""
+        return self._get("vault_config")  # type: ignore[no-any-return]
+
+    @property
+    def recharge_config(self) -> None | RechargeConfig:
+        """How a credit currency is topped up."""
+        return self._get("recharge_config")  # type: ignore[no-any-return]
+
+    @property
+    def token_config(self) -> None | PaymentCurrencyCreateParamsTokenConfigType0:
+        """On-chain settings of a credit currency backed by a token. Its shape is not established."""
+        return self._get("token_config")  # type: ignore[no-any-return]

@@ -109,7 +109,7 @@ class PaymentCurrencyExpanded(Model):
         minimum_payment_amount: str,
         maximum_payment_amount: str,
         metadata: Metadata,
-        type_: PaymentCurrencyType,
+        type_: PaymentCurrencyType | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         maximum_precision: int | None | Unset = UNSET,
@@ -220,8 +220,9 @@ class PaymentCurrencyExpanded(Model):
         return self._get("metadata")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> PaymentCurrencyType:
-        """`standard` money or tokens, or `credit` units consumed by meters."""
+    def type(self) -> PaymentCurrencyType | str:
+        """`standard` money or tokens, or `credit` units consumed by meters. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type

@@ -13,6 +13,11 @@ from ..types import (
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.payment_currency_update_params_token_config_type_0 import (
+        PaymentCurrencyUpdateParamsTokenConfigType0,
+    )
+    from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig
+    from ..models.recharge_config import RechargeConfig
 
 
 class PaymentCurrencyUpdateParams(Model):
@@ -26,9 +31,21 @@ class PaymentCurrencyUpdateParams(Model):
         "symbol": "symbol",
         "logo": "logo",
         "metadata": "metadata",
+        "active": "active",
+        "decimal": "decimal",
+        "maximum_precision": "maximum_precision",
+        "minimum_payment_amount": "minimum_payment_amount",
+        "maximum_payment_amount": "maximum_payment_amount",
+        "contract": "contract",
+        "vault_config": "vault_config",
+        "recharge_config": "recharge_config",
+        "token_config": "token_config",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": _AsModel("Metadata"),
+        "vault_config": _AsModel("PaymentCurrencyVaultConfig"),
+        "recharge_config": _AsModel("RechargeConfig"),
+        "token_config": _AsModel("PaymentCurrencyUpdateParamsTokenConfigType0"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
@@ -41,6 +58,15 @@ class PaymentCurrencyUpdateParams(Model):
         symbol: str | Unset = UNSET,
         logo: str | Unset = UNSET,
         metadata: Metadata | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        decimal: int | Unset = UNSET,
+        maximum_precision: int | None | Unset = UNSET,
+        minimum_payment_amount: str | Unset = UNSET,
+        maximum_payment_amount: str | Unset = UNSET,
+        contract: None | str | Unset = UNSET,
+        vault_config: None | PaymentCurrencyVaultConfig | Unset = UNSET,
+        recharge_config: None | RechargeConfig | Unset = UNSET,
+        token_config: None | PaymentCurrencyUpdateParamsTokenConfigType0 | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -49,6 +75,15 @@ class PaymentCurrencyUpdateParams(Model):
                 "symbol": symbol,
                 "logo": logo,
                 "metadata": metadata,
+                "active": active,
+                "decimal": decimal,
+                "maximum_precision": maximum_precision,
+                "minimum_payment_amount": minimum_payment_amount,
+                "maximum_payment_amount": maximum_payment_amount,
+                "contract": contract,
+                "vault_config": vault_config,
+                "recharge_config": recharge_config,
+                "token_config": token_config,
             }
         )
 
@@ -76,3 +111,50 @@ class PaymentCurrencyUpdateParams(Model):
     def metadata(self) -> Metadata | None:
         """Free-form key/value data attached to an object."""
         return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        return self._data.get("active")  # type: ignore[no-any-return]
+
+    @property
+    def decimal(self) -> int | None:
+        """Number of decimal places; amounts are integer strings of value × 10^decimal."""
+        return self._data.get("decimal")  # type: ignore[no-any-return]
+
+    @property
+    def maximum_precision(self) -> int | None:
+        """Most decimal places shown or accepted in human amounts."""
+        return self._data.get("maximum_precision")  # type: ignore[no-any-return]
+
+    @property
+    def minimum_payment_amount(self) -> str | None:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("minimum_payment_amount")  # type: ignore[no-any-return]
+
+    @property
+    def maximum_payment_amount(self) -> str | None:
+        """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
+        requests."""
+        return self._data.get("maximum_payment_amount")  # type: ignore[no-any-return]
+
+    @property
+    def contract(self) -> None | str:
+        """The token's contract address on its chain."""
+        return self._data.get("contract")  # type: ignore[no-any-return]
+
+    @property
+    def vault_config(self) -> None | PaymentCurrencyVaultConfig:
+        """Thresholds for moving funds between the hot wallet and the vault."""
+        return self._get("vault_config")  # type: ignore[no-any-return]
+
+    @property
+    def recharge_config(self) -> None | RechargeConfig:
+        """How a credit currency is topped up."""
+        return self._get("recharge_config")  # type: ignore[no-any-return]
+
+    @property
+    def token_config(self) -> None | PaymentCurrencyUpdateParamsTokenConfigType0:
+        """On-chain settings of a credit currency backed by a token. Its shape is not established."""
+        return self._get("token_config")  # type: ignore[no-any-return]

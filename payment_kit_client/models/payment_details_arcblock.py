@@ -49,7 +49,7 @@ class PaymentDetailsArcblock(Model):
         *,
         tx_hash: str,
         payer: str,
-        type_: None | PaymentDetailsArcblockType | Unset = UNSET,
+        type_: None | PaymentDetailsArcblockType | str | Unset = UNSET,
         receiver: None | str | Unset = UNSET,
         delegation_address: None | str | Unset = UNSET,
         staking: None | PaymentDetailsArcblockStaking | Unset = UNSET,
@@ -76,7 +76,7 @@ class PaymentDetailsArcblock(Model):
         return self._data.get("payer")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> None | PaymentDetailsArcblockType:
+    def type(self) -> None | PaymentDetailsArcblockType | str:
         """The `type` field."""
         return self._get("type")  # type: ignore[no-any-return]
 

@@ -52,7 +52,7 @@ class PaymentDetailsEvm(Model):
         block_height: str,
         gas_used: str,
         gas_price: str,
-        type_: None | PaymentDetailsEvmType | Unset = UNSET,
+        type_: None | PaymentDetailsEvmType | str | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -91,7 +91,7 @@ class PaymentDetailsEvm(Model):
         return self._data.get("gas_price")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> None | PaymentDetailsEvmType:
+    def type(self) -> None | PaymentDetailsEvmType | str:
         """The `type` field."""
         return self._get("type")  # type: ignore[no-any-return]
 

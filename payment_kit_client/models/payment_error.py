@@ -54,7 +54,7 @@ class PaymentError(Model):
     def __init__(
         self,
         *,
-        type_: PaymentErrorType,
+        type_: PaymentErrorType | str,
         charge: None | str | Unset = UNSET,
         code: None | str | Unset = UNSET,
         decline_code: None | str | Unset = UNSET,
@@ -81,8 +81,9 @@ class PaymentError(Model):
         )
 
     @property
-    def type(self) -> PaymentErrorType:
-        """The category of a stored payment error."""
+    def type(self) -> PaymentErrorType | str:
+        """The category of a stored payment error. Open: PaymentKit may add values (`LiteralUnion<..., string>`),
+        so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type

@@ -144,9 +144,9 @@ class PaymentIntentExpanded(Model):
         payment_method_id: str,
         last_payment_error: None | PaymentError,
         statement_descriptor: str,
-        status: PaymentIntentStatus,
-        capture_method: PaymentIntentCaptureMethod,
-        confirmation_method: PaymentIntentConfirmationMethod,
+        status: PaymentIntentStatus | str,
+        capture_method: PaymentIntentCaptureMethod | str,
+        confirmation_method: PaymentIntentConfirmationMethod | str,
         payment_method_types: builtins.list[str],
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
@@ -164,10 +164,10 @@ class PaymentIntentExpanded(Model):
         receipt_email: None | str | Unset = UNSET,
         statement_descriptor_suffix: None | str | Unset = UNSET,
         canceled_at: int | None | Unset = UNSET,
-        cancellation_reason: None | PaymentIntentCancellationReason | Unset = UNSET,
+        cancellation_reason: None | PaymentIntentCancellationReason | str | Unset = UNSET,
         review: None | str | Unset = UNSET,
         payment_details: None | PaymentDetails | Unset = UNSET,
-        setup_future_usage: None | PaymentIntentSetupFutureUsage | Unset = UNSET,
+        setup_future_usage: None | PaymentIntentSetupFutureUsage | str | Unset = UNSET,
         quote_locked_at: datetime.datetime | None | Unset = UNSET,
         beneficiaries: builtins.list[PaymentBeneficiary] | None | Unset = UNSET,
         checkout_session: CheckoutSession | None | Unset = UNSET,
@@ -259,18 +259,21 @@ class PaymentIntentExpanded(Model):
         return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> PaymentIntentStatus:
-        """Where the payment stands; `succeeded` and `canceled` are final."""
+    def status(self) -> PaymentIntentStatus | str:
+        """Where the payment stands; `succeeded` and `canceled` are final. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
-    def capture_method(self) -> PaymentIntentCaptureMethod:
-        """Whether funds are captured as soon as authorized (`automatic`) or later (`manual`)."""
+    def capture_method(self) -> PaymentIntentCaptureMethod | str:
+        """Whether funds are captured as soon as authorized (`automatic`) or later (`manual`). Open: PaymentKit may
+        add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("capture_method")  # type: ignore[no-any-return]
 
     @property
-    def confirmation_method(self) -> PaymentIntentConfirmationMethod:
-        """Whether the payment is confirmed by PaymentKit (`automatic`) or by an explicit step (`manual`)."""
+    def confirmation_method(self) -> PaymentIntentConfirmationMethod | str:
+        """Whether the payment is confirmed by PaymentKit (`automatic`) or by an explicit step (`manual`). Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("confirmation_method")  # type: ignore[no-any-return]
 
     @property
@@ -361,7 +364,7 @@ class PaymentIntentExpanded(Model):
         return self._data.get("canceled_at")  # type: ignore[no-any-return]
 
     @property
-    def cancellation_reason(self) -> None | PaymentIntentCancellationReason:
+    def cancellation_reason(self) -> None | PaymentIntentCancellationReason | str:
         """The `cancellation_reason` field."""
         return self._get("cancellation_reason")  # type: ignore[no-any-return]
 
@@ -376,7 +379,7 @@ class PaymentIntentExpanded(Model):
         return self._get("payment_details")  # type: ignore[no-any-return]
 
     @property
-    def setup_future_usage(self) -> None | PaymentIntentSetupFutureUsage:
+    def setup_future_usage(self) -> None | PaymentIntentSetupFutureUsage | str:
         """The `setup_future_usage` field."""
         return self._get("setup_future_usage")  # type: ignore[no-any-return]
 

@@ -17,6 +17,13 @@ from ..types import (
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
     from ..models.payment_beneficiary import PaymentBeneficiary
+    from ..models.payment_intent_cancellation_reason import (
+        PaymentIntentCancellationReason,
+    )
+    from ..models.payment_intent_capture_method import PaymentIntentCaptureMethod
+    from ..models.payment_intent_confirmation_method import (
+        PaymentIntentConfirmationMethod,
+    )
     from ..models.payment_intent_setup_future_usage import PaymentIntentSetupFutureUsage
 
 
@@ -33,11 +40,18 @@ class PaymentIntentUpdateParams(Model):
         "statement_descriptor_suffix": "statement_descriptor_suffix",
         "setup_future_usage": "setup_future_usage",
         "beneficiaries": "beneficiaries",
+        "cancellation_reason": "cancellation_reason",
+        "capture_method": "capture_method",
+        "confirmation_method": "confirmation_method",
+        "payment_method_types": "payment_method_types",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": _AsModel("Metadata"),
         "setup_future_usage": _AsEnum("PaymentIntentSetupFutureUsage"),
         "beneficiaries": _AsList(_AsModel("PaymentBeneficiary")),
+        "cancellation_reason": _AsEnum("PaymentIntentCancellationReason"),
+        "capture_method": _AsEnum("PaymentIntentCaptureMethod"),
+        "confirmation_method": _AsEnum("PaymentIntentConfirmationMethod"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
@@ -50,8 +64,12 @@ class PaymentIntentUpdateParams(Model):
         receipt_email: str | Unset = UNSET,
         statement_descriptor: str | Unset = UNSET,
         statement_descriptor_suffix: str | Unset = UNSET,
-        setup_future_usage: PaymentIntentSetupFutureUsage | Unset = UNSET,
+        setup_future_usage: PaymentIntentSetupFutureUsage | str | Unset = UNSET,
         beneficiaries: builtins.list[PaymentBeneficiary] | Unset = UNSET,
+        cancellation_reason: None | PaymentIntentCancellationReason | str | Unset = UNSET,
+        capture_method: PaymentIntentCaptureMethod | str | Unset = UNSET,
+        confirmation_method: PaymentIntentConfirmationMethod | str | Unset = UNSET,
+        payment_method_types: builtins.list[str] | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -62,6 +80,10 @@ class PaymentIntentUpdateParams(Model):
                 "statement_descriptor_suffix": statement_descriptor_suffix,
                 "setup_future_usage": setup_future_usage,
                 "beneficiaries": beneficiaries,
+                "cancellation_reason": cancellation_reason,
+                "capture_method": capture_method,
+                "confirmation_method": confirmation_method,
+                "payment_method_types": payment_method_types,
             }
         )
 
@@ -91,12 +113,35 @@ class PaymentIntentUpdateParams(Model):
         return self._data.get("statement_descriptor_suffix")  # type: ignore[no-any-return]
 
     @property
-    def setup_future_usage(self) -> PaymentIntentSetupFutureUsage | None:
+    def setup_future_usage(self) -> PaymentIntentSetupFutureUsage | str | None:
         """Whether the payment method may be reused while the customer is away (`off_session`) or present
-        (`on_session`)."""
+        (`on_session`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+        accepted."""
         return self._get("setup_future_usage")  # type: ignore[no-any-return]
 
     @property
     def beneficiaries(self) -> builtins.list[PaymentBeneficiary] | None:
         """The `beneficiaries` field."""
         return self._get("beneficiaries")  # type: ignore[no-any-return]
+
+    @property
+    def cancellation_reason(self) -> None | PaymentIntentCancellationReason | str:
+        """The `cancellation_reason` field."""
+        return self._get("cancellation_reason")  # type: ignore[no-any-return]
+
+    @property
+    def capture_method(self) -> PaymentIntentCaptureMethod | str | None:
+        """Whether funds are captured as soon as authorized (`automatic`) or later (`manual`). Open: PaymentKit may
+        add values (`LiteralUnion<..., string>`), so any string is accepted."""
+        return self._get("capture_method")  # type: ignore[no-any-return]
+
+    @property
+    def confirmation_method(self) -> PaymentIntentConfirmationMethod | str | None:
+        """Whether the payment is confirmed by PaymentKit (`automatic`) or by an explicit step (`manual`). Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
+        return self._get("confirmation_method")  # type: ignore[no-any-return]
+
+    @property
+    def payment_method_types(self) -> builtins.list[str] | None:
+        """The payment method kinds this payment may use."""
+        return self._data.get("payment_method_types")  # type: ignore[no-any-return]

@@ -131,10 +131,10 @@ class PaymentLink(Model):
         currency_id: str,
         allow_promotion_codes: bool,
         custom_fields: builtins.list[CustomField],
-        customer_creation: PaymentLinkCustomerCreation,
-        submit_type: PaymentLinkSubmitType,
+        customer_creation: PaymentLinkCustomerCreation | str,
+        submit_type: PaymentLinkSubmitType | str,
         lookup_key: None | str,
-        created_via: PaymentLinkCreatedVia,
+        created_via: PaymentLinkCreatedVia | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         line_items: builtins.list[LineItem],
@@ -144,10 +144,10 @@ class PaymentLink(Model):
         invoice_creation: CheckoutSessionInvoiceCreation | None | Unset = UNSET,
         payment_method_types: builtins.list[str] | None | Unset = UNSET,
         phone_number_collection: CheckoutSessionPhoneNumberCollection | None | Unset = UNSET,
-        billing_address_collection: None | PaymentLinkBillingAddressCollection | Unset = UNSET,
+        billing_address_collection: None | PaymentLinkBillingAddressCollection | str | Unset = UNSET,
         subscription_data: None | SubscriptionData | Unset = UNSET,
         nft_mint_settings: NftMintSettings | None | Unset = UNSET,
-        cross_sell_behavior: None | PaymentLinkCrossSellBehavior | Unset = UNSET,
+        cross_sell_behavior: None | PaymentLinkCrossSellBehavior | str | Unset = UNSET,
         donation_settings: None | PaymentLinkDonationSettings | Unset = UNSET,
         metadata: Metadata | None | Unset = UNSET,
         payment_intent_data: None | PaymentIntentData | Unset = UNSET,
@@ -222,13 +222,15 @@ class PaymentLink(Model):
         return self._get("custom_fields")  # type: ignore[no-any-return]
 
     @property
-    def customer_creation(self) -> PaymentLinkCustomerCreation:
-        """When sessions from the link make a customer record: `if_required` or `always`."""
+    def customer_creation(self) -> PaymentLinkCustomerCreation | str:
+        """When sessions from the link make a customer record: `if_required` or `always`. Open: PaymentKit may add
+        values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("customer_creation")  # type: ignore[no-any-return]
 
     @property
-    def submit_type(self) -> PaymentLinkSubmitType:
-        """The wording of the checkout page's submit button."""
+    def submit_type(self) -> PaymentLinkSubmitType | str:
+        """The wording of the checkout page's submit button. Open: PaymentKit may add values (`LiteralUnion<...,
+        string>`), so any string is accepted."""
         return self._get("submit_type")  # type: ignore[no-any-return]
 
     @property
@@ -237,8 +239,9 @@ class PaymentLink(Model):
         return self._data.get("lookup_key")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> PaymentLinkCreatedVia:
-        """Where the payment link was created."""
+    def created_via(self) -> PaymentLinkCreatedVia | str:
+        """Where the payment link was created. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+        any string is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property
@@ -287,7 +290,7 @@ class PaymentLink(Model):
         return self._get("phone_number_collection")  # type: ignore[no-any-return]
 
     @property
-    def billing_address_collection(self) -> None | PaymentLinkBillingAddressCollection:
+    def billing_address_collection(self) -> None | PaymentLinkBillingAddressCollection | str:
         """The `billing_address_collection` field."""
         return self._get("billing_address_collection")  # type: ignore[no-any-return]
 
@@ -302,7 +305,7 @@ class PaymentLink(Model):
         return self._get("nft_mint_settings")  # type: ignore[no-any-return]
 
     @property
-    def cross_sell_behavior(self) -> None | PaymentLinkCrossSellBehavior:
+    def cross_sell_behavior(self) -> None | PaymentLinkCrossSellBehavior | str:
         """The `cross_sell_behavior` field."""
         return self._get("cross_sell_behavior")  # type: ignore[no-any-return]
 

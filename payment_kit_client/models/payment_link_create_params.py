@@ -47,8 +47,8 @@ class PaymentLinkCreateParams(Model):
     __slots__ = ()
 
     _NAMES: ClassVar[dict[str, str]] = {
-        "line_items": "line_items",
         "name": "name",
+        "line_items": "line_items",
         "currency_id": "currency_id",
         "active": "active",
         "after_completion": "after_completion",
@@ -89,18 +89,14 @@ class PaymentLinkCreateParams(Model):
         "payment_intent_data": _AsModel("PaymentIntentData"),
         "metadata": _AsModel("Metadata"),
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
-        {
-            "line_items",
-        }
-    )
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
         self,
         *,
-        line_items: builtins.list[LineItem],
         name: str | Unset = UNSET,
+        line_items: builtins.list[LineItem] | Unset = UNSET,
         currency_id: str | Unset = UNSET,
         active: bool | Unset = UNSET,
         after_completion: AfterCompletion | Unset = UNSET,
@@ -108,15 +104,15 @@ class PaymentLinkCreateParams(Model):
         consent_collection: CheckoutSessionConsentCollection | Unset = UNSET,
         custom_fields: builtins.list[CustomField] | Unset = UNSET,
         custom_text: CheckoutSessionCustomText | Unset = UNSET,
-        customer_creation: PaymentLinkCustomerCreation | Unset = UNSET,
+        customer_creation: PaymentLinkCustomerCreation | str | Unset = UNSET,
         invoice_creation: CheckoutSessionInvoiceCreation | Unset = UNSET,
         payment_method_types: builtins.list[str] | Unset = UNSET,
         phone_number_collection: CheckoutSessionPhoneNumberCollection | Unset = UNSET,
-        billing_address_collection: PaymentLinkBillingAddressCollection | Unset = UNSET,
-        submit_type: PaymentLinkSubmitType | Unset = UNSET,
+        billing_address_collection: PaymentLinkBillingAddressCollection | str | Unset = UNSET,
+        submit_type: PaymentLinkSubmitType | str | Unset = UNSET,
         subscription_data: SubscriptionData | Unset = UNSET,
         nft_mint_settings: NftMintSettings | Unset = UNSET,
-        cross_sell_behavior: PaymentLinkCrossSellBehavior | Unset = UNSET,
+        cross_sell_behavior: PaymentLinkCrossSellBehavior | str | Unset = UNSET,
         donation_settings: PaymentLinkDonationSettings | Unset = UNSET,
         payment_intent_data: PaymentIntentData | Unset = UNSET,
         enable_subscription_grouping: bool | Unset = UNSET,
@@ -125,8 +121,8 @@ class PaymentLinkCreateParams(Model):
     ) -> None:
         self._init_fields(
             {
-                "line_items": line_items,
                 "name": name,
+                "line_items": line_items,
                 "currency_id": currency_id,
                 "active": active,
                 "after_completion": after_completion,
@@ -152,14 +148,14 @@ class PaymentLinkCreateParams(Model):
         )
 
     @property
-    def line_items(self) -> builtins.list[LineItem]:
-        """The `line_items` field."""
-        return self._get("line_items")  # type: ignore[no-any-return]
-
-    @property
     def name(self) -> str | None:
         """The link's name, for the merchant."""
         return self._data.get("name")  # type: ignore[no-any-return]
+
+    @property
+    def line_items(self) -> builtins.list[LineItem] | None:
+        """The `line_items` field."""
+        return self._get("line_items")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str | None:
@@ -197,8 +193,9 @@ class PaymentLinkCreateParams(Model):
         return self._get("custom_text")  # type: ignore[no-any-return]
 
     @property
-    def customer_creation(self) -> PaymentLinkCustomerCreation | None:
-        """When sessions from the link make a customer record: `if_required` or `always`."""
+    def customer_creation(self) -> PaymentLinkCustomerCreation | str | None:
+        """When sessions from the link make a customer record: `if_required` or `always`. Open: PaymentKit may add
+        values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("customer_creation")  # type: ignore[no-any-return]
 
     @property
@@ -217,13 +214,15 @@ class PaymentLinkCreateParams(Model):
         return self._get("phone_number_collection")  # type: ignore[no-any-return]
 
     @property
-    def billing_address_collection(self) -> PaymentLinkBillingAddressCollection | None:
-        """Whether the checkout page asks for a billing address (`required`) or only when needed (`auto`)."""
+    def billing_address_collection(self) -> PaymentLinkBillingAddressCollection | str | None:
+        """Whether the checkout page asks for a billing address (`required`) or only when needed (`auto`). Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("billing_address_collection")  # type: ignore[no-any-return]
 
     @property
-    def submit_type(self) -> PaymentLinkSubmitType | None:
-        """The wording of the checkout page's submit button."""
+    def submit_type(self) -> PaymentLinkSubmitType | str | None:
+        """The wording of the checkout page's submit button. Open: PaymentKit may add values (`LiteralUnion<...,
+        string>`), so any string is accepted."""
         return self._get("submit_type")  # type: ignore[no-any-return]
 
     @property
@@ -239,8 +238,9 @@ class PaymentLinkCreateParams(Model):
         return self._get("nft_mint_settings")  # type: ignore[no-any-return]
 
     @property
-    def cross_sell_behavior(self) -> PaymentLinkCrossSellBehavior | None:
-        """Whether a cross-sell product is offered (`auto`) or always added (`required`)."""
+    def cross_sell_behavior(self) -> PaymentLinkCrossSellBehavior | str | None:
+        """Whether a cross-sell product is offered (`auto`) or always added (`required`). Open: PaymentKit may add
+        values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("cross_sell_behavior")  # type: ignore[no-any-return]
 
     @property

@@ -82,7 +82,7 @@ class PaymentMethod(Model):
         active: bool,
         livemode: bool,
         locked: bool,
-        type_: PaymentMethodType,
+        type_: PaymentMethodType | str,
         name: str,
         description: str,
         logo: str,
@@ -135,8 +135,9 @@ class PaymentMethod(Model):
         return self._data.get("locked")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> PaymentMethodType:
-        """The kind of rail. New kinds may appear."""
+    def type(self) -> PaymentMethodType | str:
+        """The kind of rail. New kinds may appear. Open: PaymentKit may add values (`LiteralUnion<..., string>`),
+        so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type

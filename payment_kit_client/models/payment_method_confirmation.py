@@ -39,7 +39,7 @@ class PaymentMethodConfirmation(Model):
     def __init__(
         self,
         *,
-        type_: PaymentMethodConfirmationType,
+        type_: PaymentMethodConfirmationType | str,
         block: int | None | Unset = UNSET,
     ) -> None:
         self._init_fields(
@@ -50,9 +50,9 @@ class PaymentMethodConfirmation(Model):
         )
 
     @property
-    def type(self) -> PaymentMethodConfirmationType:
+    def type(self) -> PaymentMethodConfirmationType | str:
         """`immediate` on submission, `callback` when the provider reports back, `block` after a number of chain
-        confirmations."""
+        confirmations. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type

@@ -29,9 +29,9 @@ class PaymentMethodCreateParams(Model):
         "type_": "type",
         "type": "type",
         "name": "name",
-        "settings": "settings",
         "description": "description",
         "logo": "logo",
+        "settings": "settings",
         "confirmation": "confirmation",
         "features": "features",
         "default_currency_id": "default_currency_id",
@@ -45,23 +45,17 @@ class PaymentMethodCreateParams(Model):
         "features": _AsModel("PaymentMethodFeatures"),
         "metadata": _AsModel("Metadata"),
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
-        {
-            "type",
-            "name",
-            "settings",
-        }
-    )
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
         self,
         *,
-        type_: PaymentMethodType,
-        name: str,
-        settings: PaymentMethodSettings,
+        type_: PaymentMethodType | str | Unset = UNSET,
+        name: str | Unset = UNSET,
         description: str | Unset = UNSET,
         logo: str | Unset = UNSET,
+        settings: PaymentMethodSettings | Unset = UNSET,
         confirmation: PaymentMethodConfirmation | Unset = UNSET,
         features: PaymentMethodFeatures | Unset = UNSET,
         default_currency_id: str | Unset = UNSET,
@@ -72,9 +66,9 @@ class PaymentMethodCreateParams(Model):
             {
                 "type": type_,
                 "name": name,
-                "settings": settings,
                 "description": description,
                 "logo": logo,
+                "settings": settings,
                 "confirmation": confirmation,
                 "features": features,
                 "default_currency_id": default_currency_id,
@@ -84,22 +78,17 @@ class PaymentMethodCreateParams(Model):
         )
 
     @property
-    def type(self) -> PaymentMethodType:
-        """The kind of rail. New kinds may appear."""
+    def type(self) -> PaymentMethodType | str | None:
+        """The kind of rail. New kinds may appear. Open: PaymentKit may add values (`LiteralUnion<..., string>`),
+        so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type
 
     @property
-    def name(self) -> str:
+    def name(self) -> str | None:
         """The `name` field."""
         return self._data.get("name")  # type: ignore[no-any-return]
-
-    @property
-    def settings(self) -> PaymentMethodSettings:
-        """Connection settings, under the key of the method's `type`. Secret values are encrypted at rest; whether
-        answers redact them is not established."""
-        return self._get("settings")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
@@ -110,6 +99,12 @@ class PaymentMethodCreateParams(Model):
     def logo(self) -> str | None:
         """URL of the method's logo."""
         return self._data.get("logo")  # type: ignore[no-any-return]
+
+    @property
+    def settings(self) -> PaymentMethodSettings | None:
+        """Connection settings, under the key of the method's `type`. Secret values are encrypted at rest; whether
+        answers redact them is not established."""
+        return self._get("settings")  # type: ignore[no-any-return]
 
     @property
     def confirmation(self) -> PaymentMethodConfirmation | None:

@@ -133,11 +133,11 @@ class Price(Model):
         active: bool,
         livemode: bool,
         locked: bool,
-        type_: PriceType,
-        billing_scheme: PriceBillingScheme,
+        type_: PriceType | str,
+        billing_scheme: PriceBillingScheme | str,
         unit_amount: str,
         recurring: None | PriceRecurring,
-        tiers_mode: None | PriceTiersMode,
+        tiers_mode: None | PriceTiersMode | str,
         tiers: builtins.list[PriceTier] | None,
         custom_unit_amount: CustomUnitAmount | None,
         lookup_key: None | str,
@@ -145,18 +145,18 @@ class Price(Model):
         transform_quantity: None | TransformQuantity,
         currency_id: str,
         currency_options: builtins.list[PriceCurrencyOption],
-        created_via: PriceCreatedVia,
+        created_via: PriceCreatedVia | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         quantity_available: int,
         quantity_sold: int,
         quantity_limit_per_checkout: int,
-        pricing_type: PricePricingType,
+        pricing_type: PricePricingType | str,
         base_currency: None | str,
         base_amount: None | str,
         dynamic_pricing_config: None | PriceDynamicPricingConfig,
         upsell: None | PriceUpsell | Unset = UNSET,
-        tax_behavior: None | PriceTaxBehavior | Unset = UNSET,
+        tax_behavior: None | PriceTaxBehavior | str | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -224,15 +224,17 @@ class Price(Model):
         return self._data.get("locked")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> PriceType:
-        """`one_time` for a single charge, `recurring` for a subscription price."""
+    def type(self) -> PriceType | str:
+        """`one_time` for a single charge, `recurring` for a subscription price. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type
 
     @property
-    def billing_scheme(self) -> PriceBillingScheme:
-        """`per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`."""
+    def billing_scheme(self) -> PriceBillingScheme | str:
+        """`per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("billing_scheme")  # type: ignore[no-any-return]
 
     @property
@@ -246,7 +248,7 @@ class Price(Model):
         return self._get("recurring")  # type: ignore[no-any-return]
 
     @property
-    def tiers_mode(self) -> None | PriceTiersMode:
+    def tiers_mode(self) -> None | PriceTiersMode | str:
         """How tiers apply; `null` for `per_unit` prices."""
         return self._get("tiers_mode")  # type: ignore[no-any-return]
 
@@ -286,8 +288,9 @@ class Price(Model):
         return self._get("currency_options")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> PriceCreatedVia:
-        """Where the price was created."""
+    def created_via(self) -> PriceCreatedVia | str:
+        """Where the price was created. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property
@@ -318,9 +321,10 @@ class Price(Model):
         return self._data.get("quantity_limit_per_checkout")  # type: ignore[no-any-return]
 
     @property
-    def pricing_type(self) -> PricePricingType:
+    def pricing_type(self) -> PricePricingType | str:
         """`fixed` prices charge their amount in the payment currency; `dynamic` prices hold `base_amount` in
-        `base_currency` and are converted to the payment currency at an exchange-rate quote when paid."""
+        `base_currency` and are converted to the payment currency at an exchange-rate quote when paid. Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("pricing_type")  # type: ignore[no-any-return]
 
     @property
@@ -345,6 +349,6 @@ class Price(Model):
         return self._get("upsell")  # type: ignore[no-any-return]
 
     @property
-    def tax_behavior(self) -> None | PriceTaxBehavior:
+    def tax_behavior(self) -> None | PriceTaxBehavior | str:
         """The `tax_behavior` field."""
         return self._get("tax_behavior")  # type: ignore[no-any-return]

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from ..models.price_custom_unit_amount_params import PriceCustomUnitAmountParams
     from ..models.price_dynamic_pricing_config import PriceDynamicPricingConfig
     from ..models.price_metadata_params import PriceMetadataParams
-    from ..models.price_model import PriceModel
     from ..models.price_pricing_type import PricePricingType
     from ..models.price_recurring import PriceRecurring
     from ..models.price_tax_behavior import PriceTaxBehavior
@@ -42,7 +41,6 @@ class PriceCreateParams(Model):
         "type_": "type",
         "type": "type",
         "billing_scheme": "billing_scheme",
-        "model": "model",
         "currency_id": "currency_id",
         "currency_options": "currency_options",
         "recurring": "recurring",
@@ -66,7 +64,6 @@ class PriceCreateParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "type": _AsEnum("PriceType"),
         "billing_scheme": _AsEnum("PriceBillingScheme"),
-        "model": _AsEnum("PriceModel"),
         "currency_options": _AsList(_AsModel("PriceCurrencyOptionParams")),
         "recurring": _AsModel("PriceRecurring"),
         "tiers_mode": _AsEnum("PriceTiersMode"),
@@ -92,13 +89,12 @@ class PriceCreateParams(Model):
         *,
         unit_amount: str,
         product_id: str,
-        type_: PriceType | Unset = UNSET,
-        billing_scheme: PriceBillingScheme | Unset = UNSET,
-        model: PriceModel | Unset = UNSET,
+        type_: PriceType | str | Unset = UNSET,
+        billing_scheme: PriceBillingScheme | str | Unset = UNSET,
         currency_id: str | Unset = UNSET,
         currency_options: builtins.list[PriceCurrencyOptionParams] | Unset = UNSET,
         recurring: None | PriceRecurring | Unset = UNSET,
-        tiers_mode: None | PriceTiersMode | Unset = UNSET,
+        tiers_mode: None | PriceTiersMode | str | Unset = UNSET,
         tiers: builtins.list[PriceTierParams] | None | Unset = UNSET,
         custom_unit_amount: None | PriceCustomUnitAmountParams | Unset = UNSET,
         transform_quantity: None | TransformQuantity | Unset = UNSET,
@@ -107,9 +103,9 @@ class PriceCreateParams(Model):
         active: bool | Unset = UNSET,
         quantity_available: int | Unset = UNSET,
         quantity_limit_per_checkout: int | Unset = UNSET,
-        tax_behavior: PriceTaxBehavior | Unset = UNSET,
+        tax_behavior: PriceTaxBehavior | str | Unset = UNSET,
         upsell: None | PriceUpsellParams | Unset = UNSET,
-        pricing_type: PricePricingType | Unset = UNSET,
+        pricing_type: PricePricingType | str | Unset = UNSET,
         base_currency: None | str | Unset = UNSET,
         base_amount: None | str | Unset = UNSET,
         dynamic_pricing_config: None | PriceDynamicPricingConfig | Unset = UNSET,
@@ -121,7 +117,6 @@ class PriceCreateParams(Model):
                 "product_id": product_id,
                 "type": type_,
                 "billing_scheme": billing_scheme,
-                "model": model,
                 "currency_id": currency_id,
                 "currency_options": currency_options,
                 "recurring": recurring,
@@ -156,23 +151,18 @@ class PriceCreateParams(Model):
         return self._data.get("product_id")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> PriceType | None:
-        """`one_time` for a single charge, `recurring` for a subscription price."""
+    def type(self) -> PriceType | str | None:
+        """`one_time` for a single charge, `recurring` for a subscription price. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type
 
     @property
-    def billing_scheme(self) -> PriceBillingScheme | None:
-        """`per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`."""
+    def billing_scheme(self) -> PriceBillingScheme | str | None:
+        """`per_unit` charges `unit_amount` per unit; `tiered` uses `tiers`. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("billing_scheme")  # type: ignore[no-any-return]
-
-    @property
-    def model(self) -> PriceModel | None:
-        """The pricing model to set up (request only): `standard` per-unit, `package` (units sold in packs, see
-        `transform_quantity`), or `graduated` / `volume` tiers. PaymentKit derives `billing_scheme`,
-        `tiers_mode` and `transform_quantity` from it."""
-        return self._get("model")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str | None:
@@ -191,7 +181,7 @@ class PriceCreateParams(Model):
         return self._get("recurring")  # type: ignore[no-any-return]
 
     @property
-    def tiers_mode(self) -> None | PriceTiersMode:
+    def tiers_mode(self) -> None | PriceTiersMode | str:
         """The `tiers_mode` field."""
         return self._get("tiers_mode")  # type: ignore[no-any-return]
 
@@ -236,8 +226,9 @@ class PriceCreateParams(Model):
         return self._data.get("quantity_limit_per_checkout")  # type: ignore[no-any-return]
 
     @property
-    def tax_behavior(self) -> PriceTaxBehavior | None:
-        """Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`)."""
+    def tax_behavior(self) -> PriceTaxBehavior | str | None:
+        """Whether the amount includes tax (`inclusive`) or tax is added on top (`exclusive`). Open: PaymentKit may
+        add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("tax_behavior")  # type: ignore[no-any-return]
 
     @property
@@ -246,9 +237,10 @@ class PriceCreateParams(Model):
         return self._get("upsell")  # type: ignore[no-any-return]
 
     @property
-    def pricing_type(self) -> PricePricingType | None:
+    def pricing_type(self) -> PricePricingType | str | None:
         """`fixed` prices charge their amount in the payment currency; `dynamic` prices hold `base_amount` in
-        `base_currency` and are converted to the payment currency at an exchange-rate quote when paid."""
+        `base_currency` and are converted to the payment currency at an exchange-rate quote when paid. Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("pricing_type")  # type: ignore[no-any-return]
 
     @property

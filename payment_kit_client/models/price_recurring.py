@@ -46,10 +46,10 @@ class PriceRecurring(Model):
     def __init__(
         self,
         *,
-        interval: PriceRecurringInterval,
+        interval: PriceRecurringInterval | str,
         interval_count: int,
-        usage_type: None | PriceRecurringUsageType | Unset = UNSET,
-        aggregate_usage: None | PriceRecurringAggregateUsage | Unset = UNSET,
+        usage_type: None | PriceRecurringUsageType | str | Unset = UNSET,
+        aggregate_usage: None | PriceRecurringAggregateUsage | str | Unset = UNSET,
         meter_id: None | str | Unset = UNSET,
     ) -> None:
         self._init_fields(
@@ -63,8 +63,9 @@ class PriceRecurring(Model):
         )
 
     @property
-    def interval(self) -> PriceRecurringInterval:
-        """The unit of the billing period."""
+    def interval(self) -> PriceRecurringInterval | str:
+        """The unit of the billing period. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("interval")  # type: ignore[no-any-return]
 
     @property
@@ -73,12 +74,12 @@ class PriceRecurring(Model):
         return self._data.get("interval_count")  # type: ignore[no-any-return]
 
     @property
-    def usage_type(self) -> None | PriceRecurringUsageType:
+    def usage_type(self) -> None | PriceRecurringUsageType | str:
         """The `usage_type` field."""
         return self._get("usage_type")  # type: ignore[no-any-return]
 
     @property
-    def aggregate_usage(self) -> None | PriceRecurringAggregateUsage:
+    def aggregate_usage(self) -> None | PriceRecurringAggregateUsage | str:
         """The `aggregate_usage` field."""
         return self._get("aggregate_usage")  # type: ignore[no-any-return]
 

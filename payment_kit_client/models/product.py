@@ -89,12 +89,12 @@ class Product(Model):
         active: bool,
         livemode: bool,
         locked: bool,
-        type_: ProductType,
+        type_: ProductType | str,
         name: str,
         description: None | str,
         images: builtins.list[str],
         features: builtins.list[ProductFeature],
-        created_via: ProductCreatedVia,
+        created_via: ProductCreatedVia | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         unit_label: None | str | Unset = UNSET,
@@ -152,9 +152,10 @@ class Product(Model):
         return self._data.get("locked")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> ProductType:
+    def type(self) -> ProductType | str:
         """What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a `credit`
-        pack whose purchase grants credits."""
+        pack whose purchase grants credits. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+        any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type
@@ -180,8 +181,9 @@ class Product(Model):
         return self._get("features")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> ProductCreatedVia:
-        """Where the product was created."""
+    def created_via(self) -> ProductCreatedVia | str:
+        """Where the product was created. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property

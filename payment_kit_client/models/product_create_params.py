@@ -65,7 +65,7 @@ class ProductCreateParams(Model):
         self,
         *,
         name: str,
-        type_: ProductType,
+        type_: ProductType | str,
         description: str | Unset = UNSET,
         active: bool | Unset = UNSET,
         images: builtins.list[str] | Unset = UNSET,
@@ -104,9 +104,10 @@ class ProductCreateParams(Model):
         return self._data.get("name")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> ProductType:
+    def type(self) -> ProductType | str:
         """What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a `credit`
-        pack whose purchase grants credits."""
+        pack whose purchase grants credits. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+        any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type

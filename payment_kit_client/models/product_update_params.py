@@ -58,7 +58,7 @@ class ProductUpdateParams(Model):
         self,
         *,
         name: str | Unset = UNSET,
-        type_: ProductType | Unset = UNSET,
+        type_: ProductType | str | Unset = UNSET,
         description: str | Unset = UNSET,
         active: bool | Unset = UNSET,
         images: builtins.list[str] | Unset = UNSET,
@@ -97,9 +97,10 @@ class ProductUpdateParams(Model):
         return self._data.get("name")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> ProductType | None:
+    def type(self) -> ProductType | str | None:
         """What the product is: a `service` (subscriptions, access), a physical or digital `good`, or a `credit`
-        pack whose purchase grants credits."""
+        pack whose purchase grants credits. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+        any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type

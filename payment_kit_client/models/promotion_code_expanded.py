@@ -92,7 +92,7 @@ class PromotionCodeExpanded(Model):
         locked: bool,
         code: str,
         coupon_id: str,
-        created_via: PromotionCodeCreatedVia,
+        created_via: PromotionCodeCreatedVia | str,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         object_: str,
@@ -167,8 +167,9 @@ class PromotionCodeExpanded(Model):
         return self._data.get("coupon_id")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> PromotionCodeCreatedVia:
-        """Where the promotion code was created."""
+    def created_via(self) -> PromotionCodeCreatedVia | str:
+        """Where the promotion code was created. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+        any string is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property

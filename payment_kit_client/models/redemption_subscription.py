@@ -172,10 +172,10 @@ class RedemptionSubscription(Model):
         current_period_end: int,
         default_payment_method_id: None | str,
         metadata: Metadata,
-        status: SubscriptionStatus,
+        status: str | SubscriptionStatus,
         cancel_at_period_end: bool,
         billing_cycle_anchor: int,
-        collection_method: SubscriptionCollectionMethod,
+        collection_method: str | SubscriptionCollectionMethod,
         pending_invoice_item_interval: PriceRecurring,
         start_date: int,
         created_at: datetime.datetime,
@@ -208,8 +208,8 @@ class RedemptionSubscription(Model):
         trial_settings: None | SubscriptionTrialSettings | Unset = UNSET,
         payment_details: None | PaymentDetails | Unset = UNSET,
         slippage_config: None | SubscriptionSlippageConfig | Unset = UNSET,
-        proration_behavior: None | SubscriptionProrationBehavior | Unset = UNSET,
-        payment_behavior: None | SubscriptionPaymentBehavior | Unset = UNSET,
+        proration_behavior: None | str | SubscriptionProrationBehavior | Unset = UNSET,
+        payment_behavior: None | str | SubscriptionPaymentBehavior | Unset = UNSET,
         service_actions: builtins.list[ServiceAction] | None | Unset = UNSET,
         recovered_from: None | str | Unset = UNSET,
         overdraft_protection: None | SubscriptionOverdraftProtection | Unset = UNSET,
@@ -312,11 +312,12 @@ class RedemptionSubscription(Model):
         return self._get("metadata")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> SubscriptionStatus:
+    def status(self) -> str | SubscriptionStatus:
         """Where the subscription stands. `active`: in good standing; `trialing`: in its free trial; `past_due`:
         the latest renewal payment failed and is being retried; `paused`: billing paused; `canceled`: ended;
         `incomplete`: the first payment failed; `incomplete_expired`: the first payment failed and the retry
-        window has closed."""
+        window has closed. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+        accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
@@ -330,9 +331,10 @@ class RedemptionSubscription(Model):
         return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
 
     @property
-    def collection_method(self) -> SubscriptionCollectionMethod:
+    def collection_method(self) -> str | SubscriptionCollectionMethod:
         """How invoices are settled: charged to the default payment method (`charge_automatically`) or sent for the
-        customer to pay (`send_invoice`)."""
+        customer to pay (`send_invoice`). Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+        string is accepted."""
         return self._get("collection_method")  # type: ignore[no-any-return]
 
     @property
@@ -498,12 +500,12 @@ class RedemptionSubscription(Model):
         return self._get("slippage_config")  # type: ignore[no-any-return]
 
     @property
-    def proration_behavior(self) -> None | SubscriptionProrationBehavior:
+    def proration_behavior(self) -> None | str | SubscriptionProrationBehavior:
         """The `proration_behavior` field."""
         return self._get("proration_behavior")  # type: ignore[no-any-return]
 
     @property
-    def payment_behavior(self) -> None | SubscriptionPaymentBehavior:
+    def payment_behavior(self) -> None | str | SubscriptionPaymentBehavior:
         """The `payment_behavior` field."""
         return self._get("payment_behavior")  # type: ignore[no-any-return]
 

@@ -44,21 +44,16 @@ class RefundCreateParams(Model):
         "reason": _AsEnum("RefundReason"),
         "metadata": _AsModel("Metadata"),
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
-        {
-            "payment_intent_id",
-            "amount",
-        }
-    )
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
         self,
         *,
-        payment_intent_id: str,
-        amount: str,
-        type_: RefundType | Unset = UNSET,
-        reason: RefundReason | Unset = UNSET,
+        payment_intent_id: str | Unset = UNSET,
+        amount: str | Unset = UNSET,
+        type_: RefundType | str | Unset = UNSET,
+        reason: RefundReason | str | Unset = UNSET,
         description: str | Unset = UNSET,
         currency_id: str | Unset = UNSET,
         customer_id: str | Unset = UNSET,
@@ -84,26 +79,28 @@ class RefundCreateParams(Model):
         )
 
     @property
-    def payment_intent_id(self) -> str:
+    def payment_intent_id(self) -> str | None:
         """The payment to refund (`pi_…`)."""
         return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
 
     @property
-    def amount(self) -> str:
+    def amount(self) -> str | None:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
         return self._data.get("amount")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> RefundType | None:
-        """`refund` gives back a payment; `stake_return` releases a subscription stake."""
+    def type(self) -> RefundType | str | None:
+        """`refund` gives back a payment; `stake_return` releases a subscription stake. Open: PaymentKit may add
+        values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type
 
     @property
-    def reason(self) -> RefundReason | None:
-        """Why the refund was made."""
+    def reason(self) -> RefundReason | str | None:
+        """Why the refund was made. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+        accepted."""
         return self._get("reason")  # type: ignore[no-any-return]
 
     @property

@@ -125,8 +125,8 @@ class RefundExpanded(Model):
         *,
         id: str,
         livemode: bool,
-        type_: RefundType,
-        status: RefundStatus,
+        type_: RefundType | str,
+        status: RefundStatus | str,
         description: str,
         amount: str,
         currency_id: str,
@@ -148,8 +148,8 @@ class RefundExpanded(Model):
         invoice_id: None | str | Unset = UNSET,
         subscription_id: None | str | Unset = UNSET,
         metadata: Metadata | None | Unset = UNSET,
-        reason: None | RefundReason | Unset = UNSET,
-        failure_reason: None | RefundFailureReason | Unset = UNSET,
+        reason: None | RefundReason | str | Unset = UNSET,
+        failure_reason: None | RefundFailureReason | str | Unset = UNSET,
         next_attempt: int | None | Unset = UNSET,
         last_attempt_error: None | PaymentError | Unset = UNSET,
         starting_token_balance: None | PaymentTokenBalances | Unset = UNSET,
@@ -206,15 +206,17 @@ class RefundExpanded(Model):
         return self._data.get("livemode")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> RefundType:
-        """`refund` gives back a payment; `stake_return` releases a subscription stake."""
+    def type(self) -> RefundType | str:
+        """`refund` gives back a payment; `stake_return` releases a subscription stake. Open: PaymentKit may add
+        values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("type")  # type: ignore[no-any-return]
 
     type_ = type
 
     @property
-    def status(self) -> RefundStatus:
-        """Where the refund stands; `succeeded`, `failed` and `canceled` are final."""
+    def status(self) -> RefundStatus | str:
+        """Where the refund stands; `succeeded`, `failed` and `canceled` are final. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
@@ -326,12 +328,12 @@ class RefundExpanded(Model):
         return self._get("metadata")  # type: ignore[no-any-return]
 
     @property
-    def reason(self) -> None | RefundReason:
+    def reason(self) -> None | RefundReason | str:
         """The `reason` field."""
         return self._get("reason")  # type: ignore[no-any-return]
 
     @property
-    def failure_reason(self) -> None | RefundFailureReason:
+    def failure_reason(self) -> None | RefundFailureReason | str:
         """The `failure_reason` field."""
         return self._get("failure_reason")  # type: ignore[no-any-return]
 

@@ -39,7 +39,7 @@ class RefundPaymentIntentParams(Model):
         self,
         *,
         amount: str,
-        reason: RefundReason | Unset = UNSET,
+        reason: RefundReason | str | Unset = UNSET,
         description: str | Unset = UNSET,
     ) -> None:
         self._init_fields(
@@ -57,8 +57,9 @@ class RefundPaymentIntentParams(Model):
         return self._data.get("amount")  # type: ignore[no-any-return]
 
     @property
-    def reason(self) -> RefundReason | None:
-        """Why the refund was made."""
+    def reason(self) -> RefundReason | str | None:
+        """Why the refund was made. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is
+        accepted."""
         return self._get("reason")  # type: ignore[no-any-return]
 
     @property

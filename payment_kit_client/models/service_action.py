@@ -60,11 +60,11 @@ class ServiceAction(Model):
         *,
         text: ServiceActionText,
         link: str,
-        type_: None | ServiceActionType | Unset = UNSET,
+        type_: None | ServiceActionType | str | Unset = UNSET,
         trigger_events: builtins.list[ServiceActionTriggerEvent] | None | Unset = UNSET,
         name: None | str | Unset = UNSET,
-        color: None | ServiceActionColor | Unset = UNSET,
-        variant: None | ServiceActionVariant | Unset = UNSET,
+        color: None | ServiceActionColor | str | Unset = UNSET,
+        variant: None | ServiceActionVariant | str | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -89,7 +89,7 @@ class ServiceAction(Model):
         return self._data.get("link")  # type: ignore[no-any-return]
 
     @property
-    def type(self) -> None | ServiceActionType:
+    def type(self) -> None | ServiceActionType | str:
         """The `type` field."""
         return self._get("type")  # type: ignore[no-any-return]
 
@@ -106,11 +106,11 @@ class ServiceAction(Model):
         return self._data.get("name")  # type: ignore[no-any-return]
 
     @property
-    def color(self) -> None | ServiceActionColor:
+    def color(self) -> None | ServiceActionColor | str:
         """The `color` field."""
         return self._get("color")  # type: ignore[no-any-return]
 
     @property
-    def variant(self) -> None | ServiceActionVariant:
+    def variant(self) -> None | ServiceActionVariant | str:
         """The `variant` field."""
         return self._get("variant")  # type: ignore[no-any-return]

@@ -52,7 +52,7 @@ class SubscriptionCancelationDetails(Model):
         return_stake: bool | None | Unset = UNSET,
         slash_stake: bool | None | Unset = UNSET,
         slash_reason: None | str | Unset = UNSET,
-        refund: None | SubscriptionCancelationRefund | Unset = UNSET,
+        refund: None | str | SubscriptionCancelationRefund | Unset = UNSET,
         requested_by: None | str | Unset = UNSET,
     ) -> None:
         self._init_fields(
@@ -102,7 +102,7 @@ class SubscriptionCancelationDetails(Model):
         return self._data.get("slash_reason")  # type: ignore[no-any-return]
 
     @property
-    def refund(self) -> None | SubscriptionCancelationRefund:
+    def refund(self) -> None | str | SubscriptionCancelationRefund:
         """The `refund` field."""
         return self._get("refund")  # type: ignore[no-any-return]
 

@@ -34,19 +34,14 @@ class SubscriptionItemCreateParams(Model):
         "metadata": _AsModel("Metadata"),
         "billing_thresholds": _AsModel("SubscriptionItemBillingThresholds"),
     }
-    _REQUIRED: ClassVar[frozenset[str]] = frozenset(
-        {
-            "subscription_id",
-            "price_id",
-        }
-    )
+    _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
         self,
         *,
-        subscription_id: str,
-        price_id: str,
+        subscription_id: str | Unset = UNSET,
+        price_id: str | Unset = UNSET,
         quantity: int | Unset = UNSET,
         metadata: Metadata | Unset = UNSET,
         billing_thresholds: SubscriptionItemBillingThresholds | Unset = UNSET,
@@ -62,12 +57,12 @@ class SubscriptionItemCreateParams(Model):
         )
 
     @property
-    def subscription_id(self) -> str:
+    def subscription_id(self) -> str | None:
         """The subscription to add the item to (`sub_…`)."""
         return self._data.get("subscription_id")  # type: ignore[no-any-return]
 
     @property
-    def price_id(self) -> str:
+    def price_id(self) -> str | None:
         """The item's price (`price_…`)."""
         return self._data.get("price_id")  # type: ignore[no-any-return]
 

@@ -39,7 +39,7 @@ class SubscriptionPauseCollection(Model):
     def __init__(
         self,
         *,
-        behavior: SubscriptionPauseCollectionBehavior,
+        behavior: str | SubscriptionPauseCollectionBehavior,
         resumes_at: int,
     ) -> None:
         self._init_fields(
@@ -50,8 +50,9 @@ class SubscriptionPauseCollection(Model):
         )
 
     @property
-    def behavior(self) -> SubscriptionPauseCollectionBehavior:
-        """What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or voided."""
+    def behavior(self) -> str | SubscriptionPauseCollectionBehavior:
+        """What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or voided. Open:
+        PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("behavior")  # type: ignore[no-any-return]
 
     @property

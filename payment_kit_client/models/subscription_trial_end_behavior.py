@@ -37,7 +37,7 @@ class SubscriptionTrialEndBehavior(Model):
     def __init__(
         self,
         *,
-        missing_payment_method: SubscriptionTrialMissingPaymentMethod,
+        missing_payment_method: str | SubscriptionTrialMissingPaymentMethod,
     ) -> None:
         self._init_fields(
             {
@@ -46,6 +46,7 @@ class SubscriptionTrialEndBehavior(Model):
         )
 
     @property
-    def missing_payment_method(self) -> SubscriptionTrialMissingPaymentMethod:
-        """What happens when a trial ends and no payment method is on file: cancel, pause, or invoice the customer."""
+    def missing_payment_method(self) -> str | SubscriptionTrialMissingPaymentMethod:
+        """What happens when a trial ends and no payment method is on file: cancel, pause, or invoice the customer.
+        Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("missing_payment_method")  # type: ignore[no-any-return]

@@ -16,9 +16,14 @@ from ..types import (
 
 if TYPE_CHECKING:
     from ..models.metadata import Metadata
+    from ..models.price_recurring import PriceRecurring
     from ..models.service_action import ServiceAction
     from ..models.subscription_billing_thresholds import SubscriptionBillingThresholds
     from ..models.subscription_collection_method import SubscriptionCollectionMethod
+    from ..models.subscription_overdraft_protection import (
+        SubscriptionOverdraftProtection,
+    )
+    from ..models.subscription_pause_collection import SubscriptionPauseCollection
     from ..models.subscription_payment_behavior import SubscriptionPaymentBehavior
     from ..models.subscription_payment_settings import SubscriptionPaymentSettings
     from ..models.subscription_proration_behavior import SubscriptionProrationBehavior
@@ -47,6 +52,14 @@ class SubscriptionUpdateParams(Model):
         "trial_settings": "trial_settings",
         "slippage_config": "slippage_config",
         "service_actions": "service_actions",
+        "cancel_at_period_end": "cancel_at_period_end",
+        "cancel_at": "cancel_at",
+        "billing_cycle_anchor": "billing_cycle_anchor",
+        "pause_collection": "pause_collection",
+        "pending_invoice_item_interval": "pending_invoice_item_interval",
+        "trial_start": "trial_start",
+        "trial_end": "trial_end",
+        "overdraft_protection": "overdraft_protection",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": _AsModel("Metadata"),
@@ -58,6 +71,9 @@ class SubscriptionUpdateParams(Model):
         "trial_settings": _AsModel("SubscriptionTrialSettings"),
         "slippage_config": _AsModel("SubscriptionSlippageConfig"),
         "service_actions": _AsList(_AsModel("ServiceAction")),
+        "pause_collection": _AsModel("SubscriptionPauseCollection"),
+        "pending_invoice_item_interval": _AsModel("PriceRecurring"),
+        "overdraft_protection": _AsModel("SubscriptionOverdraftProtection"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
@@ -74,10 +90,18 @@ class SubscriptionUpdateParams(Model):
         billing_thresholds: SubscriptionBillingThresholds | Unset = UNSET,
         payment_settings: SubscriptionPaymentSettings | Unset = UNSET,
         proration_behavior: SubscriptionProrationBehavior | Unset = UNSET,
-        payment_behavior: SubscriptionPaymentBehavior | Unset = UNSET,
+        payment_behavior: str | SubscriptionPaymentBehavior | Unset = UNSET,
         trial_settings: SubscriptionTrialSettings | Unset = UNSET,
         slippage_config: SubscriptionSlippageConfig | Unset = UNSET,
         service_actions: builtins.list[ServiceAction] | Unset = UNSET,
+        cancel_at_period_end: bool | Unset = UNSET,
+        cancel_at: int | None | Unset = UNSET,
+        billing_cycle_anchor: int | Unset = UNSET,
+        pause_collection: None | SubscriptionPauseCollection | Unset = UNSET,
+        pending_invoice_item_interval: PriceRecurring | Unset = UNSET,
+        trial_start: int | None | Unset = UNSET,
+        trial_end: int | None | Unset = UNSET,
+        overdraft_protection: None | SubscriptionOverdraftProtection | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -94,6 +118,14 @@ class SubscriptionUpdateParams(Model):
                 "trial_settings": trial_settings,
                 "slippage_config": slippage_config,
                 "service_actions": service_actions,
+                "cancel_at_period_end": cancel_at_period_end,
+                "cancel_at": cancel_at,
+                "billing_cycle_anchor": billing_cycle_anchor,
+                "pause_collection": pause_collection,
+                "pending_invoice_item_interval": pending_invoice_item_interval,
+                "trial_start": trial_start,
+                "trial_end": trial_end,
+                "overdraft_protection": overdraft_protection,
             }
         )
 
@@ -145,8 +177,9 @@ class SubscriptionUpdateParams(Model):
         return self._get("proration_behavior")  # type: ignore[no-any-return]
 
     @property
-    def payment_behavior(self) -> SubscriptionPaymentBehavior | None:
-        """What happens to an update when the payment it needs cannot be completed."""
+    def payment_behavior(self) -> str | SubscriptionPaymentBehavior | None:
+        """What happens to an update when the payment it needs cannot be completed. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("payment_behavior")  # type: ignore[no-any-return]
 
     @property
@@ -163,3 +196,43 @@ class SubscriptionUpdateParams(Model):
     def service_actions(self) -> builtins.list[ServiceAction] | None:
         """Buttons and notifications to offer the customer."""
         return self._get("service_actions")  # type: ignore[no-any-return]
+
+    @property
+    def cancel_at_period_end(self) -> bool | None:
+        """`true` when the subscription is set to end when the current period ends."""
+        return self._data.get("cancel_at_period_end")  # type: ignore[no-any-return]
+
+    @property
+    def cancel_at(self) -> int | None:
+        """Unix seconds at which a scheduled cancellation takes effect; 0 or null when none is scheduled."""
+        return self._data.get("cancel_at")  # type: ignore[no-any-return]
+
+    @property
+    def billing_cycle_anchor(self) -> int | None:
+        """Unix time in seconds."""
+        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
+
+    @property
+    def pause_collection(self) -> None | SubscriptionPauseCollection:
+        """Set while billing is paused."""
+        return self._get("pause_collection")  # type: ignore[no-any-return]
+
+    @property
+    def pending_invoice_item_interval(self) -> PriceRecurring | None:
+        """How often a recurring price bills, and how usage is counted."""
+        return self._get("pending_invoice_item_interval")  # type: ignore[no-any-return]
+
+    @property
+    def trial_start(self) -> int | None:
+        """Unix seconds at which the trial began."""
+        return self._data.get("trial_start")  # type: ignore[no-any-return]
+
+    @property
+    def trial_end(self) -> int | None:
+        """Unix seconds at which the trial ends or ended."""
+        return self._data.get("trial_end")  # type: ignore[no-any-return]
+
+    @property
+    def overdraft_protection(self) -> None | SubscriptionOverdraftProtection:
+        """Covering shortfalls from a separate payment method."""
+        return self._get("overdraft_protection")  # type: ignore[no-any-return]

@@ -39,7 +39,7 @@ class TransformQuantity(Model):
         self,
         *,
         divide_by: int,
-        round_: TransformQuantityRound,
+        round_: str | TransformQuantityRound,
     ) -> None:
         self._init_fields(
             {
@@ -54,8 +54,9 @@ class TransformQuantity(Model):
         return self._data.get("divide_by")  # type: ignore[no-any-return]
 
     @property
-    def round(self) -> TransformQuantityRound:
-        """Whether a fractional result of the division is rounded `up` or `down`."""
+    def round(self) -> str | TransformQuantityRound:
+        """Whether a fractional result of the division is rounded `up` or `down`. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("round")  # type: ignore[no-any-return]
 
     round_ = round

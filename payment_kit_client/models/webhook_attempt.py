@@ -68,7 +68,7 @@ class WebhookAttempt(Model):
         livemode: bool,
         event_id: str,
         webhook_endpoint_id: str,
-        status: WebhookAttemptStatus,
+        status: str | WebhookAttemptStatus,
         response_status: int,
         response_body: None | str | WebhookAttemptResponseBodyType0Type0,
         retry_count: int,
@@ -111,8 +111,9 @@ class WebhookAttempt(Model):
         return self._data.get("webhook_endpoint_id")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> WebhookAttemptStatus:
-        """Whether the receiver acknowledged the delivery with a 2xx answer."""
+    def status(self) -> str | WebhookAttemptStatus:
+        """Whether the receiver acknowledged the delivery with a 2xx answer. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property

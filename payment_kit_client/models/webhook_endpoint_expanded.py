@@ -80,8 +80,8 @@ class WebhookEndpointExpanded(Model):
         description: str,
         enabled_events: builtins.list[str],
         metadata: Metadata,
-        status: WebhookEndpointStatus,
-        created_via: WebhookEndpointCreatedVia,
+        status: str | WebhookEndpointStatus,
+        created_via: str | WebhookEndpointCreatedVia,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         object_: str,
@@ -141,13 +141,15 @@ class WebhookEndpointExpanded(Model):
         return self._get("metadata")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> WebhookEndpointStatus:
-        """`enabled` endpoints receive events; `disabled` ones do not."""
+    def status(self) -> str | WebhookEndpointStatus:
+        """`enabled` endpoints receive events; `disabled` ones do not. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
-    def created_via(self) -> WebhookEndpointCreatedVia:
-        """Where the webhook endpoint was created."""
+    def created_via(self) -> str | WebhookEndpointCreatedVia:
+        """Where the webhook endpoint was created. Open: PaymentKit may add values (`LiteralUnion<..., string>`),
+        so any string is accepted."""
         return self._get("created_via")  # type: ignore[no-any-return]
 
     @property

@@ -29,6 +29,7 @@ class WebhookEndpointUpdateParams(Model):
         "description": "description",
         "status": "status",
         "metadata": "metadata",
+        "api_version": "api_version",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "status": _AsEnum("WebhookEndpointStatus"),
@@ -43,8 +44,9 @@ class WebhookEndpointUpdateParams(Model):
         url: str | Unset = UNSET,
         enabled_events: builtins.list[str] | Unset = UNSET,
         description: str | Unset = UNSET,
-        status: WebhookEndpointStatus | Unset = UNSET,
+        status: str | Unset | WebhookEndpointStatus = UNSET,
         metadata: Metadata | Unset = UNSET,
+        api_version: str | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -53,6 +55,7 @@ class WebhookEndpointUpdateParams(Model):
                 "description": description,
                 "status": status,
                 "metadata": metadata,
+                "api_version": api_version,
             }
         )
 
@@ -72,11 +75,17 @@ class WebhookEndpointUpdateParams(Model):
         return self._data.get("description")  # type: ignore[no-any-return]
 
     @property
-    def status(self) -> WebhookEndpointStatus | None:
-        """`enabled` endpoints receive events; `disabled` ones do not."""
+    def status(self) -> str | WebhookEndpointStatus | None:
+        """`enabled` endpoints receive events; `disabled` ones do not. Open: PaymentKit may add values
+        (`LiteralUnion<..., string>`), so any string is accepted."""
         return self._get("status")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
         """Free-form key/value data attached to an object."""
         return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def api_version(self) -> str | None:
+        """The API version events are rendered in (e.g. `2023-09-05`)."""
+        return self._data.get("api_version")  # type: ignore[no-any-return]

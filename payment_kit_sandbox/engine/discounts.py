@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from ..context import Context
@@ -178,7 +179,8 @@ def amount_off(ctx: Context, coupon: Obj, currency_id: str, subtotal: int) -> in
     if subtotal <= 0:
         return 0
     if coupon.get("percent_off"):
-        off = subtotal * int(coupon["percent_off"]) // 100
+        # percent_off is a JSON number and may be a fraction (12.5): exact decimal arithmetic, never float.
+        off = int(subtotal * Decimal(str(coupon["percent_off"])) // 100)
     else:
         off = _fixed_amount(coupon, currency_id) or 0
     return max(0, min(off, subtotal))

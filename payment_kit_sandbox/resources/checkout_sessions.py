@@ -28,7 +28,9 @@ def find(ctx: Context, key: str) -> dict[str, Any]:
 
 @handles("createCheckoutSession")
 def create(ctx: Context) -> dict[str, Any]:
-    return checkout.open_session(ctx, ctx.body)
+    # PaymentKit's own example app sends no `mode`: the prices imply it (recurring → subscription).
+    body = ctx.body if "mode" in ctx.body else {**ctx.body, "mode": checkout.mode_of(ctx, ctx.body["line_items"])}
+    return checkout.open_session(ctx, body)
 
 
 @handles("retrieveCheckoutSession")
@@ -39,7 +41,8 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 @handles("updateCheckoutSession")
 def update(ctx: Context) -> dict[str, Any]:
     session = ctx.get(KIND, ctx.path["id"], "Checkout session")
-    session["metadata"] = ctx.body["metadata"]
+    if "metadata" in ctx.body:
+        session["metadata"] = ctx.body["metadata"]
     return ctx.store.save(KIND, ctx.touch(session))
 
 

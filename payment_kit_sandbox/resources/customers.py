@@ -36,6 +36,10 @@ def update(ctx: Context) -> dict[str, Any]:
     for field, value in ctx.body.items():
         if field == "metadata":
             customer["metadata"] = {**(customer.get("metadata") or {}), **(value or {})}
+        elif (
+            field == "currency_id" and value is not None and not ctx.store.get("payment_currency", value, ctx.livemode)
+        ):
+            raise bad_request(f"currency_id: no payment currency {value!r} in this mode")
         else:
             customer[field] = value
     ctx.emit("customer.updated", KIND, customer)

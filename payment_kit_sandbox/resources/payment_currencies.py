@@ -6,6 +6,7 @@ from typing import Any
 
 from ..context import Context, handles
 from ..engine import catalog
+from ..engine.money import to_units
 from ..errors import bad_request
 
 KIND = "payment_currency"
@@ -30,7 +31,19 @@ def create(ctx: Context) -> dict[str, Any]:
         symbol=symbol,
         decimal=body.get("decimal", 18),
         metadata=body.get("metadata") or {},
+        **_settings(body, body.get("decimal", 18)),
     )
+
+
+SETTINGS = ("active", "maximum_precision", "type", "vault_config", "recharge_config", "token_config")
+LIMITS = ("minimum_payment_amount", "maximum_payment_amount")
+
+
+def _settings(body: dict[str, Any], decimal: int) -> dict[str, Any]:
+    """The rest of what payment-js' `Partial<PaymentCurrency>` lets a create set (limits are decimals in)."""
+    out = {k: body[k] for k in SETTINGS if k in body}
+    out.update({k: to_units(body[k], decimal, k) for k in LIMITS if k in body})
+    return out
 
 
 @handles("retrievePaymentCurrency")
@@ -43,7 +56,11 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 @handles("updatePaymentCurrency")
 def update(ctx: Context) -> dict[str, Any]:
     currency = ctx.get(KIND, ctx.path["id"], "Payment currency")
-    currency.update(ctx.body)
+    if "decimal" in ctx.body and ctx.body["decimal"] != currency["decimal"]:
+        # Stored amounts are integers in the currency's smallest unit: a new scale would change them all.
+        raise bad_request(f"decimal: the sandbox keeps a currency's decimal ({currency['decimal']}) once created")
+    body = {k: v for k, v in ctx.body.items() if k not in LIMITS}
+    currency.update({**body, **_settings({k: ctx.body[k] for k in LIMITS if k in ctx.body}, currency["decimal"])})
     return ctx.store.save(KIND, ctx.touch(currency))
 
 

@@ -16,6 +16,10 @@ from ..listing import filter_customer, filter_equal, filter_in, filter_metadata,
 
 KIND = "payment_intent"
 EDITABLE = (
+    "cancellation_reason",
+    "capture_method",
+    "confirmation_method",
+    "payment_method_types",
     "description",
     "metadata",
     "receipt_email",

@@ -104,6 +104,9 @@ def update(ctx: Context) -> dict[str, Any]:
             sub["metadata"] = engine.merge_metadata(sub.get("metadata"), value)
         elif field == "default_payment_method_id":
             sub[field] = _payment_method(ctx, value, sub["currency_id"])
+        elif field == "cancel_at_period_end":
+            # As the cancel operation does: the engine ends the subscription at `cancel_at`.
+            sub.update(cancel_at_period_end=bool(value), cancel_at=sub["current_period_end"] if value else None)
         else:
             sub[field] = value
     engine.emit(ctx, "updated", sub)

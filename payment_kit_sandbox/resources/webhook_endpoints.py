@@ -17,7 +17,7 @@ from ..listing import page_of
 from ..shapes import skeleton
 
 KIND = ENDPOINT
-EDITABLE = ("url", "enabled_events", "description", "status", "metadata")
+EDITABLE = ("url", "enabled_events", "description", "status", "metadata", "api_version")
 ATTEMPTS_SHOWN = 50  # the newest attempts an endpoint answers with
 
 

@@ -138,6 +138,14 @@ def test_coupon_refusals_name_the_field(client: PaymentKit, tag: str) -> None:
         client.coupons.list(order="secret:ASC")
 
 
+@pytest.mark.sandbox_only
+def test_the_sandbox_refuses_oversized_codes(client: PaymentKit) -> None:
+    """The sandbox's own limit (payment_kit_sandbox/limits.py), not the contract's."""
+    coupon = client.coupons.create(name="long", percent_off=5, duration="once").coupon
+    with pytest.raises(BadRequestError, match="code"):
+        client.promotion_codes.create(coupon_id=coupon.id, code="X" * 256)
+
+
 def test_promotion_code_refusals_name_the_field(client: PaymentKit, tag: str) -> None:
     coupon = client.coupons.create(name="codes", percent_off=5, duration="once").coupon
     taken = client.promotion_codes.create(coupon_id=coupon.id, code=code_of(tag))
@@ -145,8 +153,10 @@ def test_promotion_code_refusals_name_the_field(client: PaymentKit, tag: str) ->
         client.promotion_codes.create(coupon_id="coupon_missing")
     with pytest.raises(BadRequestError, match=f"code: '{code_of(tag).lower()}' is already used by promotion code"):
         client.promotion_codes.create(coupon_id=coupon.id, code=code_of(tag).lower())
-    with pytest.raises(BadRequestError, match="code"):
-        client.promotion_codes.create(coupon_id=coupon.id, code="X" * 17)
+    # PaymentKit's material sets no length: a 17-character code is fine.
+    long_code = f"WELCOME{tag}".upper()[:17].ljust(17, "X")
+    other = client.coupons.create(name="long codes", percent_off=5, duration="once").coupon
+    assert client.promotion_codes.create(coupon_id=other.id, code=long_code).code == long_code
     with pytest.raises(BadRequestError, match="customer_id: no customer 'cus_missing'"):
         client.promotion_codes.create(coupon_id=coupon.id, customer_id="cus_missing")
     with pytest.raises(BadRequestError, match="customer_dids: a user_restricted code needs"):

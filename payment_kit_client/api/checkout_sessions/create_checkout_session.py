@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.checkout_session import CheckoutSession
 from ...models.checkout_session_create_params import CheckoutSessionCreateParams
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CheckoutSession | Error | None:
+) -> CheckoutSession | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CheckoutSession.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CheckoutSession | Error]:
+) -> Response[CheckoutSession | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: CheckoutSessionCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CheckoutSession | Error]:
+) -> Response[CheckoutSession | ErrorResponse]:
     """Create a checkout session
 
      Opens a checkout session for the given line items and answers the plain session, whose `url` is the
@@ -103,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSession | Error]
+        Response[CheckoutSession | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -125,7 +125,7 @@ def sync(
     body: CheckoutSessionCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CheckoutSession | Error | None:
+) -> CheckoutSession | ErrorResponse | None:
     """Create a checkout session
 
      Opens a checkout session for the given line items and answers the plain session, whose `url` is the
@@ -144,7 +144,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSession | Error
+        CheckoutSession | ErrorResponse
     """
 
     return sync_detailed(
@@ -161,7 +161,7 @@ async def asyncio_detailed(
     body: CheckoutSessionCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CheckoutSession | Error]:
+) -> Response[CheckoutSession | ErrorResponse]:
     """Create a checkout session
 
      Opens a checkout session for the given line items and answers the plain session, whose `url` is the
@@ -180,7 +180,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSession | Error]
+        Response[CheckoutSession | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -200,7 +200,7 @@ async def asyncio(
     body: CheckoutSessionCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CheckoutSession | Error | None:
+) -> CheckoutSession | ErrorResponse | None:
     """Create a checkout session
 
      Opens a checkout session for the given line items and answers the plain session, whose `url` is the
@@ -219,7 +219,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSession | Error
+        CheckoutSession | ErrorResponse
     """
 
     return (

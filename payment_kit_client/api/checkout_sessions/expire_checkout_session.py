@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.checkout_session import CheckoutSession
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -43,24 +43,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CheckoutSession | Error | None:
+) -> CheckoutSession | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CheckoutSession.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -72,7 +72,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CheckoutSession | Error]:
+) -> Response[CheckoutSession | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -87,7 +87,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CheckoutSession | Error]:
+) -> Response[CheckoutSession | ErrorResponse]:
     """Expire a checkout session
 
      Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the
@@ -104,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSession | Error]
+        Response[CheckoutSession | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +126,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CheckoutSession | Error | None:
+) -> CheckoutSession | ErrorResponse | None:
     """Expire a checkout session
 
      Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the
@@ -143,7 +143,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSession | Error
+        CheckoutSession | ErrorResponse
     """
 
     return sync_detailed(
@@ -160,7 +160,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CheckoutSession | Error]:
+) -> Response[CheckoutSession | ErrorResponse]:
     """Expire a checkout session
 
      Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the
@@ -177,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSession | Error]
+        Response[CheckoutSession | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -197,7 +197,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CheckoutSession | Error | None:
+) -> CheckoutSession | ErrorResponse | None:
     """Expire a checkout session
 
      Closes an `open` session so that it can no longer be paid; it moves to status `expired` and the
@@ -214,7 +214,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSession | Error
+        CheckoutSession | ErrorResponse
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.checkout_session_page import CheckoutSessionPage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.metadata_query import MetadataQuery
 from ...types import UNSET, Response, Unset
 
@@ -28,6 +28,9 @@ def _get_kwargs(
     payment_link_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -62,6 +65,12 @@ def _get_kwargs(
     if not isinstance(json_metadata, Unset):
         params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -75,19 +84,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CheckoutSessionPage | Error | None:
+) -> CheckoutSessionPage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CheckoutSessionPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -99,7 +108,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CheckoutSessionPage | Error]:
+) -> Response[CheckoutSessionPage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -124,7 +133,10 @@ def sync_detailed(
     payment_link_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Response[CheckoutSessionPage | Error]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[CheckoutSessionPage | ErrorResponse]:
     """List checkout sessions
 
      Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its
@@ -147,13 +159,16 @@ def sync_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSessionPage | Error]
+        Response[CheckoutSessionPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -170,6 +185,9 @@ def sync_detailed(
         payment_link_id=payment_link_id,
         subscription_id=subscription_id,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -195,7 +213,10 @@ def sync(
     payment_link_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> CheckoutSessionPage | Error | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> CheckoutSessionPage | ErrorResponse | None:
     """List checkout sessions
 
      Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its
@@ -218,13 +239,16 @@ def sync(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSessionPage | Error
+        CheckoutSessionPage | ErrorResponse
     """
 
     return sync_detailed(
@@ -242,6 +266,9 @@ def sync(
         payment_link_id=payment_link_id,
         subscription_id=subscription_id,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -261,7 +288,10 @@ async def asyncio_detailed(
     payment_link_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Response[CheckoutSessionPage | Error]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[CheckoutSessionPage | ErrorResponse]:
     """List checkout sessions
 
      Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its
@@ -284,13 +314,16 @@ async def asyncio_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSessionPage | Error]
+        Response[CheckoutSessionPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -307,6 +340,9 @@ async def asyncio_detailed(
         payment_link_id=payment_link_id,
         subscription_id=subscription_id,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -330,7 +366,10 @@ async def asyncio(
     payment_link_id: str | Unset = UNSET,
     subscription_id: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> CheckoutSessionPage | Error | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> CheckoutSessionPage | ErrorResponse | None:
     """List checkout sessions
 
      Answers one page of checkout sessions, newest first unless `order` says otherwise, each with its
@@ -353,13 +392,16 @@ async def asyncio(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSessionPage | Error
+        CheckoutSessionPage | ErrorResponse
     """
 
     return (
@@ -378,5 +420,8 @@ async def asyncio(
             payment_link_id=payment_link_id,
             subscription_id=subscription_id,
             metadata=metadata,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

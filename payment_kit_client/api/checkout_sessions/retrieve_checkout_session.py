@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.checkout_session_expanded import CheckoutSessionExpanded
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -38,24 +38,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CheckoutSessionExpanded | Error | None:
+) -> CheckoutSessionExpanded | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CheckoutSessionExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -67,7 +67,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CheckoutSessionExpanded | Error]:
+) -> Response[CheckoutSessionExpanded | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -81,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[CheckoutSessionExpanded | Error]:
+) -> Response[CheckoutSessionExpanded | ErrorResponse]:
     """Retrieve a checkout session
 
      Answers one checkout session with its joins: line items with their prices, and the payment link,
@@ -97,7 +97,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSessionExpanded | Error]
+        Response[CheckoutSessionExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -117,7 +117,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> CheckoutSessionExpanded | Error | None:
+) -> CheckoutSessionExpanded | ErrorResponse | None:
     """Retrieve a checkout session
 
      Answers one checkout session with its joins: line items with their prices, and the payment link,
@@ -133,7 +133,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSessionExpanded | Error
+        CheckoutSessionExpanded | ErrorResponse
     """
 
     return sync_detailed(
@@ -148,7 +148,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[CheckoutSessionExpanded | Error]:
+) -> Response[CheckoutSessionExpanded | ErrorResponse]:
     """Retrieve a checkout session
 
      Answers one checkout session with its joins: line items with their prices, and the payment link,
@@ -164,7 +164,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSessionExpanded | Error]
+        Response[CheckoutSessionExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -182,7 +182,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> CheckoutSessionExpanded | Error | None:
+) -> CheckoutSessionExpanded | ErrorResponse | None:
     """Retrieve a checkout session
 
      Answers one checkout session with its joins: line items with their prices, and the payment link,
@@ -198,7 +198,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSessionExpanded | Error
+        CheckoutSessionExpanded | ErrorResponse
     """
 
     return (

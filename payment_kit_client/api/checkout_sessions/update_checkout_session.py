@@ -10,7 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.checkout_session import CheckoutSession
 from ...models.checkout_session_update_params import CheckoutSessionUpdateParams
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -49,24 +49,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CheckoutSession | Error | None:
+) -> CheckoutSession | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CheckoutSession.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -78,7 +78,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CheckoutSession | Error]:
+) -> Response[CheckoutSession | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +94,7 @@ def sync_detailed(
     body: CheckoutSessionUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CheckoutSession | Error]:
+) -> Response[CheckoutSession | ErrorResponse]:
     """Update a checkout session's metadata
 
      Replaces the session's `metadata`; nothing else about a session can be changed through this call.
@@ -112,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSession | Error]
+        Response[CheckoutSession | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -136,7 +136,7 @@ def sync(
     body: CheckoutSessionUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CheckoutSession | Error | None:
+) -> CheckoutSession | ErrorResponse | None:
     """Update a checkout session's metadata
 
      Replaces the session's `metadata`; nothing else about a session can be changed through this call.
@@ -154,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSession | Error
+        CheckoutSession | ErrorResponse
     """
 
     return sync_detailed(
@@ -173,7 +173,7 @@ async def asyncio_detailed(
     body: CheckoutSessionUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CheckoutSession | Error]:
+) -> Response[CheckoutSession | ErrorResponse]:
     """Update a checkout session's metadata
 
      Replaces the session's `metadata`; nothing else about a session can be changed through this call.
@@ -191,7 +191,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CheckoutSession | Error]
+        Response[CheckoutSession | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -213,7 +213,7 @@ async def asyncio(
     body: CheckoutSessionUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CheckoutSession | Error | None:
+) -> CheckoutSession | ErrorResponse | None:
     """Update a checkout session's metadata
 
      Replaces the session's `metadata`; nothing else about a session can be changed through this call.
@@ -231,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CheckoutSession | Error
+        CheckoutSession | ErrorResponse
     """
 
     return (

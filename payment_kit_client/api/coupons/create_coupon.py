@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.coupon_create_params import CouponCreateParams
 from ...models.coupon_create_result import CouponCreateResult
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CouponCreateResult | Error | None:
+) -> CouponCreateResult | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CouponCreateResult.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CouponCreateResult | Error]:
+) -> Response[CouponCreateResult | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: CouponCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CouponCreateResult | Error]:
+) -> Response[CouponCreateResult | ErrorResponse]:
     """Create a coupon, optionally with promotion codes
 
      Creates a coupon and, in the same call, any promotion codes listed in `promotion_codes` (each a
@@ -105,7 +105,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponCreateResult | Error]
+        Response[CouponCreateResult | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -127,7 +127,7 @@ def sync(
     body: CouponCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CouponCreateResult | Error | None:
+) -> CouponCreateResult | ErrorResponse | None:
     """Create a coupon, optionally with promotion codes
 
      Creates a coupon and, in the same call, any promotion codes listed in `promotion_codes` (each a
@@ -148,7 +148,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponCreateResult | Error
+        CouponCreateResult | ErrorResponse
     """
 
     return sync_detailed(
@@ -165,7 +165,7 @@ async def asyncio_detailed(
     body: CouponCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CouponCreateResult | Error]:
+) -> Response[CouponCreateResult | ErrorResponse]:
     """Create a coupon, optionally with promotion codes
 
      Creates a coupon and, in the same call, any promotion codes listed in `promotion_codes` (each a
@@ -186,7 +186,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponCreateResult | Error]
+        Response[CouponCreateResult | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -206,7 +206,7 @@ async def asyncio(
     body: CouponCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CouponCreateResult | Error | None:
+) -> CouponCreateResult | ErrorResponse | None:
     """Create a coupon, optionally with promotion codes
 
      Creates a coupon and, in the same call, any promotion codes listed in `promotion_codes` (each a
@@ -227,7 +227,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponCreateResult | Error
+        CouponCreateResult | ErrorResponse
     """
 
     return (

@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.coupon import Coupon
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -41,24 +41,24 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Coupon | Error | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Coupon | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = Coupon.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -68,7 +68,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Coupon | Error]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Coupon | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -83,7 +85,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Coupon | Error]:
+) -> Response[Coupon | ErrorResponse]:
     """Delete a coupon
 
      Deletes a coupon and answers the deleted coupon (plain, without joins). A coupon that has already
@@ -99,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Coupon | Error]
+        Response[Coupon | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -121,7 +123,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Coupon | Error | None:
+) -> Coupon | ErrorResponse | None:
     """Delete a coupon
 
      Deletes a coupon and answers the deleted coupon (plain, without joins). A coupon that has already
@@ -137,7 +139,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Coupon | Error
+        Coupon | ErrorResponse
     """
 
     return sync_detailed(
@@ -154,7 +156,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Coupon | Error]:
+) -> Response[Coupon | ErrorResponse]:
     """Delete a coupon
 
      Deletes a coupon and answers the deleted coupon (plain, without joins). A coupon that has already
@@ -170,7 +172,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Coupon | Error]
+        Response[Coupon | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -190,7 +192,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Coupon | Error | None:
+) -> Coupon | ErrorResponse | None:
     """Delete a coupon
 
      Deletes a coupon and answers the deleted coupon (plain, without joins). A coupon that has already
@@ -206,7 +208,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Coupon | Error
+        Coupon | ErrorResponse
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.redemption_type import RedemptionType
 from ...models.redemptions import Redemptions
 from ...types import UNSET, Response, Unset
@@ -53,24 +53,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Redemptions | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Redemptions | None:
     if response.status_code == 200:
         response_200 = Redemptions.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -80,7 +82,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Redemptions]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | Redemptions]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -98,7 +102,7 @@ def sync_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | Redemptions]:
+) -> Response[ErrorResponse | Redemptions]:
     """List who redeemed a coupon
 
      Answers the coupon's redemptions, either by customer (with per-customer usage statistics) or by
@@ -118,7 +122,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Redemptions]
+        Response[ErrorResponse | Redemptions]
     """
 
     kwargs = _get_kwargs(
@@ -146,7 +150,7 @@ def sync(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | Redemptions | None:
+) -> ErrorResponse | Redemptions | None:
     """List who redeemed a coupon
 
      Answers the coupon's redemptions, either by customer (with per-customer usage statistics) or by
@@ -166,7 +170,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Redemptions
+        ErrorResponse | Redemptions
     """
 
     return sync_detailed(
@@ -189,7 +193,7 @@ async def asyncio_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | Redemptions]:
+) -> Response[ErrorResponse | Redemptions]:
     """List who redeemed a coupon
 
      Answers the coupon's redemptions, either by customer (with per-customer usage statistics) or by
@@ -209,7 +213,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Redemptions]
+        Response[ErrorResponse | Redemptions]
     """
 
     kwargs = _get_kwargs(
@@ -235,7 +239,7 @@ async def asyncio(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | Redemptions | None:
+) -> ErrorResponse | Redemptions | None:
     """List who redeemed a coupon
 
      Answers the coupon's redemptions, either by customer (with per-customer usage statistics) or by
@@ -255,7 +259,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Redemptions
+        ErrorResponse | Redemptions
     """
 
     return (

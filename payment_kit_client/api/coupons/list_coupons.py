@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.coupon_page import CouponPage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.metadata_query import MetadataQuery
 from ...types import UNSET, Response, Unset
 
@@ -22,6 +22,9 @@ def _get_kwargs(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -44,6 +47,12 @@ def _get_kwargs(
 
     params["name"] = name
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -55,19 +64,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CouponPage | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> CouponPage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CouponPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -77,7 +88,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[CouponPage | Error]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[CouponPage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -96,7 +109,10 @@ def sync_detailed(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> Response[CouponPage | Error]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[CouponPage | ErrorResponse]:
     """List coupons
 
      Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless
@@ -113,13 +129,16 @@ def sync_detailed(
             {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponPage | Error]
+        Response[CouponPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -130,6 +149,9 @@ def sync_detailed(
         metadata=metadata,
         valid=valid,
         name=name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -149,7 +171,10 @@ def sync(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> CouponPage | Error | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> CouponPage | ErrorResponse | None:
     """List coupons
 
      Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless
@@ -166,13 +191,16 @@ def sync(
             {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponPage | Error
+        CouponPage | ErrorResponse
     """
 
     return sync_detailed(
@@ -184,6 +212,9 @@ def sync(
         metadata=metadata,
         valid=valid,
         name=name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -197,7 +228,10 @@ async def asyncio_detailed(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> Response[CouponPage | Error]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[CouponPage | ErrorResponse]:
     """List coupons
 
      Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless
@@ -214,13 +248,16 @@ async def asyncio_detailed(
             {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponPage | Error]
+        Response[CouponPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -231,6 +268,9 @@ async def asyncio_detailed(
         metadata=metadata,
         valid=valid,
         name=name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -248,7 +288,10 @@ async def asyncio(
     metadata: MetadataQuery | Unset = UNSET,
     valid: bool | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> CouponPage | Error | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> CouponPage | ErrorResponse | None:
     """List coupons
 
      Answers a page of coupons (`{count, list}`, plain coupon rows without joins), newest first unless
@@ -265,13 +308,16 @@ async def asyncio(
             {'plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponPage | Error
+        CouponPage | ErrorResponse
     """
 
     return (
@@ -284,5 +330,8 @@ async def asyncio(
             metadata=metadata,
             valid=valid,
             name=name,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.coupon_expanded import CouponExpanded
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -36,24 +36,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CouponExpanded | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> CouponExpanded | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CouponExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -65,7 +67,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CouponExpanded | Error]:
+) -> Response[CouponExpanded | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -79,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[CouponExpanded | Error]:
+) -> Response[CouponExpanded | ErrorResponse]:
     """Retrieve a coupon
 
      Answers the coupon with its joins: the products it applies to, its promotion codes and its currency.
@@ -93,7 +95,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponExpanded | Error]
+        Response[CouponExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -113,7 +115,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> CouponExpanded | Error | None:
+) -> CouponExpanded | ErrorResponse | None:
     """Retrieve a coupon
 
      Answers the coupon with its joins: the products it applies to, its promotion codes and its currency.
@@ -127,7 +129,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponExpanded | Error
+        CouponExpanded | ErrorResponse
     """
 
     return sync_detailed(
@@ -142,7 +144,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[CouponExpanded | Error]:
+) -> Response[CouponExpanded | ErrorResponse]:
     """Retrieve a coupon
 
      Answers the coupon with its joins: the products it applies to, its promotion codes and its currency.
@@ -156,7 +158,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponExpanded | Error]
+        Response[CouponExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -174,7 +176,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> CouponExpanded | Error | None:
+) -> CouponExpanded | ErrorResponse | None:
     """Retrieve a coupon
 
      Answers the coupon with its joins: the products it applies to, its promotion codes and its currency.
@@ -188,7 +190,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponExpanded | Error
+        CouponExpanded | ErrorResponse
     """
 
     return (

@@ -10,7 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.coupon_expanded import CouponExpanded
 from ...models.coupon_update_params import CouponUpdateParams
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CouponExpanded | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> CouponExpanded | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CouponExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -76,7 +78,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CouponExpanded | Error]:
+) -> Response[CouponExpanded | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +94,7 @@ def sync_detailed(
     body: CouponUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CouponExpanded | Error]:
+) -> Response[CouponExpanded | ErrorResponse]:
     """Update a coupon
 
      Changes the given fields of a coupon and answers it with its joins. Amounts are decimal strings in
@@ -111,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponExpanded | Error]
+        Response[CouponExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -135,7 +137,7 @@ def sync(
     body: CouponUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CouponExpanded | Error | None:
+) -> CouponExpanded | ErrorResponse | None:
     """Update a coupon
 
      Changes the given fields of a coupon and answers it with its joins. Amounts are decimal strings in
@@ -154,7 +156,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponExpanded | Error
+        CouponExpanded | ErrorResponse
     """
 
     return sync_detailed(
@@ -173,7 +175,7 @@ async def asyncio_detailed(
     body: CouponUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CouponExpanded | Error]:
+) -> Response[CouponExpanded | ErrorResponse]:
     """Update a coupon
 
      Changes the given fields of a coupon and answers it with its joins. Amounts are decimal strings in
@@ -192,7 +194,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CouponExpanded | Error]
+        Response[CouponExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -214,7 +216,7 @@ async def asyncio(
     body: CouponUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CouponExpanded | Error | None:
+) -> CouponExpanded | ErrorResponse | None:
     """Update a coupon
 
      Changes the given fields of a coupon and answers it with its joins. Amounts are decimal strings in
@@ -233,7 +235,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CouponExpanded | Error
+        CouponExpanded | ErrorResponse
     """
 
     return (

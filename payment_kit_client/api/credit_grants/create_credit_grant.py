@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_grant_create_params import CreditGrantCreateParams
 from ...models.credit_grant_expanded import CreditGrantExpanded
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditGrantExpanded | Error | None:
+) -> CreditGrantExpanded | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditGrantExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditGrantExpanded | Error]:
+) -> Response[CreditGrantExpanded | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: CreditGrantCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CreditGrantExpanded | Error]:
+) -> Response[CreditGrantExpanded | ErrorResponse]:
     """Grant credits to a customer
 
      Gives a customer `amount` credits (a decimal string in the credit currency's own unit; answers carry
@@ -104,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantExpanded | Error]
+        Response[CreditGrantExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +126,7 @@ def sync(
     body: CreditGrantCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CreditGrantExpanded | Error | None:
+) -> CreditGrantExpanded | ErrorResponse | None:
     """Grant credits to a customer
 
      Gives a customer `amount` credits (a decimal string in the credit currency's own unit; answers carry
@@ -146,7 +146,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantExpanded | Error
+        CreditGrantExpanded | ErrorResponse
     """
 
     return sync_detailed(
@@ -163,7 +163,7 @@ async def asyncio_detailed(
     body: CreditGrantCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CreditGrantExpanded | Error]:
+) -> Response[CreditGrantExpanded | ErrorResponse]:
     """Grant credits to a customer
 
      Gives a customer `amount` credits (a decimal string in the credit currency's own unit; answers carry
@@ -183,7 +183,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantExpanded | Error]
+        Response[CreditGrantExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -203,7 +203,7 @@ async def asyncio(
     body: CreditGrantCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CreditGrantExpanded | Error | None:
+) -> CreditGrantExpanded | ErrorResponse | None:
     """Grant credits to a customer
 
      Gives a customer `amount` credits (a decimal string in the credit currency's own unit; answers carry
@@ -223,7 +223,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantExpanded | Error
+        CreditGrantExpanded | ErrorResponse
     """
 
     return (

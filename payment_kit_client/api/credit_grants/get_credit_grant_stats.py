@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_grant_category import CreditGrantCategory
 from ...models.credit_grant_stats import CreditGrantStats
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -20,7 +20,7 @@ def _get_kwargs(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
 ) -> dict[str, Any]:
 
@@ -36,10 +36,13 @@ def _get_kwargs(
 
     params["granted_by"] = granted_by
 
-    json_category: str | Unset = UNSET
-    if not isinstance(category, Unset):
+    json_category: str | Unset
+    if isinstance(category, Unset):
+        json_category = UNSET
+    elif isinstance(category, CreditGrantCategory):
         json_category = category.value
-
+    else:
+        json_category = category
     params["category"] = json_category
 
     params["timezone_offset"] = timezone_offset
@@ -57,24 +60,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditGrantStats | Error | None:
+) -> CreditGrantStats | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditGrantStats.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -86,7 +89,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditGrantStats | Error]:
+) -> Response[CreditGrantStats | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -103,9 +106,9 @@ def sync_detailed(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
-) -> Response[CreditGrantStats | Error]:
+) -> Response[CreditGrantStats | ErrorResponse]:
     """Credit grant statistics
 
      Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds):
@@ -118,8 +121,9 @@ def sync_detailed(
         start_date (int): Unix time in seconds. Example: 1729243800.
         end_date (int): Unix time in seconds. Example: 1729243800.
         granted_by (str | Unset):
-        category (CreditGrantCategory | Unset): `paid` credits were bought; `promotional` ones
-            were given away.
+        category (CreditGrantCategory | str | Unset): `paid` credits were bought; `promotional`
+            ones were given away. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
         timezone_offset (int | Unset):
 
     Raises:
@@ -127,7 +131,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantStats | Error]
+        Response[CreditGrantStats | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -155,9 +159,9 @@ def sync(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
-) -> CreditGrantStats | Error | None:
+) -> CreditGrantStats | ErrorResponse | None:
     """Credit grant statistics
 
      Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds):
@@ -170,8 +174,9 @@ def sync(
         start_date (int): Unix time in seconds. Example: 1729243800.
         end_date (int): Unix time in seconds. Example: 1729243800.
         granted_by (str | Unset):
-        category (CreditGrantCategory | Unset): `paid` credits were bought; `promotional` ones
-            were given away.
+        category (CreditGrantCategory | str | Unset): `paid` credits were bought; `promotional`
+            ones were given away. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
         timezone_offset (int | Unset):
 
     Raises:
@@ -179,7 +184,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantStats | Error
+        CreditGrantStats | ErrorResponse
     """
 
     return sync_detailed(
@@ -202,9 +207,9 @@ async def asyncio_detailed(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
-) -> Response[CreditGrantStats | Error]:
+) -> Response[CreditGrantStats | ErrorResponse]:
     """Credit grant statistics
 
      Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds):
@@ -217,8 +222,9 @@ async def asyncio_detailed(
         start_date (int): Unix time in seconds. Example: 1729243800.
         end_date (int): Unix time in seconds. Example: 1729243800.
         granted_by (str | Unset):
-        category (CreditGrantCategory | Unset): `paid` credits were bought; `promotional` ones
-            were given away.
+        category (CreditGrantCategory | str | Unset): `paid` credits were bought; `promotional`
+            ones were given away. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
         timezone_offset (int | Unset):
 
     Raises:
@@ -226,7 +232,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantStats | Error]
+        Response[CreditGrantStats | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -252,9 +258,9 @@ async def asyncio(
     start_date: int,
     end_date: int,
     granted_by: str | Unset = UNSET,
-    category: CreditGrantCategory | Unset = UNSET,
+    category: CreditGrantCategory | str | Unset = UNSET,
     timezone_offset: int | Unset = UNSET,
-) -> CreditGrantStats | Error | None:
+) -> CreditGrantStats | ErrorResponse | None:
     """Credit grant statistics
 
      Totals for grants of one credit currency created between `start_date` and `end_date` (Unix seconds):
@@ -267,8 +273,9 @@ async def asyncio(
         start_date (int): Unix time in seconds. Example: 1729243800.
         end_date (int): Unix time in seconds. Example: 1729243800.
         granted_by (str | Unset):
-        category (CreditGrantCategory | Unset): `paid` credits were bought; `promotional` ones
-            were given away.
+        category (CreditGrantCategory | str | Unset): `paid` credits were bought; `promotional`
+            ones were given away. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so
+            any string is accepted.
         timezone_offset (int | Unset):
 
     Raises:
@@ -276,7 +283,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantStats | Error
+        CreditGrantStats | ErrorResponse
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_summary import CreditSummary
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -38,24 +38,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CreditSummary | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> CreditSummary | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditSummary.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -67,7 +69,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditSummary | Error]:
+) -> Response[CreditSummary | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -82,7 +84,7 @@ def sync_detailed(
     livemode: bool | Unset = UNSET,
     customer_id: str,
     subscription_id: str | Unset = UNSET,
-) -> Response[CreditSummary | Error]:
+) -> Response[CreditSummary | ErrorResponse]:
     """A customer's credit balance per currency
 
      Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency,
@@ -100,7 +102,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditSummary | Error]
+        Response[CreditSummary | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -122,7 +124,7 @@ def sync(
     livemode: bool | Unset = UNSET,
     customer_id: str,
     subscription_id: str | Unset = UNSET,
-) -> CreditSummary | Error | None:
+) -> CreditSummary | ErrorResponse | None:
     """A customer's credit balance per currency
 
      Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency,
@@ -140,7 +142,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditSummary | Error
+        CreditSummary | ErrorResponse
     """
 
     return sync_detailed(
@@ -157,7 +159,7 @@ async def asyncio_detailed(
     livemode: bool | Unset = UNSET,
     customer_id: str,
     subscription_id: str | Unset = UNSET,
-) -> Response[CreditSummary | Error]:
+) -> Response[CreditSummary | ErrorResponse]:
     """A customer's credit balance per currency
 
      Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency,
@@ -175,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditSummary | Error]
+        Response[CreditSummary | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -195,7 +197,7 @@ async def asyncio(
     livemode: bool | Unset = UNSET,
     customer_id: str,
     subscription_id: str | Unset = UNSET,
-) -> CreditSummary | Error | None:
+) -> CreditSummary | ErrorResponse | None:
     """A customer's credit balance per currency
 
      Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency,
@@ -213,7 +215,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditSummary | Error
+        CreditSummary | ErrorResponse
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_holders import CreditHolders
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -41,24 +41,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CreditHolders | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> CreditHolders | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditHolders.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -70,7 +72,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditHolders | Error]:
+) -> Response[CreditHolders | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -86,7 +88,7 @@ def sync_detailed(
     currency_id: str,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
-) -> Response[CreditHolders | Error]:
+) -> Response[CreditHolders | ErrorResponse]:
     """Customers holding a credit currency
 
      Lists the customers that hold a positive balance of one credit currency, with their balance (integer
@@ -104,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditHolders | Error]
+        Response[CreditHolders | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -128,7 +130,7 @@ def sync(
     currency_id: str,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
-) -> CreditHolders | Error | None:
+) -> CreditHolders | ErrorResponse | None:
     """Customers holding a credit currency
 
      Lists the customers that hold a positive balance of one credit currency, with their balance (integer
@@ -146,7 +148,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditHolders | Error
+        CreditHolders | ErrorResponse
     """
 
     return sync_detailed(
@@ -165,7 +167,7 @@ async def asyncio_detailed(
     currency_id: str,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
-) -> Response[CreditHolders | Error]:
+) -> Response[CreditHolders | ErrorResponse]:
     """Customers holding a credit currency
 
      Lists the customers that hold a positive balance of one credit currency, with their balance (integer
@@ -183,7 +185,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditHolders | Error]
+        Response[CreditHolders | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -205,7 +207,7 @@ async def asyncio(
     currency_id: str,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
-) -> CreditHolders | Error | None:
+) -> CreditHolders | ErrorResponse | None:
     """Customers holding a credit currency
 
      Lists the customers that hold a positive balance of one credit currency, with their balance (integer
@@ -223,7 +225,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditHolders | Error
+        CreditHolders | ErrorResponse
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_grant_page import CreditGrantPage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -21,8 +21,10 @@ def _get_kwargs(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -41,9 +43,13 @@ def _get_kwargs(
 
     params["currency_id"] = currency_id
 
-    params["subscription_id"] = subscription_id
-
     params["status"] = status
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -58,19 +64,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditGrantPage | Error | None:
+) -> CreditGrantPage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditGrantPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -82,7 +88,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditGrantPage | Error]:
+) -> Response[CreditGrantPage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -101,9 +107,11 @@ def sync_detailed(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
-) -> Response[CreditGrantPage | Error]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[CreditGrantPage | ErrorResponse]:
     """List credit grants
 
      Answers a `{count, list}` page of credit grants with their customer, currency and payment method.
@@ -117,15 +125,17 @@ def sync_detailed(
         q (str | Unset):
         customer_id (str | Unset):
         currency_id (str | Unset):
-        subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantPage | Error]
+        Response[CreditGrantPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -136,8 +146,10 @@ def sync_detailed(
         q=q,
         customer_id=customer_id,
         currency_id=currency_id,
-        subscription_id=subscription_id,
         status=status,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -157,9 +169,11 @@ def sync(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
-) -> CreditGrantPage | Error | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> CreditGrantPage | ErrorResponse | None:
     """List credit grants
 
      Answers a `{count, list}` page of credit grants with their customer, currency and payment method.
@@ -173,15 +187,17 @@ def sync(
         q (str | Unset):
         customer_id (str | Unset):
         currency_id (str | Unset):
-        subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantPage | Error
+        CreditGrantPage | ErrorResponse
     """
 
     return sync_detailed(
@@ -193,8 +209,10 @@ def sync(
         q=q,
         customer_id=customer_id,
         currency_id=currency_id,
-        subscription_id=subscription_id,
         status=status,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -208,9 +226,11 @@ async def asyncio_detailed(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
-) -> Response[CreditGrantPage | Error]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[CreditGrantPage | ErrorResponse]:
     """List credit grants
 
      Answers a `{count, list}` page of credit grants with their customer, currency and payment method.
@@ -224,15 +244,17 @@ async def asyncio_detailed(
         q (str | Unset):
         customer_id (str | Unset):
         currency_id (str | Unset):
-        subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantPage | Error]
+        Response[CreditGrantPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -243,8 +265,10 @@ async def asyncio_detailed(
         q=q,
         customer_id=customer_id,
         currency_id=currency_id,
-        subscription_id=subscription_id,
         status=status,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -262,9 +286,11 @@ async def asyncio(
     q: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-    subscription_id: str | Unset = UNSET,
     status: str | Unset = UNSET,
-) -> CreditGrantPage | Error | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> CreditGrantPage | ErrorResponse | None:
     """List credit grants
 
      Answers a `{count, list}` page of credit grants with their customer, currency and payment method.
@@ -278,15 +304,17 @@ async def asyncio(
         q (str | Unset):
         customer_id (str | Unset):
         currency_id (str | Unset):
-        subscription_id (str | Unset):
         status (str | Unset):  Example: granted,pending.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantPage | Error
+        CreditGrantPage | ErrorResponse
     """
 
     return (
@@ -299,7 +327,9 @@ async def asyncio(
             q=q,
             customer_id=customer_id,
             currency_id=currency_id,
-            subscription_id=subscription_id,
             status=status,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -10,7 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_grant_update_params import CreditGrantUpdateParams
 from ...models.credit_grant_update_result import CreditGrantUpdateResult
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -49,24 +49,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditGrantUpdateResult | Error | None:
+) -> CreditGrantUpdateResult | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditGrantUpdateResult.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -78,7 +78,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditGrantUpdateResult | Error]:
+) -> Response[CreditGrantUpdateResult | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +94,7 @@ def sync_detailed(
     body: CreditGrantUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CreditGrantUpdateResult | Error]:
+) -> Response[CreditGrantUpdateResult | ErrorResponse]:
     """Update or expire a credit grant
 
      Replaces a grant's metadata and/or expires it now with `expired: true`. Expiring works only on
@@ -112,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantUpdateResult | Error]
+        Response[CreditGrantUpdateResult | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -136,7 +136,7 @@ def sync(
     body: CreditGrantUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CreditGrantUpdateResult | Error | None:
+) -> CreditGrantUpdateResult | ErrorResponse | None:
     """Update or expire a credit grant
 
      Replaces a grant's metadata and/or expires it now with `expired: true`. Expiring works only on
@@ -154,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantUpdateResult | Error
+        CreditGrantUpdateResult | ErrorResponse
     """
 
     return sync_detailed(
@@ -173,7 +173,7 @@ async def asyncio_detailed(
     body: CreditGrantUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[CreditGrantUpdateResult | Error]:
+) -> Response[CreditGrantUpdateResult | ErrorResponse]:
     """Update or expire a credit grant
 
      Replaces a grant's metadata and/or expires it now with `expired: true`. Expiring works only on
@@ -191,7 +191,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditGrantUpdateResult | Error]
+        Response[CreditGrantUpdateResult | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -213,7 +213,7 @@ async def asyncio(
     body: CreditGrantUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> CreditGrantUpdateResult | Error | None:
+) -> CreditGrantUpdateResult | ErrorResponse | None:
     """Update or expire a credit grant
 
      Replaces a grant's metadata and/or expires it now with `expired: true`. Expiring works only on
@@ -231,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditGrantUpdateResult | Error
+        CreditGrantUpdateResult | ErrorResponse
     """
 
     return (

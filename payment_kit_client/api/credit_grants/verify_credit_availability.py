@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_availability import CreditAvailability
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -49,19 +49,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditAvailability | Error | None:
+) -> CreditAvailability | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditAvailability.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -73,7 +73,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditAvailability | Error]:
+) -> Response[CreditAvailability | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -91,7 +91,7 @@ def sync_detailed(
     pending_amount: str | Unset = UNSET,
     max_recharge_times: int | Unset = UNSET,
     max_pending_amount: str | Unset = UNSET,
-) -> Response[CreditAvailability | Error]:
+) -> Response[CreditAvailability | ErrorResponse]:
     """Check that a customer can keep spending credit
 
      Decides whether a customer may go on consuming a credit currency, given the current balance, usage
@@ -113,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditAvailability | Error]
+        Response[CreditAvailability | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -141,7 +141,7 @@ def sync(
     pending_amount: str | Unset = UNSET,
     max_recharge_times: int | Unset = UNSET,
     max_pending_amount: str | Unset = UNSET,
-) -> CreditAvailability | Error | None:
+) -> CreditAvailability | ErrorResponse | None:
     """Check that a customer can keep spending credit
 
      Decides whether a customer may go on consuming a credit currency, given the current balance, usage
@@ -163,7 +163,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditAvailability | Error
+        CreditAvailability | ErrorResponse
     """
 
     return sync_detailed(
@@ -186,7 +186,7 @@ async def asyncio_detailed(
     pending_amount: str | Unset = UNSET,
     max_recharge_times: int | Unset = UNSET,
     max_pending_amount: str | Unset = UNSET,
-) -> Response[CreditAvailability | Error]:
+) -> Response[CreditAvailability | ErrorResponse]:
     """Check that a customer can keep spending credit
 
      Decides whether a customer may go on consuming a credit currency, given the current balance, usage
@@ -208,7 +208,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditAvailability | Error]
+        Response[CreditAvailability | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -234,7 +234,7 @@ async def asyncio(
     pending_amount: str | Unset = UNSET,
     max_recharge_times: int | Unset = UNSET,
     max_pending_amount: str | Unset = UNSET,
-) -> CreditAvailability | Error | None:
+) -> CreditAvailability | ErrorResponse | None:
     """Check that a customer can keep spending credit
 
      Decides whether a customer may go on consuming a credit currency, given the current balance, usage
@@ -256,7 +256,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditAvailability | Error
+        CreditAvailability | ErrorResponse
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_transaction_summary import CreditTransactionSummary
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -52,19 +52,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditTransactionSummary | Error | None:
+) -> CreditTransactionSummary | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditTransactionSummary.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -76,7 +76,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditTransactionSummary | Error]:
+) -> Response[CreditTransactionSummary | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +95,7 @@ def sync_detailed(
     meter_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> Response[CreditTransactionSummary | Error]:
+) -> Response[CreditTransactionSummary | ErrorResponse]:
     """Usage and credit totals
 
      Adds up the ledger rows that match the filters: total metered quantity, total credit consumed
@@ -115,7 +115,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditTransactionSummary | Error]
+        Response[CreditTransactionSummary | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -145,7 +145,7 @@ def sync(
     meter_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> CreditTransactionSummary | Error | None:
+) -> CreditTransactionSummary | ErrorResponse | None:
     """Usage and credit totals
 
      Adds up the ledger rows that match the filters: total metered quantity, total credit consumed
@@ -165,7 +165,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditTransactionSummary | Error
+        CreditTransactionSummary | ErrorResponse
     """
 
     return sync_detailed(
@@ -190,7 +190,7 @@ async def asyncio_detailed(
     meter_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> Response[CreditTransactionSummary | Error]:
+) -> Response[CreditTransactionSummary | ErrorResponse]:
     """Usage and credit totals
 
      Adds up the ledger rows that match the filters: total metered quantity, total credit consumed
@@ -210,7 +210,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditTransactionSummary | Error]
+        Response[CreditTransactionSummary | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -238,7 +238,7 @@ async def asyncio(
     meter_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> CreditTransactionSummary | Error | None:
+) -> CreditTransactionSummary | ErrorResponse | None:
     """Usage and credit totals
 
      Adds up the ledger rows that match the filters: total metered quantity, total credit consumed
@@ -258,7 +258,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditTransactionSummary | Error
+        CreditTransactionSummary | ErrorResponse
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_transaction_page import CreditTransactionPage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -26,6 +26,9 @@ def _get_kwargs(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -54,6 +57,12 @@ def _get_kwargs(
 
     params["end"] = end
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -67,19 +76,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditTransactionPage | Error | None:
+) -> CreditTransactionPage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditTransactionPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -91,7 +100,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditTransactionPage | Error]:
+) -> Response[CreditTransactionPage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -115,7 +124,10 @@ def sync_detailed(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> Response[CreditTransactionPage | Error]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[CreditTransactionPage | ErrorResponse]:
     """List credit transactions
 
      Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter
@@ -135,13 +147,16 @@ def sync_detailed(
         source (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditTransactionPage | Error]
+        Response[CreditTransactionPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -157,6 +172,9 @@ def sync_detailed(
         source=source,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -181,7 +199,10 @@ def sync(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> CreditTransactionPage | Error | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> CreditTransactionPage | ErrorResponse | None:
     """List credit transactions
 
      Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter
@@ -201,13 +222,16 @@ def sync(
         source (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditTransactionPage | Error
+        CreditTransactionPage | ErrorResponse
     """
 
     return sync_detailed(
@@ -224,6 +248,9 @@ def sync(
         source=source,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -242,7 +269,10 @@ async def asyncio_detailed(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> Response[CreditTransactionPage | Error]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[CreditTransactionPage | ErrorResponse]:
     """List credit transactions
 
      Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter
@@ -262,13 +292,16 @@ async def asyncio_detailed(
         source (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditTransactionPage | Error]
+        Response[CreditTransactionPage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -284,6 +317,9 @@ async def asyncio_detailed(
         source=source,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -306,7 +342,10 @@ async def asyncio(
     source: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> CreditTransactionPage | Error | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> CreditTransactionPage | ErrorResponse | None:
     """List credit transactions
 
      Answers a `{count, list}` page of ledger rows, each joined with its customer, currency, grant, meter
@@ -326,13 +365,16 @@ async def asyncio(
         source (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditTransactionPage | Error
+        CreditTransactionPage | ErrorResponse
     """
 
     return (
@@ -350,5 +392,8 @@ async def asyncio(
             source=source,
             start=start,
             end=end,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.credit_transaction_expanded import CreditTransactionExpanded
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -38,24 +38,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CreditTransactionExpanded | Error | None:
+) -> CreditTransactionExpanded | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CreditTransactionExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -67,7 +67,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CreditTransactionExpanded | Error]:
+) -> Response[CreditTransactionExpanded | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -81,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[CreditTransactionExpanded | Error]:
+) -> Response[CreditTransactionExpanded | ErrorResponse]:
     """Retrieve a credit transaction
 
      Answers one ledger row (quantity used, credit taken, balance left on the grant) joined with its
@@ -96,7 +96,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditTransactionExpanded | Error]
+        Response[CreditTransactionExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -116,7 +116,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> CreditTransactionExpanded | Error | None:
+) -> CreditTransactionExpanded | ErrorResponse | None:
     """Retrieve a credit transaction
 
      Answers one ledger row (quantity used, credit taken, balance left on the grant) joined with its
@@ -131,7 +131,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditTransactionExpanded | Error
+        CreditTransactionExpanded | ErrorResponse
     """
 
     return sync_detailed(
@@ -146,7 +146,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[CreditTransactionExpanded | Error]:
+) -> Response[CreditTransactionExpanded | ErrorResponse]:
     """Retrieve a credit transaction
 
      Answers one ledger row (quantity used, credit taken, balance left on the grant) joined with its
@@ -161,7 +161,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CreditTransactionExpanded | Error]
+        Response[CreditTransactionExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -179,7 +179,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> CreditTransactionExpanded | Error | None:
+) -> CreditTransactionExpanded | ErrorResponse | None:
     """Retrieve a credit transaction
 
      Answers one ledger row (quantity used, credit taken, balance left on the grant) joined with its
@@ -194,7 +194,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CreditTransactionExpanded | Error
+        CreditTransactionExpanded | ErrorResponse
     """
 
     return (

@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.customer_overdue_invoices import CustomerOverdueInvoices
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -38,24 +38,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CustomerOverdueInvoices | Error | None:
+) -> CustomerOverdueInvoices | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CustomerOverdueInvoices.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -67,7 +67,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CustomerOverdueInvoices | Error]:
+) -> Response[CustomerOverdueInvoices | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -81,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[CustomerOverdueInvoices | Error]:
+) -> Response[CustomerOverdueInvoices | ErrorResponse]:
     """List a customer's overdue invoices
 
      Answers the customer, every invoice of theirs that is past due and unpaid, and a `summary` keyed by
@@ -97,7 +97,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CustomerOverdueInvoices | Error]
+        Response[CustomerOverdueInvoices | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -117,7 +117,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> CustomerOverdueInvoices | Error | None:
+) -> CustomerOverdueInvoices | ErrorResponse | None:
     """List a customer's overdue invoices
 
      Answers the customer, every invoice of theirs that is past due and unpaid, and a `summary` keyed by
@@ -133,7 +133,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CustomerOverdueInvoices | Error
+        CustomerOverdueInvoices | ErrorResponse
     """
 
     return sync_detailed(
@@ -148,7 +148,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[CustomerOverdueInvoices | Error]:
+) -> Response[CustomerOverdueInvoices | ErrorResponse]:
     """List a customer's overdue invoices
 
      Answers the customer, every invoice of theirs that is past due and unpaid, and a `summary` keyed by
@@ -164,7 +164,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CustomerOverdueInvoices | Error]
+        Response[CustomerOverdueInvoices | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -182,7 +182,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> CustomerOverdueInvoices | Error | None:
+) -> CustomerOverdueInvoices | ErrorResponse | None:
     """List a customer's overdue invoices
 
      Answers the customer, every invoice of theirs that is past due and unpaid, and a `summary` keyed by
@@ -198,7 +198,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CustomerOverdueInvoices | Error
+        CustomerOverdueInvoices | ErrorResponse
     """
 
     return (

@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.customer_expanded import CustomerExpanded
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -41,24 +41,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> CustomerExpanded | Error | None:
+) -> CustomerExpanded | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = CustomerExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -70,7 +70,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[CustomerExpanded | Error]:
+) -> Response[CustomerExpanded | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -85,7 +85,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     create: bool | Unset = UNSET,
-) -> Response[CustomerExpanded | Error]:
+) -> Response[CustomerExpanded | ErrorResponse]:
     """Retrieve a customer
 
      Answers one customer, looked up by `cus_` id or by DID. With `create=true` and a DID, PaymentKit
@@ -102,7 +102,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CustomerExpanded | Error]
+        Response[CustomerExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     create: bool | Unset = UNSET,
-) -> CustomerExpanded | Error | None:
+) -> CustomerExpanded | ErrorResponse | None:
     """Retrieve a customer
 
      Answers one customer, looked up by `cus_` id or by DID. With `create=true` and a DID, PaymentKit
@@ -141,7 +141,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CustomerExpanded | Error
+        CustomerExpanded | ErrorResponse
     """
 
     return sync_detailed(
@@ -158,7 +158,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     create: bool | Unset = UNSET,
-) -> Response[CustomerExpanded | Error]:
+) -> Response[CustomerExpanded | ErrorResponse]:
     """Retrieve a customer
 
      Answers one customer, looked up by `cus_` id or by DID. With `create=true` and a DID, PaymentKit
@@ -175,7 +175,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[CustomerExpanded | Error]
+        Response[CustomerExpanded | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -195,7 +195,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     create: bool | Unset = UNSET,
-) -> CustomerExpanded | Error | None:
+) -> CustomerExpanded | ErrorResponse | None:
     """Retrieve a customer
 
      Answers one customer, looked up by `cus_` id or by DID. With `create=true` and a DID, PaymentKit
@@ -212,7 +212,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        CustomerExpanded | Error
+        CustomerExpanded | ErrorResponse
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.my_customer import MyCustomer
 from ...types import UNSET, Response, Unset
 
@@ -38,24 +38,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | MyCustomer | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | MyCustomer | None:
     if response.status_code == 200:
         response_200 = MyCustomer.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -65,7 +67,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | MyCustomer]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | MyCustomer]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -80,7 +84,7 @@ def sync_detailed(
     livemode: bool | Unset = UNSET,
     skip_summary: bool | Unset = UNSET,
     fallback: bool | Unset = UNSET,
-) -> Response[Error | MyCustomer]:
+) -> Response[ErrorResponse | MyCustomer]:
     """Retrieve the calling user's customer
 
      Answers the customer record of the logged-in user (the session's DID), with a `summary` of paid, due
@@ -99,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MyCustomer]
+        Response[ErrorResponse | MyCustomer]
     """
 
     kwargs = _get_kwargs(
@@ -121,7 +125,7 @@ def sync(
     livemode: bool | Unset = UNSET,
     skip_summary: bool | Unset = UNSET,
     fallback: bool | Unset = UNSET,
-) -> Error | MyCustomer | None:
+) -> ErrorResponse | MyCustomer | None:
     """Retrieve the calling user's customer
 
      Answers the customer record of the logged-in user (the session's DID), with a `summary` of paid, due
@@ -140,7 +144,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MyCustomer
+        ErrorResponse | MyCustomer
     """
 
     return sync_detailed(
@@ -157,7 +161,7 @@ async def asyncio_detailed(
     livemode: bool | Unset = UNSET,
     skip_summary: bool | Unset = UNSET,
     fallback: bool | Unset = UNSET,
-) -> Response[Error | MyCustomer]:
+) -> Response[ErrorResponse | MyCustomer]:
     """Retrieve the calling user's customer
 
      Answers the customer record of the logged-in user (the session's DID), with a `summary` of paid, due
@@ -176,7 +180,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MyCustomer]
+        Response[ErrorResponse | MyCustomer]
     """
 
     kwargs = _get_kwargs(
@@ -196,7 +200,7 @@ async def asyncio(
     livemode: bool | Unset = UNSET,
     skip_summary: bool | Unset = UNSET,
     fallback: bool | Unset = UNSET,
-) -> Error | MyCustomer | None:
+) -> ErrorResponse | MyCustomer | None:
     """Retrieve the calling user's customer
 
      Answers the customer record of the logged-in user (the session's DID), with a `summary` of paid, due
@@ -215,7 +219,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MyCustomer
+        ErrorResponse | MyCustomer
     """
 
     return (

@@ -10,7 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.customer import Customer
 from ...models.customer_update_params import CustomerUpdateParams
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Customer | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Customer | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = Customer.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -74,7 +76,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Customer | Error]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Customer | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -90,7 +94,7 @@ def sync_detailed(
     body: CustomerUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Customer | Error]:
+) -> Response[Customer | ErrorResponse]:
     """Update a customer
 
      Changes a customer's contact details, addresses, notification preference or metadata. Only the
@@ -108,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Customer | Error]
+        Response[Customer | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -132,7 +136,7 @@ def sync(
     body: CustomerUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Customer | Error | None:
+) -> Customer | ErrorResponse | None:
     """Update a customer
 
      Changes a customer's contact details, addresses, notification preference or metadata. Only the
@@ -150,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Customer | Error
+        Customer | ErrorResponse
     """
 
     return sync_detailed(
@@ -169,7 +173,7 @@ async def asyncio_detailed(
     body: CustomerUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Customer | Error]:
+) -> Response[Customer | ErrorResponse]:
     """Update a customer
 
      Changes a customer's contact details, addresses, notification preference or metadata. Only the
@@ -187,7 +191,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Customer | Error]
+        Response[Customer | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -209,7 +213,7 @@ async def asyncio(
     body: CustomerUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Customer | Error | None:
+) -> Customer | ErrorResponse | None:
     """Update a customer
 
      Changes a customer's contact details, addresses, notification preference or metadata. Only the
@@ -227,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Customer | Error
+        Customer | ErrorResponse
     """
 
     return (

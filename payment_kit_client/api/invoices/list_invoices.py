@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.invoice_page import InvoicePage
 from ...models.metadata_query import MetadataQuery
 from ...types import UNSET, Response, Unset
@@ -30,6 +30,9 @@ def _get_kwargs(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -68,6 +71,12 @@ def _get_kwargs(
     if not isinstance(json_metadata, Unset):
         params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -79,19 +88,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | InvoicePage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | InvoicePage | None:
     if response.status_code == 200:
         response_200 = InvoicePage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -101,7 +112,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | InvoicePage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | InvoicePage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -128,7 +141,10 @@ def sync_detailed(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Response[Error | InvoicePage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | InvoicePage]:
     """List invoices
 
      Answers a page of invoices, newest first unless `order` says otherwise, each
@@ -159,13 +175,16 @@ def sync_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | InvoicePage]
+        Response[ErrorResponse | InvoicePage]
     """
 
     kwargs = _get_kwargs(
@@ -184,6 +203,9 @@ def sync_detailed(
         include_overdraft_protection=include_overdraft_protection,
         include_recovered_from=include_recovered_from,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -211,7 +233,10 @@ def sync(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Error | InvoicePage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | InvoicePage | None:
     """List invoices
 
      Answers a page of invoices, newest first unless `order` says otherwise, each
@@ -242,13 +267,16 @@ def sync(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | InvoicePage
+        ErrorResponse | InvoicePage
     """
 
     return sync_detailed(
@@ -268,6 +296,9 @@ def sync(
         include_overdraft_protection=include_overdraft_protection,
         include_recovered_from=include_recovered_from,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -289,7 +320,10 @@ async def asyncio_detailed(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Response[Error | InvoicePage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | InvoicePage]:
     """List invoices
 
      Answers a page of invoices, newest first unless `order` says otherwise, each
@@ -320,13 +354,16 @@ async def asyncio_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | InvoicePage]
+        Response[ErrorResponse | InvoicePage]
     """
 
     kwargs = _get_kwargs(
@@ -345,6 +382,9 @@ async def asyncio_detailed(
         include_overdraft_protection=include_overdraft_protection,
         include_recovered_from=include_recovered_from,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -370,7 +410,10 @@ async def asyncio(
     include_overdraft_protection: bool | Unset = UNSET,
     include_recovered_from: bool | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Error | InvoicePage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | InvoicePage | None:
     """List invoices
 
      Answers a page of invoices, newest first unless `order` says otherwise, each
@@ -401,13 +444,16 @@ async def asyncio(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | InvoicePage
+        ErrorResponse | InvoicePage
     """
 
     return (
@@ -428,5 +474,8 @@ async def asyncio(
             include_overdraft_protection=include_overdraft_protection,
             include_recovered_from=include_recovered_from,
             metadata=metadata,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.invoice_stake_return_result import InvoiceStakeReturnResult
 from ...types import UNSET, Response, Unset
 
@@ -43,24 +43,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | InvoiceStakeReturnResult | None:
+) -> ErrorResponse | InvoiceStakeReturnResult | None:
     if response.status_code == 200:
         response_200 = InvoiceStakeReturnResult.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -72,7 +72,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | InvoiceStakeReturnResult]:
+) -> Response[ErrorResponse | InvoiceStakeReturnResult]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -87,7 +87,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | InvoiceStakeReturnResult]:
+) -> Response[ErrorResponse | InvoiceStakeReturnResult]:
     """Return an invoice's stake
 
      Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
@@ -105,7 +105,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | InvoiceStakeReturnResult]
+        Response[ErrorResponse | InvoiceStakeReturnResult]
     """
 
     kwargs = _get_kwargs(
@@ -127,7 +127,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | InvoiceStakeReturnResult | None:
+) -> ErrorResponse | InvoiceStakeReturnResult | None:
     """Return an invoice's stake
 
      Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
@@ -145,7 +145,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | InvoiceStakeReturnResult
+        ErrorResponse | InvoiceStakeReturnResult
     """
 
     return sync_detailed(
@@ -162,7 +162,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | InvoiceStakeReturnResult]:
+) -> Response[ErrorResponse | InvoiceStakeReturnResult]:
     """Return an invoice's stake
 
      Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
@@ -180,7 +180,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | InvoiceStakeReturnResult]
+        Response[ErrorResponse | InvoiceStakeReturnResult]
     """
 
     kwargs = _get_kwargs(
@@ -200,7 +200,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | InvoiceStakeReturnResult | None:
+) -> ErrorResponse | InvoiceStakeReturnResult | None:
     """Return an invoice's stake
 
      Gives back the stake that this staking invoice collected (the return is recorded as a refund of type
@@ -218,7 +218,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | InvoiceStakeReturnResult
+        ErrorResponse | InvoiceStakeReturnResult
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.invoice_page import InvoicePage
 from ...types import UNSET, Response, Unset
 
@@ -19,6 +19,9 @@ def _get_kwargs(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -33,6 +36,12 @@ def _get_kwargs(
 
     params["order"] = order
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -44,19 +53,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | InvoicePage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | InvoicePage | None:
     if response.status_code == 200:
         response_200 = InvoicePage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -66,7 +77,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | InvoicePage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | InvoicePage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -83,7 +96,10 @@ def sync_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | InvoicePage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | InvoicePage]:
     """Search invoices
 
      Answers a page of expanded invoices whose text fields (number, description, customer details and the
@@ -95,13 +111,16 @@ def sync_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | InvoicePage]
+        Response[ErrorResponse | InvoicePage]
     """
 
     kwargs = _get_kwargs(
@@ -110,6 +129,9 @@ def sync_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -127,7 +149,10 @@ def sync(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | InvoicePage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | InvoicePage | None:
     """Search invoices
 
      Answers a page of expanded invoices whose text fields (number, description, customer details and the
@@ -139,13 +164,16 @@ def sync(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | InvoicePage
+        ErrorResponse | InvoicePage
     """
 
     return sync_detailed(
@@ -155,6 +183,9 @@ def sync(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -166,7 +197,10 @@ async def asyncio_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | InvoicePage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | InvoicePage]:
     """Search invoices
 
      Answers a page of expanded invoices whose text fields (number, description, customer details and the
@@ -178,13 +212,16 @@ async def asyncio_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | InvoicePage]
+        Response[ErrorResponse | InvoicePage]
     """
 
     kwargs = _get_kwargs(
@@ -193,6 +230,9 @@ async def asyncio_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -208,7 +248,10 @@ async def asyncio(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | InvoicePage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | InvoicePage | None:
     """Search invoices
 
      Answers a page of expanded invoices whose text fields (number, description, customer details and the
@@ -220,13 +263,16 @@ async def asyncio(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | InvoicePage
+        ErrorResponse | InvoicePage
     """
 
     return (
@@ -237,5 +283,8 @@ async def asyncio(
             page=page,
             page_size=page_size,
             order=order,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.invoice import Invoice
 from ...models.invoice_update_params import InvoiceUpdateParams
 from ...types import UNSET, Response, Unset
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Invoice | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Invoice | None:
     if response.status_code == 200:
         response_200 = Invoice.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -74,7 +76,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Invoice]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | Invoice]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -90,7 +94,7 @@ def sync_detailed(
     body: InvoiceUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Invoice]:
+) -> Response[ErrorResponse | Invoice]:
     """Update an invoice's metadata
 
      Replaces the invoice's metadata; nothing else about an invoice can be changed through the API.
@@ -107,7 +111,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Invoice]
+        Response[ErrorResponse | Invoice]
     """
 
     kwargs = _get_kwargs(
@@ -131,7 +135,7 @@ def sync(
     body: InvoiceUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Invoice | None:
+) -> ErrorResponse | Invoice | None:
     """Update an invoice's metadata
 
      Replaces the invoice's metadata; nothing else about an invoice can be changed through the API.
@@ -148,7 +152,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Invoice
+        ErrorResponse | Invoice
     """
 
     return sync_detailed(
@@ -167,7 +171,7 @@ async def asyncio_detailed(
     body: InvoiceUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Invoice]:
+) -> Response[ErrorResponse | Invoice]:
     """Update an invoice's metadata
 
      Replaces the invoice's metadata; nothing else about an invoice can be changed through the API.
@@ -184,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Invoice]
+        Response[ErrorResponse | Invoice]
     """
 
     kwargs = _get_kwargs(
@@ -206,7 +210,7 @@ async def asyncio(
     body: InvoiceUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Invoice | None:
+) -> ErrorResponse | Invoice | None:
     """Update an invoice's metadata
 
      Replaces the invoice's metadata; nothing else about an invoice can be changed through the API.
@@ -223,7 +227,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Invoice
+        ErrorResponse | Invoice
     """
 
     return (

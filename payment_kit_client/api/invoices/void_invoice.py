@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.invoice import Invoice
 from ...types import UNSET, Response, Unset
 
@@ -41,24 +41,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Invoice | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Invoice | None:
     if response.status_code == 200:
         response_200 = Invoice.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -68,7 +70,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Invoice]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | Invoice]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -83,7 +87,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Invoice]:
+) -> Response[ErrorResponse | Invoice]:
     """Void an invoice
 
      Marks an unpaid invoice as `void`: nothing more will be collected for it and
@@ -100,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Invoice]
+        Response[ErrorResponse | Invoice]
     """
 
     kwargs = _get_kwargs(
@@ -122,7 +126,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Invoice | None:
+) -> ErrorResponse | Invoice | None:
     """Void an invoice
 
      Marks an unpaid invoice as `void`: nothing more will be collected for it and
@@ -139,7 +143,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Invoice
+        ErrorResponse | Invoice
     """
 
     return sync_detailed(
@@ -156,7 +160,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Invoice]:
+) -> Response[ErrorResponse | Invoice]:
     """Void an invoice
 
      Marks an unpaid invoice as `void`: nothing more will be collected for it and
@@ -173,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Invoice]
+        Response[ErrorResponse | Invoice]
     """
 
     kwargs = _get_kwargs(
@@ -193,7 +197,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Invoice | None:
+) -> ErrorResponse | Invoice | None:
     """Void an invoice
 
      Marks an unpaid invoice as `void`: nothing more will be collected for it and
@@ -210,7 +214,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Invoice
+        ErrorResponse | Invoice
     """
 
     return (

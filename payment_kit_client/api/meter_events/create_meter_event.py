@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.meter_event_create_params import MeterEventCreateParams
 from ...models.meter_event_expanded import MeterEventExpanded
 from ...types import UNSET, Response, Unset
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | MeterEventExpanded | None:
+) -> ErrorResponse | MeterEventExpanded | None:
     if response.status_code == 200:
         response_200 = MeterEventExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | MeterEventExpanded]:
+) -> Response[ErrorResponse | MeterEventExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: MeterEventCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | MeterEventExpanded]:
+) -> Response[ErrorResponse | MeterEventExpanded]:
     """Report a meter event
 
      Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal
@@ -104,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterEventExpanded]
+        Response[ErrorResponse | MeterEventExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +126,7 @@ def sync(
     body: MeterEventCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | MeterEventExpanded | None:
+) -> ErrorResponse | MeterEventExpanded | None:
     """Report a meter event
 
      Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal
@@ -146,7 +146,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterEventExpanded
+        ErrorResponse | MeterEventExpanded
     """
 
     return sync_detailed(
@@ -163,7 +163,7 @@ async def asyncio_detailed(
     body: MeterEventCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | MeterEventExpanded]:
+) -> Response[ErrorResponse | MeterEventExpanded]:
     """Report a meter event
 
      Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal
@@ -183,7 +183,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterEventExpanded]
+        Response[ErrorResponse | MeterEventExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -203,7 +203,7 @@ async def asyncio(
     body: MeterEventCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | MeterEventExpanded | None:
+) -> ErrorResponse | MeterEventExpanded | None:
     """Report a meter event
 
      Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal
@@ -223,7 +223,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterEventExpanded
+        ErrorResponse | MeterEventExpanded
     """
 
     return (

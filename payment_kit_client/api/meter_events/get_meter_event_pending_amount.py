@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.pending_amount import PendingAmount
 from ...types import UNSET, Response, Unset
 
@@ -41,19 +41,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PendingAmount | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PendingAmount | None:
     if response.status_code == 200:
         response_200 = PendingAmount.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -65,7 +67,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PendingAmount]:
+) -> Response[ErrorResponse | PendingAmount]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -81,7 +83,7 @@ def sync_detailed(
     subscription_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-) -> Response[Error | PendingAmount]:
+) -> Response[ErrorResponse | PendingAmount]:
     """Credit owed by unsettled meter events
 
      Adds up the credit that reported but not yet settled meter events still need, grouped by credit
@@ -99,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PendingAmount]
+        Response[ErrorResponse | PendingAmount]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +125,7 @@ def sync(
     subscription_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-) -> Error | PendingAmount | None:
+) -> ErrorResponse | PendingAmount | None:
     """Credit owed by unsettled meter events
 
      Adds up the credit that reported but not yet settled meter events still need, grouped by credit
@@ -141,7 +143,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PendingAmount
+        ErrorResponse | PendingAmount
     """
 
     return sync_detailed(
@@ -160,7 +162,7 @@ async def asyncio_detailed(
     subscription_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-) -> Response[Error | PendingAmount]:
+) -> Response[ErrorResponse | PendingAmount]:
     """Credit owed by unsettled meter events
 
      Adds up the credit that reported but not yet settled meter events still need, grouped by credit
@@ -178,7 +180,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PendingAmount]
+        Response[ErrorResponse | PendingAmount]
     """
 
     kwargs = _get_kwargs(
@@ -200,7 +202,7 @@ async def asyncio(
     subscription_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
-) -> Error | PendingAmount | None:
+) -> ErrorResponse | PendingAmount | None:
     """Credit owed by unsettled meter events
 
      Adds up the credit that reported but not yet settled meter events still need, grouped by credit
@@ -218,7 +220,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PendingAmount
+        ErrorResponse | PendingAmount
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.meter_event_stats_granularity import MeterEventStatsGranularity
 from ...models.meter_event_stats_page import MeterEventStatsPage
 from ...types import UNSET, Response, Unset
@@ -54,24 +54,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | MeterEventStatsPage | None:
+) -> ErrorResponse | MeterEventStatsPage | None:
     if response.status_code == 200:
         response_200 = MeterEventStatsPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -83,7 +83,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | MeterEventStatsPage]:
+) -> Response[ErrorResponse | MeterEventStatsPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -101,7 +101,7 @@ def sync_detailed(
     end: int,
     customer_id: str | Unset = UNSET,
     granularity: MeterEventStatsGranularity | Unset = UNSET,
-) -> Response[Error | MeterEventStatsPage]:
+) -> Response[ErrorResponse | MeterEventStatsPage]:
     """Usage statistics of a meter
 
      Buckets one meter's events between `start` and `end` (Unix seconds) by minute, hour or day and
@@ -120,7 +120,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterEventStatsPage]
+        Response[ErrorResponse | MeterEventStatsPage]
     """
 
     kwargs = _get_kwargs(
@@ -148,7 +148,7 @@ def sync(
     end: int,
     customer_id: str | Unset = UNSET,
     granularity: MeterEventStatsGranularity | Unset = UNSET,
-) -> Error | MeterEventStatsPage | None:
+) -> ErrorResponse | MeterEventStatsPage | None:
     """Usage statistics of a meter
 
      Buckets one meter's events between `start` and `end` (Unix seconds) by minute, hour or day and
@@ -167,7 +167,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterEventStatsPage
+        ErrorResponse | MeterEventStatsPage
     """
 
     return sync_detailed(
@@ -190,7 +190,7 @@ async def asyncio_detailed(
     end: int,
     customer_id: str | Unset = UNSET,
     granularity: MeterEventStatsGranularity | Unset = UNSET,
-) -> Response[Error | MeterEventStatsPage]:
+) -> Response[ErrorResponse | MeterEventStatsPage]:
     """Usage statistics of a meter
 
      Buckets one meter's events between `start` and `end` (Unix seconds) by minute, hour or day and
@@ -209,7 +209,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterEventStatsPage]
+        Response[ErrorResponse | MeterEventStatsPage]
     """
 
     kwargs = _get_kwargs(
@@ -235,7 +235,7 @@ async def asyncio(
     end: int,
     customer_id: str | Unset = UNSET,
     granularity: MeterEventStatsGranularity | Unset = UNSET,
-) -> Error | MeterEventStatsPage | None:
+) -> ErrorResponse | MeterEventStatsPage | None:
     """Usage statistics of a meter
 
      Buckets one meter's events between `start` and `end` (Unix seconds) by minute, hour or day and
@@ -254,7 +254,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterEventStatsPage
+        ErrorResponse | MeterEventStatsPage
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.meter_event_page import MeterEventPage
 from ...types import UNSET, Response, Unset
 
@@ -24,6 +24,9 @@ def _get_kwargs(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -48,6 +51,12 @@ def _get_kwargs(
 
     params["end"] = end
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -59,19 +68,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | MeterEventPage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | MeterEventPage | None:
     if response.status_code == 200:
         response_200 = MeterEventPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -83,7 +94,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | MeterEventPage]:
+) -> Response[ErrorResponse | MeterEventPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -105,7 +116,10 @@ def sync_detailed(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> Response[Error | MeterEventPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | MeterEventPage]:
     """List meter events
 
      Answers a `{count, list}` page of meter events with their customer, meter and credit currency.
@@ -123,13 +137,16 @@ def sync_detailed(
         customer_id (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterEventPage]
+        Response[ErrorResponse | MeterEventPage]
     """
 
     kwargs = _get_kwargs(
@@ -143,6 +160,9 @@ def sync_detailed(
         customer_id=customer_id,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -165,7 +185,10 @@ def sync(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> Error | MeterEventPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | MeterEventPage | None:
     """List meter events
 
      Answers a `{count, list}` page of meter events with their customer, meter and credit currency.
@@ -183,13 +206,16 @@ def sync(
         customer_id (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterEventPage
+        ErrorResponse | MeterEventPage
     """
 
     return sync_detailed(
@@ -204,6 +230,9 @@ def sync(
         customer_id=customer_id,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -220,7 +249,10 @@ async def asyncio_detailed(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> Response[Error | MeterEventPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | MeterEventPage]:
     """List meter events
 
      Answers a `{count, list}` page of meter events with their customer, meter and credit currency.
@@ -238,13 +270,16 @@ async def asyncio_detailed(
         customer_id (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterEventPage]
+        Response[ErrorResponse | MeterEventPage]
     """
 
     kwargs = _get_kwargs(
@@ -258,6 +293,9 @@ async def asyncio_detailed(
         customer_id=customer_id,
         start=start,
         end=end,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -278,7 +316,10 @@ async def asyncio(
     customer_id: str | Unset = UNSET,
     start: int | Unset = UNSET,
     end: int | Unset = UNSET,
-) -> Error | MeterEventPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | MeterEventPage | None:
     """List meter events
 
      Answers a `{count, list}` page of meter events with their customer, meter and credit currency.
@@ -296,13 +337,16 @@ async def asyncio(
         customer_id (str | Unset):
         start (int | Unset): Unix time in seconds. Example: 1729243800.
         end (int | Unset): Unix time in seconds. Example: 1729243800.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterEventPage
+        ErrorResponse | MeterEventPage
     """
 
     return (
@@ -318,5 +362,8 @@ async def asyncio(
             customer_id=customer_id,
             start=start,
             end=end,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.meter_create_params import MeterCreateParams
 from ...models.meter_expanded import MeterExpanded
 from ...types import UNSET, Response, Unset
@@ -43,19 +43,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | MeterExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | MeterExpanded | None:
     if response.status_code == 200:
         response_200 = MeterExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -67,7 +69,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | MeterExpanded]:
+) -> Response[ErrorResponse | MeterExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -82,7 +84,7 @@ def sync_detailed(
     body: MeterCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | MeterExpanded]:
+) -> Response[ErrorResponse | MeterExpanded]:
     """Create a meter
 
      Creates a meter for one event name and, with it, a credit currency (`type: credit`) that usage of
@@ -100,7 +102,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterExpanded]
+        Response[ErrorResponse | MeterExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -122,7 +124,7 @@ def sync(
     body: MeterCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | MeterExpanded | None:
+) -> ErrorResponse | MeterExpanded | None:
     """Create a meter
 
      Creates a meter for one event name and, with it, a credit currency (`type: credit`) that usage of
@@ -140,7 +142,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterExpanded
+        ErrorResponse | MeterExpanded
     """
 
     return sync_detailed(
@@ -157,7 +159,7 @@ async def asyncio_detailed(
     body: MeterCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | MeterExpanded]:
+) -> Response[ErrorResponse | MeterExpanded]:
     """Create a meter
 
      Creates a meter for one event name and, with it, a credit currency (`type: credit`) that usage of
@@ -175,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterExpanded]
+        Response[ErrorResponse | MeterExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -195,7 +197,7 @@ async def asyncio(
     body: MeterCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | MeterExpanded | None:
+) -> ErrorResponse | MeterExpanded | None:
     """Create a meter
 
      Creates a meter for one event name and, with it, a credit currency (`type: credit`) that usage of
@@ -213,7 +215,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterExpanded
+        ErrorResponse | MeterExpanded
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.meter_page import MeterPage
 from ...types import UNSET, Response, Unset
 
@@ -20,6 +20,9 @@ def _get_kwargs(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -36,6 +39,12 @@ def _get_kwargs(
 
     params["event_name"] = event_name
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -47,19 +56,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | MeterPage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | MeterPage | None:
     if response.status_code == 200:
         response_200 = MeterPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +80,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | MeterPage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | MeterPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -87,7 +100,10 @@ def sync_detailed(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
-) -> Response[Error | MeterPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | MeterPage]:
     """List meters
 
      Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact
@@ -100,13 +116,16 @@ def sync_detailed(
         order (str | Unset):  Example: created_at:DESC.
         q (str | Unset):
         event_name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterPage]
+        Response[ErrorResponse | MeterPage]
     """
 
     kwargs = _get_kwargs(
@@ -116,6 +135,9 @@ def sync_detailed(
         order=order,
         q=q,
         event_name=event_name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -134,7 +156,10 @@ def sync(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
-) -> Error | MeterPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | MeterPage | None:
     """List meters
 
      Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact
@@ -147,13 +172,16 @@ def sync(
         order (str | Unset):  Example: created_at:DESC.
         q (str | Unset):
         event_name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterPage
+        ErrorResponse | MeterPage
     """
 
     return sync_detailed(
@@ -164,6 +192,9 @@ def sync(
         order=order,
         q=q,
         event_name=event_name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -176,7 +207,10 @@ async def asyncio_detailed(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
-) -> Response[Error | MeterPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | MeterPage]:
     """List meters
 
      Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact
@@ -189,13 +223,16 @@ async def asyncio_detailed(
         order (str | Unset):  Example: created_at:DESC.
         q (str | Unset):
         event_name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterPage]
+        Response[ErrorResponse | MeterPage]
     """
 
     kwargs = _get_kwargs(
@@ -205,6 +242,9 @@ async def asyncio_detailed(
         order=order,
         q=q,
         event_name=event_name,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -221,7 +261,10 @@ async def asyncio(
     order: str | Unset = UNSET,
     q: str | Unset = UNSET,
     event_name: str | Unset = UNSET,
-) -> Error | MeterPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | MeterPage | None:
     """List meters
 
      Answers a `{count, list}` page of meters, each with its credit currency joined. Filter by exact
@@ -234,13 +277,16 @@ async def asyncio(
         order (str | Unset):  Example: created_at:DESC.
         q (str | Unset):
         event_name (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterPage
+        ErrorResponse | MeterPage
     """
 
     return (
@@ -252,5 +298,8 @@ async def asyncio(
             order=order,
             q=q,
             event_name=event_name,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

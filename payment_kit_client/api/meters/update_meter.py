@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.meter_expanded import MeterExpanded
 from ...models.meter_update_params import MeterUpdateParams
 from ...types import UNSET, Response, Unset
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | MeterExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | MeterExpanded | None:
     if response.status_code == 200:
         response_200 = MeterExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -76,7 +78,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | MeterExpanded]:
+) -> Response[ErrorResponse | MeterExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +94,7 @@ def sync_detailed(
     body: MeterUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | MeterExpanded]:
+) -> Response[ErrorResponse | MeterExpanded]:
     """Update a meter
 
      Changes a meter's name, description, unit, metadata or status and answers the meter with its credit
@@ -109,7 +111,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterExpanded]
+        Response[ErrorResponse | MeterExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -133,7 +135,7 @@ def sync(
     body: MeterUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | MeterExpanded | None:
+) -> ErrorResponse | MeterExpanded | None:
     """Update a meter
 
      Changes a meter's name, description, unit, metadata or status and answers the meter with its credit
@@ -150,7 +152,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterExpanded
+        ErrorResponse | MeterExpanded
     """
 
     return sync_detailed(
@@ -169,7 +171,7 @@ async def asyncio_detailed(
     body: MeterUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | MeterExpanded]:
+) -> Response[ErrorResponse | MeterExpanded]:
     """Update a meter
 
      Changes a meter's name, description, unit, metadata or status and answers the meter with its credit
@@ -186,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | MeterExpanded]
+        Response[ErrorResponse | MeterExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -208,7 +210,7 @@ async def asyncio(
     body: MeterUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | MeterExpanded | None:
+) -> ErrorResponse | MeterExpanded | None:
     """Update a meter
 
      Changes a meter's name, description, unit, metadata or status and answers the meter with its credit
@@ -225,7 +227,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | MeterExpanded
+        ErrorResponse | MeterExpanded
     """
 
     return (

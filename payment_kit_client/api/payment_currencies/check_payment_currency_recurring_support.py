@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.check_recurring_support_params import CheckRecurringSupportParams
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.recurring_support import RecurringSupport
 from ...types import UNSET, Response, Unset
 
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | RecurringSupport | None:
+) -> ErrorResponse | RecurringSupport | None:
     if response.status_code == 200:
         response_200 = RecurringSupport.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | RecurringSupport]:
+) -> Response[ErrorResponse | RecurringSupport]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: CheckRecurringSupportParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | RecurringSupport]:
+) -> Response[ErrorResponse | RecurringSupport]:
     """Check whether currencies support recurring payments
 
      Tells whether every listed currency can be charged automatically on a schedule (its payment method
@@ -100,7 +100,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RecurringSupport]
+        Response[ErrorResponse | RecurringSupport]
     """
 
     kwargs = _get_kwargs(
@@ -122,7 +122,7 @@ def sync(
     body: CheckRecurringSupportParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | RecurringSupport | None:
+) -> ErrorResponse | RecurringSupport | None:
     """Check whether currencies support recurring payments
 
      Tells whether every listed currency can be charged automatically on a schedule (its payment method
@@ -138,7 +138,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RecurringSupport
+        ErrorResponse | RecurringSupport
     """
 
     return sync_detailed(
@@ -155,7 +155,7 @@ async def asyncio_detailed(
     body: CheckRecurringSupportParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | RecurringSupport]:
+) -> Response[ErrorResponse | RecurringSupport]:
     """Check whether currencies support recurring payments
 
      Tells whether every listed currency can be charged automatically on a schedule (its payment method
@@ -171,7 +171,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RecurringSupport]
+        Response[ErrorResponse | RecurringSupport]
     """
 
     kwargs = _get_kwargs(
@@ -191,7 +191,7 @@ async def asyncio(
     body: CheckRecurringSupportParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | RecurringSupport | None:
+) -> ErrorResponse | RecurringSupport | None:
     """Check whether currencies support recurring payments
 
      Tells whether every listed currency can be charged automatically on a schedule (its payment method
@@ -207,7 +207,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RecurringSupport
+        ErrorResponse | RecurringSupport
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_currency import PaymentCurrency
 from ...types import UNSET, Response, Unset
 
@@ -34,7 +34,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | list[PaymentCurrency] | None:
+) -> ErrorResponse | list[PaymentCurrency] | None:
     if response.status_code == 200:
         response_200 = []
         _response_200 = response.json()
@@ -48,12 +48,12 @@ def _parse_response(
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -65,7 +65,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | list[PaymentCurrency]]:
+) -> Response[ErrorResponse | list[PaymentCurrency]]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -78,7 +78,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | list[PaymentCurrency]]:
+) -> Response[ErrorResponse | list[PaymentCurrency]]:
     """List payment currencies
 
      Answers every payment currency of the mode, across all payment methods. The answer is a plain JSON
@@ -92,7 +92,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | list[PaymentCurrency]]
+        Response[ErrorResponse | list[PaymentCurrency]]
     """
 
     kwargs = _get_kwargs(
@@ -110,7 +110,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | list[PaymentCurrency] | None:
+) -> ErrorResponse | list[PaymentCurrency] | None:
     """List payment currencies
 
      Answers every payment currency of the mode, across all payment methods. The answer is a plain JSON
@@ -124,7 +124,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | list[PaymentCurrency]
+        ErrorResponse | list[PaymentCurrency]
     """
 
     return sync_detailed(
@@ -137,7 +137,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | list[PaymentCurrency]]:
+) -> Response[ErrorResponse | list[PaymentCurrency]]:
     """List payment currencies
 
      Answers every payment currency of the mode, across all payment methods. The answer is a plain JSON
@@ -151,7 +151,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | list[PaymentCurrency]]
+        Response[ErrorResponse | list[PaymentCurrency]]
     """
 
     kwargs = _get_kwargs(
@@ -167,7 +167,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | list[PaymentCurrency] | None:
+) -> ErrorResponse | list[PaymentCurrency] | None:
     """List payment currencies
 
      Answers every payment currency of the mode, across all payment methods. The answer is a plain JSON
@@ -181,7 +181,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | list[PaymentCurrency]
+        ErrorResponse | list[PaymentCurrency]
     """
 
     return (

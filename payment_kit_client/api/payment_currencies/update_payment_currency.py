@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_currency import PaymentCurrency
 from ...models.payment_currency_update_params import PaymentCurrencyUpdateParams
 from ...types import UNSET, Response, Unset
@@ -49,24 +49,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PaymentCurrency | None:
+) -> ErrorResponse | PaymentCurrency | None:
     if response.status_code == 200:
         response_200 = PaymentCurrency.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -78,7 +78,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentCurrency]:
+) -> Response[ErrorResponse | PaymentCurrency]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +94,7 @@ def sync_detailed(
     body: PaymentCurrencyUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentCurrency]:
+) -> Response[ErrorResponse | PaymentCurrency]:
     """Update a payment currency
 
      Changes a currency's display fields (name, symbol, description, logo) or metadata. Only the fields
@@ -112,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentCurrency]
+        Response[ErrorResponse | PaymentCurrency]
     """
 
     kwargs = _get_kwargs(
@@ -136,7 +136,7 @@ def sync(
     body: PaymentCurrencyUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentCurrency | None:
+) -> ErrorResponse | PaymentCurrency | None:
     """Update a payment currency
 
      Changes a currency's display fields (name, symbol, description, logo) or metadata. Only the fields
@@ -154,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentCurrency
+        ErrorResponse | PaymentCurrency
     """
 
     return sync_detailed(
@@ -173,7 +173,7 @@ async def asyncio_detailed(
     body: PaymentCurrencyUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentCurrency]:
+) -> Response[ErrorResponse | PaymentCurrency]:
     """Update a payment currency
 
      Changes a currency's display fields (name, symbol, description, logo) or metadata. Only the fields
@@ -191,7 +191,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentCurrency]
+        Response[ErrorResponse | PaymentCurrency]
     """
 
     kwargs = _get_kwargs(
@@ -213,7 +213,7 @@ async def asyncio(
     body: PaymentCurrencyUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentCurrency | None:
+) -> ErrorResponse | PaymentCurrency | None:
     """Update a payment currency
 
      Changes a currency's display fields (name, symbol, description, logo) or metadata. Only the fields
@@ -231,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentCurrency
+        ErrorResponse | PaymentCurrency
     """
 
     return (

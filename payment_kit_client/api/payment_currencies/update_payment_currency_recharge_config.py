@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_currency import PaymentCurrency
 from ...models.payment_currency_recharge_config_params import (
     PaymentCurrencyRechargeConfigParams,
@@ -51,24 +51,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PaymentCurrency | None:
+) -> ErrorResponse | PaymentCurrency | None:
     if response.status_code == 200:
         response_200 = PaymentCurrency.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -80,7 +80,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentCurrency]:
+) -> Response[ErrorResponse | PaymentCurrency]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -96,7 +96,7 @@ def sync_detailed(
     body: PaymentCurrencyRechargeConfigParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentCurrency]:
+) -> Response[ErrorResponse | PaymentCurrency]:
     """Set a currency's recharge configuration
 
      Replaces the currency's `recharge_config`: the price that buys more of this (credit) currency,
@@ -115,7 +115,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentCurrency]
+        Response[ErrorResponse | PaymentCurrency]
     """
 
     kwargs = _get_kwargs(
@@ -139,7 +139,7 @@ def sync(
     body: PaymentCurrencyRechargeConfigParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentCurrency | None:
+) -> ErrorResponse | PaymentCurrency | None:
     """Set a currency's recharge configuration
 
      Replaces the currency's `recharge_config`: the price that buys more of this (credit) currency,
@@ -158,7 +158,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentCurrency
+        ErrorResponse | PaymentCurrency
     """
 
     return sync_detailed(
@@ -177,7 +177,7 @@ async def asyncio_detailed(
     body: PaymentCurrencyRechargeConfigParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentCurrency]:
+) -> Response[ErrorResponse | PaymentCurrency]:
     """Set a currency's recharge configuration
 
      Replaces the currency's `recharge_config`: the price that buys more of this (credit) currency,
@@ -196,7 +196,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentCurrency]
+        Response[ErrorResponse | PaymentCurrency]
     """
 
     kwargs = _get_kwargs(
@@ -218,7 +218,7 @@ async def asyncio(
     body: PaymentCurrencyRechargeConfigParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentCurrency | None:
+) -> ErrorResponse | PaymentCurrency | None:
     """Set a currency's recharge configuration
 
      Replaces the currency's `recharge_config`: the price that buys more of this (credit) currency,
@@ -237,7 +237,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentCurrency
+        ErrorResponse | PaymentCurrency
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.metadata_query import MetadataQuery
 from ...models.payment_intent_page import PaymentIntentPage
 from ...types import UNSET, Response, Unset
@@ -24,6 +24,9 @@ def _get_kwargs(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -50,6 +53,12 @@ def _get_kwargs(
     if not isinstance(json_metadata, Unset):
         params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -63,19 +72,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PaymentIntentPage | None:
+) -> ErrorResponse | PaymentIntentPage | None:
     if response.status_code == 200:
         response_200 = PaymentIntentPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -87,7 +96,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentIntentPage]:
+) -> Response[ErrorResponse | PaymentIntentPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,7 +117,10 @@ def sync_detailed(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Response[Error | PaymentIntentPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | PaymentIntentPage]:
     """List payment intents
 
      Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
@@ -127,13 +139,16 @@ def sync_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentIntentPage]
+        Response[ErrorResponse | PaymentIntentPage]
     """
 
     kwargs = _get_kwargs(
@@ -146,6 +161,9 @@ def sync_detailed(
         customer_id=customer_id,
         customer_did=customer_did,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -167,7 +185,10 @@ def sync(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Error | PaymentIntentPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | PaymentIntentPage | None:
     """List payment intents
 
      Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
@@ -186,13 +207,16 @@ def sync(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentIntentPage
+        ErrorResponse | PaymentIntentPage
     """
 
     return sync_detailed(
@@ -206,6 +230,9 @@ def sync(
         customer_id=customer_id,
         customer_did=customer_did,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -221,7 +248,10 @@ async def asyncio_detailed(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Response[Error | PaymentIntentPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | PaymentIntentPage]:
     """List payment intents
 
      Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
@@ -240,13 +270,16 @@ async def asyncio_detailed(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentIntentPage]
+        Response[ErrorResponse | PaymentIntentPage]
     """
 
     kwargs = _get_kwargs(
@@ -259,6 +292,9 @@ async def asyncio_detailed(
         customer_id=customer_id,
         customer_did=customer_did,
         metadata=metadata,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -278,7 +314,10 @@ async def asyncio(
     customer_id: str | Unset = UNSET,
     customer_did: str | Unset = UNSET,
     metadata: MetadataQuery | Unset = UNSET,
-) -> Error | PaymentIntentPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | PaymentIntentPage | None:
     """List payment intents
 
      Answers a page of payment intents, newest first unless `order` says otherwise, each joined with its
@@ -297,13 +336,16 @@ async def asyncio(
         metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
             as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
             {'plan': 'pro'}.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentIntentPage
+        ErrorResponse | PaymentIntentPage
     """
 
     return (
@@ -318,5 +360,8 @@ async def asyncio(
             customer_id=customer_id,
             customer_did=customer_did,
             metadata=metadata,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.refund_expanded import RefundExpanded
 from ...models.refund_payment_intent_params import RefundPaymentIntentParams
 from ...types import UNSET, Response, Unset
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | RefundExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | RefundExpanded | None:
     if response.status_code == 200:
         response_200 = RefundExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -76,7 +78,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +94,7 @@ def sync_detailed(
     body: RefundPaymentIntentParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     """Refund a payment intent
 
      Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own
@@ -111,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundExpanded]
+        Response[ErrorResponse | RefundExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -135,7 +137,7 @@ def sync(
     body: RefundPaymentIntentParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | RefundExpanded | None:
+) -> ErrorResponse | RefundExpanded | None:
     """Refund a payment intent
 
      Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own
@@ -154,7 +156,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundExpanded
+        ErrorResponse | RefundExpanded
     """
 
     return sync_detailed(
@@ -173,7 +175,7 @@ async def asyncio_detailed(
     body: RefundPaymentIntentParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     """Refund a payment intent
 
      Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own
@@ -192,7 +194,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundExpanded]
+        Response[ErrorResponse | RefundExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -214,7 +216,7 @@ async def asyncio(
     body: RefundPaymentIntentParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | RefundExpanded | None:
+) -> ErrorResponse | RefundExpanded | None:
     """Refund a payment intent
 
      Starts a refund of (part of) a succeeded payment. `amount` is a decimal string in the currency's own
@@ -233,7 +235,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundExpanded
+        ErrorResponse | RefundExpanded
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_intent import PaymentIntent
 from ...models.payment_intent_update_params import PaymentIntentUpdateParams
 from ...types import UNSET, Response, Unset
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PaymentIntent | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PaymentIntent | None:
     if response.status_code == 200:
         response_200 = PaymentIntent.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -76,7 +78,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentIntent]:
+) -> Response[ErrorResponse | PaymentIntent]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +94,7 @@ def sync_detailed(
     body: PaymentIntentUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentIntent]:
+) -> Response[ErrorResponse | PaymentIntent]:
     """Update a payment intent
 
      Changes the descriptive fields of a payment intent (description, metadata, receipt e-mail, statement
@@ -111,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentIntent]
+        Response[ErrorResponse | PaymentIntent]
     """
 
     kwargs = _get_kwargs(
@@ -135,7 +137,7 @@ def sync(
     body: PaymentIntentUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentIntent | None:
+) -> ErrorResponse | PaymentIntent | None:
     """Update a payment intent
 
      Changes the descriptive fields of a payment intent (description, metadata, receipt e-mail, statement
@@ -154,7 +156,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentIntent
+        ErrorResponse | PaymentIntent
     """
 
     return sync_detailed(
@@ -173,7 +175,7 @@ async def asyncio_detailed(
     body: PaymentIntentUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentIntent]:
+) -> Response[ErrorResponse | PaymentIntent]:
     """Update a payment intent
 
      Changes the descriptive fields of a payment intent (description, metadata, receipt e-mail, statement
@@ -192,7 +194,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentIntent]
+        Response[ErrorResponse | PaymentIntent]
     """
 
     kwargs = _get_kwargs(
@@ -214,7 +216,7 @@ async def asyncio(
     body: PaymentIntentUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentIntent | None:
+) -> ErrorResponse | PaymentIntent | None:
     """Update a payment intent
 
      Changes the descriptive fields of a payment intent (description, metadata, receipt e-mail, statement
@@ -233,7 +235,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentIntent
+        ErrorResponse | PaymentIntent
     """
 
     return (

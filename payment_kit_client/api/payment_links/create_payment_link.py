@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_link import PaymentLink
 from ...models.payment_link_create_params import PaymentLinkCreateParams
 from ...types import UNSET, Response, Unset
@@ -43,19 +43,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PaymentLink | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PaymentLink | None:
     if response.status_code == 200:
         response_200 = PaymentLink.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -65,7 +67,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PaymentLink]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | PaymentLink]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -80,7 +84,7 @@ def sync_detailed(
     body: PaymentLinkCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentLink]:
+) -> Response[ErrorResponse | PaymentLink]:
     """Create a payment link
 
      Creates a reusable payment link for the given line items and answers the plain link. Customers pay
@@ -97,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLink]
+        Response[ErrorResponse | PaymentLink]
     """
 
     kwargs = _get_kwargs(
@@ -119,7 +123,7 @@ def sync(
     body: PaymentLinkCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentLink | None:
+) -> ErrorResponse | PaymentLink | None:
     """Create a payment link
 
      Creates a reusable payment link for the given line items and answers the plain link. Customers pay
@@ -136,7 +140,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLink
+        ErrorResponse | PaymentLink
     """
 
     return sync_detailed(
@@ -153,7 +157,7 @@ async def asyncio_detailed(
     body: PaymentLinkCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentLink]:
+) -> Response[ErrorResponse | PaymentLink]:
     """Create a payment link
 
      Creates a reusable payment link for the given line items and answers the plain link. Customers pay
@@ -170,7 +174,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLink]
+        Response[ErrorResponse | PaymentLink]
     """
 
     kwargs = _get_kwargs(
@@ -190,7 +194,7 @@ async def asyncio(
     body: PaymentLinkCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentLink | None:
+) -> ErrorResponse | PaymentLink | None:
     """Create a payment link
 
      Creates a reusable payment link for the given line items and answers the plain link. Customers pay
@@ -207,7 +211,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLink
+        ErrorResponse | PaymentLink
     """
 
     return (

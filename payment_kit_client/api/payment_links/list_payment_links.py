@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_link_page import PaymentLinkPage
 from ...types import UNSET, Response, Unset
 
@@ -18,6 +18,9 @@ def _get_kwargs(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -29,6 +32,12 @@ def _get_kwargs(
     params["pageSize"] = page_size
 
     params["order"] = order
+
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -43,19 +52,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PaymentLinkPage | None:
+) -> ErrorResponse | PaymentLinkPage | None:
     if response.status_code == 200:
         response_200 = PaymentLinkPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -67,7 +76,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentLinkPage]:
+) -> Response[ErrorResponse | PaymentLinkPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -83,7 +92,10 @@ def sync_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | PaymentLinkPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | PaymentLinkPage]:
     """List payment links
 
      Answers one page of payment links, newest first unless `order` says otherwise, each with its line
@@ -94,13 +106,16 @@ def sync_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLinkPage]
+        Response[ErrorResponse | PaymentLinkPage]
     """
 
     kwargs = _get_kwargs(
@@ -108,6 +123,9 @@ def sync_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -124,7 +142,10 @@ def sync(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | PaymentLinkPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | PaymentLinkPage | None:
     """List payment links
 
      Answers one page of payment links, newest first unless `order` says otherwise, each with its line
@@ -135,13 +156,16 @@ def sync(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLinkPage
+        ErrorResponse | PaymentLinkPage
     """
 
     return sync_detailed(
@@ -150,6 +174,9 @@ def sync(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -160,7 +187,10 @@ async def asyncio_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | PaymentLinkPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | PaymentLinkPage]:
     """List payment links
 
      Answers one page of payment links, newest first unless `order` says otherwise, each with its line
@@ -171,13 +201,16 @@ async def asyncio_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLinkPage]
+        Response[ErrorResponse | PaymentLinkPage]
     """
 
     kwargs = _get_kwargs(
@@ -185,6 +218,9 @@ async def asyncio_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -199,7 +235,10 @@ async def asyncio(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | PaymentLinkPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | PaymentLinkPage | None:
     """List payment links
 
      Answers one page of payment links, newest first unless `order` says otherwise, each with its line
@@ -210,13 +249,16 @@ async def asyncio(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLinkPage
+        ErrorResponse | PaymentLinkPage
     """
 
     return (
@@ -226,5 +268,8 @@ async def asyncio(
             page=page,
             page_size=page_size,
             order=order,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

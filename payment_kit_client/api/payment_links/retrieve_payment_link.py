@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_link_expanded import PaymentLinkExpanded
 from ...types import UNSET, Response, Unset
 
@@ -38,24 +38,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PaymentLinkExpanded | None:
+) -> ErrorResponse | PaymentLinkExpanded | None:
     if response.status_code == 200:
         response_200 = PaymentLinkExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -67,7 +67,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentLinkExpanded]:
+) -> Response[ErrorResponse | PaymentLinkExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -81,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | PaymentLinkExpanded]:
+) -> Response[ErrorResponse | PaymentLinkExpanded]:
     """Retrieve a payment link
 
      Answers one payment link with its line items' prices joined. The path takes the link id (`plink_…`)
@@ -96,7 +96,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLinkExpanded]
+        Response[ErrorResponse | PaymentLinkExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -116,7 +116,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | PaymentLinkExpanded | None:
+) -> ErrorResponse | PaymentLinkExpanded | None:
     """Retrieve a payment link
 
      Answers one payment link with its line items' prices joined. The path takes the link id (`plink_…`)
@@ -131,7 +131,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLinkExpanded
+        ErrorResponse | PaymentLinkExpanded
     """
 
     return sync_detailed(
@@ -146,7 +146,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | PaymentLinkExpanded]:
+) -> Response[ErrorResponse | PaymentLinkExpanded]:
     """Retrieve a payment link
 
      Answers one payment link with its line items' prices joined. The path takes the link id (`plink_…`)
@@ -161,7 +161,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLinkExpanded]
+        Response[ErrorResponse | PaymentLinkExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -179,7 +179,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | PaymentLinkExpanded | None:
+) -> ErrorResponse | PaymentLinkExpanded | None:
     """Retrieve a payment link
 
      Answers one payment link with its line items' prices joined. The path takes the link id (`plink_…`)
@@ -194,7 +194,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLinkExpanded
+        ErrorResponse | PaymentLinkExpanded
     """
 
     return (

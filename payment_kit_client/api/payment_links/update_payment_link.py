@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_link import PaymentLink
 from ...models.payment_link_update_params import PaymentLinkUpdateParams
 from ...types import UNSET, Response, Unset
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PaymentLink | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PaymentLink | None:
     if response.status_code == 200:
         response_200 = PaymentLink.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -74,7 +76,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PaymentLink]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | PaymentLink]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -90,7 +94,7 @@ def sync_detailed(
     body: PaymentLinkUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentLink]:
+) -> Response[ErrorResponse | PaymentLink]:
     """Update a payment link
 
      Changes the given fields of a payment link and answers the plain link. Fields left out keep their
@@ -108,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLink]
+        Response[ErrorResponse | PaymentLink]
     """
 
     kwargs = _get_kwargs(
@@ -132,7 +136,7 @@ def sync(
     body: PaymentLinkUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentLink | None:
+) -> ErrorResponse | PaymentLink | None:
     """Update a payment link
 
      Changes the given fields of a payment link and answers the plain link. Fields left out keep their
@@ -150,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLink
+        ErrorResponse | PaymentLink
     """
 
     return sync_detailed(
@@ -169,7 +173,7 @@ async def asyncio_detailed(
     body: PaymentLinkUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentLink]:
+) -> Response[ErrorResponse | PaymentLink]:
     """Update a payment link
 
      Changes the given fields of a payment link and answers the plain link. Fields left out keep their
@@ -187,7 +191,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentLink]
+        Response[ErrorResponse | PaymentLink]
     """
 
     kwargs = _get_kwargs(
@@ -209,7 +213,7 @@ async def asyncio(
     body: PaymentLinkUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentLink | None:
+) -> ErrorResponse | PaymentLink | None:
     """Update a payment link
 
      Changes the given fields of a payment link and answers the plain link. Fields left out keep their
@@ -227,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentLink
+        ErrorResponse | PaymentLink
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_method import PaymentMethod
 from ...models.payment_method_create_params import PaymentMethodCreateParams
 from ...types import UNSET, Response, Unset
@@ -43,19 +43,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PaymentMethod | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PaymentMethod | None:
     if response.status_code == 200:
         response_200 = PaymentMethod.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -67,7 +69,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentMethod]:
+) -> Response[ErrorResponse | PaymentMethod]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -82,7 +84,7 @@ def sync_detailed(
     body: PaymentMethodCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentMethod]:
+) -> Response[ErrorResponse | PaymentMethod]:
     """Create a payment method
 
      Registers a payment rail (a chain endpoint or a Stripe account) with its connection settings.
@@ -98,7 +100,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentMethod]
+        Response[ErrorResponse | PaymentMethod]
     """
 
     kwargs = _get_kwargs(
@@ -120,7 +122,7 @@ def sync(
     body: PaymentMethodCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentMethod | None:
+) -> ErrorResponse | PaymentMethod | None:
     """Create a payment method
 
      Registers a payment rail (a chain endpoint or a Stripe account) with its connection settings.
@@ -136,7 +138,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentMethod
+        ErrorResponse | PaymentMethod
     """
 
     return sync_detailed(
@@ -153,7 +155,7 @@ async def asyncio_detailed(
     body: PaymentMethodCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentMethod]:
+) -> Response[ErrorResponse | PaymentMethod]:
     """Create a payment method
 
      Registers a payment rail (a chain endpoint or a Stripe account) with its connection settings.
@@ -169,7 +171,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentMethod]
+        Response[ErrorResponse | PaymentMethod]
     """
 
     kwargs = _get_kwargs(
@@ -189,7 +191,7 @@ async def asyncio(
     body: PaymentMethodCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentMethod | None:
+) -> ErrorResponse | PaymentMethod | None:
     """Create a payment method
 
      Registers a payment rail (a chain endpoint or a Stripe account) with its connection settings.
@@ -205,7 +207,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentMethod
+        ErrorResponse | PaymentMethod
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_method_expanded import PaymentMethodExpanded
 from ...types import UNSET, Response, Unset
 
@@ -38,24 +38,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PaymentMethodExpanded | None:
+) -> ErrorResponse | PaymentMethodExpanded | None:
     if response.status_code == 200:
         response_200 = PaymentMethodExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -67,7 +67,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentMethodExpanded]:
+) -> Response[ErrorResponse | PaymentMethodExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -81,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | PaymentMethodExpanded]:
+) -> Response[ErrorResponse | PaymentMethodExpanded]:
     """Retrieve a payment method
 
      Answers one payment method with the currencies it carries.
@@ -95,7 +95,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentMethodExpanded]
+        Response[ErrorResponse | PaymentMethodExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -115,7 +115,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | PaymentMethodExpanded | None:
+) -> ErrorResponse | PaymentMethodExpanded | None:
     """Retrieve a payment method
 
      Answers one payment method with the currencies it carries.
@@ -129,7 +129,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentMethodExpanded
+        ErrorResponse | PaymentMethodExpanded
     """
 
     return sync_detailed(
@@ -144,7 +144,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | PaymentMethodExpanded]:
+) -> Response[ErrorResponse | PaymentMethodExpanded]:
     """Retrieve a payment method
 
      Answers one payment method with the currencies it carries.
@@ -158,7 +158,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentMethodExpanded]
+        Response[ErrorResponse | PaymentMethodExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -176,7 +176,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | PaymentMethodExpanded | None:
+) -> ErrorResponse | PaymentMethodExpanded | None:
     """Retrieve a payment method
 
      Answers one payment method with the currencies it carries.
@@ -190,7 +190,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentMethodExpanded
+        ErrorResponse | PaymentMethodExpanded
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.payment_method import PaymentMethod
 from ...models.payment_method_update_params import PaymentMethodUpdateParams
 from ...types import UNSET, Response, Unset
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PaymentMethod | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PaymentMethod | None:
     if response.status_code == 200:
         response_200 = PaymentMethod.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -76,7 +78,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PaymentMethod]:
+) -> Response[ErrorResponse | PaymentMethod]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +94,7 @@ def sync_detailed(
     body: PaymentMethodUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentMethod]:
+) -> Response[ErrorResponse | PaymentMethod]:
     """Update a payment method
 
      Changes a payment method's display fields, settings, default currency, active flag or metadata. Only
@@ -110,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentMethod]
+        Response[ErrorResponse | PaymentMethod]
     """
 
     kwargs = _get_kwargs(
@@ -134,7 +136,7 @@ def sync(
     body: PaymentMethodUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentMethod | None:
+) -> ErrorResponse | PaymentMethod | None:
     """Update a payment method
 
      Changes a payment method's display fields, settings, default currency, active flag or metadata. Only
@@ -152,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentMethod
+        ErrorResponse | PaymentMethod
     """
 
     return sync_detailed(
@@ -171,7 +173,7 @@ async def asyncio_detailed(
     body: PaymentMethodUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PaymentMethod]:
+) -> Response[ErrorResponse | PaymentMethod]:
     """Update a payment method
 
      Changes a payment method's display fields, settings, default currency, active flag or metadata. Only
@@ -189,7 +191,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PaymentMethod]
+        Response[ErrorResponse | PaymentMethod]
     """
 
     kwargs = _get_kwargs(
@@ -211,7 +213,7 @@ async def asyncio(
     body: PaymentMethodUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PaymentMethod | None:
+) -> ErrorResponse | PaymentMethod | None:
     """Update a payment method
 
      Changes a payment method's display fields, settings, default currency, active flag or metadata. Only
@@ -229,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PaymentMethod
+        ErrorResponse | PaymentMethod
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.price_expanded import PriceExpanded
 from ...types import UNSET, Response, Unset
 
@@ -41,24 +41,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PriceExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PriceExpanded | None:
     if response.status_code == 200:
         response_200 = PriceExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -70,7 +72,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -85,7 +87,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     """Archive a price
 
      Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
@@ -102,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PriceExpanded]
+        Response[ErrorResponse | PriceExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +126,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PriceExpanded | None:
+) -> ErrorResponse | PriceExpanded | None:
     """Archive a price
 
      Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
@@ -141,7 +143,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PriceExpanded
+        ErrorResponse | PriceExpanded
     """
 
     return sync_detailed(
@@ -158,7 +160,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     """Archive a price
 
      Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
@@ -175,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PriceExpanded]
+        Response[ErrorResponse | PriceExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -195,7 +197,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PriceExpanded | None:
+) -> ErrorResponse | PriceExpanded | None:
     """Archive a price
 
      Takes a price off sale (`active` becomes `false`) so new checkouts cannot use it, while existing
@@ -212,7 +214,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PriceExpanded
+        ErrorResponse | PriceExpanded
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.price_create_params import PriceCreateParams
 from ...models.price_expanded import PriceExpanded
 from ...types import UNSET, Response, Unset
@@ -43,19 +43,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PriceExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PriceExpanded | None:
     if response.status_code == 200:
         response_200 = PriceExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -67,7 +69,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -82,7 +84,7 @@ def sync_detailed(
     body: PriceCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     """Create a price
 
      Adds a price to an existing product and answers it expanded with its product and currency. Request
@@ -104,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PriceExpanded]
+        Response[ErrorResponse | PriceExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +128,7 @@ def sync(
     body: PriceCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PriceExpanded | None:
+) -> ErrorResponse | PriceExpanded | None:
     """Create a price
 
      Adds a price to an existing product and answers it expanded with its product and currency. Request
@@ -148,7 +150,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PriceExpanded
+        ErrorResponse | PriceExpanded
     """
 
     return sync_detailed(
@@ -165,7 +167,7 @@ async def asyncio_detailed(
     body: PriceCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     """Create a price
 
      Adds a price to an existing product and answers it expanded with its product and currency. Request
@@ -187,7 +189,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PriceExpanded]
+        Response[ErrorResponse | PriceExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -207,7 +209,7 @@ async def asyncio(
     body: PriceCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PriceExpanded | None:
+) -> ErrorResponse | PriceExpanded | None:
     """Create a price
 
      Adds a price to an existing product and answers it expanded with its product and currency. Request
@@ -229,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PriceExpanded
+        ErrorResponse | PriceExpanded
     """
 
     return (

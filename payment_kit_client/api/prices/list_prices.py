@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.price_page import PricePage
 from ...models.price_type import PriceType
 from ...types import UNSET, Response, Unset
@@ -17,13 +17,16 @@ def _get_kwargs(
     *,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -32,10 +35,13 @@ def _get_kwargs(
 
     params["active"] = active
 
-    json_type_: str | Unset = UNSET
-    if not isinstance(type_, Unset):
+    json_type_: str | Unset
+    if isinstance(type_, Unset):
+        json_type_ = UNSET
+    elif isinstance(type_, PriceType):
         json_type_ = type_.value
-
+    else:
+        json_type_ = type_
     params["type"] = json_type_
 
     params["currency_id"] = currency_id
@@ -50,6 +56,12 @@ def _get_kwargs(
 
     params["order"] = order
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -61,19 +73,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PricePage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PricePage | None:
     if response.status_code == 200:
         response_200 = PricePage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -83,7 +97,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | PricePage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | PricePage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -97,14 +113,17 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | PricePage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | PricePage]:
     """List prices
 
      Answers one page of prices, newest first unless `order` says otherwise, each with its product and
@@ -114,21 +133,25 @@ def sync_detailed(
     Args:
         livemode (bool | Unset):
         active (bool | Unset):
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription
-            price.
+        type_ (PriceType | str | Unset): `one_time` for a single charge, `recurring` for a
+            subscription price. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         currency_id (str | Unset):
         product_id (str | Unset):
         lookup_key (str | Unset):
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PricePage]
+        Response[ErrorResponse | PricePage]
     """
 
     kwargs = _get_kwargs(
@@ -141,6 +164,9 @@ def sync_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -155,14 +181,17 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | PricePage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | PricePage | None:
     """List prices
 
      Answers one page of prices, newest first unless `order` says otherwise, each with its product and
@@ -172,21 +201,25 @@ def sync(
     Args:
         livemode (bool | Unset):
         active (bool | Unset):
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription
-            price.
+        type_ (PriceType | str | Unset): `one_time` for a single charge, `recurring` for a
+            subscription price. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         currency_id (str | Unset):
         product_id (str | Unset):
         lookup_key (str | Unset):
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PricePage
+        ErrorResponse | PricePage
     """
 
     return sync_detailed(
@@ -200,6 +233,9 @@ def sync(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -208,14 +244,17 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | PricePage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | PricePage]:
     """List prices
 
      Answers one page of prices, newest first unless `order` says otherwise, each with its product and
@@ -225,21 +264,25 @@ async def asyncio_detailed(
     Args:
         livemode (bool | Unset):
         active (bool | Unset):
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription
-            price.
+        type_ (PriceType | str | Unset): `one_time` for a single charge, `recurring` for a
+            subscription price. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         currency_id (str | Unset):
         product_id (str | Unset):
         lookup_key (str | Unset):
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PricePage]
+        Response[ErrorResponse | PricePage]
     """
 
     kwargs = _get_kwargs(
@@ -252,6 +295,9 @@ async def asyncio_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -264,14 +310,17 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     active: bool | Unset = UNSET,
-    type_: PriceType | Unset = UNSET,
+    type_: PriceType | str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     product_id: str | Unset = UNSET,
     lookup_key: str | Unset = UNSET,
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | PricePage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | PricePage | None:
     """List prices
 
      Answers one page of prices, newest first unless `order` says otherwise, each with its product and
@@ -281,21 +330,25 @@ async def asyncio(
     Args:
         livemode (bool | Unset):
         active (bool | Unset):
-        type_ (PriceType | Unset): `one_time` for a single charge, `recurring` for a subscription
-            price.
+        type_ (PriceType | str | Unset): `one_time` for a single charge, `recurring` for a
+            subscription price. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any
+            string is accepted.
         currency_id (str | Unset):
         product_id (str | Unset):
         lookup_key (str | Unset):
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PricePage
+        ErrorResponse | PricePage
     """
 
     return (
@@ -310,5 +363,8 @@ async def asyncio(
             page=page,
             page_size=page_size,
             order=order,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

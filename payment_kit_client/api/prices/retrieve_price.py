@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.price_expanded import PriceExpanded
 from ...types import UNSET, Response, Unset
 
@@ -36,24 +36,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PriceExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PriceExpanded | None:
     if response.status_code == 200:
         response_200 = PriceExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -65,7 +67,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -79,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     """Retrieve a price
 
      Answers one price with its product and currency, looked up by its `price_` id or by its
@@ -95,7 +97,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PriceExpanded]
+        Response[ErrorResponse | PriceExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -115,7 +117,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | PriceExpanded | None:
+) -> ErrorResponse | PriceExpanded | None:
     """Retrieve a price
 
      Answers one price with its product and currency, looked up by its `price_` id or by its
@@ -131,7 +133,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PriceExpanded
+        ErrorResponse | PriceExpanded
     """
 
     return sync_detailed(
@@ -146,7 +148,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     """Retrieve a price
 
      Answers one price with its product and currency, looked up by its `price_` id or by its
@@ -162,7 +164,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PriceExpanded]
+        Response[ErrorResponse | PriceExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -180,7 +182,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | PriceExpanded | None:
+) -> ErrorResponse | PriceExpanded | None:
     """Retrieve a price
 
      Answers one price with its product and currency, looked up by its `price_` id or by its
@@ -196,7 +198,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PriceExpanded
+        ErrorResponse | PriceExpanded
     """
 
     return (

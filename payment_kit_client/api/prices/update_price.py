@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.price_expanded import PriceExpanded
 from ...models.price_update_params import PriceUpdateParams
 from ...types import UNSET, Response, Unset
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PriceExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PriceExpanded | None:
     if response.status_code == 200:
         response_200 = PriceExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -76,7 +78,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +94,7 @@ def sync_detailed(
     body: PriceUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     """Update a price
 
      Changes a price found by `price_` id or `lookup_key`; only the fields sent change. Amounts are sent
@@ -113,7 +115,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PriceExpanded]
+        Response[ErrorResponse | PriceExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -137,7 +139,7 @@ def sync(
     body: PriceUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PriceExpanded | None:
+) -> ErrorResponse | PriceExpanded | None:
     """Update a price
 
      Changes a price found by `price_` id or `lookup_key`; only the fields sent change. Amounts are sent
@@ -158,7 +160,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PriceExpanded
+        ErrorResponse | PriceExpanded
     """
 
     return sync_detailed(
@@ -177,7 +179,7 @@ async def asyncio_detailed(
     body: PriceUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PriceExpanded]:
+) -> Response[ErrorResponse | PriceExpanded]:
     """Update a price
 
      Changes a price found by `price_` id or `lookup_key`; only the fields sent change. Amounts are sent
@@ -198,7 +200,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PriceExpanded]
+        Response[ErrorResponse | PriceExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -220,7 +222,7 @@ async def asyncio(
     body: PriceUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PriceExpanded | None:
+) -> ErrorResponse | PriceExpanded | None:
     """Update a price
 
      Changes a price found by `price_` id or `lookup_key`; only the fields sent change. Amounts are sent
@@ -241,7 +243,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PriceExpanded
+        ErrorResponse | PriceExpanded
     """
 
     return (

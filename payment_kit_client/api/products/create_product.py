@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.product_create_params import ProductCreateParams
 from ...models.product_expanded import ProductExpanded
 from ...types import UNSET, Response, Unset
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ProductExpanded | None:
+) -> ErrorResponse | ProductExpanded | None:
     if response.status_code == 200:
         response_200 = ProductExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ProductExpanded]:
+) -> Response[ErrorResponse | ProductExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: ProductCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ProductExpanded]:
+) -> Response[ErrorResponse | ProductExpanded]:
     """Create a product
 
      Creates a product and answers it expanded. `prices` may list prices to create in the same call (each
@@ -103,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ProductExpanded]
+        Response[ErrorResponse | ProductExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -125,7 +125,7 @@ def sync(
     body: ProductCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ProductExpanded | None:
+) -> ErrorResponse | ProductExpanded | None:
     """Create a product
 
      Creates a product and answers it expanded. `prices` may list prices to create in the same call (each
@@ -144,7 +144,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ProductExpanded
+        ErrorResponse | ProductExpanded
     """
 
     return sync_detailed(
@@ -161,7 +161,7 @@ async def asyncio_detailed(
     body: ProductCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ProductExpanded]:
+) -> Response[ErrorResponse | ProductExpanded]:
     """Create a product
 
      Creates a product and answers it expanded. `prices` may list prices to create in the same call (each
@@ -180,7 +180,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ProductExpanded]
+        Response[ErrorResponse | ProductExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -200,7 +200,7 @@ async def asyncio(
     body: ProductCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ProductExpanded | None:
+) -> ErrorResponse | ProductExpanded | None:
     """Create a product
 
      Creates a product and answers it expanded. `prices` may list prices to create in the same call (each
@@ -219,7 +219,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ProductExpanded
+        ErrorResponse | ProductExpanded
     """
 
     return (

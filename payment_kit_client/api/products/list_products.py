@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.metadata_query import MetadataQuery
 from ...models.product_page import ProductPage
 from ...types import UNSET, Response, Unset
@@ -23,6 +23,9 @@ def _get_kwargs(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -47,6 +50,12 @@ def _get_kwargs(
 
     params["order"] = order
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -58,19 +67,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | ProductPage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | ProductPage | None:
     if response.status_code == 200:
         response_200 = ProductPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -80,7 +91,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | ProductPage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | ProductPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -100,7 +113,10 @@ def sync_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | ProductPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | ProductPage]:
     """List products
 
      Answers one page of products, newest first unless `order` says otherwise, each with its prices (and
@@ -118,13 +134,16 @@ def sync_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ProductPage]
+        Response[ErrorResponse | ProductPage]
     """
 
     kwargs = _get_kwargs(
@@ -136,6 +155,9 @@ def sync_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -156,7 +178,10 @@ def sync(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | ProductPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | ProductPage | None:
     """List products
 
      Answers one page of products, newest first unless `order` says otherwise, each with its prices (and
@@ -174,13 +199,16 @@ def sync(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ProductPage
+        ErrorResponse | ProductPage
     """
 
     return sync_detailed(
@@ -193,6 +221,9 @@ def sync(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -207,7 +238,10 @@ async def asyncio_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | ProductPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | ProductPage]:
     """List products
 
      Answers one page of products, newest first unless `order` says otherwise, each with its prices (and
@@ -225,13 +259,16 @@ async def asyncio_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ProductPage]
+        Response[ErrorResponse | ProductPage]
     """
 
     kwargs = _get_kwargs(
@@ -243,6 +280,9 @@ async def asyncio_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -261,7 +301,10 @@ async def asyncio(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | ProductPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | ProductPage | None:
     """List products
 
      Answers one page of products, newest first unless `order` says otherwise, each with its prices (and
@@ -279,13 +322,16 @@ async def asyncio(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ProductPage
+        ErrorResponse | ProductPage
     """
 
     return (
@@ -299,5 +345,8 @@ async def asyncio(
             page=page,
             page_size=page_size,
             order=order,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.product_expanded import ProductExpanded
 from ...models.product_update_params import ProductUpdateParams
 from ...types import UNSET, Response, Unset
@@ -49,24 +49,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ProductExpanded | None:
+) -> ErrorResponse | ProductExpanded | None:
     if response.status_code == 200:
         response_200 = ProductExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -78,7 +78,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ProductExpanded]:
+) -> Response[ErrorResponse | ProductExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +94,7 @@ def sync_detailed(
     body: ProductUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ProductExpanded]:
+) -> Response[ErrorResponse | ProductExpanded]:
     """Update a product
 
      Changes a product's display details, default price, cross-sell, vendor settings or metadata; only
@@ -112,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ProductExpanded]
+        Response[ErrorResponse | ProductExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -136,7 +136,7 @@ def sync(
     body: ProductUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ProductExpanded | None:
+) -> ErrorResponse | ProductExpanded | None:
     """Update a product
 
      Changes a product's display details, default price, cross-sell, vendor settings or metadata; only
@@ -154,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ProductExpanded
+        ErrorResponse | ProductExpanded
     """
 
     return sync_detailed(
@@ -173,7 +173,7 @@ async def asyncio_detailed(
     body: ProductUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ProductExpanded]:
+) -> Response[ErrorResponse | ProductExpanded]:
     """Update a product
 
      Changes a product's display details, default price, cross-sell, vendor settings or metadata; only
@@ -191,7 +191,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ProductExpanded]
+        Response[ErrorResponse | ProductExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -213,7 +213,7 @@ async def asyncio(
     body: ProductUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | ProductExpanded | None:
+) -> ErrorResponse | ProductExpanded | None:
     """Update a product
 
      Changes a product's display details, default price, cross-sell, vendor settings or metadata; only
@@ -231,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ProductExpanded
+        ErrorResponse | ProductExpanded
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.promotion_code_create_params import PromotionCodeCreateParams
 from ...models.promotion_code_expanded import PromotionCodeExpanded
 from ...types import UNSET, Response, Unset
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PromotionCodeExpanded | None:
+) -> ErrorResponse | PromotionCodeExpanded | None:
     if response.status_code == 200:
         response_200 = PromotionCodeExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PromotionCodeExpanded]:
+) -> Response[ErrorResponse | PromotionCodeExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: PromotionCodeCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PromotionCodeExpanded]:
+) -> Response[ErrorResponse | PromotionCodeExpanded]:
     """Create a promotion code
 
      Creates a promotion code for an existing coupon and answers it with its coupon. Without `code`,
@@ -102,7 +102,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCodeExpanded]
+        Response[ErrorResponse | PromotionCodeExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     body: PromotionCodeCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PromotionCodeExpanded | None:
+) -> ErrorResponse | PromotionCodeExpanded | None:
     """Create a promotion code
 
      Creates a promotion code for an existing coupon and answers it with its coupon. Without `code`,
@@ -142,7 +142,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCodeExpanded
+        ErrorResponse | PromotionCodeExpanded
     """
 
     return sync_detailed(
@@ -159,7 +159,7 @@ async def asyncio_detailed(
     body: PromotionCodeCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PromotionCodeExpanded]:
+) -> Response[ErrorResponse | PromotionCodeExpanded]:
     """Create a promotion code
 
      Creates a promotion code for an existing coupon and answers it with its coupon. Without `code`,
@@ -177,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCodeExpanded]
+        Response[ErrorResponse | PromotionCodeExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -197,7 +197,7 @@ async def asyncio(
     body: PromotionCodeCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PromotionCodeExpanded | None:
+) -> ErrorResponse | PromotionCodeExpanded | None:
     """Create a promotion code
 
      Creates a promotion code for an existing coupon and answers it with its coupon. Without `code`,
@@ -215,7 +215,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCodeExpanded
+        ErrorResponse | PromotionCodeExpanded
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.promotion_code import PromotionCode
 from ...types import UNSET, Response, Unset
 
@@ -41,24 +41,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | PromotionCode | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | PromotionCode | None:
     if response.status_code == 200:
         response_200 = PromotionCode.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -70,7 +72,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PromotionCode]:
+) -> Response[ErrorResponse | PromotionCode]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -85,7 +87,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PromotionCode]:
+) -> Response[ErrorResponse | PromotionCode]:
     """Delete a promotion code
 
      Deletes a promotion code and answers the deleted code (plain, without its coupon). A code that has
@@ -101,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCode]
+        Response[ErrorResponse | PromotionCode]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +125,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PromotionCode | None:
+) -> ErrorResponse | PromotionCode | None:
     """Delete a promotion code
 
      Deletes a promotion code and answers the deleted code (plain, without its coupon). A code that has
@@ -139,7 +141,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCode
+        ErrorResponse | PromotionCode
     """
 
     return sync_detailed(
@@ -156,7 +158,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PromotionCode]:
+) -> Response[ErrorResponse | PromotionCode]:
     """Delete a promotion code
 
      Deletes a promotion code and answers the deleted code (plain, without its coupon). A code that has
@@ -172,7 +174,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCode]
+        Response[ErrorResponse | PromotionCode]
     """
 
     kwargs = _get_kwargs(
@@ -192,7 +194,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PromotionCode | None:
+) -> ErrorResponse | PromotionCode | None:
     """Delete a promotion code
 
      Deletes a promotion code and answers the deleted code (plain, without its coupon). A code that has
@@ -208,7 +210,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCode
+        ErrorResponse | PromotionCode
     """
 
     return (

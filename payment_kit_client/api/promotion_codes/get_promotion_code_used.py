@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.used_flag import UsedFlag
 from ...types import UNSET, Response, Unset
 
@@ -36,24 +36,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | UsedFlag | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | UsedFlag | None:
     if response.status_code == 200:
         response_200 = UsedFlag.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -63,7 +65,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | UsedFlag]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | UsedFlag]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -77,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | UsedFlag]:
+) -> Response[ErrorResponse | UsedFlag]:
     """Tell whether a promotion code has been used
 
      Answers `{used}`: `true` once the code has been redeemed at least once (a used code cannot be
@@ -92,7 +96,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsedFlag]
+        Response[ErrorResponse | UsedFlag]
     """
 
     kwargs = _get_kwargs(
@@ -112,7 +116,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | UsedFlag | None:
+) -> ErrorResponse | UsedFlag | None:
     """Tell whether a promotion code has been used
 
      Answers `{used}`: `true` once the code has been redeemed at least once (a used code cannot be
@@ -127,7 +131,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsedFlag
+        ErrorResponse | UsedFlag
     """
 
     return sync_detailed(
@@ -142,7 +146,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | UsedFlag]:
+) -> Response[ErrorResponse | UsedFlag]:
     """Tell whether a promotion code has been used
 
      Answers `{used}`: `true` once the code has been redeemed at least once (a used code cannot be
@@ -157,7 +161,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsedFlag]
+        Response[ErrorResponse | UsedFlag]
     """
 
     kwargs = _get_kwargs(
@@ -175,7 +179,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | UsedFlag | None:
+) -> ErrorResponse | UsedFlag | None:
     """Tell whether a promotion code has been used
 
      Answers `{used}`: `true` once the code has been redeemed at least once (a used code cannot be
@@ -190,7 +194,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsedFlag
+        ErrorResponse | UsedFlag
     """
 
     return (

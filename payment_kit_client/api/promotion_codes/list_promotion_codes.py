@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.promotion_code_page import PromotionCodePage
 from ...types import UNSET, Response, Unset
 
@@ -20,6 +20,9 @@ def _get_kwargs(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -36,6 +39,12 @@ def _get_kwargs(
 
     params["active"] = active
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -49,19 +58,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PromotionCodePage | None:
+) -> ErrorResponse | PromotionCodePage | None:
     if response.status_code == 200:
         response_200 = PromotionCodePage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -73,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PromotionCodePage]:
+) -> Response[ErrorResponse | PromotionCodePage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -91,7 +100,10 @@ def sync_detailed(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
-) -> Response[Error | PromotionCodePage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | PromotionCodePage]:
     """List promotion codes
 
      Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of
@@ -104,13 +116,16 @@ def sync_detailed(
         order (str | Unset):  Example: created_at:DESC.
         coupon_id (str | Unset):
         active (bool | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCodePage]
+        Response[ErrorResponse | PromotionCodePage]
     """
 
     kwargs = _get_kwargs(
@@ -120,6 +135,9 @@ def sync_detailed(
         order=order,
         coupon_id=coupon_id,
         active=active,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -138,7 +156,10 @@ def sync(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
-) -> Error | PromotionCodePage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | PromotionCodePage | None:
     """List promotion codes
 
      Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of
@@ -151,13 +172,16 @@ def sync(
         order (str | Unset):  Example: created_at:DESC.
         coupon_id (str | Unset):
         active (bool | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCodePage
+        ErrorResponse | PromotionCodePage
     """
 
     return sync_detailed(
@@ -168,6 +192,9 @@ def sync(
         order=order,
         coupon_id=coupon_id,
         active=active,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -180,7 +207,10 @@ async def asyncio_detailed(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
-) -> Response[Error | PromotionCodePage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | PromotionCodePage]:
     """List promotion codes
 
      Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of
@@ -193,13 +223,16 @@ async def asyncio_detailed(
         order (str | Unset):  Example: created_at:DESC.
         coupon_id (str | Unset):
         active (bool | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCodePage]
+        Response[ErrorResponse | PromotionCodePage]
     """
 
     kwargs = _get_kwargs(
@@ -209,6 +242,9 @@ async def asyncio_detailed(
         order=order,
         coupon_id=coupon_id,
         active=active,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -225,7 +261,10 @@ async def asyncio(
     order: str | Unset = UNSET,
     coupon_id: str | Unset = UNSET,
     active: bool | Unset = UNSET,
-) -> Error | PromotionCodePage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | PromotionCodePage | None:
     """List promotion codes
 
      Answers a page of promotion codes (`{count, list}`), each with its coupon, optionally only those of
@@ -238,13 +277,16 @@ async def asyncio(
         order (str | Unset):  Example: created_at:DESC.
         coupon_id (str | Unset):
         active (bool | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCodePage
+        ErrorResponse | PromotionCodePage
     """
 
     return (
@@ -256,5 +298,8 @@ async def asyncio(
             order=order,
             coupon_id=coupon_id,
             active=active,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.promotion_code_expanded import PromotionCodeExpanded
 from ...models.promotion_code_update_params import PromotionCodeUpdateParams
 from ...types import UNSET, Response, Unset
@@ -49,24 +49,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | PromotionCodeExpanded | None:
+) -> ErrorResponse | PromotionCodeExpanded | None:
     if response.status_code == 200:
         response_200 = PromotionCodeExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -78,7 +78,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | PromotionCodeExpanded]:
+) -> Response[ErrorResponse | PromotionCodeExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +94,7 @@ def sync_detailed(
     body: PromotionCodeUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PromotionCodeExpanded]:
+) -> Response[ErrorResponse | PromotionCodeExpanded]:
     """Update a promotion code
 
      Changes the given fields of a promotion code (limits, expiry, restrictions, verification settings,
@@ -113,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCodeExpanded]
+        Response[ErrorResponse | PromotionCodeExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -137,7 +137,7 @@ def sync(
     body: PromotionCodeUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PromotionCodeExpanded | None:
+) -> ErrorResponse | PromotionCodeExpanded | None:
     """Update a promotion code
 
      Changes the given fields of a promotion code (limits, expiry, restrictions, verification settings,
@@ -156,7 +156,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCodeExpanded
+        ErrorResponse | PromotionCodeExpanded
     """
 
     return sync_detailed(
@@ -175,7 +175,7 @@ async def asyncio_detailed(
     body: PromotionCodeUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | PromotionCodeExpanded]:
+) -> Response[ErrorResponse | PromotionCodeExpanded]:
     """Update a promotion code
 
      Changes the given fields of a promotion code (limits, expiry, restrictions, verification settings,
@@ -194,7 +194,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | PromotionCodeExpanded]
+        Response[ErrorResponse | PromotionCodeExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -216,7 +216,7 @@ async def asyncio(
     body: PromotionCodeUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | PromotionCodeExpanded | None:
+) -> ErrorResponse | PromotionCodeExpanded | None:
     """Update a promotion code
 
      Changes the given fields of a promotion code (limits, expiry, restrictions, verification settings,
@@ -235,7 +235,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | PromotionCodeExpanded
+        ErrorResponse | PromotionCodeExpanded
     """
 
     return (

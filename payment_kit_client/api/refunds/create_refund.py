@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.refund_create_params import RefundCreateParams
 from ...models.refund_expanded import RefundExpanded
 from ...types import UNSET, Response, Unset
@@ -43,19 +43,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | RefundExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | RefundExpanded | None:
     if response.status_code == 200:
         response_200 = RefundExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -67,7 +69,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -82,7 +84,7 @@ def sync_detailed(
     body: RefundCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     """Create a refund
 
      Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual
@@ -102,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundExpanded]
+        Response[ErrorResponse | RefundExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +126,7 @@ def sync(
     body: RefundCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | RefundExpanded | None:
+) -> ErrorResponse | RefundExpanded | None:
     """Create a refund
 
      Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual
@@ -144,7 +146,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundExpanded
+        ErrorResponse | RefundExpanded
     """
 
     return sync_detailed(
@@ -161,7 +163,7 @@ async def asyncio_detailed(
     body: RefundCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     """Create a refund
 
      Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual
@@ -181,7 +183,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundExpanded]
+        Response[ErrorResponse | RefundExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -201,7 +203,7 @@ async def asyncio(
     body: RefundCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | RefundExpanded | None:
+) -> ErrorResponse | RefundExpanded | None:
     """Create a refund
 
      Creates a refund for a payment intent directly (the payment-intent `refund` operation is the usual
@@ -221,7 +223,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundExpanded
+        ErrorResponse | RefundExpanded
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.refund_page import RefundPage
 from ...types import UNSET, Response, Unset
 
@@ -23,6 +23,9 @@ def _get_kwargs(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -45,6 +48,12 @@ def _get_kwargs(
 
     params["customer_id"] = customer_id
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -56,19 +65,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | RefundPage | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | RefundPage | None:
     if response.status_code == 200:
         response_200 = RefundPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -78,7 +89,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | RefundPage]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | RefundPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -99,7 +112,10 @@ def sync_detailed(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-) -> Response[Error | RefundPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | RefundPage]:
     """List refunds
 
      Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
@@ -116,13 +132,16 @@ def sync_detailed(
         subscription_id (str | Unset):
         currency_id (str | Unset):
         customer_id (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundPage]
+        Response[ErrorResponse | RefundPage]
     """
 
     kwargs = _get_kwargs(
@@ -135,6 +154,9 @@ def sync_detailed(
         subscription_id=subscription_id,
         currency_id=currency_id,
         customer_id=customer_id,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -156,7 +178,10 @@ def sync(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-) -> Error | RefundPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | RefundPage | None:
     """List refunds
 
      Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
@@ -173,13 +198,16 @@ def sync(
         subscription_id (str | Unset):
         currency_id (str | Unset):
         customer_id (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundPage
+        ErrorResponse | RefundPage
     """
 
     return sync_detailed(
@@ -193,6 +221,9 @@ def sync(
         subscription_id=subscription_id,
         currency_id=currency_id,
         customer_id=customer_id,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -208,7 +239,10 @@ async def asyncio_detailed(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-) -> Response[Error | RefundPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | RefundPage]:
     """List refunds
 
      Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
@@ -225,13 +259,16 @@ async def asyncio_detailed(
         subscription_id (str | Unset):
         currency_id (str | Unset):
         customer_id (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundPage]
+        Response[ErrorResponse | RefundPage]
     """
 
     kwargs = _get_kwargs(
@@ -244,6 +281,9 @@ async def asyncio_detailed(
         subscription_id=subscription_id,
         currency_id=currency_id,
         customer_id=customer_id,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -263,7 +303,10 @@ async def asyncio(
     subscription_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-) -> Error | RefundPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | RefundPage | None:
     """List refunds
 
      Answers a page of refunds (both payment refunds and stake returns), newest first unless `order` says
@@ -280,13 +323,16 @@ async def asyncio(
         subscription_id (str | Unset):
         currency_id (str | Unset):
         customer_id (str | Unset):
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundPage
+        ErrorResponse | RefundPage
     """
 
     return (
@@ -301,5 +347,8 @@ async def asyncio(
             subscription_id=subscription_id,
             currency_id=currency_id,
             customer_id=customer_id,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.refund_expanded import RefundExpanded
 from ...types import UNSET, Response, Unset
 
@@ -36,24 +36,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | RefundExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | RefundExpanded | None:
     if response.status_code == 200:
         response_200 = RefundExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -65,7 +67,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -79,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     """Retrieve a refund
 
      Answers one refund joined with its customer, currency, payment method, payment intent and, where
@@ -94,7 +96,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundExpanded]
+        Response[ErrorResponse | RefundExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -114,7 +116,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | RefundExpanded | None:
+) -> ErrorResponse | RefundExpanded | None:
     """Retrieve a refund
 
      Answers one refund joined with its customer, currency, payment method, payment intent and, where
@@ -129,7 +131,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundExpanded
+        ErrorResponse | RefundExpanded
     """
 
     return sync_detailed(
@@ -144,7 +146,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     """Retrieve a refund
 
      Answers one refund joined with its customer, currency, payment method, payment intent and, where
@@ -159,7 +161,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundExpanded]
+        Response[ErrorResponse | RefundExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -177,7 +179,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | RefundExpanded | None:
+) -> ErrorResponse | RefundExpanded | None:
     """Retrieve a refund
 
      Answers one refund joined with its customer, currency, payment method, payment intent and, where
@@ -192,7 +194,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundExpanded
+        ErrorResponse | RefundExpanded
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.refund_expanded import RefundExpanded
 from ...models.sync_refund_params import SyncRefundParams
 from ...types import UNSET, Response, Unset
@@ -43,19 +43,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | RefundExpanded | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | RefundExpanded | None:
     if response.status_code == 200:
         response_200 = RefundExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -67,7 +69,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -82,7 +84,7 @@ def sync_detailed(
     body: SyncRefundParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     """Record an on-chain refund made elsewhere
 
      Records in PaymentKit a refund that was already sent on chain by another system, so that
@@ -101,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundExpanded]
+        Response[ErrorResponse | RefundExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +125,7 @@ def sync(
     body: SyncRefundParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | RefundExpanded | None:
+) -> ErrorResponse | RefundExpanded | None:
     """Record an on-chain refund made elsewhere
 
      Records in PaymentKit a refund that was already sent on chain by another system, so that
@@ -142,7 +144,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundExpanded
+        ErrorResponse | RefundExpanded
     """
 
     return sync_detailed(
@@ -159,7 +161,7 @@ async def asyncio_detailed(
     body: SyncRefundParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | RefundExpanded]:
+) -> Response[ErrorResponse | RefundExpanded]:
     """Record an on-chain refund made elsewhere
 
      Records in PaymentKit a refund that was already sent on chain by another system, so that
@@ -178,7 +180,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RefundExpanded]
+        Response[ErrorResponse | RefundExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -198,7 +200,7 @@ async def asyncio(
     body: SyncRefundParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | RefundExpanded | None:
+) -> ErrorResponse | RefundExpanded | None:
     """Record an on-chain refund made elsewhere
 
      Records in PaymentKit a refund that was already sent on chain by another system, so that
@@ -217,7 +219,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RefundExpanded
+        ErrorResponse | RefundExpanded
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.setting import Setting
 from ...models.setting_create_params import SettingCreateParams
 from ...types import UNSET, Response, Unset
@@ -43,19 +43,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Setting | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Setting | None:
     if response.status_code == 200:
         response_200 = Setting.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -65,7 +67,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Setting]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | Setting]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -80,7 +84,7 @@ def sync_detailed(
     body: SettingCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Setting]:
+) -> Response[ErrorResponse | Setting]:
     """Create a setting
 
      Stores a configuration record for a component mount location. The body uses camelCase keys
@@ -100,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Setting]
+        Response[ErrorResponse | Setting]
     """
 
     kwargs = _get_kwargs(
@@ -122,7 +126,7 @@ def sync(
     body: SettingCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Setting | None:
+) -> ErrorResponse | Setting | None:
     """Create a setting
 
      Stores a configuration record for a component mount location. The body uses camelCase keys
@@ -142,7 +146,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Setting
+        ErrorResponse | Setting
     """
 
     return sync_detailed(
@@ -159,7 +163,7 @@ async def asyncio_detailed(
     body: SettingCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Setting]:
+) -> Response[ErrorResponse | Setting]:
     """Create a setting
 
      Stores a configuration record for a component mount location. The body uses camelCase keys
@@ -179,7 +183,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Setting]
+        Response[ErrorResponse | Setting]
     """
 
     kwargs = _get_kwargs(
@@ -199,7 +203,7 @@ async def asyncio(
     body: SettingCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Setting | None:
+) -> ErrorResponse | Setting | None:
     """Create a setting
 
      Stores a configuration record for a component mount location. The body uses camelCase keys
@@ -219,7 +223,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Setting
+        ErrorResponse | Setting
     """
 
     return (

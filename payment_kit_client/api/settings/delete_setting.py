@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.deleted_message import DeletedMessage
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -41,24 +41,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> DeletedMessage | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> DeletedMessage | ErrorResponse | None:
     if response.status_code == 200:
         response_200 = DeletedMessage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -70,7 +72,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[DeletedMessage | Error]:
+) -> Response[DeletedMessage | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -85,7 +87,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[DeletedMessage | Error]:
+) -> Response[DeletedMessage | ErrorResponse]:
     """Delete a setting
 
      Removes a setting, looked up by id or by mount location. Answers a confirmation message, not the
@@ -101,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DeletedMessage | Error]
+        Response[DeletedMessage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +125,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> DeletedMessage | Error | None:
+) -> DeletedMessage | ErrorResponse | None:
     """Delete a setting
 
      Removes a setting, looked up by id or by mount location. Answers a confirmation message, not the
@@ -139,7 +141,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DeletedMessage | Error
+        DeletedMessage | ErrorResponse
     """
 
     return sync_detailed(
@@ -156,7 +158,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[DeletedMessage | Error]:
+) -> Response[DeletedMessage | ErrorResponse]:
     """Delete a setting
 
      Removes a setting, looked up by id or by mount location. Answers a confirmation message, not the
@@ -172,7 +174,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DeletedMessage | Error]
+        Response[DeletedMessage | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -192,7 +194,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> DeletedMessage | Error | None:
+) -> DeletedMessage | ErrorResponse | None:
     """Delete a setting
 
      Removes a setting, looked up by id or by mount location. Answers a confirmation message, not the
@@ -208,7 +210,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DeletedMessage | Error
+        DeletedMessage | ErrorResponse
     """
 
     return (

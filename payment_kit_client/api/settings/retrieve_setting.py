@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.setting import Setting
 from ...types import UNSET, Response, Unset
 
@@ -36,24 +36,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Setting | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Setting | None:
     if response.status_code == 200:
         response_200 = Setting.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -63,7 +65,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Setting]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | Setting]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -77,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | Setting]:
+) -> Response[ErrorResponse | Setting]:
     """Retrieve a setting
 
      Answers one setting, looked up by id or by mount location.
@@ -91,7 +95,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Setting]
+        Response[ErrorResponse | Setting]
     """
 
     kwargs = _get_kwargs(
@@ -111,7 +115,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | Setting | None:
+) -> ErrorResponse | Setting | None:
     """Retrieve a setting
 
      Answers one setting, looked up by id or by mount location.
@@ -125,7 +129,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Setting
+        ErrorResponse | Setting
     """
 
     return sync_detailed(
@@ -140,7 +144,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | Setting]:
+) -> Response[ErrorResponse | Setting]:
     """Retrieve a setting
 
      Answers one setting, looked up by id or by mount location.
@@ -154,7 +158,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Setting]
+        Response[ErrorResponse | Setting]
     """
 
     kwargs = _get_kwargs(
@@ -172,7 +176,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | Setting | None:
+) -> ErrorResponse | Setting | None:
     """Retrieve a setting
 
      Answers one setting, looked up by id or by mount location.
@@ -186,7 +190,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Setting
+        ErrorResponse | Setting
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.setting import Setting
 from ...models.setting_update_params import SettingUpdateParams
 from ...types import UNSET, Response, Unset
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Setting | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Setting | None:
     if response.status_code == 200:
         response_200 = Setting.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -74,7 +76,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | Setting]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | Setting]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -90,7 +94,7 @@ def sync_detailed(
     body: SettingUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Setting]:
+) -> Response[ErrorResponse | Setting]:
     """Update a setting
 
      Changes a setting's `settings`, `active` flag or description, looked up by id or by mount location.
@@ -107,7 +111,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Setting]
+        Response[ErrorResponse | Setting]
     """
 
     kwargs = _get_kwargs(
@@ -131,7 +135,7 @@ def sync(
     body: SettingUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Setting | None:
+) -> ErrorResponse | Setting | None:
     """Update a setting
 
      Changes a setting's `settings`, `active` flag or description, looked up by id or by mount location.
@@ -148,7 +152,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Setting
+        ErrorResponse | Setting
     """
 
     return sync_detailed(
@@ -167,7 +171,7 @@ async def asyncio_detailed(
     body: SettingUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Setting]:
+) -> Response[ErrorResponse | Setting]:
     """Update a setting
 
      Changes a setting's `settings`, `active` flag or description, looked up by id or by mount location.
@@ -184,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Setting]
+        Response[ErrorResponse | Setting]
     """
 
     kwargs = _get_kwargs(
@@ -206,7 +210,7 @@ async def asyncio(
     body: SettingUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Setting | None:
+) -> ErrorResponse | Setting | None:
     """Update a setting
 
      Changes a setting's `settings`, `active` flag or description, looked up by id or by mount location.
@@ -223,7 +227,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Setting
+        ErrorResponse | Setting
     """
 
     return (

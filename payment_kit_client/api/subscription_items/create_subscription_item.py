@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.subscription_item import SubscriptionItem
 from ...models.subscription_item_create_params import SubscriptionItemCreateParams
 from ...types import UNSET, Response, Unset
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | SubscriptionItem | None:
+) -> ErrorResponse | SubscriptionItem | None:
     if response.status_code == 200:
         response_200 = SubscriptionItem.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | SubscriptionItem]:
+) -> Response[ErrorResponse | SubscriptionItem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: SubscriptionItemCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | SubscriptionItem]:
+) -> Response[ErrorResponse | SubscriptionItem]:
     """Add an item to a subscription
 
      Adds a price, with a quantity, to an existing subscription. Answers the new item without joins.
@@ -99,7 +99,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionItem]
+        Response[ErrorResponse | SubscriptionItem]
     """
 
     kwargs = _get_kwargs(
@@ -121,7 +121,7 @@ def sync(
     body: SubscriptionItemCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | SubscriptionItem | None:
+) -> ErrorResponse | SubscriptionItem | None:
     """Add an item to a subscription
 
      Adds a price, with a quantity, to an existing subscription. Answers the new item without joins.
@@ -136,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionItem
+        ErrorResponse | SubscriptionItem
     """
 
     return sync_detailed(
@@ -153,7 +153,7 @@ async def asyncio_detailed(
     body: SubscriptionItemCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | SubscriptionItem]:
+) -> Response[ErrorResponse | SubscriptionItem]:
     """Add an item to a subscription
 
      Adds a price, with a quantity, to an existing subscription. Answers the new item without joins.
@@ -168,7 +168,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionItem]
+        Response[ErrorResponse | SubscriptionItem]
     """
 
     kwargs = _get_kwargs(
@@ -188,7 +188,7 @@ async def asyncio(
     body: SubscriptionItemCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | SubscriptionItem | None:
+) -> ErrorResponse | SubscriptionItem | None:
     """Add an item to a subscription
 
      Adds a price, with a quantity, to an existing subscription. Answers the new item without joins.
@@ -203,7 +203,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionItem
+        ErrorResponse | SubscriptionItem
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.usage_record import UsageRecord
 from ...models.usage_record_create_params import UsageRecordCreateParams
 from ...types import UNSET, Response, Unset
@@ -43,19 +43,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | UsageRecord | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | UsageRecord | None:
     if response.status_code == 200:
         response_200 = UsageRecord.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -65,7 +67,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Error | UsageRecord]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | UsageRecord]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -80,7 +84,7 @@ def sync_detailed(
     body: UsageRecordCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | UsageRecord]:
+) -> Response[ErrorResponse | UsageRecord]:
     """Report usage for a subscription item
 
      Records usage of a metered subscription item. With `action=increment` the quantity adds to the usage
@@ -98,7 +102,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsageRecord]
+        Response[ErrorResponse | UsageRecord]
     """
 
     kwargs = _get_kwargs(
@@ -120,7 +124,7 @@ def sync(
     body: UsageRecordCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | UsageRecord | None:
+) -> ErrorResponse | UsageRecord | None:
     """Report usage for a subscription item
 
      Records usage of a metered subscription item. With `action=increment` the quantity adds to the usage
@@ -138,7 +142,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsageRecord
+        ErrorResponse | UsageRecord
     """
 
     return sync_detailed(
@@ -155,7 +159,7 @@ async def asyncio_detailed(
     body: UsageRecordCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | UsageRecord]:
+) -> Response[ErrorResponse | UsageRecord]:
     """Report usage for a subscription item
 
      Records usage of a metered subscription item. With `action=increment` the quantity adds to the usage
@@ -173,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsageRecord]
+        Response[ErrorResponse | UsageRecord]
     """
 
     kwargs = _get_kwargs(
@@ -193,7 +197,7 @@ async def asyncio(
     body: UsageRecordCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | UsageRecord | None:
+) -> ErrorResponse | UsageRecord | None:
     """Report usage for a subscription item
 
      Records usage of a metered subscription item. With `action=increment` the quantity adds to the usage
@@ -211,7 +215,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsageRecord
+        ErrorResponse | UsageRecord
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.subscription_item import SubscriptionItem
 from ...types import UNSET, Response, Unset
 
@@ -43,24 +43,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | SubscriptionItem | None:
+) -> ErrorResponse | SubscriptionItem | None:
     if response.status_code == 200:
         response_200 = SubscriptionItem.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -72,7 +72,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | SubscriptionItem]:
+) -> Response[ErrorResponse | SubscriptionItem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -87,7 +87,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | SubscriptionItem]:
+) -> Response[ErrorResponse | SubscriptionItem]:
     """Remove an item from a subscription
 
      Removes the item from its subscription and answers it as it was just before removal (without joins).
@@ -102,7 +102,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionItem]
+        Response[ErrorResponse | SubscriptionItem]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | SubscriptionItem | None:
+) -> ErrorResponse | SubscriptionItem | None:
     """Remove an item from a subscription
 
      Removes the item from its subscription and answers it as it was just before removal (without joins).
@@ -139,7 +139,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionItem
+        ErrorResponse | SubscriptionItem
     """
 
     return sync_detailed(
@@ -156,7 +156,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | SubscriptionItem]:
+) -> Response[ErrorResponse | SubscriptionItem]:
     """Remove an item from a subscription
 
      Removes the item from its subscription and answers it as it was just before removal (without joins).
@@ -171,7 +171,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionItem]
+        Response[ErrorResponse | SubscriptionItem]
     """
 
     kwargs = _get_kwargs(
@@ -191,7 +191,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | SubscriptionItem | None:
+) -> ErrorResponse | SubscriptionItem | None:
     """Remove an item from a subscription
 
      Removes the item from its subscription and answers it as it was just before removal (without joins).
@@ -206,7 +206,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionItem
+        ErrorResponse | SubscriptionItem
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.usage_record_page import UsageRecordPage
 from ...types import UNSET, Response, Unset
 
@@ -19,6 +19,9 @@ def _get_kwargs(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -33,6 +36,12 @@ def _get_kwargs(
 
     params["order"] = order
 
+    params["limit"] = limit
+
+    params["starting_after"] = starting_after
+
+    params["ending_before"] = ending_before
+
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
@@ -46,19 +55,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | UsageRecordPage | None:
+) -> ErrorResponse | UsageRecordPage | None:
     if response.status_code == 200:
         response_200 = UsageRecordPage.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -70,7 +79,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | UsageRecordPage]:
+) -> Response[ErrorResponse | UsageRecordPage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -87,7 +96,10 @@ def sync_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | UsageRecordPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | UsageRecordPage]:
     """List a subscription item's usage records
 
      Pages through the usage records reported for one subscription item (`subscription_item_id` is
@@ -100,13 +112,16 @@ def sync_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsageRecordPage]
+        Response[ErrorResponse | UsageRecordPage]
     """
 
     kwargs = _get_kwargs(
@@ -115,6 +130,9 @@ def sync_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = client.get_httpx_client().request(
@@ -132,7 +150,10 @@ def sync(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | UsageRecordPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | UsageRecordPage | None:
     """List a subscription item's usage records
 
      Pages through the usage records reported for one subscription item (`subscription_item_id` is
@@ -145,13 +166,16 @@ def sync(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsageRecordPage
+        ErrorResponse | UsageRecordPage
     """
 
     return sync_detailed(
@@ -161,6 +185,9 @@ def sync(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     ).parsed
 
 
@@ -172,7 +199,10 @@ async def asyncio_detailed(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Response[Error | UsageRecordPage]:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> Response[ErrorResponse | UsageRecordPage]:
     """List a subscription item's usage records
 
      Pages through the usage records reported for one subscription item (`subscription_item_id` is
@@ -185,13 +215,16 @@ async def asyncio_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UsageRecordPage]
+        Response[ErrorResponse | UsageRecordPage]
     """
 
     kwargs = _get_kwargs(
@@ -200,6 +233,9 @@ async def asyncio_detailed(
         page=page,
         page_size=page_size,
         order=order,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -215,7 +251,10 @@ async def asyncio(
     page: int | Unset = UNSET,
     page_size: int | Unset = UNSET,
     order: str | Unset = UNSET,
-) -> Error | UsageRecordPage | None:
+    limit: int | Unset = UNSET,
+    starting_after: str | Unset = UNSET,
+    ending_before: str | Unset = UNSET,
+) -> ErrorResponse | UsageRecordPage | None:
     """List a subscription item's usage records
 
      Pages through the usage records reported for one subscription item (`subscription_item_id` is
@@ -228,13 +267,16 @@ async def asyncio(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
+        limit (int | Unset):
+        starting_after (str | Unset):
+        ending_before (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UsageRecordPage
+        ErrorResponse | UsageRecordPage
     """
 
     return (
@@ -245,5 +287,8 @@ async def asyncio(
             page=page,
             page_size=page_size,
             order=order,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
     ).parsed

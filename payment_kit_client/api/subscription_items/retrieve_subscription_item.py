@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.subscription_item_expanded import SubscriptionItemExpanded
 from ...types import UNSET, Response, Unset
 
@@ -38,24 +38,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | SubscriptionItemExpanded | None:
+) -> ErrorResponse | SubscriptionItemExpanded | None:
     if response.status_code == 200:
         response_200 = SubscriptionItemExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -67,7 +67,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | SubscriptionItemExpanded]:
+) -> Response[ErrorResponse | SubscriptionItemExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -81,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | SubscriptionItemExpanded]:
+) -> Response[ErrorResponse | SubscriptionItemExpanded]:
     """Retrieve a subscription item
 
      Answers one subscription item with its expanded price.
@@ -95,7 +95,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionItemExpanded]
+        Response[ErrorResponse | SubscriptionItemExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -115,7 +115,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | SubscriptionItemExpanded | None:
+) -> ErrorResponse | SubscriptionItemExpanded | None:
     """Retrieve a subscription item
 
      Answers one subscription item with its expanded price.
@@ -129,7 +129,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionItemExpanded
+        ErrorResponse | SubscriptionItemExpanded
     """
 
     return sync_detailed(
@@ -144,7 +144,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Response[Error | SubscriptionItemExpanded]:
+) -> Response[ErrorResponse | SubscriptionItemExpanded]:
     """Retrieve a subscription item
 
      Answers one subscription item with its expanded price.
@@ -158,7 +158,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionItemExpanded]
+        Response[ErrorResponse | SubscriptionItemExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -176,7 +176,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
-) -> Error | SubscriptionItemExpanded | None:
+) -> ErrorResponse | SubscriptionItemExpanded | None:
     """Retrieve a subscription item
 
      Answers one subscription item with its expanded price.
@@ -190,7 +190,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionItemExpanded
+        ErrorResponse | SubscriptionItemExpanded
     """
 
     return (

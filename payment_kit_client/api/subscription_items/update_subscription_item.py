@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.subscription_item import SubscriptionItem
 from ...models.subscription_item_update_params import SubscriptionItemUpdateParams
 from ...types import UNSET, Response, Unset
@@ -49,24 +49,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | SubscriptionItem | None:
+) -> ErrorResponse | SubscriptionItem | None:
     if response.status_code == 200:
         response_200 = SubscriptionItem.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -78,7 +78,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | SubscriptionItem]:
+) -> Response[ErrorResponse | SubscriptionItem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +94,7 @@ def sync_detailed(
     body: SubscriptionItemUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | SubscriptionItem]:
+) -> Response[ErrorResponse | SubscriptionItem]:
     """Update a subscription item
 
      Changes an item's price, quantity, usage threshold or metadata. Answers the item without joins.
@@ -111,7 +111,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionItem]
+        Response[ErrorResponse | SubscriptionItem]
     """
 
     kwargs = _get_kwargs(
@@ -135,7 +135,7 @@ def sync(
     body: SubscriptionItemUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | SubscriptionItem | None:
+) -> ErrorResponse | SubscriptionItem | None:
     """Update a subscription item
 
      Changes an item's price, quantity, usage threshold or metadata. Answers the item without joins.
@@ -152,7 +152,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionItem
+        ErrorResponse | SubscriptionItem
     """
 
     return sync_detailed(
@@ -171,7 +171,7 @@ async def asyncio_detailed(
     body: SubscriptionItemUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | SubscriptionItem]:
+) -> Response[ErrorResponse | SubscriptionItem]:
     """Update a subscription item
 
      Changes an item's price, quantity, usage threshold or metadata. Answers the item without joins.
@@ -188,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionItem]
+        Response[ErrorResponse | SubscriptionItem]
     """
 
     kwargs = _get_kwargs(
@@ -210,7 +210,7 @@ async def asyncio(
     body: SubscriptionItemUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | SubscriptionItem | None:
+) -> ErrorResponse | SubscriptionItem | None:
     """Update a subscription item
 
      Changes an item's price, quantity, usage threshold or metadata. Answers the item without joins.
@@ -227,7 +227,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionItem
+        ErrorResponse | SubscriptionItem
     """
 
     return (

@@ -9,7 +9,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.cancel_subscription_params import CancelSubscriptionParams
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.subscription import Subscription
 from ...types import UNSET, Response, Unset
 
@@ -48,24 +48,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Subscription | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Subscription | None:
     if response.status_code == 200:
         response_200 = Subscription.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -77,7 +79,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -93,7 +95,7 @@ def sync_detailed(
     body: CancelSubscriptionParams | Unset = UNSET,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     """Cancel a subscription
 
      Cancels a subscription now, at the end of the current period, or at a chosen time (`at`, with `time`
@@ -114,7 +116,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Subscription]
+        Response[ErrorResponse | Subscription]
     """
 
     kwargs = _get_kwargs(
@@ -138,7 +140,7 @@ def sync(
     body: CancelSubscriptionParams | Unset = UNSET,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Subscription | None:
+) -> ErrorResponse | Subscription | None:
     """Cancel a subscription
 
      Cancels a subscription now, at the end of the current period, or at a chosen time (`at`, with `time`
@@ -159,7 +161,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Subscription
+        ErrorResponse | Subscription
     """
 
     return sync_detailed(
@@ -178,7 +180,7 @@ async def asyncio_detailed(
     body: CancelSubscriptionParams | Unset = UNSET,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     """Cancel a subscription
 
      Cancels a subscription now, at the end of the current period, or at a chosen time (`at`, with `time`
@@ -199,7 +201,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Subscription]
+        Response[ErrorResponse | Subscription]
     """
 
     kwargs = _get_kwargs(
@@ -221,7 +223,7 @@ async def asyncio(
     body: CancelSubscriptionParams | Unset = UNSET,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Subscription | None:
+) -> ErrorResponse | Subscription | None:
     """Cancel a subscription
 
      Cancels a subscription now, at the end of the current period, or at a chosen time (`at`, with `time`
@@ -242,7 +244,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Subscription
+        ErrorResponse | Subscription
     """
 
     return (

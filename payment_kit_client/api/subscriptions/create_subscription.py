@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.subscription_create_params import SubscriptionCreateParams
 from ...models.subscription_expanded import SubscriptionExpanded
 from ...types import UNSET, Response, Unset
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | SubscriptionExpanded | None:
+) -> ErrorResponse | SubscriptionExpanded | None:
     if response.status_code == 200:
         response_200 = SubscriptionExpanded.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | SubscriptionExpanded]:
+) -> Response[ErrorResponse | SubscriptionExpanded]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: SubscriptionCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | SubscriptionExpanded]:
+) -> Response[ErrorResponse | SubscriptionExpanded]:
     """Create a subscription
 
      Starts a subscription for an existing customer on one or more prices. `items` lists the prices with
@@ -104,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionExpanded]
+        Response[ErrorResponse | SubscriptionExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +126,7 @@ def sync(
     body: SubscriptionCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | SubscriptionExpanded | None:
+) -> ErrorResponse | SubscriptionExpanded | None:
     """Create a subscription
 
      Starts a subscription for an existing customer on one or more prices. `items` lists the prices with
@@ -146,7 +146,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionExpanded
+        ErrorResponse | SubscriptionExpanded
     """
 
     return sync_detailed(
@@ -163,7 +163,7 @@ async def asyncio_detailed(
     body: SubscriptionCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | SubscriptionExpanded]:
+) -> Response[ErrorResponse | SubscriptionExpanded]:
     """Create a subscription
 
      Starts a subscription for an existing customer on one or more prices. `items` lists the prices with
@@ -183,7 +183,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SubscriptionExpanded]
+        Response[ErrorResponse | SubscriptionExpanded]
     """
 
     kwargs = _get_kwargs(
@@ -203,7 +203,7 @@ async def asyncio(
     body: SubscriptionCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | SubscriptionExpanded | None:
+) -> ErrorResponse | SubscriptionExpanded | None:
     """Create a subscription
 
      Starts a subscription for an existing customer on one or more prices. `items` lists the prices with
@@ -223,7 +223,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SubscriptionExpanded
+        ErrorResponse | SubscriptionExpanded
     """
 
     return (

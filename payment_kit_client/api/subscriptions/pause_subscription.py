@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.pause_subscription_params import PauseSubscriptionParams
 from ...models.subscription import Subscription
 from ...types import UNSET, Response, Unset
@@ -48,24 +48,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Subscription | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Subscription | None:
     if response.status_code == 200:
         response_200 = Subscription.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -77,7 +79,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -93,7 +95,7 @@ def sync_detailed(
     body: PauseSubscriptionParams | Unset = UNSET,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     """Pause a subscription
 
      Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
@@ -113,7 +115,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Subscription]
+        Response[ErrorResponse | Subscription]
     """
 
     kwargs = _get_kwargs(
@@ -137,7 +139,7 @@ def sync(
     body: PauseSubscriptionParams | Unset = UNSET,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Subscription | None:
+) -> ErrorResponse | Subscription | None:
     """Pause a subscription
 
      Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
@@ -157,7 +159,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Subscription
+        ErrorResponse | Subscription
     """
 
     return sync_detailed(
@@ -176,7 +178,7 @@ async def asyncio_detailed(
     body: PauseSubscriptionParams | Unset = UNSET,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     """Pause a subscription
 
      Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
@@ -196,7 +198,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Subscription]
+        Response[ErrorResponse | Subscription]
     """
 
     kwargs = _get_kwargs(
@@ -218,7 +220,7 @@ async def asyncio(
     body: PauseSubscriptionParams | Unset = UNSET,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Subscription | None:
+) -> ErrorResponse | Subscription | None:
     """Pause a subscription
 
      Pauses billing: the subscription becomes `paused` and its `pause_collection` records what happens to
@@ -238,7 +240,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Subscription
+        ErrorResponse | Subscription
     """
 
     return (

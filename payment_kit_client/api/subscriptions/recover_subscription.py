@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.subscription import Subscription
 from ...types import UNSET, Response, Unset
 
@@ -41,24 +41,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Subscription | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Subscription | None:
     if response.status_code == 200:
         response_200 = Subscription.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -70,7 +72,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -85,7 +87,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     """Recover a subscription scheduled to cancel
 
      Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
@@ -102,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Subscription]
+        Response[ErrorResponse | Subscription]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +126,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Subscription | None:
+) -> ErrorResponse | Subscription | None:
     """Recover a subscription scheduled to cancel
 
      Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
@@ -141,7 +143,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Subscription
+        ErrorResponse | Subscription
     """
 
     return sync_detailed(
@@ -158,7 +160,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     """Recover a subscription scheduled to cancel
 
      Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
@@ -175,7 +177,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Subscription]
+        Response[ErrorResponse | Subscription]
     """
 
     kwargs = _get_kwargs(
@@ -195,7 +197,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Subscription | None:
+) -> ErrorResponse | Subscription | None:
     """Recover a subscription scheduled to cancel
 
      Withdraws a cancellation scheduled for the end of the period, so the subscription renews again
@@ -212,7 +214,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Subscription
+        ErrorResponse | Subscription
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.subscription import Subscription
 from ...models.subscription_update_params import SubscriptionUpdateParams
 from ...types import UNSET, Response, Unset
@@ -47,24 +47,26 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | Subscription | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | Subscription | None:
     if response.status_code == 200:
         response_200 = Subscription.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -76,7 +78,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +94,7 @@ def sync_detailed(
     body: SubscriptionUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     """Update a subscription
 
      Changes the settable fields of a subscription (description, metadata, billing settings). Status
@@ -112,7 +114,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Subscription]
+        Response[ErrorResponse | Subscription]
     """
 
     kwargs = _get_kwargs(
@@ -136,7 +138,7 @@ def sync(
     body: SubscriptionUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Subscription | None:
+) -> ErrorResponse | Subscription | None:
     """Update a subscription
 
      Changes the settable fields of a subscription (description, metadata, billing settings). Status
@@ -156,7 +158,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Subscription
+        ErrorResponse | Subscription
     """
 
     return sync_detailed(
@@ -175,7 +177,7 @@ async def asyncio_detailed(
     body: SubscriptionUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Subscription]:
+) -> Response[ErrorResponse | Subscription]:
     """Update a subscription
 
      Changes the settable fields of a subscription (description, metadata, billing settings). Status
@@ -195,7 +197,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Subscription]
+        Response[ErrorResponse | Subscription]
     """
 
     kwargs = _get_kwargs(
@@ -217,7 +219,7 @@ async def asyncio(
     body: SubscriptionUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Subscription | None:
+) -> ErrorResponse | Subscription | None:
     """Update a subscription
 
      Changes the settable fields of a subscription (description, metadata, billing settings). Status
@@ -237,7 +239,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Subscription
+        ErrorResponse | Subscription
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.webhook_endpoint import WebhookEndpoint
 from ...models.webhook_endpoint_create_params import WebhookEndpointCreateParams
 from ...types import UNSET, Response, Unset
@@ -45,19 +45,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | WebhookEndpoint | None:
+) -> ErrorResponse | WebhookEndpoint | None:
     if response.status_code == 200:
         response_200 = WebhookEndpoint.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ErrorResponse | WebhookEndpoint]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     body: WebhookEndpointCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ErrorResponse | WebhookEndpoint]:
     """Create a webhook endpoint
 
      Registers a URL to receive the events named in `enabled_events` and answers the endpoint (plain,
@@ -101,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpoint]
+        Response[ErrorResponse | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +123,7 @@ def sync(
     body: WebhookEndpointCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | WebhookEndpoint | None:
+) -> ErrorResponse | WebhookEndpoint | None:
     """Create a webhook endpoint
 
      Registers a URL to receive the events named in `enabled_events` and answers the endpoint (plain,
@@ -140,7 +140,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpoint
+        ErrorResponse | WebhookEndpoint
     """
 
     return sync_detailed(
@@ -157,7 +157,7 @@ async def asyncio_detailed(
     body: WebhookEndpointCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ErrorResponse | WebhookEndpoint]:
     """Create a webhook endpoint
 
      Registers a URL to receive the events named in `enabled_events` and answers the endpoint (plain,
@@ -174,7 +174,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpoint]
+        Response[ErrorResponse | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -194,7 +194,7 @@ async def asyncio(
     body: WebhookEndpointCreateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | WebhookEndpoint | None:
+) -> ErrorResponse | WebhookEndpoint | None:
     """Create a webhook endpoint
 
      Registers a URL to receive the events named in `enabled_events` and answers the endpoint (plain,
@@ -211,7 +211,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpoint
+        ErrorResponse | WebhookEndpoint
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.webhook_endpoint import WebhookEndpoint
 from ...types import UNSET, Response, Unset
 
@@ -43,24 +43,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | WebhookEndpoint | None:
+) -> ErrorResponse | WebhookEndpoint | None:
     if response.status_code == 200:
         response_200 = WebhookEndpoint.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -72,7 +72,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ErrorResponse | WebhookEndpoint]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -87,7 +87,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ErrorResponse | WebhookEndpoint]:
     """Delete a webhook endpoint
 
      Deletes the webhook endpoint, so no further events are sent to it, and answers the deleted endpoint
@@ -103,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpoint]
+        Response[ErrorResponse | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -125,7 +125,7 @@ def sync(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | WebhookEndpoint | None:
+) -> ErrorResponse | WebhookEndpoint | None:
     """Delete a webhook endpoint
 
      Deletes the webhook endpoint, so no further events are sent to it, and answers the deleted endpoint
@@ -141,7 +141,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpoint
+        ErrorResponse | WebhookEndpoint
     """
 
     return sync_detailed(
@@ -158,7 +158,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ErrorResponse | WebhookEndpoint]:
     """Delete a webhook endpoint
 
      Deletes the webhook endpoint, so no further events are sent to it, and answers the deleted endpoint
@@ -174,7 +174,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpoint]
+        Response[ErrorResponse | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -194,7 +194,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | WebhookEndpoint | None:
+) -> ErrorResponse | WebhookEndpoint | None:
     """Delete a webhook endpoint
 
      Deletes the webhook endpoint, so no further events are sent to it, and answers the deleted endpoint
@@ -210,7 +210,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpoint
+        ErrorResponse | WebhookEndpoint
     """
 
     return (

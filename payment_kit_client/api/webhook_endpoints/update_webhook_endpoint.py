@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.error_response import ErrorResponse
 from ...models.webhook_endpoint import WebhookEndpoint
 from ...models.webhook_endpoint_update_params import WebhookEndpointUpdateParams
 from ...types import UNSET, Response, Unset
@@ -49,24 +49,24 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | WebhookEndpoint | None:
+) -> ErrorResponse | WebhookEndpoint | None:
     if response.status_code == 200:
         response_200 = WebhookEndpoint.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
 
@@ -78,7 +78,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ErrorResponse | WebhookEndpoint]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +94,7 @@ def sync_detailed(
     body: WebhookEndpointUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ErrorResponse | WebhookEndpoint]:
     """Update a webhook endpoint
 
      Changes the given fields (URL, subscribed events, description, `status` to pause or resume
@@ -113,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpoint]
+        Response[ErrorResponse | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -137,7 +137,7 @@ def sync(
     body: WebhookEndpointUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | WebhookEndpoint | None:
+) -> ErrorResponse | WebhookEndpoint | None:
     """Update a webhook endpoint
 
      Changes the given fields (URL, subscribed events, description, `status` to pause or resume
@@ -156,7 +156,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpoint
+        ErrorResponse | WebhookEndpoint
     """
 
     return sync_detailed(
@@ -175,7 +175,7 @@ async def asyncio_detailed(
     body: WebhookEndpointUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ErrorResponse | WebhookEndpoint]:
     """Update a webhook endpoint
 
      Changes the given fields (URL, subscribed events, description, `status` to pause or resume
@@ -194,7 +194,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpoint]
+        Response[ErrorResponse | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -216,7 +216,7 @@ async def asyncio(
     body: WebhookEndpointUpdateParams,
     livemode: bool | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
-) -> Error | WebhookEndpoint | None:
+) -> ErrorResponse | WebhookEndpoint | None:
     """Update a webhook endpoint
 
      Changes the given fields (URL, subscribed events, description, `status` to pause or resume
@@ -235,7 +235,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpoint
+        ErrorResponse | WebhookEndpoint
     """
 
     return (

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..models.error_detail import ErrorDetail
 
 
-class Error(Model):
+class ErrorResponse(Model):
     """PaymentKit's error answer."""
 
     __slots__ = ()
