@@ -97,16 +97,14 @@ class Page(_PageBase[T]):
 
     def iter_pages(self) -> Iterator[Page[T]]:
         """This page, then each following page, fetched as the caller advances."""
-        page: Page[T] = self
-        yield page
-        while page.has_next_page():
-            page = page._fetch(page.page + 1, page._size())
-            yield page
+        return _walk_pages(self)
 
     def auto_paging_iter(self) -> Iterator[T]:
-        """Every row of every page, from this one on, fetched lazily."""
-        for page in self.iter_pages():
-            yield from page.list
+        """Every row of every page, from this one on, fetched lazily.
+
+        Only the page being walked is held: a walk over many pages stays one page in memory.
+        """
+        return _walk_rows(self)
 
 
 class AsyncPage(_PageBase[T]):
@@ -134,15 +132,56 @@ class AsyncPage(_PageBase[T]):
             raise NoMorePagesError(f"page {self.page} is the last of {self.count} rows")
         return await self._fetch(self.page + 1, self._size())
 
-    async def iter_pages(self) -> AsyncIterator[AsyncPage[T]]:
-        page: AsyncPage[T] = self
-        yield page
-        while page.has_next_page():
-            page = await page._fetch(page.page + 1, page._size())
-            yield page
+    def iter_pages(self) -> AsyncIterator[AsyncPage[T]]:
+        """This page, then each following page, fetched as the caller advances."""
+        return _walk_async_pages(self)
 
-    async def auto_paging_iter(self) -> AsyncIterator[T]:
-        """Every row of every page, from this one on, fetched lazily."""
-        async for page in self.iter_pages():
-            for item in page.list:
-                yield item
+    def auto_paging_iter(self) -> AsyncIterator[T]:
+        """Every row of every page, from this one on, fetched lazily (one page held at a time)."""
+        return _walk_async_rows(self)
+
+
+# The walks are module functions, not methods: a generator method would hold `self` (the first
+# page) for the whole walk. Each keeps only the page in hand, and lets it go before fetching
+# the next one.
+
+
+def _walk_pages(page: Page[T]) -> Iterator[Page[T]]:
+    while True:
+        yield page
+        if not page.has_next_page():
+            return
+        number, size, fetch = page.page + 1, page._size(), page._fetch
+        del page
+        page = fetch(number, size)
+
+
+def _walk_rows(page: Page[T]) -> Iterator[T]:
+    pages = _walk_pages(page)
+    del page
+    for current in pages:
+        rows = current.list
+        del current
+        yield from rows
+        del rows
+
+
+async def _walk_async_pages(page: AsyncPage[T]) -> AsyncIterator[AsyncPage[T]]:
+    while True:
+        yield page
+        if not page.has_next_page():
+            return
+        number, size, fetch = page.page + 1, page._size(), page._fetch
+        del page
+        page = await fetch(number, size)
+
+
+async def _walk_async_rows(page: AsyncPage[T]) -> AsyncIterator[T]:
+    pages = _walk_async_pages(page)
+    del page
+    async for current in pages:
+        rows = current.list
+        del current
+        for row in rows:
+            yield row
+        del rows

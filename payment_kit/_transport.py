@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -36,10 +37,10 @@ class BearerAuth(httpx.Auth):
     """`Authorization: Bearer <key>`; the key never shows in a repr."""
 
     def __init__(self, api_key: str) -> None:
-        self._header = f"Bearer {api_key}"
+        self.header = f"Bearer {api_key}"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
+        request.headers["Authorization"] = self.header
         yield request
 
     def __repr__(self) -> str:
@@ -70,6 +71,10 @@ class Call:
 
     def build(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         headers = {"User-Agent": USER_AGENT, **self.options.headers, **(self.kwargs.get("headers") or {})}
+        auth = self.options.auth
+        if isinstance(auth, BearerAuth):
+            # A constant header: cheaper than an auth flow on every request, and the same on the wire.
+            headers["Authorization"] = auth.header
         if self.idempotency_key is not None:
             headers["Idempotency-Key"] = self.idempotency_key
         url = self.kwargs["url"]
@@ -80,14 +85,50 @@ class Call:
                 "No PaymentKit base URL: pass base_url=... (e.g. https://app.example.com/payment) "
                 "or set PAYMENT_KIT_BASE_URL"
             )
+        params = self.kwargs.get("params")
+        if params:
+            # The query written into the URL once: `params=` would parse the URL a second time.
+            url = f"{url}?{encode_query(params)}"
         return http.build_request(
             self.kwargs["method"].upper(),
             url,
-            params=self.kwargs.get("params"),
             json=self.kwargs.get("json"),
             headers=headers,
             timeout=self.options.timeout,
         )
+
+    @property
+    def flow_auth(self) -> httpx.Auth | None:
+        """The auth to run as an httpx flow (a bearer key is already a header)."""
+        auth = self.options.auth
+        return None if isinstance(auth, BearerAuth) else auth
+
+
+def _release_stream(response: httpx.Response) -> None:
+    """The body is read: swap httpx's stream, which points back at the response, for the bytes.
+    httpx 0.28 leaves each response in a reference cycle, so a walk over many pages kept every
+    page's body alive until the cyclic collector ran."""
+    response.stream = httpx.ByteStream(response.content)
+
+
+def _query_value(value: Any) -> str:
+    # As httpx writes them: booleans in lower case, None as empty.
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def encode_query(params: Mapping[str, Any]) -> str:
+    pairs = [
+        (key, _query_value(item))
+        for key, value in params.items()
+        for item in (value if isinstance(value, list | tuple) else (value,))
+    ]
+    return urlencode(pairs, quote_via=quote)
 
 
 def as_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -204,7 +245,8 @@ class SyncTransport:
             started = time.monotonic()
             response, failure = None, None
             try:
-                response = http.send(request, auth=call.options.auth or httpx.USE_CLIENT_DEFAULT)
+                response = http.send(request, auth=call.flow_auth or httpx.USE_CLIENT_DEFAULT)
+                _release_stream(response)
             except httpx.TransportError as exc:
                 failure = exc
             if response is not None:
@@ -245,7 +287,8 @@ class AsyncTransport:
             started = time.monotonic()
             response, failure = None, None
             try:
-                response = await http.send(request, auth=call.options.auth or httpx.USE_CLIENT_DEFAULT)
+                response = await http.send(request, auth=call.flow_auth or httpx.USE_CLIENT_DEFAULT)
+                _release_stream(response)
             except httpx.TransportError as exc:
                 failure = exc
             if response is not None:

@@ -533,3 +533,10 @@ def test_credit_helpers_match_the_node_sdk() -> None:
     assert format_credit_amount("1,000.50", "EUR", show_unit=False) == "€1,000.50 credits"
     assert get_currency_symbol("USD") == "$" and get_currency_symbol("minutes") is None
     assert has_currency_symbol("NZD") and not has_currency_symbol("usd")
+
+
+def test_the_query_is_written_as_httpx_would() -> None:
+    from payment_kit._transport import encode_query
+
+    params = {"livemode": False, "active": True, "status": "paid,open", "q": "a b&c/é", "ids": ["x", "y"], "n": 2}
+    assert httpx.URL("http://h/p?" + encode_query(params)).params == httpx.URL("http://h/p", params=params).params
