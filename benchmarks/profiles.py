@@ -54,7 +54,13 @@ def async_() -> None:
 
         async def main() -> None:
             async with AsyncPaymentKit(base_url=stub.base_url, api_key="k", livemode=False) as client:
-                await asyncio.gather(*(client.meter_events.create(**payloads.meter_event_body(n)) for n in range(1000)))
+                counter = iter(range(1000))
+
+                async def worker() -> None:  # 64 in flight, as the measurement
+                    for n in counter:
+                        await client.meter_events.create(**payloads.meter_event_body(n))
+
+                await asyncio.gather(*(worker() for _ in range(64)))
 
         _report(lambda: asyncio.run(main()))
 

@@ -1,0 +1,73 @@
+"""The sandbox store's SQL paths answer exactly what the Python paths they replace answered:
+`find` filters as `==` over the decoded objects did, and `page` orders and slices as the lists'
+stable Python sort (`_common.page_of`) does, ties, nulls, numbers and text included."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from payment_kit_sandbox.resources._common import _sort_key
+from payment_kit_sandbox.store import Store
+
+ROWS: list[dict[str, Any]] = [
+    {"id": "cus_a", "livemode": False, "created_at": "2024-01-02T00:00:00.000Z", "name": "b", "did": "z1", "n": 3},
+    {"id": "cus_b", "livemode": False, "created_at": "2024-01-01T00:00:00.000Z", "name": None, "did": "z2", "n": 1},
+    {"id": "cus_c", "livemode": False, "created_at": "2024-01-02T00:00:00.000Z", "name": "a", "did": "z1"},
+    {"id": "cus_d", "livemode": False, "created_at": "2024-01-03T00:00:00.000Z", "name": "B", "flag": True, "n": 2},
+    {"id": "cus_e", "livemode": True, "created_at": "2024-01-04T00:00:00.000Z", "name": "a", "did": "z1", "n": 10},
+    {"id": "cus_f", "livemode": False, "created_at": "2024-01-02T00:00:00.000Z", "name": "é", "n": 10.5},
+]
+
+
+@pytest.fixture
+def store() -> Any:
+    store = Store()
+    with store.transaction():
+        for row in ROWS:
+            store.insert("customer", row)
+        store.insert("invoice", {"id": "in_a", "livemode": False, "created_at": "2024", "customer_id": "cus_a"})
+        yield store
+    store.close()
+
+
+def python_find(livemode: bool, **equals: Any) -> list[str]:
+    mode = [r for r in ROWS if r["livemode"] == livemode]
+    return [r["id"] for r in mode if all(r.get(k) == v for k, v in equals.items())]
+
+
+@pytest.mark.parametrize(
+    "equals",
+    [{"did": "z1"}, {"did": None}, {"name": None}, {"flag": True}, {"n": 10.5}, {"n": 1}, {"did": "z1", "n": 3}, {}],
+)
+def test_find_filters_as_python_equality(store: Store, equals: dict[str, Any]) -> None:
+    assert [o["id"] for o in store.find("customer", False, **equals)] == python_find(False, **equals)
+
+
+def test_find_keeps_kind_and_mode_apart_and_filters_nested_values_in_python(store: Store) -> None:
+    assert [o["id"] for o in store.find("customer", True, did="z1")] == ["cus_e"]
+    assert store.find("invoice", False, customer_id="cus_a")[0]["id"] == "in_a"
+    assert store.find("customer", False, metadata={"plan": "pro"}) == []
+    assert store.first("customer", False, did="z2") == ROWS[1]
+
+
+@pytest.mark.parametrize(("field", "descending"), list(itertools.product(["created_at", "name", "n"], [True, False])))
+def test_page_orders_and_slices_as_the_python_sort(store: Store, field: str, descending: bool) -> None:
+    mode = [r for r in ROWS if not r["livemode"]]
+    keyed = sorted(enumerate(mode), key=lambda p: (_sort_key(p[1].get(field)), p[0]), reverse=descending)
+    expected = [row["id"] for _, row in keyed]
+    for offset, limit in [(0, 2), (2, 2), (4, 2), (0, 10), (6, 2)]:
+        count, rows = store.page("customer", False, order_by=field, descending=descending, offset=offset, limit=limit)
+        assert count == len(mode)
+        assert [r["id"] for r in rows] == expected[offset : offset + limit]
+
+
+def test_page_filters_and_refuses_what_it_cannot_order_or_filter_in_sql(store: Store) -> None:
+    count, rows = store.page("customer", False, order_by="created_at", descending=True, offset=0, limit=5, did="z1")
+    assert count == 2 and [r["id"] for r in rows] == ["cus_c", "cus_a"]
+    with pytest.raises(ValueError, match="cannot order by"):
+        store.page("customer", False, order_by="x') --", descending=True, offset=0, limit=5)
+    with pytest.raises(ValueError, match="plain values only"):
+        store.page("customer", False, order_by="name", descending=True, offset=0, limit=5, metadata={"a": "b"})
