@@ -1,6 +1,6 @@
 """The sandbox store's SQL paths answer exactly what the Python paths they replace answered:
 `find` filters as `==` over the decoded objects did, and `page` orders and slices as the lists'
-stable Python sort (`_common.page_of`) does, ties, nulls, numbers and text included."""
+stable Python sort (`listing.page_of`) does, ties, nulls, numbers and text included."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from payment_kit_sandbox.resources._common import _sort_key
+from payment_kit_sandbox.listing import _sort_key
 from payment_kit_sandbox.store import Store
 
 ROWS: list[dict[str, Any]] = [
