@@ -22,7 +22,7 @@ from . import resources, sandbox_routes
 from .auth import authorize
 from .context import Context, Handler, Wiring
 from .document import Document, OperationDoc, Parameter, load_document
-from .engine import checkout, credits, subscriptions
+from .engine import checkout, credits, subscriptions, webhooks
 from .engine.events import after_commit
 from .errors import ApiError, bad_request
 from .seed import seed
@@ -112,6 +112,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     store = Store(config.db)
     with store.transaction():
         seed(store, document)
+    webhooks.start(store)  # deliveries a previous run left pending are made now
 
     by_path: dict[str, dict[str, OperationDoc]] = {}
     for op in document.operations.values():
