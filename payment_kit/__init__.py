@@ -31,12 +31,14 @@ from ._errors import (
     PaymentKitError,
     PermissionDeniedError,
     RateLimitError,
+    SignatureVerificationError,
     UnprocessableEntityError,
 )
 from ._money import format_amount, from_units, to_units
 from ._pagination import AsyncPage, Page
 from ._runtime import RawResponse
 from ._types import NOT_GIVEN, NotGiven
+from . import webhooks
 
 __version__ = "0.1.0"
 
@@ -69,6 +71,7 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RawResponses",
+    "SignatureVerificationError",
     "UnprocessableEntityError",
     "format_amount",
     "format_credit_amount",
@@ -77,4 +80,5 @@ __all__ = [
     "has_currency_symbol",
     "payment",
     "to_units",
+    "webhooks",
 ]
