@@ -12,6 +12,7 @@ and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` when this
 module is imported; it opens no connection until its first call.
 """
 
+from . import webhooks
 from ._client import AsyncPaymentKit, PaymentKit, RawResponses
 from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
 from ._environments import Environments
@@ -38,7 +39,6 @@ from ._money import format_amount, from_units, to_units
 from ._pagination import AsyncPage, Page
 from ._runtime import RawResponse
 from ._types import NOT_GIVEN, NotGiven
-from . import webhooks
 
 __version__ = "0.1.0"
 
