@@ -19,6 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from payment_kit import PaymentKit
 from payment_kit_sandbox.control import SandboxControl
@@ -70,9 +75,6 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail(why)  # CI installs the browser; its absence there is a failure, not a skip
         pytest.skip(why)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never fetch a browser or driver
     profile = tempfile.mkdtemp(prefix="payment-kit-chromium-")
     options = webdriver.ChromeOptions()
@@ -111,10 +113,6 @@ def merchant() -> Iterator[Merchant]:
 
 def press(browser: Any, button_id: str) -> None:
     """Click a form's button and wait until the page it leads to has replaced this one."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, button_id).click()
     WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
@@ -155,8 +153,6 @@ def outcome(client: PaymentKit, session_id: str) -> dict[str, Any]:
 def test_paying_on_the_hosted_page_does_what_the_control_route_does(
     client: PaymentKit, server: tuple[str, str], browser: Any, merchant: Merchant, tag: str
 ) -> None:
-    from selenium.webdriver.common.by import By
-
     price_id, code = a_discounted_plan(client, tag)
     session = open_session(client, price_id, merchant)
     browser.get(session.url)
@@ -198,8 +194,6 @@ def test_paying_on_the_hosted_page_does_what_the_control_route_does(
 def test_declining_follows_the_cancel_url_and_pays_nothing(
     client: PaymentKit, browser: Any, merchant: Merchant, tag: str
 ) -> None:
-    from selenium.webdriver.common.by import By
-
     price_id, _ = a_discounted_plan(client, tag)
     session = open_session(client, price_id, merchant)
     browser.get(session.url)
@@ -212,8 +206,6 @@ def test_declining_follows_the_cancel_url_and_pays_nothing(
 def test_a_payment_link_page_opens_a_checkout_session_on_the_same_page(
     client: PaymentKit, server: tuple[str, str], browser: Any, tag: str
 ) -> None:
-    from selenium.webdriver.common.by import By
-
     price_id, _ = a_discounted_plan(client, tag)
     link = client.payment_links.create(line_items=[{"price_id": price_id, "quantity": 3}], lookup_key=f"plan-{tag}")
     for key in (link.id, f"plan-{tag}"):
