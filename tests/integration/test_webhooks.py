@@ -571,3 +571,49 @@ def test_a_delivery_pending_when_the_sandbox_is_killed_arrives_after_it_restarts
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
+
+
+# -- the example receiver ---------------------------------------------------------------------
+
+
+def test_the_example_receiver_verifies_and_dispatches_real_deliveries(
+    client: PaymentKit, server: tuple[str, str], wiring: Wiring, tag: str
+) -> None:
+    import importlib.util
+
+    import uvicorn
+
+    spec = importlib.util.spec_from_file_location(
+        "webhook_receiver", Path(__file__).parents[2] / "examples" / "webhook_receiver.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/webhooks"
+    endpoint = wiring.endpoint(client, url, ["checkout.session.completed", "customer.subscription.created"])
+    liar = wiring.endpoint(client, url, ["checkout.session.completed"])  # signs with a secret the receiver lacks
+    receiver = uvicorn.Server(
+        uvicorn.Config(example.create_app(endpoint.secret), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=receiver.run, daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: receiver.started, bool)
+        session = a_subscription_checkout(client, tag)
+        with SandboxControl(*server, livemode=False) as control:
+            control.complete_checkout(session.id, customer_did=f"z{tag}")
+        attempts = eventually(
+            lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 2
+        )
+        done = sorted(a.response_body["done"] for a in attempts)
+        assert all(a.status == "succeeded" for a in attempts)
+        assert done[0].startswith(f"fulfil checkout {session.id}: ") and done[1].startswith(
+            "grant access for subscription sub_"
+        )
+        refused = eventually(lambda: client.webhook_endpoints.retrieve(liar.id).attempts, lambda got: len(got) >= 1)
+        assert refused[0].response_status == 400 and refused[0].response_body.to_dict() == {"error": "bad_signature"}
+    finally:
+        receiver.should_exit = True
+        thread.join(timeout=10)
