@@ -128,6 +128,8 @@ def resend_event(ctx: Context) -> dict[str, Any]:
         if not endpoints:
             raise bad_request(f"webhook_endpoint_id: {named} is not an enabled endpoint subscribed to {event['type']}")
     webhooks.deliver(ctx.store, event, endpoints)
+    event["pending_webhooks"] = int(event.get("pending_webhooks") or 0) + len(endpoints)
+    ctx.store.save(webhooks.EVENT, event)
     webhooks.wake(ctx.store)  # the worker's next look waits for this transaction to commit
     return {"event": event["id"], "webhook_endpoints": [e["id"] for e in endpoints]}
 

@@ -97,6 +97,7 @@ class Store:
                 conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
         self._conn: sa.Connection | None = None
         self._lock = threading.RLock()
+        self.closed = False
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -116,6 +117,7 @@ class Store:
         return self._conn
 
     def close(self) -> None:
+        self.closed = True  # background workers (the webhook queue) stop at their next look
         self.engine.dispose()
 
     # -- objects ----------------------------------------------------------------------------

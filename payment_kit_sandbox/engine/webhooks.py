@@ -159,8 +159,9 @@ class _Dispatcher:
     def _poll(self) -> None:
         while True:
             store = self._store()
-            if store is None:
+            if store is None or store.closed:
                 return
+            self._wake.clear()  # a wake from here on means: look again at once
             try:
                 with store.transaction():
                     due = store.claim_deliveries(time.time(), POLICY.timeout + LEASE_MARGIN, WORKERS * 4)
@@ -174,7 +175,6 @@ class _Dispatcher:
             del store
             if wait:
                 self._wake.wait(wait)
-                self._wake.clear()
 
     def _work(self, delivery: dict[str, Any]) -> None:
         store = self._store()
