@@ -150,6 +150,8 @@ class _Dispatcher:
         self._store = weakref.ref(store)
         self._wake = threading.Event()
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="payment-kit-webhooks")
+        self._busy = 0  # deliveries claimed and not yet settled: no more are claimed than can be tried
+        self._busy_lock = threading.Lock()
         self._http = httpx.Client(trust_env=False, follow_redirects=False)
         threading.Thread(target=self._poll, name="payment-kit-webhook-queue", daemon=True).start()
 
@@ -162,16 +164,29 @@ class _Dispatcher:
             if store is None or store.closed:
                 return
             self._wake.clear()  # a wake from here on means: look again at once
+            with self._busy_lock:
+                free = WORKERS - self._busy
+            due: list[dict[str, Any]] = []
+            next_at = None
             try:
                 with store.transaction():
-                    due = store.claim_deliveries(time.time(), POLICY.timeout + LEASE_MARGIN, WORKERS * 4)
+                    if free:
+                        due = store.claim_deliveries(time.time(), POLICY.timeout + LEASE_MARGIN, free)
                     next_at = None if due else store.next_delivery_at()
-            except Exception:  # a closed store: this worker's work is over
-                logger.debug("webhook queue poller stops", exc_info=True)
-                return
+            except Exception:
+                if store.closed:
+                    return
+                logger.exception("reading the webhook queue failed; trying again")
+            with self._busy_lock:
+                self._busy += len(due)
             for delivery in due:
                 self._pool.submit(self._work, delivery)
-            wait = 0.0 if due else IDLE_POLL if next_at is None else min(IDLE_POLL, max(0.0, next_at - time.time()))
+            if due:
+                wait = 0.0
+            elif not free or next_at is None:  # a worker finishing, or a new delivery, wakes this
+                wait = IDLE_POLL
+            else:
+                wait = min(IDLE_POLL, max(0.0, next_at - time.time()))
             del store
             if wait:
                 self._wake.wait(wait)
@@ -179,12 +194,17 @@ class _Dispatcher:
     def _work(self, delivery: dict[str, Any]) -> None:
         store = self._store()
         if store is None:
+            with self._busy_lock:
+                self._busy -= 1
             return
         try:
             self._try(store, delivery)
         except Exception:  # a closed store or a bug: the lease runs out and the row is tried again
             logger.exception("webhook delivery %s failed", delivery["id"])
-        self._wake.set()
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+            self._wake.set()
 
     def _try(self, store: Store, delivery: dict[str, Any]) -> None:
         livemode = bool(delivery["livemode"])
