@@ -8,9 +8,19 @@ BIN := $(VENV)/bin
 SPEC := openapi/payment-kit.yaml
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: install lint test spec-check generate check-generated docs demo sandbox contract integration bench clean
+.PHONY: install browser lint test spec-check generate check-generated docs demo sandbox contract integration bench clean
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed browser
+
+# The hosted-page browser test's headless Chromium and its driver, from Debian's packages
+# (never a browser downloaded at run time). CI runs as root with apt; elsewhere, say what to run.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+		echo "note: chromium and chromedriver are missing (sudo apt-get install chromium chromium-driver); the browser test will skip"; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -12,6 +12,7 @@ and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` when this
 module is imported; it opens no connection until its first call.
 """
 
+from . import webhooks
 from ._client import AsyncPaymentKit, PaymentKit, RawResponses
 from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
 from ._environments import Environments
@@ -31,6 +32,7 @@ from ._errors import (
     PaymentKitError,
     PermissionDeniedError,
     RateLimitError,
+    SignatureVerificationError,
     UnprocessableEntityError,
 )
 from ._money import format_amount, from_units, to_units
@@ -69,6 +71,7 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RawResponses",
+    "SignatureVerificationError",
     "UnprocessableEntityError",
     "format_amount",
     "format_credit_amount",
@@ -77,4 +80,5 @@ __all__ = [
     "has_currency_symbol",
     "payment",
     "to_units",
+    "webhooks",
 ]

@@ -14,7 +14,8 @@
     │       ├── UnprocessableEntityError   422
     │       ├── RateLimitError             429
     │       └── InternalServerError        5xx
-    └── ConfigurationError             (the client cannot make a request at all)
+    ├── ConfigurationError             (the client cannot make a request at all)
+    └── SignatureVerificationError     (a webhook delivery that cannot be trusted; `reason` says why)
 
 Messages never contain the API key: they are built from the method, the
 path and the server's answer only.
@@ -43,6 +44,7 @@ __all__ = [
     "PaymentKitError",
     "PermissionDeniedError",
     "RateLimitError",
+    "SignatureVerificationError",
     "UnprocessableEntityError",
 ]
 
@@ -55,6 +57,19 @@ class PaymentKitError(Exception):
 
 class ConfigurationError(PaymentKitError):
     """The client is missing something it needs before it can send (e.g. a base URL)."""
+
+
+class SignatureVerificationError(PaymentKitError, ValueError):
+    """A webhook delivery failed verification (`payment_kit.webhooks.construct_event`).
+
+    `reason` is one of `missing_header`, `malformed_header`, `stale_timestamp`,
+    `bad_signature` and `malformed_payload`; the message says which header or
+    check, never the secret or the expected signature.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NoMorePagesError(PaymentKitError, LookupError):

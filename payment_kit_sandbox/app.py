@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import resources, sandbox_routes
+from . import hosted_pages, resources, sandbox_routes
 from .auth import authorize
 from .context import Context, Handler, Wiring
 from .document import Document, OperationDoc, Parameter, load_document
-from .engine import checkout, credits, subscriptions
+from .engine import checkout, credits, subscriptions, webhooks
 from .engine.events import after_commit
 from .errors import ApiError, bad_request
 from .seed import seed
@@ -112,6 +112,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     store = Store(config.db)
     with store.transaction():
         seed(store, document)
+    webhooks.start(store)  # deliveries a previous run left pending are made now
 
     by_path: dict[str, dict[str, OperationDoc]] = {}
     for op in document.operations.values():
@@ -150,6 +151,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         for path, methods in sorted(by_path.items(), key=lambda kv: _route_order(kv[0]))
     ]
     routes += sandbox_routes.routes(wired.sandbox_routes, store, config.api_key, wired.wiring, after_commit)
+    routes += hosted_pages.routes(store, wired.wiring, after_commit)
 
     async def no_route(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)

@@ -38,10 +38,11 @@ class SandboxControl:
         """The raw answer of a sandbox-only route, refusals included (for tests that look at them)."""
         return self._http.post(path, params={"livemode": "true" if self.livemode else "false"}, json=body or {})
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self._http.request(
-            method, path, params={"livemode": "true" if self.livemode else "false"}, json=body or {}
-        )
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, query: dict[str, Any] | None = None
+    ) -> Any:
+        params = {**(query or {}), "livemode": "true" if self.livemode else "false"}
+        response = self._http.request(method, path, params=params, json=body or {})
         if response.is_error:
             try:
                 message = response.json().get("error", response.text)
@@ -63,6 +64,23 @@ class SandboxControl:
     def advance_clock(self, *, seconds: int = 0, days: int = 0) -> dict[str, Any]:
         """Move the sandbox clock forward: renewals, trial ends and expiries fall due."""
         result: dict[str, Any] = self._call("POST", "/sandbox/clock/advance", {"seconds": seconds + days * 86400})
+        return result
+
+    def events(self, *, type: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """The events of this mode, newest first (as delivered to receivers), optionally of one type."""
+        query = {k: v for k, v in (("type", type), ("limit", limit)) if v is not None}
+        result: list[dict[str, Any]] = self._call("GET", "/sandbox/events", query=query)["list"]
+        return result
+
+    def event(self, event_id: str) -> dict[str, Any]:
+        """One event by id, as delivered."""
+        result: dict[str, Any] = self._call("GET", f"/sandbox/events/{event_id}")
+        return result
+
+    def resend_event(self, event_id: str, *, webhook_endpoint_id: str | None = None) -> dict[str, Any]:
+        """Queue an event again for the endpoints subscribed to its type (or only the one named)."""
+        body = {"webhook_endpoint_id": webhook_endpoint_id} if webhook_endpoint_id else {}
+        result: dict[str, Any] = self._call("POST", f"/sandbox/events/{event_id}/resend", body)
         return result
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 from .auth import authorize
 from .context import Context, Handler, Wiring, sandbox_route
-from .engine import clock
-from .errors import ApiError, bad_request
+from .engine import clock, webhooks
+from .errors import ApiError, bad_request, not_found
 from .store import Store
 
 __all__ = ["MAX_CLOCK_OFFSET", "OWN_ROUTES", "routes"]
@@ -91,5 +91,48 @@ def advance_clock(ctx: Context) -> dict[str, Any]:
     return {"now": ctx.now(), "offset": offset, **clock.advance(ctx)}
 
 
-OWN_ROUTES = (health, advance_clock)
+EVENTS_SHOWN = 100  # the most events one listing answers
+
+
+@sandbox_route("GET", "/sandbox/events")
+def list_events(ctx: Context) -> dict[str, Any]:
+    """The events of a mode, newest first, optionally of one `type` (as delivered to receivers)."""
+    wanted = ctx.param("type")
+    limit = ctx.param("limit", str(EVENTS_SHOWN))
+    if not str(limit).isdigit() or not 1 <= int(limit) <= EVENTS_SHOWN:
+        raise bad_request(f"limit: a whole number from 1 to {EVENTS_SHOWN} is required, not {limit!r}")
+    events = ctx.store.find(webhooks.EVENT, ctx.livemode, **({"type": wanted} if wanted else {}))
+    shown = list(reversed(events))[: int(limit)]
+    return {"count": len(events), "list": shown}
+
+
+@sandbox_route("GET", "/sandbox/events/{id}")
+def retrieve_event(ctx: Context) -> dict[str, Any]:
+    """One event by id, as delivered."""
+    event = ctx.store.get(webhooks.EVENT, ctx.path["id"], ctx.livemode)
+    if event is None:
+        raise not_found("Event", ctx.path["id"])
+    return event
+
+
+@sandbox_route("POST", "/sandbox/events/{id}/resend")
+def resend_event(ctx: Context) -> dict[str, Any]:
+    """Queue an event again for the endpoints subscribed to its type now (or the one named)."""
+    event = retrieve_event(ctx)
+    named = ctx.body.get("webhook_endpoint_id")
+    if named is not None and not isinstance(named, str):
+        raise bad_request("webhook_endpoint_id: a webhook endpoint id (we_...) is required")
+    endpoints = webhooks.subscribed(ctx.store, ctx.livemode, event["type"])
+    if named is not None:
+        endpoints = [e for e in endpoints if e["id"] == named]
+        if not endpoints:
+            raise bad_request(f"webhook_endpoint_id: {named} is not an enabled endpoint subscribed to {event['type']}")
+    webhooks.deliver(ctx.store, event, endpoints)
+    event["pending_webhooks"] = int(event.get("pending_webhooks") or 0) + len(endpoints)
+    ctx.store.save(webhooks.EVENT, event)
+    webhooks.wake(ctx.store)  # the worker's next look waits for this transaction to commit
+    return {"event": event["id"], "webhook_endpoints": [e["id"] for e in endpoints]}
+
+
+OWN_ROUTES = (health, advance_clock, list_events, retrieve_event, resend_event)
 """The sandbox-only routes that belong to no resource."""

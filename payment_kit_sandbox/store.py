@@ -58,6 +58,25 @@ meta = sa.Table(
 )
 
 
+# The webhook queue: one row per (event, endpoint) delivery, so that a delivery survives a
+# restart. `next_at` and `lease_until` are wall-clock Unix seconds (never the sandbox clock:
+# retries wait real time). A row is `pending` until it is `delivered` or has `failed` for good;
+# `lease_until` keeps two workers from trying it at once.
+deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("event_id", sa.String, nullable=False),
+    sa.Column("endpoint_id", sa.String, nullable=False),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("state", sa.String, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_at", sa.Float, nullable=False),
+    sa.Column("lease_until", sa.Float, nullable=False, default=0.0),
+    sa.Index("webhook_deliveries_due", "state", "next_at"),
+)
+
+
 class Store:
     def __init__(self, path: str = ":memory:") -> None:
         if path == ":memory:":
@@ -78,6 +97,7 @@ class Store:
                 conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
         self._conn: sa.Connection | None = None
         self._lock = threading.RLock()
+        self.closed = False
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -97,6 +117,7 @@ class Store:
         return self._conn
 
     def close(self) -> None:
+        self.closed = True  # background workers (the webhook queue) stop at their next look
         self.engine.dispose()
 
     # -- objects ----------------------------------------------------------------------------
@@ -181,6 +202,63 @@ class Store:
 
     def count(self) -> int:
         return int(self.conn.execute(sa.select(sa.func.count()).select_from(objects)).scalar_one())
+
+    # -- the webhook queue ------------------------------------------------------------------
+
+    def queue_delivery(self, delivery_id: str, event_id: str, endpoint_id: str, livemode: bool, at: float) -> None:
+        self.conn.execute(
+            deliveries.insert().values(
+                id=delivery_id,
+                event_id=event_id,
+                endpoint_id=endpoint_id,
+                livemode=livemode,
+                state="pending",
+                attempts=0,
+                next_at=at,
+                lease_until=0.0,
+            )
+        )
+
+    def claim_deliveries(self, now: float, lease: float, limit: int) -> list[dict[str, Any]]:
+        """Pending deliveries due at `now`, leased for `lease` seconds to the caller."""
+        due = self.conn.execute(
+            sa.select(deliveries)
+            .where(deliveries.c.state == "pending", deliveries.c.next_at <= now, deliveries.c.lease_until <= now)
+            .order_by(deliveries.c.next_at)
+            .limit(limit)
+        ).all()
+        claimed = [dict(row._mapping) for row in due]
+        if claimed:
+            self.conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_([d["id"] for d in claimed]))
+                .values(lease_until=now + lease)
+            )
+        return claimed
+
+    def next_delivery_at(self) -> float | None:
+        """When the earliest pending delivery falls due (None: nothing pending)."""
+        found = self.conn.execute(
+            sa.select(sa.func.min(sa.func.max(deliveries.c.next_at, deliveries.c.lease_until))).where(
+                deliveries.c.state == "pending"
+            )
+        ).scalar()
+        return None if found is None else float(found)
+
+    def settle_delivery(self, delivery_id: str, *, state: str, attempts: int, next_at: float) -> None:
+        self.conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id == delivery_id)
+            .values(state=state, attempts=attempts, next_at=next_at, lease_until=0.0)
+        )
+
+    def release_deliveries(self) -> None:
+        """Free the leases of a process that is gone (one process owns a SQLite file)."""
+        self.conn.execute(deliveries.update().where(deliveries.c.state == "pending").values(lease_until=0.0))
+
+    def deliveries_of(self, event_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(sa.select(deliveries).where(deliveries.c.event_id == event_id)).all()
+        return [dict(row._mapping) for row in rows]
 
     # -- sandbox state (the test clock, seeding) ---------------------------------------------
 

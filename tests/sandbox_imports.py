@@ -7,7 +7,7 @@
 Every `import` counts, at module level or inside a function (marked `*`), since an import
 hidden in a function is still a dependency. The layers, top to bottom (DESIGN.md, issue 10):
 
-    app         app, sandbox_routes, server, __main__   HTTP, validation, auth, wiring
+    app         app, sandbox_routes, hosted_pages, …    HTTP, validation, auth, wiring, HTML pages
     resources   resources.<one per API resource>        parse the request, call the engine, shape the answer
     records     records, listing                        lookups, expansions and pages shared by resources
     engine      engine.*                                the billing rules: no HTTP, no request objects
@@ -26,7 +26,7 @@ from pathlib import Path
 PACKAGE = "payment_kit_sandbox"
 ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS = ("base", "engine", "records", "resources", "app")
-APP = {"app", "sandbox_routes", "helpers", "server", "__main__"}
+APP = {"app", "sandbox_routes", "hosted_pages", "helpers", "server", "__main__"}
 RECORDS = {"records", "listing"}
 
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # stripe-python (the `calls` measurement's peer) is a bench-only dependency, and `import` costs
 # seconds of fresh interpreters: both run under `make bench`, not here.
 MEASURED = {
-    "decode": ["decode_ratio", "decode_ratio_customers"],
+    "decode": ["decode_ratio", "decode_ratio_customers", "read_all_ratio", "read_all_ratio_customers"],
     "async": ["async_throughput_ratio"],
     "pagination": ["pagination_peak_pages"],
     "hygiene": ["hygiene_mem_growth_mb", "hygiene_fd_growth"],

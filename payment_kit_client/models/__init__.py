@@ -187,6 +187,7 @@ if TYPE_CHECKING:
     from .event import Event
     from .event_data import EventData
     from .event_data_object import EventDataObject
+    from .event_data_previous_attributes import EventDataPreviousAttributes
     from .event_request import EventRequest
     from .invoice import Invoice
     from .invoice_billing_reason import InvoiceBillingReason
@@ -660,6 +661,7 @@ _MODULES = {
     "Event": ".event",
     "EventData": ".event_data",
     "EventDataObject": ".event_data_object",
+    "EventDataPreviousAttributes": ".event_data_previous_attributes",
     "EventRequest": ".event_request",
     "Invoice": ".invoice",
     "InvoiceBillingReason": ".invoice_billing_reason",
@@ -1122,6 +1124,7 @@ __all__ = (
     "Event",
     "EventData",
     "EventDataObject",
+    "EventDataPreviousAttributes",
     "EventRequest",
     "Invoice",
     "InvoiceBillingReason",

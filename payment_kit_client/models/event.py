@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
+    UNSET,
     Model,
+    Unset,
     _AsModel,
 )
 
@@ -19,7 +21,9 @@ if TYPE_CHECKING:
 
 
 class Event(Model):
-    """Something that happened in PaymentKit, as delivered to webhook endpoints."""
+    """Something that happened in PaymentKit, as delivered to webhook endpoints: the body of each webhook POST.
+    `data.object` is the resource the event type names (listed under `x-webhooks`).
+    """
 
     __slots__ = ()
 
@@ -37,6 +41,9 @@ class Event(Model):
         "metadata": "metadata",
         "created_at": "created_at",
         "updated_at": "updated_at",
+        "object_": "object",
+        "object": "object",
+        "created": "created",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "data": _AsModel("EventData"),
@@ -78,6 +85,8 @@ class Event(Model):
         metadata: Metadata,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
+        object_: str | Unset = UNSET,
+        created: int | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -93,12 +102,14 @@ class Event(Model):
                 "metadata": metadata,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "object": object_,
+                "created": created,
             }
         )
 
     @property
     def id(self) -> str:
-        """The `id` field."""
+        """The event's id (`evt_…` is an assumption; PaymentKit's prefix is not established)."""
         return self._data.get("id")  # type: ignore[no-any-return]
 
     @property
@@ -189,3 +200,16 @@ class Event(Model):
     def updated_at(self) -> datetime.datetime:
         """The `updated_at` field."""
         return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def object(self) -> str | None:
+        """`event`, when sent. Not established for PaymentKit; the local sandbox sends it."""
+        return self._data.get("object")  # type: ignore[no-any-return]
+
+    object_ = object
+
+    @property
+    def created(self) -> int | None:
+        """When the event happened, in Unix seconds. Not established for PaymentKit (whose events carry
+        `created_at`); the local sandbox sends both."""
+        return self._data.get("created")  # type: ignore[no-any-return]

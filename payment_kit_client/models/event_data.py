@@ -14,6 +14,7 @@ from ..types import (
 
 if TYPE_CHECKING:
     from ..models.event_data_object import EventDataObject
+    from ..models.event_data_previous_attributes import EventDataPreviousAttributes
 
 
 class EventData(Model):
@@ -26,9 +27,11 @@ class EventData(Model):
     _NAMES: ClassVar[dict[str, str]] = {
         "object_": "object",
         "object": "object",
+        "previous_attributes": "previous_attributes",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "object": _AsModel("EventDataObject"),
+        "previous_attributes": _AsModel("EventDataPreviousAttributes"),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = _ANY
@@ -37,10 +40,12 @@ class EventData(Model):
         self,
         *,
         object_: EventDataObject | Unset = UNSET,
+        previous_attributes: EventDataPreviousAttributes | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
                 "object": object_,
+                "previous_attributes": previous_attributes,
             }
         )
 
@@ -50,3 +55,9 @@ class EventData(Model):
         return self._get("object")  # type: ignore[no-any-return]
 
     object_ = object
+
+    @property
+    def previous_attributes(self) -> EventDataPreviousAttributes | None:
+        """The fields of `object` that changed, with their values before (update events only). Not established for
+        PaymentKit."""
+        return self._get("previous_attributes")  # type: ignore[no-any-return]

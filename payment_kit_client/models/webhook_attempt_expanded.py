@@ -168,7 +168,8 @@ class WebhookAttemptExpanded(Model):
 
     @property
     def event(self) -> Event:
-        """Something that happened in PaymentKit, as delivered to webhook endpoints."""
+        """Something that happened in PaymentKit, as delivered to webhook endpoints: the body of each webhook POST.
+        `data.object` is the resource the event type names (listed under `x-webhooks`)."""
         return self._get("event")  # type: ignore[no-any-return]
 
     @property

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
+    UNSET,
     Model,
+    Unset,
     _AsEnum,
     _AsModel,
 )
@@ -37,6 +39,7 @@ class WebhookEndpoint(Model):
         "created_via": "created_via",
         "created_at": "created_at",
         "updated_at": "updated_at",
+        "secret": "secret",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": _AsModel("Metadata"),
@@ -76,6 +79,7 @@ class WebhookEndpoint(Model):
         created_via: str | WebhookEndpointCreatedVia,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
+        secret: str | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -90,6 +94,7 @@ class WebhookEndpoint(Model):
                 "created_via": created_via,
                 "created_at": created_at,
                 "updated_at": updated_at,
+                "secret": secret,
             }
         )
 
@@ -149,3 +154,11 @@ class WebhookEndpoint(Model):
     def updated_at(self) -> datetime.datetime:
         """The `updated_at` field."""
         return self._get("updated_at")  # type: ignore[no-any-return]
+
+    @property
+    def secret(self) -> str | None:
+        """Not a PaymentKit field: PaymentKit publishes no signing secret or signing scheme for webhooks. The local
+        sandbox answers one here when it creates an endpoint (`whsec_` and the base64 of 32 random bytes, shown
+        only then) and signs each delivery with it by the Standard Webhooks scheme, which
+        `payment_kit.webhooks.construct_event` verifies."""
+        return self._data.get("secret")  # type: ignore[no-any-return]

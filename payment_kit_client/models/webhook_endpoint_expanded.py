@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..types import (
     _ANY,
     _DATETIME,
+    UNSET,
     Model,
+    Unset,
     _AsEnum,
     _AsList,
     _AsModel,
@@ -42,6 +44,7 @@ class WebhookEndpointExpanded(Model):
         "object_": "object",
         "object": "object",
         "attempts": "attempts",
+        "secret": "secret",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": _AsModel("Metadata"),
@@ -86,6 +89,7 @@ class WebhookEndpointExpanded(Model):
         updated_at: datetime.datetime,
         object_: str,
         attempts: builtins.list[WebhookAttemptExpanded],
+        secret: str | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -102,6 +106,7 @@ class WebhookEndpointExpanded(Model):
                 "updated_at": updated_at,
                 "object": object_,
                 "attempts": attempts,
+                "secret": secret,
             }
         )
 
@@ -173,3 +178,11 @@ class WebhookEndpointExpanded(Model):
     def attempts(self) -> builtins.list[WebhookAttemptExpanded]:
         """The `attempts` field."""
         return self._get("attempts")  # type: ignore[no-any-return]
+
+    @property
+    def secret(self) -> str | None:
+        """Not a PaymentKit field: PaymentKit publishes no signing secret or signing scheme for webhooks. The local
+        sandbox answers one here when it creates an endpoint (`whsec_` and the base64 of 32 random bytes, shown
+        only then) and signs each delivery with it by the Standard Webhooks scheme, which
+        `payment_kit.webhooks.construct_event` verifies."""
+        return self._data.get("secret")  # type: ignore[no-any-return]

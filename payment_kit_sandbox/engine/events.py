@@ -2,8 +2,8 @@
 
 Handlers call `ctx.emit(type, kind, object)`; once the request's transaction
 commits, the app calls `after_commit(ctx)`, which stores each event as an
-Event object and hands it to `engine.webhooks` for delivery to the enabled
-endpoints of its mode that subscribe to its type.
+Event object and queues, in the same transaction, its delivery
+(`engine.webhooks`) to the enabled endpoints of its mode that subscribe to its type.
 """
 
 from __future__ import annotations
@@ -32,15 +32,17 @@ def after_commit(ctx: Context) -> None:
     if not pending:
         return
     try:
-        deliveries: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        queued = False
         with ctx.store.transaction():
             for raw in pending:
                 event = _event(ctx, raw)
                 endpoints = webhooks.subscribed(ctx.store, event["livemode"], event["type"])
                 event["pending_webhooks"] = len(endpoints)
-                deliveries.append((ctx.store.insert("event", event), endpoints))
-        for event, endpoints in deliveries:
-            webhooks.deliver(ctx.store, event, endpoints)
+                ctx.store.insert("event", event)
+                webhooks.deliver(ctx.store, event, endpoints)
+                queued = queued or bool(endpoints)
+        if queued:
+            webhooks.wake(ctx.store)
     except Exception:
         logger.exception("storing or delivering the events of a committed request failed")
 
@@ -50,6 +52,7 @@ def _event(ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:
     headers = ctx.headers
     event = ctx.stamp(
         {
+            "object": "event",
             "type": raw["type"],
             "api_version": API_VERSION,
             "data": {"object": obj},
@@ -65,6 +68,8 @@ def _event(ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:
         },
         "evt",
     )
+    # Unix seconds on the sandbox clock, as receivers written for Stripe-style events expect.
+    event["created"] = ctx.now()
     # A clock step may touch objects of either mode; an event belongs to its object's mode.
     if isinstance(obj.get("livemode"), bool):
         event["livemode"] = obj["livemode"]

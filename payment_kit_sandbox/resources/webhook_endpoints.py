@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from ..context import Context, handles
 from ..engine.events import API_VERSION
-from ..engine.webhooks import ATTEMPT, ENDPOINT, EVENT
+from ..engine.webhooks import ATTEMPT, ENDPOINT, EVENT, new_secret
 from ..errors import bad_request
 from ..listing import page_of
 from ..shapes import skeleton
@@ -34,8 +34,14 @@ def _checked(body: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def public(endpoint: dict[str, Any]) -> dict[str, Any]:
+    """The endpoint as answered after its creation: the signing secret is shown once, when made."""
+    return {k: v for k, v in endpoint.items() if k != "secret"}
+
+
 def expand(ctx: Context, endpoint: dict[str, Any]) -> dict[str, Any]:
     """The endpoint with its newest attempts, each with its event and endpoint."""
+    endpoint = public(endpoint)
     attempts = ctx.store.find(ATTEMPT, ctx.livemode, webhook_endpoint_id=endpoint["id"])
     shown = []
     for attempt in reversed(attempts[-ATTEMPTS_SHOWN:]):
@@ -56,6 +62,7 @@ def create(ctx: Context) -> dict[str, Any]:
             "status": "enabled",
             "created_via": "api",
             **_checked(ctx.body),
+            "secret": new_secret(),
         },
         "we",
     )
@@ -71,7 +78,7 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 def update(ctx: Context) -> dict[str, Any]:
     endpoint = ctx.get(KIND, ctx.path["id"], "Webhook endpoint")
     endpoint.update(_checked(ctx.body))
-    return ctx.store.save(KIND, ctx.touch(endpoint))
+    return public(ctx.store.save(KIND, ctx.touch(endpoint)))
 
 
 @handles("deleteWebhookEndpoint")
@@ -81,7 +88,7 @@ def delete(ctx: Context) -> dict[str, Any]:
     for attempt in ctx.store.find(ATTEMPT, ctx.livemode, webhook_endpoint_id=endpoint["id"]):
         ctx.store.delete(ATTEMPT, attempt["id"])
     ctx.store.delete(KIND, endpoint["id"])
-    return endpoint
+    return public(endpoint)
 
 
 @handles("listWebhookEndpoints")

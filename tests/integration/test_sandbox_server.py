@@ -115,13 +115,16 @@ def test_every_sandbox_only_route_is_documented_and_outside_the_api() -> None:
 
     from payment_kit_sandbox.app import wire
     from payment_kit_sandbox.document import load_document
+    from payment_kit_sandbox.hosted_pages import PAGE_PATHS
 
     HELPERS = wire(load_document()).sandbox_routes
+    PAGES = {(method, path) for path in PAGE_PATHS for method in ("GET", "POST")}
 
     document = yaml.safe_load((Path(__file__).parents[2] / "openapi" / "sandbox.yaml").read_text())
     documented = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
-    assert set(HELPERS) == documented
+    assert set(HELPERS) | PAGES == documented
     assert all(path.startswith("/sandbox/") for _, path in HELPERS)
+    assert all(path.startswith("/checkout/pay/") for _, path in PAGES)  # where PaymentKit serves its pages
 
 
 def test_a_retried_write_with_the_same_idempotency_key_applies_once(server: tuple[str, str], tag: str) -> None:

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
-from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
+import payment_kit_client.models as m
+from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit, SignatureVerificationError
+from payment_kit import webhooks as verify
+from payment_kit_sandbox.control import SandboxControl
 from payment_kit_sandbox.engine import webhooks
+from payment_kit_sandbox.server import free_port
 
 pytestmark = pytest.mark.sandbox_only  # uses /sandbox/ routes or loopback receivers
 
@@ -37,9 +47,17 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                body = json.loads(raw)
                 with receiver._lock:
-                    receiver.received.append({"body": body, "content_type": self.headers["Content-Type"]})
+                    receiver.received.append(
+                        {
+                            "body": body,
+                            "raw": raw,
+                            "headers": dict(self.headers.items()),
+                            "content_type": self.headers["Content-Type"],
+                        }
+                    )
                     status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
                 ok = 200 <= status < 300
                 answer = json.dumps({"received": body["id"]}).encode() if ok else b"receiver is down"
@@ -63,6 +81,11 @@ class Receiver:
     def events(self) -> list[dict[str, Any]]:
         with self._lock:
             return [r["body"] for r in self.received]
+
+    def deliveries(self) -> list[tuple[bytes, dict[str, str]]]:
+        """Each delivery as received: the raw body and the headers."""
+        with self._lock:
+            return [(r["raw"], r["headers"]) for r in self.received]
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -366,3 +389,231 @@ def test_only_loopback_receivers_get_deliveries_unless_hosts_are_named(
     assert webhooks.Policy((), 1.0, frozenset({"*"})).allows("https://example.com/x")
     assert not webhooks.Policy((), 1.0).allows("https://10.0.0.1/x")
     assert webhooks.Policy((), 1.0).allows("http://127.0.0.2:9/x") and webhooks.Policy((), 1.0).allows("http://[::1]/")
+
+
+# -- signed deliveries ------------------------------------------------------------------------
+
+
+def a_subscription_checkout(client: PaymentKit, tag: str) -> m.CheckoutSession:
+    product = client.products.create(name=f"Signed {tag}", type="service")
+    monthly = {"interval": "month", "interval_count": 1, "usage_type": "licensed"}
+    price = client.prices.create(product_id=product.id, unit_amount="0.001", recurring=monthly)
+    return client.checkout.sessions.create(
+        line_items=[{"price_id": price.id, "quantity": 1}],
+        mode="subscription",
+        success_url="https://example.com/ok",
+        cancel_url="https://example.com/no",
+    )
+
+
+def test_a_paid_checkout_delivers_signed_events_that_verify(
+    client: PaymentKit, server: tuple[str, str], wiring: Wiring, tag: str
+) -> None:
+    receiver, other, off = wiring.receiver(200), wiring.receiver(200), wiring.receiver(200)
+    types = ["checkout.session.completed", "customer.subscription.created"]
+    endpoint = wiring.endpoint(client, receiver.url, types)
+    wiring.endpoint(client, other.url, ["invoice.voided"])  # subscribed to other types
+    wiring.endpoint(client, off.url, types, status="disabled")
+    assert endpoint.secret.startswith("whsec_") and "secret" not in client.webhook_endpoints.retrieve(endpoint.id)
+    assert all("secret" not in e for e in client.webhook_endpoints.list(page_size=100))
+
+    session = a_subscription_checkout(client, tag)
+    with SandboxControl(*server, livemode=False) as control:
+        paid = control.complete_checkout(session.id, customer_did=f"z{tag}")
+
+    deliveries = eventually(receiver.deliveries, lambda got: len(got) >= 2)
+    events = {event.type: event for event in (verify.construct_event(raw, h, endpoint.secret) for raw, h in deliveries)}
+    assert set(events) == set(types)
+    completed = events["checkout.session.completed"]
+    assert isinstance(completed.data.object, m.CheckoutSession) and completed.data.object.id == session.id
+    assert completed.data.object.status == "complete" and completed["object"] == "event"
+    created = events["customer.subscription.created"]
+    assert isinstance(created.data.object, m.Subscription) and created.data.object.id == paid["subscription_id"]
+    for raw, headers in deliveries:
+        assert headers["webhook-id"] == json.loads(raw)["id"]
+        assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
+        assert headers["webhook-signature"].startswith("v1,")
+
+    time.sleep(0.3)
+    assert other.events() == [] and off.events() == []
+
+    # What arrived can be fetched again by id, and as a list filtered by type.
+    with SandboxControl(*server, livemode=False) as control:
+        again = control.event(completed.id)
+        assert again["id"] == completed.id and again["data"]["object"]["id"] == session.id
+        listed = control.events(type="customer.subscription.created", limit=5)
+        assert listed[0]["id"] == created.id and len(listed) <= 5
+        assert {e["type"] for e in listed} == {"customer.subscription.created"}
+
+
+def test_a_tampered_body_a_wrong_secret_and_a_stale_timestamp_fail_verification(
+    client: PaymentKit, wiring: Wiring, tag: str
+) -> None:
+    receiver = wiring.receiver(200)
+    endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
+    client.products.create(name=f"genuine {tag}", type="service")
+    raw, headers = eventually(receiver.deliveries, lambda got: len(got) >= 1)[0]
+    assert verify.construct_event(raw, headers, endpoint.secret).type == "product.created"
+
+    stranger = wiring.endpoint(client, receiver.url, ["customer.deleted"])
+    cases = [
+        (raw.replace(f"genuine {tag}".encode(), f"forged {tag}".encode()), headers, endpoint.secret, "bad_signature"),
+        (raw, headers, stranger.secret, "bad_signature"),
+        (
+            raw,
+            {**headers, "webhook-timestamp": str(int(headers["webhook-timestamp"]) - 600)},
+            endpoint.secret,
+            "stale_timestamp",
+        ),
+        (
+            raw,
+            {k: v for k, v in headers.items() if k.lower() != "webhook-signature"},
+            endpoint.secret,
+            "missing_header",
+        ),
+    ]
+    for body, sent_headers, secret, reason in cases:
+        with pytest.raises(SignatureVerificationError) as caught:
+            verify.construct_event(body, sent_headers, secret)
+        assert caught.value.reason == reason
+    # the stale delivery verifies once the receiver's clock is as old as the delivery
+    assert verify.construct_event(raw, headers, endpoint.secret, tolerance=5).id == json.loads(raw)["id"]
+
+
+def test_a_receiver_that_fails_twice_gets_the_signed_event_on_the_third_attempt(
+    client: PaymentKit, server: tuple[str, str], wiring: Wiring, tag: str
+) -> None:
+    receiver = wiring.receiver(500, 502, 200)
+    endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
+    client.products.create(name=f"third time {tag}", type="service")
+    deliveries = eventually(receiver.deliveries, lambda got: len(got) >= 3)
+    ids = {headers["webhook-id"] for _, headers in deliveries}
+    assert len(deliveries) == 3 and len(ids) == 1  # the same event, retried
+    assert all(verify.construct_event(raw, h, endpoint.secret).id in ids for raw, h in deliveries)
+    attempts = eventually(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 3)
+    assert [(a.retry_count, a.status, a.response_status) for a in attempts] == [
+        (2, "succeeded", 200),
+        (1, "failed", 502),
+        (0, "failed", 500),
+    ]
+    time.sleep(0.3)
+    assert len(receiver.deliveries()) == 3
+
+    # Resending queues the event again, to the endpoints subscribed now.
+    with SandboxControl(*server, livemode=False) as control:
+        resent = control.resend_event(ids.pop(), webhook_endpoint_id=endpoint.id)
+        assert resent["webhook_endpoints"] == [endpoint.id]
+    got = eventually(receiver.deliveries, lambda got: len(got) >= 4)
+    assert got[3][1]["webhook-id"] == resent["event"]
+
+
+# -- durability -------------------------------------------------------------------------------
+
+
+def sandbox_process(db: Path, retry_delays: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A sandbox in its own process on a file database, answering on a free loopback port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "payment_kit_sandbox", "--port", str(port), "--db", str(db), "--api-key", "sk_kill"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PAYMENT_KIT_SANDBOX_WEBHOOK_RETRY_DELAYS": retry_delays},
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{base_url}/sandbox/health", headers={"Authorization": "Bearer sk_kill"}).raise_for_status()
+            return process, base_url
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"the sandbox process did not start on port {port}") from None
+            time.sleep(0.1)
+
+
+def test_a_delivery_pending_when_the_sandbox_is_killed_arrives_after_it_restarts(
+    tmp_path: Path, wiring: Wiring, tag: str
+) -> None:
+    db = tmp_path / "sandbox.sqlite"
+    receiver = wiring.receiver(500, 200)
+    process, base_url = sandbox_process(db, retry_delays="2")
+    try:
+        with PaymentKit(base_url=base_url, api_key="sk_kill", livemode=False, max_retries=0) as client:
+            endpoint = client.webhook_endpoints.create(url=receiver.url, enabled_events=["product.created"])
+            product = client.products.create(name=f"survivor {tag}", type="service")
+            # The first try failed and is recorded: the retry is queued in the database, due in 2 s.
+            eventually(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 1)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        assert len(receiver.deliveries()) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+    time.sleep(2.5)  # the retry fell due while nothing was running
+    assert len(receiver.deliveries()) == 1
+    process, base_url = sandbox_process(db, retry_delays="2")
+    try:
+        deliveries = eventually(receiver.deliveries, lambda got: len(got) >= 2)
+        (_, first), (raw, headers) = deliveries[:2]
+        assert headers["webhook-id"] == first["webhook-id"]
+        event = verify.construct_event(raw, headers, endpoint.secret)
+        assert event.type == "product.created" and event.data.object.id == product.id
+        with PaymentKit(base_url=base_url, api_key="sk_kill", livemode=False, max_retries=0) as client:
+            attempts = eventually(
+                lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 2
+            )
+            assert [(a.retry_count, a.status) for a in attempts] == [(1, "succeeded"), (0, "failed")]
+        time.sleep(0.5)
+        assert len(receiver.deliveries()) == 2  # delivered once more, not again and again
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+# -- the example receiver ---------------------------------------------------------------------
+
+
+def test_the_example_receiver_verifies_and_dispatches_real_deliveries(
+    client: PaymentKit, server: tuple[str, str], wiring: Wiring, tag: str
+) -> None:
+    import importlib.util
+
+    import uvicorn
+
+    spec = importlib.util.spec_from_file_location(
+        "webhook_receiver", Path(__file__).parents[2] / "examples" / "webhook_receiver.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/webhooks"
+    endpoint = wiring.endpoint(client, url, ["checkout.session.completed", "customer.subscription.created"])
+    liar = wiring.endpoint(client, url, ["checkout.session.completed"])  # signs with a secret the receiver lacks
+    receiver = uvicorn.Server(
+        uvicorn.Config(example.create_app(endpoint.secret), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=receiver.run, daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: receiver.started, bool)
+        session = a_subscription_checkout(client, tag)
+        with SandboxControl(*server, livemode=False) as control:
+            control.complete_checkout(session.id, customer_did=f"z{tag}")
+        attempts = eventually(
+            lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 2
+        )
+        done = sorted(a.response_body["done"] for a in attempts)
+        assert all(a.status == "succeeded" for a in attempts)
+        assert done[0].startswith(f"fulfil checkout {session.id}: ") and done[1].startswith(
+            "grant access for subscription sub_"
+        )
+        refused = eventually(lambda: client.webhook_endpoints.retrieve(liar.id).attempts, lambda got: len(got) >= 1)
+        assert refused[0].response_status == 400 and refused[0].response_body.to_dict() == {"error": "bad_signature"}
+    finally:
+        receiver.should_exit = True
+        thread.join(timeout=10)
