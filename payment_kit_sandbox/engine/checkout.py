@@ -310,6 +310,8 @@ def complete(ctx: Context, session: dict[str, Any], payer: dict[str, Any]) -> di
     if session["expires_at"] <= ctx.now():
         raise bad_request(f"Checkout session {session['id']} expired at {session['expires_at']}; it cannot be paid")
     customer = _payer(ctx, session, payer)
+    if session["mode"] != "setup":
+        billing.refuse_if_declined(ctx, customer, f"Checkout session {session['id']}")
     priced, currency_id = checked_lines(
         ctx, session["line_items"], mode=session["mode"], currency_id=session["currency_id"], check_stock=True
     )

@@ -260,10 +260,11 @@ def _bill(
         discount=discount,
     )
     sub["latest_invoice_id"] = invoice["id"]
-    paid = paid_already or collect(sub)
-    if paid:
+    if paid_already:
         billing.pay_invoice(ctx, invoice, customer)
-    return invoice, paid
+        return invoice, True
+    # A customer marked to fail payments leaves the invoice open (the subscription then goes past due).
+    return invoice, collect(sub) and billing.attempt_payment(ctx, invoice, customer)
 
 
 def _session_discount(checkout_session: dict[str, Any] | str | None) -> int:
@@ -366,6 +367,8 @@ def start_subscription(
     ctx.store.save("subscription", sub)
     emit(ctx, "created", sub)
     emit(ctx, "trial_start" if trialing else "started", sub)
+    for hook in ctx.wiring.on_subscription_started:
+        hook(ctx, sub)
     return sub, invoice
 
 
