@@ -19,15 +19,15 @@ __all__ = [
     "VOIDABLE",
     "Line",
     "attempt_payment",
-    "declined_reason",
-    "mark_payments_failing",
-    "refuse_if_declined",
     "create_invoice",
     "create_payment_intent",
+    "declined_reason",
+    "mark_payments_failing",
     "method_of",
     "open_payment_intent",
     "pay_invoice",
     "price_amount",
+    "refuse_if_declined",
     "void_invoice",
 ]
 
@@ -293,7 +293,12 @@ def attempt_payment(ctx: Context, invoice: dict[str, Any], customer: dict[str, A
     intent = ctx.store.get("payment_intent", invoice.get("payment_intent_id") or "", ctx.livemode)
     if intent is None:
         intent = open_payment_intent(ctx, invoice, customer)
-    intent["last_payment_error"] = {"type": "card_error", "code": "payment_declined", "decline_code": "sandbox_marked_to_fail", "message": reason}
+    intent["last_payment_error"] = {
+        "type": "card_error",
+        "code": "payment_declined",
+        "decline_code": "sandbox_marked_to_fail",
+        "message": reason,
+    }
     ctx.store.save("payment_intent", ctx.touch(intent))
     invoice.update(attempted=True, attempt_count=int(invoice.get("attempt_count") or 0) + 1)
     ctx.store.save("invoice", ctx.touch(invoice))

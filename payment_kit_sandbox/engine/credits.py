@@ -41,6 +41,7 @@ __all__ = [
     "decimal_sum",
     "expire",
     "grant",
+    "invoiced_usage",
     "joined",
     "outstanding",
     "price_ids_of",
@@ -227,7 +228,27 @@ def record_event(ctx: Context, event: dict[str, Any], meter: dict[str, Any], cur
     event["currency_id"] = currency["id"]
     event["credit_pending"] = to_units(event["payload"]["value"], int(currency["decimal"]), "payload.value")
     ctx.store.insert("meter_event", event)
+    if invoiced_usage(ctx, event, meter):
+        # Usage of a metered subscription price tied to this meter is billed on the period's
+        # invoice (engine.subscriptions), so it draws no credit.
+        settled = dict(event, credit_pending="0", status="completed", processed_at=ctx.now(), attempt_count=1)
+        ctx.store.save("meter_event", ctx.touch(settled))
+        return
     _settle(ctx, dict(event), meter, currency)
+    for hook in ctx.wiring.on_credit_consumed:
+        hook(ctx, event)
+
+
+def invoiced_usage(ctx: Context, event: dict[str, Any], meter: dict[str, Any]) -> bool:
+    """Whether the event's subscription bills this meter's usage through a metered price
+    (`metadata.meter_id` naming the meter) rather than drawing on credit."""
+    subscription_id = event["payload"].get("subscription_id")
+    for price_id in price_ids_of(ctx, subscription_id):
+        price = ctx.store.get("price", price_id, ctx.livemode) or {}
+        metered = ((price.get("recurring") or {}).get("usage_type")) == "metered"
+        if metered and (price.get("metadata") or {}).get("meter_id") == meter["id"]:
+            return True
+    return False
 
 
 def retry_outstanding(ctx: Context, customer_id: str, currency_id: str) -> None:
