@@ -200,7 +200,11 @@ def refund_made(ctx: Context, refund: dict[str, Any]) -> None:
         if grant["status"] == "voided":
             ctx.emit("customer.credit_grant.voided", "credit_grant", grant)
         notes.append(
-            {"credit_grant_id": grant["id"], "voided_amount": str(void), "spent_amount": str(amount - remaining)}
+            {
+                "credit_grant_id": grant["id"],
+                "voided_amount": str(void),
+                "spent_amount": str(amount - remaining - already),
+            }
         )
     if notes:
         refund["metadata"] = {**(refund.get("metadata") or {}), "credit_grants_voided": notes}

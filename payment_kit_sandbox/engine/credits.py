@@ -270,6 +270,7 @@ def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency
     subscription_id = event["payload"].get("subscription_id")
     decimal = int(currency["decimal"])
     paid = 0
+    settling = event["status"] == "requires_action"
     for source in usable_grants(ctx, customer_id, currency["id"], price_ids_of(ctx, subscription_id)):
         if need == 0:
             break
@@ -300,8 +301,10 @@ def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency
                     "source": event["id"],
                     "meter_event_name": meter["event_name"],
                     "meter_unit": meter["unit"],
-                    "description": f"{from_units(take, decimal)} {meter['unit']} of {meter['event_name']}",
-                    "metadata": {},
+                    "description": f"{from_units(take, decimal)} {meter['unit']} of {meter['event_name']}"
+                    + (" (settles pending usage)" if settling else ""),
+                    # A retry pays usage that was owed: the ledger says which rows settle debt.
+                    "metadata": {"settlement": "pending"} if settling else {},
                 },
                 "ctxn",
             ),
