@@ -7,7 +7,11 @@ seeded test currency has 18 (a 5-token pack costs 5 × 10^18 units)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -475,3 +479,22 @@ def test_meter_events_and_usage_records_are_invoiced_at_period_end(
     [line] = [i for i in invoice.lines if i.price_id == plan.id]
     assert (line.quantity, line.amount) == (9, str(9 * 10**15))
     assert invoice.total == str(9 * 10**15)
+
+
+# -- the walk-through ----------------------------------------------------------------------------
+
+
+def test_the_credits_walk_through_runs_with_exact_balances(server: tuple[str, str]) -> None:
+    base_url, api_key = server
+    script = Path(__file__).parents[2] / "examples" / "credits.py"
+    env = {**os.environ, "PAYMENT_KIT_BASE_URL": base_url, "PAYMENT_KIT_API_KEY": api_key}
+    run = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert any(line.endswith(": 500 calls, paid") for line in lines)
+    assert " 5. Balance: 510 calls" in lines
+    assert " 7. Three calls of 180 credits: left: 470 calls" in lines  # 510 - 540, then a 500 pack
+    assert any(
+        line.startswith(" 8. Run short: auto-recharge bought: 1 pack(s); today 1 attempt(s), 5 ") for line in lines
+    )
+    assert lines[-1] == "Credit walk-through passed."
