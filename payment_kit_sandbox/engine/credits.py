@@ -29,6 +29,7 @@ from typing import Any
 
 from ..context import Context
 from ..shapes import skeleton
+from .catalog import meter_id_of
 from .money import from_units, to_units
 
 __all__ = [
@@ -241,12 +242,12 @@ def record_event(ctx: Context, event: dict[str, Any], meter: dict[str, Any], cur
 
 def invoiced_usage(ctx: Context, event: dict[str, Any], meter: dict[str, Any]) -> bool:
     """Whether the event's subscription bills this meter's usage through a metered price
-    (`metadata.meter_id` naming the meter) rather than drawing on credit."""
+    (`recurring.meter_id` or `metadata.meter_id` naming the meter) rather than drawing on credit."""
     subscription_id = event["payload"].get("subscription_id")
     for price_id in price_ids_of(ctx, subscription_id):
         price = ctx.store.get("price", price_id, ctx.livemode) or {}
         metered = ((price.get("recurring") or {}).get("usage_type")) == "metered"
-        if metered and (price.get("metadata") or {}).get("meter_id") == meter["id"]:
+        if metered and meter_id_of(price) == meter["id"]:
             return True
     return False
 

@@ -25,7 +25,7 @@ from ..context import Context
 from ..errors import bad_request
 from ..shapes import skeleton
 from . import billing
-from .catalog import referenced_price
+from .catalog import meter_id_of, referenced_price
 from .refunds import refund_payment
 
 __all__ = [
@@ -171,9 +171,9 @@ def aggregate(ctx: Context, item: dict[str, Any], price: dict[str, Any], start: 
 
 def meter_usage(ctx: Context, sub: dict[str, Any], price: dict[str, Any], start: int, end: int) -> Decimal:
     """Usage of [start, end) reported as meter events for this subscription, when the metered
-    price is tied to a meter (`metadata.meter_id`), per the meter's `aggregation_method`:
+    price is tied to a meter (`recurring.meter_id` or `metadata.meter_id`), per the meter's `aggregation_method`:
     `sum` adds the values, `count` counts the events, `last` takes the latest value."""
-    meter = ctx.store.get("meter", str((price.get("metadata") or {}).get("meter_id") or ""), ctx.livemode)
+    meter = ctx.store.get("meter", meter_id_of(price) or "", ctx.livemode)
     if meter is None:
         return Decimal(0)
     events = [

@@ -4,6 +4,7 @@ units) and the seeded test currency 18 (a price of "5" costs 5 × 10^18 units)."
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -44,14 +45,18 @@ def pack(ctx: Context, credit: dict[str, Any], credits_: str = "500", **config: 
     )
 
 
-def paid_invoice(ctx: Context, buyer: dict[str, Any], price: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
-    invoice = billing.create_invoice(
+def an_invoice(ctx: Context, buyer: dict[str, Any], price: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
+    return billing.create_invoice(
         ctx,
         customer=buyer,
         currency_id=price["currency_id"],
         lines=[{"price": price, "quantity": quantity}],
         billing_reason="manual",
     )
+
+
+def paid_invoice(ctx: Context, buyer: dict[str, Any], price: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
+    invoice = an_invoice(ctx, buyer, price, quantity)
     billing.pay_invoice(ctx, invoice, buyer)
     return invoice
 
@@ -61,16 +66,22 @@ def grants(ctx: Context, buyer: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def consume(
-    ctx: Context, buyer: dict[str, Any], meter: dict[str, Any], credit: dict[str, Any], value: str
+    ctx: Context,
+    buyer: dict[str, Any],
+    meter: dict[str, Any],
+    credit: dict[str, Any],
+    value: str,
+    subscription_id: str | None = None,
+    timestamp: int | None = None,
 ) -> dict[str, Any]:
     event = ctx.stamp(
         {
             "event_name": meter["event_name"],
-            "payload": {"customer_id": buyer["id"], "value": value},
+            "payload": {"customer_id": buyer["id"], "value": value, "subscription_id": subscription_id},
             "status": "pending",
             "credit_consumed": "0",
             "attempt_count": 0,
-            "timestamp": ctx.now(),
+            "timestamp": ctx.now() if timestamp is None else timestamp,
         },
         "mevt",
     )
@@ -107,13 +118,7 @@ def test_an_unpaid_or_declined_invoice_grants_nothing(
     ctx: Context, buyer: dict[str, Any], credit: dict[str, Any]
 ) -> None:
     price = pack(ctx, credit)
-    invoice = billing.create_invoice(
-        ctx,
-        customer=buyer,
-        currency_id=price["currency_id"],
-        lines=[{"price": price, "quantity": 1}],
-        billing_reason="manual",
-    )
+    invoice = an_invoice(ctx, buyer, price)
     assert grants(ctx, buyer) == []
     billing.mark_payments_failing(ctx, buyer["id"], "no funds")
     assert billing.attempt_payment(ctx, invoice, buyer) is False
@@ -212,3 +217,54 @@ def test_auto_recharge_capacity_and_daily_limits(
     assert failed is not None and failed["status"] == "open"
     assert stored["daily_stats"] == {"attempt_count": 1, "total_amount": "0"}
     assert credits.balance(ctx, buyer["id"], credit["id"]) == 1900
+
+
+@pytest.mark.parametrize(("how", "expected"), [("sum", "12.5"), ("count", "3"), ("last", "2.5")])
+def test_meter_events_of_a_subscription_aggregate_per_the_meter(
+    ctx: Context, buyer: dict[str, Any], credit: dict[str, Any], meter: dict[str, Any], how: str, expected: str
+) -> None:
+    meter["aggregation_method"] = how
+    ctx.store.save("meter", meter)
+    price = make_price(
+        ctx,
+        unit_amount="1",
+        recurring={"interval": "month", "interval_count": 1, "usage_type": "metered", "meter_id": meter["id"]},
+    )
+    sub, _ = subscriptions.start_subscription(
+        ctx, customer=buyer, currency_id=price["currency_id"], items=[{"price": price, "quantity": 1}]
+    )
+    start = sub["current_period_start"]
+    for offset, value in ((0, "4"), (2, "2.5"), (1, "6")):
+        event = consume(ctx, buyer, meter, credit, value, subscription_id=sub["id"], timestamp=start + offset)
+        stored = ctx.store.get("meter_event", event["id"], False)
+        assert (stored["status"], stored["credit_consumed"], stored["credit_pending"]) == ("completed", "0", "0")
+    used = subscriptions.meter_usage(ctx, sub, price, start, sub["current_period_end"])
+    assert used == Decimal(expected)
+    assert subscriptions.meter_usage(ctx, sub, price, start + 3, sub["current_period_end"]) == 0
+
+
+def test_after_first_payment_waits_for_a_paid_invoice(
+    ctx: Context, buyer: dict[str, Any], credit: dict[str, Any]
+) -> None:
+    schedule = {"enabled": True, "delivery_mode": "schedule", "interval_value": 1, "interval_unit": "day"}
+    price = make_price(
+        ctx,
+        unit_amount="1",
+        recurring={"interval": "month", "interval_count": 1, "usage_type": "licensed"},
+        metadata={
+            "credit_config": {
+                "currency_id": credit["id"],
+                "credit_amount": "7",
+                "schedule": {**schedule, "first_grant_timing": "after_first_payment"},
+            }
+        },
+    )
+    # No payment method: the first invoice waits open, so nothing is granted yet.
+    _, invoice = subscriptions.start_subscription(
+        ctx, customer=buyer, currency_id=price["currency_id"], items=[{"price": price, "quantity": 1}]
+    )
+    assert invoice is not None and invoice["status"] == "open" and grants(ctx, buyer) == []
+    ctx.store.set_meta("clock_offset", "3600")
+    billing.pay_invoice(ctx, invoice, buyer)
+    [grant] = grants(ctx, buyer)
+    assert grant["amount"] == "700" and grant["effective_at"] == invoice["status_transitions"]["paid_at"]

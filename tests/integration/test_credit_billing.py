@@ -498,3 +498,22 @@ def test_the_credits_walk_through_runs_with_exact_balances(server: tuple[str, st
         line.startswith(" 8. Run short: auto-recharge bought: 1 pack(s); today 1 attempt(s), 5 ") for line in lines
     )
     assert lines[-1] == "Credit walk-through passed."
+
+
+def test_a_pack_must_grant_a_credit_currency_it_can_hold(client: PaymentKit, customer: Any, tag: str) -> None:
+    meter = a_meter(client, tag)
+    token = client.payment_currencies.list().list[0]
+    product = client.products.create(name=f"Bad pack {tag}", type="credit")
+
+    def create(config: dict[str, Any]) -> Any:
+        return client.prices.create(
+            product_id=product.id, type="one_time", unit_amount="1", metadata={"credit_config": config}
+        )
+
+    with pytest.raises(BadRequestError, match=f"credit_config.currency_id: {token.id} is a standard currency"):
+        create({"currency_id": token.id, "credit_amount": "5"})
+    with pytest.raises(BadRequestError, match=r"credit_config\.currency_id: no payment currency 'pc_missing'"):
+        create({"currency_id": "pc_missing", "credit_amount": "5"})
+    with pytest.raises(BadRequestError, match=r"credit_config.credit_amount: 0.001 has more than 2 decimal places"):
+        create({"currency_id": meter.currency_id, "credit_amount": "0.001"})
+    assert client.prices.list(product_id=product.id).count == 0
