@@ -22,7 +22,9 @@ Sandbox choices where PaymentKit's material is silent:
   the subscription's start, `after_trial` when the trial ends (the start when
   there is none), `after_first_payment` when its first invoice is paid. Grants
   continue while the subscription is `active` or `trialing`; a grant that fell
-  due during a clock advance is effective from the moment it fell due.
+  due during a clock advance is effective from the moment it fell due. Grants
+  are made when the sandbox clock is advanced, a subscription starts or one of
+  its invoices is paid; real time passing alone makes none.
   `max_grants_per_period` counts the grants due within the subscription's
   current billing period (the period as it stands when the grant is made).
 - `expire_with_next_grant` expires what is left of the earlier grants of the
@@ -196,9 +198,8 @@ def refund_made(ctx: Context, refund: dict[str, Any]) -> None:
         grant["metadata"] = {**meta, "voided_amount": str(already + void)}
         if remaining - void == 0:
             grant.update(status="voided", voided_at=ctx.now(), chain_detail={"voided_reason": "refund"})
+        # No event: PaymentKit's event list names none for a voided grant.
         ctx.store.save("credit_grant", ctx.touch(grant))
-        if grant["status"] == "voided":
-            ctx.emit("customer.credit_grant.voided", "credit_grant", grant)
         notes.append(
             {
                 "credit_grant_id": grant["id"],

@@ -413,7 +413,10 @@ def test_auto_recharge_buys_within_daily_limits_and_settles_debt(
     )
     assert tolerated.can_continue is True
 
+    assert config.balance_result.sufficient is True
     control.fail_payments(customer.id)
+    resubmitted = client.auto_recharge_configs.submit(customer_id=customer.id, currency_id=meter.currency_id)
+    assert resubmitted.balance_result.sufficient is False and resubmitted.threshold == "50"
     assert (
         client.credit_grants.verify_availability(
             customer_id=customer.id, currency_id=meter.currency_id, pending_amount="10000"
