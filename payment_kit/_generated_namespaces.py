@@ -2977,7 +2977,9 @@ class CreditGrants(SyncResource):
 
         Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency, the
         total granted, the amount remaining (integer smallest-unit strings) and the number of grants. The customer
-        may be given by id or DID. Unsettled usage is not deducted here; see the meter events' pending amount.
+        may be given by id or DID. Unsettled usage is not deducted here; see the meter events' pending amount. A
+        credit currency in which the customer has no usable grant (all depleted, expired or voided) is absent from
+        the map.
 
         Args:
             customer_id: The customer, by id (`cus_…`) or DID.
@@ -3725,12 +3727,12 @@ class MeterEvents(SyncResource):
 
         `POST /api/meter-events` (Node: `meterEvents.create`)
 
-        Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal string in
-        the meter's unit; `payload.customer_id` takes a customer id or DID. `identifier` is the caller's unique key
-        for this usage: reporting the same identifier again does not create a second event. `timestamp` (Unix
-        seconds) defaults to now. The event starts `pending`; credits are consumed asynchronously, so
-        `credit_consumed`/`credit_pending` change later. Answers the event with its customer, meter and credit
-        currency.
+        Records usage for one customer under an active meter's `event_name`. `payload.value` is credits, a human
+        decimal string in the meter's credit currency's own unit (`"10"` is 10 credits, not 10 smallest units);
+        `payload.customer_id` takes a customer id or DID. `identifier` is the caller's unique key for this usage:
+        reporting the same identifier again does not create a second event. `timestamp` (Unix seconds) defaults to
+        now. The event starts `pending`; credits are consumed asynchronously, so `credit_consumed`/`credit_pending`
+        change later. Answers the event with its customer, meter and credit currency.
 
         Args:
             event_name: The event name of an active meter.
@@ -8219,7 +8221,9 @@ class AsyncCreditGrants(AsyncResource):
 
         Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency, the
         total granted, the amount remaining (integer smallest-unit strings) and the number of grants. The customer
-        may be given by id or DID. Unsettled usage is not deducted here; see the meter events' pending amount.
+        may be given by id or DID. Unsettled usage is not deducted here; see the meter events' pending amount. A
+        credit currency in which the customer has no usable grant (all depleted, expired or voided) is absent from
+        the map.
 
         Args:
             customer_id: The customer, by id (`cus_…`) or DID.
@@ -8967,12 +8971,12 @@ class AsyncMeterEvents(AsyncResource):
 
         `POST /api/meter-events` (Node: `meterEvents.create`)
 
-        Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal string in
-        the meter's unit; `payload.customer_id` takes a customer id or DID. `identifier` is the caller's unique key
-        for this usage: reporting the same identifier again does not create a second event. `timestamp` (Unix
-        seconds) defaults to now. The event starts `pending`; credits are consumed asynchronously, so
-        `credit_consumed`/`credit_pending` change later. Answers the event with its customer, meter and credit
-        currency.
+        Records usage for one customer under an active meter's `event_name`. `payload.value` is credits, a human
+        decimal string in the meter's credit currency's own unit (`"10"` is 10 credits, not 10 smallest units);
+        `payload.customer_id` takes a customer id or DID. `identifier` is the caller's unique key for this usage:
+        reporting the same identifier again does not create a second event. `timestamp` (Unix seconds) defaults to
+        now. The event starts `pending`; credits are consumed asynchronously, so `credit_consumed`/`credit_pending`
+        change later. Answers the event with its customer, meter and credit currency.
 
         Args:
             event_name: The event name of an active meter.

@@ -22,7 +22,7 @@ from . import hosted_pages, resources, sandbox_routes
 from .auth import authorize
 from .context import Context, Handler, Wiring
 from .document import Document, OperationDoc, Parameter, load_document
-from .engine import checkout, credits, subscriptions, webhooks
+from .engine import auto_recharge, checkout, credit_packs, credits, subscriptions, webhooks
 from .engine.events import after_commit
 from .errors import ApiError, bad_request
 from .seed import seed
@@ -53,6 +53,7 @@ class SandboxConfig:
 CLOCK_STEPS = (
     subscriptions.advance_subscriptions,
     checkout.expire_due,
+    credit_packs.advance_schedules,
     credits.advance_grants,
 )
 """What a clock advance runs, in this order (the one place it is written):
@@ -60,8 +61,10 @@ CLOCK_STEPS = (
 1. subscriptions: renewals, trial ends, scheduled cancellations and resumes that fell due
    (their invoices are raised and paid here, so later steps see them);
 2. checkout sessions past `expires_at` expire (independent of the others);
-3. credit grants expire or become usable last, after the renewals that may have granted
-   credit, so a grant made during the advance is already brought up to the clock.
+3. subscriptions' credit schedules make the grants that fell due (after the renewals, so a
+   schedule waiting on a first payment sees it);
+4. credit grants expire or become usable last, after the renewals and schedules that may have
+   granted credit, so a grant made during the advance is already brought up to the clock.
 """
 
 
@@ -96,7 +99,13 @@ def wire(document: Document, modules: tuple[ModuleType, ...] = resources.MODULES
         document=document,
         clock_steps=CLOCK_STEPS,
         # A paid invoice settles the subscription that was waiting on it.
-        on_invoice_paid=(subscriptions.invoice_paid,),
+        on_invoice_paid=(subscriptions.invoice_paid, credit_packs.invoice_paid),
+        # A refunded purchase takes back the credit it bought that is still unspent.
+        on_refund=(credit_packs.refund_made,),
+        # A subscription whose credit schedule grants `immediate`ly grants as it starts.
+        on_subscription_started=(credit_packs.subscription_started,),
+        # Consumption that leaves the balance below an auto-recharge threshold buys a pack.
+        on_credit_consumed=(auto_recharge.after_consumption,),
     )
     return Wired(wiring=wiring, handlers=handlers, sandbox_routes=routes)
 

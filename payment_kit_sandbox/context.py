@@ -60,6 +60,12 @@ class Wiring:
     """Run in this order after every clock advance (the order is chosen in `app.wire`)."""
     on_invoice_paid: tuple[Hook, ...] = ()
     """Called by `engine.billing.pay_invoice` once an invoice is paid."""
+    on_refund: tuple[Hook, ...] = ()
+    """Called by `engine.refunds.refund_payment` with each new refund (it may note what else it undid)."""
+    on_subscription_started: tuple[Hook, ...] = ()
+    """Called by `engine.subscriptions.start_subscription` with each new subscription."""
+    on_credit_consumed: tuple[Hook, ...] = ()
+    """Called by `engine.credits.record_event` once a new meter event has drawn on the customer's credit."""
 
 
 def new_id(prefix: str) -> str:

@@ -62,14 +62,16 @@ class SandboxControl:
         return result
 
     def advance_clock(self, *, seconds: int = 0, days: int = 0) -> dict[str, Any]:
-        """Move the sandbox clock forward: renewals, trial ends and expiries fall due."""
+        """Move the sandbox clock forward: renewals, trial ends, credit schedules and expiries fall due.
+        Answers `{now, offset, <what happened>: count, …}`."""
         result: dict[str, Any] = self._call("POST", "/sandbox/clock/advance", {"seconds": seconds + days * 86400})
         return result
 
-    def events(self, *, type: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """The events of this mode, newest first (as delivered to receivers), optionally of one type."""
+    def events(self, *, type: str | None = None, limit: int | None = None) -> dict[str, Any]:
+        """`{count, list}`: the events of this mode, newest first (as delivered to receivers),
+        optionally of one type."""
         query = {k: v for k, v in (("type", type), ("limit", limit)) if v is not None}
-        result: list[dict[str, Any]] = self._call("GET", "/sandbox/events", query=query)["list"]
+        result: dict[str, Any] = self._call("GET", "/sandbox/events", query=query)
         return result
 
     def event(self, event_id: str) -> dict[str, Any]:
@@ -81,6 +83,67 @@ class SandboxControl:
         """Queue an event again for the endpoints subscribed to its type (or only the one named)."""
         body = {"webhook_endpoint_id": webhook_endpoint_id} if webhook_endpoint_id else {}
         result: dict[str, Any] = self._call("POST", f"/sandbox/events/{event_id}/resend", body)
+        return result
+
+    def create_invoice(
+        self,
+        customer_id: str,
+        lines: list[dict[str, Any]],
+        *,
+        pay: bool = False,
+        currency_id: str | None = None,
+        due_date: int | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Raise a one-off (`manual`) invoice from `[{price_id, quantity}]` (a price id or lookup key);
+        `pay=True` charges it at once. Paying for credit packs grants their credit."""
+        body: dict[str, Any] = {"customer_id": customer_id, "lines": lines, "pay": pay}
+        optional = {"currency_id": currency_id, "due_date": due_date, "description": description, "metadata": metadata}
+        body.update({k: v for k, v in optional.items() if v is not None})
+        result: dict[str, Any] = self._call("POST", "/sandbox/invoices", body)
+        return result
+
+    def pay_invoice(self, invoice_id: str) -> dict[str, Any]:
+        """Pay an open invoice in full as the customer's wallet would; answers the paid invoice."""
+        result: dict[str, Any] = self._call("POST", f"/sandbox/invoices/{invoice_id}/pay")
+        return result
+
+    def open_payment_link(
+        self, link: str, *, customer_did: str | None = None, client_reference_id: str | None = None
+    ) -> dict[str, Any]:
+        """Open a checkout session from a payment link (by `plink_` id or `lookup_key`), as its page does."""
+        body = {
+            k: v for k, v in {"customer_did": customer_did, "client_reference_id": client_reference_id}.items() if v
+        }
+        result: dict[str, Any] = self._call("POST", f"/sandbox/payment-links/{link}/open", body)
+        return result
+
+    def open_checkout_url(self, url: str, *, customer_did: str | None = None) -> dict[str, Any]:
+        """Open a payment link's `checkout_url` (`…/checkout/pay/plink_…`, as a recharge config gives it)
+        the way a visit to it does; answers the new checkout session."""
+        target = url.rstrip("/").rpartition("/")[2]
+        if not target.startswith("plink_"):
+            raise SandboxError(400, f"{url} is not a payment link's checkout URL (…/checkout/pay/plink_…)")
+        return self.open_payment_link(target, customer_did=customer_did)
+
+    def redeem_promotion_code(
+        self, code: str, customer_id: str, *, subscription_id: str | None = None
+    ) -> dict[str, Any]:
+        """Redeem a promotion code for a customer as paying with it would; answers `{coupon, promotion_code}`."""
+        body = {"code": code, "customer_id": customer_id}
+        if subscription_id:
+            body["subscription_id"] = subscription_id
+        result: dict[str, Any] = self._call("POST", "/sandbox/promotion-codes/redeem", body)
+        return result
+
+    def fail_payments(self, customer_id: str, *, fail: bool = True, reason: str | None = None) -> dict[str, Any]:
+        """Mark a customer's payments to be declined (`fail=False`: to succeed again); see openapi/sandbox.yaml
+        for what a declined payment does. Answers `{customer_id, failing, reason}`."""
+        body: dict[str, Any] = {"fail": fail}
+        if reason is not None:
+            body["reason"] = reason
+        result: dict[str, Any] = self._call("POST", f"/sandbox/customers/{customer_id}/payment-failures", body)
         return result
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

@@ -189,7 +189,7 @@ class AutoRechargeConfigExpanded(Model):
 
     @property
     def quantity(self) -> int:
-        """How many of the price are bought on each recharge."""
+        """How many of the price are bought on each recharge (a count, not an amount)."""
         return self._data.get("quantity")  # type: ignore[no-any-return]
 
     @property

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 class CreditConfig(Model):
     """What buying a credit-pack price grants, kept in the price's `metadata.credit_config`: how many credits of which
-    credit currency, for how long, at what priority, and optionally on a schedule.
+    credit currency, for how long, at what priority, and optionally on a schedule. `credit_amount` is credits per
+    unit of the price bought, a human decimal string in the credit currency's own unit.
     """
 
     __slots__ = ()

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 
 class CreditGrant(Model):
-    """A credit grant as stored. Its `object` column holds `credit_grant`."""
+    """A credit grant as stored. Its `object` column holds `credit_grant`. `amount` and `remaining_amount` are integer
+    strings in the credit currency's smallest unit (credits × 10^decimal).
+    """
 
     __slots__ = ()
 

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 
 class CreditSummaryEntry(Model):
-    """A customer's standing in one credit currency."""
+    """A customer's standing in one credit currency. `totalAmount` and `remainingAmount` are integer strings in the
+    currency's smallest unit.
+    """
 
     __slots__ = ()
 

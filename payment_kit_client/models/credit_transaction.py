@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
 
 class CreditTransaction(Model):
-    """One draw of credit from a grant, as stored. Rows carry no `livemode` of their own."""
+    """One draw of credit from a grant, as stored. Rows carry no `livemode` of their own. `credit_amount` and
+    `remaining_balance` are integer strings in the credit currency's smallest unit; `quantity` is the usage paid
+    for, in the meter's unit.
+    """
 
     __slots__ = ()
 

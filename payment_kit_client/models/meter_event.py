@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 
 class MeterEvent(Model):
-    """A usage report as stored."""
+    """A usage report as stored. `payload.value` is credits in the credit currency's own unit (a human decimal);
+    `credit_consumed` and `credit_pending` are integer strings in its smallest unit.
+    """
 
     __slots__ = ()
 

@@ -49,7 +49,8 @@ class PriceMetadataParams(Model):
     @property
     def credit_config(self) -> CreditConfig | None:
         """What buying a credit-pack price grants, kept in the price's `metadata.credit_config`: how many credits
-        of which credit currency, for how long, at what priority, and optionally on a schedule."""
+        of which credit currency, for how long, at what priority, and optionally on a schedule. `credit_amount`
+        is credits per unit of the price bought, a human decimal string in the credit currency's own unit."""
         return self._get("credit_config")  # type: ignore[no-any-return]
 
     @property

@@ -12,18 +12,22 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..context import Context
-from ..errors import bad_request
+from ..errors import ApiError, bad_request
 from ..shapes import skeleton
 
 __all__ = [
     "VOIDABLE",
     "Line",
+    "attempt_payment",
     "create_invoice",
     "create_payment_intent",
+    "declined_reason",
+    "mark_payments_failing",
     "method_of",
     "open_payment_intent",
     "pay_invoice",
     "price_amount",
+    "refuse_if_declined",
     "void_invoice",
 ]
 
@@ -254,6 +258,53 @@ def pay_invoice(ctx: Context, invoice: dict[str, Any], customer: dict[str, Any])
     for hook in ctx.wiring.on_invoice_paid:
         hook(ctx, invoice)
     return intent
+
+
+def _failing_slot(ctx: Context, customer_id: str) -> str:
+    return f"failing_payments:{'live' if ctx.livemode else 'test'}:{customer_id}"
+
+
+def mark_payments_failing(ctx: Context, customer_id: str, reason: str | None) -> None:
+    """Sandbox-only: every later payment of this customer is declined with `reason` (None: pay again)."""
+    ctx.store.set_meta(_failing_slot(ctx, customer_id), reason or "")
+
+
+def declined_reason(ctx: Context, customer_id: str) -> str | None:
+    """Why this customer's payments are declined, if they are marked to fail."""
+    return ctx.store.get_meta(_failing_slot(ctx, customer_id)) or None
+
+
+def refuse_if_declined(ctx: Context, customer: dict[str, Any], what: str) -> None:
+    """A wallet-driven payment (checkout, paying an invoice by hand) a failing customer makes: a 402,
+    and, as the request is refused whole, nothing of it is stored."""
+    reason = declined_reason(ctx, customer["id"])
+    if reason:
+        raise ApiError(402, f"{what}: the payment was declined ({reason})", "payment_declined")
+
+
+def attempt_payment(ctx: Context, invoice: dict[str, Any], customer: dict[str, Any]) -> bool:
+    """A charge the system makes by itself (a renewal, an auto-recharge): paid, or, for a customer
+    marked to fail, a recorded failed attempt (the invoice stays open, its payment intent
+    `requires_payment_method` with `last_payment_error`). Answers whether it was paid."""
+    reason = declined_reason(ctx, customer["id"])
+    if not reason:
+        pay_invoice(ctx, invoice, customer)
+        return True
+    intent = ctx.store.get("payment_intent", invoice.get("payment_intent_id") or "", ctx.livemode)
+    if intent is None:
+        intent = open_payment_intent(ctx, invoice, customer)
+    intent["last_payment_error"] = {
+        "type": "card_error",
+        "code": "payment_declined",
+        "decline_code": "sandbox_marked_to_fail",
+        "message": reason,
+    }
+    ctx.store.save("payment_intent", ctx.touch(intent))
+    invoice.update(attempted=True, attempt_count=int(invoice.get("attempt_count") or 0) + 1)
+    ctx.store.save("invoice", ctx.touch(invoice))
+    ctx.emit("payment_intent.payment_failed", "payment_intent", intent)
+    ctx.emit("invoice.payment_failed", "invoice", invoice)
+    return False
 
 
 def open_payment_intent(ctx: Context, invoice: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ __all__ = [
     "base_currency",
     "find_currency",
     "find_price",
+    "meter_id_of",
     "new_currency",
     "new_price",
     "price_in_use",
@@ -168,6 +169,7 @@ def apply_price(ctx: Context, price: dict[str, Any], body: dict[str, Any]) -> di
     meter_id = (price.get("recurring") or {}).get("meter_id")
     if meter_id and ctx.store.get("meter", meter_id, ctx.livemode) is None:
         raise bad_request(f"recurring.meter_id: no meter {meter_id!r} in this mode")
+    _check_credit_config(ctx, (price.get("metadata") or {}).get("credit_config"))
     upsell = (price.get("upsell") or {}).get("upsells_to_id")
     if upsell:
         referenced_price(ctx, upsell, "upsell.upsells_to_id")
@@ -181,6 +183,32 @@ def apply_price(ctx: Context, price: dict[str, Any], body: dict[str, Any]) -> di
     if price.get("tiers"):
         price["billing_scheme"] = "tiered"
     return price
+
+
+def _check_credit_config(ctx: Context, config: Any) -> None:
+    """A credit pack must grant a credit currency of this mode, in amounts that currency can hold."""
+    if not isinstance(config, dict):
+        return
+    where = "metadata.credit_config"
+    currency = ctx.store.get("payment_currency", str(config.get("currency_id") or ""), ctx.livemode)
+    if currency is None:
+        raise bad_request(f"{where}.currency_id: no payment currency {config.get('currency_id')!r} in this mode")
+    if currency.get("type") != "credit":
+        raise bad_request(
+            f"{where}.currency_id: {currency['id']} is a {currency.get('type')} currency;"
+            " a credit pack grants a credit currency"
+        )
+    decimal = int(currency.get("decimal") or 0)
+    to_units(str(config.get("credit_amount")), decimal, f"{where}.credit_amount")
+    per_grant = (config.get("schedule") or {}).get("amount_per_grant")
+    if per_grant is not None:
+        to_units(str(per_grant), decimal, f"{where}.schedule.amount_per_grant")
+
+
+def meter_id_of(price: dict[str, Any]) -> str | None:
+    """The meter a metered price bills: `recurring.meter_id`, else `metadata.meter_id`."""
+    found = (price.get("recurring") or {}).get("meter_id") or (price.get("metadata") or {}).get("meter_id")
+    return str(found) if found else None
 
 
 def new_price(ctx: Context, product: dict[str, Any], body: dict[str, Any], created_via: str = "api") -> dict[str, Any]:

@@ -290,13 +290,13 @@ def expire(ctx: Context, session: dict[str, Any]) -> dict[str, Any]:
 
 def expire_due(ctx: Context) -> dict[str, Any]:
     """Open sessions past `expires_at` expire when the clock passes it (in both modes: the clock is one)."""
-    now, expired = ctx.now(), []
+    now, expired = ctx.now(), 0
     for session in ctx.store.all(KIND, None):
         if session["status"] == "open" and session["expires_at"] <= now:
             session["status"] = "expired"
             ctx.store.save(KIND, ctx.touch(session))
             ctx.emit("checkout.session.expired", KIND, session)
-            expired.append(session["id"])
+            expired += 1
     return {"checkout_sessions_expired": expired}
 
 
@@ -310,6 +310,8 @@ def complete(ctx: Context, session: dict[str, Any], payer: dict[str, Any]) -> di
     if session["expires_at"] <= ctx.now():
         raise bad_request(f"Checkout session {session['id']} expired at {session['expires_at']}; it cannot be paid")
     customer = _payer(ctx, session, payer)
+    if session["mode"] != "setup":
+        billing.refuse_if_declined(ctx, customer, f"Checkout session {session['id']}")
     priced, currency_id = checked_lines(
         ctx, session["line_items"], mode=session["mode"], currency_id=session["currency_id"], check_stock=True
     )

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..context import Context
 from ..shapes import skeleton
+from .catalog import meter_id_of
 from .money import from_units, to_units
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "decimal_sum",
     "expire",
     "grant",
+    "invoiced_usage",
     "joined",
     "outstanding",
     "price_ids_of",
@@ -227,7 +229,27 @@ def record_event(ctx: Context, event: dict[str, Any], meter: dict[str, Any], cur
     event["currency_id"] = currency["id"]
     event["credit_pending"] = to_units(event["payload"]["value"], int(currency["decimal"]), "payload.value")
     ctx.store.insert("meter_event", event)
+    if invoiced_usage(ctx, event, meter):
+        # Usage of a metered subscription price tied to this meter is billed on the period's
+        # invoice (engine.subscriptions), so it draws no credit.
+        settled = dict(event, credit_pending="0", status="completed", processed_at=ctx.now(), attempt_count=1)
+        ctx.store.save("meter_event", ctx.touch(settled))
+        return
     _settle(ctx, dict(event), meter, currency)
+    for hook in ctx.wiring.on_credit_consumed:
+        hook(ctx, event)
+
+
+def invoiced_usage(ctx: Context, event: dict[str, Any], meter: dict[str, Any]) -> bool:
+    """Whether the event's subscription bills this meter's usage through a metered price
+    (`recurring.meter_id` or `metadata.meter_id` naming the meter) rather than drawing on credit."""
+    subscription_id = event["payload"].get("subscription_id")
+    for price_id in price_ids_of(ctx, subscription_id):
+        price = ctx.store.get("price", price_id, ctx.livemode) or {}
+        metered = ((price.get("recurring") or {}).get("usage_type")) == "metered"
+        if metered and meter_id_of(price) == meter["id"]:
+            return True
+    return False
 
 
 def retry_outstanding(ctx: Context, customer_id: str, currency_id: str) -> None:
@@ -249,6 +271,7 @@ def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency
     subscription_id = event["payload"].get("subscription_id")
     decimal = int(currency["decimal"])
     paid = 0
+    settling = event["status"] == "requires_action"
     for source in usable_grants(ctx, customer_id, currency["id"], price_ids_of(ctx, subscription_id)):
         if need == 0:
             break
@@ -279,8 +302,10 @@ def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency
                     "source": event["id"],
                     "meter_event_name": meter["event_name"],
                     "meter_unit": meter["unit"],
-                    "description": f"{from_units(take, decimal)} {meter['unit']} of {meter['event_name']}",
-                    "metadata": {},
+                    "description": f"{from_units(take, decimal)} {meter['unit']} of {meter['event_name']}"
+                    + (" (settles pending usage)" if settling else ""),
+                    # A retry pays usage that was owed: the ledger says which rows settle debt.
+                    "metadata": {"settlement": "pending"} if settling else {},
                 },
                 "ctxn",
             ),

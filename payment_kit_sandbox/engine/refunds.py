@@ -134,6 +134,8 @@ def refund_payment(
         "re",
     )
     ctx.store.insert("refund", refund)
+    for hook in ctx.wiring.on_refund:  # e.g. credit a refunded purchase granted is taken back
+        hook(ctx, refund)
     ctx.emit("refund.created", "refund", refund)
     ctx.emit("refund.succeeded", "refund", refund)
     return refund

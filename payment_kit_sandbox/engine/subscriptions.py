@@ -4,8 +4,10 @@ A subscription's periods follow its first recurring price's interval,
 counted from `billing_cycle_anchor` (so a month starting on the 31st keeps
 ending on the last day of shorter months instead of drifting). Licensed
 items are billed at the start of each period, metered items at its end
-from the usage reported during it, aggregated per the price's
-`recurring.aggregate_usage`. The clock step below moves every subscription
+from the usage reported during it: usage records aggregated per the price's
+`recurring.aggregate_usage`, plus meter events naming the subscription under
+the meter the price names in `metadata.meter_id` (per the meter's
+`aggregation_method`; those events draw no credit, see engine.credits). The clock step below moves every subscription
 whose period, trial, scheduled cancellation or pause has run out.
 """
 
@@ -23,7 +25,7 @@ from ..context import Context
 from ..errors import bad_request
 from ..shapes import skeleton
 from . import billing
-from .catalog import referenced_price
+from .catalog import meter_id_of, referenced_price
 from .refunds import refund_payment
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "items_of",
     "lock_price",
     "merge_metadata",
+    "meter_usage",
     "new_item",
     "period_end_after",
     "recurring_of",
@@ -166,6 +169,30 @@ def aggregate(ctx: Context, item: dict[str, Any], price: dict[str, Any], start: 
     return values[latest]
 
 
+def meter_usage(ctx: Context, sub: dict[str, Any], price: dict[str, Any], start: int, end: int) -> Decimal:
+    """Usage of [start, end) reported as meter events for this subscription, when the metered
+    price is tied to a meter (`recurring.meter_id` or `metadata.meter_id`), per the meter's `aggregation_method`:
+    `sum` adds the values, `count` counts the events, `last` takes the latest value."""
+    meter = ctx.store.get("meter", meter_id_of(price) or "", ctx.livemode)
+    if meter is None:
+        return Decimal(0)
+    events = [
+        e
+        for e in ctx.store.find("meter_event", ctx.livemode, event_name=meter["event_name"])
+        if e["payload"].get("subscription_id") == sub["id"]
+        and start <= e["timestamp"] < end
+        and e["status"] != "canceled"
+    ]
+    if not events:
+        return Decimal(0)
+    how = meter.get("aggregation_method") or "sum"
+    if how == "count":
+        return Decimal(len(events))
+    if how == "last":
+        return Decimal(str(max(events, key=lambda e: e["timestamp"])["payload"]["value"]))
+    return sum((Decimal(str(e["payload"]["value"])) for e in events), Decimal(0))
+
+
 def _billed_units(price: dict[str, Any], quantity: Decimal) -> int:
     transform = price.get("transform_quantity")
     if transform:
@@ -207,7 +234,9 @@ def _metered_lines(ctx: Context, sub: dict[str, Any], period: tuple[int, int]) -
         price = _price(ctx, item)
         if price is None or not is_metered(price):
             continue
-        lines.append(_line(price, sub["currency_id"], aggregate(ctx, item, price, *period), item, period))
+        # Usage records on the item and meter events for the subscription both count.
+        used = aggregate(ctx, item, price, *period) + meter_usage(ctx, sub, price, *period)
+        lines.append(_line(price, sub["currency_id"], used, item, period))
         for record in ctx.store.find("usage_record", ctx.livemode, subscription_item_id=item["id"]):
             if period[0] <= record["timestamp"] < period[1] and not record["billed"]:
                 record["billed"] = True
@@ -260,10 +289,11 @@ def _bill(
         discount=discount,
     )
     sub["latest_invoice_id"] = invoice["id"]
-    paid = paid_already or collect(sub)
-    if paid:
+    if paid_already:
         billing.pay_invoice(ctx, invoice, customer)
-    return invoice, paid
+        return invoice, True
+    # A customer marked to fail payments leaves the invoice open (the subscription then goes past due).
+    return invoice, collect(sub) and billing.attempt_payment(ctx, invoice, customer)
 
 
 def _session_discount(checkout_session: dict[str, Any] | str | None) -> int:
@@ -366,6 +396,8 @@ def start_subscription(
     ctx.store.save("subscription", sub)
     emit(ctx, "created", sub)
     emit(ctx, "trial_start" if trialing else "started", sub)
+    for hook in ctx.wiring.on_subscription_started:
+        hook(ctx, sub)
     return sub, invoice
 
 

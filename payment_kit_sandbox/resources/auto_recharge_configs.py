@@ -4,7 +4,8 @@ credit balance falls below `threshold`, buy `quantity` of a top-up price.
 One config per (customer, credit currency). Reading a customer's config
 creates a disabled one with default values, as PaymentKit does. Amounts
 arrive as JSON numbers (PaymentKit's Node SDK types them so) and are kept
-as exact decimal strings in the currency's own unit.
+as exact decimal strings in the currency's own unit. What an enabled config
+does when credit runs low is engine.auto_recharge's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from .. import records
 from ..context import Context, handles
+from ..engine.billing import declined_reason
 from ..engine.money import to_units
 from ..errors import bad_request, not_found
 from ..shapes import skeleton
@@ -148,8 +150,10 @@ def submit(ctx: Context) -> dict[str, Any]:
         raise bad_request("price_id: an enabled auto-recharge needs a top-up price to buy")
 
     ctx.store.save(KIND, ctx.touch(config))
-    # The sandbox has no wallet or card to ask, so an enabled payer can always cover a recharge.
-    balance = {"sufficient": True, "payer": customer["did"]} if config["enabled"] else None
+    # The sandbox has no wallet or card to ask: an enabled payer can cover a recharge unless the
+    # customer is marked to fail payments (`/sandbox/customers/{id}/payment-failures`).
+    sufficient = declined_reason(ctx, customer["id"]) is None
+    balance = {"sufficient": sufficient, "payer": customer["did"]} if config["enabled"] else None
     return expand(ctx, config, balance)
 
 

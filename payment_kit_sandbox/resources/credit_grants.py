@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import records
 from ..context import Context, handles
-from ..engine import credits
+from ..engine import auto_recharge, credits
 from ..engine.money import to_units
 from ..errors import bad_request, not_found
 from ..listing import filter_equal, filter_in, filter_metadata, page_of, search
@@ -185,11 +185,16 @@ def verify_availability(ctx: Context) -> dict[str, Any]:
     recharge = ctx.store.first(
         "auto_recharge_config", ctx.livemode, customer_id=customer["id"], currency_id=currency["id"]
     )
-    if recharge and recharge.get("enabled") and ctx.param("max_recharge_times") != 0:
+    times = ctx.param("max_recharge_times")
+    bought = auto_recharge.capacity(ctx, recharge, times)
+    if bought and (left + bought > owed or (extra and left + bought == owed)):
         return {"can_continue": True, "reason": None}
+    if tolerated is not None and owed - left - bought <= int(tolerated):
+        return {"can_continue": True, "reason": None}
+    could = f"; auto-recharge could buy {bought} more" if bought else ""
     return {
         "can_continue": False,
-        "reason": f"insufficient credit: {left} units of {currency['id']} left, {owed} needed by pending usage",
+        "reason": f"insufficient credit: {left} units of {currency['id']} left, {owed} needed by pending usage{could}",
     }
 
 

@@ -10,7 +10,8 @@ from collections import defaultdict
 from typing import Any
 
 from .. import records
-from ..context import Context, handles
+from ..context import Context, handles, sandbox_route
+from ..engine.billing import declined_reason, mark_payments_failing
 from ..errors import bad_request, not_found
 from ..listing import page_of, search, stored_page
 
@@ -119,3 +120,28 @@ def overdue_invoices(ctx: Context) -> dict[str, Any]:
         i for i in ctx.store.find("invoice", ctx.livemode, customer_id=customer["id"]) if records.overdue(ctx, i)
     ]
     return {"customer": customer, "invoices": invoices, "summary": records.owed_by_currency(ctx, invoices)}
+
+
+@sandbox_route("POST", "/sandbox/customers/{id}/payment-failures")
+def fail_payments(ctx: Context) -> dict[str, Any]:
+    """Mark a customer's payments to fail (`fail`: true, the default) or to succeed again (`false`).
+
+    While marked, a wallet-driven payment (completing a checkout, paying an invoice by hand) is a
+    402 that stores nothing; a charge the system makes (a renewal, an auto-recharge, a one-off
+    invoice raised with `pay`) is a recorded failed attempt: the invoice stays open and its payment
+    intent carries `last_payment_error` with `reason`. Answers `{customer_id, failing, reason}`."""
+    body = {k: v for k, v in ctx.body.items() if k != "livemode"}
+    unknown = sorted(set(body) - {"fail", "reason"})
+    if unknown:
+        raise bad_request(f"{unknown[0]}: not a field of this sandbox helper (fail, reason)")
+    fail = body.get("fail", True)
+    if not isinstance(fail, bool):
+        raise bad_request("fail: true or false")
+    reason = body.get("reason", "Your card was declined.")
+    if not isinstance(reason, str) or not reason.strip():
+        raise bad_request("reason: a non-empty string is required")
+    customer = records.find_customer(ctx, ctx.path["id"])
+    if customer is None:
+        raise not_found("Customer", ctx.path["id"])
+    mark_payments_failing(ctx, customer["id"], reason if fail else None)
+    return {"customer_id": customer["id"], "failing": fail, "reason": declined_reason(ctx, customer["id"])}

@@ -13,7 +13,14 @@ from typing import Any
 
 from .. import records
 from ..context import Context, handles, sandbox_route
-from ..engine.billing import create_invoice, open_payment_intent, pay_invoice, void_invoice
+from ..engine.billing import (
+    attempt_payment,
+    create_invoice,
+    open_payment_intent,
+    pay_invoice,
+    refuse_if_declined,
+    void_invoice,
+)
 from ..errors import bad_request
 from ..listing import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
 
@@ -247,7 +254,7 @@ def create_manual(ctx: Context) -> dict[str, Any]:
         metadata=body.get("metadata"),
     )
     if pay:
-        pay_invoice(ctx, invoice, customer)
+        attempt_payment(ctx, invoice, customer)  # a customer marked to fail leaves it open
     else:
         open_payment_intent(ctx, invoice, customer)
     return expand(ctx, invoice)
@@ -261,5 +268,6 @@ def pay_open(ctx: Context) -> dict[str, Any]:
     if invoice["status"] not in ("open", "uncollectible"):
         raise bad_request(f"Invoice {invoice['id']} cannot be paid: it is {invoice['status']}")
     customer = records.referenced_customer(ctx, invoice["customer_id"], "customer_id")
+    refuse_if_declined(ctx, customer, f"Invoice {invoice['id']}")
     pay_invoice(ctx, invoice, customer)
     return expand(ctx, invoice)

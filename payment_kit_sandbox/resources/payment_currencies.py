@@ -69,9 +69,27 @@ def list_(ctx: Context) -> list[dict[str, Any]]:
     return ctx.store.all(KIND, ctx.livemode)
 
 
+def _checkout_url(ctx: Context, config: dict[str, Any]) -> str | None:
+    """Where a customer buys the recharge pack: the payment link's page on this sandbox (a
+    relative `checkout_url`, as PaymentKit's UI stores it, resolves against the sandbox)."""
+    url = config.get("checkout_url")
+    if url and url.startswith("/"):
+        return f"{ctx.base_url}{url}"
+    if url:
+        return str(url)
+    link_id = config.get("payment_link_id")
+    return f"{ctx.base_url}/checkout/pay/{link_id}" if link_id else None
+
+
 @handles("getPaymentCurrencyRechargeConfig")
 def get_recharge_config(ctx: Context) -> dict[str, Any]:
-    return catalog.find_currency(ctx, ctx.path["id"])
+    """The currency with its `recharge_config`, `checkout_url` resolved to an absolute URL
+    (the answer's exact shape is not established; PaymentKit types it as the currency)."""
+    currency = catalog.find_currency(ctx, ctx.path["id"])
+    config = currency.get("recharge_config")
+    if config:
+        currency = {**currency, "recharge_config": {**config, "checkout_url": _checkout_url(ctx, config)}}
+    return currency
 
 
 @handles("updatePaymentCurrencyRechargeConfig")
@@ -81,8 +99,14 @@ def update_recharge_config(ctx: Context) -> dict[str, Any]:
     if ctx.store.get("price", config["base_price_id"], ctx.livemode) is None:
         raise bad_request(f"base_price_id: no price {config['base_price_id']!r} in this mode")
     link_id = config.get("payment_link_id")
-    if link_id and ctx.store.get("payment_link", link_id, ctx.livemode) is None:
-        raise bad_request(f"payment_link_id: no payment link {link_id!r} in this mode")
+    if link_id:
+        link = ctx.store.get("payment_link", link_id, ctx.livemode)
+        if link is None:
+            raise bad_request(f"payment_link_id: no payment link {link_id!r} in this mode")
+        if config["base_price_id"] not in {line["price_id"] for line in link["line_items"]}:
+            raise bad_request(
+                f"payment_link_id: payment link {link_id} does not sell the base price {config['base_price_id']}"
+            )
     currency["recharge_config"] = config
     return ctx.store.save(KIND, ctx.touch(currency))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from payment_kit_sandbox.app import CLOCK_STEPS
 from payment_kit_sandbox.context import Context
-from payment_kit_sandbox.engine import checkout, clock, credits, subscriptions
+from payment_kit_sandbox.engine import checkout, clock, credit_packs, credits, subscriptions
 from payment_kit_sandbox.engine.catalog import new_currency
 
 
@@ -56,7 +56,12 @@ def test_credit_is_spent_by_priority_then_soonest_expiry_then_age(ctx: Context, 
 
 
 def test_the_clock_runs_the_wired_steps_in_their_written_order(ctx: Context) -> None:
-    assert (subscriptions.advance_subscriptions, checkout.expire_due, credits.advance_grants) == CLOCK_STEPS
+    assert (
+        subscriptions.advance_subscriptions,
+        checkout.expire_due,
+        credit_packs.advance_schedules,
+        credits.advance_grants,
+    ) == CLOCK_STEPS
     assert ctx.wiring.clock_steps == CLOCK_STEPS
     ran: list[str] = []
 
@@ -71,7 +76,8 @@ def test_the_clock_runs_the_wired_steps_in_their_written_order(ctx: Context) -> 
         "trials_ended": 0,
         "subscriptions_canceled": 0,
         "subscriptions_resumed": 0,
-        "checkout_sessions_expired": [],
+        "checkout_sessions_expired": 0,
+        "scheduled_credit_grants": 0,
         "credit_grants_expired": 0,
         "credit_grants_activated": 0,
     }

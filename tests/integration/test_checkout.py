@@ -239,7 +239,7 @@ def test_expiring_by_call_and_by_the_clock(client: PaymentKit, sandbox: Sandbox,
     soon = a_session(client, price.id, expires_at=sandbox.now() + 60, metadata={"tag": tag})
     later = a_session(client, price.id, metadata={"tag": tag})
     moved = sandbox.advance(120)
-    assert soon.id in moved["checkout_sessions_expired"] and later.id not in moved["checkout_sessions_expired"]
+    assert moved["checkout_sessions_expired"] >= 1  # a count, as openapi/sandbox.yaml promises (other tests' too)
     assert client.checkout.sessions.retrieve(soon.id).status == "expired"
     assert client.checkout.sessions.retrieve(later.id).status == "open"
     assert client.checkout.sessions.list(metadata={"tag": tag}, status="expired").count == 2

@@ -441,7 +441,7 @@ def test_a_paid_checkout_delivers_signed_events_that_verify(
     with SandboxControl(*server, livemode=False) as control:
         again = control.event(completed.id)
         assert again["id"] == completed.id and again["data"]["object"]["id"] == session.id
-        listed = control.events(type="customer.subscription.created", limit=5)
+        listed = control.events(type="customer.subscription.created", limit=5)["list"]
         assert listed[0]["id"] == created.id and len(listed) <= 5
         assert {e["type"] for e in listed} == {"customer.subscription.created"}
 

@@ -90,7 +90,8 @@ def sync_detailed(
      Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency,
     the total granted, the amount remaining (integer smallest-unit strings) and the number of grants.
     The customer may be given by id or DID. Unsettled usage is not deducted here; see the meter events'
-    pending amount.
+    pending amount. A credit currency in which the customer has no usable grant (all depleted, expired
+    or voided) is absent from the map.
 
     Args:
         livemode (bool | Unset):
@@ -130,7 +131,8 @@ def sync(
      Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency,
     the total granted, the amount remaining (integer smallest-unit strings) and the number of grants.
     The customer may be given by id or DID. Unsettled usage is not deducted here; see the meter events'
-    pending amount.
+    pending amount. A credit currency in which the customer has no usable grant (all depleted, expired
+    or voided) is absent from the map.
 
     Args:
         livemode (bool | Unset):
@@ -165,7 +167,8 @@ async def asyncio_detailed(
      Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency,
     the total granted, the amount remaining (integer smallest-unit strings) and the number of grants.
     The customer may be given by id or DID. Unsettled usage is not deducted here; see the meter events'
-    pending amount.
+    pending amount. A credit currency in which the customer has no usable grant (all depleted, expired
+    or voided) is absent from the map.
 
     Args:
         livemode (bool | Unset):
@@ -203,7 +206,8 @@ async def asyncio(
      Sums a customer's usable grants per credit currency. Answers a map from currency id to the currency,
     the total granted, the amount remaining (integer smallest-unit strings) and the number of grants.
     The customer may be given by id or DID. Unsettled usage is not deducted here; see the meter events'
-    pending amount.
+    pending amount. A credit currency in which the customer has no usable grant (all depleted, expired
+    or voided) is absent from the map.
 
     Args:
         livemode (bool | Unset):

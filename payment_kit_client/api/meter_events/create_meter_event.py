@@ -87,10 +87,11 @@ def sync_detailed(
 ) -> Response[ErrorResponse | MeterEventExpanded]:
     """Report a meter event
 
-     Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal
-    string in the meter's unit; `payload.customer_id` takes a customer id or DID. `identifier` is the
-    caller's unique key for this usage: reporting the same identifier again does not create a second
-    event. `timestamp` (Unix seconds) defaults to now. The event starts `pending`; credits are consumed
+     Records usage for one customer under an active meter's `event_name`. `payload.value` is credits, a
+    human decimal string in the meter's credit currency's own unit (`"10"` is 10 credits, not 10
+    smallest units); `payload.customer_id` takes a customer id or DID. `identifier` is the caller's
+    unique key for this usage: reporting the same identifier again does not create a second event.
+    `timestamp` (Unix seconds) defaults to now. The event starts `pending`; credits are consumed
     asynchronously, so `credit_consumed`/`credit_pending` change later. Answers the event with its
     customer, meter and credit currency.
 
@@ -129,10 +130,11 @@ def sync(
 ) -> ErrorResponse | MeterEventExpanded | None:
     """Report a meter event
 
-     Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal
-    string in the meter's unit; `payload.customer_id` takes a customer id or DID. `identifier` is the
-    caller's unique key for this usage: reporting the same identifier again does not create a second
-    event. `timestamp` (Unix seconds) defaults to now. The event starts `pending`; credits are consumed
+     Records usage for one customer under an active meter's `event_name`. `payload.value` is credits, a
+    human decimal string in the meter's credit currency's own unit (`"10"` is 10 credits, not 10
+    smallest units); `payload.customer_id` takes a customer id or DID. `identifier` is the caller's
+    unique key for this usage: reporting the same identifier again does not create a second event.
+    `timestamp` (Unix seconds) defaults to now. The event starts `pending`; credits are consumed
     asynchronously, so `credit_consumed`/`credit_pending` change later. Answers the event with its
     customer, meter and credit currency.
 
@@ -166,10 +168,11 @@ async def asyncio_detailed(
 ) -> Response[ErrorResponse | MeterEventExpanded]:
     """Report a meter event
 
-     Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal
-    string in the meter's unit; `payload.customer_id` takes a customer id or DID. `identifier` is the
-    caller's unique key for this usage: reporting the same identifier again does not create a second
-    event. `timestamp` (Unix seconds) defaults to now. The event starts `pending`; credits are consumed
+     Records usage for one customer under an active meter's `event_name`. `payload.value` is credits, a
+    human decimal string in the meter's credit currency's own unit (`"10"` is 10 credits, not 10
+    smallest units); `payload.customer_id` takes a customer id or DID. `identifier` is the caller's
+    unique key for this usage: reporting the same identifier again does not create a second event.
+    `timestamp` (Unix seconds) defaults to now. The event starts `pending`; credits are consumed
     asynchronously, so `credit_consumed`/`credit_pending` change later. Answers the event with its
     customer, meter and credit currency.
 
@@ -206,10 +209,11 @@ async def asyncio(
 ) -> ErrorResponse | MeterEventExpanded | None:
     """Report a meter event
 
-     Records usage for one customer under an active meter's `event_name`. `payload.value` is a decimal
-    string in the meter's unit; `payload.customer_id` takes a customer id or DID. `identifier` is the
-    caller's unique key for this usage: reporting the same identifier again does not create a second
-    event. `timestamp` (Unix seconds) defaults to now. The event starts `pending`; credits are consumed
+     Records usage for one customer under an active meter's `event_name`. `payload.value` is credits, a
+    human decimal string in the meter's credit currency's own unit (`"10"` is 10 credits, not 10
+    smallest units); `payload.customer_id` takes a customer id or DID. `identifier` is the caller's
+    unique key for this usage: reporting the same identifier again does not create a second event.
+    `timestamp` (Unix seconds) defaults to now. The event starts `pending`; credits are consumed
     asynchronously, so `credit_consumed`/`credit_pending` change later. Answers the event with its
     customer, meter and credit currency.
 

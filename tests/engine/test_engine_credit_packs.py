@@ -1,0 +1,270 @@
+"""Credit packs, credit schedules, refunds of packs and auto-recharge, as billing rules on a
+store (no HTTP), with exact amounts: the credit currency has 2 decimals (1 credit = 100
+units) and the seeded test currency 18 (a price of "5" costs 5 × 10^18 units)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from payment_kit_sandbox.context import Context
+from payment_kit_sandbox.engine import auto_recharge, billing, credit_packs, credits, refunds, subscriptions
+from payment_kit_sandbox.engine.catalog import new_currency
+from payment_kit_sandbox.errors import ApiError
+
+from .conftest import make_price
+
+TOKEN = 10**18
+DAY = 86400
+
+
+@pytest.fixture
+def credit(ctx: Context) -> dict[str, Any]:
+    method = ctx.store.all("payment_method", False)[0]
+    return new_currency(ctx, payment_method_id=method["id"], name="calls", symbol="CALLS", decimal=2, type="credit")
+
+
+@pytest.fixture
+def meter(ctx: Context, credit: dict[str, Any]) -> dict[str, Any]:
+    return ctx.store.insert(
+        "meter",
+        ctx.stamp(
+            {"event_name": "calls", "unit": "call", "name": "calls", "currency_id": credit["id"], "status": "active"},
+            "mtr",
+        ),
+    )
+
+
+def pack(ctx: Context, credit: dict[str, Any], credits_: str = "500", **config: Any) -> dict[str, Any]:
+    return make_price(
+        ctx,
+        unit_amount="5",
+        metadata={"credit_config": {"currency_id": credit["id"], "credit_amount": credits_, **config}},
+    )
+
+
+def an_invoice(ctx: Context, buyer: dict[str, Any], price: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
+    return billing.create_invoice(
+        ctx,
+        customer=buyer,
+        currency_id=price["currency_id"],
+        lines=[{"price": price, "quantity": quantity}],
+        billing_reason="manual",
+    )
+
+
+def paid_invoice(ctx: Context, buyer: dict[str, Any], price: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
+    invoice = an_invoice(ctx, buyer, price, quantity)
+    billing.pay_invoice(ctx, invoice, buyer)
+    return invoice
+
+
+def grants(ctx: Context, buyer: dict[str, Any]) -> list[dict[str, Any]]:
+    return ctx.store.find("credit_grant", False, customer_id=buyer["id"])
+
+
+def consume(
+    ctx: Context,
+    buyer: dict[str, Any],
+    meter: dict[str, Any],
+    credit: dict[str, Any],
+    value: str,
+    subscription_id: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    event = ctx.stamp(
+        {
+            "event_name": meter["event_name"],
+            "payload": {"customer_id": buyer["id"], "value": value, "subscription_id": subscription_id},
+            "status": "pending",
+            "credit_consumed": "0",
+            "attempt_count": 0,
+            "timestamp": ctx.now() if timestamp is None else timestamp,
+        },
+        "mevt",
+    )
+    credits.record_event(ctx, event, meter, credit)
+    return event
+
+
+def test_a_paid_pack_grants_credit_amount_times_quantity_with_its_settings(
+    ctx: Context, buyer: dict[str, Any], credit: dict[str, Any]
+) -> None:
+    price = pack(
+        ctx,
+        credit,
+        "12.5",
+        priority=80,
+        valid_duration_value=2,
+        valid_duration_unit="weeks",
+        applicable_prices=["price_x"],
+    )
+    invoice = paid_invoice(ctx, buyer, price, quantity=3)
+    [grant] = grants(ctx, buyer)
+    assert (grant["amount"], grant["remaining_amount"], grant["category"], grant["priority"]) == (
+        "3750",
+        "3750",
+        "paid",
+        80,
+    )
+    assert grant["expires_at"] == grant["effective_at"] + 14 * DAY
+    assert grant["applicability_config"] == {"scope": {"prices": ["price_x"]}}
+    assert grant["metadata"]["invoice_id"] == invoice["id"] and grant["metadata"]["source"] == "purchase"
+
+
+def test_an_unpaid_or_declined_invoice_grants_nothing(
+    ctx: Context, buyer: dict[str, Any], credit: dict[str, Any]
+) -> None:
+    price = pack(ctx, credit)
+    invoice = an_invoice(ctx, buyer, price)
+    assert grants(ctx, buyer) == []
+    billing.mark_payments_failing(ctx, buyer["id"], "no funds")
+    assert billing.attempt_payment(ctx, invoice, buyer) is False
+    assert (invoice["status"], invoice["attempt_count"]) == ("open", 1) and grants(ctx, buyer) == []
+    with pytest.raises(ApiError) as declined:
+        billing.refuse_if_declined(ctx, buyer, "Checkout")
+    assert declined.value.status == 402 and "declined (no funds)" in declined.value.message
+    billing.mark_payments_failing(ctx, buyer["id"], None)
+    assert billing.attempt_payment(ctx, invoice, buyer) is True
+    assert [g["amount"] for g in grants(ctx, buyer)] == ["50000"]
+
+
+def test_a_refund_voids_its_share_of_what_is_unspent(
+    ctx: Context, buyer: dict[str, Any], credit: dict[str, Any], meter: dict[str, Any]
+) -> None:
+    invoice = paid_invoice(ctx, buyer, pack(ctx, credit), quantity=2)  # 100000 units for 10 tokens
+    consume(ctx, buyer, meter, credit, "600")  # 60000 spent, 40000 left
+    intent = ctx.store.get("payment_intent", invoice["payment_intent_id"], False)
+    half = refunds.refund_payment(ctx, intent, 5 * TOKEN)  # half: up to 50000, but only 40000 is unspent
+    [grant] = grants(ctx, buyer)
+    assert half["metadata"]["credit_grants_voided"] == [
+        {"credit_grant_id": grant["id"], "voided_amount": "40000", "spent_amount": "60000"}
+    ]
+    assert (grant["status"], grant["remaining_amount"], grant["chain_detail"]) == (
+        "voided",
+        "0",
+        {"voided_reason": "refund"},
+    )
+    rest = refunds.refund_payment(ctx, intent, 5 * TOKEN)
+    assert "credit_grants_voided" not in rest["metadata"]  # nothing left to void
+
+
+def test_schedule_timings_intervals_and_limits(ctx: Context, buyer: dict[str, Any], credit: dict[str, Any]) -> None:
+    schedule = {
+        "enabled": True,
+        "delivery_mode": "schedule",
+        "interval_value": 6,
+        "interval_unit": "hour",
+        "max_grants_per_period": 2,
+        "expire_with_next_grant": True,
+    }
+    price = make_price(
+        ctx,
+        unit_amount="1",
+        recurring={"interval": "day", "interval_count": 1, "usage_type": "licensed"},
+        metadata={"credit_config": {"currency_id": credit["id"], "credit_amount": "3", "schedule": schedule}},
+    )
+    sub, _ = subscriptions.start_subscription(
+        ctx,
+        customer=buyer,
+        currency_id=price["currency_id"],
+        items=[{"price": price, "quantity": 2}],
+        default_payment_method_id=billing.method_of(ctx, price["currency_id"])["id"],
+    )
+    [first] = grants(ctx, buyer)  # immediate: 3 credits × 2
+    assert first["amount"] == "600" and first["effective_at"] == sub["start_date"]
+    ctx.store.set_meta("clock_offset", str(13 * 3600))  # due at +6h and +12h: the period allows 2 in all
+    assert credit_packs.deliver_due(ctx, sub) == 1
+    made = sorted(grants(ctx, buyer), key=lambda g: g["effective_at"])
+    assert [g["effective_at"] - sub["start_date"] for g in made] == [0, 6 * 3600]
+    assert [g["status"] for g in made] == ["expired", "granted"]
+    assert credits.balance(ctx, buyer["id"], credit["id"]) == 600
+
+
+def test_auto_recharge_capacity_and_daily_limits(
+    ctx: Context, buyer: dict[str, Any], credit: dict[str, Any], meter: dict[str, Any]
+) -> None:
+    price = pack(ctx, credit, "10")  # 1000 units for 5 tokens
+    config = ctx.stamp(
+        {
+            "customer_id": buyer["id"],
+            "currency_id": credit["id"],
+            "enabled": True,
+            "threshold": "5",
+            "price_id": price["id"],
+            "quantity": 2,
+            "daily_limits": {"max_attempts": 0, "max_amount": "15"},
+            "daily_stats": {"attempt_count": 0, "total_amount": "0"},
+        },
+        "arc",
+    )
+    ctx.store.insert("auto_recharge_config", config)
+    # Each recharge buys 2000 units for 10 tokens; 15 tokens a day allow one.
+    assert auto_recharge.capacity(ctx, config, None) == 2000
+    assert auto_recharge.capacity(ctx, config, 5) == 2000
+    consume(ctx, buyer, meter, credit, "1")  # nothing granted: 100 owed → recharge, which settles it
+    stored = ctx.store.get("auto_recharge_config", config["id"], False)
+    assert stored["daily_stats"] == {"attempt_count": 1, "total_amount": "10"}
+    assert credits.balance(ctx, buyer["id"], credit["id"]) == 1900
+    assert auto_recharge.capacity(ctx, stored, None) == 0  # 5 tokens left today, a recharge costs 10
+    assert auto_recharge.recharge(ctx, stored) is None
+    billing.mark_payments_failing(ctx, buyer["id"], "declined")
+    ctx.store.set_meta("clock_offset", str(DAY))
+    assert auto_recharge.capacity(ctx, stored, None) == 0  # a failing payer can buy nothing
+    failed = auto_recharge.recharge(ctx, stored)
+    assert failed is not None and failed["status"] == "open"
+    assert stored["daily_stats"] == {"attempt_count": 1, "total_amount": "0"}
+    assert credits.balance(ctx, buyer["id"], credit["id"]) == 1900
+
+
+@pytest.mark.parametrize(("how", "expected"), [("sum", "12.5"), ("count", "3"), ("last", "2.5")])
+def test_meter_events_of_a_subscription_aggregate_per_the_meter(
+    ctx: Context, buyer: dict[str, Any], credit: dict[str, Any], meter: dict[str, Any], how: str, expected: str
+) -> None:
+    meter["aggregation_method"] = how
+    ctx.store.save("meter", meter)
+    price = make_price(
+        ctx,
+        unit_amount="1",
+        recurring={"interval": "month", "interval_count": 1, "usage_type": "metered", "meter_id": meter["id"]},
+    )
+    sub, _ = subscriptions.start_subscription(
+        ctx, customer=buyer, currency_id=price["currency_id"], items=[{"price": price, "quantity": 1}]
+    )
+    start = sub["current_period_start"]
+    for offset, value in ((0, "4"), (2, "2.5"), (1, "6")):
+        event = consume(ctx, buyer, meter, credit, value, subscription_id=sub["id"], timestamp=start + offset)
+        stored = ctx.store.get("meter_event", event["id"], False)
+        assert (stored["status"], stored["credit_consumed"], stored["credit_pending"]) == ("completed", "0", "0")
+    used = subscriptions.meter_usage(ctx, sub, price, start, sub["current_period_end"])
+    assert used == Decimal(expected)
+    assert subscriptions.meter_usage(ctx, sub, price, start + 3, sub["current_period_end"]) == 0
+
+
+def test_after_first_payment_waits_for_a_paid_invoice(
+    ctx: Context, buyer: dict[str, Any], credit: dict[str, Any]
+) -> None:
+    schedule = {"enabled": True, "delivery_mode": "schedule", "interval_value": 1, "interval_unit": "day"}
+    price = make_price(
+        ctx,
+        unit_amount="1",
+        recurring={"interval": "month", "interval_count": 1, "usage_type": "licensed"},
+        metadata={
+            "credit_config": {
+                "currency_id": credit["id"],
+                "credit_amount": "7",
+                "schedule": {**schedule, "first_grant_timing": "after_first_payment"},
+            }
+        },
+    )
+    # No payment method: the first invoice waits open, so nothing is granted yet.
+    _, invoice = subscriptions.start_subscription(
+        ctx, customer=buyer, currency_id=price["currency_id"], items=[{"price": price, "quantity": 1}]
+    )
+    assert invoice is not None and invoice["status"] == "open" and grants(ctx, buyer) == []
+    ctx.store.set_meta("clock_offset", "3600")
+    billing.pay_invoice(ctx, invoice, buyer)
+    [grant] = grants(ctx, buyer)
+    assert grant["amount"] == "700" and grant["effective_at"] == invoice["status_transitions"]["paid_at"]
