@@ -54,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  PAYMENT_KIT_BASE_URL=http://{options.host}:{options.port}")
     print(f"  PAYMENT_KIT_API_KEY={config.api_key}")
     sys.stdout.flush()
-    uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
+    try:
+        uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
+    finally:
+        app.state.store.close()
     return 0
 
 

@@ -75,7 +75,14 @@ class Store:
         return self._conn
 
     def close(self) -> None:
+        """Closes every SQLite connection the store opened (Python 3.13 warns about any left open)."""
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- objects ----------------------------------------------------------------------------
 

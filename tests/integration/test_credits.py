@@ -581,8 +581,7 @@ def test_the_engine_emits_grant_and_insufficiency_events() -> None:
     from payment_kit_sandbox.seed import seed
     from payment_kit_sandbox.store import Store
 
-    store = Store()
-    with store.transaction():
+    with Store() as store, store.transaction():
         seed(store)
         ctx = Context(op=None, store=store, livemode=False)
         person = customers.ensure(ctx, "did:abt:zengine")

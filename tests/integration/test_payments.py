@@ -379,8 +379,7 @@ def test_refunds_emit_created_and_succeeded() -> None:
     from payment_kit_sandbox.seed import seed
     from payment_kit_sandbox.store import Store
 
-    store = Store()
-    with store.transaction():
+    with Store() as store, store.transaction():
         seed(store)
         ctx = Context(op=None, store=store, livemode=False)
         buyer = customers.ensure(ctx, "did:abt:zEvents")
@@ -407,7 +406,6 @@ def test_refunds_emit_created_and_succeeded() -> None:
             ("payment_intent.canceled", pending["id"]),
             ("invoice.voided", invoice["id"]),
         ]
-    store.close()
 
 
 # -- modes and async ------------------------------------------------------------------------------
