@@ -16,11 +16,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import resources  # noqa: F401  (registers every handler)
+from . import (
+    resources,  # noqa: F401  (registers every handler)
+    strict_json,
+)
 from .context import HANDLERS, Context
 from .document import Document, OperationDoc, Parameter, load_document
 from .engine.events import after_commit
 from .errors import ApiError, bad_request, unauthorized
+from .failures import unexpected, unexpected_in_route
+from .limits import MAX_BODY_BYTES, BodyLimit
 from .seed import seed
 from .store import Store
 
@@ -38,7 +43,9 @@ class SandboxConfig:
         validate_responses: bool = False,
         document: Document | None = None,
         require_all_handlers: bool = True,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
+        self.max_body = max_body
         self.require_all_handlers = require_all_handlers
         self.db = db
         self.api_key = api_key or f"sk_sandbox_{secrets.token_hex(12)}"
@@ -81,10 +88,8 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
                 return JSONResponse(answer)
             except ApiError as exc:
                 return JSONResponse(exc.body(), status_code=exc.status)
-            except Exception as exc:  # a bug, never bad input: say so, and log it
-                logger.exception("sandbox handler %s failed", op.operation_id)
-                detail = f": {exc}" if config.validate_responses else ""
-                return JSONResponse({"error": f"sandbox error in {op.operation_id}{detail}"}, status_code=500)
+            except Exception as exc:  # a bug, never bad input: say so, and log it (rolled back already)
+                return unexpected(op.operation_id, exc, show_detail=config.validate_responses)
 
         return endpoint
 
@@ -104,7 +109,8 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             {"error": f"{what}: {request.method} {request.url.path}"}, status_code=status, headers=headers
         )
 
-    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route})
+    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route, Exception: unexpected_in_route})
+    app.add_middleware(BodyLimit, max_body=config.max_body)
     app.state.store = store
     app.state.config = config
     return app
@@ -242,10 +248,7 @@ async def read_body(request: Request, op: OperationDoc) -> dict[str, Any]:
         if op.body_required:
             raise bad_request("a JSON request body is required")
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise bad_request(f"the request body is not valid JSON: {exc}") from None
+    body = strict_json.loads(raw)
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")
     error = jsonschema.exceptions.best_match(op.body_validator.iter_errors(body))

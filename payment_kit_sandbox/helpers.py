@@ -9,7 +9,6 @@ Resource modules register them with `@helper("POST", "/sandbox/...")`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import strict_json
 from .context import Context
 from .errors import ApiError, bad_request
 from .store import Store
@@ -46,10 +46,7 @@ def helper_routes(store: Store, api_key: str, after_commit: Callable[[Context], 
             try:
                 authorize(request, api_key)
                 raw = await request.body()
-                try:
-                    body = json.loads(raw) if raw.strip() else {}
-                except ValueError as exc:
-                    raise bad_request(f"the request body is not valid JSON: {exc}") from None
+                body = strict_json.loads(raw) if raw.strip() else {}
                 if not isinstance(body, dict):
                     raise bad_request("the request body must be a JSON object")
                 livemode = request.query_params.get("livemode", str(body.get("livemode", "true")).lower())
