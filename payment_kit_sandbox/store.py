@@ -56,17 +56,21 @@ class Store:
         metadata.create_all(self.engine)
         self._conn: sa.Connection | None = None
         self._lock = threading.RLock()
+        self._closed = False
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One request's unit of work: committed whole, or rolled back whole."""
-        with self._lock, self.engine.connect() as conn:
-            self._conn = conn
-            try:
-                with conn.begin():
-                    yield
-            finally:
-                self._conn = None
+        with self._lock:
+            if self._closed:  # a late webhook retry must not reopen a connection nobody will close
+                raise RuntimeError("the store is closed")
+            with self.engine.connect() as conn:
+                self._conn = conn
+                try:
+                    with conn.begin():
+                        yield
+                finally:
+                    self._conn = None
 
     @property
     def conn(self) -> sa.Connection:
@@ -76,7 +80,9 @@ class Store:
 
     def close(self) -> None:
         """Closes every SQLite connection the store opened (Python 3.13 warns about any left open)."""
-        self.engine.dispose()
+        with self._lock:
+            self._closed = True
+            self.engine.dispose()
 
     def __enter__(self) -> Store:
         return self

@@ -25,6 +25,7 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     fault: str | None
+    answered_after: float | None = None  # seconds from the request to its answer, when it was answered
 
 
 @dataclass
@@ -147,6 +149,7 @@ class FaultServer:
         headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines if line)}
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         seen = Seen(method, path, headers, body, None)
+        received = time.monotonic()
         seen.fault = self.plan(seen)
         with self._lock:
             self.seen.append(seen)
@@ -181,6 +184,7 @@ class FaultServer:
             payload = payload[: len(payload) // 2]
         if fault == "wrong_type":
             status, content_type, payload = 200, "text/html; charset=utf-8", b"<html><body>Welcome!</body></html>"
+        seen.answered_after = time.monotonic() - received
         await _answer(writer, status, content_type, payload)
         return True
 
