@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from stored_rows import stored_rows
 
 from payment_kit_sandbox import limits
 from payment_kit_sandbox.app import SandboxConfig
@@ -42,17 +43,6 @@ def app(sandbox: RunningSandbox) -> Any:
 def http(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as client:
         yield client
-
-
-def stored_rows(app: Any) -> list[tuple[Any, ...]]:
-    """Every stored object and sandbox setting but the idempotency records, to compare before and after."""
-    store = app.state.store
-    with store.transaction():
-        rows = store.conn.exec_driver_sql("SELECT id, data FROM objects ORDER BY seq").all()
-        rows += store.conn.exec_driver_sql(
-            "SELECT key, value FROM sandbox_meta WHERE key NOT LIKE 'idempotency:%' ORDER BY key"
-        ).all()
-    return [tuple(r) for r in rows]
 
 
 # -- bodies that are not strict JSON -----------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
+from stored_rows import stored_rows
 
 from payment_kit_sandbox.app import SandboxConfig, create_app
 from payment_kit_sandbox.document import document_path, load_document
@@ -27,17 +28,6 @@ KEY = "sk_negative"
 REFUSED: dict[str, int] = {}  # operation label → how many negative cases it refused
 WRITES = ["POST", "PUT", "PATCH", "DELETE"]
 CONFIG = Path(__file__).resolve().parents[2] / "contract" / "schemathesis.toml"
-
-
-def stored_rows(app: Any) -> list[tuple[Any, ...]]:
-    """Every stored object and setting, but the idempotency records and the webhook queue's clock."""
-    store = app.state.store
-    with store.transaction():
-        rows = store.conn.exec_driver_sql("SELECT id, data FROM objects ORDER BY seq").all()
-        rows += store.conn.exec_driver_sql(
-            "SELECT key, value FROM sandbox_meta WHERE key NOT LIKE 'idempotency:%' ORDER BY key"
-        ).all()
-    return [tuple(r) for r in rows]
 
 
 def check_refusal(status: int, text: str, before: list[tuple[Any, ...]], app: Any, what: str) -> None:
