@@ -62,7 +62,7 @@ test: install
 
 pytest-main:
 	@echo "== $$($(BIN)/python --version): the Python suites"
-	$(BIN)/python -m pytest -q --durations=12
+	$(BIN)/python -m pytest -q
 
 pytest-%:
 	@if [ ! -x $(VENV)-$*/bin/python ]; then \
