@@ -7,10 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPEC := openapi/payment-kit.yaml
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+# The other supported Pythons (the main venv is the machine's python3, 3.11): each gets its own
+# venv when this machine has the interpreter (on PATH, or from pyenv), and `make test` runs the
+# Python suites on each, saying which versions it skipped and why.
+EXTRA_PYTHONS := 3.12 3.13
 
-.PHONY: install browser lint test spec-check generate check-generated docs demo sandbox contract integration bench clean
+.PHONY: install browser lint test pytest-main spec-check generate check-generated docs demo sandbox contract integration bench clean
 
-install: $(VENV)/.installed node_modules/.installed browser
+install: $(VENV)/.installed node_modules/.installed browser $(foreach v,$(EXTRA_PYTHONS),$(VENV)-$(v)/.installed)
 
 # The hosted-page browser test's headless Chromium and its driver, from Debian's packages
 # (never a browser downloaded at run time). CI runs as root with apt; elsewhere, say what to run.
@@ -26,6 +30,17 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# A pyenv shim answers `command -v` even for a version it cannot run, so each candidate is tried.
+$(VENV)-%/.installed: pyproject.toml
+	@interpreter=$$(for candidate in $$(command -v python$*) $(HOME)/.pyenv/versions/$*.*/bin/python$*; do \
+		"$$candidate" -c '' 2>/dev/null && { echo "$$candidate"; break; }; done); \
+	if [ -z "$$interpreter" ]; then \
+		echo "Python $*: no venv (no runnable python$* on PATH or in ~/.pyenv/versions/$*.*)"; exit 0; fi; \
+	set -e; test -x $(VENV)-$*/bin/python || "$$interpreter" -m venv $(VENV)-$*; \
+	$(VENV)-$*/bin/python -m pip install --quiet --upgrade pip; \
+	$(VENV)-$*/bin/python -m pip install --quiet -e '.[dev]'; \
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -54,9 +69,23 @@ generate: install
 check-generated: install
 	$(BIN)/python generator/generate.py --check payment_kit_client
 
+# The Python suites run on every supported version at once (two cores keep up): the main venv
+# runs everything; the others run everything but the schemathesis contract run, which tests the
+# sandbox's answers rather than the interpreter and is the slowest part.
 test: install
 	$(MAKE) --no-print-directory spec-check check-generated
+	$(MAKE) --no-print-directory -j --output-sync=target pytest-main $(addprefix pytest-,$(EXTRA_PYTHONS))
+
+pytest-main:
+	@echo "== $$($(BIN)/python --version): the Python suites"
 	$(BIN)/python -m pytest -q
+
+pytest-%:
+	@if [ ! -x $(VENV)-$*/bin/python ]; then \
+		echo "== Python $*: SKIPPED, this machine has no python$* (make install looks on PATH and in ~/.pyenv/versions)"; \
+		exit 0; fi; \
+	echo "== $$($(VENV)-$*/bin/python --version): the Python suites but tests/contract"; \
+	$(VENV)-$*/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/contract
 
 demo: install
 	$(BIN)/python examples/run_demo.py
@@ -89,4 +118,4 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(addprefix $(VENV)-,$(EXTRA_PYTHONS)) node_modules .pytest_cache .mypy_cache .ruff_cache

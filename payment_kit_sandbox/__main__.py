@@ -12,6 +12,7 @@ import sys
 import uvicorn
 
 from .app import SandboxConfig, create_app
+from .input_limits import MAX_BODY_BYTES
 
 
 def _is_loopback(host: str) -> bool:
@@ -30,6 +31,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default 8787)")
     p.add_argument("--db", default="sandbox.sqlite", help="SQLite file, or :memory: (default sandbox.sqlite)")
+    p.add_argument(
+        "--max-body",
+        type=int,
+        default=MAX_BODY_BYTES,
+        help=f"largest request body in bytes; larger ones get 413 (default {MAX_BODY_BYTES})",
+    )
     p.add_argument("--api-key", help="the bearer key clients must send (default: a random one, printed)")
     return p
 
@@ -48,13 +55,16 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    config = SandboxConfig(db=options.db, api_key=options.api_key)
+    config = SandboxConfig(db=options.db, api_key=options.api_key, max_body=options.max_body)
     app = create_app(config)
     print(f"PaymentKit sandbox: http://{options.host}:{options.port}  (database: {options.db})")
     print(f"  PAYMENT_KIT_BASE_URL=http://{options.host}:{options.port}")
     print(f"  PAYMENT_KIT_API_KEY={config.api_key}")
     sys.stdout.flush()
-    uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
+    try:
+        uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
+    finally:
+        app.state.store.close()
     return 0
 
 

@@ -18,13 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import hosted_pages, resources, sandbox_routes
+from . import hosted_pages, resources, sandbox_routes, strict_json
 from .auth import authorize
 from .context import Context, Handler, Wiring
 from .document import Document, OperationDoc, Parameter, load_document
 from .engine import auto_recharge, checkout, credit_packs, credits, subscriptions, webhooks
 from .engine.events import after_commit
 from .errors import ApiError, bad_request
+from .failures import unexpected, unexpected_in_route
+from .input_limits import MAX_BODY_BYTES, BodyLimit
 from .seed import seed
 from .store import Store
 
@@ -42,7 +44,9 @@ class SandboxConfig:
         validate_responses: bool = False,
         document: Document | None = None,
         require_all_handlers: bool = True,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
+        self.max_body = max_body
         self.require_all_handlers = require_all_handlers
         self.db = db
         self.api_key = api_key or f"sk_sandbox_{secrets.token_hex(12)}"
@@ -148,10 +152,8 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
                 return JSONResponse(answer)
             except ApiError as exc:
                 return JSONResponse(exc.body(), status_code=exc.status)
-            except Exception as exc:  # a bug, never bad input: say so, and log it
-                logger.exception("sandbox handler %s failed", op.operation_id)
-                detail = f": {exc}" if config.validate_responses else ""
-                return JSONResponse({"error": f"sandbox error in {op.operation_id}{detail}"}, status_code=500)
+            except Exception as exc:  # a bug, never bad input: say so, and log it (rolled back already)
+                return unexpected(op.operation_id, exc, show_detail=config.validate_responses)
 
         return endpoint
 
@@ -170,9 +172,11 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             {"error": f"{what}: {request.method} {request.url.path}"}, status_code=status, headers=headers
         )
 
-    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route})
+    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route, Exception: unexpected_in_route})
+    app.add_middleware(BodyLimit, max_body=config.max_body)
     app.state.store = store
     app.state.config = config
+    app.state.handlers = handlers  # the live table requests are answered from (tests swap entries)
     return app
 
 
@@ -300,10 +304,7 @@ async def read_body(request: Request, op: OperationDoc) -> dict[str, Any]:
         if op.body_required:
             raise bad_request("a JSON request body is required")
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise bad_request(f"the request body is not valid JSON: {exc}") from None
+    body = strict_json.loads(raw)
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")
     error = jsonschema.exceptions.best_match(op.body_validator.iter_errors(body))

@@ -11,7 +11,6 @@ here, since the clock belongs to no resource.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import strict_json
 from .auth import authorize
 from .context import Context, Handler, Wiring, sandbox_route
 from .engine import clock, webhooks
@@ -41,10 +41,7 @@ def routes(
             try:
                 authorize(request, api_key)
                 raw = await request.body()
-                try:
-                    body = json.loads(raw) if raw.strip() else {}
-                except ValueError as exc:
-                    raise bad_request(f"the request body is not valid JSON: {exc}") from None
+                body = strict_json.loads(raw) if raw.strip() else {}
                 if not isinstance(body, dict):
                     raise bad_request("the request body must be a JSON object")
                 livemode = request.query_params.get("livemode", str(body.get("livemode", "true")).lower())

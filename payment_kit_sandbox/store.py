@@ -102,13 +102,16 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One request's unit of work: committed whole, or rolled back whole."""
-        with self._lock, self.engine.connect() as conn:
-            self._conn = conn
-            try:
-                with conn.begin():
-                    yield
-            finally:
-                self._conn = None
+        with self._lock:
+            if self.closed:  # a late webhook retry must not reopen a connection nobody will close
+                raise RuntimeError("the store is closed")
+            with self.engine.connect() as conn:
+                self._conn = conn
+                try:
+                    with conn.begin():
+                        yield
+                finally:
+                    self._conn = None
 
     @property
     def conn(self) -> sa.Connection:
@@ -117,8 +120,17 @@ class Store:
         return self._conn
 
     def close(self) -> None:
-        self.closed = True  # background workers (the webhook queue) stop at their next look
-        self.engine.dispose()
+        """Closes every SQLite connection the store opened (Python 3.13 warns about any left open);
+        background workers (the webhook queue) stop at their next look."""
+        with self._lock:
+            self.closed = True
+            self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- objects ----------------------------------------------------------------------------
 

@@ -10,8 +10,10 @@ What is relaxed, and why, is in contract/schemathesis.toml and the README.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -51,3 +53,9 @@ def test_the_runs_were_authenticated() -> None:
     # follows the document's links to reach the rest with real objects.
     succeeded = [label for label, seen in STATUSES.items() if any(200 <= s < 300 for s in seen)]
     assert len(succeeded) >= 40, f"only {len(succeeded)} operations ever succeeded"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_the_sandbox_store() -> Iterator[None]:
+    yield
+    app.state.store.close()

@@ -6,9 +6,11 @@ that a deleted object is gone (404) and a created one is readable."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import hypothesis
+import pytest
 import schemathesis
 
 from payment_kit_sandbox.app import SandboxConfig, create_app
@@ -32,3 +34,9 @@ TestWorkflow.settings = hypothesis.settings(
     phases=[hypothesis.Phase.generate],
     suppress_health_check=list(hypothesis.HealthCheck),
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_the_sandbox_store() -> Iterator[None]:
+    yield
+    schema.app.state.store.close()

@@ -584,9 +584,8 @@ def test_the_engine_emits_grant_and_insufficiency_events() -> None:
     from payment_kit_sandbox.seed import seed
     from payment_kit_sandbox.store import Store
 
-    store = Store()
     wired = wire(load_document())
-    with store.transaction():
+    with Store() as store, store.transaction():
         seed(store, wired.wiring.document)
         ctx = Context(op=None, store=store, livemode=False, wiring=wired.wiring)
         person = ensure_customer(ctx, "did:abt:zengine")

@@ -381,9 +381,8 @@ def test_refunds_emit_created_and_succeeded() -> None:
     from payment_kit_sandbox.seed import seed
     from payment_kit_sandbox.store import Store
 
-    store = Store()
     wiring = wire(load_document()).wiring
-    with store.transaction():
+    with Store() as store, store.transaction():
         seed(store, wiring.document)
         ctx = Context(op=None, store=store, livemode=False, wiring=wiring)
         buyer = ensure_customer(ctx, "did:abt:zEvents")
@@ -410,7 +409,6 @@ def test_refunds_emit_created_and_succeeded() -> None:
             ("payment_intent.canceled", pending["id"]),
             ("invoice.voided", invoice["id"]),
         ]
-    store.close()
 
 
 # -- modes and async ------------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""Request bodies as strict JSON (RFC 8259), or a 400 naming the problem.
+
+Python's `json` module is lenient where a stored row must not be: it accepts
+`NaN` and `Infinity`, lets a duplicate key silently win, and decodes lone
+surrogates (`"\\ud800"`) into strings that cannot be encoded again, so such a
+row would break every later read. Here each of those is refused, as are
+invalid UTF-8, nesting deeper than `MAX_DEPTH`, and strings or keys over the
+sandbox's limits (limits.py), before anything reaches a handler.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .errors import ApiError, bad_request
+from .input_limits import MAX_DEPTH, MAX_KEY_LENGTH, MAX_STRING_LENGTH
+
+__all__ = ["loads"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def loads(raw: bytes) -> Any:
+    """The body's JSON value, or an ApiError 400 that names what is wrong and where."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request(
+            f"the request body is not valid UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        ) from None
+    try:
+        value = json.loads(text, parse_constant=_constant, object_pairs_hook=_object)
+    except _Refused as exc:
+        raise bad_request(f"the request body is not strict JSON: {exc}") from None
+    except RecursionError:
+        raise bad_request(f"the request body nests deeper than the sandbox's limit of {MAX_DEPTH}") from None
+    except ValueError as exc:
+        raise bad_request(f"the request body is not valid JSON: {exc}") from None
+    check(value)
+    return value
+
+
+def check(value: Any) -> None:
+    """Depth, lone surrogates and lengths, walked without recursion (a body may be deep)."""
+    stack: list[tuple[Any, str, int]] = [(value, "body", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if isinstance(node, str):
+            _check_string(node, where, MAX_STRING_LENGTH)
+        elif isinstance(node, dict | list):
+            if depth >= MAX_DEPTH:
+                raise bad_request(f"{where}: nested deeper than the sandbox's limit of {MAX_DEPTH}")
+            if isinstance(node, dict):
+                for key, item in node.items():
+                    _check_string(key, f"{where}: a key", MAX_KEY_LENGTH)
+                    stack.append((item, f"{where}.{key}", depth + 1))
+            else:
+                stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(node))
+
+
+def _check_string(text: str, where: str, limit: int) -> None:
+    found = _SURROGATE.search(text)
+    if found is not None:
+        raise _error(f"{where}: contains a lone surrogate (U+{ord(found.group()):04X}), which is not valid Unicode")
+    if len(text) > limit:
+        raise _error(f"{where}: {len(text)} characters is over the sandbox's limit of {limit}")
+
+
+def _error(message: str) -> ApiError:
+    # The path may itself hold the offending text (a key): never echo a surrogate back.
+    return bad_request(message.encode("utf-8", "backslashreplace").decode("utf-8"))

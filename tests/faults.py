@@ -1,0 +1,229 @@
+"""A fault-injecting HTTP/1.1 server on loopback, for testing the SDK under faults.
+
+It answers each request either by forwarding it to an upstream (a sandbox) or
+with a canned answer, unless the test's `plan` names a fault for it:
+
+  reset_before    the connection is reset (RST) before the request goes anywhere
+  reset_after     the request is forwarded (so a write applies), then the connection is reset
+  html_500/502/503  an HTML error page, without forwarding
+  html_502_after  forwarded, then a proxy's HTML 502 in place of the answer
+  rate_limited    429 with `Retry-After: 1`, without forwarding
+  slow            forwarded, but the answer is held back for `slow_seconds` (beyond the client's timeout)
+  cut_off         forwarded, then the answer's headers promise more body than is sent before closing
+  truncated_json  a 200 whose (complete, as far as HTTP goes) JSON body is cut in half
+  wrong_type      a 200 with an HTML body and `content-type: text/html`
+
+Every request is recorded (method, path, Idempotency-Key, body, the fault it got), and
+the server counts the connections open at any moment, so tests can see what the client sent
+and whether it left connections behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+TRANSIENT = (
+    "reset_before",
+    "reset_after",
+    "html_500",
+    "html_502",
+    "html_503",
+    "html_502_after",
+    "rate_limited",
+    "slow",
+    "cut_off",
+)
+NOT_TRANSIENT = ("truncated_json", "wrong_type")
+FAULTS = TRANSIENT + NOT_TRANSIENT
+
+HTML_PAGE = b"<html><head><title>%d Bad Gateway</title></head><body><h1>%d</h1><p>upstream trouble</p></body></html>"
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    fault: str | None
+    answered_after: float | None = None  # seconds from the request to its answer, when it was answered
+
+
+@dataclass
+class FaultServer:
+    plan: Callable[[Seen], str | None] = lambda seen: None
+    upstream: str | None = None
+    canned: bytes = b'{"count":0,"list":[]}'
+    slow_seconds: float = 1.0
+    seen: list[Seen] = field(default_factory=list)
+    open_connections: int = 0
+    connections_made: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="fault-server", daemon=True)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> FaultServer:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the fault server did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def faults_of(self, predicate: Callable[[Seen], bool] = lambda s: True) -> list[str]:
+        with self._lock:
+            return [s.fault for s in self.seen if s.fault and predicate(s)]
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _start(self) -> None:
+        self._upstream = httpx.AsyncClient(base_url=self.upstream, timeout=30) if self.upstream else None
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _shutdown(self) -> None:
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+        if self._upstream is not None:
+            await self._upstream.aclose()
+
+    # -- one connection ----------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self.open_connections += 1
+            self.connections_made += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            while await self._one_request(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            if not writer.is_closing():
+                writer.close()
+            with self._lock:
+                self.open_connections -= 1
+
+    async def _one_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False  # the client closed an idle connection
+        request_line, *lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = request_line.split(" ", 2)
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines if line)}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        seen = Seen(method, path, headers, body, None)
+        received = time.monotonic()
+        seen.fault = self.plan(seen)
+        with self._lock:
+            self.seen.append(seen)
+        fault = seen.fault
+
+        if fault == "reset_before":
+            _reset(writer)
+            return False
+        if fault in ("html_500", "html_502", "html_503"):
+            status = int(fault[-3:])
+            await _answer(writer, status, "text/html", HTML_PAGE % (status, status))
+            return True
+        if fault == "rate_limited":
+            await _answer(writer, 429, "application/json", b'{"error":"slow down"}', {"Retry-After": "1"})
+            return True
+
+        status, content_type, payload = await self._forward(seen)
+        if fault == "reset_after":
+            _reset(writer)
+            return False
+        if fault == "html_502_after":
+            await _answer(writer, 502, "text/html", HTML_PAGE % (502, 502))
+            return True
+        if fault == "slow":
+            await asyncio.sleep(self.slow_seconds)
+        if fault == "cut_off":
+            writer.write(_head(status, content_type, len(payload)) + payload[: len(payload) // 2])
+            await writer.drain()
+            writer.close()
+            return False
+        if fault == "truncated_json":
+            payload = payload[: len(payload) // 2]
+        if fault == "wrong_type":
+            status, content_type, payload = 200, "text/html; charset=utf-8", b"<html><body>Welcome!</body></html>"
+        seen.answered_after = time.monotonic() - received
+        await _answer(writer, status, content_type, payload)
+        return True
+
+    async def _forward(self, seen: Seen) -> tuple[int, str, bytes]:
+        if self._upstream is None:
+            return 200, "application/json", self.canned
+        headers = {k: v for k, v in seen.headers.items() if k not in ("host", "connection", "content-length")}
+        answer = await self._upstream.request(seen.method, seen.path, content=seen.body, headers=headers)
+        return answer.status_code, answer.headers.get("content-type", "application/json"), answer.content
+
+
+def _head(status: int, content_type: str, length: int, extra: dict[str, str] | None = None) -> bytes:
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Type: {content_type}"]
+    lines += [f"Content-Length: {length}", *(f"{k}: {v}" for k, v in (extra or {}).items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def _answer(
+    writer: asyncio.StreamWriter, status: int, content_type: str, payload: bytes, extra: dict[str, str] | None = None
+) -> None:
+    writer.write(_head(status, content_type, len(payload), extra) + payload)
+    await writer.drain()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with an RST, as a crashed proxy or a dropped NAT entry would."""
+    sock: Any = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):  # the client may have gone already
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
