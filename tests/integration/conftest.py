@@ -1,6 +1,9 @@
 """A sandbox for the integration tests, started once per test session on a
 free loopback port (answers checked against the document), or any server
-named by PAYMENT_KIT_BASE_URL and PAYMENT_KIT_API_KEY (`make integration`)."""
+named by PAYMENT_KIT_BASE_URL and PAYMENT_KIT_API_KEY (`make integration`).
+
+PAYMENT_KIT_SANDBOX_TEST_BACKEND=postgresql (`make pytest-postgres`) runs the sandbox on a
+PostgreSQL server the session starts itself (see tests/postgres_server.py); the default is SQLite."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from postgres_server import PostgresServer, require_postgres
 
 from payment_kit import AsyncPaymentKit, PaymentKit
 from payment_kit_sandbox.app import SandboxConfig
@@ -36,11 +40,30 @@ def server() -> Iterator[tuple[str, str]]:
     if external:  # `make integration PAYMENT_KIT_BASE_URL=... PAYMENT_KIT_API_KEY=...`
         yield external, os.environ["PAYMENT_KIT_INTEGRATION_API_KEY"]
         return
-    sandbox: RunningSandbox = start_in_thread(SandboxConfig(api_key="sk_test_integration", validate_responses=True))
+    postgres = None
+    db = ":memory:"
+    if backend() == "postgresql":
+        require_postgres()
+        postgres = PostgresServer.start()
+        db = postgres.new_database()
     try:
-        yield sandbox.base_url, sandbox.api_key
+        sandbox: RunningSandbox = start_in_thread(
+            SandboxConfig(db=db, api_key="sk_test_integration", validate_responses=True)
+        )
+        try:
+            yield sandbox.base_url, sandbox.api_key
+        finally:
+            sandbox.stop()
     finally:
-        sandbox.stop()
+        if postgres is not None:
+            postgres.stop()
+
+
+def backend() -> str:
+    chosen = os.environ.get("PAYMENT_KIT_SANDBOX_TEST_BACKEND") or "sqlite"
+    if chosen not in ("sqlite", "postgresql"):
+        raise pytest.UsageError(f"PAYMENT_KIT_SANDBOX_TEST_BACKEND must be sqlite or postgresql, not {chosen!r}")
+    return chosen
 
 
 @pytest.fixture
