@@ -207,7 +207,11 @@ class Store:
         self._conn: sa.Connection | None = None
         self._lock = threading.RLock()
         self.closed = False
-        self._prepare_schema()
+        try:
+            self._prepare_schema()
+        except BaseException:  # a refused database leaves no connection open behind it
+            self.engine.dispose()
+            raise
 
     def _prepare_schema(self) -> None:
         try:
