@@ -338,6 +338,8 @@ class Store:
         self.conn.execute(objects.delete().where(objects.c.id == object_id, objects.c.kind == kind))
 
     def get(self, kind: str, object_id: str, livemode: bool) -> dict[str, Any] | None:
+        if self.postgres and "\x00" in object_id:  # PostgreSQL cannot even be asked: no id holds NUL
+            return None
         row = self.conn.execute(
             sa.select(objects.c.data).where(
                 objects.c.id == object_id, objects.c.kind == kind, objects.c.livemode == livemode

@@ -125,3 +125,11 @@ class PostgresServer:
                 return
             except OSError:
                 time.sleep(0.1)
+
+
+if __name__ == "__main__":  # `make pytest-postgres` asks first: exit 1, printing why, when the leg cannot run
+    import sys
+
+    missing = unavailable_reason()
+    print(missing or "PostgreSQL is available")
+    sys.exit(1 if missing else 0)

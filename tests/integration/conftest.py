@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from postgres_server import PostgresServer, require_postgres
@@ -35,28 +35,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[tuple[str, str]]:
+def postgres() -> Iterator[PostgresServer | None]:
+    """The session's PostgreSQL server on the PostgreSQL leg; None on SQLite."""
+    if backend() != "postgresql":
+        yield None
+        return
+    require_postgres()
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def fresh_database(postgres: PostgresServer | None) -> Callable[[], str]:
+    """Makes an empty database of the leg's backend, for a test that starts a sandbox of its own."""
+    return postgres.new_database if postgres is not None else lambda: ":memory:"
+
+
+@pytest.fixture(scope="session")
+def server(fresh_database: Callable[[], str]) -> Iterator[tuple[str, str]]:
     external = os.environ.get("PAYMENT_KIT_INTEGRATION_BASE_URL")
     if external:  # `make integration PAYMENT_KIT_BASE_URL=... PAYMENT_KIT_API_KEY=...`
         yield external, os.environ["PAYMENT_KIT_INTEGRATION_API_KEY"]
         return
-    postgres = None
-    db = ":memory:"
-    if backend() == "postgresql":
-        require_postgres()
-        postgres = PostgresServer.start()
-        db = postgres.new_database()
+    sandbox: RunningSandbox = start_in_thread(
+        SandboxConfig(db=fresh_database(), api_key="sk_test_integration", validate_responses=True)
+    )
     try:
-        sandbox: RunningSandbox = start_in_thread(
-            SandboxConfig(db=db, api_key="sk_test_integration", validate_responses=True)
-        )
-        try:
-            yield sandbox.base_url, sandbox.api_key
-        finally:
-            sandbox.stop()
+        yield sandbox.base_url, sandbox.api_key
     finally:
-        if postgres is not None:
-            postgres.stop()
+        sandbox.stop()
 
 
 def backend() -> str:

@@ -40,5 +40,5 @@ def test_strings_round_trip_and_compare_with_nul_and_its_escape(store: Store, te
     store.insert("customer", obj)
     assert store.get("customer", "cus_odd", False) == obj
     assert [o["id"] for o in store.find("customer", False, did=text)] == ["cus_odd"]
-    total, rows = store.page("customer", False, order_by="did", descending=True, offset=0, limit=1)
-    assert total == len([r for r in ROWS if not r["livemode"]]) + 1
+    total, rows = store.page("customer", False, order_by="did", descending=True, offset=0, limit=100)
+    assert total == len(rows) == len([r for r in ROWS if not r["livemode"]]) + 1 and obj in rows
