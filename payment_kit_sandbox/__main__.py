@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             app = create_app(config)
         else:  # schema, upgrade and seed once, before the workers start: a bad database fails here
             Store(options.db).close()
-    except (DatabaseUnavailable, SchemaMismatch) as exc:
+    except (DatabaseUnavailable, SchemaMismatch, ValueError) as exc:
         print(f"payment-kit sandbox: {exc}", file=sys.stderr)
         return 2
     where = f"http://{options.host}:{options.port}"

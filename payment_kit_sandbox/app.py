@@ -265,6 +265,8 @@ def idempotent_replay(store: Store, ctx: Context, key: str | None, raw_body: byt
 
 
 def remember(store: Store, ctx: Context, key: str | None, raw_body: bytes, answer: Any) -> None:
+    # The key is the primary key of its sandbox_meta row: of two concurrent first uses, the second
+    # insert fails, its request is retried (store.run), and `idempotent_replay` answers it.
     if not key or ctx.op is None:
         return
     record = {"operation": ctx.op.operation_id, "body": hashlib.sha256(raw_body).hexdigest(), "answer": answer}

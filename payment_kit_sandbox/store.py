@@ -164,7 +164,10 @@ def describe_url(url: str) -> str:
     """A database URL fit for messages and logs: the password replaced by ***."""
     if "://" not in url:
         return url
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:  # unparseable: show its scheme only, as it may hold a password
+        return url.split("://", 1)[0] + "://…"
 
 
 class Store:
@@ -174,6 +177,11 @@ class Store:
         leases at once; with sibling workers, leases only lapse)."""
         self.url = path
         self.postgres = path.startswith(("postgresql:", "postgres:", "postgresql+psycopg:"))
+        if "://" in path and not self.postgres:
+            raise ValueError(
+                f"unsupported database URL {describe_url(path)!r}: give a SQLite file path, :memory:, "
+                "or postgresql://user:password@host:port/database"
+            )
         self.exclusive = exclusive and not self.postgres
         if self.postgres:
             url = sa.engine.make_url(path).set(drivername="postgresql+psycopg")

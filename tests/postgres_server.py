@@ -16,12 +16,14 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from payment_kit_sandbox.server import free_port
 
-__all__ = ["PostgresServer", "find_binaries", "require_postgres", "unavailable_reason"]
+__all__ = ["PostgresServer", "find_binaries", "require_postgres", "running_postgres", "unavailable_reason"]
 
 PASSWORD = "sandbox-test-secret"
 USER = "sandbox"
@@ -60,6 +62,17 @@ def require_postgres() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI must run the PostgreSQL leg, but {reason}")
     pytest.skip(f"the PostgreSQL leg needs PostgreSQL on this machine: {reason}")
+
+
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A server for the duration of the block (the calling test skips without PostgreSQL)."""
+    require_postgres()
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @dataclass

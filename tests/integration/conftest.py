@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
-from postgres_server import PostgresServer, require_postgres
+from postgres_server import PostgresServer, running_postgres
 
 from payment_kit import AsyncPaymentKit, PaymentKit
 from payment_kit_sandbox.app import SandboxConfig
@@ -40,12 +40,8 @@ def postgres() -> Iterator[PostgresServer | None]:
     if backend() != "postgresql":
         yield None
         return
-    require_postgres()
-    server = PostgresServer.start()
-    try:
+    with running_postgres() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

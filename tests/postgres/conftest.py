@@ -6,17 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from postgres_server import PostgresServer, require_postgres
+from postgres_server import PostgresServer, running_postgres
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
-    require_postgres()
-    server = PostgresServer.start()
-    try:
+    with running_postgres() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -103,3 +103,10 @@ def test_a_wrong_password_fails_the_cli_without_showing_it(pg_server: PostgresSe
     assert finished.returncode == 2
     assert f"127.0.0.1:{pg_server.port}" in finished.stderr and "password authentication failed" in finished.stderr
     assert "hunter2" not in finished.stderr + finished.stdout
+
+
+@pytest.mark.parametrize("url", ["mysql://team:hunter2-secret@db:3306/sandbox", "odd://team:hunter2@[bad"])
+def test_an_unsupported_database_url_is_refused_without_its_password(url: str) -> None:
+    with pytest.raises(ValueError, match="unsupported database URL") as refused:
+        Store(url)
+    assert "hunter2" not in str(refused.value)

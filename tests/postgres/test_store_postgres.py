@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from test_sandbox_store import (  # noqa: F401 - collected here again, over PostgreSQL
     ROWS,
+    stocked,
     test_find_filters_as_python_equality,
     test_find_keeps_kind_and_mode_apart_and_filters_nested_values_in_python,
     test_page_filters_and_refuses_what_it_cannot_order_or_filter_in_sql,
@@ -22,13 +23,7 @@ from payment_kit_sandbox.store import Store
 
 @pytest.fixture
 def store(pg_url: str) -> Iterator[Store]:
-    store = Store(pg_url)
-    with store.transaction():
-        for row in ROWS:
-            store.insert("customer", row)
-        store.insert("invoice", {"id": "in_a", "livemode": False, "created_at": "2024", "customer_id": "cus_a"})
-        yield store
-    store.close()
+    yield from stocked(Store(pg_url))
 
 
 ODD_STRINGS = ["nul \x00 inside", "\ue000", "\ue000\x00\ue0000", "\\u0000 as text", "\\\x00", "é😀\u202e"]

@@ -1,6 +1,7 @@
 """Several worker processes on one database stay exact: meter events sent concurrently (a
-quarter of them twice) draw each identifier's credit once, and a promotion code with
-`max_redemptions: 5` redeemed 20 times at once is redeemed exactly 5 times. The sandbox runs as
+quarter of them twice) draw each identifier's credit once, a promotion code with
+`max_redemptions: 5` redeemed 20 times at once is redeemed exactly 5 times, each webhook
+is delivered once whichever worker claims it, and the clock is one for all. The sandbox runs as
 users run it, `payment-kit sandbox --workers 2`, on PostgreSQL and on a shared SQLite file."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from integration.test_webhooks import Receiver, eventually
 from postgres_server import PostgresServer, require_postgres
 
 from payment_kit import PaymentKit
@@ -159,3 +161,42 @@ def test_20_concurrent_redemptions_of_a_code_limited_to_5(two_workers: str) -> N
     with client_of(two_workers) as client:
         assert client.promotion_codes.retrieve(made.promotion_codes[0].id).times_redeemed == 5
         assert client.coupons.retrieve(made.coupon.id).times_redeemed == 5
+
+
+def test_each_webhook_is_delivered_once_whichever_worker_claims_it(two_workers: str) -> None:
+    tag = uuid.uuid4().hex[:10]
+    receiver = Receiver(200)
+    try:
+        with client_of(two_workers) as client:
+            endpoint = client.webhook_endpoints.create(url=receiver.url, enabled_events=["customer.created"])
+
+        def create(n: int) -> str:
+            with client_of(two_workers) as client:
+                return str(client.customers.retrieve(f"did:abt:z{tag}h{n}", create=True).id)
+
+        with ThreadPoolExecutor(8) as pool:
+            made = set(pool.map(create, range(40)))
+
+        def mine() -> list[str]:
+            return [e["data"]["object"]["id"] for e in receiver.events() if e["data"]["object"]["id"] in made]
+
+        eventually(mine, lambda got: len(got) >= len(made), timeout=30)
+        time.sleep(1.0)  # time for a second worker's duplicate try, were there one
+        assert sorted(mine()) == sorted(made)
+        with client_of(two_workers) as client:
+            client.webhook_endpoints.delete(endpoint.id)
+    finally:
+        receiver.stop()
+
+
+def test_one_clock_for_every_worker(two_workers: str) -> None:
+    """Last in this module: the clock moves for everything in the sandbox."""
+    auth = {"Authorization": f"Bearer {KEY}"}
+    before = httpx.get(f"{two_workers}/sandbox/health", headers=auth).json()["now"]
+    moved = httpx.post(f"{two_workers}/sandbox/clock/advance", json={"seconds": 86400}, headers=auth, timeout=60)
+    assert moved.status_code == 200, moved.text
+    with ThreadPoolExecutor(8) as pool:  # fresh connections: the kernel spreads them over both workers
+        seen = list(
+            pool.map(lambda _: httpx.get(f"{two_workers}/sandbox/health", headers=auth).json()["now"], range(40))
+        )
+    assert min(seen) >= before + 86400
