@@ -25,7 +25,7 @@ from .document import Document, OperationDoc, Parameter, load_document
 from .engine import auto_recharge, checkout, credit_packs, credits, subscriptions, webhooks
 from .engine.events import after_commit
 from .errors import ApiError, bad_request
-from .failures import unexpected, unexpected_in_route
+from .failures import busy, unexpected, unexpected_in_route
 from .input_limits import MAX_BODY_BYTES, BodyLimit
 from .seed import seed
 from .store import Store, StoreBusy
@@ -191,15 +191,6 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     app.state.config = config
     app.state.handlers = handlers  # the live table requests are answered from (tests swap entries)
     return app
-
-
-def busy(exc: StoreBusy) -> Response:
-    """A request that lost to concurrent ones too often: nothing was written; the client may retry."""
-    return JSONResponse(
-        {"error": f"the sandbox is busy: {exc}; nothing was changed, send the request again"},
-        status_code=503,
-        headers={"Retry-After": "1"},
-    )
 
 
 def _starlette_path(path: str, all_paths: dict[str, Any]) -> str:
