@@ -145,6 +145,8 @@ deliveries = sa.Table(
 
 SCHEMA_KEY = "schema_version"
 RETRIES = 30  # attempts of one request that PostgreSQL keeps aborting for conflicts
+ALONE_AFTER = 3  # conflicts lost before a request's next attempt runs alone (see Store._turn)
+TURN_LOCK = 7262012  # the advisory lock key of Store._turn (7262011: schema creation)
 CONNECT_TIMEOUT = 5  # seconds: an unreachable database fails the start, not the first request
 
 
@@ -275,21 +277,48 @@ class Store:
         return int(raw)
 
     @contextmanager
-    def transaction(self, *, serializable: bool = False) -> Iterator[None]:
+    def transaction(self, *, serializable: bool = False, alone: bool = False) -> Iterator[None]:
         """A unit of work: committed whole, or rolled back whole. `serializable`: PostgreSQL runs
-        it SERIALIZABLE (it may then raise a conflict: run it through `run`, which retries)."""
+        it SERIALIZABLE (it may then raise a conflict: run it through `run`, which retries), and
+        `alone` runs it while no other serializable transaction of any worker runs."""
         with self._lock:
             if self.closed:  # a late webhook retry must not reopen a connection nobody will close
                 raise RuntimeError("the store is closed")
             with self.engine.connect() as conn:
                 if serializable and self.postgres:
-                    conn = conn.execution_options(isolation_level="SERIALIZABLE")
-                self._conn = conn
-                try:
-                    with conn.begin():
-                        yield
-                finally:
-                    self._conn = None
+                    with self._turn(conn, alone):
+                        conn.execution_options(isolation_level="SERIALIZABLE")
+                        yield from self._within(conn)
+                else:
+                    yield from self._within(conn)
+
+    def _within(self, conn: sa.Connection) -> Iterator[None]:
+        self._conn = conn
+        try:
+            with conn.begin():
+                yield
+        finally:
+            self._conn = None
+
+    @contextmanager
+    def _turn(self, conn: sa.Connection, alone: bool) -> Iterator[None]:
+        """Every serializable transaction holds a shared session lock from before it begins to after
+        it ends; one that kept losing conflicts (`alone`) takes it exclusively instead, so it starts
+        after the others end and none starts before it ends: it cannot lose again. The lock is taken
+        outside the transaction so that its snapshot is taken only once it holds the lock."""
+        mode = "" if alone else "_shared"
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock{mode}({TURN_LOCK})")
+        conn.commit()  # ends SQLAlchemy's autobegun (autocommit) transaction: the isolation level may change
+        try:
+            yield
+        finally:
+            try:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock{mode}({TURN_LOCK})")
+                conn.commit()
+            except sa.exc.DBAPIError:  # a broken connection: dropping it ends the session and its lock
+                conn.invalidate()
 
     def run(self, work: Callable[[], T]) -> T:
         """`work()` as one serializable transaction; on PostgreSQL, retried when it lost a conflict
@@ -298,7 +327,7 @@ class Store:
         what it builds itself."""
         for attempt in range(RETRIES):
             try:
-                with self.transaction(serializable=True):
+                with self.transaction(serializable=True, alone=attempt >= ALONE_AFTER):
                     return work()
             except sa.exc.DBAPIError as exc:
                 if not (self.postgres and _is_conflict(exc)):
