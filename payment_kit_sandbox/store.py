@@ -21,7 +21,9 @@ keys, meter-event identifiers, redemption limits, inventory, invoice numbers):
   event and perhaps an invoice with the customer's next invoice number); locking each
   read by hand across ~30 engine modules would miss one sooner or later, while SSI
   proves the whole request serializable. The loser of a conflict retries against the
-  winner's committed state, so the retry sees, e.g., the spent balance.
+  winner's committed state, so the retry sees, e.g., the spent balance; after a few lost
+  conflicts it runs alone (`Store._turn`), so a hot row (one customer's grant drawn by
+  every client) cannot starve it.
 - Unique indexes back the identities that must never repeat even if a code path forgot
   to look first: the meter-event `identifier` (per mode) and the idempotency key (the
   primary key of its `sandbox_meta` row). A concurrent duplicate then fails its insert,
