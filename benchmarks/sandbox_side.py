@@ -1,8 +1,10 @@
-"""The sandbox under load: meter events from concurrent clients, and the
-customer list with 100,000 rows against the same list with 100.
+"""The sandbox under load: meter events from concurrent clients (on SQLite and on
+PostgreSQL, with 1 and 2 worker processes), and the customer list with 100,000 rows
+against the same list with 100.
 
-Each sandbox runs in its own process (`payment-kit sandbox` on a free
-loopback port, a SQLite file in a temporary folder), as a developer runs it.
+Each sandbox runs in its own process (`payment-kit sandbox` on a free loopback port,
+a SQLite file in a temporary folder or a database on a throwaway PostgreSQL server,
+tests/postgres_server.py), as a developer or a team runs it.
 """
 
 from __future__ import annotations
@@ -27,13 +29,18 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 LIST_PAGE_SIZE = 20
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import postgres_server  # noqa: E402 - the tests' throwaway PostgreSQL, shared with the PostgreSQL leg
+
+
 @contextmanager
-def running_sandbox(db: Path) -> Iterator[str]:
+def running_sandbox(db: Path | str, workers: int = 1) -> Iterator[str]:
     port = free_port()
     child = subprocess.Popen(
-        [sys.executable, "-m", "payment_kit_sandbox", "--port", str(port), "--db", str(db), "--api-key", API_KEY],
+        [sys.executable, "-m", "payment_kit_sandbox", "--port", str(port), "--db", str(db), "--api-key", API_KEY,
+         "--workers", str(workers)],
         stdout=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -52,13 +59,43 @@ def running_sandbox(db: Path) -> Iterator[str]:
 
 
 def events_per_second(sizes: Sizes) -> Figures:
-    """Meter events from N concurrent clients, then the customer's balance must be exact."""
+    """`sandbox_events_per_s` (SQLite, one process, the figure since the first benchmark) and the
+    same load on SQLite with 2 workers and on PostgreSQL with 1 and 2 (when this machine has
+    PostgreSQL; the quick run skips it). Every run must end with the exact balance."""
+    figures: dict[str, float] = {}
+    details: dict[str, Any] = {}
+    runs = [("sqlite", 1), ("sqlite", 2)]
+    missing = postgres_server.unavailable_reason()
+    if sizes.sandbox_events < 100:
+        details["postgresql"] = "not measured in the quick run"
+    elif missing:
+        details["postgresql"] = f"not measured: {missing}"
+    else:
+        runs += [("postgresql", 1), ("postgresql", 2)]
+    server = postgres_server.PostgresServer.start() if ("postgresql", 1) in runs else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="pk-bench-events-") as folder:
+            for backend, workers in runs:
+                db = server.new_database() if server and backend == "postgresql" else Path(folder) / f"{workers}.sqlite"
+                rate, detail = _events_run(sizes, db, workers)
+                key = "sandbox_events_per_s" if (backend, workers) == ("sqlite", 1) else (
+                    f"sandbox_events_per_s_{backend}_{workers}w"
+                )  # fmt: skip
+                figures[key] = rate
+                details[key] = detail
+    finally:
+        if server is not None:
+            server.stop()
+    # The harness shows one detail per key; the main key's also says what was not measured.
+    if "postgresql" in details:
+        details["sandbox_events_per_s"]["postgresql"] = details.pop("postgresql")
+    return figures, details
+
+
+def _events_run(sizes: Sizes, db: Path | str, workers: int) -> tuple[float, dict[str, Any]]:
     from payment_kit import PaymentKit
 
-    with (
-        tempfile.TemporaryDirectory(prefix="pk-bench-events-") as folder,
-        running_sandbox(Path(folder) / "events.sqlite") as base_url,
-    ):
+    with running_sandbox(db, workers) as base_url:
         setup = PaymentKit(base_url=base_url, api_key=API_KEY, livemode=False)
         meter = setup.meters.create(
             name="Bench calls", event_name="bench_calls", aggregation_method="sum", unit="calls"
@@ -104,8 +141,14 @@ def events_per_second(sizes: Sizes) -> Figures:
         setup.close()
     if remaining != expected:
         raise AssertionError(f"balance after {sent} events is {remaining} units, expected {expected}")
-    details = {"events": sent, "clients": sizes.sandbox_clients, "seconds": round(elapsed, 2), "balance_exact": True}
-    return {"sandbox_events_per_s": sent / elapsed}, details
+    details = {
+        "events": sent,
+        "clients": sizes.sandbox_clients,
+        "workers": workers,
+        "seconds": round(elapsed, 2),
+        "balance_exact": True,
+    }
+    return sent / elapsed, details
 
 
 def seed_customers(db: Path, rows: int) -> None:
@@ -115,7 +158,7 @@ def seed_customers(db: Path, rows: int) -> None:
     from payment_kit_sandbox.document import load_document
     from payment_kit_sandbox.seed import seed
     from payment_kit_sandbox.shapes import skeleton
-    from payment_kit_sandbox.store import Store, _dump, objects
+    from payment_kit_sandbox.store import Store, objects
 
     store = Store(str(db))
     start = time.time() - rows / 1000
@@ -145,7 +188,7 @@ def seed_customers(db: Path, rows: int) -> None:
                 "invoice_prefix": did[-8:].upper(),
                 "next_invoice_sequence": 1,
             }
-            batch.append({"id": customer["id"], "kind": "customer", "livemode": False, "data": _dump(customer)})
+            batch.append({"id": customer["id"], "kind": "customer", "livemode": False, "data": store._dump(customer)})
             if len(batch) == 5000:
                 store.conn.execute(objects.insert(), batch)
                 batch = []

@@ -25,10 +25,10 @@ from .document import Document, OperationDoc, Parameter, load_document
 from .engine import auto_recharge, checkout, credit_packs, credits, subscriptions, webhooks
 from .engine.events import after_commit
 from .errors import ApiError, bad_request
-from .failures import unexpected, unexpected_in_route
+from .failures import busy, unexpected, unexpected_in_route
 from .input_limits import MAX_BODY_BYTES, BodyLimit
 from .seed import seed
-from .store import Store
+from .store import Store, StoreBusy
 
 __all__ = ["SandboxConfig", "Wired", "create_app", "wire"]
 
@@ -45,8 +45,10 @@ class SandboxConfig:
         document: Document | None = None,
         require_all_handlers: bool = True,
         max_body: int = MAX_BODY_BYTES,
+        workers: int = 1,
     ) -> None:
         self.max_body = max_body
+        self.workers = workers  # processes serving this database (a restart of the only one takes over its queue)
         self.require_all_handlers = require_all_handlers
         self.db = db
         self.api_key = api_key or f"sk_sandbox_{secrets.token_hex(12)}"
@@ -122,9 +124,8 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     missing = sorted(set(document.operations) - set(handlers))
     if missing and config.require_all_handlers:
         raise RuntimeError(f"operations without a sandbox handler: {missing}")
-    store = Store(config.db)
-    with store.transaction():
-        seed(store, document)
+    store = Store(config.db, exclusive=config.workers == 1)
+    store.run(lambda: seed(store, document))
     webhooks.start(store)  # deliveries a previous run left pending are made now
 
     by_path: dict[str, dict[str, OperationDoc]] = {}
@@ -138,20 +139,32 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             op = methods[request.method]
             try:
                 authorize(request, config.api_key)
-                ctx = await build_context(request, op, store, wired.wiring)
+                built = await build_context(request, op, store, wired.wiring)
                 key = request.headers.get("idempotency-key") if op.method != "GET" else None
-                with store.transaction():
-                    replay = idempotent_replay(store, ctx, key, await request.body())
+                raw_body = await request.body()
+                ctx = built
+
+                def answer_once() -> tuple[Any, bool]:
+                    nonlocal ctx
+                    ctx = built.afresh()  # a retried attempt starts from the request, not the lost attempt
+                    replay = idempotent_replay(store, ctx, key, raw_body)
                     if replay is not None:
-                        return JSONResponse(replay, headers={"Idempotent-Replayed": "true"})
+                        return replay, True
                     answer = handlers[op.operation_id](ctx)
                     if config.validate_responses:
                         check_answer(op, answer)
-                    remember(store, ctx, key, await request.body(), answer)
+                    remember(store, ctx, key, raw_body, answer)
+                    return answer, False
+
+                answer, replayed = store.run(answer_once)
+                if replayed:
+                    return JSONResponse(answer, headers={"Idempotent-Replayed": "true"})
                 after_commit(ctx)
                 return JSONResponse(answer)
             except ApiError as exc:
                 return JSONResponse(exc.body(), status_code=exc.status)
+            except StoreBusy as exc:
+                return busy(exc)
             except Exception as exc:  # a bug, never bad input: say so, and log it (rolled back already)
                 return unexpected(op.operation_id, exc, show_detail=config.validate_responses)
 
@@ -243,6 +256,8 @@ def idempotent_replay(store: Store, ctx: Context, key: str | None, raw_body: byt
 
 
 def remember(store: Store, ctx: Context, key: str | None, raw_body: bytes, answer: Any) -> None:
+    # The key is the primary key of its sandbox_meta row: of two concurrent first uses, the second
+    # insert fails, its request is retried (store.run), and `idempotent_replay` answers it.
     if not key or ctx.op is None:
         return
     record = {"operation": ctx.op.operation_id, "body": hashlib.sha256(raw_body).hexdigest(), "answer": answer}

@@ -8,11 +8,12 @@ names (see `app.wire`)."""
 
 from __future__ import annotations
 
+import copy
 import secrets
 import string
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +91,11 @@ class Context:
     base_url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+
+    def afresh(self) -> Context:
+        """This request's context as it was before a handler ran: for retrying the request in a new
+        transaction (handlers may add events, and in principle touch the parsed body)."""
+        return replace(self, query=copy.deepcopy(self.query), body=copy.deepcopy(self.body), events=[])
 
     @property
     def document(self) -> Document:

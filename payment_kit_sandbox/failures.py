@@ -11,7 +11,9 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-__all__ = ["unexpected", "unexpected_in_route"]
+from .store import StoreBusy
+
+__all__ = ["busy", "unexpected", "unexpected_in_route"]
 
 logger = logging.getLogger("payment_kit_sandbox")
 
@@ -29,4 +31,16 @@ def unexpected(where: str, exc: BaseException, *, show_detail: bool = False) -> 
 
 async def unexpected_in_route(request: Request, exc: Exception) -> JSONResponse:
     """The app-wide fallback, for what a route's own handling did not catch."""
+    if isinstance(exc, StoreBusy):
+        return busy(exc)
     return unexpected(f"{request.method} {request.url.path}", exc)
+
+
+def busy(exc: StoreBusy) -> JSONResponse:
+    """A request that lost to concurrent ones too often (store.run): no bug, and nothing was
+    written; the client may send it again."""
+    return JSONResponse(
+        {"error": f"the sandbox is busy: {exc}; nothing was changed, send the request again"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )

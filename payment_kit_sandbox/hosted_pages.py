@@ -71,11 +71,17 @@ def routes(store: Store, wiring: Wiring, after_commit: Callable[[Context], None]
         wanted = request.query_params.get("livemode")
         modes = (wanted == "true",) if wanted in ("true", "false") else (True, False)
         for livemode in modes:
-            ctx = context(request, livemode)
+            base = context(request, livemode)
+            ctx = base
+
+            def open_once(base: Context = base) -> dict[str, Any]:
+                nonlocal ctx
+                ctx = base.afresh()
+                payment_links.find(ctx, key)  # a 404 here: try the other mode
+                return payment_links.open_(ctx)
+
             try:
-                with store.transaction():
-                    payment_links.find(ctx, key)  # a 404 here: try the other mode
-                    session = payment_links.open_(ctx)
+                session = store.run(open_once)
             except ApiError as exc:
                 if exc.status == 404:
                     continue
@@ -95,16 +101,23 @@ def routes(store: Store, wiring: Wiring, after_commit: Callable[[Context], None]
         form = {k: v[0].strip() for k, v in parse_qs(raw.decode("utf-8", "replace")).items() if v and v[0].strip()}
         action = form.get("action")
         payer = {k: form[k] for k in PAYER_FIELDS if k in form}
-        ctx = context(request, livemode, payer)
+        base = ctx = context(request, livemode, payer)
         if action == "decline":
             return leave(session.get("cancel_url"), "Checkout declined", "Nothing was paid.")
         if action == "apply":
             return render(ctx, session, form, preview=True)
         if action != "pay":
             return render(ctx, session, form, problem=f"Unknown action {action!r}: use Pay or Decline.", status=400)
+
+        def pay_once() -> dict[str, Any]:
+            nonlocal ctx
+            ctx = base.afresh()
+            # Read again inside the paying transaction: another worker may have paid it meanwhile.
+            current = store.get(checkout.KIND, session["id"], livemode) or session
+            return checkout.complete(ctx, current, payer)
+
         try:
-            with store.transaction():
-                paid = checkout.complete(ctx, session, payer)
+            paid = store.run(pay_once)
         except ApiError as exc:
             fresh = session_of(session["id"])  # as stored: the refused attempt changed nothing
             return render(ctx, fresh[0] if fresh else session, form, problem=exc.message, status=exc.status)

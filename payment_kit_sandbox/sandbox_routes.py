@@ -47,7 +47,7 @@ def routes(
                 livemode = request.query_params.get("livemode", str(body.get("livemode", "true")).lower())
                 if livemode not in ("true", "false"):
                     raise bad_request(f"livemode must be true or false, not {livemode!r}")
-                ctx = Context(
+                base = Context(
                     op=None,
                     store=store,
                     livemode=livemode == "true",
@@ -57,8 +57,14 @@ def routes(
                     body=body,
                     base_url=str(request.base_url).rstrip("/"),
                 )
-                with store.transaction():
-                    answer = fn(ctx)
+                ctx = base
+
+                def answer_once() -> Any:
+                    nonlocal ctx
+                    ctx = base.afresh()
+                    return fn(ctx)
+
+                answer = store.run(answer_once)
                 after_commit(ctx)
                 return JSONResponse(answer)
             except ApiError as exc:

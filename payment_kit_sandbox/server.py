@@ -1,8 +1,10 @@
-"""Running the sandbox: in the foreground (the CLI) or in a background
-thread on a free loopback port (tests, `make demo`)."""
+"""Running the sandbox: in the foreground (the CLI), as one of several worker
+processes (`app_from_env`), or in a background thread on a free loopback port
+(tests, `make demo`)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -13,8 +15,29 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .app import SandboxConfig, create_app
+from .input_limits import MAX_BODY_BYTES
 
-__all__ = ["RunningSandbox", "free_port", "start_in_thread"]
+__all__ = ["RunningSandbox", "app_from_env", "free_port", "start_in_thread"]
+
+ENV_DB = "PAYMENT_KIT_SANDBOX_DB"
+ENV_WORKERS = "PAYMENT_KIT_SANDBOX_WORKERS"
+ENV_API_KEY = "PAYMENT_KIT_SANDBOX_API_KEY"
+ENV_MAX_BODY = "PAYMENT_KIT_SANDBOX_MAX_BODY"
+
+
+def app_from_env() -> Starlette:
+    """The app of one worker process (`uvicorn --factory payment_kit_sandbox.server:app_from_env`):
+    its database, key and limits come from the environment the CLI sets for its workers."""
+    api_key = os.environ.get(ENV_API_KEY)
+    if not api_key:  # each worker would otherwise invent its own, and clients could never agree with all
+        raise RuntimeError(f"{ENV_API_KEY} must be set for worker processes")
+    config = SandboxConfig(
+        db=os.environ.get(ENV_DB) or "sandbox.sqlite",
+        api_key=api_key,
+        max_body=int(os.environ.get(ENV_MAX_BODY) or MAX_BODY_BYTES),
+        workers=int(os.environ.get(ENV_WORKERS) or "2"),
+    )
+    return create_app(config)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

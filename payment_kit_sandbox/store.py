@@ -1,27 +1,61 @@
-"""SQLite storage (SQLAlchemy 2, WAL): one table of JSON documents.
+"""Storage (SQLAlchemy 2 Core): one table of JSON documents, in a SQLite file (WAL) or on
+PostgreSQL (a shared team sandbox, several worker processes).
 
 Every PaymentKit object is a row: its id, kind (`customer`, `price`, …),
-livemode, and the object itself as JSON. Equality lookups on top-level
-fields run in SQL (`json_extract`), over expression indexes for the fields
-looked up on every request, and `page` orders and slices a list in SQL, so a
-list or a lookup never decodes every row of a kind. Search and the rarer
-filters run over decoded objects. Each request runs in one transaction, so a
-refused request leaves nothing half-written.
+livemode, and the object itself as JSON text. Equality lookups on top-level
+fields run in SQL (`json_extract` on SQLite, `->>` on PostgreSQL), over
+expression indexes for the fields looked up on every request, and `page`
+orders and slices a list in SQL, so a list or a lookup never decodes every row
+of a kind. Search and the rarer filters run over decoded objects. Each request
+runs in one transaction (`run`), so a refused request leaves nothing half-written.
+
+How the exact operations stay exact across processes (credit balances, idempotency
+keys, meter-event identifiers, redemption limits, inventory, invoice numbers):
+
+- SQLite: every transaction begins `IMMEDIATE`, taking the database's one write lock
+  up front, so the transactions of all worker processes run one after another.
+- PostgreSQL: a request runs SERIALIZABLE and is retried (bounded) when PostgreSQL
+  aborts it for a conflict. Row locks were the other choice, but a request reads and
+  writes many JSON documents chosen as it goes (a meter event reads every grant of the
+  customer, then the auto-recharge settings, then writes a transaction, the grants, the
+  event and perhaps an invoice with the customer's next invoice number); locking each
+  read by hand across ~30 engine modules would miss one sooner or later, while SSI
+  proves the whole request serializable. The loser of a conflict retries against the
+  winner's committed state, so the retry sees, e.g., the spent balance; after a few lost
+  conflicts it runs alone (`Store._turn`), so a hot row (one customer's grant drawn by
+  every client) cannot starve it.
+- Unique indexes back the identities that must never repeat even if a code path forgot
+  to look first: the meter-event `identifier` (per mode) and the idempotency key (the
+  primary key of its `sandbox_meta` row). A concurrent duplicate then fails its insert,
+  the request is retried, and the retry finds the first one and answers as a replay.
+- The webhook queue is claimed with `FOR UPDATE SKIP LOCKED` at READ COMMITTED (the
+  queue pattern: each worker takes rows no other holds; no conflicts to retry).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["Store"]
+__all__ = ["SCHEMA_VERSION", "DatabaseUnavailable", "SchemaMismatch", "Store", "StoreBusy", "describe_url"]
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 2
+"""1: the SQLite layout before versions were recorded (no version row); 2: the version row and
+the unique meter-event identifier index. Raise it with every change to the tables or indexes,
+and teach `_upgrade` the step from the one before."""
 
 metadata = sa.MetaData()
 objects = sa.Table(
@@ -36,11 +70,34 @@ objects = sa.Table(
 )
 
 
-def field(name: str) -> sa.ColumnElement[Any]:
-    """A top-level field of the stored JSON. The path is inlined, not bound, so that
-    SQLite matches it to the expression indexes below."""
-    return sa.func.json_extract(objects.c.data, sa.literal_column(f"'$.{name}'"))
+class field(sa.sql.functions.FunctionElement[Any]):
+    """A top-level field of the stored JSON, as SQL compares and indexes it: `json_extract` on
+    SQLite (typed: NULL, number or text), `->>` on PostgreSQL (text). The path is inlined, not
+    bound, so that either database matches it to the expression indexes below."""
 
+    name = "json_field"
+    inherit_cache = True
+
+    def __init__(self, name: str) -> None:
+        if not _PLAIN_FIELD.match(name):
+            raise ValueError(f"not a plain field name: {name!r}")
+        self.field_name = name
+        # The name is also an argument, so that it is part of SQLAlchemy's statement cache key.
+        super().__init__(objects.c.data, sa.literal_column(f"'{name}'"))
+
+
+@compiles(field, "sqlite")
+def _field_sqlite(element: field, compiler: Any, **kw: Any) -> str:
+    return f"json_extract({compiler.process(objects.c.data, **kw)}, '$.{element.field_name}')"
+
+
+@compiles(field, "postgresql")
+def _field_postgresql(element: field, compiler: Any, **kw: Any) -> str:
+    # `json`, not `jsonb`: it parses lazily, and the text is stored as written.
+    return f"(CAST({compiler.process(objects.c.data, **kw)} AS json) ->> '{element.field_name}')"
+
+
+_PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # The fields requests look up or order by on every call: without these, a lookup by
 # customer, DID or meter-event identifier scans every row of the kind.
@@ -48,7 +105,19 @@ INDEXED_FIELDS = ("created_at", "customer_id", "did", "identifier")
 field_indexes = [
     sa.Index(f"objects_kind_mode_{name}", objects.c.kind, objects.c.livemode, field(name)) for name in INDEXED_FIELDS
 ]
-_PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A meter event's identifier is the caller's idempotency key: a unique index, so that two
+# workers recording the same identifier at once cannot both insert (the second fails, is
+# retried, and finds the first). NULLs (no identifier) never collide.
+unique_indexes = [
+    sa.Index(
+        "objects_meter_event_identifier",
+        objects.c.livemode,
+        field("identifier"),
+        unique=True,
+        sqlite_where=objects.c.kind == "meter_event",
+        postgresql_where=objects.c.kind == "meter_event",
+    )
+]
 
 meta = sa.Table(
     "sandbox_meta",
@@ -76,13 +145,57 @@ deliveries = sa.Table(
     sa.Index("webhook_deliveries_due", "state", "next_at"),
 )
 
+SCHEMA_KEY = "schema_version"
+RETRIES = 30  # attempts of one request that PostgreSQL keeps aborting for conflicts
+ALONE_AFTER = 3  # conflicts lost before a request's next attempt runs alone (see Store._turn)
+TURN_LOCK = 7262012  # the advisory lock key of Store._turn (7262011: schema creation)
+CONNECT_TIMEOUT = 5  # seconds: an unreachable database fails the start, not the first request
+
+
+class SchemaMismatch(RuntimeError):
+    """The database holds a schema this sandbox cannot use (newer, or not the sandbox's)."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the message names host and port, never the password."""
+
+
+class StoreBusy(RuntimeError):
+    """A request kept conflicting with concurrent ones past the retry bound."""
+
+
+def describe_url(url: str) -> str:
+    """A database URL fit for messages and logs: the password replaced by ***."""
+    if "://" not in url:
+        return url
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:  # unparseable: show its scheme only, as it may hold a password
+        return url.split("://", 1)[0] + "://…"
+
 
 class Store:
-    def __init__(self, path: str = ":memory:") -> None:
-        if path == ":memory:":
+    def __init__(self, path: str = ":memory:", *, exclusive: bool = True) -> None:
+        """`path`: a SQLite file, `:memory:`, or a `postgresql://` URL. `exclusive`: this process
+        is the only one using the database (a restart may then take over the webhook queue's
+        leases at once; with sibling workers, leases only lapse)."""
+        self.url = path
+        self.postgres = path.startswith(("postgresql:", "postgres:", "postgresql+psycopg:"))
+        if "://" in path and not self.postgres:
+            raise ValueError(
+                f"unsupported database URL {describe_url(path)!r}: give a SQLite file path, :memory:, "
+                "or postgresql://user:password@host:port/database"
+            )
+        self.exclusive = exclusive and not self.postgres
+        if self.postgres:
+            url = sa.engine.make_url(path).set(drivername="postgresql+psycopg")
+            self.engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT})
+        elif path == ":memory:":
             self.engine = sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
         else:
-            self.engine = sa.create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+            self.engine = sa.create_engine(
+                f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 60}
+            )
 
             @sa.event.listens_for(self.engine, "connect")
             def _wal(dbapi_connection: Any, _: Any) -> None:
@@ -91,27 +204,139 @@ class Store:
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
 
-        metadata.create_all(self.engine)
-        with self.engine.begin() as conn:  # also for a database file made before these indexes
-            for index in field_indexes:
-                conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+        if not self.postgres:
+            # SQLAlchemy's recipe for SQLite transactions it controls: the driver opens none of its
+            # own, and each one begins IMMEDIATE, holding the write lock from its first statement,
+            # so worker processes sharing the file never interleave a read-modify-write.
+            @sa.event.listens_for(self.engine, "connect")
+            def _no_driver_transactions(dbapi_connection: Any, _: Any) -> None:
+                dbapi_connection.isolation_level = None
+
+            @sa.event.listens_for(self.engine, "begin")
+            def _begin_immediate(conn: sa.Connection) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         self._conn: sa.Connection | None = None
         self._lock = threading.RLock()
         self.closed = False
+        try:
+            self._prepare_schema()
+        except BaseException:  # a refused database leaves no connection open behind it
+            self.engine.dispose()
+            raise
+
+    def _prepare_schema(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                if self.postgres:  # workers starting together: one creates, the others wait and find it
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7262011)")
+                found = self._schema_version(conn)
+                if found is not None and found > SCHEMA_VERSION:
+                    raise SchemaMismatch(
+                        f"the database {describe_url(self.url)} has sandbox schema version {found}, newer than this "
+                        f"sandbox's {SCHEMA_VERSION}: upgrade blocklet-payment-kit, or use another database"
+                    )
+                metadata.create_all(conn)
+                for index in field_indexes + unique_indexes:
+                    conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+                if found != SCHEMA_VERSION:
+                    self._write_meta(conn, SCHEMA_KEY, str(SCHEMA_VERSION))
+        except sa.exc.OperationalError as exc:
+            if self.postgres and not self._reachable():
+                url = sa.engine.make_url(self.url)
+                raise DatabaseUnavailable(
+                    f"cannot reach the PostgreSQL database at {url.host or 'localhost'}:{url.port or 5432} "
+                    f"(database {url.database!r}, user {url.username!r}): {_first_line(exc.orig)}"
+                ) from None
+            raise
+
+    def _reachable(self) -> bool:
+        try:
+            with self.engine.connect():
+                return True
+        except sa.exc.OperationalError:
+            return False
+
+    def _schema_version(self, conn: sa.Connection) -> int | None:
+        """The recorded version; 1 for the unversioned layout; None for an empty database."""
+        inspector = sa.inspect(conn)
+        tables = set(inspector.get_table_names())
+        if "sandbox_meta" not in tables:
+            if tables & {"objects", "webhook_deliveries"}:
+                raise SchemaMismatch(
+                    f"the database {describe_url(self.url)} has tables of its own but no sandbox_meta: it is not a "
+                    "payment-kit sandbox database; give the sandbox an empty database"
+                )
+            return None
+        raw = conn.execute(sa.select(meta.c.value).where(meta.c.key == SCHEMA_KEY)).scalar()
+        if raw is None:
+            return 1 if "objects" in tables else None
+        if not str(raw).isdigit():
+            raise SchemaMismatch(
+                f"the database {describe_url(self.url)} records an unknown sandbox schema version {raw!r}; "
+                "give the sandbox an empty database"
+            )
+        return int(raw)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One request's unit of work: committed whole, or rolled back whole."""
+    def transaction(self, *, serializable: bool = False, alone: bool = False) -> Iterator[None]:
+        """A unit of work: committed whole, or rolled back whole. `serializable`: PostgreSQL runs
+        it SERIALIZABLE (it may then raise a conflict: run it through `run`, which retries), and
+        `alone` runs it while no other serializable transaction of any worker runs."""
         with self._lock:
             if self.closed:  # a late webhook retry must not reopen a connection nobody will close
                 raise RuntimeError("the store is closed")
             with self.engine.connect() as conn:
-                self._conn = conn
-                try:
-                    with conn.begin():
-                        yield
-                finally:
-                    self._conn = None
+                if serializable and self.postgres:
+                    with self._turn(conn, alone):
+                        conn.execution_options(isolation_level="SERIALIZABLE")
+                        yield from self._within(conn)
+                else:
+                    yield from self._within(conn)
+
+    def _within(self, conn: sa.Connection) -> Iterator[None]:
+        self._conn = conn
+        try:
+            with conn.begin():
+                yield
+        finally:
+            self._conn = None
+
+    @contextmanager
+    def _turn(self, conn: sa.Connection, alone: bool) -> Iterator[None]:
+        """Every serializable transaction holds a shared session lock from before it begins to after
+        it ends; one that kept losing conflicts (`alone`) takes it exclusively instead, so it starts
+        after the others end and none starts before it ends: it cannot lose again. The lock is taken
+        outside the transaction so that its snapshot is taken only once it holds the lock."""
+        mode = "" if alone else "_shared"
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock{mode}({TURN_LOCK})")
+        conn.commit()  # ends SQLAlchemy's autobegun (autocommit) transaction: the isolation level may change
+        try:
+            yield
+        finally:
+            try:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock{mode}({TURN_LOCK})")
+                conn.commit()
+            except sa.exc.DBAPIError:  # a broken connection: dropping it ends the session and its lock
+                conn.invalidate()
+
+    def run(self, work: Callable[[], T]) -> T:
+        """`work()` as one serializable transaction; on PostgreSQL, retried when it lost a conflict
+        with a concurrent transaction (serialization failure, deadlock, a duplicate insert of a
+        unique identity). The retry starts afresh, so `work` must only touch the database and
+        what it builds itself."""
+        for attempt in range(RETRIES):
+            try:
+                with self.transaction(serializable=True, alone=attempt >= ALONE_AFTER):
+                    return work()
+            except sa.exc.DBAPIError as exc:
+                if not (self.postgres and _is_conflict(exc)):
+                    raise
+            # Jittered, growing back-off: the winner commits meanwhile, and two losers do not collide again.
+            time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
+        raise StoreBusy(f"the request conflicted with concurrent ones {RETRIES} times in a row")
 
     @property
     def conn(self) -> sa.Connection:
@@ -120,8 +345,8 @@ class Store:
         return self._conn
 
     def close(self) -> None:
-        """Closes every SQLite connection the store opened (Python 3.13 warns about any left open);
-        background workers (the webhook queue) stop at their next look."""
+        """Closes every connection the store opened (Python 3.13 warns about any SQLite one left
+        open); background workers (the webhook queue) stop at their next look."""
         with self._lock:
             self.closed = True
             self.engine.dispose()
@@ -136,13 +361,15 @@ class Store:
 
     def insert(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
         self.conn.execute(
-            objects.insert().values(id=obj["id"], kind=kind, livemode=bool(obj.get("livemode", True)), data=_dump(obj))
+            objects.insert().values(
+                id=obj["id"], kind=kind, livemode=bool(obj.get("livemode", True)), data=self._dump(obj)
+            )
         )
         return obj
 
     def save(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
         self.conn.execute(
-            objects.update().where(objects.c.id == obj["id"], objects.c.kind == kind).values(data=_dump(obj))
+            objects.update().where(objects.c.id == obj["id"], objects.c.kind == kind).values(data=self._dump(obj))
         )
         return obj
 
@@ -150,24 +377,26 @@ class Store:
         self.conn.execute(objects.delete().where(objects.c.id == object_id, objects.c.kind == kind))
 
     def get(self, kind: str, object_id: str, livemode: bool) -> dict[str, Any] | None:
+        if self.postgres and "\x00" in object_id:  # PostgreSQL cannot even be asked: no id holds NUL
+            return None
         row = self.conn.execute(
             sa.select(objects.c.data).where(
                 objects.c.id == object_id, objects.c.kind == kind, objects.c.livemode == livemode
             )
         ).first()
-        return json.loads(row[0]) if row else None
+        return self._load(row[0]) if row else None
 
     def all(self, kind: str, livemode: bool | None) -> list[dict[str, Any]]:
         """Every object of a kind in one mode (both when `livemode` is None), oldest first."""
         query = sa.select(objects.c.data).where(objects.c.kind == kind)
         if livemode is not None:
             query = query.where(objects.c.livemode == livemode)
-        return [json.loads(row[0]) for row in self.conn.execute(query.order_by(objects.c.seq))]
+        return [self._load(row[0]) for row in self.conn.execute(query.order_by(objects.c.seq))]
 
     def find(self, kind: str, livemode: bool, **equals: Any) -> list[dict[str, Any]]:
         """Objects of a kind whose top-level fields equal `equals` (None: absent or null), oldest first."""
         query, rest = self._where(sa.select(objects.c.data), kind, livemode, equals)
-        found = [json.loads(row[0]) for row in self.conn.execute(query.order_by(objects.c.seq))]
+        found = [self._load(row[0]) for row in self.conn.execute(query.order_by(objects.c.seq))]
         return [o for o in found if all(o.get(k) == v for k, v in rest.items())] if rest else found
 
     def page(
@@ -175,7 +404,9 @@ class Store:
     ) -> tuple[int, list[dict[str, Any]]]:
         """(how many match, one slice of them) ordered by a top-level field, ties by age, in SQL.
 
-        SQLite orders NULL, then numbers, then text (bytewise), as the lists' Python sort key does.
+        NULL (or absent), then numbers (booleans as 0 and 1), then text (by code point), as the lists'
+        Python sort key does: SQLite orders `json_extract`'s typed values so by itself; PostgreSQL's
+        `->>` is text only, so there the order is spelled out (`_sort_keys`).
         """
         if not _PLAIN_FIELD.match(order_by):
             raise ValueError(f"cannot order by {order_by!r}")
@@ -185,11 +416,34 @@ class Store:
         total = int(self.conn.execute(counted).scalar_one())
         direction = sa.desc if descending else sa.asc
         ordered, _ = self._where(sa.select(objects.c.seq), kind, livemode, equals)
-        ordered = ordered.order_by(direction(field(order_by)), direction(objects.c.seq)).limit(limit).offset(offset)
+        ordered = (
+            ordered.order_by(*(direction(key) for key in self._sort_keys(order_by)), direction(objects.c.seq))
+            .limit(limit)
+            .offset(offset)
+        )
         # The slice's seqs come from the index alone; only its own rows are read and decoded.
         seqs = [row[0] for row in self.conn.execute(ordered)]
         rows = dict(self.conn.execute(sa.select(objects.c.seq, objects.c.data).where(objects.c.seq.in_(seqs))).all())
-        return total, [json.loads(rows[seq]) for seq in seqs]
+        return total, [self._load(rows[seq]) for seq in seqs]
+
+    def _sort_keys(self, name: str) -> list[sa.ColumnElement[Any]]:
+        if not self.postgres:
+            return [field(name)]
+        value = f"(CAST(objects.data AS json) -> '{name}')"
+        kind = f"json_typeof({value})"
+        return [
+            sa.literal_column(
+                f"CASE {kind} WHEN 'number' THEN 1 WHEN 'boolean' THEN 1 WHEN 'string' THEN 2 "
+                f"WHEN 'object' THEN 2 WHEN 'array' THEN 2 ELSE 0 END"
+            ),
+            sa.literal_column(
+                f"CASE {kind} WHEN 'number' THEN CAST({value} #>> '{{}}' AS numeric) "
+                f"WHEN 'boolean' THEN CASE WHEN {value} #>> '{{}}' = 'true' THEN 1 ELSE 0 END END"
+            ),
+            sa.literal_column(f"CASE WHEN {kind} IN ('string', 'object', 'array') THEN {value} #>> '{{}}' END").collate(
+                "C"
+            ),
+        ]
 
     def _where(
         self, query: sa.Select[Any], kind: str, livemode: bool | None, equals: dict[str, Any]
@@ -204,6 +458,12 @@ class Store:
                 rest[name] = value
             elif value is None:
                 query = query.where(field(name).is_(None))
+            elif isinstance(value, str):
+                query = query.where(field(name) == (_escape_text(value) if self.postgres else value))
+            elif self.postgres:  # `->>` is text: compare the JSON values, so that 5 matches 5.0 as in SQLite
+                json_value = sa.literal_column(f"(CAST(objects.data AS json) -> '{name}')")
+                wanted = sa.cast(sa.literal(json.dumps(value), sa.Text), JSONB)
+                query = query.where(sa.cast(json_value, JSONB) == wanted)
             else:
                 query = query.where(field(name) == value)
         return query, rest
@@ -238,6 +498,8 @@ class Store:
             .where(deliveries.c.state == "pending", deliveries.c.next_at <= now, deliveries.c.lease_until <= now)
             .order_by(deliveries.c.next_at)
             .limit(limit)
+            # Several worker processes poll one queue: each claims rows no other holds right now.
+            .with_for_update(skip_locked=True)
         ).all()
         claimed = [dict(row._mapping) for row in due]
         if claimed:
@@ -251,9 +513,14 @@ class Store:
     def next_delivery_at(self) -> float | None:
         """When the earliest pending delivery falls due (None: nothing pending)."""
         found = self.conn.execute(
-            sa.select(sa.func.min(sa.func.max(deliveries.c.next_at, deliveries.c.lease_until))).where(
-                deliveries.c.state == "pending"
-            )
+            sa.select(
+                sa.func.min(
+                    sa.case(
+                        (deliveries.c.next_at > deliveries.c.lease_until, deliveries.c.next_at),
+                        else_=deliveries.c.lease_until,
+                    )
+                )
+            ).where(deliveries.c.state == "pending")
         ).scalar()
         return None if found is None else float(found)
 
@@ -265,7 +532,10 @@ class Store:
         )
 
     def release_deliveries(self) -> None:
-        """Free the leases of a process that is gone (one process owns a SQLite file)."""
+        """Free the leases of a process that is gone. Only a store that is the database's one
+        user (`exclusive`) does this; with sibling workers a lease lapses on its own instead."""
+        if not self.exclusive:
+            return
         self.conn.execute(deliveries.update().where(deliveries.c.state == "pending").values(lease_until=0.0))
 
     def deliveries_of(self, event_id: str) -> list[dict[str, Any]]:
@@ -279,11 +549,52 @@ class Store:
         return str(row[0]) if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        if self.get_meta(key) is None:
-            self.conn.execute(meta.insert().values(key=key, value=value))
+        self._write_meta(self.conn, key, value)
+
+    @staticmethod
+    def _write_meta(conn: sa.Connection, key: str, value: str) -> None:
+        # An insert of a new key, never an upsert: two concurrent first writers of one key (an
+        # idempotency key sent twice at once) conflict on the primary key, and the loser retries.
+        if conn.execute(sa.select(meta.c.key).where(meta.c.key == key)).first() is None:
+            conn.execute(meta.insert().values(key=key, value=value))
         else:
-            self.conn.execute(meta.update().where(meta.c.key == key).values(value=value))
+            conn.execute(meta.update().where(meta.c.key == key).values(value=value))
+
+    def _dump(self, obj: dict[str, Any]) -> str:
+        text = json.dumps(obj, separators=(",", ":"), sort_keys=True)
+        return _ESCAPE.sub(_escape_match, text) if self.postgres else text
+
+    def _load(self, text: str) -> Any:
+        return json.loads(_UNESCAPE.sub(_unescape_match, text) if self.postgres else text)
 
 
-def _dump(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True)
+# PostgreSQL's JSON functions refuse the escape \u0000 (they cannot put NUL in text), and
+# the sandbox stores whatever strings clients send. So on PostgreSQL the stored text spells
+# NUL as U+E000 followed by "0", and U+E000 itself as U+E000 twice: reversible, and only
+# strings holding those two characters differ in SQL. Each regex consumes an escaped
+# backslash whole, so `\\u0000` (a backslash, then "u0000") is left alone.
+_ESCAPE = re.compile(r"\\\\|\\u0000|\\ue000")
+_UNESCAPE = re.compile(r"\\\\|\\ue000(?:\\ue000|0)")
+
+
+def _escape_match(match: re.Match[str]) -> str:
+    return {"\\u0000": "\\ue0000", "\\ue000": "\\ue000\\ue000"}.get(match[0], match[0])
+
+
+def _unescape_match(match: re.Match[str]) -> str:
+    return {"\\ue0000": "\\u0000", "\\ue000\\ue000": "\\ue000"}.get(match[0], match[0])
+
+
+def _escape_text(value: str) -> str:
+    """A string as `->>` reads it back from text `_dump` wrote (for comparisons in SQL)."""
+    return value.replace("\ue000", "\ue000\ue000").replace("\x00", "\ue0000")
+
+
+def _is_conflict(exc: sa.exc.DBAPIError) -> bool:
+    """PostgreSQL's answers that mean "a concurrent transaction won; try again":
+    serialization failure, deadlock, and a unique identity inserted meanwhile."""
+    return getattr(exc.orig, "sqlstate", None) in ("40001", "40P01", "23505")
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__

@@ -20,7 +20,7 @@ MEASURED = {
     "async": ["async_throughput_ratio"],
     "pagination": ["pagination_peak_pages"],
     "hygiene": ["hygiene_mem_growth_mb", "hygiene_fd_growth"],
-    "events": ["sandbox_events_per_s"],
+    "events": ["sandbox_events_per_s", "sandbox_events_per_s_sqlite_2w"],  # PostgreSQL: `make bench` only
     "list": ["sandbox_list_latency_ratio_100k"],
 }
 
@@ -49,6 +49,8 @@ def test_quick_run_reports_every_figure(tmp_path: Path) -> None:
 
     assert meta["details"]["sandbox_events_per_s"]["balance_exact"] is True
     assert meta["details"]["sandbox_events_per_s"]["events"] == 40
+    two_workers = meta["details"]["sandbox_events_per_s_sqlite_2w"]
+    assert two_workers["balance_exact"] is True and two_workers["workers"] == 2 and two_workers["events"] == 40
     assert meta["details"]["hygiene_fd_growth"]["requests_served"] == 250  # 50 warm-up + 200 measured
     assert meta["details"]["sandbox_list_latency_ratio_100k"]["rows"] == 1000
 

@@ -5,6 +5,7 @@ stable Python sort (`listing.page_of`) does, ties, nulls, numbers and text inclu
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,8 +24,12 @@ ROWS: list[dict[str, Any]] = [
 
 
 @pytest.fixture
-def store() -> Any:
-    store = Store()
+def store() -> Iterator[Store]:
+    yield from stocked(Store())
+
+
+def stocked(store: Store) -> Iterator[Store]:
+    """`store` holding ROWS (and one invoice), inside a transaction; closed after."""
     with store.transaction():
         for row in ROWS:
             store.insert("customer", row)

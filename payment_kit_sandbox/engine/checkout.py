@@ -459,6 +459,8 @@ def _take_stock(ctx: Context, priced: Priced) -> None:
     for line, stale in priced:
         price = ctx.store.get("price", stale["id"], ctx.livemode) or stale  # two lines may share a price
         quantity = int(line["quantity"])
+        # Stock checked and taken in the paying request's SERIALIZABLE transaction (store.run): of two
+        # workers selling the last units at once, one is aborted and its retry finds them sold.
         price["quantity_sold"] = int(price.get("quantity_sold") or 0) + quantity
         price["locked"] = True
         ctx.store.save("price", ctx.touch(price))

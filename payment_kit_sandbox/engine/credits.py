@@ -278,6 +278,10 @@ def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency
         take = min(need, int(source["remaining_amount"]))
         if take == 0:
             continue
+        # Exact across worker processes because the whole request is one SERIALIZABLE transaction
+        # (store.run): which grants draw depends on every grant of the customer read above, a set
+        # no single row lock covers; a concurrent draw on the same grants conflicts, and the retry
+        # sees what the winner left.
         left = int(source["remaining_amount"]) - take
         source["remaining_amount"] = str(left)
         if left == 0:

@@ -220,6 +220,10 @@ def redeem(
     for kind, obj in (("coupon", coupon), ("promotion_code", promo)):
         if obj is None:
             continue
+        # Against max_redemptions across workers: the limit was checked and the count is raised in the
+        # request's SERIALIZABLE transaction (store.run), so of two concurrent last redemptions one is
+        # aborted and its retry finds the limit reached (the checks also read the customer's earlier
+        # payments for `first_time_transaction`, rows a lock on the code alone would not cover).
         obj["times_redeemed"] = int(obj.get("times_redeemed") or 0) + 1
         obj["locked"] = True
         ctx.store.save(kind, ctx.touch(obj))

@@ -43,6 +43,9 @@ def _active_meter(ctx: Context, event_name: str) -> dict[str, Any]:
 @credits.current
 def create(ctx: Context) -> dict[str, Any]:
     body = ctx.body
+    # Two workers may both find no event yet: the identifier is also unique in the database (a
+    # unique index, store.unique_indexes), so the second insert fails, its request is retried, and
+    # this lookup then finds the first event.
     seen = ctx.store.first(KIND, ctx.livemode, identifier=body["identifier"])
     if seen is not None:
         return expand(ctx, seen)  # the identifier is the caller's idempotency key

@@ -1,14 +1,18 @@
 """A sandbox for the integration tests, started once per test session on a
 free loopback port (answers checked against the document), or any server
-named by PAYMENT_KIT_BASE_URL and PAYMENT_KIT_API_KEY (`make integration`)."""
+named by PAYMENT_KIT_BASE_URL and PAYMENT_KIT_API_KEY (`make integration`).
+
+PAYMENT_KIT_SANDBOX_TEST_BACKEND=postgresql (`make pytest-postgres`) runs the sandbox on a
+PostgreSQL server the session starts itself (see tests/postgres_server.py); the default is SQLite."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+from postgres_server import PostgresServer, running_postgres
 
 from payment_kit import AsyncPaymentKit, PaymentKit
 from payment_kit_sandbox.app import SandboxConfig
@@ -31,16 +35,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[tuple[str, str]]:
+def postgres() -> Iterator[PostgresServer | None]:
+    """The session's PostgreSQL server on the PostgreSQL leg; None on SQLite."""
+    if backend() != "postgresql":
+        yield None
+        return
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fresh_database(postgres: PostgresServer | None) -> Callable[[], str]:
+    """Makes an empty database of the leg's backend, for a test that starts a sandbox of its own."""
+    return postgres.new_database if postgres is not None else lambda: ":memory:"
+
+
+@pytest.fixture(scope="session")
+def server(fresh_database: Callable[[], str]) -> Iterator[tuple[str, str]]:
     external = os.environ.get("PAYMENT_KIT_INTEGRATION_BASE_URL")
     if external:  # `make integration PAYMENT_KIT_BASE_URL=... PAYMENT_KIT_API_KEY=...`
         yield external, os.environ["PAYMENT_KIT_INTEGRATION_API_KEY"]
         return
-    sandbox: RunningSandbox = start_in_thread(SandboxConfig(api_key="sk_test_integration", validate_responses=True))
+    sandbox: RunningSandbox = start_in_thread(
+        SandboxConfig(db=fresh_database(), api_key="sk_test_integration", validate_responses=True)
+    )
     try:
         yield sandbox.base_url, sandbox.api_key
     finally:
         sandbox.stop()
+
+
+def backend() -> str:
+    chosen = os.environ.get("PAYMENT_KIT_SANDBOX_TEST_BACKEND") or "sqlite"
+    if chosen not in ("sqlite", "postgresql"):
+        raise pytest.UsageError(f"PAYMENT_KIT_SANDBOX_TEST_BACKEND must be sqlite or postgresql, not {chosen!r}")
+    return chosen
 
 
 @pytest.fixture

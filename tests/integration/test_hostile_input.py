@@ -8,7 +8,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -28,8 +28,8 @@ PRODUCT = b'{"name": "ok", "type": "service"'
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[RunningSandbox]:
-    with start_in_thread(SandboxConfig(api_key=KEY)) as running:
+def sandbox(fresh_database: Callable[[], str]) -> Iterator[RunningSandbox]:
+    with start_in_thread(SandboxConfig(db=fresh_database(), api_key=KEY)) as running:
         yield running
 
 

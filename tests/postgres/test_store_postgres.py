@@ -1,0 +1,103 @@
+"""The store's SQL paths on PostgreSQL answer exactly as on SQLite and as the Python paths they
+replace: the same tests as tests/test_sandbox_store.py (equality filters, and the order NULL <
+numbers < text of the lists' Python sort key), over a store on PostgreSQL; plus what only
+PostgreSQL needs: strings holding NUL (which its JSON functions cannot hold as text), and the
+bounded retry of a request PostgreSQL aborted for a conflict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import sqlalchemy as sa
+from test_sandbox_store import (  # noqa: F401 - collected here again, over PostgreSQL
+    ROWS,
+    stocked,
+    test_find_filters_as_python_equality,
+    test_find_keeps_kind_and_mode_apart_and_filters_nested_values_in_python,
+    test_page_filters_and_refuses_what_it_cannot_order_or_filter_in_sql,
+    test_page_orders_and_slices_as_the_python_sort,
+)
+
+from payment_kit_sandbox import store as store_module
+from payment_kit_sandbox.app import SandboxConfig
+from payment_kit_sandbox.server import start_in_thread
+from payment_kit_sandbox.store import Store, StoreBusy
+
+
+@pytest.fixture
+def store(pg_url: str) -> Iterator[Store]:
+    yield from stocked(Store(pg_url))
+
+
+ODD_STRINGS = ["nul \x00 inside", "\ue000", "\ue000\x00\ue0000", "\\u0000 as text", "\\\x00", "é😀\u202e"]
+
+
+@pytest.mark.parametrize("text", ODD_STRINGS)
+def test_strings_round_trip_and_compare_with_nul_and_its_escape(store: Store, text: str) -> None:
+    obj: dict[str, Any] = {"id": "cus_odd", "livemode": False, "did": text, "name": {"nested": text}, text: 1}
+    store.insert("customer", obj)
+    assert store.get("customer", "cus_odd", False) == obj
+    assert [o["id"] for o in store.find("customer", False, did=text)] == ["cus_odd"]
+    total, rows = store.page("customer", False, order_by="did", descending=True, offset=0, limit=100)
+    assert total == len(rows) == len([r for r in ROWS if not r["livemode"]]) + 1 and obj in rows
+
+
+def conflict() -> sa.exc.OperationalError:
+    """What SQLAlchemy raises when PostgreSQL aborts a transaction for a serialization conflict."""
+    return sa.exc.OperationalError("UPDATE objects ...", {}, psycopg.errors.SerializationFailure())
+
+
+def test_a_conflict_is_retried_with_a_fresh_transaction_and_a_lasting_one_is_busy(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts: list[int] = []
+
+    def loses_twice() -> str:
+        with_data = store.conn.execute(sa.text("SELECT count(*) FROM objects")).scalar_one()
+        attempts.append(with_data)
+        store.insert("customer", {"id": f"cus_try{len(attempts)}", "livemode": False})
+        if len(attempts) < 3:
+            raise conflict()
+        return "won"
+
+    with Store(pg_url) as store:
+        assert store.run(loses_twice) == "won" and len(attempts) == 3
+        with store.transaction():  # the lost attempts' writes were rolled back; the third's kept
+            assert [o["id"] for o in store.all("customer", False)] == ["cus_try3"]
+
+        monkeypatch.setattr(store_module, "RETRIES", 4)
+        tries: list[None] = []
+
+        def always_loses() -> None:
+            tries.append(None)
+            raise conflict()
+
+        with pytest.raises(StoreBusy, match="conflicted with concurrent ones 4 times"):
+            store.run(always_loses)
+        assert len(tries) == 4
+
+
+def test_a_request_that_keeps_losing_is_a_503_that_changed_nothing(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "RETRIES", 3)
+    with start_in_thread(SandboxConfig(db=pg_url, api_key="sk_busy")) as sandbox:
+
+        def loses(ctx: Any) -> Any:
+            ctx.store.insert("customer", {"id": "cus_never", "livemode": False})
+            raise conflict()
+
+        sandbox.app.state.handlers["createProduct"] = loses
+        answer = httpx.post(
+            f"{sandbox.base_url}/api/products",
+            json={"name": "never stored", "type": "service"},
+            headers={"Authorization": "Bearer sk_busy"},
+        )
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+        assert "busy" in answer.json()["error"] and "nothing was changed" in answer.json()["error"]
+        with sandbox.app.state.store.transaction():
+            assert sandbox.app.state.store.get("customer", "cus_never", False) is None
