@@ -91,6 +91,7 @@ class Context:
     base_url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    _clock_offset: int | None = field(default=None, init=False, repr=False)
 
     def afresh(self) -> Context:
         """This request's context as it was before a handler ran: for retrying the request in a new
@@ -105,10 +106,21 @@ class Context:
 
     def now(self) -> int:
         """Unix seconds on the sandbox clock (real time plus the test clock's advance)."""
-        return int(time.time()) + int(self.store.get_meta("clock_offset") or 0)
+        return int(time.time()) + self.clock_offset()
 
     def now_iso(self) -> str:
-        return iso(time.time() + int(self.store.get_meta("clock_offset") or 0))
+        return iso(time.time() + self.clock_offset())
+
+    def clock_offset(self) -> int:
+        """Seconds the test clock runs ahead of real time. Read once a request: the request is one
+        transaction, so no other worker's advance can show up in the middle of it anyway."""
+        if self._clock_offset is None:
+            self._clock_offset = int(self.store.get_meta("clock_offset") or 0)
+        return self._clock_offset
+
+    def set_clock_offset(self, seconds: int) -> None:
+        self.store.set_meta("clock_offset", str(seconds))
+        self._clock_offset = seconds
 
     # -- objects -----------------------------------------------------------------------------
 

@@ -87,10 +87,10 @@ def advance_clock(ctx: Context) -> dict[str, Any]:
     seconds = ctx.body.get("seconds")
     if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds <= 0:
         raise bad_request("seconds: a positive whole number of seconds is required")
-    offset = int(ctx.store.get_meta("clock_offset") or 0) + seconds
+    offset = ctx.clock_offset() + seconds
     if offset > MAX_CLOCK_OFFSET:
         raise bad_request(f"seconds: the sandbox clock can move at most {MAX_CLOCK_OFFSET} seconds (100 years) ahead")
-    ctx.store.set_meta("clock_offset", str(offset))
+    ctx.set_clock_offset(offset)
     return {"now": ctx.now(), "offset": offset, **clock.advance(ctx)}
 
 

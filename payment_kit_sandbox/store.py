@@ -245,7 +245,7 @@ class Store:
             if self.postgres and not self._reachable():
                 url = sa.engine.make_url(self.url)
                 raise DatabaseUnavailable(
-                    f"cannot reach the PostgreSQL database at {url.host or 'localhost'}:{url.port or 5432} "
+                    f"cannot connect to the PostgreSQL database at {url.host or 'localhost'}:{url.port or 5432} "
                     f"(database {url.database!r}, user {url.username!r}): {_first_line(exc.orig)}"
                 ) from None
             raise

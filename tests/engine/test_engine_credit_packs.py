@@ -175,7 +175,7 @@ def test_schedule_timings_intervals_and_limits(ctx: Context, buyer: dict[str, An
     )
     [first] = grants(ctx, buyer)  # immediate: 3 credits × 2
     assert first["amount"] == "600" and first["effective_at"] == sub["start_date"]
-    ctx.store.set_meta("clock_offset", str(13 * 3600))  # due at +6h and +12h: the period allows 2 in all
+    ctx.set_clock_offset(13 * 3600)  # due at +6h and +12h: the period allows 2 in all
     assert credit_packs.deliver_due(ctx, sub) == 1
     made = sorted(grants(ctx, buyer), key=lambda g: g["effective_at"])
     assert [g["effective_at"] - sub["start_date"] for g in made] == [0, 6 * 3600]
@@ -211,7 +211,7 @@ def test_auto_recharge_capacity_and_daily_limits(
     assert auto_recharge.capacity(ctx, stored, None) == 0  # 5 tokens left today, a recharge costs 10
     assert auto_recharge.recharge(ctx, stored) is None
     billing.mark_payments_failing(ctx, buyer["id"], "declined")
-    ctx.store.set_meta("clock_offset", str(DAY))
+    ctx.set_clock_offset(DAY)
     assert auto_recharge.capacity(ctx, stored, None) == 0  # a failing payer can buy nothing
     failed = auto_recharge.recharge(ctx, stored)
     assert failed is not None and failed["status"] == "open"
@@ -264,7 +264,7 @@ def test_after_first_payment_waits_for_a_paid_invoice(
         ctx, customer=buyer, currency_id=price["currency_id"], items=[{"price": price, "quantity": 1}]
     )
     assert invoice is not None and invoice["status"] == "open" and grants(ctx, buyer) == []
-    ctx.store.set_meta("clock_offset", "3600")
+    ctx.set_clock_offset(3600)
     billing.pay_invoice(ctx, invoice, buyer)
     [grant] = grants(ctx, buyer)
     assert grant["amount"] == "700" and grant["effective_at"] == invoice["status_transitions"]["paid_at"]

@@ -88,7 +88,7 @@ def test_an_advance_past_a_grants_expiry_expires_it(ctx: Context, buyer: dict[st
     grant = credits.grant(
         ctx, customer=buyer, currency=currency, amount=500, category="promotional", expires_at=ctx.now() + 60
     )
-    ctx.store.set_meta("clock_offset", "120")
+    ctx.set_clock_offset(120)
     assert clock.advance(ctx)["credit_grants_expired"] == 1
     assert ctx.store.get("credit_grant", grant["id"], False)["status"] == "expired"
     assert credits.balance(ctx, buyer["id"], currency["id"]) == 0

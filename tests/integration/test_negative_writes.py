@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from payment_kit_sandbox.app import SandboxConfig, create_app
 from payment_kit_sandbox.document import document_path, load_document
 from payment_kit_sandbox.server import RunningSandbox, start_in_thread
 
-pytestmark = pytest.mark.sandbox_only  # a sandbox of its own, and its store read directly
+pytestmark = pytest.mark.sandbox_only  # a sandbox of its own (on the leg's backend), its store read directly
 
 KEY = "sk_negative"
 REFUSED: dict[str, int] = {}  # operation label → how many negative cases it refused
@@ -39,20 +39,22 @@ def check_refusal(status: int, text: str, before: list[tuple[Any, ...]], app: An
 
 # -- schemathesis, negative mode ---------------------------------------------------------------------
 
-app = create_app(SandboxConfig(api_key=KEY))
 os.environ["CONTRACT_API_KEY"] = KEY  # read by the config's [auth] section
 schema = schemathesis.openapi.from_path(
     str(document_path()), config=schemathesis.Config.from_path(str(CONFIG))
 ).include(method=WRITES)
-schema.app = app
 schema.config.update(base_url="http://127.0.0.1")
 schema.config.generation.update(modes=[GenerationMode.NEGATIVE])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _close_the_sandbox_store() -> Iterator[None]:
-    yield
-    app.state.store.close()
+@pytest.fixture(scope="module")
+def app(fresh_database: Callable[[], str]) -> Iterator[Any]:
+    """The sandbox schemathesis calls in-process, on the leg's backend (SQLite or PostgreSQL)."""
+    sandbox = create_app(SandboxConfig(db=fresh_database(), api_key=KEY))
+    try:
+        yield sandbox
+    finally:
+        sandbox.state.store.close()
 
 
 @schema.parametrize()
@@ -63,9 +65,9 @@ def _close_the_sandbox_store() -> Iterator[None]:
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_negative_data_for_every_write_is_refused_and_changes_nothing(case: schemathesis.Case) -> None:
+def test_negative_data_for_every_write_is_refused_and_changes_nothing(app: Any, case: schemathesis.Case) -> None:
     before = stored_rows(app)
-    response = case.call()
+    response = case.call(app=app)
     if 400 <= response.status_code < 500:
         REFUSED[case.operation.label] = REFUSED.get(case.operation.label, 0) + 1
     check_refusal(response.status_code, response.text, before, app, f"{case.operation.label} {case.body!r:.200}")
@@ -92,8 +94,8 @@ CORPUS: list[Any] = [
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[RunningSandbox]:
-    with start_in_thread(SandboxConfig(api_key=KEY)) as running:
+def sandbox(fresh_database: Callable[[], str]) -> Iterator[RunningSandbox]:
+    with start_in_thread(SandboxConfig(db=fresh_database(), api_key=KEY)) as running:
         yield running
 
 

@@ -163,6 +163,62 @@ def test_20_concurrent_redemptions_of_a_code_limited_to_5(two_workers: str) -> N
         assert client.coupons.retrieve(made.coupon.id).times_redeemed == 5
 
 
+def test_one_idempotency_key_sent_by_12_clients_at_once_makes_one_object(two_workers: str) -> None:
+    tag = uuid.uuid4().hex[:10]
+    key = f"idem-{tag}"
+
+    def create(_: int) -> str:
+        with client_of(two_workers) as client:
+            return str(client.products.create(name=f"once {tag}", type="service", idempotency_key=key).id)
+
+    with ThreadPoolExecutor(12) as pool:
+        made = set(pool.map(create, range(12)))
+    assert len(made) == 1
+    with client_of(two_workers) as client:
+        assert [p.id for p in client.products.search(query=f"once {tag}").list] == sorted(made)
+
+
+def a_stocked_price(client: PaymentKit, tag: str, stock: int) -> Any:
+    product = client.products.create(name=f"stock {tag}", type="service")
+    return client.prices.create(product_id=product.id, unit_amount="0.001", quantity_available=stock)
+
+
+def test_20_concurrent_purchases_of_5_in_stock_sell_5_with_consecutive_invoice_numbers(two_workers: str) -> None:
+    tag = uuid.uuid4().hex[:10]
+    with client_of(two_workers) as client:
+        price = a_stocked_price(client, tag, 5)
+        sessions = [
+            client.checkout.sessions.create(
+                mode="payment",
+                line_items=[{"price_id": price.id, "quantity": 1}],
+                success_url="https://example.com/ok",
+                cancel_url="https://example.com/no",
+            ).id
+            for _ in range(20)
+        ]
+
+    def pay(session_id: str) -> httpx.Response:  # one buyer: every paid session raises its next invoice
+        return httpx.post(
+            f"{two_workers}/sandbox/checkout-sessions/{session_id}/complete?livemode=false",
+            json={"customer_did": f"did:abt:z{tag}"},
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(pay, sessions))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [400] * 15, [a.text for a in answers]
+    assert all("left in stock" in a.json()["error"] for a in answers if a.status_code == 400)
+    with client_of(two_workers) as client:
+        sold = client.prices.retrieve(price.id)
+        assert (sold.quantity_available, sold.quantity_sold) == (5, 5)
+        numbers = sorted(client.invoices.retrieve(a.json()["invoice_id"]).number for a in answers if a.is_success)
+        customer = client.customers.retrieve(f"z{tag}")
+    prefix = numbers[0].rsplit("-", 1)[0]
+    assert numbers == [f"{prefix}-{n:04d}" for n in range(1, 6)]  # each number once, none skipped
+    assert customer.next_invoice_sequence == 6
+
+
 def test_each_webhook_is_delivered_once_whichever_worker_claims_it(two_workers: str) -> None:
     tag = uuid.uuid4().hex[:10]
     receiver = Receiver(200)
@@ -200,3 +256,24 @@ def test_one_clock_for_every_worker(two_workers: str) -> None:
             pool.map(lambda _: httpx.get(f"{two_workers}/sandbox/health", headers=auth).json()["now"], range(40))
         )
     assert min(seen) >= before + 86400
+
+
+def test_what_the_workers_stored_outlives_them(pg_url: str) -> None:
+    """A team's sandbox restarts (a deploy, a crash) without losing its objects or its clock."""
+    process, base_url = start_workers(pg_url)
+    try:
+        with client_of(base_url) as client:
+            product = client.products.create(name="kept", type="service")
+        auth = {"Authorization": f"Bearer {KEY}"}
+        moved = httpx.post(f"{base_url}/sandbox/clock/advance", json={"seconds": 7 * 86400}, headers=auth, timeout=60)
+        assert moved.status_code == 200, moved.text
+    finally:
+        stop(process)
+    process, base_url = start_workers(pg_url)
+    try:
+        with client_of(base_url) as client:
+            assert client.products.retrieve(product.id).name == "kept"
+        health = httpx.get(f"{base_url}/sandbox/health", headers={"Authorization": f"Bearer {KEY}"}).json()
+        assert health["now"] >= moved.json()["now"]
+    finally:
+        stop(process)
