@@ -53,6 +53,8 @@ TARGETS: dict[str, tuple[str, float, str] | None] = {
     "sandbox_events_per_s_sqlite_2w": None,
     "sandbox_events_per_s_postgresql_1w": None,
     "sandbox_events_per_s_postgresql_2w": None,
+    "sandbox_events_per_s_postgresql_1w_spread": None,
+    "sandbox_events_per_s_postgresql_2w_spread": None,
     "sandbox_list_latency_ratio_100k": ("<=", 2.0, "≤ 2"),
     "hygiene_mem_growth_mb": ("<=", 5.0, "≤ 5 MB"),
     "hygiene_fd_growth": ("<=", 0.0, "0"),

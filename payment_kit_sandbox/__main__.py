@@ -17,7 +17,7 @@ import uvicorn
 
 from .app import SandboxConfig, create_app
 from .input_limits import MAX_BODY_BYTES
-from .server import ENV_API_KEY, ENV_DB, ENV_MAX_BODY, ENV_WORKERS
+from .server import ENV_API_KEY, ENV_DB, ENV_MAX_BODY, ENV_WORKERS, NoDelayHTTP
 from .store import DatabaseUnavailable, SchemaMismatch, Store, describe_url
 
 
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             host=options.host,
             port=options.port,
             workers=options.workers,
+            http=NoDelayHTTP,
             log_level="warning",
         )
         return 0

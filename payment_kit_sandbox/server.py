@@ -4,20 +4,23 @@ processes (`app_from_env`), or in a background thread on a free loopback port
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from .app import SandboxConfig, create_app
 from .input_limits import MAX_BODY_BYTES
 
-__all__ = ["RunningSandbox", "app_from_env", "free_port", "start_in_thread"]
+__all__ = ["NoDelayHTTP", "RunningSandbox", "app_from_env", "free_port", "start_in_thread"]
 
 ENV_DB = "PAYMENT_KIT_SANDBOX_DB"
 ENV_WORKERS = "PAYMENT_KIT_SANDBOX_WORKERS"
@@ -38,6 +41,19 @@ def app_from_env() -> Starlette:
         workers=int(os.environ.get(ENV_WORKERS) or "2"),
     )
     return create_app(config)
+
+
+class NoDelayHTTP(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+    """uvicorn's HTTP protocol, with Nagle's algorithm off on every connection. With --workers,
+    uvicorn binds the port itself on a socket whose protocol number is 0, so asyncio leaves
+    TCP_NODELAY unset on the connections it accepts; an answer written in two parts then waits for
+    the client's delayed ACK, 40 ms a request (2,000 requests/s fell to 180)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sock: Any = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
