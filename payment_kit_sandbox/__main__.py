@@ -18,7 +18,7 @@ import uvicorn
 from .app import SandboxConfig, create_app
 from .input_limits import MAX_BODY_BYTES
 from .server import ENV_API_KEY, ENV_DB, ENV_MAX_BODY, ENV_WORKERS, NoDelayHTTP
-from .store import DatabaseUnavailable, SchemaMismatch, Store, describe_url
+from .store import DatabaseUnavailable, DriverMissing, SchemaMismatch, Store, describe_url
 
 
 def _is_loopback(host: str) -> bool:
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             app = create_app(config)
         else:  # schema, upgrade and seed once, before the workers start: a bad database fails here
             Store(options.db).close()
-    except (DatabaseUnavailable, SchemaMismatch, ValueError) as exc:
+    except (DatabaseUnavailable, DriverMissing, SchemaMismatch, ValueError) as exc:
         print(f"payment-kit sandbox: {exc}", file=sys.stderr)
         return 2
     where = f"http://{options.host}:{options.port}"

@@ -48,7 +48,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["SCHEMA_VERSION", "DatabaseUnavailable", "SchemaMismatch", "Store", "StoreBusy", "describe_url"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "DatabaseUnavailable",
+    "DriverMissing",
+    "SchemaMismatch",
+    "Store",
+    "StoreBusy",
+    "describe_url",
+]
 
 T = TypeVar("T")
 
@@ -160,6 +168,10 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; the message names host and port, never the password."""
 
 
+class DriverMissing(RuntimeError):
+    """A PostgreSQL URL was given, but psycopg (the `postgres` extra) is not installed."""
+
+
 class StoreBusy(RuntimeError):
     """A request kept conflicting with concurrent ones past the retry bound."""
 
@@ -188,6 +200,13 @@ class Store:
             )
         self.exclusive = exclusive and not self.postgres
         if self.postgres:
+            try:
+                import psycopg  # noqa: F401  (SQLAlchemy would only fail on first connect, with a traceback)
+            except ImportError:
+                raise DriverMissing(
+                    f"{describe_url(path)} needs the PostgreSQL driver, psycopg 3: "
+                    "pip install 'blocklet-payment-kit[postgres]'"
+                ) from None
             url = sa.engine.make_url(path).set(drivername="postgresql+psycopg")
             self.engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT})
         elif path == ":memory:":

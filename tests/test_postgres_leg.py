@@ -40,3 +40,15 @@ def test_the_makefile_asks_the_same_question() -> None:
     reason = postgres_server.unavailable_reason()
     assert asked.returncode == (1 if reason else 0)
     assert asked.stdout.strip() == (reason or "PostgreSQL is available")
+
+
+def test_a_postgresql_url_without_the_driver_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from payment_kit_sandbox.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what `import psycopg` meets without the extra
+    assert main(["--db", "postgresql://team:hunter2@127.0.0.1:1/sandbox", "--port", "1"]) == 2
+    said = capsys.readouterr().err
+    assert "pip install 'blocklet-payment-kit[postgres]'" in said and "team:***@127.0.0.1:1" in said
+    assert "hunter2" not in said
