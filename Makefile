@@ -112,8 +112,10 @@ integration: install
 	PAYMENT_KIT_INTEGRATION_BASE_URL="$(PAYMENT_KIT_BASE_URL)" PAYMENT_KIT_INTEGRATION_API_KEY="$(PAYMENT_KIT_API_KEY)" \
 		$(BIN)/python -m pytest -q tests/integration
 
+# The database is sandbox.sqlite unless PAYMENT_KIT_SANDBOX_DB names another (and
+# PAYMENT_KIT_SANDBOX_WORKERS sets the processes): see the README's shared team sandbox.
 sandbox: install
-	$(BIN)/python -m payment_kit_sandbox --host 127.0.0.1 --port 8787 --db sandbox.sqlite
+	$(BIN)/python -m payment_kit_sandbox --host 127.0.0.1 --port 8787
 
 # Schemathesis over every operation: against a sandbox it starts, or BASE_URL=... API_KEY=...
 # (read-only there unless CONTRACT_WRITES=1). CONTRACT_MAX_TIME bounds the run (seconds).
