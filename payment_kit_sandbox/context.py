@@ -21,7 +21,19 @@ from .document import Document, OperationDoc
 from .errors import not_found
 from .store import Store
 
-__all__ = ["Context", "Handler", "Hook", "Step", "Wiring", "handles", "iso", "new_id", "sandbox_route"]
+__all__ = [
+    "CLOCK_OFFSET",
+    "Context",
+    "Handler",
+    "Hook",
+    "Step",
+    "Wiring",
+    "handles",
+    "iso",
+    "new_id",
+    "sandbox_route",
+    "stored_clock_offset",
+]
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -74,6 +86,14 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
 
 
+CLOCK_OFFSET = "clock_offset"  # the sandbox_meta key: seconds the sandbox clock runs ahead of real time
+
+
+def stored_clock_offset(store: Store) -> int:
+    """The test clock's advance as stored, for work outside a request (a `Context` keeps its own)."""
+    return int(store.get_meta(CLOCK_OFFSET) or 0)
+
+
 def iso(unix: float) -> str:
     """ISO-8601 with milliseconds and `Z`, as PaymentKit serialises `created_at`."""
     return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(unix * 1000) % 1000:03d}Z"
@@ -115,11 +135,11 @@ class Context:
         """Seconds the test clock runs ahead of real time. Read once a request: the request is one
         transaction, so no other worker's advance can show up in the middle of it anyway."""
         if self._clock_offset is None:
-            self._clock_offset = int(self.store.get_meta("clock_offset") or 0)
+            self._clock_offset = stored_clock_offset(self.store)
         return self._clock_offset
 
     def set_clock_offset(self, seconds: int) -> None:
-        self.store.set_meta("clock_offset", str(seconds))
+        self.store.set_meta(CLOCK_OFFSET, str(seconds))
         self._clock_offset = seconds
 
     # -- objects -----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..context import iso, new_id
+from ..context import iso, new_id, stored_clock_offset
 from ..store import Store
 
 __all__ = ["POLICY", "Policy", "body_of", "deliver", "matches", "new_secret", "sign", "start", "subscribed", "wake"]
@@ -230,7 +230,7 @@ class _Dispatcher:
         delays = POLICY.retry_delays
         retry = allowed and not succeeded and retry_count < len(delays)
         with store.transaction():
-            now = iso(time.time() + int(store.get_meta("clock_offset") or 0))
+            now = iso(time.time() + stored_clock_offset(store))
             store.insert(
                 ATTEMPT,
                 {
