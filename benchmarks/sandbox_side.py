@@ -169,10 +169,10 @@ def seed_customers(db: Path, rows: int) -> None:
     """`rows` test-mode customers written straight into the store (one transaction), shaped as
     the sandbox itself creates them, each a millisecond newer than the last."""
     from payment_kit_sandbox.context import iso, new_id
+    from payment_kit_sandbox.database import Store, objects
     from payment_kit_sandbox.document import load_document
     from payment_kit_sandbox.seed import seed
-    from payment_kit_sandbox.shapes import skeleton
-    from payment_kit_sandbox.store import Store, objects
+    from payment_kit_sandbox.skeletons import skeleton
 
     store = Store(str(db))
     start = time.time() - rows / 1000

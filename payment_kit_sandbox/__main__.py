@@ -16,9 +16,9 @@ import sys
 import uvicorn
 
 from .app import SandboxConfig, create_app
-from .input_limits import MAX_BODY_BYTES
+from .body_limits import MAX_BODY_BYTES
+from .database import DatabaseUnavailable, DriverMissing, SchemaMismatch, Store, describe_url
 from .server import ENV_API_KEY, ENV_DB, ENV_MAX_BODY, ENV_WORKERS, NoDelayHTTP
-from .store import DatabaseUnavailable, DriverMissing, SchemaMismatch, Store, describe_url
 
 
 def _is_loopback(host: str) -> bool:

@@ -20,15 +20,15 @@ from starlette.routing import Route
 
 from . import hosted_pages, resources, sandbox_routes, strict_json
 from .auth import authorize
+from .body_limits import MAX_BODY_BYTES, BodyLimit
 from .context import Context, Handler, Wiring
+from .database import Store, StoreBusy
 from .document import Document, OperationDoc, Parameter, load_document
 from .engine import auto_recharge, checkout, credit_packs, credits, subscriptions, webhooks
 from .engine.events import after_commit
-from .errors import ApiError, bad_request
-from .failures import busy, unexpected, unexpected_in_route
-from .input_limits import MAX_BODY_BYTES, BodyLimit
+from .internal_errors import busy, unexpected, unexpected_in_route
+from .refusals import ApiError, bad_request
 from .seed import seed
-from .store import Store, StoreBusy
 
 __all__ = ["SandboxConfig", "Wired", "create_app", "wire"]
 

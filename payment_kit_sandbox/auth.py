@@ -7,7 +7,7 @@ import secrets
 
 from starlette.requests import Request
 
-from .errors import unauthorized
+from .refusals import unauthorized
 
 __all__ = ["authorize"]
 

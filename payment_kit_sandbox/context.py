@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from .database import Store
 from .document import Document, OperationDoc
-from .errors import not_found
-from .store import Store
+from .refusals import not_found
 
 __all__ = [
     "CLOCK_OFFSET",

@@ -14,8 +14,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .limits import with_sandbox_limits
 from .openapi_jsonschema import to_json_schema
+from .schema_limits import with_sandbox_limits
 
 __all__ = ["Document", "OperationDoc", "Parameter", "load_document"]
 
@@ -59,7 +59,7 @@ class OperationDoc:
 class Document:
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
-        # Validators compile from the document plus the sandbox's own limits (see limits.py).
+        # Validators compile from the document plus the sandbox's own limits (see schema_limits.py).
         checked = with_sandbox_limits(raw)
         self._checked = checked
         self._components = to_json_schema(checked["components"])

@@ -24,11 +24,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .context import Context, Wiring
+from .database import Store
 from .engine import checkout, discounts
 from .engine.money import from_units, units
-from .errors import ApiError
+from .refusals import ApiError
 from .resources import payment_links
-from .store import Store
 
 __all__ = ["PAGE_PATHS", "routes"]
 

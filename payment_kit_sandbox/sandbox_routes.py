@@ -21,9 +21,9 @@ from starlette.routing import Route
 from . import strict_json
 from .auth import authorize
 from .context import Context, Handler, Wiring, sandbox_route
+from .database import Store
 from .engine import clock, webhooks
-from .errors import ApiError, bad_request, not_found
-from .store import Store
+from .refusals import ApiError, bad_request, not_found
 
 __all__ = ["MAX_CLOCK_OFFSET", "OWN_ROUTES", "routes"]
 

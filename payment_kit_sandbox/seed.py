@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 from .context import iso, new_id
+from .database import Store
 from .document import Document
-from .shapes import skeleton
-from .store import Store
+from .skeletons import skeleton
 
 __all__ = ["seed"]
 

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from .app import SandboxConfig, create_app
-from .input_limits import MAX_BODY_BYTES
+from .body_limits import MAX_BODY_BYTES
 
 __all__ = ["NoDelayHTTP", "RunningSandbox", "app_from_env", "free_port", "start_in_thread"]
 

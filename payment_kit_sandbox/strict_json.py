@@ -5,7 +5,7 @@ Python's `json` module is lenient where a stored row must not be: it accepts
 surrogates (`"\\ud800"`) into strings that cannot be encoded again, so such a
 row would break every later read. Here each of those is refused, as are
 invalid UTF-8, nesting deeper than `MAX_DEPTH`, and strings or keys over the
-sandbox's limits (input_limits.py), before anything reaches a handler.
+sandbox's limits (body_limits.py), before anything reaches a handler.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import json
 import re
 from typing import Any
 
-from .errors import ApiError, bad_request
-from .input_limits import MAX_DEPTH, MAX_KEY_LENGTH, MAX_STRING_LENGTH
+from .body_limits import MAX_DEPTH, MAX_KEY_LENGTH, MAX_STRING_LENGTH
+from .refusals import ApiError, bad_request
 
 __all__ = ["loads"]
 

@@ -9,9 +9,9 @@ hidden in a function is still a dependency. The layers, top to bottom (DESIGN.md
 
     app         app, sandbox_routes, hosted_pages, …    HTTP, validation, auth, wiring, HTML pages
     resources   resources.<one per API resource>        parse the request, call the engine, shape the answer
-    records     records, listing                        lookups, expansions and pages shared by resources
+    lookups     lookups, list_queries                   lookups, expansions and pages shared by resources
     engine      engine.*                                the billing rules: no HTTP, no request objects
-    base        context, store, errors, document, …     what every layer stands on
+    base        context, database, refusals, document, … what every layer stands on
 
 A module may import from its own layer or any layer below, never above; no resource module
 imports another; and there are no cycles at all.
@@ -25,9 +25,9 @@ from pathlib import Path
 
 PACKAGE = "payment_kit_sandbox"
 ROOT = Path(__file__).resolve().parents[1] / PACKAGE
-LAYERS = ("base", "engine", "records", "resources", "app")
+LAYERS = ("base", "engine", "lookups", "resources", "app")
 APP = {"app", "sandbox_routes", "hosted_pages", "helpers", "server", "__main__"}
-RECORDS = {"records", "listing"}
+LOOKUPS = {"lookups", "list_queries"}
 
 
 def module_name(path: Path) -> str:
@@ -44,8 +44,8 @@ def layer_of(module: str) -> str:
         return "engine"
     if head == "resources":
         return "resources"
-    if inner in RECORDS:
-        return "records"
+    if inner in LOOKUPS:
+        return "lookups"
     if inner in APP:
         return "app"
     return "base"

@@ -1,6 +1,6 @@
 """The sandbox store's SQL paths answer exactly what the Python paths they replace answered:
 `find` filters as `==` over the decoded objects did, and `page` orders and slices as the lists'
-stable Python sort (`listing.page_of`) does, ties, nulls, numbers and text included."""
+stable Python sort (`list_queries.page_of`) does, ties, nulls, numbers and text included."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from payment_kit_sandbox.listing import _sort_key
-from payment_kit_sandbox.store import Store
+from payment_kit_sandbox.database import Store
+from payment_kit_sandbox.list_queries import _sort_key
 
 ROWS: list[dict[str, Any]] = [
     {"id": "cus_a", "livemode": False, "created_at": "2024-01-02T00:00:00.000Z", "name": "b", "did": "z1", "n": 3},

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..context import Context
-from ..errors import ApiError, bad_request
-from ..shapes import skeleton
+from ..refusals import ApiError, bad_request
+from ..skeletons import skeleton
 
 __all__ = [
     "VOIDABLE",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context
-from ..errors import bad_request, not_found
-from ..shapes import skeleton
+from ..refusals import bad_request, not_found
+from ..skeletons import skeleton
 from .money import to_units
 
 __all__ = [

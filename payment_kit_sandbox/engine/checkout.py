@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context, new_id
-from ..errors import bad_request
-from ..shapes import skeleton
+from ..refusals import bad_request
+from ..skeletons import skeleton
 from . import billing, discounts, subscriptions
 from .catalog import referenced_currency, referenced_price
 from .customers import ensure_customer, plain_did, referenced_customer

@@ -45,7 +45,7 @@ import json
 from typing import Any
 
 from ..context import Context
-from ..errors import bad_request
+from ..refusals import bad_request
 from . import credits
 from .money import to_units
 from .subscriptions import add_interval, ended, items_of, recurring_of

@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..context import Context
-from ..shapes import skeleton
+from ..skeletons import skeleton
 from .catalog import meter_id_of
 from .money import from_units, to_units
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context
-from ..errors import bad_request
-from ..shapes import skeleton
+from ..refusals import bad_request
+from ..skeletons import skeleton
 
 __all__ = ["ensure_customer", "find_customer", "plain_did", "referenced_customer"]
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..context import Context
-from ..errors import bad_request
+from ..refusals import bad_request
 
 __all__ = [
     "active_discount",

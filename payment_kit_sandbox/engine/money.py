@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from ..errors import bad_request
+from ..refusals import bad_request
 
 __all__ = ["from_units", "to_units", "units"]
 

@@ -8,8 +8,8 @@ import secrets
 from typing import Any
 
 from ..context import Context
-from ..errors import bad_request
-from ..shapes import skeleton
+from ..refusals import bad_request
+from ..skeletons import skeleton
 from .catalog import base_currency, referenced_currency
 from .customers import referenced_customer
 from .discounts import find_code

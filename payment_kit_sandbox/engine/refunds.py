@@ -13,8 +13,8 @@ import secrets
 from typing import Any
 
 from ..context import Context
-from ..errors import bad_request
-from ..shapes import skeleton
+from ..refusals import bad_request
+from ..skeletons import skeleton
 from .billing import method_of
 from .money import from_units, to_units, units
 

@@ -22,8 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..context import Context
-from ..errors import bad_request
-from ..shapes import skeleton
+from ..refusals import bad_request
+from ..skeletons import skeleton
 from . import billing
 from .catalog import meter_id_of, referenced_price
 from .refunds import refund_payment

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..context import iso, new_id, stored_clock_offset
-from ..store import Store
+from ..database import Store
 
 __all__ = ["POLICY", "Policy", "body_of", "deliver", "matches", "new_secret", "sign", "start", "subscribed", "wake"]
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine.billing import declined_reason
 from ..engine.money import to_units
-from ..errors import bad_request, not_found
-from ..shapes import skeleton
+from ..refusals import bad_request, not_found
+from ..skeletons import skeleton
 
 KIND = "auto_recharge_config"
 DEFAULT_THRESHOLD = "100"  # what PaymentKit's UI offers a new config
@@ -34,7 +34,7 @@ def _decimal(value: int | float, decimal: int, field: str) -> str:
 
 
 def _credit_currency(ctx: Context, currency_id: str) -> dict[str, Any]:
-    currency = records.referenced_currency(ctx, currency_id, "currency_id")
+    currency = lookups.referenced_currency(ctx, currency_id, "currency_id")
     if currency.get("type") != "credit":
         raise bad_request(
             f"currency_id: {currency_id} is a {currency.get('type')} currency; auto-recharge watches credit currencies"
@@ -85,7 +85,7 @@ def _new(ctx: Context, customer: dict[str, Any], currency: dict[str, Any]) -> di
 @handles("getCustomerAutoRechargeConfig")
 def get_for_customer(ctx: Context) -> dict[str, Any]:
     key = ctx.path["customer_id"]
-    customer = records.find_customer(ctx, key)
+    customer = lookups.find_customer(ctx, key)
     if customer is None:
         raise not_found("Customer", key)
     currency = _credit_currency(ctx, ctx.param("currency_id"))
@@ -101,12 +101,12 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 @handles("submitAutoRechargeConfig")
 def submit(ctx: Context) -> dict[str, Any]:
     body = ctx.body
-    customer = records.referenced_customer(ctx, body["customer_id"])
+    customer = lookups.referenced_customer(ctx, body["customer_id"])
     currency = _credit_currency(ctx, body["currency_id"])
     config = ctx.store.first(KIND, ctx.livemode, customer_id=customer["id"], currency_id=currency["id"])
     config = dict(config) if config is not None else _new(ctx, customer, currency)
 
-    price = records.referenced_price(ctx, body["price_id"], "price_id") if "price_id" in body else None
+    price = lookups.referenced_price(ctx, body["price_id"], "price_id") if "price_id" in body else None
     if price is not None:
         if not price.get("active", True):
             raise bad_request(f"price_id: price {price['id']} is archived")
@@ -163,7 +163,7 @@ def _paying_currency(
     """The currency recharges are paid in: as given, else as before, else the price's own."""
     given = body.get("recharge_currency_id")
     if given is not None:
-        paying = records.referenced_currency(ctx, given, "recharge_currency_id")
+        paying = lookups.referenced_currency(ctx, given, "recharge_currency_id")
         if paying.get("type") == "credit":
             raise bad_request(f"recharge_currency_id: {given} is a credit currency; recharges are paid in tokens")
         if price is not None and not _payable(price, given):

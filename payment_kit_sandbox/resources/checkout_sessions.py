@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles, sandbox_route
 from ..engine import checkout
-from ..errors import bad_request, not_found
-from ..listing import filter_equal, filter_in, filter_metadata, page_of
+from ..list_queries import filter_equal, filter_in, filter_metadata, page_of
+from ..refusals import bad_request, not_found
 
 KIND = "checkout_session"
 PAYER_FIELDS = ("customer_did", "customer_name", "customer_email", "promotion_code")
@@ -35,7 +35,7 @@ def create(ctx: Context) -> dict[str, Any]:
 
 @handles("retrieveCheckoutSession")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return records.expand_checkout_session(ctx, find(ctx, ctx.path["id"]))
+    return lookups.expand_checkout_session(ctx, find(ctx, ctx.path["id"]))
 
 
 @handles("updateCheckoutSession")
@@ -58,7 +58,7 @@ def list_(ctx: Context) -> dict[str, Any]:
         rows = filter_in(ctx, rows, name)
     rows = filter_equal(ctx, rows, "customer_id", "payment_intent_id", "payment_link_id")
     if ctx.param("customer_did"):
-        did = records.plain_did(ctx.param("customer_did"))
+        did = lookups.plain_did(ctx.param("customer_did"))
         rows = [s for s in rows if s.get("customer_did") == did]
     wanted = ctx.param("subscription_id")
     if wanted:
@@ -72,7 +72,7 @@ def list_(ctx: Context) -> dict[str, Any]:
         ctx,
         rows,
         orderable=("created_at", "updated_at", "expires_at"),
-        expand=lambda s: records.expand_checkout_session(ctx, s),
+        expand=lambda s: lookups.expand_checkout_session(ctx, s),
     )
 
 
@@ -86,4 +86,4 @@ def complete(ctx: Context) -> dict[str, Any]:
     for name, value in body.items():
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise bad_request(f"{name}: a non-empty string is required")
-    return records.expand_checkout_session(ctx, checkout.complete(ctx, find(ctx, ctx.path["id"]), body))
+    return lookups.expand_checkout_session(ctx, checkout.complete(ctx, find(ctx, ctx.path["id"]), body))

@@ -11,13 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine import discounts, promotions
 from ..engine.money import to_units
-from ..errors import bad_request
-from ..listing import filter_metadata, page_of
-from ..shapes import skeleton
+from ..list_queries import filter_metadata, page_of
+from ..refusals import bad_request
+from ..skeletons import skeleton
 
 KIND = "coupon"
 PLAIN_FIELDS = ("name", "description", "metadata", "max_redemptions", "redeem_by", "valid", "applies_to")
@@ -45,7 +45,7 @@ def _apply_terms(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> 
         raise bad_request("percent_off, amount_off: a coupon takes one of them, not both")
     options = dict(coupon.get("currency_options") or {})
     if "currency_id" in body:
-        new_currency = records.referenced_currency(ctx, body["currency_id"], "currency_id")["id"]
+        new_currency = lookups.referenced_currency(ctx, body["currency_id"], "currency_id")["id"]
         if new_currency != coupon["currency_id"] and amount is None and int(coupon["amount_off"]):
             raise bad_request("amount_off: give the fixed amount again in the new currency_id")
         options.pop(coupon["currency_id"], None)
@@ -53,7 +53,7 @@ def _apply_terms(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> 
     if percent:
         coupon.update(percent_off=percent, amount_off="0", currency_options={})
     elif amount is not None:
-        decimal = records.referenced_currency(ctx, coupon["currency_id"], "currency_id")["decimal"]
+        decimal = lookups.referenced_currency(ctx, coupon["currency_id"], "currency_id")["decimal"]
         coupon.update(percent_off=0, amount_off=to_units(amount, decimal, "amount_off"))
         # The coupon's own currency is one of its options too, as a price's is.
         coupon["currency_options"] = {**options, coupon["currency_id"]: {"amount_off": coupon["amount_off"]}}
@@ -65,7 +65,7 @@ def _apply_terms(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> 
         options = {coupon["currency_id"]: {"amount_off": coupon["amount_off"]}}
         for currency_id, option in body["currency_options"].items():
             field = f"currency_options.{currency_id}.amount_off"
-            currency = records.referenced_currency(ctx, currency_id, f"currency_options.{currency_id}")
+            currency = lookups.referenced_currency(ctx, currency_id, f"currency_options.{currency_id}")
             units = to_units(option["amount_off"], currency["decimal"], field)
             if currency_id == coupon["currency_id"] and units != coupon["amount_off"]:
                 raise bad_request(f"{field}: differs from amount_off, the amount in the coupon's own currency")
@@ -93,7 +93,7 @@ def create(ctx: Context) -> dict[str, Any]:
             "locked": False,
             "amount_off": "0",
             "percent_off": 0,
-            "currency_id": records.base_currency(ctx)["id"],
+            "currency_id": lookups.base_currency(ctx)["id"],
             "duration_in_months": 0,
             "metadata": {},
             "currency_options": {},
@@ -115,7 +115,7 @@ def create(ctx: Context) -> dict[str, Any]:
 
 @handles("retrieveCoupon")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return records.expand_coupon(ctx, ctx.get(KIND, ctx.path["id"], "Coupon"))
+    return lookups.expand_coupon(ctx, ctx.get(KIND, ctx.path["id"], "Coupon"))
 
 
 @handles("updateCoupon")
@@ -133,7 +133,7 @@ def update(ctx: Context) -> dict[str, Any]:
     _apply(ctx, coupon, ctx.body)
     ctx.store.save(KIND, ctx.touch(coupon))
     ctx.emit("coupon.updated", KIND, discounts.present(ctx, coupon))
-    return records.expand_coupon(ctx, coupon)
+    return lookups.expand_coupon(ctx, coupon)
 
 
 @handles("deleteCoupon")
@@ -168,4 +168,4 @@ def used(ctx: Context) -> dict[str, bool]:
 @handles("listCouponRedemptions")
 def redemptions(ctx: Context) -> dict[str, Any]:
     coupon = ctx.get(KIND, ctx.path["id"], "Coupon")
-    return records.redemptions_page(ctx, discounts.records(ctx, coupon_id=coupon["id"]))
+    return lookups.redemptions_page(ctx, discounts.records(ctx, coupon_id=coupon["id"]))

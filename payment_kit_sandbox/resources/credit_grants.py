@@ -8,12 +8,12 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine import auto_recharge, credits
 from ..engine.money import to_units
-from ..errors import bad_request, not_found
-from ..listing import filter_equal, filter_in, filter_metadata, page_of, search
+from ..list_queries import filter_equal, filter_in, filter_metadata, page_of, search
+from ..refusals import bad_request, not_found
 
 KIND = "credit_grant"
 
@@ -31,7 +31,7 @@ def expand(ctx: Context, record: dict[str, Any]) -> dict[str, Any]:
 
 def credit_currency(ctx: Context, currency_id: str, field: str = "currency_id") -> dict[str, Any]:
     """A credit currency named by a request: 400 naming the field when unknown or not `type: credit`."""
-    currency = records.referenced_currency(ctx, currency_id, field)
+    currency = lookups.referenced_currency(ctx, currency_id, field)
     if currency["type"] != "credit":
         raise bad_request(f"{field}: {currency['id']} is a {currency['type']} currency, not a credit currency")
     return currency
@@ -39,7 +39,7 @@ def credit_currency(ctx: Context, currency_id: str, field: str = "currency_id") 
 
 def _reported_currency(ctx: Context) -> dict[str, Any]:
     """The currency a report (holders, stats) is about, by id or symbol; 404 when unknown."""
-    return records.find_currency(ctx, ctx.param("currency_id"))
+    return lookups.find_currency(ctx, ctx.param("currency_id"))
 
 
 def _check_window(ctx: Context, effective_at: int, expires_at: int | None) -> None:
@@ -59,7 +59,7 @@ def _check_scope(ctx: Context, config: dict[str, Any] | None) -> None:
 @credits.current
 def create(ctx: Context) -> dict[str, Any]:
     body = ctx.body
-    customer = records.referenced_customer(ctx, body["customer_id"], "customer_id")
+    customer = lookups.referenced_customer(ctx, body["customer_id"], "customer_id")
     currency = credit_currency(ctx, body["currency_id"])
     amount = int(to_units(body["amount"], int(currency["decimal"]), "amount"))
     if amount == 0:
@@ -119,7 +119,7 @@ def _subscription_filter(ctx: Context, rows: list[dict[str, Any]]) -> list[dict[
 @credits.current
 def list_(ctx: Context) -> dict[str, Any]:
     rows = filter_equal(ctx, ctx.store.all(KIND, ctx.livemode), "currency_id")
-    customer_id = records.customer_id_param(ctx)
+    customer_id = lookups.customer_id_param(ctx)
     if customer_id:
         rows = [g for g in rows if g["customer_id"] == customer_id]
     rows = filter_metadata(ctx, filter_in(ctx, _subscription_filter(ctx, rows), "status"))
@@ -136,7 +136,7 @@ def list_(ctx: Context) -> dict[str, Any]:
 @credits.current
 def summary(ctx: Context) -> dict[str, Any]:
     key = ctx.param("customer_id")
-    customer = records.find_customer(ctx, key)
+    customer = lookups.find_customer(ctx, key)
     if customer is None:
         raise not_found("Customer", key)
     subscription_id = ctx.param("subscription_id")
@@ -168,7 +168,7 @@ def summary(ctx: Context) -> dict[str, Any]:
 @credits.current
 def verify_availability(ctx: Context) -> dict[str, Any]:
     currency = credit_currency(ctx, ctx.param("currency_id"))
-    customer = records.find_customer(ctx, ctx.param("customer_id"))
+    customer = lookups.find_customer(ctx, ctx.param("customer_id"))
     if customer is None:
         return {"can_continue": False, "reason": f"no customer {ctx.param('customer_id')!r} in this mode"}
     extra = int(ctx.param("pending_amount") or 0)
@@ -253,8 +253,8 @@ def stats(ctx: Context) -> dict[str, Any]:
     if ctx.param("category"):
         grants = [g for g in grants if g["category"] == ctx.param("category")]
     if ctx.param("granted_by"):
-        by = records.plain_did(ctx.param("granted_by"))
-        grants = [g for g in grants if records.plain_did(g.get("created_by") or "") == by]
+        by = lookups.plain_did(ctx.param("granted_by"))
+        grants = [g for g in grants if lookups.plain_did(g.get("created_by") or "") == by]
     days: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for g in grants:
         days[datetime.fromtimestamp(credits.unix(g["created_at"]) + shift, UTC).strftime("%Y-%m-%d")].append(g)

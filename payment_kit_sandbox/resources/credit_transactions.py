@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles, iso
 from ..engine import credits
-from ..listing import filter_equal, page_of, search
+from ..list_queries import filter_equal, page_of, search
 
 KIND = "credit_transaction"
 
@@ -34,11 +34,11 @@ def _matching(ctx: Context) -> list[dict[str, Any]]:
     rows = filter_equal(
         ctx, ctx.store.all(KIND, ctx.livemode), "subscription_id", "credit_grant_id", "source", "currency_id"
     )
-    customer_id = records.customer_id_param(ctx)
+    customer_id = lookups.customer_id_param(ctx)
     if customer_id:
         rows = [r for r in rows if r["customer_id"] == customer_id]
     if ctx.param("meter_id"):
-        meter = records.meter_by_key(ctx, ctx.param("meter_id"))
+        meter = lookups.meter_by_key(ctx, ctx.param("meter_id"))
         rows = [r for r in rows if meter is not None and r.get("meter_id") == meter["id"]]
     if ctx.param("start") is not None:
         rows = [r for r in rows if credits.unix(r["created_at"]) >= ctx.param("start")]
@@ -65,14 +65,14 @@ def list_(ctx: Context) -> dict[str, Any]:
 @credits.current
 def summary(ctx: Context) -> dict[str, Any]:
     rows = _matching(ctx)
-    meter = records.meter_by_key(ctx, ctx.param("meter_id")) if ctx.param("meter_id") else None
+    meter = lookups.meter_by_key(ctx, ctx.param("meter_id")) if ctx.param("meter_id") else None
     start, end = ctx.param("start"), ctx.param("end")
     return {
         "total_quantity": credits.decimal_sum(r["quantity"] for r in rows),
         "total_credit_amount": str(sum(int(r["credit_amount"]) for r in rows)),
         "transaction_count": len(rows),
         "filters": {
-            "customer_id": records.customer_id_param(ctx),
+            "customer_id": lookups.customer_id_param(ctx),
             "subscription_id": ctx.param("subscription_id"),
             "meter_event_name": meter["event_name"] if meter else None,
             "meter_id": ctx.param("meter_id"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles, sandbox_route
 from ..engine.billing import declined_reason, mark_payments_failing
-from ..errors import bad_request, not_found
-from ..listing import page_of, search, stored_page
+from ..list_queries import page_of, search, stored_page
+from ..refusals import bad_request, not_found
 
 KIND = "customer"
 ACTIVE_SUBSCRIPTION = ("active", "trialing", "past_due", "paused")
@@ -22,18 +22,18 @@ ACTIVE_SUBSCRIPTION = ("active", "trialing", "past_due", "paused")
 @handles("retrieveCustomer")
 def retrieve(ctx: Context) -> dict[str, Any]:
     key = ctx.path["id"]
-    customer = records.find_customer(ctx, key)
+    customer = lookups.find_customer(ctx, key)
     if customer is None:
         if ctx.param("create") and not key.startswith("cus_"):
-            customer = records.ensure_customer(ctx, key)
+            customer = lookups.ensure_customer(ctx, key)
         else:
             raise not_found("Customer", key)
-    return records.expand_customer(ctx, customer)
+    return lookups.expand_customer(ctx, customer)
 
 
 @handles("updateCustomer")
 def update(ctx: Context) -> dict[str, Any]:
-    customer = records.find_customer(ctx, ctx.path["id"]) or ctx.get(KIND, ctx.path["id"], "Customer")
+    customer = lookups.find_customer(ctx, ctx.path["id"]) or ctx.get(KIND, ctx.path["id"], "Customer")
     for field, value in ctx.body.items():
         if field == "metadata":
             customer["metadata"] = {**(customer.get("metadata") or {}), **(value or {})}
@@ -49,7 +49,7 @@ def update(ctx: Context) -> dict[str, Any]:
 
 @handles("deleteCustomer")
 def delete(ctx: Context) -> dict[str, Any]:
-    customer = records.find_customer(ctx, ctx.path["id"]) or ctx.get(KIND, ctx.path["id"], "Customer")
+    customer = lookups.find_customer(ctx, ctx.path["id"]) or ctx.get(KIND, ctx.path["id"], "Customer")
     live = [
         s["id"]
         for s in ctx.store.find("subscription", ctx.livemode, customer_id=customer["id"])
@@ -64,12 +64,12 @@ def delete(ctx: Context) -> dict[str, Any]:
 
 @handles("listCustomers")
 def list_(ctx: Context) -> dict[str, Any]:
-    by_did = {"did": records.plain_did(ctx.param("did"))} if ctx.param("did") else {}
+    by_did = {"did": lookups.plain_did(ctx.param("did"))} if ctx.param("did") else {}
     return stored_page(
         ctx,
         KIND,
         orderable=("created_at", "updated_at", "name", "email"),
-        expand=lambda c: records.expand_customer(ctx, c),
+        expand=lambda c: lookups.expand_customer(ctx, c),
         **by_did,
     )
 
@@ -77,7 +77,7 @@ def list_(ctx: Context) -> dict[str, Any]:
 @handles("searchCustomers")
 def search_(ctx: Context) -> dict[str, Any]:
     rows = search(ctx, ctx.store.all(KIND, ctx.livemode), ("id", "did", "name", "email", "phone", "description"))
-    return page_of(ctx, rows, expand=lambda c: records.expand_customer(ctx, c))
+    return page_of(ctx, rows, expand=lambda c: lookups.expand_customer(ctx, c))
 
 
 @handles("retrieveMyCustomer")
@@ -86,11 +86,11 @@ def me(ctx: Context) -> dict[str, Any]:
     did = ctx.headers.get("x-user-did")
     if not did:
         raise not_found("Customer", "me (no signed-in user: send the x-user-did header)")
-    customer = ctx.store.first(KIND, ctx.livemode, did=records.plain_did(did))
+    customer = ctx.store.first(KIND, ctx.livemode, did=lookups.plain_did(did))
     if customer is None:
         if not ctx.param("fallback"):
             raise not_found("Customer", f"me ({did})")
-        return {"did": records.plain_did(did), "name": None, "email": None, "phone": None}
+        return {"did": lookups.plain_did(did), "name": None, "email": None, "phone": None}
     if ctx.param("skipSummary"):
         return dict(customer)
     return {**customer, "summary": summary(ctx, customer)}
@@ -115,11 +115,11 @@ def summary(ctx: Context, customer: dict[str, Any]) -> dict[str, dict[str, str]]
 
 @handles("listCustomerOverdueInvoices")
 def overdue_invoices(ctx: Context) -> dict[str, Any]:
-    customer = records.find_customer(ctx, ctx.path["id"]) or ctx.get(KIND, ctx.path["id"], "Customer")
+    customer = lookups.find_customer(ctx, ctx.path["id"]) or ctx.get(KIND, ctx.path["id"], "Customer")
     invoices = [
-        i for i in ctx.store.find("invoice", ctx.livemode, customer_id=customer["id"]) if records.overdue(ctx, i)
+        i for i in ctx.store.find("invoice", ctx.livemode, customer_id=customer["id"]) if lookups.overdue(ctx, i)
     ]
-    return {"customer": customer, "invoices": invoices, "summary": records.owed_by_currency(ctx, invoices)}
+    return {"customer": customer, "invoices": invoices, "summary": lookups.owed_by_currency(ctx, invoices)}
 
 
 @sandbox_route("POST", "/sandbox/customers/{id}/payment-failures")
@@ -140,7 +140,7 @@ def fail_payments(ctx: Context) -> dict[str, Any]:
     reason = body.get("reason", "Your card was declined.")
     if not isinstance(reason, str) or not reason.strip():
         raise bad_request("reason: a non-empty string is required")
-    customer = records.find_customer(ctx, ctx.path["id"])
+    customer = lookups.find_customer(ctx, ctx.path["id"])
     if customer is None:
         raise not_found("Customer", ctx.path["id"])
     mark_payments_failing(ctx, customer["id"], reason if fail else None)

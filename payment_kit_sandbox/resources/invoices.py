@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles, sandbox_route
 from ..engine.billing import (
     attempt_payment,
@@ -21,8 +21,8 @@ from ..engine.billing import (
     refuse_if_declined,
     void_invoice,
 )
-from ..errors import bad_request
-from ..listing import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
+from ..list_queries import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
+from ..refusals import bad_request
 
 KIND = "invoice"
 ORDERABLE = ("created_at", "updated_at", "number", "period_start", "period_end", "due_date")
@@ -64,15 +64,15 @@ RELATED_FIELDS = (
 def expand(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
     lines = []
     for item in ctx.store.find("invoice_item", ctx.livemode, invoice_id=invoice["id"]):
-        price = records.stored(ctx, "price", item["price_id"])
+        price = lookups.stored(ctx, "price", item["price_id"])
         if price is not None:  # invoiced prices are locked, so only a price removed behind the API's back is missing
-            lines.append({**item, "object": "invoice_item", "price": records.expand_price(ctx, price)})
+            lines.append({**item, "object": "invoice_item", "price": lookups.expand_price(ctx, price)})
     return {
         **invoice,
         "object": "invoice",
-        **records.money_joins(ctx, invoice),
-        "paymentIntent": records.stored(ctx, "payment_intent", invoice.get("payment_intent_id")),
-        "subscription": records.stored(ctx, "subscription", invoice.get("subscription_id")),
+        **lookups.money_joins(ctx, invoice),
+        "paymentIntent": lookups.stored(ctx, "payment_intent", invoice.get("payment_intent_id")),
+        "subscription": lookups.stored(ctx, "subscription", invoice.get("subscription_id")),
         "lines": lines,
     }
 
@@ -80,9 +80,9 @@ def expand(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
 def _discount_details(ctx: Context, invoice: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for entry in invoice.get("total_discount_amounts") or []:
-        discount = records.stored(ctx, "discount", entry.get("discount")) or {}
-        coupon = records.stored(ctx, "coupon", entry.get("coupon") or discount.get("coupon_id"))
-        code = records.stored(ctx, "promotion_code", entry.get("promotion_code") or discount.get("promotion_code_id"))
+        discount = lookups.stored(ctx, "discount", entry.get("discount")) or {}
+        coupon = lookups.stored(ctx, "coupon", entry.get("coupon") or discount.get("coupon_id"))
+        code = lookups.stored(ctx, "promotion_code", entry.get("promotion_code") or discount.get("promotion_code_id"))
         if coupon is None and code is None:
             continue
         out.append(
@@ -91,7 +91,7 @@ def _discount_details(ctx: Context, invoice: dict[str, Any]) -> list[dict[str, A
                 "promotionCode": {
                     **code,
                     "object": "promotion_code",
-                    "coupon": records.stored(ctx, "coupon", code.get("coupon_id")),
+                    "coupon": lookups.stored(ctx, "coupon", code.get("coupon_id")),
                 }
                 if code
                 else None,
@@ -103,21 +103,21 @@ def _discount_details(ctx: Context, invoice: dict[str, Any]) -> list[dict[str, A
 def _credit_grants(ctx: Context, invoice: dict[str, Any]) -> list[dict[str, Any]]:
     """Grants bought by paying this invoice: they name it in `metadata.invoice_id` (or `invoice_id`)."""
     return [
-        {**grant, "object": "credit_grant", **records.money_joins(ctx, grant), "items": None}
+        {**grant, "object": "credit_grant", **lookups.money_joins(ctx, grant), "items": None}
         for grant in ctx.store.find("credit_grant", ctx.livemode, customer_id=invoice["customer_id"])
         if invoice["id"] in (grant.get("invoice_id"), (grant.get("metadata") or {}).get("invoice_id"))
     ]
 
 
 def detail(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
-    session = records.stored(ctx, "checkout_session", invoice.get("checkout_session_id"))
-    related = records.stored(ctx, KIND, (invoice.get("from_invoice") or {}).get("id"))
+    session = lookups.stored(ctx, "checkout_session", invoice.get("checkout_session_id"))
+    related = lookups.stored(ctx, KIND, (invoice.get("from_invoice") or {}).get("id"))
     return {
         **expand(ctx, invoice),
         "discountDetails": _discount_details(ctx, invoice),
         "relatedInvoice": {k: related.get(k) for k in RELATED_FIELDS} if related else None,
         "relatedCreditGrants": _credit_grants(ctx, invoice),
-        "paymentLink": records.stored(ctx, "payment_link", (session or {}).get("payment_link_id")),
+        "paymentLink": lookups.stored(ctx, "payment_link", (session or {}).get("payment_link_id")),
         "checkoutSession": session,
     }
 
@@ -127,10 +127,10 @@ def _subscription_ids(ctx: Context, subscription_id: str) -> set[str]:
     ids = {subscription_id}
     if not ctx.param("include_recovered_from"):
         return ids
-    current = records.stored(ctx, "subscription", subscription_id)
+    current = lookups.stored(ctx, "subscription", subscription_id)
     while current and current.get("recovered_from") and current["recovered_from"] not in ids:
         ids.add(current["recovered_from"])
-        current = records.stored(ctx, "subscription", current["recovered_from"])
+        current = lookups.stored(ctx, "subscription", current["recovered_from"])
     return ids
 
 
@@ -210,7 +210,7 @@ def _manual_lines(ctx: Context, raw: Any) -> list[dict[str, Any]]:
         quantity = line.get("quantity", 1)
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise bad_request(f"lines[{i}].quantity: a whole number of at least 1 is required")
-        price = records.referenced_price(ctx, line["price_id"], f"lines[{i}].price_id")
+        price = lookups.referenced_price(ctx, line["price_id"], f"lines[{i}].price_id")
         if not price["active"]:
             raise bad_request(f"lines[{i}].price_id: price {price['id']} is archived")
         lines.append({"price": price, "quantity": quantity})
@@ -226,11 +226,11 @@ def create_manual(ctx: Context) -> dict[str, Any]:
         raise bad_request(f"unknown field(s): {', '.join(sorted(extra))}")
     if not isinstance(body.get("customer_id"), str):
         raise bad_request("customer_id: a customer id or DID is required")
-    customer = records.referenced_customer(ctx, body["customer_id"], "customer_id")
+    customer = lookups.referenced_customer(ctx, body["customer_id"], "customer_id")
     lines = _manual_lines(ctx, body.get("lines"))
     currency_id = lines[0]["price"]["currency_id"]
     if body.get("currency_id") is not None:
-        currency_id = records.referenced_currency(ctx, str(body["currency_id"]), "currency_id")["id"]
+        currency_id = lookups.referenced_currency(ctx, str(body["currency_id"]), "currency_id")["id"]
     for i, line in enumerate(lines):
         price = line["price"]
         offered = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
@@ -267,7 +267,7 @@ def pay_open(ctx: Context) -> dict[str, Any]:
     invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
     if invoice["status"] not in ("open", "uncollectible"):
         raise bad_request(f"Invoice {invoice['id']} cannot be paid: it is {invoice['status']}")
-    customer = records.referenced_customer(ctx, invoice["customer_id"], "customer_id")
+    customer = lookups.referenced_customer(ctx, invoice["customer_id"], "customer_id")
     refuse_if_declined(ctx, customer, f"Invoice {invoice['id']}")
     pay_invoice(ctx, invoice, customer)
     return expand(ctx, invoice)

@@ -8,12 +8,12 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles, iso
 from ..engine import credits
-from ..errors import bad_request
-from ..listing import page_of, search
-from ..shapes import skeleton
+from ..list_queries import page_of, search
+from ..refusals import bad_request
+from ..skeletons import skeleton
 
 KIND = "meter_event"
 BUCKETS = {"minute": (60, "%Y-%m-%d %H:%M"), "hour": (3600, "%Y-%m-%d %H:00"), "day": (86400, "%Y-%m-%d")}
@@ -51,7 +51,7 @@ def create(ctx: Context) -> dict[str, Any]:
         return expand(ctx, seen)  # the identifier is the caller's idempotency key
     meter = _active_meter(ctx, body["event_name"])
     payload = body["payload"]
-    customer = records.referenced_customer(ctx, payload["customer_id"], "payload.customer_id")
+    customer = lookups.referenced_customer(ctx, payload["customer_id"], "payload.customer_id")
     subscription_id = payload.get("subscription_id")
     if subscription_id:
         subscription = ctx.store.get("subscription", subscription_id, ctx.livemode)
@@ -92,11 +92,11 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 def _matching(ctx: Context) -> list[dict[str, Any]]:
     """Events matching the customer, meter, event name and time-window filters."""
     rows = ctx.store.all(KIND, ctx.livemode)
-    customer_id = records.customer_id_param(ctx)
+    customer_id = lookups.customer_id_param(ctx)
     if customer_id:
         rows = [e for e in rows if e["payload"]["customer_id"] == customer_id]
     if ctx.param("meter_id"):
-        meter = records.meter_by_key(ctx, ctx.param("meter_id"))
+        meter = lookups.meter_by_key(ctx, ctx.param("meter_id"))
         rows = [e for e in rows if meter is not None and e["event_name"] == meter["event_name"]]
     if ctx.param("event_name"):
         rows = [e for e in rows if e["event_name"] == ctx.param("event_name")]
@@ -117,7 +117,7 @@ def list_(ctx: Context) -> dict[str, Any]:
 @handles("getMeterEventStats")
 @credits.current
 def stats(ctx: Context) -> dict[str, Any]:
-    meter = records.find_meter(ctx, ctx.param("meter_id"))
+    meter = lookups.find_meter(ctx, ctx.param("meter_id"))
     start, end = ctx.param("start"), ctx.param("end")
     if end < start:
         raise bad_request(f"end: {end} is before start {start}")
@@ -146,7 +146,7 @@ def _label(at: int, fmt: str) -> str:
 @credits.current
 def pending_amount(ctx: Context) -> dict[str, str]:
     owed: dict[str, int] = defaultdict(int)
-    customer_id = records.customer_id_param(ctx)
+    customer_id = lookups.customer_id_param(ctx)
     for event in ctx.store.all(KIND, ctx.livemode):
         if event["status"] not in credits.OUTSTANDING or not int(event["credit_pending"]):
             continue

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine import catalog
 from ..engine.credits import DEFAULT_DECIMAL
-from ..errors import bad_request
-from ..listing import filter_equal, page_of, search
-from ..shapes import skeleton
+from ..list_queries import filter_equal, page_of, search
+from ..refusals import bad_request
+from ..skeletons import skeleton
 
 KIND = "meter"
 EDITABLE = ("name", "description", "status", "metadata", "unit")
@@ -20,11 +20,11 @@ EDITABLE = ("name", "description", "status", "metadata", "unit")
 def _credit_currency(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """The currency a new meter consumes: the one named, or a new one as PaymentKit makes it."""
     if "currency_id" in body:
-        currency = records.referenced_currency(ctx, body["currency_id"], "currency_id")
+        currency = lookups.referenced_currency(ctx, body["currency_id"], "currency_id")
         if currency["type"] != "credit":
             raise bad_request(f"currency_id: {currency['id']} is a {currency['type']} currency, not a credit currency")
         return currency
-    method_id = records.base_currency(ctx)["payment_method_id"]
+    method_id = lookups.base_currency(ctx)["payment_method_id"]
     return catalog.new_currency(
         ctx,
         payment_method_id=method_id,
@@ -63,27 +63,27 @@ def create(ctx: Context) -> dict[str, Any]:
     )
     meter["currency_id"] = _credit_currency(ctx, body)["id"]
     ctx.store.insert(KIND, meter)
-    return records.expand_meter(ctx, meter)
+    return lookups.expand_meter(ctx, meter)
 
 
 @handles("retrieveMeter")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return records.expand_meter(ctx, records.find_meter(ctx, ctx.path["id"]))
+    return lookups.expand_meter(ctx, lookups.find_meter(ctx, ctx.path["id"]))
 
 
 @handles("updateMeter")
 def update(ctx: Context) -> dict[str, Any]:
-    meter = records.find_meter(ctx, ctx.path["id"])
+    meter = lookups.find_meter(ctx, ctx.path["id"])
     meter.update({k: v for k, v in ctx.body.items() if k in EDITABLE})
-    return records.expand_meter(ctx, ctx.store.save(KIND, ctx.touch(meter)))
+    return lookups.expand_meter(ctx, ctx.store.save(KIND, ctx.touch(meter)))
 
 
 def _set_status(ctx: Context, status: str) -> dict[str, Any]:
-    meter = records.find_meter(ctx, ctx.path["id"])
+    meter = lookups.find_meter(ctx, ctx.path["id"])
     if meter["status"] == status:
         raise bad_request(f"Meter {meter['id']} is already {status}")
     meter["status"] = status
-    return records.expand_meter(ctx, ctx.store.save(KIND, ctx.touch(meter)))
+    return lookups.expand_meter(ctx, ctx.store.save(KIND, ctx.touch(meter)))
 
 
 @handles("activateMeter")
@@ -104,5 +104,5 @@ def list_(ctx: Context) -> dict[str, Any]:
         ctx,
         rows,
         orderable=("created_at", "updated_at", "name", "event_name"),
-        expand=lambda m: records.expand_meter(ctx, m),
+        expand=lambda m: lookups.expand_meter(ctx, m),
     )

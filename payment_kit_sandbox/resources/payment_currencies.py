@@ -7,7 +7,7 @@ from typing import Any
 from ..context import Context, handles
 from ..engine import catalog
 from ..engine.money import to_units
-from ..errors import bad_request
+from ..refusals import bad_request
 
 KIND = "payment_currency"
 

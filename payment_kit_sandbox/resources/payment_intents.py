@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine.refunds import refund_payment, refund_summary, refund_units
-from ..listing import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
+from ..list_queries import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
 
 KIND = "payment_intent"
 EDITABLE = (
@@ -32,12 +32,12 @@ SEARCHED = ("id", "description", "customer_id", "invoice_id", "receipt_email", "
 
 
 def expand(ctx: Context, intent: dict[str, Any]) -> dict[str, Any]:
-    invoice = records.stored(ctx, "invoice", intent.get("invoice_id"))
-    session = records.stored(ctx, "checkout_session", (invoice or {}).get("checkout_session_id")) or ctx.store.first(
+    invoice = lookups.stored(ctx, "invoice", intent.get("invoice_id"))
+    session = lookups.stored(ctx, "checkout_session", (invoice or {}).get("checkout_session_id")) or ctx.store.first(
         "checkout_session", ctx.livemode, payment_intent_id=intent["id"]
     )
     subscription_id = (invoice or {}).get("subscription_id") or (session or {}).get("subscription_id")
-    joins = records.money_joins(ctx, intent)
+    joins = lookups.money_joins(ctx, intent)
     if not intent.get("customer_id"):
         joins["customer"] = None
     return {
@@ -45,7 +45,7 @@ def expand(ctx: Context, intent: dict[str, Any]) -> dict[str, Any]:
         "object": "payment_intent",
         **joins,
         "checkoutSession": session,
-        "subscription": records.stored(ctx, "subscription", subscription_id),
+        "subscription": lookups.stored(ctx, "subscription", subscription_id),
         "invoice": invoice,
         "refund": refund_summary(ctx, intent),
     }
@@ -87,4 +87,4 @@ def refund(ctx: Context) -> dict[str, Any]:
         reason=body.get("reason"),
         description=body.get("description"),
     )
-    return records.expand_refund(ctx, made)
+    return lookups.expand_refund(ctx, made)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles, sandbox_route
 from ..engine import checkout
-from ..errors import bad_request, not_found
-from ..listing import page_of
-from ..shapes import skeleton
+from ..list_queries import page_of
+from ..refusals import bad_request, not_found
+from ..skeletons import skeleton
 
 KIND = "payment_link"
 MODE_HINT = " (a payment link's mode follows its first price)"
@@ -44,7 +44,7 @@ def find(ctx: Context, key: str) -> dict[str, Any]:
 
 
 def expand(ctx: Context, link: dict[str, Any]) -> dict[str, Any]:
-    return {**link, "object": "payment_link", "line_items": records.expand_lines(ctx, link["line_items"])}
+    return {**link, "object": "payment_link", "line_items": lookups.expand_lines(ctx, link["line_items"])}
 
 
 def apply(ctx: Context, link: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -158,4 +158,4 @@ def open_(ctx: Context) -> dict[str, Any]:
         },
         payment_link_id=link["id"],
     )
-    return records.expand_checkout_session(ctx, session)
+    return lookups.expand_checkout_session(ctx, session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context, handles
-from ..shapes import skeleton
+from ..skeletons import skeleton
 
 KIND = "payment_method"
 DEFAULT_FEATURES = {"recurring": True, "refund": True, "dispute": False}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine import catalog
-from ..errors import bad_request
-from ..listing import filter_equal, page_of, search
+from ..list_queries import filter_equal, page_of, search
+from ..refusals import bad_request
 
 KIND = "price"
 
@@ -18,12 +18,12 @@ def create(ctx: Context) -> dict[str, Any]:
     product = ctx.store.get("product", ctx.body["product_id"], ctx.livemode)
     if product is None:
         raise bad_request(f"product_id: no product {ctx.body['product_id']!r} in this mode")
-    return records.expand_price(ctx, catalog.new_price(ctx, product, ctx.body))
+    return lookups.expand_price(ctx, catalog.new_price(ctx, product, ctx.body))
 
 
 @handles("retrievePrice")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return records.expand_price(ctx, catalog.find_price(ctx, ctx.path["id"]))
+    return lookups.expand_price(ctx, catalog.find_price(ctx, ctx.path["id"]))
 
 
 @handles("updatePrice")
@@ -35,7 +35,7 @@ def update(ctx: Context) -> dict[str, Any]:
         )
     catalog.apply_price(ctx, price, ctx.body)
     ctx.emit("price.updated", KIND, price)
-    return records.expand_price(ctx, ctx.store.save(KIND, ctx.touch(price)))
+    return lookups.expand_price(ctx, ctx.store.save(KIND, ctx.touch(price)))
 
 
 @handles("archivePrice")
@@ -45,7 +45,7 @@ def archive(ctx: Context) -> dict[str, Any]:
         raise bad_request(f"Price {price['id']} is already archived")
     price["active"] = False
     ctx.emit("price.updated", KIND, price)
-    return records.expand_price(ctx, ctx.store.save(KIND, ctx.touch(price)))
+    return lookups.expand_price(ctx, ctx.store.save(KIND, ctx.touch(price)))
 
 
 @handles("deletePrice")
@@ -82,7 +82,7 @@ def inventory(ctx: Context) -> dict[str, Any]:
                 f" and {sold} already sold (a stock of 0 would mean no limit)"
             )
         price["quantity_available"] = stock - quantity
-    return records.expand_price(ctx, ctx.store.save(KIND, ctx.touch(price)))
+    return lookups.expand_price(ctx, ctx.store.save(KIND, ctx.touch(price)))
 
 
 @handles("listPrices")
@@ -91,11 +91,11 @@ def list_(ctx: Context) -> dict[str, Any]:
         ctx, ctx.store.all(KIND, ctx.livemode), "active", "type", "currency_id", "product_id", "lookup_key"
     )
     return page_of(
-        ctx, rows, orderable=("created_at", "updated_at", "unit_amount"), expand=lambda p: records.expand_price(ctx, p)
+        ctx, rows, orderable=("created_at", "updated_at", "unit_amount"), expand=lambda p: lookups.expand_price(ctx, p)
     )
 
 
 @handles("searchPrices")
 def search_(ctx: Context) -> dict[str, Any]:
     rows = search(ctx, ctx.store.all(KIND, ctx.livemode), ("id", "nickname", "lookup_key", "product_id"))
-    return page_of(ctx, rows, expand=lambda p: records.expand_price(ctx, p))
+    return page_of(ctx, rows, expand=lambda p: lookups.expand_price(ctx, p))

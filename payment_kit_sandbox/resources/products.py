@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine import catalog
-from ..errors import bad_request
-from ..listing import filter_equal, filter_metadata, page_of, search
-from ..shapes import skeleton
+from ..list_queries import filter_equal, filter_metadata, page_of, search
+from ..refusals import bad_request
+from ..skeletons import skeleton
 
 KIND = "product"
 EDITABLE = (
@@ -31,7 +31,7 @@ EDITABLE = (
 
 def expand(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
     own = [
-        records.expand_price(ctx, p, with_product=False)
+        lookups.expand_price(ctx, p, with_product=False)
         for p in ctx.store.find("price", ctx.livemode, product_id=product["id"])
     ]
     default = next((p for p in own if p["id"] == product.get("default_price_id")), None)
@@ -81,7 +81,7 @@ def update(ctx: Context) -> dict[str, Any]:
     _check_refs(ctx, body)
     default = body.get("default_price_id")
     if default is not None:
-        price = records.referenced_price(ctx, default, "default_price_id")
+        price = lookups.referenced_price(ctx, default, "default_price_id")
         if price["product_id"] != product["id"]:
             raise bad_request(f"default_price_id: price {default} belongs to another product")
     product.update({k: v for k, v in body.items() if k in (*EDITABLE, "default_price_id")})

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles, sandbox_route
 from ..engine import discounts
 from ..engine.promotions import apply_promotion_code, new_promotion_code
-from ..errors import bad_request, not_found
-from ..listing import filter_equal, page_of
+from ..list_queries import filter_equal, page_of
+from ..refusals import bad_request, not_found
 
 KIND = "promotion_code"
 
@@ -24,14 +24,14 @@ def create(ctx: Context) -> dict[str, Any]:
     coupon = ctx.store.get("coupon", ctx.body["coupon_id"], ctx.livemode)
     if coupon is None:
         raise bad_request(f"coupon_id: no coupon {ctx.body['coupon_id']!r} in this mode")
-    return records.expand_promotion_code(
+    return lookups.expand_promotion_code(
         ctx, new_promotion_code(ctx, coupon, {k: v for k, v in ctx.body.items() if k != "coupon_id"})
     )
 
 
 @handles("retrievePromotionCode")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return records.expand_promotion_code(ctx, ctx.get(KIND, ctx.path["id"], "Promotion code"))
+    return lookups.expand_promotion_code(ctx, ctx.get(KIND, ctx.path["id"], "Promotion code"))
 
 
 @handles("retrievePromotionCodeByCode")
@@ -53,7 +53,7 @@ def by_code(ctx: Context) -> dict[str, Any]:
         )
     if promo is None:
         raise not_found("Promotion code", key)
-    return records.expand_promotion_code(ctx, promo)
+    return lookups.expand_promotion_code(ctx, promo)
 
 
 @handles("updatePromotionCode")
@@ -64,7 +64,7 @@ def update(ctx: Context) -> dict[str, Any]:
     apply_promotion_code(ctx, promo, ctx.body)
     ctx.store.save(KIND, ctx.touch(promo))
     ctx.emit("promotion_code.updated", KIND, promo)
-    return records.expand_promotion_code(ctx, promo)
+    return lookups.expand_promotion_code(ctx, promo)
 
 
 @handles("archivePromotionCode")
@@ -94,7 +94,7 @@ def list_(ctx: Context) -> dict[str, Any]:
         ctx,
         rows,
         orderable=("created_at", "updated_at", "code", "times_redeemed"),
-        expand=lambda p: records.expand_promotion_code(ctx, p),
+        expand=lambda p: lookups.expand_promotion_code(ctx, p),
     )
 
 
@@ -106,7 +106,7 @@ def used(ctx: Context) -> dict[str, bool]:
 @handles("listPromotionCodeRedemptions")
 def redemptions(ctx: Context) -> dict[str, Any]:
     promo = ctx.get(KIND, ctx.path["id"], "Promotion code")
-    return records.redemptions_page(ctx, discounts.records(ctx, promotion_code_id=promo["id"]))
+    return lookups.redemptions_page(ctx, discounts.records(ctx, promotion_code_id=promo["id"]))
 
 
 @sandbox_route("POST", "/sandbox/promotion-codes/redeem")
@@ -122,7 +122,7 @@ def redeem(ctx: Context) -> dict[str, Any]:
     for name in ("code", "customer_id"):
         if not isinstance(body.get(name), str) or not body[name]:
             raise bad_request(f"{name}: a non-empty string is required")
-    customer = records.referenced_customer(ctx, body["customer_id"], "customer_id")
+    customer = lookups.referenced_customer(ctx, body["customer_id"], "customer_id")
     subscription = None
     if body.get("subscription_id") is not None:
         subscription = ctx.store.get("subscription", str(body["subscription_id"]), ctx.livemode)

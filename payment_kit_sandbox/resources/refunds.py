@@ -6,14 +6,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine.billing import method_of
 from ..engine.money import to_units
 from ..engine.refunds import chain_details, refund_payment, refund_units
-from ..errors import bad_request
-from ..listing import filter_equal, filter_in, page_of, search
-from ..shapes import skeleton
+from ..list_queries import filter_equal, filter_in, page_of, search
+from ..refusals import bad_request
+from ..skeletons import skeleton
 
 KIND = "refund"
 SEARCHED = (
@@ -34,7 +34,7 @@ def _linked(ctx: Context, body: dict[str, Any], field: str, kind: str, expected:
     given = body.get(field)
     if given is None:
         return
-    found = records.find_customer(ctx, given) if kind == "customer" else ctx.store.get(kind, given, ctx.livemode)
+    found = lookups.find_customer(ctx, given) if kind == "customer" else ctx.store.get(kind, given, ctx.livemode)
     if found is None:
         raise bad_request(f"{field}: no {kind.replace('_', ' ')} {given!r} in this mode")
     if found["id"] != expected:
@@ -50,7 +50,7 @@ def create(ctx: Context) -> dict[str, Any]:
         raise bad_request(f"payment_intent_id: no payment intent {body['payment_intent_id']!r} in this mode")
     if body.get("type") == "stake_return":
         raise bad_request("type: stake_return gives back a subscription stake, and the sandbox collects no stakes")
-    invoice = records.stored(ctx, "invoice", intent.get("invoice_id"))
+    invoice = lookups.stored(ctx, "invoice", intent.get("invoice_id"))
     _linked(ctx, body, "currency_id", "payment_currency", intent["currency_id"], "currency")
     _linked(ctx, body, "customer_id", "customer", intent.get("customer_id"), "customer")
     _linked(ctx, body, "payment_method_id", "payment_method", intent.get("payment_method_id"), "payment method")
@@ -64,25 +64,25 @@ def create(ctx: Context) -> dict[str, Any]:
         description=body.get("description"),
         metadata=body.get("metadata"),
     )
-    return records.expand_refund(ctx, made)
+    return lookups.expand_refund(ctx, made)
 
 
 @handles("retrieveRefund")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return records.expand_refund(ctx, ctx.get(KIND, ctx.path["id"], "Refund"))
+    return lookups.expand_refund(ctx, ctx.get(KIND, ctx.path["id"], "Refund"))
 
 
 @handles("listRefunds")
 def list_(ctx: Context) -> dict[str, Any]:
     rows = filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status")
     rows = filter_equal(ctx, rows, "invoice_id", "subscription_id", "currency_id", "customer_id")
-    return page_of(ctx, rows, expand=lambda r: records.expand_refund(ctx, r))
+    return page_of(ctx, rows, expand=lambda r: lookups.expand_refund(ctx, r))
 
 
 @handles("searchRefunds")
 def search_(ctx: Context) -> dict[str, Any]:
     rows = search(ctx, ctx.store.all(KIND, ctx.livemode), SEARCHED)
-    return page_of(ctx, rows, expand=lambda r: records.expand_refund(ctx, r))
+    return page_of(ctx, rows, expand=lambda r: lookups.expand_refund(ctx, r))
 
 
 def _sync_currency(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def sync(ctx: Context) -> dict[str, Any]:
     body = ctx.body
     # The body's integer livemode says which books the refund belongs to, whatever the query says.
     ctx = dataclasses.replace(ctx, livemode=bool(body["livemode"]))
-    customer = records.find_customer(ctx, body["customerId"])
+    customer = lookups.find_customer(ctx, body["customerId"])
     if customer is None:
         raise bad_request(f"customerId: no customer {body['customerId']!r} in this mode")
     currency = _sync_currency(ctx, body)
@@ -151,4 +151,4 @@ def sync(ctx: Context) -> dict[str, Any]:
         payment_details=chain_details(body["chainType"], method.get("id", ""), body["destination"], tx_hash=""),
         already_sent=True,
     )
-    return records.expand_refund(ctx, made)
+    return lookups.expand_refund(ctx, made)

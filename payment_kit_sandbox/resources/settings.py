@@ -17,7 +17,7 @@ import jsonschema
 
 from ..context import Context, handles
 from ..document import Document
-from ..errors import bad_request, not_found
+from ..refusals import bad_request, not_found
 
 KIND = "setting"
 # The document's shape for each type PaymentKit knows; other types are free-form.

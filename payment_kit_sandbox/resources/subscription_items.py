@@ -6,19 +6,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine import subscriptions as engine
-from ..errors import bad_request
-from ..listing import page_of
-from ..shapes import skeleton
+from ..list_queries import page_of
+from ..refusals import bad_request
+from ..skeletons import skeleton
 
 KIND = "subscription_item"
 USAGE = "usage_record"
 
 
 def _subscription_of(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
-    return records.find_subscription(ctx, item["subscription_id"])
+    return lookups.find_subscription(ctx, item["subscription_id"])
 
 
 def _price_for(ctx: Context, sub: dict[str, Any], price_id: str, item_id: str | None = None) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def create(ctx: Context) -> dict[str, Any]:
 
 @handles("retrieveSubscriptionItem")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return records.expand_subscription_item(ctx, ctx.get(KIND, ctx.path["id"], "Subscription item"))
+    return lookups.expand_subscription_item(ctx, ctx.get(KIND, ctx.path["id"], "Subscription item"))
 
 
 @handles("updateSubscriptionItem")
@@ -104,7 +104,7 @@ def list_(ctx: Context) -> dict[str, Any]:
         ctx,
         rows,
         orderable=("created_at", "updated_at", "quantity"),
-        expand=lambda i: records.expand_subscription_item(ctx, i),
+        expand=lambda i: lookups.expand_subscription_item(ctx, i),
     )
 
 

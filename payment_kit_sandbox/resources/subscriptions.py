@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import records
+from .. import lookups
 from ..context import Context, handles
 from ..engine import subscriptions as engine
-from ..errors import bad_request
-from ..listing import filter_equal, filter_in, filter_metadata, page_of
+from ..list_queries import filter_equal, filter_in, filter_metadata, page_of
+from ..refusals import bad_request
 
 KIND = "subscription"
 ORDERABLE = ("created_at", "updated_at", "current_period_start", "current_period_end", "start_date", "status")
@@ -43,9 +43,9 @@ def _payment_method(ctx: Context, method_id: str, currency_id: str) -> str:
 def create(ctx: Context) -> dict[str, Any]:
     body = ctx.body
     now = ctx.now()
-    customer = records.referenced_customer(ctx, body["customer_id"], "customer_id")
+    customer = lookups.referenced_customer(ctx, body["customer_id"], "customer_id")
     currency_id = (
-        records.referenced_currency(ctx, body["currency_id"], "currency_id")["id"] if body.get("currency_id") else None
+        lookups.referenced_currency(ctx, body["currency_id"], "currency_id")["id"] if body.get("currency_id") else None
     )
     entries: list[dict[str, Any]] = []
     recurring = None
@@ -81,12 +81,12 @@ def create(ctx: Context) -> dict[str, Any]:
         metadata=body.get("metadata"),
         service_actions=body.get("service_actions"),
     )
-    return records.expand_subscription(ctx, sub)
+    return lookups.expand_subscription(ctx, sub)
 
 
 @handles("retrieveSubscription")
 def retrieve(ctx: Context) -> dict[str, Any]:
-    return records.expand_subscription(ctx, find(ctx, ctx.path["id"]))
+    return lookups.expand_subscription(ctx, find(ctx, ctx.path["id"]))
 
 
 @handles("updateSubscription")
@@ -137,7 +137,7 @@ def _in_good_standing(sub: dict[str, Any]) -> bool:
 
 def _page(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, Any]:
     first = _in_good_standing if ctx.param("activeFirst") else None
-    return page_of(ctx, rows, orderable=ORDERABLE, expand=lambda s: records.expand_subscription(ctx, s), first=first)
+    return page_of(ctx, rows, orderable=ORDERABLE, expand=lambda s: lookups.expand_subscription(ctx, s), first=first)
 
 
 @handles("listSubscriptions")
@@ -145,7 +145,7 @@ def list_(ctx: Context) -> dict[str, Any]:
     rows = filter_equal(ctx, filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status"), "customer_id")
     did = ctx.param("customer_did")
     if did:
-        owner = ctx.store.first("customer", ctx.livemode, did=records.plain_did(did))
+        owner = ctx.store.first("customer", ctx.livemode, did=lookups.plain_did(did))
         rows = [s for s in rows if owner is not None and s["customer_id"] == owner["id"]]
     return _page(ctx, filter_metadata(ctx, rows))
 
@@ -171,9 +171,9 @@ def search_(ctx: Context) -> dict[str, Any]:
 def overdue_invoices(ctx: Context) -> dict[str, Any]:
     sub = find(ctx, ctx.path["id"])
     invoices = [
-        i for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"]) if records.overdue(ctx, i)
+        i for i in ctx.store.find("invoice", ctx.livemode, subscription_id=sub["id"]) if lookups.overdue(ctx, i)
     ]
-    return {"subscription": sub, "invoices": invoices, "summary": records.owed_by_currency(ctx, invoices)}
+    return {"subscription": sub, "invoices": invoices, "summary": lookups.owed_by_currency(ctx, invoices)}
 
 
 # -- transitions ----------------------------------------------------------------------------------

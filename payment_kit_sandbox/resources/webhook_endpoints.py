@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 from ..context import Context, handles
 from ..engine.events import API_VERSION
 from ..engine.webhooks import ATTEMPT, ENDPOINT, EVENT, new_secret
-from ..errors import bad_request
-from ..listing import page_of
-from ..shapes import skeleton
+from ..list_queries import page_of
+from ..refusals import bad_request
+from ..skeletons import skeleton
 
 KIND = ENDPOINT
 EDITABLE = ("url", "enabled_events", "description", "status", "metadata", "api_version")

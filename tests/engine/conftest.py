@@ -10,11 +10,11 @@ import pytest
 
 from payment_kit_sandbox.app import wire
 from payment_kit_sandbox.context import Context
+from payment_kit_sandbox.database import Store
 from payment_kit_sandbox.document import load_document
 from payment_kit_sandbox.engine import catalog
-from payment_kit_sandbox.records import base_currency, ensure_customer
+from payment_kit_sandbox.lookups import base_currency, ensure_customer
 from payment_kit_sandbox.seed import seed
-from payment_kit_sandbox.store import Store
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import pytest
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import auto_recharge, billing, credit_packs, credits, refunds, subscriptions
 from payment_kit_sandbox.engine.catalog import new_currency
-from payment_kit_sandbox.errors import ApiError
+from payment_kit_sandbox.refusals import ApiError
 
 from .conftest import make_price
 

@@ -9,7 +9,7 @@ import pytest
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import billing, discounts, refunds, subscriptions
 from payment_kit_sandbox.engine.money import from_units, to_units
-from payment_kit_sandbox.errors import ApiError
+from payment_kit_sandbox.refusals import ApiError
 
 from .conftest import make_price
 

@@ -103,5 +103,5 @@ def test_the_sandbox_still_refuses_what_the_typings_refuse(http: httpx.Client, t
     refused(http.post("/api/products", json={"name": "x", "type": "service", "nmae": "y"}), "nmae")
     # Open enums: the document takes any string; the sandbox implements the known values only.
     refused(http.post("/api/products", json={"name": "x", "type": "hologram"}), "type")
-    # The sandbox's own limits (payment_kit_sandbox/limits.py): fields its engine needs.
+    # The sandbox's own limits (payment_kit_sandbox/schema_limits.py): fields its engine needs.
     refused(http.post("/api/subscription-items", json={"price_id": "price_x"}), "subscription_id")

@@ -579,10 +579,10 @@ async def test_async_credit_flow(aclient: AsyncPaymentKit, tag: str) -> None:
 def test_the_engine_emits_grant_and_insufficiency_events() -> None:
     from payment_kit_sandbox.app import wire
     from payment_kit_sandbox.context import Context
+    from payment_kit_sandbox.database import Store
     from payment_kit_sandbox.document import load_document
-    from payment_kit_sandbox.records import ensure_customer
+    from payment_kit_sandbox.lookups import ensure_customer
     from payment_kit_sandbox.seed import seed
-    from payment_kit_sandbox.store import Store
 
     wired = wire(load_document())
     with Store() as store, store.transaction():

@@ -140,7 +140,7 @@ def test_coupon_refusals_name_the_field(client: PaymentKit, tag: str) -> None:
 
 @pytest.mark.sandbox_only
 def test_the_sandbox_refuses_oversized_codes(client: PaymentKit) -> None:
-    """The sandbox's own limit (payment_kit_sandbox/limits.py), not the contract's."""
+    """The sandbox's own limit (payment_kit_sandbox/schema_limits.py), not the contract's."""
     coupon = client.coupons.create(name="long", percent_off=5, duration="once").coupon
     with pytest.raises(BadRequestError, match="code"):
         client.promotion_codes.create(coupon_id=coupon.id, code="X" * 256)

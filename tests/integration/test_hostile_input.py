@@ -15,7 +15,7 @@ import httpx
 import pytest
 from stored_rows import stored_rows
 
-from payment_kit_sandbox import input_limits as limits
+from payment_kit_sandbox import body_limits as limits
 from payment_kit_sandbox.app import SandboxConfig
 from payment_kit_sandbox.document import load_document
 from payment_kit_sandbox.server import RunningSandbox, start_in_thread

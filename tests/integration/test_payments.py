@@ -378,11 +378,11 @@ def test_refunds_emit_created_and_succeeded() -> None:
     """The events a refund records for webhook delivery (read straight off the engine)."""
     from payment_kit_sandbox.app import wire
     from payment_kit_sandbox.context import Context
+    from payment_kit_sandbox.database import Store
     from payment_kit_sandbox.document import load_document
     from payment_kit_sandbox.engine import billing, refunds
-    from payment_kit_sandbox.records import base_currency, ensure_customer
+    from payment_kit_sandbox.lookups import base_currency, ensure_customer
     from payment_kit_sandbox.seed import seed
-    from payment_kit_sandbox.store import Store
 
     wiring = wire(load_document()).wiring
     with Store() as store, store.transaction():

@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from postgres_server import PASSWORD, PostgresServer
 
+from payment_kit_sandbox.database import SCHEMA_VERSION, DatabaseUnavailable, SchemaMismatch, Store
 from payment_kit_sandbox.server import free_port
-from payment_kit_sandbox.store import SCHEMA_VERSION, DatabaseUnavailable, SchemaMismatch, Store
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

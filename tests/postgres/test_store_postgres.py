@@ -22,10 +22,10 @@ from test_sandbox_store import (  # noqa: F401 - collected here again, over Post
     test_page_orders_and_slices_as_the_python_sort,
 )
 
-from payment_kit_sandbox import store as store_module
+from payment_kit_sandbox import database as store_module
 from payment_kit_sandbox.app import SandboxConfig
+from payment_kit_sandbox.database import Store, StoreBusy
 from payment_kit_sandbox.server import start_in_thread
-from payment_kit_sandbox.store import Store, StoreBusy
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 from .context import Context
 from .engine.customers import plain_did
-from .errors import bad_request
+from .refusals import bad_request
 
 __all__ = ["filter_customer", "filter_equal", "filter_in", "filter_metadata", "page_of", "search", "stored_page"]
 

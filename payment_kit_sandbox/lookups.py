@@ -21,9 +21,9 @@ from .engine.customers import ensure_customer, find_customer, plain_did, referen
 from .engine.discounts import present as present_coupon
 from .engine.refunds import refund_summary
 from .engine.subscriptions import items_of
-from .errors import not_found
-from .listing import page_of
-from .shapes import skeleton
+from .list_queries import page_of
+from .refusals import not_found
+from .skeletons import skeleton
 
 __all__ = [
     "base_currency",

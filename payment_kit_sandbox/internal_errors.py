@@ -11,7 +11,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from .store import StoreBusy
+from .database import StoreBusy
 
 __all__ = ["busy", "unexpected", "unexpected_in_route"]
 
