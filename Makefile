@@ -73,13 +73,20 @@ check-generated: install
 # runs everything; the others run everything but the schemathesis contract run, which tests the
 # sandbox's answers rather than the interpreter and is the slowest part. Alongside, on the main
 # Python only, the PostgreSQL leg.
+# CI runs this (.ci/run), so lint and the generated-code check hold on every submission. Each pytest
+# run takes a new random order (pytest-randomly; it prints `--randomly-seed=N` to replay one).
 test: install
-	$(MAKE) --no-print-directory spec-check check-generated
+	$(MAKE) --no-print-directory lint spec-check check-generated
 	$(MAKE) --no-print-directory -j --output-sync=target pytest-main $(addprefix pytest-,$(EXTRA_PYTHONS)) pytest-postgres
 
+# The main leg measures line and branch coverage of the SDK, the models' runtime and the sandbox, and
+# holds each module to the floor in tests/coverage_floor.py (README.md, "Coverage", says why any is below).
+COVERAGE := --cov=payment_kit --cov=payment_kit_sandbox --cov=payment_kit_client.model_runtime --cov-branch \
+	--cov-report=json:build/coverage.json --cov-report=
 pytest-main:
-	@echo "== $$($(BIN)/python --version): the Python suites"
-	$(BIN)/python -m pytest -q --ignore=tests/postgres
+	@echo "== $$($(BIN)/python --version): the Python suites, with coverage"
+	$(BIN)/python -m pytest -q --ignore=tests/postgres $(COVERAGE)
+	$(BIN)/python tests/coverage_floor.py build/coverage.json
 
 # The sandbox on PostgreSQL (a server the tests start from /usr/lib/postgresql/*/bin, on a free
 # loopback port): tests/postgres (store, schema, 2-worker concurrency) and the integration suite

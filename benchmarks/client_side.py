@@ -223,7 +223,7 @@ def hygiene(sizes: Sizes) -> Figures:
     return {"hygiene_mem_growth_mb": max(0.0, grown_memory), "hygiene_fd_growth": float(grown_files)}, details
 
 
-from payment_kit_client.types import Model  # noqa: E402  (the models' base, for the walk below)
+from payment_kit_client.model_runtime import Model  # noqa: E402  (the models' base, for the walk below)
 
 
 def read_every_field(value: Any) -> None:

@@ -180,7 +180,7 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
     tag = op["tags"][0].replace("-", "_")
     module = f"{tag}.{snake(op['operationId'])}"
     generated = importlib.import_module(f"payment_kit_client.api.{module}")
-    generated_names = [p for p in inspect.signature(generated._get_kwargs).parameters]
+    generated_names = [p for p in inspect.signature(generated.build_request).parameters]
     method = Method(
         namespace=op["x-sdk-namespace"],
         name=op["x-sdk-method"],

@@ -39,8 +39,7 @@ from ._money import format_amount, from_units, to_units
 from ._pagination import AsyncPage, Page
 from ._runtime import RawResponse
 from ._types import NOT_GIVEN, NotGiven
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 payment = PaymentKit()
 """The default client, configured from the environment (Node: the package's default export)."""
@@ -80,5 +79,6 @@ __all__ = [
     "has_currency_symbol",
     "payment",
     "to_units",
+    "__version__",
     "webhooks",
 ]

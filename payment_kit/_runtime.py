@@ -1,10 +1,11 @@
 """How a facade method becomes a request, and an answer becomes models.
 
 The generated namespaces (`_generated_namespaces.py`) hand each call here as an
-`Operation` and the caller's arguments. Arguments are turned into the
-generated client's own request builder (`_get_kwargs`: query names, the
-`metadata.<key>` filters, the JSON body through the generated model), the
-transport sends it, and the generated parser reads the answer.
+`Operation` and the caller's arguments. Arguments go through the generated
+module's public seam: `build_request` (query names, the `metadata.<key>`
+filters, the JSON body through the generated model) gives the request, the
+transport sends it, and `parse_response` reads the answer. Nothing here
+touches a private name of `payment_kit_client` (generator/README.md, "The seam").
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 import payment_kit_client.models as models
+from payment_kit_client.model_runtime import validate_request
 
 from ._errors import APIResponseValidationError
 from ._pagination import AsyncPage, Page
@@ -46,11 +48,6 @@ class RawResponse:
 
 
 _raw_sink: ContextVar[list[RawResponse] | None] = ContextVar("payment_kit_raw_responses", default=None)
-
-
-class _ParseContext:
-    # The generated parsers only read this flag from their `client` argument.
-    raise_on_unexpected_status = True
 
 
 def _wire(value: Any, where: str) -> Any:
@@ -125,20 +122,20 @@ def build_request(op: Operation, given: dict[str, Any], livemode: bool) -> tuple
     if op.body_model is not None:
         model = getattr(models, op.body_model)
         try:
-            model._validate(body)
+            validate_request(model, body)
             query["body"] = model.from_dict(body)
         except KeyError as exc:
             raise TypeError(f"{op.name}(): a nested object is missing the required key {exc.args[0]!r}") from None
         except (TypeError, ValueError, AttributeError) as exc:
             raise TypeError(f"{op.name}(): invalid argument: {exc}") from None
-    kwargs: dict[str, Any] = generated._get_kwargs(*positional, **query)
+    kwargs: dict[str, Any] = generated.build_request(*positional, **query)
     return kwargs, idempotency_key
 
 
 def parse(op: Operation, response: httpx.Response) -> Any:
     """The answer as the generated model (or list of models) the document names."""
     try:
-        parsed = op.generated()._parse_response(client=_ParseContext(), response=response)
+        parsed = op.generated().parse_response(response)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         reason = f"{type(exc).__name__}: {exc}"
         if not response.headers.get("content-type", "").startswith("application/json"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import platform
 import random
 import time
 import uuid
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, status_error
+from ._version import __version__
 
 __all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "AsyncTransport", "BearerAuth", "ClientOptions", "SyncTransport"]
 
@@ -30,7 +32,11 @@ INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
-USER_AGENT = "payment-kit-python/0.1.0"
+# Versions on every request, so that a server's logs can tell client versions apart (as stripe-python does).
+USER_AGENT = (
+    f"blocklet-payment-kit-python/{__version__} "
+    f"({platform.python_implementation()} {platform.python_version()}; httpx {httpx.__version__}; {platform.system()})"
+)
 
 
 class BearerAuth(httpx.Auth):

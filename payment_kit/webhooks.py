@@ -33,7 +33,7 @@ from typing import Any
 
 from payment_kit_client import models
 from payment_kit_client.models import Event
-from payment_kit_client.types import _set_cache
+from payment_kit_client.model_runtime import cache_decoded, construct
 
 from ._errors import ConfigurationError, SignatureVerificationError
 
@@ -131,13 +131,13 @@ def parse_event(payload: bytes | str) -> Event:
                 "malformed_payload",
                 f"the payload is not an event: {name!r} must be a JSON {'string' if kind is str else 'object'}",
             )
-    event = Event._wrap(data)
+    event = construct(Event, data)
     event_data = event.data
     obj = data["data"].get("object")
     model = object_model(data["type"])
     if event_data is not None and isinstance(obj, dict):
         # `data.object` reads as the model its type names (a plain dict for unknown types).
-        _set_cache(event_data, {"object": model._wrap(obj) if model is not None else obj})
+        cache_decoded(event_data, "object", construct(model, obj) if model is not None else obj)
     return event
 
 

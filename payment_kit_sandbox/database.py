@@ -19,7 +19,7 @@ keys, meter-event identifiers, redemption limits, inventory, invoice numbers):
   writes many JSON documents chosen as it goes (a meter event reads every grant of the
   customer, then the auto-recharge settings, then writes a transaction, the grants, the
   event and perhaps an invoice with the customer's next invoice number); locking each
-  read by hand across ~30 engine modules would miss one sooner or later, while SSI
+  read by hand across every engine module and handler would miss one sooner or later, while SSI
   proves the whole request serializable. The loser of a conflict retries against the
   winner's committed state, so the retry sees, e.g., the spent balance; after a few lost
   conflicts it runs alone (`Store._turn`), so a hot row (one customer's grant drawn by

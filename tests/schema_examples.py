@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from dateutil.parser import isoparse
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "payment-kit.yaml"
 MAX_OPTIONAL_DEPTH = 3
@@ -180,6 +179,5 @@ def normalized(value: Any) -> Any:
     if isinstance(value, list):
         return [normalized(v) for v in value]
     if isinstance(value, str) and _ISO.match(value):
-        parsed: datetime = isoparse(value)
-        return parsed
+        return datetime.fromisoformat(value)
     return value

@@ -19,7 +19,7 @@ from schema_examples import example_of, spec
 import payment_kit_client.models as models
 from payment_kit import Page, format_amount, format_credit_amount, from_units, to_units
 from payment_kit._generated_namespaces import OPERATIONS
-from payment_kit_client.types import Model
+from payment_kit_client.model_runtime import Model, validate_request
 
 
 def declared_models() -> list[str]:
@@ -133,10 +133,10 @@ def test_constructing_a_model_builds_its_json() -> None:
 
 def test_request_objects_are_checked_at_every_depth() -> None:
     with pytest.raises(KeyError, match="currency_id"):
-        models.PriceCreateParams._validate({"product_id": "p", "unit_amount": "1", "currency_options": [{}]})
+        validate_request(models.PriceCreateParams, {"product_id": "p", "unit_amount": "1", "currency_options": [{}]})
     with pytest.raises(TypeError, match=r"coupon\.promotion_codes\[0\] has no field 'cde'"):
-        models.CouponCreateParams._validate(
-            {"name": "c", "duration": "once", "promotion_codes": [{"cde": "X"}]}, "coupon"
+        validate_request(
+            models.CouponCreateParams, {"name": "c", "duration": "once", "promotion_codes": [{"cde": "X"}]}, "coupon"
         )
 
 

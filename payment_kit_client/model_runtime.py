@@ -1,87 +1,89 @@
-""" Contains some shared types for properties """
+"""The runtime of every generated model: the `Model` base class, lazy decoding, and
+request validation.
 
-{# payment-kit: everything below the `Response` class is ours: the base class of
-   every model (see generator/README.md, "Models that read like the API's JSON"). #}
+This file is hand-written and checked like the rest of the project (ruff, mypy
+strict, unit tests in tests/test_model_runtime.py). `generator/generate.py` copies
+it unchanged into the generated package as `payment_kit_client/model_runtime.py`,
+and `make check-generated` fails if the two differ. The model template
+(`generator/templates/model.py.jinja`) only declares each class's fields as data;
+everything a model does lives here.
+
+A model keeps the JSON dict it was given and decodes a field (nested model, enum,
+moment) when it is first read, so decoding an answer costs almost nothing beyond
+`json.loads`. A value of an unexpected shape is handed back as sent rather than
+failing the whole answer.
+
+Public names (what the facade and the generated models use):
+- `Model`: the base class;
+- `validate_request(model_class, value)`: checks a request object before it is sent;
+- `construct(model_class, data)`: a model over `data` with no checks at all;
+- `cache_decoded(model, key, value)`: makes `model[key]` read as `value`;
+- the decoders the model template writes into `_DECODERS` (`AsModel`, `AsEnum`,
+  `AsList`, `AsUnion`, `ANY`, `STR`, `INT`, `FLOAT`, `BOOL`, `NONE`, `DATETIME`, `DATE`).
+"""
+
+from __future__ import annotations
+
 import builtins
 import datetime
 import enum
 import importlib
 import json
 import re
-from collections.abc import Callable, Iterator, KeysView, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, KeysView, Mapping
 from decimal import Decimal
-from http import HTTPStatus
-from typing import Any, BinaryIO, ClassVar, Generic, IO, Literal, Self, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
-from attrs import define
+from .types import Unset
 
+__all__ = [
+    "ANY",
+    "BOOL",
+    "DATE",
+    "DATETIME",
+    "FLOAT",
+    "INT",
+    "NONE",
+    "STR",
+    "AsEnum",
+    "AsList",
+    "AsModel",
+    "AsUnion",
+    "Decoder",
+    "Model",
+    "cache_decoded",
+    "construct",
+    "validate_request",
+]
 
-class Unset:
-    def __bool__(self) -> Literal[False]:
-        return False
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Unset = Unset()
-
-# The types that `httpx.Client(files=)` can accept, copied from that library.
-FileContent = IO[bytes] | bytes | str
-FileTypes = (
-    # (filename, file (or bytes), content_type)
-    tuple[str | None, FileContent, str | None]
-    # (filename, file (or bytes), content_type, headers)
-    | tuple[str | None, FileContent, str | None, Mapping[str, str]]
-)
-RequestFiles = list[tuple[str, FileTypes]]
-
-@define
-class File:
-    """ Contains information for file uploads """
-
-    payload: BinaryIO
-    file_name: str | None = None
-    mime_type: str | None = None
-
-    def to_tuple(self) -> FileTypes:
-        """ Return a tuple representation that httpx will accept for multipart/form-data """
-        return self.file_name, self.payload, self.mime_type
+M = TypeVar("M", bound="Model")
 
 
-T = TypeVar("T")
+class Decoder(Protocol):
+    """How the JSON value of a declared field becomes its Python value."""
+
+    def accepts(self, raw: Any) -> bool:
+        """Whether `raw` has this decoder's shape (unions pick the first option that accepts)."""
+
+    def __call__(self, raw: Any) -> Any:
+        """The decoded value; `raw` itself when it has another shape."""
 
 
-@define
-class Response(Generic[T]):
-    """ A response from an endpoint """
-
-    status_code: HTTPStatus
-    content: bytes
-    headers: MutableMapping[str, str]
-    parsed: T | None
-
-
-# --- Decoders: how a JSON value of a declared field becomes its Python value. ---
-# A model keeps the JSON it was given and decodes a field when it is first read,
-# so decoding an answer costs almost nothing beyond `json.loads`. A value of an
-# unexpected shape is handed back as sent rather than failing the whole answer.
-
-Decoder = Callable[[Any], Any]
-_models: Any = None
+_models_package: Any = None
 
 
 def _model_class(name: str) -> Any:
-    global _models
-    if _models is None:
-        _models = importlib.import_module(__name__.rpartition(".")[0] + ".models")
-    return getattr(_models, name)
+    """A class of the models package, by name; imported on first use, since models refer to each other."""
+    global _models_package
+    if _models_package is None:
+        _models_package = importlib.import_module(__name__.rpartition(".")[0] + ".models")
+    return getattr(_models_package, name)
 
 
 class _Named:
-    """A model or enum class named by the document, resolved on first use (models refer to each other)."""
+    """A model or enum class named by the document, resolved on first use."""
 
-    __slots__ = ("name", "cls")
+    __slots__ = ("cls", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -93,17 +95,21 @@ class _Named:
         return self.cls
 
 
-class _AsModel(_Named):
+class AsModel(_Named):
+    """A nested object, as the model class the document names."""
+
     __slots__ = ()
 
     def accepts(self, raw: Any) -> bool:
         return isinstance(raw, dict) and raw.keys() >= self.resolve()._REQUIRED
 
     def __call__(self, raw: Any) -> Any:
-        return self.resolve()._wrap(raw) if isinstance(raw, dict) else raw
+        return construct(self.resolve(), raw) if isinstance(raw, dict) else raw
 
 
-class _AsEnum(_Named):
+class AsEnum(_Named):
+    """A string, as the enum class the document names (its string when the enum refuses it)."""
+
     __slots__ = ()
 
     def accepts(self, raw: Any) -> bool:
@@ -116,7 +122,9 @@ class _AsEnum(_Named):
             return raw
 
 
-class _AsMoment:
+class AsMoment:
+    """An ISO 8601 string, as a date or datetime."""
+
     __slots__ = ("parse",)
 
     def __init__(self, parse: Callable[[str], Any]) -> None:
@@ -138,7 +146,7 @@ class _AsMoment:
             return raw
 
 
-class _AsPlain:
+class AsPlain:
     """A JSON scalar, passed through; `accepts` lets unions pick it."""
 
     __slots__ = ("kinds",)
@@ -155,10 +163,12 @@ class _AsPlain:
         return raw
 
 
-class _AsList:
+class AsList:
+    """A JSON array, each item decoded (a null item stays `None`)."""
+
     __slots__ = ("item",)
 
-    def __init__(self, item: Any) -> None:
+    def __init__(self, item: Decoder) -> None:
         self.item = item
 
     def accepts(self, raw: Any) -> bool:
@@ -171,10 +181,12 @@ class _AsList:
         return [None if value is None else item(value) for value in raw]
 
 
-class _AsUnion:
+class AsUnion:
+    """One of several shapes: the first option that accepts the value decodes it."""
+
     __slots__ = ("options",)
 
-    def __init__(self, *options: Any) -> None:
+    def __init__(self, *options: Decoder) -> None:
         self.options = options
 
     def accepts(self, raw: Any) -> bool:
@@ -187,18 +199,18 @@ class _AsUnion:
         return raw
 
 
-_ANY = _AsPlain(object)
-_STR = _AsPlain(str)
-_INT = _AsPlain(int)
-_FLOAT = _AsPlain(int, float)
-_BOOL = _AsPlain(bool)
-_NONE = _AsPlain(type(None))
-_DATETIME = _AsMoment(datetime.datetime.fromisoformat)
-_DATE = _AsMoment(datetime.date.fromisoformat)
+ANY = AsPlain(object)
+STR = AsPlain(str)
+INT = AsPlain(int)
+FLOAT = AsPlain(int, float)
+BOOL = AsPlain(bool)
+NONE = AsPlain(type(None))
+DATETIME = AsMoment(datetime.datetime.fromisoformat)
+DATE = AsMoment(datetime.date.fromisoformat)
 
 
 def _to_wire(value: Any) -> Any:
-    """A Python value as JSON: models, enums, moments and decimals unwrapped."""
+    """A Python value as JSON: models, enums, moments and decimals unwrapped; unset values dropped."""
     if isinstance(value, Model):
         return value.to_dict()
     if isinstance(value, enum.Enum):
@@ -222,6 +234,7 @@ def _json_copy(value: Any) -> Any:
     return value
 
 
+# Keys whose values a repr hides, so that a model printed into a log leaks no secret.
 _SECRET = re.compile(r"secret|password|passphrase|api_?key|private_?key|mnemonic|access_?token", re.IGNORECASE)
 
 
@@ -243,14 +256,14 @@ class Model:
     models, enums, moments) when it is first read.
     """
 
-    __slots__ = ("_data", "_cache")
+    __slots__ = ("_cache", "_data")
 
     # Filled in by each generated class.
     _NAMES: ClassVar[Mapping[str, str]] = {}  # attribute name (and plain alias) -> JSON key
-    _DECODERS: ClassVar[Mapping[str, Any]] = {}  # JSON key -> decoder, for fields that need one
+    _DECODERS: ClassVar[Mapping[str, Decoder]] = {}  # JSON key -> decoder, for fields that need one
     _REQUIRED: ClassVar[frozenset[str]] = frozenset()
     _DECLARED: ClassVar[frozenset[str]] = frozenset()
-    _EXTRA: ClassVar[Any] = None  # decoder of undeclared keys' values (additionalProperties)
+    _EXTRA: ClassVar[Decoder | None] = None  # decoder of undeclared keys' values (additionalProperties)
     _CLOSED: ClassVar[bool] = False  # additionalProperties: false
 
     _data: dict[str, Any]
@@ -265,38 +278,15 @@ class Model:
         data = src_dict if type(src_dict) is dict else dict(src_dict)
         if not data.keys() >= cls._REQUIRED:
             raise KeyError(min(cls._REQUIRED - data.keys()))
-        return cls._wrap(data)
-
-    @classmethod
-    def _wrap(cls, data: dict[str, Any]) -> Self:
-        model = object.__new__(cls)
-        _set_data(model, data)
-        _set_cache(model, None)
-        return model
-
-    @classmethod
-    def _validate(cls, value: Any, where: str = "") -> None:
-        """Check a request object before it is sent: required keys present and, for
-        closed objects, no unknown keys, at every depth the document describes."""
-        if not isinstance(value, Mapping):
-            raise TypeError(f"{where or cls.__name__} must be an object, not {type(value).__name__}")
-        missing = cls._REQUIRED - value.keys()
-        if missing:
-            raise KeyError(min(missing))
-        if cls._CLOSED:
-            unknown = sorted(str(k) for k in value.keys() - cls._DECLARED)
-            if unknown:
-                raise TypeError(f"{where or cls.__name__} has no field {unknown[0]!r}")
-        for key, raw in value.items():
-            decoder = cls._DECODERS.get(key)
-            if decoder is not None and raw is not None:
-                _validate_value(decoder, raw, f"{where}.{key}" if where else str(key))
+        return construct(cls, data)
 
     def _init_fields(self, fields: dict[str, Any]) -> None:
+        """The generated `__init__`'s one step: keyword arguments become the JSON object."""
         _set_data(self, {key: _to_wire(value) for key, value in fields.items() if not isinstance(value, Unset)})
         _set_cache(self, None)
 
     def _get(self, key: str) -> Any:
+        """A declared field that needs decoding, decoded once and cached."""
         cache = self._cache
         if cache is not None and key in cache:
             return cache[key]
@@ -353,11 +343,13 @@ class Model:
 
     @property
     def additional_keys(self) -> builtins.list[str]:
+        """The keys the document does not declare."""
         return [key for key in self._data if key not in self._DECLARED]
 
     def to_dict(self) -> builtins.dict[str, Any]:
         """The JSON object, as sent (a copy)."""
-        return _json_copy(self._data)
+        result: builtins.dict[str, Any] = _json_copy(self._data)
+        return result
 
     def to_json(self, *, indent: int | None = None) -> str:
         """The JSON object as text, for logs and storage."""
@@ -366,9 +358,6 @@ class Model:
     def __setattr__(self, name: str, value: Any) -> None:
         key = self._NAMES.get(name)
         if key is None:
-            if name in ("_data", "_cache"):
-                object.__setattr__(self, name, value)
-                return
             raise AttributeError(f"{type(self).__name__} has no field {name!r}")
         if isinstance(value, Unset):
             self._data.pop(key, None)
@@ -379,13 +368,14 @@ class Model:
 
     def __eq__(self, other: object) -> bool:
         if type(other) is type(self):
-            return self._data == other._data  # type: ignore[attr-defined]
+            assert isinstance(other, Model)
+            return self._data == other._data
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dict it wraps
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self)._wrap, (self._data,))
+        return (construct, (type(self), self._data))
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -397,29 +387,66 @@ class Model:
         return f"{type(self).__name__}({shown})"
 
 
-_set_data = Model._data.__set__  # type: ignore[attr-defined]
-_set_cache = Model._cache.__set__  # type: ignore[attr-defined]
+# `__setattr__` is the field setter, so the two slots are written through their descriptors.
+_set_data: Callable[[Model, dict[str, Any]], None] = vars(Model)["_data"].__set__
+_set_cache: Callable[[Model, dict[str, Any] | None], None] = vars(Model)["_cache"].__set__
 Mapping.register(Model)
 
 
-def _validate_value(decoder: Any, raw: Any, where: str) -> None:
-    if isinstance(decoder, _AsEnum):
+def construct(model_class: type[M], data: dict[str, Any]) -> M:
+    """A `model_class` over `data` (kept, not copied), with no checks: the JSON as the server sent it."""
+    model = object.__new__(model_class)
+    _set_data(model, data)
+    _set_cache(model, None)
+    return model
+
+
+def cache_decoded(model: Model, key: str, value: Any) -> None:
+    """Makes `model[key]` read as `value`, a decoded view of the JSON already there (for example
+    an event's `data.object` as the model its event type names); the JSON is unchanged."""
+    if model._cache is None:
+        _set_cache(model, {key: value})
+    else:
+        model._cache[key] = value
+
+
+def validate_request(model_class: type[Model], value: Any, where: str = "") -> None:
+    """Checks a request object before it is sent: required keys present and, for closed
+    objects, no unknown keys, at every depth the document describes.
+
+    Raises `KeyError` naming a missing key, `TypeError` naming an unknown key or a value of
+    the wrong kind."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{where or model_class.__name__} must be an object, not {type(value).__name__}")
+    missing = model_class._REQUIRED - value.keys()
+    if missing:
+        raise KeyError(min(missing))
+    if model_class._CLOSED:
+        unknown = sorted(str(k) for k in value.keys() - model_class._DECLARED)
+        if unknown:
+            raise TypeError(f"{where or model_class.__name__} has no field {unknown[0]!r}")
+    for key, raw in value.items():
+        decoder = model_class._DECODERS.get(key)
+        if decoder is not None and raw is not None:
+            _validate_value(decoder, raw, f"{where}.{key}" if where else str(key))
+
+
+def _validate_value(decoder: Decoder, raw: Any, where: str) -> None:
+    if isinstance(decoder, AsEnum):
         enum_class = decoder.resolve()
         try:
             enum_class(raw)  # open enums take any string; closed ones only their values
         except ValueError:
             known = ", ".join(repr(member.value) for member in enum_class)
             raise TypeError(f"{where}: {raw!r} is not a {enum_class.__name__} (one of {known})") from None
-    elif isinstance(decoder, _AsModel):
-        decoder.resolve()._validate(raw, where)
-    elif isinstance(decoder, _AsList) and isinstance(raw, list):
+    elif isinstance(decoder, AsModel):
+        validate_request(decoder.resolve(), raw, where)
+    elif isinstance(decoder, AsList) and isinstance(raw, list):
         for i, item in enumerate(raw):
             if item is not None:
                 _validate_value(decoder.item, item, f"{where}[{i}]")
-    elif isinstance(decoder, _AsUnion) and isinstance(raw, Mapping):
+    elif isinstance(decoder, AsUnion) and isinstance(raw, Mapping):
         # A request object that could only be one model is checked as that model.
-        objects = [o for o in decoder.options if isinstance(o, _AsModel)]
-        if len(objects) == 1 and _ANY not in decoder.options:
-            objects[0].resolve()._validate(raw, where)
-
-__all__ = ["UNSET", "File", "FileTypes", "Model", "RequestFiles", "Response", "Unset"]
+        objects = [option for option in decoder.options if isinstance(option, AsModel)]
+        if len(objects) == 1 and ANY not in decoder.options:
+            validate_request(objects[0].resolve(), raw, where)
