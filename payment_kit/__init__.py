@@ -72,6 +72,7 @@ __all__ = [
     "RawResponses",
     "SignatureVerificationError",
     "UnprocessableEntityError",
+    "__version__",
     "format_amount",
     "format_credit_amount",
     "from_units",
@@ -79,6 +80,5 @@ __all__ = [
     "has_currency_symbol",
     "payment",
     "to_units",
-    "__version__",
     "webhooks",
 ]

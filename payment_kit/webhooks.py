@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from payment_kit_client import models
-from payment_kit_client.models import Event
 from payment_kit_client.model_runtime import cache_decoded, construct
+from payment_kit_client.models import Event
 
 from ._errors import ConfigurationError, SignatureVerificationError
 
