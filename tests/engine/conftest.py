@@ -4,6 +4,7 @@ context wired as `create_app` wires it, inside one open transaction."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -12,8 +13,9 @@ from payment_kit_sandbox.app import wire
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.database import Store
 from payment_kit_sandbox.document import load_document
-from payment_kit_sandbox.engine import catalog
+from payment_kit_sandbox.engine import billing, catalog, subscriptions
 from payment_kit_sandbox.lookups import base_currency, ensure_customer
+from payment_kit_sandbox.refusals import ApiError
 from payment_kit_sandbox.seed import seed
 
 
@@ -46,3 +48,70 @@ def make_price(ctx: Context, **body: Any) -> dict[str, Any]:
     product = ctx.stamp({"name": "p", "type": "service", "default_price_id": None}, "prod")
     ctx.store.insert("product", product)
     return catalog.new_price(ctx, product, body)
+
+
+@pytest.fixture
+def credit(ctx: Context) -> dict[str, Any]:
+    """A credit currency of 2 decimals: 1 credit is 100 units."""
+    method = ctx.store.all("payment_method", False)[0]
+    return catalog.new_currency(ctx, payment_method_id=method["id"], name="calls", symbol="CALLS", decimal=2, type="credit")
+
+
+@pytest.fixture
+def meter(ctx: Context, credit: dict[str, Any]) -> dict[str, Any]:
+    return ctx.store.insert(
+        "meter",
+        ctx.stamp(
+            {"event_name": "calls", "unit": "call", "name": "calls", "currency_id": credit["id"], "status": "active"},
+            "mtr",
+        ),
+    )
+
+
+@pytest.fixture
+def outside_a_transaction(wired: Any) -> Iterator[Context]:
+    """A seeded store with no transaction open, for code that opens its own (events, webhooks)."""
+    store = Store()
+    with store.transaction():
+        seed(store, wired.wiring.document)
+    yield Context(op=None, store=store, livemode=False, wiring=wired.wiring)
+    store.close()
+
+
+@contextmanager
+def refused(status: int, *fragments: str) -> Iterator[None]:
+    """The block must raise an ApiError of `status` whose message names each fragment."""
+    with pytest.raises(ApiError) as caught:
+        yield
+    assert caught.value.status == status, caught.value.message
+    for fragment in fragments:
+        assert fragment in caught.value.message, caught.value.message
+
+
+def emitted(ctx: Context) -> list[str]:
+    """The types of the events the request has recorded so far, in order."""
+    return [event["type"] for event in ctx.events]
+
+
+def recurring_price(
+    ctx: Context, unit_amount: str = "0.000000000000001", interval: str = "month", **body: Any
+) -> dict[str, Any]:
+    """A licensed price billed every `interval` (1000 units of the test currency by default);
+    `recurring` in `body` adds to or overrides the recurring settings."""
+    recurring = {"interval": interval, "interval_count": 1, "usage_type": "licensed", **body.pop("recurring", {})}
+    return make_price(ctx, unit_amount=unit_amount, recurring=recurring, **body)
+
+
+def subscribe(
+    ctx: Context, customer: dict[str, Any], *prices: dict[str, Any], quantity: int = 1, **options: Any
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Start a subscription to `prices`, charged automatically from the currency's payment method."""
+    currency_id = prices[0]["currency_id"]
+    options.setdefault("default_payment_method_id", billing.method_of(ctx, currency_id)["id"])
+    return subscriptions.start_subscription(
+        ctx,
+        customer=customer,
+        currency_id=currency_id,
+        items=[{"price": price, "quantity": quantity} for price in prices],
+        **options,
+    )
