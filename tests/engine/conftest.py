@@ -115,3 +115,28 @@ def subscribe(
         items=[{"price": price, "quantity": quantity} for price in prices],
         **options,
     )
+
+
+def make_coupon(ctx: Context, **fields: Any) -> dict[str, Any]:
+    """A stored coupon, shaped as createCoupon stores one (10% off, once, unless `fields` say otherwise)."""
+    coupon = ctx.stamp(
+        {
+            "locked": False,
+            "name": "ten",
+            "amount_off": "0",
+            "percent_off": 10,
+            "currency_id": base_currency(ctx)["id"],
+            "duration": "once",
+            "duration_in_months": 0,
+            "max_redemptions": None,
+            "redeem_by": None,
+            "applies_to": None,
+            "metadata": {},
+            "currency_options": {},
+            "times_redeemed": 0,
+            "valid": True,
+            **fields,
+        },
+        "co",
+    )
+    return ctx.store.insert("coupon", coupon)
