@@ -140,3 +140,10 @@ def make_coupon(ctx: Context, **fields: Any) -> dict[str, Any]:
         "co",
     )
     return ctx.store.insert("coupon", coupon)
+
+
+def paid_intent(ctx: Context, customer: dict[str, Any], currency_id: str, amount: int) -> dict[str, Any]:
+    """A succeeded payment of `amount` units with no invoice behind it."""
+    return billing.create_payment_intent(
+        ctx, customer=customer, currency_id=currency_id, amount=amount, description="paid", status="succeeded"
+    )
