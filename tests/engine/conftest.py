@@ -54,7 +54,9 @@ def make_price(ctx: Context, **body: Any) -> dict[str, Any]:
 def credit(ctx: Context) -> dict[str, Any]:
     """A credit currency of 2 decimals: 1 credit is 100 units."""
     method = ctx.store.all("payment_method", False)[0]
-    return catalog.new_currency(ctx, payment_method_id=method["id"], name="calls", symbol="CALLS", decimal=2, type="credit")
+    return catalog.new_currency(
+        ctx, payment_method_id=method["id"], name="calls", symbol="CALLS", decimal=2, type="credit"
+    )
 
 
 @pytest.fixture

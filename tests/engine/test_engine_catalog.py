@@ -15,9 +15,7 @@ from .conftest import emitted, make_price, refused, subscribe
 TIERS = [{"up_to": 10, "unit_amount": "0.5", "flat_amount": None}, {"up_to": None, "unit_amount": None}]
 
 
-def test_currencies_are_found_by_id_or_symbol_and_unknown_ones_refused(
-    ctx: Context, currency: dict[str, Any]
-) -> None:
+def test_currencies_are_found_by_id_or_symbol_and_unknown_ones_refused(ctx: Context, currency: dict[str, Any]) -> None:
     assert catalog.find_currency(ctx, currency["id"])["id"] == currency["id"]
     assert catalog.find_currency(ctx, "TBA")["id"] == currency["id"]
     with refused(404, "Payment currency not found: XYZ"):
@@ -34,7 +32,12 @@ def test_the_base_currency_is_the_flagged_standard_one_else_the_first_standard_o
     currency["is_base_currency"] = False
     ctx.store.save("payment_currency", currency)
     other = catalog.new_currency(ctx, payment_method_id=currency["payment_method_id"], symbol="USX", decimal=6)
-    assert (other["decimal"], other["type"], other["is_base_currency"], other["locked"]) == (6, "standard", False, False)
+    assert (other["decimal"], other["type"], other["is_base_currency"], other["locked"]) == (
+        6,
+        "standard",
+        False,
+        False,
+    )
     # Credit currencies never count as a base currency, however they are stored.
     assert catalog.base_currency(ctx)["id"] in {currency["id"], other["id"]}
     assert catalog.base_currency(ctx)["type"] == "standard"
@@ -44,7 +47,11 @@ def test_a_new_price_stores_units_mirrors_its_amount_as_a_currency_option_and_be
     ctx: Context, currency: dict[str, Any]
 ) -> None:
     first = make_price(ctx, unit_amount="1.5", nickname="basic")
-    assert (first["unit_amount"], first["type"], first["billing_scheme"]) == ("1500000000000000000", "one_time", "per_unit")
+    assert (first["unit_amount"], first["type"], first["billing_scheme"]) == (
+        "1500000000000000000",
+        "one_time",
+        "per_unit",
+    )
     assert first["currency_options"] == [
         {"currency_id": currency["id"], "unit_amount": "1500000000000000000", "tiers": None, "custom_unit_amount": None}
     ]
@@ -95,7 +102,10 @@ def test_currency_options_convert_to_each_currencys_own_decimals(
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        ({"unit_amount": "0.0000000000000000001"}, "unit_amount: 0.0000000000000000001 has more than 18 decimal places"),
+        (
+            {"unit_amount": "0.0000000000000000001"},
+            "unit_amount: 0.0000000000000000001 has more than 18 decimal places",
+        ),
         ({"unit_amount": "-1"}, "unit_amount: '-1' is not a non-negative amount"),
         ({"currency_id": "pc_gone"}, "currency_id: no payment currency 'pc_gone' in this mode"),
         ({"type": "recurring"}, "recurring: a recurring price needs recurring.interval"),

@@ -74,7 +74,9 @@ def test_a_line_is_refused_naming_its_index_and_field(
 def test_an_archived_price_or_one_of_the_wrong_kind_cannot_be_sold(ctx: Context, one_token: dict[str, Any]) -> None:
     monthly = recurring_price(ctx)
     with refused(400, f"price {monthly['id']} is recurring; mode payment takes one-time prices only (see mode)"):
-        checkout.checked_lines(ctx, [line(monthly)], mode="payment", currency_id=None, check_stock=False, mode_hint=" (see mode)")
+        checkout.checked_lines(
+            ctx, [line(monthly)], mode="payment", currency_id=None, check_stock=False, mode_hint=" (see mode)"
+        )
     with refused(400, f"price {one_token['id']} is one-time; mode subscription takes recurring prices only"):
         check(ctx, line(one_token), mode="subscription")
     assert check(ctx, line(one_token), line(monthly), mode="setup")[1] == one_token["currency_id"]
@@ -103,7 +105,9 @@ def test_per_checkout_limits_and_stock_cover_every_line_of_a_price_together(ctx:
 def test_one_subscription_has_one_billing_interval(ctx: Context) -> None:
     monthly, yearly = recurring_price(ctx), recurring_price(ctx, interval="year")
     assert len(check(ctx, line(monthly), line(recurring_price(ctx)), mode="subscription")[0]) == 2
-    with refused(400, f"line_items[1].price_id: price {yearly['id']} recurs every 1 year, unlike line_items[0] (every 1 month)"):
+    with refused(
+        400, f"line_items[1].price_id: price {yearly['id']} recurs every 1 year, unlike line_items[0] (every 1 month)"
+    ):
         check(ctx, line(monthly), line(yearly), mode="subscription")
 
 
@@ -146,7 +150,13 @@ def test_an_opened_session_is_open_priced_and_expires_in_a_day_by_default(
 ) -> None:
     ctx.base_url = "http://sandbox.test"
     ctx.events.clear()
-    opened = session(ctx, line(one_token, 3), success_url="https://shop/ok", metadata={"order": "7"}, nft_mint_settings={"enabled": True})
+    opened = session(
+        ctx,
+        line(one_token, 3),
+        success_url="https://shop/ok",
+        metadata={"order": "7"},
+        nft_mint_settings={"enabled": True},
+    )
     assert (opened["status"], opened["payment_status"], opened["mode"], opened["currency_id"]) == (
         "open",
         "unpaid",
@@ -156,12 +166,18 @@ def test_an_opened_session_is_open_priced_and_expires_in_a_day_by_default(
     assert (opened["amount_subtotal"], opened["amount_total"]) == (str(3 * TOKEN), str(3 * TOKEN))
     assert opened["expires_at"] - ctx.now() in (checkout.DEFAULT_TTL, checkout.DEFAULT_TTL - 1)
     assert opened["url"] == f"http://sandbox.test/checkout/pay/{opened['id']}"
-    assert (opened["success_url"], opened["metadata"], opened["payment_method_types"]) == ("https://shop/ok", {"order": "7"}, ["arcblock"])
+    assert (opened["success_url"], opened["metadata"], opened["payment_method_types"]) == (
+        "https://shop/ok",
+        {"order": "7"},
+        ["arcblock"],
+    )
     assert (opened["customer_id"], opened["customer_did"], opened["nft_mint_status"]) == (None, None, "pending")
     assert emitted(ctx) == ["checkout.session.created"]
 
 
-def test_a_session_refuses_a_past_expiry_or_trial_end_on_the_sandbox_clock(ctx: Context, one_token: dict[str, Any]) -> None:
+def test_a_session_refuses_a_past_expiry_or_trial_end_on_the_sandbox_clock(
+    ctx: Context, one_token: dict[str, Any]
+) -> None:
     now = ctx.now()
     with refused(400, f"expires_at: {now} is not in the future (the sandbox clock says"):
         session(ctx, line(one_token), expires_at=now)
@@ -189,17 +205,23 @@ def test_a_session_is_expired_once_and_then_cannot_be_paid(ctx: Context, one_tok
     ctx.events.clear()
     assert checkout.expire(ctx, opened)["status"] == "expired"
     assert emitted(ctx) == ["checkout.session.expired"]
-    with refused(400, f"Checkout session {opened['id']} is already expired; it cannot be expired (only an open session can)"):
+    with refused(
+        400, f"Checkout session {opened['id']} is already expired; it cannot be expired (only an open session can)"
+    ):
         checkout.expire(ctx, opened)
     with refused(400, "is already expired; it cannot be completed"):
         checkout.complete(ctx, opened, {"customer_did": "zBuyer0001"})
 
 
-def test_the_clock_expires_open_sessions_of_both_modes_past_their_expiry(ctx: Context, one_token: dict[str, Any]) -> None:
+def test_the_clock_expires_open_sessions_of_both_modes_past_their_expiry(
+    ctx: Context, one_token: dict[str, Any]
+) -> None:
     soon = session(ctx, line(one_token), expires_at=ctx.now() + 60)
     later = session(ctx, line(one_token), expires_at=ctx.now() + 600)
     live_price = make_price(Context(op=None, store=ctx.store, livemode=True, wiring=ctx.wiring), unit_amount="1")
-    live = session(Context(op=None, store=ctx.store, livemode=True, wiring=ctx.wiring), line(live_price), expires_at=ctx.now() + 60)
+    live = session(
+        Context(op=None, store=ctx.store, livemode=True, wiring=ctx.wiring), line(live_price), expires_at=ctx.now() + 60
+    )
     done = session(ctx, line(one_token), expires_at=ctx.now() + 60)
     checkout.expire(ctx, done)
     ctx.set_clock_offset(60)
@@ -229,7 +251,11 @@ def test_completing_a_payment_collects_it_takes_stock_and_closes_the_session(
     assert done["customer_details"]["name"] == "Bo"
     invoice = ctx.store.get("invoice", done["invoice_id"], False)
     intent = ctx.store.get("payment_intent", done["payment_intent_id"], False)
-    assert (invoice["status"], invoice["total"], invoice["checkout_session_id"]) == ("paid", str(2 * TOKEN), opened["id"])
+    assert (invoice["status"], invoice["total"], invoice["checkout_session_id"]) == (
+        "paid",
+        str(2 * TOKEN),
+        opened["id"],
+    )
     assert (intent["status"], intent["amount_received"]) == ("succeeded", str(2 * TOKEN))
     sold = ctx.store.get("price", stocked["id"], False)
     assert (sold["quantity_sold"], sold["locked"]) == (4, True)
@@ -250,12 +276,16 @@ def test_the_payer_must_be_named_and_match_the_sessions_customer(
     with refused(400, f"customer_did: session {theirs['id']} is for zBuyer0001, not zIntruder"):
         checkout.complete(ctx, theirs, {"customer_did": "did:abt:zIntruder"})
     assert checkout.complete(ctx, theirs, {})["customer_did"] == "zBuyer0001"
-    fresh = checkout.complete(ctx, session(ctx, line(one_token)), {"customer_did": "zNewcomer", "customer_email": "n@x"})
+    fresh = checkout.complete(
+        ctx, session(ctx, line(one_token)), {"customer_did": "zNewcomer", "customer_email": "n@x"}
+    )
     assert fresh["customer_details"]["email"] == "n@x"
     assert ctx.store.get("customer", fresh["customer_id"], False)["did"] == "zNewcomer"
 
 
-def test_a_payer_marked_to_fail_is_declined_except_for_setup(ctx: Context, one_token: dict[str, Any], buyer: dict[str, Any]) -> None:
+def test_a_payer_marked_to_fail_is_declined_except_for_setup(
+    ctx: Context, one_token: dict[str, Any], buyer: dict[str, Any]
+) -> None:
     billing.mark_payments_failing(ctx, buyer["id"], "insufficient funds")
     with refused(402, "declined (insufficient funds)"):
         checkout.complete(ctx, session(ctx, line(one_token)), {"customer_did": "zBuyer0001"})
@@ -264,7 +294,9 @@ def test_a_payer_marked_to_fail_is_declined_except_for_setup(ctx: Context, one_t
     assert ctx.store.get("price", one_token["id"], False)["quantity_sold"] == 0  # a setup sells nothing
 
 
-def test_a_promotion_code_discounts_the_payment_and_is_redeemed(ctx: Context, one_token: dict[str, Any], buyer: dict[str, Any]) -> None:
+def test_a_promotion_code_discounts_the_payment_and_is_redeemed(
+    ctx: Context, one_token: dict[str, Any], buyer: dict[str, Any]
+) -> None:
     coupon = make_coupon(ctx, percent_off=12.5)
     promo = promotions.new_promotion_code(ctx, coupon, {"code": "EIGHTH"})
     opened = session(ctx, line(one_token, 3), allow_promotion_codes=True)
@@ -281,7 +313,9 @@ def test_a_promotion_code_discounts_the_payment_and_is_redeemed(ctx: Context, on
 
 def test_a_fully_discounted_payment_needs_no_payment(ctx: Context, one_token: dict[str, Any]) -> None:
     promotions.new_promotion_code(ctx, make_coupon(ctx, percent_off=100), {"code": "FREE"})
-    done = checkout.complete(ctx, session(ctx, line(one_token), allow_promotion_codes=True), {"customer_did": "zB", "promotion_code": "FREE"})
+    done = checkout.complete(
+        ctx, session(ctx, line(one_token), allow_promotion_codes=True), {"customer_did": "zB", "promotion_code": "FREE"}
+    )
     assert (done["amount_total"], done["payment_status"]) == ("0", "no_payment_required")
 
 
@@ -290,16 +324,25 @@ def test_promotion_codes_are_refused_where_the_session_takes_none(ctx: Context, 
         checkout.complete(ctx, session(ctx, line(one_token)), {"customer_did": "zB", "promotion_code": "ANY"})
     with refused(400, "promotion_code: a setup session has nothing to discount"):
         checkout.complete(
-            ctx, session(ctx, line(one_token), mode="setup", allow_promotion_codes=True), {"customer_did": "zB", "promotion_code": "ANY"}
+            ctx,
+            session(ctx, line(one_token), mode="setup", allow_promotion_codes=True),
+            {"customer_did": "zB", "promotion_code": "ANY"},
         )
 
 
-def test_completing_a_subscription_session_starts_it_paid_with_the_discount(ctx: Context, buyer: dict[str, Any]) -> None:
+def test_completing_a_subscription_session_starts_it_paid_with_the_discount(
+    ctx: Context, buyer: dict[str, Any]
+) -> None:
     monthly = recurring_price(ctx, unit_amount="2")
     coupon = make_coupon(ctx, percent_off=50, duration="forever")
     promotions.new_promotion_code(ctx, coupon, {"code": "HALF"})
     opened = session(
-        ctx, line(monthly), mode="subscription", allow_promotion_codes=True, metadata={"a": 1}, subscription_data={"metadata": {"b": 2}}
+        ctx,
+        line(monthly),
+        mode="subscription",
+        allow_promotion_codes=True,
+        metadata={"a": 1},
+        subscription_data={"metadata": {"b": 2}},
     )
     done = checkout.complete(ctx, opened, {"customer_did": "zBuyer0001", "promotion_code": "HALF"})
     sub = ctx.store.get("subscription", done["subscription_id"], False)

@@ -90,9 +90,7 @@ def test_a_fixed_coupon_applies_only_in_currencies_it_names(ctx: Context, curren
     assert discounts.resolve(ctx, coupon_id=percent["id"], currency_id="pc_third")[0]["id"] == percent["id"]
 
 
-def test_a_code_reserved_for_a_customer_or_for_listed_dids_refuses_others(
-    ctx: Context, buyer: dict[str, Any]
-) -> None:
+def test_a_code_reserved_for_a_customer_or_for_listed_dids_refuses_others(ctx: Context, buyer: dict[str, Any]) -> None:
     coupon = make_coupon(ctx)
     other = promotions.new_promotion_code(ctx, coupon, {"code": "MINE"})
     other["customer_id"] = "cus_someone_else"
@@ -159,9 +157,7 @@ def test_repeating_discounts_end_on_the_same_day_of_a_later_month_or_its_last_da
     assert discounts._add_months(jan_31, 11) == int(datetime(2025, 12, 31, 12, tzinfo=UTC).timestamp())
 
 
-def test_a_redemption_counts_locks_and_records_who_redeemed_what(
-    ctx: Context, buyer: dict[str, Any]
-) -> None:
+def test_a_redemption_counts_locks_and_records_who_redeemed_what(ctx: Context, buyer: dict[str, Any]) -> None:
     coupon = make_coupon(ctx, duration="repeating", duration_in_months=3)
     promo = promotion_code(ctx, coupon)
     assert discounts.used(ctx, "coupon", coupon) is False and discounts.used(ctx, "promotion_code", promo) is False

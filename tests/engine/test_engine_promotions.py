@@ -76,7 +76,11 @@ def test_a_code_for_one_customer_names_a_known_one(ctx: Context, coupon: dict[st
 
 @pytest.mark.parametrize(
     ("kind", "setting", "value"),
-    [("nft", "nft_config", {"address": "z1"}), ("vc", "vc_config", {"roles": ["x"]}), ("user_restricted", "customer_dids", ["did:abt:z1"])],
+    [
+        ("nft", "nft_config", {"address": "z1"}),
+        ("vc", "vc_config", {"roles": ["x"]}),
+        ("user_restricted", "customer_dids", ["did:abt:z1"]),
+    ],
 )
 def test_a_verification_type_needs_the_setting_that_says_who_qualifies(
     ctx: Context, coupon: dict[str, Any], kind: str, setting: str, value: Any
@@ -121,8 +125,14 @@ def test_minimum_amounts_are_units_of_the_named_or_base_currency(
 @pytest.mark.parametrize(
     ("restrictions", "problem"),
     [
-        ({"minimum_amount_currency": "pc_x"}, "restrictions.minimum_amount: minimum_amount_currency needs a minimum_amount"),
-        ({"minimum_amount": "1", "minimum_amount_currency": "pc_x"}, "restrictions.minimum_amount_currency: no payment"),
+        (
+            {"minimum_amount_currency": "pc_x"},
+            "restrictions.minimum_amount: minimum_amount_currency needs a minimum_amount",
+        ),
+        (
+            {"minimum_amount": "1", "minimum_amount_currency": "pc_x"},
+            "restrictions.minimum_amount_currency: no payment",
+        ),
         ({"currency_options": {"pc_x": {"minimum_amount": "1"}}}, "restrictions.currency_options.pc_x: no payment"),
         ({"minimum_amount": "0.1234567890123456789"}, "restrictions.minimum_amount: 0.1234567890123456789 has more"),
     ],

@@ -47,7 +47,11 @@ def test_a_refund_is_a_succeeded_record_of_the_payment_and_announced(
     assert (refund["invoice_id"], refund["subscription_id"]) == (None, None)
     assert refund["description"] == f"Refund of {intent['id']}" and refund["metadata"] == {"ticket": "42"}
     details = refund["payment_details"]["arcblock"]
-    assert (details["payer"], details["receiver"], len(details["tx_hash"])) == (intent["payment_method_id"], "zBuyer0001", 64)
+    assert (details["payer"], details["receiver"], len(details["tx_hash"])) == (
+        intent["payment_method_id"],
+        "zBuyer0001",
+        64,
+    )
     assert ctx.store.get("refund", refund["id"], False) is not None
 
 
@@ -56,7 +60,11 @@ def test_a_refund_of_an_invoiced_payment_names_the_invoice_and_keeps_given_detai
 ) -> None:
     price = make_price(ctx, unit_amount="0.000000000000000010")
     invoice = billing.create_invoice(
-        ctx, customer=buyer, currency_id=currency["id"], lines=[{"price": price, "quantity": 1}], billing_reason="manual"
+        ctx,
+        customer=buyer,
+        currency_id=currency["id"],
+        lines=[{"price": price, "quantity": 1}],
+        billing_reason="manual",
     )
     paid = billing.pay_invoice(ctx, invoice, buyer)
     refund = refunds.refund_payment(
@@ -70,16 +78,16 @@ def test_a_refund_of_an_invoiced_payment_names_the_invoice_and_keeps_given_detai
     assert refunds.refundable(ctx, paid) == 6
 
 
-def test_only_a_succeeded_payment_can_be_refunded(ctx: Context, buyer: dict[str, Any], currency: dict[str, Any]) -> None:
+def test_only_a_succeeded_payment_can_be_refunded(
+    ctx: Context, buyer: dict[str, Any], currency: dict[str, Any]
+) -> None:
     unpaid = billing.create_payment_intent(ctx, customer=buyer, currency_id=currency["id"], amount=5, description="x")
     with refused(400, f"Payment intent {unpaid['id']} cannot be refunded: it is requires_payment_method"):
         refunds.refund_payment(ctx, unpaid, 1)
     assert refunds.refundable(ctx, unpaid) == 0 and refunds.refund_summary(ctx, unpaid) is None
 
 
-def test_a_rail_without_refunds_refuses_unless_the_money_was_already_sent(
-    ctx: Context, intent: dict[str, Any]
-) -> None:
+def test_a_rail_without_refunds_refuses_unless_the_money_was_already_sent(ctx: Context, intent: dict[str, Any]) -> None:
     method = ctx.store.get("payment_method", intent["payment_method_id"], False)
     method["features"] = {**method["features"], "refund": False}
     ctx.store.save("payment_method", method)
@@ -89,7 +97,9 @@ def test_a_rail_without_refunds_refuses_unless_the_money_was_already_sent(
 
 
 @pytest.mark.parametrize("amount", [0, -1])
-def test_a_refund_must_be_positive_and_names_the_callers_field(ctx: Context, intent: dict[str, Any], amount: int) -> None:
+def test_a_refund_must_be_positive_and_names_the_callers_field(
+    ctx: Context, intent: dict[str, Any], amount: int
+) -> None:
     with refused(400, "refund: a refund must be greater than 0"):
         refunds.refund_payment(ctx, intent, amount, field="refund")
 
@@ -98,7 +108,9 @@ def test_over_refunding_names_what_is_left_in_decimals_then_a_full_refund_closes
     ctx: Context, intent: dict[str, Any]
 ) -> None:
     refunds.refund_payment(ctx, intent, TOKEN // 2)
-    with refused(400, f"amount: 2.500000000000000001 is more than the 2.5 left to refund on payment intent {intent['id']}"):
+    with refused(
+        400, f"amount: 2.500000000000000001 is more than the 2.5 left to refund on payment intent {intent['id']}"
+    ):
         refunds.refund_payment(ctx, intent, 5 * TOKEN // 2 + 1)
     refunds.refund_payment(ctx, intent, 5 * TOKEN // 2)
     assert refunds.refund_summary(ctx, intent) == {"amount": str(3 * TOKEN), "totalAmount": str(3 * TOKEN)}

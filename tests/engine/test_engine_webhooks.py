@@ -83,7 +83,9 @@ def test_the_policy_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         ("1", "0", "the timeout must be positive"),
     ],
 )
-def test_a_bad_policy_is_refused_at_start(monkeypatch: pytest.MonkeyPatch, delays: str, timeout: str, problem: str) -> None:
+def test_a_bad_policy_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, delays: str, timeout: str, problem: str
+) -> None:
     monkeypatch.setenv("PAYMENT_KIT_SANDBOX_WEBHOOK_RETRY_DELAYS", delays)
     monkeypatch.setenv("PAYMENT_KIT_SANDBOX_WEBHOOK_TIMEOUT", timeout)
     with pytest.raises(ValueError, match=problem):
@@ -96,7 +98,9 @@ def test_an_endpoint_takes_the_types_it_names_or_all_while_enabled(ctx: Context)
     assert not webhooks.matches({"status": "enabled", "enabled_events": ["price.updated"]}, "price.created")
     assert not webhooks.matches({"status": "disabled", "enabled_events": ["*"]}, "price.created")
     assert not webhooks.matches({"status": "enabled", "enabled_events": None}, "price.created")
-    ctx.store.insert("webhook_endpoint", {"id": "we_test", "livemode": False, "status": "enabled", "enabled_events": ["*"]})
+    ctx.store.insert(
+        "webhook_endpoint", {"id": "we_test", "livemode": False, "status": "enabled", "enabled_events": ["*"]}
+    )
     assert [e["id"] for e in webhooks.subscribed(ctx.store, False, "x")] == ["we_test"]
     assert webhooks.subscribed(ctx.store, True, "x") == []
 
@@ -146,7 +150,9 @@ def store(outside_a_transaction: Context) -> Store:
     return outside_a_transaction.store
 
 
-def queued(store: Store, *, url: str = "http://127.0.0.1:9/hook", secret: str | None = "whsec_" + "A" * 44) -> dict[str, Any]:
+def queued(
+    store: Store, *, url: str = "http://127.0.0.1:9/hook", secret: str | None = "whsec_" + "A" * 44
+) -> dict[str, Any]:
     """An event with one endpoint and its delivery, claimed as a worker would: answers the claimed row."""
     endpoint = {"id": "we_1", "livemode": False, "status": "enabled", "enabled_events": ["*"], "url": url}
     if secret:
@@ -211,7 +217,11 @@ def test_a_failed_try_is_retried_after_the_policys_delay_then_given_up(store: St
     row, [attempt], event = settled(store)
     assert (row["state"], row["attempts"]) == ("pending", 1)
     assert before + DELAYS[0] <= row["next_at"] <= time.time() + DELAYS[0]
-    assert (attempt["status"], attempt["response_status"], attempt["response_body"]) == ("failed", 500, {"error": "down"})
+    assert (attempt["status"], attempt["response_status"], attempt["response_body"]) == (
+        "failed",
+        500,
+        {"error": "down"},
+    )
     assert event["pending_webhooks"] == 1
     for retry in (1, 2):
         worker._try(store, {**delivery, "attempts": retry})
