@@ -13,7 +13,7 @@ from payment_kit_sandbox.app import wire
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.database import Store
 from payment_kit_sandbox.document import load_document
-from payment_kit_sandbox.engine import billing, catalog, subscriptions
+from payment_kit_sandbox.engine import billing, catalog, credits, subscriptions
 from payment_kit_sandbox.lookups import base_currency, ensure_customer
 from payment_kit_sandbox.refusals import ApiError
 from payment_kit_sandbox.seed import seed
@@ -149,3 +149,28 @@ def paid_intent(ctx: Context, customer: dict[str, Any], currency_id: str, amount
     return billing.create_payment_intent(
         ctx, customer=customer, currency_id=currency_id, amount=amount, description="paid", status="succeeded"
     )
+
+
+def consume(
+    ctx: Context,
+    buyer: dict[str, Any],
+    meter: dict[str, Any],
+    credit: dict[str, Any],
+    value: str,
+    subscription_id: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """Report `value` of usage on `meter` for `buyer` (settled at once): answers the event as recorded."""
+    event = ctx.stamp(
+        {
+            "event_name": meter["event_name"],
+            "payload": {"customer_id": buyer["id"], "value": value, "subscription_id": subscription_id},
+            "status": "pending",
+            "credit_consumed": "0",
+            "attempt_count": 0,
+            "timestamp": ctx.now() if timestamp is None else timestamp,
+        },
+        "mevt",
+    )
+    credits.record_event(ctx, event, meter, credit)
+    return event

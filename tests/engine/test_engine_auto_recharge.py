@@ -12,7 +12,7 @@ from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import auto_recharge, billing, credits
 from payment_kit_sandbox.engine.catalog import new_currency
 
-from .conftest import make_price
+from .conftest import consume, make_price
 
 DAY = 86400
 
@@ -38,22 +38,6 @@ def configure(ctx: Context, buyer: dict[str, Any], credit: dict[str, Any], **fie
     return ctx.store.insert("auto_recharge_config", ctx.stamp(config, "arc"))
 
 
-def use(
-    ctx: Context, buyer: dict[str, Any], meter: dict[str, Any], credit: dict[str, Any], value: str
-) -> dict[str, Any]:
-    payload = {"customer_id": buyer["id"], "value": value}
-    event = {
-        "event_name": meter["event_name"],
-        "payload": payload,
-        "status": "pending",
-        "credit_consumed": "0",
-        "attempt_count": 0,
-    }
-    event = ctx.stamp({**event, "timestamp": ctx.now()}, "mevt")
-    credits.record_event(ctx, event, meter, credit)
-    return event
-
-
 def recharges(ctx: Context, buyer: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         i for i in ctx.store.find("invoice", False, customer_id=buyer["id"]) if i["billing_reason"] == "auto_recharge"
@@ -65,9 +49,9 @@ def test_consumption_below_the_threshold_buys_one_pack(
 ) -> None:
     config = configure(ctx, buyer, credit)
     credits.grant(ctx, customer=buyer, currency=credit, amount=800, category="paid")  # 8 credits
-    use(ctx, buyer, meter, credit, "3")  # 5 left: not below the threshold of 5
+    consume(ctx, buyer, meter, credit, "3")  # 5 left: not below the threshold of 5
     assert recharges(ctx, buyer) == []
-    event = use(ctx, buyer, meter, credit, "0.01")  # 4.99 left
+    event = consume(ctx, buyer, meter, credit, "0.01")  # 4.99 left
     [invoice] = recharges(ctx, buyer)
     assert (invoice["status"], invoice["total"]) == ("paid", str(25 * 10**17))
     assert invoice["metadata"] == {"auto_recharge_config_id": config["id"], "meter_event_id": event["id"]}
@@ -80,9 +64,9 @@ def test_consumption_below_the_threshold_buys_one_pack(
 def test_a_disabled_or_missing_config_buys_nothing(
     ctx: Context, buyer: dict[str, Any], credit: dict[str, Any], meter: dict[str, Any]
 ) -> None:
-    use(ctx, buyer, meter, credit, "1")  # no config at all
+    consume(ctx, buyer, meter, credit, "1")  # no config at all
     config = configure(ctx, buyer, credit, enabled=False)
-    use(ctx, buyer, meter, credit, "1")
+    consume(ctx, buyer, meter, credit, "1")
     assert recharges(ctx, buyer) == []
     assert auto_recharge.capacity(ctx, config, None) == 0 and auto_recharge.recharge(ctx, config) is None
     assert auto_recharge.capacity(ctx, None, 3) == 0
@@ -170,5 +154,5 @@ def test_the_threshold_is_a_decimal_of_the_credit_currency(
 ) -> None:
     configure(ctx, buyer, credit, threshold=threshold)
     credits.grant(ctx, customer=buyer, currency=credit, amount=100, category="paid")
-    use(ctx, buyer, meter, credit, "1")  # exactly 0 left
+    consume(ctx, buyer, meter, credit, "1")  # exactly 0 left
     assert len(recharges(ctx, buyer)) == bought

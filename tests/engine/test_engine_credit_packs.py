@@ -11,30 +11,12 @@ import pytest
 
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import auto_recharge, billing, credit_packs, credits, refunds, subscriptions
-from payment_kit_sandbox.engine.catalog import new_currency
 from payment_kit_sandbox.refusals import ApiError
 
-from .conftest import make_price
+from .conftest import consume, make_price
 
 TOKEN = 10**18
 DAY = 86400
-
-
-@pytest.fixture
-def credit(ctx: Context) -> dict[str, Any]:
-    method = ctx.store.all("payment_method", False)[0]
-    return new_currency(ctx, payment_method_id=method["id"], name="calls", symbol="CALLS", decimal=2, type="credit")
-
-
-@pytest.fixture
-def meter(ctx: Context, credit: dict[str, Any]) -> dict[str, Any]:
-    return ctx.store.insert(
-        "meter",
-        ctx.stamp(
-            {"event_name": "calls", "unit": "call", "name": "calls", "currency_id": credit["id"], "status": "active"},
-            "mtr",
-        ),
-    )
 
 
 def pack(ctx: Context, credit: dict[str, Any], credits_: str = "500", **config: Any) -> dict[str, Any]:
@@ -63,30 +45,6 @@ def paid_invoice(ctx: Context, buyer: dict[str, Any], price: dict[str, Any], qua
 
 def grants(ctx: Context, buyer: dict[str, Any]) -> list[dict[str, Any]]:
     return ctx.store.find("credit_grant", False, customer_id=buyer["id"])
-
-
-def consume(
-    ctx: Context,
-    buyer: dict[str, Any],
-    meter: dict[str, Any],
-    credit: dict[str, Any],
-    value: str,
-    subscription_id: str | None = None,
-    timestamp: int | None = None,
-) -> dict[str, Any]:
-    event = ctx.stamp(
-        {
-            "event_name": meter["event_name"],
-            "payload": {"customer_id": buyer["id"], "value": value, "subscription_id": subscription_id},
-            "status": "pending",
-            "credit_consumed": "0",
-            "attempt_count": 0,
-            "timestamp": ctx.now() if timestamp is None else timestamp,
-        },
-        "mevt",
-    )
-    credits.record_event(ctx, event, meter, credit)
-    return event
 
 
 def test_a_paid_pack_grants_credit_amount_times_quantity_with_its_settings(

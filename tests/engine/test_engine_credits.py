@@ -9,7 +9,7 @@ from typing import Any
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import credits
 
-from .conftest import emitted, recurring_price, subscribe
+from .conftest import consume, emitted, recurring_price, subscribe
 
 HOUR = 3600
 
@@ -21,18 +21,8 @@ def give(ctx: Context, buyer: dict[str, Any], credit: dict[str, Any], amount: in
 def spend(
     ctx: Context, buyer: dict[str, Any], meter: dict[str, Any], credit: dict[str, Any], value: str, **payload: Any
 ) -> dict[str, Any]:
-    event = ctx.stamp(
-        {
-            "event_name": meter["event_name"],
-            "payload": {"customer_id": buyer["id"], "value": value, **payload},
-            "status": "pending",
-            "credit_consumed": "0",
-            "attempt_count": 0,
-            "timestamp": ctx.now(),
-        },
-        "mevt",
-    )
-    credits.record_event(ctx, event, meter, credit)
+    """Report usage and answer the event as it stands once settled."""
+    event = consume(ctx, buyer, meter, credit, value, **payload)
     return ctx.store.get("meter_event", event["id"], False)
 
 
