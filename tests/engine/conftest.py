@@ -24,13 +24,20 @@ def wired() -> Any:
     return wire(load_document())
 
 
-@pytest.fixture
-def ctx(wired: Any) -> Iterator[Context]:
+def seeded_context(wired: Any) -> Context:
+    """A context on a fresh in-memory store seeded as a new sandbox is, with no transaction open."""
     store = Store()
     with store.transaction():
         seed(store, wired.wiring.document)
-        yield Context(op=None, store=store, livemode=False, wiring=wired.wiring)
-    store.close()
+    return Context(op=None, store=store, livemode=False, wiring=wired.wiring)
+
+
+@pytest.fixture
+def ctx(wired: Any) -> Iterator[Context]:
+    context = seeded_context(wired)
+    with context.store.transaction():
+        yield context
+    context.store.close()
 
 
 @pytest.fixture
@@ -73,11 +80,9 @@ def meter(ctx: Context, credit: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def outside_a_transaction(wired: Any) -> Iterator[Context]:
     """A seeded store with no transaction open, for code that opens its own (events, webhooks)."""
-    store = Store()
-    with store.transaction():
-        seed(store, wired.wiring.document)
-    yield Context(op=None, store=store, livemode=False, wiring=wired.wiring)
-    store.close()
+    context = seeded_context(wired)
+    yield context
+    context.store.close()
 
 
 @contextmanager
@@ -174,3 +179,14 @@ def consume(
     )
     credits.record_event(ctx, event, meter, credit)
     return event
+
+
+def an_invoice(ctx: Context, buyer: dict[str, Any], price: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
+    """An open manual invoice for `quantity` of `price`, in the price's currency."""
+    return billing.create_invoice(
+        ctx,
+        customer=buyer,
+        currency_id=price["currency_id"],
+        lines=[{"price": price, "quantity": quantity}],
+        billing_reason="manual",
+    )

@@ -11,7 +11,7 @@ from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import billing
 from payment_kit_sandbox.refusals import ApiError
 
-from .conftest import make_price
+from .conftest import an_invoice, make_price
 
 
 def test_per_unit_and_tiered_amounts_in_units() -> None:
@@ -91,13 +91,7 @@ def test_voiding_cancels_the_waiting_payment_and_a_void_invoice_cannot_be_voided
     ctx: Context, buyer: dict[str, Any], currency: dict[str, Any]
 ) -> None:
     price = make_price(ctx, unit_amount="0.000000000000000050")
-    invoice = billing.create_invoice(
-        ctx,
-        customer=buyer,
-        currency_id=currency["id"],
-        lines=[{"price": price, "quantity": 1}],
-        billing_reason="manual",
-    )
+    invoice = an_invoice(ctx, buyer, price)
     billing.mark_payments_failing(ctx, buyer["id"], "no funds")
     assert billing.attempt_payment(ctx, invoice, buyer) is False
     assert billing.attempt_payment(ctx, invoice, buyer) is False  # the second failure reuses the waiting intent

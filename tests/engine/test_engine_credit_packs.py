@@ -13,7 +13,7 @@ from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import auto_recharge, billing, clock, credit_packs, credits, refunds, subscriptions
 from payment_kit_sandbox.refusals import ApiError
 
-from .conftest import consume, make_price, recurring_price, subscribe
+from .conftest import an_invoice, consume, make_price, recurring_price, subscribe
 
 TOKEN = 10**18
 DAY = 86400
@@ -24,16 +24,6 @@ def pack(ctx: Context, credit: dict[str, Any], credits_: str = "500", **config: 
         ctx,
         unit_amount="5",
         metadata={"credit_config": {"currency_id": credit["id"], "credit_amount": credits_, **config}},
-    )
-
-
-def an_invoice(ctx: Context, buyer: dict[str, Any], price: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
-    return billing.create_invoice(
-        ctx,
-        customer=buyer,
-        currency_id=price["currency_id"],
-        lines=[{"price": price, "quantity": quantity}],
-        billing_reason="manual",
     )
 
 

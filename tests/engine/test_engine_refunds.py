@@ -12,7 +12,7 @@ import pytest
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import billing, refunds
 
-from .conftest import emitted, make_price, paid_intent, refused
+from .conftest import an_invoice, emitted, make_price, paid_intent, refused
 
 TOKEN = 10**18
 
@@ -59,13 +59,7 @@ def test_a_refund_of_an_invoiced_payment_names_the_invoice_and_keeps_given_detai
     ctx: Context, buyer: dict[str, Any], currency: dict[str, Any]
 ) -> None:
     price = make_price(ctx, unit_amount="0.000000000000000010")
-    invoice = billing.create_invoice(
-        ctx,
-        customer=buyer,
-        currency_id=currency["id"],
-        lines=[{"price": price, "quantity": 1}],
-        billing_reason="manual",
-    )
+    invoice = an_invoice(ctx, buyer, price)
     paid = billing.pay_invoice(ctx, invoice, buyer)
     refund = refunds.refund_payment(
         ctx, paid, 4, description="goodwill", payment_details={"stripe": {"refund_id": "re_1"}}
