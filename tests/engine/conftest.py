@@ -1,14 +1,19 @@
 """The billing rules on a fresh in-memory store, with no HTTP: a request
-context wired as `create_app` wires it, inside one open transaction."""
+context wired as `create_app` wires it, inside one open transaction (or none, for
+code that opens its own), with real time standing still; and the small helpers
+the engine test files share (prices, subscriptions, coupons, usage, refusals)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from payment_kit_sandbox import context as context_module
 from payment_kit_sandbox.app import wire
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.database import Store
@@ -17,6 +22,15 @@ from payment_kit_sandbox.engine import billing, catalog, credits, subscriptions
 from payment_kit_sandbox.lookups import base_currency, ensure_customer
 from payment_kit_sandbox.refusals import ApiError
 from payment_kit_sandbox.seed import seed
+
+# Real time stands still in these tests (2026-01-15T12:00:00.250Z) so that rules comparing with `now`,
+# or with the UTC day, cannot straddle a second or midnight; tests move the sandbox clock instead.
+STILL = datetime(2026, 1, 15, 12, tzinfo=UTC).timestamp() + 0.25
+
+
+@pytest.fixture(autouse=True)
+def real_time_stands_still(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(context_module, "time", SimpleNamespace(time=lambda: STILL))
 
 
 @pytest.fixture(scope="session")
