@@ -38,9 +38,10 @@ def test_the_base_currency_is_the_flagged_standard_one_else_the_first_standard_o
         False,
         False,
     )
-    # Credit currencies never count as a base currency, however they are stored.
-    assert catalog.base_currency(ctx)["id"] in {currency["id"], other["id"]}
-    assert catalog.base_currency(ctx)["type"] == "standard"
+    # None flagged: the oldest standard one, passing over the credit currency made before `other`.
+    assert catalog.base_currency(ctx)["id"] == currency["id"]
+    ctx.store.delete("payment_currency", currency["id"])
+    assert catalog.base_currency(ctx)["id"] == other["id"]
 
 
 def test_a_new_price_stores_units_mirrors_its_amount_as_a_currency_option_and_becomes_the_default(
