@@ -284,24 +284,71 @@ def test_a_receivers_answer_is_kept_as_json_object_or_bounded_text(response: htt
     assert webhooks._answer(response) == kept
 
 
-def test_the_poller_claims_due_deliveries_works_them_and_stops_with_its_store(store: Store) -> None:
-    receiver = Receiver(lambda _: httpx.Response(200))
-    worker = dispatcher(store, receiver)
+def poll_until_idle(store: Store, worker: Any) -> list[float]:
+    """Run the poller until it first waits (the wait closes the store, which ends it); answers its waits."""
     waits: list[float] = []
 
     class Wake(threading.Event):
         def wait(self, timeout: float | None = None) -> bool:
             waits.append(timeout or 0.0)
-            store.close()  # the second look finds nothing due: end the loop there
+            store.close()
             return True
 
     worker._wake = Wake()
+    worker._poll()
+    return waits
+
+
+def test_the_poller_claims_due_deliveries_works_them_and_stops_with_its_store(store: Store) -> None:
+    receiver = Receiver(lambda _: httpx.Response(200))
+    worker = dispatcher(store, receiver)
     queued(store)
     with store.transaction():
         store.release_deliveries()  # as `start` does, so the poller may claim it
-    worker._poll()
+    # The first look works the delivery and looks again at once; the second finds nothing and waits.
+    assert poll_until_idle(store, worker) == [webhooks.IDLE_POLL]
     assert len(receiver.requests) == 1 and worker._busy == 0
+
+
+def test_the_poller_waits_only_until_the_next_delivery_falls_due(store: Store) -> None:
+    delivery = queued(store)
+    with store.transaction():
+        store.settle_delivery(delivery["id"], state="pending", attempts=1, next_at=time.time() + 0.1)
+    [wait] = poll_until_idle(store, dispatcher(store, Receiver(lambda _: httpx.Response(200))))
+    assert 0 < wait <= 0.1
+
+
+def test_the_poller_claims_nothing_while_every_worker_is_busy(store: Store) -> None:
+    receiver = Receiver(lambda _: httpx.Response(200))
+    worker = dispatcher(store, receiver)
+    worker._busy = webhooks.WORKERS
+    queued(store)
+    with store.transaction():
+        store.release_deliveries()
+    assert poll_until_idle(store, worker) == [webhooks.IDLE_POLL]
+    assert receiver.requests == []
+
+
+def test_a_failed_look_at_the_queue_is_logged_and_tried_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unreadable(*_: Any) -> list[dict[str, Any]]:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "claim_deliveries", unreadable)
+    with caplog.at_level(logging.ERROR, logger="payment_kit_sandbox.webhooks"):
+        waits = poll_until_idle(store, dispatcher(store, Receiver(lambda _: httpx.Response(200))))
     assert waits == [webhooks.IDLE_POLL]
+    assert "reading the webhook queue failed; trying again" in caplog.text
+
+
+def test_a_dispatcher_for_a_closed_store_stops_at_its_first_look(store: Store) -> None:
+    store.close()
+    made = webhooks._Dispatcher(store)
+    made.wake()
+    assert made._wake.is_set() and made._busy == 0
+    made._http.close()
+    made._pool.shutdown()
 
 
 def test_a_try_that_fails_is_logged_and_frees_its_worker(store: Store, caplog: pytest.LogCaptureFixture) -> None:
