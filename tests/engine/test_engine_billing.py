@@ -11,7 +11,7 @@ from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import billing
 from payment_kit_sandbox.refusals import ApiError
 
-from .conftest import make_price
+from .conftest import an_invoice, make_price
 
 
 def test_per_unit_and_tiered_amounts_in_units() -> None:
@@ -75,3 +75,35 @@ def test_paying_calls_the_invoice_paid_hooks_and_voiding_a_paid_invoice_is_refus
     assert (intent["status"], intent["amount_received"]) == ("succeeded", "7")
     with pytest.raises(ApiError, match="already paid"):
         billing.void_invoice(ctx, invoice)
+
+
+def test_a_graduated_price_stops_at_the_tier_the_quantity_reaches() -> None:
+    tiers = [
+        {"up_to": 10, "unit_amount": "100", "flat_amount": "7"},
+        {"up_to": None, "unit_amount": "80", "flat_amount": "5"},
+    ]
+    graduated = {"unit_amount": "0", "billing_scheme": "tiered", "tiers_mode": "graduated", "tiers": tiers}
+    # Within the first tier only: the second tier's flat amount is not reached.
+    assert billing.price_amount(graduated, "pc_x", 4) == 4 * 100 + 7
+
+
+def test_voiding_cancels_the_waiting_payment_and_a_void_invoice_cannot_be_voided_again(
+    ctx: Context, buyer: dict[str, Any], currency: dict[str, Any]
+) -> None:
+    price = make_price(ctx, unit_amount="0.000000000000000050")
+    invoice = an_invoice(ctx, buyer, price)
+    billing.mark_payments_failing(ctx, buyer["id"], "no funds")
+    assert billing.attempt_payment(ctx, invoice, buyer) is False
+    assert billing.attempt_payment(ctx, invoice, buyer) is False  # the second failure reuses the waiting intent
+    [intent] = ctx.store.find("payment_intent", False, invoice_id=invoice["id"])
+    assert (invoice["attempt_count"], intent["last_payment_error"]["message"]) == (2, "no funds")
+    ctx.events.clear()
+    billing.void_invoice(ctx, invoice)
+    assert (invoice["status"], invoice["auto_advance"]) == ("void", False)
+    assert invoice["status_transitions"]["voided_at"] == ctx.now()
+    canceled = ctx.store.get("payment_intent", intent["id"], False)
+    assert (canceled["status"], canceled["cancellation_reason"]) == ("canceled", "void_invoice")
+    assert [e["type"] for e in ctx.events] == ["payment_intent.canceled", "invoice.voided"]
+    with pytest.raises(ApiError) as again:
+        billing.void_invoice(ctx, invoice)
+    assert again.value.status == 400 and "it is already void" in again.value.message

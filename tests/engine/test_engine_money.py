@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from payment_kit_sandbox.context import Context
-from payment_kit_sandbox.engine import billing, discounts, refunds, subscriptions
+from payment_kit_sandbox.engine import discounts, refunds, subscriptions
 from payment_kit_sandbox.engine.money import from_units, to_units
 from payment_kit_sandbox.refusals import ApiError
 
-from .conftest import make_price
+from .conftest import make_price, paid_intent
 
 
 def test_money_converts_exactly() -> None:
@@ -37,14 +37,8 @@ def test_percent_discounts_round_down_and_fixed_ones_never_exceed_the_subtotal(c
     assert discounts.amount_off(ctx, fixed, "pc_a", 0) == 0
 
 
-def _paid_intent(ctx: Context, buyer: dict[str, Any], currency: dict[str, Any], amount: int) -> dict[str, Any]:
-    return billing.create_payment_intent(
-        ctx, customer=buyer, currency_id=currency["id"], amount=amount, description="x", status="succeeded"
-    )
-
-
 def test_refunds_never_exceed_what_is_left(ctx: Context, buyer: dict[str, Any], currency: dict[str, Any]) -> None:
-    intent = _paid_intent(ctx, buyer, currency, 1000)
+    intent = paid_intent(ctx, buyer, currency["id"], 1000)
     first = refunds.refund_payment(ctx, intent, 400)
     assert (first["status"], first["amount"]) == ("succeeded", "400")
     assert refunds.refundable(ctx, intent) == 600
