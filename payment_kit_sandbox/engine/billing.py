@@ -14,6 +14,7 @@ from typing import Any, Literal
 from ..context import Context
 from ..refusals import ApiError, bad_request
 from ..skeletons import skeleton
+from . import records
 
 __all__ = [
     "VOIDABLE",
@@ -28,6 +29,8 @@ __all__ = [
     "pay_invoice",
     "price_amount",
     "refuse_if_declined",
+    "update_invoice",
+    "update_payment_intent",
     "void_invoice",
 ]
 
@@ -349,3 +352,32 @@ def void_invoice(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
         ctx.emit("payment_intent.canceled", "payment_intent", intent)
     ctx.emit("invoice.voided", "invoice", invoice)
     return invoice
+
+
+# What an update may change on a payment intent: its labels and preferences, never its amounts or status.
+INTENT_EDITABLE = (
+    "cancellation_reason",
+    "capture_method",
+    "confirmation_method",
+    "payment_method_types",
+    "description",
+    "metadata",
+    "receipt_email",
+    "statement_descriptor",
+    "statement_descriptor_suffix",
+    "setup_future_usage",
+    "beneficiaries",
+)
+
+
+def update_invoice(ctx: Context, invoice: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """An invoice's metadata is all an update may change (replaced whole): its amounts are what was billed."""
+    if "metadata" in body:
+        invoice["metadata"] = body["metadata"] or {}
+    return records.changed(ctx, "invoice", invoice, "invoice.updated")
+
+
+def update_payment_intent(ctx: Context, intent: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A payment intent's descriptive fields change; the money it moved does not."""
+    intent.update({k: v for k, v in body.items() if k in INTENT_EDITABLE})
+    return records.changed(ctx, "payment_intent", intent)

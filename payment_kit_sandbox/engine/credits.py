@@ -28,7 +28,9 @@ from decimal import Decimal
 from typing import Any
 
 from ..context import Context
+from ..refusals import bad_request
 from ..skeletons import skeleton
+from . import records
 from .catalog import meter_id_of
 from .money import from_units, to_units
 
@@ -49,6 +51,7 @@ __all__ = [
     "record_event",
     "sync",
     "unix",
+    "update_grant",
     "usable_grants",
 ]
 
@@ -335,3 +338,17 @@ def decimal_sum(values: Iterable[str]) -> str:
     """Decimal strings (event values, metered quantities) added exactly."""
     total = sum((Decimal(v) for v in values), Decimal(0))
     return format(total.normalize(), "f") if total else "0"
+
+
+def update_grant(ctx: Context, record: dict[str, Any], body: dict[str, Any]) -> None:
+    """A grant's metadata can change; `expired: true` ends a pending or granted grant now."""
+    expiring = body.get("expired") is True
+    if expiring and record["status"] not in ("pending", "granted"):
+        raise bad_request(
+            f"Credit grant {record['id']} is {record['status']}; only pending or granted grants can be expired"
+        )
+    if "metadata" in body:
+        record["metadata"] = body["metadata"]
+        records.changed(ctx, "credit_grant", record)
+    if expiring:
+        expire(ctx, record)

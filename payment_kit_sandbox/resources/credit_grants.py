@@ -93,17 +93,7 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 @handles("updateCreditGrant")
 @credits.current
 def update(ctx: Context) -> dict[str, bool]:
-    record = ctx.get(KIND, ctx.path["id"], "Credit grant")
-    expiring = ctx.body.get("expired") is True
-    if expiring and record["status"] not in ("pending", "granted"):
-        raise bad_request(
-            f"Credit grant {record['id']} is {record['status']}; only pending or granted grants can be expired"
-        )
-    if "metadata" in ctx.body:
-        record["metadata"] = ctx.body["metadata"]
-        ctx.store.save(KIND, ctx.touch(record))
-    if expiring:
-        credits.expire(ctx, record)
+    credits.update_grant(ctx, ctx.get(KIND, ctx.path["id"], "Credit grant"), ctx.body)
     return {"success": True}
 
 

@@ -19,6 +19,7 @@ from ..engine.billing import (
     open_payment_intent,
     pay_invoice,
     refuse_if_declined,
+    update_invoice,
     void_invoice,
 )
 from ..list_queries import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
@@ -162,11 +163,7 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("updateInvoice")
 def update(ctx: Context) -> dict[str, Any]:
-    invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
-    if "metadata" in ctx.body:
-        invoice["metadata"] = ctx.body["metadata"] or {}
-    ctx.emit("invoice.updated", KIND, invoice)
-    return ctx.store.save(KIND, ctx.touch(invoice))
+    return update_invoice(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"), ctx.body)
 
 
 @handles("voidInvoice")
