@@ -308,11 +308,8 @@ def update_price(ctx: Context, price: dict[str, Any], body: dict[str, Any]) -> d
 
 
 def archive_price(ctx: Context, price: dict[str, Any]) -> dict[str, Any]:
-    """An archived price stays, inactive; archiving it twice is a 400."""
-    if not price["active"]:
-        raise bad_request(f"Price {price['id']} is already archived")
-    price["active"] = False
-    return records.changed(ctx, PRICE, price, "price.updated")
+    """An archived price stays, inactive, for what already uses it; archiving it twice is a 400."""
+    return records.archived(ctx, PRICE, price, "Price", "price.updated")
 
 
 def _used_by(ctx: Context, price: dict[str, Any]) -> str | None:
@@ -398,11 +395,8 @@ def update_product(ctx: Context, product: dict[str, Any], body: dict[str, Any]) 
 
 
 def archive_product(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
-    """An archived product stays, inactive; archiving it twice is a 400."""
-    if not product["active"]:
-        raise bad_request(f"Product {product['id']} is already archived")
-    product["active"] = False
-    return records.changed(ctx, PRODUCT, product, "product.updated")
+    """An archived product stays, inactive, with its prices; archiving it twice is a 400."""
+    return records.archived(ctx, PRODUCT, product, "Product", "product.updated")
 
 
 def delete_product(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:

@@ -90,11 +90,8 @@ def update_link(ctx: Context, link: dict[str, Any], body: dict[str, Any]) -> dic
 
 
 def archive_link(ctx: Context, link: dict[str, Any]) -> dict[str, Any]:
-    """An archived link stays, inactive; archiving it twice is a 400."""
-    if not link["active"]:
-        raise bad_request(f"Payment link {link['id']} is already archived")
-    link["active"] = False
-    return records.changed(ctx, KIND, link, "payment_link.updated")
+    """An archived link stays, inactive, and opens no sessions; archiving it twice is a 400."""
+    return records.archived(ctx, KIND, link, "Payment link", "payment_link.updated")
 
 
 def open_link(ctx: Context, link: dict[str, Any], payer: dict[str, Any]) -> dict[str, Any]:

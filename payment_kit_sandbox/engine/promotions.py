@@ -135,11 +135,8 @@ def update_promotion_code(ctx: Context, promo: dict[str, Any], body: dict[str, A
 
 
 def archive_promotion_code(ctx: Context, promo: dict[str, Any]) -> dict[str, Any]:
-    """An archived code stays, inactive; archiving it twice is a 400."""
-    if not promo["active"]:
-        raise bad_request(f"Promotion code {promo['id']} is already archived (inactive)")
-    promo["active"] = False
-    return records.changed(ctx, PROMOTION_CODE, promo, "promotion_code.updated")
+    """An archived code stays, inactive, and redeems nothing; archiving it twice is a 400."""
+    return records.archived(ctx, PROMOTION_CODE, promo, "Promotion code", "promotion_code.updated", note=" (inactive)")
 
 
 def delete_promotion_code(ctx: Context, promo: dict[str, Any]) -> dict[str, Any]:

@@ -1,14 +1,16 @@
 """The steps every change to a stored object takes, in one place: a new object is
 stored and announced, a changed one takes the time of the change before it is
-saved and announced, a removed one is announced as it was."""
+saved and announced, a removed one is announced as it was; an archived one
+stays, inactive."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..context import Context
+from ..refusals import bad_request
 
-__all__ = ["added", "changed", "removed"]
+__all__ = ["added", "archived", "changed", "removed"]
 
 
 def added(ctx: Context, kind: str, obj: dict[str, Any], event: str | None = None) -> dict[str, Any]:
@@ -33,3 +35,13 @@ def removed(ctx: Context, kind: str, obj: dict[str, Any], event: str | None = No
     if event:
         ctx.emit(event, kind, obj)
     return obj
+
+
+def archived(
+    ctx: Context, kind: str, obj: dict[str, Any], label: str, event: str | None = None, *, note: str = ""
+) -> dict[str, Any]:
+    """An archived object stays, inactive; archiving it twice is a 400 naming it (`label`, then `note`)."""
+    if not obj["active"]:
+        raise bad_request(f"{label} {obj['id']} is already archived{note}")
+    obj["active"] = False
+    return changed(ctx, kind, obj, event)
