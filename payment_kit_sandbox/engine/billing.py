@@ -15,6 +15,7 @@ from ..context import Context
 from ..refusals import ApiError, bad_request
 from ..skeletons import skeleton
 from . import records
+from .customers import referenced_customer
 
 __all__ = [
     "VOIDABLE",
@@ -23,9 +24,11 @@ __all__ = [
     "create_invoice",
     "create_payment_intent",
     "declined_reason",
+    "manual_invoice",
     "mark_payments_failing",
     "method_of",
     "open_payment_intent",
+    "pay_by_hand",
     "pay_invoice",
     "price_amount",
     "refuse_if_declined",
@@ -381,3 +384,47 @@ def update_payment_intent(ctx: Context, intent: dict[str, Any], body: dict[str, 
     """A payment intent's descriptive fields change; the money it moved does not."""
     intent.update({k: v for k, v in body.items() if k in INTENT_EDITABLE})
     return records.changed(ctx, "payment_intent", intent)
+
+
+def manual_invoice(
+    ctx: Context, customer: dict[str, Any], currency_id: str, lines: list[Line], body: dict[str, Any]
+) -> dict[str, Any]:
+    """A one-off invoice bills each price in a currency it has an amount in; paid at once when `pay`
+    is true (a customer marked to fail leaves it open), else left open on a waiting payment intent."""
+    for i, line in enumerate(lines):
+        price = line["price"]
+        offered = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
+        if currency_id not in offered:
+            raise bad_request(f"lines[{i}].price_id: price {price['id']} has no amount in currency {currency_id}")
+    pay, due_date = body.get("pay", False), body.get("due_date")
+    if not isinstance(pay, bool):
+        raise bad_request("pay: true or false")
+    if due_date is not None and (not isinstance(due_date, int) or isinstance(due_date, bool) or due_date < 0):
+        raise bad_request("due_date: Unix seconds (a non-negative whole number) or null")
+    if not isinstance(body.get("description", ""), str) or not isinstance(body.get("metadata", {}), dict):
+        raise bad_request("description must be a string and metadata an object")
+    invoice = create_invoice(
+        ctx,
+        customer=customer,
+        currency_id=currency_id,
+        lines=lines,
+        billing_reason="manual",
+        description=body.get("description"),
+        due_date=due_date,
+        metadata=body.get("metadata"),
+    )
+    if pay:
+        attempt_payment(ctx, invoice, customer)
+    else:
+        open_payment_intent(ctx, invoice, customer)
+    return invoice
+
+
+def pay_by_hand(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
+    """Only an open (or uncollectible) invoice can be paid, by a customer whose payments go through."""
+    if invoice["status"] not in ("open", "uncollectible"):
+        raise bad_request(f"Invoice {invoice['id']} cannot be paid: it is {invoice['status']}")
+    customer = referenced_customer(ctx, invoice["customer_id"], "customer_id")
+    refuse_if_declined(ctx, customer, f"Invoice {invoice['id']}")
+    pay_invoice(ctx, invoice, customer)
+    return invoice

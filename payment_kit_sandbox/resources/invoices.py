@@ -13,15 +13,7 @@ from typing import Any
 
 from .. import lookups
 from ..context import Context, handles, sandbox_route
-from ..engine.billing import (
-    attempt_payment,
-    create_invoice,
-    open_payment_intent,
-    pay_invoice,
-    refuse_if_declined,
-    update_invoice,
-    void_invoice,
-)
+from ..engine.billing import manual_invoice, pay_by_hand, update_invoice, void_invoice
 from ..list_queries import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
 from ..refusals import bad_request
 
@@ -228,33 +220,7 @@ def create_manual(ctx: Context) -> dict[str, Any]:
     currency_id = lines[0]["price"]["currency_id"]
     if body.get("currency_id") is not None:
         currency_id = lookups.referenced_currency(ctx, str(body["currency_id"]), "currency_id")["id"]
-    for i, line in enumerate(lines):
-        price = line["price"]
-        offered = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
-        if currency_id not in offered:
-            raise bad_request(f"lines[{i}].price_id: price {price['id']} has no amount in currency {currency_id}")
-    pay, due_date = body.get("pay", False), body.get("due_date")
-    if not isinstance(pay, bool):
-        raise bad_request("pay: true or false")
-    if due_date is not None and (not isinstance(due_date, int) or isinstance(due_date, bool) or due_date < 0):
-        raise bad_request("due_date: Unix seconds (a non-negative whole number) or null")
-    if not isinstance(body.get("description", ""), str) or not isinstance(body.get("metadata", {}), dict):
-        raise bad_request("description must be a string and metadata an object")
-    invoice = create_invoice(
-        ctx,
-        customer=customer,
-        currency_id=currency_id,
-        lines=lines,
-        billing_reason="manual",
-        description=body.get("description"),
-        due_date=due_date,
-        metadata=body.get("metadata"),
-    )
-    if pay:
-        attempt_payment(ctx, invoice, customer)  # a customer marked to fail leaves it open
-    else:
-        open_payment_intent(ctx, invoice, customer)
-    return expand(ctx, invoice)
+    return expand(ctx, manual_invoice(ctx, customer, currency_id, lines, body))
 
 
 @sandbox_route("POST", "/sandbox/invoices/{id}/pay")
@@ -262,9 +228,5 @@ def pay_open(ctx: Context) -> dict[str, Any]:
     """The customer pays an open (or uncollectible) invoice in full, as their wallet would: a renewal
     that failed, a `send_invoice` subscription's invoice, a manual one. A paid or void invoice is a 400."""
     invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
-    if invoice["status"] not in ("open", "uncollectible"):
-        raise bad_request(f"Invoice {invoice['id']} cannot be paid: it is {invoice['status']}")
-    customer = lookups.referenced_customer(ctx, invoice["customer_id"], "customer_id")
-    refuse_if_declined(ctx, customer, f"Invoice {invoice['id']}")
-    pay_invoice(ctx, invoice, customer)
+    pay_by_hand(ctx, invoice)
     return expand(ctx, invoice)
