@@ -34,7 +34,7 @@ from .catalog import referenced_currency, referenced_price
 from .credit_packs import credit_config, pack_units
 from .money import from_units, to_units
 
-__all__ = ["after_consumption", "capacity", "config_for", "recharge", "submit_config"]
+__all__ = ["after_consumption", "availability", "capacity", "config_for", "recharge", "submit_config"]
 
 KIND = "auto_recharge_config"
 DEFAULT_THRESHOLD = "100"  # what PaymentKit's UI offers a new config
@@ -260,3 +260,37 @@ def _paying_currency(
     if price is not None:
         return ctx.store.get("payment_currency", price["currency_id"], ctx.livemode)
     return None
+
+
+def availability(
+    ctx: Context,
+    customer: dict[str, Any],
+    currency: dict[str, Any],
+    *,
+    pending_amount: Any,
+    max_pending_amount: Any,
+    max_recharge_times: int | None,
+) -> dict[str, Any]:
+    """Usage may go on while credit, plus what auto-recharge could buy, covers what is owed (or the debt tolerated)."""
+    extra = int(pending_amount or 0)
+    tolerated = max_pending_amount
+    if extra < 0 or (tolerated is not None and int(tolerated) < 0):
+        raise bad_request("pending_amount and max_pending_amount must not be negative")
+    left = credits.balance(ctx, customer["id"], currency["id"])
+    owed = credits.outstanding(ctx, customer["id"], currency["id"]) + extra
+    # With a pending_amount to cover, exactly enough is enough; with none, something must be left.
+    if left > owed or (extra and left == owed):
+        return {"can_continue": True, "reason": None}
+    if tolerated is not None and owed - left <= int(tolerated):
+        return {"can_continue": True, "reason": None}
+    config = ctx.store.first(KIND, ctx.livemode, customer_id=customer["id"], currency_id=currency["id"])
+    bought = capacity(ctx, config, max_recharge_times)
+    if bought and (left + bought > owed or (extra and left + bought == owed)):
+        return {"can_continue": True, "reason": None}
+    if tolerated is not None and owed - left - bought <= int(tolerated):
+        return {"can_continue": True, "reason": None}
+    could = f"; auto-recharge could buy {bought} more" if bought else ""
+    return {
+        "can_continue": False,
+        "reason": f"insufficient credit: {left} units of {currency['id']} left, {owed} needed by pending usage{could}",
+    }
