@@ -13,7 +13,7 @@ from ..skeletons import skeleton
 from . import records
 from .catalog import base_currency, referenced_currency
 from .customers import referenced_customer
-from .discounts import find_code, used
+from .discounts import find_code, redeem, resolve, used
 from .money import to_units
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "archive_promotion_code",
     "delete_promotion_code",
     "new_promotion_code",
+    "redeem_for",
     "update_promotion_code",
 ]
 
@@ -144,3 +145,17 @@ def delete_promotion_code(ctx: Context, promo: dict[str, Any]) -> dict[str, Any]
     if used(ctx, PROMOTION_CODE, promo):
         raise bad_request(f"Promotion code {promo['id']} cannot be deleted: it has been redeemed; archive it instead")
     return records.removed(ctx, PROMOTION_CODE, promo)
+
+
+def redeem_for(
+    ctx: Context, code: str, customer: dict[str, Any], subscription_id: Any
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A code is redeemed as checkout redeems it, for a customer and optionally one of their own subscriptions."""
+    subscription = None
+    if subscription_id is not None:
+        subscription = ctx.store.get("subscription", str(subscription_id), ctx.livemode)
+        if subscription is None or subscription["customer_id"] != customer["id"]:
+            raise bad_request(f"subscription_id: no subscription {subscription_id!r} of this customer")
+    coupon, promo = resolve(ctx, promotion_code=code, customer=customer)
+    redeem(ctx, coupon, promo, customer, subscription=subscription)
+    return coupon, promo

@@ -107,11 +107,5 @@ def redeem(ctx: Context) -> dict[str, Any]:
         if not isinstance(body.get(name), str) or not body[name]:
             raise bad_request(f"{name}: a non-empty string is required")
     customer = lookups.referenced_customer(ctx, body["customer_id"], "customer_id")
-    subscription = None
-    if body.get("subscription_id") is not None:
-        subscription = ctx.store.get("subscription", str(body["subscription_id"]), ctx.livemode)
-        if subscription is None or subscription["customer_id"] != customer["id"]:
-            raise bad_request(f"subscription_id: no subscription {body['subscription_id']!r} of this customer")
-    coupon, promo = discounts.resolve(ctx, promotion_code=body["code"], customer=customer)
-    discounts.redeem(ctx, coupon, promo, customer, subscription=subscription)
+    coupon, promo = promotions.redeem_for(ctx, body["code"], customer, body.get("subscription_id"))
     return {"coupon": discounts.present(ctx, coupon), "promotion_code": promo}
