@@ -164,15 +164,15 @@ def violations(edges: dict[str, dict[str, bool]]) -> list[str]:
     return out
 
 
-def resource_writes() -> list[str]:
+def resource_writes(root: Path = ROOT) -> list[str]:
     """`file:line: call` for each write, event or touch a module under `resources/` makes."""
     out = []
-    for path in sorted((ROOT / "resources").rglob("*.py")):
+    for path in sorted((root / "resources").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 name = node.func.attr
                 if name in STORE_WRITES or name in CHANGE_CALLS:
-                    where = path.relative_to(ROOT.parent)
+                    where = path.relative_to(root.parent)
                     out.append(f"{where}:{node.lineno}: {ast.unparse(node.func)}() (a change belongs in the engine)")
     return sorted(out, key=lambda line: (line.split(":")[0], int(line.split(":")[1])))
 
