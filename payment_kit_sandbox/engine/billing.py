@@ -389,8 +389,7 @@ def update_payment_intent(ctx: Context, intent: dict[str, Any], body: dict[str, 
 def manual_invoice(
     ctx: Context, customer: dict[str, Any], currency_id: str, lines: list[Line], body: dict[str, Any]
 ) -> dict[str, Any]:
-    """A one-off invoice bills each price in a currency it has an amount in; paid at once when `pay`
-    is true (a customer marked to fail leaves it open), else left open on a waiting payment intent."""
+    """A one-off invoice bills each price in a currency it has an amount in, paid at once only when asked."""
     for i, line in enumerate(lines):
         price = line["price"]
         offered = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
@@ -414,7 +413,7 @@ def manual_invoice(
         metadata=body.get("metadata"),
     )
     if pay:
-        attempt_payment(ctx, invoice, customer)
+        attempt_payment(ctx, invoice, customer)  # a customer marked to fail leaves it open
     else:
         open_payment_intent(ctx, invoice, customer)
     return invoice

@@ -408,8 +408,7 @@ def _active_meter(ctx: Context, event_name: str) -> dict[str, Any]:
 
 
 def report_event(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    """Usage goes to an active meter, for a customer (and their own subscription); an identifier seen before
-    answers its first event, as an idempotency key does."""
+    """Usage goes to an active meter, for a customer and their own subscription; an identifier counts once."""
     # Two workers may both find no event yet: the identifier is also unique in the database (a
     # unique index, store.unique_indexes), so the second insert fails, its request is retried, and
     # this lookup then finds the first event.
