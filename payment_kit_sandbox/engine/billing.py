@@ -9,18 +9,20 @@ smallest unit; arithmetic is on Python ints.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from ..context import Context
 from ..refusals import ApiError, bad_request
 from ..skeletons import skeleton
 from . import records
+from .catalog import referenced_price
 from .customers import referenced_customer
 
 __all__ = [
     "VOIDABLE",
     "Line",
     "attempt_payment",
+    "billable_price",
     "create_invoice",
     "create_payment_intent",
     "declined_reason",
@@ -32,6 +34,7 @@ __all__ = [
     "pay_invoice",
     "price_amount",
     "refuse_if_declined",
+    "return_stake",
     "update_invoice",
     "update_payment_intent",
     "void_invoice",
@@ -386,6 +389,14 @@ def update_payment_intent(ctx: Context, intent: dict[str, Any], body: dict[str, 
     return records.changed(ctx, "payment_intent", intent)
 
 
+def billable_price(ctx: Context, price_id: str, field: str) -> dict[str, Any]:
+    """A new invoice line bills an existing price that is not archived."""
+    price = referenced_price(ctx, price_id, field)
+    if not price["active"]:
+        raise bad_request(f"{field}: price {price['id']} is archived")
+    return price
+
+
 def manual_invoice(
     ctx: Context, customer: dict[str, Any], currency_id: str, lines: list[Line], body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -427,3 +438,11 @@ def pay_by_hand(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
     refuse_if_declined(ctx, customer, f"Invoice {invoice['id']}")
     pay_invoice(ctx, invoice, customer)
     return invoice
+
+
+def return_stake(invoice: dict[str, Any]) -> NoReturn:
+    """No invoice holds a stake to return: the sandbox collects none (there is no chain to lock tokens on)."""
+    raise bad_request(
+        f"Invoice {invoice['id']} holds no stake that can be returned "
+        f"(billing reason {invoice.get('billing_reason')}; the sandbox collects no stakes)"
+    )

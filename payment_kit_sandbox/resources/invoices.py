@@ -9,11 +9,11 @@ intents and refunds to work with before any checkout is completed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import lookups
 from ..context import Context, handles, sandbox_route
-from ..engine.billing import manual_invoice, pay_by_hand, update_invoice, void_invoice
+from ..engine import billing
 from ..list_queries import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
 from ..refusals import bad_request
 
@@ -155,15 +155,12 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("updateInvoice")
 def update(ctx: Context) -> dict[str, Any]:
-    return update_invoice(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"), ctx.body)
+    return billing.update_invoice(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"), ctx.body)
 
 
 @handles("voidInvoice")
 def void(ctx: Context) -> dict[str, Any]:
-    return void_invoice(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"))
-
-
-# The sandbox never collects a stake (no chain to lock tokens on), so no invoice holds one.
+    return billing.void_invoice(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"))
 
 
 @handles("previewInvoiceReturnStake")
@@ -173,12 +170,8 @@ def preview_return_stake(ctx: Context) -> dict[str, Any]:
 
 
 @handles("returnInvoiceStake")
-def return_stake(ctx: Context) -> dict[str, Any]:
-    invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
-    raise bad_request(
-        f"Invoice {invoice['id']} holds no stake that can be returned "
-        f"(billing reason {invoice.get('billing_reason')}; the sandbox collects no stakes)"
-    )
+def return_stake(ctx: Context) -> NoReturn:
+    billing.return_stake(ctx.get(KIND, ctx.path["id"], "Invoice"))
 
 
 # -- sandbox-only --------------------------------------------------------------------------------
@@ -199,9 +192,7 @@ def _manual_lines(ctx: Context, raw: Any) -> list[dict[str, Any]]:
         quantity = line.get("quantity", 1)
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise bad_request(f"lines[{i}].quantity: a whole number of at least 1 is required")
-        price = lookups.referenced_price(ctx, line["price_id"], f"lines[{i}].price_id")
-        if not price["active"]:
-            raise bad_request(f"lines[{i}].price_id: price {price['id']} is archived")
+        price = billing.billable_price(ctx, line["price_id"], f"lines[{i}].price_id")
         lines.append({"price": price, "quantity": quantity})
     return lines
 
@@ -220,7 +211,7 @@ def create_manual(ctx: Context) -> dict[str, Any]:
     currency_id = lines[0]["price"]["currency_id"]
     if body.get("currency_id") is not None:
         currency_id = lookups.referenced_currency(ctx, str(body["currency_id"]), "currency_id")["id"]
-    return expand(ctx, manual_invoice(ctx, customer, currency_id, lines, body))
+    return expand(ctx, billing.manual_invoice(ctx, customer, currency_id, lines, body))
 
 
 @sandbox_route("POST", "/sandbox/invoices/{id}/pay")
@@ -228,5 +219,5 @@ def pay_open(ctx: Context) -> dict[str, Any]:
     """The customer pays an open (or uncollectible) invoice in full, as their wallet would: a renewal
     that failed, a `send_invoice` subscription's invoice, a manual one. A paid or void invoice is a 400."""
     invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
-    pay_by_hand(ctx, invoice)
+    billing.pay_by_hand(ctx, invoice)
     return expand(ctx, invoice)
