@@ -1,11 +1,11 @@
 """The sandbox's import graph, read from the source with `ast` (nothing is imported).
 
-    python tests/sandbox_imports.py           # print the graph, its cycles and layer violations
-    python tests/sandbox_imports.py --check   # the same, and exit 1 on any cycle or violation
+    python tests/sandbox_imports.py           # print the graph, its cycles, layer violations and resource writes
+    python tests/sandbox_imports.py --check   # the same, and exit 1 on any cycle, violation or resource write
     python tests/sandbox_imports.py --check --quiet   # only the verdict (`make lint`)
 
 Every `import` counts, at module level or inside a function (marked `*`), since an import
-hidden in a function is still a dependency. The layers, top to bottom (DESIGN.md, issue 10):
+hidden in a function is still a dependency. The layers, top to bottom:
 
     app         app, sandbox_routes, hosted_pages, …    HTTP, validation, auth, wiring, HTML pages
     resources   resources.<one per API resource>        parse the request, call the engine, shape the answer
@@ -15,6 +15,12 @@ hidden in a function is still a dependency. The layers, top to bottom (DESIGN.md
 
 A module may import from its own layer or any layer below, never above; no resource module
 imports another; and there are no cycles at all.
+
+Every rule lives in the engine, so a resource module changes nothing itself: no module under
+`resources/` calls a writing method of the store (`STORE_WRITES`, the methods of
+`database.Store` that change the database), `emit` (an event is news of a change, made where the
+change is) or `touch` (the stamp of a change). Calls are matched by method name whatever the
+receiver, so `store = ctx.store; store.save(...)` counts too; each is listed as `file:line`.
 """
 
 from __future__ import annotations
@@ -26,8 +32,24 @@ from pathlib import Path
 PACKAGE = "payment_kit_sandbox"
 ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS = ("base", "engine", "lookups", "resources", "app")
-APP = {"app", "sandbox_routes", "hosted_pages", "helpers", "server", "__main__"}
+APP = {"app", "sandbox_routes", "hosted_pages", "server", "__main__"}
 LOOKUPS = {"lookups", "list_queries"}
+# The methods of `database.Store` that write (the deliveries ones are the webhook queue's), and
+# `Context.set_clock_offset`, which writes the stored clock.
+STORE_WRITES = {
+    "insert",
+    "save",
+    "delete",
+    "set_meta",
+    "_write_meta",
+    "queue_delivery",
+    "claim_deliveries",
+    "settle_delivery",
+    "release_deliveries",
+    "set_clock_offset",
+}
+# What records a change besides the store: its events and its `updated_at`.
+CHANGE_CALLS = {"emit", "touch"}
 
 
 def module_name(path: Path) -> str:
@@ -142,6 +164,19 @@ def violations(edges: dict[str, dict[str, bool]]) -> list[str]:
     return out
 
 
+def resource_writes(root: Path = ROOT) -> list[str]:
+    """`file:line: call` for each write, event or touch a module under `resources/` makes."""
+    out = []
+    for path in sorted((root / "resources").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                name = node.func.attr
+                if name in STORE_WRITES or name in CHANGE_CALLS:
+                    where = path.relative_to(root.parent)
+                    out.append(f"{where}:{node.lineno}: {ast.unparse(node.func)}() (a change belongs in the engine)")
+    return sorted(out, key=lambda line: (line.split(":")[0], int(line.split(":")[1])))
+
+
 def main(argv: list[str]) -> int:
     edges = graph()
     short = {m: m.removeprefix(PACKAGE + ".") if m != PACKAGE else "(package)" for m in edges}
@@ -156,7 +191,11 @@ def main(argv: list[str]) -> int:
     print(f"layer violations: {len(found_violations)}")
     for line in found_violations:
         print("  " + line.replace(PACKAGE + ".", ""))
-    return 1 if "--check" in argv and (found_cycles or found_violations) else 0
+    writes = resource_writes()
+    print(f"resource writes: {len(writes)}")
+    for line in writes:
+        print("  " + line)
+    return 1 if "--check" in argv and (found_cycles or found_violations or writes) else 0
 
 
 if __name__ == "__main__":

@@ -27,13 +27,17 @@ from decimal import Decimal
 from typing import Any
 
 from ..context import Context
-from . import billing, credits
+from ..refusals import bad_request
+from ..skeletons import skeleton
+from . import billing, credits, records
+from .catalog import referenced_currency, referenced_price
 from .credit_packs import credit_config, pack_units
 from .money import from_units, to_units
 
-__all__ = ["after_consumption", "capacity", "recharge"]
+__all__ = ["after_consumption", "availability", "capacity", "config_for", "recharge", "submit_config"]
 
 KIND = "auto_recharge_config"
+DEFAULT_THRESHOLD = "100"  # what PaymentKit's UI offers a new config
 
 
 def _today(ctx: Context) -> str:
@@ -140,3 +144,153 @@ def recharge(ctx: Context, config: dict[str, Any], *, trigger: dict[str, Any] | 
     config.update(daily_stats=stats, last_recharge_date=_today(ctx))
     ctx.store.save(KIND, ctx.touch(config))
     return invoice
+
+
+# -- the config itself ----------------------------------------------------------------------------
+
+
+def _decimal(value: int | float, decimal: int, field: str) -> str:
+    """A JSON number as a plain decimal string, refused if the currency cannot hold it."""
+    # repr of a float is the shortest text that parses back to it: what the client sent.
+    text = repr(value) if isinstance(value, float) else str(value)
+    to_units(text, decimal, field)
+    number = Decimal(text)
+    return format(number.normalize(), "f") if number else "0"
+
+
+def _payable(price: dict[str, Any], currency_id: str) -> bool:
+    options = {o["currency_id"] for o in price.get("currency_options") or []}
+    return currency_id == price["currency_id"] or currency_id in options
+
+
+def _new(ctx: Context, customer: dict[str, Any], currency: dict[str, Any]) -> dict[str, Any]:
+    """A disabled config with PaymentKit's defaults, topping up with the currency's recharge price if it has one."""
+    config = ctx.stamp(
+        {
+            **skeleton(ctx.document, "AutoRechargeConfig"),
+            "customer_id": customer["id"],
+            "currency_id": currency["id"],
+            "enabled": False,
+            "threshold": DEFAULT_THRESHOLD,
+            "price_id": (currency.get("recharge_config") or {}).get("base_price_id") or "",
+            "quantity": 1,
+            "daily_limits": {"max_attempts": 0, "max_amount": "0"},
+            "daily_stats": {"attempt_count": 0, "total_amount": "0"},
+            "metadata": {},
+        },
+        "arc",
+    )
+    return records.added(ctx, KIND, config)
+
+
+def config_for(ctx: Context, customer: dict[str, Any], currency: dict[str, Any]) -> dict[str, Any]:
+    """One config per (customer, credit currency): reading a missing one creates it disabled, as PaymentKit does."""
+    config = ctx.store.first(KIND, ctx.livemode, customer_id=customer["id"], currency_id=currency["id"])
+    return config or _new(ctx, customer, currency)
+
+
+def submit_config(
+    ctx: Context, customer: dict[str, Any], currency: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    """A config buys an active price granting its currency, paid in a token the price and method accept."""
+    config = ctx.store.first(KIND, ctx.livemode, customer_id=customer["id"], currency_id=currency["id"])
+    config = dict(config) if config is not None else _new(ctx, customer, currency)
+
+    price = referenced_price(ctx, body["price_id"], "price_id") if "price_id" in body else None
+    if price is not None:
+        if not price.get("active", True):
+            raise bad_request(f"price_id: price {price['id']} is archived")
+        grants = ((price.get("metadata") or {}).get("credit_config") or {}).get("currency_id")
+        if grants and grants != currency["id"]:
+            raise bad_request(f"price_id: price {price['id']} grants credits in {grants}, not in {currency['id']}")
+        config["price_id"] = price["id"]
+    elif config.get("price_id"):
+        price = ctx.store.get("price", config["price_id"], ctx.livemode)
+
+    paying = _paying_currency(ctx, body, config, price)
+    config["recharge_currency_id"] = paying["id"] if paying else None
+    method_id = body.get("payment_method_id")
+    if method_id is not None:
+        if ctx.store.get("payment_method", method_id, ctx.livemode) is None:
+            raise bad_request(f"payment_method_id: no payment method {method_id!r} in this mode")
+        if paying is not None and paying["payment_method_id"] != method_id:
+            raise bad_request(
+                f"payment_method_id: {paying['id']} is paid through {paying['payment_method_id']}, not {method_id}"
+            )
+    config["payment_method_id"] = method_id or (paying["payment_method_id"] if paying else None)
+    if config["payment_method_id"]:
+        method = ctx.store.get("payment_method", config["payment_method_id"], ctx.livemode) or {}
+        config["payment_settings"] = {"payment_method_types": [method.get("type")], "payment_method_options": {}}
+
+    if "threshold" in body:
+        config["threshold"] = _decimal(body["threshold"], int(currency.get("decimal") or 0), "threshold")
+    if "quantity" in body:
+        config["quantity"] = body["quantity"]
+    limits = body.get("daily_limits") or {}
+    daily = dict(config.get("daily_limits") or {"max_attempts": 0, "max_amount": "0"})
+    if "max_attempts" in limits:
+        daily["max_attempts"] = limits["max_attempts"]
+    if "max_amount" in limits:
+        scale = int((paying or currency).get("decimal") or 0)
+        daily["max_amount"] = _decimal(limits["max_amount"], scale, "daily_limits.max_amount")
+    config["daily_limits"] = daily
+    if "enabled" in body:
+        config["enabled"] = body["enabled"]
+    if config["enabled"] and not config.get("price_id"):
+        raise bad_request("price_id: an enabled auto-recharge needs a top-up price to buy")
+
+    return records.changed(ctx, KIND, config)
+
+
+def _paying_currency(
+    ctx: Context, body: dict[str, Any], config: dict[str, Any], price: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The currency recharges are paid in: as given, else as before, else the price's own."""
+    given = body.get("recharge_currency_id")
+    if given is not None:
+        paying = referenced_currency(ctx, given, "recharge_currency_id")
+        if paying.get("type") == "credit":
+            raise bad_request(f"recharge_currency_id: {given} is a credit currency; recharges are paid in tokens")
+        if price is not None and not _payable(price, given):
+            raise bad_request(f"recharge_currency_id: price {price['id']} cannot be paid in {given}")
+        return paying
+    kept = config.get("recharge_currency_id")
+    if kept and (price is None or _payable(price, kept)):
+        return ctx.store.get("payment_currency", kept, ctx.livemode)
+    if price is not None:
+        return ctx.store.get("payment_currency", price["currency_id"], ctx.livemode)
+    return None
+
+
+def availability(
+    ctx: Context,
+    customer: dict[str, Any],
+    currency: dict[str, Any],
+    *,
+    pending_amount: Any,
+    max_pending_amount: Any,
+    max_recharge_times: int | None,
+) -> dict[str, Any]:
+    """Usage may go on while credit, plus what auto-recharge could buy, covers what is owed (or the debt tolerated)."""
+    extra = int(pending_amount or 0)
+    tolerated = max_pending_amount
+    if extra < 0 or (tolerated is not None and int(tolerated) < 0):
+        raise bad_request("pending_amount and max_pending_amount must not be negative")
+    left = credits.balance(ctx, customer["id"], currency["id"])
+    owed = credits.outstanding(ctx, customer["id"], currency["id"]) + extra
+    # With a pending_amount to cover, exactly enough is enough; with none, something must be left.
+    if left > owed or (extra and left == owed):
+        return {"can_continue": True, "reason": None}
+    if tolerated is not None and owed - left <= int(tolerated):
+        return {"can_continue": True, "reason": None}
+    config = ctx.store.first(KIND, ctx.livemode, customer_id=customer["id"], currency_id=currency["id"])
+    bought = capacity(ctx, config, max_recharge_times)
+    if bought and (left + bought > owed or (extra and left + bought == owed)):
+        return {"can_continue": True, "reason": None}
+    if tolerated is not None and owed - left - bought <= int(tolerated):
+        return {"can_continue": True, "reason": None}
+    could = f"; auto-recharge could buy {bought} more" if bought else ""
+    return {
+        "can_continue": False,
+        "reason": f"insufficient credit: {left} units of {currency['id']} left, {owed} needed by pending usage{could}",
+    }

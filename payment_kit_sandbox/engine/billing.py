@@ -9,25 +9,34 @@ smallest unit; arithmetic is on Python ints.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from ..context import Context
 from ..refusals import ApiError, bad_request
 from ..skeletons import skeleton
+from . import records
+from .catalog import referenced_price
+from .customers import referenced_customer
 
 __all__ = [
     "VOIDABLE",
     "Line",
     "attempt_payment",
+    "billable_price",
     "create_invoice",
     "create_payment_intent",
     "declined_reason",
+    "manual_invoice",
     "mark_payments_failing",
     "method_of",
     "open_payment_intent",
+    "pay_by_hand",
     "pay_invoice",
     "price_amount",
     "refuse_if_declined",
+    "return_stake",
+    "update_invoice",
+    "update_payment_intent",
     "void_invoice",
 ]
 
@@ -349,3 +358,91 @@ def void_invoice(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
         ctx.emit("payment_intent.canceled", "payment_intent", intent)
     ctx.emit("invoice.voided", "invoice", invoice)
     return invoice
+
+
+# What an update may change on a payment intent: its labels and preferences, never its amounts or status.
+INTENT_EDITABLE = (
+    "cancellation_reason",
+    "capture_method",
+    "confirmation_method",
+    "payment_method_types",
+    "description",
+    "metadata",
+    "receipt_email",
+    "statement_descriptor",
+    "statement_descriptor_suffix",
+    "setup_future_usage",
+    "beneficiaries",
+)
+
+
+def update_invoice(ctx: Context, invoice: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """An invoice's metadata is all an update may change (replaced whole): its amounts are what was billed."""
+    if "metadata" in body:
+        invoice["metadata"] = body["metadata"] or {}
+    return records.changed(ctx, "invoice", invoice, "invoice.updated")
+
+
+def update_payment_intent(ctx: Context, intent: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A payment intent's descriptive fields change; the money it moved does not."""
+    intent.update({k: v for k, v in body.items() if k in INTENT_EDITABLE})
+    return records.changed(ctx, "payment_intent", intent)
+
+
+def billable_price(ctx: Context, price_id: str, field: str) -> dict[str, Any]:
+    """A new invoice line bills an existing price that is not archived."""
+    price = referenced_price(ctx, price_id, field)
+    if not price["active"]:
+        raise bad_request(f"{field}: price {price['id']} is archived")
+    return price
+
+
+def manual_invoice(
+    ctx: Context, customer: dict[str, Any], currency_id: str, lines: list[Line], body: dict[str, Any]
+) -> dict[str, Any]:
+    """A one-off invoice bills each price in a currency it has an amount in, paid at once only when asked."""
+    for i, line in enumerate(lines):
+        price = line["price"]
+        offered = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
+        if currency_id not in offered:
+            raise bad_request(f"lines[{i}].price_id: price {price['id']} has no amount in currency {currency_id}")
+    pay, due_date = body.get("pay", False), body.get("due_date")
+    if not isinstance(pay, bool):
+        raise bad_request("pay: true or false")
+    if due_date is not None and (not isinstance(due_date, int) or isinstance(due_date, bool) or due_date < 0):
+        raise bad_request("due_date: Unix seconds (a non-negative whole number) or null")
+    if not isinstance(body.get("description", ""), str) or not isinstance(body.get("metadata", {}), dict):
+        raise bad_request("description must be a string and metadata an object")
+    invoice = create_invoice(
+        ctx,
+        customer=customer,
+        currency_id=currency_id,
+        lines=lines,
+        billing_reason="manual",
+        description=body.get("description"),
+        due_date=due_date,
+        metadata=body.get("metadata"),
+    )
+    if pay:
+        attempt_payment(ctx, invoice, customer)  # a customer marked to fail leaves it open
+    else:
+        open_payment_intent(ctx, invoice, customer)
+    return invoice
+
+
+def pay_by_hand(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any]:
+    """Only an open (or uncollectible) invoice can be paid, by a customer whose payments go through."""
+    if invoice["status"] not in ("open", "uncollectible"):
+        raise bad_request(f"Invoice {invoice['id']} cannot be paid: it is {invoice['status']}")
+    customer = referenced_customer(ctx, invoice["customer_id"], "customer_id")
+    refuse_if_declined(ctx, customer, f"Invoice {invoice['id']}")
+    pay_invoice(ctx, invoice, customer)
+    return invoice
+
+
+def return_stake(invoice: dict[str, Any]) -> NoReturn:
+    """No invoice holds a stake to return: the sandbox collects none (there is no chain to lock tokens on)."""
+    raise bad_request(
+        f"Invoice {invoice['id']} holds no stake that can be returned "
+        f"(billing reason {invoice.get('billing_reason')}; the sandbox collects no stakes)"
+    )

@@ -12,23 +12,55 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request, not_found
 from ..skeletons import skeleton
+from . import records
 from .money import to_units
 
 __all__ = [
     "apply_price",
+    "archive_price",
+    "archive_product",
     "base_currency",
+    "change_stock",
+    "delete_price",
+    "delete_product",
     "find_currency",
     "find_price",
     "meter_id_of",
     "new_currency",
+    "new_payment_currency",
     "new_price",
+    "new_product",
     "price_in_use",
     "referenced_currency",
     "referenced_price",
+    "set_recharge_config",
+    "update_currency",
+    "update_price",
+    "update_product",
 ]
 
 PRICE = "price"
+PRODUCT = "product"
 CURRENCY = "payment_currency"
+# What a price fixes once used: changing these afterwards would rewrite what was paid.
+PRICE_TERMS = ("unit_amount", "currency_id", "recurring", "tiers", "type")
+PRODUCT_FIELDS = (
+    "name",
+    "type",
+    "description",
+    "active",
+    "images",
+    "features",
+    "unit_label",
+    "statement_descriptor",
+    "nft_factory",
+    "tax_code",
+    "cross_sell",
+    "vendor_config",
+    "metadata",
+)
+CURRENCY_SETTINGS = ("active", "maximum_precision", "type", "vault_config", "recharge_config", "token_config")
+CURRENCY_LIMITS = ("minimum_payment_amount", "maximum_payment_amount")
 PRICE_FIELDS = (
     "type",
     "billing_scheme",
@@ -260,3 +292,182 @@ def price_in_use(ctx: Context, price_id: str) -> str | None:
             if any(line.get("price_id") == price_id for line in obj.get("line_items") or []):
                 return f"{kind.replace('_', ' ')} {obj['id']}"
     return None
+
+
+# -- prices ---------------------------------------------------------------------------------------
+
+
+def update_price(ctx: Context, price: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A locked (used) price keeps its terms: only its metadata, nickname and stock can change."""
+    if price.get("locked") and any(k in body for k in PRICE_TERMS):
+        raise bad_request(
+            f"Price {price['id']} is locked (it has been used): only its metadata, nickname and stock can change"
+        )
+    apply_price(ctx, price, body)
+    return records.changed(ctx, PRICE, price, "price.updated")
+
+
+def archive_price(ctx: Context, price: dict[str, Any]) -> dict[str, Any]:
+    """An archived price stays, inactive, for what already uses it; archiving it twice is a 400."""
+    return records.archived(ctx, PRICE, price, "Price", "price.updated")
+
+
+def _used_by(ctx: Context, price: dict[str, Any]) -> str | None:
+    """What keeps a price from being deleted: a current user, or a past payment (it is locked)."""
+    user = price_in_use(ctx, price["id"])
+    return user or ("a past payment" if price.get("locked") else None)
+
+
+def delete_price(ctx: Context, price: dict[str, Any]) -> dict[str, Any]:
+    """Only a price nothing uses, nor ever paid with, can be deleted; its product loses it as default."""
+    user = _used_by(ctx, price)
+    if user:
+        raise bad_request(f"Price {price['id']} cannot be deleted: it is used by {user}; archive it")
+    ctx.store.delete(PRICE, price["id"])
+    product = ctx.store.get(PRODUCT, price["product_id"], ctx.livemode)
+    if product and product.get("default_price_id") == price["id"]:
+        product["default_price_id"] = None
+        ctx.store.save(PRODUCT, product)
+    ctx.emit("price.deleted", PRICE, price)
+    return price
+
+
+def change_stock(ctx: Context, price: dict[str, Any], action: str, quantity: int) -> dict[str, Any]:
+    """Stock grows freely but never drops below what is sold, nor to 0, which would mean "no limit"."""
+    stock = int(price["quantity_available"])
+    if action == "increment":
+        price["quantity_available"] = stock + quantity
+    else:
+        sold = int(price.get("quantity_sold") or 0)
+        floor = max(sold, 1)
+        if stock == 0 or stock - quantity < floor:
+            raise bad_request(
+                f"quantity: cannot decrement by {quantity}: the stock is {stock or 'unlimited'}"
+                f" and {sold} already sold (a stock of 0 would mean no limit)"
+            )
+        price["quantity_available"] = stock - quantity
+    return records.changed(ctx, PRICE, price)
+
+
+# -- products -------------------------------------------------------------------------------------
+
+
+def _check_cross_sell(ctx: Context, body: dict[str, Any]) -> None:
+    target = (body.get("cross_sell") or {}).get("cross_sells_to_id")
+    if target and ctx.store.get(PRODUCT, target, ctx.livemode) is None:
+        raise bad_request(f"cross_sell.cross_sells_to_id: no product {target!r} in this mode")
+
+
+def new_product(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """A product is created with its prices, the first becoming its default, and announced after them."""
+    _check_cross_sell(ctx, body)
+    product = ctx.stamp(
+        {
+            **skeleton(ctx.document, "Product"),
+            "active": True,
+            "locked": False,
+            "description": "",
+            "images": [],
+            "features": [],
+            "metadata": {},
+            "created_via": "api",
+            **{k: body[k] for k in PRODUCT_FIELDS if k in body},
+        },
+        "prod",
+    )
+    records.added(ctx, PRODUCT, product)
+    for price_body in body.get("prices") or []:
+        new_price(ctx, product, price_body)
+    ctx.emit("product.created", PRODUCT, product)
+    return ctx.store.get(PRODUCT, product["id"], ctx.livemode) or product
+
+
+def update_product(ctx: Context, product: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A product's default price must be one of its own prices."""
+    _check_cross_sell(ctx, body)
+    default = body.get("default_price_id")
+    if default is not None:
+        price = referenced_price(ctx, default, "default_price_id")
+        if price["product_id"] != product["id"]:
+            raise bad_request(f"default_price_id: price {default} belongs to another product")
+    product.update({k: v for k, v in body.items() if k in (*PRODUCT_FIELDS, "default_price_id")})
+    return records.changed(ctx, PRODUCT, product, "product.updated")
+
+
+def archive_product(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
+    """An archived product stays, inactive, with its prices; archiving it twice is a 400."""
+    return records.archived(ctx, PRODUCT, product, "Product", "product.updated")
+
+
+def delete_product(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
+    """A product goes with its prices, and only when none of them is used or was ever paid with."""
+    own = ctx.store.find(PRICE, ctx.livemode, product_id=product["id"])
+    for price in own:
+        user = _used_by(ctx, price)
+        if user:
+            raise bad_request(
+                f"Product {product['id']} cannot be deleted: its price {price['id']} is used by "
+                f"{user}; archive the product instead"
+            )
+    for price in own:
+        ctx.store.delete(PRICE, price["id"])
+    return records.removed(ctx, PRODUCT, product, "product.deleted")
+
+
+# -- payment currencies ---------------------------------------------------------------------------
+
+
+def currency_settings(body: dict[str, Any], decimal: int) -> dict[str, Any]:
+    """The rest of what payment-js' `Partial<PaymentCurrency>` lets a write set (limits are decimals in)."""
+    out = {k: body[k] for k in CURRENCY_SETTINGS if k in body}
+    out.update({k: to_units(body[k], decimal, k) for k in CURRENCY_LIMITS if k in body})
+    return out
+
+
+def new_payment_currency(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """A currency belongs to an existing payment method and has a symbol no other currency of the mode has."""
+    method = ctx.store.get("payment_method", body["payment_method_id"], ctx.livemode)
+    if method is None:
+        raise bad_request(f"payment_method_id: no payment method {body['payment_method_id']!r} in this mode")
+    symbol = body.get("symbol") or body["name"].upper()[:8]
+    if ctx.store.first(CURRENCY, ctx.livemode, symbol=symbol):
+        raise bad_request(f"symbol: a currency with symbol {symbol!r} already exists")
+    return new_currency(
+        ctx,
+        payment_method_id=method["id"],
+        name=body["name"],
+        description=body["description"],
+        contract=body["contract"],
+        logo=body.get("logo") or "",
+        symbol=symbol,
+        decimal=body.get("decimal", 18),
+        metadata=body.get("metadata") or {},
+        **currency_settings(body, body.get("decimal", 18)),
+    )
+
+
+def update_currency(ctx: Context, currency: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A currency keeps its decimal once created: stored amounts are integers in its smallest unit."""
+    if "decimal" in body and body["decimal"] != currency["decimal"]:
+        raise bad_request(f"decimal: the sandbox keeps a currency's decimal ({currency['decimal']}) once created")
+    plain = {k: v for k, v in body.items() if k not in CURRENCY_LIMITS}
+    limits = currency_settings({k: body[k] for k in CURRENCY_LIMITS if k in body}, currency["decimal"])
+    currency.update({**plain, **limits})
+    return records.changed(ctx, CURRENCY, currency)
+
+
+def set_recharge_config(ctx: Context, currency: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A recharge config names an existing base price, and a payment link only if that link sells it."""
+    if ctx.store.get(PRICE, config["base_price_id"], ctx.livemode) is None:
+        raise bad_request(f"base_price_id: no price {config['base_price_id']!r} in this mode")
+    link_id = config.get("payment_link_id")
+    if link_id:
+        link = ctx.store.get("payment_link", link_id, ctx.livemode)
+        if link is None:
+            raise bad_request(f"payment_link_id: no payment link {link_id!r} in this mode")
+        if config["base_price_id"] not in {line["price_id"] for line in link["line_items"]}:
+            raise bad_request(
+                f"payment_link_id: payment link {link_id} does not sell the base price {config['base_price_id']}"
+            )
+    currency["recharge_config"] = config
+    return records.changed(ctx, CURRENCY, currency)

@@ -13,7 +13,7 @@ from typing import Any
 from ..context import Context, new_id
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import billing, discounts, subscriptions
+from . import billing, discounts, records, subscriptions
 from .catalog import referenced_currency, referenced_price
 from .customers import ensure_customer, plain_did, referenced_customer
 from .money import to_units, units
@@ -26,6 +26,7 @@ __all__ = [
     "expire_due",
     "mode_of",
     "open_session",
+    "update_session",
 ]
 
 KIND = "checkout_session"
@@ -475,3 +476,10 @@ def _mint(session: dict[str, Any], customer: dict[str, Any]) -> None:
         "ethereum": None,
         "base": None,
     }
+
+
+def update_session(ctx: Context, session: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A session's metadata is all an update may change: its lines and payment are the payer's."""
+    if "metadata" in body:
+        session["metadata"] = body["metadata"]
+    return records.changed(ctx, KIND, session)

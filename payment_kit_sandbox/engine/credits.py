@@ -28,8 +28,11 @@ from decimal import Decimal
 from typing import Any
 
 from ..context import Context
+from ..refusals import bad_request
 from ..skeletons import skeleton
+from . import records
 from .catalog import meter_id_of
+from .customers import referenced_customer
 from .money import from_units, to_units
 
 __all__ = [
@@ -44,11 +47,14 @@ __all__ = [
     "grant",
     "invoiced_usage",
     "joined",
+    "new_grant",
     "outstanding",
     "price_ids_of",
     "record_event",
+    "report_event",
     "sync",
     "unix",
+    "update_grant",
     "usable_grants",
 ]
 
@@ -335,3 +341,109 @@ def decimal_sum(values: Iterable[str]) -> str:
     """Decimal strings (event values, metered quantities) added exactly."""
     total = sum((Decimal(v) for v in values), Decimal(0))
     return format(total.normalize(), "f") if total else "0"
+
+
+def update_grant(ctx: Context, record: dict[str, Any], body: dict[str, Any]) -> None:
+    """A grant's metadata can change; `expired: true` ends a pending or granted grant now."""
+    expiring = body.get("expired") is True
+    if expiring and record["status"] not in ("pending", "granted"):
+        raise bad_request(
+            f"Credit grant {record['id']} is {record['status']}; only pending or granted grants can be expired"
+        )
+    if "metadata" in body:
+        record["metadata"] = body["metadata"]
+        records.changed(ctx, "credit_grant", record)
+    if expiring:
+        expire(ctx, record)
+
+
+# -- what the API asks ----------------------------------------------------------------------------
+
+
+def _check_window(ctx: Context, effective_at: int, expires_at: int | None) -> None:
+    if expires_at:  # 0 means the grant never expires
+        floor = max(effective_at, ctx.now())
+        if expires_at <= floor:
+            raise bad_request(f"expires_at: {expires_at} is not after {floor}, when the grant would start")
+
+
+def _check_scope(ctx: Context, config: dict[str, Any] | None) -> None:
+    for i, price_id in enumerate(((config or {}).get("scope") or {}).get("prices") or []):
+        if ctx.store.get("price", price_id, ctx.livemode) is None:
+            raise bad_request(f"applicability_config.scope.prices[{i}]: no price {price_id!r} in this mode")
+
+
+def new_grant(ctx: Context, customer: dict[str, Any], currency: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A grant gives more than 0 credits, expires (if ever) after it starts, and is scoped to existing prices."""
+    amount = int(to_units(body["amount"], int(currency["decimal"]), "amount"))
+    if amount == 0:
+        raise bad_request("amount: a grant must give more than 0 credits")
+    effective_at = body.get("effective_at", ctx.now())
+    _check_window(ctx, effective_at, body.get("expires_at"))
+    _check_scope(ctx, body.get("applicability_config"))
+    record = grant(
+        ctx,
+        customer=customer,
+        currency=currency,
+        amount=amount,
+        category=body["category"],
+        name=body.get("name"),
+        priority=body.get("priority"),
+        effective_at=effective_at,
+        expires_at=body.get("expires_at"),
+        applicability_config=body.get("applicability_config"),
+        metadata=body.get("metadata"),
+    )
+    # New credit may already have paid for usage that was waiting: the grant as it is now.
+    return ctx.store.get("credit_grant", record["id"], ctx.livemode) or record
+
+
+def _active_meter(ctx: Context, event_name: str) -> dict[str, Any]:
+    meter = ctx.store.first("meter", ctx.livemode, event_name=event_name)
+    if meter is None:
+        raise bad_request(f"event_name: no meter has the event name {event_name!r} in this mode")
+    if meter["status"] != "active":
+        raise bad_request(f"event_name: meter {meter['id']} ({event_name!r}) is inactive; activate it to report usage")
+    return meter
+
+
+def report_event(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """Usage goes to an active meter, for a customer and their own subscription; an identifier counts once."""
+    # Two workers may both find no event yet: the identifier is also unique in the database (a
+    # unique index, store.unique_indexes), so the second insert fails, its request is retried, and
+    # this lookup then finds the first event.
+    seen = ctx.store.first("meter_event", ctx.livemode, identifier=body["identifier"])
+    if seen is not None:
+        return seen
+    meter = _active_meter(ctx, body["event_name"])
+    payload = body["payload"]
+    customer = referenced_customer(ctx, payload["customer_id"], "payload.customer_id")
+    subscription_id = payload.get("subscription_id")
+    if subscription_id:
+        subscription = ctx.store.get("subscription", subscription_id, ctx.livemode)
+        if subscription is None:
+            raise bad_request(f"payload.subscription_id: no subscription {subscription_id!r} in this mode")
+        if subscription["customer_id"] != customer["id"]:
+            raise bad_request(f"payload.subscription_id: subscription {subscription_id} belongs to another customer")
+    currency = ctx.store.get("payment_currency", meter.get("currency_id") or "", ctx.livemode)
+    if currency is None:
+        raise bad_request(f"event_name: meter {meter['id']} has no credit currency to consume")
+    event = ctx.stamp(
+        {
+            **skeleton(ctx.document, "MeterEvent"),
+            "event_name": meter["event_name"],
+            "meter_id": meter["id"],
+            "payload": {"customer_id": customer["id"], "value": payload["value"], "subscription_id": subscription_id},
+            "identifier": body["identifier"],
+            "timestamp": body.get("timestamp", ctx.now()),
+            "status": "pending",
+            "attempt_count": 0,
+            "credit_consumed": "0",
+            "metadata": body.get("metadata") or {},
+            "source_data": body.get("source_data"),
+            "created_via": "api",
+        },
+        "mevt",
+    )
+    record_event(ctx, event, meter, currency)
+    return event

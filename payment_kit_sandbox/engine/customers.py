@@ -8,10 +8,20 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
+from . import records
 
-__all__ = ["ensure_customer", "find_customer", "plain_did", "referenced_customer"]
+__all__ = [
+    "delete_customer",
+    "ensure_customer",
+    "find_customer",
+    "plain_did",
+    "referenced_customer",
+    "update_customer",
+]
 
 KIND = "customer"
+# Subscriptions that still bill (or may again): a customer who has one cannot be deleted.
+ACTIVE_SUBSCRIPTION = ("active", "trialing", "past_due", "paused")
 
 
 def plain_did(did: str) -> str:
@@ -56,3 +66,29 @@ def referenced_customer(ctx: Context, key: str, field: str = "customer_id") -> d
     if customer is None:
         raise bad_request(f"{field}: no customer {key!r} in this mode")
     return customer
+
+
+def update_customer(ctx: Context, customer: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Metadata keys merge in; a currency named must exist in the customer's mode."""
+    for field, value in body.items():
+        if field == "metadata":
+            customer["metadata"] = {**(customer.get("metadata") or {}), **(value or {})}
+        elif (
+            field == "currency_id" and value is not None and not ctx.store.get("payment_currency", value, ctx.livemode)
+        ):
+            raise bad_request(f"currency_id: no payment currency {value!r} in this mode")
+        else:
+            customer[field] = value
+    return records.changed(ctx, KIND, customer, "customer.updated")
+
+
+def delete_customer(ctx: Context, customer: dict[str, Any]) -> dict[str, Any]:
+    """A customer with a subscription that is not canceled cannot be deleted."""
+    live = [
+        s["id"]
+        for s in ctx.store.find("subscription", ctx.livemode, customer_id=customer["id"])
+        if s["status"] in ACTIVE_SUBSCRIPTION
+    ]
+    if live:
+        raise bad_request(f"Customer {customer['id']} has subscriptions that are not canceled: {', '.join(live)}")
+    return records.removed(ctx, KIND, customer, "customer.deleted")

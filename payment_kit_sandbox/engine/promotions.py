@@ -10,12 +10,20 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
+from . import records
 from .catalog import base_currency, referenced_currency
 from .customers import referenced_customer
-from .discounts import find_code
+from .discounts import find_code, redeem, resolve, used
 from .money import to_units
 
-__all__ = ["apply_promotion_code", "new_promotion_code"]
+__all__ = [
+    "apply_promotion_code",
+    "archive_promotion_code",
+    "delete_promotion_code",
+    "new_promotion_code",
+    "redeem_for",
+    "update_promotion_code",
+]
 
 PROMOTION_CODE = "promotion_code"
 FIELDS = (
@@ -117,3 +125,37 @@ def new_promotion_code(ctx: Context, coupon: dict[str, Any], body: dict[str, Any
     ctx.store.insert(PROMOTION_CODE, promo)
     ctx.emit("promotion_code.created", PROMOTION_CODE, promo)
     return promo
+
+
+def update_promotion_code(ctx: Context, promo: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A redeemed code keeps its code: customers and records name it by that."""
+    if promo.get("locked") and body.get("code", promo["code"]) != promo["code"]:
+        raise bad_request(f"code: promotion code {promo['id']} has been redeemed, so its code cannot change")
+    apply_promotion_code(ctx, promo, body)
+    return records.changed(ctx, PROMOTION_CODE, promo, "promotion_code.updated")
+
+
+def archive_promotion_code(ctx: Context, promo: dict[str, Any]) -> dict[str, Any]:
+    """An archived code stays, inactive, and redeems nothing; archiving it twice is a 400."""
+    return records.archived(ctx, PROMOTION_CODE, promo, "Promotion code", "promotion_code.updated", note=" (inactive)")
+
+
+def delete_promotion_code(ctx: Context, promo: dict[str, Any]) -> dict[str, Any]:
+    """Only a code never redeemed can be deleted; a redeemed one is archived instead."""
+    if used(ctx, PROMOTION_CODE, promo):
+        raise bad_request(f"Promotion code {promo['id']} cannot be deleted: it has been redeemed; archive it instead")
+    return records.removed(ctx, PROMOTION_CODE, promo)
+
+
+def redeem_for(
+    ctx: Context, code: str, customer: dict[str, Any], subscription_id: Any
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A code is redeemed as checkout redeems it, for a customer and optionally one of their own subscriptions."""
+    subscription = None
+    if subscription_id is not None:
+        subscription = ctx.store.get("subscription", str(subscription_id), ctx.livemode)
+        if subscription is None or subscription["customer_id"] != customer["id"]:
+            raise bad_request(f"subscription_id: no subscription {subscription_id!r} of this customer")
+    coupon, promo = resolve(ctx, promotion_code=code, customer=customer)
+    redeem(ctx, coupon, promo, customer, subscription=subscription)
+    return coupon, promo

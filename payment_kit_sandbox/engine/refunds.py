@@ -15,10 +15,24 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
+from . import records
 from .billing import method_of
+from .customers import find_customer
 from .money import from_units, to_units, units
 
-__all__ = ["chain_details", "refund_payment", "refund_summary", "refund_units", "refundable", "refunded"]
+__all__ = [
+    "chain_details",
+    "refund_payment",
+    "refund_requested",
+    "refund_summary",
+    "refund_units",
+    "refundable",
+    "refunded",
+    "sync_refund",
+]
+
+# What a synced refund keeps of the sync request, besides its own metadata.
+SYNC_METADATA = ("orderId", "destination", "contract", "chainType", "chainApiHost", "customerName")
 
 # Refunds that still hold (or have already moved) money; failed and canceled ones gave nothing back.
 _COUNTED = ("pending", "requires_action", "processing", "succeeded")
@@ -139,3 +153,81 @@ def refund_payment(
     ctx.emit("refund.created", "refund", refund)
     ctx.emit("refund.succeeded", "refund", refund)
     return refund
+
+
+def sync_refund(
+    ctx: Context, customer: dict[str, Any], currency: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    """Record a refund another system already sent on chain, for more than 0, against a payment of its own."""
+    amount = int(to_units(body["amount"], int(currency["decimal"]), "amount"))
+    if amount <= 0:
+        raise bad_request("amount: a refund must be greater than 0")
+    method = ctx.store.get("payment_method", currency["payment_method_id"], ctx.livemode) or method_of(
+        ctx, currency["id"]
+    )
+    # A refund always names the payment it gives back; the money synced here was paid outside
+    # PaymentKit, so it is recorded as a payment intent of its own (no events: nothing was collected).
+    order = body.get("orderId")
+    intent = ctx.stamp(
+        {
+            **skeleton(ctx.document, "PaymentIntent"),
+            "description": f"Paid outside PaymentKit{f' (order {order})' if order else ''}; refunded by sync",
+            "amount": str(amount),
+            "amount_received": str(amount),
+            "amount_capturable": "0",
+            "currency_id": currency["id"],
+            "customer_id": customer["id"],
+            "payment_method_id": method.get("id", ""),
+            "statement_descriptor": "",
+            "status": "succeeded",
+            "capture_method": "automatic",
+            "confirmation_method": "automatic",
+            "payment_method_types": [method.get("type", body["chainType"])],
+            "metadata": {"refund_sync": "true", **({"orderId": order} if order else {})},
+        },
+        "pi",
+    )
+    records.added(ctx, "payment_intent", intent)
+    return refund_payment(
+        ctx,
+        intent,
+        amount,
+        reason="requested_by_admin",
+        description=body.get("description") or f"On-chain refund to {body['destination']}",
+        metadata={**{k: body[k] for k in SYNC_METADATA if k in body}, **(body.get("metadata") or {})},
+        payment_details=chain_details(body["chainType"], method.get("id", ""), body["destination"], tx_hash=""),
+        already_sent=True,
+    )
+
+
+def _linked(ctx: Context, body: dict[str, Any], field: str, kind: str, expected: str | None, what: str) -> None:
+    """A link the body names must exist and be the payment intent's own (a refund cannot move money elsewhere)."""
+    given = body.get(field)
+    if given is None:
+        return
+    found = find_customer(ctx, given) if kind == "customer" else ctx.store.get(kind, given, ctx.livemode)
+    if found is None:
+        raise bad_request(f"{field}: no {kind.replace('_', ' ')} {given!r} in this mode")
+    if found["id"] != expected:
+        has = f"{what} {expected}" if expected else f"no {what}"
+        raise bad_request(f"{field}: payment intent {body['payment_intent_id']} has {has}, not {found['id']}")
+
+
+def refund_requested(ctx: Context, intent: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A refund through the API gives back part of one payment to where it came from; the sandbox holds no stakes."""
+    if body.get("type") == "stake_return":
+        raise bad_request("type: stake_return gives back a subscription stake, and the sandbox collects no stakes")
+    invoice = ctx.store.get("invoice", intent["invoice_id"], ctx.livemode) if intent.get("invoice_id") else None
+    _linked(ctx, body, "currency_id", "payment_currency", intent["currency_id"], "currency")
+    _linked(ctx, body, "customer_id", "customer", intent.get("customer_id"), "customer")
+    _linked(ctx, body, "payment_method_id", "payment_method", intent.get("payment_method_id"), "payment method")
+    _linked(ctx, body, "invoice_id", "invoice", (invoice or {}).get("id"), "invoice")
+    _linked(ctx, body, "subscription_id", "subscription", (invoice or {}).get("subscription_id"), "subscription")
+    return refund_payment(
+        ctx,
+        intent,
+        refund_units(ctx, intent, body["amount"]),
+        reason=body.get("reason"),
+        description=body.get("description"),
+        metadata=body.get("metadata"),
+    )

@@ -19,21 +19,26 @@ import math
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
 from . import billing
-from .catalog import meter_id_of, referenced_price
+from .catalog import meter_id_of, referenced_currency, referenced_price
+from .customers import referenced_customer
 from .refunds import refund_payment
 
 __all__ = [
     "GOOD_STANDING",
     "aggregate",
     "as_number",
+    "cancel",
     "cancel_now",
+    "check_payment_method",
     "collect",
+    "delete_subscription",
+    "drop_item",
     "emit",
     "ended",
     "invoice_paid",
@@ -43,18 +48,27 @@ __all__ = [
     "merge_metadata",
     "meter_usage",
     "new_item",
+    "new_subscription",
+    "pause",
     "period_end_after",
+    "recover",
     "recurring_of",
     "refund_on_cancel",
     "refuse_if_ended",
     "renew",
     "resume",
+    "resume_paused",
+    "return_stake",
+    "save_changed",
     "start_subscription",
+    "update_subscription",
     "usable_price",
 ]
 
 GOOD_STANDING = ("active", "trialing")
 ENDED = ("canceled", "incomplete_expired")
+# What a subscription that has ended can still have changed: labels, not billing.
+CHANGEABLE_WHEN_ENDED = ("description", "metadata", "service_actions")
 DAY = 86400
 # One clock advance renews a subscription at most this often: beyond it the request would run for
 # minutes (an hourly plan over years), so the advance is refused and can be made in smaller steps.
@@ -250,6 +264,13 @@ def _metered_lines(ctx: Context, sub: dict[str, Any], period: tuple[int, int]) -
 def emit(ctx: Context, event: str, sub: dict[str, Any]) -> None:
     # A copy: later changes in the same request must not rewrite what the event said.
     ctx.emit(f"customer.subscription.{event}", "subscription", copy.deepcopy(sub))
+
+
+def save_changed(ctx: Context, sub: dict[str, Any], *events: str) -> dict[str, Any]:
+    """A changed subscription is announced by `events` in order, as it stood before this change's stamp, then saved."""
+    for event in events:
+        emit(ctx, event, sub)
+    return ctx.store.save("subscription", ctx.touch(sub))
 
 
 def _customer(ctx: Context, sub: dict[str, Any]) -> dict[str, Any]:
@@ -481,8 +502,7 @@ def renew(ctx: Context, sub: dict[str, Any], start: int) -> dict[str, Any]:
         emit(ctx, "renew_failed", sub)
         if was != "past_due":
             emit(ctx, "past_due", sub)
-    emit(ctx, "updated", sub)
-    ctx.store.save("subscription", ctx.touch(sub))
+    save_changed(ctx, sub, "updated")
     return invoice
 
 
@@ -535,8 +555,7 @@ def resume(ctx: Context, sub: dict[str, Any], at: int) -> None:
         sub["current_period_end"] = at  # so the finished period's usage is billed up to now
         renew(ctx, sub, at)
     else:
-        emit(ctx, "updated", sub)
-        ctx.store.save("subscription", ctx.touch(sub))
+        save_changed(ctx, sub, "updated")
 
 
 def invoice_paid(ctx: Context, invoice: dict[str, Any]) -> None:
@@ -551,8 +570,7 @@ def invoice_paid(ctx: Context, invoice: dict[str, Any]) -> None:
     ]
     if not owed:
         sub["status"] = "active"
-        emit(ctx, "updated", sub)
-        ctx.store.save("subscription", ctx.touch(sub))
+        save_changed(ctx, sub, "updated")
 
 
 def _oldest_unpaid(ctx: Context, sub: dict[str, Any]) -> int | None:
@@ -607,3 +625,196 @@ def advance_subscriptions(ctx: Context) -> dict[str, Any]:
             if sub["status"] not in ENDED and sub["status"] != "incomplete":
                 _advance(mode, sub, now, summary)
     return summary
+
+
+# -- what the API asks of a subscription ----------------------------------------------------------
+
+
+def check_payment_method(ctx: Context, method_id: str, currency_id: str) -> str:
+    """A subscription's default payment method must exist and pay in the subscription's currency."""
+    method = ctx.store.get("payment_method", method_id, ctx.livemode)
+    if method is None:
+        raise bad_request(f"default_payment_method_id: no payment method {method_id!r} in this mode")
+    currency = ctx.store.get("payment_currency", currency_id, ctx.livemode) or {}
+    if currency.get("payment_method_id") != method["id"]:
+        raise bad_request(
+            f"default_payment_method_id: payment method {method['id']} cannot pay in currency {currency_id}"
+        )
+    return str(method["id"])
+
+
+def new_subscription(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """Items share one currency and interval, each price once; a trial end or anchor given lies ahead."""
+    now = ctx.now()
+    customer = referenced_customer(ctx, body["customer_id"], "customer_id")
+    currency_id = (
+        referenced_currency(ctx, body["currency_id"], "currency_id")["id"] if body.get("currency_id") else None
+    )
+    entries: list[dict[str, Any]] = []
+    recurring = None
+    for i, raw in enumerate(body["items"]):
+        field = f"items[{i}].price_id"
+        price = usable_price(ctx, raw["price_id"], field, currency_id=currency_id, recurring=recurring)
+        currency_id = currency_id or price["currency_id"]
+        recurring = recurring or recurring_of(price)
+        if any(e["price"]["id"] == price["id"] for e in entries):
+            raise bad_request(f"{field}: price {price['id']} is listed twice; give one item a larger quantity")
+        entries.append({"price": price, "quantity": raw.get("quantity", 1), "metadata": raw.get("metadata")})
+    assert currency_id is not None
+    method_id = body.get("default_payment_method_id")
+    if method_id:
+        method_id = check_payment_method(ctx, method_id, currency_id)
+    for field in ("trial_end", "billing_cycle_anchor"):
+        if body.get(field) is not None and body[field] <= now:
+            raise bad_request(f"{field}: {body[field]} is not in the future (now is {now})")
+    sub, _ = start_subscription(
+        ctx,
+        customer=customer,
+        currency_id=currency_id,
+        items=entries,
+        trial_period_days=body.get("trial_period_days", 0),
+        trial_end=body.get("trial_end"),
+        collection_method=body.get("collection_method", "charge_automatically"),
+        default_payment_method_id=method_id,
+        days_until_due=body.get("days_until_due"),
+        days_until_cancel=body.get("days_until_cancel"),
+        billing_cycle_anchor=body.get("billing_cycle_anchor"),
+        proration_behavior=body.get("proration_behavior"),
+        description=body.get("description"),
+        metadata=body.get("metadata"),
+        service_actions=body.get("service_actions"),
+    )
+    return sub
+
+
+def update_subscription(ctx: Context, sub: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """An ended subscription changes only its labels; `cancel_at_period_end` schedules as cancel does."""
+    locked = sorted(set(body) - set(CHANGEABLE_WHEN_ENDED))
+    if ended(sub) and locked:
+        raise bad_request(
+            f"Subscription {sub['id']} is {sub['status']}: only {', '.join(CHANGEABLE_WHEN_ENDED)} can change, "
+            f"not {', '.join(locked)}"
+        )
+    for field, value in body.items():
+        if field == "metadata":
+            sub["metadata"] = merge_metadata(sub.get("metadata"), value)
+        elif field == "default_payment_method_id":
+            sub[field] = check_payment_method(ctx, value, sub["currency_id"])
+        elif field == "cancel_at_period_end":
+            # As the cancel operation does: the subscription ends at `cancel_at`.
+            sub.update(cancel_at_period_end=bool(value), cancel_at=sub["current_period_end"] if value else None)
+        else:
+            sub[field] = value
+    return save_changed(ctx, sub, "updated")
+
+
+def drop_item(ctx: Context, item: dict[str, Any]) -> None:
+    """An item goes with the usage reported for it."""
+    for record in ctx.store.find("usage_record", ctx.livemode, subscription_item_id=item["id"]):
+        ctx.store.delete("usage_record", record["id"])
+    ctx.store.delete("subscription_item", item["id"])
+
+
+def delete_subscription(ctx: Context, sub: dict[str, Any]) -> dict[str, Any]:
+    """Only an ended or never-started subscription can be deleted; only the latter is news (the end was)."""
+    if sub["status"] not in (*ENDED, "incomplete"):
+        raise bad_request(f"Subscription {sub['id']} is {sub['status']}: cancel it (at=now) before deleting it")
+    for item in items_of(ctx, sub):
+        drop_item(ctx, item)
+    ctx.store.delete("subscription", sub["id"])
+    if sub["status"] == "incomplete":
+        emit(ctx, "deleted", sub)
+    return sub
+
+
+def _when(value: Any) -> int:
+    """`time` of a custom cancellation: Unix seconds, as a number or a string, or an ISO date."""
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise bad_request(f"time: {value!r} is neither Unix seconds nor an ISO-8601 date") from None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
+def _cancelation_details(body: dict[str, Any]) -> dict[str, Any]:
+    # PaymentKit keeps what the caller sent, documented choice or free text.
+    staking = body.get("staking", "none")
+    return {
+        "comment": body.get("comment", ""),
+        "feedback": body.get("feedback", "other"),
+        "reason": body.get("reason", "cancellation_requested"),
+        "refund": body.get("refund", "none"),
+        "return_stake": staking == "proration",
+        "slash_stake": staking == "slash",
+        "slash_reason": body.get("slashReason"),
+        "requested_by": body.get("cancel_from", "admin"),
+    }
+
+
+def cancel(ctx: Context, sub: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """`at=now` ends it (refunding as asked); otherwise it is scheduled for a future time, once."""
+    refuse_if_ended(sub, "it cannot be canceled again")
+    at = body.get("at", "current_period_end")
+    now = ctx.now()
+    details = _cancelation_details(body)
+    if at == "now":
+        if details["refund"] != "none":
+            refund_on_cancel(ctx, sub, details["refund"], now, details["requested_by"])
+        cancel_now(ctx, sub, now, details)
+        return sub
+    if at == "custom":
+        if body.get("time") is None:
+            raise bad_request("time: at=custom needs the time the cancellation takes effect")
+        when = _when(body["time"])
+        if when <= now:
+            raise bad_request(f"time: {when} is not in the future (now is {now}); use at=now to cancel at once")
+    else:
+        when = sub["current_period_end"]
+    if sub.get("cancel_at") == when:
+        raise bad_request(f"Subscription {sub['id']} is already scheduled to cancel at {when}")
+    sub.update(cancel_at=when, cancel_at_period_end=when == sub["current_period_end"], cancelation_details=details)
+    return save_changed(ctx, sub, "updated")
+
+
+def recover(ctx: Context, sub: dict[str, Any]) -> dict[str, Any]:
+    """Only a subscription scheduled to cancel, and not yet ended, can be recovered."""
+    refuse_if_ended(sub, "an ended subscription cannot be recovered")
+    if not sub.get("cancel_at") and not sub.get("cancel_at_period_end"):
+        raise bad_request(f"Subscription {sub['id']} is not scheduled to cancel: there is nothing to recover")
+    sub.update(cancel_at=None, cancel_at_period_end=False, cancelation_details=None)
+    return save_changed(ctx, sub, "recovered", "updated")
+
+
+def pause(ctx: Context, sub: dict[str, Any], behavior: str, resumes_at: int) -> dict[str, Any]:
+    """Only an active or trialing subscription pauses, until a future time if one is given."""
+    if sub["status"] == "paused":
+        raise bad_request(f"Subscription {sub['id']} is already paused")
+    if sub["status"] not in GOOD_STANDING:
+        raise bad_request(f"Subscription {sub['id']} is {sub['status']}: only an active or trialing one can pause")
+    if resumes_at and resumes_at <= ctx.now():
+        raise bad_request(f"resumes_at: {resumes_at} is not in the future (now is {ctx.now()})")
+    sub["status"] = "paused"
+    sub["pause_collection"] = {"behavior": behavior, "resumes_at": resumes_at}
+    return save_changed(ctx, sub, "paused", "updated")
+
+
+def resume_paused(ctx: Context, sub: dict[str, Any]) -> dict[str, Any]:
+    """Only a paused subscription can be resumed."""
+    if sub["status"] != "paused":
+        raise bad_request(f"Subscription {sub['id']} is not paused (it is {sub['status']}): there is nothing to resume")
+    resume(ctx, sub, ctx.now())
+    return sub
+
+
+def return_stake(sub: dict[str, Any]) -> NoReturn:
+    """A stake is returned only once the subscription has ended, and the sandbox takes none."""
+    if not ended(sub):
+        raise bad_request(
+            f"Subscription {sub['id']} is still {sub['status']}: a stake is returned only once it has ended"
+        )
+    raise bad_request(f"Subscription {sub['id']} has no stake to return: the sandbox takes no stakes")

@@ -40,10 +40,7 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("updateCheckoutSession")
 def update(ctx: Context) -> dict[str, Any]:
-    session = ctx.get(KIND, ctx.path["id"], "Checkout session")
-    if "metadata" in ctx.body:
-        session["metadata"] = ctx.body["metadata"]
-    return ctx.store.save(KIND, ctx.touch(session))
+    return checkout.update_session(ctx, ctx.get(KIND, ctx.path["id"], "Checkout session"), ctx.body)
 
 
 @handles("expireCheckoutSession")

@@ -1,115 +1,26 @@
 """Coupons (`/api/coupons`): a percentage or a fixed amount off, for once,
 some months or forever; created with their promotion codes.
 
-Redemption itself lives in `engine/discounts.py`; this module owns the
-coupon's own life and the redemption listings that coupons and promotion
-codes share (`redemptions_page`).
+Redemption itself lives in `engine/discounts.py`, the coupon's own rules
+(its terms, locked once redeemed) in `engine/coupons.py`.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from .. import lookups
 from ..context import Context, handles
-from ..engine import discounts, promotions
-from ..engine.money import to_units
+from ..engine import coupons, discounts
 from ..list_queries import filter_metadata, page_of
-from ..refusals import bad_request
-from ..skeletons import skeleton
 
 KIND = "coupon"
-PLAIN_FIELDS = ("name", "description", "metadata", "max_redemptions", "redeem_by", "valid", "applies_to")
-# What a redemption fixes: changing these afterwards would rewrite discounts already given.
-TERMS = ("percent_off", "amount_off", "currency_id", "currency_options", "duration", "duration_in_months")
 ORDERABLE = ("created_at", "updated_at", "name", "percent_off", "times_redeemed")
-
-
-def _apply(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> None:
-    """Write a create or update body onto a coupon, converting amounts and checking what it names."""
-    if body.get("redeem_by") is not None and body["redeem_by"] <= ctx.now():
-        raise bad_request(f"redeem_by: {body['redeem_by']} is not in the future")
-    if body.get("max_redemptions") is not None and body["max_redemptions"] < int(coupon.get("times_redeemed") or 0):
-        raise bad_request(f"max_redemptions: the coupon has already been redeemed {coupon['times_redeemed']} times")
-    for i, product_id in enumerate((body.get("applies_to") or {}).get("products") or []):
-        if ctx.store.get("product", product_id, ctx.livemode) is None:
-            raise bad_request(f"applies_to.products[{i}]: no product {product_id!r} in this mode")
-    coupon.update({k: body[k] for k in PLAIN_FIELDS if k in body})
-    _apply_terms(ctx, coupon, body)
-
-
-def _apply_terms(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) -> None:
-    percent, amount = body.get("percent_off"), body.get("amount_off")
-    if percent and amount is not None and Decimal(amount):
-        raise bad_request("percent_off, amount_off: a coupon takes one of them, not both")
-    options = dict(coupon.get("currency_options") or {})
-    if "currency_id" in body:
-        new_currency = lookups.referenced_currency(ctx, body["currency_id"], "currency_id")["id"]
-        if new_currency != coupon["currency_id"] and amount is None and int(coupon["amount_off"]):
-            raise bad_request("amount_off: give the fixed amount again in the new currency_id")
-        options.pop(coupon["currency_id"], None)
-        coupon["currency_id"] = new_currency
-    if percent:
-        coupon.update(percent_off=percent, amount_off="0", currency_options={})
-    elif amount is not None:
-        decimal = lookups.referenced_currency(ctx, coupon["currency_id"], "currency_id")["decimal"]
-        coupon.update(percent_off=0, amount_off=to_units(amount, decimal, "amount_off"))
-        # The coupon's own currency is one of its options too, as a price's is.
-        coupon["currency_options"] = {**options, coupon["currency_id"]: {"amount_off": coupon["amount_off"]}}
-    elif percent == 0:
-        coupon["percent_off"] = 0
-    if "currency_options" in body:
-        if coupon["percent_off"]:
-            raise bad_request("currency_options: only a fixed-amount coupon (amount_off) has per-currency amounts")
-        options = {coupon["currency_id"]: {"amount_off": coupon["amount_off"]}}
-        for currency_id, option in body["currency_options"].items():
-            field = f"currency_options.{currency_id}.amount_off"
-            currency = lookups.referenced_currency(ctx, currency_id, f"currency_options.{currency_id}")
-            units = to_units(option["amount_off"], currency["decimal"], field)
-            if currency_id == coupon["currency_id"] and units != coupon["amount_off"]:
-                raise bad_request(f"{field}: differs from amount_off, the amount in the coupon's own currency")
-            options[currency_id] = {"amount_off": units}
-        coupon["currency_options"] = options
-    if not coupon["percent_off"] and not int(coupon["amount_off"]):
-        raise bad_request("percent_off, amount_off: a coupon needs a percent_off or an amount_off above 0")
-    coupon.update({k: body[k] for k in ("duration", "duration_in_months") if k in body})
-    if coupon["duration"] == "repeating":
-        if not coupon.get("duration_in_months"):
-            raise bad_request("duration_in_months: a repeating coupon needs the number of months it lasts")
-    elif "duration_in_months" in body:
-        raise bad_request(
-            f"duration_in_months: only a repeating coupon lasts some months, not a {coupon['duration']} one"
-        )
-    else:
-        coupon["duration_in_months"] = 0
 
 
 @handles("createCoupon")
 def create(ctx: Context) -> dict[str, Any]:
-    coupon = ctx.stamp(
-        {
-            **skeleton(ctx.document, "Coupon"),
-            "locked": False,
-            "amount_off": "0",
-            "percent_off": 0,
-            "currency_id": lookups.base_currency(ctx)["id"],
-            "duration_in_months": 0,
-            "metadata": {},
-            "currency_options": {},
-            "times_redeemed": 0,
-            "valid": True,
-            "created_via": "api",
-        },
-        "co",
-    )
-    _apply(ctx, coupon, ctx.body)
-    ctx.store.insert(KIND, coupon)
-    codes = [
-        promotions.new_promotion_code(ctx, coupon, body, f"promotion_codes[{i}].")
-        for i, body in enumerate(ctx.body.get("promotion_codes") or [])
-    ]
-    ctx.emit("coupon.created", KIND, discounts.present(ctx, coupon))
+    coupon, codes = coupons.new_coupon(ctx, ctx.body)
     return {"coupon": discounts.present(ctx, coupon), "promotion_codes": codes}
 
 
@@ -120,34 +31,12 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("updateCoupon")
 def update(ctx: Context) -> dict[str, Any]:
-    coupon = ctx.get(KIND, ctx.path["id"], "Coupon")
-    # Amounts arrive as decimals and are stored as units, so any amount in the body counts as a change.
-    changed = [
-        k for k in TERMS if k in ctx.body and (k in ("amount_off", "currency_options") or ctx.body[k] != coupon.get(k))
-    ]
-    if coupon.get("locked") and changed:
-        raise bad_request(
-            f"{changed[0]}: coupon {coupon['id']} has been redeemed, so its discount terms are locked; "
-            "name, description, metadata, max_redemptions, redeem_by and valid stay editable"
-        )
-    _apply(ctx, coupon, ctx.body)
-    ctx.store.save(KIND, ctx.touch(coupon))
-    ctx.emit("coupon.updated", KIND, discounts.present(ctx, coupon))
-    return lookups.expand_coupon(ctx, coupon)
+    return lookups.expand_coupon(ctx, coupons.update_coupon(ctx, ctx.get(KIND, ctx.path["id"], "Coupon"), ctx.body))
 
 
 @handles("deleteCoupon")
 def delete(ctx: Context) -> dict[str, Any]:
-    coupon = ctx.get(KIND, ctx.path["id"], "Coupon")
-    if discounts.used(ctx, KIND, coupon):
-        raise bad_request(
-            f"Coupon {coupon['id']} cannot be deleted: it has been redeemed; set valid to false to stop further use"
-        )
-    for promo in ctx.store.find("promotion_code", ctx.livemode, coupon_id=coupon["id"]):
-        ctx.store.delete("promotion_code", promo["id"])
-    ctx.store.delete(KIND, coupon["id"])
-    ctx.emit("coupon.deleted", KIND, discounts.present(ctx, coupon))
-    return discounts.present(ctx, coupon)
+    return discounts.present(ctx, coupons.delete_coupon(ctx, ctx.get(KIND, ctx.path["id"], "Coupon")))
 
 
 @handles("listCoupons")

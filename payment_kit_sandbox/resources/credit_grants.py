@@ -11,7 +11,6 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles
 from ..engine import auto_recharge, credits
-from ..engine.money import to_units
 from ..list_queries import filter_equal, filter_in, filter_metadata, page_of, search
 from ..refusals import bad_request, not_found
 
@@ -42,46 +41,13 @@ def _reported_currency(ctx: Context) -> dict[str, Any]:
     return lookups.find_currency(ctx, ctx.param("currency_id"))
 
 
-def _check_window(ctx: Context, effective_at: int, expires_at: int | None) -> None:
-    if expires_at:  # 0 means the grant never expires
-        floor = max(effective_at, ctx.now())
-        if expires_at <= floor:
-            raise bad_request(f"expires_at: {expires_at} is not after {floor}, when the grant would start")
-
-
-def _check_scope(ctx: Context, config: dict[str, Any] | None) -> None:
-    for i, price_id in enumerate(((config or {}).get("scope") or {}).get("prices") or []):
-        if ctx.store.get("price", price_id, ctx.livemode) is None:
-            raise bad_request(f"applicability_config.scope.prices[{i}]: no price {price_id!r} in this mode")
-
-
 @handles("createCreditGrant")
 @credits.current
 def create(ctx: Context) -> dict[str, Any]:
     body = ctx.body
     customer = lookups.referenced_customer(ctx, body["customer_id"], "customer_id")
     currency = credit_currency(ctx, body["currency_id"])
-    amount = int(to_units(body["amount"], int(currency["decimal"]), "amount"))
-    if amount == 0:
-        raise bad_request("amount: a grant must give more than 0 credits")
-    effective_at = body.get("effective_at", ctx.now())
-    _check_window(ctx, effective_at, body.get("expires_at"))
-    _check_scope(ctx, body.get("applicability_config"))
-    record = credits.grant(
-        ctx,
-        customer=customer,
-        currency=currency,
-        amount=amount,
-        category=body["category"],
-        name=body.get("name"),
-        priority=body.get("priority"),
-        effective_at=effective_at,
-        expires_at=body.get("expires_at"),
-        applicability_config=body.get("applicability_config"),
-        metadata=body.get("metadata"),
-    )
-    # New credit may already have paid for usage that was waiting: answer the grant as it is now.
-    return expand(ctx, ctx.store.get(KIND, record["id"], ctx.livemode) or record)
+    return expand(ctx, credits.new_grant(ctx, customer, currency, body))
 
 
 @handles("retrieveCreditGrant")
@@ -93,17 +59,7 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 @handles("updateCreditGrant")
 @credits.current
 def update(ctx: Context) -> dict[str, bool]:
-    record = ctx.get(KIND, ctx.path["id"], "Credit grant")
-    expiring = ctx.body.get("expired") is True
-    if expiring and record["status"] not in ("pending", "granted"):
-        raise bad_request(
-            f"Credit grant {record['id']} is {record['status']}; only pending or granted grants can be expired"
-        )
-    if "metadata" in ctx.body:
-        record["metadata"] = ctx.body["metadata"]
-        ctx.store.save(KIND, ctx.touch(record))
-    if expiring:
-        credits.expire(ctx, record)
+    credits.update_grant(ctx, ctx.get(KIND, ctx.path["id"], "Credit grant"), ctx.body)
     return {"success": True}
 
 
@@ -171,31 +127,14 @@ def verify_availability(ctx: Context) -> dict[str, Any]:
     customer = lookups.find_customer(ctx, ctx.param("customer_id"))
     if customer is None:
         return {"can_continue": False, "reason": f"no customer {ctx.param('customer_id')!r} in this mode"}
-    extra = int(ctx.param("pending_amount") or 0)
-    tolerated = ctx.param("max_pending_amount")
-    if extra < 0 or (tolerated is not None and int(tolerated) < 0):
-        raise bad_request("pending_amount and max_pending_amount must not be negative")
-    left = credits.balance(ctx, customer["id"], currency["id"])
-    owed = credits.outstanding(ctx, customer["id"], currency["id"]) + extra
-    # With a pending_amount to cover, exactly enough is enough; with none, something must be left.
-    if left > owed or (extra and left == owed):
-        return {"can_continue": True, "reason": None}
-    if tolerated is not None and owed - left <= int(tolerated):
-        return {"can_continue": True, "reason": None}
-    recharge = ctx.store.first(
-        "auto_recharge_config", ctx.livemode, customer_id=customer["id"], currency_id=currency["id"]
+    return auto_recharge.availability(
+        ctx,
+        customer,
+        currency,
+        pending_amount=ctx.param("pending_amount"),
+        max_pending_amount=ctx.param("max_pending_amount"),
+        max_recharge_times=ctx.param("max_recharge_times"),
     )
-    times = ctx.param("max_recharge_times")
-    bought = auto_recharge.capacity(ctx, recharge, times)
-    if bought and (left + bought > owed or (extra and left + bought == owed)):
-        return {"can_continue": True, "reason": None}
-    if tolerated is not None and owed - left - bought <= int(tolerated):
-        return {"can_continue": True, "reason": None}
-    could = f"; auto-recharge could buy {bought} more" if bought else ""
-    return {
-        "can_continue": False,
-        "reason": f"insufficient credit: {left} units of {currency['id']} left, {owed} needed by pending usage{could}",
-    }
 
 
 @handles("listCreditGrantHolders")

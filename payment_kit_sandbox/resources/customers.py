@@ -11,12 +11,12 @@ from typing import Any
 
 from .. import lookups
 from ..context import Context, handles, sandbox_route
+from ..engine import customers
 from ..engine.billing import declined_reason, mark_payments_failing
 from ..list_queries import page_of, search, stored_page
 from ..refusals import bad_request, not_found
 
 KIND = "customer"
-ACTIVE_SUBSCRIPTION = ("active", "trialing", "past_due", "paused")
 
 
 @handles("retrieveCustomer")
@@ -34,32 +34,13 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 @handles("updateCustomer")
 def update(ctx: Context) -> dict[str, Any]:
     customer = lookups.find_customer(ctx, ctx.path["id"]) or ctx.get(KIND, ctx.path["id"], "Customer")
-    for field, value in ctx.body.items():
-        if field == "metadata":
-            customer["metadata"] = {**(customer.get("metadata") or {}), **(value or {})}
-        elif (
-            field == "currency_id" and value is not None and not ctx.store.get("payment_currency", value, ctx.livemode)
-        ):
-            raise bad_request(f"currency_id: no payment currency {value!r} in this mode")
-        else:
-            customer[field] = value
-    ctx.emit("customer.updated", KIND, customer)
-    return ctx.store.save(KIND, ctx.touch(customer))
+    return customers.update_customer(ctx, customer, ctx.body)
 
 
 @handles("deleteCustomer")
 def delete(ctx: Context) -> dict[str, Any]:
     customer = lookups.find_customer(ctx, ctx.path["id"]) or ctx.get(KIND, ctx.path["id"], "Customer")
-    live = [
-        s["id"]
-        for s in ctx.store.find("subscription", ctx.livemode, customer_id=customer["id"])
-        if s["status"] in ACTIVE_SUBSCRIPTION
-    ]
-    if live:
-        raise bad_request(f"Customer {customer['id']} has subscriptions that are not canceled: {', '.join(live)}")
-    ctx.store.delete(KIND, customer["id"])
-    ctx.emit("customer.deleted", KIND, customer)
-    return customer
+    return customers.delete_customer(ctx, customer)
 
 
 @handles("listCustomers")

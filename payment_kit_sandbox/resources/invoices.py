@@ -9,18 +9,11 @@ intents and refunds to work with before any checkout is completed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import lookups
 from ..context import Context, handles, sandbox_route
-from ..engine.billing import (
-    attempt_payment,
-    create_invoice,
-    open_payment_intent,
-    pay_invoice,
-    refuse_if_declined,
-    void_invoice,
-)
+from ..engine import billing
 from ..list_queries import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
 from ..refusals import bad_request
 
@@ -162,19 +155,12 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("updateInvoice")
 def update(ctx: Context) -> dict[str, Any]:
-    invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
-    if "metadata" in ctx.body:
-        invoice["metadata"] = ctx.body["metadata"] or {}
-    ctx.emit("invoice.updated", KIND, invoice)
-    return ctx.store.save(KIND, ctx.touch(invoice))
+    return billing.update_invoice(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"), ctx.body)
 
 
 @handles("voidInvoice")
 def void(ctx: Context) -> dict[str, Any]:
-    return void_invoice(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"))
-
-
-# The sandbox never collects a stake (no chain to lock tokens on), so no invoice holds one.
+    return billing.void_invoice(ctx, ctx.get(KIND, ctx.path["id"], "Invoice"))
 
 
 @handles("previewInvoiceReturnStake")
@@ -184,12 +170,8 @@ def preview_return_stake(ctx: Context) -> dict[str, Any]:
 
 
 @handles("returnInvoiceStake")
-def return_stake(ctx: Context) -> dict[str, Any]:
-    invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
-    raise bad_request(
-        f"Invoice {invoice['id']} holds no stake that can be returned "
-        f"(billing reason {invoice.get('billing_reason')}; the sandbox collects no stakes)"
-    )
+def return_stake(ctx: Context) -> NoReturn:
+    billing.return_stake(ctx.get(KIND, ctx.path["id"], "Invoice"))
 
 
 # -- sandbox-only --------------------------------------------------------------------------------
@@ -210,9 +192,7 @@ def _manual_lines(ctx: Context, raw: Any) -> list[dict[str, Any]]:
         quantity = line.get("quantity", 1)
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise bad_request(f"lines[{i}].quantity: a whole number of at least 1 is required")
-        price = lookups.referenced_price(ctx, line["price_id"], f"lines[{i}].price_id")
-        if not price["active"]:
-            raise bad_request(f"lines[{i}].price_id: price {price['id']} is archived")
+        price = billing.billable_price(ctx, line["price_id"], f"lines[{i}].price_id")
         lines.append({"price": price, "quantity": quantity})
     return lines
 
@@ -231,33 +211,7 @@ def create_manual(ctx: Context) -> dict[str, Any]:
     currency_id = lines[0]["price"]["currency_id"]
     if body.get("currency_id") is not None:
         currency_id = lookups.referenced_currency(ctx, str(body["currency_id"]), "currency_id")["id"]
-    for i, line in enumerate(lines):
-        price = line["price"]
-        offered = {price["currency_id"], *(o["currency_id"] for o in price.get("currency_options") or [])}
-        if currency_id not in offered:
-            raise bad_request(f"lines[{i}].price_id: price {price['id']} has no amount in currency {currency_id}")
-    pay, due_date = body.get("pay", False), body.get("due_date")
-    if not isinstance(pay, bool):
-        raise bad_request("pay: true or false")
-    if due_date is not None and (not isinstance(due_date, int) or isinstance(due_date, bool) or due_date < 0):
-        raise bad_request("due_date: Unix seconds (a non-negative whole number) or null")
-    if not isinstance(body.get("description", ""), str) or not isinstance(body.get("metadata", {}), dict):
-        raise bad_request("description must be a string and metadata an object")
-    invoice = create_invoice(
-        ctx,
-        customer=customer,
-        currency_id=currency_id,
-        lines=lines,
-        billing_reason="manual",
-        description=body.get("description"),
-        due_date=due_date,
-        metadata=body.get("metadata"),
-    )
-    if pay:
-        attempt_payment(ctx, invoice, customer)  # a customer marked to fail leaves it open
-    else:
-        open_payment_intent(ctx, invoice, customer)
-    return expand(ctx, invoice)
+    return expand(ctx, billing.manual_invoice(ctx, customer, currency_id, lines, body))
 
 
 @sandbox_route("POST", "/sandbox/invoices/{id}/pay")
@@ -265,9 +219,5 @@ def pay_open(ctx: Context) -> dict[str, Any]:
     """The customer pays an open (or uncollectible) invoice in full, as their wallet would: a renewal
     that failed, a `send_invoice` subscription's invoice, a manual one. A paid or void invoice is a 400."""
     invoice = ctx.get(KIND, ctx.path["id"], "Invoice")
-    if invoice["status"] not in ("open", "uncollectible"):
-        raise bad_request(f"Invoice {invoice['id']} cannot be paid: it is {invoice['status']}")
-    customer = lookups.referenced_customer(ctx, invoice["customer_id"], "customer_id")
-    refuse_if_declined(ctx, customer, f"Invoice {invoice['id']}")
-    pay_invoice(ctx, invoice, customer)
+    billing.pay_by_hand(ctx, invoice)
     return expand(ctx, invoice)

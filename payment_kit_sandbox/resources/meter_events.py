@@ -13,7 +13,6 @@ from ..context import Context, handles, iso
 from ..engine import credits
 from ..list_queries import page_of, search
 from ..refusals import bad_request
-from ..skeletons import skeleton
 
 KIND = "meter_event"
 BUCKETS = {"minute": (60, "%Y-%m-%d %H:%M"), "hour": (3600, "%Y-%m-%d %H:00"), "day": (86400, "%Y-%m-%d")}
@@ -30,57 +29,10 @@ def expand(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _active_meter(ctx: Context, event_name: str) -> dict[str, Any]:
-    meter = ctx.store.first("meter", ctx.livemode, event_name=event_name)
-    if meter is None:
-        raise bad_request(f"event_name: no meter has the event name {event_name!r} in this mode")
-    if meter["status"] != "active":
-        raise bad_request(f"event_name: meter {meter['id']} ({event_name!r}) is inactive; activate it to report usage")
-    return meter
-
-
 @handles("createMeterEvent")
 @credits.current
 def create(ctx: Context) -> dict[str, Any]:
-    body = ctx.body
-    # Two workers may both find no event yet: the identifier is also unique in the database (a
-    # unique index, store.unique_indexes), so the second insert fails, its request is retried, and
-    # this lookup then finds the first event.
-    seen = ctx.store.first(KIND, ctx.livemode, identifier=body["identifier"])
-    if seen is not None:
-        return expand(ctx, seen)  # the identifier is the caller's idempotency key
-    meter = _active_meter(ctx, body["event_name"])
-    payload = body["payload"]
-    customer = lookups.referenced_customer(ctx, payload["customer_id"], "payload.customer_id")
-    subscription_id = payload.get("subscription_id")
-    if subscription_id:
-        subscription = ctx.store.get("subscription", subscription_id, ctx.livemode)
-        if subscription is None:
-            raise bad_request(f"payload.subscription_id: no subscription {subscription_id!r} in this mode")
-        if subscription["customer_id"] != customer["id"]:
-            raise bad_request(f"payload.subscription_id: subscription {subscription_id} belongs to another customer")
-    currency = ctx.store.get("payment_currency", meter.get("currency_id") or "", ctx.livemode)
-    if currency is None:
-        raise bad_request(f"event_name: meter {meter['id']} has no credit currency to consume")
-    event = ctx.stamp(
-        {
-            **skeleton(ctx.document, "MeterEvent"),
-            "event_name": meter["event_name"],
-            "meter_id": meter["id"],
-            "payload": {"customer_id": customer["id"], "value": payload["value"], "subscription_id": subscription_id},
-            "identifier": body["identifier"],
-            "timestamp": body.get("timestamp", ctx.now()),
-            "status": "pending",
-            "attempt_count": 0,
-            "credit_consumed": "0",
-            "metadata": body.get("metadata") or {},
-            "source_data": body.get("source_data"),
-            "created_via": "api",
-        },
-        "mevt",
-    )
-    credits.record_event(ctx, event, meter, currency)
-    return expand(ctx, event)
+    return expand(ctx, credits.report_event(ctx, ctx.body))
 
 
 @handles("retrieveMeterEvent")

@@ -11,23 +11,11 @@ from typing import Any
 
 from .. import lookups
 from ..context import Context, handles
+from ..engine.billing import update_payment_intent
 from ..engine.refunds import refund_payment, refund_summary, refund_units
 from ..list_queries import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
 
 KIND = "payment_intent"
-EDITABLE = (
-    "cancellation_reason",
-    "capture_method",
-    "confirmation_method",
-    "payment_method_types",
-    "description",
-    "metadata",
-    "receipt_email",
-    "statement_descriptor",
-    "statement_descriptor_suffix",
-    "setup_future_usage",
-    "beneficiaries",
-)
 SEARCHED = ("id", "description", "customer_id", "invoice_id", "receipt_email", "statement_descriptor", "status")
 
 
@@ -58,9 +46,7 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("updatePaymentIntent")
 def update(ctx: Context) -> dict[str, Any]:
-    intent = ctx.get(KIND, ctx.path["id"], "Payment intent")
-    intent.update({k: v for k, v in ctx.body.items() if k in EDITABLE})
-    return ctx.store.save(KIND, ctx.touch(intent))
+    return update_payment_intent(ctx, ctx.get(KIND, ctx.path["id"], "Payment intent"), ctx.body)
 
 
 @handles("listPaymentIntents")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context, handles
-from ..skeletons import skeleton
+from ..engine import payment_methods
 
 KIND = "payment_method"
-DEFAULT_FEATURES = {"recurring": True, "refund": True, "dispute": False}
 
 
 def expand(ctx: Context, method: dict[str, Any]) -> dict[str, Any]:
@@ -18,25 +17,7 @@ def expand(ctx: Context, method: dict[str, Any]) -> dict[str, Any]:
 
 @handles("createPaymentMethod")
 def create(ctx: Context) -> dict[str, Any]:
-    body = ctx.body
-    method = ctx.stamp(
-        {
-            **skeleton(ctx.document, "PaymentMethod"),
-            "active": body.get("active", True),
-            "locked": False,
-            "type": body["type"],
-            "name": body["name"],
-            "description": body.get("description") or "",
-            "logo": body.get("logo") or "",
-            "default_currency_id": body.get("default_currency_id"),
-            "confirmation": body.get("confirmation") or {"type": "immediate", "block": None},
-            "settings": body["settings"],
-            "features": body.get("features") or DEFAULT_FEATURES,
-            "metadata": body.get("metadata") or {},
-        },
-        "pm",
-    )
-    return ctx.store.insert(KIND, method)
+    return payment_methods.new_payment_method(ctx, ctx.body)
 
 
 @handles("retrievePaymentMethod")
@@ -46,9 +27,7 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("updatePaymentMethod")
 def update(ctx: Context) -> dict[str, Any]:
-    method = ctx.get(KIND, ctx.path["id"], "Payment method")
-    method.update(ctx.body)
-    return ctx.store.save(KIND, ctx.touch(method))
+    return payment_methods.update_payment_method(ctx, ctx.get(KIND, ctx.path["id"], "Payment method"), ctx.body)
 
 
 @handles("listPaymentMethods")

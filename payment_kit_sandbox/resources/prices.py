@@ -28,61 +28,23 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("updatePrice")
 def update(ctx: Context) -> dict[str, Any]:
-    price = catalog.find_price(ctx, ctx.path["id"])
-    if price.get("locked") and any(k in ctx.body for k in ("unit_amount", "currency_id", "recurring", "tiers", "type")):
-        raise bad_request(
-            f"Price {price['id']} is locked (it has been used): only its metadata, nickname and stock can change"
-        )
-    catalog.apply_price(ctx, price, ctx.body)
-    ctx.emit("price.updated", KIND, price)
-    return lookups.expand_price(ctx, ctx.store.save(KIND, ctx.touch(price)))
+    return lookups.expand_price(ctx, catalog.update_price(ctx, catalog.find_price(ctx, ctx.path["id"]), ctx.body))
 
 
 @handles("archivePrice")
 def archive(ctx: Context) -> dict[str, Any]:
-    price = ctx.get(KIND, ctx.path["id"], "Price")
-    if not price["active"]:
-        raise bad_request(f"Price {price['id']} is already archived")
-    price["active"] = False
-    ctx.emit("price.updated", KIND, price)
-    return lookups.expand_price(ctx, ctx.store.save(KIND, ctx.touch(price)))
+    return lookups.expand_price(ctx, catalog.archive_price(ctx, ctx.get(KIND, ctx.path["id"], "Price")))
 
 
 @handles("deletePrice")
 def delete(ctx: Context) -> dict[str, Any]:
-    price = ctx.get(KIND, ctx.path["id"], "Price")
-    user = catalog.price_in_use(ctx, price["id"])
-    if user or price.get("locked"):
-        raise bad_request(
-            f"Price {price['id']} cannot be deleted: it is used by {user or 'a past payment'}; archive it"
-        )
-    ctx.store.delete(KIND, price["id"])
-    product = ctx.store.get("product", price["product_id"], ctx.livemode)
-    if product and product.get("default_price_id") == price["id"]:
-        product["default_price_id"] = None
-        ctx.store.save("product", product)
-    ctx.emit("price.deleted", KIND, price)
-    return price
+    return catalog.delete_price(ctx, ctx.get(KIND, ctx.path["id"], "Price"))
 
 
 @handles("updatePriceInventory")
 def inventory(ctx: Context) -> dict[str, Any]:
     price = ctx.get(KIND, ctx.path["id"], "Price")
-    quantity = ctx.body["quantity"]
-    stock = int(price["quantity_available"])
-    if ctx.body["action"] == "increment":
-        price["quantity_available"] = stock + quantity
-    else:
-        sold = int(price.get("quantity_sold") or 0)
-        # The stock cannot drop below what is sold, nor to 0, which would mean "no limit".
-        floor = max(sold, 1)
-        if stock == 0 or stock - quantity < floor:
-            raise bad_request(
-                f"quantity: cannot decrement by {quantity}: the stock is {stock or 'unlimited'}"
-                f" and {sold} already sold (a stock of 0 would mean no limit)"
-            )
-        price["quantity_available"] = stock - quantity
-    return lookups.expand_price(ctx, ctx.store.save(KIND, ctx.touch(price)))
+    return lookups.expand_price(ctx, catalog.change_stock(ctx, price, ctx.body["action"], ctx.body["quantity"]))
 
 
 @handles("listPrices")

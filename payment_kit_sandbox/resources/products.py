@@ -8,25 +8,8 @@ from .. import lookups
 from ..context import Context, handles
 from ..engine import catalog
 from ..list_queries import filter_equal, filter_metadata, page_of, search
-from ..refusals import bad_request
-from ..skeletons import skeleton
 
 KIND = "product"
-EDITABLE = (
-    "name",
-    "type",
-    "description",
-    "active",
-    "images",
-    "features",
-    "unit_label",
-    "statement_descriptor",
-    "nft_factory",
-    "tax_code",
-    "cross_sell",
-    "vendor_config",
-    "metadata",
-)
 
 
 def expand(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
@@ -38,35 +21,9 @@ def expand(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
     return {**product, "object": "product", "prices": own, "default_price": default}
 
 
-def _check_refs(ctx: Context, body: dict[str, Any]) -> None:
-    target = (body.get("cross_sell") or {}).get("cross_sells_to_id")
-    if target and ctx.store.get(KIND, target, ctx.livemode) is None:
-        raise bad_request(f"cross_sell.cross_sells_to_id: no product {target!r} in this mode")
-
-
 @handles("createProduct")
 def create(ctx: Context) -> dict[str, Any]:
-    body = ctx.body
-    _check_refs(ctx, body)
-    product = ctx.stamp(
-        {
-            **skeleton(ctx.document, "Product"),
-            "active": True,
-            "locked": False,
-            "description": "",
-            "images": [],
-            "features": [],
-            "metadata": {},
-            "created_via": "api",
-            **{k: body[k] for k in EDITABLE if k in body},
-        },
-        "prod",
-    )
-    ctx.store.insert(KIND, product)
-    for price_body in body.get("prices") or []:
-        catalog.new_price(ctx, product, price_body)
-    ctx.emit("product.created", KIND, product)
-    return expand(ctx, ctx.store.get(KIND, product["id"], ctx.livemode) or product)
+    return expand(ctx, catalog.new_product(ctx, ctx.body))
 
 
 @handles("retrieveProduct")
@@ -76,45 +33,17 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("updateProduct")
 def update(ctx: Context) -> dict[str, Any]:
-    product = ctx.get(KIND, ctx.path["id"], "Product")
-    body = ctx.body
-    _check_refs(ctx, body)
-    default = body.get("default_price_id")
-    if default is not None:
-        price = lookups.referenced_price(ctx, default, "default_price_id")
-        if price["product_id"] != product["id"]:
-            raise bad_request(f"default_price_id: price {default} belongs to another product")
-    product.update({k: v for k, v in body.items() if k in (*EDITABLE, "default_price_id")})
-    ctx.emit("product.updated", KIND, product)
-    return expand(ctx, ctx.store.save(KIND, ctx.touch(product)))
+    return expand(ctx, catalog.update_product(ctx, ctx.get(KIND, ctx.path["id"], "Product"), ctx.body))
 
 
 @handles("archiveProduct")
 def archive(ctx: Context) -> dict[str, Any]:
-    product = ctx.get(KIND, ctx.path["id"], "Product")
-    if not product["active"]:
-        raise bad_request(f"Product {product['id']} is already archived")
-    product["active"] = False
-    ctx.emit("product.updated", KIND, product)
-    return ctx.store.save(KIND, ctx.touch(product))
+    return catalog.archive_product(ctx, ctx.get(KIND, ctx.path["id"], "Product"))
 
 
 @handles("deleteProduct")
 def delete(ctx: Context) -> dict[str, Any]:
-    product = ctx.get(KIND, ctx.path["id"], "Product")
-    own = ctx.store.find("price", ctx.livemode, product_id=product["id"])
-    for price in own:
-        user = catalog.price_in_use(ctx, price["id"])
-        if user or price.get("locked"):
-            raise bad_request(
-                f"Product {product['id']} cannot be deleted: its price {price['id']} is used by "
-                f"{user or 'a past payment'}; archive the product instead"
-            )
-    for price in own:
-        ctx.store.delete("price", price["id"])
-    ctx.store.delete(KIND, product["id"])
-    ctx.emit("product.deleted", KIND, product)
-    return product
+    return catalog.delete_product(ctx, ctx.get(KIND, ctx.path["id"], "Product"))
 
 
 @handles("listProducts")

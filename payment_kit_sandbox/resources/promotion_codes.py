@@ -11,8 +11,7 @@ from typing import Any
 
 from .. import lookups
 from ..context import Context, handles, sandbox_route
-from ..engine import discounts
-from ..engine.promotions import apply_promotion_code, new_promotion_code
+from ..engine import discounts, promotions
 from ..list_queries import filter_equal, page_of
 from ..refusals import bad_request, not_found
 
@@ -25,7 +24,7 @@ def create(ctx: Context) -> dict[str, Any]:
     if coupon is None:
         raise bad_request(f"coupon_id: no coupon {ctx.body['coupon_id']!r} in this mode")
     return lookups.expand_promotion_code(
-        ctx, new_promotion_code(ctx, coupon, {k: v for k, v in ctx.body.items() if k != "coupon_id"})
+        ctx, promotions.new_promotion_code(ctx, coupon, {k: v for k, v in ctx.body.items() if k != "coupon_id"})
     )
 
 
@@ -59,32 +58,17 @@ def by_code(ctx: Context) -> dict[str, Any]:
 @handles("updatePromotionCode")
 def update(ctx: Context) -> dict[str, Any]:
     promo = ctx.get(KIND, ctx.path["id"], "Promotion code")
-    if promo.get("locked") and ctx.body.get("code", promo["code"]) != promo["code"]:
-        raise bad_request(f"code: promotion code {promo['id']} has been redeemed, so its code cannot change")
-    apply_promotion_code(ctx, promo, ctx.body)
-    ctx.store.save(KIND, ctx.touch(promo))
-    ctx.emit("promotion_code.updated", KIND, promo)
-    return lookups.expand_promotion_code(ctx, promo)
+    return lookups.expand_promotion_code(ctx, promotions.update_promotion_code(ctx, promo, ctx.body))
 
 
 @handles("archivePromotionCode")
 def archive(ctx: Context) -> dict[str, Any]:
-    promo = ctx.get(KIND, ctx.path["id"], "Promotion code")
-    if not promo["active"]:
-        raise bad_request(f"Promotion code {promo['id']} is already archived (inactive)")
-    promo["active"] = False
-    ctx.store.save(KIND, ctx.touch(promo))
-    ctx.emit("promotion_code.updated", KIND, promo)
-    return promo
+    return promotions.archive_promotion_code(ctx, ctx.get(KIND, ctx.path["id"], "Promotion code"))
 
 
 @handles("deletePromotionCode")
 def delete(ctx: Context) -> dict[str, Any]:
-    promo = ctx.get(KIND, ctx.path["id"], "Promotion code")
-    if discounts.used(ctx, KIND, promo):
-        raise bad_request(f"Promotion code {promo['id']} cannot be deleted: it has been redeemed; archive it instead")
-    ctx.store.delete(KIND, promo["id"])
-    return promo
+    return promotions.delete_promotion_code(ctx, ctx.get(KIND, ctx.path["id"], "Promotion code"))
 
 
 @handles("listPromotionCodes")
@@ -123,11 +107,5 @@ def redeem(ctx: Context) -> dict[str, Any]:
         if not isinstance(body.get(name), str) or not body[name]:
             raise bad_request(f"{name}: a non-empty string is required")
     customer = lookups.referenced_customer(ctx, body["customer_id"], "customer_id")
-    subscription = None
-    if body.get("subscription_id") is not None:
-        subscription = ctx.store.get("subscription", str(body["subscription_id"]), ctx.livemode)
-        if subscription is None or subscription["customer_id"] != customer["id"]:
-            raise bad_request(f"subscription_id: no subscription {body['subscription_id']!r} of this customer")
-    coupon, promo = discounts.resolve(ctx, promotion_code=body["code"], customer=customer)
-    discounts.redeem(ctx, coupon, promo, customer, subscription=subscription)
+    coupon, promo = promotions.redeem_for(ctx, body["code"], customer, body.get("subscription_id"))
     return {"coupon": discounts.present(ctx, coupon), "promotion_code": promo}

@@ -8,12 +8,9 @@ from typing import Any
 
 from .. import lookups
 from ..context import Context, handles
-from ..engine.billing import method_of
-from ..engine.money import to_units
-from ..engine.refunds import chain_details, refund_payment, refund_units
+from ..engine.refunds import refund_requested, sync_refund
 from ..list_queries import filter_equal, filter_in, page_of, search
 from ..refusals import bad_request
-from ..skeletons import skeleton
 
 KIND = "refund"
 SEARCHED = (
@@ -26,20 +23,6 @@ SEARCHED = (
     "subscription_id",
     "customer_id",
 )
-SYNC_METADATA = ("orderId", "destination", "contract", "chainType", "chainApiHost", "customerName")
-
-
-def _linked(ctx: Context, body: dict[str, Any], field: str, kind: str, expected: str | None, what: str) -> None:
-    """A link the body names must exist and be the payment intent's own (a refund cannot move money elsewhere)."""
-    given = body.get(field)
-    if given is None:
-        return
-    found = lookups.find_customer(ctx, given) if kind == "customer" else ctx.store.get(kind, given, ctx.livemode)
-    if found is None:
-        raise bad_request(f"{field}: no {kind.replace('_', ' ')} {given!r} in this mode")
-    if found["id"] != expected:
-        has = f"{what} {expected}" if expected else f"no {what}"
-        raise bad_request(f"{field}: payment intent {body['payment_intent_id']} has {has}, not {found['id']}")
 
 
 @handles("createRefund")
@@ -48,22 +31,7 @@ def create(ctx: Context) -> dict[str, Any]:
     intent = ctx.store.get("payment_intent", body["payment_intent_id"], ctx.livemode)
     if intent is None:
         raise bad_request(f"payment_intent_id: no payment intent {body['payment_intent_id']!r} in this mode")
-    if body.get("type") == "stake_return":
-        raise bad_request("type: stake_return gives back a subscription stake, and the sandbox collects no stakes")
-    invoice = lookups.stored(ctx, "invoice", intent.get("invoice_id"))
-    _linked(ctx, body, "currency_id", "payment_currency", intent["currency_id"], "currency")
-    _linked(ctx, body, "customer_id", "customer", intent.get("customer_id"), "customer")
-    _linked(ctx, body, "payment_method_id", "payment_method", intent.get("payment_method_id"), "payment method")
-    _linked(ctx, body, "invoice_id", "invoice", (invoice or {}).get("id"), "invoice")
-    _linked(ctx, body, "subscription_id", "subscription", (invoice or {}).get("subscription_id"), "subscription")
-    made = refund_payment(
-        ctx,
-        intent,
-        refund_units(ctx, intent, body["amount"]),
-        reason=body.get("reason"),
-        description=body.get("description"),
-        metadata=body.get("metadata"),
-    )
+    made = refund_requested(ctx, intent, body)
     return lookups.expand_refund(ctx, made)
 
 
@@ -112,43 +80,5 @@ def sync(ctx: Context) -> dict[str, Any]:
     if customer is None:
         raise bad_request(f"customerId: no customer {body['customerId']!r} in this mode")
     currency = _sync_currency(ctx, body)
-    amount = int(to_units(body["amount"], int(currency["decimal"]), "amount"))
-    if amount <= 0:
-        raise bad_request("amount: a refund must be greater than 0")
-    method = ctx.store.get("payment_method", currency["payment_method_id"], ctx.livemode) or method_of(
-        ctx, currency["id"]
-    )
-    # A refund always names the payment it gives back; the money synced here was paid outside
-    # PaymentKit, so it is recorded as a payment intent of its own (no events: nothing was collected).
-    order = body.get("orderId")
-    intent = ctx.stamp(
-        {
-            **skeleton(ctx.document, "PaymentIntent"),
-            "description": f"Paid outside PaymentKit{f' (order {order})' if order else ''}; refunded by sync",
-            "amount": str(amount),
-            "amount_received": str(amount),
-            "amount_capturable": "0",
-            "currency_id": currency["id"],
-            "customer_id": customer["id"],
-            "payment_method_id": method.get("id", ""),
-            "statement_descriptor": "",
-            "status": "succeeded",
-            "capture_method": "automatic",
-            "confirmation_method": "automatic",
-            "payment_method_types": [method.get("type", body["chainType"])],
-            "metadata": {"refund_sync": "true", **({"orderId": order} if order else {})},
-        },
-        "pi",
-    )
-    ctx.store.insert("payment_intent", intent)
-    made = refund_payment(
-        ctx,
-        intent,
-        amount,
-        reason="requested_by_admin",
-        description=body.get("description") or f"On-chain refund to {body['destination']}",
-        metadata={**{k: body[k] for k in SYNC_METADATA if k in body}, **(body.get("metadata") or {})},
-        payment_details=chain_details(body["chainType"], method.get("id", ""), body["destination"], tx_hash=""),
-        already_sent=True,
-    )
+    made = sync_refund(ctx, customer, currency, body)
     return lookups.expand_refund(ctx, made)

@@ -7,31 +7,14 @@ attempts they show.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..context import Context, handles
-from ..engine.events import API_VERSION
-from ..engine.webhooks import ATTEMPT, ENDPOINT, EVENT, new_secret
+from ..engine import webhook_endpoints
+from ..engine.webhooks import ATTEMPT, ENDPOINT, EVENT
 from ..list_queries import page_of
-from ..refusals import bad_request
-from ..skeletons import skeleton
 
 KIND = ENDPOINT
-EDITABLE = ("url", "enabled_events", "description", "status", "metadata", "api_version")
 ATTEMPTS_SHOWN = 50  # the newest attempts an endpoint answers with
-
-
-def _checked(body: dict[str, Any]) -> dict[str, Any]:
-    """The writable fields of a body, with a usable URL and no repeated event types."""
-    fields = {k: body[k] for k in EDITABLE if k in body}
-    if "url" in fields:
-        url = fields["url"]
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise bad_request(f"url: {url!r} is not an http or https URL with a host")
-    if "enabled_events" in fields:
-        fields["enabled_events"] = list(dict.fromkeys(fields["enabled_events"]))
-    return fields
 
 
 def public(endpoint: dict[str, Any]) -> dict[str, Any]:
@@ -53,20 +36,7 @@ def expand(ctx: Context, endpoint: dict[str, Any]) -> dict[str, Any]:
 
 @handles("createWebhookEndpoint")
 def create(ctx: Context) -> dict[str, Any]:
-    endpoint = ctx.stamp(
-        {
-            **skeleton(ctx.document, "WebhookEndpoint"),
-            "api_version": API_VERSION,
-            "description": "",
-            "metadata": {},
-            "status": "enabled",
-            "created_via": "api",
-            **_checked(ctx.body),
-            "secret": new_secret(),
-        },
-        "we",
-    )
-    return ctx.store.insert(KIND, endpoint)
+    return webhook_endpoints.new_endpoint(ctx, ctx.body)
 
 
 @handles("retrieveWebhookEndpoint")
@@ -77,18 +47,12 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 @handles("updateWebhookEndpoint")
 def update(ctx: Context) -> dict[str, Any]:
     endpoint = ctx.get(KIND, ctx.path["id"], "Webhook endpoint")
-    endpoint.update(_checked(ctx.body))
-    return public(ctx.store.save(KIND, ctx.touch(endpoint)))
+    return public(webhook_endpoints.update_endpoint(ctx, endpoint, ctx.body))
 
 
 @handles("deleteWebhookEndpoint")
 def delete(ctx: Context) -> dict[str, Any]:
-    endpoint = ctx.get(KIND, ctx.path["id"], "Webhook endpoint")
-    # Its attempts are only ever shown through it; queued retries find it gone and stop.
-    for attempt in ctx.store.find(ATTEMPT, ctx.livemode, webhook_endpoint_id=endpoint["id"]):
-        ctx.store.delete(ATTEMPT, attempt["id"])
-    ctx.store.delete(KIND, endpoint["id"])
-    return public(endpoint)
+    return public(webhook_endpoints.delete_endpoint(ctx, ctx.get(KIND, ctx.path["id"], "Webhook endpoint")))
 
 
 @handles("listWebhookEndpoints")
