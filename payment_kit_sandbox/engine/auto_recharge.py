@@ -29,7 +29,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import billing, credits, records
+from . import billing, credits, lifecycle
 from .catalog import referenced_currency, referenced_price
 from .credit_packs import credit_config, pack_units
 from .money import from_units, to_units
@@ -180,7 +180,7 @@ def _new(ctx: Context, customer: dict[str, Any], currency: dict[str, Any]) -> di
         },
         "arc",
     )
-    return records.added(ctx, KIND, config)
+    return lifecycle.added(ctx, KIND, config)
 
 
 def config_for(ctx: Context, customer: dict[str, Any], currency: dict[str, Any]) -> dict[str, Any]:
@@ -239,7 +239,7 @@ def submit_config(
     if config["enabled"] and not config.get("price_id"):
         raise bad_request("price_id: an enabled auto-recharge needs a top-up price to buy")
 
-    return records.changed(ctx, KIND, config)
+    return lifecycle.changed(ctx, KIND, config)
 
 
 def _paying_currency(

@@ -14,7 +14,7 @@ from typing import Any, Literal, NoReturn
 from ..context import Context
 from ..refusals import ApiError, bad_request
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 from .catalog import referenced_price
 from .customers import referenced_customer
 
@@ -380,13 +380,13 @@ def update_invoice(ctx: Context, invoice: dict[str, Any], body: dict[str, Any]) 
     """An invoice's metadata is all an update may change (replaced whole): its amounts are what was billed."""
     if "metadata" in body:
         invoice["metadata"] = body["metadata"] or {}
-    return records.changed(ctx, "invoice", invoice, "invoice.updated")
+    return lifecycle.changed(ctx, "invoice", invoice, "invoice.updated")
 
 
 def update_payment_intent(ctx: Context, intent: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """A payment intent's descriptive fields change; the money it moved does not."""
     intent.update({k: v for k, v in body.items() if k in INTENT_EDITABLE})
-    return records.changed(ctx, "payment_intent", intent)
+    return lifecycle.changed(ctx, "payment_intent", intent)
 
 
 def billable_price(ctx: Context, price_id: str, field: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request, not_found
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 from .money import to_units
 
 __all__ = [
@@ -304,12 +304,12 @@ def update_price(ctx: Context, price: dict[str, Any], body: dict[str, Any]) -> d
             f"Price {price['id']} is locked (it has been used): only its metadata, nickname and stock can change"
         )
     apply_price(ctx, price, body)
-    return records.changed(ctx, PRICE, price, "price.updated")
+    return lifecycle.changed(ctx, PRICE, price, "price.updated")
 
 
 def archive_price(ctx: Context, price: dict[str, Any]) -> dict[str, Any]:
     """An archived price stays, inactive, for what already uses it; archiving it twice is a 400."""
-    return records.archived(ctx, PRICE, price, "Price", "price.updated")
+    return lifecycle.archived(ctx, PRICE, price, "Price", "price.updated")
 
 
 def _used_by(ctx: Context, price: dict[str, Any]) -> str | None:
@@ -346,7 +346,7 @@ def change_stock(ctx: Context, price: dict[str, Any], action: str, quantity: int
                 f" and {sold} already sold (a stock of 0 would mean no limit)"
             )
         price["quantity_available"] = stock - quantity
-    return records.changed(ctx, PRICE, price)
+    return lifecycle.changed(ctx, PRICE, price)
 
 
 # -- products -------------------------------------------------------------------------------------
@@ -375,7 +375,7 @@ def new_product(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         },
         "prod",
     )
-    records.added(ctx, PRODUCT, product)
+    lifecycle.added(ctx, PRODUCT, product)
     for price_body in body.get("prices") or []:
         new_price(ctx, product, price_body)
     ctx.emit("product.created", PRODUCT, product)
@@ -391,12 +391,12 @@ def update_product(ctx: Context, product: dict[str, Any], body: dict[str, Any]) 
         if price["product_id"] != product["id"]:
             raise bad_request(f"default_price_id: price {default} belongs to another product")
     product.update({k: v for k, v in body.items() if k in (*PRODUCT_FIELDS, "default_price_id")})
-    return records.changed(ctx, PRODUCT, product, "product.updated")
+    return lifecycle.changed(ctx, PRODUCT, product, "product.updated")
 
 
 def archive_product(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
     """An archived product stays, inactive, with its prices; archiving it twice is a 400."""
-    return records.archived(ctx, PRODUCT, product, "Product", "product.updated")
+    return lifecycle.archived(ctx, PRODUCT, product, "Product", "product.updated")
 
 
 def delete_product(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
@@ -411,7 +411,7 @@ def delete_product(ctx: Context, product: dict[str, Any]) -> dict[str, Any]:
             )
     for price in own:
         ctx.store.delete(PRICE, price["id"])
-    return records.removed(ctx, PRODUCT, product, "product.deleted")
+    return lifecycle.removed(ctx, PRODUCT, product, "product.deleted")
 
 
 # -- payment currencies ---------------------------------------------------------------------------
@@ -453,7 +453,7 @@ def update_currency(ctx: Context, currency: dict[str, Any], body: dict[str, Any]
     plain = {k: v for k, v in body.items() if k not in CURRENCY_LIMITS}
     limits = currency_settings({k: body[k] for k in CURRENCY_LIMITS if k in body}, currency["decimal"])
     currency.update({**plain, **limits})
-    return records.changed(ctx, CURRENCY, currency)
+    return lifecycle.changed(ctx, CURRENCY, currency)
 
 
 def set_recharge_config(ctx: Context, currency: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
@@ -470,4 +470,4 @@ def set_recharge_config(ctx: Context, currency: dict[str, Any], config: dict[str
                 f"payment_link_id: payment link {link_id} does not sell the base price {config['base_price_id']}"
             )
     currency["recharge_config"] = config
-    return records.changed(ctx, CURRENCY, currency)
+    return lifecycle.changed(ctx, CURRENCY, currency)

@@ -13,7 +13,7 @@ from typing import Any
 from ..context import Context, new_id
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import billing, discounts, records, subscriptions
+from . import billing, discounts, lifecycle, subscriptions
 from .catalog import referenced_currency, referenced_price
 from .customers import ensure_customer, plain_did, referenced_customer
 from .money import to_units, units
@@ -482,4 +482,4 @@ def update_session(ctx: Context, session: dict[str, Any], body: dict[str, Any]) 
     """A session's metadata is all an update may change: its lines and payment are the payer's."""
     if "metadata" in body:
         session["metadata"] = body["metadata"]
-    return records.changed(ctx, KIND, session)
+    return lifecycle.changed(ctx, KIND, session)

@@ -10,7 +10,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import discounts, records
+from . import discounts, lifecycle
 from .catalog import base_currency, referenced_currency
 from .money import to_units
 from .promotions import new_promotion_code
@@ -101,7 +101,7 @@ def new_coupon(ctx: Context, body: dict[str, Any]) -> tuple[dict[str, Any], list
         "co",
     )
     _apply(ctx, coupon, body)
-    records.added(ctx, KIND, coupon)
+    lifecycle.added(ctx, KIND, coupon)
     codes = [
         new_promotion_code(ctx, coupon, code, f"promotion_codes[{i}].")
         for i, code in enumerate(body.get("promotion_codes") or [])
@@ -120,7 +120,7 @@ def update_coupon(ctx: Context, coupon: dict[str, Any], body: dict[str, Any]) ->
             "name, description, metadata, max_redemptions, redeem_by and valid stay editable"
         )
     _apply(ctx, coupon, body)
-    records.changed(ctx, KIND, coupon)
+    lifecycle.changed(ctx, KIND, coupon)
     ctx.emit("coupon.updated", KIND, discounts.present(ctx, coupon))
     return coupon
 

@@ -30,7 +30,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 from .catalog import meter_id_of
 from .customers import referenced_customer
 from .money import from_units, to_units
@@ -352,7 +352,7 @@ def update_grant(ctx: Context, record: dict[str, Any], body: dict[str, Any]) -> 
         )
     if "metadata" in body:
         record["metadata"] = body["metadata"]
-        records.changed(ctx, "credit_grant", record)
+        lifecycle.changed(ctx, "credit_grant", record)
     if expiring:
         expire(ctx, record)
 

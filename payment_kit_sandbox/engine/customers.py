@@ -8,7 +8,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 
 __all__ = [
     "delete_customer",
@@ -79,7 +79,7 @@ def update_customer(ctx: Context, customer: dict[str, Any], body: dict[str, Any]
             raise bad_request(f"currency_id: no payment currency {value!r} in this mode")
         else:
             customer[field] = value
-    return records.changed(ctx, KIND, customer, "customer.updated")
+    return lifecycle.changed(ctx, KIND, customer, "customer.updated")
 
 
 def delete_customer(ctx: Context, customer: dict[str, Any]) -> dict[str, Any]:
@@ -91,4 +91,4 @@ def delete_customer(ctx: Context, customer: dict[str, Any]) -> dict[str, Any]:
     ]
     if live:
         raise bad_request(f"Customer {customer['id']} has subscriptions that are not canceled: {', '.join(live)}")
-    return records.removed(ctx, KIND, customer, "customer.deleted")
+    return lifecycle.removed(ctx, KIND, customer, "customer.deleted")

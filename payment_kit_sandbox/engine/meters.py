@@ -8,7 +8,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 from .catalog import base_currency, new_currency, referenced_currency
 from .credits import DEFAULT_DECIMAL
 
@@ -61,13 +61,13 @@ def new_meter(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         "mtr",
     )
     meter["currency_id"] = _credit_currency(ctx, body)["id"]
-    return records.added(ctx, KIND, meter)
+    return lifecycle.added(ctx, KIND, meter)
 
 
 def update_meter(ctx: Context, meter: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """A meter's labels and status change; its event name and currency stay."""
     meter.update({k: v for k, v in body.items() if k in EDITABLE})
-    return records.changed(ctx, KIND, meter)
+    return lifecycle.changed(ctx, KIND, meter)
 
 
 def set_meter_status(ctx: Context, meter: dict[str, Any], status: str) -> dict[str, Any]:
@@ -75,4 +75,4 @@ def set_meter_status(ctx: Context, meter: dict[str, Any], status: str) -> dict[s
     if meter["status"] == status:
         raise bad_request(f"Meter {meter['id']} is already {status}")
     meter["status"] = status
-    return records.changed(ctx, KIND, meter)
+    return lifecycle.changed(ctx, KIND, meter)

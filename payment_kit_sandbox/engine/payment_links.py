@@ -9,7 +9,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import checkout, records
+from . import checkout, lifecycle
 
 __all__ = ["archive_link", "new_link", "open_link", "update_link"]
 
@@ -81,17 +81,17 @@ def new_link(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         "plink",
     )
     _apply(ctx, link, body)
-    return records.added(ctx, KIND, link, "payment_link.created")
+    return lifecycle.added(ctx, KIND, link, "payment_link.created")
 
 
 def update_link(ctx: Context, link: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """An update is checked as a whole link, as a create is."""
-    return records.changed(ctx, KIND, _apply(ctx, link, body), "payment_link.updated")
+    return lifecycle.changed(ctx, KIND, _apply(ctx, link, body), "payment_link.updated")
 
 
 def archive_link(ctx: Context, link: dict[str, Any]) -> dict[str, Any]:
     """An archived link stays, inactive, and opens no sessions; archiving it twice is a 400."""
-    return records.archived(ctx, KIND, link, "Payment link", "payment_link.updated")
+    return lifecycle.archived(ctx, KIND, link, "Payment link", "payment_link.updated")
 
 
 def open_link(ctx: Context, link: dict[str, Any], payer: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..context import Context
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 
 __all__ = ["new_payment_method", "update_payment_method"]
 
@@ -33,10 +33,10 @@ def new_payment_method(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         },
         "pm",
     )
-    return records.added(ctx, KIND, method)
+    return lifecycle.added(ctx, KIND, method)
 
 
 def update_payment_method(ctx: Context, method: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """Every field the document lets an update send replaces the method's own."""
     method.update(body)
-    return records.changed(ctx, KIND, method)
+    return lifecycle.changed(ctx, KIND, method)

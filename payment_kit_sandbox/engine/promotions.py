@@ -10,7 +10,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 from .catalog import base_currency, referenced_currency
 from .customers import referenced_customer
 from .discounts import find_code, redeem, resolve, used
@@ -132,19 +132,21 @@ def update_promotion_code(ctx: Context, promo: dict[str, Any], body: dict[str, A
     if promo.get("locked") and body.get("code", promo["code"]) != promo["code"]:
         raise bad_request(f"code: promotion code {promo['id']} has been redeemed, so its code cannot change")
     apply_promotion_code(ctx, promo, body)
-    return records.changed(ctx, PROMOTION_CODE, promo, "promotion_code.updated")
+    return lifecycle.changed(ctx, PROMOTION_CODE, promo, "promotion_code.updated")
 
 
 def archive_promotion_code(ctx: Context, promo: dict[str, Any]) -> dict[str, Any]:
     """An archived code stays, inactive, and redeems nothing; archiving it twice is a 400."""
-    return records.archived(ctx, PROMOTION_CODE, promo, "Promotion code", "promotion_code.updated", note=" (inactive)")
+    return lifecycle.archived(
+        ctx, PROMOTION_CODE, promo, "Promotion code", "promotion_code.updated", note=" (inactive)"
+    )
 
 
 def delete_promotion_code(ctx: Context, promo: dict[str, Any]) -> dict[str, Any]:
     """Only a code never redeemed can be deleted; a redeemed one is archived instead."""
     if used(ctx, PROMOTION_CODE, promo):
         raise bad_request(f"Promotion code {promo['id']} cannot be deleted: it has been redeemed; archive it instead")
-    return records.removed(ctx, PROMOTION_CODE, promo)
+    return lifecycle.removed(ctx, PROMOTION_CODE, promo)
 
 
 def redeem_for(

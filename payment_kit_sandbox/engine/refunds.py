@@ -15,7 +15,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 from .billing import method_of
 from .customers import find_customer
 from .money import from_units, to_units, units
@@ -187,7 +187,7 @@ def sync_refund(
         },
         "pi",
     )
-    records.added(ctx, "payment_intent", intent)
+    lifecycle.added(ctx, "payment_intent", intent)
     return refund_payment(
         ctx,
         intent,

@@ -13,7 +13,7 @@ import jsonschema
 from ..context import Context
 from ..document import Document
 from ..refusals import bad_request
-from . import records
+from . import lifecycle
 
 __all__ = ["delete_setting", "new_setting", "update_setting"]
 
@@ -65,7 +65,7 @@ def new_setting(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         },
         "setting",
     )
-    return records.added(ctx, KIND, setting)
+    return lifecycle.added(ctx, KIND, setting)
 
 
 def update_setting(ctx: Context, setting: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -75,9 +75,9 @@ def update_setting(ctx: Context, setting: dict[str, Any], body: dict[str, Any]) 
     for field in ("active", "description"):
         if field in body:
             setting[field] = body[field]
-    return records.changed(ctx, KIND, setting)
+    return lifecycle.changed(ctx, KIND, setting)
 
 
 def delete_setting(ctx: Context, setting: dict[str, Any]) -> dict[str, Any]:
     """A setting is simply removed: nothing refers to it."""
-    return records.removed(ctx, KIND, setting)
+    return lifecycle.removed(ctx, KIND, setting)

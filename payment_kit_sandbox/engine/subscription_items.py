@@ -10,7 +10,7 @@ from typing import Any
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 from .subscriptions import (
     as_number,
     drop_item,
@@ -73,7 +73,7 @@ def update_item(ctx: Context, item: dict[str, Any], body: dict[str, Any]) -> dic
     for field in ("quantity", "billing_thresholds"):
         if field in body:
             item[field] = body[field]
-    records.changed(ctx, KIND, item)
+    lifecycle.changed(ctx, KIND, item)
     save_changed(ctx, sub, "updated")
     return item
 
@@ -118,7 +118,7 @@ def report_usage(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("action", "increment") == "increment":
             quantity += Decimal(str(record["quantity"]))
         record["quantity"] = as_number(quantity)
-        return records.changed(ctx, USAGE, record)
+        return lifecycle.changed(ctx, USAGE, record)
     record = ctx.stamp(
         {
             **skeleton(ctx.document, "UsageRecord"),
@@ -130,4 +130,4 @@ def report_usage(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         },
         "ur",
     )
-    return records.added(ctx, USAGE, record)
+    return lifecycle.added(ctx, USAGE, record)

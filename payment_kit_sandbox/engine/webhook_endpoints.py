@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
-from . import records
+from . import lifecycle
 from .events import API_VERSION
 from .webhooks import ATTEMPT, ENDPOINT, new_secret
 
@@ -47,13 +47,13 @@ def new_endpoint(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         },
         "we",
     )
-    return records.added(ctx, ENDPOINT, endpoint)
+    return lifecycle.added(ctx, ENDPOINT, endpoint)
 
 
 def update_endpoint(ctx: Context, endpoint: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """An update is checked as a create is; the secret stays."""
     endpoint.update(_checked(body))
-    return records.changed(ctx, ENDPOINT, endpoint)
+    return lifecycle.changed(ctx, ENDPOINT, endpoint)
 
 
 def delete_endpoint(ctx: Context, endpoint: dict[str, Any]) -> dict[str, Any]:
@@ -61,4 +61,4 @@ def delete_endpoint(ctx: Context, endpoint: dict[str, Any]) -> dict[str, Any]:
     # Queued retries find the endpoint gone and stop.
     for attempt in ctx.store.find(ATTEMPT, ctx.livemode, webhook_endpoint_id=endpoint["id"]):
         ctx.store.delete(ATTEMPT, attempt["id"])
-    return records.removed(ctx, ENDPOINT, endpoint)
+    return lifecycle.removed(ctx, ENDPOINT, endpoint)
