@@ -20,7 +20,7 @@ from stored_rows import stored_rows
 
 from payment_kit_sandbox.app import SandboxConfig, create_app
 from payment_kit_sandbox.document import document_path, load_document
-from payment_kit_sandbox.server import RunningSandbox, start_in_thread
+from payment_kit_sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.sandbox_only  # a sandbox of its own (on the leg's backend), its store read directly
 
@@ -93,12 +93,6 @@ CORPUS: list[Any] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def sandbox(fresh_database: Callable[[], str]) -> Iterator[RunningSandbox]:
-    with start_in_thread(SandboxConfig(db=fresh_database(), api_key=KEY)) as running:
-        yield running
-
-
 def body_fields(operation_id: str) -> list[str]:
     document = load_document()
     op = document.operations[operation_id]
@@ -122,7 +116,9 @@ def test_hostile_values_in_every_field_are_refused_and_change_nothing(
     attempts: list[tuple[str, bytes | None]] = [("no body", None), ("an empty object", b"{}")]
     for field in body_fields(operation_id):
         attempts += [(f"{field}={value!r:.40}", json.dumps({field: value}).encode()) for value in CORPUS]
-    with httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}, timeout=30
+    ) as http:
         for what, body in attempts:
             before = stored_rows(sandbox.app)
             answer = http.request(op.method, path, content=body, headers={"content-type": "application/json"})
