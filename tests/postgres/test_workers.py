@@ -18,8 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from integration.test_webhooks import Receiver, eventually
+from integration.test_webhooks import Receiver
 from postgres_server import PostgresServer, require_postgres
+from waiting import wait_for
 
 from payment_kit import PaymentKit
 from payment_kit_sandbox.server import free_port
@@ -236,7 +237,7 @@ def test_each_webhook_is_delivered_once_whichever_worker_claims_it(two_workers: 
         def mine() -> list[str]:
             return [e["data"]["object"]["id"] for e in receiver.events() if e["data"]["object"]["id"] in made]
 
-        eventually(mine, lambda got: len(got) >= len(made), timeout=30)
+        wait_for(mine, lambda got: len(got) >= len(made), timeout=30)
         time.sleep(1.0)  # time for a second worker's duplicate try, were there one
         assert sorted(mine()) == sorted(made)
         with client_of(two_workers) as client:
