@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from waiting import wait_until
 
 from payment_kit import BadRequestError, PaymentKit
 from payment_kit_sandbox.server import RunningSandbox, free_port
@@ -158,14 +158,20 @@ def start_process(db: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         with contextlib.suppress(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/sandbox/health", headers={"Authorization": f"Bearer {KEY}"})
-            return process
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the sandbox process did not start")
+            return True
+        return False
+
+    try:
+        wait_until(answers, timeout=20, message="the sandbox process to start")
+    except AssertionError:
+        process.kill()
+        process.wait(10)
+        raise
+    return process
 
 
 def test_a_sigkill_in_a_burst_of_writes_loses_no_acknowledged_write(tmp_path: Path) -> None:
@@ -189,8 +195,7 @@ def test_a_sigkill_in_a_burst_of_writes_loses_no_acknowledged_write(tmp_path: Pa
     for thread in threads:
         thread.start()
     try:
-        while len(acknowledged) < 300:
-            time.sleep(0.01)
+        wait_until(lambda: len(acknowledged) >= 300, timeout=120, message="300 acknowledged writes")
         os.kill(process.pid, signal.SIGKILL)  # mid-burst: writes are in flight
         process.wait(10)
     finally:
