@@ -264,7 +264,7 @@ def test_each_webhook_is_delivered_once_whichever_worker_claims_it(two_workers: 
 
 
 def test_one_clock_for_every_worker(two_workers: str) -> None:
-    """Last in this module: the clock moves for everything in the sandbox."""
+    """The clock moves for everything in the sandbox (no other test here depends on where it stands)."""
     auth = {"Authorization": f"Bearer {KEY}"}
     before = httpx.get(f"{two_workers}/sandbox/health", headers=auth).json()["now"]
     moved = httpx.post(f"{two_workers}/sandbox/clock/advance", json={"seconds": 86400}, headers=auth, timeout=60)
