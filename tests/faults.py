@@ -174,7 +174,7 @@ class FaultServer:
             await _answer(writer, 502, "text/html", HTML_PAGE % (502, 502))
             return True
         if fault == "slow":
-            await asyncio.sleep(self.slow_seconds)
+            await asyncio.sleep(self.slow_seconds)  # the fault is the delay itself: an answer past the timeout
         if fault == "cut_off":
             writer.write(_head(status, content_type, len(payload)) + payload[: len(payload) // 2])
             await writer.drain()

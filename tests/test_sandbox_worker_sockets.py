@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import uvicorn
+from waiting import wait_until
 
 from payment_kit_sandbox.server import NoDelayHTTP
 
@@ -35,10 +35,7 @@ def served_like_a_worker(http: Any) -> Iterator[tuple[uvicorn.Server, str]]:
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
+        wait_until(lambda: server.started, timeout=10, message="uvicorn to start")
         yield server, f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True

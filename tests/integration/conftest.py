@@ -18,6 +18,7 @@ from payment_kit import AsyncPaymentKit, PaymentKit
 from payment_kit_sandbox.app import SandboxConfig
 from payment_kit_sandbox.server import RunningSandbox, start_in_thread
 
+PRIVATE_KEY = "sk_test_private"  # the key of a module's own `sandbox`
 SANDBOX_ONLY = (
     "needs the sandbox-only routes (/sandbox/...: paying a checkout, moving the clock) or a loopback "
     "webhook receiver, which a PaymentKit deployment does not have"
@@ -51,18 +52,40 @@ def fresh_database(postgres: PostgresServer | None) -> Callable[[], str]:
 
 
 @pytest.fixture(scope="session")
-def server(fresh_database: Callable[[], str]) -> Iterator[tuple[str, str]]:
-    external = os.environ.get("PAYMENT_KIT_INTEGRATION_BASE_URL")
-    if external:  # `make integration PAYMENT_KIT_BASE_URL=... PAYMENT_KIT_API_KEY=...`
-        yield external, os.environ["PAYMENT_KIT_INTEGRATION_API_KEY"]
+def shared_sandbox(fresh_database: Callable[[], str]) -> Iterator[RunningSandbox | None]:
+    """The session's sandbox, which most integration tests share (telling their objects apart by
+    `tag`); None when the tests run against a deployment named in the environment."""
+    if os.environ.get("PAYMENT_KIT_INTEGRATION_BASE_URL"):
+        yield None
         return
-    sandbox: RunningSandbox = start_in_thread(
-        SandboxConfig(db=fresh_database(), api_key="sk_test_integration", validate_responses=True)
-    )
-    try:
-        yield sandbox.base_url, sandbox.api_key
-    finally:
-        sandbox.stop()
+    config = SandboxConfig(db=fresh_database(), api_key="sk_test_integration", validate_responses=True)
+    with start_in_thread(config) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server(shared_sandbox: RunningSandbox | None) -> tuple[str, str]:
+    """`(base_url, api_key)` of the server under test: the shared sandbox, or the deployment named by
+    `make integration PAYMENT_KIT_BASE_URL=... PAYMENT_KIT_API_KEY=...`."""
+    if shared_sandbox is None:
+        return os.environ["PAYMENT_KIT_INTEGRATION_BASE_URL"], os.environ["PAYMENT_KIT_INTEGRATION_API_KEY"]
+    return shared_sandbox.base_url, shared_sandbox.api_key
+
+
+@pytest.fixture(scope="module")
+def sandbox_database(fresh_database: Callable[[], str]) -> str:
+    """The database a module's private `sandbox` opens: an empty one of the leg's backend. A module
+    that needs another (a SQLite file, say) overrides this fixture."""
+    return fresh_database()
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_database: str) -> Iterator[RunningSandbox]:
+    """A sandbox of the module's own, on a free loopback port: for tests that read its store, fill it
+    with thousands of rows, or must not see (or disturb) the shared sandbox's objects and clock.
+    Its key is `sandbox.api_key`."""
+    with start_in_thread(SandboxConfig(db=sandbox_database, api_key=PRIVATE_KEY)) as running:
+        yield running
 
 
 def backend() -> str:

@@ -19,7 +19,7 @@ UNIT = 10**15  # 0.001 of an 18-decimal token, in units
 URLS = {"success_url": "https://example.com/ok", "cancel_url": "https://example.com/no"}
 
 
-class Sandbox:
+class SandboxRoutes:
     """The sandbox-only routes, in test mode."""
 
     def __init__(self, http: httpx.Client) -> None:
@@ -44,10 +44,10 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(server: tuple[str, str]) -> Iterator[Sandbox]:
+def routes(server: tuple[str, str]) -> Iterator[SandboxRoutes]:
     base_url, key = server
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as http:
-        yield Sandbox(http)
+        yield SandboxRoutes(http)
 
 
 def a_price(
@@ -70,17 +70,17 @@ def a_session(client: PaymentKit, price_id: str, quantity: int = 1, **fields: An
 
 
 def test_a_session_is_priced_and_found_by_id_or_client_reference(
-    client: PaymentKit, sandbox: Sandbox, server: tuple[str, str], tag: str
+    client: PaymentKit, routes: SandboxRoutes, server: tuple[str, str], tag: str
 ) -> None:
     price = a_price(client, tag)
-    before = sandbox.now()
+    before = routes.now()
     session = a_session(client, price.id, 3, client_reference_id=f"order-{tag}", metadata={"tag": tag})
     assert session.id.startswith("cs_") and session.livemode is False and session.mode == "payment"
     assert (session.status, session.payment_status, session.nft_mint_status) == ("open", "unpaid", "disabled")
     assert session.amount_subtotal == session.amount_total == str(3 * UNIT)
     assert session.currency_id == price.currency_id and session.payment_method_types == ["arcblock"]
     assert session.url == f"{server[0]}/checkout/pay/{session.id}"
-    assert before + 24 * 3600 <= session.expires_at <= sandbox.now() + 24 * 3600
+    assert before + 24 * 3600 <= session.expires_at <= routes.now() + 24 * 3600
 
     got = client.checkout.sessions.retrieve(session.id)
     assert got.object_ == "checkout_session" and got.line_items[0].price.id == price.id
@@ -94,7 +94,9 @@ def test_a_session_is_priced_and_found_by_id_or_client_reference(
     assert client.checkout.sessions.list(metadata={"tag": tag}).count == 0
 
 
-def test_session_refusals_name_the_field_and_create_nothing(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_session_refusals_name_the_field_and_create_nothing(
+    client: PaymentKit, routes: SandboxRoutes, tag: str
+) -> None:
     one_time = a_price(client, tag, quantity_available=5, quantity_limit_per_checkout=3)
     monthly = a_price(client, tag, recurring=True)
     yearly = a_price(client, tag, recurring={"interval": "year", "interval_count": 1})
@@ -134,7 +136,7 @@ def test_session_refusals_name_the_field_and_create_nothing(client: PaymentKit, 
         ),
         ({"line_items": [{**item, "upsell_price_id": "price_nope"}]}, r"line_items\[0\]\.upsell_price_id: no price"),
         ({"line_items": [{**item, "custom_amount": "2"}]}, r"line_items\[0\]\.custom_amount: .* does not take"),
-        ({"expires_at": sandbox.now() - 1}, r"expires_at: \d+ is not in the future"),
+        ({"expires_at": routes.now() - 1}, r"expires_at: \d+ is not in the future"),
         ({"currency_id": "pc_missing"}, "currency_id: no payment currency 'pc_missing'"),
         ({"customer_id": "cus_missing"}, "customer_id: no customer 'cus_missing'"),
         ({"line_items": []}, "line_items"),
@@ -176,13 +178,15 @@ def test_prices_by_lookup_key_and_in_another_currency(client: PaymentKit, tag: s
         a_session(client, plain.id, currency_id=other.id)
 
 
-def test_completing_a_payment_session_pays_it_and_takes_stock(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_completing_a_payment_session_pays_it_and_takes_stock(
+    client: PaymentKit, routes: SandboxRoutes, tag: str
+) -> None:
     price = a_price(client, tag, quantity_available=10, quantity_limit_per_checkout=5)
     session = a_session(client, price.id, 4, metadata={"tag": tag})
-    refused = sandbox.complete(session.id, expect=400)
+    refused = routes.complete(session.id, expect=400)
     assert "customer_did is required" in refused["error"]
-    assert "unknown field(s) tip" in sandbox.complete(session.id, expect=400, customer_did="z1", tip="1")["error"]
-    done = sandbox.complete(session.id, customer_did=f"did:abt:z{tag}", customer_name="Ada", customer_email="a@x.io")
+    assert "unknown field(s) tip" in routes.complete(session.id, expect=400, customer_did="z1", tip="1")["error"]
+    done = routes.complete(session.id, customer_did=f"did:abt:z{tag}", customer_name="Ada", customer_email="a@x.io")
     assert (done["status"], done["payment_status"]) == ("complete", "paid")
     assert done["customer"]["did"] == f"z{tag}" and done["customer_did"] == f"z{tag}"
     assert done["customer_details"]["name"] == "Ada" and done["customer_details"]["email"] == "a@x.io"
@@ -200,7 +204,7 @@ def test_completing_a_payment_session_pays_it_and_takes_stock(client: PaymentKit
     assert client.checkout.sessions.list(payment_intent_id=done["payment_intent_id"]).list[0].id == session.id
     assert client.checkout.sessions.list(metadata={"tag": tag}, payment_status="paid", status="complete").count == 1
 
-    again = sandbox.complete(session.id, expect=400, customer_did=f"z{tag}")
+    again = routes.complete(session.id, expect=400, customer_did=f"z{tag}")
     assert f"Checkout session {session.id} is already complete" in again["error"]
     with pytest.raises(BadRequestError, match="already complete; it cannot be expired"):
         client.checkout.sessions.expire(session.id)
@@ -208,16 +212,16 @@ def test_completing_a_payment_session_pays_it_and_takes_stock(client: PaymentKit
 
 
 def test_a_session_for_a_named_customer_and_stock_rechecked_at_payment(
-    client: PaymentKit, sandbox: Sandbox, customer: Any, tag: str
+    client: PaymentKit, routes: SandboxRoutes, customer: Any, tag: str
 ) -> None:
     price = a_price(client, tag, quantity_available=3)
     first = a_session(client, price.id, 2, customer_id=customer.id)
     second = a_session(client, price.id, 2, customer_did=customer.did)
     assert second.customer_id == customer.id  # the DID's customer already exists
-    wrong = sandbox.complete(first.id, expect=400, customer_did="zSomebodyElse")
+    wrong = routes.complete(first.id, expect=400, customer_did="zSomebodyElse")
     assert f"session {first.id} is for {customer.did}" in wrong["error"]
-    assert sandbox.complete(first.id)["customer"]["id"] == customer.id
-    short = sandbox.complete(second.id, expect=400)
+    assert routes.complete(first.id)["customer"]["id"] == customer.id
+    short = routes.complete(second.id, expect=400)
     assert "only 1 of price" in short["error"] and "left in stock" in short["error"]
     assert client.checkout.sessions.retrieve(second.id).status == "open"  # refused: nothing changed
     stock = client.prices.retrieve(price.id)
@@ -226,19 +230,19 @@ def test_a_session_for_a_named_customer_and_stock_rechecked_at_payment(
         a_session(client, price.id, customer_id=customer.id, customer_did="zOther")
 
 
-def test_expiring_by_call_and_by_the_clock(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_expiring_by_call_and_by_the_clock(client: PaymentKit, routes: SandboxRoutes, tag: str) -> None:
     price = a_price(client, tag)
     session = a_session(client, price.id, metadata={"tag": tag})
     expired = client.checkout.sessions.expire(session.id)
     assert expired.status == "expired" and expired.payment_status == "unpaid"
     with pytest.raises(BadRequestError, match=f"Checkout session {session.id} is already expired"):
         client.checkout.sessions.expire(session.id)
-    refused = sandbox.complete(session.id, expect=400, customer_did=f"z{tag}")
+    refused = routes.complete(session.id, expect=400, customer_did=f"z{tag}")
     assert "already expired; it cannot be completed" in refused["error"]
 
-    soon = a_session(client, price.id, expires_at=sandbox.now() + 60, metadata={"tag": tag})
+    soon = a_session(client, price.id, expires_at=routes.now() + 60, metadata={"tag": tag})
     later = a_session(client, price.id, metadata={"tag": tag})
-    moved = sandbox.advance(120)
+    moved = routes.advance(120)
     assert moved["checkout_sessions_expired"] >= 1  # a count, as openapi/sandbox.yaml promises (other tests' too)
     assert client.checkout.sessions.retrieve(soon.id).status == "expired"
     assert client.checkout.sessions.retrieve(later.id).status == "open"
@@ -269,16 +273,16 @@ def test_list_pages_orders_and_filters(client: PaymentKit, tag: str) -> None:
         client.checkout.sessions.list(page_size=101)
 
 
-def test_an_nft_minting_session_mints_when_paid(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_an_nft_minting_session_mints_when_paid(client: PaymentKit, routes: SandboxRoutes, tag: str) -> None:
     price = a_price(client, tag)
     session = a_session(client, price.id, nft_mint_settings={"enabled": True, "behavior": "per_checkout_session"})
     assert session.nft_mint_status == "pending"
-    done = sandbox.complete(session.id, customer_did=f"z{tag}")
+    done = routes.complete(session.id, customer_did=f"z{tag}")
     assert done["nft_mint_status"] == "minted" and done["nft_mint_details"]["arcblock"]["owner"] == f"z{tag}"
     assert client.checkout.sessions.list(nft_mint_status="minted", customer_did=f"z{tag}").list[0].id == session.id
 
 
-def test_livemode_partitions_sessions_and_links(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_livemode_partitions_sessions_and_links(client: PaymentKit, routes: SandboxRoutes, tag: str) -> None:
     price = a_price(client, tag)
     session = a_session(client, price.id)
     link = client.payment_links.create(line_items=[{"price_id": price.id, "quantity": 1}], lookup_key=f"lm-{tag}")
@@ -291,12 +295,12 @@ def test_livemode_partitions_sessions_and_links(client: PaymentKit, sandbox: San
         live.checkout.sessions.create(mode="payment", line_items=[{"price_id": price.id, "quantity": 1}], **URLS)
     assert session.id not in [s.id for s in live.checkout.sessions.list(page_size=100)]
     assert link.id not in [p.id for p in live.payment_links.list(page_size=100)]
-    answer = sandbox.http.post(f"/sandbox/checkout-sessions/{session.id}/complete", json={"customer_did": "z1"})
+    answer = routes.http.post(f"/sandbox/checkout-sessions/{session.id}/complete", json={"customer_did": "z1"})
     assert answer.status_code == 404  # the helper routes default to live mode, like PaymentKit's
 
 
 def test_completing_a_subscription_session_starts_the_subscription(
-    client: PaymentKit, sandbox: Sandbox, tag: str
+    client: PaymentKit, routes: SandboxRoutes, tag: str
 ) -> None:
     price = a_price(client, tag, recurring=True)
     actions = [{"type": "custom", "text": {"en": "Docs"}, "link": "https://docs.example.com"}]
@@ -307,7 +311,7 @@ def test_completing_a_subscription_session_starts_the_subscription(
         mode="subscription",
         subscription_data={"description": f"plan {tag}", "service_actions": actions},
     )
-    done = sandbox.complete(session.id, customer_did=f"z{tag}")
+    done = routes.complete(session.id, customer_did=f"z{tag}")
     assert (done["status"], done["payment_status"]) == ("complete", "paid")
     assert done["subscription_id"].startswith("sub_") and done["subscription"]["id"] == done["subscription_id"]
     assert [s["id"] for s in done["subscriptions"]] == [done["subscription_id"]]
@@ -316,42 +320,42 @@ def test_completing_a_subscription_session_starts_the_subscription(
     assert [s.id for s in found] == [session.id]
 
     trial = a_session(client, price.id, mode="subscription", subscription_data={"trial_period_days": 7})
-    trialing = sandbox.complete(trial.id, customer_did=f"z{tag}")
+    trialing = routes.complete(trial.id, customer_did=f"z{tag}")
     assert trialing["payment_status"] == "no_payment_required" and trialing["subscription"]["status"] == "trialing"
 
 
-def test_a_promotion_code_discounts_the_payment(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_a_promotion_code_discounts_the_payment(client: PaymentKit, routes: SandboxRoutes, tag: str) -> None:
     price = a_price(client, tag)
     coupon = client.coupons.create(name=f"Half {tag}", duration="once", percent_off=50).coupon
     code = client.promotion_codes.create(coupon_id=coupon.id, code=f"HALF{tag}".upper()).code
     closed = a_session(client, price.id, 2)
-    refused = sandbox.complete(closed.id, expect=400, customer_did=f"z{tag}", promotion_code=code)
+    refused = routes.complete(closed.id, expect=400, customer_did=f"z{tag}", promotion_code=code)
     assert "does not accept promotion codes" in refused["error"]
     session = a_session(client, price.id, 2, allow_promotion_codes=True)
-    assert sandbox.complete(session.id, expect=400, customer_did=f"z{tag}", promotion_code="NOPE")["error"]
-    done = sandbox.complete(session.id, customer_did=f"z{tag}", promotion_code=code)
+    assert routes.complete(session.id, expect=400, customer_did=f"z{tag}", promotion_code="NOPE")["error"]
+    done = routes.complete(session.id, customer_did=f"z{tag}", promotion_code=code)
     assert done["amount_subtotal"] == str(2 * UNIT) and done["amount_total"] == str(UNIT)
     assert done["total_details"]["amount_discount"] == str(UNIT)
     assert done["discounts"][0]["coupon"] == coupon.id and done["payment_intent"]["amount"] == str(UNIT)
 
 
 def test_a_promotion_code_discounts_a_subscriptions_first_invoice(
-    client: PaymentKit, sandbox: Sandbox, tag: str
+    client: PaymentKit, routes: SandboxRoutes, tag: str
 ) -> None:
     price = a_price(client, tag, recurring=True)
     coupon = client.coupons.create(name=f"Half {tag}", duration="once", percent_off=50).coupon
     code = client.promotion_codes.create(coupon_id=coupon.id, code=f"SUB{tag}".upper()).code
     session = a_session(client, price.id, 2, mode="subscription", allow_promotion_codes=True)
-    done = sandbox.complete(session.id, customer_did=f"z{tag}", promotion_code=code)
+    done = routes.complete(session.id, customer_did=f"z{tag}", promotion_code=code)
     assert done["amount_total"] == str(UNIT) and done["payment_intent"]["amount"] == str(UNIT)
 
 
 def test_a_setup_session_takes_no_money_and_a_donation_takes_what_is_given(
-    client: PaymentKit, sandbox: Sandbox, tag: str
+    client: PaymentKit, routes: SandboxRoutes, tag: str
 ) -> None:
     price = a_price(client, tag, quantity_available=4)
     setup = a_session(client, price.id, 2, mode="setup")
-    done = sandbox.complete(setup.id, customer_did=f"z{tag}")
+    done = routes.complete(setup.id, customer_did=f"z{tag}")
     assert (done["status"], done["payment_status"], done["payment_intent_id"]) == (
         "complete",
         "no_payment_required",
@@ -366,7 +370,7 @@ def test_a_setup_session_takes_no_money_and_a_donation_takes_what_is_given(
         mode="payment", line_items=[{"price_id": donation.id, "quantity": 1, "custom_amount": "0.5"}], **URLS
     )
     assert given.amount_total == str(500 * UNIT)
-    assert sandbox.complete(given.id, customer_did=f"z{tag}")["payment_intent"]["amount"] == str(500 * UNIT)
+    assert routes.complete(given.id, customer_did=f"z{tag}")["payment_intent"]["amount"] == str(500 * UNIT)
     with pytest.raises(BadRequestError, match=r"line_items\[0\]\.custom_amount: 2 is outside"):
         client.checkout.sessions.create(
             mode="payment", line_items=[{"price_id": donation.id, "quantity": 1, "custom_amount": "2"}], **URLS
@@ -376,7 +380,7 @@ def test_a_setup_session_takes_no_money_and_a_donation_takes_what_is_given(
 # -- payment links ---------------------------------------------------------------------------
 
 
-def test_payment_link_lifecycle(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_payment_link_lifecycle(client: PaymentKit, routes: SandboxRoutes, tag: str) -> None:
     price = a_price(client, tag, quantity_limit_per_checkout=5)
     link = client.payment_links.create(
         line_items=[
@@ -401,7 +405,7 @@ def test_payment_link_lifecycle(client: PaymentKit, sandbox: Sandbox, tag: str) 
     with pytest.raises(NotFoundError, match=f"Payment link not found: plink-{tag}"):
         client.payment_links.retrieve(f"plink-{tag}")
 
-    opened = sandbox.open_link(link.id, client_reference_id=f"visit-{tag}")
+    opened = routes.open_link(link.id, client_reference_id=f"visit-{tag}")
     assert opened["payment_link_id"] == link.id and opened["payment_link"]["id"] == link.id
     assert opened["amount_total"] == str(2 * UNIT) and opened["allow_promotion_codes"] is True
     assert opened["success_url"] == "https://example.com/thanks" and opened["mode"] == "payment"
@@ -412,14 +416,14 @@ def test_payment_link_lifecycle(client: PaymentKit, sandbox: Sandbox, tag: str) 
     assert archived.active is False
     with pytest.raises(BadRequestError, match=f"Payment link {link.id} is already archived"):
         client.payment_links.archive(link.id)
-    closed = sandbox.open_link(link.id, expect=400)
+    closed = routes.open_link(link.id, expect=400)
     assert "archived (inactive): it opens no new checkout sessions" in closed["error"]
     assert client.payment_links.update(link.id, active=True).active is True
     with pytest.raises(BadRequestError, match=r"Price \S+ cannot be deleted: it is used by"):
         client.prices.delete(price.id)
 
 
-def test_payment_link_refusals(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_payment_link_refusals(client: PaymentKit, routes: SandboxRoutes, tag: str) -> None:
     one_time = a_price(client, tag, quantity_limit_per_checkout=2)
     monthly = a_price(client, tag, recurring=True)
     taken = client.payment_links.create(line_items=[{"price_id": one_time.id, "quantity": 1}], lookup_key=f"k-{tag}")
@@ -436,20 +440,20 @@ def test_payment_link_refusals(client: PaymentKit, sandbox: Sandbox, tag: str) -
     with pytest.raises(BadRequestError, match="currency_id: no payment currency"):
         client.payment_links.update(taken.id, currency_id="pc_missing")
     assert client.payment_links.retrieve(taken.id).currency_id == one_time.currency_id  # unchanged
-    assert "unknown field(s) quantity" in sandbox.open_link(taken.id, expect=400, quantity=3)["error"]
+    assert "unknown field(s) quantity" in routes.open_link(taken.id, expect=400, quantity=3)["error"]
     with pytest.raises(NotFoundError):
         client.payment_links.update("plink_missing", name="x")
     with pytest.raises(NotFoundError):
         client.payment_links.archive("plink_missing")
-    assert sandbox.open_link("plink_missing", expect=404)["error"] == "Payment link not found: plink_missing"
+    assert routes.open_link("plink_missing", expect=404)["error"] == "Payment link not found: plink_missing"
 
 
-def test_a_subscription_link_opens_subscription_sessions(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_a_subscription_link_opens_subscription_sessions(client: PaymentKit, routes: SandboxRoutes, tag: str) -> None:
     monthly = a_price(client, tag, recurring=True)
     link = client.payment_links.create(
         line_items=[{"price_id": monthly.id, "quantity": 1}], subscription_data={"trial_period_days": 3}
     )
-    opened = sandbox.open_link(link.id, customer_did=f"z{tag}")
+    opened = routes.open_link(link.id, customer_did=f"z{tag}")
     assert opened["mode"] == "subscription" and opened["subscription_data"]["trial_period_days"] == 3
     assert opened["customer_did"] == f"z{tag}"
 
@@ -482,9 +486,9 @@ async def test_async_checkout(aclient: AsyncPaymentKit, client: PaymentKit, tag:
     assert (await aclient.payment_links.archive(link.id)).active is False
 
 
-def test_selling_the_last_unit_leaves_the_price_sold_out(client: PaymentKit, sandbox: Sandbox, tag: str) -> None:
+def test_selling_the_last_unit_leaves_the_price_sold_out(client: PaymentKit, routes: SandboxRoutes, tag: str) -> None:
     price = a_price(client, tag, quantity_available=2)
-    sandbox.complete(a_session(client, price.id, 2).id, customer_did=f"z{tag}")
+    routes.complete(a_session(client, price.id, 2).id, customer_did=f"z{tag}")
     with pytest.raises(BadRequestError, match="only 0 of price"):
         a_session(client, price.id, 1)  # sold out, not "no limit"
     with pytest.raises(BadRequestError, match="2 already sold"):

@@ -11,36 +11,34 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from waiting import wait_until
 
 from payment_kit import BadRequestError, PaymentKit
-from payment_kit_sandbox.app import SandboxConfig
-from payment_kit_sandbox.server import RunningSandbox, free_port, start_in_thread
+from payment_kit_sandbox.server import RunningSandbox, free_port
 
 pytestmark = pytest.mark.sandbox_only  # sandboxes of its own, one of them killed
 
-KEY = "sk_concurrency"
+KEY = "sk_concurrency"  # the killed sandbox process's
 WRITERS = 8
 URLS = {"success_url": "https://shop.example/ok", "cancel_url": "https://shop.example/cancel"}
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    db = tmp_path_factory.mktemp("concurrency") / "sandbox.sqlite"
-    with start_in_thread(SandboxConfig(db=str(db), api_key=KEY)) as running:
-        yield running
+def sandbox_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The module's `sandbox` (tests/integration/conftest.py) writes to a SQLite file, whatever the leg."""
+    return str(tmp_path_factory.mktemp("concurrency") / "sandbox.sqlite")
 
 
 def client_for(sandbox: RunningSandbox) -> PaymentKit:
-    return PaymentKit(base_url=sandbox.base_url, api_key=KEY, livemode=False, max_retries=0, timeout=60)
+    return PaymentKit(base_url=sandbox.base_url, api_key=sandbox.api_key, livemode=False, max_retries=0, timeout=60)
 
 
 def in_parallel(work: Callable[[PaymentKit, int], list[Any]], sandbox: RunningSandbox) -> list[Any]:
@@ -94,7 +92,7 @@ def test_promotion_code_redemptions_stop_at_max_redemptions(sandbox: RunningSand
 
     def redeem(client: PaymentKit, writer: int) -> list[int]:
         statuses = []
-        with httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {KEY}"}) as http:
+        with httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}) as http:
             for n in range(4):
                 customer = f"did:abt:zbuyer{tag}{writer}x{n}"
                 client.customers.retrieve(customer, create=True)
@@ -123,7 +121,7 @@ def test_price_inventory_is_never_oversold(sandbox: RunningSandbox) -> None:
             for _ in range(3)
         ]
         statuses = []
-        with httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {KEY}"}) as http:
+        with httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}) as http:
             for n, session in enumerate(sessions):
                 payer = {"customer_did": f"did:abt:zstock{tag}{writer}x{n}", "livemode": False}
                 answer = http.post(f"/sandbox/checkout-sessions/{session.id}/complete", json=payer)
@@ -146,7 +144,7 @@ def test_price_inventory_is_never_oversold(sandbox: RunningSandbox) -> None:
             late = httpx.post(
                 f"{sandbox.base_url}/sandbox/checkout-sessions/{session.id}/complete",
                 json={"customer_did": "did:abt:zlate", "livemode": False},
-                headers={"Authorization": f"Bearer {KEY}"},
+                headers={"Authorization": f"Bearer {sandbox.api_key}"},
             )
             assert late.status_code == 400 and "left in stock" in late.json()["error"]
 
@@ -160,14 +158,20 @@ def start_process(db: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         with contextlib.suppress(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/sandbox/health", headers={"Authorization": f"Bearer {KEY}"})
-            return process
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the sandbox process did not start")
+            return True
+        return False
+
+    try:
+        wait_until(answers, timeout=20, message="the sandbox process to start")
+    except AssertionError:
+        process.kill()
+        process.wait(10)
+        raise
+    return process
 
 
 def test_a_sigkill_in_a_burst_of_writes_loses_no_acknowledged_write(tmp_path: Path) -> None:
@@ -191,8 +195,7 @@ def test_a_sigkill_in_a_burst_of_writes_loses_no_acknowledged_write(tmp_path: Pa
     for thread in threads:
         thread.start()
     try:
-        while len(acknowledged) < 300:
-            time.sleep(0.01)
+        wait_until(lambda: len(acknowledged) >= 300, timeout=120, message="300 acknowledged writes")
         os.kill(process.pid, signal.SIGKILL)  # mid-burst: writes are in flight
         process.wait(10)
     finally:

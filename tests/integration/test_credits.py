@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 import pytest
+from sandbox_calls import sandbox_get, sandbox_post
 
 import payment_kit_client.models as m
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
@@ -22,22 +22,15 @@ BASE = 1_699_999_200  # a whole hour, for events reported with explicit timestam
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def sandbox(server: tuple[str, str], method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    base_url, api_key = server
-    answer = httpx.request(
-        method, f"{base_url}{path}", json=body, headers={"Authorization": f"Bearer {api_key}"}, timeout=10
-    )
-    answer.raise_for_status()
-    return answer.json()
-
-
 def now(server: tuple[str, str]) -> int:
     """The sandbox clock (which other tests may have moved on)."""
-    return int(sandbox(server, "GET", "/sandbox/health")["now"])
+    return int(sandbox_get(server, "/sandbox/health").raise_for_status().json()["now"])
 
 
 def advance(server: tuple[str, str], seconds: int) -> dict[str, Any]:
-    answer: dict[str, Any] = sandbox(server, "POST", "/sandbox/clock/advance", {"seconds": seconds})
+    answer: dict[str, Any] = (
+        sandbox_post(server, "/sandbox/clock/advance", {"seconds": seconds}).raise_for_status().json()
+    )
     return answer
 
 

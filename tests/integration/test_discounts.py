@@ -8,28 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
+from sandbox_calls import sandbox_get, sandbox_post
 
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit
-from payment_kit_sandbox.control import SandboxControl
 
 pytestmark = pytest.mark.sandbox_only  # uses /sandbox/ routes or loopback receivers
 
 
-def sandbox(server: tuple[str, str], path: str, body: dict[str, Any], livemode: bool = False) -> httpx.Response:
-    with SandboxControl(*server, livemode=livemode) as control:
-        return control.post(path, body)
-
-
 def redeem(server: tuple[str, str], code: str, customer_id: str) -> dict[str, Any]:
-    response = sandbox(server, "/sandbox/promotion-codes/redeem", {"code": code, "customer_id": customer_id})
+    response = sandbox_post(server, "/sandbox/promotion-codes/redeem", {"code": code, "customer_id": customer_id})
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
 def refused_redemption(server: tuple[str, str], code: str, customer_id: str) -> str:
-    response = sandbox(server, "/sandbox/promotion-codes/redeem", {"code": code, "customer_id": customer_id})
+    response = sandbox_post(server, "/sandbox/promotion-codes/redeem", {"code": code, "customer_id": customer_id})
     assert response.status_code == 400, response.text
     return str(response.json()["error"])
 
@@ -276,9 +270,9 @@ def test_what_stops_a_code_from_being_redeemed(
 
     client.promotion_codes.archive(mine.id)
     assert "inactive" in refused_redemption(server, mine.code, customer.id)
-    now = httpx.get(f"{server[0]}/sandbox/health", headers={"Authorization": f"Bearer {server[1]}"}).json()["now"]
+    now = sandbox_get(server, "/sandbox/health").json()["now"]
     soon = client.promotion_codes.create(coupon_id=coupon.id, code=code_of(tag, 2), expires_at=now + 60)
-    assert sandbox(server, "/sandbox/clock/advance", {"seconds": 120}).status_code == 200
+    assert sandbox_post(server, "/sandbox/clock/advance", {"seconds": 120}).status_code == 200
     assert "expired at" in refused_redemption(server, soon.code, customer.id)
     assert "no promotion code 'NOSUCHCODE'" in refused_redemption(server, "NOSUCHCODE", customer.id)
     assert "customer_id: no customer" in refused_redemption(server, listed.code, "cus_missing")
@@ -376,9 +370,9 @@ def test_a_subscription_redemption_is_listed_with_its_discount(
     )
     code = made.promotion_codes[0].code
     body = {"code": code, "customer_id": customer.id, "subscription_id": subscription.id}
-    assert sandbox(server, "/sandbox/promotion-codes/redeem", body).status_code == 200
+    assert sandbox_post(server, "/sandbox/promotion-codes/redeem", body).status_code == 200
     elsewhere = {**body, "subscription_id": "sub_missing"}
-    response = sandbox(server, "/sandbox/promotion-codes/redeem", elsewhere)
+    response = sandbox_post(server, "/sandbox/promotion-codes/redeem", elsewhere)
     assert response.status_code == 400 and "subscription_id: no subscription" in response.json()["error"]
 
     page = client.coupons.redemptions(made.coupon.id, type="subscription")

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from faults import FAULTS, NOT_TRANSIENT, TRANSIENT, FaultServer, Seen
+from waiting import wait_for, wait_until
 
 from payment_kit import (
     APIConnectionError,
@@ -64,10 +65,9 @@ def first_only(fault: str) -> Callable[[Seen], str | None]:
 
 
 def wait_until_closed(fs: FaultServer, within: float = 3.0) -> None:
-    deadline = time.monotonic() + within
-    while fs.open_connections and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert fs.open_connections == 0, f"{fs.open_connections} connection(s) left open by the client"
+    wait_for(
+        lambda: fs.open_connections, lambda n: n == 0, timeout=within, message="connections left open by the client"
+    )
 
 
 def sync_client(base_url: str, sleeps: list[float], **options: Any) -> PaymentKit:
@@ -160,7 +160,12 @@ def test_ten_thousand_calls_leave_the_open_file_count_flat() -> None:
         before = open_files()
         for _ in range(9_000):
             client.products.list()
-        time.sleep(0.05)  # let the server side finish closing the reset connections
+        # The server side closes the reset connections after the client has moved on: wait for it.
+        wait_until(
+            lambda: fs.open_connections <= 1 and open_files() <= before,
+            timeout=3,
+            message=f"the open file count to fall back to {before} once the server closed its connections",
+        )
         after = open_files()
         assert after <= before, f"open files grew from {before} to {after}"
         assert fs.open_connections <= 1
@@ -236,6 +241,7 @@ def test_500_events_through_20_percent_faults_are_charged_exactly_once(server: t
         client = PaymentKit(
             base_url=fs.base_url, api_key=api_key, livemode=False, timeout=SANDBOX_TIMEOUT, max_retries=10
         )
+        # The SDK's own backoff between retries, kept real (the retry does wait) but 100 times shorter.
         client._transport.sleep = lambda seconds: time.sleep(seconds / 100)
         with client:
             meter, customer = setup_meter(client)
@@ -259,7 +265,7 @@ async def test_async_64_in_flight_through_faults_sends_nothing_twice(server: tup
         )
 
         async def short_sleep(seconds: float) -> None:
-            await asyncio.sleep(seconds / 100)
+            await asyncio.sleep(seconds / 100)  # the SDK's backoff, kept real but 100 times shorter
 
         client._transport.sleep = short_sleep
         identifiers = {f"evt_{meter.event_name}_{n}" for n in range(EVENTS)}

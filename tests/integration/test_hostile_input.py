@@ -8,7 +8,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,14 +23,7 @@ from payment_kit_sandbox.server import RunningSandbox, start_in_thread
 pytestmark = pytest.mark.sandbox_only  # a sandbox of its own, and its store read directly
 
 KEY = "sk_hostile"
-AUTH = {"Authorization": f"Bearer {KEY}", "content-type": "application/json"}
 PRODUCT = b'{"name": "ok", "type": "service"'
-
-
-@pytest.fixture(scope="module")
-def sandbox(fresh_database: Callable[[], str]) -> Iterator[RunningSandbox]:
-    with start_in_thread(SandboxConfig(db=fresh_database(), api_key=KEY)) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +33,9 @@ def app(sandbox: RunningSandbox) -> Any:
 
 @pytest.fixture(scope="module")
 def http(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as client:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}, timeout=30
+    ) as client:
         yield client
 
 
@@ -132,20 +127,19 @@ def read_until_closed(sock: socket.socket) -> str:
     return answer.decode()
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_sent() -> None:
+def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_sent(sandbox: RunningSandbox) -> None:
     """The answer comes while the client has sent only the headers: nothing waits for 50 MB."""
-    with start_in_thread(SandboxConfig(api_key=KEY)) as sandbox:
-        port = int(sandbox.base_url.rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            head = (
-                f"POST /api/products HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {50 * 1024 * 1024}\r\n\r\n"
-            )
-            sock.sendall(head.encode())
-            started = time.monotonic()
-            answer = read_until_closed(sock)
-        assert answer.startswith("HTTP/1.1 413") and time.monotonic() - started < 2
-        assert "over the sandbox's limit" in answer
+    port = int(sandbox.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        head = (
+            f"POST /api/products HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {sandbox.api_key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {50 * 1024 * 1024}\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        started = time.monotonic()
+        answer = read_until_closed(sock)
+    assert answer.startswith("HTTP/1.1 413") and time.monotonic() - started < 2
+    assert "over the sandbox's limit" in answer
 
 
 def test_max_body_is_a_command_line_option() -> None:

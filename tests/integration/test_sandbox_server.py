@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from waiting import wait_for
 
 from payment_kit import NotFoundError, PaymentKit
 from payment_kit_sandbox.app import SandboxConfig
@@ -93,17 +93,15 @@ def test_cli_serves_and_prints_its_url_and_key(tmp_path: Path) -> None:
         assert process.stdout is not None
         banner = process.stdout.readline() + process.stdout.readline() + process.stdout.readline()
         assert f"http://127.0.0.1:{port}" in banner and "PAYMENT_KIT_API_KEY=sk_cli" in banner
-        deadline = time.monotonic() + 15
-        while True:
+
+        def health() -> httpx.Response | None:
             try:
-                answer = httpx.get(
-                    f"http://127.0.0.1:{port}/sandbox/health", headers={"Authorization": "Bearer sk_cli"}
-                )
-                break
+                return httpx.get(f"http://127.0.0.1:{port}/sandbox/health", headers={"Authorization": "Bearer sk_cli"})
             except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+                return None
+
+        answer = wait_for(health, lambda got: got is not None, timeout=15, message=f"the CLI's sandbox on port {port}")
+        assert answer is not None
         assert answer.status_code == 200 and answer.json()["ok"] is True
     finally:
         process.terminate()

@@ -11,28 +11,29 @@ import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
+from waiting import wait_for, wait_until
 
 import payment_kit_client.models as m
 from payment_kit import AsyncPaymentKit, BadRequestError, NotFoundError, PaymentKit, SignatureVerificationError
 from payment_kit import webhooks as verify
 from payment_kit_sandbox.control import SandboxControl
 from payment_kit_sandbox.engine import webhooks
-from payment_kit_sandbox.server import free_port
+from payment_kit_sandbox.server import RunningSandbox, free_port
 
 pytestmark = pytest.mark.sandbox_only  # uses /sandbox/ routes or loopback receivers
 
-T = TypeVar("T")
 RETRIES = (0.05, 0.05, 0.05)  # three retries, 50 ms apart: four tries in all
 
 
@@ -93,16 +94,6 @@ class Receiver:
         self.thread.join(timeout=5)
 
 
-def eventually(probe: Callable[[], T], until: Callable[[T], bool], timeout: float = 10.0) -> T:
-    """Poll `probe` until its value satisfies `until` (deliveries are asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if until(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
-
-
 class Wiring:
     """Receivers and endpoints made by one test, undone at its end."""
 
@@ -135,6 +126,35 @@ def wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[Wiring]:
         yield made
     finally:
         made.close()
+
+
+class Queue:
+    """The shared sandbox's webhook queue, read straight from its store: one row per (event, endpoint)
+    delivery, `pending` until it is `delivered`, has `failed` for good, or is `dropped` (its endpoint
+    deleted or disabled). A delivery that is not pending gets no further try: this is what tests wait
+    on before asserting that nothing more arrived."""
+
+    def __init__(self, sandbox: RunningSandbox | None) -> None:
+        assert sandbox is not None, "the webhook tests run on the session's own sandbox"
+        self.store = sandbox.app.state.store
+
+    def of(self, event_id: str) -> list[dict[str, Any]]:
+        with self.store.transaction():
+            return self.store.deliveries_of(event_id)
+
+    def settled(self, event_id: str, deliveries: int) -> dict[str, tuple[str, int]]:
+        """Wait until the event's `deliveries` deliveries are all settled; `{endpoint id: (state, tries)}`."""
+        rows = wait_for(
+            lambda: self.of(event_id),
+            lambda rows: len(rows) >= deliveries and all(r["state"] != "pending" for r in rows),
+            message=f"the {deliveries} deliveries of {event_id} to settle",
+        )
+        return {r["endpoint_id"]: (r["state"], r["attempts"]) for r in rows}
+
+
+@pytest.fixture
+def queue(shared_sandbox: RunningSandbox | None) -> Queue:
+    return Queue(shared_sandbox)
 
 
 # -- endpoints --------------------------------------------------------------------------------
@@ -238,12 +258,12 @@ async def test_async_endpoint_round_trip(aclient: AsyncPaymentKit, tag: str) -> 
 
 
 def test_a_subscribed_endpoint_receives_the_event_of_a_product_created_through_the_sdk(
-    client: PaymentKit, wiring: Wiring, tag: str
+    client: PaymentKit, wiring: Wiring, queue: Queue, tag: str
 ) -> None:
     receiver = wiring.receiver(200)
     everything = wiring.receiver(200)
     endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
-    wiring.endpoint(client, everything.url, ["*"])
+    catch_all = wiring.endpoint(client, everything.url, ["*"])
     elsewhere = wiring.receiver(200)
     wiring.endpoint(client, elsewhere.url, ["customer.created"])
 
@@ -251,7 +271,7 @@ def test_a_subscribed_endpoint_receives_the_event_of_a_product_created_through_t
     product = client.products.create(name=f"hooked {tag}", type="service")
     assert time.monotonic() - started < 1.5  # the request did not wait for the receivers
 
-    events = eventually(receiver.events, lambda got: len(got) >= 1)
+    events = wait_for(receiver.events, lambda got: len(got) >= 1)
     assert len(events) == 1
     event = events[0]
     assert event["id"].startswith("evt_") and event["type"] == "product.created"
@@ -261,9 +281,9 @@ def test_a_subscribed_endpoint_receives_the_event_of_a_product_created_through_t
     assert event["pending_webhooks"] == 2  # this endpoint and the `*` one
     assert set(event["request"]) >= {"id", "idempotency_key"}
     assert receiver.received[0]["content_type"] == "application/json"
-    assert product.id in [e["object_id"] for e in eventually(everything.events, lambda got: len(got) >= 1)]
+    assert product.id in [e["object_id"] for e in wait_for(everything.events, lambda got: len(got) >= 1)]
 
-    got = eventually(lambda: client.webhook_endpoints.retrieve(endpoint.id), lambda e: len(e.attempts) >= 1).attempts
+    got = wait_for(lambda: client.webhook_endpoints.retrieve(endpoint.id), lambda e: len(e.attempts) >= 1).attempts
     assert len(got) == 1
     attempt = got[0]
     assert attempt.status == "succeeded" and attempt.response_status == 200 and attempt.retry_count == 0
@@ -272,42 +292,45 @@ def test_a_subscribed_endpoint_receives_the_event_of_a_product_created_through_t
     assert attempt.event.id == event["id"] and attempt.event.type_ == "product.created"
     assert attempt.endpoint.id == endpoint.id
 
-    time.sleep(0.2)
+    # Both deliveries made and acknowledged, and none queued for the third endpoint: nothing more comes.
+    assert queue.settled(event["id"], 2) == {endpoint.id: ("delivered", 1), catch_all.id: ("delivered", 1)}
     assert elsewhere.events() == []  # subscribed to another type
     assert len(receiver.events()) == 1
 
 
-def test_a_failing_receiver_is_retried_a_bounded_number_of_times(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+def test_a_failing_receiver_is_retried_a_bounded_number_of_times(
+    client: PaymentKit, wiring: Wiring, queue: Queue, tag: str
+) -> None:
     receiver = wiring.receiver(500)
     endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
     product = client.products.create(name=f"unlucky {tag}", type="service")
 
     tries = 1 + len(RETRIES)
-    attempts = eventually(
-        lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= tries
-    )
+    attempts = wait_for(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= tries)
     assert [a.retry_count for a in attempts] == list(reversed(range(tries)))  # newest first
     assert all(a.status == "failed" and a.response_status == 500 for a in attempts)
     assert all(a.response_body == "receiver is down" for a in attempts)
     assert {a.event.object_id for a in attempts} == {product.id}
     assert attempts[0].event.pending_webhooks == 1  # never acknowledged
 
-    time.sleep(0.3)
+    assert queue.settled(attempts[0].event.id, 1) == {endpoint.id: ("failed", tries)}  # given up
     assert len(receiver.events()) == tries  # and then no more
     assert len({e["id"] for e in receiver.events()}) == 1
 
 
-def test_a_receiver_that_recovers_gets_the_event_on_a_retry(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+def test_a_receiver_that_recovers_gets_the_event_on_a_retry(
+    client: PaymentKit, wiring: Wiring, queue: Queue, tag: str
+) -> None:
     receiver = wiring.receiver(503, 200)
     endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
     client.products.create(name=f"second time lucky {tag}", type="service")
-    attempts = eventually(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 2)
+    attempts = wait_for(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 2)
     assert [(a.status, a.retry_count, a.response_status) for a in attempts] == [
         ("succeeded", 1, 200),
         ("failed", 0, 503),
     ]
     assert attempts[0].event.pending_webhooks == 0
-    time.sleep(0.2)
+    assert queue.settled(attempts[0].event.id, 1) == {endpoint.id: ("delivered", 2)}
     assert len(receiver.events()) == 2
 
 
@@ -318,70 +341,76 @@ def test_an_unreachable_receiver_is_recorded_as_no_answer(client: PaymentKit, wi
     wiring.receivers.remove(receiver)
     endpoint = wiring.endpoint(client, url, ["product.created"])
     client.products.create(name=f"nobody home {tag}", type="service")
-    attempts = eventually(
+    attempts = wait_for(
         lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 1 + len(RETRIES)
     )
     assert all(a.status == "failed" and a.response_status == 0 for a in attempts)
     assert "no answer from the receiver" in attempts[0].response_body
 
 
-def test_a_disabled_endpoint_receives_nothing_until_enabled(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+def test_a_disabled_endpoint_receives_nothing_until_enabled(
+    client: PaymentKit, wiring: Wiring, queue: Queue, tag: str
+) -> None:
     quiet, loud = wiring.receiver(200), wiring.receiver(200)
     disabled = wiring.endpoint(client, quiet.url, ["product.created"], status="disabled")
-    wiring.endpoint(client, loud.url, ["product.created"])
+    enabled = wiring.endpoint(client, loud.url, ["product.created"])
 
     client.products.create(name=f"first {tag}", type="service")
-    eventually(loud.events, lambda got: len(got) >= 1)
-    time.sleep(0.2)
+    first = wait_for(loud.events, lambda got: len(got) >= 1)[0]
+    assert queue.settled(first["id"], 1) == {enabled.id: ("delivered", 1)}  # none queued for the disabled one
     assert quiet.events() == []
     assert client.webhook_endpoints.retrieve(disabled.id).attempts == []
 
     client.webhook_endpoints.update(disabled.id, status="enabled")
     second = client.products.create(name=f"second {tag}", type="service")
-    got = eventually(quiet.events, lambda got: len(got) >= 1)
+    got = wait_for(quiet.events, lambda got: len(got) >= 1)
     assert [e["object_id"] for e in got] == [second.id]
 
 
 def test_a_deleted_endpoint_gets_no_more_retries(
-    client: PaymentKit, wiring: Wiring, tag: str, monkeypatch: pytest.MonkeyPatch
+    client: PaymentKit, wiring: Wiring, queue: Queue, tag: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(webhooks, "POLICY", webhooks.Policy(retry_delays=(0.4, 0.4), timeout=2.0))
     receiver = wiring.receiver(500)
     endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
     client.products.create(name=f"short-lived {tag}", type="service")
-    eventually(receiver.events, lambda got: len(got) >= 1)
+    event = wait_for(receiver.events, lambda got: len(got) >= 1)[0]
     client.webhook_endpoints.delete(endpoint.id)
-    time.sleep(1.0)
+    # The retry fell due, found the endpoint gone, and was dropped without a try.
+    assert queue.settled(event["id"], 1) == {endpoint.id: ("dropped", 1)}
     assert len(receiver.events()) == 1
 
 
-def test_events_of_the_other_mode_are_not_delivered(client: PaymentKit, wiring: Wiring, tag: str) -> None:
+def test_events_of_the_other_mode_are_not_delivered(client: PaymentKit, wiring: Wiring, queue: Queue, tag: str) -> None:
     live = client.with_options(livemode=True)
     test_receiver, live_receiver = wiring.receiver(200), wiring.receiver(200)
-    wiring.endpoint(client, test_receiver.url, ["product.created"])
+    test_endpoint = wiring.endpoint(client, test_receiver.url, ["product.created"])
     live_endpoint = wiring.endpoint(live, live_receiver.url, ["product.created"])
     assert live_endpoint.livemode is True
 
     live_product = live.products.create(name=f"live {tag}", type="service")
     test_product = client.products.create(name=f"test {tag}", type="service")
 
-    got_test = eventually(test_receiver.events, lambda got: len(got) >= 1)
-    got_live = eventually(live_receiver.events, lambda got: len(got) >= 1)
-    time.sleep(0.2)
+    got_test = wait_for(test_receiver.events, lambda got: len(got) >= 1)
+    got_live = wait_for(live_receiver.events, lambda got: len(got) >= 1)
+    # Each event queued for its own mode's endpoint only, and delivered: nothing more comes.
+    assert queue.settled(got_test[0]["id"], 1) == {test_endpoint.id: ("delivered", 1)}
+    assert queue.settled(got_live[0]["id"], 1) == {live_endpoint.id: ("delivered", 1)}
     assert [(e["object_id"], e["livemode"]) for e in test_receiver.events()] == [(test_product.id, False)]
     assert [(e["object_id"], e["livemode"]) for e in live_receiver.events()] == [(live_product.id, True)]
     assert got_test[0]["data"]["object"]["livemode"] is False and got_live[0]["data"]["object"]["livemode"] is True
-    attempts = eventually(lambda: live.webhook_endpoints.retrieve(live_endpoint.id).attempts, lambda a: len(a) >= 1)
+    attempts = wait_for(lambda: live.webhook_endpoints.retrieve(live_endpoint.id).attempts, lambda a: len(a) >= 1)
     assert attempts[0].livemode is True and attempts[0].event.livemode is True
 
 
 def test_only_loopback_receivers_get_deliveries_unless_hosts_are_named(
-    client: PaymentKit, wiring: Wiring, tag: str
+    client: PaymentKit, wiring: Wiring, queue: Queue, tag: str
 ) -> None:
     outside = wiring.endpoint(client, f"https://example.com/hooks/{tag}", ["product.created"])
     client.products.create(name=f"kept home {tag}", type="service")
-    attempts = eventually(lambda: client.webhook_endpoints.retrieve(outside.id).attempts, lambda got: len(got) >= 1)
-    time.sleep(3 * max(RETRIES))  # long enough for any retry to have been queued
+    attempts = wait_for(lambda: client.webhook_endpoints.retrieve(outside.id).attempts, lambda got: len(got) >= 1)
+    # Settled as failed after one try: no retry is queued (a pending row would be one).
+    assert queue.settled(attempts[0].event.id, 1) == {outside.id: ("failed", 1)}
     attempts = client.webhook_endpoints.retrieve(outside.id).attempts
     assert len(attempts) == 1  # refused once, never retried, never sent
     assert attempts[0].response_status == 0 and "loopback addresses only" in attempts[0].response_body
@@ -407,7 +436,7 @@ def a_subscription_checkout(client: PaymentKit, tag: str) -> m.CheckoutSession:
 
 
 def test_a_paid_checkout_delivers_signed_events_that_verify(
-    client: PaymentKit, server: tuple[str, str], wiring: Wiring, tag: str
+    client: PaymentKit, server: tuple[str, str], wiring: Wiring, queue: Queue, tag: str
 ) -> None:
     receiver, other, off = wiring.receiver(200), wiring.receiver(200), wiring.receiver(200)
     types = ["checkout.session.completed", "customer.subscription.created"]
@@ -421,7 +450,7 @@ def test_a_paid_checkout_delivers_signed_events_that_verify(
     with SandboxControl(*server, livemode=False) as control:
         paid = control.complete_checkout(session.id, customer_did=f"z{tag}")
 
-    deliveries = eventually(receiver.deliveries, lambda got: len(got) >= 2)
+    deliveries = wait_for(receiver.deliveries, lambda got: len(got) >= 2)
     events = {event.type: event for event in (verify.construct_event(raw, h, endpoint.secret) for raw, h in deliveries)}
     assert set(events) == set(types)
     completed = events["checkout.session.completed"]
@@ -434,7 +463,9 @@ def test_a_paid_checkout_delivers_signed_events_that_verify(
         assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
         assert headers["webhook-signature"].startswith("v1,")
 
-    time.sleep(0.3)
+    # Both events queued for the subscribed endpoint only, and delivered: nothing more comes.
+    for event in events.values():
+        assert queue.settled(event.id, 1) == {endpoint.id: ("delivered", 1)}
     assert other.events() == [] and off.events() == []
 
     # What arrived can be fetched again by id, and as a list filtered by type.
@@ -452,7 +483,7 @@ def test_a_tampered_body_a_wrong_secret_and_a_stale_timestamp_fail_verification(
     receiver = wiring.receiver(200)
     endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
     client.products.create(name=f"genuine {tag}", type="service")
-    raw, headers = eventually(receiver.deliveries, lambda got: len(got) >= 1)[0]
+    raw, headers = wait_for(receiver.deliveries, lambda got: len(got) >= 1)[0]
     assert verify.construct_event(raw, headers, endpoint.secret).type == "product.created"
 
     stranger = wiring.endpoint(client, receiver.url, ["customer.deleted"])
@@ -481,29 +512,29 @@ def test_a_tampered_body_a_wrong_secret_and_a_stale_timestamp_fail_verification(
 
 
 def test_a_receiver_that_fails_twice_gets_the_signed_event_on_the_third_attempt(
-    client: PaymentKit, server: tuple[str, str], wiring: Wiring, tag: str
+    client: PaymentKit, server: tuple[str, str], wiring: Wiring, queue: Queue, tag: str
 ) -> None:
     receiver = wiring.receiver(500, 502, 200)
     endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
     client.products.create(name=f"third time {tag}", type="service")
-    deliveries = eventually(receiver.deliveries, lambda got: len(got) >= 3)
+    deliveries = wait_for(receiver.deliveries, lambda got: len(got) >= 3)
     ids = {headers["webhook-id"] for _, headers in deliveries}
     assert len(deliveries) == 3 and len(ids) == 1  # the same event, retried
     assert all(verify.construct_event(raw, h, endpoint.secret).id in ids for raw, h in deliveries)
-    attempts = eventually(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 3)
+    attempts = wait_for(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 3)
     assert [(a.retry_count, a.status, a.response_status) for a in attempts] == [
         (2, "succeeded", 200),
         (1, "failed", 502),
         (0, "failed", 500),
     ]
-    time.sleep(0.3)
+    assert queue.settled(next(iter(ids)), 1) == {endpoint.id: ("delivered", 3)}
     assert len(receiver.deliveries()) == 3
 
     # Resending queues the event again, to the endpoints subscribed now.
     with SandboxControl(*server, livemode=False) as control:
         resent = control.resend_event(ids.pop(), webhook_endpoint_id=endpoint.id)
         assert resent["webhook_endpoints"] == [endpoint.id]
-    got = eventually(receiver.deliveries, lambda got: len(got) >= 4)
+    got = wait_for(receiver.deliveries, lambda got: len(got) >= 4)
     assert got[3][1]["webhook-id"] == resent["event"]
 
 
@@ -520,16 +551,29 @@ def sandbox_process(db: Path, retry_delays: str) -> tuple[subprocess.Popen[bytes
         env={**os.environ, "PAYMENT_KIT_SANDBOX_WEBHOOK_RETRY_DELAYS": retry_delays},
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
+
+    def answers() -> bool:
+        assert process.poll() is None, f"the sandbox process exited ({process.returncode}) before it answered"
         try:
             httpx.get(f"{base_url}/sandbox/health", headers={"Authorization": "Bearer sk_kill"}).raise_for_status()
-            return process, base_url
         except httpx.TransportError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"the sandbox process did not start on port {port}") from None
-            time.sleep(0.1)
+            return False
+        return True
+
+    try:
+        wait_until(answers, timeout=20, message=f"the sandbox process to answer on port {port}")
+    except BaseException:
+        process.kill()
+        process.wait(timeout=10)
+        raise
+    return process, base_url
+
+
+def queued(db: Path) -> list[tuple[str, int, float]]:
+    """The webhook queue in a sandbox's SQLite file, read beside (or after) its process:
+    `(state, tries, next_at)` of each delivery."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return [tuple(row) for row in conn.execute("SELECT state, attempts, next_at FROM webhook_deliveries")]
 
 
 def test_a_delivery_pending_when_the_sandbox_is_killed_arrives_after_it_restarts(
@@ -543,7 +587,7 @@ def test_a_delivery_pending_when_the_sandbox_is_killed_arrives_after_it_restarts
             endpoint = client.webhook_endpoints.create(url=receiver.url, enabled_events=["product.created"])
             product = client.products.create(name=f"survivor {tag}", type="service")
             # The first try failed and is recorded: the retry is queued in the database, due in 2 s.
-            eventually(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 1)
+            wait_for(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 1)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         assert len(receiver.deliveries()) == 1
@@ -552,21 +596,23 @@ def test_a_delivery_pending_when_the_sandbox_is_killed_arrives_after_it_restarts
             process.kill()
             process.wait(timeout=10)
 
-    time.sleep(2.5)  # the retry fell due while nothing was running
+    [(state, tries, due)] = queued(db)
+    assert (state, tries) == ("pending", 1)  # the retry, queued in the file
+    wait_until(lambda: time.time() > due, timeout=5, message="the retry to fall due while nothing runs")
     assert len(receiver.deliveries()) == 1
     process, base_url = sandbox_process(db, retry_delays="2")
     try:
-        deliveries = eventually(receiver.deliveries, lambda got: len(got) >= 2)
+        deliveries = wait_for(receiver.deliveries, lambda got: len(got) >= 2)
         (_, first), (raw, headers) = deliveries[:2]
         assert headers["webhook-id"] == first["webhook-id"]
         event = verify.construct_event(raw, headers, endpoint.secret)
         assert event.type == "product.created" and event.data.object.id == product.id
         with PaymentKit(base_url=base_url, api_key="sk_kill", livemode=False, max_retries=0) as client:
-            attempts = eventually(
+            attempts = wait_for(
                 lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 2
             )
             assert [(a.retry_count, a.status) for a in attempts] == [(1, "succeeded"), (0, "failed")]
-        time.sleep(0.5)
+        wait_until(lambda: [row[:2] for row in queued(db)] == [("delivered", 2)], message="the delivery to settle")
         assert len(receiver.deliveries()) == 2  # delivered once more, not again and again
     finally:
         process.send_signal(signal.SIGTERM)
@@ -600,19 +646,17 @@ def test_the_example_receiver_verifies_and_dispatches_real_deliveries(
     thread = threading.Thread(target=receiver.run, daemon=True)
     thread.start()
     try:
-        eventually(lambda: receiver.started, bool)
+        wait_for(lambda: receiver.started, bool)
         session = a_subscription_checkout(client, tag)
         with SandboxControl(*server, livemode=False) as control:
             control.complete_checkout(session.id, customer_did=f"z{tag}")
-        attempts = eventually(
-            lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 2
-        )
+        attempts = wait_for(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 2)
         done = sorted(a.response_body["done"] for a in attempts)
         assert all(a.status == "succeeded" for a in attempts)
         assert done[0].startswith(f"fulfil checkout {session.id}: ") and done[1].startswith(
             "grant access for subscription sub_"
         )
-        refused = eventually(lambda: client.webhook_endpoints.retrieve(liar.id).attempts, lambda got: len(got) >= 1)
+        refused = wait_for(lambda: client.webhook_endpoints.retrieve(liar.id).attempts, lambda got: len(got) >= 1)
         assert refused[0].response_status == 400 and refused[0].response_body.to_dict() == {"error": "bad_signature"}
     finally:
         receiver.should_exit = True

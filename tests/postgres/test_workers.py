@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,15 +17,18 @@ from typing import Any
 
 import httpx
 import pytest
-from integration.test_webhooks import Receiver, eventually
+from integration.test_webhooks import Receiver
 from postgres_server import PostgresServer, require_postgres
+from waiting import wait_for, wait_until
 
 from payment_kit import PaymentKit
+from payment_kit_sandbox.database import Store
 from payment_kit_sandbox.server import free_port
 
 KEY = "sk_test_workers"
 CLIENTS, EVENTS_EACH = 8, 100
 TWICE = EVENTS_EACH // 4
+DATABASES: dict[str, str] = {}  # the database of each sandbox start_workers started, by base URL
 
 
 def start_workers(db: str, workers: int = 2) -> tuple[subprocess.Popen[str], str]:
@@ -39,19 +41,25 @@ def start_workers(db: str, workers: int = 2) -> tuple[subprocess.Popen[str], str
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if process.poll() is not None:
             _, errors = process.communicate()
             raise RuntimeError(f"the sandbox exited: {errors}")
         try:
-            if httpx.get(f"{base_url}/sandbox/health", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200:
-                return process, base_url
+            return (
+                httpx.get(f"{base_url}/sandbox/health", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+            )
         except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    stop(process)
-    raise RuntimeError("the sandbox's workers did not answer within 60 s")
+            return False
+
+    try:
+        wait_until(answers, timeout=60, message="the sandbox's workers to answer")
+    except AssertionError:
+        stop(process)
+        raise
+    DATABASES[base_url] = db
+    return process, base_url
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -233,12 +241,22 @@ def test_each_webhook_is_delivered_once_whichever_worker_claims_it(two_workers: 
         with ThreadPoolExecutor(8) as pool:
             made = set(pool.map(create, range(40)))
 
-        def mine() -> list[str]:
-            return [e["data"]["object"]["id"] for e in receiver.events() if e["data"]["object"]["id"] in made]
+        def mine() -> list[dict[str, Any]]:
+            return [e for e in receiver.events() if e["data"]["object"]["id"] in made]
 
-        eventually(mine, lambda got: len(got) >= len(made), timeout=30)
-        time.sleep(1.0)  # time for a second worker's duplicate try, were there one
-        assert sorted(mine()) == sorted(made)
+        events = wait_for(mine, lambda got: len(got) >= len(made), timeout=30)
+        # Each delivery settled after one try (a pending row is one a worker may still try): nothing more comes.
+        with Store(DATABASES[two_workers], exclusive=False) as store:
+
+            def deliveries() -> list[dict[str, Any]]:
+                with store.transaction():
+                    return [row for event in events for row in store.deliveries_of(event["id"])]
+
+            rows = wait_for(
+                deliveries, lambda rows: all(r["state"] != "pending" for r in rows), timeout=30, message="settled"
+            )
+        assert [(r["state"], r["attempts"]) for r in rows] == [("delivered", 1)] * len(made)
+        assert sorted(e["data"]["object"]["id"] for e in mine()) == sorted(made)
         with client_of(two_workers) as client:
             client.webhook_endpoints.delete(endpoint.id)
     finally:
@@ -246,7 +264,7 @@ def test_each_webhook_is_delivered_once_whichever_worker_claims_it(two_workers: 
 
 
 def test_one_clock_for_every_worker(two_workers: str) -> None:
-    """Last in this module: the clock moves for everything in the sandbox."""
+    """The clock moves for everything in the sandbox (no other test here depends on where it stands)."""
     auth = {"Authorization": f"Bearer {KEY}"}
     before = httpx.get(f"{two_workers}/sandbox/health", headers=auth).json()["now"]
     moved = httpx.post(f"{two_workers}/sandbox/clock/advance", json={"seconds": 86400}, headers=auth, timeout=60)
