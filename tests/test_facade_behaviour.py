@@ -112,6 +112,15 @@ def test_switching_mode_changes_livemode_on_the_wire(client: PaymentKit) -> None
     assert client.environments.get_test_mode() and not client.environments.get_live_mode()
 
 
+def test_an_argument_left_out_is_not_none_and_is_never_sent(client: PaymentKit) -> None:
+    assert payment_kit.NotGiven() is payment_kit.NOT_GIVEN  # one sentinel, however it is spelt
+    assert not payment_kit.NOT_GIVEN and repr(payment_kit.NOT_GIVEN) == "NOT_GIVEN"
+    with respx.mock() as router:
+        route = router.get(f"{BASE}/api/customers").mock(return_value=httpx.Response(200, json=customer_page(0, 0)))
+        client.customers.list(page=payment_kit.NOT_GIVEN, did=payment_kit.NOT_GIVEN)
+    assert set(route.calls.last.request.url.params) == {"livemode"}
+
+
 def test_a_body_livemode_follows_the_mode_too(client: PaymentKit) -> None:
     with respx.mock() as router:
         route = router.post(f"{BASE}/api/refunds/sync").mock(
