@@ -1,6 +1,7 @@
 """Holds every module of the SDK and the sandbox to a branch-coverage floor.
 
-    python tests/coverage_floor.py build/coverage.json   # after `pytest --cov ... --cov-report=json:...`
+    python tests/coverage_floor.py build/coverage.json              # after `coverage json` (make test)
+    python tests/coverage_floor.py build/coverage.json --markdown   # the README's table, reasons kept
 
 Prints one line per module (lines and branches covered) and exits 1 when a module's branch
 coverage is under FLOOR and README.md's coverage table gives no reason for it in its last
@@ -14,6 +15,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 FLOOR = 85.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,23 +37,41 @@ def branch_percent(summary: dict[str, int]) -> float:
     return 100.0 if branches == 0 else 100.0 * summary["covered_branches"] / branches
 
 
-def main() -> int:
-    report = json.loads(Path(sys.argv[1]).read_text())
-    reasons = reasons_in_readme(ROOT / "README.md")
+def markdown(report: dict[str, Any], reasons: dict[str, str]) -> str:
+    rows = ["| module | lines | branches | why it is under the floor |", "| --- | ---: | ---: | --- |"]
+    for name, data in sorted(report["files"].items()):
+        summary = data["summary"]
+        lines = 100.0 * summary["covered_lines"] / max(summary["num_statements"], 1)
+        rows.append(f"| `{name}` | {lines:.0f}% | {branch_percent(summary):.0f}% | {reasons.get(name, '')} |")
+    return "\n".join(rows)
+
+
+def below_the_floor(report: dict[str, Any], reasons: dict[str, str], show: bool = False) -> list[str]:
+    """The modules under FLOOR whose reason the README does not give (each module printed when `show`)."""
     below = []
-    print(f"{'module':<52} {'lines':>7} {'branches':>9}")
     for name, data in sorted(report["files"].items()):
         summary = data["summary"]
         lines = 100.0 * summary["covered_lines"] / max(summary["num_statements"], 1)
         branches = branch_percent(summary)
         mark = ""
         if branches < FLOOR:
-            mark = "  (README: " + reasons[name] + ")" if name in reasons else "  BELOW THE FLOOR"
+            mark = f"  (README: {reasons[name]})" if name in reasons else "  BELOW THE FLOOR"
             if name not in reasons:
                 below.append(name)
-        print(f"{name:<52} {lines:6.1f}% {branches:8.1f}%{mark}")
-    totals = report["totals"]
-    print(f"{'total':<52} {totals['percent_covered']:6.1f}% (lines and branches together)")
+        if show:
+            print(f"{name:<56} {lines:6.1f}% {branches:8.1f}%{mark}")
+    return below
+
+
+def main() -> int:
+    report = json.loads(Path(sys.argv[1]).read_text())
+    reasons = reasons_in_readme(ROOT / "README.md")
+    if sys.argv[2:] == ["--markdown"]:
+        print(markdown(report, reasons))
+        return 0
+    print(f"{'module':<56} {'lines':>7} {'branches':>9}")
+    below = below_the_floor(report, reasons, show=True)
+    print(f"{'total':<56} {report['totals']['percent_covered']:6.1f}% (lines and branches together)")
     if below:
         print(
             f"coverage floor: {len(below)} module(s) under {FLOOR:.0f}% branch coverage with no reason in README.md's "
