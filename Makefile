@@ -72,14 +72,16 @@ check-generated: install
 # The Python suites run on every supported version at once (two cores keep up): the main venv
 # runs everything; the others run everything but the schemathesis contract run, which tests the
 # sandbox's answers rather than the interpreter and is the slowest part. Alongside, on the main
-# Python only, the PostgreSQL leg.
-# CI runs this (.ci/run), so lint and the generated-code check hold on every submission. Each pytest
-# run takes a new random order (pytest-randomly; it prints `--randomly-seed=N` to replay one).
+# Python only, the PostgreSQL leg. CI runs this (.ci/run), so lint and the generated-code check
+# hold on every submission. Each pytest run takes a new random order (pytest-randomly; it prints
+# `--randomly-seed=N` to replay one). Each leg's output is kept in build/legs/, and the run closes
+# on all legs' results added up.
 test: install
 	$(MAKE) --no-print-directory lint spec-check check-generated
-	rm -rf build/coverage && mkdir -p build/coverage
+	rm -rf build/coverage build/legs && mkdir -p build/coverage build/legs
 	$(MAKE) --no-print-directory -j --output-sync=target pytest-main $(addprefix pytest-,$(EXTRA_PYTHONS)) pytest-postgres
 	$(MAKE) --no-print-directory coverage-report
+	@$(BIN)/python tests/legs_summary.py build/legs/*.log
 
 # The main and PostgreSQL legs measure line and branch coverage of the SDK, the models' runtime and
 # the sandbox ([tool.coverage.run] in pyproject.toml), each into its own data file.
@@ -94,7 +96,8 @@ coverage-report:
 
 pytest-main:
 	@echo "== $$($(BIN)/python --version): the Python suites, with coverage"
-	COVERAGE_FILE=build/coverage/main $(BIN)/python -m pytest -q --ignore=tests/postgres $(COVERAGE)
+	set -o pipefail; COVERAGE_FILE=build/coverage/main $(BIN)/python -m pytest -q --ignore=tests/postgres $(COVERAGE) \
+		| tee build/legs/main.log
 
 # The sandbox on PostgreSQL (a server the tests start from /usr/lib/postgresql/*/bin, on a free
 # loopback port): tests/postgres (store, schema, 2-worker concurrency) and the integration suite
@@ -106,16 +109,18 @@ pytest-postgres:
 	@if ! reason=$$($(BIN)/python tests/postgres_server.py) && [ -z "$$CI" ]; then \
 		echo "== PostgreSQL leg: SKIPPED, $$reason"; exit 0; fi; \
 	echo "== $$($(BIN)/python --version): the sandbox on PostgreSQL"; \
-	COVERAGE_FILE=build/coverage/postgres PAYMENT_KIT_SANDBOX_TEST_BACKEND=postgresql \
+	set -o pipefail; COVERAGE_FILE=build/coverage/postgres PAYMENT_KIT_SANDBOX_TEST_BACKEND=postgresql \
 		$(BIN)/python -m pytest -q -p no:cacheprovider -rs $(COVERAGE) \
-		tests/postgres tests/integration $(foreach f,$(PG_LEG_SKIPS),--ignore=tests/integration/$(f).py)
+		tests/postgres tests/integration $(foreach f,$(PG_LEG_SKIPS),--ignore=tests/integration/$(f).py) \
+		| tee build/legs/postgres.log
 
 pytest-%:
 	@if [ ! -x $(VENV)-$*/bin/python ]; then \
 		echo "== Python $*: SKIPPED, this machine has no python$* (make install looks on PATH and in ~/.pyenv/versions)"; \
 		exit 0; fi; \
 	echo "== $$($(VENV)-$*/bin/python --version): the Python suites but tests/contract and tests/postgres"; \
-	$(VENV)-$*/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/contract --ignore=tests/postgres
+	set -o pipefail; $(VENV)-$*/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/contract --ignore=tests/postgres \
+		| tee build/legs/python$*.log
 
 demo: install
 	$(BIN)/python examples/run_demo.py
