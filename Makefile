@@ -73,13 +73,18 @@ check-generated: install
 # runs everything; the others run everything but the schemathesis contract run, which tests the
 # sandbox's answers rather than the interpreter and is the slowest part. Alongside, on the main
 # Python only, the PostgreSQL leg. CI runs this (.ci/run), so lint and the generated-code check
-# hold on every submission. Each pytest run takes a new random order (pytest-randomly; it prints
-# `--randomly-seed=N` to replay one). Each leg's output is kept in build/legs/, and the run closes
-# on all legs' results added up.
+# hold on every submission. Each run takes a new random order (pytest-randomly), the same for every
+# leg, and says which: `make test SEED=N` replays it. Each leg's output is kept in build/legs/, and
+# the run closes on all legs' results added up.
+ifndef SEED
+SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+RANDOM_ORDER := -p randomly -p no:cacheprovider --randomly-seed=$(SEED)
 test: install
+	@echo "== test order: --randomly-seed=$(SEED) (make test SEED=$(SEED) replays it)"
 	$(MAKE) --no-print-directory lint spec-check check-generated
 	rm -rf build/coverage build/legs && mkdir -p build/coverage build/legs
-	$(MAKE) --no-print-directory -j --output-sync=target pytest-main $(addprefix pytest-,$(EXTRA_PYTHONS)) pytest-postgres
+	$(MAKE) --no-print-directory -j --output-sync=target SEED=$(SEED) pytest-main $(addprefix pytest-,$(EXTRA_PYTHONS)) pytest-postgres
 	$(MAKE) --no-print-directory coverage-report
 	@$(BIN)/python tests/legs_summary.py build/legs/*.log
 
@@ -96,7 +101,7 @@ coverage-report:
 
 pytest-main:
 	@echo "== $$($(BIN)/python --version): the Python suites, with coverage"
-	set -o pipefail; COVERAGE_FILE=build/coverage/main $(BIN)/python -m pytest -q --ignore=tests/postgres $(COVERAGE) \
+	set -o pipefail; COVERAGE_FILE=build/coverage/main $(BIN)/python -m pytest -q $(RANDOM_ORDER) --ignore=tests/postgres $(COVERAGE) \
 		| tee build/legs/main.log
 
 # The sandbox on PostgreSQL (a server the tests start from /usr/lib/postgresql/*/bin, on a free
@@ -110,7 +115,7 @@ pytest-postgres:
 		echo "== PostgreSQL leg: SKIPPED, $$reason"; exit 0; fi; \
 	echo "== $$($(BIN)/python --version): the sandbox on PostgreSQL"; \
 	set -o pipefail; COVERAGE_FILE=build/coverage/postgres PAYMENT_KIT_SANDBOX_TEST_BACKEND=postgresql \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -rs $(COVERAGE) \
+		$(BIN)/python -m pytest -q $(RANDOM_ORDER) -rs $(COVERAGE) \
 		tests/postgres tests/integration $(foreach f,$(PG_LEG_SKIPS),--ignore=tests/integration/$(f).py) \
 		| tee build/legs/postgres.log
 
@@ -119,7 +124,7 @@ pytest-%:
 		echo "== Python $*: SKIPPED, this machine has no python$* (make install looks on PATH and in ~/.pyenv/versions)"; \
 		exit 0; fi; \
 	echo "== $$($(VENV)-$*/bin/python --version): the Python suites but tests/contract and tests/postgres"; \
-	set -o pipefail; $(VENV)-$*/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/contract --ignore=tests/postgres \
+	set -o pipefail; $(VENV)-$*/bin/python -m pytest -q $(RANDOM_ORDER) --ignore=tests/contract --ignore=tests/postgres \
 		| tee build/legs/python$*.log
 
 demo: install
