@@ -168,9 +168,54 @@ def test_sandbox_route_refusals_name_the_problem(client: PaymentKit, server: tup
             f"we_{tag} is not an enabled endpoint subscribed to product.created",
         ),
     ]
+    customer = client.customers.retrieve(f"did:abt:zrefused{tag}", create=True)
+    failures = f"/sandbox/customers/{customer.id}/payment-failures?livemode=false"
+    redeem = "/sandbox/promotion-codes/redeem?livemode=false"
+    invoices = "/sandbox/invoices?livemode=false"
+    refusals += [
+        ("POST", failures, {"json": {"fails": True}}, 400, "fails: not a field of this sandbox helper (fail, reason)"),
+        ("POST", failures, {"json": {"reason": " "}}, 400, "reason: a non-empty string is required"),
+        (
+            "POST",
+            redeem,
+            {"json": {"code": "X", "customer_id": customer.id, "coupon": "c"}},
+            400,
+            "coupon: not a field",
+        ),
+        (
+            "POST",
+            redeem,
+            {"json": {"code": "", "customer_id": customer.id}},
+            400,
+            "code: a non-empty string is required",
+        ),
+        (
+            "POST",
+            invoices,
+            {"json": {"customer_id": 7, "lines": []}},
+            400,
+            "customer_id: a customer id or DID is required",
+        ),
+        (
+            "POST",
+            invoices,
+            {"json": {"customer_id": customer.id, "lines": [{"quantity": 1}]}},
+            400,
+            "lines[0].price_id",
+        ),
+        (
+            "POST",
+            invoices,
+            {"json": {"customer_id": customer.id, "lines": [{"price_id": "price_x", "qty": 1}]}},
+            400,
+            "lines[0]: unknown field(s) qty",
+        ),
+    ]
     now = sandbox_get(server, "/sandbox/health").json()["now"]
     for method, path, send, status, says in refusals:
         answer = httpx.request(method, f"{base_url}{path}", headers={"Authorization": f"Bearer {key}"}, **send)
         assert (answer.status_code, says in answer.json()["error"]) == (status, True), (path, answer.text)
     assert sandbox_get(server, "/sandbox/health").json()["now"] - now < 60  # the clock did not move
     assert sandbox_get(server, f"/sandbox/events/{event['id']}").json()["pending_webhooks"] == event["pending_webhooks"]
+    assert client.invoices.list(customer_id=customer.id).count == 0
+    assert client.customers.retrieve(customer.id).id == customer.id
