@@ -137,8 +137,6 @@ async def test_async_client_against_the_sandbox(aclient: AsyncPaymentKit, tag: s
 
 
 def test_recurring_support_is_checked_per_currency_and_an_unknown_one_refused(client: PaymentKit, tag: str) -> None:
-    from payment_kit import BadRequestError
-
     ids = [c.id for c in client.payment_currencies.list()]
     answer = client.payment_currencies.check_recurring_support(currency_ids=ids)
     assert answer.supported is True and list(answer.unsupported_currencies) == []
