@@ -267,6 +267,11 @@ class Store:
                     f"cannot connect to the PostgreSQL database at {url.host or 'localhost'}:{url.port or 5432} "
                     f"(database {url.database!r}, user {url.username!r}): {_first_line(exc.orig)}"
                 ) from None
+            if not self.postgres and "unable to open database file" in str(exc.orig):
+                raise DatabaseUnavailable(
+                    f"cannot open the SQLite database {self.url!r}: is it a file in a directory that exists "
+                    "and can be written?"
+                ) from None
             raise
 
     def _reachable(self) -> bool:

@@ -179,3 +179,93 @@ def test_a_price_in_use_names_what_uses_it(ctx: Context, buyer: dict[str, Any]) 
     sub, _ = subscribe(ctx, buyer, subscribed)
     [item] = ctx.store.find("subscription_item", False, subscription_id=sub["id"])
     assert catalog.price_in_use(ctx, subscribed["id"]) == f"subscription item {item['id']}"
+
+
+def test_an_unused_price_changes_its_terms_but_a_locked_one_only_its_nickname(ctx: Context) -> None:
+    price = make_price(ctx, unit_amount="1")
+    changed = catalog.update_price(ctx, price, {"unit_amount": "2", "nickname": "two"})
+    assert (changed["unit_amount"], changed["nickname"]) == ("2000000000000000000", "two")
+    assert ctx.store.get("price", price["id"], False)["unit_amount"] == "2000000000000000000"
+    assert emitted(ctx)[-1] == "price.updated"
+    changed["locked"] = True
+    with refused(400, f"Price {price['id']} is locked"):
+        catalog.update_price(ctx, changed, {"unit_amount": "3"})
+    assert catalog.update_price(ctx, changed, {"nickname": "still"})["nickname"] == "still"
+    assert ctx.store.get("price", price["id"], False)["unit_amount"] == "2000000000000000000"
+
+
+def test_deleting_the_default_price_leaves_its_product_without_one(ctx: Context) -> None:
+    price = make_price(ctx, unit_amount="1")
+    assert ctx.store.get("product", price["product_id"], False)["default_price_id"] == price["id"]
+    assert catalog.delete_price(ctx, price)["id"] == price["id"]
+    assert ctx.store.get("price", price["id"], False) is None
+    assert ctx.store.get("product", price["product_id"], False)["default_price_id"] is None
+    assert emitted(ctx)[-1] == "price.deleted"
+
+
+def test_stock_decrements_down_to_what_is_sold_and_never_to_zero(ctx: Context) -> None:
+    price = make_price(ctx, unit_amount="1", quantity_available=5)
+    price["quantity_sold"] = 2
+    assert catalog.change_stock(ctx, price, "decrement", 3)["quantity_available"] == 2
+    with refused(400, "cannot decrement by 1: the stock is 2 and 2 already sold"):
+        catalog.change_stock(ctx, price, "decrement", 1)
+    assert ctx.store.get("price", price["id"], False)["quantity_available"] == 2
+
+
+def test_a_product_cross_sells_and_defaults_only_to_what_exists_and_is_its_own(ctx: Context) -> None:
+    with refused(400, "cross_sell.cross_sells_to_id: no product 'prod_missing'"):
+        catalog.new_product(ctx, {"name": "x", "type": "service", "cross_sell": {"cross_sells_to_id": "prod_missing"}})
+    own = make_price(ctx, unit_amount="1")
+    other = make_price(ctx, unit_amount="2")
+    product = ctx.store.get("product", own["product_id"], False)
+    with refused(400, f"default_price_id: price {other['id']} belongs to another product"):
+        catalog.update_product(ctx, product, {"default_price_id": other["id"]})
+    second = catalog.new_price(ctx, product, {"unit_amount": "3"})
+    assert catalog.update_product(ctx, product, {"default_price_id": second["id"]})["default_price_id"] == second["id"]
+    assert ctx.store.get("product", product["id"], False)["default_price_id"] == second["id"]
+
+
+def test_a_product_is_deleted_with_its_prices_unless_one_was_paid_with(ctx: Context) -> None:
+    first = make_price(ctx, unit_amount="1")
+    product = ctx.store.get("product", first["product_id"], False)
+    second = catalog.new_price(ctx, product, {"unit_amount": "2"})
+    second["locked"] = True
+    ctx.store.save("price", second)
+    with refused(400, f"its price {second['id']} is used by a past payment; archive the product instead"):
+        catalog.delete_product(ctx, product)
+    assert ctx.store.get("price", first["id"], False) is not None
+    second["locked"] = False
+    ctx.store.save("price", second)
+    catalog.delete_product(ctx, product)
+    assert [
+        ctx.store.get(kind, key, False)
+        for kind, key in (("product", product["id"]), ("price", first["id"]), ("price", second["id"]))
+    ] == [None] * 3
+    assert emitted(ctx)[-1] == "product.deleted"
+
+
+def test_a_currency_symbol_is_unique_and_its_decimal_fixed_but_its_limits_change(
+    ctx: Context, currency: dict[str, Any]
+) -> None:
+    body = {"payment_method_id": currency["payment_method_id"], "name": "dup", "description": "", "contract": ""}
+    with refused(400, f"symbol: a currency with symbol {currency['symbol']!r} already exists"):
+        catalog.new_payment_currency(ctx, {**body, "symbol": currency["symbol"]})
+    with refused(400, "decimal: the sandbox keeps a currency's decimal (18) once created"):
+        catalog.update_currency(ctx, currency, {"decimal": 6})
+    changed = catalog.update_currency(
+        ctx, currency, {"decimal": 18, "name": "renamed", "minimum_payment_amount": "0.5"}
+    )
+    assert (changed["name"], changed["minimum_payment_amount"]) == ("renamed", "500000000000000000")
+    assert ctx.store.get("payment_currency", currency["id"], False)["name"] == "renamed"
+
+
+def test_a_recharge_config_names_an_existing_price_and_link(ctx: Context, currency: dict[str, Any]) -> None:
+    with refused(400, "base_price_id: no price 'price_missing' in this mode"):
+        catalog.set_recharge_config(ctx, currency, {"base_price_id": "price_missing"})
+    price = make_price(ctx, unit_amount="1")
+    with refused(400, "payment_link_id: no payment link 'plink_missing' in this mode"):
+        catalog.set_recharge_config(ctx, currency, {"base_price_id": price["id"], "payment_link_id": "plink_missing"})
+    assert ctx.store.get("payment_currency", currency["id"], False).get("recharge_config") is None
+    config = {"base_price_id": price["id"], "payment_link_id": None}
+    catalog.set_recharge_config(ctx, currency, config)
+    assert ctx.store.get("payment_currency", currency["id"], False)["recharge_config"] == config

@@ -134,3 +134,11 @@ async def test_async_client_against_the_sandbox(aclient: AsyncPaymentKit, tag: s
     rows: list[Any] = [p async for p in page.auto_paging_iter()]
     assert [p.id for p in rows] == [product.id]
     assert (await aclient.products.retrieve(product.id)).type_ == "good"
+
+
+def test_recurring_support_is_checked_per_currency_and_an_unknown_one_refused(client: PaymentKit, tag: str) -> None:
+    ids = [c.id for c in client.payment_currencies.list()]
+    answer = client.payment_currencies.check_recurring_support(currency_ids=ids)
+    assert answer.supported is True and list(answer.unsupported_currencies) == []
+    with pytest.raises(BadRequestError, match=f"currency_ids: .*pc_missing{tag}"):
+        client.payment_currencies.check_recurring_support(currency_ids=[*ids, f"pc_missing{tag}"])

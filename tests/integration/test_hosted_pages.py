@@ -220,3 +220,21 @@ def test_a_payment_link_page_opens_a_checkout_session_on_the_same_page(
     assert len(list(opened)) == 2
     nowhere = httpx.get(f"{server[0]}/checkout/pay/plink_nothing_here")
     assert nowhere.status_code == 404 and "text/html" in nowhere.headers["content-type"]
+
+
+def test_a_form_posted_to_the_page_that_is_unknown_too_large_or_no_action_is_refused(
+    client: PaymentKit, server: tuple[str, str], merchant: Merchant, tag: str
+) -> None:
+    import httpx
+
+    price_id, _ = a_discounted_plan(client, tag)
+    session = open_session(client, price_id, merchant)
+    page = f"{server[0]}/checkout/pay/{session.id}"
+    for url, form, status, says in (
+        (f"{server[0]}/checkout/pay/cs_missing{tag}", {"action": "pay"}, 404, f"cs_missing{tag}"),
+        (page, {"action": "pay", "name": "x" * 20_000}, 413, "larger than a checkout needs"),
+        (page, {"action": "refund"}, 400, "Unknown action &#x27;refund&#x27;: use Pay or Decline."),
+    ):
+        answer = httpx.post(url, data=form)
+        assert (answer.status_code, says in answer.text) == (status, True), answer.text
+    assert client.checkout.sessions.retrieve(session.id).status == "open"

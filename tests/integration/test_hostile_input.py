@@ -17,6 +17,7 @@ from stored_rows import stored_rows
 
 from payment_kit_sandbox import body_limits as limits
 from payment_kit_sandbox.app import SandboxConfig
+from payment_kit_sandbox.database import StoreBusy
 from payment_kit_sandbox.document import load_document
 from payment_kit_sandbox.server import RunningSandbox, start_in_thread
 
@@ -293,3 +294,32 @@ def test_an_unexpected_failure_is_a_500_with_an_error_id_and_is_rolled_back(
     assert stored_rows(app) == before  # rolled back
     monkeypatch.setitem(handlers, "createProduct", real)
     assert http.post("/api/products", json={"name": "fine", "type": "service"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "says"),
+    [
+        (StoreBusy("lost to concurrent ones 5 times"), 503, "the sandbox is busy: lost to concurrent ones 5 times"),
+        (ZeroDivisionError("a sandbox bug"), 500, "sandbox error in POST /sandbox/clock/advance (error id err_"),
+    ],
+)
+def test_a_sandbox_route_that_fails_unexpectedly_is_answered_and_the_sandbox_serves_on(
+    app: Any, http: httpx.Client, monkeypatch: pytest.MonkeyPatch, failure: Exception, status: int, says: str
+) -> None:
+    def failing(work: Any) -> Any:
+        raise failure
+
+    offset = http.post("/sandbox/clock/advance", json={"seconds": 1}).json()["offset"]
+    monkeypatch.setattr(app.state.store, "run", failing)
+    # On a connection of its own: after the app-wide fallback answers, uvicorn closes the connection
+    # (Starlette re-raises), so a keep-alive client's next request on it would be reset.
+    answer = httpx.post(f"{app_url(http)}/sandbox/clock/advance", json={"seconds": 1}, headers=http.headers)
+    monkeypatch.undo()
+    assert answer.status_code == status and says in answer.json()["error"], answer.text
+    assert answer.headers.get("retry-after") == ("1" if status == 503 else None)
+    again = httpx.post(f"{app_url(http)}/sandbox/clock/advance", json={"seconds": 1}, headers=http.headers)
+    assert again.json()["offset"] == offset + 1  # the failed request moved nothing
+
+
+def app_url(http: httpx.Client) -> str:
+    return str(http.base_url).rstrip("/")

@@ -463,3 +463,36 @@ def test_the_customer_pays_an_open_invoice_on_the_intent_it_waited_on(
     intent = client.payment_intents.retrieve(waiting)
     assert intent.status == "succeeded" and intent.amount_received == unpaid["total"]
     assert client.payment_intents.list(invoice_id=unpaid["id"]).count == 1
+
+
+def my_customer(server: tuple[str, str], did: str | None, **params: str) -> httpx.Response:
+    base_url, key = server
+    headers = {"Authorization": f"Bearer {key}", **({"x-user-did": did} if did else {})}
+    return httpx.get(f"{base_url}/api/customers/me", params={"livemode": "false", **params}, headers=headers)
+
+
+def test_my_customer_is_the_signed_in_users_with_what_they_paid_and_owe(
+    server: tuple[str, str], customer: Any, paid: dict[str, Any], unpaid: dict[str, Any]
+) -> None:
+    me = my_customer(server, f"did:abt:{customer.did.removeprefix('did:abt:')}")
+    assert me.status_code == 200 and me.json()["id"] == customer.id, me.text
+    currency = paid["currency_id"]
+    assert me.json()["summary"] == {
+        "paid": {currency: paid["amount_paid"]},
+        "due": {currency: unpaid["amount_remaining"]},
+        "refunded": {},
+    }
+    brief = my_customer(server, customer.did, skipSummary="true")
+    assert brief.json()["id"] == customer.id and "summary" not in brief.json()
+
+
+def test_my_customer_without_a_record_is_a_404_unless_a_fallback_is_asked_for(
+    server: tuple[str, str], tag: str
+) -> None:
+    nobody = my_customer(server, None)
+    assert nobody.status_code == 404 and "no signed-in user: send the x-user-did header" in nobody.json()["error"]
+    unknown = my_customer(server, f"did:abt:znobody{tag}")
+    assert unknown.status_code == 404 and f"me (did:abt:znobody{tag})" in unknown.json()["error"]
+    fallback = my_customer(server, f"did:abt:znobody{tag}", fallback="true")
+    assert fallback.status_code == 200
+    assert fallback.json() == {"did": f"znobody{tag}", "name": None, "email": None, "phone": None}

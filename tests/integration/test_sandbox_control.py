@@ -9,8 +9,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
+from sandbox_calls import sandbox_get
 
 from payment_kit import PaymentKit
 from payment_kit_sandbox.app import wire
@@ -130,3 +132,90 @@ def test_control_refusals_carry_the_status_and_message(control: tuple[SandboxCon
         assert getattr(refused.value, "status", None) == status and message in str(refused.value)
     raw = sandbox.post("/sandbox/customers/cus_missing/payment-failures", {"fail": "yes"})
     assert (raw.status_code, raw.json()) == (400, {"error": "fail: true or false"})
+
+
+def test_sandbox_route_refusals_name_the_problem(client: PaymentKit, server: tuple[str, str], tag: str) -> None:
+    from payment_kit_sandbox.sandbox_routes import MAX_CLOCK_OFFSET
+
+    product = client.products.create(name=f"Resent {tag}", type="service")
+    listed = sandbox_get(server, "/sandbox/events?type=product.created&limit=100").json()["list"]
+    [event] = [e for e in listed if e["data"]["object"]["id"] == product.id]
+    base_url, key = server
+    refusals = [
+        ("POST", "/sandbox/clock/advance", {"content": b"[1]"}, 400, "the request body must be a JSON object"),
+        ("POST", "/sandbox/clock/advance?livemode=maybe", {"json": {"seconds": 1}}, 400, "not 'maybe'"),
+        ("POST", "/sandbox/clock/advance", {"json": {"seconds": MAX_CLOCK_OFFSET + 1}}, 400, "at most"),
+        (
+            "GET",
+            "/sandbox/events?livemode=false&limit=0",
+            {},
+            400,
+            "limit: a whole number from 1 to 100 is required, not '0'",
+        ),
+        ("GET", f"/sandbox/events/evt_missing{tag}", {}, 404, f"evt_missing{tag}"),
+        (
+            "POST",
+            f"/sandbox/events/{event['id']}/resend?livemode=false",
+            {"json": {"webhook_endpoint_id": 7}},
+            400,
+            "(we_...)",
+        ),
+        (
+            "POST",
+            f"/sandbox/events/{event['id']}/resend?livemode=false",
+            {"json": {"webhook_endpoint_id": f"we_{tag}"}},
+            400,
+            f"we_{tag} is not an enabled endpoint subscribed to product.created",
+        ),
+    ]
+    customer = client.customers.retrieve(f"did:abt:zrefused{tag}", create=True)
+    failures = f"/sandbox/customers/{customer.id}/payment-failures?livemode=false"
+    redeem = "/sandbox/promotion-codes/redeem?livemode=false"
+    invoices = "/sandbox/invoices?livemode=false"
+    refusals += [
+        ("POST", failures, {"json": {"fails": True}}, 400, "fails: not a field of this sandbox helper (fail, reason)"),
+        ("POST", failures, {"json": {"reason": " "}}, 400, "reason: a non-empty string is required"),
+        (
+            "POST",
+            redeem,
+            {"json": {"code": "X", "customer_id": customer.id, "coupon": "c"}},
+            400,
+            "coupon: not a field",
+        ),
+        (
+            "POST",
+            redeem,
+            {"json": {"code": "", "customer_id": customer.id}},
+            400,
+            "code: a non-empty string is required",
+        ),
+        (
+            "POST",
+            invoices,
+            {"json": {"customer_id": 7, "lines": []}},
+            400,
+            "customer_id: a customer id or DID is required",
+        ),
+        (
+            "POST",
+            invoices,
+            {"json": {"customer_id": customer.id, "lines": [{"quantity": 1}]}},
+            400,
+            "lines[0].price_id",
+        ),
+        (
+            "POST",
+            invoices,
+            {"json": {"customer_id": customer.id, "lines": [{"price_id": "price_x", "qty": 1}]}},
+            400,
+            "lines[0]: unknown field(s) qty",
+        ),
+    ]
+    now = sandbox_get(server, "/sandbox/health").json()["now"]
+    for method, path, send, status, says in refusals:
+        answer = httpx.request(method, f"{base_url}{path}", headers={"Authorization": f"Bearer {key}"}, **send)
+        assert (answer.status_code, says in answer.json()["error"]) == (status, True), (path, answer.text)
+    assert sandbox_get(server, "/sandbox/health").json()["now"] - now < 60  # the clock did not move
+    assert sandbox_get(server, f"/sandbox/events/{event['id']}").json()["pending_webhooks"] == event["pending_webhooks"]
+    assert client.invoices.list(customer_id=customer.id).count == 0
+    assert client.customers.retrieve(customer.id).id == customer.id

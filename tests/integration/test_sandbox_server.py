@@ -4,6 +4,7 @@ and refusals of malformed requests at the HTTP level."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,90 @@ def test_a_retried_write_with_the_same_idempotency_key_applies_once(server: tupl
     with pytest.raises(BadRequestError, match="Idempotency-Key"):
         client.products.create(name=f"long {tag}", type="good", idempotency_key="k" * 300)
     client.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["serve"], "unknown command 'serve' (try: payment-kit sandbox --help)"),
+        (["sandbox", "--host", "sandbox.example", "--api-key", ""], "refusing to listen on sandbox.example"),
+        (["--workers", "0"], "--workers must be 1 or more, not 0"),
+        (["--workers", "2", "--db", ":memory:"], "--workers above 1 needs a database the processes share"),
+        (["--host", "localhost", "--db", "{tmp}"], "payment-kit sandbox: cannot open the SQLite database"),
+        (["--workers", "2", "--db", "{tmp}"], "payment-kit sandbox: cannot open the SQLite database"),
+    ],
+)
+def test_cli_argument_errors_exit_2_naming_the_problem(
+    args: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from payment_kit_sandbox.__main__ import main
+
+    # A directory is no database: the sandbox says so before it listens (no port is taken).
+    assert main([arg.replace("{tmp}", str(tmp_path)) for arg in args]) == 2
+    out, err = capsys.readouterr()
+    assert says in err and "PAYMENT_KIT_API_KEY" not in out
+    assert list(tmp_path.iterdir()) == []  # nothing was created where the database was named
+
+
+def test_cli_refuses_a_worker_count_from_the_environment_that_is_not_a_number() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "payment_kit_sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, "PAYMENT_KIT_SANDBOX_WORKERS": "two"},
+    )
+    assert result.returncode != 0
+    assert "PAYMENT_KIT_SANDBOX_WORKERS must be a whole number of processes, 1 or more, not 'two'" in result.stderr
+
+
+def test_cli_on_a_port_already_taken_exits_non_zero_naming_the_address() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("sandbox", "--port", str(port), "--db", ":memory:", "--api-key", "sk_busy")
+    assert result.returncode != 0 and str(port) in result.stderr, result
+    assert "address already in use" in result.stderr.lower()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # uvicorn exits its thread
+def test_start_in_thread_on_a_port_already_taken_raises_naming_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"the sandbox did not start on 127.0.0.1:{port}"):
+            start_in_thread(SandboxConfig(api_key="k"), port=port)
+
+
+def test_a_worker_process_needs_the_api_key_in_its_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from payment_kit_sandbox.server import ENV_API_KEY, app_from_env
+
+    monkeypatch.delenv(ENV_API_KEY, raising=False)
+    with pytest.raises(RuntimeError, match=f"{ENV_API_KEY} must be set for worker processes"):
+        app_from_env()
+
+
+def test_the_workers_http_protocol_also_serves_a_unix_socket(tmp_path: Path) -> None:
+    import threading
+
+    import uvicorn
+
+    from payment_kit_sandbox.app import create_app
+    from payment_kit_sandbox.server import NoDelayHTTP
+
+    app = create_app(SandboxConfig(api_key="sk_uds"))
+    path = str(tmp_path / "sandbox.sock")
+    server = uvicorn.Server(uvicorn.Config(app, uds=path, http=NoDelayHTTP, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, bool, timeout=15, message="the sandbox on a unix socket")
+        with httpx.Client(transport=httpx.HTTPTransport(uds=path), base_url="http://sandbox") as http:
+            answer = http.get("/sandbox/health", headers={"Authorization": "Bearer sk_uds"})
+        assert answer.status_code == 200 and answer.json()["ok"] is True  # no TCP option to set, and no error
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.store.close()
