@@ -94,8 +94,10 @@ def start_in_thread(config: SandboxConfig | None = None, host: str = "127.0.0.1"
     thread = threading.Thread(target=server.run, name=f"payment-kit-sandbox:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
+    running = RunningSandbox(f"http://{host}:{port}", config.api_key, server, thread, app)
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
+            running.stop()  # the store is open already: a sandbox that never started leaks nothing
             raise RuntimeError(f"the sandbox did not start on {host}:{port}")
         time.sleep(0.02)
-    return RunningSandbox(f"http://{host}:{port}", config.api_key, server, thread, app)
+    return running

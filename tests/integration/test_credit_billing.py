@@ -460,6 +460,21 @@ def test_recharge_config_round_trips_with_a_checkout_url_that_opens(
     assert grant.amount == "50000" and meta(grant)["payment_link_id"] == link.id
 
 
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("/checkout/pay/plink_x", "{base}/checkout/pay/plink_x"), ("https://shop.example/buy", "https://shop.example/buy")],
+)
+def test_a_stored_checkout_url_is_shown_resolved_against_the_sandbox(
+    client: PaymentKit, server: tuple[str, str], tag: str, stored: str, shown: str
+) -> None:
+    """PaymentKit's UI stores a relative `checkout_url`; an absolute one is the merchant's own page."""
+    meter = a_meter(client, tag)
+    pack = a_pack(client, tag, meter)
+    client.payment_currencies.update_recharge_config(meter.currency_id, base_price_id=pack.id, checkout_url=stored)
+    config = client.payment_currencies.get_recharge_config(meter.currency_id).recharge_config
+    assert config.checkout_url == shown.format(base=server[0])
+
+
 # -- metered subscriptions -------------------------------------------------------------------------
 
 
