@@ -50,6 +50,7 @@ def conforms(case: schemathesis.Case) -> None:
 test_every_operation_conforms = schema.parametrize()(conforms)
 
 
+@pytest.mark.summary
 def test_the_runs_were_authenticated() -> None:
     """A wrong key would make every answer a 401, which every check accepts: make sure it was not so.
     The operations no run of `test_every_operation_conforms` has reached yet (this test run alone,

@@ -63,6 +63,8 @@ def test_product_lifecycle_and_filters(client: PaymentKit, tag: str) -> None:
     assert paged.count == 3 and len(paged.list) == 2
     assert [p.id for p in paged.auto_paging_iter()] == [p.id for p in reversed(made)]
     assert client.products.search(query=f"{tag} 2").list[0].id == made[2].id
+    assert [p.id for p in client.products.list(name=f"{tag} 1".upper())] == [made[1].id]  # any case, any part
+    assert client.products.list(metadata={"batch": tag}, description="no such words").count == 0
 
     updated = client.products.update(made[0].id, name=f"{tag} renamed", metadata={"batch": tag, "n": "0"})
     assert updated.name == f"{tag} renamed"

@@ -462,7 +462,10 @@ def test_recharge_config_round_trips_with_a_checkout_url_that_opens(
 
 @pytest.mark.parametrize(
     ("stored", "shown"),
-    [("/checkout/pay/plink_x", "{base}/checkout/pay/plink_x"), ("https://shop.example/buy", "https://shop.example/buy")],
+    [
+        ("/checkout/pay/plink_x", "{base}/checkout/pay/plink_x"),
+        ("https://shop.example/buy", "https://shop.example/buy"),
+    ],
 )
 def test_a_stored_checkout_url_is_shown_resolved_against_the_sandbox(
     client: PaymentKit, server: tuple[str, str], tag: str, stored: str, shown: str

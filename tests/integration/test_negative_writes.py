@@ -78,6 +78,7 @@ def refused_and_unchanged(app: Any, case: schemathesis.Case) -> None:
 test_negative_data_for_every_write_is_refused_and_changes_nothing = schema.parametrize()(refused_and_unchanged)
 
 
+@pytest.mark.summary
 def test_every_write_operation_had_a_negative_run(app: Any) -> None:
     """The operations no run of the test above has reached yet (this test run alone, or first) run here,
     with the cases that test gives them."""
