@@ -12,8 +12,10 @@ and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` when this
 module is imported; it opens no connection until its first call.
 """
 
+from payment_kit_client.model_runtime import FieldTypeError
+
 from . import webhooks
-from ._client import AsyncPaymentKit, PaymentKit, RawResponses
+from ._client import STRICT_RESPONSES_ENV, AsyncPaymentKit, PaymentKit, RawResponses
 from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
 from ._environments import Environments
 from ._errors import (
@@ -47,6 +49,7 @@ payment = PaymentKit()
 __all__ = [
     "CURRENCY_SYMBOLS",
     "NOT_GIVEN",
+    "STRICT_RESPONSES_ENV",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
@@ -59,6 +62,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "Environments",
+    "FieldTypeError",
     "InternalServerError",
     "NoMorePagesError",
     "NotFoundError",

@@ -24,7 +24,10 @@ from ._transport import (
     check_retries,
 )
 
-__all__ = ["AsyncPaymentKit", "PaymentKit", "RawResponses"]
+__all__ = ["STRICT_RESPONSES_ENV", "AsyncPaymentKit", "PaymentKit", "RawResponses"]
+
+# `PAYMENT_KIT_STRICT_RESPONSES=1` turns strict mode on for every client that does not say otherwise.
+STRICT_RESPONSES_ENV = "PAYMENT_KIT_STRICT_RESPONSES"
 
 
 class RawResponses:
@@ -59,6 +62,7 @@ def _options(
     timeout: float | httpx.Timeout | None,
     max_retries: int | None,
     default_headers: Mapping[str, str] | None,
+    strict_responses: bool | None,
 ) -> ClientOptions:
     # None means "from the environment"; an empty string means "none" (e.g. an anonymous client).
     if base_url is None:
@@ -68,12 +72,15 @@ def _options(
     if auth is None and api_key:
         auth = BearerAuth(api_key)
     retries = DEFAULT_MAX_RETRIES if max_retries is None else check_retries(max_retries)
+    if strict_responses is None:
+        strict_responses = os.environ.get(STRICT_RESPONSES_ENV, "").strip().lower() in ("1", "true", "yes", "on")
     return ClientOptions(
         base_url=base_url.rstrip("/") if base_url else None,
         auth=auth,
         timeout=as_timeout(timeout),
         max_retries=retries,
         headers=dict(default_headers or {}),
+        strict_responses=strict_responses,
     )
 
 
@@ -93,6 +100,7 @@ class _ClientBase:
         max_retries: int | None = None,
         livemode: bool | None = None,
         default_headers: Mapping[str, str] | None = None,
+        strict_responses: bool | None = None,
     ) -> Self:
         """A copy with other settings that shares this client's connection pool.
 
@@ -111,6 +119,7 @@ class _ClientBase:
             timeout=options.timeout if timeout is None else timeout,
             max_retries=options.max_retries if max_retries is None else max_retries,
             default_headers={**options.headers, **(default_headers or {})},
+            strict_responses=options.strict_responses if strict_responses is None else strict_responses,
             _shared_transport=self._transport,  # type: ignore[attr-defined]
         )
         return copy
@@ -164,6 +173,10 @@ class PaymentKit(_ClientBase, Namespaces):
             closed by this client.
         auth: any ``httpx.Auth``, instead of the bearer key.
         default_headers: headers sent with every request.
+        strict_responses: fail with ``APIResponseValidationError`` on any answer that departs
+            from the OpenAPI document (a missing or mistyped field, an enum value it does not
+            list, an undocumented status); default from ``PAYMENT_KIT_STRICT_RESPONSES=1``,
+            else off: answers are read leniently (README, "Reliability").
     """
 
     def __init__(
@@ -177,9 +190,11 @@ class PaymentKit(_ClientBase, Namespaces):
         http_client: httpx.Client | None = None,
         auth: httpx.Auth | None = None,
         default_headers: Mapping[str, str] | None = None,
+        strict_responses: bool | None = None,
         _shared_transport: SyncTransport | None = None,
     ) -> None:
-        self._configure(_options(base_url, api_key, auth, timeout, max_retries, default_headers), livemode)
+        options = _options(base_url, api_key, auth, timeout, max_retries, default_headers, strict_responses)
+        self._configure(options, livemode)
         # A `with_options` copy uses its parent's transport (pool, retry hooks) and never closes it.
         self._owns_transport = _shared_transport is None
         self._transport = _shared_transport or SyncTransport(http_client)
@@ -215,9 +230,11 @@ class AsyncPaymentKit(_ClientBase, AsyncNamespaces):
         http_client: httpx.AsyncClient | None = None,
         auth: httpx.Auth | None = None,
         default_headers: Mapping[str, str] | None = None,
+        strict_responses: bool | None = None,
         _shared_transport: AsyncTransport | None = None,
     ) -> None:
-        self._configure(_options(base_url, api_key, auth, timeout, max_retries, default_headers), livemode)
+        options = _options(base_url, api_key, auth, timeout, max_retries, default_headers, strict_responses)
+        self._configure(options, livemode)
         self._owns_transport = _shared_transport is None
         self._transport = _shared_transport or AsyncTransport(http_client)
         self._build_namespaces(self)

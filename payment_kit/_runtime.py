@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 import payment_kit_client.models as models
-from payment_kit_client.model_runtime import validate_request
+from payment_kit_client import errors as generated_errors
+from payment_kit_client.model_runtime import FieldTypeError, answer_problems, validate_request
 
 from ._errors import APIResponseValidationError
 from ._pagination import AsyncPage, Page
@@ -132,29 +133,69 @@ def build_request(op: Operation, given: dict[str, Any], livemode: bool) -> tuple
     return kwargs, idempotency_key
 
 
-def parse(op: Operation, response: httpx.Response) -> Any:
-    """The answer as the generated model (or list of models) the document names."""
+# Every operation's documented success is 200 (tests/test_spec.py holds the document to it).
+DOCUMENTED_SUCCESS = 200
+# How many of an answer's departures from the document a strict-mode error lists.
+PROBLEMS_SHOWN = 5
+
+
+def parse(op: Operation, response: httpx.Response, strict: bool = False) -> Any:
+    """The answer as the generated model (or list of models) the document names.
+
+    Read leniently (generator/runtime/model_runtime.py): a real server's answer that lacks a
+    field, adds one or sends a newer enum value still parses. Another 2xx than the documented
+    200 is read as the 200 answer. With `strict`, any departure from the document, status
+    included, is an `APIResponseValidationError`."""
+    if response.status_code != DOCUMENTED_SUCCESS:
+        if strict:
+            reason = f"status {response.status_code}, where the document says {DOCUMENTED_SUCCESS} for {op.name}"
+            raise APIResponseValidationError(response=response, reason=reason)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+        documented = httpx.Response(DOCUMENTED_SUCCESS, headers=headers, content=response.content)
+    else:
+        documented = response
     try:
-        parsed = op.generated().parse_response(response)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        if not response.headers.get("content-type", "").startswith("application/json"):
-            reason = f"not JSON (content-type {response.headers.get('content-type')!r})"
-        raise APIResponseValidationError(response=response, reason=reason) from None
+        parsed = op.generated().parse_response(documented)
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError, generated_errors.UnexpectedStatus) as exc:
+        raise APIResponseValidationError(response=response, reason=_unreadable(response, exc)) from None
     if parsed is None or isinstance(parsed, models.ErrorResponse):
         raise APIResponseValidationError(response=response, reason="the body is not the documented answer")
+    if strict:
+        found = [
+            problem
+            for model in (parsed if isinstance(parsed, list) else [parsed])
+            for problem in answer_problems(model)
+        ]
+        if found:
+            more = f" (and {len(found) - PROBLEMS_SHOWN} more)" if len(found) > PROBLEMS_SHOWN else ""
+            reason = "the answer departs from the document: " + "; ".join(found[:PROBLEMS_SHOWN]) + more
+            raise APIResponseValidationError(response=response, reason=reason)
     sink = _raw_sink.get()
     if sink is not None:
         sink.append(RawResponse(op.name, response.status_code, response.headers, parsed, response))
     return parsed
 
 
-def page_fields(op: Operation, args: dict[str, Any], parsed: Any) -> dict[str, Any]:
-    """The parts of a `Page` that one answer gives (plain-array lists are one page)."""
-    if op.result == "array":
-        count, items = len(parsed), list(parsed)
-    else:
-        count, items = int(parsed.count), list(parsed.list_)
+def _unreadable(response: httpx.Response, exc: BaseException) -> str:
+    if not response.content:
+        return "the body is empty"
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return f"not JSON (content-type {response.headers.get('content-type')!r})"
+    if isinstance(exc, RecursionError):
+        return "the JSON is nested too deeply to read"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def page_fields(op: Operation, args: dict[str, Any], parsed: Any, response: httpx.Response) -> dict[str, Any]:
+    """The parts of a `Page` that one answer gives (plain-array lists are one page). A page
+    without `list` has no rows; without `count`, its rows are all there are."""
+    try:
+        items = list(parsed if op.result == "array" else parsed.list_ or [])
+        count = parsed.count if op.result != "array" else None
+    except FieldTypeError as exc:
+        raise APIResponseValidationError(response=response, reason=str(exc)) from None
+    if not isinstance(count, int):
+        count = len(items)
     page, page_size = args.get("page"), args.get("page_size")
     return {
         "count": count,
@@ -174,18 +215,19 @@ class SyncResource:
     def _call(self, op: Operation, args: dict[str, Any], result: type[T]) -> T:
         client = self._client
         call = build_call(op, args, client.environments.get_live_mode(), client._options)
-        parsed: T = parse(op, client._transport.send(call))
+        parsed: T = parse(op, client._transport.send(call), call.options.strict_responses)
         return parsed
 
     def _list(self, op: Operation, args: dict[str, Any], item: type[T]) -> Page[T]:
         client = self._client
         call = build_call(op, args, client.environments.get_live_mode(), client._options)
-        parsed = parse(op, client._transport.send(call))
+        response = client._transport.send(call)
+        parsed = parse(op, response, call.options.strict_responses)
 
         def fetch(number: int, size: int) -> Page[T]:
             return self._list(op, {**args, "page": number, "page_size": size}, item)
 
-        return Page(**page_fields(op, args, parsed), fetch=fetch)
+        return Page(**page_fields(op, args, parsed, response), fetch=fetch)
 
 
 class AsyncResource:
@@ -197,15 +239,16 @@ class AsyncResource:
     async def _call(self, op: Operation, args: dict[str, Any], result: type[T]) -> T:
         client = self._client
         call = build_call(op, args, client.environments.get_live_mode(), client._options)
-        parsed: T = parse(op, await client._transport.send(call))
+        parsed: T = parse(op, await client._transport.send(call), call.options.strict_responses)
         return parsed
 
     async def _list(self, op: Operation, args: dict[str, Any], item: type[T]) -> AsyncPage[T]:
         client = self._client
         call = build_call(op, args, client.environments.get_live_mode(), client._options)
-        parsed = parse(op, await client._transport.send(call))
+        response = await client._transport.send(call)
+        parsed = parse(op, response, call.options.strict_responses)
 
         async def fetch(number: int, size: int) -> AsyncPage[T]:
             return await self._list(op, {**args, "page": number, "page_size": size}, item)
 
-        return AsyncPage(**page_fields(op, args, parsed), fetch=fetch)
+        return AsyncPage(**page_fields(op, args, parsed, response), fetch=fetch)

@@ -62,6 +62,7 @@ class ClientOptions:
     timeout: httpx.Timeout
     max_retries: int
     headers: Mapping[str, str] = field(default_factory=dict)
+    strict_responses: bool = False
 
     def merged(self, **changes: Any) -> ClientOptions:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

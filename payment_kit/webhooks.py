@@ -40,6 +40,9 @@ from ._errors import ConfigurationError, SignatureVerificationError
 __all__ = ["DEFAULT_TOLERANCE", "Event", "construct_event", "object_model", "parse_event"]
 
 DEFAULT_TOLERANCE = 300  # seconds a delivery's timestamp may be away from this machine's clock
+# PaymentKit's events nest a few levels (data.object.items[].price.metadata...); far deeper is an attack.
+MAX_PAYLOAD_DEPTH = 64
+TOO_DEEP = f"the payload nests objects and arrays more than {MAX_PAYLOAD_DEPTH} deep"
 
 # The model `data.object` is, by event type: the longest dotted prefix of the type that is
 # listed here names it (`customer.subscription.renewed` -> Subscription); the full types
@@ -121,6 +124,10 @@ def parse_event(payload: bytes | str) -> Event:
         data = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SignatureVerificationError("malformed_payload", f"the payload is not JSON: {exc}") from None
+    except RecursionError:  # deeper than the interpreter's stack
+        raise SignatureVerificationError("malformed_payload", TOO_DEEP) from None
+    if _deeper_than(data, MAX_PAYLOAD_DEPTH):
+        raise SignatureVerificationError("malformed_payload", TOO_DEEP)
     if not isinstance(data, dict):
         raise SignatureVerificationError(
             "malformed_payload", f"the payload must be a JSON object, not {type(data).__name__}"
@@ -139,6 +146,21 @@ def parse_event(payload: bytes | str) -> Event:
         # `data.object` reads as the model its type names (a plain dict for unknown types).
         cache_decoded(event_data, "object", construct(model, obj) if model is not None else obj)
     return event
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether JSON `value` nests objects and arrays more than `limit` deep (walked without
+    recursion, so a hostile body cannot exhaust the stack here or in any later `to_dict()`)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def object_model(event_type: str) -> Any:

@@ -1,9 +1,18 @@
-"""Suite-wide collection order: pytest-randomly shuffles every run (its seed is printed by
-`make test`); tests marked `summary` then move to the end of their own module."""
+"""Suite-wide settings. Every client the suite builds reads answers in strict mode (a user's
+client is lenient by default), so the sandbox and the document must agree exactly; a test of
+lenient reading says `strict_responses=False`. Collection order: pytest-randomly shuffles every
+run (its seed is printed by `make test`); tests marked `summary` then move to the end of their
+own module."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Before payment_kit is imported (its default client reads the environment then); subprocesses
+# (the demo, the examples, the CLI) inherit it.
+os.environ["PAYMENT_KIT_STRICT_RESPONSES"] = "1"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

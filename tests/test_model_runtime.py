@@ -93,6 +93,8 @@ def test_the_generated_package_holds_the_runtime_unchanged() -> None:
         (FLOAT, 2.5, True),
         (NONE, None, True),
         (ANY, {"a": 1}, True),
+        (ANY, False, True),
+        (FLOAT, True, False),
         (DATETIME, "2026-12-03T10:00:00+00:00", True),
         (DATETIME, "yesterday", False),
         (DATETIME, 5, False),
@@ -107,24 +109,27 @@ def test_decoders_say_which_shapes_they_take(decoder: Any, raw: Any, accepted: b
     assert decoder.accepts(raw) is accepted
 
 
-def test_decoders_decode_and_hand_back_what_they_cannot() -> None:
+def test_decoders_decode_and_refuse_what_they_cannot() -> None:
     assert DATETIME("2026-12-03T10:00:00+00:00") == datetime.datetime(2026, 12, 3, 10, tzinfo=datetime.UTC)
-    assert DATETIME("not a moment") == "not a moment"
     assert AsList(DATE)(["2026-01-02", None]) == [datetime.date(2026, 1, 2), None]
-    assert AsList(DATE)("not a list") == "not a list"
     assert AsUnion(INT, DATE)("2026-01-02") == datetime.date(2026, 1, 2)
-    assert AsUnion(INT, DATE)(1.5) == 1.5
+    for decoder, raw in [(DATETIME, "not a moment"), (AsList(DATE), "not a list"), (AsUnion(INT, DATE), 1.5)]:
+        with pytest.raises(runtime._Mismatch):
+            decoder(raw)
 
 
 def test_named_decoders_resolve_generated_classes_on_first_use() -> None:
     as_price = AsModel("Price")
     assert as_price.cls is None
     assert not as_price.accepts({"id": "price_1"})  # a required key is missing
-    decoded = as_price({"id": "price_1"})
-    assert type(decoded) is models.Price and decoded.id == "price_1"
-    assert as_price("price_1") == "price_1"
+    decoded = as_price({"id": "price_1"})  # read leniently all the same
+    assert type(decoded) is models.Price and decoded.id == "price_1" and decoded.active is None
+    with pytest.raises(runtime._Mismatch):
+        as_price("price_1")
     status = AsEnum("SubscriptionStatus")
     assert status("active") is models.SubscriptionStatus.ACTIVE
+    assert status("paused_by_a_newer_paymentkit") == "paused_by_a_newer_paymentkit"
+    assert type(status("paused_by_a_newer_paymentkit")) is str  # a value the document does not list: its string
     assert status.accepts("anything") and not status.accepts(1)
 
 
@@ -140,8 +145,10 @@ def test_a_model_reads_like_the_json_it_wraps() -> None:
     assert swatch.additional_properties == {"extra": [1]} and swatch.additional_keys == ["extra"]
     with pytest.raises(KeyError, match="missing"):
         swatch["missing"]
-    with pytest.raises(KeyError, match="name"):
-        Swatch.from_dict({"type": "t"})
+    lenient = Swatch.from_dict({"type": "t"})  # a required field missing reads as None
+    assert lenient.name is None and "name" not in lenient and lenient.to_dict() == {"type": "t"}
+    with pytest.raises(TypeError, match="Swatch is a JSON object, not a list"):
+        Swatch.from_dict([1])  # type: ignore[arg-type]
 
 
 def test_undeclared_values_decode_with_the_extra_decoder() -> None:
@@ -238,3 +245,75 @@ def test_validate_request_checks_an_object_that_can_only_be_one_model() -> None:
     with pytest.raises(KeyError, match="event_name"):
         validate_request(Holder, {"meters": [{"name": "m"}]})
     assert AsEnum("MeterCreateAggregationMethod")("count") == "count"  # a closed enum's stranger reads as sent
+
+
+def price_answer(**changes: Any) -> dict[str, Any]:
+    from schema_examples import example_of
+
+    answer: dict[str, Any] = example_of("PriceExpanded")
+    answer.update(changes)
+    return answer
+
+
+def test_a_value_of_the_wrong_type_raises_only_when_its_field_is_read() -> None:
+    price = models.PriceExpanded.from_dict(price_answer(active="yes", unit_amount=12, created_at="last week"))
+    assert price.id.startswith("price_") and price.currency_id  # the rest of the answer reads
+    with pytest.raises(runtime.FieldTypeError, match=r"^PriceExpanded\.active: the server sent a string 'yes'") as e:
+        _ = price.active
+    assert isinstance(e.value, TypeError) and (e.value.model, e.value.field, e.value.value) == (
+        "PriceExpanded",
+        "active",
+        "yes",
+    )
+    with pytest.raises(runtime.FieldTypeError, match=r"unit_amount: .*an integer 12 .*a string"):
+        _ = price["unit_amount"]
+    with pytest.raises(runtime.FieldTypeError, match=r"created_at: .*'last week' .*ISO 8601 date-time"):
+        _ = price.created_at
+    with pytest.raises(runtime.FieldTypeError):
+        dict(price.items())
+    assert price.to_dict()["unit_amount"] == 12  # what was sent, unchanged
+
+
+def test_nested_and_listed_values_of_the_wrong_shape_name_their_field() -> None:
+    answer = price_answer(product="prod_1", currency_options=[{"currency_id": "pc_1"}, "pc_2"])
+    price = models.PriceExpanded.from_dict(answer)
+    with pytest.raises(runtime.FieldTypeError, match=r"PriceExpanded\.product: .*a Product object"):
+        _ = price.product
+    with pytest.raises(runtime.FieldTypeError, match=r"currency_options: .*a list whose items are"):
+        _ = price.currency_options
+
+
+def test_answer_problems_lists_every_departure_from_the_document() -> None:
+    assert runtime.answer_problems(models.PriceExpanded.from_dict(price_answer())) == []
+    answer = price_answer(active=None, unit_amount=12, type="brand_new", surprise=1)
+    del answer["currency_id"]
+    answer["recurring"] = {"interval": "fortnight", "interval_count": "2"}
+    problems = runtime.answer_problems(models.PriceExpanded.from_dict(answer))
+    assert "PriceExpanded.currency_id: missing (the document requires it)" in problems
+    assert "PriceExpanded.active: null, which the document does not allow" in problems
+    assert any(p.startswith("PriceExpanded.unit_amount: an integer 12, not a string") for p in problems)
+    assert not any(".type:" in p or ".interval:" in p for p in problems)  # open enums (LiteralUnion) take any string
+    assert any(p.startswith("PriceExpanded.recurring.interval_count: a string '2', not an integer") for p in problems)
+    assert not any("surprise" in p for p in problems)  # the document leaves answers open
+    closed = construct(Swatch, {"name": "n", "colour": "red"})
+    assert runtime.answer_problems(closed) == ["Swatch.colour: not a field of Swatch (the document allows no others)"]
+
+
+def test_open_enums_take_any_string_even_in_strict_checks() -> None:
+    created_via = models.MeterEvent._DECODERS["created_via"]
+    assert isinstance(created_via, AsEnum) and created_via.open
+    assert list(created_via.problems("fax", "e.created_via")) == []
+    assert list(created_via.problems(3, "e.created_via")) == ["e.created_via: an integer 3, not a string"]
+    status = models.MeterEvent._DECODERS["status"]
+    assert isinstance(status, AsEnum) and not status.open
+    assert next(iter(status.problems("fax", "e.status"))).startswith("e.status: a string 'fax', not one of 'canceled'")
+
+
+def test_a_union_reads_an_incomplete_object_as_its_model_and_strict_checks_say_why() -> None:
+    pick = AsUnion(AsModel("MeterCreateParams"), STR)
+    assert type(pick({"name": "m"})) is models.MeterCreateParams  # a required key missing: still the model
+    problems = list(pick.problems({"name": "m"}, "h.pick"))
+    assert "h.pick.event_name: missing (the document requires it)" in problems
+    assert list(pick.problems(1.5, "h.pick")) == ["h.pick: a float 1.5, not a MeterCreateParams object or a string"]
+    with pytest.raises(runtime._Mismatch):
+        pick([1])

@@ -162,6 +162,9 @@ def test_a_timestamp_outside_the_tolerance_is_stale_either_way(age: int) -> None
         (b'{"id": "evt_x", "type": 3, "data": {}}', "'type'"),
         (b'{"id": "evt_x", "type": "invoice.paid"}', "'data'"),
         (b"\xff\xfe", "not JSON"),
+        (b'{"id": "evt_x", "type": "t", "data": {"object": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}", "64 deep"),
+        (b'{"id": "evt_x", "type": "t", "data": {"object": ' + b'{"a":' * 65 + b"1" + b"}" * 65 + b"}}", "64 deep"),
+        (b"null", "JSON object"),
     ],
 )
 def test_a_signed_payload_that_is_not_an_event_is_malformed(payload: bytes, words: str) -> None:
@@ -174,6 +177,14 @@ def test_a_signed_payload_that_is_not_an_event_is_malformed(payload: bytes, word
     with pytest.raises(SignatureVerificationError) as caught:
         webhooks.construct_event(payload, headers, SECRET)
     assert caught.value.reason == "malformed_payload" and words in str(caught.value)
+
+
+def test_an_event_nested_to_the_limit_parses_and_reads_back() -> None:
+    deep: dict[str, object] = {"leaf": 1}
+    for _ in range(60):  # with the event's own three levels: 64 in all
+        deep = {"a": deep}
+    event = webhooks.parse_event(json.dumps(event_body() | {"data": {"object": deep}}))
+    assert event.to_dict()["data"]["object"] == deep
 
 
 def test_a_secret_that_is_not_base64_is_a_configuration_error() -> None:

@@ -10,16 +10,23 @@ everything a model does lives here.
 
 A model keeps the JSON dict it was given and decodes a field (nested model, enum,
 moment) when it is first read, so decoding an answer costs almost nothing beyond
-`json.loads`. A value of an unexpected shape is handed back as sent rather than
-failing the whole answer.
+`json.loads`. Answers are read leniently, because a real server (or next year's
+PaymentKit) will not agree with the document in every detail: a field the server
+did not send reads as `None`, an enum value the document does not list reads as
+its plain string, unknown keys are kept, and a value of an unexpected type raises
+`FieldTypeError` (naming the model and the field) only when that field is read.
+Strictness is opt-in and separate: `answer_problems(model)` lists every way an
+answer departs from the document (the facade's strict mode raises on any).
 
 Public names (what the facade and the generated models use):
 - `Model`: the base class;
+- `FieldTypeError`: reading a field whose value has a type the document does not allow;
 - `validate_request(model_class, value)`: checks a request object before it is sent;
+- `answer_problems(model)`: every departure of an answer from the document;
 - `construct(model_class, data)`: a model over `data` with no checks at all;
 - `cache_decoded(model, key, value)`: makes `model[key]` read as `value`;
-- the decoders the model template writes into `_DECODERS` (`AsModel`, `AsEnum`,
-  `AsList`, `AsUnion`, `ANY`, `STR`, `INT`, `FLOAT`, `BOOL`, `NONE`, `DATETIME`, `DATE`).
+- the decoders the model template writes into `_DECODERS` and `_PLAIN` (`AsModel`,
+  `AsEnum`, `AsList`, `AsUnion`, `ANY`, `STR`, `INT`, `FLOAT`, `BOOL`, `NONE`, `DATETIME`, `DATE`).
 """
 
 from __future__ import annotations
@@ -50,7 +57,9 @@ __all__ = [
     "AsModel",
     "AsUnion",
     "Decoder",
+    "FieldTypeError",
     "Model",
+    "answer_problems",
     "cache_decoded",
     "construct",
     "validate_request",
@@ -62,11 +71,42 @@ M = TypeVar("M", bound="Model")
 class Decoder(Protocol):
     """How the JSON value of a declared field becomes its Python value."""
 
+    expected: str  # what the document allows, for messages ("a string", "a list of Price objects")
+
     def accepts(self, raw: Any) -> bool:
         """Whether `raw` has this decoder's shape (unions pick the first option that accepts)."""
 
     def __call__(self, raw: Any) -> Any:
-        """The decoded value; `raw` itself when it has another shape."""
+        """The decoded value; raises `_Mismatch` when `raw` has another shape."""
+
+    def problems(self, raw: Any, where: str) -> Iterator[str]:
+        """Every way `raw` (not null) departs from the document, deeply (strict mode)."""
+
+
+class _Mismatch(Exception):
+    """A value of a shape its decoder cannot read; `Model` turns it into a `FieldTypeError`."""
+
+
+class FieldTypeError(TypeError):
+    """A field of an answer holds a value of a type the document does not allow.
+
+    Raised when the field is read, never when the answer arrives: the rest of the
+    answer stays readable, and `model.to_dict()` still shows what was sent."""
+
+    def __init__(self, model: str, field: str, value: Any, expected: str) -> None:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{model}.{field}: the server sent {_kind(value)} {shown} where the document says {expected}")
+        self.model = model
+        self.field = field
+        self.value = value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "an integer"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
 
 
 _models_package: Any = None
@@ -100,35 +140,61 @@ class AsModel(_Named):
 
     __slots__ = ()
 
+    @property
+    def expected(self) -> str:
+        return f"a {self.name} object"
+
     def accepts(self, raw: Any) -> bool:
         return isinstance(raw, dict) and raw.keys() >= self.resolve()._REQUIRED
 
     def __call__(self, raw: Any) -> Any:
-        return construct(self.resolve(), raw) if isinstance(raw, dict) else raw
+        if not isinstance(raw, dict):
+            raise _Mismatch
+        return construct(self.resolve(), raw)
+
+    def problems(self, raw: Any, where: str) -> Iterator[str]:
+        if not isinstance(raw, dict):
+            yield _wrong(where, raw, self.expected)
+        else:
+            yield from _object_problems(self.resolve(), raw, where)
 
 
 class AsEnum(_Named):
-    """A string, as the enum class the document names (its string when the enum refuses it)."""
+    """A string, as the enum class the document names: a value the document lists reads as its
+    member, any other string as itself. `open` enums (the document's `anyOf: [enum, string]`,
+    PaymentKit's `LiteralUnion`) take any string even in strict mode; closed ones only their values."""
 
-    __slots__ = ()
+    __slots__ = ("open",)
+
+    def __init__(self, name: str, *, open: bool = False) -> None:
+        super().__init__(name)
+        self.open = open
+
+    @property
+    def expected(self) -> str:
+        return "a string" if self.open else f"one of {', '.join(repr(m.value) for m in self.resolve())}"
 
     def accepts(self, raw: Any) -> bool:
         return isinstance(raw, str)
 
     def __call__(self, raw: Any) -> Any:
-        try:
-            return self.resolve()(raw)
-        except ValueError:
-            return raw
+        if not isinstance(raw, str):
+            raise _Mismatch
+        return self.resolve()._value2member_map_.get(raw, raw)
+
+    def problems(self, raw: Any, where: str) -> Iterator[str]:
+        if not isinstance(raw, str) or not (self.open or raw in self.resolve()._value2member_map_):
+            yield _wrong(where, raw, self.expected)
 
 
 class AsMoment:
     """An ISO 8601 string, as a date or datetime."""
 
-    __slots__ = ("parse",)
+    __slots__ = ("expected", "parse")
 
-    def __init__(self, parse: Callable[[str], Any]) -> None:
+    def __init__(self, parse: Callable[[str], Any], expected: str) -> None:
         self.parse = parse
+        self.expected = expected
 
     def accepts(self, raw: Any) -> bool:
         if not isinstance(raw, str):
@@ -143,24 +209,37 @@ class AsMoment:
         try:
             return self.parse(raw)
         except (TypeError, ValueError):
-            return raw
+            raise _Mismatch from None
+
+    def problems(self, raw: Any, where: str) -> Iterator[str]:
+        if not self.accepts(raw):
+            yield _wrong(where, raw, self.expected)
 
 
 class AsPlain:
-    """A JSON scalar, passed through; `accepts` lets unions pick it."""
+    """A JSON scalar, read as sent once its type is checked."""
 
-    __slots__ = ("kinds",)
+    __slots__ = ("expected", "kinds", "takes_booleans")
 
-    def __init__(self, *kinds: type) -> None:
+    def __init__(self, expected: str, *kinds: type) -> None:
+        self.expected = expected
         self.kinds = kinds
+        # JSON's true/false are Python ints too: an integer or a number field does not take them.
+        self.takes_booleans = bool in kinds or object in kinds
 
     def accepts(self, raw: Any) -> bool:
-        if isinstance(raw, bool) and bool not in self.kinds:
+        if isinstance(raw, bool) and not self.takes_booleans:
             return False
         return isinstance(raw, self.kinds)
 
     def __call__(self, raw: Any) -> Any:
+        if not self.accepts(raw):
+            raise _Mismatch
         return raw
+
+    def problems(self, raw: Any, where: str) -> Iterator[str]:
+        if not self.accepts(raw):
+            yield _wrong(where, raw, self.expected)
 
 
 class AsList:
@@ -171,23 +250,41 @@ class AsList:
     def __init__(self, item: Decoder) -> None:
         self.item = item
 
+    @property
+    def expected(self) -> str:
+        return f"a list whose items are {self.item.expected}"
+
     def accepts(self, raw: Any) -> bool:
         return isinstance(raw, list)
 
     def __call__(self, raw: Any) -> Any:
         if not isinstance(raw, list):
-            return raw
+            raise _Mismatch
         item = self.item
         return [None if value is None else item(value) for value in raw]
 
+    def problems(self, raw: Any, where: str) -> Iterator[str]:
+        if not isinstance(raw, list):
+            yield _wrong(where, raw, self.expected)
+            return
+        for i, value in enumerate(raw):
+            if value is not None:
+                yield from self.item.problems(value, f"{where}[{i}]")
+
 
 class AsUnion:
-    """One of several shapes: the first option that accepts the value decodes it."""
+    """One of several shapes: the first option that accepts the value decodes it. An object that
+    lacks a required key still reads as the first object option that is a model (answers are
+    read leniently)."""
 
     __slots__ = ("options",)
 
     def __init__(self, *options: Decoder) -> None:
         self.options = options
+
+    @property
+    def expected(self) -> str:
+        return " or ".join(option.expected for option in self.options)
 
     def accepts(self, raw: Any) -> bool:
         return any(option.accepts(raw) for option in self.options)
@@ -196,17 +293,39 @@ class AsUnion:
         for option in self.options:
             if option.accepts(raw):
                 return option(raw)
-        return raw
+        if isinstance(raw, dict):
+            for option in self.options:
+                if isinstance(option, AsModel):
+                    return option(raw)
+        raise _Mismatch
+
+    def problems(self, raw: Any, where: str) -> Iterator[str]:
+        first: list[str] | None = None
+        for option in self.options:
+            if option.accepts(raw):
+                found = list(option.problems(raw, where))
+                if not found:
+                    return
+                first = found if first is None else first
+        if first is None and isinstance(raw, dict):
+            models = [option for option in self.options if isinstance(option, AsModel)]
+            first = list(models[0].problems(raw, where)) if models else None
+        yield from first or [_wrong(where, raw, self.expected)]
 
 
-ANY = AsPlain(object)
-STR = AsPlain(str)
-INT = AsPlain(int)
-FLOAT = AsPlain(int, float)
-BOOL = AsPlain(bool)
-NONE = AsPlain(type(None))
-DATETIME = AsMoment(datetime.datetime.fromisoformat)
-DATE = AsMoment(datetime.date.fromisoformat)
+ANY = AsPlain("any JSON value", object)
+STR = AsPlain("a string", str)
+INT = AsPlain("an integer", int)
+FLOAT = AsPlain("a number", int, float)
+BOOL = AsPlain("a boolean", bool)
+NONE = AsPlain("null", type(None))
+DATETIME = AsMoment(datetime.datetime.fromisoformat, "an ISO 8601 date-time")
+DATE = AsMoment(datetime.date.fromisoformat, "an ISO 8601 date")
+
+
+def _wrong(where: str, raw: Any, expected: str) -> str:
+    shown = repr(raw)
+    return f"{where}: {_kind(raw)} {shown[:60] + '...' if len(shown) > 60 else shown}, not {expected}"
 
 
 def _to_wire(value: Any) -> Any:
@@ -245,7 +364,10 @@ class Model:
     - ``price.unit_amount`` and ``price["unit_amount"]`` read the same field;
       ``price.get("unit_amount")`` and ``"unit_amount" in price`` too. Keys are
       the API's own (camelCase where the API uses it: ``summary["remainingAmount"]``).
-    - A field the API did not send reads as ``None`` (``in`` says whether it was sent).
+    - A field the API did not send reads as ``None`` (``in`` says whether it was sent),
+      required or not; an enum value the document does not list reads as its string.
+    - A field whose value has a type the document does not allow raises
+      `FieldTypeError` when it is read (and only then).
     - Fields named like Python builtins read plainly (``price.type``); the
       underscored names (``price.type_``) remain as aliases.
     - ``to_dict()`` is exactly the JSON that was sent (unknown keys included);
@@ -261,6 +383,8 @@ class Model:
     # Filled in by each generated class.
     _NAMES: ClassVar[Mapping[str, str]] = {}  # attribute name (and plain alias) -> JSON key
     _DECODERS: ClassVar[Mapping[str, Decoder]] = {}  # JSON key -> decoder, for fields that need one
+    _PLAIN: ClassVar[Mapping[str, Decoder]] = {}  # JSON key -> type check, for the fields read as sent
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset()  # the fields the document lets be null
     _REQUIRED: ClassVar[frozenset[str]] = frozenset()
     _DECLARED: ClassVar[frozenset[str]] = frozenset()
     _EXTRA: ClassVar[Decoder | None] = None  # decoder of undeclared keys' values (additionalProperties)
@@ -274,11 +398,14 @@ class Model:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        """The model of a JSON object; raises `KeyError` naming a missing required key."""
-        data = src_dict if type(src_dict) is dict else dict(src_dict)
-        if not data.keys() >= cls._REQUIRED:
-            raise KeyError(min(cls._REQUIRED - data.keys()))
-        return construct(cls, data)
+        """The model of a JSON object, read leniently: a missing field reads as `None`.
+        (`answer_problems` lists what departs from the document; requests are checked by
+        `validate_request`.) Raises `TypeError` when `src_dict` is not an object."""
+        if type(src_dict) is dict:
+            return construct(cls, src_dict)
+        if not isinstance(src_dict, Mapping):
+            raise TypeError(f"{cls.__name__} is a JSON object, not {_kind(src_dict)}")
+        return construct(cls, dict(src_dict))
 
     def _init_fields(self, fields: dict[str, Any]) -> None:
         """The generated `__init__`'s one step: keyword arguments become the JSON object."""
@@ -293,21 +420,44 @@ class Model:
         raw = self._data.get(key)
         if raw is None:
             return None
-        value = self._DECODERS[key](raw)
+        decoder = self._DECODERS[key]
+        try:
+            value = decoder(raw)
+        except _Mismatch:
+            raise FieldTypeError(type(self).__name__, key, raw, decoder.expected) from None
         if cache is None:
             _set_cache(self, {key: value})
         else:
             cache[key] = value
         return value
 
+    def _plain(self, key: str) -> Any:
+        """A field read as sent, once its type is checked."""
+        raw = self._data.get(key)
+        if raw is None or self._PLAIN[key].accepts(raw):
+            return raw
+        return self._mismatch(key)
+
+    def _mismatch(self, key: str) -> Any:
+        """A plain field's value failed its type check (the generated property checks inline)."""
+        raw = self._data.get(key)
+        raise FieldTypeError(type(self).__name__, key, raw, self._PLAIN[key].expected)
+
     def _read(self, key: str) -> Any:
         if key in self._DECODERS:
             return self._get(key)
         raw = self._data[key]
+        if raw is None:
+            return None
+        if key in self._PLAIN:
+            return raw if self._PLAIN[key].accepts(raw) else self._mismatch(key)
         extra = self._EXTRA
-        if extra is not None and raw is not None and key not in self._DECLARED:
+        if extra is None or key in self._DECLARED:
+            return raw
+        try:
             return extra(raw)
-        return raw
+        except _Mismatch:
+            raise FieldTypeError(type(self).__name__, key, raw, extra.expected) from None
 
     # The read-only mapping, by the API's own keys.
     def __getitem__(self, key: str) -> Any:
@@ -408,6 +558,33 @@ def cache_decoded(model: Model, key: str, value: Any) -> None:
         _set_cache(model, {key: value})
     else:
         model._cache[key] = value
+
+
+def answer_problems(model: Model) -> builtins.list[str]:
+    """Every way an answer departs from the document, at every depth: a required field
+    missing, a null the document does not allow, a value of the wrong type, a value a
+    closed enum does not list, a key a closed object does not declare. Empty when the
+    answer is exactly as documented."""
+    return list(_object_problems(type(model), model._data, type(model).__name__))
+
+
+def _object_problems(model_class: type[Model], data: Mapping[str, Any], where: str) -> Iterator[str]:
+    for key in sorted(model_class._REQUIRED - data.keys()):
+        yield f"{where}.{key}: missing (the document requires it)"
+    for key, raw in data.items():
+        here = f"{where}.{key}"
+        declared = key in model_class._DECLARED
+        if not declared and model_class._CLOSED:
+            yield f"{here}: not a field of {model_class.__name__} (the document allows no others)"
+        elif raw is None:
+            if declared and key not in model_class._NULLABLE:
+                yield f"{here}: null, which the document does not allow"
+        else:
+            check = model_class._DECODERS.get(key) or model_class._PLAIN.get(key)
+            if check is None and not declared:
+                check = model_class._EXTRA
+            if check is not None:
+                yield from check.problems(raw, here)
 
 
 def validate_request(model_class: type[Model], value: Any, where: str = "") -> None:

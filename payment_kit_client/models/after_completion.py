@@ -32,13 +32,20 @@ class AfterCompletion(Model):
         "hosted_confirmation": "hosted_confirmation",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("AfterCompletionType"),
+        "type": AsEnum("AfterCompletionType", open=True),
         "redirect": AsModel("AfterCompletionRedirect"),
         "hosted_confirmation": AsModel("AfterCompletionHostedConfirmation"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "type",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "redirect",
+            "hosted_confirmation",
         }
     )
     _EXTRA: ClassVar[Any] = ANY

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -19,11 +20,15 @@ class AfterCompletionHostedConfirmation(Model):
         "custom_message": "custom_message",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "custom_message": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "custom_message",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class AfterCompletionHostedConfirmation(Model):
     @property
     def custom_message(self) -> str:
         """The message shown after paying."""
-        return self._data.get("custom_message")  # type: ignore[no-any-return]
+        value = self._data.get("custom_message")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("custom_message")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -19,11 +20,15 @@ class AfterCompletionRedirect(Model):
         "url": "url",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "url": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "url",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class AfterCompletionRedirect(Model):
     @property
     def url(self) -> str:
         """Where the customer is sent after paying."""
-        return self._data.get("url")  # type: ignore[no-any-return]
+        value = self._data.get("url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("url")  # type: ignore[no-any-return]

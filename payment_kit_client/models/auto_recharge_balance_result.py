@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     AsModel,
     Model,
 )
@@ -31,9 +33,20 @@ class AutoRechargeBalanceResult(Model):
         "delegation": AsModel("AutoRechargeDelegation"),
         "stripeContext": AsModel("AutoRechargeStripeContext"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "sufficient": BOOL,
+        "payer": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "sufficient",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "delegation",
+            "stripeContext",
+            "payer",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -58,7 +71,10 @@ class AutoRechargeBalanceResult(Model):
     @property
     def sufficient(self) -> bool:
         """The `sufficient` field."""
-        return self._data.get("sufficient")  # type: ignore[no-any-return]
+        value = self._data.get("sufficient")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("sufficient")  # type: ignore[no-any-return]
 
     @property
     def delegation(self) -> AutoRechargeDelegation | None:
@@ -73,4 +89,7 @@ class AutoRechargeBalanceResult(Model):
     @property
     def payer(self) -> None | str:
         """The paying account's address or DID."""
-        return self._data.get("payer")  # type: ignore[no-any-return]
+        value = self._data.get("payer")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payer")  # type: ignore[no-any-return]

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -58,6 +61,19 @@ class AutoRechargeConfig(Model):
         "slippage_config": AsModel("AutoRechargeSlippageConfig"),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "customer_id": STR,
+        "livemode": BOOL,
+        "enabled": BOOL,
+        "threshold": STR,
+        "currency_id": STR,
+        "price_id": STR,
+        "quantity": INT,
+        "recharge_currency_id": STR,
+        "payment_method_id": STR,
+        "last_recharge_date": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -70,6 +86,19 @@ class AutoRechargeConfig(Model):
             "quantity",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "recharge_currency_id",
+            "payment_method_id",
+            "payment_settings",
+            "payment_details",
+            "daily_limits",
+            "daily_stats",
+            "last_recharge_date",
+            "slippage_config",
+            "metadata",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -124,43 +153,67 @@ class AutoRechargeConfig(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str:
         """The customer (`cus_…`)."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def enabled(self) -> bool:
         """The `enabled` field."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def threshold(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("threshold")  # type: ignore[no-any-return]
+        value = self._data.get("threshold")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("threshold")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The credit currency (`pc_…`) whose balance is watched."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def price_id(self) -> str:
         """The top-up price (`price_…`) bought on each recharge."""
-        return self._data.get("price_id")  # type: ignore[no-any-return]
+        value = self._data.get("price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("price_id")  # type: ignore[no-any-return]
 
     @property
     def quantity(self) -> int:
         """How many of the price are bought on each recharge (a count, not an amount)."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime.datetime:
@@ -175,12 +228,18 @@ class AutoRechargeConfig(Model):
     @property
     def recharge_currency_id(self) -> None | str:
         """The currency (`pc_…`) the recharge is paid in."""
-        return self._data.get("recharge_currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("recharge_currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("recharge_currency_id")  # type: ignore[no-any-return]
 
     @property
     def payment_method_id(self) -> None | str:
         """The payment method (`pm_…`) that pays."""
-        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def payment_settings(self) -> AutoRechargePaymentSettings | None:
@@ -205,7 +264,10 @@ class AutoRechargeConfig(Model):
     @property
     def last_recharge_date(self) -> None | str:
         """The day of the last recharge (the day `daily_stats` counts)."""
-        return self._data.get("last_recharge_date")  # type: ignore[no-any-return]
+        value = self._data.get("last_recharge_date")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("last_recharge_date")  # type: ignore[no-any-return]
 
     @property
     def slippage_config(self) -> AutoRechargeSlippageConfig | None:

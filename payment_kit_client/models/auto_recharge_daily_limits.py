@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 
@@ -20,12 +22,17 @@ class AutoRechargeDailyLimits(Model):
         "max_amount": "max_amount",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "max_attempts": INT,
+        "max_amount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "max_attempts",
             "max_amount",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,10 +51,16 @@ class AutoRechargeDailyLimits(Model):
     @property
     def max_attempts(self) -> int:
         """Recharges allowed per day."""
-        return self._data.get("max_attempts")  # type: ignore[no-any-return]
+        value = self._data.get("max_attempts")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_attempts")  # type: ignore[no-any-return]
 
     @property
     def max_amount(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("max_amount")  # type: ignore[no-any-return]
+        value = self._data.get("max_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_amount")  # type: ignore[no-any-return]

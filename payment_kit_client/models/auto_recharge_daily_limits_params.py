@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..model_runtime import (
+    FLOAT,
+    INT,
     Model,
 )
 from ..types import UNSET, Unset
@@ -20,7 +22,12 @@ class AutoRechargeDailyLimitsParams(Model):
         "max_amount": "max_amount",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "max_attempts": INT,
+        "max_amount": FLOAT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -39,10 +46,16 @@ class AutoRechargeDailyLimitsParams(Model):
     @property
     def max_attempts(self) -> int | None:
         """The `max_attempts` field."""
-        return self._data.get("max_attempts")  # type: ignore[no-any-return]
+        value = self._data.get("max_attempts")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_attempts")  # type: ignore[no-any-return]
 
     @property
     def max_amount(self) -> float | None:
         """Total recharge amount allowed per day, in the paying currency's own unit (a number, as PaymentKit's Node
         SDK types it)."""
-        return self._data.get("max_amount")  # type: ignore[no-any-return]
+        value = self._data.get("max_amount")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_amount")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 
@@ -20,12 +22,17 @@ class AutoRechargeDailyStats(Model):
         "total_amount": "total_amount",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "attempt_count": INT,
+        "total_amount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "attempt_count",
             "total_amount",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,10 +51,16 @@ class AutoRechargeDailyStats(Model):
     @property
     def attempt_count(self) -> int:
         """The `attempt_count` field."""
-        return self._data.get("attempt_count")  # type: ignore[no-any-return]
+        value = self._data.get("attempt_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("attempt_count")  # type: ignore[no-any-return]
 
     @property
     def total_amount(self) -> str:
         """Total recharged today. Whether this is in the currency's own unit or its smallest unit is not
         established."""
-        return self._data.get("total_amount")  # type: ignore[no-any-return]
+        value = self._data.get("total_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total_amount")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -21,9 +23,18 @@ class AutoRechargeDelegation(Model):
         "reason": "reason",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "sufficient": BOOL,
+        "reason": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "sufficient",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "reason",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -44,9 +55,15 @@ class AutoRechargeDelegation(Model):
     @property
     def sufficient(self) -> bool:
         """The `sufficient` field."""
-        return self._data.get("sufficient")  # type: ignore[no-any-return]
+        value = self._data.get("sufficient")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("sufficient")  # type: ignore[no-any-return]
 
     @property
     def reason(self) -> None | str:
         """Why not, when it does not."""
-        return self._data.get("reason")  # type: ignore[no-any-return]
+        value = self._data.get("reason")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("reason")  # type: ignore[no-any-return]

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
+    AsList,
     AsModel,
     Model,
 )
@@ -30,7 +32,16 @@ class AutoRechargePaymentSettings(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "payment_method_options": AsModel("AutoRechargePaymentSettingsPaymentMethodOptionsType0"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "payment_method_types": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payment_method_types",
+            "payment_method_options",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -49,7 +60,7 @@ class AutoRechargePaymentSettings(Model):
     @property
     def payment_method_types(self) -> builtins.list[str] | None:
         """The `payment_method_types` field."""
-        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+        return self._plain("payment_method_types")  # type: ignore[no-any-return]
 
     @property
     def payment_method_options(self) -> AutoRechargePaymentSettingsPaymentMethodOptionsType0 | None:

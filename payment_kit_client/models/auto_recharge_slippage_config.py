@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    FLOAT,
+    INT,
+    STR,
     AsEnum,
     Model,
 )
@@ -30,7 +33,22 @@ class AutoRechargeSlippageConfig(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "mode": AsEnum("AutoRechargeSlippageMode"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "percent": FLOAT,
+        "min_acceptable_rate": STR,
+        "base_currency": STR,
+        "updated_at_ms": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "mode",
+            "percent",
+            "min_acceptable_rate",
+            "base_currency",
+            "updated_at_ms",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -60,19 +78,31 @@ class AutoRechargeSlippageConfig(Model):
     @property
     def percent(self) -> float | None:
         """Allowed slippage in percent, for `mode` `percent`."""
-        return self._data.get("percent")  # type: ignore[no-any-return]
+        value = self._data.get("percent")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("percent")  # type: ignore[no-any-return]
 
     @property
     def min_acceptable_rate(self) -> None | str:
         """The worst exchange rate accepted, a decimal string, for `mode` `rate`."""
-        return self._data.get("min_acceptable_rate")  # type: ignore[no-any-return]
+        value = self._data.get("min_acceptable_rate")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("min_acceptable_rate")  # type: ignore[no-any-return]
 
     @property
     def base_currency(self) -> None | str:
         """The `base_currency` field."""
-        return self._data.get("base_currency")  # type: ignore[no-any-return]
+        value = self._data.get("base_currency")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("base_currency")  # type: ignore[no-any-return]
 
     @property
     def updated_at_ms(self) -> int | None:
         """When the setting last changed, in Unix milliseconds."""
-        return self._data.get("updated_at_ms")  # type: ignore[no-any-return]
+        value = self._data.get("updated_at_ms")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("updated_at_ms")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -25,6 +26,14 @@ class AutoRechargeStripeContext(Model):
         "stripe_customer_id": "stripe_customer_id",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "type": STR,
+        "id": STR,
+        "client_secret": STR,
+        "intent_type": STR,
+        "status": STR,
+        "stripe_customer_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "type",
@@ -35,6 +44,7 @@ class AutoRechargeStripeContext(Model):
             "stripe_customer_id",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -61,31 +71,49 @@ class AutoRechargeStripeContext(Model):
     @property
     def type(self) -> str:
         """The `type` field."""
-        return self._data.get("type")  # type: ignore[no-any-return]
+        value = self._data.get("type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("type")  # type: ignore[no-any-return]
 
     type_ = type
 
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def client_secret(self) -> str:
         """The `client_secret` field."""
-        return self._data.get("client_secret")  # type: ignore[no-any-return]
+        value = self._data.get("client_secret")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("client_secret")  # type: ignore[no-any-return]
 
     @property
     def intent_type(self) -> str:
         """Which kind of Stripe intent (e.g. a setup intent)."""
-        return self._data.get("intent_type")  # type: ignore[no-any-return]
+        value = self._data.get("intent_type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("intent_type")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> str:
         """The `status` field."""
-        return self._data.get("status")  # type: ignore[no-any-return]
+        value = self._data.get("status")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("status")  # type: ignore[no-any-return]
 
     @property
     def stripe_customer_id(self) -> str:
         """The `stripe_customer_id` field."""
-        return self._data.get("stripe_customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("stripe_customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("stripe_customer_id")  # type: ignore[no-any-return]

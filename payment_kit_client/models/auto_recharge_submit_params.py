@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    FLOAT,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -36,12 +40,24 @@ class AutoRechargeSubmitParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "daily_limits": AsModel("AutoRechargeDailyLimitsParams"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "customer_id": STR,
+        "currency_id": STR,
+        "enabled": BOOL,
+        "threshold": FLOAT,
+        "recharge_currency_id": STR,
+        "payment_method_id": STR,
+        "price_id": STR,
+        "quantity": INT,
+        "change_payment_method": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "customer_id",
             "currency_id",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -76,48 +92,75 @@ class AutoRechargeSubmitParams(Model):
     @property
     def customer_id(self) -> str:
         """The customer, by `cus_` id or DID."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The credit currency (`pc_…`) whose balance is watched."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def enabled(self) -> bool | None:
         """The `enabled` field."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def threshold(self) -> float | None:
         """Recharge when the balance falls below this, in the credit currency's own unit (a number, as PaymentKit's
         Node SDK types it)."""
-        return self._data.get("threshold")  # type: ignore[no-any-return]
+        value = self._data.get("threshold")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("threshold")  # type: ignore[no-any-return]
 
     @property
     def recharge_currency_id(self) -> str | None:
         """The currency (`pc_…`) to pay recharges in."""
-        return self._data.get("recharge_currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("recharge_currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("recharge_currency_id")  # type: ignore[no-any-return]
 
     @property
     def payment_method_id(self) -> str | None:
         """The payment method (`pm_…`) to pay with."""
-        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def price_id(self) -> str | None:
         """The top-up price (`price_…`) to buy."""
-        return self._data.get("price_id")  # type: ignore[no-any-return]
+        value = self._data.get("price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("price_id")  # type: ignore[no-any-return]
 
     @property
     def quantity(self) -> int | None:
         """The `quantity` field."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def change_payment_method(self) -> bool | None:
         """`true` to switch to a new payment method (the payer is asked to authorise it)."""
-        return self._data.get("change_payment_method")  # type: ignore[no-any-return]
+        value = self._data.get("change_payment_method")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("change_payment_method")  # type: ignore[no-any-return]
 
     @property
     def daily_limits(self) -> AutoRechargeDailyLimitsParams | None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    INT,
+    STR,
     AsEnum,
+    AsUnion,
     Model,
 )
 from ..types import UNSET, Unset
@@ -39,7 +42,15 @@ class CancelSubscriptionParams(Model):
         "staking": AsEnum("SubscriptionCancelStaking"),
         "cancel_from": AsEnum("SubscriptionCancelFrom"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "time": AsUnion(INT, STR),
+        "feedback": STR,
+        "comment": STR,
+        "reason": STR,
+        "slashReason": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -78,7 +89,7 @@ class CancelSubscriptionParams(Model):
     @property
     def time(self) -> int | str | None:
         """With `at=custom`, when the cancellation takes effect: Unix seconds, or a date string."""
-        return self._data.get("time")  # type: ignore[no-any-return]
+        return self._plain("time")  # type: ignore[no-any-return]
 
     @property
     def refund(self) -> SubscriptionCancelationRefund | None:
@@ -90,18 +101,27 @@ class CancelSubscriptionParams(Model):
     def feedback(self) -> str | None:
         """The customer's reason for leaving, usually one of `too_expensive`, `missing_features`,
         `switched_service`, `unused`, `customer_service`, `too_complex`, `low_quality`, `other`."""
-        return self._data.get("feedback")  # type: ignore[no-any-return]
+        value = self._data.get("feedback")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("feedback")  # type: ignore[no-any-return]
 
     @property
     def comment(self) -> str | None:
         """Free text about the cancellation."""
-        return self._data.get("comment")  # type: ignore[no-any-return]
+        value = self._data.get("comment")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("comment")  # type: ignore[no-any-return]
 
     @property
     def reason(self) -> str | None:
         """Why the subscription is canceled, usually one of `cancellation_requested`, `payment_disputed`,
         `payment_failed`, `stake_revoked`; other strings are accepted."""
-        return self._data.get("reason")  # type: ignore[no-any-return]
+        value = self._data.get("reason")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("reason")  # type: ignore[no-any-return]
 
     @property
     def staking(self) -> SubscriptionCancelStaking | None:
@@ -112,7 +132,10 @@ class CancelSubscriptionParams(Model):
     @property
     def slash_reason(self) -> str | None:
         """With `staking=slash`, why the stake is slashed."""
-        return self._data.get("slashReason")  # type: ignore[no-any-return]
+        value = self._data.get("slashReason")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("slashReason")  # type: ignore[no-any-return]
 
     @property
     def cancel_from(self) -> SubscriptionCancelFrom | None:

@@ -6,6 +6,8 @@ import builtins
 from typing import Any, ClassVar
 
 from ..model_runtime import (
+    STR,
+    AsList,
     Model,
 )
 
@@ -19,11 +21,15 @@ class CheckRecurringSupportParams(Model):
         "currency_ids": "currency_ids",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "currency_ids": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "currency_ids",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -40,4 +46,4 @@ class CheckRecurringSupportParams(Model):
     @property
     def currency_ids(self) -> builtins.list[str]:
         """The `currency_ids` field."""
-        return self._data.get("currency_ids")  # type: ignore[no-any-return]
+        return self._plain("currency_ids")  # type: ignore[no-any-return]

@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    FLOAT,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -138,13 +142,13 @@ class CheckoutSession(Model):
         "vendor_info": "vendor_info",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "mode": AsEnum("CheckoutSessionMode"),
-        "status": AsEnum("CheckoutSessionStatus"),
-        "payment_status": AsEnum("CheckoutSessionPaymentStatus"),
-        "customer_creation": AsEnum("CheckoutSessionCustomerCreation"),
-        "submit_type": AsEnum("CheckoutSessionSubmitType"),
-        "nft_mint_status": AsEnum("CheckoutSessionNftMintStatus"),
-        "created_via": AsEnum("CheckoutSessionCreatedVia"),
+        "mode": AsEnum("CheckoutSessionMode", open=True),
+        "status": AsEnum("CheckoutSessionStatus", open=True),
+        "payment_status": AsEnum("CheckoutSessionPaymentStatus", open=True),
+        "customer_creation": AsEnum("CheckoutSessionCustomerCreation", open=True),
+        "submit_type": AsEnum("CheckoutSessionSubmitType", open=True),
+        "nft_mint_status": AsEnum("CheckoutSessionNftMintStatus", open=True),
+        "created_via": AsEnum("CheckoutSessionCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "line_items": AsList(AsModel("LineItem")),
@@ -161,16 +165,41 @@ class CheckoutSession(Model):
         "invoice_creation": AsModel("CheckoutSessionInvoiceCreation"),
         "phone_number_collection": AsModel("CheckoutSessionPhoneNumberCollection"),
         "metadata": AsModel("Metadata"),
-        "billing_address_collection": AsEnum("CheckoutSessionBillingAddressCollection"),
+        "billing_address_collection": AsEnum("CheckoutSessionBillingAddressCollection", open=True),
         "subscription_data": AsModel("CheckoutSessionSubscriptionData"),
         "payment_details": AsModel("PaymentDetails"),
         "payment_intent_data": AsModel("PaymentIntentData"),
         "nft_mint_settings": AsModel("NftMintSettings"),
         "nft_mint_details": AsModel("CheckoutSessionNftMintDetails"),
-        "cross_sell_behavior": AsEnum("CheckoutSessionCrossSellBehavior"),
+        "cross_sell_behavior": AsEnum("CheckoutSessionCrossSellBehavior", open=True),
         "discounts": AsList(AsModel("CheckoutSessionDiscount")),
-        "fulfillment_status": AsEnum("CheckoutSessionFulfillmentStatus"),
+        "fulfillment_status": AsEnum("CheckoutSessionFulfillmentStatus", open=True),
         "vendor_info": AsList(AsModel("CheckoutSessionVendorInfo")),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "currency_id": STR,
+        "amount_subtotal": STR,
+        "amount_total": STR,
+        "expires_at": INT,
+        "payment_method_types": AsList(STR),
+        "client_reference_id": STR,
+        "invoice_id": STR,
+        "customer_id": STR,
+        "customer_did": STR,
+        "payment_link_id": STR,
+        "subscription_id": STR,
+        "enable_subscription_grouping": BOOL,
+        "success_subscription_count": INT,
+        "recovered_from": STR,
+        "payment_intent_id": STR,
+        "setup_intent_id": STR,
+        "slippage_percent": FLOAT,
+        "url": STR,
+        "cancel_url": STR,
+        "success_url": STR,
+        "allow_promotion_codes": BOOL,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -191,6 +220,49 @@ class CheckoutSession(Model):
             "created_at",
             "updated_at",
             "line_items",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "client_reference_id",
+            "invoice_id",
+            "customer_id",
+            "customer_did",
+            "payment_link_id",
+            "subscription_id",
+            "enable_subscription_grouping",
+            "subscription_groups",
+            "success_subscription_count",
+            "recovered_from",
+            "payment_intent_id",
+            "setup_intent_id",
+            "slippage_percent",
+            "total_details",
+            "url",
+            "cancel_url",
+            "success_url",
+            "currency_conversion",
+            "customer_details",
+            "customer_update",
+            "after_expiration",
+            "allow_promotion_codes",
+            "consent_collection",
+            "consent",
+            "custom_fields",
+            "custom_text",
+            "invoice_creation",
+            "phone_number_collection",
+            "metadata",
+            "billing_address_collection",
+            "subscription_data",
+            "payment_details",
+            "payment_intent_data",
+            "nft_mint_settings",
+            "nft_mint_details",
+            "cross_sell_behavior",
+            "discounts",
+            "fulfillment_status",
+            "vendor_info",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -319,17 +391,26 @@ class CheckoutSession(Model):
     @property
     def id(self) -> str:
         """The session id (`cs_…`)."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The payment currency (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def mode(self) -> CheckoutSessionMode | str:
@@ -355,12 +436,18 @@ class CheckoutSession(Model):
     @property
     def amount_subtotal(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_subtotal")  # type: ignore[no-any-return]
+        value = self._data.get("amount_subtotal")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_subtotal")  # type: ignore[no-any-return]
 
     @property
     def amount_total(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_total")  # type: ignore[no-any-return]
+        value = self._data.get("amount_total")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_total")  # type: ignore[no-any-return]
 
     @property
     def customer_creation(self) -> CheckoutSessionCustomerCreation | str:
@@ -371,12 +458,15 @@ class CheckoutSession(Model):
     @property
     def expires_at(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("expires_at")  # type: ignore[no-any-return]
+        value = self._data.get("expires_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("expires_at")  # type: ignore[no-any-return]
 
     @property
     def payment_method_types(self) -> builtins.list[str]:
         """Payment method types accepted (e.g. `arcblock`, `ethereum`, `stripe`)."""
-        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+        return self._plain("payment_method_types")  # type: ignore[no-any-return]
 
     @property
     def submit_type(self) -> CheckoutSessionSubmitType | str:
@@ -415,37 +505,58 @@ class CheckoutSession(Model):
     @property
     def client_reference_id(self) -> None | str:
         """The caller's own reference for the session; the session can be retrieved by it."""
-        return self._data.get("client_reference_id")  # type: ignore[no-any-return]
+        value = self._data.get("client_reference_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("client_reference_id")  # type: ignore[no-any-return]
 
     @property
     def invoice_id(self) -> None | str:
         """The `invoice_id` field."""
-        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> None | str:
         """The paying customer (`cus_…`), once known."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def customer_did(self) -> None | str:
         """The paying customer's DID, once known."""
-        return self._data.get("customer_did")  # type: ignore[no-any-return]
+        value = self._data.get("customer_did")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_did")  # type: ignore[no-any-return]
 
     @property
     def payment_link_id(self) -> None | str:
         """The payment link the session was opened from."""
-        return self._data.get("payment_link_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_link_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_link_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """The subscription the session created."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def enable_subscription_grouping(self) -> bool | None:
         """True to create one subscription per group of recurring items instead of one in all."""
-        return self._data.get("enable_subscription_grouping")  # type: ignore[no-any-return]
+        value = self._data.get("enable_subscription_grouping")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enable_subscription_grouping")  # type: ignore[no-any-return]
 
     @property
     def subscription_groups(self) -> CheckoutSessionSubscriptionGroups | None:
@@ -455,27 +566,42 @@ class CheckoutSession(Model):
     @property
     def success_subscription_count(self) -> int | None:
         """How many subscriptions the session created successfully."""
-        return self._data.get("success_subscription_count")  # type: ignore[no-any-return]
+        value = self._data.get("success_subscription_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("success_subscription_count")  # type: ignore[no-any-return]
 
     @property
     def recovered_from(self) -> None | str:
         """The expired session this one reopens."""
-        return self._data.get("recovered_from")  # type: ignore[no-any-return]
+        value = self._data.get("recovered_from")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("recovered_from")  # type: ignore[no-any-return]
 
     @property
     def payment_intent_id(self) -> None | str:
         """The `payment_intent_id` field."""
-        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_intent_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_intent_id")  # type: ignore[no-any-return]
 
     @property
     def setup_intent_id(self) -> None | str:
         """The `setup_intent_id` field."""
-        return self._data.get("setup_intent_id")  # type: ignore[no-any-return]
+        value = self._data.get("setup_intent_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("setup_intent_id")  # type: ignore[no-any-return]
 
     @property
     def slippage_percent(self) -> float | None:
         """Accepted price slippage, in percent, for dynamically priced items."""
-        return self._data.get("slippage_percent")  # type: ignore[no-any-return]
+        value = self._data.get("slippage_percent")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("slippage_percent")  # type: ignore[no-any-return]
 
     @property
     def total_details(self) -> CheckoutSessionTotalDetails | None:
@@ -485,17 +611,26 @@ class CheckoutSession(Model):
     @property
     def url(self) -> None | str:
         """The hosted checkout page to send the customer to."""
-        return self._data.get("url")  # type: ignore[no-any-return]
+        value = self._data.get("url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("url")  # type: ignore[no-any-return]
 
     @property
     def cancel_url(self) -> None | str:
         """Where the customer goes when they leave without paying."""
-        return self._data.get("cancel_url")  # type: ignore[no-any-return]
+        value = self._data.get("cancel_url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("cancel_url")  # type: ignore[no-any-return]
 
     @property
     def success_url(self) -> None | str:
         """Where the customer goes after paying."""
-        return self._data.get("success_url")  # type: ignore[no-any-return]
+        value = self._data.get("success_url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("success_url")  # type: ignore[no-any-return]
 
     @property
     def currency_conversion(self) -> CheckoutSessionCurrencyConversion | None:
@@ -520,7 +655,10 @@ class CheckoutSession(Model):
     @property
     def allow_promotion_codes(self) -> bool | None:
         """The `allow_promotion_codes` field."""
-        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]
+        value = self._data.get("allow_promotion_codes")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("allow_promotion_codes")  # type: ignore[no-any-return]
 
     @property
     def consent_collection(self) -> CheckoutSessionConsentCollection | None:

@@ -25,11 +25,13 @@ class CheckoutSessionAfterExpiration(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "recovery": AsModel("CheckoutSessionRecovery"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "recovery",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -30,10 +30,17 @@ class CheckoutSessionConsent(Model):
         "terms_of_service": "terms_of_service",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "promotions": AsEnum("CheckoutSessionConsentPromotions"),
-        "terms_of_service": AsEnum("CheckoutSessionConsentTermsOfService"),
+        "promotions": AsEnum("CheckoutSessionConsentPromotions", open=True),
+        "terms_of_service": AsEnum("CheckoutSessionConsentTermsOfService", open=True),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "promotions",
+            "terms_of_service",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

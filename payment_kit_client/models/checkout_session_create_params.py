@@ -6,6 +6,9 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -86,8 +89,8 @@ class CheckoutSessionCreateParams(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "line_items": AsList(AsModel("LineItem")),
-        "mode": AsEnum("CheckoutSessionMode"),
-        "customer_creation": AsEnum("CheckoutSessionCustomerCreation"),
+        "mode": AsEnum("CheckoutSessionMode", open=True),
+        "customer_creation": AsEnum("CheckoutSessionCustomerCreation", open=True),
         "customer_update": AsModel("CheckoutSessionCustomerUpdate"),
         "after_expiration": AsModel("CheckoutSessionAfterExpiration"),
         "consent_collection": AsModel("CheckoutSessionConsentCollection"),
@@ -95,13 +98,26 @@ class CheckoutSessionCreateParams(Model):
         "custom_text": AsModel("CheckoutSessionCustomText"),
         "invoice_creation": AsModel("CheckoutSessionInvoiceCreation"),
         "phone_number_collection": AsModel("CheckoutSessionPhoneNumberCollection"),
-        "submit_type": AsEnum("CheckoutSessionSubmitType"),
-        "billing_address_collection": AsEnum("CheckoutSessionBillingAddressCollection"),
+        "submit_type": AsEnum("CheckoutSessionSubmitType", open=True),
+        "billing_address_collection": AsEnum("CheckoutSessionBillingAddressCollection", open=True),
         "subscription_data": AsModel("CheckoutSessionSubscriptionData"),
         "payment_intent_data": AsModel("PaymentIntentData"),
         "nft_mint_settings": AsModel("NftMintSettings"),
-        "cross_sell_behavior": AsEnum("CheckoutSessionCrossSellBehavior"),
+        "cross_sell_behavior": AsEnum("CheckoutSessionCrossSellBehavior", open=True),
         "metadata": AsModel("Metadata"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "success_url": STR,
+        "cancel_url": STR,
+        "expires_at": INT,
+        "client_reference_id": STR,
+        "currency_id": STR,
+        "customer_id": STR,
+        "customer_did": STR,
+        "allow_promotion_codes": BOOL,
+        "payment_method_types": AsList(STR),
+        "enable_subscription_grouping": BOOL,
+        "include_free_trial": BOOL,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -109,6 +125,7 @@ class CheckoutSessionCreateParams(Model):
             "success_url",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -184,7 +201,10 @@ class CheckoutSessionCreateParams(Model):
     @property
     def success_url(self) -> str:
         """Where the customer goes after paying."""
-        return self._data.get("success_url")  # type: ignore[no-any-return]
+        value = self._data.get("success_url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("success_url")  # type: ignore[no-any-return]
 
     @property
     def mode(self) -> CheckoutSessionMode | str | None:
@@ -196,32 +216,50 @@ class CheckoutSessionCreateParams(Model):
     @property
     def cancel_url(self) -> str | None:
         """Where the customer goes when they leave without paying."""
-        return self._data.get("cancel_url")  # type: ignore[no-any-return]
+        value = self._data.get("cancel_url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("cancel_url")  # type: ignore[no-any-return]
 
     @property
     def expires_at(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("expires_at")  # type: ignore[no-any-return]
+        value = self._data.get("expires_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("expires_at")  # type: ignore[no-any-return]
 
     @property
     def client_reference_id(self) -> str | None:
         """Your own reference for the session (e.g. an order id); it can be used to retrieve the session."""
-        return self._data.get("client_reference_id")  # type: ignore[no-any-return]
+        value = self._data.get("client_reference_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("client_reference_id")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str | None:
         """The payment currency (`pc_…`); by default the prices' currency."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str | None:
         """An existing customer (`cus_…`) who is to pay."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def customer_did(self) -> str | None:
         """The DID of the user who is to pay."""
-        return self._data.get("customer_did")  # type: ignore[no-any-return]
+        value = self._data.get("customer_did")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_did")  # type: ignore[no-any-return]
 
     @property
     def customer_creation(self) -> CheckoutSessionCustomerCreation | str | None:
@@ -242,7 +280,10 @@ class CheckoutSessionCreateParams(Model):
     @property
     def allow_promotion_codes(self) -> bool | None:
         """The `allow_promotion_codes` field."""
-        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]
+        value = self._data.get("allow_promotion_codes")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("allow_promotion_codes")  # type: ignore[no-any-return]
 
     @property
     def consent_collection(self) -> CheckoutSessionConsentCollection | None:
@@ -267,7 +308,7 @@ class CheckoutSessionCreateParams(Model):
     @property
     def payment_method_types(self) -> builtins.list[str] | None:
         """The `payment_method_types` field."""
-        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+        return self._plain("payment_method_types")  # type: ignore[no-any-return]
 
     @property
     def phone_number_collection(self) -> CheckoutSessionPhoneNumberCollection | None:
@@ -311,7 +352,10 @@ class CheckoutSessionCreateParams(Model):
     @property
     def enable_subscription_grouping(self) -> bool | None:
         """The `enable_subscription_grouping` field."""
-        return self._data.get("enable_subscription_grouping")  # type: ignore[no-any-return]
+        value = self._data.get("enable_subscription_grouping")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enable_subscription_grouping")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -322,4 +366,7 @@ class CheckoutSessionCreateParams(Model):
     def include_free_trial(self) -> bool | None:
         """Whether trials configured on the prices apply to this session. The Node SDK accepts it; its exact effect
         is not documented."""
-        return self._data.get("include_free_trial")  # type: ignore[no-any-return]
+        value = self._data.get("include_free_trial")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("include_free_trial")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -22,6 +23,12 @@ class CheckoutSessionCurrencyConversion(Model):
         "source_currency": "source_currency",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount_subtotal": STR,
+        "amount_total": STR,
+        "fx_rate": STR,
+        "source_currency": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "amount_subtotal",
@@ -30,6 +37,7 @@ class CheckoutSessionCurrencyConversion(Model):
             "source_currency",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -52,19 +60,31 @@ class CheckoutSessionCurrencyConversion(Model):
     @property
     def amount_subtotal(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_subtotal")  # type: ignore[no-any-return]
+        value = self._data.get("amount_subtotal")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_subtotal")  # type: ignore[no-any-return]
 
     @property
     def amount_total(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_total")  # type: ignore[no-any-return]
+        value = self._data.get("amount_total")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_total")  # type: ignore[no-any-return]
 
     @property
     def fx_rate(self) -> str:
         """The exchange rate used, as a decimal string."""
-        return self._data.get("fx_rate")  # type: ignore[no-any-return]
+        value = self._data.get("fx_rate")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("fx_rate")  # type: ignore[no-any-return]
 
     @property
     def source_currency(self) -> str:
         """The currency converted from."""
-        return self._data.get("source_currency")  # type: ignore[no-any-return]
+        value = self._data.get("source_currency")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("source_currency")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -21,7 +22,17 @@ class CheckoutSessionCustomText(Model):
         "submit": "submit",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "shipping_address": STR,
+        "submit": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "shipping_address",
+            "submit",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,9 +51,15 @@ class CheckoutSessionCustomText(Model):
     @property
     def shipping_address(self) -> None | str:
         """Shown next to the shipping address fields."""
-        return self._data.get("shipping_address")  # type: ignore[no-any-return]
+        value = self._data.get("shipping_address")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("shipping_address")  # type: ignore[no-any-return]
 
     @property
     def submit(self) -> None | str:
         """Shown next to the submit button."""
-        return self._data.get("submit")  # type: ignore[no-any-return]
+        value = self._data.get("submit")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("submit")  # type: ignore[no-any-return]

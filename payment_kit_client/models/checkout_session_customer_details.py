@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsModel,
     Model,
 )
@@ -29,7 +30,20 @@ class CheckoutSessionCustomerDetails(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "address": AsModel("CustomerAddress"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "email": STR,
+        "name": STR,
+        "phone": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "address",
+            "email",
+            "name",
+            "phone",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -57,14 +71,23 @@ class CheckoutSessionCustomerDetails(Model):
     @property
     def email(self) -> None | str:
         """The `email` field."""
-        return self._data.get("email")  # type: ignore[no-any-return]
+        value = self._data.get("email")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("email")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> None | str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def phone(self) -> None | str:
         """The `phone` field."""
-        return self._data.get("phone")  # type: ignore[no-any-return]
+        value = self._data.get("phone")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("phone")  # type: ignore[no-any-return]

@@ -27,10 +27,11 @@ class CheckoutSessionCustomerUpdate(Model):
         "shipping": "shipping",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "address": AsEnum("CheckoutSessionCustomerUpdateBehavior"),
-        "name": AsEnum("CheckoutSessionCustomerUpdateBehavior"),
-        "shipping": AsEnum("CheckoutSessionCustomerUpdateBehavior"),
+        "address": AsEnum("CheckoutSessionCustomerUpdateBehavior", open=True),
+        "name": AsEnum("CheckoutSessionCustomerUpdateBehavior", open=True),
+        "shipping": AsEnum("CheckoutSessionCustomerUpdateBehavior", open=True),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "address",
@@ -38,6 +39,7 @@ class CheckoutSessionCustomerUpdate(Model):
             "shipping",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsModel,
     Model,
 )
@@ -32,7 +33,22 @@ class CheckoutSessionDiscount(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "verification_data": AsModel("CheckoutSessionVerificationData"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "coupon": STR,
+        "promotion_code": STR,
+        "discount_amount": STR,
+        "verification_method": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "coupon",
+            "promotion_code",
+            "discount_amount",
+            "verification_method",
+            "verification_data",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -57,22 +73,34 @@ class CheckoutSessionDiscount(Model):
     @property
     def coupon(self) -> None | str:
         """The coupon's id."""
-        return self._data.get("coupon")  # type: ignore[no-any-return]
+        value = self._data.get("coupon")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("coupon")  # type: ignore[no-any-return]
 
     @property
     def promotion_code(self) -> None | str:
         """The promotion code's id."""
-        return self._data.get("promotion_code")  # type: ignore[no-any-return]
+        value = self._data.get("promotion_code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("promotion_code")  # type: ignore[no-any-return]
 
     @property
     def discount_amount(self) -> None | str:
         """The `discount_amount` field."""
-        return self._data.get("discount_amount")  # type: ignore[no-any-return]
+        value = self._data.get("discount_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("discount_amount")  # type: ignore[no-any-return]
 
     @property
     def verification_method(self) -> None | str:
         """How the customer proved eligibility (for NFT, VC or user-restricted codes)."""
-        return self._data.get("verification_method")  # type: ignore[no-any-return]
+        value = self._data.get("verification_method")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("verification_method")  # type: ignore[no-any-return]
 
     @property
     def verification_data(self) -> CheckoutSessionVerificationData | None:

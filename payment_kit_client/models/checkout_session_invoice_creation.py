@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     AsModel,
     Model,
 )
@@ -27,9 +28,17 @@ class CheckoutSessionInvoiceCreation(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "invoice_data": AsModel("CheckoutSessionInvoiceData"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "enabled": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "enabled",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "invoice_data",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -50,7 +59,10 @@ class CheckoutSessionInvoiceCreation(Model):
     @property
     def enabled(self) -> bool:
         """The `enabled` field."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def invoice_data(self) -> CheckoutSessionInvoiceData | None:

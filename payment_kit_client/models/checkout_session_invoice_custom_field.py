@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -20,12 +21,17 @@ class CheckoutSessionInvoiceCustomField(Model):
         "value": "value",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "value": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "name",
             "value",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,9 +50,15 @@ class CheckoutSessionInvoiceCustomField(Model):
     @property
     def name(self) -> str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def value(self) -> str:
         """The `value` field."""
-        return self._data.get("value")  # type: ignore[no-any-return]
+        value = self._data.get("value")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("value")  # type: ignore[no-any-return]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsList,
     AsModel,
     Model,
@@ -35,7 +36,19 @@ class CheckoutSessionInvoiceData(Model):
         "metadata": AsModel("Metadata"),
         "custom_fields": AsList(AsModel("CheckoutSessionInvoiceCustomField")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "description": STR,
+        "footer": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "footer",
+            "metadata",
+            "custom_fields",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -58,12 +71,18 @@ class CheckoutSessionInvoiceData(Model):
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def footer(self) -> None | str:
         """The `footer` field."""
-        return self._data.get("footer")  # type: ignore[no-any-return]
+        value = self._data.get("footer")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("footer")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

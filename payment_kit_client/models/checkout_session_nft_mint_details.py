@@ -30,14 +30,22 @@ class CheckoutSessionNftMintDetails(Model):
         "base": "base",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("CheckoutSessionNftMintChain"),
+        "type": AsEnum("CheckoutSessionNftMintChain", open=True),
         "arcblock": AsModel("CheckoutSessionNftMintItem"),
         "ethereum": AsModel("CheckoutSessionNftMintItem"),
         "base": AsModel("CheckoutSessionNftMintItem"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "type",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "arcblock",
+            "ethereum",
+            "base",
         }
     )
     _EXTRA: ClassVar[Any] = ANY

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -23,10 +24,22 @@ class CheckoutSessionNftMintItem(Model):
         "error": "error",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "address": STR,
+        "owner": STR,
+        "tx_hash": STR,
+        "error": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "address",
             "owner",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "tx_hash",
+            "error",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -51,19 +64,31 @@ class CheckoutSessionNftMintItem(Model):
     @property
     def address(self) -> str:
         """The NFT's address."""
-        return self._data.get("address")  # type: ignore[no-any-return]
+        value = self._data.get("address")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("address")  # type: ignore[no-any-return]
 
     @property
     def owner(self) -> str:
         """The owner's address."""
-        return self._data.get("owner")  # type: ignore[no-any-return]
+        value = self._data.get("owner")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("owner")  # type: ignore[no-any-return]
 
     @property
     def tx_hash(self) -> None | str:
         """The mint transaction."""
-        return self._data.get("tx_hash")  # type: ignore[no-any-return]
+        value = self._data.get("tx_hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tx_hash")  # type: ignore[no-any-return]
 
     @property
     def error(self) -> None | str:
         """Why minting failed, when it did."""
-        return self._data.get("error")  # type: ignore[no-any-return]
+        value = self._data.get("error")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("error")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     Model,
 )
 
@@ -19,11 +20,15 @@ class CheckoutSessionPhoneNumberCollection(Model):
         "enabled": "enabled",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "enabled": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "enabled",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class CheckoutSessionPhoneNumberCollection(Model):
     @property
     def enabled(self) -> bool:
         """True when the checkout page asks for a phone number."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     Model,
 )
 from ..types import UNSET, Unset
@@ -21,9 +22,18 @@ class CheckoutSessionRecovery(Model):
         "allow_promotion_codes": "allow_promotion_codes",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "enabled": BOOL,
+        "allow_promotion_codes": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "enabled",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "allow_promotion_codes",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -44,9 +54,15 @@ class CheckoutSessionRecovery(Model):
     @property
     def enabled(self) -> bool:
         """True to allow reopening an expired session as a new one."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def allow_promotion_codes(self) -> bool | None:
         """Whether the recovered session accepts promotion codes."""
-        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]
+        value = self._data.get("allow_promotion_codes")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("allow_promotion_codes")  # type: ignore[no-any-return]

@@ -7,6 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    FLOAT,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -55,10 +59,43 @@ class CheckoutSessionSubscriptionData(Model):
         "metadata": AsModel("Metadata"),
         "notification_settings": AsModel("SubscriptionDataNotificationSettings"),
         "service_actions": AsList(AsModel("ServiceAction")),
-        "proration_behavior": AsEnum("CheckoutSessionProrationBehavior"),
+        "proration_behavior": AsEnum("CheckoutSessionProrationBehavior", open=True),
         "trial_settings": AsModel("CheckoutSessionTrialSettings"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "description": STR,
+        "trial_period_days": INT,
+        "billing_threshold_amount": FLOAT,
+        "min_stake_amount": FLOAT,
+        "recovered_from": STR,
+        "trial_end": INT,
+        "trial_currency": STR,
+        "no_stake": BOOL,
+        "billing_cycle_anchor": INT,
+        "days_until_due": INT,
+        "days_until_cancel": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "trial_period_days",
+            "billing_threshold_amount",
+            "min_stake_amount",
+            "metadata",
+            "recovered_from",
+            "trial_end",
+            "trial_currency",
+            "no_stake",
+            "notification_settings",
+            "service_actions",
+            "billing_cycle_anchor",
+            "proration_behavior",
+            "trial_settings",
+            "days_until_due",
+            "days_until_cancel",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -105,24 +142,36 @@ class CheckoutSessionSubscriptionData(Model):
     @property
     def description(self) -> None | str:
         """The description given to the created subscription."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def trial_period_days(self) -> int | None:
         """Days of free trial before the first charge (0 for none)."""
-        return self._data.get("trial_period_days")  # type: ignore[no-any-return]
+        value = self._data.get("trial_period_days")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_period_days")  # type: ignore[no-any-return]
 
     @property
     def billing_threshold_amount(self) -> float | None:
         """Usage amount, in the currency's own unit, at which an invoice is issued early. A JSON number in
         PaymentKit's types, not an amount string."""
-        return self._data.get("billing_threshold_amount")  # type: ignore[no-any-return]
+        value = self._data.get("billing_threshold_amount")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("billing_threshold_amount")  # type: ignore[no-any-return]
 
     @property
     def min_stake_amount(self) -> float | None:
         """Minimum stake, in the currency's own unit, the customer locks when subscribing. A JSON number in
         PaymentKit's types, not an amount string."""
-        return self._data.get("min_stake_amount")  # type: ignore[no-any-return]
+        value = self._data.get("min_stake_amount")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("min_stake_amount")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -132,22 +181,34 @@ class CheckoutSessionSubscriptionData(Model):
     @property
     def recovered_from(self) -> None | str:
         """The id of an earlier subscription this one replaces."""
-        return self._data.get("recovered_from")  # type: ignore[no-any-return]
+        value = self._data.get("recovered_from")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("recovered_from")  # type: ignore[no-any-return]
 
     @property
     def trial_end(self) -> int | None:
         """A fixed trial end, in Unix seconds (instead of `trial_period_days`)."""
-        return self._data.get("trial_end")  # type: ignore[no-any-return]
+        value = self._data.get("trial_end")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_end")  # type: ignore[no-any-return]
 
     @property
     def trial_currency(self) -> None | str:
         """The payment currency (`pc_…`) the trial applies to."""
-        return self._data.get("trial_currency")  # type: ignore[no-any-return]
+        value = self._data.get("trial_currency")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_currency")  # type: ignore[no-any-return]
 
     @property
     def no_stake(self) -> bool | None:
         """True to subscribe without staking."""
-        return self._data.get("no_stake")  # type: ignore[no-any-return]
+        value = self._data.get("no_stake")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("no_stake")  # type: ignore[no-any-return]
 
     @property
     def notification_settings(self) -> None | SubscriptionDataNotificationSettings:
@@ -162,7 +223,10 @@ class CheckoutSessionSubscriptionData(Model):
     @property
     def billing_cycle_anchor(self) -> int | None:
         """When billing periods start, in Unix seconds."""
-        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
+        value = self._data.get("billing_cycle_anchor")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("billing_cycle_anchor")  # type: ignore[no-any-return]
 
     @property
     def proration_behavior(self) -> CheckoutSessionProrationBehavior | None | str:
@@ -177,9 +241,15 @@ class CheckoutSessionSubscriptionData(Model):
     @property
     def days_until_due(self) -> int | None:
         """Days an invoice may stay unpaid before it is overdue."""
-        return self._data.get("days_until_due")  # type: ignore[no-any-return]
+        value = self._data.get("days_until_due")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("days_until_due")  # type: ignore[no-any-return]
 
     @property
     def days_until_cancel(self) -> int | None:
         """Days of non-payment after which the subscription is canceled."""
-        return self._data.get("days_until_cancel")  # type: ignore[no-any-return]
+        value = self._data.get("days_until_cancel")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("days_until_cancel")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -21,7 +22,17 @@ class CheckoutSessionTaxBreakdown(Model):
         "rate": "rate",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount": STR,
+        "rate": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount",
+            "rate",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,9 +51,15 @@ class CheckoutSessionTaxBreakdown(Model):
     @property
     def amount(self) -> None | str:
         """The `amount` field."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def rate(self) -> None | str:
         """The tax rate applied."""
-        return self._data.get("rate")  # type: ignore[no-any-return]
+        value = self._data.get("rate")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("rate")  # type: ignore[no-any-return]

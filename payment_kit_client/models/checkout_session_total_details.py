@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsModel,
     Model,
 )
@@ -31,7 +32,20 @@ class CheckoutSessionTotalDetails(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "breakdown": AsModel("CheckoutSessionTotalDetailsBreakdown"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount_discount": STR,
+        "amount_shipping": STR,
+        "amount_tax": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount_discount",
+            "amount_shipping",
+            "amount_tax",
+            "breakdown",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -54,17 +68,26 @@ class CheckoutSessionTotalDetails(Model):
     @property
     def amount_discount(self) -> None | str:
         """The `amount_discount` field."""
-        return self._data.get("amount_discount")  # type: ignore[no-any-return]
+        value = self._data.get("amount_discount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_discount")  # type: ignore[no-any-return]
 
     @property
     def amount_shipping(self) -> None | str:
         """The `amount_shipping` field."""
-        return self._data.get("amount_shipping")  # type: ignore[no-any-return]
+        value = self._data.get("amount_shipping")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_shipping")  # type: ignore[no-any-return]
 
     @property
     def amount_tax(self) -> None | str:
         """The `amount_tax` field."""
-        return self._data.get("amount_tax")  # type: ignore[no-any-return]
+        value = self._data.get("amount_tax")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_tax")  # type: ignore[no-any-return]
 
     @property
     def breakdown(self) -> CheckoutSessionTotalDetailsBreakdown | None:

@@ -33,7 +33,14 @@ class CheckoutSessionTotalDetailsBreakdown(Model):
         "discounts": AsList(AsModel("CheckoutSessionDiscountBreakdown")),
         "taxes": AsList(AsModel("CheckoutSessionTaxBreakdown")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "discounts",
+            "taxes",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -25,13 +25,15 @@ class CheckoutSessionTrialEndBehavior(Model):
         "missing_payment_method": "missing_payment_method",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "missing_payment_method": AsEnum("CheckoutSessionMissingPaymentMethodBehavior"),
+        "missing_payment_method": AsEnum("CheckoutSessionMissingPaymentMethodBehavior", open=True),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "missing_payment_method",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

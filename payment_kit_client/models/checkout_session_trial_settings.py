@@ -27,11 +27,13 @@ class CheckoutSessionTrialSettings(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "end_behavior": AsModel("CheckoutSessionTrialEndBehavior"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "end_behavior",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

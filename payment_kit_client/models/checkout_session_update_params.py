@@ -25,7 +25,9 @@ class CheckoutSessionUpdateParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(

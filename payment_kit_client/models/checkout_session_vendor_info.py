@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -45,6 +47,21 @@ class CheckoutSessionVendorInfo(Model):
         "status": AsEnum("CheckoutSessionVendorStatus"),
         "returnRequest": AsModel("CheckoutSessionVendorReturnRequest"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "vendor_id": STR,
+        "vendor_key": STR,
+        "vendor_type": STR,
+        "order_id": STR,
+        "amount": STR,
+        "service_url": STR,
+        "app_url": STR,
+        "error_message": STR,
+        "attempts": INT,
+        "lastAttemptAt": STR,
+        "returnRetry": INT,
+        "completedAt": STR,
+        "commissionAmount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "vendor_id",
@@ -53,6 +70,19 @@ class CheckoutSessionVendorInfo(Model):
             "order_id",
             "status",
             "amount",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "service_url",
+            "app_url",
+            "error_message",
+            "attempts",
+            "lastAttemptAt",
+            "returnRetry",
+            "completedAt",
+            "commissionAmount",
+            "returnRequest",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -99,22 +129,34 @@ class CheckoutSessionVendorInfo(Model):
     @property
     def vendor_id(self) -> str:
         """The `vendor_id` field."""
-        return self._data.get("vendor_id")  # type: ignore[no-any-return]
+        value = self._data.get("vendor_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("vendor_id")  # type: ignore[no-any-return]
 
     @property
     def vendor_key(self) -> str:
         """The `vendor_key` field."""
-        return self._data.get("vendor_key")  # type: ignore[no-any-return]
+        value = self._data.get("vendor_key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("vendor_key")  # type: ignore[no-any-return]
 
     @property
     def vendor_type(self) -> str:
         """The `vendor_type` field."""
-        return self._data.get("vendor_type")  # type: ignore[no-any-return]
+        value = self._data.get("vendor_type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("vendor_type")  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str:
         """The `order_id` field."""
-        return self._data.get("order_id")  # type: ignore[no-any-return]
+        value = self._data.get("order_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("order_id")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> CheckoutSessionVendorStatus:
@@ -124,47 +166,74 @@ class CheckoutSessionVendorInfo(Model):
     @property
     def amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def service_url(self) -> None | str:
         """The `service_url` field."""
-        return self._data.get("service_url")  # type: ignore[no-any-return]
+        value = self._data.get("service_url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("service_url")  # type: ignore[no-any-return]
 
     @property
     def app_url(self) -> None | str:
         """The `app_url` field."""
-        return self._data.get("app_url")  # type: ignore[no-any-return]
+        value = self._data.get("app_url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("app_url")  # type: ignore[no-any-return]
 
     @property
     def error_message(self) -> None | str:
         """The `error_message` field."""
-        return self._data.get("error_message")  # type: ignore[no-any-return]
+        value = self._data.get("error_message")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("error_message")  # type: ignore[no-any-return]
 
     @property
     def attempts(self) -> int | None:
         """The `attempts` field."""
-        return self._data.get("attempts")  # type: ignore[no-any-return]
+        value = self._data.get("attempts")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("attempts")  # type: ignore[no-any-return]
 
     @property
     def last_attempt_at(self) -> None | str:
         """When fulfilment was last tried (a timestamp string)."""
-        return self._data.get("lastAttemptAt")  # type: ignore[no-any-return]
+        value = self._data.get("lastAttemptAt")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("lastAttemptAt")  # type: ignore[no-any-return]
 
     @property
     def return_retry(self) -> int | None:
         """The `returnRetry` field."""
-        return self._data.get("returnRetry")  # type: ignore[no-any-return]
+        value = self._data.get("returnRetry")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("returnRetry")  # type: ignore[no-any-return]
 
     @property
     def completed_at(self) -> None | str:
         """When fulfilment completed (a timestamp string)."""
-        return self._data.get("completedAt")  # type: ignore[no-any-return]
+        value = self._data.get("completedAt")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("completedAt")  # type: ignore[no-any-return]
 
     @property
     def commission_amount(self) -> None | str:
         """The `commissionAmount` field."""
-        return self._data.get("commissionAmount")  # type: ignore[no-any-return]
+        value = self._data.get("commissionAmount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("commissionAmount")  # type: ignore[no-any-return]
 
     @property
     def return_request(self) -> CheckoutSessionVendorReturnRequest | None:

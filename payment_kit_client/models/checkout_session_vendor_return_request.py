@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsEnum,
     Model,
 )
@@ -31,11 +32,21 @@ class CheckoutSessionVendorReturnRequest(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "status": AsEnum("CheckoutSessionVendorReturnStatus"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "reason": STR,
+        "requestedAt": STR,
+        "returnDetails": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "reason",
             "requestedAt",
             "status",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "returnDetails",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -60,12 +71,18 @@ class CheckoutSessionVendorReturnRequest(Model):
     @property
     def reason(self) -> str:
         """The `reason` field."""
-        return self._data.get("reason")  # type: ignore[no-any-return]
+        value = self._data.get("reason")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("reason")  # type: ignore[no-any-return]
 
     @property
     def requested_at(self) -> str:
         """When the return was requested (a timestamp string)."""
-        return self._data.get("requestedAt")  # type: ignore[no-any-return]
+        value = self._data.get("requestedAt")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("requestedAt")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> CheckoutSessionVendorReturnStatus:
@@ -75,4 +92,7 @@ class CheckoutSessionVendorReturnRequest(Model):
     @property
     def return_details(self) -> None | str:
         """The `returnDetails` field."""
-        return self._data.get("returnDetails")  # type: ignore[no-any-return]
+        value = self._data.get("returnDetails")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("returnDetails")  # type: ignore[no-any-return]

@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    FLOAT,
+    INT,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -50,13 +54,28 @@ class Coupon(Model):
         "valid": "valid",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "duration": AsEnum("CouponDuration"),
+        "duration": AsEnum("CouponDuration", open=True),
         "metadata": AsModel("Metadata"),
-        "created_via": AsEnum("CouponCreatedVia"),
+        "created_via": AsEnum("CouponCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "applies_to": AsModel("CouponAppliesTo"),
         "currency_options": AsModel("CouponCurrencyOptions"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "locked": BOOL,
+        "amount_off": STR,
+        "percent_off": FLOAT,
+        "currency_id": STR,
+        "duration_in_months": INT,
+        "name": STR,
+        "description": STR,
+        "max_redemptions": INT,
+        "redeem_by": INT,
+        "times_redeemed": INT,
+        "valid": BOOL,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -73,6 +92,17 @@ class Coupon(Model):
             "created_via",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "applies_to",
+            "currency_options",
+            "max_redemptions",
+            "redeem_by",
+            "times_redeemed",
+            "valid",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -129,32 +159,50 @@ class Coupon(Model):
     @property
     def id(self) -> str:
         """The coupon's id."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def locked(self) -> bool:
         """`true` once the coupon has been redeemed; its discount terms are then fixed."""
-        return self._data.get("locked")  # type: ignore[no-any-return]
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
 
     @property
     def amount_off(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_off")  # type: ignore[no-any-return]
+        value = self._data.get("amount_off")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_off")  # type: ignore[no-any-return]
 
     @property
     def percent_off(self) -> float:
         """The percentage taken off; 0 for a fixed-amount coupon. A number, fractions allowed (`12.5`)."""
-        return self._data.get("percent_off")  # type: ignore[no-any-return]
+        value = self._data.get("percent_off")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("percent_off")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The payment currency (`pc_…`) of `amount_off`."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def duration(self) -> CouponDuration | str:
@@ -165,12 +213,18 @@ class Coupon(Model):
     @property
     def duration_in_months(self) -> int:
         """Months the discount lasts when `duration` is `repeating`."""
-        return self._data.get("duration_in_months")  # type: ignore[no-any-return]
+        value = self._data.get("duration_in_months")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("duration_in_months")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
         """Shown to customers on checkouts and invoices."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata:
@@ -196,7 +250,10 @@ class Coupon(Model):
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def applies_to(self) -> CouponAppliesTo | None:
@@ -211,19 +268,31 @@ class Coupon(Model):
     @property
     def max_redemptions(self) -> int | None:
         """How many times the coupon can be redeemed in total."""
-        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
+        value = self._data.get("max_redemptions")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_redemptions")  # type: ignore[no-any-return]
 
     @property
     def redeem_by(self) -> int | None:
         """The last moment the coupon can be redeemed."""
-        return self._data.get("redeem_by")  # type: ignore[no-any-return]
+        value = self._data.get("redeem_by")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("redeem_by")  # type: ignore[no-any-return]
 
     @property
     def times_redeemed(self) -> int | None:
         """The `times_redeemed` field."""
-        return self._data.get("times_redeemed")  # type: ignore[no-any-return]
+        value = self._data.get("times_redeemed")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("times_redeemed")  # type: ignore[no-any-return]
 
     @property
     def valid(self) -> bool | None:
         """Whether the coupon can still be redeemed."""
-        return self._data.get("valid")  # type: ignore[no-any-return]
+        value = self._data.get("valid")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("valid")  # type: ignore[no-any-return]

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
+    AsList,
     Model,
 )
 
@@ -20,11 +22,15 @@ class CouponAppliesTo(Model):
         "products": "products",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "products": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "products",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -41,4 +47,4 @@ class CouponAppliesTo(Model):
     @property
     def products(self) -> builtins.list[str]:
         """Product ids (`prod_…`) the coupon applies to."""
-        return self._data.get("products")  # type: ignore[no-any-return]
+        return self._plain("products")  # type: ignore[no-any-return]

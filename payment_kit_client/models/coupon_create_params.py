@@ -6,6 +6,9 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    FLOAT,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -44,11 +47,21 @@ class CouponCreateParams(Model):
         "promotion_codes": "promotion_codes",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "duration": AsEnum("CouponDuration"),
+        "duration": AsEnum("CouponDuration", open=True),
         "currency_options": AsModel("CouponCurrencyOptionsParams"),
         "applies_to": AsModel("CouponAppliesTo"),
         "metadata": AsModel("Metadata"),
         "promotion_codes": AsList(AsModel("CouponPromotionCodeParams")),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "description": STR,
+        "percent_off": FLOAT,
+        "amount_off": STR,
+        "currency_id": STR,
+        "duration_in_months": INT,
+        "max_redemptions": INT,
+        "redeem_by": INT,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -56,6 +69,7 @@ class CouponCreateParams(Model):
             "duration",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -96,7 +110,10 @@ class CouponCreateParams(Model):
     @property
     def name(self) -> str:
         """Shown to customers on checkouts and invoices."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def duration(self) -> CouponDuration | str:
@@ -107,23 +124,35 @@ class CouponCreateParams(Model):
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def percent_off(self) -> float | None:
         """Whole percentage taken off. A number, fractions allowed (`12.5`)."""
-        return self._data.get("percent_off")  # type: ignore[no-any-return]
+        value = self._data.get("percent_off")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("percent_off")  # type: ignore[no-any-return]
 
     @property
     def amount_off(self) -> str | None:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("amount_off")  # type: ignore[no-any-return]
+        value = self._data.get("amount_off")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_off")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str | None:
         """The payment currency (`pc_…`) of `amount_off`."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def currency_options(self) -> CouponCurrencyOptionsParams | None:
@@ -133,7 +162,10 @@ class CouponCreateParams(Model):
     @property
     def duration_in_months(self) -> int | None:
         """Required when `duration` is `repeating`."""
-        return self._data.get("duration_in_months")  # type: ignore[no-any-return]
+        value = self._data.get("duration_in_months")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("duration_in_months")  # type: ignore[no-any-return]
 
     @property
     def applies_to(self) -> CouponAppliesTo | None:
@@ -143,12 +175,18 @@ class CouponCreateParams(Model):
     @property
     def max_redemptions(self) -> int | None:
         """The `max_redemptions` field."""
-        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
+        value = self._data.get("max_redemptions")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_redemptions")  # type: ignore[no-any-return]
 
     @property
     def redeem_by(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("redeem_by")  # type: ignore[no-any-return]
+        value = self._data.get("redeem_by")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("redeem_by")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

@@ -30,12 +30,14 @@ class CouponCreateResult(Model):
         "coupon": AsModel("Coupon"),
         "promotion_codes": AsList(AsModel("PromotionCode")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "coupon",
             "promotion_codes",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -19,11 +20,15 @@ class CouponCurrencyOption(Model):
         "amount_off": "amount_off",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount_off": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "amount_off",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class CouponCurrencyOption(Model):
     @property
     def amount_off(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_off")  # type: ignore[no-any-return]
+        value = self._data.get("amount_off")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_off")  # type: ignore[no-any-return]

@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    FLOAT,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -60,9 +64,9 @@ class CouponExpanded(Model):
         "currency": "currency",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "duration": AsEnum("CouponDuration"),
+        "duration": AsEnum("CouponDuration", open=True),
         "metadata": AsModel("Metadata"),
-        "created_via": AsEnum("CouponCreatedVia"),
+        "created_via": AsEnum("CouponCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "applies_to": AsModel("CouponAppliesTo"),
@@ -70,6 +74,22 @@ class CouponExpanded(Model):
         "applied_products": AsList(AsModel("Product")),
         "promotion_codes": AsList(AsModel("PromotionCode")),
         "currency": AsModel("PaymentCurrency"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "locked": BOOL,
+        "amount_off": STR,
+        "percent_off": FLOAT,
+        "currency_id": STR,
+        "duration_in_months": INT,
+        "name": STR,
+        "object": STR,
+        "description": STR,
+        "max_redemptions": INT,
+        "redeem_by": INT,
+        "times_redeemed": INT,
+        "valid": BOOL,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -87,6 +107,20 @@ class CouponExpanded(Model):
             "created_at",
             "updated_at",
             "object",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "applies_to",
+            "currency_options",
+            "max_redemptions",
+            "redeem_by",
+            "times_redeemed",
+            "valid",
+            "applied_products",
+            "promotion_codes",
+            "currency",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -151,32 +185,50 @@ class CouponExpanded(Model):
     @property
     def id(self) -> str:
         """The coupon's id."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def locked(self) -> bool:
         """`true` once the coupon has been redeemed; its discount terms are then fixed."""
-        return self._data.get("locked")  # type: ignore[no-any-return]
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
 
     @property
     def amount_off(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_off")  # type: ignore[no-any-return]
+        value = self._data.get("amount_off")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_off")  # type: ignore[no-any-return]
 
     @property
     def percent_off(self) -> float:
         """The percentage taken off; 0 for a fixed-amount coupon. A number, fractions allowed (`12.5`)."""
-        return self._data.get("percent_off")  # type: ignore[no-any-return]
+        value = self._data.get("percent_off")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("percent_off")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The payment currency (`pc_…`) of `amount_off`."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def duration(self) -> CouponDuration | str:
@@ -187,12 +239,18 @@ class CouponExpanded(Model):
     @property
     def duration_in_months(self) -> int:
         """Months the discount lasts when `duration` is `repeating`."""
-        return self._data.get("duration_in_months")  # type: ignore[no-any-return]
+        value = self._data.get("duration_in_months")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("duration_in_months")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
         """Shown to customers on checkouts and invoices."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata:
@@ -218,14 +276,20 @@ class CouponExpanded(Model):
     @property
     def object(self) -> str:
         """Always `coupon`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def applies_to(self) -> CouponAppliesTo | None:
@@ -240,22 +304,34 @@ class CouponExpanded(Model):
     @property
     def max_redemptions(self) -> int | None:
         """How many times the coupon can be redeemed in total."""
-        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
+        value = self._data.get("max_redemptions")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_redemptions")  # type: ignore[no-any-return]
 
     @property
     def redeem_by(self) -> int | None:
         """The last moment the coupon can be redeemed."""
-        return self._data.get("redeem_by")  # type: ignore[no-any-return]
+        value = self._data.get("redeem_by")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("redeem_by")  # type: ignore[no-any-return]
 
     @property
     def times_redeemed(self) -> int | None:
         """The `times_redeemed` field."""
-        return self._data.get("times_redeemed")  # type: ignore[no-any-return]
+        value = self._data.get("times_redeemed")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("times_redeemed")  # type: ignore[no-any-return]
 
     @property
     def valid(self) -> bool | None:
         """Whether the coupon can still be redeemed."""
-        return self._data.get("valid")  # type: ignore[no-any-return]
+        value = self._data.get("valid")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("valid")  # type: ignore[no-any-return]
 
     @property
     def applied_products(self) -> builtins.list[Product] | None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    FLOAT,
+    INT,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -43,10 +47,22 @@ class CouponUpdateParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": AsModel("Metadata"),
         "currency_options": AsModel("CouponCurrencyOptionsParams"),
-        "duration": AsEnum("CouponDuration"),
+        "duration": AsEnum("CouponDuration", open=True),
         "applies_to": AsModel("CouponAppliesTo"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "description": STR,
+        "percent_off": FLOAT,
+        "amount_off": STR,
+        "currency_id": STR,
+        "duration_in_months": INT,
+        "max_redemptions": INT,
+        "redeem_by": INT,
+        "valid": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -87,12 +103,18 @@ class CouponUpdateParams(Model):
     @property
     def name(self) -> str | None:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -102,18 +124,27 @@ class CouponUpdateParams(Model):
     @property
     def percent_off(self) -> float | None:
         """Percentage taken off (0–100), fractions allowed (`12.5`)."""
-        return self._data.get("percent_off")  # type: ignore[no-any-return]
+        value = self._data.get("percent_off")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("percent_off")  # type: ignore[no-any-return]
 
     @property
     def amount_off(self) -> str | None:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("amount_off")  # type: ignore[no-any-return]
+        value = self._data.get("amount_off")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_off")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str | None:
         """The `currency_id` field."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def currency_options(self) -> CouponCurrencyOptionsParams | None:
@@ -129,7 +160,10 @@ class CouponUpdateParams(Model):
     @property
     def duration_in_months(self) -> int | None:
         """How many months a `repeating` coupon keeps applying."""
-        return self._data.get("duration_in_months")  # type: ignore[no-any-return]
+        value = self._data.get("duration_in_months")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("duration_in_months")  # type: ignore[no-any-return]
 
     @property
     def applies_to(self) -> CouponAppliesTo | None:
@@ -139,14 +173,23 @@ class CouponUpdateParams(Model):
     @property
     def max_redemptions(self) -> int | None:
         """The `max_redemptions` field."""
-        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
+        value = self._data.get("max_redemptions")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_redemptions")  # type: ignore[no-any-return]
 
     @property
     def redeem_by(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("redeem_by")  # type: ignore[no-any-return]
+        value = self._data.get("redeem_by")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("redeem_by")  # type: ignore[no-any-return]
 
     @property
     def valid(self) -> bool | None:
         """`false` stops further redemptions."""
-        return self._data.get("valid")  # type: ignore[no-any-return]
+        value = self._data.get("valid")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("valid")  # type: ignore[no-any-return]

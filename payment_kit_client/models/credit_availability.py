@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -21,9 +23,18 @@ class CreditAvailability(Model):
         "reason": "reason",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "can_continue": BOOL,
+        "reason": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "can_continue",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "reason",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -44,9 +55,15 @@ class CreditAvailability(Model):
     @property
     def can_continue(self) -> bool:
         """The `can_continue` field."""
-        return self._data.get("can_continue")  # type: ignore[no-any-return]
+        value = self._data.get("can_continue")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("can_continue")  # type: ignore[no-any-return]
 
     @property
     def reason(self) -> None | str:
         """Why not, when `can_continue` is false."""
-        return self._data.get("reason")  # type: ignore[no-any-return]
+        value = self._data.get("reason")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("reason")  # type: ignore[no-any-return]

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     AsEnum,
+    AsList,
     AsModel,
     Model,
 )
@@ -39,10 +42,26 @@ class CreditConfig(Model):
         "valid_duration_unit": AsEnum("CreditConfigValidDurationUnit"),
         "schedule": AsModel("CreditConfigSchedule"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "credit_amount": STR,
+        "currency_id": STR,
+        "applicable_prices": AsList(STR),
+        "valid_duration_value": INT,
+        "priority": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "credit_amount",
             "currency_id",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "applicable_prices",
+            "valid_duration_value",
+            "valid_duration_unit",
+            "priority",
+            "schedule",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -74,22 +93,31 @@ class CreditConfig(Model):
     def credit_amount(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("credit_amount")  # type: ignore[no-any-return]
+        value = self._data.get("credit_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("credit_amount")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The credit currency granted (`pc_…`, of type `credit`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def applicable_prices(self) -> builtins.list[str] | None:
         """The metered prices these credits may pay for; absent for any."""
-        return self._data.get("applicable_prices")  # type: ignore[no-any-return]
+        return self._plain("applicable_prices")  # type: ignore[no-any-return]
 
     @property
     def valid_duration_value(self) -> int | None:
         """How long granted credits stay valid, in `valid_duration_unit`s; absent for no expiry."""
-        return self._data.get("valid_duration_value")  # type: ignore[no-any-return]
+        value = self._data.get("valid_duration_value")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("valid_duration_value")  # type: ignore[no-any-return]
 
     @property
     def valid_duration_unit(self) -> CreditConfigValidDurationUnit | None:
@@ -99,7 +127,10 @@ class CreditConfig(Model):
     @property
     def priority(self) -> int | None:
         """Order in which grants are consumed relative to other grants."""
-        return self._data.get("priority")  # type: ignore[no-any-return]
+        value = self._data.get("priority")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("priority")  # type: ignore[no-any-return]
 
     @property
     def schedule(self) -> CreditConfigSchedule | None:

@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    INT,
+    STR,
     AsEnum,
     Model,
 )
@@ -37,12 +40,27 @@ class CreditConfigSchedule(Model):
         "interval_unit": AsEnum("CreditConfigIntervalUnit"),
         "first_grant_timing": AsEnum("CreditConfigFirstGrantTiming"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "enabled": BOOL,
+        "interval_value": INT,
+        "amount_per_grant": STR,
+        "expire_with_next_grant": BOOL,
+        "max_grants_per_period": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "enabled",
             "delivery_mode",
             "interval_value",
             "interval_unit",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount_per_grant",
+            "first_grant_timing",
+            "expire_with_next_grant",
+            "max_grants_per_period",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -75,7 +93,10 @@ class CreditConfigSchedule(Model):
     @property
     def enabled(self) -> bool:
         """The `enabled` field."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def delivery_mode(self) -> CreditConfigDeliveryMode:
@@ -86,7 +107,10 @@ class CreditConfigSchedule(Model):
     @property
     def interval_value(self) -> int:
         """Number of `interval_unit`s between grants."""
-        return self._data.get("interval_value")  # type: ignore[no-any-return]
+        value = self._data.get("interval_value")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("interval_value")  # type: ignore[no-any-return]
 
     @property
     def interval_unit(self) -> CreditConfigIntervalUnit:
@@ -96,7 +120,10 @@ class CreditConfigSchedule(Model):
     @property
     def amount_per_grant(self) -> None | str:
         """Credits per grant, as a decimal string in the credit currency's own unit."""
-        return self._data.get("amount_per_grant")  # type: ignore[no-any-return]
+        value = self._data.get("amount_per_grant")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_per_grant")  # type: ignore[no-any-return]
 
     @property
     def first_grant_timing(self) -> CreditConfigFirstGrantTiming | None:
@@ -106,9 +133,15 @@ class CreditConfigSchedule(Model):
     @property
     def expire_with_next_grant(self) -> bool | None:
         """`true` makes unused credits of a grant expire when the next grant arrives."""
-        return self._data.get("expire_with_next_grant")  # type: ignore[no-any-return]
+        value = self._data.get("expire_with_next_grant")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("expire_with_next_grant")  # type: ignore[no-any-return]
 
     @property
     def max_grants_per_period(self) -> int | None:
         """Most grants made in one billing period."""
-        return self._data.get("max_grants_per_period")  # type: ignore[no-any-return]
+        value = self._data.get("max_grants_per_period")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_grants_per_period")  # type: ignore[no-any-return]

@@ -25,11 +25,13 @@ class CreditGrantApplicabilityConfig(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "scope": AsModel("CreditGrantApplicabilityScope"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "scope",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsEnum,
+    AsList,
     Model,
 )
 from ..types import UNSET, Unset
@@ -28,7 +30,16 @@ class CreditGrantApplicabilityScope(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "price_type": AsEnum("CreditGrantPriceType"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "prices": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "prices",
+            "price_type",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -47,7 +58,7 @@ class CreditGrantApplicabilityScope(Model):
     @property
     def prices(self) -> builtins.list[str] | None:
         """Price ids the grant may pay for."""
-        return self._data.get("prices")  # type: ignore[no-any-return]
+        return self._plain("prices")  # type: ignore[no-any-return]
 
     @property
     def price_type(self) -> CreditGrantPriceType | None:

@@ -38,7 +38,17 @@ class CreditGrantChainDetail(Model):
         "refund": AsModel("CreditGrantChainRefund"),
         "voided_reason": AsEnum("CreditGrantVoidedReason"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "mint",
+            "burn",
+            "expired_transfer",
+            "refund",
+            "voided_reason",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -24,7 +25,23 @@ class CreditGrantChainRefund(Model):
         "burn_error": "burn_error",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "burn_hash": STR,
+        "burned_amount": STR,
+        "system_retained": STR,
+        "burn_error": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "burn_hash",
+            "burned_amount",
+            "system_retained",
+            "burn_error",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -49,24 +66,39 @@ class CreditGrantChainRefund(Model):
     @property
     def id(self) -> None | str:
         """The refund's id."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def burn_hash(self) -> None | str:
         """The `burn_hash` field."""
-        return self._data.get("burn_hash")  # type: ignore[no-any-return]
+        value = self._data.get("burn_hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("burn_hash")  # type: ignore[no-any-return]
 
     @property
     def burned_amount(self) -> None | str:
         """The `burned_amount` field."""
-        return self._data.get("burned_amount")  # type: ignore[no-any-return]
+        value = self._data.get("burned_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("burned_amount")  # type: ignore[no-any-return]
 
     @property
     def system_retained(self) -> None | str:
         """The `system_retained` field."""
-        return self._data.get("system_retained")  # type: ignore[no-any-return]
+        value = self._data.get("system_retained")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("system_retained")  # type: ignore[no-any-return]
 
     @property
     def burn_error(self) -> None | str:
         """The `burn_error` field."""
-        return self._data.get("burn_error")  # type: ignore[no-any-return]
+        value = self._data.get("burn_error")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("burn_error")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -25,7 +27,23 @@ class CreditGrantChainTransfer(Model):
         "failed_at": "failed_at",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "hash": STR,
+        "at": INT,
+        "amount": STR,
+        "error": STR,
+        "failed_at": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "hash",
+            "at",
+            "amount",
+            "error",
+            "failed_at",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -50,26 +68,41 @@ class CreditGrantChainTransfer(Model):
     @property
     def hash(self) -> None | str:
         """The `hash` field."""
-        return self._data.get("hash")  # type: ignore[no-any-return]
+        value = self._data.get("hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("hash")  # type: ignore[no-any-return]
 
     hash_ = hash
 
     @property
     def at(self) -> int | None:
         """The `at` field."""
-        return self._data.get("at")  # type: ignore[no-any-return]
+        value = self._data.get("at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("at")  # type: ignore[no-any-return]
 
     @property
     def amount(self) -> None | str:
         """The `amount` field."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def error(self) -> None | str:
         """The `error` field."""
-        return self._data.get("error")  # type: ignore[no-any-return]
+        value = self._data.get("error")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("error")  # type: ignore[no-any-return]
 
     @property
     def failed_at(self) -> int | None:
         """The `failed_at` field."""
-        return self._data.get("failed_at")  # type: ignore[no-any-return]
+        value = self._data.get("failed_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("failed_at")  # type: ignore[no-any-return]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    INT,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -41,6 +43,15 @@ class CreditGrantCreateParams(Model):
         "applicability_config": AsModel("CreditGrantApplicabilityConfig"),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount": STR,
+        "currency_id": STR,
+        "customer_id": STR,
+        "name": STR,
+        "priority": INT,
+        "effective_at": INT,
+        "expires_at": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "amount",
@@ -49,6 +60,7 @@ class CreditGrantCreateParams(Model):
             "category",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -84,17 +96,26 @@ class CreditGrantCreateParams(Model):
     def amount(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The credit currency."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str:
         """The customer receiving the credits."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def category(self) -> CreditGrantCategory:
@@ -104,22 +125,34 @@ class CreditGrantCreateParams(Model):
     @property
     def name(self) -> str | None:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def priority(self) -> int | None:
         """Higher is spent first."""
-        return self._data.get("priority")  # type: ignore[no-any-return]
+        value = self._data.get("priority")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("priority")  # type: ignore[no-any-return]
 
     @property
     def effective_at(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("effective_at")  # type: ignore[no-any-return]
+        value = self._data.get("effective_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("effective_at")  # type: ignore[no-any-return]
 
     @property
     def expires_at(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("expires_at")  # type: ignore[no-any-return]
+        value = self._data.get("expires_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("expires_at")  # type: ignore[no-any-return]
 
     @property
     def applicability_config(self) -> CreditGrantApplicabilityConfig | None:

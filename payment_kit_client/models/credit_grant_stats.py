@@ -30,12 +30,14 @@ class CreditGrantStats(Model):
         "stats": AsModel("CreditGrantStatsTotals"),
         "daily_stats": AsList(AsModel("CreditGrantStatsDay")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "stats",
             "daily_stats",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

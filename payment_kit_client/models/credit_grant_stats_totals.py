@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -30,6 +32,13 @@ class CreditGrantStatsTotals(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "currency": AsModel("CurrencyBrief"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "currency_id": STR,
+        "grant_count": INT,
+        "total_granted": STR,
+        "total_remaining": STR,
+        "total_consumed": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "currency_id",
@@ -38,6 +47,11 @@ class CreditGrantStatsTotals(Model):
             "total_granted",
             "total_remaining",
             "total_consumed",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "currency",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -66,7 +80,10 @@ class CreditGrantStatsTotals(Model):
     @property
     def currency_id(self) -> str:
         """The `currency_id` field."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def currency(self) -> CurrencyBrief | None:
@@ -76,19 +93,31 @@ class CreditGrantStatsTotals(Model):
     @property
     def grant_count(self) -> int:
         """The `grant_count` field."""
-        return self._data.get("grant_count")  # type: ignore[no-any-return]
+        value = self._data.get("grant_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("grant_count")  # type: ignore[no-any-return]
 
     @property
     def total_granted(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("total_granted")  # type: ignore[no-any-return]
+        value = self._data.get("total_granted")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total_granted")  # type: ignore[no-any-return]
 
     @property
     def total_remaining(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("total_remaining")  # type: ignore[no-any-return]
+        value = self._data.get("total_remaining")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total_remaining")  # type: ignore[no-any-return]
 
     @property
     def total_consumed(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("total_consumed")  # type: ignore[no-any-return]
+        value = self._data.get("total_consumed")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total_consumed")  # type: ignore[no-any-return]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
     AsModel,
     Model,
 )
@@ -26,7 +27,11 @@ class CreditGrantUpdateParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "expired": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -50,4 +55,7 @@ class CreditGrantUpdateParams(Model):
     @property
     def expired(self) -> bool | None:
         """`true` expires a `pending` or `granted` grant now."""
-        return self._data.get("expired")  # type: ignore[no-any-return]
+        value = self._data.get("expired")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("expired")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     Model,
 )
 
@@ -19,11 +20,15 @@ class CreditGrantUpdateResult(Model):
         "success": "success",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "success": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "success",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class CreditGrantUpdateResult(Model):
     @property
     def success(self) -> bool:
         """The `success` field."""
-        return self._data.get("success")  # type: ignore[no-any-return]
+        value = self._data.get("success")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("success")  # type: ignore[no-any-return]

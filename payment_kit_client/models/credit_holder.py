@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 
@@ -21,6 +23,11 @@ class CreditHolder(Model):
         "grant_count": "grantCount",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "customer_id": STR,
+        "balance": STR,
+        "grantCount": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "customer_id",
@@ -28,6 +35,7 @@ class CreditHolder(Model):
             "grantCount",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -48,14 +56,23 @@ class CreditHolder(Model):
     @property
     def customer_id(self) -> str:
         """The `customer_id` field."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def balance(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("balance")  # type: ignore[no-any-return]
+        value = self._data.get("balance")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("balance")  # type: ignore[no-any-return]
 
     @property
     def grant_count(self) -> int:
         """The `grantCount` field."""
-        return self._data.get("grantCount")  # type: ignore[no-any-return]
+        value = self._data.get("grantCount")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("grantCount")  # type: ignore[no-any-return]

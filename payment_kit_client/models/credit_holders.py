@@ -33,6 +33,7 @@ class CreditHolders(Model):
         "currency": AsModel("CurrencyBrief"),
         "paging": AsModel("CreditHoldersPaging"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "holders",
@@ -40,6 +41,7 @@ class CreditHolders(Model):
             "paging",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     Model,
 )
 
@@ -22,6 +23,12 @@ class CreditHoldersPaging(Model):
         "total_pages": "totalPages",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "page": INT,
+        "pageSize": INT,
+        "total": INT,
+        "totalPages": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "page",
@@ -30,6 +37,7 @@ class CreditHoldersPaging(Model):
             "totalPages",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -52,19 +60,31 @@ class CreditHoldersPaging(Model):
     @property
     def page(self) -> int:
         """The `page` field."""
-        return self._data.get("page")  # type: ignore[no-any-return]
+        value = self._data.get("page")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("page")  # type: ignore[no-any-return]
 
     @property
     def page_size(self) -> int:
         """The `pageSize` field."""
-        return self._data.get("pageSize")  # type: ignore[no-any-return]
+        value = self._data.get("pageSize")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("pageSize")  # type: ignore[no-any-return]
 
     @property
     def total(self) -> int:
         """Number of holders in all pages."""
-        return self._data.get("total")  # type: ignore[no-any-return]
+        value = self._data.get("total")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total")  # type: ignore[no-any-return]
 
     @property
     def total_pages(self) -> int:
         """The `totalPages` field."""
-        return self._data.get("totalPages")  # type: ignore[no-any-return]
+        value = self._data.get("totalPages")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("totalPages")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -34,12 +36,22 @@ class CreditSummaryEntry(Model):
         "paymentCurrency": AsModel("PaymentCurrency"),
         "meter": AsModel("Meter"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "totalAmount": STR,
+        "remainingAmount": STR,
+        "grantCount": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "paymentCurrency",
             "totalAmount",
             "remainingAmount",
             "grantCount",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "meter",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -71,17 +83,26 @@ class CreditSummaryEntry(Model):
     @property
     def total_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("totalAmount")  # type: ignore[no-any-return]
+        value = self._data.get("totalAmount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("totalAmount")  # type: ignore[no-any-return]
 
     @property
     def remaining_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("remainingAmount")  # type: ignore[no-any-return]
+        value = self._data.get("remainingAmount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("remainingAmount")  # type: ignore[no-any-return]
 
     @property
     def grant_count(self) -> int:
         """The `grantCount` field."""
-        return self._data.get("grantCount")  # type: ignore[no-any-return]
+        value = self._data.get("grantCount")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("grantCount")  # type: ignore[no-any-return]
 
     @property
     def meter(self) -> Meter | None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..model_runtime import (
     ANY,
     DATETIME,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -74,6 +75,22 @@ class CreditTransactionExpanded(Model):
         "subscription": AsModel("Subscription"),
         "meterEvent": AsModel("MeterEvent"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "quantity": STR,
+        "credit_amount": STR,
+        "remaining_balance": STR,
+        "customer_id": STR,
+        "credit_grant_id": STR,
+        "meter_event_name": STR,
+        "meter_unit": STR,
+        "object": STR,
+        "meter_id": STR,
+        "subscription_id": STR,
+        "source": STR,
+        "description": STR,
+        "transfer_hash": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -90,6 +107,21 @@ class CreditTransactionExpanded(Model):
             "customer",
             "paymentCurrency",
             "creditGrant",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "meter_id",
+            "subscription_id",
+            "source",
+            "description",
+            "metadata",
+            "transfer_status",
+            "transfer_hash",
+            "paymentMethod",
+            "meter",
+            "subscription",
+            "meterEvent",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -156,42 +188,66 @@ class CreditTransactionExpanded(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def quantity(self) -> str:
         """The metered quantity this row paid for, as a decimal string in the meter's unit."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def credit_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("credit_amount")  # type: ignore[no-any-return]
+        value = self._data.get("credit_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("credit_amount")  # type: ignore[no-any-return]
 
     @property
     def remaining_balance(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("remaining_balance")  # type: ignore[no-any-return]
+        value = self._data.get("remaining_balance")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("remaining_balance")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str:
         """The `customer_id` field."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def credit_grant_id(self) -> str:
         """The `credit_grant_id` field."""
-        return self._data.get("credit_grant_id")  # type: ignore[no-any-return]
+        value = self._data.get("credit_grant_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("credit_grant_id")  # type: ignore[no-any-return]
 
     @property
     def meter_event_name(self) -> str:
         """The `meter_event_name` field."""
-        return self._data.get("meter_event_name")  # type: ignore[no-any-return]
+        value = self._data.get("meter_event_name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("meter_event_name")  # type: ignore[no-any-return]
 
     @property
     def meter_unit(self) -> str:
         """The `meter_unit` field."""
-        return self._data.get("meter_unit")  # type: ignore[no-any-return]
+        value = self._data.get("meter_unit")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("meter_unit")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime.datetime:
@@ -206,7 +262,10 @@ class CreditTransactionExpanded(Model):
     @property
     def object(self) -> str:
         """Always `credit_transaction`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
@@ -228,22 +287,34 @@ class CreditTransactionExpanded(Model):
     @property
     def meter_id(self) -> None | str:
         """The `meter_id` field."""
-        return self._data.get("meter_id")  # type: ignore[no-any-return]
+        value = self._data.get("meter_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("meter_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """The `subscription_id` field."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def source(self) -> None | str:
         """What caused the row (e.g. a meter event id)."""
-        return self._data.get("source")  # type: ignore[no-any-return]
+        value = self._data.get("source")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("source")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -258,7 +329,10 @@ class CreditTransactionExpanded(Model):
     @property
     def transfer_hash(self) -> None | str:
         """The `transfer_hash` field."""
-        return self._data.get("transfer_hash")  # type: ignore[no-any-return]
+        value = self._data.get("transfer_hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("transfer_hash")  # type: ignore[no-any-return]
 
     @property
     def payment_method(self) -> None | PaymentMethod:

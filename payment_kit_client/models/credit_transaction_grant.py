@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -61,9 +64,9 @@ class CreditTransactionGrant(Model):
         "payment_currency": "paymentCurrency",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "category": AsEnum("CreditGrantCategory"),
-        "status": AsEnum("CreditGrantStatus"),
-        "created_via": AsEnum("CreditGrantCreatedVia"),
+        "category": AsEnum("CreditGrantCategory", open=True),
+        "status": AsEnum("CreditGrantStatus", open=True),
+        "created_via": AsEnum("CreditGrantCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "applicability_config": AsModel("CreditGrantApplicabilityConfig"),
@@ -71,6 +74,23 @@ class CreditTransactionGrant(Model):
         "chain_status": AsEnum("CreditGrantChainStatus"),
         "chain_detail": AsModel("CreditGrantChainDetail"),
         "paymentCurrency": AsModel("PaymentCurrency"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "object": STR,
+        "amount": STR,
+        "currency_id": STR,
+        "customer_id": STR,
+        "livemode": BOOL,
+        "priority": INT,
+        "remaining_amount": STR,
+        "effective_at": INT,
+        "expires_at": INT,
+        "name": STR,
+        "test_clock": STR,
+        "voided_at": INT,
+        "created_by": STR,
+        "updated_by": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -87,6 +107,22 @@ class CreditTransactionGrant(Model):
             "created_via",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "applicability_config",
+            "effective_at",
+            "expires_at",
+            "metadata",
+            "name",
+            "test_clock",
+            "voided_at",
+            "chain_status",
+            "chain_detail",
+            "created_by",
+            "updated_by",
+            "paymentCurrency",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -153,24 +189,36 @@ class CreditTransactionGrant(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def object(self) -> str:
         """`credit_grant`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
     @property
     def amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The credit currency."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def category(self) -> CreditGrantCategory | str:
@@ -181,17 +229,26 @@ class CreditTransactionGrant(Model):
     @property
     def customer_id(self) -> str:
         """The `customer_id` field."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def priority(self) -> int:
         """Grants with higher priority are spent first."""
-        return self._data.get("priority")  # type: ignore[no-any-return]
+        value = self._data.get("priority")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("priority")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> CreditGrantStatus | str:
@@ -203,7 +260,10 @@ class CreditTransactionGrant(Model):
     @property
     def remaining_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("remaining_amount")  # type: ignore[no-any-return]
+        value = self._data.get("remaining_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("remaining_amount")  # type: ignore[no-any-return]
 
     @property
     def created_via(self) -> CreditGrantCreatedVia | str:
@@ -229,12 +289,18 @@ class CreditTransactionGrant(Model):
     @property
     def effective_at(self) -> int | None:
         """The `effective_at` field."""
-        return self._data.get("effective_at")  # type: ignore[no-any-return]
+        value = self._data.get("effective_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("effective_at")  # type: ignore[no-any-return]
 
     @property
     def expires_at(self) -> int | None:
         """The `expires_at` field."""
-        return self._data.get("expires_at")  # type: ignore[no-any-return]
+        value = self._data.get("expires_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("expires_at")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -244,17 +310,26 @@ class CreditTransactionGrant(Model):
     @property
     def name(self) -> None | str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def test_clock(self) -> None | str:
         """The `test_clock` field."""
-        return self._data.get("test_clock")  # type: ignore[no-any-return]
+        value = self._data.get("test_clock")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("test_clock")  # type: ignore[no-any-return]
 
     @property
     def voided_at(self) -> int | None:
         """The `voided_at` field."""
-        return self._data.get("voided_at")  # type: ignore[no-any-return]
+        value = self._data.get("voided_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("voided_at")  # type: ignore[no-any-return]
 
     @property
     def chain_status(self) -> CreditGrantChainStatus | None:
@@ -269,12 +344,18 @@ class CreditTransactionGrant(Model):
     @property
     def created_by(self) -> None | str:
         """The `created_by` field."""
-        return self._data.get("created_by")  # type: ignore[no-any-return]
+        value = self._data.get("created_by")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("created_by")  # type: ignore[no-any-return]
 
     @property
     def updated_by(self) -> None | str:
         """The `updated_by` field."""
-        return self._data.get("updated_by")  # type: ignore[no-any-return]
+        value = self._data.get("updated_by")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("updated_by")  # type: ignore[no-any-return]
 
     @property
     def payment_currency(self) -> None | PaymentCurrency:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -30,6 +32,11 @@ class CreditTransactionSummary(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "filters": AsModel("CreditTransactionSummaryFilters"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "total_quantity": STR,
+        "total_credit_amount": STR,
+        "transaction_count": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "total_quantity",
@@ -38,6 +45,7 @@ class CreditTransactionSummary(Model):
             "filters",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -60,17 +68,26 @@ class CreditTransactionSummary(Model):
     @property
     def total_quantity(self) -> str:
         """Summed metered quantity, as a decimal string in the meter's unit."""
-        return self._data.get("total_quantity")  # type: ignore[no-any-return]
+        value = self._data.get("total_quantity")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total_quantity")  # type: ignore[no-any-return]
 
     @property
     def total_credit_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("total_credit_amount")  # type: ignore[no-any-return]
+        value = self._data.get("total_credit_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total_credit_amount")  # type: ignore[no-any-return]
 
     @property
     def transaction_count(self) -> int:
         """The `transaction_count` field."""
-        return self._data.get("transaction_count")  # type: ignore[no-any-return]
+        value = self._data.get("transaction_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("transaction_count")  # type: ignore[no-any-return]
 
     @property
     def filters(self) -> CreditTransactionSummaryFilters:

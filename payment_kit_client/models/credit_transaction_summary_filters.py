@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -26,7 +27,27 @@ class CreditTransactionSummaryFilters(Model):
         "end_time": "end_time",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "customer_id": STR,
+        "subscription_id": STR,
+        "meter_event_name": STR,
+        "meter_id": STR,
+        "currency_id": STR,
+        "start_time": STR,
+        "end_time": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "customer_id",
+            "subscription_id",
+            "meter_event_name",
+            "meter_id",
+            "currency_id",
+            "start_time",
+            "end_time",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -55,34 +76,55 @@ class CreditTransactionSummaryFilters(Model):
     @property
     def customer_id(self) -> None | str:
         """The `customer_id` field."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """The `subscription_id` field."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def meter_event_name(self) -> None | str:
         """The `meter_event_name` field."""
-        return self._data.get("meter_event_name")  # type: ignore[no-any-return]
+        value = self._data.get("meter_event_name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("meter_event_name")  # type: ignore[no-any-return]
 
     @property
     def meter_id(self) -> None | str:
         """The `meter_id` field."""
-        return self._data.get("meter_id")  # type: ignore[no-any-return]
+        value = self._data.get("meter_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("meter_id")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> None | str:
         """The `currency_id` field."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def start_time(self) -> None | str:
         """Window start as a date string."""
-        return self._data.get("start_time")  # type: ignore[no-any-return]
+        value = self._data.get("start_time")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("start_time")  # type: ignore[no-any-return]
 
     @property
     def end_time(self) -> None | str:
         """Window end as a date string."""
-        return self._data.get("end_time")  # type: ignore[no-any-return]
+        value = self._data.get("end_time")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("end_time")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 
@@ -22,6 +24,12 @@ class CurrencyBrief(Model):
         "decimal": "decimal",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "name": STR,
+        "symbol": STR,
+        "decimal": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -30,6 +38,7 @@ class CurrencyBrief(Model):
             "decimal",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -52,19 +61,31 @@ class CurrencyBrief(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str:
         """The `symbol` field."""
-        return self._data.get("symbol")  # type: ignore[no-any-return]
+        value = self._data.get("symbol")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("symbol")  # type: ignore[no-any-return]
 
     @property
     def decimal(self) -> int:
         """The `decimal` field."""
-        return self._data.get("decimal")  # type: ignore[no-any-return]
+        value = self._data.get("decimal")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("decimal")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -34,10 +36,15 @@ class CustomField(Model):
         "dropdown": "dropdown",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("CustomFieldType"),
+        "type": AsEnum("CustomFieldType", open=True),
         "text": AsModel("CustomFieldLength"),
         "numeric": AsModel("CustomFieldLength"),
         "dropdown": AsModel("CustomFieldDropdown"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "key": STR,
+        "label": STR,
+        "optional": BOOL,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -45,6 +52,13 @@ class CustomField(Model):
             "label",
             "type",
             "optional",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "text",
+            "numeric",
+            "dropdown",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -75,12 +89,18 @@ class CustomField(Model):
     @property
     def key(self) -> str:
         """The field's key in the collected answers."""
-        return self._data.get("key")  # type: ignore[no-any-return]
+        value = self._data.get("key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("key")  # type: ignore[no-any-return]
 
     @property
     def label(self) -> str:
         """The label shown to the customer."""
-        return self._data.get("label")  # type: ignore[no-any-return]
+        value = self._data.get("label")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("label")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> CustomFieldType | str:
@@ -93,7 +113,10 @@ class CustomField(Model):
     @property
     def optional(self) -> bool:
         """True when the customer may leave it empty."""
-        return self._data.get("optional")  # type: ignore[no-any-return]
+        value = self._data.get("optional")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("optional")  # type: ignore[no-any-return]
 
     @property
     def text(self) -> CustomFieldLength | None:

@@ -27,11 +27,13 @@ class CustomFieldDropdown(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "options": AsList(AsModel("CustomFieldDropdownOption")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "options",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     Model,
 )
 
@@ -20,12 +21,17 @@ class CustomFieldLength(Model):
         "maximum_length": "maximum_length",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "minimum_length": INT,
+        "maximum_length": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "minimum_length",
             "maximum_length",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,9 +50,15 @@ class CustomFieldLength(Model):
     @property
     def minimum_length(self) -> int:
         """The `minimum_length` field."""
-        return self._data.get("minimum_length")  # type: ignore[no-any-return]
+        value = self._data.get("minimum_length")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum_length")  # type: ignore[no-any-return]
 
     @property
     def maximum_length(self) -> int:
         """The `maximum_length` field."""
-        return self._data.get("maximum_length")  # type: ignore[no-any-return]
+        value = self._data.get("maximum_length")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum_length")  # type: ignore[no-any-return]

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
+    AsList,
     Model,
 )
 
@@ -25,6 +27,12 @@ class CustomUnitAmount(Model):
         "presets": "presets",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "minimum": STR,
+        "maximum": STR,
+        "preset": STR,
+        "presets": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "minimum",
@@ -33,6 +41,7 @@ class CustomUnitAmount(Model):
             "presets",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -55,19 +64,28 @@ class CustomUnitAmount(Model):
     @property
     def minimum(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("minimum")  # type: ignore[no-any-return]
+        value = self._data.get("minimum")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum")  # type: ignore[no-any-return]
 
     @property
     def maximum(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("maximum")  # type: ignore[no-any-return]
+        value = self._data.get("maximum")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum")  # type: ignore[no-any-return]
 
     @property
     def preset(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("preset")  # type: ignore[no-any-return]
+        value = self._data.get("preset")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("preset")  # type: ignore[no-any-return]
 
     @property
     def presets(self) -> builtins.list[str]:
         """The `presets` field."""
-        return self._data.get("presets")  # type: ignore[no-any-return]
+        return self._plain("presets")  # type: ignore[no-any-return]

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -66,6 +69,22 @@ class Customer(Model):
         "invoice_settings": AsModel("CustomerInvoiceSettings"),
         "preference": AsModel("CustomerPreference"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "did": STR,
+        "description": STR,
+        "name": STR,
+        "email": STR,
+        "phone": STR,
+        "delinquent": BOOL,
+        "balance": STR,
+        "currency_id": STR,
+        "discount_id": STR,
+        "invoice_prefix": STR,
+        "next_invoice_sequence": INT,
+        "last_sync_at": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -79,6 +98,22 @@ class Customer(Model):
             "metadata",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "address",
+            "shipping",
+            "balance",
+            "token_balance",
+            "currency_id",
+            "discount_id",
+            "invoice_credit_balance",
+            "invoice_prefix",
+            "invoice_settings",
+            "next_invoice_sequence",
+            "last_sync_at",
+            "preference",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -141,42 +176,66 @@ class Customer(Model):
     @property
     def id(self) -> str:
         """Unique identifier, `cus_` followed by random characters."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """`true` for a live-mode customer, `false` for test mode."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def did(self) -> str:
         """The DID of the user this customer belongs to; unique."""
-        return self._data.get("did")  # type: ignore[no-any-return]
+        value = self._data.get("did")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("did")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:
         """Free text about the customer."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
         """Display name."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def email(self) -> str:
         """Contact email address."""
-        return self._data.get("email")  # type: ignore[no-any-return]
+        value = self._data.get("email")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("email")  # type: ignore[no-any-return]
 
     @property
     def phone(self) -> str:
         """Contact phone number."""
-        return self._data.get("phone")  # type: ignore[no-any-return]
+        value = self._data.get("phone")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("phone")  # type: ignore[no-any-return]
 
     @property
     def delinquent(self) -> bool:
         """`true` while the customer has a failed or overdue payment."""
-        return self._data.get("delinquent")  # type: ignore[no-any-return]
+        value = self._data.get("delinquent")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("delinquent")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata:
@@ -206,7 +265,10 @@ class Customer(Model):
     @property
     def balance(self) -> None | str:
         """Account balance, an integer string in the smallest unit of `currency_id`."""
-        return self._data.get("balance")  # type: ignore[no-any-return]
+        value = self._data.get("balance")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("balance")  # type: ignore[no-any-return]
 
     @property
     def token_balance(self) -> CustomerTokenBalanceType0 | None:
@@ -217,12 +279,18 @@ class Customer(Model):
     @property
     def currency_id(self) -> None | str:
         """The customer's default payment currency."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def discount_id(self) -> None | str:
         """The discount currently applied to the customer, if any."""
-        return self._data.get("discount_id")  # type: ignore[no-any-return]
+        value = self._data.get("discount_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("discount_id")  # type: ignore[no-any-return]
 
     @property
     def invoice_credit_balance(self) -> CustomerInvoiceCreditBalanceType0 | None:
@@ -232,7 +300,10 @@ class Customer(Model):
     @property
     def invoice_prefix(self) -> None | str:
         """Prefix of the numbers of this customer's invoices."""
-        return self._data.get("invoice_prefix")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_prefix")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_prefix")  # type: ignore[no-any-return]
 
     @property
     def invoice_settings(self) -> CustomerInvoiceSettings | None:
@@ -242,12 +313,18 @@ class Customer(Model):
     @property
     def next_invoice_sequence(self) -> int | None:
         """Sequence number that the customer's next invoice number will use."""
-        return self._data.get("next_invoice_sequence")  # type: ignore[no-any-return]
+        value = self._data.get("next_invoice_sequence")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("next_invoice_sequence")  # type: ignore[no-any-return]
 
     @property
     def last_sync_at(self) -> int | None:
         """When the customer was last synchronised from the user account."""
-        return self._data.get("last_sync_at")  # type: ignore[no-any-return]
+        value = self._data.get("last_sync_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("last_sync_at")  # type: ignore[no-any-return]
 
     @property
     def preference(self) -> CustomerPreference | None:

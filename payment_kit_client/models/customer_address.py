@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -25,7 +26,25 @@ class CustomerAddress(Model):
         "state": "state",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "city": STR,
+        "country": STR,
+        "line1": STR,
+        "line2": STR,
+        "postal_code": STR,
+        "state": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "city",
+            "country",
+            "line1",
+            "line2",
+            "postal_code",
+            "state",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -52,29 +71,47 @@ class CustomerAddress(Model):
     @property
     def city(self) -> None | str:
         """The `city` field."""
-        return self._data.get("city")  # type: ignore[no-any-return]
+        value = self._data.get("city")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("city")  # type: ignore[no-any-return]
 
     @property
     def country(self) -> None | str:
         """ISO 3166-1 alpha-2 country code."""
-        return self._data.get("country")  # type: ignore[no-any-return]
+        value = self._data.get("country")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("country")  # type: ignore[no-any-return]
 
     @property
     def line1(self) -> None | str:
         """The `line1` field."""
-        return self._data.get("line1")  # type: ignore[no-any-return]
+        value = self._data.get("line1")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("line1")  # type: ignore[no-any-return]
 
     @property
     def line2(self) -> None | str:
         """The `line2` field."""
-        return self._data.get("line2")  # type: ignore[no-any-return]
+        value = self._data.get("line2")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("line2")  # type: ignore[no-any-return]
 
     @property
     def postal_code(self) -> None | str:
         """The `postal_code` field."""
-        return self._data.get("postal_code")  # type: ignore[no-any-return]
+        value = self._data.get("postal_code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("postal_code")  # type: ignore[no-any-return]
 
     @property
     def state(self) -> None | str:
         """State, province or region."""
-        return self._data.get("state")  # type: ignore[no-any-return]
+        value = self._data.get("state")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("state")  # type: ignore[no-any-return]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsList,
     AsModel,
     Model,
@@ -30,7 +31,18 @@ class CustomerInvoiceSettings(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "custom_fields": AsList(AsModel("CustomerInvoiceCustomField")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "default_payment_method": STR,
+        "footer": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "custom_fields",
+            "default_payment_method",
+            "footer",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -56,9 +68,15 @@ class CustomerInvoiceSettings(Model):
     @property
     def default_payment_method(self) -> None | str:
         """The payment method id charged by default."""
-        return self._data.get("default_payment_method")  # type: ignore[no-any-return]
+        value = self._data.get("default_payment_method")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_payment_method")  # type: ignore[no-any-return]
 
     @property
     def footer(self) -> None | str:
         """Text printed at the bottom of every invoice."""
-        return self._data.get("footer")  # type: ignore[no-any-return]
+        value = self._data.get("footer")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("footer")  # type: ignore[no-any-return]

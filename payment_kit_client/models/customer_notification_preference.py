@@ -30,9 +30,15 @@ class CustomerNotificationPreference(Model):
         "frequency": AsEnum("CustomerNotificationFrequency"),
         "schedule": AsModel("CustomerNotificationSchedule"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "frequency",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "schedule",
         }
     )
     _EXTRA: ClassVar[Any] = ANY

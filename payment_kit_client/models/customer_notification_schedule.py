@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -21,9 +23,18 @@ class CustomerNotificationSchedule(Model):
         "date": "date",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "time": STR,
+        "date": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "time",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "date",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -44,9 +55,15 @@ class CustomerNotificationSchedule(Model):
     @property
     def time(self) -> str:
         """Time of day, `HH:mm`."""
-        return self._data.get("time")  # type: ignore[no-any-return]
+        value = self._data.get("time")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("time")  # type: ignore[no-any-return]
 
     @property
     def date(self) -> int | None:
         """Day of the week (weekly) or of the month (monthly) to send on."""
-        return self._data.get("date")  # type: ignore[no-any-return]
+        value = self._data.get("date")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("date")  # type: ignore[no-any-return]

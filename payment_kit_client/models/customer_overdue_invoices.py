@@ -35,6 +35,7 @@ class CustomerOverdueInvoices(Model):
         "invoices": AsList(AsModel("Invoice")),
         "summary": AsModel("CustomerOverdueInvoicesSummary"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "customer",
@@ -42,6 +43,7 @@ class CustomerOverdueInvoices(Model):
             "summary",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -20,7 +20,9 @@ class CustomerOverdueInvoicesSummary(Model):
 
     _NAMES: ClassVar[dict[str, str]] = {}
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = AsModel("OverdueInvoicesSummaryEntry")
 
     def __init__(

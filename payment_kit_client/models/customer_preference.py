@@ -26,7 +26,13 @@ class CustomerPreference(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "notification": AsModel("CustomerNotificationPreference"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "notification",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsModel,
     Model,
 )
@@ -27,6 +28,10 @@ class CustomerShipping(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "address": AsModel("CustomerAddress"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "phone": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "address",
@@ -34,6 +39,7 @@ class CustomerShipping(Model):
             "phone",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -59,9 +65,15 @@ class CustomerShipping(Model):
     @property
     def name(self) -> str:
         """Recipient name."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def phone(self) -> str:
         """Recipient phone number."""
-        return self._data.get("phone")  # type: ignore[no-any-return]
+        value = self._data.get("phone")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("phone")  # type: ignore[no-any-return]

@@ -34,7 +34,9 @@ class CustomerSummary(Model):
         "due": AsModel("CustomerSummaryDue"),
         "refunded": AsModel("CustomerSummaryRefunded"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

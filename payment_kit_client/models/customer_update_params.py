@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    STR,
     AsModel,
     Model,
 )
@@ -43,7 +44,21 @@ class CustomerUpdateParams(Model):
         "preference": AsModel("CustomerPreference"),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "email": STR,
+        "phone": STR,
+        "description": STR,
+        "currency_id": STR,
+        "invoice_prefix": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "currency_id",
+            "invoice_prefix",
+        }
+    )
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -80,22 +95,34 @@ class CustomerUpdateParams(Model):
     @property
     def name(self) -> str | None:
         """Display name."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def email(self) -> str | None:
         """Contact email address."""
-        return self._data.get("email")  # type: ignore[no-any-return]
+        value = self._data.get("email")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("email")  # type: ignore[no-any-return]
 
     @property
     def phone(self) -> str | None:
         """Contact phone number."""
-        return self._data.get("phone")  # type: ignore[no-any-return]
+        value = self._data.get("phone")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("phone")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
         """Free text about the customer."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def address(self) -> CustomerAddress | None:
@@ -125,9 +152,15 @@ class CustomerUpdateParams(Model):
     @property
     def currency_id(self) -> None | str:
         """The customer's default payment currency."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def invoice_prefix(self) -> None | str:
         """Prefix of the numbers of this customer's invoices."""
-        return self._data.get("invoice_prefix")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_prefix")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_prefix")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -19,11 +20,15 @@ class DeletedMessage(Model):
         "message": "message",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "message": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "message",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class DeletedMessage(Model):
     @property
     def message(self) -> str:
         """A human-readable confirmation."""
-        return self._data.get("message")  # type: ignore[no-any-return]
+        value = self._data.get("message")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("message")  # type: ignore[no-any-return]

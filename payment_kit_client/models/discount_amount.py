@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -23,9 +24,22 @@ class DiscountAmount(Model):
         "coupon": "coupon",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount": STR,
+        "discount": STR,
+        "promotion_code": STR,
+        "coupon": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "amount",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "discount",
+            "promotion_code",
+            "coupon",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -50,19 +64,31 @@ class DiscountAmount(Model):
     @property
     def amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def discount(self) -> None | str:
         """The discount record that applied."""
-        return self._data.get("discount")  # type: ignore[no-any-return]
+        value = self._data.get("discount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("discount")  # type: ignore[no-any-return]
 
     @property
     def promotion_code(self) -> None | str:
         """The promotion code used, if any."""
-        return self._data.get("promotion_code")  # type: ignore[no-any-return]
+        value = self._data.get("promotion_code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("promotion_code")  # type: ignore[no-any-return]
 
     @property
     def coupon(self) -> None | str:
         """The coupon behind the discount."""
-        return self._data.get("coupon")  # type: ignore[no-any-return]
+        value = self._data.get("coupon")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("coupon")  # type: ignore[no-any-return]

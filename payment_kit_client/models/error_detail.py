@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
+    AsList,
     Model,
 )
 from ..types import UNSET, Unset
@@ -22,7 +24,12 @@ class ErrorDetail(Model):
         "message": "message",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "path": AsList(STR),
+        "message": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -41,9 +48,12 @@ class ErrorDetail(Model):
     @property
     def path(self) -> builtins.list[str] | None:
         """The `path` field."""
-        return self._data.get("path")  # type: ignore[no-any-return]
+        return self._plain("path")  # type: ignore[no-any-return]
 
     @property
     def message(self) -> str | None:
         """The `message` field."""
-        return self._data.get("message")  # type: ignore[no-any-return]
+        value = self._data.get("message")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("message")  # type: ignore[no-any-return]

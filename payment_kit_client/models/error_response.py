@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsList,
     AsModel,
     Model,
@@ -30,11 +31,16 @@ class ErrorResponse(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "details": AsList(AsModel("ErrorDetail")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "error": STR,
+        "code": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "error",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -55,12 +61,18 @@ class ErrorResponse(Model):
     @property
     def error(self) -> str:
         """A human-readable message naming the problem."""
-        return self._data.get("error")  # type: ignore[no-any-return]
+        value = self._data.get("error")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("error")  # type: ignore[no-any-return]
 
     @property
     def code(self) -> str | None:
         """A machine-readable code, when the server gives one (e.g. `CUSTOMER_LIMITED`)."""
-        return self._data.get("code")  # type: ignore[no-any-return]
+        value = self._data.get("code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("code")  # type: ignore[no-any-return]
 
     @property
     def details(self) -> builtins.list[ErrorDetail] | None:

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -51,6 +54,17 @@ class Event(Model):
         "created_at": DATETIME,
         "updated_at": DATETIME,
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "type": STR,
+        "api_version": STR,
+        "object_type": STR,
+        "object_id": STR,
+        "pending_webhooks": INT,
+        "object": STR,
+        "created": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -67,6 +81,7 @@ class Event(Model):
             "updated_at",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -109,12 +124,18 @@ class Event(Model):
     @property
     def id(self) -> str:
         """The event's id (`evt_…` is an assumption; PaymentKit's prefix is not established)."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> str:
@@ -150,14 +171,20 @@ class Event(Model):
         `customer.credit_grant.granted`, `customer.credit_grant.depleted`, `exchange_rate.providers_unavailable`
         and `exchange_rate.spread_exceeded`. This list is an example, not a closed set: new names appear without
         notice."""
-        return self._data.get("type")  # type: ignore[no-any-return]
+        value = self._data.get("type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("type")  # type: ignore[no-any-return]
 
     type_ = type
 
     @property
     def api_version(self) -> str:
         """The `api_version` field."""
-        return self._data.get("api_version")  # type: ignore[no-any-return]
+        value = self._data.get("api_version")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("api_version")  # type: ignore[no-any-return]
 
     @property
     def data(self) -> EventData:
@@ -168,12 +195,18 @@ class Event(Model):
     @property
     def object_type(self) -> str:
         """The kind of resource the event is about (e.g. `checkout_session`)."""
-        return self._data.get("object_type")  # type: ignore[no-any-return]
+        value = self._data.get("object_type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object_type")  # type: ignore[no-any-return]
 
     @property
     def object_id(self) -> str:
         """The id of that resource."""
-        return self._data.get("object_id")  # type: ignore[no-any-return]
+        value = self._data.get("object_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object_id")  # type: ignore[no-any-return]
 
     @property
     def request(self) -> EventRequest:
@@ -183,7 +216,10 @@ class Event(Model):
     @property
     def pending_webhooks(self) -> int:
         """How many endpoints have not acknowledged the event yet."""
-        return self._data.get("pending_webhooks")  # type: ignore[no-any-return]
+        value = self._data.get("pending_webhooks")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("pending_webhooks")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata:
@@ -203,7 +239,10 @@ class Event(Model):
     @property
     def object(self) -> str | None:
         """`event`, when sent. Not established for PaymentKit; the local sandbox sends it."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
@@ -211,4 +250,7 @@ class Event(Model):
     def created(self) -> int | None:
         """When the event happened, in Unix seconds. Not established for PaymentKit (whose events carry
         `created_at`); the local sandbox sends both."""
-        return self._data.get("created")  # type: ignore[no-any-return]
+        value = self._data.get("created")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("created")  # type: ignore[no-any-return]

@@ -32,7 +32,9 @@ class EventData(Model):
         "object": AsModel("EventDataObject"),
         "previous_attributes": AsModel("EventDataPreviousAttributes"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -22,10 +23,22 @@ class EventRequest(Model):
         "requested_by": "requested_by",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "idempotency_key": STR,
+        "requested_by": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
             "idempotency_key",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "idempotency_key",
+            "requested_by",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -48,14 +61,23 @@ class EventRequest(Model):
     @property
     def id(self) -> None | str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def idempotency_key(self) -> None | str:
         """The `idempotency_key` field."""
-        return self._data.get("idempotency_key")  # type: ignore[no-any-return]
+        value = self._data.get("idempotency_key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("idempotency_key")  # type: ignore[no-any-return]
 
     @property
     def requested_by(self) -> None | str:
         """Who made the request."""
-        return self._data.get("requested_by")  # type: ignore[no-any-return]
+        value = self._data.get("requested_by")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("requested_by")  # type: ignore[no-any-return]

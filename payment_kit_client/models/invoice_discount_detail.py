@@ -29,7 +29,14 @@ class InvoiceDiscountDetail(Model):
         "coupon": AsModel("CouponExpanded"),
         "promotionCode": AsModel("PromotionCodeExpanded"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "coupon",
+            "promotionCode",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

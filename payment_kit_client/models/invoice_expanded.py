@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -127,9 +130,9 @@ class InvoiceExpanded(Model):
         "subscription": "subscription",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "status": AsEnum("InvoiceStatus"),
-        "collection_method": AsEnum("InvoiceCollectionMethod"),
-        "billing_reason": AsEnum("InvoiceBillingReason"),
+        "status": AsEnum("InvoiceStatus", open=True),
+        "collection_method": AsEnum("InvoiceCollectionMethod", open=True),
+        "billing_reason": AsEnum("InvoiceBillingReason", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "customer": AsModel("Customer"),
@@ -152,6 +155,58 @@ class InvoiceExpanded(Model):
         "threshold_reason": AsModel("InvoiceThresholdReasonType0"),
         "metadata": AsModel("Metadata"),
         "subscription": AsModel("Subscription"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "number": STR,
+        "livemode": BOOL,
+        "statement_descriptor": STR,
+        "period_start": INT,
+        "period_end": INT,
+        "auto_advance": BOOL,
+        "paid": BOOL,
+        "paid_out_of_band": BOOL,
+        "currency_id": STR,
+        "customer_id": STR,
+        "subtotal": STR,
+        "subtotal_excluding_tax": STR,
+        "tax": STR,
+        "total": STR,
+        "amount_due": STR,
+        "amount_paid": STR,
+        "amount_remaining": STR,
+        "amount_shipping": STR,
+        "starting_balance": STR,
+        "ending_balance": STR,
+        "attempt_count": INT,
+        "attempted": BOOL,
+        "default_payment_method_id": STR,
+        "object": STR,
+        "description": STR,
+        "payment_intent_id": STR,
+        "subscription_id": STR,
+        "checkout_session_id": STR,
+        "quote_id": STR,
+        "charge_id": STR,
+        "subscription_proration_date": INT,
+        "next_payment_attempt": INT,
+        "customer_email": STR,
+        "customer_name": STR,
+        "customer_phone": STR,
+        "discounts": AsList(STR),
+        "due_date": INT,
+        "effective_at": INT,
+        "footer": STR,
+        "account_country": STR,
+        "account_name": STR,
+        "hosted_invoice_url": STR,
+        "invoice_pdf": STR,
+        "latest_revision": STR,
+        "post_payment_credit_notes_amount": STR,
+        "pre_payment_credit_notes_amount": STR,
+        "test_clock_id": STR,
+        "webhooks_delivered_at": INT,
+        "receipt_number": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -190,6 +245,52 @@ class InvoiceExpanded(Model):
             "paymentMethod",
             "paymentIntent",
             "lines",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "billing_reason",
+            "paymentIntent",
+            "description",
+            "payment_intent_id",
+            "subscription_id",
+            "checkout_session_id",
+            "quote_id",
+            "charge_id",
+            "subscription_details",
+            "subscription_proration_date",
+            "starting_token_balance",
+            "ending_token_balance",
+            "next_payment_attempt",
+            "custom_fields",
+            "customer_address",
+            "customer_email",
+            "customer_name",
+            "customer_phone",
+            "customer_shipping",
+            "discounts",
+            "total_discount_amounts",
+            "due_date",
+            "effective_at",
+            "footer",
+            "from_invoice",
+            "account_country",
+            "account_name",
+            "hosted_invoice_url",
+            "invoice_pdf",
+            "last_finalization_error",
+            "latest_revision",
+            "payment_settings",
+            "post_payment_credit_notes_amount",
+            "pre_payment_credit_notes_amount",
+            "rendering_options",
+            "status_transitions",
+            "test_clock_id",
+            "threshold_reason",
+            "webhooks_delivered_at",
+            "receipt_number",
+            "metadata",
+            "subscription",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -356,47 +457,74 @@ class InvoiceExpanded(Model):
     @property
     def id(self) -> str:
         """The invoice id (`in_…`)."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def number(self) -> str:
         """The invoice's human-facing number (typically the customer's invoice prefix plus a sequence number)."""
-        return self._data.get("number")  # type: ignore[no-any-return]
+        value = self._data.get("number")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("number")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def statement_descriptor(self) -> str:
         """The text that describes the charge to the payer."""
-        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor")  # type: ignore[no-any-return]
 
     @property
     def period_start(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("period_start")  # type: ignore[no-any-return]
+        value = self._data.get("period_start")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("period_start")  # type: ignore[no-any-return]
 
     @property
     def period_end(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("period_end")  # type: ignore[no-any-return]
+        value = self._data.get("period_end")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("period_end")  # type: ignore[no-any-return]
 
     @property
     def auto_advance(self) -> bool:
         """Whether PaymentKit moves the invoice through finalization and collection by itself."""
-        return self._data.get("auto_advance")  # type: ignore[no-any-return]
+        value = self._data.get("auto_advance")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("auto_advance")  # type: ignore[no-any-return]
 
     @property
     def paid(self) -> bool:
         """The `paid` field."""
-        return self._data.get("paid")  # type: ignore[no-any-return]
+        value = self._data.get("paid")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("paid")  # type: ignore[no-any-return]
 
     @property
     def paid_out_of_band(self) -> bool:
         """Whether it was marked paid without PaymentKit collecting the money."""
-        return self._data.get("paid_out_of_band")  # type: ignore[no-any-return]
+        value = self._data.get("paid_out_of_band")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("paid_out_of_band")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> InvoiceStatus | str:
@@ -421,77 +549,122 @@ class InvoiceExpanded(Model):
     @property
     def currency_id(self) -> str:
         """The payment currency (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str:
         """The billed customer (`cus_…`)."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def subtotal(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("subtotal")  # type: ignore[no-any-return]
+        value = self._data.get("subtotal")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subtotal")  # type: ignore[no-any-return]
 
     @property
     def subtotal_excluding_tax(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("subtotal_excluding_tax")  # type: ignore[no-any-return]
+        value = self._data.get("subtotal_excluding_tax")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subtotal_excluding_tax")  # type: ignore[no-any-return]
 
     @property
     def tax(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("tax")  # type: ignore[no-any-return]
+        value = self._data.get("tax")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tax")  # type: ignore[no-any-return]
 
     @property
     def total(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("total")  # type: ignore[no-any-return]
+        value = self._data.get("total")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total")  # type: ignore[no-any-return]
 
     @property
     def amount_due(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_due")  # type: ignore[no-any-return]
+        value = self._data.get("amount_due")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_due")  # type: ignore[no-any-return]
 
     @property
     def amount_paid(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_paid")  # type: ignore[no-any-return]
+        value = self._data.get("amount_paid")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_paid")  # type: ignore[no-any-return]
 
     @property
     def amount_remaining(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_remaining")  # type: ignore[no-any-return]
+        value = self._data.get("amount_remaining")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_remaining")  # type: ignore[no-any-return]
 
     @property
     def amount_shipping(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount_shipping")  # type: ignore[no-any-return]
+        value = self._data.get("amount_shipping")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_shipping")  # type: ignore[no-any-return]
 
     @property
     def starting_balance(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("starting_balance")  # type: ignore[no-any-return]
+        value = self._data.get("starting_balance")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("starting_balance")  # type: ignore[no-any-return]
 
     @property
     def ending_balance(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("ending_balance")  # type: ignore[no-any-return]
+        value = self._data.get("ending_balance")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("ending_balance")  # type: ignore[no-any-return]
 
     @property
     def attempt_count(self) -> int:
         """How many times collection was tried."""
-        return self._data.get("attempt_count")  # type: ignore[no-any-return]
+        value = self._data.get("attempt_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("attempt_count")  # type: ignore[no-any-return]
 
     @property
     def attempted(self) -> bool:
         """The `attempted` field."""
-        return self._data.get("attempted")  # type: ignore[no-any-return]
+        value = self._data.get("attempted")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("attempted")  # type: ignore[no-any-return]
 
     @property
     def default_payment_method_id(self) -> str:
         """The payment method used to collect it (`pm_…`)."""
-        return self._data.get("default_payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime.datetime:
@@ -506,7 +679,10 @@ class InvoiceExpanded(Model):
     @property
     def object(self) -> str:
         """Always `invoice`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
@@ -538,32 +714,50 @@ class InvoiceExpanded(Model):
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def payment_intent_id(self) -> None | str:
         """The payment intent collecting this invoice, once there is one."""
-        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_intent_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_intent_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """The `subscription_id` field."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def checkout_session_id(self) -> None | str:
         """The `checkout_session_id` field."""
-        return self._data.get("checkout_session_id")  # type: ignore[no-any-return]
+        value = self._data.get("checkout_session_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("checkout_session_id")  # type: ignore[no-any-return]
 
     @property
     def quote_id(self) -> None | str:
         """The `quote_id` field."""
-        return self._data.get("quote_id")  # type: ignore[no-any-return]
+        value = self._data.get("quote_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quote_id")  # type: ignore[no-any-return]
 
     @property
     def charge_id(self) -> None | str:
         """The `charge_id` field."""
-        return self._data.get("charge_id")  # type: ignore[no-any-return]
+        value = self._data.get("charge_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("charge_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_details(self) -> InvoiceSubscriptionDetailsType0 | None:
@@ -573,7 +767,10 @@ class InvoiceExpanded(Model):
     @property
     def subscription_proration_date(self) -> int | None:
         """The `subscription_proration_date` field."""
-        return self._data.get("subscription_proration_date")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_proration_date")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_proration_date")  # type: ignore[no-any-return]
 
     @property
     def starting_token_balance(self) -> None | PaymentTokenBalances:
@@ -588,7 +785,10 @@ class InvoiceExpanded(Model):
     @property
     def next_payment_attempt(self) -> int | None:
         """The `next_payment_attempt` field."""
-        return self._data.get("next_payment_attempt")  # type: ignore[no-any-return]
+        value = self._data.get("next_payment_attempt")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("next_payment_attempt")  # type: ignore[no-any-return]
 
     @property
     def custom_fields(self) -> builtins.list[InvoiceCustomField] | None:
@@ -603,17 +803,26 @@ class InvoiceExpanded(Model):
     @property
     def customer_email(self) -> None | str:
         """The `customer_email` field."""
-        return self._data.get("customer_email")  # type: ignore[no-any-return]
+        value = self._data.get("customer_email")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_email")  # type: ignore[no-any-return]
 
     @property
     def customer_name(self) -> None | str:
         """The `customer_name` field."""
-        return self._data.get("customer_name")  # type: ignore[no-any-return]
+        value = self._data.get("customer_name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_name")  # type: ignore[no-any-return]
 
     @property
     def customer_phone(self) -> None | str:
         """The `customer_phone` field."""
-        return self._data.get("customer_phone")  # type: ignore[no-any-return]
+        value = self._data.get("customer_phone")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_phone")  # type: ignore[no-any-return]
 
     @property
     def customer_shipping(self) -> CustomerShipping | None:
@@ -623,7 +832,7 @@ class InvoiceExpanded(Model):
     @property
     def discounts(self) -> builtins.list[str] | None:
         """Ids of the discounts applied."""
-        return self._data.get("discounts")  # type: ignore[no-any-return]
+        return self._plain("discounts")  # type: ignore[no-any-return]
 
     @property
     def total_discount_amounts(self) -> builtins.list[DiscountAmount] | None:
@@ -633,17 +842,26 @@ class InvoiceExpanded(Model):
     @property
     def due_date(self) -> int | None:
         """The `due_date` field."""
-        return self._data.get("due_date")  # type: ignore[no-any-return]
+        value = self._data.get("due_date")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("due_date")  # type: ignore[no-any-return]
 
     @property
     def effective_at(self) -> int | None:
         """The `effective_at` field."""
-        return self._data.get("effective_at")  # type: ignore[no-any-return]
+        value = self._data.get("effective_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("effective_at")  # type: ignore[no-any-return]
 
     @property
     def footer(self) -> None | str:
         """The `footer` field."""
-        return self._data.get("footer")  # type: ignore[no-any-return]
+        value = self._data.get("footer")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("footer")  # type: ignore[no-any-return]
 
     @property
     def from_invoice(self) -> InvoiceFromInvoiceType0 | None:
@@ -653,22 +871,34 @@ class InvoiceExpanded(Model):
     @property
     def account_country(self) -> None | str:
         """The `account_country` field."""
-        return self._data.get("account_country")  # type: ignore[no-any-return]
+        value = self._data.get("account_country")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("account_country")  # type: ignore[no-any-return]
 
     @property
     def account_name(self) -> None | str:
         """The `account_name` field."""
-        return self._data.get("account_name")  # type: ignore[no-any-return]
+        value = self._data.get("account_name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("account_name")  # type: ignore[no-any-return]
 
     @property
     def hosted_invoice_url(self) -> None | str:
         """The `hosted_invoice_url` field."""
-        return self._data.get("hosted_invoice_url")  # type: ignore[no-any-return]
+        value = self._data.get("hosted_invoice_url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("hosted_invoice_url")  # type: ignore[no-any-return]
 
     @property
     def invoice_pdf(self) -> None | str:
         """The `invoice_pdf` field."""
-        return self._data.get("invoice_pdf")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_pdf")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_pdf")  # type: ignore[no-any-return]
 
     @property
     def last_finalization_error(self) -> None | PaymentError:
@@ -678,7 +908,10 @@ class InvoiceExpanded(Model):
     @property
     def latest_revision(self) -> None | str:
         """The `latest_revision` field."""
-        return self._data.get("latest_revision")  # type: ignore[no-any-return]
+        value = self._data.get("latest_revision")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("latest_revision")  # type: ignore[no-any-return]
 
     @property
     def payment_settings(self) -> InvoicePaymentSettings | None:
@@ -688,12 +921,18 @@ class InvoiceExpanded(Model):
     @property
     def post_payment_credit_notes_amount(self) -> None | str:
         """The `post_payment_credit_notes_amount` field."""
-        return self._data.get("post_payment_credit_notes_amount")  # type: ignore[no-any-return]
+        value = self._data.get("post_payment_credit_notes_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("post_payment_credit_notes_amount")  # type: ignore[no-any-return]
 
     @property
     def pre_payment_credit_notes_amount(self) -> None | str:
         """The `pre_payment_credit_notes_amount` field."""
-        return self._data.get("pre_payment_credit_notes_amount")  # type: ignore[no-any-return]
+        value = self._data.get("pre_payment_credit_notes_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("pre_payment_credit_notes_amount")  # type: ignore[no-any-return]
 
     @property
     def rendering_options(self) -> InvoiceRenderingOptionsType0 | None:
@@ -708,7 +947,10 @@ class InvoiceExpanded(Model):
     @property
     def test_clock_id(self) -> None | str:
         """The `test_clock_id` field."""
-        return self._data.get("test_clock_id")  # type: ignore[no-any-return]
+        value = self._data.get("test_clock_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("test_clock_id")  # type: ignore[no-any-return]
 
     @property
     def threshold_reason(self) -> InvoiceThresholdReasonType0 | None:
@@ -719,12 +961,18 @@ class InvoiceExpanded(Model):
     @property
     def webhooks_delivered_at(self) -> int | None:
         """The `webhooks_delivered_at` field."""
-        return self._data.get("webhooks_delivered_at")  # type: ignore[no-any-return]
+        value = self._data.get("webhooks_delivered_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("webhooks_delivered_at")  # type: ignore[no-any-return]
 
     @property
     def receipt_number(self) -> None | str:
         """The `receipt_number` field."""
-        return self._data.get("receipt_number")  # type: ignore[no-any-return]
+        value = self._data.get("receipt_number")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("receipt_number")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

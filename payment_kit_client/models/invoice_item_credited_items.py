@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
+    AsList,
     Model,
 )
 
@@ -21,12 +23,17 @@ class InvoiceItemCreditedItems(Model):
         "invoice_line_items": "invoice_line_items",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "invoice_id": STR,
+        "invoice_line_items": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "invoice_id",
             "invoice_line_items",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -45,9 +52,12 @@ class InvoiceItemCreditedItems(Model):
     @property
     def invoice_id(self) -> str:
         """The `invoice_id` field."""
-        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_id")  # type: ignore[no-any-return]
 
     @property
     def invoice_line_items(self) -> builtins.list[str]:
         """The `invoice_line_items` field."""
-        return self._data.get("invoice_line_items")  # type: ignore[no-any-return]
+        return self._plain("invoice_line_items")  # type: ignore[no-any-return]

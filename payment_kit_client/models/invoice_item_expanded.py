@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsList,
     AsModel,
     Model,
@@ -64,6 +67,25 @@ class InvoiceItemExpanded(Model):
         "price": AsModel("PriceExpanded"),
         "period": AsModel("InvoiceItemPeriod"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "amount": STR,
+        "quantity": INT,
+        "description": STR,
+        "currency_id": STR,
+        "customer_id": STR,
+        "price_id": STR,
+        "invoice_id": STR,
+        "discountable": BOOL,
+        "discounts": AsList(STR),
+        "proration": BOOL,
+        "object": STR,
+        "subscription_id": STR,
+        "subscription_item_id": STR,
+        "test_clock_id": STR,
+        "tax_rate_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -85,6 +107,15 @@ class InvoiceItemExpanded(Model):
             "updated_at",
             "object",
             "price",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "period",
+            "subscription_id",
+            "subscription_item_id",
+            "test_clock_id",
+            "tax_rate_id",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -149,52 +180,82 @@ class InvoiceItemExpanded(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def quantity(self) -> int:
         """The `quantity` field."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The `currency_id` field."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str:
         """The `customer_id` field."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def price_id(self) -> str:
         """The `price_id` field."""
-        return self._data.get("price_id")  # type: ignore[no-any-return]
+        value = self._data.get("price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("price_id")  # type: ignore[no-any-return]
 
     @property
     def invoice_id(self) -> str:
         """The `invoice_id` field."""
-        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_id")  # type: ignore[no-any-return]
 
     @property
     def discountable(self) -> bool:
         """The `discountable` field."""
-        return self._data.get("discountable")  # type: ignore[no-any-return]
+        value = self._data.get("discountable")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("discountable")  # type: ignore[no-any-return]
 
     @property
     def discount_amounts(self) -> builtins.list[DiscountAmount]:
@@ -204,12 +265,15 @@ class InvoiceItemExpanded(Model):
     @property
     def discounts(self) -> builtins.list[str]:
         """The `discounts` field."""
-        return self._data.get("discounts")  # type: ignore[no-any-return]
+        return self._plain("discounts")  # type: ignore[no-any-return]
 
     @property
     def proration(self) -> bool:
         """The `proration` field."""
-        return self._data.get("proration")  # type: ignore[no-any-return]
+        value = self._data.get("proration")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("proration")  # type: ignore[no-any-return]
 
     @property
     def proration_details(self) -> InvoiceItemProrationDetails:
@@ -234,7 +298,10 @@ class InvoiceItemExpanded(Model):
     @property
     def object(self) -> str:
         """Always `invoice_item`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
@@ -252,19 +319,31 @@ class InvoiceItemExpanded(Model):
     @property
     def subscription_id(self) -> None | str:
         """The `subscription_id` field."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_item_id(self) -> None | str:
         """The `subscription_item_id` field."""
-        return self._data.get("subscription_item_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_item_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_item_id")  # type: ignore[no-any-return]
 
     @property
     def test_clock_id(self) -> None | str:
         """The `test_clock_id` field."""
-        return self._data.get("test_clock_id")  # type: ignore[no-any-return]
+        value = self._data.get("test_clock_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("test_clock_id")  # type: ignore[no-any-return]
 
     @property
     def tax_rate_id(self) -> None | str:
         """The `tax_rate_id` field."""
-        return self._data.get("tax_rate_id")  # type: ignore[no-any-return]
+        value = self._data.get("tax_rate_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tax_rate_id")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     Model,
 )
 
@@ -20,12 +21,17 @@ class InvoiceItemPeriod(Model):
         "end": "end",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "start": INT,
+        "end": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "start",
             "end",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,9 +50,15 @@ class InvoiceItemPeriod(Model):
     @property
     def start(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("start")  # type: ignore[no-any-return]
+        value = self._data.get("start")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("start")  # type: ignore[no-any-return]
 
     @property
     def end(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("end")  # type: ignore[no-any-return]
+        value = self._data.get("end")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("end")  # type: ignore[no-any-return]

@@ -26,7 +26,13 @@ class InvoiceItemProrationDetails(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "credited_items": AsModel("InvoiceItemCreditedItems"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "credited_items",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -32,7 +32,16 @@ class InvoicePaymentMethodOptions(Model):
         "base": AsModel("InvoicePaymentMethodPayer"),
         "stripe": AsModel("InvoicePaymentMethodPayer"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "arcblock",
+            "ethereum",
+            "base",
+            "stripe",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -22,9 +23,18 @@ class InvoicePaymentMethodPayer(Model):
         "hash": "hash",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "payer": STR,
+        "hash": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "payer",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "hash",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -45,11 +55,17 @@ class InvoicePaymentMethodPayer(Model):
     @property
     def payer(self) -> str:
         """The payer's address (or Stripe customer)."""
-        return self._data.get("payer")  # type: ignore[no-any-return]
+        value = self._data.get("payer")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payer")  # type: ignore[no-any-return]
 
     @property
     def hash(self) -> None | str:
         """A transaction hash tied to the payer, on chains that record one."""
-        return self._data.get("hash")  # type: ignore[no-any-return]
+        value = self._data.get("hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("hash")  # type: ignore[no-any-return]
 
     hash_ = hash

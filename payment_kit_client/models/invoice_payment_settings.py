@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
+    AsList,
     AsModel,
     Model,
 )
@@ -27,12 +29,16 @@ class InvoicePaymentSettings(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "payment_method_options": AsModel("InvoicePaymentMethodOptions"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "payment_method_types": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "payment_method_options",
             "payment_method_types",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -56,4 +62,4 @@ class InvoicePaymentSettings(Model):
     @property
     def payment_method_types(self) -> builtins.list[str]:
         """The payment method kinds accepted (`arcblock`, `stripe`, …)."""
-        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+        return self._plain("payment_method_types")  # type: ignore[no-any-return]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..model_runtime import (
     ANY,
     DATETIME,
+    STR,
     AsEnum,
     Model,
 )
@@ -40,11 +41,38 @@ class InvoiceRelated(Model):
         "created_at": "created_at",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "status": AsEnum("InvoiceStatus"),
-        "billing_reason": AsEnum("InvoiceBillingReason"),
+        "status": AsEnum("InvoiceStatus", open=True),
+        "billing_reason": AsEnum("InvoiceBillingReason", open=True),
         "created_at": DATETIME,
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "number": STR,
+        "currency_id": STR,
+        "customer_id": STR,
+        "subscription_id": STR,
+        "total": STR,
+        "amount_due": STR,
+        "amount_paid": STR,
+        "amount_remaining": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "number",
+            "status",
+            "billing_reason",
+            "currency_id",
+            "customer_id",
+            "subscription_id",
+            "total",
+            "amount_due",
+            "amount_paid",
+            "amount_remaining",
+            "created_at",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -83,12 +111,18 @@ class InvoiceRelated(Model):
     @property
     def id(self) -> None | str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def number(self) -> None | str:
         """The `number` field."""
-        return self._data.get("number")  # type: ignore[no-any-return]
+        value = self._data.get("number")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("number")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> InvoiceStatus | None | str:
@@ -103,37 +137,58 @@ class InvoiceRelated(Model):
     @property
     def currency_id(self) -> None | str:
         """The `currency_id` field."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> None | str:
         """The `customer_id` field."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """The `subscription_id` field."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def total(self) -> None | str:
         """The `total` field."""
-        return self._data.get("total")  # type: ignore[no-any-return]
+        value = self._data.get("total")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total")  # type: ignore[no-any-return]
 
     @property
     def amount_due(self) -> None | str:
         """The `amount_due` field."""
-        return self._data.get("amount_due")  # type: ignore[no-any-return]
+        value = self._data.get("amount_due")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_due")  # type: ignore[no-any-return]
 
     @property
     def amount_paid(self) -> None | str:
         """The `amount_paid` field."""
-        return self._data.get("amount_paid")  # type: ignore[no-any-return]
+        value = self._data.get("amount_paid")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_paid")  # type: ignore[no-any-return]
 
     @property
     def amount_remaining(self) -> None | str:
         """The `amount_remaining` field."""
-        return self._data.get("amount_remaining")  # type: ignore[no-any-return]
+        value = self._data.get("amount_remaining")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_remaining")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime.datetime | None:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -25,7 +26,19 @@ class InvoiceStakeReturnPreview(Model):
         "subscription_id": "subscriptionId",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount": STR,
+        "currency_id": STR,
+        "subscriptionId": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount",
+            "currency_id",
+            "subscriptionId",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -46,14 +59,23 @@ class InvoiceStakeReturnPreview(Model):
     @property
     def amount(self) -> None | str:
         """The stake that would be returned, as an integer string in the smallest currency unit."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> None | str:
         """The currency of the stake (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """The subscription the stake backs (`sub_…`), keyed as in the return-stake answer."""
-        return self._data.get("subscriptionId")  # type: ignore[no-any-return]
+        value = self._data.get("subscriptionId")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscriptionId")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -22,9 +24,20 @@ class InvoiceStakeReturnResult(Model):
         "error": "error",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "success": BOOL,
+        "subscriptionId": STR,
+        "error": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "success",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "subscriptionId",
+            "error",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -47,14 +60,23 @@ class InvoiceStakeReturnResult(Model):
     @property
     def success(self) -> bool:
         """The `success` field."""
-        return self._data.get("success")  # type: ignore[no-any-return]
+        value = self._data.get("success")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("success")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """The subscription whose stake was returned."""
-        return self._data.get("subscriptionId")  # type: ignore[no-any-return]
+        value = self._data.get("subscriptionId")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscriptionId")  # type: ignore[no-any-return]
 
     @property
     def error(self) -> None | str:
         """Why the return failed, when `success` is false."""
-        return self._data.get("error")  # type: ignore[no-any-return]
+        value = self._data.get("error")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("error")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     Model,
 )
 from ..types import UNSET, Unset
@@ -23,7 +24,21 @@ class InvoiceStatusTransitions(Model):
         "voided_at": "voided_at",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "finalized_at": INT,
+        "marked_uncollectible_at": INT,
+        "paid_at": INT,
+        "voided_at": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "finalized_at",
+            "marked_uncollectible_at",
+            "paid_at",
+            "voided_at",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -46,19 +61,31 @@ class InvoiceStatusTransitions(Model):
     @property
     def finalized_at(self) -> int | None:
         """The `finalized_at` field."""
-        return self._data.get("finalized_at")  # type: ignore[no-any-return]
+        value = self._data.get("finalized_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("finalized_at")  # type: ignore[no-any-return]
 
     @property
     def marked_uncollectible_at(self) -> int | None:
         """The `marked_uncollectible_at` field."""
-        return self._data.get("marked_uncollectible_at")  # type: ignore[no-any-return]
+        value = self._data.get("marked_uncollectible_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("marked_uncollectible_at")  # type: ignore[no-any-return]
 
     @property
     def paid_at(self) -> int | None:
         """The `paid_at` field."""
-        return self._data.get("paid_at")  # type: ignore[no-any-return]
+        value = self._data.get("paid_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("paid_at")  # type: ignore[no-any-return]
 
     @property
     def voided_at(self) -> int | None:
         """The `voided_at` field."""
-        return self._data.get("voided_at")  # type: ignore[no-any-return]
+        value = self._data.get("voided_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("voided_at")  # type: ignore[no-any-return]

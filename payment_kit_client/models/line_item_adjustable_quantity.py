@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    INT,
     Model,
 )
 
@@ -21,6 +23,11 @@ class LineItemAdjustableQuantity(Model):
         "maximum": "maximum",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "enabled": BOOL,
+        "minimum": INT,
+        "maximum": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "enabled",
@@ -28,6 +35,7 @@ class LineItemAdjustableQuantity(Model):
             "maximum",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -48,14 +56,23 @@ class LineItemAdjustableQuantity(Model):
     @property
     def enabled(self) -> bool:
         """The `enabled` field."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def minimum(self) -> int:
         """The `minimum` field."""
-        return self._data.get("minimum")  # type: ignore[no-any-return]
+        value = self._data.get("minimum")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum")  # type: ignore[no-any-return]
 
     @property
     def maximum(self) -> int:
         """The `maximum` field."""
-        return self._data.get("maximum")  # type: ignore[no-any-return]
+        value = self._data.get("maximum")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum")  # type: ignore[no-any-return]

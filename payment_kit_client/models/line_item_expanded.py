@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -44,11 +47,29 @@ class LineItemExpanded(Model):
         "upsell_price": AsModel("PriceExpanded"),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "price_id": STR,
+        "quantity": INT,
+        "upsell_price_id": STR,
+        "cross_sell": BOOL,
+        "custom_amount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "price_id",
             "quantity",
             "price",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "adjustable_quantity",
+            "upsell_price_id",
+            "cross_sell",
+            "custom_amount",
+            "subscription_data",
+            "upsell_price",
+            "metadata",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -85,12 +106,18 @@ class LineItemExpanded(Model):
     @property
     def price_id(self) -> str:
         """The price (`price_…`)."""
-        return self._data.get("price_id")  # type: ignore[no-any-return]
+        value = self._data.get("price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("price_id")  # type: ignore[no-any-return]
 
     @property
     def quantity(self) -> int:
         """How many units."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def price(self) -> PriceExpanded:
@@ -106,18 +133,27 @@ class LineItemExpanded(Model):
     @property
     def upsell_price_id(self) -> None | str:
         """A price offered instead of this one on the checkout page (an upsell)."""
-        return self._data.get("upsell_price_id")  # type: ignore[no-any-return]
+        value = self._data.get("upsell_price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("upsell_price_id")  # type: ignore[no-any-return]
 
     @property
     def cross_sell(self) -> bool | None:
         """True when the item was added as a cross-sell."""
-        return self._data.get("cross_sell")  # type: ignore[no-any-return]
+        value = self._data.get("cross_sell")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("cross_sell")  # type: ignore[no-any-return]
 
     @property
     def custom_amount(self) -> None | str:
         """A customer-chosen amount (e.g. a donation) for prices with a custom unit amount, as a decimal string in
         the currency's own unit."""
-        return self._data.get("custom_amount")  # type: ignore[no-any-return]
+        value = self._data.get("custom_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("custom_amount")  # type: ignore[no-any-return]
 
     @property
     def subscription_data(self) -> CheckoutSessionSubscriptionData | None:

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -47,12 +49,25 @@ class Meter(Model):
         "updated_by": "updated_by",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "aggregation_method": AsEnum("MeterAggregationMethod"),
-        "status": AsEnum("MeterStatus"),
-        "created_via": AsEnum("MeterCreatedVia"),
+        "aggregation_method": AsEnum("MeterAggregationMethod", open=True),
+        "status": AsEnum("MeterStatus", open=True),
+        "created_via": AsEnum("MeterCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "metadata": AsModel("Metadata"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "object": STR,
+        "name": STR,
+        "event_name": STR,
+        "unit": STR,
+        "livemode": BOOL,
+        "description": STR,
+        "component_did": STR,
+        "currency_id": STR,
+        "created_by": STR,
+        "updated_by": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -67,6 +82,16 @@ class Meter(Model):
             "created_via",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "component_did",
+            "metadata",
+            "currency_id",
+            "created_by",
+            "updated_by",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -117,24 +142,36 @@ class Meter(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def object(self) -> str:
         """Always `meter`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
     @property
     def name(self) -> str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def event_name(self) -> str:
         """Unique name meter events are reported under."""
-        return self._data.get("event_name")  # type: ignore[no-any-return]
+        value = self._data.get("event_name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("event_name")  # type: ignore[no-any-return]
 
     @property
     def aggregation_method(self) -> MeterAggregationMethod | str:
@@ -151,12 +188,18 @@ class Meter(Model):
     @property
     def unit(self) -> str:
         """What one unit of value counts (`calls`, `tokens`, …)."""
-        return self._data.get("unit")  # type: ignore[no-any-return]
+        value = self._data.get("unit")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def created_via(self) -> MeterCreatedVia | str:
@@ -177,12 +220,18 @@ class Meter(Model):
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def component_did(self) -> None | str:
         """DID of the blocklet component that owns the meter, when set."""
-        return self._data.get("component_did")  # type: ignore[no-any-return]
+        value = self._data.get("component_did")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("component_did")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -192,14 +241,23 @@ class Meter(Model):
     @property
     def currency_id(self) -> None | str:
         """The credit currency created for this meter."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def created_by(self) -> None | str:
         """DID of the creator."""
-        return self._data.get("created_by")  # type: ignore[no-any-return]
+        value = self._data.get("created_by")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("created_by")  # type: ignore[no-any-return]
 
     @property
     def updated_by(self) -> None | str:
         """DID of the last editor."""
-        return self._data.get("updated_by")  # type: ignore[no-any-return]
+        value = self._data.get("updated_by")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("updated_by")  # type: ignore[no-any-return]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    INT,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -35,6 +37,14 @@ class MeterCreateParams(Model):
         "aggregation_method": AsEnum("MeterCreateAggregationMethod"),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "event_name": STR,
+        "unit": STR,
+        "currency_id": STR,
+        "decimal": INT,
+        "description": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "name",
@@ -42,6 +52,7 @@ class MeterCreateParams(Model):
             "unit",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -72,17 +83,26 @@ class MeterCreateParams(Model):
     @property
     def name(self) -> str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def event_name(self) -> str:
         """Unique name events will be reported under."""
-        return self._data.get("event_name")  # type: ignore[no-any-return]
+        value = self._data.get("event_name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("event_name")  # type: ignore[no-any-return]
 
     @property
     def unit(self) -> str:
         """The `unit` field."""
-        return self._data.get("unit")  # type: ignore[no-any-return]
+        value = self._data.get("unit")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit")  # type: ignore[no-any-return]
 
     @property
     def aggregation_method(self) -> MeterCreateAggregationMethod | None:
@@ -92,17 +112,26 @@ class MeterCreateParams(Model):
     @property
     def currency_id(self) -> str | None:
         """An existing credit currency to bind instead of creating one."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def decimal(self) -> int | None:
         """Scale of the credit currency created for the meter."""
-        return self._data.get("decimal")  # type: ignore[no-any-return]
+        value = self._data.get("decimal")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("decimal")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

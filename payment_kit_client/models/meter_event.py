@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -56,11 +59,24 @@ class MeterEvent(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "payload": AsModel("MeterEventPayload"),
         "status": AsEnum("MeterEventStatus"),
-        "created_via": AsEnum("MeterEventCreatedVia"),
+        "created_via": AsEnum("MeterEventCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "metadata": AsModel("Metadata"),
         "source_data": AsUnion(AsList(AsModel("MeterEventSourceDataField")), AsModel("MeterEventSourceDataMap")),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "event_name": STR,
+        "identifier": STR,
+        "timestamp": INT,
+        "livemode": BOOL,
+        "attempt_count": INT,
+        "credit_consumed": STR,
+        "credit_pending": STR,
+        "processed_at": INT,
+        "next_attempt": INT,
+        "created_by": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -77,6 +93,15 @@ class MeterEvent(Model):
             "created_via",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "processed_at",
+            "next_attempt",
+            "metadata",
+            "source_data",
+            "created_by",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -129,12 +154,18 @@ class MeterEvent(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def event_name(self) -> str:
         """The `event_name` field."""
-        return self._data.get("event_name")  # type: ignore[no-any-return]
+        value = self._data.get("event_name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("event_name")  # type: ignore[no-any-return]
 
     @property
     def payload(self) -> MeterEventPayload:
@@ -146,17 +177,26 @@ class MeterEvent(Model):
     @property
     def identifier(self) -> str:
         """The caller's unique key for this usage."""
-        return self._data.get("identifier")  # type: ignore[no-any-return]
+        value = self._data.get("identifier")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("identifier")  # type: ignore[no-any-return]
 
     @property
     def timestamp(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("timestamp")  # type: ignore[no-any-return]
+        value = self._data.get("timestamp")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("timestamp")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> MeterEventStatus:
@@ -168,17 +208,26 @@ class MeterEvent(Model):
     @property
     def attempt_count(self) -> int:
         """The `attempt_count` field."""
-        return self._data.get("attempt_count")  # type: ignore[no-any-return]
+        value = self._data.get("attempt_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("attempt_count")  # type: ignore[no-any-return]
 
     @property
     def credit_consumed(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("credit_consumed")  # type: ignore[no-any-return]
+        value = self._data.get("credit_consumed")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("credit_consumed")  # type: ignore[no-any-return]
 
     @property
     def credit_pending(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("credit_pending")  # type: ignore[no-any-return]
+        value = self._data.get("credit_pending")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("credit_pending")  # type: ignore[no-any-return]
 
     @property
     def created_via(self) -> MeterEventCreatedVia | str:
@@ -199,12 +248,18 @@ class MeterEvent(Model):
     @property
     def processed_at(self) -> int | None:
         """The `processed_at` field."""
-        return self._data.get("processed_at")  # type: ignore[no-any-return]
+        value = self._data.get("processed_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("processed_at")  # type: ignore[no-any-return]
 
     @property
     def next_attempt(self) -> int | None:
         """The `next_attempt` field."""
-        return self._data.get("next_attempt")  # type: ignore[no-any-return]
+        value = self._data.get("next_attempt")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("next_attempt")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -219,4 +274,7 @@ class MeterEvent(Model):
     @property
     def created_by(self) -> None | str:
         """The `created_by` field."""
-        return self._data.get("created_by")  # type: ignore[no-any-return]
+        value = self._data.get("created_by")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("created_by")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    INT,
+    STR,
     AsList,
     AsModel,
     AsUnion,
@@ -38,6 +40,11 @@ class MeterEventCreateParams(Model):
         "metadata": AsModel("Metadata"),
         "source_data": AsUnion(AsList(AsModel("MeterEventSourceDataField")), AsModel("MeterEventSourceDataMap")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "event_name": STR,
+        "identifier": STR,
+        "timestamp": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "event_name",
@@ -45,6 +52,7 @@ class MeterEventCreateParams(Model):
             "identifier",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -71,7 +79,10 @@ class MeterEventCreateParams(Model):
     @property
     def event_name(self) -> str:
         """The event name of an active meter."""
-        return self._data.get("event_name")  # type: ignore[no-any-return]
+        value = self._data.get("event_name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("event_name")  # type: ignore[no-any-return]
 
     @property
     def payload(self) -> MeterEventPayload:
@@ -83,12 +94,18 @@ class MeterEventCreateParams(Model):
     @property
     def identifier(self) -> str:
         """Unique key of this usage; repeating it does not record the usage twice."""
-        return self._data.get("identifier")  # type: ignore[no-any-return]
+        value = self._data.get("identifier")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("identifier")  # type: ignore[no-any-return]
 
     @property
     def timestamp(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("timestamp")  # type: ignore[no-any-return]
+        value = self._data.get("timestamp")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("timestamp")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -64,7 +67,7 @@ class MeterEventExpanded(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "payload": AsModel("MeterEventPayload"),
         "status": AsEnum("MeterEventStatus"),
-        "created_via": AsEnum("MeterEventCreatedVia"),
+        "created_via": AsEnum("MeterEventCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "customer": AsModel("Customer"),
@@ -73,6 +76,20 @@ class MeterEventExpanded(Model):
         "metadata": AsModel("Metadata"),
         "source_data": AsUnion(AsList(AsModel("MeterEventSourceDataField")), AsModel("MeterEventSourceDataMap")),
         "subscription": AsModel("Subscription"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "event_name": STR,
+        "identifier": STR,
+        "timestamp": INT,
+        "livemode": BOOL,
+        "attempt_count": INT,
+        "credit_consumed": STR,
+        "credit_pending": STR,
+        "object": STR,
+        "processed_at": INT,
+        "next_attempt": INT,
+        "created_by": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -93,6 +110,16 @@ class MeterEventExpanded(Model):
             "customer",
             "meter",
             "paymentCurrency",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "processed_at",
+            "next_attempt",
+            "metadata",
+            "source_data",
+            "created_by",
+            "subscription",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -155,12 +182,18 @@ class MeterEventExpanded(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def event_name(self) -> str:
         """The `event_name` field."""
-        return self._data.get("event_name")  # type: ignore[no-any-return]
+        value = self._data.get("event_name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("event_name")  # type: ignore[no-any-return]
 
     @property
     def payload(self) -> MeterEventPayload:
@@ -172,17 +205,26 @@ class MeterEventExpanded(Model):
     @property
     def identifier(self) -> str:
         """The caller's unique key for this usage."""
-        return self._data.get("identifier")  # type: ignore[no-any-return]
+        value = self._data.get("identifier")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("identifier")  # type: ignore[no-any-return]
 
     @property
     def timestamp(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("timestamp")  # type: ignore[no-any-return]
+        value = self._data.get("timestamp")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("timestamp")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> MeterEventStatus:
@@ -194,17 +236,26 @@ class MeterEventExpanded(Model):
     @property
     def attempt_count(self) -> int:
         """The `attempt_count` field."""
-        return self._data.get("attempt_count")  # type: ignore[no-any-return]
+        value = self._data.get("attempt_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("attempt_count")  # type: ignore[no-any-return]
 
     @property
     def credit_consumed(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("credit_consumed")  # type: ignore[no-any-return]
+        value = self._data.get("credit_consumed")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("credit_consumed")  # type: ignore[no-any-return]
 
     @property
     def credit_pending(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("credit_pending")  # type: ignore[no-any-return]
+        value = self._data.get("credit_pending")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("credit_pending")  # type: ignore[no-any-return]
 
     @property
     def created_via(self) -> MeterEventCreatedVia | str:
@@ -225,7 +276,10 @@ class MeterEventExpanded(Model):
     @property
     def object(self) -> str:
         """Always `meter_event`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
@@ -247,12 +301,18 @@ class MeterEventExpanded(Model):
     @property
     def processed_at(self) -> int | None:
         """The `processed_at` field."""
-        return self._data.get("processed_at")  # type: ignore[no-any-return]
+        value = self._data.get("processed_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("processed_at")  # type: ignore[no-any-return]
 
     @property
     def next_attempt(self) -> int | None:
         """The `next_attempt` field."""
-        return self._data.get("next_attempt")  # type: ignore[no-any-return]
+        value = self._data.get("next_attempt")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("next_attempt")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -267,7 +327,10 @@ class MeterEventExpanded(Model):
     @property
     def created_by(self) -> None | str:
         """The `created_by` field."""
-        return self._data.get("created_by")  # type: ignore[no-any-return]
+        value = self._data.get("created_by")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("created_by")  # type: ignore[no-any-return]
 
     @property
     def subscription(self) -> None | Subscription:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -20,12 +21,17 @@ class MeterEventLocalizedText(Model):
         "en": "en",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "zh": STR,
+        "en": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "zh",
             "en",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,9 +50,15 @@ class MeterEventLocalizedText(Model):
     @property
     def zh(self) -> str:
         """The `zh` field."""
-        return self._data.get("zh")  # type: ignore[no-any-return]
+        value = self._data.get("zh")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("zh")  # type: ignore[no-any-return]
 
     @property
     def en(self) -> str:
         """The `en` field."""
-        return self._data.get("en")  # type: ignore[no-any-return]
+        value = self._data.get("en")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("en")  # type: ignore[no-any-return]

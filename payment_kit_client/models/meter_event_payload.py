@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -24,10 +25,20 @@ class MeterEventPayload(Model):
         "subscription_id": "subscription_id",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "customer_id": STR,
+        "value": STR,
+        "subscription_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "customer_id",
             "value",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "subscription_id",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -50,15 +61,24 @@ class MeterEventPayload(Model):
     @property
     def customer_id(self) -> str:
         """The customer, by id (`cus_…`) or DID."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def value(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("value")  # type: ignore[no-any-return]
+        value = self._data.get("value")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("value")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """The subscription the usage belongs to, when any."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]

@@ -39,11 +39,24 @@ class MeterEventSourceDataField(Model):
         "label": AsUnion(STR, AsModel("MeterEventLocalizedText")),
         "type": AsEnum("MeterEventSourceDataFieldType"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "key": STR,
+        "value": STR,
+        "url": STR,
+        "group": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "key",
             "label",
             "value",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+            "url",
+            "group",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -72,7 +85,10 @@ class MeterEventSourceDataField(Model):
     @property
     def key(self) -> str:
         """The `key` field."""
-        return self._data.get("key")  # type: ignore[no-any-return]
+        value = self._data.get("key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("key")  # type: ignore[no-any-return]
 
     @property
     def label(self) -> MeterEventLocalizedText | str:
@@ -82,7 +98,10 @@ class MeterEventSourceDataField(Model):
     @property
     def value(self) -> str:
         """The `value` field."""
-        return self._data.get("value")  # type: ignore[no-any-return]
+        value = self._data.get("value")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("value")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> MeterEventSourceDataFieldType | None:
@@ -94,9 +113,15 @@ class MeterEventSourceDataField(Model):
     @property
     def url(self) -> None | str:
         """The `url` field."""
-        return self._data.get("url")  # type: ignore[no-any-return]
+        value = self._data.get("url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("url")  # type: ignore[no-any-return]
 
     @property
     def group(self) -> None | str:
         """The `group` field."""
-        return self._data.get("group")  # type: ignore[no-any-return]
+        value = self._data.get("group")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("group")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 
@@ -22,6 +24,12 @@ class MeterEventStatsRow(Model):
         "total_value": "total_value",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "date": STR,
+        "timestamp": STR,
+        "event_count": INT,
+        "total_value": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "date",
@@ -30,6 +38,7 @@ class MeterEventStatsRow(Model):
             "total_value",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -52,19 +61,31 @@ class MeterEventStatsRow(Model):
     @property
     def date(self) -> str:
         """The bucket, as a date/time label."""
-        return self._data.get("date")  # type: ignore[no-any-return]
+        value = self._data.get("date")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("date")  # type: ignore[no-any-return]
 
     @property
     def timestamp(self) -> str:
         """The bucket's start, as sent by the server (a string)."""
-        return self._data.get("timestamp")  # type: ignore[no-any-return]
+        value = self._data.get("timestamp")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("timestamp")  # type: ignore[no-any-return]
 
     @property
     def event_count(self) -> int:
         """The `event_count` field."""
-        return self._data.get("event_count")  # type: ignore[no-any-return]
+        value = self._data.get("event_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("event_count")  # type: ignore[no-any-return]
 
     @property
     def total_value(self) -> str:
         """Sum of the event values in the bucket, as a decimal string."""
-        return self._data.get("total_value")  # type: ignore[no-any-return]
+        value = self._data.get("total_value")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total_value")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 
@@ -26,6 +28,13 @@ class MeterPaymentCurrency(Model):
         "type": "type",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "name": STR,
+        "symbol": STR,
+        "decimal": INT,
+        "type": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -35,6 +44,7 @@ class MeterPaymentCurrency(Model):
             "type",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -59,26 +69,41 @@ class MeterPaymentCurrency(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str:
         """The `symbol` field."""
-        return self._data.get("symbol")  # type: ignore[no-any-return]
+        value = self._data.get("symbol")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("symbol")  # type: ignore[no-any-return]
 
     @property
     def decimal(self) -> int:
         """Digits of the smallest unit (amounts are value × 10^decimal)."""
-        return self._data.get("decimal")  # type: ignore[no-any-return]
+        value = self._data.get("decimal")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("decimal")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> str:
         """Currency kind, `credit` for meter currencies (`standard` otherwise)."""
-        return self._data.get("type")  # type: ignore[no-any-return]
+        value = self._data.get("type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("type")  # type: ignore[no-any-return]
 
     type_ = type

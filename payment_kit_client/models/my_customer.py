@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -66,9 +69,49 @@ class MyCustomer(Model):
         "updated_at": DATETIME,
         "summary": AsModel("CustomerSummary"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "did": STR,
+        "id": STR,
+        "livemode": BOOL,
+        "description": STR,
+        "name": STR,
+        "email": STR,
+        "phone": STR,
+        "balance": STR,
+        "currency_id": STR,
+        "delinquent": BOOL,
+        "discount_id": STR,
+        "invoice_prefix": STR,
+        "next_invoice_sequence": INT,
+        "last_sync_at": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "did",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "name",
+            "email",
+            "phone",
+            "address",
+            "shipping",
+            "balance",
+            "token_balance",
+            "currency_id",
+            "delinquent",
+            "discount_id",
+            "metadata",
+            "invoice_prefix",
+            "invoice_settings",
+            "next_invoice_sequence",
+            "last_sync_at",
+            "preference",
+            "created_at",
+            "updated_at",
+            "summary",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -131,37 +174,58 @@ class MyCustomer(Model):
     @property
     def did(self) -> str:
         """The caller's DID."""
-        return self._data.get("did")  # type: ignore[no-any-return]
+        value = self._data.get("did")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("did")  # type: ignore[no-any-return]
 
     @property
     def id(self) -> str | None:
         """The customer id; absent on a fallback profile."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool | None:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> None | str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def email(self) -> None | str:
         """The `email` field."""
-        return self._data.get("email")  # type: ignore[no-any-return]
+        value = self._data.get("email")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("email")  # type: ignore[no-any-return]
 
     @property
     def phone(self) -> None | str:
         """The `phone` field."""
-        return self._data.get("phone")  # type: ignore[no-any-return]
+        value = self._data.get("phone")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("phone")  # type: ignore[no-any-return]
 
     @property
     def address(self) -> CustomerAddress | None:
@@ -176,7 +240,10 @@ class MyCustomer(Model):
     @property
     def balance(self) -> None | str:
         """The `balance` field."""
-        return self._data.get("balance")  # type: ignore[no-any-return]
+        value = self._data.get("balance")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("balance")  # type: ignore[no-any-return]
 
     @property
     def token_balance(self) -> MyCustomerTokenBalanceType0 | None:
@@ -186,17 +253,26 @@ class MyCustomer(Model):
     @property
     def currency_id(self) -> None | str:
         """The `currency_id` field."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def delinquent(self) -> bool | None:
         """The `delinquent` field."""
-        return self._data.get("delinquent")  # type: ignore[no-any-return]
+        value = self._data.get("delinquent")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("delinquent")  # type: ignore[no-any-return]
 
     @property
     def discount_id(self) -> None | str:
         """The `discount_id` field."""
-        return self._data.get("discount_id")  # type: ignore[no-any-return]
+        value = self._data.get("discount_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("discount_id")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -206,7 +282,10 @@ class MyCustomer(Model):
     @property
     def invoice_prefix(self) -> None | str:
         """The `invoice_prefix` field."""
-        return self._data.get("invoice_prefix")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_prefix")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_prefix")  # type: ignore[no-any-return]
 
     @property
     def invoice_settings(self) -> CustomerInvoiceSettings | None:
@@ -216,12 +295,18 @@ class MyCustomer(Model):
     @property
     def next_invoice_sequence(self) -> int | None:
         """The `next_invoice_sequence` field."""
-        return self._data.get("next_invoice_sequence")  # type: ignore[no-any-return]
+        value = self._data.get("next_invoice_sequence")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("next_invoice_sequence")  # type: ignore[no-any-return]
 
     @property
     def last_sync_at(self) -> int | None:
         """The `last_sync_at` field."""
-        return self._data.get("last_sync_at")  # type: ignore[no-any-return]
+        value = self._data.get("last_sync_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("last_sync_at")  # type: ignore[no-any-return]
 
     @property
     def preference(self) -> CustomerPreference | None:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -29,12 +31,23 @@ class NftMintSettings(Model):
         "inputs": "inputs",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "behavior": AsEnum("NftMintSettingsBehavior"),
+        "behavior": AsEnum("NftMintSettingsBehavior", open=True),
         "inputs": AsModel("NftMintSettingsInputs"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "enabled": BOOL,
+        "factory": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "enabled",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "behavior",
+            "factory",
+            "inputs",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -59,7 +72,10 @@ class NftMintSettings(Model):
     @property
     def enabled(self) -> bool:
         """The `enabled` field."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def behavior(self) -> NftMintSettingsBehavior | None | str:
@@ -69,7 +85,10 @@ class NftMintSettings(Model):
     @property
     def factory(self) -> None | str:
         """The address of the NFT factory that mints."""
-        return self._data.get("factory")  # type: ignore[no-any-return]
+        value = self._data.get("factory")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("factory")  # type: ignore[no-any-return]
 
     @property
     def inputs(self) -> NftMintSettingsInputs | None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsModel,
     Model,
 )
@@ -29,6 +30,9 @@ class OverdueInvoicesSummaryEntry(Model):
         "currency": AsModel("PaymentCurrency"),
         "method": AsModel("PaymentMethod"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "amount",
@@ -36,6 +40,7 @@ class OverdueInvoicesSummaryEntry(Model):
             "method",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -56,7 +61,10 @@ class OverdueInvoicesSummaryEntry(Model):
     @property
     def amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def currency(self) -> PaymentCurrency:

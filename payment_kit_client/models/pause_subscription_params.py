@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    INT,
     AsEnum,
     Model,
 )
@@ -28,9 +29,13 @@ class PauseSubscriptionParams(Model):
         "resumes_at": "resumes_at",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "behavior": AsEnum("SubscriptionPauseCollectionBehavior"),
+        "behavior": AsEnum("SubscriptionPauseCollectionBehavior", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "resumes_at": INT,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -55,4 +60,7 @@ class PauseSubscriptionParams(Model):
     @property
     def resumes_at(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("resumes_at")  # type: ignore[no-any-return]
+        value = self._data.get("resumes_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("resumes_at")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -24,10 +25,24 @@ class PaymentBeneficiary(Model):
         "memo": "memo",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "address": STR,
+        "share": STR,
+        "name": STR,
+        "avatar": STR,
+        "memo": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "address",
             "share",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+            "avatar",
+            "memo",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -54,24 +69,39 @@ class PaymentBeneficiary(Model):
     @property
     def address(self) -> str:
         """The receiving account's address (DID or chain address)."""
-        return self._data.get("address")  # type: ignore[no-any-return]
+        value = self._data.get("address")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("address")  # type: ignore[no-any-return]
 
     @property
     def share(self) -> str:
         """The part of the payment that goes to this party, as a string."""
-        return self._data.get("share")  # type: ignore[no-any-return]
+        value = self._data.get("share")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("share")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> None | str:
         """A display name for the party."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def avatar(self) -> None | str:
         """An image URL for the party."""
-        return self._data.get("avatar")  # type: ignore[no-any-return]
+        value = self._data.get("avatar")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("avatar")  # type: ignore[no-any-return]
 
     @property
     def memo(self) -> None | str:
         """A note attached to this party's share."""
-        return self._data.get("memo")  # type: ignore[no-any-return]
+        value = self._data.get("memo")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("memo")  # type: ignore[no-any-return]

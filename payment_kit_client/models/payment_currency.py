@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -56,12 +59,29 @@ class PaymentCurrency(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": AsModel("Metadata"),
-        "type": AsEnum("PaymentCurrencyType"),
+        "type": AsEnum("PaymentCurrencyType", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "vault_config": AsModel("PaymentCurrencyVaultConfig"),
         "recharge_config": AsModel("RechargeConfig"),
         "token_config": AsModel("PaymentCurrencyTokenConfigType0"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "payment_method_id": STR,
+        "active": BOOL,
+        "livemode": BOOL,
+        "locked": BOOL,
+        "is_base_currency": BOOL,
+        "name": STR,
+        "description": STR,
+        "logo": STR,
+        "symbol": STR,
+        "decimal": INT,
+        "minimum_payment_amount": STR,
+        "maximum_payment_amount": STR,
+        "maximum_precision": INT,
+        "contract": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -82,6 +102,15 @@ class PaymentCurrency(Model):
             "type",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "maximum_precision",
+            "contract",
+            "vault_config",
+            "recharge_config",
+            "token_config",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -142,67 +171,106 @@ class PaymentCurrency(Model):
     @property
     def id(self) -> str:
         """Unique identifier, `pc_` followed by random characters."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def payment_method_id(self) -> str:
         """The payment method this currency belongs to."""
-        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool:
         """The `active` field."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def locked(self) -> bool:
         """`true` once the currency is in use; some changes are then refused."""
-        return self._data.get("locked")  # type: ignore[no-any-return]
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
 
     @property
     def is_base_currency(self) -> bool:
         """Whether this is the instance's base currency."""
-        return self._data.get("is_base_currency")  # type: ignore[no-any-return]
+        value = self._data.get("is_base_currency")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("is_base_currency")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def logo(self) -> str:
         """URL of the currency's logo."""
-        return self._data.get("logo")  # type: ignore[no-any-return]
+        value = self._data.get("logo")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("logo")  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str:
         """The `symbol` field."""
-        return self._data.get("symbol")  # type: ignore[no-any-return]
+        value = self._data.get("symbol")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("symbol")  # type: ignore[no-any-return]
 
     @property
     def decimal(self) -> int:
         """Number of decimal places; amounts are integer strings of value × 10^decimal."""
-        return self._data.get("decimal")  # type: ignore[no-any-return]
+        value = self._data.get("decimal")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("decimal")  # type: ignore[no-any-return]
 
     @property
     def minimum_payment_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("minimum_payment_amount")  # type: ignore[no-any-return]
+        value = self._data.get("minimum_payment_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum_payment_amount")  # type: ignore[no-any-return]
 
     @property
     def maximum_payment_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("maximum_payment_amount")  # type: ignore[no-any-return]
+        value = self._data.get("maximum_payment_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum_payment_amount")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata:
@@ -230,12 +298,18 @@ class PaymentCurrency(Model):
     @property
     def maximum_precision(self) -> int | None:
         """Most decimal places shown or accepted in human amounts."""
-        return self._data.get("maximum_precision")  # type: ignore[no-any-return]
+        value = self._data.get("maximum_precision")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum_precision")  # type: ignore[no-any-return]
 
     @property
     def contract(self) -> None | str:
         """The token's contract address on its chain."""
-        return self._data.get("contract")  # type: ignore[no-any-return]
+        value = self._data.get("contract")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("contract")  # type: ignore[no-any-return]
 
     @property
     def vault_config(self) -> None | PaymentCurrencyVaultConfig:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    FLOAT,
     Model,
 )
 from ..types import UNSET, Unset
@@ -23,7 +24,17 @@ class PaymentCurrencyRechargeSettings(Model):
         "max_recharge_amount": "max_recharge_amount",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "min_recharge_amount": FLOAT,
+        "max_recharge_amount": FLOAT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "min_recharge_amount",
+            "max_recharge_amount",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -42,9 +53,15 @@ class PaymentCurrencyRechargeSettings(Model):
     @property
     def min_recharge_amount(self) -> float | None:
         """Smallest top-up allowed."""
-        return self._data.get("min_recharge_amount")  # type: ignore[no-any-return]
+        value = self._data.get("min_recharge_amount")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("min_recharge_amount")  # type: ignore[no-any-return]
 
     @property
     def max_recharge_amount(self) -> float | None:
         """Largest top-up allowed."""
-        return self._data.get("max_recharge_amount")  # type: ignore[no-any-return]
+        value = self._data.get("max_recharge_amount")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_recharge_amount")  # type: ignore[no-any-return]

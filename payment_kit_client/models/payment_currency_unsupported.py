@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -21,6 +22,11 @@ class PaymentCurrencyUnsupported(Model):
         "symbol": "symbol",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "name": STR,
+        "symbol": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -28,6 +34,7 @@ class PaymentCurrencyUnsupported(Model):
             "symbol",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -48,14 +55,23 @@ class PaymentCurrencyUnsupported(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str:
         """The `symbol` field."""
-        return self._data.get("symbol")  # type: ignore[no-any-return]
+        value = self._data.get("symbol")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("symbol")  # type: ignore[no-any-return]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -46,7 +49,28 @@ class PaymentCurrencyUpdateParams(Model):
         "recharge_config": AsModel("RechargeConfig"),
         "token_config": AsModel("PaymentCurrencyUpdateParamsTokenConfigType0"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "description": STR,
+        "symbol": STR,
+        "logo": STR,
+        "active": BOOL,
+        "decimal": INT,
+        "maximum_precision": INT,
+        "minimum_payment_amount": STR,
+        "maximum_payment_amount": STR,
+        "contract": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "maximum_precision",
+            "contract",
+            "vault_config",
+            "recharge_config",
+            "token_config",
+        }
+    )
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -89,22 +113,34 @@ class PaymentCurrencyUpdateParams(Model):
     @property
     def name(self) -> str | None:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
         """The `symbol` field."""
-        return self._data.get("symbol")  # type: ignore[no-any-return]
+        value = self._data.get("symbol")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("symbol")  # type: ignore[no-any-return]
 
     @property
     def logo(self) -> str | None:
         """The `logo` field."""
-        return self._data.get("logo")  # type: ignore[no-any-return]
+        value = self._data.get("logo")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("logo")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -114,34 +150,52 @@ class PaymentCurrencyUpdateParams(Model):
     @property
     def active(self) -> bool | None:
         """The `active` field."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def decimal(self) -> int | None:
         """Number of decimal places; amounts are integer strings of value × 10^decimal."""
-        return self._data.get("decimal")  # type: ignore[no-any-return]
+        value = self._data.get("decimal")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("decimal")  # type: ignore[no-any-return]
 
     @property
     def maximum_precision(self) -> int | None:
         """Most decimal places shown or accepted in human amounts."""
-        return self._data.get("maximum_precision")  # type: ignore[no-any-return]
+        value = self._data.get("maximum_precision")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum_precision")  # type: ignore[no-any-return]
 
     @property
     def minimum_payment_amount(self) -> str | None:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("minimum_payment_amount")  # type: ignore[no-any-return]
+        value = self._data.get("minimum_payment_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum_payment_amount")  # type: ignore[no-any-return]
 
     @property
     def maximum_payment_amount(self) -> str | None:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("maximum_payment_amount")  # type: ignore[no-any-return]
+        value = self._data.get("maximum_payment_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum_payment_amount")  # type: ignore[no-any-return]
 
     @property
     def contract(self) -> None | str:
         """The token's contract address on its chain."""
-        return self._data.get("contract")  # type: ignore[no-any-return]
+        value = self._data.get("contract")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("contract")  # type: ignore[no-any-return]
 
     @property
     def vault_config(self) -> None | PaymentCurrencyVaultConfig:

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     Model,
 )
 
@@ -22,6 +24,12 @@ class PaymentCurrencyVaultConfig(Model):
         "buffer_threshold": "buffer_threshold",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "enabled": BOOL,
+        "deposit_threshold": STR,
+        "withdraw_threshold": STR,
+        "buffer_threshold": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "enabled",
@@ -30,6 +38,7 @@ class PaymentCurrencyVaultConfig(Model):
             "buffer_threshold",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -52,19 +61,31 @@ class PaymentCurrencyVaultConfig(Model):
     @property
     def enabled(self) -> bool:
         """The `enabled` field."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def deposit_threshold(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("deposit_threshold")  # type: ignore[no-any-return]
+        value = self._data.get("deposit_threshold")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("deposit_threshold")  # type: ignore[no-any-return]
 
     @property
     def withdraw_threshold(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("withdraw_threshold")  # type: ignore[no-any-return]
+        value = self._data.get("withdraw_threshold")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("withdraw_threshold")  # type: ignore[no-any-return]
 
     @property
     def buffer_threshold(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("buffer_threshold")  # type: ignore[no-any-return]
+        value = self._data.get("buffer_threshold")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("buffer_threshold")  # type: ignore[no-any-return]

@@ -39,7 +39,17 @@ class PaymentDetails(Model):
         "base": AsModel("PaymentDetailsEvm"),
         "bitcoin": AsModel("PaymentDetailsBitcoin"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "arcblock",
+            "stripe",
+            "ethereum",
+            "base",
+            "bitcoin",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -32,13 +33,27 @@ class PaymentDetailsArcblock(Model):
         "staking": "staking",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("PaymentDetailsArcblockType"),
+        "type": AsEnum("PaymentDetailsArcblockType", open=True),
         "staking": AsModel("PaymentDetailsArcblockStaking"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "tx_hash": STR,
+        "payer": STR,
+        "receiver": STR,
+        "delegation_address": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "tx_hash",
             "payer",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+            "receiver",
+            "delegation_address",
+            "staking",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -67,12 +82,18 @@ class PaymentDetailsArcblock(Model):
     @property
     def tx_hash(self) -> str:
         """The transaction hash."""
-        return self._data.get("tx_hash")  # type: ignore[no-any-return]
+        value = self._data.get("tx_hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tx_hash")  # type: ignore[no-any-return]
 
     @property
     def payer(self) -> str:
         """The paying account's address (DID)."""
-        return self._data.get("payer")  # type: ignore[no-any-return]
+        value = self._data.get("payer")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payer")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> None | PaymentDetailsArcblockType | str:
@@ -84,12 +105,18 @@ class PaymentDetailsArcblock(Model):
     @property
     def receiver(self) -> None | str:
         """The receiving account's address, when recorded."""
-        return self._data.get("receiver")  # type: ignore[no-any-return]
+        value = self._data.get("receiver")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("receiver")  # type: ignore[no-any-return]
 
     @property
     def delegation_address(self) -> None | str:
         """The delegation through which the payer allowed PaymentKit to pull funds."""
-        return self._data.get("delegation_address")  # type: ignore[no-any-return]
+        value = self._data.get("delegation_address")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("delegation_address")  # type: ignore[no-any-return]
 
     @property
     def staking(self) -> None | PaymentDetailsArcblockStaking:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -20,12 +21,17 @@ class PaymentDetailsArcblockStaking(Model):
         "address": "address",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "tx_hash": STR,
+        "address": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "tx_hash",
             "address",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,9 +50,15 @@ class PaymentDetailsArcblockStaking(Model):
     @property
     def tx_hash(self) -> str:
         """The hash of the staking transaction."""
-        return self._data.get("tx_hash")  # type: ignore[no-any-return]
+        value = self._data.get("tx_hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tx_hash")  # type: ignore[no-any-return]
 
     @property
     def address(self) -> str:
         """The stake's address."""
-        return self._data.get("address")  # type: ignore[no-any-return]
+        value = self._data.get("address")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("address")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 
@@ -22,6 +24,12 @@ class PaymentDetailsBitcoin(Model):
         "confirmations": "confirmations",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "tx_hash": STR,
+        "payer": STR,
+        "block_height": INT,
+        "confirmations": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "tx_hash",
@@ -30,6 +38,7 @@ class PaymentDetailsBitcoin(Model):
             "confirmations",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -52,19 +61,31 @@ class PaymentDetailsBitcoin(Model):
     @property
     def tx_hash(self) -> str:
         """The transaction hash."""
-        return self._data.get("tx_hash")  # type: ignore[no-any-return]
+        value = self._data.get("tx_hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tx_hash")  # type: ignore[no-any-return]
 
     @property
     def payer(self) -> str:
         """The paying address."""
-        return self._data.get("payer")  # type: ignore[no-any-return]
+        value = self._data.get("payer")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payer")  # type: ignore[no-any-return]
 
     @property
     def block_height(self) -> int:
         """The block that included the transaction."""
-        return self._data.get("block_height")  # type: ignore[no-any-return]
+        value = self._data.get("block_height")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("block_height")  # type: ignore[no-any-return]
 
     @property
     def confirmations(self) -> int:
         """Confirmations seen when PaymentKit last checked."""
-        return self._data.get("confirmations")  # type: ignore[no-any-return]
+        value = self._data.get("confirmations")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("confirmations")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsEnum,
     Model,
 )
@@ -30,7 +31,14 @@ class PaymentDetailsEvm(Model):
         "type": "type",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("PaymentDetailsEvmType"),
+        "type": AsEnum("PaymentDetailsEvmType", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "tx_hash": STR,
+        "payer": STR,
+        "block_height": STR,
+        "gas_used": STR,
+        "gas_price": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -39,6 +47,11 @@ class PaymentDetailsEvm(Model):
             "block_height",
             "gas_used",
             "gas_price",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -67,27 +80,42 @@ class PaymentDetailsEvm(Model):
     @property
     def tx_hash(self) -> str:
         """The transaction hash."""
-        return self._data.get("tx_hash")  # type: ignore[no-any-return]
+        value = self._data.get("tx_hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tx_hash")  # type: ignore[no-any-return]
 
     @property
     def payer(self) -> str:
         """The paying account's address."""
-        return self._data.get("payer")  # type: ignore[no-any-return]
+        value = self._data.get("payer")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payer")  # type: ignore[no-any-return]
 
     @property
     def block_height(self) -> str:
         """The block that included the transaction, as a decimal string."""
-        return self._data.get("block_height")  # type: ignore[no-any-return]
+        value = self._data.get("block_height")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("block_height")  # type: ignore[no-any-return]
 
     @property
     def gas_used(self) -> str:
         """Gas the transaction used, as a decimal string."""
-        return self._data.get("gas_used")  # type: ignore[no-any-return]
+        value = self._data.get("gas_used")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("gas_used")  # type: ignore[no-any-return]
 
     @property
     def gas_price(self) -> str:
         """Gas price paid, as an integer string in wei."""
-        return self._data.get("gas_price")  # type: ignore[no-any-return]
+        value = self._data.get("gas_price")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("gas_price")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> None | PaymentDetailsEvmType | str:

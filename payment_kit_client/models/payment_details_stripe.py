@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -25,7 +26,25 @@ class PaymentDetailsStripe(Model):
         "payment_method_id": "payment_method_id",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "payment_intent_id": STR,
+        "setup_intent_id": STR,
+        "subscription_id": STR,
+        "customer_id": STR,
+        "refund_id": STR,
+        "payment_method_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payment_intent_id",
+            "setup_intent_id",
+            "subscription_id",
+            "customer_id",
+            "refund_id",
+            "payment_method_id",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -52,29 +71,47 @@ class PaymentDetailsStripe(Model):
     @property
     def payment_intent_id(self) -> None | str:
         """Stripe's payment intent id (`pi_…` on Stripe's side)."""
-        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_intent_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_intent_id")  # type: ignore[no-any-return]
 
     @property
     def setup_intent_id(self) -> None | str:
         """Stripe's setup intent id."""
-        return self._data.get("setup_intent_id")  # type: ignore[no-any-return]
+        value = self._data.get("setup_intent_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("setup_intent_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """Stripe's subscription id."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> None | str:
         """Stripe's customer id."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def refund_id(self) -> None | str:
         """Stripe's refund id."""
-        return self._data.get("refund_id")  # type: ignore[no-any-return]
+        value = self._data.get("refund_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("refund_id")  # type: ignore[no-any-return]
 
     @property
     def payment_method_id(self) -> None | str:
         """Stripe's payment method id."""
-        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -40,12 +41,35 @@ class PaymentError(Model):
         "payment_method_type": "payment_method_type",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("PaymentErrorType"),
+        "type": AsEnum("PaymentErrorType", open=True),
         "payment_settings": AsModel("PaymentErrorPaymentSettingsType0"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "charge": STR,
+        "code": STR,
+        "decline_code": STR,
+        "doc_url": STR,
+        "message": STR,
+        "param": STR,
+        "payment_method_id": STR,
+        "payment_method_type": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "type",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "charge",
+            "code",
+            "decline_code",
+            "doc_url",
+            "message",
+            "param",
+            "payment_settings",
+            "payment_method_id",
+            "payment_method_type",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -90,32 +114,50 @@ class PaymentError(Model):
     @property
     def charge(self) -> None | str:
         """The charge the error concerns, when there is one."""
-        return self._data.get("charge")  # type: ignore[no-any-return]
+        value = self._data.get("charge")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("charge")  # type: ignore[no-any-return]
 
     @property
     def code(self) -> None | str:
         """A short machine-readable code for the failure."""
-        return self._data.get("code")  # type: ignore[no-any-return]
+        value = self._data.get("code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("code")  # type: ignore[no-any-return]
 
     @property
     def decline_code(self) -> None | str:
         """The processor's decline code, for card declines."""
-        return self._data.get("decline_code")  # type: ignore[no-any-return]
+        value = self._data.get("decline_code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("decline_code")  # type: ignore[no-any-return]
 
     @property
     def doc_url(self) -> None | str:
         """A page explaining the code, when one exists."""
-        return self._data.get("doc_url")  # type: ignore[no-any-return]
+        value = self._data.get("doc_url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("doc_url")  # type: ignore[no-any-return]
 
     @property
     def message(self) -> None | str:
         """A human-readable explanation."""
-        return self._data.get("message")  # type: ignore[no-any-return]
+        value = self._data.get("message")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("message")  # type: ignore[no-any-return]
 
     @property
     def param(self) -> None | str:
         """The request parameter the error relates to, if any."""
-        return self._data.get("param")  # type: ignore[no-any-return]
+        value = self._data.get("param")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("param")  # type: ignore[no-any-return]
 
     @property
     def payment_settings(self) -> None | PaymentErrorPaymentSettingsType0:
@@ -126,9 +168,15 @@ class PaymentError(Model):
     @property
     def payment_method_id(self) -> None | str:
         """The payment method used by the failed attempt."""
-        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def payment_method_type(self) -> None | str:
         """The kind of that payment method (`arcblock`, `stripe`, …)."""
-        return self._data.get("payment_method_type")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_type")  # type: ignore[no-any-return]

@@ -17,7 +17,9 @@ class PaymentErrorPaymentSettingsType0(Model):
 
     _NAMES: ClassVar[dict[str, str]] = {}
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

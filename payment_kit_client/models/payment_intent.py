@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -74,18 +77,37 @@ class PaymentIntent(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "last_payment_error": AsModel("PaymentError"),
-        "status": AsEnum("PaymentIntentStatus"),
-        "capture_method": AsEnum("PaymentIntentCaptureMethod"),
-        "confirmation_method": AsEnum("PaymentIntentConfirmationMethod"),
+        "status": AsEnum("PaymentIntentStatus", open=True),
+        "capture_method": AsEnum("PaymentIntentCaptureMethod", open=True),
+        "confirmation_method": AsEnum("PaymentIntentConfirmationMethod", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "amount_details": AsModel("PaymentIntentAmountDetails"),
         "metadata": AsModel("Metadata"),
-        "cancellation_reason": AsEnum("PaymentIntentCancellationReason"),
+        "cancellation_reason": AsEnum("PaymentIntentCancellationReason", open=True),
         "payment_details": AsModel("PaymentDetails"),
-        "setup_future_usage": AsEnum("PaymentIntentSetupFutureUsage"),
+        "setup_future_usage": AsEnum("PaymentIntentSetupFutureUsage", open=True),
         "quote_locked_at": DATETIME,
         "beneficiaries": AsList(AsModel("PaymentBeneficiary")),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "description": STR,
+        "amount": STR,
+        "currency_id": STR,
+        "payment_method_id": STR,
+        "statement_descriptor": STR,
+        "payment_method_types": AsList(STR),
+        "amount_received": STR,
+        "amount_capturable": STR,
+        "customer_id": STR,
+        "invoice_id": STR,
+        "last_charge": STR,
+        "receipt_email": STR,
+        "statement_descriptor_suffix": STR,
+        "canceled_at": INT,
+        "review": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -103,6 +125,27 @@ class PaymentIntent(Model):
             "payment_method_types",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "last_payment_error",
+            "amount_received",
+            "amount_capturable",
+            "amount_details",
+            "customer_id",
+            "invoice_id",
+            "last_charge",
+            "metadata",
+            "receipt_email",
+            "statement_descriptor_suffix",
+            "canceled_at",
+            "cancellation_reason",
+            "review",
+            "payment_details",
+            "setup_future_usage",
+            "quote_locked_at",
+            "beneficiaries",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -179,32 +222,50 @@ class PaymentIntent(Model):
     @property
     def id(self) -> str:
         """The payment intent id (`pi_…`)."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The payment currency (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def payment_method_id(self) -> str:
         """The payment method (`pm_…`)."""
-        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def last_payment_error(self) -> None | PaymentError:
@@ -214,7 +275,10 @@ class PaymentIntent(Model):
     @property
     def statement_descriptor(self) -> str:
         """The `statement_descriptor` field."""
-        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> PaymentIntentStatus | str:
@@ -237,7 +301,7 @@ class PaymentIntent(Model):
     @property
     def payment_method_types(self) -> builtins.list[str]:
         """The payment method kinds this payment may use."""
-        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+        return self._plain("payment_method_types")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime.datetime:
@@ -252,12 +316,18 @@ class PaymentIntent(Model):
     @property
     def amount_received(self) -> None | str:
         """The `amount_received` field."""
-        return self._data.get("amount_received")  # type: ignore[no-any-return]
+        value = self._data.get("amount_received")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_received")  # type: ignore[no-any-return]
 
     @property
     def amount_capturable(self) -> None | str:
         """The `amount_capturable` field."""
-        return self._data.get("amount_capturable")  # type: ignore[no-any-return]
+        value = self._data.get("amount_capturable")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_capturable")  # type: ignore[no-any-return]
 
     @property
     def amount_details(self) -> None | PaymentIntentAmountDetails:
@@ -267,17 +337,26 @@ class PaymentIntent(Model):
     @property
     def customer_id(self) -> None | str:
         """The paying customer (`cus_…`), once known."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def invoice_id(self) -> None | str:
         """The invoice this payment collects, if any."""
-        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_id")  # type: ignore[no-any-return]
 
     @property
     def last_charge(self) -> None | str:
         """The `last_charge` field."""
-        return self._data.get("last_charge")  # type: ignore[no-any-return]
+        value = self._data.get("last_charge")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("last_charge")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -287,17 +366,26 @@ class PaymentIntent(Model):
     @property
     def receipt_email(self) -> None | str:
         """The `receipt_email` field."""
-        return self._data.get("receipt_email")  # type: ignore[no-any-return]
+        value = self._data.get("receipt_email")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("receipt_email")  # type: ignore[no-any-return]
 
     @property
     def statement_descriptor_suffix(self) -> None | str:
         """The `statement_descriptor_suffix` field."""
-        return self._data.get("statement_descriptor_suffix")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor_suffix")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor_suffix")  # type: ignore[no-any-return]
 
     @property
     def canceled_at(self) -> int | None:
         """The `canceled_at` field."""
-        return self._data.get("canceled_at")  # type: ignore[no-any-return]
+        value = self._data.get("canceled_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("canceled_at")  # type: ignore[no-any-return]
 
     @property
     def cancellation_reason(self) -> None | PaymentIntentCancellationReason | str:
@@ -307,7 +395,10 @@ class PaymentIntent(Model):
     @property
     def review(self) -> None | str:
         """The `review` field."""
-        return self._data.get("review")  # type: ignore[no-any-return]
+        value = self._data.get("review")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("review")  # type: ignore[no-any-return]
 
     @property
     def payment_details(self) -> None | PaymentDetails:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -19,11 +20,15 @@ class PaymentIntentAmountDetails(Model):
         "tip": "tip",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "tip": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "tip",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class PaymentIntentAmountDetails(Model):
     @property
     def tip(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("tip")  # type: ignore[no-any-return]
+        value = self._data.get("tip")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tip")  # type: ignore[no-any-return]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsList,
     AsModel,
     Model,
@@ -33,7 +34,19 @@ class PaymentIntentData(Model):
         "beneficiaries": AsList(AsModel("PaymentBeneficiary")),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "description": STR,
+        "statement_descriptor": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "statement_descriptor",
+            "beneficiaries",
+            "metadata",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -56,12 +69,18 @@ class PaymentIntentData(Model):
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def statement_descriptor(self) -> None | str:
         """The `statement_descriptor` field."""
-        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor")  # type: ignore[no-any-return]
 
     @property
     def beneficiaries(self) -> builtins.list[PaymentBeneficiary] | None:

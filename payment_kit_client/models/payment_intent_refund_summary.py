@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -20,12 +21,17 @@ class PaymentIntentRefundSummary(Model):
         "total_amount": "totalAmount",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount": STR,
+        "totalAmount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "amount",
             "totalAmount",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,9 +50,15 @@ class PaymentIntentRefundSummary(Model):
     @property
     def amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def total_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("totalAmount")  # type: ignore[no-any-return]
+        value = self._data.get("totalAmount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("totalAmount")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -46,13 +47,25 @@ class PaymentIntentUpdateParams(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": AsModel("Metadata"),
-        "setup_future_usage": AsEnum("PaymentIntentSetupFutureUsage"),
+        "setup_future_usage": AsEnum("PaymentIntentSetupFutureUsage", open=True),
         "beneficiaries": AsList(AsModel("PaymentBeneficiary")),
-        "cancellation_reason": AsEnum("PaymentIntentCancellationReason"),
-        "capture_method": AsEnum("PaymentIntentCaptureMethod"),
-        "confirmation_method": AsEnum("PaymentIntentConfirmationMethod"),
+        "cancellation_reason": AsEnum("PaymentIntentCancellationReason", open=True),
+        "capture_method": AsEnum("PaymentIntentCaptureMethod", open=True),
+        "confirmation_method": AsEnum("PaymentIntentConfirmationMethod", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "description": STR,
+        "receipt_email": STR,
+        "statement_descriptor": STR,
+        "statement_descriptor_suffix": STR,
+        "payment_method_types": AsList(STR),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "cancellation_reason",
+        }
+    )
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -89,7 +102,10 @@ class PaymentIntentUpdateParams(Model):
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -99,17 +115,26 @@ class PaymentIntentUpdateParams(Model):
     @property
     def receipt_email(self) -> str | None:
         """The `receipt_email` field."""
-        return self._data.get("receipt_email")  # type: ignore[no-any-return]
+        value = self._data.get("receipt_email")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("receipt_email")  # type: ignore[no-any-return]
 
     @property
     def statement_descriptor(self) -> str | None:
         """The `statement_descriptor` field."""
-        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor")  # type: ignore[no-any-return]
 
     @property
     def statement_descriptor_suffix(self) -> str | None:
         """The `statement_descriptor_suffix` field."""
-        return self._data.get("statement_descriptor_suffix")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor_suffix")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor_suffix")  # type: ignore[no-any-return]
 
     @property
     def setup_future_usage(self) -> PaymentIntentSetupFutureUsage | str | None:
@@ -143,4 +168,4 @@ class PaymentIntentUpdateParams(Model):
     @property
     def payment_method_types(self) -> builtins.list[str] | None:
         """The payment method kinds this payment may use."""
-        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+        return self._plain("payment_method_types")  # type: ignore[no-any-return]

@@ -7,6 +7,9 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
+    AsList,
     Model,
 )
 from ..types import UNSET, Unset
@@ -25,7 +28,23 @@ class PaymentLinkDonationAmount(Model):
         "custom": "custom",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "presets": AsList(STR),
+        "preset": STR,
+        "minimum": STR,
+        "maximum": STR,
+        "custom": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "presets",
+            "preset",
+            "minimum",
+            "maximum",
+            "custom",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -50,24 +69,36 @@ class PaymentLinkDonationAmount(Model):
     @property
     def presets(self) -> builtins.list[str] | None:
         """The `presets` field."""
-        return self._data.get("presets")  # type: ignore[no-any-return]
+        return self._plain("presets")  # type: ignore[no-any-return]
 
     @property
     def preset(self) -> None | str:
         """The `preset` field."""
-        return self._data.get("preset")  # type: ignore[no-any-return]
+        value = self._data.get("preset")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("preset")  # type: ignore[no-any-return]
 
     @property
     def minimum(self) -> None | str:
         """The `minimum` field."""
-        return self._data.get("minimum")  # type: ignore[no-any-return]
+        value = self._data.get("minimum")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum")  # type: ignore[no-any-return]
 
     @property
     def maximum(self) -> None | str:
         """The `maximum` field."""
-        return self._data.get("maximum")  # type: ignore[no-any-return]
+        value = self._data.get("maximum")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum")  # type: ignore[no-any-return]
 
     @property
     def custom(self) -> bool | None:
         """True when the donor may type any amount."""
-        return self._data.get("custom")  # type: ignore[no-any-return]
+        value = self._data.get("custom")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("custom")  # type: ignore[no-any-return]

@@ -28,12 +28,14 @@ class PaymentLinkDonationAppearance(Model):
         "button": AsModel("PaymentLinkDonationButton"),
         "history": AsModel("PaymentLinkDonationHistory"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "button",
             "history",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

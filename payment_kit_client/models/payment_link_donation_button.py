@@ -34,9 +34,23 @@ class PaymentLinkDonationButton(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "text": AsUnion(STR, AsModel("PaymentLinkDonationLocalizedText")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "icon": STR,
+        "size": STR,
+        "color": STR,
+        "variant": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "text",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "icon",
+            "size",
+            "color",
+            "variant",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -68,19 +82,31 @@ class PaymentLinkDonationButton(Model):
     @property
     def icon(self) -> None | str:
         """The `icon` field."""
-        return self._data.get("icon")  # type: ignore[no-any-return]
+        value = self._data.get("icon")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("icon")  # type: ignore[no-any-return]
 
     @property
     def size(self) -> None | str:
         """The `size` field."""
-        return self._data.get("size")  # type: ignore[no-any-return]
+        value = self._data.get("size")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("size")  # type: ignore[no-any-return]
 
     @property
     def color(self) -> None | str:
         """The `color` field."""
-        return self._data.get("color")  # type: ignore[no-any-return]
+        value = self._data.get("color")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("color")  # type: ignore[no-any-return]
 
     @property
     def variant(self) -> None | str:
         """The `variant` field."""
-        return self._data.get("variant")  # type: ignore[no-any-return]
+        value = self._data.get("variant")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("variant")  # type: ignore[no-any-return]

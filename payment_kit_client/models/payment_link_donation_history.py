@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -19,11 +20,15 @@ class PaymentLinkDonationHistory(Model):
         "variant": "variant",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "variant": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "variant",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class PaymentLinkDonationHistory(Model):
     @property
     def variant(self) -> str:
         """How past donations are listed (e.g. `table` or `avatar`)."""
-        return self._data.get("variant")  # type: ignore[no-any-return]
+        value = self._data.get("variant")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("variant")  # type: ignore[no-any-return]

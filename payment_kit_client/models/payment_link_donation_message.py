@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -21,7 +22,17 @@ class PaymentLinkDonationMessage(Model):
         "summary": "summary",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "success": STR,
+        "summary": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "success",
+            "summary",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,9 +51,15 @@ class PaymentLinkDonationMessage(Model):
     @property
     def success(self) -> None | str:
         """Shown after a donation."""
-        return self._data.get("success")  # type: ignore[no-any-return]
+        value = self._data.get("success")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("success")  # type: ignore[no-any-return]
 
     @property
     def summary(self) -> None | str:
         """Shown above the donation form."""
-        return self._data.get("summary")  # type: ignore[no-any-return]
+        value = self._data.get("summary")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("summary")  # type: ignore[no-any-return]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsList,
     AsModel,
     Model,
@@ -41,6 +42,12 @@ class PaymentLinkDonationSettings(Model):
         "appearance": AsModel("PaymentLinkDonationAppearance"),
         "message": AsModel("PaymentLinkDonationMessage"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "target": STR,
+        "title": STR,
+        "description": STR,
+        "reference": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "target",
@@ -50,6 +57,11 @@ class PaymentLinkDonationSettings(Model):
             "beneficiaries",
             "amount",
             "appearance",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -82,22 +94,34 @@ class PaymentLinkDonationSettings(Model):
     @property
     def target(self) -> str:
         """What the donations are for (an id of the app's own choosing)."""
-        return self._data.get("target")  # type: ignore[no-any-return]
+        value = self._data.get("target")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("target")  # type: ignore[no-any-return]
 
     @property
     def title(self) -> str:
         """The `title` field."""
-        return self._data.get("title")  # type: ignore[no-any-return]
+        value = self._data.get("title")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("title")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def reference(self) -> str:
         """A URL or reference shown with the donation."""
-        return self._data.get("reference")  # type: ignore[no-any-return]
+        value = self._data.get("reference")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("reference")  # type: ignore[no-any-return]
 
     @property
     def beneficiaries(self) -> builtins.list[PaymentBeneficiary]:

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -81,9 +83,9 @@ class PaymentLinkFields(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "custom_fields": AsList(AsModel("CustomField")),
-        "customer_creation": AsEnum("PaymentLinkCustomerCreation"),
-        "submit_type": AsEnum("PaymentLinkSubmitType"),
-        "created_via": AsEnum("PaymentLinkCreatedVia"),
+        "customer_creation": AsEnum("PaymentLinkCustomerCreation", open=True),
+        "submit_type": AsEnum("PaymentLinkSubmitType", open=True),
+        "created_via": AsEnum("PaymentLinkCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "after_completion": AsModel("AfterCompletion"),
@@ -91,13 +93,24 @@ class PaymentLinkFields(Model):
         "custom_text": AsModel("CheckoutSessionCustomText"),
         "invoice_creation": AsModel("CheckoutSessionInvoiceCreation"),
         "phone_number_collection": AsModel("CheckoutSessionPhoneNumberCollection"),
-        "billing_address_collection": AsEnum("PaymentLinkBillingAddressCollection"),
+        "billing_address_collection": AsEnum("PaymentLinkBillingAddressCollection", open=True),
         "subscription_data": AsModel("SubscriptionData"),
         "nft_mint_settings": AsModel("NftMintSettings"),
-        "cross_sell_behavior": AsEnum("PaymentLinkCrossSellBehavior"),
+        "cross_sell_behavior": AsEnum("PaymentLinkCrossSellBehavior", open=True),
         "donation_settings": AsModel("PaymentLinkDonationSettings"),
         "metadata": AsModel("Metadata"),
         "payment_intent_data": AsModel("PaymentIntentData"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "active": BOOL,
+        "livemode": BOOL,
+        "name": STR,
+        "currency_id": STR,
+        "allow_promotion_codes": BOOL,
+        "lookup_key": STR,
+        "payment_method_types": AsList(STR),
+        "enable_subscription_grouping": BOOL,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -114,6 +127,25 @@ class PaymentLinkFields(Model):
             "created_via",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "lookup_key",
+            "after_completion",
+            "consent_collection",
+            "custom_text",
+            "invoice_creation",
+            "payment_method_types",
+            "phone_number_collection",
+            "billing_address_collection",
+            "subscription_data",
+            "nft_mint_settings",
+            "cross_sell_behavior",
+            "donation_settings",
+            "metadata",
+            "payment_intent_data",
+            "enable_subscription_grouping",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -184,32 +216,50 @@ class PaymentLinkFields(Model):
     @property
     def id(self) -> str:
         """The payment link id (`plink_…`)."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool:
         """False once archived; an inactive link opens no new checkout sessions."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
         """The link's name, for the merchant."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The payment currency (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def allow_promotion_codes(self) -> bool:
         """The `allow_promotion_codes` field."""
-        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]
+        value = self._data.get("allow_promotion_codes")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("allow_promotion_codes")  # type: ignore[no-any-return]
 
     @property
     def custom_fields(self) -> builtins.list[CustomField]:
@@ -231,7 +281,10 @@ class PaymentLinkFields(Model):
     @property
     def lookup_key(self) -> None | str:
         """Your own stable name for the link; the link can be retrieved by it."""
-        return self._data.get("lookup_key")  # type: ignore[no-any-return]
+        value = self._data.get("lookup_key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("lookup_key")  # type: ignore[no-any-return]
 
     @property
     def created_via(self) -> PaymentLinkCreatedVia | str:
@@ -272,7 +325,7 @@ class PaymentLinkFields(Model):
     @property
     def payment_method_types(self) -> builtins.list[str] | None:
         """The `payment_method_types` field."""
-        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+        return self._plain("payment_method_types")  # type: ignore[no-any-return]
 
     @property
     def phone_number_collection(self) -> CheckoutSessionPhoneNumberCollection | None:
@@ -317,4 +370,7 @@ class PaymentLinkFields(Model):
     @property
     def enable_subscription_grouping(self) -> bool | None:
         """The `enable_subscription_grouping` field."""
-        return self._data.get("enable_subscription_grouping")  # type: ignore[no-any-return]
+        value = self._data.get("enable_subscription_grouping")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enable_subscription_grouping")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -76,19 +78,33 @@ class PaymentLinkUpdateParams(Model):
         "consent_collection": AsModel("CheckoutSessionConsentCollection"),
         "custom_fields": AsList(AsModel("CustomField")),
         "custom_text": AsModel("CheckoutSessionCustomText"),
-        "customer_creation": AsEnum("PaymentLinkCustomerCreation"),
+        "customer_creation": AsEnum("PaymentLinkCustomerCreation", open=True),
         "invoice_creation": AsModel("CheckoutSessionInvoiceCreation"),
         "phone_number_collection": AsModel("CheckoutSessionPhoneNumberCollection"),
-        "billing_address_collection": AsEnum("PaymentLinkBillingAddressCollection"),
-        "submit_type": AsEnum("PaymentLinkSubmitType"),
+        "billing_address_collection": AsEnum("PaymentLinkBillingAddressCollection", open=True),
+        "submit_type": AsEnum("PaymentLinkSubmitType", open=True),
         "subscription_data": AsModel("SubscriptionData"),
         "nft_mint_settings": AsModel("NftMintSettings"),
-        "cross_sell_behavior": AsEnum("PaymentLinkCrossSellBehavior"),
+        "cross_sell_behavior": AsEnum("PaymentLinkCrossSellBehavior", open=True),
         "donation_settings": AsModel("PaymentLinkDonationSettings"),
         "payment_intent_data": AsModel("PaymentIntentData"),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "currency_id": STR,
+        "active": BOOL,
+        "allow_promotion_codes": BOOL,
+        "payment_method_types": AsList(STR),
+        "enable_subscription_grouping": BOOL,
+        "lookup_key": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "lookup_key",
+        }
+    )
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -149,7 +165,10 @@ class PaymentLinkUpdateParams(Model):
     @property
     def name(self) -> str | None:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def line_items(self) -> builtins.list[LineItem] | None:
@@ -159,12 +178,18 @@ class PaymentLinkUpdateParams(Model):
     @property
     def currency_id(self) -> str | None:
         """The `currency_id` field."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool | None:
         """The `active` field."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def after_completion(self) -> AfterCompletion | None:
@@ -174,7 +199,10 @@ class PaymentLinkUpdateParams(Model):
     @property
     def allow_promotion_codes(self) -> bool | None:
         """The `allow_promotion_codes` field."""
-        return self._data.get("allow_promotion_codes")  # type: ignore[no-any-return]
+        value = self._data.get("allow_promotion_codes")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("allow_promotion_codes")  # type: ignore[no-any-return]
 
     @property
     def consent_collection(self) -> CheckoutSessionConsentCollection | None:
@@ -205,7 +233,7 @@ class PaymentLinkUpdateParams(Model):
     @property
     def payment_method_types(self) -> builtins.list[str] | None:
         """The `payment_method_types` field."""
-        return self._data.get("payment_method_types")  # type: ignore[no-any-return]
+        return self._plain("payment_method_types")  # type: ignore[no-any-return]
 
     @property
     def phone_number_collection(self) -> CheckoutSessionPhoneNumberCollection | None:
@@ -255,12 +283,18 @@ class PaymentLinkUpdateParams(Model):
     @property
     def enable_subscription_grouping(self) -> bool | None:
         """The `enable_subscription_grouping` field."""
-        return self._data.get("enable_subscription_grouping")  # type: ignore[no-any-return]
+        value = self._data.get("enable_subscription_grouping")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enable_subscription_grouping")  # type: ignore[no-any-return]
 
     @property
     def lookup_key(self) -> None | str:
         """Your own stable name for the link; null removes it."""
-        return self._data.get("lookup_key")  # type: ignore[no-any-return]
+        value = self._data.get("lookup_key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("lookup_key")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -46,13 +48,23 @@ class PaymentMethod(Model):
         "default_currency_id": "default_currency_id",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("PaymentMethodType"),
+        "type": AsEnum("PaymentMethodType", open=True),
         "confirmation": AsModel("PaymentMethodConfirmation"),
         "settings": AsModel("PaymentMethodSettings"),
         "features": AsModel("PaymentMethodFeatures"),
         "metadata": AsModel("Metadata"),
         "created_at": DATETIME,
         "updated_at": DATETIME,
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "active": BOOL,
+        "livemode": BOOL,
+        "locked": BOOL,
+        "name": STR,
+        "description": STR,
+        "logo": STR,
+        "default_currency_id": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -70,6 +82,11 @@ class PaymentMethod(Model):
             "metadata",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "default_currency_id",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -116,22 +133,34 @@ class PaymentMethod(Model):
     @property
     def id(self) -> str:
         """Unique identifier (`pm_…` in examples; the prefix is not established)."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool:
         """Whether customers can pay with this method."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def locked(self) -> bool:
         """`true` once the method is in use; some changes are then refused."""
-        return self._data.get("locked")  # type: ignore[no-any-return]
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> PaymentMethodType | str:
@@ -144,17 +173,26 @@ class PaymentMethod(Model):
     @property
     def name(self) -> str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def logo(self) -> str:
         """URL of the method's logo."""
-        return self._data.get("logo")  # type: ignore[no-any-return]
+        value = self._data.get("logo")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("logo")  # type: ignore[no-any-return]
 
     @property
     def confirmation(self) -> PaymentMethodConfirmation:
@@ -190,4 +228,7 @@ class PaymentMethod(Model):
     @property
     def default_currency_id(self) -> None | str:
         """The currency offered first for this method."""
-        return self._data.get("default_currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_currency_id")  # type: ignore[no-any-return]

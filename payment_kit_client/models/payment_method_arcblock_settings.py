@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -21,6 +22,11 @@ class PaymentMethodArcblockSettings(Model):
         "explorer_host": "explorer_host",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "chain_id": STR,
+        "api_host": STR,
+        "explorer_host": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "chain_id",
@@ -28,6 +34,7 @@ class PaymentMethodArcblockSettings(Model):
             "explorer_host",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -48,14 +55,23 @@ class PaymentMethodArcblockSettings(Model):
     @property
     def chain_id(self) -> str:
         """The `chain_id` field."""
-        return self._data.get("chain_id")  # type: ignore[no-any-return]
+        value = self._data.get("chain_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("chain_id")  # type: ignore[no-any-return]
 
     @property
     def api_host(self) -> str:
         """URL of the chain's GraphQL API."""
-        return self._data.get("api_host")  # type: ignore[no-any-return]
+        value = self._data.get("api_host")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("api_host")  # type: ignore[no-any-return]
 
     @property
     def explorer_host(self) -> str:
         """URL of the chain's block explorer."""
-        return self._data.get("explorer_host")  # type: ignore[no-any-return]
+        value = self._data.get("explorer_host")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("explorer_host")  # type: ignore[no-any-return]

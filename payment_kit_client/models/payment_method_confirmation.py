@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     AsEnum,
     Model,
 )
@@ -26,11 +27,19 @@ class PaymentMethodConfirmation(Model):
         "block": "block",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("PaymentMethodConfirmationType"),
+        "type": AsEnum("PaymentMethodConfirmationType", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "block": INT,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "type",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "block",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -59,4 +68,7 @@ class PaymentMethodConfirmation(Model):
     @property
     def block(self) -> int | None:
         """Block confirmations needed, for `type=block`."""
-        return self._data.get("block")  # type: ignore[no-any-return]
+        value = self._data.get("block")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("block")  # type: ignore[no-any-return]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -38,13 +40,21 @@ class PaymentMethodCreateParams(Model):
         "metadata": "metadata",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("PaymentMethodType"),
+        "type": AsEnum("PaymentMethodType", open=True),
         "settings": AsModel("PaymentMethodSettings"),
         "confirmation": AsModel("PaymentMethodConfirmation"),
         "features": AsModel("PaymentMethodFeatures"),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "description": STR,
+        "logo": STR,
+        "default_currency_id": STR,
+        "active": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -87,17 +97,26 @@ class PaymentMethodCreateParams(Model):
     @property
     def name(self) -> str | None:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def logo(self) -> str | None:
         """URL of the method's logo."""
-        return self._data.get("logo")  # type: ignore[no-any-return]
+        value = self._data.get("logo")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("logo")  # type: ignore[no-any-return]
 
     @property
     def settings(self) -> PaymentMethodSettings | None:
@@ -118,12 +137,18 @@ class PaymentMethodCreateParams(Model):
     @property
     def default_currency_id(self) -> str | None:
         """The `default_currency_id` field."""
-        return self._data.get("default_currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_currency_id")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool | None:
         """The `active` field."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     Model,
 )
 
@@ -23,6 +25,13 @@ class PaymentMethodEvmSettings(Model):
         "confirmation": "confirmation",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "chain_id": STR,
+        "api_host": STR,
+        "explorer_host": STR,
+        "native_symbol": STR,
+        "confirmation": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "chain_id",
@@ -32,6 +41,7 @@ class PaymentMethodEvmSettings(Model):
             "confirmation",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -56,24 +66,39 @@ class PaymentMethodEvmSettings(Model):
     @property
     def chain_id(self) -> str:
         """The `chain_id` field."""
-        return self._data.get("chain_id")  # type: ignore[no-any-return]
+        value = self._data.get("chain_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("chain_id")  # type: ignore[no-any-return]
 
     @property
     def api_host(self) -> str:
         """URL of the JSON-RPC endpoint."""
-        return self._data.get("api_host")  # type: ignore[no-any-return]
+        value = self._data.get("api_host")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("api_host")  # type: ignore[no-any-return]
 
     @property
     def explorer_host(self) -> str:
         """URL of the block explorer."""
-        return self._data.get("explorer_host")  # type: ignore[no-any-return]
+        value = self._data.get("explorer_host")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("explorer_host")  # type: ignore[no-any-return]
 
     @property
     def native_symbol(self) -> str:
         """Symbol of the chain's native coin (e.g. `ETH`)."""
-        return self._data.get("native_symbol")  # type: ignore[no-any-return]
+        value = self._data.get("native_symbol")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("native_symbol")  # type: ignore[no-any-return]
 
     @property
     def confirmation(self) -> int:
         """Block confirmations to wait for."""
-        return self._data.get("confirmation")  # type: ignore[no-any-return]
+        value = self._data.get("confirmation")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("confirmation")  # type: ignore[no-any-return]

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -52,7 +54,7 @@ class PaymentMethodExpanded(Model):
         "payment_currencies": "payment_currencies",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("PaymentMethodType"),
+        "type": AsEnum("PaymentMethodType", open=True),
         "confirmation": AsModel("PaymentMethodConfirmation"),
         "settings": AsModel("PaymentMethodSettings"),
         "features": AsModel("PaymentMethodFeatures"),
@@ -60,6 +62,17 @@ class PaymentMethodExpanded(Model):
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "payment_currencies": AsList(AsModel("PaymentCurrency")),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "active": BOOL,
+        "livemode": BOOL,
+        "locked": BOOL,
+        "name": STR,
+        "description": STR,
+        "logo": STR,
+        "default_currency_id": STR,
+        "object": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -77,6 +90,11 @@ class PaymentMethodExpanded(Model):
             "metadata",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "default_currency_id",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -127,22 +145,34 @@ class PaymentMethodExpanded(Model):
     @property
     def id(self) -> str:
         """Unique identifier (`pm_…` in examples; the prefix is not established)."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool:
         """Whether customers can pay with this method."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def locked(self) -> bool:
         """`true` once the method is in use; some changes are then refused."""
-        return self._data.get("locked")  # type: ignore[no-any-return]
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> PaymentMethodType | str:
@@ -155,17 +185,26 @@ class PaymentMethodExpanded(Model):
     @property
     def name(self) -> str:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def logo(self) -> str:
         """URL of the method's logo."""
-        return self._data.get("logo")  # type: ignore[no-any-return]
+        value = self._data.get("logo")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("logo")  # type: ignore[no-any-return]
 
     @property
     def confirmation(self) -> PaymentMethodConfirmation:
@@ -201,12 +240,18 @@ class PaymentMethodExpanded(Model):
     @property
     def default_currency_id(self) -> None | str:
         """The currency offered first for this method."""
-        return self._data.get("default_currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_currency_id")  # type: ignore[no-any-return]
 
     @property
     def object(self) -> str | None:
         """Type tag, the literal `payment_method`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 

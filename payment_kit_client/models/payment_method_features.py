@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     Model,
 )
 
@@ -21,6 +22,11 @@ class PaymentMethodFeatures(Model):
         "dispute": "dispute",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "recurring": BOOL,
+        "refund": BOOL,
+        "dispute": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "recurring",
@@ -28,6 +34,7 @@ class PaymentMethodFeatures(Model):
             "dispute",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -48,14 +55,23 @@ class PaymentMethodFeatures(Model):
     @property
     def recurring(self) -> bool:
         """Automatic charges on a schedule (subscriptions)."""
-        return self._data.get("recurring")  # type: ignore[no-any-return]
+        value = self._data.get("recurring")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("recurring")  # type: ignore[no-any-return]
 
     @property
     def refund(self) -> bool:
         """The `refund` field."""
-        return self._data.get("refund")  # type: ignore[no-any-return]
+        value = self._data.get("refund")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("refund")  # type: ignore[no-any-return]
 
     @property
     def dispute(self) -> bool:
         """The `dispute` field."""
-        return self._data.get("dispute")  # type: ignore[no-any-return]
+        value = self._data.get("dispute")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("dispute")  # type: ignore[no-any-return]

@@ -39,7 +39,17 @@ class PaymentMethodSettings(Model):
         "base": AsModel("PaymentMethodEvmSettings"),
         "bitcoin": AsModel("PaymentMethodBitcoinSettings"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "stripe",
+            "arcblock",
+            "ethereum",
+            "base",
+            "bitcoin",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -25,7 +26,14 @@ class PaymentMethodStripeSettings(Model):
         "webhook_signing_secret": "webhook_signing_secret",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "dashboard": STR,
+        "publishable_key": STR,
+        "secret_key": STR,
+        "webhook_signing_secret": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -48,19 +56,31 @@ class PaymentMethodStripeSettings(Model):
     @property
     def dashboard(self) -> str | None:
         """URL of the Stripe dashboard."""
-        return self._data.get("dashboard")  # type: ignore[no-any-return]
+        value = self._data.get("dashboard")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("dashboard")  # type: ignore[no-any-return]
 
     @property
     def publishable_key(self) -> str | None:
         """The `publishable_key` field."""
-        return self._data.get("publishable_key")  # type: ignore[no-any-return]
+        value = self._data.get("publishable_key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("publishable_key")  # type: ignore[no-any-return]
 
     @property
     def secret_key(self) -> str | None:
         """The `secret_key` field."""
-        return self._data.get("secret_key")  # type: ignore[no-any-return]
+        value = self._data.get("secret_key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("secret_key")  # type: ignore[no-any-return]
 
     @property
     def webhook_signing_secret(self) -> str | None:
         """The `webhook_signing_secret` field."""
-        return self._data.get("webhook_signing_secret")  # type: ignore[no-any-return]
+        value = self._data.get("webhook_signing_secret")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("webhook_signing_secret")  # type: ignore[no-any-return]

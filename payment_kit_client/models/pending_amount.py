@@ -19,7 +19,9 @@ class PendingAmount(Model):
 
     _NAMES: ClassVar[dict[str, str]] = {}
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = STR
 
     def __init__(

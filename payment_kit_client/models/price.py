@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -72,22 +75,38 @@ class Price(Model):
         "tax_behavior": "tax_behavior",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("PriceType"),
-        "billing_scheme": AsEnum("PriceBillingScheme"),
+        "type": AsEnum("PriceType", open=True),
+        "billing_scheme": AsEnum("PriceBillingScheme", open=True),
         "recurring": AsModel("PriceRecurring"),
-        "tiers_mode": AsEnum("PriceTiersMode"),
+        "tiers_mode": AsEnum("PriceTiersMode", open=True),
         "tiers": AsList(AsModel("PriceTier")),
         "custom_unit_amount": AsModel("CustomUnitAmount"),
         "metadata": AsModel("Metadata"),
         "transform_quantity": AsModel("TransformQuantity"),
         "currency_options": AsList(AsModel("PriceCurrencyOption")),
-        "created_via": AsEnum("PriceCreatedVia"),
+        "created_via": AsEnum("PriceCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
-        "pricing_type": AsEnum("PricePricingType"),
+        "pricing_type": AsEnum("PricePricingType", open=True),
         "dynamic_pricing_config": AsModel("PriceDynamicPricingConfig"),
         "upsell": AsModel("PriceUpsell"),
-        "tax_behavior": AsEnum("PriceTaxBehavior"),
+        "tax_behavior": AsEnum("PriceTaxBehavior", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "product_id": STR,
+        "nickname": STR,
+        "active": BOOL,
+        "livemode": BOOL,
+        "locked": BOOL,
+        "unit_amount": STR,
+        "lookup_key": STR,
+        "currency_id": STR,
+        "quantity_available": INT,
+        "quantity_sold": INT,
+        "quantity_limit_per_checkout": INT,
+        "base_currency": STR,
+        "base_amount": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -119,6 +138,22 @@ class Price(Model):
             "base_currency",
             "base_amount",
             "dynamic_pricing_config",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "nickname",
+            "recurring",
+            "tiers_mode",
+            "tiers",
+            "custom_unit_amount",
+            "lookup_key",
+            "transform_quantity",
+            "base_currency",
+            "base_amount",
+            "dynamic_pricing_config",
+            "upsell",
+            "tax_behavior",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -195,32 +230,50 @@ class Price(Model):
     @property
     def id(self) -> str:
         """Unique identifier, `price_` followed by random characters."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def product_id(self) -> str:
         """The product this price belongs to (`prod_…`)."""
-        return self._data.get("product_id")  # type: ignore[no-any-return]
+        value = self._data.get("product_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("product_id")  # type: ignore[no-any-return]
 
     @property
     def nickname(self) -> None | str:
         """A label for the price, shown in the dashboard."""
-        return self._data.get("nickname")  # type: ignore[no-any-return]
+        value = self._data.get("nickname")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("nickname")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool:
         """`false` once the price is archived (off sale)."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """`true` for a live-mode price, `false` for test mode."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def locked(self) -> bool:
         """`true` once the price is in use; PaymentKit then refuses deletion and changes to what was sold."""
-        return self._data.get("locked")  # type: ignore[no-any-return]
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> PriceType | str:
@@ -239,7 +292,10 @@ class Price(Model):
     @property
     def unit_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("unit_amount")  # type: ignore[no-any-return]
+        value = self._data.get("unit_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit_amount")  # type: ignore[no-any-return]
 
     @property
     def recurring(self) -> None | PriceRecurring:
@@ -264,7 +320,10 @@ class Price(Model):
     @property
     def lookup_key(self) -> None | str:
         """A name of your own for the price; retrieve and update accept it in place of the id."""
-        return self._data.get("lookup_key")  # type: ignore[no-any-return]
+        value = self._data.get("lookup_key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("lookup_key")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata:
@@ -279,7 +338,10 @@ class Price(Model):
     @property
     def currency_id(self) -> str:
         """The main payment currency (`pc_…`); `unit_amount` is in it."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def currency_options(self) -> builtins.list[PriceCurrencyOption]:
@@ -307,17 +369,26 @@ class Price(Model):
         """The stock, in units that can be sold in all; what is left is this less `quantity_sold`, checked when a
         checkout session is created and when it is paid. `0` means no limit (the sandbox's reading; PaymentKit's
         own is not established)."""
-        return self._data.get("quantity_available")  # type: ignore[no-any-return]
+        value = self._data.get("quantity_available")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity_available")  # type: ignore[no-any-return]
 
     @property
     def quantity_sold(self) -> int:
         """Units sold so far."""
-        return self._data.get("quantity_sold")  # type: ignore[no-any-return]
+        value = self._data.get("quantity_sold")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity_sold")  # type: ignore[no-any-return]
 
     @property
     def quantity_limit_per_checkout(self) -> int:
         """Most units one checkout may buy. Whether `0` means no limit is not established."""
-        return self._data.get("quantity_limit_per_checkout")  # type: ignore[no-any-return]
+        value = self._data.get("quantity_limit_per_checkout")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity_limit_per_checkout")  # type: ignore[no-any-return]
 
     @property
     def pricing_type(self) -> PricePricingType | str:
@@ -329,13 +400,19 @@ class Price(Model):
     @property
     def base_currency(self) -> None | str:
         """For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`)."""
-        return self._data.get("base_currency")  # type: ignore[no-any-return]
+        value = self._data.get("base_currency")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("base_currency")  # type: ignore[no-any-return]
 
     @property
     def base_amount(self) -> None | str:
         """For `dynamic` prices, the amount in `base_currency`, as a string; whether it is kept as a decimal or
         scaled is not established."""
-        return self._data.get("base_amount")  # type: ignore[no-any-return]
+        value = self._data.get("base_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("base_amount")  # type: ignore[no-any-return]
 
     @property
     def dynamic_pricing_config(self) -> None | PriceDynamicPricingConfig:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsList,
     AsModel,
     Model,
@@ -36,10 +37,21 @@ class PriceCurrencyOption(Model):
         "custom_unit_amount": AsModel("CustomUnitAmount"),
         "currency": AsModel("PaymentCurrency"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "currency_id": STR,
+        "unit_amount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "currency_id",
             "unit_amount",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "tiers",
+            "custom_unit_amount",
+            "currency",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -66,12 +78,18 @@ class PriceCurrencyOption(Model):
     @property
     def currency_id(self) -> str:
         """The payment currency (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def unit_amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("unit_amount")  # type: ignore[no-any-return]
+        value = self._data.get("unit_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit_amount")  # type: ignore[no-any-return]
 
     @property
     def tiers(self) -> builtins.list[PriceTier] | None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsList,
     AsModel,
     Model,
@@ -33,10 +34,20 @@ class PriceCurrencyOptionParams(Model):
         "tiers": AsList(AsModel("PriceTierParams")),
         "custom_unit_amount": AsModel("PriceCustomUnitAmountParams"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "currency_id": STR,
+        "unit_amount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "currency_id",
             "unit_amount",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "tiers",
+            "custom_unit_amount",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -61,13 +72,19 @@ class PriceCurrencyOptionParams(Model):
     @property
     def currency_id(self) -> str:
         """The payment currency (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def unit_amount(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("unit_amount")  # type: ignore[no-any-return]
+        value = self._data.get("unit_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit_amount")  # type: ignore[no-any-return]
 
     @property
     def tiers(self) -> builtins.list[PriceTierParams] | None:

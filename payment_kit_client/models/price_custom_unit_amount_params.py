@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
+    AsList,
     Model,
 )
 
@@ -23,6 +25,12 @@ class PriceCustomUnitAmountParams(Model):
         "presets": "presets",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "minimum": STR,
+        "maximum": STR,
+        "preset": STR,
+        "presets": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "minimum",
@@ -31,6 +39,7 @@ class PriceCustomUnitAmountParams(Model):
             "presets",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -54,21 +63,30 @@ class PriceCustomUnitAmountParams(Model):
     def minimum(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("minimum")  # type: ignore[no-any-return]
+        value = self._data.get("minimum")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum")  # type: ignore[no-any-return]
 
     @property
     def maximum(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("maximum")  # type: ignore[no-any-return]
+        value = self._data.get("maximum")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum")  # type: ignore[no-any-return]
 
     @property
     def preset(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("preset")  # type: ignore[no-any-return]
+        value = self._data.get("preset")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("preset")  # type: ignore[no-any-return]
 
     @property
     def presets(self) -> builtins.list[str]:
         """The `presets` field."""
-        return self._data.get("presets")  # type: ignore[no-any-return]
+        return self._plain("presets")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     Model,
 )
 from ..types import UNSET, Unset
@@ -20,7 +21,15 @@ class PriceDynamicPricingConfig(Model):
         "lock_duration": "lock_duration",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "lock_duration": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "lock_duration",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -37,4 +46,7 @@ class PriceDynamicPricingConfig(Model):
     @property
     def lock_duration(self) -> int | None:
         """How long an exchange-rate quote stays locked for the payer, in seconds."""
-        return self._data.get("lock_duration")  # type: ignore[no-any-return]
+        value = self._data.get("lock_duration")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("lock_duration")  # type: ignore[no-any-return]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    INT,
     AsEnum,
     Model,
 )
@@ -25,12 +26,16 @@ class PriceInventoryParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "action": AsEnum("PriceInventoryAction"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "quantity": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "quantity",
             "action",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -49,7 +54,10 @@ class PriceInventoryParams(Model):
     @property
     def quantity(self) -> int:
         """How many units to add or take away."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def action(self) -> PriceInventoryAction:

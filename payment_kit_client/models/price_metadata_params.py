@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsModel,
     Model,
 )
@@ -29,7 +30,11 @@ class PriceMetadataParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "credit_config": AsModel("CreditConfig"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "meter_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -55,4 +60,7 @@ class PriceMetadataParams(Model):
     @property
     def meter_id(self) -> str | None:
         """The meter whose credits this price sells."""
-        return self._data.get("meter_id")  # type: ignore[no-any-return]
+        value = self._data.get("meter_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("meter_id")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     AsEnum,
     Model,
 )
@@ -30,14 +32,25 @@ class PriceRecurring(Model):
         "meter_id": "meter_id",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "interval": AsEnum("PriceRecurringInterval"),
-        "usage_type": AsEnum("PriceRecurringUsageType"),
-        "aggregate_usage": AsEnum("PriceRecurringAggregateUsage"),
+        "interval": AsEnum("PriceRecurringInterval", open=True),
+        "usage_type": AsEnum("PriceRecurringUsageType", open=True),
+        "aggregate_usage": AsEnum("PriceRecurringAggregateUsage", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "interval_count": INT,
+        "meter_id": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "interval",
             "interval_count",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "usage_type",
+            "aggregate_usage",
+            "meter_id",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -70,7 +83,10 @@ class PriceRecurring(Model):
     @property
     def interval_count(self) -> int:
         """Number of `interval`s per billing period (`3` with `month` bills quarterly)."""
-        return self._data.get("interval_count")  # type: ignore[no-any-return]
+        value = self._data.get("interval_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("interval_count")  # type: ignore[no-any-return]
 
     @property
     def usage_type(self) -> None | PriceRecurringUsageType | str:
@@ -85,4 +101,7 @@ class PriceRecurring(Model):
     @property
     def meter_id(self) -> None | str:
         """The meter whose events are billed, for metered prices."""
-        return self._data.get("meter_id")  # type: ignore[no-any-return]
+        value = self._data.get("meter_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("meter_id")  # type: ignore[no-any-return]

@@ -6,6 +6,9 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    FLOAT,
+    INT,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -22,7 +25,19 @@ class PriceTier(Model):
         "flat_amount": "flat_amount",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "up_to": INT,
+        "unit_amount": STR,
+        "flat_amount": FLOAT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "up_to",
+            "unit_amount",
+            "flat_amount",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -43,15 +58,24 @@ class PriceTier(Model):
     @property
     def up_to(self) -> int | None:
         """The last unit this tier covers; `null` on the open-ended last tier."""
-        return self._data.get("up_to")  # type: ignore[no-any-return]
+        value = self._data.get("up_to")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("up_to")  # type: ignore[no-any-return]
 
     @property
     def unit_amount(self) -> None | str:
         """The amount per unit within this tier."""
-        return self._data.get("unit_amount")  # type: ignore[no-any-return]
+        value = self._data.get("unit_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit_amount")  # type: ignore[no-any-return]
 
     @property
     def flat_amount(self) -> float | None:
         """A fixed charge for reaching this tier. PaymentKit types it as a JSON number, unlike other amounts; its
         unit is not established."""
-        return self._data.get("flat_amount")  # type: ignore[no-any-return]
+        value = self._data.get("flat_amount")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("flat_amount")  # type: ignore[no-any-return]

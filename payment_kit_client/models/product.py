@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -54,14 +56,28 @@ class Product(Model):
         "vendor_config": "vendor_config",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("ProductType"),
+        "type": AsEnum("ProductType", open=True),
         "features": AsList(AsModel("ProductFeature")),
-        "created_via": AsEnum("ProductCreatedVia"),
+        "created_via": AsEnum("ProductCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "metadata": AsModel("Metadata"),
         "cross_sell": AsModel("ProductCrossSell"),
         "vendor_config": AsList(AsModel("ProductVendorConfig")),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "active": BOOL,
+        "livemode": BOOL,
+        "locked": BOOL,
+        "name": STR,
+        "description": STR,
+        "images": AsList(STR),
+        "unit_label": STR,
+        "default_price_id": STR,
+        "statement_descriptor": STR,
+        "nft_factory": STR,
+        "tax_code": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -77,6 +93,19 @@ class Product(Model):
             "created_via",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "unit_label",
+            "default_price_id",
+            "metadata",
+            "statement_descriptor",
+            "nft_factory",
+            "tax_code",
+            "cross_sell",
+            "vendor_config",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -133,22 +162,34 @@ class Product(Model):
     @property
     def id(self) -> str:
         """Unique identifier, `prod_` followed by random characters."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool:
         """`false` once the product is archived (off sale)."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """`true` for a live-mode product, `false` for test mode."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def locked(self) -> bool:
         """`true` once the product is in use; PaymentKit then refuses deletion and some changes."""
-        return self._data.get("locked")  # type: ignore[no-any-return]
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> ProductType | str:
@@ -162,17 +203,23 @@ class Product(Model):
     @property
     def name(self) -> str:
         """Display name."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> None | str:
         """Longer text shown on checkout pages."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def images(self) -> builtins.list[str]:
         """Image URLs shown with the product (may be empty)."""
-        return self._data.get("images")  # type: ignore[no-any-return]
+        return self._plain("images")  # type: ignore[no-any-return]
 
     @property
     def features(self) -> builtins.list[ProductFeature]:
@@ -198,12 +245,18 @@ class Product(Model):
     @property
     def unit_label(self) -> None | str:
         """What one unit is called on checkout pages and invoices (`seat`, `GB`)."""
-        return self._data.get("unit_label")  # type: ignore[no-any-return]
+        value = self._data.get("unit_label")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit_label")  # type: ignore[no-any-return]
 
     @property
     def default_price_id(self) -> None | str:
         """The price shown by default for this product (`price_…`)."""
-        return self._data.get("default_price_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_price_id")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -213,17 +266,26 @@ class Product(Model):
     @property
     def statement_descriptor(self) -> None | str:
         """Text that appears on the payer's statement, where the rail supports it."""
-        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor")  # type: ignore[no-any-return]
 
     @property
     def nft_factory(self) -> None | str:
         """Address of the NFT factory that mints a receipt NFT for each purchase, when the product has one."""
-        return self._data.get("nft_factory")  # type: ignore[no-any-return]
+        value = self._data.get("nft_factory")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("nft_factory")  # type: ignore[no-any-return]
 
     @property
     def tax_code(self) -> None | str:
         """A tax classification code."""
-        return self._data.get("tax_code")  # type: ignore[no-any-return]
+        value = self._data.get("tax_code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tax_code")  # type: ignore[no-any-return]
 
     @property
     def cross_sell(self) -> None | ProductCrossSell:

@@ -6,6 +6,8 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -45,17 +47,32 @@ class ProductCreateParams(Model):
         "prices": "prices",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("ProductType"),
+        "type": AsEnum("ProductType", open=True),
         "features": AsList(AsModel("ProductFeature")),
         "cross_sell": AsModel("ProductCrossSellParams"),
         "vendor_config": AsList(AsModel("ProductVendorConfig")),
         "metadata": AsModel("Metadata"),
         "prices": AsList(AsModel("ProductPriceCreateParams")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "description": STR,
+        "active": BOOL,
+        "images": AsList(STR),
+        "unit_label": STR,
+        "statement_descriptor": STR,
+        "nft_factory": STR,
+        "tax_code": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "name",
             "type",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "cross_sell",
         }
     )
     _CLOSED: ClassVar[bool] = True
@@ -100,7 +117,10 @@ class ProductCreateParams(Model):
     @property
     def name(self) -> str:
         """Display name."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> ProductType | str:
@@ -114,17 +134,23 @@ class ProductCreateParams(Model):
     @property
     def description(self) -> str | None:
         """Longer text shown on checkout pages."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool | None:
         """`false` creates the product archived. PaymentKit assumes `true`."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def images(self) -> builtins.list[str] | None:
         """Image URLs."""
-        return self._data.get("images")  # type: ignore[no-any-return]
+        return self._plain("images")  # type: ignore[no-any-return]
 
     @property
     def features(self) -> builtins.list[ProductFeature] | None:
@@ -134,22 +160,34 @@ class ProductCreateParams(Model):
     @property
     def unit_label(self) -> str | None:
         """What one unit is called (`seat`, `GB`)."""
-        return self._data.get("unit_label")  # type: ignore[no-any-return]
+        value = self._data.get("unit_label")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit_label")  # type: ignore[no-any-return]
 
     @property
     def statement_descriptor(self) -> str | None:
         """The `statement_descriptor` field."""
-        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor")  # type: ignore[no-any-return]
 
     @property
     def nft_factory(self) -> str | None:
         """Address of an NFT factory that mints a receipt NFT per purchase."""
-        return self._data.get("nft_factory")  # type: ignore[no-any-return]
+        value = self._data.get("nft_factory")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("nft_factory")  # type: ignore[no-any-return]
 
     @property
     def tax_code(self) -> str | None:
         """The `tax_code` field."""
-        return self._data.get("tax_code")  # type: ignore[no-any-return]
+        value = self._data.get("tax_code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tax_code")  # type: ignore[no-any-return]
 
     @property
     def cross_sell(self) -> None | ProductCrossSellParams:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsModel,
     Model,
 )
@@ -27,9 +28,17 @@ class ProductCrossSell(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "cross_sells_to": AsModel("ProductExpanded"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "cross_sells_to_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "cross_sells_to_id",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "cross_sells_to",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -50,7 +59,10 @@ class ProductCrossSell(Model):
     @property
     def cross_sells_to_id(self) -> str:
         """The offered product (`prod_…`)."""
-        return self._data.get("cross_sells_to_id")  # type: ignore[no-any-return]
+        value = self._data.get("cross_sells_to_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("cross_sells_to_id")  # type: ignore[no-any-return]
 
     @property
     def cross_sells_to(self) -> None | ProductExpanded:

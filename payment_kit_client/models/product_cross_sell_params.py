@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..model_runtime import (
+    STR,
     Model,
 )
 
@@ -18,11 +19,15 @@ class ProductCrossSellParams(Model):
         "cross_sells_to_id": "cross_sells_to_id",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "cross_sells_to_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "cross_sells_to_id",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -39,4 +44,7 @@ class ProductCrossSellParams(Model):
     @property
     def cross_sells_to_id(self) -> str:
         """The offered product (`prod_…`)."""
-        return self._data.get("cross_sells_to_id")  # type: ignore[no-any-return]
+        value = self._data.get("cross_sells_to_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("cross_sells_to_id")  # type: ignore[no-any-return]

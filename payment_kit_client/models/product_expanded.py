@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -59,9 +61,9 @@ class ProductExpanded(Model):
         "default_price": "default_price",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("ProductType"),
+        "type": AsEnum("ProductType", open=True),
         "features": AsList(AsModel("ProductFeature")),
-        "created_via": AsEnum("ProductCreatedVia"),
+        "created_via": AsEnum("ProductCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "prices": AsList(AsModel("PriceExpanded")),
@@ -69,6 +71,21 @@ class ProductExpanded(Model):
         "cross_sell": AsModel("ProductCrossSell"),
         "vendor_config": AsList(AsModel("ProductVendorConfig")),
         "default_price": AsModel("PriceExpanded"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "active": BOOL,
+        "livemode": BOOL,
+        "locked": BOOL,
+        "name": STR,
+        "description": STR,
+        "images": AsList(STR),
+        "object": STR,
+        "unit_label": STR,
+        "default_price_id": STR,
+        "statement_descriptor": STR,
+        "nft_factory": STR,
+        "tax_code": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -86,6 +103,20 @@ class ProductExpanded(Model):
             "updated_at",
             "object",
             "prices",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "unit_label",
+            "default_price_id",
+            "metadata",
+            "statement_descriptor",
+            "nft_factory",
+            "tax_code",
+            "cross_sell",
+            "vendor_config",
+            "default_price",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -148,22 +179,34 @@ class ProductExpanded(Model):
     @property
     def id(self) -> str:
         """Unique identifier, `prod_` followed by random characters."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool:
         """`false` once the product is archived (off sale)."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """`true` for a live-mode product, `false` for test mode."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def locked(self) -> bool:
         """`true` once the product is in use; PaymentKit then refuses deletion and some changes."""
-        return self._data.get("locked")  # type: ignore[no-any-return]
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> ProductType | str:
@@ -177,17 +220,23 @@ class ProductExpanded(Model):
     @property
     def name(self) -> str:
         """Display name."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> None | str:
         """Longer text shown on checkout pages."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def images(self) -> builtins.list[str]:
         """Image URLs shown with the product (may be empty)."""
-        return self._data.get("images")  # type: ignore[no-any-return]
+        return self._plain("images")  # type: ignore[no-any-return]
 
     @property
     def features(self) -> builtins.list[ProductFeature]:
@@ -214,7 +263,10 @@ class ProductExpanded(Model):
     def object(self) -> str:
         """Type tag. The upstream types give the literal `price` here (a copy-paste value, not `product`), so do
         not rely on it."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
@@ -226,12 +278,18 @@ class ProductExpanded(Model):
     @property
     def unit_label(self) -> None | str:
         """What one unit is called on checkout pages and invoices (`seat`, `GB`)."""
-        return self._data.get("unit_label")  # type: ignore[no-any-return]
+        value = self._data.get("unit_label")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit_label")  # type: ignore[no-any-return]
 
     @property
     def default_price_id(self) -> None | str:
         """The price shown by default for this product (`price_…`)."""
-        return self._data.get("default_price_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_price_id")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -241,17 +299,26 @@ class ProductExpanded(Model):
     @property
     def statement_descriptor(self) -> None | str:
         """Text that appears on the payer's statement, where the rail supports it."""
-        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor")  # type: ignore[no-any-return]
 
     @property
     def nft_factory(self) -> None | str:
         """Address of the NFT factory that mints a receipt NFT for each purchase, when the product has one."""
-        return self._data.get("nft_factory")  # type: ignore[no-any-return]
+        value = self._data.get("nft_factory")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("nft_factory")  # type: ignore[no-any-return]
 
     @property
     def tax_code(self) -> None | str:
         """A tax classification code."""
-        return self._data.get("tax_code")  # type: ignore[no-any-return]
+        value = self._data.get("tax_code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tax_code")  # type: ignore[no-any-return]
 
     @property
     def cross_sell(self) -> None | ProductCrossSell:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 
@@ -19,11 +20,15 @@ class ProductFeature(Model):
         "name": "name",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "name",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class ProductFeature(Model):
     @property
     def name(self) -> str:
         """The feature's text."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]

@@ -6,6 +6,9 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -62,21 +65,47 @@ class ProductPriceCreateParams(Model):
         "metadata": "metadata",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("PriceType"),
-        "billing_scheme": AsEnum("PriceBillingScheme"),
+        "type": AsEnum("PriceType", open=True),
+        "billing_scheme": AsEnum("PriceBillingScheme", open=True),
         "currency_options": AsList(AsModel("PriceCurrencyOptionParams")),
         "recurring": AsModel("PriceRecurring"),
-        "tiers_mode": AsEnum("PriceTiersMode"),
+        "tiers_mode": AsEnum("PriceTiersMode", open=True),
         "tiers": AsList(AsModel("PriceTierParams")),
         "custom_unit_amount": AsModel("PriceCustomUnitAmountParams"),
         "transform_quantity": AsModel("TransformQuantity"),
-        "tax_behavior": AsEnum("PriceTaxBehavior"),
+        "tax_behavior": AsEnum("PriceTaxBehavior", open=True),
         "upsell": AsModel("PriceUpsellParams"),
-        "pricing_type": AsEnum("PricePricingType"),
+        "pricing_type": AsEnum("PricePricingType", open=True),
         "dynamic_pricing_config": AsModel("PriceDynamicPricingConfig"),
         "metadata": AsModel("PriceMetadataParams"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "unit_amount": STR,
+        "currency_id": STR,
+        "lookup_key": STR,
+        "nickname": STR,
+        "active": BOOL,
+        "quantity_available": INT,
+        "quantity_limit_per_checkout": INT,
+        "base_currency": STR,
+        "base_amount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "recurring",
+            "tiers_mode",
+            "tiers",
+            "custom_unit_amount",
+            "transform_quantity",
+            "lookup_key",
+            "nickname",
+            "upsell",
+            "base_currency",
+            "base_amount",
+            "dynamic_pricing_config",
+        }
+    )
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -150,12 +179,18 @@ class ProductPriceCreateParams(Model):
     def unit_amount(self) -> str | None:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("unit_amount")  # type: ignore[no-any-return]
+        value = self._data.get("unit_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit_amount")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str | None:
         """The price's main payment currency (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def currency_options(self) -> builtins.list[PriceCurrencyOptionParams] | None:
@@ -191,27 +226,42 @@ class ProductPriceCreateParams(Model):
     @property
     def lookup_key(self) -> None | str:
         """A name of your own for the price; retrieve and update accept it in place of the id."""
-        return self._data.get("lookup_key")  # type: ignore[no-any-return]
+        value = self._data.get("lookup_key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("lookup_key")  # type: ignore[no-any-return]
 
     @property
     def nickname(self) -> None | str:
         """A label for the price, shown in the dashboard."""
-        return self._data.get("nickname")  # type: ignore[no-any-return]
+        value = self._data.get("nickname")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("nickname")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool | None:
         """The `active` field."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def quantity_available(self) -> int | None:
         """Units in stock for this price."""
-        return self._data.get("quantity_available")  # type: ignore[no-any-return]
+        value = self._data.get("quantity_available")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity_available")  # type: ignore[no-any-return]
 
     @property
     def quantity_limit_per_checkout(self) -> int | None:
         """Most units one checkout may buy."""
-        return self._data.get("quantity_limit_per_checkout")  # type: ignore[no-any-return]
+        value = self._data.get("quantity_limit_per_checkout")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity_limit_per_checkout")  # type: ignore[no-any-return]
 
     @property
     def tax_behavior(self) -> PriceTaxBehavior | str | None:
@@ -234,12 +284,18 @@ class ProductPriceCreateParams(Model):
     @property
     def base_currency(self) -> None | str:
         """For `dynamic` prices, the currency the amount is fixed in (e.g. `USD`)."""
-        return self._data.get("base_currency")  # type: ignore[no-any-return]
+        value = self._data.get("base_currency")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("base_currency")  # type: ignore[no-any-return]
 
     @property
     def base_amount(self) -> None | str:
         """For `dynamic` prices, the amount in `base_currency`, as a human decimal string (e.g. `"9.99"`)."""
-        return self._data.get("base_amount")  # type: ignore[no-any-return]
+        value = self._data.get("base_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("base_amount")  # type: ignore[no-any-return]
 
     @property
     def dynamic_pricing_config(self) -> None | PriceDynamicPricingConfig:

@@ -6,6 +6,8 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -44,13 +46,35 @@ class ProductUpdateParams(Model):
         "metadata": "metadata",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("ProductType"),
+        "type": AsEnum("ProductType", open=True),
         "features": AsList(AsModel("ProductFeature")),
         "cross_sell": AsModel("ProductCrossSellParams"),
         "vendor_config": AsList(AsModel("ProductVendorConfig")),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "name": STR,
+        "description": STR,
+        "active": BOOL,
+        "images": AsList(STR),
+        "unit_label": STR,
+        "default_price_id": STR,
+        "statement_descriptor": STR,
+        "nft_factory": STR,
+        "tax_code": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "unit_label",
+            "default_price_id",
+            "statement_descriptor",
+            "nft_factory",
+            "tax_code",
+            "cross_sell",
+            "vendor_config",
+        }
+    )
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -93,7 +117,10 @@ class ProductUpdateParams(Model):
     @property
     def name(self) -> str | None:
         """The `name` field."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> ProductType | str | None:
@@ -107,17 +134,23 @@ class ProductUpdateParams(Model):
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool | None:
         """The `active` field."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def images(self) -> builtins.list[str] | None:
         """The `images` field."""
-        return self._data.get("images")  # type: ignore[no-any-return]
+        return self._plain("images")  # type: ignore[no-any-return]
 
     @property
     def features(self) -> builtins.list[ProductFeature] | None:
@@ -127,27 +160,42 @@ class ProductUpdateParams(Model):
     @property
     def unit_label(self) -> None | str:
         """The `unit_label` field."""
-        return self._data.get("unit_label")  # type: ignore[no-any-return]
+        value = self._data.get("unit_label")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("unit_label")  # type: ignore[no-any-return]
 
     @property
     def default_price_id(self) -> None | str:
         """One of the product's prices (`price_…`) to show by default."""
-        return self._data.get("default_price_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_price_id")  # type: ignore[no-any-return]
 
     @property
     def statement_descriptor(self) -> None | str:
         """The `statement_descriptor` field."""
-        return self._data.get("statement_descriptor")  # type: ignore[no-any-return]
+        value = self._data.get("statement_descriptor")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("statement_descriptor")  # type: ignore[no-any-return]
 
     @property
     def nft_factory(self) -> None | str:
         """The `nft_factory` field."""
-        return self._data.get("nft_factory")  # type: ignore[no-any-return]
+        value = self._data.get("nft_factory")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("nft_factory")  # type: ignore[no-any-return]
 
     @property
     def tax_code(self) -> None | str:
         """The `tax_code` field."""
-        return self._data.get("tax_code")  # type: ignore[no-any-return]
+        value = self._data.get("tax_code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("tax_code")  # type: ignore[no-any-return]
 
     @property
     def cross_sell(self) -> None | ProductCrossSellParams:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    FLOAT,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -40,11 +42,32 @@ class ProductVendorConfig(Model):
         "commission_type": AsEnum("ProductVendorCommissionType"),
         "custom_params": AsModel("ProductVendorConfigCustomParamsType0"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "vendor_id": STR,
+        "vendor_key": STR,
+        "vendor_type": STR,
+        "name": STR,
+        "description": STR,
+        "commission_rate": FLOAT,
+        "amount": STR,
+        "commissionAmount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "vendor_id",
             "vendor_key",
             "vendor_type",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+            "description",
+            "commission_rate",
+            "commission_type",
+            "amount",
+            "commissionAmount",
+            "custom_params",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -81,32 +104,50 @@ class ProductVendorConfig(Model):
     @property
     def vendor_id(self) -> str:
         """The vendor's id."""
-        return self._data.get("vendor_id")  # type: ignore[no-any-return]
+        value = self._data.get("vendor_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("vendor_id")  # type: ignore[no-any-return]
 
     @property
     def vendor_key(self) -> str:
         """The vendor's key, as registered with PaymentKit."""
-        return self._data.get("vendor_key")  # type: ignore[no-any-return]
+        value = self._data.get("vendor_key")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("vendor_key")  # type: ignore[no-any-return]
 
     @property
     def vendor_type(self) -> str:
         """The kind of vendor (an open set of names)."""
-        return self._data.get("vendor_type")  # type: ignore[no-any-return]
+        value = self._data.get("vendor_type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("vendor_type")  # type: ignore[no-any-return]
 
     @property
     def name(self) -> None | str:
         """Display name of the vendor."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def commission_rate(self) -> float | None:
         """The commission as a percentage, for `percentage` commissions."""
-        return self._data.get("commission_rate")  # type: ignore[no-any-return]
+        value = self._data.get("commission_rate")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("commission_rate")  # type: ignore[no-any-return]
 
     @property
     def commission_type(self) -> None | ProductVendorCommissionType:
@@ -117,12 +158,18 @@ class ProductVendorConfig(Model):
     def amount(self) -> None | str:
         """The commission for `fixed_amount` commissions, as a string. Whether it is held in the smallest unit or
         as a decimal is not established."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def commission_amount(self) -> None | str:
         """A computed commission amount, as a string (camelCase upstream). Its unit is not established."""
-        return self._data.get("commissionAmount")  # type: ignore[no-any-return]
+        value = self._data.get("commissionAmount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("commissionAmount")  # type: ignore[no-any-return]
 
     @property
     def custom_params(self) -> None | ProductVendorConfigCustomParamsType0:

@@ -8,8 +8,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
+    AsList,
     AsModel,
     Model,
 )
@@ -52,7 +56,7 @@ class PromotionCode(Model):
         "metadata": "metadata",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "created_via": AsEnum("PromotionCodeCreatedVia"),
+        "created_via": AsEnum("PromotionCodeCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "restrictions": AsModel("PromotionCodeRestrictions"),
@@ -60,6 +64,20 @@ class PromotionCode(Model):
         "nft_config": AsModel("PromotionCodeNftConfig"),
         "vc_config": AsModel("PromotionCodeVcConfig"),
         "metadata": AsModel("Metadata"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "active": BOOL,
+        "locked": BOOL,
+        "code": STR,
+        "coupon_id": STR,
+        "description": STR,
+        "max_redemptions": INT,
+        "customer_id": STR,
+        "times_redeemed": INT,
+        "expires_at": INT,
+        "customer_dids": AsList(STR),
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -72,6 +90,21 @@ class PromotionCode(Model):
             "created_via",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "max_redemptions",
+            "restrictions",
+            "customer_id",
+            "times_redeemed",
+            "expires_at",
+            "verification_type",
+            "nft_config",
+            "vc_config",
+            "customer_dids",
+            "metadata",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -128,32 +161,50 @@ class PromotionCode(Model):
     @property
     def id(self) -> str:
         """The promotion code's id."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool:
         """Whether the code can be redeemed (archiving sets it to `false`)."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def locked(self) -> bool:
         """`true` once the code has been redeemed."""
-        return self._data.get("locked")  # type: ignore[no-any-return]
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
 
     @property
     def code(self) -> str:
         """The code customers enter."""
-        return self._data.get("code")  # type: ignore[no-any-return]
+        value = self._data.get("code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("code")  # type: ignore[no-any-return]
 
     @property
     def coupon_id(self) -> str:
         """The coupon this code redeems."""
-        return self._data.get("coupon_id")  # type: ignore[no-any-return]
+        value = self._data.get("coupon_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("coupon_id")  # type: ignore[no-any-return]
 
     @property
     def created_via(self) -> PromotionCodeCreatedVia | str:
@@ -174,12 +225,18 @@ class PromotionCode(Model):
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def max_redemptions(self) -> int | None:
         """The `max_redemptions` field."""
-        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
+        value = self._data.get("max_redemptions")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_redemptions")  # type: ignore[no-any-return]
 
     @property
     def restrictions(self) -> None | PromotionCodeRestrictions:
@@ -189,17 +246,26 @@ class PromotionCode(Model):
     @property
     def customer_id(self) -> None | str:
         """The only customer (`cus_…`) who may redeem the code, if set."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def times_redeemed(self) -> int | None:
         """The `times_redeemed` field."""
-        return self._data.get("times_redeemed")  # type: ignore[no-any-return]
+        value = self._data.get("times_redeemed")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("times_redeemed")  # type: ignore[no-any-return]
 
     @property
     def expires_at(self) -> int | None:
         """After this moment the code can no longer be redeemed."""
-        return self._data.get("expires_at")  # type: ignore[no-any-return]
+        value = self._data.get("expires_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("expires_at")  # type: ignore[no-any-return]
 
     @property
     def verification_type(self) -> None | PromotionCodeVerificationType:
@@ -219,7 +285,7 @@ class PromotionCode(Model):
     @property
     def customer_dids(self) -> builtins.list[str] | None:
         """For `user_restricted` codes, the DIDs allowed to redeem it."""
-        return self._data.get("customer_dids")  # type: ignore[no-any-return]
+        return self._plain("customer_dids")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

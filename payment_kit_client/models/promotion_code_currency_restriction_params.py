@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..model_runtime import (
+    STR,
     Model,
 )
 
@@ -18,11 +19,15 @@ class PromotionCodeCurrencyRestrictionParams(Model):
         "minimum_amount": "minimum_amount",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "minimum_amount": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "minimum_amount",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -40,4 +45,7 @@ class PromotionCodeCurrencyRestrictionParams(Model):
     def minimum_amount(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("minimum_amount")  # type: ignore[no-any-return]
+        value = self._data.get("minimum_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum_amount")  # type: ignore[no-any-return]

@@ -7,6 +7,9 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
+    AsList,
     Model,
 )
 from ..types import UNSET, Unset
@@ -25,7 +28,15 @@ class PromotionCodeNftConfig(Model):
         "min_balance": "min_balance",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "addresses": AsList(STR),
+        "tags": AsList(STR),
+        "trusted_issuers": AsList(STR),
+        "trusted_parents": AsList(STR),
+        "min_balance": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -50,24 +61,27 @@ class PromotionCodeNftConfig(Model):
     @property
     def addresses(self) -> builtins.list[str] | None:
         """NFT or collection addresses."""
-        return self._data.get("addresses")  # type: ignore[no-any-return]
+        return self._plain("addresses")  # type: ignore[no-any-return]
 
     @property
     def tags(self) -> builtins.list[str] | None:
         """The `tags` field."""
-        return self._data.get("tags")  # type: ignore[no-any-return]
+        return self._plain("tags")  # type: ignore[no-any-return]
 
     @property
     def trusted_issuers(self) -> builtins.list[str] | None:
         """The `trusted_issuers` field."""
-        return self._data.get("trusted_issuers")  # type: ignore[no-any-return]
+        return self._plain("trusted_issuers")  # type: ignore[no-any-return]
 
     @property
     def trusted_parents(self) -> builtins.list[str] | None:
         """The `trusted_parents` field."""
-        return self._data.get("trusted_parents")  # type: ignore[no-any-return]
+        return self._plain("trusted_parents")  # type: ignore[no-any-return]
 
     @property
     def min_balance(self) -> int | None:
         """How many qualifying NFTs the customer must hold."""
-        return self._data.get("min_balance")  # type: ignore[no-any-return]
+        value = self._data.get("min_balance")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("min_balance")  # type: ignore[no-any-return]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     AsList,
     AsModel,
     Model,
@@ -29,12 +30,16 @@ class PromotionCodePage(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "list": AsList(AsModel("PromotionCodeExpanded")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "count": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "count",
             "list",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -53,7 +58,10 @@ class PromotionCodePage(Model):
     @property
     def count(self) -> int:
         """Total number of matching promotion codes."""
-        return self._data.get("count")  # type: ignore[no-any-return]
+        value = self._data.get("count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("count")  # type: ignore[no-any-return]
 
     @property
     def list(self) -> builtins.list[PromotionCodeExpanded]:

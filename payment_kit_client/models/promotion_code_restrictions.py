@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     AsModel,
     Model,
 )
@@ -31,7 +33,20 @@ class PromotionCodeRestrictions(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "currency_options": AsModel("PromotionCodeCurrencyRestrictions"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "first_time_transaction": BOOL,
+        "minimum_amount": STR,
+        "minimum_amount_currency": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "currency_options",
+            "first_time_transaction",
+            "minimum_amount",
+            "minimum_amount_currency",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -59,14 +74,23 @@ class PromotionCodeRestrictions(Model):
     @property
     def first_time_transaction(self) -> bool | None:
         """Only for customers who have not paid before."""
-        return self._data.get("first_time_transaction")  # type: ignore[no-any-return]
+        value = self._data.get("first_time_transaction")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("first_time_transaction")  # type: ignore[no-any-return]
 
     @property
     def minimum_amount(self) -> None | str:
         """Minimum purchase in `minimum_amount_currency`, in its smallest unit."""
-        return self._data.get("minimum_amount")  # type: ignore[no-any-return]
+        value = self._data.get("minimum_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum_amount")  # type: ignore[no-any-return]
 
     @property
     def minimum_amount_currency(self) -> None | str:
         """The payment currency (`pc_…`) of `minimum_amount`."""
-        return self._data.get("minimum_amount_currency")  # type: ignore[no-any-return]
+        value = self._data.get("minimum_amount_currency")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum_amount_currency")  # type: ignore[no-any-return]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    STR,
     AsModel,
     Model,
 )
@@ -30,7 +32,13 @@ class PromotionCodeRestrictionsParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "currency_options": AsModel("PromotionCodeCurrencyRestrictionsParams"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "first_time_transaction": BOOL,
+        "minimum_amount": STR,
+        "minimum_amount_currency": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -58,15 +66,24 @@ class PromotionCodeRestrictionsParams(Model):
     @property
     def first_time_transaction(self) -> bool | None:
         """The `first_time_transaction` field."""
-        return self._data.get("first_time_transaction")  # type: ignore[no-any-return]
+        value = self._data.get("first_time_transaction")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("first_time_transaction")  # type: ignore[no-any-return]
 
     @property
     def minimum_amount(self) -> str | None:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("minimum_amount")  # type: ignore[no-any-return]
+        value = self._data.get("minimum_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum_amount")  # type: ignore[no-any-return]
 
     @property
     def minimum_amount_currency(self) -> str | None:
         """The `minimum_amount_currency` field."""
-        return self._data.get("minimum_amount_currency")  # type: ignore[no-any-return]
+        value = self._data.get("minimum_amount_currency")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum_amount_currency")  # type: ignore[no-any-return]

@@ -6,7 +6,11 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    INT,
+    STR,
     AsEnum,
+    AsList,
     AsModel,
     Model,
 )
@@ -48,7 +52,17 @@ class PromotionCodeUpdateParams(Model):
         "vc_config": AsModel("PromotionCodeVcConfig"),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "code": STR,
+        "description": STR,
+        "active": BOOL,
+        "max_redemptions": INT,
+        "expires_at": INT,
+        "customer_id": STR,
+        "customer_dids": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -87,27 +101,42 @@ class PromotionCodeUpdateParams(Model):
     @property
     def code(self) -> str | None:
         """The `code` field."""
-        return self._data.get("code")  # type: ignore[no-any-return]
+        value = self._data.get("code")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("code")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool | None:
         """The `active` field."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def max_redemptions(self) -> int | None:
         """The `max_redemptions` field."""
-        return self._data.get("max_redemptions")  # type: ignore[no-any-return]
+        value = self._data.get("max_redemptions")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("max_redemptions")  # type: ignore[no-any-return]
 
     @property
     def expires_at(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("expires_at")  # type: ignore[no-any-return]
+        value = self._data.get("expires_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("expires_at")  # type: ignore[no-any-return]
 
     @property
     def restrictions(self) -> PromotionCodeRestrictionsParams | None:
@@ -117,7 +146,10 @@ class PromotionCodeUpdateParams(Model):
     @property
     def customer_id(self) -> str | None:
         """The `customer_id` field."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def verification_type(self) -> PromotionCodeVerificationType | None:
@@ -138,7 +170,7 @@ class PromotionCodeUpdateParams(Model):
     @property
     def customer_dids(self) -> builtins.list[str] | None:
         """The `customer_dids` field."""
-        return self._data.get("customer_dids")  # type: ignore[no-any-return]
+        return self._plain("customer_dids")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

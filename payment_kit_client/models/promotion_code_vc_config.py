@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
+    AsList,
     Model,
 )
 from ..types import UNSET, Unset
@@ -22,7 +24,12 @@ class PromotionCodeVcConfig(Model):
         "trusted_issuers": "trusted_issuers",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "roles": AsList(STR),
+        "trusted_issuers": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -41,9 +48,9 @@ class PromotionCodeVcConfig(Model):
     @property
     def roles(self) -> builtins.list[str] | None:
         """The `roles` field."""
-        return self._data.get("roles")  # type: ignore[no-any-return]
+        return self._plain("roles")  # type: ignore[no-any-return]
 
     @property
     def trusted_issuers(self) -> builtins.list[str] | None:
         """The `trusted_issuers` field."""
-        return self._data.get("trusted_issuers")  # type: ignore[no-any-return]
+        return self._plain("trusted_issuers")  # type: ignore[no-any-return]

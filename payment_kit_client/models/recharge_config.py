@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsModel,
     Model,
 )
@@ -31,9 +32,21 @@ class RechargeConfig(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "settings": AsModel("PaymentCurrencyRechargeSettings"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "base_price_id": STR,
+        "payment_link_id": STR,
+        "checkout_url": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "base_price_id",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payment_link_id",
+            "checkout_url",
+            "settings",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -58,17 +71,26 @@ class RechargeConfig(Model):
     @property
     def base_price_id(self) -> str:
         """The price that buys one unit of top-up."""
-        return self._data.get("base_price_id")  # type: ignore[no-any-return]
+        value = self._data.get("base_price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("base_price_id")  # type: ignore[no-any-return]
 
     @property
     def payment_link_id(self) -> None | str:
         """The payment link that sells top-ups."""
-        return self._data.get("payment_link_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_link_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_link_id")  # type: ignore[no-any-return]
 
     @property
     def checkout_url(self) -> None | str:
         """Where buyers go to top up (may be relative to the app origin)."""
-        return self._data.get("checkout_url")  # type: ignore[no-any-return]
+        value = self._data.get("checkout_url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("checkout_url")  # type: ignore[no-any-return]
 
     @property
     def settings(self) -> None | PaymentCurrencyRechargeSettings:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     AsList,
     AsModel,
     Model,
@@ -28,12 +29,16 @@ class RecurringSupport(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "unsupported_currencies": AsList(AsModel("PaymentCurrencyUnsupported")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "supported": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "supported",
             "unsupported_currencies",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -52,7 +57,10 @@ class RecurringSupport(Model):
     @property
     def supported(self) -> bool:
         """`true` when every checked currency supports recurring payments."""
-        return self._data.get("supported")  # type: ignore[no-any-return]
+        value = self._data.get("supported")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("supported")  # type: ignore[no-any-return]
 
     @property
     def unsupported_currencies(self) -> builtins.list[PaymentCurrencyUnsupported]:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsModel,
     Model,
 )
@@ -30,9 +31,18 @@ class RedemptionDiscountInfo(Model):
         "coupon_info": AsModel("CouponExpanded"),
         "promotion_code_info": AsModel("PromotionCodeExpanded"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "discount_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "discount_id",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "coupon_info",
+            "promotion_code_info",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -55,7 +65,10 @@ class RedemptionDiscountInfo(Model):
     @property
     def discount_id(self) -> str:
         """The `discount_id` field."""
-        return self._data.get("discount_id")  # type: ignore[no-any-return]
+        value = self._data.get("discount_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("discount_id")  # type: ignore[no-any-return]
 
     @property
     def coupon_info(self) -> CouponExpanded | None:

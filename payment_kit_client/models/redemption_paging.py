@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     Model,
 )
 
@@ -20,12 +21,17 @@ class RedemptionPaging(Model):
         "page_size": "pageSize",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "page": INT,
+        "pageSize": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "page",
             "pageSize",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,9 +50,15 @@ class RedemptionPaging(Model):
     @property
     def page(self) -> int:
         """The `page` field."""
-        return self._data.get("page")  # type: ignore[no-any-return]
+        value = self._data.get("page")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("page")  # type: ignore[no-any-return]
 
     @property
     def page_size(self) -> int:
         """The `pageSize` field."""
-        return self._data.get("pageSize")  # type: ignore[no-any-return]
+        value = self._data.get("pageSize")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("pageSize")  # type: ignore[no-any-return]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     AsList,
     AsModel,
     Model,
@@ -37,12 +38,16 @@ class Redemptions(Model):
         "subscriptions": AsList(AsModel("RedemptionSubscription")),
         "customers": AsList(AsModel("RedemptionCustomer")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "count": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "count",
             "paging",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -65,7 +70,10 @@ class Redemptions(Model):
     @property
     def count(self) -> int:
         """Total number of redemptions of the requested type."""
-        return self._data.get("count")  # type: ignore[no-any-return]
+        value = self._data.get("count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("count")  # type: ignore[no-any-return]
 
     @property
     def paging(self) -> RedemptionPaging:

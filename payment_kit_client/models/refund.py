@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -60,17 +63,34 @@ class Refund(Model):
         "ending_token_balance": "ending_token_balance",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("RefundType"),
-        "status": AsEnum("RefundStatus"),
+        "type": AsEnum("RefundType", open=True),
+        "status": AsEnum("RefundStatus", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "payment_details": AsModel("PaymentDetails"),
         "metadata": AsModel("Metadata"),
-        "reason": AsEnum("RefundReason"),
-        "failure_reason": AsEnum("RefundFailureReason"),
+        "reason": AsEnum("RefundReason", open=True),
+        "failure_reason": AsEnum("RefundFailureReason", open=True),
         "last_attempt_error": AsModel("PaymentError"),
         "starting_token_balance": AsModel("PaymentTokenBalances"),
         "ending_token_balance": AsModel("PaymentTokenBalances"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "description": STR,
+        "amount": STR,
+        "currency_id": STR,
+        "customer_id": STR,
+        "payment_intent_id": STR,
+        "payment_method_id": STR,
+        "attempt_count": INT,
+        "attempted": BOOL,
+        "starting_balance": STR,
+        "ending_balance": STR,
+        "invoice_id": STR,
+        "subscription_id": STR,
+        "next_attempt": INT,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -90,6 +110,20 @@ class Refund(Model):
             "ending_balance",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payment_details",
+            "invoice_id",
+            "subscription_id",
+            "metadata",
+            "reason",
+            "failure_reason",
+            "next_attempt",
+            "last_attempt_error",
+            "starting_token_balance",
+            "ending_token_balance",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -158,12 +192,18 @@ class Refund(Model):
     @property
     def id(self) -> str:
         """The refund id."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> RefundType | str:
@@ -182,52 +222,82 @@ class Refund(Model):
     @property
     def description(self) -> str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def amount(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The payment currency (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str:
         """The customer receiving the money (`cus_…`)."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def payment_intent_id(self) -> str:
         """The payment being refunded (`pi_…`)."""
-        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_intent_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_intent_id")  # type: ignore[no-any-return]
 
     @property
     def payment_method_id(self) -> str:
         """The payment method the money goes back through (`pm_…`)."""
-        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def attempt_count(self) -> int:
         """How many times sending was tried."""
-        return self._data.get("attempt_count")  # type: ignore[no-any-return]
+        value = self._data.get("attempt_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("attempt_count")  # type: ignore[no-any-return]
 
     @property
     def attempted(self) -> bool:
         """The `attempted` field."""
-        return self._data.get("attempted")  # type: ignore[no-any-return]
+        value = self._data.get("attempted")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("attempted")  # type: ignore[no-any-return]
 
     @property
     def starting_balance(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("starting_balance")  # type: ignore[no-any-return]
+        value = self._data.get("starting_balance")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("starting_balance")  # type: ignore[no-any-return]
 
     @property
     def ending_balance(self) -> str:
         """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
-        return self._data.get("ending_balance")  # type: ignore[no-any-return]
+        value = self._data.get("ending_balance")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("ending_balance")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime.datetime:
@@ -247,12 +317,18 @@ class Refund(Model):
     @property
     def invoice_id(self) -> None | str:
         """The `invoice_id` field."""
-        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> None | str:
         """The `subscription_id` field."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -272,7 +348,10 @@ class Refund(Model):
     @property
     def next_attempt(self) -> int | None:
         """The `next_attempt` field."""
-        return self._data.get("next_attempt")  # type: ignore[no-any-return]
+        value = self._data.get("next_attempt")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("next_attempt")  # type: ignore[no-any-return]
 
     @property
     def last_attempt_error(self) -> None | PaymentError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -39,11 +40,22 @@ class RefundCreateParams(Model):
         "metadata": "metadata",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "type": AsEnum("RefundType"),
-        "reason": AsEnum("RefundReason"),
+        "type": AsEnum("RefundType", open=True),
+        "reason": AsEnum("RefundReason", open=True),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "payment_intent_id": STR,
+        "amount": STR,
+        "description": STR,
+        "currency_id": STR,
+        "customer_id": STR,
+        "payment_method_id": STR,
+        "invoice_id": STR,
+        "subscription_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -80,13 +92,19 @@ class RefundCreateParams(Model):
     @property
     def payment_intent_id(self) -> str | None:
         """The payment to refund (`pi_…`)."""
-        return self._data.get("payment_intent_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_intent_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_intent_id")  # type: ignore[no-any-return]
 
     @property
     def amount(self) -> str | None:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> RefundType | str | None:
@@ -105,32 +123,50 @@ class RefundCreateParams(Model):
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str | None:
         """The `currency_id` field."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str | None:
         """The `customer_id` field."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def payment_method_id(self) -> str | None:
         """The `payment_method_id` field."""
-        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def invoice_id(self) -> str | None:
         """The `invoice_id` field."""
-        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> str | None:
         """The `subscription_id` field."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

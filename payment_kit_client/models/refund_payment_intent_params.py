@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    STR,
     AsEnum,
     Model,
 )
@@ -25,13 +26,18 @@ class RefundPaymentIntentParams(Model):
         "description": "description",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "reason": AsEnum("RefundReason"),
+        "reason": AsEnum("RefundReason", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount": STR,
+        "description": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "amount",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -53,7 +59,10 @@ class RefundPaymentIntentParams(Model):
     def amount(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def reason(self) -> RefundReason | str | None:
@@ -64,4 +73,7 @@ class RefundPaymentIntentParams(Model):
     @property
     def description(self) -> str | None:
         """A note stored on the refund."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -41,15 +42,28 @@ class ServiceAction(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "text": AsModel("ServiceActionText"),
-        "type": AsEnum("ServiceActionType"),
+        "type": AsEnum("ServiceActionType", open=True),
         "triggerEvents": AsList(AsEnum("ServiceActionTriggerEvent")),
-        "color": AsEnum("ServiceActionColor"),
-        "variant": AsEnum("ServiceActionVariant"),
+        "color": AsEnum("ServiceActionColor", open=True),
+        "variant": AsEnum("ServiceActionVariant", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "link": STR,
+        "name": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "text",
             "link",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+            "triggerEvents",
+            "name",
+            "color",
+            "variant",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -85,7 +99,10 @@ class ServiceAction(Model):
     @property
     def link(self) -> str:
         """The URL the action opens."""
-        return self._data.get("link")  # type: ignore[no-any-return]
+        value = self._data.get("link")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("link")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> None | ServiceActionType | str:
@@ -102,7 +119,10 @@ class ServiceAction(Model):
     @property
     def name(self) -> None | str:
         """An internal name for the action."""
-        return self._data.get("name")  # type: ignore[no-any-return]
+        value = self._data.get("name")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("name")  # type: ignore[no-any-return]
 
     @property
     def color(self) -> None | ServiceActionColor | str:

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    STR,
     AsModel,
     AsUnion,
     Model,
@@ -45,6 +47,15 @@ class Setting(Model):
         "created_at": DATETIME,
         "updated_at": DATETIME,
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "type": STR,
+        "mount_location": STR,
+        "active": BOOL,
+        "component_did": STR,
+        "description": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -55,6 +66,12 @@ class Setting(Model):
             "settings",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "component_did",
+            "description",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -91,29 +108,44 @@ class Setting(Model):
     @property
     def id(self) -> str:
         """Unique identifier (the prefix is not established)."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def type(self) -> str:
         """What the record configures: `donate`, `notification`, or another type name an app chose."""
-        return self._data.get("type")  # type: ignore[no-any-return]
+        value = self._data.get("type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("type")  # type: ignore[no-any-return]
 
     type_ = type
 
     @property
     def mount_location(self) -> str:
         """The mount location (or other key) of the component that owns the setting."""
-        return self._data.get("mount_location")  # type: ignore[no-any-return]
+        value = self._data.get("mount_location")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("mount_location")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool:
         """The `active` field."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def settings(self) -> SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig:
@@ -134,9 +166,15 @@ class Setting(Model):
     @property
     def component_did(self) -> None | str:
         """DID of the component that owns the setting."""
-        return self._data.get("component_did")  # type: ignore[no-any-return]
+        value = self._data.get("component_did")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("component_did")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> None | str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    STR,
     AsModel,
     AsUnion,
     Model,
@@ -39,6 +41,14 @@ class SettingCreateParams(Model):
             AsModel("SettingNotificationConfig"), AsModel("SettingDonateConfig"), AsModel("SettingGenericConfig")
         ),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "type": STR,
+        "mountLocation": STR,
+        "description": STR,
+        "active": BOOL,
+        "livemode": BOOL,
+        "componentDid": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "type",
@@ -46,6 +56,7 @@ class SettingCreateParams(Model):
             "description",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -74,34 +85,52 @@ class SettingCreateParams(Model):
     @property
     def type(self) -> str:
         """`notification`, `donate`, or an app-defined type."""
-        return self._data.get("type")  # type: ignore[no-any-return]
+        value = self._data.get("type")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("type")  # type: ignore[no-any-return]
 
     type_ = type
 
     @property
     def mount_location(self) -> str:
         """Mount location of the component the setting is for."""
-        return self._data.get("mountLocation")  # type: ignore[no-any-return]
+        value = self._data.get("mountLocation")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("mountLocation")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:
         """What the setting is for."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def active(self) -> bool | None:
         """The `active` field."""
-        return self._data.get("active")  # type: ignore[no-any-return]
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool | None:
         """Mode of the record; the `livemode` query parameter also sets it."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def component_did(self) -> str | None:
         """DID of the component the setting is for."""
-        return self._data.get("componentDid")  # type: ignore[no-any-return]
+        value = self._data.get("componentDid")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("componentDid")  # type: ignore[no-any-return]
 
     @property
     def settings(self) -> SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig | None:

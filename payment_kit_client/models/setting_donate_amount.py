@@ -7,6 +7,9 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
+    AsList,
     Model,
 )
 from ..types import UNSET, Unset
@@ -25,9 +28,24 @@ class SettingDonateAmount(Model):
         "maximum": "maximum",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "custom": BOOL,
+        "presets": AsList(STR),
+        "preset": STR,
+        "minimum": STR,
+        "maximum": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "custom",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "presets",
+            "preset",
+            "minimum",
+            "maximum",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -54,24 +72,36 @@ class SettingDonateAmount(Model):
     @property
     def custom(self) -> bool:
         """Whether donors may type their own amount."""
-        return self._data.get("custom")  # type: ignore[no-any-return]
+        value = self._data.get("custom")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("custom")  # type: ignore[no-any-return]
 
     @property
     def presets(self) -> builtins.list[str] | None:
         """The `presets` field."""
-        return self._data.get("presets")  # type: ignore[no-any-return]
+        return self._plain("presets")  # type: ignore[no-any-return]
 
     @property
     def preset(self) -> None | str:
         """The preset selected by default."""
-        return self._data.get("preset")  # type: ignore[no-any-return]
+        value = self._data.get("preset")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("preset")  # type: ignore[no-any-return]
 
     @property
     def minimum(self) -> None | str:
         """The `minimum` field."""
-        return self._data.get("minimum")  # type: ignore[no-any-return]
+        value = self._data.get("minimum")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum")  # type: ignore[no-any-return]
 
     @property
     def maximum(self) -> None | str:
         """The `maximum` field."""
-        return self._data.get("maximum")  # type: ignore[no-any-return]
+        value = self._data.get("maximum")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum")  # type: ignore[no-any-return]

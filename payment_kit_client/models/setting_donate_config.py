@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     AsEnum,
     AsModel,
     Model,
@@ -31,7 +32,17 @@ class SettingDonateConfig(Model):
         "amount": AsModel("SettingDonateAmount"),
         "historyType": AsEnum("SettingDonateHistoryType"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "btnText": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "amount",
+            "btnText",
+            "historyType",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -57,7 +68,10 @@ class SettingDonateConfig(Model):
     @property
     def btn_text(self) -> None | str:
         """Label of the donate button."""
-        return self._data.get("btnText")  # type: ignore[no-any-return]
+        value = self._data.get("btnText")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("btnText")  # type: ignore[no-any-return]
 
     @property
     def history_type(self) -> None | SettingDonateHistoryType:

@@ -7,6 +7,9 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
+    AsList,
     Model,
 )
 from ..types import UNSET, Unset
@@ -23,9 +26,20 @@ class SettingNotificationConfig(Model):
         "exclude_events": "exclude_events",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "self_handle": BOOL,
+        "include_events": AsList(STR),
+        "exclude_events": AsList(STR),
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "self_handle",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "include_events",
+            "exclude_events",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -48,14 +62,17 @@ class SettingNotificationConfig(Model):
     @property
     def self_handle(self) -> bool:
         """`true` when the app sends its own notifications, so PaymentKit sends none for the selected events."""
-        return self._data.get("self_handle")  # type: ignore[no-any-return]
+        value = self._data.get("self_handle")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("self_handle")  # type: ignore[no-any-return]
 
     @property
     def include_events(self) -> builtins.list[str] | None:
         """Only these events."""
-        return self._data.get("include_events")  # type: ignore[no-any-return]
+        return self._plain("include_events")  # type: ignore[no-any-return]
 
     @property
     def exclude_events(self) -> builtins.list[str] | None:
         """All but these events."""
-        return self._data.get("exclude_events")  # type: ignore[no-any-return]
+        return self._plain("exclude_events")  # type: ignore[no-any-return]

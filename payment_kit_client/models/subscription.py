@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -94,8 +97,8 @@ class Subscription(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": AsModel("Metadata"),
-        "status": AsEnum("SubscriptionStatus"),
-        "collection_method": AsEnum("SubscriptionCollectionMethod"),
+        "status": AsEnum("SubscriptionStatus", open=True),
+        "collection_method": AsEnum("SubscriptionCollectionMethod", open=True),
         "pending_invoice_item_interval": AsModel("PriceRecurring"),
         "created_at": DATETIME,
         "updated_at": DATETIME,
@@ -107,11 +110,37 @@ class Subscription(Model):
         "trial_settings": AsModel("SubscriptionTrialSettings"),
         "payment_details": AsModel("PaymentDetails"),
         "slippage_config": AsModel("SubscriptionSlippageConfig"),
-        "proration_behavior": AsEnum("SubscriptionProrationBehavior"),
-        "payment_behavior": AsEnum("SubscriptionPaymentBehavior"),
+        "proration_behavior": AsEnum("SubscriptionProrationBehavior", open=True),
+        "payment_behavior": AsEnum("SubscriptionPaymentBehavior", open=True),
         "service_actions": AsList(AsModel("ServiceAction")),
         "overdraft_protection": AsModel("SubscriptionOverdraftProtection"),
         "credit_schedule_state": AsModel("SubscriptionCreditScheduleState"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "currency_id": STR,
+        "customer_id": STR,
+        "current_period_start": INT,
+        "current_period_end": INT,
+        "default_payment_method_id": STR,
+        "cancel_at_period_end": BOOL,
+        "billing_cycle_anchor": INT,
+        "start_date": INT,
+        "description": STR,
+        "latest_invoice_id": STR,
+        "pending_setup_intent": STR,
+        "cancel_at": INT,
+        "canceled_at": INT,
+        "days_until_due": INT,
+        "days_until_cancel": INT,
+        "discount_id": STR,
+        "next_pending_invoice_item_invoice": INT,
+        "schedule_id": STR,
+        "ended_at": INT,
+        "trial_start": INT,
+        "trial_end": INT,
+        "recovered_from": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -131,6 +160,38 @@ class Subscription(Model):
             "start_date",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "default_payment_method_id",
+            "description",
+            "latest_invoice_id",
+            "pending_setup_intent",
+            "pending_update",
+            "cancel_at",
+            "canceled_at",
+            "cancelation_details",
+            "billing_thresholds",
+            "days_until_due",
+            "days_until_cancel",
+            "discount_id",
+            "next_pending_invoice_item_invoice",
+            "pause_collection",
+            "payment_settings",
+            "schedule_id",
+            "ended_at",
+            "trial_start",
+            "trial_end",
+            "trial_settings",
+            "payment_details",
+            "slippage_config",
+            "proration_behavior",
+            "payment_behavior",
+            "service_actions",
+            "recovered_from",
+            "overdraft_protection",
+            "credit_schedule_state",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -233,38 +294,59 @@ class Subscription(Model):
     @property
     def id(self) -> str:
         """The subscription's id (`sub_…`)."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """`true` for live data, `false` for test data."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str:
         """The payment currency the subscription bills in (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str:
         """The subscribed customer (`cus_…`)."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def current_period_start(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("current_period_start")  # type: ignore[no-any-return]
+        value = self._data.get("current_period_start")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("current_period_start")  # type: ignore[no-any-return]
 
     @property
     def current_period_end(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("current_period_end")  # type: ignore[no-any-return]
+        value = self._data.get("current_period_end")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("current_period_end")  # type: ignore[no-any-return]
 
     @property
     def default_payment_method_id(self) -> None | str:
         """The payment method renewals are charged to. Null for subscriptions created without one (prepaid or
         gifted), which are never charged automatically."""
-        return self._data.get("default_payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata:
@@ -283,12 +365,18 @@ class Subscription(Model):
     @property
     def cancel_at_period_end(self) -> bool:
         """`true` when the subscription is set to end when the current period ends."""
-        return self._data.get("cancel_at_period_end")  # type: ignore[no-any-return]
+        value = self._data.get("cancel_at_period_end")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("cancel_at_period_end")  # type: ignore[no-any-return]
 
     @property
     def billing_cycle_anchor(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
+        value = self._data.get("billing_cycle_anchor")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("billing_cycle_anchor")  # type: ignore[no-any-return]
 
     @property
     def collection_method(self) -> str | SubscriptionCollectionMethod:
@@ -305,7 +393,10 @@ class Subscription(Model):
     @property
     def start_date(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("start_date")  # type: ignore[no-any-return]
+        value = self._data.get("start_date")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("start_date")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime.datetime:
@@ -320,17 +411,26 @@ class Subscription(Model):
     @property
     def description(self) -> None | str:
         """A text shown to the customer and in the dashboard."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def latest_invoice_id(self) -> None | str:
         """The most recent invoice of this subscription."""
-        return self._data.get("latest_invoice_id")  # type: ignore[no-any-return]
+        value = self._data.get("latest_invoice_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("latest_invoice_id")  # type: ignore[no-any-return]
 
     @property
     def pending_setup_intent(self) -> None | str:
         """A setup intent still waiting to collect a payment method."""
-        return self._data.get("pending_setup_intent")  # type: ignore[no-any-return]
+        value = self._data.get("pending_setup_intent")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("pending_setup_intent")  # type: ignore[no-any-return]
 
     @property
     def pending_update(self) -> None | SubscriptionPendingUpdate:
@@ -340,12 +440,18 @@ class Subscription(Model):
     @property
     def cancel_at(self) -> int | None:
         """Unix seconds at which a scheduled cancellation takes effect; 0 or null when none is scheduled."""
-        return self._data.get("cancel_at")  # type: ignore[no-any-return]
+        value = self._data.get("cancel_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("cancel_at")  # type: ignore[no-any-return]
 
     @property
     def canceled_at(self) -> int | None:
         """Unix seconds at which the subscription was canceled; 0 or null if never."""
-        return self._data.get("canceled_at")  # type: ignore[no-any-return]
+        value = self._data.get("canceled_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("canceled_at")  # type: ignore[no-any-return]
 
     @property
     def cancelation_details(self) -> None | SubscriptionCancelationDetails:
@@ -360,22 +466,34 @@ class Subscription(Model):
     @property
     def days_until_due(self) -> int | None:
         """For `send_invoice`, the number of days the customer has to pay an invoice."""
-        return self._data.get("days_until_due")  # type: ignore[no-any-return]
+        value = self._data.get("days_until_due")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("days_until_due")  # type: ignore[no-any-return]
 
     @property
     def days_until_cancel(self) -> int | None:
         """Days an invoice may stay unpaid before the subscription is canceled."""
-        return self._data.get("days_until_cancel")  # type: ignore[no-any-return]
+        value = self._data.get("days_until_cancel")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("days_until_cancel")  # type: ignore[no-any-return]
 
     @property
     def discount_id(self) -> None | str:
         """The discount applied to this subscription."""
-        return self._data.get("discount_id")  # type: ignore[no-any-return]
+        value = self._data.get("discount_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("discount_id")  # type: ignore[no-any-return]
 
     @property
     def next_pending_invoice_item_invoice(self) -> int | None:
         """Unix seconds at which pending invoice items will next be invoiced."""
-        return self._data.get("next_pending_invoice_item_invoice")  # type: ignore[no-any-return]
+        value = self._data.get("next_pending_invoice_item_invoice")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("next_pending_invoice_item_invoice")  # type: ignore[no-any-return]
 
     @property
     def pause_collection(self) -> None | SubscriptionPauseCollection:
@@ -390,22 +508,34 @@ class Subscription(Model):
     @property
     def schedule_id(self) -> None | str:
         """The subscription schedule managing this subscription, if any."""
-        return self._data.get("schedule_id")  # type: ignore[no-any-return]
+        value = self._data.get("schedule_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("schedule_id")  # type: ignore[no-any-return]
 
     @property
     def ended_at(self) -> int | None:
         """Unix seconds at which the subscription ended."""
-        return self._data.get("ended_at")  # type: ignore[no-any-return]
+        value = self._data.get("ended_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("ended_at")  # type: ignore[no-any-return]
 
     @property
     def trial_start(self) -> int | None:
         """Unix seconds at which the trial began."""
-        return self._data.get("trial_start")  # type: ignore[no-any-return]
+        value = self._data.get("trial_start")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_start")  # type: ignore[no-any-return]
 
     @property
     def trial_end(self) -> int | None:
         """Unix seconds at which the trial ends or ended."""
-        return self._data.get("trial_end")  # type: ignore[no-any-return]
+        value = self._data.get("trial_end")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_end")  # type: ignore[no-any-return]
 
     @property
     def trial_settings(self) -> None | SubscriptionTrialSettings:
@@ -440,7 +570,10 @@ class Subscription(Model):
     @property
     def recovered_from(self) -> None | str:
         """The earlier subscription this one was recovered from."""
-        return self._data.get("recovered_from")  # type: ignore[no-any-return]
+        value = self._data.get("recovered_from")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("recovered_from")  # type: ignore[no-any-return]
 
     @property
     def overdraft_protection(self) -> None | SubscriptionOverdraftProtection:

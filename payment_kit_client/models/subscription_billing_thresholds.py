@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    FLOAT,
     Model,
 )
 from ..types import UNSET, Unset
@@ -24,11 +26,24 @@ class SubscriptionBillingThresholds(Model):
         "references_primary_stake": "references_primary_stake",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "amount_gte": FLOAT,
+        "stake_gte": FLOAT,
+        "reset_billing_cycle_anchor": BOOL,
+        "no_stake": BOOL,
+        "references_primary_stake": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "amount_gte",
             "stake_gte",
             "reset_billing_cycle_anchor",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "no_stake",
+            "references_primary_stake",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -55,24 +70,39 @@ class SubscriptionBillingThresholds(Model):
     @property
     def amount_gte(self) -> float:
         """Invoice as soon as the amount due reaches this value (a plain number, not a money string)."""
-        return self._data.get("amount_gte")  # type: ignore[no-any-return]
+        value = self._data.get("amount_gte")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount_gte")  # type: ignore[no-any-return]
 
     @property
     def stake_gte(self) -> float:
         """The stake the customer must keep (a plain number, not a money string)."""
-        return self._data.get("stake_gte")  # type: ignore[no-any-return]
+        value = self._data.get("stake_gte")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("stake_gte")  # type: ignore[no-any-return]
 
     @property
     def reset_billing_cycle_anchor(self) -> bool:
         """`true` to restart the billing cycle when a threshold invoice is made."""
-        return self._data.get("reset_billing_cycle_anchor")  # type: ignore[no-any-return]
+        value = self._data.get("reset_billing_cycle_anchor")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("reset_billing_cycle_anchor")  # type: ignore[no-any-return]
 
     @property
     def no_stake(self) -> bool | None:
         """`true` when the subscription needs no stake."""
-        return self._data.get("no_stake")  # type: ignore[no-any-return]
+        value = self._data.get("no_stake")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("no_stake")  # type: ignore[no-any-return]
 
     @property
     def references_primary_stake(self) -> bool | None:
         """`true` when the stake is shared with a primary subscription."""
-        return self._data.get("references_primary_stake")  # type: ignore[no-any-return]
+        value = self._data.get("references_primary_stake")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("references_primary_stake")  # type: ignore[no-any-return]

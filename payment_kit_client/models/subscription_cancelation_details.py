@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     AsEnum,
     Model,
 )
@@ -31,13 +33,31 @@ class SubscriptionCancelationDetails(Model):
         "requested_by": "requested_by",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "refund": AsEnum("SubscriptionCancelationRefund"),
+        "refund": AsEnum("SubscriptionCancelationRefund", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "comment": STR,
+        "feedback": STR,
+        "reason": STR,
+        "return_stake": BOOL,
+        "slash_stake": BOOL,
+        "slash_reason": STR,
+        "requested_by": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "comment",
             "feedback",
             "reason",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "return_stake",
+            "slash_stake",
+            "slash_reason",
+            "refund",
+            "requested_by",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -70,35 +90,53 @@ class SubscriptionCancelationDetails(Model):
     @property
     def comment(self) -> str:
         """Free text from whoever canceled."""
-        return self._data.get("comment")  # type: ignore[no-any-return]
+        value = self._data.get("comment")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("comment")  # type: ignore[no-any-return]
 
     @property
     def feedback(self) -> str:
         """The customer's reason for leaving: one of the offered choices (`too_expensive`, `missing_features`,
         `switched_service`, `unused`, `customer_service`, `too_complex`, `low_quality`, `other`), or whatever
         text the cancel call sent, which PaymentKit accepts."""
-        return self._data.get("feedback")  # type: ignore[no-any-return]
+        value = self._data.get("feedback")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("feedback")  # type: ignore[no-any-return]
 
     @property
     def reason(self) -> str:
         """Why the subscription was canceled: `cancellation_requested`, `payment_disputed`, `payment_failed`,
         `stake_revoked`, or whatever reason the cancel call sent, which PaymentKit accepts."""
-        return self._data.get("reason")  # type: ignore[no-any-return]
+        value = self._data.get("reason")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("reason")  # type: ignore[no-any-return]
 
     @property
     def return_stake(self) -> bool | None:
         """`true` when the stake is returned on cancellation."""
-        return self._data.get("return_stake")  # type: ignore[no-any-return]
+        value = self._data.get("return_stake")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("return_stake")  # type: ignore[no-any-return]
 
     @property
     def slash_stake(self) -> bool | None:
         """`true` when the stake is slashed on cancellation."""
-        return self._data.get("slash_stake")  # type: ignore[no-any-return]
+        value = self._data.get("slash_stake")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("slash_stake")  # type: ignore[no-any-return]
 
     @property
     def slash_reason(self) -> None | str:
         """Why the stake was slashed."""
-        return self._data.get("slash_reason")  # type: ignore[no-any-return]
+        value = self._data.get("slash_reason")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("slash_reason")  # type: ignore[no-any-return]
 
     @property
     def refund(self) -> None | str | SubscriptionCancelationRefund:
@@ -108,4 +146,7 @@ class SubscriptionCancelationDetails(Model):
     @property
     def requested_by(self) -> None | str:
         """Who asked for the cancellation (a DID or a role)."""
-        return self._data.get("requested_by")  # type: ignore[no-any-return]
+        value = self._data.get("requested_by")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("requested_by")  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -28,11 +30,16 @@ class SubscriptionCreateItem(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "price_id": STR,
+        "quantity": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "price_id",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -53,12 +60,18 @@ class SubscriptionCreateItem(Model):
     @property
     def price_id(self) -> str:
         """The price (`price_…`)."""
-        return self._data.get("price_id")  # type: ignore[no-any-return]
+        value = self._data.get("price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("price_id")  # type: ignore[no-any-return]
 
     @property
     def quantity(self) -> int | None:
         """How many units; 1 when absent."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

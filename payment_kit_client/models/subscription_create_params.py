@@ -6,6 +6,9 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -50,12 +53,25 @@ class SubscriptionCreateParams(Model):
         "proration_behavior": AsEnum("SubscriptionProrationBehavior"),
         "service_actions": AsList(AsModel("ServiceAction")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "customer_id": STR,
+        "default_payment_method_id": STR,
+        "currency_id": STR,
+        "trial_period_days": INT,
+        "trial_end": INT,
+        "description": STR,
+        "days_until_due": INT,
+        "days_until_cancel": INT,
+        "billing_cycle_anchor": INT,
+        "livemode": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "customer_id",
             "items",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -100,7 +116,10 @@ class SubscriptionCreateParams(Model):
     @property
     def customer_id(self) -> str:
         """The customer to subscribe (`cus_…`)."""
-        return self._data.get("customer_id")  # type: ignore[no-any-return]
+        value = self._data.get("customer_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customer_id")  # type: ignore[no-any-return]
 
     @property
     def items(self) -> builtins.list[SubscriptionCreateItem]:  # type: ignore[override]
@@ -111,27 +130,42 @@ class SubscriptionCreateParams(Model):
     def default_payment_method_id(self) -> str | None:
         """The payment method renewals are charged to. Leave it out for a subscription that is never charged
         automatically (prepaid or gifted)."""
-        return self._data.get("default_payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def currency_id(self) -> str | None:
         """The payment currency to bill in (`pc_…`)."""
-        return self._data.get("currency_id")  # type: ignore[no-any-return]
+        value = self._data.get("currency_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("currency_id")  # type: ignore[no-any-return]
 
     @property
     def trial_period_days(self) -> int | None:
         """Length of the free trial in days."""
-        return self._data.get("trial_period_days")  # type: ignore[no-any-return]
+        value = self._data.get("trial_period_days")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_period_days")  # type: ignore[no-any-return]
 
     @property
     def trial_end(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("trial_end")  # type: ignore[no-any-return]
+        value = self._data.get("trial_end")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_end")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
         """A text shown to the customer and in the dashboard."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -141,17 +175,26 @@ class SubscriptionCreateParams(Model):
     @property
     def days_until_due(self) -> int | None:
         """For `send_invoice`, the number of days the customer has to pay an invoice."""
-        return self._data.get("days_until_due")  # type: ignore[no-any-return]
+        value = self._data.get("days_until_due")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("days_until_due")  # type: ignore[no-any-return]
 
     @property
     def days_until_cancel(self) -> int | None:
         """Days an invoice may stay unpaid before the subscription is canceled."""
-        return self._data.get("days_until_cancel")  # type: ignore[no-any-return]
+        value = self._data.get("days_until_cancel")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("days_until_cancel")  # type: ignore[no-any-return]
 
     @property
     def billing_cycle_anchor(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
+        value = self._data.get("billing_cycle_anchor")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("billing_cycle_anchor")  # type: ignore[no-any-return]
 
     @property
     def collection_method(self) -> SubscriptionCollectionMethod | None:
@@ -173,4 +216,7 @@ class SubscriptionCreateParams(Model):
     @property
     def livemode(self) -> bool | None:
         """`false` to create the subscription in test mode; live when absent."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]

@@ -6,6 +6,9 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    INT,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -26,6 +29,15 @@ class SubscriptionCreditSchedulePriceState(Model):
         "last_error": "last_error",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "enabled": BOOL,
+        "schedule_anchor_at": INT,
+        "next_grant_at": INT,
+        "last_grant_seq": INT,
+        "grants_in_current_period": INT,
+        "last_grant_id": STR,
+        "last_error": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "enabled",
@@ -33,6 +45,12 @@ class SubscriptionCreditSchedulePriceState(Model):
             "next_grant_at",
             "last_grant_seq",
             "grants_in_current_period",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "last_grant_id",
+            "last_error",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -63,34 +81,55 @@ class SubscriptionCreditSchedulePriceState(Model):
     @property
     def enabled(self) -> bool:
         """The `enabled` field."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def schedule_anchor_at(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("schedule_anchor_at")  # type: ignore[no-any-return]
+        value = self._data.get("schedule_anchor_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("schedule_anchor_at")  # type: ignore[no-any-return]
 
     @property
     def next_grant_at(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("next_grant_at")  # type: ignore[no-any-return]
+        value = self._data.get("next_grant_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("next_grant_at")  # type: ignore[no-any-return]
 
     @property
     def last_grant_seq(self) -> int:
         """The sequence number of the last grant made."""
-        return self._data.get("last_grant_seq")  # type: ignore[no-any-return]
+        value = self._data.get("last_grant_seq")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("last_grant_seq")  # type: ignore[no-any-return]
 
     @property
     def grants_in_current_period(self) -> int:
         """How many grants were made in the current billing period."""
-        return self._data.get("grants_in_current_period")  # type: ignore[no-any-return]
+        value = self._data.get("grants_in_current_period")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("grants_in_current_period")  # type: ignore[no-any-return]
 
     @property
     def last_grant_id(self) -> None | str:
         """The last credit grant made by this schedule."""
-        return self._data.get("last_grant_id")  # type: ignore[no-any-return]
+        value = self._data.get("last_grant_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("last_grant_id")  # type: ignore[no-any-return]
 
     @property
     def last_error(self) -> None | str:
         """The error of the last failed grant attempt."""
-        return self._data.get("last_error")  # type: ignore[no-any-return]
+        value = self._data.get("last_error")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("last_error")  # type: ignore[no-any-return]

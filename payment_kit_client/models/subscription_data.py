@@ -6,6 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    FLOAT,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -42,7 +46,31 @@ class SubscriptionData(Model):
         "metadata": AsModel("Metadata"),
         "notification_settings": AsModel("SubscriptionDataNotificationSettings"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "description": STR,
+        "trial_period_days": INT,
+        "billing_threshold_amount": FLOAT,
+        "min_stake_amount": FLOAT,
+        "recovered_from": STR,
+        "trial_end": INT,
+        "trial_currency": STR,
+        "no_stake": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+            "trial_period_days",
+            "billing_threshold_amount",
+            "min_stake_amount",
+            "metadata",
+            "recovered_from",
+            "trial_end",
+            "trial_currency",
+            "no_stake",
+            "notification_settings",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -77,24 +105,36 @@ class SubscriptionData(Model):
     @property
     def description(self) -> None | str:
         """The description given to the created subscription."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def trial_period_days(self) -> int | None:
         """Days of free trial before the first charge (0 for none)."""
-        return self._data.get("trial_period_days")  # type: ignore[no-any-return]
+        value = self._data.get("trial_period_days")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_period_days")  # type: ignore[no-any-return]
 
     @property
     def billing_threshold_amount(self) -> float | None:
         """Usage amount, in the currency's own unit, at which an invoice is issued early. A JSON number in
         PaymentKit's types, not an amount string."""
-        return self._data.get("billing_threshold_amount")  # type: ignore[no-any-return]
+        value = self._data.get("billing_threshold_amount")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("billing_threshold_amount")  # type: ignore[no-any-return]
 
     @property
     def min_stake_amount(self) -> float | None:
         """Minimum stake, in the currency's own unit, the customer locks when subscribing. A JSON number in
         PaymentKit's types, not an amount string."""
-        return self._data.get("min_stake_amount")  # type: ignore[no-any-return]
+        value = self._data.get("min_stake_amount")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("min_stake_amount")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -104,22 +144,34 @@ class SubscriptionData(Model):
     @property
     def recovered_from(self) -> None | str:
         """The id of an earlier subscription this one replaces."""
-        return self._data.get("recovered_from")  # type: ignore[no-any-return]
+        value = self._data.get("recovered_from")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("recovered_from")  # type: ignore[no-any-return]
 
     @property
     def trial_end(self) -> int | None:
         """A fixed trial end, in Unix seconds (instead of `trial_period_days`)."""
-        return self._data.get("trial_end")  # type: ignore[no-any-return]
+        value = self._data.get("trial_end")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_end")  # type: ignore[no-any-return]
 
     @property
     def trial_currency(self) -> None | str:
         """The payment currency (`pc_…`) the trial applies to."""
-        return self._data.get("trial_currency")  # type: ignore[no-any-return]
+        value = self._data.get("trial_currency")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_currency")  # type: ignore[no-any-return]
 
     @property
     def no_stake(self) -> bool | None:
         """True to subscribe without staking."""
-        return self._data.get("no_stake")  # type: ignore[no-any-return]
+        value = self._data.get("no_stake")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("no_stake")  # type: ignore[no-any-return]
 
     @property
     def notification_settings(self) -> None | SubscriptionDataNotificationSettings:

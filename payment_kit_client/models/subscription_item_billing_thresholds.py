@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    FLOAT,
     Model,
 )
 
@@ -19,11 +20,15 @@ class SubscriptionItemBillingThresholds(Model):
         "usage_gte": "usage_gte",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "usage_gte": FLOAT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "usage_gte",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class SubscriptionItemBillingThresholds(Model):
     @property
     def usage_gte(self) -> float:
         """Invoice as soon as the period's usage reaches this quantity."""
-        return self._data.get("usage_gte")  # type: ignore[no-any-return]
+        value = self._data.get("usage_gte")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("usage_gte")  # type: ignore[no-any-return]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -33,7 +35,13 @@ class SubscriptionItemCreateParams(Model):
         "metadata": AsModel("Metadata"),
         "billing_thresholds": AsModel("SubscriptionItemBillingThresholds"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "subscription_id": STR,
+        "price_id": STR,
+        "quantity": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -58,17 +66,26 @@ class SubscriptionItemCreateParams(Model):
     @property
     def subscription_id(self) -> str | None:
         """The subscription to add the item to (`sub_…`)."""
-        return self._data.get("subscription_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_id")  # type: ignore[no-any-return]
 
     @property
     def price_id(self) -> str | None:
         """The item's price (`price_…`)."""
-        return self._data.get("price_id")  # type: ignore[no-any-return]
+        value = self._data.get("price_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("price_id")  # type: ignore[no-any-return]
 
     @property
     def quantity(self) -> int | None:
         """How many units of the price."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:

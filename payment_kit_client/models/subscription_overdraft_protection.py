@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     AsModel,
     Model,
 )
@@ -27,6 +29,10 @@ class SubscriptionOverdraftProtection(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "payment_details": AsModel("PaymentDetails"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "enabled": BOOL,
+        "payment_method_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "enabled",
@@ -34,6 +40,7 @@ class SubscriptionOverdraftProtection(Model):
             "payment_details",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -54,12 +61,18 @@ class SubscriptionOverdraftProtection(Model):
     @property
     def enabled(self) -> bool:
         """The `enabled` field."""
-        return self._data.get("enabled")  # type: ignore[no-any-return]
+        value = self._data.get("enabled")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("enabled")  # type: ignore[no-any-return]
 
     @property
     def payment_method_id(self) -> str:
         """The payment method that covers shortfalls."""
-        return self._data.get("payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def payment_details(self) -> PaymentDetails:

@@ -33,6 +33,7 @@ class SubscriptionOverdueInvoices(Model):
         "invoices": AsList(AsModel("Invoice")),
         "summary": AsModel("SubscriptionOverdueSummary"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "subscription",
@@ -40,6 +41,7 @@ class SubscriptionOverdueInvoices(Model):
             "summary",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     AsEnum,
     Model,
 )
@@ -26,7 +27,10 @@ class SubscriptionPauseCollection(Model):
         "resumes_at": "resumes_at",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "behavior": AsEnum("SubscriptionPauseCollectionBehavior"),
+        "behavior": AsEnum("SubscriptionPauseCollectionBehavior", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "resumes_at": INT,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -34,6 +38,7 @@ class SubscriptionPauseCollection(Model):
             "resumes_at",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -58,4 +63,7 @@ class SubscriptionPauseCollection(Model):
     @property
     def resumes_at(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("resumes_at")  # type: ignore[no-any-return]
+        value = self._data.get("resumes_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("resumes_at")  # type: ignore[no-any-return]

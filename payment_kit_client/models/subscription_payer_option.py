@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    STR,
     Model,
 )
 from ..types import UNSET, Unset
@@ -22,9 +23,18 @@ class SubscriptionPayerOption(Model):
         "hash": "hash",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "payer": STR,
+        "hash": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "payer",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "hash",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -45,11 +55,17 @@ class SubscriptionPayerOption(Model):
     @property
     def payer(self) -> str:
         """The paying account (a wallet address, or a processor's customer)."""
-        return self._data.get("payer")  # type: ignore[no-any-return]
+        value = self._data.get("payer")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payer")  # type: ignore[no-any-return]
 
     @property
     def hash(self) -> None | str:
         """The transaction that set up the payment (chain methods only)."""
-        return self._data.get("hash")  # type: ignore[no-any-return]
+        value = self._data.get("hash")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("hash")  # type: ignore[no-any-return]
 
     hash_ = hash

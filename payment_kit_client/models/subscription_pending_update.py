@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     AsList,
     AsModel,
     Model,
@@ -33,7 +34,20 @@ class SubscriptionPendingUpdate(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "subscription_items": AsList(AsModel("SubscriptionPendingUpdateSubscriptionItemsType0Item")),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "billing_cycle_anchor": INT,
+        "expires_at": INT,
+        "trial_end": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "billing_cycle_anchor",
+            "expires_at",
+            "subscription_items",
+            "trial_end",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -56,12 +70,18 @@ class SubscriptionPendingUpdate(Model):
     @property
     def billing_cycle_anchor(self) -> int | None:
         """The new billing cycle anchor, Unix seconds."""
-        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
+        value = self._data.get("billing_cycle_anchor")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("billing_cycle_anchor")  # type: ignore[no-any-return]
 
     @property
     def expires_at(self) -> int | None:
         """Unix seconds after which the pending update is dropped."""
-        return self._data.get("expires_at")  # type: ignore[no-any-return]
+        value = self._data.get("expires_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("expires_at")  # type: ignore[no-any-return]
 
     @property
     def subscription_items(self) -> builtins.list[SubscriptionPendingUpdateSubscriptionItemsType0Item] | None:
@@ -71,4 +91,7 @@ class SubscriptionPendingUpdate(Model):
     @property
     def trial_end(self) -> int | None:
         """The new end of the trial, Unix seconds."""
-        return self._data.get("trial_end")  # type: ignore[no-any-return]
+        value = self._data.get("trial_end")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_end")  # type: ignore[no-any-return]

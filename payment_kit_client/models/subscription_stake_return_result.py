@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    STR,
     Model,
 )
 
@@ -20,12 +22,17 @@ class SubscriptionStakeReturnResult(Model):
         "subscription_id": "subscriptionId",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "success": BOOL,
+        "subscriptionId": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "success",
             "subscriptionId",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -44,9 +51,15 @@ class SubscriptionStakeReturnResult(Model):
     @property
     def success(self) -> bool:
         """`true` when the stake was returned."""
-        return self._data.get("success")  # type: ignore[no-any-return]
+        value = self._data.get("success")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("success")  # type: ignore[no-any-return]
 
     @property
     def subscription_id(self) -> str:
         """The subscription whose stake was returned."""
-        return self._data.get("subscriptionId")  # type: ignore[no-any-return]
+        value = self._data.get("subscriptionId")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscriptionId")  # type: ignore[no-any-return]

@@ -25,11 +25,13 @@ class SubscriptionTrialSettings(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "end_behavior": AsModel("SubscriptionTrialEndBehavior"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "end_behavior",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(

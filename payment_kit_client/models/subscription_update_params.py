@@ -6,6 +6,9 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    BOOL,
+    INT,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -66,7 +69,7 @@ class SubscriptionUpdateParams(Model):
         "billing_thresholds": AsModel("SubscriptionBillingThresholds"),
         "payment_settings": AsModel("SubscriptionPaymentSettings"),
         "proration_behavior": AsEnum("SubscriptionProrationBehavior"),
-        "payment_behavior": AsEnum("SubscriptionPaymentBehavior"),
+        "payment_behavior": AsEnum("SubscriptionPaymentBehavior", open=True),
         "trial_settings": AsModel("SubscriptionTrialSettings"),
         "slippage_config": AsModel("SubscriptionSlippageConfig"),
         "service_actions": AsList(AsModel("ServiceAction")),
@@ -74,7 +77,27 @@ class SubscriptionUpdateParams(Model):
         "pending_invoice_item_interval": AsModel("PriceRecurring"),
         "overdraft_protection": AsModel("SubscriptionOverdraftProtection"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "description": STR,
+        "default_payment_method_id": STR,
+        "days_until_due": INT,
+        "days_until_cancel": INT,
+        "cancel_at_period_end": BOOL,
+        "cancel_at": INT,
+        "billing_cycle_anchor": INT,
+        "trial_start": INT,
+        "trial_end": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "cancel_at",
+            "pause_collection",
+            "trial_start",
+            "trial_end",
+            "overdraft_protection",
+        }
+    )
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -131,7 +154,10 @@ class SubscriptionUpdateParams(Model):
     @property
     def description(self) -> str | None:
         """A text shown to the customer and in the dashboard."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -141,7 +167,10 @@ class SubscriptionUpdateParams(Model):
     @property
     def default_payment_method_id(self) -> str | None:
         """The payment method renewals are charged to."""
-        return self._data.get("default_payment_method_id")  # type: ignore[no-any-return]
+        value = self._data.get("default_payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("default_payment_method_id")  # type: ignore[no-any-return]
 
     @property
     def collection_method(self) -> SubscriptionCollectionMethod | None:
@@ -152,12 +181,18 @@ class SubscriptionUpdateParams(Model):
     @property
     def days_until_due(self) -> int | None:
         """For `send_invoice`, the number of days the customer has to pay an invoice."""
-        return self._data.get("days_until_due")  # type: ignore[no-any-return]
+        value = self._data.get("days_until_due")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("days_until_due")  # type: ignore[no-any-return]
 
     @property
     def days_until_cancel(self) -> int | None:
         """Days an invoice may stay unpaid before the subscription is canceled."""
-        return self._data.get("days_until_cancel")  # type: ignore[no-any-return]
+        value = self._data.get("days_until_cancel")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("days_until_cancel")  # type: ignore[no-any-return]
 
     @property
     def billing_thresholds(self) -> SubscriptionBillingThresholds | None:
@@ -199,17 +234,26 @@ class SubscriptionUpdateParams(Model):
     @property
     def cancel_at_period_end(self) -> bool | None:
         """`true` when the subscription is set to end when the current period ends."""
-        return self._data.get("cancel_at_period_end")  # type: ignore[no-any-return]
+        value = self._data.get("cancel_at_period_end")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("cancel_at_period_end")  # type: ignore[no-any-return]
 
     @property
     def cancel_at(self) -> int | None:
         """Unix seconds at which a scheduled cancellation takes effect; 0 or null when none is scheduled."""
-        return self._data.get("cancel_at")  # type: ignore[no-any-return]
+        value = self._data.get("cancel_at")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("cancel_at")  # type: ignore[no-any-return]
 
     @property
     def billing_cycle_anchor(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("billing_cycle_anchor")  # type: ignore[no-any-return]
+        value = self._data.get("billing_cycle_anchor")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("billing_cycle_anchor")  # type: ignore[no-any-return]
 
     @property
     def pause_collection(self) -> None | SubscriptionPauseCollection:
@@ -224,12 +268,18 @@ class SubscriptionUpdateParams(Model):
     @property
     def trial_start(self) -> int | None:
         """Unix seconds at which the trial began."""
-        return self._data.get("trial_start")  # type: ignore[no-any-return]
+        value = self._data.get("trial_start")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_start")  # type: ignore[no-any-return]
 
     @property
     def trial_end(self) -> int | None:
         """Unix seconds at which the trial ends or ended."""
-        return self._data.get("trial_end")  # type: ignore[no-any-return]
+        value = self._data.get("trial_end")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("trial_end")  # type: ignore[no-any-return]
 
     @property
     def overdraft_protection(self) -> None | SubscriptionOverdraftProtection:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -35,6 +37,18 @@ class SyncRefundParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "livemode": INT,
+        "amount": STR,
+        "destination": STR,
+        "contract": STR,
+        "chainType": STR,
+        "chainApiHost": STR,
+        "customerId": STR,
+        "description": STR,
+        "orderId": STR,
+        "customerName": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "livemode",
@@ -46,6 +60,7 @@ class SyncRefundParams(Model):
             "customerId",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -82,48 +97,75 @@ class SyncRefundParams(Model):
     @property
     def livemode(self) -> int:
         """`1` for live data, `0` for test data (an integer here, not a boolean)."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def amount(self) -> str:
         """Money as a human decimal string in the currency's own unit (e.g. `"0.001"`), as PaymentKit takes it in
         requests."""
-        return self._data.get("amount")  # type: ignore[no-any-return]
+        value = self._data.get("amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("amount")  # type: ignore[no-any-return]
 
     @property
     def destination(self) -> str:
         """The address the refund was sent to."""
-        return self._data.get("destination")  # type: ignore[no-any-return]
+        value = self._data.get("destination")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("destination")  # type: ignore[no-any-return]
 
     @property
     def contract(self) -> str:
         """The token contract (or chain currency address) the refund was paid in."""
-        return self._data.get("contract")  # type: ignore[no-any-return]
+        value = self._data.get("contract")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("contract")  # type: ignore[no-any-return]
 
     @property
     def chain_type(self) -> str:
         """The chain the refund went over (`arcblock`, `ethereum`, `base`, `bitcoin`)."""
-        return self._data.get("chainType")  # type: ignore[no-any-return]
+        value = self._data.get("chainType")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("chainType")  # type: ignore[no-any-return]
 
     @property
     def chain_api_host(self) -> str:
         """The API endpoint of that chain, used to check the transfer."""
-        return self._data.get("chainApiHost")  # type: ignore[no-any-return]
+        value = self._data.get("chainApiHost")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("chainApiHost")  # type: ignore[no-any-return]
 
     @property
     def customer_id(self) -> str:
         """The customer receiving the refund (`cus_…` id or DID)."""
-        return self._data.get("customerId")  # type: ignore[no-any-return]
+        value = self._data.get("customerId")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customerId")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str | None:
         """The caller's own reference for the refund."""
-        return self._data.get("orderId")  # type: ignore[no-any-return]
+        value = self._data.get("orderId")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("orderId")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata | None:
@@ -133,4 +175,7 @@ class SyncRefundParams(Model):
     @property
     def customer_name(self) -> str | None:
         """The customer's display name."""
-        return self._data.get("customerName")  # type: ignore[no-any-return]
+        value = self._data.get("customerName")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("customerName")  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    INT,
     AsEnum,
     Model,
 )
@@ -25,7 +26,10 @@ class TransformQuantity(Model):
         "round": "round",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "round": AsEnum("TransformQuantityRound"),
+        "round": AsEnum("TransformQuantityRound", open=True),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "divide_by": INT,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -33,6 +37,7 @@ class TransformQuantity(Model):
             "round",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -51,7 +56,10 @@ class TransformQuantity(Model):
     @property
     def divide_by(self) -> int:
         """Units per pack."""
-        return self._data.get("divide_by")  # type: ignore[no-any-return]
+        value = self._data.get("divide_by")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("divide_by")  # type: ignore[no-any-return]
 
     @property
     def round(self) -> str | TransformQuantityRound:

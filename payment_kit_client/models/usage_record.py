@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    FLOAT,
+    INT,
+    STR,
     AsModel,
     Model,
 )
@@ -37,6 +41,14 @@ class UsageRecord(Model):
         "created_at": DATETIME,
         "updated_at": DATETIME,
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "billed": BOOL,
+        "timestamp": INT,
+        "quantity": FLOAT,
+        "subscription_item_id": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "id",
@@ -50,6 +62,7 @@ class UsageRecord(Model):
             "updated_at",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -82,32 +95,50 @@ class UsageRecord(Model):
     @property
     def id(self) -> str:
         """The record's id."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """`true` for live data, `false` for test data."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def billed(self) -> bool:
         """`true` once the usage has been included in an invoice."""
-        return self._data.get("billed")  # type: ignore[no-any-return]
+        value = self._data.get("billed")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("billed")  # type: ignore[no-any-return]
 
     @property
     def timestamp(self) -> int:
         """Unix time in seconds."""
-        return self._data.get("timestamp")  # type: ignore[no-any-return]
+        value = self._data.get("timestamp")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("timestamp")  # type: ignore[no-any-return]
 
     @property
     def quantity(self) -> float:
         """The reported quantity (a plain number of units, not money)."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def subscription_item_id(self) -> str:
         """The subscription item the usage belongs to (`si_…`)."""
-        return self._data.get("subscription_item_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_item_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_item_id")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata:

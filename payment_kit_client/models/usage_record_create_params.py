@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    FLOAT,
+    INT,
+    STR,
     AsEnum,
     Model,
 )
@@ -28,12 +31,18 @@ class UsageRecordCreateParams(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "action": AsEnum("UsageRecordAction"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "subscription_item_id": STR,
+        "quantity": FLOAT,
+        "timestamp": INT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "subscription_item_id",
             "quantity",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -56,12 +65,18 @@ class UsageRecordCreateParams(Model):
     @property
     def subscription_item_id(self) -> str:
         """The subscription item the usage belongs to (`si_…`)."""
-        return self._data.get("subscription_item_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_item_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_item_id")  # type: ignore[no-any-return]
 
     @property
     def quantity(self) -> float:
         """The quantity used, a plain number of units (not money)."""
-        return self._data.get("quantity")  # type: ignore[no-any-return]
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def action(self) -> UsageRecordAction | None:
@@ -71,4 +86,7 @@ class UsageRecordCreateParams(Model):
     @property
     def timestamp(self) -> int | None:
         """Unix time in seconds."""
-        return self._data.get("timestamp")  # type: ignore[no-any-return]
+        value = self._data.get("timestamp")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("timestamp")  # type: ignore[no-any-return]

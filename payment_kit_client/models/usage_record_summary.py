@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    FLOAT,
+    STR,
     AsModel,
     Model,
 )
@@ -31,6 +34,13 @@ class UsageRecordSummary(Model):
     _DECODERS: ClassVar[dict[str, Any]] = {
         "period": AsModel("UsageRecordSummaryPeriod"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "object": STR,
+        "livemode": BOOL,
+        "invoice_id": STR,
+        "subscription_item_id": STR,
+        "total_usage": FLOAT,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "object",
@@ -39,6 +49,11 @@ class UsageRecordSummary(Model):
             "subscription_item_id",
             "total_usage",
             "period",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "invoice_id",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -67,29 +82,44 @@ class UsageRecordSummary(Model):
     @property
     def object(self) -> str:
         """Always `usage_record_summary`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
     @property
     def livemode(self) -> bool:
         """`true` for live data, `false` for test data."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def invoice_id(self) -> None | str:
         """The invoice that bills this period (`in_…`); `null` for the current period, not billed yet."""
-        return self._data.get("invoice_id")  # type: ignore[no-any-return]
+        value = self._data.get("invoice_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("invoice_id")  # type: ignore[no-any-return]
 
     @property
     def subscription_item_id(self) -> str:
         """The subscription item (`si_…`)."""
-        return self._data.get("subscription_item_id")  # type: ignore[no-any-return]
+        value = self._data.get("subscription_item_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("subscription_item_id")  # type: ignore[no-any-return]
 
     @property
     def total_usage(self) -> float:
         """The period's usage, aggregated per the price's `aggregate_usage`."""
-        return self._data.get("total_usage")  # type: ignore[no-any-return]
+        value = self._data.get("total_usage")
+        if value is None or value.__class__ is float or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("total_usage")  # type: ignore[no-any-return]
 
     @property
     def period(self) -> UsageRecordSummaryPeriod:

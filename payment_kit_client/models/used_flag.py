@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     Model,
 )
 
@@ -19,11 +20,15 @@ class UsedFlag(Model):
         "used": "used",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {}
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "used": BOOL,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "used",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -40,4 +45,7 @@ class UsedFlag(Model):
     @property
     def used(self) -> bool:
         """The `used` field."""
-        return self._data.get("used")  # type: ignore[no-any-return]
+        value = self._data.get("used")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("used")  # type: ignore[no-any-return]

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
     STR,
     AsEnum,
     AsModel,
@@ -40,10 +42,18 @@ class WebhookAttempt(Model):
         "updated_at": "updated_at",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "status": AsEnum("WebhookAttemptStatus"),
+        "status": AsEnum("WebhookAttemptStatus", open=True),
         "response_body": AsUnion(AsModel("WebhookAttemptResponseBodyType0Type0"), STR),
         "created_at": DATETIME,
         "updated_at": DATETIME,
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "event_id": STR,
+        "webhook_endpoint_id": STR,
+        "response_status": INT,
+        "retry_count": INT,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -57,6 +67,11 @@ class WebhookAttempt(Model):
             "retry_count",
             "created_at",
             "updated_at",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "response_body",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -93,22 +108,34 @@ class WebhookAttempt(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def event_id(self) -> str:
         """The event that was delivered."""
-        return self._data.get("event_id")  # type: ignore[no-any-return]
+        value = self._data.get("event_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("event_id")  # type: ignore[no-any-return]
 
     @property
     def webhook_endpoint_id(self) -> str:
         """The endpoint it was delivered to."""
-        return self._data.get("webhook_endpoint_id")  # type: ignore[no-any-return]
+        value = self._data.get("webhook_endpoint_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("webhook_endpoint_id")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> str | WebhookAttemptStatus:
@@ -119,7 +146,10 @@ class WebhookAttempt(Model):
     @property
     def response_status(self) -> int:
         """The HTTP status the receiver answered."""
-        return self._data.get("response_status")  # type: ignore[no-any-return]
+        value = self._data.get("response_status")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("response_status")  # type: ignore[no-any-return]
 
     @property
     def response_body(self) -> None | str | WebhookAttemptResponseBodyType0Type0:
@@ -130,7 +160,10 @@ class WebhookAttempt(Model):
     @property
     def retry_count(self) -> int:
         """How many tries came before this one."""
-        return self._data.get("retry_count")  # type: ignore[no-any-return]
+        value = self._data.get("retry_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("retry_count")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime.datetime:

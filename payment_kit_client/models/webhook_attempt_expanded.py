@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    INT,
     STR,
     AsEnum,
     AsModel,
@@ -46,12 +48,21 @@ class WebhookAttemptExpanded(Model):
         "endpoint": "endpoint",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "status": AsEnum("WebhookAttemptStatus"),
+        "status": AsEnum("WebhookAttemptStatus", open=True),
         "response_body": AsUnion(AsModel("WebhookAttemptResponseBodyType0Type0"), STR),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "event": AsModel("Event"),
         "endpoint": AsModel("WebhookEndpoint"),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "event_id": STR,
+        "webhook_endpoint_id": STR,
+        "response_status": INT,
+        "retry_count": INT,
+        "object": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -68,6 +79,11 @@ class WebhookAttemptExpanded(Model):
             "object",
             "event",
             "endpoint",
+        }
+    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "response_body",
         }
     )
     _EXTRA: ClassVar[Any] = ANY
@@ -110,22 +126,34 @@ class WebhookAttemptExpanded(Model):
     @property
     def id(self) -> str:
         """The `id` field."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def event_id(self) -> str:
         """The event that was delivered."""
-        return self._data.get("event_id")  # type: ignore[no-any-return]
+        value = self._data.get("event_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("event_id")  # type: ignore[no-any-return]
 
     @property
     def webhook_endpoint_id(self) -> str:
         """The endpoint it was delivered to."""
-        return self._data.get("webhook_endpoint_id")  # type: ignore[no-any-return]
+        value = self._data.get("webhook_endpoint_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("webhook_endpoint_id")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> str | WebhookAttemptStatus:
@@ -136,7 +164,10 @@ class WebhookAttemptExpanded(Model):
     @property
     def response_status(self) -> int:
         """The HTTP status the receiver answered."""
-        return self._data.get("response_status")  # type: ignore[no-any-return]
+        value = self._data.get("response_status")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("response_status")  # type: ignore[no-any-return]
 
     @property
     def response_body(self) -> None | str | WebhookAttemptResponseBodyType0Type0:
@@ -147,7 +178,10 @@ class WebhookAttemptExpanded(Model):
     @property
     def retry_count(self) -> int:
         """How many tries came before this one."""
-        return self._data.get("retry_count")  # type: ignore[no-any-return]
+        value = self._data.get("retry_count")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("retry_count")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime.datetime:
@@ -162,7 +196,10 @@ class WebhookAttemptExpanded(Model):
     @property
     def object(self) -> str:
         """Always `webhook_attempt`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 

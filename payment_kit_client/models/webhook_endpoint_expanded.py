@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
     DATETIME,
+    STR,
     AsEnum,
     AsList,
     AsModel,
@@ -47,11 +49,21 @@ class WebhookEndpointExpanded(Model):
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
         "metadata": AsModel("Metadata"),
-        "status": AsEnum("WebhookEndpointStatus"),
-        "created_via": AsEnum("WebhookEndpointCreatedVia"),
+        "status": AsEnum("WebhookEndpointStatus", open=True),
+        "created_via": AsEnum("WebhookEndpointCreatedVia", open=True),
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "attempts": AsList(AsModel("WebhookAttemptExpanded")),
+    }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "id": STR,
+        "livemode": BOOL,
+        "api_version": STR,
+        "url": STR,
+        "description": STR,
+        "enabled_events": AsList(STR),
+        "object": STR,
+        "secret": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -70,6 +82,7 @@ class WebhookEndpointExpanded(Model):
             "attempts",
         }
     )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -112,32 +125,47 @@ class WebhookEndpointExpanded(Model):
     @property
     def id(self) -> str:
         """The webhook endpoint's id."""
-        return self._data.get("id")  # type: ignore[no-any-return]
+        value = self._data.get("id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("id")  # type: ignore[no-any-return]
 
     @property
     def livemode(self) -> bool:
         """The `livemode` field."""
-        return self._data.get("livemode")  # type: ignore[no-any-return]
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
 
     @property
     def api_version(self) -> str:
         """The API version events are rendered in (e.g. `2023-09-05`)."""
-        return self._data.get("api_version")  # type: ignore[no-any-return]
+        value = self._data.get("api_version")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("api_version")  # type: ignore[no-any-return]
 
     @property
     def url(self) -> str:
         """Where events are POSTed."""
-        return self._data.get("url")  # type: ignore[no-any-return]
+        value = self._data.get("url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("url")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def enabled_events(self) -> builtins.list[str]:
         """The event types sent to this endpoint."""
-        return self._data.get("enabled_events")  # type: ignore[no-any-return]
+        return self._plain("enabled_events")  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> Metadata:
@@ -169,7 +197,10 @@ class WebhookEndpointExpanded(Model):
     @property
     def object(self) -> str:
         """Always `webhook_endpoint`."""
-        return self._data.get("object")  # type: ignore[no-any-return]
+        value = self._data.get("object")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("object")  # type: ignore[no-any-return]
 
     object_ = object
 
@@ -184,4 +215,7 @@ class WebhookEndpointExpanded(Model):
         sandbox answers one here when it creates an endpoint (`whsec_` and the base64 of 32 random bytes, shown
         only then) and signs each delivery with it by the Standard Webhooks scheme, which
         `payment_kit.webhooks.construct_event` verifies."""
-        return self._data.get("secret")  # type: ignore[no-any-return]
+        value = self._data.get("secret")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("secret")  # type: ignore[no-any-return]

@@ -6,7 +6,9 @@ import builtins
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
+    STR,
     AsEnum,
+    AsList,
     AsModel,
     Model,
 )
@@ -31,10 +33,17 @@ class WebhookEndpointUpdateParams(Model):
         "api_version": "api_version",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "status": AsEnum("WebhookEndpointStatus"),
+        "status": AsEnum("WebhookEndpointStatus", open=True),
         "metadata": AsModel("Metadata"),
     }
+    _PLAIN: ClassVar[dict[str, Any]] = {
+        "url": STR,
+        "enabled_events": AsList(STR),
+        "description": STR,
+        "api_version": STR,
+    }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _CLOSED: ClassVar[bool] = True
 
     def __init__(
@@ -61,17 +70,23 @@ class WebhookEndpointUpdateParams(Model):
     @property
     def url(self) -> str | None:
         """The `url` field."""
-        return self._data.get("url")  # type: ignore[no-any-return]
+        value = self._data.get("url")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("url")  # type: ignore[no-any-return]
 
     @property
     def enabled_events(self) -> builtins.list[str] | None:
         """Replaces the whole list of subscribed event types."""
-        return self._data.get("enabled_events")  # type: ignore[no-any-return]
+        return self._plain("enabled_events")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str | None:
         """The `description` field."""
-        return self._data.get("description")  # type: ignore[no-any-return]
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
 
     @property
     def status(self) -> str | WebhookEndpointStatus | None:
@@ -87,4 +102,7 @@ class WebhookEndpointUpdateParams(Model):
     @property
     def api_version(self) -> str | None:
         """The API version events are rendered in (e.g. `2023-09-05`)."""
-        return self._data.get("api_version")  # type: ignore[no-any-return]
+        value = self._data.get("api_version")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("api_version")  # type: ignore[no-any-return]
