@@ -317,3 +317,17 @@ def test_a_union_reads_an_incomplete_object_as_its_model_and_strict_checks_say_w
     assert list(pick.problems(1.5, "h.pick")) == ["h.pick: a float 1.5, not a MeterCreateParams object or a string"]
     with pytest.raises(runtime._Mismatch):
         pick([1])
+
+
+def test_the_fast_class_check_of_plain_fields_agrees_with_accepts() -> None:
+    samples = ["s", 1, 1.5, True, [], [1], {}, {"a": 1}]
+    checked = 0
+    for name in models.__all__:
+        cls = getattr(models, name)
+        if not (isinstance(cls, type) and issubclass(cls, Model)):
+            continue
+        for key, classes in cls._PLAIN_CLASSES.items():
+            for raw in samples:
+                assert (raw.__class__ in classes) == cls._PLAIN[key].accepts(raw), (name, key, raw)
+                checked += 1
+    assert checked > 1000
