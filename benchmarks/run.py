@@ -50,6 +50,7 @@ TARGETS: dict[str, tuple[str, float, str] | None] = {
     "pagination_peak_pages": ("<=", 2.0, "≤ 2"),
     "import_ms_over_httpx": ("<=", 80.0, "≤ 80 ms"),
     "sandbox_events_per_s": None,
+    "sandbox_health_p99_ms_under_load": None,
     "sandbox_events_per_s_sqlite_2w": None,
     "sandbox_events_per_s_postgresql_1w": None,
     "sandbox_events_per_s_postgresql_2w": None,

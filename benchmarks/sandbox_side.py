@@ -81,12 +81,16 @@ def events_per_second(sizes: Sizes) -> Figures:
         with tempfile.TemporaryDirectory(prefix="pk-bench-events-") as folder:
             for backend, workers, spread in plan:
                 db = server.new_database() if server and backend == "postgresql" else Path(folder) / f"{workers}.sqlite"
-                rate, detail = _events_run(sizes, db, workers, spread=spread)
-                key = "sandbox_events_per_s" if (backend, workers) == ("sqlite", 1) else (
+                main = (backend, workers) == ("sqlite", 1)
+                rate, detail = _events_run(sizes, db, workers, spread=spread, poll_health=main)
+                key = "sandbox_events_per_s" if main else (
                     f"sandbox_events_per_s_{backend}_{workers}w" + ("_spread" if spread else "")
                 )  # fmt: skip
                 figures[key] = rate
                 details[key] = detail
+                if main:
+                    figures["sandbox_health_p99_ms_under_load"] = detail.pop("health_p99_ms")
+                    details["sandbox_health_p99_ms_under_load"] = detail.pop("health")
     finally:
         if server is not None:
             server.stop()
@@ -96,8 +100,12 @@ def events_per_second(sizes: Sizes) -> Figures:
     return figures, details
 
 
-def _events_run(sizes: Sizes, db: Path | str, workers: int, *, spread: bool) -> tuple[float, dict[str, Any]]:
-    """`spread`: each client reports for a customer of its own; else all for one customer."""
+def _events_run(
+    sizes: Sizes, db: Path | str, workers: int, *, spread: bool, poll_health: bool = False
+) -> tuple[float, dict[str, Any]]:
+    """`spread`: each client reports for a customer of its own; else all for one customer.
+    `poll_health`: meanwhile, one more client asks `GET /sandbox/health` every 10 ms; the p99 of
+    its answers' latency says whether a request waiting on the database holds up the others."""
     from payment_kit import PaymentKit
 
     with running_sandbox(db, workers) as base_url:
@@ -130,12 +138,26 @@ def _events_run(sizes: Sizes, db: Path | str, workers: int, *, spread: bool) -> 
                 errors.append(exc)
 
         threads = [threading.Thread(target=report, args=(w,)) for w in range(sizes.sandbox_clients)]
+        load_done = threading.Event()
+        health_ms: list[float] = []
+
+        def poll() -> None:
+            with httpx.Client(base_url=base_url, headers=AUTH, timeout=30) as http:
+                while not load_done.wait(0.01):
+                    asked = time.perf_counter()
+                    http.get("/sandbox/health").raise_for_status()
+                    health_ms.append((time.perf_counter() - asked) * 1000)
+
+        poller = threading.Thread(target=poll) if poll_health else None
         started = time.perf_counter()
-        for thread in threads:
+        for thread in threads + ([poller] if poller else []):
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        load_done.set()
+        if poller is not None:
+            poller.join()
         if errors:
             raise errors[0]
         sent = per_client * sizes.sandbox_clients
@@ -154,7 +176,7 @@ def _events_run(sizes: Sizes, db: Path | str, workers: int, *, spread: bool) -> 
         setup.close()
     if remaining != expected:
         raise AssertionError(f"balance after {sent} events is {remaining} units, expected {expected}")
-    details = {
+    details: dict[str, Any] = {
         "events": sent,
         "clients": sizes.sandbox_clients,
         "customers": len(customers),
@@ -162,6 +184,17 @@ def _events_run(sizes: Sizes, db: Path | str, workers: int, *, spread: bool) -> 
         "seconds": round(elapsed, 2),
         "balance_exact": True,
     }
+    if poll_health:
+        if not health_ms:
+            raise AssertionError("the health poller got no answer during the load")
+        ranked = sorted(health_ms)
+        details["health_p99_ms"] = ranked[min(len(ranked) - 1, int(len(ranked) * 0.99))]
+        details["health"] = {
+            "polls": len(ranked),
+            "median_ms": round(statistics.median(ranked), 2),
+            "max_ms": round(ranked[-1], 2),
+            "clients_reporting_meter_events": sizes.sandbox_clients,
+        }
     return sent / elapsed, details
 
 

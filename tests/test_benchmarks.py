@@ -20,7 +20,8 @@ MEASURED = {
     "async": ["async_throughput_ratio"],
     "pagination": ["pagination_peak_pages"],
     "hygiene": ["hygiene_mem_growth_mb", "hygiene_fd_growth"],
-    "events": ["sandbox_events_per_s", "sandbox_events_per_s_sqlite_2w"],  # PostgreSQL: `make bench` only
+    # PostgreSQL: `make bench` only
+    "events": ["sandbox_events_per_s", "sandbox_health_p99_ms_under_load", "sandbox_events_per_s_sqlite_2w"],
     "list": ["sandbox_list_latency_ratio_100k"],
 }
 
