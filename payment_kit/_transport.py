@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import heapq
 import itertools
 import logging
@@ -106,7 +107,7 @@ class ClientOptions:
                 raise ValueError(f"extra_headers: {problem}")
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
-    @property
+    @functools.cached_property
     def attempt_seconds(self) -> float | None:
         """How long one attempt may take as a whole: the largest of the timeout's values."""
         return attempt_seconds(self.timeout)
@@ -292,20 +293,18 @@ class _Reader:
         return response
 
 
-@contextlib.contextmanager
-def _decoding(response: httpx.Response) -> Iterator[None]:
-    """A body that its own Content-Encoding cannot decode is an answer not as documented."""
-    try:
-        yield
-    except httpx.DecodingError:
+def _instead(
+    exc: BaseException, response: httpx.Response | None, request: httpx.Request, late: bool, seconds: float | None
+) -> Exception | None:
+    """What a failed attempt raises in place of `exc`, if anything: the deadline passing (`late`)
+    is a timeout, and a body its own Content-Encoding cannot decode is an answer not as documented."""
+    if isinstance(exc, httpx.DecodingError) and response is not None:
         encoding = response.headers.get("content-encoding")
-        raise APIResponseValidationError(
-            response=response, reason=f"the body cannot be decoded as its Content-Encoding ({encoding}) says"
-        ) from None
-
-
-def _deadline_passed(request: httpx.Request, seconds: float | None) -> httpx.ReadTimeout:
-    return httpx.ReadTimeout(f"no complete answer within the attempt's {seconds:g} s", request=request)
+        reason = f"the body cannot be decoded as its Content-Encoding ({encoding}) says"
+        return APIResponseValidationError(response=response, reason=reason)
+    if late:
+        return httpx.ReadTimeout(f"no complete answer within the attempt's {seconds:g} s", request=request)
+    return None
 
 
 # -- the sync deadline: one watchdog thread for every sync client ---------------------------------
@@ -326,6 +325,12 @@ class _Watch:
     def trace(self, event: str, info: Mapping[str, Any]) -> None:
         if event.endswith(("connect_tcp.complete", "start_tls.complete", "connect_unix_socket.complete")):
             _WATCHDOG.attach(self, info.get("return_value"))
+        elif event.startswith(("http11.", "http2.")):
+            # The connection is chosen: nothing more to learn. Dropping the hook (httpcore shares the
+            # request's extensions) spares the eight or so calls httpcore would still make to it.
+            request = info.get("request")
+            if request is not None:
+                request.extensions.pop("trace", None)
 
     def attach(self, response: httpx.Response) -> None:
         # Over HTTP/2 the socket carries other calls' streams too: this attempt's deadline is not theirs.
@@ -347,7 +352,10 @@ class _Watchdog:
         os.register_at_fork(after_in_child=self._reset)  # the thread does not survive a fork
 
     def _reset(self) -> None:
-        self._lock = threading.Condition()
+        # Callers take the plain lock (no Python-level Condition methods on every call); the thread
+        # waits on a condition over the same lock.
+        self._lock = threading.Lock()
+        self._wakeup = threading.Condition(self._lock)
         self._heap: list[tuple[float, int, _Watch]] = []
         self._finished_in_heap = 0
         self._order = itertools.count()
@@ -361,7 +369,7 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="payment-kit-deadlines", daemon=True)
                 self._thread.start()
             elif self._heap[0][2] is watch:
-                self._lock.notify()
+                self._wakeup.notify()
         return watch
 
     def attach(self, watch: _Watch, stream: Any) -> None:
@@ -386,17 +394,17 @@ class _Watchdog:
             return watch.expired
 
     def _run(self) -> None:
-        lock = self._lock
-        with lock:
+        wakeup = self._wakeup
+        with wakeup:
             while True:
                 heap = self._heap
                 if heap and heap[0][2].finished:
                     heapq.heappop(heap)
                     self._finished_in_heap -= 1
                 elif not heap:
-                    lock.wait()
+                    wakeup.wait()
                 elif (wait := heap[0][0] - time.monotonic()) > 0:
-                    lock.wait(wait)
+                    wakeup.wait(wait)
                 else:
                     watch = heapq.heappop(heap)[2]
                     watch.expired = True
@@ -608,16 +616,18 @@ class SyncTransport:
             if watch is not None:
                 watch.attach(response)
             reader = _Reader(response, call.options.max_response_bytes, deadline)
-            with _decoding(response):
-                for chunk in response.iter_bytes():
-                    reader.add(chunk)
+            for chunk in response.iter_bytes():
+                reader.add(chunk)
             return reader.settle()
         except BaseException as exc:
             if response is not None:
                 response.close()
-            if watch is not None and watch.finish() and isinstance(exc, httpx.TransportError | OSError):
-                raise _deadline_passed(request, seconds) from exc  # the watchdog cut the read short
-            raise
+            # A read the watchdog cut short fails as the connection's error: it is the deadline's.
+            late = watch is not None and watch.finish() and isinstance(exc, httpx.TransportError | OSError)
+            instead = _instead(exc, response, request, late, seconds)
+            if instead is None:
+                raise
+            raise instead from None
 
 
 class AsyncTransport:
@@ -667,13 +677,15 @@ class AsyncTransport:
                     assert isinstance(response.stream, httpx.AsyncByteStream)
                     response.stream = _AsyncBody(response.stream)
                 reader = _Reader(response, call.options.max_response_bytes, None)
-                with _decoding(response):
-                    async for chunk in response.aiter_bytes():
+                # Closed here when the reader refuses: left open, the loop would close it later, in a task.
+                async with contextlib.aclosing(response.aiter_bytes()) as chunks:
+                    async for chunk in chunks:
                         reader.add(chunk)
                 return reader.settle()
         except BaseException as exc:
             if response is not None:
                 await response.aclose()
-            if isinstance(exc, TimeoutError):
-                raise _deadline_passed(request, seconds) from None
-            raise
+            instead = _instead(exc, response, request, isinstance(exc, TimeoutError), seconds)
+            if instead is None:
+                raise
+            raise instead from None
