@@ -28,10 +28,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 import h11
@@ -678,7 +678,9 @@ class AsyncTransport:
                     response.stream = _AsyncBody(response.stream)
                 reader = _Reader(response, call.options.max_response_bytes, None)
                 # Closed here when the reader refuses: left open, the loop would close it later, in a task.
-                async with contextlib.aclosing(response.aiter_bytes()) as chunks:
+                # (httpx types it as an iterator; it is an async generator.)
+                body = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+                async with contextlib.aclosing(body) as chunks:
                     async for chunk in chunks:
                         reader.add(chunk)
                 return reader.settle()
