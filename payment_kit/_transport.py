@@ -314,10 +314,9 @@ class _Watch:
     """One sync attempt, as the watchdog sees it. `stream` is its connection, once known:
     from httpcore's `trace` extension when the attempt opens a connection, else from the answer."""
 
-    __slots__ = ("deadline", "expired", "finished", "stream")
+    __slots__ = ("expired", "finished", "stream")
 
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
+    def __init__(self) -> None:
         self.expired = False
         self.finished = False
         self.stream: Any = None
@@ -362,7 +361,7 @@ class _Watchdog:
         self._thread: threading.Thread | None = None
 
     def watch(self, deadline: float) -> _Watch:
-        watch = _Watch(deadline)
+        watch = _Watch()
         with self._lock:
             heapq.heappush(self._heap, (deadline, next(self._order), watch))
             if self._thread is None:

@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import functools
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -95,6 +96,7 @@ class FaultServer:
     trickle_seconds: float = 2.0
     stream_bytes: int = 200 * 2**20
     retry_after: str = "1"
+    tls: ssl.SSLContext | None = None  # serve https with this context
     seen: list[Seen] = field(default_factory=list)
     open_connections: int = 0
     connections_made: int = 0
@@ -122,7 +124,7 @@ class FaultServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def faults_of(self, predicate: Callable[[Seen], bool] = lambda s: True) -> list[str]:
         with self._lock:
@@ -136,7 +138,7 @@ class FaultServer:
 
     async def _start(self) -> None:
         self._upstream = httpx.AsyncClient(base_url=self.upstream, timeout=30) if self.upstream else None
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _shutdown(self) -> None:

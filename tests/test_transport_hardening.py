@@ -8,12 +8,16 @@ from __future__ import annotations
 import contextlib
 import gzip
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import traceback
 import tracemalloc
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import h11
@@ -140,6 +144,48 @@ def test_the_deadline_holds_with_your_own_http_client_too() -> None:
             took = time.monotonic() - started
         assert 2.9 <= took < 4.0, f"{took:.2f} s"
         assert not own.is_closed
+
+
+@pytest.mark.parametrize("fault", ["trickle_body", "trickle_head"])
+def test_the_deadline_holds_over_tls(fault: str, tmp_path: Path) -> None:
+    """The watchdog shuts the TCP socket under the TLS one down, so the read in progress ends
+    as a connection error the transport turns into the timeout."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate for 127.0.0.1")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "1",
+            *subject,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    with (
+        FaultServer(plan=always(fault), trickle_seconds=TRICKLE, tls=tls) as fs,
+        httpx.Client(verify=ssl.create_default_context(cafile=cert)) as own,
+        PaymentKit(base_url=fs.base_url, api_key=SECRET, http_client=own, timeout=3, max_retries=0) as client,
+    ):
+        assert fs.base_url.startswith("https://")
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            client.products.list()
+        took = time.monotonic() - started
+    assert 2.9 <= took < 4.0, f"{fault}: {took:.2f} s"
 
 
 def test_the_deadline_of_an_httpx_timeout_is_its_largest_value() -> None:
