@@ -3,6 +3,8 @@ and the namespaces (`client.prices`, `client.checkout.sessions`, …)."""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -12,9 +14,11 @@ from typing import Any, Self
 import httpx
 
 from ._environments import Environments, livemode_from_env
+from ._errors import ConfigurationError
 from ._generated_namespaces import AsyncNamespaces, Namespaces
 from ._runtime import RawResponse, _raw_sink
 from ._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     AsyncTransport,
     BearerAuth,
@@ -22,12 +26,16 @@ from ._transport import (
     SyncTransport,
     as_timeout,
     check_retries,
+    headers_problem,
+    value_problem,
 )
 
 __all__ = ["STRICT_RESPONSES_ENV", "AsyncPaymentKit", "PaymentKit", "RawResponses"]
 
 # `PAYMENT_KIT_STRICT_RESPONSES=1` turns strict mode on for every client that does not say otherwise.
 STRICT_RESPONSES_ENV = "PAYMENT_KIT_STRICT_RESPONSES"
+
+logger = logging.getLogger("payment_kit")
 
 
 class RawResponses:
@@ -63,25 +71,103 @@ def _options(
     max_retries: int | None,
     default_headers: Mapping[str, str] | None,
     strict_responses: bool | None,
+    max_response_bytes: int | None,
+    *,
+    copy: bool = False,
 ) -> ClientOptions:
-    # None means "from the environment"; an empty string means "none" (e.g. an anonymous client).
+    # None means "from the environment"; an empty string means "none" (e.g. an anonymous client,
+    # or an `http_client` with a base URL of its own).
+    base_source, key_source = "base_url", "api_key"
     if base_url is None:
-        base_url = os.environ.get("PAYMENT_KIT_BASE_URL")
+        base_url, base_source = os.environ.get("PAYMENT_KIT_BASE_URL"), "PAYMENT_KIT_BASE_URL"
     if api_key is None:
-        api_key = os.environ.get("PAYMENT_KIT_API_KEY")
+        api_key, key_source = os.environ.get("PAYMENT_KIT_API_KEY"), "PAYMENT_KIT_API_KEY"
     if auth is None and api_key:
-        auth = BearerAuth(api_key)
+        auth = BearerAuth(_checked_key(api_key, key_source))
+    headers = dict(default_headers or {})
+    problem = headers_problem(headers)
+    if problem is not None:
+        raise ConfigurationError(f"default_headers: {problem}")
     retries = DEFAULT_MAX_RETRIES if max_retries is None else check_retries(max_retries)
     if strict_responses is None:
         strict_responses = os.environ.get(STRICT_RESPONSES_ENV, "").strip().lower() in ("1", "true", "yes", "on")
     return ClientOptions(
-        base_url=base_url.rstrip("/") if base_url else None,
+        base_url=_checked_base_url(base_url, base_source, warn=not copy) if base_url else None,
         auth=auth,
         timeout=as_timeout(timeout),
         max_retries=retries,
-        headers=dict(default_headers or {}),
+        headers=headers,
         strict_responses=strict_responses,
+        max_response_bytes=_checked_size(max_response_bytes),
     )
+
+
+def _checked_key(api_key: str, source: str) -> str:
+    # Surrounding whitespace is never part of a key, and a key read from a file or a secret store
+    # often ends with a newline: strip it rather than refuse a key that is otherwise right.
+    api_key = api_key.strip()
+    problem = value_problem(api_key)
+    if problem is not None:
+        # Where, never what: the message must not carry the key, even a mangled one.
+        raise ConfigurationError(f"the API key ({source}) {problem}; an API key is printable ASCII")
+    return api_key
+
+
+def _checked_base_url(base_url: str, where: str, *, warn: bool) -> str:
+    base_url = base_url.strip()
+    problem: str | None
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        problem = f"is not a valid URL ({exc})"
+    else:
+        problem = _url_problem(base_url, url)
+    if problem is not None:
+        raise ConfigurationError(f"{where} {problem}")
+    if warn and url.scheme == "http" and not _is_loopback(url.host):
+        logger.warning(
+            "%s is plain http:// to %s, which is not this machine: the API key and payment data "
+            "cross the network unencrypted; use https://",
+            where,
+            url.host,
+        )
+    return base_url.rstrip("/")
+
+
+def _url_problem(text: str, url: httpx.URL) -> str | None:
+    if url.scheme in ("http", "https"):
+        if not url.host:
+            return "has no host: e.g. https://app.example.com/payment"
+        if url.port is not None and not 0 < url.port < 65536:
+            return f"has port {url.port}, outside 1-65535"
+        return None
+    if "://" not in text:
+        # A bare host (and port): the scheme is what is missing, and on loopback it is usually http.
+        try:
+            host = httpx.URL(f"http://{text}").host
+        except httpx.InvalidURL:
+            host = ""
+        scheme = "http" if _is_loopback(host) else "https"
+        return f"has no scheme: did you mean {scheme}://{text} ?"
+    return f"must be an http:// or https:// URL, not {url.scheme}://"
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _checked_size(value: int | None) -> int:
+    if value is None:
+        return DEFAULT_MAX_RESPONSE_BYTES
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_response_bytes must be a whole number of bytes, 1 or more, not {value!r}")
+    return value
 
 
 class _ClientBase:
@@ -101,6 +187,7 @@ class _ClientBase:
         livemode: bool | None = None,
         default_headers: Mapping[str, str] | None = None,
         strict_responses: bool | None = None,
+        max_response_bytes: int | None = None,
     ) -> Self:
         """A copy with other settings that shares this client's connection pool.
 
@@ -120,6 +207,7 @@ class _ClientBase:
             max_retries=options.max_retries if max_retries is None else max_retries,
             default_headers={**options.headers, **(default_headers or {})},
             strict_responses=options.strict_responses if strict_responses is None else strict_responses,
+            max_response_bytes=options.max_response_bytes if max_response_bytes is None else max_response_bytes,
             _shared_transport=self._transport,  # type: ignore[attr-defined]
         )
         return copy
@@ -135,6 +223,10 @@ class _ClientBase:
     @property
     def max_retries(self) -> int:
         return self._options.max_retries
+
+    @property
+    def max_response_bytes(self) -> int:
+        return self._options.max_response_bytes
 
     @contextmanager
     def with_raw_response(self) -> Iterator[RawResponses]:
@@ -162,21 +254,38 @@ class PaymentKit(_ClientBase, Namespaces):
 
     Args:
         base_url: the deployment's PaymentKit root, e.g. ``https://app.example.com/payment``
-            (default: ``PAYMENT_KIT_BASE_URL``).
-        api_key: sent as ``Authorization: Bearer <api_key>`` (default: ``PAYMENT_KIT_API_KEY``; ``""`` for none).
+            (default: ``PAYMENT_KIT_BASE_URL``). Anything but an ``http://`` or ``https://`` URL
+            with a host is a ``ConfigurationError``; plain ``http://`` to a host other than this
+            machine (``localhost``, ``*.localhost``, ``127.0.0.0/8``, ``::1``) logs a warning on
+            the ``payment_kit`` logger. ``""`` uses the ``http_client``'s own base URL.
+        api_key: sent as ``Authorization: Bearer <api_key>`` (default: ``PAYMENT_KIT_API_KEY``;
+            ``""`` for none). Whitespace around it is stripped (a key read from a file with its
+            trailing newline just works); any other character a header cannot carry (a control
+            character, a line break, non-ASCII) is a ``ConfigurationError`` that says where,
+            never what.
         livemode: live (True) or test (False) data; default from ``PAYMENT_LIVEMODE`` /
             ``PAYMENT_LIVE_MODE`` / ``PAYMENT_TEST_MODE``, else live. Switch later with
             ``client.environments``.
-        timeout: seconds, or an ``httpx.Timeout`` (default 30 s, 5 s to connect).
-        max_retries: retries of connection errors, 408, 409, 429 and 5xx (default 2).
+        timeout: seconds, or an ``httpx.Timeout`` (default 30 s, 5 s to connect). Besides
+            bounding each step as httpx does, it is each attempt's deadline as a whole
+            (connecting, sending, and reading the whole answer): the largest of the
+            ``httpx.Timeout``'s values (30 s by default; ``timeout=3`` is 3 s). An attempt past
+            it ends as ``APITimeoutError``, retried like any timeout, so a call ends within
+            ``(max_retries + 1) × timeout`` plus the waits between attempts.
+        max_retries: retries of connection errors, timeouts, 408, 409, 429 and 5xx (default 2).
         http_client: your own ``httpx.Client`` (its pool, proxies, transport); it is not
             closed by this client.
         auth: any ``httpx.Auth``, instead of the bearer key.
-        default_headers: headers sent with every request.
+        default_headers: headers sent with every request; a name or value that HTTP cannot
+            carry is a ``ConfigurationError`` (a per-call ``extra_headers`` one, a ``ValueError``).
         strict_responses: fail with ``APIResponseValidationError`` on any answer that departs
             from the OpenAPI document (a missing or mistyped field, an enum value it does not
             list, an undocumented status); default from ``PAYMENT_KIT_STRICT_RESPONSES=1``,
             else off: answers are read leniently (README, "Reliability").
+        max_response_bytes: the largest answer read, in decoded bytes (default 32 MiB, far above
+            any real page). A larger answer, error answers included, raises
+            ``APIResponseValidationError`` as soon as it passes the cap (or, by its
+            ``Content-Length``, before reading), and is not retried.
     """
 
     def __init__(
@@ -191,9 +300,20 @@ class PaymentKit(_ClientBase, Namespaces):
         auth: httpx.Auth | None = None,
         default_headers: Mapping[str, str] | None = None,
         strict_responses: bool | None = None,
+        max_response_bytes: int | None = None,
         _shared_transport: SyncTransport | None = None,
     ) -> None:
-        options = _options(base_url, api_key, auth, timeout, max_retries, default_headers, strict_responses)
+        options = _options(
+            base_url,
+            api_key,
+            auth,
+            timeout,
+            max_retries,
+            default_headers,
+            strict_responses,
+            max_response_bytes,
+            copy=_shared_transport is not None,
+        )
         self._configure(options, livemode)
         # A `with_options` copy uses its parent's transport (pool, retry hooks) and never closes it.
         self._owns_transport = _shared_transport is None
@@ -231,9 +351,20 @@ class AsyncPaymentKit(_ClientBase, AsyncNamespaces):
         auth: httpx.Auth | None = None,
         default_headers: Mapping[str, str] | None = None,
         strict_responses: bool | None = None,
+        max_response_bytes: int | None = None,
         _shared_transport: AsyncTransport | None = None,
     ) -> None:
-        options = _options(base_url, api_key, auth, timeout, max_retries, default_headers, strict_responses)
+        options = _options(
+            base_url,
+            api_key,
+            auth,
+            timeout,
+            max_retries,
+            default_headers,
+            strict_responses,
+            max_response_bytes,
+            copy=_shared_transport is not None,
+        )
         self._configure(options, livemode)
         self._owns_transport = _shared_transport is None
         self._transport = _shared_transport or AsyncTransport(http_client)

@@ -13,6 +13,20 @@ with a canned answer, unless the test's `plan` names a fault for it:
   truncated_json  a 200 whose (complete, as far as HTTP goes) JSON body is cut in half
   wrong_type      a 200 with an HTML body and `content-type: text/html`
 
+and, for the transport's limits (`HOSTILE`, none of them forwarded):
+
+  trickle_body    a 200's headers at once, then its body one byte every `trickle_seconds`
+  trickle_head    the status line and headers themselves one byte every `trickle_seconds`
+  endless         a chunked 200 of JSON-ish bytes, `stream_bytes` of them, as fast as the client reads
+  endless_500     the same with status 500
+  declared_huge   a 200 whose Content-Length says `stream_bytes`, then nothing (it waits)
+  gzip_bomb       a gzip-encoded 200 that inflates to `stream_bytes` bytes
+  bad_gzip        a 200 labelled `Content-Encoding: gzip` whose body is not gzip
+  redirect_loop   a 302 back to the same path
+  retry_after     503 with `Retry-After: <retry_after>` (whatever text the test sets)
+
+`rate_limited` also sends `retry_after`, which is "1" unless the test changes it.
+
 Every request is recorded (method, path, Idempotency-Key, body, the fault it got), and
 the server counts the connections open at any moment, so tests can see what the client sent
 and whether it left connections behind.
@@ -22,10 +36,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
+import ssl
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +62,17 @@ TRANSIENT = (
 )
 NOT_TRANSIENT = ("truncated_json", "wrong_type")
 FAULTS = TRANSIENT + NOT_TRANSIENT
+HOSTILE = (
+    "trickle_body",
+    "trickle_head",
+    "endless",
+    "endless_500",
+    "declared_huge",
+    "gzip_bomb",
+    "bad_gzip",
+    "redirect_loop",
+    "retry_after",
+)
 
 HTML_PAGE = b"<html><head><title>%d Bad Gateway</title></head><body><h1>%d</h1><p>upstream trouble</p></body></html>"
 
@@ -65,6 +93,10 @@ class FaultServer:
     upstream: str | None = None
     canned: bytes = b'{"count":0,"list":[]}'
     slow_seconds: float = 1.0
+    trickle_seconds: float = 2.0
+    stream_bytes: int = 200 * 2**20
+    retry_after: str = "1"
+    tls: ssl.SSLContext | None = None  # serve https with this context
     seen: list[Seen] = field(default_factory=list)
     open_connections: int = 0
     connections_made: int = 0
@@ -92,7 +124,7 @@ class FaultServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def faults_of(self, predicate: Callable[[Seen], bool] = lambda s: True) -> list[str]:
         with self._lock:
@@ -106,10 +138,16 @@ class FaultServer:
 
     async def _start(self) -> None:
         self._upstream = httpx.AsyncClient(base_url=self.upstream, timeout=30) if self.upstream else None
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _shutdown(self) -> None:
+        # A connection the client opened and dropped just now may still wait in the listen backlog.
+        # Accepted after the server is closed, its transport would leak (asyncio 3.11 asserts in
+        # `Server._attach` halfway through making it), so let the loop take it first: a turn each to
+        # accept it, make its transport, its protocol, and start its handler.
+        for _ in range(4):
+            await asyncio.sleep(0)
         self._server.close()
         for task in list(self._tasks):
             task.cancel()
@@ -163,8 +201,10 @@ class FaultServer:
             await _answer(writer, status, "text/html", HTML_PAGE % (status, status))
             return True
         if fault == "rate_limited":
-            await _answer(writer, 429, "application/json", b'{"error":"slow down"}', {"Retry-After": "1"})
+            await _answer(writer, 429, "application/json", b'{"error":"slow down"}', {"Retry-After": self.retry_after})
             return True
+        if fault in HOSTILE:
+            return await self._hostile(fault, seen, writer)
 
         status, content_type, payload = await self._forward(seen)
         if fault == "reset_after":
@@ -188,6 +228,37 @@ class FaultServer:
         await _answer(writer, status, content_type, payload)
         return True
 
+    async def _hostile(self, fault: str, seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        """The answers that test the client's own limits; whether the connection stays open."""
+        if fault == "trickle_body":
+            writer.write(_head(200, "application/json", len(self.canned)))
+            await self._trickle(writer, self.canned)
+        elif fault == "trickle_head":
+            await self._trickle(writer, _head(200, "application/json", len(self.canned)) + self.canned)
+        elif fault in ("endless", "endless_500"):
+            writer.write(_head(200 if fault == "endless" else 500, "application/json", None))
+            await _chunked(writer, self.stream_bytes)
+        elif fault == "declared_huge":
+            writer.write(_head(200, "application/json", self.stream_bytes))
+            await writer.drain()
+            await asyncio.sleep(3600)  # a client that trusted the length would wait here
+        elif fault == "gzip_bomb":
+            body = _gzip_bomb(self.stream_bytes)
+            await _answer(writer, 200, "application/json", body, {"Content-Encoding": "gzip"})
+        elif fault == "bad_gzip":
+            await _answer(writer, 200, "application/json", b"not gzip at all", {"Content-Encoding": "gzip"})
+        elif fault == "redirect_loop":
+            await _answer(writer, 302, "text/plain", b"", {"Location": seen.path})
+        elif fault == "retry_after":
+            await _answer(writer, 503, "application/json", b'{"error":"busy"}', {"Retry-After": self.retry_after})
+        return fault in ("bad_gzip", "redirect_loop", "retry_after")
+
+    async def _trickle(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        for index in range(len(data)):
+            writer.write(data[index : index + 1])
+            await writer.drain()
+            await asyncio.sleep(self.trickle_seconds)
+
     async def _forward(self, seen: Seen) -> tuple[int, str, bytes]:
         if self._upstream is None:
             return 200, "application/json", self.canned
@@ -196,10 +267,34 @@ class FaultServer:
         return answer.status_code, answer.headers.get("content-type", "application/json"), answer.content
 
 
-def _head(status: int, content_type: str, length: int, extra: dict[str, str] | None = None) -> bytes:
+def _head(status: int, content_type: str, length: int | None, extra: dict[str, str] | None = None) -> bytes:
+    """A status line and headers; no length means a chunked body."""
     lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Type: {content_type}"]
-    lines += [f"Content-Length: {length}", *(f"{k}: {v}" for k, v in (extra or {}).items())]
+    lines.append("Transfer-Encoding: chunked" if length is None else f"Content-Length: {length}")
+    lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+_JSONISH = b'{"id":"cus_0123456789","name":"x","metadata":{}},' * 1310  # about 64 KiB
+
+
+async def _chunked(writer: asyncio.StreamWriter, total: int) -> None:
+    """`total` bytes of JSON-ish text as one chunk after another, each sent when the client has
+    taken the last (so that neither side holds more than a chunk or two)."""
+    chunk = b"%x\r\n%s\r\n" % (len(_JSONISH), _JSONISH)
+    for _ in range(total // len(_JSONISH)):
+        writer.write(chunk)
+        await writer.drain()
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()
+
+
+@functools.cache
+def _gzip_bomb(size: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(2**20)
+    parts = [compressor.compress(block) for _ in range(size // len(block))]
+    return b"".join(parts) + compressor.flush()
 
 
 async def _answer(
@@ -220,6 +315,7 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 
 _REASONS = {
     200: "OK",
+    302: "Found",
     400: "Bad Request",
     404: "Not Found",
     429: "Too Many Requests",

@@ -281,7 +281,7 @@ async def test_an_oversized_answer_is_refused_by_every_method(server: ImperfectS
         op = operation_for(row)
         positional, kwargs = required_arguments(op)
         server.reply = oversized(op)
-        with pytest.raises(APIResponseValidationError, match="65536"):
+        with pytest.raises(APIResponseValidationError, match="65,536 bytes"):
             if flavour == "sync":
                 with lenient_client(server, max_response_bytes=cap) as client:
                     method_of(client, row)(*positional, **kwargs)
