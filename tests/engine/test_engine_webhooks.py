@@ -110,7 +110,7 @@ def test_an_endpoint_takes_the_types_it_names_or_all_while_enabled(ctx: Context)
     assert webhooks.subscribed(ctx.store, True, "x") == []
 
 
-# -- the queue: one delivery per endpoint at a time --------------------------------------------------
+# -- the queue (the store's side: tests/test_sandbox_store.py) ------------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -172,39 +172,6 @@ def test_a_delivery_is_claimed_once_until_its_lease_lapses(store: Store) -> None
         assert [d["id"] for d in store.claim_deliveries(now + 61, 60.0, 10)] == [delivery["id"]]
         store.release_deliveries()  # a restarted sole user takes its old leases back at once
         assert [d["id"] for d in store.claim_deliveries(now, 60.0, 10)] == [delivery["id"]]
-
-
-def test_claims_take_each_endpoints_oldest_due_delivery_and_none_of_an_endpoint_under_way(store: Store) -> None:
-    now = time.time()
-    with store.transaction():
-        for delivery_id, endpoint_id, due in [
-            ("whd_1", "we_slow", -10),
-            ("whd_2", "we_slow", -9),
-            ("whd_3", "we_slow", -8),
-            ("whd_4", "we_b", -7),
-            ("whd_5", "we_c", -6),
-            ("whd_6", "we_c", 5),
-        ]:
-            store.queue_delivery(delivery_id, "evt_x", endpoint_id, False, now + due)
-
-    def claimed(limit: int = 10, **busy: Any) -> list[str]:
-        return [d["id"] for d in store.claim_deliveries(now, 60.0, limit, **busy)]
-
-    def settled(*delivery_ids: str) -> None:
-        for delivery_id in delivery_ids:
-            store.settle_delivery(delivery_id, state="delivered", attempts=1, next_at=0.0)
-
-    with store.transaction():
-        assert store.next_delivery_at(now) == pytest.approx(now - 10)
-        assert claimed(busy={"we_c"}) == ["whd_1", "whd_4"]  # one an endpoint, oldest first; we_c busy here
-        assert claimed() == ["whd_5"]  # the other two endpoints are under way (leased), for any process
-        assert claimed() == [] and store.next_delivery_at(now) is None
-        settled("whd_1")
-        assert claimed() == ["whd_2"]  # we_slow's next, once its attempt is over
-        settled("whd_2", "whd_4", "whd_5")
-        assert claimed(limit=1) == ["whd_3"]  # one lane left: the delivery due longest
-        settled("whd_3")
-        assert claimed() == [] and store.next_delivery_at(now) == pytest.approx(now + 5)  # not yet due
 
 
 # -- one attempt, through a mock transport ----------------------------------------------------------
