@@ -369,6 +369,8 @@ class _Dispatcher:
         assert self._wake is not None
         self._wake.clear()  # a wake from here on means: look again at once
         free = MAX_IN_FLIGHT - len(self._in_flight)
+        if not free:  # a finishing attempt wakes this
+            return IDLE_POLL
         try:
             due, next_at = await asyncio.to_thread(_claim, store, free, frozenset(self._in_flight))
         except Exception:
@@ -384,7 +386,7 @@ class _Dispatcher:
             task.add_done_callback(attempts.discard)
         if due:
             return 0.0
-        if not free or next_at is None:  # a finishing attempt, or a new delivery, wakes this
+        if next_at is None:  # a new delivery wakes this
             return IDLE_POLL
         return min(IDLE_POLL, max(MIN_WAIT, next_at - time.time()))
 
@@ -414,7 +416,7 @@ def _claim(store: Store, free: int, busy: frozenset[str]) -> tuple[list[dict[str
     """(the deliveries claimed now, when the next one falls due if none was)."""
     with store.transaction():
         now = time.time()
-        due = store.claim_deliveries(now, POLICY.timeout + LEASE_MARGIN, free, busy=busy) if free else []
+        due = store.claim_deliveries(now, POLICY.timeout + LEASE_MARGIN, free, busy=busy)
         return due, None if due else store.next_delivery_at(now, busy=busy)
 
 
