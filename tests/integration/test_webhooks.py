@@ -311,6 +311,7 @@ BAD_URLS = [  # each refused on create and on update, with a message naming its 
     ("https://example.com/hook\x00", "it contains a control character (U+0000)"),
     ("http://[::1/hook", "it cannot be parsed"),
     ("http://127.0.0.1:99999/hook", "it cannot be parsed (Port out of range 0-65535)"),
+    ("http://127.0.0.1:0/hook", "its port is 0"),
 ]
 
 
