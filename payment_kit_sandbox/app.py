@@ -24,8 +24,8 @@ from .body_limits import MAX_BODY_BYTES, BodyLimit
 from .context import Context, Handler, Wiring
 from .database import Store, StoreBusy
 from .document import Document, OperationDoc, Parameter, load_document
-from .engine import auto_recharge, checkout, credit_packs, credits, subscriptions, webhooks
-from .engine.events import after_commit
+from .engine import auto_recharge, checkout, credit_packs, credits, events, subscriptions, webhooks
+from .fault_injection import exit_after_commits
 from .internal_errors import busy, unexpected, unexpected_in_route
 from .refusals import ApiError, bad_request
 from .seed import seed
@@ -127,6 +127,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     store = Store(config.db, exclusive=config.workers == 1)
     store.run(lambda: seed(store, document))
     webhooks.start(store)  # deliveries a previous run left pending are made now
+    after_commit = exit_after_commits(events.after_commit)  # as it is, unless a test armed the fault
 
     by_path: dict[str, dict[str, OperationDoc]] = {}
     for op in document.operations.values():
@@ -151,6 +152,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
                     if replay is not None:
                         return replay, True
                     answer = handlers[op.operation_id](ctx)
+                    events.record(ctx)
                     if config.validate_responses:
                         check_answer(op, answer)
                     remember(store, ctx, key, raw_body, answer)

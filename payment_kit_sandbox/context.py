@@ -111,12 +111,16 @@ class Context:
     base_url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    deliveries_queued: bool = False
+    """The request queued webhook deliveries: its delivery worker is woken once it commits."""
     _clock_offset: int | None = field(default=None, init=False, repr=False)
 
     def afresh(self) -> Context:
         """This request's context as it was before a handler ran: for retrying the request in a new
         transaction (handlers may add events, and in principle touch the parsed body)."""
-        return replace(self, query=copy.deepcopy(self.query), body=copy.deepcopy(self.body), events=[])
+        return replace(
+            self, query=copy.deepcopy(self.query), body=copy.deepcopy(self.body), events=[], deliveries_queued=False
+        )
 
     @property
     def document(self) -> Document:
@@ -161,7 +165,8 @@ class Context:
         return obj
 
     def emit(self, event_type: str, kind: str, obj: dict[str, Any]) -> None:
-        """Record an event for webhook delivery once the request commits."""
+        """Record an event of this request: `engine.events.record` stores it, and queues its deliveries,
+        in the request's own transaction."""
         self.events.append({"type": event_type, "object_type": kind, "object": obj})
 
     def param(self, name: str, default: Any = None) -> Any:

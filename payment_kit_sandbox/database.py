@@ -29,7 +29,9 @@ keys, meter-event identifiers, redemption limits, inventory, invoice numbers):
   primary key of its `sandbox_meta` row). A concurrent duplicate then fails its insert,
   the request is retried, and the retry finds the first one and answers as a replay.
 - The webhook queue is claimed with `FOR UPDATE SKIP LOCKED` at READ COMMITTED (the
-  queue pattern: each worker takes rows no other holds; no conflicts to retry).
+  queue pattern: each worker takes rows no other holds; no conflicts to retry), one delivery
+  per endpoint at a time across workers (a leased row marks its endpoint busy). Its rows are
+  written in the transaction of the request whose events they deliver (a transactional outbox).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -515,11 +517,32 @@ class Store:
             )
         )
 
-    def claim_deliveries(self, now: float, lease: float, limit: int) -> list[dict[str, Any]]:
-        """Pending deliveries due at `now`, leased for `lease` seconds to the caller."""
+    def claim_deliveries(
+        self, now: float, lease: float, limit: int, *, busy: Collection[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Pending deliveries due at `now`, leased for `lease` seconds to the caller, oldest first: at
+        most one per endpoint, and none for an endpoint with an attempt under way (a delivery leased by
+        any process, or an endpoint named in `busy`), so that an endpoint's attempts never run side
+        by side and never take more than one of the caller's `limit` lanes."""
+        heads = (
+            sa.select(
+                deliveries.c.id,
+                sa.func.row_number()
+                .over(partition_by=deliveries.c.endpoint_id, order_by=(deliveries.c.next_at, deliveries.c.id))
+                .label("place"),
+            )
+            .where(*self._claimable(now, busy), deliveries.c.next_at <= now)
+            .subquery()
+        )
         due = self.conn.execute(
             sa.select(deliveries)
-            .where(deliveries.c.state == "pending", deliveries.c.next_at <= now, deliveries.c.lease_until <= now)
+            # Repeated outside the subquery: PostgreSQL checks these again on a row another worker
+            # leased meanwhile (READ COMMITTED re-reads a row it waited for), and skips it.
+            .where(
+                deliveries.c.id.in_(sa.select(heads.c.id).where(heads.c.place == 1)),
+                deliveries.c.state == "pending",
+                deliveries.c.lease_until <= now,
+            )
             .order_by(deliveries.c.next_at)
             .limit(limit)
             # Several worker processes poll one queue: each claims rows no other holds right now.
@@ -534,19 +557,29 @@ class Store:
             )
         return claimed
 
-    def next_delivery_at(self) -> float | None:
-        """When the earliest pending delivery falls due (None: nothing pending)."""
+    def next_delivery_at(self, now: float, *, busy: Collection[str] = ()) -> float | None:
+        """When the earliest delivery `claim_deliveries` could take falls due (None: none could). An
+        endpoint with an attempt under way is left out: the attempt's end is news of its own (and a
+        lease that a process which died held lapses on its own; callers look again every so often)."""
         found = self.conn.execute(
-            sa.select(
-                sa.func.min(
-                    sa.case(
-                        (deliveries.c.next_at > deliveries.c.lease_until, deliveries.c.next_at),
-                        else_=deliveries.c.lease_until,
-                    )
-                )
-            ).where(deliveries.c.state == "pending")
+            sa.select(sa.func.min(deliveries.c.next_at)).where(*self._claimable(now, busy))
         ).scalar()
         return None if found is None else float(found)
+
+    @staticmethod
+    def _claimable(now: float, busy: Collection[str]) -> list[sa.ColumnElement[bool]]:
+        """Pending deliveries not leased, of endpoints with no attempt under way."""
+        under_way = sa.select(deliveries.c.endpoint_id).where(
+            deliveries.c.state == "pending", deliveries.c.lease_until > now
+        )
+        clauses = [
+            deliveries.c.state == "pending",
+            deliveries.c.lease_until <= now,
+            deliveries.c.endpoint_id.not_in(under_way),
+        ]
+        if busy:
+            clauses.append(deliveries.c.endpoint_id.not_in(sorted(busy)))
+        return clauses
 
     def settle_delivery(self, delivery_id: str, *, state: str, attempts: int, next_at: float) -> None:
         self.conn.execute(

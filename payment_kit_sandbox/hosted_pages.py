@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from .context import Context, Wiring
 from .database import Store
-from .engine import checkout, discounts
+from .engine import checkout, discounts, events
 from .engine.money import from_units, units
 from .refusals import ApiError
 from .resources import payment_links
@@ -78,7 +78,9 @@ def routes(store: Store, wiring: Wiring, after_commit: Callable[[Context], None]
                 nonlocal ctx
                 ctx = base.afresh()
                 payment_links.find(ctx, key)  # a 404 here: try the other mode
-                return payment_links.open_(ctx)
+                opened = payment_links.open_(ctx)
+                events.record(ctx)
+                return opened
 
             try:
                 session = store.run(open_once)
@@ -114,7 +116,9 @@ def routes(store: Store, wiring: Wiring, after_commit: Callable[[Context], None]
             ctx = base.afresh()
             # Read again inside the paying transaction: another worker may have paid it meanwhile.
             current = store.get(checkout.KIND, session["id"], livemode) or session
-            return checkout.complete(ctx, current, payer)
+            completed = checkout.complete(ctx, current, payer)
+            events.record(ctx)
+            return completed
 
         try:
             paid = store.run(pay_once)

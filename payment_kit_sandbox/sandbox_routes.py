@@ -22,7 +22,7 @@ from . import strict_json
 from .auth import authorize
 from .context import Context, Handler, Wiring, sandbox_route
 from .database import Store
-from .engine import clock, webhooks
+from .engine import clock, events, webhooks
 from .refusals import ApiError, bad_request, not_found
 
 __all__ = ["MAX_CLOCK_OFFSET", "OWN_ROUTES", "routes"]
@@ -62,7 +62,9 @@ def routes(
                 def answer_once() -> Any:
                     nonlocal ctx
                     ctx = base.afresh()
-                    return fn(ctx)
+                    answer = fn(ctx)
+                    events.record(ctx)
+                    return answer
 
                 answer = store.run(answer_once)
                 after_commit(ctx)
@@ -133,7 +135,7 @@ def resend_event(ctx: Context) -> dict[str, Any]:
     webhooks.deliver(ctx.store, event, endpoints)
     event["pending_webhooks"] = int(event.get("pending_webhooks") or 0) + len(endpoints)
     ctx.store.save(webhooks.EVENT, event)
-    webhooks.wake(ctx.store)  # the worker's next look waits for this transaction to commit
+    ctx.deliveries_queued = True
     return {"event": event["id"], "webhook_endpoints": [e["id"] for e in endpoints]}
 
 

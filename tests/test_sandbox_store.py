@@ -5,6 +5,7 @@ stable Python sort (`list_queries.page_of`) does, ties, nulls, numbers and text 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,3 +77,46 @@ def test_page_filters_and_refuses_what_it_cannot_order_or_filter_in_sql(store: S
         store.page("customer", False, order_by="x') --", descending=True, offset=0, limit=5)
     with pytest.raises(ValueError, match="plain values only"):
         store.page("customer", False, order_by="name", descending=True, offset=0, limit=5, metadata={"a": "b"})
+
+
+# -- the webhook queue ---------------------------------------------------------------------------
+
+QUEUE = [  # (delivery, endpoint, due: seconds from now)
+    ("whd_1", "we_slow", -10),
+    ("whd_2", "we_slow", -9),
+    ("whd_3", "we_slow", -8),
+    ("whd_4", "we_b", -7),
+    ("whd_5", "we_c", -6),
+    ("whd_6", "we_c", 5),
+]
+
+
+def queue_up(store: Store, now: float) -> None:
+    for delivery_id, endpoint_id, due in QUEUE:
+        store.queue_delivery(delivery_id, "evt_x", endpoint_id, False, now + due)
+
+
+def claimed(store: Store, now: float, limit: int = 10, **busy: Any) -> list[str]:
+    return [d["id"] for d in store.claim_deliveries(now, 60.0, limit, **busy)]
+
+
+def test_the_webhook_queue_hands_out_each_endpoints_oldest_due_delivery_and_none_of_one_under_way(
+    store: Store,
+) -> None:
+    now = time.time()
+    queue_up(store, now)
+
+    def settled(*delivery_ids: str) -> None:
+        for delivery_id in delivery_ids:
+            store.settle_delivery(delivery_id, state="delivered", attempts=1, next_at=0.0)
+
+    assert store.next_delivery_at(now) == pytest.approx(now - 10)
+    assert claimed(store, now, busy={"we_c"}) == ["whd_1", "whd_4"]  # one an endpoint, oldest first; we_c busy here
+    assert claimed(store, now) == ["whd_5"]  # the other endpoints are under way (leased), for any process
+    assert claimed(store, now) == [] and store.next_delivery_at(now) is None
+    settled("whd_1")
+    assert claimed(store, now) == ["whd_2"]  # we_slow's next, once its attempt is over
+    settled("whd_2", "whd_4", "whd_5")
+    assert claimed(store, now, limit=1) == ["whd_3"]  # one lane left: the delivery due longest
+    settled("whd_3")
+    assert claimed(store, now) == [] and store.next_delivery_at(now) == pytest.approx(now + 5)  # not yet due

@@ -1,9 +1,12 @@
-"""Events and webhook delivery.
+"""Events and webhook delivery: a transactional outbox.
 
-Handlers call `ctx.emit(type, kind, object)`; once the request's transaction
-commits, the app calls `after_commit(ctx)`, which stores each event as an
-Event object and queues, in the same transaction, its delivery
-(`engine.webhooks`) to the enabled endpoints of its mode that subscribe to its type.
+Handlers call `ctx.emit(type, kind, object)`. As the last step of a request's work, inside the
+request's own transaction, the app calls `record(ctx)`, which stores each event as an Event
+object and queues its deliveries (`engine.webhooks`) to the enabled endpoints of its mode that
+subscribe to its type. The events and their deliveries are thus committed exactly when the
+request's writes are: a request rolled back leaves no event, and a process that dies after the
+commit, before it answers, leaves every event of the commit queued for the next process to deliver.
+Once the transaction commits, `after_commit(ctx)` only wakes the delivery worker.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from ..context import Context, new_id
 from . import webhooks
 
-__all__ = ["API_VERSION", "after_commit"]
+__all__ = ["API_VERSION", "after_commit", "record"]
 
 logger = logging.getLogger("payment_kit_sandbox.events")
 
@@ -22,29 +25,36 @@ logger = logging.getLogger("payment_kit_sandbox.events")
 API_VERSION = "2023-09-05"
 
 
-def after_commit(ctx: Context) -> None:
-    """Store the request's events and start their deliveries.
+def record(ctx: Context) -> None:
+    """Store the request's events and queue their deliveries, in the request's transaction (call it
+    inside `store.run`, after the handler): a failure here fails, and rolls back, the request."""
+    for raw in ctx.events:
+        event = _event(ctx, raw)
+        endpoints = webhooks.subscribed(ctx.store, event["livemode"], event["type"])
+        event["pending_webhooks"] = len(endpoints)
+        ctx.store.insert("event", event)
+        webhooks.deliver(ctx.store, event, endpoints)
+        ctx.deliveries_queued = ctx.deliveries_queued or bool(endpoints)
+    ctx.events.clear()
 
-    The request has already committed, so nothing here may turn its answer
-    into an error: a failure is logged, and the answer stands.
+
+def after_commit(ctx: Context) -> None:
+    """Wake the delivery worker for the deliveries the committed request queued.
+
+    Events emitted but never `record`ed would be lost: that is a sandbox bug, and raises. Waking
+    cannot turn the answer into an error: the worker also looks at the queue every so often.
     """
-    pending, ctx.events[:] = list(ctx.events), []
-    if not pending:
+    if ctx.events:
+        raise RuntimeError(
+            f"{len(ctx.events)} event(s) emitted by a request were never recorded in its transaction "
+            "(engine.events.record): the route that ran it must call it"
+        )
+    if not ctx.deliveries_queued:
         return
     try:
-        queued = False
-        with ctx.store.transaction():
-            for raw in pending:
-                event = _event(ctx, raw)
-                endpoints = webhooks.subscribed(ctx.store, event["livemode"], event["type"])
-                event["pending_webhooks"] = len(endpoints)
-                ctx.store.insert("event", event)
-                webhooks.deliver(ctx.store, event, endpoints)
-                queued = queued or bool(endpoints)
-        if queued:
-            webhooks.wake(ctx.store)
+        webhooks.wake(ctx.store)
     except Exception:
-        logger.exception("storing or delivering the events of a committed request failed")
+        logger.exception("waking the webhook worker failed; it finds the deliveries on its next look")
 
 
 def _event(ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:

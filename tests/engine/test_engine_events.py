@@ -1,6 +1,9 @@
-"""Events after commit: each emitted event is stored once with its request's ids and the sandbox
-clock's time, in its object's mode, and queued for exactly the endpoints that subscribe to it; a
-failure there is logged and never undoes the committed request."""
+"""Events in the request's own transaction (a transactional outbox): each emitted event is stored
+once with its request's ids and the sandbox clock's time, in its object's mode, and queued for
+exactly the endpoints that subscribe to it, committed or rolled back with the request's writes;
+after the commit the worker is only woken, and a failure to wake never undoes the request. The
+test-only fault that kills the process between a commit and its answer counts commits that queued
+deliveries."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from payment_kit_sandbox import fault_injection
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import events, webhooks
 
@@ -38,11 +42,19 @@ def stored_events(ctx: Context, livemode: bool = False) -> list[dict[str, Any]]:
         return ctx.store.all("event", livemode)
 
 
-def test_nothing_emitted_opens_no_transaction_and_wakes_no_one(
-    outside_a_transaction: Context, woken: list[Any]
-) -> None:
+def committed(ctx: Context) -> None:
+    """Record the emitted events as a request's last step, in its transaction, then run what follows
+    the commit."""
+    with ctx.store.transaction():
+        events.record(ctx)
+    events.after_commit(ctx)
+
+
+def test_nothing_emitted_stores_nothing_and_wakes_no_one(outside_a_transaction: Context, woken: list[Any]) -> None:
     ctx = outside_a_transaction
-    ctx.store.close()  # would fail any transaction: there must be none
+    committed(ctx)
+    assert stored_events(ctx) == [] and not ctx.deliveries_queued
+    ctx.store.close()  # would fail any transaction: after the commit there must be none
     events.after_commit(ctx)
     assert woken == []
 
@@ -56,7 +68,7 @@ def test_each_event_is_stored_with_its_request_and_the_sandbox_clocks_time(
         ctx.set_clock_offset(1000)
     ctx.emit("price.created", "price", {"id": "price_1", "livemode": False})
     ctx.emit("thing.happened", "thing", {"name": "no id"})
-    events.after_commit(ctx)
+    committed(ctx)
     assert ctx.events == [] and woken == []  # no endpoint listens
     first, second = sorted(stored_events(ctx), key=lambda e: e["type"])
     assert (first["type"], first["object_type"], first["object_id"], first["api_version"]) == (
@@ -74,7 +86,7 @@ def test_each_event_is_stored_with_its_request_and_the_sandbox_clocks_time(
 def test_an_event_without_a_request_id_gets_a_generated_one(outside_a_transaction: Context, woken: list[Any]) -> None:
     ctx = outside_a_transaction
     ctx.emit("price.created", "price", {"id": "price_1"})
-    events.after_commit(ctx)
+    committed(ctx)
     [event] = stored_events(ctx)
     assert event["request"]["id"].startswith("req_") and event["request"]["idempotency_key"] is None
 
@@ -82,7 +94,7 @@ def test_an_event_without_a_request_id_gets_a_generated_one(outside_a_transactio
 def test_an_event_belongs_to_its_objects_mode(outside_a_transaction: Context, woken: list[Any]) -> None:
     ctx = outside_a_transaction
     ctx.emit("subscription.updated", "subscription", {"id": "sub_live", "livemode": True})
-    events.after_commit(ctx)
+    committed(ctx)
     assert stored_events(ctx, livemode=False) == []
     assert [e["object_id"] for e in stored_events(ctx, livemode=True)] == ["sub_live"]
 
@@ -97,23 +109,106 @@ def test_deliveries_are_queued_for_enabled_endpoints_of_the_mode_that_subscribe(
     endpoint(ctx, "*", status="disabled")
     endpoint(ctx, "price.created", livemode=True)  # the other mode
     ctx.emit("price.created", "price", {"id": "price_1", "livemode": False})
-    events.after_commit(ctx)
-    [event] = stored_events(ctx)
-    assert event["pending_webhooks"] == 2
+    ctx.emit("price.updated", "price", {"id": "price_1", "livemode": False})
+    committed(ctx)
+    first, second = sorted(stored_events(ctx), key=lambda e: e["type"])
+    assert first["pending_webhooks"] == 2
     with ctx.store.transaction():
-        queued = ctx.store.deliveries_of(event["id"])
+        queued = ctx.store.deliveries_of(first["id"])
+        assert len(ctx.store.deliveries_of(second["id"])) == 2
     assert sorted(d["endpoint_id"] for d in queued) == sorted([every["id"], named["id"]])
     assert {(d["state"], d["attempts"], d["livemode"]) for d in queued} == {("pending", 0, False)}
     assert woken == [ctx.store]  # once per request, however many deliveries
 
 
-def test_a_failure_after_commit_is_logged_not_raised(
-    outside_a_transaction: Context, woken: list[Any], caplog: pytest.LogCaptureFixture
+def test_events_and_their_deliveries_commit_and_roll_back_with_the_request(
+    outside_a_transaction: Context, woken: list[Any]
 ) -> None:
     ctx = outside_a_transaction
+    listening = endpoint(ctx, "*")
+
+    def refused_after_emitting() -> None:
+        ctx.store.insert("product", {"id": "prod_lost", "livemode": False})
+        ctx.emit("product.created", "product", {"id": "prod_lost", "livemode": False})
+        events.record(ctx)
+        raise RuntimeError("the request fails after its events were recorded")
+
+    with pytest.raises(RuntimeError, match="after its events were recorded"):
+        ctx.store.run(refused_after_emitting)
+    assert stored_events(ctx) == []  # gone with the request's own write
+    with ctx.store.transaction():
+        assert ctx.store.get("product", "prod_lost", False) is None
+        assert ctx.store.next_delivery_at(float("inf")) is None  # nothing queued
+
+    def succeeds() -> None:
+        ctx.emit("product.created", "product", {"id": "prod_kept", "livemode": False})
+        events.record(ctx)
+
+    ctx.store.run(succeeds)
+    # Stored and queued by the commit itself, before anything runs after it (nothing has woken the worker).
+    [event] = stored_events(ctx)
+    with ctx.store.transaction():
+        assert [d["endpoint_id"] for d in ctx.store.deliveries_of(event["id"])] == [listening["id"]]
+    assert woken == [] and ctx.deliveries_queued
+    events.after_commit(ctx)
+    assert woken == [ctx.store]
+
+
+def test_events_never_recorded_are_a_bug_that_raises(outside_a_transaction: Context, woken: list[Any]) -> None:
+    ctx = outside_a_transaction
     ctx.emit("price.created", "price", {"id": "price_1"})
-    ctx.store.close()
-    with caplog.at_level(logging.ERROR, logger="payment_kit_sandbox.events"):
+    with pytest.raises(RuntimeError, match=r"never recorded in its transaction \(engine.events.record\)"):
         events.after_commit(ctx)
-    assert "storing or delivering the events of a committed request failed" in caplog.text
-    assert ctx.events == [] and woken == []
+    assert woken == []
+
+
+def test_a_failure_to_wake_the_worker_is_logged_not_raised(
+    outside_a_transaction: Context, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_: Any) -> None:
+        raise RuntimeError("no thread to start")
+
+    monkeypatch.setattr(webhooks, "wake", broken)
+    ctx = outside_a_transaction
+    endpoint(ctx, "*")
+    ctx.emit("price.created", "price", {"id": "price_1"})
+    with caplog.at_level(logging.ERROR, logger="payment_kit_sandbox.events"):
+        committed(ctx)
+    assert "waking the webhook worker failed" in caplog.text
+    assert len(stored_events(ctx)) == 1
+
+
+class Exited(BaseException):
+    """What `os._exit` raises here instead of ending the test run."""
+
+
+def test_the_exit_fault_is_off_unless_armed_and_exits_after_the_nth_commit_that_queued_deliveries(
+    outside_a_transaction: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Context] = []
+
+    def follow(ctx: Context) -> None:
+        calls.append(ctx)
+
+    assert fault_injection.exit_after_commits(follow, {}) is follow  # unarmed: nothing wraps it
+
+    def exit_(status: int) -> None:
+        raise Exited(status)
+
+    monkeypatch.setattr(fault_injection.os, "_exit", exit_)
+    armed = fault_injection.exit_after_commits(follow, {fault_injection.ENV_EXIT_AFTER_COMMITS: "2"})
+    quiet, queued = outside_a_transaction, outside_a_transaction.afresh()
+    queued.deliveries_queued = True
+    armed(quiet)  # a commit that queued nothing does not count
+    armed(queued)
+    armed(quiet)
+    with pytest.raises(Exited) as caught:
+        armed(queued)
+    assert caught.value.args == (fault_injection.EXIT_STATUS,)
+    assert calls == [quiet, queued, quiet]  # the second commit that queued deliveries was never followed up
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "soon"])
+def test_an_exit_fault_that_is_not_a_count_is_refused_at_start(raw: str) -> None:
+    with pytest.raises(ValueError, match="must be a whole number of commits, 1 or more"):
+        fault_injection.exit_after_commits(lambda _: None, {fault_injection.ENV_EXIT_AFTER_COMMITS: raw})

@@ -1,28 +1,33 @@
 """Webhook delivery without sockets: the Standard Webhooks signature, the retry policy and where it
-may deliver, who subscribes, and one try of a queued delivery (a mock transport answers) from claim
-to settlement: delivered, retried on schedule, given up, dropped, or refused for its host."""
+may deliver, who subscribes; the queue, which hands out one delivery per endpoint at a time; one
+attempt of a queued delivery (a mock transport answers) from claim to settlement: delivered, retried
+on schedule, given up, dropped, refused for its host, cut at its deadline or at ANSWER_BYTES, or
+failed before it could be made; and the worker, whose slow endpoints never delay another's."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+from waiting import wait_until
 
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.database import Store
 from payment_kit_sandbox.engine import webhooks
 
-Answer = Callable[[httpx.Request], httpx.Response]
+Answer = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 DELAYS = (1.0, 30.0)
+SECRET = "whsec_" + "A" * 44
 
 
 def test_the_signature_is_the_standard_webhooks_v1_hmac() -> None:
@@ -105,37 +110,7 @@ def test_an_endpoint_takes_the_types_it_names_or_all_while_enabled(ctx: Context)
     assert webhooks.subscribed(ctx.store, True, "x") == []
 
 
-# -- one queued delivery, tried by a dispatcher with no threads and a mock transport ----------------
-
-
-class Receiver:
-    """What the mock transport heard, and how it answers."""
-
-    def __init__(self, answer: Answer) -> None:
-        self.answer = answer
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.answer(request)
-
-
-class Inline:
-    """An executor that runs work at once, on the caller's thread."""
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        fn(*args)
-
-
-def dispatcher(store: Store, receiver: Receiver) -> Any:
-    made = webhooks._Dispatcher.__new__(webhooks._Dispatcher)  # no poll thread, no pool
-    made._store = lambda: store
-    made._wake = threading.Event()
-    made._pool = Inline()
-    made._busy = 0
-    made._busy_lock = threading.Lock()
-    made._http = httpx.Client(transport=httpx.MockTransport(receiver))
-    return made
+# -- the queue (the store's side: tests/test_sandbox_store.py) ------------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -150,27 +125,40 @@ def store(outside_a_transaction: Context) -> Store:
     return outside_a_transaction.store
 
 
-def queued(
-    store: Store, *, url: str = "http://127.0.0.1:9/hook", secret: str | None = "whsec_" + "A" * 44
-) -> dict[str, Any]:
-    """An event with one endpoint and its delivery, claimed as a worker would: answers the claimed row."""
-    endpoint = {"id": "we_1", "livemode": False, "status": "enabled", "enabled_events": ["*"], "url": url}
+def endpoint_row(endpoint_id: str, url: str, *, livemode: bool = False, secret: str | None = None) -> dict[str, Any]:
+    endpoint = {"id": endpoint_id, "livemode": livemode, "status": "enabled", "enabled_events": ["*"], "url": url}
     if secret:
         endpoint["secret"] = secret
-    event = {"id": "evt_1", "livemode": False, "type": "price.created", "pending_webhooks": 1, "data": {"object": {}}}
+    return endpoint
+
+
+def queued(
+    store: Store,
+    *,
+    endpoint_id: str = "we_1",
+    url: str = "http://127.0.0.1:9/hook",
+    secret: str | None = SECRET,
+    claim: bool = True,
+) -> dict[str, Any]:
+    """An endpoint, an event for it and their delivery; answers the delivery, claimed as a worker
+    would unless `claim` is false."""
+    endpoint = endpoint_row(endpoint_id, url, secret=secret)
+    event = {
+        "id": f"evt_{endpoint_id}",
+        "livemode": False,
+        "type": "price.created",
+        "pending_webhooks": 1,
+        "data": {"object": {}},
+    }
     with store.transaction():
         store.insert("webhook_endpoint", endpoint)
         store.insert("event", event)
         webhooks.deliver(store, event, [endpoint])
-        [delivery] = store.claim_deliveries(time.time(), 60.0, 10)
-    return delivery
-
-
-def settled(store: Store) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-    """(the delivery row, the attempts, the event) after a try."""
-    with store.transaction():
-        [row] = store.deliveries_of("evt_1")
-        return row, store.all("webhook_attempt", False), store.get("event", "evt_1", False)
+        if claim:
+            [delivery] = store.claim_deliveries(time.time(), 60.0, 10)
+            return delivery
+        [delivery] = store.deliveries_of(event["id"])
+        return delivery
 
 
 def test_a_delivery_is_claimed_once_until_its_lease_lapses(store: Store) -> None:
@@ -179,22 +167,78 @@ def test_a_delivery_is_claimed_once_until_its_lease_lapses(store: Store) -> None
     now = time.time()
     with store.transaction():
         assert store.claim_deliveries(now, 60.0, 10) == []
-        assert store.next_delivery_at() == pytest.approx(now + 60.0, abs=5)
+        assert store.next_delivery_at(now) is None  # its endpoint has an attempt under way
+        assert store.next_delivery_at(now + 61) == pytest.approx(now, abs=5)  # until the lease lapses
         assert [d["id"] for d in store.claim_deliveries(now + 61, 60.0, 10)] == [delivery["id"]]
         store.release_deliveries()  # a restarted sole user takes its old leases back at once
         assert [d["id"] for d in store.claim_deliveries(now, 60.0, 10)] == [delivery["id"]]
 
 
-def test_a_2xx_answer_delivers_signed_and_settles_the_event(store: Store) -> None:
+# -- one attempt, through a mock transport ----------------------------------------------------------
+
+
+class Receiver:
+    """What the mock transport heard, and how it answers (`answer` may be a coroutine function)."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.requests: list[httpx.Request] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answered = self.answer(request)
+        response = await answered if isinstance(answered, Awaitable) else answered
+        if not response.is_stream_consumed:
+            return response
+        # A body given as bytes is read into the response at once; a receiver's answer streams.
+        body = response.content
+
+        async def streamed() -> AsyncIterator[bytes]:
+            yield body
+
+        return httpx.Response(response.status_code, headers=response.headers, content=streamed())
+
+
+def worker(store: Store) -> Any:
+    """A dispatcher with no thread and no loop of its own: its looks and attempts run on the test's loop."""
+    made = webhooks._Dispatcher.__new__(webhooks._Dispatcher)
+    made._store = weakref.ref(store)
+    made._transport = None
+    made._loop = None
+    made._wake = asyncio.Event()
+    made._in_flight = set()
+    return made
+
+
+def client(receiver: Receiver) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(receiver))
+
+
+async def tried(store: Store, receiver: Receiver, delivery: dict[str, Any]) -> None:
+    """One claimed delivery worked off as the worker does it: prepared, attempted, settled."""
+    async with client(receiver) as http:
+        await worker(store)._work(http, delivery)
+
+
+def settled(store: Store, event_id: str = "evt_we_1") -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """(the delivery row, the attempts oldest first, the event) after a try."""
+    with store.transaction():
+        [row] = store.deliveries_of(event_id)
+        attempts = sorted(store.all("webhook_attempt", False), key=lambda a: a["retry_count"])
+        return row, attempts, store.get("event", event_id, False)
+
+
+async def test_a_2xx_answer_delivers_signed_and_settles_the_event(store: Store) -> None:
     receiver = Receiver(lambda _: httpx.Response(204))
-    delivery = queued(store)
-    dispatcher(store, receiver)._try(store, delivery)
+    await tried(store, receiver, queued(store))
     [request] = receiver.requests
     body, timestamp = request.content, request.headers["webhook-timestamp"]
-    assert json.loads(body)["id"] == "evt_1" and request.headers["webhook-id"] == "evt_1"
+    assert json.loads(body)["id"] == "evt_we_1" and request.headers["webhook-id"] == "evt_we_1"
     key = base64.b64decode("A" * 44)
-    expected = base64.b64encode(hmac.new(key, b"evt_1." + timestamp.encode() + b"." + body, hashlib.sha256).digest())
+    signed = b"evt_we_1." + timestamp.encode() + b"." + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
     assert request.headers["webhook-signature"] == "v1," + expected.decode()
+    assert request.headers["accept-encoding"] == "identity"  # an answer is read as sent, never inflated
     assert abs(int(timestamp) - time.time()) <= 2  # wall-clock time of the try, not the sandbox clock
     row, [attempt], event = settled(store)
     assert (row["state"], row["attempts"], row["next_at"], row["lease_until"]) == ("delivered", 1, 0.0, 0.0)
@@ -207,12 +251,11 @@ def test_a_2xx_answer_delivers_signed_and_settles_the_event(store: Store) -> Non
     assert event["pending_webhooks"] == 0
 
 
-def test_a_failed_try_is_retried_after_the_policys_delay_then_given_up(store: Store) -> None:
+async def test_a_failed_try_is_retried_after_the_policys_delay_then_given_up(store: Store) -> None:
     receiver = Receiver(lambda _: httpx.Response(500, json={"error": "down"}))
-    worker = dispatcher(store, receiver)
     delivery = queued(store, secret=None)
     before = time.time()
-    worker._try(store, delivery)
+    await tried(store, receiver, delivery)
     assert "webhook-signature" not in receiver.requests[0].headers  # an endpoint without a secret
     row, [attempt], event = settled(store)
     assert (row["state"], row["attempts"]) == ("pending", 1)
@@ -224,26 +267,26 @@ def test_a_failed_try_is_retried_after_the_policys_delay_then_given_up(store: St
     )
     assert event["pending_webhooks"] == 1
     for retry in (1, 2):
-        worker._try(store, {**delivery, "attempts": retry})
+        await tried(store, receiver, {**delivery, "attempts": retry})
     row, attempts, _ = settled(store)
-    assert [a["retry_count"] for a in sorted(attempts, key=lambda a: a["retry_count"])] == [0, 1, 2]
+    assert [a["retry_count"] for a in attempts] == [0, 1, 2]
     assert (row["state"], row["attempts"], row["next_at"]) == ("failed", 3, 0.0)  # len(DELAYS) retries, then no more
 
 
-def test_a_receiver_that_does_not_answer_is_recorded_as_status_0(store: Store) -> None:
+async def test_a_receiver_that_does_not_answer_is_recorded_as_status_0(store: Store) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    dispatcher(store, Receiver(refuse))._try(store, queued(store))
+    await tried(store, Receiver(refuse), queued(store))
     row, [attempt], _ = settled(store)
     assert attempt["response_status"] == 0
     assert attempt["response_body"] == "no answer from the receiver: ConnectError: connection refused"
     assert row["state"] == "pending"
 
 
-def test_a_host_not_allowed_is_never_contacted_nor_retried(store: Store) -> None:
+async def test_a_host_not_allowed_is_never_contacted_nor_retried(store: Store) -> None:
     receiver = Receiver(lambda _: httpx.Response(200))
-    dispatcher(store, receiver)._try(store, queued(store, url="https://example.com/hook"))
+    await tried(store, receiver, queued(store, url="https://example.com/hook"))
     assert receiver.requests == []
     row, [attempt], _ = settled(store)
     assert (row["state"], attempt["status"], attempt["response_status"]) == ("failed", "failed", 0)
@@ -251,7 +294,7 @@ def test_a_host_not_allowed_is_never_contacted_nor_retried(store: Store) -> None
 
 
 @pytest.mark.parametrize("change", ["disable", "delete endpoint", "delete event"])
-def test_an_endpoint_disabled_or_deleted_meanwhile_gets_no_try(store: Store, change: str) -> None:
+async def test_an_endpoint_disabled_or_deleted_meanwhile_gets_no_try(store: Store, change: str) -> None:
     receiver = Receiver(lambda _: httpx.Response(200))
     delivery = queued(store)
     with store.transaction():
@@ -261,107 +304,232 @@ def test_an_endpoint_disabled_or_deleted_meanwhile_gets_no_try(store: Store, cha
         elif change == "delete endpoint":
             store.delete("webhook_endpoint", "we_1")
         else:
-            store.delete("event", "evt_1")
-    dispatcher(store, receiver)._try(store, delivery)
+            store.delete("event", "evt_we_1")
+    await tried(store, receiver, delivery)
     assert receiver.requests == []
     with store.transaction():
-        [row] = store.deliveries_of("evt_1")
+        [row] = store.deliveries_of("evt_we_1")
         assert store.all("webhook_attempt", False) == []
     assert (row["state"], row["attempts"]) == ("dropped", 0)
 
 
+CUT = f" [cut: only the first {webhooks.ANSWER_BYTES} bytes of the answer were read]"
+
+
 @pytest.mark.parametrize(
-    ("response", "kept"),
+    ("headers", "read", "cut", "kept"),
     [
-        (httpx.Response(200, text=""), None),
-        (httpx.Response(200, json={"ok": True}), {"ok": True}),
-        (httpx.Response(200, json=[1, 2]), "[1,2]"),
-        (httpx.Response(200, text="{not json", headers={"content-type": "application/json"}), "{not json"),
-        (httpx.Response(200, text="x" * 5000), "x" * webhooks.BODY_LIMIT),
+        ({}, b"", False, None),
+        ({"content-type": "application/json"}, b'{"ok": true}', False, {"ok": True}),
+        ({"content-type": "application/json"}, b"[1,2]", False, "[1,2]"),
+        ({"content-type": "application/json"}, b"{not json", False, "{not json"),
+        ({"content-type": "application/json"}, b'{"a": 1, "a": 2}', False, '{"a": 1, "a": 2}'),  # not strict
+        ({"content-type": "application/json"}, b'{"a":' * 40 + b"1" + b"}" * 40, False, '{"a":' * 40 + "1" + "}" * 40),
+        ({"content-type": "application/json"}, b'{"ok": true}', True, '{"ok": true}' + CUT),  # cut: not whole
+        ({}, b"x" * 5000, False, "x" * webhooks.BODY_LIMIT),
+        ({}, b"x" * 5000, True, "x" * webhooks.BODY_LIMIT + CUT),
+        ({"content-type": "text/plain; charset=latin-1"}, "é".encode("latin-1"), False, "é"),
+        ({"content-type": "text/plain; charset=no-such-charset"}, "é".encode(), False, "é"),
+        ({}, b"\xff ok", False, "\ufffd ok"),
     ],
 )
-def test_a_receivers_answer_is_kept_as_json_object_or_bounded_text(response: httpx.Response, kept: Any) -> None:
-    assert webhooks._answer(response) == kept
+def test_what_is_kept_of_an_answer_is_a_whole_strict_json_object_or_bounded_text(
+    headers: dict[str, str], read: bytes, cut: bool, kept: Any
+) -> None:
+    assert webhooks._kept(httpx.Response(200, headers=headers), read, cut) == kept
 
 
-def poll_until_idle(store: Store, worker: Any) -> list[float]:
-    """Run the poller until it first waits (the wait closes the store, which ends it); answers its waits."""
-    waits: list[float] = []
-
-    class Wake(threading.Event):
-        def wait(self, timeout: float | None = None) -> bool:
-            waits.append(timeout or 0.0)
-            store.close()
-            return True
-
-    worker._wake = Wake()
-    worker._poll()
-    return waits
+async def never_answers(_: httpx.Request) -> httpx.Response:
+    await asyncio.sleep(3600)
+    raise AssertionError("unreachable")
 
 
-def test_the_poller_claims_due_deliveries_works_them_and_stops_with_its_store(store: Store) -> None:
+async def trickles(_: httpx.Request) -> httpx.Response:
+    async def a_byte_at_a_time() -> AsyncIterator[bytes]:
+        while True:  # each byte well within any per-read timeout
+            yield b"x"
+            await asyncio.sleep(0.02)
+
+    return httpx.Response(200, content=a_byte_at_a_time())
+
+
+@pytest.mark.parametrize("answer", [never_answers, trickles], ids=["never answers", "trickles its answer"])
+async def test_an_attempt_ends_at_its_one_deadline_however_the_receiver_stalls(
+    store: Store, monkeypatch: pytest.MonkeyPatch, answer: Answer
+) -> None:
+    monkeypatch.setattr(webhooks, "POLICY", webhooks.Policy(DELAYS, 0.3))
+    started = time.monotonic()
+    await tried(store, Receiver(answer), queued(store))
+    took = time.monotonic() - started
+    assert 0.3 <= took < 1.5, took
+    row, [attempt], _ = settled(store)
+    assert (attempt["status"], attempt["response_status"]) == ("failed", 0)
+    assert attempt["response_body"] == (
+        "no complete answer within the attempt's deadline of 0.3 s (connecting, sending and reading the answer)"
+    )
+    assert (row["state"], row["attempts"]) == ("pending", 1)  # retried like any failure
+
+
+async def test_at_most_answer_bytes_of_an_answer_are_read(store: Store) -> None:
+    pulled = []
+
+    async def floods(_: httpx.Request) -> httpx.Response:
+        async def endless() -> AsyncIterator[bytes]:
+            while True:
+                pulled.append(64 * 1024)
+                yield b"x" * (64 * 1024)
+
+        return httpx.Response(200, content=endless())
+
+    await tried(store, Receiver(floods), queued(store))
+    assert sum(pulled) <= webhooks.ANSWER_BYTES + 64 * 1024  # read up to the cap, then the answer was closed
+    row, [attempt], _ = settled(store)
+    assert (row["state"], attempt["status"], attempt["response_status"]) == ("delivered", "succeeded", 200)
+    assert attempt["response_body"] == "x" * webhooks.BODY_LIMIT + CUT
+
+    exact = Receiver(lambda _: httpx.Response(200, content=b"y" * webhooks.ANSWER_BYTES))
+    outcome = await webhooks.attempt(client(exact), {"id": "we_1", "url": "http://127.0.0.1:9/"}, {"id": "evt_1"})
+    assert outcome == webhooks.Outcome(200, "y" * webhooks.BODY_LIMIT)  # all of it read: not cut
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "why"),
+    [
+        ("http://127.0.0.1:9/a\r\nb", SECRET, "InvalidURL: Invalid non-printable ASCII character in URL"),
+        ("http://[::1", SECRET, "ValueError: Invalid IPv6 URL"),
+        ("http://127.0.0.1:9/hook", "whsec_not base64!", "Error: "),  # binascii.Error
+    ],
+    ids=["a URL httpx refuses", "a URL that does not parse", "a secret that does not decode"],
+)
+async def test_anything_that_keeps_an_attempt_from_being_made_is_a_failed_attempt_that_counts(
+    store: Store, caplog: pytest.LogCaptureFixture, url: str, secret: str, why: str
+) -> None:
     receiver = Receiver(lambda _: httpx.Response(200))
-    worker = dispatcher(store, receiver)
-    queued(store)
+    delivery = queued(store, url=url, secret=secret)
+    with caplog.at_level(logging.ERROR, logger="payment_kit_sandbox.webhooks"):
+        for retry in range(len(DELAYS) + 1):
+            await tried(store, receiver, {**delivery, "attempts": retry})
+    assert caplog.text == ""  # recorded, not logged as a failure of the worker
+    assert receiver.requests == []
+    row, attempts, _ = settled(store)
+    assert (row["state"], row["attempts"]) == ("failed", len(DELAYS) + 1)  # the retry bound holds
+    assert [(a["status"], a["response_status"]) for a in attempts] == [("failed", 0)] * (len(DELAYS) + 1)
+    assert all(a["response_body"].startswith(f"the delivery could not be attempted: {why}") for a in attempts)
+
+
+# -- the worker ---------------------------------------------------------------------------------------
+
+
+async def test_a_look_starts_an_attempt_per_due_endpoint_and_then_looks_again_at_once(store: Store) -> None:
+    receiver = Receiver(lambda _: httpx.Response(200))
+    made = worker(store)
+    attempts: set[asyncio.Task[None]] = set()
+    queued(store, endpoint_id="we_1", claim=False)
+    queued(store, endpoint_id="we_2", claim=False)
     with store.transaction():
-        store.release_deliveries()  # as `start` does, so the poller may claim it
-    # The first look works the delivery and looks again at once; the second finds nothing and waits.
-    assert poll_until_idle(store, worker) == [webhooks.IDLE_POLL]
-    assert len(receiver.requests) == 1 and worker._busy == 0
+        store.release_deliveries()
+    async with client(receiver) as http:
+        assert await made._look(http, attempts) == 0.0
+        assert made._in_flight == {"we_1", "we_2"} and len(attempts) == 2
+        await asyncio.gather(*attempts)
+        assert made._in_flight == set() and made._wake.is_set()  # each lane freed, and the worker woken
+        assert await made._look(http, attempts) == webhooks.IDLE_POLL  # nothing left to claim
+    assert sorted(r.headers["webhook-id"] for r in receiver.requests) == ["evt_we_1", "evt_we_2"]
 
 
-def test_the_poller_waits_only_until_the_next_delivery_falls_due(store: Store) -> None:
+async def test_a_look_waits_only_until_the_next_delivery_falls_due(store: Store) -> None:
     delivery = queued(store)
     with store.transaction():
         store.settle_delivery(delivery["id"], state="pending", attempts=1, next_at=time.time() + 0.1)
-    [wait] = poll_until_idle(store, dispatcher(store, Receiver(lambda _: httpx.Response(200))))
+    async with client(Receiver(lambda _: httpx.Response(200))) as http:
+        wait = await worker(store)._look(http, set())
     assert 0 < wait <= 0.1
 
 
-def test_the_poller_claims_nothing_while_every_worker_is_busy(store: Store) -> None:
+async def test_a_look_claims_nothing_while_every_lane_is_busy(store: Store) -> None:
     receiver = Receiver(lambda _: httpx.Response(200))
-    worker = dispatcher(store, receiver)
-    worker._busy = webhooks.WORKERS
-    queued(store)
-    with store.transaction():
-        store.release_deliveries()
-    assert poll_until_idle(store, worker) == [webhooks.IDLE_POLL]
-    assert receiver.requests == []
+    made = worker(store)
+    made._in_flight = {f"we_busy_{n}" for n in range(webhooks.MAX_IN_FLIGHT)}
+    queued(store, claim=False)
+    attempts: set[asyncio.Task[None]] = set()
+    async with client(receiver) as http:
+        assert await made._look(http, attempts) == webhooks.IDLE_POLL
+    assert attempts == set() and receiver.requests == []
 
 
-def test_a_failed_look_at_the_queue_is_logged_and_tried_again(
+async def test_a_failed_look_at_the_queue_is_logged_and_tried_again(
     store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def unreadable(*_: Any) -> list[dict[str, Any]]:
+    def unreadable(*_: Any, **__: Any) -> list[dict[str, Any]]:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(store, "claim_deliveries", unreadable)
     with caplog.at_level(logging.ERROR, logger="payment_kit_sandbox.webhooks"):
-        waits = poll_until_idle(store, dispatcher(store, Receiver(lambda _: httpx.Response(200))))
-    assert waits == [webhooks.IDLE_POLL]
+        async with client(Receiver(lambda _: httpx.Response(200))) as http:
+            assert await worker(store)._look(http, set()) == webhooks.IDLE_POLL
     assert "reading the webhook queue failed; trying again" in caplog.text
 
 
-def test_a_dispatcher_for_a_closed_store_stops_at_its_first_look(store: Store) -> None:
+async def test_a_look_at_a_closed_store_stops_the_worker(store: Store) -> None:
+    store.close()
+    async with client(Receiver(lambda _: httpx.Response(200))) as http:
+        assert await worker(store)._look(http, set()) is None
+
+
+def test_a_dispatcher_for_a_closed_store_ends_its_loop_at_its_first_look(store: Store) -> None:
     store.close()
     made = webhooks._Dispatcher(store)
-    made.wake()
-    assert made._wake.is_set() and made._busy == 0
-    made._http.close()
-    made._pool.shutdown()
+    wait_until(lambda: made._loop is not None and made._loop.is_closed(), message="the worker's loop to end")
+    made.wake()  # harmless once the loop has ended
 
 
-def test_a_try_that_fails_is_logged_and_frees_its_worker(store: Store, caplog: pytest.LogCaptureFixture) -> None:
-    worker = dispatcher(store, Receiver(lambda _: httpx.Response(200)))
-    worker._busy = 1
+async def test_a_try_that_fails_is_logged_and_frees_its_lane(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    made = worker(store)
+    made._in_flight = {"we_1"}
+    broken = {"id": "whd_broken", "endpoint_id": "we_1", "event_id": "evt_1", "livemode": False, "attempts": 0}
+    store.close()  # the store fails under the try
     with caplog.at_level(logging.ERROR, logger="payment_kit_sandbox.webhooks"):
-        worker._work({"id": "whd_broken"})  # no endpoint_id: the try raises
+        async with client(Receiver(lambda _: httpx.Response(200))) as http:
+            await made._work(http, broken)
     assert "webhook delivery whd_broken failed" in caplog.text
-    assert worker._busy == 0 and worker._wake.is_set()
-    gone = dispatcher(store, Receiver(lambda _: httpx.Response(200)))
-    gone._store, gone._busy = (lambda: None), 1
-    gone._work({"id": "whd_orphan"})
-    assert gone._busy == 0
+    assert made._in_flight == set() and made._wake.is_set()
+    gone = worker(store)
+    gone._store, gone._in_flight = (lambda: None), {"we_1"}
+    async with client(Receiver(lambda _: httpx.Response(200))) as http:
+        await gone._work(http, broken)
+    assert gone._in_flight == set()
+
+
+def test_slow_endpoints_never_delay_another_endpoints_delivery(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six endpoints that never answer, three deliveries each and queued first, hold no lane another
+    endpoint needs: the healthy endpoints of both modes get theirs at once, not after a deadline."""
+    monkeypatch.setattr(webhooks, "POLICY", webhooks.Policy((), 2.0))
+    received: dict[str, float] = {}
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if "/slow/" in request.url.path:
+            await asyncio.sleep(3600)  # until the deadline cancels it
+        received[request.url.path] = time.monotonic()
+        return httpx.Response(200)
+
+    slow = [endpoint_row(f"we_slow{n}", f"http://127.0.0.1:9/slow/{n}") for n in range(6)]
+    healthy = endpoint_row("we_ok", "http://127.0.0.1:9/ok")
+    live = endpoint_row("we_live", "http://127.0.0.1:9/live", livemode=True)
+    with store.transaction():
+        for endpoint in [*slow, healthy, live]:
+            store.insert("webhook_endpoint", endpoint)
+        for n in range(3):
+            event = {"id": f"evt_{n}", "livemode": False, "type": "price.created", "data": {"object": {}}}
+            store.insert("event", event)
+            webhooks.deliver(store, event, slow)
+        for endpoint in (healthy, live):
+            event = {"id": f"evt_{endpoint['id']}", "livemode": endpoint["livemode"], "type": "price.created"}
+            store.insert("event", {**event, "data": {"object": {}}})
+            webhooks.deliver(store, event, [endpoint])
+    started = time.monotonic()
+    webhooks._Dispatcher(store, transport=httpx.MockTransport(answer))  # its loop ends with the store
+    wait_until(lambda: {"/ok", "/live"} <= set(received), message="the healthy endpoints' deliveries")
+    assert max(received.values()) - started < 1.0  # not after the slow ones' 2 s deadline
 
 
 def test_waking_makes_one_dispatcher_per_store_and_start_frees_old_leases(

@@ -8,15 +8,20 @@ this test reaches a later one.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import logging
 import os
+import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -94,16 +99,105 @@ class Receiver:
         self.thread.join(timeout=5)
 
 
+class RawReceiver:
+    """A receiver that misbehaves below HTTP: for each connection it reads the request, then lets
+    `answer(connection, receiver)` write whatever it likes, until the sandbox hangs up. `held` has
+    how long each connection the sandbox hung up on stayed open."""
+
+    def __init__(self, answer: Callable[[socket.socket, RawReceiver], None]) -> None:
+        self.answer = answer
+        self.held: list[float] = []
+        self.connections = 0
+        self.sent = 0  # bytes of answers written, all connections together
+        self.stopping = threading.Event()
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)  # so that the accepting thread sees stop() (a closed socket does not wake it)
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/hooks"
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # closed by stop()
+                return
+            connection.settimeout(None)
+            with self._lock:
+                self.connections += 1
+                self._open.add(connection)
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        opened = time.monotonic()
+        try:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(65536) or b"\r\n\r\n"
+            self.answer(connection, self)
+        except OSError:  # the sandbox hung up: what this receiver is here to see
+            if not self.stopping.is_set():
+                with self._lock:
+                    self.held.append(time.monotonic() - opened)
+        finally:
+            with self._lock:
+                self._open.discard(connection)
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.listener.close()
+        with self._lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+        self.thread.join(timeout=5)
+
+
+def trickles(connection: socket.socket, receiver: RawReceiver) -> None:
+    """A valid answer's head, a byte every quarter second, never finished (a per-read timeout never fires)."""
+    head = itertools.chain(b"HTTP/1.1 200 OK\r\nX-Slow: ", itertools.repeat(ord("a")))
+    for byte in head:
+        if receiver.stopping.wait(0.25):
+            return
+        connection.sendall(bytes([byte]))
+
+
+FLOOD_BYTES = 300 * 1024 * 1024
+
+
+def floods(connection: socket.socket, receiver: RawReceiver) -> None:
+    """200, then 300 MiB of text, as fast as the sandbox reads it."""
+    connection.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {FLOOD_BYTES}\r\n\r\n".encode())
+    chunk = b"x" * 65536
+    while receiver.sent < FLOOD_BYTES and not receiver.stopping.is_set():
+        connection.sendall(chunk)
+        receiver.sent += len(chunk)
+
+
 class Wiring:
     """Receivers and endpoints made by one test, undone at its end."""
 
     def __init__(self) -> None:
-        self.receivers: list[Receiver] = []
+        self.receivers: list[Receiver | RawReceiver] = []
         self.endpoints: list[tuple[PaymentKit, str]] = []
 
     def receiver(self, *statuses: int) -> Receiver:
-        self.receivers.append(Receiver(*statuses))
-        return self.receivers[-1]
+        made = Receiver(*statuses)
+        self.receivers.append(made)
+        return made
+
+    def raw_receiver(self, answer: Callable[[socket.socket, RawReceiver], None]) -> RawReceiver:
+        made = RawReceiver(answer)
+        self.receivers.append(made)
+        return made
 
     def endpoint(self, client: PaymentKit, url: str, events: list[str], **fields: Any) -> Any:
         made = client.webhook_endpoints.create(url=url, enabled_events=events, **fields)
@@ -205,9 +299,27 @@ def test_endpoint_lifecycle(client: PaymentKit, wiring: Wiring, tag: str) -> Non
         client.webhook_endpoints.update(first.id, description="gone")
 
 
+BAD_URLS = [  # each refused on create and on update, with a message naming its problem
+    ("ftp://example.com/hook", "its scheme is 'ftp'"),
+    ("javascript:alert(1)", "its scheme is 'javascript'"),
+    ("example.com/hook", "it has no scheme"),
+    ("http:///no-host", "it has no host"),
+    ("https://example.com/hook\r\nX-Injected: 1", "it contains a line break (CR)"),
+    ("https://example.com/hook\nX-Injected: 1", "it contains a line break (LF)"),
+    ("https://example.com/\thook", "it contains a tab"),
+    ("https://exa mple.com/hook", "it contains a space"),
+    ("https://example.com/hook\x00", "it contains a control character (U+0000)"),
+    ("http://[::1/hook", "it cannot be parsed"),
+    ("http://127.0.0.1:99999/hook", "it cannot be parsed (Port out of range 0-65535)"),
+    ("http://127.0.0.1:0/hook", "its port is 0"),
+]
+
+
 def test_endpoint_refusals_name_the_field_and_change_nothing(client: PaymentKit, wiring: Wiring, tag: str) -> None:
-    for url in ("ftp://example.com/hook", "example.com/hook", "http:///no-host"):
-        with pytest.raises(BadRequestError, match="url"):
+    for url, problem in BAD_URLS:
+        with pytest.raises(
+            BadRequestError, match=re.escape(f"url: {url!r} is not an http or https URL with a host: {problem}")
+        ):
             client.webhook_endpoints.create(url=url, enabled_events=["invoice.paid"])
     with pytest.raises(BadRequestError, match="enabled_events"):
         client.webhook_endpoints.create(url="https://example.com/hook", enabled_events=[])
@@ -219,6 +331,9 @@ def test_endpoint_refusals_name_the_field_and_change_nothing(client: PaymentKit,
     endpoint = wiring.endpoint(client, f"https://example.com/{tag}", ["invoice.paid"])
     with pytest.raises(BadRequestError, match=r"url: 'mailto:someone@example.com' is not an http or https URL"):
         client.webhook_endpoints.update(endpoint.id, url="mailto:someone@example.com")
+    for url, problem in BAD_URLS:
+        with pytest.raises(BadRequestError, match=re.escape(problem)):
+            client.webhook_endpoints.update(endpoint.id, url=url)
     with pytest.raises(BadRequestError, match="enabled_events"):
         client.webhook_endpoints.update(endpoint.id, enabled_events=[])
     again = client.webhook_endpoints.retrieve(endpoint.id)
@@ -420,6 +535,126 @@ def test_only_loopback_receivers_get_deliveries_unless_hosts_are_named(
     assert webhooks.Policy((), 1.0).allows("http://127.0.0.2:9/x") and webhooks.Policy((), 1.0).allows("http://[::1]/")
 
 
+# -- receivers that stall, flood or cannot be reached, and the cap on endpoints ---------------
+
+DEADLINE = 2.0  # seconds an attempt has in all, in these tests
+
+
+def test_receivers_that_trickle_their_answers_never_delay_another_endpoints_delivery(
+    client: PaymentKit, wiring: Wiring, tag: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five test-mode receivers answer a byte every quarter second, forever (a per-read timeout never
+    fires), with deliveries queued behind the ones under way; a healthy endpoint of each mode still gets
+    its delivery at once, and each trickling attempt is cut at its deadline."""
+    monkeypatch.setattr(webhooks, "POLICY", webhooks.Policy(retry_delays=(), timeout=DEADLINE))
+    tricklers = [wiring.raw_receiver(trickles) for _ in range(5)]
+    slow = [wiring.endpoint(client, trickler.url, ["product.created"]) for trickler in tricklers]
+    for n in range(2):
+        client.products.create(name=f"backlog {n} {tag}", type="service")
+    wait_until(lambda: all(t.connections for t in tricklers), message="an attempt under way at every slow endpoint")
+
+    live = client.with_options(livemode=True)
+    healthy, healthy_live = wiring.receiver(200), wiring.receiver(200)
+    wiring.endpoint(client, healthy.url, ["product.created"])
+    wiring.endpoint(live, healthy_live.url, ["product.created"])
+    started = time.monotonic()
+    product = client.products.create(name=f"on time {tag}", type="service")
+    live_product = live.products.create(name=f"on time live {tag}", type="service")
+    got = wait_for(healthy.events, lambda got: len(got) >= 1, timeout=4 * DEADLINE)
+    got_live = wait_for(healthy_live.events, lambda got: len(got) >= 1, timeout=4 * DEADLINE)
+    took = time.monotonic() - started
+    print(f"\nhealthy endpoints (test and live mode) got their deliveries {took:.3f} s after the writes")
+    assert [e["object_id"] for e in got] == [product.id] and [e["object_id"] for e in got_live] == [live_product.id]
+    assert took < DEADLINE, f"a healthy endpoint waited {took:.2f} s behind slow ones"
+
+    attempts = wait_for(
+        lambda: client.webhook_endpoints.retrieve(slow[0].id).attempts,
+        lambda got: len(got) >= 1,
+        timeout=4 * DEADLINE,
+    )
+    assert attempts[-1].status == "failed" and attempts[-1].response_status == 0
+    assert f"within the attempt's deadline of {DEADLINE:g} s" in attempts[-1].response_body
+    wait_until(lambda: all(t.held for t in tricklers), message="every trickling receiver to see the sandbox hang up")
+    held = [t for trickler in tricklers for t in trickler.held]
+    print(f"trickling connections held by the sandbox: {', '.join(f'{t:.2f} s' for t in sorted(held))}")
+    assert held and max(held) < DEADLINE + 1.0  # hung up at the deadline (the receiver notices at its next byte)
+
+
+def test_a_receiver_answering_hundreds_of_megabytes_is_read_to_the_cap_in_bounded_memory(
+    client: PaymentKit, wiring: Wiring, queue: Queue, tag: str
+) -> None:
+    flood = wiring.raw_receiver(floods)
+    endpoint = wiring.endpoint(client, flood.url, ["product.created"])
+    tracemalloc.start()
+    try:
+        client.products.create(name=f"flooded {tag}", type="service")
+        attempts = wait_for(lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= 1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    wait_until(lambda: flood.held, message="the sandbox to hang up on the flood")
+    print(
+        f"\na 200 answer of {FLOOD_BYTES >> 20} MiB: the receiver got {flood.sent >> 10} KiB out before the sandbox "
+        f"hung up; Python allocations peaked at {peak >> 10} KiB meanwhile"
+    )
+    assert flood.sent < FLOOD_BYTES // 10  # what the sockets' buffers took, not the answer
+    assert peak < 16 * 1024 * 1024
+    [attempt] = attempts
+    assert (attempt.status, attempt.response_status) == ("succeeded", 200)  # the status was read: it counts
+    cut = f" [cut: only the first {webhooks.ANSWER_BYTES} bytes of the answer were read]"
+    assert attempt.response_body == "x" * webhooks.BODY_LIMIT + cut
+    assert queue.settled(attempt.event.id, 1) == {endpoint.id: ("delivered", 1)}
+
+
+def test_a_url_stored_before_urls_were_checked_fails_each_attempt_within_the_retry_bound(
+    client: PaymentKit, wiring: Wiring, queue: Queue, tag: str, shared_sandbox: RunningSandbox | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    receiver = wiring.receiver(200)
+    endpoint = wiring.endpoint(client, receiver.url, ["product.created"])
+    assert shared_sandbox is not None
+    store = shared_sandbox.app.state.store
+    with store.transaction():  # as an older sandbox would have stored it
+        row = store.get("webhook_endpoint", endpoint.id, False)
+        store.save("webhook_endpoint", {**row, "url": receiver.url + "\r\nX-Injected: 1"})
+    with caplog.at_level(logging.ERROR, logger="payment_kit_sandbox.webhooks"):
+        client.products.create(name=f"misdirected {tag}", type="service")
+        tries = 1 + len(RETRIES)
+        attempts = wait_for(
+            lambda: client.webhook_endpoints.retrieve(endpoint.id).attempts, lambda got: len(got) >= tries
+        )
+        assert queue.settled(attempts[0].event.id, 1) == {endpoint.id: ("failed", tries)}  # given up, not re-claimed
+    assert [(a.status, a.response_status, a.retry_count) for a in attempts] == [
+        ("failed", 0, n) for n in reversed(range(tries))
+    ]
+    assert attempts[0].response_body.startswith(
+        "the delivery could not be attempted: InvalidURL: Invalid non-printable ASCII character in URL"
+    )
+    assert caplog.text == "" and receiver.events() == []
+
+
+def test_a_mode_holds_at_most_16_endpoints_and_the_other_mode_is_unaffected(sandbox: RunningSandbox) -> None:
+    with PaymentKit(base_url=sandbox.base_url, api_key=sandbox.api_key, livemode=False, max_retries=0) as client:
+        live = client.with_options(livemode=True)
+        made = [
+            client.webhook_endpoints.create(url=f"https://example.com/{n}", enabled_events=["*"]) for n in range(16)
+        ]
+        made[0] = client.webhook_endpoints.update(made[0].id, status="disabled")  # disabled ones count too
+        refusal = (
+            "the sandbox holds at most 16 webhook endpoints a mode, and test mode has 16: "
+            "delete one (or update one to the new URL) first"
+        )
+        with pytest.raises(BadRequestError, match=re.escape(refusal)):
+            client.webhook_endpoints.create(url="https://example.com/17", enabled_events=["*"])
+        assert client.webhook_endpoints.list(page_size=100).count == 16  # the refused one stored nothing
+        other = live.webhook_endpoints.create(url="https://example.com/live", enabled_events=["*"])
+        client.webhook_endpoints.delete(made[0].id)
+        made[0] = client.webhook_endpoints.create(url="https://example.com/again", enabled_events=["*"])
+        for endpoint in made:
+            client.webhook_endpoints.delete(endpoint.id)
+        live.webhook_endpoints.delete(other.id)
+
+
 # -- signed deliveries ------------------------------------------------------------------------
 
 
@@ -541,14 +776,15 @@ def test_a_receiver_that_fails_twice_gets_the_signed_event_on_the_third_attempt(
 # -- durability -------------------------------------------------------------------------------
 
 
-def sandbox_process(db: Path, retry_delays: str) -> tuple[subprocess.Popen[bytes], str]:
-    """A sandbox in its own process on a file database, answering on a free loopback port."""
+def sandbox_process(db: Path | str, retry_delays: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A sandbox in its own process on a database that outlives it (a file, or PostgreSQL), answering on
+    a free loopback port; `env` adds to its environment."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "payment_kit_sandbox", "--port", str(port), "--db", str(db), "--api-key", "sk_kill"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PAYMENT_KIT_SANDBOX_WEBHOOK_RETRY_DELAYS": retry_delays},
+        env={**os.environ, "PAYMENT_KIT_SANDBOX_WEBHOOK_RETRY_DELAYS": retry_delays, **env},
     )
     base_url = f"http://127.0.0.1:{port}"
 

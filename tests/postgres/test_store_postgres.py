@@ -1,11 +1,13 @@
 """The store's SQL paths on PostgreSQL answer exactly as on SQLite and as the Python paths they
-replace: the same tests as tests/test_sandbox_store.py (equality filters, and the order NULL <
-numbers < text of the lists' Python sort key), over a store on PostgreSQL; plus what only
-PostgreSQL needs: strings holding NUL (which its JSON functions cannot hold as text), and the
-bounded retry of a request PostgreSQL aborted for a conflict."""
+replace: the same tests as tests/test_sandbox_store.py (equality filters, the order NULL <
+numbers < text of the lists' Python sort key, the webhook queue), over a store on PostgreSQL; plus
+what only PostgreSQL needs: strings holding NUL (which its JSON functions cannot hold as text), the
+bounded retry of a request PostgreSQL aborted for a conflict, and two workers claiming from one
+webhook queue at once."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,11 +17,14 @@ import pytest
 import sqlalchemy as sa
 from test_sandbox_store import (  # noqa: F401 - collected here again, over PostgreSQL
     ROWS,
+    claimed,
+    queue_up,
     stocked,
     test_find_filters_as_python_equality,
     test_find_keeps_kind_and_mode_apart_and_filters_nested_values_in_python,
     test_page_filters_and_refuses_what_it_cannot_order_or_filter_in_sql,
     test_page_orders_and_slices_as_the_python_sort,
+    test_the_webhook_queue_hands_out_each_endpoints_oldest_due_delivery_and_none_of_one_under_way,
 )
 
 from payment_kit_sandbox import database as store_module
@@ -101,3 +106,18 @@ def test_a_request_that_keeps_losing_is_a_503_that_changed_nothing(
         assert "busy" in answer.json()["error"] and "nothing was changed" in answer.json()["error"]
         with sandbox.app.state.store.transaction():
             assert sandbox.app.state.store.get("customer", "cus_never", False) is None
+
+
+def test_two_workers_claiming_at_once_never_take_two_deliveries_of_one_endpoint(pg_url: str) -> None:
+    """A claim that has not committed yet holds its rows (FOR UPDATE); the other worker skips them and
+    takes no other delivery of their endpoints, then finds those endpoints under way (leased)."""
+    now = time.time()
+    with Store(pg_url, exclusive=False) as first, Store(pg_url, exclusive=False) as second:
+        with first.transaction():
+            queue_up(first, now)
+        with first.transaction():
+            assert claimed(first, now, limit=2) == ["whd_1", "whd_4"]
+            with second.transaction():
+                assert claimed(second, now) == ["whd_5"]  # we_slow's and we_b's heads are held: skipped
+        with second.transaction():
+            assert claimed(second, now) == []  # committed: every endpoint with a due delivery is under way
