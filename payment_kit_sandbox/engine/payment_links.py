@@ -47,6 +47,9 @@ def _apply(ctx: Context, link: dict[str, Any], body: dict[str, Any]) -> dict[str
         check_stock=False,
         mode_hint=MODE_HINT,
     )
+    # Priced now as each session it opens will price them: a link whose total no payment could move
+    # would otherwise be stored, and every visit to its page refused.
+    checkout.subtotal(ctx, priced, currency_id)
     link["line_items"] = [line for line, _ in priced]
     link["currency_id"] = currency_id
     key = link.get("lookup_key")
