@@ -176,7 +176,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         for path, methods in sorted(by_path.items(), key=lambda kv: _route_order(kv[0]))
     ]
     routes += sandbox_routes.routes(wired.sandbox_routes, store, config.api_key, wired.wiring, after_commit)
-    routes += hosted_pages.routes(store, wired.wiring, after_commit)
+    routes += hosted_pages.routes(store, wired.wiring, after_commit, hosted_pages.page_secret(config.api_key))
 
     async def no_route(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)

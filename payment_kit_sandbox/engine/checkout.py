@@ -17,6 +17,7 @@ from . import billing, discounts, lifecycle, subscriptions
 from .catalog import referenced_currency, referenced_price
 from .customers import ensure_customer, plain_did, referenced_customer
 from .money import checked_total, to_units, units
+from .redirect_urls import check_redirect_url
 
 __all__ = [
     "DEFAULT_TTL",
@@ -220,6 +221,8 @@ SESSION_FIELDS = (
 
 def open_session(ctx: Context, body: dict[str, Any], *, payment_link_id: str | None = None) -> dict[str, Any]:
     """A new `open` session from a create body (or a payment link's settings shaped like one)."""
+    for field in ("success_url", "cancel_url"):
+        check_redirect_url(body.get(field), field)
     now = ctx.now()
     expires_at = body.get("expires_at")
     if expires_at is not None and expires_at <= now:
