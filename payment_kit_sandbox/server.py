@@ -152,8 +152,10 @@ class DeadlineHTTP(NoDelayHTTP):
         partial, self._deadline, self._awaiting = self._partial, None, ""
         if self.transport.is_closing():
             return
-        answered = self.cycle is not None and self.cycle is self._timed_cycle and self.cycle.response_started
-        if (awaiting == "body" or partial) and not answered:
+        # A 408 is owed to a request begun and not yet answered. While headers are awaited, `cycle` is
+        # the previous request's (answered long ago); while a body is, the app may have answered early.
+        owed = partial if awaiting == "headers" else not (self.cycle and self.cycle.response_started)
+        if owed:
             body = (
                 f'{{"error":"the request\'s {awaiting} took longer than the sandbox\'s limit of {seconds:g} seconds;'
                 ' the connection is closed"}'
