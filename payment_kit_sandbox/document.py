@@ -118,7 +118,7 @@ class Document:
 
     def validator(self, schema: dict[str, Any]) -> jsonschema.Draft7Validator:
         root = {"allOf": [to_json_schema(schema)], "components": self._components}
-        return Validator(root, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)  # type: ignore[no-any-return]
+        return Validator(root, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
     def schema(self, name: str) -> dict[str, Any]:
         return dict(self.raw["components"]["schemas"][name])

@@ -106,7 +106,7 @@ class DeadlineHTTP(NoDelayHTTP):
         self._deadline: asyncio.TimerHandle | None = None
         self._awaiting = ""  # "headers" | "body" while a deadline runs
         self._partial = False  # bytes of the awaited headers have arrived
-        self._timed_cycle: object | None = None
+        self._timed_cycle: Any = None  # the request whose deadlines are set (uvicorn's cycle object)
         super().connection_made(transport)
         self._arm("headers")
 
@@ -126,7 +126,7 @@ class DeadlineHTTP(NoDelayHTTP):
         super().connection_lost(exc)
 
     def _follow(self) -> None:
-        cycle = self.cycle
+        cycle: Any = self.cycle
         if cycle is None:
             return
         if cycle is not self._timed_cycle:  # a new request's headers are in
@@ -172,7 +172,12 @@ def uvicorn_settings(timeouts: ServerTimeouts | None = None) -> dict[str, Any]:
     timeouts = timeouts or ServerTimeouts()
     protocol = DeadlineHTTP
     if timeouts != DeadlineHTTP.timeouts:
-        protocol = type("DeadlineHTTP", (DeadlineHTTP,), {"timeouts": timeouts})
+
+        class Tuned(DeadlineHTTP):
+            pass
+
+        Tuned.timeouts = timeouts
+        protocol = Tuned
     return {"http": protocol, "timeout_keep_alive": timeouts.keep_alive}
 
 

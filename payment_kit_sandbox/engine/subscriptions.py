@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import copy
 import math
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -736,7 +737,8 @@ def _when(value: Any) -> int:
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    if text.isdigit():
+    # ASCII digits, and few enough to be a time: isdigit() is true of "²" too, which int() refuses.
+    if re.fullmatch("[0-9]{1,15}", text):
         return int(text)
     try:
         moment = datetime.fromisoformat(text)

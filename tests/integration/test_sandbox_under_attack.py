@@ -293,6 +293,19 @@ def test_a_limit_in_another_scripts_digits_is_a_400(http: httpx.Client, same_con
         refused(http.get("/sandbox/events", params={"limit": limit}), 400, "limit: a whole number from 1 to 100")
 
 
+def test_a_cancellation_time_in_another_scripts_digits_is_a_400(http: httpx.Client, same_connection: None) -> None:
+    product = made(http, "/api/products", {"name": "Plan", "type": "service"})
+    monthly = {"interval": "month", "interval_count": 1}
+    price = made(http, "/api/prices", {"product_id": product["id"], "unit_amount": "1", "recurring": monthly})
+    session = a_session(http, line_items=[{"price_id": price["id"], "quantity": 1}], mode="subscription")
+    paid = http.post(f"/sandbox/checkout-sessions/{session['id']}/complete", json={"customer_did": "zCancel"})
+    subscription = paid.json()["subscription_id"]
+    for time_ in ("\u00b2", "\u0661\u0662\u0663", "9" * 5000):
+        answer = http.put(f"/api/subscriptions/{subscription}/cancel", json={"at": "custom", "time": time_})
+        refused(answer, 400, "time: ")
+    assert http.get(f"/api/subscriptions/{subscription}").json()["cancel_at"] is None
+
+
 @pytest.mark.parametrize(
     ("number", "says"),
     [
