@@ -157,7 +157,7 @@ class DeadlineHTTP(NoDelayHTTP):
         owed = partial if awaiting == "headers" else not (self.cycle and self.cycle.response_started)
         if owed:
             body = (
-                f'{{"error":"the request\'s {awaiting} took longer than the sandbox\'s limit of {seconds:g} seconds;'
+                f'{{"error":"the request\'s {awaiting} took longer than the sandbox\'s limit of {seconds:g} s;'
                 ' the connection is closed"}'
             ).encode()
             self.transport.write(_TIMED_OUT.format(len(body)).encode() + body)
