@@ -18,7 +18,7 @@ import uvicorn
 from .app import SandboxConfig, create_app
 from .body_limits import MAX_BODY_BYTES
 from .database import DatabaseUnavailable, DriverMissing, SchemaMismatch, Store, describe_url
-from .server import ENV_API_KEY, ENV_DB, ENV_MAX_BODY, ENV_WORKERS, NoDelayHTTP
+from .server import ENV_API_KEY, ENV_DB, ENV_MAX_BODY, ENV_WORKERS, uvicorn_settings
 
 
 def _is_loopback(host: str) -> bool:
@@ -110,12 +110,12 @@ def main(argv: list[str] | None = None) -> int:
             host=options.host,
             port=options.port,
             workers=options.workers,
-            http=NoDelayHTTP,
             log_level="warning",
+            **uvicorn_settings(),
         )
         return 0
     try:
-        uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
+        uvicorn.run(app, host=options.host, port=options.port, log_level="warning", **uvicorn_settings())
     finally:
         app.state.store.close()
     return 0

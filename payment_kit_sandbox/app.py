@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
@@ -26,7 +27,7 @@ from .database import Store, StoreBusy
 from .document import Document, OperationDoc, Parameter, load_document
 from .engine import auto_recharge, checkout, credit_packs, credits, events, subscriptions, webhooks
 from .fault_injection import exit_after_commits
-from .internal_errors import busy, unexpected, unexpected_in_route
+from .internal_errors import AnswerUnexpected, busy, unexpected
 from .refusals import ApiError, bad_request
 from .seed import seed
 
@@ -142,20 +143,20 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
                 authorize(request, config.api_key)
                 built = await build_context(request, op, store, wired.wiring)
                 key = request.headers.get("idempotency-key") if op.method != "GET" else None
-                raw_body = await request.body()
+                sent = SentRequest.of(request, await request.body())
                 ctx = built
 
                 def answer_once() -> tuple[Any, bool]:
                     nonlocal ctx
                     ctx = built.afresh()  # a retried attempt starts from the request, not the lost attempt
-                    replay = idempotent_replay(store, ctx, key, raw_body)
+                    replay = idempotent_replay(store, ctx, key, sent)
                     if replay is not None:
                         return replay, True
                     answer = handlers[op.operation_id](ctx)
                     events.record(ctx)
                     if config.validate_responses:
                         check_answer(op, answer)
-                    remember(store, ctx, key, raw_body, answer)
+                    remember(store, ctx, key, sent, answer)
                     return answer, False
 
                 answer, replayed = store.run(answer_once)
@@ -177,7 +178,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         for path, methods in sorted(by_path.items(), key=lambda kv: _route_order(kv[0]))
     ]
     routes += sandbox_routes.routes(wired.sandbox_routes, store, config.api_key, wired.wiring, after_commit)
-    routes += hosted_pages.routes(store, wired.wiring, after_commit)
+    routes += hosted_pages.routes(store, wired.wiring, after_commit, hosted_pages.page_secret(config.api_key))
 
     async def no_route(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
@@ -187,8 +188,9 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             {"error": f"{what}: {request.method} {request.url.path}"}, status_code=status, headers=headers
         )
 
-    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route, Exception: unexpected_in_route})
+    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route})
     app.add_middleware(BodyLimit, max_body=config.max_body)
+    app.add_middleware(AnswerUnexpected)  # outermost of ours: it sees what BodyLimit and the routes raise
     app.state.store = store
     app.state.config = config
     app.state.handlers = handlers  # the live table requests are answered from (tests swap entries)
@@ -242,27 +244,53 @@ def _idempotency_slot(ctx: Context, key: str) -> str:
     return f"idempotency:{'live' if ctx.livemode else 'test'}:{key}"
 
 
-def idempotent_replay(store: Store, ctx: Context, key: str | None, raw_body: bytes) -> Any:
+@dataclass(frozen=True)
+class SentRequest:
+    """What an Idempotency-Key names: one request, down to its method, path, query and body. A key
+    bound to less (the operation and body, say) would answer `PUT /api/products/p2` with p1's result."""
+
+    method: str
+    path: str
+    fingerprint: str
+    """sha256 of the method, path, query (its pairs in order of name) and body."""
+
+    @classmethod
+    def of(cls, request: Request, body: bytes) -> SentRequest:
+        # The path as sent: decoded, `/api/settings/a%2Fb` and `/api/settings/a/b` would be one path.
+        raw = request.scope.get("raw_path")
+        path = raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
+        # Sorted by name only: a client may build its query from a dict in any order, but the order
+        # of one name's repeated values is part of what it asks.
+        query = sorted(request.query_params.multi_items(), key=lambda pair: pair[0])
+        seen = json.dumps([request.method, path, query, hashlib.sha256(body).hexdigest()])
+        return cls(request.method, path, hashlib.sha256(seen.encode()).hexdigest())
+
+
+def idempotent_replay(store: Store, ctx: Context, key: str | None, sent: SentRequest) -> Any:
     """The stored answer of an earlier write with this Idempotency-Key, so a retried write
-    applies once; the same key on a different request is refused."""
+    applies once; the same key on any different request is refused."""
     if not key:
         return None
     stored = store.get_meta(_idempotency_slot(ctx, key))
     if stored is None:
         return None
     earlier = json.loads(stored)
-    assert ctx.op is not None
-    if earlier["operation"] != ctx.op.operation_id or earlier["body"] != hashlib.sha256(raw_body).hexdigest():
-        raise bad_request(f"Idempotency-Key {key!r} was already used for a different request")
+    # A record without a fingerprint predates binding keys to the whole request: it can match nothing.
+    if earlier.get("request") != sent.fingerprint:
+        first = f" ({earlier['method']} {earlier['path']})" if "path" in earlier else ""
+        raise bad_request(
+            f"Idempotency-Key {key!r} was already used for a different request{first}; a key names one"
+            " request: its method, path, query and body"
+        )
     return earlier["answer"]
 
 
-def remember(store: Store, ctx: Context, key: str | None, raw_body: bytes, answer: Any) -> None:
+def remember(store: Store, ctx: Context, key: str | None, sent: SentRequest, answer: Any) -> None:
     # The key is the primary key of its sandbox_meta row: of two concurrent first uses, the second
     # insert fails, its request is retried (store.run), and `idempotent_replay` answers it.
     if not key or ctx.op is None:
         return
-    record = {"operation": ctx.op.operation_id, "body": hashlib.sha256(raw_body).hexdigest(), "answer": answer}
+    record = {"request": sent.fingerprint, "method": sent.method, "path": sent.path, "answer": answer}
     store.set_meta(_idempotency_slot(ctx, key), json.dumps(record))
 
 
@@ -293,17 +321,19 @@ def read_query(params: Any, param: Parameter, document: Document) -> Any:
     return value
 
 
+_QUERY_NUMBERS = {"integer": re.compile(r"-?[0-9]{1,30}"), "number": re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?")}
+"""A number in a query as JSON writes one, matched whole: int() and Decimal() would also read spaces,
+underscores, `NaN`, `1e999` and other scripts' digits ("١٢")."""
+
+
 def coerce(raw: str, param: Parameter, document: Document) -> Any:
     kind = param.schema.get("type")
     if kind is None and "$ref" in param.schema:
         kind = document.resolve(param.schema).get("type")
-    try:
-        if kind == "integer":
-            return int(raw)
-        if kind == "number":
-            return Decimal(raw)
-    except (ValueError, InvalidOperation):
-        raise bad_request(f"query parameter {param.name!r} must be a {kind}, not {raw!r}") from None
+    if kind in _QUERY_NUMBERS:
+        if not _QUERY_NUMBERS[kind].fullmatch(raw):
+            raise bad_request(f"query parameter {param.name!r} must be a {kind}, not {raw!r}")
+        return int(raw) if kind == "integer" else Decimal(raw)
     if kind == "boolean":
         if raw in ("true", "1"):
             return True

@@ -17,5 +17,8 @@ def authorize(request: Request, api_key: str) -> None:
     scheme, _, token = header.partition(" ")
     if not header:
         raise unauthorized("Unauthorized: no Authorization header (send Authorization: Bearer <api key>)")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), api_key):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError), and a
+    # header's bytes arrive as Latin-1 text, so any byte a client sends must be an ordinary mismatch.
+    sent = token.strip().encode("latin-1", "replace")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(sent, api_key.encode("utf-8")):
         raise unauthorized("Unauthorized: the API key is not valid for this sandbox")

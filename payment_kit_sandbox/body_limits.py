@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "MAX_KEY_LENGTH", "MAX_STRING_LENGTH", "BodyLimit"]
+__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "MAX_KEY_LENGTH", "MAX_SAFE_INTEGER", "MAX_STRING_LENGTH", "BodyLimit"]
 
 MAX_BODY_BYTES = 1024 * 1024  # a request body; `--max-body` changes it
 MAX_DEPTH = 32  # nesting of objects and arrays in a body
 MAX_STRING_LENGTH = 20_000  # characters in any string of a body that the document gives no maxLength
 MAX_KEY_LENGTH = 200  # characters in an object key (metadata keys included)
+MAX_SAFE_INTEGER = 2**53 - 1  # an integer in a body: beyond it PaymentKit's JavaScript would round it
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -7,6 +7,8 @@ never from a second copy of the schema."""
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,42 @@ def document_path() -> Path:
         if candidate.exists():
             return candidate
     raise FileNotFoundError("openapi/payment-kit.yaml is not installed with payment_kit_sandbox")
+
+
+@functools.cache
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """`pattern` as JSON Schema means it (ECMA-262): `$` is the end of the string. Python's `$` also
+    matches before a final newline, so `^[0-9]+$` would let `"1\\n"` through; here each `$` outside a
+    character class is `\\Z`."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            # A `]` right after `[` or `[^` is a literal, not the class's end.
+            in_class = char != "]" or pattern[i - 1] == "[" or pattern[i - 2 : i] == "[^"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _pattern(
+    validator: jsonschema.protocols.Validator, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+Validator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern})
+"""Draft 7, with `pattern` matched as JSON Schema means it."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +118,7 @@ class Document:
 
     def validator(self, schema: dict[str, Any]) -> jsonschema.Draft7Validator:
         root = {"allOf": [to_json_schema(schema)], "components": self._components}
-        return jsonschema.Draft7Validator(root, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+        return Validator(root, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
     def schema(self, name: str) -> dict[str, Any]:
         return dict(self.raw["components"]["schemas"][name])

@@ -1,19 +1,19 @@
 """A handler's unexpected exception (a sandbox bug, never bad input): answered as a 500 that
 carries an error id, and logged with that id and the traceback, so a user can report it and
 the log shows where. The request's transaction has already been rolled back by then, and the
-server goes on serving."""
+server goes on serving, on the same connection."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .database import StoreBusy
 
-__all__ = ["busy", "unexpected", "unexpected_in_route"]
+__all__ = ["AnswerUnexpected", "busy", "unexpected"]
 
 logger = logging.getLogger("payment_kit_sandbox")
 
@@ -29,11 +29,37 @@ def unexpected(where: str, exc: BaseException, *, show_detail: bool = False) -> 
     return JSONResponse(body, status_code=500)
 
 
-async def unexpected_in_route(request: Request, exc: Exception) -> JSONResponse:
-    """The app-wide fallback, for what a route's own handling did not catch."""
-    if isinstance(exc, StoreBusy):
-        return busy(exc)
-    return unexpected(f"{request.method} {request.url.path}", exc)
+class AnswerUnexpected:
+    """ASGI middleware, the app-wide fallback for what a route's own handling did not catch: the
+    500 (or a `StoreBusy` 503) is answered and the exception ends there.
+
+    Starlette's own last resort (an `Exception` handler, run by `ServerErrorMiddleware`) answers and
+    then re-raises, and uvicorn closes the connection on an exception from the app: a keep-alive
+    client's next request on it would be reset. Only an exception after the answer has started
+    still goes on to the server, since closing the connection is then the only way to say the
+    answer is broken."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noting_the_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_the_start)
+        except Exception as exc:
+            if started:
+                raise
+            answer = busy(exc) if isinstance(exc, StoreBusy) else unexpected(f"{scope['method']} {scope['path']}", exc)
+            await answer(scope, receive, send)
 
 
 def busy(exc: StoreBusy) -> JSONResponse:

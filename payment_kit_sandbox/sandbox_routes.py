@@ -11,6 +11,7 @@ here, since the clock belongs to no resource.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -104,7 +105,8 @@ def list_events(ctx: Context) -> dict[str, Any]:
     """The events of a mode, newest first, optionally of one `type` (as delivered to receivers)."""
     wanted = ctx.param("type")
     limit = ctx.param("limit", str(EVENTS_SHOWN))
-    if not str(limit).isdigit() or not 1 <= int(limit) <= EVENTS_SHOWN:
+    # ASCII digits only: str.isdigit() is also true of "²" and "١", which int() then refuses or reads.
+    if not re.fullmatch("[0-9]{1,3}", str(limit)) or not 1 <= int(limit) <= EVENTS_SHOWN:
         raise bad_request(f"limit: a whole number from 1 to {EVENTS_SHOWN} is required, not {limit!r}")
     events = ctx.store.find(webhooks.EVENT, ctx.livemode, **({"type": wanted} if wanted else {}))
     shown = list(reversed(events))[: int(limit)]

@@ -1,6 +1,11 @@
 """Running the sandbox: in the foreground (the CLI), as one of several worker
 processes (`app_from_env`), or in a background thread on a free loopback port
-(tests, `make demo`)."""
+(tests, `make demo`); each way with the same uvicorn settings (`uvicorn_settings`).
+
+Slow clients are dropped (`ServerTimeouts`, README "The sandbox refuses"): uvicorn closes an
+idle keep-alive connection, but has no deadline for a request's headers or body, so a client
+that opens connections and sends half a request line, or trickles a body a byte at a time,
+would hold each connection open for ever. `DeadlineHTTP` sets both."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import uvicorn
 from starlette.applications import Starlette
@@ -20,7 +25,16 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from .app import SandboxConfig, create_app
 from .body_limits import MAX_BODY_BYTES
 
-__all__ = ["NoDelayHTTP", "RunningSandbox", "app_from_env", "free_port", "start_in_thread"]
+__all__ = [
+    "DeadlineHTTP",
+    "NoDelayHTTP",
+    "RunningSandbox",
+    "ServerTimeouts",
+    "app_from_env",
+    "free_port",
+    "start_in_thread",
+    "uvicorn_settings",
+]
 
 ENV_DB = "PAYMENT_KIT_SANDBOX_DB"
 ENV_WORKERS = "PAYMENT_KIT_SANDBOX_WORKERS"
@@ -56,6 +70,117 @@ class NoDelayHTTP(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         super().connection_made(transport)
 
 
+@dataclass(frozen=True)
+class ServerTimeouts:
+    """Seconds a client has (the sandbox's own limits; README, "The sandbox refuses")."""
+
+    headers: float = 10.0
+    """For a request's line and headers, from the connection's opening or the request's first byte."""
+    body: float = 30.0
+    """For a request's body, from the end of its headers (a 1 MiB body at 35 KB/s)."""
+    keep_alive: float = 5.0
+    """Between requests on a keep-alive connection (uvicorn's `timeout_keep_alive`)."""
+
+
+_TIMED_OUT = (
+    "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n"
+)
+
+
+class DeadlineHTTP(NoDelayHTTP):
+    """uvicorn's HTTP protocol with deadlines for a request's headers and body (`ServerTimeouts`).
+
+    The clock for the headers starts when the connection opens, or at the first byte of a later
+    request on it; the body's when the headers are in. Neither is extended by further bytes, so
+    trickling does not keep a connection. When one runs out before the answer has begun, the
+    client gets a 408 if it had sent part of a request, and the connection is closed; the app,
+    waiting for the body, sees the client gone and stores nothing.
+
+    Written against what uvicorn's h11 and httptools protocols share: `cycle` (the request being
+    answered: `more_body`, `response_started`, `response_complete`), `loop`, `transport`,
+    `on_response_complete`."""
+
+    timeouts: ClassVar[ServerTimeouts] = ServerTimeouts()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._deadline: asyncio.TimerHandle | None = None
+        self._awaiting = ""  # "headers" | "body" while a deadline runs
+        self._partial = False  # bytes of the awaited headers have arrived
+        self._timed_cycle: Any = None  # the request whose deadlines are set (uvicorn's cycle object)
+        super().connection_made(transport)
+        self._arm("headers")
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
+            self._arm("headers")  # the first byte of the connection's next request
+        self._partial = self._partial or self._awaiting == "headers"
+        super().data_received(data)
+        self._follow()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._follow()  # a pipelined request's head may have been read from the buffer
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _follow(self) -> None:
+        cycle: Any = self.cycle
+        if cycle is None:
+            return
+        if cycle is not self._timed_cycle:  # a new request's headers are in
+            self._timed_cycle = cycle
+            self._disarm()
+            if cycle.more_body:
+                self._arm("body")
+        elif self._awaiting == "body" and not cycle.more_body:
+            self._disarm()
+
+    def _arm(self, awaiting: str) -> None:
+        self._disarm()
+        seconds = self.timeouts.headers if awaiting == "headers" else self.timeouts.body
+        self._awaiting, self._partial = awaiting, False
+        self._deadline = self.loop.call_later(seconds, self._expired, awaiting, seconds)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline, self._awaiting = None, ""
+
+    def _expired(self, awaiting: str, seconds: float) -> None:
+        partial, self._deadline, self._awaiting = self._partial, None, ""
+        if self.transport.is_closing():
+            return
+        # A 408 is owed to a request begun and not yet answered. While headers are awaited, `cycle` is
+        # the previous request's (answered long ago); while a body is, the app may have answered early.
+        owed = partial if awaiting == "headers" else not (self.cycle and self.cycle.response_started)
+        if owed:
+            body = (
+                f'{{"error":"the request\'s {awaiting} took longer than the sandbox\'s limit of {seconds:g} s;'
+                ' the connection is closed"}'
+            ).encode()
+            self.transport.write(_TIMED_OUT.format(len(body)).encode() + body)
+        self.transport.close()
+
+
+def uvicorn_settings(timeouts: ServerTimeouts | None = None) -> dict[str, Any]:
+    """The uvicorn options every way of running the sandbox uses: `DeadlineHTTP` with `timeouts`.
+
+    The default protocol is this module's own class, so that worker processes (which import it by
+    name) get it too; other timeouts make a subclass, for a server in this process."""
+    timeouts = timeouts or ServerTimeouts()
+    protocol = DeadlineHTTP
+    if timeouts != DeadlineHTTP.timeouts:
+
+        class Tuned(DeadlineHTTP):
+            pass
+
+        Tuned.timeouts = timeouts
+        protocol = Tuned
+    return {"http": protocol, "timeout_keep_alive": timeouts.keep_alive}
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -85,12 +210,18 @@ class RunningSandbox:
         self.stop()
 
 
-def start_in_thread(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
+def start_in_thread(
+    config: SandboxConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    timeouts: ServerTimeouts | None = None,
+) -> RunningSandbox:
     """Start a sandbox on `host:port` (a free port by default) and wait until it answers."""
     config = config or SandboxConfig()
     port = port or free_port(host)
     app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    settings = uvicorn_settings(timeouts)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", **settings))
     thread = threading.Thread(target=server.run, name=f"payment-kit-sandbox:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

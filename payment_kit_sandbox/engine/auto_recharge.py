@@ -23,7 +23,6 @@ Sandbox choices where PaymentKit's material is silent:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from ..context import Context
@@ -32,7 +31,7 @@ from ..skeletons import skeleton
 from . import billing, credits, lifecycle
 from .catalog import referenced_currency, referenced_price
 from .credit_packs import credit_config, pack_units
-from .money import from_units, to_units
+from .money import from_units, plain_amount, to_units
 
 __all__ = ["after_consumption", "availability", "capacity", "config_for", "recharge", "submit_config"]
 
@@ -139,8 +138,8 @@ def recharge(ctx: Context, config: dict[str, Any], *, trigger: dict[str, Any] | 
     stats["attempt_count"] = int(stats["attempt_count"]) + 1
     if billing.attempt_payment(ctx, invoice, customer):
         decimal = _decimal_of(ctx, paying_id)
-        spent = Decimal(str(stats.get("total_amount") or "0")) + Decimal(from_units(cost, decimal))
-        stats["total_amount"] = format(spent.normalize(), "f") if spent else "0"
+        spent = int(to_units(str(stats.get("total_amount") or "0"), decimal, "daily_stats.total_amount")) + cost
+        stats["total_amount"] = from_units(spent, decimal)
     config.update(daily_stats=stats, last_recharge_date=_today(ctx))
     ctx.store.save(KIND, ctx.touch(config))
     return invoice
@@ -151,11 +150,8 @@ def recharge(ctx: Context, config: dict[str, Any], *, trigger: dict[str, Any] | 
 
 def _decimal(value: int | float, decimal: int, field: str) -> str:
     """A JSON number as a plain decimal string, refused if the currency cannot hold it."""
-    # repr of a float is the shortest text that parses back to it: what the client sent.
-    text = repr(value) if isinstance(value, float) else str(value)
-    to_units(text, decimal, field)
-    number = Decimal(text)
-    return format(number.normalize(), "f") if number else "0"
+    to_units(value, decimal, field)
+    return plain_amount(value, field)
 
 
 def _payable(price: dict[str, Any], currency_id: str) -> bool:

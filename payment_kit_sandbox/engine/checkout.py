@@ -16,7 +16,8 @@ from ..skeletons import skeleton
 from . import billing, discounts, lifecycle, subscriptions
 from .catalog import referenced_currency, referenced_price
 from .customers import ensure_customer, plain_did, referenced_customer
-from .money import to_units, units
+from .money import checked_total, to_units, units
+from .redirect_urls import check_redirect_url
 
 __all__ = [
     "DEFAULT_TTL",
@@ -156,7 +157,12 @@ def _metered(price: dict[str, Any]) -> bool:
 
 
 def line_amount(ctx: Context, line: dict[str, Any], price: dict[str, Any], currency_id: str, where: str) -> int:
-    """What one line costs now, in integer units (metered usage is billed later, so 0 here)."""
+    """What one line costs now, in integer units (metered usage is billed later, so 0 here); a 400
+    naming the line when that is more than any payment can move (`money.MAX_UNITS`)."""
+    return checked_total(_line_cost(ctx, line, price, currency_id, where), where, " of the line (price × quantity)")
+
+
+def _line_cost(ctx: Context, line: dict[str, Any], price: dict[str, Any], currency_id: str, where: str) -> int:
     quantity = int(line["quantity"])
     if _metered(price):
         return 0
@@ -179,7 +185,11 @@ def line_amount(ctx: Context, line: dict[str, Any], price: dict[str, Any], curre
 
 
 def subtotal(ctx: Context, priced: Priced, currency_id: str) -> int:
-    return sum(line_amount(ctx, line, price, currency_id, f"line_items[{i}]") for i, (line, price) in enumerate(priced))
+    """The lines' total, refused (400) when a line or the sum is more than any payment can move."""
+    total = sum(
+        line_amount(ctx, line, price, currency_id, f"line_items[{i}]") for i, (line, price) in enumerate(priced)
+    )
+    return checked_total(total, "line_items", " of all lines")
 
 
 # -- opening a session -----------------------------------------------------------------------
@@ -211,6 +221,8 @@ SESSION_FIELDS = (
 
 def open_session(ctx: Context, body: dict[str, Any], *, payment_link_id: str | None = None) -> dict[str, Any]:
     """A new `open` session from a create body (or a payment link's settings shaped like one)."""
+    for field in ("success_url", "cancel_url"):
+        check_redirect_url(body.get(field), field)
     now = ctx.now()
     expires_at = body.get("expires_at")
     if expires_at is not None and expires_at <= now:

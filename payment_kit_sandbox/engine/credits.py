@@ -33,7 +33,7 @@ from ..skeletons import skeleton
 from . import lifecycle
 from .catalog import meter_id_of
 from .customers import referenced_customer
-from .money import from_units, to_units
+from .money import exact_arithmetic, from_units, to_units
 
 __all__ = [
     "DEFAULT_DECIMAL",
@@ -339,7 +339,8 @@ def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency
 
 def decimal_sum(values: Iterable[str]) -> str:
     """Decimal strings (event values, metered quantities) added exactly."""
-    total = sum((Decimal(v) for v in values), Decimal(0))
+    with exact_arithmetic():
+        total = sum((Decimal(v) for v in values), Decimal(0))
     return format(total.normalize(), "f") if total else "0"
 
 

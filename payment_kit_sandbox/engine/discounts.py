@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime
-from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from ..context import Context
@@ -179,8 +179,9 @@ def amount_off(ctx: Context, coupon: Obj, currency_id: str, subtotal: int) -> in
     if subtotal <= 0:
         return 0
     if coupon.get("percent_off"):
-        # percent_off is a JSON number and may be a fraction (12.5): exact decimal arithmetic, never float.
-        off = int(subtotal * Decimal(str(coupon["percent_off"])) // 100)
+        # percent_off is a JSON number and may be a fraction (12.5): exact rational arithmetic on the
+        # number as sent (its shortest text), never float, and never Decimal's 28 digits.
+        off = subtotal * Fraction(repr(coupon["percent_off"])) // 100
     else:
         off = _fixed_amount(coupon, currency_id) or 0
     return max(0, min(off, subtotal))

@@ -10,6 +10,7 @@ from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
 from . import checkout, lifecycle
+from .redirect_urls import check_redirect_url
 
 __all__ = ["archive_link", "new_link", "open_link", "update_link"]
 
@@ -39,6 +40,9 @@ SESSION_SETTINGS = (
 def _apply(ctx: Context, link: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """Write a create or update body onto a link; a lookup key is the link's alone."""
     link.update(body)
+    check_redirect_url(
+        ((link.get("after_completion") or {}).get("redirect") or {}).get("url"), "after_completion.redirect.url"
+    )
     priced, currency_id = checkout.checked_lines(
         ctx,
         link["line_items"],
@@ -47,6 +51,9 @@ def _apply(ctx: Context, link: dict[str, Any], body: dict[str, Any]) -> dict[str
         check_stock=False,
         mode_hint=MODE_HINT,
     )
+    # Priced now as each session it opens will price them: a link whose total no payment could move
+    # would otherwise be stored, and every visit to its page refused.
+    checkout.subtotal(ctx, priced, currency_id)
     link["line_items"] = [line for line, _ in priced]
     link["currency_id"] = currency_id
     key = link.get("lookup_key")

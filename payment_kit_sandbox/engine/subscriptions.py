@@ -16,9 +16,11 @@ from __future__ import annotations
 import calendar
 import copy
 import math
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, NoReturn
 
 from ..context import Context
@@ -27,6 +29,7 @@ from ..skeletons import skeleton
 from . import billing
 from .catalog import meter_id_of, referenced_currency, referenced_price
 from .customers import referenced_customer
+from .money import exact_arithmetic, round_half_up
 from .refunds import refund_payment
 
 __all__ = [
@@ -175,7 +178,8 @@ def aggregate(ctx: Context, item: dict[str, Any], price: dict[str, Any], start: 
         return Decimal(0)
     values = [Decimal(str(r["quantity"])) for r in inside]
     if how == "sum":
-        return sum(values, Decimal(0))
+        with exact_arithmetic():
+            return sum(values, Decimal(0))
     if how == "max":
         return max(values)
     # Records come oldest first; the latest timestamp wins, the latest written among equals.
@@ -204,14 +208,15 @@ def meter_usage(ctx: Context, sub: dict[str, Any], price: dict[str, Any], start:
         return Decimal(len(events))
     if how == "last":
         return Decimal(str(max(events, key=lambda e: e["timestamp"])["payload"]["value"]))
-    return sum((Decimal(str(e["payload"]["value"])) for e in events), Decimal(0))
+    with exact_arithmetic():
+        return sum((Decimal(str(e["payload"]["value"])) for e in events), Decimal(0))
 
 
 def _billed_units(price: dict[str, Any], quantity: Decimal) -> int:
     transform = price.get("transform_quantity")
     if transform:
-        quantity = quantity / int(transform["divide_by"])
-        return int(math.ceil(quantity) if transform.get("round") == "up" else math.floor(quantity))
+        share = Fraction(quantity) / int(transform["divide_by"])
+        return math.ceil(share) if transform.get("round") == "up" else math.floor(share)
     return math.ceil(quantity)
 
 
@@ -228,7 +233,7 @@ def _line(
     # Fractional usage of a per-unit price is billed exactly (rounded to the smallest unit), not per whole unit.
     if price.get("billing_scheme") != "tiered" and not price.get("transform_quantity") and units != quantity:
         unit = billing.price_amount(price, currency_id, 1)
-        line["amount"] = int((Decimal(unit) * quantity).to_integral_value(ROUND_HALF_UP))
+        line["amount"] = round_half_up(unit * Fraction(quantity))
     return line
 
 
@@ -538,7 +543,7 @@ def refund_on_cancel(ctx: Context, sub: dict[str, Any], how: str, now: int, who:
     if how == "proration":
         start, end = int(invoice["period_start"]), int(invoice["period_end"])
         unused = max(0, end - max(now, start))
-        amount = int(Decimal(amount) * unused / (end - start)) if end > start else 0
+        amount = amount * unused // (end - start) if end > start else 0
     if amount > 0:
         reason = "requested_by_customer" if who == "customer" else "requested_by_admin"
         refund_payment(ctx, intent, amount, field="refund", reason=reason, description=f"Canceled {sub['id']}")
@@ -732,7 +737,8 @@ def _when(value: Any) -> int:
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    if text.isdigit():
+    # ASCII digits, and few enough to be a time: isdigit() is true of "²" too, which int() refuses.
+    if re.fullmatch("[0-9]{1,15}", text):
         return int(text)
     try:
         moment = datetime.fromisoformat(text)

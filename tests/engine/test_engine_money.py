@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
 
 from payment_kit_sandbox.context import Context
 from payment_kit_sandbox.engine import discounts, refunds, subscriptions
-from payment_kit_sandbox.engine.money import from_units, to_units
+from payment_kit_sandbox.engine.money import (
+    MAX_AMOUNT_DIGITS,
+    MAX_UNITS,
+    exact_arithmetic,
+    from_units,
+    plain_amount,
+    round_half_up,
+    to_units,
+)
 from payment_kit_sandbox.refusals import ApiError
 
 from .conftest import make_price, paid_intent
@@ -73,3 +83,37 @@ def test_cancelling_with_proration_refunds_the_unused_part_of_the_period(
     assert refund["reason"] == "requested_by_customer"
     intent = ctx.store.get("payment_intent", invoice["payment_intent_id"], False)
     assert refunds.refundable(ctx, intent) == 3000 - int(refund["amount"])
+
+
+def test_money_is_converted_exactly_or_refused_never_rounded() -> None:
+    """Decimal's default context keeps 28 digits: none of these may pass through it."""
+    assert to_units("1234567890123456789012345678901", 18, "amount") == "1234567890123456789012345678901" + "0" * 18
+    assert from_units(10**60 + 1, 18) == "1" + "0" * 42 + "." + "0" * 17 + "1"
+    assert from_units(-(10**30) - 5, 2) == "-1" + "0" * 28 + ".05"
+    assert (from_units(0, 18), from_units(1500, 3), from_units(7, 0)) == ("0", "1.5", "7")
+    assert to_units("1.50", 1, "amount") == "15"  # a trailing zero is no decimal place too many
+    assert to_units(1e-07, 7, "amount") == "1"  # a JSON number, read as the text the client sent
+    assert plain_amount(1e-07, "amount") == "0.0000001" and plain_amount(2.5e16, "amount") == "25000000000000000"
+    with pytest.raises(ApiError, match="more than 18 decimal places"):
+        to_units("1." + "0" * 30 + "1", 18, "amount")
+    with pytest.raises(ApiError, match=f"81 digits is over the sandbox's limit of {MAX_AMOUNT_DIGITS}"):
+        to_units("1" * 81, 0, "amount")
+    assert to_units(str(MAX_UNITS), 0, "amount") == str(MAX_UNITS)
+    with pytest.raises(ApiError, match=r"over the sandbox's limit of 2\^256 - 1"):
+        to_units(str(MAX_UNITS + 1), 0, "amount")
+    for text in ("1\n", " 1", "1e3", "-1", "1_0", "\u0661", "", "NaN", "Infinity"):
+        with pytest.raises(ApiError, match="is not a non-negative amount"):
+            to_units(text, 18, "amount")
+    for value in (float("nan"), float("inf"), True, None):
+        with pytest.raises(ApiError, match="is not a decimal amount"):
+            to_units(value, 18, "amount")  # type: ignore[arg-type]
+
+
+def test_percentages_usage_and_proration_of_long_amounts_are_exact(ctx: Context) -> None:
+    subtotal = 10**60 + 999
+    coupon = {"percent_off": 12.5, "amount_off": "0", "currency_id": "pc_a", "currency_options": {}}
+    assert discounts.amount_off(ctx, coupon, "pc_a", subtotal) == subtotal * 125 // 1000
+    assert round_half_up(Fraction(10**40 + 1, 2)) == (10**40 + 2) // 2  # a half rounds up
+    assert round_half_up(Decimal("2.4999999999999999999999999999999")) == 2
+    with exact_arithmetic():
+        assert sum([Decimal("1" * 40 + ".5"), Decimal("0.5")]) == Decimal("1" * 39 + "2")

@@ -10,6 +10,7 @@ starts for `success_url` / `cancel_url`; the browser resolves no other host.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -160,6 +161,8 @@ def test_paying_on_the_hosted_page_does_what_the_control_route_does(
     session = open_session(client, price_id, merchant)
     browser.get(session.url)
     assert f"Team plan {tag}" in browser.find_element(By.TAG_NAME, "tbody").text
+    # The page's one inline style is allowed by its Content-Security-Policy (by hash), and applied.
+    assert browser.find_element(By.ID, "total").value_of_css_property("text-align") == "right"
     assert browser.find_element(By.ID, "subtotal").text == "0.5 TBA"
     assert browser.find_element(By.ID, "discount").text == "0 TBA"
 
@@ -222,18 +225,24 @@ def test_a_payment_link_page_opens_a_checkout_session_on_the_same_page(
     assert nowhere.status_code == 404 and "text/html" in nowhere.headers["content-type"]
 
 
+def page_token(page_url: str) -> str:
+    """The token in a checkout page's form, as a browser posts it back."""
+    found = re.search(r'name=token value="([0-9a-f]+)"', httpx.get(page_url).text)
+    assert found, "the page's form carries no token"
+    return found.group(1)
+
+
 def test_a_form_posted_to_the_page_that_is_unknown_too_large_or_no_action_is_refused(
     client: PaymentKit, server: tuple[str, str], merchant: Merchant, tag: str
 ) -> None:
-    import httpx
-
     price_id, _ = a_discounted_plan(client, tag)
     session = open_session(client, price_id, merchant)
     page = f"{server[0]}/checkout/pay/{session.id}"
+    token = page_token(page)
     for url, form, status, says in (
         (f"{server[0]}/checkout/pay/cs_missing{tag}", {"action": "pay"}, 404, f"cs_missing{tag}"),
         (page, {"action": "pay", "name": "x" * 20_000}, 413, "larger than a checkout needs"),
-        (page, {"action": "refund"}, 400, "Unknown action &#x27;refund&#x27;: use Pay or Decline."),
+        (page, {"action": "refund", "token": token}, 400, "Unknown action &#x27;refund&#x27;: use Pay or Decline."),
     ):
         answer = httpx.post(url, data=form)
         assert (answer.status_code, says in answer.text) == (status, True), answer.text
