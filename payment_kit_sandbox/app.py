@@ -208,6 +208,7 @@ def _route_order(path: str) -> tuple[int, ...]:
 
 
 async def build_context(request: Request, op: OperationDoc, store: Store, wiring: Wiring) -> Context:
+    refuse_undeclared_query(request.query_params, op)
     query: dict[str, Any] = {}
     path: dict[str, str] = {}
     for param in op.parameters:
@@ -273,6 +274,17 @@ def read_header(request: Request, param: Parameter) -> None:
     error = jsonschema.exceptions.best_match(param.validator.iter_errors(value))
     if error is not None:
         raise bad_request(f"header {param.name!r}: {error.message}")
+
+
+def refuse_undeclared_query(params: Any, op: OperationDoc) -> None:
+    """A query parameter the operation does not declare is a 400 naming it: a filter a client
+    spelt wrongly (`run=1` for `metadata.run=1`) would otherwise answer the unfiltered list."""
+    declared = {p.name for p in op.parameters if p.location == "query" and not p.prefix}
+    prefixes = tuple(p.prefix for p in op.parameters if p.location == "query" and p.prefix)
+    for name in params:
+        if name not in declared and not (prefixes and name.startswith(prefixes)):
+            known = ", ".join(sorted(declared | {f"{prefix}<key>" for prefix in prefixes}))
+            raise bad_request(f"query parameter {name!r} is not one that {op.operation_id} takes ({known})")
 
 
 def read_query(params: Any, param: Parameter, document: Document) -> Any:

@@ -90,7 +90,7 @@ class Document:
         for raw in node.get("parameters", []):
             param = self.resolve(raw)
             schema = param["schema"]
-            prefix = self.resolve(schema).get("x-query-key-prefix")
+            prefix = self.resolve(schema).get("x-query-keys-start-with")
             params.append(
                 Parameter(
                     name=param["name"],
