@@ -6279,8 +6279,9 @@ class Settings(SyncResource):
             settings: The configuration itself. Its keys follow the setting's `type`: a `notification` setting has
                 `self_handle` (required, `x-required-by-type`) and `include_events` / `exclude_events`, a `donate`
                 setting `amount`, `btnText` and `historyType`, and a setting of any other type whatever keys its app
-                chose, kept as they are. One object rather than a union of the three: a union whose members all
-                match any object decodes every setting as its first member.
+                chose, kept as they are. The known keys are optional and never null (they live in one JSON column).
+                One object rather than a union of the three: a union whose members all match any object decodes
+                every setting as its first member.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -11528,8 +11529,9 @@ class AsyncSettings(AsyncResource):
             settings: The configuration itself. Its keys follow the setting's `type`: a `notification` setting has
                 `self_handle` (required, `x-required-by-type`) and `include_events` / `exclude_events`, a `donate`
                 setting `amount`, `btnText` and `historyType`, and a setting of any other type whatever keys its app
-                chose, kept as they are. One object rather than a union of the three: a union whose members all
-                match any object decodes every setting as its first member.
+                chose, kept as they are. The known keys are optional and never null (they live in one JSON column).
+                One object rather than a union of the three: a union whose members all match any object decodes
+                every setting as its first member.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server

@@ -147,8 +147,9 @@ class Setting(Model):
         """The configuration itself. Its keys follow the setting's `type`: a `notification` setting has
         `self_handle` (required, `x-required-by-type`) and `include_events` / `exclude_events`, a `donate`
         setting `amount`, `btnText` and `historyType`, and a setting of any other type whatever keys its app
-        chose, kept as they are. One object rather than a union of the three: a union whose members all match
-        any object decodes every setting as its first member."""
+        chose, kept as they are. The known keys are optional and never null (they live in one JSON column). One
+        object rather than a union of the three: a union whose members all match any object decodes every
+        setting as its first member."""
         return self._get("settings")  # type: ignore[no-any-return]
 
     @property

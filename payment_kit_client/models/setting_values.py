@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 class SettingValues(Model):
     """The configuration itself. Its keys follow the setting's `type`: a `notification` setting has `self_handle`
     (required, `x-required-by-type`) and `include_events` / `exclude_events`, a `donate` setting `amount`, `btnText`
-    and `historyType`, and a setting of any other type whatever keys its app chose, kept as they are. One object
-    rather than a union of the three: a union whose members all match any object decodes every setting as its first
-    member.
+    and `historyType`, and a setting of any other type whatever keys its app chose, kept as they are. The known keys
+    are optional and never null (they live in one JSON column). One object rather than a union of the three: a union
+    whose members all match any object decodes every setting as its first member.
     """
 
     __slots__ = ()
@@ -50,26 +50,18 @@ class SettingValues(Model):
         "btnText": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
-    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
-        {
-            "include_events",
-            "exclude_events",
-            "amount",
-            "btnText",
-            "historyType",
-        }
-    )
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
         self,
         *,
         self_handle: bool | Unset = UNSET,
-        include_events: builtins.list[str] | None | Unset = UNSET,
-        exclude_events: builtins.list[str] | None | Unset = UNSET,
-        amount: None | SettingDonateAmount | Unset = UNSET,
-        btn_text: None | str | Unset = UNSET,
-        history_type: None | SettingDonateHistoryType | Unset = UNSET,
+        include_events: builtins.list[str] | Unset = UNSET,
+        exclude_events: builtins.list[str] | Unset = UNSET,
+        amount: SettingDonateAmount | Unset = UNSET,
+        btn_text: str | Unset = UNSET,
+        history_type: SettingDonateHistoryType | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -102,12 +94,12 @@ class SettingValues(Model):
         return self._plain("exclude_events")  # type: ignore[no-any-return]
 
     @property
-    def amount(self) -> None | SettingDonateAmount:
-        """`donate`: the amounts offered."""
+    def amount(self) -> SettingDonateAmount | None:
+        """Donation amounts offered, as human decimal strings."""
         return self._get("amount")  # type: ignore[no-any-return]
 
     @property
-    def btn_text(self) -> None | str:
+    def btn_text(self) -> str | None:
         """`donate`: label of the donate button."""
         value = self._data.get("btnText")
         if value is None or value.__class__ is str:
@@ -115,6 +107,6 @@ class SettingValues(Model):
         return self._mismatch("btnText")  # type: ignore[no-any-return]
 
     @property
-    def history_type(self) -> None | SettingDonateHistoryType:
-        """`donate`: how past donations are shown."""
+    def history_type(self) -> SettingDonateHistoryType | None:
+        """How past donations are shown."""
         return self._get("historyType")  # type: ignore[no-any-return]
