@@ -67,7 +67,10 @@ check([item.price_id for item in sub.items] == [price.id], "the subscription's i
 meter = pk.MetersApi(client).create_meter(
     pk.MeterCreateParams.from_dict({"name": "API calls", "event_name": f"calls_{TAG}", "unit": "call"})
 )
-source = [{"key": "model", "label": "Model", "value": "m-1"}, {"key": "r", "label": {"zh": "区", "en": "Region"}, "value": "eu"}]
+source = [
+    {"key": "model", "label": "Model", "value": "m-1"},
+    {"key": "r", "label": {"zh": "区", "en": "Region"}, "value": "eu"},
+]
 event = pk.MeterEventsApi(client).create_meter_event(
     pk.MeterEventCreateParams.from_dict(
         {
@@ -123,4 +126,6 @@ setting = settings.create_setting(
     )
 )
 again = settings.retrieve_setting(setting.id)
-check(again.settings.to_dict() == CUSTOM and again.to_dict()["settings"] == CUSTOM, "a custom setting read back unchanged")
+check(
+    again.settings.to_dict() == CUSTOM and again.to_dict()["settings"] == CUSTOM, "a custom setting read back unchanged"
+)
