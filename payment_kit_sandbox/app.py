@@ -152,7 +152,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
                         return replay, True
                     answer = handlers[op.operation_id](ctx)
                     if config.validate_responses:
-                        check_answer(op, answer)
+                        check_answer(op, answer, document)
                     remember(store, ctx, key, raw_body, answer)
                     return answer, False
 
@@ -350,9 +350,20 @@ def describe(error: jsonschema.ValidationError) -> str:
     return f"{where or 'body'}: {error.message}"
 
 
-def check_answer(op: OperationDoc, answer: Any) -> None:
-    """In tests: an answer that does not match the document is a sandbox bug."""
+def check_answer(op: OperationDoc, answer: Any, document: Document | None = None) -> None:
+    """In tests: an answer that does not match the document is a sandbox bug, and so is a field
+    the document does not declare (checked against a closed copy of the schemas, when given the
+    document): a client generated from the document would not know it."""
     error = jsonschema.exceptions.best_match(op.answer_validator.iter_errors(answer))
+    if error is None and document is not None:
+        closed = _closed_validators.get(op.operation_id)
+        if closed is None:
+            closed = document.closed_validator({"$ref": f"#/components/schemas/{op.answer_schema}"})
+            _closed_validators[op.operation_id] = closed
+        error = jsonschema.exceptions.best_match(closed.iter_errors(answer))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path)
         raise AssertionError(f"{op.operation_id} answered off-schema at {where or '<root>'}: {error.message}")
+
+
+_closed_validators: dict[str, jsonschema.protocols.Validator] = {}
