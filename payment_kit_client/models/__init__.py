@@ -247,6 +247,9 @@ if TYPE_CHECKING:
     from .meter_status import MeterStatus
     from .meter_update_params import MeterUpdateParams
     from .my_customer import MyCustomer
+    from .my_customer_invoice_credit_balance_type_0 import (
+        MyCustomerInvoiceCreditBalanceType0,
+    )
     from .my_customer_token_balance_type_0 import MyCustomerTokenBalanceType0
     from .nft_mint_settings import NftMintSettings
     from .nft_mint_settings_behavior import NftMintSettingsBehavior
@@ -719,6 +722,7 @@ _MODULES = {
     "MeterStatus": ".meter_status",
     "MeterUpdateParams": ".meter_update_params",
     "MyCustomer": ".my_customer",
+    "MyCustomerInvoiceCreditBalanceType0": ".my_customer_invoice_credit_balance_type_0",
     "MyCustomerTokenBalanceType0": ".my_customer_token_balance_type_0",
     "NftMintSettings": ".nft_mint_settings",
     "NftMintSettingsBehavior": ".nft_mint_settings_behavior",
@@ -1180,6 +1184,7 @@ __all__ = (
     "MeterStatus",
     "MeterUpdateParams",
     "MyCustomer",
+    "MyCustomerInvoiceCreditBalanceType0",
     "MyCustomerTokenBalanceType0",
     "NftMintSettings",
     "NftMintSettingsBehavior",
