@@ -12,9 +12,9 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 # Python suites on each, saying which versions it skipped and why.
 EXTRA_PYTHONS := 3.12 3.13
 
-.PHONY: install browser lint test coverage-report pytest-main pytest-postgres spec-check generate check-generated docs demo sandbox contract integration bench clean
+.PHONY: install browser golang other-languages lint test coverage-report pytest-main pytest-postgres spec-check generate check-generated docs demo sandbox contract integration bench clean
 
-install: $(VENV)/.installed node_modules/.installed browser $(foreach v,$(EXTRA_PYTHONS),$(VENV)-$(v)/.installed)
+install: $(VENV)/.installed node_modules/.installed browser golang $(foreach v,$(EXTRA_PYTHONS),$(VENV)-$(v)/.installed)
 
 # The hosted-page browser test's headless Chromium and its driver, from Debian's packages
 # (never a browser downloaded at run time). CI runs as root with apt; elsewhere, say what to run.
@@ -24,6 +24,16 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else \
 		echo "note: chromium and chromedriver are missing (sudo apt-get install chromium chromium-driver); the browser test will skip"; \
+	fi
+
+# Go and the go client's one dependency (gopkg.in/validator.v2), from Debian's packages, for
+# `make other-languages` (go modules are not downloaded). CI runs as root with apt; elsewhere, say what to run.
+golang:
+	@if command -v go >/dev/null && [ -d /usr/share/gocode/src/gopkg.in/validator.v2 ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-gopkg-validator.v2-dev >/dev/null; \
+	else \
+		echo "note: go is missing (sudo apt-get install golang-go golang-gopkg-validator.v2-dev); make other-languages will skip the go client"; \
 	fi
 
 $(VENV)/.installed: pyproject.toml
@@ -59,6 +69,12 @@ spec-check: install
 	$(BIN)/python tests/spec_typescript_check.py
 	$(BIN)/python tests/spec_generators_check.py
 
+# Clients other teams generate from the document, run: openapi-generator's python, typescript-fetch
+# and go, and openapi-typescript + openapi-fetch, each built (tsc --strict, go build and vet) and run
+# through one flow against a sandbox on a free loopback port (tests/other_languages/run.py).
+other-languages: install
+	$(BIN)/python tests/other_languages/run.py
+
 # The HTTP reference as one HTML file (built, not committed: `make docs` rebuilds it from the document).
 docs: install
 	redocly build-docs $(SPEC) --output docs/api.html
@@ -82,7 +98,7 @@ endif
 RANDOM_ORDER := -p randomly -p no:cacheprovider --randomly-seed=$(SEED)
 test: install
 	@echo "== test order: --randomly-seed=$(SEED) (make test SEED=$(SEED) replays it)"
-	$(MAKE) --no-print-directory lint spec-check check-generated
+	$(MAKE) --no-print-directory lint spec-check check-generated other-languages
 	rm -rf build/coverage build/legs && mkdir -p build/coverage build/legs
 	$(MAKE) --no-print-directory -j --output-sync=target SEED=$(SEED) pytest-main $(addprefix pytest-,$(EXTRA_PYTHONS)) pytest-postgres
 	$(MAKE) --no-print-directory coverage-report

@@ -242,6 +242,11 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
             method.query_enums[name] = enum_name
         annotation = "Mapping[str, str]" if name == "metadata" else spec.annotation(schema)
         described = param.get("description") or spec.description(schema)
+        if name == "metadata":  # the facade takes the metadata keys alone and adds `metadata.` itself
+            described = (
+                "Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, "
+                "and only objects whose metadata has all of them match."
+            )
         method.arguments.append(Argument(name, annotation, bool(param.get("required")), " ".join(described.split())))
         if param["name"] == "page":
             method.paginated = True

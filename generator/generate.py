@@ -59,6 +59,21 @@ def check_pinned_version() -> None:
         fail(f"pyproject.toml pins openapi-python-client {pins}, but {installed} is installed; run `make install`")
 
 
+# `x-enum-varnames` names each enum constant after its enum (`CheckoutSessionStatusOpen`), which
+# Go needs (its constants share one package namespace). openapi-python-client would take them as
+# member names too (`CheckoutSessionStatus.CHECKOUT_SESSION_STATUS_OPEN`); a Python enum is its own
+# namespace, so the client keeps the plain names (`CheckoutSessionStatus.OPEN`): the lists are left
+# out of the copy of the document it reads.
+ENUM_VARNAMES = re.compile(r"^(\s*)x-enum-varnames:\n(?:\1- .*\n)+", re.MULTILINE)
+
+
+def python_document(into: Path) -> Path:
+    """The document as openapi-python-client reads it: without `x-enum-varnames`."""
+    copy = into / SPEC.name
+    copy.write_text(ENUM_VARNAMES.sub("", SPEC.read_text()))
+    return copy
+
+
 def generate(into: Path) -> Path:
     check_pinned_version()
     out = into / PACKAGE
@@ -67,7 +82,7 @@ def generate(into: Path) -> Path:
             str(BIN / "openapi-python-client"),
             "generate",
             "--path",
-            str(SPEC),
+            str(python_document(into)),
             "--meta",
             "none",
             "--output-path",

@@ -2412,8 +2412,8 @@ class CheckoutSessions(SyncResource):
             payment_intent_id: Only the session paid through this payment intent (`pi_…`).
             payment_link_id: Only sessions opened from this payment link (`plink_…`).
             subscription_id: Only sessions that created or belong to this subscription (`sub_…`).
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
             starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
             ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
@@ -2605,8 +2605,8 @@ class Coupons(SyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
                 as in the seed README), or a bare `<field>` (ascending). The default is newest first.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             valid: `true` for coupons that can still be redeemed, `false` for those that no longer can (expired,
                 used up or turned off).
             name: Only coupons with this name.
@@ -3531,8 +3531,8 @@ class Invoices(SyncResource):
                 protection stake. PaymentKit treats an absent value as `true`.
             include_recovered_from: With `subscription_id`, `true` also lists the invoices of the earlier
                 subscriptions this one was recovered from. PaymentKit treats an absent value as `false`.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
             starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
             ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
@@ -3743,7 +3743,9 @@ class MeterEvents(SyncResource):
             timestamp: Unix time in seconds.
             metadata: Free-form key/value data attached to an object.
             source_data: Context about the usage's origin (for display), either a list of labelled fields or a flat
-                string map.
+                string map. `anyOf`, not `oneOf`: the two forms (a JSON array, a JSON object) never both match, and
+                generators read an `anyOf` without validating each member (a `oneOf` member that is a map is written
+                as `{}` by typescript-fetch).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -4414,8 +4416,8 @@ class PaymentIntents(SyncResource):
             invoice_id: Only the payment intent(s) of this invoice (`in_…`).
             customer_id: Only payment intents of this customer (`cus_…` id).
             customer_did: Only payment intents of the customer with this DID.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
             starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
             ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
@@ -5557,8 +5559,8 @@ class Products(SyncResource):
             active: `true` for products on sale only, `false` for archived products only; absent for both.
             name: Only products whose name matches this text.
             description: Only products whose description matches this text.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
@@ -6253,7 +6255,7 @@ class Settings(SyncResource):
         description: str,
         active: bool | NotGiven = NOT_GIVEN,
         component_did: str | NotGiven = NOT_GIVEN,
-        settings: Any | NotGiven = NOT_GIVEN,
+        settings: m.SettingValues | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6274,8 +6276,12 @@ class Settings(SyncResource):
             mount_location: Mount location of the component the setting is for.
             description: What the setting is for.
             component_did: DID of the component the setting is for.
-            settings: The configuration itself; its shape follows `type` (`notification`, `donate`, or free-form for
-                other types).
+            settings: The configuration itself. Its keys follow the setting's `type`: a `notification` setting has
+                `self_handle` (required, `x-required-by-type`) and `include_events` / `exclude_events`, a `donate`
+                setting `amount`, `btnText` and `historyType`, and a setting of any other type whatever keys its app
+                chose, kept as they are. The known keys are optional and never null (they live in one JSON column).
+                One object rather than a union of the three: a union whose members all match any object decodes
+                every setting as its first member.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -6368,8 +6374,8 @@ class Settings(SyncResource):
         Args:
             id: The setting's id, or the mount location of the component it belongs to (percent-encoded when it
                 contains `/`).
-            settings: The settings keys to change, from the shape that belongs to the setting's `type` (see
-                `SettingNotificationConfig`, `SettingDonateConfig`).
+            settings: The settings keys to change, from the keys that belong to the setting's `type` (see
+                `SettingValues`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -6864,8 +6870,8 @@ class Subscriptions(SyncResource):
             customer_did: Only the subscriptions of the customer with this DID.
             active_first: `true` to sort subscriptions in good standing ahead of the others; `order` then sorts
                 within each group.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
             starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
             ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
@@ -7656,8 +7662,8 @@ class AsyncCheckoutSessions(AsyncResource):
             payment_intent_id: Only the session paid through this payment intent (`pi_…`).
             payment_link_id: Only sessions opened from this payment link (`plink_…`).
             subscription_id: Only sessions that created or belong to this subscription (`sub_…`).
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
             starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
             ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
@@ -7849,8 +7855,8 @@ class AsyncCoupons(AsyncResource):
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
                 as in the seed README), or a bare `<field>` (ascending). The default is newest first.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             valid: `true` for coupons that can still be redeemed, `false` for those that no longer can (expired,
                 used up or turned off).
             name: Only coupons with this name.
@@ -8775,8 +8781,8 @@ class AsyncInvoices(AsyncResource):
                 protection stake. PaymentKit treats an absent value as `true`.
             include_recovered_from: With `subscription_id`, `true` also lists the invoices of the earlier
                 subscriptions this one was recovered from. PaymentKit treats an absent value as `false`.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
             starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
             ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
@@ -8987,7 +8993,9 @@ class AsyncMeterEvents(AsyncResource):
             timestamp: Unix time in seconds.
             metadata: Free-form key/value data attached to an object.
             source_data: Context about the usage's origin (for display), either a list of labelled fields or a flat
-                string map.
+                string map. `anyOf`, not `oneOf`: the two forms (a JSON array, a JSON object) never both match, and
+                generators read an `anyOf` without validating each member (a `oneOf` member that is a map is written
+                as `{}` by typescript-fetch).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -9658,8 +9666,8 @@ class AsyncPaymentIntents(AsyncResource):
             invoice_id: Only the payment intent(s) of this invoice (`in_…`).
             customer_id: Only payment intents of this customer (`cus_…` id).
             customer_did: Only payment intents of the customer with this DID.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
             starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
             ending_before: A cursor: answer the items that come before the item with this id, in the list's order.
@@ -10801,8 +10809,8 @@ class AsyncProducts(AsyncResource):
             active: `true` for products on sale only, `false` for archived products only; absent for both.
             name: Only products whose name matches this text.
             description: Only products whose description matches this text.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             page: The 1-based page number. PaymentKit's default is 1.
             page_size: Items per page. PaymentKit's default is 20.
             order: Sort order. The string forms of payment-js' `OrderInput`: `<field>:<ASC|DESC>` (`updated_at:ASC`,
@@ -11497,7 +11505,7 @@ class AsyncSettings(AsyncResource):
         description: str,
         active: bool | NotGiven = NOT_GIVEN,
         component_did: str | NotGiven = NOT_GIVEN,
-        settings: Any | NotGiven = NOT_GIVEN,
+        settings: m.SettingValues | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11518,8 +11526,12 @@ class AsyncSettings(AsyncResource):
             mount_location: Mount location of the component the setting is for.
             description: What the setting is for.
             component_did: DID of the component the setting is for.
-            settings: The configuration itself; its shape follows `type` (`notification`, `donate`, or free-form for
-                other types).
+            settings: The configuration itself. Its keys follow the setting's `type`: a `notification` setting has
+                `self_handle` (required, `x-required-by-type`) and `include_events` / `exclude_events`, a `donate`
+                setting `amount`, `btnText` and `historyType`, and a setting of any other type whatever keys its app
+                chose, kept as they are. The known keys are optional and never null (they live in one JSON column).
+                One object rather than a union of the three: a union whose members all match any object decodes
+                every setting as its first member.
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -11612,8 +11624,8 @@ class AsyncSettings(AsyncResource):
         Args:
             id: The setting's id, or the mount location of the component it belongs to (percent-encoded when it
                 contains `/`).
-            settings: The settings keys to change, from the shape that belongs to the setting's `type` (see
-                `SettingNotificationConfig`, `SettingDonateConfig`).
+            settings: The settings keys to change, from the keys that belong to the setting's `type` (see
+                `SettingValues`).
             livemode: `true` for live data, `false` for test data. PaymentKit treats an absent value as `true`. Test
                 and live objects never see each other.
             idempotency_key: A key unique to this write. Retries of the same write send the same key, so a server
@@ -12108,8 +12120,8 @@ class AsyncSubscriptions(AsyncResource):
             customer_did: Only the subscriptions of the customer with this DID.
             active_first: `true` to sort subscriptions in good standing ahead of the others; `order` then sorts
                 within each group.
-            metadata: Filters on metadata: each key `k` with value `v` is sent as its own query parameter
-                `metadata.k=v`, and only objects whose metadata has all of them match.
+            metadata: Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, and
+                only objects whose metadata has all of them match.
             limit: The most items to answer (cursor paging, with `starting_after` / `ending_before`).
             starting_after: A cursor: answer the items that come after the item with this id, in the list's order.
             ending_before: A cursor: answer the items that come before the item with this id, in the list's order.

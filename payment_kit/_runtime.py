@@ -106,7 +106,7 @@ def build_request(op: Operation, given: dict[str, Any], livemode: bool) -> tuple
     for name, value in given.items():
         if name in op.query:
             if name == "metadata":
-                value = models.MetadataQuery.from_dict({str(k): str(v) for k, v in value.items()})
+                value = models.MetadataQuery.from_dict({f"metadata.{k}": str(v) for k, v in value.items()})
             elif name in op.query_enums:
                 value = getattr(models, op.query_enums[name])(_wire(value, name))
             elif isinstance(value, Decimal | enum.Enum):

@@ -155,7 +155,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
                     answer = handlers[op.operation_id](ctx)
                     events.record(ctx)
                     if config.validate_responses:
-                        check_answer(op, answer)
+                        check_answer(op, answer, document)
                     remember(store, ctx, key, sent, answer)
                     return answer, False
 
@@ -212,6 +212,7 @@ def _route_order(path: str) -> tuple[int, ...]:
 
 
 async def build_context(request: Request, op: OperationDoc, store: Store, wiring: Wiring) -> Context:
+    refuse_undeclared_query(request.query_params, op)
     query: dict[str, Any] = {}
     path: dict[str, str] = {}
     for param in op.parameters:
@@ -305,6 +306,17 @@ def read_header(request: Request, param: Parameter) -> None:
         raise bad_request(f"header {param.name!r}: {error.message}")
 
 
+def refuse_undeclared_query(params: Any, op: OperationDoc) -> None:
+    """A query parameter the operation does not declare is a 400 naming it: a filter a client
+    spelt wrongly (`run=1` for `metadata.run=1`) would otherwise answer the unfiltered list."""
+    declared = {p.name for p in op.parameters if p.location == "query" and not p.prefix}
+    prefixes = tuple(p.prefix for p in op.parameters if p.location == "query" and p.prefix)
+    for name in params:
+        if name not in declared and not (prefixes and name.startswith(prefixes)):
+            known = ", ".join(sorted(declared | {f"{prefix}<key>" for prefix in prefixes}))
+            raise bad_request(f"query parameter {name!r} is not one that {op.operation_id} takes ({known})")
+
+
 def read_query(params: Any, param: Parameter, document: Document) -> Any:
     if param.prefix:
         found = {k[len(param.prefix) :]: v for k, v in params.multi_items() if k.startswith(param.prefix)}
@@ -370,9 +382,20 @@ def describe(error: jsonschema.ValidationError) -> str:
     return f"{where or 'body'}: {error.message}"
 
 
-def check_answer(op: OperationDoc, answer: Any) -> None:
-    """In tests: an answer that does not match the document is a sandbox bug."""
+def check_answer(op: OperationDoc, answer: Any, document: Document | None = None) -> None:
+    """In tests: an answer that does not match the document is a sandbox bug, and so is a field
+    the document does not declare (checked against a closed copy of the schemas, when given the
+    document): a client generated from the document would not know it."""
     error = jsonschema.exceptions.best_match(op.answer_validator.iter_errors(answer))
+    if error is None and document is not None:
+        closed = _closed_validators.get(op.operation_id)
+        if closed is None:
+            closed = document.closed_validator({"$ref": f"#/components/schemas/{op.answer_schema}"})
+            _closed_validators[op.operation_id] = closed
+        error = jsonschema.exceptions.best_match(closed.iter_errors(answer))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path)
         raise AssertionError(f"{op.operation_id} answered off-schema at {where or '<root>'}: {error.message}")
+
+
+_closed_validators: dict[str, jsonschema.protocols.Validator] = {}

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .openapi_jsonschema import to_json_schema
+from .openapi_jsonschema import closed_components, to_json_schema
 from .schema_limits import with_sandbox_limits
 
 __all__ = ["Document", "OperationDoc", "Parameter", "load_document"]
@@ -116,6 +116,16 @@ class Document:
             node = target
         return node
 
+    @functools.cached_property
+    def _closed_components(self) -> dict[str, Any]:
+        return closed_components(self._components)
+
+    def closed_validator(self, schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+        """A validator that also refuses properties the document does not declare (tests only:
+        the document leaves answers open, and clients keep extra fields)."""
+        root = {"allOf": [to_json_schema(schema)], "components": self._closed_components}
+        return jsonschema.Draft202012Validator(root, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
     def validator(self, schema: dict[str, Any]) -> jsonschema.Draft7Validator:
         root = {"allOf": [to_json_schema(schema)], "components": self._components}
         return Validator(root, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
@@ -128,7 +138,7 @@ class Document:
         for raw in node.get("parameters", []):
             param = self.resolve(raw)
             schema = param["schema"]
-            prefix = self.resolve(schema).get("x-query-key-prefix")
+            prefix = self.resolve(schema).get("x-query-keys-start-with")
             params.append(
                 Parameter(
                     name=param["name"],

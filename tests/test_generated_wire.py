@@ -138,7 +138,10 @@ CASES = [
     Case(
         "products",
         lambda c: list_products.sync_detailed(
-            client=c, livemode=True, active=True, metadata=m.MetadataQuery.from_dict({"plan": "pro", "tier": "gold"})
+            client=c,
+            livemode=True,
+            active=True,
+            metadata=m.MetadataQuery.from_dict({"metadata.plan": "pro", "metadata.tier": "gold"}),
         ),
         "GET",
         "/payment/api/products",
@@ -179,7 +182,7 @@ CASES = [
             active_first=True,
             status="active,past_due",
             page_size=100,
-            metadata=m.MetadataQuery.from_dict({"appId": "z8ia1"}),
+            metadata=m.MetadataQuery.from_dict({"metadata.appId": "z8ia1"}),
         ),
         "GET",
         "/payment/api/subscriptions",
@@ -279,7 +282,7 @@ CASES = [
             status="paid,open",
             customer_id="cus_3hK9xQ2mV7pL4tR8wN1cB6dF",
             include_staking=False,
-            metadata=m.MetadataQuery.from_dict({"order": "42"}),
+            metadata=m.MetadataQuery.from_dict({"metadata.order": "42"}),
         ),
         "GET",
         "/payment/api/invoices",

@@ -229,7 +229,6 @@ if TYPE_CHECKING:
     from .meter_event_create_params import MeterEventCreateParams
     from .meter_event_created_via import MeterEventCreatedVia
     from .meter_event_expanded import MeterEventExpanded
-    from .meter_event_localized_text import MeterEventLocalizedText
     from .meter_event_page import MeterEventPage
     from .meter_event_payload import MeterEventPayload
     from .meter_event_source_data_field import MeterEventSourceDataField
@@ -242,9 +241,15 @@ if TYPE_CHECKING:
     from .meter_expanded import MeterExpanded
     from .meter_page import MeterPage
     from .meter_payment_currency import MeterPaymentCurrency
+    from .meter_payment_currency_token_config_type_0 import (
+        MeterPaymentCurrencyTokenConfigType0,
+    )
     from .meter_status import MeterStatus
     from .meter_update_params import MeterUpdateParams
     from .my_customer import MyCustomer
+    from .my_customer_invoice_credit_balance_type_0 import (
+        MyCustomerInvoiceCreditBalanceType0,
+    )
     from .my_customer_token_balance_type_0 import MyCustomerTokenBalanceType0
     from .nft_mint_settings import NftMintSettings
     from .nft_mint_settings_behavior import NftMintSettingsBehavior
@@ -417,12 +422,10 @@ if TYPE_CHECKING:
     from .setting import Setting
     from .setting_create_params import SettingCreateParams
     from .setting_donate_amount import SettingDonateAmount
-    from .setting_donate_config import SettingDonateConfig
     from .setting_donate_history_type import SettingDonateHistoryType
-    from .setting_generic_config import SettingGenericConfig
-    from .setting_notification_config import SettingNotificationConfig
     from .setting_update_params import SettingUpdateParams
     from .setting_update_params_settings import SettingUpdateParamsSettings
+    from .setting_values import SettingValues
     from .subscription import Subscription
     from .subscription_billing_thresholds import SubscriptionBillingThresholds
     from .subscription_cancel_at import SubscriptionCancelAt
@@ -703,7 +706,6 @@ _MODULES = {
     "MeterEventCreateParams": ".meter_event_create_params",
     "MeterEventCreatedVia": ".meter_event_created_via",
     "MeterEventExpanded": ".meter_event_expanded",
-    "MeterEventLocalizedText": ".meter_event_localized_text",
     "MeterEventPage": ".meter_event_page",
     "MeterEventPayload": ".meter_event_payload",
     "MeterEventSourceDataField": ".meter_event_source_data_field",
@@ -716,9 +718,11 @@ _MODULES = {
     "MeterExpanded": ".meter_expanded",
     "MeterPage": ".meter_page",
     "MeterPaymentCurrency": ".meter_payment_currency",
+    "MeterPaymentCurrencyTokenConfigType0": ".meter_payment_currency_token_config_type_0",
     "MeterStatus": ".meter_status",
     "MeterUpdateParams": ".meter_update_params",
     "MyCustomer": ".my_customer",
+    "MyCustomerInvoiceCreditBalanceType0": ".my_customer_invoice_credit_balance_type_0",
     "MyCustomerTokenBalanceType0": ".my_customer_token_balance_type_0",
     "NftMintSettings": ".nft_mint_settings",
     "NftMintSettingsBehavior": ".nft_mint_settings_behavior",
@@ -877,12 +881,10 @@ _MODULES = {
     "Setting": ".setting",
     "SettingCreateParams": ".setting_create_params",
     "SettingDonateAmount": ".setting_donate_amount",
-    "SettingDonateConfig": ".setting_donate_config",
     "SettingDonateHistoryType": ".setting_donate_history_type",
-    "SettingGenericConfig": ".setting_generic_config",
-    "SettingNotificationConfig": ".setting_notification_config",
     "SettingUpdateParams": ".setting_update_params",
     "SettingUpdateParamsSettings": ".setting_update_params_settings",
+    "SettingValues": ".setting_values",
     "Subscription": ".subscription",
     "SubscriptionBillingThresholds": ".subscription_billing_thresholds",
     "SubscriptionCancelAt": ".subscription_cancel_at",
@@ -1166,7 +1168,6 @@ __all__ = (
     "MeterEventCreatedVia",
     "MeterEventCreateParams",
     "MeterEventExpanded",
-    "MeterEventLocalizedText",
     "MeterEventPage",
     "MeterEventPayload",
     "MeterEventSourceDataField",
@@ -1179,9 +1180,11 @@ __all__ = (
     "MeterExpanded",
     "MeterPage",
     "MeterPaymentCurrency",
+    "MeterPaymentCurrencyTokenConfigType0",
     "MeterStatus",
     "MeterUpdateParams",
     "MyCustomer",
+    "MyCustomerInvoiceCreditBalanceType0",
     "MyCustomerTokenBalanceType0",
     "NftMintSettings",
     "NftMintSettingsBehavior",
@@ -1340,12 +1343,10 @@ __all__ = (
     "Setting",
     "SettingCreateParams",
     "SettingDonateAmount",
-    "SettingDonateConfig",
     "SettingDonateHistoryType",
-    "SettingGenericConfig",
-    "SettingNotificationConfig",
     "SettingUpdateParams",
     "SettingUpdateParamsSettings",
+    "SettingValues",
     "Subscription",
     "SubscriptionBillingThresholds",
     "SubscriptionCancelAt",

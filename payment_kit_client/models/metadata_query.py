@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..model_runtime import (
-    ANY,
+    STR,
     Model,
 )
 
 
 class MetadataQuery(Model):
-    """Metadata key/value pairs to filter on; each pair travels as the query parameter `metadata.<key>=<value>`, and
-    values compare as text.
+    """Metadata filters keyed by their full query parameter names: the key `metadata.<key>` with the value `<value>`
+    travels as the query parameter `metadata.<key>=<value>`, and values compare as text. Every key starts with
+    `metadata.` (`x-query-keys-start-with`).
     """
 
     __slots__ = ()
@@ -22,7 +23,7 @@ class MetadataQuery(Model):
     _PLAIN: ClassVar[dict[str, Any]] = {}
     _REQUIRED: ClassVar[frozenset[str]] = frozenset({})
     _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
-    _EXTRA: ClassVar[Any] = ANY
+    _EXTRA: ClassVar[Any] = STR
 
     def __init__(
         self,

@@ -114,5 +114,8 @@ class MeterEventCreateParams(Model):
 
     @property
     def source_data(self) -> builtins.list[MeterEventSourceDataField] | MeterEventSourceDataMap | None:
-        """Context about the usage's origin (for display), either a list of labelled fields or a flat string map."""
+        """Context about the usage's origin (for display), either a list of labelled fields or a flat string map.
+        `anyOf`, not `oneOf`: the two forms (a JSON array, a JSON object) never both match, and generators read
+        an `anyOf` without validating each member (a `oneOf` member that is a map is written as `{}` by
+        typescript-fetch)."""
         return self._get("source_data")  # type: ignore[no-any-return]

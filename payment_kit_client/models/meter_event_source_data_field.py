@@ -8,14 +8,11 @@ from ..model_runtime import (
     ANY,
     STR,
     AsEnum,
-    AsModel,
-    AsUnion,
     Model,
 )
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.meter_event_localized_text import MeterEventLocalizedText
     from ..models.meter_event_source_data_field_type import (
         MeterEventSourceDataFieldType,
     )
@@ -36,7 +33,6 @@ class MeterEventSourceDataField(Model):
         "group": "group",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "label": AsUnion(STR, AsModel("MeterEventLocalizedText")),
         "type": AsEnum("MeterEventSourceDataFieldType"),
     }
     _PLAIN: ClassVar[dict[str, Any]] = {
@@ -65,7 +61,7 @@ class MeterEventSourceDataField(Model):
         self,
         *,
         key: str,
-        label: MeterEventLocalizedText | str,
+        label: Any,
         value: str,
         type_: MeterEventSourceDataFieldType | None | Unset = UNSET,
         url: None | str | Unset = UNSET,
@@ -91,9 +87,12 @@ class MeterEventSourceDataField(Model):
         return self._mismatch("key")  # type: ignore[no-any-return]
 
     @property
-    def label(self) -> MeterEventLocalizedText | str:
-        """The `label` field."""
-        return self._get("label")  # type: ignore[no-any-return]
+    def label(self) -> Any:
+        """The label shown: a string, or the same label by language, an object such as `{"zh": "…", "en": "…"}`.
+        Declared as any JSON value: a union here, inside the union of `MeterEventSourceData`, is unreadable by
+        openapi-generator's python client (its pydantic models validate the nested union's wrapper and fail on a
+        plain string)."""
+        return self._data.get("label")  # type: ignore[no-any-return]
 
     @property
     def value(self) -> str:

@@ -2,19 +2,33 @@
 # Do not edit: change the document or generator/ and run `make generate`.
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model_runtime import (
     ANY,
+    BOOL,
+    DATETIME,
     INT,
     STR,
+    AsModel,
     Model,
 )
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.metadata import Metadata
+    from ..models.meter_payment_currency_token_config_type_0 import (
+        MeterPaymentCurrencyTokenConfigType0,
+    )
+    from ..models.payment_currency_vault_config import PaymentCurrencyVaultConfig
+    from ..models.recharge_config import RechargeConfig
 
 
 class MeterPaymentCurrency(Model):
-    """The credit currency joined onto a meter. The Node SDK types only these keys; servers may send the full payment
-    currency, whose other fields are kept as additional properties.
+    """The credit currency joined onto a meter. The Node SDK (`TMeterExpanded`) types the five required keys; payment-
+    types' own `TMeterExpanded` joins the whole payment currency, whose other fields are declared here as optional,
+    with `PaymentCurrency`'s types.
     """
 
     __slots__ = ()
@@ -26,14 +40,49 @@ class MeterPaymentCurrency(Model):
         "decimal": "decimal",
         "type_": "type",
         "type": "type",
+        "payment_method_id": "payment_method_id",
+        "active": "active",
+        "livemode": "livemode",
+        "locked": "locked",
+        "is_base_currency": "is_base_currency",
+        "description": "description",
+        "logo": "logo",
+        "maximum_precision": "maximum_precision",
+        "minimum_payment_amount": "minimum_payment_amount",
+        "maximum_payment_amount": "maximum_payment_amount",
+        "contract": "contract",
+        "metadata": "metadata",
+        "vault_config": "vault_config",
+        "recharge_config": "recharge_config",
+        "token_config": "token_config",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
     }
-    _DECODERS: ClassVar[dict[str, Any]] = {}
+    _DECODERS: ClassVar[dict[str, Any]] = {
+        "metadata": AsModel("Metadata"),
+        "vault_config": AsModel("PaymentCurrencyVaultConfig"),
+        "recharge_config": AsModel("RechargeConfig"),
+        "token_config": AsModel("MeterPaymentCurrencyTokenConfigType0"),
+        "created_at": DATETIME,
+        "updated_at": DATETIME,
+    }
     _PLAIN: ClassVar[dict[str, Any]] = {
         "id": STR,
         "name": STR,
         "symbol": STR,
         "decimal": INT,
         "type": STR,
+        "payment_method_id": STR,
+        "active": BOOL,
+        "livemode": BOOL,
+        "locked": BOOL,
+        "is_base_currency": BOOL,
+        "description": STR,
+        "logo": STR,
+        "maximum_precision": INT,
+        "minimum_payment_amount": STR,
+        "maximum_payment_amount": STR,
+        "contract": STR,
     }
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
@@ -44,7 +93,15 @@ class MeterPaymentCurrency(Model):
             "type",
         }
     )
-    _NULLABLE: ClassVar[frozenset[str]] = frozenset({})
+    _NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "maximum_precision",
+            "contract",
+            "vault_config",
+            "recharge_config",
+            "token_config",
+        }
+    )
     _EXTRA: ClassVar[Any] = ANY
 
     def __init__(
@@ -55,6 +112,23 @@ class MeterPaymentCurrency(Model):
         symbol: str,
         decimal: int,
         type_: str,
+        payment_method_id: str | Unset = UNSET,
+        active: bool | Unset = UNSET,
+        livemode: bool | Unset = UNSET,
+        locked: bool | Unset = UNSET,
+        is_base_currency: bool | Unset = UNSET,
+        description: str | Unset = UNSET,
+        logo: str | Unset = UNSET,
+        maximum_precision: int | None | Unset = UNSET,
+        minimum_payment_amount: str | Unset = UNSET,
+        maximum_payment_amount: str | Unset = UNSET,
+        contract: None | str | Unset = UNSET,
+        metadata: Metadata | Unset = UNSET,
+        vault_config: None | PaymentCurrencyVaultConfig | Unset = UNSET,
+        recharge_config: None | RechargeConfig | Unset = UNSET,
+        token_config: MeterPaymentCurrencyTokenConfigType0 | None | Unset = UNSET,
+        created_at: datetime.datetime | Unset = UNSET,
+        updated_at: datetime.datetime | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -63,6 +137,23 @@ class MeterPaymentCurrency(Model):
                 "symbol": symbol,
                 "decimal": decimal,
                 "type": type_,
+                "payment_method_id": payment_method_id,
+                "active": active,
+                "livemode": livemode,
+                "locked": locked,
+                "is_base_currency": is_base_currency,
+                "description": description,
+                "logo": logo,
+                "maximum_precision": maximum_precision,
+                "minimum_payment_amount": minimum_payment_amount,
+                "maximum_payment_amount": maximum_payment_amount,
+                "contract": contract,
+                "metadata": metadata,
+                "vault_config": vault_config,
+                "recharge_config": recharge_config,
+                "token_config": token_config,
+                "created_at": created_at,
+                "updated_at": updated_at,
             }
         )
 
@@ -107,3 +198,121 @@ class MeterPaymentCurrency(Model):
         return self._mismatch("type")  # type: ignore[no-any-return]
 
     type_ = type
+
+    @property
+    def payment_method_id(self) -> str | None:
+        """The payment method this currency belongs to."""
+        value = self._data.get("payment_method_id")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("payment_method_id")  # type: ignore[no-any-return]
+
+    @property
+    def active(self) -> bool | None:
+        """The `active` field."""
+        value = self._data.get("active")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("active")  # type: ignore[no-any-return]
+
+    @property
+    def livemode(self) -> bool | None:
+        """The `livemode` field."""
+        value = self._data.get("livemode")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("livemode")  # type: ignore[no-any-return]
+
+    @property
+    def locked(self) -> bool | None:
+        """`true` once the currency is in use; some changes are then refused."""
+        value = self._data.get("locked")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("locked")  # type: ignore[no-any-return]
+
+    @property
+    def is_base_currency(self) -> bool | None:
+        """Whether this is the instance's base currency."""
+        value = self._data.get("is_base_currency")
+        if value is None or value is True or value is False:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("is_base_currency")  # type: ignore[no-any-return]
+
+    @property
+    def description(self) -> str | None:
+        """The `description` field."""
+        value = self._data.get("description")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("description")  # type: ignore[no-any-return]
+
+    @property
+    def logo(self) -> str | None:
+        """URL of the currency's logo."""
+        value = self._data.get("logo")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("logo")  # type: ignore[no-any-return]
+
+    @property
+    def maximum_precision(self) -> int | None:
+        """Most decimal places shown or accepted in human amounts."""
+        value = self._data.get("maximum_precision")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum_precision")  # type: ignore[no-any-return]
+
+    @property
+    def minimum_payment_amount(self) -> str | None:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        value = self._data.get("minimum_payment_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("minimum_payment_amount")  # type: ignore[no-any-return]
+
+    @property
+    def maximum_payment_amount(self) -> str | None:
+        """Money as an integer string in the currency's smallest unit (value × 10^decimal), as PaymentKit answers."""
+        value = self._data.get("maximum_payment_amount")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("maximum_payment_amount")  # type: ignore[no-any-return]
+
+    @property
+    def contract(self) -> None | str:
+        """The token's contract address on its chain."""
+        value = self._data.get("contract")
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("contract")  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Metadata | None:
+        """Free-form key/value data attached to an object."""
+        return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def vault_config(self) -> None | PaymentCurrencyVaultConfig:
+        """Thresholds for moving funds between the hot wallet and the vault."""
+        return self._get("vault_config")  # type: ignore[no-any-return]
+
+    @property
+    def recharge_config(self) -> None | RechargeConfig:
+        """How a credit currency is topped up."""
+        return self._get("recharge_config")  # type: ignore[no-any-return]
+
+    @property
+    def token_config(self) -> MeterPaymentCurrencyTokenConfigType0 | None:
+        """On-chain settings of a credit currency backed by a token. Its shape is not established."""
+        return self._get("token_config")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> datetime.datetime | None:
+        """The `created_at` field."""
+        return self._get("created_at")  # type: ignore[no-any-return]
+
+    @property
+    def updated_at(self) -> datetime.datetime | None:
+        """The `updated_at` field."""
+        return self._get("updated_at")  # type: ignore[no-any-return]

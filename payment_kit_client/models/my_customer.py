@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from ..models.customer_shipping import CustomerShipping
     from ..models.customer_summary import CustomerSummary
     from ..models.metadata import Metadata
+    from ..models.my_customer_invoice_credit_balance_type_0 import (
+        MyCustomerInvoiceCreditBalanceType0,
+    )
     from ..models.my_customer_token_balance_type_0 import MyCustomerTokenBalanceType0
 
 
@@ -49,6 +52,7 @@ class MyCustomer(Model):
         "delinquent": "delinquent",
         "discount_id": "discount_id",
         "metadata": "metadata",
+        "invoice_credit_balance": "invoice_credit_balance",
         "invoice_prefix": "invoice_prefix",
         "invoice_settings": "invoice_settings",
         "next_invoice_sequence": "next_invoice_sequence",
@@ -63,6 +67,7 @@ class MyCustomer(Model):
         "shipping": AsModel("CustomerShipping"),
         "token_balance": AsModel("MyCustomerTokenBalanceType0"),
         "metadata": AsModel("Metadata"),
+        "invoice_credit_balance": AsModel("MyCustomerInvoiceCreditBalanceType0"),
         "invoice_settings": AsModel("CustomerInvoiceSettings"),
         "preference": AsModel("CustomerPreference"),
         "created_at": DATETIME,
@@ -104,6 +109,7 @@ class MyCustomer(Model):
             "delinquent",
             "discount_id",
             "metadata",
+            "invoice_credit_balance",
             "invoice_prefix",
             "invoice_settings",
             "next_invoice_sequence",
@@ -134,6 +140,7 @@ class MyCustomer(Model):
         delinquent: bool | None | Unset = UNSET,
         discount_id: None | str | Unset = UNSET,
         metadata: Metadata | None | Unset = UNSET,
+        invoice_credit_balance: MyCustomerInvoiceCreditBalanceType0 | None | Unset = UNSET,
         invoice_prefix: None | str | Unset = UNSET,
         invoice_settings: CustomerInvoiceSettings | None | Unset = UNSET,
         next_invoice_sequence: int | None | Unset = UNSET,
@@ -160,6 +167,7 @@ class MyCustomer(Model):
                 "delinquent": delinquent,
                 "discount_id": discount_id,
                 "metadata": metadata,
+                "invoice_credit_balance": invoice_credit_balance,
                 "invoice_prefix": invoice_prefix,
                 "invoice_settings": invoice_settings,
                 "next_invoice_sequence": next_invoice_sequence,
@@ -278,6 +286,11 @@ class MyCustomer(Model):
     def metadata(self) -> Metadata | None:
         """The `metadata` field."""
         return self._get("metadata")  # type: ignore[no-any-return]
+
+    @property
+    def invoice_credit_balance(self) -> MyCustomerInvoiceCreditBalanceType0 | None:
+        """Credit available to settle invoices. Typed loosely upstream; its shape is not established."""
+        return self._get("invoice_credit_balance")  # type: ignore[no-any-return]
 
     @property
     def invoice_prefix(self) -> None | str:

@@ -11,15 +11,12 @@ from ..model_runtime import (
     DATETIME,
     STR,
     AsModel,
-    AsUnion,
     Model,
 )
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.setting_donate_config import SettingDonateConfig
-    from ..models.setting_generic_config import SettingGenericConfig
-    from ..models.setting_notification_config import SettingNotificationConfig
+    from ..models.setting_values import SettingValues
 
 
 class Setting(Model):
@@ -41,9 +38,7 @@ class Setting(Model):
         "description": "description",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "settings": AsUnion(
-            AsModel("SettingNotificationConfig"), AsModel("SettingDonateConfig"), AsModel("SettingGenericConfig")
-        ),
+        "settings": AsModel("SettingValues"),
         "created_at": DATETIME,
         "updated_at": DATETIME,
     }
@@ -84,7 +79,7 @@ class Setting(Model):
         type_: str,
         mount_location: str,
         active: bool,
-        settings: SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig,
+        settings: SettingValues,
         created_at: datetime.datetime,
         updated_at: datetime.datetime,
         component_did: None | str | Unset = UNSET,
@@ -148,9 +143,13 @@ class Setting(Model):
         return self._mismatch("active")  # type: ignore[no-any-return]
 
     @property
-    def settings(self) -> SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig:
-        """The configuration itself; its shape follows `type` (`notification`, `donate`, or free-form for other
-        types)."""
+    def settings(self) -> SettingValues:
+        """The configuration itself. Its keys follow the setting's `type`: a `notification` setting has
+        `self_handle` (required, `x-required-by-type`) and `include_events` / `exclude_events`, a `donate`
+        setting `amount`, `btnText` and `historyType`, and a setting of any other type whatever keys its app
+        chose, kept as they are. The known keys are optional and never null (they live in one JSON column). One
+        object rather than a union of the three: a union whose members all match any object decodes every
+        setting as its first member."""
         return self._get("settings")  # type: ignore[no-any-return]
 
     @property

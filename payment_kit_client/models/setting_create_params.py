@@ -8,15 +8,12 @@ from ..model_runtime import (
     BOOL,
     STR,
     AsModel,
-    AsUnion,
     Model,
 )
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.setting_donate_config import SettingDonateConfig
-    from ..models.setting_generic_config import SettingGenericConfig
-    from ..models.setting_notification_config import SettingNotificationConfig
+    from ..models.setting_values import SettingValues
 
 
 class SettingCreateParams(Model):
@@ -37,9 +34,7 @@ class SettingCreateParams(Model):
         "settings": "settings",
     }
     _DECODERS: ClassVar[dict[str, Any]] = {
-        "settings": AsUnion(
-            AsModel("SettingNotificationConfig"), AsModel("SettingDonateConfig"), AsModel("SettingGenericConfig")
-        ),
+        "settings": AsModel("SettingValues"),
     }
     _PLAIN: ClassVar[dict[str, Any]] = {
         "type": STR,
@@ -68,7 +63,7 @@ class SettingCreateParams(Model):
         active: bool | Unset = UNSET,
         livemode: bool | Unset = UNSET,
         component_did: str | Unset = UNSET,
-        settings: SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig | Unset = UNSET,
+        settings: SettingValues | Unset = UNSET,
     ) -> None:
         self._init_fields(
             {
@@ -133,7 +128,11 @@ class SettingCreateParams(Model):
         return self._mismatch("componentDid")  # type: ignore[no-any-return]
 
     @property
-    def settings(self) -> SettingDonateConfig | SettingGenericConfig | SettingNotificationConfig | None:
-        """The configuration itself; its shape follows `type` (`notification`, `donate`, or free-form for other
-        types)."""
+    def settings(self) -> SettingValues | None:
+        """The configuration itself. Its keys follow the setting's `type`: a `notification` setting has
+        `self_handle` (required, `x-required-by-type`) and `include_events` / `exclude_events`, a `donate`
+        setting `amount`, `btnText` and `historyType`, and a setting of any other type whatever keys its app
+        chose, kept as they are. The known keys are optional and never null (they live in one JSON column). One
+        object rather than a union of the three: a union whose members all match any object decodes every
+        setting as its first member."""
         return self._get("settings")  # type: ignore[no-any-return]

@@ -54,8 +54,7 @@ class SettingUpdateParams(Model):
 
     @property
     def settings(self) -> SettingUpdateParamsSettings | None:
-        """The settings keys to change, from the shape that belongs to the setting's `type` (see
-        `SettingNotificationConfig`, `SettingDonateConfig`)."""
+        """The settings keys to change, from the keys that belong to the setting's `type` (see `SettingValues`)."""
         return self._get("settings")  # type: ignore[no-any-return]
 
     @property

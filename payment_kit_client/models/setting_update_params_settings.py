@@ -11,9 +11,7 @@ from ..model_runtime import (
 
 
 class SettingUpdateParamsSettings(Model):
-    """The settings keys to change, from the shape that belongs to the setting's `type` (see
-    `SettingNotificationConfig`, `SettingDonateConfig`).
-    """
+    """The settings keys to change, from the keys that belong to the setting's `type` (see `SettingValues`)."""
 
     __slots__ = ()
 

@@ -68,6 +68,22 @@ def unix(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
 
 
+# Columns the sandbox keeps on its rows for its own lookups and filters, which PaymentKit's models do
+# not have (the document declares none of them): answers and events leave them out.
+PRIVATE_COLUMNS = {
+    "meter_event": frozenset({"meter_id", "currency_id"}),
+    "credit_transaction": frozenset({"currency_id", "livemode", "meter_event_id"}),
+}
+
+
+def public(kind: str, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`row` as an answer carries it: without the sandbox's private columns."""
+    if row is None:
+        return None
+    private = PRIVATE_COLUMNS.get(kind, frozenset())
+    return {key: value for key, value in row.items() if key not in private}
+
+
 def joined(ctx: Context, kind: str, object_id: str | None, schema: str | None = None) -> dict[str, Any] | None:
     """A related object for an expanded answer; with `schema`, a placeholder of that shape
     when the object is gone, so an answer that must carry it stays well-formed."""
@@ -334,7 +350,7 @@ def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency
     ctx.store.save("meter_event", ctx.touch(event))
     if need and first_try:
         # Once per event: later retries that still fall short say nothing new.
-        ctx.emit("customer.credit.insufficient", "meter_event", event)
+        ctx.emit("customer.credit.insufficient", "meter_event", public("meter_event", event) or {})
 
 
 def decimal_sum(values: Iterable[str]) -> str:

@@ -1,5 +1,6 @@
 """Settings: configuration records of component mount locations, one per
-(type, mount location). The types PaymentKit knows have the document's shape;
+(type, mount location). Settings keys have the document's types (`SettingValues`), the
+types PaymentKit knows have the keys they need;
 a donation setting's presets also lie within its minimum and maximum."""
 
 from __future__ import annotations
@@ -18,23 +19,30 @@ from . import lifecycle
 __all__ = ["delete_setting", "new_setting", "update_setting"]
 
 KIND = "setting"
-# The document's shape for each type PaymentKit knows; other types are free-form.
-SHAPES = {"notification": "SettingNotificationConfig", "donate": "SettingDonateConfig"}
 
 
 @functools.cache
-def _validator(document: Document, schema_name: str) -> jsonschema.Draft7Validator:
-    return document.validator({"$ref": f"#/components/schemas/{schema_name}"})
+def _required_by_type(document: Document) -> dict[str, list[str]]:
+    """The keys a setting of each type PaymentKit knows must have (`SettingValues`'
+    `x-required-by-type`); the document's schema has already checked every key's type."""
+    return dict(document.schema("SettingValues").get("x-required-by-type") or {})
+
+
+@functools.cache
+def _validator(document: Document) -> jsonschema.Draft7Validator:
+    return document.validator({"$ref": "#/components/schemas/SettingValues"})
 
 
 def _checked(ctx: Context, kind: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """`settings` if it has the shape of its type, else a 400 naming the field."""
-    shape = SHAPES.get(kind)
-    if shape is not None:
-        error = jsonschema.exceptions.best_match(_validator(ctx.document, shape).iter_errors(settings))
-        if error is not None:
-            where = ".".join(["settings", *(str(p) for p in error.absolute_path)])
-            raise bad_request(f"{where}: {error.message} (for a {kind!r} setting)")
+    """`settings` if its keys have the document's types and it has the keys its type needs,
+    else a 400 naming the field (an update's keys are checked merged with the stored ones)."""
+    error = jsonschema.exceptions.best_match(_validator(ctx.document).iter_errors(settings))
+    if error is not None:
+        where = ".".join(["settings", *(str(p) for p in error.absolute_path)])
+        raise bad_request(f"{where}: {error.message} (for a {kind!r} setting)")
+    for key in _required_by_type(ctx.document).get(kind, []):
+        if key not in settings:
+            raise bad_request(f"settings: {key!r} is a required property (for a {kind!r} setting)")
     if kind == "donate":
         _check_donation_amounts(settings.get("amount") or {})
     return settings

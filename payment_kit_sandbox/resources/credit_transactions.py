@@ -17,7 +17,7 @@ def expand(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
     grant = credits.joined(ctx, "credit_grant", row["credit_grant_id"], "CreditGrant") or {}
     currency = credits.joined(ctx, "payment_currency", row.get("currency_id") or grant.get("currency_id"))
     return {
-        **row,
+        **(credits.public(KIND, row) or {}),
         "object": "credit_transaction",
         "customer": credits.joined(ctx, "customer", row["customer_id"], "Customer"),
         "paymentCurrency": currency or credits.joined(ctx, "payment_currency", None, "PaymentCurrency"),
@@ -25,7 +25,7 @@ def expand(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
         "creditGrant": {**grant, "paymentCurrency": currency},
         "meter": credits.joined(ctx, "meter", row.get("meter_id")),
         "subscription": credits.joined(ctx, "subscription", row.get("subscription_id")),
-        "meterEvent": credits.joined(ctx, "meter_event", row.get("meter_event_id")),
+        "meterEvent": credits.public("meter_event", credits.joined(ctx, "meter_event", row.get("meter_event_id"))),
     }
 
 

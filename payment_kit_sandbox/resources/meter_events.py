@@ -20,7 +20,7 @@ BUCKETS = {"minute": (60, "%Y-%m-%d %H:%M"), "hour": (3600, "%Y-%m-%d %H:00"), "
 
 def expand(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
     return {
-        **event,
+        **(credits.public(KIND, event) or {}),
         "object": "meter_event",
         "customer": credits.joined(ctx, "customer", event["payload"]["customer_id"], "Customer"),
         "subscription": credits.joined(ctx, "subscription", event["payload"].get("subscription_id")),

@@ -63,7 +63,7 @@ def _get_kwargs(
     if not isinstance(metadata, Unset):
         json_metadata = metadata.to_dict()
     if not isinstance(json_metadata, Unset):
-        params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
+        params.update(json_metadata)
 
     params["limit"] = limit
 
@@ -156,9 +156,10 @@ def sync_detailed(
         payment_intent_id (str | Unset):
         payment_link_id (str | Unset):
         subscription_id (str | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):
@@ -236,9 +237,10 @@ def sync(
         payment_intent_id (str | Unset):
         payment_link_id (str | Unset):
         subscription_id (str | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):
@@ -311,9 +313,10 @@ async def asyncio_detailed(
         payment_intent_id (str | Unset):
         payment_link_id (str | Unset):
         subscription_id (str | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):
@@ -389,9 +392,10 @@ async def asyncio(
         payment_intent_id (str | Unset):
         payment_link_id (str | Unset):
         subscription_id (str | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):

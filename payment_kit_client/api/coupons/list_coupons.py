@@ -41,7 +41,7 @@ def _get_kwargs(
     if not isinstance(metadata, Unset):
         json_metadata = metadata.to_dict()
     if not isinstance(json_metadata, Unset):
-        params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
+        params.update(json_metadata)
 
     params["valid"] = valid
 
@@ -124,9 +124,10 @@ def sync_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
         limit (int | Unset):
@@ -186,9 +187,10 @@ def sync(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
         limit (int | Unset):
@@ -243,9 +245,10 @@ async def asyncio_detailed(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
         limit (int | Unset):
@@ -303,9 +306,10 @@ async def asyncio(
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         valid (bool | Unset):
         name (str | Unset):
         limit (int | Unset):

@@ -69,7 +69,7 @@ def _get_kwargs(
     if not isinstance(metadata, Unset):
         json_metadata = metadata.to_dict()
     if not isinstance(json_metadata, Unset):
-        params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
+        params.update(json_metadata)
 
     params["limit"] = limit
 
@@ -172,9 +172,10 @@ def sync_detailed(
         include_return_staking (bool | Unset):
         include_overdraft_protection (bool | Unset):
         include_recovered_from (bool | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):
@@ -264,9 +265,10 @@ def sync(
         include_return_staking (bool | Unset):
         include_overdraft_protection (bool | Unset):
         include_recovered_from (bool | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):
@@ -351,9 +353,10 @@ async def asyncio_detailed(
         include_return_staking (bool | Unset):
         include_overdraft_protection (bool | Unset):
         include_recovered_from (bool | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):
@@ -441,9 +444,10 @@ async def asyncio(
         include_return_staking (bool | Unset):
         include_overdraft_protection (bool | Unset):
         include_recovered_from (bool | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):

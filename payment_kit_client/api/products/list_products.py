@@ -42,7 +42,7 @@ def _get_kwargs(
     if not isinstance(metadata, Unset):
         json_metadata = metadata.to_dict()
     if not isinstance(json_metadata, Unset):
-        params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
+        params.update(json_metadata)
 
     params["page"] = page
 
@@ -128,9 +128,10 @@ def sync_detailed(
         active (bool | Unset):
         name (str | Unset):
         description (str | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
@@ -193,9 +194,10 @@ def sync(
         active (bool | Unset):
         name (str | Unset):
         description (str | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
@@ -253,9 +255,10 @@ async def asyncio_detailed(
         active (bool | Unset):
         name (str | Unset):
         description (str | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.
@@ -316,9 +319,10 @@ async def asyncio(
         active (bool | Unset):
         name (str | Unset):
         description (str | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         page (int | Unset):
         page_size (int | Unset):
         order (str | Unset):  Example: created_at:DESC.

@@ -51,7 +51,7 @@ def _get_kwargs(
     if not isinstance(metadata, Unset):
         json_metadata = metadata.to_dict()
     if not isinstance(json_metadata, Unset):
-        params.update({"metadata." + str(k): v for k, v in json_metadata.items()})
+        params.update(json_metadata)
 
     params["limit"] = limit
 
@@ -137,9 +137,10 @@ def sync_detailed(
         customer_id (str | Unset):
         customer_did (str | Unset):
         active_first (bool | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):
@@ -206,9 +207,10 @@ def sync(
         customer_id (str | Unset):
         customer_did (str | Unset):
         active_first (bool | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):
@@ -270,9 +272,10 @@ async def asyncio_detailed(
         customer_id (str | Unset):
         customer_did (str | Unset):
         active_first (bool | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):
@@ -337,9 +340,10 @@ async def asyncio(
         customer_id (str | Unset):
         customer_did (str | Unset):
         active_first (bool | Unset):
-        metadata (MetadataQuery | Unset): Metadata key/value pairs to filter on; each pair travels
-            as the query parameter `metadata.<key>=<value>`, and values compare as text. Example:
-            {'plan': 'pro'}.
+        metadata (MetadataQuery | Unset): Metadata filters keyed by their full query parameter
+            names: the key `metadata.<key>` with the value `<value>` travels as the query parameter
+            `metadata.<key>=<value>`, and values compare as text. Every key starts with `metadata.`
+            (`x-query-keys-start-with`). Example: {'metadata.plan': 'pro'}.
         limit (int | Unset):
         starting_after (str | Unset):
         ending_before (str | Unset):

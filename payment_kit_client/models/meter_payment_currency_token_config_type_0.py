@@ -10,8 +10,8 @@ from ..model_runtime import (
 )
 
 
-class SettingGenericConfig(Model):
-    """Settings of a type other than `notification` or `donate`; free-form."""
+class MeterPaymentCurrencyTokenConfigType0(Model):
+    """On-chain settings of a credit currency backed by a token. Its shape is not established."""
 
     __slots__ = ()
 
