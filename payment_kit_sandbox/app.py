@@ -15,6 +15,7 @@ from typing import Any
 
 import jsonschema
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -159,7 +160,9 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
                     remember(store, ctx, key, sent, answer)
                     return answer, False
 
-                answer, replayed = store.run(answer_once)
+                # In a worker thread: while this request waits for the store (another request's
+                # transaction, a conflict's retry), the event loop serves the worker's other requests.
+                answer, replayed = await run_in_threadpool(store.run, answer_once)
                 if replayed:
                     return JSONResponse(answer, headers={"Idempotent-Replayed": "true"})
                 after_commit(ctx)

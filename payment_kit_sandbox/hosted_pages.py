@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -102,7 +103,7 @@ def routes(store: Store, wiring: Wiring, after_commit: Callable[[Context], None]
                     return found, livemode
         return None
 
-    async def show(request: Request) -> Response:
+    def show(request: Request, _form: bytes) -> Response:
         key = request.path_params["id"]
         found = session_of(key)
         if found is not None:
@@ -150,7 +151,7 @@ def routes(store: Store, wiring: Wiring, after_commit: Callable[[Context], None]
             return _guarded(RedirectResponse(f"/checkout/pay/{session['id']}", status_code=303))
         return message_page("Not found", f"There is no checkout session or payment link {key}.", 404)
 
-    async def act(request: Request) -> Response:
+    def act(request: Request, raw: bytes) -> Response:
         found = session_of(request.path_params["id"])
         if found is None:
             return message_page("Not found", f"There is no checkout session {request.path_params['id']}.", 404)
@@ -162,7 +163,6 @@ def routes(store: Store, wiring: Wiring, after_commit: Callable[[Context], None]
                 f"This page takes its own form ({FORM_TYPE}), not {sent_type or 'a body without a Content-Type'}.",
                 415,
             )
-        raw = await request.body()
         if len(raw) > FORM_LIMIT:
             return message_page("Too large", "The form sent is larger than a checkout needs.", 413)
         form = {k: v[0].strip() for k, v in parse_qs(raw.decode("utf-8", "replace")).items() if v and v[0].strip()}
@@ -203,18 +203,21 @@ def routes(store: Store, wiring: Wiring, after_commit: Callable[[Context], None]
         return leave(paid.get("success_url"), "Payment complete", f"Checkout session {paid['id']} is paid.")
 
     return [
-        Route(PAGE_PATHS[0], _refusals_as_pages(show), methods=["GET"]),
-        Route(PAGE_PATHS[0], _refusals_as_pages(act), methods=["POST"]),
+        Route(PAGE_PATHS[0], _page_in_thread(show), methods=["GET"]),
+        Route(PAGE_PATHS[0], _page_in_thread(act), methods=["POST"]),
     ]
 
 
-def _refusals_as_pages(page: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """A refusal from anywhere under a page (a stored session the engine can no longer price, say)
-    is a page saying so, with its status, never a 500."""
+def _page_in_thread(page: Callable[[Request, bytes], Response]) -> Callable[[Request], Awaitable[Response]]:
+    """A page's database work runs in a worker thread, so that while it waits for the store (another
+    request's transaction, a conflict's retry) the event loop goes on serving the worker's other
+    requests. A refusal from anywhere under a page (a stored session the engine can no longer
+    price, say) is a page saying so, with its status, never a 500."""
 
     async def answered(request: Request) -> Response:
+        form = await request.body() if request.method == "POST" else b""
         try:
-            return await page(request)
+            return await run_in_threadpool(page, request, form)
         except ApiError as exc:
             return message_page("This checkout cannot go on", exc.message, exc.status)
 

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -67,7 +68,7 @@ def routes(
                     events.record(ctx)
                     return answer
 
-                answer = store.run(answer_once)
+                answer = await run_in_threadpool(store.run, answer_once)  # the event loop serves others meanwhile
                 after_commit(ctx)
                 return JSONResponse(answer)
             except ApiError as exc:
