@@ -619,3 +619,48 @@ def test_many_slow_clients_leave_the_sandbox_serving(
     answers = [until_closed(sock) for sock in stalled]
     assert served == [200] * 80
     assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers)
+
+
+# -- 12. a request waiting for the store --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "waiting_path",
+    ["/api/products", "/sandbox/health", "/checkout/pay/cs_none"],
+    ids=["api", "sandbox-route", "hosted-page"],
+)
+def test_a_request_waiting_for_the_store_does_not_stop_the_others(sandbox: RunningSandbox, waiting_path: str) -> None:
+    """While one request waits for the store (here, held by another transaction; in life, a long
+    write or a conflict's retry), the worker answers the requests that do not need it at once."""
+    store = sandbox.app.state.store
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_store() -> None:
+        with store.transaction():
+            holding.set()
+            release.wait(15)
+
+    holder = threading.Thread(target=hold_the_store)
+    holder.start()
+    try:
+        assert holding.wait(5)
+        answers: list[httpx.Response] = []
+        auth = {"Authorization": f"Bearer {sandbox.api_key}"}
+        waiter = threading.Thread(
+            target=lambda: answers.append(httpx.get(sandbox.base_url + waiting_path, headers=auth))
+        )
+        waiter.start()
+        time.sleep(0.5)  # the waiting request has reached the store by now
+        started = time.monotonic()
+        refusal = httpx.get(
+            sandbox.base_url + "/api/products", headers={"Authorization": "Bearer not-the-key"}, timeout=10
+        )
+        took = time.monotonic() - started
+        assert refusal.status_code == 401
+        assert took < 2, f"a request needing no store waited {took:.1f} s behind one waiting for the store"
+        assert not answers, "the waiting request was answered while the store was held"
+    finally:
+        release.set()
+        holder.join()
+    waiter.join(10)
+    assert answers and answers[0].status_code in (200, 404), answers
