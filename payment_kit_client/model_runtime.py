@@ -154,7 +154,10 @@ class AsModel(_Named):
     def __call__(self, raw: Any) -> Any:
         if not isinstance(raw, dict):
             raise _Mismatch
-        return construct(self.resolve(), raw)
+        model = object.__new__(self.cls or self.resolve())  # `construct`, inlined: one per nested object
+        _set_data(model, raw)
+        _set_cache(model, None)
+        return model
 
     def problems(self, raw: Any, where: str) -> Iterator[str]:
         if not isinstance(raw, dict):
@@ -185,7 +188,7 @@ class AsEnum(_Named):
     def __call__(self, raw: Any) -> Any:
         if not isinstance(raw, str):
             raise _Mismatch
-        return self.resolve()._value2member_map_.get(raw, raw)
+        return (self.cls or self.resolve())._value2member_map_.get(raw, raw)
 
     def problems(self, raw: Any, where: str) -> Iterator[str]:
         if not isinstance(raw, str) or not (self.open or raw in self.resolve()._value2member_map_):
@@ -455,12 +458,26 @@ class Model:
         raw = self._data.get(key)
         raise FieldTypeError(type(self).__name__, key, raw, self._PLAIN[key].expected)
 
-    def _read(self, key: str) -> Any:
-        if key in self._DECODERS:
-            return self._get(key)
+    # The read-only mapping, by the API's own keys. Reading every field of a large answer goes
+    # through here once per field, so the common cases come first and the dict is looked up once.
+    def __getitem__(self, key: str) -> Any:
         raw = self._data[key]
         if raw is None:
             return None
+        decoder = self._DECODERS.get(key)
+        if decoder is not None:  # `_get`, inlined: a call less per decoded field
+            cache = self._cache
+            if cache is not None and key in cache:
+                return cache[key]
+            try:
+                value = decoder(raw)
+            except _Mismatch:
+                raise FieldTypeError(type(self).__name__, key, raw, decoder.expected) from None
+            if cache is None:
+                _set_cache(self, {key: value})
+            else:
+                cache[key] = value
+            return value
         classes = self._PLAIN_CLASSES.get(key)
         if classes is not None:
             return raw if raw.__class__ in classes else self._mismatch(key)
@@ -474,11 +491,7 @@ class Model:
         except _Mismatch:
             raise FieldTypeError(type(self).__name__, key, raw, extra.expected) from None
 
-    # The read-only mapping, by the API's own keys.
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._data:
-            raise KeyError(key)
-        return self._read(key)
+    _read = __getitem__  # for keys known to be present
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._read(key) if key in self._data else default
