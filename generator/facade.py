@@ -161,6 +161,7 @@ class Method:
     node: str
     module: str
     path_params: list[tuple[str, str]] = field(default_factory=list)  # (facade name, annotation)
+    positional_query: list[tuple[str, str]] = field(default_factory=list)  # query ids passed positionally
     path_descriptions: dict[str, str] = field(default_factory=dict)
     description: str = ""
     arguments: list[Argument] = field(default_factory=list)
@@ -237,6 +238,13 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
         if name in method.body_fields:
             raise SystemExit(f"facade: {op['operationId']}: {name!r} is both a query and a body argument")
         method.query[name] = gen
+        if param.get("x-sdk-positional"):
+            # The object the method is about, sent in the query: passed first, like a path id.
+            if not param.get("required"):
+                raise SystemExit(f"facade: {op['operationId']}: positional {name!r} must be required")
+            method.positional_query.append((name, spec.annotation(schema)))
+            method.path_descriptions[name] = " ".join((param.get("description") or "").split())
+            continue
         enum_name = spec.single_ref(schema)
         if enum_name and "enum" in spec.schemas[enum_name]:
             method.query_enums[name] = enum_name
@@ -312,9 +320,9 @@ def wrapped(text: str, first: str, rest: str | None = None) -> list[str]:
 
 def render_method(m: Method, is_async: bool) -> list[str]:
     params = ["self"]
-    params += [f"{name}: {annotation}" for name, annotation in m.path_params]
-    if m.path_params:
-        params.append("/")
+    # Ids first and positional (or by their name), everything else keyword-only: the Node SDK's
+    # `retrieve(id)`, `update(id, data)`, `listUsageRecordSummaries(id)`.
+    params += [f"{name}: {annotation}" for name, annotation in m.path_params + m.positional_query]
     params.append("*")
     ordered = [a for a in m.arguments if a.required] + [a for a in m.arguments if not a.required]
     for arg in ordered:
@@ -343,7 +351,7 @@ def render_method(m: Method, is_async: bool) -> list[str]:
     if m.description:
         lines.append("")
         lines += wrapped(m.description, "        ")
-    documented = [(name, m.path_descriptions.get(name, "")) for name, _ in m.path_params]
+    documented = [(name, m.path_descriptions.get(name, "")) for name, _ in m.path_params + m.positional_query]
     documented += [(a.name, a.description) for a in ordered]
     documented.append(("livemode", LIVEMODE_DOC) if "livemode" not in {a.name for a in m.arguments} else ("", ""))
     documented += [(name, text) for name, _, text in PER_CALL]

@@ -2124,7 +2124,6 @@ class AutoRechargeConfigs(SyncResource):
     def get_for_customer(
         self,
         customer_id: str,
-        /,
         *,
         currency_id: str,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -2154,7 +2153,6 @@ class AutoRechargeConfigs(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2336,7 +2334,6 @@ class CheckoutSessions(SyncResource):
     def expire(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -2426,7 +2423,6 @@ class CheckoutSessions(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2454,7 +2450,6 @@ class CheckoutSessions(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -2546,7 +2541,6 @@ class Coupons(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -2622,7 +2616,6 @@ class Coupons(SyncResource):
     def redemptions(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         type: m.RedemptionType | Literal["customer", "subscription"] | NotGiven = NOT_GIVEN,
@@ -2660,7 +2653,6 @@ class Coupons(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2686,7 +2678,6 @@ class Coupons(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -2742,7 +2733,6 @@ class Coupons(SyncResource):
     def used(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2899,7 +2889,6 @@ class CreditGrants(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2995,7 +2984,6 @@ class CreditGrants(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         expired: bool | NotGiven = NOT_GIVEN,
@@ -3125,7 +3113,6 @@ class CreditTransactions(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3192,7 +3179,6 @@ class Customers(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3294,7 +3280,6 @@ class Customers(SyncResource):
     def overdue_invoices(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3322,7 +3307,6 @@ class Customers(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         create: bool | NotGiven = NOT_GIVEN,
@@ -3392,7 +3376,6 @@ class Customers(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         email: str | NotGiven = NOT_GIVEN,
@@ -3448,7 +3431,6 @@ class Invoices(SyncResource):
     def get_return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3545,7 +3527,6 @@ class Invoices(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3573,7 +3554,6 @@ class Invoices(SyncResource):
     def return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3644,7 +3624,6 @@ class Invoices(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -3676,7 +3655,6 @@ class Invoices(SyncResource):
     def void(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3839,7 +3817,6 @@ class MeterEvents(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3904,7 +3881,6 @@ class Meters(SyncResource):
     def activate(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3977,7 +3953,6 @@ class Meters(SyncResource):
     def deactivate(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -4048,7 +4023,6 @@ class Meters(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4075,7 +4049,6 @@ class Meters(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -4203,7 +4176,6 @@ class PaymentCurrencies(SyncResource):
     def get_recharge_config(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4254,7 +4226,6 @@ class PaymentCurrencies(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4281,7 +4252,6 @@ class PaymentCurrencies(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -4336,7 +4306,6 @@ class PaymentCurrencies(SyncResource):
     def update_recharge_config(
         self,
         id: str,
-        /,
         *,
         base_price_id: str,
         payment_link_id: str | NotGiven = NOT_GIVEN,
@@ -4430,7 +4399,6 @@ class PaymentIntents(SyncResource):
     def refund(
         self,
         id: str,
-        /,
         *,
         amount: str | Decimal,
         reason: m.RefundReason
@@ -4473,7 +4441,6 @@ class PaymentIntents(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4538,7 +4505,6 @@ class PaymentIntents(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4614,7 +4580,6 @@ class PaymentLinks(SyncResource):
     def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -4762,7 +4727,6 @@ class PaymentLinks(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4789,7 +4753,6 @@ class PaymentLinks(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
@@ -4945,7 +4908,6 @@ class PaymentMethods(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4971,7 +4933,6 @@ class PaymentMethods(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -5019,7 +4980,6 @@ class Prices(SyncResource):
     def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5139,7 +5099,6 @@ class Prices(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5169,7 +5128,6 @@ class Prices(SyncResource):
     def inventory(
         self,
         id: str,
-        /,
         *,
         quantity: int,
         action: m.PriceInventoryAction | Literal["increment", "decrement"],
@@ -5253,7 +5211,6 @@ class Prices(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5320,7 +5277,6 @@ class Prices(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
@@ -5413,7 +5369,6 @@ class Products(SyncResource):
     def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5500,7 +5455,6 @@ class Products(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5577,7 +5531,6 @@ class Products(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5642,7 +5595,6 @@ class Products(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         type: m.ProductType | Literal["service", "good", "credit"] | str | NotGiven = NOT_GIVEN,
@@ -5697,7 +5649,6 @@ class PromotionCodes(SyncResource):
     def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5727,7 +5678,6 @@ class PromotionCodes(SyncResource):
     def by_code(
         self,
         code: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5814,7 +5764,6 @@ class PromotionCodes(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5885,7 +5834,6 @@ class PromotionCodes(SyncResource):
     def redemptions(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         type: m.RedemptionType | Literal["customer", "subscription"] | NotGiven = NOT_GIVEN,
@@ -5922,7 +5870,6 @@ class PromotionCodes(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5948,7 +5895,6 @@ class PromotionCodes(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         code: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -6001,7 +5947,6 @@ class PromotionCodes(SyncResource):
     def used(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6132,7 +6077,6 @@ class Refunds(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6295,7 +6239,6 @@ class Settings(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -6326,7 +6269,6 @@ class Settings(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6353,7 +6295,6 @@ class Settings(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         settings: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
@@ -6467,7 +6408,6 @@ class SubscriptionItems(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -6534,8 +6474,8 @@ class SubscriptionItems(SyncResource):
 
     def list_usage_record_summaries(
         self,
-        *,
         subscription_item_id: str,
+        *,
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
@@ -6573,8 +6513,8 @@ class SubscriptionItems(SyncResource):
 
     def list_usage_records(
         self,
-        *,
         subscription_item_id: str,
+        *,
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
@@ -6614,7 +6554,6 @@ class SubscriptionItems(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6640,7 +6579,6 @@ class SubscriptionItems(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
@@ -6681,7 +6619,6 @@ class Subscriptions(SyncResource):
     def cancel(
         self,
         id: str,
-        /,
         *,
         at: m.SubscriptionCancelAt | Literal["now", "current_period_end", "custom"] | NotGiven = NOT_GIVEN,
         time: Any | NotGiven = NOT_GIVEN,
@@ -6803,7 +6740,6 @@ class Subscriptions(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -6884,7 +6820,6 @@ class Subscriptions(SyncResource):
     def overdue_invoices(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6911,7 +6846,6 @@ class Subscriptions(SyncResource):
     def pause(
         self,
         id: str,
-        /,
         *,
         behavior: m.SubscriptionPauseCollectionBehavior
         | Literal["keep_as_draft", "mark_uncollectible", "void"]
@@ -6951,7 +6885,6 @@ class Subscriptions(SyncResource):
     def recover(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -6982,7 +6915,6 @@ class Subscriptions(SyncResource):
     def resume(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7013,7 +6945,6 @@ class Subscriptions(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7040,7 +6971,6 @@ class Subscriptions(SyncResource):
     def return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7110,7 +7040,6 @@ class Subscriptions(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -7237,7 +7166,6 @@ class WebhookEndpoints(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7303,7 +7231,6 @@ class WebhookEndpoints(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7329,7 +7256,6 @@ class WebhookEndpoints(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         url: str | NotGiven = NOT_GIVEN,
         enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
@@ -7374,7 +7300,6 @@ class AsyncAutoRechargeConfigs(AsyncResource):
     async def get_for_customer(
         self,
         customer_id: str,
-        /,
         *,
         currency_id: str,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -7404,7 +7329,6 @@ class AsyncAutoRechargeConfigs(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7586,7 +7510,6 @@ class AsyncCheckoutSessions(AsyncResource):
     async def expire(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7676,7 +7599,6 @@ class AsyncCheckoutSessions(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7704,7 +7626,6 @@ class AsyncCheckoutSessions(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -7796,7 +7717,6 @@ class AsyncCoupons(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7872,7 +7792,6 @@ class AsyncCoupons(AsyncResource):
     async def redemptions(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         type: m.RedemptionType | Literal["customer", "subscription"] | NotGiven = NOT_GIVEN,
@@ -7910,7 +7829,6 @@ class AsyncCoupons(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7936,7 +7854,6 @@ class AsyncCoupons(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -7992,7 +7909,6 @@ class AsyncCoupons(AsyncResource):
     async def used(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8149,7 +8065,6 @@ class AsyncCreditGrants(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8245,7 +8160,6 @@ class AsyncCreditGrants(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         expired: bool | NotGiven = NOT_GIVEN,
@@ -8375,7 +8289,6 @@ class AsyncCreditTransactions(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8442,7 +8355,6 @@ class AsyncCustomers(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -8544,7 +8456,6 @@ class AsyncCustomers(AsyncResource):
     async def overdue_invoices(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8572,7 +8483,6 @@ class AsyncCustomers(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         create: bool | NotGiven = NOT_GIVEN,
@@ -8642,7 +8552,6 @@ class AsyncCustomers(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         email: str | NotGiven = NOT_GIVEN,
@@ -8698,7 +8607,6 @@ class AsyncInvoices(AsyncResource):
     async def get_return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8795,7 +8703,6 @@ class AsyncInvoices(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8823,7 +8730,6 @@ class AsyncInvoices(AsyncResource):
     async def return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -8894,7 +8800,6 @@ class AsyncInvoices(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -8926,7 +8831,6 @@ class AsyncInvoices(AsyncResource):
     async def void(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9089,7 +8993,6 @@ class AsyncMeterEvents(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9154,7 +9057,6 @@ class AsyncMeters(AsyncResource):
     async def activate(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9227,7 +9129,6 @@ class AsyncMeters(AsyncResource):
     async def deactivate(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9298,7 +9199,6 @@ class AsyncMeters(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9325,7 +9225,6 @@ class AsyncMeters(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -9453,7 +9352,6 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def get_recharge_config(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9504,7 +9402,6 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9531,7 +9428,6 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -9586,7 +9482,6 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def update_recharge_config(
         self,
         id: str,
-        /,
         *,
         base_price_id: str,
         payment_link_id: str | NotGiven = NOT_GIVEN,
@@ -9680,7 +9575,6 @@ class AsyncPaymentIntents(AsyncResource):
     async def refund(
         self,
         id: str,
-        /,
         *,
         amount: str | Decimal,
         reason: m.RefundReason
@@ -9723,7 +9617,6 @@ class AsyncPaymentIntents(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9788,7 +9681,6 @@ class AsyncPaymentIntents(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -9864,7 +9756,6 @@ class AsyncPaymentLinks(AsyncResource):
     async def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10012,7 +9903,6 @@ class AsyncPaymentLinks(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10039,7 +9929,6 @@ class AsyncPaymentLinks(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
@@ -10195,7 +10084,6 @@ class AsyncPaymentMethods(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10221,7 +10109,6 @@ class AsyncPaymentMethods(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -10269,7 +10156,6 @@ class AsyncPrices(AsyncResource):
     async def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10389,7 +10275,6 @@ class AsyncPrices(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10419,7 +10304,6 @@ class AsyncPrices(AsyncResource):
     async def inventory(
         self,
         id: str,
-        /,
         *,
         quantity: int,
         action: m.PriceInventoryAction | Literal["increment", "decrement"],
@@ -10503,7 +10387,6 @@ class AsyncPrices(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10570,7 +10453,6 @@ class AsyncPrices(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
@@ -10663,7 +10545,6 @@ class AsyncProducts(AsyncResource):
     async def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10750,7 +10631,6 @@ class AsyncProducts(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10827,7 +10707,6 @@ class AsyncProducts(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10892,7 +10771,6 @@ class AsyncProducts(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         type: m.ProductType | Literal["service", "good", "credit"] | str | NotGiven = NOT_GIVEN,
@@ -10947,7 +10825,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10977,7 +10854,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def by_code(
         self,
         code: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11064,7 +10940,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -11135,7 +11010,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def redemptions(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         type: m.RedemptionType | Literal["customer", "subscription"] | NotGiven = NOT_GIVEN,
@@ -11172,7 +11046,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11198,7 +11071,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         code: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -11251,7 +11123,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def used(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11382,7 +11253,6 @@ class AsyncRefunds(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11545,7 +11415,6 @@ class AsyncSettings(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -11576,7 +11445,6 @@ class AsyncSettings(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11603,7 +11471,6 @@ class AsyncSettings(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         settings: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
@@ -11717,7 +11584,6 @@ class AsyncSubscriptionItems(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -11784,8 +11650,8 @@ class AsyncSubscriptionItems(AsyncResource):
 
     async def list_usage_record_summaries(
         self,
-        *,
         subscription_item_id: str,
+        *,
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
@@ -11823,8 +11689,8 @@ class AsyncSubscriptionItems(AsyncResource):
 
     async def list_usage_records(
         self,
-        *,
         subscription_item_id: str,
+        *,
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
@@ -11864,7 +11730,6 @@ class AsyncSubscriptionItems(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11890,7 +11755,6 @@ class AsyncSubscriptionItems(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
@@ -11931,7 +11795,6 @@ class AsyncSubscriptions(AsyncResource):
     async def cancel(
         self,
         id: str,
-        /,
         *,
         at: m.SubscriptionCancelAt | Literal["now", "current_period_end", "custom"] | NotGiven = NOT_GIVEN,
         time: Any | NotGiven = NOT_GIVEN,
@@ -12053,7 +11916,6 @@ class AsyncSubscriptions(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12134,7 +11996,6 @@ class AsyncSubscriptions(AsyncResource):
     async def overdue_invoices(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -12161,7 +12022,6 @@ class AsyncSubscriptions(AsyncResource):
     async def pause(
         self,
         id: str,
-        /,
         *,
         behavior: m.SubscriptionPauseCollectionBehavior
         | Literal["keep_as_draft", "mark_uncollectible", "void"]
@@ -12201,7 +12061,6 @@ class AsyncSubscriptions(AsyncResource):
     async def recover(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12232,7 +12091,6 @@ class AsyncSubscriptions(AsyncResource):
     async def resume(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12263,7 +12121,6 @@ class AsyncSubscriptions(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -12290,7 +12147,6 @@ class AsyncSubscriptions(AsyncResource):
     async def return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12360,7 +12216,6 @@ class AsyncSubscriptions(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -12487,7 +12342,6 @@ class AsyncWebhookEndpoints(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12553,7 +12407,6 @@ class AsyncWebhookEndpoints(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -12579,7 +12432,6 @@ class AsyncWebhookEndpoints(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         url: str | NotGiven = NOT_GIVEN,
         enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
