@@ -14,7 +14,7 @@ module is imported; it opens no connection until its first call.
 
 from payment_kit_client.model_runtime import FieldTypeError
 
-from . import webhooks
+from . import params, webhooks
 from ._client import STRICT_RESPONSES_ENV, AsyncPaymentKit, PaymentKit, RawResponses
 from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
 from ._environments import Environments
@@ -82,6 +82,7 @@ __all__ = [
     "from_units",
     "get_currency_symbol",
     "has_currency_symbol",
+    "params",
     "payment",
     "to_units",
     "webhooks",

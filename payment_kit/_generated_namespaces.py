@@ -13,6 +13,7 @@ import httpx
 
 import payment_kit_client.models as m
 
+from . import params as p
 from ._pagination import AsyncPage, Page
 from ._runtime import AsyncResource, SyncResource
 from ._types import NOT_GIVEN, NotGiven, Operation
@@ -100,6 +101,7 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
             "include_free_trial": "include_free_trial",
         },
+        money_paths=frozenset(["line_items[].custom_amount"]),
     ),
     "expireCheckoutSession": Operation(
         operation_id="expireCheckoutSession",
@@ -183,6 +185,7 @@ _OPS: dict[str, Operation] = {
             "promotion_codes": "promotion_codes",
         },
         money_fields=frozenset(["amount_off"]),
+        money_paths=frozenset(["amount_off", "promotion_codes[].restrictions.minimum_amount"]),
     ),
     "deleteCoupon": Operation(
         operation_id="deleteCoupon",
@@ -260,6 +263,7 @@ _OPS: dict[str, Operation] = {
             "valid": "valid",
         },
         money_fields=frozenset(["amount_off"]),
+        money_paths=frozenset(["amount_off"]),
     ),
     "getCouponUsed": Operation(
         operation_id="getCouponUsed",
@@ -292,6 +296,7 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
         },
         money_fields=frozenset(["amount"]),
+        money_paths=frozenset(["amount"]),
     ),
     "listCreditGrantHolders": Operation(
         operation_id="listCreditGrantHolders",
@@ -654,6 +659,7 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
             "source_data": "source_data",
         },
+        money_paths=frozenset(["payload.value"]),
     ),
     "listMeterEvents": Operation(
         operation_id="listMeterEvents",
@@ -845,6 +851,7 @@ _OPS: dict[str, Operation] = {
             "token_config": "token_config",
         },
         money_fields=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
+        money_paths=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
     ),
     "getPaymentCurrencyRechargeConfig": Operation(
         operation_id="getPaymentCurrencyRechargeConfig",
@@ -900,6 +907,7 @@ _OPS: dict[str, Operation] = {
             "token_config": "token_config",
         },
         money_fields=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
+        money_paths=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
     ),
     "updatePaymentCurrencyRechargeConfig": Operation(
         operation_id="updatePaymentCurrencyRechargeConfig",
@@ -952,6 +960,7 @@ _OPS: dict[str, Operation] = {
         body_model="RefundPaymentIntentParams",
         body_fields={"amount": "amount", "reason": "reason", "description": "description"},
         money_fields=frozenset(["amount"]),
+        money_paths=frozenset(["amount"]),
     ),
     "retrievePaymentIntent": Operation(
         operation_id="retrievePaymentIntent",
@@ -1048,6 +1057,15 @@ _OPS: dict[str, Operation] = {
             "lookup_key": "lookup_key",
             "metadata": "metadata",
         },
+        money_paths=frozenset(
+            [
+                "donation_settings.amount.maximum",
+                "donation_settings.amount.minimum",
+                "donation_settings.amount.preset",
+                "donation_settings.amount.presets[]",
+                "line_items[].custom_amount",
+            ]
+        ),
     ),
     "listPaymentLinks": Operation(
         operation_id="listPaymentLinks",
@@ -1111,6 +1129,15 @@ _OPS: dict[str, Operation] = {
             "lookup_key": "lookup_key",
             "metadata": "metadata",
         },
+        money_paths=frozenset(
+            [
+                "donation_settings.amount.maximum",
+                "donation_settings.amount.minimum",
+                "donation_settings.amount.preset",
+                "donation_settings.amount.presets[]",
+                "line_items[].custom_amount",
+            ]
+        ),
     ),
     "createPaymentMethod": Operation(
         operation_id="createPaymentMethod",
@@ -1218,6 +1245,25 @@ _OPS: dict[str, Operation] = {
             "product_id": "product_id",
         },
         money_fields=frozenset(["base_amount", "unit_amount"]),
+        money_paths=frozenset(
+            [
+                "base_amount",
+                "currency_options[].custom_unit_amount.maximum",
+                "currency_options[].custom_unit_amount.minimum",
+                "currency_options[].custom_unit_amount.preset",
+                "currency_options[].custom_unit_amount.presets[]",
+                "currency_options[].tiers[].unit_amount",
+                "currency_options[].unit_amount",
+                "custom_unit_amount.maximum",
+                "custom_unit_amount.minimum",
+                "custom_unit_amount.preset",
+                "custom_unit_amount.presets[]",
+                "metadata.credit_config.credit_amount",
+                "metadata.credit_config.schedule.amount_per_grant",
+                "tiers[].unit_amount",
+                "unit_amount",
+            ]
+        ),
     ),
     "deletePrice": Operation(
         operation_id="deletePrice",
@@ -1326,6 +1372,25 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
         },
         money_fields=frozenset(["base_amount", "unit_amount"]),
+        money_paths=frozenset(
+            [
+                "base_amount",
+                "currency_options[].custom_unit_amount.maximum",
+                "currency_options[].custom_unit_amount.minimum",
+                "currency_options[].custom_unit_amount.preset",
+                "currency_options[].custom_unit_amount.presets[]",
+                "currency_options[].tiers[].unit_amount",
+                "currency_options[].unit_amount",
+                "custom_unit_amount.maximum",
+                "custom_unit_amount.minimum",
+                "custom_unit_amount.preset",
+                "custom_unit_amount.presets[]",
+                "metadata.credit_config.credit_amount",
+                "metadata.credit_config.schedule.amount_per_grant",
+                "tiers[].unit_amount",
+                "unit_amount",
+            ]
+        ),
     ),
     "archiveProduct": Operation(
         operation_id="archiveProduct",
@@ -1361,6 +1426,25 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
             "prices": "prices",
         },
+        money_paths=frozenset(
+            [
+                "prices[].base_amount",
+                "prices[].currency_options[].custom_unit_amount.maximum",
+                "prices[].currency_options[].custom_unit_amount.minimum",
+                "prices[].currency_options[].custom_unit_amount.preset",
+                "prices[].currency_options[].custom_unit_amount.presets[]",
+                "prices[].currency_options[].tiers[].unit_amount",
+                "prices[].currency_options[].unit_amount",
+                "prices[].custom_unit_amount.maximum",
+                "prices[].custom_unit_amount.minimum",
+                "prices[].custom_unit_amount.preset",
+                "prices[].custom_unit_amount.presets[]",
+                "prices[].metadata.credit_config.credit_amount",
+                "prices[].metadata.credit_config.schedule.amount_per_grant",
+                "prices[].tiers[].unit_amount",
+                "prices[].unit_amount",
+            ]
+        ),
     ),
     "deleteProduct": Operation(
         operation_id="deleteProduct",
@@ -1491,6 +1575,7 @@ _OPS: dict[str, Operation] = {
             "customer_dids": "customer_dids",
             "metadata": "metadata",
         },
+        money_paths=frozenset(["restrictions.minimum_amount"]),
     ),
     "deletePromotionCode": Operation(
         operation_id="deletePromotionCode",
@@ -1565,6 +1650,7 @@ _OPS: dict[str, Operation] = {
             "customer_dids": "customer_dids",
             "metadata": "metadata",
         },
+        money_paths=frozenset(["restrictions.minimum_amount"]),
     ),
     "getPromotionCodeUsed": Operation(
         operation_id="getPromotionCodeUsed",
@@ -1598,6 +1684,7 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
         },
         money_fields=frozenset(["amount"]),
+        money_paths=frozenset(["amount"]),
     ),
     "listRefunds": Operation(
         operation_id="listRefunds",
@@ -1674,6 +1761,7 @@ _OPS: dict[str, Operation] = {
             "customer_id": "customerId",
         },
         money_fields=frozenset(["amount"]),
+        money_paths=frozenset(["amount"]),
         body_livemode="integer",
     ),
     "createSetting": Operation(
@@ -1693,6 +1781,14 @@ _OPS: dict[str, Operation] = {
             "component_did": "componentDid",
             "settings": "settings",
         },
+        money_paths=frozenset(
+            [
+                "settings.amount.maximum",
+                "settings.amount.minimum",
+                "settings.amount.preset",
+                "settings.amount.presets[]",
+            ]
+        ),
         body_livemode="boolean",
     ),
     "deleteSetting": Operation(
@@ -2187,7 +2283,7 @@ class AutoRechargeConfigs(SyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         change_payment_method: bool | NotGiven = NOT_GIVEN,
-        daily_limits: m.AutoRechargeDailyLimitsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        daily_limits: m.AutoRechargeDailyLimitsParams | p.AutoRechargeDailyLimitsParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2231,7 +2327,7 @@ class CheckoutSessions(SyncResource):
     def create(
         self,
         *,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]],
+        line_items: Sequence[m.LineItem | p.LineItemParam],
         success_url: str,
         mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"] | str | NotGiven = NOT_GIVEN,
         cancel_url: str | NotGiven = NOT_GIVEN,
@@ -2244,15 +2340,23 @@ class CheckoutSessions(SyncResource):
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        customer_update: m.CheckoutSessionCustomerUpdate | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        after_expiration: m.CheckoutSessionAfterExpiration | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        customer_update: m.CheckoutSessionCustomerUpdate | p.CheckoutSessionCustomerUpdateParam | NotGiven = NOT_GIVEN,
+        after_expiration: m.CheckoutSessionAfterExpiration
+        | p.CheckoutSessionAfterExpirationParam
+        | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         submit_type: m.CheckoutSessionSubmitType
         | Literal["auto", "book", "donate", "pay"]
         | str
@@ -2261,9 +2365,11 @@ class CheckoutSessions(SyncResource):
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
-        subscription_data: m.CheckoutSessionSubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.CheckoutSessionSubscriptionData
+        | p.CheckoutSessionSubscriptionDataParam
+        | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.CheckoutSessionCrossSellBehavior
         | Literal["auto", "required"]
         | str
@@ -2489,15 +2595,16 @@ class Coupons(SyncResource):
         duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str,
         description: str | NotGiven = NOT_GIVEN,
         percent_off: float | NotGiven = NOT_GIVEN,
-        amount_off: str | Decimal | NotGiven = NOT_GIVEN,
+        amount_off: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_options: Mapping[str, m.CouponCurrencyOptionParams | p.CouponCurrencyOptionParam]
+        | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
-        applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applies_to: m.CouponAppliesTo | p.CouponAppliesToParam | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         redeem_by: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        promotion_codes: Sequence[m.CouponPromotionCodeParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        promotion_codes: Sequence[m.CouponPromotionCodeParams | p.CouponPromotionCodeParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2683,12 +2790,13 @@ class Coupons(SyncResource):
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         percent_off: float | NotGiven = NOT_GIVEN,
-        amount_off: str | Decimal | NotGiven = NOT_GIVEN,
+        amount_off: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_options: Mapping[str, m.CouponCurrencyOptionParams | p.CouponCurrencyOptionParam]
+        | NotGiven = NOT_GIVEN,
         duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
-        applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applies_to: m.CouponAppliesTo | p.CouponAppliesToParam | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         redeem_by: int | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
@@ -2763,7 +2871,7 @@ class CreditGrants(SyncResource):
     def create(
         self,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         currency_id: str,
         customer_id: str,
         category: m.CreditGrantCategory | Literal["paid", "promotional"],
@@ -2771,7 +2879,9 @@ class CreditGrants(SyncResource):
         priority: int | NotGiven = NOT_GIVEN,
         effective_at: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        applicability_config: m.CreditGrantApplicabilityConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applicability_config: m.CreditGrantApplicabilityConfig
+        | p.CreditGrantApplicabilityConfigParam
+        | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3381,10 +3491,10 @@ class Customers(SyncResource):
         email: str | NotGiven = NOT_GIVEN,
         phone: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
-        address: m.CustomerAddress | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        shipping: m.CustomerShipping | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        invoice_settings: m.CustomerInvoiceSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        preference: m.CustomerPreference | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        address: m.CustomerAddress | p.CustomerAddressParam | NotGiven = NOT_GIVEN,
+        shipping: m.CustomerShipping | p.CustomerShippingParam | NotGiven = NOT_GIVEN,
+        invoice_settings: m.CustomerInvoiceSettings | p.CustomerInvoiceSettingsParam | NotGiven = NOT_GIVEN,
+        preference: m.CustomerPreference | p.CustomerPreferenceParam | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven | None = NOT_GIVEN,
         invoice_prefix: str | NotGiven | None = NOT_GIVEN,
@@ -3690,11 +3800,13 @@ class MeterEvents(SyncResource):
         self,
         *,
         event_name: str,
-        payload: m.MeterEventPayload | Mapping[str, Any],
+        payload: m.MeterEventPayload | p.MeterEventPayloadParam,
         identifier: str,
         timestamp: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        source_data: Any | NotGiven = NOT_GIVEN,
+        source_data: Sequence[m.MeterEventSourceDataField | p.MeterEventSourceDataFieldParam]
+        | Mapping[str, str]
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4127,11 +4239,11 @@ class PaymentCurrencies(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         maximum_precision: int | NotGiven | None = NOT_GIVEN,
-        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
-        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        minimum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         type: m.PaymentCurrencyType | Literal["standard", "credit"] | str | NotGiven = NOT_GIVEN,
-        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | p.PaymentCurrencyVaultConfigParam | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | p.RechargeConfigParam | NotGiven | None = NOT_GIVEN,
         token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -4261,11 +4373,11 @@ class PaymentCurrencies(SyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         maximum_precision: int | NotGiven | None = NOT_GIVEN,
-        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
-        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        minimum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         contract: str | NotGiven | None = NOT_GIVEN,
-        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | p.PaymentCurrencyVaultConfigParam | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | p.RechargeConfigParam | NotGiven | None = NOT_GIVEN,
         token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -4310,7 +4422,7 @@ class PaymentCurrencies(SyncResource):
         base_price_id: str,
         payment_link_id: str | NotGiven = NOT_GIVEN,
         checkout_url: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentCurrencyRechargeSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentCurrencyRechargeSettings | p.PaymentCurrencyRechargeSettingsParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4400,7 +4512,7 @@ class PaymentIntents(SyncResource):
         self,
         id: str,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
         | str
@@ -4515,7 +4627,7 @@ class PaymentIntents(SyncResource):
         | Literal["off_session", "on_session"]
         | str
         | NotGiven = NOT_GIVEN,
-        beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        beneficiaries: Sequence[m.PaymentBeneficiary | p.PaymentBeneficiaryParam] | NotGiven = NOT_GIVEN,
         cancellation_reason: m.PaymentIntentCancellationReason
         | Literal[
             "abandoned",
@@ -4611,31 +4723,37 @@ class PaymentLinks(SyncResource):
         self,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | p.LineItemParam] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        after_completion: m.AfterCompletion | p.AfterCompletionParam | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
         customer_creation: m.PaymentLinkCustomerCreation
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
         submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
-        subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.SubscriptionData | p.SubscriptionDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
-        donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        donation_settings: m.PaymentLinkDonationSettings | p.PaymentLinkDonationSettingsParam | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4755,31 +4873,37 @@ class PaymentLinks(SyncResource):
         id: str,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | p.LineItemParam] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        after_completion: m.AfterCompletion | p.AfterCompletionParam | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
         customer_creation: m.PaymentLinkCustomerCreation
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
         submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
-        subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.SubscriptionData | p.SubscriptionDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
-        donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        donation_settings: m.PaymentLinkDonationSettings | p.PaymentLinkDonationSettingsParam | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4843,9 +4967,9 @@ class PaymentMethods(SyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | p.PaymentMethodSettingsParam | NotGiven = NOT_GIVEN,
+        confirmation: m.PaymentMethodConfirmation | p.PaymentMethodConfirmationParam | NotGiven = NOT_GIVEN,
+        features: m.PaymentMethodFeatures | p.PaymentMethodFeaturesParam | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4937,9 +5061,9 @@ class PaymentMethods(SyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | p.PaymentMethodSettingsParam | NotGiven = NOT_GIVEN,
+        confirmation: m.PaymentMethodConfirmation | p.PaymentMethodConfirmationParam | NotGiven = NOT_GIVEN,
+        features: m.PaymentMethodFeatures | p.PaymentMethodFeaturesParam | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -5010,29 +5134,32 @@ class Prices(SyncResource):
     def create(
         self,
         *,
-        unit_amount: str | Decimal,
+        unit_amount: str | int | Decimal,
         product_id: str,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        currency_options: Sequence[m.PriceCurrencyOptionParams | p.PriceCurrencyOptionParam] | NotGiven = NOT_GIVEN,
+        recurring: m.PriceRecurring | p.PriceRecurringParam | NotGiven | None = NOT_GIVEN,
         tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
-        tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        tiers: Sequence[m.PriceTierParams | p.PriceTierParam] | NotGiven | None = NOT_GIVEN,
+        custom_unit_amount: m.PriceCustomUnitAmountParams | p.PriceCustomUnitAmountParam | NotGiven | None = NOT_GIVEN,
+        transform_quantity: m.TransformQuantity | p.TransformQuantityParam | NotGiven | None = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         nickname: str | NotGiven | None = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
         tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
-        upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        upsell: m.PriceUpsellParams | p.PriceUpsellParam | NotGiven | None = NOT_GIVEN,
         pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
-        base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
-        dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        base_amount: str | int | Decimal | NotGiven | None = NOT_GIVEN,
+        dynamic_pricing_config: m.PriceDynamicPricingConfig
+        | p.PriceDynamicPricingConfigParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        metadata: m.PriceMetadataParams | p.PriceMetadataParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5280,26 +5407,29 @@ class Prices(SyncResource):
         *,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
-        unit_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        unit_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        currency_options: Sequence[m.PriceCurrencyOptionParams | p.PriceCurrencyOptionParam] | NotGiven = NOT_GIVEN,
+        recurring: m.PriceRecurring | p.PriceRecurringParam | NotGiven | None = NOT_GIVEN,
         tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
-        tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        tiers: Sequence[m.PriceTierParams | p.PriceTierParam] | NotGiven | None = NOT_GIVEN,
+        custom_unit_amount: m.PriceCustomUnitAmountParams | p.PriceCustomUnitAmountParam | NotGiven | None = NOT_GIVEN,
+        transform_quantity: m.TransformQuantity | p.TransformQuantityParam | NotGiven | None = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         nickname: str | NotGiven | None = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
         tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
-        upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        upsell: m.PriceUpsellParams | p.PriceUpsellParam | NotGiven | None = NOT_GIVEN,
         pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
-        base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
-        dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        base_amount: str | int | Decimal | NotGiven | None = NOT_GIVEN,
+        dynamic_pricing_config: m.PriceDynamicPricingConfig
+        | p.PriceDynamicPricingConfigParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        metadata: m.PriceMetadataParams | p.PriceMetadataParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5405,15 +5535,15 @@ class Products(SyncResource):
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
-        features: Sequence[m.ProductFeature | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        features: Sequence[m.ProductFeature | p.ProductFeatureParam] | NotGiven = NOT_GIVEN,
         unit_label: str | NotGiven = NOT_GIVEN,
         statement_descriptor: str | NotGiven = NOT_GIVEN,
         nft_factory: str | NotGiven = NOT_GIVEN,
         tax_code: str | NotGiven = NOT_GIVEN,
-        cross_sell: m.ProductCrossSellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        vendor_config: Sequence[m.ProductVendorConfig | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cross_sell: m.ProductCrossSellParams | p.ProductCrossSellParam | NotGiven | None = NOT_GIVEN,
+        vendor_config: Sequence[m.ProductVendorConfig | p.ProductVendorConfigParam] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        prices: Sequence[m.ProductPriceCreateParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        prices: Sequence[m.ProductPriceCreateParams | p.ProductPriceCreateParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5601,14 +5731,14 @@ class Products(SyncResource):
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
-        features: Sequence[m.ProductFeature | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        features: Sequence[m.ProductFeature | p.ProductFeatureParam] | NotGiven = NOT_GIVEN,
         unit_label: str | NotGiven | None = NOT_GIVEN,
         default_price_id: str | NotGiven | None = NOT_GIVEN,
         statement_descriptor: str | NotGiven | None = NOT_GIVEN,
         nft_factory: str | NotGiven | None = NOT_GIVEN,
         tax_code: str | NotGiven | None = NOT_GIVEN,
-        cross_sell: m.ProductCrossSellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        vendor_config: Sequence[m.ProductVendorConfig | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
+        cross_sell: m.ProductCrossSellParams | p.ProductCrossSellParam | NotGiven | None = NOT_GIVEN,
+        vendor_config: Sequence[m.ProductVendorConfig | p.ProductVendorConfigParam] | NotGiven | None = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5713,13 +5843,13 @@ class PromotionCodes(SyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        restrictions: m.PromotionCodeRestrictionsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        restrictions: m.PromotionCodeRestrictionsParams | p.PromotionCodeRestrictionsParam | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         verification_type: m.PromotionCodeVerificationType
         | Literal["code", "nft", "vc", "user_restricted"]
         | NotGiven = NOT_GIVEN,
-        nft_config: m.PromotionCodeNftConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vc_config: m.PromotionCodeVcConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        nft_config: m.PromotionCodeNftConfig | p.PromotionCodeNftConfigParam | NotGiven = NOT_GIVEN,
+        vc_config: m.PromotionCodeVcConfig | p.PromotionCodeVcConfigParam | NotGiven = NOT_GIVEN,
         customer_dids: Sequence[str] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -5901,13 +6031,13 @@ class PromotionCodes(SyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        restrictions: m.PromotionCodeRestrictionsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        restrictions: m.PromotionCodeRestrictionsParams | p.PromotionCodeRestrictionsParam | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         verification_type: m.PromotionCodeVerificationType
         | Literal["code", "nft", "vc", "user_restricted"]
         | NotGiven = NOT_GIVEN,
-        nft_config: m.PromotionCodeNftConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vc_config: m.PromotionCodeVcConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        nft_config: m.PromotionCodeNftConfig | p.PromotionCodeNftConfigParam | NotGiven = NOT_GIVEN,
+        vc_config: m.PromotionCodeVcConfig | p.PromotionCodeVcConfigParam | NotGiven = NOT_GIVEN,
         customer_dids: Sequence[str] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -5978,7 +6108,7 @@ class Refunds(SyncResource):
         self,
         *,
         payment_intent_id: str | NotGiven = NOT_GIVEN,
-        amount: str | Decimal | NotGiven = NOT_GIVEN,
+        amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         type: m.RefundType | Literal["refund", "stake_return"] | str | NotGiven = NOT_GIVEN,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
@@ -6141,7 +6271,7 @@ class Refunds(SyncResource):
     def sync(
         self,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         destination: str,
         contract: str,
         chain_type: str,
@@ -6199,7 +6329,7 @@ class Settings(SyncResource):
         description: str,
         active: bool | NotGiven = NOT_GIVEN,
         component_did: str | NotGiven = NOT_GIVEN,
-        settings: m.SettingValues | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.SettingValues | p.SettingValuesParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6338,7 +6468,9 @@ class SubscriptionItems(SyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionItemBillingThresholds
+        | p.SubscriptionItemBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6583,7 +6715,9 @@ class SubscriptionItems(SyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionItemBillingThresholds
+        | p.SubscriptionItemBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6621,7 +6755,7 @@ class Subscriptions(SyncResource):
         id: str,
         *,
         at: m.SubscriptionCancelAt | Literal["now", "current_period_end", "custom"] | NotGiven = NOT_GIVEN,
-        time: Any | NotGiven = NOT_GIVEN,
+        time: int | str | NotGiven = NOT_GIVEN,
         refund: m.SubscriptionCancelationRefund | Literal["none", "proration", "last"] | NotGiven = NOT_GIVEN,
         feedback: str | NotGiven = NOT_GIVEN,
         comment: str | NotGiven = NOT_GIVEN,
@@ -6676,7 +6810,7 @@ class Subscriptions(SyncResource):
         self,
         *,
         customer_id: str,
-        items: Sequence[m.SubscriptionCreateItem | Mapping[str, Any]],
+        items: Sequence[m.SubscriptionCreateItem | p.SubscriptionCreateItemParam],
         default_payment_method_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         trial_period_days: int | NotGiven = NOT_GIVEN,
@@ -6692,7 +6826,7 @@ class Subscriptions(SyncResource):
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
-        service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        service_actions: Sequence[m.ServiceAction | p.ServiceActionParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7049,8 +7183,10 @@ class Subscriptions(SyncResource):
         | NotGiven = NOT_GIVEN,
         days_until_due: int | NotGiven = NOT_GIVEN,
         days_until_cancel: int | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_settings: m.SubscriptionPaymentSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionBillingThresholds
+        | p.SubscriptionBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
+        payment_settings: m.SubscriptionPaymentSettings | p.SubscriptionPaymentSettingsParam | NotGiven = NOT_GIVEN,
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
@@ -7058,17 +7194,23 @@ class Subscriptions(SyncResource):
         | Literal["allow_incomplete", "error_if_incomplete", "pending_if_incomplete"]
         | str
         | NotGiven = NOT_GIVEN,
-        trial_settings: m.SubscriptionTrialSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        slippage_config: m.SubscriptionSlippageConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        trial_settings: m.SubscriptionTrialSettings | p.SubscriptionTrialSettingsParam | NotGiven = NOT_GIVEN,
+        slippage_config: m.SubscriptionSlippageConfig | p.SubscriptionSlippageConfigParam | NotGiven = NOT_GIVEN,
+        service_actions: Sequence[m.ServiceAction | p.ServiceActionParam] | NotGiven = NOT_GIVEN,
         cancel_at_period_end: bool | NotGiven = NOT_GIVEN,
         cancel_at: int | NotGiven | None = NOT_GIVEN,
         billing_cycle_anchor: int | NotGiven = NOT_GIVEN,
-        pause_collection: m.SubscriptionPauseCollection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pending_invoice_item_interval: m.PriceRecurring | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        pause_collection: m.SubscriptionPauseCollection
+        | p.SubscriptionPauseCollectionParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        pending_invoice_item_interval: m.PriceRecurring | p.PriceRecurringParam | NotGiven = NOT_GIVEN,
         trial_start: int | NotGiven | None = NOT_GIVEN,
         trial_end: int | NotGiven | None = NOT_GIVEN,
-        overdraft_protection: m.SubscriptionOverdraftProtection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        overdraft_protection: m.SubscriptionOverdraftProtection
+        | p.SubscriptionOverdraftProtectionParam
+        | NotGiven
+        | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7363,7 +7505,7 @@ class AsyncAutoRechargeConfigs(AsyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         change_payment_method: bool | NotGiven = NOT_GIVEN,
-        daily_limits: m.AutoRechargeDailyLimitsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        daily_limits: m.AutoRechargeDailyLimitsParams | p.AutoRechargeDailyLimitsParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7407,7 +7549,7 @@ class AsyncCheckoutSessions(AsyncResource):
     async def create(
         self,
         *,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]],
+        line_items: Sequence[m.LineItem | p.LineItemParam],
         success_url: str,
         mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"] | str | NotGiven = NOT_GIVEN,
         cancel_url: str | NotGiven = NOT_GIVEN,
@@ -7420,15 +7562,23 @@ class AsyncCheckoutSessions(AsyncResource):
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        customer_update: m.CheckoutSessionCustomerUpdate | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        after_expiration: m.CheckoutSessionAfterExpiration | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        customer_update: m.CheckoutSessionCustomerUpdate | p.CheckoutSessionCustomerUpdateParam | NotGiven = NOT_GIVEN,
+        after_expiration: m.CheckoutSessionAfterExpiration
+        | p.CheckoutSessionAfterExpirationParam
+        | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         submit_type: m.CheckoutSessionSubmitType
         | Literal["auto", "book", "donate", "pay"]
         | str
@@ -7437,9 +7587,11 @@ class AsyncCheckoutSessions(AsyncResource):
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
-        subscription_data: m.CheckoutSessionSubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.CheckoutSessionSubscriptionData
+        | p.CheckoutSessionSubscriptionDataParam
+        | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.CheckoutSessionCrossSellBehavior
         | Literal["auto", "required"]
         | str
@@ -7665,15 +7817,16 @@ class AsyncCoupons(AsyncResource):
         duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str,
         description: str | NotGiven = NOT_GIVEN,
         percent_off: float | NotGiven = NOT_GIVEN,
-        amount_off: str | Decimal | NotGiven = NOT_GIVEN,
+        amount_off: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_options: Mapping[str, m.CouponCurrencyOptionParams | p.CouponCurrencyOptionParam]
+        | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
-        applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applies_to: m.CouponAppliesTo | p.CouponAppliesToParam | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         redeem_by: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        promotion_codes: Sequence[m.CouponPromotionCodeParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        promotion_codes: Sequence[m.CouponPromotionCodeParams | p.CouponPromotionCodeParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7859,12 +8012,13 @@ class AsyncCoupons(AsyncResource):
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         percent_off: float | NotGiven = NOT_GIVEN,
-        amount_off: str | Decimal | NotGiven = NOT_GIVEN,
+        amount_off: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_options: Mapping[str, m.CouponCurrencyOptionParams | p.CouponCurrencyOptionParam]
+        | NotGiven = NOT_GIVEN,
         duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
-        applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applies_to: m.CouponAppliesTo | p.CouponAppliesToParam | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         redeem_by: int | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
@@ -7939,7 +8093,7 @@ class AsyncCreditGrants(AsyncResource):
     async def create(
         self,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         currency_id: str,
         customer_id: str,
         category: m.CreditGrantCategory | Literal["paid", "promotional"],
@@ -7947,7 +8101,9 @@ class AsyncCreditGrants(AsyncResource):
         priority: int | NotGiven = NOT_GIVEN,
         effective_at: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        applicability_config: m.CreditGrantApplicabilityConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applicability_config: m.CreditGrantApplicabilityConfig
+        | p.CreditGrantApplicabilityConfigParam
+        | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -8557,10 +8713,10 @@ class AsyncCustomers(AsyncResource):
         email: str | NotGiven = NOT_GIVEN,
         phone: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
-        address: m.CustomerAddress | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        shipping: m.CustomerShipping | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        invoice_settings: m.CustomerInvoiceSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        preference: m.CustomerPreference | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        address: m.CustomerAddress | p.CustomerAddressParam | NotGiven = NOT_GIVEN,
+        shipping: m.CustomerShipping | p.CustomerShippingParam | NotGiven = NOT_GIVEN,
+        invoice_settings: m.CustomerInvoiceSettings | p.CustomerInvoiceSettingsParam | NotGiven = NOT_GIVEN,
+        preference: m.CustomerPreference | p.CustomerPreferenceParam | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven | None = NOT_GIVEN,
         invoice_prefix: str | NotGiven | None = NOT_GIVEN,
@@ -8866,11 +9022,13 @@ class AsyncMeterEvents(AsyncResource):
         self,
         *,
         event_name: str,
-        payload: m.MeterEventPayload | Mapping[str, Any],
+        payload: m.MeterEventPayload | p.MeterEventPayloadParam,
         identifier: str,
         timestamp: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        source_data: Any | NotGiven = NOT_GIVEN,
+        source_data: Sequence[m.MeterEventSourceDataField | p.MeterEventSourceDataFieldParam]
+        | Mapping[str, str]
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9303,11 +9461,11 @@ class AsyncPaymentCurrencies(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         maximum_precision: int | NotGiven | None = NOT_GIVEN,
-        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
-        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        minimum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         type: m.PaymentCurrencyType | Literal["standard", "credit"] | str | NotGiven = NOT_GIVEN,
-        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | p.PaymentCurrencyVaultConfigParam | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | p.RechargeConfigParam | NotGiven | None = NOT_GIVEN,
         token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9437,11 +9595,11 @@ class AsyncPaymentCurrencies(AsyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         maximum_precision: int | NotGiven | None = NOT_GIVEN,
-        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
-        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        minimum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         contract: str | NotGiven | None = NOT_GIVEN,
-        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | p.PaymentCurrencyVaultConfigParam | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | p.RechargeConfigParam | NotGiven | None = NOT_GIVEN,
         token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9486,7 +9644,7 @@ class AsyncPaymentCurrencies(AsyncResource):
         base_price_id: str,
         payment_link_id: str | NotGiven = NOT_GIVEN,
         checkout_url: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentCurrencyRechargeSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentCurrencyRechargeSettings | p.PaymentCurrencyRechargeSettingsParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9576,7 +9734,7 @@ class AsyncPaymentIntents(AsyncResource):
         self,
         id: str,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
         | str
@@ -9691,7 +9849,7 @@ class AsyncPaymentIntents(AsyncResource):
         | Literal["off_session", "on_session"]
         | str
         | NotGiven = NOT_GIVEN,
-        beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        beneficiaries: Sequence[m.PaymentBeneficiary | p.PaymentBeneficiaryParam] | NotGiven = NOT_GIVEN,
         cancellation_reason: m.PaymentIntentCancellationReason
         | Literal[
             "abandoned",
@@ -9787,31 +9945,37 @@ class AsyncPaymentLinks(AsyncResource):
         self,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | p.LineItemParam] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        after_completion: m.AfterCompletion | p.AfterCompletionParam | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
         customer_creation: m.PaymentLinkCustomerCreation
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
         submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
-        subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.SubscriptionData | p.SubscriptionDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
-        donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        donation_settings: m.PaymentLinkDonationSettings | p.PaymentLinkDonationSettingsParam | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -9931,31 +10095,37 @@ class AsyncPaymentLinks(AsyncResource):
         id: str,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | p.LineItemParam] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        after_completion: m.AfterCompletion | p.AfterCompletionParam | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
         customer_creation: m.PaymentLinkCustomerCreation
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
         submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
-        subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.SubscriptionData | p.SubscriptionDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
-        donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        donation_settings: m.PaymentLinkDonationSettings | p.PaymentLinkDonationSettingsParam | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -10019,9 +10189,9 @@ class AsyncPaymentMethods(AsyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | p.PaymentMethodSettingsParam | NotGiven = NOT_GIVEN,
+        confirmation: m.PaymentMethodConfirmation | p.PaymentMethodConfirmationParam | NotGiven = NOT_GIVEN,
+        features: m.PaymentMethodFeatures | p.PaymentMethodFeaturesParam | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -10113,9 +10283,9 @@ class AsyncPaymentMethods(AsyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | p.PaymentMethodSettingsParam | NotGiven = NOT_GIVEN,
+        confirmation: m.PaymentMethodConfirmation | p.PaymentMethodConfirmationParam | NotGiven = NOT_GIVEN,
+        features: m.PaymentMethodFeatures | p.PaymentMethodFeaturesParam | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -10186,29 +10356,32 @@ class AsyncPrices(AsyncResource):
     async def create(
         self,
         *,
-        unit_amount: str | Decimal,
+        unit_amount: str | int | Decimal,
         product_id: str,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        currency_options: Sequence[m.PriceCurrencyOptionParams | p.PriceCurrencyOptionParam] | NotGiven = NOT_GIVEN,
+        recurring: m.PriceRecurring | p.PriceRecurringParam | NotGiven | None = NOT_GIVEN,
         tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
-        tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        tiers: Sequence[m.PriceTierParams | p.PriceTierParam] | NotGiven | None = NOT_GIVEN,
+        custom_unit_amount: m.PriceCustomUnitAmountParams | p.PriceCustomUnitAmountParam | NotGiven | None = NOT_GIVEN,
+        transform_quantity: m.TransformQuantity | p.TransformQuantityParam | NotGiven | None = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         nickname: str | NotGiven | None = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
         tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
-        upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        upsell: m.PriceUpsellParams | p.PriceUpsellParam | NotGiven | None = NOT_GIVEN,
         pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
-        base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
-        dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        base_amount: str | int | Decimal | NotGiven | None = NOT_GIVEN,
+        dynamic_pricing_config: m.PriceDynamicPricingConfig
+        | p.PriceDynamicPricingConfigParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        metadata: m.PriceMetadataParams | p.PriceMetadataParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10456,26 +10629,29 @@ class AsyncPrices(AsyncResource):
         *,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
-        unit_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        unit_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        currency_options: Sequence[m.PriceCurrencyOptionParams | p.PriceCurrencyOptionParam] | NotGiven = NOT_GIVEN,
+        recurring: m.PriceRecurring | p.PriceRecurringParam | NotGiven | None = NOT_GIVEN,
         tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
-        tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        tiers: Sequence[m.PriceTierParams | p.PriceTierParam] | NotGiven | None = NOT_GIVEN,
+        custom_unit_amount: m.PriceCustomUnitAmountParams | p.PriceCustomUnitAmountParam | NotGiven | None = NOT_GIVEN,
+        transform_quantity: m.TransformQuantity | p.TransformQuantityParam | NotGiven | None = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         nickname: str | NotGiven | None = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
         tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
-        upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        upsell: m.PriceUpsellParams | p.PriceUpsellParam | NotGiven | None = NOT_GIVEN,
         pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
-        base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
-        dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        base_amount: str | int | Decimal | NotGiven | None = NOT_GIVEN,
+        dynamic_pricing_config: m.PriceDynamicPricingConfig
+        | p.PriceDynamicPricingConfigParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        metadata: m.PriceMetadataParams | p.PriceMetadataParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10581,15 +10757,15 @@ class AsyncProducts(AsyncResource):
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
-        features: Sequence[m.ProductFeature | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        features: Sequence[m.ProductFeature | p.ProductFeatureParam] | NotGiven = NOT_GIVEN,
         unit_label: str | NotGiven = NOT_GIVEN,
         statement_descriptor: str | NotGiven = NOT_GIVEN,
         nft_factory: str | NotGiven = NOT_GIVEN,
         tax_code: str | NotGiven = NOT_GIVEN,
-        cross_sell: m.ProductCrossSellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        vendor_config: Sequence[m.ProductVendorConfig | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cross_sell: m.ProductCrossSellParams | p.ProductCrossSellParam | NotGiven | None = NOT_GIVEN,
+        vendor_config: Sequence[m.ProductVendorConfig | p.ProductVendorConfigParam] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        prices: Sequence[m.ProductPriceCreateParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        prices: Sequence[m.ProductPriceCreateParams | p.ProductPriceCreateParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10777,14 +10953,14 @@ class AsyncProducts(AsyncResource):
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
-        features: Sequence[m.ProductFeature | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        features: Sequence[m.ProductFeature | p.ProductFeatureParam] | NotGiven = NOT_GIVEN,
         unit_label: str | NotGiven | None = NOT_GIVEN,
         default_price_id: str | NotGiven | None = NOT_GIVEN,
         statement_descriptor: str | NotGiven | None = NOT_GIVEN,
         nft_factory: str | NotGiven | None = NOT_GIVEN,
         tax_code: str | NotGiven | None = NOT_GIVEN,
-        cross_sell: m.ProductCrossSellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        vendor_config: Sequence[m.ProductVendorConfig | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
+        cross_sell: m.ProductCrossSellParams | p.ProductCrossSellParam | NotGiven | None = NOT_GIVEN,
+        vendor_config: Sequence[m.ProductVendorConfig | p.ProductVendorConfigParam] | NotGiven | None = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10889,13 +11065,13 @@ class AsyncPromotionCodes(AsyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        restrictions: m.PromotionCodeRestrictionsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        restrictions: m.PromotionCodeRestrictionsParams | p.PromotionCodeRestrictionsParam | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         verification_type: m.PromotionCodeVerificationType
         | Literal["code", "nft", "vc", "user_restricted"]
         | NotGiven = NOT_GIVEN,
-        nft_config: m.PromotionCodeNftConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vc_config: m.PromotionCodeVcConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        nft_config: m.PromotionCodeNftConfig | p.PromotionCodeNftConfigParam | NotGiven = NOT_GIVEN,
+        vc_config: m.PromotionCodeVcConfig | p.PromotionCodeVcConfigParam | NotGiven = NOT_GIVEN,
         customer_dids: Sequence[str] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -11077,13 +11253,13 @@ class AsyncPromotionCodes(AsyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        restrictions: m.PromotionCodeRestrictionsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        restrictions: m.PromotionCodeRestrictionsParams | p.PromotionCodeRestrictionsParam | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         verification_type: m.PromotionCodeVerificationType
         | Literal["code", "nft", "vc", "user_restricted"]
         | NotGiven = NOT_GIVEN,
-        nft_config: m.PromotionCodeNftConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vc_config: m.PromotionCodeVcConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        nft_config: m.PromotionCodeNftConfig | p.PromotionCodeNftConfigParam | NotGiven = NOT_GIVEN,
+        vc_config: m.PromotionCodeVcConfig | p.PromotionCodeVcConfigParam | NotGiven = NOT_GIVEN,
         customer_dids: Sequence[str] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -11154,7 +11330,7 @@ class AsyncRefunds(AsyncResource):
         self,
         *,
         payment_intent_id: str | NotGiven = NOT_GIVEN,
-        amount: str | Decimal | NotGiven = NOT_GIVEN,
+        amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         type: m.RefundType | Literal["refund", "stake_return"] | str | NotGiven = NOT_GIVEN,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
@@ -11317,7 +11493,7 @@ class AsyncRefunds(AsyncResource):
     async def sync(
         self,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         destination: str,
         contract: str,
         chain_type: str,
@@ -11375,7 +11551,7 @@ class AsyncSettings(AsyncResource):
         description: str,
         active: bool | NotGiven = NOT_GIVEN,
         component_did: str | NotGiven = NOT_GIVEN,
-        settings: m.SettingValues | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.SettingValues | p.SettingValuesParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11514,7 +11690,9 @@ class AsyncSubscriptionItems(AsyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionItemBillingThresholds
+        | p.SubscriptionItemBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11759,7 +11937,9 @@ class AsyncSubscriptionItems(AsyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionItemBillingThresholds
+        | p.SubscriptionItemBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11797,7 +11977,7 @@ class AsyncSubscriptions(AsyncResource):
         id: str,
         *,
         at: m.SubscriptionCancelAt | Literal["now", "current_period_end", "custom"] | NotGiven = NOT_GIVEN,
-        time: Any | NotGiven = NOT_GIVEN,
+        time: int | str | NotGiven = NOT_GIVEN,
         refund: m.SubscriptionCancelationRefund | Literal["none", "proration", "last"] | NotGiven = NOT_GIVEN,
         feedback: str | NotGiven = NOT_GIVEN,
         comment: str | NotGiven = NOT_GIVEN,
@@ -11852,7 +12032,7 @@ class AsyncSubscriptions(AsyncResource):
         self,
         *,
         customer_id: str,
-        items: Sequence[m.SubscriptionCreateItem | Mapping[str, Any]],
+        items: Sequence[m.SubscriptionCreateItem | p.SubscriptionCreateItemParam],
         default_payment_method_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         trial_period_days: int | NotGiven = NOT_GIVEN,
@@ -11868,7 +12048,7 @@ class AsyncSubscriptions(AsyncResource):
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
-        service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        service_actions: Sequence[m.ServiceAction | p.ServiceActionParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -12225,8 +12405,10 @@ class AsyncSubscriptions(AsyncResource):
         | NotGiven = NOT_GIVEN,
         days_until_due: int | NotGiven = NOT_GIVEN,
         days_until_cancel: int | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_settings: m.SubscriptionPaymentSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionBillingThresholds
+        | p.SubscriptionBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
+        payment_settings: m.SubscriptionPaymentSettings | p.SubscriptionPaymentSettingsParam | NotGiven = NOT_GIVEN,
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
@@ -12234,17 +12416,23 @@ class AsyncSubscriptions(AsyncResource):
         | Literal["allow_incomplete", "error_if_incomplete", "pending_if_incomplete"]
         | str
         | NotGiven = NOT_GIVEN,
-        trial_settings: m.SubscriptionTrialSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        slippage_config: m.SubscriptionSlippageConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        trial_settings: m.SubscriptionTrialSettings | p.SubscriptionTrialSettingsParam | NotGiven = NOT_GIVEN,
+        slippage_config: m.SubscriptionSlippageConfig | p.SubscriptionSlippageConfigParam | NotGiven = NOT_GIVEN,
+        service_actions: Sequence[m.ServiceAction | p.ServiceActionParam] | NotGiven = NOT_GIVEN,
         cancel_at_period_end: bool | NotGiven = NOT_GIVEN,
         cancel_at: int | NotGiven | None = NOT_GIVEN,
         billing_cycle_anchor: int | NotGiven = NOT_GIVEN,
-        pause_collection: m.SubscriptionPauseCollection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pending_invoice_item_interval: m.PriceRecurring | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        pause_collection: m.SubscriptionPauseCollection
+        | p.SubscriptionPauseCollectionParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        pending_invoice_item_interval: m.PriceRecurring | p.PriceRecurringParam | NotGiven = NOT_GIVEN,
         trial_start: int | NotGiven | None = NOT_GIVEN,
         trial_end: int | NotGiven | None = NOT_GIVEN,
-        overdraft_protection: m.SubscriptionOverdraftProtection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        overdraft_protection: m.SubscriptionOverdraftProtection
+        | p.SubscriptionOverdraftProtectionParam
+        | NotGiven
+        | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
