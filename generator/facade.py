@@ -540,8 +540,7 @@ def render_params(spec: Spec) -> str:
             if line.startswith('"""'):
                 body += ["    " + part for part in _doc_block(line[3:-3])]
             else:
-                line = "    " + re.sub(r"\bp\.(\w+Param)\b", r"\1", line)
-                body.append(line + "  # noqa: E501 (a quoted type cannot wrap)" if len(line) > 116 else line)
+                body.append("    " + re.sub(r"\bp\.(\w+Param)\b", r"\1", line))
         out += ["", *body] if body else []
     return "\n".join(out) + "\n"
 

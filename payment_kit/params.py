@@ -287,7 +287,7 @@ class CheckoutSessionTrialEndBehaviorParam(TypedDict, total=False):
 
     missing_payment_method: Required[
         "m.CheckoutSessionMissingPaymentMethodBehavior | Literal['cancel', 'pause', 'create_invoice'] | str"
-    ]  # noqa: E501 (a quoted type cannot wrap)
+    ]
     """What happens when a trial ends without a payment method. Open: PaymentKit may add values (`LiteralUnion<...,
     string>`), so any string is accepted.
     """
@@ -383,7 +383,7 @@ class CreditConfigScheduleParam(TypedDict, total=False):
     amount_per_grant: "str | int | Decimal | None"
     """Credits per grant, as a decimal string in the credit currency's own unit."""
     first_grant_timing: (
-        "m.CreditConfigFirstGrantTiming | Literal['immediate', 'after_trial', 'after_first_payment'] | None"  # noqa: E501 (a quoted type cannot wrap)
+        "m.CreditConfigFirstGrantTiming | Literal['immediate', 'after_trial', 'after_first_payment'] | None"
     )
     """When the first scheduled grant is made."""
     expire_with_next_grant: "bool | None"
@@ -644,7 +644,7 @@ class PaymentDetailsArcblockParam(TypedDict, total=False):
     payer: Required["str"]
     """The paying account's address (DID)."""
     type: (
-        "m.PaymentDetailsArcblockType | Literal['slash', 'transfer', 'delegate', 'stake_return', 'credit'] | str | None"  # noqa: E501 (a quoted type cannot wrap)
+        "m.PaymentDetailsArcblockType | Literal['slash', 'transfer', 'delegate', 'stake_return', 'credit'] | str | None"
     )
     """What kind of ArcBlock transaction moved the money. Open: PaymentKit may add values (`LiteralUnion<...,
     string>`), so any string is accepted.
@@ -963,7 +963,7 @@ class PriceRecurringParam(TypedDict, total=False):
     Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
     """
     aggregate_usage: (
-        "m.PriceRecurringAggregateUsage | Literal['sum', 'last_during_period', 'max', 'last_ever'] | str | None"  # noqa: E501 (a quoted type cannot wrap)
+        "m.PriceRecurringAggregateUsage | Literal['sum', 'last_during_period', 'max', 'last_ever'] | str | None"
     )
     """How reported usage of a `metered` price becomes the billed quantity: its `sum`, the last value of the period
     (`last_during_period`), the `max`, or the last value ever reported (`last_ever`). Open: PaymentKit may add
@@ -1170,7 +1170,7 @@ class ServiceActionParam(TypedDict, total=False):
     """`notification`: shown in notifications sent for the trigger events; `custom`: a button shown with the
     subscription. Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
     """
-    triggerEvents: "Sequence[m.ServiceActionTriggerEvent | Literal['customer.subscription.started', 'customer.subscription.renewed', 'customer.subscription.renew_failed', 'refund.succeeded', 'subscription.stake.slash.succeeded', 'customer.subscription.trial_will_end', 'customer.subscription.trial_start', 'customer.subscription.upgraded', 'customer.subscription.will_renew', 'customer.subscription.will_canceled', 'customer.subscription.deleted']] | None"  # noqa: E501 (a quoted type cannot wrap)
+    triggerEvents: "Sequence[m.ServiceActionTriggerEvent | Literal['customer.subscription.started', 'customer.subscription.renewed', 'customer.subscription.renew_failed', 'refund.succeeded', 'subscription.stake.slash.succeeded', 'customer.subscription.trial_will_end', 'customer.subscription.trial_start', 'customer.subscription.upgraded', 'customer.subscription.will_renew', 'customer.subscription.will_canceled', 'customer.subscription.deleted']] | None"
     """The events on whose notifications a `notification` action appears."""
     name: "str | None"
     """An internal name for the action."""
@@ -1323,7 +1323,7 @@ class SubscriptionPauseCollectionParam(TypedDict, total=False):
 
     behavior: Required[
         "m.SubscriptionPauseCollectionBehavior | Literal['keep_as_draft', 'mark_uncollectible', 'void'] | str"
-    ]  # noqa: E501 (a quoted type cannot wrap)
+    ]
     """What happens to invoices while billing is paused: kept as drafts, marked uncollectible, or voided. Open:
     PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
     """
@@ -1384,7 +1384,7 @@ class SubscriptionTrialEndBehaviorParam(TypedDict, total=False):
 
     missing_payment_method: Required[
         "m.SubscriptionTrialMissingPaymentMethod | Literal['cancel', 'pause', 'create_invoice'] | str"
-    ]  # noqa: E501 (a quoted type cannot wrap)
+    ]
     """What happens when a trial ends and no payment method is on file: cancel, pause, or invoice the customer.
     Open: PaymentKit may add values (`LiteralUnion<..., string>`), so any string is accepted.
     """

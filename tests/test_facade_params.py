@@ -16,8 +16,8 @@ import pytest
 import respx
 from schema_examples import example_of
 
-from payment_kit import PaymentKit, params
 import payment_kit._generated_namespaces as namespaces
+from payment_kit import PaymentKit, params
 
 BASE = "http://127.0.0.1:9/payment"
 ROOT = Path(__file__).resolve().parent.parent
