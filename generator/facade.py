@@ -116,6 +116,10 @@ class Spec:
                 return "str | int | Decimal"  # exact either way; sent as a decimal string
             if "enum" in target:
                 return f"m.{name} | {self._literal(target['enum'])}"
+            if target.get("x-sdk-known-values") == "x-webhooks":
+                # Any string on the wire, but a typo is a mypy error: the event types the document lists.
+                wildcard = target.get("x-sdk-wildcard")
+                return "ev.EventType" + (f" | Literal[{wildcard!r}]" if wildcard else "")
             if target.get("type") in PRIMITIVES:
                 return PRIMITIVES[target["type"]]
             if target.get("type") == "array":
@@ -124,8 +128,6 @@ class Spec:
             if open_enum is not None:
                 # An enum PaymentKit may extend: its known values, or any string.
                 return f"m.{open_enum} | {self._literal(self.schemas[open_enum]['enum'])} | str"
-            if "x-sdk-literal" in target:
-                return target["x-sdk-literal"]
             if "oneOf" in target or "anyOf" in target:
                 return self._union(target, name)
             if name == "Metadata":
@@ -458,6 +460,7 @@ def render(methods: list[Method]) -> str:
         "import httpx",
         "import payment_kit_client.models as m",
         "",
+        "from . import event_types as ev",
         "from . import params as p",
         "from ._pagination import AsyncPage, Page",
         "from ._runtime import AsyncResource, SyncResource",
@@ -528,6 +531,8 @@ def render_params(spec: Spec) -> str:
         "if TYPE_CHECKING:",
         "    import payment_kit_client.models as m",
         "",
+        "    from . import event_types as ev",
+        "",
         f"__all__ = {sorted(spec.typed_dicts)!r}",
     ]
     for name, (node, lines) in sorted(spec.typed_dicts.items()):
@@ -552,6 +557,39 @@ def _doc_block(text: str) -> list[str]:
     return ['"""' + lines[0], *lines[1:], '"""']
 
 
+EVENTS_DOC = '''"""The event types of PaymentKit's webhooks, and the object each event carries.
+
+`EventType` (a `Literal` of every type, for typing) and `EVENT_TYPES` (the same, at run time)
+are the document's `x-webhooks`: every type the local sandbox sends, each a name in PaymentKit's
+own `EventType`. `EVENT_OBJECTS` names the model `event.data.object` is for each type.
+PaymentKit's `enabled_events` also takes `"*"` (every type).
+"""'''
+
+
+def render_events(spec: Spec) -> str:
+    listed = spec.doc["x-webhooks"]
+    names = sorted(listed)
+    out = [
+        HEADER,
+        EVENTS_DOC,
+        "",
+        "from collections.abc import Mapping",
+        "from typing import Final, Literal, get_args",
+        "",
+        '__all__ = ["EVENT_OBJECTS", "EVENT_TYPES", "EventType"]',
+        "",
+        "EventType = Literal[",
+        *[f"    {name!r}," for name in names],
+        "]",
+        "EVENT_TYPES: Final[frozenset[EventType]] = frozenset(get_args(EventType))",
+        "EVENT_OBJECTS: Final[Mapping[EventType, str]] = {",
+        *[f"    {name!r}: {listed[name]['post']['x-data-object']!r}," for name in names],
+        "}",
+        '"""The name of the model (in `payment_kit_client.models`) that `event.data.object` is, by type."""',
+    ]
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "payment_kit" / "_generated_namespaces.py"
     sys.path.insert(0, str(out.parent.parent))
@@ -565,6 +603,7 @@ def main() -> None:
     methods.sort(key=lambda m: (m.namespace, m.name))
     out.write_text(render(methods))
     (out.parent / "params.py").write_text(render_params(spec))
+    (out.parent / "event_types.py").write_text(render_events(spec))
     print(f"facade: wrote {out.relative_to(out.parent.parent)} ({len(methods)} operations) and params.py")
 
 

@@ -116,7 +116,7 @@ def generate(into: Path) -> Path:
 
 
 # What generator/facade.py writes into payment_kit/ (the typed namespaces, their params, the event types).
-FACADE_FILES = ("_generated_namespaces.py", "params.py")
+FACADE_FILES = ("_generated_namespaces.py", "params.py", "event_types.py")
 
 
 def generate_facade(client_package: Path, into: Path) -> Path:

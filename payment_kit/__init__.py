@@ -42,12 +42,14 @@ from ._pagination import AsyncPage, Page
 from ._runtime import RawResponse
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
+from .event_types import EVENT_TYPES, EventType
 
 payment = PaymentKit()
 """The default client, configured from the environment (Node: the package's default export)."""
 
 __all__ = [
     "CURRENCY_SYMBOLS",
+    "EVENT_TYPES",
     "NOT_GIVEN",
     "STRICT_RESPONSES_ENV",
     "APIConnectionError",
@@ -62,6 +64,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "Environments",
+    "EventType",
     "FieldTypeError",
     "InternalServerError",
     "NoMorePagesError",

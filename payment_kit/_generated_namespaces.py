@@ -13,6 +13,7 @@ import httpx
 
 import payment_kit_client.models as m
 
+from . import event_types as ev
 from . import params as p
 from ._pagination import AsyncPage, Page
 from ._runtime import AsyncResource, SyncResource
@@ -7269,7 +7270,7 @@ class WebhookEndpoints(SyncResource):
         self,
         *,
         url: str,
-        enabled_events: Sequence[str],
+        enabled_events: Sequence[ev.EventType | Literal["*"]],
         description: str | NotGiven = NOT_GIVEN,
         status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -7400,7 +7401,7 @@ class WebhookEndpoints(SyncResource):
         id: str,
         *,
         url: str | NotGiven = NOT_GIVEN,
-        enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
+        enabled_events: Sequence[ev.EventType | Literal["*"]] | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -12491,7 +12492,7 @@ class AsyncWebhookEndpoints(AsyncResource):
         self,
         *,
         url: str,
-        enabled_events: Sequence[str],
+        enabled_events: Sequence[ev.EventType | Literal["*"]],
         description: str | NotGiven = NOT_GIVEN,
         status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -12622,7 +12623,7 @@ class AsyncWebhookEndpoints(AsyncResource):
         id: str,
         *,
         url: str | NotGiven = NOT_GIVEN,
-        enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
+        enabled_events: Sequence[ev.EventType | Literal["*"]] | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,

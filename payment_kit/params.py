@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal, Required, TypedDict
 if TYPE_CHECKING:
     import payment_kit_client.models as m
 
+    from . import event_types as ev
+
 __all__ = [
     "AfterCompletionHostedConfirmationParam",
     "AfterCompletionParam",
@@ -1218,9 +1220,9 @@ class SettingValuesParam(TypedDict, total=False):
     """`notification`: `true` when the app sends its own notifications, so PaymentKit sends none for the selected
     events.
     """
-    include_events: "Sequence[str]"
+    include_events: "Sequence[ev.EventType | Literal['*']]"
     """`notification`: only these events."""
-    exclude_events: "Sequence[str]"
+    exclude_events: "Sequence[ev.EventType | Literal['*']]"
     """`notification`: all but these events."""
     amount: "m.SettingDonateAmount | SettingDonateAmountParam"
     """Donation amounts offered, as human decimal strings."""
@@ -1261,9 +1263,9 @@ class SubscriptionDataNotificationSettingsParam(TypedDict, total=False):
 
     self_handle: Required["bool"]
     """True when the app sends its own notifications, so PaymentKit sends none except those in `include_events`."""
-    include_events: "Sequence[str] | None"
+    include_events: "Sequence[ev.EventType | Literal['*']] | None"
     """Events PaymentKit still notifies about."""
-    exclude_events: "Sequence[str] | None"
+    exclude_events: "Sequence[ev.EventType | Literal['*']] | None"
     """Events PaymentKit does not notify about."""
 
 

@@ -36,6 +36,7 @@ from payment_kit_client.model_runtime import cache_decoded, construct
 from payment_kit_client.models import Event
 
 from ._errors import ConfigurationError, SignatureVerificationError
+from .event_types import EVENT_OBJECTS
 
 __all__ = ["DEFAULT_TOLERANCE", "Event", "construct_event", "object_model", "parse_event"]
 
@@ -44,12 +45,9 @@ DEFAULT_TOLERANCE = 300  # seconds a delivery's timestamp may be away from this 
 MAX_PAYLOAD_DEPTH = 64
 TOO_DEEP = f"the payload nests objects and arrays more than {MAX_PAYLOAD_DEPTH} deep"
 
-# The model `data.object` is, by event type: the longest dotted prefix of the type that is
-# listed here names it (`customer.subscription.renewed` -> Subscription); the full types
-# listed first are the exceptions. The document's `x-webhooks` lists the same (tests check).
-_OBJECT_BY_TYPE = {
-    "customer.credit.insufficient": "MeterEvent",
-}
+# The model `data.object` is, by event type: the document's `x-webhooks` names it for every type it
+# lists (`event_types.EVENT_OBJECTS`); for another type, the longest dotted prefix listed here does
+# (`customer.subscription.upgraded` -> Subscription).
 _OBJECT_BY_PREFIX = {
     "checkout.session": "CheckoutSession",
     "customer.subscription": "Subscription",
@@ -179,7 +177,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 def object_model(event_type: str) -> Any:
     """The model class `data.object` is for an event type, or None when the type is not known."""
-    name = _OBJECT_BY_TYPE.get(event_type)
+    name = EVENT_OBJECTS.get(event_type)  # type: ignore[call-overload]
     prefix = event_type
     while name is None and "." in prefix:
         prefix = prefix.rpartition(".")[0]
