@@ -37,6 +37,7 @@ from ._errors import (
     SignatureVerificationError,
     UnprocessableEntityError,
 )
+from ._json import json_default
 from ._money import format_amount, from_units, to_units
 from ._pagination import AsyncPage, Page
 from ._runtime import RawResponse
@@ -85,6 +86,7 @@ __all__ = [
     "from_units",
     "get_currency_symbol",
     "has_currency_symbol",
+    "json_default",
     "params",
     "payment",
     "to_units",
