@@ -219,7 +219,7 @@ def test_an_event_type_the_sandbox_does_not_declare_is_a_bug_that_stores_nothing
 ) -> None:
     ctx = outside_a_transaction
     ctx.emit("thing.happened", "thing", {"id": "x"})
-    with pytest.raises(RuntimeError, match=r"'thing\.happened', which engine\.events\.EVENT_TYPES does not list"):
-        with ctx.store.transaction():
-            events.record(ctx)
+    undeclared = r"'thing\.happened', which engine\.events\.EVENT_TYPES does not list"
+    with pytest.raises(RuntimeError, match=undeclared), ctx.store.transaction():
+        events.record(ctx)
     assert stored_events(ctx) == []
