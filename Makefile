@@ -78,6 +78,7 @@ other-languages: install
 # The HTTP reference as one HTML file (built, not committed: `make docs` rebuilds it from the document).
 docs: install
 	redocly build-docs $(SPEC) --output docs/api.html
+	$(BIN)/python generator/api_reference.py docs/python-api.md
 
 generate: install
 	$(BIN)/python generator/generate.py --output payment_kit_client

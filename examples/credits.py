@@ -37,9 +37,9 @@ def say(number: int, title: str, outcome: str) -> None:
 
 def credits_left(pk: PaymentKit, customer_id: str, currency: Any) -> str:
     """The spendable balance in credits. A currency with no usable grant is absent from the summary."""
-    entry = pk.credit_grants.summary(customer_id=customer_id).to_dict().get(currency.id)
+    entry = pk.credit_grants.summary(customer_id=customer_id).get(currency.id)
     units = Decimal(entry["remainingAmount"]) if entry else Decimal(0)
-    owed = pk.meter_events.pending_amount(customer_id=customer_id).to_dict().get(currency.id, "0")
+    owed = pk.meter_events.pending_amount(customer_id=customer_id).get(currency.id) or "0"
     return format_credit_amount(from_units(int(units) - int(owed), currency.decimal), currency.symbol)
 
 

@@ -166,7 +166,9 @@ def report_event(s: dict[str, Any]) -> str:
 @step("Check the credit balance")
 def credit_summary(s: dict[str, Any]) -> str:
     summary = payment.credit_grants.summary(customer_id=s["customer_id"])
-    entry = summary[s["meter"].currency_id]
+    entry = summary.get(s["meter"].currency_id)  # None for a currency the customer has no usable grant in
+    if entry is None:
+        return "no credit in this currency"
     currency = entry.payment_currency
     left = from_units(entry["remainingAmount"], currency.decimal)  # integer units -> the currency's own unit
     return f"{format_credit_amount(left, currency.symbol)} left ({entry.remaining_amount} units)"

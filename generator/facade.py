@@ -48,6 +48,8 @@ class Spec:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
         self.schemas: dict[str, Any] = doc["components"]["schemas"]
+        # TypedDict name -> (the schema it describes, its body lines), in the order first used.
+        self.typed_dicts: dict[str, tuple[dict[str, Any], list[str]]] = {}
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in node:
@@ -98,44 +100,113 @@ class Spec:
             return refs[0]
         return None
 
-    def annotation(self, node: dict[str, Any]) -> str:
-        """The facade's type for a value of this schema (dicts accepted wherever a model is)."""
-        text = self._annotation(node)
+    def annotation(self, node: dict[str, Any], owner: str = "") -> str:
+        """The facade's type for a value of this schema: a model or its TypedDict wherever the
+        document describes an object (`owner` names an inline object's TypedDict)."""
+        text = self._annotation(node, owner)
         if node.get("nullable") and text != "Any":
             text += " | None"
         return text
 
-    def _annotation(self, node: dict[str, Any]) -> str:
+    def _annotation(self, node: dict[str, Any], owner: str) -> str:
         name = self.single_ref(node)
         if name is not None:
             target = self.schemas[name]
             if name == "DecimalAmount":
-                return "str | Decimal"
+                return "str | int | Decimal"  # exact either way; sent as a decimal string
             if "enum" in target:
                 return f"m.{name} | {self._literal(target['enum'])}"
+            if target.get("x-sdk-known-values") == "x-webhooks":
+                # Any string on the wire, but a typo is a mypy error: the event types the document lists.
+                wildcard = target.get("x-sdk-wildcard")
+                return "ev.EventType" + (f" | Literal[{wildcard!r}]" if wildcard else "")
             if target.get("type") in PRIMITIVES:
                 return PRIMITIVES[target["type"]]
             if target.get("type") == "array":
-                return f"Sequence[{self.annotation(target['items'])}]"
+                return f"Sequence[{self.annotation(target['items'], name)}]"
             open_enum = self.open_enum(target)
             if open_enum is not None:
                 # An enum PaymentKit may extend: its known values, or any string.
                 return f"m.{open_enum} | {self._literal(self.schemas[open_enum]['enum'])} | str"
             if "oneOf" in target or "anyOf" in target:
-                return "Any"
-            if name == "Metadata" or (not target.get("properties") and "allOf" not in target):
+                return self._union(target, name)
+            if name == "Metadata":
                 return "Mapping[str, Any]"
-            return f"m.{name} | Mapping[str, Any]"
+            props, _ = self.properties(target)
+            if not props:
+                return self._mapping(target, name)
+            return f"m.{name} | p.{self.typed_dict(name, target)}"
         if "enum" in node:
             return self._literal(node["enum"])
+        if "oneOf" in node or "anyOf" in node:
+            return self._union(node, owner)
         kind = node.get("type")
         if kind in PRIMITIVES:
             return PRIMITIVES[kind]
         if kind == "array":
-            return f"Sequence[{self.annotation(node.get('items', {}))}]"
-        if kind == "object" or "properties" in node or "additionalProperties" in node:
-            return "Mapping[str, Any]"
+            return f"Sequence[{self.annotation(node.get('items', {}), owner)}]"
+        if node.get("properties") or "allOf" in node:
+            return f"p.{self.typed_dict(owner, node)}"
+        if kind == "object" or "additionalProperties" in node:
+            return self._mapping(node, owner)
         return "Any"
+
+    def _mapping(self, node: dict[str, Any], owner: str) -> str:
+        values = node.get("additionalProperties")
+        if isinstance(values, dict) and values:
+            return f"Mapping[str, {self.annotation(values, owner + 'Value')}]"
+        return "Mapping[str, Any]"
+
+    def _union(self, node: dict[str, Any], owner: str) -> str:
+        options = node.get("oneOf") or node.get("anyOf") or []
+        parts: list[str] = []
+        for i, option in enumerate(options):
+            for part in self.annotation(option, f"{owner}Option{i + 1}").split(" | "):
+                if part not in parts:
+                    parts.append(part)
+        return "Any" if "Any" in parts or not parts else " | ".join(parts)
+
+    # -- TypedDicts of the request side (payment_kit/params.py) ----------------------------------
+
+    def typed_dict(self, owner: str, node: dict[str, Any]) -> str:
+        """The name of the TypedDict describing an object schema, written on first use."""
+        name = f"{owner.removesuffix('Params')}Param"  # PriceTierParams -> PriceTierParam
+        if name in self.typed_dicts:
+            if self.typed_dicts[name][0] is not node:
+                raise SystemExit(f"facade: two objects would both be the TypedDict {name}")
+            return name
+        self.typed_dicts[name] = (node, [])
+        props, required = self.properties(node)
+        lines: list[str] = []
+        for wire, prop in props.items():
+            text = self.annotation(prop, owner + pascal(wire))
+            # Quoted, not `from __future__ import annotations`: TypedDict must see `Required` at run
+            # time (`__required_keys__`), while the types inside stay unevaluated (models load lazily).
+            lines.append(f'{wire}: Required["{text}"]' if wire in required else f'{wire}: "{text}"')
+            described = self.description(prop)
+            if described:
+                lines.append('"""' + docstring_text(described) + '"""')
+        self.typed_dicts[name] = (node, lines)
+        return name
+
+    def money_paths(self, node: dict[str, Any], path: str = "", seen: frozenset[str] = frozenset()) -> set[str]:
+        """Where a request holds decimal money (`payload.value`, `tiers[].unit_amount`), by wire name."""
+        name = self.single_ref(node)
+        if name == "DecimalAmount":
+            return {path}
+        if name is not None:
+            if name in seen:
+                return set()
+            return self.money_paths(self.schemas[name], path, seen | {name})
+        found: set[str] = set()
+        for option in (node.get("oneOf") or []) + (node.get("anyOf") or []):
+            found |= self.money_paths(option, path, seen)
+        if node.get("type") == "array" and "items" in node:
+            found |= self.money_paths(node["items"], f"{path}[]", seen)
+        props, _ = self.properties(node)
+        for wire, prop in props.items():
+            found |= self.money_paths(prop, f"{path}.{wire}" if path else wire, seen)
+        return found
 
     @staticmethod
     def _literal(values: list[Any]) -> str:
@@ -161,6 +232,7 @@ class Method:
     node: str
     module: str
     path_params: list[tuple[str, str]] = field(default_factory=list)  # (facade name, annotation)
+    positional_query: list[tuple[str, str]] = field(default_factory=list)  # query ids passed positionally
     path_descriptions: dict[str, str] = field(default_factory=dict)
     description: str = ""
     arguments: list[Argument] = field(default_factory=list)
@@ -169,6 +241,7 @@ class Method:
     body_model: str | None = None
     body_fields: dict[str, str] = field(default_factory=dict)
     money: list[str] = field(default_factory=list)
+    money_paths: set[str] = field(default_factory=set)
     body_livemode: str | None = None
     result: str = "object"
     returns: str = ""
@@ -214,7 +287,10 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
             method.body_fields[name] = wire
             if spec.single_ref(node) == "DecimalAmount":
                 method.money.append(name)
-            method.arguments.append(Argument(name, spec.annotation(node), wire in required, spec.description(node)))
+            owner = (method.body_model or pascal(op["operationId"])) + pascal(wire)
+            annotation = spec.annotation(node, owner)
+            method.arguments.append(Argument(name, annotation, wire in required, spec.description(node)))
+            method.money_paths |= spec.money_paths(node, wire)
 
     for param in (spec.resolve(p) for p in op.get("parameters", [])):
         schema = param["schema"]
@@ -237,10 +313,18 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
         if name in method.body_fields:
             raise SystemExit(f"facade: {op['operationId']}: {name!r} is both a query and a body argument")
         method.query[name] = gen
+        if param.get("x-sdk-positional"):
+            # The object the method is about, sent in the query: passed first, like a path id.
+            if not param.get("required"):
+                raise SystemExit(f"facade: {op['operationId']}: positional {name!r} must be required")
+            method.positional_query.append((name, spec.annotation(schema)))
+            method.path_descriptions[name] = " ".join((param.get("description") or "").split())
+            continue
         enum_name = spec.single_ref(schema)
         if enum_name and "enum" in spec.schemas[enum_name]:
             method.query_enums[name] = enum_name
-        annotation = "Mapping[str, str]" if name == "metadata" else spec.annotation(schema)
+        owner = pascal(op["operationId"]) + pascal(param["name"])
+        annotation = "Mapping[str, str]" if name == "metadata" else spec.annotation(schema, owner)
         described = param.get("description") or spec.description(schema)
         if name == "metadata":  # the facade takes the metadata keys alone and adds `metadata.` itself
             described = (
@@ -280,6 +364,8 @@ def render_operation(m: Method) -> str:
         fields += [f"body_model={m.body_model!r}", f"body_fields={m.body_fields!r}"]
     if m.money:
         fields.append(f"money_fields=frozenset({sorted(m.money)!r})")
+    if m.money_paths:
+        fields.append(f"money_paths=frozenset({sorted(m.money_paths)!r})")
     if m.body_livemode:
         fields.append(f"body_livemode={m.body_livemode!r}")
     if m.result != "object":
@@ -312,9 +398,9 @@ def wrapped(text: str, first: str, rest: str | None = None) -> list[str]:
 
 def render_method(m: Method, is_async: bool) -> list[str]:
     params = ["self"]
-    params += [f"{name}: {annotation}" for name, annotation in m.path_params]
-    if m.path_params:
-        params.append("/")
+    # Ids first and positional (or by their name), everything else keyword-only: the Node SDK's
+    # `retrieve(id)`, `update(id, data)`, `listUsageRecordSummaries(id)`.
+    params += [f"{name}: {annotation}" for name, annotation in m.path_params + m.positional_query]
     params.append("*")
     ordered = [a for a in m.arguments if a.required] + [a for a in m.arguments if not a.required]
     for arg in ordered:
@@ -343,7 +429,7 @@ def render_method(m: Method, is_async: bool) -> list[str]:
     if m.description:
         lines.append("")
         lines += wrapped(m.description, "        ")
-    documented = [(name, m.path_descriptions.get(name, "")) for name, _ in m.path_params]
+    documented = [(name, m.path_descriptions.get(name, "")) for name, _ in m.path_params + m.positional_query]
     documented += [(a.name, a.description) for a in ordered]
     documented.append(("livemode", LIVEMODE_DOC) if "livemode" not in {a.name for a in m.arguments} else ("", ""))
     documented += [(name, text) for name, _, text in PER_CALL]
@@ -374,6 +460,8 @@ def render(methods: list[Method]) -> str:
         "import httpx",
         "import payment_kit_client.models as m",
         "",
+        "from . import event_types as ev",
+        "from . import params as p",
         "from ._pagination import AsyncPage, Page",
         "from ._runtime import AsyncResource, SyncResource",
         "from ._types import NOT_GIVEN, NotGiven, Operation",
@@ -419,6 +507,89 @@ def render(methods: list[Method]) -> str:
     return "\n".join(out) + "\n"
 
 
+PARAMS_DOC = '''"""The shapes of the nested objects the facade's methods take, as TypedDicts.
+
+Each is keyed by the API's own field names, as the Node SDK's examples write them
+(`{"price_id": "price_x", "quantity": 1}`), so mypy and IDEs check the dicts you pass;
+every method also takes the generated model (`payment_kit_client.models`) in their place.
+Generated from openapi/payment-kit.yaml with the facade, the way openai-python types its
+params; `Required[...]` marks what the document requires.
+"""'''
+
+
+def render_params(spec: Spec) -> str:
+    out = [
+        HEADER,
+        PARAMS_DOC,
+        "",
+        "from collections.abc import Mapping, Sequence",
+        "from decimal import Decimal",
+        "from typing import TYPE_CHECKING, Any, Literal",
+        "",
+        "from typing import Required, TypedDict",
+        "",
+        "if TYPE_CHECKING:",
+        "    import payment_kit_client.models as m",
+        "",
+        "    from . import event_types as ev",
+        "",
+        f"__all__ = {sorted(spec.typed_dicts)!r}",
+    ]
+    for name, (node, lines) in sorted(spec.typed_dicts.items()):
+        described = spec.description(node) if "$ref" not in node else ""
+        doc = docstring_text(described or f"The object {name.removesuffix('Param')} of the API, as a dict.")
+        out += ["", "", f"class {name}(TypedDict, total=False):"]
+        out += ["    " + part for part in _doc_block(doc)]
+        body: list[str] = []
+        for line in lines:
+            if line.startswith('"""'):
+                body += ["    " + part for part in _doc_block(line[3:-3])]
+            else:
+                body.append("    " + re.sub(r"\bp\.(\w+Param)\b", r"\1", line))
+        out += ["", *body] if body else []
+    return "\n".join(out) + "\n"
+
+
+def _doc_block(text: str) -> list[str]:
+    if len(text) + 10 <= 116:
+        return [f'"""{text}"""']
+    lines = textwrap.wrap(text, width=108, break_on_hyphens=False)
+    return ['"""' + lines[0], *lines[1:], '"""']
+
+
+EVENTS_DOC = '''"""The event types of PaymentKit's webhooks, and the object each event carries.
+
+`EventType` (a `Literal` of every type, for typing) and `EVENT_TYPES` (the same, at run time)
+are the document's `x-webhooks`: every type the local sandbox sends, each a name in PaymentKit's
+own `EventType`. `EVENT_OBJECTS` names the model `event.data.object` is for each type.
+PaymentKit's `enabled_events` also takes `"*"` (every type).
+"""'''
+
+
+def render_events(spec: Spec) -> str:
+    listed = spec.doc["x-webhooks"]
+    names = sorted(listed)
+    out = [
+        HEADER,
+        EVENTS_DOC,
+        "",
+        "from collections.abc import Mapping",
+        "from typing import Final, Literal, get_args",
+        "",
+        '__all__ = ["EVENT_OBJECTS", "EVENT_TYPES", "EventType"]',
+        "",
+        "EventType = Literal[",
+        *[f"    {name!r}," for name in names],
+        "]",
+        "EVENT_TYPES: Final[frozenset[EventType]] = frozenset(get_args(EventType))",
+        "EVENT_OBJECTS: Final[Mapping[EventType, str]] = {",
+        *[f"    {name!r}: {listed[name]['post']['x-data-object']!r}," for name in names],
+        "}",
+        '"""The name of the model (in `payment_kit_client.models`) that `event.data.object` is, by type."""',
+    ]
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "payment_kit" / "_generated_namespaces.py"
     sys.path.insert(0, str(out.parent.parent))
@@ -431,7 +602,9 @@ def main() -> None:
     ]
     methods.sort(key=lambda m: (m.namespace, m.name))
     out.write_text(render(methods))
-    print(f"facade: wrote {out.relative_to(out.parent.parent)} ({len(methods)} operations)")
+    (out.parent / "params.py").write_text(render_params(spec))
+    (out.parent / "event_types.py").write_text(render_events(spec))
+    print(f"facade: wrote {out.relative_to(out.parent.parent)} ({len(methods)} operations) and params.py")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,10 @@ def generate(into: Path) -> Path:
     return out
 
 
+# What generator/facade.py writes into payment_kit/ (the typed namespaces, their params, the event types).
+FACADE_FILES = ("_generated_namespaces.py", "params.py", "event_types.py")
+
+
 def generate_facade(client_package: Path, into: Path) -> Path:
     """payment_kit/_generated_namespaces.py for the client generated in `client_package`'s folder."""
     (into / "payment_kit").mkdir(parents=True, exist_ok=True)
@@ -129,11 +133,13 @@ def generate_facade(client_package: Path, into: Path) -> Path:
     )
     if result.returncode != 0:
         fail("the facade's namespaces could not be generated", result)
-    # Formatted with the repository's own ruff settings: it is part of payment_kit/.
-    for args in (["check", "--fix-only", "--quiet"], ["format", "--quiet"]):
-        result = run([str(BIN / "ruff"), *args, "--config", str(ROOT / "pyproject.toml"), str(out)], ROOT)
-        if result.returncode != 0:
-            fail("ruff failed on payment_kit/_generated_namespaces.py", result)
+    # Formatted with the repository's own ruff settings: they are part of payment_kit/.
+    for name in FACADE_FILES:
+        for args in (["check", "--fix-only", "--quiet"], ["format", "--quiet"]):
+            command = [str(BIN / "ruff"), *args, "--config", str(ROOT / "pyproject.toml"), str(out.parent / name)]
+            result = run(command, ROOT)
+            if result.returncode != 0:
+                fail(f"ruff failed on payment_kit/{name}", result)
     return out
 
 
@@ -170,13 +176,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pk-gen-") as scratch:
         fresh = generate(Path(scratch))
         facade = generate_facade(fresh, Path(scratch) / "facade")
-        committed_facade = ROOT / "payment_kit" / "_generated_namespaces.py"
         if args.check is not None:
-            if not committed_facade.exists() or committed_facade.read_text() != facade.read_text():
-                raise SystemExit(
-                    "check-generated: payment_kit/_generated_namespaces.py differs from the document; "
-                    "run `make generate`"
-                )
+            for name in FACADE_FILES:
+                committed_file = ROOT / "payment_kit" / name
+                if not committed_file.exists() or committed_file.read_text() != (facade.parent / name).read_text():
+                    raise SystemExit(
+                        f"check-generated: payment_kit/{name} differs from the document; run `make generate`"
+                    )
             committed = (ROOT / args.check).resolve()
             if not committed.is_dir():
                 raise SystemExit(f"check-generated: {committed} does not exist; run `make generate`")
@@ -192,8 +198,9 @@ def main() -> None:
             target = (ROOT / args.output).resolve()
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(fresh, target)
-            shutil.copyfile(facade, committed_facade)
-            print(f"generated {args.output} and payment_kit/_generated_namespaces.py from openapi/payment-kit.yaml")
+            for name in FACADE_FILES:
+                shutil.copyfile(facade.parent / name, ROOT / "payment_kit" / name)
+            print(f"generated {args.output} and payment_kit/{{{','.join(FACADE_FILES)}}} from openapi/payment-kit.yaml")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ module is imported; it opens no connection until its first call.
 
 from payment_kit_client.model_runtime import FieldTypeError
 
-from . import webhooks
+from . import params, webhooks
 from ._client import STRICT_RESPONSES_ENV, AsyncPaymentKit, PaymentKit, RawResponses
 from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
 from ._environments import Environments
@@ -37,17 +37,20 @@ from ._errors import (
     SignatureVerificationError,
     UnprocessableEntityError,
 )
+from ._json import json_default
 from ._money import format_amount, from_units, to_units
 from ._pagination import AsyncPage, Page
 from ._runtime import RawResponse
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
+from .event_types import EVENT_TYPES, EventType
 
 payment = PaymentKit()
 """The default client, configured from the environment (Node: the package's default export)."""
 
 __all__ = [
     "CURRENCY_SYMBOLS",
+    "EVENT_TYPES",
     "NOT_GIVEN",
     "STRICT_RESPONSES_ENV",
     "APIConnectionError",
@@ -62,6 +65,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "Environments",
+    "EventType",
     "FieldTypeError",
     "InternalServerError",
     "NoMorePagesError",
@@ -82,6 +86,8 @@ __all__ = [
     "from_units",
     "get_currency_symbol",
     "has_currency_symbol",
+    "json_default",
+    "params",
     "payment",
     "to_units",
     "webhooks",

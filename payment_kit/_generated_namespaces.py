@@ -13,6 +13,8 @@ import httpx
 
 import payment_kit_client.models as m
 
+from . import event_types as ev
+from . import params as p
 from ._pagination import AsyncPage, Page
 from ._runtime import AsyncResource, SyncResource
 from ._types import NOT_GIVEN, NotGiven, Operation
@@ -100,6 +102,7 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
             "include_free_trial": "include_free_trial",
         },
+        money_paths=frozenset(["line_items[].custom_amount"]),
     ),
     "expireCheckoutSession": Operation(
         operation_id="expireCheckoutSession",
@@ -183,6 +186,7 @@ _OPS: dict[str, Operation] = {
             "promotion_codes": "promotion_codes",
         },
         money_fields=frozenset(["amount_off"]),
+        money_paths=frozenset(["amount_off", "promotion_codes[].restrictions.minimum_amount"]),
     ),
     "deleteCoupon": Operation(
         operation_id="deleteCoupon",
@@ -260,6 +264,7 @@ _OPS: dict[str, Operation] = {
             "valid": "valid",
         },
         money_fields=frozenset(["amount_off"]),
+        money_paths=frozenset(["amount_off"]),
     ),
     "getCouponUsed": Operation(
         operation_id="getCouponUsed",
@@ -292,6 +297,7 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
         },
         money_fields=frozenset(["amount"]),
+        money_paths=frozenset(["amount"]),
     ),
     "listCreditGrantHolders": Operation(
         operation_id="listCreditGrantHolders",
@@ -654,6 +660,7 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
             "source_data": "source_data",
         },
+        money_paths=frozenset(["payload.value"]),
     ),
     "listMeterEvents": Operation(
         operation_id="listMeterEvents",
@@ -845,6 +852,7 @@ _OPS: dict[str, Operation] = {
             "token_config": "token_config",
         },
         money_fields=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
+        money_paths=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
     ),
     "getPaymentCurrencyRechargeConfig": Operation(
         operation_id="getPaymentCurrencyRechargeConfig",
@@ -900,6 +908,7 @@ _OPS: dict[str, Operation] = {
             "token_config": "token_config",
         },
         money_fields=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
+        money_paths=frozenset(["maximum_payment_amount", "minimum_payment_amount"]),
     ),
     "updatePaymentCurrencyRechargeConfig": Operation(
         operation_id="updatePaymentCurrencyRechargeConfig",
@@ -952,6 +961,7 @@ _OPS: dict[str, Operation] = {
         body_model="RefundPaymentIntentParams",
         body_fields={"amount": "amount", "reason": "reason", "description": "description"},
         money_fields=frozenset(["amount"]),
+        money_paths=frozenset(["amount"]),
     ),
     "retrievePaymentIntent": Operation(
         operation_id="retrievePaymentIntent",
@@ -1048,6 +1058,15 @@ _OPS: dict[str, Operation] = {
             "lookup_key": "lookup_key",
             "metadata": "metadata",
         },
+        money_paths=frozenset(
+            [
+                "donation_settings.amount.maximum",
+                "donation_settings.amount.minimum",
+                "donation_settings.amount.preset",
+                "donation_settings.amount.presets[]",
+                "line_items[].custom_amount",
+            ]
+        ),
     ),
     "listPaymentLinks": Operation(
         operation_id="listPaymentLinks",
@@ -1111,6 +1130,15 @@ _OPS: dict[str, Operation] = {
             "lookup_key": "lookup_key",
             "metadata": "metadata",
         },
+        money_paths=frozenset(
+            [
+                "donation_settings.amount.maximum",
+                "donation_settings.amount.minimum",
+                "donation_settings.amount.preset",
+                "donation_settings.amount.presets[]",
+                "line_items[].custom_amount",
+            ]
+        ),
     ),
     "createPaymentMethod": Operation(
         operation_id="createPaymentMethod",
@@ -1218,6 +1246,25 @@ _OPS: dict[str, Operation] = {
             "product_id": "product_id",
         },
         money_fields=frozenset(["base_amount", "unit_amount"]),
+        money_paths=frozenset(
+            [
+                "base_amount",
+                "currency_options[].custom_unit_amount.maximum",
+                "currency_options[].custom_unit_amount.minimum",
+                "currency_options[].custom_unit_amount.preset",
+                "currency_options[].custom_unit_amount.presets[]",
+                "currency_options[].tiers[].unit_amount",
+                "currency_options[].unit_amount",
+                "custom_unit_amount.maximum",
+                "custom_unit_amount.minimum",
+                "custom_unit_amount.preset",
+                "custom_unit_amount.presets[]",
+                "metadata.credit_config.credit_amount",
+                "metadata.credit_config.schedule.amount_per_grant",
+                "tiers[].unit_amount",
+                "unit_amount",
+            ]
+        ),
     ),
     "deletePrice": Operation(
         operation_id="deletePrice",
@@ -1326,6 +1373,25 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
         },
         money_fields=frozenset(["base_amount", "unit_amount"]),
+        money_paths=frozenset(
+            [
+                "base_amount",
+                "currency_options[].custom_unit_amount.maximum",
+                "currency_options[].custom_unit_amount.minimum",
+                "currency_options[].custom_unit_amount.preset",
+                "currency_options[].custom_unit_amount.presets[]",
+                "currency_options[].tiers[].unit_amount",
+                "currency_options[].unit_amount",
+                "custom_unit_amount.maximum",
+                "custom_unit_amount.minimum",
+                "custom_unit_amount.preset",
+                "custom_unit_amount.presets[]",
+                "metadata.credit_config.credit_amount",
+                "metadata.credit_config.schedule.amount_per_grant",
+                "tiers[].unit_amount",
+                "unit_amount",
+            ]
+        ),
     ),
     "archiveProduct": Operation(
         operation_id="archiveProduct",
@@ -1361,6 +1427,25 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
             "prices": "prices",
         },
+        money_paths=frozenset(
+            [
+                "prices[].base_amount",
+                "prices[].currency_options[].custom_unit_amount.maximum",
+                "prices[].currency_options[].custom_unit_amount.minimum",
+                "prices[].currency_options[].custom_unit_amount.preset",
+                "prices[].currency_options[].custom_unit_amount.presets[]",
+                "prices[].currency_options[].tiers[].unit_amount",
+                "prices[].currency_options[].unit_amount",
+                "prices[].custom_unit_amount.maximum",
+                "prices[].custom_unit_amount.minimum",
+                "prices[].custom_unit_amount.preset",
+                "prices[].custom_unit_amount.presets[]",
+                "prices[].metadata.credit_config.credit_amount",
+                "prices[].metadata.credit_config.schedule.amount_per_grant",
+                "prices[].tiers[].unit_amount",
+                "prices[].unit_amount",
+            ]
+        ),
     ),
     "deleteProduct": Operation(
         operation_id="deleteProduct",
@@ -1491,6 +1576,7 @@ _OPS: dict[str, Operation] = {
             "customer_dids": "customer_dids",
             "metadata": "metadata",
         },
+        money_paths=frozenset(["restrictions.minimum_amount"]),
     ),
     "deletePromotionCode": Operation(
         operation_id="deletePromotionCode",
@@ -1565,6 +1651,7 @@ _OPS: dict[str, Operation] = {
             "customer_dids": "customer_dids",
             "metadata": "metadata",
         },
+        money_paths=frozenset(["restrictions.minimum_amount"]),
     ),
     "getPromotionCodeUsed": Operation(
         operation_id="getPromotionCodeUsed",
@@ -1598,6 +1685,7 @@ _OPS: dict[str, Operation] = {
             "metadata": "metadata",
         },
         money_fields=frozenset(["amount"]),
+        money_paths=frozenset(["amount"]),
     ),
     "listRefunds": Operation(
         operation_id="listRefunds",
@@ -1674,6 +1762,7 @@ _OPS: dict[str, Operation] = {
             "customer_id": "customerId",
         },
         money_fields=frozenset(["amount"]),
+        money_paths=frozenset(["amount"]),
         body_livemode="integer",
     ),
     "createSetting": Operation(
@@ -1693,6 +1782,14 @@ _OPS: dict[str, Operation] = {
             "component_did": "componentDid",
             "settings": "settings",
         },
+        money_paths=frozenset(
+            [
+                "settings.amount.maximum",
+                "settings.amount.minimum",
+                "settings.amount.preset",
+                "settings.amount.presets[]",
+            ]
+        ),
         body_livemode="boolean",
     ),
     "deleteSetting": Operation(
@@ -2124,7 +2221,6 @@ class AutoRechargeConfigs(SyncResource):
     def get_for_customer(
         self,
         customer_id: str,
-        /,
         *,
         currency_id: str,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -2154,7 +2250,6 @@ class AutoRechargeConfigs(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2189,7 +2284,7 @@ class AutoRechargeConfigs(SyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         change_payment_method: bool | NotGiven = NOT_GIVEN,
-        daily_limits: m.AutoRechargeDailyLimitsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        daily_limits: m.AutoRechargeDailyLimitsParams | p.AutoRechargeDailyLimitsParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2233,7 +2328,7 @@ class CheckoutSessions(SyncResource):
     def create(
         self,
         *,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]],
+        line_items: Sequence[m.LineItem | p.LineItemParam],
         success_url: str,
         mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"] | str | NotGiven = NOT_GIVEN,
         cancel_url: str | NotGiven = NOT_GIVEN,
@@ -2246,15 +2341,23 @@ class CheckoutSessions(SyncResource):
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        customer_update: m.CheckoutSessionCustomerUpdate | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        after_expiration: m.CheckoutSessionAfterExpiration | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        customer_update: m.CheckoutSessionCustomerUpdate | p.CheckoutSessionCustomerUpdateParam | NotGiven = NOT_GIVEN,
+        after_expiration: m.CheckoutSessionAfterExpiration
+        | p.CheckoutSessionAfterExpirationParam
+        | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         submit_type: m.CheckoutSessionSubmitType
         | Literal["auto", "book", "donate", "pay"]
         | str
@@ -2263,9 +2366,11 @@ class CheckoutSessions(SyncResource):
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
-        subscription_data: m.CheckoutSessionSubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.CheckoutSessionSubscriptionData
+        | p.CheckoutSessionSubscriptionDataParam
+        | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.CheckoutSessionCrossSellBehavior
         | Literal["auto", "required"]
         | str
@@ -2336,7 +2441,6 @@ class CheckoutSessions(SyncResource):
     def expire(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -2426,7 +2530,6 @@ class CheckoutSessions(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2454,7 +2557,6 @@ class CheckoutSessions(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -2494,15 +2596,16 @@ class Coupons(SyncResource):
         duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str,
         description: str | NotGiven = NOT_GIVEN,
         percent_off: float | NotGiven = NOT_GIVEN,
-        amount_off: str | Decimal | NotGiven = NOT_GIVEN,
+        amount_off: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_options: Mapping[str, m.CouponCurrencyOptionParams | p.CouponCurrencyOptionParam]
+        | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
-        applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applies_to: m.CouponAppliesTo | p.CouponAppliesToParam | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         redeem_by: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        promotion_codes: Sequence[m.CouponPromotionCodeParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        promotion_codes: Sequence[m.CouponPromotionCodeParams | p.CouponPromotionCodeParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2546,7 +2649,6 @@ class Coupons(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -2622,7 +2724,6 @@ class Coupons(SyncResource):
     def redemptions(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         type: m.RedemptionType | Literal["customer", "subscription"] | NotGiven = NOT_GIVEN,
@@ -2660,7 +2761,6 @@ class Coupons(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2686,18 +2786,18 @@ class Coupons(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         percent_off: float | NotGiven = NOT_GIVEN,
-        amount_off: str | Decimal | NotGiven = NOT_GIVEN,
+        amount_off: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_options: Mapping[str, m.CouponCurrencyOptionParams | p.CouponCurrencyOptionParam]
+        | NotGiven = NOT_GIVEN,
         duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
-        applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applies_to: m.CouponAppliesTo | p.CouponAppliesToParam | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         redeem_by: int | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
@@ -2742,7 +2842,6 @@ class Coupons(SyncResource):
     def used(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2773,7 +2872,7 @@ class CreditGrants(SyncResource):
     def create(
         self,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         currency_id: str,
         customer_id: str,
         category: m.CreditGrantCategory | Literal["paid", "promotional"],
@@ -2781,7 +2880,9 @@ class CreditGrants(SyncResource):
         priority: int | NotGiven = NOT_GIVEN,
         effective_at: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        applicability_config: m.CreditGrantApplicabilityConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applicability_config: m.CreditGrantApplicabilityConfig
+        | p.CreditGrantApplicabilityConfigParam
+        | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -2899,7 +3000,6 @@ class CreditGrants(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -2995,7 +3095,6 @@ class CreditGrants(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         expired: bool | NotGiven = NOT_GIVEN,
@@ -3125,7 +3224,6 @@ class CreditTransactions(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3192,7 +3290,6 @@ class Customers(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3294,7 +3391,6 @@ class Customers(SyncResource):
     def overdue_invoices(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3322,7 +3418,6 @@ class Customers(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         create: bool | NotGiven = NOT_GIVEN,
@@ -3392,16 +3487,15 @@ class Customers(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         email: str | NotGiven = NOT_GIVEN,
         phone: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
-        address: m.CustomerAddress | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        shipping: m.CustomerShipping | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        invoice_settings: m.CustomerInvoiceSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        preference: m.CustomerPreference | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        address: m.CustomerAddress | p.CustomerAddressParam | NotGiven = NOT_GIVEN,
+        shipping: m.CustomerShipping | p.CustomerShippingParam | NotGiven = NOT_GIVEN,
+        invoice_settings: m.CustomerInvoiceSettings | p.CustomerInvoiceSettingsParam | NotGiven = NOT_GIVEN,
+        preference: m.CustomerPreference | p.CustomerPreferenceParam | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven | None = NOT_GIVEN,
         invoice_prefix: str | NotGiven | None = NOT_GIVEN,
@@ -3448,7 +3542,6 @@ class Invoices(SyncResource):
     def get_return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3545,7 +3638,6 @@ class Invoices(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3573,7 +3665,6 @@ class Invoices(SyncResource):
     def return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3644,7 +3735,6 @@ class Invoices(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -3676,7 +3766,6 @@ class Invoices(SyncResource):
     def void(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3712,11 +3801,13 @@ class MeterEvents(SyncResource):
         self,
         *,
         event_name: str,
-        payload: m.MeterEventPayload | Mapping[str, Any],
+        payload: m.MeterEventPayload | p.MeterEventPayloadParam,
         identifier: str,
         timestamp: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        source_data: Any | NotGiven = NOT_GIVEN,
+        source_data: Sequence[m.MeterEventSourceDataField | p.MeterEventSourceDataFieldParam]
+        | Mapping[str, str]
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3839,7 +3930,6 @@ class MeterEvents(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -3904,7 +3994,6 @@ class Meters(SyncResource):
     def activate(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -3977,7 +4066,6 @@ class Meters(SyncResource):
     def deactivate(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -4048,7 +4136,6 @@ class Meters(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4075,7 +4162,6 @@ class Meters(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -4154,11 +4240,11 @@ class PaymentCurrencies(SyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         maximum_precision: int | NotGiven | None = NOT_GIVEN,
-        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
-        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        minimum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         type: m.PaymentCurrencyType | Literal["standard", "credit"] | str | NotGiven = NOT_GIVEN,
-        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | p.PaymentCurrencyVaultConfigParam | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | p.RechargeConfigParam | NotGiven | None = NOT_GIVEN,
         token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -4203,7 +4289,6 @@ class PaymentCurrencies(SyncResource):
     def get_recharge_config(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4254,7 +4339,6 @@ class PaymentCurrencies(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4281,7 +4365,6 @@ class PaymentCurrencies(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -4291,11 +4374,11 @@ class PaymentCurrencies(SyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         maximum_precision: int | NotGiven | None = NOT_GIVEN,
-        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
-        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        minimum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         contract: str | NotGiven | None = NOT_GIVEN,
-        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | p.PaymentCurrencyVaultConfigParam | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | p.RechargeConfigParam | NotGiven | None = NOT_GIVEN,
         token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -4336,12 +4419,11 @@ class PaymentCurrencies(SyncResource):
     def update_recharge_config(
         self,
         id: str,
-        /,
         *,
         base_price_id: str,
         payment_link_id: str | NotGiven = NOT_GIVEN,
         checkout_url: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentCurrencyRechargeSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentCurrencyRechargeSettings | p.PaymentCurrencyRechargeSettingsParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4430,9 +4512,8 @@ class PaymentIntents(SyncResource):
     def refund(
         self,
         id: str,
-        /,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
         | str
@@ -4473,7 +4554,6 @@ class PaymentIntents(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4538,7 +4618,6 @@ class PaymentIntents(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4549,7 +4628,7 @@ class PaymentIntents(SyncResource):
         | Literal["off_session", "on_session"]
         | str
         | NotGiven = NOT_GIVEN,
-        beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        beneficiaries: Sequence[m.PaymentBeneficiary | p.PaymentBeneficiaryParam] | NotGiven = NOT_GIVEN,
         cancellation_reason: m.PaymentIntentCancellationReason
         | Literal[
             "abandoned",
@@ -4614,7 +4693,6 @@ class PaymentLinks(SyncResource):
     def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -4646,31 +4724,37 @@ class PaymentLinks(SyncResource):
         self,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | p.LineItemParam] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        after_completion: m.AfterCompletion | p.AfterCompletionParam | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
         customer_creation: m.PaymentLinkCustomerCreation
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
         submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
-        subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.SubscriptionData | p.SubscriptionDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
-        donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        donation_settings: m.PaymentLinkDonationSettings | p.PaymentLinkDonationSettingsParam | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4762,7 +4846,6 @@ class PaymentLinks(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4789,34 +4872,39 @@ class PaymentLinks(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | p.LineItemParam] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        after_completion: m.AfterCompletion | p.AfterCompletionParam | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
         customer_creation: m.PaymentLinkCustomerCreation
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
         submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
-        subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.SubscriptionData | p.SubscriptionDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
-        donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        donation_settings: m.PaymentLinkDonationSettings | p.PaymentLinkDonationSettingsParam | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4880,9 +4968,9 @@ class PaymentMethods(SyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | p.PaymentMethodSettingsParam | NotGiven = NOT_GIVEN,
+        confirmation: m.PaymentMethodConfirmation | p.PaymentMethodConfirmationParam | NotGiven = NOT_GIVEN,
+        features: m.PaymentMethodFeatures | p.PaymentMethodFeaturesParam | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -4945,7 +5033,6 @@ class PaymentMethods(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -4971,14 +5058,13 @@ class PaymentMethods(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | p.PaymentMethodSettingsParam | NotGiven = NOT_GIVEN,
+        confirmation: m.PaymentMethodConfirmation | p.PaymentMethodConfirmationParam | NotGiven = NOT_GIVEN,
+        features: m.PaymentMethodFeatures | p.PaymentMethodFeaturesParam | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -5019,7 +5105,6 @@ class Prices(SyncResource):
     def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5050,29 +5135,32 @@ class Prices(SyncResource):
     def create(
         self,
         *,
-        unit_amount: str | Decimal,
+        unit_amount: str | int | Decimal,
         product_id: str,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        currency_options: Sequence[m.PriceCurrencyOptionParams | p.PriceCurrencyOptionParam] | NotGiven = NOT_GIVEN,
+        recurring: m.PriceRecurring | p.PriceRecurringParam | NotGiven | None = NOT_GIVEN,
         tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
-        tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        tiers: Sequence[m.PriceTierParams | p.PriceTierParam] | NotGiven | None = NOT_GIVEN,
+        custom_unit_amount: m.PriceCustomUnitAmountParams | p.PriceCustomUnitAmountParam | NotGiven | None = NOT_GIVEN,
+        transform_quantity: m.TransformQuantity | p.TransformQuantityParam | NotGiven | None = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         nickname: str | NotGiven | None = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
         tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
-        upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        upsell: m.PriceUpsellParams | p.PriceUpsellParam | NotGiven | None = NOT_GIVEN,
         pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
-        base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
-        dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        base_amount: str | int | Decimal | NotGiven | None = NOT_GIVEN,
+        dynamic_pricing_config: m.PriceDynamicPricingConfig
+        | p.PriceDynamicPricingConfigParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        metadata: m.PriceMetadataParams | p.PriceMetadataParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5139,7 +5227,6 @@ class Prices(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5169,7 +5256,6 @@ class Prices(SyncResource):
     def inventory(
         self,
         id: str,
-        /,
         *,
         quantity: int,
         action: m.PriceInventoryAction | Literal["increment", "decrement"],
@@ -5253,7 +5339,6 @@ class Prices(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5320,30 +5405,32 @@ class Prices(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
-        unit_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        unit_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        currency_options: Sequence[m.PriceCurrencyOptionParams | p.PriceCurrencyOptionParam] | NotGiven = NOT_GIVEN,
+        recurring: m.PriceRecurring | p.PriceRecurringParam | NotGiven | None = NOT_GIVEN,
         tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
-        tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        tiers: Sequence[m.PriceTierParams | p.PriceTierParam] | NotGiven | None = NOT_GIVEN,
+        custom_unit_amount: m.PriceCustomUnitAmountParams | p.PriceCustomUnitAmountParam | NotGiven | None = NOT_GIVEN,
+        transform_quantity: m.TransformQuantity | p.TransformQuantityParam | NotGiven | None = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         nickname: str | NotGiven | None = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
         tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
-        upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        upsell: m.PriceUpsellParams | p.PriceUpsellParam | NotGiven | None = NOT_GIVEN,
         pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
-        base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
-        dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        base_amount: str | int | Decimal | NotGiven | None = NOT_GIVEN,
+        dynamic_pricing_config: m.PriceDynamicPricingConfig
+        | p.PriceDynamicPricingConfigParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        metadata: m.PriceMetadataParams | p.PriceMetadataParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5413,7 +5500,6 @@ class Products(SyncResource):
     def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5450,15 +5536,15 @@ class Products(SyncResource):
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
-        features: Sequence[m.ProductFeature | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        features: Sequence[m.ProductFeature | p.ProductFeatureParam] | NotGiven = NOT_GIVEN,
         unit_label: str | NotGiven = NOT_GIVEN,
         statement_descriptor: str | NotGiven = NOT_GIVEN,
         nft_factory: str | NotGiven = NOT_GIVEN,
         tax_code: str | NotGiven = NOT_GIVEN,
-        cross_sell: m.ProductCrossSellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        vendor_config: Sequence[m.ProductVendorConfig | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cross_sell: m.ProductCrossSellParams | p.ProductCrossSellParam | NotGiven | None = NOT_GIVEN,
+        vendor_config: Sequence[m.ProductVendorConfig | p.ProductVendorConfigParam] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        prices: Sequence[m.ProductPriceCreateParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        prices: Sequence[m.ProductPriceCreateParams | p.ProductPriceCreateParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5500,7 +5586,6 @@ class Products(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5577,7 +5662,6 @@ class Products(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5642,21 +5726,20 @@ class Products(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         type: m.ProductType | Literal["service", "good", "credit"] | str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
-        features: Sequence[m.ProductFeature | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        features: Sequence[m.ProductFeature | p.ProductFeatureParam] | NotGiven = NOT_GIVEN,
         unit_label: str | NotGiven | None = NOT_GIVEN,
         default_price_id: str | NotGiven | None = NOT_GIVEN,
         statement_descriptor: str | NotGiven | None = NOT_GIVEN,
         nft_factory: str | NotGiven | None = NOT_GIVEN,
         tax_code: str | NotGiven | None = NOT_GIVEN,
-        cross_sell: m.ProductCrossSellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        vendor_config: Sequence[m.ProductVendorConfig | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
+        cross_sell: m.ProductCrossSellParams | p.ProductCrossSellParam | NotGiven | None = NOT_GIVEN,
+        vendor_config: Sequence[m.ProductVendorConfig | p.ProductVendorConfigParam] | NotGiven | None = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5697,7 +5780,6 @@ class PromotionCodes(SyncResource):
     def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5727,7 +5809,6 @@ class PromotionCodes(SyncResource):
     def by_code(
         self,
         code: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5763,13 +5844,13 @@ class PromotionCodes(SyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        restrictions: m.PromotionCodeRestrictionsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        restrictions: m.PromotionCodeRestrictionsParams | p.PromotionCodeRestrictionsParam | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         verification_type: m.PromotionCodeVerificationType
         | Literal["code", "nft", "vc", "user_restricted"]
         | NotGiven = NOT_GIVEN,
-        nft_config: m.PromotionCodeNftConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vc_config: m.PromotionCodeVcConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        nft_config: m.PromotionCodeNftConfig | p.PromotionCodeNftConfigParam | NotGiven = NOT_GIVEN,
+        vc_config: m.PromotionCodeVcConfig | p.PromotionCodeVcConfigParam | NotGiven = NOT_GIVEN,
         customer_dids: Sequence[str] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -5814,7 +5895,6 @@ class PromotionCodes(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -5885,7 +5965,6 @@ class PromotionCodes(SyncResource):
     def redemptions(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         type: m.RedemptionType | Literal["customer", "subscription"] | NotGiven = NOT_GIVEN,
@@ -5922,7 +6001,6 @@ class PromotionCodes(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -5948,20 +6026,19 @@ class PromotionCodes(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         code: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        restrictions: m.PromotionCodeRestrictionsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        restrictions: m.PromotionCodeRestrictionsParams | p.PromotionCodeRestrictionsParam | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         verification_type: m.PromotionCodeVerificationType
         | Literal["code", "nft", "vc", "user_restricted"]
         | NotGiven = NOT_GIVEN,
-        nft_config: m.PromotionCodeNftConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vc_config: m.PromotionCodeVcConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        nft_config: m.PromotionCodeNftConfig | p.PromotionCodeNftConfigParam | NotGiven = NOT_GIVEN,
+        vc_config: m.PromotionCodeVcConfig | p.PromotionCodeVcConfigParam | NotGiven = NOT_GIVEN,
         customer_dids: Sequence[str] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -6001,7 +6078,6 @@ class PromotionCodes(SyncResource):
     def used(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6033,7 +6109,7 @@ class Refunds(SyncResource):
         self,
         *,
         payment_intent_id: str | NotGiven = NOT_GIVEN,
-        amount: str | Decimal | NotGiven = NOT_GIVEN,
+        amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         type: m.RefundType | Literal["refund", "stake_return"] | str | NotGiven = NOT_GIVEN,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
@@ -6132,7 +6208,6 @@ class Refunds(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6197,7 +6272,7 @@ class Refunds(SyncResource):
     def sync(
         self,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         destination: str,
         contract: str,
         chain_type: str,
@@ -6255,7 +6330,7 @@ class Settings(SyncResource):
         description: str,
         active: bool | NotGiven = NOT_GIVEN,
         component_did: str | NotGiven = NOT_GIVEN,
-        settings: m.SettingValues | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.SettingValues | p.SettingValuesParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6295,7 +6370,6 @@ class Settings(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -6326,7 +6400,6 @@ class Settings(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6353,7 +6426,6 @@ class Settings(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         settings: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
@@ -6397,7 +6469,9 @@ class SubscriptionItems(SyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionItemBillingThresholds
+        | p.SubscriptionItemBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6467,7 +6541,6 @@ class SubscriptionItems(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -6534,8 +6607,8 @@ class SubscriptionItems(SyncResource):
 
     def list_usage_record_summaries(
         self,
-        *,
         subscription_item_id: str,
+        *,
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
@@ -6573,8 +6646,8 @@ class SubscriptionItems(SyncResource):
 
     def list_usage_records(
         self,
-        *,
         subscription_item_id: str,
+        *,
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
@@ -6614,7 +6687,6 @@ class SubscriptionItems(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6640,12 +6712,13 @@ class SubscriptionItems(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionItemBillingThresholds
+        | p.SubscriptionItemBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6681,10 +6754,9 @@ class Subscriptions(SyncResource):
     def cancel(
         self,
         id: str,
-        /,
         *,
         at: m.SubscriptionCancelAt | Literal["now", "current_period_end", "custom"] | NotGiven = NOT_GIVEN,
-        time: Any | NotGiven = NOT_GIVEN,
+        time: int | str | NotGiven = NOT_GIVEN,
         refund: m.SubscriptionCancelationRefund | Literal["none", "proration", "last"] | NotGiven = NOT_GIVEN,
         feedback: str | NotGiven = NOT_GIVEN,
         comment: str | NotGiven = NOT_GIVEN,
@@ -6739,7 +6811,7 @@ class Subscriptions(SyncResource):
         self,
         *,
         customer_id: str,
-        items: Sequence[m.SubscriptionCreateItem | Mapping[str, Any]],
+        items: Sequence[m.SubscriptionCreateItem | p.SubscriptionCreateItemParam],
         default_payment_method_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         trial_period_days: int | NotGiven = NOT_GIVEN,
@@ -6755,7 +6827,7 @@ class Subscriptions(SyncResource):
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
-        service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        service_actions: Sequence[m.ServiceAction | p.ServiceActionParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6803,7 +6875,6 @@ class Subscriptions(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -6884,7 +6955,6 @@ class Subscriptions(SyncResource):
     def overdue_invoices(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -6911,7 +6981,6 @@ class Subscriptions(SyncResource):
     def pause(
         self,
         id: str,
-        /,
         *,
         behavior: m.SubscriptionPauseCollectionBehavior
         | Literal["keep_as_draft", "mark_uncollectible", "void"]
@@ -6951,7 +7020,6 @@ class Subscriptions(SyncResource):
     def recover(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -6982,7 +7050,6 @@ class Subscriptions(SyncResource):
     def resume(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7013,7 +7080,6 @@ class Subscriptions(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7040,7 +7106,6 @@ class Subscriptions(SyncResource):
     def return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7110,7 +7175,6 @@ class Subscriptions(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -7120,8 +7184,10 @@ class Subscriptions(SyncResource):
         | NotGiven = NOT_GIVEN,
         days_until_due: int | NotGiven = NOT_GIVEN,
         days_until_cancel: int | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_settings: m.SubscriptionPaymentSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionBillingThresholds
+        | p.SubscriptionBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
+        payment_settings: m.SubscriptionPaymentSettings | p.SubscriptionPaymentSettingsParam | NotGiven = NOT_GIVEN,
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
@@ -7129,17 +7195,23 @@ class Subscriptions(SyncResource):
         | Literal["allow_incomplete", "error_if_incomplete", "pending_if_incomplete"]
         | str
         | NotGiven = NOT_GIVEN,
-        trial_settings: m.SubscriptionTrialSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        slippage_config: m.SubscriptionSlippageConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        trial_settings: m.SubscriptionTrialSettings | p.SubscriptionTrialSettingsParam | NotGiven = NOT_GIVEN,
+        slippage_config: m.SubscriptionSlippageConfig | p.SubscriptionSlippageConfigParam | NotGiven = NOT_GIVEN,
+        service_actions: Sequence[m.ServiceAction | p.ServiceActionParam] | NotGiven = NOT_GIVEN,
         cancel_at_period_end: bool | NotGiven = NOT_GIVEN,
         cancel_at: int | NotGiven | None = NOT_GIVEN,
         billing_cycle_anchor: int | NotGiven = NOT_GIVEN,
-        pause_collection: m.SubscriptionPauseCollection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pending_invoice_item_interval: m.PriceRecurring | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        pause_collection: m.SubscriptionPauseCollection
+        | p.SubscriptionPauseCollectionParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        pending_invoice_item_interval: m.PriceRecurring | p.PriceRecurringParam | NotGiven = NOT_GIVEN,
         trial_start: int | NotGiven | None = NOT_GIVEN,
         trial_end: int | NotGiven | None = NOT_GIVEN,
-        overdraft_protection: m.SubscriptionOverdraftProtection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        overdraft_protection: m.SubscriptionOverdraftProtection
+        | p.SubscriptionOverdraftProtectionParam
+        | NotGiven
+        | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7198,7 +7270,7 @@ class WebhookEndpoints(SyncResource):
         self,
         *,
         url: str,
-        enabled_events: Sequence[str],
+        enabled_events: Sequence[ev.EventType | Literal["*"]],
         description: str | NotGiven = NOT_GIVEN,
         status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -7237,7 +7309,6 @@ class WebhookEndpoints(SyncResource):
     def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7303,7 +7374,6 @@ class WebhookEndpoints(SyncResource):
     def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7329,10 +7399,9 @@ class WebhookEndpoints(SyncResource):
     def update(
         self,
         id: str,
-        /,
         *,
         url: str | NotGiven = NOT_GIVEN,
-        enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
+        enabled_events: Sequence[ev.EventType | Literal["*"]] | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -7374,7 +7443,6 @@ class AsyncAutoRechargeConfigs(AsyncResource):
     async def get_for_customer(
         self,
         customer_id: str,
-        /,
         *,
         currency_id: str,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -7404,7 +7472,6 @@ class AsyncAutoRechargeConfigs(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7439,7 +7506,7 @@ class AsyncAutoRechargeConfigs(AsyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         change_payment_method: bool | NotGiven = NOT_GIVEN,
-        daily_limits: m.AutoRechargeDailyLimitsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        daily_limits: m.AutoRechargeDailyLimitsParams | p.AutoRechargeDailyLimitsParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7483,7 +7550,7 @@ class AsyncCheckoutSessions(AsyncResource):
     async def create(
         self,
         *,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]],
+        line_items: Sequence[m.LineItem | p.LineItemParam],
         success_url: str,
         mode: m.CheckoutSessionMode | Literal["payment", "setup", "subscription"] | str | NotGiven = NOT_GIVEN,
         cancel_url: str | NotGiven = NOT_GIVEN,
@@ -7496,15 +7563,23 @@ class AsyncCheckoutSessions(AsyncResource):
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        customer_update: m.CheckoutSessionCustomerUpdate | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        after_expiration: m.CheckoutSessionAfterExpiration | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        customer_update: m.CheckoutSessionCustomerUpdate | p.CheckoutSessionCustomerUpdateParam | NotGiven = NOT_GIVEN,
+        after_expiration: m.CheckoutSessionAfterExpiration
+        | p.CheckoutSessionAfterExpirationParam
+        | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         submit_type: m.CheckoutSessionSubmitType
         | Literal["auto", "book", "donate", "pay"]
         | str
@@ -7513,9 +7588,11 @@ class AsyncCheckoutSessions(AsyncResource):
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
-        subscription_data: m.CheckoutSessionSubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.CheckoutSessionSubscriptionData
+        | p.CheckoutSessionSubscriptionDataParam
+        | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.CheckoutSessionCrossSellBehavior
         | Literal["auto", "required"]
         | str
@@ -7586,7 +7663,6 @@ class AsyncCheckoutSessions(AsyncResource):
     async def expire(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7676,7 +7752,6 @@ class AsyncCheckoutSessions(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7704,7 +7779,6 @@ class AsyncCheckoutSessions(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -7744,15 +7818,16 @@ class AsyncCoupons(AsyncResource):
         duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str,
         description: str | NotGiven = NOT_GIVEN,
         percent_off: float | NotGiven = NOT_GIVEN,
-        amount_off: str | Decimal | NotGiven = NOT_GIVEN,
+        amount_off: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_options: Mapping[str, m.CouponCurrencyOptionParams | p.CouponCurrencyOptionParam]
+        | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
-        applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applies_to: m.CouponAppliesTo | p.CouponAppliesToParam | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         redeem_by: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        promotion_codes: Sequence[m.CouponPromotionCodeParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        promotion_codes: Sequence[m.CouponPromotionCodeParams | p.CouponPromotionCodeParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7796,7 +7871,6 @@ class AsyncCoupons(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -7872,7 +7946,6 @@ class AsyncCoupons(AsyncResource):
     async def redemptions(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         type: m.RedemptionType | Literal["customer", "subscription"] | NotGiven = NOT_GIVEN,
@@ -7910,7 +7983,6 @@ class AsyncCoupons(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -7936,18 +8008,18 @@ class AsyncCoupons(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         percent_off: float | NotGiven = NOT_GIVEN,
-        amount_off: str | Decimal | NotGiven = NOT_GIVEN,
+        amount_off: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        currency_options: Mapping[str, m.CouponCurrencyOptionParams | p.CouponCurrencyOptionParam]
+        | NotGiven = NOT_GIVEN,
         duration: m.CouponDuration | Literal["forever", "once", "repeating"] | str | NotGiven = NOT_GIVEN,
         duration_in_months: int | NotGiven = NOT_GIVEN,
-        applies_to: m.CouponAppliesTo | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applies_to: m.CouponAppliesTo | p.CouponAppliesToParam | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         redeem_by: int | NotGiven = NOT_GIVEN,
         valid: bool | NotGiven = NOT_GIVEN,
@@ -7992,7 +8064,6 @@ class AsyncCoupons(AsyncResource):
     async def used(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8023,7 +8094,7 @@ class AsyncCreditGrants(AsyncResource):
     async def create(
         self,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         currency_id: str,
         customer_id: str,
         category: m.CreditGrantCategory | Literal["paid", "promotional"],
@@ -8031,7 +8102,9 @@ class AsyncCreditGrants(AsyncResource):
         priority: int | NotGiven = NOT_GIVEN,
         effective_at: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        applicability_config: m.CreditGrantApplicabilityConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        applicability_config: m.CreditGrantApplicabilityConfig
+        | p.CreditGrantApplicabilityConfigParam
+        | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -8149,7 +8222,6 @@ class AsyncCreditGrants(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8245,7 +8317,6 @@ class AsyncCreditGrants(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         expired: bool | NotGiven = NOT_GIVEN,
@@ -8375,7 +8446,6 @@ class AsyncCreditTransactions(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8442,7 +8512,6 @@ class AsyncCustomers(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -8544,7 +8613,6 @@ class AsyncCustomers(AsyncResource):
     async def overdue_invoices(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8572,7 +8640,6 @@ class AsyncCustomers(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         create: bool | NotGiven = NOT_GIVEN,
@@ -8642,16 +8709,15 @@ class AsyncCustomers(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         email: str | NotGiven = NOT_GIVEN,
         phone: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
-        address: m.CustomerAddress | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        shipping: m.CustomerShipping | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        invoice_settings: m.CustomerInvoiceSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        preference: m.CustomerPreference | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        address: m.CustomerAddress | p.CustomerAddressParam | NotGiven = NOT_GIVEN,
+        shipping: m.CustomerShipping | p.CustomerShippingParam | NotGiven = NOT_GIVEN,
+        invoice_settings: m.CustomerInvoiceSettings | p.CustomerInvoiceSettingsParam | NotGiven = NOT_GIVEN,
+        preference: m.CustomerPreference | p.CustomerPreferenceParam | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven | None = NOT_GIVEN,
         invoice_prefix: str | NotGiven | None = NOT_GIVEN,
@@ -8698,7 +8764,6 @@ class AsyncInvoices(AsyncResource):
     async def get_return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8795,7 +8860,6 @@ class AsyncInvoices(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -8823,7 +8887,6 @@ class AsyncInvoices(AsyncResource):
     async def return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -8894,7 +8957,6 @@ class AsyncInvoices(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -8926,7 +8988,6 @@ class AsyncInvoices(AsyncResource):
     async def void(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -8962,11 +9023,13 @@ class AsyncMeterEvents(AsyncResource):
         self,
         *,
         event_name: str,
-        payload: m.MeterEventPayload | Mapping[str, Any],
+        payload: m.MeterEventPayload | p.MeterEventPayloadParam,
         identifier: str,
         timestamp: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        source_data: Any | NotGiven = NOT_GIVEN,
+        source_data: Sequence[m.MeterEventSourceDataField | p.MeterEventSourceDataFieldParam]
+        | Mapping[str, str]
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9089,7 +9152,6 @@ class AsyncMeterEvents(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9154,7 +9216,6 @@ class AsyncMeters(AsyncResource):
     async def activate(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9227,7 +9288,6 @@ class AsyncMeters(AsyncResource):
     async def deactivate(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9298,7 +9358,6 @@ class AsyncMeters(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9325,7 +9384,6 @@ class AsyncMeters(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -9404,11 +9462,11 @@ class AsyncPaymentCurrencies(AsyncResource):
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         maximum_precision: int | NotGiven | None = NOT_GIVEN,
-        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
-        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        minimum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         type: m.PaymentCurrencyType | Literal["standard", "credit"] | str | NotGiven = NOT_GIVEN,
-        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | p.PaymentCurrencyVaultConfigParam | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | p.RechargeConfigParam | NotGiven | None = NOT_GIVEN,
         token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9453,7 +9511,6 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def get_recharge_config(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9504,7 +9561,6 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9531,7 +9587,6 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
@@ -9541,11 +9596,11 @@ class AsyncPaymentCurrencies(AsyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         decimal: int | NotGiven = NOT_GIVEN,
         maximum_precision: int | NotGiven | None = NOT_GIVEN,
-        minimum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
-        maximum_payment_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        minimum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
+        maximum_payment_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         contract: str | NotGiven | None = NOT_GIVEN,
-        vault_config: m.PaymentCurrencyVaultConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        recharge_config: m.RechargeConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        vault_config: m.PaymentCurrencyVaultConfig | p.PaymentCurrencyVaultConfigParam | NotGiven | None = NOT_GIVEN,
+        recharge_config: m.RechargeConfig | p.RechargeConfigParam | NotGiven | None = NOT_GIVEN,
         token_config: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9586,12 +9641,11 @@ class AsyncPaymentCurrencies(AsyncResource):
     async def update_recharge_config(
         self,
         id: str,
-        /,
         *,
         base_price_id: str,
         payment_link_id: str | NotGiven = NOT_GIVEN,
         checkout_url: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentCurrencyRechargeSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentCurrencyRechargeSettings | p.PaymentCurrencyRechargeSettingsParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9680,9 +9734,8 @@ class AsyncPaymentIntents(AsyncResource):
     async def refund(
         self,
         id: str,
-        /,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
         | str
@@ -9723,7 +9776,6 @@ class AsyncPaymentIntents(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -9788,7 +9840,6 @@ class AsyncPaymentIntents(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -9799,7 +9850,7 @@ class AsyncPaymentIntents(AsyncResource):
         | Literal["off_session", "on_session"]
         | str
         | NotGiven = NOT_GIVEN,
-        beneficiaries: Sequence[m.PaymentBeneficiary | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        beneficiaries: Sequence[m.PaymentBeneficiary | p.PaymentBeneficiaryParam] | NotGiven = NOT_GIVEN,
         cancellation_reason: m.PaymentIntentCancellationReason
         | Literal[
             "abandoned",
@@ -9864,7 +9915,6 @@ class AsyncPaymentLinks(AsyncResource):
     async def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -9896,31 +9946,37 @@ class AsyncPaymentLinks(AsyncResource):
         self,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | p.LineItemParam] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        after_completion: m.AfterCompletion | p.AfterCompletionParam | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
         customer_creation: m.PaymentLinkCustomerCreation
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
         submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
-        subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.SubscriptionData | p.SubscriptionDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
-        donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        donation_settings: m.PaymentLinkDonationSettings | p.PaymentLinkDonationSettingsParam | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -10012,7 +10068,6 @@ class AsyncPaymentLinks(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10039,34 +10094,39 @@ class AsyncPaymentLinks(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
-        line_items: Sequence[m.LineItem | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        line_items: Sequence[m.LineItem | p.LineItemParam] | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
-        after_completion: m.AfterCompletion | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        after_completion: m.AfterCompletion | p.AfterCompletionParam | NotGiven = NOT_GIVEN,
         allow_promotion_codes: bool | NotGiven = NOT_GIVEN,
-        consent_collection: m.CheckoutSessionConsentCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        custom_fields: Sequence[m.CustomField | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        custom_text: m.CheckoutSessionCustomText | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        consent_collection: m.CheckoutSessionConsentCollection
+        | p.CheckoutSessionConsentCollectionParam
+        | NotGiven = NOT_GIVEN,
+        custom_fields: Sequence[m.CustomField | p.CustomFieldParam] | NotGiven = NOT_GIVEN,
+        custom_text: m.CheckoutSessionCustomText | p.CheckoutSessionCustomTextParam | NotGiven = NOT_GIVEN,
         customer_creation: m.PaymentLinkCustomerCreation
         | Literal["if_required", "always"]
         | str
         | NotGiven = NOT_GIVEN,
-        invoice_creation: m.CheckoutSessionInvoiceCreation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        invoice_creation: m.CheckoutSessionInvoiceCreation
+        | p.CheckoutSessionInvoiceCreationParam
+        | NotGiven = NOT_GIVEN,
         payment_method_types: Sequence[str] | NotGiven = NOT_GIVEN,
-        phone_number_collection: m.CheckoutSessionPhoneNumberCollection | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        phone_number_collection: m.CheckoutSessionPhoneNumberCollection
+        | p.CheckoutSessionPhoneNumberCollectionParam
+        | NotGiven = NOT_GIVEN,
         billing_address_collection: m.PaymentLinkBillingAddressCollection
         | Literal["auto", "required"]
         | str
         | NotGiven = NOT_GIVEN,
         submit_type: m.PaymentLinkSubmitType | Literal["auto", "book", "donate", "pay"] | str | NotGiven = NOT_GIVEN,
-        subscription_data: m.SubscriptionData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        nft_mint_settings: m.NftMintSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        subscription_data: m.SubscriptionData | p.SubscriptionDataParam | NotGiven = NOT_GIVEN,
+        nft_mint_settings: m.NftMintSettings | p.NftMintSettingsParam | NotGiven = NOT_GIVEN,
         cross_sell_behavior: m.PaymentLinkCrossSellBehavior | Literal["auto", "required"] | str | NotGiven = NOT_GIVEN,
-        donation_settings: m.PaymentLinkDonationSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_intent_data: m.PaymentIntentData | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        donation_settings: m.PaymentLinkDonationSettings | p.PaymentLinkDonationSettingsParam | NotGiven = NOT_GIVEN,
+        payment_intent_data: m.PaymentIntentData | p.PaymentIntentDataParam | NotGiven = NOT_GIVEN,
         enable_subscription_grouping: bool | NotGiven = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -10130,9 +10190,9 @@ class AsyncPaymentMethods(AsyncResource):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | p.PaymentMethodSettingsParam | NotGiven = NOT_GIVEN,
+        confirmation: m.PaymentMethodConfirmation | p.PaymentMethodConfirmationParam | NotGiven = NOT_GIVEN,
+        features: m.PaymentMethodFeatures | p.PaymentMethodFeaturesParam | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -10195,7 +10255,6 @@ class AsyncPaymentMethods(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10221,14 +10280,13 @@ class AsyncPaymentMethods(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         logo: str | NotGiven = NOT_GIVEN,
-        settings: m.PaymentMethodSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        confirmation: m.PaymentMethodConfirmation | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        features: m.PaymentMethodFeatures | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.PaymentMethodSettings | p.PaymentMethodSettingsParam | NotGiven = NOT_GIVEN,
+        confirmation: m.PaymentMethodConfirmation | p.PaymentMethodConfirmationParam | NotGiven = NOT_GIVEN,
+        features: m.PaymentMethodFeatures | p.PaymentMethodFeaturesParam | NotGiven = NOT_GIVEN,
         default_currency_id: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -10269,7 +10327,6 @@ class AsyncPrices(AsyncResource):
     async def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10300,29 +10357,32 @@ class AsyncPrices(AsyncResource):
     async def create(
         self,
         *,
-        unit_amount: str | Decimal,
+        unit_amount: str | int | Decimal,
         product_id: str,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        currency_options: Sequence[m.PriceCurrencyOptionParams | p.PriceCurrencyOptionParam] | NotGiven = NOT_GIVEN,
+        recurring: m.PriceRecurring | p.PriceRecurringParam | NotGiven | None = NOT_GIVEN,
         tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
-        tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        tiers: Sequence[m.PriceTierParams | p.PriceTierParam] | NotGiven | None = NOT_GIVEN,
+        custom_unit_amount: m.PriceCustomUnitAmountParams | p.PriceCustomUnitAmountParam | NotGiven | None = NOT_GIVEN,
+        transform_quantity: m.TransformQuantity | p.TransformQuantityParam | NotGiven | None = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         nickname: str | NotGiven | None = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
         tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
-        upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        upsell: m.PriceUpsellParams | p.PriceUpsellParam | NotGiven | None = NOT_GIVEN,
         pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
-        base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
-        dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        base_amount: str | int | Decimal | NotGiven | None = NOT_GIVEN,
+        dynamic_pricing_config: m.PriceDynamicPricingConfig
+        | p.PriceDynamicPricingConfigParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        metadata: m.PriceMetadataParams | p.PriceMetadataParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10389,7 +10449,6 @@ class AsyncPrices(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10419,7 +10478,6 @@ class AsyncPrices(AsyncResource):
     async def inventory(
         self,
         id: str,
-        /,
         *,
         quantity: int,
         action: m.PriceInventoryAction | Literal["increment", "decrement"],
@@ -10503,7 +10561,6 @@ class AsyncPrices(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10570,30 +10627,32 @@ class AsyncPrices(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         type: m.PriceType | Literal["one_time", "recurring"] | str | NotGiven = NOT_GIVEN,
         billing_scheme: m.PriceBillingScheme | Literal["per_unit", "tiered"] | str | NotGiven = NOT_GIVEN,
-        unit_amount: str | Decimal | NotGiven = NOT_GIVEN,
+        unit_amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
-        currency_options: Sequence[m.PriceCurrencyOptionParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
-        recurring: m.PriceRecurring | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        currency_options: Sequence[m.PriceCurrencyOptionParams | p.PriceCurrencyOptionParam] | NotGiven = NOT_GIVEN,
+        recurring: m.PriceRecurring | p.PriceRecurringParam | NotGiven | None = NOT_GIVEN,
         tiers_mode: m.PriceTiersMode | Literal["graduated", "volume"] | str | NotGiven | None = NOT_GIVEN,
-        tiers: Sequence[m.PriceTierParams | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        custom_unit_amount: m.PriceCustomUnitAmountParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        transform_quantity: m.TransformQuantity | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        tiers: Sequence[m.PriceTierParams | p.PriceTierParam] | NotGiven | None = NOT_GIVEN,
+        custom_unit_amount: m.PriceCustomUnitAmountParams | p.PriceCustomUnitAmountParam | NotGiven | None = NOT_GIVEN,
+        transform_quantity: m.TransformQuantity | p.TransformQuantityParam | NotGiven | None = NOT_GIVEN,
         lookup_key: str | NotGiven | None = NOT_GIVEN,
         nickname: str | NotGiven | None = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         quantity_available: int | NotGiven = NOT_GIVEN,
         quantity_limit_per_checkout: int | NotGiven = NOT_GIVEN,
         tax_behavior: m.PriceTaxBehavior | Literal["inclusive", "exclusive"] | str | NotGiven = NOT_GIVEN,
-        upsell: m.PriceUpsellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        upsell: m.PriceUpsellParams | p.PriceUpsellParam | NotGiven | None = NOT_GIVEN,
         pricing_type: m.PricePricingType | Literal["fixed", "dynamic"] | str | NotGiven = NOT_GIVEN,
         base_currency: str | NotGiven | None = NOT_GIVEN,
-        base_amount: str | Decimal | NotGiven | None = NOT_GIVEN,
-        dynamic_pricing_config: m.PriceDynamicPricingConfig | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        metadata: m.PriceMetadataParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        base_amount: str | int | Decimal | NotGiven | None = NOT_GIVEN,
+        dynamic_pricing_config: m.PriceDynamicPricingConfig
+        | p.PriceDynamicPricingConfigParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        metadata: m.PriceMetadataParams | p.PriceMetadataParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10663,7 +10722,6 @@ class AsyncProducts(AsyncResource):
     async def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10700,15 +10758,15 @@ class AsyncProducts(AsyncResource):
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
-        features: Sequence[m.ProductFeature | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        features: Sequence[m.ProductFeature | p.ProductFeatureParam] | NotGiven = NOT_GIVEN,
         unit_label: str | NotGiven = NOT_GIVEN,
         statement_descriptor: str | NotGiven = NOT_GIVEN,
         nft_factory: str | NotGiven = NOT_GIVEN,
         tax_code: str | NotGiven = NOT_GIVEN,
-        cross_sell: m.ProductCrossSellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        vendor_config: Sequence[m.ProductVendorConfig | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        cross_sell: m.ProductCrossSellParams | p.ProductCrossSellParam | NotGiven | None = NOT_GIVEN,
+        vendor_config: Sequence[m.ProductVendorConfig | p.ProductVendorConfigParam] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        prices: Sequence[m.ProductPriceCreateParams | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        prices: Sequence[m.ProductPriceCreateParams | p.ProductPriceCreateParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10750,7 +10808,6 @@ class AsyncProducts(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10827,7 +10884,6 @@ class AsyncProducts(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -10892,21 +10948,20 @@ class AsyncProducts(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         name: str | NotGiven = NOT_GIVEN,
         type: m.ProductType | Literal["service", "good", "credit"] | str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         images: Sequence[str] | NotGiven = NOT_GIVEN,
-        features: Sequence[m.ProductFeature | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        features: Sequence[m.ProductFeature | p.ProductFeatureParam] | NotGiven = NOT_GIVEN,
         unit_label: str | NotGiven | None = NOT_GIVEN,
         default_price_id: str | NotGiven | None = NOT_GIVEN,
         statement_descriptor: str | NotGiven | None = NOT_GIVEN,
         nft_factory: str | NotGiven | None = NOT_GIVEN,
         tax_code: str | NotGiven | None = NOT_GIVEN,
-        cross_sell: m.ProductCrossSellParams | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        vendor_config: Sequence[m.ProductVendorConfig | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
+        cross_sell: m.ProductCrossSellParams | p.ProductCrossSellParam | NotGiven | None = NOT_GIVEN,
+        vendor_config: Sequence[m.ProductVendorConfig | p.ProductVendorConfigParam] | NotGiven | None = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10947,7 +11002,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def archive(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -10977,7 +11031,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def by_code(
         self,
         code: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11013,13 +11066,13 @@ class AsyncPromotionCodes(AsyncResource):
         active: bool | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        restrictions: m.PromotionCodeRestrictionsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        restrictions: m.PromotionCodeRestrictionsParams | p.PromotionCodeRestrictionsParam | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         verification_type: m.PromotionCodeVerificationType
         | Literal["code", "nft", "vc", "user_restricted"]
         | NotGiven = NOT_GIVEN,
-        nft_config: m.PromotionCodeNftConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vc_config: m.PromotionCodeVcConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        nft_config: m.PromotionCodeNftConfig | p.PromotionCodeNftConfigParam | NotGiven = NOT_GIVEN,
+        vc_config: m.PromotionCodeVcConfig | p.PromotionCodeVcConfigParam | NotGiven = NOT_GIVEN,
         customer_dids: Sequence[str] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -11064,7 +11117,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -11135,7 +11187,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def redemptions(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         type: m.RedemptionType | Literal["customer", "subscription"] | NotGiven = NOT_GIVEN,
@@ -11172,7 +11223,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11198,20 +11248,19 @@ class AsyncPromotionCodes(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         code: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
         max_redemptions: int | NotGiven = NOT_GIVEN,
         expires_at: int | NotGiven = NOT_GIVEN,
-        restrictions: m.PromotionCodeRestrictionsParams | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        restrictions: m.PromotionCodeRestrictionsParams | p.PromotionCodeRestrictionsParam | NotGiven = NOT_GIVEN,
         customer_id: str | NotGiven = NOT_GIVEN,
         verification_type: m.PromotionCodeVerificationType
         | Literal["code", "nft", "vc", "user_restricted"]
         | NotGiven = NOT_GIVEN,
-        nft_config: m.PromotionCodeNftConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        vc_config: m.PromotionCodeVcConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        nft_config: m.PromotionCodeNftConfig | p.PromotionCodeNftConfigParam | NotGiven = NOT_GIVEN,
+        vc_config: m.PromotionCodeVcConfig | p.PromotionCodeVcConfigParam | NotGiven = NOT_GIVEN,
         customer_dids: Sequence[str] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
@@ -11251,7 +11300,6 @@ class AsyncPromotionCodes(AsyncResource):
     async def used(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11283,7 +11331,7 @@ class AsyncRefunds(AsyncResource):
         self,
         *,
         payment_intent_id: str | NotGiven = NOT_GIVEN,
-        amount: str | Decimal | NotGiven = NOT_GIVEN,
+        amount: str | int | Decimal | NotGiven = NOT_GIVEN,
         type: m.RefundType | Literal["refund", "stake_return"] | str | NotGiven = NOT_GIVEN,
         reason: m.RefundReason
         | Literal["duplicate", "requested_by_customer", "requested_by_admin", "fraudulent", "expired_uncaptured_charge"]
@@ -11382,7 +11430,6 @@ class AsyncRefunds(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11447,7 +11494,7 @@ class AsyncRefunds(AsyncResource):
     async def sync(
         self,
         *,
-        amount: str | Decimal,
+        amount: str | int | Decimal,
         destination: str,
         contract: str,
         chain_type: str,
@@ -11505,7 +11552,7 @@ class AsyncSettings(AsyncResource):
         description: str,
         active: bool | NotGiven = NOT_GIVEN,
         component_did: str | NotGiven = NOT_GIVEN,
-        settings: m.SettingValues | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        settings: m.SettingValues | p.SettingValuesParam | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11545,7 +11592,6 @@ class AsyncSettings(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -11576,7 +11622,6 @@ class AsyncSettings(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11603,7 +11648,6 @@ class AsyncSettings(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         settings: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
@@ -11647,7 +11691,9 @@ class AsyncSubscriptionItems(AsyncResource):
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionItemBillingThresholds
+        | p.SubscriptionItemBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11717,7 +11763,6 @@ class AsyncSubscriptionItems(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -11784,8 +11829,8 @@ class AsyncSubscriptionItems(AsyncResource):
 
     async def list_usage_record_summaries(
         self,
-        *,
         subscription_item_id: str,
+        *,
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
@@ -11823,8 +11868,8 @@ class AsyncSubscriptionItems(AsyncResource):
 
     async def list_usage_records(
         self,
-        *,
         subscription_item_id: str,
+        *,
         livemode: bool | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         page_size: int | NotGiven = NOT_GIVEN,
@@ -11864,7 +11909,6 @@ class AsyncSubscriptionItems(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11890,12 +11934,13 @@ class AsyncSubscriptionItems(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         price_id: str | NotGiven = NOT_GIVEN,
         quantity: int | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionItemBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionItemBillingThresholds
+        | p.SubscriptionItemBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -11931,10 +11976,9 @@ class AsyncSubscriptions(AsyncResource):
     async def cancel(
         self,
         id: str,
-        /,
         *,
         at: m.SubscriptionCancelAt | Literal["now", "current_period_end", "custom"] | NotGiven = NOT_GIVEN,
-        time: Any | NotGiven = NOT_GIVEN,
+        time: int | str | NotGiven = NOT_GIVEN,
         refund: m.SubscriptionCancelationRefund | Literal["none", "proration", "last"] | NotGiven = NOT_GIVEN,
         feedback: str | NotGiven = NOT_GIVEN,
         comment: str | NotGiven = NOT_GIVEN,
@@ -11989,7 +12033,7 @@ class AsyncSubscriptions(AsyncResource):
         self,
         *,
         customer_id: str,
-        items: Sequence[m.SubscriptionCreateItem | Mapping[str, Any]],
+        items: Sequence[m.SubscriptionCreateItem | p.SubscriptionCreateItemParam],
         default_payment_method_id: str | NotGiven = NOT_GIVEN,
         currency_id: str | NotGiven = NOT_GIVEN,
         trial_period_days: int | NotGiven = NOT_GIVEN,
@@ -12005,7 +12049,7 @@ class AsyncSubscriptions(AsyncResource):
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
-        service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        service_actions: Sequence[m.ServiceAction | p.ServiceActionParam] | NotGiven = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -12053,7 +12097,6 @@ class AsyncSubscriptions(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12134,7 +12177,6 @@ class AsyncSubscriptions(AsyncResource):
     async def overdue_invoices(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -12161,7 +12203,6 @@ class AsyncSubscriptions(AsyncResource):
     async def pause(
         self,
         id: str,
-        /,
         *,
         behavior: m.SubscriptionPauseCollectionBehavior
         | Literal["keep_as_draft", "mark_uncollectible", "void"]
@@ -12201,7 +12242,6 @@ class AsyncSubscriptions(AsyncResource):
     async def recover(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12232,7 +12272,6 @@ class AsyncSubscriptions(AsyncResource):
     async def resume(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12263,7 +12302,6 @@ class AsyncSubscriptions(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -12290,7 +12328,6 @@ class AsyncSubscriptions(AsyncResource):
     async def return_stake(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12360,7 +12397,6 @@ class AsyncSubscriptions(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         description: str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -12370,8 +12406,10 @@ class AsyncSubscriptions(AsyncResource):
         | NotGiven = NOT_GIVEN,
         days_until_due: int | NotGiven = NOT_GIVEN,
         days_until_cancel: int | NotGiven = NOT_GIVEN,
-        billing_thresholds: m.SubscriptionBillingThresholds | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        payment_settings: m.SubscriptionPaymentSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        billing_thresholds: m.SubscriptionBillingThresholds
+        | p.SubscriptionBillingThresholdsParam
+        | NotGiven = NOT_GIVEN,
+        payment_settings: m.SubscriptionPaymentSettings | p.SubscriptionPaymentSettingsParam | NotGiven = NOT_GIVEN,
         proration_behavior: m.SubscriptionProrationBehavior
         | Literal["always_invoice", "create_prorations", "none"]
         | NotGiven = NOT_GIVEN,
@@ -12379,17 +12417,23 @@ class AsyncSubscriptions(AsyncResource):
         | Literal["allow_incomplete", "error_if_incomplete", "pending_if_incomplete"]
         | str
         | NotGiven = NOT_GIVEN,
-        trial_settings: m.SubscriptionTrialSettings | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        slippage_config: m.SubscriptionSlippageConfig | Mapping[str, Any] | NotGiven = NOT_GIVEN,
-        service_actions: Sequence[m.ServiceAction | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        trial_settings: m.SubscriptionTrialSettings | p.SubscriptionTrialSettingsParam | NotGiven = NOT_GIVEN,
+        slippage_config: m.SubscriptionSlippageConfig | p.SubscriptionSlippageConfigParam | NotGiven = NOT_GIVEN,
+        service_actions: Sequence[m.ServiceAction | p.ServiceActionParam] | NotGiven = NOT_GIVEN,
         cancel_at_period_end: bool | NotGiven = NOT_GIVEN,
         cancel_at: int | NotGiven | None = NOT_GIVEN,
         billing_cycle_anchor: int | NotGiven = NOT_GIVEN,
-        pause_collection: m.SubscriptionPauseCollection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        pending_invoice_item_interval: m.PriceRecurring | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        pause_collection: m.SubscriptionPauseCollection
+        | p.SubscriptionPauseCollectionParam
+        | NotGiven
+        | None = NOT_GIVEN,
+        pending_invoice_item_interval: m.PriceRecurring | p.PriceRecurringParam | NotGiven = NOT_GIVEN,
         trial_start: int | NotGiven | None = NOT_GIVEN,
         trial_end: int | NotGiven | None = NOT_GIVEN,
-        overdraft_protection: m.SubscriptionOverdraftProtection | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        overdraft_protection: m.SubscriptionOverdraftProtection
+        | p.SubscriptionOverdraftProtectionParam
+        | NotGiven
+        | None = NOT_GIVEN,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -12448,7 +12492,7 @@ class AsyncWebhookEndpoints(AsyncResource):
         self,
         *,
         url: str,
-        enabled_events: Sequence[str],
+        enabled_events: Sequence[ev.EventType | Literal["*"]],
         description: str | NotGiven = NOT_GIVEN,
         status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
@@ -12487,7 +12531,6 @@ class AsyncWebhookEndpoints(AsyncResource):
     async def delete(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         idempotency_key: str | NotGiven = NOT_GIVEN,
@@ -12553,7 +12596,6 @@ class AsyncWebhookEndpoints(AsyncResource):
     async def retrieve(
         self,
         id: str,
-        /,
         *,
         livemode: bool | NotGiven = NOT_GIVEN,
         timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
@@ -12579,10 +12621,9 @@ class AsyncWebhookEndpoints(AsyncResource):
     async def update(
         self,
         id: str,
-        /,
         *,
         url: str | NotGiven = NOT_GIVEN,
-        enabled_events: Sequence[str] | NotGiven = NOT_GIVEN,
+        enabled_events: Sequence[ev.EventType | Literal["*"]] | NotGiven = NOT_GIVEN,
         description: str | NotGiven = NOT_GIVEN,
         status: m.WebhookEndpointStatus | Literal["enabled", "disabled"] | str | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,

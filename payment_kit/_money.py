@@ -88,6 +88,23 @@ def to_units(amount: str | int | Decimal, decimal: int) -> str:
     return str(-number if sign else number)
 
 
-def format_amount(units: str | int, decimal: int) -> str:
-    """`units` as a plain decimal string for display (``"0.001"``), never in exponent notation."""
-    return format(from_units(units, decimal), "f")
+def format_amount(units: str | int, decimal: int, *, min_places: int | None = None) -> str:
+    """`units` as a plain decimal string for display, never in exponent notation, never rounded.
+
+    It shows at least `min_places` decimal places (default: the currency's own, up to 2), and more
+    when the amount has them: ``format_amount("1000", 2) == "10.00"``, ``format_amount("1050", 2)
+    == "10.50"``, ``format_amount("1000000000000000", 18) == "0.001"``, ``format_amount(5 * 10**18,
+    18) == "5.00"``. ``min_places=0`` shows no trailing zeros (``"10"``); ``min_places=decimal``
+    shows every place the currency has.
+
+    Raises:
+        TypeError / ValueError: as `from_units` does; ValueError for a `min_places` outside 0..decimal.
+    """
+    places = _decimal_places(decimal)
+    shown = min(places, 2) if min_places is None else min_places
+    if isinstance(shown, bool) or not isinstance(shown, int) or not 0 <= shown <= places:
+        raise ValueError(f"min_places must be a whole number from 0 to the currency's {places}, not {min_places!r}")
+    text = format(from_units(units, decimal), "f")
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.ljust(shown, "0")
+    return f"{whole}.{fraction}" if fraction else whole

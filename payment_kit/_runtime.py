@@ -70,6 +70,30 @@ def _wire(value: Any, where: str) -> Any:
     return value
 
 
+def _exact_money(node: Any, steps: list[str], method: str, where: str = "") -> None:
+    """Money at `steps` in the wire body as the decimal string PaymentKit takes: an int (or a
+    Decimal) is exact and sent as its digits; a float is refused, naming where it is."""
+    if not steps or not isinstance(node, dict | list):
+        return
+    step, rest = steps[0], steps[1:]
+    if step == "[]":
+        if isinstance(node, list):
+            for i in range(len(node)):
+                _exact_money_at(node, i, rest, method, f"{where}[{i}]")
+    elif isinstance(node, dict) and step in node:
+        _exact_money_at(node, step, rest, method, f"{where}.{step}" if where else step)
+
+
+def _exact_money_at(parent: Any, key: Any, rest: list[str], method: str, where: str) -> None:
+    value = parent[key]
+    if rest:
+        _exact_money(value, rest, method, where)
+    elif isinstance(value, float):
+        raise TypeError(f"{method}(): {where} is money: pass a decimal string, int or Decimal, not a float")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        parent[key] = str(value)
+
+
 def build_call(op: Operation, args: dict[str, Any], livemode: bool, options: ClientOptions) -> Call:
     """One call: the generated request kwargs, the client's options with this call's
     `timeout` / `max_retries` / `extra_headers`, and its idempotency key (writes only)."""
@@ -113,20 +137,20 @@ def build_request(op: Operation, given: dict[str, Any], livemode: bool) -> tuple
                 value = _wire(value, name)
             query[op.query[name]] = value
         elif name in op.body_fields:
-            if name in op.money_fields and isinstance(value, float):
-                raise TypeError(f"{op.name}(): {name} is money: pass a decimal string or Decimal, not a float")
             body[op.body_fields[name]] = _wire(value, name)
         else:  # the generated signatures make this unreachable for typed callers
             raise TypeError(f"{op.name}() got an unexpected keyword argument {name!r}")
     if op.body_livemode is not None and "livemode" not in body:
         body["livemode"] = int(call_livemode) if op.body_livemode == "integer" else call_livemode
+    for path in op.money_paths:
+        _exact_money(body, path.replace("[]", ".[]").split("."), op.name)
     if op.body_model is not None:
         model = getattr(models, op.body_model)
         try:
             validate_request(model, body)
             query["body"] = model.from_dict(body)
         except KeyError as exc:
-            raise TypeError(f"{op.name}(): a nested object is missing the required key {exc.args[0]!r}") from None
+            raise TypeError(f"{op.name}(): {exc.args[0]} is required (the document requires it)") from None
         except (TypeError, ValueError, AttributeError) as exc:
             raise TypeError(f"{op.name}(): invalid argument: {exc}") from None
     kwargs: dict[str, Any] = generated.build_request(*positional, **query)

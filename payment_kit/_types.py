@@ -57,6 +57,9 @@ class Operation:
     body_model: str | None = None
     body_fields: dict[str, str] = field(default_factory=dict)
     money_fields: frozenset[str] = frozenset()
+    # Where the body holds decimal money, by wire name at every depth (`payload.value`,
+    # `currency_options[].unit_amount`): integers and Decimals there are sent as exact strings.
+    money_paths: frozenset[str] = frozenset()
     body_livemode: Literal["boolean", "integer"] | None = None
     result: ResultKind = "object"
     paginated: bool = False

@@ -36,6 +36,7 @@ from payment_kit_client.model_runtime import cache_decoded, construct
 from payment_kit_client.models import Event
 
 from ._errors import ConfigurationError, SignatureVerificationError
+from .event_types import EVENT_OBJECTS
 
 __all__ = ["DEFAULT_TOLERANCE", "Event", "construct_event", "object_model", "parse_event"]
 
@@ -44,12 +45,9 @@ DEFAULT_TOLERANCE = 300  # seconds a delivery's timestamp may be away from this 
 MAX_PAYLOAD_DEPTH = 64
 TOO_DEEP = f"the payload nests objects and arrays more than {MAX_PAYLOAD_DEPTH} deep"
 
-# The model `data.object` is, by event type: the longest dotted prefix of the type that is
-# listed here names it (`customer.subscription.renewed` -> Subscription); the full types
-# listed first are the exceptions. The document's `x-webhooks` lists the same (tests check).
-_OBJECT_BY_TYPE = {
-    "customer.credit.insufficient": "MeterEvent",
-}
+# The model `data.object` is, by event type: the document's `x-webhooks` names it for every type it
+# lists (`event_types.EVENT_OBJECTS`); for another type, the longest dotted prefix listed here does
+# (`customer.subscription.upgraded` -> Subscription).
 _OBJECT_BY_PREFIX = {
     "checkout.session": "CheckoutSession",
     "customer.subscription": "Subscription",
@@ -82,7 +80,14 @@ def construct_event(
     `secret` is the endpoint's `whsec_…` secret (or its raw key bytes). Any one of several
     `v1` signatures in the header suffices, so that a secret can be rotated. A timestamp more
     than `tolerance` seconds from now, either way, is refused (replayed deliveries).
+
+    Raises:
+        ConfigurationError: the secret is empty, or not a `whsec_…` value (the receiver's mistake).
+        SignatureVerificationError: the delivery cannot be trusted; `reason` says why
+            (`missing_header`, `malformed_header`, `stale_timestamp`, `bad_signature`,
+            `malformed_payload`).
     """
+    key = _key(secret)  # a missing secret is the receiver's mistake, whatever the delivery holds
     body = payload.encode() if isinstance(payload, str) else bytes(payload)
     named = {str(name).lower(): value for name, value in headers.items()}
     message_id = _header(named, "webhook-id")
@@ -102,9 +107,16 @@ def construct_event(
             f"the tolerance is {tolerance} seconds",
         )
     signed = f"{message_id}.{timestamp}.".encode() + body
-    expected = base64.b64encode(hmac.new(_key(secret), signed, hashlib.sha256).digest())
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
     offered = [part.partition(",") for part in signatures.split()]
     if not any(v == "v1" and hmac.compare_digest(sig.encode(), expected) for v, _, sig in offered):
+        unreadable = [f"{v}{c}{sig}"[:20] for v, c, sig in offered if not c or (v == "v1" and not _digest(sig))]
+        if unreadable:
+            raise SignatureVerificationError(
+                "malformed_header",
+                f"webhook-signature must be space-separated `v1,<base64 HMAC-SHA256>` entries; "
+                f"{unreadable[0]!r} is not one",
+            )
         raise SignatureVerificationError(
             "bad_signature",
             f"no v1 signature in webhook-signature matches the payload and secret "
@@ -165,7 +177,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 def object_model(event_type: str) -> Any:
     """The model class `data.object` is for an event type, or None when the type is not known."""
-    name = _OBJECT_BY_TYPE.get(event_type)
+    name = EVENT_OBJECTS.get(event_type)  # type: ignore[call-overload]
     prefix = event_type
     while name is None and "." in prefix:
         prefix = prefix.rpartition(".")[0]
@@ -182,12 +194,29 @@ def _header(headers: Mapping[str, Any], name: str) -> str:
     return str(value)
 
 
-def _key(secret: str | bytes) -> bytes:
-    if isinstance(secret, bytes):
-        return secret
+def _digest(signature: str) -> bool:
+    """Whether a `v1` signature is the base64 of an HMAC-SHA256 (32 bytes)."""
     try:
-        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        return len(base64.b64decode(signature, validate=True)) == hashlib.sha256().digest_size
     except binascii.Error:
+        return False
+
+
+def _key(secret: str | bytes) -> bytes:
+    if isinstance(secret, bytes | bytearray):
+        key = bytes(secret)
+    elif isinstance(secret, str):
+        try:
+            key = base64.b64decode(secret.strip().removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            raise ConfigurationError(
+                "the webhook secret must be the endpoint's whsec_… value (base64 after the prefix)"
+            ) from None
+    else:
+        raise ConfigurationError(f"the webhook secret must be a str or bytes, not {type(secret).__name__}")
+    if not key:
+        # Every HMAC key "verifies" something; an empty one is a secret that was never configured.
         raise ConfigurationError(
-            "the webhook secret must be the endpoint's whsec_… value (base64 after the prefix)"
-        ) from None
+            "the webhook secret is empty: pass the endpoint's whsec_… secret (webhook_endpoints.create answers it)"
+        )
+    return key

@@ -369,10 +369,25 @@ async def read_body(request: Request, op: OperationDoc) -> dict[str, Any]:
     body = strict_json.loads(raw)
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")
-    error = jsonschema.exceptions.best_match(op.body_validator.iter_errors(body))
+    errors = list(op.body_validator.iter_errors(body))
+    missing = [e for e in errors if e.validator == "required"]
+    if missing:
+        # Every missing field in one answer, not one per try.
+        ordered = sorted(missing, key=lambda e: [str(p) for p in e.absolute_path])
+        raise bad_request("; ".join(dict.fromkeys(_missing(e) for e in ordered)))
+    error = jsonschema.exceptions.best_match(errors)
     if error is not None:
         raise bad_request(describe(error))
     return body
+
+
+def _missing(error: jsonschema.ValidationError) -> str:
+    """The required properties an object lacks, where it is (`line_items[1]`)."""
+    absent = [name for name in error.validator_value if isinstance(error.instance, dict) and name not in error.instance]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    names = ", ".join(repr(name) for name in absent)
+    verb = "is a required property" if len(absent) == 1 else "are required properties"
+    return f"{names} {verb}{' in ' + where if where else ''}"
 
 
 def describe(error: jsonschema.ValidationError) -> str:

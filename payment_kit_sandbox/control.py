@@ -10,6 +10,7 @@ These routes exist only on the sandbox; the SDK (`payment_kit`) never calls them
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -67,12 +68,27 @@ class SandboxControl:
         result: dict[str, Any] = self._call("POST", "/sandbox/clock/advance", {"seconds": seconds + days * 86400})
         return result
 
-    def events(self, *, type: str | None = None, limit: int | None = None) -> dict[str, Any]:
-        """`{count, list}`: the events of this mode, newest first (as delivered to receivers),
-        optionally of one type."""
-        query = {k: v for k, v in (("type", type), ("limit", limit)) if v is not None}
+    def events(
+        self, *, type: str | None = None, limit: int | None = None, starting_after: str | None = None
+    ) -> dict[str, Any]:
+        """`{count, list, has_more}`: one page (up to `limit`, at most 100) of the events of this mode,
+        newest first (as delivered to receivers), optionally of one type; `starting_after` (the last
+        id of the page before) gives the next page. `iter_events` walks every page."""
+        query = {
+            k: v for k, v in (("type", type), ("limit", limit), ("starting_after", starting_after)) if v is not None
+        }
         result: dict[str, Any] = self._call("GET", "/sandbox/events", query=query)
         return result
+
+    def iter_events(self, *, type: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every event of this mode (optionally of one type), newest first, fetched a page at a time."""
+        after: str | None = None
+        while True:
+            page = self.events(type=type, limit=page_size, starting_after=after)
+            yield from page["list"]
+            if not page["has_more"] or not page["list"]:
+                return
+            after = page["list"][-1]["id"]
 
     def event(self, event_id: str) -> dict[str, Any]:
         """One event by id, as delivered."""

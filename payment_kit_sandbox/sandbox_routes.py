@@ -103,15 +103,24 @@ EVENTS_SHOWN = 100  # the most events one listing answers
 
 @sandbox_route("GET", "/sandbox/events")
 def list_events(ctx: Context) -> dict[str, Any]:
-    """The events of a mode, newest first, optionally of one `type` (as delivered to receivers)."""
+    """The events of a mode, newest first, optionally of one `type` (as delivered to receivers), a page
+    at a time (`limit`, and `starting_after` the last event of the page before)."""
     wanted = ctx.param("type")
     limit = ctx.param("limit", str(EVENTS_SHOWN))
     # ASCII digits only: str.isdigit() is also true of "²" and "١", which int() then refuses or reads.
     if not re.fullmatch("[0-9]{1,3}", str(limit)) or not 1 <= int(limit) <= EVENTS_SHOWN:
         raise bad_request(f"limit: a whole number from 1 to {EVENTS_SHOWN} is required, not {limit!r}")
-    events = ctx.store.find(webhooks.EVENT, ctx.livemode, **({"type": wanted} if wanted else {}))
-    shown = list(reversed(events))[: int(limit)]
-    return {"count": len(events), "list": shown}
+    events = list(reversed(ctx.store.find(webhooks.EVENT, ctx.livemode, **({"type": wanted} if wanted else {}))))
+    start = 0
+    after = ctx.param("starting_after")
+    if after is not None:
+        # A cursor, as PaymentKit's own lists take it: the page after this event, in this order.
+        ids = [event["id"] for event in events]
+        if after not in ids:
+            raise bad_request(f"starting_after: {after!r} is not an event of this mode{' and type' if wanted else ''}")
+        start = ids.index(after) + 1
+    shown = events[start : start + int(limit)]
+    return {"count": len(events), "list": shown, "has_more": start + len(shown) < len(events)}
 
 
 @sandbox_route("GET", "/sandbox/events/{id}")

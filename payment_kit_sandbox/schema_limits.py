@@ -141,7 +141,8 @@ QUERY_LIMITS: dict[str, dict[str, Any]] = {
 
 # Request bodies: fields the sandbox's engine needs, which PaymentKit's material does not require.
 REQUIRED: dict[str, list[str]] = {
-    "PaymentCurrencyCreateParams": ["payment_method_id", "name", "description", "contract"],
+    # A token's `contract` too, on a chain method (engine.catalog); a fiat currency has none.
+    "PaymentCurrencyCreateParams": ["payment_method_id", "name"],
     "PaymentLinkCreateParams": ["line_items"],
     "PaymentMethodCreateParams": ["type", "name", "settings"],
     "RefundCreateParams": ["payment_intent_id", "amount"],

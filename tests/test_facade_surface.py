@@ -102,7 +102,7 @@ def test_arguments_follow_the_contract_names() -> None:
     settings = inspect.signature(client.settings.create).parameters
     assert {"mount_location", "type", "settings"} <= set(settings)
     retrieve = inspect.signature(client.customers.retrieve).parameters
-    assert next(iter(retrieve)) == "id" and retrieve["id"].kind is inspect.Parameter.POSITIONAL_ONLY
+    assert next(iter(retrieve)) == "id" and retrieve["id"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert "create" in retrieve
     assert callable(client.customers.delete)  # Node's del()
 

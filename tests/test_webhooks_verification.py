@@ -219,3 +219,24 @@ def test_every_event_type_the_document_lists_parses_as_the_object_it_names() -> 
         named = item["post"]["x-data-object"]
         assert named in document["components"]["schemas"], event_type
         assert webhooks.object_model(event_type) is getattr(models, named), event_type
+
+
+@pytest.mark.parametrize("secret", ["", "whsec_", b"", "  "])
+def test_an_empty_secret_is_a_configuration_error_not_a_bad_signature(secret: str | bytes) -> None:
+    payload, headers = signed(event_body())
+    with pytest.raises(ConfigurationError, match="secret is empty"):
+        webhooks.construct_event(payload, headers, secret)
+
+
+@pytest.mark.parametrize("header", ["v1,@@@", "v1,", "garbage", "v1," + base64.b64encode(b"short").decode()])
+def test_a_signature_header_that_cannot_be_read_is_malformed(header: str) -> None:
+    payload, headers = signed(event_body())
+    with pytest.raises(SignatureVerificationError) as caught:
+        webhooks.construct_event(payload, {**headers, "webhook-signature": header}, SECRET)
+    assert caught.value.reason == "malformed_header" and "v1,<base64" in str(caught.value)
+
+
+def test_a_readable_signature_among_unreadable_ones_still_verifies() -> None:
+    payload, headers = signed(event_body())
+    rotated = {**headers, "webhook-signature": f"v1,@@@ {headers['webhook-signature']}"}
+    assert webhooks.construct_event(payload, rotated, SECRET).id.startswith("evt_")

@@ -619,13 +619,13 @@ def validate_request(model_class: type[Model], value: Any, where: str = "") -> N
     """Checks a request object before it is sent: required keys present and, for closed
     objects, no unknown keys, at every depth the document describes.
 
-    Raises `KeyError` naming a missing key, `TypeError` naming an unknown key or a value of
-    the wrong kind."""
+    Raises `KeyError` naming the missing keys by their path (`line_items[1].quantity`),
+    `TypeError` naming an unknown key or a value of the wrong kind."""
     if not isinstance(value, Mapping):
         raise TypeError(f"{where or model_class.__name__} must be an object, not {type(value).__name__}")
     missing = model_class._REQUIRED - value.keys()
     if missing:
-        raise KeyError(min(missing))
+        raise KeyError(", ".join(f"{where}.{key}" if where else str(key) for key in sorted(missing)))
     if model_class._CLOSED:
         unknown = sorted(str(k) for k in value.keys() - model_class._DECLARED)
         if unknown:

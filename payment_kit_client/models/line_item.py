@@ -49,7 +49,6 @@ class LineItem(Model):
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "price_id",
-            "quantity",
         }
     )
     _NULLABLE: ClassVar[frozenset[str]] = frozenset(
@@ -67,7 +66,7 @@ class LineItem(Model):
         self,
         *,
         price_id: str,
-        quantity: int,
+        quantity: int | Unset = UNSET,
         adjustable_quantity: LineItemAdjustableQuantity | None | Unset = UNSET,
         upsell_price_id: None | str | Unset = UNSET,
         cross_sell: bool | None | Unset = UNSET,
@@ -95,8 +94,10 @@ class LineItem(Model):
         return self._mismatch("price_id")  # type: ignore[no-any-return]
 
     @property
-    def quantity(self) -> int:
-        """How many units."""
+    def quantity(self) -> int | None:
+        """How many units. PaymentKit's typings declare it on every line (`LineItem.quantity: number`,
+        types.d.ts:147); a line of a metered price, billed by reported usage, may leave it out, as with Stripe.
+        What PaymentKit does without it is not established."""
         value = self._data.get("quantity")
         if value is None or value.__class__ is int:
             return value  # type: ignore[no-any-return]

@@ -30,8 +30,8 @@ class LineItemExpanded(Model):
 
     _NAMES: ClassVar[dict[str, str]] = {
         "price_id": "price_id",
-        "quantity": "quantity",
         "price": "price",
+        "quantity": "quantity",
         "adjustable_quantity": "adjustable_quantity",
         "upsell_price_id": "upsell_price_id",
         "cross_sell": "cross_sell",
@@ -57,7 +57,6 @@ class LineItemExpanded(Model):
     _REQUIRED: ClassVar[frozenset[str]] = frozenset(
         {
             "price_id",
-            "quantity",
             "price",
         }
     )
@@ -78,8 +77,8 @@ class LineItemExpanded(Model):
         self,
         *,
         price_id: str,
-        quantity: int,
         price: PriceExpanded,
+        quantity: int | Unset = UNSET,
         adjustable_quantity: LineItemAdjustableQuantity | None | Unset = UNSET,
         upsell_price_id: None | str | Unset = UNSET,
         cross_sell: bool | None | Unset = UNSET,
@@ -91,8 +90,8 @@ class LineItemExpanded(Model):
         self._init_fields(
             {
                 "price_id": price_id,
-                "quantity": quantity,
                 "price": price,
+                "quantity": quantity,
                 "adjustable_quantity": adjustable_quantity,
                 "upsell_price_id": upsell_price_id,
                 "cross_sell": cross_sell,
@@ -112,18 +111,20 @@ class LineItemExpanded(Model):
         return self._mismatch("price_id")  # type: ignore[no-any-return]
 
     @property
-    def quantity(self) -> int:
-        """How many units."""
-        value = self._data.get("quantity")
-        if value is None or value.__class__ is int:
-            return value  # type: ignore[no-any-return]
-        return self._mismatch("quantity")  # type: ignore[no-any-return]
-
-    @property
     def price(self) -> PriceExpanded:
         """A price with its product and payment currency, as retrieve, list, create, update, archive and inventory
         answer it."""
         return self._get("price")  # type: ignore[no-any-return]
+
+    @property
+    def quantity(self) -> int | None:
+        """How many units. PaymentKit's typings declare it on every line (`LineItem.quantity: number`,
+        types.d.ts:147); a line of a metered price, billed by reported usage, may leave it out, as with Stripe.
+        What PaymentKit does without it is not established."""
+        value = self._data.get("quantity")
+        if value is None or value.__class__ is int:
+            return value  # type: ignore[no-any-return]
+        return self._mismatch("quantity")  # type: ignore[no-any-return]
 
     @property
     def adjustable_quantity(self) -> LineItemAdjustableQuantity | None:

@@ -6,6 +6,12 @@ credit-pack hook, and that grant first settles any pending debt.
 
 Sandbox choices where PaymentKit's material is silent:
 
+- The config's `threshold` is the customer's "low-balance threshold" (PaymentKit's credit top-up
+  guide): a consumption that takes spendable credit from at or above it to below it emits
+  `customer.credit.low_balance` (its object the customer), whether or not auto-recharge is
+  enabled, once per crossing (usage while already below says nothing new); then an enabled
+  config recharges.
+
 - Spendable credit is the usable balance minus what unsettled events still
   owe; `threshold` is a human decimal of the credit currency.
 - One recharge per consumption that leaves the balance below the threshold
@@ -102,15 +108,22 @@ def capacity(ctx: Context, config: dict[str, Any] | None, max_times: int | None)
 
 
 def after_consumption(ctx: Context, event: dict[str, Any]) -> None:
-    """The hook on new meter events: recharge when the customer's spendable credit fell below the threshold."""
+    """The hook on new meter events: when the customer's spendable credit fell below the threshold,
+    say so (`customer.credit.low_balance`, once per crossing) and recharge if the config is enabled."""
     customer_id, currency_id = event["payload"]["customer_id"], event["currency_id"]
     config = ctx.store.first(KIND, ctx.livemode, customer_id=customer_id, currency_id=currency_id)
     currency = ctx.store.get("payment_currency", currency_id, ctx.livemode)
-    if config is None or currency is None or not config.get("enabled"):
+    if config is None or currency is None:
         return
     threshold = int(to_units(str(config.get("threshold") or "0"), int(currency.get("decimal") or 0), "threshold"))
     spendable = credits.balance(ctx, customer_id, currency_id) - credits.outstanding(ctx, customer_id, currency_id)
-    if spendable < threshold:
+    # The event's whole value left the spendable balance: drawn from grants, or owed.
+    before = spendable + int(event["credit_pending"])
+    if before >= threshold > spendable:
+        customer = ctx.store.get("customer", customer_id, ctx.livemode)
+        if customer is not None:
+            ctx.emit("customer.credit.low_balance", "customer", customer)
+    if spendable < threshold and config.get("enabled"):
         recharge(ctx, config, trigger=event)
 
 

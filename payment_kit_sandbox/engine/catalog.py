@@ -59,6 +59,9 @@ PRODUCT_FIELDS = (
     "vendor_config",
     "metadata",
 )
+# Payment methods whose currencies are tokens with a contract address (a sandbox rule: PaymentKit's
+# typings make every create field optional, `Partial<PaymentCurrency>`); stripe and bitcoin have none.
+CONTRACT_CHAINS = ("arcblock", "ethereum", "base")
 CURRENCY_SETTINGS = ("active", "maximum_precision", "type", "vault_config", "recharge_config", "token_config")
 CURRENCY_LIMITS = ("minimum_payment_amount", "maximum_payment_amount")
 PRICE_FIELDS = (
@@ -429,6 +432,11 @@ def new_payment_currency(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     method = ctx.store.get("payment_method", body["payment_method_id"], ctx.livemode)
     if method is None:
         raise bad_request(f"payment_method_id: no payment method {body['payment_method_id']!r} in this mode")
+    if method["type"] in CONTRACT_CHAINS and not body.get("contract"):
+        raise bad_request(
+            f"contract: required for a currency of a {method['type']} payment method (a token's contract address); "
+            "only a currency that is not on a chain (a stripe method's) may leave it out"
+        )
     symbol = body.get("symbol") or body["name"].upper()[:8]
     if ctx.store.first(CURRENCY, ctx.livemode, symbol=symbol):
         raise bad_request(f"symbol: a currency with symbol {symbol!r} already exists")
@@ -436,8 +444,8 @@ def new_payment_currency(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         ctx,
         payment_method_id=method["id"],
         name=body["name"],
-        description=body["description"],
-        contract=body["contract"],
+        description=body.get("description") or "",
+        contract=body.get("contract") or "",
         logo=body.get("logo") or "",
         symbol=symbol,
         decimal=body.get("decimal", 18),

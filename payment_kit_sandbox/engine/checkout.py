@@ -69,10 +69,19 @@ def checked_lines(
             raise bad_request(f"{where}.price_id: price {price['id']} is archived (inactive) and cannot be sold")
         _check_kind(price, mode, where, mode_hint)
         stored = {**line, "price_id": price["id"]}
+        if "quantity" not in line:
+            # PaymentKit's typings give every line a quantity; a metered line is billed by usage,
+            # so (as with Stripe) it may leave it out, and reads as 1 here (a sandbox choice).
+            if not _metered(price):
+                raise bad_request(
+                    f"{where}.quantity: required for price {price['id']}, which is not metered "
+                    "(only a metered price's line may leave it out)"
+                )
+            stored["quantity"] = 1
         upsell = line.get("upsell_price_id")
         if upsell:
             stored["upsell_price_id"] = referenced_price(ctx, upsell, f"{where}.upsell_price_id")["id"]
-        _check_quantity(price, line, where)
+        _check_quantity(price, stored, where)
         priced.append((stored, price))
     if check_stock:
         _check_stock(priced)

@@ -17,18 +17,77 @@ from typing import Any
 from ..context import Context, new_id
 from . import webhooks
 
-__all__ = ["API_VERSION", "after_commit", "record"]
+__all__ = ["API_VERSION", "EVENT_TYPES", "after_commit", "record"]
 
 logger = logging.getLogger("payment_kit_sandbox.events")
 
 # The API version PaymentKit stamps on events and endpoints (the document's example).
 API_VERSION = "2023-09-05"
 
+# Every event type the sandbox emits, all of them names in PaymentKit's `EventType`: the document's
+# `x-webhooks` lists exactly these (tests/test_event_types.py holds the two equal, and the engine's
+# calls to these). An endpoint may subscribe to these or to `*`; emitting another type is a bug.
+EVENT_TYPES = frozenset(
+    {
+        "checkout.session.completed",
+        "checkout.session.created",
+        "checkout.session.expired",
+        "checkout.session.nft_minted",
+        "coupon.created",
+        "coupon.deleted",
+        "coupon.updated",
+        "customer.created",
+        "customer.credit.insufficient",
+        "customer.credit.low_balance",
+        "customer.credit_grant.depleted",
+        "customer.credit_grant.granted",
+        "customer.deleted",
+        "customer.subscription.created",
+        "customer.subscription.deleted",
+        "customer.subscription.past_due",
+        "customer.subscription.paused",
+        "customer.subscription.recovered",
+        "customer.subscription.renew_failed",
+        "customer.subscription.renewed",
+        "customer.subscription.resumed",
+        "customer.subscription.started",
+        "customer.subscription.trial_end",
+        "customer.subscription.trial_start",
+        "customer.subscription.updated",
+        "customer.updated",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_failed",
+        "invoice.payment_succeeded",
+        "invoice.updated",
+        "invoice.voided",
+        "payment_intent.canceled",
+        "payment_intent.created",
+        "payment_intent.payment_failed",
+        "payment_intent.succeeded",
+        "payment_link.created",
+        "payment_link.updated",
+        "price.created",
+        "price.deleted",
+        "price.updated",
+        "product.created",
+        "product.deleted",
+        "product.updated",
+        "promotion_code.created",
+        "promotion_code.updated",
+        "refund.created",
+        "refund.succeeded",
+    }
+)
+
 
 def record(ctx: Context) -> None:
     """Store the request's events and queue their deliveries, in the request's transaction (call it
     inside `store.run`, after the handler): a failure here fails, and rolls back, the request."""
     for raw in ctx.events:
+        if raw["type"] not in EVENT_TYPES:
+            raise RuntimeError(f"the engine emitted {raw['type']!r}, which engine.events.EVENT_TYPES does not list")
         event = _event(ctx, raw)
         endpoints = webhooks.subscribed(ctx.store, event["livemode"], event["type"])
         event["pending_webhooks"] = len(endpoints)

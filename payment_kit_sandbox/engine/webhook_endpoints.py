@@ -18,7 +18,7 @@ from ..context import Context
 from ..refusals import bad_request
 from ..skeletons import skeleton
 from . import lifecycle
-from .events import API_VERSION
+from .events import API_VERSION, EVENT_TYPES
 from .webhooks import ATTEMPT, ENDPOINT, new_secret
 
 __all__ = ["MAX_PER_MODE", "delete_endpoint", "new_endpoint", "update_endpoint", "url_problem"]
@@ -56,6 +56,15 @@ def _checked(body: dict[str, Any]) -> dict[str, Any]:
             raise bad_request(f"url: {fields['url']!r} is not an http or https URL with a host: {problem}")
     if "enabled_events" in fields:
         fields["enabled_events"] = list(dict.fromkeys(fields["enabled_events"]))
+        # PaymentKit takes any string here; the sandbox refuses what it would never send, so a
+        # misspelt type is a 400 rather than an endpoint that silently never hears a thing.
+        unknown = [t for t in fields["enabled_events"] if t != "*" and t not in EVENT_TYPES]
+        if unknown:
+            raise bad_request(
+                f"enabled_events: {', '.join(repr(t) for t in unknown)} "
+                f"{'is not an event type' if len(unknown) == 1 else 'are not event types'} the sandbox sends "
+                "(the document's x-webhooks lists them; '*' subscribes to all)"
+            )
     return fields
 
 

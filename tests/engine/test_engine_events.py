@@ -67,7 +67,7 @@ def test_each_event_is_stored_with_its_request_and_the_sandbox_clocks_time(
     with ctx.store.transaction():
         ctx.set_clock_offset(1000)
     ctx.emit("price.created", "price", {"id": "price_1", "livemode": False})
-    ctx.emit("thing.happened", "thing", {"name": "no id"})
+    ctx.emit("product.updated", "product", {"name": "no id"})
     committed(ctx)
     assert ctx.events == [] and woken == []  # no endpoint listens
     first, second = sorted(stored_events(ctx), key=lambda e: e["type"])
@@ -80,7 +80,7 @@ def test_each_event_is_stored_with_its_request_and_the_sandbox_clocks_time(
     assert first["request"] == {"id": "req_given", "idempotency_key": "k1", "requested_by": "zAdmin"}
     assert first["data"] == {"object": {"id": "price_1", "livemode": False}} and first["pending_webhooks"] == 0
     assert first["created"] == ctx.now() and first["id"].startswith("evt_")
-    assert second["object_id"] == "" and second["type"] == "thing.happened"
+    assert second["object_id"] == "" and second["type"] == "product.updated"
 
 
 def test_an_event_without_a_request_id_gets_a_generated_one(outside_a_transaction: Context, woken: list[Any]) -> None:
@@ -93,7 +93,7 @@ def test_an_event_without_a_request_id_gets_a_generated_one(outside_a_transactio
 
 def test_an_event_belongs_to_its_objects_mode(outside_a_transaction: Context, woken: list[Any]) -> None:
     ctx = outside_a_transaction
-    ctx.emit("subscription.updated", "subscription", {"id": "sub_live", "livemode": True})
+    ctx.emit("customer.subscription.updated", "subscription", {"id": "sub_live", "livemode": True})
     committed(ctx)
     assert stored_events(ctx, livemode=False) == []
     assert [e["object_id"] for e in stored_events(ctx, livemode=True)] == ["sub_live"]
@@ -212,3 +212,14 @@ def test_the_exit_fault_is_off_unless_armed_and_exits_after_the_nth_commit_that_
 def test_an_exit_fault_that_is_not_a_count_is_refused_at_start(raw: str) -> None:
     with pytest.raises(ValueError, match="must be a whole number of commits, 1 or more"):
         fault_injection.exit_after_commits(lambda _: None, {fault_injection.ENV_EXIT_AFTER_COMMITS: raw})
+
+
+def test_an_event_type_the_sandbox_does_not_declare_is_a_bug_that_stores_nothing(
+    outside_a_transaction: Context,
+) -> None:
+    ctx = outside_a_transaction
+    ctx.emit("thing.happened", "thing", {"id": "x"})
+    undeclared = r"'thing\.happened', which engine\.events\.EVENT_TYPES does not list"
+    with pytest.raises(RuntimeError, match=undeclared), ctx.store.transaction():
+        events.record(ctx)
+    assert stored_events(ctx) == []
