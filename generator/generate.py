@@ -115,13 +115,19 @@ def generate(into: Path) -> Path:
     return out
 
 
+# What generator/facade.py writes into payment_kit/: the facade's namespaces and the CLI's commands.
+FACADE_FILES = ("_generated_namespaces.py", "cli/_generated_commands.py")
+
+
 def generate_facade(client_package: Path, into: Path) -> Path:
-    """payment_kit/_generated_namespaces.py for the client generated in `client_package`'s folder."""
-    (into / "payment_kit").mkdir(parents=True, exist_ok=True)
-    out = into / "payment_kit" / "_generated_namespaces.py"
+    """payment_kit/_generated_namespaces.py and payment_kit/cli/_generated_commands.py for the
+    client generated in `client_package`'s folder, under `into`/payment_kit."""
+    package = into / "payment_kit"
+    (package / "cli").mkdir(parents=True, exist_ok=True)
+    outputs = [package / name for name in FACADE_FILES]
     env_path = f"{client_package.parent}{os.pathsep}{ROOT}"
     result = subprocess.run(
-        [sys.executable, str(HERE / "facade.py"), str(out)],
+        [sys.executable, str(HERE / "facade.py"), *map(str, outputs)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -129,12 +135,12 @@ def generate_facade(client_package: Path, into: Path) -> Path:
     )
     if result.returncode != 0:
         fail("the facade's namespaces could not be generated", result)
-    # Formatted with the repository's own ruff settings: it is part of payment_kit/.
+    # Formatted with the repository's own ruff settings: they are part of payment_kit/.
     for args in (["check", "--fix-only", "--quiet"], ["format", "--quiet"]):
-        result = run([str(BIN / "ruff"), *args, "--config", str(ROOT / "pyproject.toml"), str(out)], ROOT)
+        result = run([str(BIN / "ruff"), *args, "--config", str(ROOT / "pyproject.toml"), *map(str, outputs)], ROOT)
         if result.returncode != 0:
-            fail("ruff failed on payment_kit/_generated_namespaces.py", result)
-    return out
+            fail("ruff failed on the facade's generated files", result)
+    return package
 
 
 def tree(root: Path) -> dict[str, Path]:
@@ -170,13 +176,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pk-gen-") as scratch:
         fresh = generate(Path(scratch))
         facade = generate_facade(fresh, Path(scratch) / "facade")
-        committed_facade = ROOT / "payment_kit" / "_generated_namespaces.py"
         if args.check is not None:
-            if not committed_facade.exists() or committed_facade.read_text() != facade.read_text():
-                raise SystemExit(
-                    "check-generated: payment_kit/_generated_namespaces.py differs from the document; "
-                    "run `make generate`"
-                )
+            for name in FACADE_FILES:
+                committed_file = ROOT / "payment_kit" / name
+                if not committed_file.exists() or committed_file.read_text() != (facade / name).read_text():
+                    raise SystemExit(
+                        f"check-generated: payment_kit/{name} differs from the document; run `make generate`"
+                    )
             committed = (ROOT / args.check).resolve()
             if not committed.is_dir():
                 raise SystemExit(f"check-generated: {committed} does not exist; run `make generate`")
@@ -192,8 +198,9 @@ def main() -> None:
             target = (ROOT / args.output).resolve()
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(fresh, target)
-            shutil.copyfile(facade, committed_facade)
-            print(f"generated {args.output} and payment_kit/_generated_namespaces.py from openapi/payment-kit.yaml")
+            for name in FACADE_FILES:
+                shutil.copyfile(facade / name, ROOT / "payment_kit" / name)
+            print(f"generated {args.output} and payment_kit/{', payment_kit/'.join(FACADE_FILES)} from the document")
 
 
 if __name__ == "__main__":
