@@ -61,12 +61,12 @@ class Scenario:
 
     def customer(self) -> Any:
         customer = self.client.customers.retrieve(f"did:abt:z{self.tag}trigger", create=True)
-        self.made("customer", customer.id, customer.did)
+        self.made("created customer", customer.id, customer.did)
         return customer
 
     def price(self, *, recurring: bool = False) -> Any:
         product = self.client.products.create(name=self.name, type="service")
-        self.made("product", product.id, product.name)
+        self.made("created product", product.id, product.name)
         if recurring:
             price = self.client.prices.create(
                 product_id=product.id,
@@ -74,10 +74,10 @@ class Scenario:
                 unit_amount="1",
                 recurring={"interval": "hour", "interval_count": 1},
             )
-            self.made("price", price.id, "1 an hour, recurring")
+            self.made("created price", price.id, "1 an hour, recurring")
         else:
             price = self.client.prices.create(product_id=product.id, type="one_time", unit_amount="1")
-            self.made("price", price.id, "1, one time")
+            self.made("created price", price.id, "1, one time")
         return price
 
     def checkout(self, *, recurring: bool = False, nft: bool = False, pay: bool = True) -> Any:
@@ -91,7 +91,7 @@ class Scenario:
             customer_id=customer.id,
             **extra,
         )
-        self.made("checkout session", session.id, session.mode)
+        self.made("created checkout session", session.id, session.mode)
         if pay:
             paid = self.routes.complete_checkout(session.id, customer.did)
             self.made("paid checkout session", session.id, f"as {customer.did}")
@@ -101,7 +101,7 @@ class Scenario:
     def subscription(self) -> Any:
         paid = self.checkout(recurring=True)
         subscription = self.client.subscriptions.retrieve(paid["subscription_id"])
-        self.made("subscription", subscription.id, subscription.status)
+        self.made("the checkout made subscription", subscription.id, subscription.status)
         return subscription
 
     def renew(self, subscription: Any) -> None:
@@ -115,21 +115,21 @@ class Scenario:
         price = self.price()
         customer = self.customer()
         invoice = self.routes.create_invoice(customer.id, price.id)
-        self.made("invoice", invoice["id"], invoice["status"])
+        self.made("created invoice", invoice["id"], invoice["status"])
         return invoice
 
     def meter(self) -> Any:
         meter = self.client.meters.create(
             name=self.name, event_name=f"trigger_{self.tag}", aggregation_method="sum", unit="calls"
         )
-        self.made("meter", meter.id, f"event {meter.event_name}, credit currency {meter.currency_id}")
+        self.made("created meter", meter.id, f"event {meter.event_name}, credit currency {meter.currency_id}")
         return meter
 
     def grant(self, meter: Any, customer: Any) -> Any:
         grant = self.client.credit_grants.create(
             customer_id=customer.id, amount="10", currency_id=meter.currency_id, category="promotional", name=self.name
         )
-        self.made("credit grant", grant.id, f"10 {meter.unit} for {customer.id}")
+        self.made("created credit grant", grant.id, f"10 {meter.unit} for {customer.id}")
         return grant
 
     def usage(self, meter: Any, customer: Any, value: str) -> Any:
@@ -138,7 +138,7 @@ class Scenario:
             payload={"customer_id": customer.id, "value": value},
             identifier=f"trigger_{self.tag}_{secrets.token_hex(4)}",
         )
-        self.made("meter event", event.id, f"{value} {meter.unit}")
+        self.made("reported meter event", event.id, f"{value} {meter.unit}")
         return event
 
 
