@@ -75,7 +75,9 @@ def sandbox_events(sandbox: RunningSandbox, event_type: str) -> list[dict[str, A
 
 def test_a_create_a_retrieve_a_list_of_every_page_and_a_404(sandbox: RunningSandbox, client: PaymentKit) -> None:
     tag = uuid.uuid4().hex[:10]
-    created = cli(sandbox, "products", "create", "--name", f"CLI {tag}", "--type", "service", "-d", f"metadata[run]={tag}")
+    created = cli(
+        sandbox, "products", "create", "--name", f"CLI {tag}", "--type", "service", "-d", f"metadata[run]={tag}"
+    )
     assert created.returncode == 0, created.stderr
     assert created.stdout.count("\n") == 1  # piped: one compact line
     product = json.loads(created.stdout)
@@ -243,7 +245,9 @@ def test_listen_removes_its_endpoint_on_sigterm_and_says_when_the_app_is_down(
         endpoint_id = listening.line(r"\(endpoint (we_\w+)\)")[1]
         assert client.webhook_endpoints.retrieve(endpoint_id).enabled_events == ["product.created"]
         product = client.products.create(name="listen down", type="service")
-        event_id = next(e["id"] for e in sandbox_events(sandbox, "product.created") if e["data"]["object"]["id"] == product.id)
+        event_id = next(
+            e["id"] for e in sandbox_events(sandbox, "product.created") if e["data"]["object"]["id"] == product.id
+        )
         listening.line(rf"product\.created +{event_id}  -> no answer: ")
         code, err = listening.stop(signal.SIGTERM)
         assert code == 0 and f"removed webhook endpoint {endpoint_id}" in err
