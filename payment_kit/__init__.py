@@ -67,6 +67,7 @@ def __getattr__(name: str) -> Any:
             globals()["payment"] = PaymentKit()
         return globals()["payment"]
 
+
 __all__ = [
     "CURRENCY_SYMBOLS",
     "NOT_GIVEN",

@@ -83,7 +83,14 @@ class HelpFormatter(argparse.HelpFormatter):
         blocks = []
         for block in text.split("\n\n"):
             lines = block.split("\n")
-            head = textwrap.fill(lines[0], width, initial_indent=indent, subsequent_indent=indent)
+            head = textwrap.fill(
+                lines[0],
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_on_hyphens=False,  # commands and URLs stay whole, to be copied
+                break_long_words=False,
+            )
             rest = [indent + line for line in lines[1:]]
             blocks.append("\n".join([head, *rest]))
         return "\n\n".join(blocks)

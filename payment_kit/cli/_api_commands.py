@@ -349,7 +349,9 @@ def _data_arguments(spec: CommandSpec, pairs: list[str]) -> dict[str, Any]:
         parts = _PART.findall(match["parts"])
         where = f"-d {key}"
         if not parts:
-            if param.name in whole or param.name in trees:
+            if param.name in trees:
+                raise CommandError(f"{where}: {param.name} is given whole and in parts")
+            if param.name in whole:
                 raise CommandError(f"{where}: {param.name} is given twice")
             whole[param.name] = read_value(param, raw, where)
             continue
