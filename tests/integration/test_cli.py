@@ -25,6 +25,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from waiting import wait_for, wait_until
 
 from payment_kit import NotFoundError, PaymentKit
+from payment_kit.cli import main
 from payment_kit.cli._trigger import NOT_PRODUCED, RECIPES
 from payment_kit_sandbox.server import RunningSandbox
 
@@ -267,3 +268,69 @@ def test_help_lists_every_command_and_each_command_describes_its_parameters(sand
     assert leaf.returncode == 0, leaf.stderr
     assert "POST /api/checkout-sessions" in leaf.stdout and "--line-items JSON" in leaf.stdout
     assert "-d KEY=VALUE" in leaf.stdout and "--idempotency-key" in leaf.stdout
+
+
+def run_in_process(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, *argv: str
+) -> tuple[int, str, str]:
+    """One command in this process (cheaper than a subprocess, for the commands' finer points)."""
+    for name, value in environment(sandbox).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PAYMENT_LIVEMODE", raising=False)
+    monkeypatch.delenv("PAYMENT_LIVE_MODE", raising=False)
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_write_repeated_with_its_idempotency_key_applies_once(
+    sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = f"cli-{uuid.uuid4().hex}"
+    create = ("products", "create", "--name", "Once", "--type", "service", "--idempotency-key", key)
+    first = run_in_process(capsys, monkeypatch, sandbox, *create)
+    again = run_in_process(capsys, monkeypatch, sandbox, *create)
+    assert first[0] == again[0] == 0
+    assert json.loads(first[1])["id"] == json.loads(again[1])["id"]
+    other = run_in_process(capsys, monkeypatch, sandbox, "products", "create", "--name", "Twice", "--type", "service")
+    assert other[0] == 0 and json.loads(other[1])["id"] != json.loads(first[1])["id"]  # a new key per command
+    reused = run_in_process(capsys, monkeypatch, sandbox, *create[:3], "Other", *create[4:])
+    assert reused[0] == 1 and "400 Bad Request" in reused[2] and "already used for a different request" in reused[2]
+
+
+def test_open_prints_the_hosted_page_of_a_session_or_a_payment_link(
+    sandbox: RunningSandbox,
+    client: PaymentKit,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    product = client.products.create(name="Open me", type="service")
+    price = client.prices.create(product_id=product.id, type="one_time", unit_amount="1")
+    line_items = [{"price_id": price.id, "quantity": 1}]
+    session = client.checkout.sessions.create(mode="payment", line_items=line_items, success_url="https://e.com/ok")
+    link = client.payment_links.create(line_items=line_items)
+    code, out, _ = run_in_process(capsys, monkeypatch, sandbox, "open", session.id)
+    assert (code, out) == (0, f"{session.url}\n")
+    code, out, _ = run_in_process(capsys, monkeypatch, sandbox, "open", link.id, "--no-browser")
+    assert (code, out) == (0, f"{sandbox.base_url}/checkout/pay/{link.id}\n")
+    visited = httpx.get(out.strip(), timeout=30)  # the link's page opens a session and sends the payer there
+    assert visited.status_code == 303 and "/checkout/pay/cs_" in visited.headers["location"]
+    code, out, err = run_in_process(capsys, monkeypatch, sandbox, "open", "plink_missing")
+    assert code == 1 and out == "" and "404 Not Found" in err
+
+
+def test_events_list_and_resend(
+    sandbox: RunningSandbox, client: PaymentKit, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    product = client.products.create(name="Event me", type="service")
+    code, out, _ = run_in_process(
+        capsys, monkeypatch, sandbox, "events", "list", "--type", "product.created", "--limit", "5"
+    )
+    listed = json.loads(out)
+    assert code == 0 and listed["count"] >= 1 and len(listed["list"]) <= 5
+    assert listed["list"][0]["data"]["object"]["id"] == product.id and listed["list"][0]["type"] == "product.created"
+    event_id = listed["list"][0]["id"]
+    code, out, _ = run_in_process(capsys, monkeypatch, sandbox, "events", "resend", event_id)
+    assert code == 0 and json.loads(out)["event"] == event_id
+    code, _, err = run_in_process(capsys, monkeypatch, sandbox, "events", "resend", "evt_missing")
+    assert code == 1 and "404 Not Found" in err
