@@ -5,22 +5,32 @@ the document types them, and each failure ends with its documented exit code.
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+import socket
 import subprocess
 import sys
 import tomllib
+import webbrowser
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from standardwebhooks.webhooks import Webhook
 
+from payment_kit import APIResponseValidationError, APIStatusError, NoMorePagesError
 from payment_kit._generated_namespaces import OPERATIONS
+from payment_kit.cli import _api_commands as api_commands
 from payment_kit.cli import build_parser, main
 from payment_kit.cli._api_commands import arguments_from
 from payment_kit.cli._command_specs import CommandSpec
 from payment_kit.cli._generated_commands import COMMANDS
-from payment_kit.cli._output import CommandError
+from payment_kit.cli._listen import ANSWER_BYTES, Relay
+from payment_kit.cli._output import EXIT_CONNECTION, CommandError, exit_code_of, print_json
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "http://pk.test"
@@ -215,3 +225,141 @@ def test_the_api_commands_and_listen_need_only_the_base_install() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "3"
     assert "payment-kit trigger needs the sandbox extra" in result.stderr
+
+
+# -- the finer points, without a server ------------------------------------------------------------
+
+ENDPOINT = {
+    "id": "we_test",
+    "livemode": False,
+    "api_version": "2023-09-05",
+    "url": "http://127.0.0.1:1/",
+    "description": "",
+    "enabled_events": ["*"],
+    "metadata": {},
+    "status": "enabled",
+    "created_via": "api",
+    "created_at": "2026-01-01T00:00:00.000Z",
+    "updated_at": "2026-01-01T00:00:00.000Z",
+}
+
+
+def test_exit_codes_and_messages_for_each_kind_of_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    request = httpx.Request("GET", f"{BASE}/api/products")
+    odd = httpx.Response(799, request=request, json={"error": "odd"}, headers={"x-request-id": "req_1"})
+    cases: list[tuple[BaseException, int, str]] = [
+        (
+            APIStatusError("x", response=odd, body={"error": "odd"}, server_message="odd"),
+            1,
+            "799 Error: odd (request req_1)",
+        ),
+        (APIResponseValidationError(response=httpx.Response(200, request=request), reason="not JSON"), 1, "not JSON"),
+        (NoMorePagesError("no more"), 1, "no more"),
+        (TypeError("products.create() got an unexpected keyword argument 'x'"), 2, "unexpected keyword"),
+        (CommandError("bad", EXIT_CONNECTION), 3, "bad"),
+    ]
+    for exc, code, says in cases:
+        assert exit_code_of(exc) == code
+        assert says in capsys.readouterr().err
+    with pytest.raises(RuntimeError):
+        exit_code_of(RuntimeError("a bug is not hidden"))
+
+
+def test_answers_are_indented_at_a_terminal_and_one_line_in_a_pipe() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    shown, piped = Terminal(), io.StringIO()
+    print_json({"id": "prod_x", "name": "Pró"}, shown)
+    print_json({"id": "prod_x", "name": "Pró"}, piped)
+    assert shown.getvalue() == '{\n  "id": "prod_x",\n  "name": "Pró"\n}\n'
+    assert piped.getvalue() == '{"id":"prod_x","name":"Pró"}\n'
+
+
+def test_the_command_line_itself(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main([]) == 0 and "Start here:" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as ended:
+        main(["--base-url", BASE, "--timeout", "5", "products", "--help"])  # options before the command
+    assert ended.value.code == 0 and "archive, create, delete" in capsys.readouterr().out
+    for argv in (["--test"], ["products", "list", "--timeout", "0"], ["products", "list", "--max-retries", "-1"]):
+        with pytest.raises(SystemExit) as ended:
+            main(argv)
+        assert ended.value.code == 2
+    refusals = capsys.readouterr().err
+    assert "must be a positive number of seconds, not '0'" in refusals and "must be a whole number" in refusals
+
+    def interrupted(*args: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api_commands, "run_api_command", interrupted)
+    assert main(["products", "list", "--base-url", BASE]) == 130
+
+
+def test_listen_refuses_what_it_cannot_forward(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "listen", "--forward-to", "ftp://example.com/x", "--base-url", BASE)
+    assert code == 2 and "not an http:// or https:// URL with a host" in err
+    code, _, err = run(capsys, "listen", "--forward-to", "http://127.0.0.1:9/x", "--events", " , ", "--base-url", BASE)
+    assert code == 2 and "names no event type" in err
+    code, _, err = run(capsys, "listen", "--forward-to", "http://[::1", "--base-url", BASE)
+    assert code == 2 and "is not a URL" in err
+
+
+def test_listen_against_a_server_that_gives_no_secret_removes_the_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
+    with respx.mock() as router:
+        router.get(f"{BASE}/sandbox/health").mock(return_value=httpx.Response(200, json={"ok": True, "now": 1}))
+        router.post(f"{BASE}/api/webhook-endpoints").mock(return_value=httpx.Response(200, json=ENDPOINT))
+        removed = router.delete(f"{BASE}/api/webhook-endpoints/we_test").mock(
+            return_value=httpx.Response(500, json={"error": "down"})
+        )
+        code, _, err = run(
+            capsys, "listen", "--forward-to", "http://127.0.0.1:9/x", "--base-url", BASE, "--max-retries", "0"
+        )
+    assert code == 1 and "gave the endpoint no signing secret" in err
+    assert removed.called and "remove it with `payment-kit webhook-endpoints delete we_test`" in err
+
+
+def test_the_relay_forwards_only_signed_deliveries_and_answers_what_the_app_answered() -> None:
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    body = json.dumps({"id": "evt_1", "object": "event", "type": "invoice.paid", "data": {"object": {}}}).encode()
+    stamp = datetime.now(tz=UTC)
+    signature = Webhook(secret).sign("evt_1", stamp, body.decode())
+    headers = {"webhook-id": "evt_1", "webhook-timestamp": str(int(stamp.timestamp())), "webhook-signature": signature}
+    with respx.mock() as router, Relay("http://app.test/hooks") as relay:
+        assert relay.deliver(body, headers)[0] == 503  # not ready before its secret is known
+        relay.secret = secret
+        router.post("http://app.test/hooks").mock(return_value=httpx.Response(299, content=b"x" * (ANSWER_BYTES + 10)))
+        status, content, _ = relay.deliver(body, headers)
+        assert status == 299 and len(content) == ANSWER_BYTES
+        assert relay.deliver(body, {**headers, "webhook-signature": "v1,forged"})[0] == 400
+        router.post("http://app.test/hooks").mock(side_effect=httpx.ConnectError("refused"))
+        status, content, _ = relay.deliver(body, headers)
+        assert status == 502 and b"could not reach http://app.test/hooks" in content
+        port = int(relay.url.rsplit(":", 1)[1].rstrip("/"))
+        for length, status in (
+            ("Content-Length: 99999999\r\n", b" 413 "),
+            ("Transfer-Encoding: chunked\r\n", b" 411 "),
+        ):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                raw.sendall(f"POST / HTTP/1.1\r\nHost: relay\r\n{length}\r\n".encode())
+                assert status in raw.recv(200).split(b"\r\n")[0]  # refused before a byte of the body is read
+
+
+def test_open_at_a_terminal_opens_the_browser(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PAYMENT_KIT_STRICT_RESPONSES", raising=False)  # a sketch of a session, read leniently
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    with respx.mock() as router:
+        router.get(f"{BASE}/api/checkout-sessions/cs_a").mock(
+            return_value=httpx.Response(200, json={"id": "cs_a", "url": f"{BASE}/checkout/pay/cs_a"})
+        )
+        router.get(f"{BASE}/api/checkout-sessions/cs_b").mock(
+            return_value=httpx.Response(200, json={"id": "cs_b", "url": None})
+        )
+        assert main(["open", "cs_a", "--base-url", BASE]) == 0
+        assert main(["open", "cs_b", "--base-url", BASE]) == 1
+    assert opened == [f"{BASE}/checkout/pay/cs_a"]
+    assert "checkout session cs_b has no hosted page" in capsys.readouterr().err
