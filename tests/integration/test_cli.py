@@ -25,7 +25,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from waiting import wait_for, wait_until
 
 from payment_kit import NotFoundError, PaymentKit
-from payment_kit.cli import main
+from payment_kit.cli import _trigger as trigger_module
+from payment_kit.cli import build_parser, main
 from payment_kit.cli._trigger import NOT_PRODUCED, RECIPES
 from payment_kit_sandbox.server import RunningSandbox
 
@@ -334,3 +335,22 @@ def test_events_list_and_resend(
     assert code == 0 and json.loads(out)["event"] == event_id
     code, _, err = run_in_process(capsys, monkeypatch, sandbox, "events", "resend", "evt_missing")
     assert code == 1 and "404 Not Found" in err
+
+
+def test_trigger_names_types_it_cannot_make_and_a_recipe_that_raises_nothing(
+    sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    documented = trigger_module.document_event_types()
+    monkeypatch.setattr(trigger_module, "document_event_types", lambda: [*documented, "customer.brand_new"])
+    with pytest.raises(SystemExit):
+        build_parser("trigger").parse_args(["trigger", "--help"])
+    listed = capsys.readouterr().out.split("with no recipe in this version of payment-kit yet:", 1)[1]
+    assert listed.split() == ["customer.brand_new"]  # a type the document gains shows up at once
+    code, _, err = run_in_process(capsys, monkeypatch, sandbox, "trigger", "customer.brand_new")
+    assert code == 2 and "customer.brand_new has no recipe" in err
+    code, _, err = run_in_process(capsys, monkeypatch, sandbox, "trigger", "invoice.paid", "no.such")
+    assert code == 2 and "no.such is not an event type of the API" in err
+    idle = trigger_module.Recipe("does nothing", lambda scenario: None)
+    monkeypatch.setitem(trigger_module.RECIPES, "invoice.voided", idle)
+    code, _, err = run_in_process(capsys, monkeypatch, sandbox, "trigger", "invoice.voided")
+    assert code == 1 and "the sandbox recorded no invoice.voided event" in err
