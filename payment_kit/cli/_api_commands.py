@@ -160,7 +160,7 @@ def _metavar(param: Param, kind: str) -> str:
 
 
 def _help(param: Param) -> str:
-    text = param.description.rstrip(".") if param.description else param.name
+    text = param.description.rstrip(".")  # the document's; some parameters have none
     notes = []
     if param.required:
         notes.append("required")
@@ -180,7 +180,7 @@ def _help(param: Param) -> str:
     if param.wire != param.name:
         notes.append(f"the API's {param.wire}")
     notes = [note for note in notes if note]
-    text = f"{text} ({'; '.join(notes)})" if notes else text
+    text = f"{text} ({'; '.join(notes)})".strip() if notes else text
     return text.replace("%", "%%")  # argparse formats help with %
 
 
