@@ -212,6 +212,40 @@ class Spec:
     def _literal(values: list[Any]) -> str:
         return "Literal[" + ", ".join(repr(v) for v in values if v is not None) + "]"
 
+    def command_line_value(self, node: dict[str, Any]) -> CommandLineValue:
+        """How `payment-kit` reads a value of this schema from its command line."""
+        name = self.single_ref(node)
+        target = self.schemas[name] if name is not None else node
+        nullable = bool(node.get("nullable") or target.get("nullable"))
+        if name == "DecimalAmount":
+            return CommandLineValue("money", nullable=nullable)
+        open_enum = self.open_enum(target)
+        if open_enum is not None:
+            values = tuple(str(v) for v in self.schemas[open_enum]["enum"] if v is not None)
+            return CommandLineValue("string", choices=values, open_choices=True, nullable=nullable)
+        kind = target.get("type")
+        if "enum" in target and kind in (None, "string"):
+            values = tuple(str(v) for v in target["enum"] if v is not None)
+            return CommandLineValue("string", choices=values, nullable=nullable)
+        if kind in PRIMITIVES:
+            return CommandLineValue(kind, nullable=nullable)
+        if kind == "array":
+            item = self.command_line_value(target.get("items", {}))
+            if item.kind in (*PRIMITIVES, "money"):
+                return CommandLineValue("list", item.kind, item.choices, item.open_choices, nullable)
+        return CommandLineValue("json", nullable=nullable)
+
+
+@dataclass(frozen=True)
+class CommandLineValue:
+    """A parameter's kind on the command line (payment_kit/cli/_command_specs.py `Param`)."""
+
+    kind: str  # string, integer, number, boolean, money, list (of `item`), json, metadata
+    item: str = ""
+    choices: tuple[str, ...] = ()
+    open_choices: bool = False
+    nullable: bool = False
+
 
 @dataclass
 class Argument:
@@ -219,6 +253,8 @@ class Argument:
     annotation: str
     required: bool
     description: str = ""
+    wire: str = ""  # the API's own name (query parameter or body field)
+    schema: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -234,6 +270,7 @@ class Method:
     path_params: list[tuple[str, str]] = field(default_factory=list)  # (facade name, annotation)
     positional_query: list[tuple[str, str]] = field(default_factory=list)  # query ids passed positionally
     path_descriptions: dict[str, str] = field(default_factory=dict)
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     arguments: list[Argument] = field(default_factory=list)
     query: dict[str, str] = field(default_factory=dict)
@@ -289,7 +326,7 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
                 method.money.append(name)
             owner = (method.body_model or pascal(op["operationId"])) + pascal(wire)
             annotation = spec.annotation(node, owner)
-            method.arguments.append(Argument(name, annotation, wire in required, spec.description(node)))
+            method.arguments.append(Argument(name, annotation, wire in required, spec.description(node), wire, node))
             method.money_paths |= spec.money_paths(node, wire)
 
     for param in (spec.resolve(p) for p in op.get("parameters", [])):
@@ -300,12 +337,20 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
                 raise SystemExit(f"facade: {op['operationId']}: {name!r} is both a path and a body argument")
             method.path_params.append((name, spec.annotation(schema)))
             method.path_descriptions[name] = " ".join((param.get("description") or "").split())
+            method.path_schemas[name] = schema
             continue
         if param["in"] == "header":
             if param["name"] != "Idempotency-Key":
                 raise SystemExit(f"facade: {op['operationId']}: unexpected header {param['name']}")
             method.arguments.append(
-                Argument("idempotency_key", "str", False, " ".join((param.get("description") or "").split()))
+                Argument(
+                    "idempotency_key",
+                    "str",
+                    False,
+                    " ".join((param.get("description") or "").split()),
+                    param["name"],
+                    schema,
+                )
             )
             continue
         gen = generated_name(param["name"])
@@ -331,7 +376,9 @@ def build_method(spec: Spec, path: str, http_method: str, op: dict[str, Any]) ->
                 "Filters on metadata: `{'plan': 'pro'}` is sent as the query parameter `metadata.plan=pro`, "
                 "and only objects whose metadata has all of them match."
             )
-        method.arguments.append(Argument(name, annotation, bool(param.get("required")), " ".join(described.split())))
+        method.arguments.append(
+            Argument(name, annotation, bool(param.get("required")), " ".join(described.split()), param["name"], schema)
+        )
         if param["name"] == "page":
             method.paginated = True
 
@@ -590,8 +637,92 @@ def render_events(spec: Spec) -> str:
     return "\n".join(out) + "\n"
 
 
+CLI_HEADER = (
+    "# Generated by generator/facade.py from openapi/payment-kit.yaml (the same operations as the facade).\n"
+    "# Do not edit: change the document or the generator and run `make generate`.\n"
+)
+
+
+def text_literal(text: str, indent: int) -> str:
+    """A string as Python source in pieces short enough for the line limit (joined, it is `text` again)."""
+    width = 100 - indent
+    if len(repr(text)) <= width:
+        return repr(text)
+    pieces, current = [], ""
+    for word in text.split(" "):
+        if current and len(current) + len(word) + 1 > width:
+            pieces.append(current + " ")
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    pieces.append(current)
+    pad = " " * indent
+    return "(\n" + "".join(f"{pad}    {piece!r}\n" for piece in pieces) + f"{pad})"
+
+
+def render_param(value: CommandLineValue, name: str, wire: str, required: bool, description: str) -> str:
+    fields = [f"name={name!r}", f"wire={wire!r}", f"kind={value.kind!r}"]
+    if value.item:
+        fields.append(f"item={value.item!r}")
+    if value.choices:
+        fields.append(f"choices={value.choices!r}")
+    if value.open_choices:
+        fields.append("open_choices=True")
+    if value.nullable:
+        fields.append("nullable=True")
+    if required:
+        fields.append("required=True")
+    if description:
+        fields.append(f"description={text_literal(description, 16)}")
+    return "            Param(" + ", ".join(fields) + "),"
+
+
+def render_commands(spec: Spec, methods: list[Method]) -> str:
+    out = [
+        CLI_HEADER,
+        '"""Every operation as a `payment-kit <resource> <method>` command: what its `--help` says and how',
+        'its parameters are read. The operations themselves are `payment_kit._generated_namespaces.OPERATIONS`."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from ._command_specs import CommandSpec, Param",
+        "",
+        "COMMANDS: tuple[CommandSpec, ...] = (",
+    ]
+    for m in methods:
+        out.append("    CommandSpec(")
+        out.append(f"        operation_id={m.operation_id!r},")
+        out.append(f"        namespace={m.namespace!r},")
+        out.append(f"        method={m.name!r},")
+        out.append(f"        http={m.http_method + ' ' + m.path!r},")
+        out.append(f"        node={m.node!r},")
+        out.append(f"        summary={text_literal(m.summary, 8)},")
+        if m.description:
+            out.append(f"        description={text_literal(m.description, 8)},")
+        if m.path_params:
+            out.append("        path_params=(")
+            for name, _ in m.path_params:
+                value = spec.command_line_value(m.path_schemas.get(name, {"type": "string"}))
+                out.append(render_param(value, name, name, True, m.path_descriptions.get(name, "")))
+            out.append("        ),")
+        ordered = [a for a in m.arguments if a.required] + [a for a in m.arguments if not a.required]
+        params = [a for a in ordered if a.name != "livemode"]
+        if params:
+            out.append("        params=(")
+            for a in params:
+                # A list's metadata filters: `key=value` pairs the facade sends as `metadata.<key>=<value>`.
+                filters = a.name == "metadata" and a.name in m.query
+                value = CommandLineValue("metadata") if filters else spec.command_line_value(a.schema)
+                out.append(render_param(value, a.name, a.wire, a.required, a.description))
+            out.append("        ),")
+        out.append("    ),")
+    out.append(")")
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "payment_kit" / "_generated_namespaces.py"
+    commands = out.parent / "cli" / "_generated_commands.py"
     sys.path.insert(0, str(out.parent.parent))
     spec = Spec(yaml.safe_load(SPEC.read_text()))
     methods = [
@@ -602,9 +733,11 @@ def main() -> None:
     ]
     methods.sort(key=lambda m: (m.namespace, m.name))
     out.write_text(render(methods))
+    commands.parent.mkdir(parents=True, exist_ok=True)
+    commands.write_text(render_commands(spec, methods))
     (out.parent / "params.py").write_text(render_params(spec))
     (out.parent / "event_types.py").write_text(render_events(spec))
-    print(f"facade: wrote {out.relative_to(out.parent.parent)} ({len(methods)} operations) and params.py")
+    print(f"facade: wrote {out.name}, params.py, event_types.py and cli/{commands.name} ({len(methods)} operations)")
 
 
 if __name__ == "__main__":

@@ -115,17 +115,20 @@ def generate(into: Path) -> Path:
     return out
 
 
-# What generator/facade.py writes into payment_kit/ (the typed namespaces, their params, the event types).
-FACADE_FILES = ("_generated_namespaces.py", "params.py", "event_types.py")
+# What generator/facade.py writes into payment_kit/: the typed namespaces, their params, the event
+# types, and the CLI's commands.
+FACADE_FILES = ("_generated_namespaces.py", "params.py", "event_types.py", "cli/_generated_commands.py")
 
 
 def generate_facade(client_package: Path, into: Path) -> Path:
-    """payment_kit/_generated_namespaces.py for the client generated in `client_package`'s folder."""
-    (into / "payment_kit").mkdir(parents=True, exist_ok=True)
-    out = into / "payment_kit" / "_generated_namespaces.py"
+    """The FACADE_FILES for the client generated in `client_package`'s folder, under `into`/payment_kit
+    (facade.py writes the others beside the namespaces it is given)."""
+    package = into / "payment_kit"
+    (package / "cli").mkdir(parents=True, exist_ok=True)
+    outputs = [package / name for name in FACADE_FILES]
     env_path = f"{client_package.parent}{os.pathsep}{ROOT}"
     result = subprocess.run(
-        [sys.executable, str(HERE / "facade.py"), str(out)],
+        [sys.executable, str(HERE / "facade.py"), str(outputs[0])],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -134,13 +137,11 @@ def generate_facade(client_package: Path, into: Path) -> Path:
     if result.returncode != 0:
         fail("the facade's namespaces could not be generated", result)
     # Formatted with the repository's own ruff settings: they are part of payment_kit/.
-    for name in FACADE_FILES:
-        for args in (["check", "--fix-only", "--quiet"], ["format", "--quiet"]):
-            command = [str(BIN / "ruff"), *args, "--config", str(ROOT / "pyproject.toml"), str(out.parent / name)]
-            result = run(command, ROOT)
-            if result.returncode != 0:
-                fail(f"ruff failed on payment_kit/{name}", result)
-    return out
+    for args in (["check", "--fix-only", "--quiet"], ["format", "--quiet"]):
+        result = run([str(BIN / "ruff"), *args, "--config", str(ROOT / "pyproject.toml"), *map(str, outputs)], ROOT)
+        if result.returncode != 0:
+            fail("ruff failed on the facade's generated files", result)
+    return package
 
 
 def tree(root: Path) -> dict[str, Path]:
@@ -179,7 +180,7 @@ def main() -> None:
         if args.check is not None:
             for name in FACADE_FILES:
                 committed_file = ROOT / "payment_kit" / name
-                if not committed_file.exists() or committed_file.read_text() != (facade.parent / name).read_text():
+                if not committed_file.exists() or committed_file.read_text() != (facade / name).read_text():
                     raise SystemExit(
                         f"check-generated: payment_kit/{name} differs from the document; run `make generate`"
                     )
@@ -199,8 +200,8 @@ def main() -> None:
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(fresh, target)
             for name in FACADE_FILES:
-                shutil.copyfile(facade.parent / name, ROOT / "payment_kit" / name)
-            print(f"generated {args.output} and payment_kit/{{{','.join(FACADE_FILES)}}} from openapi/payment-kit.yaml")
+                shutil.copyfile(facade / name, ROOT / "payment_kit" / name)
+            print(f"generated {args.output} and payment_kit/{', payment_kit/'.join(FACADE_FILES)} from the document")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,13 @@
     client = PaymentKit(base_url="https://app.example.com/payment", api_key="...")
 
 The default client `payment` reads `PAYMENT_KIT_BASE_URL`, `PAYMENT_KIT_API_KEY`
-and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` when this
-module is imported; it opens no connection until its first call.
+and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` when it is
+first used (`from payment_kit import payment` is a use); it opens no connection
+until its first call.
 """
+
+import threading
+from typing import TYPE_CHECKING, Any
 
 from payment_kit_client.model_runtime import FieldTypeError
 
@@ -45,8 +49,26 @@ from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .event_types import EVENT_TYPES, EventType
 
-payment = PaymentKit()
-"""The default client, configured from the environment (Node: the package's default export)."""
+if TYPE_CHECKING:
+    payment: PaymentKit
+    """The default client, configured from the environment (Node: the package's default export)."""
+
+# The default client is built when first used, not when the package is imported: an environment
+# it refuses (a malformed PAYMENT_KIT_BASE_URL) is an error where `payment` is used, and never
+# stops `import payment_kit` (the `payment-kit` command, whose --base-url wins over the
+# environment, imports the package first). A reload (tests) builds it afresh.
+globals().pop("payment", None)
+_default_client_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    if name != "payment":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _default_client_lock:
+        if "payment" not in globals():
+            globals()["payment"] = PaymentKit()
+        return globals()["payment"]
+
 
 __all__ = [
     "CURRENCY_SYMBOLS",

@@ -331,3 +331,15 @@ def test_the_fast_class_check_of_plain_fields_agrees_with_accepts() -> None:
                 assert (raw.__class__ in classes) == cls._PLAIN[key].accepts(raw), (name, key, raw)
                 checked += 1
     assert checked > 1000
+
+
+def test_field_decoder_says_what_a_field_holds_declared_or_not() -> None:
+    assert runtime.field_decoder(models.LineItem, "quantity") is INT
+    assert runtime.field_decoder(models.LineItem, "price_id") is STR
+    nested = runtime.field_decoder(models.LineItem, "adjustable_quantity")
+    assert isinstance(nested, AsModel) and nested.name == "LineItemAdjustableQuantity"
+    lines = runtime.field_decoder(models.CheckoutSessionCreateParams, "line_items")
+    assert isinstance(lines, AsList) and isinstance(lines.item, AsModel) and lines.item.name == "LineItem"
+    assert runtime.field_decoder(models.CheckoutSessionCreateParams, "no_such_field") is None  # closed: nothing else
+    assert runtime.field_decoder(models.LineItem, "no_such_field") is ANY  # open: any JSON value
+    assert runtime.field_decoder(models.MetadataQuery, "metadata.plan") is STR  # additionalProperties: string

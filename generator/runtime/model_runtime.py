@@ -25,6 +25,8 @@ Public names (what the facade and the generated models use):
 - `answer_problems(model)`: every departure of an answer from the document;
 - `construct(model_class, data)`: a model over `data` with no checks at all;
 - `cache_decoded(model, key, value)`: makes `model[key]` read as `value`;
+- `field_decoder(model_class, key)`: what the document says a field holds (the CLI's `-d` reads
+  `line_items[0][quantity]=1` as the integer it must be);
 - the decoders the model template writes into `_DECODERS` and `_PLAIN` (`AsModel`,
   `AsEnum`, `AsList`, `AsUnion`, `ANY`, `STR`, `INT`, `FLOAT`, `BOOL`, `NONE`, `DATETIME`, `DATE`).
 """
@@ -62,6 +64,7 @@ __all__ = [
     "answer_problems",
     "cache_decoded",
     "construct",
+    "field_decoder",
     "validate_request",
 ]
 
@@ -569,6 +572,12 @@ class Model:
 _set_data: Callable[[Model, dict[str, Any]], None] = vars(Model)["_data"].__set__
 _set_cache: Callable[[Model, dict[str, Any] | None], None] = vars(Model)["_cache"].__set__
 Mapping.register(Model)
+
+
+def field_decoder(model_class: type[Model], key: str) -> Decoder | None:
+    """The decoder of a field by its JSON key: a declared field's, else the one undeclared keys take
+    (`additionalProperties`); None when the document says nothing of the key."""
+    return model_class._PLAIN.get(key) or model_class._DECODERS.get(key) or model_class._EXTRA
 
 
 def construct(model_class: type[M], data: dict[str, Any]) -> M:

@@ -1,0 +1,5 @@
+"""`python -m payment_kit.cli`: the `payment-kit` command."""
+
+from . import main
+
+raise SystemExit(main())
