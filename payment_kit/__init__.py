@@ -8,14 +8,15 @@
     client = PaymentKit(base_url="https://app.example.com/payment", api_key="...")
 
 The default client `payment` reads `PAYMENT_KIT_BASE_URL`, `PAYMENT_KIT_API_KEY`
-and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` when this
-module is imported; it opens no connection until its first call.
+and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` at its first
+use, not at import (so `load_dotenv()` after the imports works), and again after
+`payment_kit.configure(...)`; importing this module never reads or checks them.
 """
 
 from payment_kit_client.model_runtime import FieldTypeError
 
 from . import webhooks
-from ._client import STRICT_RESPONSES_ENV, AsyncPaymentKit, PaymentKit, RawResponses
+from ._client import STRICT_RESPONSES_ENV, AsyncPaymentKit, DefaultPaymentKit, PaymentKit, RawResponses
 from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
 from ._environments import Environments
 from ._errors import (
@@ -43,8 +44,11 @@ from ._runtime import RawResponse
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 
-payment = PaymentKit()
-"""The default client, configured from the environment (Node: the package's default export)."""
+payment: DefaultPaymentKit = DefaultPaymentKit()
+"""The default client (Node: the package's default export), configured from the environment at its
+first use, or with `configure`."""
+
+configure = payment.configure
 
 __all__ = [
     "CURRENCY_SYMBOLS",
@@ -61,6 +65,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "DefaultPaymentKit",
     "Environments",
     "FieldTypeError",
     "InternalServerError",
@@ -77,6 +82,7 @@ __all__ = [
     "SignatureVerificationError",
     "UnprocessableEntityError",
     "__version__",
+    "configure",
     "format_amount",
     "format_credit_amount",
     "from_units",
