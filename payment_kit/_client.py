@@ -327,7 +327,7 @@ class PaymentKit(_ClientBase, Namespaces):
         self._configure(options, livemode)
         # A `with_options` copy uses its parent's transport (pool, retry hooks) and never closes it.
         self._owns_transport = _shared_transport is None
-        self._transport = _shared_transport or SyncTransport(http_client)
+        self._transport = _shared_transport or SyncTransport(http_client, options.base_url)
         self._build_namespaces(self)
 
     def close(self) -> None:
@@ -377,7 +377,7 @@ class AsyncPaymentKit(_ClientBase, AsyncNamespaces):
         )
         self._configure(options, livemode)
         self._owns_transport = _shared_transport is None
-        self._transport = _shared_transport or AsyncTransport(http_client)
+        self._transport = _shared_transport or AsyncTransport(http_client, options.base_url)
         self._build_namespaces(self)
 
     async def close(self) -> None:
@@ -442,7 +442,7 @@ class DefaultPaymentKit(PaymentKit):
                         s.get("max_response_bytes"),
                     )
                     self.environments.get_live_mode()  # the mode is read with the rest
-                    settled = self._settled = (options, SyncTransport(s.get("http_client")))
+                    settled = self._settled = (options, SyncTransport(s.get("http_client"), options.base_url))
         return settled
 
     def configure(
