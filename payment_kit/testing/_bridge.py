@@ -46,6 +46,10 @@ def run_coroutine(make: Callable[[], Awaitable[T]]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:  # outside the `except`, which would chain itself to every error of the call
         return asyncio.run(_awaited(make))
     context = contextvars.copy_context()  # the helper thread sees this call's context variables
     with ThreadPoolExecutor(1, thread_name_prefix="payment-kit-testing") as helper:
@@ -84,7 +88,7 @@ class SyncASGITransport(httpx.BaseTransport):
 
         status, headers, body = run_coroutine(answer)
         self._after()
-        return httpx.Response(status, headers=headers, content=body, request=request)
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body), request=request)
 
     def close(self) -> None:
         """Nothing: a client closing leaves the sandbox, which owns this transport, running."""
@@ -104,7 +108,9 @@ class AsyncASGITransport(httpx.AsyncBaseTransport):
         response = await self._asgi.handle_async_request(request)
         body = await _raw_body_async(response)
         await self._after()
-        return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
+        return httpx.Response(
+            response.status_code, headers=response.headers, stream=httpx.ByteStream(body), request=request
+        )
 
     async def aclose(self) -> None:
         """Nothing: the sandbox owns this transport."""
@@ -180,7 +186,8 @@ class _WSGIInline(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
         response = self._wsgi.handle_request(request)
-        return httpx.Response(response.status_code, headers=response.headers, content=_raw_body(response))
+        body = httpx.ByteStream(_raw_body(response))  # unread: the caller streams it
+        return httpx.Response(response.status_code, headers=response.headers, stream=body)
 
 
 def app_interface(app: Any) -> str:
