@@ -75,7 +75,7 @@ def wsgi_app(receiver: Receiver) -> Callable[[dict[str, Any], Callable[..., Any]
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         assert environ["PATH_INFO"] == "/hooks/payment-kit" and environ["REQUEST_METHOD"] == "POST"
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         status, answer = receiver.receive(body, headers)
         start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}", [("Content-Type", "application/json")])
         return [json.dumps(answer).encode()]
@@ -219,9 +219,8 @@ def test_only_the_subscribed_types_are_delivered(payment_kit_sandbox: Sandbox, r
     receiver.secret = endpoint.secret
     product = payment.products.create(name="Quiet", type="service")
     assert receiver.types == []
-    payment.prices.create(
-        product_id=product.id, type="one_time", unit_amount="1", currency_id=payment.payment_currencies.list().list[0].id
-    )
+    currency_id = payment.payment_currencies.list().list[0].id
+    payment.prices.create(product_id=product.id, type="one_time", unit_amount="1", currency_id=currency_id)
     assert receiver.types == ["price.created"]
 
 
@@ -269,7 +268,8 @@ def test_a_handler_that_calls_the_api_gets_those_events_delivered_too(
 
     def price_every_product(event: webhooks.Event) -> None:
         if event.type == "product.created":  # the sync SDK, from inside the async handler
-            payment.prices.create(product_id=event.data.object.id, type="one_time", unit_amount="3", currency_id=currency.id)
+            product_id = event.data.object.id
+            payment.prices.create(product_id=product_id, type="one_time", unit_amount="3", currency_id=currency.id)
 
     receiver.on_event = price_every_product
     receiver.secret = payment_kit_sandbox.forward_webhooks(asgi_app(receiver)).secret

@@ -69,11 +69,11 @@ from ..refusals import ApiError
 
 __all__ = [
     "ANSWER_BYTES",
+    "HELD",
     "MAX_IN_FLIGHT",
     "POLICY",
     "Outcome",
     "Policy",
-    "HELD",
     "attempt",
     "body_of",
     "deliver",
