@@ -25,6 +25,7 @@ import payment_kit
 from payment_kit import AsyncPaymentKit, PaymentKit, SignatureVerificationError, payment, webhooks
 from payment_kit._transport import IN_PROCESS
 from payment_kit.testing import Sandbox
+from payment_kit_sandbox.engine import webhooks as sandbox_webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -188,6 +189,8 @@ def test_deliveries_reach_an_asgi_app_that_verifies_them_before_the_call_returns
     assert delivery.ok and delivery.status_code == 200 and delivery.response == {"received": delivery.event_id}
     assert delivery.event_type == "product.created" and delivery.retry == 0 and delivery.error is None
     assert payment_kit_sandbox.flush_webhooks() == []  # nothing was left
+    # No background worker delivers them too: the sandbox's store never got one.
+    assert payment_kit_sandbox._app.state.store not in sandbox_webhooks._DISPATCHERS
 
 
 def test_deliveries_reach_a_wsgi_app(payment_kit_sandbox: Sandbox, receiver: Receiver) -> None:

@@ -13,6 +13,8 @@ from flask_shop import create_app, set_up_catalog
 
 from payment_kit.testing import Sandbox
 
+WRONG_SECRET = "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="  # a valid secret, not the endpoint's
+
 
 @pytest.fixture
 def shop(payment_kit_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
@@ -59,7 +61,9 @@ def test_a_delivery_the_shop_refused_can_be_retried(
     shop: FlaskClient, payment_kit_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     right = os.environ["SHOP_WEBHOOK_SECRET"]
-    monkeypatch.setenv("SHOP_WEBHOOK_SECRET", "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=")  # misconfigured
+    monkeypatch.setenv(
+        "SHOP_WEBHOOK_SECRET", "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="
+    )  # misconfigured
     checkout = shop.post("/users/di/buy").json
     assert checkout is not None
     payment_kit_sandbox.complete_checkout(checkout["session_id"], customer_did="z1di")

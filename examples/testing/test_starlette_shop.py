@@ -14,6 +14,8 @@ from starlette_shop import create_app, set_up_catalog
 
 from payment_kit.testing import Sandbox
 
+WRONG_SECRET = "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="  # a valid secret, not the endpoint's
+
 
 @pytest.fixture
 def shop(payment_kit_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
@@ -57,7 +59,9 @@ def test_a_delivery_the_shop_refused_can_be_retried(
     shop: TestClient, payment_kit_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     right = os.environ["SHOP_WEBHOOK_SECRET"]
-    monkeypatch.setenv("SHOP_WEBHOOK_SECRET", "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=")  # misconfigured
+    monkeypatch.setenv(
+        "SHOP_WEBHOOK_SECRET", "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="
+    )  # misconfigured
     payment_kit_sandbox.complete_checkout(shop.post("/users/di/buy").json()["session_id"], customer_did="z1di")
     assert payment_kit_sandbox.deliveries[-1].status_code == 400
     assert shop.get("/users/di").json()["access"] is False
