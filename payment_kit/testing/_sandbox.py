@@ -142,7 +142,8 @@ class Sandbox(SandboxControl):
         self.base_url = f"http://sandbox-{number}.localhost"
         self.api_key = api_key or f"sk_test_{secrets.token_hex(12)}"
         self.deliveries: list[Delivery] = []
-        """Every delivery attempt made into a forwarded application, oldest first."""
+        """Every delivery attempt the sandbox made, oldest first: into forwarded applications, and
+        the ones that could not be made (a URL no application is forwarded at: status 0)."""
         self._switches: list[DefaultSwitch] = []
         self._app = self._new_app()
         self._apps = AsyncAppTransport()
