@@ -373,11 +373,20 @@ def test_without_the_sandbox_extra_the_error_names_it() -> None:
         "    import payment_kit.testing\n"
         "except ImportError as exc:\n"
         "    print(exc)\n"
+        "del sys.modules['sqlalchemy']\n"
+        "sys.modules['payment_kit_sandbox.hosted_pages'] = None  # not the extra: left as it is\n"
+        "try:\n"
+        "    import payment_kit.testing\n"
+        "except ImportError as exc:\n"
+        "    print('other:', exc)\n"
     )
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "needs the `sandbox` extra: pip install 'blocklet-payment-kit[sandbox]'" in run.stdout
     assert "(sqlalchemy is not installed)" in run.stdout
+    assert (
+        run.stdout.splitlines()[-1] == "other: import of payment_kit_sandbox.hosted_pages halted; None in sys.modules"
+    )
 
 
 def test_the_plugin_is_registered_by_the_entry_point_and_loads_nothing_of_the_sandbox() -> None:
@@ -397,3 +406,51 @@ def test_an_httpx_client_of_ones_own_can_use_the_transport(payment_kit_sandbox: 
     with httpx.Client(transport=payment_kit_sandbox.transport, base_url=payment_kit_sandbox.base_url) as http:
         health = http.get("/sandbox/health", headers={"Authorization": f"Bearer {payment_kit_sandbox.api_key}"})
     assert health.status_code == 200 and health.json()["ok"] is True
+
+
+def test_a_raw_asgi_app_that_raises_before_answering_is_a_500(payment_kit_sandbox: Sandbox) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # no framework to turn it into a 500
+        raise KeyError("customer_id")
+
+    def generator_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response("204 No Content", [])
+        yield b""  # a generator answer is closed once read, as a WSGI server closes it
+
+    payment_kit_sandbox.forward_webhooks(app, "/raw")
+    payment_kit_sandbox.forward_webhooks(generator_app, "/generator")
+    payment.products.create(name="Raw", type="service")
+    by_path = {d.url.rpartition("/")[2]: d for d in payment_kit_sandbox.deliveries}
+    assert by_path["raw"].status_code == 500 and by_path["raw"].error == "KeyError: 'customer_id'"
+    assert by_path["generator"].status_code == 204 and by_path["generator"].ok
+
+
+def test_how_an_app_is_told_asgi_or_wsgi(payment_kit_sandbox: Sandbox) -> None:
+    from payment_kit.testing._bridge import AsyncAppTransport, app_interface
+
+    class LegacyASGI:  # a sync `__call__(scope, receive, send)` that returns a coroutine
+        def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+            return asgi_app(Receiver())(scope, receive, send)
+
+    assert app_interface(asgi_app(Receiver())) == "asgi" and app_interface(LegacyASGI()) == "asgi"
+    assert app_interface(wsgi_app(Receiver())) == "wsgi"
+    with pytest.raises(TypeError, match="cannot be called"):
+        app_interface(object())
+    with pytest.raises(TypeError, match="cannot tell whether"):
+        app_interface(len)  # no signature inspect can read
+    with pytest.raises(ValueError, match="interface must be 'asgi' or 'wsgi'"):
+        AsyncAppTransport().add("x.localhost", wsgi_app(Receiver()), "cgi")
+
+
+async def test_a_closed_sandbox_refuses_and_closing_twice_is_harmless() -> None:
+    sandbox = Sandbox()
+    switch = sandbox.use_as_default()
+    switch.restore()
+    switch.restore()  # a second restore changes nothing
+    client = AsyncPaymentKit(base_url=sandbox.base_url, api_key=sandbox.api_key, max_retries=0)
+    await client.customers.list()
+    sandbox.close()
+    sandbox.close()
+    assert repr(sandbox) == f"Sandbox({sandbox.base_url}, mode=test, closed)"
+    with pytest.raises(payment_kit.APIConnectionError):
+        await client.customers.list()
+    await client.close()
