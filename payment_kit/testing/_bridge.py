@@ -50,10 +50,17 @@ def run_coroutine(make: Callable[[], Awaitable[T]]) -> T:
     else:
         running = True
     if not running:  # outside the `except`, which would chain itself to every error of the call
-        return asyncio.run(_awaited(make))
+        return _run(make)
     context = contextvars.copy_context()  # the helper thread sees this call's context variables
     with ThreadPoolExecutor(1, thread_name_prefix="payment-kit-testing") as helper:
-        return helper.submit(context.run, asyncio.run, _awaited(make)).result()
+        return helper.submit(context.run, _run, make).result()
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    # A loop of its own that is never made the thread's current loop (asyncio.run would, and would
+    # then leave the thread with none): code of the test's that reads the current loop is untouched.
+    with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+        return runner.run(_awaited(make))
 
 
 async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
