@@ -84,8 +84,10 @@ def test_every_committed_write_has_its_events_delivered_after_a_crash_between_co
             f"({len(committed - acknowledged)} committed without an answer); {refused_before} deliveries "
             "refused before the crash"
         )
-        assert len(committed) == COMMITS and acknowledged < committed
-        assert len(committed - acknowledged) == 1  # the write whose commit the process died after
+        # The N-th commit, and any other writer's that committed in its worker thread while the
+        # process was dying: committed, never answered.
+        assert len(committed) >= COMMITS and acknowledged < committed
+        assert len(acknowledged) < COMMITS
         # One event for each committed write, and none for a write that did not commit.
         assert sorted(e["data"]["object"]["name"] for e in events) == sorted(committed)
         assert sorted(e["object_id"] for e in events) == sorted(stored[name] for name in committed)
@@ -102,7 +104,7 @@ def test_every_committed_write_has_its_events_delivered_after_a_crash_between_co
                     return [row for event in events for row in store.deliveries_of(event["id"])]
 
             rows = wait_for(deliveries, lambda rows: all(r["state"] != "pending" for r in rows), timeout=30)
-        assert [(r["endpoint_id"], r["state"]) for r in rows] == [(endpoint.id, "delivered")] * COMMITS
+        assert [(r["endpoint_id"], r["state"]) for r in rows] == [(endpoint.id, "delivered")] * len(committed)
     finally:
         process.terminate()
         process.wait(timeout=10)
