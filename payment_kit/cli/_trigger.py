@@ -17,6 +17,7 @@ import argparse
 import importlib
 import secrets
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from ._output import EXIT_API_ERROR, EXIT_CONNECTION, CommandError
 from ._sandbox_routes import SandboxRoutes
 
 __all__ = ["NOT_PRODUCED", "RECIPES", "add_trigger_command", "document_event_types", "needs_sandbox_extra"]
+
+HELP_COLUMNS = 100  # the width `trigger --help` wraps a recipe's description to
 
 
 def needs_sandbox_extra(command: str, exc: ImportError) -> str:
@@ -418,8 +421,8 @@ class Recipe:
 _PAID = Recipe("pays a one-time checkout (product, price, customer, session)", _paid_checkout)
 _SUBSCRIBED = Recipe("pays a subscription checkout (hourly price)", _new_subscription)
 _FAILED_RENEWAL = Recipe(
-    "subscribes (first period a minute long), declines the customer's payments, moves the sandbox clock "
-    "a minute so it renews, accepts payments again",
+    "subscribes (first period a minute long), declines the customer's payments, moves the sandbox clock a "
+    "minute so it renews (and fails), accepts payments again",
     _failed_renewal,
 )
 _OPEN_INVOICE = Recipe("raises a one-off invoice, left open (created and finalized at once)", _open_invoice)
@@ -536,13 +539,21 @@ def _types_help() -> str:
         types = document_event_types()
     except CommandError as exc:
         return f"The event types are read from the OpenAPI document: {exc}"
+    # Sorted, so that a resource's types sit together whatever order the document gives them.
+    types = sorted(types)
     width = max(len(t) for t in types) + 2
+
+    def row(name: str, text: str) -> str:
+        return textwrap.fill(
+            text, HELP_COLUMNS, initial_indent=f"  {name:<{width}}", subsequent_indent=" " * (width + 2)
+        )
+
     lines = ["Event types (the OpenAPI document's x-webhooks):"]
-    lines += [f"  {t:<{width}}{RECIPES[t].does}" for t in types if t in RECIPES]
+    lines += [row(t, RECIPES[t].does) for t in types if t in RECIPES]
     unproduced = [t for t in types if t in NOT_PRODUCED]
     if unproduced:
         lines += ["", "Documented, but the sandbox never raises them:"]
-        lines += [f"  {t:<{width}}{NOT_PRODUCED[t]}" for t in unproduced]
+        lines += [row(t, NOT_PRODUCED[t]) for t in unproduced]
     unknown = [t for t in types if t not in RECIPES and t not in NOT_PRODUCED]
     if unknown:
         lines += ["", "Documented, with no recipe in this version of payment-kit yet:"]
