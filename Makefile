@@ -116,10 +116,15 @@ coverage-report:
 	$(BIN)/coverage json --quiet --data-file=build/coverage/all -o build/coverage.json
 	$(BIN)/python tests/coverage_floor.py build/coverage.json
 
+# The example applications' own suites (examples/testing: a Starlette and a Flask shop tested with
+# payment_kit.testing's plugin alone) run in the main and the version legs, beside tests/: a few
+# seconds, in a process that has already paid for the sandbox's document.
+EXAMPLE_SUITES := examples/testing
+
 pytest-main:
-	@echo "== $$($(BIN)/python --version): the Python suites, with coverage"
+	@echo "== $$($(BIN)/python --version): the Python suites and the example suites, with coverage"
 	set -o pipefail; COVERAGE_FILE=build/coverage/main $(BIN)/python -m pytest -q $(RANDOM_ORDER) --ignore=tests/postgres $(COVERAGE) \
-		| tee build/legs/main.log
+		tests $(EXAMPLE_SUITES) | tee build/legs/main.log
 
 # The sandbox on PostgreSQL (a server the tests start from /usr/lib/postgresql/*/bin, on a free
 # loopback port): tests/postgres (store, schema, 2-worker concurrency) and the integration suite
@@ -144,10 +149,10 @@ pytest-%:
 	@if [ ! -x $(VENV)-$*/bin/python ]; then \
 		echo "== Python $*: SKIPPED, this machine has no python$* (make install looks on PATH and in ~/.pyenv/versions)"; \
 		exit 0; fi; \
-	echo "== $$($(VENV)-$*/bin/python --version): the unit and engine suites, and of tests/integration only $(VERSION_LEG_INTEGRATION)"; \
+	echo "== $$($(VENV)-$*/bin/python --version): the unit and engine suites, the example suites, and of tests/integration only $(VERSION_LEG_INTEGRATION)"; \
 	set -o pipefail; $(VENV)-$*/bin/python -m pytest -q $(RANDOM_ORDER) --ignore=tests/contract --ignore=tests/postgres \
 		$(addprefix --ignore=,$(filter-out $(VERSION_LEG_INTEGRATION:%=tests/integration/%.py),$(wildcard tests/integration/test_*.py))) \
-		| tee build/legs/python$*.log
+		tests $(EXAMPLE_SUITES) | tee build/legs/python$*.log
 
 demo: install
 	$(BIN)/python examples/run_demo.py

@@ -47,6 +47,8 @@ class Sizes:
     sandbox_clients: int = 8
     list_rows: int = 100_000
     list_rounds: int = 9
+    sandbox_rounds: int = 31
+    quickstart_rounds: int = 7
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -65,6 +67,8 @@ class Sizes:
             sandbox_events=40,
             list_rows=1000,
             list_rounds=2,
+            sandbox_rounds=3,
+            quickstart_rounds=1,
         )
 
 

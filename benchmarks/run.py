@@ -23,6 +23,7 @@ from typing import Any
 
 import client_side
 import sandbox_side
+import testing_side
 from client_side import Figures, Sizes
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +37,7 @@ MEASUREMENTS: dict[str, Callable[[Sizes], Figures]] = {
     "events": sandbox_side.events_per_second,
     "list": sandbox_side.list_latency,
     "hygiene": client_side.hygiene,
+    "testing": testing_side.fresh_sandbox_and_quickstart,
 }
 
 # key: (comparison, bound, shown target); None for figures that are reported only.
@@ -59,6 +61,8 @@ TARGETS: dict[str, tuple[str, float, str] | None] = {
     "sandbox_list_latency_ratio_100k": ("<=", 2.0, "≤ 2"),
     "hygiene_mem_growth_mb": ("<=", 5.0, "≤ 5 MB"),
     "hygiene_fd_growth": ("<=", 0.0, "0"),
+    "testing_fresh_sandbox_ms": ("<=", 50.0, "≤ 50 ms"),
+    "testing_quickstart_s": ("<=", 0.5, "≤ 0.5 s"),
 }
 
 

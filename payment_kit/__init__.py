@@ -8,18 +8,15 @@
     client = PaymentKit(base_url="https://app.example.com/payment", api_key="...")
 
 The default client `payment` reads `PAYMENT_KIT_BASE_URL`, `PAYMENT_KIT_API_KEY`
-and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` when it is
-first used (`from payment_kit import payment` is a use); it opens no connection
-until its first call.
+and `PAYMENT_LIVEMODE` / `PAYMENT_LIVE_MODE` / `PAYMENT_TEST_MODE` at its first
+use, not at import (so `load_dotenv()` after the imports works), and again after
+`payment_kit.configure(...)`; importing this module never reads or checks them.
 """
-
-import threading
-from typing import TYPE_CHECKING, Any
 
 from payment_kit_client.model_runtime import FieldTypeError
 
 from . import params, webhooks
-from ._client import STRICT_RESPONSES_ENV, AsyncPaymentKit, PaymentKit, RawResponses
+from ._client import STRICT_RESPONSES_ENV, AsyncPaymentKit, DefaultPaymentKit, PaymentKit, RawResponses
 from ._credits import CURRENCY_SYMBOLS, format_credit_amount, get_currency_symbol, has_currency_symbol
 from ._environments import Environments
 from ._errors import (
@@ -49,26 +46,11 @@ from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .event_types import EVENT_TYPES, EventType
 
-if TYPE_CHECKING:
-    payment: PaymentKit
-    """The default client, configured from the environment (Node: the package's default export)."""
+payment: DefaultPaymentKit = DefaultPaymentKit()
+"""The default client (Node: the package's default export), configured from the environment at its
+first use, or with `configure`."""
 
-# The default client is built when first used, not when the package is imported: an environment
-# it refuses (a malformed PAYMENT_KIT_BASE_URL) is an error where `payment` is used, and never
-# stops `import payment_kit` (the `payment-kit` command, whose --base-url wins over the
-# environment, imports the package first). A reload (tests) builds it afresh.
-globals().pop("payment", None)
-_default_client_lock = threading.Lock()
-
-
-def __getattr__(name: str) -> Any:
-    if name != "payment":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    with _default_client_lock:
-        if "payment" not in globals():
-            globals()["payment"] = PaymentKit()
-        return globals()["payment"]
-
+configure = payment.configure
 
 __all__ = [
     "CURRENCY_SYMBOLS",
@@ -86,6 +68,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "DefaultPaymentKit",
     "Environments",
     "EventType",
     "FieldTypeError",
@@ -103,6 +86,7 @@ __all__ = [
     "SignatureVerificationError",
     "UnprocessableEntityError",
     "__version__",
+    "configure",
     "format_amount",
     "format_credit_amount",
     "from_units",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
@@ -29,8 +30,9 @@ from ._transport import (
     headers_problem,
     value_problem,
 )
+from ._types import NOT_GIVEN, NotGiven
 
-__all__ = ["STRICT_RESPONSES_ENV", "AsyncPaymentKit", "PaymentKit", "RawResponses"]
+__all__ = ["STRICT_RESPONSES_ENV", "AsyncPaymentKit", "DefaultPaymentKit", "PaymentKit", "RawResponses"]
 
 # `PAYMENT_KIT_STRICT_RESPONSES=1` turns strict mode on for every client that does not say otherwise.
 STRICT_RESPONSES_ENV = "PAYMENT_KIT_STRICT_RESPONSES"
@@ -182,6 +184,8 @@ class _ClientBase:
     def with_options(
         self,
         *,
+        base_url: str | None = None,
+        api_key: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         livemode: bool | None = None,
@@ -191,17 +195,23 @@ class _ClientBase:
     ) -> Self:
         """A copy with other settings that shares this client's connection pool.
 
-        ``client.with_options(max_retries=5, timeout=120).invoices.list()``
+        ``client.with_options(max_retries=5, timeout=120).invoices.list()``,
+        ``payment.with_options(base_url="https://other.example.com/payment", api_key="...")``
 
-        The copy never closes the shared pool: closing (or leaving a ``with``
-        block of) the copy leaves this client usable; close this client itself.
+        ``base_url`` and ``api_key`` are checked as the constructor checks them; a new
+        ``api_key`` replaces this client's key or ``auth`` (``""``: none). The copy never closes
+        the shared pool: closing (or leaving a ``with`` block of) the copy leaves this client
+        usable; close this client itself.
         """
         options = self._options
-        client_class: Any = type(self)  # PaymentKit or AsyncPaymentKit: the one constructor path
+        if base_url:
+            _checked_base_url(base_url, "base_url", warn=True)  # the copy's own check stays quiet
+        # PaymentKit or AsyncPaymentKit (never the default client's class): the one constructor path.
+        client_class: Any = PaymentKit if isinstance(self, PaymentKit) else AsyncPaymentKit
         copy: Self = client_class(
-            base_url=options.base_url or "",
-            api_key="",
-            auth=options.auth,
+            base_url=(options.base_url or "") if base_url is None else base_url,
+            api_key="" if api_key is None else api_key,
+            auth=options.auth if api_key is None else None,
             livemode=self.environments.get_live_mode() if livemode is None else livemode,
             timeout=options.timeout if timeout is None else timeout,
             max_retries=options.max_retries if max_retries is None else max_retries,
@@ -317,7 +327,7 @@ class PaymentKit(_ClientBase, Namespaces):
         self._configure(options, livemode)
         # A `with_options` copy uses its parent's transport (pool, retry hooks) and never closes it.
         self._owns_transport = _shared_transport is None
-        self._transport = _shared_transport or SyncTransport(http_client)
+        self._transport = _shared_transport or SyncTransport(http_client, options.base_url)
         self._build_namespaces(self)
 
     def close(self) -> None:
@@ -367,7 +377,7 @@ class AsyncPaymentKit(_ClientBase, AsyncNamespaces):
         )
         self._configure(options, livemode)
         self._owns_transport = _shared_transport is None
-        self._transport = _shared_transport or AsyncTransport(http_client)
+        self._transport = _shared_transport or AsyncTransport(http_client, options.base_url)
         self._build_namespaces(self)
 
     async def close(self) -> None:
@@ -382,3 +392,139 @@ class AsyncPaymentKit(_ClientBase, AsyncNamespaces):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+class DefaultPaymentKit(PaymentKit):
+    """The module-level ``payment`` client, configured at its first use, not at import.
+
+    What ``configure`` was not given comes from the environment (``PAYMENT_KIT_BASE_URL``,
+    ``PAYMENT_KIT_API_KEY``, ``PAYMENT_LIVEMODE`` / ``PAYMENT_LIVE_MODE`` / ``PAYMENT_TEST_MODE``,
+    ``PAYMENT_KIT_STRICT_RESPONSES``), read when the client is first used (a call, or reading a
+    setting such as ``payment.base_url``) and read again after every ``configure``. So
+    ``load_dotenv()`` after the imports works, and importing ``payment_kit`` never fails because
+    of the environment: a bad value is a ``ConfigurationError`` at first use. openai-python's
+    module-level client is the anchor (settings that may change until the client is needed).
+    """
+
+    def __init__(self) -> None:
+        # Nothing is read here: `_settle` reads the settings at first use.
+        self._settings: dict[str, Any] = {}
+        self._settled: tuple[ClientOptions, SyncTransport] | None = None
+        self._settling = threading.Lock()
+        self.environments = Environments(None)
+        self._owns_transport = True
+        self._build_namespaces(self)
+
+    # Read-only where PaymentKit's are attributes: nothing assigns them on the default client.
+    @property
+    def _options(self) -> ClientOptions:  # type: ignore[override]
+        return self._settle()[0]
+
+    @property
+    def _transport(self) -> SyncTransport:  # type: ignore[override]
+        return self._settle()[1]
+
+    def _settle(self) -> tuple[ClientOptions, SyncTransport]:
+        settled = self._settled
+        if settled is None:
+            with self._settling:  # two threads' first calls build one pool, not two
+                settled = self._settled
+                if settled is None:
+                    s = self._settings
+                    options = _options(
+                        s.get("base_url"),
+                        s.get("api_key"),
+                        s.get("auth"),
+                        s.get("timeout"),
+                        s.get("max_retries"),
+                        s.get("default_headers"),
+                        s.get("strict_responses"),
+                        s.get("max_response_bytes"),
+                    )
+                    self.environments.get_live_mode()  # the mode is read with the rest
+                    settled = self._settled = (options, SyncTransport(s.get("http_client"), options.base_url))
+        return settled
+
+    def configure(
+        self,
+        *,
+        base_url: str | NotGiven | None = NOT_GIVEN,
+        api_key: str | NotGiven | None = NOT_GIVEN,
+        livemode: bool | NotGiven | None = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven | None = NOT_GIVEN,
+        http_client: httpx.Client | NotGiven | None = NOT_GIVEN,
+        auth: httpx.Auth | NotGiven | None = NOT_GIVEN,
+        default_headers: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        strict_responses: bool | NotGiven | None = NOT_GIVEN,
+        max_response_bytes: int | NotGiven | None = NOT_GIVEN,
+    ) -> None:
+        """Set the default client's settings (``payment_kit.configure`` is this method).
+
+        ``payment_kit.configure(base_url="https://app.example.com/payment", api_key="...", livemode=False)``
+
+        The arguments are ``PaymentKit``'s. A setting given here is kept until configured again;
+        ``None`` returns it to the environment (or the default); a setting left out is unchanged.
+        A value given here is checked at once (``ConfigurationError``, ``ValueError``); what
+        comes from the environment is read again, and checked, at the next use. The connection
+        pool the client opened itself is closed (a ``with_options`` copy made earlier opens a new
+        one if used again); an ``http_client`` of yours is never closed by it.
+        """
+        given: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("base_url", base_url),
+                ("api_key", api_key),
+                ("timeout", timeout),
+                ("max_retries", max_retries),
+                ("http_client", http_client),
+                ("auth", auth),
+                ("default_headers", default_headers),
+                ("strict_responses", strict_responses),
+                ("max_response_bytes", max_response_bytes),
+            )
+            if not isinstance(value, NotGiven)
+        }
+        chosen = {k: v for k, v in given.items() if v is not None}
+        # Checked on their own ("" stands for "none", so the environment is not read yet).
+        _options(
+            chosen.get("base_url", ""),
+            chosen.get("api_key", ""),
+            chosen.get("auth"),
+            chosen.get("timeout"),
+            chosen.get("max_retries"),
+            chosen.get("default_headers"),
+            chosen.get("strict_responses", False),
+            chosen.get("max_response_bytes"),
+            copy=True,
+        )
+        settings = {k: v for k, v in self._settings.items() if k not in given}
+        self._reset(({**settings, **chosen}, self.environments._state()))
+        if livemode is None:
+            self.environments._restore((None, False))
+        elif not isinstance(livemode, NotGiven):
+            self.environments.set_live_mode(livemode)
+
+    def _snapshot(self) -> tuple[dict[str, Any], tuple[bool | None, bool]]:
+        """Everything `configure` and `environments` changed, for `_reset` to put back."""
+        return dict(self._settings), self.environments._state()
+
+    def _reset(self, snapshot: tuple[dict[str, Any], tuple[bool | None, bool]]) -> None:
+        settings, mode = snapshot
+        with self._settling:
+            settled, self._settled = self._settled, None
+            self._settings = dict(settings)
+        if settled is not None:
+            settled[1].close()  # only a pool it opened itself
+        self.environments._restore(mode)
+        self.environments._forget_environment()
+
+    def close(self) -> None:
+        settled = self._settled
+        if settled is not None:
+            settled[1].close()
+
+    def __repr__(self) -> str:
+        if self._settled is None:
+            return "PaymentKit(default client: configured at its first use)"
+        return super().__repr__()

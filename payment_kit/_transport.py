@@ -50,6 +50,7 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "IN_PROCESS",
     "AsyncTransport",
     "BearerAuth",
     "ClientOptions",
@@ -563,19 +564,37 @@ def next_delay(
     return delay
 
 
+IN_PROCESS: dict[str, tuple[httpx.BaseTransport, httpx.AsyncBaseTransport]] = {}
+"""Origins (`http://sandbox-1.localhost`) answered inside this process, by payment_kit.testing's
+sandboxes: a client given no `http_client` whose base URL is one of them sends its requests there,
+never to the network. Empty unless a test made a sandbox."""
+
+
+def in_process(base_url: str | None) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport] | None:
+    if not IN_PROCESS or not base_url:
+        return None
+    url = httpx.URL(base_url)
+    return IN_PROCESS.get(f"{url.scheme}://{url.netloc.decode('ascii')}")
+
+
 class SyncTransport:
     """Sends calls through one pooled `httpx.Client`, retrying what is safe to retry."""
 
-    def __init__(self, http_client: httpx.Client | None) -> None:
+    def __init__(self, http_client: httpx.Client | None, base_url: str | None = None) -> None:
         self._http = http_client
         self._owned = http_client is None
+        self._base_url = base_url
         self.sleep: Callable[[float], None] = time.sleep
         self.jitter: Callable[[], float] = random.random
 
     def http(self) -> httpx.Client:
         if self._http is None:
             # Created on first use so that importing the default client opens nothing.
-            self._http = httpx.Client(follow_redirects=False)
+            found = in_process(self._base_url)
+            if found is not None:
+                self._http = httpx.Client(follow_redirects=False, transport=found[0])
+            else:
+                self._http = httpx.Client(follow_redirects=False)
         return self._http
 
     def close(self) -> None:
@@ -633,15 +652,20 @@ class SyncTransport:
 class AsyncTransport:
     """The async twin of `SyncTransport`, over one pooled `httpx.AsyncClient`."""
 
-    def __init__(self, http_client: httpx.AsyncClient | None) -> None:
+    def __init__(self, http_client: httpx.AsyncClient | None, base_url: str | None = None) -> None:
         self._http = http_client
         self._owned = http_client is None
+        self._base_url = base_url
         self.sleep: Callable[[float], Any] = asyncio.sleep
         self.jitter: Callable[[], float] = random.random
 
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(follow_redirects=False)
+            found = in_process(self._base_url)
+            if found is not None:
+                self._http = httpx.AsyncClient(follow_redirects=False, transport=found[1])
+            else:
+                self._http = httpx.AsyncClient(follow_redirects=False)
         return self._http
 
     async def close(self) -> None:

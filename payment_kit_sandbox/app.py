@@ -48,8 +48,12 @@ class SandboxConfig:
         require_all_handlers: bool = True,
         max_body: int = MAX_BODY_BYTES,
         workers: int = 1,
+        webhook_worker: bool = True,
     ) -> None:
         self.max_body = max_body
+        # False: no background worker delivers this sandbox's webhooks; its owner makes the deliveries
+        # (`engine.webhooks.deliver_due`, as payment_kit.testing does, inside the request's caller).
+        self.webhook_worker = webhook_worker
         self.workers = workers  # processes serving this database (a restart of the only one takes over its queue)
         self.require_all_handlers = require_all_handlers
         self.db = db
@@ -128,8 +132,11 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         raise RuntimeError(f"operations without a sandbox handler: {missing}")
     store = Store(config.db, exclusive=config.workers == 1)
     store.run(lambda: seed(store, document))
-    webhooks.start(store)  # deliveries a previous run left pending are made now
-    after_commit = exit_after_commits(events.after_commit)  # as it is, unless a test armed the fault
+    if config.webhook_worker:
+        webhooks.start(store)  # deliveries a previous run left pending are made now
+        after_commit = exit_after_commits(events.after_commit)  # as it is, unless a test armed the fault
+    else:
+        after_commit = events.check_recorded
 
     by_path: dict[str, dict[str, OperationDoc]] = {}
     for op in document.operations.values():

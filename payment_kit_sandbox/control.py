@@ -29,10 +29,22 @@ class SandboxError(Exception):
 
 
 class SandboxControl:
-    def __init__(self, base_url: str, api_key: str, *, livemode: bool = False, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        livemode: bool = False,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """`transport`: where requests go instead of the network (payment_kit.testing's in-process sandbox)."""
         self.livemode = livemode
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+            transport=transport,
         )
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:

@@ -595,6 +595,16 @@ class Store:
             return
         self.conn.execute(deliveries.update().where(deliveries.c.state == "pending").values(lease_until=0.0))
 
+    def retry_deliveries(self, now: float) -> int:
+        """Make every delivery whose last attempt failed due at `now`: one waiting for its retry,
+        and one that had given up (it gets one more try); leases are freed. Answers how many."""
+        result = self.conn.execute(
+            deliveries.update()
+            .where(deliveries.c.attempts > 0, deliveries.c.state.in_(("pending", "failed")))
+            .values(state="pending", next_at=now, lease_until=0.0)
+        )
+        return int(result.rowcount)
+
     def deliveries_of(self, event_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(sa.select(deliveries).where(deliveries.c.event_id == event_id)).all()
         return [dict(row._mapping) for row in rows]

@@ -46,6 +46,7 @@ STORE_WRITES = {
     "claim_deliveries",
     "settle_delivery",
     "release_deliveries",
+    "retry_deliveries",
     "set_clock_offset",
 }
 # What records a change besides the store: its events and its `updated_at`.

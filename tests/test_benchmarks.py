@@ -23,6 +23,7 @@ MEASURED = {
     # PostgreSQL: `make bench` only
     "events": ["sandbox_events_per_s", "sandbox_health_p99_ms_under_load", "sandbox_events_per_s_sqlite_2w"],
     "list": ["sandbox_list_latency_ratio_100k"],
+    "testing": ["testing_fresh_sandbox_ms", "testing_quickstart_s"],
 }
 
 
@@ -54,6 +55,8 @@ def test_quick_run_reports_every_figure(tmp_path: Path) -> None:
     assert two_workers["balance_exact"] is True and two_workers["workers"] == 2 and two_workers["events"] == 40
     assert meta["details"]["hygiene_fd_growth"]["requests_served"] == 250  # 50 warm-up + 200 measured
     assert meta["details"]["sandbox_list_latency_ratio_100k"]["rows"] == 1000
+    testing = meta["details"]["testing_quickstart_s"]
+    assert testing["steps"] == 14 and testing["events"] > 0 and testing["fresh_rounds"] == 3
 
 
 def test_unknown_measurement_is_refused() -> None:

@@ -30,6 +30,11 @@ published): `webhook-id` (the event id, the same on every retry), `webhook-times
 Unix seconds of this try) and `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of
 `{id}.{timestamp}.{body}` keyed with the endpoint's `whsec_` secret).
 
+A sandbox with no background worker (`SandboxConfig(webhook_worker=False)`: payment_kit.testing's,
+inside a test process) has its deliveries made by its owner, in the caller's task: `deliver_due`
+makes every delivery due now, and holds a failed one's retry (`HELD`) until `Store.retry_deliveries`
+makes it due, so that nothing happens later, on its own.
+
 `POLICY` comes from the environment (`PAYMENT_KIT_SANDBOX_WEBHOOK_RETRY_DELAYS`, comma-separated
 seconds, and `PAYMENT_KIT_SANDBOX_WEBHOOK_TIMEOUT`, an attempt's deadline); tests replace it to
 retry in milliseconds.
@@ -45,6 +50,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import math
 import os
 import secrets
 import threading
@@ -63,6 +69,7 @@ from ..refusals import ApiError
 
 __all__ = [
     "ANSWER_BYTES",
+    "HELD",
     "MAX_IN_FLIGHT",
     "POLICY",
     "Outcome",
@@ -70,6 +77,7 @@ __all__ = [
     "attempt",
     "body_of",
     "deliver",
+    "deliver_due",
     "matches",
     "new_secret",
     "prepare",
@@ -104,10 +112,11 @@ class Policy:
     hosts: frozenset[str] = frozenset()  # hosts beyond loopback that may receive deliveries ("*": any)
 
     def allows(self, url: str) -> bool:
-        """Loopback receivers always; others only when named (a development server should not
-        post events to the internet because an example URL was registered)."""
-        host = (urlsplit(url).hostname or "").lower()
-        if "*" in self.hosts or host in self.hosts or host == "localhost":
+        """Loopback receivers always (`localhost` and its subdomains are loopback by RFC 6761);
+        others only when named (a development server should not post events to the internet
+        because an example URL was registered)."""
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        if "*" in self.hosts or host in self.hosts or host == "localhost" or host.endswith(".localhost"):
             return True
         try:
             return ipaddress.ip_address(host).is_loopback
@@ -163,11 +172,23 @@ def body_of(event: dict[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
 
 
+_queued_last = 0.0
+_queued_lock = threading.Lock()
+
+
+def _queue_time() -> float:
+    """Now, and never the same moment twice in this process: an endpoint's deliveries are made
+    oldest first, so the events of one request reach it in the order they happened."""
+    global _queued_last
+    with _queued_lock:
+        _queued_last = max(time.time(), _queued_last + 1e-6)
+        return _queued_last
+
+
 def deliver(store: Store, event: dict[str, Any], endpoints: list[dict[str, Any]]) -> None:
     """Queue `event` for each endpoint (call inside the transaction that stores the event)."""
-    now = time.time()
     for endpoint in endpoints:
-        store.queue_delivery(new_id("whd"), event["id"], endpoint["id"], bool(event["livemode"]), now)
+        store.queue_delivery(new_id("whd"), event["id"], endpoint["id"], bool(event["livemode"]), _queue_time())
 
 
 def wake(store: Store) -> None:
@@ -280,10 +301,21 @@ def _kept(response: httpx.Response, read: bytes, cut: bool) -> Any:
     return text[:BODY_LIMIT]
 
 
+HELD = math.inf
+"""`settle`'s `retry_at` for a retry that waits for `Store.retry_deliveries`, never for the clock."""
+
+
 def settle(
-    store: Store, delivery: dict[str, Any], endpoint: dict[str, Any], event: dict[str, Any], outcome: Outcome
+    store: Store,
+    delivery: dict[str, Any],
+    endpoint: dict[str, Any],
+    event: dict[str, Any],
+    outcome: Outcome,
+    *,
+    retry_at: float | None = None,
 ) -> None:
-    """Record the attempt, count a success on its event, and queue the retry or settle the delivery."""
+    """Record the attempt, count a success on its event, and queue the retry (due at `retry_at`;
+    by default after `POLICY`'s delay) or settle the delivery."""
     livemode = bool(delivery["livemode"])
     retry_count = int(delivery["attempts"])
     delays = POLICY.retry_delays
@@ -315,8 +347,34 @@ def settle(
             delivery["id"],
             state="pending" if retry else "delivered" if outcome.succeeded else "failed",
             attempts=retry_count + 1,
-            next_at=time.time() + delays[retry_count] if retry else 0.0,
+            next_at=(time.time() + delays[retry_count] if retry_at is None else retry_at) if retry else 0.0,
         )
+
+
+HAND_LEASE = 3600.0
+"""Seconds a delivery `deliver_due` makes is leased for: longer than any receiver in a test takes."""
+
+Made = tuple[dict[str, Any], dict[str, Any], dict[str, Any], Outcome]
+"""One delivery `deliver_due` made: the queue's row, its endpoint, its event, and how it went."""
+
+
+async def deliver_due(store: Store, http: httpx.AsyncClient) -> list[Made]:
+    """For a sandbox with no background worker: make every delivery due now, one at a time, in the
+    calling task, until none is due (so deliveries queued by the receivers' own calls meanwhile are
+    made too), settling each; a failed one's retry is `HELD`. Answers what was made, in order."""
+    made: list[Made] = []
+    while True:
+        with store.transaction():
+            due = store.claim_deliveries(time.time(), HAND_LEASE, MAX_IN_FLIGHT)
+        if not due:
+            return made
+        for delivery in due:
+            found = prepare(store, delivery)
+            if found is None:
+                continue
+            outcome = await attempt(http, *found)
+            settle(store, delivery, *found, outcome, retry_at=HELD)
+            made.append((delivery, *found, outcome))
 
 
 # -- the worker ---------------------------------------------------------------------------------
