@@ -72,8 +72,10 @@ class SandboxRoutes:
         answer: dict[str, Any] = self.call("POST", "/sandbox/clock/advance", body={"seconds": seconds})
         return answer
 
-    def create_invoice(self, customer_id: str, price_id: str) -> dict[str, Any]:
-        body = {"customer_id": customer_id, "lines": [{"price_id": price_id, "quantity": 1}], "pay": False}
+    def create_invoice(self, customer_id: str, price_id: str, *, pay: bool = False) -> dict[str, Any]:
+        """A one-off invoice for one of the price: charged at once with `pay`, else left open, waiting
+        on an unpaid payment intent."""
+        body = {"customer_id": customer_id, "lines": [{"price_id": price_id, "quantity": 1}], "pay": pay}
         answer: dict[str, Any] = self.call("POST", "/sandbox/invoices", body=body)
         return answer
 

@@ -17,7 +17,9 @@ import argparse
 import importlib
 import secrets
 import sys
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,8 @@ from ._output import EXIT_API_ERROR, EXIT_CONNECTION, CommandError
 from ._sandbox_routes import SandboxRoutes
 
 __all__ = ["NOT_PRODUCED", "RECIPES", "add_trigger_command", "document_event_types", "needs_sandbox_extra"]
+
+HELP_COLUMNS = 100  # the width `trigger --help` wraps a recipe's description to
 
 
 def needs_sandbox_extra(command: str, exc: ImportError) -> str:
@@ -59,14 +63,22 @@ class Scenario:
         sys.stdout.write(f"  {what} {object_id}{f'  ({detail})' if detail else ''}\n")
         sys.stdout.flush()
 
+    def now(self) -> int:
+        """Unix seconds on the sandbox clock (which may run ahead of this machine's)."""
+        return int(self.routes.require_sandbox("payment-kit trigger")["now"])
+
     def customer(self) -> Any:
         customer = self.client.customers.retrieve(f"did:abt:z{self.tag}trigger", create=True)
         self.made("created customer", customer.id, customer.did)
         return customer
 
-    def price(self, *, recurring: bool = False) -> Any:
+    def product(self) -> Any:
         product = self.client.products.create(name=self.name, type="service")
         self.made("created product", product.id, product.name)
+        return product
+
+    def price(self, *, recurring: bool = False) -> Any:
+        product = self.product()
         if recurring:
             price = self.client.prices.create(
                 product_id=product.id,
@@ -80,10 +92,19 @@ class Scenario:
             self.made("created price", price.id, "1, one time")
         return price
 
-    def checkout(self, *, recurring: bool = False, nft: bool = False, pay: bool = True) -> Any:
+    def checkout(
+        self,
+        *,
+        recurring: bool = False,
+        nft: bool = False,
+        pay: bool = True,
+        subscription_data: dict[str, Any] | None = None,
+    ) -> Any:
         price = self.price(recurring=recurring)
         customer = self.customer()
         extra: dict[str, Any] = {"nft_mint_settings": {"enabled": True}} if nft else {}
+        if subscription_data:
+            extra["subscription_data"] = subscription_data
         session = self.client.checkout.sessions.create(
             mode="subscription" if recurring else "payment",
             line_items=[{"price_id": price.id, "quantity": 1}],
@@ -98,25 +119,58 @@ class Scenario:
             return paid
         return session
 
-    def subscription(self) -> Any:
-        paid = self.checkout(recurring=True)
+    def subscription(self, **subscription_data: Any) -> Any:
+        """A subscription to an hourly price, paid through checkout with `subscription_data`."""
+        paid = self.checkout(recurring=True, subscription_data=subscription_data)
         subscription = self.client.subscriptions.retrieve(paid["subscription_id"])
         self.made("the checkout made subscription", subscription.id, subscription.status)
         return subscription
 
+    def renewing_soon(self) -> Any:
+        """A subscription whose first period ends a minute from now (its billing cycle anchored there),
+        so that `renew` moves the shared clock by a minute rather than the hour of its price."""
+        return self.subscription(billing_cycle_anchor=self.now() + 60)
+
     def renew(self, subscription: Any) -> None:
-        """Moves the sandbox clock to the subscription's next period (an hour at most)."""
-        now = int(self.routes.require_sandbox("payment-kit trigger")["now"])
-        seconds = max(1, int(subscription.current_period_end) - now + 1)
+        """Moves the sandbox clock just past the end of the subscription's period (or trial)."""
+        seconds = max(1, int(subscription.current_period_end) - self.now() + 1)
         self.routes.advance_clock(seconds)
         self.made("advanced the sandbox clock", f"{seconds} s", "renews what falls due, for everyone on it")
 
-    def open_invoice(self) -> Any:
+    def invoice(self, *, pay: bool = False) -> Any:
         price = self.price()
         customer = self.customer()
-        invoice = self.routes.create_invoice(customer.id, price.id)
-        self.made("created invoice", invoice["id"], invoice["status"])
+        invoice = self.routes.create_invoice(customer.id, price.id, pay=pay)
+        self.made("created invoice", invoice["id"], f"{invoice['status']}{', charged at once' if pay else ''}")
         return invoice
+
+    @contextmanager
+    def declining(self, customer_id: str) -> Iterator[None]:
+        """The sandbox declines the customer's payments inside the block, and accepts them again after it."""
+        self.routes.fail_payments(customer_id, True)
+        self.made("declining payments of", customer_id)
+        try:
+            yield
+        finally:
+            self.routes.fail_payments(customer_id, False)
+            self.made("accepting payments of", customer_id, "again")
+
+    def coupon(self) -> Any:
+        coupon = self.client.coupons.create(name=self.name, duration="once", percent_off=10).coupon
+        self.made("created coupon", coupon.id, "10% off, once")
+        return coupon
+
+    def promotion_code(self) -> Any:
+        promo = self.client.promotion_codes.create(coupon_id=self.coupon().id)
+        self.made("created promotion code", promo.id, promo.code)
+        return promo
+
+    def payment_link(self) -> Any:
+        link = self.client.payment_links.create(
+            name=self.name, line_items=[{"price_id": self.price().id, "quantity": 1}]
+        )
+        self.made("created payment link", link.id, link.name)
+        return link
 
     def meter(self) -> Any:
         meter = self.client.meters.create(
@@ -146,6 +200,10 @@ def _paid_checkout(s: Scenario) -> None:
     s.checkout()
 
 
+def _open_checkout(s: Scenario) -> None:
+    s.checkout(pay=False)
+
+
 def _nft_checkout(s: Scenario) -> None:
     s.checkout(nft=True)
 
@@ -156,8 +214,102 @@ def _expired_checkout(s: Scenario) -> None:
     s.made("expired checkout session", session.id)
 
 
+def _refunded_checkout(s: Scenario) -> None:
+    paid = s.checkout()
+    refund = s.client.refunds.create(payment_intent_id=paid["payment_intent_id"], amount="1")
+    s.made("refunded payment intent", paid["payment_intent_id"], f"refund {refund.id}, {refund.status}")
+
+
+def _new_customer(s: Scenario) -> None:
+    s.customer()
+
+
+def _updated_customer(s: Scenario) -> None:
+    customer = s.customer()
+    s.client.customers.update(customer.id, name=s.name)
+    s.made("updated customer", customer.id, f"name {s.name!r}")
+
+
+def _deleted_customer(s: Scenario) -> None:
+    customer = s.customer()
+    s.client.customers.delete(customer.id)
+    s.made("deleted customer", customer.id)
+
+
+def _new_product(s: Scenario) -> None:
+    s.product()
+
+
+def _updated_product(s: Scenario) -> None:
+    product = s.product()
+    s.client.products.update(product.id, description="made by payment-kit trigger")
+    s.made("updated product", product.id, "description")
+
+
+def _deleted_product(s: Scenario) -> None:
+    product = s.product()
+    s.client.products.delete(product.id)
+    s.made("deleted product", product.id)
+
+
+def _new_price(s: Scenario) -> None:
+    s.price()
+
+
+def _updated_price(s: Scenario) -> None:
+    price = s.price()
+    s.client.prices.update(price.id, nickname=s.name)
+    s.made("updated price", price.id, f"nickname {s.name!r}")
+
+
+def _deleted_price(s: Scenario) -> None:
+    price = s.price()
+    s.client.prices.delete(price.id)
+    s.made("deleted price", price.id)
+
+
+def _new_coupon(s: Scenario) -> None:
+    s.coupon()
+
+
+def _updated_coupon(s: Scenario) -> None:
+    coupon = s.coupon()
+    s.client.coupons.update(coupon.id, description="made by payment-kit trigger")
+    s.made("updated coupon", coupon.id, "description")
+
+
+def _deleted_coupon(s: Scenario) -> None:
+    coupon = s.coupon()
+    s.client.coupons.delete(coupon.id)
+    s.made("deleted coupon", coupon.id)
+
+
+def _new_promotion_code(s: Scenario) -> None:
+    s.promotion_code()
+
+
+def _updated_promotion_code(s: Scenario) -> None:
+    promo = s.promotion_code()
+    s.client.promotion_codes.update(promo.id, description="made by payment-kit trigger")
+    s.made("updated promotion code", promo.id, "description")
+
+
+def _new_payment_link(s: Scenario) -> None:
+    s.payment_link()
+
+
+def _updated_payment_link(s: Scenario) -> None:
+    link = s.payment_link()
+    s.client.payment_links.update(link.id, name=f"{s.name} (renamed)")
+    s.made("updated payment link", link.id, "name")
+
+
 def _new_subscription(s: Scenario) -> None:
     s.subscription()
+
+
+def _trial_subscription(s: Scenario) -> None:
+    s.subscription(trial_period_days=7)
 
 
 def _updated_subscription(s: Scenario) -> None:
@@ -172,6 +324,22 @@ def _paused_subscription(s: Scenario) -> None:
     s.made("paused subscription", subscription.id)
 
 
+def _resumed_subscription(s: Scenario) -> None:
+    subscription = s.subscription()
+    s.client.subscriptions.pause(subscription.id)
+    s.made("paused subscription", subscription.id)
+    s.client.subscriptions.resume(subscription.id)
+    s.made("resumed subscription", subscription.id)
+
+
+def _recovered_subscription(s: Scenario) -> None:
+    subscription = s.subscription()
+    s.client.subscriptions.cancel(subscription.id, at="current_period_end")
+    s.made("scheduled the cancellation of subscription", subscription.id, "at the period's end")
+    s.client.subscriptions.recover(subscription.id)
+    s.made("recovered subscription", subscription.id, "no longer canceling")
+
+
 def _canceled_subscription(s: Scenario) -> None:
     subscription = s.subscription()
     s.client.subscriptions.cancel(subscription.id, at="now")
@@ -179,28 +347,45 @@ def _canceled_subscription(s: Scenario) -> None:
 
 
 def _renewed_subscription(s: Scenario) -> None:
-    s.renew(s.subscription())
+    s.renew(s.renewing_soon())
+
+
+def _ended_trial(s: Scenario) -> None:
+    s.renew(s.subscription(trial_end=s.now() + 60))
 
 
 def _failed_renewal(s: Scenario) -> None:
-    subscription = s.subscription()
-    s.routes.fail_payments(subscription.customer_id, True)
-    s.made("declining payments of", subscription.customer_id)
-    try:
+    subscription = s.renewing_soon()
+    with s.declining(subscription.customer_id):
         s.renew(subscription)
-    finally:
-        s.routes.fail_payments(subscription.customer_id, False)
-        s.made("accepting payments of", subscription.customer_id, "again")
 
 
 def _open_invoice(s: Scenario) -> None:
-    s.open_invoice()
+    s.invoice()
+
+
+def _paid_invoice(s: Scenario) -> None:
+    s.invoice(pay=True)
+
+
+def _declined_invoice(s: Scenario) -> None:
+    price = s.price()
+    customer = s.customer()
+    with s.declining(customer.id):
+        invoice = s.routes.create_invoice(customer.id, price.id, pay=True)
+        s.made("created invoice", invoice["id"], f"{invoice['status']}, its charge declined")
+
+
+def _updated_invoice(s: Scenario) -> None:
+    invoice = s.invoice()
+    s.client.invoices.update(invoice["id"], metadata={"triggered_by": "payment-kit trigger"})
+    s.made("updated invoice", invoice["id"], "metadata.triggered_by")
 
 
 def _voided_invoice(s: Scenario) -> None:
-    invoice = s.open_invoice()
+    invoice = s.invoice()
     s.client.invoices.void(invoice["id"])
-    s.made("voided invoice", invoice["id"])
+    s.made("voided invoice", invoice["id"], f"canceling payment intent {invoice['payment_intent_id']}")
 
 
 def _granted_credit(s: Scenario) -> None:
@@ -211,6 +396,16 @@ def _depleted_credit(s: Scenario) -> None:
     meter, customer = s.meter(), s.customer()
     s.grant(meter, customer)
     s.usage(meter, customer, "10")
+
+
+def _low_credit(s: Scenario) -> None:
+    meter, customer = s.meter(), s.customer()
+    config = s.client.auto_recharge_configs.submit(
+        customer_id=customer.id, currency_id=meter.currency_id, threshold=5, enabled=False
+    )
+    s.made("set auto-recharge config", config.id, f"low-balance threshold 5 {meter.unit}, recharging off")
+    s.grant(meter, customer)
+    s.usage(meter, customer, "6")
 
 
 def _insufficient_credit(s: Scenario) -> None:
@@ -225,37 +420,91 @@ class Recipe:
 
 _PAID = Recipe("pays a one-time checkout (product, price, customer, session)", _paid_checkout)
 _SUBSCRIBED = Recipe("pays a subscription checkout (hourly price)", _new_subscription)
-_RENEWED = Recipe("renews a new hourly subscription: moves the sandbox clock up to an hour", _renewed_subscription)
+_FAILED_RENEWAL = Recipe(
+    "subscribes (first period a minute long), declines the customer's payments, moves the sandbox clock a "
+    "minute so it renews (and fails), accepts payments again",
+    _failed_renewal,
+)
+_OPEN_INVOICE = Recipe("raises a one-off invoice, left open (created and finalized at once)", _open_invoice)
+_PAID_INVOICE = Recipe("raises a one-off invoice and charges it at once", _paid_invoice)
+_DECLINED_INVOICE = Recipe(
+    "raises a one-off invoice and charges it while the customer's payments are declined", _declined_invoice
+)
+_VOIDED_INVOICE = Recipe("raises a one-off invoice and voids it, canceling the payment it waited on", _voided_invoice)
+_REFUNDED = Recipe("pays a one-time checkout, then refunds it in full", _refunded_checkout)
 
 RECIPES: dict[str, Recipe] = {
+    "checkout.session.created": Recipe("opens a checkout session, left unpaid", _open_checkout),
     "checkout.session.completed": _PAID,
     "checkout.session.nft_minted": Recipe("pays a one-time checkout that mints an NFT", _nft_checkout),
     "checkout.session.expired": Recipe("opens a checkout session and expires it", _expired_checkout),
+    "coupon.created": Recipe("creates a coupon (10% off, once)", _new_coupon),
+    "coupon.updated": Recipe("creates a coupon, then changes its description", _updated_coupon),
+    "coupon.deleted": Recipe("creates a coupon, then deletes it", _deleted_coupon),
+    "customer.created": Recipe("creates a customer (a new DID)", _new_customer),
+    "customer.updated": Recipe("creates a customer, then changes its name", _updated_customer),
+    "customer.deleted": Recipe("creates a customer, then deletes it", _deleted_customer),
+    "customer.credit_grant.granted": Recipe("grants a customer credit on a new meter", _granted_credit),
+    "customer.credit_grant.depleted": Recipe("grants 10 credits, then reports 10 calls of usage", _depleted_credit),
+    "customer.credit.insufficient": Recipe("reports usage on a new meter with no credit granted", _insufficient_credit),
+    "customer.credit.low_balance": Recipe(
+        "sets a low-balance threshold of 5 (auto-recharge off), grants 10 credits, reports 6 calls of usage",
+        _low_credit,
+    ),
     "customer.subscription.created": _SUBSCRIBED,
     "customer.subscription.started": _SUBSCRIBED,
+    "customer.subscription.trial_start": Recipe(
+        "pays a subscription checkout with a 7-day free trial (hourly price)", _trial_subscription
+    ),
+    "customer.subscription.trial_end": Recipe(
+        "subscribes with a one-minute free trial, moves the sandbox clock a minute so it ends", _ended_trial
+    ),
     "customer.subscription.updated": Recipe(
         "subscribes, then changes the subscription's metadata", _updated_subscription
     ),
     "customer.subscription.paused": Recipe("subscribes, then pauses the subscription", _paused_subscription),
-    "customer.subscription.deleted": Recipe("subscribes, then cancels at once", _canceled_subscription),
-    "customer.subscription.renewed": _RENEWED,
-    "invoice.created": Recipe("raises a one-off invoice, left open", _open_invoice),
-    "invoice.paid": _RENEWED,
-    "invoice.payment_failed": Recipe(
-        "subscribes, declines the customer's payments, renews (moves the clock), accepts them again", _failed_renewal
+    "customer.subscription.resumed": Recipe("subscribes, pauses, then resumes the subscription", _resumed_subscription),
+    "customer.subscription.recovered": Recipe(
+        "subscribes, schedules a cancellation at the period's end, then recovers the subscription",
+        _recovered_subscription,
     ),
-    "invoice.voided": Recipe("raises a one-off invoice and voids it", _voided_invoice),
+    "customer.subscription.deleted": Recipe("subscribes, then cancels at once", _canceled_subscription),
+    "customer.subscription.renewed": Recipe(
+        "subscribes (first period a minute long), moves the sandbox clock a minute so it renews",
+        _renewed_subscription,
+    ),
+    "customer.subscription.renew_failed": _FAILED_RENEWAL,
+    "customer.subscription.past_due": _FAILED_RENEWAL,
+    "invoice.created": _OPEN_INVOICE,
+    "invoice.finalized": _OPEN_INVOICE,
+    "invoice.updated": Recipe("raises a one-off invoice, then changes its metadata", _updated_invoice),
+    "invoice.paid": _PAID_INVOICE,
+    "invoice.payment_succeeded": _PAID_INVOICE,
+    "invoice.payment_failed": _DECLINED_INVOICE,
+    "invoice.voided": _VOIDED_INVOICE,
     "payment_intent.created": _PAID,
     "payment_intent.succeeded": _PAID,
-    "customer.credit_grant.granted": Recipe("grants a customer credit on a new meter", _granted_credit),
-    "customer.credit_grant.depleted": Recipe("grants 10 credits, then reports 10 calls of usage", _depleted_credit),
-    "customer.credit.insufficient": Recipe("reports usage on a new meter with no credit granted", _insufficient_credit),
+    "payment_intent.payment_failed": _DECLINED_INVOICE,
+    "payment_intent.canceled": _VOIDED_INVOICE,
+    "payment_link.created": Recipe("creates a payment link for a one-time price", _new_payment_link),
+    "payment_link.updated": Recipe("creates a payment link, then renames it", _updated_payment_link),
+    "price.created": Recipe("creates a product and a one-time price", _new_price),
+    "price.updated": Recipe("creates a one-time price, then changes its nickname", _updated_price),
+    "price.deleted": Recipe("creates a one-time price, then deletes it", _deleted_price),
+    "product.created": Recipe("creates a product", _new_product),
+    "product.updated": Recipe("creates a product, then changes its description", _updated_product),
+    "product.deleted": Recipe("creates a product, then deletes it", _deleted_product),
+    "promotion_code.created": Recipe("creates a coupon and a promotion code for it", _new_promotion_code),
+    "promotion_code.updated": Recipe(
+        "creates a coupon and a promotion code, then changes the code's description", _updated_promotion_code
+    ),
+    "refund.created": _REFUNDED,
+    "refund.succeeded": _REFUNDED,
 }
 
-# Types in the document that no sandbox rule raises, and why (a recipe needs a rule to drive).
-NOT_PRODUCED: dict[str, str] = {
-    "customer.credit.low_balance": "PaymentKit does not publish its low-balance rule; the sandbox never raises it",
-}
+# Types in the document that no sandbox rule raises, and why (a recipe needs a rule to drive): none
+# today, as the document lists exactly the types the sandbox emits.
+NOT_PRODUCED: dict[str, str] = {}
 
 
 def add_trigger_command(
@@ -290,13 +539,21 @@ def _types_help() -> str:
         types = document_event_types()
     except CommandError as exc:
         return f"The event types are read from the OpenAPI document: {exc}"
+    # Sorted, so that a resource's types sit together whatever order the document gives them.
+    types = sorted(types)
     width = max(len(t) for t in types) + 2
+
+    def row(name: str, text: str) -> str:
+        return textwrap.fill(
+            text, HELP_COLUMNS, initial_indent=f"  {name:<{width}}", subsequent_indent=" " * (width + 2)
+        )
+
     lines = ["Event types (the OpenAPI document's x-webhooks):"]
-    lines += [f"  {t:<{width}}{RECIPES[t].does}" for t in types if t in RECIPES]
+    lines += [row(t, RECIPES[t].does) for t in types if t in RECIPES]
     unproduced = [t for t in types if t in NOT_PRODUCED]
     if unproduced:
         lines += ["", "Documented, but the sandbox never raises them:"]
-        lines += [f"  {t:<{width}}{NOT_PRODUCED[t]}" for t in unproduced]
+        lines += [row(t, NOT_PRODUCED[t]) for t in unproduced]
     unknown = [t for t in types if t not in RECIPES and t not in NOT_PRODUCED]
     if unknown:
         lines += ["", "Documented, with no recipe in this version of payment-kit yet:"]
