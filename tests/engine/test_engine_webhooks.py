@@ -361,7 +361,7 @@ async def test_an_attempt_ends_at_its_one_deadline_however_the_receiver_stalls(
     started = time.monotonic()
     await tried(store, Receiver(answer), queued(store))
     took = time.monotonic() - started
-    assert 0.3 <= took < 1.5, took
+    assert 0.3 <= took < 5, took  # the deadline, plus the attempt's database work on a busy machine (else: an hour)
     row, [attempt], _ = settled(store)
     assert (attempt["status"], attempt["response_status"]) == ("failed", 0)
     assert attempt["response_body"] == (
