@@ -220,88 +220,42 @@ def _refunded_checkout(s: Scenario) -> None:
     s.made("refunded payment intent", paid["payment_intent_id"], f"refund {refund.id}, {refund.status}")
 
 
-def _new_customer(s: Scenario) -> None:
-    s.customer()
+@dataclass(frozen=True)
+class Lifecycle:
+    """The created / updated / deleted events of one kind of object: each recipe makes one with the
+    Scenario step `make`, then changes it with `change` or deletes it."""
+
+    kind: str  # as printed: "promotion code"
+    namespace: str  # the client's: "promotion_codes"
+    make: Callable[[Scenario], Any]
+    change: Callable[[Scenario], dict[str, Any]]
+
+    def created(self, s: Scenario) -> None:
+        self.make(s)
+
+    def updated(self, s: Scenario) -> None:
+        made, change = self.make(s), self.change(s)
+        getattr(s.client, self.namespace).update(made.id, **change)
+        s.made(f"updated {self.kind}", made.id, ", ".join(change))
+
+    def deleted(self, s: Scenario) -> None:
+        made = self.make(s)
+        getattr(s.client, self.namespace).delete(made.id)
+        s.made(f"deleted {self.kind}", made.id)
 
 
-def _updated_customer(s: Scenario) -> None:
-    customer = s.customer()
-    s.client.customers.update(customer.id, name=s.name)
-    s.made("updated customer", customer.id, f"name {s.name!r}")
+def _described(s: Scenario) -> dict[str, Any]:
+    return {"description": "made by payment-kit trigger"}
 
 
-def _deleted_customer(s: Scenario) -> None:
-    customer = s.customer()
-    s.client.customers.delete(customer.id)
-    s.made("deleted customer", customer.id)
-
-
-def _new_product(s: Scenario) -> None:
-    s.product()
-
-
-def _updated_product(s: Scenario) -> None:
-    product = s.product()
-    s.client.products.update(product.id, description="made by payment-kit trigger")
-    s.made("updated product", product.id, "description")
-
-
-def _deleted_product(s: Scenario) -> None:
-    product = s.product()
-    s.client.products.delete(product.id)
-    s.made("deleted product", product.id)
-
-
-def _new_price(s: Scenario) -> None:
-    s.price()
-
-
-def _updated_price(s: Scenario) -> None:
-    price = s.price()
-    s.client.prices.update(price.id, nickname=s.name)
-    s.made("updated price", price.id, f"nickname {s.name!r}")
-
-
-def _deleted_price(s: Scenario) -> None:
-    price = s.price()
-    s.client.prices.delete(price.id)
-    s.made("deleted price", price.id)
-
-
-def _new_coupon(s: Scenario) -> None:
-    s.coupon()
-
-
-def _updated_coupon(s: Scenario) -> None:
-    coupon = s.coupon()
-    s.client.coupons.update(coupon.id, description="made by payment-kit trigger")
-    s.made("updated coupon", coupon.id, "description")
-
-
-def _deleted_coupon(s: Scenario) -> None:
-    coupon = s.coupon()
-    s.client.coupons.delete(coupon.id)
-    s.made("deleted coupon", coupon.id)
-
-
-def _new_promotion_code(s: Scenario) -> None:
-    s.promotion_code()
-
-
-def _updated_promotion_code(s: Scenario) -> None:
-    promo = s.promotion_code()
-    s.client.promotion_codes.update(promo.id, description="made by payment-kit trigger")
-    s.made("updated promotion code", promo.id, "description")
-
-
-def _new_payment_link(s: Scenario) -> None:
-    s.payment_link()
-
-
-def _updated_payment_link(s: Scenario) -> None:
-    link = s.payment_link()
-    s.client.payment_links.update(link.id, name=f"{s.name} (renamed)")
-    s.made("updated payment link", link.id, "name")
+_CUSTOMER = Lifecycle("customer", "customers", Scenario.customer, lambda s: {"name": s.name})
+_PRODUCT = Lifecycle("product", "products", Scenario.product, _described)
+_PRICE = Lifecycle("price", "prices", lambda s: s.price(), lambda s: {"nickname": s.name})
+_COUPON = Lifecycle("coupon", "coupons", Scenario.coupon, _described)
+_PROMOTION_CODE = Lifecycle("promotion code", "promotion_codes", Scenario.promotion_code, _described)
+_PAYMENT_LINK = Lifecycle(
+    "payment link", "payment_links", Scenario.payment_link, lambda s: {"name": f"{s.name} (renamed)"}
+)
 
 
 def _new_subscription(s: Scenario) -> None:
@@ -438,12 +392,12 @@ RECIPES: dict[str, Recipe] = {
     "checkout.session.completed": _PAID,
     "checkout.session.nft_minted": Recipe("pays a one-time checkout that mints an NFT", _nft_checkout),
     "checkout.session.expired": Recipe("opens a checkout session and expires it", _expired_checkout),
-    "coupon.created": Recipe("creates a coupon (10% off, once)", _new_coupon),
-    "coupon.updated": Recipe("creates a coupon, then changes its description", _updated_coupon),
-    "coupon.deleted": Recipe("creates a coupon, then deletes it", _deleted_coupon),
-    "customer.created": Recipe("creates a customer (a new DID)", _new_customer),
-    "customer.updated": Recipe("creates a customer, then changes its name", _updated_customer),
-    "customer.deleted": Recipe("creates a customer, then deletes it", _deleted_customer),
+    "coupon.created": Recipe("creates a coupon (10% off, once)", _COUPON.created),
+    "coupon.updated": Recipe("creates a coupon, then changes its description", _COUPON.updated),
+    "coupon.deleted": Recipe("creates a coupon, then deletes it", _COUPON.deleted),
+    "customer.created": Recipe("creates a customer (a new DID)", _CUSTOMER.created),
+    "customer.updated": Recipe("creates a customer, then changes its name", _CUSTOMER.updated),
+    "customer.deleted": Recipe("creates a customer, then deletes it", _CUSTOMER.deleted),
     "customer.credit_grant.granted": Recipe("grants a customer credit on a new meter", _granted_credit),
     "customer.credit_grant.depleted": Recipe("grants 10 credits, then reports 10 calls of usage", _depleted_credit),
     "customer.credit.insufficient": Recipe("reports usage on a new meter with no credit granted", _insufficient_credit),
@@ -486,17 +440,17 @@ RECIPES: dict[str, Recipe] = {
     "payment_intent.succeeded": _PAID,
     "payment_intent.payment_failed": _DECLINED_INVOICE,
     "payment_intent.canceled": _VOIDED_INVOICE,
-    "payment_link.created": Recipe("creates a payment link for a one-time price", _new_payment_link),
-    "payment_link.updated": Recipe("creates a payment link, then renames it", _updated_payment_link),
-    "price.created": Recipe("creates a product and a one-time price", _new_price),
-    "price.updated": Recipe("creates a one-time price, then changes its nickname", _updated_price),
-    "price.deleted": Recipe("creates a one-time price, then deletes it", _deleted_price),
-    "product.created": Recipe("creates a product", _new_product),
-    "product.updated": Recipe("creates a product, then changes its description", _updated_product),
-    "product.deleted": Recipe("creates a product, then deletes it", _deleted_product),
-    "promotion_code.created": Recipe("creates a coupon and a promotion code for it", _new_promotion_code),
+    "payment_link.created": Recipe("creates a payment link for a one-time price", _PAYMENT_LINK.created),
+    "payment_link.updated": Recipe("creates a payment link, then renames it", _PAYMENT_LINK.updated),
+    "price.created": Recipe("creates a product and a one-time price", _PRICE.created),
+    "price.updated": Recipe("creates a one-time price, then changes its nickname", _PRICE.updated),
+    "price.deleted": Recipe("creates a one-time price, then deletes it", _PRICE.deleted),
+    "product.created": Recipe("creates a product", _PRODUCT.created),
+    "product.updated": Recipe("creates a product, then changes its description", _PRODUCT.updated),
+    "product.deleted": Recipe("creates a product, then deletes it", _PRODUCT.deleted),
+    "promotion_code.created": Recipe("creates a coupon and a promotion code for it", _PROMOTION_CODE.created),
     "promotion_code.updated": Recipe(
-        "creates a coupon and a promotion code, then changes the code's description", _updated_promotion_code
+        "creates a coupon and a promotion code, then changes the code's description", _PROMOTION_CODE.updated
     ),
     "refund.created": _REFUNDED,
     "refund.succeeded": _REFUNDED,
