@@ -58,3 +58,14 @@ def test_models_pages_and_decimals_dump_to_json_with_the_documented_default() ->
     assert json.loads(json.dumps([lenient], default=json_default)) == [{"id": "cus_1", "brand_new": {"x": 1}}]
     with pytest.raises(TypeError, match="set is not JSON serializable"):
         json.dumps({1, 2}, default=json_default)
+
+
+def test_json_default_writes_a_plain_enum_as_its_value_and_refuses_the_unknown() -> None:
+    import enum
+
+    class Plan(enum.Enum):  # not a str enum: json.dumps would call `default` for it
+        PRO = "pro"
+
+    assert json.dumps({"plan": Plan.PRO}, default=json_default) == '{"plan": "pro"}'
+    with pytest.raises(TypeError, match="type object is not JSON serializable"):
+        json.dumps({"when": object()}, default=json_default)
