@@ -376,7 +376,7 @@ async function main() {
     const asArray = await payment.invoices.list({ customer_id: ids.customer, status: ['paid', 'open'] });
     const asList = await payment.invoices.list({ customer_id: ids.customer, status: 'paid,open' });
     const onlyVoid = await payment.invoices.list({ customer_id: ids.customer, status: ['void'] });
-    check(JSON.stringify(asArray.list.map((i) => i.id)) === JSON.stringify(asList.list.map((i) => i.id)), 'the comma list\'s answer');
+    check(JSON.stringify(asArray.list.map((i) => i.id)) === JSON.stringify(asList.list.map((i) => i.id)), 'the comma list\'s answer', [asArray.list.map((i) => i.status), asList.list.map((i) => i.status)]);
     check(onlyVoid.count === 1 && onlyVoid.list[0].status === 'void', 'only the void invoice');
     return `${asArray.count} paid/open, ${onlyVoid.count} void: read as the comma list`;
   });
