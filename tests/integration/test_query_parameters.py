@@ -75,5 +75,7 @@ def test_a_body_on_a_get_is_refused_not_ignored(server: tuple[str, str], client:
     sent = httpx.request("GET", url, content=b'{"type": "customer", "page": 2}', headers=headers, timeout=10)
     assert sent.status_code == 400
     assert "(type, page)" in sent.json()["error"] and "query string" in sent.json()["error"]
+    not_json = httpx.request("GET", url, content=b"type=customer", headers=headers, timeout=10)
+    assert not_json.status_code == 400 and "takes no request body" in not_json.json()["error"]
     empty = httpx.request("GET", url, content=b"{}", headers=headers, timeout=10)
     assert empty.status_code == 200
