@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 # Python suites on each, saying which versions it skipped and why.
 EXTRA_PYTHONS := 3.12 3.13
 
-.PHONY: install browser golang other-languages lint test coverage-report pytest-main pytest-postgres spec-check generate check-generated docs demo sandbox contract integration bench clean
+.PHONY: install browser golang other-languages node-sdk lint test coverage-report pytest-main pytest-postgres spec-check generate check-generated docs demo sandbox contract integration bench clean
 
 install: $(VENV)/.installed node_modules/.installed browser golang $(foreach v,$(EXTRA_PYTHONS),$(VENV)-$(v)/.installed)
 
@@ -75,6 +75,12 @@ spec-check: install
 other-languages: install
 	$(BIN)/python tests/other_languages/run.py
 
+# PaymentKit's own Node SDK (@blocklet/payment-js, pinned in package.json) runs every example of its
+# README unchanged, through @blocklet/sdk's component.call, against a sandbox on a free loopback port
+# (tests/node_sdk/run.py): a few seconds.
+node-sdk: install
+	$(BIN)/python tests/node_sdk/run.py
+
 # The HTTP reference as one HTML file (built, not committed: `make docs` rebuilds it from the document).
 docs: install
 	redocly build-docs $(SPEC) --output docs/api.html
@@ -99,7 +105,7 @@ endif
 RANDOM_ORDER := -p randomly -p no:cacheprovider --randomly-seed=$(SEED)
 test: install
 	@echo "== test order: --randomly-seed=$(SEED) (make test SEED=$(SEED) replays it)"
-	$(MAKE) --no-print-directory lint spec-check check-generated other-languages
+	$(MAKE) --no-print-directory lint spec-check check-generated other-languages node-sdk
 	rm -rf build/coverage build/legs && mkdir -p build/coverage build/legs
 	$(MAKE) --no-print-directory -j --output-sync=target SEED=$(SEED) pytest-main $(addprefix pytest-,$(EXTRA_PYTHONS)) pytest-postgres
 	$(MAKE) --no-print-directory coverage-report

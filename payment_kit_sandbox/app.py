@@ -29,6 +29,7 @@ from .document import Document, OperationDoc, Parameter, load_document
 from .engine import auto_recharge, checkout, credit_packs, credits, events, subscriptions, webhooks
 from .fault_injection import exit_after_commits
 from .internal_errors import AnswerUnexpected, busy, unexpected
+from .query_forms import QueryList, bracket_base, fold_lists
 from .refusals import ApiError, bad_request
 from .seed import seed
 
@@ -223,13 +224,16 @@ def _route_order(path: str) -> tuple[int, ...]:
 
 async def build_context(request: Request, op: OperationDoc, store: Store, wiring: Wiring) -> Context:
     refuse_undeclared_query(request.query_params, op)
+    declared = {p.name for p in op.parameters if p.location == "query" and not p.prefix}
+    prefix = next((p.prefix for p in op.parameters if p.location == "query" and p.prefix), None)
+    lists = fold_lists(request.query_params, declared, prefix)
     query: dict[str, Any] = {}
     path: dict[str, str] = {}
     for param in op.parameters:
         if param.location == "path":
             path[param.name] = request.path_params[param.name]
         elif param.location == "query":
-            value = read_query(request.query_params, param, wiring.document)
+            value = read_query(request.query_params, param, wiring.document, lists.get(param.name))
             if value is not None:
                 query[param.name] = value
         elif param.location == "header":
@@ -322,25 +326,36 @@ def refuse_undeclared_query(params: Any, op: OperationDoc) -> None:
     declared = {p.name for p in op.parameters if p.location == "query" and not p.prefix}
     prefixes = tuple(p.prefix for p in op.parameters if p.location == "query" and p.prefix)
     for name in params:
+        base = bracket_base(name)  # `status[0]`: a list, read (or refused) by fold_lists
+        if base is not None and (base in declared or (base == "metadata" and prefixes)):
+            continue
         if name not in declared and not (prefixes and name.startswith(prefixes)):
             known = ", ".join(sorted(declared | {f"{prefix}<key>" for prefix in prefixes}))
             raise bad_request(f"query parameter {name!r} is not one that {op.operation_id} takes ({known})")
 
 
-def read_query(params: Any, param: Parameter, document: Document) -> Any:
+def read_query(params: Any, param: Parameter, document: Document, sent_list: QueryList | None = None) -> Any:
     if param.prefix:
         found = {k[len(param.prefix) :]: v for k, v in params.multi_items() if k.startswith(param.prefix)}
         return found or None
-    raw = params.get(param.name)
+    raw = params.get(param.name) if sent_list is None else sent_list
     if raw is None:
         if param.required:
             raise bad_request(f"query parameter {param.name!r} is required")
         return None
+    if sent_list is not None and param.schema.get("type", "string") != "string":
+        raise bad_request(f"query parameter {param.name!r} takes one value, not a list ({param.name}[0]=...)")
     value = coerce(raw, param, document)
     errors = sorted(param.validator.iter_errors(value), key=lambda e: e.path)
     if errors:
+        if raw == "":
+            # qs (a Node client's axios) writes a null as `name=`: say so rather than filter by nothing.
+            raise bad_request(
+                f"query parameter {param.name!r} is empty ({param.name}=); leave it out for no filter "
+                "(a Node client sends a null value as an empty one)"
+            )
         raise bad_request(f"query parameter {param.name!r}: {errors[0].message}")
-    return value
+    return sent_list if sent_list is not None else value
 
 
 _QUERY_NUMBERS = {"integer": re.compile(r"-?[0-9]{1,30}"), "number": re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?")}
@@ -368,6 +383,7 @@ def coerce(raw: str, param: Parameter, document: Document) -> Any:
 async def read_body(request: Request, op: OperationDoc) -> dict[str, Any]:
     raw = await request.body()
     if op.body_validator is None:
+        refuse_unread_body(raw, op)
         return {}
     if not raw.strip():
         if op.body_required:
@@ -386,6 +402,26 @@ async def read_body(request: Request, op: OperationDoc) -> dict[str, Any]:
     if error is not None:
         raise bad_request(describe(error))
     return body
+
+
+def refuse_unread_body(raw: bytes, op: OperationDoc) -> None:
+    """A GET or DELETE that takes no body, sent with one, is a 400 naming its fields: PaymentKit reads
+    such an operation's parameters from the query, so a body's filters would be lost. (Node's
+    `@blocklet/payment-js` sends an `(id, params)` method's params this way, e.g.
+    `coupons.redemptions(id, {type})`.) An empty body or `{}` carries nothing and passes."""
+    if op.method not in ("GET", "DELETE") or not raw.strip():
+        return
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = raw  # not JSON: still something sent that would be ignored
+    if body == {}:
+        return
+    fields = f" ({', '.join(map(str, body))})" if isinstance(body, dict) else ""
+    raise bad_request(
+        f"{op.method} {op.path} takes no request body, but one was sent{fields}: PaymentKit reads this"
+        " operation's parameters from the query string only"
+    )
 
 
 def _missing(error: jsonschema.ValidationError) -> str:

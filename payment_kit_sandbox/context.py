@@ -19,7 +19,8 @@ from typing import Any
 
 from .database import Store
 from .document import Document, OperationDoc
-from .refusals import not_found
+from .query_forms import QueryList
+from .refusals import bad_request, not_found
 
 __all__ = [
     "CLOCK_OFFSET",
@@ -169,5 +170,10 @@ class Context:
         in the request's own transaction."""
         self.events.append({"type": event_type, "object_type": kind, "object": obj})
 
-    def param(self, name: str, default: Any = None) -> Any:
-        return self.query.get(name, default)
+    def param(self, name: str, default: Any = None, *, accepts_list: bool = False) -> Any:
+        """A query parameter as read. A list sent qs-style (`status[0]=a`) reaches only a reader that
+        takes a comma list (`accepts_list`); any other reader answers a 400 rather than filter by `a,b`."""
+        value = self.query.get(name, default)
+        if isinstance(value, QueryList) and not accepts_list:
+            raise bad_request(f"query parameter {name!r} takes one value, not a list ({name}[0]=...)")
+        return value

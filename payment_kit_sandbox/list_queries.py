@@ -27,8 +27,9 @@ def filter_equal(ctx: Context, rows: Iterable[dict[str, Any]], *fields: str) -> 
 def filter_in(
     ctx: Context, rows: Iterable[dict[str, Any]], name: str, field: str | None = None
 ) -> list[dict[str, Any]]:
-    """A comma-separated query parameter (`status=paid,open`): keep rows with any of the values."""
-    raw = ctx.param(name)
+    """A comma-separated query parameter (`status=paid,open`, or qs's `status[0]=paid&status[1]=open`):
+    keep rows with any of the values."""
+    raw = ctx.param(name, accepts_list=True)
     if raw is None:
         return list(rows)
     wanted = {v.strip() for v in str(raw).split(",") if v.strip()}
