@@ -162,12 +162,12 @@ def test_an_idempotency_key_reused_for_another_object_path_query_or_method_is_re
     assert again.headers.get("idempotent-replayed") == "true" and again.json() == first.json()
 
     before = stored_rows(sandbox.app)
-    for method, path in (
-        ("PUT", f"/api/products/{p2['id']}"),  # another object
-        ("PUT", f"/api/products/{p1['id']}?livemode=true"),  # another query (the same mode)
-        ("DELETE", f"/api/products/{p1['id']}"),  # another method
+    for method, path, body in (
+        ("PUT", f"/api/products/{p2['id']}", renamed),  # another object
+        ("PUT", f"/api/products/{p1['id']}?livemode=true", renamed),  # another query (the same mode)
+        ("DELETE", f"/api/products/{p1['id']}", None),  # another method (a DELETE takes no body)
     ):
-        answer = http.request(method, path, json=renamed, headers={"Idempotency-Key": "put-1"})
+        answer = http.request(method, path, json=body, headers={"Idempotency-Key": "put-1"})
         refused(answer, 400, f"'put-1' was already used for a different request (PUT /api/products/{p1['id']})")
         assert "idempotent-replayed" not in answer.headers
     assert stored_rows(sandbox.app) == before
