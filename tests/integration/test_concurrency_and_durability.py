@@ -115,11 +115,16 @@ def test_price_inventory_is_never_oversold(sandbox: RunningSandbox) -> None:
         product = client.products.create(name=f"Stock {tag}", type="good")
         price = client.prices.create(product_id=product.id, unit_amount="0.001", quantity_available=10)
 
+    # Every session is made before any is paid: making one checks the stock too, and would be
+    # refused once another writer had sold the last unit.
+    all_made = threading.Barrier(WRITERS)
+
     def buy(client: PaymentKit, writer: int) -> list[int]:
         sessions = [
             client.checkout.sessions.create(line_items=[{"price_id": price.id, "quantity": 1}], mode="payment", **URLS)
             for _ in range(3)
         ]
+        all_made.wait(timeout=60)
         statuses = []
         with httpx.Client(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}) as http:
             for n, session in enumerate(sessions):
