@@ -45,6 +45,7 @@ class Sizes:
     import_rounds: int = 15
     sandbox_events: int = 2000
     sandbox_clients: int = 8
+    statement_events: int = 50
     list_rows: int = 100_000
     list_rounds: int = 9
     sandbox_rounds: int = 31
@@ -65,6 +66,7 @@ class Sizes:
             decode_repeat=1,
             import_rounds=2,
             sandbox_events=40,
+            statement_events=5,
             list_rows=1000,
             list_rounds=2,
             sandbox_rounds=3,

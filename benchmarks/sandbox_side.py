@@ -288,3 +288,63 @@ def list_latency(sizes: Sizes) -> Figures:
     details["rows"] = sizes.list_rows
     details["seed_seconds"] = round(seeded, 1)
     return {"sandbox_list_latency_ratio_100k": medians["large"] / medians["small"]}, details
+
+
+def statements_per_meter_event(sizes: Sizes) -> Figures:
+    """`sandbox_sql_statements_per_meter_event`: the SQL statements one steady-state meter event runs
+    (a customer with a grant, events before it, other customers each holding a grant of their own),
+    counted exactly by SQLAlchemy's `before_cursor_execute` hook on the sandbox's own engine: every
+    statement the sandbox sends through a cursor, `BEGIN IMMEDIATE` included (a commit is the
+    driver's call, not a statement). In process, over ASGI: the hook must see the server's engine.
+    The count is deterministic, so one event's statements are the detail, and the figure is the
+    mean over `statement_events` events (it must come out whole)."""
+    import sqlalchemy as sa
+
+    from payment_kit import PaymentKit
+    from payment_kit.testing._bridge import SyncASGITransport
+    from payment_kit_sandbox.app import SandboxConfig, create_app
+
+    with tempfile.TemporaryDirectory(prefix="pk-bench-statements-") as folder:
+        # No webhook worker: its polls would be counted too (no event here has a subscriber anyway).
+        config = SandboxConfig(db=str(Path(folder) / "statements.sqlite"), api_key=API_KEY, webhook_worker=False)
+        app = create_app(config)
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(" ".join(statement.split()))
+
+        try:
+            with httpx.Client(transport=SyncASGITransport(app)) as http:
+                client = PaymentKit(base_url="http://sandbox.localhost", api_key=API_KEY, livemode=False, http_client=http)
+                meter = client.meters.create(name="Calls", event_name="calls", aggregation_method="sum", unit="calls")
+                others = [client.customers.retrieve(f"did:abt:zOther{n}", create=True) for n in range(20)]
+                for other in others:
+                    client.credit_grants.create(
+                        customer_id=other.id, amount="1000", currency_id=meter.currency_id, category="promotional"
+                    )
+                customer = client.customers.retrieve("did:abt:zCounted", create=True)
+                client.credit_grants.create(
+                    customer_id=customer.id, amount="100000", currency_id=meter.currency_id, category="promotional"
+                )
+
+                def event(name: str) -> None:
+                    client.meter_events.create(
+                        event_name="calls", payload={"customer_id": customer.id, "value": "1"}, identifier=name
+                    )
+
+                for n in range(20):  # steady state: events stored before, caches warm
+                    event(f"warm-{n}")
+                sa.event.listen(app.state.store.engine, "before_cursor_execute", seen)
+                event("counted-0")
+                one = list(statements)
+                statements.clear()
+                for n in range(sizes.statement_events):
+                    event(f"counted-{n + 1}")
+                sa.event.remove(app.state.store.engine, "before_cursor_execute", seen)
+        finally:
+            app.state.store.close()
+    per_event = len(statements) / sizes.statement_events
+    if len(one) != per_event:
+        raise AssertionError(f"one event ran {len(one)} statements, {sizes.statement_events} ran {per_event} each")
+    details = {"events": sizes.statement_events, "backend": "sqlite", "statements": [s[:200] for s in one]}
+    return {"sandbox_sql_statements_per_meter_event": per_event}, details

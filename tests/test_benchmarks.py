@@ -22,6 +22,7 @@ MEASURED = {
     "hygiene": ["hygiene_mem_growth_mb", "hygiene_fd_growth"],
     # PostgreSQL: `make bench` only
     "events": ["sandbox_events_per_s", "sandbox_health_p99_ms_under_load", "sandbox_events_per_s_sqlite_2w"],
+    "statements": ["sandbox_sql_statements_per_meter_event"],
     "list": ["sandbox_list_latency_ratio_100k"],
     "testing": ["testing_fresh_sandbox_ms", "testing_quickstart_s"],
 }
