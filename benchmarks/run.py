@@ -21,12 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import client_side
-import sandbox_side
-import testing_side
-from client_side import Figures, Sizes
-
 HERE = Path(__file__).resolve().parent
+# The checkout's own packages, not whatever an installed copy holds: the figures are this tree's.
+sys.path.insert(1, str(HERE.parent))
+
+import client_side  # noqa: E402
+import sandbox_side  # noqa: E402
+import testing_side  # noqa: E402
+from client_side import Figures, Sizes  # noqa: E402
 
 MEASUREMENTS: dict[str, Callable[[Sizes], Figures]] = {
     "calls": client_side.per_call_and_peer,

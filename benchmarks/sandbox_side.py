@@ -40,6 +40,7 @@ def running_sandbox(db: Path | str, workers: int = 1) -> Iterator[str]:
         [sys.executable, "-m", "payment_kit_sandbox", "--port", str(port), "--db", str(db), "--api-key", API_KEY,
          "--workers", str(workers)],
         stdout=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parent.parent,  # `-m` then runs this checkout's sandbox
     )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -315,7 +316,9 @@ def statements_per_meter_event(sizes: Sizes) -> Figures:
 
         try:
             with httpx.Client(transport=SyncASGITransport(app)) as http:
-                client = PaymentKit(base_url="http://sandbox.localhost", api_key=API_KEY, livemode=False, http_client=http)
+                client = PaymentKit(
+                    base_url="http://sandbox.localhost", api_key=API_KEY, livemode=False, http_client=http
+                )
                 meter = client.meters.create(name="Calls", event_name="calls", aggregation_method="sum", unit="calls")
                 others = [client.customers.retrieve(f"did:abt:zOther{n}", create=True) for n in range(20)]
                 for other in others:

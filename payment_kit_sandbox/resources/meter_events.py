@@ -29,8 +29,7 @@ def expand(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@handles("createMeterEvent")
-@credits.current
+@handles("createMeterEvent")  # brings only the event's customer's grants up to the clock (report_event)
 def create(ctx: Context) -> dict[str, Any]:
     return expand(ctx, credits.report_event(ctx, ctx.body))
 
