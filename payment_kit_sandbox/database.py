@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -52,20 +53,25 @@ from sqlalchemy.pool import StaticPool
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Bound",
+    "Condition",
     "DatabaseUnavailable",
     "DriverMissing",
+    "OneOf",
     "SchemaMismatch",
     "Store",
     "StoreBusy",
     "describe_url",
+    "field_value",
 ]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: the SQLite layout before versions were recorded (no version row); 2: the version row and
-the unique meter-event identifier index. Raise it with every change to the tables or indexes,
-and teach `_upgrade` the step from the one before."""
+the unique meter-event identifier index; 3: the expression indexes of the list filters (created
+on an older database as it opens). Raise it with every change to the tables or indexes, and teach
+`_upgrade` the step from the one before."""
 
 metadata = sa.MetaData()
 objects = sa.Table(
@@ -104,16 +110,78 @@ def _field_sqlite(element: field, compiler: Any, **kw: Any) -> str:
 @compiles(field, "postgresql")
 def _field_postgresql(element: field, compiler: Any, **kw: Any) -> str:
     # `json`, not `jsonb`: it parses lazily, and the text is stored as written.
-    return f"(CAST({compiler.process(objects.c.data, **kw)} AS json) ->> '{element.field_name}')"
+    data = compiler.process(objects.c.data, **kw)
+    if "." in element.field_name:
+        return f"(CAST({data} AS json) #>> '{{{element.field_name.replace('.', ',')}}}')"
+    return f"(CAST({data} AS json) ->> '{element.field_name}')"
 
 
-_PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A top-level field, or one inside a top-level object (`payload.customer_id`).
+_PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def field_value(obj: dict[str, Any], name: str) -> Any:
+    """What `field(name)` reads, in Python."""
+    head, _, rest = name.partition(".")
+    value = obj.get(head)
+    if rest:
+        value = value.get(rest) if isinstance(value, dict) else None
+    return value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A field equal to any of `values` (plain strings)."""
+
+    field: str
+    values: tuple[str, ...]
+
+    def test(self, obj: dict[str, Any]) -> bool:
+        return field_value(obj, self.field) in self.values
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A field at or after `low` (inclusive) and before `high` (exclusive when `high_open`, else
+    inclusive): both numbers, or both text compared by code point (ISO timestamps)."""
+
+    field: str
+    low: int | str | None = None
+    high: int | str | None = None
+    high_open: bool = False
+
+    def test(self, obj: dict[str, Any]) -> bool:
+        value = field_value(obj, self.field)
+        if value is None or isinstance(value, bool):
+            return False
+        kind = str if isinstance(self.low if self.low is not None else self.high, str) else (int, float)
+        if not isinstance(value, kind):
+            return False
+        if self.low is not None and value < self.low:
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+
+Condition = OneOf | Bound
 
 # The fields requests look up or order by on every call: without these, a lookup by
 # customer, DID or meter-event identifier scans every row of the kind.
-INDEXED_FIELDS = ("created_at", "customer_id", "did", "identifier")
+INDEXED_FIELDS = (
+    "created_at",
+    "customer_id",
+    "did",
+    "identifier",
+    # The filters clients put on the long lists (issue 27): a meter event's customer and event name,
+    # a status, a subscription, a currency.
+    "payload.customer_id",
+    "event_name",
+    "status",
+    "subscription_id",
+    "currency_id",
+)
 field_indexes = [
-    sa.Index(f"objects_kind_mode_{name}", objects.c.kind, objects.c.livemode, field(name)) for name in INDEXED_FIELDS
+    sa.Index(f"objects_kind_mode_{name.replace('.', '_')}", objects.c.kind, objects.c.livemode, field(name))
+    for name in INDEXED_FIELDS
 ]
 # A meter event's identifier is the caller's idempotency key: a unique index, so that two
 # workers recording the same identifier at once cannot both insert (the second fails, is
@@ -543,8 +611,14 @@ class Store:
             query = query.where(objects.c.livemode == livemode)
         return [self._load(row[0]) for row in self._c.execute(query.order_by(objects.c.seq))]
 
-    def find(self, kind: str, livemode: bool, **equals: Any) -> list[dict[str, Any]]:
-        """Objects of a kind whose top-level fields equal `equals` (None: absent or null), oldest first."""
+    def find(self, kind: str, livemode: bool, *conditions: Condition, **equals: Any) -> list[dict[str, Any]]:
+        """Objects of a kind whose top-level fields equal `equals` (None: absent or null) and that meet
+        `conditions`, oldest first."""
+        if conditions:
+            self._flush((kind,))
+            query, rest = self._where(sa.select(objects.c.data), kind, livemode, equals, conditions)
+            found = [self._load(row[0]) for row in self._c.execute(query.order_by(objects.c.seq))]
+            return [o for o in found if all(field_value(o, k) == v for k, v in rest.items())]
         [found] = self.find_each(livemode, (kind, equals))
         return found
 
@@ -574,7 +648,7 @@ class Store:
         for number, _, object_id, text in self._c.execute(compound.order_by("lookup", "seq")):
             obj = self._load(text)
             kind, _ = lookups[number]
-            if all(obj.get(k) == v for k, v in rests[number].items()):
+            if all(field_value(obj, k) == v for k, v in rests[number].items()):
                 self._remember(kind, livemode, object_id, text)
                 found[number].append(obj)
                 found_ids[number].append(object_id)
@@ -587,7 +661,15 @@ class Store:
         return found
 
     def page(
-        self, kind: str, livemode: bool, *, order_by: str, descending: bool, offset: int, limit: int, **equals: Any
+        self,
+        kind: str,
+        livemode: bool,
+        *conditions: Condition,
+        order_by: str,
+        descending: bool,
+        offset: int,
+        limit: int,
+        **equals: Any,
     ) -> tuple[int, list[dict[str, Any]]]:
         """(how many match, one slice of them) ordered by a top-level field, ties by age, in SQL.
 
@@ -595,15 +677,15 @@ class Store:
         Python sort key does: SQLite orders `json_extract`'s typed values so by itself; PostgreSQL's
         `->>` is text only, so there the order is spelled out (`_sort_keys`).
         """
-        if not _PLAIN_FIELD.match(order_by):
+        if not _PLAIN_FIELD.match(order_by) or "." in order_by:
             raise ValueError(f"cannot order by {order_by!r}")
         self._flush((kind,))
-        counted, rest = self._where(sa.select(sa.func.count()).select_from(objects), kind, livemode, equals)
+        counted, rest = self._where(sa.select(sa.func.count()).select_from(objects), kind, livemode, equals, conditions)
         if rest:
             raise ValueError(f"page() filters plain values only, not {sorted(rest)}")
         total = int(self._c.execute(counted).scalar_one())
         direction = sa.desc if descending else sa.asc
-        ordered, _ = self._where(sa.select(objects.c.seq), kind, livemode, equals)
+        ordered, _ = self._where(sa.select(objects.c.seq), kind, livemode, equals, conditions)
         ordered = (
             ordered.order_by(*(direction(key) for key in self._sort_keys(order_by)), direction(objects.c.seq))
             .limit(limit)
@@ -634,12 +716,20 @@ class Store:
         ]
 
     def _where(
-        self, query: sa.Select[Any], kind: str, livemode: bool | None, equals: dict[str, Any]
+        self,
+        query: sa.Select[Any],
+        kind: str,
+        livemode: bool | None,
+        equals: dict[str, Any],
+        conditions: Collection[Condition] = (),
     ) -> tuple[sa.Select[Any], dict[str, Any]]:
-        """`query` filtered in SQL by kind, mode and the plain-valued `equals`; the rest to filter in Python."""
+        """`query` filtered in SQL by kind, mode, `conditions` and the plain-valued `equals`; the rest
+        of `equals` to filter in Python."""
         query = query.where(objects.c.kind == kind)
         if livemode is not None:
             query = query.where(objects.c.livemode == livemode)
+        for condition in conditions:
+            query = query.where(self._condition(condition))
         rest = {}
         for name, value in equals.items():
             if name == "id" and isinstance(value, str):
@@ -651,6 +741,8 @@ class Store:
                 query = query.where(field(name).is_(None))
             elif isinstance(value, str):
                 query = query.where(field(name) == (_escape_text(value) if self.postgres else value))
+            elif self.postgres and "." in name:
+                rest[name] = value
             elif self.postgres:  # `->>` is text: compare the JSON values, so that 5 matches 5.0 as in SQLite
                 json_value = sa.literal_column(f"(CAST(objects.data AS json) -> '{name}')")
                 wanted = sa.cast(sa.literal(json.dumps(value), sa.Text), JSONB)
@@ -658,6 +750,36 @@ class Store:
             else:
                 query = query.where(field(name) == value)
         return query, rest
+
+    def _condition(self, condition: Condition) -> sa.ColumnElement[bool]:
+        if not _PLAIN_FIELD.match(condition.field):
+            raise ValueError(f"not a plain field name: {condition.field!r}")
+        if isinstance(condition, OneOf):
+            values = [_escape_text(v) if self.postgres else v for v in condition.values]
+            return field(condition.field).in_(values)
+        sample = condition.low if condition.low is not None else condition.high
+        value: sa.ColumnElement[Any] = field(condition.field)
+        if isinstance(sample, str):
+            typed = sa.func.json_type(objects.c.data, f"$.{condition.field}") == "text"
+            if self.postgres:
+                path = "{" + condition.field.replace(".", ",") + "}"
+                kind = sa.literal_column(f"json_typeof(CAST(objects.data AS json) #> '{path}')")
+                typed, value = kind == "string", value.collate("C")
+        else:
+            typed = sa.func.json_type(objects.c.data, f"$.{condition.field}").in_(("integer", "real"))
+            if self.postgres:
+                path = "{" + condition.field.replace(".", ",") + "}"
+                raw = f"(CAST(objects.data AS json) #> '{path}')"
+                typed = sa.literal_column(f"json_typeof({raw})") == "number"
+                value = sa.literal_column(
+                    f"CASE WHEN json_typeof({raw}) = 'number' THEN CAST({raw} #>> '{{}}' AS numeric) END"
+                )
+        clauses = [typed]
+        if condition.low is not None:
+            clauses.append(value >= condition.low)
+        if condition.high is not None:
+            clauses.append(value < condition.high if condition.high_open else value <= condition.high)
+        return sa.and_(*clauses)
 
     def first(self, kind: str, livemode: bool, **equals: Any) -> dict[str, Any] | None:
         found = self.find(kind, livemode, **equals)

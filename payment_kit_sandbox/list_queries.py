@@ -5,13 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .context import Context
+from .context import Context, iso
+from .database import Bound, Condition, field_value
 from .engine.customers import plain_did
 from .refusals import bad_request
 
-__all__ = ["filter_customer", "filter_equal", "filter_in", "filter_metadata", "page_of", "search", "stored_page"]
+__all__ = [
+    "created_between",
+    "filter_customer",
+    "filter_equal",
+    "filter_in",
+    "filter_metadata",
+    "page_of",
+    "search",
+    "stored_page",
+]
 
 DEFAULT_ORDERABLE = ("created_at", "updated_at")
+
+PAGE_IN_SQL = True
+"""False: `stored_page` reads every row of the kind and filters, orders and pages in Python, as the
+lists did before they paged in SQL (tests compare the two paths' answers)."""
+
+LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last second an ISO timestamp of 4-digit years holds
 
 
 def filter_equal(ctx: Context, rows: Iterable[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
@@ -144,23 +160,37 @@ def _cursor_page(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, An
 def stored_page(
     ctx: Context,
     kind: str,
-    *,
+    *conditions: Condition,
     orderable: Sequence[str] = DEFAULT_ORDERABLE,
     expand: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
     **equals: Any,
 ) -> dict[str, Any]:
-    """`page_of` for a list filtered only by plain field values: counted, ordered and sliced in
-    SQL, so a page of a large table reads only its own rows. Same order, same answer."""
+    """`page_of` for a list filtered by field values (`equals`) and `conditions`: counted, ordered
+    and sliced in SQL, so a page of a large table reads only its own rows. Same order, same answer.
+
+    `keep` is a filter SQL cannot say exactly (a case-insensitive search, say): when a request uses
+    one, and for a cursor or several sort keys, the rows SQL selects are filtered and paged in
+    Python (`page_of`), so such a request still reads only the rows its SQL filters match."""
     keys = _order(ctx.param("order"), orderable)
-    if len(keys) > 1 or _cursor_paged(ctx):
-        # Several sort keys or a cursor: the general path over the matching rows.
-        return page_of(ctx, ctx.store.find(kind, ctx.livemode, **equals), orderable=orderable, expand=expand)
+    if not PAGE_IN_SQL:
+        rows = [
+            row
+            for row in ctx.store.all(kind, ctx.livemode)
+            if all(field_value(row, name) == value for name, value in equals.items())
+            and all(condition.test(row) for condition in conditions)
+        ]
+        return page_of(ctx, [r for r in rows if keep(r)] if keep else rows, orderable=orderable, expand=expand)
+    if keep is not None or len(keys) > 1 or _cursor_paged(ctx):
+        rows = ctx.store.find(kind, ctx.livemode, *conditions, **equals)
+        return page_of(ctx, [r for r in rows if keep(r)] if keep else rows, orderable=orderable, expand=expand)
     [(field, direction)] = keys
     page = int(ctx.param("page") or 1)
     size = _page_size(ctx)
     count, chunk = ctx.store.page(
         kind,
         ctx.livemode,
+        *conditions,
         order_by=field,
         descending=direction == "DESC",
         offset=(page - 1) * size,
@@ -181,3 +211,13 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, bool | int | float):
         return (1, value)
     return (2, str(value))
+
+
+def created_between(start: int | None, end: int | None) -> list[Condition]:
+    """`start`/`end` (Unix seconds, inclusive) on `created_at`, whose ISO text sorts as its time:
+    a second `s` holds the instants from `iso(s)` up to, not including, `iso(s + 1)`."""
+    if (start is not None and start > LAST_SECOND) or (end is not None and end < 0):
+        return [Bound("created_at", low="~")]  # after every timestamp: nothing matches
+    low = iso(start) if start is not None and start > 0 else None
+    high = iso(end + 1) if end is not None and end < LAST_SECOND else None
+    return [Bound("created_at", low=low, high=high, high_open=True)] if low or high else []
