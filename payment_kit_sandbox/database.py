@@ -57,6 +57,7 @@ __all__ = [
     "Condition",
     "DatabaseUnavailable",
     "DriverMissing",
+    "NoneOf",
     "OneOf",
     "SchemaMismatch",
     "Store",
@@ -162,7 +163,18 @@ class Bound:
         return self.high is None or (value < self.high if self.high_open else value <= self.high)
 
 
-Condition = OneOf | Bound
+@dataclass(frozen=True)
+class NoneOf:
+    """A field absent, null, or equal to none of `values` (plain strings)."""
+
+    field: str
+    values: tuple[str, ...]
+
+    def test(self, obj: dict[str, Any]) -> bool:
+        return field_value(obj, self.field) not in self.values
+
+
+Condition = OneOf | NoneOf | Bound
 
 # The fields requests look up or order by on every call: without these, a lookup by
 # customer, DID or meter-event identifier scans every row of the kind.
@@ -754,9 +766,11 @@ class Store:
     def _condition(self, condition: Condition) -> sa.ColumnElement[bool]:
         if not _PLAIN_FIELD.match(condition.field):
             raise ValueError(f"not a plain field name: {condition.field!r}")
-        if isinstance(condition, OneOf):
+        if isinstance(condition, OneOf | NoneOf):
             values = [_escape_text(v) if self.postgres else v for v in condition.values]
-            return field(condition.field).in_(values)
+            if isinstance(condition, OneOf):
+                return field(condition.field).in_(values)
+            return sa.or_(field(condition.field).is_(None), field(condition.field).not_in(values))
         sample = condition.low if condition.low is not None else condition.high
         value: sa.ColumnElement[Any] = field(condition.field)
         if isinstance(sample, str):

@@ -6,16 +6,21 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .context import Context, iso
-from .database import Bound, Condition, field_value
+from .database import Bound, Condition, OneOf, field_value
 from .engine.customers import plain_did
 from .refusals import bad_request
 
 __all__ = [
+    "any_of_param",
     "created_between",
+    "customer_condition",
+    "equal_params",
     "filter_customer",
     "filter_equal",
     "filter_in",
     "filter_metadata",
+    "keep_all",
+    "metadata_keep",
     "page_of",
     "search",
     "stored_page",
@@ -30,26 +35,32 @@ lists did before they paged in SQL (tests compare the two paths' answers)."""
 LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last second an ISO timestamp of 4-digit years holds
 
 
+def equal_params(ctx: Context, *names: str) -> dict[str, Any]:
+    """The query parameters among `names` that were sent, by name: fields each row must equal."""
+    return {name: ctx.param(name) for name in names if ctx.param(name) is not None}
+
+
 def filter_equal(ctx: Context, rows: Iterable[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
     """Keep rows whose field equals each given query parameter of the same name."""
-    out = list(rows)
-    for name in fields:
-        wanted = ctx.param(name)
-        if wanted is not None:
-            out = [row for row in out if row.get(name) == wanted]
-    return out
+    wanted = equal_params(ctx, *fields)
+    return [row for row in rows if all(row.get(name) == value for name, value in wanted.items())]
+
+
+def any_of_param(ctx: Context, name: str, field: str | None = None) -> list[Condition]:
+    """A comma-separated query parameter (`status=paid,open`, or qs's `status[0]=paid&status[1]=open`)
+    as a condition: the row's field is any of the values (none when the parameter is absent)."""
+    raw = ctx.param(name, accepts_list=True)
+    if raw is None:
+        return []
+    return [OneOf(field or name, tuple(sorted({v.strip() for v in str(raw).split(",") if v.strip()})))]
 
 
 def filter_in(
     ctx: Context, rows: Iterable[dict[str, Any]], name: str, field: str | None = None
 ) -> list[dict[str, Any]]:
-    """A comma-separated query parameter (`status=paid,open`, or qs's `status[0]=paid&status[1]=open`):
-    keep rows with any of the values."""
-    raw = ctx.param(name, accepts_list=True)
-    if raw is None:
-        return list(rows)
-    wanted = {v.strip() for v in str(raw).split(",") if v.strip()}
-    return [row for row in rows if row.get(field or name) in wanted]
+    """Keep rows matching `any_of_param`."""
+    conditions = any_of_param(ctx, name, field)
+    return [row for row in rows if all(c.test(row) for c in conditions)]
 
 
 def filter_metadata(ctx: Context, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -59,6 +70,22 @@ def filter_metadata(ctx: Context, rows: Iterable[dict[str, Any]]) -> list[dict[s
     for key, value in wanted.items():
         out = [row for row in out if str((row.get("metadata") or {}).get(key)) == value]
     return out
+
+
+def metadata_keep(ctx: Context) -> Callable[[dict[str, Any]], bool] | None:
+    """The `metadata.<key>=<value>` filters as `stored_page`'s `keep`: they compare a value's text
+    (`str(5) == "5"`), which SQL over JSON cannot say the same way on both backends."""
+    if not ctx.param("metadata"):
+        return None
+    return lambda row: bool(filter_metadata(ctx, [row]))
+
+
+def keep_all(*tests: Callable[[dict[str, Any]], bool] | None) -> Callable[[dict[str, Any]], bool] | None:
+    """`stored_page`'s `keep` for several Python-only filters (None: there are none)."""
+    present = [test for test in tests if test is not None]
+    if not present:
+        return None
+    return lambda row: all(test(row) for test in present)
 
 
 def find_customer_ids(ctx: Context) -> set[str] | None:
@@ -74,9 +101,15 @@ def find_customer_ids(ctx: Context) -> set[str] | None:
     return wanted
 
 
-def filter_customer(ctx: Context, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def customer_condition(ctx: Context) -> list[Condition]:
+    """`customer_id` / `customer_did` as a condition on the row's `customer_id`."""
     wanted = find_customer_ids(ctx)
-    return rows if wanted is None else [r for r in rows if r.get("customer_id") in wanted]
+    return [] if wanted is None else [OneOf("customer_id", tuple(sorted(wanted)))]
+
+
+def filter_customer(ctx: Context, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    conditions = customer_condition(ctx)
+    return [row for row in rows if all(c.test(row) for c in conditions)]
 
 
 def search(
@@ -164,12 +197,14 @@ def stored_page(
     orderable: Sequence[str] = DEFAULT_ORDERABLE,
     expand: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     keep: Callable[[dict[str, Any]], bool] | None = None,
+    first: Callable[[dict[str, Any]], bool] | None = None,
     **equals: Any,
 ) -> dict[str, Any]:
     """`page_of` for a list filtered by field values (`equals`) and `conditions`: counted, ordered
     and sliced in SQL, so a page of a large table reads only its own rows. Same order, same answer.
 
-    `keep` is a filter SQL cannot say exactly (a case-insensitive search, say): when a request uses
+    `keep` is a filter SQL cannot say exactly (a case-insensitive search, say), and `first` puts
+    the rows it matches ahead of the others (subscriptions' `activeFirst`): when a request uses
     one, and for a cursor or several sort keys, the rows SQL selects are filtered and paged in
     Python (`page_of`), so such a request still reads only the rows its SQL filters match."""
     keys = _order(ctx.param("order"), orderable)
@@ -180,10 +215,13 @@ def stored_page(
             if all(field_value(row, name) == value for name, value in equals.items())
             and all(condition.test(row) for condition in conditions)
         ]
-        return page_of(ctx, [r for r in rows if keep(r)] if keep else rows, orderable=orderable, expand=expand)
-    if keep is not None or len(keys) > 1 or _cursor_paged(ctx):
+    elif keep is not None or first is not None or len(keys) > 1 or _cursor_paged(ctx):
         rows = ctx.store.find(kind, ctx.livemode, *conditions, **equals)
-        return page_of(ctx, [r for r in rows if keep(r)] if keep else rows, orderable=orderable, expand=expand)
+    else:
+        rows = None
+    if rows is not None:
+        kept = [r for r in rows if keep(r)] if keep else rows
+        return page_of(ctx, kept, orderable=orderable, expand=expand, first=first)
     [(field, direction)] = keys
     page = int(ctx.param("page") or 1)
     size = _page_size(ctx)

@@ -47,8 +47,43 @@ def http(fresh_database: Callable[[], str]) -> Iterator[httpx.Client]:
                 identifier=f"ev-{n:02d}-{'odd' if n % 2 else 'even'}",
                 timestamp=1_700_000_000 + (n * 7919) % 50,  # out of creation order, with repeats
             )
+        sell(client, http, customers)
         yield http
     app.state.store.close()
+
+
+URLS = {"success_url": "https://shop.example/ok", "cancel_url": "https://shop.example/cancel"}
+
+
+def sell(client: PaymentKit, http: httpx.Client, customers: list[Any]) -> None:
+    """Products, prices, and paid checkouts (subscriptions, invoices and payment intents) for the
+    three customers; one subscription canceled, so that statuses differ."""
+    products = [
+        client.products.create(name=f"Widget {n}", type="service", description=f"kind {n % 2}") for n in range(4)
+    ]
+    client.products.update(products[3].id, active=False)
+    monthly = client.prices.create(
+        product_id=products[0].id,
+        unit_amount="9.5",
+        recurring={"interval": "month", "interval_count": 1},
+        lookup_key="monthly",
+    )
+    once = [client.prices.create(product_id=p.id, unit_amount=f"{n + 1}.25") for n, p in enumerate(products[1:3])]
+    for n in range(9):
+        subscription = n % 3 == 0
+        session = client.checkout.sessions.create(
+            line_items=[{"price_id": (monthly if subscription else once[n % 2]).id, "quantity": 1 + n % 2}],
+            mode="subscription" if subscription else "payment",
+            metadata={"batch": f"b{n % 2}"},
+            **URLS,
+        )
+        paid = http.post(
+            f"/sandbox/checkout-sessions/{session.id}/complete",
+            json={"customer_did": customers[n % 3].did, "livemode": False},
+        )
+        assert paid.status_code == 200, paid.text
+    first = client.subscriptions.list()[0]
+    client.subscriptions.cancel(first.id)
 
 
 def both_ways(http: httpx.Client, monkeypatch: pytest.MonkeyPatch, path: str, params: dict[str, Any]) -> Any:
@@ -164,3 +199,81 @@ def test_credit_transaction_lists_answer_as_before(http: httpx.Client, monkeypat
 def test_customer_lists_answer_as_before(http: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(every_page(http, monkeypatch, "/api/customers", {"order": "created_at:ASC"})) == 3
     assert len(every_page(http, monkeypatch, "/api/customers", {"did": "zLister1"})) == 1
+
+
+def test_invoice_subscription_and_payment_intent_lists_answer_as_before(
+    http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer_id, did = customer_ids(http)
+    invoices = every_page(http, monkeypatch, "/api/invoices", {})
+    assert len(invoices) >= 9
+    subscription = both_ways(http, monkeypatch, "/api/subscriptions", {"pageSize": 1})["list"][0]["id"]
+    for params in (
+        {"order": "created_at:ASC"},
+        {"status": "paid"},
+        {"status": "paid,open,void"},
+        {"customer_id": customer_id},
+        {"customer_did": did, "customer_id": customer_id},
+        {"customer_did": "did:abt:znobody"},
+        {"subscription_id": subscription},
+        {"subscription_id": subscription, "include_recovered_from": "true"},
+        {"ignore_zero": "true"},
+        {"include_staking": "true", "include_overdraft_protection": "false"},
+        {"currency_id": "pc_none"},
+        {"order": "updated_at:DESC,created_at:ASC"},
+    ):
+        every_page(http, monkeypatch, "/api/invoices", params)
+    assert len(every_page(http, monkeypatch, "/api/subscriptions", {})) == 3
+    for params in (
+        {"status": "active"},
+        {"status": "canceled,active"},
+        {"customer_id": customer_id},
+        {"customer_did": did},
+        {"activeFirst": "true"},
+        {"activeFirst": "true", "order": "created_at:ASC"},
+        {"metadata.batch": "b0"},
+    ):
+        every_page(http, monkeypatch, "/api/subscriptions", params)
+    assert len(every_page(http, monkeypatch, "/api/payment-intents", {})) >= 9
+    intent = both_ways(http, monkeypatch, "/api/payment-intents", {"pageSize": 1})["list"][0]
+    for params in (
+        {"status": "succeeded"},
+        {"customer_id": customer_id},
+        {"invoice_id": intent["invoice_id"]},
+        {"metadata.batch": "b1"},
+        {"order": "created_at:ASC"},
+    ):
+        every_page(http, monkeypatch, "/api/payment-intents", params)
+
+
+def test_catalog_and_credit_grant_lists_answer_as_before(http: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    customer_id, _ = customer_ids(http)
+    assert len(every_page(http, monkeypatch, "/api/products", {})) == 4
+    for params in (
+        {"active": "true"},
+        {"active": "false"},
+        {"name": "WIDGET 1"},
+        {"description": "kind 0", "order": "name:DESC"},
+        {"order": "name"},
+    ):
+        every_page(http, monkeypatch, "/api/products", params)
+    prices = every_page(http, monkeypatch, "/api/prices", {})
+    assert len(prices) >= 3
+    product_id = both_ways(http, monkeypatch, "/api/products", {"order": "created_at:ASC", "pageSize": 1})["list"][0]
+    for params in (
+        {"type": "recurring"},
+        {"type": "one_time", "order": "unit_amount:DESC"},
+        {"lookup_key": "monthly"},
+        {"product_id": product_id["id"]},
+        {"active": "true", "order": "unit_amount"},
+    ):
+        every_page(http, monkeypatch, "/api/prices", params)
+    assert len(every_page(http, monkeypatch, "/api/credit-grants", {})) >= 4
+    for params in (
+        {"customer_id": customer_id},
+        {"status": "granted,depleted"},
+        {"q": "PROMO"},
+        {"order": "priority:ASC,created_at:DESC"},
+        {"status": "expired"},
+    ):
+        every_page(http, monkeypatch, "/api/credit-grants", params)
