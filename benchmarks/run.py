@@ -61,7 +61,14 @@ TARGETS: dict[str, tuple[str, float, str] | None] = {
     "sandbox_events_per_s_postgresql_2w": None,
     "sandbox_events_per_s_postgresql_1w_spread": None,
     "sandbox_events_per_s_postgresql_2w_spread": None,
+    "sandbox_event_to_get_ratio": (">=", 0.5, "≥ 0.5 (issue 27)"),
+    "sandbox_events_scale_ratio_10k": (">=", 0.8, "≥ 0.8 (issue 27)"),
+    "sandbox_events_scale_ratio_10k_postgresql": (">=", 0.8, "≥ 0.8 (issue 27)"),
     "sandbox_list_latency_ratio_100k": ("<=", 2.0, "≤ 2"),
+    **{
+        f"sandbox_list_latency_ratio_100k_{name}": ("<=", 2.0, "≤ 2 (issue 27)")
+        for name in ("meter_events", "credit_transactions", "invoices", "subscriptions")
+    },
     "sandbox_sql_statements_per_meter_event": ("<=", 8.0, "≤ 8 (issue 27)"),
     "hygiene_mem_growth_mb": ("<=", 5.0, "≤ 5 MB"),
     "hygiene_fd_growth": ("<=", 0.0, "0"),

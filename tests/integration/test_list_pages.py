@@ -84,6 +84,15 @@ def sell(client: PaymentKit, http: httpx.Client, customers: list[Any]) -> None:
         assert paid.status_code == 200, paid.text
     first = client.subscriptions.list()[0]
     client.subscriptions.cancel(first.id)
+    intents = client.payment_intents.list(status="succeeded")
+    for intent in intents.list[:3]:
+        client.payment_intents.refund(intent.id, amount="0.5", reason="requested_by_customer")
+    coupons = [client.coupons.create(name=f"C{n}", percent_off=10 + n, duration="once").coupon for n in range(2)]
+    for n in range(5):
+        client.promotion_codes.create(coupon_id=coupons[n % 2].id, code=f"LIST{n}")
+    for n in range(3):
+        client.payment_links.create(name=f"Link {n}", line_items=[{"price_id": once[n % 2].id, "quantity": 1}])
+        client.webhook_endpoints.create(url=f"https://hooks.example/{n}", enabled_events=["invoice.paid"])
 
 
 def both_ways(http: httpx.Client, monkeypatch: pytest.MonkeyPatch, path: str, params: dict[str, Any]) -> Any:
@@ -277,3 +286,36 @@ def test_catalog_and_credit_grant_lists_answer_as_before(http: httpx.Client, mon
         {"status": "expired"},
     ):
         every_page(http, monkeypatch, "/api/credit-grants", params)
+
+
+def test_checkout_refund_promotion_link_meter_and_endpoint_lists_answer_as_before(
+    http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer_id, did = customer_ids(http)
+    sessions = every_page(http, monkeypatch, "/api/checkout-sessions", {})
+    assert len(sessions) == 9
+    subscription = both_ways(http, monkeypatch, "/api/subscriptions", {"pageSize": 1})["list"][0]["id"]
+    for params in (
+        {"status": "complete"},
+        {"status": "open,expired"},
+        {"payment_status": "paid", "order": "expires_at:DESC"},
+        {"customer_id": customer_id},
+        {"customer_did": did},
+        {"subscription_id": subscription},
+        {"metadata.batch": "b1"},
+    ):
+        every_page(http, monkeypatch, "/api/checkout-sessions", params)
+    refunds = every_page(http, monkeypatch, "/api/refunds", {})
+    assert len(refunds) == 3
+    refund = both_ways(http, monkeypatch, "/api/refunds", {"pageSize": 1})["list"][0]
+    for name in ("customer_id", "currency_id", "invoice_id"):
+        every_page(http, monkeypatch, "/api/refunds", {name: refund[name]})
+    every_page(http, monkeypatch, "/api/refunds", {"status": "succeeded,pending"})
+    codes = both_ways(http, monkeypatch, "/api/promotion-codes", {"pageSize": 1})["list"][0]
+    assert len(every_page(http, monkeypatch, "/api/promotion-codes", {})) == 5
+    every_page(http, monkeypatch, "/api/promotion-codes", {"coupon_id": codes["coupon_id"], "order": "code:DESC"})
+    every_page(http, monkeypatch, "/api/promotion-codes", {"active": "true", "order": "times_redeemed"})
+    assert len(every_page(http, monkeypatch, "/api/payment-links", {"order": "name:DESC"})) == 3
+    assert len(every_page(http, monkeypatch, "/api/webhook-endpoints", {"order": "url"})) == 3
+    for params in ({}, {"event_name": "calls_1"}, {"q": "M1"}, {"order": "name:DESC"}):
+        every_page(http, monkeypatch, "/api/meters", params)
