@@ -45,7 +45,9 @@ class Sizes:
     import_rounds: int = 15
     sandbox_events: int = 2000
     sandbox_clients: int = 8
+    statement_events: int = 50
     list_rows: int = 100_000
+    scale_customers: int = 10_000  # other customers each holding a grant (sandbox_events_scale_ratio_10k)
     list_rounds: int = 9
     sandbox_rounds: int = 31
     quickstart_rounds: int = 7
@@ -65,7 +67,9 @@ class Sizes:
             decode_repeat=1,
             import_rounds=2,
             sandbox_events=40,
+            statement_events=5,
             list_rows=1000,
+            scale_customers=200,
             list_rounds=2,
             sandbox_rounds=3,
             quickstart_rounds=1,

@@ -21,12 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import client_side
-import sandbox_side
-import testing_side
-from client_side import Figures, Sizes
-
 HERE = Path(__file__).resolve().parent
+# The checkout's own packages, not whatever an installed copy holds: the figures are this tree's.
+sys.path.insert(1, str(HERE.parent))
+
+import client_side  # noqa: E402
+import sandbox_side  # noqa: E402
+import testing_side  # noqa: E402
+from client_side import Figures, Sizes  # noqa: E402
 
 MEASUREMENTS: dict[str, Callable[[Sizes], Figures]] = {
     "calls": client_side.per_call_and_peer,
@@ -35,6 +37,7 @@ MEASUREMENTS: dict[str, Callable[[Sizes], Figures]] = {
     "pagination": client_side.pagination,
     "import": client_side.import_time,
     "events": sandbox_side.events_per_second,
+    "statements": sandbox_side.statements_per_meter_event,
     "list": sandbox_side.list_latency,
     "hygiene": client_side.hygiene,
     "testing": testing_side.fresh_sandbox_and_quickstart,
@@ -58,7 +61,15 @@ TARGETS: dict[str, tuple[str, float, str] | None] = {
     "sandbox_events_per_s_postgresql_2w": None,
     "sandbox_events_per_s_postgresql_1w_spread": None,
     "sandbox_events_per_s_postgresql_2w_spread": None,
+    "sandbox_event_to_get_ratio": (">=", 0.5, "≥ 0.5 (issue 27)"),
+    "sandbox_events_scale_ratio_10k": (">=", 0.8, "≥ 0.8 (issue 27)"),
+    "sandbox_events_scale_ratio_10k_postgresql": (">=", 0.8, "≥ 0.8 (issue 27)"),
     "sandbox_list_latency_ratio_100k": ("<=", 2.0, "≤ 2"),
+    **{
+        f"sandbox_list_latency_ratio_100k_{name}": ("<=", 2.0, "≤ 2 (issue 27)")
+        for name in ("meter_events", "credit_transactions", "invoices", "subscriptions")
+    },
+    "sandbox_sql_statements_per_meter_event": ("<=", 8.0, "≤ 8 (issue 27)"),
     "hygiene_mem_growth_mb": ("<=", 5.0, "≤ 5 MB"),
     "hygiene_fd_growth": ("<=", 0.0, "0"),
     "testing_fresh_sandbox_ms": ("<=", 50.0, "≤ 50 ms"),

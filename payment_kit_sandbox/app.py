@@ -286,7 +286,7 @@ def idempotent_replay(store: Store, ctx: Context, key: str | None, sent: SentReq
     applies once; the same key on any different request is refused."""
     if not key:
         return None
-    stored = store.get_meta(_idempotency_slot(ctx, key))
+    stored = ctx.read_meta_with_clock(_idempotency_slot(ctx, key))
     if stored is None:
         return None
     earlier = json.loads(stored)
@@ -306,7 +306,8 @@ def remember(store: Store, ctx: Context, key: str | None, sent: SentRequest, ans
     if not key or ctx.op is None:
         return
     record = {"request": sent.fingerprint, "method": sent.method, "path": sent.path, "answer": answer}
-    store.set_meta(_idempotency_slot(ctx, key), json.dumps(record))
+    # `idempotent_replay` found no record in this transaction: a plain insert.
+    store.add_meta(_idempotency_slot(ctx, key), json.dumps(record))
 
 
 def read_header(request: Request, param: Parameter) -> None:

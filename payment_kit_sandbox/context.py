@@ -143,6 +143,15 @@ class Context:
             self._clock_offset = stored_clock_offset(self.store)
         return self._clock_offset
 
+    def read_meta_with_clock(self, key: str) -> str | None:
+        """A sandbox_meta value (an idempotency record), read in the same statement as the clock
+        offset this request will need."""
+        if self._clock_offset is not None:
+            return self.store.get_meta(key)
+        found = self.store.get_metas((key, CLOCK_OFFSET))
+        self._clock_offset = int(found.get(CLOCK_OFFSET) or 0)
+        return found.get(key)
+
     def set_clock_offset(self, seconds: int) -> None:
         self.store.set_meta(CLOCK_OFFSET, str(seconds))
         self._clock_offset = seconds

@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -52,20 +53,26 @@ from sqlalchemy.pool import StaticPool
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Bound",
+    "Condition",
     "DatabaseUnavailable",
     "DriverMissing",
+    "NoneOf",
+    "OneOf",
     "SchemaMismatch",
     "Store",
     "StoreBusy",
     "describe_url",
+    "field_value",
 ]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: the SQLite layout before versions were recorded (no version row); 2: the version row and
-the unique meter-event identifier index. Raise it with every change to the tables or indexes,
-and teach `_upgrade` the step from the one before."""
+the unique meter-event identifier index; 3: the expression indexes of the list filters (created
+on an older database as it opens). Raise it with every change to the tables or indexes, and teach
+`_upgrade` the step from the one before."""
 
 metadata = sa.MetaData()
 objects = sa.Table(
@@ -88,32 +95,109 @@ class field(sa.sql.functions.FunctionElement[Any]):
     name = "json_field"
     inherit_cache = True
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, data: sa.ColumnElement[Any] | None = None) -> None:
+        """`data`: the JSON column of another alias of `objects` (a subquery's)."""
         if not _PLAIN_FIELD.match(name):
             raise ValueError(f"not a plain field name: {name!r}")
         self.field_name = name
+        self.data = objects.c.data if data is None else data
         # The name is also an argument, so that it is part of SQLAlchemy's statement cache key.
-        super().__init__(objects.c.data, sa.literal_column(f"'{name}'"))
+        super().__init__(self.data, sa.literal_column(f"'{name}'"))
 
 
 @compiles(field, "sqlite")
 def _field_sqlite(element: field, compiler: Any, **kw: Any) -> str:
-    return f"json_extract({compiler.process(objects.c.data, **kw)}, '$.{element.field_name}')"
+    return f"json_extract({compiler.process(element.data, **kw)}, '$.{element.field_name}')"
 
 
 @compiles(field, "postgresql")
 def _field_postgresql(element: field, compiler: Any, **kw: Any) -> str:
     # `json`, not `jsonb`: it parses lazily, and the text is stored as written.
-    return f"(CAST({compiler.process(objects.c.data, **kw)} AS json) ->> '{element.field_name}')"
+    data = compiler.process(element.data, **kw)
+    if "." in element.field_name:
+        return f"(CAST({data} AS json) #>> '{{{element.field_name.replace('.', ',')}}}')"
+    return f"(CAST({data} AS json) ->> '{element.field_name}')"
 
 
-_PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A top-level field, or one inside a top-level object (`payload.customer_id`).
+_PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def field_value(obj: dict[str, Any], name: str) -> Any:
+    """What `field(name)` reads, in Python."""
+    head, _, rest = name.partition(".")
+    value = obj.get(head)
+    if rest:
+        value = value.get(rest) if isinstance(value, dict) else None
+    return value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A field equal to any of `values` (plain strings)."""
+
+    field: str
+    values: tuple[str, ...]
+
+    def test(self, obj: dict[str, Any]) -> bool:
+        return field_value(obj, self.field) in self.values
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A field at or after `low` (inclusive) and before `high` (exclusive when `high_open`, else
+    inclusive): both numbers, or both text compared by code point (ISO timestamps)."""
+
+    field: str
+    low: int | str | None = None
+    high: int | str | None = None
+    high_open: bool = False
+
+    def test(self, obj: dict[str, Any]) -> bool:
+        value = field_value(obj, self.field)
+        if value is None or isinstance(value, bool):
+            return False
+        kind = str if isinstance(self.low if self.low is not None else self.high, str) else (int, float)
+        if not isinstance(value, kind):
+            return False
+        if self.low is not None and value < self.low:
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+
+@dataclass(frozen=True)
+class NoneOf:
+    """A field absent, null, or equal to none of `values` (plain strings)."""
+
+    field: str
+    values: tuple[str, ...]
+
+    def test(self, obj: dict[str, Any]) -> bool:
+        return field_value(obj, self.field) not in self.values
+
+
+Condition = OneOf | NoneOf | Bound
 
 # The fields requests look up or order by on every call: without these, a lookup by
 # customer, DID or meter-event identifier scans every row of the kind.
-INDEXED_FIELDS = ("created_at", "customer_id", "did", "identifier")
+INDEXED_FIELDS = (
+    "created_at",
+    "customer_id",
+    "did",
+    "identifier",
+    # The filters clients put on the long lists (issue 27): a meter event's customer and event name,
+    # a status, a subscription, a currency.
+    "payload.customer_id",
+    "event_name",
+    "status",
+    "subscription_id",
+    "currency_id",
+    # What an invoice list leaves out by default (stake and return-stake invoices).
+    "billing_reason",
+)
 field_indexes = [
-    sa.Index(f"objects_kind_mode_{name}", objects.c.kind, objects.c.livemode, field(name)) for name in INDEXED_FIELDS
+    sa.Index(f"objects_kind_mode_{name.replace('.', '_')}", objects.c.kind, objects.c.livemode, field(name))
+    for name in INDEXED_FIELDS
 ]
 # A meter event's identifier is the caller's idempotency key: a unique index, so that two
 # workers recording the same identifier at once cannot both insert (the second fails, is
@@ -238,6 +322,13 @@ class Store:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         self._conn: sa.Connection | None = None
+        # The transaction's object writes, flushed in at most two statements (`_flush`); and the rows
+        # it has read or written, by id, as stored text (`get` answers from them). See `_within`.
+        self._inserts: dict[str, tuple[str, bool, str]] = {}
+        self._updates: dict[str, tuple[str, str]] = {}
+        self._known: dict[str, tuple[str, bool, str]] = {}
+        self._finds: dict[tuple[str, bool, tuple[tuple[str, Any], ...]], list[str]] = {}
+        self._remember_reads = False
         self._lock = threading.RLock()
         self.closed = False
         try:
@@ -316,17 +407,36 @@ class Store:
                 if serializable and self.postgres:
                     with self._turn(conn, alone):
                         conn.execution_options(isolation_level="SERIALIZABLE")
-                        yield from self._within(conn)
+                        yield from self._within(conn, snapshot=True)
                 else:
-                    yield from self._within(conn)
+                    # SQLite's transactions hold the write lock from their start: nothing changes under them.
+                    yield from self._within(conn, snapshot=not self.postgres)
 
-    def _within(self, conn: sa.Connection) -> Iterator[None]:
+    def _within(self, conn: sa.Connection, *, snapshot: bool) -> Iterator[None]:
+        """Statements are the sandbox's main cost (SQLAlchemy's per-statement work, then the database's
+        round trip), so a transaction writes objects late and reads each one once:
+
+        - `insert` and `save` are buffered and flushed as one INSERT and one UPDATE (`executemany`),
+          before a read of a kind with buffered writes and at the end. Inserts keep their order, so
+          `seq` (the lists' tie-break) is the order of the calls.
+        - `get` answers from the rows this transaction already read or wrote, and `find` repeats the
+          answer of the same query until an object of its kind is written, when the transaction runs
+          on a snapshot nothing else can change (`snapshot`: SQLite's write-locked transactions, and
+          PostgreSQL's SERIALIZABLE ones); each answer is decoded afresh from the stored text, so a
+          caller that edits an object without saving it changes nothing.
+        """
         self._conn = conn
+        self._remember_reads = snapshot
         try:
             with conn.begin():
                 yield
+                self._flush()
         finally:
             self._conn = None
+            self._inserts.clear()
+            self._updates.clear()
+            self._known.clear()
+            self._finds.clear()
 
     @contextmanager
     def _turn(self, conn: sa.Connection, alone: bool) -> Iterator[None]:
@@ -366,9 +476,48 @@ class Store:
 
     @property
     def conn(self) -> sa.Connection:
+        """The transaction's connection, for statements of the caller's own: buffered writes are
+        flushed first, so the caller sees them."""
+        self._flush()
+        return self._c
+
+    @property
+    def _c(self) -> sa.Connection:
         if self._conn is None:
             raise RuntimeError("store used outside a transaction")
         return self._conn
+
+    def _flush(self, kinds: Collection[str] | None = None) -> None:
+        """Write the buffered objects (all, or only when one of `kinds` has buffered writes)."""
+        if not (self._inserts or self._updates):
+            return
+        if kinds is not None:
+            pending = {kind for kind, _, _ in self._inserts.values()} | {kind for kind, _ in self._updates.values()}
+            if pending.isdisjoint(kinds):
+                return
+        inserts, updates = list(self._inserts.items()), list(self._updates.items())
+        self._inserts.clear()
+        self._updates.clear()
+        rows = [{"id": i, "kind": kind, "livemode": mode, "data": text} for i, (kind, mode, text) in inserts]
+        changes = [{"object_id": i, "object_kind": kind, "object_data": text} for i, (kind, text) in updates]
+        changed = (
+            objects.update()
+            .where(objects.c.id == sa.bindparam("object_id"), objects.c.kind == sa.bindparam("object_kind"))
+            .values(data=sa.bindparam("object_data"))
+        )
+        if self.postgres:
+            # psycopg runs an executemany in pipeline mode, and logs a warning of its own when a
+            # serialization conflict (retried, and expected) aborts the pipeline: one multi-row
+            # INSERT, and each UPDATE on its own, say the same without it.
+            for start in range(0, len(rows), 1000):  # a statement holds at most 65,535 parameters
+                self._c.execute(objects.insert().values(rows[start : start + 1000]))
+            for change in changes:
+                self._c.execute(changed, change)
+            return
+        if rows:
+            self._c.execute(objects.insert(), rows)
+        if changes:
+            self._c.execute(changed, changes)
 
     def close(self) -> None:
         """Closes every connection the store opened (Python 3.13 warns about any SQLite one left
@@ -386,47 +535,165 @@ class Store:
     # -- objects ----------------------------------------------------------------------------
 
     def insert(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-        self.conn.execute(
-            objects.insert().values(
-                id=obj["id"], kind=kind, livemode=bool(obj.get("livemode", True)), data=self._dump(obj)
-            )
-        )
+        text, livemode = self._dump(obj), bool(obj.get("livemode", True))
+        self._forget_finds(kind)
+        if obj["id"] in self._inserts or obj["id"] in self._known:
+            # The id is taken: written now, so that the database refuses it as it would unbuffered.
+            self._flush()
+            self._c.execute(objects.insert().values(id=obj["id"], kind=kind, livemode=livemode, data=text))
+            return obj
+        self._inserts[obj["id"]] = (kind, livemode, text)
+        self._known[obj["id"]] = (kind, livemode, text)
         return obj
 
     def save(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-        self.conn.execute(
-            objects.update().where(objects.c.id == obj["id"], objects.c.kind == kind).values(data=self._dump(obj))
-        )
+        object_id, text = obj["id"], self._dump(obj)
+        self._forget_finds(kind)
+        inserted = self._inserts.get(object_id)
+        if inserted is not None and inserted[0] == kind:
+            self._inserts[object_id] = (kind, inserted[1], text)
+        else:
+            self._updates[object_id] = (kind, text)
+        known = self._known.get(object_id)
+        if known is not None and known[0] == kind:
+            self._known[object_id] = (kind, known[1], text)
         return obj
 
     def delete(self, kind: str, object_id: str) -> None:
-        self.conn.execute(objects.delete().where(objects.c.id == object_id, objects.c.kind == kind))
+        self._flush()
+        self._forget_finds(kind)
+        self._known.pop(object_id, None)
+        self._c.execute(objects.delete().where(objects.c.id == object_id, objects.c.kind == kind))
 
     def get(self, kind: str, object_id: str, livemode: bool) -> dict[str, Any] | None:
         if self.postgres and "\x00" in object_id:  # PostgreSQL cannot even be asked: no id holds NUL
             return None
-        row = self.conn.execute(
+        known = self._known.get(object_id)
+        if known is not None:
+            return self._load(known[2]) if known[:2] == (kind, livemode) else None
+        if object_id in self._updates:
+            self._flush()
+        row = self._c.execute(
             sa.select(objects.c.data).where(
                 objects.c.id == object_id, objects.c.kind == kind, objects.c.livemode == livemode
             )
         ).first()
-        return self._load(row[0]) if row else None
+        if row is None:
+            return None
+        self._remember(kind, livemode, object_id, row[0])
+        return self._load(row[0])
+
+    def get_many(self, livemode: bool, wanted: Collection[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+        """Several objects by (kind, id), in one statement: those found, by id."""
+        found: dict[str, dict[str, Any]] = {}
+        asked: dict[str, str] = {}
+        for kind, object_id in wanted:
+            if self.postgres and "\x00" in object_id:
+                continue
+            known = self._known.get(object_id)
+            if known is not None:
+                if known[:2] == (kind, livemode):
+                    found[object_id] = self._load(known[2])
+            else:
+                asked[object_id] = kind
+        if asked:
+            if not self._updates.keys().isdisjoint(asked):
+                self._flush()
+            rows = self._c.execute(
+                sa.select(objects.c.id, objects.c.kind, objects.c.data).where(
+                    objects.c.id.in_(sorted(asked)), objects.c.livemode == livemode
+                )
+            )
+            for object_id, kind, text in rows:
+                if asked[object_id] == kind:
+                    self._remember(kind, livemode, object_id, text)
+                    found[object_id] = self._load(text)
+        return found
+
+    def _remember(self, kind: str, livemode: bool, object_id: str, text: str) -> None:
+        if self._remember_reads:
+            self._known[object_id] = (kind, livemode, text)
+
+    def _forget_finds(self, kind: str) -> None:
+        if self._finds:
+            self._finds = {key: ids for key, ids in self._finds.items() if key[0] != kind}
+
+    @staticmethod
+    def _find_key(
+        kind: str, livemode: bool, equals: dict[str, Any]
+    ) -> tuple[str, bool, tuple[tuple[str, Any], ...]] | None:
+        """The key a `find` is remembered by; None for one filtering by a nested value (never remembered)."""
+        if not all(value is None or isinstance(value, str | int | float) for value in equals.values()):
+            return None
+        return (kind, livemode, tuple(sorted((name, value) for name, value in equals.items())))
 
     def all(self, kind: str, livemode: bool | None) -> list[dict[str, Any]]:
         """Every object of a kind in one mode (both when `livemode` is None), oldest first."""
+        self._flush((kind,))
         query = sa.select(objects.c.data).where(objects.c.kind == kind)
         if livemode is not None:
             query = query.where(objects.c.livemode == livemode)
-        return [self._load(row[0]) for row in self.conn.execute(query.order_by(objects.c.seq))]
+        return [self._load(row[0]) for row in self._c.execute(query.order_by(objects.c.seq))]
 
-    def find(self, kind: str, livemode: bool, **equals: Any) -> list[dict[str, Any]]:
-        """Objects of a kind whose top-level fields equal `equals` (None: absent or null), oldest first."""
-        query, rest = self._where(sa.select(objects.c.data), kind, livemode, equals)
-        found = [self._load(row[0]) for row in self.conn.execute(query.order_by(objects.c.seq))]
-        return [o for o in found if all(o.get(k) == v for k, v in rest.items())] if rest else found
+    def find(self, kind: str, livemode: bool, *conditions: Condition, **equals: Any) -> list[dict[str, Any]]:
+        """Objects of a kind whose top-level fields equal `equals` (None: absent or null) and that meet
+        `conditions`, oldest first."""
+        if conditions:
+            self._flush((kind,))
+            query, rest = self._where(sa.select(objects.c.data), kind, livemode, equals, conditions)
+            found = [self._load(row[0]) for row in self._c.execute(query.order_by(objects.c.seq))]
+            return [o for o in found if all(field_value(o, k) == v for k, v in rest.items())]
+        [found] = self.find_each(livemode, (kind, equals))
+        return found
+
+    def find_each(self, livemode: bool, *lookups: tuple[str, dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """Several `find`s in one statement (UNION ALL, each over its own indexes): for each
+        (kind, equals), the matching objects, oldest first. `id` in `equals` is the id column."""
+        found: list[list[dict[str, Any]]] = [[] for _ in lookups]
+        asked: list[int] = []
+        for number, (kind, equals) in enumerate(lookups):
+            key = self._find_key(kind, livemode, equals) if self._finds else None
+            ids = self._finds.get(key) if key is not None else None
+            if ids is not None and all(i in self._known for i in ids):
+                found[number] = [self._load(self._known[i][2]) for i in ids]
+            else:
+                asked.append(number)
+        if not asked:
+            return found
+        self._flush([lookups[number][0] for number in asked])
+        branches, rests = [], {}
+        for number in asked:
+            kind, equals = lookups[number]
+            columns = sa.select(sa.literal(number).label("lookup"), objects.c.seq, objects.c.id, objects.c.data)
+            query, rests[number] = self._where(columns, kind, livemode, equals)
+            branches.append(query)
+        compound = branches[0] if len(branches) == 1 else sa.union_all(*branches)
+        found_ids: dict[int, list[str]] = {number: [] for number in asked}
+        for number, _, object_id, text in self._c.execute(compound.order_by("lookup", "seq")):
+            obj = self._load(text)
+            kind, _ = lookups[number]
+            if all(field_value(obj, k) == v for k, v in rests[number].items()):
+                self._remember(kind, livemode, object_id, text)
+                found[number].append(obj)
+                found_ids[number].append(object_id)
+        if self._remember_reads:
+            for number in asked:
+                kind, equals = lookups[number]
+                key = self._find_key(kind, livemode, equals)
+                if key is not None and not rests[number]:
+                    self._finds[key] = found_ids[number]
+        return found
 
     def page(
-        self, kind: str, livemode: bool, *, order_by: str, descending: bool, offset: int, limit: int, **equals: Any
+        self,
+        kind: str,
+        livemode: bool,
+        *conditions: Condition,
+        order_by: str,
+        descending: bool,
+        offset: int,
+        limit: int,
+        **equals: Any,
     ) -> tuple[int, list[dict[str, Any]]]:
         """(how many match, one slice of them) ordered by a top-level field, ties by age, in SQL.
 
@@ -434,22 +701,23 @@ class Store:
         Python sort key does: SQLite orders `json_extract`'s typed values so by itself; PostgreSQL's
         `->>` is text only, so there the order is spelled out (`_sort_keys`).
         """
-        if not _PLAIN_FIELD.match(order_by):
+        if not _PLAIN_FIELD.match(order_by) or "." in order_by:
             raise ValueError(f"cannot order by {order_by!r}")
-        counted, rest = self._where(sa.select(sa.func.count()).select_from(objects), kind, livemode, equals)
+        self._flush((kind,))
+        counted, rest = self._where(sa.select(sa.func.count()).select_from(objects), kind, livemode, equals, conditions)
         if rest:
             raise ValueError(f"page() filters plain values only, not {sorted(rest)}")
-        total = int(self.conn.execute(counted).scalar_one())
+        total = int(self._c.execute(counted).scalar_one())
         direction = sa.desc if descending else sa.asc
-        ordered, _ = self._where(sa.select(objects.c.seq), kind, livemode, equals)
+        ordered, _ = self._where(sa.select(objects.c.seq), kind, livemode, equals, conditions)
         ordered = (
             ordered.order_by(*(direction(key) for key in self._sort_keys(order_by)), direction(objects.c.seq))
             .limit(limit)
             .offset(offset)
         )
         # The slice's seqs come from the index alone; only its own rows are read and decoded.
-        seqs = [row[0] for row in self.conn.execute(ordered)]
-        rows = dict(self.conn.execute(sa.select(objects.c.seq, objects.c.data).where(objects.c.seq.in_(seqs))).all())
+        seqs = [row[0] for row in self._c.execute(ordered)]
+        rows = dict(self._c.execute(sa.select(objects.c.seq, objects.c.data).where(objects.c.seq.in_(seqs))).all())
         return total, [self._load(rows[seq]) for seq in seqs]
 
     def _sort_keys(self, name: str) -> list[sa.ColumnElement[Any]]:
@@ -472,20 +740,33 @@ class Store:
         ]
 
     def _where(
-        self, query: sa.Select[Any], kind: str, livemode: bool | None, equals: dict[str, Any]
+        self,
+        query: sa.Select[Any],
+        kind: str,
+        livemode: bool | None,
+        equals: dict[str, Any],
+        conditions: Collection[Condition] = (),
     ) -> tuple[sa.Select[Any], dict[str, Any]]:
-        """`query` filtered in SQL by kind, mode and the plain-valued `equals`; the rest to filter in Python."""
+        """`query` filtered in SQL by kind, mode, `conditions` and the plain-valued `equals`; the rest
+        of `equals` to filter in Python."""
         query = query.where(objects.c.kind == kind)
         if livemode is not None:
             query = query.where(objects.c.livemode == livemode)
+        for condition in conditions:
+            query = query.where(self._condition(condition, kind, livemode))
         rest = {}
         for name, value in equals.items():
-            if not _PLAIN_FIELD.match(name) or not (value is None or isinstance(value, str | int | float)):
+            if name == "id" and isinstance(value, str):
+                # The id column (unique): PostgreSQL's text cannot hold NUL, and no id does.
+                query = query.where(objects.c.id == value if not (self.postgres and "\x00" in value) else sa.false())
+            elif not _PLAIN_FIELD.match(name) or not (value is None or isinstance(value, str | int | float)):
                 rest[name] = value
             elif value is None:
                 query = query.where(field(name).is_(None))
             elif isinstance(value, str):
                 query = query.where(field(name) == (_escape_text(value) if self.postgres else value))
+            elif self.postgres and "." in name:
+                rest[name] = value
             elif self.postgres:  # `->>` is text: compare the JSON values, so that 5 matches 5.0 as in SQLite
                 json_value = sa.literal_column(f"(CAST(objects.data AS json) -> '{name}')")
                 wanted = sa.cast(sa.literal(json.dumps(value), sa.Text), JSONB)
@@ -493,6 +774,46 @@ class Store:
             else:
                 query = query.where(field(name) == value)
         return query, rest
+
+    def _condition(self, condition: Condition, kind: str, livemode: bool | None) -> sa.ColumnElement[bool]:
+        if not _PLAIN_FIELD.match(condition.field):
+            raise ValueError(f"not a plain field name: {condition.field!r}")
+        if isinstance(condition, OneOf | NoneOf):
+            values = [_escape_text(v) if self.postgres else v for v in condition.values]
+            if isinstance(condition, OneOf):
+                return field(condition.field).in_(values)
+            # The few rows to leave out, found over the field's index: the ordered scan of a page
+            # then tests each row's seq against them, without reading the row itself.
+            excluded = objects.alias("excluded")
+            left_out = sa.select(excluded.c.seq).where(
+                excluded.c.kind == kind, field(condition.field, excluded.c.data).in_(values)
+            )
+            if livemode is not None:
+                left_out = left_out.where(excluded.c.livemode == livemode)
+            return objects.c.seq.not_in(left_out)
+        sample = condition.low if condition.low is not None else condition.high
+        value: sa.ColumnElement[Any] = field(condition.field)
+        if isinstance(sample, str):
+            typed = sa.func.json_type(objects.c.data, f"$.{condition.field}") == "text"
+            if self.postgres:
+                path = "{" + condition.field.replace(".", ",") + "}"
+                kind = sa.literal_column(f"json_typeof(CAST(objects.data AS json) #> '{path}')")
+                typed, value = kind == "string", value.collate("C")
+        else:
+            typed = sa.func.json_type(objects.c.data, f"$.{condition.field}").in_(("integer", "real"))
+            if self.postgres:
+                path = "{" + condition.field.replace(".", ",") + "}"
+                raw = f"(CAST(objects.data AS json) #> '{path}')"
+                typed = sa.literal_column(f"json_typeof({raw})") == "number"
+                value = sa.literal_column(
+                    f"CASE WHEN json_typeof({raw}) = 'number' THEN CAST({raw} #>> '{{}}' AS numeric) END"
+                )
+        clauses = [typed]
+        if condition.low is not None:
+            clauses.append(value >= condition.low)
+        if condition.high is not None:
+            clauses.append(value < condition.high if condition.high_open else value <= condition.high)
+        return sa.and_(*clauses)
 
     def first(self, kind: str, livemode: bool, **equals: Any) -> dict[str, Any] | None:
         found = self.find(kind, livemode, **equals)
@@ -504,7 +825,7 @@ class Store:
     # -- the webhook queue ------------------------------------------------------------------
 
     def queue_delivery(self, delivery_id: str, event_id: str, endpoint_id: str, livemode: bool, at: float) -> None:
-        self.conn.execute(
+        self._c.execute(
             deliveries.insert().values(
                 id=delivery_id,
                 event_id=event_id,
@@ -534,7 +855,7 @@ class Store:
             .where(*self._claimable(now, busy), deliveries.c.next_at <= now)
             .subquery()
         )
-        due = self.conn.execute(
+        due = self._c.execute(
             sa.select(deliveries)
             # Repeated outside the subquery: PostgreSQL checks these again on a row another worker
             # leased meanwhile (READ COMMITTED re-reads a row it waited for), and skips it.
@@ -550,7 +871,7 @@ class Store:
         ).all()
         claimed = [dict(row._mapping) for row in due]
         if claimed:
-            self.conn.execute(
+            self._c.execute(
                 deliveries.update()
                 .where(deliveries.c.id.in_([d["id"] for d in claimed]))
                 .values(lease_until=now + lease)
@@ -561,7 +882,7 @@ class Store:
         """When the earliest delivery `claim_deliveries` could take falls due (None: none could). An
         endpoint with an attempt under way is left out: the attempt's end is news of its own (and a
         lease that a process which died held lapses on its own; callers look again every so often)."""
-        found = self.conn.execute(
+        found = self._c.execute(
             sa.select(sa.func.min(deliveries.c.next_at)).where(*self._claimable(now, busy))
         ).scalar()
         return None if found is None else float(found)
@@ -582,7 +903,7 @@ class Store:
         return clauses
 
     def settle_delivery(self, delivery_id: str, *, state: str, attempts: int, next_at: float) -> None:
-        self.conn.execute(
+        self._c.execute(
             deliveries.update()
             .where(deliveries.c.id == delivery_id)
             .values(state=state, attempts=attempts, next_at=next_at, lease_until=0.0)
@@ -593,12 +914,12 @@ class Store:
         user (`exclusive`) does this; with sibling workers a lease lapses on its own instead."""
         if not self.exclusive:
             return
-        self.conn.execute(deliveries.update().where(deliveries.c.state == "pending").values(lease_until=0.0))
+        self._c.execute(deliveries.update().where(deliveries.c.state == "pending").values(lease_until=0.0))
 
     def retry_deliveries(self, now: float) -> int:
         """Make every delivery whose last attempt failed due at `now`: one waiting for its retry,
         and one that had given up (it gets one more try); leases are freed. Answers how many."""
-        result = self.conn.execute(
+        result = self._c.execute(
             deliveries.update()
             .where(deliveries.c.attempts > 0, deliveries.c.state.in_(("pending", "failed")))
             .values(state="pending", next_at=now, lease_until=0.0)
@@ -606,17 +927,27 @@ class Store:
         return int(result.rowcount)
 
     def deliveries_of(self, event_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(sa.select(deliveries).where(deliveries.c.event_id == event_id)).all()
+        rows = self._c.execute(sa.select(deliveries).where(deliveries.c.event_id == event_id)).all()
         return [dict(row._mapping) for row in rows]
 
     # -- sandbox state (the test clock, seeding) ---------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
-        row = self.conn.execute(sa.select(meta.c.value).where(meta.c.key == key)).first()
+        row = self._c.execute(sa.select(meta.c.value).where(meta.c.key == key)).first()
         return str(row[0]) if row else None
 
+    def get_metas(self, keys: Collection[str]) -> dict[str, str]:
+        """Several sandbox_meta values in one statement: those present, by key."""
+        rows = self._c.execute(sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(sorted(keys))))
+        return {str(key): str(value) for key, value in rows}
+
+    def add_meta(self, key: str, value: str) -> None:
+        """A key the transaction found absent: inserted (a concurrent first writer of the same key
+        makes one of the two inserts fail, and its request is retried)."""
+        self._c.execute(meta.insert().values(key=key, value=value))
+
     def set_meta(self, key: str, value: str) -> None:
-        self._write_meta(self.conn, key, value)
+        self._write_meta(self._c, key, value)
 
     @staticmethod
     def _write_meta(conn: sa.Connection, key: str, value: str) -> None:

@@ -5,35 +5,62 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .context import Context
+from .context import Context, iso
+from .database import Bound, Condition, OneOf, field_value
 from .engine.customers import plain_did
 from .refusals import bad_request
 
-__all__ = ["filter_customer", "filter_equal", "filter_in", "filter_metadata", "page_of", "search", "stored_page"]
+__all__ = [
+    "any_of_param",
+    "created_between",
+    "customer_condition",
+    "equal_params",
+    "filter_customer",
+    "filter_equal",
+    "filter_in",
+    "filter_metadata",
+    "keep_all",
+    "metadata_keep",
+    "page_of",
+    "search",
+    "stored_page",
+]
 
 DEFAULT_ORDERABLE = ("created_at", "updated_at")
+
+PAGE_IN_SQL = True
+"""False: `stored_page` reads every row of the kind and filters, orders and pages in Python, as the
+lists did before they paged in SQL (tests compare the two paths' answers)."""
+
+LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z, the last second an ISO timestamp of 4-digit years holds
+
+
+def equal_params(ctx: Context, *names: str) -> dict[str, Any]:
+    """The query parameters among `names` that were sent, by name: fields each row must equal."""
+    return {name: ctx.param(name) for name in names if ctx.param(name) is not None}
 
 
 def filter_equal(ctx: Context, rows: Iterable[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
     """Keep rows whose field equals each given query parameter of the same name."""
-    out = list(rows)
-    for name in fields:
-        wanted = ctx.param(name)
-        if wanted is not None:
-            out = [row for row in out if row.get(name) == wanted]
-    return out
+    wanted = equal_params(ctx, *fields)
+    return [row for row in rows if all(row.get(name) == value for name, value in wanted.items())]
+
+
+def any_of_param(ctx: Context, name: str, field: str | None = None) -> list[Condition]:
+    """A comma-separated query parameter (`status=paid,open`, or qs's `status[0]=paid&status[1]=open`)
+    as a condition: the row's field is any of the values (none when the parameter is absent)."""
+    raw = ctx.param(name, accepts_list=True)
+    if raw is None:
+        return []
+    return [OneOf(field or name, tuple(sorted({v.strip() for v in str(raw).split(",") if v.strip()})))]
 
 
 def filter_in(
     ctx: Context, rows: Iterable[dict[str, Any]], name: str, field: str | None = None
 ) -> list[dict[str, Any]]:
-    """A comma-separated query parameter (`status=paid,open`, or qs's `status[0]=paid&status[1]=open`):
-    keep rows with any of the values."""
-    raw = ctx.param(name, accepts_list=True)
-    if raw is None:
-        return list(rows)
-    wanted = {v.strip() for v in str(raw).split(",") if v.strip()}
-    return [row for row in rows if row.get(field or name) in wanted]
+    """Keep rows matching `any_of_param`."""
+    conditions = any_of_param(ctx, name, field)
+    return [row for row in rows if all(c.test(row) for c in conditions)]
 
 
 def filter_metadata(ctx: Context, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -43,6 +70,22 @@ def filter_metadata(ctx: Context, rows: Iterable[dict[str, Any]]) -> list[dict[s
     for key, value in wanted.items():
         out = [row for row in out if str((row.get("metadata") or {}).get(key)) == value]
     return out
+
+
+def metadata_keep(ctx: Context) -> Callable[[dict[str, Any]], bool] | None:
+    """The `metadata.<key>=<value>` filters as `stored_page`'s `keep`: they compare a value's text
+    (`str(5) == "5"`), which SQL over JSON cannot say the same way on both backends."""
+    if not ctx.param("metadata"):
+        return None
+    return lambda row: bool(filter_metadata(ctx, [row]))
+
+
+def keep_all(*tests: Callable[[dict[str, Any]], bool] | None) -> Callable[[dict[str, Any]], bool] | None:
+    """`stored_page`'s `keep` for several Python-only filters (None: there are none)."""
+    present = [test for test in tests if test is not None]
+    if not present:
+        return None
+    return lambda row: all(test(row) for test in present)
 
 
 def find_customer_ids(ctx: Context) -> set[str] | None:
@@ -58,9 +101,15 @@ def find_customer_ids(ctx: Context) -> set[str] | None:
     return wanted
 
 
-def filter_customer(ctx: Context, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def customer_condition(ctx: Context) -> list[Condition]:
+    """`customer_id` / `customer_did` as a condition on the row's `customer_id`."""
     wanted = find_customer_ids(ctx)
-    return rows if wanted is None else [r for r in rows if r.get("customer_id") in wanted]
+    return [] if wanted is None else [OneOf("customer_id", tuple(sorted(wanted)))]
+
+
+def filter_customer(ctx: Context, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    conditions = customer_condition(ctx)
+    return [row for row in rows if all(c.test(row) for c in conditions)]
 
 
 def search(
@@ -144,23 +193,42 @@ def _cursor_page(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, An
 def stored_page(
     ctx: Context,
     kind: str,
-    *,
+    *conditions: Condition,
     orderable: Sequence[str] = DEFAULT_ORDERABLE,
     expand: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+    first: Callable[[dict[str, Any]], bool] | None = None,
     **equals: Any,
 ) -> dict[str, Any]:
-    """`page_of` for a list filtered only by plain field values: counted, ordered and sliced in
-    SQL, so a page of a large table reads only its own rows. Same order, same answer."""
+    """`page_of` for a list filtered by field values (`equals`) and `conditions`: counted, ordered
+    and sliced in SQL, so a page of a large table reads only its own rows. Same order, same answer.
+
+    `keep` is a filter SQL cannot say exactly (a case-insensitive search, say), and `first` puts
+    the rows it matches ahead of the others (subscriptions' `activeFirst`): when a request uses
+    one, and for a cursor or several sort keys, the rows SQL selects are filtered and paged in
+    Python (`page_of`), so such a request still reads only the rows its SQL filters match."""
     keys = _order(ctx.param("order"), orderable)
-    if len(keys) > 1 or _cursor_paged(ctx):
-        # Several sort keys or a cursor: the general path over the matching rows.
-        return page_of(ctx, ctx.store.find(kind, ctx.livemode, **equals), orderable=orderable, expand=expand)
+    if not PAGE_IN_SQL:
+        rows = [
+            row
+            for row in ctx.store.all(kind, ctx.livemode)
+            if all(field_value(row, name) == value for name, value in equals.items())
+            and all(condition.test(row) for condition in conditions)
+        ]
+    elif keep is not None or first is not None or len(keys) > 1 or _cursor_paged(ctx):
+        rows = ctx.store.find(kind, ctx.livemode, *conditions, **equals)
+    else:
+        rows = None
+    if rows is not None:
+        kept = [r for r in rows if keep(r)] if keep else rows
+        return page_of(ctx, kept, orderable=orderable, expand=expand, first=first)
     [(field, direction)] = keys
     page = int(ctx.param("page") or 1)
     size = _page_size(ctx)
     count, chunk = ctx.store.page(
         kind,
         ctx.livemode,
+        *conditions,
         order_by=field,
         descending=direction == "DESC",
         offset=(page - 1) * size,
@@ -181,3 +249,13 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, bool | int | float):
         return (1, value)
     return (2, str(value))
+
+
+def created_between(start: int | None, end: int | None) -> list[Condition]:
+    """`start`/`end` (Unix seconds, inclusive) on `created_at`, whose ISO text sorts as its time:
+    a second `s` holds the instants from `iso(s)` up to, not including, `iso(s + 1)`."""
+    if (start is not None and start > LAST_SECOND) or (end is not None and end < 0):
+        return [Bound("created_at", low="~")]  # after every timestamp: nothing matches
+    low = iso(start) if start is not None and start > 0 else None
+    high = iso(end + 1) if end is not None and end < LAST_SECOND else None
+    return [Bound("created_at", low=low, high=high, high_open=True)] if low or high else []

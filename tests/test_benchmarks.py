@@ -21,8 +21,21 @@ MEASURED = {
     "pagination": ["pagination_peak_pages"],
     "hygiene": ["hygiene_mem_growth_mb", "hygiene_fd_growth"],
     # PostgreSQL: `make bench` only
-    "events": ["sandbox_events_per_s", "sandbox_health_p99_ms_under_load", "sandbox_events_per_s_sqlite_2w"],
-    "list": ["sandbox_list_latency_ratio_100k"],
+    "events": [
+        "sandbox_events_per_s",
+        "sandbox_health_p99_ms_under_load",
+        "sandbox_events_per_s_sqlite_2w",
+        "sandbox_event_to_get_ratio",
+        "sandbox_events_scale_ratio_10k",
+    ],
+    "statements": ["sandbox_sql_statements_per_meter_event"],
+    "list": [
+        "sandbox_list_latency_ratio_100k",
+        *(
+            f"sandbox_list_latency_ratio_100k_{name}"
+            for name in ("meter_events", "credit_transactions", "invoices", "subscriptions")
+        ),
+    ],
     "testing": ["testing_fresh_sandbox_ms", "testing_quickstart_s"],
 }
 

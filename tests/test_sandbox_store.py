@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from payment_kit_sandbox.database import Store
+from payment_kit_sandbox.database import Bound, Condition, NoneOf, OneOf, Store
 from payment_kit_sandbox.list_queries import _sort_key
 
 ROWS: list[dict[str, Any]] = [
@@ -77,6 +77,33 @@ def test_page_filters_and_refuses_what_it_cannot_order_or_filter_in_sql(store: S
         store.page("customer", False, order_by="x') --", descending=True, offset=0, limit=5)
     with pytest.raises(ValueError, match="plain values only"):
         store.page("customer", False, order_by="name", descending=True, offset=0, limit=5, metadata={"a": "b"})
+
+
+CONDITIONS: list[list[Condition]] = [
+    [OneOf("did", ("z1", "z2"))],
+    [OneOf("did", ())],
+    [NoneOf("did", ("z1",))],  # absent and null rows stay
+    [NoneOf("name", ("a", "b"))],
+    [NoneOf("name", ())],
+    [NoneOf("did", ("z1",)), NoneOf("name", ("B",))],
+    [Bound("n", low=2, high=10)],
+    [Bound("n", low=3)],
+    [Bound("created_at", low="2024-01-02", high="2024-01-03", high_open=True)],
+    [OneOf("did", ("z1",)), Bound("n", high=5), NoneOf("name", ("a",))],
+]
+
+
+@pytest.mark.parametrize("conditions", CONDITIONS, ids=repr)
+def test_conditions_filter_as_their_python_test(store: Store, conditions: list[Condition]) -> None:
+    mode = [r for r in ROWS if not r["livemode"]]
+    expected = [r["id"] for r in mode if all(c.test(r) for c in conditions)]
+    assert [o["id"] for o in store.find("customer", False, *conditions)] == expected
+    count, rows = store.page("customer", False, *conditions, order_by="created_at", descending=False, offset=0, limit=9)
+    keyed = sorted(enumerate(r for r in mode if r["id"] in expected), key=lambda p: (p[1]["created_at"], p[0]))
+    assert count == len(expected) and [r["id"] for r in rows] == [row["id"] for _, row in keyed]
+    assert store.find("customer", True, *conditions) == [
+        r for r in ROWS if r["livemode"] and all(c.test(r) for c in conditions)
+    ]
 
 
 # -- the webhook queue ---------------------------------------------------------------------------

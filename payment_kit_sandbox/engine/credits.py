@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..context import Context
+from ..database import Bound, OneOf
 from ..refusals import bad_request
 from ..skeletons import skeleton
 from . import lifecycle
@@ -117,12 +118,18 @@ def applies(grant: dict[str, Any], price_ids: set[str]) -> bool:
 
 
 def usable_grants(
-    ctx: Context, customer_id: str, currency_id: str, price_ids: set[str] | None = None
+    ctx: Context,
+    customer_id: str,
+    currency_id: str,
+    price_ids: set[str] | None = None,
+    grants: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The customer's granted grants in a currency, in spending order; with `price_ids`,
-    only those that may pay for usage under those prices."""
-    grants = ctx.store.find("credit_grant", ctx.livemode, customer_id=customer_id, currency_id=currency_id)
-    grants = [g for g in grants if g["status"] == "granted"]
+    only those that may pay for usage under those prices. `grants`: the customer's grants as
+    this request already holds them (read again when not given)."""
+    if grants is None:
+        grants = ctx.store.find("credit_grant", ctx.livemode, customer_id=customer_id, currency_id=currency_id)
+    grants = [g for g in grants if g["status"] == "granted" and g["currency_id"] == currency_id]
     if price_ids is not None:
         grants = [g for g in grants if applies(g, price_ids)]
     return sorted(grants, key=_spending_order)
@@ -203,17 +210,25 @@ def expire(ctx: Context, record: dict[str, Any]) -> None:
     ctx.store.save("credit_grant", ctx.touch(record))
 
 
-def sync(ctx: Context) -> dict[str, int]:
-    """Bring this mode's grants up to the clock: expire those past `expires_at`, then
-    make pending ones whose `effective_at` has come usable."""
+def sync(ctx: Context, grants: list[dict[str, Any]] | None = None) -> dict[str, int]:
+    """Bring this mode's grants up to the clock (or only `grants`, one customer's, oldest first,
+    updated in place): expire those past `expires_at`, then make pending ones whose
+    `effective_at` has come usable."""
     now = ctx.now()
     expired = activated = 0
-    for record in ctx.store.all("credit_grant", ctx.livemode):
+    if grants is None:
+        # Only the grants that are due, over the status index: none of the others is read.
+        due = ctx.store.find(
+            "credit_grant", ctx.livemode, OneOf("status", ("pending", "granted")), Bound("expires_at", high=now)
+        )
+        pending = ctx.store.find("credit_grant", ctx.livemode, status="pending")
+        grants = due + [g for g in pending if g["id"] not in {d["id"] for d in due}]
+    for record in grants:
         expiry = _expiry(record)
         if record["status"] in ("pending", "granted") and expiry is not None and expiry <= now:
             expire(ctx, record)
             expired += 1
-    for record in ctx.store.find("credit_grant", ctx.livemode, status="pending"):
+    for record in [g for g in grants if g["status"] == "pending"]:
         if int(record.get("effective_at") or 0) <= now:
             record["status"] = "granted"
             ctx.store.save("credit_grant", ctx.touch(record))
@@ -246,8 +261,15 @@ def advance_grants(ctx: Context) -> dict[str, int]:
 # -- consumption ----------------------------------------------------------------------------
 
 
-def record_event(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency: dict[str, Any]) -> None:
-    """Store a new meter event and settle it at once (see the module docstring)."""
+def record_event(
+    ctx: Context,
+    event: dict[str, Any],
+    meter: dict[str, Any],
+    currency: dict[str, Any],
+    grants: list[dict[str, Any]] | None = None,
+) -> None:
+    """Store a new meter event and settle it at once (see the module docstring). `grants`: the
+    customer's grants, as `report_event` read them."""
     event["currency_id"] = currency["id"]
     event["credit_pending"] = to_units(event["payload"]["value"], int(currency["decimal"]), "payload.value")
     ctx.store.insert("meter_event", event)
@@ -257,7 +279,7 @@ def record_event(ctx: Context, event: dict[str, Any], meter: dict[str, Any], cur
         settled = dict(event, credit_pending="0", status="completed", processed_at=ctx.now(), attempt_count=1)
         ctx.store.save("meter_event", ctx.touch(settled))
         return
-    _settle(ctx, dict(event), meter, currency)
+    _settle(ctx, dict(event), meter, currency, grants)
     for hook in ctx.wiring.on_credit_consumed:
         hook(ctx, event)
 
@@ -287,14 +309,20 @@ def retry_outstanding(ctx: Context, customer_id: str, currency_id: str) -> None:
             _settle(ctx, event, meter, currency)
 
 
-def _settle(ctx: Context, event: dict[str, Any], meter: dict[str, Any], currency: dict[str, Any]) -> None:
+def _settle(
+    ctx: Context,
+    event: dict[str, Any],
+    meter: dict[str, Any],
+    currency: dict[str, Any],
+    grants: list[dict[str, Any]] | None = None,
+) -> None:
     need = int(event["credit_pending"])
     customer_id = event["payload"]["customer_id"]
     subscription_id = event["payload"].get("subscription_id")
     decimal = int(currency["decimal"])
     paid = 0
     settling = event["status"] == "requires_action"
-    for source in usable_grants(ctx, customer_id, currency["id"], price_ids_of(ctx, subscription_id)):
+    for source in usable_grants(ctx, customer_id, currency["id"], price_ids_of(ctx, subscription_id), grants):
         if need == 0:
             break
         take = min(need, int(source["remaining_amount"]))
@@ -415,26 +443,28 @@ def new_grant(ctx: Context, customer: dict[str, Any], currency: dict[str, Any], 
     return ctx.store.get("credit_grant", record["id"], ctx.livemode) or record
 
 
-def _active_meter(ctx: Context, event_name: str) -> dict[str, Any]:
-    meter = ctx.store.first("meter", ctx.livemode, event_name=event_name)
-    if meter is None:
-        raise bad_request(f"event_name: no meter has the event name {event_name!r} in this mode")
-    if meter["status"] != "active":
-        raise bad_request(f"event_name: meter {meter['id']} ({event_name!r}) is inactive; activate it to report usage")
-    return meter
-
-
 def report_event(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    """Usage goes to an active meter, for a customer and their own subscription; an identifier counts once."""
+    """Usage goes to an active meter, for a customer and their own subscription; an identifier counts once.
+
+    The hot path of a busy sandbox, so its reads are two statements (`Store.find_each`): what the
+    body names (an earlier event with the identifier, the meter, the customer by id), then what
+    those name (the meter's currency, the customer's own grants, the customer's auto-recharge
+    config, which `auto_recharge.after_consumption` then finds already read). Only the customer's
+    own grants are brought up to the clock here: no other customer's grant is read."""
     # Two workers may both find no event yet: the identifier is also unique in the database (a
     # unique index, store.unique_indexes), so the second insert fails, its request is retried, and
     # this lookup then finds the first event.
-    seen = ctx.store.first("meter_event", ctx.livemode, identifier=body["identifier"])
-    if seen is not None:
-        return seen
-    meter = _active_meter(ctx, body["event_name"])
     payload = body["payload"]
-    customer = referenced_customer(ctx, payload["customer_id"], "payload.customer_id")
+    seen, meters, by_id = ctx.store.find_each(
+        ctx.livemode,
+        ("meter_event", {"identifier": body["identifier"]}),
+        ("meter", {"event_name": body["event_name"]}),
+        ("customer", {"id": payload["customer_id"]}),
+    )
+    if seen:
+        return seen[0]
+    meter = _usable_meter(meters[0] if meters else None, body["event_name"])
+    customer = by_id[0] if by_id else referenced_customer(ctx, payload["customer_id"], "payload.customer_id")
     subscription_id = payload.get("subscription_id")
     if subscription_id:
         subscription = ctx.store.get("subscription", subscription_id, ctx.livemode)
@@ -442,9 +472,20 @@ def report_event(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
             raise bad_request(f"payload.subscription_id: no subscription {subscription_id!r} in this mode")
         if subscription["customer_id"] != customer["id"]:
             raise bad_request(f"payload.subscription_id: subscription {subscription_id} belongs to another customer")
-    currency = ctx.store.get("payment_currency", meter.get("currency_id") or "", ctx.livemode)
-    if currency is None:
+    currency_id = meter.get("currency_id") or ""
+    currencies, grants, _ = ctx.store.find_each(
+        ctx.livemode,
+        ("payment_currency", {"id": currency_id}),
+        ("credit_grant", {"customer_id": customer["id"]}),
+        ("auto_recharge_config", {"customer_id": customer["id"], "currency_id": currency_id}),
+    )
+    if not currencies:
         raise bad_request(f"event_name: meter {meter['id']} has no credit currency to consume")
+    changed = sync(ctx, grants)
+    if any(changed.values()):
+        # A grant became usable and paid older events meanwhile (`retry_outstanding`), with grants
+        # read on their own: read them again rather than hold stale copies.
+        grants = ctx.store.find("credit_grant", ctx.livemode, customer_id=customer["id"])
     event = ctx.stamp(
         {
             **skeleton(ctx.document, "MeterEvent"),
@@ -462,5 +503,13 @@ def report_event(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         },
         "mevt",
     )
-    record_event(ctx, event, meter, currency)
+    record_event(ctx, event, meter, currencies[0], grants)
     return event
+
+
+def _usable_meter(meter: dict[str, Any] | None, event_name: str) -> dict[str, Any]:
+    if meter is None:
+        raise bad_request(f"event_name: no meter has the event name {event_name!r} in this mode")
+    if meter["status"] != "active":
+        raise bad_request(f"event_name: meter {meter['id']} ({event_name!r}) is inactive; activate it to report usage")
+    return meter

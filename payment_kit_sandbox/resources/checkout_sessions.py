@@ -8,7 +8,13 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles, sandbox_route
 from ..engine import checkout
-from ..list_queries import filter_equal, filter_in, filter_metadata, page_of
+from ..list_queries import (
+    any_of_param,
+    equal_params,
+    keep_all,
+    metadata_keep,
+    stored_page,
+)
 from ..refusals import bad_request, not_found
 
 KIND = "checkout_session"
@@ -50,26 +56,24 @@ def expire(ctx: Context) -> dict[str, Any]:
 
 @handles("listCheckoutSessions")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = ctx.store.all(KIND, ctx.livemode)
-    for name in ("status", "payment_status", "nft_mint_status"):
-        rows = filter_in(ctx, rows, name)
-    rows = filter_equal(ctx, rows, "customer_id", "payment_intent_id", "payment_link_id")
+    conditions = [c for name in ("status", "payment_status", "nft_mint_status") for c in any_of_param(ctx, name)]
+    equals = equal_params(ctx, "customer_id", "payment_intent_id", "payment_link_id")
     if ctx.param("customer_did"):
-        did = lookups.plain_did(ctx.param("customer_did"))
-        rows = [s for s in rows if s.get("customer_did") == did]
+        equals["customer_did"] = lookups.plain_did(ctx.param("customer_did"))
     wanted = ctx.param("subscription_id")
-    if wanted:
-        rows = [
-            s
-            for s in rows
-            if s.get("subscription_id") == wanted or wanted in (s.get("subscription_groups") or {}).values()
-        ]
-    rows = filter_metadata(ctx, rows)
-    return page_of(
+
+    def of_subscription(s: dict[str, Any]) -> bool:
+        """The session's subscription, or one of its subscription groups' (a dict's values)."""
+        return bool(s.get("subscription_id") == wanted or wanted in (s.get("subscription_groups") or {}).values())
+
+    return stored_page(
         ctx,
-        rows,
+        KIND,
+        *conditions,
         orderable=("created_at", "updated_at", "expires_at"),
         expand=lambda s: lookups.expand_checkout_session(ctx, s),
+        keep=keep_all(metadata_keep(ctx), of_subscription if wanted else None),
+        **equals,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles
 from ..engine import auto_recharge, credits
-from ..list_queries import filter_equal, filter_in, filter_metadata, page_of, search
+from ..list_queries import any_of_param, equal_params, keep_all, metadata_keep, search, stored_page
 from ..refusals import bad_request, not_found
 
 KIND = "credit_grant"
@@ -63,28 +63,23 @@ def update(ctx: Context) -> dict[str, bool]:
     return {"success": True}
 
 
-def _subscription_filter(ctx: Context, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Grants that came from a subscription carry its id in `metadata.subscription_id`."""
-    wanted = ctx.param("subscription_id")
-    if wanted is None:
-        return rows
-    return [g for g in rows if (g.get("metadata") or {}).get("subscription_id") == wanted]
-
-
 @handles("listCreditGrants")
 @credits.current
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = filter_equal(ctx, ctx.store.all(KIND, ctx.livemode), "currency_id")
+    equals = equal_params(ctx, "currency_id")
     customer_id = lookups.customer_id_param(ctx)
     if customer_id:
-        rows = [g for g in rows if g["customer_id"] == customer_id]
-    rows = filter_metadata(ctx, filter_in(ctx, _subscription_filter(ctx, rows), "status"))
-    rows = search(ctx, rows, ("id", "name", "customer_id", "currency_id", "category"), param="q")
-    return page_of(
+        equals["customer_id"] = customer_id
+    fields = ("id", "name", "customer_id", "currency_id", "category")
+    searched = (lambda g: bool(search(ctx, [g], fields, param="q"))) if ctx.param("q") else None
+    return stored_page(
         ctx,
-        rows,
+        KIND,
+        *any_of_param(ctx, "status"),
         orderable=("created_at", "updated_at", "priority", "effective_at", "expires_at"),
         expand=lambda g: expand(ctx, g),
+        keep=keep_all(metadata_keep(ctx), searched),
+        **equals,
     )
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from .. import lookups
 from ..context import Context, handles, iso
+from ..database import Condition, OneOf
 from ..engine import credits
-from ..list_queries import filter_equal, page_of, search
+from ..list_queries import created_between, search, stored_page
 
 KIND = "credit_transaction"
 
@@ -29,22 +30,25 @@ def expand(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _matching(ctx: Context) -> list[dict[str, Any]]:
-    """Rows matching the filters both the list and the summary take."""
-    rows = filter_equal(
-        ctx, ctx.store.all(KIND, ctx.livemode), "subscription_id", "credit_grant_id", "source", "currency_id"
-    )
+def _filters(ctx: Context) -> tuple[list[Condition], dict[str, Any]]:
+    """The filters both the list and the summary take, as the store runs them in SQL."""
+    equals = {name: ctx.param(name) for name in ("subscription_id", "credit_grant_id", "source", "currency_id")}
+    equals = {name: value for name, value in equals.items() if value is not None}
+    conditions: list[Condition] = []
     customer_id = lookups.customer_id_param(ctx)
     if customer_id:
-        rows = [r for r in rows if r["customer_id"] == customer_id]
+        equals["customer_id"] = customer_id
     if ctx.param("meter_id"):
         meter = lookups.meter_by_key(ctx, ctx.param("meter_id"))
-        rows = [r for r in rows if meter is not None and r.get("meter_id") == meter["id"]]
-    if ctx.param("start") is not None:
-        rows = [r for r in rows if credits.unix(r["created_at"]) >= ctx.param("start")]
-    if ctx.param("end") is not None:
-        rows = [r for r in rows if credits.unix(r["created_at"]) <= ctx.param("end")]
-    return rows
+        conditions.append(OneOf("meter_id", (meter["id"],) if meter is not None else ()))
+    conditions += created_between(ctx.param("start"), ctx.param("end"))
+    return conditions, equals
+
+
+def _matching(ctx: Context) -> list[dict[str, Any]]:
+    """Rows matching the filters both the list and the summary take."""
+    conditions, equals = _filters(ctx)
+    return ctx.store.find(KIND, ctx.livemode, *conditions, **equals)
 
 
 @handles("retrieveCreditTransaction")
@@ -57,8 +61,10 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 @credits.current
 def list_(ctx: Context) -> dict[str, Any]:
     fields = ("id", "description", "meter_event_name", "source", "customer_id", "credit_grant_id")
-    rows = search(ctx, _matching(ctx), fields, param="q")
-    return page_of(ctx, rows, expand=lambda r: expand(ctx, r))
+    conditions, equals = _filters(ctx)
+    # `q` is a case-insensitive substring of any of six fields: filtered in Python (see stored_page).
+    keep = (lambda r: bool(search(ctx, [r], fields, param="q"))) if ctx.param("q") else None
+    return stored_page(ctx, KIND, *conditions, expand=lambda r: expand(ctx, r), keep=keep, **equals)
 
 
 @handles("getCreditTransactionSummary")

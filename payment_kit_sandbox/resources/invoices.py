@@ -13,8 +13,9 @@ from typing import Any, NoReturn
 
 from .. import lookups
 from ..context import Context, handles, sandbox_route
+from ..database import NoneOf, OneOf
 from ..engine import billing
-from ..list_queries import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
+from ..list_queries import any_of_param, customer_condition, equal_params, metadata_keep, page_of, search, stored_page
 from ..refusals import bad_request
 
 KIND = "invoice"
@@ -129,17 +130,28 @@ def _subscription_ids(ctx: Context, subscription_id: str) -> set[str]:
 
 @handles("listInvoices")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status")
-    rows = filter_metadata(ctx, filter_customer(ctx, filter_equal(ctx, rows, "currency_id")))
+    conditions = any_of_param(ctx, "status") + customer_condition(ctx)
     if ctx.param("subscription_id"):
-        wanted = _subscription_ids(ctx, ctx.param("subscription_id"))
-        rows = [r for r in rows if r.get("subscription_id") in wanted]
+        conditions.append(OneOf("subscription_id", tuple(sorted(_subscription_ids(ctx, ctx.param("subscription_id"))))))
     if ctx.param("ignore_zero"):
-        rows = [r for r in rows if int(r["subtotal"]) != 0]
-    for flag, (reasons, default) in HIDDEN_REASONS.items():
-        if not ctx.param(flag, default):
-            rows = [r for r in rows if r.get("billing_reason") not in reasons]
-    return page_of(ctx, rows, orderable=ORDERABLE, expand=lambda i: expand(ctx, i))
+        conditions.append(NoneOf("subtotal", ("0",)))  # amounts are stored as canonical integer text
+    hidden = [
+        reason
+        for flag, (reasons, default) in HIDDEN_REASONS.items()
+        if not ctx.param(flag, default)
+        for reason in reasons
+    ]
+    if hidden:
+        conditions.append(NoneOf("billing_reason", tuple(hidden)))
+    return stored_page(
+        ctx,
+        KIND,
+        *conditions,
+        orderable=ORDERABLE,
+        expand=lambda i: expand(ctx, i),
+        keep=metadata_keep(ctx),
+        **equal_params(ctx, "currency_id"),
+    )
 
 
 @handles("searchInvoices")

@@ -10,8 +10,9 @@ from typing import Any
 
 from .. import lookups
 from ..context import Context, handles, iso
+from ..database import Bound, Condition, OneOf
 from ..engine import credits
-from ..list_queries import page_of, search
+from ..list_queries import search, stored_page
 from ..refusals import bad_request
 
 KIND = "meter_event"
@@ -29,8 +30,7 @@ def expand(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@handles("createMeterEvent")
-@credits.current
+@handles("createMeterEvent")  # brings only the event's customer's grants up to the clock (report_event)
 def create(ctx: Context) -> dict[str, Any]:
     return expand(ctx, credits.report_event(ctx, ctx.body))
 
@@ -41,29 +41,44 @@ def retrieve(ctx: Context) -> dict[str, Any]:
     return expand(ctx, ctx.get(KIND, ctx.path["id"], "Meter event"))
 
 
-def _matching(ctx: Context) -> list[dict[str, Any]]:
-    """Events matching the customer, meter, event name and time-window filters."""
-    rows = ctx.store.all(KIND, ctx.livemode)
+def _filters(ctx: Context) -> tuple[list[Condition], dict[str, Any]]:
+    """The customer, meter, event name and time-window filters, as the store runs them in SQL."""
+    conditions: list[Condition] = []
+    equals: dict[str, Any] = {}
     customer_id = lookups.customer_id_param(ctx)
     if customer_id:
-        rows = [e for e in rows if e["payload"]["customer_id"] == customer_id]
+        equals["payload.customer_id"] = customer_id
     if ctx.param("meter_id"):
         meter = lookups.meter_by_key(ctx, ctx.param("meter_id"))
-        rows = [e for e in rows if meter is not None and e["event_name"] == meter["event_name"]]
+        conditions.append(OneOf("event_name", (meter["event_name"],) if meter is not None else ()))
     if ctx.param("event_name"):
-        rows = [e for e in rows if e["event_name"] == ctx.param("event_name")]
-    if ctx.param("start") is not None:
-        rows = [e for e in rows if e["timestamp"] >= ctx.param("start")]
-    if ctx.param("end") is not None:
-        rows = [e for e in rows if e["timestamp"] <= ctx.param("end")]
-    return rows
+        equals["event_name"] = ctx.param("event_name")
+    if ctx.param("start") is not None or ctx.param("end") is not None:
+        conditions.append(Bound("timestamp", low=ctx.param("start"), high=ctx.param("end")))
+    return conditions, equals
+
+
+def _matching(ctx: Context) -> list[dict[str, Any]]:
+    """Events matching the customer, meter, event name and time-window filters."""
+    conditions, equals = _filters(ctx)
+    return ctx.store.find(KIND, ctx.livemode, *conditions, **equals)
 
 
 @handles("listMeterEvents")
 @credits.current
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = search(ctx, _matching(ctx), ("id", "identifier", "event_name"), param="q")
-    return page_of(ctx, rows, orderable=("created_at", "updated_at", "timestamp"), expand=lambda e: expand(ctx, e))
+    conditions, equals = _filters(ctx)
+    # `q` is a case-insensitive substring of any of three fields: filtered in Python (see stored_page).
+    keep = (lambda e: bool(search(ctx, [e], ("id", "identifier", "event_name"), param="q"))) if ctx.param("q") else None
+    return stored_page(
+        ctx,
+        KIND,
+        *conditions,
+        orderable=("created_at", "updated_at", "timestamp"),
+        expand=lambda e: expand(ctx, e),
+        keep=keep,
+        **equals,
+    )
 
 
 @handles("getMeterEventStats")
@@ -99,8 +114,8 @@ def _label(at: int, fmt: str) -> str:
 def pending_amount(ctx: Context) -> dict[str, str]:
     owed: dict[str, int] = defaultdict(int)
     customer_id = lookups.customer_id_param(ctx)
-    for event in ctx.store.all(KIND, ctx.livemode):
-        if event["status"] not in credits.OUTSTANDING or not int(event["credit_pending"]):
+    for event in ctx.store.find(KIND, ctx.livemode, OneOf("status", credits.OUTSTANDING)):
+        if not int(event["credit_pending"]):
             continue
         if customer_id and event["payload"]["customer_id"] != customer_id:
             continue

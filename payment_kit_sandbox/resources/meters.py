@@ -8,7 +8,7 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles
 from ..engine import meters
-from ..list_queries import filter_equal, page_of, search
+from ..list_queries import equal_params, search, stored_page
 
 KIND = "meter"
 
@@ -46,11 +46,12 @@ def deactivate(ctx: Context) -> dict[str, Any]:
 
 @handles("listMeters")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = filter_equal(ctx, ctx.store.all(KIND, ctx.livemode), "event_name")
-    rows = search(ctx, rows, ("id", "name", "event_name", "unit", "description"), param="q")
-    return page_of(
+    fields = ("id", "name", "event_name", "unit", "description")
+    return stored_page(
         ctx,
-        rows,
+        KIND,
         orderable=("created_at", "updated_at", "name", "event_name"),
         expand=lambda m: lookups.expand_meter(ctx, m),
+        keep=(lambda m: bool(search(ctx, [m], fields, param="q"))) if ctx.param("q") else None,
+        **equal_params(ctx, "event_name"),
     )

@@ -13,7 +13,7 @@ from .. import lookups
 from ..context import Context, handles
 from ..engine.billing import update_payment_intent
 from ..engine.refunds import refund_payment, refund_summary, refund_units
-from ..list_queries import filter_customer, filter_equal, filter_in, filter_metadata, page_of, search
+from ..list_queries import any_of_param, customer_condition, equal_params, metadata_keep, page_of, search, stored_page
 
 KIND = "payment_intent"
 SEARCHED = ("id", "description", "customer_id", "invoice_id", "receipt_email", "statement_descriptor", "status")
@@ -51,9 +51,15 @@ def update(ctx: Context) -> dict[str, Any]:
 
 @handles("listPaymentIntents")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status")
-    rows = filter_metadata(ctx, filter_customer(ctx, filter_equal(ctx, rows, "invoice_id")))
-    return page_of(ctx, rows, expand=lambda i: expand(ctx, i))
+    return stored_page(
+        ctx,
+        KIND,
+        *any_of_param(ctx, "status"),
+        *customer_condition(ctx),
+        expand=lambda i: expand(ctx, i),
+        keep=metadata_keep(ctx),
+        **equal_params(ctx, "invoice_id"),
+    )
 
 
 @handles("searchPaymentIntents")

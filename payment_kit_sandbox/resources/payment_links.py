@@ -8,7 +8,7 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles, sandbox_route
 from ..engine import payment_links
-from ..list_queries import page_of
+from ..list_queries import stored_page
 from ..refusals import bad_request, not_found
 
 KIND = "payment_link"
@@ -48,12 +48,7 @@ def archive(ctx: Context) -> dict[str, Any]:
 
 @handles("listPaymentLinks")
 def list_(ctx: Context) -> dict[str, Any]:
-    return page_of(
-        ctx,
-        ctx.store.all(KIND, ctx.livemode),
-        orderable=("created_at", "updated_at", "name"),
-        expand=lambda link: expand(ctx, link),
-    )
+    return stored_page(ctx, KIND, orderable=("created_at", "updated_at", "name"), expand=lambda link: expand(ctx, link))
 
 
 @sandbox_route("POST", "/sandbox/payment-links/{id}/open")

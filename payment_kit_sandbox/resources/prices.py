@@ -7,7 +7,7 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles
 from ..engine import catalog
-from ..list_queries import filter_equal, page_of, search
+from ..list_queries import equal_params, page_of, search, stored_page
 from ..refusals import bad_request
 
 KIND = "price"
@@ -49,11 +49,12 @@ def inventory(ctx: Context) -> dict[str, Any]:
 
 @handles("listPrices")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = filter_equal(
-        ctx, ctx.store.all(KIND, ctx.livemode), "active", "type", "currency_id", "product_id", "lookup_key"
-    )
-    return page_of(
-        ctx, rows, orderable=("created_at", "updated_at", "unit_amount"), expand=lambda p: lookups.expand_price(ctx, p)
+    return stored_page(
+        ctx,
+        KIND,
+        orderable=("created_at", "updated_at", "unit_amount"),
+        expand=lambda p: lookups.expand_price(ctx, p),
+        **equal_params(ctx, "active", "type", "currency_id", "product_id", "lookup_key"),
     )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import lookups
 from ..context import Context, handles
 from ..engine import catalog
-from ..list_queries import filter_equal, filter_metadata, page_of, search
+from ..list_queries import equal_params, keep_all, metadata_keep, page_of, search, stored_page
 
 KIND = "product"
 
@@ -48,11 +49,19 @@ def delete(ctx: Context) -> dict[str, Any]:
 
 @handles("listProducts")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = filter_metadata(ctx, filter_equal(ctx, ctx.store.all(KIND, ctx.livemode), "active"))
-    for field in ("name", "description"):
-        if ctx.param(field):
-            rows = [p for p in rows if str(ctx.param(field)).lower() in str(p.get(field) or "").lower()]
-    return page_of(ctx, rows, orderable=("created_at", "updated_at", "name"), expand=lambda p: expand(ctx, p))
+    def contains(field: str) -> Callable[[dict[str, Any]], bool] | None:
+        """`name` / `description`: a case-insensitive part of the product's."""
+        needle = str(ctx.param(field) or "").lower()
+        return (lambda p: needle in str(p.get(field) or "").lower()) if needle else None
+
+    return stored_page(
+        ctx,
+        KIND,
+        orderable=("created_at", "updated_at", "name"),
+        expand=lambda p: expand(ctx, p),
+        keep=keep_all(metadata_keep(ctx), contains("name"), contains("description")),
+        **equal_params(ctx, "active"),
+    )
 
 
 @handles("searchProducts")

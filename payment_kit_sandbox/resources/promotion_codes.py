@@ -12,7 +12,7 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles, sandbox_route
 from ..engine import discounts, promotions
-from ..list_queries import filter_equal, page_of
+from ..list_queries import equal_params, stored_page
 from ..refusals import bad_request, not_found
 
 KIND = "promotion_code"
@@ -73,12 +73,12 @@ def delete(ctx: Context) -> dict[str, Any]:
 
 @handles("listPromotionCodes")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = filter_equal(ctx, ctx.store.all(KIND, ctx.livemode), "coupon_id", "active")
-    return page_of(
+    return stored_page(
         ctx,
-        rows,
+        KIND,
         orderable=("created_at", "updated_at", "code", "times_redeemed"),
         expand=lambda p: lookups.expand_promotion_code(ctx, p),
+        **equal_params(ctx, "coupon_id", "active"),
     )
 
 

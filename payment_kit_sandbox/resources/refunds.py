@@ -9,7 +9,7 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles
 from ..engine.refunds import refund_requested, sync_refund
-from ..list_queries import filter_equal, filter_in, page_of, search
+from ..list_queries import any_of_param, equal_params, page_of, search, stored_page
 from ..refusals import bad_request
 
 KIND = "refund"
@@ -42,9 +42,13 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 
 @handles("listRefunds")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status")
-    rows = filter_equal(ctx, rows, "invoice_id", "subscription_id", "currency_id", "customer_id")
-    return page_of(ctx, rows, expand=lambda r: lookups.expand_refund(ctx, r))
+    return stored_page(
+        ctx,
+        KIND,
+        *any_of_param(ctx, "status"),
+        expand=lambda r: lookups.expand_refund(ctx, r),
+        **equal_params(ctx, "invoice_id", "subscription_id", "currency_id", "customer_id"),
+    )
 
 
 @handles("searchRefunds")

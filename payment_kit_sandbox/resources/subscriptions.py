@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 from .. import lookups
 from ..context import Context, handles
 from ..engine import subscriptions as engine
-from ..list_queries import filter_equal, filter_in, filter_metadata, page_of
+from ..list_queries import any_of_param, customer_condition, metadata_keep, page_of, stored_page
 
 KIND = "subscription"
 ORDERABLE = ("created_at", "updated_at", "current_period_start", "current_period_end", "start_date", "status")
@@ -57,12 +57,16 @@ def _page(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 @handles("listSubscriptions")
 def list_(ctx: Context) -> dict[str, Any]:
-    rows = filter_equal(ctx, filter_in(ctx, ctx.store.all(KIND, ctx.livemode), "status"), "customer_id")
-    did = ctx.param("customer_did")
-    if did:
-        owner = ctx.store.first("customer", ctx.livemode, did=lookups.plain_did(did))
-        rows = [s for s in rows if owner is not None and s["customer_id"] == owner["id"]]
-    return _page(ctx, filter_metadata(ctx, rows))
+    return stored_page(
+        ctx,
+        KIND,
+        *any_of_param(ctx, "status"),
+        *customer_condition(ctx),
+        orderable=ORDERABLE,
+        expand=lambda s: lookups.expand_subscription(ctx, s),
+        keep=metadata_keep(ctx),
+        first=_in_good_standing if ctx.param("activeFirst") else None,
+    )
 
 
 @handles("searchSubscriptions")

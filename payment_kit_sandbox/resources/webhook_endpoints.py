@@ -11,7 +11,7 @@ from typing import Any
 from ..context import Context, handles
 from ..engine import webhook_endpoints
 from ..engine.webhooks import ATTEMPT, ENDPOINT, EVENT
-from ..list_queries import page_of
+from ..list_queries import stored_page
 
 KIND = ENDPOINT
 ATTEMPTS_SHOWN = 50  # the newest attempts an endpoint answers with
@@ -57,9 +57,6 @@ def delete(ctx: Context) -> dict[str, Any]:
 
 @handles("listWebhookEndpoints")
 def list_(ctx: Context) -> dict[str, Any]:
-    return page_of(
-        ctx,
-        ctx.store.all(KIND, ctx.livemode),
-        orderable=("created_at", "updated_at", "url", "status"),
-        expand=lambda e: expand(ctx, e),
+    return stored_page(
+        ctx, KIND, orderable=("created_at", "updated_at", "url", "status"), expand=lambda e: expand(ctx, e)
     )
