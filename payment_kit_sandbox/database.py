@@ -583,33 +583,6 @@ class Store:
         self._remember(kind, livemode, object_id, row[0])
         return self._load(row[0])
 
-    def get_many(self, livemode: bool, wanted: Collection[tuple[str, str]]) -> dict[str, dict[str, Any]]:
-        """Several objects by (kind, id), in one statement: those found, by id."""
-        found: dict[str, dict[str, Any]] = {}
-        asked: dict[str, str] = {}
-        for kind, object_id in wanted:
-            if self.postgres and "\x00" in object_id:
-                continue
-            known = self._known.get(object_id)
-            if known is not None:
-                if known[:2] == (kind, livemode):
-                    found[object_id] = self._load(known[2])
-            else:
-                asked[object_id] = kind
-        if asked:
-            if not self._updates.keys().isdisjoint(asked):
-                self._flush()
-            rows = self._c.execute(
-                sa.select(objects.c.id, objects.c.kind, objects.c.data).where(
-                    objects.c.id.in_(sorted(asked)), objects.c.livemode == livemode
-                )
-            )
-            for object_id, kind, text in rows:
-                if asked[object_id] == kind:
-                    self._remember(kind, livemode, object_id, text)
-                    found[object_id] = self._load(text)
-        return found
-
     def _remember(self, kind: str, livemode: bool, object_id: str, text: str) -> None:
         if self._remember_reads:
             self._known[object_id] = (kind, livemode, text)

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from payment_kit_sandbox.database import Bound, Condition, NoneOf, OneOf, Store
+from payment_kit_sandbox.database import Bound, Condition, NoneOf, OneOf, Store, field
 from payment_kit_sandbox.list_queries import _sort_key
 
 ROWS: list[dict[str, Any]] = [
@@ -88,6 +89,8 @@ CONDITIONS: list[list[Condition]] = [
     [NoneOf("did", ("z1",)), NoneOf("name", ("B",))],
     [Bound("n", low=2, high=10)],
     [Bound("n", low=3)],
+    [Bound("name", low=1)],  # text is never within a numeric bound
+    [Bound("n", low="a")],  # nor a number within a text one
     [Bound("created_at", low="2024-01-02", high="2024-01-03", high_open=True)],
     [OneOf("did", ("z1",)), Bound("n", high=5), NoneOf("name", ("a",))],
 ]
@@ -104,6 +107,42 @@ def test_conditions_filter_as_their_python_test(store: Store, conditions: list[C
     assert store.find("customer", True, *conditions) == [
         r for r in ROWS if r["livemode"] and all(c.test(r) for c in conditions)
     ]
+
+
+def test_conditions_and_fields_name_plain_fields_only(store: Store) -> None:
+    for condition in (OneOf("did') --", ("z1",)), NoneOf("a b", ()), Bound("n)", low=1)):
+        with pytest.raises(ValueError, match="not a plain field name"):
+            store.find("customer", False, condition)
+    with pytest.raises(ValueError, match="not a plain field name"):
+        field("x'y")
+
+
+def test_buffered_writes_read_back_within_and_across_transactions() -> None:
+    """Writes wait for the end of the transaction (or a read that needs them), yet every read in it
+    sees them; an id taken twice is refused as the database refuses it; edits not saved change nothing."""
+    store = Store()
+    try:
+        with store.transaction():
+            made = store.insert("customer", {"id": "cus_x", "livemode": False, "name": "first"})
+            made["name"] = "edited, not saved"
+            assert store.get("customer", "cus_x", False) == {"id": "cus_x", "livemode": False, "name": "first"}
+            assert store.get("invoice", "cus_x", False) is None  # another kind
+            assert store.get("customer", "cus_x", True) is None  # another mode
+            store.save("customer", {"id": "cus_x", "livemode": False, "name": "second"})
+            assert store.find("customer", False, name="second")[0]["id"] == "cus_x"
+        with store.transaction():  # a save of a row this transaction never read, then a read of it
+            store.save("customer", {"id": "cus_x", "livemode": False, "name": "third"})
+            assert store.get("customer", "cus_x", False) == {"id": "cus_x", "livemode": False, "name": "third"}
+        with pytest.raises(sa.exc.IntegrityError), store.transaction():
+            store.insert("customer", {"id": "cus_y", "livemode": False})
+            store.insert("customer", {"id": "cus_y", "livemode": False})
+        with store.transaction():
+            assert store.get("customer", "cus_y", False) is None  # the failed transaction left nothing
+            assert store.get("customer", "cus_x", False)["name"] == "third"  # type: ignore[index]
+        with pytest.raises(RuntimeError, match="outside a transaction"):
+            store.get("customer", "cus_x", False)
+    finally:
+        store.close()
 
 
 # -- the webhook queue ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from test_sandbox_store import (  # noqa: F401 - collected here again, over Post
     claimed,
     queue_up,
     stocked,
+    test_conditions_and_fields_name_plain_fields_only,
     test_conditions_filter_as_their_python_test,
     test_find_filters_as_python_equality,
     test_find_keeps_kind_and_mode_apart_and_filters_nested_values_in_python,
