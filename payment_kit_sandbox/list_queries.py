@@ -23,6 +23,7 @@ __all__ = [
     "metadata_keep",
     "page_of",
     "search",
+    "search_keep",
     "stored_page",
 ]
 
@@ -121,6 +122,14 @@ def search(
         return list(rows)
     needle = str(text).lower()
     return [row for row in rows if any(needle in str(row.get(f) or "").lower() for f in fields)]
+
+
+def search_keep(ctx: Context, fields: Sequence[str], param: str = "query") -> Callable[[dict[str, Any]], bool] | None:
+    """`search` as `stored_page`'s `keep` (None when the request searches nothing): a case-insensitive
+    substring of `str()` of any field, which SQL over JSON cannot say the same way on both backends."""
+    if not ctx.param(param):
+        return None
+    return lambda row: bool(search(ctx, [row], fields, param=param))
 
 
 def page_of(

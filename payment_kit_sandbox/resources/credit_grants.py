@@ -11,7 +11,7 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles
 from ..engine import auto_recharge, credits
-from ..list_queries import any_of_param, equal_params, keep_all, metadata_keep, search, stored_page
+from ..list_queries import any_of_param, equal_params, keep_all, metadata_keep, search_keep, stored_page
 from ..refusals import bad_request, not_found
 
 KIND = "credit_grant"
@@ -71,7 +71,7 @@ def list_(ctx: Context) -> dict[str, Any]:
     if customer_id:
         equals["customer_id"] = customer_id
     fields = ("id", "name", "customer_id", "currency_id", "category")
-    searched = (lambda g: bool(search(ctx, [g], fields, param="q"))) if ctx.param("q") else None
+    searched = search_keep(ctx, fields, param="q")
     return stored_page(
         ctx,
         KIND,

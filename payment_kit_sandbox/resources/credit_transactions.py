@@ -9,7 +9,7 @@ from .. import lookups
 from ..context import Context, handles, iso
 from ..database import Condition, OneOf
 from ..engine import credits
-from ..list_queries import created_between, search, stored_page
+from ..list_queries import created_between, search_keep, stored_page
 
 KIND = "credit_transaction"
 
@@ -62,8 +62,7 @@ def retrieve(ctx: Context) -> dict[str, Any]:
 def list_(ctx: Context) -> dict[str, Any]:
     fields = ("id", "description", "meter_event_name", "source", "customer_id", "credit_grant_id")
     conditions, equals = _filters(ctx)
-    # `q` is a case-insensitive substring of any of six fields: filtered in Python (see stored_page).
-    keep = (lambda r: bool(search(ctx, [r], fields, param="q"))) if ctx.param("q") else None
+    keep = search_keep(ctx, fields, param="q")
     return stored_page(ctx, KIND, *conditions, expand=lambda r: expand(ctx, r), keep=keep, **equals)
 
 

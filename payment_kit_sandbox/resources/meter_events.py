@@ -12,7 +12,7 @@ from .. import lookups
 from ..context import Context, handles, iso
 from ..database import Bound, Condition, OneOf
 from ..engine import credits
-from ..list_queries import search, stored_page
+from ..list_queries import search_keep, stored_page
 from ..refusals import bad_request
 
 KIND = "meter_event"
@@ -68,8 +68,7 @@ def _matching(ctx: Context) -> list[dict[str, Any]]:
 @credits.current
 def list_(ctx: Context) -> dict[str, Any]:
     conditions, equals = _filters(ctx)
-    # `q` is a case-insensitive substring of any of three fields: filtered in Python (see stored_page).
-    keep = (lambda e: bool(search(ctx, [e], ("id", "identifier", "event_name"), param="q"))) if ctx.param("q") else None
+    keep = search_keep(ctx, ("id", "identifier", "event_name"), param="q")
     return stored_page(
         ctx,
         KIND,

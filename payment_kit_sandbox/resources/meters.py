@@ -8,7 +8,7 @@ from typing import Any
 from .. import lookups
 from ..context import Context, handles
 from ..engine import meters
-from ..list_queries import equal_params, search, stored_page
+from ..list_queries import equal_params, search_keep, stored_page
 
 KIND = "meter"
 
@@ -52,6 +52,6 @@ def list_(ctx: Context) -> dict[str, Any]:
         KIND,
         orderable=("created_at", "updated_at", "name", "event_name"),
         expand=lambda m: lookups.expand_meter(ctx, m),
-        keep=(lambda m: bool(search(ctx, [m], fields, param="q"))) if ctx.param("q") else None,
+        keep=search_keep(ctx, fields, param="q"),
         **equal_params(ctx, "event_name"),
     )
