@@ -24,6 +24,8 @@ from .refusals import bad_request, not_found
 
 __all__ = [
     "CLOCK_OFFSET",
+    "TEST_CLOCK",
+    "TEST_CLOCK_HEADER",
     "Context",
     "Handler",
     "Hook",
@@ -88,6 +90,12 @@ def new_id(prefix: str) -> str:
 
 
 CLOCK_OFFSET = "clock_offset"  # the sandbox_meta key: seconds the sandbox clock runs ahead of real time
+TEST_CLOCK = "test_clock"  # the kind of a test clock (stored in test mode, serving both modes like the clock)
+TEST_CLOCKS_MADE = "test_clocks_made"  # sandbox_meta: how many test clocks were ever made (absent: none)
+MEMBER = "test_clock_member:"  # sandbox_meta key prefix: an object's id (a customer's DID too) -> its clock
+TEST_CLOCK_HEADER = "x-sandbox-test-clock"
+_CANDIDATES = 64  # the most strings of one request looked up as objects that may be on a clock
+_UNRESOLVED: Any = object()
 
 
 def stored_clock_offset(store: Store) -> int:
@@ -114,13 +122,24 @@ class Context:
     events: list[dict[str, Any]] = field(default_factory=list)
     deliveries_queued: bool = False
     """The request queued webhook deliveries: its delivery worker is woken once it commits."""
-    _clock_offset: int | None = field(default=None, init=False, repr=False)
+    # The request's clock as read: `dataclasses.replace` carries it (a clock step's context for the
+    # other mode works on the same clock); `afresh` reads it again.
+    _clock_offset: int | None = field(default=None, repr=False)
+    _clocks_made: int | None = field(default=None, repr=False)
+    _test_clock: Any = field(default=_UNRESOLVED, repr=False)
 
     def afresh(self) -> Context:
         """This request's context as it was before a handler ran: for retrying the request in a new
         transaction (handlers may add events, and in principle touch the parsed body)."""
         return replace(
-            self, query=copy.deepcopy(self.query), body=copy.deepcopy(self.body), events=[], deliveries_queued=False
+            self,
+            query=copy.deepcopy(self.query),
+            body=copy.deepcopy(self.body),
+            events=[],
+            deliveries_queued=False,
+            _clock_offset=None,  # another worker may have moved a clock since the lost attempt
+            _clocks_made=None,
+            _test_clock=_UNRESOLVED,
         )
 
     @property
@@ -128,33 +147,142 @@ class Context:
         return self.wiring.document
 
     # -- time --------------------------------------------------------------------------------
+    #
+    # A request's time is its test clock's `frozen_time` when it works on one (named by the
+    # X-Sandbox-Test-Clock header, or the clock of an object it names), else real time plus the
+    # sandbox-wide clock's advance. Objects a request makes on a clock belong to it: their ids (and
+    # a customer's DID) map to the clock in sandbox_meta, so later requests naming them, and the
+    # clock's advance, find it. No clock ever made: none of this costs a statement.
 
     def now(self) -> int:
-        """Unix seconds on the sandbox clock (real time plus the test clock's advance)."""
+        """Unix seconds on this request's clock: its test clock's, else real time plus the sandbox clock's advance."""
+        clock = self.test_clock()
+        if clock is not None:
+            return int(clock["frozen_time"])
         return int(time.time()) + self.clock_offset()
 
     def now_iso(self) -> str:
+        clock = self.test_clock()
+        if clock is not None:
+            return iso(int(clock["frozen_time"]))
         return iso(time.time() + self.clock_offset())
 
     def clock_offset(self) -> int:
-        """Seconds the test clock runs ahead of real time. Read once a request: the request is one
+        """Seconds the sandbox clock runs ahead of real time. Read once a request: the request is one
         transaction, so no other worker's advance can show up in the middle of it anyway."""
         if self._clock_offset is None:
-            self._clock_offset = stored_clock_offset(self.store)
+            self._read_clock_metas(())
+        assert self._clock_offset is not None
         return self._clock_offset
 
     def read_meta_with_clock(self, key: str) -> str | None:
         """A sandbox_meta value (an idempotency record), read in the same statement as the clock
-        offset this request will need."""
+        state this request will need."""
         if self._clock_offset is not None:
             return self.store.get_meta(key)
-        found = self.store.get_metas((key, CLOCK_OFFSET))
+        return self._read_clock_metas((key,)).get(key)
+
+    def _read_clock_metas(self, keys: tuple[str, ...]) -> dict[str, str]:
+        found = self.store.get_metas((*keys, CLOCK_OFFSET, TEST_CLOCKS_MADE))
         self._clock_offset = int(found.get(CLOCK_OFFSET) or 0)
-        return found.get(key)
+        self._clocks_made = int(found.get(TEST_CLOCKS_MADE) or 0)
+        return found
 
     def set_clock_offset(self, seconds: int) -> None:
         self.store.set_meta(CLOCK_OFFSET, str(seconds))
         self._clock_offset = seconds
+
+    def clocks_made(self) -> int:
+        if self._clocks_made is None:
+            self._read_clock_metas(())
+        assert self._clocks_made is not None
+        return self._clocks_made
+
+    def test_clock(self) -> dict[str, Any] | None:
+        """The test clock this request works on: the one its X-Sandbox-Test-Clock header names, else
+        the one the objects it names belong to; None for real time (and the sandbox clock)."""
+        if self._test_clock is _UNRESOLVED:
+            self._test_clock = None  # while resolving, the request's time is the sandbox clock's
+            self._test_clock = self._resolve_test_clock()
+        clock: dict[str, Any] | None = self._test_clock
+        return clock
+
+    def use_test_clock(self, clock: dict[str, Any] | None) -> None:
+        """Work on `clock` (None: on no test clock) whatever the request names: a clock's own routes."""
+        self._test_clock = clock
+
+    def _resolve_test_clock(self) -> dict[str, Any] | None:
+        named = self.headers.get(TEST_CLOCK_HEADER)
+        if named is None and not self.clocks_made():
+            return None
+        owners = set(self.store.get_metas([MEMBER + value for value in self._named_strings()]).values())
+        if named is not None:
+            if owners - {named}:
+                raise bad_request(
+                    f"{TEST_CLOCK_HEADER}: this request names objects on test clock {min(owners - {named})}, "
+                    f"not on {named}; an object moves only with its own clock"
+                )
+            return self._live_clock(named, f"{TEST_CLOCK_HEADER}: no test clock {named!r}")
+        if len(owners) > 1:
+            raise bad_request(f"this request names objects on different test clocks ({', '.join(sorted(owners))})")
+        if not owners:
+            return None
+        [owner] = owners
+        return self._live_clock(
+            owner, f"this request names objects of test clock {owner}, which was deleted: they no longer move"
+        )
+
+    def _live_clock(self, clock_id: str, refusal: str) -> dict[str, Any]:
+        clock = self.store.get(TEST_CLOCK, clock_id, False)
+        if clock is None:
+            raise bad_request(refusal)
+        return clock
+
+    def _named_strings(self) -> list[str]:
+        """The strings of the request that may be ids of objects on a clock (or a customer's DID):
+        path and query values, and the body's strings two levels deep (`payload.customer_id`)."""
+        found: list[str] = []
+
+        def take(value: Any, depth: int) -> None:
+            if len(found) >= _CANDIDATES:
+                return
+            if isinstance(value, str):
+                if 0 < len(value) <= 200:
+                    found.append(value)
+            elif isinstance(value, dict) and depth:
+                for key, inner in value.items():
+                    if key != "metadata":
+                        take(inner, depth - 1)
+            elif isinstance(value, list) and depth:
+                for inner in value[:_CANDIDATES]:
+                    take(inner, depth - 1)
+
+        for value in (*self.path.values(), *self.query.values()):
+            take(value, 1)
+        take(self.body, 3)
+        return found
+
+    def on_this_clock(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Those of `objs` that move with this request's time: the objects of its test clock, or, on
+        no test clock, the objects of no clock (the sandbox clock's)."""
+        if not objs or not self.clocks_made():
+            return objs
+        clock = self.test_clock()
+        mine = clock["id"] if clock is not None else None
+        owners: dict[str, str] = {}
+        ids = [MEMBER + obj["id"] for obj in objs]
+        for start in range(0, len(ids), 500):
+            owners.update(self.store.get_metas(ids[start : start + 500]))
+        return [obj for obj in objs if owners.get(MEMBER + obj["id"]) == mine]
+
+    def _join_test_clock(self, obj: dict[str, Any]) -> None:
+        clock = self.test_clock()
+        if clock is None:
+            return
+        self.store.add_meta(MEMBER + obj["id"], clock["id"])  # a new id: no other row can hold it
+        if isinstance(obj.get("did"), str) and obj["did"]:
+            # A DID may have a customer in the other mode too (the same person's), on this clock or not.
+            self.store.set_meta(MEMBER + obj["did"], clock["id"])
 
     # -- objects -----------------------------------------------------------------------------
 
@@ -165,10 +293,14 @@ class Context:
             raise not_found(label or kind.replace("_", " ").capitalize(), object_id)
         return obj
 
-    def stamp(self, obj: dict[str, Any], prefix: str) -> dict[str, Any]:
-        """Give a new object its id, mode and timestamps."""
+    def stamp(self, obj: dict[str, Any], prefix: str, *, joins_clock: bool = True) -> dict[str, Any]:
+        """Give a new object its id, mode and timestamps; made on a test clock, it belongs to that clock
+        (`joins_clock=False`: a record that never moves with time, such as an event)."""
         now = self.now_iso()
-        return {**obj, "id": new_id(prefix), "livemode": self.livemode, "created_at": now, "updated_at": now}
+        stamped = {**obj, "id": new_id(prefix), "livemode": self.livemode, "created_at": now, "updated_at": now}
+        if joins_clock:
+            self._join_test_clock(stamped)
+        return stamped
 
     def touch(self, obj: dict[str, Any]) -> dict[str, Any]:
         obj["updated_at"] = self.now_iso()

@@ -16,7 +16,10 @@ from typing import Any
 
 import httpx
 
-__all__ = ["SandboxControl", "SandboxError"]
+__all__ = ["TEST_CLOCK_HEADER", "SandboxControl", "SandboxError"]
+
+TEST_CLOCK_HEADER = "X-Sandbox-Test-Clock"
+"""The header that puts a request, and what it makes, on a test clock (see `create_test_clock`)."""
 
 
 class SandboxError(Exception):
@@ -79,6 +82,47 @@ class SandboxControl:
         Answers `{now, offset, <what happened>: count, …}`."""
         result: dict[str, Any] = self._call("POST", "/sandbox/clock/advance", {"seconds": seconds + days * 86400})
         return result
+
+    # -- test clocks: time that moves only for the objects made on it ---------------------------
+
+    def create_test_clock(self, *, frozen_time: int | None = None, name: str | None = None) -> dict[str, Any]:
+        """A test clock standing at `frozen_time` (Unix seconds; default now). Requests that send
+        `test_clock_header(clock["id"])` work at its time, and what they make (the customer first)
+        belongs to it: only `advance_test_clock` moves those objects, and nobody else's."""
+        body = {k: v for k, v in (("frozen_time", frozen_time), ("name", name)) if v is not None}
+        result: dict[str, Any] = self._call("POST", "/sandbox/test-clocks", body)
+        return result
+
+    def retrieve_test_clock(self, clock_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/sandbox/test-clocks/{clock_id}")
+        return result
+
+    def list_test_clocks(self, *, limit: int | None = None, starting_after: str | None = None) -> dict[str, Any]:
+        """`{count, list, has_more}`: one page of the test clocks, newest first."""
+        query = {k: v for k, v in (("limit", limit), ("starting_after", starting_after)) if v is not None}
+        result: dict[str, Any] = self._call("GET", "/sandbox/test-clocks", query=query)
+        return result
+
+    def delete_test_clock(self, clock_id: str) -> dict[str, Any]:
+        """Delete a clock; its objects stay, frozen at its time (writes for them are then refused)."""
+        result: dict[str, Any] = self._call("DELETE", f"/sandbox/test-clocks/{clock_id}")
+        return result
+
+    def advance_test_clock(
+        self, clock_id: str, *, days: int | None = None, seconds: int | None = None, to: int | None = None
+    ) -> dict[str, Any]:
+        """Move a test clock forward by `days` or `seconds`, or `to` a later time (exactly one): renewals,
+        trial ends, expiries and scheduled grants fall due for its objects alone. Answers the clock,
+        with `previous_frozen_time` and `summary` (counts of what happened)."""
+        body = {k: v for k, v in (("days", days), ("seconds", seconds), ("to", to)) if v is not None}
+        result: dict[str, Any] = self._call("POST", f"/sandbox/test-clocks/{clock_id}/advance", body)
+        return result
+
+    @staticmethod
+    def test_clock_header(clock_id: str) -> dict[str, str]:
+        """The header putting a client's requests on a clock: ``PaymentKit(default_headers=...)`` or
+        ``client.with_options(default_headers=...)``."""
+        return {TEST_CLOCK_HEADER: clock_id}
 
     def events(
         self, *, type: str | None = None, limit: int | None = None, starting_after: str | None = None

@@ -22,14 +22,14 @@ from starlette.routing import Route
 
 from . import strict_json
 from .auth import authorize
-from .context import Context, Handler, Wiring, sandbox_route
+from .context import TEST_CLOCK, TEST_CLOCK_HEADER, Context, Handler, Wiring, sandbox_route
 from .database import Store
 from .engine import clock, events, webhooks
 from .refusals import ApiError, bad_request, not_found
 
 __all__ = ["MAX_CLOCK_OFFSET", "OWN_ROUTES", "routes"]
 
-MAX_CLOCK_OFFSET = 100 * 366 * 86400
+MAX_CLOCK_OFFSET = clock.AHEAD
 RouteTable = dict[tuple[str, str], Handler]
 
 
@@ -58,6 +58,7 @@ def routes(
                     query=dict(request.query_params),
                     body=body,
                     base_url=str(request.base_url).rstrip("/"),
+                    headers={k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"},
                 )
                 ctx = base
 
@@ -87,7 +88,13 @@ def health(ctx: Context) -> dict[str, Any]:
 
 @sandbox_route("POST", "/sandbox/clock/advance")
 def advance_clock(ctx: Context) -> dict[str, Any]:
-    """Move the sandbox clock forward by `seconds` (renewals, expiries and trials then fall due)."""
+    """Move the sandbox clock forward by `seconds` (renewals, expiries and trials then fall due) for
+    every object on no test clock."""
+    if TEST_CLOCK_HEADER in ctx.headers:
+        raise bad_request(
+            f"{TEST_CLOCK_HEADER}: the sandbox clock moves the objects of no test clock; advance a test clock "
+            "with POST /sandbox/test-clocks/{id}/advance"
+        )
     seconds = ctx.body.get("seconds")
     if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds <= 0:
         raise bad_request("seconds: a positive whole number of seconds is required")
@@ -95,10 +102,40 @@ def advance_clock(ctx: Context) -> dict[str, Any]:
     if offset > MAX_CLOCK_OFFSET:
         raise bad_request(f"seconds: the sandbox clock can move at most {MAX_CLOCK_OFFSET} seconds (100 years) ahead")
     ctx.set_clock_offset(offset)
+    ctx.use_test_clock(None)
     return {"now": ctx.now(), "offset": offset, **clock.advance(ctx)}
 
 
-EVENTS_SHOWN = 100  # the most events one listing answers
+@sandbox_route("POST", "/sandbox/test-clocks")
+def create_test_clock(ctx: Context) -> dict[str, Any]:
+    """A test clock at `frozen_time` (default: now), optionally `name`d."""
+    return clock.create_test_clock(ctx)
+
+
+@sandbox_route("GET", "/sandbox/test-clocks")
+def list_test_clocks(ctx: Context) -> dict[str, Any]:
+    """The test clocks, newest first, a page at a time (`limit`, `starting_after`)."""
+    return _page(ctx, [clock.shown(c) for c in reversed(ctx.store.all(TEST_CLOCK, False))], "a test clock")
+
+
+@sandbox_route("GET", "/sandbox/test-clocks/{id}")
+def retrieve_test_clock(ctx: Context) -> dict[str, Any]:
+    return clock.test_clock(ctx, ctx.path["id"])
+
+
+@sandbox_route("DELETE", "/sandbox/test-clocks/{id}")
+def delete_test_clock(ctx: Context) -> dict[str, Any]:
+    """Delete a test clock: its objects stay, frozen at its time for good (no clock moves them again)."""
+    return clock.delete_test_clock(ctx, ctx.path["id"])
+
+
+@sandbox_route("POST", "/sandbox/test-clocks/{id}/advance")
+def advance_test_clock(ctx: Context) -> dict[str, Any]:
+    """Move one test clock forward (`days`, `seconds` or `to`): what falls due for its objects happens."""
+    return clock.advance_test_clock(ctx, ctx.path["id"])
+
+
+SHOWN = 100  # the most events or clocks one listing answers
 
 
 @sandbox_route("GET", "/sandbox/events")
@@ -106,21 +143,26 @@ def list_events(ctx: Context) -> dict[str, Any]:
     """The events of a mode, newest first, optionally of one `type` (as delivered to receivers), a page
     at a time (`limit`, and `starting_after` the last event of the page before)."""
     wanted = ctx.param("type")
-    limit = ctx.param("limit", str(EVENTS_SHOWN))
-    # ASCII digits only: str.isdigit() is also true of "²" and "١", which int() then refuses or reads.
-    if not re.fullmatch("[0-9]{1,3}", str(limit)) or not 1 <= int(limit) <= EVENTS_SHOWN:
-        raise bad_request(f"limit: a whole number from 1 to {EVENTS_SHOWN} is required, not {limit!r}")
     events = list(reversed(ctx.store.find(webhooks.EVENT, ctx.livemode, **({"type": wanted} if wanted else {}))))
+    return _page(ctx, events, f"an event of this mode{' and type' if wanted else ''}")
+
+
+def _page(ctx: Context, rows: list[dict[str, Any]], what: str) -> dict[str, Any]:
+    """`{count, list, has_more}`: the page of `rows` the query's `limit` and `starting_after` ask for."""
+    limit = ctx.param("limit", str(SHOWN))
+    # ASCII digits only: str.isdigit() is also true of "²" and "١", which int() then refuses or reads.
+    if not re.fullmatch("[0-9]{1,3}", str(limit)) or not 1 <= int(limit) <= SHOWN:
+        raise bad_request(f"limit: a whole number from 1 to {SHOWN} is required, not {limit!r}")
     start = 0
     after = ctx.param("starting_after")
     if after is not None:
-        # A cursor, as PaymentKit's own lists take it: the page after this event, in this order.
-        ids = [event["id"] for event in events]
+        # A cursor, as PaymentKit's own lists take it: the page after this row, in this order.
+        ids = [row["id"] for row in rows]
         if after not in ids:
-            raise bad_request(f"starting_after: {after!r} is not an event of this mode{' and type' if wanted else ''}")
+            raise bad_request(f"starting_after: {after!r} is not {what}")
         start = ids.index(after) + 1
-    shown = events[start : start + int(limit)]
-    return {"count": len(events), "list": shown, "has_more": start + len(shown) < len(events)}
+    shown = rows[start : start + int(limit)]
+    return {"count": len(rows), "list": shown, "has_more": start + len(shown) < len(rows)}
 
 
 @sandbox_route("GET", "/sandbox/events/{id}")
@@ -151,5 +193,16 @@ def resend_event(ctx: Context) -> dict[str, Any]:
     return {"event": event["id"], "webhook_endpoints": [e["id"] for e in endpoints]}
 
 
-OWN_ROUTES = (health, advance_clock, list_events, retrieve_event, resend_event)
+OWN_ROUTES = (
+    health,
+    advance_clock,
+    create_test_clock,
+    list_test_clocks,
+    retrieve_test_clock,
+    delete_test_clock,
+    advance_test_clock,
+    list_events,
+    retrieve_event,
+    resend_event,
+)
 """The sandbox-only routes that belong to no resource."""

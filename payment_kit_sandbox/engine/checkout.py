@@ -313,7 +313,7 @@ def expire(ctx: Context, session: dict[str, Any]) -> dict[str, Any]:
 def expire_due(ctx: Context) -> dict[str, Any]:
     """Open sessions past `expires_at` expire when the clock passes it (in both modes: the clock is one)."""
     now, expired = ctx.now(), 0
-    for session in ctx.store.all(KIND, None):
+    for session in ctx.on_this_clock(ctx.store.all(KIND, None)):
         if session["status"] == "open" and session["expires_at"] <= now:
             session["status"] = "expired"
             ctx.store.save(KIND, ctx.touch(session))

@@ -291,6 +291,6 @@ def advance_schedules(ctx: Context) -> dict[str, int]:
     made = 0
     for livemode in (False, True):
         mode = dataclasses.replace(ctx, livemode=livemode)  # shares the request's event list
-        for sub in ctx.store.all("subscription", livemode):
+        for sub in ctx.on_this_clock(ctx.store.all("subscription", livemode)):
             made += deliver_due(mode, sub)
     return {"scheduled_credit_grants": made}

@@ -222,7 +222,8 @@ def sync(ctx: Context, grants: list[dict[str, Any]] | None = None) -> dict[str, 
             "credit_grant", ctx.livemode, OneOf("status", ("pending", "granted")), Bound("expires_at", high=now)
         )
         pending = ctx.store.find("credit_grant", ctx.livemode, status="pending")
-        grants = due + [g for g in pending if g["id"] not in {d["id"] for d in due}]
+        # A test clock's grants move with it alone, and the others not with it.
+        grants = ctx.on_this_clock(due + [g for g in pending if g["id"] not in {d["id"] for d in due}])
     for record in grants:
         expiry = _expiry(record)
         if record["status"] in ("pending", "granted") and expiry is not None and expiry <= now:

@@ -626,7 +626,7 @@ def advance_subscriptions(ctx: Context) -> dict[str, Any]:
     now = ctx.now()
     for livemode in (False, True):
         mode = replace(ctx, livemode=livemode)  # shares the request's event list
-        for sub in ctx.store.all("subscription", livemode):
+        for sub in ctx.on_this_clock(ctx.store.all("subscription", livemode)):
             if sub["status"] not in ENDED and sub["status"] != "incomplete":
                 _advance(mode, sub, now, summary)
     return summary

@@ -37,9 +37,19 @@ def _local_refs(node: Any) -> Any:
     return node
 
 
+# Both documents' schemas in one place: sandbox.yaml's own (`TestClock`) beside PaymentKit's.
+BOTH_DOCS = {
+    **API_DOC,
+    "components": {
+        **API_DOC["components"],
+        "schemas": {**API_DOC["components"]["schemas"], **_local_refs(SANDBOX_DOC["components"]["schemas"])},
+    },
+}
+
+
 def documented_answer(method: str, path: str) -> Any:
     schema = SANDBOX_DOC["paths"][path][method.lower()]["responses"]["200"]["content"]["application/json"]["schema"]
-    return validator_for(_local_refs(schema), API_DOC)
+    return validator_for(_local_refs(schema), BOTH_DOCS)
 
 
 def route_pattern(path: str) -> re.Pattern[str]:
@@ -73,9 +83,17 @@ def calls(client: PaymentKit, control: SandboxControl, tag: str) -> dict[tuple[s
     def open_invoice() -> str:
         return str(control.create_invoice(customer.id, [{"price_id": price.id}])["id"])
 
+    def test_clock() -> str:
+        return str(control.create_test_clock(name=f"control {tag}")["id"])
+
     return {
         ("GET", "/sandbox/health"): control.health,
         ("POST", "/sandbox/clock/advance"): lambda: control.advance_clock(seconds=1),
+        ("POST", "/sandbox/test-clocks"): lambda: control.create_test_clock(frozen_time=1_900_000_000),
+        ("GET", "/sandbox/test-clocks"): lambda: control.list_test_clocks(limit=2),
+        ("GET", "/sandbox/test-clocks/{id}"): lambda: control.retrieve_test_clock(test_clock()),
+        ("DELETE", "/sandbox/test-clocks/{id}"): lambda: control.delete_test_clock(test_clock()),
+        ("POST", "/sandbox/test-clocks/{id}/advance"): lambda: control.advance_test_clock(test_clock(), days=1),
         ("POST", "/sandbox/checkout-sessions/{id}/complete"): lambda: control.complete_checkout(
             session(), customer_did=did
         ),
