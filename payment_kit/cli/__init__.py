@@ -4,6 +4,7 @@
     payment-kit listen --forward-to URL [--events T,...]       a sandbox's webhooks, forwarded
     payment-kit trigger EVENT_TYPE ...                         make events happen on a sandbox
     payment-kit events list|resend, payment-kit open ID        a sandbox's events; hosted pages
+    payment-kit test-clocks create|advance|...                 a sandbox's test clocks
     payment-kit sandbox ...                                    run the sandbox (payment_kit_sandbox)
 
 Built on argparse, from the standard library: the base install adds no dependency for the command
@@ -32,6 +33,7 @@ from ._connection import add_connection_options
 from ._events import add_event_commands, add_open_command
 from ._listen import add_listen_command
 from ._output import EXIT_CONNECTION, CommandError, exit_code_of
+from ._test_clocks import add_test_clock_commands
 from ._trigger import add_trigger_command, needs_sandbox_extra
 
 __all__ = ["build_parser", "main"]
@@ -115,6 +117,7 @@ def build_parser(first_word: str | None = None) -> argparse.ArgumentParser:
     add_trigger_command(commands, HelpFormatter, list_types=first_word == "trigger")
     add_event_commands(commands, HelpFormatter)
     add_open_command(commands, HelpFormatter)
+    add_test_clock_commands(commands, HelpFormatter)
     add_api_commands(commands, HelpFormatter, only=first_word)
     return parser
 

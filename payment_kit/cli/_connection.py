@@ -9,7 +9,9 @@ import os
 from .._client import PaymentKit
 from ._output import EXIT_CONNECTION, CommandError
 
-__all__ = ["add_connection_options", "client_from"]
+__all__ = ["TEST_CLOCK_HEADER", "add_connection_options", "client_from"]
+
+TEST_CLOCK_HEADER = "X-Sandbox-Test-Clock"  # the sandbox's (payment_kit_sandbox.control), not PaymentKit's
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +56,13 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="retries of connection errors, timeouts, 408, 409, 429 and 5xx (default 2)",
     )
+    group.add_argument(
+        "--test-clock",
+        metavar="ID",
+        default=argparse.SUPPRESS,
+        help="a sandbox's test clock (clock_...): the request works at its time, and what it makes belongs to it "
+        "(sent as X-Sandbox-Test-Clock; default: $PAYMENT_KIT_TEST_CLOCK)",
+    )
 
 
 def _positive_seconds(text: str) -> float:
@@ -80,10 +89,12 @@ def client_from(args: argparse.Namespace) -> PaymentKit:
             "(`payment-kit sandbox` prints a local sandbox's)",
             EXIT_CONNECTION,
         )
+    clock = getattr(args, "test_clock", None) or os.environ.get("PAYMENT_KIT_TEST_CLOCK")
     return PaymentKit(
         base_url=getattr(args, "base_url", None),
         api_key=getattr(args, "api_key", None),
         livemode=getattr(args, "livemode", None),
         timeout=getattr(args, "timeout", None),
         max_retries=getattr(args, "max_retries", None),
+        default_headers={TEST_CLOCK_HEADER: clock} if clock else None,
     )

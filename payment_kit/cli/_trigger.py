@@ -22,9 +22,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from .._client import PaymentKit
-from ._connection import add_connection_options, client_from
+from .._errors import NotFoundError
+from ._connection import TEST_CLOCK_HEADER, add_connection_options, client_from
 from ._output import EXIT_API_ERROR, EXIT_CONNECTION, CommandError
 from ._sandbox_routes import SandboxRoutes
 
@@ -58,13 +60,26 @@ class Scenario:
         self.routes = routes
         self.tag = secrets.token_hex(4)
         self.name = f"payment-kit trigger {self.tag}"
+        self.test_clock: str | None = None
+
+    def on_test_clock(self) -> None:
+        """Make what follows on a test clock of the recipe's own, so that moving time renews this
+        recipe's subscription alone: on a shared sandbox, nobody else's objects move."""
+        try:
+            clock = self.routes.call("POST", "/sandbox/test-clocks", body={"name": self.name})
+        except NotFoundError:  # a sandbox from before test clocks: the sandbox clock moves instead
+            return
+        self.test_clock = str(clock["id"])
+        self.client = self.client.with_options(default_headers={TEST_CLOCK_HEADER: self.test_clock})
+        self.routes = SandboxRoutes(self.client)
+        self.made("created test clock", self.test_clock, "time moves for this recipe's objects alone")
 
     def made(self, what: str, object_id: str, detail: str = "") -> None:
         sys.stdout.write(f"  {what} {object_id}{f'  ({detail})' if detail else ''}\n")
         sys.stdout.flush()
 
     def now(self) -> int:
-        """Unix seconds on the sandbox clock (which may run ahead of this machine's)."""
+        """Unix seconds on the recipe's clock (the sandbox's may run ahead of this machine's)."""
         return int(self.routes.require_sandbox("payment-kit trigger")["now"])
 
     def customer(self) -> Any:
@@ -128,14 +143,19 @@ class Scenario:
 
     def renewing_soon(self) -> Any:
         """A subscription whose first period ends a minute from now (its billing cycle anchored there),
-        so that `renew` moves the shared clock by a minute rather than the hour of its price."""
+        so that `renew` moves the clock by a minute rather than the hour of its price."""
         return self.subscription(billing_cycle_anchor=self.now() + 60)
 
     def renew(self, subscription: Any) -> None:
-        """Moves the sandbox clock just past the end of the subscription's period (or trial)."""
+        """Moves the recipe's clock just past the end of the subscription's period (or trial)."""
         seconds = max(1, int(subscription.current_period_end) - self.now() + 1)
-        self.routes.advance_clock(seconds)
-        self.made("advanced the sandbox clock", f"{seconds} s", "renews what falls due, for everyone on it")
+        if self.test_clock:
+            path = f"/sandbox/test-clocks/{quote(self.test_clock, safe='')}/advance"
+            self.routes.call("POST", path, body={"seconds": seconds})
+            self.made("advanced the test clock", f"{seconds} s", "renews what falls due on it")
+        else:
+            self.routes.advance_clock(seconds)
+            self.made("advanced the sandbox clock", f"{seconds} s", "renews what falls due, for everyone on it")
 
     def invoice(self, *, pay: bool = False) -> Any:
         price = self.price()
@@ -301,14 +321,17 @@ def _canceled_subscription(s: Scenario) -> None:
 
 
 def _renewed_subscription(s: Scenario) -> None:
+    s.on_test_clock()
     s.renew(s.renewing_soon())
 
 
 def _ended_trial(s: Scenario) -> None:
+    s.on_test_clock()
     s.renew(s.subscription(trial_end=s.now() + 60))
 
 
 def _failed_renewal(s: Scenario) -> None:
+    s.on_test_clock()
     subscription = s.renewing_soon()
     with s.declining(subscription.customer_id):
         s.renew(subscription)
@@ -375,7 +398,7 @@ class Recipe:
 _PAID = Recipe("pays a one-time checkout (product, price, customer, session)", _paid_checkout)
 _SUBSCRIBED = Recipe("pays a subscription checkout (hourly price)", _new_subscription)
 _FAILED_RENEWAL = Recipe(
-    "subscribes (first period a minute long), declines the customer's payments, moves the sandbox clock a "
+    "subscribes (first period a minute long), declines the customer's payments, moves a test clock of its own a "
     "minute so it renews (and fails), accepts payments again",
     _failed_renewal,
 )
@@ -411,7 +434,7 @@ RECIPES: dict[str, Recipe] = {
         "pays a subscription checkout with a 7-day free trial (hourly price)", _trial_subscription
     ),
     "customer.subscription.trial_end": Recipe(
-        "subscribes with a one-minute free trial, moves the sandbox clock a minute so it ends", _ended_trial
+        "subscribes with a one-minute free trial, moves a test clock of its own a minute so it ends", _ended_trial
     ),
     "customer.subscription.updated": Recipe(
         "subscribes, then changes the subscription's metadata", _updated_subscription
@@ -424,7 +447,7 @@ RECIPES: dict[str, Recipe] = {
     ),
     "customer.subscription.deleted": Recipe("subscribes, then cancels at once", _canceled_subscription),
     "customer.subscription.renewed": Recipe(
-        "subscribes (first period a minute long), moves the sandbox clock a minute so it renews",
+        "subscribes (first period a minute long), moves a test clock of its own a minute so it renews",
         _renewed_subscription,
     ),
     "customer.subscription.renew_failed": _FAILED_RENEWAL,

@@ -133,9 +133,10 @@ class Sandbox(SandboxControl):
         api_key: the key the sandbox takes (default: a new random one).
 
     Every `SandboxControl` method is a method of the sandbox (`complete_checkout`,
-    `advance_clock`, `events`, `resend_event`, `pay_invoice`, `create_invoice`,
-    `fail_payments`, …). A call that queues webhook deliveries (through any client of the
-    sandbox) makes them before it returns; `flush_webhooks()` makes any still due.
+    `advance_clock`, `create_test_clock`, `advance_test_clock`, `events`, `resend_event`,
+    `pay_invoice`, `create_invoice`, `fail_payments`, …). A call that queues webhook deliveries
+    (through any client of the sandbox) makes them before it returns; `flush_webhooks()` makes any
+    still due.
     """
 
     def __init__(self, *, livemode: bool = False, api_key: str | None = None) -> None:

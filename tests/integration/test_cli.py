@@ -112,7 +112,11 @@ def test_trigger_makes_every_supported_event_happen(sandbox: RunningSandbox) -> 
     for event_type, ids in printed.items():
         recorded = {event["id"] for event in sandbox_events(sandbox, event_type)}
         assert ids <= recorded, f"{event_type}: printed {ids}, the sandbox has {recorded}"
-    assert "created checkout session cs_" in result.stdout and "advanced the sandbox clock" in result.stdout
+    assert (
+        "created checkout session cs_" in result.stdout
+        and "advanced the test clock" in result.stdout
+        and "created test clock clock_" in result.stdout
+    )
 
 
 def test_trigger_covers_every_type_the_document_lists_and_its_help_says_so(sandbox: RunningSandbox) -> None:
@@ -339,6 +343,34 @@ def test_events_list_and_resend(
     assert code == 0 and json.loads(out)["event"] == event_id
     code, _, err = run_in_process(capsys, monkeypatch, sandbox, "events", "resend", "evt_missing")
     assert code == 1 and "404 Not Found" in err
+
+
+def test_test_clocks_commands_and_the_test_clock_option(
+    sandbox: RunningSandbox, client: PaymentKit, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run(*argv: str) -> Any:
+        code, out, err = run_in_process(capsys, monkeypatch, sandbox, *argv)
+        assert code == 0, err
+        return json.loads(out)
+
+    clock = run("test-clocks", "create", "--name", "cli", "--frozen-time", "1900000000")
+    assert (clock["name"], clock["frozen_time"]) == ("cli", 1900000000)
+    assert run("test-clocks", "retrieve", clock["id"]) == clock
+    assert clock["id"] in [c["id"] for c in run("test-clocks", "list", "--limit", "5")["list"]]
+    # --test-clock puts an API command on the clock: the customer it makes belongs to it.
+    customer = run("customers", "retrieve", "did:abt:zclicustomer", "--create", "--test-clock", clock["id"])
+    assert customer["created_at"].startswith("2030-03-17")
+    moved = run("test-clocks", "advance", clock["id"], "--days", "2")
+    assert (moved["previous_frozen_time"], moved["frozen_time"]) == (1900000000, 1900000000 + 2 * 86400)
+    monkeypatch.setenv("PAYMENT_KIT_TEST_CLOCK", clock["id"])
+    assert run("customers", "update", customer["id"], "--name", "Clocked")["updated_at"].startswith("2030-03-19")
+    monkeypatch.delenv("PAYMENT_KIT_TEST_CLOCK")
+    assert run("test-clocks", "delete", clock["id"])["deleted"] is True
+    code, _, err = run_in_process(capsys, monkeypatch, sandbox, "test-clocks", "advance", clock["id"], "--to", "1")
+    assert code == 1 and "404 Not Found" in err
+    with pytest.raises(SystemExit):
+        run_in_process(capsys, monkeypatch, sandbox, "test-clocks", "advance", clock["id"])  # --days, --seconds or --to
+    assert "one of the arguments --days --seconds --to is required" in capsys.readouterr().err
 
 
 def test_trigger_names_types_it_cannot_make_and_a_recipe_that_raises_nothing(

@@ -235,8 +235,12 @@ def test_a_clocks_checkout_sessions_expire_with_it(client: PaymentKit, control: 
     price = client.prices.create(product_id=product.id, unit_amount="2")
     clock = control.create_test_clock()
     on_clock = client.with_options(default_headers=control.test_clock_header(clock["id"]))
-    clocked = on_clock.checkout.sessions.create(mode="payment", line_items=[{"price_id": price.id, "quantity": 1}], **URLS)
-    unclocked = client.checkout.sessions.create(mode="payment", line_items=[{"price_id": price.id, "quantity": 1}], **URLS)
+    clocked = on_clock.checkout.sessions.create(
+        mode="payment", line_items=[{"price_id": price.id, "quantity": 1}], **URLS
+    )
+    unclocked = client.checkout.sessions.create(
+        mode="payment", line_items=[{"price_id": price.id, "quantity": 1}], **URLS
+    )
     assert clocked.expires_at == clock["frozen_time"] + DAY
     control.advance_test_clock(clock["id"], days=2)
     assert client.checkout.sessions.retrieve(clocked.id).status == "expired"
@@ -249,7 +253,11 @@ def test_test_clock_refusals_name_the_problem(client: PaymentKit, control: Sandb
     clock = control.create_test_clock(frozen_time=1_900_000_000)
     other = control.create_test_clock()
     for call, status, message in (
-        (lambda: control.create_test_clock(frozen_time=1_900_000_000_000), 400, "frozen_time: 1900000000000 is outside"),
+        (
+            lambda: control.create_test_clock(frozen_time=1_900_000_000_000),
+            400,
+            "frozen_time: 1900000000000 is outside",
+        ),
         (lambda: control.call("POST", "/sandbox/test-clocks", {"frozen": 1}), 400, "frozen: a test clock takes"),
         (lambda: control.create_test_clock(name="x" * 201), 400, "name: text of at most 200"),
         (lambda: control.retrieve_test_clock(f"clock_missing{tag}"), 404, f"clock_missing{tag}"),
@@ -268,7 +276,9 @@ def test_test_clock_refusals_name_the_problem(client: PaymentKit, control: Sandb
     on_clock = client.with_options(default_headers=control.test_clock_header(clock["id"]))
     customer = on_clock.customers.retrieve(f"did:abt:zrefusal{tag}", create=True)
     with pytest.raises(BadRequestError, match=f"{TEST_CLOCK_HEADER.lower()}: no test clock 'clock_nope{tag}'"):
-        client.with_options(default_headers={TEST_CLOCK_HEADER: f"clock_nope{tag}"}).products.create(name="x", type="service")
+        client.with_options(default_headers={TEST_CLOCK_HEADER: f"clock_nope{tag}"}).products.create(
+            name="x", type="service"
+        )
     on_other = client.with_options(default_headers=control.test_clock_header(other["id"]))
     with pytest.raises(BadRequestError, match=f"names objects on test clock {clock['id']}, not on {other['id']}"):
         on_other.customers.update(customer.id, name="moved")

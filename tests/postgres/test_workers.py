@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,11 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
+from integration.test_test_clocks import metered_item, plan, subscribe_by_checkout
 from integration.test_webhooks import Receiver
 from postgres_server import PostgresServer, require_postgres
 from waiting import wait_for, wait_until
 
 from payment_kit import PaymentKit
+from payment_kit_sandbox.control import SandboxControl
 from payment_kit_sandbox.database import Store
 from payment_kit_sandbox.server import free_port
 
@@ -295,3 +299,42 @@ def test_what_the_workers_stored_outlives_them(pg_url: str) -> None:
         assert health["now"] >= moved.json()["now"]
     finally:
         stop(process)
+
+
+def test_test_clocks_move_only_their_own_objects_across_workers(two_workers: str) -> None:
+    """Issue 28 on a team's sandbox: two pipelines at once, each on its own clock, on 2 workers. Both
+    clocks advance at the same moment (each advance one transaction, on either worker); one moves 32
+    days and renews, the other one minute, and the second's wall-clock usage and checkouts behave
+    as if no time had passed."""
+    tag = uuid.uuid4().hex[:10]
+    with client_of(two_workers) as client, SandboxControl(two_workers, KEY, timeout=60) as control:
+        prices = plan(client, tag)
+        ready = threading.Barrier(2, timeout=60)
+
+        def pipeline(name: str, days: int) -> dict[str, Any]:
+            clock = control.create_test_clock(name=f"{name} {tag}")
+            mine = client.with_options(default_headers=control.test_clock_header(clock["id"]))
+            did = f"did:abt:z{name}{tag}"
+            sub = subscribe_by_checkout(mine, control, prices, did)
+            ready.wait()
+            moved = control.advance_test_clock(clock["id"], **({"days": days} if days else {"seconds": 60}))
+            stamped = {} if days else {"timestamp": int(time.time())}
+            record = client.subscription_items.create_usage_record(
+                subscription_item_id=metered_item(sub, prices[1]), quantity=2, **stamped
+            )
+            again = subscribe_by_checkout(mine, control, prices, did)
+            return {"sub": sub, "now": client.subscriptions.retrieve(sub.id), "moved": moved, "record": record,
+                    "again": again, "clock": clock}  # fmt: skip
+
+        with ThreadPoolExecutor(2) as pool:
+            far, near = pool.map(lambda args: pipeline(*args), [("far", 32), ("near", 0)])
+
+    assert far["moved"]["summary"]["subscriptions_renewed"] == 1
+    assert far["now"].current_period_start == far["sub"].current_period_end
+    assert near["moved"]["summary"]["subscriptions_renewed"] == 0
+    assert (near["now"].current_period_start, near["now"].current_period_end) == (
+        near["sub"].current_period_start,
+        near["sub"].current_period_end,
+    )
+    assert near["record"].quantity == 2
+    assert near["again"].current_period_start == near["clock"]["frozen_time"] + 60
