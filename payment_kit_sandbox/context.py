@@ -94,6 +94,7 @@ TEST_CLOCK = "test_clock"  # the kind of a test clock (stored in test mode, serv
 TEST_CLOCKS_MADE = "test_clocks_made"  # sandbox_meta: how many test clocks were ever made (absent: none)
 MEMBER = "test_clock_member:"  # sandbox_meta key prefix: an object's id (a customer's DID too) -> its clock
 TEST_CLOCK_HEADER = "x-sandbox-test-clock"
+DID_PREFIX = "did:abt:"
 _CANDIDATES = 64  # the most strings of one request looked up as objects that may be on a clock
 _UNRESOLVED: Any = object()
 
@@ -249,6 +250,8 @@ class Context:
             if isinstance(value, str):
                 if 0 < len(value) <= 200:
                     found.append(value)
+                    if value.startswith(DID_PREFIX):  # a customer's DID is stored without it
+                        found.append(value[len(DID_PREFIX) :])
             elif isinstance(value, dict) and depth:
                 for key, inner in value.items():
                     if key != "metadata":

@@ -295,8 +295,9 @@ def test_test_clock_refusals_name_the_problem(client: PaymentKit, control: Sandb
         control.advance_test_clock(clock["id"], days=1)
     # Its objects stay, readable, and no longer move: a write for them is refused, naming the clock.
     assert client.customers.retrieve(customer.id).id == customer.id
-    with pytest.raises(BadRequestError, match=f"objects of test clock {clock['id']}, which was deleted"):
-        client.customers.update(customer.id, name="after")
+    for named in (customer.id, customer.did, f"did:abt:{customer.did}"):
+        with pytest.raises(BadRequestError, match=f"objects of test clock {clock['id']}, which was deleted"):
+            client.customers.update(named, name="after")
 
 
 def test_test_clocks_are_listed_newest_first_a_page_at_a_time(control: SandboxControl, tag: str) -> None:
