@@ -282,6 +282,16 @@ class Context:
         clock = self.test_clock()
         if clock is None:
             return
+        customer_id = obj.get("customer_id")
+        if isinstance(customer_id, str) and customer_id:
+            # A customer's objects follow its clock: one made on no clock (or another) gets nothing on this one.
+            owner = self.store.get_metas((MEMBER + customer_id,)).get(MEMBER + customer_id)
+            if owner != clock["id"]:
+                where = f"on test clock {owner}" if owner else "on no test clock"
+                raise bad_request(
+                    f"customer {customer_id} is {where}, not on {clock['id']}: a customer joins a clock when it "
+                    "is made, and what is made for it follows that clock"
+                )
         self.store.add_meta(MEMBER + obj["id"], clock["id"])  # a new id: no other row can hold it
         if isinstance(obj.get("did"), str) and obj["did"]:
             # A DID may have a customer in the other mode too (the same person's), on this clock or not.

@@ -307,3 +307,16 @@ def test_test_clocks_are_listed_newest_first_a_page_at_a_time(control: SandboxCo
     rest = control.list_test_clocks(limit=100, starting_after=first["list"][-1]["id"])
     assert rest["list"][0]["id"] == made[0] and rest["count"] == first["count"]
     assert all("livemode" not in c for c in first["list"])
+
+
+def test_a_customer_on_no_clock_gets_nothing_on_a_clock(client: PaymentKit, control: SandboxControl, tag: str) -> None:
+    """A customer belongs to at most one clock, and what is made for it follows that one."""
+    customer = client.customers.retrieve(f"did:abt:zunclocked{tag}", create=True)
+    clock = control.create_test_clock()
+    on_clock = client.with_options(default_headers=control.test_clock_header(clock["id"]))
+    meter = client.meters.create(name=f"mixed {tag}", event_name=f"mixed_{tag}", aggregation_method="sum", unit="c")
+    with pytest.raises(BadRequestError, match=f"customer {customer.id} is on no test clock, not on {clock['id']}"):
+        on_clock.credit_grants.create(
+            customer_id=customer.id, amount="1", currency_id=meter.currency_id, category="promotional"
+        )
+    assert client.credit_grants.list(customer_id=customer.id).count == 0  # nothing half-made
