@@ -320,3 +320,16 @@ def test_a_customer_on_no_clock_gets_nothing_on_a_clock(client: PaymentKit, cont
             customer_id=customer.id, amount="1", currency_id=meter.currency_id, category="promotional"
         )
     assert client.credit_grants.list(customer_id=customer.id).count == 0  # nothing half-made
+
+    # A session made on one clock, paid by a customer of another: the request names both clocks.
+    other = control.create_test_clock()
+    on_other = client.with_options(default_headers=control.test_clock_header(other["id"]))
+    payer = on_other.customers.retrieve(f"did:abt:zotherclock{tag}", create=True)
+    product = client.products.create(name=f"Mixed {tag}", type="good")
+    price = client.prices.create(product_id=product.id, unit_amount="1")
+    session = on_clock.checkout.sessions.create(
+        mode="payment", line_items=[{"price_id": price.id, "quantity": 1}], **URLS
+    )
+    with pytest.raises(SandboxError, match="names objects on different test clocks"):
+        control.complete_checkout(session.id, customer_did=f"did:abt:{payer.did}")
+    assert client.checkout.sessions.retrieve(session.id).status == "open"
