@@ -68,11 +68,12 @@ __all__ = [
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the SQLite layout before versions were recorded (no version row); 2: the version row and
 the unique meter-event identifier index; 3: the expression indexes of the list filters (created
-on an older database as it opens). Raise it with every change to the tables or indexes, and teach
-`_upgrade` the step from the one before."""
+on an older database as it opens); 4: on SQLite, `object_counts` and the triggers that keep it.
+Raise it with every change to the tables or indexes, and teach `_upgrade` the step from the one
+before."""
 
 metadata = sa.MetaData()
 objects = sa.Table(
@@ -213,6 +214,34 @@ unique_indexes = [
     )
 ]
 
+# SQLite only: how many objects of each kind and mode there are, kept exact by triggers in the
+# writing transaction, so that an unfiltered list's count is one row, not a walk of 100,000 index
+# entries. SQLite runs one writer at a time, so the counter row costs nothing; on PostgreSQL it
+# would be a row every insert of a kind writes, and concurrent requests would conflict on it.
+count_metadata = sa.MetaData()
+object_counts = sa.Table(
+    "object_counts",
+    count_metadata,
+    sa.Column("kind", sa.String, primary_key=True),
+    sa.Column("livemode", sa.Boolean, primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False),
+)
+COUNT_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS objects_counted_insert AFTER INSERT ON objects BEGIN
+    INSERT INTO object_counts (kind, livemode, n) VALUES (NEW.kind, NEW.livemode, 1)
+    ON CONFLICT (kind, livemode) DO UPDATE SET n = n + 1;
+END""",
+    """CREATE TRIGGER IF NOT EXISTS objects_counted_delete AFTER DELETE ON objects BEGIN
+    UPDATE object_counts SET n = n - 1 WHERE kind = OLD.kind AND livemode = OLD.livemode;
+END""",
+    # The sandbox never moves an object to another kind or mode; should anything, the counts follow.
+    """CREATE TRIGGER IF NOT EXISTS objects_counted_move AFTER UPDATE OF kind, livemode ON objects BEGIN
+    UPDATE object_counts SET n = n - 1 WHERE kind = OLD.kind AND livemode = OLD.livemode;
+    INSERT INTO object_counts (kind, livemode, n) VALUES (NEW.kind, NEW.livemode, 1)
+    ON CONFLICT (kind, livemode) DO UPDATE SET n = n + 1;
+END""",
+)
+
 meta = sa.Table(
     "sandbox_meta",
     metadata,
@@ -348,10 +377,8 @@ class Store:
                         f"the database {describe_url(self.url)} has sandbox schema version {found}, newer than this "
                         f"sandbox's {SCHEMA_VERSION}: upgrade blocklet-payment-kit, or use another database"
                     )
-                metadata.create_all(conn)
-                for index in field_indexes + unique_indexes:
-                    conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
                 if found != SCHEMA_VERSION:
+                    self._upgrade(conn, found)
                     self._write_meta(conn, SCHEMA_KEY, str(SCHEMA_VERSION))
         except sa.exc.OperationalError as exc:
             if self.postgres and not self._reachable():
@@ -366,6 +393,27 @@ class Store:
                     "and can be written?"
                 ) from None
             raise
+
+    def _upgrade(self, conn: sa.Connection, found: int | None) -> None:
+        """Brings a database of schema version `found` (None: empty) to SCHEMA_VERSION, in the
+        transaction that records the new version (on SQLite a write-locked one, so no writer runs
+        between a step's reads and its triggers)."""
+        metadata.create_all(conn)
+        for index in field_indexes + unique_indexes:  # versions 2 and 3
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+        if not self.postgres and (found is None or found < 4):
+            object_counts.create(conn, checkfirst=True)
+            conn.execute(object_counts.delete())
+            conn.execute(
+                object_counts.insert().from_select(
+                    ["kind", "livemode", "n"],
+                    sa.select(objects.c.kind, objects.c.livemode, sa.func.count()).group_by(
+                        objects.c.kind, objects.c.livemode
+                    ),
+                )
+            )
+            for trigger in COUNT_TRIGGERS:
+                conn.exec_driver_sql(trigger)
 
     def _reachable(self) -> bool:
         try:
@@ -664,34 +712,163 @@ class Store:
         *conditions: Condition,
         order_by: str,
         descending: bool,
-        offset: int,
+        offset: int = 0,
         limit: int,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
         **equals: Any,
     ) -> tuple[int, list[dict[str, Any]]]:
-        """(how many match, one slice of them) ordered by a top-level field, ties by age, in SQL.
+        """(how many match, one slice of them) ordered by a top-level field, ties by age, in SQL: the
+        `limit` rows `offset` rows in, or those right after `starting_after` or right before
+        `ending_before` (the id of a row the filters match; LookupError if there is none).
 
         NULL (or absent), then numbers (booleans as 0 and 1), then text (by code point), as the lists'
         Python sort key does: SQLite orders `json_extract`'s typed values so by itself; PostgreSQL's
         `->>` is text only, so there the order is spelled out (`_sort_keys`).
+
+        Statements are most of a short list's cost, and skipped index entries most of a long one's:
+        the first page is one statement (its rows, with the count beside them); a later one counts
+        first and then walks from the nearer end of the list (an OFFSET costs every entry it skips);
+        a cursor page reads the cursor's keys with the count, then seeks past them (keyset).
         """
         if not _PLAIN_FIELD.match(order_by) or "." in order_by:
             raise ValueError(f"cannot order by {order_by!r}")
+        if starting_after is not None and ending_before is not None:
+            raise ValueError("page() takes one cursor, not both")
         self._flush((kind,))
-        counted, rest = self._where(sa.select(sa.func.count()).select_from(objects), kind, livemode, equals, conditions)
+        matching, rest = self._where(sa.select(objects.c.seq), kind, livemode, equals, conditions)
         if rest:
             raise ValueError(f"page() filters plain values only, not {sorted(rest)}")
-        total = int(self._c.execute(counted).scalar_one())
+        total = self._total(matching, kind, livemode, equals, conditions)
+        keys = self._sort_keys(order_by)
+        cursor = starting_after if starting_after is not None else ending_before
+        if cursor is not None:
+            return self._page_past(matching, total, keys, cursor, descending, starting_after is not None, limit)
+        if offset == 0 and limit > 0:
+            part = self._ordered(matching, keys, descending).limit(limit)
+            found = self._c.execute(self._slice([part], keys, descending, limit, total)).all()
+            # One statement, one snapshot: no row means no row matches.
+            return (int(found[0][1]) if found else 0), [self._load(row[0]) for row in found]
+        count = int(self._c.execute(sa.select(total)).scalar_one())
+        if offset >= count or limit <= 0:
+            return count, []
+        limit = min(limit, count - offset)
+        from_end = count - offset - limit
+        # The same rows from the other end, when fewer are skipped so; only on a snapshot, where the
+        # count just read still holds for the next statement.
+        if from_end < offset and self._remember_reads:
+            part = self._ordered(matching, keys, not descending).offset(from_end)
+        else:
+            part = self._ordered(matching, keys, descending).offset(offset)
+        found = self._c.execute(self._slice([part.limit(limit)], keys, descending, limit)).all()
+        return count, [self._load(row[0]) for row in found]
+
+    def _total(
+        self,
+        matching: sa.Select[Any],
+        kind: str,
+        livemode: bool,
+        equals: dict[str, Any],
+        conditions: Collection[Condition],
+    ) -> sa.ScalarSelect[Any]:
+        """How many rows `matching` (`_where` of the rest) selects, as a scalar subquery. On SQLite,
+        with no filter but the kind and mode and `NoneOf`s on indexed fields (an invoice list's hidden
+        billing reasons), `object_counts`' row less the few rows left out, counted over the fields'
+        indexes."""
+        none_of = [c for c in conditions if isinstance(c, NoneOf)]
+        indexed = all(c.field in INDEXED_FIELDS for c in none_of)
+        if not self.postgres and not equals and len(none_of) == len(conditions) and indexed:
+            counted: sa.ColumnElement[Any] = sa.func.coalesce(
+                sa.select(object_counts.c.n)
+                .where(object_counts.c.kind == kind, object_counts.c.livemode == livemode)
+                .scalar_subquery(),
+                0,
+            )
+            left_out = [field(c.field).in_(c.values) for c in none_of if c.values]
+            if left_out:
+                counted = counted - (
+                    sa.select(sa.func.count())
+                    .select_from(objects)
+                    .where(objects.c.kind == kind, objects.c.livemode == livemode, sa.or_(*left_out))
+                    .correlate(None)
+                    .scalar_subquery()
+                )
+            return sa.select(counted).correlate(None).scalar_subquery()
+        return matching.with_only_columns(sa.func.count()).correlate(None).scalar_subquery()
+
+    @staticmethod
+    def _ordered(matching: sa.Select[Any], keys: list[sa.ColumnElement[Any]], descending: bool) -> sa.Select[Any]:
+        """`matching`'s seqs in the list's order (reversed when `descending`), from the index alone."""
         direction = sa.desc if descending else sa.asc
-        ordered, _ = self._where(sa.select(objects.c.seq), kind, livemode, equals, conditions)
-        ordered = (
-            ordered.order_by(*(direction(key) for key in self._sort_keys(order_by)), direction(objects.c.seq))
+        return matching.order_by(*(direction(key) for key in keys), direction(objects.c.seq))
+
+    @staticmethod
+    def _slice(
+        parts: list[sa.Select[Any]],
+        keys: list[sa.ColumnElement[Any]],
+        descending: bool,
+        limit: int,
+        total: sa.ScalarSelect[Any] | None = None,
+    ) -> sa.Select[Any]:
+        """The stored text of the first `limit` rows (with `total` beside each) whose seqs `parts`
+        select, each part already ordered and limited over an index: only those rows are read."""
+        # `seq IN (…)`, not a join: SQLAlchemy builds the statement in less time (most of a short list's cost).
+        if len(parts) == 1:
+            chosen: sa.Select[Any] | sa.CompoundSelect = parts[0].correlate(None)
+        else:
+            chosen = sa.union_all(*(sa.select(part.subquery()) for part in parts))
+        direction = sa.desc if descending else sa.asc
+        columns = [objects.c.data] if total is None else [objects.c.data, total]
+        return (
+            sa.select(*columns)
+            .where(objects.c.seq.in_(chosen))
+            .order_by(*(direction(key) for key in keys), direction(objects.c.seq))
             .limit(limit)
-            .offset(offset)
         )
-        # The slice's seqs come from the index alone; only its own rows are read and decoded.
-        seqs = [row[0] for row in self._c.execute(ordered)]
-        rows = dict(self._c.execute(sa.select(objects.c.seq, objects.c.data).where(objects.c.seq.in_(seqs))).all())
-        return total, [self._load(rows[seq]) for seq in seqs]
+
+    def _page_past(
+        self,
+        matching: sa.Select[Any],
+        total: sa.ScalarSelect[Any],
+        keys: list[sa.ColumnElement[Any]],
+        cursor: str,
+        descending: bool,
+        forward: bool,
+        limit: int,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """`page` from a cursor: the `limit` rows after it (`forward`) or right before it, by keyset."""
+        # On PostgreSQL, `_sort_keys`' type, number and text keys made one row value with no NULLs:
+        # within a type, the other two keys are NULL in every row, so they may stand as constants.
+        marks = [keys[0], sa.func.coalesce(keys[1], 0), sa.func.coalesce(keys[2], "")] if self.postgres else keys
+        found = (
+            None
+            if self.postgres and "\x00" in cursor
+            else self._c.execute(
+                matching.with_only_columns(total, *marks, objects.c.seq).where(objects.c.id == cursor)
+            ).first()
+        )
+        if found is None:
+            raise LookupError(f"{cursor!r} is not an object the filters match")
+        count, *values, seq = found
+        # Walk the list's order after the cursor, or the reverse order before it (then turn it back).
+        walk = descending if forward else not descending
+        past: list[list[sa.ColumnElement[bool]]]
+        if self.postgres:
+            row, at = sa.tuple_(*marks, objects.c.seq), sa.tuple_(*values, seq)
+            past = [[row < at if walk else row > at]]
+        else:
+            [key], [value] = keys, values
+            if value is None:  # NULLs come first in ascending order: the cursor is among them
+                ties = [key.is_(None), objects.c.seq < seq if walk else objects.c.seq > seq]
+                past = [ties] if walk else [ties, [key.is_not(None)]]
+            else:
+                # The bound on the key alone lets SQLite seek its index; the row value then settles ties.
+                pair, at = sa.tuple_(key, objects.c.seq), sa.tuple_(value, seq)
+                later = [key <= value, pair < at] if walk else [key >= value, pair > at]
+                past = [later, [key.is_(None)]] if walk else [later]
+        parts = [self._ordered(matching.where(*where), keys, walk).limit(limit) for where in past]
+        rows = [self._load(row[0]) for row in self._c.execute(self._slice(parts, keys, walk, limit))]
+        return int(count), rows if forward else rows[::-1]
 
     def _sort_keys(self, name: str) -> list[sa.ColumnElement[Any]]:
         if not self.postgres:

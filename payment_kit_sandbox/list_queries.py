@@ -212,10 +212,12 @@ def stored_page(
     """`page_of` for a list filtered by field values (`equals`) and `conditions`: counted, ordered
     and sliced in SQL, so a page of a large table reads only its own rows. Same order, same answer.
 
-    `keep` is a filter SQL cannot say exactly (a case-insensitive search, say), and `first` puts
-    the rows it matches ahead of the others (subscriptions' `activeFirst`): when a request uses
-    one, and for a cursor or several sort keys, the rows SQL selects are filtered and paged in
-    Python (`page_of`), so such a request still reads only the rows its SQL filters match."""
+    A cursor (`starting_after`, `ending_before`) pages by keyset: the rows past the cursor's sort
+    key and seq, sought over the index. `keep` is a filter SQL cannot say exactly (a
+    case-insensitive search, say), and `first` puts the rows it matches ahead of the others
+    (subscriptions' `activeFirst`): when a request uses one, or several sort keys, the rows SQL
+    selects are filtered and paged in Python (`page_of`), so such a request still reads only the
+    rows its SQL filters match."""
     keys = _order(ctx.param("order"), orderable)
     if not PAGE_IN_SQL:
         rows = [
@@ -224,7 +226,7 @@ def stored_page(
             if all(field_value(row, name) == value for name, value in equals.items())
             and all(condition.test(row) for condition in conditions)
         ]
-    elif keep is not None or first is not None or len(keys) > 1 or _cursor_paged(ctx):
+    elif keep is not None or first is not None or len(keys) > 1:
         rows = ctx.store.find(kind, ctx.livemode, *conditions, **equals)
     else:
         rows = None
@@ -232,18 +234,27 @@ def stored_page(
         kept = [r for r in rows if keep(r)] if keep else rows
         return page_of(ctx, kept, orderable=orderable, expand=expand, first=first)
     [(field, direction)] = keys
+    after, before = ctx.param("starting_after"), ctx.param("ending_before")
+    if after and before:
+        raise bad_request("starting_after and ending_before: give one cursor, not both")
     page = int(ctx.param("page") or 1)
     size = _page_size(ctx)
-    count, chunk = ctx.store.page(
-        kind,
-        ctx.livemode,
-        *conditions,
-        order_by=field,
-        descending=direction == "DESC",
-        offset=(page - 1) * size,
-        limit=size,
-        **equals,
-    )
+    try:
+        count, chunk = ctx.store.page(
+            kind,
+            ctx.livemode,
+            *conditions,
+            order_by=field,
+            descending=direction == "DESC",
+            offset=(page - 1) * size,
+            limit=size,
+            starting_after=str(after) if after else None,
+            ending_before=str(before) if before else None,
+            **equals,
+        )
+    except LookupError:
+        name, cursor = ("starting_after", after) if after else ("ending_before", before)
+        raise bad_request(f"{name}: {str(cursor)!r} is not an item of this list (with these filters)") from None
     return {"count": count, "list": [expand(r) for r in chunk] if expand else chunk}
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from payment_kit_sandbox.database import Bound, Condition, NoneOf, OneOf, Store, field
+from payment_kit_sandbox.database import SCHEMA_VERSION, Bound, Condition, NoneOf, OneOf, Store, field
 from payment_kit_sandbox.list_queries import _sort_key
 
 ROWS: list[dict[str, Any]] = [
@@ -78,6 +79,73 @@ def test_page_filters_and_refuses_what_it_cannot_order_or_filter_in_sql(store: S
         store.page("customer", False, order_by="x') --", descending=True, offset=0, limit=5)
     with pytest.raises(ValueError, match="plain values only"):
         store.page("customer", False, order_by="name", descending=True, offset=0, limit=5, metadata={"a": "b"})
+
+
+def python_order(field: str, descending: bool) -> list[str]:
+    """The test-mode ids in the lists' Python order (stable: ties by age)."""
+    mode = [r for r in ROWS if not r["livemode"]]
+    keyed = sorted(enumerate(mode), key=lambda p: (_sort_key(p[1].get(field)), p[0]), reverse=descending)
+    return [row["id"] for _, row in keyed]
+
+
+@pytest.mark.parametrize(
+    ("field", "descending"), list(itertools.product(["created_at", "name", "n", "flag"], [True, False]))
+)
+def test_cursor_pages_seek_as_the_python_sort_across_ties_nulls_and_types(
+    store: Store, field: str, descending: bool
+) -> None:
+    """Keyset pages from every row, both ways: `created_at` has three rows of one instant, `name`,
+    `n` and `flag` have NULLs and absent values, `n` integers and a float, `flag` a boolean."""
+    expected = python_order(field, descending)
+    for at, cursor in enumerate(expected):
+        for limit in (1, 2, 9):
+            count, after = store.page(
+                "customer", False, order_by=field, descending=descending, limit=limit, starting_after=cursor
+            )
+            assert count == len(expected)
+            assert [r["id"] for r in after] == expected[at + 1 : at + 1 + limit]
+            _, before = store.page(
+                "customer", False, order_by=field, descending=descending, limit=limit, ending_before=cursor
+            )
+            assert [r["id"] for r in before] == expected[max(0, at - limit) : at]
+
+
+def test_a_cursor_must_be_a_row_of_the_filtered_list(store: Store) -> None:
+    count, rows = store.page(
+        "customer", False, order_by="name", descending=False, limit=5, starting_after="cus_c", did="z1"
+    )
+    assert count == 2 and [r["id"] for r in rows] == ["cus_a"]
+    for cursor, equals in [("cus_b", {"did": "z1"}), ("cus_e", {}), ("in_a", {}), ("cus_none", {}), ("nul\x00", {})]:
+        with pytest.raises(LookupError, match="not an object the filters match"):
+            store.page("customer", False, order_by="name", descending=False, limit=5, ending_before=cursor, **equals)
+    with pytest.raises(ValueError, match="one cursor"):
+        store.page("customer", False, order_by="name", descending=False, limit=5, starting_after="a", ending_before="b")
+
+
+def statements_of(store: Store, work: Callable[[], object]) -> int:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_a_first_page_is_one_statement_a_later_or_cursor_page_two(store: Store) -> None:
+    def page(**how: Any) -> Callable[[], object]:
+        return lambda: store.page("customer", False, order_by="created_at", descending=True, limit=2, **how)
+
+    store.page("customer", False, order_by="created_at", descending=True, limit=2)  # flushes the fixture's rows
+    assert statements_of(store, page()) == 1
+    assert statements_of(store, page(offset=2)) == 2
+    assert statements_of(store, page(offset=4)) == 2  # from the other end
+    assert statements_of(store, page(starting_after="cus_c")) == 2
+    assert store.page("customer", False, order_by="name", descending=True, limit=2, did="none") == (0, [])
 
 
 CONDITIONS: list[list[Condition]] = [
@@ -186,3 +254,60 @@ def test_the_webhook_queue_hands_out_each_endpoints_oldest_due_delivery_and_none
     assert claimed(store, now, limit=1) == ["whd_3"]  # one lane left: the delivery due longest
     settled("whd_3")
     assert claimed(store, now) == [] and store.next_delivery_at(now) == pytest.approx(now + 5)  # not yet due
+
+
+# -- the schema ------------------------------------------------------------------------------------
+
+
+def test_object_counts_follow_inserts_deletes_and_moves_and_count_a_list() -> None:
+    """SQLite's `object_counts` is what `page` counts an unfiltered list by (and a list leaving a
+    few rows out by an indexed field): it must follow every write, in the writing transaction."""
+    store = Store()
+    try:
+        with store.transaction():
+            for n in range(5):
+                store.insert(
+                    "invoice", {"id": f"in_{n}", "livemode": n == 4, "billing_reason": "stake" if n < 2 else None}
+                )
+        with store.transaction():
+            store.delete("invoice", "in_3")
+            store.conn.execute(sa.text("UPDATE objects SET kind = 'moved' WHERE id = 'in_2'"))
+        with pytest.raises(RuntimeError), store.transaction():  # a rolled-back insert counts nothing
+            store.insert("invoice", {"id": "in_9", "livemode": False})
+            store.page("invoice", False, order_by="created_at", descending=True, limit=1)
+            raise RuntimeError
+        with store.transaction():
+            counts = {
+                (k, bool(m)): n
+                for k, m, n in store.conn.execute(sa.text("SELECT kind, livemode, n FROM object_counts"))
+            }
+            assert counts == {("invoice", False): 2, ("invoice", True): 1, ("moved", False): 1}
+            hidden = NoneOf("billing_reason", ("stake", "recharge"))
+            assert store.page("invoice", False, hidden, order_by="created_at", descending=True, limit=1) == (0, [])
+            assert (
+                store.page("invoice", False, NoneOf("billing_reason", ()), order_by="id", descending=True, limit=1)[0]
+                == 2
+            )
+            assert store.page("invoice", True, hidden, order_by="created_at", descending=True, limit=1)[0] == 1
+            assert store.page("gone", True, order_by="created_at", descending=True, limit=1, offset=1) == (0, [])
+    finally:
+        store.close()
+
+
+def test_a_version_3_database_is_upgraded_counting_its_objects(tmp_path: Path) -> None:
+    db = str(tmp_path / "v3.sqlite")
+    with Store(db) as store, store.transaction():  # made as version 3 was: no object_counts, no triggers
+        for trigger in ("objects_counted_insert", "objects_counted_delete", "objects_counted_move"):
+            store.conn.execute(sa.text(f"DROP TRIGGER {trigger}"))
+        store.conn.execute(sa.text("DROP TABLE object_counts"))
+        store.set_meta("schema_version", "3")
+        for n in range(3):
+            store.insert("meter_event", {"id": f"mevt_{n}", "livemode": False, "created_at": f"2024-0{n + 1}"})
+    with Store(db) as store:
+        with store.transaction():
+            assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
+            count, rows = store.page("meter_event", False, order_by="created_at", descending=True, limit=1)
+            assert count == 3 and rows[0]["id"] == "mevt_2"
+            store.insert("meter_event", {"id": "mevt_3", "livemode": False, "created_at": "2024-04"})
+        with store.transaction():  # the triggers count what comes after
+            assert store.page("meter_event", False, order_by="created_at", descending=True, limit=1)[0] == 4

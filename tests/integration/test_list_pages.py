@@ -319,3 +319,20 @@ def test_checkout_refund_promotion_link_meter_and_endpoint_lists_answer_as_befor
     assert len(every_page(http, monkeypatch, "/api/webhook-endpoints", {"order": "url"})) == 3
     for params in ({}, {"event_name": "calls_1"}, {"q": "M1"}, {"order": "name:DESC"}):
         every_page(http, monkeypatch, "/api/meters", params)
+
+
+def test_cursors_refused_as_before(http: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keyset pages refuse what the Python path refused, with the same 400: both cursors at once,
+    and a cursor that is a row of the kind but not of the filtered list."""
+    customer_id, _ = customer_ids(http)
+    ids = [row["id"] for row in both_ways(http, monkeypatch, "/api/meter-events", {"pageSize": 40})["list"]]
+    mine = {
+        row["id"] for row in both_ways(http, monkeypatch, "/api/meter-events", {"customer_id": customer_id})["list"]
+    }
+    other = next(i for i in ids if i not in mine)
+    for params, message in (
+        ({"starting_after": ids[1], "ending_before": ids[3]}, "give one cursor, not both"),
+        ({"ending_before": other, "customer_id": customer_id}, f"ending_before: {other!r} is not an item"),
+        ({"starting_after": other, "customer_id": customer_id, "order": "timestamp"}, "starting_after: "),
+    ):
+        assert message in both_ways(http, monkeypatch, "/api/meter-events", params)["error"]
