@@ -221,6 +221,26 @@ meta = sa.Table(
 )
 
 
+# The statements every request runs, built once: building a statement costs SQLAlchemy more than
+# SQLite takes to run it (coercions, then its cache key), so the hot path binds values into these.
+_GET = sa.select(objects.c.data).where(
+    objects.c.id == sa.bindparam("object_id"),
+    objects.c.kind == sa.bindparam("object_kind"),
+    objects.c.livemode == sa.bindparam("object_livemode"),
+)
+_INSERT = objects.insert()
+_UPDATE = (
+    objects.update()
+    .where(objects.c.id == sa.bindparam("object_id"), objects.c.kind == sa.bindparam("object_kind"))
+    .values(data=sa.bindparam("object_data"))
+)
+# One per number of keys: an expanding IN is compiled again on every execution.
+_GET_METAS = [
+    sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_([sa.bindparam(f"key{n}") for n in range(count)]))
+    for count in range(4)
+]
+_ADD_META = meta.insert()
+
 # The webhook queue: one row per (event, endpoint) delivery, so that a delivery survives a
 # restart. `next_at` and `lease_until` are wall-clock Unix seconds (never the sandbox clock:
 # retries wait real time). A row is `pending` until it is `delivered` or has `failed` for good;
@@ -329,6 +349,7 @@ class Store:
         self._known: dict[str, tuple[str, bool, str]] = {}
         self._finds: dict[tuple[str, bool, tuple[tuple[str, Any], ...]], list[str]] = {}
         self._remember_reads = False
+        self._lookup_statements: dict[tuple[Any, ...], sa.CompoundSelect | sa.Select[Any]] = {}
         self._lock = threading.RLock()
         self.closed = False
         try:
@@ -500,11 +521,6 @@ class Store:
         self._updates.clear()
         rows = [{"id": i, "kind": kind, "livemode": mode, "data": text} for i, (kind, mode, text) in inserts]
         changes = [{"object_id": i, "object_kind": kind, "object_data": text} for i, (kind, text) in updates]
-        changed = (
-            objects.update()
-            .where(objects.c.id == sa.bindparam("object_id"), objects.c.kind == sa.bindparam("object_kind"))
-            .values(data=sa.bindparam("object_data"))
-        )
         if self.postgres:
             # psycopg runs an executemany in pipeline mode, and logs a warning of its own when a
             # serialization conflict (retried, and expected) aborts the pipeline: one multi-row
@@ -512,12 +528,12 @@ class Store:
             for start in range(0, len(rows), 1000):  # a statement holds at most 65,535 parameters
                 self._c.execute(objects.insert().values(rows[start : start + 1000]))
             for change in changes:
-                self._c.execute(changed, change)
+                self._c.execute(_UPDATE, change)
             return
         if rows:
-            self._c.execute(objects.insert(), rows)
+            self._c.execute(_INSERT, rows)
         if changes:
-            self._c.execute(changed, changes)
+            self._c.execute(_UPDATE, changes)
 
     def close(self) -> None:
         """Closes every connection the store opened (Python 3.13 warns about any SQLite one left
@@ -574,9 +590,7 @@ class Store:
         if object_id in self._updates:
             self._flush()
         row = self._c.execute(
-            sa.select(objects.c.data).where(
-                objects.c.id == object_id, objects.c.kind == kind, objects.c.livemode == livemode
-            )
+            _GET, {"object_id": object_id, "object_kind": kind, "object_livemode": livemode}
         ).first()
         if row is None:
             return None
@@ -634,15 +648,21 @@ class Store:
         if not asked:
             return found
         self._flush([lookups[number][0] for number in asked])
-        branches, rests = [], {}
-        for number in asked:
-            kind, equals = lookups[number]
-            columns = sa.select(sa.literal(number).label("lookup"), objects.c.seq, objects.c.id, objects.c.data)
-            query, rests[number] = self._where(columns, kind, livemode, equals)
-            branches.append(query)
-        compound = branches[0] if len(branches) == 1 else sa.union_all(*branches)
+        rests: dict[int, dict[str, Any]] = {number: {} for number in asked}
+        prepared = self._prepared_lookups(livemode, [(number, *lookups[number]) for number in asked])
+        if prepared is not None:
+            rows = self._c.execute(*prepared)
+        else:
+            branches = []
+            for number in asked:
+                kind, equals = lookups[number]
+                columns = sa.select(sa.literal(number).label("lookup"), objects.c.seq, objects.c.id, objects.c.data)
+                query, rests[number] = self._where(columns, kind, livemode, equals)
+                branches.append(query)
+            compound = branches[0] if len(branches) == 1 else sa.union_all(*branches)
+            rows = self._c.execute(compound.order_by("lookup", "seq"))
         found_ids: dict[int, list[str]] = {number: [] for number in asked}
-        for number, _, object_id, text in self._c.execute(compound.order_by("lookup", "seq")):
+        for number, _, object_id, text in rows:
             obj = self._load(text)
             kind, _ = lookups[number]
             if all(field_value(obj, k) == v for k, v in rests[number].items()):
@@ -656,6 +676,53 @@ class Store:
                 if key is not None and not rests[number]:
                     self._finds[key] = found_ids[number]
         return found
+
+    def _prepared_lookups(
+        self, livemode: bool, lookups: list[tuple[int, str, dict[str, Any]]]
+    ) -> tuple[sa.CompoundSelect | sa.Select[Any], dict[str, Any]] | None:
+        """`find_each`'s statement for lookups of plain equalities, built once per shape (the kinds and
+        the fields, and whether each value is null, text or a number) and cached, with the values to
+        bind into it; None when a value needs `_where` (a number on PostgreSQL, compared as JSON, or
+        a value that is not plain), whose answer this one equals."""
+        shape: list[tuple[int, str, tuple[tuple[str, str], ...]]] = []
+        params: dict[str, Any] = {"livemode": livemode}
+        for number, kind, equals in lookups:
+            fields = []
+            for place, (name, value) in enumerate(equals.items()):
+                if not _PLAIN_FIELD.match(name):
+                    return None
+                if value is None:
+                    fields.append((name, "null"))
+                    continue
+                if isinstance(value, str):
+                    if self.postgres and name == "id" and "\x00" in value:
+                        return None
+                    how, value = ("id" if name == "id" else "text"), _escape_text(value) if self.postgres else value
+                elif isinstance(value, int | float) and not self.postgres and name != "id":
+                    how = "number"
+                else:
+                    return None
+                fields.append((name, how))
+                params[f"l{number}_{place}"] = value
+            shape.append((number, kind, tuple(fields)))
+        key = tuple(shape)
+        statement = self._lookup_statements.get(key)
+        if statement is None:
+            branches = []
+            for number, kind, fields in shape:
+                query = sa.select(sa.literal(number).label("lookup"), objects.c.seq, objects.c.id, objects.c.data)
+                query = query.where(objects.c.kind == kind, objects.c.livemode == sa.bindparam("livemode"))
+                for place, (name, how) in enumerate(fields):
+                    value = sa.bindparam(f"l{number}_{place}")
+                    if how == "null":
+                        query = query.where(field(name).is_(None))
+                    else:
+                        query = query.where((objects.c.id if how == "id" else field(name)) == value)
+                branches.append(query)
+            statement = (branches[0] if len(branches) == 1 else sa.union_all(*branches)).order_by("lookup", "seq")
+            if len(self._lookup_statements) < 1000:  # the shapes are the code's own lookups: a few dozen
+                self._lookup_statements[key] = statement
+        return statement, params
 
     def page(
         self,
@@ -911,13 +978,17 @@ class Store:
 
     def get_metas(self, keys: Collection[str]) -> dict[str, str]:
         """Several sandbox_meta values in one statement: those present, by key."""
-        rows = self._c.execute(sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(sorted(keys))))
+        wanted = sorted(keys)
+        if len(wanted) < len(_GET_METAS):
+            rows = self._c.execute(_GET_METAS[len(wanted)], {f"key{n}": key for n, key in enumerate(wanted)})
+        else:
+            rows = self._c.execute(sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(wanted)))
         return {str(key): str(value) for key, value in rows}
 
     def add_meta(self, key: str, value: str) -> None:
         """A key the transaction found absent: inserted (a concurrent first writer of the same key
         makes one of the two inserts fail, and its request is retried)."""
-        self._c.execute(meta.insert().values(key=key, value=value))
+        self._c.execute(_ADD_META, {"key": key, "value": value})
 
     def set_meta(self, key: str, value: str) -> None:
         self._write_meta(self._c, key, value)
