@@ -541,13 +541,15 @@ class Store:
           PostgreSQL's SERIALIZABLE ones); each answer is decoded afresh from the stored text, so a
           caller that edits an object without saving it changes nothing.
         - `read_committed`: a READ COMMITTED transaction on PostgreSQL (see the module docstring). It
-          shares `Store._turn`'s lock for as long as it runs. Each row counts as first read (`get`
-          answers from it, as above; `find` asks again, and a row it finds in another version is a
-          conflict), and its UPDATE applies only to the row as read, or is a conflict too.
+          shares `Store._turn`'s lock for as long as it runs. Each row and each `find` counts as first
+          read, so `get` and `find` answer as above (a row found again in another version, by another
+          query, is a conflict), and an UPDATE applies only to the row as read, or is a conflict too.
+          What the transaction reads of its locked customer's credit nobody else changes meanwhile;
+          anything else it reads is as of its first read.
         """
         self._conn = conn
         self._remember_reads = snapshot or read_committed
-        self._cache_finds = snapshot
+        self._cache_finds = snapshot or read_committed
         self._seen = {} if read_committed else None
         try:
             with conn.begin():

@@ -3,7 +3,8 @@ docstring): events for different customers, sent at once to 2 workers, never con
 retry tally stays where it was), one customer's balance drawn by 8 clients at once stays exact
 without retries, and the safety nets hold: a SERIALIZABLE request that read a customer's credit
 before a READ COMMITTED one changed it is retried, and so is a READ COMMITTED write of a row that
-another request changed after it was read."""
+another request changed after it was read; and auto-recharges raised by events beside purchases at
+checkout keep the customer's invoice numbers and credit exact."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from payment_kit_sandbox.control import SandboxControl
 from payment_kit_sandbox.database import Store
-from postgres.test_workers import client_of, start_workers, stop
+from postgres.test_workers import KEY, client_of, start_workers, stop
 
 CLIENTS, EVENTS_EACH = 8, 40
 
@@ -117,20 +119,28 @@ def test_a_serializable_request_that_read_the_credit_before_a_locked_change_is_r
         drawing.start()
         seen: list[str] = []
 
-        def spend_the_rest() -> None:  # reads the credit, then (after the draw commits) writes from it
+        def note_the_balance() -> None:  # reads the credit; after the draw commits, writes a new row from it
             grant = worker.get("credit_grant", "cg_locked", False)
             assert grant is not None
             seen.append(grant["remaining_amount"])
             if not read.is_set():
                 read.set()
                 changed.wait(30)
-            worker.save("credit_grant", {**grant, "remaining_amount": "0", "spent": grant["remaining_amount"]})
+            # Not the drawn row: PostgreSQL's own check of a row updated after the snapshot would not
+            # see this one go stale; the lock's version does.
+            note = {
+                "id": "ctxn_note",
+                "livemode": False,
+                "customer_id": "cus_locked",
+                "balance": grant["remaining_amount"],
+            }
+            worker.insert("credit_transaction", note)
 
-        worker.run(spend_the_rest)
+        worker.run(note_the_balance)
         drawing.join()
         assert seen == ["100", "70"] and worker.retries == 1
         with worker.transaction():
-            assert worker.get("credit_grant", "cg_locked", False) == {**GRANT, "remaining_amount": "0", "spent": "70"}
+            assert worker.get("credit_transaction", "ctxn_note", False)["balance"] == "70"  # type: ignore[index]
             assert worker.recorded_retries() == 1
 
 
@@ -151,3 +161,71 @@ def test_a_read_committed_write_of_a_row_changed_since_it_was_read_is_retried(pg
         assert attempts == ["100", "90"] and worker.retries == 1
         with worker.transaction():
             assert worker.get("credit_grant", "cg_locked", False) == {**GRANT, "remaining_amount": "85"}
+
+
+def test_auto_recharges_and_purchases_at_once_keep_invoice_numbers_and_credit_exact(
+    sandbox: tuple[str, str],
+) -> None:
+    """Events (READ COMMITTED) recharge while checkouts (SERIALIZABLE) buy packs, for one customer on 2
+    workers: both raise invoices on the customer's counter and grant credit, so the lock must order them."""
+    base_url, _ = sandbox
+    tag = uuid.uuid4().hex[:10]
+    with client_of(base_url) as client:
+        meter = client.meters.create(name=f"calls {tag}", event_name=f"calls_{tag}", aggregation_method="sum", unit="c")
+        product = client.products.create(name=f"Credits {tag}", type="credit")
+        pack = client.prices.create(
+            product_id=product.id,
+            type="one_time",
+            unit_amount="5",
+            metadata={"credit_config": {"currency_id": meter.currency_id, "credit_amount": "500"}},
+        )
+        customer = client.customers.retrieve(f"did:abt:z{tag}", create=True)
+        client.credit_grants.create(
+            customer_id=customer.id, amount="10", currency_id=meter.currency_id, category="promotional"
+        )
+        config = client.auto_recharge_configs.submit(
+            customer_id=customer.id,
+            currency_id=meter.currency_id,
+            enabled=True,
+            threshold=50,
+            price_id=pack.id,
+            quantity=1,
+            daily_limits={"max_attempts": 6, "max_amount": 0},
+        )
+
+    def use(n: int) -> None:
+        with client_of(base_url) as client:
+            for i in range(5):
+                client.meter_events.create(
+                    event_name=meter.event_name,
+                    payload={"customer_id": customer.id, "value": "20"},
+                    identifier=f"{tag}-{n}-{i}",
+                )
+
+    def buy(_: int) -> None:
+        with client_of(base_url) as client, SandboxControl(base_url, KEY, livemode=False) as control:
+            session = client.checkout.sessions.create(
+                mode="payment",
+                line_items=[{"price_id": pack.id, "quantity": 1}],
+                success_url="https://example.com/ok",
+                cancel_url="https://example.com/no",
+            )
+            control.complete_checkout(session.id, customer_did=customer.did)
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        done = [pool.submit(use, n) for n in range(6)] + [pool.submit(buy, n) for n in range(3)]
+        for future in done:
+            future.result()
+
+    with client_of(base_url) as client:
+        invoices = list(client.invoices.list(customer_id=customer.id, page_size=100).list)
+        recharges = [i for i in invoices if i.billing_reason == "auto_recharge"]
+        assert 1 <= len(recharges) <= 6 and len(invoices) == len(recharges) + 3
+        assert all(i.status == "paid" for i in invoices)
+        prefix = customer.invoice_prefix
+        assert sorted(i.number for i in invoices) == [f"{prefix}-{n:04d}" for n in range(1, len(invoices) + 1)]
+        assert client.auto_recharge_configs.retrieve(config.id).daily_stats.attempt_count == len(recharges)
+        summary = client.credit_grants.summary(customer_id=customer.id)[meter.currency_id]
+        granted = 1000 + 50_000 * len(invoices)  # the welcome grant, and each paid pack
+        used = 30 * 2000  # 30 events of 20 credits, none left owing: the first recharge pays the first debt
+        assert int(summary.remaining_amount) == granted - used
