@@ -407,6 +407,10 @@ class Store:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                # A checkpoint every 10,000 WAL pages (40 MB) rather than SQLite's 1,000: the hot pages
+                # (the indexes' ends, a drawn grant) are rewritten by every meter event and copied once
+                # per checkpoint, and each checkpoint syncs the file. 1,000 cost about a third of an event.
+                cursor.execute("PRAGMA wal_autocheckpoint=10000")
                 cursor.close()
 
         if not self.postgres:
