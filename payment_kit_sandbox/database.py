@@ -438,7 +438,8 @@ class Store:
         # it), so that a write of a row another request changed meanwhile is caught (`RowChanged`).
         self._seen: dict[str, str] | None = None
         self._locked: set[str] = set()  # the customers whose lock this transaction holds
-        self.requests = 0  # `run` calls, and attempts it repeated after a conflict (this process)
+        # In this process: the requests `run` was given, and the attempts it repeated after a conflict.
+        self.requests = 0
         self.retries = 0
         self._tally_key = f"{RETRY_TALLY}{os.getpid()}-{random.getrandbits(32):08x}"
         self._lookup_statements: dict[tuple[Any, ...], sa.CompoundSelect | sa.Select[Any]] = {}
@@ -619,6 +620,8 @@ class Store:
         with self._lock:
             self.retries += 1
             retries = self.retries
+        if not self.postgres:
+            return
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
