@@ -61,6 +61,7 @@ TARGETS: dict[str, tuple[str, float, str] | None] = {
     "sandbox_events_per_s_postgresql_2w": None,
     "sandbox_events_per_s_postgresql_1w_spread": None,
     "sandbox_events_per_s_postgresql_2w_spread": None,
+    "sandbox_postgresql_retry_rate": ("<=", 0.01, "≤ 1 % (issue 27)"),
     "sandbox_event_to_get_ratio": (">=", 0.5, "≥ 0.5 (issue 27)"),
     "sandbox_events_scale_ratio_10k": (">=", 0.8, "≥ 0.8 (issue 27)"),
     "sandbox_events_scale_ratio_10k_postgresql": (">=", 0.8, "≥ 0.8 (issue 27)"),

@@ -89,6 +89,9 @@ def events_per_second(sizes: Sizes) -> Figures:
                 )  # fmt: skip
                 figures[key] = rate
                 details[key] = detail
+                if (backend, workers, spread) == ("postgresql", 2, True):
+                    figures["sandbox_postgresql_retry_rate"] = detail["retries"] / detail["events"]
+                    details["sandbox_postgresql_retry_rate"] = {key: detail[key] for key in ("retries", "events")}
                 if main:
                     figures["sandbox_health_p99_ms_under_load"] = detail.pop("health_p99_ms")
                     details["sandbox_health_p99_ms_under_load"] = detail.pop("health")
@@ -185,6 +188,7 @@ def _events_run(
                     health_ms.append((time.perf_counter() - asked) * 1000)
 
         poller = threading.Thread(target=poll) if poll_health else None
+        retries_before = recorded_retries(db)
         started = time.perf_counter()
         for thread in threads + ([poller] if poller else []):
             thread.start()
@@ -196,6 +200,7 @@ def _events_run(
             poller.join()
         if errors:
             raise errors[0]
+        retries = recorded_retries(db) - retries_before
         gets_per_s = _gets_per_second(base_url, sizes.sandbox_clients, per_client) if measure_gets else None
         sent = per_client * sizes.sandbox_clients
         decimal = int(meter.payment_currency.decimal)
@@ -221,6 +226,8 @@ def _events_run(
         "seconds": round(elapsed, 2),
         "balance_exact": True,
     }
+    if isinstance(db, str):  # PostgreSQL: the attempts its workers repeated after a conflict, during the load
+        details["retries"] = retries
     if others:
         details["other_customers_with_a_grant"] = others
     if gets_per_s is not None:
@@ -237,6 +244,17 @@ def _events_run(
             "clients_reporting_meter_events": sizes.sandbox_clients,
         }
     return sent / elapsed, details
+
+
+def recorded_retries(db: Path | str) -> int:
+    """The retries every worker of a sandbox on `db` has recorded so far (`Store.recorded_retries`;
+    SQLite never retries)."""
+    from payment_kit_sandbox.database import Store
+
+    if not isinstance(db, str):
+        return 0
+    with Store(db, exclusive=False) as store, store.transaction():
+        return store.recorded_retries()
 
 
 def _gets_per_second(base_url: str, clients: int, per_client: int) -> float:

@@ -170,7 +170,9 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
 
                 # In a worker thread: while this request waits for the store (another request's
                 # transaction, a conflict's retry), the event loop serves the worker's other requests.
-                answer, replayed = await run_in_threadpool(store.run, answer_once)
+                # A handler that takes its own locks runs READ COMMITTED on PostgreSQL (database.read_committed).
+                locking = getattr(handlers[op.operation_id], "read_committed", False)
+                answer, replayed = await run_in_threadpool(store.run, answer_once, read_committed=locking)
                 if replayed:
                     return JSONResponse(answer, headers={"Idempotent-Replayed": "true"})
                 after_commit(ctx)

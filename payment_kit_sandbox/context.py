@@ -84,9 +84,17 @@ class Wiring:
     """Called by `engine.credits.record_event` once a new meter event has drawn on the customer's credit."""
 
 
+_ID_SPACE = len(_ALPHABET) ** 24
+
+
 def new_id(prefix: str) -> str:
     """An id in PaymentKit's style: `<prefix>_` and 24 random base62 characters."""
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+    # One draw for the whole id (a meter event makes several ids; a draw per character cost 30 µs).
+    number, characters = secrets.randbelow(_ID_SPACE), []
+    for _ in range(24):
+        number, digit = divmod(number, 62)
+        characters.append(_ALPHABET[digit])
+    return f"{prefix}_" + "".join(characters)
 
 
 CLOCK_OFFSET = "clock_offset"  # the sandbox_meta key: seconds the sandbox clock runs ahead of real time

@@ -14,16 +14,44 @@ keys, meter-event identifiers, redemption limits, inventory, invoice numbers):
 
 - SQLite: every transaction begins `IMMEDIATE`, taking the database's one write lock
   up front, so the transactions of all worker processes run one after another.
-- PostgreSQL: a request runs SERIALIZABLE and is retried (bounded) when PostgreSQL
-  aborts it for a conflict. Row locks were the other choice, but a request reads and
-  writes many JSON documents chosen as it goes (a meter event reads every grant of the
-  customer, then the auto-recharge settings, then writes a transaction, the grants, the
-  event and perhaps an invoice with the customer's next invoice number); locking each
+- PostgreSQL, most requests: SERIALIZABLE, retried (bounded) when PostgreSQL aborts one for a
+  conflict. A request reads and writes many JSON documents chosen as it goes, and locking each
   read by hand across every engine module and handler would miss one sooner or later, while SSI
-  proves the whole request serializable. The loser of a conflict retries against the
-  winner's committed state, so the retry sees, e.g., the spent balance; after a few lost
-  conflicts it runs alone (`Store._turn`), so a hot row (one customer's grant drawn by
-  every client) cannot starve it.
+  proves the whole request serializable. The loser of a conflict retries against the winner's
+  committed state; after a few lost conflicts it runs alone (`Store._turn`), so that a hot row
+  cannot starve it. The cost: SSI's predicate locks are page-grained, so even requests touching
+  different rows conflict now and then (about 1 meter event in 5 with 2 workers, before the hot
+  path below).
+- PostgreSQL, the meter-event hot path (handlers marked `read_committed`): READ COMMITTED under
+  the customer's lock. What must stay exact there is one customer's credit, which no single row
+  covers (which grants an event draws on depends on all of them), so the lock is a row of its own
+  per customer (`customer_locks`; `Store.lock_customer` upserts it, raising its version), taken
+  before the credit is read and held to commit. Requests for one customer take turns on it (they
+  wait; none is aborted), and each then reads the committed result of the one before, as READ
+  COMMITTED reads afresh at every statement. Requests for different customers share no row and
+  never conflict. Around that:
+  - Every write of a row of a customer's credit (`CREDIT_OWNER`: the customer, its grants, credit
+    transactions, meter events, auto-recharge configs) takes the same lock, in any request. A
+    SERIALIZABLE request whose snapshot predates a READ COMMITTED change of that credit then fails
+    on the lock row's newer version (a serialization failure: retried with a fresh snapshot), and
+    one that takes the lock first makes the READ COMMITTED ones wait. SSI alone would not see the
+    READ COMMITTED writes: it tracks only serializable transactions. The customer's invoice
+    numbers are covered as well, as they are raised on the customer row.
+  - What the hot path reads without a lock (the meter, the currency, the subscription's prices,
+    the webhook endpoints) it only reads: the request then orders before a concurrent change of
+    them, as a SERIALIZABLE one could.
+  - As a net for a row written without its lock: under READ COMMITTED each row counts as first
+    read, its UPDATE applies only if the row still holds the text read (`RowChanged` otherwise, a
+    conflict, retried), and a row read again in another version is a conflict too. Lost updates
+    are thus impossible even where a lock is missing.
+  - The identifier, the idempotency key and object ids rest on unique indexes (below), which
+    READ COMMITTED enforces as SERIALIZABLE does: a concurrent duplicate waits for the first and
+    then fails its insert.
+  - Such a request shares `Store._turn`'s advisory lock inside its transaction, so that a
+    request running alone also waits for, and holds off, the hot path.
+  `Store.retries` counts the attempts repeated after a conflict, and each process keeps its total
+  in a `sandbox_meta` row (`recorded_retries` sums them): `make bench` reports
+  `sandbox_postgresql_retry_rate` from them.
 - Unique indexes back the identities that must never repeat even if a code path forgot
   to look first: the meter-event `identifier` (per mode) and the idempotency key (the
   primary key of its `sandbox_meta` row). A concurrent duplicate then fails its insert,
@@ -37,6 +65,7 @@ keys, meter-event identifiers, redemption limits, inventory, invoice numbers):
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import threading
@@ -48,6 +77,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import StaticPool
 
@@ -64,16 +94,18 @@ __all__ = [
     "StoreBusy",
     "describe_url",
     "field_value",
+    "read_committed",
 ]
 
 T = TypeVar("T")
+H = TypeVar("H", bound=Callable[..., Any])
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: the SQLite layout before versions were recorded (no version row); 2: the version row and
 the unique meter-event identifier index; 3: the expression indexes of the list filters (created
-on an older database as it opens); 4: on SQLite, `object_counts` and the triggers that keep it.
-Raise it with every change to the tables or indexes, and teach `_upgrade` the step from the one
-before."""
+on an older database as it opens); 4: on SQLite, `object_counts` and the triggers that keep it;
+5: the `customer_locks` table (created by `create_all` as an older database opens). Raise it with
+every change to the tables or indexes, and teach `_upgrade` the step from the one before."""
 
 metadata = sa.MetaData()
 objects = sa.Table(
@@ -249,6 +281,63 @@ meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+# A row per customer whose credit a request changed, on PostgreSQL: the requests that change one
+# customer's credit take turns on it, and its `version` tells a SERIALIZABLE request that a READ
+# COMMITTED one changed that credit after its snapshot (see the module docstring and `lock_customer`).
+customer_locks = sa.Table(
+    "customer_locks",
+    metadata,
+    sa.Column("customer_id", sa.String, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+# Where each kind that is part of a customer's credit names its customer (`field_value` paths):
+# writing one takes that customer's lock.
+CREDIT_OWNER = {
+    "customer": "id",
+    "credit_grant": "customer_id",
+    "credit_transaction": "customer_id",
+    "auto_recharge_config": "customer_id",
+    "meter_event": "payload.customer_id",
+}
+
+# The statements every request runs, built once: building a statement costs SQLAlchemy more than
+# SQLite takes to run it (coercions, then its cache key), so the hot path binds values into these.
+_GET = sa.select(objects.c.data).where(
+    objects.c.id == sa.bindparam("object_id"),
+    objects.c.kind == sa.bindparam("object_kind"),
+    objects.c.livemode == sa.bindparam("object_livemode"),
+)
+_INSERT = objects.insert()
+_UPDATE = (
+    objects.update()
+    .where(objects.c.id == sa.bindparam("object_id"), objects.c.kind == sa.bindparam("object_kind"))
+    .values(data=sa.bindparam("object_data"))
+)
+# One per number of keys: an expanding IN is compiled again on every execution.
+_GET_METAS = [
+    sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_([sa.bindparam(f"key{n}") for n in range(count)]))
+    for count in range(4)
+]
+_ADD_META = meta.insert()
+_UPDATE_UNCHANGED = (
+    objects.update()
+    .where(
+        objects.c.id == sa.bindparam("object_id"),
+        objects.c.kind == sa.bindparam("object_kind"),
+        objects.c.data == sa.bindparam("object_was"),
+    )
+    .values(data=sa.bindparam("object_data"))
+)
+_LOCK_CUSTOMER = (
+    pg_insert(customer_locks)
+    .values(customer_id=sa.bindparam("customer_id"), version=1)
+    .on_conflict_do_update(
+        index_elements=[customer_locks.c.customer_id], set_={"version": customer_locks.c.version + 1}
+    )
+)
+_TALLY = pg_insert(meta).values(key=sa.bindparam("key"), value=sa.bindparam("value"))
+_TALLY = _TALLY.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": _TALLY.excluded.value})
+RETRY_TALLY = "store_retries:"  # sandbox_meta keys: each process's count of retried requests (PostgreSQL)
 
 # The webhook queue: one row per (event, endpoint) delivery, so that a delivery survives a
 # restart. `next_at` and `lease_until` are wall-clock Unix seconds (never the sandbox clock:
@@ -289,6 +378,17 @@ class DriverMissing(RuntimeError):
 
 class StoreBusy(RuntimeError):
     """A request kept conflicting with concurrent ones past the retry bound."""
+
+
+class RowChanged(RuntimeError):
+    """A READ COMMITTED request found a row changed by another since it read it: a conflict, retried."""
+
+
+def read_committed(handler: H) -> H:
+    """Mark a request handler that takes the locks its exactness needs (`Store.lock_customer`), so that
+    on PostgreSQL `run` gives it a READ COMMITTED transaction instead of a SERIALIZABLE one."""
+    handler.read_committed = True  # type: ignore[attr-defined]
+    return handler
 
 
 def describe_url(url: str) -> str:
@@ -336,6 +436,10 @@ class Store:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                # A checkpoint every 10,000 WAL pages (40 MB) rather than SQLite's 1,000: the hot pages
+                # (the indexes' ends, a drawn grant) are rewritten by every meter event and copied once
+                # per checkpoint, and each checkpoint syncs the file. 1,000 cost about a third of an event.
+                cursor.execute("PRAGMA wal_autocheckpoint=10000")
                 cursor.close()
 
         if not self.postgres:
@@ -358,6 +462,16 @@ class Store:
         self._known: dict[str, tuple[str, bool, str]] = {}
         self._finds: dict[tuple[str, bool, tuple[tuple[str, Any], ...]], list[str]] = {}
         self._remember_reads = False
+        self._cache_finds = False
+        # READ COMMITTED only: each row's stored text as this transaction first read it (or last wrote
+        # it), so that a write of a row another request changed meanwhile is caught (`RowChanged`).
+        self._seen: dict[str, str] | None = None
+        self._locked: set[str] = set()  # the customers whose lock this transaction holds
+        # In this process: the requests `run` was given, and the attempts it repeated after a conflict.
+        self.requests = 0
+        self.retries = 0
+        self._tally_key = f"{RETRY_TALLY}{os.getpid()}-{random.getrandbits(32):08x}"
+        self._lookup_statements: dict[tuple[Any, ...], sa.CompoundSelect | sa.Select[Any]] = {}
         self._lock = threading.RLock()
         self.closed = False
         try:
@@ -444,15 +558,22 @@ class Store:
         return int(raw)
 
     @contextmanager
-    def transaction(self, *, serializable: bool = False, alone: bool = False) -> Iterator[None]:
+    def transaction(
+        self, *, serializable: bool = False, alone: bool = False, read_committed: bool = False
+    ) -> Iterator[None]:
         """A unit of work: committed whole, or rolled back whole. `serializable`: PostgreSQL runs
         it SERIALIZABLE (it may then raise a conflict: run it through `run`, which retries), and
-        `alone` runs it while no other serializable transaction of any worker runs."""
+        `alone` runs it while no other request of any worker runs. `read_committed` (with
+        `serializable`): the work locks what it needs itself (`lock_customer`), so PostgreSQL runs it
+        READ COMMITTED, unless `alone`."""
         with self._lock:
             if self.closed:  # a late webhook retry must not reopen a connection nobody will close
                 raise RuntimeError("the store is closed")
             with self.engine.connect() as conn:
-                if serializable and self.postgres:
+                if serializable and read_committed and self.postgres and not alone:
+                    conn.execution_options(isolation_level="READ COMMITTED")
+                    yield from self._within(conn, snapshot=False, read_committed=True)
+                elif serializable and self.postgres:
                     with self._turn(conn, alone):
                         conn.execution_options(isolation_level="SERIALIZABLE")
                         yield from self._within(conn, snapshot=True)
@@ -460,7 +581,7 @@ class Store:
                     # SQLite's transactions hold the write lock from their start: nothing changes under them.
                     yield from self._within(conn, snapshot=not self.postgres)
 
-    def _within(self, conn: sa.Connection, *, snapshot: bool) -> Iterator[None]:
+    def _within(self, conn: sa.Connection, *, snapshot: bool, read_committed: bool = False) -> Iterator[None]:
         """Statements are the sandbox's main cost (SQLAlchemy's per-statement work, then the database's
         round trip), so a transaction writes objects late and reads each one once:
 
@@ -472,15 +593,27 @@ class Store:
           on a snapshot nothing else can change (`snapshot`: SQLite's write-locked transactions, and
           PostgreSQL's SERIALIZABLE ones); each answer is decoded afresh from the stored text, so a
           caller that edits an object without saving it changes nothing.
+        - `read_committed`: a READ COMMITTED transaction on PostgreSQL (see the module docstring). It
+          shares `Store._turn`'s lock for as long as it runs. Each row and each `find` counts as first
+          read, so `get` and `find` answer as above (a row found again in another version, by another
+          query, is a conflict), and an UPDATE applies only to the row as read, or is a conflict too.
+          What the transaction reads of its locked customer's credit nobody else changes meanwhile;
+          anything else it reads is as of its first read.
         """
         self._conn = conn
-        self._remember_reads = snapshot
+        self._remember_reads = snapshot or read_committed
+        self._cache_finds = snapshot or read_committed
+        self._seen = {} if read_committed else None
         try:
             with conn.begin():
+                if read_committed:  # released with the transaction; an `alone` request waits for it
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({TURN_LOCK})")
                 yield
                 self._flush()
         finally:
             self._conn = None
+            self._seen = None
+            self._locked.clear()
             self._inserts.clear()
             self._updates.clear()
             self._known.clear()
@@ -506,21 +639,68 @@ class Store:
             except sa.exc.DBAPIError:  # a broken connection: dropping it ends the session and its lock
                 conn.invalidate()
 
-    def run(self, work: Callable[[], T]) -> T:
+    def run(self, work: Callable[[], T], *, read_committed: bool = False) -> T:
         """`work()` as one serializable transaction; on PostgreSQL, retried when it lost a conflict
         with a concurrent transaction (serialization failure, deadlock, a duplicate insert of a
-        unique identity). The retry starts afresh, so `work` must only touch the database and
-        what it builds itself."""
+        unique identity, a row changed under a READ COMMITTED one). The retry starts afresh, so
+        `work` must only touch the database and what it builds itself. `read_committed`: `work`
+        takes its own locks (see `transaction`). Counts `requests` and `retries`."""
+        with self._lock:
+            self.requests += 1
         for attempt in range(RETRIES):
             try:
-                with self.transaction(serializable=True, alone=attempt >= ALONE_AFTER):
+                with self.transaction(serializable=True, alone=attempt >= ALONE_AFTER, read_committed=read_committed):
                     return work()
             except sa.exc.DBAPIError as exc:
                 if not (self.postgres and _is_conflict(exc)):
                     raise
+            except RowChanged:
+                pass
+            self._count_retry()
             # Jittered, growing back-off: the winner commits meanwhile, and two losers do not collide again.
             time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
         raise StoreBusy(f"the request conflicted with concurrent ones {RETRIES} times in a row")
+
+    def _count_retry(self) -> None:
+        """One more retry: counted here, and in this process's own sandbox_meta row, so that the
+        retries of every worker on one database can be summed (`recorded_retries`). Written in a
+        transaction of its own, only when a retry happens."""
+        with self._lock:
+            self.retries += 1
+            retries = self.retries
+        if not self.postgres:
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.execute(_TALLY, {"key": self._tally_key, "value": str(retries)})
+        except sa.exc.DBAPIError:  # a tally is no reason to fail the request it counts
+            pass
+
+    def recorded_retries(self) -> int:
+        """The retries every process recorded on this database (PostgreSQL; 0 on SQLite, which never retries)."""
+        rows = self._c.execute(sa.select(meta.c.value).where(meta.c.key.startswith(RETRY_TALLY)))
+        return sum(int(value) for (value,) in rows)
+
+    def lock_customer(self, customer_id: str) -> None:
+        """Hold the lock on `customer_id`'s credit (its grants, transactions, meter events, auto-recharge
+        config and the customer row) until the transaction ends, on PostgreSQL. A READ COMMITTED
+        request takes it before it reads that credit: others changing it wait, and it reads their
+        committed result. Writing a row of `CREDIT_OWNER`'s kinds takes it too, so that a SERIALIZABLE
+        request that read the credit before a READ COMMITTED one changed it fails on the lock's
+        version (a conflict, retried) rather than act on what it read. SQLite's transactions already
+        run one at a time: nothing to do."""
+        if not self.postgres or customer_id in self._locked or "\x00" in customer_id:
+            return
+        self._c.execute(_LOCK_CUSTOMER, {"customer_id": customer_id})
+        self._locked.add(customer_id)
+
+    def _lock_owner(self, kind: str, obj: dict[str, Any]) -> None:
+        path = CREDIT_OWNER.get(kind)
+        if path is not None and self.postgres:
+            owner = field_value(obj, path)
+            if isinstance(owner, str):
+                self.lock_customer(owner)
 
     @property
     def conn(self) -> sa.Connection:
@@ -548,11 +728,6 @@ class Store:
         self._updates.clear()
         rows = [{"id": i, "kind": kind, "livemode": mode, "data": text} for i, (kind, mode, text) in inserts]
         changes = [{"object_id": i, "object_kind": kind, "object_data": text} for i, (kind, text) in updates]
-        changed = (
-            objects.update()
-            .where(objects.c.id == sa.bindparam("object_id"), objects.c.kind == sa.bindparam("object_kind"))
-            .values(data=sa.bindparam("object_data"))
-        )
         if self.postgres:
             # psycopg runs an executemany in pipeline mode, and logs a warning of its own when a
             # serialization conflict (retried, and expected) aborts the pipeline: one multi-row
@@ -560,12 +735,19 @@ class Store:
             for start in range(0, len(rows), 1000):  # a statement holds at most 65,535 parameters
                 self._c.execute(objects.insert().values(rows[start : start + 1000]))
             for change in changes:
-                self._c.execute(changed, change)
+                was = self._seen.get(change["object_id"]) if self._seen is not None else None
+                if was is None:
+                    self._c.execute(_UPDATE, change)
+                elif self._c.execute(_UPDATE_UNCHANGED, {**change, "object_was": was}).rowcount != 1:
+                    raise RowChanged(f"{change['object_kind']} {change['object_id']} changed while this request ran")
+            if self._seen is not None:
+                self._seen.update({row["id"]: row["data"] for row in rows})
+                self._seen.update({change["object_id"]: change["object_data"] for change in changes})
             return
         if rows:
-            self._c.execute(objects.insert(), rows)
+            self._c.execute(_INSERT, rows)
         if changes:
-            self._c.execute(changed, changes)
+            self._c.execute(_UPDATE, changes)
 
     def close(self) -> None:
         """Closes every connection the store opened (Python 3.13 warns about any SQLite one left
@@ -584,6 +766,7 @@ class Store:
 
     def insert(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
         text, livemode = self._dump(obj), bool(obj.get("livemode", True))
+        self._lock_owner(kind, obj)
         self._forget_finds(kind)
         if obj["id"] in self._inserts or obj["id"] in self._known:
             # The id is taken: written now, so that the database refuses it as it would unbuffered.
@@ -596,6 +779,7 @@ class Store:
 
     def save(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
         object_id, text = obj["id"], self._dump(obj)
+        self._lock_owner(kind, obj)
         self._forget_finds(kind)
         inserted = self._inserts.get(object_id)
         if inserted is not None and inserted[0] == kind:
@@ -608,6 +792,8 @@ class Store:
         return obj
 
     def delete(self, kind: str, object_id: str) -> None:
+        if kind == "customer":
+            self.lock_customer(object_id)
         self._flush()
         self._forget_finds(kind)
         self._known.pop(object_id, None)
@@ -621,17 +807,15 @@ class Store:
             return self._load(known[2]) if known[:2] == (kind, livemode) else None
         if object_id in self._updates:
             self._flush()
-        row = self._c.execute(
-            sa.select(objects.c.data).where(
-                objects.c.id == object_id, objects.c.kind == kind, objects.c.livemode == livemode
-            )
-        ).first()
+        row = self._c.execute(_GET, {"object_id": object_id, "object_kind": kind, "object_livemode": livemode}).first()
         if row is None:
             return None
         self._remember(kind, livemode, object_id, row[0])
         return self._load(row[0])
 
     def _remember(self, kind: str, livemode: bool, object_id: str, text: str) -> None:
+        if self._seen is not None and self._seen.setdefault(object_id, text) != text:
+            raise RowChanged(f"{kind} {object_id} changed while this request ran")
         if self._remember_reads:
             self._known[object_id] = (kind, livemode, text)
 
@@ -682,28 +866,81 @@ class Store:
         if not asked:
             return found
         self._flush([lookups[number][0] for number in asked])
-        branches, rests = [], {}
-        for number in asked:
-            kind, equals = lookups[number]
-            columns = sa.select(sa.literal(number).label("lookup"), objects.c.seq, objects.c.id, objects.c.data)
-            query, rests[number] = self._where(columns, kind, livemode, equals)
-            branches.append(query)
-        compound = branches[0] if len(branches) == 1 else sa.union_all(*branches)
+        rests: dict[int, dict[str, Any]] = {number: {} for number in asked}
+        prepared = self._prepared_lookups(livemode, [(number, *lookups[number]) for number in asked])
+        if prepared is not None:
+            rows = self._c.execute(*prepared)
+        else:
+            branches = []
+            for number in asked:
+                kind, equals = lookups[number]
+                columns = sa.select(sa.literal(number).label("lookup"), objects.c.seq, objects.c.id, objects.c.data)
+                query, rests[number] = self._where(columns, kind, livemode, equals)
+                branches.append(query)
+            compound = branches[0] if len(branches) == 1 else sa.union_all(*branches)
+            rows = self._c.execute(compound.order_by("lookup", "seq"))
         found_ids: dict[int, list[str]] = {number: [] for number in asked}
-        for number, _, object_id, text in self._c.execute(compound.order_by("lookup", "seq")):
+        for number, _, object_id, text in rows:
             obj = self._load(text)
             kind, _ = lookups[number]
             if all(field_value(obj, k) == v for k, v in rests[number].items()):
                 self._remember(kind, livemode, object_id, text)
                 found[number].append(obj)
                 found_ids[number].append(object_id)
-        if self._remember_reads:
+        if self._cache_finds:
             for number in asked:
                 kind, equals = lookups[number]
                 key = self._find_key(kind, livemode, equals)
                 if key is not None and not rests[number]:
                     self._finds[key] = found_ids[number]
         return found
+
+    def _prepared_lookups(
+        self, livemode: bool, lookups: list[tuple[int, str, dict[str, Any]]]
+    ) -> tuple[sa.CompoundSelect | sa.Select[Any], dict[str, Any]] | None:
+        """`find_each`'s statement for lookups of plain equalities, built once per shape (the kinds and
+        the fields, and whether each value is null, text or a number) and cached, with the values to
+        bind into it; None when a value needs `_where` (a number on PostgreSQL, compared as JSON, or
+        a value that is not plain), whose answer this one equals."""
+        shape: list[tuple[int, str, tuple[tuple[str, str], ...]]] = []
+        params: dict[str, Any] = {"livemode": livemode}
+        for number, kind, equals in lookups:
+            fields = []
+            for place, (name, value) in enumerate(equals.items()):
+                if not _PLAIN_FIELD.match(name):
+                    return None
+                if value is None:
+                    fields.append((name, "null"))
+                    continue
+                if isinstance(value, str):
+                    if self.postgres and name == "id" and "\x00" in value:
+                        return None
+                    how, value = ("id" if name == "id" else "text"), _escape_text(value) if self.postgres else value
+                elif isinstance(value, int | float) and not self.postgres and name != "id":
+                    how = "number"
+                else:
+                    return None
+                fields.append((name, how))
+                params[f"l{number}_{place}"] = value
+            shape.append((number, kind, tuple(fields)))
+        key = tuple(shape)
+        statement = self._lookup_statements.get(key)
+        if statement is None:
+            branches = []
+            for number, kind, fields in shape:
+                query = sa.select(sa.literal(number).label("lookup"), objects.c.seq, objects.c.id, objects.c.data)
+                query = query.where(objects.c.kind == kind, objects.c.livemode == sa.bindparam("livemode"))
+                for place, (name, how) in enumerate(fields):
+                    value = sa.bindparam(f"l{number}_{place}")
+                    if how == "null":
+                        query = query.where(field(name).is_(None))
+                    else:
+                        query = query.where((objects.c.id if how == "id" else field(name)) == value)
+                branches.append(query)
+            statement = (branches[0] if len(branches) == 1 else sa.union_all(*branches)).order_by("lookup", "seq")
+            if len(self._lookup_statements) < 1000:  # the shapes are the code's own lookups: a few dozen
+                self._lookup_statements[key] = statement
+        return statement, params
 
     def page(
         self,
@@ -1088,13 +1325,17 @@ class Store:
 
     def get_metas(self, keys: Collection[str]) -> dict[str, str]:
         """Several sandbox_meta values in one statement: those present, by key."""
-        rows = self._c.execute(sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(sorted(keys))))
+        wanted = sorted(keys)
+        if len(wanted) < len(_GET_METAS):
+            rows = self._c.execute(_GET_METAS[len(wanted)], {f"key{n}": key for n, key in enumerate(wanted)})
+        else:
+            rows = self._c.execute(sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_(wanted)))
         return {str(key): str(value) for key, value in rows}
 
     def add_meta(self, key: str, value: str) -> None:
         """A key the transaction found absent: inserted (a concurrent first writer of the same key
         makes one of the two inserts fail, and its request is retried)."""
-        self._c.execute(meta.insert().values(key=key, value=value))
+        self._c.execute(_ADD_META, {"key": key, "value": value})
 
     def set_meta(self, key: str, value: str) -> None:
         self._write_meta(self._c, key, value)

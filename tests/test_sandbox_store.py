@@ -305,9 +305,22 @@ def test_a_version_3_database_is_upgraded_counting_its_objects(tmp_path: Path) -
             store.insert("meter_event", {"id": f"mevt_{n}", "livemode": False, "created_at": f"2024-0{n + 1}"})
     with Store(db) as store:
         with store.transaction():
-            assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
+            assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "5"
             count, rows = store.page("meter_event", False, order_by="created_at", descending=True, limit=1)
             assert count == 3 and rows[0]["id"] == "mevt_2"
             store.insert("meter_event", {"id": "mevt_3", "livemode": False, "created_at": "2024-04"})
         with store.transaction():  # the triggers count what comes after
             assert store.page("meter_event", False, order_by="created_at", descending=True, limit=1)[0] == 4
+
+
+def test_a_version_4_database_gains_the_customer_locks_table(tmp_path: Path) -> None:
+    db = str(tmp_path / "v4.sqlite")
+    with Store(db) as store, store.transaction():  # made as version 4 was: no customer_locks
+        store.conn.execute(sa.text("DROP TABLE customer_locks"))
+        store.set_meta("schema_version", "4")
+        store.insert("customer", {"id": "cus_kept", "livemode": False})
+    with Store(db) as store, store.transaction():
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "5"
+        assert sa.inspect(store.conn).has_table("customer_locks")
+        assert store.get("customer", "cus_kept", False) == {"id": "cus_kept", "livemode": False}
+        store.lock_customer("cus_kept")  # the table is usable

@@ -181,9 +181,10 @@ def create_invoice(
         starting_balance="0",
         ending_balance="0",
     )
-    # The customer's counter is read and raised in the request's SERIALIZABLE transaction (store.run):
-    # two workers raising invoices for one customer at once conflict on the row, and the retry takes
-    # the next number, so numbers never repeat.
+    # The customer's counter is read and raised in the request's transaction: a SERIALIZABLE one, or
+    # one holding the customer's lock (which saving the customer row takes: store.lock_customer). Two
+    # workers raising invoices for one customer at once conflict on the row or wait for each other,
+    # and the second takes the next number, so numbers never repeat.
     customer["next_invoice_sequence"] = sequence + 1
     ctx.store.save("customer", customer)
     ctx.store.insert("invoice", invoice)

@@ -329,10 +329,11 @@ def _settle(
         take = min(need, int(source["remaining_amount"]))
         if take == 0:
             continue
-        # Exact across worker processes because the whole request is one SERIALIZABLE transaction
-        # (store.run): which grants draw depends on every grant of the customer read above, a set
-        # no single row lock covers; a concurrent draw on the same grants conflicts, and the retry
-        # sees what the winner left.
+        # Exact across worker processes: which grants draw depends on every grant of the customer
+        # read above, a set no single row lock covers, so a request holds the customer's lock
+        # (store.lock_customer, taken by report_event and by any write of the customer's credit)
+        # or runs SERIALIZABLE; either way a concurrent draw waits or conflicts, and sees what the
+        # other left.
         left = int(source["remaining_amount"]) - take
         source["remaining_amount"] = str(left)
         if left == 0:
@@ -474,6 +475,9 @@ def report_event(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         if subscription["customer_id"] != customer["id"]:
             raise bad_request(f"payload.subscription_id: subscription {subscription_id} belongs to another customer")
     currency_id = meter.get("currency_id") or ""
+    # Before the customer's credit is read: on PostgreSQL this request runs READ COMMITTED
+    # (resources.meter_events), and this lock is what keeps its draw exact (database.py's docstring).
+    ctx.store.lock_customer(customer["id"])
     currencies, grants, _ = ctx.store.find_each(
         ctx.livemode,
         ("payment_currency", {"id": currency_id}),

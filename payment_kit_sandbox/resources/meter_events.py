@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import lookups
 from ..context import Context, handles, iso
-from ..database import Bound, Condition, OneOf
+from ..database import Bound, Condition, OneOf, read_committed
 from ..engine import credits
 from ..list_queries import search_keep, stored_page
 from ..refusals import bad_request
@@ -31,6 +31,7 @@ def expand(ctx: Context, event: dict[str, Any]) -> dict[str, Any]:
 
 
 @handles("createMeterEvent")  # brings only the event's customer's grants up to the clock (report_event)
+@read_committed  # report_event locks the customer's credit before it reads it
 def create(ctx: Context) -> dict[str, Any]:
     return expand(ctx, credits.report_event(ctx, ctx.body))
 
