@@ -16,6 +16,7 @@ from postgres_server import PostgresServer, running_postgres
 
 from payment_kit import AsyncPaymentKit, PaymentKit
 from payment_kit_sandbox.app import SandboxConfig
+from payment_kit_sandbox.control import SandboxControl
 from payment_kit_sandbox.server import RunningSandbox, start_in_thread
 
 PRIVATE_KEY = "sk_test_private"  # the key of a module's own `sandbox`
@@ -108,6 +109,13 @@ async def aclient(server: tuple[str, str]) -> AsyncIterator[AsyncPaymentKit]:
     """A test-mode async client."""
     base_url, api_key = server
     async with AsyncPaymentKit(base_url=base_url, api_key=api_key, livemode=False, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def control(server: tuple[str, str]) -> Iterator[SandboxControl]:
+    """The sandbox-only routes' client, in test mode."""
+    with SandboxControl(*server, livemode=False) as c:
         yield c
 
 

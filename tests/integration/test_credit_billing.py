@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,6 @@ CREDIT = 100  # units per credit (2 decimals)
 TOKEN = 10**18  # units per token of the seeded test currency
 DAY = 86400
 URLS = {"success_url": "https://example.com/ok", "cancel_url": "https://example.com/no"}
-
-
-@pytest.fixture
-def control(server: tuple[str, str]) -> Iterator[SandboxControl]:
-    base_url, api_key = server
-    with SandboxControl(base_url, api_key, livemode=False) as c:
-        yield c
 
 
 def a_meter(client: PaymentKit, tag: str, **extra: Any) -> m.MeterExpanded:

@@ -4,7 +4,6 @@ below the customer's low-balance threshold (their auto-recharge config's `thresh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,12 +12,6 @@ from payment_kit import EVENT_TYPES, BadRequestError, PaymentKit
 from payment_kit_sandbox.control import SandboxControl
 
 pytestmark = pytest.mark.sandbox_only  # reads the sandbox's event log
-
-
-@pytest.fixture
-def control(server: tuple[str, str]) -> Iterator[SandboxControl]:
-    with SandboxControl(*server, livemode=False) as c:
-        yield c
 
 
 def test_an_endpoint_subscribes_to_known_types_or_star_and_a_typo_is_a_400_naming_it(client: PaymentKit) -> None:

@@ -4,7 +4,6 @@ missing field (finding 3), and the sandbox's event log paged (finding 7)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,12 +11,6 @@ import pytest
 
 from payment_kit import BadRequestError, PaymentKit
 from payment_kit_sandbox.control import SandboxControl, SandboxError
-
-
-@pytest.fixture
-def control(server: tuple[str, str]) -> Iterator[SandboxControl]:
-    with SandboxControl(*server, livemode=False) as c:
-        yield c
 
 
 def test_a_new_customer_s_credit_summary_reads_without_raising(client: PaymentKit, customer: Any, tag: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,13 +20,6 @@ pytestmark = pytest.mark.sandbox_only
 DAY = 86400
 MONTHLY = {"interval": "month", "interval_count": 1}
 URLS = {"success_url": "https://example.com/ok", "cancel_url": "https://example.com/no"}
-
-
-@pytest.fixture
-def control(server: tuple[str, str]) -> Iterator[SandboxControl]:
-    base_url, api_key = server
-    with SandboxControl(base_url, api_key, livemode=False) as c:
-        yield c
 
 
 def plan(client: PaymentKit, tag: str) -> tuple[str, str]:
