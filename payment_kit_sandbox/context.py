@@ -102,6 +102,11 @@ TEST_CLOCK = "test_clock"  # the kind of a test clock (stored in test mode, serv
 TEST_CLOCKS_MADE = "test_clocks_made"  # sandbox_meta: how many test clocks were ever made (absent: none)
 MEMBER = "test_clock_member:"  # sandbox_meta key prefix: an object's id (a customer's DID too) -> its clock
 TEST_CLOCK_HEADER = "x-sandbox-test-clock"
+# The id prefixes of what the whole account shares, as in Stripe: the catalog (products, prices,
+# coupons, promotion codes, payment links, meters, currencies, payment methods), webhook endpoints,
+# settings, and events (found by the object they name). Made on a clock they still belong to none,
+# so another pipeline using a price made on a clock does not join that clock.
+OFF_CLOCK = frozenset({"prod", "price", "co", "promo", "plink", "mtr", "pc", "pm", "we", "setting", "evt"})
 DID_PREFIX = "did:abt:"
 _CANDIDATES = 64  # the most strings of one request looked up as objects that may be on a clock
 _UNRESOLVED: Any = object()
@@ -314,12 +319,12 @@ class Context:
             raise not_found(label or kind.replace("_", " ").capitalize(), object_id)
         return obj
 
-    def stamp(self, obj: dict[str, Any], prefix: str, *, joins_clock: bool = True) -> dict[str, Any]:
-        """Give a new object its id, mode and timestamps; made on a test clock, it belongs to that clock
-        (`joins_clock=False`: a record that never moves with time, such as an event)."""
+    def stamp(self, obj: dict[str, Any], prefix: str) -> dict[str, Any]:
+        """Give a new object its id, mode and timestamps; made on a test clock, a customer's object
+        belongs to that clock (the account's own objects, `OFF_CLOCK`, never do)."""
         now = self.now_iso()
         stamped = {**obj, "id": new_id(prefix), "livemode": self.livemode, "created_at": now, "updated_at": now}
-        if joins_clock:
+        if prefix not in OFF_CLOCK:
             self._join_test_clock(stamped)
         return stamped
 

@@ -142,7 +142,6 @@ def _event(ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:
             "metadata": {},
         },
         "evt",
-        joins_clock=False,  # an event never moves with time: it is found by the object it names
     )
     # Unix seconds on the sandbox clock, as receivers written for Stripe-style events expect.
     event["created"] = ctx.now()

@@ -325,3 +325,25 @@ def test_a_customer_on_no_clock_gets_nothing_on_a_clock(client: PaymentKit, cont
     with pytest.raises(SandboxError, match="names objects on different test clocks"):
         control.complete_checkout(session.id, customer_did=f"did:abt:{payer.did}")
     assert client.checkout.sessions.retrieve(session.id).status == "open"
+
+
+def test_the_catalog_made_on_a_clock_is_the_whole_accounts(
+    client: PaymentKit, control: SandboxControl, tag: str
+) -> None:
+    """Products and prices belong to no clock, as in Stripe: a pipeline on no clock that sells a
+    price another pipeline made on its clock stays on no clock."""
+    clock = control.create_test_clock(frozen_time=1_900_000_000)
+    on_clock = client.with_options(default_headers=control.test_clock_header(clock["id"]))
+    product = on_clock.products.create(name=f"Shared {tag}", type="good")
+    price = on_clock.prices.create(product_id=product.id, unit_amount="3")
+    assert product.created_at.date().isoformat() == "2030-03-17"  # made at the clock's time all the same
+    session = client.checkout.sessions.create(
+        mode="payment", line_items=[{"price_id": price.id, "quantity": 1}], **URLS
+    )
+    now = int(control.health()["now"])
+    assert now <= session.expires_at <= now + DAY + 5  # the sandbox clock's day, not the test clock's
+    done = control.complete_checkout(session.id, customer_did=f"did:abt:zshared{tag}")
+    customer = client.customers.retrieve(done["customer_id"])
+    assert customer.created_at.year < 2030
+    control.advance_test_clock(clock["id"], days=1)  # moves nothing of theirs
+    assert client.checkout.sessions.retrieve(session.id).status == "complete"
