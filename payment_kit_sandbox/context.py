@@ -261,7 +261,7 @@ class Context:
             if len(found) >= _CANDIDATES:
                 return
             if isinstance(value, str):
-                if 0 < len(value) <= 200:
+                if 0 < len(value) <= 200 and "\x00" not in value:  # no id holds NUL (PostgreSQL's text cannot)
                     found.append(value)
                     if value.startswith(DID_PREFIX):  # a customer's DID is stored without it
                         found.append(value[len(DID_PREFIX) :])
@@ -296,7 +296,7 @@ class Context:
         if clock is None:
             return
         customer_id = obj.get("customer_id")
-        if isinstance(customer_id, str) and customer_id:
+        if isinstance(customer_id, str) and customer_id and "\x00" not in customer_id:
             # A customer's objects follow its clock: one made on no clock (or another) gets nothing on this one.
             owner = self.store.get_metas((MEMBER + customer_id,)).get(MEMBER + customer_id)
             if owner != clock["id"]:
@@ -306,7 +306,7 @@ class Context:
                     "is made, and what is made for it follows that clock"
                 )
         self.store.add_meta(MEMBER + obj["id"], clock["id"])  # a new id: no other row can hold it
-        if isinstance(obj.get("did"), str) and obj["did"]:
+        if isinstance(obj.get("did"), str) and obj["did"] and "\x00" not in obj["did"]:
             # A DID may have a customer in the other mode too (the same person's), on this clock or not.
             self.store.set_meta(MEMBER + obj["did"], clock["id"])
 

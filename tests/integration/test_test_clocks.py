@@ -7,11 +7,12 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
 import pytest
 
-from payment_kit import BadRequestError, PaymentKit
+from payment_kit import BadRequestError, NotFoundError, PaymentKit
 from payment_kit.testing import Sandbox
 from payment_kit_sandbox.control import TEST_CLOCK_HEADER, SandboxControl, SandboxError
 
@@ -347,3 +348,20 @@ def test_the_catalog_made_on_a_clock_is_the_whole_accounts(
     assert customer.created_at.year < 2030
     control.advance_test_clock(clock["id"], days=1)  # moves nothing of theirs
     assert client.checkout.sessions.retrieve(session.id).status == "complete"
+
+
+def test_nul_in_what_a_request_names_is_no_id_once_clocks_exist(
+    client: PaymentKit, control: SandboxControl, tag: str
+) -> None:
+    """Once a clock exists, a request's strings are looked up as objects on clocks; a NUL (which
+    PostgreSQL's text cannot hold) is looked up as nothing, never a 500."""
+    control.create_test_clock()
+    product = client.products.create(name=f"nul\x00{tag}", type="service")
+    assert product.name == f"nul\x00{tag}"
+    with pytest.raises(NotFoundError):
+        client.customers.retrieve(f"cus_\x00{tag}")
+    assert client.invoices.list(customer_id=f"cus_\x00{tag}").count == 0
+    clock = control.create_test_clock()
+    on_clock = client.with_options(default_headers=control.test_clock_header(clock["id"]))
+    customer = on_clock.customers.retrieve(f"did:abt:znul\x00{tag}", create=True)  # its DID joins no clock
+    assert customer.did == f"znul\x00{tag}" and customer.created_at.date() == date.fromtimestamp(clock["frozen_time"])
